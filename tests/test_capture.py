@@ -46,7 +46,7 @@ from readme_metrics.capture.wsgi_response import (
 )
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -490,7 +490,9 @@ def test_wsgi_input_giving_str_passes_through_and_records_nothing(
 
 
 def test_queue_bound_counts_headers_not_only_bodies(collector: Collector) -> None:
-    # Nothing is sent (no full batch, no flush interval): logs wait in the queue.
+    # Nothing is delivered (the full queue's POST is held unanswered): logs stay queued.
+    held = threading.Event()
+    collector.default = Reply(gate=held)
     middleware = MetricsMiddleware(reading_app, config_for(
         collector, max_queue_bytes=1_000_000, buffer_length=1000, flush_interval=0,
         shutdown_timeout=1))
@@ -499,6 +501,7 @@ def test_queue_bound_counts_headers_not_only_bodies(collector: Collector) -> Non
         assert run_wsgi(middleware, env).status.startswith("200")
     stats = middleware.stats
     assert stats["queued"] <= 5 and stats["dropped"] >= 5, stats
+    held.set()
     middleware.close()
 
 

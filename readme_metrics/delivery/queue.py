@@ -113,6 +113,9 @@ class LogQueue:
         self.taken = 0  # logs taken off ``items`` so far
         self.resolved = 0  # logs settled (sent or dropped) after being accepted
         self.queued_bytes = 0
+        #: The size of the last log accepted: when one more like it would not fit in
+        #: ``max_bytes``, the queue is full (:meth:`full_locked`).
+        self.last_nbytes = 0
         self.in_flight: set[Batch] = set()
         self.retries: list[Batch] = []  # oldest first
         self.flush_target = 0
@@ -149,9 +152,20 @@ class LogQueue:
         items.append(item)
         self.accepted += 1
         self.queued_bytes += nbytes
-        if self.idle and len(items) >= self.batch_size:
+        self.last_nbytes = nbytes
+        if self.idle and (len(items) >= self.batch_size or self.full_locked()):
             self.wake.notify()  # the sender counts itself out of ``idle`` once it runs
         return True
+
+    def full_locked(self) -> bool:
+        """True when the queue would refuse one more log like the last one accepted.
+
+        Logs waiting in a full queue are due (:meth:`due_locked`) however few: bounds
+        that hold fewer than ``buffer_length`` logs would otherwise never make a batch
+        (``flush_interval=0``, or inline), and every later log would be dropped
+        against a Metrics API that answers at once (blackbox5)."""
+        return (self.accepted - self.resolved >= self.max_size
+                or self.queued_bytes + self.last_nbytes > self.max_bytes)
 
     def count_drop_locked(self, reason: str, count: int = 1) -> int:
         """Count ``count`` logs dropped for ``reason``; returns that reason's total."""
@@ -187,7 +201,8 @@ class LogQueue:
         waiting = len(self.items)
         if not waiting:
             return False, None
-        if force or waiting >= self.batch_size or self.taken < self.flush_target:
+        if (force or waiting >= self.batch_size or self.taken < self.flush_target
+                or self.full_locked()):
             return True, None
         if self.interval > 0:
             left = self.first_at + self.interval - now
