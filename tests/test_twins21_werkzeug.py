@@ -13,7 +13,6 @@ read), so a client that waits for the connection to close waits for ever, bare t
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.fake_api import Collector
+from tests.support.raw_requests import half_closed_answer
 from tests.support.wsgi_servers import served
 
 LIMIT = 4096  # max_body_bytes
@@ -48,17 +48,6 @@ def reading_late(reads: list[int], got: list[bytes]) -> Any:
     return app
 
 
-def half_closed(port: int, request: bytes) -> bytes:
-    """Send ``request``, shut the sending side, read the answer to the server's close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(request)
-        conn.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := conn.recv(65536):
-            answer += chunk
-        return answer
-
-
 @pytest.fixture
 def collector() -> Iterator[Collector]:
     made = Collector().start()
@@ -78,9 +67,10 @@ def test_a_body_read_after_the_first_chunk_is_logged_once(
         grouping_function=lambda request: {"api_key": "twins21-caller"},
         background_worker_mode=False, max_body_bytes=LIMIT))
     with served("werkzeug", middleware) as port:
-        answer = half_closed(port, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Connection: close\r\nContent-Type: application/octet-stream\r\n"
-                             + f"Content-Length: {size}\r\n\r\n".encode() + body)
+        answer = half_closed_answer(port, (
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Content-Type: application/octet-stream\r\n"
+            + f"Content-Length: {size}\r\n\r\n".encode() + body), timeout=10)
     middleware.close()
     read = b"".join(got)
     assert body.startswith(read)  # the app's reads: in order, nothing lost nor repeated

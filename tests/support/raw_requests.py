@@ -60,13 +60,19 @@ def answer_to(port: int, request: bytes) -> bytes:
         return answer
 
 
-def status_lines(port: int, request: bytes) -> list[bytes]:
-    """The status lines 127.0.0.1:``port`` sends for ``request`` (one connection, closed
-    for writing once sent: pipelined requests each get theirs), read until it closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+def half_closed_answer(port: int, request: bytes, timeout: float = 5) -> bytes:
+    """Send ``request`` as is to 127.0.0.1:``port`` on one connection, close it for
+    writing, and read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(request)
         conn.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := conn.recv(65536):
             answer += chunk
-    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", answer)
+    return answer
+
+
+def status_lines(port: int, request: bytes) -> list[bytes]:
+    """The status lines 127.0.0.1:``port`` sends for ``request`` (one connection, closed
+    for writing once sent: pipelined requests each get theirs), read until it closes."""
+    return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", half_closed_answer(port, request))
