@@ -35,12 +35,22 @@ _MEMBER = re.compile(r'"\s*:')
 # A document read in pieces: a string (its closing quote, if it is in this piece), or a
 # bracket; the rest of a string a piece before left open.
 _TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}]', re.S)
-# The start of a document, or of one in a JSON string.
-_STARTS = re.compile(r'\s*"?\s*[\[{]')
+# The start of a document, where the data is read from to follow it across events (after
+# other text too: ``data: x {"pass`` then ``data: word"``); see :func:`_start`.
+_BRACKET = re.compile(r"[\[{]")
 # A line's end and the lines up to the next data line's value: gone, the data of the
 # stream's events read as one text, a denied key's name split between events whole again.
 _GLUE = re.compile(r"(?:\r\n?|\n)(?:(?!data[:\r\n])[^\r\n]*(?:\r\n?|\n))*(?:data(?::[ ]?)?)?")
-_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+# A string's characters up to its closing quote, if any: stopped short of the data's end
+# by a backslash alone there, the escape of the next piece's first character.
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.S)
+# In a string the next piece goes on with; the same, its first character escaped.
+_IN_STRING, _ESCAPING = 1, 2
+# A JSON string's escape, read as JSON reads it (:func:`_read_escapes`).
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|(.))", re.S)
+_ESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+# Most readings of a text's escapes (a document in a string in a string...).
+_MOST_READINGS = 4
 
 
 def _data(line: str) -> Optional[tuple[str, str]]:
@@ -115,7 +125,7 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
 
 def _member(value: str, redactor: Redactor) -> bool:
     """Whether ``value`` holds a JSON member's name (``"...":``) and names a denied key."""
-    return _MEMBER.search(value) is not None and redactor.mentions_key(value, True)
+    return _MEMBER.search(value) is not None and _mentions(value, redactor)
 
 
 def _hidden(lines: list[list[str]], at: list[int]) -> bool:
@@ -125,24 +135,33 @@ def _hidden(lines: list[list[str]], at: list[int]) -> bool:
     return any(lines[i][1] for i in at)
 
 
-def _depth(data: str, depth: int, in_string: bool) -> tuple[int, bool]:
+def _depth(data: str, depth: int, in_string: int) -> tuple[int, int]:
     """(depth, in a string) of a document read in pieces, after ``data``: how many
-    objects and arrays it has open (a "{" or "[" in a string opens none)."""
+    objects and arrays it has open (a "{" or "[" in a string opens none); in a string
+    :data:`_IN_STRING`, or :data:`_ESCAPING` when ``data`` ends in a backslash that
+    escapes the next piece's first character (0: in none)."""
     start = 0
     if in_string:
-        rest = _STRING_REST.match(data)
-        if rest is None:
-            return depth, True
-        start = rest.end()
+        start = 1 if in_string == _ESCAPING else 0
+        if start > len(data):
+            return depth, in_string
+        body = _STRING_BODY.match(data, start)
+        end = body.end() if body is not None else start  # (it always matches)
+        if end == len(data):
+            return depth, _IN_STRING
+        if data[end] == "\\":  # (a backslash alone, at the end)
+            return depth, _ESCAPING
+        start = end + 1  # past the string's closing quote
     for token in _TOKEN.finditer(data, start):
         if token.group(1) is not None:
             if not token.group(2):
-                return depth, True  # a string the next piece goes on with
+                # A string the next piece goes on with (a backslash alone left at the end).
+                return depth, _ESCAPING if token.end() < len(data) else _IN_STRING
         elif token.group() in "[{":
             depth += 1
         else:
             depth = max(depth - 1, 0)
-    return depth, False
+    return depth, 0
 
 
 def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
@@ -150,8 +169,9 @@ def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
     """Redact the event at ``at`` by :func:`_event`, or hide its data whole when it is a
     piece of a document an earlier event opened and did not finish (a document streamed
     in pieces, an event each: ``data: {"password":`` then ``data: "s3cr3t"}``; one in a
-    JSON string too), and the document names a denied key (in this piece or one before,
-    or a name split between them: ``data: {"pass`` then ``data: word": ...``).
+    JSON string too; one after other text, ``data: x {"password":``), and the document
+    names a denied key (in this piece or one before, or a name split between them:
+    ``data: {"pass`` then ``data: word": ...``; an escape too, cut after its backslash).
     ``state``: [whole, depth, in a string, named, tail] of the stream so far: ``tail``
     the open document's last characters, as many as a denied key's name may take
     spelled with an escape for each character (``\\u0070``)."""
@@ -161,8 +181,11 @@ def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
     if opened and (named or _names(tail + data, redactor)):
         whole = _hidden(lines, at) or whole
     else:
-        opened = opened or any(_STARTS.match(lines[i][1]) is not None for i in at)
         whole = _event(lines, at, redactor) or whole
+        start = -1 if opened else _start(data)
+        if start >= 0:
+            # A document starts here, maybe after other text: read from its start.
+            opened, data = True, data[start:]
     if opened:
         depth, in_string = _depth(data, depth, in_string)
         still = depth > 0 or in_string
@@ -170,6 +193,18 @@ def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
         tail = (tail + data)[-6 * max(map(len, redactor.deny_keys), default=0):] if (
             still) else ""
     state[:] = [whole, depth, in_string, named, tail]
+
+
+def _start(data: str) -> int:
+    """Where the first document in ``data`` starts (-1: none), at its quote if it is in a
+    JSON string (``"{\\"a\\": 1}"``): its first bracket, and the quote before it but for
+    blanks. (Found so, not by a pattern with blanks before the bracket, which would take
+    time in the square of a run of blanks with no bracket after it.)"""
+    bracket = _BRACKET.search(data)
+    if bracket is None:
+        return -1
+    before = data[:bracket.start()].rstrip()
+    return len(before) - 1 if before[-1:] == '"' else bracket.start()
 
 
 def _field(line: str) -> tuple[str, str]:
@@ -192,7 +227,41 @@ def event_stream_names(text: str, redactor: Redactor) -> bool:
 
 def _names(data: str, redactor: Redactor) -> bool:
     """Whether ``data`` names a denied key, as written or percent-encoded."""
-    return redactor.mentions_key(data) or redactor.names_key_encoded(data)
+    return any(redactor.mentions_key(text) or redactor.names_key_encoded(text)
+               for text in _readings(data))
+
+
+def _mentions(data: str, redactor: Redactor) -> bool:
+    """:meth:`Redactor.mentions_key` of ``data`` (``denied_only``), its escapes read."""
+    return any(redactor.mentions_key(text, True) for text in _readings(data))
+
+
+def _readings(data: str) -> list[str]:
+    """``data`` to look for a denied key in: as written, and, when it holds a ``\\u``
+    escape (which :meth:`Redactor.mentions_key` takes for a key's spelling, whatever it
+    spells: data over several lines holding "\\u00e9" was hidden whole), with its
+    escapes read as JSON reads them, once, twice... (a document in a JSON string), and
+    as written with each "\\u" made none. A reading still holding one after
+    :data:`_MOST_READINGS` is looked at as it is (as naming a key)."""
+    if "\\u" not in data:
+        return [data]
+    readings = [data.replace("\\u", "\\ u")]
+    text = data
+    for _ in range(_MOST_READINGS):
+        text = _read_escapes(text)
+        if "\\u" not in text:
+            readings.append(text)
+            break
+    else:
+        readings.append(text)
+    return readings
+
+
+def _read_escapes(text: str) -> str:
+    """``text`` with its JSON escapes read (a surrogate pair as its character)."""
+    read = _ESCAPE.sub(lambda escape: chr(int(escape.group(1), 16)) if escape.group(1)
+                       else _ESCAPED.get(escape.group(2), escape.group(2)), text)
+    return read.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[str]]:
@@ -204,7 +273,7 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
     comment is redacted as a data line alone is: the stream is the body."""
     lines: list[list[str]] = []
     at: list[int] = []
-    state: list[Any] = [False, 0, False, False, ""]  # see _events
+    state: list[Any] = [False, 0, 0, False, ""]  # see _events
     for match in _LINE.finditer(text):
         line, end = match.group(1), match.group(2)
         if not line and not end:
