@@ -47,6 +47,8 @@ def _events(pieces: list[str], end: str = "\n") -> str:
     ['ok [{"password"', f': "{SECRET}"}}]'],
     ['x "{\\"password\\": ', f'\\"{SECRET}\\"}}"'],
     ['x "{\\"pass', f'word\\": \\"{SECRET}\\"}}"'],
+    ['say "hi" {"pass', f'word": "{SECRET}"}}'],
+    ['"delta" {"password": ', f'"{SECRET}"}}'],
 ])
 @pytest.mark.parametrize("end", ["\n", "\r", "\r\n"])
 def test_a_document_started_after_other_text_is_followed_into_later_events(
@@ -61,6 +63,15 @@ def test_a_document_after_other_text_ends_where_it_ends() -> None:
     stream = _events(['x {"password": ', f'"{SECRET}"}}', "[DONE]", '{"a": 1}'])
     assert event_stream_redacted(stream, DENY)[0] == (
         "data: [REDACTED 15]\n\ndata: [REDACTED 16]\n\ndata: [DONE]\n\ndata: {\"a\": 1}\n\n")
+
+
+@pytest.mark.parametrize("first", [
+    'x "{\\"password\\": 1}"', 'say "hi" {"password": 1}', '"a" "[1, 2]" password',
+])
+def test_a_document_that_ends_in_its_event_leaves_the_next_ones_as_sent(first: str) -> None:
+    """Read from its quote or its bracket, whichever the text before it says."""
+    stream = _events([first, "[DONE]", '{"a": 1}'])
+    assert event_stream_redacted(stream, DENY)[0].endswith(_events(["[DONE]", '{"a": 1}']))
 
 
 @pytest.mark.parametrize("pieces", [
@@ -117,11 +128,12 @@ def _streams(draw: st.DrawFn) -> str:
                           ensure_ascii=draw(st.booleans()))
     if draw(st.booleans()):
         document = json.dumps(document)  # a JSON string holding the document
-    document = draw(st.sampled_from(["", "x ", "chunk: ", "ok ["])) + document
+    prefix = draw(st.sampled_from(["", "x ", "chunk: ", "ok [", "say \"hi\" "]))
+    document = prefix + document
     # Cut anywhere (inside the key's name, after a backslash) but inside the secret (a
-    # fragment of it is no secret).
-    keep = [(m, m + len(SECRET)) for m in range(len(document))
-            if document.startswith(SECRET, m)]
+    # fragment of it is no secret) or the text before the document.
+    keep = [(0, len(prefix) + 1)] + [(m, m + len(SECRET)) for m in range(len(document))
+                                     if document.startswith(SECRET, m)]
     cuts = sorted(set(draw(st.lists(st.integers(1, len(document) - 1), max_size=6))))
     cuts = [c for c in cuts if not any(a < c < b for a, b in keep)]
     out = []

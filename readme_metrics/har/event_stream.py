@@ -32,12 +32,15 @@ UNREADABLE_EVENT_COMMENT = (
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|\Z)")
 # A JSON member's name and its colon: a line holding one may be a piece of a document.
 _MEMBER = re.compile(r'"\s*:')
-# A document read in pieces: a string (its closing quote, if it is in this piece), or a
-# bracket; the rest of a string a piece before left open.
-_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}]', re.S)
+# A document read in pieces: a string (its closing quote, if it is in this piece), a
+# bracket, or a backslash outside a string (no document's); the rest of a string a piece
+# before left open.
+_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}\\]', re.S)
 # The start of a document, where the data is read from to follow it across events (after
 # other text too: ``data: x {"pass`` then ``data: word"``); see :func:`_start`.
 _BRACKET = re.compile(r"[\[{]")
+# A quote that is no escape's.
+_QUOTE = re.compile(r'(?<!\\)"')
 # A line's end and the lines up to the next data line's value: gone, the data of the
 # stream's events read as one text, a denied key's name split between events whole again.
 _GLUE = re.compile(r"(?:\r\n?|\n)(?:(?!data[:\r\n])[^\r\n]*(?:\r\n?|\n))*(?:data(?::[ ]?)?)?")
@@ -135,33 +138,36 @@ def _hidden(lines: list[list[str]], at: list[int]) -> bool:
     return any(lines[i][1] for i in at)
 
 
-def _depth(data: str, depth: int, in_string: int) -> tuple[int, int]:
-    """(depth, in a string) of a document read in pieces, after ``data``: how many
+def _depth(data: str, depth: int, in_string: int) -> tuple[int, int, bool]:
+    """(depth, in a string, stray) of a document read in pieces, after ``data``: how many
     objects and arrays it has open (a "{" or "[" in a string opens none); in a string
     :data:`_IN_STRING`, or :data:`_ESCAPING` when ``data`` ends in a backslash that
-    escapes the next piece's first character (0: in none)."""
-    start = 0
+    escapes the next piece's first character (0: in none); whether a backslash stood
+    outside a string (no document's: one read from the wrong place)."""
+    start, stray = 0, False
     if in_string:
         start = 1 if in_string == _ESCAPING else 0
         if start > len(data):
-            return depth, in_string
+            return depth, in_string, stray
         body = _STRING_BODY.match(data, start)
         end = body.end() if body is not None else start  # (it always matches)
         if end == len(data):
-            return depth, _IN_STRING
+            return depth, _IN_STRING, stray
         if data[end] == "\\":  # (a backslash alone, at the end)
-            return depth, _ESCAPING
+            return depth, _ESCAPING, stray
         start = end + 1  # past the string's closing quote
     for token in _TOKEN.finditer(data, start):
         if token.group(1) is not None:
             if not token.group(2):
                 # A string the next piece goes on with (a backslash alone left at the end).
-                return depth, _ESCAPING if token.end() < len(data) else _IN_STRING
+                return depth, _ESCAPING if token.end() < len(data) else _IN_STRING, stray
         elif token.group() in "[{":
             depth += 1
+        elif token.group() == "\\":
+            stray = True
         else:
             depth = max(depth - 1, 0)
-    return depth, 0
+    return depth, 0, stray
 
 
 def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
@@ -182,29 +188,43 @@ def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
         whole = _hidden(lines, at) or whole
     else:
         whole = _event(lines, at, redactor) or whole
-        start = -1 if opened else _start(data)
-        if start >= 0:
-            # A document starts here, maybe after other text: read from its start.
-            opened, data = True, data[start:]
     if opened:
-        depth, in_string = _depth(data, depth, in_string)
-        still = depth > 0 or in_string
-        named = still and (named or _names(tail + data, redactor))
-        tail = (tail + data)[-6 * max(map(len, redactor.deny_keys), default=0):] if (
-            still) else ""
+        depth, in_string, _ = _depth(data, depth, in_string)
+    else:
+        # A document that starts here, maybe after other text: read from its start.
+        data, depth, in_string = _opening(data)
+    still = depth > 0 or in_string
+    named = still and (named or _names(tail + data, redactor))
+    tail = (tail + data)[-6 * max(map(len, redactor.deny_keys), default=0):] if still else ""
     state[:] = [whole, depth, in_string, named, tail]
 
 
-def _start(data: str) -> int:
-    """Where the first document in ``data`` starts (-1: none), at its quote if it is in a
-    JSON string (``"{\\"a\\": 1}"``): its first bracket, and the quote before it but for
-    blanks. (Found so, not by a pattern with blanks before the bracket, which would take
-    time in the square of a run of blanks with no bracket after it.)"""
+def _opening(data: str) -> tuple[str, int, int]:
+    """(``data`` from where its first document starts, and :func:`_depth`'s depth and
+    in a string after it), ("", 0, 0) when none is left open. Read from its first
+    bracket, or from the quote before it but for blanks when that quote opens a string
+    (an odd one) and the reading leaves one open (a document in a JSON string,
+    ``"{\\"a\\": 1}"``); else from the bracket (after a string: ``say "hi" {"pass``),
+    unless the data before it leaves a string open and the bracket's reading opens no
+    object or array, or meets a backslash outside a string (as a document in a string
+    read from its bracket does: ``"{\\"a\\": 1}"``). A stray quote just before a
+    document cut right after its bracket (``"{`` then ``"pass``) is read as a string.
+    (Not found by a pattern with blanks before the bracket, which took time in the
+    square of a run of blanks.)"""
     bracket = _BRACKET.search(data)
     if bracket is None:
-        return -1
+        return "", 0, 0
     before = data[:bracket.start()].rstrip()
-    return len(before) - 1 if before[-1:] == '"' else bracket.start()
+    if before[-1:] == '"' and len(_QUOTE.findall(before)) % 2:
+        text = data[len(before) - 1:]
+        depth, in_string, _ = _depth(text, 0, 0)
+        if depth or in_string:
+            return text, depth, in_string
+    text = data[bracket.start():]
+    depth, in_string, stray = _depth(text, 0, 0)
+    if len(_QUOTE.findall(before)) % 2 and (stray or not depth):
+        return "", 0, 0
+    return text, depth, in_string
 
 
 def _field(line: str) -> tuple[str, str]:
