@@ -120,6 +120,31 @@ def test_an_escape_that_spells_a_denied_key_still_hides_its_value(stream: str) -
     assert SECRET not in text
 
 
+@pytest.mark.parametrize(("stream", "expected"), [
+    ('data: {"a": "x"}\ndata: {"b": "password"}\n\n', None),
+    (f'data: {{"a": "x"}}\ndata: {{"password": "{SECRET}"}}\n\n',
+     'data: {"a": "x"}\ndata: {"password":"[REDACTED 13]"}\n\n'),
+    (f'data: [1]\r\ndata:\r\ndata: {{"b": {{"password": ["{SECRET}"]}}}}\r\n\r\n',
+     'data: [1]\r\ndata:\r\ndata: {"b":{"password":"[REDACTED]"}}\r\n\r\n'),
+])
+def test_an_event_of_a_document_a_line_is_redacted_line_by_line(
+        stream: str, expected: str | None) -> None:
+    """Failed before: hidden whole, with the unreadable comment."""
+    assert _redact(stream) == (expected or stream, None)
+
+
+@pytest.mark.parametrize("stream", [
+    f'data: {{"a": 1}}\ndata: {{"password":\ndata: "{SECRET}"}}\n\n',
+    f'data: {{"a": 1}}\ndata: {{"password": "{SECRET}"\n\n',
+    f'data: {{"a": 1}}\ndata: "{SECRET}"\ndata: {{"password": 1}}\n\n',
+    f'data: {{"password": [\ndata: ["{SECRET}"]\ndata: ]}}\n\n',
+])
+def test_an_event_with_a_line_that_is_no_whole_document_is_still_hidden(stream: str) -> None:
+    """(The last is one document over three lines, redacted as one.)"""
+    text, _ = _redact(stream)
+    assert SECRET not in text
+
+
 @st.composite
 def _streams(draw: st.DrawFn) -> str:
     value = draw(st.sampled_from([SECRET, [SECRET], {"k": SECRET}]))

@@ -80,18 +80,19 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
     # document that cannot be read is hidden whole either way, as a JSON body is).
     if len(at) > 1 and JSON_START.match(data) is not None:
         document = redactor.json_text(data)
-        if document is None:
+        if document is None and not _documents(lines, at, redactor):
             # A document over several lines cut short: a line of it may be a value alone.
             for i in at:
                 lines[i][1] = redacted(lines[i][1])
             return True
-        if document != data:
-            # The document on its first line (compact, as a JSON body redacted is), the
-            # others gone: the event's data reads as the same document.
-            lines[at[0]][1] = document
-            for i in at[1:]:
-                lines[i] = ["", "", ""]
-        return False
+        if document is not None:
+            if document != data:
+                # The document on its first line (compact, as a JSON body redacted is),
+                # the others gone: the event's data reads as the same document.
+                lines[at[0]][1] = document
+                for i in at[1:]:
+                    lines[i] = ["", "", ""]
+            return False
     # Line by line: a document each, or a JSON string (a document or a form encoded
     # twice, as a JSON body's text is read), or a form's pairs; in data over several lines,
     # any other line (a piece of a document or of a value that spans lines, a JSON string
@@ -124,6 +125,15 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
         elif pieces and value:
             lines[i][1], whole = redacted(value), True
     return whole
+
+
+def _documents(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
+    """Whether each data line of the event at ``at`` (but empty ones) is a whole document
+    (JSON Lines, a document a line: ``data: {"a": 1}`` then ``data: {"b": 2}``): then
+    no member spans two lines (a JSON string holds no line break), and each is redacted
+    key by key on its own, where the data hidden whole lost documents naming no key."""
+    return all(JSON_START.match(value) is not None and redactor.json_text(value) is not None
+               for value in (lines[i][1] for i in at) if value)
 
 
 def _member(value: str, redactor: Redactor) -> bool:
