@@ -252,7 +252,50 @@ def from_test_client() -> bool:
         if frame.f_code in codes:
             return True
         frame = frame.f_back
+    return bool(codes) and _awaited_by_another_task(codes)
+
+
+def _awaited_by_another_task(codes: list[Any]) -> bool:
+    """Whether a test client's call awaits in another task: one that runs the app in a
+    task of its own, whose stack ends at the task (Falcon's ``ASGIConductor``; httpx's
+    ASGITransport before a Starlette ``BaseHTTPMiddleware``, whose ``call_next`` runs the
+    rest in a task group: review104, both warned as served bare). Under asyncio, any task
+    of the running loop (a task knows no parent); under trio, the task's parents."""
+    for coroutine in _other_tasks():
+        for _ in range(_DEEPEST):  # (an awaitable of its own making could loop)
+            if coroutine is None:
+                break
+            if getattr(coroutine, "cr_code", getattr(coroutine, "gi_code", None)) in codes:
+                return True
+            coroutine = getattr(coroutine, "cr_await", getattr(coroutine, "gi_yieldfrom",
+                                                                None))
     return False
+
+
+#: How many awaits down a task's chain are looked at (a test client's is a few dozen in).
+_DEEPEST = 256
+
+
+def _other_tasks() -> list[Any]:
+    """The coroutines of the tasks that may await this one: none outside a loop."""
+    trio: Any = sys.modules.get("trio")
+    try:
+        task = trio.lowlevel.current_task() if trio is not None else None
+    except RuntimeError:  # (not in trio's loop)
+        task = None
+    found = []
+    while task is not None:
+        found.append(task.coro)
+        nursery = task.parent_nursery
+        task = nursery.parent_task if nursery is not None else None
+    asyncio: Any = sys.modules.get("asyncio")
+    try:
+        loop = asyncio.get_running_loop() if asyncio is not None else None
+    except RuntimeError:  # (not in asyncio's loop)
+        loop = None
+    if loop is not None:
+        found.extend(task.get_coro() for task in asyncio.all_tasks(loop))
+    return found
 
 
 #: A Flask app -> the receiver watching it (until its first request): the receiver's
