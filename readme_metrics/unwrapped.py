@@ -221,6 +221,8 @@ def watch_bottle(app: Any, config: Any) -> None:
                    for hook in watched._hooks.get("before_request", ())):
             watched.add_hook("before_request", first_request)  # (one per app, unlooked)
             watched.add_hook("config", mounted)
+            # Mounted already (review104: a mount before the middleware said nothing).
+            mounted("_mount.app", watched.config.get("_mount.app"))
     except Exception:  # noqa: BLE001 - the middleware works the same, unwatched
         pass
 

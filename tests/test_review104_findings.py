@@ -7,6 +7,8 @@
    a task group), under asyncio and trio. The stack walk that tells a test client ended
    at the task. A test client's request now says nothing there too, and the next request
    a server makes still warns.
+2. A Bottle app mounted with a "/" prefix before the middleware was made around it
+   said nothing (only a mount after the middleware was watched).
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from typing import Any, Callable
 
 import anyio
 import pytest
+import requests
 
+from readme_metrics import MetricsMiddleware
+from readme_metrics.unwrapped import BOTTLE_MOUNTED
 from tests.support.fake_api import Collector
-from tests.test_newcomer22_findings import _falcon, _said, _served_asgi, _starlette, _wrap
+from tests.support.polling import PATIENCE
+from tests.support.wsgi import ThreadedWSGIServer
+from tests.test_newcomer22_findings import _config, _falcon, _said, _served_asgi, _starlette, _wrap
+from tests.test_review98_findings import _bottle_app
 
 
 async def _conductor(app: Any) -> Any:
@@ -75,5 +83,31 @@ def test_a_test_client_running_the_app_in_its_own_task_says_nothing(
         for _ in range(2):
             assert _served_asgi(app) == {"hello": "world"}
         assert len(_said(caplog, framework)) == 1
+    finally:
+        middleware.close()
+
+
+# -- 2. Bottle: an app mounted before the middleware is made around it ----------------------
+
+
+def test_a_bottle_app_mounted_before_it_is_wrapped_says_so(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """``root.mount("/api/", api)``, then ``MetricsMiddleware(api, config)``, root served:
+    root serves api's routes without the middleware, as when the mount comes after.
+    Fails on 77c3f15: only a mount after the middleware was watched (not a word)."""
+    import bottle
+
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    api = _bottle_app()
+    root = bottle.Bottle()
+    root.mount("/api/", api)
+    middleware = MetricsMiddleware(api, _config(collector.url))
+    try:
+        with ThreadedWSGIServer(root) as server:
+            for _ in range(2):
+                assert requests.get(server.url + "/api/", timeout=PATIENCE).json() == {
+                    "hello": "world"}
+        said = [record.getMessage() for record in caplog.records]
+        assert said.count(BOTTLE_MOUNTED) == 1, said
     finally:
         middleware.close()
