@@ -286,10 +286,11 @@ def _other_tasks() -> list[Any]:
     except RuntimeError:  # (not in trio's loop)
         task = None
     found = []
-    while task is not None:
-        found.append(task.coro)
-        nursery = task.parent_nursery
-        task = nursery.parent_task if nursery is not None else None
+    for _ in range(_DEEPEST):  # (getattr: a trio without them has no parents)
+        if task is None:
+            break
+        found.append(getattr(task, "coro", None))
+        task = getattr(getattr(task, "parent_nursery", None), "parent_task", None)
     asyncio: Any = sys.modules.get("asyncio")
     try:
         loop = asyncio.get_running_loop() if asyncio is not None else None
