@@ -84,10 +84,11 @@ class _Watch:
         self.restore = restore
         self.pending = True
 
-    def look(self) -> None:
-        """At a request the framework's object serves, in its thread or task."""
+    def look(self, scope: Any = None) -> None:
+        """At a request the framework's object serves, in its thread or task (an ASGI
+        app's: with the request's scope)."""
         try:
-            if from_test_client():
+            if _test_client_scope(scope) or from_test_client():
                 return  # the next request looks
             with _lock:
                 if not self.pending:
@@ -133,8 +134,10 @@ def _watch_falcon(app: Any, middleware: Any, asgi: bool = False) -> None:
     watch = _Watch("Falcon", app, middleware, restore)
 
     def first_request(*args: Any, **kwargs: Any) -> Any:
-        if not asgi or "first_event" in kwargs:
+        if not asgi:
             watch.look()
+        elif "first_event" in kwargs:  # (made with the scope first: Starlette's
+            watch.look(args[0] if args else None)  # TestClient may call a Falcon app)
         return made(*args, **kwargs)
 
     app._request_type = first_request
@@ -169,8 +172,9 @@ def _watch_pyramid(app: Any, middleware: Any) -> None:
 
 def _test_client_scope(scope: Any) -> bool:
     """Starlette's TestClient runs the app in a thread of its own (its stack says
-    nothing): its scopes carry the extension it alone sets."""
-    extensions = scope.get("extensions")
+    nothing): its scopes carry the extension it alone sets. A Falcon ASGI app's too
+    (review104: Starlette's TestClient around one warned)."""
+    extensions = scope.get("extensions") if isinstance(scope, dict) else None
     return isinstance(extensions, dict) and "http.response.debug" in extensions
 
 
@@ -195,8 +199,8 @@ def _watch_starlette(app: Any, middleware: Any) -> None:
                    type(app).__name__, app, middleware, restore)
 
     async def first_request(scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and not _test_client_scope(scope):
-            watch.look()
+        if scope.get("type") == "http":
+            watch.look(scope)
         await stack(scope, receive, send)
 
     router.middleware_stack = first_request

@@ -233,14 +233,16 @@ _TEST_CLIENTS = (("werkzeug.test", ("run_wsgi_app",)),  # Flask's test_client() 
                  ("webtest.app", ("TestApp", "do_request")),  # WebTest: Bottle's, Pyramid's
                  ("falcon.testing.client", ("simulate_request",)),  # Falcon's, WSGI and
                  ("falcon.testing.client", ("_simulate_request_asgi",)),  # ASGI
-                 ("httpx._transports.asgi", ("ASGITransport", "handle_async_request")))
+                 ("httpx._transports.asgi", ("ASGITransport", "handle_async_request")),
+                 ("httpx._transports.wsgi", ("WSGITransport", "handle_request")))
 
 
 def from_test_client() -> bool:
     """Whether the request under way comes from a test client (werkzeug's, which Flask's
     ``app.test_client()`` is, WebTest's ``TestApp``, Falcon's ``simulate_*``, httpx's
-    ASGITransport): its call is on this thread's stack, or the awaits of this task. Only
-    modules already imported are looked at."""
+    ASGITransport and WSGITransport): its call is on this thread's stack, or the awaits
+    of this task, or of a task awaiting it. Only modules already imported are looked
+    at."""
     codes = []
     for module, path in _TEST_CLIENTS:
         found: Any = sys.modules.get(module)

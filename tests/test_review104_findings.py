@@ -9,6 +9,10 @@
    a server makes still warns.
 2. A Bottle app mounted with a "/" prefix before the middleware was made around it
    said nothing (only a mount after the middleware was watched).
+3. Starlette's TestClient around a Falcon ASGI app (its scope check was Starlette's
+   watch's alone), and httpx's WSGITransport around a Falcon, Pyramid, Bottle or Flask
+   app (not in the test clients' list, where its ASGITransport was): warned at a test's
+   first request, and used the watch up.
 """
 
 from __future__ import annotations
@@ -25,8 +29,17 @@ from readme_metrics.unwrapped import BOTTLE_MOUNTED
 from tests.support.fake_api import Collector
 from tests.support.polling import PATIENCE
 from tests.support.wsgi import ThreadedWSGIServer
-from tests.test_newcomer22_findings import _config, _falcon, _said, _served_asgi, _starlette, _wrap
-from tests.test_review98_findings import _bottle_app
+from tests.test_newcomer22_findings import (
+    _config,
+    _falcon,
+    _pyramid,
+    _said,
+    _served_asgi,
+    _served_wsgi,
+    _starlette,
+    _wrap,
+)
+from tests.test_review98_findings import _bottle_app, _flask_app
 
 
 async def _conductor(app: Any) -> Any:
@@ -111,3 +124,64 @@ def test_a_bottle_app_mounted_before_it_is_wrapped_says_so(
         assert said.count(BOTTLE_MOUNTED) == 1, said
     finally:
         middleware.close()
+
+
+# -- 3. Test clients the watches did not know --------------------------------------------
+
+
+def _starlette_client_of(app: Any) -> Any:
+    from starlette.testclient import TestClient
+
+    return TestClient(app).get("/").json()
+
+
+def _httpx_wsgi(app: Any) -> Any:
+    import httpx
+
+    with httpx.Client(transport=httpx.WSGITransport(app=app),
+                      base_url="http://testserver") as client:
+        return client.get("/").json()
+
+
+def _bottle_wsgi() -> Any:
+    return _bottle_app()
+
+
+@pytest.mark.parametrize(("make", "kind", "client", "served"), [
+    pytest.param(_falcon_asgi, "asgi", _starlette_client_of, _served_asgi,
+                 id="falcon-asgi-starlette-testclient"),
+    pytest.param(_falcon, MetricsMiddleware, _httpx_wsgi, _served_wsgi,
+                 id="falcon-httpx-wsgi"),
+    pytest.param(_pyramid, MetricsMiddleware, _httpx_wsgi, _served_wsgi,
+                 id="pyramid-httpx-wsgi"),
+    pytest.param(_bottle_wsgi, MetricsMiddleware, _httpx_wsgi, _served_wsgi,
+                 id="bottle-httpx-wsgi"),
+    pytest.param(_flask_app, MetricsMiddleware, _httpx_wsgi, _served_wsgi,
+                 id="flask-httpx-wsgi"),
+])
+def test_starlettes_testclient_and_httpx_wsgi_transport_say_nothing(
+        make: Callable[[], Any], kind: Any, client: Callable[[Any], Any],
+        served: Callable[[Any], Any], collector: Collector,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Starlette's TestClient around a Falcon ASGI app, httpx's WSGITransport around a
+    Falcon, Pyramid, Bottle or Flask app (its module wrapping it for the server): two
+    test-client requests say nothing; then a request as a server makes it warns, once.
+    Fails on 77c3f15: the first test-client request warned (and the served one then said
+    nothing)."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = make()
+    middleware = _wrap(kind, app, collector)
+    try:
+        for _ in range(2):
+            assert client(app) == {"hello": "world"}
+        assert _bare(caplog) == []
+        for _ in range(2):
+            assert served(app) == {"hello": "world"}
+        assert len(_bare(caplog)) == 1, _bare(caplog)
+    finally:
+        middleware.close()
+
+
+def _bare(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records
+            if "does not serve it" in record.getMessage()]
