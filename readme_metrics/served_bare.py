@@ -54,9 +54,14 @@ _lock = threading.Lock()
 
 def _serve_advice(middleware: Any, app: Any, framework: str) -> str:
     """What to give the server: the names the module holding both gives them
-    (``falcon_app:app``, not ``falcon_app:api``), looked up once, at the warning."""
+    (``falcon_app:app``, not ``falcon_app:api``), looked up once, at the warning, in the
+    modules' own dicts (review104: a lazy module was loaded, and its ImportError lost
+    the warning)."""
     for name, module in list(sys.modules.items()):
-        found = getattr(module, "__dict__", None)
+        try:  # (not getattr: a lazy module, LazyLoader's, would be loaded, even raise)
+            found = object.__getattribute__(module, "__dict__")
+        except AttributeError:
+            continue
         if not isinstance(found, dict) or not any(v is app for v in list(found.values())):
             continue
         wrapped = [key for key, value in list(found.items()) if value is middleware]

@@ -13,11 +13,16 @@
    watch's alone), and httpx's WSGITransport around a Falcon, Pyramid, Bottle or Flask
    app (not in the test clients' list, where its ASGITransport was): warned at a test's
    first request, and used the watch up.
+4. The warning's look-up of what to serve read each module's ``__dict__`` by getattr: a
+   lazy module (LazyLoader's) was run then, in the request, and one that raised lost
+   the warning.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import anyio
@@ -185,3 +190,37 @@ def test_starlettes_testclient_and_httpx_wsgi_transport_say_nothing(
 def _bare(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [record.getMessage() for record in caplog.records
             if "does not serve it" in record.getMessage()]
+
+
+# -- 4. The warning's look-up loaded lazy modules ---------------------------------------
+
+
+def test_the_warning_loads_no_lazy_module(
+        collector: Collector, caplog: pytest.LogCaptureFixture, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module in ``sys.modules`` not yet loaded (the standard library's LazyLoader, as
+    ``lazy_loader`` leaves scikit-image's and networkx's), whose code raises when run (an
+    optional dependency missing): the bare app's first request warns, and the module is
+    not run. Fails on 77c3f15: the look-up for what to serve ran it, in the request, and
+    its ImportError lost the warning."""
+    import importlib.util
+
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    ran = tmp_path / "ran"
+    (tmp_path / "review104_lazy.py").write_text(
+        f"open({str(ran)!r}, 'w').close()\nraise ImportError('optional dependency')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = importlib.util.find_spec("review104_lazy")
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "review104_lazy", module)
+    spec.loader.exec_module(module)
+    app = _falcon()
+    middleware = MetricsMiddleware(app, _config(collector.url))
+    try:
+        assert _served_wsgi(app) == {"hello": "world"}
+        assert len(_bare(caplog)) == 1
+        assert not ran.exists()
+    finally:
+        middleware.close()
