@@ -197,6 +197,8 @@ def watch_bottle(app: Any, config: Any) -> None:
                 return  # (or another thread's request looked)
             for holder in hooked:
                 holder.remove_hook("before_request", first_request)
+            # (A mount after this changes nothing: the app as made, review104.)
+            watched.remove_hook("config", mounted)
             if not recorded_outside():
                 QuietLogger(logger, secrets=secrets).warning(said[-1])
         except Exception:  # noqa: BLE001 - the app's own request goes on, whatever this did
