@@ -27,7 +27,12 @@ __all__ = ["Collector", "LogsMissing", "Received", "Reply", "basic_auth", "descr
 
 class LogsMissing(AssertionError):
     """Fewer logs arrived than a test waited for (a helper running the app's server adds
-    that server's own output to the message: :func:`tests.test_e2e_servers.serve`)."""
+    that server's own output to the message, and what its exit delivered: the
+    ``collector`` that waited, :func:`tests.test_e2e_servers.serve`)."""
+
+    def __init__(self, message: str, collector: Optional[Collector] = None) -> None:
+        super().__init__(message)
+        self.collector = collector
 
 
 @dataclass
@@ -222,7 +227,7 @@ class Collector:
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise LogsMissing(f"collector got {have} logs, expected {count}")
+                    raise LogsMissing(f"collector got {have} logs, expected {count}", self)
                 self._cond.wait(left)
             return self.logs
 
@@ -239,7 +244,8 @@ class Collector:
                         return log
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise LogsMissing(f"no log of the {len(self.logs)} received matched")
+                    raise LogsMissing(f"no log of the {len(self.logs)} received matched",
+                                      self)
                 self._cond.wait(left)
 
     def wait_for_posts(self, count: int, timeout: float = PATIENCE) -> list[Received]:
@@ -254,7 +260,8 @@ class Collector:
                     return posts
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise LogsMissing(f"collector got {len(posts)} POSTs, expected {count}")
+                    raise LogsMissing(f"collector got {len(posts)} POSTs, expected {count}",
+                                      self)
                 self._cond.wait(left)
 
     def wait_for_only(self, count: int, quiet: float = 0.5,
