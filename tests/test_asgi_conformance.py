@@ -196,7 +196,7 @@ def _wait_logs(collector: Collector, traces: Path, count: int) -> list[dict[str,
         logged = {_trace_of(log) for log in collector.logs}
         reached = traces.read_text(encoding="latin-1").split() if traces.exists() else []
         raise LogsMissing(f"{missing}; reached the app, not logged: "
-                          f"{sorted(set(reached) - logged)}") from None
+                          f"{sorted(set(reached) - logged)}", collector) from None
 
 
 @pytest.mark.parametrize(("app", "server"), COMBINATIONS)

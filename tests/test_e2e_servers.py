@@ -255,7 +255,7 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
             yield url
         except LogsMissing as missing:  # the server's own output says why, if anything
             failure: Optional[LogsMissing] = missing
-            had = _arrived(missing.collector)
+            had = len(missing.collector.logs) if missing.collector is not None else 0
         else:
             failure = None
         finally:
@@ -264,24 +264,19 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
     if failure is not None:
         said = output.read_text(errors="replace")[-_SAID:] or "(nothing)"
         how = "stopped since" if exited is None else f"it had exited with {exited}"
-        raise LogsMissing(f"{failure}{_at_exit(failure.collector, had)}\n--- {output.name} "
+        raise LogsMissing(f"{failure}\n{_at_exit(failure.collector, had)}--- {output.name} "
                           f"({how}) ---\n{said}", failure.collector) from failure
 
 
-def _arrived(collector: Optional[Collector]) -> tuple[int, int]:
-    """The logs ``collector`` accepted so far, and the POSTs it failed (0, 0 for none)."""
-    return (len(collector.logs), len(collector.failed)) if collector is not None else (0, 0)
-
-
-def _at_exit(collector: Optional[Collector], had: tuple[int, int]) -> str:
-    """What the server's exit flush delivered after the test gave up (a log that came
-    then waited in the server's queue: in inline mode a POST that failed is tried again
-    only at the next request, a flush() or the exit), and the POSTs failed meanwhile."""
+def _at_exit(collector: Optional[Collector], had: int) -> str:
+    """A line on what the server's exit flush delivered after the test gave up (a log
+    that came then waited in the server's queue: in inline mode a POST that failed is
+    tried again only at the next request, a flush() or the exit), and the POSTs failed.
+    ``had``: the logs it had when the test gave up."""
     if collector is None:
         return ""
-    logs, failed = _arrived(collector)
-    return (f"; after the test gave up, until the server stopped: {logs - had[0]} more "
-            f"logs arrived; the collector failed {failed} POSTs in all")
+    return (f"after the test gave up, until the server stopped: {len(collector.logs) - had} "
+            f"more logs arrived; the collector failed {len(collector.failed)} POSTs in all\n")
 
 
 @contextmanager
@@ -304,7 +299,7 @@ def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]
         if found:
             break
         if time.monotonic() > deadline:
-            raise LogsMissing(f"no log with _id {log_id}")
+            raise LogsMissing(f"no log with _id {log_id}", collector)
         time.sleep(0.01)
     assert len(found) == 1, f"{len(found)} logs for one request"
     log = found[0]

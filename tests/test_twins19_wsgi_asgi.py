@@ -159,7 +159,7 @@ def logs_under(server: str, collector: Collector, tmp_path: Path, cases: Iterabl
         while missing := _missing(ids, collector):
             if time.monotonic() > deadline:  # (serve adds the server's output)
                 raise LogsMissing(f"logs missing under {server} after {PATIENCE} s: "
-                                  f"{missing} of {len(ids)} cases")
+                                  f"{missing} of {len(ids)} cases", collector)
             time.sleep(0.02)
     by_id = {log["_id"]: log for log in collector.logs}
     return {case: by_id[log_id] for case, log_id in ids.items()}
