@@ -22,7 +22,8 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.recorder import response_content_length
-from readme_metrics.har.key_base64 import _needles, _shared, masked_base64_runs
+from readme_metrics.har.key_base64 import masked_base64_runs
+from readme_metrics.har.key_base64_spellings import base64_probe, base64_spellings
 from readme_metrics.har.text import PROBED_TEXT
 
 BENCH_KEY = "rdme_benchmark_key_0000"  # benchmarks/bench.py's caller
@@ -112,8 +113,8 @@ def test_a_long_text_without_the_shared_character_takes_one_scan() -> None:
                                  "k3y", "12345678", "x" * 130, "clé-secrète-0123456789",
                                  "a b c d e f g h", "/v1/widgets"])
 def test_the_shared_character_is_in_every_spelling(key: str) -> None:
-    shared = _shared(key)
-    assert all(shared in needle for needle in _needles(key))
+    shared = base64_probe(key)
+    assert all(shared in needle for needle in base64_spellings(key))
 
 
 @pytest.mark.parametrize("key", [BENCH_KEY, "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har import key_base64
+from readme_metrics.har import key_base64, key_base64_run
 from readme_metrics.har.cookies import response_cookies
 from readme_metrics.har.credentials import for_key
 from readme_metrics.har.event_stream import UNREADABLE_EVENT_COMMENT, event_stream_redacted
+from readme_metrics.har.key_base64_spellings import TO_URLSAFE
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.scrub import _records
 from tests.support.exchanges import body_on, entry_of
@@ -165,7 +166,7 @@ def test_the_keys_spellings_in_a_records_field_are_masked(
     assert masked in ("aMASKb", '{"token": "MASK"}'), masked
 
 
-# -- har/key_base64.py: _decoded_masked (redos1's skip) -----------------------------------
+# -- har/key_base64_run.py: decoded_masked (redos1's skip) --------------------------------
 
 # Separately encoded pieces glued into one run (two tokens written back to back): the
 # key's spellings at different places in a group of four, each piece's start cut by 0 to
@@ -191,9 +192,9 @@ def test_a_glued_run_is_masked_as_each_start_decoded_was(
     run = "".join(b64encode(lead + key).decode("ascii")[cut:].rstrip("=")
                   for key, lead, cut in pieces) + tail
     if urlsafe:
-        run = run.translate(key_base64._TO_URLSAFE)
+        run = run.translate(TO_URLSAFE)
     masked = "sha512-m?sked"
-    assert_masked_as_before(key_base64._decoded_masked(run, REDOS_KEY, masked, url, exact),
+    assert_masked_as_before(key_base64_run.decoded_masked(run, REDOS_KEY, masked, url, exact),
                             _old_decoded_masked(run, REDOS_KEY, masked, url, exact), REDOS_KEY)
 
 
@@ -248,7 +249,7 @@ def test_a_failed_start_is_noted_at_its_own_place_in_a_group(run: str) -> None:
     ``skip % 5`` or ``skip % 3`` (a later start at another place skipped: another copy
     masked than decoding each start masks)."""
     key, masked = "rdme_xn8s9h3a7b2c1d0e5f4g", "sha512-MASKED"
-    assert_masked_as_before(key_base64._decoded_masked(run, key, masked, False),
+    assert_masked_as_before(key_base64_run.decoded_masked(run, key, masked, False),
                             _old_decoded_masked(run, key, masked, False, False), key)
 
 

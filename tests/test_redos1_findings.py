@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.exchange import Exchange, Group
-from readme_metrics.har import build_log, key_base64
+from readme_metrics.har import build_log, key_base64_run
+from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
 from tests.support.base64_reader import key_decoded_in
 
@@ -31,12 +32,12 @@ KEY = "rdme_xn0123456789abcdef0123456789abcdef"
 
 def _old_decoded_masked(run: str, key: str, masked: str, url: bool,
                         exact: bool = False) -> Optional[str]:
-    """key_base64._decoded_masked as it was at d667c1b: each start decoded."""
+    """key_base64_run.decoded_masked as it was at d667c1b: each start decoded."""
     body = run.rstrip("=")
     padded = len(body) != len(run)
     spelled = utf8(key)
     starts = []
-    for needle, first in key_base64._spellings(key):
+    for needle, first in aligned_spellings(key):
         at = body.find(needle)
         while at >= 0:
             if at >= first:
@@ -57,7 +58,7 @@ def _old_decoded_masked(run: str, key: str, masked: str, url: bool,
             continue
         encoded = b64encode(data.replace(spelled, utf8(masked))).decode("ascii")
         if urlsafe:
-            encoded = encoded.translate(key_base64._TO_URLSAFE)
+            encoded = encoded.translate(TO_URLSAFE)
         if not padded:
             encoded = encoded.rstrip("=")
         return body[:skip] + encoded
@@ -98,7 +99,7 @@ def test_a_run_repeating_the_key_is_decoded_a_bounded_number_of_times(
         decodes.append(len(text))
         return b64decode(text, validate=validate)
 
-    monkeypatch.setattr(key_base64, "b64decode", counted)
+    monkeypatch.setattr(key_base64_run, "b64decode", counted)
     counts = []
     for copies in (200, 400, 800):
         run = _hostile_run(copies)
@@ -126,7 +127,7 @@ def test_the_masked_run_is_what_it_was(pieces: list[bytes], tail: str, cut: int,
                                        urlsafe: bool, url: bool, exact: bool) -> None:
     run = b64encode(b"".join(pieces)).decode("ascii")[cut:] + tail
     if urlsafe:
-        run = run.translate(key_base64._TO_URLSAFE)
+        run = run.translate(TO_URLSAFE)
     masked = "sha512-m?sked"
-    assert_masked_as_before(key_base64._decoded_masked(run, KEY, masked, url, exact),
+    assert_masked_as_before(key_base64_run.decoded_masked(run, KEY, masked, url, exact),
                             _old_decoded_masked(run, KEY, masked, url, exact), KEY)

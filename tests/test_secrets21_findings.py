@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log, key_base64
+from readme_metrics.har.key_base64_spellings import TO_URLSAFE
 from readme_metrics.masking import mask
 from tests.support.base64_reader import key_decoded_in
 
@@ -86,7 +87,7 @@ def test_no_decoding_of_a_glued_run_yields_the_key(
     if padded:
         run += "=" * (-len(run) % 4)
     if urlsafe:
-        run = run.translate(key_base64._TO_URLSAFE)
+        run = run.translate(TO_URLSAFE)
     if url:
         written = unquote(key_base64.masked_base64_runs(
             f"http://api.example.com/v1?t={run}", KEY, masked, url=True))

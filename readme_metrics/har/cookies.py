@@ -24,7 +24,8 @@ from readme_metrics.har.headers import (
     folded_cookies_redacted,
     lower,
 )
-from readme_metrics.har.key_base64 import masked_name_runs, spelled_in
+from readme_metrics.har.key_base64_names import masked_name_runs
+from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 

@@ -34,7 +34,7 @@ from urllib.parse import quote
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.deep_json import too_deep
 from readme_metrics.har.key_authority import authority_key
-from readme_metrics.har.key_base64 import base64_probe
+from readme_metrics.har.key_base64_spellings import base64_probe
 from readme_metrics.har.key_bytes import masked_base64
 from readme_metrics.har.key_cuts import MIN_CUT_KEY, cut_base64, cut_text
 from readme_metrics.har.key_forms import MAX_SPELLED_KEY, MIN_SUBSTRING_KEY, KeyForms
@@ -91,8 +91,8 @@ class CallerKey(KeyForms):
         #: (each alias is masked as its key is).
         self.keys = frozenset((key, *(alias.key for alias in self.aliases)))
         #: A character the base64 of a long key holds as written at every alignment
-        #: (:func:`~readme_metrics.har.key_base64.base64_probe`): a short value lacking
-        #: it, a "%" and a backslash holds none. None for a short key (not looked for).
+        #: (:func:`~readme_metrics.har.key_base64_spellings.base64_probe`): a short value
+        #: lacking it, a "%" and a backslash holds none. None for a short key (not looked for).
         self.base64_probe: Optional[str] = base64_probe(key) if self.inside else None
 
     def may_hold(self, value: str) -> bool:

@@ -17,12 +17,10 @@ from urllib.parse import quote, unquote
 
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
-from readme_metrics.har.key_base64 import (
-    masked_base64_runs,
-    masked_encoded_runs,
-    masked_name_runs,
-    spelled_in,
-)
+from readme_metrics.har.key_base64 import masked_base64_runs
+from readme_metrics.har.key_base64_names import masked_name_runs
+from readme_metrics.har.key_base64_percent import masked_encoded_runs
+from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
 from readme_metrics.masking import CACHED_LENGTH, is_masked, kept_mask, mask

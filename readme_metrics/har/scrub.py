@@ -17,11 +17,11 @@ from typing import Any, Optional
 
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey
 from readme_metrics.har.headers import LINK_TARGET
-from readme_metrics.har.key_base64 import (
+from readme_metrics.har.key_base64 import masked_base64_runs
+from readme_metrics.har.key_base64_percent import masked_encoded_runs
+from readme_metrics.har.key_base64_spellings import (
     base64_spellings,
     broken_spelling_in,
-    masked_base64_runs,
-    masked_encoded_runs,
     shortest_spelling,
     spelled_in,
 )

@@ -1,0 +1,150 @@
+"""The caller's key's base64 percent-encoded in a text: a URL's, a query's, a cookie's or
+a header's value, or a body quoting a form's (urlencode writes "+", "/" and "=" as %2B,
+%2F, %3D, and a wrapped value's lines %0D%0A), once or twice. A run so encoded that
+spells the key's bytes once decoded is written again masked, percent-encoded and wrapped
+as it was. Pure functions of the text, the key and its mask; moved from
+:mod:`readme_metrics.har.key_base64`, as is.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache, partial
+from os.path import commonprefix
+from typing import Optional
+from urllib.parse import quote
+
+from readme_metrics.har.key_base64_run import decoded_masked, rewrapped, spliced
+from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
+from readme_metrics.har.key_base64_spellings import base64_spellings, broken_spelling_in
+from readme_metrics.har.percent import percent_decoded
+
+__all__ = ["masked_encoded_runs", "masked_percent", "percent_spelled_in"]
+
+
+# A run of base64 (either alphabet) percent-encoded in a URL, a query, a cookie: its
+# characters maybe escaped (urlencode writes "+", "/" and "=" as %2B, %2F, %3D), lines
+# of them (a wrapped value: %0D%0A, %0A), not starting inside an escape.
+_ENCODED_CHARACTER = (r"(?:[A-Za-z0-9+/\-_]|%(?:2[BbDdFf]|3[0-9]|[46][1-9A-Fa-f]"
+                      r"|5[0-9AaFf]|7[0-9Aa]))")
+_ENCODED_RUN = re.compile(
+    rf"(?<!%)(?<!%[0-9A-Fa-f]){_ENCODED_CHARACTER}+"
+    rf"(?:(?:(?:%0[Dd])?%0[Aa])+{_ENCODED_CHARACTER}+)*(?:=|%3[Dd])*")
+_ENCODED_BREAK = re.compile(r"\r?\n")
+_ENCODED_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|[^%]")
+
+
+@lru_cache(maxsize=64)
+def _encoded_pieces(key: str) -> tuple[str, ...]:
+    """For each of
+    :func:`~readme_metrics.har.key_base64_spellings.base64_spellings` holding a "+" or
+    a "/" (which percent-encoding writes %2B, %2F), its longest piece without them: a
+    text lacking every one holds no spelling percent-encoded (one without them is the
+    same written as is)."""
+    pieces = [max(re.split(r"[+/]", needle), key=len)
+              for needle in base64_spellings(key) if "+" in needle or "/" in needle]
+    return tuple(dict.fromkeys(pieces))
+
+
+def percent_spelled_in(text: str, key: str) -> bool:
+    """Whether ``text`` (holding a "%") may spell the (long) ``key``'s bytes in base64
+    percent-encoded (a form's value quoted in a text body: ``Basic%20dXNl...%2B...``),
+    as no search of it as written finds: a few ``in`` s, no decoding of the text."""
+    for piece in _encoded_pieces(key):  # noqa: SIM110 (no generator: see scrub._holds)
+        if piece in text:
+            return True
+    return False
+
+
+def masked_percent(text: str, key: str, masked: str) -> str:
+    """``text`` (a body's, holding a "%") with the ``key``'s base64 percent-encoded in it
+    masked (:func:`masked_encoded_runs`), looked for only in a text holding a piece of
+    such a spelling (:func:`percent_spelled_in`)."""
+    if percent_spelled_in(text, key):
+        return masked_encoded_runs(text, key, masked)
+    return text
+
+
+def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> str:
+    """``text`` (a URL, a query, a cookie's or a header's value) with each run of base64
+    percent-encoded there (see :data:`_ENCODED_RUN`) that spells the (long) ``key``'s
+    bytes once decoded written again with ``masked``'s bytes there, percent-encoded
+    (its "+", "/", "=" and line breaks; a URL stays valid, and a query's value one) and
+    wrapped as it was. ``text`` itself when none does. ``url``: ``text`` is a URL, a
+    "/" written as is in its path the path's
+    (:func:`~readme_metrics.har.key_base64_segments.masked_segments`)."""
+    if "%" not in text or not broken_spelling_in(text, key):
+        return text
+    if "%25" in text:
+        text = _masked_twice(text, key, masked)
+    needles = base64_spellings(key)
+    spans = []
+    path = path_span(text) if url else (0, 0)
+    for run in _ENCODED_RUN.finditer(text):
+        found = run.group(0)
+        if "%" not in found:
+            continue  # as written: masked_base64_runs's
+        flat = _flat(found)
+        if not any(needle in flat for needle in needles):
+            continue
+        cuts = path_cuts(found, run.start(), path)
+        if cuts:
+            spans += masked_segments(found, run.start(), cuts, needles,
+                                     partial(_encoded_segment, key, masked),
+                                     quote(masked, safe="-_"), _flat)
+            continue
+        written = decoded_masked(flat, key, masked, False)
+        spans.append((run.start(), run.end(),
+                      _encoded_written(found, masked if written is None else written)))
+    return spliced(text, spans)
+
+
+# A run of base64 percent-encoded twice (urlencode of a urlencoded value: "+" as %252B),
+# its lines too (%250A), not starting inside an escape.
+_TWICE_RUN = re.compile(
+    r"(?<!%)(?<!%[0-9A-Fa-f])(?:[A-Za-z0-9\-_]|%25(?:2[BbDdFf]|3[Dd]|0[AaDd]))+")
+
+
+def _masked_twice(text: str, key: str, masked: str) -> str:
+    """``text`` with each run of base64 percent-encoded twice that spells the ``key``'s
+    bytes once both are read masked as :func:`masked_encoded_runs` masks one encoded
+    once, and encoded again ("%" as %25)."""
+    spans = []
+    for run in _TWICE_RUN.finditer(text):
+        found = run.group(0)
+        if "%25" not in found:
+            continue
+        once = found.replace("%25", "%")
+        written = masked_encoded_runs(once, key, masked)
+        if written != once:
+            spans.append((run.start(), run.end(), written.replace("%", "%25")))
+    return spliced(text, spans)
+
+
+def _flat(found: str) -> str:
+    """A percent-encoded run of base64 as a reader takes it: decoded, lines joined."""
+    return "".join(_ENCODED_BREAK.split(percent_decoded(found)))
+
+
+def _encoded_segment(key: str, masked: str, found: str, exact: bool) -> Optional[str]:
+    """A percent-encoded run of base64 (see :func:`masked_encoded_runs`) written again
+    with the key's bytes masked; None when it does not decode so (``exact``: see
+    :func:`~readme_metrics.har.key_base64_run.decoded_masked`)."""
+    written = decoded_masked(_flat(found), key, masked, False, exact)
+    return None if written is None else _encoded_written(found, written)
+
+
+def _encoded_written(found: str, written: str) -> str:
+    """``written`` (a percent-encoded run of base64 read, masked; or the mask) written
+    as the run ``found`` was: wrapped, what stood before the key as it was, the rest
+    percent-encoded."""
+    decoded = percent_decoded(found)
+    lines = _ENCODED_BREAK.split(decoded)
+    if len(lines) > 1:
+        newline = _ENCODED_BREAK.search(decoded).group(0)  # type: ignore[union-attr]
+        written = rewrapped(written, lines, newline)
+    # What stands before the key's group of four (a path, a word) as it was written:
+    # each character of the run is one escape or one character as written.
+    same = len(commonprefix([decoded, written]))
+    kept = "".join(_ENCODED_TOKEN.findall(found)[:same])
+    return kept + quote(written[same:], safe="-_")

@@ -1,0 +1,146 @@
+"""A run of base64 holding the caller's key's spelling, written again with the key's bytes
+masked: decoded from the start that yields them (and again, for a run glued from pieces
+encoded apart: secrets21), encoded again as it was written (alphabet, padding, what
+stands before the key), wrapped as it was, and spliced back into its text. Pure
+functions of the run, the key and its mask; moved from
+:mod:`readme_metrics.har.key_base64`, as is.
+"""
+
+from __future__ import annotations
+
+import binascii
+from base64 import b64decode, b64encode
+from typing import Optional
+
+from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
+from readme_metrics.masking import utf8
+
+__all__ = ["decoded_masked", "masked_run", "rewrapped", "spliced"]
+
+
+def spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """``text`` with each of the ``spans`` (start, end, what is written there: in order,
+    apart) written instead; ``text`` itself when there is none."""
+    if not spans:
+        return text
+    out: list[str] = []
+    kept = 0
+    for start, end, written in spans:
+        out += [text[kept:start], written]
+        kept = end
+    out.append(text[kept:])
+    return "".join(out)
+
+
+def masked_run(run: str, key: str, masked: str, url: bool) -> str:
+    """One run of base64 holding the key's spelling, with its bytes masked (see
+    :func:`~readme_metrics.har.key_base64.masked_base64_runs`); in the URL-safe alphabet
+    when it is written so, or is in a URL and holds neither "+" nor "/". ``masked``
+    itself when it does not decode so."""
+    written = decoded_masked(run, key, masked, url)
+    return masked if written is None else written
+
+
+def decoded_masked(run: str, key: str, masked: str, url: bool,
+                   exact: bool = False) -> Optional[str]:
+    """:func:`masked_run`, None when the run does not decode to the key's bytes (or,
+    ``exact``, is not what encoding them writes: a piece of a longer run cut short,
+    bits of the next character left over). A run glued from pieces encoded apart holds
+    the key's base64 at other places in a group of four than the start decoded, or
+    before it (secrets21: a run holding it twice, at two places in a group, kept the
+    first in clear): the text written is decoded again from the first start where the
+    key is left (its last character past a group kept as written). That masks the key
+    at its place in a group from there on, and leaves none before it; what follows a
+    mask stays at its place (a mask is whole bytes): four passes at most."""
+    body = run.rstrip("=")
+    written = _decoded_from_a_start(body, key, masked, url, exact, len(body) != len(run))
+    for _ in range(4):
+        if written is None or not _key_left(written, key):
+            break
+        written = _decoded_from_a_start(written.rstrip("="), key, masked, url, False,
+                                        written.endswith("="), lax=True)
+    return written
+
+
+def _key_left(text: str, key: str) -> bool:
+    """Whether a reader decoding the run of base64 ``text`` from some start reads the
+    ``key``'s bytes: where a spelling of them stands, the characters of its groups of
+    four are decoded (in either alphabet), no more."""
+    spelled = utf8(key)
+    length = -(-8 * (len(spelled) + 3) // 6)  # the longest lead's groups
+    for needle, first in aligned_spellings(key):
+        at = text.find(needle)
+        while at >= 0:
+            start = at - first
+            if start >= 0:
+                window = text[start:start + length].rstrip("=").replace(
+                    "-", "+").replace("_", "/")
+                window = window[:len(window) - (len(window) % 4 == 1)]
+                try:
+                    data = b64decode(window + "=" * (-len(window) % 4), validate=True)
+                except (binascii.Error, ValueError):
+                    data = b""
+                if spelled in data:
+                    return True
+            at = text.find(needle, at + 1)
+    return False
+
+
+def _decoded_from_a_start(body: str, key: str, masked: str, url: bool, exact: bool,
+                          padded: bool, lax: bool = False) -> Optional[str]:
+    """The run ``body`` (its padding taken off: ``padded``) decoded from the first start
+    of the key's spellings in it that yields the key's bytes, those masked and written
+    again, what stands before it as it was; None when none does. ``lax``: the first
+    start first, and a last character past a group (no byte of its own) kept as
+    written, not a failure."""
+    spelled = utf8(key)
+    starts = []
+    for needle, first in aligned_spellings(key):
+        at = body.find(needle)
+        while at >= 0:
+            if at >= first:
+                starts.append(at - first)
+            at = body.find(needle, at + 1)
+    # A start that fails for want of the key's bytes (or of a length base64 can have,
+    # or, ``exact``, of its own encoding) fails at each start after it in its place in
+    # a group of four: what that decodes is the end of what it decoded. Not decoded
+    # again: a run repeating a spelling of the key, cut one character past a group,
+    # was decoded from each start (0.11 s for 64 KiB, 1.8 s for 256 KiB; redos1).
+    failed: dict[int, int] = {}  # a place in a group of four -> its first failed start
+    for skip in dict.fromkeys([*(sorted(starts) if lax else starts), 0, 1, 2, 3]):
+        if skip >= failed.get(skip % 4, len(body) + 1):
+            continue
+        data_text = body[skip:]
+        tail = ""
+        if lax and len(data_text) % 4 == 1:
+            data_text, tail = data_text[:-1], data_text[-1]
+        urlsafe = "-" in data_text or "_" in data_text or url and not (
+            "+" in data_text or "/" in data_text)
+        if urlsafe:
+            data_text = data_text.replace("-", "+").replace("_", "/")
+        if len(data_text) % 4 == 1:  # (no base64: b64decode's error)
+            failed[skip % 4] = min(skip, failed.get(skip % 4, skip))
+            continue
+        try:
+            data = b64decode(data_text + "=" * (-len(data_text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if spelled not in data or exact and (
+                b64encode(data).decode("ascii").rstrip("=") != data_text):
+            failed[skip % 4] = min(skip, failed.get(skip % 4, skip))
+            continue
+        encoded = b64encode(data.replace(spelled, utf8(masked))).decode("ascii")
+        if urlsafe:
+            encoded = encoded.translate(TO_URLSAFE)
+        if not padded or tail:
+            encoded = encoded.rstrip("=")
+        return body[:skip] + encoded + tail
+    return None
+
+
+def rewrapped(written: str, lines: list[str], newline: str) -> str:
+    """``written`` (a run read from ``lines``) wrapped as they were, with ``newline``:
+    its first line as long, the next ones at the longest line's width."""
+    first, width = len(lines[0]), max(len(line) for line in lines[:-1])
+    return newline.join([written[:first]] + [
+        written[at:at + width] for at in range(first, len(written), width)])
