@@ -19,7 +19,7 @@ from functools import lru_cache, partial
 from typing import Optional
 from urllib.parse import quote
 
-from readme_metrics.har.key_base64_percent import masked_percent
+from readme_metrics.har.key_base64_percent import masked_percent, splitting_escape_in
 from readme_metrics.har.key_base64_run import decoded_masked, masked_run, spliced
 from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
 from readme_metrics.har.key_base64_spellings import base64_probe, base64_spellings, escape_in
@@ -63,7 +63,8 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
         if shared and shared not in text and not (
                 (("\\" in text) if backslash is None else backslash)
                 and escape_in(text, shared)):
-            if percent and shared in "+/" and "%" in text:  # (percent-encoded, %2B/%2F)
+            if percent and "%" in text and (  # (percent-encoded: %2B/%2F, or "%58")
+                    shared in "+/" or splitting_escape_in(text, key)):
                 return masked_percent(text, key, masked)
             return text
         held: dict[str, bool] = {shared: True}
@@ -124,6 +125,10 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
                 written = quote(written, safe="-_/")
             spans.append((run.start(), run.end(), written))
     text = spliced(text, spans)
+    if not url and broken and ("\n" in text or "\\" in text):
+        # Another copy wrapped across lines or JSON-escaped (house6: one as written
+        # was masked, one wrapped at 64 columns after it went out in clear).
+        text = masked_broken_runs(text, key, masked)
     return masked_percent(text, key, masked) if percent and "%" in text else text
 
 
