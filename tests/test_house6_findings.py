@@ -16,6 +16,12 @@ each run of base64 from each of its characters (tests.support.base64_reader).
 3. A text holding the key's base64 as written and another copy wrapped across lines (64
    or 76 columns, CRLF or LF; a JSON string's ``\\r\\n``): the first was masked, the
    wrapped one was not looked for (only a text holding no spelling as written was).
+4. In a URL, a copy of the key's base64 whose group of four starts before the run the
+   URL's reading takes: on a percent escape's hex digits (``?t=...%3D%3DAByZG1l...``,
+   a glued run's padding escaped) or the path's "/" (``/v1/HJkbWVf...``, a glued
+   run's first copy needing the character before it). secrets21's re-decode, within the
+   run, could not reach it; a reader of the URL as written decodes it. The run is now
+   the mask when the key is still readable with those characters before it.
 """
 
 from __future__ import annotations
@@ -144,6 +150,23 @@ def test_a_wrapped_copy_after_one_as_written_is_masked(
     assert not _leaked(build_log(exchange, max_body_bytes=1 << 20), KEY)
 
 
+_SPELLED = b64encode(KEY.encode()).decode("ascii")
+_LEAD_ONE = b64encode(b"\0" + KEY.encode()).decode("ascii")  # "AHJkbWVf...": lead 1
+_LEAD_TWO = b64encode(b"\0\0" + KEY.encode()).decode("ascii")  # "AAByZG1l...": lead 2
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param(f"http://api.example.com/v1?t={quote(_SPELLED, safe='')}"
+                 f"{_LEAD_TWO[1:].rstrip('=')}{_SPELLED.rstrip('=')}",
+                 id="query-after-escaped-padding"),
+    pytest.param(f"http://api.example.com/v1/{_LEAD_ONE[1:].rstrip('=')}"
+                 f"{_SPELLED.rstrip('=')}A", id="path-after-its-slash"),
+])
+def test_a_copy_whose_group_starts_before_the_run_is_masked(url: str) -> None:
+    """Finding 4. Failed before: the first copy was in the log's URL."""
+    assert not _leaked(build_log(_exchange(url=url), max_body_bytes=1000), KEY)
+
+
 _FILLER = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
                   max_size=5)
 # A piece: the key's bytes (or "user:" and them) between 0 to 3 other bytes, encoded
@@ -151,10 +174,9 @@ _FILLER = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 _PIECES = st.lists(st.tuples(
     st.booleans(), st.binary(max_size=3), st.binary(max_size=3), st.booleans(),
     st.integers(0, 3), st.integers(0, 1), _FILLER), min_size=1, max_size=3)
-# Where the text goes (a URL's query and path are left out: see the report's open
-# findings, a group of four starting at the path's "/" or in a percent escape).
+# Where the text goes.
 _PLACES = ["text", "json", "json-escaped-slashes", "text-escaped-slashes", "form",
-           "multipart", "header", "cookie"]
+           "multipart", "header", "cookie", "query", "path"]
 
 
 def _placed(place: str, key: str, text: str) -> Exchange:
@@ -173,6 +195,10 @@ def _placed(place: str, key: str, text: str) -> Exchange:
         body = (b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n'
                 + text.encode() + b"\r\n--XyZ--\r\n")
         return _exchange(key, body=body, content_type="multipart/form-data; boundary=XyZ")
+    if place == "query":
+        return _exchange(key, url="http://api.example.com/v1?t=" + text.replace(" ", "%20"))
+    if place == "path":
+        return _exchange(key, url="http://api.example.com/v1/" + quote(text, safe="/%"))
     if place == "header":
         return _exchange(key, headers=(("X-Data", text),))
     return _exchange(key, headers=(("Cookie", "c=" + text.replace(" ", "%20")),))
@@ -191,7 +217,8 @@ def test_no_spelling_of_a_glued_run_yields_the_key(
     """Runs glued from the key's base64 at random alignments and offsets (secrets21's),
     in either alphabet, padded or not, wrapped (bodies), percent-encoded (urlencode,
     keeping "/", every character, lower-case hex), in a text, JSON (PHP's "\\/" too), a
-    form, a multipart field, a header, a cookie: no reading of the log yields the key."""
+    form, a multipart field, a header, a cookie, a URL's query and path: no reading of
+    the log yields the key."""
     run = lead
     for user, head, tail, unpadded, cut, end, filler in pieces:
         spelled = b64encode(head + (b"user:" if user else b"") + key.encode() + tail)
@@ -199,7 +226,7 @@ def test_no_spelling_of_a_glued_run_yields_the_key(
         run += written[cut:len(written) - end] + filler
     if urlsafe:
         run = run.translate(str.maketrans("+/", "-_"))
-    if wrap and place not in ("header", "cookie", "form"):
+    if wrap and place not in ("header", "cookie", "form", "query", "path"):
         run = _wrapped(run, wrap, newline)
     text = before + run
     if encoding == "quote" or place == "form" and encoding == "none":

@@ -15,7 +15,7 @@ from typing import Optional
 from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
 
-__all__ = ["decoded_masked", "masked_run", "rewrapped", "spliced"]
+__all__ = ["decoded_masked", "key_left", "masked_run", "rewrapped", "spliced"]
 
 
 def spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -55,14 +55,14 @@ def decoded_masked(run: str, key: str, masked: str, url: bool,
     body = run.rstrip("=")
     written = _decoded_from_a_start(body, key, masked, url, exact, len(body) != len(run))
     for _ in range(4):
-        if written is None or not _key_left(written, key):
+        if written is None or not key_left(written, key):
             break
         written = _decoded_from_a_start(written.rstrip("="), key, masked, url, False,
                                         written.endswith("="), lax=True)
     return written
 
 
-def _key_left(text: str, key: str) -> bool:
+def key_left(text: str, key: str) -> bool:
     """Whether a reader decoding the run of base64 ``text`` from some start reads the
     ``key``'s bytes: where a spelling of them stands, the characters of its groups of
     four are decoded (in either alphabet), no more."""
