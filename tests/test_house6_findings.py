@@ -22,6 +22,10 @@ each run of base64 from each of its characters (tests.support.base64_reader).
    run's first copy needing the character before it). secrets21's re-decode, within the
    run, could not reach it; a reader of the URL as written decodes it. The run is now
    the mask when the key is still readable with those characters before it.
+5. A wrapped run in the URL-safe alphabet whose first copy's group of four starts on a
+   "_" ("_HJk\\r\\nbWVf..."), the spelling found first an alphabet-neutral one: runs
+   were read in the standard alphabet only, from after the "_", and that copy was kept.
+   (Found by the property below after finding 4 was fixed.)
 """
 
 from __future__ import annotations
@@ -105,6 +109,10 @@ _MIME = _wrapped(b64encode(b"x" * 40 + b"user:" + KEY.encode()).decode(), 76, "\
     pytest.param("lorem ipsum " * 100 + _every_character_escaped(CREDENTIAL),
                  id="every-character-long-body"),
     pytest.param(_every_character_escaped(CREDENTIAL).lower(), id="every-character-lower"),
+    # A long body (its "%"s looked at one by one, then searched): few "%"s, and more
+    # "%"s than are looked at one by one before the spelling's.
+    pytest.param("lorem ipsum " * 100 + quote(_MIME, safe=""), id="mime-long-body"),
+    pytest.param("a%20b " * 200 + quote(_MIME, safe=""), id="mime-after-400-escapes"),
 ])
 def test_a_percent_encoded_spelling_with_no_piece_as_written_is_masked(
         text: str, content_type: str) -> None:
@@ -161,10 +169,23 @@ _LEAD_TWO = b64encode(b"\0\0" + KEY.encode()).decode("ascii")  # "AAByZG1l...": 
                  id="query-after-escaped-padding"),
     pytest.param(f"http://api.example.com/v1/{_LEAD_ONE[1:].rstrip('=')}"
                  f"{_SPELLED.rstrip('=')}A", id="path-after-its-slash"),
+    # Two characters before the run: "1/" ("ByZG1l..." holds the key's first bits).
+    pytest.param(f"http://api.example.com/v1/{_LEAD_TWO[2:].rstrip('=')}"
+                 f"{_SPELLED.rstrip('=')}A", id="path-after-a-character-and-its-slash"),
 ])
 def test_a_copy_whose_group_starts_before_the_run_is_masked(url: str) -> None:
     """Finding 4. Failed before: the first copy was in the log's URL."""
     assert not _leaked(build_log(_exchange(url=url), max_body_bytes=1000), KEY)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+def test_a_urlsafe_wrapped_run_whose_group_starts_on_an_underscore_is_masked(
+        content_type: str) -> None:
+    """Finding 5. Failed before: ``_HJkbWVf...NGcA`` (the first copy) was in the log."""
+    glued = "/" + b64encode(b"\0" + KEY.encode() + b"\0").decode("ascii")[1:] + _SPELLED
+    text = _wrapped(glued.translate(str.maketrans("+/", "-_")), 4, "\r\n")
+    assert text.startswith("_HJk\r\nbWVf")
+    assert not _leaked(build_log(_body(text, content_type), max_body_bytes=1000), KEY)
 
 
 _FILLER = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",

@@ -55,7 +55,8 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
     ``percent``: a spelling percent-encoded is masked too
     (:func:`~readme_metrics.har.key_base64_percent.masked_encoded_runs`; a body's text),
     looked for only where the probes leave it possible (a "+" or "/" of a spelling
-    missing: no scan of a text lacking the others)."""
+    missing, or an escape a spelling so written needs: no scan of a text lacking the
+    others)."""
     if len(text) >= PROBED_TEXT:
         # Each probe character looked for once (the spellings share some: a scan of
         # 100 KB is ~12k instructions, callgrind).

@@ -8,6 +8,7 @@ mask; moved from :mod:`readme_metrics.har.key_base64`, as is.
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from readme_metrics.har.key_base64_run import masked_run, rewrapped, spliced
 from readme_metrics.har.key_base64_spellings import (
@@ -40,21 +41,39 @@ _BROKEN_URLSAFE_RUN = _broken_run(r"A-Za-z0-9\-_", URLSAFE_ESCAPE)
 
 
 def masked_broken_runs(text: str, key: str, masked: str) -> str:
-    """:func:`~readme_metrics.har.key_base64.masked_base64_runs` for a ``text`` holding no
-    spelling as written: one wrapped across lines or written with JSON's escapes
-    (standard base64 only). A run
-    so broken holding a spelling once read is written again masked, unescaped (as JSON
-    reads it) and wrapped as it was: its first line as long, the next ones at the
-    longest line's width, with its first line break."""
+    """:func:`~readme_metrics.har.key_base64.masked_base64_runs` for a ``text`` holding a
+    spelling wrapped across lines or written with JSON's escapes. A run so broken
+    holding a spelling once read is written again masked, unescaped (as JSON reads it)
+    and wrapped as it was: its first line as long, the next ones at the longest line's
+    width, with its first line break. Runs of the alphabet of the first spelling found
+    are read first (one holding neither "-" nor "_" is either alphabet's: standard),
+    then, if a spelling is still there, those of the other (house6: a URL-safe run
+    whose key's group starts on a "_", the spelling found first a standard one)."""
+    needle = _found(text, key)
+    if needle is None:
+        return text
+    # A spelling holding "-" or "_" is URL-safe base64's.
+    urlsafe = "-" in needle or "_" in needle
+    for runs in ((_BROKEN_URLSAFE_RUN, _BROKEN_RUN) if urlsafe
+                 else (_BROKEN_RUN, _BROKEN_URLSAFE_RUN)):
+        text = _masked_runs(text, key, masked, runs)
+        if _found(text, key) is None:
+            break
+    return text
+
+
+def _found(text: str, key: str) -> Optional[str]:
+    """The first of the ``key``'s base64 spellings ``text`` holds once read unbroken."""
     flat = unbroken(text)
     for needle in base64_spellings(key):
         if needle in flat:
-            break
-    else:
-        return text
-    # A spelling holding "-" or "_" is URL-safe base64's (one holding neither is either
-    # alphabet's: read as standard, as before).
-    runs = _BROKEN_URLSAFE_RUN if "-" in needle or "_" in needle else _BROKEN_RUN
+            return needle
+    return None
+
+
+def _masked_runs(text: str, key: str, masked: str, runs: re.Pattern[str]) -> str:
+    """``text`` with each of its broken ``runs`` holding a spelling once read written
+    again masked (see :func:`masked_broken_runs`)."""
     spans = []
     for run in runs.finditer(text):
         found = run.group(1)
