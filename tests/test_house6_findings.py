@@ -26,6 +26,9 @@ each run of base64 from each of its characters (tests.support.base64_reader).
    "_" ("_HJk\\r\\nbWVf..."), the spelling found first an alphabet-neutral one: runs
    were read in the standard alphabet only, from after the "_", and that copy was kept.
    (Found by the property below after finding 4 was fixed.)
+6. A run percent-encoded in a body whose spelling stands as written but whose last
+   group is escaped (``...NWY0Z%2BA%3D``), after another copy: the percent-encoded
+   search's gate found nothing to look for. (Found by the property below.)
 """
 
 from __future__ import annotations
@@ -261,3 +264,32 @@ def test_no_spelling_of_a_glued_run_yields_the_key(
             "%0D%0A", "%0d%0a")
     log = build_log(_placed(place, key, text), max_body_bytes=1 << 20)
     assert not _leaked(log, key), (place, text)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+def test_a_spelling_as_written_going_on_percent_encoded_is_masked(content_type: str) -> None:
+    """Finding 6. Failed before: a glued run urlencoded (only its "+" and "=" escaped),
+    the second copy's last group ``Z%2BA%3D``: the first copy was masked, the second,
+    its spelling as written but its last bits in the escape, was kept (no escape the
+    percent-encoded search's gate looks for)."""
+    first = b64encode(KEY.encode() + b"\0").decode("ascii").rstrip("=") + "00000"
+    second = b64encode(b"\0user:" + KEY.encode() + b"\xe0").decode("ascii")[1:]
+    text = quote(first + second, safe="")
+    assert text.endswith("NWY0Z%2BA%3D")
+    assert not _leaked(build_log(_body(text, content_type), max_body_bytes=1000), KEY)
+
+
+# -- mutants of the modules split from key_base64.py --------------------------------------
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_a_long_body_escaping_every_character_in_either_case_is_masked(upper: bool) -> None:
+    """key_base64_spellings.escape_in reads a JSON escape in either case: with the
+    upper-case one (.NET's "\\u002B") dropped, a long body lacking the probe character
+    as written and holding every character of the credential escaped so kept it."""
+    escaped = "".join(f"\\u{ord(character):04x}" for character in CREDENTIAL)
+    if upper:
+        escaped = escaped.upper().replace("\\U", "\\u")
+    text = "lorem ipsum " * 100 + escaped
+    assert not _leaked(build_log(_body(text, "text/plain"), max_body_bytes=1 << 20), KEY)
+
