@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
+from readme_metrics.har.key_base64 import masked_base64_runs
 from readme_metrics.har.key_base64_spellings import base64_spellings
 from tests.support.base64_reader import key_decoded_in
 from tests.support.leaks import strings
@@ -292,4 +293,17 @@ def test_a_long_body_escaping_every_character_in_either_case_is_masked(upper: bo
         escaped = escaped.upper().replace("\\U", "\\u")
     text = "lorem ipsum " * 100 + escaped
     assert not _leaked(build_log(_body(text, "text/plain"), max_body_bytes=1 << 20), KEY)
+
+
+def test_a_wrapped_run_is_written_again_at_its_lines_widths() -> None:
+    """key_base64_run.rewrapped: the lines after the first at the longest line's width,
+    the first as long as it was (a run starting mid-line, after "Basic "): with the
+    first line's width for all, the masked credential came back in 20-character lines."""
+    encoded = b64encode(b"x" * 50 + b"user:" + KEY.encode() + b"y" * 60).decode("ascii")
+    lines = [encoded[:20]] + [encoded[at:at + 76] for at in range(20, len(encoded), 76)]
+    assert not any(spelling in line for spelling in base64_spellings(KEY) for line in lines)
+    written = masked_base64_runs("Basic " + "\r\n".join(lines), KEY, "sha512-m?sked")
+    assert not key_decoded_in(written.replace("\r\n", ""), KEY)
+    widths = [len(line) for line in written[len("Basic "):].split("\r\n")]
+    assert widths[0] == 20 and set(widths[1:-1]) == {76}, widths
 
