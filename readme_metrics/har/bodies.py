@@ -297,12 +297,20 @@ def _text_or_base64(
     truncated: bool,
     redactor: Optional[Redactor],
 ) -> tuple[str, bool, Optional[str]]:
-    """(text, is_base64, redaction comment) for a body that is not a form."""
-    text, codec = decode(body, essence, charset, truncated)
-    if text is not None:
-        comment = None
-        if redactor is not None:
+    """(text, is_base64, redaction comment) for a body that is not a form's params."""
+    comment: Optional[str] = None
+    text: Optional[str]
+    read = _form_of_json(body, truncated, redactor) if essence == FORM else None
+    if read is not None:
+        # An answer declared a form that is JSON: read as a request's is (_params), in
+        # the codec json.loads reads its bytes in (windows-1252 JSON was no text, and
+        # was redacted whole; twins21).
+        text, comment = read
+    else:
+        text, codec = decode(body, essence, charset, truncated)
+        if text is not None and redactor is not None:
             text, comment = _redact_text(text, essence, codec, redactor)
+    if text is not None:
         if _looks_like_json(essence, text):
             # A header list in JSON ({"name": "Authorization", "value": ...}): its
             # credentials masked as the headers are, lists or none.

@@ -308,6 +308,12 @@ def nested_value(redactor: Redactor, name: str, value: str, depth: int) -> str |
                 else None
         return None if document == text else quote(document, safe="")
     if "=" not in text:
+        if decode_component(text) == text:
+            # Decoded, and no escape left: text before a document (``x {"password"...``,
+            # its bracket raw), no value encoded again. Hidden whole, as the value it is:
+            # read as one encoded again, its marker was percent-encoded once a level
+            # more (``%255BREDACTED``; forms22).
+            return escaped_redacted(text)
         # A URL, form or document percent-encoded twice (``next=a%253D1%2526password
         # %253D...``: the app reads "a%3D1%26password%3D..." and decodes it again):
         # read as the value it decodes to, one level deeper.
