@@ -28,7 +28,8 @@ from readme_metrics.capture.asgi_messages import loaded_answered_version
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
-from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
+from readme_metrics.capture.request_head import EnvironRequest
+from readme_metrics.capture.request_headers import chunked_coding, content_length
 from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.capture.wsgi_response import (
     ANSWERS_OWN_VERSION,

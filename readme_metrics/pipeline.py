@@ -23,7 +23,7 @@ from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._random import log_id
 from readme_metrics._wording import counted
 from readme_metrics.capture import unclosed
-from readme_metrics.capture.request import forwarded
+from readme_metrics.capture.forwarded import forwarded
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.delivery.transport import USER_AGENT

@@ -22,17 +22,12 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings
+from readme_metrics.capture.forwarded import client_ip, pick_client_ip
+from readme_metrics.capture.latin1 import header_text
 from readme_metrics.capture.recorder import Recorder, response_header_text
-from readme_metrics.capture.request import (
-    EnvironRequest,
-    RequestHead,
-    build_url,
-    client_ip,
-    header_text,
-    pick_client_ip,
-    request_headers,
-    request_url,
-)
+from readme_metrics.capture.request_head import EnvironRequest, RequestHead
+from readme_metrics.capture.request_headers import request_headers
+from readme_metrics.capture.request_url import build_url, request_url
 from readme_metrics.capture.rest import record_rest
 from readme_metrics.capture.wsgi_response import (
     answers_500,

@@ -26,9 +26,10 @@ from typing import Any, Optional
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.capture import request as request_module
+from readme_metrics.capture import request_head as request_module
 from readme_metrics.capture.environ_strings import environ_strings
-from readme_metrics.capture.request import environ_head, pick_client_ip
+from readme_metrics.capture.forwarded import pick_client_ip
+from readme_metrics.capture.request_head import environ_head
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import bodies, build, build_log
 from readme_metrics.har.cookies import _cookie_keys, request_cookies

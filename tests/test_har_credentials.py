@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from readme_metrics.capture.request import header_text
+from readme_metrics.capture.latin1 import header_text
 from readme_metrics.delivery import encode
 from readme_metrics.exchange import Group
 from readme_metrics.har import CREDENTIAL_HEADERS, Redactor, build_log

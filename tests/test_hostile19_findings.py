@@ -233,7 +233,7 @@ def test_an_undeclared_text_is_one_character_a_byte_and_no_c1_control(body: byte
 def test_a_forwarded_prefix_is_not_quoted_again(prefix: str, path: str, raw: bool) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from readme_metrics.capture.request import request_url
+    from readme_metrics.capture.request_url import request_url
 
     seen: dict[str, Any] = {}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from readme_metrics.capture.request import _IP_TEXT_MAX, pick_client_ip
+from readme_metrics.capture.forwarded import _IP_TEXT_MAX, pick_client_ip
 from readme_metrics.delivery import watchdog
 from readme_metrics.har.credentials import for_key
 from readme_metrics.har.scrub import _records

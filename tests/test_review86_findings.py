@@ -37,7 +37,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from readme_metrics.capture.request import pick_client_ip
+from readme_metrics.capture.forwarded import pick_client_ip
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har.build import build_log
 from tests.support.fake_api import Collector, free_port

@@ -26,7 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
-from readme_metrics.capture.request import pick_client_ip
+from readme_metrics.capture.forwarded import pick_client_ip
 from tests.support.fake_api import Collector
 from tests.test_hostile14_servers import (
     logs_by_trace,

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_scope import request_path
-from readme_metrics.capture.request import PATH_SAFE, under_mount
+from readme_metrics.capture.request_url import PATH_SAFE, under_mount
 from tests.support.contract import inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.raw_requests import answer_to

@@ -21,7 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from readme_metrics.capture.asgi_scope import ScopeRequest
-from readme_metrics.capture.request import PATH_SAFE, EnvironRequest, request_url
+from readme_metrics.capture.request_head import EnvironRequest
+from readme_metrics.capture.request_url import PATH_SAFE, request_url
 
 SEGMENT = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/?#%"),
                   min_size=1, max_size=8)

@@ -1,6 +1,9 @@
 """The capture core every adapter shares (SPEC section 3).
 
-- ``request.py``: URL, headers, client IP and proxy trust, from plain values;
+- the request: its URL (``request_url.py``), headers and body framing
+  (``request_headers.py``), client IP and proxy trust (``forwarded.py``), from plain
+  values; WSGI's latin-1 strings as text or bytes (``latin1.py``); what the worker logs
+  of it, kept raw and parsed on the worker (``request_head.py``);
   ``environ_strings.py``: the strings of a WSGI environ, copied on the request thread;
 - ``body.py``: bounded body recording; ``rest.py``: reading an unread rest without
   waiting, server by server (``rest_uwsgi.py``, ``rest_gunicorn.py``,

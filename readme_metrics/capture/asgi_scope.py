@@ -1,6 +1,6 @@
-"""Reading an ASGI ``http`` scope: the ASGI side of :mod:`readme_metrics.capture.request`.
+"""Reading an ASGI ``http`` scope: the ASGI side of :mod:`readme_metrics.capture.request_head`.
 
-:class:`ScopeRequest` is the :class:`~readme_metrics.capture.request.RequestSource` of the
+:class:`ScopeRequest` is the :class:`~readme_metrics.capture.request_head.RequestSource` of the
 ASGI adapter: on the event loop it keeps references to the few scope pieces a log needs;
 on the delivery worker it gives the same URL (the request target as received, the query
 string left percent-encoded), header names (the ``X-Api-Key`` form a WSGI environ gives,
@@ -18,13 +18,13 @@ from typing import Any, Optional, Sequence
 from urllib.parse import quote
 
 from readme_metrics.asgi_types import Scope
-from readme_metrics.capture.request import (
+from readme_metrics.capture.forwarded import pick_client_ip
+from readme_metrics.capture.latin1 import header_text
+from readme_metrics.capture.request_head import RequestHead
+from readme_metrics.capture.request_url import (
     PATH_SAFE,
-    RequestHead,
     authority_form,
     build_url,
-    header_text,
-    pick_client_ip,
     server_host,
     under_mount,
 )

@@ -30,7 +30,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union, cast
 
 from readme_metrics.capture.body import BodyRecord, Kept
-from readme_metrics.capture.request import RequestSource, environ_head, header_text
+from readme_metrics.capture.latin1 import header_text
+from readme_metrics.capture.request_head import RequestSource, environ_head
 from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
 
 if TYPE_CHECKING:
@@ -365,7 +366,7 @@ def no_answer_comment(why: str, started: object) -> str:
 class Pending:
     """What the request thread queues: raw pieces; the worker builds the Exchange.
 
-    ``request`` is a :class:`~readme_metrics.capture.request.RequestSource`, or, for a
+    ``request`` is a :class:`~readme_metrics.capture.request_head.RequestSource`, or, for a
     WSGI environ read with no proxy trusted, what
     :func:`~readme_metrics.capture.environ_strings.environ_strings` gave: (keys, values,
     bytes), taken as it is (no object per request for it). The response headers are

@@ -27,7 +27,8 @@ from readme_metrics.capture.recorder import (
     sets_docs_url,
     status_parts,
 )
-from readme_metrics.capture.request import EnvironRequest, chunked_coding, content_length
+from readme_metrics.capture.request_head import EnvironRequest
+from readme_metrics.capture.request_headers import chunked_coding, content_length
 from readme_metrics.capture.rest_cheroot import is_cheroot_input, tap
 from readme_metrics.capture.uwsgi_sendfile import NOTHING
 from readme_metrics.capture.webob_request import Request

@@ -45,7 +45,7 @@ def target_pairs(url: str, change: Callable[[str], str], flags: bool = False) ->
     percent-encoded) with ``change`` applied to its query.
 
     A raw client may send a fragment in its request target (``GET /p#token=x``), which
-    :func:`readme_metrics.capture.request.build_url` keeps percent-encoded: what follows
+    :func:`readme_metrics.capture.request_url.build_url` keeps percent-encoded: what follows
     a ``#`` in the path is read as a fragment's pairs too (``change`` itself finds the
     ones in the query, see :func:`query_values`). ``flags``: as :func:`url_pairs`.
     """
