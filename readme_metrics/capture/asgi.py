@@ -41,7 +41,8 @@ from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
-from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
+from readme_metrics.pipeline import MetricsPipeline, PipelineControls
+from readme_metrics.skip_rules import OWN_AGENT
 
 _WSGI_APP = (
     "readme_metrics: {0}(app, config): app is a WSGI app ({1}: it takes (environ, "

@@ -35,7 +35,8 @@ from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
-from readme_metrics.pipeline import OWN_AGENT, MetricsPipeline, PipelineControls
+from readme_metrics.pipeline import MetricsPipeline, PipelineControls
+from readme_metrics.skip_rules import OWN_AGENT
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["MetricsMiddleware"]
