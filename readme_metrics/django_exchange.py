@@ -409,7 +409,7 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
 def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None],
                     ref: weakref.ref[unclosed.InFlight]) -> None:
     unclosed.sent(ref)
-    # A finalizer only hands over (see MetricsPipeline.hand_over). Quick: the grouping
+    # A finalizer only hands over (see handed_over.HandedOver). Quick: the grouping
     # function answered on the request thread, so the exit may run it.
     pipeline.hand_over(finish, True)
     unclosed.wake(pipeline)

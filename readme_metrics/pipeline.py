@@ -1,7 +1,9 @@
 """What every adapter shares: skip rules, identification, ids, delivery (SPEC section 3).
 
-The skip rules themselves are :class:`~readme_metrics.skip_rules.SkipRules`; the pipeline
-holds one and gives its adapters its ``wants``.
+The skip rules themselves are :class:`~readme_metrics.skip_rules.SkipRules`, and the logs
+finalizers hand over wait in :class:`~readme_metrics.handed_over.HandedOver`; the pipeline
+holds one of each and gives its adapters their ``wants``, ``hand_over`` and
+``run_handed_over``.
 
 An adapter (the WSGI middleware, Flask, Django) only captures an exchange and hands it
 here. One :class:`MetricsPipeline` per middleware instance owns the delivery worker, the
@@ -14,12 +16,10 @@ from __future__ import annotations
 import inspect
 import logging
 import numbers
-import os
 import time
 import weakref
 from functools import partial
-from queue import Empty, SimpleQueue
-from threading import Lock, get_ident
+from threading import Lock
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import QuietLogger
@@ -31,15 +31,11 @@ from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.grouping import Identifier
+from readme_metrics.handed_over import FINISH_WAIT, HandedOver
 from readme_metrics.har import build_log
 from readme_metrics.middleware_arguments import no_options_given
 from readme_metrics.redaction import Redactor
 from readme_metrics.skip_rules import SkipRules
-
-#: Longest ``stats``, ``flush`` and ``close`` wait for a log another thread is finishing
-#: (see :meth:`MetricsPipeline.run_handed_over`): a finish takes microseconds, unless the
-#: grouping function it calls is slow.
-FINISH_WAIT = 1.0
 
 
 class MetricsPipeline:
@@ -96,13 +92,17 @@ class MetricsPipeline:
         #: user and password): read here, without a call per request (an adapter may
         #: write :meth:`documentation_url` out with it, as the WSGI middleware does).
         self.fixed_base = self.docs.fixed
-        #: (pid, finish, quick): a forked child's copy holds its parent's, not its own.
-        #: What :meth:`hand_over` received (an adapter runs it when not ``empty()``).
-        self.handed_over: SimpleQueue[tuple[int, Callable[[], None], bool]] = SimpleQueue()
-        # The threads running a finish they took from handed_over, one (pid, thread id)
-        # entry per finish: a child forked meanwhile inherits its parent's entries, which
-        # none of its threads takes off.
-        self._finishing: list[tuple[int, int, float]] = []  # (pid, thread, began)
+        #: The finishes finalizers handed over (see HandedOver), run from ordinary code.
+        self.handed = handed = HandedOver()
+        #: ``hand_over(finish, quick=False)``: :meth:`HandedOver.put`. ``quick``:
+        #: ``finish`` calls no code of the app's, so the exit may run it in its own
+        #: thread (:meth:`finish_at_exit`).
+        self.hand_over: Callable[..., None] = handed.put
+        #: ``run_handed_over(wait=0.0)``: :meth:`HandedOver.run`, what was handed over
+        #: in this process.
+        self.run_handed_over: Callable[..., None] = handed.run
+        #: Its queue, read on each request: an adapter runs it when not ``empty()``.
+        self.handed_over = handed.queue
         #: What holds logs handed over but not yet queued (the inline sends under an event
         #: loop: :class:`~readme_metrics.capture.asgi_inline.InlineSends`), as weak
         #: methods ``hand_over(timeout)``: each queues them before a flush or a close.
@@ -143,62 +143,6 @@ class MetricsPipeline:
         """Count an exchange that is seen but, by the rules, not logged."""
         self.delivery.count_skipped()
 
-    def hand_over(self, finish: Callable[[], None], quick: bool = False) -> None:
-        """Have ``finish`` (a log to queue) run later, from ordinary code: the next request,
-        ``stats``, ``flush`` or ``close``. For finalizers, which run wherever the cyclic GC
-        does, even in a thread holding the delivery queue's lock (a plain Lock) that
-        queueing the log takes again; ``SimpleQueue.put`` takes no such lock.
-
-        ``quick``: ``finish`` calls no code of the app's (the grouping function has
-        answered already), so the exit may run it in its own thread
-        (:meth:`finish_at_exit`)."""
-        self.handed_over.put((os.getpid(), finish, quick))
-
-    def run_handed_over(self, wait: float = 0.0) -> None:
-        """Run what :meth:`hand_over` received in this process (each ``finish`` never
-        raises). What a forked child inherited is its parent's to log, not the child's.
-
-        ``wait``: at most this long, let another thread finish what it took from the
-        queue (the library's thread for responses dropped unclosed: see
-        :mod:`~readme_metrics.capture.unclosed`): ``stats``, ``flush`` and ``close`` then
-        count, send or close with that log queued. Bounded, so that a grouping function
-        blocked on something the caller holds cannot hang it."""
-        handed_over = self.handed_over
-        finishing = self._finishing
-        while not handed_over.empty():
-            # In ``_finishing`` before the take: a thread that finds the queue empty
-            # meanwhile (stats, flush, close) sees this finish and waits for it. Made
-            # after it, a thread switch between the two hid the log from both.
-            here = (os.getpid(), get_ident(), time.monotonic())
-            finishing.append(here)
-            try:
-                try:
-                    pid, finish, _ = handed_over.get_nowait()
-                except Empty:  # another thread took it
-                    break
-                if pid == here[0]:
-                    finish()
-            finally:
-                finishing.remove(here)
-        if wait > 0 and finishing:
-            # ``wait`` from when each finish began, not from this call: a grouping
-            # function that never returns held every later call (stats: each read of
-            # it took FINISH_WAIT, for as long as the process lived).
-            deadline = time.monotonic() + wait
-            while (self._others_finishing(began_after=time.monotonic() - wait)
-                   and time.monotonic() < deadline):
-                time.sleep(0.001)
-
-    def _others_finishing(self, began_after: float = float("-inf")) -> int:
-        """How many finishes this process's other threads are in (those begun after
-        ``began_after``, a ``time.monotonic()`` reading): not one in this very thread
-        (whose grouping function asked for stats), nor a parent's (a child forked while
-        one of its threads was finishing: no thread here ends it). The copy, one C call,
-        is safe beside the other threads' append and remove."""
-        pid, thread = os.getpid(), get_ident()
-        return sum(1 for entry in self._finishing[:]
-                   if entry[0] == pid and entry[1] != thread and entry[2] > began_after)
-
     def finish_at_exit(self, waited: float) -> None:
         """At exit, before delivery closes, once the thread that runs what was handed
         over (:mod:`~readme_metrics.capture.unclosed`'s) had its bounded wait,
@@ -209,8 +153,6 @@ class MetricsPipeline:
         still finishing, with one warning; never lost without a word. Never raises."""
         try:
             submit = self.submit
-            here = os.getpid()
-            handed_over = self.handed_over
             given_up = 0
             # Queued only: in inline mode a log filling a batch is posted by the submit,
             # bounded by ``timeout``, not ``shutdown_timeout``; the exit flush that comes
@@ -218,13 +160,7 @@ class MetricsPipeline:
             self.submit = partial(self.delivery.submit, send=False)
             self.exit_finishing = True
             try:
-                while True:
-                    try:
-                        pid, finish, quick = handed_over.get_nowait()
-                    except Empty:
-                        break
-                    if pid != here:
-                        continue  # a forked child's copy of its parent's: the parent's
+                for finish, quick in self.handed.take_here():
                     if quick:
                         finish()  # never raises
                     else:
@@ -236,7 +172,7 @@ class MetricsPipeline:
                 self.delivery.count_dropped_at_exit(given_up)
             # A finish another thread is in (a grouping function that has not answered):
             # counted dropped ("shutdown") if it ever queues its log, delivery closed.
-            busy = self._others_finishing()
+            busy = self.handed.others_finishing()
             if given_up + busy > 0:
                 self.logger.warning(
                     "readme_metrics: exiting with %s of responses dropped without close() "

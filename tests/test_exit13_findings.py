@@ -59,7 +59,7 @@ def _finishing_on_the_thread(collector: Collector, background: bool,
     del response  # never read nor closed: finalized, handed over, the thread woken
     gc.collect()
     deadline = time.monotonic() + 30.0
-    while not pipeline._others_finishing():  # the thread took it (its grouping waits)
+    while not pipeline.handed.others_finishing():  # the thread took it (its grouping waits)
         assert time.monotonic() < deadline, "the library's thread never took the log"
         time.sleep(0.005)
     return middleware, pipeline, release
@@ -116,7 +116,7 @@ def test_flush_keeps_to_its_timeout_while_a_finish_is_waited_for(
         # Its log queued: a flush waits for a finish at most FINISH_WAIT from the
         # finish's start, which a loaded machine (0.4 s waited above, and the thread
         # still to be scheduled) may have used up (a CI run: "assert 0 == 1").
-        wait_until(lambda: not pipeline._others_finishing())
+        wait_until(lambda: not pipeline.handed.others_finishing())
         assert middleware.flush(10.0) is True  # the log, finished, is delivered
         assert len(collector.logs) == 1
     finally:

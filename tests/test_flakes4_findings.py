@@ -5,7 +5,7 @@ A response dropped unclosed is handed over by its finalizer, and the library's o
 thread (``readme-metrics-unclosed``) takes it off ``MetricsPipeline.handed_over`` and
 finishes it (the grouping function, the log queued). ``stats``, ``flush`` and ``close``
 run what is left on that queue and wait (bounded) for a finish another thread is in,
-known by its entry in ``MetricsPipeline._finishing``. That entry was made only after the
+known by its entry in ``HandedOver._finishing``. That entry was made only after the
 take: a thread switch between the two (any call is a place for one, and a loaded machine
 makes them long) left the log neither on the queue nor in a finish, and ``flush()`` said
 True without sending it ("collector got 0 logs"), ``stats`` counted 0 captured. The
@@ -72,15 +72,15 @@ def test_flush_sends_a_log_the_library_thread_has_just_taken(
         grouping_function=lambda request: {"api_key": "caller"}))
     pipeline = middleware.pipeline
     assert pipeline is not None
-    paused = _PausedTake(pipeline.handed_over)
-    pipeline.handed_over = paused  # type: ignore[assignment]
-    others_finishing: Callable[..., int] = pipeline._others_finishing
+    paused = _PausedTake(pipeline.handed.queue)
+    pipeline.handed.queue = paused  # type: ignore[assignment]
+    others_finishing: Callable[..., int] = pipeline.handed.others_finishing
 
     def waited_for(*args: Any, **kwargs: Any) -> int:
         paused.resume.set()  # the flush waits for a finish: let the take go on
         return others_finishing(*args, **kwargs)
 
-    pipeline._others_finishing = waited_for  # type: ignore[method-assign]
+    pipeline.handed.others_finishing = waited_for  # type: ignore[method-assign]
     try:
         response = middleware(wsgi_environ("GET", "/dropped"), lambda *args: None)
         del response  # never read nor closed: finalized, handed over, the thread woken

@@ -20,7 +20,7 @@ from flask import Flask
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import ReadMeMetrics
-from readme_metrics.pipeline import FINISH_WAIT
+from readme_metrics.handed_over import FINISH_WAIT
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.test_exit13_findings import _finishing_on_the_thread

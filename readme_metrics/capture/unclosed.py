@@ -4,7 +4,7 @@ sent) without waiting for another request.
 A server that drops a response unclosed (werkzeug's development server does when the
 client resets the connection while it drains unread input after the answer) leaves the
 log to the response's finalizer, which can only hand it over (see
-:meth:`~readme_metrics.pipeline.MetricsPipeline.hand_over`): it runs wherever the cyclic
+:meth:`~readme_metrics.handed_over.HandedOver.put`): it runs wherever the cyclic
 GC does. In background mode the log was queued when the iteration ended, unless nothing
 read the response to its end (a test client's, only its status looked at); in inline
 mode (``background_worker_mode=False``) it always waits. Left to the next request,
