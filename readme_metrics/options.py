@@ -126,14 +126,16 @@ OPTIONS: tuple[Option, ...] = (
         "`myapp.metrics.group` (or `myapp.metrics:group`; a function held by a class: "
         "`myapp.metrics.Auth.group`)"),
     Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), numbers.whole(1),
-        "`10`", "logs per batch; a batch is sent as soon as this many are waiting",
+        "`10`", "logs per batch; a batch is sent as soon as this many are waiting, or as "
+        "soon as the queue is full (`max_queue_size`, `max_queue_bytes`) if it holds fewer",
         hint=numbers.whole_hint),
     Option("flush_interval", "README_FLUSH_INTERVAL", "float", 5.0,
         f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",
         "seconds: a partial batch is sent this long after its first log (later only "
         "while the Metrics API fails, or is slow: its POSTs spread over its round "
         "trip); `0` turns this timer "
-        "off: a partial batch then waits for `buffer_length` logs, `flush()` or the exit "
+        "off: a partial batch then waits for `buffer_length` logs (or a full queue), "
+        "`flush()` or the exit "
         "(to send each log at once, `buffer_length=1`)",
         warning=numbers.seconds_warning("a partial batch waits that long to be sent"),
         hint=numbers.seconds_hint),
@@ -203,7 +205,11 @@ OPTIONS: tuple[Option, ...] = (
         "methods never logged (comma-separated in the environment); a list you give "
         "replaces the default; `[]` (`README_SKIP_METHODS=[]`) logs every method; a "
         "registered method in any case (`options`) is that method; another (a custom "
-        "one) is kept as written, case included, with a warning",
+        "one) is kept as written, case included, with a warning (it is compared with the "
+        "method the server passes on: hypercorn upper-cases every method, so there "
+        "`fetch` arrives as `FETCH`; gunicorn and uvicorn answer a lower-case one with "
+        "their own 400, and uvicorn any unregistered one: "
+        "[servers](docs/SERVERS.md#fastapi-and-any-asgi-app))",
         warning=lists.unknown_methods_warning),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",
