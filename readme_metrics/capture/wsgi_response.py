@@ -413,11 +413,6 @@ class Response:
             self._capture.fail(unsent=self._unsent, error=error)
             raise
         if self._unsent:
-            capture = self._capture
-            if capture.tee is not None and "werkzeug.socket" in capture.environ:
-                # werkzeug throws an unread body away if the write of the answer fails:
-                # the part its reader holds is copied first (see InputRest.record_held).
-                capture.tee.record_held(capture.environ)
             # Servers send the status with the first chunk, an empty one too, but those
             # following PEP 3333 to the letter (waitress) wait for a non-empty one.
             self._unsent = not chunk and holds_empty_chunks(self._capture.environ)

@@ -134,31 +134,6 @@ class InputRest:
             self._pending = b""  # no telling whether werkzeug throws them away: as before
         return self._tapped is not None
 
-    def record_held(self, environ: Mapping[str, Any]) -> None:
-        """werkzeug's development server, the answer's first chunk about to go out: copy
-        what its connection reader holds of the unread body (read with the request's
-        head; nothing read off the connection, nothing taken from the app, whose reads
-        of those bytes are then not recorded twice: ``_ahead``). A write of the answer
-        that fails (the client left) ends werkzeug's iteration before its end, and it
-        throws unread input away before ``close()``: neither :meth:`record_discarded`
-        nor ``close()`` finds a body that had arrived then. A chunked body is left to
-        them. Never raises."""
-        try:
-            left = self._left
-            if (self.record.chunked or not left or left < 0 or "werkzeug.socket" not in environ
-                    or not self._rest_unread()):
-                return
-            reader = server_stream(self._input)
-            sock = socket_of(reader)
-            if sock is None or type(reader) is not io.BufferedReader:
-                return
-            data = held(reader, sock)[:left]
-            if len(data) > self._ahead:
-                self.record.feed(data[self._ahead:])
-                self._ahead = len(data)
-        except Exception:  # noqa: BLE001 - a server we misjudged: recorded as before
-            pass
-
     def _tap_chunked(self, environ: Mapping[str, Any]) -> bool:
         """:meth:`record_discarded` for a chunked body (werkzeug's dechunking reader).
 
