@@ -4,8 +4,9 @@ An API answering later than ``timeout`` (3 s by default; 4 s, 8 s) had every POS
 ``timeout`` and retried with the same bound until the batch was dropped: nothing counted
 as delivered, the API read each log up to 11 times, and the only word was the "3 POSTs
 in a row failed (Timeout ...)" warning. Now an attempt that timed out is tried again
-waiting twice as long (up to ``TIMEOUT_CAP``, 30 s), and once an answer came later
-than ``timeout`` every POST waits that long, with one warning naming README_TIMEOUT.
+waiting twice as long (up to ``TIMEOUT_CAP``, 60 s; 30 s before delivery29), and once
+an answer came later than ``timeout`` every POST waits that long, with one warning
+naming README_TIMEOUT.
 
 An outage longer than a batch's retry budget (11 attempts over its own backoffs) dropped
 the oldest batch 48 to 110 s in, with the queue far from full: the probes of an API
@@ -54,13 +55,15 @@ from tests.support.fake_api import Collector, Reply
 
 
 def test_the_bound_of_an_attempt_after_a_timeout_doubles_up_to_the_cap() -> None:
-    """3, 6, 12, 24, 30, 30 s with the defaults; a ``timeout`` above the cap stays."""
+    """3, 6, 12, 24, 48, 60, 60 s with the defaults (30 s at most before delivery29); a
+    ``timeout`` above the cap stays."""
     bounds = [3.0]
-    for _ in range(5):
+    for _ in range(6):
         bounds.append(policy.next_timeout(bounds[-1], 3.0))
-    assert bounds == [3.0, 6.0, 12.0, 24.0, TIMEOUT_CAP, TIMEOUT_CAP]
-    assert policy.next_timeout(45.0, 45.0) == 45.0
-    assert policy.next_timeout(20.0, 1.0) == TIMEOUT_CAP
+    assert bounds == [3.0, 6.0, 12.0, 24.0, 48.0, TIMEOUT_CAP, TIMEOUT_CAP]
+    assert TIMEOUT_CAP == 60.0
+    assert policy.next_timeout(75.0, 75.0) == 75.0
+    assert policy.next_timeout(40.0, 1.0) == TIMEOUT_CAP
 
 
 def test_a_read_timeout_is_a_timeout_and_a_connect_timeout_is_not() -> None:

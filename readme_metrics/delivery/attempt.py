@@ -192,6 +192,11 @@ class Attempt:
         if self._bound.held:
             watchdog.release(self._bound, spared)
 
+    def end_by(self, deadline: float) -> None:
+        """A close begins, to end at ``deadline``: the POSTs in flight end by then
+        (``watchdog.end_by``), not at their own stretched bound after it."""
+        watchdog.end_by(self._bound, deadline)
+
     def _holding_is_free(self) -> bool:
         """A POST taken for lost may be held past its bound (``watchdog.cut_lost``, or
         spared: ``Stretch.spare``): its logs keep their place in the queue, which has
@@ -209,11 +214,12 @@ class Attempt:
         4 s, ``timeout`` 3 s) and turns fast again still answers the POSTs it was
         working on: cut at ``timeout``, they were sent again, 3,969 logs twice where
         52 were (``benchmarks/outage.py --kind slow``); a black hole's dead POSTs,
-        the answers before it fast, are cut at ``timeout``. Never past the longest bound
-        (``Stretch.longest``: ``TIMEOUT_CAP``, or ``timeout`` above it), as the bound
-        itself: twice an average of 25 s held a POST 50 s (delivery28)."""
+        the answers before it fast, are cut at ``timeout``. Never past ``LOST_CAP``
+        (``Stretch.lost_longest``: 30 s, or ``timeout`` above it): twice an average of
+        25 s held a POST 50 s (delivery28)."""
         bound = self._bound
-        return min(bound.longest, max(bound.lost_wait(), 2.0 * self._batcher.staffing.post_s))
+        return min(bound.lost_longest,
+                   max(bound.lost_wait(), 2.0 * self._batcher.staffing.post_s))
 
     def _answered_in(self, began: float, took: float, bound: float) -> None:
         """A POST begun at ``began``, bounded to ``bound`` seconds, was answered (any

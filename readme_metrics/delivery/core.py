@@ -308,6 +308,8 @@ class Delivery:
         begun = self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
         self._attempt.release()  # POSTs held past their bound: sent again now
+        if begun:  # the POSTs in flight end with the close, not up to 30 s after it
+            self._attempt.end_by(self._batcher.deadline)
         return begun
 
     def finish_exit(self) -> None:

@@ -86,12 +86,24 @@ RETRY_AFTER_CAP = 3600.0
 RETRY_AFTER_HOLD = 60.0
 #: The longest a POST waits for the Metrics API's answer once POSTs timed out: an attempt
 #: that got no answer within its bound (``timeout``, 3 s by default) is tried again with
-#: twice that bound, up to this (3, 6, 12, 24, 30 s), and once an answer came later than
-#: ``timeout`` every POST waits as long as that answer needed (:func:`next_timeout`).
+#: twice that bound, up to this (3, 6, 12, 24, 48, 60 s), and once an answer came later
+#: than ``timeout`` every POST waits as long as that answer needed (:func:`next_timeout`).
 #: Without it, an API answering in 4 s had every POST cut at 3 s and retried until it
 #: was dropped: nothing delivered, each log sent 11 times. A ``timeout`` above it is
-#: kept as it is. At exit, ``shutdown_timeout`` still bounds every POST.
-TIMEOUT_CAP = 30.0
+#: kept as it is. At exit, ``shutdown_timeout`` still bounds every POST (and a close
+#: the POSTs in flight as it begins). 30 s before delivery29: an API answering in 40 s
+#: had every POST cut at 30 s and sent again, none counted as sent (200 logs/s for
+#: 10 s: 0 of 2,000, 1,870 ``dropped_shutdown``, the API had read them all); 60 s is
+#: the idle timeout of the usual load balancers and proxies, past which an answer is
+#: cut on the way anyway.
+TIMEOUT_CAP = 60.0
+
+#: The longest a POST taken for lost (a POST begun after it was answered fast) is waited
+#: before it is cut (``Stretch.lost_wait``, ``Attempt._lost_after``), or ``timeout`` if
+#: above it: the longest bound before delivery29 (twice an average of 25 s held such a
+#: POST 50 s, delivery28), kept when ``TIMEOUT_CAP`` went to 60 s: it is most likely a
+#: dead connection, whose logs count against ``max_queue_size`` while it is waited.
+LOST_CAP = 30.0
 
 #: The share of ``max_queue_size`` (and ``max_queue_bytes``) below which a POST taken for
 #: lost is held past its bound (``watchdog.cut_lost``, or spared), the API maybe only

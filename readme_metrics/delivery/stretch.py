@@ -63,6 +63,8 @@ import math
 import threading
 from typing import Callable, Optional
 
+from readme_metrics.delivery.policy import LOST_CAP
+
 #: After a POST spared past its bound got no answer (:meth:`Stretch.spare`), how long no
 #: POST taken for lost is spared, in seconds, at most: twice ``timeout`` the first time
 #: (or after a spared POST was answered), doubling with each one lost after it.
@@ -87,9 +89,9 @@ class Stretch:
     that long, rather than each being cut and sent again.
     """
 
-    __slots__ = ("seconds", "longest", "timeout", "fast_began", "said", "_grow", "tail",
-                 "probing", "quiet_until", "last_took", "in_time", "held", "late_began",
-                 "recovered", "free", "credit", "quiet_for", "_lock")
+    __slots__ = ("seconds", "longest", "lost_longest", "timeout", "fast_began", "said",
+                 "_grow", "tail", "probing", "quiet_until", "last_took", "in_time", "held",
+                 "late_began", "recovered", "free", "credit", "quiet_for", "_lock")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -98,6 +100,9 @@ class Stretch:
         self._grow = grow
         #: The most it can grow to (what a socket's own timeout must not undercut).
         self.longest = grow(math.inf)
+        #: The most a POST taken for lost is waited (``policy.LOST_CAP``, or ``timeout``
+        #: above it; never past ``longest``).
+        self.lost_longest = min(self.longest, max(seconds, LOST_CAP))
         #: When the latest POST answered fast (within half the bound in force) began.
         self.fast_began = -math.inf
         #: A slowdown was said since the bound was last ``timeout``.
@@ -183,7 +188,7 @@ class Stretch:
         ``timeout``, or ``grow(tail)`` once the server answered later than ``timeout``
         while others were fast (the tail learned by :meth:`spare`)."""
         tail = self.tail
-        return self._grow(tail) if tail > self.timeout else self.timeout
+        return min(self._grow(tail), self.lost_longest) if tail > self.timeout else self.timeout
 
     def spare(self, bound: float, now: float) -> Optional[float]:
         """An exchange taken for lost (:meth:`slow` False) reached its ``bound`` with no

@@ -242,6 +242,27 @@ def release(stretch: Stretch, spared: bool = True) -> None:
         _wake.notify()
 
 
+def end_by(stretch: Stretch, until: float) -> None:
+    """A close began, to end at the monotonic time ``until``: the exchanges following
+    ``stretch`` already running end by then too, as those begun during the close do
+    (cut at ``until``: a cut there grows no bound). Begun before it, they kept their
+    stretched bound (up to 30 s): after a late phase and then a black hole, sender
+    threads were still in such POSTs 10 s after ``close()`` returned (delivery29)."""
+    with _lock:
+        earliest = math.inf
+        for _, _, due in list(_heap):
+            if due.stretch is not stretch or not due.deadline or due.until <= until:
+                continue
+            due.until = until
+            if due.deadline > until:
+                # (Its later entry stays in the heap: _watch finds the limit cut by then.)
+                due.deadline, due.bound = until, until - due.began
+                heapq.heappush(_heap, (until, next(_order), due))
+                earliest = min(earliest, until)
+        if earliest < _sleeping_until:
+            _wake.notify()
+
+
 def _unhold_locked(due: Limit) -> None:
     if due.held and due.stretch is not None:
         due.held = False
