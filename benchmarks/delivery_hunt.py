@@ -312,6 +312,14 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
                                          "then 1 POST in 3 never answered; close() at once",
                                          slow_then(10.0, 8.0, sometimes_dead(3)),
                                          lambda d: drive(d, 1000, 14), close_at_once=True),
+    # delivery29: POSTs begun before close() kept their stretched bound (up to 30 s),
+    # their senders still in them after close() returned (``senders_left``).
+    "close-slow-then-blackhole": lambda: run("1,000/s 14 s, the API answering in 8 s for "
+                                             "10 s, then no POST answered; close() at once",
+                                             slow_then(10.0, 8.0,
+                                                       lambda r: Reply(hang=120.0)),
+                                             lambda d: drive(d, 1000, 14),
+                                             close_at_once=True),
     "long-tail": lambda: run("1,000/s 20 s, answers log-normal, p50 50 ms, p99 2 s",
                              long_tail(0.05, 2.0), lambda d: drive(d, 1000, 20)),
     "ramp": lambda: run("1,000/s 40 s, API 50 ms -> 5 s over 15 s and back over 15 s",
