@@ -7,10 +7,15 @@ After a late phase and then a total black hole, the bound stretched (up to 30 s)
 begun before ``close()`` kept it, its sender thread still in it 10 s after ``close()``
 returned (the stats changing after the close had said what it gave up on). Now a close
 bounds the POSTs already in flight by its own deadline, as it bounds those it begins.
+
+delivery30: such a cut is the close's, not the API's: it was said as the last attempt's
+failure ("failed (Timeout: no complete answer within 20s)", at a close of 0.5 s), grew
+the bound, and its logs as "not delivered" alone, though the API read them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -24,6 +29,7 @@ from tests.support.delivery import (
     ids,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
     new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
@@ -69,6 +75,47 @@ def test_close_ends_the_posts_begun_before_it_by_its_deadline(make_delivery: Mak
         assert not delivery._pool.running()
         stats = delivery.stats
         assert (stats["sent"], stats["dropped_shutdown"], stats["queued"]) == (0, 1, 0), stats
+        assert adds_up(stats)
+    finally:
+        never.set()
+        collector.stop()
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+def test_a_post_the_close_cuts_is_said_as_cut_not_as_a_failure(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture, direct: bool) -> None:
+    """The bound stretched to 20 s, one log whose POST the API reads and never answers,
+    then ``close()`` (``shutdown_timeout`` 0.5 s), which cuts it: its warning says the
+    log was in a POST cut at the close, unanswered (the API may have it), whether the
+    sender was back from it before the close ended or not; no Timeout is said (that
+    POST's "no complete answer within 20s" was, as the last attempt's failure), nor
+    kept as the last failure, and the bound stays 20 s (it grew to 40 s)."""
+    collector = Collector().start()
+    never = threading.Event()
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    try:
+        delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
+                                 shutdown_timeout=0.5, direct=direct)
+        stretch = delivery._attempt._bound
+        stretch.set(20.0)
+        collector.default = Reply(gate=never)  # read, never answered
+        assert delivery.submit(item("black-holed"))
+        wait_until(lambda: collector.in_flight == 1 and _running(stretch), timeout=GUARD)
+        delivery.close()
+        delivery._pool.join(time.monotonic() + GUARD)  # (a guard: cut at the deadline)
+        said = messages(caplog, logging.WARNING, "closing gave up")
+        assert said == [
+            "readme_metrics: closing gave up after shutdown_timeout "
+            "(README_SHUTDOWN_TIMEOUT) of 0.5s: 1 log not delivered (1 of them in POSTs "
+            "cut at the close, unanswered: the Metrics API may have them)"], said
+        assert not [record.getMessage() for record in caplog.records
+                    if "within 20s" in record.getMessage()
+                    or "attempt 1 failed" in record.getMessage()]
+        assert delivery._attempt.last_failure is None
+        assert stretch.seconds == 20.0
+        stats = delivery.stats
+        assert (stats["sent"], stats["dropped_shutdown"], stats["queued"],
+                stats["retries"]) == (0, 1, 0, 0), stats
         assert adds_up(stats)
     finally:
         never.set()

@@ -55,6 +55,10 @@ class Batcher:
         self.closed = False
         self.closing = False  # close() is draining until ``deadline``
         self.deadline = 0.0
+        #: Logs in POSTs cut at the close's deadline, once sent and while connecting
+        #: (:meth:`cut_at_close`).
+        self.cut = 0
+        self.cut_unsent = 0
         #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a
         #: close that the next sender to look begins (0.0: not released).
         self.released = 0.0
@@ -359,7 +363,7 @@ class Batcher:
         self.unattended = True
         return True
 
-    def end_unattended(self) -> Optional[tuple[int, int]]:
+    def end_unattended(self) -> Optional[tuple[int, int, int]]:
         """For a sender that found nothing more to send: :meth:`end_close` if the close
         began after :meth:`release` and no other sender still posts; else None."""
         with self.lock:
@@ -368,12 +372,26 @@ class Batcher:
             self.unattended = False
         return self.end_close()
 
-    def end_close(self) -> tuple[int, int]:
-        """Give up on what is left: (logs dropped now, logs still in flight)."""
+    def cut_at_close(self, batch: Batch, read: bool) -> None:
+        """A POST of ``batch`` cut at the close's deadline: dropped at shutdown, not
+        tried again (no time is left). ``read``: cut once sent, not while connecting:
+        the API may have those logs, counted in ``cut`` for the close's warning."""
+        with self.lock:
+            if read:
+                self.cut += batch.count
+            else:  # never reached the API: said as dropped, as what waited
+                self.cut_unsent += batch.count
+            self.queue.settle_locked(batch, "shutdown")
+            self.queue.wake.notify_all()
+
+    def end_close(self) -> tuple[int, int, int]:
+        """Give up on what is left: (logs dropped now, logs still in flight, logs in
+        POSTs cut at the close's deadline already: :meth:`cut_at_close`)."""
         queue = self.queue
         with self.lock:
             dropped = queue.drop_waiting_locked("shutdown")
             self.closing = False  # a sender still stuck in I/O settles when it returns
             queue.wake.notify_all()
             queue.done.notify_all()
-            return dropped, queue.accepted - queue.resolved
+            cut, unsent, self.cut, self.cut_unsent = self.cut, self.cut_unsent, 0, 0
+            return dropped + unsent, queue.accepted - queue.resolved, cut

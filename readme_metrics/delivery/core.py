@@ -340,29 +340,36 @@ class Delivery:
             self._transport.close()
         process.let_go(self)
 
-    def _closed(self, dropped: int, pending: int) -> None:
-        """Say what a close gave up on, if anything."""
-        if dropped or pending:
+    def _closed(self, dropped: int, pending: int, cut: int) -> None:
+        """Say what a close gave up on, if anything: ``cut`` logs were in POSTs cut at
+        its deadline, ``pending`` in POSTs still unanswered as it ends."""
+        if dropped or pending or cut:
             timeout = self.config.shutdown_timeout
             left = self._batcher.deadline - time.monotonic()
             # A close ends before its deadline when the next attempt is due after it (a
             # Retry-After, or the backoff of a failure meanwhile): said so, with the time
             # it took, not as if shutdown_timeout had run out.
+            early = left > EARLY
             when = (f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
                     f"past shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout}s"
-                    if left > EARLY else
+                    if early else
                     f"after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout}s")
-            # Logs in a POST still unanswered were sent: the API may well have them (it
-            # read the POST and had not answered yet), which "not delivered" alone hid.
+            if not early:  # those in flight at the deadline are being cut (end_by)
+                cut, pending = cut + pending, 0
+            # Logs in a POST still unanswered, or cut unanswered, were sent: the API may
+            # well have them (it read the POST and had not answered yet), which "not
+            # delivered" alone hid.
             self._logger.warning(
-                "readme_metrics: closing gave up %s: %s not delivered%s%s", when,
-                counted(dropped + pending, "log"),
+                "readme_metrics: closing gave up %s: %s not delivered%s%s%s", when,
+                counted(dropped + pending + cut, "log"),
+                f" ({cut} of them in POSTs cut at the close, unanswered: the Metrics "
+                f"API may have them)" if cut else "",
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
                 # Why the retries were needed, or why POSTs are still unanswered: the
                 # last attempt's failure, if the API has not answered since (a close
                 # reaching its deadline while a retry is in flight, not between two
-                # retries, said "1 log not delivered" alone).
+                # retries, said "1 log not delivered" alone). Not a cut by the close.
                 why_waiting(self._sender.endpoint, self._attempt.last_failure,
                             self._sender.proxied, self._sender.proxy_elsewhere))
 

@@ -41,7 +41,8 @@ class Limit:
     """
 
     __slots__ = ("deadline", "fired", "connections", "watched", "began", "stretch", "until",
-                 "bound", "connected", "verdict_at", "lost", "spared", "held", "unheld")
+                 "bound", "connected", "verdict_at", "lost", "spared", "held", "unheld",
+                 "cut_at")
 
     def __init__(self, deadline: float, connections: Optional[list[Any]] = None,
                  stretch: Optional[Stretch] = None, until: float = math.inf,
@@ -73,6 +74,8 @@ class Limit:
         self.held = False
         #: Its deadline before it was held (what :func:`release` gives back).
         self.unheld = 0.0
+        #: Once ``fired``: the deadline it was cut at (:func:`last_cut`).
+        self.cut_at = 0.0
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -81,6 +84,7 @@ class Limit:
 
     def __exit__(self, kind: object, *exc_info: object) -> None:
         _local.limit = None
+        _local.cut_at = self.cut_at
         with _lock:
             self.connections = []  # done: the watchdog leaves these alone now
             self.deadline = 0.0
@@ -263,6 +267,14 @@ def end_by(stretch: Stretch, until: float) -> None:
             _wake.notify()
 
 
+def last_cut() -> float:
+    """The deadline the exchange that last ended in the current thread was cut at by
+    the watchdog (monotonic time), 0.0 if it was not cut: one cut at a close's deadline
+    (:func:`end_by`, or the deadline it began with) is no failure of the API's."""
+    cut_at: float = getattr(_local, "cut_at", 0.0)
+    return cut_at
+
+
 def _unhold_locked(due: Limit) -> None:
     if due.held and due.stretch is not None:
         due.held = False
@@ -372,6 +384,7 @@ def _watch() -> None:
                     continue
                 if due.deadline and due.connections:
                     due.fired = True
+                    due.cut_at = due.deadline
                     for connection in due.connections:
                         due.connected = cut(connection) or due.connected
                     due.connections = []
