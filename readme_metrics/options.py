@@ -162,7 +162,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", "README_TIMEOUT", "float", 3.0,
         f"a number of seconds > 0 and <= {numbers.MAX_SECONDS}", numbers.number(0, exclusive=True),
         "`3.0`", "seconds a POST to ReadMe waits for its answer; one that got none in time is "
-        "sent again waiting twice as long, up to 30 s, and so are the POSTs after it until "
+        "sent again waiting twice as long, up to 60 s, and so are the POSTs after it until "
         "answers come fast again ([Timeouts](docs/DELIVERY.md#timeouts))",
         warning=numbers.seconds_warning("a Metrics API that does not answer holds a POST "
                                       "that long"), hint=numbers.seconds_hint),
