@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote
@@ -141,7 +142,8 @@ def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
         # As almost every value: no JSON (but a URL or form holding one, or naming a
         # denied key: nested_value; one starting with an escape too, a relative URL
         # "%2Fcb%3Fpassword%3D..." or a form encoded twice).
-        return nested_value(redactor, name, value, 0) if nested else None
+        return (nested_value(redactor, name, value, 0) if nested else None) or (
+            loose_value(redactor, value, decode_component))
     return json_value(redactor, decode_name(name), value, decode_component, None)
 
 def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: bool = True,
@@ -153,31 +155,65 @@ def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: boo
         return escaped_redacted(decode_in(value, codec))
     if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
         # (a URL or form: hidden_value)
-        return nested_value(redactor, name, value, 0) if nested else None
+        return (nested_value(redactor, name, value, 0) if nested else None) or (
+            loose_value(redactor, value, partial(decode_in, codec=codec)))
     return json_value(redactor, decoded, value, partial(decode_in, codec=codec), codec)
 
 def hidden_name(redactor: Redactor, name: str) -> str | None:
     """The raw name of a pair when it is a JSON document holding a key to redact
     (``curl --data-urlencode '{"password": ...}'`` sends one percent-encoded with no
     "=", a form of one field named by the document), redacted key by key; None to
-    keep it, as every name that is no JSON is kept."""
-    if name[:1] not in JSON_VALUE_FIRST:  # as almost every name: no JSON
+    keep it, as every name that is no JSON nor quoted text is kept (see json_name)."""
+    if not quoted_name(name):  # as almost every name: no JSON
         return None
     return json_name(redactor, name, decode_component, None)
 
 def hidden_name_in(redactor: Redactor, codec: str, name: str) -> str | None:
     """:func:`hidden_name` for a form in ``codec``."""
-    if name[:1] not in JSON_VALUE_FIRST:
+    if not quoted_name(name):
         return None
     return json_name(redactor, name, partial(decode_in, codec=codec), codec)
 
+def quoted_name(name: str) -> bool:
+    """Whether a raw name may be JSON or hold a piece of it: it starts as JSON may, or
+    holds a quote, as sent or percent-encoded (see :func:`json_name`)."""
+    return name[:1] in JSON_VALUE_FIRST or '"' in name or "%22" in name
+
+
+#: The end of a JSON member's name: its closing quote and the colon after it.
+_MEMBER_NAME_END = re.compile(r'"[ \t\n\r]*:')
+
+
+def quoted_piece(redactor: Redactor, text: str, denied_only: bool) -> str | None:
+    """The raw replacement of a decoded name or value that is no JSON document when it
+    holds a member's name (a quote, then ":") and a key a list may name
+    (:meth:`Redactor.mentions_key`): a piece of a document, or text before one, read as
+    a form's pair (hostile22), hidden whole; None to keep it (``k"ey``: no member)."""
+    if '"' in text and _MEMBER_NAME_END.search(text) is not None and (
+            redactor.mentions_key(text, denied_only)):
+        return escaped_redacted(text)
+    return None
+
+
+def loose_value(redactor: Redactor, value: str, decode: Callable[[str], str]
+                ) -> str | None:
+    """:func:`quoted_piece` of a raw value no list names that is no JSON from its start
+    (``0", "password": "..."}``: a document's piece after an "=" in its strings)."""
+    if '"' not in value and "%22" not in value:
+        return None
+    return quoted_piece(redactor, decode(value), True)
+
+
 def json_name(redactor: Redactor, name: str, decode: Callable[[str], str],
                codec: Optional[str]) -> str | None:
-    if JSON_VALUE.match(name) is None:
-        return None
     text = decode(name)
-    if JSON_START.match(text) is None:
-        return None
+    if JSON_VALUE.match(name) is None or JSON_START.match(text) is None:
+        # No JSON from its start: text before a document (a form that is JSON after a
+        # byte json.loads or the form's bytes do not read as a blank, "\x1c", NBSP,
+        # U+2028, a second byte order mark, "x"), or a piece of one cut at a "&" or "="
+        # in its strings. A quoted member a list could name may be in it, its value in
+        # clear: hidden whole, as such a value is (nested_value; hostile22).
+        return quoted_piece(redactor, text, False)
     document = redactor.json_text(text)
     if document is None:
         # Cut short (a body truncated to max_body_bytes) or broken: hidden whole only
@@ -203,7 +239,11 @@ def json_value(redactor: Redactor, name: str, value: str, decode: Callable[[str]
     document, whole = redactor.json_field(text, name)
     if whole:
         return escaped_redacted(text)
-    if document is None or document == text:
+    if document is None:
+        # No document: a piece of one cut at a "&" or "=" in its strings, a document's
+        # value after a byte json.loads reads no blank ("\x1c{"": "=", "password": ...).
+        return quoted_piece(redactor, text, True)
+    if document == text:
         return None
     return quote(document if codec is None else in_charset(document, codec), safe="")
 
