@@ -119,20 +119,24 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     # next=https%3A...%3Ftoken%3Dx;v=1, see nested_value.)
     # The value fields of a name/value pair naming a denied key (paired_fields).
     paired = paired_in(redactor, raw_query, codec)
+    # A value holding a piece of a document (loose_value) holds a quote.
+    quoted = '"' in raw_query or "%22" in raw_query
     if codec is None:
         return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
-                                               paired=paired),
+                                               paired=paired, quoted=quoted),
                             partial(hidden_name, redactor) if named else None, heads=nested)
     return query_values(raw_query, partial(hidden_in, redactor, codec, nested=nested,
-                                           paired=paired),
+                                           paired=paired, quoted=quoted),
                         partial(hidden_name_in, redactor, codec) if named else None,
                         heads=nested)
 
 def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
-                  paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
+                  paired: Optional[dict[str, frozenset[str]]] = None,
+                  quoted: bool = True) -> str | None:
     """The raw redacted value of the pair ``name=value``, or None to keep it.
     ``nested``: a value may hold a URL or form naming a denied key (see query_string);
-    ``paired``: the fields holding a denied name/value pair's value (paired_in)."""
+    ``paired``: the fields holding a denied name/value pair's value (paired_in);
+    ``quoted``: a value may hold a quote (loose_value)."""
     if (redactor.redacts_raw(name) if len(name) <= CACHED_NAME else redactor.redacts(
             decode_component(name))) or paired and (
                 values := paired.get(decode_name(name))) is not None and (
@@ -143,11 +147,12 @@ def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
         # denied key: nested_value; one starting with an escape too, a relative URL
         # "%2Fcb%3Fpassword%3D..." or a form encoded twice).
         return (nested_value(redactor, name, value, 0) if nested else None) or (
-            loose_value(redactor, value, decode_component))
+            loose_value(redactor, value, decode_component) if quoted else None)
     return json_value(redactor, decode_name(name), value, decode_component, None)
 
 def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: bool = True,
-               paired: Optional[dict[str, frozenset[str]]] = None) -> str | None:
+               paired: Optional[dict[str, frozenset[str]]] = None,
+               quoted: bool = True) -> str | None:
     """:func:`hidden_value` for a form in ``codec``."""
     decoded = decode_in(name, codec)
     if redactor.redacts(decoded) or redactor.denies(decode_name(name)) or (
@@ -156,7 +161,8 @@ def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: boo
     if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
         # (a URL or form: hidden_value)
         return (nested_value(redactor, name, value, 0) if nested else None) or (
-            loose_value(redactor, value, partial(decode_in, codec=codec)))
+            loose_value(redactor, value, partial(decode_in, codec=codec)) if quoted
+            else None)
     return json_value(redactor, decoded, value, partial(decode_in, codec=codec), codec)
 
 def hidden_name(redactor: Redactor, name: str) -> str | None:
