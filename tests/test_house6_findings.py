@@ -229,42 +229,72 @@ def _placed(place: str, key: str, text: str) -> Exchange:
     return _exchange(key, headers=(("Cookie", "c=" + text.replace(" ", "%20")),))
 
 
-@settings(max_examples=300, deadline=None)
-@given(key=st.sampled_from([KEY, LONG_KEY]), lead=_FILLER, pieces=_PIECES,
-       urlsafe=st.booleans(), place=st.sampled_from(_PLACES),
-       wrap=st.sampled_from([0, 4, 64, 76]), newline=st.sampled_from(["\r\n", "\n"]),
-       encoding=st.sampled_from(["none", "quote", "quote-keep-slash", "every", "lower"]),
-       before=st.sampled_from(["", "x ", "Basic ", "a"]))
-def test_no_spelling_of_a_glued_run_yields_the_key(
-        key: str, lead: str, pieces: list[tuple[bool, bytes, bytes, bool, int, int, str]],
-        urlsafe: bool, place: str, wrap: int, newline: str, encoding: str,
-        before: str) -> None:
-    """Runs glued from the key's base64 at random alignments and offsets (secrets21's),
-    in either alphabet, padded or not, wrapped (bodies), percent-encoded (urlencode,
-    keeping "/", every character, lower-case hex), in a text, JSON (PHP's "\\/" too), a
-    form, a multipart field, a header, a cookie, a URL's query and path: no reading of
-    the log yields the key."""
+_PIECE = tuple[bool, bytes, bytes, bool, int, int, str]
+# How the text is percent-encoded: not, urlencoded (keeping "/"), every character
+# escaped, lower-case hex, and twice (secrets22).
+_ENCODINGS = ["none", "quote", "quote-keep-slash", "every", "lower", "twice", "every-twice"]
+
+
+def _glued(key: str, lead: str, pieces: list[_PIECE], urlsafe: bool) -> str:
+    """A run glued from the key's base64 ``pieces`` (see :data:`_PIECES`) after ``lead``."""
     run = lead
     for user, head, tail, unpadded, cut, end, filler in pieces:
         spelled = b64encode(head + (b"user:" if user else b"") + key.encode() + tail)
         written = spelled.decode("ascii").rstrip("=" if unpadded else "")
         run += written[cut:len(written) - end] + filler
-    if urlsafe:
-        run = run.translate(str.maketrans("+/", "-_"))
+    return run.translate(str.maketrans("+/", "-_")) if urlsafe else run
+
+
+def _encoded(text: str, encoding: str, place: str) -> str:
+    """``text`` percent-encoded as ``encoding`` says (a form's always)."""
+    if encoding == "quote" or place == "form" and encoding == "none":
+        return quote(text, safe="")
+    if encoding == "quote-keep-slash":
+        return quote(text, safe="/")
+    if encoding == "every":
+        return _every_character_escaped(text)
+    if encoding == "lower":
+        return quote(text, safe="").replace("%2B", "%2b").replace("%2F", "%2f").replace(
+            "%0D%0A", "%0d%0a")
+    if encoding == "twice":
+        return quote(quote(text, safe=""), safe="")
+    if encoding == "every-twice":
+        return quote(_every_character_escaped(text), safe="")
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from([KEY, LONG_KEY]), lead=_FILLER, pieces=_PIECES,
+       urlsafe=st.booleans(), place=st.sampled_from(_PLACES),
+       wrap=st.sampled_from([0, 4, 64, 76]), newline=st.sampled_from(["\r\n", "\n"]),
+       encoding=st.sampled_from(_ENCODINGS), before=st.sampled_from(["", "x ", "Basic ", "a"]))
+def test_no_spelling_of_a_glued_run_yields_the_key(
+        key: str, lead: str, pieces: list[_PIECE], urlsafe: bool, place: str, wrap: int,
+        newline: str, encoding: str, before: str) -> None:
+    """Runs glued from the key's base64 at random alignments and offsets (secrets21's),
+    in either alphabet, padded or not, wrapped (bodies), percent-encoded (urlencode,
+    keeping "/", every character, lower-case hex, twice), in a text, JSON (PHP's "\\/"
+    too), a form, a multipart field, a header, a cookie, a URL's query and path: no
+    reading of the log yields the key."""
+    run = _glued(key, lead, pieces, urlsafe)
     if wrap and place not in ("header", "cookie", "form", "query", "path"):
         run = _wrapped(run, wrap, newline)
-    text = before + run
-    if encoding == "quote" or place == "form" and encoding == "none":
-        text = quote(text, safe="")
-    elif encoding == "quote-keep-slash":
-        text = quote(text, safe="/")
-    elif encoding == "every":
-        text = _every_character_escaped(text)
-    elif encoding == "lower":
-        text = quote(text, safe="").replace("%2B", "%2b").replace("%2F", "%2f").replace(
-            "%0D%0A", "%0d%0a")
+    text = _encoded(before + run, encoding, place)
     log = build_log(_placed(place, key, text), max_body_bytes=1 << 20)
     assert not _leaked(log, key), (place, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from([KEY, LONG_KEY]), pieces=_PIECES, urlsafe=st.booleans(),
+       encoding=st.sampled_from(_ENCODINGS), segment=st.sampled_from(["", "a/", "v2/"]))
+def test_no_spelling_of_a_glued_run_starting_a_path_segment_yields_the_key(
+        key: str, pieces: list[_PIECE], urlsafe: bool, encoding: str, segment: str) -> None:
+    """The same in a URL's path, the run glued to a "/" of the path (its first copy's
+    group of four may start on the "/" or the character before it), as written or
+    percent-encoded once or twice (secrets22: "/v1/%41%42%79..." kept the key)."""
+    text = segment + _encoded(_glued(key, "", pieces, urlsafe), encoding, "path")
+    log = build_log(_placed("path", key, text), max_body_bytes=1 << 20)
+    assert not _leaked(log, key), text
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json"])

@@ -24,7 +24,7 @@ from readme_metrics.har.key_base64_percent import (
     masked_percent,
     splitting_escape_in,
 )
-from readme_metrics.har.key_base64_run import decoded_masked, key_left, masked_run, spliced
+from readme_metrics.har.key_base64_run import decoded_masked, masked_run, spliced, unglued
 from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
 from readme_metrics.har.key_base64_spellings import base64_probe, base64_spellings, escape_in
 from readme_metrics.har.key_base64_wrapped import masked_broken_runs
@@ -130,7 +130,8 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
                 written = quote(written, safe="-_/")
             spans.append((run.start(), run.end(), written))
     if url:
-        spans = [_unglued(text, span, key, masked) for span in spans]
+        glued = quote(masked, safe="-_/")
+        spans = [unglued(text, span, key, glued, unquote) for span in spans]
     text = spliced(text, spans)
     if not url and broken and ("\n" in text or "\\" in text):
         # Another copy wrapped across lines or JSON-escaped (house6: one as written
@@ -148,26 +149,3 @@ def _url_segment(key: str, masked: str, segment: str, exact: bool) -> Optional[s
     not decode so."""
     written = decoded_masked(segment, key, masked, True, exact)
     return None if written is None else quote(written, safe="-_/")
-
-
-# A character of base64 (either alphabet) as a reader of the text as written takes it.
-_BASE64_CHARACTERS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
-
-
-def _unglued(text: str, span: tuple[int, int, str], key: str,
-             masked: str) -> tuple[int, int, str]:
-    """A ``span`` of a URL (start, end, what is written there) as :func:`spliced` takes
-    it, or, when a reader of the URL as written still decodes the ``key`` from what is
-    written there glued to the base64 characters before it (a percent escape's hex
-    digits, "%3DAByZ...", or the path's "/", "v1/HJkb...": a group of four of the key's
-    base64 starting there, which a run read from after them cannot mask; house6), the
-    mask there instead."""
-    start, end, written = span
-    head = start
-    while head > start - 3 and head > 0 and text[head - 1] in _BASE64_CHARACTERS:
-        head -= 1
-    if head < start and key_left(text[head:start] + unquote(written), key):
-        return start, end, quote(masked, safe="-_/")
-    return span
-

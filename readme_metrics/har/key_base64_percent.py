@@ -14,7 +14,7 @@ from os.path import commonprefix
 from typing import Optional
 from urllib.parse import quote
 
-from readme_metrics.har.key_base64_run import decoded_masked, rewrapped, spliced
+from readme_metrics.har.key_base64_run import decoded_masked, rewrapped, spliced, unglued
 from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
 from readme_metrics.har.key_base64_spellings import (
     base64_probe,
@@ -119,11 +119,13 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
     (its "+", "/", "=" and line breaks; a URL stays valid, and a query's value one) and
     wrapped as it was. ``text`` itself when none does. ``url``: ``text`` is a URL, a
     "/" written as is in its path the path's
-    (:func:`~readme_metrics.har.key_base64_segments.masked_segments`)."""
+    (:func:`~readme_metrics.har.key_base64_segments.masked_segments`), and a run from
+    which the key is read with the characters before it (the path's "/": "v1/%41%42...",
+    secrets22) the mask (:func:`~readme_metrics.har.key_base64_run.unglued`)."""
     if "%" not in text or not broken_spelling_in(text, key):
         return text
     if "%25" in text:
-        text = _masked_twice(text, key, masked)
+        text = _masked_twice(text, key, masked, url)
     needles = base64_spellings(key)
     spans = []
     path = path_span(text) if url else (0, 0)
@@ -143,6 +145,9 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
         written = decoded_masked(flat, key, masked, False)
         spans.append((run.start(), run.end(),
                       _encoded_written(found, masked if written is None else written)))
+    if url:
+        glued = quote(masked, safe="-_")
+        spans = [unglued(text, span, key, glued, _flat) for span in spans]
     return spliced(text, spans)
 
 
@@ -154,10 +159,11 @@ _TWICE_RUN = re.compile(
     r"|%25(?:2[BbDdFf]|3[0-9Dd]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa]|0[AaDd]))+")
 
 
-def _masked_twice(text: str, key: str, masked: str) -> str:
+def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
     """``text`` with each run of base64 percent-encoded twice that spells the ``key``'s
     bytes once both are read masked as :func:`masked_encoded_runs` masks one encoded
-    once, and encoded again ("%" as %25)."""
+    once, and encoded again ("%" as %25); ``url``: as it says there (a run glued to the
+    path's "/": "v1/%2541%2542...", secrets22)."""
     spans = []
     for run in _TWICE_RUN.finditer(text):
         found = run.group(0)
@@ -167,7 +173,15 @@ def _masked_twice(text: str, key: str, masked: str) -> str:
         written = masked_encoded_runs(once, key, masked)
         if written != once:
             spans.append((run.start(), run.end(), written.replace("%", "%25")))
+    if url:
+        glued = quote(masked, safe="-_").replace("%", "%25")
+        spans = [unglued(text, span, key, glued, _flat_twice) for span in spans]
     return spliced(text, spans)
+
+
+def _flat_twice(found: str) -> str:
+    """A run of base64 percent-encoded twice as a reader decoding both takes it."""
+    return _flat(found.replace("%25", "%"))
 
 
 def _flat(found: str) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import binascii
 from base64 import b64decode, b64encode
-from typing import Optional
+from typing import Callable, Optional
 
 from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
 
-__all__ = ["decoded_masked", "key_left", "masked_run", "rewrapped", "spliced"]
+__all__ = ["decoded_masked", "key_left", "masked_run", "rewrapped", "spliced", "unglued"]
 
 
 def spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -30,6 +30,33 @@ def spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
         kept = end
     out.append(text[kept:])
     return "".join(out)
+
+
+# A character of base64 (either alphabet) as a reader of the text as written takes it.
+_BASE64_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
+
+def unglued(text: str, span: tuple[int, int, str], key: str, mask: str,
+            read: Callable[[str], str]) -> tuple[int, int, str]:
+    """A ``span`` of a URL (start, end, what is written there) as :func:`spliced` takes
+    it, or, when a reader of the URL as written still decodes the ``key`` from what is
+    written there (as ``read`` takes it: percent-decoded) glued to the base64
+    characters around it, ``mask`` (the mask as written there) instead. Before it: a
+    percent escape's hex digits, "%3DAByZ...", or the path's "/", "v1/HJkb...",
+    "v1/%41%42%79...": a group of four of the key's base64 starting there, which a run
+    read from after them cannot mask (house6, secrets22). After it: the path's "/"
+    ending a copy's last group, "...NWY0Z/AA" (secrets22)."""
+    start, end, written = span
+    head, tail = start, end
+    while head > start - 3 and head > 0 and text[head - 1] in _BASE64_CHARACTERS:
+        head -= 1
+    while tail < end + 3 and tail < len(text) and text[tail] in _BASE64_CHARACTERS:
+        tail += 1
+    if (head < start or tail > end) and key_left(
+            text[head:start] + read(written) + text[end:tail], key):
+        return start, end, mask
+    return span
 
 
 def masked_run(run: str, key: str, masked: str, url: bool) -> str:
