@@ -285,12 +285,14 @@ def test_no_spelling_of_a_glued_run_yields_the_key(
 
 
 @settings(max_examples=200, deadline=None)
-@given(key=st.sampled_from([KEY, LONG_KEY]), pieces=_PIECES, urlsafe=st.booleans(),
-       encoding=st.sampled_from(_ENCODINGS), segment=st.sampled_from(["", "a/", "v2/"]))
+@given(key=st.sampled_from([KEY, LONG_KEY]), pieces=_PIECES.filter(lambda each: len(each) > 1),
+       urlsafe=st.booleans(), encoding=st.sampled_from(["none", "every", "twice", "every-twice"]),
+       segment=st.sampled_from(["", "a/", "v2/"]))
 def test_no_spelling_of_a_glued_run_starting_a_path_segment_yields_the_key(
         key: str, pieces: list[_PIECE], urlsafe: bool, encoding: str, segment: str) -> None:
     """The same in a URL's path, the run glued to a "/" of the path (its first copy's
-    group of four may start on the "/" or the character before it), as written or
+    group of four may start on the "/" or the character before it; a copy after it
+    makes the run one that is written again, not the mask), as written or
     percent-encoded once or twice (secrets22: "/v1/%41%42%79..." kept the key)."""
     text = segment + _encoded(_glued(key, "", pieces, urlsafe), encoding, "path")
     log = build_log(_placed("path", key, text), max_body_bytes=1 << 20)
