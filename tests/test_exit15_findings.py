@@ -63,9 +63,11 @@ def inner(environ, start_response):
     def stream():
         start_response("200 OK", [("Content-Type", "text/plain")])
         for number in range(600):
-            if number == 3:
-                print("entered", flush=True)
             yield b"chunk %d\\n" % number
+            if number == 3:  # after the yield: a SIGTERM sent on this word lands in the
+                # app's sleep, not in the middleware's or the server's handling of the
+                # chunk (where, at load, it left a log without its comment: fresh CI)
+                print("entered", flush=True)
             time.sleep(0.1)
     return stream()
 
@@ -258,7 +260,7 @@ def test_wsgiref_takes_a_sigterm_mid_answer_as_the_apps_error_and_goes_on_servin
     logs = _by_path(collector.wait_for_logs(2))
     assert sorted(logs) == ["ready", "stream"], err
     content = logs["stream"]["response"]["content"]
-    assert content["comment"].startswith("incomplete: the app's answer broke off"), content
+    assert content.get("comment", "").startswith("incomplete: the app's answer broke off"), content
     stats = _stats(err)
     assert (stats["captured"], stats["sent"], stats["dropped"]) == (2, 2, 0), stats
 

@@ -387,6 +387,12 @@ THREADS_SCRIPT = textwrap.dedent("""
         child = {"pid": os.getpid(), "start": snapshot()}
         for n in range(6):
             call(first, f"/child/{n}")
+            if n % 2:  # a batch, delivered before the next: as call_both, so that no
+                # log waits behind a busy sender (a second sender then starts, by
+                # design: the fresh CI at load saw 3 threads at the child's end)
+                deadline = time.monotonic() + 30
+                while first.stats["sent"] < n + 1 and time.monotonic() < deadline:
+                    time.sleep(0.001)
         child["flushed"] = first.flush(20)
         child["end"] = snapshot()
         os.write(write, json.dumps(child).encode())
