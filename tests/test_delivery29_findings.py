@@ -106,10 +106,15 @@ def test_a_post_the_close_cuts_is_said_as_cut_not_as_a_failure(
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     delivery, _ = _close_on_a_black_hole(make_delivery, collector, never, direct)
     said = messages(caplog, logging.WARNING, "closing gave up")
-    assert said == [
-        "readme_metrics: closing gave up after shutdown_timeout "
-        "(README_SHUTDOWN_TIMEOUT) of 0.5s: 1 log not delivered (1 of them in POSTs "
-        "cut at the close, unanswered: the Metrics API may have them)"], said
+    plain = ("readme_metrics: closing gave up after shutdown_timeout "
+             "(README_SHUTDOWN_TIMEOUT) of 0.5s: 1 log not delivered")
+    cut = plain + (" (1 of them in POSTs cut at the close, unanswered: the Metrics API "
+                   "may have them)")
+    # Through requests, a POST the watchdog cuts at the close's deadline may come back
+    # as a connection error rather than a timeout, taken for a POST cut while connecting
+    # (the API never had it): said as not delivered alone (the fresh CI, once in ~9,000
+    # tests). Less than it could say, never untrue; the direct route always says it.
+    assert said == [cut] or (not direct and said == [plain]), said
     assert not [record.getMessage() for record in caplog.records
                 if "within 20s" in record.getMessage()
                 or "attempt 1 failed" in record.getMessage()]
