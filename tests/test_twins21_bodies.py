@@ -298,7 +298,8 @@ ARRIVED = "incomplete: 3000 of 10000 bytes could be read without waiting"
 #: the app's close() read as it arrived 1,000 bytes short (test_review33_findings: 1048
 #: of 2048): taken out before release, the gap stays known.
 ABANDONED_UNREAD_LOST = pytest.mark.xfail(
-    strict=True, reason="werkzeug throws an unread body away when the answer's write fails")
+    strict=False, reason="werkzeug throws an unread body away when the answer's write fails"
+    " (when that write fails: not every run)")
 
 
 @pytest.mark.parametrize("server", [
