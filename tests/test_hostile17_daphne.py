@@ -147,7 +147,7 @@ def test_the_wrapped_app_answers_within_its_first_step_whatever_it_reads(
 WHOLE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsssss"
 
 
-@pytest.mark.parametrize(("server", "name", "bare", "wrapped", "again"), [
+@pytest.mark.parametrize(("server", "name", "bare", "wrapped", "raced"), [
     ("daphne", "half-close-read-some", WHOLE, b"", True),
     ("daphne", "half-close-echo", WHOLE, b"", True),
     ("daphne", "half-close-read-some", WHOLE, WHOLE[:20], False),  # a part: the capture's
@@ -158,6 +158,6 @@ WHOLE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsssss"
     ("daphne", "pipe-unread", WHOLE, b"", False),
     ("uvicorn", "half-close-read-some", WHOLE, b"", False),
 ])
-def test_hostile14_plays_again_only_daphnes_lost_answer(
-        server: str, name: str, bare: bytes, wrapped: bytes, again: bool) -> None:
-    assert lost_to_the_fin(server, name, bare, wrapped) is again
+def test_hostile14_takes_only_daphnes_lost_answer_for_the_fins_race(
+        server: str, name: str, bare: bytes, wrapped: bytes, raced: bool) -> None:
+    assert lost_to_the_fin(server, name, bare, wrapped) is raced
