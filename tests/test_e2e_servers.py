@@ -255,28 +255,45 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
             yield url
         except LogsMissing as missing:  # the server's own output says why, if anything
             failure: Optional[LogsMissing] = missing
-            had = len(missing.collector.logs) if missing.collector is not None else 0
+            had = _collected(missing.collector)
+        except Exception as error:  # (a request that timed out: what the server said)
+            failure, other = None, error
         else:
-            failure = None
+            failure = other = None
         finally:
             exited = process.poll()
             stop_server(process)
+    said = output.read_text(errors="replace")[-_SAID:] or "(nothing)"
+    how = "stopped since" if exited is None else f"it had exited with {exited}"
     if failure is not None:
-        said = output.read_text(errors="replace")[-_SAID:] or "(nothing)"
-        how = "stopped since" if exited is None else f"it had exited with {exited}"
         raise LogsMissing(f"{failure}\n{_at_exit(failure.collector, had)}--- {output.name} "
                           f"({how}) ---\n{said}", failure.collector) from failure
+    if other is not None:
+        if hasattr(other, "add_note"):  # (Python 3.11+)
+            other.add_note(f"--- {output.name} ({how}) ---\n{said}")
+        raise other
 
 
-def _at_exit(collector: Optional[Collector], had: int) -> str:
-    """A line on what the server's exit flush delivered after the test gave up (a log
+def _collected(collector: Optional[Collector]) -> tuple[int, int]:
+    """The logs and the docs URL lookups (GET /v1) ``collector`` had."""
+    return (0, 0) if collector is None else (len(collector.logs), len(collector.gets))
+
+
+def _at_exit(collector: Optional[Collector], had: tuple[int, int]) -> str:
+    """Lines on what the server's exit flush delivered after the test gave up (a log
     that came then waited in the server's queue: in inline mode a POST that failed is
-    tried again only at the next request, a flush() or the exit), and the POSTs failed.
-    ``had``: the logs it had when the test gave up."""
+    tried again only at the next request, a flush() or the exit), the POSTs failed and
+    in flight, and the server's docs URL lookups (flake23: one made at the request's
+    answer, whose failure the server warns of within its timeout: none while the test
+    waited and no warning, and the server never took the request for one to log, or
+    stalled). ``had``: :func:`_collected` when the test gave up."""
     if collector is None:
         return ""
-    return (f"after the test gave up, until the server stopped: {len(collector.logs) - had} "
-            f"more logs arrived; the collector failed {len(collector.failed)} POSTs in all\n")
+    logs, gets = _collected(collector)
+    return (f"after the test gave up, until the server stopped: {logs - had[0]} "
+            f"more logs arrived; the collector failed {len(collector.failed)} POSTs in all\n"
+            f"{collector.in_flight} POSTs in flight at the end; docs URL lookups (GET): "
+            f"{had[1]} when the test gave up, {gets} in all\n")
 
 
 @contextmanager
