@@ -1,8 +1,9 @@
 """flake23: what a served app's failure under :func:`tests.test_e2e_servers.serve` says.
 
 Two failures a fresh CI saw once each, not reproduced here under load (hostile18's
-two-Cookie case under uvicorn: 192 runs at load 7-16; asgi_servers' django-asgi-granian
-case: 48 runs at load 11-13, and clients left during its first request's build):
+two-Cookie case under uvicorn: 63 runs at load 7-16, beside 3 or 4 CPU burners;
+asgi_servers' django-asgi-granian case: 52 runs at load 11-14, and 7 starts with 3 to
+30 clients that sent a request and left during the app's first, lazy, build):
 
 - hostile18 under uvicorn: no log in 30 s, and no warning of the docs URL lookup either,
   which the server makes when it answers the first request to log and whose failure it
