@@ -24,8 +24,7 @@ from readme_metrics.har.key_base64_percent import (
     masked_percent,
     splitting_escape_in,
 )
-from readme_metrics.har.key_base64_run import decoded_masked, masked_run, spliced, unglued
-from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
+from readme_metrics.har.key_base64_run import decoded_masked, masked_runs
 from readme_metrics.har.key_base64_spellings import base64_probe, base64_spellings, escape_in
 from readme_metrics.har.key_base64_wrapped import masked_broken_runs
 from readme_metrics.har.text import PROBED_TEXT, rarest
@@ -113,26 +112,10 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
             return text
         # Maybe wrapped across lines, or written with JSON's escapes.
         return masked_broken_runs(text, key, masked)
-    spans = []
-    path = path_span(text) if url else (0, 0)
-    for run in (_URL_RUN if url else _RUN).finditer(text):
-        found = run.group(0)
-        if not any(needle in found for needle in needles):
-            continue
-        cuts = path_cuts(found, run.start(), path)
-        if cuts:
-            spans += masked_segments(found, run.start(), cuts, needles,
-                                     partial(_url_segment, key, masked),
-                                     quote(masked, safe="-_/"))
-        else:
-            written = masked_run(found, key, masked, url)
-            if url:
-                written = quote(written, safe="-_/")
-            spans.append((run.start(), run.end(), written))
-    if url:
-        glued = quote(masked, safe="-_/")
-        spans = [unglued(text, span, key, glued, unquote) for span in spans]
-    text = spliced(text, spans)
+    mask = quote(masked, safe="-_/") if url else masked  # (the mask as written there)
+    text = masked_runs(text, key, (_URL_RUN if url else _RUN).finditer(text), needles,
+                       unquote, partial(_run_written, key, masked, url), lambda _: mask,
+                       mask, url)
     if not url and broken and ("\n" in text or "\\" in text):
         # Another copy wrapped across lines or JSON-escaped (house6: one as written
         # was masked, one wrapped at 64 columns after it went out in clear).
@@ -142,10 +125,11 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
     return masked_encoded_runs(text, key, masked) if percent and "%" in text else text
 
 
-def _url_segment(key: str, masked: str, segment: str, exact: bool) -> Optional[str]:
-    """A run of base64 in a URL (some of
-    :func:`~readme_metrics.har.key_base64_segments.masked_segments`'s segments) with the
-    key's bytes masked, percent-encoded ("+", "=" and a mask's "?"); None when it does
-    not decode so."""
-    written = decoded_masked(segment, key, masked, True, exact)
-    return None if written is None else quote(written, safe="-_/")
+def _run_written(key: str, masked: str, url: bool, found: str, exact: bool) -> Optional[str]:
+    """A run of base64 as written (or some of its segments in a URL's path) with the
+    key's bytes masked, ``url``: percent-encoded ("+", "=" and a mask's "?"); None when it
+    does not decode so."""
+    written = decoded_masked(found, key, masked, url, exact)
+    if written is None or not url:
+        return written
+    return quote(written, safe="-_/")

@@ -14,8 +14,13 @@ from os.path import commonprefix
 from typing import Optional
 from urllib.parse import quote
 
-from readme_metrics.har.key_base64_run import decoded_masked, rewrapped, spliced, unglued
-from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
+from readme_metrics.har.key_base64_run import (
+    decoded_masked,
+    masked_runs,
+    rewrapped,
+    spliced,
+    unglued,
+)
 from readme_metrics.har.key_base64_spellings import (
     base64_probe,
     base64_spellings,
@@ -126,29 +131,10 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
         return text
     if "%25" in text:
         text = _masked_twice(text, key, masked, url)
-    needles = base64_spellings(key)
-    spans = []
-    path = path_span(text) if url else (0, 0)
-    for run in _ENCODED_RUN.finditer(text):
-        found = run.group(0)
-        if "%" not in found:
-            continue  # as written: masked_base64_runs's
-        flat = _flat(found)
-        if not any(needle in flat for needle in needles):
-            continue
-        cuts = path_cuts(found, run.start(), path)
-        if cuts:
-            spans += masked_segments(found, run.start(), cuts, needles,
-                                     partial(_encoded_segment, key, masked),
-                                     quote(masked, safe="-_"), _flat)
-            continue
-        written = decoded_masked(flat, key, masked, False)
-        spans.append((run.start(), run.end(),
-                      _encoded_written(found, masked if written is None else written)))
-    if url:
-        glued = quote(masked, safe="-_")
-        spans = [unglued(text, span, key, glued, _flat) for span in spans]
-    return spliced(text, spans)
+    # (Its runs holding no "%" are masked_base64_runs's.)
+    return masked_runs(text, key, (run for run in _ENCODED_RUN.finditer(text) if "%" in run[0]),
+                       base64_spellings(key), _flat, partial(_encoded_segment, key, masked),
+                       partial(_encoded_written, written=masked), quote(masked, safe="-_"), url)
 
 
 # A run of base64 percent-encoded twice (urlencode of a urlencoded value: "+" as %252B),

@@ -1,21 +1,57 @@
 """A run of base64 holding the caller's key's spelling, written again with the key's bytes
 masked: decoded from the start that yields them (and again, for a run glued from pieces
 encoded apart: secrets21), encoded again as it was written (alphabet, padding, what
-stands before the key), wrapped as it was, and spliced back into its text. Pure
-functions of the run, the key and its mask; moved from
+stands before the key), wrapped as it was, and spliced back into its text; each such run
+of a text, as written or percent-encoded (:func:`masked_runs`, one loop for both since
+secrets23). Pure functions of the run, the key and its mask; moved from
 :mod:`readme_metrics.har.key_base64`, as is.
 """
 
 from __future__ import annotations
 
 import binascii
+import re
 from base64 import b64decode, b64encode
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
+from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
 from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
 
-__all__ = ["decoded_masked", "key_left", "masked_run", "rewrapped", "spliced", "unglued"]
+__all__ = ["decoded_masked", "key_left", "masked_run", "masked_runs", "rewrapped", "spliced",
+           "unglued"]
+
+
+def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Sequence[str],
+                read: Callable[[str], str], written: Callable[[str, bool], Optional[str]],
+                unread: Callable[[str], str], quoted: str, url: bool) -> str:
+    """``text`` with each of its ``runs`` of base64 that holds one of the key's spellings
+    (``needles``) written again masked; ``text`` itself when none does. A run holding a
+    "%" is taken as ``read`` takes it (percent-decoded), another as written. A run is
+    ``written`` again whole (``exact`` False), or ``unread(run)`` when it does not decode
+    so; in a URL's path (``url``), by its segments
+    (:func:`~readme_metrics.har.key_base64_segments.masked_segments`, ``quoted`` the
+    mask as written there); and in a URL a span from which a reader still decodes the key
+    with the base64 characters around it is ``quoted`` (:func:`unglued`). The loop of
+    :func:`~readme_metrics.har.key_base64.masked_base64_runs` (runs as written) and
+    :func:`~readme_metrics.har.key_base64_percent.masked_encoded_runs` (runs
+    percent-encoded), which differ in these arguments alone."""
+    spans: list[tuple[int, int, str]] = []
+    path = path_span(text) if url else (0, 0)
+    for run in runs:
+        found = run.group(0)
+        flat = read(found) if "%" in found else found
+        if not any(needle in flat for needle in needles):
+            continue
+        cuts = path_cuts(found, run.start(), path)
+        if cuts:
+            spans += masked_segments(found, run.start(), cuts, needles, written, quoted, read)
+        else:
+            whole = written(found, False)
+            spans.append((run.start(), run.end(), unread(found) if whole is None else whole))
+    if url:
+        spans = [unglued(text, span, key, quoted, read) for span in spans]
+    return spliced(text, spans)
 
 
 def spliced(text: str, spans: list[tuple[int, int, str]]) -> str:

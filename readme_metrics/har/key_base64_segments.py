@@ -72,8 +72,9 @@ def masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
     it, but the run no longer decodes as one). None decoding, the fewest are
     ``fallback``.
 
-    ``decoded`` reads segments joined by "/" as its readings of each so joined (a
-    percent escape holds no "/"). The spellings are found once in the run so read, each
+    ``decoded`` (how a reader takes a text holding a "%", percent-decoded; one holding
+    none is read as written) reads segments joined by "/" as its readings of each so
+    joined (a percent escape holds no "/"). The spellings are found once in the run so read, each
     by its first and last segment (:func:`_reach`), and the segments around them tried
     in the same order, drawn as they are tried: linear in the run where reading each
     longer window again, and sorting every pair of ends to try, was quadratic in its
@@ -117,7 +118,7 @@ def _reach(run: str, bounds: list[tuple[int, int]], needles: Sequence[str],
     or after (``len(bounds)`` if none), and for each segment ending one, the last
     segment it starts in. Segments ``low`` to ``high`` hold a spelling read (joined by
     "/") when one starts in ``low`` or after and ends in ``high`` or before."""
-    if decoded is str:
+    if decoded is str or "%" not in run:
         read, starts = run, [low for low, _ in bounds]
     else:
         texts = [decoded(run[low:high]) for low, high in bounds]
