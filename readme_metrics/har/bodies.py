@@ -361,6 +361,8 @@ def _readable(
     if not decoded.codings:
         return body, None, truncated
     note = f"decompressed from Content-Encoding {decoded.codings}"
+    if decoded.inside:
+        note += f" and the {decoded.inside} inside it, undeclared"
     if decoded.truncated:
         note += f", to the first {len(decoded.body)} bytes"
     return decoded.body, note, truncated or decoded.truncated

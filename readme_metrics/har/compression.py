@@ -53,6 +53,9 @@ class Decoded:
     codings: str
     #: True when the output stopped at the bound or the compressed stream was incomplete.
     truncated: bool
+    #: The codings found inside the declared ones and undone too (see
+    #: :func:`_undeclared`), innermost last: "" for none.
+    inside: str = ""
 
 
 class _Corrupt(Exception):
@@ -123,14 +126,42 @@ def decompress(body: bytes, header: Optional[str], limit: int) -> Optional[Decod
     if len(codings) > MOST_CODINGS:
         return None
     truncated = False
+    inside: list[str] = []
     try:
         # Codings are listed in the order they were applied: undo the last one first.
         for coding in reversed(codings):
             body, cut = _undo(coding, body, limit)
             truncated = truncated or cut
+        # A body compressed again inside (gzip of gzip, declared once): its base64 showed
+        # what the lists hide to anyone who decompressed it twice (forms23). Undone as a
+        # declared coding is, within the same bounds: MOST_CODINGS in all, each to
+        # ``limit``; one still compressed past them is unreadable.
+        while (found := _undeclared(body)) is not None:
+            if len(codings) + len(inside) >= MOST_CODINGS:
+                return None
+            body, cut = _undo(found, body, limit)
+            truncated = truncated or cut
+            inside.append(found)
     except (_Corrupt, ValueError):
         return None
-    return Decoded(body, ", ".join(codings), truncated)
+    return Decoded(body, ", ".join(codings), truncated, ", ".join(inside))
+
+
+#: The first bytes of a gzip member (its magic and the deflate method) and of a zstd frame.
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _undeclared(body: bytes) -> Optional[str]:
+    """The coding a decoded ``body`` is still in, told by its first bytes: gzip, or zstd
+    when a module reads it (one with no module: unreadable, as a declared one is); None
+    for any other body (a zlib or brotli stream has no magic that data could not
+    start with by chance)."""
+    if body.startswith(_GZIP_MAGIC):
+        return "gzip"
+    if body.startswith(_ZSTD_MAGIC):
+        return "zstd"
+    return None
 
 
 def missing_decoder(header: str) -> Optional[str]:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from readme_metrics.har.pairs import query_values, url_pairs
 from readme_metrics.har.percent import decode_component, decode_in
+from readme_metrics.har.redaction_cut import cut_members
 from readme_metrics.har.redaction_forms import (
     CACHED_NAME,
     ENCODED_EQUALS,
@@ -101,6 +102,13 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     """
     if not redactor.active or not raw_query:
         return raw_query
+    # A value holding a piece of a document (loose_value) holds a quote.
+    quoted = '"' in raw_query or "%22" in raw_query
+    if quoted:
+        # A denied member of a document in it whose value its separators cut: hidden
+        # whole with the pieces it spans, before they are read one by one (forms23).
+        raw_query = cut_members(redactor, raw_query, decode_component if codec is None
+                                else partial(decode_in, codec=codec))
     # A name that is a JSON document holds a bracket, as sent or percent-encoded:
     # without one, no name is asked about (a call per pair, 2.7% of a 100 KB form).
     named = holds_bracket(raw_query)
@@ -119,8 +127,6 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     # next=https%3A...%3Ftoken%3Dx;v=1, see nested_value.)
     # The value fields of a name/value pair naming a denied key (paired_fields).
     paired = paired_in(redactor, raw_query, codec)
-    # A value holding a piece of a document (loose_value) holds a quote.
-    quoted = '"' in raw_query or "%22" in raw_query
     if codec is None:
         return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
                                                paired=paired, quoted=quoted),
