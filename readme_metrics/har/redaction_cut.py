@@ -1,15 +1,17 @@
 """A JSON member a list names whose value a form's separators cut (forms23; SPEC 6).
 
 A form (or query) that holds a JSON document it does not start with (text before it,
-``x{"password": ...}``: hostile22; one field's value, ``b={"password": ...}``) is read
+``x{"password": ...}``: hostile22; one field's value, ``b={"password": ...}``; a
+field's value holding such a form percent-encoded, read as a form again) is read
 as pairs, cut at each raw ``&`` and ``=``, and at ``;`` and ``#`` too. A denied member's
 value holding one (``"a&b=c"``) was cut into pieces: the piece naming the member is
 hidden whole (:func:`~readme_metrics.har.redaction_query.quoted_piece`), the pieces
 after it were the rest of the value, in clear. Here the document's members are read
 from their names, wherever a document starts: each member whose name a list redacts and
-whose span from its name to its value's end holds such a separator (or an escape, which
-the value readers decode and read as a form again) is hidden whole with the pieces it
-spans, as one piece: ``%5BREDACTED%20n%5D``, n the length of their decoded text.
+whose span from its name to its value's end holds such a separator is hidden whole,
+from the start of the piece naming it (as that piece was hidden) to its value's end,
+as one piece: ``%5BREDACTED%20n%5D``, n the length of that decoded text; the rest of
+its last piece (``"}``, ``", "user": "zoe``) stays, read as any piece is.
 
 A document is read twice: as sent (a ``%22`` is text in a string) and percent-decoded
 (a ``%22`` is a quote: a document written percent-encoded with raw ``&`` in it), each
@@ -35,9 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["cut_members"]
 
-#: What cuts a form's text into pieces, and an escape (which nested_value decodes and
-#: reads as a form again: a member's piece read so was hidden in part).
-_CUTTING = re.compile("[&=;#%]")
+#: What cuts a form's text into pieces (query_values splits a pair at a "%23" too).
+_CUTTING = re.compile("[&=;#]|%23")
 
 
 @dataclass(frozen=True)
@@ -101,18 +102,13 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
 
 
 def _piece_run(raw: str, start: int, end: int) -> tuple[int, int]:
-    """The pieces ``raw[start:end]`` touches: from its pair's value (after the pair's
-    "=", if the span starts there) or name, to its last pair's end, or that name's."""
+    """The run ``raw[start:end]`` (a member) hides: from the start of its first piece,
+    the pair's value (after its "=", if the member starts there) or name, as the
+    piece naming a member is hidden (quoted_piece), to the value's end: what follows it
+    in its last piece (``", "user": "zoe``) is no part of it, and read as before."""
     first = raw.rfind("&", 0, start) + 1
     equals = raw.find("=", first, start)
-    last = raw.rfind("&", 0, end - 1) + 1
-    after = raw.find("&", end)
-    after = len(raw) if after < 0 else after
-    if raw.find("=", last, end) < 0:
-        # Its end is in a name: the pair's value is another piece.
-        equals_after = raw.find("=", end, after)
-        after = after if equals_after < 0 else equals_after
-    return (first if equals < 0 else equals + 1), after
+    return (first if equals < 0 else equals + 1), end
 
 
 def _member_spans(redactor: Redactor, raw: str, decode: Callable[[str], str],

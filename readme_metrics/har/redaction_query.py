@@ -312,7 +312,11 @@ def linked(redactor: Redactor, text: str, depth: int = 0) -> str:
 
 def denied_pairs(redactor: Redactor, query: str, depth: int = 0) -> str:
     """A raw query with the values of the pairs the denylist names redacted (and
-    those of a name/value pair naming a denied key: paired_fields)."""
+    those of a name/value pair naming a denied key: paired_fields), and a denied
+    member of a document in it that its separators cut hidden whole (cut_members: a
+    value's form decoded, ``x{"password":"S%26password%3Dx"}``, kept S)."""
+    if '"' in query or "%22" in query:
+        query = cut_members(redactor, query, decode_component)
     return query_values(query, partial(denied_value, redactor, depth,
                                        paired_in(redactor, query)), heads=True)
 
