@@ -114,6 +114,17 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             "application/x-www-form-urlencoded", lambda n: b"a=" + b"%C3%A9a" * (n // 7), DENY),
         "denied pairs password=1&...": (
             "application/x-www-form-urlencoded", lambda n: b"password=1&" * (n // 11), DENY),
+        # A document after text, its members read from their names (forms23's
+        # cut_members): empty members, and denied ones each cut by a "&".
+        'x{"password":"s&","":"":"":...': (
+            "application/x-www-form-urlencoded",
+            lambda n: b'x{"password":"s&' + b'"":' * (n // 3), DENY),
+        'x{"password":"a&b"},{"password"...': (
+            "application/x-www-form-urlencoded",
+            lambda n: b"x" + b'{"password":"a&b"},' * (n // 19), DENY),
+        'x{"password":"\\"\\"...&"}': (
+            "application/x-www-form-urlencoded",
+            lambda n: b'x{"password":"' + b'\\"' * (n // 2) + b'&"}', DENY),
     },
     "key": {
         # The caller's key "1" (X-Api-Key: 1, see KEYS) in strings that are no JSON.

@@ -74,12 +74,12 @@ def _readings(record: Any) -> list[str]:
 def _leaks(record: Any, secret: str, body_text: str, mark: str = "") -> list[str]:
     """The pieces of ``secret`` (as the body spells it: itself, and each of its
     4-character runs that the rest of the body does not hold) found in any reading of
-    ``record``; ``mark``: only runs holding one of its characters (the secret's own,
-    not the escapes' and separators' that any record holds)."""
+    ``record``; ``mark``: only runs holding two of its characters (the secret's own,
+    not the escapes' and separators' that any record holds: ``3DZ%`` of ``%3DZ%22``)."""
     rest = body_text.replace(secret, "\0")
     pieces = {secret} | {secret[at:at + 4] for at in range(len(secret) - 3)
                          if secret[at:at + 4] not in rest and (
-                             not mark or any(c in mark for c in secret[at:at + 4]))}
+                             not mark or sum(c in mark for c in secret[at:at + 4]) >= 2)}
     return sorted(piece for piece in pieces for text in _readings(record) if piece in text)
 
 

@@ -45,34 +45,62 @@ _CUTTING = re.compile("[&=;#]|%23")
 class _Reading:
     """How one reading of a form's text spells a document's characters."""
 
+    #: A quote, after the run of backslashes before it (group 1).
     quote: re.Pattern[str]
+    #: The length of each backslash's spelling beyond one character ("%5C": 2).
+    backslash_extra: int
     #: A member's name's end: its closing quote, blanks, the colon.
     name_end: re.Pattern[str]
     blanks: re.Pattern[str]
     #: A quote, an opening or a closing bracket.
     token: re.Pattern[str]
     opening: re.Pattern[str]
-    #: The spellings of a backslash (read back from a quote).
-    backslashes: tuple[str, ...]
 
 
 _AS_SENT = _Reading(
-    quote=re.compile('"'),
+    quote=re.compile(r'(\\*)"'),
+    backslash_extra=0,
     name_end=re.compile(r'"[ \t\n\r]*:'),
     blanks=re.compile(r"[ \t\n\r]*"),
     token=re.compile(r'["{}\[\]]'),
     opening=re.compile(r"[{\[]"),
-    backslashes=("\\",),
 )
 _BLANK = r"(?:[ \t\n\r+]|%(?:20|09|0[AaDd]))"
 _DECODED = _Reading(
-    quote=re.compile('"|%22'),
+    quote=re.compile(r'((?:\\|%5[Cc])*)(?:"|%22)'),
+    backslash_extra=2,
     name_end=re.compile(f"(?:\"|%22){_BLANK}*(?::|%3[Aa])"),
     blanks=re.compile(f"{_BLANK}*"),
     token=re.compile(r'"|%22|[{}\[\]]|%[57][BbDd]'),
     opening=re.compile(r"[{\[]|%[57][Bb]"),
-    backslashes=("\\", "%5C", "%5c"),
 )
+
+
+class _Quotes:
+    """The quotes of a text no backslash escapes, in one reading: found once, in one
+    pass (looked for back from each member's end, a run of escaped quotes was read
+    again for each: 100 KB of them took a second)."""
+
+    def __init__(self, raw: str, reading: _Reading) -> None:
+        extra = reading.backslash_extra
+        self.at: list[int] = []
+        self.ends: dict[int, int] = {}
+        for found in reading.quote.finditer(raw):
+            run = found.group(1)
+            if (len(run) - extra * run.count("%")) % 2 == 0:
+                self.at.append(found.end(1))
+                self.ends[found.end(1)] = found.end()
+
+    def before(self, at: int) -> int:
+        """The last one before ``at``; -1 if none."""
+        index = bisect_left(self.at, at)
+        return self.at[index - 1] if index else -1
+
+    def string_end(self, start: int, size: int) -> int:
+        """The end of a string whose text starts at ``start``: after its closing quote,
+        or ``size`` (the text's end) when it has none (cut short)."""
+        index = bisect_left(self.at, start)
+        return self.ends[self.at[index]] if index < len(self.at) else size
 
 
 def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> str:
@@ -82,8 +110,9 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
     if _DECODED.name_end.search(raw) is None or not (
             redactor.has_allow or redactor.names_key_decoded(raw)):
         return raw
-    spans = [*_member_spans(redactor, raw, decode, _AS_SENT),
-             *_member_spans(redactor, raw, decode, _DECODED)]
+    spans = _member_spans(redactor, raw, decode, _AS_SENT)
+    if "%" in raw or "+" in raw:  # (else read so already)
+        spans += _member_spans(redactor, raw, decode, _DECODED)
     if not spans:
         return raw
     runs: list[tuple[int, int]] = []
@@ -115,19 +144,16 @@ def _member_spans(redactor: Redactor, raw: str, decode: Callable[[str], str],
                   reading: _Reading) -> list[tuple[int, int]]:
     """(start, end) in ``raw`` of each member of a redacted name, in ``reading``, whose
     span (its name's opening quote to its value's end) holds a cutting character."""
-    quotes = [found.start() for found in reading.quote.finditer(raw)]
+    quotes = _Quotes(raw, reading)
     spans: list[tuple[int, int]] = []
     done = 0
     for found in reading.name_end.finditer(raw):
         close = found.start()
-        if close < done or _escaped(raw, close, reading):
+        if close < done or close not in quotes.ends:
             continue
-        opening = _opening_quote(raw, quotes, close, reading)
-        if opening < 0:
-            continue
-        name_start = reading.quote.match(raw, opening)
-        if name_start is None or not _redacted_name(
-                redactor, raw[name_start.end():close], decode):
+        opening = quotes.before(close)
+        if opening < 0 or not _redacted_name(
+                redactor, raw[quotes.ends[opening]:close], decode):
             continue
         blanks = reading.blanks.match(raw, found.end())
         end = _value_end(raw, quotes, found.end() if blanks is None else blanks.end(),
@@ -138,58 +164,21 @@ def _member_spans(redactor: Redactor, raw: str, decode: Callable[[str], str],
     return spans
 
 
-def _escaped(raw: str, at: int, reading: _Reading) -> bool:
-    """Whether the quote at ``at`` follows an odd run of backslashes."""
-    count = 0
-    while True:
-        for spelling in reading.backslashes:
-            if at >= len(spelling) and raw.startswith(spelling, at - len(spelling)):
-                at -= len(spelling)
-                count += 1
-                break
-        else:
-            return count % 2 == 1
-
-
-def _opening_quote(raw: str, quotes: list[int], close: int, reading: _Reading) -> int:
-    """The last unescaped quote before the one at ``close``; -1 if none."""
-    index = bisect_left(quotes, close) - 1
-    while index >= 0:
-        if not _escaped(raw, quotes[index], reading):
-            return quotes[index]
-        index -= 1
-    return -1
-
-
-def _string_end(raw: str, quotes: list[int], start: int, reading: _Reading) -> int:
-    """The end of a string whose text starts at ``start``: after its closing quote, or
-    the text's end when it has none (cut short)."""
-    index = bisect_left(quotes, start)
-    while index < len(quotes):
-        at = quotes[index]
-        if not _escaped(raw, at, reading):
-            found = reading.quote.match(raw, at)
-            return at + (len(found.group()) if found is not None else 1)
-        index += 1
-    return len(raw)
-
-
-def _value_end(raw: str, quotes: list[int], start: int, reading: _Reading) -> int:
+def _value_end(raw: str, quotes: _Quotes, start: int, reading: _Reading) -> int:
     """The end of the JSON value at ``start``: a string's, a container's (its brackets
     counted, its strings skipped), or ``start`` for a literal."""
-    found = reading.quote.match(raw, start)
-    if found is not None:
-        return _string_end(raw, quotes, found.end(), reading)
+    if start in quotes.ends:
+        return quotes.string_end(quotes.ends[start], len(raw))
     if reading.opening.match(raw, start) is None:
         return start
     depth, at = 0, start
     while (token := reading.token.search(raw, at)) is not None:
-        text, at = token.group(), token.end()
-        if reading.quote.fullmatch(text) is not None:
-            at = _string_end(raw, quotes, at, reading)
-        elif reading.opening.fullmatch(text) is not None:
+        at = token.end()
+        if token.start() in quotes.ends:
+            at = quotes.string_end(at, len(raw))
+        elif reading.opening.fullmatch(token.group()) is not None:
             depth += 1
-        else:
+        elif token.group() not in ('"', "%22"):  # (an escaped quote: junk, skipped)
             depth -= 1
             if depth == 0:
                 return at
@@ -200,6 +189,10 @@ def _redacted_name(redactor: Redactor, name: str, decode: Callable[[str], str]) 
     """Whether a member's raw ``name`` is one a list redacts: as sent or
     percent-decoded, JSON escapes read or not; a dotted entry's last key too (the
     member's path cannot be told in a document read in pieces)."""
+    if _redacted_key(redactor, name):
+        return True
+    if "%" not in name and "+" not in name and "\\" not in name:
+        return False  # (as almost every name: spelled one way)
     spellings = {name, decode(name)}
     for spelling in list(spellings):
         if "\\" in spelling:
@@ -207,6 +200,9 @@ def _redacted_name(redactor: Redactor, name: str, decode: Callable[[str], str]) 
                 spellings.add(json.loads(f'"{spelling}"'))
             except ValueError:
                 pass
-    last_keys = {path.rsplit(".", 1)[1] for path in redactor.deny_paths}
-    return any(redactor.redacts(spelling) or folded_name(spelling) in last_keys
-               for spelling in spellings)
+    return any(_redacted_key(redactor, spelling) for spelling in spellings)
+
+
+def _redacted_key(redactor: Redactor, key: str) -> bool:
+    return redactor.redacts(key) or bool(redactor.deny_paths) and any(
+        folded_name(key) == path.rsplit(".", 1)[1] for path in redactor.deny_paths)
