@@ -172,10 +172,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Coll
         collector.stop()
 
 
-def _logged(served: tuple[str, Collector], case: str, body: bytes) -> dict[str, Any]:
+def logged_echo(served: tuple[str, Collector], case: str, body: bytes,
+                headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """The log entry of ``body`` posted to twins21's ``/echo`` (as a form, or with
+    ``headers``), answered back as it was sent (forms23 posts through it too)."""
     base, collector = served
     answer = requests.post(base + "/echo", data=body, timeout=PATIENCE, headers={
-        "Content-Type": FORM, "X-Api-Key": CALLER, "X-Case": case,
+        **(headers or {"Content-Type": FORM}), "X-Api-Key": CALLER, "X-Case": case,
         "Accept-Encoding": "identity"})
     assert answer.content == body
     found = collector.wait_for_log(lambda log: any(
@@ -186,10 +189,10 @@ def _logged(served: tuple[str, Collector], case: str, body: bytes) -> dict[str, 
 
 @pytest.mark.e2e
 def test_served_echo_of_both_bodies(served: tuple[str, Collector]) -> None:
-    entry = _logged(served, "form-text-json", BODY)
+    entry = logged_echo(served, "form-text-json", BODY)
     assert entry["request"]["postData"]["params"] == [
         {"name": "a", "value": "[REDACTED 19]"}]
     assert entry["response"]["content"]["text"] == "a=%5BREDACTED%2019%5D"
-    entry = _logged(served, "form-1252", FORM_1252)
+    entry = logged_echo(served, "form-1252", FORM_1252)
     assert entry["response"]["content"]["text"] == entry["request"]["postData"]["text"] == (
         '{"note":"\u201chi\u201d","password":"[REDACTED 1]"}')

@@ -57,23 +57,18 @@ class _Reading:
     opening: re.Pattern[str]
 
 
-_AS_SENT = _Reading(
-    quote=re.compile(r'(\\*)"'),
-    backslash_extra=0,
-    name_end=re.compile(r'"[ \t\n\r]*:'),
-    blanks=re.compile(r"[ \t\n\r]*"),
-    token=re.compile(r'["{}\[\]]'),
-    opening=re.compile(r"[{\[]"),
-)
-_BLANK = r"(?:[ \t\n\r+]|%(?:20|09|0[AaDd]))"
-_DECODED = _Reading(
-    quote=re.compile(r'((?:\\|%5[Cc])*)(?:"|%22)'),
-    backslash_extra=2,
-    name_end=re.compile(f"(?:\"|%22){_BLANK}*(?::|%3[Aa])"),
-    blanks=re.compile(f"{_BLANK}*"),
-    token=re.compile(r'"|%22|[{}\[\]]|%[57][BbDd]'),
-    opening=re.compile(r"[{\[]|%[57][Bb]"),
-)
+def _reading(quote: str, backslash: str, blank: str, colon: str, opening: str,
+             closing: str, backslash_extra: int) -> _Reading:
+    """A :class:`_Reading` of the spellings (patterns) of each character."""
+    return _Reading(re.compile(f"((?:{backslash})*)(?:{quote})"), backslash_extra,
+                    re.compile(f"(?:{quote})(?:{blank})*(?:{colon})"),
+                    re.compile(f"(?:{blank})*"),
+                    re.compile(f"{quote}|{opening}|{closing}"), re.compile(opening))
+
+
+_AS_SENT = _reading('"', r"\\", r"[ \t\n\r]", ":", r"[{\[]", r"[}\]]", 0)
+_DECODED = _reading('"|%22', r"\\|%5[Cc]", r"[ \t\n\r+]|%(?:20|09|0[AaDd])", ":|%3[Aa]",
+                    r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]", 2)
 
 
 class _Quotes:
