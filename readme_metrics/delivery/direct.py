@@ -380,6 +380,11 @@ class DirectPoster:
             with watchdog.limit(seconds, connection.line, stretch, until) as limit:
                 answer, reusable = self._exchange(connection, body, seconds,
                                                   limit.watched)
+            if limit.fired and not limit.verdict_at:
+                # The cut came while the status line or header lines did: the reader
+                # took the shut-down socket for the server's close (an API stalled
+                # after "HTTP/1.1 202"). No answer: sent again, as any timeout.
+                raise TimeoutError("cut before the answer's header lines ended")
         except BaseException as exc:
             connection.close()
             if isinstance(exc, Exception):

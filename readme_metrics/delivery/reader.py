@@ -159,6 +159,12 @@ class Stream:
         """True if bytes beyond the answer came (nobody asked for them)."""
         return len(self._data) > self._pos
 
+    @property
+    def ended(self) -> bool:
+        """True once a read found the connection closed (by the server, or shut down by
+        the watchdog: the two read alike)."""
+        return self._ended
+
 
 def time_left(sock: Any, deadline: float) -> None:
     """Let the next read of ``sock`` wait only until ``deadline`` (``time.monotonic()``):
@@ -246,7 +252,10 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False,
     status is the server's verdict on the POST; a body lost after it, or headers too
     absurd to read, must not have the logs sent again. (A connection reset or cut while
     the header lines come is no answer, as before.) ``on_verdict()`` is called as the
-    final answer's header lines were read, before its body.
+    final answer's header lines were read, before its body, if they ended before the
+    connection did (or were past the limits): one closed while they came (its status
+    line or a header line cut, no blank line) is read as ``http.client`` reads it, but
+    has no verdict, so a POST cut at its bound then is no answer (``DirectPoster.post``).
     """
     while True:
         version, status, reason = _status(stream)
@@ -264,8 +273,10 @@ def read_answer(stream: Stream, limit: int, *, verdict_first: bool = False,
     except http.client.HTTPException:  # past the limits (LineTooLong, too many lines)
         if not verdict_first:
             raise
+        if on_verdict is not None:
+            on_verdict()
         return Answer(status, reason.strip(), Fields([]), b""), False
-    if on_verdict is not None:
+    if on_verdict is not None and not stream.ended:
         on_verdict()
     # Looked up in the index itself (names in lower case): each method call costs more
     # than the look-up, and a POST makes several.

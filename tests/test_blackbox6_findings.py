@@ -1,0 +1,116 @@
+"""blackbox6: the Metrics API's answer cut at the POST's bound while its status line or
+header lines still came (an API, or a proxy, that stalls mid-answer).
+
+A real server on 127.0.0.1 reads the POST, sends the first bytes of an answer and then
+nothing until the test ends; the next POSTs get a whole ``202``. The watchdog cuts the
+stalled POST at its bound by shutting its socket down, which the reader saw as the
+server closing: ``HTTP/1.1 202`` with no line end was taken for an answer, the logs
+counted ``sent`` (the API never finished answering), and a warning said the API
+"answered a POST in 1.0s, later than timeout", its bound doubled. A cut before the
+answer's header lines ended is no answer (SPEC 7, docs/DELIVERY.md: an answer counts
+once its status line and headers came): the POST is sent again, as any timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+)
+from tests.support.raw_requests import read_body
+from tests.test_transport_answers import RawServer
+
+WHOLE = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+
+
+class StallingApi:
+    """Answers its first POST with ``head`` and then nothing (until :meth:`close`), every
+    later one with a whole ``202``; counts the POSTs it read."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+        self.posts = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = RawServer(self._answer)
+        self.url = self._server.url
+
+    def _answer(self, conn: socket.socket) -> None:
+        while read_body(conn) is not None:
+            with self._lock:
+                self.posts += 1
+                first = self.posts == 1
+            if first:
+                conn.sendall(self.head)
+                self._stop.wait()
+                return
+            conn.sendall(WHOLE)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 202",  # the status line cut
+    b"HTTP/1.1 202 Accepted\r\n",  # the status line, no header line
+    b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n",  # no blank line after the headers
+    b"HTTP/1.1 202 Accepted\r\nContent-Le",  # a header line cut
+], ids=["status-line", "no-headers", "no-blank-line", "header-line"])
+def test_an_answer_stalled_before_its_headers_ended_is_no_answer(
+        make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
+        head: bytes) -> None:
+    api = StallingApi(head)
+    try:
+        delivery = make_delivery(api.url, buffer_length=1, timeout=0.5)
+        assert delivery.submit(item("log-0"))
+        assert delivery.flush(20.0)
+        stats = delivery.stats
+        # Before: sent 1, retries 0, and the API read one POST (answered none).
+        assert (stats["sent"], stats["retries"], stats["dropped"]) == (1, 1, 0), stats
+        assert adds_up(stats) and api.posts == 2
+        assert not messages(caplog, logging.WARNING, "later than timeout")
+    finally:
+        api.close()
+
+
+def test_a_server_closing_after_its_status_line_still_answers(
+        make_delivery: MakeDelivery) -> None:
+    """The server's own close after a status line stays an answer, as http.client reads
+    it (the verdict came: the logs are not sent again)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    posts: list[int] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            read_body(conn)
+            posts.append(1)
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\n")
+            conn.shutdown(socket.SHUT_WR)
+            conn.recv(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        delivery = make_delivery(url, buffer_length=1, timeout=5.0)
+        assert delivery.submit(item("log-0"))
+        assert delivery.flush(20.0)
+        stats = delivery.stats
+        assert (stats["sent"], stats["retries"]) == (1, 0), stats
+        assert posts == [1]
+    finally:
+        server.close()
