@@ -393,9 +393,19 @@ def assert_exit_flush(collector: Collector, tmp_path: Path, app: str, server: st
                       stop: signal.Signals) -> None:
     """Serve ``app`` of tests.support.asgi_apps, call ``/hello`` 7 times (nothing due
     before the exit), stop the server with ``stop``: every log arrives."""
+    client, said = stop_after_calls(collector, tmp_path, app, server, stop, 7)
+    logs = collector.wait_for_logs(client.logged)
+    assert len(logs) == client.logged == 7, said
+
+
+def stop_after_calls(collector: Collector, tmp_path: Path, app: str, server: str,
+                     stop: signal.Signals, calls: int, **env: str) -> tuple[Client, str]:
+    """Serve ``app`` of tests.support.asgi_apps (``env`` added to its environment), call
+    ``/hello`` ``calls`` times (nothing due before the exit), stop the server with
+    ``stop`` and wait for it to end; the client and what the server printed."""
     port = free_port()
     env = _env(collector, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="100",
-               README_FLUSH_INTERVAL="600", README_BASE_LOG_URL=DOCS)
+               README_FLUSH_INTERVAL="600", README_BASE_LOG_URL=DOCS, **env)
     argv = SERVERS[server](port, f"tests.support.asgi_apps:{app}")
     output = tmp_path / "server.log"
     with output.open("wb") as log:
@@ -403,7 +413,7 @@ def assert_exit_flush(collector: Collector, tmp_path: Path, app: str, server: st
                                    stderr=subprocess.STDOUT)
         try:
             client = Client(_wait_ready(process, port, output))
-            for i in range(7):
+            for i in range(calls):
                 assert client.call("GET", f"/hello?name={i}").status_code == 200
             client.close()
             assert collector.logs == []  # nothing was due before the exit
@@ -414,8 +424,7 @@ def assert_exit_flush(collector: Collector, tmp_path: Path, app: str, server: st
                 process.kill()
                 process.wait()
             end_stragglers(process)
-    logs = collector.wait_for_logs(client.logged)
-    assert len(logs) == client.logged == 7, output.read_text(errors="replace")
+    return client, output.read_text(errors="replace")
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int, output: Path) -> str:

@@ -1,5 +1,7 @@
-"""blackbox6: the Metrics API's answer cut at the POST's bound while its status line or
-header lines still came (an API, or a proxy, that stalls mid-answer).
+"""blackbox6: what a misbehaving Metrics API found.
+
+(a) The answer cut at the POST's bound while its status line or header lines still came
+(an API, or a proxy, that stalls mid-answer).
 
 A real server on 127.0.0.1 reads the POST, sends the first bytes of an answer and then
 nothing until the test ends; the next POSTs get a whole ``202``. The watchdog cuts the
@@ -9,16 +11,24 @@ counted ``sent`` (the API never finished answering), and a warning said the API
 "answered a POST in 1.0s, later than timeout", its bound doubled. A cut before the
 answer's header lines ended is no answer (SPEC 7, docs/DELIVERY.md: an answer counts
 once its status line and headers came): the POST is sent again, as any timeout.
+
+(b) uvicorn stopped (SIGTERM) while the Metrics API does not answer: the lifespan's flush
+gives up at ``shutdown_timeout`` and uvicorn ends without Python's exit hooks, so the
+close that says what was not delivered never runs. The logs were lost without a word;
+the flush now says how many it left.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
+from tests.support.contract import API_KEY
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -27,7 +37,9 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
 )
+from tests.support.fake_api import Collector, Reply
 from tests.support.raw_requests import read_body
+from tests.test_asgi_servers import stop_after_calls
 from tests.test_transport_answers import RawServer
 
 WHOLE = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
@@ -114,3 +126,18 @@ def test_a_server_closing_after_its_status_line_still_answers(
         assert posts == [1]
     finally:
         server.close()
+
+
+def test_a_uvicorn_stop_the_api_never_answers_says_what_it_left(
+        collector: Collector, tmp_path: Path) -> None:
+    gate = threading.Event()  # the API reads every POST and answers none (till the end)
+    collector.default = Reply(gate=gate)
+    try:
+        _, said = stop_after_calls(collector, tmp_path, "fastapi_app", "uvicorn",
+                                   signal.SIGTERM, 3, README_SHUTDOWN_TIMEOUT="1")
+    finally:
+        gate.set()
+    # Before: uvicorn's shutdown lines and nothing of the library's.
+    assert ("the flush at the ASGI lifespan's shutdown gave up after shutdown_timeout "
+            "(README_SHUTDOWN_TIMEOUT) of 1s: 3 logs not delivered yet") in said, said
+    assert API_KEY not in said

@@ -112,7 +112,7 @@ class MetricsMiddleware(PipelineControls):
         if self.pipeline is not None:  # flush() and close() count what waits there
             self.pipeline.held_by(self._inline.hand_over)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
-                                  self.outlive)
+                                  self.outlive, lambda: self.stats["queued"])
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
             from readme_metrics.served_bare import watch_served

@@ -42,11 +42,13 @@ class Lifespan:
     """Runs the lifespan scope of an app; ``flush(timeout)`` sends the queued logs."""
 
     def __init__(self, flush: Callable[[Optional[float]], bool], timeout: float,
-                 logger: Any, outlive: Outlive) -> None:
+                 logger: Any, outlive: Outlive, queued: Callable[[], int]) -> None:
         self.flush = flush
         self.timeout = timeout
         self.logger = logger
         self.outlive = outlive
+        #: How many logs are still queued (``stats["queued"]``): said if the flush left any.
+        self.queued = queued
 
     async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send
                        ) -> None:
@@ -131,9 +133,24 @@ class Lifespan:
         try:
             loop = running_asyncio_loop()
             if loop is None:
-                self.flush(self.timeout)
+                self._flush(self.timeout)
                 return
             left = await self.outlive.settle(self.timeout)
-            await loop.run_in_executor(None, self.flush, left)
+            await loop.run_in_executor(None, self._flush, left)
         except Exception:  # never into the app's shutdown
             self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
+
+    def _flush(self, timeout: Optional[float]) -> None:
+        """The flush, and one warning if logs are left queued after it: uvicorn ends on
+        SIGTERM without the exit hooks, so no close would say they were lost (before
+        blackbox6 an unanswering API at a uvicorn stop lost them without a word)."""
+        if self.flush(timeout):
+            return
+        left = self.queued()
+        if left:
+            self.logger.warning(
+                "readme_metrics: the flush at the ASGI lifespan's shutdown gave up after "
+                "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of %gs: %d log%s not "
+                "delivered yet, still queued; they are lost if the process ends without "
+                "Python's exit hooks (uvicorn on SIGTERM), else the exit tries again",
+                self.timeout, left, "" if left == 1 else "s")
