@@ -28,7 +28,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.contract import API_KEY
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -40,6 +39,7 @@ from tests.support.delivery import (
 from tests.support.fake_api import Collector, Reply
 from tests.support.raw_requests import read_body
 from tests.test_asgi_servers import stop_after_calls
+from tests.test_e2e_servers import API_KEY
 from tests.test_transport_answers import RawServer
 
 WHOLE = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
