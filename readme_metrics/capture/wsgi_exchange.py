@@ -41,6 +41,7 @@ from readme_metrics.capture.wsgi_response import (
     SizedResponse,
     answered_version,
     answers_500,
+    client_left,
     cuts_at_length,
     file_rest,
     ignores_late_start,
@@ -335,20 +336,25 @@ class WSGICapture(Recorder):
         try:
             return self._write(data)
         except BaseException as error:
-            self._write_failed = True
-            if first:
-                self.refused(error)
+            # The client left, or the server answered its own 500 instead: nothing broke
+            # off when the app's call raises on (fail()). Else (a signal landing in the
+            # server's write, a refused chunk) the answer broke off there.
+            if client_left(error) or (first and self.refused(error)):
+                self._write_failed = True
             raise
 
-    def refused(self, error: BaseException) -> None:
+    def refused(self, error: BaseException) -> bool:
         """The server's write of the answer's first chunk raised ``error``: log the 500 it
-        answers instead when it sent none of the app's answer (``refuses_unsent``)."""
+        answers instead when it sent none of the app's answer (``refuses_unsent``). True
+        when it did."""
         try:
             if refuses_unsent(self.environ, error):
                 self.server_answered(500, "Internal Server Error",
                                      "it refused the answer's start")
+                return True
         except Exception:  # pragma: no cover - never raise into the server
             pass
+        return False
 
     def settle_body(self, grace: float = 0.0) -> None:
         """Record the unread rest of the request body that has arrived (never blocks).

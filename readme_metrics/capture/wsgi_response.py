@@ -25,11 +25,12 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi_exchange import WSGICapture
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["Response", "SizedResponse", "answers_500", "cuts_at_length", "ends_after_close",
-           "ends_at_close", "file_rest", "holds_empty_chunks", "ignores_late_start",
-           "keeps_earlier_headers", "plain_server", "read_along", "refuses_unsent",
-           "sends_list_as_is", "sends_unallowed_body", "sends_written_head_body",
-           "takes_raising_restart", "under_cheroot", "under_wsgiref"]
+__all__ = ["Response", "SizedResponse", "answers_500", "client_left", "cuts_at_length",
+           "ends_after_close", "ends_at_close", "file_rest", "holds_empty_chunks",
+           "ignores_late_start", "keeps_earlier_headers", "plain_server", "read_along",
+           "refuses_unsent", "sends_list_as_is", "sends_unallowed_body",
+           "sends_written_head_body", "takes_raising_restart", "under_cheroot",
+           "under_wsgiref"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -306,6 +307,16 @@ def ends_at_close(environ: Any, headers: Any) -> bool:
         environ.get("wsgi.multithread") or environ.get("wsgi.multiprocess")))
 
 
+def client_left(error: BaseException) -> bool:
+    """Whether ``error``, raised by the server's write of the answer, says the client is
+    gone: an OSError (a broken pipe or reset connection, a timeout, an SSL error; uWSGI's
+    "write error") or waitress's ClientDisconnected. The answer was then not cut short by
+    its side: the servers drop the rest of it, and the log has no "broke off" comment (as
+    under ASGI). Any other exception there (a signal's KeyboardInterrupt or SystemExit,
+    a server's refusal of a chunk) ends the answer the client was still reading."""
+    return isinstance(error, OSError) or type(error).__name__ == "ClientDisconnected"
+
+
 def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
     """Whether a list or tuple the app returned goes to the server as it is, its log
     finished now: not when the server may refuse its first chunk (not bytes: wsgiref) or
@@ -340,7 +351,7 @@ class Response:
     """
 
     __slots__ = ("_capture", "_result", "_iterator", "_closed", "_unsent", "_first",
-                 "_open", "_ended", "__weakref__")
+                 "_open", "_ended", "_known", "__weakref__")
 
     def __init__(self, capture: WSGICapture, result: Iterable[bytes]) -> None:
         self._capture = capture
@@ -361,6 +372,10 @@ class Response:
         # server still holds at exit is logged as far as it went (cut_at_exit).
         self._open: Optional[weakref.ref[unclosed.InFlight]] = unclosed.sending(self)
         self._ended = False  # the iteration reached its end
+        # The exception close() does not take for one that stopped the answer: the one
+        # the server was handling when it first asked for a chunk (it serves from an
+        # except block: still live at close()), or the app's own raise, logged already.
+        self._known: Optional[BaseException] = None
 
     def __iter__(self) -> Response:
         return self
@@ -369,6 +384,7 @@ class Response:
         iterator = self._iterator
         try:
             if iterator is None:
+                self._known = sys.exc_info()[1]  # (once per response)
                 iterator = self._iterator = iter(self._result)
             chunk = next(iterator)
         except StopIteration:
@@ -378,8 +394,8 @@ class Response:
             # A body still in flight that the server keeps is waited for in close()
             # instead, once the server has sent the end of a streamed answer; werkzeug's
             # discard of it, after that end, is recorded as werkzeug reads.
+            self._ended = True  # first: an exception landing after this cut nothing off
             self._first = False
-            self._ended = True
             capture = self._capture
             capture.ended = True
             capture.let_go()  # no cycle through the server's handler (runserver's)
@@ -404,6 +420,7 @@ class Response:
             raise
         except BaseException as error:
             self._first = False
+            self._known = error
             capture = self._capture
             if not self._unsent or (capture.status and under_cheroot(capture.environ)):
                 # (cheroot sends the started head all the same, and no end: answers_500)
@@ -439,12 +456,13 @@ class Response:
         capture = self._capture
         if self._unsent:
             self.head_refused()
-        if self._first:
-            # The server stopped at the first chunk: if it is closing because it refused
-            # that chunk (waitress's finally, wsgiref's except), the error is live here.
+        if not self._ended and self._iterator is not None:
+            # An exception that stopped the server's iteration or its write of a chunk
+            # is live here (wsgiref's except, the others' finally): a signal's, landing
+            # after the app's next() returned, or the server's refusal of the chunk.
             error = sys.exc_info()[1]
-            if error is not None:
-                self._capture.refused(error)
+            if error is not None and error is not self._known:
+                self._stopped(error)
         tee = capture.tee
         if tee is not None:
             tee.discard_over()  # the app's reads in close() are its own, not werkzeug's
@@ -463,6 +481,24 @@ class Response:
             # Counted in flight until its log is queued: a close() of the app's still
             # running at exit (waitress, cheroot: the log waits for it) has it cut then.
             self._settled()
+
+    def _stopped(self, error: BaseException) -> None:
+        """``error`` stopped the answer after the app's ``next()`` returned a chunk: in
+        this middleware's handling of it (``__next__``: the server did not get the
+        chunk), or in the server's (its write). The log says what the client got: the
+        server's own 500 when none of the answer went out (as for the app's raise there:
+        :meth:`WSGICapture.fail`), or when it refused the answer's start; nothing more
+        when the client left (:func:`client_left`); else the answer broke off."""
+        capture = self._capture
+        try:
+            if self._unsent or (self._first and _raised_in(error, _NEXT)):
+                capture.fail(unsent=True, error=error)
+            elif not ((self._first and capture.refused(error)) or client_left(error)):
+                # The servers close the connection with no last chunk, or short of the
+                # Content-Length (Exchange.response_body_cut).
+                capture.broke_off = True
+        except Exception:  # pragma: no cover - never raise into the server
+            pass
 
     def _close_raised(self) -> None:
         """The app's ``close()`` raised: under a server that writes the answer's end only
@@ -514,6 +550,19 @@ class Response:
                 unclosed.wake(pipeline)  # now, not at the next request
             except BaseException:  # at interpreter exit anything may fail, and
                 pass  # Python would print what a finalizer raises
+
+
+_NEXT = Response.__next__.__code__  # (SizedResponse's too)
+
+
+def _raised_in(error: BaseException, code: Any) -> bool:
+    """Whether ``error`` was raised in (or passed through) a frame running ``code``."""
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code is code:
+            return True
+        trace = trace.tb_next
+    return False
 
 
 class SizedResponse(Response):
