@@ -17,7 +17,9 @@ as under ASGI), and an exception the server was already handling when it began t
 in-memory connection under wsgiref's own handler that raises at a given write, a trace
 function that raises at a given call (an asynchronous exception landing there), and real
 wsgiref and werkzeug servers over a socket that get a real SIGINT at the write of the
-second chunk. Each fix's tests failed before it.
+second chunk. Each fix's tests failed before it. The guards: a client resetting the
+connection mid-stream under wsgiref, werkzeug, waitress and gunicorn, each closing the
+response with its write's failure live (an OSError, waitress's ClientDisconnected).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import io
 import signal
 import socket
+import struct
 import sys
 import threading
 from collections.abc import Iterator
@@ -401,3 +404,124 @@ def test_a_real_sigint_in_a_real_servers_write_breaks_the_answer_off(
     assert b" 200 OK\r\n" in answer.split(b"\r\n", 1)[0] + b"\r\n", answer
     assert b"second" not in answer and b"first" in answer, answer
     _assert_broke_off(collector, 11)
+
+
+# -- real servers: a client that resets the connection mid-stream --------------------
+
+_BIG = b"x" * 65536
+
+_GUNICORN_APP = """\
+import sys
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+class Stream:
+    def __init__(self):
+        self.chunks = iter([BIG] * 400)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.chunks)
+
+    def close(self):  # what the server has live as it closes the response
+        error = sys.exc_info()[1]
+        print("closed with", type(error).__name__, flush=True)
+
+
+def inner(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return Stream()
+
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "caller-1"}))
+""".replace("BIG", repr(_BIG))
+
+
+def _resetting_client(port: int) -> None:
+    """A GET of a long stream, read to its first body bytes, then a reset (RST)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        got = b""
+        while b"x" * 64 not in got:
+            part = sock.recv(65536)
+            assert part, got
+            got += part
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug", "waitress", "gunicorn"])
+def test_a_client_that_resets_mid_stream_breaks_nothing_off_under_a_real_server(
+        wrap: Callable[..., Any], collector: Collector, server: str,
+        tmp_path: Any) -> None:
+    """The client reads the head and the first bytes of a 25 MiB stream, then resets
+    the connection. Each server's write then fails, and it closes the response with
+    that failure live (what sys.exc_info() shows in the app's close(): wsgiref's
+    BrokenPipeError or ConnectionResetError, werkzeug's and gunicorn's the same,
+    waitress's ClientDisconnected): the rest reached no one, and the log, as far as the
+    server was handed, says nothing broke off."""
+    from readme_metrics.capture.wsgi_response import client_left
+
+    if server == "gunicorn":
+        from tests.support.processes import end_stragglers, read_line
+        from tests.test_e2e_servers import GUNICORN
+        from tests.test_exit14_findings import _serve
+
+        process, port = _serve(tmp_path, collector, "exit17_app", _GUNICORN_APP,
+                               lambda port: [*GUNICORN[1:], "--worker-class=sync",
+                                             f"--bind=127.0.0.1:{port}", "exit17_app:app"],
+                               background=False)  # (its exit flush sends it)
+        try:
+            deadline = 60
+            while True:
+                try:
+                    _resetting_client(port)
+                    break
+                except ConnectionRefusedError:
+                    assert process.poll() is None and deadline > 0, "no server"
+                    deadline -= 1
+                    threading.Event().wait(0.05)  # (gunicorn starting: not a sync)
+            assert process.stdout is not None
+            seen = read_line(process.stdout, about="gunicorn").split()[-1]
+        finally:
+            process.terminate()
+            process.communicate(timeout=30)
+            end_stragglers(process)
+        assert seen in ("BrokenPipeError", "ConnectionResetError"), seen
+    else:
+        from tests.support.wsgi_servers import served
+
+        seen_errors: list[Optional[BaseException]] = []
+
+        class Stream:
+            def __init__(self) -> None:
+                self.chunks = iter([_BIG] * 400)
+
+            def __iter__(self) -> Stream:
+                return self
+
+            def __next__(self) -> bytes:
+                return next(self.chunks)
+
+            def close(self) -> None:
+                seen_errors.append(sys.exc_info()[1])
+
+        def inner(environ: dict[str, Any], start_response: Callable[..., Any]) -> Stream:
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return Stream()
+
+        app = wrap(inner)
+        with served(server, app) as port:
+            _resetting_client(port)
+            log = collector.wait_for_logs(1)  # (inline: posted in close())
+        assert len(log) == 1 and len(seen_errors) == 1
+        assert seen_errors[0] is not None and client_left(seen_errors[0]), seen_errors
+    response = collector.wait_for_logs(1)[0]["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 200
+    content = response["content"]
+    assert 0 < content["size"] < 400 * len(_BIG), content["size"]
+    assert "broke off" not in content.get("comment", ""), content.get("comment")
