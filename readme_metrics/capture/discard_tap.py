@@ -11,6 +11,12 @@ through its dechunking reader over it: framed), the socket under that reader
 each byte it receives is handed to a sink (the capture's record) and to werkzeug as
 before. Nothing is read that werkzeug would not read, nor waited for
 that it would not wait for; ``untap`` puts the socket back, in ``close()``.
+
+werkzeug discards the same way when its write of the answer fails (the client left):
+it stops iterating and goes to its discard at once, with no code of the capture's in
+between. So, while the answer goes out, the handler's ``wfile`` is stood in for by a
+:class:`WriteWatch` (``watch``), whose failing write first has the discard tapped as at
+the iterable's end; ``unwatch`` puts it back.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import io
 import socket
 from typing import Any, Callable, Optional
 
-__all__ = ["Tap", "tap", "untap"]
+__all__ = ["Tap", "WriteWatch", "tap", "untap", "unwatch", "watch"]
 
 
 class Tap:
@@ -64,3 +70,51 @@ def untap(raw: Any) -> None:
     tapped = getattr(raw, "_sock", None)
     if isinstance(tapped, Tap):
         raw._sock = tapped.sock
+
+
+class WriteWatch:
+    """werkzeug's handler's ``wfile`` while the answer goes out: a write that raises calls
+    ``failed`` first (once; what it raises is dropped), then raises on. Anything else is
+    the ``wfile``'s own."""
+
+    __slots__ = ("wfile", "_failed")
+
+    def __init__(self, wfile: Any, failed: Callable[[], None]) -> None:
+        self.wfile = wfile
+        self._failed: Optional[Callable[[], None]] = failed
+
+    def write(self, data: Any) -> Any:
+        try:
+            return self.wfile.write(data)
+        except BaseException:
+            failed, self._failed = self._failed, None
+            if failed is not None:
+                try:
+                    failed()
+                except Exception:  # noqa: BLE001 - never hide the server's own error
+                    pass
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wfile, name)
+
+
+def watch(handler: Any, failed: Callable[[], None]) -> Optional[Any]:
+    """Stand a :class:`WriteWatch` in for ``handler``'s ``wfile`` (werkzeug's request
+    handler); returns the handler, for :func:`unwatch`, or None when it has no
+    ``wfile``. Never raises."""
+    try:
+        wfile = handler.__dict__["wfile"]
+        if type(wfile) is not WriteWatch:
+            handler.wfile = WriteWatch(wfile, failed)
+            return handler
+    except Exception:  # noqa: BLE001 - built otherwise: left as it is
+        pass
+    return None
+
+
+def unwatch(handler: Any) -> None:
+    """Put back the ``wfile`` :func:`watch` stood in for."""
+    watching = handler.__dict__.get("wfile")
+    if type(watching) is WriteWatch:
+        handler.wfile = watching.wfile

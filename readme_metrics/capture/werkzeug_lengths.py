@@ -27,7 +27,7 @@ import functools
 import types
 from typing import Any, Optional
 
-__all__ = ["least_length"]
+__all__ = ["handler_of", "least_length"]
 
 
 def least_length(start_response: Any) -> Optional[int]:
@@ -36,14 +36,8 @@ def least_length(start_response: Any) -> Optional[int]:
     framing is trusted); None when it gave one, or the same length on each line, or
     when ``start_response`` is not werkzeug's. Never raises."""
     try:
-        start_response = _werkzeugs(start_response)
-        if start_response is None:
-            return None
-        cells = dict(zip(start_response.__code__.co_freevars, start_response.__closure__))
-        write = cells["write"].cell_contents
-        handler = dict(zip(write.__code__.co_freevars, write.__closure__))["self"]
-        handler = handler.cell_contents
-        if not type(handler).__module__.startswith("werkzeug."):
+        handler = handler_of(start_response)
+        if handler is None:
             return None
         values = handler.headers.get_all("Content-Length")
         if not values or len(values) < 2:
@@ -55,6 +49,24 @@ def least_length(start_response: Any) -> Optional[int]:
     except Exception:  # noqa: BLE001 - not werkzeug's, or built otherwise: nothing known
         return None
     return min(lengths) if len(lengths) > 1 else None
+
+
+def handler_of(start_response: Any) -> Any:
+    """werkzeug's request handler serving the request whose ``start_response`` (or a
+    wrapper of it) this is; None when it is not werkzeug's. Never raises."""
+    try:
+        start_response = _werkzeugs(start_response)
+        if start_response is None:
+            return None
+        cells = dict(zip(start_response.__code__.co_freevars, start_response.__closure__))
+        write = cells["write"].cell_contents
+        handler = dict(zip(write.__code__.co_freevars, write.__closure__))["self"]
+        handler = handler.cell_contents
+        if not type(handler).__module__.startswith("werkzeug."):
+            return None
+    except Exception:  # noqa: BLE001 - not werkzeug's, or built otherwise: nothing known
+        return None
+    return handler
 
 
 #: How many wrappers deep werkzeug's ``start_response`` is looked for, and how many

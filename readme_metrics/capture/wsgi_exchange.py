@@ -534,6 +534,9 @@ class WSGICapture(Recorder):
             self.ended = True
             self.finish_log()
             return result
+        tee = self.tee
+        if tee is not None and "werkzeug.socket" in environ:
+            tee.watch_writes(self._start_response)  # (a body left unread: see there)
         if hasattr(result, "__len__"):
             return SizedResponse(self, result)
         return Response(self, result)

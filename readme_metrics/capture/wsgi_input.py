@@ -61,7 +61,8 @@ class InputTee(InputRest):
     # __init__ called and put their descriptors a class further up the MRO, some 800
     # instructions more per tee (callgrind).
     __slots__ = ("_input", "record", "_left", "_clamp", "_pending", "_ahead", "_looked",
-                 "_stray", "_tapped", "_framed", "terminated", "settled", "failed", "environ_of")
+                 "_stray", "_tapped", "_framed", "_watched", "terminated", "settled", "failed",
+                 "environ_of")
 
     def __new__(cls, wsgi_input: Any, *args: Any, **kwargs: Any) -> InputTee:
         return object.__new__(shaped(cls, type(wsgi_input)) if cls is InputTee else cls)
@@ -84,6 +85,7 @@ class InputTee(InputRest):
         self._stray: Any = None  # what a str-giving input gave the grouping function
         self._tapped = None
         self._framed = None
+        self._watched = None
         self.settled = False
         self.failed: Optional[BaseException] = None  # what the server's input raised
         self.environ_of = None

@@ -32,6 +32,7 @@ from readme_metrics.capture.rest_chunked import (
     untouched,
 )
 from readme_metrics.capture.sockets import socket_of
+from readme_metrics.capture.werkzeug_lengths import handler_of
 
 __all__ = ["InputRest"]
 
@@ -52,6 +53,9 @@ class InputRest:
     _pending: bytes
     _ahead: int  #: bytes at the stream's position already recorded from a copy
     _tapped: Any  #: werkzeug's reader whose discard is recorded (``discard_tap``), or None
+    #: werkzeug's handler whose failing write of the answer has its discard tapped first
+    #: (``discard_tap.watch``), or None
+    _watched: Any
     #: A chunked body's bytes as werkzeug's discard reads them, framed (what its reader
     #: held first), read out of their chunks in record_rest; None when not tapped for one
     _framed: Optional[bytearray]
@@ -134,6 +138,22 @@ class InputRest:
             self._pending = b""  # no telling whether werkzeug throws them away: as before
         return self._tapped is not None
 
+    def watch_writes(self, start_response: Any) -> None:
+        """werkzeug's development server, the answer about to go out with part of the body
+        unread: a write of it that fails (the client left) has werkzeug stop iterating
+        and throw the unread input away before ``close()``; its discard is tapped first,
+        as at the iterable's end (:meth:`record_discarded`). Never raises."""
+        if self._rest_unread():
+            handler = handler_of(start_response)
+            if handler is not None:
+                self._watched = discard_tap.watch(handler, self._write_failed)
+
+    def _write_failed(self) -> None:
+        """werkzeug's write of the answer raised: it discards next (see watch_writes)."""
+        environ = self.environ_of() if self.environ_of is not None else None
+        if environ is not None and self._tapped is None:
+            self.record_discarded(environ)
+
     def _tap_chunked(self, environ: Mapping[str, Any]) -> bool:
         """:meth:`record_discarded` for a chunked body (werkzeug's dechunking reader).
 
@@ -196,6 +216,13 @@ class InputRest:
         :meth:`record_rest`."""
         if self._tapped is not None:
             discard_tap.untap(self._tapped)
+        self._unwatch()
+
+    def _unwatch(self) -> None:
+        """The answer is out, or stopped: werkzeug's ``wfile`` put back."""
+        watched, self._watched = self._watched, None
+        if watched is not None:
+            discard_tap.unwatch(watched)
 
     def _discarded(self, data: memoryview) -> None:
         """Bytes werkzeug read off the connection to throw away (none: it found the
@@ -220,6 +247,7 @@ class InputRest:
         if self._tapped is not None:
             discard_tap.untap(self._tapped)
             self._tapped = None
+        self._unwatch()
         framed, self._framed = self._framed, None
         if self.settled:
             return
