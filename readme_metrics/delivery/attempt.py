@@ -127,13 +127,16 @@ class Attempt:
         # found it out has the next ones wait: not cut at the bound they began with,
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
-        if batcher.closed and watchdog.last_cut() >= batcher.deadline:
+        cut_at, sent = watchdog.last_cut()
+        if batcher.closed and cut_at >= batcher.deadline:
             # Cut by the close at its deadline (watchdog.end_by, or the deadline it
             # began with): that says nothing of the API, so no failure, no bound grown
             # or timeout said, and no time is left to send it again. Counted as such, a
             # POST begun before the close, its own bound 5 s, was said "failed (Timeout:
-            # no complete answer within 5s)" at a close of 1 s (delivery30).
-            batcher.cut_at_close(batch, outcome.timed_out)
+            # no complete answer within 5s)" at a close of 1 s (delivery30). Cut once
+            # connected, the API may have its logs: as the watchdog saw it as it cut, not
+            # as the error says (delivery31: through requests, once a connection error).
+            batcher.cut_at_close(batch, sent)
             return
         took = time.monotonic() - batch.sent_at
         if outcome.waited is not None:  # answered in time, its body cut at the bound

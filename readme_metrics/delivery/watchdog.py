@@ -84,8 +84,8 @@ class Limit:
 
     def __exit__(self, kind: object, *exc_info: object) -> None:
         _local.limit = None
-        _local.cut_at = self.cut_at
         with _lock:
+            _local.cut = (self.cut_at, self.connected)  # (the watchdog's cut is over)
             self.connections = []  # done: the watchdog leaves these alone now
             self.deadline = 0.0
             if self.spared and self.stretch is not None:
@@ -267,12 +267,15 @@ def end_by(stretch: Stretch, until: float) -> None:
             _wake.notify()
 
 
-def last_cut() -> float:
-    """The deadline the exchange that last ended in the current thread was cut at by
-    the watchdog (monotonic time), 0.0 if it was not cut: one cut at a close's deadline
-    (:func:`end_by`, or the deadline it began with) is no failure of the API's."""
-    cut_at: float = getattr(_local, "cut_at", 0.0)
-    return cut_at
+def last_cut() -> tuple[float, bool]:
+    """For the exchange that last ended in the current thread: the deadline the watchdog
+    cut it at (monotonic time; 0.0 if it was not cut: one cut at a close's deadline,
+    :func:`end_by` or the deadline it began with, is no failure of the API's), and
+    whether it was cut once connected (its request sent, or being sent: the API may have
+    read it), not while connecting. Known from the cut itself, not from the error its
+    thread then met (requests may report either as a connection error)."""
+    cut: tuple[float, bool] = getattr(_local, "cut", (0.0, False))
+    return cut
 
 
 def _unhold_locked(due: Limit) -> None:
@@ -383,10 +386,18 @@ def _watch() -> None:
                         _stretched(due, due.stretch, now) or _spared(due, due.stretch, now)):
                     continue
                 if due.deadline and due.connections:
-                    due.fired = True
+                    # Whether it is cut once connected is known before its sockets are
+                    # shut down and ``fired`` is set: the thread in the POST reads both
+                    # as soon as its read fails. Set after, a POST cut while waiting for
+                    # its answer was taken for one cut while connecting (requests route:
+                    # a connect timeout, its logs "never reached the API") whenever that
+                    # thread ran first (delivery31).
+                    due.connected = any(_connected(connection)
+                                        for connection in due.connections)
                     due.cut_at = due.deadline
+                    due.fired = True
                     for connection in due.connections:
-                        due.connected = cut(connection) or due.connected
+                        cut(connection)
                     due.connections = []
                     if (due.connected and due.stretch is not None
                             and due.deadline < due.until and not due.verdict_at):

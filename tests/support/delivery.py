@@ -111,6 +111,15 @@ def worker_threads() -> list[threading.Thread]:
 MakeDelivery = Callable[..., Delivery]
 
 
+@pytest.fixture(name="never")
+def never_fixture() -> Iterator[threading.Event]:
+    """An event set at the end: a collector's POSTs held by it (``Reply(gate=never)``,
+    read and never answered) are answered then."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
 @pytest.fixture(name="make_delivery")
 def make_delivery_fixture() -> Iterator[MakeDelivery]:
     """Delivery factory with test-sized retry timings; closes them all afterwards.
