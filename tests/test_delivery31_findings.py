@@ -7,12 +7,19 @@ the thread in the POST, woken by the shut-down socket, could read ``fired`` befo
 note, and took the cut for one while connecting. Now the note comes first, and the
 close's count follows the cut as the watchdog saw it (``watchdog.last_cut``), not the
 error the POST's thread met.
+
+A close begun by the middleware being collected (``Delivery.release``, a finalizer) was
+begun by the first sender back from its POST: those in flight kept their stretched
+bound (up to 60 s) past its deadline, and none ended them by it. Now the watchdog
+thread begins it at once, and every close ends the POSTs in flight the same way
+(``Batcher.on_close``: ``Attempt.close_begins``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -21,14 +28,16 @@ from readme_metrics.delivery import session, watchdog
 from readme_metrics.delivery.batcher import Batcher
 from tests.support.delivery import (
     MakeDelivery,
+    adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
+    item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
     never_fixture,  # noqa: F401 - ``never``
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
-from tests.test_delivery29_findings import GUARD, _close_on_a_black_hole
+from tests.test_delivery29_findings import GUARD, _close_on_a_black_hole, _running
 
 CUT = ("readme_metrics: closing gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) "
        "of 0.5s: 1 log not delivered (1 of them in POSTs cut at the close, unanswered: "
@@ -79,5 +88,40 @@ def test_a_post_cut_at_the_close_once_sent_is_said_so_whichever_thread_runs_firs
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     _close_on_a_black_hole(make_delivery, collector, never, direct=False)
     assert post_thread_first.is_set()  # the order this test is about did happen
+    said = messages(caplog, logging.WARNING, "closing gave up")
+    assert said == [CUT], said
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+@pytest.mark.parametrize("how", ["close", "release"])
+def test_every_close_ends_the_posts_in_flight_by_its_deadline(
+        make_delivery: MakeDelivery, collector: Collector, never: threading.Event,
+        caplog: pytest.LogCaptureFixture, how: str, direct: bool) -> None:
+    """The bound stretched to 20 s, one log in a POST the API read and never answers,
+    the only sender in it; then ``close()``, or ``release()`` as the middleware's
+    finalizer calls it (``shutdown_timeout`` 0.5 s): that POST is cut at the close's
+    deadline, its log dropped at shutdown and said to be in a POST cut at the close.
+    Main, release: nobody began the close until the sender was back, the POST cut at
+    its own bound (20 s, or later: the API taken for slow) instead."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
+                             shutdown_timeout=0.5, direct=direct)
+    stretch = delivery._attempt._bound
+    stretch.set(20.0)
+    collector.default = Reply(gate=never)  # read, never answered
+    assert delivery.submit(item("black-holed"))
+    wait_until(lambda: collector.in_flight == 1 and _running(stretch), timeout=GUARD)
+    [running] = _running(stretch)
+    if how == "close":
+        delivery.close()
+    else:
+        assert delivery.release() is False  # (background: the senders end the close)
+    delivery._pool.join(time.monotonic() + GUARD)  # (a guard: they end at the deadline)
+    assert not delivery._pool.running()
+    assert running.fired and running.cut_at == delivery._batcher.deadline, (
+        running.cut_at - running.began, delivery._batcher.deadline - running.began)
+    stats = delivery.stats
+    assert (stats["sent"], stats["dropped_shutdown"], stats["queued"]) == (0, 1, 0), stats
+    assert adds_up(stats)
     said = messages(caplog, logging.WARNING, "closing gave up")
     assert said == [CUT], said

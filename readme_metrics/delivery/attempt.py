@@ -203,9 +203,13 @@ class Attempt:
         if self._bound.held:
             watchdog.release(self._bound, spared)
 
-    def end_by(self, deadline: float) -> None:
-        """A close begins, to end at ``deadline``: the POSTs in flight end by then
-        (``watchdog.end_by``), not at their own stretched bound after it."""
+    def close_begins(self, deadline: float) -> None:
+        """A close begins, to end at ``deadline`` (close(), the exit, or the close a
+        release() asked for: :attr:`Batcher.on_close`): the POSTs held past their bound
+        get it back (:meth:`release`), and the POSTs in flight end by ``deadline``
+        (``watchdog.end_by``), not at their own stretched bound after it (up to 60 s:
+        the close a release() began let them, delivery31)."""
+        self.release()
         watchdog.end_by(self._bound, deadline)
 
     def _holding_is_free(self) -> bool:

@@ -54,6 +54,11 @@ class Batcher:
         self.staffing = Staffing(queue, self.health, max_senders=max_senders, clock=clock)
         self.closed = False
         self.closing = False  # close() is draining until ``deadline``
+        #: Called with the deadline by whoever began a close (close(), the exit, or the
+        #: close a release() asked for), the queue's lock not held: the POSTs in flight
+        #: end by that deadline too (:meth:`Attempt.close_begins
+        #: <readme_metrics.delivery.attempt.Attempt.close_begins>`).
+        self.on_close: Callable[[float], None] = _nothing
         self.deadline = 0.0
         #: Logs in POSTs cut at the close's deadline, once sent and while connecting
         #: (:meth:`cut_at_close`).
@@ -164,7 +169,12 @@ class Batcher:
         with self.lock:
             staffing.came_locked()  # here it is: it takes what is due, or waits idle
             while True:
-                self._close_released_locked()
+                if self._close_released_locked():
+                    self.lock.release()  # (looked at again below: it may change)
+                    try:
+                        self.on_close(self.released)
+                    finally:
+                        self.lock.acquire()
                 if self.closed and (not self.closing or self._clock() >= self.deadline):
                     return None, False
                 batch, wait = self.take_locked()
@@ -317,6 +327,7 @@ class Batcher:
                 taken_over, self.unattended = self.unattended, False
                 return taken_over
             self._close_locked(deadline)
+        self.on_close(deadline)
         return True
 
     def _close_locked(self, deadline: float) -> None:
@@ -354,7 +365,10 @@ class Batcher:
         """Begin the close :meth:`release` asked for, as a sender does (the exit hook may
         take it over); False if there is none to begin (not released, or closed)."""
         with self.lock:
-            return self._close_released_locked()
+            if not self._close_released_locked():
+                return False
+        self.on_close(self.released)
+        return True
 
     def _close_released_locked(self) -> bool:
         if not self.released or self.closed:
@@ -395,3 +409,7 @@ class Batcher:
             queue.done.notify_all()
             cut, unsent, self.cut, self.cut_unsent = self.cut, self.cut_unsent, 0, 0
             return dropped + unsent, queue.accepted - queue.resolved, cut
+
+
+def _nothing(deadline: float) -> None:
+    """:attr:`Batcher.on_close` until its owner sets it."""

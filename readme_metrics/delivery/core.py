@@ -144,6 +144,7 @@ class Delivery:
                                 timeout=config.timeout, max_attempts=self._max_attempts,
                                 max_down_attempts=self._max_down_attempts,
                                 auth_pause=self._auth_pause)
+        self._batcher.on_close = self._attempt.close_begins
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
                                 config.timeout, self._attempt.host_answers,
                                 self._transport.end_check)
@@ -305,12 +306,9 @@ class Delivery:
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
         if began is None:
             began = process.exit_began()
-        begun = self._batcher.begin_close(
+        # (The POSTs in flight end with the close: Batcher.on_close.)
+        return self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
-        self._attempt.release()  # POSTs held past their bound: sent again now
-        if begun:  # the POSTs in flight end with the close, not up to 30 s after it
-            self._attempt.end_by(self._batcher.deadline)
-        return begun
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what
@@ -392,6 +390,12 @@ class Delivery:
             if self._pid != os.getpid():
                 return False
             self._batcher.release(time.monotonic() + self.config.shutdown_timeout)
+            if self._background:
+                # Begun at once by the watchdog thread (not waited for: the lock it
+                # takes may be this thread's), as a close() begins: the POSTs in flight
+                # end by its deadline. Left to the first sender back otherwise, which
+                # let them run to their own bound (up to 60 s) after it (delivery31).
+                watchdog.run_soon(self._batcher.close_released, wait=False)
             queue = self._queue
             # Read without the lock (a finalizer must not wait for it): the owner is gone,
             # so only a send already under way may still settle logs, and a stale count

@@ -290,19 +290,26 @@ def current() -> Optional[Limit]:
     return running if running is not None and running.deadline else None
 
 
-def run_soon(errand: Callable[[], object]) -> None:
+def run_soon(errand: Callable[[], object], wait: bool = True) -> bool:
     """Have the watchdog thread call ``errand()`` soon; returns at once.
 
     For a caller that may neither start a thread nor wait (a request thread): it only
     takes a lock held for a few list operations. The errand must be short and should not
     raise (what it raises is ignored). Without a watchdog thread yet (no POST began in
-    this process), it runs once the first POST starts one.
+    this process), it runs once the first POST starts one. Not ``wait``: for a finalizer,
+    which may run in a thread that holds that lock (the watchdog's own), nothing is done
+    if the lock is taken; False then.
     """
     if _pid != os.getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
-    with _lock:
+    if not _lock.acquire(wait):
+        return False
+    try:
         _errands.append(errand)
         _wake.notify()
+    finally:
+        _lock.release()
+    return True
 
 
 def run_at(when: float, errand: Callable[[], object]) -> None:
