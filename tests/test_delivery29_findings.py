@@ -48,11 +48,13 @@ def _running(stretch: object) -> list[watchdog.Limit]:
 
 
 def _close_on_a_black_hole(make_delivery: MakeDelivery, collector: Collector,
-                           never: threading.Event, direct: bool) -> tuple[Delivery, float]:
+                           never: threading.Event, direct: bool, release: bool = False,
+                           ) -> tuple[Delivery, float, watchdog.Limit]:
     """The bound stretched to 20 s (as a late phase then a black hole leave it), one log
-    whose POST the API reads and never answers, then ``close()`` (``shutdown_timeout``
-    0.5 s): the Delivery, and the latest deadline of the limits still running as
-    ``close()`` returned, past the close's own (0.0: none past it)."""
+    whose POST the API reads and never answers, then ``close()`` (or ``release()``, as
+    the middleware's finalizer calls it; ``shutdown_timeout`` 0.5 s): the Delivery, the
+    latest deadline of the limits still running as ``close()`` returned, past the
+    close's own (0.0: none past it), and that POST's limit."""
     delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5,
                              shutdown_timeout=0.5, direct=direct)
     stretch = delivery._attempt._bound
@@ -60,7 +62,11 @@ def _close_on_a_black_hole(make_delivery: MakeDelivery, collector: Collector,
     collector.default = Reply(gate=never)  # read, never answered
     assert delivery.submit(item("black-holed"))
     wait_until(lambda: collector.in_flight == 1 and _running(stretch), timeout=GUARD)
-    delivery.close()
+    [running] = _running(stretch)
+    if release:
+        assert delivery.release() is False  # (background: the senders end the close)
+    else:
+        delivery.close()
     deadline = delivery._batcher.deadline
     past = max([due.deadline - deadline for due in _running(stretch)], default=0.0)
     # (A guard: they end at the close's deadline. This Delivery's own senders: a test
@@ -71,7 +77,7 @@ def _close_on_a_black_hole(make_delivery: MakeDelivery, collector: Collector,
     assert (stats["sent"], stats["dropped_shutdown"], stats["queued"],
             stats["retries"]) == (0, 1, 0, 0), stats
     assert adds_up(stats)
-    return delivery, past
+    return delivery, past, running
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
@@ -82,7 +88,7 @@ def test_close_ends_the_posts_begun_before_it_by_its_deadline(
     after it began (main: its limit's deadline its begin time plus 20 s, the sender in
     it 10 s after ``close()`` returned). Every log counted: dropped at shutdown, none
     sent."""
-    _, past = _close_on_a_black_hole(make_delivery, collector, never, direct)
+    _, past, _ = _close_on_a_black_hole(make_delivery, collector, never, direct)
     assert past <= 0.0, past
 
 
@@ -96,7 +102,7 @@ def test_a_post_the_close_cuts_is_said_as_cut_not_as_a_failure(
     20s", as the last attempt's failure), nor kept as the last failure, and the bound
     stays 20 s (it grew to 40 s)."""
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
-    delivery, _ = _close_on_a_black_hole(make_delivery, collector, never, direct)
+    delivery, _, _ = _close_on_a_black_hole(make_delivery, collector, never, direct)
     said = messages(caplog, logging.WARNING, "closing gave up")
     plain = ("readme_metrics: closing gave up after shutdown_timeout "
              "(README_SHUTDOWN_TIMEOUT) of 0.5s: 1 log not delivered")
