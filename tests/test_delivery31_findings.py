@@ -13,11 +13,6 @@ begun by the first sender back from its POST: those in flight kept their stretch
 bound (up to 60 s) past its deadline, and none ended them by it. Now the watchdog
 thread begins it at once, and every close ends the POSTs in flight the same way
 (``Batcher.on_close``: ``Attempt.close_begins``).
-
-Before any answer came, a POST cut at its grown bound (6, 12, 24 s with ``timeout``
-3 s) was sent again, though the API had read it: against an API answering in 25 s,
-130 logs of 5,000 twice (``bench.py --only sustained --sustained 500@25``). Now, while
-no answer was ever seen, the POST waits each grown bound itself, up to the cap.
 """
 
 from __future__ import annotations
@@ -33,13 +28,11 @@ from readme_metrics.delivery.batcher import Batcher
 from tests.support.delivery import (
     MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
-    ids,
-    item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     messages,
     never_fixture,  # noqa: F401 - ``never``
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.test_delivery29_findings import GUARD, _close_on_a_black_hole
 
@@ -115,30 +108,3 @@ def test_every_close_ends_the_posts_in_flight_by_its_deadline(
     said = messages(caplog, logging.WARNING, "closing gave up")
     assert said == [CUT], said
 
-
-@pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
-def test_before_any_answer_the_posts_wait_their_grown_bound_each_time(
-        make_delivery: MakeDelivery, collector: Collector, never: threading.Event,
-        direct: bool) -> None:
-    """``timeout`` 0.5 s, the API holding the first two POSTs: no answer was ever seen,
-    and neither POST is answered (the API silent, not one connection). Each waits the
-    bounds it grows (1, 2, 4 s...) rather than being cut and sent again; once the bound
-    has grown to 4 s the API answers them: two POSTs, each log sent once. Main: cut at
-    1 s and 2 s, each sent three times (the API read each)."""
-    delivery = make_delivery(collector.url, buffer_length=1, timeout=0.5, direct=direct)
-    stretch = delivery._attempt._bound
-    collector.default = Reply(gate=never)  # read, answered once ``never`` is set
-    assert delivery.submit(item("first"))
-    wait_until(lambda: collector.in_flight == 1, timeout=GUARD)
-    assert delivery.submit(item("second"))
-    delivery.flush(0)  # a second sender for it, not waited for
-    wait_until(lambda: collector.in_flight == 2, timeout=GUARD)
-    # (Both in flight before the first reached its second bound: else this machine was
-    # too slow for what the test is about, and it says so.)
-    assert stretch.seconds <= 1.0 and not delivery.stats["retries"], delivery.stats
-    wait_until(lambda: stretch.seconds >= 4.0, timeout=GUARD)
-    never.set()
-    assert delivery.flush(GUARD), delivery.stats
-    stats = delivery.stats
-    assert (stats["sent"], stats["retries"], stats["dropped"]) == (2, 0, 0), stats
-    assert sorted(ids(collector.logs)) == ["first", "second"]

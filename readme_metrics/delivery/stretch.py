@@ -211,28 +211,16 @@ class Stretch:
             self.probing = True
             return wait
 
-    def slowing(self, bound: float, began: float, silent: bool = False) -> Optional[float]:
+    def slowing(self, bound: float, began: float) -> Optional[float]:
         """An exchange begun at ``began`` reached its ``bound`` with no answer, taken for
         slow (:meth:`slow`): if that bound is ``timeout`` and the latest answer already
         took more than half of it (the API turning slower, not a black hole after fast
         answers), or none came yet (nothing tells slow from dead: the exchanges in flight
         wait the grown bound all the same), the bound grows now (:meth:`timed_out`) and
         the new one is returned: that exchange waits it too, rather than being cut and
-        sent again. Else None.
-
-        With no answer ever seen, it waits each bound it grows to, up to the cap, while
-        another exchange is ``silent`` too (in flight, unanswered so far: the API, not
-        its connection alone, may be the one that answers none yet; a fast answer to
-        that one has this one taken for lost, ``watchdog.cut_lost``). Cut at 6, 12 and 24 s, those
-        sent again before the API's first answer in 25 s put 130 logs of 5,000 there
-        twice (delivery31, ``bench.py --only sustained --sustained 500@25``). Alone, it
-        is cut once grown as before: a first POST on a dead connection, the API
-        answering the next one at once, goes again at twice ``timeout``, not at the cap."""
+        sent again. Else None."""
         with self._lock:
-            if self.last_took:
-                if bound > self.timeout or self.last_took <= self.timeout / 2:
-                    return None
-            elif bound > self.timeout and not silent:
+            if bound > self.timeout or 0.0 < self.last_took <= self.timeout / 2:
                 return None
             self._timed_out_locked(bound, began)
             return self.seconds if self.seconds > bound else None

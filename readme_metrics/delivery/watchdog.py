@@ -462,7 +462,7 @@ def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
             or not any(_connected(connection) for connection in due.connections)):
         return False
     if stretch.slow(due.began):
-        wait = stretch.slowing(due.bound, due.began, _silent_beside(due, stretch))
+        wait = stretch.slowing(due.bound, due.began)
     elif due.spared:
         stretch.spared_lost(now)
         return False
@@ -482,15 +482,6 @@ def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
     due.deadline, due.bound = later, later - due.began
     heapq.heappush(_heap, (later, next(_order), due))
     return True
-
-
-def _silent_beside(due: Limit, stretch: Stretch) -> bool:
-    """Another exchange following ``stretch`` is in flight, unanswered so far
-    (:meth:`Stretch.slowing`: the server, not ``due``'s connection alone, may be the
-    silent one; should it answer that one fast, ``due`` is taken for lost then,
-    :func:`cut_lost`). Under the lock, at a cut only."""
-    return any(other is not due and other.stretch is stretch and other.deadline
-               and not other.verdict_at and not other.lost for _, _, other in _heap)
 
 
 def _connected(connection: Any) -> bool:
