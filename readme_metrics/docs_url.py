@@ -35,11 +35,12 @@ from urllib3.util import Url, parse_url
 
 from readme_metrics._http import shown_url, without_userinfo
 from readme_metrics._logging import QuietLogger
+from readme_metrics._loopback import is_loopback_url
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.session import BasicToken, basic_token
-from readme_metrics.delivery.transport import USER_AGENT
+from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
 from readme_metrics.options import BY_NAME
 from readme_metrics.url_checks import http_url
 
@@ -52,6 +53,9 @@ MAX_RETRY_AFTER = 3600.0
 #: Redirects the lookup follows (same host, never https to http; see the docstring):
 #: enough for a moved path or an added slash, not for a loop.
 MAX_REDIRECTS = 3
+
+#: The end of the warning of a failed lookup: how to do without it.
+SKIP_LOOKUP = "Set base_log_url (README_BASE_LOG_URL) to skip this lookup."
 
 # Indirection so tests can move time forward instead of sleeping through the back-off.
 _clock: Callable[[], float] = time.monotonic
@@ -122,6 +126,32 @@ def _redirect_refused(start: str, target: str) -> Optional[str]:
     if _port(then) != _port(first) and not upgrade:  # another service of the host
         return f"redirected to another port ({then.scheme}://{host}:{_port(then)})"
     return None
+
+
+def _fix_for(url: str, exc: requests.RequestException) -> str:
+    """The end of the warning of a lookup at ``url`` that raised ``exc``: for one on this
+    machine (``README_API_URL`` as ``readme-metrics collect`` prints it) that a proxy
+    failed, or that reached nothing, what to do about that, which the POSTs of logs to
+    the same collector meet too. Said first, at the first request, the warning had only
+    "Set base_log_url", which leaves those POSTs failing (newcomer23)."""
+    if not is_loopback_url(url):
+        return SKIP_LOOKUP
+    host = parse_url(url).host
+    if isinstance(exc, (requests.exceptions.ProxyError, requests.exceptions.InvalidSchema)):
+        # InvalidSchema: a socks:// proxy without PySocks, which only a proxy brings here.
+        return (f"It went to the proxy that {proxy_variables(url)} names: start the app with "
+                f"NO_PROXY={host} set (keeping what it holds, comma-separated), for it and the "
+                f"POSTs of logs to go straight to {host}; or {_lower(SKIP_LOOKUP)}")
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+        return ("Nothing listens there: start `readme-metrics collect` (it prints the URLs to "
+                "give README_API_URL and README_METRICS_SERVER), or correct the port in "
+                f"readme_api_url (README_API_URL); or {_lower(SKIP_LOOKUP)}")
+    return SKIP_LOOKUP
+
+
+def _lower(sentence: str) -> str:
+    """``sentence`` as the end of another: its first letter lower-cased."""
+    return sentence[:1].lower() + sentence[1:]
 
 
 def _valid_base(value: Any) -> Optional[str]:
@@ -272,14 +302,14 @@ class DocsUrl:
                 state.running = False
         except requests.RequestException as exc:
             # The exception text carries the URL but never the key (sent in a header).
-            self._failed(state, f"{shown}: {type(exc).__name__}")
+            self._failed(state, f"{shown}: {type(exc).__name__}", _fix_for(url, exc))
         except Exception as exc:  # a daemon thread must not die with a traceback
             self._failed(state, f"{shown}: unexpected {type(exc).__name__}")
         finally:
             if self._session is None:
                 session.close()
 
-    def _failed(self, state: _State, reason: str) -> None:
+    def _failed(self, state: _State, reason: str, fix: str = SKIP_LOOKUP) -> None:
         with _lock:
             state.failures += 1
             delay = min(RETRY_AFTER * 2 ** min(state.failures - 1, 16), MAX_RETRY_AFTER)
@@ -287,7 +317,6 @@ class DocsUrl:
             state.running = False
         self._logger.warning(
             "readme_metrics: could not look up the documentation URL (%s); "
-            "x-documentation-url is left out, next try in %d s at the earliest. "
-            "Set base_log_url (README_BASE_LOG_URL) to skip this lookup.",
-            reason, delay,
+            "x-documentation-url is left out, next try in %d s at the earliest. %s",
+            reason, delay, fix,
         )
