@@ -42,7 +42,7 @@ from readme_metrics._wording import KeptError, env_file_hint, wrong_type
 
 __all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
            "from_dotenv", "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset",
-           "setting"]
+           "set_empty", "setting"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -155,6 +155,12 @@ def hidden_by_empty() -> list[tuple[str, str]]:
         return []
     return sorted((_env_file, name) for name, value in env._file.items()
                   if value.strip() and not os.environ.get(name, "x").strip())
+
+
+def set_empty(variable: str) -> bool:
+    """True when ``variable`` is in the environment but empty or blank, which counts as
+    unset: ``README_API_KEY=$KEY`` of a ``KEY`` the shell does not set, ``export X=``."""
+    return not os.environ.get(variable, "x").strip()
 
 
 def dotenv_where(variable: Optional[str] = None) -> str:

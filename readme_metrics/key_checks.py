@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
-from readme_metrics._env import dotenv_where, from_dotenv, names
+from readme_metrics._env import dotenv_where, from_dotenv, hidden_by_empty, names, set_empty
 from readme_metrics._wording import kept_in
 from readme_metrics.env_names import names_a_key_variable
 
@@ -83,8 +83,8 @@ def api_key(option: Option, value: Any) -> str:
     without surrounding blanks."""
     if value is None or value == "":
         raise ValueError(
-            "readme_metrics: api_key is required: pass api_key=... or set README_API_KEY "
-            f"in the environment or {dotenv_where('README_API_KEY')}; or set "
+            f"readme_metrics: api_key is required{_set_empty()}: pass api_key=... or set "
+            f"README_API_KEY in the environment or {dotenv_where('README_API_KEY')}; or set "
             "README_METRICS_ENABLED=false to turn metrics off" + _key_variables_set()
             + f"; {NO_KEY_YET}"
         )
@@ -111,6 +111,19 @@ def api_key(option: Option, value: Any) -> str:
         )
     # Stripped as the variable is: a key read from a secrets file ends in a line break.
     return value.strip()
+
+
+def _set_empty() -> str:
+    """For the missing key's error: README_API_KEY set in the environment, but empty (or
+    blank), which counts as unset; told to set it, the reader who ran
+    ``README_API_KEY=$RDME_KEY python app.py`` believed it set (newcomer23). Not when a
+    ``.env`` file has the key: :func:`dotenv_where` says that the empty variable hides it."""
+    if not set_empty("README_API_KEY") or any(
+            name == "README_API_KEY" for _, name in hidden_by_empty()):
+        return ""
+    return (", and README_API_KEY is set in the environment but empty, which counts as "
+            "unset (given from a shell variable that is not set, as in "
+            "README_API_KEY=$KEY?)")
 
 
 def _key_variables_set() -> str:

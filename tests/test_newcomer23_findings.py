@@ -10,16 +10,22 @@
    POSTs meet the same cause, and say so only seconds later). For a lookup on this
    machine that reached nothing, the warning now says to start `readme-metrics collect`;
    through a proxy, to set NO_PROXY; base_log_url stays the alternative.
+2. README_API_KEY set empty in the environment (``README_API_KEY=$RDME_KEY`` of an
+   unset RDME_KEY) was told "api_key is required: ... set README_API_KEY": it now says
+   that the variable is set, but empty.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.fake_api import Collector, free_port
@@ -119,3 +125,47 @@ def test_a_lookup_elsewhere_keeps_its_advice(
     text = _lookup_warning(warnings)
     assert text.endswith("Set base_log_url (README_BASE_LOG_URL) to skip this lookup."), text
     assert "readme-metrics collect" not in text and "NO_PROXY" not in text
+
+
+# 2. `README_API_KEY=$RDME_KEY python app.py` with RDME_KEY unset in that shell (or
+#    `export README_API_KEY=` left over) set the variable empty, which counts as unset:
+#    the error said "api_key is required: ... set README_API_KEY in the environment", to a
+#    reader who believed it set. It now says it is set, but empty.
+
+EMPTY_SAID = "README_API_KEY is set in the environment but empty, which counts as unset"
+
+
+def _key_error() -> str:
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(grouping_function=grouping_function)
+    return str(raised.value)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blank=st.text(alphabet=" \t", max_size=4))
+def test_a_key_variable_set_empty_is_said_to_be(monkeypatch: pytest.MonkeyPatch,
+                                                blank: str) -> None:
+    # Fails before the fix: the error never said the variable was set.
+    monkeypatch.setenv("README_API_KEY", blank)
+    text = _key_error()
+    assert text.startswith("readme_metrics: api_key is required, and " + EMPTY_SAID), text
+    assert "README_API_KEY=any-key" in text  # the way out without a key is still there
+
+
+def test_a_key_variable_unset_is_not_said_to_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("README_API_KEY", raising=False)
+    text = _key_error()
+    assert text.startswith("readme_metrics: api_key is required: pass api_key=..."), text
+    assert EMPTY_SAID not in text
+
+
+def test_an_empty_key_variable_over_a_dotenv_key_is_said_once(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The .env file's wording already says the empty variable hides its value.
+    (tmp_path / ".env").write_text("README_API_KEY=rdme_from_the_file_0001\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("README_API_KEY", "")
+    text = _key_error()
+    assert "README_API_KEY is set empty in the environment, and the environment wins" in text
+    assert EMPTY_SAID not in text
+    assert "rdme_from_the_file_0001" not in text
