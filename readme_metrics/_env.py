@@ -154,7 +154,7 @@ def hidden_by_empty() -> list[tuple[str, str]]:
     if _env_file is None or not isinstance(env, _FileEnv):
         return []
     return sorted((_env_file, name) for name, value in env._file.items()
-                  if value.strip() and not os.environ.get(name, "x").strip())
+                  if value.strip() and set_empty(name))
 
 
 def set_empty(variable: str) -> bool:

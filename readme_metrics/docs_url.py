@@ -139,7 +139,7 @@ def _fix_for(url: str, exc: requests.RequestException) -> str:
     host = parse_url(url).host
     if isinstance(exc, (requests.exceptions.ProxyError, requests.exceptions.InvalidSchema)):
         # InvalidSchema: a socks:// proxy without PySocks, which only a proxy brings here.
-        return (f"It went to the proxy that {proxy_variables(url)} names: start the app with "
+        return (f"The proxy that {proxy_variables(url)} names is in its way: start the app with "
                 f"NO_PROXY={host} set (keeping what it holds, comma-separated), for it and the "
                 f"POSTs of logs to go straight to {host}; or {_lower(SKIP_LOOKUP)}")
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
