@@ -271,18 +271,20 @@ def test_a_name_whose_first_address_drops_the_syn_still_gets_every_log(
     b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",  # a body trickled
     b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",  # HTTP/1.0, until a close
 ], ids=["trickled-body", "http10-no-length"])
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
 def test_an_answer_whose_body_never_ends_grows_no_bound(
         make_delivery: MakeDelivery, caplog: pytest.LogCaptureFixture,
-        head: bytes) -> None:
+        head: bytes, direct: bool) -> None:
     """An API that answers 200 at once, then sends its body a byte at a time (or an
     HTTP/1.0 body without a length, the connection kept open). The answer counts (the
     logs are delivered once, never sent again), and the watchdog cuts the body at the
     POST's bound. That cut was taken for an API slower than the bound: it grew (0.5, 1,
     2, 4 s...), every later POST held its sender that long, and a warning said the API
-    "answered a POST in 0.501s, later than timeout". The bound stays now, no warning."""
+    "answered a POST in 0.501s, later than timeout". The bound stays now, no warning.
+    On either route (delivery32: the requests route told the watchdog of no answer)."""
     drip = DripServer(interval=0.05, max_bytes=10**6, prefix=head)
     try:
-        delivery = make_delivery(drip.url, buffer_length=1, timeout=0.5)
+        delivery = make_delivery(drip.url, buffer_length=1, timeout=0.5, direct=direct)
         for n in range(4):
             assert delivery.submit(item(f"log-{n}"))
             assert delivery.flush(10.0)

@@ -340,3 +340,45 @@ _LONG = b"x" * reader.MAX_LINE
 def test_answers_http_client_refuses_or_bends(data: bytes) -> None:
     for points in ([], [1], list(range(0, len(data), 7))):
         assert by_reader(cut(data, points)) == by_http_client(cut(data, points))
+
+
+# -- a head the connection ended in (delivery32) -------------------------------------------
+
+
+def verdicts(pieces: list[bytes]) -> tuple[object, object]:
+    """Whether each route's reader took the head for the API's verdict: the direct
+    one's ``on_verdict`` called, the requests route's ``FinalResponse.head_ended``
+    (None where it raised instead of answering)."""
+    said: list[bool] = []
+    try:
+        reader.read_answer(reader.Stream(Segments(pieces)), MAX_CONTENT, verdict_first=True,
+                           on_verdict=lambda: said.append(True))
+        direct: object = bool(said)
+    except Exception:  # noqa: BLE001 - no answer at all
+        direct = None
+    response = FinalResponse(Segments(pieces), method="POST")  # type: ignore[arg-type]
+    response.verdict_first = True
+    try:
+        response.begin()
+        requests_route: object = response.head_ended
+    except Exception:  # noqa: BLE001 - no answer at all
+        requests_route = None
+    return direct, requests_route
+
+
+@_SETTINGS
+@given(data=answers(), at=st.integers(0, 10**6), points=st.lists(st.integers(0, 10**6),
+                                                                   max_size=4))
+@example(data=b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", at=12, points=[])
+@example(data=b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", at=42, points=[])
+def test_a_head_the_connection_ended_in_is_no_verdict_on_either_route(
+        data: bytes, at: int, points: list[int]) -> None:
+    """The requests route (``FinalResponse``) takes the same answers for a verdict as the
+    direct one (``reader.read_answer``'s ``on_verdict``): a head whose blank line came,
+    not one the connection ended in (``HTTP/1.1 202`` and then nothing: the watchdog's
+    cut reads as a server's close). Before, ``FinalResponse`` told no such thing, and a
+    POST cut then on the requests route was counted answered."""
+    whole = verdicts(cut(data, points))
+    assert whole == (True, True)
+    short = verdicts(cut(data[:at], points))
+    assert short[0] == short[1], short

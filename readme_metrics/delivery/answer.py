@@ -38,11 +38,24 @@ class FinalResponse(http.client.HTTPResponse):
     100 lines) give that status with no headers and no body, its connection closed, as
     ``reader.read_answer(..., verdict_first=True)`` does, instead of an exception that
     had the logs sent again.
+
+    ``head_ended`` tells whether the status line and header lines ended (the blank line
+    read, or the limits broken) before the connection did: ``http.client`` reads a
+    connection closed while they came (``HTTP/1.1 202`` and then nothing) as an answer
+    with the headers that came, and so does this class, but a POST whose connection the
+    watchdog cut then was not answered (:meth:`.session.SessionPoster.post`), as on the
+    direct route (``reader.read_answer``'s ``on_verdict``).
     """
 
     verdict_first = False
 
+    #: The head ended before the connection did (set by :meth:`begin`).
+    head_ended = False
+
     def begin(self) -> None:
+        fp = self.fp
+        head = _HeadLines(fp)
+        self.fp = head  # type: ignore[assignment]  # readline and close, all begin uses
         try:
             super().begin()
         except http.client.HTTPException:  # LineTooLong, or more than 100 lines
@@ -55,6 +68,11 @@ class FinalResponse(http.client.HTTPResponse):
             self.chunked = False
             self.length = 0
             self.will_close = True
+            head.cut = False  # past the limits: the status is the verdict all the same
+        finally:
+            if self.fp is head:  # (http.client may have closed and dropped it)
+                self.fp = fp
+        self.head_ended = not head.cut
         if self.status == 101:
             self.will_close = True  # http.client closes the connection; urllib3 drops it
 
@@ -66,6 +84,27 @@ class FinalResponse(http.client.HTTPResponse):
             if not 102 <= status < 200:  # 100 is passed over by http.client itself
                 return version, status, reason
             _skip_fields(self.fp)
+
+
+class _HeadLines:
+    """The answer's stream as :meth:`FinalResponse.begin` reads it (line by line):
+    ``cut`` once a line came without its line end (the connection ended in it, or
+    before it)."""
+
+    __slots__ = ("_fp", "cut")
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self.cut = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        if not line.endswith(b"\n") and (limit < 0 or len(line) < limit):
+            self.cut = True
+        return line
+
+    def close(self) -> None:
+        self._fp.close()
 
 
 def _skip_fields(stream: Any) -> None:

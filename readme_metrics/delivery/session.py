@@ -81,7 +81,9 @@ class _Response(FinalResponse):
     server (or proxy) dripping its answer would hold the POST for as long as it drips.
     Also the answer to a proxy's ``CONNECT`` (``http.client`` reads it with this class).
     Header lines past ``http.client``'s limits leave the POST's status its verdict
-    (``verdict_first``).
+    (``verdict_first``). A head that ended before the connection did is the verdict
+    the running limit is told of (:func:`.watchdog.verdict`, as the direct route's
+    reader does), the proxy's answer to a ``CONNECT`` excepted.
     """
 
     verdict_first = True
@@ -91,6 +93,11 @@ class _Response(FinalResponse):
         if running is not None and not running.watched:
             sock = _Deadlined(sock, running.deadline)
         super().__init__(sock, *args, **kwargs)
+
+    def begin(self) -> None:
+        super().begin()
+        if self.head_ended and getattr(self, "_method", None) != "CONNECT":
+            watchdog.verdict()
 
 
 class _Deadlined:
@@ -266,6 +273,12 @@ class SessionPoster:
                          max(seconds, min(stretch.longest, until - limit.began)))
                 try:
                     response = self._send(data, (seconds, reads))
+                    if limit.fired and not limit.verdict_at:
+                        # Cut while the status line or header lines came: http.client
+                        # took the shut-down socket for the server's close (an API
+                        # stalled after "HTTP/1.1 202"). No answer: sent again.
+                        raise requests.exceptions.ReadTimeout(
+                            "cut before the answer's header lines ended")
                 except Exception as exc:
                     if limit.fired:  # the bound it was cut at (it may have grown)
                         seconds = max(seconds, limit.bound)
@@ -281,8 +294,11 @@ class SessionPoster:
                     content = b""
                 # urllib3's headers (those of response.headers), where a repeated
                 # header's values can still be told apart (Answer.first).
-                return Answer(response.status_code, response.reason or "",
-                              response.raw.headers, content)
+                answer = Answer(response.status_code, response.reason or "",
+                                response.raw.headers, content)
+            if limit.fired and limit.verdict_at:  # answered in time, its body cut
+                answer.waited = limit.verdict_at - limit.began
+            return answer
         finally:
             # Only once the limit is over does the connection go back to the pool, so
             # the watchdog can never cut it under the next POST (closed, not pooled,
