@@ -132,15 +132,21 @@ def test_a_server_closing_after_its_status_line_still_answers(
         server.close()
 
 
-def test_a_uvicorn_stop_the_api_never_answers_says_what_it_left(
-        collector: Collector, tmp_path: Path) -> None:
-    gate = threading.Event()  # the API reads every POST and answers none (till the end)
+def stop_unanswered(collector: Collector, tmp_path: Path, server: str) -> str:
+    """What ``server`` printed, stopped (SIGTERM) after 3 calls, ``shutdown_timeout``
+    1 s, while the API reads every POST and answers none (till the end)."""
+    gate = threading.Event()
     collector.default = Reply(gate=gate)
     try:
-        _, said = stop_after_calls(collector, tmp_path, "fastapi_app", "uvicorn",
-                                   signal.SIGTERM, 3, README_SHUTDOWN_TIMEOUT="1")
+        return stop_after_calls(collector, tmp_path, "fastapi_app", server,
+                                signal.SIGTERM, 3, README_SHUTDOWN_TIMEOUT="1")[1]
     finally:
         gate.set()
+
+
+def test_a_uvicorn_stop_the_api_never_answers_says_what_it_left(
+        collector: Collector, tmp_path: Path) -> None:
+    said = stop_unanswered(collector, tmp_path, "uvicorn")
     # Before: uvicorn's shutdown lines and nothing of the library's.
     assert ("the flush at the ASGI lifespan's shutdown gave up after shutdown_timeout "
             "(README_SHUTDOWN_TIMEOUT) of 1s: 3 logs not delivered yet") in said, said

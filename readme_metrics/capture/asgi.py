@@ -112,7 +112,7 @@ class MetricsMiddleware(PipelineControls):
         if self.pipeline is not None:  # flush() and close() count what waits there
             self.pipeline.held_by(self._inline.hand_over)
         self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
-                                  self.outlive, lambda: self.stats["queued"])
+                                  self.outlive, self._left_said)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
             from readme_metrics.served_bare import watch_served
@@ -175,6 +175,12 @@ class MetricsMiddleware(PipelineControls):
         left = exchange.finish_now(failed=False)
         if left is not None:
             await left
+
+    def _left_said(self) -> int:
+        """The logs still queued, as the lifespan's flush says it left them: the exit's
+        close then says its own are the same (:meth:`Delivery.left_said
+        <readme_metrics.delivery.core.Delivery.left_said>`)."""
+        return 0 if self.pipeline is None else self.pipeline.delivery.left_said()
 
     # -- what the exchange asks of the middleware --------------------------------------
 

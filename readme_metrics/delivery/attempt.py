@@ -101,6 +101,12 @@ class Attempt:
                 batcher.settle(batch, "build_error")
                 return
             batcher.staffing.observe(encode_s=time.monotonic() - began)
+        if deadline is None and batcher.closed:
+            # Taken before a close began (held since, in its encoding): the close's
+            # deadline bounds it as any POST the close waits for; past it, the close
+            # gave it up (Batcher.end_close) and it is not sent (delivery32: it went
+            # after close() returned, counted `dropped_shutdown`).
+            deadline = batcher.deadline
         timeout = wanted = max(self.stretch, batch.timeout)
         until = math.inf if deadline is None else deadline
         if request_thread:  # `timeout` at most, not stretched in flight either
@@ -109,7 +115,7 @@ class Attempt:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                if batcher.closing:
+                if batcher.closed:  # closing, or the close gave up on it already
                     batcher.settle(batch, "shutdown")
                 else:  # the flush ran out of time: the batch stays first in line
                     with batcher.lock:

@@ -117,6 +117,8 @@ class Delivery:
         self._backoff = (backoff_base, backoff_cap)
         self._auth_pause = auth_pause
         self._transport_given = transport is not None
+        #: (logs left, logs accepted) as a flush said what it left (:meth:`left_said`).
+        self._said_left = (0, 0)
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
@@ -222,6 +224,16 @@ class Delivery:
         delivered.
         """
         return self._queue.stats()
+
+    def left_said(self) -> int:
+        """The logs still queued, for a flush that gave up and says how many (the ASGI
+        lifespan's, at a server's shutdown): should the close give up on logs too, its
+        warning says they are those, not more (where no log came since), so the two
+        are not read as two losses (delivery32: hypercorn said both, of the same 3)."""
+        queue = self._queue
+        with queue.lock:
+            self._said_left = (queue.accepted - queue.resolved, queue.accepted)
+            return self._said_left[0]
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send everything queued now, partial batch included; wait up to ``timeout``.
@@ -333,17 +345,21 @@ class Delivery:
                 self._send_inline(force=True, deadline=deadline)
         # The checker too (.checks): no GET of the API's host after close() returned.
         self._checker.stop(deadline - time.monotonic())
-        self._closed(*self._batcher.end_close())
+        left = deadline - time.monotonic()
+        self._closed(*self._batcher.end_close(in_flight=left <= EARLY), left=left)
         if not self._pool.running() and not self._transport_given:
             self._transport.close()
         process.let_go(self)
 
-    def _closed(self, dropped: int, pending: int, cut: int) -> None:
-        """Say what a close gave up on, if anything: ``cut`` logs were in POSTs cut at
-        its deadline, ``pending`` in POSTs still unanswered as it ends."""
+    def _closed(self, dropped: int, pending: int, cut: int,
+                left: Optional[float] = None) -> None:
+        """Say what a close gave up on, if anything, ``left`` seconds before its
+        deadline (None: now): ``cut`` logs were in POSTs cut at its deadline,
+        ``pending`` in POSTs still unanswered as it ends."""
         if dropped or pending or cut:
             timeout = self.config.shutdown_timeout
-            left = self._batcher.deadline - time.monotonic()
+            if left is None:
+                left = self._batcher.deadline - time.monotonic()
             # A close ends before its deadline when the next attempt is due after it (a
             # Retry-After, or the backoff of a failure meanwhile): said so, with the time
             # it took, not as if shutdown_timeout had run out.
@@ -358,18 +374,28 @@ class Delivery:
             # well have them (it read the POST and had not answered yet), which "not
             # delivered" alone hid.
             self._logger.warning(
-                "readme_metrics: closing gave up %s: %s not delivered%s%s%s", when,
+                "readme_metrics: closing gave up %s: %s not delivered%s%s%s%s", when,
                 counted(dropped + pending + cut, "log"),
                 f" ({cut} of them in POSTs cut at the close, unanswered: the Metrics "
                 f"API may have them)" if cut else "",
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
+                self._same_as_said(),
                 # Why the retries were needed, or why POSTs are still unanswered: the
                 # last attempt's failure, if the API has not answered since (a close
                 # reaching its deadline while a retry is in flight, not between two
                 # retries, said "1 log not delivered" alone). Not a cut by the close.
                 why_waiting(self._sender.endpoint, self._attempt.last_failure,
                             self._sender.proxied, self._sender.proxy_elsewhere))
+
+    def _same_as_said(self) -> str:
+        """For the close's warning: the logs it gave up on are among those a flush said
+        it left (:meth:`left_said`), if no log came since."""
+        left, accepted = self._said_left
+        if not left or self._queue.accepted != accepted:
+            return ""
+        return (f", of the {counted(left, 'log')} the flush at the ASGI lifespan's "
+                f"shutdown said were still queued (the same logs, not more)")
 
     def release(self) -> bool:
         """The owner (the pipeline, and so the middleware) is gone: the senders send
