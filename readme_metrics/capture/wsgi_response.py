@@ -461,6 +461,10 @@ class Response:
             # is live here (wsgiref's except, the others' finally): a signal's, landing
             # after the app's next() returned, or the server's refusal of the chunk.
             error = sys.exc_info()[1]
+            while isinstance(error, GeneratorExit):
+                # A generator outside (a middleware's) was closed early, closing this:
+                # what had it closed is its context (the server's error), if anything.
+                error = error.__context__
             if error is not None and error is not self._known:
                 self._stopped(error)
         tee = capture.tee
