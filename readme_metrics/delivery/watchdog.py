@@ -298,13 +298,17 @@ def run_soon(errand: Callable[[], object], wait: bool = True) -> bool:
     raise (what it raises is ignored). Without a watchdog thread yet (no POST began in
     this process), it runs once the first POST starts one. Not ``wait``: for a finalizer,
     which may run in a thread that holds that lock (the watchdog's own), nothing is done
-    if the lock is taken; False then.
+    if the lock is taken, nor without a watchdog thread (no POST began in this process,
+    so none is in flight for the errand to end: kept until one began, it held what it
+    names, a collected middleware's delivery, 20 KB each, review106); False then.
     """
     if _pid != os.getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     if not _lock.acquire(wait):
         return False
     try:
+        if not wait and _thread is None:
+            return False
         _errands.append(errand)
         _wake.notify()
     finally:
