@@ -125,6 +125,21 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         'x{"password":"\\"\\"...&"}': (
             "application/x-www-form-urlencoded",
             lambda n: b'x{"password":"' + b'\\"' * (n // 2) + b'&"}', DENY),
+        # A document escaped in a string of one (review105's escaped readings): empty
+        # members, escaped quotes, and the same percent-encoded.
+        'x{"a":"{\\"password\\":\\"s&\\"\\":...': (
+            "application/x-www-form-urlencoded",
+            lambda n: b'x{"a":"{\\"password\\":\\"s&' + b'\\"\\":' * (n // 5), DENY),
+        'x{"a":"{\\"password\\":\\"\\\\\\"...&': (
+            "application/x-www-form-urlencoded",
+            lambda n: b'x{"a":"{\\"password\\":\\"' + b'\\\\\\"' * (n // 4) + b"&", DENY),
+        'x{"a":"{\\"password\\":\\"a&b\\"},{...': (
+            "application/x-www-form-urlencoded",
+            lambda n: b'x{"a":"' + b'{\\"password\\":\\"a&b\\"},' * (n // 23), DENY),
+        "x%7B%5C%22password%5C%22%3A%5C%22s&%5C%22%5C%22%3A...": (
+            "application/x-www-form-urlencoded",
+            lambda n: b"x%7B%5C%22password%5C%22%3A%5C%22s&" + b"%5C%22%5C%22%3A" * (n // 15),
+            DENY),
     },
     "key": {
         # The caller's key "1" (X-Api-Key: 1, see KEYS) in strings that are no JSON.

@@ -15,10 +15,13 @@ its last piece (``"}``, ``", "user": "zoe``) stays, read as any piece is.
 
 A document is read twice: as sent (a ``%22`` is text in a string) and percent-decoded
 (a ``%22`` is a quote: a document written percent-encoded with raw ``&`` in it), each
-member hidden if either reading says so. A member's name is found back from its end
-(a quote, blanks, a colon), as its opening quote is the last quote before that no
-backslash escapes: text before a document, quotes in it too, does not mislead it as a
-reading from the start would. A literal value (a number, ``true``) holds no separator.
+member hidden if either reading says so; and twice more when the text holds a document
+in one of its JSON strings, its quotes escaped once (``\\"``, ``%5C%22``: review105,
+``x{"a": "{\\"password\\": \\"a&b\\"}"}`` kept ``b`` in clear). A member's name
+is found back from its end (a quote, blanks, a colon), as its opening quote is the last
+quote before that no backslash escapes: text before a document, quotes in it too, does
+not mislead it as a reading from the start would. A literal value (a number, ``true``)
+holds no separator.
 """
 
 from __future__ import annotations
@@ -47,28 +50,49 @@ class _Reading:
 
     #: A quote, after the run of backslashes before it (group 1).
     quote: re.Pattern[str]
-    #: The length of each backslash's spelling beyond one character ("%5C": 2).
-    backslash_extra: int
+    #: One backslash (to count those of a run).
+    backslash: re.Pattern[str]
     #: A member's name's end: its closing quote, blanks, the colon.
     name_end: re.Pattern[str]
     blanks: re.Pattern[str]
     #: A quote, an opening or a closing bracket.
     token: re.Pattern[str]
     opening: re.Pattern[str]
+    closing: re.Pattern[str]
 
 
 def _reading(quote: str, backslash: str, blank: str, colon: str, opening: str,
-             closing: str, backslash_extra: int) -> _Reading:
+             closing: str) -> _Reading:
     """A :class:`_Reading` of the spellings (patterns) of each character."""
-    return _Reading(re.compile(f"((?:{backslash})*)(?:{quote})"), backslash_extra,
+    return _Reading(re.compile(f"((?:{backslash})*)(?:{quote})"), re.compile(backslash),
                     re.compile(f"(?:{quote})(?:{blank})*(?:{colon})"),
                     re.compile(f"(?:{blank})*"),
-                    re.compile(f"{quote}|{opening}|{closing}"), re.compile(opening))
+                    re.compile(f"{quote}|{opening}|{closing}"), re.compile(opening),
+                    re.compile(closing))
 
 
-_AS_SENT = _reading('"', r"\\", r"[ \t\n\r]", ":", r"[{\[]", r"[}\]]", 0)
-_DECODED = _reading('"|%22', r"\\|%5[Cc]", r"[ \t\n\r+]|%(?:20|09|0[AaDd])", ":|%3[Aa]",
-                    r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]", 2)
+_BLANK, _BLANK_DECODED = r"[ \t\n\r]", r"[ \t\n\r+]|%(?:20|09|0[AaDd])"
+_AS_SENT = _reading('"', r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
+_DECODED = _reading('"|%22', r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
+                    r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]")
+
+
+def _escaped(level: int, decoded: bool) -> _Reading:
+    """A reading of a document held in a JSON string ``level`` deep in the one the form
+    holds (review105): each quote spelled after 2**level - 1 backslashes (or as a
+    ``\\u0022`` so escaped), each backslash as 2**level; ``decoded``: percent-decoded."""
+    one = r"(?:\\|%5[Cc])" if decoded else r"\\"
+    quote = '(?:"|%22)' if decoded else '"'
+    return _reading(f"{one}{{{2 ** level - 1}}}{quote}|{one}{{{2 ** (level - 1)}}}u0022",
+                    f"{one}{{{2 ** level}}}", _BLANK_DECODED if decoded else _BLANK,
+                    ":|%3[Aa]" if decoded else ":",
+                    r"[{\[]|%[57][Bb]" if decoded else r"[{\[]",
+                    r"[}\]]|%[57][Dd]" if decoded else r"[}\]]")
+
+
+#: Documents held in JSON strings, up to three deep: as sent, and percent-decoded.
+_ESCAPED = [_escaped(level, False) for level in (1, 2, 3)]
+_ESCAPED_DECODED = [_escaped(level, True) for level in (1, 2, 3)]
 
 
 class _Quotes:
@@ -77,12 +101,11 @@ class _Quotes:
     again for each: 100 KB of them took a second)."""
 
     def __init__(self, raw: str, reading: _Reading) -> None:
-        extra = reading.backslash_extra
         self.at: list[int] = []
         self.ends: dict[int, int] = {}
         for found in reading.quote.finditer(raw):
             run = found.group(1)
-            if (len(run) - extra * run.count("%")) % 2 == 0:
+            if not run or len(reading.backslash.findall(run)) % 2 == 0:
                 self.at.append(found.end(1))
                 self.ends[found.end(1)] = found.end()
 
@@ -106,8 +129,15 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
             redactor.has_allow or redactor.names_key_decoded(raw)):
         return raw
     spans = _member_spans(redactor, raw, decode, _AS_SENT)
-    if "%" in raw or "+" in raw:  # (else read so already)
+    encoded = "%" in raw or "+" in raw  # (else read so already)
+    if encoded:
         spans += _member_spans(redactor, raw, decode, _DECODED)
+    if "\\" in raw:
+        for reading in _ESCAPED:
+            spans += _member_spans(redactor, raw, decode, reading)
+    if encoded and ("\\" in raw or "%5" in raw):
+        for reading in _ESCAPED_DECODED:
+            spans += _member_spans(redactor, raw, decode, reading)
     if not spans:
         return raw
     runs: list[tuple[int, int]] = []
@@ -139,6 +169,8 @@ def _member_spans(redactor: Redactor, raw: str, decode: Callable[[str], str],
                   reading: _Reading) -> list[tuple[int, int]]:
     """(start, end) in ``raw`` of each member of a redacted name, in ``reading``, whose
     span (its name's opening quote to its value's end) holds a cutting character."""
+    if reading.name_end.search(raw) is None:
+        return []  # (a text of escaped quotes that name no member: no quotes read)
     quotes = _Quotes(raw, reading)
     spans: list[tuple[int, int]] = []
     done = 0
@@ -173,7 +205,7 @@ def _value_end(raw: str, quotes: _Quotes, start: int, reading: _Reading) -> int:
             at = quotes.string_end(at, len(raw))
         elif reading.opening.fullmatch(token.group()) is not None:
             depth += 1
-        elif token.group() not in ('"', "%22"):  # (an escaped quote: junk, skipped)
+        elif reading.closing.fullmatch(token.group()) is not None:
             depth -= 1
             if depth == 0:
                 return at
