@@ -26,7 +26,7 @@ from readme_metrics.har.redaction_json import (
 )
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
-from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, link_in, linked
+from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, link_in, linked, quoted_piece
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -121,8 +121,12 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
             # A URL or form (a multipart field's "next" link), read as link_in reads one
             # in a JSON string.
             hidden = linked(redactor, text)
-            return (hidden if hidden != text else None), False
-        return None, False
+            if hidden != text:
+                return hidden, False
+        # Text before a document (x{"password": ...}, a document in a string of one):
+        # a member a denied key names in it is hidden whole, as a form's such piece is
+        # (quoted_piece, hostile22); a multipart field kept it in clear (review105).
+        return None, redactor.has_deny and quoted_piece(redactor, text, True) is not None
     document = json_text(redactor, text, listed=redactor.allows(name))
     return document, document is None and redactor.mentions_key(text)
 
