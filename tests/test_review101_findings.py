@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.bodies import _redact_text
+from readme_metrics.har.body_redaction import redact_text
 from readme_metrics.har.event_stream import UNREADABLE_EVENT_COMMENT, event_stream_redacted
 from readme_metrics.har.redaction import Redactor
 
@@ -40,7 +40,7 @@ DENY = Redactor(denylist=["password"])
 def test_a_denied_keys_value_in_a_later_event_is_hidden(pieces: list[str], end: str) -> None:
     """Failed before (the value's event kept as sent)."""
     stream = "".join(f"data: {piece}{end}{end}" for piece in pieces)
-    text, comment = _redact_text(stream, "text/event-stream", "utf-8", DENY)
+    text, comment = redact_text(stream, "text/event-stream", "utf-8", DENY)
     assert SECRET not in text
     assert comment == UNREADABLE_EVENT_COMMENT
 
@@ -111,5 +111,5 @@ def _streams(draw: st.DrawFn) -> str:
 @settings(max_examples=300, deadline=None)
 @given(_streams())
 def test_no_denied_value_in_a_document_streamed_in_pieces(stream: str) -> None:
-    text, _ = _redact_text(stream, "text/event-stream", "utf-8", DENY)
+    text, _ = redact_text(stream, "text/event-stream", "utf-8", DENY)
     assert SECRET not in text

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.bodies import _redact_text
+from readme_metrics.har.body_redaction import redact_text
 from readme_metrics.har.event_stream import event_stream_redacted
 from readme_metrics.har.redaction import Redactor
 
@@ -27,7 +27,7 @@ DENY = Redactor(denylist=["password"])
 
 
 def _redact(stream: str) -> tuple[str, object]:
-    return _redact_text(stream, "text/event-stream", "utf-8", DENY)
+    return redact_text(stream, "text/event-stream", "utf-8", DENY)
 
 
 @pytest.mark.parametrize("pieces", [

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.bodies import _redact_text
+from readme_metrics.har.body_redaction import redact_text
 from readme_metrics.har.event_stream import event_stream_redacted
 from readme_metrics.har.redaction import Redactor
 from tests.test_review101_findings import _nested
@@ -33,7 +33,7 @@ DENY = Redactor(denylist=["password"])
 
 
 def _redact(stream: str) -> tuple[str, object]:
-    return _redact_text(stream, "text/event-stream", "utf-8", DENY)
+    return redact_text(stream, "text/event-stream", "utf-8", DENY)
 
 
 def _events(pieces: list[str], end: str = "\n") -> str:

@@ -13,23 +13,25 @@ import json
 import re
 from typing import Any, Callable, Optional
 
+from readme_metrics.har.body_redaction import (
+    NOT_KEYED_COMMENT,
+    UNREDACTABLE_COMMENT,
+    json_as_form,
+    looks_like_json,
+    multipart_mentions,
+    redact_text,
+)
 from readme_metrics.har.compression import decompress, missing_decoder, names_no_coding
 from readme_metrics.har.credential_pairs import (
     masked_credential_fields,
     masked_credential_form,
     masked_credential_pairs,
 )
-from readme_metrics.har.event_stream import (
-    EVENT_STREAM,
-    event_stream_names,
-    event_stream_redacted,
-)
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.pairs import parse_query
-from readme_metrics.har.percent import ascii_form, escape_undecoded, percent_decoded
+from readme_metrics.har.percent import ascii_form, escape_undecoded
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.text import (
     FORM,
     JSON_START,
@@ -49,11 +51,6 @@ _MULTIPART = "multipart/form-data"
 _OMITTED_COMMENT = (
     "body sent by the server from a file (WSGI file_wrapper, ASGI pathsend) and not recorded"
 )
-_UNREDACTABLE_COMMENT = (
-    "body could not be parsed to redact it field by field, so it was redacted whole"
-)
-_NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it whole"
-_FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by key as JSON"
 # The type a form that is JSON is read as (_form_of_json).
 _JSON_TYPE = "application/json"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
@@ -76,109 +73,6 @@ def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
     if not first:
         return second or None
     return f"{first}; {second}" if second else first
-
-
-# A text body that may be a JSON string holding a document (JSON encoded twice).
-_JSON_STRING_START = re.compile(r'\s*"')
-# One whose string starts a document or another such string (blanks in it escaped).
-_QUOTED_DOCUMENT = re.compile(r'\s*"(?: |\\[nrt])*(?:[\[{]|\\")')
-
-
-def _looks_like_json(essence: str, text: str) -> bool:
-    return "json" in essence or JSON_START.match(text) is not None
-
-
-# Codecs under which a key's ASCII bytes read as the key itself: a text that does not
-# mention a denied key cannot hold one, so it need not be parsed.
-_ASCII_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "latin-1", "windows-1252"})
-
-
-def _redact_text(
-    text: str, essence: str, codec: str, redactor: Optional[Redactor]
-) -> tuple[str, Optional[str]]:
-    """Redact a text body: JSON key by key, a form (a response's: a request's becomes
-    params) field by field, anything else whole under an allowlist."""
-    if redactor is None:
-        return text, None
-    if essence == FORM:
-        return _json_as_form(text, redactor) or (
-            redactor.query_string(text, form_codec(codec)), None)
-    if essence.startswith("multipart/") and _multipart_mentions(text, redactor):
-        # Kept as text (a response's), its fields cannot be redacted one by one.
-        return redacted(text), _UNREDACTABLE_COMMENT
-    if text[:1] == "\ufeff" and JSON_START.match(text, 1) is not None:
-        # A byte order mark the codec kept (a type that is not text, octet-stream: no
-        # mark is looked for) is no part of the JSON after it ("\ufeff{" starts none, so
-        # the document went out in clear); for text types decoding dropped it.
-        text = text[1:]
-    if _looks_like_json(essence, text):
-        if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text) and not (
-                # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord),
-                # or a URL's query in a string naming a key so (?pass%77ord=, ?api+key=:
-                # _link).
-                redactor.names_key_encoded(text)):
-            return text, None  # spare parsing and re-serialising it
-        result = redactor.json_text(text)
-        if result is not None:
-            return result, None
-        # Truncated, broken or mis-declared JSON cannot be redacted key by key.
-        return redacted(text), _UNREDACTABLE_COMMENT
-    if redactor.allow_only:
-        return redacted(text), _NOT_KEYED_COMMENT
-    if essence == EVENT_STREAM and event_stream_names(text, redactor):
-        return event_stream_redacted(text, redactor)
-    if is_xml(essence):
-        # By the denylist, its elements and attributes named by a denied key (SOAP's
-        # <wsse:Password>): XML is keyed too.
-        if redactor.mentions_key(text, True):
-            return xml_redacted(text, redactor.denies), None
-        return text, None
-    string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
-    if _JSON_STRING_START.match(string) is not None and (
-            redactor.mentions_key(string) or redactor.names_key_encoded(string)):
-        # JSON encoded twice sent as text (a string holding a document): read by the
-        # denylist as a JSON body's string is; text that is no JSON string is kept, but
-        # for one that could be such a string cut short (at max_body_bytes: the start of
-        # a document or of a string in it, escaped quotes, a denied name), hidden whole
-        # as a JSON body cut short is, not to send the start of a password.
-        result = redactor.json_text(string)
-        if result is not None:
-            return text if result == string else result, None
-        if _QUOTED_DOCUMENT.match(string) is not None and (
-                '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
-            return redacted(text), _UNREDACTABLE_COMMENT
-    if essence in _PLAIN_FORMS and "=" in text and (
-            # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
-            redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
-        return _plain_pairs(text, redactor), None
-    return text, None
-
-
-# Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the
-# grouping function's request, Pyramid's) reads as a form, and which a client sends as
-# one: ``requests.post(url, data="user=a&password=...")`` gives no Content-Type.
-_PLAIN_FORMS = frozenset({"text/plain", ""})
-
-
-def _plain_pairs(text: str, redactor: Redactor) -> str:
-    """A text/plain body with the pairs of each line read as a form's (see
-    :meth:`Redactor.linked`): ``fetch(url, {body: "user=a&password=..."})`` sends a
-    string as text/plain, and so does an HTML form with ``enctype="text/plain"``, one
-    ``name=value`` a line."""
-    lines = text.split("\n")
-    for at, line in enumerate(lines):
-        if "=" in line:
-            end = "\r" if line.endswith("\r") else ""
-            lines[at] = redactor.linked(line[:len(line) - len(end)]) + end
-    return "\n".join(lines)
-
-
-def _multipart_mentions(text: str, redactor: Redactor) -> bool:
-    """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
-    percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``), or a part's value a form or
-    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``)."""
-    return redactor.mentions_key(text) or (
-        "%" in text and redactor.names_key_decoded(percent_decoded(text)))
 
 
 def body_size(size: int, captured: bytes) -> int:
@@ -309,9 +203,9 @@ def _text_or_base64(
     else:
         text, codec = decode(body, essence, charset, truncated)
         if text is not None and redactor is not None:
-            text, comment = _redact_text(text, essence, codec, redactor)
+            text, comment = redact_text(text, essence, codec, redactor)
     if text is not None:
-        if _looks_like_json(essence, text):
+        if looks_like_json(essence, text):
             # A header list in JSON ({"name": "Authorization", "value": ...}): its
             # credentials masked as the headers are, lists or none.
             text = masked_credential_pairs(text)
@@ -322,21 +216,21 @@ def _text_or_base64(
     if redactor is not None:
         # Binary data is not key/value data (allowlist), and may spell a denied key.
         if redactor.allow_only:
-            return redacted(body), False, _NOT_KEYED_COMMENT
+            return redacted(body), False, NOT_KEYED_COMMENT
         if (redactor.mentions_key_in(body) or _names_key_encoded_in(body, essence, redactor)
                 or essence.startswith("multipart/") and (
                     # A part in UTF-16/32 (a form's, a JSON's): its value's names
                     # percent-encoded, NUL-spaced (leaks11).
-                    b"%" in body and _multipart_mentions(
+                    b"%" in body and multipart_mentions(
                         body.decode("latin-1").replace("\0", ""), redactor))):
-            return redacted(body), False, _UNREDACTABLE_COMMENT
+            return redacted(body), False, UNREDACTABLE_COMMENT
     return base64.b64encode(body).decode("ascii"), True, None
 
 
 def _names_key_encoded_in(body: bytes, essence: str, redactor: Redactor) -> bool:
     """Whether binary data of a keyed type, a form or JSON, names a denied key only
     percent-encoded (``pass%77ord=``, a URL's query in a JSON string): as its text would
-    be read (a form's parse; :func:`_redact_text`'s ``names_key_encoded``). JSON that is
+    be read (a form's parse; :func:`redact_text`'s ``names_key_encoded``). JSON that is
     no UTF-8 and holds a control is base64 since hostile18, and a form answer that is no
     UTF-8 always was: :meth:`Redactor.mentions_key_in` finds no such spelling."""
     if b"%" not in body or essence != FORM and "json" not in essence and (
@@ -407,13 +301,13 @@ def _params(
             # And for UTF-16/32 not told as such (its first characters beyond ASCII,
             # "名前=...&password=...", hold no NUL): read as bytes, its pairs' names are
             # NUL-spaced, which no name matches (mentions_key drops the NULs).
-            return None, redacted(body), _UNREDACTABLE_COMMENT
+            return None, redacted(body), UNREDACTABLE_COMMENT
         return _form_params(body, charset, wide, redactor), None, None
     params = multipart_params(body, declared, redactor)
-    if params is None and redactor is not None and _multipart_mentions(
+    if params is None and redactor is not None and multipart_mentions(
             body.decode("latin-1"), redactor):
         # Fields we could not parse could be sensitive: redact the whole body.
-        return None, redacted(body), _UNREDACTABLE_COMMENT
+        return None, redacted(body), UNREDACTABLE_COMMENT
     return params, None, None
 
 
@@ -421,7 +315,7 @@ def _form_of_json(body: bytes, truncated: bool, redactor: Optional[Redactor]
                   ) -> Optional[tuple[str, str]]:
     """(text, comment) of a request body sent as a form that is JSON (jQuery's default
     Content-Type; a view reading ``json.loads(request.body)`` reads it as JSON), see
-    :func:`_json_as_form`; None for any other body."""
+    :func:`json_as_form`; None for any other body."""
     if redactor is None or (_JSON_BYTES_START.match(body) is None and not (
             0 in body[:4] or body[:2] in _UTF16_MARKS)):
         return None
@@ -443,21 +337,7 @@ def _form_of_json(body: bytes, truncated: bool, redactor: Optional[Redactor]
             text = decode(data, _JSON_TYPE, None, truncated)[0] or data.decode("latin-1")
         else:
             text = body.decode(codec, "replace")
-    return _json_as_form(text, redactor)
-
-
-def _json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:
-    """(text, comment) of a form's ``text`` that is JSON, redacted as JSON: read as a form,
-    its keys and values would be one field's name, which no list redacts. None when it
-    is no JSON, or holds nothing to redact."""
-    if text.startswith("\ufeff"):  # a UTF-8 byte order mark, which json.loads reads
-        text = text[1:]
-    if JSON_START.match(text) is None or not redactor.mentions_key(text):
-        return None
-    document = redactor.json_text(text)
-    if document is None:
-        return redacted(text), _UNREDACTABLE_COMMENT
-    return document, _FORM_OF_JSON_COMMENT
+    return json_as_form(text, redactor)
 
 
 def post_data(
@@ -553,7 +433,7 @@ def content(
                 out["text"] = base64.b64encode(body).decode("ascii")
                 out["encoding"] = "base64"
             else:
-                # (_looks_like_json, inline: the usual answer's path, a call fewer.)
+                # (looks_like_json, inline: the usual answer's path, a call fewer.)
                 out["text"] = masked_credential_pairs(text) if (
                     "json" in essence or JSON_START.match(text) is not None) else (
                     masked_credential_form(text) if essence == FORM else text)

@@ -69,7 +69,7 @@ def masked_json(forms: KeyForms, text: str, mask_text: MaskText, nested: bool = 
     for one (a document holding one was no JSON, its strings not masked)."""
     if text[:1] == "\ufeff":
         # A byte order mark a body kept (a type that is not text, octet-stream, has no
-        # mark taken off: see bodies._redact_text) or a field's: json.loads refuses
+        # mark taken off: see body_redaction.redact_text) or a field's: json.loads refuses
         # the text, which an app reading it as utf-8-sig reads as JSON; the document
         # after it is masked, the mark kept.
         after = text.lstrip("\ufeff")

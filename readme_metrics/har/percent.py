@@ -132,7 +132,7 @@ def percent_decoded(text: str, errors: str = "surrogateescape") -> str:
 
     unquote reads each "%" in a Python loop, raising and catching a KeyError for one
     that starts no escape: a client's JSON string of "%" repeated cost 284 ms of the
-    worker a MiB in the look for a percent-encoded key (bodies._redact_text). Here the
+    worker a MiB in the look for a percent-encoded key (body_redaction.redact_text). Here the
     escapes are turned into Python's own ``\\xNN`` (the text's backslashes doubled, a "%"
     starting no escape written ``\\x25``) and read by the unicode_escape codec, the text
     beyond ASCII as its UTF-8 bytes; as in unquote, the bytes are then decoded as UTF-8.

@@ -1,0 +1,157 @@
+"""Redaction of a body's text by its type (SPEC section 6), for :mod:`.bodies`.
+
+JSON key by key (a form's text that is JSON too), a form field by field, XML by its
+elements, server-sent events by their data, text/plain's ``name=value`` lines as a form's
+pairs, JSON encoded twice as a JSON string; anything else whole under an allowlist. Pure
+functions over a decoded text; the comment they give says why a body was hidden whole.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from readme_metrics.har.event_stream import (
+    EVENT_STREAM,
+    event_stream_names,
+    event_stream_redacted,
+)
+from readme_metrics.har.percent import percent_decoded
+from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.redaction_xml import is_xml, xml_redacted
+from readme_metrics.har.text import FORM, JSON_START, form_codec
+
+__all__ = [
+    "NOT_KEYED_COMMENT", "UNREDACTABLE_COMMENT", "json_as_form", "looks_like_json",
+    "multipart_mentions", "redact_text",
+]
+
+
+UNREDACTABLE_COMMENT = (
+    "body could not be parsed to redact it field by field, so it was redacted whole"
+)
+
+
+NOT_KEYED_COMMENT = "body is not key/value data, so the allowlist redacted it whole"
+
+
+_FORM_OF_JSON_COMMENT = "body declared a form is JSON, so it was redacted key by key as JSON"
+
+
+# A text body that may be a JSON string holding a document (JSON encoded twice).
+_JSON_STRING_START = re.compile(r'\s*"')
+
+
+# One whose string starts a document or another such string (blanks in it escaped).
+_QUOTED_DOCUMENT = re.compile(r'\s*"(?: |\\[nrt])*(?:[\[{]|\\")')
+
+
+def looks_like_json(essence: str, text: str) -> bool:
+    return "json" in essence or JSON_START.match(text) is not None
+
+
+# Codecs under which a key's ASCII bytes read as the key itself: a text that does not
+# mention a denied key cannot hold one, so it need not be parsed.
+_ASCII_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "latin-1", "windows-1252"})
+
+
+def redact_text(
+    text: str, essence: str, codec: str, redactor: Optional[Redactor]
+) -> tuple[str, Optional[str]]:
+    """Redact a text body: JSON key by key, a form (a response's: a request's becomes
+    params) field by field, anything else whole under an allowlist."""
+    if redactor is None:
+        return text, None
+    if essence == FORM:
+        return json_as_form(text, redactor) or (
+            redactor.query_string(text, form_codec(codec)), None)
+    if essence.startswith("multipart/") and multipart_mentions(text, redactor):
+        # Kept as text (a response's), its fields cannot be redacted one by one.
+        return redacted(text), UNREDACTABLE_COMMENT
+    if text[:1] == "\ufeff" and JSON_START.match(text, 1) is not None:
+        # A byte order mark the codec kept (a type that is not text, octet-stream: no
+        # mark is looked for) is no part of the JSON after it ("\ufeff{" starts none, so
+        # the document went out in clear); for text types decoding dropped it.
+        text = text[1:]
+    if looks_like_json(essence, text):
+        if codec in _ASCII_TRANSPARENT and not redactor.mentions_key(text) and not (
+                # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord),
+                # or a URL's query in a string naming a key so (?pass%77ord=, ?api+key=:
+                # _link).
+                redactor.names_key_encoded(text)):
+            return text, None  # spare parsing and re-serialising it
+        result = redactor.json_text(text)
+        if result is not None:
+            return result, None
+        # Truncated, broken or mis-declared JSON cannot be redacted key by key.
+        return redacted(text), UNREDACTABLE_COMMENT
+    if redactor.allow_only:
+        return redacted(text), NOT_KEYED_COMMENT
+    if essence == EVENT_STREAM and event_stream_names(text, redactor):
+        return event_stream_redacted(text, redactor)
+    if is_xml(essence):
+        # By the denylist, its elements and attributes named by a denied key (SOAP's
+        # <wsse:Password>): XML is keyed too.
+        if redactor.mentions_key(text, True):
+            return xml_redacted(text, redactor.denies), None
+        return text, None
+    string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
+    if _JSON_STRING_START.match(string) is not None and (
+            redactor.mentions_key(string) or redactor.names_key_encoded(string)):
+        # JSON encoded twice sent as text (a string holding a document): read by the
+        # denylist as a JSON body's string is; text that is no JSON string is kept, but
+        # for one that could be such a string cut short (at max_body_bytes: the start of
+        # a document or of a string in it, escaped quotes, a denied name), hidden whole
+        # as a JSON body cut short is, not to send the start of a password.
+        result = redactor.json_text(string)
+        if result is not None:
+            return text if result == string else result, None
+        if _QUOTED_DOCUMENT.match(string) is not None and (
+                '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
+            return redacted(text), UNREDACTABLE_COMMENT
+    if essence in _PLAIN_FORMS and "=" in text and (
+            # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
+            redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
+        return _plain_pairs(text, redactor), None
+    return text, None
+
+
+# Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the
+# grouping function's request, Pyramid's) reads as a form, and which a client sends as
+# one: ``requests.post(url, data="user=a&password=...")`` gives no Content-Type.
+_PLAIN_FORMS = frozenset({"text/plain", ""})
+
+
+def _plain_pairs(text: str, redactor: Redactor) -> str:
+    """A text/plain body with the pairs of each line read as a form's (see
+    :meth:`Redactor.linked`): ``fetch(url, {body: "user=a&password=..."})`` sends a
+    string as text/plain, and so does an HTML form with ``enctype="text/plain"``, one
+    ``name=value`` a line."""
+    lines = text.split("\n")
+    for at, line in enumerate(lines):
+        if "=" in line:
+            end = "\r" if line.endswith("\r") else ""
+            lines[at] = redactor.linked(line[:len(line) - len(end)]) + end
+    return "\n".join(lines)
+
+
+def multipart_mentions(text: str, redactor: Redactor) -> bool:
+    """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
+    percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``), or a part's value a form or
+    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``)."""
+    return redactor.mentions_key(text) or (
+        "%" in text and redactor.names_key_decoded(percent_decoded(text)))
+
+
+def json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:
+    """(text, comment) of a form's ``text`` that is JSON, redacted as JSON: read as a form,
+    its keys and values would be one field's name, which no list redacts. None when it
+    is no JSON, or holds nothing to redact."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark, which json.loads reads
+        text = text[1:]
+    if JSON_START.match(text) is None or not redactor.mentions_key(text):
+        return None
+    document = redactor.json_text(text)
+    if document is None:
+        return redacted(text), UNREDACTABLE_COMMENT
+    return document, _FORM_OF_JSON_COMMENT
