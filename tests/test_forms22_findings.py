@@ -10,7 +10,7 @@
    encoded twice, so that the app's two decodings read ``[REDACTED n]``.
 2. twins21: an answer declared a form whose bytes are JSON in windows-1252 (no UTF-8) was
    redacted whole, while the same bytes as a request were redacted key by key: the answer
-   is now read by the request's reading (bodies._form_of_json), one implementation.
+   is now read by the request's reading (body_forms.form_of_json), one implementation.
 
 Each test here failed before the fix (the e2e one for the answer only).
 """

@@ -4,7 +4,7 @@ nor the form's byte reading takes for a blank leaked a denied value (SPEC 4 and 
 A request declared ``application/x-www-form-urlencoded`` whose body is
 ``b'\\x1c{"password":"S"}'`` (or NBSP, NEL, U+2028, U+3000, a second byte order mark, any
 text such as ``x``, a windows-1252 byte) is not JSON from its first byte
-(bodies._form_of_json), so it is read as a form: one field whose NAME is the document,
+(body_forms.form_of_json), so it is read as a form: one field whose NAME is the document,
 ``S`` in clear in postData.params. The response side hid the control-led bytes whole but
 recorded ``x{"password":"S"}`` in clear too. A name that is not JSON from its start
 but holds a quote and a key a list names is now hidden whole, as such a value is

@@ -208,7 +208,7 @@ MISDECLARED = {
 }
 
 
-# (A request's form is test 1's: params, read by bodies._wide_codec.)
+# (A request's form is test 1's: params, read by body_wide.wide_codec.)
 SIDES = [(case, side) for case, (content_type, _) in MISDECLARED.items()
          for side in ("request", "response")
          if side == "response" or not content_type.startswith(FORM)]

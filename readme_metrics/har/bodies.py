@@ -8,15 +8,12 @@ here raises into the caller: :func:`safely` turns a failure into a comment.
 from __future__ import annotations
 
 import base64
-import codecs
-import json
-import re
 from typing import Any, Callable, Optional
 
+from readme_metrics.har.body_forms import form_of_json, params_of
 from readme_metrics.har.body_redaction import (
     NOT_KEYED_COMMENT,
     UNREDACTABLE_COMMENT,
-    json_as_form,
     looks_like_json,
     multipart_mentions,
     redact_text,
@@ -28,44 +25,26 @@ from readme_metrics.har.credential_pairs import (
     masked_credential_pairs,
 )
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
-from readme_metrics.har.multipart import multipart_params
-from readme_metrics.har.pairs import parse_query
-from readme_metrics.har.percent import ascii_form, escape_undecoded
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import (
     FORM,
     JSON_START,
     content_type,
     decode,
-    form_codec,
-    wide_form_codec,
-    wide_text,
 )
 
 __all__ = [
     "UNRECORDABLE_COMMENT", "body_size", "content", "hide_bodies", "omitted", "post_data",
-    "records", "safely",
+    "safely",
 ]
 
 _MULTIPART = "multipart/form-data"
 _OMITTED_COMMENT = (
     "body sent by the server from a file (WSGI file_wrapper, ASGI pathsend) and not recorded"
 )
-# The type a form that is JSON is read as (_form_of_json).
-_JSON_TYPE = "application/json"
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 _NO_CODING_COMMENT = "its Content-Encoding names no compression: recorded as received"
 UNRECORDABLE_COMMENT = "body could not be recorded"
-# A JSON document's first bytes, after a UTF-8 byte order mark (json.loads reads one).
-_JSON_BYTES_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
-# UTF-16's byte order marks (UTF-32's, and UTF-16/32 without one, have a NUL in the first
-# four bytes).
-_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-
-
-def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
-    """HAR ``[{name, value}]`` records of (name, value) pairs."""
-    return [{"name": name, "value": value} for name, value in pairs]
 
 
 def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
@@ -98,92 +77,6 @@ def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[
     return body, None, False
 
 
-def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
-                 redactor: Optional[Redactor]) -> list[dict[str, str]]:
-    """HAR params of a form body; ``wide``: its codec when it is UTF-16/32
-    (:func:`_wide_codec`), else None."""
-    codec = None if wide is not None else form_codec(charset)
-    if wide is not None:
-        # UTF-16/32 (NUL-spaced ASCII): read in that codec, as Django's QueryDict reads
-        # a form declared so, not as NUL-spaced names no list names (a "password" field
-        # went out in clear); its escapes are then read as any form's (UTF-8). Cut
-        # short, or an odd byte: U+FFFD for it, never a fall back to NUL-spaced names.
-        text = body.decode(wide, "replace")
-    elif codec is not None:
-        # The client's statement of what the bytes mean, when it is a charset a form can
-        # be in: "caf%E9" in latin-1 is "café" (the escapes, and the raw bytes, read so).
-        text = ascii_form(body)
-    else:
-        # Form data is percent-encoded ASCII; raw bytes beyond that are taken as UTF-8,
-        # and one that is not UTF-8 is kept percent-encoded, as an escape of it is (a raw
-        # "caf\xe9" is "caf%E9", as "caf%E9" is; U+FFFD lost the byte).
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = escape_undecoded(body.decode("utf-8", "surrogateescape"))
-    if redactor is not None:
-        # The pairs after a "#" in a pair too, and a field holding JSON key by key.
-        text = redactor.query_string(text, codec)
-    return records(parse_query(text, codec))
-
-
-def _misread_wide(body: bytes, wide: Optional[str], redactor: Redactor) -> bool:
-    """Whether a form holding NULs spells a denied name in UTF-16/32 that the reading it
-    gets hides: read as bytes (``wide`` None: no mark, no charset, its first characters
-    beyond ASCII; review52), or in ``wide`` told by a declared charset alone and not
-    the client's (UTF-16-BE with no mark declared "utf-16" read little-endian, U+7000
-    for "p", as Django reads it; UTF-32 declared "utf-16", NUL-spaced; review55). No
-    name matched, and the secret went out spelled in its bytes. An ASCII name in any
-    UTF-16/32 is that name in the bytes read as latin-1, NULs dropped (mentions_key
-    drops them); one beyond ASCII ("パスワード") is looked for in each UTF-16/32 reading."""
-    if wide is not None:
-        text = body.decode(wide, "replace")
-        if "\0" in text:
-            return redactor.mentions_key(text, denied_only=True)
-        if redactor.mentions_key(text, denied_only=True):
-            return False
-    return redactor.mentions_key(body.decode("latin-1"), denied_only=True) or (
-        redactor.denies_beyond_ascii and any(
-            redactor.mentions_key(body.decode(codec, "replace"), denied_only=True)
-            for codec in _WIDE_READINGS))
-
-
-# The codecs _misread_wide reads a form holding NULs in.
-_WIDE_READINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-
-
-def _wide_codec(body: bytes, charset: Optional[str], truncated: bool) -> Optional[str]:
-    """The codec of a form body in UTF-16/32, None for any other: ASCII holds no NUL.
-    Told as json.loads(bytes) tells a text's: by its byte order mark, or by where the
-    NULs of its first two characters are, whatever the charset says (UTF-16-BE without a
-    mark, declared "utf-16", read little-endian logged the fields byte-swapped, U+7000
-    for "p"; with no charset, NUL-spaced; neither named by any list); else its declared
-    charset when that is UTF-16/32 (the first characters beyond ASCII).
-
-    Told by its bytes alone (no such charset), it must be text in that codec: binary
-    data sent with a form's type (curl --data-binary's default), an MP4's
-    ``\0\0\0\x18ftyp``, a font's or BSON's first bytes, was read as U+FFFD soup; it is
-    read as any form's bytes are (escaped). Only a body cut short (``truncated``) may end
-    in a unit's bytes: a whole one of an odd length is no UTF-16 (its last byte was
-    U+FFFD). And it must be text in it (:func:`wide_text`): no controls (a protobuf's
-    bytes), no ASCII read two bytes at a time (the caller's key after a UTF-16 start).
-    """
-    if 0 not in body:
-        return None
-    found = json.detect_encoding(body)
-    declared = wide_form_codec(charset)
-    if found.startswith("utf-8"):
-        return declared
-    if declared is None:
-        try:
-            text = codecs.getincrementaldecoder(found)().decode(body, final=not truncated)
-        except UnicodeDecodeError:
-            return None
-        if not wide_text(text, body, found, truncated):
-            return None
-    return found
-
-
 def _text_or_base64(
     body: bytes,
     essence: str,
@@ -194,9 +87,9 @@ def _text_or_base64(
     """(text, is_base64, redaction comment) for a body that is not a form's params."""
     comment: Optional[str] = None
     text: Optional[str]
-    read = _form_of_json(body, truncated, redactor) if essence == FORM else None
+    read = form_of_json(body, truncated, redactor) if essence == FORM else None
     if read is not None:
-        # An answer declared a form that is JSON: read as a request's is (_params), in
+        # An answer declared a form that is JSON: read as a request's is (body_forms.params_of), in
         # the codec json.loads reads its bytes in (windows-1252 JSON was no text, and
         # was redacted whole; twins21).
         text, comment = read
@@ -277,69 +170,6 @@ def _recorded(
     return text, is_base64, (note or None) if comment is None else _join(comment, note)
 
 
-def _params(
-    body: bytes, essence: str, charset: Optional[str], declared: str,
-    redactor: Optional[Redactor], truncated: bool,
-) -> tuple[Optional[list[dict[str, str]]], Optional[str], Optional[str]]:
-    """(HAR params of a form or multipart body, or else the text to record and its
-    comment; all None when it is recorded as any other body). ``truncated``: the body
-    was cut short."""
-    if essence == FORM:
-        json_text = _form_of_json(body, truncated, redactor)
-        if json_text is not None:
-            return None, *json_text
-        wide = _wide_codec(body, charset, truncated)
-        if redactor is not None and 0 in body and (
-                (wide is not None or not json.detect_encoding(body).startswith("utf-8"))
-                and redactor.mentions_key(
-                    body.decode("latin-1").replace("\0", "\n"), denied_only=True)
-                or _misread_wide(body, wide, redactor)):
-            # Read in UTF-16/32 (as Django reads it), a denied name spelled in ASCII
-            # (as werkzeug and Starlette read the bytes) would go out in clear. (The
-            # NULs made line breaks: mentions_key drops NULs, finding NUL-spaced names.)
-            # So for bytes that look so but do not decode (read as bytes, NUL-spaced).
-            # And for UTF-16/32 not told as such (its first characters beyond ASCII,
-            # "名前=...&password=...", hold no NUL): read as bytes, its pairs' names are
-            # NUL-spaced, which no name matches (mentions_key drops the NULs).
-            return None, redacted(body), UNREDACTABLE_COMMENT
-        return _form_params(body, charset, wide, redactor), None, None
-    params = multipart_params(body, declared, redactor)
-    if params is None and redactor is not None and multipart_mentions(
-            body.decode("latin-1"), redactor):
-        # Fields we could not parse could be sensitive: redact the whole body.
-        return None, redacted(body), UNREDACTABLE_COMMENT
-    return params, None, None
-
-
-def _form_of_json(body: bytes, truncated: bool, redactor: Optional[Redactor]
-                  ) -> Optional[tuple[str, str]]:
-    """(text, comment) of a request body sent as a form that is JSON (jQuery's default
-    Content-Type; a view reading ``json.loads(request.body)`` reads it as JSON), see
-    :func:`json_as_form`; None for any other body."""
-    if redactor is None or (_JSON_BYTES_START.match(body) is None and not (
-            0 in body[:4] or body[:2] in _UTF16_MARKS)):
-        return None
-    # As json.loads(bytes) reads it: in the codec of its byte order mark, or of UTF-16/32
-    # by where its NULs are (RFC 4627), else UTF-8.
-    codec = json.detect_encoding(body)
-    try:
-        text = body.decode(codec)
-    except UnicodeDecodeError:
-        # A byte that is not UTF-8 (a Windows client's curly quote): its keys are ASCII
-        # all the same, and read as a form the document was one field's name. Read as a
-        # JSON body without a charset is (hostile20: the same text under either type):
-        # cut short, up to a character cut; else one character a byte, 0x80-0x9F as
-        # windows-1252 ("\x93" is U+201C, not the control U+0093); binary (a control no
-        # text holds), as latin-1. The UTF-8 mark before it is no text. UTF-16/32 cut
-        # short: as far as it decodes.
-        if codec.startswith("utf-8"):
-            data = body[3 if codec == "utf-8-sig" else 0:]
-            text = decode(data, _JSON_TYPE, None, truncated)[0] or data.decode("latin-1")
-        else:
-            text = body.decode(codec, "replace")
-    return json_as_form(text, redactor)
-
-
 def post_data(
     body: bytes,
     size: int,
@@ -381,7 +211,7 @@ def post_data(
     note = _join(decoded, note)
     post: dict[str, Any]
     if readable is not None and essence in (FORM, _MULTIPART) and declared is not None:
-        params, text, comment = _params(readable, essence, charset, declared, redactor,
+        params, text, comment = params_of(readable, essence, charset, declared, redactor,
                                         truncated)
         if params is not None:
             # A header list in form fields: its credentials masked as the headers are.

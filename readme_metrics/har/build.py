@@ -141,7 +141,7 @@ def _request(
     """The HAR ``request`` object."""
     request_headers, noted = headers(exchange.request_headers, active, caller)
     # Most requests carry no Cookie header: spare the parser its pass then. (bodies.safely,
-    # bodies.body_size and bodies.records written out here and in _response: a Python
+    # bodies.body_size and body_forms.records written out here and in _response: a Python
     # call each costs more than what it does, and every log makes them; cpu29.)
     cookies: Any = []
     if RAW_COOKIE in noted:
