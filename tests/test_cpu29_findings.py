@@ -2,9 +2,9 @@
 call cost more than its test (docs/PERFORMANCE.md, "Nineteenth session", cpu29).
 
 * ``har.build``: ``bodies.safely`` (the request's cookies, the response's content),
-  ``bodies.body_size`` (twice), ``bodies.records`` and its comprehension (the query),
+  ``body_clip.body_size`` (twice), ``body_forms.records`` and its comprehension (the query),
   ``_client_ip``'s first tests;
-* ``bodies.content``: ``_clip`` for a body recorded whole within the bound;
+* ``bodies.content``: ``clip`` for a body recorded whole within the bound;
 * ``headers``: ``CallerKey.url``'s first answer and ``_hidden_userinfo`` for a URL header
   without "@"; in ``request_cookies``, ``_cookie_keys`` and ``CallerKey.may_hold`` when
   their first tests leave every cookie as it is;
@@ -31,7 +31,7 @@ from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.forwarded import pick_client_ip
 from readme_metrics.capture.request_head import environ_head
 from readme_metrics.exchange import Exchange, Group
-from readme_metrics.har import bodies, build, build_log
+from readme_metrics.har import bodies, body_clip, build, build_log
 from readme_metrics.har.cookies import _cookie_keys, request_cookies
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.headers import (
@@ -146,9 +146,9 @@ def test_body_sizes_as_body_size_gives_them(captured: bytes, shift: Optional[int
                                 response_body=captured, response_body_size=size,
                                 request_body_incomplete=size < 0)
                       )["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == bodies.body_size(size, captured)
-    assert entry["response"]["bodySize"] == bodies.body_size(size, captured)
-    assert entry["response"]["content"]["size"] == bodies.body_size(size, captured)
+    assert entry["request"]["bodySize"] == body_clip.body_size(size, captured)
+    assert entry["response"]["bodySize"] == body_clip.body_size(size, captured)
+    assert entry["response"]["content"]["size"] == body_clip.body_size(size, captured)
 
 
 @pytest.mark.parametrize("body", [b"", b"x", b"0123456789"])
@@ -156,13 +156,13 @@ def test_body_sizes_as_body_size_gives_them(captured: bytes, shift: Optional[int
 @pytest.mark.parametrize("bound_shift", [None, -1, 0, 1, 100])
 def test_content_within_the_bound_as_clip_gives_it(body: bytes, size_shift: int,
                                                    bound_shift: Optional[int]) -> None:
-    """A body recorded whole within max_body_bytes takes no _clip call: the same text and
+    """A body recorded whole within max_body_bytes takes no clip call: the same text and
     comment as with it."""
     size = size_shift if size_shift < 0 else len(body) + size_shift
     bound = -1 if bound_shift is None else max(len(body) + bound_shift, 0)
     head = {"content-type": "text/plain", RAW_CONTENT_TYPE: "text/plain"}
     out = bodies.content(body, size, head, None, bound)
-    clipped, note, _ = bodies._clip(body, size, bound)
+    clipped, note, _ = body_clip.clip(body, size, bound)
     assert out["text"] == clipped.decode()
     assert out.get("comment") == note
 

@@ -3,6 +3,10 @@
 Forms become ``params``, multipart bodies ``params`` with files as data URLs, text (JSON,
 XML, text/*) becomes ``text`` (JSON redacted key by key), anything else base64. Nothing
 here raises into the caller: :func:`safely` turns a failure into a comment.
+
+This module assembles them and their comments; the reading is by job in its siblings:
+:mod:`.body_clip` (the bound), :mod:`.body_forms` (params; :mod:`.body_wide` a form in
+UTF-16/32), :mod:`.body_text` (text or base64), :mod:`.body_redaction` (a text by its type).
 """
 
 from __future__ import annotations
@@ -10,14 +14,9 @@ from __future__ import annotations
 import base64
 from typing import Any, Callable, Optional
 
-from readme_metrics.har.body_forms import form_of_json, params_of
-from readme_metrics.har.body_redaction import (
-    NOT_KEYED_COMMENT,
-    UNREDACTABLE_COMMENT,
-    looks_like_json,
-    multipart_mentions,
-    redact_text,
-)
+from readme_metrics.har.body_clip import clip
+from readme_metrics.har.body_forms import params_of
+from readme_metrics.har.body_text import text_or_base64
 from readme_metrics.har.compression import decompress, missing_decoder, names_no_coding
 from readme_metrics.har.credential_pairs import (
     masked_credential_fields,
@@ -26,15 +25,10 @@ from readme_metrics.har.credential_pairs import (
 )
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text import (
-    FORM,
-    JSON_START,
-    content_type,
-    decode,
-)
+from readme_metrics.har.text import FORM, JSON_START, content_type, decode
 
 __all__ = [
-    "UNRECORDABLE_COMMENT", "body_size", "content", "hide_bodies", "omitted", "post_data",
+    "UNRECORDABLE_COMMENT", "content", "hide_bodies", "omitted", "post_data",
     "safely",
 ]
 
@@ -52,84 +46,6 @@ def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
     if not first:
         return second or None
     return f"{first}; {second}" if second else first
-
-
-def body_size(size: int, captured: bytes) -> int:
-    """The real body size; never below what was captured, -1 only when unknown."""
-    if size < -1 or (size != -1 and size < len(captured)):
-        return len(captured)
-    return size
-
-
-def _clip(body: bytes, size: int, max_body_bytes: int) -> tuple[bytes, Optional[str], bool]:
-    """(body within max_body_bytes, truncation comment, truncated?)."""
-    total = size
-    if max_body_bytes >= 0 and len(body) > max_body_bytes:
-        # The capture should have truncated already; guard the bound here too.
-        total = max(size, len(body))
-        body = body[:max_body_bytes]
-    if total > len(body):
-        return body, f"truncated to {len(body)} of {total} bytes", True
-    if total < 0 <= max_body_bytes <= len(body):
-        # A body of unknown length (chunked, its rest unread by the app) recorded up to
-        # the limit: the capture stopped there, with more of it maybe to come.
-        return body, f"truncated to {len(body)} bytes of a body of unknown length", True
-    return body, None, False
-
-
-def _text_or_base64(
-    body: bytes,
-    essence: str,
-    charset: Optional[str],
-    truncated: bool,
-    redactor: Optional[Redactor],
-) -> tuple[str, bool, Optional[str]]:
-    """(text, is_base64, redaction comment) for a body that is not a form's params."""
-    comment: Optional[str] = None
-    text: Optional[str]
-    read = form_of_json(body, truncated, redactor) if essence == FORM else None
-    if read is not None:
-        # An answer declared a form that is JSON: read as a request's is (body_forms.params_of), in
-        # the codec json.loads reads its bytes in (windows-1252 JSON was no text, and
-        # was redacted whole; twins21).
-        text, comment = read
-    else:
-        text, codec = decode(body, essence, charset, truncated)
-        if text is not None and redactor is not None:
-            text, comment = redact_text(text, essence, codec, redactor)
-    if text is not None:
-        if looks_like_json(essence, text):
-            # A header list in JSON ({"name": "Authorization", "value": ...}): its
-            # credentials masked as the headers are, lists or none.
-            text = masked_credential_pairs(text)
-        elif essence == FORM:
-            # A header list in a form-encoded answer (recorded as text).
-            text = masked_credential_form(text)
-        return text, False, comment
-    if redactor is not None:
-        # Binary data is not key/value data (allowlist), and may spell a denied key.
-        if redactor.allow_only:
-            return redacted(body), False, NOT_KEYED_COMMENT
-        if (redactor.mentions_key_in(body) or _names_key_encoded_in(body, essence, redactor)
-                or essence.startswith("multipart/") and (
-                    # A part in UTF-16/32 (a form's, a JSON's): its value's names
-                    # percent-encoded, NUL-spaced (leaks11).
-                    b"%" in body and multipart_mentions(
-                        body.decode("latin-1").replace("\0", ""), redactor))):
-            return redacted(body), False, UNREDACTABLE_COMMENT
-    return base64.b64encode(body).decode("ascii"), True, None
-
-
-def _names_key_encoded_in(body: bytes, essence: str, redactor: Redactor) -> bool:
-    """Whether binary data of a keyed type, a form or JSON, names a denied key only
-    percent-encoded (``pass%77ord=``, a URL's query in a JSON string): as its text would
-    be read (a form's parse; :func:`redact_text`'s ``names_key_encoded``). JSON that is
-    no UTF-8 and holds a control is base64 since hostile18, and a form answer that is no
-    UTF-8 always was: :meth:`Redactor.mentions_key_in` finds no such spelling."""
-    if b"%" not in body or essence != FORM and "json" not in essence and (
-            JSON_START.match(body[:64].decode("latin-1")) is None):
-        return False
-    return redactor.names_key_encoded(body.decode("latin-1"))
 
 
 def _readable(
@@ -166,7 +82,7 @@ def _recorded(
         # for the caller's api_key (SPEC 6), which anyone could read in its base64 by
         # decompressing it: nothing in it is let through, lists or none.
         return redacted(body), False, _join(_UNREADABLE_COMMENT, note)
-    text, is_base64, comment = _text_or_base64(readable, essence, charset, truncated, redactor)
+    text, is_base64, comment = text_or_base64(readable, essence, charset, truncated, redactor)
     return text, is_base64, (note or None) if comment is None else _join(comment, note)
 
 
@@ -189,7 +105,7 @@ def post_data(
     ``read``: the bytes read of a body whose rest no one read (the app did not read it
     to its end, the capture stopped at max_body_bytes): the comment says so.
     """
-    body, note, truncated = _clip(body, size, max_body_bytes)
+    body, note, truncated = clip(body, size, max_body_bytes)
     if incomplete:
         if length is None:
             received, length, note = len(body), size, None
@@ -245,10 +161,10 @@ def content(
     """HAR response ``content`` (without the file_wrapper case, see :func:`omitted`)."""
     mime_type = head.get("content-type")
     out: dict[str, Any] = {"size": size, "mimeType": mime_type if mime_type is not None else ""}
-    if size == len(body) <= max_body_bytes:  # all of it, within the bound: as _clip gives
+    if size == len(body) <= max_body_bytes:  # all of it, within the bound: as clip gives
         note, truncated = None, False
     else:
-        body, note, truncated = _clip(body, size, max_body_bytes)
+        body, note, truncated = clip(body, size, max_body_bytes)
     essence, charset = content_type(head.get(RAW_CONTENT_TYPE))
     coding = head.get(RAW_CONTENT_ENCODING)
     if coding:

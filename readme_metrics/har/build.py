@@ -141,7 +141,7 @@ def _request(
     """The HAR ``request`` object."""
     request_headers, noted = headers(exchange.request_headers, active, caller)
     # Most requests carry no Cookie header: spare the parser its pass then. (bodies.safely,
-    # bodies.body_size and body_forms.records written out here and in _response: a Python
+    # body_clip.body_size and body_forms.records written out here and in _response: a Python
     # call each costs more than what it does, and every log makes them; cpu29.)
     cookies: Any = []
     if RAW_COOKIE in noted:
@@ -198,7 +198,7 @@ def _response(
                                       f"/logs/{exchange.id}")
     response_type = noted.get("content-type")
     body, size = exchange.response_body, exchange.response_body_size
-    if size < -1 or (size != -1 and size < len(body)):  # (bodies.body_size)
+    if size < -1 or (size != -1 and size < len(body)):  # (body_clip.body_size)
         size = len(body)
     if exchange.response_body_omitted:
         content = bodies.omitted(size, response_type)
