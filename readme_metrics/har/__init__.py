@@ -14,6 +14,11 @@ The pipeline stage after capture: :func:`build_log` turns one
   (:class:`~readme_metrics.har.credentials.CallerKey`)
 - :mod:`~readme_metrics.har.scrub`: where in an entry the caller's key is masked
 - :mod:`~readme_metrics.har.bodies`: ``postData`` and ``content``
+  (:mod:`~readme_metrics.har.body_forms`: a form or multipart body's params, and
+  :mod:`~readme_metrics.har.body_wide` a form in UTF-16/32;
+  :mod:`~readme_metrics.har.body_text`: text or base64;
+  :mod:`~readme_metrics.har.body_redaction`: a text redacted by its type;
+  :mod:`~readme_metrics.har.body_clip`: the max_body_bytes bound)
 - :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
   (:mod:`~readme_metrics.har.percent`: percent-encoding; :mod:`~readme_metrics.har.pairs`:
   a query's, a fragment's and a form's pairs)
