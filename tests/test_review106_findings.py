@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any, Callable, Optional
@@ -30,6 +29,7 @@ import pytest
 
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.test_exit17_findings import _BIG, _resetting_client
 
 
@@ -145,7 +145,7 @@ def test_a_middleware_collected_before_any_post_leaves_nothing_held(tmp_path: An
     env = {key: value for key, value in os.environ.items()
            if not key.startswith("README_")}
     env["PYTHONPATH"] = root
-    done = subprocess.run([sys.executable, "-c", _DROPPED], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = run_command([sys.executable, "-c", _DROPPED], cwd=tmp_path, env=env,
+                       capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "0"], (done.stdout, done.stderr)
