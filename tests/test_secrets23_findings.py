@@ -41,8 +41,10 @@ _SEGMENTS_FILE = str(Path(key_base64_segments.__file__).resolve())
 
 def _old_masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
                          written: Callable[[str, bool], Optional[str]], fallback: str,
-                         decoded: Callable[[str], str] = str) -> list[tuple[int, int, str]]:
-    """main's (7955bc6) masked_segments, frozen: the oracle."""
+                         decoded: Callable[[str], str] = str,
+                         key: Optional[str] = None) -> list[tuple[int, int, str]]:
+    """main's (7955bc6) masked_segments, frozen: the oracle (``key``, which lets the new
+    one leave out windows that cannot decode, secrets24, unused: every window tried)."""
     bounds = []
     start = 0
     for cut in [*cuts, len(run)]:

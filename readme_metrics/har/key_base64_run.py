@@ -48,7 +48,8 @@ def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Seq
             continue
         cuts = path_cuts(found, run.start(), path)
         if cuts:
-            spans += masked_segments(found, run.start(), cuts, needles, written, quoted, read)
+            spans += masked_segments(found, run.start(), cuts, needles, written, quoted, read,
+                                     key)
         else:
             whole = written(found, False)
             spans.append((run.start(), run.end(), unread(found) if whole is None else whole))

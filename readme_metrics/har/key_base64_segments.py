@@ -11,6 +11,8 @@ import re
 from bisect import bisect_right
 from typing import Callable, Iterator, Optional, Sequence
 
+from readme_metrics.har.key_base64_windows import DecodableWindows
+
 __all__ = ["masked_segments", "path_cuts", "path_span"]
 
 
@@ -57,7 +59,8 @@ def path_cuts(run: str, at: int, path: tuple[int, int]) -> list[int]:
 
 def masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
                      written: Callable[[str, bool], Optional[str]], fallback: str,
-                     decoded: Callable[[str], str] = str) -> list[tuple[int, int, str]]:
+                     decoded: Callable[[str], str] = str,
+                     key: Optional[str] = None) -> list[tuple[int, int, str]]:
     """The spans (in the text, the ``run`` standing ``at`` in it) to write a run of
     base64 in a URL's path again with, read as its segments (``cuts``: where a "/" of
     the path stands in it). The fewest segments holding a spelling (once ``decoded``)
@@ -79,14 +82,25 @@ def masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
     in the same order, drawn as they are tried: linear in the run where reading each
     longer window again, and sorting every pair of ends to try, was quadratic in its
     segments (99 ms for 64 KiB of "AAA" + the key's base64 + "/" repeated, 1.4 s for
-    256 KiB; secrets23)."""
+    256 KiB; secrets23).
+
+    ``key``: ``written`` decodes a window (as ``decoded`` reads it) to the ``key``'s
+    bytes (:func:`~readme_metrics.har.key_base64_run.decoded_masked`), and the windows
+    that cannot are not tried (:class:`~readme_metrics.har.key_base64_windows.
+    DecodableWindows`): the same output. Tried, every window around a spelling whose
+    length stays one past a group of four was decoded, in both passes: 2.0 s for 16 KiB
+    of "/" + the key's base64 cut + "AAA/" repeated (secrets24)."""
     bounds = []
     start = 0
     for cut in [*cuts, len(run)]:
         bounds.append((start, cut))
         start = cut + 1
     count = len(bounds)
-    reach, latest = _reach(run, bounds, needles, decoded)
+    read, starts = _read(run, bounds, decoded)
+    reach, latest = _reach(read, starts, count, needles)
+    windows = None
+    if key is not None and reach[0] < count:
+        windows = DecodableWindows(read, key, starts)
     spans = []
     first = 0
     while first < count:
@@ -98,7 +112,8 @@ def masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
         begin = latest[end]
         text = None
         for exact in (True, False):
-            for low, high in _around(first, begin, end, count):
+            for low, high in (windows.tried(first, begin, end, exact) if windows
+                              else _around(first, begin, end, count)):
                 text = written(run[bounds[low][0]:bounds[high][1]], exact)
                 if text is not None:
                     break
@@ -111,22 +126,28 @@ def masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
     return spans
 
 
-def _reach(run: str, bounds: list[tuple[int, int]], needles: Sequence[str],
-           decoded: Callable[[str], str]) -> tuple[list[int], dict[int, int]]:
-    """Where the ``needles`` stand in the ``run`` read by its segments (``bounds``), each
-    found once: for each segment, the first segment ending a spelling that starts in it
-    or after (``len(bounds)`` if none), and for each segment ending one, the last
-    segment it starts in. Segments ``low`` to ``high`` hold a spelling read (joined by
-    "/") when one starts in ``low`` or after and ends in ``high`` or before."""
+def _read(run: str, bounds: list[tuple[int, int]],
+          decoded: Callable[[str], str]) -> tuple[str, list[int]]:
+    """The ``run`` as ``decoded`` reads it by its segments (``bounds``), joined by "/",
+    and where each segment starts in that."""
     if decoded is str or "%" not in run:
-        read, starts = run, [low for low, _ in bounds]
-    else:
-        texts = [decoded(run[low:high]) for low, high in bounds]
-        read, starts, place = "/".join(texts), [], 0
-        for text in texts:
-            starts.append(place)
-            place += len(text) + 1
-    count = len(bounds)
+        return run, [low for low, _ in bounds]
+    texts = [decoded(run[low:high]) for low, high in bounds]
+    starts, place = [], 0
+    for text in texts:
+        starts.append(place)
+        place += len(text) + 1
+    return "/".join(texts), starts
+
+
+def _reach(read: str, starts: list[int], count: int,
+           needles: Sequence[str]) -> tuple[list[int], dict[int, int]]:
+    """Where the ``needles`` stand in a run ``read`` by its ``count`` segments (each
+    starting at ``starts``), each found once: for each segment, the first segment
+    ending a spelling that starts in it or after (``count`` if none), and for each
+    segment ending one, the last segment it starts in. Segments ``low`` to ``high`` hold
+    a spelling read (joined by "/") when one starts in ``low`` or after and ends in
+    ``high`` or before."""
     nearest = [count] * (count + 1)
     latest: dict[int, int] = {}
     for needle in needles:
