@@ -170,16 +170,19 @@ def test_masked_urls_as_with_the_old_function(key: str, parts: list[Any], prefix
         run = "".join(f"%{ord(character):02X}" if character != "/" else character
                       for character in run[:half]) + run[half:]
     url = prefix + run + "?q=1"
-    outputs = []
-    for function in (masked_segments, _old_masked_segments):
-        with pytest.MonkeyPatch.context() as patch:
-            for module in list(sys.modules.values()):
-                if getattr(module, "__name__", "").startswith("readme_metrics.har.") and (
-                        getattr(module, "masked_segments", None) is masked_segments):
-                    patch.setattr(module, "masked_segments", function)
-            outputs.append((masked_base64_runs(url, key, MASKED, url=True),
-                            masked_encoded_runs(url, key, MASKED, True)))
-    assert outputs[0] == outputs[1]
+    assert masked_with(masked_segments, url, key) == masked_with(_old_masked_segments, url, key)
+
+
+def masked_with(function: Callable[..., Any], url: str, key: str) -> tuple[str, str]:
+    """``url`` masked by the public functions (as written, percent-encoded), with
+    ``function`` for masked_segments."""
+    with pytest.MonkeyPatch.context() as patch:
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith("readme_metrics.har.") and (
+                    getattr(module, "masked_segments", None) is masked_segments):
+                patch.setattr(module, "masked_segments", function)
+        return (masked_base64_runs(url, key, MASKED, url=True),
+                masked_encoded_runs(url, key, MASKED, True))
 
 
 def _counted(call: Callable[[], object]) -> int:
