@@ -11,8 +11,6 @@ import re
 from bisect import bisect_right
 from typing import Callable, Iterator, Optional, Sequence
 
-from readme_metrics.har.key_base64_windows import DecodableWindows
-
 __all__ = ["masked_segments", "path_cuts", "path_span"]
 
 
@@ -100,6 +98,9 @@ def masked_segments(run: str, at: int, cuts: list[int], needles: Sequence[str],
     reach, latest = _reach(read, starts, count, needles)
     windows = None
     if key is not None and reach[0] < count:
+        # (Imported for a path holding a spelling alone: most never do.)
+        from readme_metrics.har.key_base64_windows import DecodableWindows
+
         windows = DecodableWindows(read, key, starts)
     spans = []
     first = 0
