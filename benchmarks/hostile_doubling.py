@@ -122,6 +122,10 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         'x{"password":"a&b"},{"password"...': (
             "application/x-www-form-urlencoded",
             lambda n: b"x" + b'{"password":"a&b"},' * (n // 19), DENY),
+        # Names holding a quote, each asked about (hostile23: no bracket needed).
+        '"password":"s"&"a":1&...': (
+            "application/x-www-form-urlencoded",
+            lambda n: b'"password":"s"&' + b'"a":1&' * (n // 6), DENY),
         'x{"password":"\\"\\"...&"}': (
             "application/x-www-form-urlencoded",
             lambda n: b'x{"password":"' + b'\\"' * (n // 2) + b'&"}', DENY),
@@ -189,6 +193,11 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
                            DENY),
         "one line of pairs": ("text/plain", lambda n: b"password=1\n" + b"a=b&" * (n // 4),
                               DENY),
+        # Lines read as a form's because they hold a quote (hostile23).
+        'x{"password":"a&b"},... (one line)': ("text/plain", lambda n: b"x" + (
+            b'{"password":"a&b"},' * (n // 19)), DENY),
+        'note "password": "s" lines': ("text/plain",
+                                       lambda n: b'note "password": "s"\n' * (n // 21), DENY),
         "prose with =": ("text/plain",
                          lambda n: b"the password is 1+1=2 and a%20b\n" * (n // 33), DENY),
     },

@@ -109,7 +109,7 @@ def redact_text(
         if _QUOTED_DOCUMENT.match(string) is not None and (
                 '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
             return redacted(text), UNREDACTABLE_COMMENT
-    if essence in _PLAIN_FORMS and "=" in text and (
+    if essence in _PLAIN_FORMS and ("=" in text or '"' in text) and (
             # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
             redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
         return _plain_pairs(text, redactor), None
@@ -129,9 +129,9 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
     ``name=value`` a line."""
     lines = text.split("\n")
     for at, line in enumerate(lines):
-        if "=" in line:
+        if "=" in line or '"' in line:
             end = "\r" if line.endswith("\r") else ""
-            lines[at] = redactor.linked(line[:len(line) - len(end)]) + end
+            lines[at] = redactor.linked(line[:len(line) - len(end)], loose=True) + end
     return "\n".join(lines)
 
 

@@ -111,7 +111,7 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
                                 else partial(decode_in, codec=codec))
     # A name that is a JSON document holds a bracket, as sent or percent-encoded:
     # without one, no name is asked about (a call per pair, 2.7% of a 100 KB form).
-    named = holds_bracket(raw_query)
+    named = quoted or holds_bracket(raw_query)
     # A value holding a URL, form or document naming a denied key (nested_value) is
     # looked for only in a query that names one somewhere, decoded as a whole once:
     # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
@@ -171,14 +171,16 @@ def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: boo
             else None)
     return json_value(redactor, decoded, value, partial(decode_in, codec=codec), codec)
 
-def hidden_name(redactor: Redactor, name: str) -> str | None:
+def hidden_name(redactor: Redactor, name: str, denied_only: bool = False) -> str | None:
     """The raw name of a pair when it is a JSON document holding a key to redact
     (``curl --data-urlencode '{"password": ...}'`` sends one percent-encoded with no
     "=", a form of one field named by the document), redacted key by key; None to
-    keep it, as every name that is no JSON nor quoted text is kept (see json_name)."""
+    keep it, as every name that is no JSON nor quoted text is kept (see json_name).
+    ``denied_only``: quoted text is hidden only for a key the denylist names (a
+    text/plain line's name, denied_pairs)."""
     if not quoted_name(name):  # as almost every name: no JSON
         return None
-    return json_name(redactor, name, decode_component, None)
+    return json_name(redactor, name, decode_component, None, denied_only)
 
 def hidden_name_in(redactor: Redactor, codec: str, name: str) -> str | None:
     """:func:`hidden_name` for a form in ``codec``."""
@@ -217,7 +219,7 @@ def loose_value(redactor: Redactor, value: str, decode: Callable[[str], str]
 
 
 def json_name(redactor: Redactor, name: str, decode: Callable[[str], str],
-               codec: Optional[str]) -> str | None:
+               codec: Optional[str], denied_only: bool = False) -> str | None:
     text = decode(name)
     if JSON_VALUE.match(name) is None or JSON_START.match(text) is None:
         # No JSON from its start: text before a document (a form that is JSON after a
@@ -225,7 +227,7 @@ def json_name(redactor: Redactor, name: str, decode: Callable[[str], str],
         # U+2028, a second byte order mark, "x"), or a piece of one cut at a "&" or "="
         # in its strings. A quoted member a list could name may be in it, its value in
         # clear: hidden whole, as such a value is (nested_value; hostile22).
-        return quoted_piece(redactor, text, False)
+        return quoted_piece(redactor, text, denied_only)
     document = redactor.json_text(text)
     if document is None:
         # Cut short (a body truncated to max_body_bytes) or broken: hidden whole only
@@ -278,15 +280,21 @@ def link_in(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -
     node[at] = hidden
     return True
 
-def linked(redactor: Redactor, text: str, depth: int = 0) -> str:
+def linked(redactor: Redactor, text: str, depth: int = 0, loose: bool = False) -> str:
     """``text`` with the values the denylist names redacted when it is a URL with a
     query (or a fragment's ``k=v`` pairs) or a form (see :func:`link_in`); else as it
     is. A value that is not named but holds a JSON document, or a URL or form again
     (``?data=%7B%22password%22...``, ``?next=https%3A...%3Fpassword%3D...``: what an
     app reads with ``json.loads(args["data"])``) is looked into too, up to
-    :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key)."""
+    :data:`MAX_INNER_DEPTH` levels (hidden whole below, if it could hold a key).
+    ``loose``: ``text`` is a text/plain line, read as a form's pairs (a name or value
+    that is no JSON holding a denied member's piece hidden whole, as a form's is: see
+    :func:`denied_pairs`)."""
     if not redactor.names_key_decoded(text):
         return text
+    if loose and ('"' in text or "%22" in text):
+        # (Text before a document, x{"password": ...}: a form of one name; hostile23.)
+        return denied_pairs(redactor, text, depth, loose)
     if "=" not in text and "?" not in text and "#" not in text:
         # A URL or form percent-encoded ("%2Fcb%3Fpassword%3D...", a form value
         # encoded twice as the app reads it): read decoded, one level deeper.
@@ -310,23 +318,33 @@ def linked(redactor: Redactor, text: str, depth: int = 0) -> str:
         return hidden
     return pairs(text)
 
-def denied_pairs(redactor: Redactor, query: str, depth: int = 0) -> str:
+def denied_pairs(redactor: Redactor, query: str, depth: int = 0, loose: bool = False) -> str:
     """A raw query with the values of the pairs the denylist names redacted (and
     those of a name/value pair naming a denied key: paired_fields), and a denied
     member of a document in it that its separators cut hidden whole (cut_members: a
-    value's form decoded, ``x{"password":"S%26password%3Dx"}``, kept S)."""
-    if '"' in query or "%22" in query:
+    value's form decoded, ``x{"password":"S%26password%3Dx"}``, kept S). ``loose``: a
+    name or value that is no JSON from its start and holds a denied member's piece
+    (``x{"password": ...}``, ``note "password": ...``) is hidden whole too, as a
+    form's is (hidden_value, json_name; hostile22): a text/plain line (hostile23)."""
+    quoted = '"' in query or "%22" in query
+    if quoted:
         query = cut_members(redactor, query, decode_component)
+    loose = loose and quoted
     return query_values(query, partial(denied_value, redactor, depth,
-                                       paired_in(redactor, query)), heads=True)
+                                       paired_in(redactor, query), loose),
+                        partial(hidden_name, redactor, denied_only=True) if loose else None,
+                        heads=True)
 
-def denied_value(redactor: Redactor, depth: int, paired: dict[str, frozenset[str]], name: str,
-                  value: str) -> str | None:
+def denied_value(redactor: Redactor, depth: int, paired: dict[str, frozenset[str]],
+                  loose: bool, name: str, value: str) -> str | None:
     decoded = decode_name(name)
     if redactor.denies(decoded) or paired and decoded in paired and (
             decode_component(value) in paired[decoded]):
         return escaped_redacted(decode_component(value))
-    return nested_value(redactor, name, value, depth)
+    return nested_value(redactor, name, value, depth) or (
+        loose_value(redactor, value, decode_component) if loose and (
+            JSON_VALUE.match(value) is None) else None)
+
 
 def nested_value(redactor: Redactor, name: str, value: str, depth: int) -> str | None:
     """The raw value of a pair no list names, redacted where it holds a JSON
