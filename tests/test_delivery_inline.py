@@ -15,6 +15,9 @@ import threading
 import time
 from typing import Callable, Optional
 
+import pytest
+
+from readme_metrics.delivery import health
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -177,6 +180,25 @@ def test_inline_mode_a_retry_sent_first_strands_no_full_batch(
     delivery.submit(item("b"))  # fills a batch; a's retry is due too: both go
     assert sorted(ids(collector.logs)) == ["a", "b"]
     assert delivery.stats["queued"] == 0 and adds_up(delivery.stats)
+
+
+def test_inline_mode_a_request_posts_one_retry_at_most(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """flake24: after a request thread posted a due retry it looked once more for the
+    batch it filled (review99), and took the retry again, due again by then (its backoff
+    over during the POST: a short one, or a request thread paused on a loaded machine):
+    up to 4 POSTs of the same batch, the request held 4 x ``timeout``, its own log still
+    queued (the fresh CI: 3 requests, 4 POSTs cut at ``timeout``). Now a request thread
+    posts one retry at most, then the logs not yet posted. Every backoff is 0 here: a
+    retry is due again as soon as it failed, whatever the machine's speed."""
+    monkeypatch.setattr(health, "backoff_delay", lambda *args, **kwargs: 0.0)
+    collector.default = Reply(500)
+    delivery = make_delivery(collector.url, buffer_length=1, background_worker_mode=False)
+    delivery.submit(item("a"))  # 500: kept for a retry, due at once
+    delivery.submit(item("b"))  # a's retry goes first, then b: two POSTs, no more
+    assert [ids(post.json()) for post in collector.failed] == [["a"], ["a"], ["b"]]
+    assert adds_up(delivery.stats)
 
 
 def test_inline_mode_a_backlog_past_one_post_strands_no_log(

@@ -177,15 +177,27 @@ def test_an_inline_request_thread_waits_timeout_at_most_and_flush_the_stretch(
     bound stretched for a slow API, each request thread's POST waited it: 0.2, 0.4, 0.8 s
     here, 3, 6, 12, 24, 30 s with the defaults, a worker held 30 s by a black-holed API.
     Now a request thread waits ``timeout`` at most (its timeout still stretches the
-    bound), and flush() waits the stretched bound: the logs get through there."""
+    bound), and flush() waits the stretched bound: the logs get through there.
+
+    A request thread posts a retry due by then first, and its own log after it
+    (docs/DELIVERY.md, Serverless), each within ``timeout``: one retry at most. Whether
+    a retry's backoff (0.01 s at most here) or the hold of an API taken for down (after
+    3 POSTs failed) is over by a request's POST depends on the machine's speed: the
+    fresh CI under load made 4 POSTs for these 3 requests, one request posting two
+    retries (flake24); 3 POSTs or more it is."""
     collector.default = Reply(delay=0.5)
     delivery = make_delivery(collector.url, buffer_length=1, timeout=0.2,
                              background_worker_mode=False, shutdown_timeout=10.0)
+    cuts: list[list[str]] = []
     for n in range(3):
+        before = len(messages(caplog, logging.DEBUG, "failed (Timeout"))
         delivery.submit(item(f"log-{n}"))  # each a full batch, sent by this thread
-    cut = messages(caplog, logging.DEBUG, "failed (Timeout")
-    assert len(cut) == 3, cut
-    assert all("within 0.2s" in message for message in cut), cut
+        cuts.append(messages(caplog, logging.DEBUG, "failed (Timeout")[before:])
+    cut = [message for made in cuts for message in made]
+    assert len(cut) >= 3, cuts
+    assert all("within 0.2s" in message for message in cut), cuts
+    assert all(sum("attempt 1 " not in message for message in made) <= 1
+               and len(made) <= 2 for made in cuts), cuts
     assert delivery._attempt.stretch == 0.4
     assert delivery.flush(10.0) is True
     assert set(ids(collector.logs)) == {"log-0", "log-1", "log-2"}

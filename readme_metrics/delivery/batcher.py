@@ -112,10 +112,12 @@ class Batcher:
 
     # -- senders ------------------------------------------------------------------------
 
-    def take_locked(self, force: bool = False) -> tuple[Optional[Batch], Optional[float]]:
+    def take_locked(self, force: bool = False,
+                    retries: bool = True) -> tuple[Optional[Batch], Optional[float]]:
         """The next batch to post now, or how long until one may be (None: no timer).
 
-        ``force`` sends a partial batch at once (inline flush).
+        ``force`` sends a partial batch at once (inline flush). Without ``retries`` only
+        logs not yet posted are taken (an inline request thread that posted a retry).
         """
         queue = self.queue
         health = self.health
@@ -133,7 +135,7 @@ class Batcher:
                 overlapping = health.probe_in_flight_locked(queue.in_flight)
             if now < health.hold_until and not health.early:
                 return None, health.hold_until - now
-        batch, wait = queue.take_retry_locked(now)
+        batch, wait = queue.take_retry_locked(now) if retries else (None, None)
         if batch is not None:
             if health.down:
                 health.probe_taken_locked(overlapping)

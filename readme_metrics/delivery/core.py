@@ -537,12 +537,14 @@ class Delivery:
         a note instead; the sender then sends once more for it (at most
         ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
         it does while a batch is still due after its POST (a retry went ahead of the logs
-        queued meanwhile, or they fill more than one POST).
+        queued meanwhile, or they fill more than one POST). A request thread posts one
+        retry at most: the turns after it take logs not yet posted.
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
         until ``deadline``; the notes left meanwhile are taken up as a request's are,
         within ``deadline``.
         """
         lock = self._inline_lock
+        retried = False
         for turn in range(1 + INLINE_TAKEOVERS):
             # The note is left before the try: a sender that turns this request away
             # holds the lock now and reads it after its release. Left after a failed try,
@@ -563,29 +565,39 @@ class Delivery:
                 # flush asked for: left queued until some later request, review99).
                 # Nothing due is no reason to skip the note: a request may have queued
                 # and been turned away since this sender looked.
-                self._send_due(force and not turn, deadline)
+                # A request thread posts one retry at most: the turns after it are for
+                # logs not yet posted (its own, the requests' it turned away). Else a
+                # retry due again (its backoff over during the POST: a short one, a
+                # loaded machine) went once more in each turn, the request held 4 x
+                # `timeout` and its own log still queued (flake24).
+                retried = self._send_due(force and not turn, deadline,
+                                         retries=force or not retried) or retried
             finally:
                 lock.release()
             if not self._inline_turned_away:
                 return
 
-    def _send_due(self, force: bool, deadline: Optional[float]) -> None:
-        """Send one due batch (all of them with ``force``), if any."""
+    def _send_due(self, force: bool, deadline: Optional[float],
+                  retries: bool = True) -> bool:
+        """Send one due batch (all of them with ``force``), if any; True if one was a
+        retry. Without ``retries`` only logs not yet posted go."""
+        retried = False
         queue = self._queue
         while True:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                return
+                return retried
             with queue.lock:
                 if (force and not self._batcher.closing
                         and queue.lowest_unsettled_locked() > queue.flush_target):
-                    return  # what the flushes asked for is done
-                batch, wait = self._batcher.take_locked(force=force)
+                    return retried  # what the flushes asked for is done
+                batch, wait = self._batcher.take_locked(force=force, retries=retries)
             if batch is None:
                 if not force or wait is None or deadline is None or now + wait >= deadline:
-                    return
+                    return retried
                 time.sleep(wait)
                 continue
+            retried = retried or batch.body is not None  # (encoded: posted before)
             try:
                 # A request thread (not forced) waits `timeout` at most, not the bound
                 # stretched for a slow API: flush() and the exit wait that.
@@ -600,7 +612,7 @@ class Delivery:
                 with queue.lock:
                     if queue.due_locked(time.monotonic(), False)[0]:
                         self._inline_turned_away = True
-                return  # one batch per request, but see _send_inline
+                return retried  # one batch per request, but see _send_inline
 
     # -- process hooks (see process.py) ---------------------------------------------------
 
