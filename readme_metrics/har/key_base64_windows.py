@@ -60,8 +60,9 @@ def key_groups(read: str, key: str) -> list[tuple[int, int]]:
     standard = read.translate(_TO_STANDARD)
     out = []
     for needle, first, lead, length in _lead_spellings(key):
-        if not needle:
-            continue
+        # (A key of one byte second in its group has no character of its own: its
+        # needle is "", found at every place, each a group of three characters tried;
+        # left out, a path carrying it went out as written: review107.)
         at = standard.find(needle)
         while at >= 0:
             start = at - first
