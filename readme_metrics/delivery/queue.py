@@ -320,7 +320,12 @@ class LogQueue:
             self.max_post_bytes = min(self.post_bytes_cap, 2 * self.max_post_bytes)
 
     def drop_one_locked(self, batch: Batch, reason: str) -> None:
-        """One log of ``batch`` is dropped alone (it could not be built)."""
+        """One log of ``batch`` is dropped alone (it could not be built). Not of a batch
+        settled already: a close gave it up as its sender encoded it
+        (``Batcher.end_close``), which counted all its logs (review108: the log counted
+        twice, ``dropped_shutdown`` then going down by one)."""
+        if batch.count <= 0:
+            return
         share = batch.nbytes // max(batch.count, 1)
         batch.count -= 1
         batch.nbytes -= share
