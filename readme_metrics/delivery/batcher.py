@@ -393,12 +393,15 @@ class Batcher:
         tried again (no time is left). ``read``: cut once sent, not while connecting:
         the API may have those logs, counted in ``cut`` for the close's warning."""
         with self.lock:
-            if read:
-                self.cut += batch.count
-            else:  # never reached the API: said as dropped, as what waited
-                self.cut_unsent += batch.count
-            self.queue.settle_locked(batch, "shutdown")
+            self._cut_locked(batch, read)
             self.queue.wake.notify_all()
+
+    def _cut_locked(self, batch: Batch, read: bool) -> None:
+        if read:
+            self.cut += batch.count
+        else:  # never reached the API: said as dropped, as what waited
+            self.cut_unsent += batch.count
+        self.queue.settle_locked(batch, "shutdown")
 
     def end_close(self, in_flight: bool = False) -> tuple[int, int, int]:
         """Give up on what is left: (logs dropped now, logs still in flight, logs in
@@ -417,11 +420,8 @@ class Batcher:
             dropped = queue.drop_waiting_locked("shutdown")
             if in_flight:
                 for batch in list(queue.in_flight):
-                    if batch.sent_at:  # in its POST: the API may have read it
-                        self.cut += batch.count
-                    else:
-                        self.cut_unsent += batch.count
-                    queue.settle_locked(batch, "shutdown")
+                    # In its POST (sent_at set): the API may have read it.
+                    self._cut_locked(batch, bool(batch.sent_at))
             self.closing = False  # a sender still stuck in I/O settles when it returns
             queue.wake.notify_all()
             queue.done.notify_all()
