@@ -29,6 +29,7 @@ from readme_metrics.har.redaction_forms import (
     NESTED_VALUE,
     decode_name,
     holds_bracket,
+    holds_quote,
 )
 from readme_metrics.har.redaction_json import INNER_START
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
@@ -103,7 +104,7 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     if not redactor.active or not raw_query:
         return raw_query
     # A value holding a piece of a document (loose_value) holds a quote.
-    quoted = '"' in raw_query or "%22" in raw_query
+    quoted = holds_quote(raw_query)
     if quoted:
         # A denied member of a document in it whose value its separators cut: hidden
         # whole with the pieces it spans, before they are read one by one (forms23).
@@ -191,7 +192,7 @@ def hidden_name_in(redactor: Redactor, codec: str, name: str) -> str | None:
 def quoted_name(name: str) -> bool:
     """Whether a raw name may be JSON or hold a piece of it: it starts as JSON may, or
     holds a quote, as sent or percent-encoded (see :func:`json_name`)."""
-    return name[:1] in JSON_VALUE_FIRST or '"' in name or "%22" in name
+    return name[:1] in JSON_VALUE_FIRST or holds_quote(name)
 
 
 #: The end of a JSON member's name: its closing quote and the colon after it.
@@ -292,7 +293,7 @@ def linked(redactor: Redactor, text: str, depth: int = 0, loose: bool = False) -
     :func:`denied_pairs`)."""
     if not redactor.names_key_decoded(text):
         return text
-    if loose and ('"' in text or "%22" in text):
+    if loose and holds_quote(text):
         # (Text before a document, x{"password": ...}: a form of one name; hostile23.)
         return denied_pairs(redactor, text, depth, loose)
     if "=" not in text and "?" not in text and "#" not in text:
@@ -326,7 +327,7 @@ def denied_pairs(redactor: Redactor, query: str, depth: int = 0, loose: bool = F
     name or value that is no JSON from its start and holds a denied member's piece
     (``x{"password": ...}``, ``note "password": ...``) is hidden whole too, as a
     form's is (hidden_value, json_name; hostile22): a text/plain line (hostile23)."""
-    quoted = '"' in query or "%22" in query
+    quoted = holds_quote(query)
     if quoted:
         query = cut_members(redactor, query, decode_component)
     loose = loose and quoted
