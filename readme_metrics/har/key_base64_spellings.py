@@ -17,8 +17,8 @@ from readme_metrics.har.text import rarest
 from readme_metrics.masking import utf8
 
 __all__ = ["BREAK", "ESCAPE", "TO_URLSAFE", "URLSAFE_ESCAPE", "aligned_spellings", "base64_probe",
-           "base64_spellings", "broken_spelling_in", "escape_in", "shortest_spelling", "spelled_in",
-           "unbroken"]
+           "base64_spellings", "broken_spelling_in", "escape_in", "lead_spellings",
+           "shortest_spelling", "spelled_in", "unbroken"]
 
 #: Standard base64's "+" and "/" as the URL-safe alphabet writes them.
 TO_URLSAFE = str.maketrans("+/", "-_")
@@ -34,17 +34,28 @@ BREAK = re.compile(r"\r?\n|\\r\\n|\\n|(?:\\u000[Dd])?\\u000[Aa]")
 
 
 @lru_cache(maxsize=64)
-def aligned_spellings(key: str) -> tuple[tuple[str, int], ...]:
-    """The characters that spell the ``key``'s UTF-8 bytes in base64 data at each of the
-    three alignments, in the standard and the URL-safe alphabet (those holding no bit of
-    a byte before or after it), each with where it starts in its first group of four."""
+def lead_spellings(key: str) -> tuple[tuple[str, int, int, int], ...]:
+    """For each of the three places in a group of four the ``key``'s UTF-8 bytes can
+    start at (``lead``, the bytes before them in it): the characters holding only their
+    bits (standard alphabet), where those start in their first group, ``lead``, and the
+    characters holding any of their bits (from the group's start)."""
     data = utf8(key)
     out = []
     for lead in range(3):
         encoded = b64encode(b"\0" * lead + data).decode("ascii")
         first = -(-8 * lead // 6)  # the first character holding none of the lead's bits
         last = 8 * (lead + len(data)) // 6  # past the last holding only the key's
-        needle = encoded[first:last]
+        out.append((encoded[first:last], first, lead, -(-8 * (lead + len(data)) // 6)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def aligned_spellings(key: str) -> tuple[tuple[str, int], ...]:
+    """The characters that spell the ``key``'s UTF-8 bytes in base64 data at each of the
+    three alignments, in the standard and the URL-safe alphabet (those holding no bit of
+    a byte before or after it), each with where it starts in its first group of four."""
+    out = []
+    for needle, first, _lead, _length in lead_spellings(key):
         out += [(needle, first), (needle.translate(TO_URLSAFE), first)]
     return tuple(dict.fromkeys(out))
 

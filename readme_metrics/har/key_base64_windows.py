@@ -17,12 +17,12 @@ A pure function of the run read, the key and the segments.
 from __future__ import annotations
 
 import binascii
-from base64 import b64decode, b64encode
+from base64 import b64decode
 from bisect import bisect_right
-from functools import lru_cache
 from heapq import heappop, heappush
 from typing import Iterator
 
+from readme_metrics.har.key_base64_spellings import lead_spellings
 from readme_metrics.masking import utf8
 
 __all__ = ["DecodableWindows", "key_groups"]
@@ -34,22 +34,6 @@ _BITS = {character: value for value, character in enumerate(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 
 
-@lru_cache(maxsize=64)
-def _lead_spellings(key: str) -> tuple[tuple[str, int, int, int], ...]:
-    """For each of the three places in a group of four the key's bytes can start at: the
-    characters holding only its bits (standard alphabet), where they start in their
-    first group, the bytes before the key in it, and the characters holding any of its
-    bits (from the group's start)."""
-    data = utf8(key)
-    out = []
-    for lead in range(3):
-        encoded = b64encode(b"\0" * lead + data).decode("ascii")
-        first = -(-8 * lead // 6)
-        last = 8 * (lead + len(data)) // 6
-        out.append((encoded[first:last], first, lead, -(-8 * (lead + len(data)) // 6)))
-    return tuple(out)
-
-
 def key_groups(read: str, key: str) -> list[tuple[int, int]]:
     """Where the ``key``'s bytes stand in the run of base64 ``read`` (either alphabet, a
     "/" base64's): for each, the start of its first group of four and the end of the
@@ -59,7 +43,7 @@ def key_groups(read: str, key: str) -> list[tuple[int, int]]:
     data = utf8(key)
     standard = read.translate(_TO_STANDARD)
     out = []
-    for needle, first, lead, length in _lead_spellings(key):
+    for needle, first, lead, length in lead_spellings(key):
         # (A key of one byte second in its group has no character of its own: its
         # needle is "", found at every place, each a group of three characters tried;
         # left out, a path carrying it went out as written: review107.)
