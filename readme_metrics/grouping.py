@@ -16,10 +16,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, Union
 
-from readme_metrics._dotted import NotImported
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden
 from readme_metrics.capture.body import BodyRecord, body_cut
 from readme_metrics.exchange import Group
+from readme_metrics.grouping_import import NotImported
 from readme_metrics.grouping_raised import MAX_MESSAGES_PER_PLACE, RaisedLog, builtin_place
 from readme_metrics.grouping_values import MAX_ID_DIGITS, identity, number_key, text
 from readme_metrics.grouping_words import (

@@ -11,12 +11,9 @@ import logging
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
 
-from readme_metrics._dotted import (
-    ImportedOnFirstCall,
-    cannot_take_the_request,
-    import_dotted,
-    too_early_for_django,
-)
+from readme_metrics.dotted_path import import_dotted
+from readme_metrics.grouping_import import ImportedOnFirstCall, too_early_for_django
+from readme_metrics.grouping_signature import cannot_take_the_request
 
 if TYPE_CHECKING:
     from readme_metrics.options import Option
@@ -25,7 +22,7 @@ __all__ = ["grouping", "logger"]
 
 
 def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
-    """A callable, or the ``module.attribute`` path of one, imported now (see _dotted)."""
+    """A callable, or the ``module.attribute`` path of one, imported now (see dotted_path)."""
     given = value
     if isinstance(value, str):
         path = value.strip()
