@@ -13,7 +13,9 @@ would send, with no ReadMe account and no network.
 The parts, one job each: :mod:`.receiver` (what a POST does), :mod:`.validation` (the
 payload contract), :mod:`.har_file` (the file, valid at every moment), :mod:`.store` (the
 last ``keep`` logs and their statistics), :mod:`.console` (what is printed) and
-:mod:`.server` (HTTP, the dashboard's routes, the Host guard).
+:mod:`.server` (HTTP: the server and its handler), with :mod:`.routes` (the paths, the
+dashboard's files), :mod:`.framing` (a request's body read or refused), :mod:`.hosts`
+(the Host guard) and :mod:`.timed_reader` (a connection's time limits).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import IO, Any, Optional
 
 from readme_metrics.cli.collector.console import Console, format_line, summary_line
 from readme_metrics.cli.collector.har_file import HarFile
+from readme_metrics.cli.collector.hosts import is_loopback_name
 from readme_metrics.cli.collector.receiver import Receiver
-from readme_metrics.cli.collector.server import is_loopback_name, make_server
+from readme_metrics.cli.collector.server import make_server
 from readme_metrics.cli.collector.store import LogStore, endpoint_of, record_of
 
 __all__ = ["SHUTDOWN_POLL", "HarFile", "LocalCollector", "LogStore", "endpoint_of", "format_line",

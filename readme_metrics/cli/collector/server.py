@@ -1,16 +1,16 @@
-"""The collector's HTTP side: routes, the dashboard's files and JSON, the Host guard.
+"""The collector's HTTP side: its server, and the handler answering each request.
 
-Routes: ``POST /v1/request`` (the Metrics API), ``GET /v1`` (the docs-URL lookup: its
-``baseUrl`` is this dashboard, so ``x-documentation-url`` opens the call here), ``GET /``
-and ``GET /logs/<id>`` (the dashboard), ``GET /api/logs``, ``GET /api/logs/<id>``,
-``GET /api/summary`` (its JSON) and ``DELETE /api/logs`` (its clear button). Another
-method on one of these paths is answered ``405`` with ``Allow`` (``OPTIONS``: ``204`` with
-``Allow``), an unknown path ``404``; a POST body may be sent chunked, as HTTP/1.1 allows.
+Routes (:mod:`.routes`): ``POST /v1/request`` (the Metrics API), ``GET /v1`` (the
+docs-URL lookup: its ``baseUrl`` is this dashboard, so ``x-documentation-url`` opens the
+call here), ``GET /`` and ``GET /logs/<id>`` (the dashboard), ``GET /api/logs``, ``GET
+/api/logs/<id>``, ``GET /api/summary`` (its JSON) and ``DELETE /api/logs`` (its clear
+button). Another method on one of these paths is answered ``405`` with ``Allow``
+(``OPTIONS``: ``204`` with ``Allow``), an unknown path ``404``; a POST body may be sent
+chunked, as HTTP/1.1 allows (:mod:`.framing`).
 
-On a loopback address only loopback Host names are answered (an IP literal such as
-``127.0.0.1`` or ``[::1]``, or ``localhost``, with this port), so a web page cannot read
-the captured traffic through DNS rebinding; ``DELETE`` also needs a same-origin
-``Origin``, so another site cannot clear the dashboard.
+On a loopback address only loopback Host names are answered (:mod:`.hosts`: no DNS
+rebinding); ``DELETE`` also needs a same-origin ``Origin``, so another site cannot clear
+the dashboard. A connection's reads are bounded in time (:mod:`.timed_reader`).
 
 Each answer goes out in one write (buffered ``wfile``, flushed once per request) on a
 socket without Nagle's algorithm: a client that pools connections would otherwise wait
@@ -20,174 +20,42 @@ for a delayed ACK on every batch.
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
-import re
 import socket
 import sys
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from readme_metrics.cli.collector.framing import (
+    MAX_POST_BYTES,
+    Refused,
+    closes_after_chunked,
+    misframed,
+    read_body,
+)
+from readme_metrics.cli.collector.hosts import is_loopback_name, loopback_host
 from readme_metrics.cli.collector.receiver import Receiver
+from readme_metrics.cli.collector.routes import (
+    CSP,
+    DASHBOARD_FILES,
+    allowed_methods,
+    dashboard_file,
+)
+from readme_metrics.cli.collector.timed_reader import (
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    IDLE_TIMEOUT,
+    TimedReader,
+)
 from readme_metrics.version import __version__
 
+# (MAX_POST_BYTES, the timeouts, allowed_methods and the Host checks: from their modules,
+# importable from here as they were.)
 __all__ = [
     "BODY_TIMEOUT", "HEAD_TIMEOUT", "IDLE_TIMEOUT", "MAX_POST_BYTES", "CollectorServer", "Handler",
     "allowed_methods", "is_loopback_name", "loopback_host", "make_server",
 ]
-
-# Bigger POST bodies are refused: with max_body_bytes of 256 KiB per body and batches of
-# tens of logs, a legitimate batch stays far below this.
-MAX_POST_BYTES = 64 * 1024 * 1024
-_DASHBOARD_FILES = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/index.html": ("index.html", "text/html; charset=utf-8"),
-    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
-    "/charts.js": ("charts.js", "text/javascript; charset=utf-8"),
-    "/curl.js": ("curl.js", "text/javascript; charset=utf-8"),
-    "/detail.js": ("detail.js", "text/javascript; charset=utf-8"),
-    "/util.js": ("util.js", "text/javascript; charset=utf-8"),
-    "/style.css": ("style.css", "text/css; charset=utf-8"),
-}
-# The methods each route answers (the Allow header of a 405); every other dashboard path
-# (its files, /logs/<id>, /api/logs/<id>, /api/summary) is GET and HEAD.
-_ALLOWED = {"/v1/request": "POST", "/v1": "GET, HEAD", "/api/logs": "GET, HEAD, DELETE"}
-_READ_ONLY = "GET, HEAD"
-# A chunk's size line and a trailer line as RFC 9112 7.1 writes them (a bare LF may end
-# a line, 2.2); anything else (a blank before the size, a bare CR, a trailer without a
-# colon or folded) is refused: a proxy in front may read it otherwise.
-_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
-_TRAILER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*\r?\n")
-# Bounds for the lines of a chunked body (a chunk's size line with its extensions, a
-# trailer line) and for the number of trailer lines: a client cannot make one unbounded.
-_MAX_LINE = 8192
-_MAX_TRAILERS = 100
-_MALFORMED = "malformed chunked body"
-# A connection's limits (a slowloris client held a handler thread forever): each read
-# waits this long at most (a kept-alive connection idle as long is closed; the library's
-# pool opens another), a request's line and headers, from their first byte, must all
-# arrive within HEAD_TIMEOUT, and its body within BODY_TIMEOUT of the head's end (a
-# batch is a few MiB at most; the library's POST gives up after its timeout, 3 s by
-# default). Attributes of the server, so tests can shorten them.
-IDLE_TIMEOUT = 30.0
-HEAD_TIMEOUT = 60.0
-BODY_TIMEOUT = 60.0
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def allowed_methods(path: str) -> Optional[str]:
-    """The ``Allow`` value for a route of the collector, or None for an unknown path."""
-    path = path.rstrip("/") or "/"
-    if path in _ALLOWED:
-        return _ALLOWED[path]
-    if (path in _DASHBOARD_FILES or path in ("/api/summary", "/favicon.ico")
-            or path.startswith(("/logs/", "/api/logs/"))):
-        return _READ_ONLY
-    return None
-
-
-# The dashboard loads nothing from outside, and this makes the browser hold it to that.
-_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-
-
-def is_loopback_name(name: str) -> bool:
-    """``localhost`` or a loopback IP literal (``127.0.0.0/8``, ``::1``), nothing else."""
-    name = name.strip().lower()
-    if name.startswith("[") and name.endswith("]"):
-        name = name[1:-1]
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def loopback_host(host_header: str, port: int) -> bool:
-    """True when a Host header names this server by a loopback name and its port."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        if end < 0:
-            return False
-        name, rest = host[:end + 1], host[end + 1:]
-    else:
-        name, sep, port_text = host.partition(":")
-        rest = sep + port_text
-    if rest:
-        if rest != f":{port}":
-            return False
-    elif port != 80:  # the port is left out only when it is the default one
-        return False
-    return is_loopback_name(name)
-
-
-def _misframed(headers: Any) -> Optional[str]:
-    """Why a request's parsed ``headers`` (``http.client.parse_headers``) leave its body's
-    length in doubt, if they do (RFC 9112 5.1, 5.2, 6.3: a 400 then). http.client ends
-    the headers at a line it cannot read (a blank before the colon, none at all), so a
-    Content-Length after it was never seen; it keeps a folded line in the previous
-    field's value; and a proxy in front may read either otherwise, or take another of
-    two lengths: the body would pass for the next request."""
-    if headers.defects or headers.get_payload():
-        return "a header line is not 'name: value' (no blank before the colon)"
-    if any("\n" in value or "\r" in value for value in headers.values()):
-        return "a header line is folded onto the next (obs-fold)"
-    lengths = {part.strip() for line in headers.get_all("Content-Length", [])
-               for part in line.split(",")}
-    if len(lengths) > 1 or not all(_DIGITS.fullmatch(length) for length in lengths):
-        return "Content-Length must be one number"
-    return None
-
-
-def _dashboard_file(name: str) -> bytes:
-    return (resources.files("readme_metrics") / "dashboard" / name).read_bytes()
-
-
-class _TimedReader(io.RawIOBase):
-    """A connection's reads, bounded: each waits ``idle`` seconds at most; between
-    :meth:`start_head` (its first byte) and :meth:`end_head` a request's head must arrive
-    within ``head`` seconds, and after it its body within ``body`` seconds, however
-    slowly their bytes trickle in. Raises TimeoutError, which
-    ``BaseHTTPRequestHandler.handle_one_request`` answers by closing."""
-
-    def __init__(self, sock: socket.socket, idle: float, head: float, body: float) -> None:
-        super().__init__()
-        self._sock = sock
-        self._idle = idle
-        self._head = head
-        self._body = body
-        self._in_head = False
-        self._deadline: Optional[float] = None
-
-    def readable(self) -> bool:
-        return True
-
-    def start_head(self) -> None:
-        self._in_head, self._deadline = True, None
-
-    def end_head(self) -> None:
-        # Until the next request's start_head: only its body is read meanwhile.
-        self._in_head, self._deadline = False, time.monotonic() + self._body
-
-    def readinto(self, buffer: Any) -> int:
-        timeout = self._idle
-        if self._deadline is not None:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the request's head or body took too long")
-            timeout = min(timeout, left)
-        self._sock.settimeout(timeout)
-        count = self._sock.recv_into(buffer)
-        if self._in_head and self._deadline is None:
-            self._deadline = time.monotonic() + self._head
-        return count
 
 
 class CollectorServer(ThreadingHTTPServer):
@@ -216,7 +84,7 @@ class CollectorServer(ThreadingHTTPServer):
     def dashboard_file(self, name: str) -> bytes:
         """A dashboard file from the package data (read once, then kept)."""
         if name not in self._files:
-            self._files[name] = _dashboard_file(name)
+            self._files[name] = dashboard_file(name)
         return self._files[name]
 
 
@@ -250,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the socket's own reader, replaced by a bounded one
-        self._reader = _TimedReader(
+        self._reader = TimedReader(
             self.connection, self.server.idle_timeout, self.server.head_timeout,
             self.server.body_timeout)
         self.rfile = io.BufferedReader(self._reader)
@@ -262,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         parsed = super().parse_request()
         self._reader.end_head()  # the body: bounded by the body timeout from here
-        problem = _misframed(self.headers) if parsed else None
+        problem = misframed(self.headers) if parsed else None
         if problem is not None:  # nothing after this head can be told from a request
             self._refused(400, f"malformed request head: {problem}")
             return False
@@ -323,16 +191,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> Optional[bytes]:
         """The request body (Content-Length or chunked), or None once answered 4xx."""
-        if "Transfer-Encoding" in self.headers:
-            return self._read_chunked()
-        length_header = self.headers.get("Content-Length")
-        # One number, maybe listed again ("5, 5"): checked with the head (misframed).
-        length = -1 if length_header is None else int(length_header.split(",")[0])
-        if length < 0:
-            return self._refused(411, "Content-Length required")
-        if length > MAX_POST_BYTES:
-            return self._refused(413, f"body over {MAX_POST_BYTES} bytes")
-        return self.rfile.read(length)
+        if "Transfer-Encoding" in self.headers and closes_after_chunked(
+                self.headers, self.request_version):
+            self.close_connection = True
+        body = read_body(self.rfile, self.headers)
+        if isinstance(body, Refused):
+            return self._refused(body.status, body.error)
+        return body
 
     def _refused(self, status: int, error: str) -> Optional[bytes]:
         """Answer a body that cannot be read (the rest of it is left unread) and close the
@@ -348,43 +213,6 @@ class Handler(BaseHTTPRequestHandler):
         if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
             return self._read_body()
         return b""
-
-    def _read_chunked(self) -> Optional[bytes]:
-        """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1), bounded by MAX_POST_BYTES.
-
-        HTTP/1.1 clients may send any body so (a stream, a proxy that re-frames); it
-        was refused with 411. The connection is closed after a refusal (the rest of the
-        body is not read), and when Content-Length came too or the request is HTTP/1.0
-        (which has no chunked coding), as RFC 9112 6.1 and 6.3 ask.
-        """
-        if "Content-Length" in self.headers or self.request_version == "HTTP/1.0":
-            self.close_connection = True
-        codings = [coding.strip().lower()
-                   for line in self.headers.get_all("Transfer-Encoding", [])
-                   for coding in line.split(",")]  # two lines are one list (RFC 9110 5.3)
-        if codings != ["chunked"]:
-            return self._refused(501, "Transfer-Encoding other than chunked is not supported")
-        body = bytearray()
-        while True:
-            sized = _SIZE_LINE.fullmatch(self.rfile.readline(_MAX_LINE + 1))
-            if sized is None:
-                return self._refused(400, _MALFORMED)
-            size = int(sized[1], 16)
-            if size == 0:
-                break
-            if len(body) + size > MAX_POST_BYTES:
-                return self._refused(413, f"body over {MAX_POST_BYTES} bytes")
-            data = self.rfile.read(size)
-            if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
-                return self._refused(400, _MALFORMED)
-            body += data
-        for _ in range(_MAX_TRAILERS + 1):  # trailer fields, ignored, then the blank line
-            line = self.rfile.readline(_MAX_LINE + 1)
-            if line in (b"\r\n", b"\n"):
-                return bytes(body)
-            if not _TRAILER_LINE.fullmatch(line):
-                break
-        return self._refused(400, _MALFORMED)
 
     # -- methods ----------------------------------------------------------------------
 
@@ -461,10 +289,10 @@ class Handler(BaseHTTPRequestHandler):
         }
         if path in routes:
             routes[path]()
-        elif path in _DASHBOARD_FILES or path.startswith("/logs/"):
-            name, content_type = _DASHBOARD_FILES.get(path, _DASHBOARD_FILES["/"])
+        elif path in DASHBOARD_FILES or path.startswith("/logs/"):
+            name, content_type = DASHBOARD_FILES.get(path, DASHBOARD_FILES["/"])
             self._send(200, self.server.dashboard_file(name), content_type,
-                       {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"})
+                       {"Content-Security-Policy": CSP, "Referrer-Policy": "no-referrer"})
         elif path.startswith("/api/logs/"):
             found = store.detail(unquote(path[len("/api/logs/"):]))
             if found is None:
