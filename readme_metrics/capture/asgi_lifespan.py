@@ -150,7 +150,17 @@ class Lifespan:
         if left:
             self.logger.warning(
                 "readme_metrics: the flush at the ASGI lifespan's shutdown gave up after "
-                "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of %gs: %d log%s not "
-                "delivered yet, still queued; they are lost if the process ends without "
-                "Python's exit hooks (uvicorn on SIGTERM), else the exit tries again",
-                self.timeout, left, "" if left == 1 else "s")
+                "%s: %d log%s not delivered yet, still queued; they are lost if the "
+                "process ends without Python's exit hooks (uvicorn on SIGTERM), else the "
+                "exit tries again", self._had(timeout), left, "" if left == 1 else "s")
+
+    def _had(self, timeout: Optional[float]) -> str:
+        """The time the flush had: all of shutdown_timeout, or what was left of it once
+        the logs of the exchanges the server cancelled were made (:meth:`Outlive.settle
+        <readme_metrics.capture.asgi_outlive.Outlive.settle>`). The full timeout was
+        said of a flush that had 0.0 s of it (delivery33)."""
+        whole = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {self.timeout:g}s"
+        if timeout is None or timeout >= self.timeout:
+            return whole
+        return (f"the {timeout:.1f}s left of {whole}, the rest spent waiting for the logs "
+                "of the exchanges the server cancelled")

@@ -136,12 +136,13 @@ class Attempt:
             if batch.attempts > 1:
                 self._queue.counts["retries"] += 1
             batch.sent_at = time.monotonic()
+            posted = batch.count  # (a close may give the batch up during its POST)
         # The POSTs in flight when the API turned slow wait as long as the one that
         # found it out has the next ones wait: not cut at the bound they began with,
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
         cut_at, sent = watchdog.last_cut()
-        if batcher.closed and cut_at >= batcher.deadline:
+        if batcher.closed and cut_at >= batcher.deadline and not outcome.answered:
             # Cut by the close at its deadline (watchdog.end_by, or the deadline it
             # began with): that says nothing of the API, so no failure, no bound grown
             # or timeout said, and no time is left to send it again. Counted as such, a
@@ -149,6 +150,10 @@ class Attempt:
             # no complete answer within 5s)" at a close of 1 s (delivery30). Cut once
             # connected, the API may have its logs: as the watchdog saw it as it cut, not
             # as the error says (delivery31: through requests, once a connection error).
+            # Not one whose answer's head ended before the cut came (read just after
+            # it): the API's verdict stands, the logs counted by it (delivery33: a 202
+            # read as the close cut its POST was counted `dropped_shutdown`, "not
+            # delivered", the API having taken them).
             batcher.cut_at_close(batch, sent)
             return
         took = time.monotonic() - batch.sent_at
@@ -172,7 +177,29 @@ class Attempt:
             # So do the POSTs after it: those in flight now met the same API, each sent
             # again (the API may have read it) had it waited only `timeout`.
             self._bound.at_least(batch.timeout)
+        if not batch.count:  # given up by the close during its POST (Batcher.end_close)
+            self._given_up(posted, outcome)
+            return
         self._apply(batch, outcome)
+
+    def _given_up(self, count: int, outcome: Outcome) -> None:
+        """The answer to a POST of ``count`` logs that the close gave up on while it ran
+        (counted ``dropped_shutdown``, said in its warning; a POST that the close's
+        deadline cannot cut, through a SOCKS proxy): said as such, nothing counted again.
+        A late 400 was said "rejected a batch of 0 logs" (delivery33)."""
+        verdict, cause = outcome.verdict, outcome.cause
+        endpoint = self._sender.endpoint
+        if verdict in (REJECT, SPLIT):
+            self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
+                               outcome.detail)
+            self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
+                              "API at %s rejected a batch of %s (%s), which the close had "
+                              "given up on already (counted dropped_shutdown)%s", endpoint,
+                              counted(count, "log"), cause, self._hint(cause))
+        else:
+            self._logger.debug("readme_metrics: the POST of %s that the close had given "
+                               "up on (counted dropped_shutdown) ended: %s",
+                               counted(count, "log"), cause)
 
     def host_answers(self, began: float) -> None:
         """A check begun at ``began`` (:mod:`.checks`) found the API's host answering

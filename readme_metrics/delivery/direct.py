@@ -473,6 +473,8 @@ class DirectPoster:
             sock = None
         if sock is None:
             sock = connection.connect(seconds)
+            if watched:  # cut as it connected: cut now (before its socket blocks)
+                watchdog.watch(connection.line)
         # The watchdog bounds the POST: a socket that blocks reads in one system call,
         # where one with a timeout polls first. Without it, the send's system calls and
         # the answer's reads share what is left of ``seconds``.

@@ -166,7 +166,7 @@ class _Watched(HTTPConnection):
         watchdog.watch(self)  # connecting (if it must) and sending
         result = super().request(*args, **kwargs)
         if self.sock is not None:  # reading the answer, whoever holds the socket then
-            watchdog.watch(watchdog.Line(self.sock))
+            watchdog.watch(watchdog.Line(self.sock), sent=True)
         return result
 
 

@@ -91,7 +91,8 @@ class Stretch:
 
     __slots__ = ("seconds", "longest", "lost_longest", "timeout", "fast_began", "said",
                  "_grow", "tail", "probing", "quiet_until", "last_took", "in_time", "held",
-                 "late_began", "recovered", "free", "credit", "quiet_for", "_lock")
+                 "late_began", "recovered", "free", "credit", "quiet_for", "ends_by",
+                 "_lock")
 
     def __init__(self, seconds: float, grow: Callable[[float], float]) -> None:
         self.seconds = seconds
@@ -136,6 +137,9 @@ class Stretch:
         self.credit = 0
         #: How long the next spared POST lost stops the sparing (up to ``QUIET``).
         self.quiet_for = self._first_quiet()
+        #: The deadline of the close its owner began (``watchdog.end_by``, under the
+        #: watchdog's lock; inf: none): the exchanges begun after it end by then too.
+        self.ends_by = math.inf
         self._lock = threading.Lock()
 
     def slow(self, began: float) -> bool:

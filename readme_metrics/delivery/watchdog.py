@@ -147,12 +147,20 @@ def limit(seconds: float, connection: Any = None, stretch: Optional[Stretch] = N
                  until, now, seconds)
 
 
-def watch(connection: Any) -> None:
-    """Called by a connection as it connects or sends: it belongs to the running limit."""
+def watch(connection: Any, sent: bool = False) -> None:
+    """Called by a connection as it connects or sends (``sent``: once its request went),
+    and by the direct route's once connected: it belongs to the running limit. If that
+    limit was cut already (its deadline came while the connection was still connecting,
+    with no socket to shut down), it is cut now: it went on unbounded, the direct
+    route's socket blocking, 60 s against an API that never answered a POST bounded to
+    0.3 s (delivery33)."""
     running = current()
     if running is not None:
         with _lock:
-            if connection not in running.connections:
+            if running.fired:
+                if cut(connection) and sent:
+                    running.connected = True  # (the API may have read it)
+            elif connection not in running.connections:
                 running.connections.append(connection)
 
 
@@ -251,8 +259,13 @@ def end_by(stretch: Stretch, until: float) -> None:
     ``stretch`` already running end by then too, as those begun during the close do
     (cut at ``until``: a cut there grows no bound). Begun before it, they kept their
     stretched bound (up to 30 s): after a late phase and then a black hole, sender
-    threads were still in such POSTs 10 s after ``close()`` returned (delivery29)."""
+    threads were still in such POSTs 10 s after ``close()`` returned (delivery29). Those
+    armed after it end by then as well (``Stretch.ends_by``, read by :func:`_arm`): one
+    whose sender had checked its batch before the close began and armed it only after
+    kept its own bound, the API's answer coming after ``close()`` returned (delivery33)."""
     with _lock:
+        if until < stretch.ends_by:
+            stretch.ends_by = until
         earliest = math.inf
         for _, _, due in list(_heap):
             if due.stretch is not stretch or not due.deadline or due.until <= until:
@@ -348,6 +361,13 @@ def _arm(current: Limit) -> None:
     if _pid != os.getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     with _lock:
+        stretch = current.stretch
+        if stretch is not None and stretch.ends_by < current.until:
+            # Armed after its owner's close began (end_by): it ends by then too.
+            current.until = stretch.ends_by
+            if current.deadline > current.until:
+                current.deadline = current.until
+                current.bound = current.until - current.began
         heapq.heappush(_heap, (current.deadline, next(_order), current))
         if not _started_locked() and current.deadline < _sleeping_until:
             # Only a deadline earlier than the watchdog's next wake-up needs it now: the
