@@ -226,12 +226,13 @@ class Recorder:
         self._answered_instead(status, reason)
         self.comment = server_answer_comment(status, why, started)
 
-    def no_answer(self, why: str, started: object) -> None:
-        """The server closed the connection and sent no answer at all (``why``, in a
-        few words; ``started``: the app's status, which no client got): logged 500, as
-        no status line said otherwise, with no headers or body and a comment saying so."""
+    def no_answer(self, why: str, started: object, closed: bool = True) -> None:
+        """The server sent no answer at all (``why``, in a few words; ``started``: the
+        app's status, which no client got) and closed the connection (``closed``; else
+        left it open): logged 500, as no status line said otherwise, with no headers or
+        body and a comment saying so."""
         self._answered_instead(500, "Internal Server Error")
-        self.comment = no_answer_comment(why, started)
+        self.comment = no_answer_comment(why, started, closed)
 
     def _answered_instead(self, status: int, reason: str) -> None:
         """Logged as ``status``, with none of the app's headers or body: what the app
@@ -354,10 +355,12 @@ def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[s
     return out
 
 
-def no_answer_comment(why: str, started: object) -> str:
+def no_answer_comment(why: str, started: object, closed: bool = True) -> str:
     """The HAR response comment of an exchange no answer reached (see
     :meth:`Recorder.no_answer`)."""
-    comment = f"no answer reached the client: the server {why} and closed the connection"
+    comment = f"no answer reached the client: the server {why}"
+    if closed:
+        comment += " and closed the connection"
     if isinstance(started, int) and 100 <= started <= 999:
         comment += f"; the app answered {started}"
     return comment

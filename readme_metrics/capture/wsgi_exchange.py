@@ -52,6 +52,7 @@ from readme_metrics.capture.wsgi_response import (
     sends_unallowed_body,
     sends_written_head_body,
     takes_raising_restart,
+    unanswered_at,
     under_wsgiref,
 )
 from readme_metrics.exchange import Group
@@ -470,7 +471,8 @@ class WSGICapture(Recorder):
         server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the status the app
         had started (gunicorn's 400 for a malformed chunked body its ``wsgi.input``
         refused); after that, the status that went out. uWSGI and granian differ
-        (``answers_500``).
+        (``answers_500``). An ``error`` that is no Exception (a signal's) gets no answer
+        at all from werkzeug, gunicorn's gthread worker and waitress (``unanswered_at``).
         """
         if in_call and self._wrote and not self._write_failed:
             # What write() was given went out: the servers close the connection with no
@@ -484,7 +486,14 @@ class WSGICapture(Recorder):
                 self.answered = answered_version(self.environ, software)
         if unsent:
             status, reason = _server_answer(error, self.tee)
-            if status != 500 and not self._wrote:  # gunicorn's own answer: see above
+            closed = (None if error is None or self._wrote
+                      else unanswered_at(self.environ, error))
+            if closed is not None:  # a signal's: the server sent nothing at all
+                name = type(error).__name__
+                self.no_answer(f"stopped serving the request at a {name}" if closed else
+                               f"left the request unanswered at a {name}, the connection "
+                               "open", self.status, closed)
+            elif status != 500 and not self._wrote:  # gunicorn's own answer: see above
                 self.server_answered(status, reason, "a malformed request body")
             elif self.status and answers_500(self.environ, in_call, self._wrote):
                 # none of what write() was given went out (granian has no write())

@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
@@ -29,8 +30,8 @@ __all__ = ["Response", "SizedResponse", "answers_500", "client_left", "cuts_at_l
            "ends_after_close", "ends_at_close", "file_rest", "holds_empty_chunks",
            "ignores_late_start", "keeps_earlier_headers", "plain_server", "read_along",
            "refuses_unsent", "sends_list_as_is", "sends_unallowed_body",
-           "sends_written_head_body", "takes_raising_restart", "under_cheroot",
-           "under_wsgiref"]
+           "sends_written_head_body", "takes_raising_restart", "unanswered_at",
+           "under_cheroot", "under_wsgiref"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -213,6 +214,35 @@ def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     if under_cheroot(environ):
         return in_call and not wrote
     return not wrote
+
+
+def unanswered_at(environ: Any, error: BaseException) -> Optional[bool]:
+    """Whether the server sends no answer at all when ``error``, raised out of the app
+    before it had any of its answer, is no Exception (a signal's KeyboardInterrupt, a
+    SystemExit, an app's ``sys.exit()``): None when it answers it as any error
+    (:func:`answers_500`); else whether it closes the connection (True), or leaves the
+    request unanswered with the connection open (False). werkzeug's handler (``flask
+    run``), gunicorn's gthread worker (its app runs in a thread of its pool) and
+    waitress's catch Exception only: the first two then close the connection with
+    nothing sent, waitress's thread logs the exception and leaves the request as it is
+    (False). wsgiref (and Django's runserver), whose ``except:`` takes anything, and
+    gunicorn's sync worker, which catches BaseException, answer their 500; uWSGI,
+    granian and cheroot are taken to answer as for any error (not checked). Asked only
+    when the app raised before the server had a chunk."""
+    if isinstance(error, Exception):
+        return None
+    if "waitress.client_disconnected" in environ:
+        return False
+    if "gunicorn.socket" in environ:
+        # gthread is imported in its worker's process only (the worker class).
+        if ("gunicorn.workers.gthread" in sys.modules
+                and threading.current_thread() is not threading.main_thread()):
+            return True
+        return None
+    software = environ.get("SERVER_SOFTWARE")
+    if software.__class__ is str and software.startswith("Werkzeug/"):
+        return True
+    return None
 
 
 def ends_after_close(environ: Any) -> bool:

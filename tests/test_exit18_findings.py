@@ -1,0 +1,250 @@
+"""exit18's items: what the log says when a signal's exception ends an answer.
+
+1. A KeyboardInterrupt or SystemExit (Ctrl-C, a SIGTERM handler, gunicorn's SIGINT to its
+   worker, an app's own ``sys.exit()``) raised out of the app before the server had any
+   of its answer was logged as the server's own 500. Only wsgiref (and Django's
+   runserver, built on it) answers 500 for it (its ``except:`` takes anything);
+   werkzeug's, gunicorn's and waitress's handlers catch ``Exception`` only, so it passes
+   through them: werkzeug and gunicorn close the connection with nothing sent, waitress
+   leaves the request unanswered. Now logged as no answer (the 500 with the comment
+   "no answer reached the client"), what the client got under each server.
+
+The synchronisation points are exact: the app raises the signal itself (a real SIGINT,
+handled in this process's main thread) or gets it from its own ``os.kill`` (gunicorn's
+worker); waitress's thread logs the exception once it is done with the request.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import pytest
+
+from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
+from tests.support.fake_api import Collector
+
+_REQUEST = b"GET /stop HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def _stopping(where: str, stop: Callable[[], None]) -> Callable[..., Any]:
+    """An app that started a 200 and calls ``stop`` (which raises, or has a signal raise)
+    ``where``: "call" (before it returns) or "iterable" (before its first chunk)."""
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if where == "call":
+            stop()
+            return [b"never"]
+        return _chunks(stop)
+    return app
+
+
+def _chunks(stop: Callable[[], None]) -> Iterator[bytes]:
+    stop()
+    yield b"never"
+
+
+def _sigint() -> None:
+    """A real SIGINT to this process, handled now (in the main thread)."""
+    signal.raise_signal(signal.SIGINT)
+
+
+def _no_answer(collector: Collector, why: str) -> None:
+    """The one log says no answer reached the client (the server ``why``), the app
+    having started a 200."""
+    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 500 and response["headers"] == [], response
+    assert response["content"]["size"] == 0, response
+    assert response["comment"] == (
+        f"no answer reached the client: the server {why}; the app answered 200"), response
+
+
+@contextmanager
+def _sigint_raises() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are handled in the main thread only")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    got = b""
+    while True:
+        part = sock.recv(65536)
+        if not part:
+            return got
+        got += part
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("where", ["call", "iterable"])
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug"])
+def test_a_real_sigint_before_the_first_chunk_is_logged_as_what_the_client_got(
+        wrap: Callable[..., Any], collector: Collector, server: str, where: str) -> None:
+    """wsgiref's server and werkzeug's (unthreaded, as ``app.run()``) serving one request
+    in this process's main thread, whose app gets a real SIGINT after it started its 200,
+    before the server had a chunk. wsgiref takes the KeyboardInterrupt for the app's
+    error and answers its own 500 (logged so, before and after); werkzeug lets it out of
+    the server, which closes the connection with nothing sent: logged as no answer
+    (before: the server's 500, which no client got)."""
+    app = wrap(_stopping(where, _sigint))
+    made: Any
+    if server == "wsgiref":
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        made = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    else:
+        from werkzeug.serving import make_server as werkzeug_server
+
+        made = werkzeug_server("127.0.0.1", 0, app, threaded=False)
+    try:
+        with socket.create_connection(made.server_address[:2], timeout=30) as sock:
+            sock.sendall(_REQUEST)
+            stderr = sys.stderr
+            sys.stderr = io.StringIO()  # wsgiref's traceback of the KeyboardInterrupt
+            try:
+                with _sigint_raises():
+                    if server == "wsgiref":
+                        made.handle_request()
+                    else:
+                        with pytest.raises(KeyboardInterrupt):
+                            made.handle_request()
+            finally:
+                sys.stderr = stderr
+            got = _read_all(sock)
+    finally:
+        made.server_close()
+    if server == "wsgiref":
+        assert got.startswith(b"HTTP/1.0 500 Internal Server Error\r\n"), got
+        response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+        assert response["status"] == 500, response
+        assert response["comment"].startswith("the server answered 500"), response
+    else:
+        assert got == b""
+        _no_answer(collector, "stopped serving the request at a KeyboardInterrupt and "
+                   "closed the connection")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("where", ["call", "iterable"])
+def test_waitress_leaves_an_answer_stopped_by_systemexit_unanswered(
+        wrap: Callable[..., Any], collector: Collector, where: str) -> None:
+    """waitress: an app's ``sys.exit()`` (a signal never lands in its worker threads)
+    after it started its 200, before its first chunk. waitress's channel catches
+    Exception only; its thread logs the SystemExit and leaves the request unanswered
+    (the connection open, nothing sent). Logged as no answer (before: the server's 500,
+    which no client got)."""
+    from tests.support.wsgi_servers import waitress_served
+
+    done = threading.Event()
+
+    class Done(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Exception when servicing"):
+                done.set()  # the thread is through with the request
+
+    waitress_log = logging.getLogger("waitress")
+    handler = Done()
+    waitress_log.addHandler(handler)
+    try:
+        with waitress_served(wrap(_stopping(where, sys.exit)), threads=1) as port, \
+                socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(_REQUEST)
+            assert done.wait(30)
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):  # open, and nothing came
+                sock.recv(65536)
+    finally:
+        waitress_log.removeHandler(handler)
+    _no_answer(collector, "left the request unanswered at a SystemExit, the connection open")
+
+
+_GUNICORN_APP = """\
+import os
+import signal
+import sys
+import threading
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def stop(environ):
+    if threading.current_thread() is not threading.main_thread():
+        sys.exit()  # (gthread: the app runs in a thread of a pool, no signal lands there)
+    os.kill(os.getpid(), signal.SIGINT)  # the sync worker's handler: sys.exit(0)
+
+
+def chunks(environ):
+    stop(environ)
+    yield b"never"
+
+
+def inner(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/call":
+        stop(environ)
+        return [b"never"]
+    return chunks(environ)
+
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "caller-1"}))
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("where", ["call", "iterable"])
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_gunicorn_answers_a_systemexit_before_the_first_chunk_as_its_worker_does(
+        collector: Collector, where: str, worker: str, tmp_path: Any) -> None:
+    """gunicorn: a SystemExit out of the app after it started its 200, before the
+    server had a chunk: the sync worker's own, from a real SIGINT (its handler's
+    ``sys.exit(0)``), and an app's ``sys.exit()`` in a gthread worker's thread. The sync
+    worker's handler takes any exception and answers its own 500 (logged so, before and
+    after); gthread's takes Exception only: the SystemExit ends the worker, and the
+    client gets the connection closed with nothing sent, logged as no answer (before:
+    the server's 500, which no client got)."""
+    from tests.support.processes import end_stragglers
+    from tests.test_e2e_servers import GUNICORN
+    from tests.test_exit14_findings import _connect, _serve
+
+    threads = ["--threads=2"] if worker == "gthread" else []
+    process, port = _serve(tmp_path, collector, "exit18_app", _GUNICORN_APP,
+                           lambda port: [*GUNICORN[1:], f"--worker-class={worker}",
+                                         *threads, f"--bind=127.0.0.1:{port}",
+                                         "exit18_app:app"],
+                           background=False)
+    try:
+        with _connect(port, process) as sock:
+            sock.sendall(_REQUEST.replace(b"/stop", b"/" + where.encode()))
+            got = _read_all(sock)
+        logs = collector.wait_for_logs(1)  # (inline: posted as the app raised)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        end_stragglers(process)
+    assert len(logs) == 1
+    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 500 and response["headers"] == [], response
+    if worker == "sync":
+        assert got.startswith(b"HTTP/1.1 500 Internal Server Error\r\n"), got
+        assert response["comment"].startswith("the server answered 500"), response
+    else:
+        assert got == b""
+        assert response["comment"] == (
+            "no answer reached the client: the server stopped serving the request at a "
+            "SystemExit and closed the connection; the app answered 200"), response
