@@ -27,9 +27,12 @@ from contextlib import contextmanager
 from typing import Any, Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import Collector
+from tests.test_exit17_findings import _served, _Wire
 
 _REQUEST = b"GET /stop HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
@@ -248,3 +251,80 @@ def test_gunicorn_answers_a_systemexit_before_the_first_chunk_as_its_worker_does
         assert response["comment"] == (
             "no answer reached the client: the server stopped serving the request at a "
             "SystemExit and closed the connection; the app answered 200"), response
+
+
+# -- 4. "broke off after N bytes": N what the server was handed ---------------------
+
+
+def _raising_in_record(chunk: bytes, calls: int, error: BaseException) -> Any:
+    """A trace function raising ``error`` at the ``calls``-th call made inside the
+    middleware's record of ``chunk`` (Kept's), once its count of the chunk may have
+    begun, or at the record's return (the chunk counted) if fewer calls came: an
+    asynchronous exception landing there. The server never gets the chunk."""
+    from readme_metrics.capture.recorder import Recorder
+
+    state = {"inside": False, "left": calls}
+
+    def left(frame: Any, event: str, arg: Any) -> Any:
+        if event == "return":
+            state["inside"] = False  # (the record's calls only)
+            sys.settrace(None)
+            raise error  # at its return, the chunk counted, if no call came before
+        return left
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        if event != "call":
+            return None
+        if frame.f_code is Recorder.record.__code__:
+            state["inside"] = frame.f_locals.get("chunk") == chunk
+            return left if state["inside"] else None
+        if state["inside"]:
+            state["left"] -= 1
+            if not state["left"]:
+                sys.settrace(None)
+                raise error
+        return None
+
+    return trace
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 3000), min_size=2, max_size=4), data=st.data())
+def test_an_answer_broken_off_in_the_record_of_a_chunk_counts_what_went_out(
+        wrap: Callable[..., Any], collector: Collector, sizes: list[int],
+        data: st.DataObject) -> None:
+    """Random answers (chunks small and large, so kept as they are or copied), a signal
+    landing inside the middleware's record of a later chunk, after its count began: the
+    server never got that chunk, and the log's size and text are what wsgiref's client
+    got (before: the chunk counted, "broke off after N" N too many)."""
+    chunks = tuple(bytes([65 + n]) * size for n, size in enumerate(sizes))
+    at = data.draw(st.integers(1, len(chunks) - 1), label="at")
+    calls = data.draw(st.integers(1, 3), label="calls")
+    before = len(collector.logs)
+    path = f"/case{before}"
+    app = wrap(_stream_of(chunks))
+    wire = _Wire()
+    sys.settrace(_raising_in_record(chunks[at], calls, KeyboardInterrupt()))
+    try:
+        _served(app, wire, path)
+    finally:
+        sys.settrace(None)
+    logs = collector.wait_for_logs(before + 1)
+    (log,) = [log for log in logs
+              if log["request"]["log"]["entries"][0]["request"]["url"].endswith(path)]
+    content = log["request"]["log"]["entries"][0]["response"]["content"]
+    body = wire.getvalue().split(b"\r\n\r\n", 1)[1]
+    assert body == b"".join(chunks[:at])
+    assert content["size"] == len(body), content.get("comment")
+    assert content["text"] == body.decode()
+    assert content["comment"].startswith(
+        f"incomplete: the app's answer broke off after {len(body)} bytes"), content
+
+
+def _stream_of(chunks: tuple[bytes, ...]) -> Callable[..., Iterator[bytes]]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield from chunks
+    return app
+

@@ -279,11 +279,22 @@ class Recorder:
             part = view[:room]  # Kept copies a mutable buffer
         kept = self.kept
         if kept is None:
-            kept = self.kept = Kept()
+            kept = Kept()
             if self.kept_size:
                 kept.add(self.first)
+            self.kept = kept  # once it holds the first (a record cut short: take_back)
         kept.add(part)
         self.kept_size = kept.size
+
+    def take_back(self, size: int) -> None:
+        """Count and keep nothing past the first ``size`` bytes of the body: what was
+        recorded after them never went out (a chunk whose record an exception cut
+        short, the server never handed it)."""
+        if self.body_size > size:
+            self.body_size = size
+        # By what is kept, not kept_size: the cut may have come before it was counted.
+        kept = self.kept_body()[:size]
+        self.first, self.kept, self.kept_size = kept, None, len(kept)
 
     def kept_body(self) -> bytes:
         """The kept response body (at most ``limit`` bytes): the one chunk itself when

@@ -466,7 +466,9 @@ class Response:
             self._first = self._capture.sent = not self._unsent
         elif self._first:
             self._first = False
-        self._capture.record(chunk)
+        capture = self._capture
+        size = capture.body_size  # noqa: F841 - read from this frame (_size_before)
+        capture.record(chunk)
         return chunk
 
     def head_refused(self) -> None:
@@ -531,6 +533,9 @@ class Response:
                 # The servers close the connection with no last chunk, or short of the
                 # Content-Length (Exchange.response_body_cut).
                 capture.broke_off = True
+                size = _size_before(error)
+                if size is not None:  # stopped here: the server never got this chunk
+                    capture.take_back(size)
         except Exception:  # pragma: no cover - never raise into the server
             pass
 
@@ -587,6 +592,20 @@ class Response:
 
 
 _NEXT = Response.__next__.__code__  # (SizedResponse's too)
+
+
+def _size_before(error: BaseException) -> Optional[int]:
+    """The body's size before the chunk whose record in :meth:`Response.__next__`
+    ``error`` stopped (that frame's ``size``); None when it was raised elsewhere (in the
+    server's write: the server had the chunk), or before that frame counted."""
+    trace = error.__traceback__
+    while trace is not None:
+        frame = trace.tb_frame
+        if frame.f_code is _NEXT:
+            size = frame.f_locals.get("size")
+            return size if size.__class__ is int else None
+        trace = trace.tb_next
+    return None
 
 
 def _raised_in(error: BaseException, code: Any) -> bool:
