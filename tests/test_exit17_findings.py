@@ -43,6 +43,7 @@ from readme_metrics.capture.recorder import Recorder
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import Collector
 from tests.support.wsgi import wsgi_environ
+from tests.support.wsgi_servers import SERVER_WRITE, one_request
 
 CHUNKS = (b"first", b"second", b"third")
 
@@ -366,40 +367,21 @@ def test_a_real_sigint_in_a_real_servers_write_breaks_the_answer_off(
     chunk. wsgiref takes the KeyboardInterrupt for the app's error and closes the
     connection; werkzeug lets it out of the server. Either way the client got "first"
     and a closed connection, and the log says the answer broke off (before: complete)."""
-    app = wrap(_stream())
-    made: Any
-    if server == "wsgiref":
-        from wsgiref.simple_server import WSGIRequestHandler, make_server
+    sigint_at_second_write(server, wrap(_stream()), collector)
 
-        class Quiet(WSGIRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
 
-        made = make_server("127.0.0.1", 0, app, handler_class=Quiet)
-        point = ("wsgiref/handlers.py", "write")
-    else:
-        from werkzeug.serving import make_server as werkzeug_server
-
-        made = werkzeug_server("127.0.0.1", 0, app, threaded=False)
-        point = ("werkzeug/serving.py", "write")
+def sigint_at_second_write(server: str, app: Any, collector: Collector) -> None:
+    """``app`` (a 200 of "first", "second", "third") served once by ``server`` (see
+    one_request) in this thread, a real SIGINT arriving as the server starts writing
+    "second": the client got the head and "first", then a closed connection, and the
+    log says the answer broke off after 11 bytes (what the server was handed)."""
     got: list[bytes] = []
-    try:
-        client = _client(made.server_address[1], got)
-        stderr = sys.stderr
-        sys.stderr = io.StringIO()  # wsgiref's traceback of the KeyboardInterrupt
-        try:
-            with _sigint_at_write(*point):
-                if server == "wsgiref":
-                    made.handle_request()
-                else:
-                    with pytest.raises(KeyboardInterrupt):
-                        made.handle_request()
-        finally:
-            sys.stderr = stderr
+    with one_request(server, app) as (port, serve):
+        client = _client(port, got)
+        with _sigint_at_write(*SERVER_WRITE[server]):
+            serve()
         client.join(30)
         assert not client.is_alive()
-    finally:
-        made.server_close()
     answer = b"".join(got)
     assert b" 200 OK\r\n" in answer.split(b"\r\n", 1)[0] + b"\r\n", answer
     assert b"second" not in answer and b"first" in answer, answer

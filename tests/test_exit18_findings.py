@@ -16,7 +16,6 @@ worker); waitress's thread logs the exception once it is done with the request.
 
 from __future__ import annotations
 
-import io
 import logging
 import signal
 import socket
@@ -32,7 +31,8 @@ from hypothesis import strategies as st
 
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import Collector
-from tests.test_exit17_findings import _served, _Wire
+from tests.support.wsgi_servers import one_request
+from tests.test_exit17_findings import _served, _Wire, sigint_at_second_write
 
 _REQUEST = b"GET /stop HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
@@ -81,12 +81,8 @@ def _sigint_raises() -> Iterator[None]:
 
 
 def _read_all(sock: socket.socket) -> bytes:
-    got = b""
-    while True:
-        part = sock.recv(65536)
-        if not part:
-            return got
-        got += part
+    """What the server sent until it closed the connection."""
+    return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
 @pytest.mark.e2e
@@ -100,37 +96,12 @@ def test_a_real_sigint_before_the_first_chunk_is_logged_as_what_the_client_got(
     error and answers its own 500 (logged so, before and after); werkzeug lets it out of
     the server, which closes the connection with nothing sent: logged as no answer
     (before: the server's 500, which no client got)."""
-    app = wrap(_stopping(where, _sigint))
-    made: Any
-    if server == "wsgiref":
-        from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-        class Quiet(WSGIRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        made = make_server("127.0.0.1", 0, app, handler_class=Quiet)
-    else:
-        from werkzeug.serving import make_server as werkzeug_server
-
-        made = werkzeug_server("127.0.0.1", 0, app, threaded=False)
-    try:
-        with socket.create_connection(made.server_address[:2], timeout=30) as sock:
-            sock.sendall(_REQUEST)
-            stderr = sys.stderr
-            sys.stderr = io.StringIO()  # wsgiref's traceback of the KeyboardInterrupt
-            try:
-                with _sigint_raises():
-                    if server == "wsgiref":
-                        made.handle_request()
-                    else:
-                        with pytest.raises(KeyboardInterrupt):
-                            made.handle_request()
-            finally:
-                sys.stderr = stderr
-            got = _read_all(sock)
-    finally:
-        made.server_close()
+    with one_request(server, wrap(_stopping(where, _sigint))) as (port, serve), \
+            socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_REQUEST)
+        with _sigint_raises():
+            serve()
+        got = _read_all(sock)
     if server == "wsgiref":
         assert got.startswith(b"HTTP/1.0 500 Internal Server Error\r\n"), got
         response = only_log(collector)["request"]["log"]["entries"][0]["response"]
@@ -328,3 +299,54 @@ def _stream_of(chunks: tuple[bytes, ...]) -> Callable[..., Iterator[bytes]]:
         yield from chunks
     return app
 
+
+# -- 1. a list answer under a server that runs the app in the main thread ------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("kind", [list, tuple])
+@pytest.mark.parametrize("server", ["wsgiref", "werkzeug"])
+def test_a_real_sigint_in_a_real_servers_write_of_a_list_breaks_the_answer_off(
+        wrap: Callable[..., Any], collector: Collector, server: str, kind: type) -> None:
+    """wsgiref's server and werkzeug's (unthreaded, as ``app.run()``) serving an app that
+    returns a list (or tuple) of three chunks, in this process's main thread; a real
+    SIGINT arrives as the server starts writing the second. The client got the head and
+    "first", then a closed connection; the log says the answer broke off after what the
+    server was handed (before: complete, "firstsecondthird", the list logged when the
+    app returned it)."""
+    def listing(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return kind([b"first", b"second", b"third"])
+
+    sigint_at_second_write(server, wrap(listing), collector)
+
+
+# -- a signal at the entry of wsgiref's write of the first chunk ---------------------
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_a_signal_before_wsgirefs_head_went_out_is_logged_as_its_500(
+        wrap: Callable[..., Any], collector: Collector, error: type) -> None:
+    """A signal's exception landing as wsgiref's handler begins writing the first chunk,
+    before it marks the head sent: wsgiref answers its own 500, none of the app's
+    answer sent. Logged so (before: 200, "broke off after 5 bytes", a head and body no
+    client got). Once the head went out, the answer breaks off (exit17's tests)."""
+    from wsgiref.simple_server import ServerHandler
+
+    from tests.test_exit17_findings import _content, _stream
+
+    class Stopped(ServerHandler):
+        def write(self, data: bytes) -> None:
+            if data == b"first":
+                raise error()
+            super().write(data)
+
+    wire = _Wire()
+    _served(wrap(_stream()), wire, handler_class=Stopped)
+    assert wire.getvalue().startswith(b"HTTP/1.0 500 Internal Server Error\r\n")
+    status, content, response = _content(collector)
+    assert status == 500 and content["size"] == 0, response
+    assert "comment" not in content, content
+    assert response["comment"] == (
+        "the server answered 500 itself (the app raised) and sent none of the app's "
+        "answer; the app answered 200"), response

@@ -51,9 +51,11 @@ from readme_metrics.capture.wsgi_response import (
     sends_list_as_is,
     sends_unallowed_body,
     sends_written_head_body,
+    signals_land,
     takes_raising_restart,
     unanswered_at,
     under_wsgiref,
+    wsgiref_head_unsent,
 )
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -344,6 +346,15 @@ class WSGICapture(Recorder):
                 self._write_failed = True
             raise
 
+    def head_unsent(self) -> bool:
+        """Whether wsgiref's handler has not sent the answer's head yet
+        (:func:`wsgiref_head_unsent`), asked when an exception stopped its write of the
+        first chunk. Never raises."""
+        try:
+            return wsgiref_head_unsent(self._start_response)
+        except Exception:  # pragma: no cover - never raise into the server
+            return False
+
     def refused(self, error: BaseException) -> bool:
         """The server's write of the answer's first chunk raised ``error``: log the 500 it
         answers instead when it sent none of the app's answer (``refuses_unsent``). True
@@ -532,11 +543,13 @@ class WSGICapture(Recorder):
             return result
         if (type(result) in (list, tuple) and self.status
                 and not (self.tee is not None and self.tee.arrives_later(environ))
-                and ((not result or result[0].__class__ is bytes)  # type: ignore[index]
+                and ((not result or (result[0].__class__ is bytes  # type: ignore[index]
+                                     and not signals_land(environ)))
                      if plain  # sends_list_as_is's answer under such a server
                      else sends_list_as_is(result, environ, self.headers))):
             # Nothing to wait for after the response: the list goes back as it is (some
-            # servers frame a list differently from other iterables).
+            # servers frame a list differently from other iterables). Not where a
+            # signal may stop the server's write of it (signals_land): see Response.
             record = self.record
             for chunk in result:
                 record(chunk)

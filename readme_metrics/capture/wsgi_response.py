@@ -30,8 +30,8 @@ __all__ = ["Response", "SizedResponse", "answers_500", "client_left", "cuts_at_l
            "ends_after_close", "ends_at_close", "file_rest", "holds_empty_chunks",
            "ignores_late_start", "keeps_earlier_headers", "plain_server", "read_along",
            "refuses_unsent", "sends_list_as_is", "sends_unallowed_body",
-           "sends_written_head_body", "takes_raising_restart", "unanswered_at",
-           "under_cheroot", "under_wsgiref"]
+           "sends_written_head_body", "signals_land", "takes_raising_restart", "unanswered_at",
+           "under_cheroot", "under_wsgiref", "wsgiref_head_unsent"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -153,6 +153,31 @@ def under_wsgiref(environ: Any) -> bool:
     under Django's runserver, built on it (:func:`_under_runserver` tells them apart)."""
     software = environ.get("SERVER_SOFTWARE")
     return software.__class__ is str and software.startswith("WSGIServer/")
+
+
+def signals_land(environ: Any) -> bool:
+    """Whether a signal's exception (Ctrl-C's KeyboardInterrupt, a SIGTERM handler's
+    SystemExit) may land in this request's thread while a development server writes the
+    answer: wsgiref's (runserver ``--nothreading``) or werkzeug's (an unthreaded
+    ``app.run()``) serving in the process's main thread. A list or tuple answer is then
+    passed through as an iterable, so that close() sees a stop. Asked only for a
+    non-empty list or tuple under a server :func:`plain_server` does not tell apart
+    (gunicorn's sync worker, in the main thread too, keeps the list's fast path)."""
+    return ((under_wsgiref(environ) or "werkzeug.socket" in environ)
+            and threading.get_ident() == threading.main_thread().ident)
+
+
+def wsgiref_head_unsent(start_response: Any) -> bool:
+    """Whether wsgiref's handler (runserver's too), whose ``start_response`` the app was
+    given, has not yet marked the answer's head sent: an exception landing in its
+    ``write()`` of the first chunk before that (a signal's, at its entry) has it answer
+    its own 500, none of the app's answer sent. False under any other server, and for a
+    ``start_response`` an outer middleware made (not looked into). Asked only when such
+    an exception stopped the answer at its first chunk."""
+    handler = getattr(start_response, "__self__", None)
+    handlers = sys.modules.get("wsgiref.handlers")
+    return (handlers is not None and isinstance(handler, handlers.BaseHandler)
+            and handler.headers_sent is False)
 
 
 def sends_unallowed_body(environ: Any, head: bool) -> bool:
@@ -523,11 +548,14 @@ class Response:
         this middleware's handling of it (``__next__``: the server did not get the
         chunk), or in the server's (its write). The log says what the client got: the
         server's own 500 when none of the answer went out (as for the app's raise there:
-        :meth:`WSGICapture.fail`), or when it refused the answer's start; nothing more
+        :meth:`WSGICapture.fail`; wsgiref's when its write of the first chunk stopped
+        before it marked the head sent), or when it refused the answer's start; nothing more
         when the client left (:func:`client_left`); else the answer broke off."""
         capture = self._capture
         try:
-            if self._unsent or (self._first and _raised_in(error, _NEXT)):
+            if self._unsent or (self._first and (
+                    _raised_in(error, _NEXT)
+                    or (not client_left(error) and capture.head_unsent()))):
                 capture.fail(unsent=True, error=error)
             elif not ((self._first and capture.refused(error)) or client_left(error)):
                 # The servers close the connection with no last chunk, or short of the

@@ -12,8 +12,10 @@ that speak to them over a socket.
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
@@ -81,3 +83,46 @@ def served(kind: str, app: Any) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: The file and function of each server :func:`one_request` runs that writes a chunk of
+#: the answer (for a trace function to stop at).
+SERVER_WRITE = {"wsgiref": ("wsgiref/handlers.py", "write"),
+                "werkzeug": ("werkzeug/serving.py", "write")}
+
+
+@contextmanager
+def one_request(server: str, app: Any) -> Iterator[tuple[int, Callable[[], None]]]:
+    """wsgiref's server or werkzeug's (unthreaded, as ``app.run()``) for ``app``: its port,
+    and the call that serves one request in this thread, which a KeyboardInterrupt
+    stops (wsgiref takes it for the app's error and writes its traceback to stderr, kept
+    out of the output; werkzeug lets it out of the server)."""
+    made: Any
+    if server == "wsgiref":
+        from wsgiref.simple_server import make_server
+
+        made = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    else:
+        from werkzeug.serving import make_server as werkzeug_server
+
+        made = werkzeug_server("127.0.0.1", 0, app, threaded=False)
+
+    def serve() -> None:
+        stderr = sys.stderr
+        sys.stderr = io.StringIO()
+        try:
+            if server == "wsgiref":
+                made.handle_request()
+            else:
+                try:
+                    made.handle_request()
+                except KeyboardInterrupt:
+                    return
+                raise AssertionError("werkzeug's server served on")
+        finally:
+            sys.stderr = stderr
+
+    try:
+        yield made.server_address[1], serve
+    finally:
+        made.server_close()
