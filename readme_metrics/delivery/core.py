@@ -36,7 +36,6 @@ the parts together; every decision in it is delegated to the modules named above
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -60,6 +59,7 @@ from readme_metrics.delivery.policy import (
     MAX_SENDERS,
 )
 from readme_metrics.delivery.queue import LogQueue
+from readme_metrics.delivery.queue_full import QueueFullNotice
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.delivery.worker import WorkerPool
@@ -147,6 +147,8 @@ class Delivery:
                                 max_down_attempts=self._max_down_attempts,
                                 auth_pause=self._auth_pause)
         self._batcher.on_close = self._attempt.close_begins
+        self._queue_full = QueueFullNotice(self._attempt.warnings, config.max_queue_size,
+                                           config.max_queue_bytes)
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
                                 config.timeout, self._attempt.host_answers,
                                 self._transport.end_check)
@@ -173,14 +175,11 @@ class Delivery:
             reason, due, so_far = self._batcher.put(item, item.nbytes, not self._background)
             if reason:
                 if reason == "queue_full":
-                    self._attempt.warnings.log(
-                        logging.WARNING, "queue_full", "readme_metrics: the delivery queue "
-                        "is full (max_queue_size (README_MAX_QUEUE_SIZE) is %d logs, "
-                        "max_queue_bytes (README_MAX_QUEUE_BYTES) %d bytes): new logs are "
-                        "dropped (%d so far)", self.config.max_queue_size,
-                        self.config.max_queue_bytes, so_far)
+                    self._queue_full.dropped(so_far)
                     self._attempt.refused()  # POSTs held past their bound: cut them
                 return False
+            if self._queue_full.since is not None:
+                self._queue_full.accepted()
             if self._background:
                 if not self._started:
                     if not self._start():
@@ -251,7 +250,11 @@ class Delivery:
             # Beyond TIMEOUT_MAX (float("inf") too) a lock's wait raises OverflowError,
             # which gave up at once: "as long as it takes" is capped there. NaN waits not.
             wait = min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
-            return self._flush(time.monotonic() + wait)
+            delivered = self._flush(time.monotonic() + wait)
+            # Said here too: uvicorn ends on SIGTERM after the lifespan's flush, with no
+            # exit hook (so no close) after it.
+            self._queue_full.say_rest()
+            return delivered
         except Exception:
             self._logger.debug("readme_metrics: flush failed", exc_info=True)
             return False
@@ -318,6 +321,7 @@ class Delivery:
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
         if began is None:
             began = process.exit_began()
+        self._queue_full.say_rest()
         # (The POSTs in flight end with the close: Batcher.on_close.)
         return self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
