@@ -9,6 +9,12 @@ the drops after it were said by no line, nor at the exit. Now, once the queue ta
 again (at most once a minute), one warning says how many it dropped while full and for
 how long; the close says those no line counted yet. Every case here fails before (no
 such line).
+
+(b) ``README_MAX_QUEUE_BYTES`` below one log's bytes (``5``, a typo, or kilobytes meant)
+stopped delivery for good: every log was dropped as "queue full" with the queue empty,
+against an API answering at once (uvicorn, 4 calls: 0 delivered). A log larger than the
+bound is now taken when the queue holds nothing else, and sent; memory stays bounded by
+the larger of the bound and one log. Fails before (0 of 3 delivered).
 """
 
 from __future__ import annotations
@@ -101,3 +107,33 @@ def test_drops_after_a_line_are_said_by_the_next_or_the_close(
     counts = _said_counts(caplog)
     assert counts[0] == SENT - HELD and len(counts) == 2, counts
     assert sum(counts) == delivery.stats["dropped_queue_full"], (counts, delivery.stats)
+
+
+@pytest.mark.parametrize("background", [pytest.param(True, id="background"),
+                                        pytest.param(False, id="inline")])
+def test_a_byte_bound_below_one_log_still_delivers(
+        collector: Collector, make_delivery: MakeDelivery, background: bool) -> None:
+    delivery = make_delivery(collector.url, max_queue_bytes=5,
+                             background_worker_mode=background)
+    for n in range(3):
+        assert delivery.submit(item(f"log-{n}", body=b"x" * 100)) is True
+        assert delivery.flush(5.0) is True
+    assert [log["_id"] for log in collector.logs] == ["log-0", "log-1", "log-2"]
+    assert delivery.stats["dropped"] == 0 and adds_up(delivery.stats), delivery.stats
+
+
+def test_a_byte_bound_below_one_log_holds_one_log_at_most(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """The API holds the POST: the one log it carries is all the queue holds."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    delivery = make_delivery(collector.url, max_queue_bytes=5)
+    try:
+        for n in range(5):
+            delivery.submit(item(f"log-{n}", body=b"x" * 100))
+        assert delivery.stats["queued"] == 1, delivery.stats
+        assert delivery.stats["dropped_queue_full"] == 4, delivery.stats
+    finally:
+        gate.set()
+    assert delivery.flush(5.0) is False  # 4 were dropped
+    assert [log["_id"] for log in collector.logs] == ["log-0"]

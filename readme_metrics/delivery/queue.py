@@ -142,9 +142,11 @@ class LogQueue:
         included, so ``stats()["queued"]`` never exceeds it (SPEC 7). Against a slow API
         the traffic times its answer time must fit in it (2,000 logs/s to an API
         answering in 8 s: about 16,000 to 20,000, docs/DELIVERY.md "Threads").
+        A log larger than ``max_bytes`` is taken when nothing else is held: else none
+        would ever be sent (``README_MAX_QUEUE_BYTES=5`` dropped every log, blackbox7).
         """
         if (self.accepted - self.resolved >= self.max_size
-                or self.queued_bytes + nbytes > self.max_bytes):
+                or (self.queued_bytes + nbytes > self.max_bytes and self.queued_bytes)):
             return False
         items = self.items
         if not items:
