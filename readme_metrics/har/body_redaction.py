@@ -18,6 +18,8 @@ from readme_metrics.har.event_stream import (
 )
 from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.redaction_csv import csv_redacted, delimiter_of
+from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
 
@@ -89,11 +91,11 @@ def redact_text(
         return redacted(text), NOT_KEYED_COMMENT
     if essence == EVENT_STREAM and event_stream_names(text, redactor):
         return event_stream_redacted(text, redactor)
-    if is_xml(essence):
+    if is_xml(essence) or essence == _HTML:
         # By the denylist, its elements and attributes named by a denied key (SOAP's
-        # <wsse:Password>): XML is keyed too.
+        # <wsse:Password>, HTML's <input name="password" value=...>): XML is keyed too.
         if redactor.mentions_key(text, True):
-            return xml_redacted(text, redactor.denies), None
+            return _keyed_text(text, essence, redactor), None
         return text, None
     string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
     if _JSON_STRING_START.match(string) is not None and (
@@ -109,11 +111,29 @@ def redact_text(
         if _QUOTED_DOCUMENT.match(string) is not None and (
                 '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
             return redacted(text), UNREDACTABLE_COMMENT
-    if essence in _PLAIN_FORMS and ("=" in text or '"' in text) and (
+    if essence in _PLAIN_FORMS and ("=" in text or '"' in text or "'" in text) and (
             # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
             redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
         return _plain_pairs(text, redactor), None
+    if essence not in _PLAIN_FORMS and redactor.mentions_key(text, True):
+        # A CSV's column, and a JSON member in any other text (a script's; hostile24).
+        return _keyed_text(text, essence, redactor), None
     return text, None
+
+
+_HTML, _TSV = "text/html", "text/tab-separated-values"
+
+
+def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
+    """A text body of another type by the denylist: XML (and HTML) by its elements and
+    attributes, CSV by its columns, then any text by the JSON members in it
+    (``<data>{"password": ...}</data>``, a script's), in double or single quotes."""
+    csv = "csv" in essence or essence == _TSV
+    if is_xml(essence) or essence == _HTML:
+        text = xml_redacted(text, redactor.denies, essence == _HTML)
+    elif csv:
+        text = csv_redacted(text, redactor.denies, delimiter_of(essence, text))
+    return hidden_members(redactor, text, csv)
 
 
 # Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the
@@ -129,7 +149,7 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
     ``name=value`` a line."""
     lines = text.split("\n")
     for at, line in enumerate(lines):
-        if "=" in line or '"' in line:
+        if "=" in line or '"' in line or "'" in line:
             end = "\r" if line.endswith("\r") else ""
             lines[at] = redactor.linked(line[:len(line) - len(end)], loose=True) + end
     return "\n".join(lines)

@@ -32,13 +32,13 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from readme_metrics.har.redaction_marks import escaped_redacted
+from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_names import folded_name
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["cut_members"]
+__all__ = ["cut_members", "hidden_members", "single_quoted_member"]
 
 #: What cuts a form's text into pieces (query_values splits a pair at a "%23" too).
 _CUTTING = re.compile("[&=;#]|%23")
@@ -75,6 +75,13 @@ _BLANK, _BLANK_DECODED = r"[ \t\n\r]", r"[ \t\n\r+]|%(?:20|09|0[AaDd])"
 _AS_SENT = _reading('"', r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
 _DECODED = _reading('"|%22', r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
                     r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]")
+# Python's str(dict) (repr): names and strings in single quotes, a string holding
+# one in double quotes (hostile24); as sent and percent-decoded.
+_SINGLE = _reading("'", r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
+_SINGLE_DECODED = _reading("'|%27", r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
+                           r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]")
+# A CSV field's document: each quote doubled (hostile24).
+_DOUBLED = _reading('""', r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
 
 
 def _escaped(level: int, decoded: bool) -> _Reading:
@@ -114,30 +121,28 @@ class _Quotes:
         index = bisect_left(self.at, at)
         return self.at[index - 1] if index else -1
 
+    def closing(self, start: int, size: int) -> int:
+        """Where the closing quote of a string whose text starts at ``start`` starts, or
+        ``size`` (the text's end) when it has none (cut short)."""
+        index = bisect_left(self.at, start)
+        return self.at[index] if index < len(self.at) else size
+
     def string_end(self, start: int, size: int) -> int:
         """The end of a string whose text starts at ``start``: after its closing quote,
-        or ``size`` (the text's end) when it has none (cut short)."""
-        index = bisect_left(self.at, start)
-        return self.ends[self.at[index]] if index < len(self.at) else size
+        or ``size`` when it has none."""
+        close = self.closing(start, size)
+        return self.ends[close] if close < size else size
 
 
 def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> str:
     """``raw`` (a form or query, percent-encoded; ``decode`` reads one of its pieces)
     with each run of pieces a cut member of a redacted name spans hidden as one piece;
     ``raw`` itself when there is none (most forms: no quote followed by a colon)."""
-    if _DECODED.name_end.search(raw) is None or not (
+    if not _names_member(raw) or not (
             redactor.has_allow or redactor.names_key_decoded(raw)):
         return raw
-    spans = _member_spans(redactor, raw, decode, _AS_SENT)
-    encoded = "%" in raw or "+" in raw  # (else read so already)
-    if encoded:
-        spans += _member_spans(redactor, raw, decode, _DECODED)
-    if "\\" in raw:
-        for reading in _ESCAPED:
-            spans += _member_spans(redactor, raw, decode, reading)
-    if encoded and ("\\" in raw or "%5" in raw):
-        for reading in _ESCAPED_DECODED:
-            spans += _member_spans(redactor, raw, decode, reading)
+    spans = [(member.opening, member.end) for member in _members(redactor, raw, decode)
+             if _CUTTING.search(raw, member.opening, member.end) is not None]
     if not spans:
         return raw
     runs: list[tuple[int, int]] = []
@@ -155,6 +160,88 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
     return "".join(out)
 
 
+def _names_member(raw: str) -> bool:
+    """Whether ``raw`` may hold a member's name in any reading: a quote (double or
+    single, as sent or percent-encoded), blanks, a colon."""
+    return _DECODED.name_end.search(raw) is not None or (
+        ("'" in raw or "%27" in raw) and _SINGLE_DECODED.name_end.search(raw) is not None)
+
+
+def single_quoted_member(redactor: Redactor, text: str, denied_only: bool) -> bool:
+    """Whether decoded ``text`` names, in single quotes, a member a list redacts
+    (``x{'password': ...}``, Python's ``str(dict)``), or the denylist when
+    ``denied_only``: only a name a list names, for prose has apostrophes (``it's
+    'fine': ...`` is kept)."""
+    if "'" not in text or _SINGLE.name_end.search(text) is None:
+        return False
+    quotes = _Quotes(text, _SINGLE)
+    for found in _SINGLE.name_end.finditer(text):
+        close = found.start()
+        opening = quotes.before(close)
+        if close in quotes.ends and opening >= 0 and _redacted_name(
+                redactor, text[quotes.ends[opening]:close], str, denied_only):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Member:
+    """Where a member of a redacted name is in a text: its name's opening quote, its
+    value's start and end, and its string's text (start, end) when it is a string."""
+
+    opening: int
+    value: int
+    end: int
+    string: tuple[int, int] | None
+
+
+def _members(redactor: Redactor, raw: str, decode: Callable[[str], str],
+             doubled: bool = False) -> list[_Member]:
+    """Each member of a redacted name in ``raw``, in each reading its characters may
+    have: as sent, percent-decoded (when it holds an escape), in a document held in a
+    JSON string (a backslash), in single quotes (Python's repr: hostile24), and, with
+    ``doubled``, each quote doubled (a CSV field's)."""
+    found = _in_reading(redactor, raw, decode, _AS_SENT)
+    encoded = "%" in raw or "+" in raw  # (else read so already)
+    if encoded:
+        found += _in_reading(redactor, raw, decode, _DECODED)
+    if "\\" in raw:
+        for reading in _ESCAPED:
+            found += _in_reading(redactor, raw, decode, reading)
+    if encoded and ("\\" in raw or "%5" in raw):
+        for reading in _ESCAPED_DECODED:
+            found += _in_reading(redactor, raw, decode, reading)
+    if "'" in raw:
+        found += _in_reading(redactor, raw, decode, _SINGLE, _AS_SENT)
+    if encoded and "%27" in raw:
+        found += _in_reading(redactor, raw, decode, _SINGLE_DECODED, _DECODED)
+    if doubled and '""' in raw:
+        found += _in_reading(redactor, raw, decode, _DOUBLED)
+    return found
+
+
+def hidden_members(redactor: Redactor, text: str, doubled: bool = False) -> str:
+    """``text`` (any text body: XML, HTML, CSV, a script) with the value of each JSON
+    member of a name a list redacts written ``[REDACTED n]`` (a string's text, its
+    quotes kept; ``[REDACTED]`` for another value): as sent, in a JSON string, in
+    single quotes; ``doubled``: a CSV's quotes doubled. ``text`` itself when none is."""
+    if not _names_member(text) or not redactor.names_key_decoded(text):
+        return text
+    out: list[str] = []
+    at = 0
+    for start, end, string in sorted(
+            (*(member.string or (member.value, member.end)), member.string is not None)
+            for member in _members(redactor, text, str, doubled)):
+        if start < at or start == end and not string:
+            continue  # (inside a value hidden already, or no value: "password":})
+        out += text[at:start], redacted(text[start:end] if string else None)
+        at = end
+    if not out:
+        return text
+    out.append(text[at:])
+    return "".join(out)
+
+
 def _piece_run(raw: str, start: int, end: int) -> tuple[int, int]:
     """The run ``raw[start:end]`` (a member) hides: from the start of its first piece,
     the pair's value (after its "=", if the member starts there) or name, as the
@@ -165,14 +252,19 @@ def _piece_run(raw: str, start: int, end: int) -> tuple[int, int]:
     return (first if equals < 0 else equals + 1), end
 
 
-def _member_spans(redactor: Redactor, raw: str, decode: Callable[[str], str],
-                  reading: _Reading) -> list[tuple[int, int]]:
-    """(start, end) in ``raw`` of each member of a redacted name, in ``reading``, whose
-    span (its name's opening quote to its value's end) holds a cutting character."""
+#: A value that is no string nor container (a number, true, null), or a bare word.
+_LITERAL = re.compile(r"""[^\s,;&=#%<>{}\[\]"']*""")
+
+
+def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
+                reading: _Reading, strings: _Reading | None = None) -> list[_Member]:
+    """Each member of a redacted name in ``raw`` in ``reading``; ``strings``: the reading
+    of a value's string in other quotes (a repr's ``'password': "it's"``)."""
     if reading.name_end.search(raw) is None:
         return []  # (a text of escaped quotes that name no member: no quotes read)
     quotes = _Quotes(raw, reading)
-    spans: list[tuple[int, int]] = []
+    other = None if strings is None else _Quotes(raw, strings)
+    members: list[_Member] = []
     done = 0
     for found in reading.name_end.finditer(raw):
         close = found.start()
@@ -183,19 +275,27 @@ def _member_spans(redactor: Redactor, raw: str, decode: Callable[[str], str],
                 redactor, raw[quotes.ends[opening]:close], decode):
             continue
         blanks = reading.blanks.match(raw, found.end())
-        end = _value_end(raw, quotes, found.end() if blanks is None else blanks.end(),
-                         reading)
-        if _CUTTING.search(raw, opening, end) is not None:
-            spans.append((opening, end))
+        start = found.end() if blanks is None else blanks.end()
+        string = None
+        for kind in (quotes, other):
+            if kind is not None and start in kind.ends:
+                text = kind.ends[start]
+                string = (text, kind.closing(text, len(raw)))
+                end = kind.string_end(text, len(raw))
+                break
+        else:
+            end = _value_end(raw, quotes, start, reading)
+            if end == start:
+                literal = _LITERAL.match(raw, start)
+                end = start if literal is None else literal.end()
+        members.append(_Member(opening, start, end, string))
         done = end
-    return spans
+    return members
 
 
 def _value_end(raw: str, quotes: _Quotes, start: int, reading: _Reading) -> int:
-    """The end of the JSON value at ``start``: a string's, a container's (its brackets
-    counted, its strings skipped), or ``start`` for a literal."""
-    if start in quotes.ends:
-        return quotes.string_end(quotes.ends[start], len(raw))
+    """The end of the JSON value at ``start``: a container's (its brackets counted, its
+    strings skipped), or ``start`` for a literal."""
     if reading.opening.match(raw, start) is None:
         return start
     depth, at = 0, start
@@ -212,11 +312,13 @@ def _value_end(raw: str, quotes: _Quotes, start: int, reading: _Reading) -> int:
     return len(raw)
 
 
-def _redacted_name(redactor: Redactor, name: str, decode: Callable[[str], str]) -> bool:
-    """Whether a member's raw ``name`` is one a list redacts: as sent or
-    percent-decoded, JSON escapes read or not; a dotted entry's last key too (the
-    member's path cannot be told in a document read in pieces)."""
-    if _redacted_key(redactor, name):
+def _redacted_name(redactor: Redactor, name: str, decode: Callable[[str], str],
+                   denied_only: bool = False) -> bool:
+    """Whether a member's raw ``name`` is one a list redacts (the denylist, when
+    ``denied_only``): as sent or percent-decoded, JSON escapes read or not; a dotted
+    entry's last key too (the member's path cannot be told in a document read in
+    pieces)."""
+    if _redacted_key(redactor, name, denied_only):
         return True
     if "%" not in name and "+" not in name and "\\" not in name:
         return False  # (as almost every name: spelled one way)
@@ -227,9 +329,10 @@ def _redacted_name(redactor: Redactor, name: str, decode: Callable[[str], str]) 
                 spellings.add(json.loads(f'"{spelling}"'))
             except ValueError:
                 pass
-    return any(_redacted_key(redactor, spelling) for spelling in spellings)
+    return any(_redacted_key(redactor, spelling, denied_only) for spelling in spellings)
 
 
-def _redacted_key(redactor: Redactor, key: str) -> bool:
-    return redactor.redacts(key) or bool(redactor.deny_paths) and any(
+def _redacted_key(redactor: Redactor, key: str, denied_only: bool) -> bool:
+    return (redactor.denies(key) if denied_only else redactor.redacts(key)) or bool(
+        redactor.deny_paths) and any(
         folded_name(key) == path.rsplit(".", 1)[1] for path in redactor.deny_paths)

@@ -42,9 +42,11 @@ NESTED_VALUE = re.compile(r"%(?:25)*(?:3[Dd]|7[Bb]|5[Bb])|[{\[]")
 ENCODED_TWICE = re.compile(r"%25(?:25)*(?:3[Dd]|7[Bb]|5[Bb])")
 
 def holds_quote(text: str) -> bool:
-    """Whether a raw query, form or name holds a ``"``, as sent or percent-encoded: the
-    text a piece of a JSON document's member is in."""
-    return '"' in text or "%22" in text
+    """Whether a raw query, form or name holds a ``"`` or a ``'``, as sent or
+    percent-encoded: the text a piece of a JSON document's member is in (or of Python's
+    ``str(dict)``, its names in single quotes: hostile24)."""
+    return '"' in text or "'" in text or "%2" in text and (
+        "%22" in text or "%27" in text)
 
 
 def holds_bracket(text: str) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from readme_metrics.har.pairs import query_values, url_pairs
 from readme_metrics.har.percent import decode_component, decode_in
-from readme_metrics.har.redaction_cut import cut_members
+from readme_metrics.har.redaction_cut import cut_members, single_quoted_member
 from readme_metrics.har.redaction_forms import (
     CACHED_NAME,
     ENCODED_EQUALS,
@@ -203,9 +203,13 @@ def quoted_piece(redactor: Redactor, text: str, denied_only: bool) -> str | None
     """The raw replacement of a decoded name or value that is no JSON document when it
     holds a member's name (a quote, then ":") and a key a list may name
     (:meth:`Redactor.mentions_key`): a piece of a document, or text before one, read as
-    a form's pair (hostile22), hidden whole; None to keep it (``k"ey``: no member)."""
+    a form's pair (hostile22), hidden whole; None to keep it (``k"ey``: no member).
+    A member's name in single quotes (Python's ``str(dict)``: ``x{'password': ...}``)
+    only when it is a name a list redacts itself (hostile24): prose has apostrophes."""
     if '"' in text and _MEMBER_NAME_END.search(text) is not None and (
-            redactor.mentions_key(text, denied_only)):
+            redactor.mentions_key(text, denied_only)) or "'" in text and (
+            redactor.mentions_key(text, denied_only)) and single_quoted_member(
+            redactor, text, denied_only):
         return escaped_redacted(text)
     return None
 
@@ -214,7 +218,7 @@ def loose_value(redactor: Redactor, value: str, decode: Callable[[str], str]
                 ) -> str | None:
     """:func:`quoted_piece` of a raw value no list names that is no JSON from its start
     (``0", "password": "..."}``: a document's piece after an "=" in its strings)."""
-    if '"' not in value and "%22" not in value:
+    if not holds_quote(value):
         return None
     return quoted_piece(redactor, decode(value), True)
 
@@ -236,7 +240,8 @@ def json_name(redactor: Redactor, name: str, decode: Callable[[str], str],
         # under an allowlist (whose whole document's unlisted values are redacted); a
         # name such as "{password}" is none.
         if '"' not in text or not redactor.mentions_key(text):
-            return None
+            # (Python's str(dict), {'password': ...: quoted_piece; hostile24.)
+            return quoted_piece(redactor, text, denied_only)
         document = redacted(text)
     elif document == text:
         return None

@@ -112,10 +112,13 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
         # twice): a document in it is read by the denylist, as in a body
         # (json_text); any other text starting with a quote is kept as it is, but
         # for one that could be such a string cut short (an escaped quote or a \u
-        # escape, and a denied name): hidden whole, as a broken document is.
+        # escape, and a denied name): hidden whole, as a broken document is; and so is
+        # one holding a member a denied key names ("{"password": ...}, a quote before a
+        # document: quoted_piece, kept in clear before hostile24).
         document = json_text(redactor, text, listed=redactor.allows(name))
-        return document, document is None and "\\" in text and (
-            '\\"' in text or "\\u" in text) and redactor.mentions_key(text, True)
+        return document, document is None and ("\\" in text and (
+            '\\"' in text or "\\u" in text) and redactor.mentions_key(text, True) or (
+            quoted_piece(redactor, text, True) is not None))
     if first not in ("{", "["):
         if redactor.has_deny and ("=" in text or "%" in text):
             # A URL or form (a multipart field's "next" link), read as link_in reads one

@@ -44,10 +44,16 @@ def is_xml(essence: str) -> bool:
     return essence in ("application/xml", "text/xml") or essence.endswith("+xml")
 
 
-def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
+# HTML's void elements: no content, no close tag (<input name="password"> is whole).
+_VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                   "meta", "param", "source", "track", "wbr"))
+
+
+def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -> str:
     """``text`` with the content of each element and the value of each attribute whose
     local name ``denies`` says is denied replaced by ``[REDACTED n]``; ``text`` itself
-    when nothing is."""
+    when nothing is. ``html``: an HTML body, whose void elements have no content (an
+    ``<input name="password">``'s value is its attribute's; hostile24)."""
     out: list[str] = []
     kept = 0  # text[:kept] is in out
     at = 0
@@ -65,7 +71,8 @@ def xml_redacted(text: str, denies: Callable[[str], bool]) -> str:
             if hidden != attributes:
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
-        if not empty and (content or denies(local)):
+        if not empty and (content or denies(local)) and not (
+                html and local.lower() in _VOID):
             end = _close_tag(text, f"{prefix or ''}{local}", at)
             out += [text[kept:tag.start()], start or tag.group(0), redacted(text[at:end])]
             kept = at = end
