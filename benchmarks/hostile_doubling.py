@@ -45,6 +45,11 @@ def _repeated(unit: bytes, head: bytes = b"[", tail: bytes = b"]") -> Make:
     return lambda n: head + b",".join([unit] * max(1, n // (len(unit) + 1))) + tail
 
 
+def _runs(head: bytes, unit: bytes, tail: bytes = b"") -> Make:
+    """A body of about ``n`` bytes: ``head``, ``unit`` repeated, ``tail``."""
+    return lambda n: head + unit * (n // len(unit)) + tail
+
+
 def _patch(path: bytes) -> bytes:
     return b'[{"op":"add","path":"' + path + b'","value":{"x":1}},"password"]'
 
@@ -200,7 +205,23 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
                                        lambda n: b'note "password": "s"\n' * (n // 21), DENY),
         "prose with =": ("text/plain",
                          lambda n: b"the password is 1+1=2 and a%20b\n" * (n // 33), DENY),
+        # Python's str(dict), names in single quotes (hostile24).
+        "x{'password': 'a&b'},... (one line)": (
+            "text/plain", _runs(b"x", b"{'password': 'a&b'},"), DENY),
+        "prose with apostrophes": (
+            "text/plain", _runs(b"", b"it's the user's password: don't 'x': y\n"), DENY),
     },
+    # JSON members, CSV columns, HTML inputs in other text bodies (hostile24).
+    "text": {name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+        ("xml of json members", "application/xml", b"<a>", b'{"password": "s", "b": 1}',
+         b"</a>"),
+        ("html inputs", "text/html", b"<form>", b'<input name="password" value="s">', b""),
+        ("html of apostrophes 'a': ...", "text/html", b"<p>password ", b"'a': 'b' ", b""),
+        ("csv, a denied column", "text/csv", b"id,password,n\r\n", b"1,secret,2\r\n", b""),
+        ("csv, quoted fields", "text/csv", b"id,password\r\n", b'"a,""b",",c"\r\n', b""),
+        ("csv, one quote never closed", "text/csv", b'id,password\r\n1,"', b"a,", b""),
+        ("markdown of escaped quotes", "text/markdown", b"password ", b'\\"a\\": ', b""),
+    ]},
 }
 
 

@@ -1,4 +1,6 @@
-"""A JSON member a list names whose value a form's separators cut (forms23; SPEC 6).
+"""The JSON members a list names in text that is no JSON document, read back from their
+names (SPEC 6): those a form's separators cut (forms23), and those of any text body
+(hostile24).
 
 A form (or query) that holds a JSON document it does not start with (text before it,
 ``x{"password": ...}``: hostile22; one field's value, ``b={"password": ...}``; a
@@ -21,7 +23,12 @@ in one of its JSON strings, its quotes escaped once (``\\"``, ``%5C%22``: review
 is found back from its end (a quote, blanks, a colon), as its opening quote is the last
 quote before that no backslash escapes: text before a document, quotes in it too, does
 not mislead it as a reading from the start would. A literal value (a number, ``true``)
-holds no separator.
+holds no separator. Python's ``str(dict)`` is read too, its names and strings in single
+quotes (a string holding one in double quotes), as sent and percent-decoded.
+
+Any other text (XML, HTML, CSV, a script: :func:`hidden_members`) is read the same ways,
+and a CSV field's doubled quotes too; each such member's value is written
+``[REDACTED n]`` (a string's text, its quotes kept) or ``[REDACTED]``.
 """
 
 from __future__ import annotations
@@ -141,8 +148,8 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
     if not _names_member(raw) or not (
             redactor.has_allow or redactor.names_key_decoded(raw)):
         return raw
-    spans = [(member.opening, member.end) for member in _members(redactor, raw, decode)
-             if _CUTTING.search(raw, member.opening, member.end) is not None]
+    spans = [(opening, end) for opening, _, end, _ in _members(redactor, raw, decode)
+             if _CUTTING.search(raw, opening, end) is not None]
     if not spans:
         return raw
     runs: list[tuple[int, int]] = []
@@ -184,15 +191,10 @@ def single_quoted_member(redactor: Redactor, text: str, denied_only: bool) -> bo
     return False
 
 
-@dataclass(frozen=True)
-class _Member:
-    """Where a member of a redacted name is in a text: its name's opening quote, its
-    value's start and end, and its string's text (start, end) when it is a string."""
-
-    opening: int
-    value: int
-    end: int
-    string: tuple[int, int] | None
+#: Where a member of a redacted name is in a text: its name's opening quote, its value's
+#: start and end, and its string's text (start, end) when it is a string. (A tuple: a
+#: NamedTuple made each of 50,000 members a MiB cost a microsecond more.)
+_Member = tuple[int, int, int, "tuple[int, int] | None"]
 
 
 def _members(redactor: Redactor, raw: str, decode: Callable[[str], str],
@@ -230,8 +232,8 @@ def hidden_members(redactor: Redactor, text: str, doubled: bool = False) -> str:
     out: list[str] = []
     at = 0
     for start, end, string in sorted(
-            (*(member.string or (member.value, member.end)), member.string is not None)
-            for member in _members(redactor, text, str, doubled)):
+            (*(string or (value, end)), string is not None)
+            for _, value, end, string in _members(redactor, text, str, doubled)):
         if start < at or start == end and not string:
             continue  # (inside a value hidden already, or no value: "password":})
         out += text[at:start], redacted(text[start:end] if string else None)
@@ -276,19 +278,20 @@ def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
             continue
         blanks = reading.blanks.match(raw, found.end())
         start = found.end() if blanks is None else blanks.end()
+        kind = quotes if start in quotes.ends else other if (
+            other is not None and start in other.ends) else None
         string = None
-        for kind in (quotes, other):
-            if kind is not None and start in kind.ends:
-                text = kind.ends[start]
-                string = (text, kind.closing(text, len(raw)))
-                end = kind.string_end(text, len(raw))
-                break
+        if kind is not None:
+            text = kind.ends[start]
+            close = kind.closing(text, len(raw))
+            string = (text, close)
+            end = kind.ends[close] if close < len(raw) else len(raw)
         else:
             end = _value_end(raw, quotes, start, reading)
             if end == start:
                 literal = _LITERAL.match(raw, start)
                 end = start if literal is None else literal.end()
-        members.append(_Member(opening, start, end, string))
+        members.append((opening, start, end, string))
         done = end
     return members
 

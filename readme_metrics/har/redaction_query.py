@@ -347,9 +347,14 @@ def denied_value(redactor: Redactor, depth: int, paired: dict[str, frozenset[str
     if redactor.denies(decoded) or paired and decoded in paired and (
             decode_component(value) in paired[decoded]):
         return escaped_redacted(decode_component(value))
+    if not loose:
+        return nested_value(redactor, name, value, depth)
+    # A value starting as JSON may be a piece of one all the same (x{"a": "=", "password":
+    # "..."}: the value '", "password": "..."}'), read as a form's value is (json_value;
+    # kept in clear before hostile24).
     return nested_value(redactor, name, value, depth) or (
-        loose_value(redactor, value, decode_component) if loose and (
-            JSON_VALUE.match(value) is None) else None)
+        loose_value(redactor, value, decode_component) if JSON_VALUE.match(value) is None
+        else json_value(redactor, decoded, value, decode_component, None))
 
 
 def nested_value(redactor: Redactor, name: str, value: str, depth: int) -> str | None:
