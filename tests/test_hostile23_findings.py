@@ -11,7 +11,7 @@ then ":") and a denied key is hidden whole. Prose with no member's shape is kept
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +21,7 @@ from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 DENY = Redactor(denylist=["password"])
 SECRET = "Zq8h22Xw3K"
@@ -98,30 +99,7 @@ def test_the_other_lines_are_kept_as_sent() -> None:
 
 
 def test_a_flask_app_sends_the_text_plain_body_hidden(collector: Collector) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
-    app = Flask(__name__)
-
-    @app.route("/notes", methods=["POST"])
-    def notes() -> Any:
-        return request.get_data(), {"Content-Type": "text/plain"}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
-    try:
-        sent = LEAKED["prefix"]
-        answer = app.test_client().post("/notes", data=sent,
-                                        headers={"Content-Type": "text/plain"})
-        assert answer.get_data(as_text=True) == sent  # the app reads it as sent
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
+    log = logged_echo(collector, LEAKED["prefix"], "text/plain")
     entry = log["request"]["log"]["entries"][0]
     assert SECRET not in json.dumps(log)
     assert entry["request"]["postData"]["text"] == "%5BREDACTED%2027%5D"

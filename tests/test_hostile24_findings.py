@@ -29,6 +29,7 @@ from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 DENY = Redactor(denylist=["password"])
 SECRET = "Zq8h22Xw3K"
@@ -240,28 +241,7 @@ def test_markup_never_leaks(before: str, after: str, value: str, shape: str,
 ])
 def test_a_flask_app_sends_the_value_hidden(collector: Collector, mime: str,
                                             sent: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
-    try:
-        answer = app.test_client().post("/echo", data=sent, headers={"Content-Type": mime})
-        assert answer.get_data(as_text=True) == sent  # the app reads it as sent
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
+    log = logged_echo(collector, sent, mime)
     entry = log["request"]["log"]["entries"][0]
     assert SECRET not in json.dumps(log)
     assert "REDACTED" in entry["request"]["postData"]["text"]

@@ -1,0 +1,37 @@
+"""A real Flask app with the ReadMeMetrics extension that answers each POST's body as
+sent, under the type it was sent with, logging to a real collector: for the tests of what
+a denylist hides in a text body, request and response alike (hostile23, hostile24)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.fake_api import Collector
+
+
+def logged_echo(collector: Collector, body: str, mime: str) -> dict[str, Any]:
+    """The log the collector got of POSTing ``body`` typed ``mime`` to the app, whose
+    denylist is ``["password"]``; the app's answer is checked to be the body as sent."""
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    app = Flask(__name__)
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> Any:
+        return request.get_data(), {"Content-Type": mime}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=["password"]), app)
+    try:
+        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
+        assert answer.get_data(as_text=True) == body  # the app reads it as sent
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    return log
