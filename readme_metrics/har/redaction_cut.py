@@ -45,7 +45,7 @@ from readme_metrics.har.redaction_names import folded_name
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["cut_members", "hidden_members", "single_quoted_member"]
+__all__ = ["cut_members", "hidden_members", "names_member", "single_quoted_member"]
 
 #: What cuts a form's text into pieces (query_values splits a pair at a "%23" too).
 _CUTTING = re.compile("[&=;#]|%23")
@@ -145,7 +145,7 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
     """``raw`` (a form or query, percent-encoded; ``decode`` reads one of its pieces)
     with each run of pieces a cut member of a redacted name spans hidden as one piece;
     ``raw`` itself when there is none (most forms: no quote followed by a colon)."""
-    if not _names_member(raw) or not (
+    if not names_member(raw) or not (
             redactor.has_allow or redactor.names_key_decoded(raw)):
         return raw
     spans = [(opening, end) for opening, _, end, _ in _members(redactor, raw, decode)
@@ -167,9 +167,12 @@ def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> s
     return "".join(out)
 
 
-def _names_member(raw: str) -> bool:
+def names_member(raw: str) -> bool:
     """Whether ``raw`` may hold a member's name in any reading: a quote (double or
-    single, as sent or percent-encoded), blanks, a colon."""
+    single, as sent or percent-encoded), blanks, a colon. (The colon looked for first:
+    the patterns, tried at each character, took 3 ms a 100 KB form of prose.)"""
+    if ":" not in raw and "%3" not in raw:
+        return False
     return _DECODED.name_end.search(raw) is not None or (
         ("'" in raw or "%27" in raw) and _SINGLE_DECODED.name_end.search(raw) is not None)
 
@@ -227,7 +230,7 @@ def hidden_members(redactor: Redactor, text: str, doubled: bool = False) -> str:
     member of a name a list redacts written ``[REDACTED n]`` (a string's text, its
     quotes kept; ``[REDACTED]`` for another value): as sent, in a JSON string, in
     single quotes; ``doubled``: a CSV's quotes doubled. ``text`` itself when none is."""
-    if not _names_member(text) or not redactor.names_key_decoded(text):
+    if not names_member(text) or not redactor.names_key_decoded(text):
         return text
     out: list[str] = []
     at = 0

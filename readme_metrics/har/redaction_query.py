@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from readme_metrics.har.pairs import query_values, url_pairs
 from readme_metrics.har.percent import decode_component, decode_in
-from readme_metrics.har.redaction_cut import cut_members, single_quoted_member
+from readme_metrics.har.redaction_cut import cut_members, names_member, single_quoted_member
 from readme_metrics.har.redaction_forms import (
     CACHED_NAME,
     ENCODED_EQUALS,
@@ -112,7 +112,9 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
                                 else partial(decode_in, codec=codec))
     # A name that is a JSON document holds a bracket, as sent or percent-encoded:
     # without one, no name is asked about (a call per pair, 2.7% of a 100 KB form).
-    named = quoted or holds_bracket(raw_query)
+    # (A name holding a quote is asked about when the form holds a member's name, a
+    # quote then ":": prose's apostrophes ask nothing; hostile24.)
+    named = holds_bracket(raw_query) or quoted and names_member(raw_query)
     # A value holding a URL, form or document naming a denied key (nested_value) is
     # looked for only in a query that names one somewhere, decoded as a whole once:
     # asked of each value, a form of 3,000 values holding "%3D" cost 4 times as much.
@@ -128,6 +130,11 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     # next=https%3A...%3Ftoken%3Dx;v=1, see nested_value.)
     # The value fields of a name/value pair naming a denied key (paired_fields).
     paired = paired_in(redactor, raw_query, codec)
+    # A value's loose piece is hidden for a key the denylist names only: in a UTF-8
+    # query naming none (nested, which a quote makes asked), no value is decoded to look
+    # (a 100 KB form of values holding "%27", prose, took 3 times as long; hostile24).
+    # (A form in another charset may spell a name only its codec reads.)
+    quoted = quoted and (nested or codec is not None)
     if codec is None:
         return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
                                                paired=paired, quoted=quoted),
@@ -218,7 +225,7 @@ def loose_value(redactor: Redactor, value: str, decode: Callable[[str], str]
                 ) -> str | None:
     """:func:`quoted_piece` of a raw value no list names that is no JSON from its start
     (``0", "password": "..."}``: a document's piece after an "=" in its strings)."""
-    if not holds_quote(value):
+    if not holds_quote(value) or not names_member(value):
         return None
     return quoted_piece(redactor, decode(value), True)
 
