@@ -73,7 +73,7 @@ def _readable(
 
 def _recorded(
     readable: Optional[bytes], body: bytes, essence: str, charset: Optional[str],
-    truncated: bool, redactor: Optional[Redactor], note: Optional[str],
+    truncated: bool, redactor: Optional[Redactor], note: Optional[str], limit: int,
 ) -> tuple[str, bool, Optional[str]]:
     """(text, is_base64, comment) of a body recorded as text or base64."""
     if readable is None:
@@ -82,7 +82,8 @@ def _recorded(
         # for the caller's api_key (SPEC 6), which anyone could read in its base64 by
         # decompressing it: nothing in it is let through, lists or none.
         return redacted(body), False, _join(_UNREADABLE_COMMENT, note)
-    text, is_base64, comment = text_or_base64(readable, essence, charset, truncated, redactor)
+    text, is_base64, comment = text_or_base64(readable, essence, charset, truncated, redactor,
+                                             limit)
     return text, is_base64, (note or None) if comment is None else _join(comment, note)
 
 
@@ -139,7 +140,7 @@ def post_data(
         if text is not None:
             return {"mimeType": mime_type, "text": text, "comment": _join(comment, note)}
     text, is_base64, note = _recorded(
-        readable, body, essence, charset, truncated, redactor, note
+        readable, body, essence, charset, truncated, redactor, note, max_body_bytes
     )
     # SPEC 4: the Content-Type as sent, or text/plain when there is none (even for
     # base64: the comment says how to read the text).
@@ -187,7 +188,7 @@ def content(
                 out["comment"] = note
             return out
     text, is_base64, note = _recorded(
-        readable, body, essence, charset, truncated, redactor, note
+        readable, body, essence, charset, truncated, redactor, note, max_body_bytes
     )
     out["text"] = text
     if is_base64:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Optional
 
+from readme_metrics.har.body_compressed import holds
 from readme_metrics.har.body_forms import form_of_json
 from readme_metrics.har.body_redaction import (
     NOT_KEYED_COMMENT,
@@ -32,8 +33,10 @@ def text_or_base64(
     charset: Optional[str],
     truncated: bool,
     redactor: Optional[Redactor],
+    limit: int,
 ) -> tuple[str, bool, Optional[str]]:
-    """(text, is_base64, redaction comment) for a body that is not a form's params."""
+    """(text, is_base64, redaction comment) for a body that is not a form's params;
+    ``limit``: max_body_bytes, the most read of each layer it holds compressed."""
     comment: Optional[str] = None
     text: Optional[str]
     read = form_of_json(body, truncated, redactor) if essence == FORM else None
@@ -64,9 +67,17 @@ def text_or_base64(
                     # A part in UTF-16/32 (a form's, a JSON's): its value's names
                     # percent-encoded, NUL-spaced (leaks11).
                     b"%" in body and multipart_mentions(
-                        body.decode("latin-1").replace("\0", ""), redactor))):
+                        body.decode("latin-1").replace("\0", ""), redactor))
+                or _spells_key_compressed(body, redactor, limit)):
             return redacted(body), False, UNREDACTABLE_COMMENT
     return base64.b64encode(body).decode("ascii"), True, None
+
+
+def _spells_key_compressed(body: bytes, redactor: Redactor, limit: int) -> bool:
+    """Whether a layer ``body`` holds compressed, under no coding declared for it, spells
+    a denied key or cannot be checked whole (:mod:`.body_compressed`): its base64 would
+    show it to anyone who gunzips it."""
+    return holds(body, redactor.mentions_key_in, limit)
 
 
 def _names_key_encoded_in(body: bytes, essence: str, redactor: Redactor) -> bool:

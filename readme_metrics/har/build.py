@@ -304,7 +304,7 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
         "timings": {"send": 0, "wait": wait, "receive": receive},
     }
     try:
-        scrub_entry(entry, caller, response_type)
+        scrub_entry(entry, caller, response_type, max_body_bytes)
     except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
         bodies.hide_bodies(entry)
     return entry

@@ -16,12 +16,12 @@ from typing import Optional
 
 from readme_metrics.har.coding_engines import MODULES, Engine, engine, too_old
 
-__all__ = ["MOST_CODINGS", "MOST_MEMBERS", "Decoded", "decompress", "missing_decoder",
-           "names_no_coding"]
+__all__ = ["GZIP", "MOST_CODINGS", "MOST_MEMBERS", "ZLIB", "Corrupt", "Decoded", "decompress",
+           "missing_decoder", "names_no_coding", "undeclared", "undo"]
 
 # wbits: 16 + 15 reads a gzip member; 15 a zlib stream ("deflate" as the RFC means it);
 # -15 a raw deflate stream (what some servers send as "deflate").
-_GZIP, _ZLIB, _RAW = 31, 15, -15
+GZIP, ZLIB, _RAW = 31, 15, -15
 _IDENTITY = frozenset({"", "identity"})
 #: Most codings of one Content-Encoding undone. Each may inflate to ``limit``, and the
 #: header is the client's: "gzip, gzip, ..." over a body gzipped as often (each layer
@@ -54,23 +54,23 @@ class Decoded:
     #: True when the output stopped at the bound or the compressed stream was incomplete.
     truncated: bool
     #: The codings found inside the declared ones and undone too (see
-    #: :func:`_undeclared`), innermost last: "" for none.
+    #: :func:`undeclared`), innermost last: "" for none.
     inside: str = ""
 
 
-class _Corrupt(Exception):
+class Corrupt(Exception):
     """The data is no stream of its coding."""
 
 
 def _zlib_engine(wbits: int) -> Engine:
-    return Engine(lambda: zlib.decompressobj(wbits), zlib.error, members=wbits == _GZIP)
+    return Engine(lambda: zlib.decompressobj(wbits), zlib.error, members=wbits == GZIP)
 
 
-_ZLIB_ENGINES = {wbits: _zlib_engine(wbits) for wbits in (_GZIP, _ZLIB, _RAW)}
+_ZLIB_ENGINES = {wbits: _zlib_engine(wbits) for wbits in (GZIP, ZLIB, _RAW)}
 
 
 def _inflate(data: bytes, coder: Engine, limit: int) -> tuple[bytes, bool]:
-    """(at most ``limit`` bytes of output, truncated?); raises _Corrupt if corrupt."""
+    """(at most ``limit`` bytes of output, truncated?); raises Corrupt if corrupt."""
     out: list[bytes] = []
     left = limit
     for _ in range(MOST_MEMBERS):
@@ -79,7 +79,7 @@ def _inflate(data: bytes, coder: Engine, limit: int) -> tuple[bytes, bool]:
             chunk = decoder.decompress(data, left) if left > 0 else b""
         except coder.error:
             if not out:
-                raise _Corrupt from None
+                raise Corrupt from None
             return b"".join(out), False  # trailing garbage after a complete member
 
         out.append(chunk)
@@ -97,13 +97,15 @@ def _inflate(data: bytes, coder: Engine, limit: int) -> tuple[bytes, bool]:
     return b"".join(out), True  # more members than MOST_MEMBERS: the rest is not read
 
 
-def _undo(coding: str, data: bytes, limit: int) -> tuple[bytes, bool]:
+def undo(coding: str, data: bytes, limit: int) -> tuple[bytes, bool]:
+    """(``data`` with one ``coding`` undone, to ``limit`` bytes; truncated?); raises
+    :class:`Corrupt` if it is no stream of it, ValueError for a coding with no decoder."""
     if coding in ("gzip", "x-gzip"):
-        return _inflate(data, _ZLIB_ENGINES[_GZIP], limit)
+        return _inflate(data, _ZLIB_ENGINES[GZIP], limit)
     if coding == "deflate":
         try:
-            return _inflate(data, _ZLIB_ENGINES[_ZLIB], limit)
-        except _Corrupt:
+            return _inflate(data, _ZLIB_ENGINES[ZLIB], limit)
+        except Corrupt:
             return _inflate(data, _ZLIB_ENGINES[_RAW], limit)
     coder = engine(coding)
     if coder is None:
@@ -130,19 +132,19 @@ def decompress(body: bytes, header: Optional[str], limit: int) -> Optional[Decod
     try:
         # Codings are listed in the order they were applied: undo the last one first.
         for coding in reversed(codings):
-            body, cut = _undo(coding, body, limit)
+            body, cut = undo(coding, body, limit)
             truncated = truncated or cut
         # A body compressed again inside (gzip of gzip, declared once): its base64 showed
         # what the lists hide to anyone who decompressed it twice (forms23). Undone as a
         # declared coding is, within the same bounds: MOST_CODINGS in all, each to
         # ``limit``; one still compressed past them is unreadable.
-        while (found := _undeclared(body)) is not None:
+        while (found := undeclared(body)) is not None:
             if len(codings) + len(inside) >= MOST_CODINGS:
                 return None
-            body, cut = _undo(found, body, limit)
+            body, cut = undo(found, body, limit)
             truncated = truncated or cut
             inside.append(found)
-    except (_Corrupt, ValueError):
+    except (Corrupt, ValueError):
         return None
     return Decoded(body, ", ".join(codings), truncated, ", ".join(inside))
 
@@ -152,7 +154,7 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def _undeclared(body: bytes) -> Optional[str]:
+def undeclared(body: bytes) -> Optional[str]:
     """The coding a decoded ``body`` is still in, told by its first bytes: gzip, or zstd
     when a module reads it (one with no module: unreadable, as a declared one is); None
     for any other body (a zlib or brotli stream has no magic that data could not

@@ -15,6 +15,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Optional
 
+from readme_metrics.har.body_compressed import holds, starts_compressed
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey
 from readme_metrics.har.headers import LINK_TARGET
 from readme_metrics.har.key_base64 import masked_base64_runs
@@ -76,7 +77,7 @@ def _records(key: CallerKey, records: list[dict[str, Any]]) -> None:
 
 
 def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
-                response_type: Optional[str] = None) -> None:
+                response_type: Optional[str] = None, max_body_bytes: int = 1 << 18) -> None:
     """Mask the caller's key in the url, query and bodies of ``entry`` (in place).
 
     Headers and cookies are done while they are built
@@ -85,10 +86,14 @@ def scrub_entry(entry: dict[str, Any], caller: Optional[CallerKey],
     all of them here.
     ``response_type``: the response's Content-Type as sent, when its ``mimeType`` may be
     redacted (an allowlist): it tells a form, whose values are masked one by one.
+    ``max_body_bytes``: the most read of each layer a binary body holds compressed.
     """
     if caller is None:
         return
     _scrub(entry, caller, response_type, built=True)
+    for side in (entry["request"].get("postData"), entry["response"]["content"]):
+        if side is not None:
+            _hide_compressed_key(side, caller, max_body_bytes)
     if caller.inside:
         _base64_fields(entry, caller)
     for alias in caller.aliases:
@@ -313,6 +318,37 @@ def _scrub(entry: dict[str, Any], caller: CallerKey, response_type: Optional[str
         if "comment" in content:
             content["text"] = (caller.cut_base64 if "encoding" in content else caller.cut)(
                 content["text"], content["comment"])
+
+
+#: The comment of a binary body hidden whole: what it holds compressed (no coding
+#: declared for it) spells the caller's key.
+COMPRESSED_KEY_COMMENT = "body holds the caller's key compressed, so it was redacted whole"
+
+
+def _hide_compressed_key(side: dict[str, Any], caller: CallerKey, limit: int) -> None:
+    """Redact whole a base64 body (``postData`` or ``content``) a layer of whose
+    compressed data spells the caller's key or one of its aliases as a text body's is
+    masked (:mod:`.body_compressed`; within its bounds): the base64 shows it to anyone
+    who gunzips it. The key's masks are plain text, so the bytes are read first."""
+    encoded = side.get("text")
+    if not isinstance(encoded, str) or not (
+            side.get("encoding") == "base64" or side.get("comment", "").startswith("base64")):
+        return
+    try:
+        if not starts_compressed(b64decode(encoded[:8])):
+            return
+        data = b64decode(encoded, validate=True)
+    except ValueError:
+        return
+    keys = (caller, *caller.aliases)
+
+    def spelled(reading: bytes) -> bool:
+        text = reading.decode("latin-1")
+        return any(_body(key, text) != text for key in keys)
+
+    if holds(data, spelled, limit, whole=False):
+        side.pop("encoding", None)
+        side["text"], side["comment"] = "[REDACTED]", COMPRESSED_KEY_COMMENT
 
 
 def _base64_body(caller: CallerKey, encoded: str, mime_type: Optional[str]) -> str:

@@ -1,0 +1,110 @@
+"""What a binary body holds compressed under no coding declared for it, read only for
+the lists' check of binary data (:mod:`.body_text`).
+
+A gzip upload sent as ``application/gzip``, ``application/octet-stream`` or with no type
+(no Content-Encoding), or a zlib stream inside a declared gzip, is recorded as base64 of
+its compressed bytes, which a reader gets back with one command (``base64 -d | gunzip``):
+a body whose readings here spell a listed key is redacted whole, as binary data spelling
+one is; any other is recorded as it was sent.
+
+A coding is told by its first bytes: a gzip member's magic, a zstd frame's (read when a
+module for zstd is installed), a zlib header (two bytes whose check one random body in
+about 840 passes: reading such a body costs inflating it to its first corrupt byte, and
+it is redacted only if what comes out spells a listed key). Brotli has no first bytes of
+its own (about 4% of random 64 KiB bodies read as brotli without error): not looked for.
+Bounded as a declared coding is: at most :data:`~.compression.MOST_CODINGS` layers, each
+to ``limit`` bytes of output; a body that holds more (a layer reaching the bound, a fifth
+layer) cannot be checked, and is redacted whole too. A gzip or zlib stream that turns
+out corrupt (a checksum that does not match, a byte no stream holds) gives what it
+decoded before that byte, as gunzip prints it; a corrupt zstd frame gives nothing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Optional
+
+from readme_metrics.har.compression import GZIP, MOST_CODINGS, ZLIB, Corrupt, undeclared, undo
+
+__all__ = ["holds", "starts_compressed"]
+
+#: Input fed to the decoder of a corrupt stream at a time; the piece holding the corrupt
+#: byte is fed again a byte at a time, from a copy of the decoder made before it.
+_STEP = 4096
+
+
+def _told(data: bytes) -> Optional[str]:
+    """The coding ``data`` starts like: gzip, zstd, or deflate (a zlib header: deflate's
+    method, a window of at most 32 KiB, no preset dictionary, its check), else None."""
+    found = undeclared(data)
+    if found is not None:
+        return found
+    if (len(data) > 2 and data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and not data[1] & 0x20
+            and (data[0] << 8 | data[1]) % 31 == 0):
+        return "deflate"
+    return None
+
+
+def starts_compressed(data: bytes) -> bool:
+    """Whether ``data`` starts like a gzip member, a zstd frame or a zlib stream (its
+    first 6 bytes tell)."""
+    return _told(data) is not None
+
+
+def holds(body: bytes, found: Callable[[bytes], bool], limit: int, whole: bool = True
+          ) -> bool:
+    """Whether a layer ``body`` holds compressed is ``found`` (spells a listed key),
+    or, ``whole``, cannot be checked whole: a layer that reaches ``limit`` bytes (more
+    may follow, which a reader of the recorded bytes would get), or one still compressed
+    past :data:`~.compression.MOST_CODINGS`. False for a body that starts like no
+    compressed stream."""
+    data = body
+    for _ in range(MOST_CODINGS):
+        coding = _told(data)
+        if coding is None:
+            return False
+        try:
+            data = undo(coding, data, limit)[0]
+        except (Corrupt, ValueError):
+            data = b"" if coding == "zstd" else _salvaged(
+                data, GZIP if coding == "gzip" else ZLIB, limit)
+        if whole and len(data) >= limit or found(data):
+            return True
+    return whole and _told(data) is not None
+
+
+def _salvaged(data: bytes, wbits: int, limit: int) -> bytes:
+    """What a corrupt gzip member or zlib stream decodes to before its first corrupt
+    byte, to ``limit`` bytes."""
+    decoder = zlib.decompressobj(wbits)
+    out: list[bytes] = []
+    left = limit
+    for at in range(0, len(data), _STEP):
+        piece = data[at:at + _STEP]
+        before = decoder.copy()
+        try:
+            chunk = decoder.decompress(piece, left)
+        except zlib.error:
+            out.append(_bytewise(before, piece, left))
+            break
+        out.append(chunk)
+        left -= len(chunk)
+        if left <= 0 or decoder.eof:
+            break
+    return b"".join(out)
+
+
+def _bytewise(decoder: zlib._Decompress, piece: bytes, left: int) -> bytes:
+    """``piece`` fed to ``decoder`` a byte at a time, to the first it cannot take."""
+    out: list[bytes] = []
+    for byte in piece:
+        try:
+            chunk = decoder.decompress(bytes((byte,)), left)
+        except zlib.error:
+            break
+        out.append(chunk)
+        left -= len(chunk)
+        if left <= 0:
+            break
+    return b"".join(out)
