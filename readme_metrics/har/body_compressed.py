@@ -96,15 +96,15 @@ def _salvaged(data: bytes, wbits: int, limit: int) -> bytes:
 
 
 def _bytewise(decoder: zlib._Decompress, piece: bytes, left: int) -> bytes:
-    """``piece`` fed to ``decoder`` a byte at a time, to the first it cannot take."""
-    out: list[bytes] = []
+    """``piece`` fed to ``decoder`` a byte at a time, to the first it cannot take, to
+    ``left`` bytes (one byte of deflate data gives 2 KiB at most: no bound is asked of
+    each call, which would allocate one)."""
+    out = bytearray()
     for byte in piece:
         try:
-            chunk = decoder.decompress(bytes((byte,)), left)
+            out += decoder.decompress(bytes((byte,)))
         except zlib.error:
             break
-        out.append(chunk)
-        left -= len(chunk)
-        if left <= 0:
+        if len(out) >= left:
             break
-    return b"".join(out)
+    return bytes(out[:left])
