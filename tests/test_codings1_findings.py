@@ -20,9 +20,7 @@ import base64
 import gzip
 import json
 import subprocess
-import sys
 import zlib
-from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 import pytest
@@ -35,10 +33,10 @@ from readme_metrics.har.compression import MOST_CODINGS
 from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on
-from tests.support.fake_api import Collector, free_port
-from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
-from tests.test_e2e_servers import CALLER, GUNICORN, MAX_BODY, serve, server_env
+from tests.support.fake_api import Collector
+from tests.test_e2e_servers import CALLER, MAX_BODY
 from tests.test_forms22_findings import logged_echo
+from tests.test_forms23_findings import served as forms23_served
 
 zstandard = pytest.importorskip("zstandard")
 
@@ -231,23 +229,8 @@ def test_a_planted_denied_value_never_reads_back(
 
 # End to end: twins21's Flask app (gunicorn) and FastAPI app (uvicorn), denylist
 # "password", POST /echo answering the body back with its type; a real collector.
-FLASK = "tests.support.twins21_apps:flask_app"
-FASTAPI = "tests.support.twins21_apps:fastapi_app"
-
-
-@pytest.fixture(scope="module", params=["gunicorn", "uvicorn"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[str, Collector]]:
-    collector = Collector().start()
-    port = free_port()
-    argv = ([sys.executable, *GUNICORN, "--worker-class=sync", f"--bind=127.0.0.1:{port}",
-             FLASK] if request.param == "gunicorn" else ASGI_SERVERS["uvicorn"](port, FASTAPI))
-    try:
-        with serve(argv, server_env(collector), tmp_path_factory.mktemp(request.param),
-                   port) as base:
-            yield base, collector
-    finally:
-        collector.stop()
+# (forms23's module fixture: one server of each for this module.)
+served = forms23_served
 
 
 @pytest.mark.e2e
