@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import subprocess
 import zlib
 from typing import Any, Callable, Optional
 
@@ -34,6 +33,7 @@ from readme_metrics.har.headers import RAW_CONTENT_ENCODING, RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import body_on
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.test_e2e_servers import CALLER, MAX_BODY
 from tests.test_forms22_findings import logged_echo
 from tests.test_forms23_findings import served as forms23_served
@@ -76,8 +76,8 @@ CODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": _gzip, "zlib": zlib.compr
 def _gunzipped(text: str) -> bytes:
     """What ``base64 -d | gunzip`` prints for a logged body (gunzip's own output, what a
     reader gets with one command)."""
-    return subprocess.run(["gunzip", "-c"], input=base64.b64decode(text),
-                          capture_output=True, check=False).stdout
+    return run_command(["gunzip", "-c"], input=base64.b64decode(text),
+                       capture_output=True).stdout
 
 
 # 1. No Content-Encoding: the gzip's bytes were base64, gunzip read the secret.
