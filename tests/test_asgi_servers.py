@@ -160,19 +160,23 @@ def check_unread_body(client: Client, collector: Collector, port: int, server: s
     Under trio too (hypercorn's trio worker).
     """
     body = json.dumps({"unread": True, "n": 7}).encode()
-    # granian hands the body over from its own threads: on a loaded machine it can miss
-    # the 5 ms grace (capture/asgi_receive.GRACE) and the log says "incomplete". That is
-    # the grace working, not what this checks; a second and third try must record it.
-    tries = 3 if server == "granian" else 1
-    for attempt in range(1, tries + 1):
-        answer = _raw_request(port, _head(client, "application/json", len(body)) + body)
-        request = entry_of(log_for(collector, answer))["request"]
-        assert request["bodySize"] == len(body)
-        client.logged += 1
-        late = "without waiting" in request["postData"].get("comment", "")
-        if not late or attempt == tries:
-            break
-    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
+    answer = _raw_request(port, _head(client, "application/json", len(body)) + body)
+    request = entry_of(log_for(collector, answer))["request"]
+    client.logged += 1
+    assert request["bodySize"] == len(body)
+    whole = {"mimeType": "application/json", "text": body.decode()}
+    if server == "granian" and request["postData"] != whole:
+        # granian hands each message over from its own threads, one receive() at a time:
+        # on a loaded machine the body can miss the grace (capture/asgi_receive.GRACE),
+        # which bounds the wait on purpose. Then the log says so, with what had come.
+        # (It was sent up to three times until one log had it all: a retry until the
+        # race went one way, flake25.)
+        text = request["postData"].get("text", "")
+        assert body.decode().startswith(text)
+        assert request["postData"] == {**whole, "text": text, "comment": (
+            f"incomplete: {len(text)} of {len(body)} bytes could be read without waiting")}
+    else:
+        assert request["postData"] == whole
 
 
 def check_exception(client: Client, collector: Collector) -> None:
