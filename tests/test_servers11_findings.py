@@ -45,6 +45,7 @@ from tests.support.raw_requests import answer_to
 from tests.support.tls import make_certificates
 from tests.support.wsgi_servers import served
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
+from tests.test_asgi_servers import check_late_under_granian
 from tests.test_e2e_servers import (
     CALLER,
     NO_CHEROOT,
@@ -295,14 +296,16 @@ def test_daphne_and_granian_same_answers_truthful_bodies(
         expected: dict[str, Any] = {"mimeType": "text/plain", "text": text[name]}
         if name == "declares-more":
             expected["comment"] = "incomplete: 17 of 24 bytes could be read without waiting"
-        late = "incomplete: 13 of a body of unknown length could be read without waiting"
-        if (server == "granian" and name.startswith("chunked")
-                and request["postData"].get("comment") == late):
-            # granian hands the chunks over from its own thread: on a loaded machine the
-            # last one can come after the capture's 5 ms grace (seen 2 times in 10 runs at
-            # load 6): every byte is still there, and the log says the end was not seen.
-            expected["comment"] = late
-        assert (request["bodySize"], request["postData"]) == (len(text[name]), expected), name
+        got = (request["bodySize"], request["postData"])
+        if server == "granian" and name != "declares-more" and got != (len(text[name]),
+                                                                     expected):
+            # granian hands the body over from its own threads: some of it can come after
+            # the capture's grace (seen: the last chunk, 2 times in 10 runs at load 6; all
+            # but the first, once at load 16). The log says what came.
+            check_late_under_granian(request, text[name].encode(), "text/plain",
+                                     None if name.startswith("chunked") else 2000)
+        else:
+            assert got == (len(text[name]), expected), name
 
 
 # -- 7. granian and a client that half-closes (asgi9) --------------------------------------
