@@ -367,6 +367,13 @@ def play(port: int, prefix: str, trace: str, steps: list[Step]) -> tuple[bytes, 
     return bytes(got), (last or start) - start
 
 
+def warm_up(base: str) -> None:
+    """Build the wrapped app (hostile_apps.built_once: at its first call, 0.6 to 1.3 s,
+    longer under load) before any case, whose client waits only QUIET for a byte: a
+    first case without it got b"" under load (review86, review89, hostile16: flake25)."""
+    requests.get(f"{base}/wrap/noread", headers={"X-Trace": "warm-up"}, timeout=SAFETY)
+
+
 def normalized(answer: bytes) -> list[bytes]:
     lines = answer.replace(b"/wrap/", b"/bare/").replace(b"w-", b"b-").split(b"\r\n")
     return [line for line in lines if not line.lower().startswith(IGNORED)]
@@ -555,9 +562,7 @@ def test_hostile_clients_same_answer_same_moment_truthful_logs(
     odd: dict[str, Any] = {}
     times: dict[str, tuple[float, float]] = {}
     with serve(SERVERS[server](port), env, tmp_path, port) as base:
-        # The wrapped app is built at its first call (hostile_apps.built_once): not in a
-        # case's time.
-        requests.get(f"{base}/wrap/noread", headers={"X-Trace": "warm-up"}, timeout=SAFETY)
+        warm_up(base)  # not in a case's time
         h11 = server in H11_ROWS
         cases = {**CASES, **(H11_CASES if h11 else {})}
         answers: dict[str, tuple[bytes, bytes]] = {}

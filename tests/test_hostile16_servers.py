@@ -50,6 +50,7 @@ from tests.test_hostile14_servers import (
     play,
     refused_logs,
     then,
+    warm_up,
     wrong_bodies,
 )
 from tests.test_hostile_servers import _logs_for, _traces
@@ -262,7 +263,8 @@ def test_odd_bytes_and_sizes_same_answer_truthful_logs(
     env = server_env(collector, HOSTILE_TRACES=str(traces), README_MAX_BODY_BYTES="65536",
                      README_BASE_LOG_URL="https://docs.example.test")
     differ = {}
-    with serve(SERVERS[server](port), env, tmp_path, port):
+    with serve(SERVERS[server](port), env, tmp_path, port) as base:
+        warm_up(base)
         for name, (steps, _) in CASES.items():
             bare, _ = play(port, "bare", f"b-{name}", steps)
             wrapped, _ = play(port, "wrap", f"w-{name}", steps)

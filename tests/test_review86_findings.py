@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
-import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,6 +57,7 @@ from tests.test_hostile14_servers import (
     refused_logs,
     request,
     then,
+    warm_up,
     wrong_bodies,
 )
 from tests.test_hostile_servers import _logs_for, _traces
@@ -68,19 +68,13 @@ def _served(collector: Collector, tmp_path: Path, server: str,
             **env: str) -> Iterator[tuple[int, Callable[[], list[dict[str, Any]]]]]:
     """tests/support/hostile_apps.py's app under ``server``, configured by ``env``: its
     port, and a call giving the logs of every wrapped call once they came (the warm-up's
-    among them, trace ``warm-up``).
-
-    The wrapped app is built at its first call (0.6 to 1.3 s, longer under load): here,
-    not in a case's, whose client waits 1.5 s for a byte (``play``; the "long" row of
-    the X-Forwarded-For test once got b"", and review89's zone-id test's "markup" row,
-    which had no warm-up of its own, at a load of 16: flake25)."""
+    among them, trace ``warm-up``: :func:`.warm_up`)."""
     traces = tmp_path / "traces"
     port = free_port()
     settings = server_env(collector, HOSTILE_TRACES=str(traces),
                           DJANGO_SETTINGS_MODULE="tests.support.hostile_django", **env)
-    with serve(SERVERS[server](port), settings, tmp_path, port):
-        requests.get(f"http://127.0.0.1:{port}/wrap/noread", headers={"X-Trace": "warm-up"},
-                     timeout=20)
+    with serve(SERVERS[server](port), settings, tmp_path, port) as base:
+        warm_up(base)
         yield port, lambda: _logs_for(collector, len(_traces(traces)))
 
 # -- werkzeug's discard of a chunked upload over 10 MB, the client pausing -------------
