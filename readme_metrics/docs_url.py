@@ -41,6 +41,7 @@ from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
+from readme_metrics.nothing_listens import NothingListens
 from readme_metrics.options import BY_NAME
 from readme_metrics.url_checks import http_url
 
@@ -128,7 +129,14 @@ def _redirect_refused(start: str, target: str) -> Optional[str]:
     return None
 
 
-def _fix_for(url: str, exc: requests.RequestException) -> str:
+def _nothing_there(url: str, exc: requests.RequestException) -> bool:
+    """Whether the lookup at ``url`` met nothing listening on this machine (not a proxy
+    in the way, not a time-out): the collector not started, or on another port."""
+    return (is_loopback_url(url) and isinstance(exc, requests.ConnectionError)
+            and not isinstance(exc, (requests.Timeout, requests.exceptions.ProxyError)))
+
+
+def _fix_for(url: str, exc: requests.RequestException, metrics_api: str = "") -> str:
     """The end of the warning of a lookup at ``url`` that raised ``exc``: for one on this
     machine (``README_API_URL`` as ``readme-metrics collect`` prints it) that a proxy
     failed, or that reached nothing, what to do about that, which the POSTs of logs to
@@ -142,10 +150,14 @@ def _fix_for(url: str, exc: requests.RequestException) -> str:
         return (f"The proxy that {proxy_variables(url)} names is in its way: start the app with "
                 f"NO_PROXY={host} set (keeping what it holds, comma-separated), for it and the "
                 f"POSTs of logs to go straight to {host}; or {_lower(SKIP_LOOKUP)}")
-    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+    if _nothing_there(url, exc):
+        # The POSTs of logs to the same port fail alike: their warnings point here.
+        where = ("readme_api_url and metrics_api (README_API_URL and README_METRICS_SERVER, "
+                 "where the logs go)" if NothingListens.same_place(url, metrics_api)
+                 else "readme_api_url (README_API_URL)")
         return ("Nothing listens there: start `readme-metrics collect` (it prints the URLs to "
                 "give README_API_URL and README_METRICS_SERVER), or correct the port in "
-                f"readme_api_url (README_API_URL); or {_lower(SKIP_LOOKUP)}")
+                f"{where}; or {_lower(SKIP_LOOKUP)}")
     return SKIP_LOOKUP
 
 
@@ -196,9 +208,13 @@ class DocsUrl:
     """
 
     def __init__(
-        self, config: MetricsApiConfig, session: Optional[requests.Session] = None
+        self, config: MetricsApiConfig, session: Optional[requests.Session] = None,
+        told: Optional[NothingListens] = None,
     ) -> None:
         self.config = config
+        #: Where this middleware said the fix for "nothing listens there" (its Delivery
+        #: too): a lookup failing at such a place says it in short.
+        self._told = told if told is not None else NothingListens()
         # Never raises (the app configures it); its tracebacks never show the API key.
         self._logger = QuietLogger(config.logger, secrets=(config.api_key,))
         self._session = session
@@ -302,12 +318,27 @@ class DocsUrl:
                 state.running = False
         except requests.RequestException as exc:
             # The exception text carries the URL but never the key (sent in a header).
-            self._failed(state, f"{shown}: {type(exc).__name__}", _fix_for(url, exc))
+            self._unreached(state, url, shown, exc)
         except Exception as exc:  # a daemon thread must not die with a traceback
             self._failed(state, f"{shown}: unexpected {type(exc).__name__}")
         finally:
             if self._session is None:
                 session.close()
+
+    def _unreached(self, state: _State, url: str, shown: str,
+                   exc: requests.RequestException) -> None:
+        """The lookup at ``url`` raised ``exc``: said with the fix (:func:`_fix_for`),
+        or, where nothing listens and a warning of this middleware said so already, in
+        short; one that says it in full marks it said."""
+        told = self._told
+        if not _nothing_there(url, exc):
+            self._failed(state, f"{shown}: {type(exc).__name__}", _fix_for(url, exc))
+        elif told.said(url):
+            self._failed(state, f"{shown}: {told.again(url)}")
+        else:
+            self._failed(state, f"{shown}: {type(exc).__name__}",
+                         _fix_for(url, exc, self.config.metrics_api))
+            told.mark(url, self._logger)
 
     def _failed(self, state: _State, reason: str, fix: str = SKIP_LOOKUP) -> None:
         with _lock:

@@ -34,6 +34,7 @@ from readme_metrics.grouping import Identifier
 from readme_metrics.handed_over import FINISH_WAIT, HandedOver
 from readme_metrics.har import build_log
 from readme_metrics.middleware_arguments import no_options_given
+from readme_metrics.nothing_listens import NothingListens
 from readme_metrics.redaction import Redactor
 from readme_metrics.skip_rules import SkipRules
 
@@ -75,8 +76,12 @@ class MetricsPipeline:
         # whose responses are lists, and every ASGI app, never asked for it, so a dropped
         # app's logs waited in process._held for the exit flush. And again at the first
         # log of a forked child (gunicorn --preload), which has no thread of the parent's.
+        # What the docs-URL lookup and the POSTs said of a port where nothing listens
+        # (readme-metrics collect not started): the fix in full once, then in short.
+        told = NothingListens()
         self.delivery = Delivery(config, partial(_build, config, self.redactor),
-                                 on_first_log=unclosed.ready_here if inline else None)
+                                 on_first_log=unclosed.ready_here if inline else None,
+                                 told=told)
         weakref.finalize(self, _released, self.delivery).atexit = False  # exit: process.py
         if inline:
             unclosed.ready()
@@ -87,7 +92,7 @@ class MetricsPipeline:
         #: True while :meth:`finish_at_exit` runs finishes in the exit's thread (submit
         #: then only queues): an adapter's own route to the delivery must not post then.
         self.exit_finishing = False
-        self.docs = DocsUrl(config)
+        self.docs = DocsUrl(config, told=told)
         #: base_log_url, when given, is the base (DocsUrl.base's first answer, without a
         #: user and password): read here, without a call per request (an adapter may
         #: write :meth:`documentation_url` out with it, as the WSGI middleware does).

@@ -40,6 +40,7 @@ from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
 from readme_metrics.delivery.watchdog import Stretch
+from readme_metrics.nothing_listens import NothingListens
 
 
 class Attempt:
@@ -47,7 +48,8 @@ class Attempt:
 
     def __init__(self, batcher: Batcher, sender: Sender, logger: QuietLogger, *,
                  timeout: float, max_attempts: int, auth_pause: float,
-                 max_down_attempts: int = MAX_DOWN_ATTEMPTS) -> None:
+                 max_down_attempts: int = MAX_DOWN_ATTEMPTS,
+                 told: Optional[NothingListens] = None) -> None:
         self._batcher = batcher
         self._queue = batcher.queue
         self._sender = sender
@@ -62,6 +64,9 @@ class Attempt:
         self._auth_pause = auth_pause
         self.warnings = LogLimiter(logger, WARN_INTERVAL)
         self._build_errors = LogLimiter(logger, None, max_keys=100)
+        #: Where this middleware said the fix for "nothing listens there" (its docs-URL
+        #: lookup too): later warnings about that place say it in short.
+        self.told = told if told is not None else NothingListens()
         #: Why the last attempt that is to be retried failed (its cause), until a POST
         #: goes through: the close that gives such a batch up says why it was waiting.
         self.last_failure: Optional[str] = None
@@ -373,11 +378,12 @@ class Attempt:
                                   self._sender.endpoint, cause)
             batcher.settle(batch, outcome.reason or "tls")
         elif batcher.exhausted(batch, self._max_attempts, self._max_down_attempts):
-            self.warnings.log(logging.WARNING, "retries_exhausted", "readme_metrics: could "
-                              "not deliver a batch of %s to %s after %s (%s); dropping it%s",
-                              counted(batch.count, "log"), self._sender.endpoint,
-                              counted(batch.attempts, "attempt"), cause,
-                              self._hint(cause))
+            why, hint = self._why(cause)
+            self._said(hint, self.warnings.log(
+                logging.WARNING, "retries_exhausted", "readme_metrics: could not deliver "
+                "a batch of %s to %s after %s (%s); dropping it%s",
+                counted(batch.count, "log"), self._sender.endpoint,
+                counted(batch.attempts, "attempt"), why, hint))
             batcher.settle(batch, "retries_exhausted")
         else:
             self.last_failure = cause
@@ -391,12 +397,13 @@ class Attempt:
             self._logger.debug("readme_metrics: delivery attempt %d failed (%s); "
                                "retrying in %.2fs", batch.attempts, cause, delay)
             if down:  # said at once: a batch is dropped only a minute or more on
-                self.warnings.log(logging.WARNING, "down", "readme_metrics: %s in a row "
-                                  "to %s failed (%s): retrying with backoff, one POST at "
-                                  "a time; the logs wait in memory meanwhile (up to "
-                                  "max_queue_size)%s%s", counted(DOWN_AFTER, "POST"),
-                                  self._sender.endpoint, cause, self._hint(cause),
-                                  self._timed_out_hint() if outcome.timed_out else "")
+                why, hint = self._why(cause)
+                self._said(hint, self.warnings.log(
+                    logging.WARNING, "down", "readme_metrics: %s in a row to %s failed "
+                    "(%s): retrying with backoff, one POST at a time; the logs wait in "
+                    "memory meanwhile (up to max_queue_size)%s%s",
+                    counted(DOWN_AFTER, "POST"), self._sender.endpoint, why, hint,
+                    self._timed_out_hint() if outcome.timed_out else ""))
 
     def _timed_out_hint(self) -> str:
         """For POSTs that got no answer in time: what the retries do about it, and the
@@ -453,6 +460,18 @@ class Attempt:
         sender = self._sender
         return _refused_hint(sender.endpoint, cause, sender.proxied, sender.proxy_elsewhere)
 
+    def _why(self, cause: str) -> tuple[str, str]:
+        """The cause and hint of a warning about a failed POST: for a place this
+        middleware said the fix of "nothing listens there" for already, the short form
+        in place of both (:mod:`readme_metrics.nothing_listens`)."""
+        return _why(self._sender.endpoint, cause, self._hint(cause), self.told)
+
+    def _said(self, hint: str, logged: bool) -> None:
+        """A warning ending in ``hint`` was ``logged``: if it said the fix of "nothing
+        listens there" in full, its place is marked said."""
+        if logged and hint == _NOTHING_THERE_HINT:
+            self.told.mark(self._sender.endpoint, self._logger)
+
     def _remote_proxy_hint(self) -> str:
         """For a refusal through a proxy of a POST to a host that is not this machine's
         (ReadMe's): what to do if it was the proxy's."""
@@ -502,14 +521,26 @@ def _later(took: float, timeout: float) -> str:
 
 
 def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False,
-                elsewhere: bool = False) -> str:
+                elsewhere: bool = False, told: Optional[NothingListens] = None) -> str:
     """For the close that gives up on logs waiting for a retry: what their last attempt
     met (the collector not started at all, a newcomer's first Ctrl-C, said only
-    "1 log not delivered"), with the hint of the retries' own warning."""
+    "1 log not delivered"), with the hint of the retries' own warning (in short where
+    ``told`` says it was said)."""
     if not cause:
         return ""
-    return (f"; the last attempt to post to {endpoint} failed ({cause})"
-            f"{_refused_hint(endpoint, cause, proxied, elsewhere)}")
+    why, hint = _why(endpoint, cause, _refused_hint(endpoint, cause, proxied, elsewhere),
+                     told)
+    return f"; the last attempt to post to {endpoint} failed ({why}){hint}"
+
+
+def _why(endpoint: str, cause: str, hint: str,
+         told: Optional[NothingListens]) -> tuple[str, str]:
+    """``cause`` and ``hint`` as a warning says them: where ``hint`` is the fix of
+    "nothing listens there" and ``told`` has it said for ``endpoint``'s place, the
+    short form in place of both (the cause, a refused connection, is in the line above)."""
+    if told is not None and hint == _NOTHING_THERE_HINT and told.said(endpoint):
+        return told.again(endpoint), ""
+    return cause, hint
 
 
 def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
@@ -546,7 +577,7 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
         return f"; {_NOT_A_METRICS_API}"
     if "ConnectionRefusedError" not in cause:
         return ""
-    return f"; {_NOTHING_THERE}"
+    return _NOTHING_THERE_HINT
 
 
 #: What a POST met that never reached the host: a name not looked up, a connection
@@ -587,6 +618,7 @@ _NOT_A_METRICS_API = ("what answers there is no Metrics API (`readme-metrics col
 _NOTHING_THERE = ("nothing listens there: start `readme-metrics collect` (it prints the URL "
                   "to give README_METRICS_SERVER), or correct the port in metrics_api "
                   "(README_METRICS_SERVER)")
+_NOTHING_THERE_HINT = f"; {_NOTHING_THERE}"
 
 
 def _caller_key(item: Any) -> tuple[str, ...]:

@@ -63,6 +63,7 @@ from readme_metrics.delivery.queue_full import QueueFullNotice
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.delivery.worker import WorkerPool
+from readme_metrics.nothing_listens import NothingListens
 
 Build = Callable[[Any], dict]
 WORKER_NAME = "readme-metrics-worker"
@@ -97,7 +98,9 @@ class Delivery:
 
     The keyword arguments after ``build`` tune the retry policy (tests shorten them);
     ``on_first_log``, if given, is called (from the request thread, never raising) at
-    the first log submitted in each process, a forked child's first included.
+    the first log submitted in each process, a forked child's first included;
+    ``told``, the middleware's record of the fix for "nothing listens there" said
+    (:mod:`readme_metrics.nothing_listens`), shared with its DocsUrl.
     """
 
     def __init__(self, config: MetricsApiConfig, build: Build, *,
@@ -105,8 +108,12 @@ class Delivery:
                  backoff_cap: float = BACKOFF_CAP, auth_pause: float = AUTH_PAUSE,
                  max_down_attempts: int = MAX_DOWN_ATTEMPTS,
                  transport: Optional[Transport] = None,
-                 on_first_log: Optional[Callable[[], None]] = None) -> None:
+                 on_first_log: Optional[Callable[[], None]] = None,
+                 told: Optional[NothingListens] = None) -> None:
         self.config = config
+        #: Where this middleware said the fix for "nothing listens there" (the pipeline
+        #: hands its DocsUrl the same): said once in full, then in short.
+        self._told = told if told is not None else NothingListens()
         self._on_first_log = on_first_log
         self._build = build
         # Never raises (the app configures it); its tracebacks never show the API key.
@@ -145,7 +152,7 @@ class Delivery:
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
                                 max_down_attempts=self._max_down_attempts,
-                                auth_pause=self._auth_pause)
+                                auth_pause=self._auth_pause, told=self._told)
         self._batcher.on_close = self._attempt.close_begins
         self._queue_full = QueueFullNotice(self._attempt.warnings, config.max_queue_size,
                                            config.max_queue_bytes)
@@ -390,7 +397,8 @@ class Delivery:
                 # reaching its deadline while a retry is in flight, not between two
                 # retries, said "1 log not delivered" alone). Not a cut by the close.
                 why_waiting(self._sender.endpoint, self._attempt.last_failure,
-                            self._sender.proxied, self._sender.proxy_elsewhere))
+                            self._sender.proxied, self._sender.proxy_elsewhere,
+                            self._told))
 
     def _same_as_said(self) -> str:
         """For the close's warning: the logs it gave up on are among those a flush said
