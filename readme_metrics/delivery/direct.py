@@ -391,7 +391,10 @@ class DirectPoster:
                 fired = limit is not None and limit.fired
                 if fired and limit is not None:  # the bound it was cut at (it may have grown)
                     seconds = max(seconds, limit.bound)
-                raise requests_error(exc, fired, seconds, connection.connecting) from None
+                # Cut before its request went (while connecting, or as it connected:
+                # watchdog.watch) is a connect timeout, not an answer late (review109).
+                raise requests_error(exc, fired, seconds, connection.connecting or (
+                    fired and limit is not None and not limit.connected)) from None
             raise
         if limit.fired or not reusable:
             # Cut just after the answer came (the socket is shut down), or the answer

@@ -161,6 +161,11 @@ class _Watched(HTTPConnection):
             super().connect()
         finally:
             self.connecting = False
+        # Cut as it connected (the watchdog found no socket then): cut now, before its
+        # request is written. Cut only after it, the POST went to the API in full past
+        # its bound, was taken for one the API may have read and was sent again: an API
+        # answering at once got its logs twice (review109).
+        watchdog.watch(self)
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         watchdog.watch(self)  # connecting (if it must) and sending
