@@ -5,10 +5,18 @@
    past its bound went to the API in full and was then cut, taken for one the API may
    have read, and sent again: an API that answers at once got its logs twice. The
    direct route cuts it once connected, before a byte goes. Both routes now do.
+2. The queue-full drops no line said yet were said by every flush() (blackbox7), past the
+   once-a-minute limit of the other queue-full lines: a serverless app calling flush() at
+   the end of each invocation (as the README says), the API down, logged one warning per
+   invocation. A plain flush says them at most once a minute now; the close, and the
+   ASGI lifespan's flush at shutdown (no close follows under uvicorn's SIGTERM), say all.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import socket
 import threading
 from typing import Any, Callable
@@ -17,10 +25,12 @@ import pytest
 import requests
 from urllib3.connection import HTTPConnection
 
+from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import direct as direct_route
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.transport import Transport
+from tests.support.capture_wrap import wrapping
 from tests.support.delivery import (
     API_KEY,
     MakeDelivery,
@@ -30,7 +40,7 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
     new_stretch,
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 
 #: A guard against a hang, not a synchronisation: every wait below is ended by an event.
 GUARD = 60.0
@@ -111,3 +121,74 @@ def test_a_post_cut_while_it_connects_reaches_the_api_once(
     assert adds_up(stats), stats
     assert (stats["sent"], stats["retries"]) == (1, 1), stats
     assert [log["_id"] for log in collector.logs] == ["log-0"]
+
+
+#: The count each queue-full line says: the first warning's total, then the runs said.
+QUEUE_FULL = re.compile(r"new logs are dropped \((\d+) so far\)|(\d+) logs? dropped (?:while "
+                        r"it was full|as the delivery queue was full)")
+
+
+def queue_full_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, int]]:
+    """(first warning's total, run said) of each queue-full line, in order."""
+    found = (QUEUE_FULL.search(record.getMessage()) for record in caplog.records
+             if record.levelno == logging.WARNING)
+    return [(int(m.group(1) or 0), int(m.group(2) or 0)) for m in found if m]
+
+
+def test_flush_after_each_request_says_the_drops_once_a_minute(
+        make_delivery: MakeDelivery, collector: Collector,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Serverless: one request, then flush(), 20 times, the API failing (503), the queue
+    of 2 logs full. Before: 17 queue-full warnings (one per flush). Now: the first one,
+    and one flush's count; the close says the rest, every drop said once."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    collector.default = Reply(status=503)
+    delivery = make_delivery(collector.url, max_attempts=100, background_worker_mode=False,
+                             max_queue_size=2, buffer_length=1, timeout=1.0)
+    for n in range(20):
+        delivery.submit(item(f"call-{n}"))
+        delivery.flush(0.05)
+    dropped = delivery.stats["dropped_queue_full"]
+    assert dropped >= 10, delivery.stats
+    assert len(queue_full_lines(caplog)) == 2, queue_full_lines(caplog)
+    delivery.close()
+    said = [run for _, run in queue_full_lines(caplog)]
+    assert len(said) == 3 and sum(said) == dropped, (said, dropped)
+
+
+def test_the_lifespans_flush_at_shutdown_says_every_drop(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """A plain flush() said a first run of drops; a second run within the minute is left
+    to the ASGI lifespan's flush at shutdown (uvicorn ends on SIGTERM with no close
+    after it): said there, every drop once, before any close."""
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    collector.default = Reply(status=503)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+
+    server = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> Any:
+        return next(server)
+
+    async def send(message: Any) -> None:
+        pass
+
+    with wrapping(collector, MetricsMiddleware, max_queue_size=1, timeout=1.0,
+                  shutdown_timeout=0.2) as wrap:
+        wrapped = wrap(app)
+        delivery = wrapped.pipeline.delivery
+        for n in range(3):
+            delivery.submit(item(f"first-{n}"))
+        wrapped.flush(0.0)  # says the first run
+        for n in range(3):
+            delivery.submit(item(f"second-{n}"))
+        wrapped.flush(0.0)  # within the minute: not said here
+        assert len(queue_full_lines(caplog)) == 2, queue_full_lines(caplog)
+        asyncio.run(wrapped({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+        said = [run for _, run in queue_full_lines(caplog)]
+        assert len(said) == 3, said
+        assert sum(said) == delivery.stats["dropped_queue_full"], (said, delivery.stats)

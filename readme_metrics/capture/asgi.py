@@ -111,7 +111,7 @@ class MetricsMiddleware(PipelineControls):
         self._inline = InlineSends(self.submit, config.max_queue_size)
         if self.pipeline is not None:  # flush() and close() count what waits there
             self.pipeline.held_by(self._inline.hand_over)
-        self._lifespan = Lifespan(self.flush, config.shutdown_timeout, self.logger,
+        self._lifespan = Lifespan(self._flush_at_shutdown, config.shutdown_timeout, self.logger,
                                   self.outlive, self._left_said)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
@@ -175,6 +175,16 @@ class MetricsMiddleware(PipelineControls):
         left = exchange.finish_now(failed=False)
         if left is not None:
             await left
+
+    def _flush_at_shutdown(self, timeout: Optional[float]) -> bool:
+        """The lifespan's flush, then every queue-full drop no line said yet: uvicorn
+        ends on SIGTERM with no exit hook (so no close) after it; a plain flush() says
+        them at most once a minute (:meth:`Delivery.say_dropped
+        <readme_metrics.delivery.core.Delivery.say_dropped>`)."""
+        delivered = self.flush(timeout)
+        if self.pipeline is not None:
+            self.pipeline.delivery.say_dropped()
+        return delivered
 
     def _left_said(self) -> int:
         """The logs still queued, as the lifespan's flush says it left them: the exit's

@@ -258,13 +258,20 @@ class Delivery:
             # which gave up at once: "as long as it takes" is capped there. NaN waits not.
             wait = min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
             delivered = self._flush(time.monotonic() + wait)
-            # Said here too: uvicorn ends on SIGTERM after the lifespan's flush, with no
-            # exit hook (so no close) after it.
-            self._queue_full.say_rest()
+            self._queue_full.say_rest(limited=True)  # (all of them: say_dropped)
             return delivered
         except Exception:
             self._logger.debug("readme_metrics: flush failed", exc_info=True)
             return False
+
+    def say_dropped(self) -> None:
+        """Say the logs the full queue dropped that no line said yet, now: after the ASGI
+        lifespan's flush at shutdown, which uvicorn ends on SIGTERM with no exit hook
+        (so no close) after it. Never raises."""
+        try:
+            self._queue_full.say_rest()
+        except Exception:
+            self._logger.debug("readme_metrics: saying the drops failed", exc_info=True)
 
     def close(self, began: Optional[float] = None) -> None:
         """Flush within ``shutdown_timeout`` (from ``began``, a ``time.monotonic()``

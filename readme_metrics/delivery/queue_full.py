@@ -4,8 +4,8 @@ The queue is bounded (``max_queue_size``, ``max_queue_bytes``): while the Metric
 down, new logs are dropped. The warning as it fills is said at most once a minute, so
 the logs dropped after it were said by no line: an outage of a minute at 3,000 requests
 a second dropped 190,000 logs and the only line said ``(1 so far)``. This says, once the
-queue takes logs again (or at a flush or the close), how many it dropped since the last line that
-counted them, and for how long.
+queue takes logs again (or at a flush, both at most once a minute, or the close), how many it
+dropped since the last line that counted them, and for how long.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class QueueFullNotice:
         notice = QueueFullNotice(limiter, max_size=10000, max_bytes=64 << 20)
         notice.dropped(so_far)   # a log the full queue refused (its reason's total)
         notice.accepted()        # a log it took: says the run of drops, if one is open
-        notice.say_rest()        # a flush or the close: the drops no line counted yet
+        notice.say_rest()        # the close: the drops no line counted yet
+        notice.say_rest(limited=True)  # a flush: the same, at most once a minute
     """
 
     def __init__(self, warnings: LogLimiter, max_size: int, max_bytes: int) -> None:
@@ -61,9 +62,12 @@ class QueueFullNotice:
             self._say("readme_metrics: the delivery queue takes logs again: %s dropped "
                       "while it was full, in the last %ds (stats['dropped_queue_full'] is %d)")
 
-    def say_rest(self) -> None:
-        """At a flush or the close: say the drops no line counted yet, if any."""
-        if self.since is not None:
+    def say_rest(self, limited: bool = False) -> None:
+        """At the close (or the ASGI lifespan's flush at shutdown): say the drops no line
+        counted yet, if any. ``limited`` (any other flush): at most once a minute, as the
+        line of a queue taking logs again: a serverless app calling ``flush()`` after
+        each request, the API down, had one warning per request (review109)."""
+        if self.since is not None and (not limited or self._warnings.due("queue_room")):
             self._say("readme_metrics: %s dropped as the delivery queue was full in the last "
                       "%ds, not said yet (stats['dropped_queue_full'] is %d)")
 
