@@ -141,6 +141,6 @@ def test_the_counts_add_up_in_any_order(collector: Collector, background: bool,
                                         direct: bool) -> None:
     machine: Any = counts_machine(collector, background, direct)
     machine.TestCase.settings = settings(
-        max_examples=60, stateful_step_count=15, deadline=None,
+        max_examples=100, stateful_step_count=20, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     machine.TestCase().runTest()
