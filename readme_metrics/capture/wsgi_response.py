@@ -553,11 +553,13 @@ class Response:
         when the client left (:func:`client_left`); else the answer broke off."""
         capture = self._capture
         try:
-            if self._unsent or (self._first and (
-                    _raised_in(error, _NEXT)
-                    or (not client_left(error) and capture.head_unsent()))):
+            if self._unsent or (self._first and _raised_in(error, _NEXT)):
                 capture.fail(unsent=True, error=error)
-            elif not ((self._first and capture.refused(error)) or client_left(error)):
+            elif self._first and capture.refused(error):
+                pass  # (its refusal is logged, with its reason)
+            elif self._first and not client_left(error) and capture.head_unsent():
+                capture.fail(unsent=True, error=error)
+            elif not client_left(error):
                 # The servers close the connection with no last chunk, or short of the
                 # Content-Length (Exchange.response_body_cut).
                 capture.broke_off = True
@@ -625,13 +627,16 @@ _NEXT = Response.__next__.__code__  # (SizedResponse's too)
 def _size_before(error: BaseException) -> Optional[int]:
     """The body's size before the chunk whose record in :meth:`Response.__next__`
     ``error`` stopped (that frame's ``size``); None when it was raised elsewhere (in the
-    server's write: the server had the chunk), or before that frame counted."""
+    server's write: the server had the chunk), or before that frame counted. Another
+    such frame before it (a middleware of another project's outside this one: its
+    ``next()`` of this response raised) has no ``size`` yet, and is passed over."""
     trace = error.__traceback__
     while trace is not None:
         frame = trace.tb_frame
         if frame.f_code is _NEXT:
             size = frame.f_locals.get("size")
-            return size if size.__class__ is int else None
+            if size.__class__ is int:
+                return size
         trace = trace.tb_next
     return None
 
