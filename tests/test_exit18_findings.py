@@ -192,27 +192,12 @@ def test_gunicorn_answers_a_systemexit_before_the_first_chunk_as_its_worker_does
     after); gthread's takes Exception only: the SystemExit ends the worker, and the
     client gets the connection closed with nothing sent, logged as no answer (before:
     the server's 500, which no client got)."""
-    from tests.support.processes import end_stragglers
     from tests.test_e2e_servers import GUNICORN
-    from tests.test_exit14_findings import _connect, _serve
 
     threads = ["--threads=2"] if worker == "gthread" else []
-    process, port = _serve(tmp_path, collector, "exit18_app", _GUNICORN_APP,
-                           lambda port: [*GUNICORN[1:], f"--worker-class={worker}",
-                                         *threads, f"--bind=127.0.0.1:{port}",
-                                         "exit18_app:app"],
-                           background=False)
-    try:
-        with _connect(port, process) as sock:
-            sock.sendall(_REQUEST.replace(b"/stop", b"/" + where.encode()))
-            got = _read_all(sock)
-        logs = collector.wait_for_logs(1)  # (inline: posted as the app raised)
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
-        end_stragglers(process)
-    assert len(logs) == 1
-    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    got, response = served_once(tmp_path, collector, _GUNICORN_APP, where, lambda port: [
+        *GUNICORN[1:], f"--worker-class={worker}", *threads, f"--bind=127.0.0.1:{port}",
+        "exit18_app:app"])
     assert response["status"] == 500 and response["headers"] == [], response
     if worker == "sync":
         assert got.startswith(b"HTTP/1.1 500 Internal Server Error\r\n"), got
@@ -222,6 +207,28 @@ def test_gunicorn_answers_a_systemexit_before_the_first_chunk_as_its_worker_does
         assert response["comment"] == (
             "no answer reached the client: the server stopped serving the request at a "
             "SystemExit and closed the connection; the app answered 200"), response
+
+
+def served_once(tmp_path: Any, collector: Collector, app: str, where: str,
+                argv: Callable[[int], list[str]]) -> tuple[bytes, dict[str, Any]]:
+    """``app`` as exit18_app.py, served by ``python -m argv(port)`` (inline mode), asked
+    for ``/where`` once: what the client got until the server closed the connection,
+    and the response of the one log (posted as the app raised, or at the exit)."""
+    from tests.support.processes import end_stragglers
+    from tests.test_exit14_findings import _connect, _serve
+
+    process, port = _serve(tmp_path, collector, "exit18_app", app, argv, background=False)
+    try:
+        with _connect(port, process) as sock:
+            sock.sendall(_REQUEST.replace(b"/stop", b"/" + where.encode()))
+            got = _read_all(sock)
+        logs = collector.wait_for_logs(1)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        end_stragglers(process)
+    assert len(logs) == 1
+    return got, logs[0]["request"]["log"]["entries"][0]["response"]
 
 
 # -- 4. "broke off after N bytes": N what the server was handed ---------------------

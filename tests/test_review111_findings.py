@@ -9,6 +9,10 @@
    traceback (exit18's ``_size_before``), was read from the first frame of
    ``Response.__next__`` there: under a middleware of another project outside, that
    middleware's, which had none yet, so nothing was taken back.
+3. cheroot, "taken to answer as for any error (not checked)" by exit18's
+   ``unanswered_at``, lets a SystemExit or KeyboardInterrupt through (it stops the
+   server) and closes the connection: from the app's call with nothing sent, logged as
+   the server's 500, which no client got.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.capture_wrap import only_log, owlbert, wrap_fixture  # noqa: F401
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
+from tests.test_e2e_servers import NO_CHEROOT
 from tests.test_exit17_findings import _served, _Wire
-from tests.test_exit18_findings import _raising_in_record, _read_all, _stream_of
+from tests.test_exit18_findings import _raising_in_record, _read_all, _stream_of, served_once
 
 _REQUEST = b"GET /text HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
@@ -85,3 +90,56 @@ def test_a_record_cut_short_in_a_nested_middleware_counts_what_went_out(
         assert content["comment"].startswith(
             "incomplete: the app's answer broke off after 5 bytes"), content
     inner.close()
+
+
+# -- 3. cheroot and an app's SystemExit -----------------------------------------------
+
+_CHEROOT_APP = """\
+import sys
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def chunks():
+    sys.exit()
+    yield b"never"
+
+
+def inner(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/call":
+        sys.exit()
+    return chunks()
+
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "caller-1"}))
+"""
+
+
+@NO_CHEROOT
+@pytest.mark.e2e
+@pytest.mark.parametrize("where", ["call", "iterable"])
+def test_cheroot_and_a_systemexit_before_the_first_chunk(
+        collector: Collector, where: str, tmp_path: Any) -> None:
+    """cheroot (``python -m cheroot``): an app's ``sys.exit()`` after it started its 200,
+    before the server had a chunk. cheroot lets a SystemExit through its connection's
+    handler (it stops the server): raised from the app's call, nothing was sent, and the
+    client gets the connection closed, logged as no answer (before: "the server answered
+    500 itself", which no client got); raised from the iterable, cheroot's ``finally``
+    sends the started head first (answers_500): 200, broken off, before and after."""
+    from tests.test_e2e_servers import SERVERS
+
+    got, response = served_once(tmp_path, collector, _CHEROOT_APP, where, lambda port:
+                                SERVERS["cheroot"](port, "exit18_app:app")[2:])
+    if where == "iterable":
+        assert got.startswith(b"HTTP/1.1 200 OK\r\n"), got
+        assert response["status"] == 200, response
+        assert response["content"]["comment"].startswith(
+            "incomplete: the app's answer broke off after 0 bytes"), response
+    else:
+        assert got == b""
+        assert (response["status"], response["headers"]) == (500, []), response
+        assert response["comment"] == (
+            "no answer reached the client: the server stopped serving the request at a "
+            "SystemExit and closed the connection; the app answered 200"), response

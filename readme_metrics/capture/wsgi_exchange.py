@@ -483,7 +483,8 @@ class WSGICapture(Recorder):
         had started (gunicorn's 400 for a malformed chunked body its ``wsgi.input``
         refused); after that, the status that went out. uWSGI and granian differ
         (``answers_500``). An ``error`` that is no Exception (a signal's) gets no answer
-        at all from werkzeug, gunicorn's gthread worker and waitress (``unanswered_at``).
+        at all from werkzeug, gunicorn's gthread worker, waitress and (from the call)
+        cheroot (``unanswered_at``).
         """
         if in_call and self._wrote and not self._write_failed:
             # What write() was given went out: the servers close the connection with no
@@ -498,7 +499,7 @@ class WSGICapture(Recorder):
         if unsent:
             status, reason = _server_answer(error, self.tee)
             closed = (None if error is None or self._wrote
-                      else unanswered_at(self.environ, error))
+                      else unanswered_at(self.environ, error, in_call))
             if closed is not None:  # a signal's: the server sent nothing at all
                 name = type(error).__name__
                 self.no_answer(f"stopped serving the request at a {name}" if closed else

@@ -241,7 +241,7 @@ def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     return not wrote
 
 
-def unanswered_at(environ: Any, error: BaseException) -> Optional[bool]:
+def unanswered_at(environ: Any, error: BaseException, in_call: bool) -> Optional[bool]:
     """Whether the server sends no answer at all when ``error``, raised out of the app
     before it had any of its answer, is no Exception (a signal's KeyboardInterrupt, a
     SystemExit, an app's ``sys.exit()``): None when it answers it as any error
@@ -250,9 +250,12 @@ def unanswered_at(environ: Any, error: BaseException) -> Optional[bool]:
     run``), gunicorn's gthread worker (its app runs in a thread of its pool) and
     waitress's catch Exception only: the first two then close the connection with
     nothing sent, waitress's thread logs the exception and leaves the request as it is
-    (False). wsgiref (and Django's runserver), whose ``except:`` takes anything, and
-    gunicorn's sync worker, which catches BaseException, answer their 500; uWSGI,
-    granian and cheroot are taken to answer as for any error (not checked). Asked only
+    (False). cheroot lets it through too (a shutdown request: it stops the server) and
+    closes the connection, with nothing sent when it came from the app's call
+    (``in_call``); from the iterable its ``finally`` sent the started head first
+    (:func:`answers_500`). wsgiref (and Django's runserver), whose ``except:`` takes
+    anything, and gunicorn's sync worker, which catches BaseException, answer their 500;
+    uWSGI and granian are taken to answer as for any error (not checked). Asked only
     when the app raised before the server had a chunk."""
     if isinstance(error, Exception):
         return None
@@ -267,6 +270,8 @@ def unanswered_at(environ: Any, error: BaseException) -> Optional[bool]:
     software = environ.get("SERVER_SOFTWARE")
     if software.__class__ is str and software.startswith("Werkzeug/"):
         return True
+    if under_cheroot(environ):
+        return True if in_call else None
     return None
 
 
