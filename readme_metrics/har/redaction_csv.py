@@ -39,7 +39,7 @@ def csv_redacted(text: str, denies: Callable[[str], bool], delimiter: str = ",")
     if header is None:
         return text
     columns = {at for at, (start, end) in enumerate(header)
-               if denies(_field(text[start:end]).strip())}
+               if denies(_field(text[start:end].strip()).strip())}
     if not columns:
         return text
     out: list[str] = []

@@ -257,6 +257,10 @@ def _piece_run(raw: str, start: int, end: int) -> tuple[int, int]:
     return (first if equals < 0 else equals + 1), end
 
 
+#: A Python string literal's prefix before its quote (``b'...'``, ``rb"..."``: a repr's
+#: bytes; review110).
+_STRING_PREFIX = re.compile(r"(?:[bBrRuUfF]|[bB][rR]|[rR][bB])(?=['\"]|%2[27])")
+
 #: A value that is no string nor container (a number, true, null), or a bare word.
 _LITERAL = re.compile(r"""[^\s,;&=#%<>{}\[\]"']*""")
 
@@ -281,11 +285,14 @@ def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
             continue
         blanks = reading.blanks.match(raw, found.end())
         start = found.end() if blanks is None else blanks.end()
-        kind = quotes if start in quotes.ends else other if (
-            other is not None and start in other.ends) else None
+        # (A repr's bytes or raw string, b'...': its quote after the prefix; review110.)
+        prefixed = _STRING_PREFIX.match(raw, start)
+        quote = start if prefixed is None else prefixed.end()
+        kind = quotes if quote in quotes.ends else other if (
+            other is not None and quote in other.ends) else None
         string = None
         if kind is not None:
-            text = kind.ends[start]
+            text = kind.ends[quote]
             close = kind.closing(text, len(raw))
             string = (text, close)
             end = kind.ends[close] if close < len(raw) else len(raw)

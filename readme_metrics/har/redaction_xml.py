@@ -31,6 +31,9 @@ _START_TAG = re.compile(
 _ATTRIBUTE = re.compile(
     r"""(?<![\w.\-:])([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)(\s*=\s*)"""
     r"""(?:"([^"]*)"|'([^']*)')""")
+# HTML's attributes: a value in no quotes too (``<input name=password value=...>``, which
+# HTML allows and minifiers write; review110).
+_HTML_ATTRIBUTE = re.compile(_ATTRIBUTE.pattern[:-1] + r"""|([^\s"'=<>`]+))""")
 # The naming attributes whose element's content is the value when no attribute is
 # (Java's XML properties' <entry key=...>, a <param name=...>).
 _NAMING_CONTENT = frozenset(("key", "name"))
@@ -65,9 +68,10 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
         start = None  # the start tag written again, its attributes redacted
         content = False  # its content the value of a pair its attributes name
         if "=" in attributes:
-            paired, content = _paired_attributes(attributes, denies)
-            hidden = _ATTRIBUTE.sub(partial(_attribute, denies=denies, paired=paired),
-                                    attributes)
+            pattern = _HTML_ATTRIBUTE if html else _ATTRIBUTE
+            paired, content = _paired_attributes(attributes, denies, pattern)
+            hidden = pattern.sub(partial(_attribute, denies=denies, paired=paired),
+                                 attributes)
             if hidden != attributes:
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
@@ -133,8 +137,8 @@ def _close_tag(text: str, name: str, at: int) -> int:
                 at = tag.end()
 
 
-def _paired_attributes(attributes: str, denies: Callable[[str], bool]
-                       ) -> tuple[frozenset[str], bool]:
+def _paired_attributes(attributes: str, denies: Callable[[str], bool],
+                       pattern: re.Pattern[str] = _ATTRIBUTE) -> tuple[frozenset[str], bool]:
     """The value attributes (folded local names) of a start tag's name/value pairs naming
     a denied key, and whether its content is such a value: .NET's ``<add key="Password"
     value="..."/>``, Spring's ``<property name="password" value="..."/>``, an HTML form's
@@ -142,8 +146,8 @@ def _paired_attributes(attributes: str, denies: Callable[[str], bool]
     key="password">...</entry>`` (a ``key`` or ``name`` attribute and no value attribute:
     the content; not ``<error field="password">is too short</error>``'s). Paired as a
     form's fields are (:func:`pairs_with`)."""
-    found = [(folded_name(match.group(2)), match.group(4) if match.group(4) is not None
-              else match.group(5)) for match in _ATTRIBUTE.finditer(attributes)]
+    found = [(folded_name(match.group(2)), _value(match))
+             for match in pattern.finditer(attributes)]
     # (Sets of members, of at most 14 and 9: a tag repeating them pairs in constant time.)
     naming = {member for member, value in found if member in NAME_MEMBERS and denies(value)}
     if not naming:
@@ -160,7 +164,16 @@ def _attribute(found: re.Match[str], denies: Callable[[str], bool],
     is a pair's value (``paired``)."""
     if not denies(found.group(2)) and folded_name(found.group(2)) not in paired:
         return found.group(0)
-    double = found.group(4) is not None
-    value = found.group(4) if double else found.group(5)
-    quote = '"' if double else "'"
+    quote = '"' if found.group(4) is not None else "'" if found.group(5) is not None else ""
+    value = _value(found)
     return f"{found.group(1) or ''}{found.group(2)}{found.group(3)}{quote}{redacted(value)}{quote}"
+
+
+def _value(found: re.Match[str]) -> str:
+    """An attribute's value: in double quotes, single quotes or (HTML's) none."""
+    value = found.group(4)
+    if value is None:
+        value = found.group(5)
+    if value is None:
+        value = found.group(6)
+    return value

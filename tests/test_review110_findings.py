@@ -1,0 +1,101 @@
+"""review110: an adversarial read of hostile24's and codings1's redaction.
+
+1. A Python ``bytes`` (or raw) string after a denied member's name in single quotes,
+   ``{'password': b'...'}`` (a repr's bytes), in a text body read for its members
+   (Markdown, XML, HTML, CSV, a script): the ``b`` was taken for a literal value and
+   hidden alone, the string after it sent in clear. Its quote after the prefix now
+   starts the string, whose text is hidden.
+2. A CSV header field with blanks before its quotes, ``user, "password"``: docs/BODIES.md
+   says the header is read with its quotes and surrounding blanks taken off, but the
+   quotes were taken off only at the field's first character, so the column was sent in
+   clear.
+3. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
+   HTML allows and minifiers write) was sent in clear (docs/BODIES.md listed it as
+   sent as written); HTML's attributes are now read with such values too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har.bodies import content, post_data
+from readme_metrics.har.headers import RAW_CONTENT_TYPE
+from readme_metrics.har.redaction import Redactor
+from tests.test_hostile24_findings import _json_string
+
+DENY = Redactor(denylist=["password"])
+SECRET = "Zq8h22Xw3K"
+
+
+def _records(text: str, mime: Optional[str]) -> list[dict[str, Any]]:
+    body = text.encode()
+    head = {} if mime is None else {"content-type": mime, RAW_CONTENT_TYPE: mime}
+    return [post_data(body, len(body), head, DENY, 1 << 20),
+            content(body, len(body), head, DENY, 1 << 20)]
+
+
+#: Where main sent the secret in clear.
+LEAKED = {
+    "markdown-bytes": ("text/markdown", f"x{{b'password': b'{SECRET}'}}"),
+    "markdown-bytes-value": ("text/markdown", f"x{{'password': b'{SECRET}'}}"),
+    "xml-bytes": ("application/xml", f"<a>{{'password': b'{SECRET}'}}</a>"),
+    "html-raw-string": ("text/html", f"<p>{{'password': r'{SECRET}'}}</p>"),
+    "script-bytes-double": ("application/javascript", f"x = {{'password': b\"{SECRET}\"}}"),
+    "csv-bytes-cell": ("text/csv", f"id,data\n1,\"{{'password': b'{SECRET}'}}\"\n"),
+    "csv-blank-before-quoted-header": ("text/csv", f'user, "password"\nzoe,{SECRET}\n'),
+    "html-unquoted": ("text/html", f"<input name=password value={SECRET}>"),
+    "html-unquoted-uppercase": ("text/html", f"<INPUT NAME=password VALUE={SECRET}>"),
+    "html-unquoted-value-first": ("text/html", f"<input value={SECRET} name=password >"),
+    "html-unquoted-spaced": ("text/html", f"<input name = password value = {SECRET}/>"),
+    "html-unquoted-denied-attribute": ("text/html", f"<form password={SECRET}></form>"),
+    "tsv-blank-before-quoted-header": ("text/tab-separated-values",
+                                       f'user\t "password" \nzoe\t{SECRET}\n'),
+}
+
+
+@pytest.mark.parametrize("shape", LEAKED)
+def test_the_denied_value_is_hidden(shape: str) -> None:
+    mime, text = LEAKED[shape]
+    for record in _records(text, mime):
+        sent = json.dumps(record)
+        assert SECRET not in sent, (shape, record)
+        assert "REDACTED" in sent
+
+
+EXACT = [
+    ("text/markdown", "x{'password': b'S3cr', 'n': b'1'}",
+     "x{'password': b'[REDACTED 4]', 'n': b'1'}"),
+    ("text/csv", 'user, "password"\nzoe,S3cr\n', 'user, "password"\nzoe,[REDACTED 4]\n'),
+    ("text/html", "<p class=a><INPUT type=password NAME=password VALUE=S3cr><p>kept",
+     "<p class=a><INPUT type=password NAME=password VALUE=[REDACTED 4]><p>kept"),
+    # (A word before a quote that is no prefix: still a literal, hidden to the quote.)
+    ("text/markdown", "x{'password': abc'd'}", "x{'password': [REDACTED]'d'}"),
+]
+
+
+@pytest.mark.parametrize(("mime", "text", "sent"), EXACT)
+def test_what_is_sent(mime: str, text: str, sent: str) -> None:
+    for record in _records(text, mime):
+        assert record["text"] == sent
+
+
+_TEXT = st.text(alphabet=list("ab '\"&=;,:{}<>\\\n"), max_size=6)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(before=_TEXT, after=_TEXT, value=st.binary(max_size=6), other=st.binary(max_size=4),
+       mime=st.sampled_from(["text/markdown", "application/javascript", "text/plain", None]))
+def test_a_repr_of_bytes_never_leaks(before: str, after: str, value: bytes, other: bytes,
+                                     mime: Optional[str]) -> None:
+    document = {b"n": other, "password": value[:3] + SECRET.encode() + value[3:]}
+    text = before + str(document) + after
+    # (A body that is one JSON string holding it: hostile24's test leaves it, hostile25.)
+    assume(not _json_string(text))
+    for record in _records(text, mime):
+        assert SECRET not in json.dumps(record), (text, record)
+
