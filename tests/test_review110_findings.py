@@ -9,13 +9,20 @@
    says the header is read with its quotes and surrounding blanks taken off, but the
    quotes were taken off only at the field's first character, so the column was sent in
    clear.
-3. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
+3. A CSV's delimiter was one guess: a tab for tab-separated values (a TSV holding
+   commas, ``user,password``, kept its column), a comma unless the first line held a
+   ``;`` and no ``,`` (``user;"a,b";password``, a quoted comma in a header, kept it),
+   never ``|``; and a header after empty lines was not read. The type's delimiter and
+   each other the first line holds are each read; empty lines before the header skipped.
+4. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
    HTML allows and minifiers write) was sent in clear (docs/BODIES.md listed it as
    sent as written); HTML's attributes are now read with such values too.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any, Optional
 
@@ -53,6 +60,13 @@ LEAKED = {
     "html-unquoted-value-first": ("text/html", f"<input value={SECRET} name=password >"),
     "html-unquoted-spaced": ("text/html", f"<input name = password value = {SECRET}/>"),
     "html-unquoted-denied-attribute": ("text/html", f"<form password={SECRET}></form>"),
+    "tsv-holding-commas": ("text/tab-separated-values", f"user,password\nzoe,{SECRET}\n"),
+    "tsv-mixed-delimiters": ("text/tab-separated-values",
+                             f"id\tuser,password\n1\tzoe,{SECRET}\n"),
+    "csv-quoted-comma-in-a-semicolon-header": ("text/csv",
+                                               f'user;"a,b";password\nzoe;x;{SECRET}\n'),
+    "csv-pipes": ("text/csv", f"user|password\nzoe|{SECRET}\n"),
+    "csv-empty-lines-first": ("text/csv", f"\r\n\nuser,password\nzoe,{SECRET}\n"),
     "tsv-blank-before-quoted-header": ("text/tab-separated-values",
                                        f'user\t "password" \nzoe\t{SECRET}\n'),
 }
@@ -73,6 +87,10 @@ EXACT = [
     ("text/csv", 'user, "password"\nzoe,S3cr\n', 'user, "password"\nzoe,[REDACTED 4]\n'),
     ("text/html", "<p class=a><INPUT type=password NAME=password VALUE=S3cr><p>kept",
      "<p class=a><INPUT type=password NAME=password VALUE=[REDACTED 4]><p>kept"),
+    ("text/csv", 'id;"a,b";password\n1;"x,y";S3cr\n',
+     'id;"a,b";password\n1;"x,y";[REDACTED 4]\n'),
+    # (A header no delimiter of its line makes denied: kept.)
+    ("text/csv", "id,a;password2|n\n1,x;S3cr|4\n", "id,a;password2|n\n1,x;S3cr|4\n"),
     # (A word before a quote that is no prefix: still a literal, hidden to the quote.)
     ("text/markdown", "x{'password': abc'd'}", "x{'password': [REDACTED]'d'}"),
 ]
@@ -99,3 +117,22 @@ def test_a_repr_of_bytes_never_leaks(before: str, after: str, value: bytes, othe
     for record in _records(text, mime):
         assert SECRET not in json.dumps(record), (text, record)
 
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.lists(_TEXT, min_size=3, max_size=3), max_size=3),
+       column=st.integers(0, 2), value=_TEXT, empty=st.sampled_from(["", "\n", "\r\n\r\n"]),
+       delimiter=st.sampled_from([",", ";", "\t", "|"]),
+       mime=st.sampled_from(["text/csv", "text/tab-separated-values"]))
+def test_a_csv_column_never_leaks_whatever_its_delimiter(
+        rows: list[list[str]], column: int, value: str, empty: str, delimiter: str,
+        mime: str) -> None:
+    header = ["id", "note", "n"]
+    header[column] = "password"
+    planted = ["1", "a", "2"]
+    planted[column] = value[:3] + SECRET + value[3:]
+    lines = [header, *rows, planted]
+    stream = io.StringIO()
+    csv.writer(stream, delimiter=delimiter).writerows(lines)
+    for record in _records(empty + stream.getvalue(), mime):
+        assert SECRET not in json.dumps(record), (stream.getvalue(), record)

@@ -18,7 +18,7 @@ from readme_metrics.har.event_stream import (
 )
 from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.redaction_csv import csv_redacted, delimiter_of
+from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
@@ -132,7 +132,7 @@ def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
     if is_xml(essence) or essence == _HTML:
         text = xml_redacted(text, redactor.denies, essence == _HTML)
     elif csv:
-        text = csv_redacted(text, redactor.denies, delimiter_of(essence, text))
+        text = csv_redacted(text, redactor.denies, delimiters_of(essence, text))
     return hidden_members(redactor, text, csv)
 
 

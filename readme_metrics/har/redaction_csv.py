@@ -1,9 +1,11 @@
 """CSV bodies (``text/csv``, tab-separated values) by the denylist: each field of a column
-whose header, the first record's field, is denied (``user,password`` then
-``zoe,...``) written ``[REDACTED n]`` (hostile24). A pure function over the text, read
-field by field as RFC 4180 writes them (a field in double quotes may hold the delimiter,
-a line break and a doubled quote), each character once: linear in the text. A quoted
-field never closed (a body cut at ``max_body_bytes``) runs to the end of the text.
+whose header, the first record's field (empty lines before it skipped), is denied
+(``user,password`` then ``zoe,...``) written ``[REDACTED n]`` (hostile24), read by the
+type's delimiter and each other its first line holds (review110). A pure function over
+the text, read field by field as RFC 4180 writes them (a field in double quotes may hold
+the delimiter, a line break and a doubled quote), each character once for each delimiter
+(four at most): linear in the text. A quoted field never closed (a body cut at
+``max_body_bytes``) runs to the end of the text.
 """
 
 from __future__ import annotations
@@ -13,29 +15,48 @@ from typing import Callable, Iterator
 
 from readme_metrics.har.redaction_marks import redacted
 
-__all__ = ["csv_redacted", "delimiter_of"]
+__all__ = ["csv_redacted", "delimiters_of"]
 
 #: A quoted field: its text to the closing quote (doubled quotes in it), or to the end.
 _QUOTED = re.compile(r'"(?:[^"]|"")*(?:"|\Z)')
 _LINE_END = re.compile(r"\r\n?|\n")
 
 
-def delimiter_of(essence: str, text: str) -> str:
-    """The delimiter of a CSV body: a tab for tab-separated values; else ``,``, or ``;``
-    when the first line holds a ``;`` and no ``,`` (what a spreadsheet writes where a
-    comma is the decimal mark)."""
-    if "tab-separated" in essence:
-        return "\t"
-    first = text[:text.find("\n")] if "\n" in text else text
-    return ";" if ";" in first and "," not in first else ","
+#: The delimiters a CSV body may use: a comma, a semicolon (a spreadsheet where the
+#: comma is the decimal mark), a tab, a pipe.
+_DELIMITERS = (",", ";", "\t", "|")
 
 
-def csv_redacted(text: str, denies: Callable[[str], bool], delimiter: str = ",") -> str:
-    """``text`` with each field of a column whose header ``denies`` says is denied
-    replaced by ``[REDACTED n]`` (n the length of the field as written, quotes
-    included); ``text`` itself when no header is denied."""
+def delimiters_of(essence: str, text: str) -> tuple[str, ...]:
+    """The delimiters a CSV body is read by: its type's (a tab for tab-separated values,
+    else ``,``), then each other its first line holds (review110: a TSV holding commas,
+    ``user;"a,b";password``: one guess left the other's columns unread)."""
+    own = "\t" if "tab-separated" in essence else ","
+    start = len(text) - len(text.lstrip("\r\n"))
+    end = text.find("\n", start)
+    first = text[start:end if end >= 0 else len(text)]
+    return (own, *(delimiter for delimiter in _DELIMITERS
+                   if delimiter != own and delimiter in first))
+
+
+def csv_redacted(text: str, denies: Callable[[str], bool],
+                 delimiters: tuple[str, ...] = (",",)) -> str:
+    """``text`` read as CSV by each of ``delimiters`` in turn (:func:`_columns_redacted`):
+    a column a header denies under any of them is hidden."""
+    for delimiter in delimiters:
+        text = _columns_redacted(text, denies, delimiter)
+    return text
+
+
+def _columns_redacted(text: str, denies: Callable[[str], bool], delimiter: str) -> str:
+    """``text`` with each field of a column whose header (the first record that is not
+    an empty line) ``denies`` says is denied replaced by ``[REDACTED n]`` (n the length
+    of the field as written, quotes included); ``text`` itself when no header is
+    denied."""
     records = _records(text, delimiter)
     header = next(records, None)
+    while header is not None and header == [(header[0][0], header[0][0])]:
+        header = next(records, None)  # (an empty line before it, as csv.DictReader)
     if header is None:
         return text
     columns = {at for at, (start, end) in enumerate(header)
