@@ -14,7 +14,11 @@
    ``;`` and no ``,`` (``user;"a,b";password``, a quoted comma in a header, kept it),
    never ``|``; and a header after empty lines was not read. The type's delimiter and
    each other the first line holds are each read; empty lines before the header skipped.
-4. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
+4. A CSV with a quote never closed (benchmarks/hostile_doubling.py: 4 -> 47 ms at 512
+   KiB): the quoted field's pattern repeated a group a character at a time, and sre
+   keeps a frame for each: 78 MB and 47 to 420 ms at 512 KiB, superlinear. Its runs are
+   taken whole now (0.5 MB, 0.3 ms).
+5. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
    HTML allows and minifiers write) was sent in clear (docs/BODIES.md listed it as
    sent as written); HTML's attributes are now read with such values too.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tracemalloc
 from typing import Any, Optional
 
 import pytest
@@ -33,6 +38,7 @@ from hypothesis import strategies as st
 from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from tests.test_hostile24_findings import _json_string
 
 DENY = Redactor(denylist=["password"])
@@ -136,3 +142,18 @@ def test_a_csv_column_never_leaks_whatever_its_delimiter(
     csv.writer(stream, delimiter=delimiter).writerows(lines)
     for record in _records(empty + stream.getvalue(), mime):
         assert SECRET not in json.dumps(record), (stream.getvalue(), record)
+
+
+def test_a_quote_never_closed_reads_in_memory_linear_in_the_text() -> None:
+    """hostile_doubling's CSV with a quote never closed: the quoted-field pattern took a
+    character a repeat, and sre a frame for each (512 KiB: 78 MB, 47 to 420 ms). Memory,
+    not time: the peak while reading stays within a few copies of the text."""
+    text = 'id,password\r\n1,"' + "a," * (256 << 10)
+    tracemalloc.start()
+    try:
+        sent = csv_redacted(text, DENY.denies, delimiters_of("text/csv", text))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sent == f"id,password\r\n1,[REDACTED {len(text) - 15}]"
+    assert peak < 4 * len(text), peak

@@ -18,7 +18,10 @@ from readme_metrics.har.redaction_marks import redacted
 __all__ = ["csv_redacted", "delimiters_of"]
 
 #: A quoted field: its text to the closing quote (doubled quotes in it), or to the end.
-_QUOTED = re.compile(r'"(?:[^"]|"")*(?:"|\Z)')
+#: Its runs taken whole (``[^"]+``): a character a repeat, sre kept a frame for each, a
+#: quote never closed in 512 KiB took 78 MB and 47 to 420 ms (review110). It cannot fail
+#: once the quote is read, so nothing is ever given back.
+_QUOTED = re.compile(r'"(?:[^"]+|"")*(?:"|\Z)')
 _LINE_END = re.compile(r"\r\n?|\n")
 
 
