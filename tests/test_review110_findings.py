@@ -18,7 +18,12 @@
    KiB): the quoted field's pattern repeated a group a character at a time, and sre
    keeps a frame for each: 78 MB and 47 to 420 ms at 512 KiB, superlinear. Its runs are
    taken whole now (0.5 MB, 0.3 ms).
-5. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
+5. A gzip (or zlib) upload declared a form (``application/x-www-form-urlencoded``) was
+   read as one: its bytes kept in a field's name, which percent-decoded and gunzipped
+   gave the password back (codings1 read such data under binary types only). A form
+   body that starts compressed is checked as binary data is; one spelling a listed key,
+   or under an allowlist, is hidden whole.
+6. An HTML attribute's value in no quotes (``<input name=password value=...>``, which
    HTML allows and minifiers write) was sent in clear (docs/BODIES.md listed it as
    sent as written); HTML's attributes are now read with such values too.
 """
@@ -26,19 +31,22 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import tracemalloc
-from typing import Any, Optional
+import zlib
+from typing import Any, Callable, Optional
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics.har import redaction_csv
 from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
-from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from tests.test_hostile24_findings import _json_string
 
 DENY = Redactor(denylist=["password"])
@@ -151,9 +159,39 @@ def test_a_quote_never_closed_reads_in_memory_linear_in_the_text() -> None:
     text = 'id,password\r\n1,"' + "a," * (256 << 10)
     tracemalloc.start()
     try:
-        sent = csv_redacted(text, DENY.denies, delimiters_of("text/csv", text))
+        sent = redaction_csv.csv_redacted(text, DENY.denies,
+                                          redaction_csv.delimiters_of("text/csv", text))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert sent == f"id,password\r\n1,[REDACTED {len(text) - 15}]"
     assert peak < 4 * len(text), peak
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _form_record(body: bytes, redactor: Redactor) -> dict[str, Any]:
+    return post_data(body, len(body), {"content-type": FORM, RAW_CONTENT_TYPE: FORM},
+                     redactor, 1 << 20)
+
+
+@pytest.mark.parametrize("coder", [gzip.compress, zlib.compress])
+def test_a_gzip_upload_declared_a_form_is_not_kept_in_a_fields_name(
+        coder: Callable[[bytes], bytes]) -> None:
+    """Its bytes were kept byte for byte in a field's name: percent-decoded and gunzipped
+    they gave the password back."""
+    body = coder(json.dumps({"password": SECRET, "user": "zoe"}).encode())
+    for redactor in (DENY, Redactor(allowlist=["user"])):
+        record = _form_record(body, redactor)
+        names = [unquote_to_bytes(param["name"].encode("latin-1"))
+                 for param in record.get("params", ())]
+        assert body not in names, record
+        assert record["text"] == "[REDACTED]"
+
+
+def test_guard_a_compressed_form_naming_nothing_listed_is_read_as_before() -> None:
+    body = gzip.compress(b'{"user": "zoe"}')
+    record = _form_record(body, DENY)
+    assert [unquote_to_bytes(param["name"].encode("latin-1"))
+            for param in record["params"]] == [body]
