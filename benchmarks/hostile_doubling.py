@@ -222,6 +222,19 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         ("csv, one quote never closed", "text/csv", b'id,password\r\n1,"', b"a,", b""),
         ("markdown of escaped quotes", "text/markdown", b"password ", b'\\"a\\": ', b""),
     ]},
+    # JSON strings holding text before a document (hostile25).
+    "strings": {name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+        ('strings x{\\"password\\": \\"s\\"}', "application/json", b"[",
+         b'"x{\\"password\\": \\"s\\"}",', b'"e"]'),
+        ("one string of members", "application/json", b'{"log": "x',
+         b'{\\"password\\": \\"s\\"},', b'"}'),
+        ("strings of apostrophes", "application/json", b'{"password": 1, "a": [',
+         b"\"it's 'a': 'b'\",", b'""]}'),
+        ("one string of escaped quotes", "application/json", b'"password ',
+         b'\\\\\\"a\\\\\\": ', b'"'),
+        ("one string x{'password': 'a'},...", "application/json", b'"x',
+         b"{'password': 'a'},", b'"'),
+    ]},
 }
 
 

@@ -37,6 +37,7 @@ import json
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
@@ -201,42 +202,48 @@ _Member = tuple[int, int, int, "tuple[int, int] | None"]
 
 
 def _members(redactor: Redactor, raw: str, decode: Callable[[str], str],
-             doubled: bool = False) -> list[_Member]:
-    """Each member of a redacted name in ``raw``, in each reading its characters may
-    have: as sent, percent-decoded (when it holds an escape), in a document held in a
-    JSON string (a backslash), in single quotes (Python's repr: hostile24), and, with
-    ``doubled``, each quote doubled (a CSV field's)."""
-    found = _in_reading(redactor, raw, decode, _AS_SENT)
+             doubled: bool = False, denied_only: bool = False) -> list[_Member]:
+    """Each member of a redacted name (the denylist's, when ``denied_only``) in ``raw``,
+    in each reading its characters may have: as sent, percent-decoded (when it holds an
+    escape), in a document held in a JSON string (a backslash), in single quotes
+    (Python's repr: hostile24), and, with ``doubled``, each quote doubled (a CSV
+    field's)."""
+    read = partial(_in_reading, redactor, raw, decode, denied_only=denied_only)
+    found = read(_AS_SENT)
     encoded = "%" in raw or "+" in raw  # (else read so already)
     if encoded:
-        found += _in_reading(redactor, raw, decode, _DECODED)
+        found += read(_DECODED)
     if "\\" in raw:
         for reading in _ESCAPED:
-            found += _in_reading(redactor, raw, decode, reading)
+            found += read(reading)
     if encoded and ("\\" in raw or "%5" in raw):
         for reading in _ESCAPED_DECODED:
-            found += _in_reading(redactor, raw, decode, reading)
+            found += read(reading)
     if "'" in raw:
-        found += _in_reading(redactor, raw, decode, _SINGLE, _AS_SENT)
+        found += read(_SINGLE, _AS_SENT)
     if encoded and "%27" in raw:
-        found += _in_reading(redactor, raw, decode, _SINGLE_DECODED, _DECODED)
+        found += read(_SINGLE_DECODED, _DECODED)
     if doubled and '""' in raw:
-        found += _in_reading(redactor, raw, decode, _DOUBLED)
+        found += read(_DOUBLED)
     return found
 
 
-def hidden_members(redactor: Redactor, text: str, doubled: bool = False) -> str:
-    """``text`` (any text body: XML, HTML, CSV, a script) with the value of each JSON
-    member of a name a list redacts written ``[REDACTED n]`` (a string's text, its
-    quotes kept; ``[REDACTED]`` for another value): as sent, in a JSON string, in
-    single quotes; ``doubled``: a CSV's quotes doubled. ``text`` itself when none is."""
+def hidden_members(redactor: Redactor, text: str, doubled: bool = False,
+                   denied_only: bool = False) -> str:
+    """``text`` (any text body: XML, HTML, CSV, a script; a JSON string's text) with the
+    value of each JSON member of a name a list redacts (the denylist, when
+    ``denied_only``: a JSON string an allowed key holds) written ``[REDACTED n]`` (a
+    string's text, its quotes kept; ``[REDACTED]`` for another value): as sent, in a
+    JSON string, in single quotes; ``doubled``: a CSV's quotes doubled. ``text`` itself
+    when none is."""
     if not names_member(text) or not redactor.names_key_decoded(text):
         return text
     out: list[str] = []
     at = 0
     for start, end, string in sorted(
             (*(string or (value, end)), string is not None)
-            for _, value, end, string in _members(redactor, text, str, doubled)):
+            for _, value, end, string in _members(redactor, text, str, doubled,
+                                                   denied_only)):
         if start < at or start == end and not string:
             continue  # (inside a value hidden already, or no value: "password":})
         out += text[at:start], redacted(text[start:end] if string else None)
@@ -266,7 +273,8 @@ _LITERAL = re.compile(r"""[^\s,;&=#%<>{}\[\]"']*""")
 
 
 def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
-                reading: _Reading, strings: _Reading | None = None) -> list[_Member]:
+                reading: _Reading, strings: _Reading | None = None,
+                denied_only: bool = False) -> list[_Member]:
     """Each member of a redacted name in ``raw`` in ``reading``; ``strings``: the reading
     of a value's string in other quotes (a repr's ``'password': "it's"``)."""
     if reading.name_end.search(raw) is None:
@@ -281,7 +289,7 @@ def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
             continue
         opening = quotes.before(close)
         if opening < 0 or not _redacted_name(
-                redactor, raw[quotes.ends[opening]:close], decode):
+                redactor, raw[quotes.ends[opening]:close], decode, denied_only):
             continue
         blanks = reading.blanks.match(raw, found.end())
         start = found.end() if blanks is None else blanks.end()

@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
+from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
     INNER_START,
     JSON_FIRST,
@@ -31,7 +32,7 @@ from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, link_in, linked,
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["inner_document", "json_field", "json_text", "walk"]
+__all__ = ["inner_document", "json_field", "json_text", "members_in", "walk"]
 
 
 def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 0) -> str | None:
@@ -63,10 +64,17 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
             # JSON encoded twice (JSON.stringify of a string): a document in a string,
             # read by the denylist as a member's string value is (inner_document); so is a
             # URL or a form (link_in: an endpoint answering a presigned URL alone).
+            # Text before a document in it (x{"password": ...}) too, its members read
+            # as a text body's are (members_in).
             holder = [document]
-            if inner_document(redactor, holder, 0, document, depth) if document[:1] in JSON_FIRST \
-                    else ("=" in document or "%" in document) and link_in(redactor,
-                        holder, 0, document):
+            if document[:1] in JSON_FIRST:
+                found = inner_document(redactor, holder, 0, document, depth) or (
+                    members_in(redactor, holder, 0, document))
+            else:
+                found = ("=" in document or "%" in document) and link_in(
+                    redactor, holder, 0, document)
+                found = members_in(redactor, holder, 0, holder[0]) or found
+            if found:
                 # Characters beyond ASCII as sent, as a redacted document's are (but
                 # a lone surrogate, which UTF-8 cannot carry: see below).
                 out = json.dumps(holder[0], ensure_ascii=False)
@@ -77,8 +85,10 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
                 return out
         return text
     try:
-        changed, keys = walk(redactor, document, allow_mode, "\\" in text and (
-            '\\"' in text or "\\u" in text), depth)
+        quoted = "\\" in text and ('\\"' in text or "\\u" in text)
+        # A string holding a member's name: an escaped quote, or a single quote.
+        changed, keys = walk(redactor, document, allow_mode, quoted, depth,
+                             redactor.has_deny and (quoted or "'" in text))
         # A member named twice keeps its last value only in ``document``, as
         # json.loads (Flask, Django, Starlette) reads it: an earlier value, never
         # walked, may hold a listed key, so such a text is written back from the
@@ -134,14 +144,16 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
     return document, document is None and redactor.mentions_key(text)
 
 def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
-          quoted: bool = False, depth: int = 0) -> tuple[bool, int]:
+          quoted: bool = False, depth: int = 0, pieces: bool = False) -> tuple[bool, int]:
     """Redact ``root`` in place: (True when anything changed, the number of keys of
     the objects walked, or -1 when some were not walked: the value of an allowed key
     with no denylist).
 
     ``quoted``: the text holds an escaped quote (or a ``\\u`` escape, which may spell
     one), so a string value in it may be a JSON document with keys (see
-    :func:`inner_document`); without one, none is.
+    :func:`inner_document`); without one, none is. ``pieces``: a string value may hold
+    a member's name in quotes (an escaped quote, or a single one) in text before a
+    document (:func:`members_in`); without one, none does.
 
     Iterative (an explicit stack) so that documents nested as deep as the JSON parser
     accepts cannot exhaust the Python stack.
@@ -207,10 +219,15 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                         # is no denylist, only the root is walked, and whole is False.)
                         whole = False
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
-                    changed = inner_document(redactor, node, key, value, depth) or changed
+                    changed = inner_document(redactor, node, key, value, depth) or (
+                        pieces and members_in(redactor, node, key, value)) or changed
                 elif links and value.__class__ is str and (
                         "=" in value or "%" in value):
                     changed = link_in(redactor, node, key, value, depth) or changed
+                    if pieces:  # (the members of text before a document, after its pairs)
+                        changed = members_in(redactor, node, key, node[key]) or changed
+                elif pieces and value.__class__ is str and ":" in value:
+                    changed = members_in(redactor, node, key, value) or changed
         else:
             for index, value in enumerate(node):
                 if isinstance(value, (dict, list)):
@@ -238,10 +255,15 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                     node[index] = redacted(value)
                     changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
-                    changed = inner_document(redactor, node, index, value, depth) or changed
+                    changed = inner_document(redactor, node, index, value, depth) or (
+                        pieces and members_in(redactor, node, index, value)) or changed
                 elif links and value.__class__ is str and (
                         "=" in value or "%" in value):
                     changed = link_in(redactor, node, index, value, depth) or changed
+                    if pieces:  # (the members of text before a document, after its pairs)
+                        changed = members_in(redactor, node, index, node[index]) or changed
+                elif pieces and value.__class__ is str and ":" in value:
+                    changed = members_in(redactor, node, index, value) or changed
     return changed, keys if whole else -1
 
 def inner_document(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -> bool:
@@ -271,3 +293,28 @@ def inner_document(redactor: Redactor, node: Any, at: Any, text: str, depth: int
     node[at] = document
     return True
 
+
+
+def members_in(redactor: Redactor, node: Any, at: Any, text: str) -> bool:
+    """Redact ``node[at]``, a string that is no JSON document but may hold one after
+    text (a log line's ``x{"password": "..."}``, Python's ``str(dict)`` in a message),
+    by the denylist; True when it changed. Kept in clear before hostile25, where the
+    same text as text/plain, a form or a multipart field was hidden.
+
+    With no backslash in it, as a text body is: the value of each member a denied key
+    names, in double or single quotes, written ``[REDACTED n]``, the rest kept
+    (:func:`~readme_metrics.har.redaction_cut.hidden_members`). With one (a document
+    in a string in it, a repr's escaped quotes: ``{'password': '\\\\'...'}``, whose
+    readings are many), as a text/plain line's piece is: hidden whole when it names a
+    denied member, in quotes followed by ``:``
+    (:func:`~readme_metrics.har.redaction_query.quoted_piece`)."""
+    if "\\" in text:
+        if quoted_piece(redactor, text, True) is None:
+            return False
+        node[at] = redacted(text)
+        return True
+    hidden = hidden_members(redactor, text, denied_only=True)
+    if hidden == text:
+        return False
+    node[at] = hidden
+    return True
