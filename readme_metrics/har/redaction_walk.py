@@ -3,7 +3,8 @@ recursion (bare entries anywhere, dotted entries as paths from the root, arrays
 transparent), a name/value or JSON Patch object read by the key it names, a JSON string
 holding a document read again (up to
 :data:`~readme_metrics.har.redaction_query.MAX_INNER_DEPTH` levels) and one holding a URL
-or form read by :func:`~readme_metrics.har.redaction_query.link_in`; written back only when
+or form read by :func:`~readme_metrics.har.redaction_query.link_in`, and one holding text
+before a document read as a text body is (:func:`members_in`); written back only when
 something changed. Pure functions of the text and a
 :class:`~readme_metrics.har.redaction.Redactor`, whose lists and verdicts they read; moved
 from :mod:`readme_metrics.har.redaction`.
@@ -307,7 +308,10 @@ def members_in(redactor: Redactor, node: Any, at: Any, text: str) -> bool:
     in a string in it, a repr's escaped quotes: ``{'password': '\\\\'...'}``, whose
     readings are many), as a text/plain line's piece is: hidden whole when it names a
     denied member, in quotes followed by ``:``
-    (:func:`~readme_metrics.har.redaction_query.quoted_piece`)."""
+    (:func:`~readme_metrics.har.redaction_query.quoted_piece`). A string not naming a
+    denied key at all (most: a document's other strings) is passed by first."""
+    if not redactor.mentions_key(text, True):
+        return False
     if "\\" in text:
         if quoted_piece(redactor, text, True) is None:
             return False
