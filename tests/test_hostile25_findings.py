@@ -133,8 +133,11 @@ def _planted(draw: Any) -> str:
     value = draw(_PADDING)
     secret = value[:2] + SECRET + value[2:]
     name = draw(st.sampled_from(["password", "PASSWORD", "Password"]))
-    # JSON's member, or Python's str(dict)'s.
-    member = json.dumps({name: secret}) if draw(st.booleans()) else str({name: secret})
+    # JSON's member, or Python's str(dict)'s (its value without an apostrophe, which
+    # str() would write in double quotes: that value a level deeper read as a form's is
+    # the known gap below).
+    member = (json.dumps({name: secret}) if draw(st.booleans())
+              else str({name: secret.replace("'", "")}))
     return draw(_PADDING) + member + draw(_PADDING)
 
 
@@ -166,6 +169,17 @@ def test_a_planted_member_never_leaks(document: Any, ascii_only: bool, mime: str
     for record in _records(body, mime):
         text = _text(record)
         assert SECRET not in text, (body, record)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: Python's str(dict) writes a value holding an apostrophe in double quotes; "
+    "escaped once more in a document in a JSON string, then read as a form's value at an "
+    "'=', the '&' in it cuts the member and the rest goes out (the lead's run of this "
+    "file's property after rebasing on review110; the same text one level up is hidden)"))
+def test_a_double_quoted_repr_value_a_level_deeper_in_a_form_reading() -> None:
+    body = json.dumps('={"c": "{\'password\': \\"\'&' + SECRET + '\\"}"}')
+    for record in _records(body, JSON):
+        assert SECRET not in _text(record), record
 
 
 @pytest.mark.parametrize("sent", [

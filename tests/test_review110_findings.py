@@ -40,14 +40,13 @@ from typing import Any, Callable, Optional
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har import redaction_csv
 from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
-from tests.test_hostile24_findings import _json_string
 
 DENY = Redactor(denylist=["password"])
 SECRET = "Zq8h22Xw3K"
@@ -126,8 +125,7 @@ def test_a_repr_of_bytes_never_leaks(before: str, after: str, value: bytes, othe
                                      mime: Optional[str]) -> None:
     document = {b"n": other, "password": value[:3] + SECRET.encode() + value[3:]}
     text = before + str(document) + after
-    # (A body that is one JSON string holding it: hostile24's test leaves it, hostile25.)
-    assume(not _json_string(text))
+    # (A body that is one JSON string holding it is read as JSON encoded twice: hostile25.)
     for record in _records(text, mime):
         assert SECRET not in json.dumps(record), (text, record)
 
