@@ -86,7 +86,7 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
                 return out
         return text
     try:
-        quoted = "\\" in text and ('\\"' in text or "\\u" in text)
+        quoted = _escapes_quote(text)
         # A string holding a member's name: an escaped quote, or a single quote.
         changed, keys = walk(redactor, document, allow_mode, quoted, depth,
                              redactor.has_deny and (quoted or "'" in text))
@@ -127,8 +127,8 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
         # one holding a member a denied key names ("{"password": ...}, a quote before a
         # document: quoted_piece, kept in clear before hostile24).
         document = json_text(redactor, text, listed=redactor.allows(name))
-        return document, document is None and ("\\" in text and (
-            '\\"' in text or "\\u" in text) and redactor.mentions_key(text, True) or (
+        return document, document is None and (_escapes_quote(text) and (
+            redactor.mentions_key(text, True)) or (
             quoted_piece(redactor, text, True) is not None))
     if first not in ("{", "["):
         if redactor.has_deny and ("=" in text or "%" in text):
@@ -143,6 +143,12 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
         return None, redactor.has_deny and quoted_piece(redactor, text, True) is not None
     document = json_text(redactor, text, listed=redactor.allows(name))
     return document, document is None and redactor.mentions_key(text)
+
+def _escapes_quote(text: str) -> bool:
+    """Whether ``text`` (a JSON document's text) holds an escaped quote, or a ``\\u``
+    escape that may spell one: a string in it may then be a document (the backslash
+    looked for first, found at memory speed)."""
+    return "\\" in text and ('\\"' in text or "\\u" in text)
 
 def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
           quoted: bool = False, depth: int = 0, pieces: bool = False) -> tuple[bool, int]:
