@@ -155,16 +155,17 @@ def under_wsgiref(environ: Any) -> bool:
     return software.__class__ is str and software.startswith("WSGIServer/")
 
 
-def signals_land(environ: Any) -> bool:
+def signals_land() -> bool:
     """Whether a signal's exception (Ctrl-C's KeyboardInterrupt, a SIGTERM handler's
     SystemExit) may land in this request's thread while a development server writes the
-    answer: wsgiref's (runserver ``--nothreading``) or werkzeug's (an unthreaded
-    ``app.run()``) serving in the process's main thread. A list or tuple answer is then
-    passed through as an iterable, so that close() sees a stop. Asked only for a
-    non-empty list or tuple under a server :func:`plain_server` does not tell apart
-    (gunicorn's sync worker, in the main thread too, keeps the list's fast path)."""
-    return ((under_wsgiref(environ) or "werkzeug.socket" in environ)
-            and threading.get_ident() == threading.main_thread().ident)
+    answer: it is the process's main thread. Asked by ``WSGIExchange.wrap`` only under
+    wsgiref's server (runserver ``--nothreading``) or werkzeug's (an unthreaded
+    ``app.run()``), which it tells apart itself (``SERVER_SOFTWARE``, read there already,
+    and ``werkzeug.socket``: no call on every list answer), and only for a non-empty
+    list or tuple under a server :func:`plain_server` does not tell apart (gunicorn's
+    sync worker, in the main thread too, keeps the list's fast path). A list or tuple
+    answer is then passed through as an iterable, so that close() sees a stop."""
+    return threading.get_ident() == threading.main_thread().ident
 
 
 def wsgiref_head_unsent(start_response: Any) -> bool:

@@ -1,0 +1,120 @@
+"""cpu12's items (issue 11): the list answer's check of a development server, written out.
+
+exit18 (f858872) passes a list or tuple answer through as an iterable where a signal's
+exception may land while the server writes it: wsgiref's server (runserver
+``--nothreading``) or werkzeug's, serving in the process's main thread. Every list
+answer under any other server not told apart (the in-process loop, cheroot, a test
+client) paid two Python calls for it (``signals_land``, then ``under_wsgiref``): 1.8k
+instructions a small GET (callgrind 83,298 -> 85,089, review111). ``wrap()`` now reads
+the server from the ``SERVER_SOFTWARE`` it has already and asks the thread only under
+those two servers.
+
+1. The same answers as before for each server and thread (table below, against exit18's
+   predicate as it was written).
+2. No Python call for it on a list answer under another server (failed before: one call
+   each to ``signals_land`` and ``under_wsgiref``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Callable
+
+import pytest
+
+from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
+from tests.support.fake_api import Collector
+from tests.support.wsgi import wsgi_environ
+
+_BODY = [b"first", b"second"]
+
+
+def _list_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return _BODY
+
+
+def _former_signals_land(environ: dict[str, Any], main: bool) -> bool:
+    """exit18's ``signals_land`` as f858872 wrote it, the thread given."""
+    software = environ.get("SERVER_SOFTWARE")
+    wsgiref = software.__class__ is str and software.startswith("WSGIServer/")
+    return (wsgiref or "werkzeug.socket" in environ) and main
+
+
+#: (SERVER_SOFTWARE, or None for none; whether werkzeug's socket key is in the environ)
+SERVERS = [
+    (None, False),
+    (None, True),
+    ("WSGIServer/0.2 CPython/3.11.7", False),
+    ("WSGIServer/0.2 CPython/3.11.7", True),
+    ("Werkzeug/3.0.1", True),
+    ("Werkzeug/3.0.1", False),
+    ("CherryPy/18.10.0 Cheroot/11.1.2 Server", False),
+    ("wsgiserver/0.2", False),  # (not wsgiref's: the case differs)
+    (b"WSGIServer/0.2", False),  # not a str: no server told apart
+    ("", False),
+]
+
+
+def _environ(software: Any, werkzeug: bool) -> dict[str, Any]:
+    environ = wsgi_environ()
+    environ.pop("SERVER_SOFTWARE", None)
+    if software is not None:
+        environ["SERVER_SOFTWARE"] = software
+    if werkzeug:
+        environ["werkzeug.socket"] = object()
+    return environ
+
+
+def _served(middleware: Any, environ: dict[str, Any]) -> tuple[Any, bytes]:
+    """What the middleware gave back for the list app, and the bytes it held."""
+    result = middleware(environ, lambda status, headers, exc_info=None: None)
+    try:
+        return result, b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+@pytest.mark.parametrize("main", [True, False], ids=["main-thread", "other-thread"])
+@pytest.mark.parametrize("software,werkzeug", SERVERS)
+def test_a_list_answer_goes_back_as_it_is_unless_a_signal_may_land(
+        wrap: Callable[..., Any], collector: Collector, software: Any, werkzeug: bool,
+        main: bool) -> None:
+    middleware = wrap(_list_app)
+    environ = _environ(software, werkzeug)
+    got: list[tuple[Any, bytes]] = []
+    if main:
+        got.append(_served(middleware, environ))
+    else:
+        thread = threading.Thread(target=lambda: got.append(_served(middleware, environ)))
+        thread.start()
+        thread.join()
+    result, body = got[0]
+    assert body == b"firstsecond"
+    assert (result is not _BODY) == _former_signals_land(environ, main), type(result)
+    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 200 and response["content"]["text"] == "firstsecond"
+
+
+def test_no_call_for_a_development_server_on_a_list_answer_under_another(
+        wrap: Callable[..., Any], collector: Collector) -> None:
+    middleware = wrap(_list_app)
+    environ = _environ(None, False)
+    _served(middleware, environ)  # (the first request's one-time work aside)
+    called: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name in ("signals_land", "under_wsgiref"):
+            called.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        result, body = _served(middleware, _environ(None, False))
+    finally:
+        sys.setprofile(None)
+    assert result is _BODY and body == b"firstsecond"
+    assert called == []
+    assert len(collector.wait_for_logs(2)) == 2
