@@ -276,6 +276,21 @@ def wait_for_port(port: int, server: str) -> None:
             time.sleep(0.1)
 
 
+def wait_for_workers(master: int, directory: str, count: int) -> list[int]:
+    """The pids of the ``count`` workers of gunicorn's ``master`` once each has imported
+    ``GUNICORN_APP`` (its ``ready-<pid>`` in ``directory``; 120 s at most). The port
+    accepts connections as soon as the master listens, before any worker can answer."""
+    deadline = time.monotonic() + 120
+    while True:
+        workers = child_pids(master)
+        if len(workers) >= count and all(
+                Path(directory, f"ready-{pid}").exists() for pid in workers):
+            return workers
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn's workers did not import the app: {workers}")
+        time.sleep(0.05)
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -427,6 +442,12 @@ GUNICORN_APP = textwrap.dedent("""
     atexit.register(write_served)
     bare = counted(bench.get_app)
     wrapped = counted(bench.wrap(bench.get_app, os.environ["METRICS_URL"]))
+
+    # The app is imported: this worker serves from now on (wait_for_workers). Before,
+    # on a loaded machine the warm-up could end before the workers had imported it (0
+    # requests answered at load 17), and the measured run held their imports' CPU.
+    if os.environ.get("BENCH_SERVED_DIR"):
+        open(os.path.join(os.environ["BENCH_SERVED_DIR"], f"ready-{os.getpid()}"), "w").close()
 """)
 
 
@@ -476,11 +497,11 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, "gunicorn")
+        workers = wait_for_workers(server.pid, directory, 2)
         target = wrk_target(port)
         warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *target],  # warm-up
                               capture_output=True, text=True, check=True).stdout
         warm_total = re.search(r"(\d+) requests in", warm)
-        workers = child_pids(server.pid)
         cpu_before = [process_cpu(pid) for pid in workers]
         collector_before = process_cpu(collector.process.pid)
         wrk_before = reaped_cpu()
@@ -512,6 +533,8 @@ def run_wrk(app_name: str, directory: str, collector: Collector,
                          if all(count.exists() for count in counts) else figures["wrk_answered"])
     for count in counts:
         count.unlink(missing_ok=True)
+    for pid in workers:
+        Path(directory, f"ready-{pid}").unlink(missing_ok=True)
     return figures
 
 

@@ -13,18 +13,30 @@ those two servers.
    predicate as it was written).
 2. No Python call for it on a list answer under another server (failed before: one call
    each to ``signals_land`` and ``under_wsgiref``).
+3. ``benchmarks/bench.py``'s gunicorn run began its 1 s warm-up as soon as the master
+   accepted connections, before the workers had imported the app: at load 17 the
+   warm-up ended with 0 requests answered, and the measured run held the workers'
+   imports. It now waits until each worker has imported it (failed before: no wait).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
 import sys
 import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
-from tests.support.fake_api import Collector
+from tests.support.command import REPO_ROOT
+from tests.support.fake_api import Collector, free_port
+from tests.support.processes import start_server, stop_server
 from tests.support.wsgi import wsgi_environ
 
 _BODY = [b"first", b"second"]
@@ -118,3 +130,58 @@ def test_no_call_for_a_development_server_on_a_list_answer_under_another(
     assert result is _BODY and body == b"firstsecond"
     assert called == []
     assert len(collector.wait_for_logs(2)) == 2
+
+
+# -- 3. the server benchmark's workers, ready ---------------------------------------------
+
+#: Imported by each gunicorn worker in place of bench.py's app module: it imports that
+#: module only once the test's ``go`` file exists, so the workers are still importing
+#: when the master already accepts connections.
+_HELD_APP = """
+import os, time
+go = os.path.join(os.environ["BENCH_SERVED_DIR"], "go")
+while not os.path.exists(go):
+    time.sleep(0.02)
+from bench_app import bare
+"""
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location("cpu12_bench", REPO_ROOT / "benchmarks"
+                                                  / "bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.e2e
+def test_the_server_benchmark_waits_for_its_workers_to_import_the_app(
+        tmp_path: Path, collector: Collector) -> None:
+    bench = _bench()
+    (tmp_path / "bench_app.py").write_text(bench.GUNICORN_APP)
+    (tmp_path / "held_app.py").write_text(_HELD_APP)
+    port = free_port()
+    env = {**os.environ, "METRICS_URL": collector.url,
+           "BENCH_DIR": str(REPO_ROOT / "benchmarks"), "BENCH_SERVED_DIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}
+    server = start_server([sys.executable, "-m", "gunicorn", "--workers", "2",
+                           "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+                           "--log-level", "warning", "held_app:bare"],
+                          cwd=str(tmp_path), env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        bench.wait_for_port(port, "gunicorn")  # the master listens; no worker can answer
+        with ThreadPoolExecutor(1) as pool:
+            ready = pool.submit(bench.wait_for_workers, server.pid, str(tmp_path), 2)
+            assert not ready.done()  # (the workers wait for "go": none can be ready)
+            assert not list(tmp_path.glob("ready-*"))
+            (tmp_path / "go").touch()
+            workers = ready.result(timeout=180)
+        assert sorted(workers) == sorted(bench.child_pids(server.pid))
+        assert sorted(path.name for path in tmp_path.glob("ready-*")) == sorted(
+            f"ready-{pid}" for pid in workers)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as answer:
+            assert answer.status == 200
+    finally:
+        stop_server(server)
