@@ -251,7 +251,8 @@ def unanswered_at(environ: Any, error: BaseException, in_call: bool) -> Optional
     run``), gunicorn's gthread worker (its app runs in a thread of its pool) and
     waitress's catch Exception only: the first two then close the connection with
     nothing sent, waitress's thread logs the exception and leaves the request as it is
-    (False). cheroot lets it through too (a shutdown request: it stops the server) and
+    (False); gunicorn's gevent worker closes it with nothing sent at a SystemExit, and
+    answers its 500 for a KeyboardInterrupt. cheroot lets it through too (a shutdown request: it stops the server) and
     closes the connection, with nothing sent when it came from the app's call
     (``in_call``); from the iterable its ``finally`` sent the started head first
     (:func:`answers_500`). wsgiref (and Django's runserver), whose ``except:`` takes
@@ -263,7 +264,11 @@ def unanswered_at(environ: Any, error: BaseException, in_call: bool) -> Optional
     if "waitress.client_disconnected" in environ:
         return False
     if "gunicorn.socket" in environ:
-        # gthread is imported in its worker's process only (the worker class).
+        # The worker class's module is imported in its worker's process only. gevent's
+        # worker swallows a SystemExit and closes the connection (its KeyboardInterrupt
+        # gets the 500); asked first: its greenlets are no main thread either.
+        if "gunicorn.workers.ggevent" in sys.modules:
+            return True if isinstance(error, SystemExit) else None
         if ("gunicorn.workers.gthread" in sys.modules
                 and threading.current_thread() is not threading.main_thread()):
             return True
