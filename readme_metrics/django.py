@@ -424,7 +424,7 @@ class MetricsMiddleware:
             if getattr(response, "streaming", False):
                 self._stream(capture, response)
             else:
-                capture.recorder.record(bytes(response.content))
+                capture.body_recorder()(bytes(response.content))
                 # The app's whole answer: shorter than its own Content-Length, the log
                 # says the client's was cut short (Exchange.response_body_short).
                 capture.recorder.ended = True

@@ -24,7 +24,10 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
-from readme_metrics.capture.asgi_messages import loaded_answered_version
+from readme_metrics.capture.asgi_messages import (
+    loaded_answered_version,
+    loaded_sends_later_bodies,
+)
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.recorder import Pending, Recorder
@@ -273,6 +276,24 @@ class Capture:
             if isinstance(scope, dict) and scope_version(scope) == "1.0":
                 self.recorder.answered = loaded_answered_version()
 
+    def body_recorder(self) -> Callable[[bytes], None]:
+        """What records the answer's chunks: the recorder's ``record``, but for an answer
+        HTTP allows no body (HEAD, 204, 304) under Django's ASGI handler served by daphne,
+        which sends all of it but the handler's first message (``sends_later_bodies``):
+        the first ``chunk_size`` bytes of the first chunk (the whole of a shorter one)."""
+        recorder = self.recorder
+        if not (recorder.no_body and hasattr(self.request, "scope")
+                and loaded_sends_later_bodies()):
+            return recorder.record
+        from django.core.handlers.asgi import ASGIHandler
+
+        skip = [ASGIHandler.chunk_size]
+
+        def record(chunk: bytes) -> None:
+            cut, skip[0] = skip[0], 0
+            recorder.record(chunk[cut:] if cut else chunk, True)
+        return record
+
     def finish(self) -> None:
         """Queue the log, exactly once. Never raises."""
         if not self.recorder.finish():
@@ -419,9 +440,10 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
     # A WSGI server sends the status with the first chunk it sends; Django's ASGI handler
     # sends it before the first chunk.
     unsent = not hasattr(capture.request, "scope")
+    record = capture.body_recorder()
     try:
         for chunk in chunks:
-            capture.recorder.record(chunk)
+            record(chunk)
             if unsent:
                 unsent = not chunk and holds_empty_chunks(capture.request.META)
             yield chunk
@@ -439,9 +461,10 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
                         ) -> AsyncIterator[bytes]:
+    record = capture.body_recorder()
     try:
         async for chunk in chunks:
-            capture.recorder.record(chunk)
+            record(chunk)
             yield chunk
         capture.stream_ended = True
         capture.recorder.ended = True

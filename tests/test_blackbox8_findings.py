@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
@@ -70,3 +71,145 @@ def test_gevent_worker_and_a_stop_before_the_first_chunk(
         assert response["comment"] == (
             "no answer reached the client: the server stopped serving the request at a "
             "SystemExit and closed the connection; the app answered 201"), response
+
+
+# -- 2. daphne sends a body-less answer's later body messages ------------------------
+
+_LATER_BODIES_APP = """\
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware
+
+
+async def inner(scope, receive, send):
+    status = int(scope["path"].strip("/"))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"one-", "more_body": True})
+    await send({"type": "http.response.body", "body": b"two-", "more_body": True})
+    await send({"type": "http.response.body", "body": b"three"})
+
+
+# (buffer_length=1: the log is posted as the answer ends)
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    buffer_length=1, grouping_function=lambda request: {"api_key": "caller-1"}))
+"""
+
+_ASGI_SERVERS = {
+    "daphne": lambda port: ["daphne", "-b", "127.0.0.1", "-p", str(port), "bb8_app:app"],
+    "uvicorn": lambda port: ["uvicorn", "--host=127.0.0.1", f"--port={port}",
+                             "--lifespan=off", "--no-access-log", "bb8_app:app"],
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("request_line", ["HEAD /200", "GET /204", "GET /304"])
+@pytest.mark.parametrize("server", [
+    pytest.param("daphne", marks=pytest.mark.skipif(
+        importlib.util.find_spec("daphne") is None, reason="daphne is not installed")),
+    "uvicorn"])
+def test_a_body_less_answer_is_logged_with_the_body_the_client_got(
+        collector: Collector, tmp_path: Any, server: str, request_line: str) -> None:
+    """An ASGI app answering HEAD, 204 or 304 with three body messages (Starlette's
+    StreamingResponse on HEAD, Django's FileResponse or StreamingHttpResponse under its
+    ASGI handler). uvicorn drops them all: logged with no body, before and after. daphne
+    drops only the first: Twisted's Request.write swaps itself for a no-op once it wrote
+    the head of such an answer, but daphne calls the class's ``write`` for each message,
+    so the client gets the later ones, unframed (on a kept-alive connection, read as
+    the next answer's start). They were logged as no body (size 0); now as what the
+    client got (the 3 daphne cases failed before)."""
+    from tests.support.processes import end_stragglers
+    from tests.test_exit14_findings import _connect, _serve
+
+    process, port = _serve(tmp_path, collector, "bb8_app", _LATER_BODIES_APP,
+                           _ASGI_SERVERS[server], background=False)
+    try:
+        with _connect(port, process) as sock:
+            sock.sendall(f"{request_line} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            got = b"".join(iter(lambda: sock.recv(65536), b""))
+        logs = collector.wait_for_logs(1)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        end_stragglers(process)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {request_line[-3:]} ".encode()), got
+    assert body == (b"two-three" if server == "daphne" else b""), got
+    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == int(request_line[-3:]), response
+    assert (response["bodySize"], response["content"]["size"],
+            response["content"].get("text", "")) == (len(body), len(body), body.decode()), \
+        response
+
+
+_DJANGO_APP = """\
+from django.conf import settings
+
+from readme_metrics import MetricsApiConfig
+
+settings.configure(
+    ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, SECRET_KEY="bb8",
+    MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+    README_METRICS_CONFIG=MetricsApiConfig(
+        buffer_length=1, grouping_function=lambda request: {"api_key": "caller-1"}))
+
+from django.core.asgi import get_asgi_application
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.urls import path
+
+BODY = bytes(range(256)) * 400  # 102,400 bytes: two of the ASGI handler's messages
+
+
+def whole(request):
+    return HttpResponse(BODY, content_type="application/octet-stream")
+
+
+def stream(request):
+    return StreamingHttpResponse(iter([b"one-", b"two-", b"three"]), content_type="text/plain")
+
+
+def file(request):
+    return FileResponse(open(__file__, "rb"))
+
+
+urlpatterns = [path("whole", whole), path("stream", stream), path("file", file)]
+app = get_asgi_application()
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(importlib.util.find_spec("daphne") is None, reason="daphne is not installed")
+@pytest.mark.parametrize("view", ["whole", "stream", "file"])
+def test_django_under_daphne_logs_the_head_answer_the_client_got(
+        collector: Collector, tmp_path: Any, view: str) -> None:
+    """The same through the Django middleware, which sees the response, not the
+    messages: Django's ASGI handler sends a body in messages of 64 KiB (a stream's each
+    chunk, cut there), and daphne drops the first. A HEAD of an HttpResponse over 64 KiB,
+    a StreamingHttpResponse or a FileResponse (this module's source, read in 64 KiB
+    blocks, one here): the client got the rest, logged as no body before (the
+    StreamingHttpResponse and the HttpResponse cases failed; the FileResponse's first
+    and only block is all dropped)."""
+    from tests.support.processes import end_stragglers
+    from tests.test_exit14_findings import _connect, _serve
+
+    process, port = _serve(tmp_path, collector, "bb8_app", _DJANGO_APP, lambda port: [
+        "daphne", "-b", "127.0.0.1", "-p", str(port), "bb8_app:app"], background=False)
+    try:
+        with _connect(port, process) as sock:
+            sock.sendall(f"HEAD /{view} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            got = b"".join(iter(lambda: sock.recv(65536), b""))
+        logs = collector.wait_for_logs(1)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        end_stragglers(process)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), got
+    expected = {"whole": bytes(range(256)) * 400, "stream": b"one-two-three", "file": b""}[view]
+    assert body == {"whole": expected[65536:], "stream": b"two-three", "file": b""}[view]
+    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    assert (response["bodySize"], response["content"]["size"]) == (len(body), len(body)), \
+        response
+    if view == "stream":
+        assert response["content"]["text"] == "two-three", response

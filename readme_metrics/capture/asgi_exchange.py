@@ -34,6 +34,7 @@ from readme_metrics.capture.asgi_messages import (
     loaded_answered_version,
     reads_on_for_expect,
     sends_informational_body,
+    sends_later_bodies,
     start_status,
     trails,
 )
@@ -141,12 +142,14 @@ class ASGIExchange(RequestSide):
                     if not is_cancellation(exc):
                         self._status_refused()
                     raise
-                if not self._bodied and cuts_stream_at_length(self._own):
+                later = self._bodied
+                if not later and cuts_stream_at_length(self._own):
                     # What granian drops past the declared length is not logged as sent.
                     self.recorder.cut_at_length = True
                 self._bodied = True
                 if not gone:
-                    self._record(chunk)
+                    self._record(chunk, later and self.recorder.no_body
+                                 and sends_later_bodies(self._own))
                 return
             body = self.recorder.request_body  # _body_over() written out
             if body is not None and not body.eof:
@@ -168,10 +171,12 @@ class ASGIExchange(RequestSide):
                 else:
                     self._status_refused()
                 raise
+            # (daphne sends a body-less answer's later messages: sends_later_bodies)
+            sent = self._bodied and self.recorder.no_body and sends_later_bodies(self._own)
             self._bodied = True
             if not gone:
                 try:  # _record() written out
-                    self.recorder.record(chunk)  # type: ignore[arg-type]
+                    self.recorder.record(chunk, sent)  # type: ignore[arg-type]
                 except Exception:  # not bytes: the server will tell the app, not us
                     pass
             if self._trailing:
@@ -358,9 +363,9 @@ class ASGIExchange(RequestSide):
         # outside this one): the log keeps a copy of what the app sent.
         return message, tuple(headers)
 
-    def _record(self, chunk: Any) -> None:
+    def _record(self, chunk: Any, sent: bool = False) -> None:
         try:
-            self.recorder.record(chunk)
+            self.recorder.record(chunk, sent)
         except Exception:  # not bytes: the server will tell the app, not us
             pass
 

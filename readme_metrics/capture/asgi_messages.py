@@ -45,7 +45,9 @@ __all__ = ["CLIENT_GONE_COMMENT", "CLIENT_GONE_REASON", "CLIENT_GONE_STATUS",
            "client_gone", "client_gone_comment", "closes_on_refused_start",
            "content_length", "cut_answered", "cuts_stream_at_length",
            "ends_receive_with_response", "file_size", "holds_start",
-           "reads_on_for_expect", "sends_informational_body", "start_status", "trails"]
+           "loaded_sends_later_bodies",
+           "reads_on_for_expect", "sends_informational_body", "sends_later_bodies",
+           "start_status", "trails"]
 
 #: What the client got when the server ended the request body (``http.disconnect``)
 #: before the app's response start, under the servers :func:`cut_answered` names: the
@@ -247,6 +249,16 @@ def sends_informational_body(send: Any) -> bool:
     return send.__class__ is partial and is_daphne_send(send)
 
 
+def sends_later_bodies(send: Any) -> bool:
+    """Whether the server sends the body messages after the first of an answer HTTP
+    allows no body (HEAD, 204, 304) all the same, unframed: daphne, which drops only the
+    first (Twisted's Request.write swaps itself for a no-op once it wrote such an
+    answer's head; daphne calls the class's ``write`` for every message). ``send`` is
+    the server's own (:func:`.own_send`). Asked only for such an answer's later body
+    messages. Never raises."""
+    return send.__class__ is partial and is_daphne_send(send)
+
+
 # The class of a server's ``send`` -> the attribute of it that says the client is gone
 # ("": none; _HYPERCORN: see hypercorn_dead), looked up once per class: the check runs
 # for every response message.
@@ -336,6 +348,14 @@ def loaded_answered_version() -> Optional[str]:
     modules = sys.modules
     versions = {version for name, version in _HTTP1_SERVING.items() if name in modules}
     return versions.pop() if len(versions) == 1 else None
+
+
+def loaded_sends_later_bodies() -> bool:
+    """:func:`sends_later_bodies` for a layer that never sees the server's ``send`` (the
+    Django middleware under Django's ASGI handler): daphne is the one ASGI server loaded."""
+    modules = sys.modules
+    return "daphne.http_protocol" in modules and not any(
+        name in modules for name in _HTTP1_SERVING if not name.startswith("daphne."))
 
 
 def cuts_stream_at_length(send: Any) -> bool:
