@@ -7,16 +7,27 @@
    said the server answered its own 500, which no client got. Now logged as no answer,
    as under the gthread worker. A KeyboardInterrupt there passes on to the worker's
    ``handle_error``, which answers its 500: logged so, before and after.
+2. daphne sends every body message after the first of an answer HTTP allows no body
+   (HEAD, 204, 304), unframed: logged as no body (see the tests).
+3. A HEAD answer (or a 304) whose Content-Length says the length of the GET's body, as
+   RFC 9110 asks, with no body: Flask's (werkzeug's Response gives an empty iterable
+   for HEAD, its Content-Length kept), under the servers that send what the app gives
+   for HEAD (waitress, werkzeug's, wsgiref, uWSGI), was logged "incomplete: the app's
+   answer was shorter than its Content-Length: 0 of N bytes; the client's answer was
+   cut short there": no client reads a body for HEAD, nor for a 304.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+import socket
+from typing import Any, Callable
 
 import pytest
 
+from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
 from tests.test_e2e_servers import GUNICORN
 from tests.test_exit18_findings import served_once
 from tests.test_greenlet_servers import _worker_missing
@@ -213,3 +224,48 @@ def test_django_under_daphne_logs_the_head_answer_the_client_got(
         response
     if view == "stream":
         assert response["content"]["text"] == "two-three", response
+
+
+# -- 3. a HEAD or 304 answer's Content-Length, no body: not "cut short" ----------------
+
+
+def _flask_app() -> Any:
+    from flask import Flask, send_file
+
+    app = Flask(__name__)
+
+    @app.route("/text")
+    def text() -> str:
+        return "hello, world"
+
+    @app.route("/file")
+    def file() -> Any:
+        return send_file(__file__)
+
+    @app.route("/not-modified")
+    def not_modified() -> Any:
+        return "", 304, {"Content-Length": "12"}
+
+    return app
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("request_line", ["HEAD /text", "HEAD /file", "GET /not-modified"])
+@pytest.mark.parametrize("server", ["waitress", "werkzeug", "wsgiref"])
+def test_a_head_answer_with_its_content_length_is_no_cut_answer(
+        wrap: Callable[..., Any], collector: Collector, server: str,
+        request_line: str) -> None:
+    """Flask behind the WSGI middleware, a raw client's HEAD (or GET of a 304 that
+    keeps its Content-Length): the client got the head, Content-Length and all, and no
+    body, as HTTP says; the log says so, with no "incomplete" comment (8 of the 9 cases
+    failed before: werkzeug's server drops Flask's 304 header itself)."""
+    with served(server, wrap(_flask_app())) as port, \
+            socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"{request_line} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        got = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert body == b"", got
+    response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    assert (response["bodySize"], response["content"]["size"]) == (0, 0), response
+    assert "comment" not in response["content"], response

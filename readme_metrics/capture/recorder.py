@@ -488,7 +488,9 @@ class Pending:
             length = response_content_length(self.response_headers)
             if length < 0 or size < length:  # else the client got all it was told of
                 cut = length
-        elif self.ended and self.response_headers:
+        elif self.ended and self.response_headers and method != "HEAD":
+            # (A HEAD answer's Content-Length is the GET's, RFC 9110 9.3.2: no client
+            # reads a body for it, whatever the server sends.)
             length = response_content_length(self.response_headers)
             if size < length:  # the app's whole answer is short of its own length
                 cut, short = length, True
