@@ -269,3 +269,44 @@ def test_a_head_answer_with_its_content_length_is_no_cut_answer(
     response = only_log(collector)["request"]["log"]["entries"][0]["response"]
     assert (response["bodySize"], response["content"]["size"]) == (0, 0), response
     assert "comment" not in response["content"], response
+
+
+# -- 4. a signal inside Response.__init__: nothing printed ---------------------------
+
+
+def test_a_signal_landing_in_the_responses_init_prints_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A KeyboardInterrupt (Ctrl-C under a server that runs the app in the main thread)
+    landing in the WSGI middleware's ``Response.__init__`` before it set ``_closed``:
+    the half-made object's finalizer read ``_closed`` outside its guard, and Python
+    printed "Exception ignored in: <function Response.__del__> ... AttributeError:
+    _closed" to stderr (the library never prints). Now its finalizer does nothing then.
+    Failed before (one unraisable AttributeError)."""
+    import gc
+    import sys
+
+    from readme_metrics.capture.wsgi_response import Response
+
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    code = Response.__init__.__code__
+
+    def in_init(frame: Any, event: str, arg: Any) -> Any:
+        response = frame.f_locals.get("self")
+        if (event == "line" and hasattr(response, "_capture")
+                and not hasattr(response, "_closed")):
+            sys.settrace(None)
+            raise KeyboardInterrupt  # as a signal's handler raises it there
+        return in_init
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        return in_init if frame.f_code is code else None
+
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Response(None, [b"never"])  # type: ignore[arg-type]
+    finally:
+        sys.settrace(None)
+    gc.collect()
+    assert [hook.exc_type for hook in unraisable] == []

@@ -618,7 +618,8 @@ class Response:
         return capture.pipeline, capture.finish_at_exit(self._ended)
 
     def __del__(self) -> None:
-        if not self._closed:
+        # (getattr: a signal landing in __init__ leaves a half-made object behind)
+        if not getattr(self, "_closed", True):
             # Only handed over: this may run inside any code, the delivery's included, in
             # whatever thread the GC runs. No grace: nothing waits here for a client.
             try:
