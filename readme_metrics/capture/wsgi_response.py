@@ -252,13 +252,13 @@ def unanswered_at(environ: Any, error: BaseException, in_call: bool) -> Optional
     waitress's catch Exception only: the first two then close the connection with
     nothing sent, waitress's thread logs the exception and leaves the request as it is
     (False); gunicorn's gevent worker closes it with nothing sent at a SystemExit, and
-    answers its 500 for a KeyboardInterrupt. cheroot lets it through too (a shutdown request: it stops the server) and
-    closes the connection, with nothing sent when it came from the app's call
-    (``in_call``); from the iterable its ``finally`` sent the started head first
-    (:func:`answers_500`). wsgiref (and Django's runserver), whose ``except:`` takes
-    anything, and gunicorn's sync worker, which catches BaseException, answer their 500;
-    uWSGI and granian are taken to answer as for any error (not checked). Asked only
-    when the app raised before the server had a chunk."""
+    answers its 500 for a KeyboardInterrupt. cheroot lets it through too (a shutdown
+    request: it stops the server) and closes the connection, with nothing sent when it
+    came from the app's call (``in_call``); from the iterable its ``finally`` sent the
+    started head first (:func:`answers_500`). wsgiref (and Django's runserver), whose
+    ``except:`` takes anything, and gunicorn's sync worker, which catches BaseException,
+    answer their 500; uWSGI and granian are taken to answer as for any error (not
+    checked). Asked only when the app raised before the server had a chunk."""
     if isinstance(error, Exception):
         return None
     if "waitress.client_disconnected" in environ:
