@@ -15,6 +15,13 @@
    for HEAD (waitress, werkzeug's, wsgiref, uWSGI), was logged "incomplete: the app's
    answer was shorter than its Content-Length: 0 of N bytes; the client's answer was
    cut short there": no client reads a body for HEAD, nor for a 304.
+4. A KeyboardInterrupt landing in the WSGI middleware's ``Response.__init__``: Python
+   printed "Exception ignored in: <function Response.__del__>".
+5. uWSGI (``--http-socket``), taken to answer as for any error: it sends nothing and
+   closes the connection for an app that raises before it started a status (no 500 of
+   its own), and for a SystemExit (an app's ``sys.exit()``: its worker dies and is
+   respawned) before the first chunk; the log said 500, or the app's 201. Now "no
+   answer reached the client".
 """
 
 from __future__ import annotations
@@ -310,3 +317,84 @@ def test_a_signal_landing_in_the_responses_init_prints_nothing(
         sys.settrace(None)
     gc.collect()
     assert [hook.exc_type for hook in unraisable] == []
+
+
+# -- 5. uWSGI: what it sends for an app that raised before its first chunk -----------
+
+_UWSGI_APP = """\
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def inner(environ, start_response):
+    if environ["PATH_INFO"] == "/nolog":  # the test's probe (OPTIONS: not logged)
+        start_response("204 No Content", [])
+        return []
+    kind, where = environ["PATH_INFO"].strip("/").split("-")
+    error = SystemExit if kind == "exit" else RuntimeError
+    if where == "before":
+        raise error("stop")
+    start_response("201 Created", [("Content-Type", "text/plain")])
+    if where == "call":
+        raise error("stop")
+
+    def chunks():
+        raise error("stop")
+        yield b"never"
+    return chunks()
+
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "caller-1"}))
+"""
+
+# path -> what the client got (the head's start; b"": nothing), the log's status and the
+# exception named in its comment (None: no comment)
+_UWSGI_CASES = {
+    "/error-before": (b"", 500, "RuntimeError"),
+    "/exit-before": (b"", 500, "SystemExit"),
+    "/exit-call": (b"", 500, "SystemExit"),
+    "/exit-iterable": (b"", 500, "SystemExit"),
+    "/error-call": (b"HTTP/1.1 201 Created\r\n", 201, None),  # the started status
+    "/error-iterable": (b"HTTP/1.1 201 Created\r\n", 201, None),
+}
+
+
+@pytest.mark.e2e
+def test_uwsgi_and_an_app_that_raised_before_its_first_chunk(
+        collector: Collector, tmp_path: Any) -> None:
+    """uWSGI sends the status the app started whatever it raised (its head alone, the
+    connection closed), but nothing at all when no status was started (a RuntimeError
+    raised first: no 500 of its own) or at a SystemExit (its worker dies: "DAMN ! worker
+    1 died"), from the app's call or its iterable's first ``next()``. Those four were
+    logged 500 with no comment, or 201 (the app's): now "no answer reached the client"
+    (4 of 6 cases failed before; the bare app sends the same bytes, checked by hand)."""
+    from tests.test_e2e_servers import NO_UWSGI, UWSGI, serve, server_env, uwsgi_argv
+
+    if UWSGI is None:
+        pytest.skip(NO_UWSGI.kwargs["reason"])
+    from tests.support.ports import free_port
+
+    (tmp_path / "bb8_uwsgi.py").write_text(_UWSGI_APP)
+    env = server_env(collector)
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    port = free_port()
+    got = {}
+    with serve(uwsgi_argv(port, "bb8_uwsgi:app"), env, tmp_path, port):
+        for path in _UWSGI_CASES:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                got[path] = b"".join(iter(lambda: sock.recv(65536), b""))
+        logs = collector.wait_for_logs(len(_UWSGI_CASES))
+    responses = {log["request"]["log"]["entries"][0]["request"]["url"].rsplit("/", 1)[1]:
+                 log["request"]["log"]["entries"][0]["response"] for log in logs}
+    for path, (start, status, error) in _UWSGI_CASES.items():
+        assert got[path].startswith(start) and (start or got[path] == b""), (path, got)
+        response = responses[path[1:]]
+        assert response["status"] == status, (path, response)
+        if error is None:
+            assert "comment" not in response, (path, response)
+        else:
+            started = "" if path.endswith("before") else "; the app answered 201"
+            assert response["comment"] == (
+                "no answer reached the client: the server stopped serving the request at "
+                f"a {error} and closed the connection{started}"), (path, response)

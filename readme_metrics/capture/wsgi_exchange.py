@@ -499,8 +499,8 @@ class WSGICapture(Recorder):
         if unsent:
             status, reason = _server_answer(error, self.tee)
             closed = (None if error is None or self._wrote
-                      else unanswered_at(self.environ, error, in_call))
-            if closed is not None:  # a signal's: the server sent nothing at all
+                      else unanswered_at(self.environ, error, in_call, bool(self.status)))
+            if closed is not None:  # a signal's (uWSGI: more): the server sent nothing at all
                 name = type(error).__name__
                 self.no_answer(f"stopped serving the request at a {name}" if closed else
                                f"left the request unanswered at a {name}, the connection "

@@ -242,7 +242,8 @@ def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
     return not wrote
 
 
-def unanswered_at(environ: Any, error: BaseException, in_call: bool) -> Optional[bool]:
+def unanswered_at(environ: Any, error: BaseException, in_call: bool,
+                  started: bool = True) -> Optional[bool]:
     """Whether the server sends no answer at all when ``error``, raised out of the app
     before it had any of its answer, is no Exception (a signal's KeyboardInterrupt, a
     SystemExit, an app's ``sys.exit()``): None when it answers it as any error
@@ -257,8 +258,13 @@ def unanswered_at(environ: Any, error: BaseException, in_call: bool) -> Optional
     came from the app's call (``in_call``); from the iterable its ``finally`` sent the
     started head first (:func:`answers_500`). wsgiref (and Django's runserver), whose
     ``except:`` takes anything, and gunicorn's sync worker, which catches BaseException,
-    answer their 500; uWSGI and granian are taken to answer as for any error (not
-    checked). Asked only when the app raised before the server had a chunk."""
+    answer their 500. uWSGI sends the started status whatever raised (answers_500), but
+    for a SystemExit, which ends its worker, and for anything raised before a status was
+    ``started``: it closes the connection with nothing sent. granian is taken to answer
+    as for any error (what it sends then varies from run to run). Asked only when the
+    app raised before the server had a chunk."""
+    if "uwsgi.version" in environ:
+        return True if isinstance(error, SystemExit) or not started else None
     if isinstance(error, Exception):
         return None
     if "waitress.client_disconnected" in environ:
