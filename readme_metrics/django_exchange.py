@@ -40,6 +40,7 @@ from readme_metrics.capture.wsgi_response import (
     answers_500,
     cuts_at_length,
     holds_empty_chunks,
+    sends_unallowed_body,
 )
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
@@ -259,9 +260,13 @@ class Capture:
         headers = [(str(name), str(value)) for name, value in response.items()]
         for cookie in response.cookies.values():
             headers.append(("Set-Cookie", cookie.output(header="").strip()))
-        self.recorder.respond(response.status_code, response.reason_phrase, headers)
+        recorder = self.recorder
+        recorder.respond(response.status_code, response.reason_phrase, headers)
         # The WSGI server may send only the Content-Length's bytes (ASGI: no such keys).
         meta = self.request.META
+        if recorder.no_body and sends_unallowed_body(meta, recorder.head):
+            # Django leaves a HEAD answer's body to the server: waitress and uWSGI send it
+            recorder.no_body = False
         self.recorder.cut_at_length = cuts_at_length(meta, response)
         # The status line's version where the server's is not the request's: runserver
         # answers HTTP/1.1 to HTTP/1.0 (as the WSGI middleware says).

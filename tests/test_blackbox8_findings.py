@@ -17,6 +17,10 @@
    cut short there": no client reads a body for HEAD, nor for a 304.
 4. A KeyboardInterrupt landing in the WSGI middleware's ``Response.__init__``: Python
    printed "Exception ignored in: <function Response.__del__>".
+6. Django under a WSGI server that sends a HEAD answer's body (waitress, uWSGI): Django
+   leaves dropping it to the server, and the client got it all (a FileResponse's file
+   by sendfile, a StreamingHttpResponse's chunks); the Django middleware logged no body,
+   where the WSGI middleware logs what those servers send.
 5. uWSGI (``--http-socket``), taken to answer as for any error: it sends nothing and
    closes the connection for an app that raises before it started a status (no 500 of
    its own), and for a SystemExit (an app's ``sys.exit()``: its worker dies and is
@@ -172,6 +176,7 @@ settings.configure(
         buffer_length=1, grouping_function=lambda request: {"api_key": "caller-1"}))
 
 from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
@@ -192,6 +197,7 @@ def file(request):
 
 urlpatterns = [path("whole", whole), path("stream", stream), path("file", file)]
 app = get_asgi_application()
+wsgi = get_wsgi_application()
 """
 
 
@@ -398,3 +404,55 @@ def test_uwsgi_and_an_app_that_raised_before_its_first_chunk(
             assert response["comment"] == (
                 "no answer reached the client: the server stopped serving the request at "
                 f"a {error} and closed the connection{started}"), (path, response)
+
+
+# -- 6. Django's HEAD answer under waitress and uWSGI: the body they send -----------
+
+
+def _dechunked(body: bytes) -> bytes:
+    out = b""
+    while True:
+        size, _, body = body.partition(b"\r\n")
+        if not int(size, 16):
+            return out
+        out, body = out + body[:int(size, 16)], body[int(size, 16) + 2:]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("view", ["whole", "stream", "file"])
+@pytest.mark.parametrize("server", ["waitress", "uwsgi"])
+def test_django_head_answer_under_a_server_that_sends_its_body(
+        collector: Collector, tmp_path: Any, server: str, view: str) -> None:
+    """A raw client's HEAD to Django (WSGI handler) under waitress and uWSGI, which send
+    what the app gives for HEAD, and Django does not drop it (its runserver does, and
+    gunicorn): the client got the whole body, logged as no body (size 0) before (the 6
+    cases failed); now with the body (a FileResponse's size, sent by the server's
+    sendfile), as the WSGI middleware logs it there."""
+    from tests.support.ports import free_port
+    from tests.test_e2e_servers import NO_UWSGI, SERVERS, UWSGI, serve, server_env, uwsgi_argv
+
+    if server == "uwsgi" and UWSGI is None:
+        pytest.skip(NO_UWSGI.kwargs["reason"])
+    (tmp_path / "bb8_django.py").write_text(_DJANGO_APP)
+    env = server_env(collector)
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    port = free_port()
+    argv = (uwsgi_argv(port, "bb8_django:wsgi") if server == "uwsgi"
+            else SERVERS["waitress"](port, "bb8_django:wsgi"))
+    with serve(argv, env, tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(f"HEAD /{view} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            got = b"".join(iter(lambda: sock.recv(65536), b""))
+        logs = collector.wait_for_logs(1)
+    head, _, body = got.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunked(body)
+    expected = {"whole": bytes(range(256)) * 400, "stream": b"one-two-three",
+                "file": _DJANGO_APP.encode()}[view]
+    assert body == expected, got[:300]
+    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    assert (response["bodySize"], response["content"]["size"]) == (
+        len(expected), len(expected)), response
+    if view == "stream":
+        assert response["content"]["text"] == "one-two-three", response
