@@ -9,23 +9,25 @@
    ``handle_error``, which answers its 500: logged so, before and after.
 2. daphne sends every body message after the first of an answer HTTP allows no body
    (HEAD, 204, 304), unframed: logged as no body (see the tests).
-3. A HEAD answer (or a 304) whose Content-Length says the length of the GET's body, as
+3. A HEAD answer whose Content-Length says the length of the GET's body, as
    RFC 9110 asks, with no body: Flask's (werkzeug's Response gives an empty iterable
    for HEAD, its Content-Length kept), under the servers that send what the app gives
    for HEAD (waitress, werkzeug's, wsgiref, uWSGI), was logged "incomplete: the app's
    answer was shorter than its Content-Length: 0 of N bytes; the client's answer was
-   cut short there": no client reads a body for HEAD, nor for a 304.
+   cut short there": no client reads a body for HEAD.
 4. A KeyboardInterrupt landing in the WSGI middleware's ``Response.__init__``: Python
    printed "Exception ignored in: <function Response.__del__>".
-6. Django under a WSGI server that sends a HEAD answer's body (waitress, uWSGI): Django
-   leaves dropping it to the server, and the client got it all (a FileResponse's file
-   by sendfile, a StreamingHttpResponse's chunks); the Django middleware logged no body,
-   where the WSGI middleware logs what those servers send.
 5. uWSGI (``--http-socket``), taken to answer as for any error: it sends nothing and
    closes the connection for an app that raises before it started a status (no 500 of
    its own), and for a SystemExit (an app's ``sys.exit()``: its worker dies and is
    respawned) before the first chunk; the log said 500, or the app's 201. Now "no
    answer reached the client".
+6. Django under a WSGI server that sends a HEAD answer's body (waitress, uWSGI): Django
+   leaves dropping it to the server, and the client got it all (a FileResponse's file
+   by sendfile, a StreamingHttpResponse's chunks); the Django middleware logged no body,
+   where the WSGI middleware logs what those servers send.
+7. gunicorn's ``-k gevent_pywsgi`` (gevent's pywsgi) sends a HEAD answer's body too:
+   logged as none.
 """
 
 from __future__ import annotations
@@ -456,3 +458,56 @@ def test_django_head_answer_under_a_server_that_sends_its_body(
         len(expected), len(expected)), response
     if view == "stream":
         assert response["content"]["text"] == "one-two-three", response
+
+
+# -- 7. gevent's pywsgi sends a HEAD answer's body ------------------------------------
+
+_PYWSGI_APP = """\
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def inner(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/list":
+        return [b"hello, list"]
+    return (chunk for chunk in (b"one-", b"two-", b"three"))
+
+
+app = MetricsMiddleware(inner, MetricsApiConfig(
+    buffer_length=1, grouping_function=lambda request: {"api_key": "caller-1"}))
+"""
+
+
+@NO_GEVENT
+@pytest.mark.e2e
+@pytest.mark.parametrize("path", ["/list", "/stream"])
+def test_gevent_pywsgi_sends_a_head_answers_body_and_it_is_logged(
+        collector: Collector, tmp_path: Any, path: str) -> None:
+    """gunicorn's ``-k gevent_pywsgi`` worker (gevent's own pywsgi server, its
+    SERVER_SOFTWARE "gevent/26.9.0 gunicorn/27.0.1", no ``gunicorn.socket`` in the
+    environ) sends what the app gives for HEAD, as waitress does: the client got the
+    body, logged as none before (both cases failed); now as sent."""
+    from tests.support.processes import end_stragglers
+    from tests.test_exit14_findings import _connect, _serve
+
+    process, port = _serve(tmp_path, collector, "bb8_pywsgi", _PYWSGI_APP, lambda port: [
+        *GUNICORN[1:], "--worker-class=gevent_pywsgi", f"--bind=127.0.0.1:{port}",
+        "bb8_pywsgi:app"], background=False)
+    try:
+        with _connect(port, process) as sock:
+            sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            got = b"".join(iter(lambda: sock.recv(65536), b""))
+        logs = collector.wait_for_logs(1)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        end_stragglers(process)
+    head, _, body = got.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunked(body)
+    expected = b"hello, list" if path == "/list" else b"one-two-three"
+    assert body == expected, got
+    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    assert (response["bodySize"], response["content"].get("text")) == (
+        len(expected), expected.decode()), response

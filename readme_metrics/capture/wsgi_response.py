@@ -187,9 +187,10 @@ def sends_unallowed_body(environ: Any, head: bool) -> bool:
     log has the bytes the client got. werkzeug's (``flask run``), wsgiref, cheroot and
     uWSGI send every such body (uWSGI 2.0.30 over --http-socket, shown by raw clients:
     HEAD, 103, 204 and 304, from the iterable and from ``write()``); Django's
-    runserver all but HEAD's (it drops that one); waitress only HEAD's. gunicorn and
-    granian send none, and neither, as far as is known, do the others: nothing is logged
-    there. Asked only for such an answer."""
+    runserver all but HEAD's (it drops that one); waitress and gevent's pywsgi (alone, or
+    gunicorn's ``-k gevent_pywsgi``: SERVER_SOFTWARE "gevent/...") only HEAD's. gunicorn
+    and granian send none, and neither, as far as is known, do the others: nothing is
+    logged there. Asked only for such an answer."""
     if "gunicorn.socket" in environ:
         return False
     if "uwsgi.version" in environ:
@@ -203,7 +204,7 @@ def sends_unallowed_body(environ: Any, head: bool) -> bool:
         return True
     if software.startswith("WSGIServer/"):
         return not (head and _under_runserver(environ))
-    return False
+    return head and software.startswith("gevent/")
 
 
 def sends_written_head_body(environ: Any) -> bool:
