@@ -23,6 +23,7 @@ from readme_metrics.dotted_path_hints import (
     close_name,
     missing_while_importing,
     named_as_a_file,
+    not_on_sys_path,
     still_importing,
 )
 
@@ -53,6 +54,10 @@ def import_dotted(path: str) -> Any:
         meant = close_module(exc.name, module_name)
         if meant is not None:  # a typo: "myapp.metric" for "myapp.metrics"
             raise ModuleNotFoundError(f"{exc} (did you mean {meant!r}?)",
+                                      name=exc.name) from None
+        if exc.name and exc.name == module_name.partition(".")[0]:
+            # the app started from another folder than the one holding its module
+            raise ModuleNotFoundError(f"{exc}: {not_on_sys_path(exc.name)}",
                                       name=exc.name) from None
         raise
     name = module_name

@@ -14,12 +14,14 @@ import difflib
 import os
 import pkgutil
 import re
+import site
 import sys
+import sysconfig
 from types import ModuleType
 from typing import Any, Optional
 
-__all__ = ["DRIVE", "close_module", "close_name", "missing_while_importing", "named_as_a_file",
-           "still_importing"]
+__all__ = ["DRIVE", "app_folders", "close_module", "close_name", "missing_while_importing",
+           "named_as_a_file", "not_on_sys_path", "still_importing"]
 
 #: A Windows drive before a file's path (``C:\\proj\\app.py:grouping``): its colon is no
 #: module/attribute separator.
@@ -29,7 +31,12 @@ DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 def close_module(missing: Optional[str], module_name: str) -> Optional[str]:
     """The module that ``missing``, a part of the path's own ``module_name`` (not a module
     that module imports), is a typo of: a sibling in its package, or a top-level module
-    on ``sys.path`` (the app's folder included)."""
+    in one of the app's folders on ``sys.path`` (:func:`app_folders`).
+
+    A top-level module is not guessed among Python's own and the installed packages':
+    hundreds of names, of which one is always near enough ("myapp" got 'mypy', "mysite"
+    'site', "app" 'zipapp') where the real cause is the app started from another folder.
+    """
     if not missing or not (module_name == missing or module_name.startswith(missing + ".")):
         return None
     parent, _, last = missing.rpartition(".")
@@ -40,12 +47,61 @@ def close_module(missing: Optional[str], module_name: str) -> Optional[str]:
                 return None
             found = pkgutil.iter_modules(where)
         else:
-            found = pkgutil.iter_modules()
+            found = pkgutil.iter_modules(app_folders())
         names = sorted({module.name for module in found if module.name[:1] != "_"})
     except Exception:  # a path hook of the app's may raise anything: then no guess
         return None
-    close = difflib.get_close_matches(last, names, n=1)
+    # A top-level name is a typo at 0.8 (a letter off in five: "myap" for "myapp"); below,
+    # a name merely alike ("myapp" and the script's "app", 0.75) is no better a guess.
+    close = difflib.get_close_matches(last, names, n=1, cutoff=0.6 if parent else 0.8)
     return f"{parent}.{close[0]}" if close and parent else (close[0] if close else None)
+
+
+def not_on_sys_path(missing: str) -> str:
+    """What to do about a top-level module no folder on ``sys.path`` holds, for its error:
+    the app's folders there (Python looked in them), and the two ways to add one."""
+    folders = app_folders()
+    where = (f"the app's: {', '.join(map(repr, folders[:3]))}{', ...' if folders[3:] else ''}"
+             if folders else "none is the app's, only Python's and its packages'")
+    return (f"no folder on sys.path holds it ({where}): start the app from the folder that "
+            f"holds {missing} (its package {missing}/ or {missing}.py), or add that folder "
+            "to PYTHONPATH")
+
+
+def app_folders() -> list[str]:
+    """The folders on ``sys.path`` that are not Python's own library or its installed
+    packages': the script's folder or the working directory, PYTHONPATH's. An entry that
+    is no folder (the standard library's zip, an editable install's path hook) is left
+    out."""
+    pythons = _pythons_folders()
+    folders: list[str] = []
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue
+        folder = os.path.abspath(entry or os.curdir)
+        if folder in folders or not os.path.isdir(folder) or any(
+                folder == own or folder.startswith(own + os.sep) for own in pythons):
+            continue
+        folders.append(folder)
+    return folders
+
+
+def _pythons_folders() -> set[str]:
+    """The standard library's folders and the site-packages ones, of the virtualenv and
+    of the installation it was made from."""
+    folders: set[str] = set()
+    schemes = (None, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix})
+    for variables in schemes:
+        paths = sysconfig.get_paths(vars=variables)
+        folders.update(paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                       if key in paths)
+    for getter in ("getsitepackages", "getusersitepackages"):
+        try:  # absent from an old virtualenv's site module
+            found = getattr(site, getter)()
+        except Exception:
+            continue
+        folders.update([found] if isinstance(found, str) else found)
+    return {os.path.abspath(folder) for folder in folders if folder}
 
 
 def still_importing(obj: Any) -> bool:

@@ -11,6 +11,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.cli import main
+from readme_metrics.dotted_path_hints import not_on_sys_path
 from tests.support.delivery import (
     MakeDelivery,
     item,
@@ -123,6 +124,10 @@ def test_a_refusal_without_a_proxy_still_names_the_key(
 # -- 3. an argument's error while the variable is set too -----------------------------------
 
 
+# newcomer25: a top-level module no folder on sys.path holds says which are the app's.
+_NOT_FOUND = not_on_sys_path("odds9_no_such_module")
+
+
 def _config_error(**given: Any) -> str:
     with pytest.raises(ValueError) as raised:
         MetricsApiConfig(api_key="any-key", **given)
@@ -138,9 +143,9 @@ def test_an_arguments_error_says_it_overrides_the_variable_set(
     monkeypatch.setenv("README_GROUPING_FUNCTION", "tests.test_odds9_findings._grouping")
     assert _config_error(grouping_function="odds9_no_such_module.grouping") == (
         "readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
-        "'odds9_no_such_module.grouping': No module named 'odds9_no_such_module' (from the "
-        "grouping_function argument, which overrides README_GROUPING_FUNCTION, set in the "
-        "environment)")
+        f"'odds9_no_such_module.grouping': No module named 'odds9_no_such_module': {_NOT_FOUND} "
+        "(from the grouping_function argument, which overrides README_GROUPING_FUNCTION, "
+        "set in the environment)")
     monkeypatch.setenv("README_BUFFER_LENGTH", "5")
     assert _config_error(grouping_function=_grouping, buffer_length=0) == (
         "readme_metrics: buffer_length (README_BUFFER_LENGTH) must be an integer >= 1, got 0 "
@@ -160,7 +165,7 @@ def test_an_error_without_both_sources_is_as_before(
                             else {"grouping_function": "odds9_no_such_module.grouping"}))
     assert said == (
         "readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
-        "'odds9_no_such_module.grouping': No module named 'odds9_no_such_module'"
+        f"'odds9_no_such_module.grouping': No module named 'odds9_no_such_module': {_NOT_FOUND}"
         + (" (from the environment)" if from_environment else ""))
 
 

@@ -1,0 +1,84 @@
+"""newcomer25: README followed top to bottom on a fresh clone.
+
+1. A grouping function's path whose top-level module is not on ``sys.path`` (the app
+   started from another folder than the one holding ``myapp/``: the commonest way to
+   get "No module named 'myapp'") was answered with a guess among every module Python
+   and its installed packages have: ``myapp.metrics.grouping`` got "(did you mean
+   'mypy'?)", ``mysite...`` 'site', ``app...`` 'zipapp', ``main...`` 'email', ``auth...``
+   'math'. The guess is now made among the app's own folders only (a typo of the app's
+   module is still named), and with none close the error says which folders are the
+   app's and what to do: start the app from the folder that holds the module, or add
+   that folder to PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from tests.support.command import app_environment
+from tests.support.processes import run_command
+
+
+def _import_error(monkeypatch: pytest.MonkeyPatch, path: str) -> str:
+    monkeypatch.setenv("README_GROUPING_FUNCTION", path)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key")
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("path, guessed", [
+    ("myapp.metrics.grouping", "mypy"),      # mypy: installed beside the tests
+    ("mysite.metrics.grouping", "site"),
+    ("app:grouping_function", "zipapp"),
+    ("main.grouping", "email"),
+    ("auth.group", "math"),
+])
+def test_a_module_not_on_sys_path_gets_no_guess_from_pythons_own(
+        monkeypatch: pytest.MonkeyPatch, path: str, guessed: str) -> None:
+    said = _import_error(monkeypatch, path)
+    top = path.split(":")[0].split(".")[0]
+    assert "did you mean" not in said, said
+    assert f"{guessed!r}" not in said, said
+    assert f"No module named {top!r}: no folder on sys.path holds it" in said, said
+    assert (f"start the app from the folder that holds {top} (its package {top}/ or "
+            f"{top}.py), or add that folder to PYTHONPATH") in said, said
+    assert said.endswith(" (from the environment)"), said
+
+
+def test_a_typo_of_the_apps_own_module_is_still_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "newcomer25_metrics.py").write_text("def grouping(request):\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    said = _import_error(monkeypatch, "newcomer25_metric.grouping")
+    assert said == (
+        "readme_metrics: grouping_function (README_GROUPING_FUNCTION) cannot import "
+        "'newcomer25_metric.grouping': No module named 'newcomer25_metric' (did you mean "
+        "'newcomer25_metrics'?) (from the environment)")
+
+
+def test_python_src_app_py_names_the_folder_python_looked_in(tmp_path: Path) -> None:
+    """``python src/app.py`` run from the project's folder, which holds ``myapp/``: Python
+    puts ``src`` on sys.path, not the working directory, so ``myapp`` is not found; the
+    error names ``src`` as the app's folder and says to add the project's folder."""
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "myapp").mkdir()
+    (project / "myapp" / "__init__.py").write_text("")
+    (project / "myapp" / "metrics.py").write_text("def grouping(request):\n    return None\n")
+    (project / "src" / "app.py").write_text(
+        "from readme_metrics import MetricsApiConfig\n\nconfig = MetricsApiConfig()\n")
+    env = app_environment("http://127.0.0.1:9", README_GROUPING_FUNCTION="myapp.metrics.grouping")
+    env["PYTHONPATH"] = env["PYTHONPATH"].split(os.pathsep)[-1]  # the library's checkout only
+    ran = run_command([sys.executable, "src/app.py"], cwd=project, env=env,
+                      capture_output=True, text=True)
+    assert ran.returncode == 1, ran
+    last = ran.stderr.strip().splitlines()[-1]
+    assert "did you mean" not in last, last
+    assert (f"No module named 'myapp': no folder on sys.path holds it (the app's: "
+            f"{str(project / 'src')!r}") in last, last
+    assert "or add that folder to PYTHONPATH" in last, last
