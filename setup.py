@@ -63,6 +63,9 @@ setup(
             "fastapi>=0.100",
             "starlette>=0.20",
             "uvicorn>=0.20",
+            # gunicorn -k uvicorn_worker.UvicornWorker, README's FastAPI quick start
+            # (tests/test_newcomer25_findings.py)
+            "uvicorn-worker>=0.2",
             # uvicorn --http=httptools (tests/test_asgi_conformance.py); h2 comes with
             # hypercorn (the HTTP/2 cases there)
             "httptools>=0.5; platform_python_implementation == 'CPython'",

@@ -9,11 +9,17 @@
    module is still named), and with none close the error says which folders are the
    app's and what to do: start the app from the folder that holds the module, or add
    that folder to PYTHONPATH.
+2. README's FastAPI quick start named uvicorn alone: under gunicorn, which many deploy
+   with, `gunicorn app:app` answered every request with a 500 (gunicorn's workers are
+   WSGI ones). README gives the command with uvicorn's worker (`-k
+   uvicorn_worker.UvicornWorker`, `pip install uvicorn-worker`) and quotes the error
+   without it; both are run here as README writes them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,7 +27,9 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from tests.support.command import app_environment
+from tests.support.fake_api import Collector, free_port
 from tests.support.processes import run_command
+from tests.test_readme import _fastapi, _get_then_sigterm, _one_log, readme_sections
 
 
 def _import_error(monkeypatch: pytest.MonkeyPatch, path: str) -> str:
@@ -82,3 +90,58 @@ def test_python_src_app_py_names_the_folder_python_looked_in(tmp_path: Path) -> 
     assert (f"No module named 'myapp': no folder on sys.path holds it (the app's: "
             f"{str(project / 'src')!r}") in last, last
     assert "or add that folder to PYTHONPATH" in last, last
+
+
+# -- 2. FastAPI under gunicorn ------------------------------------------------------------
+
+def _fastapi_under_gunicorn() -> list[str]:
+    """The gunicorn command README's FastAPI quick start gives, as argv after `gunicorn`."""
+    section = " ".join(readme_sections()["Quick start: FastAPI (and any ASGI app)"].split())
+    (command,) = re.findall(r"`README_API_KEY='<your ReadMe API key>' gunicorn ([^`]+)`",
+                            section)
+    assert "pip install gunicorn uvicorn-worker" in section, section
+    return command.split()
+
+
+@pytest.mark.e2e
+def test_fastapi_under_gunicorn_as_readme_says_logs_and_sends_at_sigterm(
+        tmp_path: Path, collector: Collector) -> None:
+    """README's FastAPI quick start named uvicorn only; gunicorn, what many deploy, was
+    nowhere for FastAPI (run by hand: `gunicorn app:app` answered every request with a 500).
+    README's command, with uvicorn's worker, logs the call, and gunicorn's stop (SIGTERM)
+    sends it: the lifespan's shutdown flushes the queue."""
+    pytest.importorskip("uvicorn_worker", reason="uvicorn-worker (the test extra) missing")
+    argv = _fastapi_under_gunicorn()
+    assert argv[:3] == ["app:app", "-k", "uvicorn_worker.UvicornWorker"], argv
+    port = free_port()
+    argv = [part.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for part in argv]
+    _fastapi(tmp_path, port)  # app.py, README's code block
+    env = app_environment(collector.url, tmp_path, README_FLUSH_INTERVAL="60")
+    log = tmp_path / "app-output.txt"
+    answer = _get_then_sigterm([sys.executable, "-m", "gunicorn", *argv], tmp_path, env,
+                               port, log)
+    assert answer.status_code == 200 and answer.json() == {"hello": "world"}, answer.text
+    (sent,) = _one_log(collector, log)  # within flush_interval's 60 s only at the stop
+    assert sent["group"]["label"] == "Customer name"
+    assert sent["request"]["log"]["entries"][0]["request"]["url"] == f"http://127.0.0.1:{port}/"
+
+
+@pytest.mark.e2e
+def test_fastapi_under_gunicorns_own_workers_fails_as_readme_quotes(
+        tmp_path: Path, collector: Collector) -> None:
+    """Without `-k`, README says, every request is a 500 and gunicorn's log says the
+    TypeError it quotes: the words a reader who tried it will search for."""
+    argv = _fastapi_under_gunicorn()
+    without_k = [part for part in argv if part not in ("-k", "uvicorn_worker.UvicornWorker")]
+    port = free_port()
+    without_k = [part.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for part in without_k]
+    _fastapi(tmp_path, port)
+    env = app_environment(collector.url, tmp_path)
+    log = tmp_path / "app-output.txt"
+    answer = _get_then_sigterm([sys.executable, "-m", "gunicorn", *without_k], tmp_path,
+                               env, port, log)
+    assert answer.status_code == 500, answer.text
+    quoted = re.search(r"says `(TypeError: FastAPI[^`]+)`", " ".join(
+        readme_sections()["Quick start: FastAPI (and any ASGI app)"].split()))
+    assert quoted is not None
+    assert quoted.group(1) in log.read_text(), log.read_text()
