@@ -14,6 +14,10 @@
    WSGI ones). README gives the command with uvicorn's worker (`-k
    uvicorn_worker.UvicornWorker`, `pip install uvicorn-worker`) and quotes the error
    without it; both are run here as README writes them.
+3. README's "See it locally" block exported README_METRICS_SERVER and README_API_KEY,
+   while `readme-metrics collect` (and `--help`) print README_API_URL too: followed as
+   written, no answer had an `x-documentation-url` linking to its call on the dashboard.
+   The block now sets what collect prints, and says what the header gives.
 """
 
 from __future__ import annotations
@@ -24,12 +28,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from readme_metrics import MetricsApiConfig
-from tests.support.command import app_environment
+from readme_metrics.cli import main as cli_main
+from tests.support.command import CommandProcess, app_environment
 from tests.support.fake_api import Collector, free_port
+from tests.support.polling import wait_until
 from tests.support.processes import run_command
-from tests.test_readme import _fastapi, _get_then_sigterm, _one_log, readme_sections
+from tests.test_readme import (
+    _fastapi,
+    _get_then_sigterm,
+    _one_log,
+    _start_app,
+    _wsgi,
+    code_blocks,
+    readme_sections,
+)
 
 
 def _import_error(monkeypatch: pytest.MonkeyPatch, path: str) -> str:
@@ -145,3 +160,63 @@ def test_fastapi_under_gunicorns_own_workers_fails_as_readme_quotes(
         readme_sections()["Quick start: FastAPI (and any ASGI app)"].split()))
     assert quoted is not None
     assert quoted.group(1) in log.read_text(), log.read_text()
+
+
+# -- 3. "See it locally": the app's shell set as collect says ------------------------------
+
+def _see_it_locally_exports() -> list[str]:
+    collect, app = code_blocks(readme_sections()["See it locally"], "bash")
+    assert collect.startswith("readme-metrics collect"), collect
+    block = app
+    return [line for line in block.splitlines() if line.startswith("export ")]
+
+
+def test_see_it_locally_exports_what_collect_and_help_print(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The block exported README_API_KEY and README_METRICS_SERVER only, while `readme-metrics
+    collect` and `readme-metrics --help` print README_API_URL too: a reader following
+    README had no `x-documentation-url` on any answer, and wondered which was right."""
+    with pytest.raises(SystemExit):
+        cli_main(["--help"])
+    printed = [line.strip() for line in capsys.readouterr().out.splitlines()
+               if line.strip().startswith("export ")]
+    assert _see_it_locally_exports() == printed, (_see_it_locally_exports(), printed)
+
+
+@pytest.mark.e2e
+def test_see_it_locally_run_as_written_links_each_answer_to_its_call(tmp_path: Path) -> None:
+    """`readme-metrics collect`, then README's WSGI quick start in a shell set by the block's
+    export lines, then its curl: the call reaches the collector, and once the lookup has
+    answered each logged answer's x-documentation-url opens that call on the dashboard."""
+    env: dict[str, str] = {}
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path) as collect:
+        url = collect.wait_for(r"listening on (http://\S+)").group(1)
+        for line in _see_it_locally_exports():
+            for assignment in line.split()[1:]:
+                name, _, value = assignment.partition("=")
+                env[name] = value.replace("http://127.0.0.1:8001", url)
+        port = free_port()
+        command = _wsgi(tmp_path, port)
+        environment = {**app_environment(url, tmp_path), **env}
+        log = tmp_path / "app-output.txt"
+        proc = _start_app(command, tmp_path, environment, port, log)
+        try:
+            links: list[str] = []
+
+            def linked() -> bool:
+                answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
+                                      headers={"X-Api-Key": "owlbert-key"})
+                links.extend(filter(None, [answer.headers.get("x-documentation-url")]))
+                return bool(links)
+
+            wait_until(linked, timeout=30)
+            assert links[0].startswith(f"{url}/logs/"), links
+            # The call itself reaches the collector within flush_interval (python app.py
+            # is wsgiref's: its SIGTERM would lose what is still queued, as README says).
+            log_id = links[0].rsplit("/", 1)[1]
+            wait_until(lambda: requests.get(f"{url}/api/logs/{log_id}", timeout=10).ok, 30)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+        page = requests.get(links[0], timeout=10)
+        assert page.status_code == 200 and "readme-metrics" in page.text
