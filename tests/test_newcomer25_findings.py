@@ -18,6 +18,9 @@
    while `readme-metrics collect` (and `--help`) print README_API_URL too: followed as
    written, no answer had an `x-documentation-url` linking to its call on the dashboard.
    The block now sets what collect prints, and says what the header gives.
+4. That header's page, for a call the collector no longer holds (a link from before its
+   start or a Clear), showed a Copy as cURL button over empty Request and Response
+   sections; it now says where the call still is (the HAR file).
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from readme_metrics import MetricsApiConfig
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.cli import main as cli_main
 from tests.support.command import CommandProcess, app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import wait_until
 from tests.support.processes import run_command
+from tests.support.wsgi import ThreadedWSGIServer
+from tests.test_dashboard_browser import browser  # noqa: F401 - the fixture
 from tests.test_readme import (
     _fastapi,
     _get_then_sigterm,
@@ -220,3 +226,47 @@ def test_see_it_locally_run_as_written_links_each_answer_to_its_call(tmp_path: P
             proc.wait(20)
         page = requests.get(links[0], timeout=10)
         assert page.status_code == 200 and "readme-metrics" in page.text
+
+
+# -- 4. the dashboard's page of a call it does not hold -----------------------------------
+
+@pytest.mark.browser
+def test_a_call_the_collector_does_not_hold_says_where_it_is(
+        browser: Any, tmp_path: Path) -> None:  # noqa: F811 - the imported fixture
+    """An x-documentation-url from before the collector's start (or a Clear, or past
+    --keep) opened a panel titled "no longer kept", with a Copy as cURL button and empty
+    Request, Query, Body, Response and Body sections under it: nothing said why, nor
+    that the HAR file still holds the call. It now says so, without the empty sections;
+    a call opened after it shows them again."""
+    from playwright.sync_api import expect
+
+    with CommandProcess("collect", "--port", "0", "--har", str(tmp_path / "b.har"),
+                        cwd=tmp_path) as collect:
+        url = collect.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        middleware = MetricsMiddleware(_hello, MetricsApiConfig(
+            api_key="any-key", grouping_function=lambda request: {"api_key": "k-alice"},
+            metrics_api=url, background_worker_mode=False, buffer_length=1))
+        with ThreadedWSGIServer(middleware) as api:
+            requests.get(api.url + "/kept", timeout=10)
+        assert middleware.flush(timeout=10)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(url + "/logs/a-call-of-an-earlier-run")
+        expect(page.locator("#detail-title")).to_contain_text("not kept by the collector")
+        gone = page.locator("#detail-gone")
+        expect(gone).to_be_visible()
+        expect(gone).to_contain_text("HAR file")
+        expect(gone).to_contain_text("--keep")
+        for hidden in ("#copy-curl", "#detail-request-headers", "#detail-response-body"):
+            expect(page.locator(hidden)).to_be_hidden()
+        page.screenshot(path=str(tmp_path / "gone.png"))
+        expect(page.locator("#shown")).to_have_text("1 call")  # was "1 calls"
+        page.locator("#logs tbody tr").filter(has_text="/kept").click()
+        expect(page.locator("#detail-title")).to_contain_text("/kept")
+        expect(gone).to_be_hidden()
+        expect(page.locator("#copy-curl")).to_be_visible()
+        expect(page.locator("#detail-response-body")).to_contain_text('"hello"')
+
+
+def _hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"hello": "world"}']

@@ -88,7 +88,7 @@ function renderList(freshSeq) {
   tbody.replaceChildren(...shown.map((row) => rowElement(row, row.seq > freshSeq)));
   $("empty").hidden = state.rows.length > 0;
   $("shown").textContent = shown.length === state.rows.length
-    ? state.rows.length + " calls"
+    ? state.rows.length + (state.rows.length === 1 ? " call" : " calls")
     : shown.length + " of " + state.rows.length + " calls";
   for (const th of document.querySelectorAll("#logs th[data-sort]")) {
     const active = th.dataset.sort === state.sort.key;

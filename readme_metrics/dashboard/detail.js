@@ -62,6 +62,8 @@ function renderDetail(log) {
   const req = entry.request;
   const res = entry.response;
   current = entry;
+  $("detail-gone").hidden = true;
+  $("detail-body").hidden = false;
   $("detail-title").textContent = req.method + " " + req.url + "  →  " + res.status + " " + (res.statusText || "");
   const items = [
     ["Started", entry.startedDateTime],
@@ -89,15 +91,17 @@ function renderDetail(log) {
   $("curl-box").hidden = true;
 }
 
+// A call the collector does not hold (an x-documentation-url from before its start or a
+// Clear, or past --keep): no empty Request and Response sections, but where it still is.
 function renderGone(id) {
   current = null;
-  $("detail-title").textContent = "This call is no longer kept by the collector (" + id + ")";
-  $("detail-meta").replaceChildren();
-  for (const name of ["detail-request-headers", "detail-query", "detail-response-headers"]) {
-    $(name).replaceChildren();
-  }
-  showBody($("detail-request-body"), null, "");
-  showBody($("detail-response-body"), null, "");
+  $("detail-title").textContent = "This call is not kept by the collector (" + id + ")";
+  $("detail-gone").textContent = "The dashboard shows the last calls this collector " +
+    "received (1000 unless collect --keep says another number), until Clear or its stop. " +
+    "Its HAR file (readme-metrics.har, or the file collect --har names) keeps every " +
+    "call: import it in your browser's devtools, Network tab.";
+  $("detail-gone").hidden = false;
+  $("detail-body").hidden = true;
   $("copy-curl").disabled = true;
   $("curl-box").hidden = true;
 }
