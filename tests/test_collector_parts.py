@@ -172,7 +172,7 @@ def test_summary_line_follows_the_batches(
     _post(collector.url, [failed])
     summaries = [line for line in out.getvalue().splitlines() if line.startswith("-- ")]
     assert summaries[-1].startswith("-- 2 calls, 50% errors, p50 ")
-    assert summaries[-1].endswith("0 refused; busiest GET /items x2")
+    assert summaries[-1].endswith("0 refused; busiest GET /items (2 calls)")
 
 
 @pytest.mark.parametrize("body, line", [

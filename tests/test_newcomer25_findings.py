@@ -36,6 +36,7 @@ import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.cli import main as cli_main
+from readme_metrics.cli.collector.console import summary_line
 from tests.support.command import CommandProcess, app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import wait_until
@@ -270,3 +271,17 @@ def test_a_call_the_collector_does_not_hold_says_where_it_is(
 def _hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     start_response("200 OK", [("Content-Type", "application/json")])
     return [b'{"hello": "world"}']
+
+
+# -- 5. collect's summary line, in words ---------------------------------------------------
+
+@pytest.mark.parametrize("accepted, count, said", [
+    (1, 1, "-- 1 call, 0% errors, p50 1.0 ms, p95 1.0 ms, 0 refused; busiest GET / (1 call)"),
+    (7, 4, "-- 7 calls, 0% errors, p50 1.0 ms, p95 1.0 ms, 0 refused; busiest GET / (4 calls)"),
+])
+def test_collects_summary_counts_calls_in_words(accepted: int, count: int, said: str) -> None:
+    """The console's summary said "-- 1 calls" and "busiest GET / x4" (4 what? it read as a
+    factor); other lines say "1 log", "2 logs" (the refusal's "1 log(s)" was fixed so)."""
+    summary = {"accepted": accepted, "kept": accepted, "errorRate": 0.0, "p50": 1.0,
+               "p95": 1.0, "rejected": 0, "endpoints": [{"endpoint": "GET /", "count": count}]}
+    assert summary_line(summary) == said

@@ -56,8 +56,10 @@ def summary_line(summary: dict[str, Any]) -> str:
     """The console's periodic summary: totals, error rate, p50/p95, busiest endpoint."""
     window = "" if summary["kept"] == summary["accepted"] else f" (last {summary['kept']})"
     busiest = summary["endpoints"][0] if summary["endpoints"] else None
-    top = f"; busiest {busiest['endpoint']} x{busiest['count']}" if busiest else ""
-    return (f"-- {summary['accepted']} calls{window}, {summary['errorRate'] * 100:.0f}% errors, "
+    top = (f"; busiest {busiest['endpoint']} ({counted(busiest['count'], 'call')})"
+           if busiest else "")
+    return (f"-- {counted(summary['accepted'], 'call')}{window}, "
+            f"{summary['errorRate'] * 100:.0f}% errors, "
             f"p50 {summary['p50']:.1f} ms, p95 {summary['p95']:.1f} ms, "
             f"{summary['rejected']} refused{top}")
 
