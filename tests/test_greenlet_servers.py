@@ -70,7 +70,8 @@ APP = textwrap.dedent("""
 
 
 def _start(worker: str, collector: Collector, tmp_path: Path, *options: str,
-           buffer_length: int, flush_interval: float) -> tuple[subprocess.Popen[bytes], str]:
+           buffer_length: int, flush_interval: float, app: str = "green_app:application"
+           ) -> tuple[subprocess.Popen[bytes], str]:
     (tmp_path / "green_app.py").write_text(APP)
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
@@ -82,7 +83,7 @@ def _start(worker: str, collector: Collector, tmp_path: Path, *options: str,
             "--graceful-timeout=5", f"--bind=127.0.0.1:{port}", *options]
     if _gunicorn_has("--no-control-socket"):
         argv.append("--no-control-socket")
-    process = start_server([*argv, "green_app:application"], cwd=tmp_path, env=env,
+    process = start_server([*argv, app], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

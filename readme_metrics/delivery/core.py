@@ -326,6 +326,26 @@ class Delivery:
                 queue.waiters.remove(waiter)
                 queue.answered_locked(waiter.target, waiter.refused)
 
+    def post_waiting(self) -> None:
+        """Have the senders post every log waiting now, a partial batch too, and wait for
+        no answer (``process``: the interpreter's exit is about to wait for the app's own
+        threads). Background mode only: inline, the close at exit sends them. Unlike a
+        flush, it answers for nothing (the next flush's answer is unchanged). Never
+        raises."""
+        try:
+            if self._pid != os.getpid() or not self._background or not self._started:
+                return
+            queue = self._queue
+            with queue.lock:
+                if not queue.items:
+                    return
+                queue.flush_target = max(queue.flush_target, queue.accepted)
+                queue.wake.notify_all()
+            if self._start() and self._batcher.staffing.claim_sender(urgent=True):
+                self._pool.grow()  # what waits is due now, not after a busy sender
+        except Exception:
+            self._logger.debug("readme_metrics: posting at exit failed", exc_info=True)
+
     def begin_exit(self, began: Optional[float] = None) -> bool:
         """Stop accepting logs and start draining; False if already closed (process hook).
         ``began``: when the close began (see :meth:`close`)."""

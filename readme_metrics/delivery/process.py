@@ -6,6 +6,9 @@ can be garbage collected) and are told when the process forks and when it exits:
 - ``atexit`` (and, in a ``multiprocessing`` child, which leaves through ``os._exit``
   without running atexit, a ``multiprocessing.util.Finalize``) closes every tracked
   object of this process, all draining in parallel;
+- ``threading``'s own exit hook, which runs before the interpreter waits for the app's
+  non-daemon threads (and so before ``atexit``), has each tracked object post what
+  waits (:func:`_threads_exit`);
 - ``os.register_at_fork`` hands the child fresh state (its own threads, locks and
   connections) and lets the parent keep its own.
 
@@ -148,6 +151,20 @@ def exit_budget() -> float:
     return budget
 
 
+def _threads_exit() -> None:
+    """The main thread has ended: the interpreter is about to wait for the app's
+    non-daemon threads, and runs ``atexit`` (:func:`close_all`) only once they have
+    ended. Each tracked object that can posts what waits now, waiting for nothing
+    (``post_waiting``): a process killed while it waits (gunicorn's gthread worker, its
+    requests in flight past ``--graceful-timeout``) lost every log that waited for the
+    close before (blackbox9: 0 of 100), and an app thread that never ends held them
+    for ever. The close at ``atexit`` sends the rest, as before."""
+    for obj in _snapshot():
+        post = getattr(obj, "post_waiting", None)
+        if post is not None:
+            _safe(post)
+
+
 def _snapshot() -> list[ProcessBound]:
     with _lock:
         return list(_tracked)
@@ -169,6 +186,10 @@ def _install() -> None:
             return
         _installed = True
     atexit.register(close_all)
+    register = getattr(threading, "_register_atexit", None)  # CPython 3.9+
+    if register is not None:
+        with contextlib.suppress(Exception):  # (RuntimeError once the exit has begun)
+            register(_threads_exit)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
                             after_in_child=_after_fork_in_child)

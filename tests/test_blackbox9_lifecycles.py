@@ -1,0 +1,154 @@
+"""blackbox9: delivery across process lifecycles, as users run apps.
+
+The interpreter's exit waits for every non-daemon thread of the app before it runs the
+``atexit`` hooks, and the library's exit flush is one of them: the logs waiting in the
+queue were posted only once the app's last thread had ended. gunicorn's gthread worker
+is such an app at a quick stop (SIGQUIT, or SIGINT: Ctrl-C): its main thread leaves at
+once, and the exit waits for the requests its thread pool still serves; one slower than
+``--graceful-timeout`` (or the 2 s of a second Ctrl-C) has the master SIGKILL the
+worker, the exit flush never ran, and every log the worker held was lost, with no word
+(the master only says "Worker (pid:N) was sent SIGKILL! Perhaps out of memory?").
+Measured (a buffer of 1,000, ``flush_interval`` 60 s, 100 requests served, then one of
+10 s and the signal, ``--graceful-timeout 3``): 0 of 100 delivered at SIGQUIT and at
+SIGINT. A script whose main thread ends while a thread of its own runs on (a scheduler,
+a consumer loop) had its logs wait for that thread, for ever if it never ends.
+
+Now the library posts what waits as the exit begins to wait for those threads
+(``threading``'s own exit hook, which runs before that wait), and the exit flush sends
+the rest as before: 100 of 100 at SIGQUIT and at SIGINT. At SIGTERM (the graceful stop)
+gunicorn's worker waits for its requests in its own code, before its main thread ends,
+and nothing of the library's runs until then: a request slower than
+``--graceful-timeout`` still costs the logs waiting for their batch (with the defaults,
+fewer than ``buffer_length`` and younger than ``flush_interval``: 101 of 101 delivered
+there; 0 of 100 with the buffer of 1,000). A request still being served when the worker
+is SIGKILLed has no log (docs/DELIVERY.md, Exit).
+
+Real parts: gunicorn and a Python script in subprocesses, the loopback collector;
+nothing here is timed (the logs are awaited while the thread still runs).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.processes import LINE_WAIT, read_line, start_server
+from tests.test_greenlet_servers import _check_quiet, _paths, _start, _stop
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The gunicorn app of test_greenlet_servers, with a request that never ends by itself.
+HANG_APP = textwrap.dedent("""
+    import pathlib, threading
+    from green_app import application as logged
+
+    def application(environ, start_response):
+        if environ["PATH_INFO"] == "/hang":
+            pathlib.Path("hang_began").touch()
+            threading.Event().wait(120)  # served until the worker is killed
+        return logged(environ, start_response)
+""")
+
+SCRIPT = textwrap.dedent("""
+    import os, sys, threading
+    from werkzeug.test import Client
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_blackbox9_key", metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        grouping_function=lambda request: {"api_key": "caller-9"}))
+    client = Client(middleware)
+    for n in range(int(sys.argv[1])):
+        assert client.get(f"/s/{n}").status_code == 200
+    # The app's own thread (not a daemon) runs on after the main thread ends: here,
+    # until the test closes stdin.
+    threading.Thread(target=sys.stdin.read).start()
+    print("main thread done", flush=True)
+""")
+
+
+@pytest.mark.e2e
+def test_logs_go_while_the_exit_waits_for_the_apps_own_threads(
+        collector: Collector, tmp_path: Path) -> None:
+    """A script serves 30 requests (a buffer of 1,000, a 600 s flush interval: only
+    the exit sends them) and ends its main thread while a thread of its own runs on:
+    the 30 logs arrive while that thread still runs (before: only once it had ended),
+    each once."""
+    (tmp_path / "script.py").write_text(SCRIPT)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url, "PYTHONPATH": str(ROOT)}
+    process = start_server([sys.executable, str(tmp_path / "script.py"), "30"],
+                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    try:
+        assert read_line(process.stdout) == b"main thread done\n"
+        collector.wait_for_logs(30)  # the script's own thread still runs
+        assert process.poll() is None
+    finally:
+        out, err = process.communicate(b"", timeout=LINE_WAIT)
+    assert process.returncode == 0, err.decode(errors="replace")
+    assert sorted(_paths(collector)) == sorted(f"s/{n}" for n in range(30))
+    assert out == b"" and err == b"", err.decode(errors="replace")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("stop", ["SIGQUIT", "SIGINT"])
+def test_gthread_worker_killed_past_graceful_timeout_sent_what_it_held(
+        stop: str, collector: Collector, tmp_path: Path) -> None:
+    """gunicorn's gthread worker holds the logs of 20 requests served (a buffer of 100,
+    a 600 s flush interval) and serves one that never ends; the master is told to stop
+    at once (SIGQUIT, or SIGINT: Ctrl-C) and SIGKILLs the worker once
+    ``--graceful-timeout`` (5 s) has passed. The 20 logs arrive before that kill
+    (before: none, the exit waiting for that request first), each once; the request
+    still in flight has no log (nothing of a SIGKILLed process runs)."""
+    process, base = _start_hang_app(collector, tmp_path)
+    served = []
+    hanging = threading.Thread(target=_hang, args=(base,), daemon=True)
+    try:
+        with requests.Session() as session:
+            for n in range(20):
+                assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
+                served.append(f"r/{n}")
+        hanging.start()
+        wait_until((tmp_path / "hang_began").exists)
+        process.send_signal(getattr(signal, stop))
+        # Within the graceful timeout, while the worker waits for the hanging request.
+        collector.wait_for_logs(21)  # and the readiness probe's
+    finally:
+        out, err = _stop(process)
+    paths = [path for path in _paths(collector) if path.startswith("r/")]
+    assert sorted(paths) == sorted(served), paths  # each exactly once
+    assert "hang" not in _paths(collector)
+    assert "was sent SIGKILL" in err, err  # the worker was killed indeed
+    _check_quiet(out, err.replace("was sent SIGKILL", ""))
+
+
+def _start_hang_app(collector: Collector, tmp_path: Path
+                    ) -> tuple[subprocess.Popen[bytes], str]:
+    """test_greenlet_servers' gunicorn start, with the gthread worker and HANG_APP."""
+    (tmp_path / "hang_app.py").write_text(HANG_APP)
+    return _start("gthread", collector, tmp_path, "--threads=4", "--graceful-timeout=5",
+                  buffer_length=100, flush_interval=600, app="hang_app:application")
+
+
+def _hang(base: str) -> None:
+    try:
+        requests.get(f"{base}/hang", timeout=60)
+    except requests.RequestException:
+        pass  # the worker is killed under it
+
