@@ -40,6 +40,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    ids,
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+)
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT, read_line, start_server
@@ -152,6 +160,27 @@ def _hang(base: str) -> None:
     except requests.RequestException:
         pass  # the worker is killed under it
 
+
+
+def test_posting_as_the_main_thread_ends_waits_for_nothing_and_answers_for_nothing(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """What ``threading``'s exit hook asks of a Delivery: 3 logs of a partial batch
+    (buffer 100, a 600 s flush interval) are posted at once, nothing waits for the
+    API's answer (held by a gate), and the flush after it still answers for a log the
+    full queue refused before (False once), as it did with no post before it."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    delivery = make_delivery(collector.url, buffer_length=100, flush_interval=600,
+                             max_queue_size=3)
+    for name in ("a", "b", "c", "refused"):
+        delivery.submit(item(name))
+    assert delivery.stats["dropped_queue_full"] == 1
+    delivery.post_waiting()  # returns at once: the API holds its answer
+    wait_until(lambda: len(collector.received) == 1)
+    gate.set()
+    assert delivery.flush(30) is False  # the refused log, answered for once
+    assert delivery.flush(30) is True
+    assert ids(collector.logs) == ["a", "b", "c"] and adds_up(delivery.stats)
 
 
 FROZEN = textwrap.dedent("""
