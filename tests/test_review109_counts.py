@@ -3,7 +3,8 @@ answers (hypothesis, stateful), against a real collector on 127.0.0.1.
 
 In every snapshot ``captured == sent + dropped + queued + skipped`` and the drop reasons
 add up; after the close nothing is queued, ``sent`` is what the API took (each log once),
-and the queue-full lines (blackbox7's ``QueueFullNotice``) said every such drop once.
+and the queue-full lines (blackbox7's ``QueueFullNotice``) said every such drop once,
+also one refused as the close runs (delivery34).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import threading
 from collections import Counter
 from typing import Any, Optional
 
@@ -37,6 +39,8 @@ REPLIES = (*(Reply(status=status) for status in (202, 200, 503, 500, 400, 413)),
 #: The counts each queue-full line says (the first warning's "(N so far)" is a total).
 SAID = re.compile(r"(\d+) logs? dropped (?:while it was full|as the delivery queue was full)")
 _runs = itertools.count()
+#: A guard against a hang, not a synchronisation: the waits are ended by events.
+GUARD = 60.0
 
 
 class Lines(logging.Handler):
@@ -99,6 +103,36 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
         def close(self) -> None:
             assert self.delivery is not None
             self.delivery.close()
+            self.closed = True
+            self.after_close()
+
+        @rule()
+        def close_racing_a_drop(self) -> None:
+            """A log submitted as close() runs: refused by a full queue, its request
+            thread is held between the queue's count and the notice's until the close
+            returned (delivery34: the close said its drops before that one was told)."""
+            assert self.delivery is not None
+            delivery = self.delivery
+            notice: Any = delivery._queue_full
+            told = notice.dropped
+            refused, go = threading.Event(), threading.Event()
+
+            def held(so_far: int) -> None:
+                refused.set()
+                go.wait(GUARD)
+                told(so_far)
+
+            notice.dropped = held
+            log = item(next(self.ids))
+            thread = threading.Thread(target=lambda: (delivery.submit(log), refused.set()))
+            thread.start()
+            try:
+                assert refused.wait(GUARD)
+                delivery.close()
+            finally:
+                go.set()
+                thread.join(GUARD)
+            assert not thread.is_alive()
             self.closed = True
             self.after_close()
 

@@ -154,8 +154,10 @@ class Delivery:
                                 max_down_attempts=self._max_down_attempts,
                                 auth_pause=self._auth_pause, told=self._told)
         self._batcher.on_close = self._attempt.close_begins
-        self._queue_full = QueueFullNotice(self._attempt.warnings, config.max_queue_size,
-                                           config.max_queue_bytes)
+        counts = self._queue.counts
+        self._queue_full = QueueFullNotice(
+            self._attempt.warnings, config.max_queue_size, config.max_queue_bytes,
+            lambda: counts["dropped_queue_full"])
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
                                 config.timeout, self._attempt.host_answers,
                                 self._transport.end_check)
@@ -355,10 +357,13 @@ class Delivery:
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
         if began is None:
             began = process.exit_began()
-        self._queue_full.say_rest()
         # (The POSTs in flight end with the close: Batcher.on_close.)
-        return self._batcher.begin_close(
+        begun = self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
+        # Said once closed: no log is refused as queue-full from then on, and those
+        # refused before are in the queue's count, told to the notice or not yet.
+        self._queue_full.say_rest()
+        return begun
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from readme_metrics._logging import LogLimiter
 from readme_metrics._wording import counted
@@ -33,9 +33,15 @@ class QueueFullNotice:
         notice.say_rest(limited=True)  # a flush: the same, at most once a minute
     """
 
-    def __init__(self, warnings: LogLimiter, max_size: int, max_bytes: int) -> None:
+    def __init__(self, warnings: LogLimiter, max_size: int, max_bytes: int,
+                 counted_so_far: Callable[[], int] = lambda: 0) -> None:
         self._warnings = warnings
         self._bounds = (max_size, max_bytes)
+        #: The queue's own count of such drops (stats['dropped_queue_full']), counted
+        #: under its lock as the log is refused: read by the close's line, which a drop
+        #: refused just before the close but not yet told here (:meth:`dropped` runs
+        #: after the queue's lock) would otherwise miss (delivery34).
+        self._counted = counted_so_far
         self._lock = threading.Lock()
         self._total = 0  # the queue-full drops so far (the queue's count)
         self._said = 0  # ... as of the last line that counted them
@@ -47,7 +53,7 @@ class QueueFullNotice:
         """The full queue refused a log; ``so_far`` is its count of such drops."""
         with self._lock:
             self._total = max(self._total, so_far)
-            if self.since is None:
+            if self.since is None and so_far > self._said:  # (not one a close said)
                 self.since = time.monotonic()
         self._warnings.log(
             logging.WARNING, "queue_full", "readme_metrics: the delivery queue is full "
@@ -66,7 +72,19 @@ class QueueFullNotice:
         """At the close (or the ASGI lifespan's flush at shutdown): say the drops no line
         counted yet, if any. ``limited`` (any other flush): at most once a minute, as the
         line of a queue taking logs again: a serverless app calling ``flush()`` after
-        each request, the API down, had one warning per request (review109)."""
+        each request, the API down, had one warning per request (review109).
+
+        Not limited, it also says the drops the queue counted that :meth:`dropped` has
+        not been told of yet: a log refused as the close began (its request thread
+        between the queue's lock and :meth:`dropped`) was in ``stats`` but in no line:
+        the close, having said nothing, left it to a warning limited to one a minute."""
+        if not limited:
+            with self._lock:
+                counted = self._counted()
+                if counted > self._total:
+                    self._total = counted
+                    if self.since is None:
+                        self.since = time.monotonic()
         if self.since is not None and (not limited or self._warnings.due("queue_room")):
             self._say("readme_metrics: %s dropped as the delivery queue was full in the last "
                       "%ds, not said yet (stats['dropped_queue_full'] is %d)")
