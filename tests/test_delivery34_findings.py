@@ -9,13 +9,19 @@ against a real collector on 127.0.0.1.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
+import requests
 
-from readme_metrics.delivery import Delivery
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import Delivery, watchdog
+from readme_metrics.delivery.session import SessionPoster
+from readme_metrics.delivery.transport import Transport
 from tests.support.delivery import (
     API_KEY,
     MakeDelivery,
@@ -23,8 +29,12 @@ from tests.support.delivery import (
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+    never_fixture,  # noqa: F401 - ``never``
+    new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 #: A guard against a hang, not a synchronisation: every wait below is ended by an event.
 GUARD = 60.0
@@ -93,3 +103,90 @@ def test_a_drop_said_by_the_close_is_not_said_again(
     delivery.say_dropped()
     delivery.close()
     assert said_dropped(caplog) == 1, [r.getMessage() for r in caplog.records]
+
+
+# -- 2. a deadline before the requests route's first watch ------------------------------
+
+
+class Cuts:
+    """``watchdog.cut`` patched to record what each cut returned (True: a socket
+    connected, shut down)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.made: list[bool] = []
+        real = watchdog.cut
+
+        def cut(connection: Any) -> bool:
+            made = real(connection)
+            self.made.append(made)
+            return made
+
+        monkeypatch.setattr(watchdog, "cut", cut)
+
+
+def held_before_the_first_watch(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Each POST on the requests route waits, inside its limit and before any of its
+    connections joined it, until the watchdog has looked at that limit's deadline (cut
+    it, or let it go: its entry at that deadline is no longer in the watchdog's heap);
+    the event is set each time."""
+    real = SessionPoster._send
+    passed = threading.Event()
+
+    def send(self: SessionPoster, body: bytes, seconds: tuple[float, float]) -> Any:
+        running = watchdog.current()
+        assert running is not None and not running.connections
+        wait_until(lambda: running.fired or (
+            time.monotonic() >= running.deadline
+            and not any(at <= running.deadline and due is running
+                        for at, _, due in list(watchdog._heap))))
+        passed.set()
+        return real(self, body, seconds)
+
+    monkeypatch.setattr(SessionPoster, "_send", send)
+    return passed
+
+
+def test_a_deadline_before_the_first_watch_still_cuts_the_post(
+        collector: Collector, never: threading.Event,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A POST bounded to 0.3 s, to an API that reads it and never answers. Before: the
+    watchdog dropped the limit unfired, and the POST waited requests' read timeout (the
+    stretch's longest, 30 s), no cut at all; now it is cut as it connects."""
+    collector.default = Reply(gate=never)
+    cuts = Cuts(monkeypatch)
+    passed = held_before_the_first_watch(monkeypatch)
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda request: None,
+                              metrics_api=collector.url)
+    transport = Transport(config, direct=False)
+    try:
+        with pytest.raises(requests.Timeout):
+            transport.post_logs(b"[]", 0.3, new_stretch(0.3))
+    finally:
+        transport.close()
+    assert passed.is_set()
+    assert not never.is_set()  # (the API answered nothing)
+    assert True in cuts.made, cuts.made  # (before: no cut, [])
+
+
+def test_a_post_held_before_its_first_watch_ends_by_the_closes_deadline(
+        collector: Collector, never: threading.Event, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The close's deadline comes while the sender's POST (requests route) has not yet
+    connected: it is cut as it connects, the sender back before the API answers.
+    Before: not cut at the close's deadline, nor at its own bound (120 s), it waited
+    for the API's answer (the collector's gate gives up after 60 s)."""
+    collector.default = Reply(gate=never)
+    cuts = Cuts(monkeypatch)
+    passed = held_before_the_first_watch(monkeypatch)
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=120.0,
+                             shutdown_timeout=0.3, direct=False)
+    assert delivery.submit(item("log-0"))
+    delivery.close()
+    delivery._pool.join(time.monotonic() + GUARD)
+    assert passed.is_set()
+    assert True in cuts.made, cuts.made  # (before: [])
+    assert not delivery._pool.running()
+    assert not never.is_set()
+    stats = delivery.stats
+    assert adds_up(stats) and (stats["sent"], stats["dropped_shutdown"]) == (0, 1), stats
+    assert messages(caplog, logging.WARNING, "1 log not delivered")

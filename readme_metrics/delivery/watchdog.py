@@ -416,7 +416,12 @@ def _watch() -> None:
                 if due.deadline and due.stretch is not None and (
                         _stretched(due, due.stretch, now) or _spared(due, due.stretch, now)):
                     continue
-                if due.deadline and due.connections:
+                if due.deadline:
+                    # With no connection yet (the requests route's joins at its first
+                    # watch(), as it connects or sends), it is cut all the same: that
+                    # watch() cuts it. Dropped unfired, such a limit bounded nothing, the
+                    # POST left to requests' own timeouts (its reads up to the stretch's
+                    # longest, 30 s), past its bound and the close's deadline (delivery34).
                     # Whether it is cut once connected is known before its sockets are
                     # shut down and ``fired`` is set: the thread in the POST reads both
                     # as soon as its read fails. Set after, a POST cut while waiting for
