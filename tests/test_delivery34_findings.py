@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -110,16 +110,20 @@ def test_a_drop_said_by_the_close_is_not_said_again(
 
 class Cuts:
     """``watchdog.cut`` patched to record what each cut returned (True: a socket
-    connected, shut down)."""
+    connected, shut down), and to set ``done`` once it cut one."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.made: list[bool] = []
+        self.done = threading.Event()
         real = watchdog.cut
 
         def cut(connection: Any) -> bool:
-            made = real(connection)
-            self.made.append(made)
-            return made
+            try:
+                made = real(connection)
+                self.made.append(made)
+                return made
+            finally:
+                self.done.set()
 
         monkeypatch.setattr(watchdog, "cut", cut)
 
@@ -190,3 +194,68 @@ def test_a_post_held_before_its_first_watch_ends_by_the_closes_deadline(
     stats = delivery.stats
     assert adds_up(stats) and (stats["sent"], stats["dropped_shutdown"]) == (0, 1), stats
     assert messages(caplog, logging.WARNING, "1 log not delivered")
+
+
+# -- 3. a 5xx read at the close's deadline ------------------------------------------------
+
+
+def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
+                             then: Callable[[], None]) -> None:
+    """``then()`` runs in the POST's thread once its answer's head ended, before the
+    watchdog is told (``watchdog.verdict``, which both routes' readers call)."""
+    real = watchdog.verdict
+    first = [True]
+
+    def verdict() -> None:
+        if first[0]:
+            first[0] = False
+            then()
+        real()
+
+    monkeypatch.setattr(watchdog, "verdict", verdict)
+
+
+ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+
+
+@ROUTES
+@pytest.mark.parametrize("status", [503, 500])
+def test_a_5xx_read_at_the_closes_deadline_is_not_retried(
+        make_delivery: MakeDelivery, collector: Collector, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, direct: bool, status: int) -> None:
+    """The API answers a 5xx at once; the POST's thread reads that head only once the
+    close cut the POST at its deadline, and acts on it before the close ends."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    collector.default = Reply(status=status, headers={"Retry-After": "0"})
+    cuts = Cuts(monkeypatch)
+    before_the_first_verdict(monkeypatch, lambda: cuts.done.wait(GUARD))
+    delivery = make_delivery(collector.url, buffer_length=1, timeout=5.0,
+                             shutdown_timeout=0.3, direct=direct)
+    batcher = delivery._batcher
+    acted = threading.Event()
+    for name in ("settle", "cut_at_close", "retry_later"):
+        real = getattr(batcher, name)
+        monkeypatch.setattr(batcher, name,
+                            lambda *args, real=real: (real(*args), acted.set())[0])
+    end_close = batcher.end_close
+
+    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
+        assert acted.wait(GUARD)
+        return end_close(in_flight)
+
+    monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
+    assert delivery.submit(item("log-0"))
+    delivery.close()
+    delivery._pool.join(time.monotonic() + GUARD)
+    assert not delivery._pool.running()
+    assert cuts.done.is_set()
+    stats = delivery.stats
+    assert adds_up(stats), stats
+    assert (stats["sent"], stats["dropped_shutdown"], stats["retries"]) == (0, 1, 0), stats
+    assert (len(collector.failed), len(collector.received)) == (1, 0)
+    assert not messages(caplog, logging.DEBUG, "retrying in")  # (before: "retrying in 0.00s")
+    assert batcher.health.failures == 0  # (before: 1, counted after the deadline)
+    said = messages(caplog, logging.WARNING, "not delivered")
+    assert len(said) == 1 and "1 log not delivered" in said[0], said
+    assert "may have them" not in said[0], said  # it answered: it has them not
+    assert f"HTTP {status}" in said[0], said

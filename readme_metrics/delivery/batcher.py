@@ -265,7 +265,8 @@ class Batcher:
     def retry_later(self, batch: Batch, retry_after: Optional[float],
                     lost: bool = False) -> Optional[tuple[float, bool]]:
         """Keep the batch for another attempt after a backoff: (that backoff, True if
-        this failure had the API taken for down); None if closing gave up.
+        this failure had the API taken for down); None if closing gave up, or its
+        deadline has come (the batch is not delivered then, counted as the close's).
 
         The backoff, and what the failure does to every sender's, is
         :meth:`ApiHealth.failed_locked
@@ -274,6 +275,16 @@ class Batcher:
         with self.lock:
             if self.closed and not self.closing:  # close() already gave up
                 queue.settle_locked(batch, "shutdown")
+                return None
+            if self.closing and self._clock() >= self.deadline:
+                # Its failure read as the close's deadline came (the watchdog cut the
+                # POST just after its head): no time is left to send it again, and a
+                # failure counted now would tell the API's health of nothing to come.
+                # Not delivered, said so by the close's warning (as what waited: the
+                # API answered, it has them not). Before: queued again, "retrying in"
+                # said, a failure counted after the deadline (delivery34).
+                self._cut_locked(batch, False)
+                queue.wake.notify_all()
                 return None
             health = self.health
             before = health.failures
