@@ -208,7 +208,7 @@ def test_interpreter_exit_ends_while_the_lookup_hangs(collector: Collector) -> N
     finally:
         process.kill()
     assert process.returncode == 0 and out == "", err
-    assert ("closing gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 1.0s: "
+    assert ("closing gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 1s: "
             "25 logs not delivered") in err
     assert "rdme_exit_SECRET_key_7070" not in err
     assert collector.received == []

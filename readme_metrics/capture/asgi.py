@@ -112,7 +112,7 @@ class MetricsMiddleware(PipelineControls):
         if self.pipeline is not None:  # flush() and close() count what waits there
             self.pipeline.held_by(self._inline.hand_over)
         self._lifespan = Lifespan(self._flush_at_shutdown, config.shutdown_timeout, self.logger,
-                                  self.outlive, self._left_said)
+                                  self.outlive, self._left_said, self._stop_begins)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
             from readme_metrics.served_bare import watch_served
@@ -185,6 +185,13 @@ class MetricsMiddleware(PipelineControls):
         if self.pipeline is not None:
             self.pipeline.delivery.say_dropped()
         return delivered
+
+    def _stop_begins(self) -> None:
+        """The lifespan's shutdown begins: the exit's close after it ends within the
+        same shutdown_timeout (:meth:`Delivery.stop_begins
+        <readme_metrics.delivery.core.Delivery.stop_begins>`)."""
+        if self.pipeline is not None:
+            self.pipeline.delivery.stop_begins()
 
     def _left_said(self) -> int:
         """The logs still queued, as the lifespan's flush says it left them: the exit's

@@ -42,8 +42,13 @@ class Lifespan:
     """Runs the lifespan scope of an app; ``flush(timeout)`` sends the queued logs."""
 
     def __init__(self, flush: Callable[[Optional[float]], bool], timeout: float,
-                 logger: Any, outlive: Outlive, queued: Callable[[], int]) -> None:
+                 logger: Any, outlive: Outlive, queued: Callable[[], int],
+                 stopping: Callable[[], object] = lambda: None) -> None:
         self.flush = flush
+        #: Told as the flush at shutdown begins: a close after it (the exit's) ends
+        #: within the same ``timeout`` (:meth:`Delivery.stop_begins
+        #: <readme_metrics.delivery.core.Delivery.stop_begins>`).
+        self.stopping = stopping
         self.timeout = timeout
         self.logger = logger
         self.outlive = outlive
@@ -131,6 +136,7 @@ class Lifespan:
         graceful timeout) may still be made outside their tasks: they are waited for
         first, within the same timeout."""
         try:
+            self.stopping()
             loop = running_asyncio_loop()
             if loop is None:
                 self._flush(self.timeout)

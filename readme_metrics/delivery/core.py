@@ -36,6 +36,7 @@ the parts together; every decision in it is delegated to the modules named above
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -126,6 +127,8 @@ class Delivery:
         self._transport_given = transport is not None
         #: (logs left, logs accepted) as a flush said what it left (:meth:`left_said`).
         self._said_left = (0, 0)
+        #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`).
+        self._stop_began = (math.inf, -1)
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
@@ -243,6 +246,17 @@ class Delivery:
             self._said_left = (queue.accepted - queue.resolved, queue.accepted)
             return self._said_left[0]
 
+    def stop_begins(self) -> None:
+        """A server's stop begins (the ASGI lifespan's shutdown, whose flush has
+        ``shutdown_timeout``): a close after it (the exit's) ends within the same bound,
+        counted from now, if no log came since. Each had a bound of its own: uvicorn
+        stopped by Ctrl-C took twice ``shutdown_timeout`` against an API that answered
+        nothing (4.0 s of a 2 s bound, 5.1 s with uvicorn's own), hypercorn on SIGTERM as
+        well (delivery34)."""
+        queue = self._queue
+        with queue.lock:
+            self._stop_began = (time.monotonic(), queue.accepted)
+
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send everything queued now, partial batch included; wait up to ``timeout``.
 
@@ -357,6 +371,9 @@ class Delivery:
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
         if began is None:
             began = process.exit_began()
+        stop, accepted = self._stop_began
+        if accepted == self._queue.accepted and (began is None or stop < began):
+            began = stop  # the server's stop had it: the whole stop within the bound
         # (The POSTs in flight end with the close: Batcher.on_close.)
         begun = self._batcher.begin_close(
             (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
@@ -408,9 +425,9 @@ class Delivery:
             # it took, not as if shutdown_timeout had run out.
             early = left > EARLY
             when = (f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
-                    f"past shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout}s"
-                    if early else
-                    f"after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout}s")
+                    f"past shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
+                    if early else  # (":g": as the ASGI lifespan's line says it)
+                    f"after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s")
             if not early:  # those in flight at the deadline are being cut (end_by)
                 cut, pending = cut + pending, 0
             # Logs in a POST still unanswered, or cut unanswered, were sent: the API may
