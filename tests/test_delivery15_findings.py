@@ -140,5 +140,5 @@ def test_a_close_that_ends_before_shutdown_timeout_does_not_say_it_ran_out(
     [said] = messages(caplog, logging.WARNING, "closing gave up")
     assert "gave up after shutdown_timeout" not in said
     assert re.search(r"closing gave up after \d+\.\ds, the next attempt being due past "
-                     r"shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) of 30\.0s: 2 logs not "
+                     r"shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) of 30s: 2 logs not "
                      r"delivered; the last attempt .* failed \(HTTP 429", said), said

@@ -15,12 +15,11 @@ import re
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import requests
-
-from pathlib import Path
 
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig

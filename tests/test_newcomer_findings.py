@@ -373,7 +373,7 @@ def test_a_close_that_gives_up_on_a_retried_batch_says_why_it_waited(
     # said with the time it took, delivery15).
     assert re.match(
         r"readme_metrics: closing gave up after (\d+\.\ds, the next attempt being due "
-        r"past )?shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) of 1\.0s: 1 log not "
+        r"past )?shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) of 1s: 1 log not "
         rf"delivered; the last attempt to post to {re.escape(url)}/v1/request failed ", said
     ), said
     # Said in full unless the "3 POSTs in a row" warning said it first (newcomer24:
