@@ -32,10 +32,10 @@ from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 from readme_metrics.har import redaction_query, redaction_walk
+from readme_metrics.har.json_escapes import escape_probe, spells
 from readme_metrics.har.pairs import target_pairs, url_pairs
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction_forms import CACHED_NAME, ENCODED_EQUALS, decode_cached
-from readme_metrics.har.redaction_json import ESCAPED_IN_JSON
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_names import (
     bracketed_lists,
@@ -73,8 +73,8 @@ class Redactor:
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "deny_keys", "deny_paths",
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
-        "_needles", "_probes", "_bracketed", "_escapable", "spaced", "_wide_needles",
-        "redacts_raw", "_named", "passed_names",
+        "_needles", "_probes", "_bracketed", "spaced", "_wide_needles",
+        "redacts_raw", "_named", "passed_names", "_escape_probe",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -97,8 +97,9 @@ class Redactor:
         self.track_paths = bool(self.deny_paths or self.allow_paths)
         # What a denied key looks like inside text we cannot parse (see mentions_key).
         self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
-        # A needle JSON may spell with a short escape: any backslash may hide it.
-        self._escapable = any(ESCAPED_IN_JSON.search(needle) for needle in self._needles)
+        # The escapes through which a text could spell a needle it does not spell as
+        # written (see mentions_key and har/json_escapes.py).
+        self._escape_probe = escape_probe(self._needles)
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
         self.spaced = any(" " in needle for needle in self._needles)
         # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
@@ -263,20 +264,29 @@ class Redactor:
         """Whether unparsable ``text`` could hold a value that must be redacted.
 
         Used for bodies that should be structured (JSON, forms) but do not parse, e.g.
-        truncated, and to skip parsing JSON that cannot contain a denied key: with an
-        allowlist anything could be sensitive; with a denylist only text that contains a
-        denied key name (case-insensitively) or a backslash-u escape (which could spell one).
+        truncated, for binary data (:meth:`mentions_key_in`), and to skip parsing JSON
+        that cannot contain a denied key: with an allowlist anything could be sensitive;
+        with a denylist only text that contains a denied key name (case-insensitively,
+        NULs left out: UTF-16/32), as written or through its JSON escapes
+        (``pa\\u0073sword``, at any depth: :mod:`~readme_metrics.har.json_escapes`).
         ``denied_only``: whether it could hold a key the denylist names (the allowlist
         keeps it whole: the value of a key it lists).
         """
         if not self.active or (denied_only and not self.has_deny):
             return False
-        # A backslash is looked for first: one character is found at memory speed, where
-        # a two-character needle took 88 us in a 100 KB body.
-        if (self.has_allow and not denied_only) or ("\\" in text and (
-                "\\u" in text or self._escapable)):
+        if self.has_allow and not denied_only:
             return True
-        return needles_in(text, self._needles, self._probes)
+        if needles_in(text, self._needles, self._probes):
+            return True
+        # A backslash is looked for first: one character is found at memory speed, where
+        # a two-character needle took 88 us in a 100 KB body. Then an escape that could
+        # spell a needle (also at memory speed): random binary data holds none.
+        if "\\" not in text:
+            return False
+        if "\0" in text:  # escapes NUL-spaced (UTF-16/32 JSON read as bytes)
+            text = text.replace("\0", "")
+        return self._escape_probe.search(text) is not None and spells(
+            text, lambda reading: needles_in(reading, self._needles, self._probes))
 
     def names_key_encoded(self, text: str) -> bool:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a

@@ -18,11 +18,6 @@ JSON_FIRST = frozenset('{[ \t\n\r"')
 INNER_START = re.compile(r'\s*[\[{"]')
 
 
-# What JSON may write with a short escape, or as a \u escape only (control characters):
-# a denied name holding one may be spelled so in the raw text (PHP's "a\/b").
-ESCAPED_IN_JSON = re.compile(r'["\\/\x00-\x1f]')
-
-
 # A member's name ends in a quote, then JSON whitespace if any, then its colon.
 _SPACED_COLON = re.compile(r'"[ \t\n\r]+:')
 

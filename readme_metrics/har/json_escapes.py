@@ -1,0 +1,88 @@
+"""A text read through its JSON escapes, for :meth:`Redactor.mentions_key
+<readme_metrics.har.redaction.Redactor.mentions_key>`: whether a denied name could be
+spelled in it with escapes (``"pa\\u0073sword"``, ``"a\\/b"``), in the text itself or in
+a document held in a string of it, at any depth (``"{\\"pa\\\\u0073sword\\": 1}"``).
+
+Before binary1, any ``\\u`` (and, for a name JSON writes with a short escape, any
+backslash) was taken for such a spelling: the two bytes ``\\u`` turn up in one random
+64 KiB body in two, and every binary body holding them was redacted whole. Now an escape
+is decoded as JSON decodes it (``\\uXXXX`` with its four hex digits, a surrogate pair,
+``\\"``, ``\\\\``, ``\\/``, ``\\b`` ...) and the names are looked for in what it gives.
+
+:func:`escape_probe` is a pattern of the escapes that could matter to a list's names, found
+at memory speed: of a character the names hold (in either case), of a NUL (a name
+NUL-spaced, UTF-16), of what spells another escape one string deeper (a backslash, ``u``,
+a hex digit: ``\\u005cu0070``), of any character beyond ASCII (which may case-fold to a
+name's: ``\\u017f`` is ``ſ``, an ``s``). A text holding none spells no name through its
+escapes that it does not spell as written, at any depth: :func:`spells` reads only a text
+for one that holds some.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+__all__ = ["ESCAPE_READINGS", "escape_probe", "spells"]
+
+#: Readings of a text through its escapes, one string deeper each (a document in a
+#: string in a string ...), before a text that still decodes is taken to spell a name.
+ESCAPE_READINGS = 8
+
+# One JSON escape, read from the left as a JSON reader reads it: a surrogate pair, a
+# \uXXXX, or a backslash and the character after it (a short escape, or none: kept).
+_ESCAPE = re.compile(
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|u([0-9a-fA-F]{4})|(.))", re.DOTALL)
+_SHORT = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
+          "t": "\t"}
+# What spells another escape in a string one level deeper: a backslash, "u", hex digits.
+_ESCAPE_PARTS = "\\u0123456789abcdefABCDEF"
+
+
+def _decoded(escape: re.Match[str]) -> str:
+    high, low, code, short = escape.groups()
+    if code is not None:
+        return chr(int(code, 16))
+    if high is not None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
+    return _SHORT.get(short, escape.group())
+
+
+def spells(text: str, found: Callable[[str], bool]) -> bool:
+    """Whether ``found`` (a denied name is in it) holds for ``text`` with its JSON
+    escapes decoded, or decoded again (a document held in a string, its escapes escaped
+    once more), and so on while that changes anything; a text that still decodes after
+    :data:`ESCAPE_READINGS` readings is taken to spell one (``text`` as written is the
+    caller's to look at)."""
+    for _ in range(ESCAPE_READINGS):
+        if "\\" not in text:
+            return False
+        decoded = _ESCAPE.sub(_decoded, text)
+        if decoded == text:
+            return False
+        if found(decoded):
+            return True
+        text = decoded
+    return "\\" in text and _ESCAPE.sub(_decoded, text) != text
+
+
+def escape_probe(needles: Iterable[str]) -> re.Pattern[str]:
+    """A pattern of the escapes through which a text could spell one of ``needles`` (the
+    denied names, folded) that it does not spell as written (see the module's text):
+    an escape of a character they hold or of one that can spell another escape, any
+    ``\\u`` beyond ASCII, and the short escapes of the characters JSON must escape that
+    they hold (``\\/``, ``\\"``, ``\\\\``, ``\\n`` ...)."""
+    held = set("".join(needles))
+    wanted = {"\0", *_ESCAPE_PARTS}
+    for character in held:
+        if character.isascii():
+            wanted.update((character, character.upper()))
+    codes = sorted({f"{ord(c):04x}" for c in wanted if c.isascii()})
+    ascii_codes = "|".join(code[2:] for code in codes)
+    shorts = "".join(re.escape(escape) for escape, character in _SHORT.items()
+                     if character in held)
+    short = f"|\\\\[{shorts}]" if shorts else ""
+    # (A \u escape of a character beyond ASCII: a code from 0080 on.)
+    return re.compile(rf"\\u(?i:00(?:{ascii_codes})|00[89a-f][0-9a-f]|0[1-9a-f][0-9a-f]{{2}}"
+                      rf"|[1-9a-f][0-9a-f]{{3}}){short}")
