@@ -301,3 +301,18 @@ def test_the_middleware_keeps_harmless_binary_and_hides_a_leak(
         assert base64.b64encode(CALLER_KEY.encode()[:12]) not in posted
     finally:
         middleware.close()
+
+
+_PIECES = st.sampled_from([b"pass", b"PASS", b"word", b"Wo", b"rd", b"pa\xdf", b"\xdfword",
+                           b"\x00", b"\\u0073", b"\\u0053", b"\\\\", b"\\/", b"\\u00df",
+                           b"client", b"/secret", b"\\u002f", b"\xff", b"\\u017f", b"s"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.binary(max_size=4)), max_size=30))
+def test_bytes_are_read_as_their_latin_1_text_is(pieces: list[bytes]) -> None:
+    """mentions_key_in reads bytes at memory speed (ß as ss, NULs out): as mentions_key
+    reads the same bytes as latin-1 text."""
+    data = b"".join(pieces)
+    for redactor in (DENY, DENY_SLASH, Redactor(["straße"])):
+        assert redactor.mentions_key_in(data) == redactor.mentions_key(data.decode("latin-1"))

@@ -28,6 +28,7 @@ raises on any input: these functions run on the delivery worker for every log.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
@@ -74,7 +75,8 @@ class Redactor:
         "active", "_deny_flat", "_allow_flat", "deny_keys", "deny_paths",
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
         "_needles", "_probes", "_bracketed", "spaced", "_wide_needles",
-        "redacts_raw", "_named", "passed_names", "_escape_probe",
+        "redacts_raw", "_named", "passed_names", "_escape_probe", "_byte_needles",
+        "_byte_probe",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -100,6 +102,10 @@ class Redactor:
         # The escapes through which a text could spell a needle it does not spell as
         # written (see mentions_key and har/json_escapes.py).
         self._escape_probe = escape_probe(self._needles)
+        # The same for bytes (mentions_key_in): ASCII needles, and the probe's pattern.
+        self._byte_needles = tuple(needle.encode("ascii") for needle in self._needles
+                                   if needle.isascii())
+        self._byte_probe = re.compile(self._escape_probe.pattern.encode("ascii"))
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
         self.spaced = any(" " in needle for needle in self._needles)
         # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
@@ -322,5 +328,25 @@ class Redactor:
         return self.has_allow
 
     def mentions_key_in(self, data: bytes) -> bool:
-        """:meth:`mentions_key` for a body kept as bytes (recorded in base64)."""
-        return self.active and self.mentions_key(data.decode("latin-1"))
+        """:meth:`mentions_key` for a body kept as bytes (recorded in base64), as its
+        bytes read as latin-1; for ASCII names on the bytes themselves, at memory speed
+        (case-folding 256 KiB of latin-1 took 9 ms): lower-cased, the one latin-1
+        character that case-folds to ASCII, ``ß``, read ``ss``, NULs left out."""
+        if not self.active:
+            return False
+        if self.has_allow or self._wide_needles:
+            return self.mentions_key(data.decode("latin-1"))
+        folded = data.lower()
+        if b"\0" in folded:
+            folded = folded.replace(b"\0", b"")
+        if b"\xdf" in folded:
+            folded = folded.replace(b"\xdf", b"ss")
+        if any(needle in folded for needle in self._byte_needles):
+            return True
+        if b"\\" not in data:
+            return False
+        if b"\0" in data:
+            data = data.replace(b"\0", b"")
+        return self._byte_probe.search(data) is not None and spells(
+            data.decode("latin-1"),
+            lambda reading: needles_in(reading, self._needles, self._probes))
