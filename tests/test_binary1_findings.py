@@ -316,3 +316,12 @@ def test_bytes_are_read_as_their_latin_1_text_is(pieces: list[bytes]) -> None:
     data = b"".join(pieces)
     for redactor in (DENY, DENY_SLASH, Redactor(["straße"])):
         assert redactor.mentions_key_in(data) == redactor.mentions_key(data.decode("latin-1"))
+
+
+def test_a_name_holding_a_nul_is_read_through_its_escape() -> None:
+    """A NUL is left out of a text's reading for UTF-16/32, but not for a name that
+    holds one (any backslash hid such a text whole before)."""
+    redactor = Redactor(["\x00"])
+    assert redactor.mentions_key('{"\\u0000": 1}')
+    assert redactor.mentions_key_in(b'\xff{"\\u0000": 1}')
+    assert not redactor.mentions_key('{"\\u00e9": 1}')

@@ -207,11 +207,17 @@ POST_DATA_CASES = [
     pytest.param(post("application/json", b'{"pass\\u0077ord": "x"}'), DENY,
                  {"mimeType": "application/json", "text": '{"password":"[REDACTED 1]"}'},
                  id="json-escaped-key-redacted"),
+    # (Any \u escape hid it whole before binary1: "\u00e9" spells no denied name.)
     pytest.param(post("application/json", b'{"a": 1, "n": "\\u00e9", "x":', size=99), DENY,
-                 {"mimeType": "application/json", "text": "[REDACTED 28]",
+                 {"mimeType": "application/json", "text": '{"a": 1, "n": "\\u00e9", "x":',
+                  "comment": "truncated to 28 of 99 bytes"},
+                 id="truncated-json-with-harmless-escapes-kept"),
+    pytest.param(post("application/json", b'{"a": 1, "n": "\\u00e9", "pa\\u0073sword":',
+                      size=99), DENY,
+                 {"mimeType": "application/json", "text": "[REDACTED 40]",
                   "comment": "body could not be parsed to redact it field by field, so it was "
-                             "redacted whole; truncated to 28 of 99 bytes"},
-                 id="truncated-json-with-escapes-redacted-whole"),
+                             "redacted whole; truncated to 40 of 99 bytes"},
+                 id="truncated-json-with-an-escaped-denied-key-redacted-whole"),
     pytest.param(post("text/plain", b"password is x"), DENY,
                  {"mimeType": "text/plain", "text": "password is x"}, id="plain-text-not-json"),
     # A form sent as text/plain (fetch's string body) is read as one (redact14).

@@ -149,7 +149,8 @@ def percent_decoded(text: str, errors: str = "surrogateescape") -> str:
     # A lone surrogate (surrogateescape's) has no UTF-8 of its own: a run at a time.
     pieces = _ASCII_RUN.split(text)  # beyond ASCII, ASCII, beyond ASCII ...
     for at in range(1, len(pieces), 2):
-        pieces[at] = _percent_decoded(pieces[at], errors)
+        if "%" in pieces[at]:  # (a call only for a run to decode: binary1)
+            pieces[at] = _percent_decoded(pieces[at], errors)
     return "".join(pieces)
 
 

@@ -291,8 +291,13 @@ class Redactor:
             return False
         if "\0" in text:  # escapes NUL-spaced (UTF-16/32 JSON read as bytes)
             text = text.replace("\0", "")
-        return self._escape_probe.search(text) is not None and spells(
-            text, lambda reading: needles_in(reading, self._needles, self._probes))
+        return self._escape_probe.search(text) is not None and spells(text, self._spelled)
+
+    def _spelled(self, reading: str) -> bool:
+        """Whether a text read through its escapes holds a needle: NULs left out (a name
+        in UTF-16/32 escaped), or kept, for a needle holding one (``\\u0000``)."""
+        return needles_in(reading, self._needles, self._probes) or (
+            "\0" in reading and names_in(reading, self._needles))
 
     def names_key_encoded(self, text: str) -> bool:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a
@@ -348,5 +353,4 @@ class Redactor:
         if b"\0" in data:
             data = data.replace(b"\0", b"")
         return self._byte_probe.search(data) is not None and spells(
-            data.decode("latin-1"),
-            lambda reading: needles_in(reading, self._needles, self._probes))
+            data.decode("latin-1"), self._spelled)
