@@ -30,7 +30,7 @@ _LISTS: dict[str, Optional[Redactor]] = {
     "denylist": Redactor(["password"]),
     "none": None,
     "allowlist": Redactor(allowlist=["id"]),
-    # A name JSON may write with a short escape (``\\/``): any backslash could hide it.
+    # A name JSON may write with a short escape (``\/``): any backslash could hide it.
     "denylist escapable": Redactor(["password", "client/secret"]),
 }
 
