@@ -305,7 +305,8 @@ def test_the_middleware_keeps_harmless_binary_and_hides_a_leak(
 
 _PIECES = st.sampled_from([b"pass", b"PASS", b"word", b"Wo", b"rd", b"pa\xdf", b"\xdfword",
                            b"\x00", b"\\u0073", b"\\u0053", b"\\\\", b"\\/", b"\\u00df",
-                           b"client", b"/secret", b"\\u002f", b"\xff", b"\\u017f", b"s"])
+                           b"client", b"/secret", b"\\u002f", b"\xff", b"\\u017f", b"s",
+                           b"~1", b"~0", b"client~", b"\\u007e"])
 
 
 @settings(max_examples=200, deadline=None)
@@ -325,3 +326,16 @@ def test_a_name_holding_a_nul_is_read_through_its_escape() -> None:
     assert redactor.mentions_key('{"\\u0000": 1}')
     assert redactor.mentions_key_in(b'\xff{"\\u0000": 1}')
     assert not redactor.mentions_key('{"\\u00e9": 1}')
+
+
+@pytest.mark.parametrize("extra", ["", ', "n": "\\n"', ', "n": "\\u0041"'])
+def test_a_json_pointer_naming_a_denied_name_with_a_slash_is_redacted(extra: str) -> None:
+    """A JSON Patch's path writes "/" in a name as "~1": looked for so spelled too (a
+    text with a backslash was hidden by it before, one with none kept the value)."""
+    body = ('[{"op": "replace", "path": "/client~1secret", "value": "hunter2"'
+            + extra + "}]").encode()
+    entry = _entry("request", "application/json", body, DENY_SLASH)
+    assert "hunter2" not in entry["request"]["postData"]["text"]
+    _hidden("request", "application/octet-stream", _around(body), DENY_SLASH)
+    escaped = body.replace(b"~", b"\\u007e")
+    _hidden("response", "application/octet-stream", _around(escaped), DENY_SLASH)

@@ -75,6 +75,8 @@ def escape_probe(needles: Iterable[str]) -> re.Pattern[str]:
     they hold (``\\/``, ``\\"``, ``\\\\``, ``\\n`` ...)."""
     held = set("".join(needles))
     wanted = {"\0", *_ESCAPE_PARTS}
+    if "/" in held:
+        wanted.add("~")  # (a JSON pointer's "~1": see Redactor._spelled)
     for character in held:
         if character.isascii():
             wanted.update((character, character.upper()))

@@ -76,7 +76,7 @@ class Redactor:
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
         "_needles", "_probes", "_bracketed", "spaced", "_wide_needles",
         "redacts_raw", "_named", "passed_names", "_escape_probe", "_byte_needles",
-        "_byte_probe",
+        "_byte_probe", "_pointed",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -102,6 +102,9 @@ class Redactor:
         # The escapes through which a text could spell a needle it does not spell as
         # written (see mentions_key and har/json_escapes.py).
         self._escape_probe = escape_probe(self._needles)
+        # A needle holding "/" or "~", which a JSON Patch's path writes "~1" and "~0"
+        # (/client~1secret): looked for so spelled too (see _spelled).
+        self._pointed = any("/" in needle or "~" in needle for needle in self._needles)
         # The same for bytes (mentions_key_in): ASCII needles, and the probe's pattern.
         self._byte_needles = tuple(needle.encode("ascii") for needle in self._needles
                                    if needle.isascii())
@@ -282,11 +285,10 @@ class Redactor:
             return False
         if self.has_allow and not denied_only:
             return True
-        if needles_in(text, self._needles, self._probes):
+        if self._spelled(text):
             return True
-        # A backslash is looked for first: one character is found at memory speed, where
-        # a two-character needle took 88 us in a 100 KB body. Then an escape that could
-        # spell a needle (also at memory speed): random binary data holds none.
+        # Then a backslash, and an escape that could spell a needle, both found at memory
+        # speed (random binary data holds none such): only then is the text decoded.
         if "\\" not in text:
             return False
         if "\0" in text:  # escapes NUL-spaced (UTF-16/32 JSON read as bytes)
@@ -294,10 +296,13 @@ class Redactor:
         return self._escape_probe.search(text) is not None and spells(text, self._spelled)
 
     def _spelled(self, reading: str) -> bool:
-        """Whether a text read through its escapes holds a needle: NULs left out (a name
-        in UTF-16/32 escaped), or kept, for a needle holding one (``\\u0000``)."""
+        """Whether a text (or one read through its escapes) holds a needle: NULs left out
+        (a name in UTF-16/32), or kept, for a needle holding one (``\\u0000``); for a
+        needle holding "/" or "~", also as a JSON pointer writes it (``~1``, ``~0``)."""
         return needles_in(reading, self._needles, self._probes) or (
-            "\0" in reading and names_in(reading, self._needles))
+            "\0" in reading and names_in(reading, self._needles)) or (
+            self._pointed and "~" in reading and needles_in(
+                reading.replace("~1", "/").replace("~0", "~"), self._needles, self._probes))
 
     def names_key_encoded(self, text: str) -> bool:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a
@@ -348,6 +353,10 @@ class Redactor:
             folded = folded.replace(b"\xdf", b"ss")
         if any(needle in folded for needle in self._byte_needles):
             return True
+        if self._pointed and b"~" in folded:
+            pointed = folded.replace(b"~1", b"/").replace(b"~0", b"~")
+            if any(needle in pointed for needle in self._byte_needles):
+                return True
         if b"\\" not in data:
             return False
         if b"\0" in data:
