@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.har.body_redaction import NOT_KEYED_COMMENT, UNREDACTABLE_COMMENT
+from readme_metrics.har.json_escapes import FOLDING_TO_ASCII
 from readme_metrics.redaction import Redactor
 from tests.support.asgi import body_messages, http_scope, read_body, run
 from tests.support.exchanges import body_on, entry_of
@@ -339,3 +340,13 @@ def test_a_json_pointer_naming_a_denied_name_with_a_slash_is_redacted(extra: str
     _hidden("request", "application/octet-stream", _around(body), DENY_SLASH)
     escaped = body.replace(b"~", b"\\u007e")
     _hidden("response", "application/octet-stream", _around(escaped), DENY_SLASH)
+
+
+def test_the_characters_folding_to_ascii_are_all_listed() -> None:
+    """The escape probe passes by a \\u escape beyond ASCII (\\u00e9) for ASCII names
+    unless it folds to ASCII: every such code point of this Python is listed."""
+    folding = [code for code in range(0x80, 0x110000) if not 0xD800 <= code <= 0xDFFF
+               and any(c.isascii() for c in chr(code).casefold() + chr(code).lower())]
+    assert folding == list(FOLDING_TO_ASCII)
+    assert DENY.mentions_key('{"pa\\u1e9eword": 1}')  # ẞ, capital sharp s: ss
+    assert not DENY.mentions_key('{"pa\\u00e9sword": 1}')

@@ -12,10 +12,10 @@ is decoded as JSON decodes it (``\\uXXXX`` with its four hex digits, a surrogate
 :func:`escape_probe` is a pattern of the escapes that could matter to a list's names, found
 at memory speed: of a character the names hold (in either case), of a NUL (a name
 NUL-spaced, UTF-16), of what spells another escape one string deeper (a backslash, ``u``,
-a hex digit: ``\\u005cu0070``), of any character beyond ASCII (which may case-fold to a
-name's: ``\\u017f`` is ``ſ``, an ``s``). A text holding none spells no name through its
-escapes that it does not spell as written, at any depth: :func:`spells` reads only a text
-for one that holds some.
+a hex digit: ``\\u005cu0070``), of a character beyond ASCII that case-folds to ASCII
+(``\\u017f`` is ``ſ``, an ``s``; any beyond ASCII for a name beyond ASCII). A text
+holding none spells no name through its escapes that it does not spell as written, at
+any depth: :func:`spells` reads only a text that holds some.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable
 
-__all__ = ["ESCAPE_READINGS", "escape_probe", "spells"]
+__all__ = ["ESCAPE_READINGS", "FOLDING_TO_ASCII", "escape_probe", "spells"]
 
 #: Readings of a text through its escapes, one string deeper each (a document in a
 #: string in a string ...), before a text that still decodes is taken to spell a name.
@@ -36,6 +36,12 @@ _ESCAPE = re.compile(
     r"|u([0-9a-fA-F]{4})|(.))", re.DOTALL)
 _SHORT = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
           "t": "\t"}
+#: The characters beyond ASCII that lower-case or case-fold to text holding ASCII
+#: (``ß`` is ``ss``, ``K`` the Kelvin sign ``k``, ``ﬁ`` ``fi``), all in the BMP:
+#: tests/test_binary1_findings.py checks the list against every code point.
+FOLDING_TO_ASCII = (0xDF, 0x130, 0x149, 0x17F, 0x1F0, 0x1E96, 0x1E97, 0x1E98, 0x1E99,
+                    0x1E9A, 0x1E9E, 0x212A, 0xFB00, 0xFB01, 0xFB02, 0xFB03, 0xFB04, 0xFB05,
+                    0xFB06)
 # What spells another escape in a string one level deeper: a backslash, "u", hex digits.
 _ESCAPE_PARTS = "\\u0123456789abcdefABCDEF"
 
@@ -85,6 +91,10 @@ def escape_probe(needles: Iterable[str]) -> re.Pattern[str]:
     shorts = "".join(re.escape(escape) for escape, character in _SHORT.items()
                      if character in held)
     short = f"|\\\\[{shorts}]" if shorts else ""
-    # (A \u escape of a character beyond ASCII: a code from 0080 on.)
-    return re.compile(rf"\\u(?i:00(?:{ascii_codes})|00[89a-f][0-9a-f]|0[1-9a-f][0-9a-f]{{2}}"
-                      rf"|[1-9a-f][0-9a-f]{{3}}){short}")
+    if all(character.isascii() for character in held):
+        # Of the characters beyond ASCII, only those that fold to ASCII (ß, ſ, the Kelvin
+        # sign, ligatures ...): \u00e9 and \u4e2d (Python's json.dumps) are passed by.
+        beyond = "|".join(f"{code:04x}" for code in FOLDING_TO_ASCII)
+    else:  # (A \u escape of any character beyond ASCII: a code from 0080 on.)
+        beyond = "00[89a-f][0-9a-f]|0[1-9a-f][0-9a-f]{2}|[1-9a-f][0-9a-f]{3}"
+    return re.compile(rf"\\u(?i:00(?:{ascii_codes})|{beyond}){short}")
