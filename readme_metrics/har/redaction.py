@@ -76,7 +76,7 @@ class Redactor:
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
         "_needles", "_probes", "_bracketed", "spaced", "_wide_needles",
         "redacts_raw", "_named", "passed_names", "_escape_probe", "_byte_needles",
-        "_byte_probe", "_pointed",
+        "_byte_probe", "_pointed", "_odd",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -105,6 +105,8 @@ class Redactor:
         # A needle holding "/" or "~", which a JSON Patch's path writes "~1" and "~0"
         # (/client~1secret): looked for so spelled too (see _spelled).
         self._pointed = any("/" in needle or "~" in needle for needle in self._needles)
+        # A needle needles_in cannot find as it drops NULs (a "\x00" entry: _spelled).
+        self._odd = self._pointed or any("\0" in needle for needle in self._needles)
         # The same for bytes (mentions_key_in): ASCII needles, and the probe's pattern.
         self._byte_needles = tuple(needle.encode("ascii") for needle in self._needles
                                    if needle.isascii())
@@ -285,7 +287,7 @@ class Redactor:
             return False
         if self.has_allow and not denied_only:
             return True
-        if self._spelled(text):
+        if needles_in(text, self._needles, self._probes) or self._odd and self._odd_in(text):
             return True
         # Then a backslash, and an escape that could spell a needle, both found at memory
         # speed (random binary data holds none such): only then is the text decoded.
@@ -296,13 +298,18 @@ class Redactor:
         return self._escape_probe.search(text) is not None and spells(text, self._spelled)
 
     def _spelled(self, reading: str) -> bool:
-        """Whether a text (or one read through its escapes) holds a needle: NULs left out
-        (a name in UTF-16/32), or kept, for a needle holding one (``\\u0000``); for a
-        needle holding "/" or "~", also as a JSON pointer writes it (``~1``, ``~0``)."""
+        """Whether a text read through its escapes holds a needle (as mentions_key looks
+        in the text as written)."""
         return needles_in(reading, self._needles, self._probes) or (
-            "\0" in reading and names_in(reading, self._needles)) or (
-            self._pointed and "~" in reading and needles_in(
-                reading.replace("~1", "/").replace("~0", "~"), self._needles, self._probes))
+            self._odd and self._odd_in(reading))
+
+    def _odd_in(self, text: str) -> bool:
+        """Whether ``text`` holds a needle needles_in does not find: one holding a NUL,
+        which it leaves out (a name in UTF-16/32), and one holding "/" or "~" as a JSON
+        pointer writes it (``client~1secret``, ``~0``)."""
+        return ("\0" in text and names_in(text, self._needles)) or (
+            self._pointed and "~" in text and needles_in(
+                text.replace("~1", "/").replace("~0", "~"), self._needles, self._probes))
 
     def names_key_encoded(self, text: str) -> bool:
         """Whether a URL or form in ``text`` may name a key the denylist lists in a
