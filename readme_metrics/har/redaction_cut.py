@@ -209,20 +209,24 @@ def _members(redactor: Redactor, raw: str, decode: Callable[[str], str],
     (Python's repr: hostile24), and, with ``doubled``, each quote doubled (a CSV
     field's)."""
     read = partial(_in_reading, redactor, raw, decode, denied_only=denied_only)
-    found = read(_AS_SENT)
+    # A value in escaped quotes after a name in plain ones (a repr, or a document, in a
+    # JSON string after its name: {'password': \"...\"}, "password": \"...\"; hostile26).
+    backslash = "\\" in raw
+    found = read(_AS_SENT, _ESCAPED if backslash else ())
     encoded = "%" in raw or "+" in raw  # (else read so already)
     if encoded:
-        found += read(_DECODED)
-    if "\\" in raw:
+        found += read(_DECODED, _ESCAPED_DECODED if backslash or "%5" in raw else ())
+    if backslash:
         for reading in _ESCAPED:
             found += read(reading)
     if encoded and ("\\" in raw or "%5" in raw):
         for reading in _ESCAPED_DECODED:
             found += read(reading)
     if "'" in raw:
-        found += read(_SINGLE, _AS_SENT)
+        found += read(_SINGLE, (_AS_SENT, *_ESCAPED) if backslash else (_AS_SENT,))
     if encoded and "%27" in raw:
-        found += read(_SINGLE_DECODED, _DECODED)
+        found += read(_SINGLE_DECODED, (_DECODED, *_ESCAPED_DECODED) if (
+            backslash or "%5" in raw) else (_DECODED,))
     if doubled and '""' in raw:
         found += read(_DOUBLED)
     return found
@@ -273,14 +277,15 @@ _LITERAL = re.compile(r"""[^\s,;&=#%<>{}\[\]"']*""")
 
 
 def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
-                reading: _Reading, strings: _Reading | None = None,
+                reading: _Reading, strings: tuple[_Reading, ...] = (),
                 denied_only: bool = False) -> list[_Member]:
-    """Each member of a redacted name in ``raw`` in ``reading``; ``strings``: the reading
-    of a value's string in other quotes (a repr's ``'password': "it's"``)."""
+    """Each member of a redacted name in ``raw`` in ``reading``; ``strings``: the readings
+    of a value's string in other quotes (a repr's ``'password': "it's"``, or
+    ``\\"it's\\"`` in a JSON string), each read only when a value starts so."""
     if reading.name_end.search(raw) is None:
         return []  # (a text of escaped quotes that name no member: no quotes read)
     quotes = _Quotes(raw, reading)
-    other = None if strings is None else _Quotes(raw, strings)
+    others: dict[int, _Quotes] = {}
     members: list[_Member] = []
     done = 0
     for found in reading.name_end.finditer(raw):
@@ -296,8 +301,7 @@ def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
         # (A repr's bytes or raw string, b'...': its quote after the prefix; review110.)
         prefixed = _STRING_PREFIX.match(raw, start)
         quote = start if prefixed is None else prefixed.end()
-        kind = quotes if quote in quotes.ends else other if (
-            other is not None and quote in other.ends) else None
+        kind = quotes if quote in quotes.ends else _other(raw, strings, others, quote)
         string = None
         if kind is not None:
             text = kind.ends[quote]
@@ -312,6 +316,20 @@ def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
         members.append((opening, start, end, string))
         done = end
     return members
+
+
+def _other(raw: str, strings: tuple[_Reading, ...], others: dict[int, _Quotes],
+           quote: int) -> _Quotes | None:
+    """The quotes of the first of ``strings`` in which a string starts at ``quote``
+    (each reading's quotes found once, when a value first asks), or None."""
+    for index, reading in enumerate(strings):
+        if reading.quote.match(raw, quote) is None:
+            continue  # (no quote of this reading here: its quotes not read at all)
+        if index not in others:
+            others[index] = _Quotes(raw, reading)
+        if quote in others[index].ends:
+            return others[index]
+    return None
 
 
 def _value_end(raw: str, quotes: _Quotes, start: int, reading: _Reading) -> int:
