@@ -15,9 +15,8 @@ import base64
 from typing import Any, Callable, Optional
 
 from readme_metrics.har.body_clip import clip
-from readme_metrics.har.body_compressed import holds, starts_compressed
+from readme_metrics.har.body_compressed import starts_compressed
 from readme_metrics.har.body_forms import params_of
-from readme_metrics.har.body_redaction import NOT_KEYED_COMMENT, UNREDACTABLE_COMMENT
 from readme_metrics.har.body_text import text_or_base64
 from readme_metrics.har.compression import decompress, missing_decoder, names_no_coding
 from readme_metrics.har.credential_pairs import (
@@ -71,19 +70,6 @@ def _readable(
     if decoded.truncated:
         note += f", to the first {len(decoded.body)} bytes"
     return decoded.body, note, truncated or decoded.truncated
-
-
-def _compressed_form(readable: bytes, essence: str, redactor: Optional[Redactor],
-                     limit: int) -> Optional[str]:
-    """The comment of a body declared a form that is compressed data (a gzip upload sent
-    as ``application/x-www-form-urlencoded``) hidden whole, or None to read it as a form:
-    its bytes would be kept byte for byte in a field's name, gunzipped back by anyone
-    (review110), so it is checked as binary data is (:mod:`.body_compressed`)."""
-    if redactor is None or essence != FORM or not starts_compressed(readable):
-        return None
-    if redactor.allow_only:
-        return NOT_KEYED_COMMENT
-    return UNREDACTABLE_COMMENT if holds(readable, redactor.mentions_key_in, limit) else None
 
 
 def _recorded(
@@ -142,11 +128,12 @@ def post_data(
     )
     note = _join(decoded, note)
     post: dict[str, Any]
-    if readable is not None and essence in (FORM, _MULTIPART) and declared is not None:
-        hidden = _compressed_form(readable, essence, redactor, max_body_bytes)
-        if hidden is not None:
-            return {"mimeType": mime_type, "text": redacted(readable),
-                    "comment": _join(hidden, note)}
+    if readable is not None and essence in (FORM, _MULTIPART) and declared is not None and not (
+            # A gzip upload declared a form: no form, binary data (base64), whose checks
+            # read what it holds compressed, by the lists (text_or_base64) and for the
+            # caller's key (scrub). As a form's params its bytes were a field's name,
+            # gunzipped back by anyone (review110), the caller's key unseen (hostile26).
+            essence == FORM and starts_compressed(readable)):
         params, text, comment = params_of(readable, essence, charset, declared, redactor,
                                         truncated)
         if params is not None:
