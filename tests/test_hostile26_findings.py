@@ -12,6 +12,11 @@
    check of compressed data for the key reads base64 bodies only. Such a body is now
    binary data, as under any other type: base64 of its bytes, hidden whole when what it
    holds compressed spells the key (or a denied key).
+3. A multipart file part that is no JSON document went out as its data URL whatever it
+   held: an ``.env`` (``PASSWORD=...``), a log line's ``x{"password": ...}``, a gzip of
+   a JSON file, typed text/plain, application/octet-stream or none (JSON files were
+   read key by key, review105). Such a file's value is now ``[REDACTED]``, its name,
+   file name and type kept; a harmless file, prose naming the key, is kept byte for byte.
 """
 
 from __future__ import annotations
@@ -148,3 +153,74 @@ def test_guard_a_gzip_form_without_the_key_is_kept_byte_for_byte(
     post = _post_data(_logged_plain(collector, body, FORM))
     assert post["comment"] == "base64"
     assert base64.b64decode(post["text"]) == body
+
+
+def _file_part(data: bytes, part_type: Optional[str]) -> bytes:
+    typed = b"" if part_type is None else f"Content-Type: {part_type}\r\n".encode()
+    return (b'--XyZ\r\nContent-Disposition: form-data; name="up"; filename="cfg"\r\n'
+            + typed + b"\r\n" + data + b"\r\n--XyZ--\r\n")
+
+
+MULTIPART = "multipart/form-data; boundary=XyZ"
+PART_TYPES = ["text/plain", "application/octet-stream", None, "application/json"]
+
+#: Files main sent in their data URL, the password in clear (or gzipped).
+FILES_LEAKED = {
+    "dotenv": f"USER=zoe\nPASSWORD={SECRET}\n".encode(),
+    "form-line": f"user=zoe&password={SECRET}".encode(),
+    "text-then-json": f'log: x{{"password": "{SECRET}"}}\n'.encode(),
+    "repr": f"x{{'password': '{SECRET}'}}".encode(),
+    "gzip-of-json": gzip.compress(json.dumps({"password": SECRET}).encode()),
+    "utf16-dotenv": f"PASSWORD={SECRET}\r\n".encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("part_type", PART_TYPES, ids=str)
+@pytest.mark.parametrize("shape", FILES_LEAKED)
+def test_a_file_part_holding_a_denied_value_is_hidden(shape: str, part_type: str) -> None:
+    """Hidden whole; a file typed JSON that is a form may have its value redacted in its
+    text instead, as since review105 (``PASSWORD=%5BREDACTED%2010%5D``)."""
+    body = _file_part(FILES_LEAKED[shape], part_type)
+    [param] = _records(body, MULTIPART)[0]["params"]
+    value = param.pop("value")
+    assert param == {"name": "up", "fileName": "cfg",
+                     "contentType": part_type or "application/octet-stream"}
+    if value != "[REDACTED]":
+        assert part_type == "application/json", value
+        sent = base64.b64decode(value.split(",", 1)[1]).decode()
+        assert SECRET not in sent and "REDACTED" in sent, sent
+
+
+#: Files that hold no denied value: kept byte for byte (a list set or not).
+FILES_KEPT = {
+    "prose": b"Reset your password from the account page.\nIt's the user's password.",
+    "dotenv": b"USER=zoe\nPASSWORD_HINT_URL=/help\n",
+    "binary": bytes(range(256)) * 4,
+    "gzip-of-prose": gzip.compress(b"hello world " * 50),
+    "csv": b"user,role\nzoe,admin\n",
+}
+
+
+@pytest.mark.parametrize("part_type", PART_TYPES, ids=str)
+@pytest.mark.parametrize("shape", FILES_KEPT)
+def test_guard_a_harmless_file_part_is_kept(shape: str, part_type: str) -> None:
+    data = FILES_KEPT[shape]
+    record = _records(_file_part(data, part_type), MULTIPART)[0]
+    [param] = record["params"]
+    assert base64.b64decode(param["value"].split(",", 1)[1]) == data, param
+
+
+def test_the_denylist_wins_in_a_file_the_allowlist_lists() -> None:
+    both = Redactor(denylist=["password"], allowlist=["up"])
+    record = _records(_file_part(FILES_LEAKED["dotenv"], "text/plain"), MULTIPART, both)[0]
+    assert record["params"][0]["value"] == "[REDACTED]"
+    kept = _records(_file_part(FILES_KEPT["dotenv"], "text/plain"), MULTIPART, both)[0]
+    assert kept["params"][0]["value"].startswith("data:text/plain;")
+
+
+def test_a_flask_app_sends_a_dotenv_upload_hidden(collector: Collector) -> None:
+    body = _file_part(FILES_LEAKED["dotenv"], None) + b""
+    log = _logged_plain(collector, body, MULTIPART, denylist=["password"])
+    [param] = _post_data(log)["params"]
+    assert param == {"name": "up", "fileName": "cfg",
+                     "contentType": "application/octet-stream", "value": "[REDACTED]"}

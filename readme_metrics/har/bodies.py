@@ -135,7 +135,7 @@ def post_data(
             # gunzipped back by anyone (review110), the caller's key unseen (hostile26).
             essence == FORM and starts_compressed(readable)):
         params, text, comment = params_of(readable, essence, charset, declared, redactor,
-                                        truncated)
+                                        truncated, max_body_bytes)
         if params is not None:
             # A header list in form fields: its credentials masked as the headers are.
             masked_credential_fields(params)

@@ -78,11 +78,12 @@ def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
 
 def params_of(
     body: bytes, essence: str, charset: Optional[str], declared: str,
-    redactor: Optional[Redactor], truncated: bool,
+    redactor: Optional[Redactor], truncated: bool, limit: int = 1 << 18,
 ) -> tuple[Optional[list[dict[str, str]]], Optional[str], Optional[str]]:
     """(HAR params of a form or multipart body, or else the text to record and its
     comment; all None when it is recorded as any other body). ``truncated``: the body
-    was cut short."""
+    was cut short; ``limit``: max_body_bytes, the most read of each layer a multipart
+    file holds compressed."""
     if essence == FORM:
         json_text = form_of_json(body, truncated, redactor)
         if json_text is not None:
@@ -102,7 +103,7 @@ def params_of(
             # NUL-spaced, which no name matches (mentions_key drops the NULs).
             return None, redacted(body), UNREDACTABLE_COMMENT
         return _form_params(body, charset, wide, redactor), None, None
-    params = multipart_params(body, declared, redactor)
+    params = multipart_params(body, declared, redactor, limit)
     if params is None and redactor is not None and multipart_mentions(
             body.decode("latin-1"), redactor):
         # Fields we could not parse could be sensitive: redact the whole body.

@@ -29,6 +29,7 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any, Callable, Optional
 
+from readme_metrics.har.multipart_files import file_holds_denied
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import JSON_START, decode_field, sendable
 
@@ -420,9 +421,10 @@ def _names(name: str, part: Any) -> tuple[str, ...]:
 
 
 def multipart_params(
-    body: bytes, content_type: str, redactor: Optional[Redactor]
+    body: bytes, content_type: str, redactor: Optional[Redactor], limit: int = 1 << 18,
 ) -> Optional[list[dict[str, str]]]:
-    """Fields and files of a multipart/form-data body; None if it won't parse."""
+    """Fields and files of a multipart/form-data body; None if it won't parse.
+    ``limit``: max_body_bytes, the most read of each layer a file holds compressed."""
     try:
         fields = _fields(body, content_type)
     except Exception:  # noqa: BLE001 - malformed multipart: recorded another way
@@ -450,7 +452,7 @@ def multipart_params(
                 mentions = redactor.mentions_key(body.decode("latin-1"))
             unread = mentions
         try:
-            param = _param(name, part, value, redactor, names, unread)
+            param = _param(name, part, value, redactor, names, limit, unread)
         except Exception:  # noqa: BLE001 - a part webob could not flatten
             return None
         if param is None:
@@ -461,7 +463,7 @@ def multipart_params(
 
 def _param(
     name: str, part: Any, field: Any, redactor: Optional[Redactor],
-    read_as: tuple[str, ...], unread: bool = False,
+    read_as: tuple[str, ...], limit: int, unread: bool = False,
 ) -> Optional[dict[str, str]]:
     """One HAR param of a parsed part; None when the part cannot be flattened.
     ``read_as``: the names the app's parser may read for it (:func:`_names`; none without
@@ -493,15 +495,17 @@ def _param(
     # A file part without a Content-Type (as requests sends one given no type): RFC 7578
     # (4.4) reads the part as text/plain, but labels a file of unknown type so.
     part_type = _utf8(str(headers.get("content-type") or "application/octet-stream"))
-    value = _file_value(data, part_type, filename, name, hidden, denied, redactor)
+    value = _file_value(data, part_type, filename, name, hidden, denied, redactor, limit)
     return {"name": name, "fileName": filename, "contentType": part_type, "value": value}
 
 
 def _file_value(
     data: bytes, part_type: str, filename: str, name: str, hidden: bool, denied: bool,
-    redactor: Optional[Redactor],
+    redactor: Optional[Redactor], limit: int,
 ) -> str:
-    """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden)."""
+    """A file part as a data URL, its JSON redacted key by key (redacted whole if hidden,
+    or if it holds a value the denylist names otherwise: :mod:`.multipart_files`)."""
+    document: Optional[str] = None
     if not denied and redactor is not None and (
             "json" in part_type.lower() or _starts_a_document(data)):
         # As json.load(upload) reads it (_json_read). A file of any type may be JSON:
@@ -515,6 +519,9 @@ def _file_value(
                 data = document.encode("utf-8", "surrogateescape")
             hidden = False
         hidden = hidden or whole
+    if not hidden and not denied and document is None and redactor is not None and (
+            file_holds_denied(data, part_type, redactor, limit)):
+        hidden = True  # (an .env, a log line's x{"password": ...}, a gzip of JSON)
     if hidden:
         return redacted(data)
     return f"data:{part_type};name={filename};base64," + base64.b64encode(data).decode("ascii")

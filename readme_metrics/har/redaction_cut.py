@@ -106,8 +106,8 @@ def _escaped(level: int, decoded: bool) -> _Reading:
 
 
 #: Documents held in JSON strings, up to three deep: as sent, and percent-decoded.
-_ESCAPED = [_escaped(level, False) for level in (1, 2, 3)]
-_ESCAPED_DECODED = [_escaped(level, True) for level in (1, 2, 3)]
+_ESCAPED = tuple(_escaped(level, False) for level in (1, 2, 3))
+_ESCAPED_DECODED = tuple(_escaped(level, True) for level in (1, 2, 3))
 
 
 class _Quotes:
