@@ -17,6 +17,12 @@
    a JSON file, typed text/plain, application/octet-stream or none (JSON files were
    read key by key, review105). Such a file's value is now ``[REDACTED]``, its name,
    file name and type kept; a harmless file, prose naming the key, is kept byte for byte.
+4. A hunt over the shapes clients send (below: ``HUNTED``): a link's query in an HTML,
+   XML or script body (``<a href="/reset?password=...">``), a document in a
+   single-quoted string, its quotes escaped (``'{\\'password\\': \\'...\\'}'``), JSON
+   percent-encoded as a text/plain body, an ``.env`` sent as application/octet-stream
+   went out in clear; they are hidden now. What stays as sent is in docs/BODIES.md
+   (names in no quotes: YAML, GraphQL, JavaScript objects).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import gzip
 import json
 import zlib
 from typing import Any, Callable, Optional
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -224,3 +231,59 @@ def test_a_flask_app_sends_a_dotenv_upload_hidden(collector: Collector) -> None:
     [param] = _post_data(log)["params"]
     assert param == {"name": "up", "fileName": "cfg",
                      "contentType": "application/octet-stream", "value": "[REDACTED]"}
+
+
+#: (type, body) where main sent SECRET in clear.
+HUNTED = {
+    "html-link": ("text/html", f'<a href="https://x/r?a=1&amp;password={SECRET}&b=2">r</a>'),
+    "xml-link": ("application/xml", f"<next>https://x/r?password={SECRET}</next>"),
+    "script-link": ("application/javascript", f"fetch(`/login?password={SECRET}`)"),
+    "escaped-single": ("application/javascript",
+                       "var a = '{\\'password\\': \\'" + SECRET + "\\'}';"),
+    "escaped-single-html": ("text/html",
+                            "<p>'{\\'user\\': 1, \\'password\\': \\'" + SECRET
+                            + "\\'}'</p>"),
+    "percent-json-text": ("text/plain", quote(json.dumps({"password": SECRET}), safe="")),
+    "dotenv-octet-stream": ("application/octet-stream", f"USER=zoe\nPASSWORD={SECRET}\n"),
+}
+
+
+@pytest.mark.parametrize("shape", HUNTED)
+def test_a_hunted_shape_is_hidden(shape: str) -> None:
+    mime, body = HUNTED[shape]
+    for record in _records(body.encode(), mime):
+        text = _text(record)
+        assert SECRET not in text and SECRET not in unquote(text), record
+        assert "REDACTED" in text, record
+
+
+#: Bodies naming no denied value (a corpus of prose, links and documents): kept as sent.
+HARMLESS = {
+    "html-links": ("text/html", '<a href="/r?a=1&amp;b=2">x</a> <a href="/p?">y</a>'
+                                "<p>Forgot your password? Reset it.</p>"),
+    "html-link-naming": ("text/html", '<a href="/help?topic=password">help</a>'),
+    "xml": ("application/xml", "<q>what=password?</q><r>?password</r>"),
+    "script": ("application/javascript",
+               "if (a ? b : c) { x = '{\\'user\\': \\'zoe\\'}'; }"),
+    "prose-plain": ("text/plain", "It's the user's password: don't share it. 100% sure."),
+    "percent-plain": ("text/plain", quote(json.dumps({"user": "password"}), safe="")),
+    "octet-text": ("application/octet-stream", "USER=zoe\nPASSWORD_HINT=\n"),
+    "markdown": ("text/markdown", "# Password reset\n\nSee [the docs](/r?a=1)."),
+}
+
+
+@pytest.mark.parametrize("shape", HARMLESS)
+def test_guard_a_harmless_body_is_kept(shape: str) -> None:
+    mime, body = HARMLESS[shape]
+    for record in _records(body.encode(), mime):
+        assert record["text"] == body, record
+
+
+def test_a_flask_app_sends_a_reset_link_hidden(collector: Collector) -> None:
+    mime, body = HUNTED["html-link"]
+    log = logged_echo(collector, body, mime)
+    entry = log["request"]["log"]["entries"][0]
+    assert SECRET not in json.dumps(log)
+    expected = '<a href="https://x/r?a=1&amp;password=%5BREDACTED%2010%5D&b=2">r</a>'
+    assert entry["request"]["postData"]["text"] == expected
+    assert entry["response"]["content"]["text"] == expected

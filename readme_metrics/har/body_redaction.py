@@ -115,7 +115,11 @@ def redact_text(
             # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
             redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
         return _plain_pairs(text, redactor), None
-    if essence not in _PLAIN_FORMS and redactor.mentions_key(text, True):
+    if essence in _PLAIN_FORMS:
+        # JSON percent-encoded, with no "=" nor quote as sent (%7B%22password%22%3A...):
+        # its members read decoded, as another text's are (hostile26).
+        return (hidden_members(redactor, text) if "%" in text else text), None
+    if redactor.mentions_key(text, True):
         # A CSV's column, and a JSON member in any other text (a script's; hostile24).
         return _keyed_text(text, essence, redactor), None
     return text, None
@@ -133,13 +137,43 @@ def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
         text = xml_redacted(text, redactor.denies, essence == _HTML)
     elif csv:
         text = csv_redacted(text, redactor.denies, delimiters_of(essence, text))
-    return hidden_members(redactor, text, csv)
+    return _queries(hidden_members(redactor, text, csv), redactor)
+
+
+#: A URL's query (its fragment too) in a text: from its ``?`` to the first blank, quote,
+#: ``<``, ``>`` or backtick, which end a link in HTML, XML, Markdown and scripts.
+_QUERY = re.compile(r"""\?[^\s"'<>`]*""")
+
+
+def _queries(text: str, redactor: Redactor) -> str:
+    """``text`` with the value of each pair a denied key names in a link's query redacted
+    as the logged URL's are (:meth:`Redactor.linked`: ``<a href="/reset?token=...">``,
+    HTML's ``&amp;`` read as ``;``, which starts a pair too), as a text/plain line's are;
+    ``text`` itself when none is (hostile26: an HTML or XML body sent it in clear)."""
+    if "?" not in text:
+        return text
+    out: list[str] = []
+    at = 0
+    for found in _QUERY.finditer(text):
+        link = found.group()
+        hidden = redactor.linked(link) if "=" in link and (
+            redactor.names_key_decoded(link)) else link
+        if hidden != link:
+            out += text[at:found.start()], hidden
+            at = found.end()
+    if not out:
+        return text
+    out.append(text[at:])
+    return "".join(out)
 
 
 # Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the
 # grouping function's request, Pyramid's) reads as a form, and which a client sends as
 # one: ``requests.post(url, data="user=a&password=...")`` gives no Content-Type.
-_PLAIN_FORMS = frozenset({"text/plain", ""})
+# And text sent as application/octet-stream, whose type says nothing of its form (a file
+# sent as it is: ``curl --data-binary @.env -H 'Content-Type: application/octet-stream'``
+# sent its PASSWORD=... in clear; hostile26).
+_PLAIN_FORMS = frozenset({"text/plain", "", "application/octet-stream"})
 
 
 def _plain_pairs(text: str, redactor: Redactor) -> str:

@@ -88,6 +88,9 @@ _DECODED = _reading('"|%22', r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
 _SINGLE = _reading("'", r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
 _SINGLE_DECODED = _reading("'|%27", r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
                            r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]")
+# A repr or JavaScript object in a single-quoted string: each quote escaped, ``\'``
+# (``'{\'password\': \'...\'}'``; hostile26).
+_SINGLE_ESCAPED = _reading(r"\\'", r"\\{2}", _BLANK, ":", r"[{\[]", r"[}\]]")
 # A CSV field's document: each quote doubled (hostile24).
 _DOUBLED = _reading('""', r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
 
@@ -224,6 +227,8 @@ def _members(redactor: Redactor, raw: str, decode: Callable[[str], str],
             found += read(reading)
     if "'" in raw:
         found += read(_SINGLE, (_AS_SENT, *_ESCAPED) if backslash else (_AS_SENT,))
+    if "\\'" in raw:
+        found += read(_SINGLE_ESCAPED, (_AS_SENT,))
     if encoded and "%27" in raw:
         found += read(_SINGLE_DECODED, (_DECODED, *_ESCAPED_DECODED) if (
             backslash or "%5" in raw) else (_DECODED,))
