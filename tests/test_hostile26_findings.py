@@ -22,7 +22,11 @@
    single-quoted string, its quotes escaped (``'{\\'password\\': \\'...\\'}'``), JSON
    percent-encoded as a text/plain body, an ``.env`` sent as application/octet-stream
    went out in clear; they are hidden now. What stays as sent is in docs/BODIES.md
-   (names in no quotes: YAML, GraphQL, JavaScript objects).
+   (names in no quotes in text that is no YAML: GraphQL, JavaScript objects).
+5. A body typed YAML (``application/yaml``, ``text/yaml``, ``+yaml``) sent
+   ``password: ...`` in clear: its denied keys' values are now ``"[REDACTED n]"``, the
+   document still YAML, every other value as it was (a property over random documents
+   PyYAML writes).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
@@ -287,3 +293,125 @@ def test_a_flask_app_sends_a_reset_link_hidden(collector: Collector) -> None:
     expected = '<a href="https://x/r?a=1&amp;password=%5BREDACTED%2010%5D&b=2">r</a>'
     assert entry["request"]["postData"]["text"] == expected
     assert entry["response"]["content"]["text"] == expected
+
+
+YAML = "application/yaml"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    pytest.param(f"user: zoe\npassword: {SECRET}  # set\n",
+                 'user: zoe\npassword: "[REDACTED 17]"\n', id="plain"),
+    pytest.param(f"users:\n  - name: zoe\n    password: '{SECRET}'\n    n: 1\n",
+                 'users:\n  - name: zoe\n    password: "[REDACTED 12]"\n    n: 1\n',
+                 id="in-a-sequence"),
+    pytest.param(f"password: |\n  {SECRET}\n\n  more\nnext: 1\n",
+                 'password: "[REDACTED 22]"\nnext: 1\n', id="block-scalar"),
+    pytest.param(f"password:\n  hash: {SECRET}\nafter: 2\n",
+                 'password: "[REDACTED 16]"\nafter: 2\n', id="nested"),
+    pytest.param(f'"Password" : "{SECRET}"\r\nuser: z\r\n',
+                 '"Password" : "[REDACTED 10]"\r\nuser: z\r\n', id="quoted-key-crlf"),
+    pytest.param(f"- password: {SECRET}\n  more: x\n",
+                 '- password: "[REDACTED 10]"\n  more: x\n', id="sequence-item-sibling"),
+])
+def test_a_yaml_bodys_denied_value_is_hidden(body: str, expected: str) -> None:
+    for record in _records(body.encode(), YAML):
+        assert record["text"] == expected, record
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param("text: 'password: not a key'\nurl: http://x/y\n", id="in-a-value"),
+    pytest.param("password:\nuser: zoe\n", id="no-value"),
+    pytest.param("# password: in a comment\nhint: the password is long\n", id="prose"),
+])
+def test_guard_a_yaml_body_naming_no_denied_value_is_kept(body: str) -> None:
+    for record in _records(body.encode(), YAML):
+        assert record["text"] == body, record
+
+
+_YAML_NAMES = st.sampled_from(["a", "b", "name", "password", "Password", "note"])
+_YAML_SCALARS = st.one_of(st.integers(-5, 5), st.booleans(), st.none(), st.text(
+    alphabet=list("ab :#-'\"|>\n"), max_size=8))
+_YAML_TREES = st.recursive(_YAML_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(_YAML_NAMES, inner, max_size=3)),
+    max_leaves=10)
+
+
+def _hidden(tree: Any) -> Any:
+    """``tree`` as the body's redaction should leave it: each denied key's value a
+    string (its marker), everything else as it was."""
+    if isinstance(tree, dict):
+        return {key: "[REDACTED]" if key.lower() == "password" else _hidden(value)
+                for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_hidden(value) for value in tree]
+    return tree
+
+
+def _markers(tree: Any) -> Any:
+    """``tree`` with each marker ``[REDACTED n]`` read as ``[REDACTED]``."""
+    if isinstance(tree, dict):
+        return {key: _markers(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_markers(value) for value in tree]
+    if isinstance(tree, str) and tree.startswith("[REDACTED"):
+        return "[REDACTED]"
+    return tree
+
+
+def _names_password(tree: Any) -> bool:
+    if isinstance(tree, dict):
+        return any(key.lower() == "password" or _names_password(value)
+                   for key, value in tree.items())
+    return isinstance(tree, list) and any(map(_names_password, tree))
+
+
+def _covers(got: Any, want: Any) -> bool:
+    """Whether the document read back is ``want``, but for a flow collection holding a
+    denied key (``{password: ...}`` on a line) hidden whole."""
+    if got == "[REDACTED]" and _names_password(want):
+        return True
+    if isinstance(want, dict):
+        return isinstance(got, dict) and got.keys() == want.keys() and all(
+            _covers(got[key], value) for key, value in want.items())
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(
+            map(_covers, got, want))
+    return bool(got == want)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=st.dictionaries(_YAML_NAMES, _YAML_TREES, min_size=1, max_size=4),
+       secret_at=st.sampled_from(["top", "deep"]), flow=st.booleans())
+def test_random_yaml_keeps_all_but_denied_values(tree: dict[str, Any], secret_at: str,
+                                                 flow: bool) -> None:
+    """PyYAML's block style (and its default, flow style for the innermost
+    collections): the denied values, and only they, are hidden; the text is YAML."""
+    yaml = pytest.importorskip("yaml")
+    tree = dict(tree)
+    if secret_at == "top":
+        tree["password"] = SECRET
+    else:
+        tree["a"] = [{"password": {"hash": SECRET, "n": 1}}]
+    body = yaml.safe_dump(tree, default_flow_style=None if flow else False)
+    for record in _records(body.encode(), YAML):
+        text = record["text"]
+        assert SECRET not in text, (body, text)
+        if body.startswith("{") and text.startswith("[REDACTED "):
+            continue  # (a document in flow style alone: read as JSON, which it is not)
+        assert _covers(_markers(yaml.safe_load(text)), _hidden(tree)), (body, text)
+
+
+def test_a_flask_app_sends_a_yaml_password_hidden(collector: Collector) -> None:
+    body = f"db:\n  user: zoe\n  password: {SECRET}\n"
+    log = logged_echo(collector, body, YAML)
+    entry = log["request"]["log"]["entries"][0]
+    expected = 'db:\n  user: zoe\n  password: "[REDACTED 10]"\n'
+    assert entry["request"]["postData"]["text"] == expected
+    assert entry["response"]["content"]["text"] == expected
+
+
+def test_a_yaml_file_part_is_read_as_yaml() -> None:
+    hidden = _records(_file_part(f"password: {SECRET}\n".encode(), YAML), MULTIPART)[0]
+    assert hidden["params"][0]["value"] == "[REDACTED]"
+    kept = _records(_file_part(b"user: zoe\nhint: password\n", YAML), MULTIPART)[0]
+    assert kept["params"][0]["value"].startswith("data:application/yaml;")

@@ -21,6 +21,7 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
+from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
 
 __all__ = [
@@ -130,13 +131,18 @@ _HTML, _TSV = "text/html", "text/tab-separated-values"
 
 def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
     """A text body of another type by the denylist: XML (and HTML) by its elements and
-    attributes, CSV by its columns, then any text by the JSON members in it
-    (``<data>{"password": ...}</data>``, a script's), in double or single quotes."""
+    attributes, CSV by its columns, YAML by its mapping keys, then any text by the JSON
+    members in it (``<data>{"password": ...}</data>``, a script's), in double or single
+    quotes, and by its links' queries."""
     csv = "csv" in essence or essence == _TSV
     if is_xml(essence) or essence == _HTML:
         text = xml_redacted(text, redactor.denies, essence == _HTML)
     elif csv:
         text = csv_redacted(text, redactor.denies, delimiters_of(essence, text))
+    elif is_yaml(essence):
+        # (Its JSON members first: flow style, {"password": ...}; a value they hid is
+        # not hidden again.)
+        return _queries(yaml_redacted(hidden_members(redactor, text), redactor), redactor)
     return _queries(hidden_members(redactor, text, csv), redactor)
 
 

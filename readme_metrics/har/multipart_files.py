@@ -7,11 +7,11 @@ other file went out as it came: an ``.env`` (``PASSWORD=...``), a log line's
 ``x{"password": ...}``, a JSON file typed ``text/plain`` or ``application/octet-stream``
 with text before its document, a gzip of a JSON file (hostile26). Such a file is read
 as a body is: its text (in the charset its part names, its mark or UTF-8) as a
-text/plain body's is read (each line's ``name=value`` pairs, a member a denied key names
-in double or single quotes), or as XML, HTML or CSV under such a type; bytes that are no
-text as binary data is (a denied key's name in them, or in what they hold compressed:
-:mod:`.body_compressed`, each layer to ``limit`` bytes, a layer that reaches it hidden
-too). Only the denylist applies: a file part the allowlist does not list is hidden
+text/plain body's is read (each line's ``name=value`` pairs, a member a denied key
+names in double or single quotes), or as XML, HTML, CSV or YAML under such a type;
+bytes that are no text as binary data is (a denied key's name in them, or in what they
+hold compressed: :mod:`.body_compressed`, each layer to ``limit`` bytes, a layer that
+reaches it hidden too). Only the denylist applies: a file part the allowlist does not list is hidden
 already, and the allowlist keeps a listed one whole. Prose naming a key (``reset your
 password``) is kept, as in a text body.
 """
@@ -24,6 +24,7 @@ from readme_metrics.har.body_compressed import holds
 from readme_metrics.har.body_redaction import redact_text
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_xml import is_xml
+from readme_metrics.har.redaction_yaml import is_yaml
 from readme_metrics.har.text import content_type, decode
 
 __all__ = ["file_holds_denied"]
@@ -50,5 +51,6 @@ def file_holds_denied(data: bytes, part_type: str, redactor: Redactor, limit: in
     text, codec = decode(data, essence, charset, False)
     if text is None:
         return deny.mentions_key_in(data) or holds(data, deny.mentions_key_in, limit)
-    reading = essence if is_xml(essence) or essence in _OWN_READING else "text/plain"
+    reading = essence if is_xml(essence) or is_yaml(essence) or essence in _OWN_READING \
+        else "text/plain"
     return redact_text(text, reading, codec, deny)[0] != text

@@ -46,7 +46,8 @@ from readme_metrics.har.redaction_names import folded_name
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["cut_members", "hidden_members", "names_member", "single_quoted_member"]
+__all__ = ["cut_members", "denied_key", "hidden_members", "names_member",
+           "single_quoted_member"]
 
 #: What cuts a form's text into pieces (query_values splits a pair at a "%23" too).
 _CUTTING = re.compile("[&=;#]|%23")
@@ -374,6 +375,12 @@ def _redacted_name(redactor: Redactor, name: str, decode: Callable[[str], str],
             except ValueError:
                 pass
     return any(_redacted_key(redactor, spelling, denied_only) for spelling in spellings)
+
+
+def denied_key(redactor: Redactor, key: str) -> bool:
+    """Whether the denylist names ``key`` read in a text (a dotted entry by its last
+    key: a text's path from a root cannot be told)."""
+    return _redacted_key(redactor, key, True)
 
 
 def _redacted_key(redactor: Redactor, key: str, denied_only: bool) -> bool:

@@ -1,0 +1,167 @@
+"""A YAML body by the denylist (SPEC 6): the value of each mapping key a denied name names
+hidden, for :mod:`.body_redaction` (and a YAML file part, :mod:`.multipart_files`).
+
+A body typed YAML (``application/yaml``, ``application/x-yaml``, ``text/yaml``,
+``text/x-yaml``, a ``+yaml`` type: a Kubernetes manifest, an OpenAPI document, a CI
+config) went out as sent, ``password: ...`` in clear (hostile26): only JSON members in
+quotes were read in it. Read here a line at a time, as YAML's block style writes a
+mapping: a key (plain, or in double or single quotes) after its indentation and any
+``- `` of a sequence, then ``:`` and a blank or the line's end. A denied key's value is
+written ``"[REDACTED n]"`` (n the length hidden, a YAML string, so the document stays
+YAML): the rest of its line, comment included, and every line after it indented deeper
+than the key (a block scalar, ``|`` or ``>``, a nested mapping or sequence, a plain
+scalar over several lines), blank lines among them. One pass over the lines: linear.
+Flow style (``{password: ...}`` on one line) is read as any text's JSON members are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from readme_metrics.har.redaction_cut import denied_key
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["is_yaml", "yaml_redacted"]
+
+_YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml",
+                         "text/x-yaml"})
+
+#: A plain key's end: a colon, then a blank or the line's end.
+_KEY_END = re.compile(r":(?:[ \t\r]|$)")
+
+
+#: A value hidden already: a marker, in quotes or not.
+_MARKER = re.compile(r"""(["']?)\[REDACTED(?: \d+)?\]\1""")
+
+
+def is_yaml(essence: str) -> bool:
+    """Whether a body of this type (its essence, lower case) is YAML."""
+    return essence in _YAML_TYPES or essence.endswith("+yaml")
+
+
+def _content(line: str) -> int:
+    """Where a line's content starts: after its indentation and each ``- `` of a
+    sequence (``- password: ...`` is a mapping's key in a sequence's item)."""
+    at = len(line) - len(line.lstrip(" "))
+    while line.startswith("- ", at) or line.startswith("-\t", at):
+        at += 2
+        at = len(line) - len(line[at:].lstrip(" \t"))
+    return at
+
+
+def _value_start(line: str, at: int) -> int:
+    """Where the value of a mapping key starting at ``at`` starts (after its ``:``), or
+    -1 when the line holds no key there."""
+    quote = line[at:at + 1]
+    if quote in ('"', "'"):
+        close = line.find(quote, at + 1)
+        if close < 0:
+            return -1
+        after = close + 1
+        while line[after:after + 1] in (" ", "\t"):
+            after += 1
+        found = _KEY_END.match(line, after)
+        return -1 if found is None else found.end()
+    if quote in ("", "#", "[", "{", "|", ">"):
+        return -1
+    found = _KEY_END.search(line, at)
+    return -1 if found is None else found.end()
+
+
+def _item(line: str, at: int) -> bool:
+    """Whether ``line`` holds a sequence's item at ``at`` (``- ...``, or ``-`` alone)."""
+    return line.startswith("- ", at) or line.startswith("-\t", at) or (
+        line[at:].rstrip("\r") == "-")
+
+
+def _key(line: str, at: int, end: int) -> str:
+    """A mapping key as written from ``at`` to its value's start ``end``: its quotes and
+    the blanks and colon after it taken off."""
+    key = line[at:end].rstrip(" \t")[:-1].rstrip(" \t")
+    return key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
+
+
+def yaml_redacted(text: str, redactor: Redactor) -> str:
+    """``text`` (YAML) with the value of each mapping key the denylist names written
+    ``"[REDACTED n]"``, and each flow collection (``{password: ...}``, ``[{...}]``) in
+    which such a key names a member; ``text`` itself when none is."""
+    lines = text.split("\n")
+    out: list[str] = []
+    changed = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        at = _content(line)
+        end = _value_start(line, at)
+        if end >= 0 and denied_key(redactor, _key(line, at, end)):
+            start = end
+        else:
+            # A flow collection (a key's value, a sequence's item, the line) naming a
+            # denied key, in no quotes (as PyYAML writes them): hidden whole.
+            # Its lines after it (deeper) are its text too (a string over lines); read
+            # once, not again as keys: linear.
+            start = end if end >= 0 else at
+            while line[start:start + 1] in (" ", "\t"):
+                start += 1
+            if line[start:start + 1] not in ("{", "["):
+                out.append(line)
+                continue
+            last = _value_end(lines, index, at, line[start:])
+            if not _flow_denies(redactor, "\n".join([line[start:], *lines[index:last]])):
+                out += lines[index - 1:last]
+                index = last
+                continue
+        value = line[start:].strip(" \t\r")
+        if _MARKER.fullmatch(value) is not None:
+            out.append(line)  # (hidden already, as a JSON member: "password": "...")
+            continue
+        last = _value_end(lines, index, at, value)
+        hidden = "\n".join([value, *lines[index:last]]).strip()
+        if not hidden:
+            out.append(line)  # (no value: "password:", null)
+            continue
+        cr = "\r" if line.endswith("\r") else ""
+        out.append(f'{line[:start].rstrip(" ")} "[REDACTED {len(hidden)}]"{cr}')
+        index = last
+        changed = True
+    return "\n".join(out) if changed else text
+
+
+def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
+    """The index of the first line after a value starting on line ``index - 1`` at
+    ``at``: the lines after it indented deeper than its key (blank ones among them) are
+    its value too, and so are a sequence's items at its key's indentation after a key
+    with no value on its line (``password:`` then ``- ...``, as PyYAML writes one); a
+    sibling key of a sequence's item (``- password: ...`` then ``  n: 1``) is not."""
+    last = index
+    for ahead in range(index, len(lines)):
+        following = lines[ahead]
+        if not following.strip():
+            continue
+        deeper = len(following) - len(following.lstrip(" ")) - at
+        if deeper < 0 or deeper == 0 and (value or not _item(following, at)):
+            break
+        last = ahead + 1
+    return last
+
+
+#: What separates a flow collection's members (and starts or ends one).
+_FLOW = re.compile(r"[{}\[\],]")
+
+
+def _flow_denies(redactor: Redactor, text: str) -> bool:
+    """Whether a flow collection's text (to its line's end) has a member a denied key
+    names: a piece between its separators that is a key (plain or quoted), then ``:``."""
+    if not redactor.mentions_key(text, True):
+        return False
+    for piece in _FLOW.split(text):
+        key = piece.partition(":")[0].strip()
+        if key[:1] in ('"', "'") and key[-1:] == key[:1]:
+            key = key[1:-1]
+        if ":" in piece and key and denied_key(redactor, key):
+            return True
+    return False
