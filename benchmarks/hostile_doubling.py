@@ -58,6 +58,8 @@ _PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
 _WIDE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\xfe{\x00}\x00\r\n'
 _FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\n[1]\r\n'
 _MULTIPART = "multipart/form-data; boundary=XyZ"
+_DOTENV_PART = (b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.env"\r\n'
+                b"Content-Type: text/plain\r\n\r\nUSER=zoe\nPASSWORD=s\n\r\n")
 _LONG_KEY = "rdme_xn0123456789abcdef0123456789abcdef"
 
 #: group -> name -> (Content-Type, body of about n bytes, redactor)
@@ -235,6 +237,30 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         ("one string x{'password': 'a'},...", "application/json", b'"x',
          b"{'password': 'a'},", b'"'),
     ]},
+    # Escaped repr values, links, YAML, file parts that are no JSON (hostile26).
+    "hostile26": {
+        **{name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+            ("html of {'password': \\\"s\\\"}", "text/html", b"<p>",
+             b"{'password': \\\"a&b\\\"} ", b""),
+            ("script of '{\\'password\\': \\'s\\'}'", "application/javascript", b"",
+             b"'{\\'password\\': \\'s\\'}';", b""),
+            ("html links ?password=s", "text/html", b"",
+             b'<a href="/r?a=1&amp;password=s">', b""),
+            ("html of one run of ?", "text/html", b"password ", b"?", b"="),
+            ("percent-encoded json as text/plain", "text/plain", b"",
+             b"%7B%22password%22%3A%22s%22%7D", b""),
+            ("yaml of denied keys", "application/yaml", b"", b"password: s\n", b""),
+            ("yaml block scalar", "application/yaml", b"password: |\n", b"  line\n", b""),
+            ("yaml flow lines", "application/yaml", b"", b"- {a: 1, password: s}\n", b""),
+            ("yaml flow lines naming none", "application/yaml", b"password: 1\n",
+             b"- {a: 1, b: [c]}\n", b""),
+        ]},
+        ".env file parts": (_MULTIPART, lambda n: _DOTENV_PART * (n // len(_DOTENV_PART))
+                            + b"--XyZ--\r\n", DENY),
+        # (Each line a flow collection's start, deeper than the one before: read once.)
+        "yaml, each line deeper: {a: '...": ("application/yaml", lambda n: b"a: 1\n" + b"".join(
+            b" " * i + b"{a: '\n" for i in range(int((n * 2) ** 0.5))) + b"password", DENY),
+    },
 }
 
 
