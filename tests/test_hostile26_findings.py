@@ -251,6 +251,10 @@ HUNTED = {
                             + "\\'}'</p>"),
     "percent-json-text": ("text/plain", quote(json.dumps({"password": SECRET}), safe="")),
     "dotenv-octet-stream": ("application/octet-stream", f"USER=zoe\nPASSWORD={SECRET}\n"),
+    # (Found by test_a_planted_shape_never_leaks.)
+    "escaped-single-line": ("text/plain", "'{\\'password\\': \\'" + SECRET + "\\'}'"),
+    "percent-json-among-pairs": ("text/plain", "a=1\n" + quote(
+        json.dumps({"password": SECRET}), safe="")),
 }
 
 
@@ -415,3 +419,34 @@ def test_a_yaml_file_part_is_read_as_yaml() -> None:
     assert hidden["params"][0]["value"] == "[REDACTED]"
     kept = _records(_file_part(b"user: zoe\nhint: password\n", YAML), MULTIPART)[0]
     assert kept["params"][0]["value"].startswith("data:application/yaml;")
+
+
+#: The shapes hunted here, planted among random text: (types that read it, text).
+_PLANTED = {
+    "escaped-repr": (["text/html", "application/xml", "application/javascript",
+                      "text/markdown"], "{'password': \\\"it's " + SECRET + "\\\"}"),
+    "escaped-single": (["text/html", "application/javascript", "text/plain"],
+                       "'{\\'password\\': \\'" + SECRET + "\\'}'"),
+    "link": (["text/html", "application/xml", "application/javascript", "text/plain"],
+             f"https://x/r?a=1&password={SECRET}&b=2"),
+    "percent-json": (["text/plain", "application/octet-stream", "text/html"],
+                     quote(json.dumps({"a": 1, "password": SECRET}), safe="")),
+    "dotenv": (["text/plain", "application/octet-stream", ""],
+               f"PASSWORD={SECRET}"),
+    "yaml": (["application/yaml", "text/yaml"], f"password: {SECRET}"),
+}
+_PROSE = st.text(alphabet=list("ab '\"\\:{}=&%?#<>\u00e9"), max_size=12)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.sampled_from(sorted(_PLANTED)), data=st.data())
+def test_a_planted_shape_never_leaks(shape: str, data: st.DataObject) -> None:
+    """Each shape as its own line among lines of random text, in each type that reads
+    it: the secret is in neither the text nor its percent-decoding."""
+    mimes, planted = _PLANTED[shape]
+    mime = data.draw(st.sampled_from(mimes))
+    before, after = data.draw(_PROSE), data.draw(_PROSE)
+    body = f"{before}\n{planted}\n{after}"
+    for record in _records(body.encode(), mime):
+        text = _text(record)
+        assert SECRET not in text and SECRET not in unquote(text), (body, record)

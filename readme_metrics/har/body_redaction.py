@@ -192,6 +192,8 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
         if "=" in line or '"' in line or "'" in line:
             end = "\r" if line.endswith("\r") else ""
             lines[at] = redactor.linked(line[:len(line) - len(end)], loose=True) + end
+        elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
+            lines[at] = hidden_members(redactor, line)
     return "\n".join(lines)
 
 

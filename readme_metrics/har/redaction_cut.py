@@ -186,11 +186,21 @@ def single_quoted_member(redactor: Redactor, text: str, denied_only: bool) -> bo
     """Whether decoded ``text`` names, in single quotes, a member a list redacts
     (``x{'password': ...}``, Python's ``str(dict)``), or the denylist when
     ``denied_only``: only a name a list names, for prose has apostrophes (``it's
-    'fine': ...`` is kept)."""
-    if "'" not in text or _SINGLE.name_end.search(text) is None:
+    'fine': ...`` is kept). Its quotes escaped too, in a single-quoted string
+    (``'{\\'password\\': ...}'``; hostile26)."""
+    if "'" not in text:
         return False
-    quotes = _Quotes(text, _SINGLE)
-    for found in _SINGLE.name_end.finditer(text):
+    return any(_single_quoted_in(redactor, text, reading, denied_only) for reading in (
+        (_SINGLE, _SINGLE_ESCAPED) if "\\'" in text else (_SINGLE,)))
+
+
+def _single_quoted_in(redactor: Redactor, text: str, reading: _Reading,
+                      denied_only: bool) -> bool:
+    """:func:`single_quoted_member` in one reading."""
+    if reading.name_end.search(text) is None:
+        return False
+    quotes = _Quotes(text, reading)
+    for found in reading.name_end.finditer(text):
         close = found.start()
         opening = quotes.before(close)
         if close in quotes.ends and opening >= 0 and _redacted_name(
