@@ -133,11 +133,9 @@ def _planted(draw: Any) -> str:
     value = draw(_PADDING)
     secret = value[:2] + SECRET + value[2:]
     name = draw(st.sampled_from(["password", "PASSWORD", "Password"]))
-    # JSON's member, or Python's str(dict)'s (its value without an apostrophe, which
-    # str() would write in double quotes: that value a level deeper read as a form's is
-    # the known gap below).
-    member = (json.dumps({name: secret}) if draw(st.booleans())
-              else str({name: secret.replace("'", "")}))
+    # JSON's member, or Python's str(dict)'s (a value with an apostrophe in double
+    # quotes: a level deeper, read as a form's, the gap hostile26 closed).
+    member = json.dumps({name: secret}) if draw(st.booleans()) else str({name: secret})
     return draw(_PADDING) + member + draw(_PADDING)
 
 
