@@ -15,8 +15,6 @@ import re
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import SplitResult, urlsplit
 
-import requests
-
 from readme_metrics._http import shown_url
 from readme_metrics._loopback import is_loopback_url
 
@@ -74,6 +72,8 @@ def _host_name_problem(text: str, host: str) -> Optional[str]:
                 if "%" in host else None)
     if not all(host.removesuffix(".").split(".")):  # (a final dot: a fully qualified name)
         return "its host name has an empty label (two dots in a row, or a leading dot)"
+    import requests  # here, not at import: ``import readme_metrics`` needs no requests
+
     try:
         requests.Request("POST", text).prepare()
     except requests.exceptions.InvalidURL as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterator
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
 
 __all__ = ["csv_redacted", "delimiters_of"]
@@ -21,7 +22,7 @@ __all__ = ["csv_redacted", "delimiters_of"]
 #: Its runs taken whole (``[^"]+``): a character a repeat, sre kept a frame for each, a
 #: quote never closed in 512 KiB took 78 MB and 47 to 420 ms (review110). It cannot fail
 #: once the quote is read, so nothing is ever given back.
-_QUOTED = re.compile(r'"(?:[^"]+|"")*(?:"|\Z)')
+_QUOTED = lazy_compile(r'"(?:[^"]+|"")*(?:"|\Z)')
 _LINE_END = re.compile(r"\r\n?|\n")
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_names import folded_name
 
@@ -50,7 +51,7 @@ __all__ = ["cut_members", "denied_key", "hidden_members", "names_member",
            "single_quoted_member"]
 
 #: What cuts a form's text into pieces (query_values splits a pair at a "%23" too).
-_CUTTING = re.compile("[&=;#]|%23")
+_CUTTING = lazy_compile("[&=;#]|%23")
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,11 @@ class _Reading:
 def _reading(quote: str, backslash: str, blank: str, colon: str, opening: str,
              closing: str) -> _Reading:
     """A :class:`_Reading` of the spellings (patterns) of each character."""
-    return _Reading(re.compile(f"((?:{backslash})*)(?:{quote})"), re.compile(backslash),
-                    re.compile(f"(?:{quote})(?:{blank})*(?:{colon})"),
-                    re.compile(f"(?:{blank})*"),
-                    re.compile(f"{quote}|{opening}|{closing}"), re.compile(opening),
-                    re.compile(closing))
+    return _Reading(lazy_compile(f"((?:{backslash})*)(?:{quote})"), lazy_compile(backslash),
+                    lazy_compile(f"(?:{quote})(?:{blank})*(?:{colon})"),
+                    lazy_compile(f"(?:{blank})*"),
+                    lazy_compile(f"{quote}|{opening}|{closing}"), lazy_compile(opening),
+                    lazy_compile(closing))
 
 
 _BLANK, _BLANK_DECODED = r"[ \t\n\r]", r"[ \t\n\r+]|%(?:20|09|0[AaDd])"
@@ -286,10 +287,10 @@ def _piece_run(raw: str, start: int, end: int) -> tuple[int, int]:
 
 #: A Python string literal's prefix before its quote (``b'...'``, ``rb"..."``: a repr's
 #: bytes; review110).
-_STRING_PREFIX = re.compile(r"(?:[bBrRuUfF]|[bB][rR]|[rR][bB])(?=['\"]|%2[27])")
+_STRING_PREFIX = lazy_compile(r"(?:[bBrRuUfF]|[bB][rR]|[rR][bB])(?=['\"]|%2[27])")
 
 #: A value that is no string nor container (a number, true, null), or a bare word.
-_LITERAL = re.compile(r"""[^\s,;&=#%<>{}\[\]"']*""")
+_LITERAL = lazy_compile(r"""[^\s,;&=#%<>{}\[\]"']*""")
 
 
 def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],

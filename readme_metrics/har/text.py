@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 from typing import Optional
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.percent import escape_undecoded
 
 __all__ = [
@@ -207,10 +208,11 @@ _WIDE_BINARY = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 # read as UTF-8 NUL-spaced, let the caller's key out. So bytes all ASCII are ASCII read so
 # only where such units run as long as a key (_ASCII_PAIR_RUN: 8 bytes, four CJK characters
 # each of them such a unit, about 2 in 100 four-character words).)
-_ASCII_PAIR = re.compile(
-    "[" + "".join(f"{chr(high << 8 | 0x20)}-{chr(high << 8 | 0x7E)}"
-                  for high in range(0x20, 0x7F)) + "]")
-_ASCII_PAIR_RUN = re.compile(f"{_ASCII_PAIR.pattern}{{4}}")
+_ASCII_PAIR_CLASS = "[" + "".join(f"{chr(high << 8 | 0x20)}-{chr(high << 8 | 0x7E)}"
+                                   for high in range(0x20, 0x7F)) + "]"
+# (Compiled on first use, a UTF-16 body: 95 ranges, 1 ms of every import; import1.)
+_ASCII_PAIR = lazy_compile(_ASCII_PAIR_CLASS)
+_ASCII_PAIR_RUN = lazy_compile(f"{_ASCII_PAIR_CLASS}{{4}}")
 
 
 def wide_text(text: str, data: bytes, codec: str, truncated: bool = False) -> bool:
