@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable
 
+from readme_metrics._lazy_re import lazy_compile
+
 __all__ = ["ESCAPE_READINGS", "FOLDING_TO_ASCII", "escape_probe", "spells"]
 
 #: Readings of a text through its escapes, one string deeper each (a document in a
@@ -31,7 +33,7 @@ ESCAPE_READINGS = 8
 
 # One JSON escape, read from the left as a JSON reader reads it: a surrogate pair, a
 # \uXXXX, or a backslash and the character after it (a short escape, or none: kept).
-_ESCAPE = re.compile(
+_ESCAPE = lazy_compile(
     r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
     r"|u([0-9a-fA-F]{4})|(.))", re.DOTALL)
 _SHORT = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",

@@ -16,9 +16,9 @@ Flow style (``{password: ...}`` on one line) is read as any text's JSON members 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
 
 if TYPE_CHECKING:
@@ -30,11 +30,11 @@ _YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml",
                          "text/x-yaml"})
 
 #: A plain key's end: a colon, then a blank or the line's end.
-_KEY_END = re.compile(r":(?:[ \t\r]|$)")
+_KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
 
 
 #: A value hidden already: a marker, in quotes or not.
-_MARKER = re.compile(r"""(["']?)\[REDACTED(?: \d+)?\]\1""")
+_MARKER = lazy_compile(r"""(["']?)\[REDACTED(?: \d+)?\]\1""")
 
 
 def is_yaml(essence: str) -> bool:
@@ -150,7 +150,7 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
 
 
 #: What separates a flow collection's members (and starts or ends one).
-_FLOW = re.compile(r"[{}\[\],]")
+_FLOW = lazy_compile(r"[{}\[\],]")
 
 
 def _flow_denies(redactor: Redactor, text: str) -> bool:
