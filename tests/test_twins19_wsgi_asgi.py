@@ -171,9 +171,11 @@ def _missing(ids: dict[str, str], collector: Collector) -> list[str]:
     return [case for case, log_id in ids.items() if log_id not in received]
 
 
-#: WSGI servers that send the body an app gives to a HEAD answer: its log has the bytes
-#: the client got (docs/BODIES.md); gunicorn and the ASGI servers drop it.
-SEND_HEAD_BODY = ("waitress", "werkzeug")
+#: Servers that send the body an app gives to a HEAD answer: its log has the bytes the
+#: client got (docs/BODIES.md): waitress and werkzeug all of it; daphne every body message
+#: after the first (its Twisted write past the no-op, blackbox8: the twin app's JSON comes
+#: in more than one message, its tail on the wire); gunicorn, uvicorn and hypercorn drop it.
+SEND_HEAD_BODY = ("waitress", "werkzeug", "daphne")
 #: Of a body the app left unread, a capture reads up to max_body_bytes as the server
 #: hands it over (gunicorn and waitress 4096, werkzeug 6156, daphne 8192 bytes of 10,000;
 #: uvicorn and hypercorn all of it at once), and says how much when it is not all.
