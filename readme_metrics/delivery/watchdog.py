@@ -30,6 +30,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from readme_metrics.delivery import stalls
 from readme_metrics.delivery.stretch import Stretch
 
 
@@ -42,7 +43,7 @@ class Limit:
 
     __slots__ = ("deadline", "fired", "connections", "watched", "began", "stretch", "until",
                  "bound", "connected", "verdict_at", "lost", "spared", "held", "unheld",
-                 "cut_at")
+                 "cut_at", "frozen")
 
     def __init__(self, deadline: float, connections: Optional[list[Any]] = None,
                  stretch: Optional[Stretch] = None, until: float = math.inf,
@@ -76,6 +77,9 @@ class Limit:
         self.unheld = 0.0
         #: Once ``fired``: the deadline it was cut at (:func:`last_cut`).
         self.cut_at = 0.0
+        #: Seconds of it the process was frozen (:mod:`.stalls`): its bound counts from
+        #: ``began + frozen``.
+        self.frozen = 0.0
 
     def __enter__(self) -> Limit:
         _local.limit = self
@@ -204,7 +208,7 @@ def cut_lost(stretch: Stretch, before: float, waited: float,
                 continue
             due.lost = True
             _unhold_locked(due)  # (spared: now cut as main's rule says, below)
-            at = due.began + waited
+            at = due.began + due.frozen + waited
             if due.began < hold_before and not due.spared and at > due.deadline:
                 at = min(at, due.until)
                 if at > due.deadline:
@@ -212,7 +216,7 @@ def cut_lost(stretch: Stretch, before: float, waited: float,
                     # earlier than its limit's deadline.)
                     due.held, due.unheld = True, due.deadline
                     stretch.held += 1
-                    due.deadline, due.bound = at, at - due.began
+                    due.deadline, due.bound = at, at - due.began - due.frozen
                     heapq.heappush(_heap, (at, next(_order), due))
                 continue
             if at < due.deadline:
@@ -247,7 +251,7 @@ def release(stretch: Stretch, spared: bool = True) -> None:
                 due.lost = True
                 at = max(due.unheld, now)
                 if at < due.deadline:
-                    due.deadline, due.bound = at, at - due.began
+                    due.deadline, due.bound = at, at - due.began - due.frozen
                     heapq.heappush(_heap, (at, next(_order), due))
         if spared:
             stretch.held = 0  # (a child forked with some held has none in its heap)
@@ -273,7 +277,7 @@ def end_by(stretch: Stretch, until: float) -> None:
             due.until = until
             if due.deadline > until:
                 # (Its later entry stays in the heap: _watch finds the limit cut by then.)
-                due.deadline, due.bound = until, until - due.began
+                due.deadline, due.bound = until, until - due.began - due.frozen
                 heapq.heappush(_heap, (until, next(_order), due))
                 earliest = min(earliest, until)
         if earliest < _sleeping_until:
@@ -355,6 +359,7 @@ def after_fork_in_child() -> None:
     _heap.clear()
     _errands.clear()
     _timers.clear()
+    stalls.clear()
 
 
 def _arm(current: Limit) -> None:
@@ -409,6 +414,10 @@ def _watch() -> None:
     with lock:
         while True:
             now = time.monotonic()
+            stall = stalls.noticed(now)
+            if stall is not None:
+                _frozen_locked(*stall)
+            stalls.waiting(math.inf)
             while _heap and (not _heap[0][2].deadline or _heap[0][0] <= now):
                 at, _, due = heapq.heappop(_heap)
                 if at < due.deadline:  # moved later (cut_lost): its own entry comes then
@@ -458,19 +467,61 @@ def _watch() -> None:
                 continue  # deadlines may have passed meanwhile
             _sleeping_until = min(_heap[0][0] if _heap else math.inf,
                                   _timers[0][0] if _timers else math.inf)
-            _wake.wait(None if _sleeping_until == math.inf else _sleeping_until - now)
+            # While a POST is in flight, awake every TICK at least: a wake-up much later
+            # than asked is a freeze of the process (stalls), not the API's time.
+            wake = min(_sleeping_until, now + stalls.TICK) if _heap else _sleeping_until
+            stalls.waiting(wake)
+            _wake.wait(None if wake == math.inf else wake - now)
+
+
+def stalled(began: float) -> float:
+    """Seconds of the time since the monotonic time ``began`` that the process was
+    frozen (:mod:`.stalls`): no time the Metrics API took. Noticed here if the watchdog
+    thread has not run since (this thread, reading an answer, ran first)."""
+    now = time.monotonic()
+    if now - stalls.expected <= stalls.STALL_MIN and not stalls.within(began, now):
+        return 0.0
+    with _lock:
+        stall = stalls.noticed(now)
+        if stall is not None:
+            _frozen_locked(*stall)
+        return stalls.within(began, now)
+
+
+def _frozen_locked(start: float, end: float) -> None:
+    """The process was frozen from ``start`` to ``end``: the exchanges in flight get
+    that time back (their deadlines move as late), never past ``until`` (a flush's or
+    the exit's deadline, which the caller counts in its own time)."""
+    done: set[int] = set()
+    for _, _, due in list(_heap):
+        if not due.deadline or id(due) in done:
+            continue
+        done.add(id(due))
+        lost = end - max(start, due.began)
+        if lost <= 0:
+            continue
+        due.frozen += lost
+        if due.held:
+            due.unheld += lost
+        later = min(due.deadline + lost, due.until)
+        if later > due.deadline:
+            if later == due.until:
+                due.bound = later - due.began - due.frozen
+            due.deadline = later
+            heapq.heappush(_heap, (later, next(_order), due))
 
 
 def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
     """For a limit following ``stretch``, at its deadline: True if the bound grew
     meanwhile (its deadline moved there, never past ``until``)."""
     if stretch.seconds > due.bound and due.deadline < due.until and not due.lost:
-        later = due.began + stretch.seconds
+        later = due.began + due.frozen + stretch.seconds
         if later > due.until:
             later = due.until
         if later > now:
             due.deadline = later
-            due.bound = later - due.began if later == due.until else stretch.seconds
+            due.bound = (later - due.began - due.frozen if later == due.until
+                         else stretch.seconds)
             heapq.heappush(_heap, (later, next(_order), due))
             return True
     return False
@@ -502,13 +553,13 @@ def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
         return False
     if wait is None:
         return False
-    later = min(due.began + wait, due.until)
+    later = min(due.began + due.frozen + wait, due.until)
     if later <= now:
         return False
     if due.spared and not due.held:  # release() may give its deadline back
         due.held, due.unheld = True, due.deadline
         stretch.held += 1
-    due.deadline, due.bound = later, later - due.began
+    due.deadline, due.bound = later, later - due.began - due.frozen
     heapq.heappush(_heap, (later, next(_order), due))
     return True
 
