@@ -47,7 +47,7 @@ from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import process, watchdog
+from readme_metrics.delivery import gunicorn_stop, process, watchdog
 from readme_metrics.delivery.attempt import Attempt, why_waiting
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
@@ -129,6 +129,8 @@ class Delivery:
         self._said_left = (0, 0)
         #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`).
         self._stop_began = (math.inf, -1)
+        #: gunicorn's graceful timeout, where it bounds the close (not shutdown_timeout).
+        self._graceful: Optional[float] = None
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
@@ -374,13 +376,32 @@ class Delivery:
         stop, accepted = self._stop_began
         if accepted == self._queue.accepted and (began is None or stop < began):
             began = stop  # the server's stop had it: the whole stop within the bound
+        # In a gunicorn worker, the close ends before its master's SIGKILL, and says
+        # what it holds as it begins (gunicorn_stop).
+        bound, self._graceful = gunicorn_stop.close_bound(self.config.shutdown_timeout)
         # (The POSTs in flight end with the close: Batcher.on_close.)
         begun = self._batcher.begin_close(
-            (time.monotonic() if began is None else began) + self.config.shutdown_timeout)
+            (time.monotonic() if began is None else began) + bound)
+        if begun and self._graceful is not None:
+            self._say_graceful(bound)
         # Said once closed: no log is refused as queue-full from then on, and those
         # refused before are in the queue's count, told to the notice or not yet.
         self._queue_full.say_rest()
         return begun
+
+    def _say_graceful(self, bound: float) -> None:
+        """The close is bounded by gunicorn's ``--graceful-timeout``: said as it begins,
+        with the logs it holds, should the worker be killed all the same."""
+        with self._queue.lock:
+            held = self._queue.accepted - self._queue.resolved
+        if held:
+            self._logger.warning(
+                "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
+                "(README_SHUTDOWN_TIMEOUT) of %gs: gunicorn's --graceful-timeout of %gs "
+                "has its master SIGKILL this worker after that (set --graceful-timeout "
+                "above shutdown_timeout to give the close its whole time)",
+                counted(held, "log"), round(bound, 1), self.config.shutdown_timeout,
+                self._graceful)
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what
@@ -418,6 +439,11 @@ class Delivery:
         ``pending`` in POSTs still unanswered as it ends."""
         if dropped or pending or cut:
             timeout = self.config.shutdown_timeout
+            limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
+            if self._graceful is not None:  # (gunicorn_stop: said as the close began)
+                timeout, _ = gunicorn_stop.close_bound(timeout)
+                limit = (f"{timeout:g}s, gunicorn's --graceful-timeout of "
+                         f"{self._graceful:g}s being near")
             if left is None:
                 left = self._batcher.deadline - time.monotonic()
             # A close ends before its deadline when the next attempt is due after it (a
@@ -425,9 +451,9 @@ class Delivery:
             # it took, not as if shutdown_timeout had run out.
             early = left > EARLY
             when = (f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
-                    f"past shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
+                    f"past {limit}"
                     if early else  # (":g": as the ASGI lifespan's line says it)
-                    f"after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s")
+                    f"after {limit}")
             if not early:  # those in flight at the deadline are being cut (end_by)
                 cut, pending = cut + pending, 0
             # Logs in a POST still unanswered, or cut unanswered, were sent: the API may

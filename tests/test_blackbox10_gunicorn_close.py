@@ -1,0 +1,92 @@
+"""blackbox10: a gunicorn worker's exit close within its master's graceful timeout.
+
+gunicorn's master SIGKILLs a worker still alive ``--graceful-timeout`` after it told it
+to stop. With ``shutdown_timeout`` above that and the API not answering at the stop, the
+exit's close was killed midway: every log the worker held lost, no line said (delivery34:
+``shutdown_timeout`` 8 s, graceful 5 s, 400 of 400 lost, sync and gthread). Now the close
+learns the graceful timeout from gunicorn's own SIGTERM handler (the worker object's
+``cfg``), says what it holds as it begins, and ends a second before the kill, saying what
+it gave up on.
+
+Real parts: gunicorn (sync, gthread) in a subprocess, the loopback collector holding every
+answer; nothing timed (the test waits for the server to end).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import start_server
+from tests.test_greenlet_servers import _check_quiet, _stop
+
+ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "rdme_blackbox10_key"
+
+APP = textwrap.dedent("""
+    import os
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    application = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        shutdown_timeout=8, grouping_function=lambda req: {"api_key": "caller-10"}))
+""")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_close_ends_before_gunicorns_kill_and_says_what_it_gave_up(
+        worker: str, collector: Collector, tmp_path: Path) -> None:
+    """40 logs held (a buffer of 1,000, a 600 s flush interval: only the exit sends
+    them), the API holding every answer, ``shutdown_timeout`` 8 s, gunicorn's
+    ``--graceful-timeout`` 5 s, SIGTERM: the worker says at the close's start what it
+    holds and within what time, and ends before the kill saying the 40 logs (and the
+    readiness probe's) were not delivered. Before: SIGKILLed mid-close, no line."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    (tmp_path / "closing_app.py").write_text(APP)
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url, "PROJECT_KEY": API_KEY,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    argv = [sys.executable, "-m", "gunicorn", f"--worker-class={worker}", "--workers=1",
+            "--graceful-timeout=5", f"--bind=127.0.0.1:{port}", "closing_app:application"]
+    process = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(f"{base}/ready"))
+        with requests.Session() as session:
+            for n in range(40):
+                assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
+        out, err = _stop(process)
+    finally:
+        gate.set()
+    assert "was sent SIGKILL" not in err, err
+    assert ("closing: 41 logs to send within 4s, not shutdown_timeout "
+            "(README_SHUTDOWN_TIMEOUT) of 8s: gunicorn's --graceful-timeout of 5s") in err, err
+    assert ("closing gave up after 4s, gunicorn's --graceful-timeout of 5s being near: "
+            "41 logs not delivered") in err, err
+    _check_quiet(out, err)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
