@@ -90,3 +90,12 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_outside_gunicorn_the_close_keeps_shutdown_timeout() -> None:
+    """No gunicorn worker's SIGTERM handler here: no graceful timeout, the close's bound
+    is ``shutdown_timeout`` whatever it is."""
+    from readme_metrics.delivery import gunicorn_stop
+
+    assert gunicorn_stop.graceful_timeout() is None
+    assert gunicorn_stop.close_bound(8.0) == (8.0, None)

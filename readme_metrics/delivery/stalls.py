@@ -60,8 +60,8 @@ def within(began: float, now: float) -> float:
     for start, end in reversed(_seen):
         if end <= began:
             break
-        lost += min(end, now) - max(start, began)
-    return max(lost, 0.0)
+        lost += max(0.0, min(end, now) - max(start, began))
+    return lost
 
 
 def clear() -> None:
