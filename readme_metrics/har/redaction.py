@@ -48,6 +48,7 @@ from readme_metrics.har.redaction_names import (
 from readme_metrics.har.redaction_pairs import paired_values
 from readme_metrics.har.redaction_query import linked
 from readme_metrics.har.text import rarest
+from readme_metrics.har.utf8_names import folded_utf8, raw_probe
 
 __all__ = ["Redactor", "decode_component", "escaped_redacted", "redacted"]
 
@@ -76,7 +77,7 @@ class Redactor:
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
         "_needles", "_probes", "_bracketed", "spaced", "_wide_needles",
         "redacts_raw", "_named", "passed_names", "_escape_probe", "_byte_needles",
-        "_byte_probe", "_pointed", "_odd",
+        "_byte_probe", "_raw_probe", "_pointed", "_odd",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
@@ -111,6 +112,8 @@ class Redactor:
         self._byte_needles = tuple(needle.encode("ascii") for needle in self._needles
                                    if needle.isascii())
         self._byte_probe = re.compile(self._escape_probe.pattern.encode("ascii"))
+        # A needle's characters beyond ASCII in UTF-8 (mentions_key_in), or None.
+        self._raw_probe = raw_probe(self._needles)
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
         self.spaced = any(" " in needle for needle in self._needles)
         # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
@@ -352,7 +355,14 @@ class Redactor:
         if not self.active:
             return False
         if self.has_allow or self._wide_needles:
-            return self.mentions_key(data.decode("latin-1"))
+            # (A name beyond ASCII raw in UTF-8 is no latin-1 reading: read as UTF-8 too
+            # when the bytes hold one of its characters, review112.)
+            return self.mentions_key(folded_utf8(data).decode("latin-1")) or (
+                self._raw_probe is not None and self._raw_probe.search(data) is not None
+                and self.mentions_key(data.decode("utf-8", "replace")))
+        # An ASCII name spelled with a character folding to ASCII in UTF-8 (paſsword,
+        # api_Key with the Kelvin sign): folded in the bytes (review112).
+        data = folded_utf8(data)
         folded = data.lower()
         if b"\0" in folded:
             folded = folded.replace(b"\0", b"")
