@@ -1,0 +1,87 @@
+"""review112: adversarial review of binary1 (a binary body hidden whole only when its
+bytes can spell a denied name through real JSON escapes).
+
+Before binary1 any ``\\u`` in a binary body hid it whole. A name spelled in UTF-8 with a
+character beyond ASCII (a denied ``パスワード`` as itself, ``paſsword``, the Kelvin sign
+in ``api_Key``, ``STRAẞE``) is no latin-1 reading of the bytes: such a body was hidden
+only by that luck, and went out in base64 once only real escapes counted (with no
+``\\u`` at all it always had). Now the bytes are read for such spellings too.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from typing import Any, Optional
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har.json_escapes import FOLDING_TO_ASCII
+from readme_metrics.redaction import Redactor
+from tests.support.exchanges import body_on, entry_of
+
+SIDES = ["request", "response"]
+_JUNK = b"\x89PNG\r\n\x1a\n" + random.Random("review112").randbytes(600)
+# (denylist, the member as a client sends it in UTF-8 inside binary data)
+_LEAKS = {
+    "katakana": (["パスワード"], '{"パスワード": "hunter2"}'),
+    "cyrillic upper": (["пароль"], '{"ПАРОЛЬ": "hunter2"}'),
+    "long s": (["password"], '{"paſsword": "hunter2"}'),
+    "kelvin": (["api_key"], '{"api_\u212aey": "hunter2"}'),
+    "capital sharp s": (["straße"], '{"STRAẞE": "hunter2"}'),
+    "ligature": (["fingerprint"], '{"ﬁngerprint": "hunter2"}'),
+    "long s and an escape": (["password"], '{"paſ\\u0073word": "hunter2"}'),
+    "mixed lists": (["パスワード", "password"], '{"paſsword": "hunter2"}'),
+}
+
+
+def _recorded(side: str, body: bytes, redactor: Redactor) -> tuple[Optional[bytes], Any]:
+    entry = entry_of(body_on(side, [("Content-Type", "application/octet-stream")], body),
+                     redactor=redactor)
+    if side == "request":
+        post = entry["request"]["postData"]
+        return (base64.b64decode(post["text"]) if post.get("comment") == "base64"
+                else None), post["text"]
+    content = entry["response"]["content"]
+    return (base64.b64decode(content["text"]) if content.get("encoding") == "base64"
+            else None), content["text"]
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("escape", ["", ', "n": "\\u00e9"'], ids=["plain", "with-u"])
+@pytest.mark.parametrize("leak", list(_LEAKS))
+def test_a_name_spelled_beyond_ascii_in_utf8_binary_is_hidden_whole(
+        side: str, escape: str, leak: str) -> None:
+    deny, member = _LEAKS[leak]
+    body = _JUNK + (member[:-1] + escape + "}").encode("utf-8") + _JUNK
+    kept, text = _recorded(side, body, Redactor(deny))
+    assert kept is None and text == "[REDACTED]"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2 ** 32), st.sampled_from(FOLDING_TO_ASCII), st.data())
+def test_any_character_folding_to_ascii_in_utf8_spells_the_name(
+        seed: int, code: int, data: st.DataObject) -> None:
+    folded = chr(code).casefold()
+    ascii_part = "".join(c for c in folded if c.isascii())
+    name = "x" + ascii_part + "y"
+    spelled = "X" + chr(code) + "Y"
+    redactor = Redactor([name])
+    junk = random.Random(seed).randbytes(data.draw(st.integers(0, 200)))
+    body = junk + b'{"' + spelled.encode("utf-8") + b'": "hunter2"}' + junk
+    # As a JSON walk folds the member's name: the bytes must say so too.
+    if ascii_part and name in spelled.casefold():
+        assert redactor.mentions_key_in(body)
+
+
+@pytest.mark.parametrize("deny", [["password"], ["パスワード"], ["пароль", "password"]])
+def test_random_binary_bodies_stay_kept(deny: list[str]) -> None:
+    redactor = Redactor(deny)
+    draw = random.Random(f"review112-{deny}")
+    for _ in range(20):
+        body = bytearray(draw.randbytes(65536))
+        for at in draw.sample(range(len(body) - 2), 6):
+            body[at:at + 2] = b"\\u"
+        assert not redactor.mentions_key_in(bytes(body))
