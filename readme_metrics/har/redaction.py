@@ -351,7 +351,10 @@ class Redactor:
         """:meth:`mentions_key` for a body kept as bytes (recorded in base64), as its
         bytes read as latin-1; for ASCII names on the bytes themselves, at memory speed
         (case-folding 256 KiB of latin-1 took 9 ms): lower-cased, the one latin-1
-        character that case-folds to ASCII, ``ß``, read ``ss``, NULs left out."""
+        character that case-folds to ASCII, ``ß``, read ``ss``, NULs left out; and in UTF-8,
+        the characters folding to ASCII folded (``paſsword``) and a name beyond ASCII
+        looked for in the UTF-8 reading of bytes holding one of its characters
+        (:mod:`~readme_metrics.har.utf8_names`)."""
         if not self.active:
             return False
         if self.has_allow or self._wide_needles:
