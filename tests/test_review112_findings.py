@@ -11,6 +11,7 @@ only by that luck, and went out in base64 once only real escapes counted (with n
 from __future__ import annotations
 
 import base64
+import json
 import random
 from typing import Any, Optional
 
@@ -85,3 +86,33 @@ def test_random_binary_bodies_stay_kept(deny: list[str]) -> None:
         for at in draw.sample(range(len(body) - 2), 6):
             body[at:at + 2] = b"\\u"
         assert not redactor.mentions_key_in(bytes(body))
+
+
+# -- a name percent-encoded in a link or form in a JSON string, its % or + escaped -----
+
+# Before binary1 any \u in a body had it parsed; after it, an escape of "%" (\u0025) or of
+# "+" (\u002b, System.Text.Json's default encoder writes "+" so) was no escape that
+# could spell a name, and the body went out as sent: the link's query holds the name
+# percent-encoded ("pass%77ord") or with "+" for its space ("api+key").
+_ENCODED = {
+    "percent escaped": (["password"], '{"next": "/cb?pass\\u002577ord=hunter2"}'),
+    "plus escaped (.NET)": (["api key"], '{"next": "/cb?api\\u002Bkey=hunter2"}'),
+    "form in a string": (["password"], '{"form": "a=1\\u0026pass\\u002577ord=hunter2"}'),
+    "equals escaped too": (["password"], '{"next": "/cb?pass\\u002577ord\\u003dhunter2"}'),
+    "cut short": (["password"], '{"next": "/cb?pass\\u002577ord=hunter2", "t": "cu'),
+    "percent escaped twice": (["password"],
+                              json.dumps({"inner": '{"next": "/cb?pass%77ord=hunter2"}'},
+                                         ensure_ascii=True).replace("%", "\\\\u0025")),
+}
+
+
+@pytest.mark.parametrize("kind", ["application/json", "text/plain"])
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("case", list(_ENCODED))
+def test_a_name_percent_encoded_behind_an_escape_is_redacted(
+        case: str, side: str, kind: str) -> None:
+    deny, body = _ENCODED[case]
+    entry = entry_of(body_on(side, [("Content-Type", kind)], body.encode()),
+                     redactor=Redactor(deny))
+    part = entry["request"]["postData"] if side == "request" else entry["response"]["content"]
+    assert "hunter2" not in part["text"]
