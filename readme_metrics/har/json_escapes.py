@@ -85,6 +85,11 @@ def escape_probe(needles: Iterable[str]) -> re.Pattern[str]:
     wanted = {"\0", *_ESCAPE_PARTS}
     if "/" in held:
         wanted.add("~")  # (a JSON pointer's "~1": see Redactor._spelled)
+    # A name percent-encoded in a link or a form in a string ("pass%77ord"), "+" for a
+    # space ("api+key"): their "%" and "+" escaped (.NET's encoder writes "+" \u002B).
+    wanted.add("%")
+    if " " in held:
+        wanted.add("+")
     for character in held:
         if character.isascii():
             wanted.update((character, character.upper()))

@@ -298,7 +298,23 @@ class Redactor:
             return False
         if "\0" in text:  # escapes NUL-spaced (UTF-16/32 JSON read as bytes)
             text = text.replace("\0", "")
-        return self._escape_probe.search(text) is not None and spells(text, self._spelled)
+        return self._escape_probe.search(text) is not None and spells(text, self._read)
+
+    def _read(self, reading: str) -> bool:
+        """:meth:`_spelled`, or percent-decoded as names_key_decoded reads a link or a
+        form (``"?pass\\u002577ord="``, review112), not through mentions_key again."""
+        if self._spelled(reading):
+            return True
+        for _ in range(MAX_DECODINGS):
+            if "%" not in reading and not (self.spaced and "+" in reading):
+                return False
+            decoded = decode_component(reading)
+            if decoded == reading:
+                return False
+            if self._spelled(decoded):
+                return True
+            reading = decoded
+        return True
 
     def _spelled(self, reading: str) -> bool:
         """Whether a text read through its escapes holds a needle (as mentions_key looks
