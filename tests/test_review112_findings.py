@@ -100,6 +100,8 @@ _ENCODED = {
     "form in a string": (["password"], '{"form": "a=1\\u0026pass\\u002577ord=hunter2"}'),
     "equals escaped too": (["password"], '{"next": "/cb?pass\\u002577ord\\u003dhunter2"}'),
     "cut short": (["password"], '{"next": "/cb?pass\\u002577ord=hunter2", "t": "cu'),
+    "query marks escaped": (["password"], '{"next": "/cb\\u003Fpass%77ord\\u003Dhunter2"}'),
+    "query marks escaped, plus": (["api key"], '{"next": "/cb\\u003fapi+key\\u003dhunter2"}'),
     "percent escaped twice": (["password"],
                               json.dumps({"inner": '{"next": "/cb?pass%77ord=hunter2"}'},
                                          ensure_ascii=True).replace("%", "\\\\u0025")),
@@ -116,3 +118,30 @@ def test_a_name_percent_encoded_behind_an_escape_is_redacted(
                      redactor=Redactor(deny))
     part = entry["request"]["postData"] if side == "request" else entry["response"]["content"]
     assert "hunter2" not in part["text"]
+
+
+_ESCAPABLE = "%+=&?"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["password", "api key", "client/secret", "パスワード"]), st.data())
+def test_any_json_spelling_of_a_percent_encoded_query_name_is_read(
+        name: str, data: st.DataObject) -> None:
+    """A link's or form's query naming a denied key percent-encoded (or "+" for a space),
+    any of its "%+=&?" written as a JSON escape, in a document nested 0 to 2 deep: the
+    body is parsed (mentions_key or names_key_encoded), as it was before binary1."""
+    spelled = "".join(
+        ("+" if c == " " and data.draw(st.booleans()) else "".join(
+            f"%{b:02X}" for b in c.encode())) if data.draw(st.booleans()) else c
+        for c in name)
+    if data.draw(st.booleans()):
+        spelled = spelled.replace("%", "%25")
+    query = data.draw(st.sampled_from(["/cb?", "a=1&", "https://x.test/p?q=1&"]))
+    query += spelled + "=hunter2"
+    query = "".join(f"\\u{ord(c):04{data.draw(st.sampled_from('xX'))}}"
+                    if c in _ESCAPABLE and data.draw(st.booleans()) else c for c in query)
+    body = '{"next": "' + query + '"}'
+    for _ in range(data.draw(st.integers(0, 2))):
+        body = json.dumps({"inner": body})
+    redactor = Redactor([name])
+    assert redactor.mentions_key(body) or redactor.names_key_encoded(body)

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from readme_metrics._lazy_re import lazy_compile
 
-__all__ = ["ESCAPE_READINGS", "FOLDING_TO_ASCII", "escape_probe", "spells"]
+__all__ = ["ESCAPE_READINGS", "FOLDING_TO_ASCII", "QUERY_ESCAPES", "escape_probe", "spells"]
 
 #: Readings of a text through its escapes, one string deeper each (a document in a
 #: string in a string ...), before a text that still decodes is taken to spell a name.
@@ -44,6 +44,9 @@ _SHORT = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": 
 FOLDING_TO_ASCII = (0xDF, 0x130, 0x149, 0x17F, 0x1F0, 0x1E96, 0x1E97, 0x1E98, 0x1E99,
                     0x1E9A, 0x1E9E, 0x212A, 0xFB00, 0xFB01, 0xFB02, 0xFB03, 0xFB04, 0xFB05,
                     0xFB06)
+#: The escapes of a query's "=", "?", "#" and "&": in a text holding a "%", a link's or
+#: a form's name percent-encoded may be behind them ("/cb\\u003fpass%77ord\\u003d1").
+QUERY_ESCAPES = lazy_compile(r"\\u00(?:3[dDfF]|2[36])")
 # What spells another escape in a string one level deeper: a backslash, "u", hex digits.
 _ESCAPE_PARTS = "\\u0123456789abcdefABCDEF"
 

@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 from readme_metrics.har import redaction_query, redaction_walk
-from readme_metrics.har.json_escapes import escape_probe, spells
+from readme_metrics.har.json_escapes import QUERY_ESCAPES, escape_probe, spells
 from readme_metrics.har.pairs import target_pairs, url_pairs
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction_forms import CACHED_NAME, ENCODED_EQUALS, decode_cached
@@ -298,7 +298,9 @@ class Redactor:
             return False
         if "\0" in text:  # escapes NUL-spaced (UTF-16/32 JSON read as bytes)
             text = text.replace("\0", "")
-        return self._escape_probe.search(text) is not None and spells(text, self._read)
+        return (self._escape_probe.search(text) is not None or (
+            "%" in text or self.spaced and "+" in text) and (
+            QUERY_ESCAPES.search(text) is not None)) and spells(text, self._read)
 
     def _read(self, reading: str) -> bool:
         """:meth:`_spelled`, or percent-decoded as names_key_decoded reads a link or a
