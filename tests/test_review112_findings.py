@@ -11,6 +11,7 @@ only by that luck, and went out in base64 once only real escapes counted (with n
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import random
 from typing import Any, Optional
@@ -145,3 +146,22 @@ def test_any_json_spelling_of_a_percent_encoded_query_name_is_read(
         body = json.dumps({"inner": body})
     redactor = Redactor([name])
     assert redactor.mentions_key(body) or redactor.names_key_encoded(body)
+
+
+_WIDE_INSIDE = _JUNK[:300] + '{"パスワード": "hunter2"}'.encode() + _JUNK[:300]
+
+
+def test_a_name_beyond_ascii_in_utf8_is_read_in_a_compressed_layer() -> None:
+    entry = entry_of(body_on("request", [("Content-Type", "application/octet-stream")],
+                             gzip.compress(_WIDE_INSIDE)), redactor=Redactor(["パスワード"]))
+    assert entry["request"]["postData"]["text"] == "[REDACTED]"
+
+
+def test_a_name_beyond_ascii_in_utf8_is_read_in_a_file_part() -> None:
+    body = (b'--XX\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" + _WIDE_INSIDE
+            + b"\r\n--XX--\r\n")
+    entry = entry_of(body_on("request", [("Content-Type", "multipart/form-data; boundary=XX")],
+                             body), redactor=Redactor(["パスワード"]))
+    assert [param["value"] for param in entry["request"]["postData"]["params"]] == [
+        "[REDACTED]"]
