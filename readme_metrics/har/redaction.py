@@ -376,13 +376,9 @@ class Redactor:
         if not self.active:
             return False
         if self.has_allow or self._wide_needles:
-            # (A name beyond ASCII raw in UTF-8 is no latin-1 reading: read as UTF-8 too
-            # when the bytes hold one of its characters, review112.)
             return self.mentions_key(folded_utf8(data).decode("latin-1")) or (
                 self._raw_probe is not None and self._raw_probe.search(data) is not None
                 and self.mentions_key(data.decode("utf-8", "replace")))
-        # An ASCII name spelled with a character folding to ASCII in UTF-8 (paſsword,
-        # api_Key with the Kelvin sign): folded in the bytes (review112).
         data = folded_utf8(data)
         folded = data.lower()
         if b"\0" in folded:
