@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.json_escapes import FOLDING_TO_ASCII
 
 __all__ = ["folded_utf8", "raw_probe"]
 
 _FOLDS = {chr(code).encode("utf-8"): chr(code).casefold().encode("utf-8")
           for code in FOLDING_TO_ASCII}
-_FOLDING = re.compile(b"|".join(re.escape(spelled) for spelled in _FOLDS))
+_FOLDING = lazy_compile(b"|".join(re.escape(spelled) for spelled in _FOLDS))
 
 
 def folded_utf8(data: bytes) -> bytes:
