@@ -100,6 +100,20 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
             self.delivery.flush(timeout)
 
         @rule()
+        def stop_begins(self) -> None:
+            """The ASGI lifespan's shutdown begins (delivery34): a close after it, no log
+            since, ends within the same bound (review114)."""
+            assert self.delivery is not None
+            self.delivery.stop_begins()
+
+        @rule()
+        def post_waiting(self) -> None:
+            """The main thread ends (threading's exit hook): what waits is posted, no
+            answer waited for (blackbox9; inline too since review114)."""
+            assert self.delivery is not None
+            self.delivery.post_waiting()
+
+        @rule()
         def close(self) -> None:
             assert self.delivery is not None
             self.delivery.close()

@@ -1,0 +1,100 @@
+"""review114: an adversarial look at delivery34 and blackbox9 (the close and the exit),
+against a real collector on 127.0.0.1.
+
+1. Inline mode (``background_worker_mode=False``) posted nothing as the main thread
+   ended: ``Delivery.post_waiting`` returned at once there, and the logs waited for the
+   close at ``atexit``, which runs only once the app's non-daemon threads have ended. A
+   script whose own thread runs on held its logs until that thread ended (for ever if it
+   never does), and gunicorn's gthread worker stopped at once (SIGQUIT, Ctrl-C) past
+   ``--graceful-timeout`` lost them unsaid (SIGKILLed before ``atexit``), though the
+   README says "what waits goes as soon as the main thread ends". It now posts them in
+   the main thread as it ends: each due POST once, no backoff waited for (the close at
+   exit sends the rest, within its own bound, as before).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support.delivery import (
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,  # noqa: F401 - autouse
+    item,
+    make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+)
+from tests.support.fake_api import Collector, Reply
+from tests.support.processes import LINE_WAIT, read_line, start_server
+from tests.test_greenlet_servers import _paths
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent("""
+    import os, sys, threading
+    from werkzeug.test import Client
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_review114_key", metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        background_worker_mode=False,
+        grouping_function=lambda request: {"api_key": "caller-114"}))
+    client = Client(middleware)
+    for n in range(int(sys.argv[1])):
+        assert client.get(f"/s/{n}").status_code == 200
+    # The app's own thread (not a daemon) runs on after the main thread ends: here,
+    # until the test closes stdin.
+    threading.Thread(target=sys.stdin.read).start()
+    print("main thread done", flush=True)
+""")
+
+
+@pytest.mark.e2e
+def test_inline_logs_go_while_the_exit_waits_for_the_apps_own_threads(
+        collector: Collector, tmp_path: Path) -> None:
+    """Inline mode: a script serves 30 requests (a buffer of 1,000, a 600 s flush
+    interval: only the exit sends them) and ends its main thread while a thread of its
+    own runs on: the 30 logs arrive while that thread still runs, each once (before: none
+    until that thread had ended)."""
+    (tmp_path / "script.py").write_text(SCRIPT)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url, "PYTHONPATH": str(ROOT)}
+    process = start_server([sys.executable, str(tmp_path / "script.py"), "30"],
+                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    try:
+        assert read_line(process.stdout) == b"main thread done\n"
+        collector.wait_for_logs(30, timeout=LINE_WAIT)  # the script's thread still runs
+        assert process.poll() is None
+    finally:
+        out, err = process.communicate(b"", timeout=LINE_WAIT)
+    assert process.returncode == 0, err.decode(errors="replace")
+    assert sorted(_paths(collector)) == sorted(f"s/{n}" for n in range(30))
+    assert out == b"" and err == b"", err.decode(errors="replace")
+
+
+def test_inline_post_waiting_waits_for_no_backoff(collector: Collector,
+                                                 make_delivery: MakeDelivery) -> None:
+    """Inline, the API failing: post_waiting makes one attempt and returns (no backoff
+    waited for: the backoff is 60 s); the close sends the log once the API answers."""
+    collector.replies.append(Reply(status=503))
+    delivery = make_delivery(collector.url, buffer_length=10, background_worker_mode=False,
+                             backoff_base=60.0, backoff_cap=60.0, shutdown_timeout=60.0)
+    assert delivery.submit(item("a"))
+    delivery.post_waiting()
+    assert len(collector.received) == 1  # one attempt, answered 503, and returned
+    assert delivery.stats["queued"] == 1
+    delivery.post_waiting()  # its backoff not over: not sent again
+    assert len(collector.received) == 1
+    stats = delivery.stats
+    assert adds_up(stats) and stats["sent"] == 0, stats
