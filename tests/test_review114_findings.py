@@ -86,15 +86,15 @@ def test_inline_logs_go_while_the_exit_waits_for_the_apps_own_threads(
 def test_inline_post_waiting_waits_for_no_backoff(collector: Collector,
                                                  make_delivery: MakeDelivery) -> None:
     """Inline, the API failing: post_waiting makes one attempt and returns (no backoff
-    waited for: the backoff is 60 s); the close sends the log once the API answers."""
+    waited for: the backoff is 60 s), and again sends nothing before that backoff."""
     collector.replies.append(Reply(status=503))
     delivery = make_delivery(collector.url, buffer_length=10, background_worker_mode=False,
                              backoff_base=60.0, backoff_cap=60.0, shutdown_timeout=60.0)
     assert delivery.submit(item("a"))
     delivery.post_waiting()
-    assert len(collector.received) == 1  # one attempt, answered 503, and returned
+    assert len(collector.failed) == 1  # one attempt, answered 503, and returned
     assert delivery.stats["queued"] == 1
     delivery.post_waiting()  # its backoff not over: not sent again
-    assert len(collector.received) == 1
+    assert len(collector.failed) == 1 and not collector.received
     stats = delivery.stats
-    assert adds_up(stats) and stats["sent"] == 0, stats
+    assert adds_up(stats) and (stats["sent"], stats["queued"]) == (0, 1), stats

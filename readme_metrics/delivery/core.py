@@ -347,11 +347,12 @@ class Delivery:
     def post_waiting(self) -> None:
         """Have the senders post every log waiting now, a partial batch too, and wait for
         no answer (``process``: the interpreter's exit is about to wait for the app's own
-        threads). Background mode only: inline, the close at exit sends them. Unlike a
-        flush, it answers for nothing (the next flush's answer is unchanged). Never
-        raises."""
+        threads). Inline, the calling thread (the main one, ending) posts what is due
+        once, no backoff waited for: the close at exit sends the rest (before review114
+        nothing went until the app's threads had ended). Unlike a flush, it answers for
+        nothing (the next flush's answer is unchanged). Never raises."""
         try:
-            if self._pid != os.getpid() or not self._background or not self._started:
+            if self._pid != os.getpid() or (self._background and not self._started):
                 return
             queue = self._queue
             with queue.lock:
@@ -359,7 +360,9 @@ class Delivery:
                     return
                 queue.flush_target = max(queue.flush_target, queue.accepted)
                 queue.wake.notify_all()
-            if self._start() and self._batcher.staffing.claim_sender(urgent=True):
+            if not self._background:
+                self._send_inline(force=False, deadline=None)
+            elif self._start() and self._batcher.staffing.claim_sender(urgent=True):
                 self._pool.grow()  # what waits is due now, not after a busy sender
         except Exception:
             self._logger.debug("readme_metrics: posting at exit failed", exc_info=True)
