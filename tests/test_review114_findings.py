@@ -8,8 +8,9 @@ against a real collector on 127.0.0.1.
    never does), and gunicorn's gthread worker stopped at once (SIGQUIT, Ctrl-C) past
    ``--graceful-timeout`` lost them unsaid (SIGKILLed before ``atexit``), though the
    README says "what waits goes as soon as the main thread ends". It now posts them in
-   the main thread as it ends: each due POST once, no backoff waited for (the close at
-   exit sends the rest, within its own bound, as before).
+   the main thread as it ends, where an app's thread runs on: each due POST once, no
+   backoff waited for (the close at exit sends the rest, within its own bound, as
+   before). With no such thread the close comes at once, and nothing is posted before.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from readme_metrics.delivery import core
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -83,8 +87,23 @@ def test_inline_logs_go_while_the_exit_waits_for_the_apps_own_threads(
     assert out == b"" and err == b"", err.decode(errors="replace")
 
 
+@pytest.fixture(name="app_thread")
+def app_thread_fixture() -> Iterator[None]:
+    """A non-daemon thread of the app's runs (the interpreter's exit would wait for it)
+    while the test does."""
+    done = threading.Event()
+    thread = threading.Thread(target=done.wait, args=(LINE_WAIT,), daemon=False)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(LINE_WAIT)
+
+
 def test_inline_post_waiting_waits_for_no_backoff(collector: Collector,
-                                                 make_delivery: MakeDelivery) -> None:
+                                                 make_delivery: MakeDelivery,
+                                                 app_thread: None) -> None:
     """Inline, the API failing: post_waiting makes one attempt and returns (no backoff
     waited for: the backoff is 60 s), and again sends nothing before that backoff."""
     collector.replies.append(Reply(status=503))
@@ -98,3 +117,19 @@ def test_inline_post_waiting_waits_for_no_backoff(collector: Collector,
     assert len(collector.failed) == 1 and not collector.received
     stats = delivery.stats
     assert adds_up(stats) and (stats["sent"], stats["queued"]) == (0, 1), stats
+
+
+def test_inline_post_waiting_without_app_threads_leaves_it_to_the_close(
+        collector: Collector, make_delivery: MakeDelivery,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inline, no app thread for the exit to wait for: the close at exit comes at once,
+    so post_waiting posts nothing (a POST there would only lengthen the exit); the
+    close sends the log. (The test runner's own threads, pytest-timeout's, are not
+    daemons: the question is answered here as a plain script's exit answers it.)"""
+    monkeypatch.setattr(core, "_app_threads_run", lambda: False)
+    delivery = make_delivery(collector.url, buffer_length=10, background_worker_mode=False)
+    assert delivery.submit(item("a"))
+    delivery.post_waiting()
+    assert not collector.received and delivery.stats["queued"] == 1
+    delivery.close()
+    assert [log["_id"] for log in collector.logs] == ["a"]

@@ -347,8 +347,9 @@ class Delivery:
     def post_waiting(self) -> None:
         """Have the senders post every log waiting now, a partial batch too, and wait for
         no answer (``process``: the interpreter's exit is about to wait for the app's own
-        threads). Inline, the calling thread (the main one, ending) posts what is due
-        once, no backoff waited for: the close at exit sends the rest (before review114
+        threads). Inline, if such a thread runs, the calling thread (the main one,
+        ending) posts what is due once, no backoff waited for (a POST within ``timeout``
+        and ``shutdown_timeout``): the close at exit sends the rest (before review114
         nothing went until the app's threads had ended). Unlike a flush, it answers for
         nothing (the next flush's answer is unchanged). Never raises."""
         try:
@@ -361,7 +362,11 @@ class Delivery:
                 queue.flush_target = max(queue.flush_target, queue.accepted)
                 queue.wake.notify_all()
             if not self._background:
-                self._send_inline(force=False, deadline=None)
+                # Only where the exit will wait for the app's own threads: else the close
+                # at exit comes at once, and a POST here would only lengthen the exit.
+                if _app_threads_run():
+                    self._send_inline(force=False, deadline=time.monotonic()
+                                      + self.config.shutdown_timeout)
             elif self._start() and self._batcher.staffing.claim_sender(urgent=True):
                 self._pool.grow()  # what waits is due now, not after a busy sender
         except Exception:
@@ -718,3 +723,11 @@ class Delivery:
             # The inherited pooled sockets are shared with the parent: never reuse them.
             self._transport = Transport(self.config)
         self._reset_state(closed=self._batcher.closed)
+
+
+def _app_threads_run() -> bool:
+    """A non-daemon thread other than the caller's runs: the interpreter's exit waits
+    for it before ``atexit`` (the library's own threads are daemons)."""
+    current = threading.current_thread()
+    return any(thread is not current and not thread.daemon and thread.is_alive()
+               for thread in threading.enumerate())
