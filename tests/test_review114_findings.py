@@ -11,30 +11,43 @@ against a real collector on 127.0.0.1.
    the main thread as it ends, where an app's thread runs on: each due POST once, no
    backoff waited for (the close at exit sends the rest, within its own bound, as
    before). With no such thread the close comes at once, and nothing is posted before.
+2. The ASGI lifespan's flush that gave up still said "else the exit tries again": since
+   delivery34 the exit's close ends within the same shutdown_timeout (no log since), and
+   tries nothing more. It now says the close says what became of them, within that
+   same bound (one of its own if a log comes first).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from readme_metrics.asgi import MetricsMiddleware
+from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import core
 from tests.support.delivery import (
+    API_KEY,
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    messages,
+    never_fixture,  # noqa: F401 - ``never``
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.processes import LINE_WAIT, read_line, start_server
+from tests.test_delivery34_findings import call_and_stop, hello
 from tests.test_greenlet_servers import _paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,3 +146,37 @@ def test_inline_post_waiting_without_app_threads_leaves_it_to_the_close(
     assert not collector.received and delivery.stats["queued"] == 1
     delivery.close()
     assert [log["_id"] for log in collector.logs] == ["a"]
+
+
+# -- 2. the lifespan's line after delivery34 -------------------------------------------
+
+
+def test_the_lifespans_line_says_the_exit_has_no_bound_of_its_own(
+        collector: Collector, never: threading.Event,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The API reads every POST and answers none: the lifespan's flush gives up after
+    shutdown_timeout (0.5 s) with 3 logs queued. Since delivery34 the exit's close ends
+    at that same deadline (no log came since) and tries nothing more; the lifespan's line
+    still said "else the exit tries again"."""
+    collector.default = Reply(gate=never)
+    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: {
+        "api_key": "caller", "label": "caller"}, metrics_api=collector.url,
+        shutdown_timeout=0.5, buffer_length=100, flush_interval=600,
+        background_worker_mode=True)
+    middleware = MetricsMiddleware(hello, config)
+    try:
+        asyncio.run(call_and_stop(middleware, 3))
+        closing = time.monotonic()
+        middleware.close()
+    finally:
+        never.set()
+    assert middleware.pipeline is not None
+    assert middleware.pipeline.delivery._batcher.deadline <= closing  # no time to try
+    flush = messages(caplog, logging.WARNING, "the flush at the ASGI lifespan's shutdown "
+                     "gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 0.5s: "
+                     "3 logs not delivered yet, still queued")
+    assert len(flush) == 1, [r.getMessage() for r in caplog.records]
+    assert "exit tries again" not in flush[0], flush
+    assert flush[0].endswith("else the exit's close says what became of them, within "
+                             "this same shutdown_timeout (one of its own if a log comes "
+                             "first)"), flush

@@ -149,7 +149,9 @@ class Lifespan:
     def _flush(self, timeout: Optional[float]) -> None:
         """The flush, and one warning if logs are left queued after it: uvicorn ends on
         SIGTERM without the exit hooks, so no close would say they were lost (before
-        blackbox6 an unanswering API at a uvicorn stop lost them without a word)."""
+        blackbox6 an unanswering API at a uvicorn stop lost them without a word). The
+        exit's close has no bound of its own after it (delivery34's stop_begins): the
+        line said "else the exit tries again" before review114."""
         if self.flush(timeout):
             return
         left = self.queued()
@@ -158,7 +160,9 @@ class Lifespan:
                 "readme_metrics: the flush at the ASGI lifespan's shutdown gave up after "
                 "%s: %d log%s not delivered yet, still queued; they are lost if the "
                 "process ends without Python's exit hooks (uvicorn on SIGTERM), else the "
-                "exit tries again", self._had(timeout), left, "" if left == 1 else "s")
+                "exit's close says what became of them, within this same shutdown_timeout "
+                "(one of its own if a log comes first)", self._had(timeout), left,
+                "" if left == 1 else "s")
 
     def _had(self, timeout: Optional[float]) -> str:
         """The time the flush had: all of shutdown_timeout, or what was left of it once
