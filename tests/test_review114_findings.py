@@ -180,3 +180,57 @@ def test_the_lifespans_line_says_the_exit_has_no_bound_of_its_own(
     assert flush[0].endswith("else the exit's close says what became of them, within "
                              "this same shutdown_timeout (one of its own if a log comes "
                              "first)"), flush
+
+
+# -- 3. an executor's threads, its module imported after the middleware ------------------
+
+POOL_SCRIPT = textwrap.dedent("""
+    import os, sys
+    from werkzeug.test import Client
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_review114_key", metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        background_worker_mode=sys.argv[2] == "background",
+        grouping_function=lambda request: {"api_key": "caller-114"}))
+    client = Client(middleware)
+    for n in range(int(sys.argv[1])):
+        assert client.get(f"/s/{n}").status_code == 200
+    # The app's work runs on in a thread pool made only now (concurrent.futures.thread
+    # imported after the middleware started), after the main thread ended: here, until
+    # the test closes stdin.
+    from concurrent.futures import ThreadPoolExecutor
+    ThreadPoolExecutor(1).submit(sys.stdin.read)
+    print("main thread done", flush=True)
+""")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["background", "inline"])
+def test_logs_go_while_the_exit_waits_for_an_executors_work(
+        collector: Collector, tmp_path: Path, mode: str) -> None:
+    """As blackbox9's script, the app's work in a ThreadPoolExecutor whose module was
+    imported after the middleware started: ``concurrent.futures``' own exit hook (which
+    joins its pools' threads) ran before the library's (``threading`` runs them last
+    registered first), and the 30 logs waited for that work to end. They arrive while
+    it runs now, each once."""
+    (tmp_path / "script.py").write_text(POOL_SCRIPT)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url, "PYTHONPATH": str(ROOT)}
+    process = start_server([sys.executable, str(tmp_path / "script.py"), "30", mode],
+                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    try:
+        assert read_line(process.stdout) == b"main thread done\n"
+        collector.wait_for_logs(30, timeout=LINE_WAIT)  # the pool's work still runs
+        assert process.poll() is None
+    finally:
+        out, err = process.communicate(b"", timeout=LINE_WAIT)
+    assert process.returncode == 0, err.decode(errors="replace")
+    assert sorted(_paths(collector)) == sorted(f"s/{n}" for n in range(30))
+    assert out == b"" and err == b"", err.decode(errors="replace")
