@@ -189,6 +189,12 @@ def _install() -> None:
     register = getattr(threading, "_register_atexit", None)  # CPython 3.9+
     if register is not None:
         with contextlib.suppress(Exception):  # (RuntimeError once the exit has begun)
+            # threading runs these hooks last registered first, and concurrent.futures'
+            # (registered as its thread module is imported) joins every pool's threads:
+            # imported after this one, it held the logs until the app's work in a
+            # ThreadPoolExecutor had ended (review114). Imported first, it runs after.
+            import concurrent.futures.thread  # noqa: F401
+        with contextlib.suppress(Exception):
             register(_threads_exit)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
