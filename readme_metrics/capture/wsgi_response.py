@@ -2,36 +2,64 @@
 
 :class:`Response` passes the app's iterable through chunk by chunk (each recorded,
 bounded) and finishes the exchange's log when the server closes it (in background mode
-already when it is read to its end), or, when nobody does, when it is dropped.
+already when it is read to its end), or, when nobody does, when it is dropped; a chunk
+whose record an exception stopped, the server never got, is taken back from the log.
 :func:`read_along` hands the server headers an app gave as an iterator the way it gave
 them, keeping what the server read for the log.
+
+What each server does with the answer is ``wsgi_servers``'s, what its client got when
+the answer failed ``wsgi_failures``'s, and the size of a ``wsgi.file_wrapper`` answer
+``file_rest``'s: their names are importable from here too, as they always were.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import stat
 import sys
-import tempfile
-import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
-from readme_metrics.capture.recorder import response_content_length, sets_docs_url
+from readme_metrics.capture.file_rest import file_rest
+from readme_metrics.capture.recorder import sets_docs_url
+from readme_metrics.capture.wsgi_failures import (
+    answers_500,
+    client_left,
+    refuses_unsent,
+    signals_land,
+    unanswered_at,
+    wsgiref_head_unsent,
+)
+from readme_metrics.capture.wsgi_servers import (
+    ANSWERS_OWN_VERSION,
+    _not_latin_1,
+    answered_version,
+    cuts_at_length,
+    ends_after_close,
+    ends_at_close,
+    holds_empty_chunks,
+    ignores_late_start,
+    keeps_earlier_headers,
+    plain_server,
+    sends_list_as_is,
+    sends_unallowed_body,
+    sends_written_head_body,
+    takes_raising_restart,
+    under_cheroot,
+    under_wsgiref,
+)
 
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi_exchange import WSGICapture
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["Response", "SizedResponse", "answers_500", "client_left", "cuts_at_length",
-           "ends_after_close", "ends_at_close", "file_rest", "holds_empty_chunks",
-           "ignores_late_start", "keeps_earlier_headers", "plain_server", "read_along",
-           "refuses_unsent", "sends_list_as_is", "sends_unallowed_body",
-           "sends_written_head_body", "signals_land", "takes_raising_restart", "unanswered_at",
-           "under_cheroot", "under_wsgiref", "wsgiref_head_unsent"]
+__all__ = ["ANSWERS_OWN_VERSION", "Response", "SizedResponse", "answered_version",
+           "answers_500", "client_left", "cuts_at_length", "ends_after_close",
+           "ends_at_close", "file_rest", "holds_empty_chunks", "ignores_late_start",
+           "keeps_earlier_headers", "plain_server", "read_along", "refuses_unsent",
+           "sends_list_as_is", "sends_unallowed_body", "sends_written_head_body",
+           "signals_land", "takes_raising_restart", "unanswered_at", "under_cheroot",
+           "under_wsgiref", "wsgiref_head_unsent"]
 
 
 def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[str, str]]
@@ -44,372 +72,6 @@ def read_along(headers: Iterator[Any], seen: list[Any], extra: Optional[tuple[st
     if extra is not None and not sets_docs_url(seen):
         seen.append(extra)
         yield extra
-
-
-def file_rest(wrapper: Any, environ: Any, length: int = -1) -> int:
-    """Bytes a server sends of a ``wsgi.file_wrapper`` whose response declares ``length``
-    (its Content-Length; -1: none): the rest of its file from where it stands, measured
-    as the servers do (gunicorn's sendfile by fstat, waitress by a seek to the end and
-    back, wsgiref reads to the end), and no more than ``length`` (gunicorn and waitress
-    stop there, and at the end of a file shorter than it); under uWSGI, whose sendfile
-    sends a file with a descriptor whole, from offset 0, and reads any other file to its
-    end, whatever the header says, the file's. ``length`` when the file cannot be measured
-    without reading it (-1 without one). Only a plain file (an ``open(..., "rb")``, a
-    temporary file) or a ``BytesIO`` is measured: another object's size may not be its
-    descriptor's (a gzip or bz2 file's is the compressed one), and its seek may cost
-    (decompressing) or not come back. Neither moves nor rolls over the file (a
-    SpooledTemporaryFile's fileno() would write it to disk), and never raises."""
-    # wsgiref's, gunicorn's and werkzeug's FileWrapper keep it as filelike; waitress's
-    # ReadOnlyFileBasedBuffer as file; uWSGI's file_wrapper returns the file itself.
-    uwsgi = "uwsgi.version" in environ
-    if uwsgi:
-        filelike = wrapper
-    else:
-        filelike = getattr(wrapper, "filelike", None)
-        if filelike is None:
-            filelike = getattr(wrapper, "file", None)
-    try:
-        file = _plain_file(filelike)
-        if file is None:
-            return length
-        position = file.tell()
-        if position.__class__ is not int or position < 0:
-            return length
-        if file.__class__ is io.BytesIO:
-            with file.getbuffer() as view:
-                rest = max(view.nbytes - position, 0)
-            return rest if uwsgi else _at_most(length, rest)
-        descriptor = file.fileno()
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            return length  # a pipe or a socket: its length is known once it is sent
-        if uwsgi:
-            # uWSGI's sendfile sends the whole file from offset 0 whatever its position
-            # (a file without a descriptor, a BytesIO, it reads from where it stands).
-            return status.st_size
-        sent = _at_most(length, max(status.st_size - position, 0))
-        if "gunicorn.socket" in environ:
-            offset = os.lseek(descriptor, 0, os.SEEK_CUR)
-            if (offset != position
-                    and _at_most(length, max(status.st_size - offset, 0)) != sent):
-                # A buffered file the app read from: gunicorn's sendfile starts at the
-                # descriptor's offset (past what the buffer took), its loop (no
-                # sendfile: TLS, --no-sendfile) at the file's position.
-                return -1
-        return sent
-    except Exception:  # noqa: BLE001 - the app's object: unknown rather than an error
-        return length
-
-
-def _at_most(length: int, rest: int) -> int:
-    """``rest`` bytes of a file, sent under a Content-Length of ``length`` (-1: none)."""
-    return rest if length < 0 or rest < length else length
-
-
-def _plain_file(filelike: Any) -> Any:
-    """``filelike`` itself, or the file a tempfile object holds, when it is a file of the
-    io module whose size and position are its bytes' (FileIO, BufferedReader or
-    BufferedRandom over one, BytesIO); else None."""
-    if filelike.__class__ is tempfile.SpooledTemporaryFile:
-        filelike = filelike._file  # BytesIO, or the file it rolled over to
-    elif filelike.__class__ is _TEMPORARY_WRAPPER:
-        filelike = filelike.file  # NamedTemporaryFile's
-    kind = filelike.__class__
-    if kind is io.BytesIO or kind is io.FileIO:
-        return filelike
-    if (kind is io.BufferedReader or kind is io.BufferedRandom) \
-            and filelike.raw.__class__ is io.FileIO:
-        return filelike
-    return None
-
-
-_TEMPORARY_WRAPPER = getattr(tempfile, "_TemporaryFileWrapper", None)
-
-
-def plain_server(environ: Any) -> bool:
-    """True under a server none of the checks below tells apart (not waitress, gunicorn,
-    uWSGI or granian): each then gives its plain answer (False; ``answers_500``: not
-    ``wrote``), so that the middleware asks once per request instead of each."""
-    return not ("waitress.client_disconnected" in environ or "gunicorn.socket" in environ
-                or "uwsgi.version" in environ or environ.get("SERVER_SOFTWARE") == "Granian")
-
-
-def holds_empty_chunks(environ: Any) -> bool:
-    """True under a server that sends nothing for an empty chunk, the status included
-    (waitress, which puts this key in every environ)."""
-    return "waitress.client_disconnected" in environ
-
-
-def under_cheroot(environ: Any) -> bool:
-    """True under cheroot, CherryPy's server (SERVER_SOFTWARE "Cheroot/11.1.2 Server", or
-    CherryPy's "CherryPy/18.10.0 Cheroot/11.1.2 Server"); it puts no key of its own in
-    the environ. Asked only on the rare paths below, never once per request."""
-    software = environ.get("SERVER_SOFTWARE")
-    return software.__class__ is str and "Cheroot/" in software
-
-
-def under_wsgiref(environ: Any) -> bool:
-    """True under wsgiref's server (SERVER_SOFTWARE "WSGIServer/0.2 CPython/3.11"), and so
-    under Django's runserver, built on it (:func:`_under_runserver` tells them apart)."""
-    software = environ.get("SERVER_SOFTWARE")
-    return software.__class__ is str and software.startswith("WSGIServer/")
-
-
-def signals_land() -> bool:
-    """Whether a signal's exception (Ctrl-C's KeyboardInterrupt, a SIGTERM handler's
-    SystemExit) may land in this request's thread while a development server writes the
-    answer: it is the process's main thread. Asked by ``WSGIExchange.wrap`` only under
-    wsgiref's server (runserver ``--nothreading``) or werkzeug's (an unthreaded
-    ``app.run()``), which it tells apart itself (``SERVER_SOFTWARE``, read there already,
-    and ``werkzeug.socket``: no call on every list answer), and only for a non-empty
-    list or tuple under a server :func:`plain_server` does not tell apart (gunicorn's
-    sync worker, in the main thread too, keeps the list's fast path). A list or tuple
-    answer is then passed through as an iterable, so that close() sees a stop."""
-    return threading.get_ident() == threading.main_thread().ident
-
-
-def wsgiref_head_unsent(start_response: Any) -> bool:
-    """Whether wsgiref's handler (runserver's too), whose ``start_response`` the app was
-    given, has not yet marked the answer's head sent: an exception landing in its
-    ``write()`` of the first chunk before that (a signal's, at its entry) has it answer
-    its own 500, none of the app's answer sent. False under any other server, and for a
-    ``start_response`` an outer middleware made (not looked into). Asked only when such
-    an exception stopped the answer at its first chunk."""
-    handler = getattr(start_response, "__self__", None)
-    handlers = sys.modules.get("wsgiref.handlers")
-    return (handlers is not None and isinstance(handler, handlers.BaseHandler)
-            and handler.headers_sent is False)
-
-
-def sends_unallowed_body(environ: Any, head: bool) -> bool:
-    """Whether the server sends the body an app gives to an answer HTTP allows none
-    (RFC 9110 6.4.1: to HEAD when ``head``, else a 1xx, 204 or 304 status), so that the
-    log has the bytes the client got. werkzeug's (``flask run``), wsgiref, cheroot and
-    uWSGI send every such body (uWSGI 2.0.30 over --http-socket, shown by raw clients:
-    HEAD, 103, 204 and 304, from the iterable and from ``write()``); Django's
-    runserver all but HEAD's (it drops that one); waitress and gevent's pywsgi (alone, or
-    gunicorn's ``-k gevent_pywsgi``: SERVER_SOFTWARE "gevent/...") only HEAD's. gunicorn
-    and granian send none, and neither, as far as is known, do the others: nothing is
-    logged there. Asked only for such an answer."""
-    if "gunicorn.socket" in environ:
-        return False
-    if "uwsgi.version" in environ:
-        return True
-    if "waitress.client_disconnected" in environ:
-        return head
-    software = environ.get("SERVER_SOFTWARE")
-    if software.__class__ is not str:
-        return False
-    if software.startswith("Werkzeug/") or "Cheroot/" in software:
-        return True
-    if software.startswith("WSGIServer/"):
-        return not (head and _under_runserver(environ))
-    return head and software.startswith("gevent/")
-
-
-def sends_written_head_body(environ: Any) -> bool:
-    """Whether the server sends what a HEAD answer's app gives to ``write()`` though it
-    drops its iterable's body (``sends_unallowed_body`` False for HEAD): Django's
-    runserver, whose HEAD consumes the iterable unsent, while wsgiref's ``write()``,
-    which it keeps, sends each chunk at once. Asked only for such a chunk."""
-    return under_wsgiref(environ) and _under_runserver(environ)
-
-
-def _under_runserver(environ: Any) -> bool:
-    """Under wsgiref's SERVER_SOFTWARE ("WSGIServer/"), whether it is Django's runserver,
-    built on it: its ``wsgi.input`` is a Django LimitedStream (under the WSGI middleware's
-    InputTee, if there)."""
-    server_input = environ.get("wsgi.input")
-    server_input = getattr(server_input, "_input", server_input)
-    kind = type(server_input)
-    return kind.__name__ == "LimitedStream" and kind.__module__ == "django.core.handlers.wsgi"
-
-
-def answers_500(environ: Any, in_call: bool, wrote: bool) -> bool:
-    """Whether the server answers its own 500 when an app that started a response raises
-    before the server sent a chunk of it: from its call (``in_call``), or at its
-    iterable's first chunk; ``wrote``: write() was called. PEP 3333 servers (wsgiref,
-    werkzeug, gunicorn, waitress) do unless write() sent the status; uWSGI sends the
-    started status whatever raised; granian answers 500 for a raise from the call, even
-    after write(), and the started status for one from the iterable. So does cheroot,
-    whose ``finally`` sends the started headers when the iterable raised (and, after
-    write(), nothing more: 500 from the call only without it)."""
-    if "uwsgi.version" in environ:
-        return False
-    if environ.get("SERVER_SOFTWARE") == "Granian":
-        return in_call
-    if under_cheroot(environ):
-        return in_call and not wrote
-    return not wrote
-
-
-def unanswered_at(environ: Any, error: BaseException, in_call: bool,
-                  started: bool = True) -> Optional[bool]:
-    """Whether the server sends no answer at all when ``error``, raised out of the app
-    before it had any of its answer, is no Exception (a signal's KeyboardInterrupt, a
-    SystemExit, an app's ``sys.exit()``): None when it answers it as any error
-    (:func:`answers_500`); else whether it closes the connection (True), or leaves the
-    request unanswered with the connection open (False). werkzeug's handler (``flask
-    run``), gunicorn's gthread worker (its app runs in a thread of its pool) and
-    waitress's catch Exception only: the first two then close the connection with
-    nothing sent, waitress's thread logs the exception and leaves the request as it is
-    (False); gunicorn's gevent worker closes it with nothing sent at a SystemExit, and
-    answers its 500 for a KeyboardInterrupt. cheroot lets it through too (a shutdown
-    request: it stops the server) and closes the connection, with nothing sent when it
-    came from the app's call (``in_call``); from the iterable its ``finally`` sent the
-    started head first (:func:`answers_500`). wsgiref (and Django's runserver), whose
-    ``except:`` takes anything, and gunicorn's sync worker, which catches BaseException,
-    answer their 500. uWSGI sends the started status whatever raised (answers_500), but
-    for a SystemExit, which ends its worker, and for anything raised before a status was
-    ``started``: it closes the connection with nothing sent. granian is taken to answer
-    as for any error (what it sends then varies from run to run). Asked only when the
-    app raised before the server had a chunk."""
-    if "uwsgi.version" in environ:
-        return True if isinstance(error, SystemExit) or not started else None
-    if isinstance(error, Exception):
-        return None
-    if "waitress.client_disconnected" in environ:
-        return False
-    if "gunicorn.socket" in environ:
-        # The worker class's module is imported in its worker's process only. gevent's
-        # worker swallows a SystemExit and closes the connection (its KeyboardInterrupt
-        # gets the 500); asked first: its greenlets are no main thread either.
-        if "gunicorn.workers.ggevent" in sys.modules:
-            return True if isinstance(error, SystemExit) else None
-        if ("gunicorn.workers.gthread" in sys.modules
-                and threading.current_thread() is not threading.main_thread()):
-            return True
-        return None
-    software = environ.get("SERVER_SOFTWARE")
-    if software.__class__ is str and software.startswith("Werkzeug/"):
-        return True
-    if under_cheroot(environ):
-        return True if in_call else None
-    return None
-
-
-def ends_after_close(environ: Any) -> bool:
-    """Whether the server writes the end of the answer (a chunked body's last chunk;
-    cheroot the head too, when no chunk went out) only once the app's iterable's
-    ``close()`` returned, so that a ``close()`` that raises leaves the client's answer
-    without its end (waitress and cheroot, which then close the connection; waitress
-    answers its own 500 when nothing went out yet). gunicorn and werkzeug write the end
-    before calling ``close()``; wsgiref answers HTTP/1.0, ended by the close. Asked only
-    at the iterable's end and when its ``close()`` raised."""
-    return "waitress.client_disconnected" in environ or under_cheroot(environ)
-
-
-def keeps_earlier_headers(environ: Any) -> bool:
-    """Whether a second start_response (with exc_info, before the status went out) adds
-    its headers to those of the first instead of replacing them (gunicorn, cheroot)."""
-    return "gunicorn.socket" in environ or under_cheroot(environ)
-
-
-def takes_raising_restart(environ: Any) -> bool:
-    """Whether a start_response with exc_info before the status went out takes the new
-    status and headers, then raises all the same (uWSGI: it sets the exception as
-    Python's current error and returns, so the call raises SystemError)."""
-    return "uwsgi.version" in environ
-
-
-def ignores_late_start(environ: Any) -> bool:
-    """Whether the server takes the status and headers the app gave by the time its call
-    returned, and ignores any start_response from its iterable (granian: none given by
-    then is a 200 with no headers; a 1xx other than 101, its own 500)."""
-    return environ.get("SERVER_SOFTWARE") == "Granian"
-
-
-def cuts_at_length(environ: Any, result: Any) -> bool:
-    """Whether the server sends no more of the body than the Content-Length the app
-    declared (one too short: the length of a text, not of its bytes): waitress and
-    gunicorn do; granian does, but for a list, which it sends whole. The others send it
-    all, and the client reads the rest as the next answer's start."""
-    return ("waitress.client_disconnected" in environ or "gunicorn.socket" in environ
-            or (ignores_late_start(environ) and not isinstance(result, list)))
-
-
-#: The first letter of the SERVER_SOFTWARE of every server :func:`answered_version`
-#: knows (wsgiref's and runserver's "WSGIServer/", werkzeug's "Werkzeug/"): an adapter
-#: asks it only then, one test per request for the other servers.
-ANSWERS_OWN_VERSION = "W"
-
-
-def answered_version(environ: Any, software: str) -> Optional[str]:
-    """The HTTP version of the status line a development server writes whatever the
-    request's (SERVER_PROTOCOL), for the HAR response's ``httpVersion``; None where it is
-    the request's (gunicorn, waitress, uWSGI answer in the request's version).
-
-    wsgiref's simple_server always answers ``HTTP/1.0`` (its handler's ``http_version``);
-    Django's runserver, built on it with the same SERVER_SOFTWARE, ``HTTP/1.1`` (its
-    ``wsgi.input`` is a Django LimitedStream); werkzeug's (``flask run``) the
-    ``protocol_version`` of its request handler class, read there: ``HTTP/1.0`` by
-    default, and ``HTTP/1.1`` once any server of the process was made threaded or forked
-    (``make_server`` sets it on the class). A handler class of the app's own is not seen.
-    """
-    if software.startswith("WSGIServer/"):
-        return "HTTP/1.1" if _under_runserver(environ) else "HTTP/1.0"
-    if software.startswith("Werkzeug/"):
-        serving = sys.modules.get("werkzeug.serving")
-        version = getattr(getattr(serving, "WSGIRequestHandler", None), "protocol_version",
-                          None)
-        return version if version in ("HTTP/1.0", "HTTP/1.1") else None
-    return None
-
-
-def refuses_unsent(environ: Any, error: BaseException) -> bool:
-    """Whether a server whose write of the answer's first chunk raised ``error`` sent none
-    of the app's answer and answers its own 500 instead. waitress builds the status line
-    and headers there, and one not latin-1 raises UnicodeEncodeError before any is
-    queued (a str chunk fails after); wsgiref asserts the chunk is bytes before it sends
-    anything (a str: AssertionError; a header not latin-1 fails after the status line
-    went out). gunicorn and werkzeug send the status and headers before they check the
-    chunk: the client got the app's status."""
-    if holds_empty_chunks(environ):
-        return isinstance(error, UnicodeEncodeError)
-    return isinstance(error, AssertionError) and under_wsgiref(environ)
-
-
-def ends_at_close(environ: Any, headers: Any) -> bool:
-    """Whether the client of werkzeug's development server learns where the answer ends
-    only when the connection closes, after the response's ``close()``: no Content-Length,
-    and werkzeug does not chunk it (it answers HTTP/1.0 unless threaded or forked, or to
-    an HTTP/1.0 request). A wait in ``close()`` would then hold back the answer's end."""
-    if response_content_length(headers) >= 0:
-        return False
-    return not (environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and (
-        environ.get("wsgi.multithread") or environ.get("wsgi.multiprocess")))
-
-
-def client_left(error: BaseException) -> bool:
-    """Whether ``error``, raised by the server's write of the answer, says the client is
-    gone: an OSError (a broken pipe or reset connection, a timeout, an SSL error; uWSGI's
-    "write error") or waitress's ClientDisconnected. The answer was then not cut short by
-    its side: the servers drop the rest of it, and the log has no "broke off" comment (as
-    under ASGI). Any other exception there (a signal's KeyboardInterrupt or SystemExit,
-    a server's refusal of a chunk) ends the answer the client was still reading."""
-    return isinstance(error, OSError) or type(error).__name__ == "ClientDisconnected"
-
-
-def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
-    """Whether a list or tuple the app returned goes to the server as it is, its log
-    finished now: not when the server may refuse its first chunk (not bytes: wsgiref) or
-    the headers (not latin-1: waitress), so that the refusal is seen (``Response``)."""
-    if result and result[0].__class__ is not bytes:
-        return False
-    return not (holds_empty_chunks(environ) and _not_latin_1(headers))
-
-
-def _not_latin_1(headers: Sequence[Any]) -> bool:
-    """True when waitress cannot encode ``headers`` as latin-1 (or they are no pairs of
-    strings): it refuses them when it sends the head, with its own 500."""
-    try:
-        for name, value in headers:
-            if not (value.isascii() and name.isascii()):
-                name.encode("latin-1")
-                value.encode("latin-1")
-    except Exception:  # noqa: BLE001 - not latin-1, or no str: waitress refuses it
-        return True
-    return False
 
 
 class Response:
