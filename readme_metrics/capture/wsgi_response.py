@@ -32,7 +32,6 @@ from readme_metrics.capture.wsgi_failures import (
 )
 from readme_metrics.capture.wsgi_servers import (
     ANSWERS_OWN_VERSION,
-    _not_latin_1,
     answered_version,
     cuts_at_length,
     ends_after_close,
@@ -40,6 +39,7 @@ from readme_metrics.capture.wsgi_servers import (
     holds_empty_chunks,
     ignores_late_start,
     keeps_earlier_headers,
+    not_latin_1,
     plain_server,
     sends_list_as_is,
     sends_unallowed_body,
@@ -182,7 +182,7 @@ class Response:
         Asked at the iterable's end too, in background mode, whose log is queued then."""
         capture = self._capture
         if (holds_empty_chunks(capture.environ) and capture.status
-                and _not_latin_1(capture.headers)):
+                and not_latin_1(capture.headers)):
             capture.server_answered(500, "Internal Server Error",
                                     "headers that are not Latin-1")
 

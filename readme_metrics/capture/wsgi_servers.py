@@ -18,7 +18,7 @@ from readme_metrics.capture.recorder import response_content_length
 
 __all__ = ["ANSWERS_OWN_VERSION", "answered_version", "cuts_at_length", "ends_after_close",
            "ends_at_close", "holds_empty_chunks", "ignores_late_start",
-           "keeps_earlier_headers", "plain_server", "sends_list_as_is",
+           "keeps_earlier_headers", "not_latin_1", "plain_server", "sends_list_as_is",
            "sends_unallowed_body", "sends_written_head_body", "takes_raising_restart",
            "under_cheroot", "under_wsgiref"]
 
@@ -181,10 +181,10 @@ def sends_list_as_is(result: Any, environ: Any, headers: Sequence[Any]) -> bool:
     the headers (not latin-1: waitress), so that the refusal is seen (``Response``)."""
     if result and result[0].__class__ is not bytes:
         return False
-    return not (holds_empty_chunks(environ) and _not_latin_1(headers))
+    return not (holds_empty_chunks(environ) and not_latin_1(headers))
 
 
-def _not_latin_1(headers: Sequence[Any]) -> bool:
+def not_latin_1(headers: Sequence[Any]) -> bool:
     """True when waitress cannot encode ``headers`` as latin-1 (or they are no pairs of
     strings): it refuses them when it sends the head, with its own 500."""
     try:
