@@ -15,6 +15,9 @@
   rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
   function); ``wsgi.py``: the WSGI middleware, over ``wsgi_exchange.py`` (one exchange:
   the wrapped ``start_response`` and response, the grouping call, the log;
+  ``wsgi_response.py``: the response passed through to the server; ``wsgi_servers.py``:
+  what each server does with the answer; ``wsgi_failures.py``: what its client got when
+  the answer failed; ``file_rest.py``: what it sends of a ``wsgi.file_wrapper``;
   ``uwsgi_sendfile.py``: uWSGI's file_wrapper, seen returning its file);
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
   wrapped ``send``, the grouping call, the log), ``asgi_receive.py`` (its request side:
