@@ -15,6 +15,8 @@ from concurrent.futures import TimeoutError as NoResult
 from queue import SimpleQueue
 from typing import IO, Any, Callable, Optional, TypeVar
 
+from tests.support import reaper
+
 _T = TypeVar("_T")
 
 #: How long :func:`read_line` waits for a child's line by default: a server prints its
@@ -52,7 +54,9 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     the test runs, and a daphne or gunicorn it had started kept serving, and spinning,
     as an orphan (newcomer10). On Linux the child gets SIGTERM when this process ends
     (prctl PR_SET_PDEATHSIG, asked for by a small program that then becomes the server:
-    ``_TIE``), as its users would stop it, so a server with workers ends them.
+    ``_TIE``), as its users would stop it, so a server with workers ends them. What it
+    leaves (a grandchild, a server that took SIGTERM for "reload") is ended by this
+    process's watcher (:mod:`tests.support.reaper`): SIGTERM, then SIGKILL.
 
     Linux ties the child to the *thread* that starts it: a server started from a thread
     that ends first would be ended mid-test. So a server asked for from another thread
@@ -65,10 +69,14 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     if isinstance(argv, (str, bytes, os.PathLike)):
         argv = [argv]
     argv = [sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()), *map(os.fspath, argv)]
+    options["env"] = reaper.marked_env(options.get("env"))
     if threading.current_thread() is threading.main_thread():
-        return subprocess.Popen(argv, start_new_session=True, **options)
-    return _on_lasting_thread(lambda: subprocess.Popen(argv, start_new_session=True,
-                                                       **options))
+        process = subprocess.Popen(argv, start_new_session=True, **options)
+    else:
+        process = _on_lasting_thread(lambda: subprocess.Popen(argv, start_new_session=True,
+                                                               **options))
+    reaper.register(process.pid)
+    return process
 
 
 # The thread that starts the servers asked for from threads other than the main one: a

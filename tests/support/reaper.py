@@ -1,0 +1,165 @@
+"""What the tests start ends when the test process ends, whatever its children do then.
+
+:func:`tests.support.processes.start_server` ties its child to the test process (Linux's
+PR_SET_PDEATHSIG: SIGTERM when it ends), but that reaches the child alone: a process
+*that* child started (a command's own subprocess, a worker a master does not stop, a
+server that takes SIGTERM for "reload") outlived a run stopped by SIGTERM, Ctrl-C or
+SIGKILL, holding its port (a later run on that port failed: flake27).
+
+So each test process (the xdist controller and each worker) has a watcher: a small
+process in a session of its own (a signal sent to the run's process group, as
+``timeout`` and Ctrl-C send theirs, does not reach it), reading a pipe whose only writer
+is the test process. Every child :func:`register` is given gets a mark in its
+environment, which its own children inherit. When the pipe closes, the test process is
+gone, however it ended (a normal exit too): the watcher sends SIGTERM to every process
+that still carries the mark, or is in the process group of a registered child that is
+still the one registered, waits up to :data:`GRACE` seconds for them, then SIGKILLs
+what is left. Linux only (it reads /proc); elsewhere :func:`marked_env` and
+:func:`register` do nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from typing import Any, Optional
+
+#: The environment variable that marks the processes a test process started.
+MARK = "TESTS_SUPPORT_RUN"
+#: How long the watcher lets what it found end after SIGTERM before it SIGKILLs it.
+GRACE = 5.0
+
+#: The watcher, run as ``python -I -S -c _WATCHER MARK=token GRACE``: reads the PIDs of
+#: the registered children from stdin until it closes, then ends what is left.
+_WATCHER = """\
+import os, signal, sys, time
+mark, grace, me = sys.argv[1].encode(), float(sys.argv[2]), os.getpid()
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+def stat(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            rest = f.read().rsplit(b")", 1)[1].split()
+        return rest[0], int(rest[2]), int(rest[19])
+    except (OSError, IndexError, ValueError):
+        return None
+groups = {}
+for line in sys.stdin.buffer:
+    try:
+        pid = int(line)
+    except ValueError:
+        continue
+    found = stat(pid)
+    if found:
+        groups[pid] = found[2]
+def left():
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        pid = int(name)
+        state = stat(pid)
+        if state is None or state[0] in (b"Z", b"X"):
+            continue
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                ours = mark in f.read().split(b"\\0")
+        except OSError:
+            ours = False
+        if not ours and state[1] in groups:
+            leader = stat(state[1])
+            ours = leader is not None and leader[2] == groups[state[1]]
+        if ours:
+            found[pid] = state[2]
+    return found
+def alive(pid, started):
+    state = stat(pid)
+    return state is not None and state[0] not in (b"Z", b"X") and state[2] == started
+def end(found, how):
+    for pid in found:
+        try:
+            os.kill(pid, how)
+        except OSError:
+            pass
+found = left()
+end(found, signal.SIGTERM)
+deadline = time.monotonic() + grace
+while found and time.monotonic() < deadline:
+    time.sleep(0.05)
+    found = {pid: started for pid, started in found.items() if alive(pid, started)}
+for _ in range(10):
+    found = left()
+    if not found:
+        break
+    end(found, signal.SIGKILL)
+    time.sleep(0.05)
+"""
+
+_lock = threading.Lock()
+#: The write end of this process's watcher's pipe (None: no watcher yet), and its mark.
+_pipe: list[Optional[int]] = [None]
+_token = [f"{MARK}={secrets.token_hex(8)}"]
+#: The watcher started here (kept: it ends only after this process).
+_watchers: list[subprocess.Popen[bytes]] = []
+
+
+def _forgotten_in_child() -> None:
+    """A forked child (multiprocessing's fork, os.fork) does not keep its parent's pipe
+    open (the watcher would wait for the child too), nor its lock, nor its mark."""
+    global _lock
+    _lock = threading.Lock()
+    if _pipe[0] is not None:
+        try:
+            os.close(_pipe[0])
+        except OSError:
+            pass
+    _pipe[0] = None
+    _token[0] = f"{MARK}={secrets.token_hex(8)}"
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forgotten_in_child)
+
+
+def marked_env(env: Optional[Mapping[Any, Any]]) -> Optional[dict[Any, Any]]:
+    """``env`` (None: this process's environment) with this test process's mark, for a
+    child :func:`register` is then given; None off Linux (the child's env unchanged)."""
+    if not sys.platform.startswith("linux"):
+        return None if env is None else dict(env)
+    name, value = _token[0].split("=", 1)
+    return {**(os.environ if env is None else env), name: value}
+
+
+def register(pid: int) -> None:
+    """Have the watcher end ``pid``'s process group when this process ends (it also
+    ends whatever carries the mark of :func:`marked_env`). Starts the watcher at the
+    first call. Never raises: a watcher that could not start leaves start_server's tie."""
+    if not sys.platform.startswith("linux"):
+        return
+    with _lock:
+        try:
+            if _pipe[0] is None:
+                _pipe[0] = _start_watcher()
+            os.write(_pipe[0], b"%d\n" % pid)
+        except OSError:
+            pass
+
+
+def _start_watcher() -> int:
+    """The watcher's process, in a session of its own; the write end of its pipe."""
+    read, write = os.pipe()
+    try:
+        env = {name: value for name, value in os.environ.items() if name != MARK}
+        _watchers.append(subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHER, _token[0], str(GRACE)],
+                         stdin=read, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=env, start_new_session=True, close_fds=True))
+    except BaseException:
+        os.close(write)
+        raise
+    finally:
+        os.close(read)
+    return write
