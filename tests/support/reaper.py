@@ -154,9 +154,10 @@ def _start_watcher() -> int:
     read, write = os.pipe()
     try:
         env = {name: value for name, value in os.environ.items() if name != MARK}
-        _watchers.append(subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHER, _token[0], str(GRACE)],
-                         stdin=read, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env=env, start_new_session=True, close_fds=True))
+        argv = [sys.executable, "-I", "-S", "-c", _WATCHER, _token[0], str(GRACE)]
+        _watchers.append(subprocess.Popen(argv, stdin=read, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, env=env,
+                                          start_new_session=True, close_fds=True))
     except BaseException:
         os.close(write)
         raise
