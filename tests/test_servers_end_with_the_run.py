@@ -101,8 +101,8 @@ def test_blocks(tmp_path):
                      stderr=subprocess.DEVNULL)
     # A command that starts a process of its own (as a test's script does).
     threading.Thread(target=run_command, daemon=True, args=([PY, "-c",
-        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-        "'import time; time.sleep(900)']); time.sleep(900)"],), kwargs={"timeout": 900}
+        "import os, sys, time; os.spawnv(os.P_NOWAIT, sys.executable, [sys.executable, "
+        "'-c', 'import time; time.sleep(900)']); time.sleep(900)"],), kwargs={"timeout": 900}
         ).start()
     for _ in range(1200):
         if all(answers(port) for port in ports.values()):
