@@ -53,13 +53,13 @@ for line in sys.stdin.buffer:
         pid = int(line)
     except ValueError:
         continue
-    found = stat(pid)
+    found = stat(pid) if pid > 1 else None
     if found:
         groups[pid] = found[2]
 def left():
     found = {}
     for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
+        if not name.isdigit() or int(name) in (me, 1):
             continue
         pid = int(name)
         state = stat(pid)
