@@ -57,11 +57,30 @@ def _running(pid: int) -> bool:
         return False
     return state not in ("Z", "X")
 
+#: As _RUNNER, the "server" one that takes SIGTERM for something else than "stop" (as
+#: uWSGI without --die-on-term takes it for "reload"): start_server's tie alone left it
+#: running; the run's watcher (tests/support/reaper.py) SIGKILLs it after its grace.
+_DEAF_RUNNER = _RUNNER.replace(
+    '"import time; time.sleep(600)"',
+    '"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"')
+assert _DEAF_RUNNER != _RUNNER
+
+
+def _ignores_sigterm(pid: int) -> bool:
+    """True once ``pid`` ignores SIGTERM (its SigIgn mask in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    ignored = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(ignored.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 @pytest.mark.parametrize("runner_script", [pytest.param(_RUNNER, id="main-thread"),
-                                           pytest.param(_THREAD_RUNNER, id="other-thread")])
+                                           pytest.param(_THREAD_RUNNER, id="other-thread"),
+                                           pytest.param(_DEAF_RUNNER, id="deaf-to-sigterm")])
 def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
         how: signal.Signals, runner_script: str) -> None:
     """Also a server started from a thread that ended before (test_slow_client starts
@@ -75,6 +94,8 @@ def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
         assert runner.stdout is not None
         server = int(read_line(runner.stdout))
         assert _running(server)
+        if runner_script is _DEAF_RUNNER:  # its SIG_IGN in place before the run ends
+            wait_until(lambda: _ignores_sigterm(server), timeout=30)
         runner.send_signal(how)  # as `timeout` ends pytest, or the OOM killer a worker
         runner.wait(30)
         wait_until(lambda: not _running(server), timeout=30)
