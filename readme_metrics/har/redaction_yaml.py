@@ -42,14 +42,23 @@ def is_yaml(essence: str) -> bool:
     return essence in _YAML_TYPES or essence.endswith("+yaml")
 
 
+#: What comes before a line's content: a document's start (``--- {...}``), indentation,
+#: each ``- `` of a sequence, and a node's properties (an anchor ``&a``, a tag ``!!str``)
+#: before a key. One match, each repeat starting at a character the one before cannot
+#: take (``-``, ``&``/``!`` after a blank): linear.
+_BEFORE_CONTENT = re.compile(r"(?:---[ \t]+)? *(?:-[ \t]+)*(?:[&!][^ \t]*[ \t]+)*")
+
+#: A value's properties before it (``&b {password: ...}``, ``!!map {...}``), blanks around.
+_PROPERTIES = re.compile(r"[ \t]*(?:[&!][^ \t]*[ \t]+)*")
+
+
 def _content(line: str) -> int:
     """Where a line's content starts: after its indentation and each ``- `` of a
-    sequence (``- password: ...`` is a mapping's key in a sequence's item)."""
-    at = len(line) - len(line.lstrip(" "))
-    while line.startswith("- ", at) or line.startswith("-\t", at):
-        at += 2
-        at = len(line) - len(line[at:].lstrip(" \t"))
-    return at
+    sequence (``- password: ...`` is a mapping's key in a sequence's item), a document's
+    start and a key's properties (``&a password: ...``). A match, not a slice of the
+    line a dash: ``- `` 170,000 times over took 23 s (hostile26)."""
+    found = _BEFORE_CONTENT.match(line)
+    return 0 if found is None else found.end()
 
 
 def _value_start(line: str, at: int) -> int:
@@ -104,9 +113,8 @@ def yaml_redacted(text: str, redactor: Redactor) -> str:
             # denied key, in no quotes (as PyYAML writes them): hidden whole.
             # Its lines after it (deeper) are its text too (a string over lines); read
             # once, not again as keys: linear.
-            start = end if end >= 0 else at
-            while line[start:start + 1] in (" ", "\t"):
-                start += 1
+            found = _PROPERTIES.match(line, end if end >= 0 else at)
+            start = found.end() if found is not None else at
             if line[start:start + 1] not in ("{", "["):
                 out.append(line)
                 continue
@@ -140,8 +148,8 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
     last = index
     for ahead in range(index, len(lines)):
         following = lines[ahead]
-        if not following.strip():
-            continue
+        if not following.strip() or following.lstrip().startswith("#"):
+            continue  # (a blank line, or a comment's, at any indentation)
         deeper = len(following) - len(following.lstrip(" ")) - at
         if deeper < 0 or deeper == 0 and (value or not _item(following, at)):
             break
