@@ -257,6 +257,13 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         ]},
         ".env file parts": (_MULTIPART, lambda n: _DOTENV_PART * (n // len(_DOTENV_PART))
                             + b"--XyZ--\r\n", DENY),
+        # One line of sequence items, properties, aliases of anchored values (review113).
+        "yaml, one line of '-  '": ("application/yaml", lambda n: b"-  " * (n // 3)
+                                    + b"password: s", DENY),
+        "yaml, one line of '&a '": ("application/yaml", lambda n: b"&a " * (n // 3)
+                                    + b"password: s", DENY),
+        "yaml, anchors and aliases": ("application/yaml", lambda n: b"".join(
+            b"a%d: &a%d s\npassword: *a%d\n" % (i, i, i) for i in range(n // 30)), DENY),
         # (Each line a flow collection's start, deeper than the one before: read once.)
         "yaml, each line deeper: {a: '...": ("application/yaml", lambda n: b"a: 1\n" + b"".join(
             b" " * i + b"{a: '\n" for i in range(int((n * 2) ** 0.5))) + b"password", DENY),
