@@ -9,7 +9,10 @@
    value elsewhere (``x-db: &db S`` ... ``password: *db``: the value was hidden as
    ``*db``, S sent at its anchor).
 2. Cost: a line's start was found slicing the rest of the line at each ``- `` of a
-   sequence: a 384 KiB line of ``-  `` took 23 s (x40 a doubling). One match now.
+   sequence: a 384 KiB line of ``-  `` took 23 s (x40 a doubling). Found a step at a
+   time now. And (older than hostile26, x5 worse with its readings) a run of
+   backslashes no quote follows, after ``{"password": \\"`` in a form or a text line,
+   was read again from each of its characters: 32 KiB took 10 s (har/quote_runs).
 3. Guards: real documents (a Kubernetes manifest, a GitHub Actions workflow, an OpenAPI
    spec, a docker-compose file) are kept byte for byte with no denylist and with one
    naming no key of theirs, and only the denied keys' values change otherwise.
@@ -19,10 +22,16 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-import pytest
+from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import redaction_cut
 from readme_metrics.har.bodies import post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
+from readme_metrics.har.quote_runs import quote_matches
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_yaml import _content, yaml_redacted
 from tests.support.fake_api import Collector
@@ -242,3 +251,53 @@ def test_guard_a_real_document_changes_in_its_denied_values_only(name: str,
     assert sent == "\n".join(line for line in expected if line is not None)
     assert list(yaml.safe_load_all(sent))  # (still YAML)
 
+
+
+#: A run of backslashes no quote follows, after a member's name, in a form or text
+#: line: each character of the run was a try of the quote pattern reading the run's rest
+#: (32 KiB took 10 s; 256 KiB, 40 minutes).
+_RUN_BODY = "import sys\n" + """\
+from readme_metrics.har.bodies import post_data
+from readme_metrics.har.headers import RAW_CONTENT_TYPE
+from readme_metrics.har.redaction import Redactor
+mime = sys.argv[1]
+body = b'a=1&b={"password": \\\\"' + b"\\\\" * (256 << 10)
+record = post_data(body, len(body), {"content-type": mime, RAW_CONTENT_TYPE: mime},
+                   Redactor(denylist=["password"]), 1 << 20)
+print(record.get("text", record.get("params")))
+"""
+
+
+@pytest.mark.parametrize("mime", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_run_of_backslashes_no_quote_follows_is_read_once(mime: str) -> None:
+    """Run in a child whose CPU time is bounded at 20 s (a limit on the work, not a
+    timing: linear takes milliseconds; main's quadratic reading, 40 minutes)."""
+    import sys
+
+    from tests.support.processes import run_command
+
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_CPU, (20, 20))\n"
+    root = Path(__file__).resolve().parent.parent  # (this tree's readme_metrics)
+    done = run_command([sys.executable, "-c", limit + _RUN_BODY, mime], timeout=600,
+                       capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "REDACTED" in done.stdout and "\\" not in done.stdout, done.stdout[:200]
+
+
+READINGS = [redaction_cut._AS_SENT, redaction_cut._DECODED, redaction_cut._SINGLE,
+            redaction_cut._SINGLE_DECODED, redaction_cut._SINGLE_ESCAPED,
+            redaction_cut._DOUBLED, *redaction_cut._ESCAPED, *redaction_cut._ESCAPED_DECODED]
+_PIECES = ["\\", '"', "'", "%5C", "%5c", "%22", "%27", "u0022", "x", "%", "5", "C", "2",
+           ":", " "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_quote_matches_are_finditers_own(pieces: list[str]) -> None:
+    """The linear reading finds the very matches the pattern's finditer does, in each
+    reading (20,000 examples when written)."""
+    raw = "".join(pieces)
+    for reading in READINGS:
+        assert [(found.span(), found.group(1)) for found in quote_matches(
+            raw, reading.quote, reading.alone)] == [
+            (found.span(), found.group(1)) for found in reading.quote.finditer(raw)]

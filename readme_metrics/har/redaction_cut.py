@@ -41,6 +41,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.quote_runs import quote_matches
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_names import folded_name
 
@@ -60,6 +61,8 @@ class _Reading:
 
     #: A quote, after the run of backslashes before it (group 1).
     quote: re.Pattern[str]
+    #: A quote alone (where to look for the one before, above).
+    alone: re.Pattern[str]
     #: One backslash (to count those of a run).
     backslash: re.Pattern[str]
     #: A member's name's end: its closing quote, blanks, the colon.
@@ -74,7 +77,8 @@ class _Reading:
 def _reading(quote: str, backslash: str, blank: str, colon: str, opening: str,
              closing: str) -> _Reading:
     """A :class:`_Reading` of the spellings (patterns) of each character."""
-    return _Reading(lazy_compile(f"((?:{backslash})*)(?:{quote})"), lazy_compile(backslash),
+    return _Reading(lazy_compile(f"((?:{backslash})*)(?:{quote})"), lazy_compile(quote),
+                    lazy_compile(backslash),
                     lazy_compile(f"(?:{quote})(?:{blank})*(?:{colon})"),
                     lazy_compile(f"(?:{blank})*"),
                     lazy_compile(f"{quote}|{opening}|{closing}"), lazy_compile(opening),
@@ -123,7 +127,7 @@ class _Quotes:
     def __init__(self, raw: str, reading: _Reading) -> None:
         self.at: list[int] = []
         self.ends: dict[int, int] = {}
-        for found in reading.quote.finditer(raw):
+        for found in quote_matches(raw, reading.quote, reading.alone):
             run = found.group(1)
             if not run or len(reading.backslash.findall(run)) % 2 == 0:
                 self.at.append(found.end(1))
