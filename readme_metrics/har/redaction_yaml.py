@@ -48,26 +48,32 @@ _SOLID = re.compile(r"[^ \t]*")
 _SPACES = re.compile(r" *")
 
 
+def _end(pattern: re.Pattern[str], line: str, at: int) -> int:
+    """The end of ``pattern`` (one that matches the empty text too) matched at ``at``."""
+    found = pattern.match(line, at)
+    return at if found is None else found.end()
+
+
 def _content(line: str) -> int:
     """Where a line's content starts: after a document's start (``--- {...}``), its
     indentation, each ``- `` of a sequence (``- password: ...`` is a mapping's key in a
     sequence's item) and a key's properties (``&a password: ...``). Found a step at a
     time, no slice of the line (``- `` 130,000 times over took 23 s, hostile26), no
     pattern repeating a group (sre keeps a frame a repeat: 16 MB there)."""
-    at = _BLANKS.match(line, 3).end() if line.startswith(("--- ", "---\t")) else \
-        _SPACES.match(line).end()
+    at = _end(_BLANKS, line, 3) if line.startswith(("--- ", "---\t")) else \
+        _end(_SPACES, line, 0)
     while line.startswith(("- ", "-\t"), at):
-        at = _BLANKS.match(line, at + 2).end()
+        at = _end(_BLANKS, line, at + 2)
     return _properties(line, at)
 
 
 def _properties(line: str, at: int) -> int:
     """Where a node's content starts after blanks and its properties (an anchor ``&b``,
     a tag ``!!map``) from ``at``: ``&b {password: ...}``, ``!!str password: ...``."""
-    at = _BLANKS.match(line, at).end()
+    at = _end(_BLANKS, line, at)
     while line.startswith(("&", "!"), at):
-        solid = _SOLID.match(line, at).end()
-        after = _BLANKS.match(line, solid).end()
+        solid = _end(_SOLID, line, at)
+        after = _end(_BLANKS, line, solid)
         if after == solid:
             break  # (no blank after it: the line's end, or no property)
         at = after
