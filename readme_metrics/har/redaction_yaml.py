@@ -22,6 +22,8 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
 
 if TYPE_CHECKING:
+    import re
+
     from readme_metrics.har.redaction import Redactor
 
 __all__ = ["is_yaml", "yaml_redacted"]
@@ -43,9 +45,9 @@ def is_yaml(essence: str) -> bool:
 
 
 #: Blanks, and a run of anything else (a property's text).
-_BLANKS = re.compile(r"[ \t]*")
-_SOLID = re.compile(r"[^ \t]*")
-_SPACES = re.compile(r" *")
+_BLANKS = lazy_compile(r"[ \t]*")
+_SOLID = lazy_compile(r"[^ \t]*")
+_SPACES = lazy_compile(r" *")
 
 
 def _end(pattern: re.Pattern[str], line: str, at: int) -> int:
@@ -125,10 +127,10 @@ def yaml_redacted(text: str, redactor: Redactor) -> str:
 
 
 #: An alias as a whole value (``*db``, a comment after it).
-_ALIAS = re.compile(r"\*([^ \t\r,\[\]{}]+)[ \t\r]*(?:#.*)?")
+_ALIAS = lazy_compile(r"\*([^ \t\r,\[\]{}]+)[ \t\r]*(?:#.*)?")
 
 #: A value's anchor (``&db``) and the blanks after it.
-_ANCHOR = re.compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|$)")
+_ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|$)")
 
 
 def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
