@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import signal
 import threading
@@ -346,6 +347,37 @@ def test_a_log_after_the_lifespans_flush_gives_the_close_its_own_bound(
     delivery.close()
     assert delivery._batcher.deadline >= closing + 0.5
     assert [log["_id"] for log in collector.logs] == ["later"]
+
+
+def test_a_stop_mark_older_than_its_bound_leaves_the_close_its_own(
+        collector: Collector, make_delivery: MakeDelivery,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """delivery35: a lifespan ended long ago (its mark 60 s back, no log since), logs
+    still queued: the close has its whole bound and sends them (before: a deadline 59.5 s
+    past, the 3 logs dropped at once "after shutdown_timeout of 0.5s")."""
+    delivery = make_delivery(collector.url, buffer_length=10, shutdown_timeout=0.5)
+    for n in range(3):
+        assert delivery.submit(item(f"queued-{n}"))
+    delivery.stop_begins()
+    when, accepted = delivery._stop_began
+    delivery._stop_began = (when - 60.0, accepted)
+    closing = time.monotonic()
+    delivery.close()
+    assert delivery._batcher.deadline >= closing + 0.5
+    stats = delivery.stats
+    assert adds_up(stats) and stats["sent"] == 3, stats
+    assert sorted(log["_id"] for log in collector.logs) == [f"queued-{n}" for n in range(3)]
+    assert not messages(caplog, logging.WARNING, "gave up"), caplog.text
+
+
+def test_a_forked_child_forgets_the_parents_stop_mark(
+        collector: Collector, make_delivery: MakeDelivery) -> None:
+    """delivery35: a child's queue counts from 0 again, so a parent's mark made with no
+    log (accepted 0) matched the child's and gave its close the parent's start."""
+    delivery = make_delivery(collector.url, shutdown_timeout=0.5)
+    delivery.stop_begins()
+    delivery.after_fork_in_child()  # (what os.fork's hook runs in the child)
+    assert delivery._stop_began == (math.inf, -1)
 
 
 @pytest.mark.parametrize("server, stop", [("uvicorn", signal.SIGINT),

@@ -13,6 +13,7 @@ import itertools
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from typing import Any, Optional
 
@@ -67,6 +68,7 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
             self.logger.propagate = False
             self.delivery: Optional[Delivery] = None
             self.closed = False
+            self.stale_mark = False  # the last stop's mark is older than its bound
 
         @initialize(buffer_length=st.integers(1, 3), max_queue_size=st.integers(1, 6),
                     max_queue_bytes=st.sampled_from([5, 200, 1 << 20]))
@@ -89,6 +91,7 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
             assert self.delivery is not None
             for _ in range(count):
                 self.delivery.submit(item(next(self.ids), b"x" * size))
+            self.stale_mark = False  # (a mark counts only while no log came since)
 
         @rule(replies=st.lists(st.sampled_from(REPLIES), max_size=3))
         def answers(self, replies: list[Reply]) -> None:
@@ -105,6 +108,18 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
             since, ends within the same bound (review114)."""
             assert self.delivery is not None
             self.delivery.stop_begins()
+            self.stale_mark = False
+
+        @rule()
+        def stop_began_long_ago(self) -> None:
+            """A stop's mark 60 s back, no log since (a test client's lifespan ended long
+            ago): a close now has its whole bound, not a deadline already past (before
+            delivery35 it cut what was in flight at once, "after shutdown_timeout")."""
+            assert self.delivery is not None
+            self.delivery.stop_begins()
+            when, accepted = self.delivery._stop_began
+            self.delivery._stop_began = (when - 60.0, accepted)
+            self.stale_mark = True
 
         @rule()
         def post_waiting(self) -> None:
@@ -116,7 +131,11 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
         @rule()
         def close(self) -> None:
             assert self.delivery is not None
+            closing = time.monotonic()
+            stale = self.stale_mark
             self.delivery.close()
+            if stale and not self.closed:  # its own bound, from its call
+                assert self.delivery._batcher.deadline >= closing + 5.0
             self.closed = True
             self.after_close()
 

@@ -127,8 +127,6 @@ class Delivery:
         self._transport_given = transport is not None
         #: (logs left, logs accepted) as a flush said what it left (:meth:`left_said`).
         self._said_left = (0, 0)
-        #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`).
-        self._stop_began = (math.inf, -1)
         #: gunicorn's graceful timeout, where it bounds the close (not shutdown_timeout).
         self._graceful: Optional[float] = None
         self._transport = transport or Transport(config)
@@ -140,6 +138,9 @@ class Delivery:
         """(Re)initialise everything that belongs to one process."""
         config = self.config
         self._pid = os.getpid()
+        #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`); a
+        #: forked child's close has its own bound (its queue counts from 0 again).
+        self._stop_began = (math.inf, -1)
         self._queue = LogQueue(batch_size=config.buffer_length, interval=config.flush_interval,
                                max_size=config.max_queue_size,
                                max_bytes=config.max_queue_bytes)
@@ -251,7 +252,8 @@ class Delivery:
     def stop_begins(self) -> None:
         """A server's stop begins (the ASGI lifespan's shutdown, whose flush has
         ``shutdown_timeout``): a close after it (the exit's) ends within the same bound,
-        counted from now, if no log came since. Each had a bound of its own: uvicorn
+        counted from now, if no log came since and it begins within twice that bound of
+        now (an older mark counts not: delivery35). Each had a bound of its own: uvicorn
         stopped by Ctrl-C took twice ``shutdown_timeout`` against an API that answered
         nothing (4.0 s of a 2 s bound, 5.1 s with uvicorn's own), hypercorn on SIGTERM as
         well (delivery34)."""
@@ -382,8 +384,14 @@ class Delivery:
         if began is None:
             began = process.exit_began()
         stop, accepted = self._stop_began
-        if accepted == self._queue.accepted and (began is None or stop < began):
-            began = stop  # the server's stop had it: the whole stop within the bound
+        start = time.monotonic() if began is None else began
+        if accepted == self._queue.accepted and stop <= start < stop + \
+                2 * self.config.shutdown_timeout:
+            # The server's stop had it: the whole stop within the bound. The stop's flush
+            # takes up to the bound, its server's exit up to one more: a mark older than
+            # that (a lifespan ended long ago, a test client's) is no stop of this close's
+            # (before delivery35 its deadline was long past: it cut at once).
+            began = stop
         # In a gunicorn worker, the close ends before its master's SIGKILL, and says
         # what it holds as it begins (gunicorn_stop).
         bound, self._graceful = gunicorn_stop.close_bound(self.config.shutdown_timeout)
