@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
+from readme_metrics.delivery import gunicorn_stop
 
 __all__ = ["Lifespan"]
 
@@ -50,6 +51,8 @@ class Lifespan:
         #: <readme_metrics.delivery.core.Delivery.stop_begins>`).
         self.stopping = stopping
         self.timeout = timeout
+        #: gunicorn's graceful timeout, where it bounded the flush (not ``timeout``).
+        self.graceful: Optional[float] = None
         self.logger = logger
         self.outlive = outlive
         #: How many logs are still queued (``stats["queued"]``): said if the flush left any.
@@ -137,11 +140,14 @@ class Lifespan:
         first, within the same timeout."""
         try:
             self.stopping()
+            # In a gunicorn worker (uvicorn-worker's: its SIGTERM ends the process with
+            # no exit hook, so this flush is the last), it ends before the master's kill.
+            bound, self.graceful = gunicorn_stop.close_bound(self.timeout)
             loop = running_asyncio_loop()
             if loop is None:
-                self._flush(self.timeout)
+                self._flush(bound)
                 return
-            left = await self.outlive.settle(self.timeout)
+            left = await self.outlive.settle(bound)
             await loop.run_in_executor(None, self._flush, left)
         except Exception:  # never into the app's shutdown
             self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
@@ -170,7 +176,13 @@ class Lifespan:
         <readme_metrics.capture.asgi_outlive.Outlive.settle>`). The full timeout was
         said of a flush that had 0.0 s of it (delivery33)."""
         whole = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {self.timeout:g}s"
-        if timeout is None or timeout >= self.timeout:
+        if self.graceful is not None:
+            bound, _ = gunicorn_stop.close_bound(self.timeout)
+            whole = (f"{bound:g}s, not {whole}: gunicorn's --graceful-timeout of "
+                     f"{self.graceful:g}s has its master SIGKILL this worker after that")
+            if timeout is None or timeout >= bound:
+                return whole
+        elif timeout is None or timeout >= self.timeout:
             return whole
         return (f"the {timeout:.1f}s left of {whole}, the rest spent waiting for the logs "
                 "of the exchanges the server cancelled")

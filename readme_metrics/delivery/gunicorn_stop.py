@@ -14,6 +14,7 @@ time is not seen here).
 from __future__ import annotations
 
 import signal
+import sys
 from typing import Optional
 
 #: How long before gunicorn's kill the close ends (at most a fifth of the graceful
@@ -24,16 +25,31 @@ MARGIN = 1.0
 def graceful_timeout() -> Optional[float]:
     """In a gunicorn worker: its ``--graceful-timeout`` in seconds; else None."""
     try:
-        handler = signal.getsignal(signal.SIGTERM)
-        worker = getattr(handler, "__self__", None)
-        if worker is None or not type(worker).__module__.startswith("gunicorn."):
-            return None
+        worker = _worker()
         seconds = getattr(getattr(worker, "cfg", None), "graceful_timeout", None)
     except Exception:  # another program's handler, of a shape of its own
         return None
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         return None
     return float(seconds)
+
+
+def _worker() -> Optional[object]:
+    """The gunicorn worker object of this process, found through a signal handler that
+    is one of its methods: SIGTERM's (sync, gthread, ...), else SIGUSR1's, the one
+    gunicorn handler uvicorn-worker's ``UvicornWorker`` keeps (uvicorn's ``Server``
+    takes SIGTERM there). Any subclass of gunicorn's ``Worker`` (before delivery35 only
+    classes of a ``gunicorn.`` module: a ``UvicornWorker``'s flush was not bounded).
+    gunicorn is never imported here: a worker has it imported already."""
+    base = sys.modules.get("gunicorn.workers.base")
+    worker_class = getattr(base, "Worker", None)
+    if not isinstance(worker_class, type):
+        return None
+    for signum in (signal.SIGTERM, signal.SIGUSR1):
+        worker = getattr(signal.getsignal(signum), "__self__", None)
+        if isinstance(worker, worker_class):
+            return worker
+    return None
 
 
 def close_bound(shutdown_timeout: float) -> tuple[float, Optional[float]]:

@@ -1,0 +1,89 @@
+"""delivery35: gunicorn with uvicorn-worker's ``UvicornWorker`` (README's FastAPI quick
+start) at a stop whose flush outlasts gunicorn's ``--graceful-timeout``.
+
+UvicornWorker resets SIGTERM to its default (uvicorn's ``Server`` takes it, and raises it
+again once served: no exit hook runs, so no exit close): only the ASGI lifespan's flush
+at shutdown sends what is queued, within ``shutdown_timeout``. Real parts: gunicorn
+with ``-k uvicorn_worker.UvicornWorker`` in a subprocess, the loopback collector holding
+every answer; nothing timed (the test waits for the server to end).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import start_server
+from tests.test_blackbox10_gunicorn_close import _answers
+from tests.test_greenlet_servers import _stop
+
+ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "rdme_delivery35_key"
+
+APP = textwrap.dedent("""
+    import os
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    application = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        shutdown_timeout=8, grouping_function=lambda req: {"api_key": "caller-35"}))
+""")
+
+
+@pytest.mark.e2e
+def test_uvicorn_worker_flush_within_gunicorns_graceful_timeout(
+        collector: Collector, tmp_path: Path) -> None:
+    """20 logs held, the API holding every answer, ``shutdown_timeout`` 8 s, gunicorn's
+    ``--graceful-timeout`` 5 s, SIGTERM: the worker's flush ends before gunicorn's kill
+    and says what it gave up on."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    (tmp_path / "uvicorn_worker_app.py").write_text(APP)
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url, "PROJECT_KEY": API_KEY,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    argv = [sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker",
+            "--workers=1", "--graceful-timeout=5", f"--bind=127.0.0.1:{port}",
+            "uvicorn_worker_app:application"]
+    process = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(f"{base}/ready"))
+        with requests.Session() as session:
+            for n in range(20):
+                assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
+        out, err = _stop(process)
+    finally:
+        gate.set()
+    assert "was sent SIGKILL" not in err, err
+    assert ("the flush at the ASGI lifespan's shutdown gave up after 4s, not "
+            "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 8s: gunicorn's "
+            "--graceful-timeout of 5s has its master SIGKILL this worker after that: "
+            "21 logs not delivered yet") in err, err
