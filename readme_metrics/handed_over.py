@@ -84,15 +84,17 @@ class HandedOver:
                    and time.monotonic() < deadline):
                 time.sleep(0.001)
 
-    def others_finishing(self, began_after: float = float("-inf")) -> int:
+    def others_finishing(self, began_after: float = float("-inf"),
+                         began_before: float = float("inf")) -> int:
         """How many finishes this process's other threads are in (those begun after
-        ``began_after``, a ``time.monotonic()`` reading): not one in this very thread
+        ``began_after`` and before ``began_before``, ``time.monotonic()`` readings): not one in this very thread
         (whose grouping function asked for stats), nor a parent's (a child forked while
         one of its threads was finishing: no thread here ends it). The copy, one C call,
         is safe beside the other threads' append and remove."""
         pid, thread = os.getpid(), get_ident()
         return sum(1 for entry in self._finishing[:]
-                   if entry[0] == pid and entry[1] != thread and entry[2] > began_after)
+                   if entry[0] == pid and entry[1] != thread
+                   and began_after < entry[2] < began_before)
 
     def take_here(self) -> Iterator[tuple[Callable[[], None], bool]]:
         """Take off the queue, at exit, each ``(finish, quick)`` of this process, to run
