@@ -87,7 +87,8 @@ class HandedOver:
     def others_finishing(self, began_after: float = float("-inf"),
                          began_before: float = float("inf")) -> int:
         """How many finishes this process's other threads are in (those begun after
-        ``began_after`` and before ``began_before``, ``time.monotonic()`` readings): not one in this very thread
+        ``began_after`` and before ``began_before``, ``time.monotonic()`` readings):
+        not one in this very thread
         (whose grouping function asked for stats), nor a parent's (a child forked while
         one of its threads was finishing: no thread here ends it). The copy, one C call,
         is safe beside the other threads' append and remove."""

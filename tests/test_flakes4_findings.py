@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+import readme_metrics.pipeline
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
@@ -59,12 +60,17 @@ class _PausedTake:
 @pytest.mark.parametrize("background", [pytest.param(True, id="background"),
                                         pytest.param(False, id="inline")])
 def test_flush_sends_a_log_the_library_thread_has_just_taken(
-        collector: Collector, background: bool) -> None:
+        collector: Collector, background: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """flush(10) while the library's thread is between its take of the dropped response's
     log and its finish: before, it found nothing queued and nothing being finished, and
     said True with the log unsent (0 logs: the item was off the queue, the thread not
     yet in ``_finishing``). The flush's wait for a finish is what lets the thread go on
-    here (it resumes the take): without that wait nothing does, as before."""
+    here (it resumes the take): without that wait nothing does, as before.
+    That wait is at most FINISH_WAIT (1 s) from when the finish began: under load (CI31,
+    ~22) the take and the flush were more than 1 s apart, the flush did not wait, and
+    said True with 0 logs (it says False now: flake28). How long is not the point here:
+    the wait is the flush's 10 s."""
+    monkeypatch.setattr(readme_metrics.pipeline, "FINISH_WAIT", 10.0)
     middleware = MetricsMiddleware(_streamed, MetricsApiConfig(
         api_key="rdme_flakes4_SECRET_key_0001", metrics_api=collector.url,
         buffer_length=10, flush_interval=600, shutdown_timeout=5.0,
