@@ -51,8 +51,9 @@ class Lifespan:
         #: <readme_metrics.delivery.core.Delivery.stop_begins>`).
         self.stopping = stopping
         self.timeout = timeout
-        #: gunicorn's graceful timeout, where it bounded the flush (not ``timeout``).
-        self.graceful: Optional[float] = None
+        #: The flush's bound and gunicorn's graceful timeout where that set it (else
+        #: ``timeout`` and None: :func:`~readme_metrics.delivery.gunicorn_stop.close_bound`).
+        self.bound: tuple[float, Optional[float]] = (timeout, None)
         self.logger = logger
         self.outlive = outlive
         #: How many logs are still queued (``stats["queued"]``): said if the flush left any.
@@ -142,7 +143,8 @@ class Lifespan:
             self.stopping()
             # In a gunicorn worker (uvicorn-worker's: its SIGTERM ends the process with
             # no exit hook, so this flush is the last), it ends before the master's kill.
-            bound, self.graceful = gunicorn_stop.close_bound(self.timeout)
+            self.bound = gunicorn_stop.close_bound(self.timeout)
+            bound = self.bound[0]
             loop = running_asyncio_loop()
             if loop is None:
                 self._flush(bound)
@@ -176,10 +178,10 @@ class Lifespan:
         <readme_metrics.capture.asgi_outlive.Outlive.settle>`). The full timeout was
         said of a flush that had 0.0 s of it (delivery33)."""
         whole = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {self.timeout:g}s"
-        if self.graceful is not None:
-            bound, _ = gunicorn_stop.close_bound(self.timeout)
+        bound, graceful = self.bound
+        if graceful is not None:
             whole = (f"{bound:g}s, not {whole}: gunicorn's --graceful-timeout of "
-                     f"{self.graceful:g}s has its master SIGKILL this worker after that")
+                     f"{graceful:g}s has its master SIGKILL this worker after that")
             if timeout is None or timeout >= bound:
                 return whole
         elif timeout is None or timeout >= self.timeout:

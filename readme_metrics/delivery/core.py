@@ -127,8 +127,9 @@ class Delivery:
         self._transport_given = transport is not None
         #: (logs left, logs accepted) as a flush said what it left (:meth:`left_said`).
         self._said_left = (0, 0)
-        #: gunicorn's graceful timeout, where it bounds the close (not shutdown_timeout).
-        self._graceful: Optional[float] = None
+        #: The close's bound and gunicorn's graceful timeout where that set it (else
+        #: shutdown_timeout and None: gunicorn_stop.close_bound), as the close began.
+        self._bound: tuple[float, Optional[float]] = (config.shutdown_timeout, None)
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
@@ -391,21 +392,21 @@ class Delivery:
             # takes up to the bound, its server's exit up to one more: a mark older than
             # that (a lifespan ended long ago, a test client's) is no stop of this close's
             # (before delivery35 its deadline was long past: it cut at once).
-            began = stop
+            start = stop
         # In a gunicorn worker, the close ends before its master's SIGKILL, and says
         # what it holds as it begins (gunicorn_stop).
-        bound, self._graceful = gunicorn_stop.close_bound(self.config.shutdown_timeout)
+        self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout)
+        bound, graceful = self._bound
         # (The POSTs in flight end with the close: Batcher.on_close.)
-        begun = self._batcher.begin_close(
-            (time.monotonic() if began is None else began) + bound)
-        if begun and self._graceful is not None:
-            self._say_graceful(bound)
+        begun = self._batcher.begin_close(start + bound)
+        if begun and graceful is not None:
+            self._say_graceful(bound, graceful)
         # Said once closed: no log is refused as queue-full from then on, and those
         # refused before are in the queue's count, told to the notice or not yet.
         self._queue_full.say_rest()
         return begun
 
-    def _say_graceful(self, bound: float) -> None:
+    def _say_graceful(self, bound: float, graceful: float) -> None:
         """The close is bounded by gunicorn's ``--graceful-timeout``: said as it begins,
         with the logs it holds, should the worker be killed all the same."""
         with self._queue.lock:
@@ -417,7 +418,7 @@ class Delivery:
                 "has its master SIGKILL this worker after that (set --graceful-timeout "
                 "above shutdown_timeout to give the close its whole time)",
                 counted(held, "log"), round(bound, 1), self.config.shutdown_timeout,
-                self._graceful)
+                graceful)
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what
@@ -454,12 +455,11 @@ class Delivery:
         deadline (None: now): ``cut`` logs were in POSTs cut at its deadline,
         ``pending`` in POSTs still unanswered as it ends."""
         if dropped or pending or cut:
-            timeout = self.config.shutdown_timeout
+            timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
-            if self._graceful is not None:  # (gunicorn_stop: said as the close began)
-                timeout, _ = gunicorn_stop.close_bound(timeout)
+            if graceful is not None:  # (gunicorn_stop: said as the close began)
                 limit = (f"{timeout:g}s, gunicorn's --graceful-timeout of "
-                         f"{self._graceful:g}s being near")
+                         f"{graceful:g}s being near")
             if left is None:
                 left = self._batcher.deadline - time.monotonic()
             # A close ends before its deadline when the next attempt is due after it (a
