@@ -79,6 +79,7 @@ SCRIPT = textwrap.dedent("""
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_blackbox9_key", metrics_api=os.environ["METRICS_URL"],
         base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        background_worker_mode=sys.argv[2] == "background",
         grouping_function=lambda request: {"api_key": "caller-9"}))
     client = Client(middleware)
     for n in range(int(sys.argv[1])):
@@ -91,21 +92,22 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["background", "inline"])
 def test_logs_go_while_the_exit_waits_for_the_apps_own_threads(
-        collector: Collector, tmp_path: Path) -> None:
+        collector: Collector, tmp_path: Path, mode: str) -> None:
     """A script serves 30 requests (a buffer of 1,000, a 600 s flush interval: only
     the exit sends them) and ends its main thread while a thread of its own runs on:
     the 30 logs arrive while that thread still runs (before: only once it had ended),
-    each once."""
+    each once. Inline mode too (review114: it sent none until that thread had ended)."""
     (tmp_path / "script.py").write_text(SCRIPT)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
            "METRICS_URL": collector.url, "PYTHONPATH": str(ROOT)}
-    process = start_server([sys.executable, str(tmp_path / "script.py"), "30"],
+    process = start_server([sys.executable, str(tmp_path / "script.py"), "30", mode],
                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
     try:
         assert read_line(process.stdout) == b"main thread done\n"
-        collector.wait_for_logs(30)  # the script's own thread still runs
+        collector.wait_for_logs(30, timeout=LINE_WAIT)  # the script's thread still runs
         assert process.poll() is None
     finally:
         out, err = process.communicate(b"", timeout=LINE_WAIT)
