@@ -1,0 +1,164 @@
+"""uWSGI's options that skip Python's exit in its workers (delivery36, a black-box round).
+
+A uWSGI worker's logs that no batch or timer sent yet go at its exit: the library's
+``atexit`` hook posts them. uWSGI runs Python's ``atexit`` from ``Py_Finalize``, in its
+python plugin's exit, after calling ``uwsgi.atexit`` if the app set one. Two of its options
+skip that:
+
+- ``--skip-atexit-teardown`` (what uWSGI suggests for a quick shutdown) calls
+  ``uwsgi.atexit`` and skips ``Py_Finalize``: the library's hook never ran, and every log a
+  worker held at its stop, its reload or its recycling (``--max-requests``) was lost
+  without a line (pyuwsgi 2.0.30: 0 of 5 delivered at a stop, 0 of 3 at a recycling).
+  Now the library's exit runs from ``uwsgi.atexit`` too there (an app's own is still
+  called after it).
+- ``--skip-atexit`` ends a worker that is stopped or recycled with ``_exit()``, no Python
+  code at all: what it holds is lost and nothing can send it. That was silent; now the
+  library says so once, as the middleware is made, with the fix.
+
+Real uWSGI (the pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.ports import free_ports
+from tests.support.processes import LINE_WAIT, start_server, stop_server
+from tests.test_e2e_servers import UWSGI, server_env, uwsgi_argv
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+    UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")]
+
+_APP = '''\
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def _app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["PATH_INFO"].encode()]
+
+
+def grouping(request):
+    return {"api_key": "caller-36", "label": "delivery36"}
+
+
+app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
+'''
+
+#: The line said under --skip-atexit (its start).
+SKIP_ATEXIT_SAID = "readme_metrics: uWSGI runs with --skip-atexit"
+
+
+def paths(collector: Collector) -> list[str]:
+    return [log["request"]["log"]["entries"][0]["request"]["url"].rsplit("/", 1)[1]
+            for log in collector.logs]
+
+
+@contextmanager
+def uwsgi(tmp_path: Path, collector: Collector, *options: str, app: str = _APP
+          ) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """uWSGI (a master, one worker) serving the wrapped app; logs are sent only when 10
+    wait (no flush timer), or at the worker's exit. Yields the process, the base URL and
+    the file of its output."""
+    (tmp_path / "d36_app.py").write_text(app)
+    port = free_ports(1)[0]
+    env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
+                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0")
+    output = tmp_path / "uwsgi.log"
+    with output.open("wb") as log:
+        process = start_server(uwsgi_argv(port, "d36_app:app", *options), env=env,
+                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def answers() -> bool:
+            assert process.poll() is None, output.read_text(errors="replace")
+            try:
+                requests.options(f"{base}/nolog", timeout=2)
+            except requests.RequestException:
+                return False
+            return True
+        wait_until(answers, timeout=60)
+        yield process, base, output
+    finally:
+        stop_server(process)
+
+
+def stopped(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM (uWSGI's --die-on-term stop), and its exit code once it has ended."""
+    process.send_signal(signal.SIGTERM)
+    return process.wait(LINE_WAIT)
+
+
+def test_skip_atexit_teardown_a_stopped_worker_sends_what_it_holds(
+        tmp_path: Path, collector: Collector) -> None:
+    with uwsgi(tmp_path, collector, "--skip-atexit-teardown") as (process, base, output):
+        served = [f"t{i}" for i in range(5)]
+        for path in served:
+            assert requests.get(f"{base}/{path}", timeout=LINE_WAIT).status_code == 200
+        assert collector.logs == []  # held: 5 of a batch of 10, no timer
+        assert stopped(process) == 0
+    assert sorted(paths(collector)) == served, output.read_text(errors="replace")
+
+
+def test_skip_atexit_teardown_a_recycled_worker_sends_what_it_holds(
+        tmp_path: Path, collector: Collector) -> None:
+    """``--max-requests=3``: the first worker ends after 3 requests, while the server
+    serves on; its logs arrive then, each once, and the next worker's at the stop."""
+    with uwsgi(tmp_path, collector, "--skip-atexit-teardown", "--max-requests=3"
+               ) as (process, base, output):
+        # (The readiness probe was the first worker's first request.)
+        served = [f"m{i}" for i in range(4)]
+        for path in served:
+            assert requests.get(f"{base}/{path}", timeout=LINE_WAIT).status_code == 200
+        collector.wait_for_logs(2)
+        assert sorted(paths(collector)) == served[:2], output.read_text(errors="replace")
+        assert stopped(process) == 0
+    assert sorted(paths(collector)) == served, output.read_text(errors="replace")
+
+
+def test_an_apps_own_uwsgi_atexit_still_runs(tmp_path: Path, collector: Collector) -> None:
+    """The app set ``uwsgi.atexit`` before the middleware was made: it still runs, after
+    the logs went."""
+    marker = tmp_path / "app_atexit_ran"
+    app = _APP.replace(
+        "from readme_metrics import",
+        f"import uwsgi\nuwsgi.atexit = lambda: open({str(marker)!r}, 'w').close()\n"
+        "from readme_metrics import")
+    with uwsgi(tmp_path, collector, "--skip-atexit-teardown", app=app) as (process, base,
+                                                                          output):
+        assert requests.get(f"{base}/a0", timeout=LINE_WAIT).status_code == 200
+        assert stopped(process) == 0
+    assert paths(collector) == ["a0"], output.read_text(errors="replace")
+    assert marker.exists(), output.read_text(errors="replace")
+
+
+def test_skip_atexit_is_said_once_with_the_fix(tmp_path: Path,
+                                              collector: Collector) -> None:
+    """Nothing can send what a worker holds as it ``_exit()``s: said, once."""
+    with uwsgi(tmp_path, collector, "--skip-atexit", "--processes=2") as (process, base,
+                                                                          output):
+        for i in range(3):
+            assert requests.get(f"{base}/s{i}", timeout=LINE_WAIT).status_code == 200
+        assert stopped(process) == 0
+    said = [line for line in output.read_text(errors="replace").splitlines()
+            if SKIP_ATEXIT_SAID in line]
+    assert len(said) == 1, output.read_text(errors="replace")
+    assert "--skip-atexit-teardown" in said[0]
+    assert "rdme" not in said[0] and server_env(collector)["README_API_KEY"] not in said[0]
+
+
+def test_without_those_options_nothing_is_said(tmp_path: Path, collector: Collector) -> None:
+    with uwsgi(tmp_path, collector) as (process, base, output):
+        assert requests.get(f"{base}/n0", timeout=LINE_WAIT).status_code == 200
+        assert stopped(process) == 0
+    assert paths(collector) == ["n0"]
+    assert "uWSGI runs with" not in output.read_text(errors="replace")
