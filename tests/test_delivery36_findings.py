@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from readme_metrics.delivery.uwsgi_exit import SKIP_ATEXIT
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
@@ -39,12 +41,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")]
 
 _APP = '''\
+import os
+
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
 
 def _app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
-    return [environ["PATH_INFO"].encode()]
+    return [str(os.getpid()).encode()]
 
 
 def grouping(request):
@@ -53,9 +57,6 @@ def grouping(request):
 
 app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
 '''
-
-#: The line said under --skip-atexit (its start).
-SKIP_ATEXIT_SAID = "readme_metrics: uWSGI runs with --skip-atexit"
 
 
 def paths(collector: Collector) -> list[str]:
@@ -111,18 +112,28 @@ def test_skip_atexit_teardown_a_stopped_worker_sends_what_it_holds(
 
 def test_skip_atexit_teardown_a_recycled_worker_sends_what_it_holds(
         tmp_path: Path, collector: Collector) -> None:
-    """``--max-requests=3``: the first worker ends after 3 requests, while the server
-    serves on; its logs arrive then, each once, and the next worker's at the stop."""
-    with uwsgi(tmp_path, collector, "--skip-atexit-teardown", "--max-requests=3"
-               ) as (process, base, output):
-        # (The readiness probe was the first worker's first request.)
-        served = [f"m{i}" for i in range(4)]
-        for path in served:
-            assert requests.get(f"{base}/{path}", timeout=LINE_WAIT).status_code == 200
-        collector.wait_for_logs(2)
-        assert sorted(paths(collector)) == served[:2], output.read_text(errors="replace")
+    """``--max-requests=3``: a worker ends after 3 requests (and its first second:
+    ``--min-worker-lifetime``, 10 s by default), while the server serves on; its logs
+    arrive then, each once, and the next worker's at the stop."""
+    with uwsgi(tmp_path, collector, "--skip-atexit-teardown", "--max-requests=3",
+               "--min-worker-lifetime=1") as (process, base, output):
+        served: dict[str, str] = {}  # path -> the pid of the worker that served it
+
+        def serve() -> bool:
+            """One more request; True once a new worker served it."""
+            path = f"m{len(served)}"
+            answer = requests.get(f"{base}/{path}", timeout=LINE_WAIT)
+            assert answer.status_code == 200
+            served[path] = answer.text
+            return len(set(served.values())) > 1
+
+        wait_until(lambda: serve() or time.sleep(0.1), timeout=60)
+        first = served["m0"]
+        gone = sorted(path for path, pid in served.items() if pid == first)
+        collector.wait_for_logs(len(gone))
+        assert sorted(paths(collector)) == gone, output.read_text(errors="replace")
         assert stopped(process) == 0
-    assert sorted(paths(collector)) == served, output.read_text(errors="replace")
+    assert sorted(paths(collector)) == sorted(served), output.read_text(errors="replace")
 
 
 def test_an_apps_own_uwsgi_atexit_still_runs(tmp_path: Path, collector: Collector) -> None:
@@ -150,7 +161,7 @@ def test_skip_atexit_is_said_once_with_the_fix(tmp_path: Path,
             assert requests.get(f"{base}/s{i}", timeout=LINE_WAIT).status_code == 200
         assert stopped(process) == 0
     said = [line for line in output.read_text(errors="replace").splitlines()
-            if SKIP_ATEXIT_SAID in line]
+            if SKIP_ATEXIT in line]
     assert len(said) == 1, output.read_text(errors="replace")
     assert "--skip-atexit-teardown" in said[0]
     assert "rdme" not in said[0] and server_env(collector)["README_API_KEY"] not in said[0]

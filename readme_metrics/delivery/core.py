@@ -47,7 +47,7 @@ from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import gunicorn_stop, process, watchdog
+from readme_metrics.delivery import gunicorn_stop, process, uwsgi_exit, watchdog
 from readme_metrics.delivery.attempt import Attempt, why_waiting
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
@@ -134,6 +134,8 @@ class Delivery:
         self._reset_state(closed=False)
         process.track(self)
         process.on_fork_in_child(watchdog.after_fork_in_child)
+        # uWSGI's --skip-atexit loses what a worker holds at its exit: said once.
+        uwsgi_exit.say(self._logger.warning, config.buffer_length, config.flush_interval)
 
     def _reset_state(self, closed: bool) -> None:
         """(Re)initialise everything that belongs to one process."""

@@ -9,6 +9,8 @@ can be garbage collected) and are told when the process forks and when it exits:
 - ``threading``'s own exit hook, which runs before the interpreter waits for the app's
   non-daemon threads (and so before ``atexit``), has each tracked object post what
   waits (:func:`_threads_exit`);
+- under uWSGI's ``--skip-atexit-teardown``, which runs no ``atexit``, ``uwsgi.atexit``
+  closes them (:mod:`readme_metrics.delivery.uwsgi_exit`);
 - ``os.register_at_fork`` hands the child fresh state (its own threads, locks and
   connections) and lets the parent keep its own.
 
@@ -29,6 +31,8 @@ import threading
 import time
 import weakref
 from typing import Callable, Optional, Protocol
+
+from readme_metrics.delivery import uwsgi_exit
 
 
 class ProcessBound(Protocol):
@@ -186,6 +190,8 @@ def _install() -> None:
             return
         _installed = True
     atexit.register(close_all)
+    # (uWSGI's --skip-atexit-teardown runs no atexit: its uwsgi.atexit then.)
+    uwsgi_exit.hook(close_all)
     register = getattr(threading, "_register_atexit", None)  # CPython 3.9+
     if register is not None:
         with contextlib.suppress(Exception):  # (RuntimeError once the exit has begun)

@@ -1,0 +1,83 @@
+"""uWSGI's options that skip Python's exit in its workers (delivery36).
+
+A worker's logs that no batch or timer sent yet go at its exit, from the library's
+``atexit`` hook (:func:`readme_metrics.delivery.process.close_all`). At a uWSGI worker's
+exit (a stop, a reload, a recycling by ``--max-requests``; not while it serves a
+request) its python plugin calls ``uwsgi.atexit`` if set, then ``Py_Finalize``, which
+runs ``atexit``. Two of its options skip that:
+
+- ``--skip-atexit-teardown`` skips ``Py_Finalize``: ``atexit`` never ran, and every log
+  a worker held at its exit was lost without a line. There the close runs from
+  ``uwsgi.atexit`` too (:func:`hook`), before the app's own one, which is still called.
+- ``--skip-atexit`` ends a worker that is stopped or recycled with ``_exit()``: no Python
+  code runs, and what it holds cannot be sent. Said once (:func:`say`), with the fix.
+
+Both read ``uwsgi.opt``, the options uWSGI was started with; outside uWSGI (no ``uwsgi``
+module) nothing is done.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Optional
+
+__all__ = ["hook", "say", "SKIP_ATEXIT"]
+
+#: The start of the line said under ``--skip-atexit``.
+SKIP_ATEXIT = "readme_metrics: uWSGI runs with --skip-atexit"
+
+_said = False
+
+
+def _uwsgi_options() -> tuple[Any, dict[Any, Any]]:
+    """The ``uwsgi`` module and its options, or (None, {}) outside uWSGI."""
+    uwsgi = sys.modules.get("uwsgi")
+    options = getattr(uwsgi, "opt", None)
+    if uwsgi is None or not isinstance(options, dict):
+        return None, {}
+    return uwsgi, options
+
+
+def _given(options: dict[Any, Any], name: str) -> bool:
+    value = options.get(name, options.get(name.encode()))
+    return value not in (None, False, b"false", "false", b"0", "0")
+
+
+def hook(close_all: Callable[[], None]) -> None:
+    """Under ``--skip-atexit-teardown``, run ``close_all`` from ``uwsgi.atexit`` too (it
+    runs again at ``atexit`` otherwise, finding nothing left). An ``uwsgi.atexit`` the
+    app set before is called after it; one the app sets later replaces this one."""
+    uwsgi, options = _uwsgi_options()
+    if uwsgi is None or not _given(options, "skip-atexit-teardown"):
+        return
+    previous: Optional[Callable[[], Any]] = getattr(uwsgi, "atexit", None)
+
+    def at_uwsgi_exit() -> None:
+        try:
+            close_all()
+        finally:
+            if callable(previous):
+                previous()
+
+    try:
+        uwsgi.atexit = at_uwsgi_exit
+    except Exception:  # (a module that refuses the attribute: nothing to hook)
+        pass
+
+
+def say(warn: Callable[..., None], buffer_length: int, flush_interval: float) -> None:
+    """Under ``--skip-atexit``, say once per process that a worker's exit loses what it
+    holds, and what to use instead."""
+    global _said
+    _, options = _uwsgi_options()
+    if _said or not _given(options, "skip-atexit"):
+        return
+    _said = True
+    held = (f"up to {buffer_length - 1} (fewer than buffer_length, README_BUFFER_LENGTH, "
+            f"of {buffer_length})")
+    if flush_interval > 0:
+        held += f", those of its last {flush_interval:g}s at most (flush_interval)"
+    warn("%s: a worker it stops or recycles (--max-requests) ends without running any "
+         "Python, so the logs it holds then are lost with no line: %s. Use "
+         "--skip-atexit-teardown instead: with it the library sends them as the worker "
+         "exits.", SKIP_ATEXIT, held)
