@@ -20,6 +20,7 @@ Real uWSGI (the pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -31,7 +32,7 @@ import pytest
 import requests
 
 from readme_metrics.delivery.uwsgi_exit import SKIP_ATEXIT
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.processes import LINE_WAIT, start_server, stop_server
@@ -65,15 +66,16 @@ def paths(collector: Collector) -> list[str]:
 
 
 @contextmanager
-def uwsgi(tmp_path: Path, collector: Collector, *options: str, app: str = _APP
-          ) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def uwsgi(tmp_path: Path, collector: Collector, *options: str, app: str = _APP,
+          shutdown_timeout: str = "5") -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     """uWSGI (a master, one worker) serving the wrapped app; logs are sent only when 10
     wait (no flush timer), or at the worker's exit. Yields the process, the base URL and
     the file of its output."""
     (tmp_path / "d36_app.py").write_text(app)
     port = free_ports(1)[0]
     env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
-                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0")
+                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0",
+                     README_SHUTDOWN_TIMEOUT=shutdown_timeout)
     output = tmp_path / "uwsgi.log"
     with output.open("wb") as log:
         process = start_server(uwsgi_argv(port, "d36_app:app", *options), env=env,
@@ -173,3 +175,22 @@ def test_without_those_options_nothing_is_said(tmp_path: Path, collector: Collec
         assert stopped(process) == 0
     assert paths(collector) == ["n0"]
     assert "uWSGI runs with" not in output.read_text(errors="replace")
+
+
+def test_a_close_ends_before_uwsgis_mercy_kill_and_says_what_it_lost(
+        tmp_path: Path, collector: Collector) -> None:
+    """``--worker-reload-mercy=3``: uWSGI's master SIGKILLs a worker still ending 3 s
+    after it told it to (its "NO MERCY" line). The API fails every POST at the stop and
+    ``shutdown_timeout`` is 10 s: the close was killed midway and nothing said the 4 logs
+    it held were lost. Now it ends before the kill and says so, naming the option."""
+    collector.default = Reply(status=503, body=b"down")
+    with uwsgi(tmp_path, collector, "--worker-reload-mercy=3",
+               shutdown_timeout="10") as (process, base, output):
+        for i in range(4):
+            assert requests.get(f"{base}/k{i}", timeout=LINE_WAIT).status_code == 200
+        assert stopped(process) == 0
+    said = output.read_text(errors="replace")
+    assert "NO MERCY" not in said, said
+    assert "uWSGI's --worker-reload-mercy of 3s" in said, said
+    assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [4], said
+    assert collector.logs == []

@@ -53,7 +53,7 @@ class Lifespan:
         self.timeout = timeout
         #: The flush's bound and gunicorn's graceful timeout where that set it (else
         #: ``timeout`` and None: :func:`~readme_metrics.delivery.gunicorn_stop.close_bound`).
-        self.bound: tuple[float, Optional[float]] = (timeout, None)
+        self.bound: tuple[float, Optional[gunicorn_stop.Limit]] = (timeout, None)
         self.logger = logger
         self.outlive = outlive
         #: How many logs are still queued (``stats["queued"]``): said if the flush left any.
@@ -180,8 +180,8 @@ class Lifespan:
         whole = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {self.timeout:g}s"
         bound, graceful = self.bound
         if graceful is not None:
-            whole = (f"{bound:g}s, not {whole}: gunicorn's --graceful-timeout of "
-                     f"{graceful:g}s has its master SIGKILL this worker after that")
+            whole = (f"{bound:g}s, not {whole}: {graceful.said()} has its master "
+                     "SIGKILL this worker after that")
             if timeout is None or timeout >= bound:
                 return whole
         elif timeout is None or timeout >= self.timeout:

@@ -127,9 +127,10 @@ class Delivery:
         self._transport_given = transport is not None
         #: (logs left, logs accepted) as a flush said what it left (:meth:`left_said`).
         self._said_left = (0, 0)
-        #: The close's bound and gunicorn's graceful timeout where that set it (else
+        #: The close's bound and the server's limit where that set it (else
         #: shutdown_timeout and None: gunicorn_stop.close_bound), as the close began.
-        self._bound: tuple[float, Optional[float]] = (config.shutdown_timeout, None)
+        self._bound: tuple[float, Optional[gunicorn_stop.Limit]] = (
+            config.shutdown_timeout, None)
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
@@ -408,19 +409,19 @@ class Delivery:
         self._queue_full.say_rest()
         return begun
 
-    def _say_graceful(self, bound: float, graceful: float) -> None:
-        """The close is bounded by gunicorn's ``--graceful-timeout``: said as it begins,
-        with the logs it holds, should the worker be killed all the same."""
+    def _say_graceful(self, bound: float, graceful: gunicorn_stop.Limit) -> None:
+        """The close is bounded by gunicorn's ``--graceful-timeout`` (uWSGI's
+        ``--worker-reload-mercy``): said as it begins, with the logs it holds, should the
+        worker be killed all the same."""
         with self._queue.lock:
             held = self._queue.accepted - self._queue.resolved
         if held:
             self._logger.warning(
                 "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
-                "(README_SHUTDOWN_TIMEOUT) of %gs: gunicorn's --graceful-timeout of %gs "
-                "has its master SIGKILL this worker after that (set --graceful-timeout "
-                "above shutdown_timeout to give the close its whole time)",
-                counted(held, "log"), round(bound, 1), self.config.shutdown_timeout,
-                graceful)
+                "(README_SHUTDOWN_TIMEOUT) of %gs: %s has its master SIGKILL this worker "
+                "after that (set %s above shutdown_timeout to give the close its whole "
+                "time)", counted(held, "log"), round(bound, 1),
+                self.config.shutdown_timeout, graceful.said(), graceful.option)
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what
@@ -460,8 +461,7 @@ class Delivery:
             timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
             if graceful is not None:  # (gunicorn_stop: said as the close began)
-                limit = (f"{timeout:g}s, gunicorn's --graceful-timeout of "
-                         f"{graceful:g}s being near")
+                limit = f"{timeout:g}s, {graceful.said()} being near"
             if left is None:
                 left = self._batcher.deadline - time.monotonic()
             # A close ends before its deadline when the next attempt is due after it (a

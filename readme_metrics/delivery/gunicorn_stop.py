@@ -9,6 +9,12 @@ is a method of the worker object, whose ``cfg`` has the graceful timeout: the ex
 close ends :data:`MARGIN` before it, counted from the close's start (the worker leaves
 its loop at once at the stop, unless it waits for requests still served first: their
 time is not seen here).
+
+uWSGI's master does the same to a worker still alive ``--worker-reload-mercy`` (60 s by
+default) after it told it to end (a stop, a reload, a recycling): there the close ends
+before that (:func:`readme_metrics.delivery.uwsgi_exit.mercy`; delivery36: a mercy of
+3 s, the API failing at the stop, 6 of 6 logs lost and nothing said). :class:`Limit`
+names which server's option it is in the lines that say it.
 """
 
 from __future__ import annotations
@@ -17,9 +23,41 @@ import signal
 import sys
 from typing import Optional
 
+from readme_metrics.delivery import uwsgi_exit
+
 #: How long before gunicorn's kill the close ends (at most a fifth of the graceful
 #: timeout): its line is said, and the process ends, in that time.
 MARGIN = 1.0
+
+
+class Limit(float):
+    """The seconds a server gives a worker to end before it kills it, and the option
+    that sets them (a float: compared and formatted as one)."""
+
+    server: str
+    option: str
+
+    def __new__(cls, seconds: float, server: str, option: str) -> Limit:
+        limit = super().__new__(cls, seconds)
+        limit.server = server
+        limit.option = option
+        return limit
+
+    def said(self) -> str:
+        """``gunicorn's --graceful-timeout of 30s``."""
+        return f"{self.server}'s {self.option} of {float(self):g}s"
+
+
+def server_limit() -> Optional[Limit]:
+    """The time this worker's server gives it to end: gunicorn's ``--graceful-timeout``,
+    uWSGI's ``--worker-reload-mercy``; None elsewhere."""
+    graceful = graceful_timeout()
+    if graceful is not None:
+        return Limit(graceful, "gunicorn", "--graceful-timeout")
+    mercy = uwsgi_exit.mercy()
+    if mercy is not None:
+        return Limit(mercy, "uWSGI", "--worker-reload-mercy")
+    return None
 
 
 def graceful_timeout() -> Optional[float]:
@@ -52,10 +90,11 @@ def _worker() -> Optional[object]:
     return None
 
 
-def close_bound(shutdown_timeout: float) -> tuple[float, Optional[float]]:
-    """The bound of a close in this process, and gunicorn's graceful timeout where that
-    is what bounds it (None: ``shutdown_timeout`` does)."""
-    graceful = graceful_timeout()
+def close_bound(shutdown_timeout: float) -> tuple[float, Optional[Limit]]:
+    """The bound of a close in this process, and the server's limit (gunicorn's graceful
+    timeout, uWSGI's mercy) where that is what bounds it (None: ``shutdown_timeout``
+    does)."""
+    graceful = server_limit()
     if graceful is None:
         return shutdown_timeout, None
     bound = max(0.0, graceful - min(MARGIN, graceful / 5))

@@ -12,7 +12,11 @@ runs ``atexit``. Two of its options skip that:
 - ``--skip-atexit`` ends a worker that is stopped or recycled with ``_exit()``: no Python
   code runs, and what it holds cannot be sent. Said once (:func:`say`), with the fix.
 
-Both read ``uwsgi.opt``, the options uWSGI was started with; outside uWSGI (no ``uwsgi``
+And the master kills a worker still alive ``--worker-reload-mercy`` seconds (60 by
+default) after it told it to end: :func:`mercy` is that time, which bounds the close as
+gunicorn's ``--graceful-timeout`` does there (:mod:`readme_metrics.delivery.gunicorn_stop`).
+
+All read ``uwsgi.opt``, the options uWSGI was started with; outside uWSGI (no ``uwsgi``
 module) nothing is done.
 """
 
@@ -21,10 +25,13 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Optional
 
-__all__ = ["hook", "say", "SKIP_ATEXIT"]
+__all__ = ["hook", "mercy", "say", "SKIP_ATEXIT"]
 
 #: The start of the line said under ``--skip-atexit``.
 SKIP_ATEXIT = "readme_metrics: uWSGI runs with --skip-atexit"
+
+#: uWSGI's --worker-reload-mercy when not given.
+DEFAULT_MERCY = 60.0
 
 _said = False
 
@@ -41,6 +48,29 @@ def _uwsgi_options() -> tuple[Any, dict[Any, Any]]:
 def _given(options: dict[Any, Any], name: str) -> bool:
     value = options.get(name, options.get(name.encode()))
     return value not in (None, False, b"false", "false", b"0", "0")
+
+
+def mercy() -> Optional[float]:
+    """In a uWSGI worker that has a master: the seconds the master gives it to end
+    (``--worker-reload-mercy``) before it SIGKILLs it; else None."""
+    uwsgi, options = _uwsgi_options()
+    if uwsgi is None:
+        return None
+    try:
+        if not (uwsgi.worker_id() > 0 and uwsgi.masterpid() > 0):
+            return None  # the master itself, or no master to kill the worker
+    except Exception:  # (an uwsgi module without them)
+        return None
+    value = options.get("worker-reload-mercy", options.get(b"worker-reload-mercy"))
+    if isinstance(value, list):  # (given more than once: the last one holds)
+        value = value[-1] if value else None
+    if value is None:
+        return DEFAULT_MERCY
+    try:
+        seconds = float(value.decode() if isinstance(value, bytes) else value)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return DEFAULT_MERCY
+    return max(0.0, seconds)
 
 
 def hook(close_all: Callable[[], None]) -> None:
