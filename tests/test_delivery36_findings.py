@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,10 +37,11 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.processes import LINE_WAIT, start_server, stop_server
-from tests.test_e2e_servers import UWSGI, server_env, uwsgi_argv
+from tests.test_e2e_servers import GUNICORN, UWSGI, server_env, uwsgi_argv
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-    UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")]
+pytestmark = pytest.mark.e2e
+NO_UWSGI = pytest.mark.skipif(
+    UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")
 
 _APP = '''\
 import os
@@ -101,6 +103,7 @@ def stopped(process: subprocess.Popen[bytes]) -> int:
     return process.wait(LINE_WAIT)
 
 
+@NO_UWSGI
 def test_skip_atexit_teardown_a_stopped_worker_sends_what_it_holds(
         tmp_path: Path, collector: Collector) -> None:
     with uwsgi(tmp_path, collector, "--skip-atexit-teardown") as (process, base, output):
@@ -112,6 +115,7 @@ def test_skip_atexit_teardown_a_stopped_worker_sends_what_it_holds(
     assert sorted(paths(collector)) == served, output.read_text(errors="replace")
 
 
+@NO_UWSGI
 def test_skip_atexit_teardown_a_recycled_worker_sends_what_it_holds(
         tmp_path: Path, collector: Collector) -> None:
     """``--max-requests=3``: a worker ends after 3 requests (and its first second:
@@ -138,6 +142,7 @@ def test_skip_atexit_teardown_a_recycled_worker_sends_what_it_holds(
     assert sorted(paths(collector)) == sorted(served), output.read_text(errors="replace")
 
 
+@NO_UWSGI
 def test_an_apps_own_uwsgi_atexit_still_runs(tmp_path: Path, collector: Collector) -> None:
     """The app set ``uwsgi.atexit`` before the middleware was made: it still runs, after
     the logs went."""
@@ -154,6 +159,7 @@ def test_an_apps_own_uwsgi_atexit_still_runs(tmp_path: Path, collector: Collecto
     assert marker.exists(), output.read_text(errors="replace")
 
 
+@NO_UWSGI
 def test_skip_atexit_is_said_once_with_the_fix(tmp_path: Path,
                                               collector: Collector) -> None:
     """Nothing can send what a worker holds as it ``_exit()``s: said, once."""
@@ -169,6 +175,7 @@ def test_skip_atexit_is_said_once_with_the_fix(tmp_path: Path,
     assert "rdme" not in said[0] and server_env(collector)["README_API_KEY"] not in said[0]
 
 
+@NO_UWSGI
 def test_without_those_options_nothing_is_said(tmp_path: Path, collector: Collector) -> None:
     with uwsgi(tmp_path, collector) as (process, base, output):
         assert requests.get(f"{base}/n0", timeout=LINE_WAIT).status_code == 200
@@ -177,6 +184,7 @@ def test_without_those_options_nothing_is_said(tmp_path: Path, collector: Collec
     assert "uWSGI runs with" not in output.read_text(errors="replace")
 
 
+@NO_UWSGI
 def test_a_close_ends_before_uwsgis_mercy_kill_and_says_what_it_lost(
         tmp_path: Path, collector: Collector) -> None:
     """``--worker-reload-mercy=3``: uWSGI's master SIGKILLs a worker still ending 3 s
@@ -194,3 +202,54 @@ def test_a_close_ends_before_uwsgis_mercy_kill_and_says_what_it_lost(
     assert "uWSGI's --worker-reload-mercy of 3s" in said, said
     assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [4], said
     assert collector.logs == []
+
+
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_a_gunicorn_worker_recycled_by_max_requests_ends_before_its_timeout(
+        worker: str, tmp_path: Path, collector: Collector) -> None:
+    """``--max-requests=3``: the worker leaves its loop after 3 requests, and its master,
+    which is not stopping, aborts it ``--timeout`` (3 s) after its last heartbeat
+    (WORKER TIMEOUT: SIGABRT, a SystemExit in the close). With the API failing and
+    ``shutdown_timeout`` 10 s, the close was aborted midway: its logs lost, and only
+    Python's "Exception ignored in atexit callback" traceback said anything. Now the
+    close ends before, and says what it gave up on (``--graceful-timeout`` is 30 s: no
+    bound at a recycling, where the master sends no SIGTERM)."""
+    collector.default = Reply(status=503, body=b"down")
+    (tmp_path / "d36_app.py").write_text(_APP)
+    port = free_ports(1)[0]
+    env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
+                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0",
+                     README_SHUTDOWN_TIMEOUT="10")
+    output = tmp_path / "gunicorn.log"
+    argv = [sys.executable, *GUNICORN, f"--worker-class={worker}", "--graceful-timeout=30",
+            "--timeout=3", "--max-requests=3", "--max-requests-jitter=0",
+            f"--bind=127.0.0.1:{port}", "d36_app:app"]
+    with output.open("wb") as log:
+        process = start_server(argv, env=env, cwd=tmp_path, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            assert process.poll() is None, output.read_text(errors="replace")
+            try:
+                # (OPTIONS is skipped: no log, but one of the worker's 3 requests.)
+                requests.options(f"{base}/nolog", timeout=2)
+            except requests.RequestException:
+                return False
+            return True
+
+        wait_until(answers, timeout=60)
+        for i in range(2):
+            assert requests.get(f"{base}/g{i}", timeout=LINE_WAIT).status_code == 200
+
+        def settled() -> bool:  # the recycled worker's end, one way or the other
+            text = output.read_text(errors="replace")
+            return "not delivered" in text or "Exception ignored" in text
+        wait_until(settled, timeout=60)
+        said = output.read_text(errors="replace")
+    finally:
+        stop_server(process)
+    assert "[CRITICAL] WORKER TIMEOUT" not in said and "Exception ignored" not in said, said
+    assert "gunicorn's --timeout of 3s" in said, said
+    assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [2], said

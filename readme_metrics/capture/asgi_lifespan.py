@@ -180,8 +180,7 @@ class Lifespan:
         whole = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {self.timeout:g}s"
         bound, graceful = self.bound
         if graceful is not None:
-            whole = (f"{bound:g}s, not {whole}: {graceful.said()} has its master "
-                     "SIGKILL this worker after that")
+            whole = f"{bound:g}s, not {whole}: {graceful.said()} {graceful.kills()}"
             if timeout is None or timeout >= bound:
                 return whole
         elif timeout is None or timeout >= self.timeout:

@@ -418,10 +418,10 @@ class Delivery:
         if held:
             self._logger.warning(
                 "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
-                "(README_SHUTDOWN_TIMEOUT) of %gs: %s has its master SIGKILL this worker "
-                "after that (set %s above shutdown_timeout to give the close its whole "
-                "time)", counted(held, "log"), round(bound, 1),
-                self.config.shutdown_timeout, graceful.said(), graceful.option)
+                "(README_SHUTDOWN_TIMEOUT) of %gs: %s %s (set %s above shutdown_timeout "
+                "to give the close its whole time)", counted(held, "log"), round(bound, 1),
+                self.config.shutdown_timeout, graceful.said(), graceful.kills(),
+                graceful.option)
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what

@@ -15,12 +15,20 @@ default) after it told it to end (a stop, a reload, a recycling): there the clos
 before that (:func:`readme_metrics.delivery.uwsgi_exit.mercy`; delivery36: a mercy of
 3 s, the API failing at the stop, 6 of 6 logs lost and nothing said). :class:`Limit`
 names which server's option it is in the lines that say it.
+
+A gunicorn worker recycled by ``--max-requests`` is no stop of the master's: the master
+goes on checking its heartbeat, and aborts it (``WORKER TIMEOUT``: SIGABRT, then
+SIGKILL) ``--timeout`` (30 s by default) after its last one, as it left its loop. Its
+close ends before that (delivery36: ``--timeout=3``, ``shutdown_timeout`` 10 s, the API
+failing: the close aborted midway, 3 of 3 logs lost, only Python's "Exception ignored in
+atexit callback" traceback said).
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import time
 from typing import Optional
 
 from readme_metrics.delivery import uwsgi_exit
@@ -36,12 +44,23 @@ class Limit(float):
 
     server: str
     option: str
+    #: Seconds of it already gone as the close begins (gunicorn's heartbeat: since the
+    #: worker's last one).
+    spent: float
 
-    def __new__(cls, seconds: float, server: str, option: str) -> Limit:
+    def __new__(cls, seconds: float, server: str, option: str, spent: float = 0.0
+                ) -> Limit:
         limit = super().__new__(cls, seconds)
         limit.server = server
         limit.option = option
+        limit.spent = spent
         return limit
+
+    def kills(self) -> str:
+        """What the server then does to the worker, as the lines say it."""
+        if self.option == "--timeout":
+            return "has its master abort this worker (WORKER TIMEOUT) after that"
+        return "has its master SIGKILL this worker after that"
 
     def said(self) -> str:
         """``gunicorn's --graceful-timeout of 30s``."""
@@ -53,6 +72,9 @@ def server_limit() -> Optional[Limit]:
     uWSGI's ``--worker-reload-mercy``; None elsewhere."""
     graceful = graceful_timeout()
     if graceful is not None:
+        recycled = _recycled_timeout()
+        if recycled is not None:
+            return Limit(recycled[0], "gunicorn", "--timeout", spent=recycled[1])
         return Limit(graceful, "gunicorn", "--graceful-timeout")
     mercy = uwsgi_exit.mercy()
     if mercy is not None:
@@ -70,6 +92,37 @@ def graceful_timeout() -> Optional[float]:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         return None
     return float(seconds)
+
+
+def _recycled_timeout() -> Optional[tuple[float, float]]:
+    """In a gunicorn worker that ``--max-requests`` recycles (it served its share): the
+    master's heartbeat ``--timeout`` in seconds, and the seconds since the worker's last
+    heartbeat (None: no such worker, or no timeout)."""
+    try:
+        worker = _worker()
+        served = _number(getattr(worker, "nr", None))
+        share = _number(getattr(worker, "max_requests", None))
+        seconds = _number(getattr(getattr(worker, "cfg", None), "timeout", None))
+        if served is None or share is None or seconds is None or served < share or \
+                seconds <= 0:
+            return None
+    except Exception:  # another program's handler, of a shape of its own
+        return None
+    try:
+        # gunicorn's heartbeat: its temporary file's mtime, set to time.monotonic(); the
+        # file is closed by then at a sync worker's exit (the time since, its last
+        # request's, is then taken for none: MARGIN).
+        beat = _number(getattr(worker, "tmp").last_update())  # noqa: B009
+    except Exception:
+        beat = None
+    since = time.monotonic() - beat if beat is not None else 0.0
+    return seconds, min(max(0.0, since), seconds)
+
+
+def _number(value: object) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _worker() -> Optional[object]:
@@ -97,7 +150,7 @@ def close_bound(shutdown_timeout: float) -> tuple[float, Optional[Limit]]:
     graceful = server_limit()
     if graceful is None:
         return shutdown_timeout, None
-    bound = max(0.0, graceful - min(MARGIN, graceful / 5))
+    bound = max(0.0, graceful - graceful.spent - min(MARGIN, graceful / 5))
     if bound >= shutdown_timeout:
         return shutdown_timeout, None
     return bound, graceful
