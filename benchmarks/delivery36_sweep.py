@@ -158,6 +158,10 @@ def scenarios(work: Path) -> dict[str, Callable[[], None]]:
         "gu-timeout": lambda: run("gu-timeout", gunicorn + [
             "--workers=1", "--timeout=2", "sweep36_app:app"], work,
             five + ["/sleep/6"] + [f"/s{i}" for i in range(5)]),
+        "gu-recycle-timeout": lambda: run("gu-recycle-timeout", gunicorn + [
+            "--graceful-timeout=30", "--workers=1", "--timeout=3", "--max-requests=3",
+            "--max-requests-jitter=0", "sweep36_app:app"], work, ["/r0", "/r1"],
+            reply=Reply(status=503, body=b"down"), env={"README_SHUTDOWN_TIMEOUT": "10"}),
         "gu-maxreq-load": lambda: run("gu-maxreq-load", gunicorn + [
             "--workers=2", "--max-requests=7", "--max-requests-jitter=3",
             "sweep36_app:app"], work, [f"/r{i}" for i in range(200)],
