@@ -22,7 +22,14 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     request of the workers, of wrk and of the loopback collector (the benchmark's own:
     the real Metrics API is not on these cores), each apart, and the ratio that CPU
     predicts with and without the collector on the cores (an estimate; the logs are
-    counted at the collector either way).
+    counted at the collector either way). ``accounting`` (benchmarks/accounting.py):
+    per request, each process's CPU apart (the arbiter, the workers' serving threads and
+    their other threads, wrk, the collector), context switches, the logs per POST, the
+    collector's CPU per POST and per log, the machine's idle time and what other
+    processes took (on a shared machine the requests/s ratio means nothing when that is
+    large; the CPU figures still do). The collector counts each POST's logs by a scan
+    and checks it by a full parse of one POST in 16 (``collector``: verified,
+    mismatches); ``BENCH_COLLECTOR=streams`` runs the asyncio streams one of before cpu13.
 ``asgi``
     The same small GET as an ASGI app, in process and under uvicorn + ``wrk``, next to
     the WSGI request path measured in the same run (benchmarks/bench_asgi.py).
