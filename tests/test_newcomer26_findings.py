@@ -1,0 +1,138 @@
+"""newcomer26: README followed top to bottom on a fresh clone, then the first hour's mistakes.
+
+1. Under FastAPI, a plain ``def`` grouping function reading the body as in a view,
+   ``{"api_key": ..., "label": request.json()}`` (Starlette's ``json()``, ``body()`` and
+   ``form()`` are coroutines), sent every log with the label
+   ``<coroutine object Request.json at 0x7f...>``, said nothing, and Python's
+   "coroutine 'Request.json' was never awaited" RuntimeWarning pointed at the library's
+   own line. Such a value (a label, an email or the key that is an awaitable) is now closed
+   unawaited and said once, naming what to do (an ``async def`` that awaits it); a label or
+   email so given is left out of the logs, which are still sent; a key so given logs no call.
+2. ``app.add_middleware(readme_metrics.MetricsMiddleware, config=...)`` (the WSGI class, for
+   ReadMeMetricsMiddleware) under uvicorn: Starlette makes its middleware at the lifespan's
+   start, where uvicorn says only "ASGI 'lifespan' protocol appears unsupported" and drops
+   the TypeError that names the fix; the start-up looked fine and every request then
+   failed with a 500. The error is now also logged once as it is raised (as
+   ReadMeMetricsMiddleware's from the environment is), so the start-up says it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.command import app_environment
+from tests.support.fake_api import Collector, free_port
+from tests.test_readme import _one_log, _start_app
+
+pytestmark = pytest.mark.e2e
+
+_FASTAPI_APP = '''
+from fastapi import FastAPI, Request
+
+import readme_metrics
+from readme_metrics import MetricsApiConfig
+from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+
+def grouping_function(request: Request):
+    # as in a view, but not awaited: Starlette's json() is a coroutine
+    return {{"api_key": request.headers.get("x-api-key"), {field}}}
+
+
+app = FastAPI()
+app.add_middleware({middleware},
+                   config=MetricsApiConfig(grouping_function=grouping_function))
+
+
+@app.post("/")
+async def hello(request: Request):
+    return {{"hello": (await request.json())["name"]}}
+'''
+
+
+def _serve_fastapi(tmp_path: Path, collector: Collector, field: str,
+                   middleware: str = "ReadMeMetricsMiddleware", calls: int = 3,
+                   ) -> tuple[list[requests.Response], str]:
+    """``_FASTAPI_APP`` under uvicorn, ``calls`` POSTs, then SIGTERM: the answers and the
+    server's output."""
+    (tmp_path / "app.py").write_text(_FASTAPI_APP.format(field=field, middleware=middleware))
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, README_FLUSH_INTERVAL="60")
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)],
+                      tmp_path, env, port, log)
+    try:
+        answers = [requests.post(f"http://127.0.0.1:{port}/", json={"name": "Owlbert"},
+                                 headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+                   for _ in range(calls)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    return answers, log.read_text(errors="replace")
+
+
+_AWAIT_IT = "make the grouping function an async def and await it"
+
+
+@pytest.mark.parametrize("field, name", [
+    ('"label": request.json()', "label"),
+    ('"label": "Owlbert", "email": request.body()', "email"),
+])
+def test_an_unawaited_coroutine_as_label_is_said_once_and_left_out(
+        tmp_path: Path, collector: Collector, field: str, name: str) -> None:
+    answers, output = _serve_fastapi(tmp_path, collector, field)
+    assert [a.status_code for a in answers] == [200] * 3, output
+    assert all(a.json() == {"hello": "Owlbert"} for a in answers)
+    logs = _one_log(collector, Path(tmp_path / "app-output.txt"), 3)
+    for sent in logs:
+        assert name not in sent["group"], sent["group"]
+        assert "coroutine" not in str(sent["group"]), sent["group"]
+    assert "never awaited" not in output, output
+    said = [line for line in output.splitlines() if "is an awaitable" in line]
+    assert len(said) == 1, output
+    assert f"the grouping function returned {name!r} as an awaitable" in said[0], said
+    assert _AWAIT_IT in said[0], said
+
+
+def test_an_unawaited_coroutine_as_the_key_is_said_once(
+        tmp_path: Path, collector: Collector) -> None:
+    answers, output = _serve_fastapi(
+        tmp_path, collector, '"api_key": request.json(), "label": "Owlbert"', calls=2)
+    assert [a.status_code for a in answers] == [200] * 2, output
+    assert collector.logs == []
+    assert "never awaited" not in output, output
+    said = [line for line in output.splitlines() if "is an awaitable" in line]
+    assert len(said) == 1, output
+    assert "the grouping function returned 'api_key' as an awaitable" in said[0], said
+    assert _AWAIT_IT in said[0] and "the request is not logged" in said[0], said
+
+
+def test_the_wsgi_class_in_add_middleware_is_said_at_start_up(
+        tmp_path: Path, collector: Collector) -> None:
+    """Said before the first request: the lifespan's start is where Starlette makes it."""
+    (tmp_path / "app.py").write_text(_FASTAPI_APP.format(
+        field='"label": "Owlbert"', middleware="readme_metrics.MetricsMiddleware"))
+    port = free_port()
+    env = app_environment(collector.url, tmp_path)
+    log = tmp_path / "app-output.txt"
+    proc = _start_app([sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)],
+                      tmp_path, env, port, log)
+    try:
+        before = log.read_text(errors="replace")  # listening: the lifespan has begun
+        answer = requests.post(f"http://127.0.0.1:{port}/", json={"name": "Owlbert"},
+                               headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status_code == 500  # Starlette's; the app cannot be wrapped so
+    assert "this MetricsMiddleware is the WSGI middleware" in before, before
+    assert "app.add_middleware(ReadMeMetricsMiddleware, config=...)" in before, before
+    output = log.read_text(errors="replace")
+    logged = [line for line in output.splitlines()
+              if line.startswith("readme_metrics: MetricsMiddleware(app, config)")]
+    assert len(logged) == 1, output
