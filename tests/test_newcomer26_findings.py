@@ -93,7 +93,7 @@ def test_an_unawaited_coroutine_as_label_is_said_once_and_left_out(
         assert name not in sent["group"], sent["group"]
         assert "coroutine" not in str(sent["group"]), sent["group"]
     assert "never awaited" not in output, output
-    said = [line for line in output.splitlines() if "is an awaitable" in line]
+    said = [line for line in output.splitlines() if "as an awaitable" in line]
     assert len(said) == 1, output
     assert f"the grouping function returned {name!r} as an awaitable" in said[0], said
     assert _AWAIT_IT in said[0], said
@@ -106,7 +106,7 @@ def test_an_unawaited_coroutine_as_the_key_is_said_once(
     assert [a.status_code for a in answers] == [200] * 2, output
     assert collector.logs == []
     assert "never awaited" not in output, output
-    said = [line for line in output.splitlines() if "is an awaitable" in line]
+    said = [line for line in output.splitlines() if "as an awaitable" in line]
     assert len(said) == 1, output
     assert "the grouping function returned 'api_key' as an awaitable" in said[0], said
     assert _AWAIT_IT in said[0] and "the request is not logged" in said[0], said
