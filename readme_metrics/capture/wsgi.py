@@ -34,7 +34,12 @@ from readme_metrics.capture.wsgi_exchange import NO_BODY, WSGICapture
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
+from readme_metrics.middleware_arguments import (
+    NO_CONFIG,
+    checked_config,
+    django_handler_hint,
+    said_if_starlette_builds,
+)
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 from readme_metrics.skip_rules import OWN_AGENT
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -100,9 +105,9 @@ class MetricsMiddleware(PipelineControls):
         self.config = config = checked_config(type(self).__name__, app, config)
         self.app: WSGIApplication = app  # type: ignore[assignment] # callable: checked
         if is_asgi_app(app):
-            raise TypeError(_ASGI_APP.format(
+            raise TypeError(said_if_starlette_builds(_ASGI_APP.format(
                 type(self).__name__, (app if isinstance(app, type) else type(app)).__name__)
-                + django_handler_hint(app))
+                + django_handler_hint(app)))
         shape = not_an_app(app, "WSGI")
         if shape is not None:
             raise TypeError(f"readme_metrics: {type(self).__name__}(app, config): {shape}")
