@@ -14,8 +14,9 @@ from typing import Any, Optional
 
 from readme_metrics.capture.body import MAYBE_LONGER
 
-__all__ = ["AWAITABLE", "BODY_CUT", "awaitable_value", "LEFT_OUT", "LONG_NUMBER_KEY", "NO_KEY_BODY_CUT",
-           "SHORT_NUMBER_KEY", "cut_note", "no_key", "not_a_mapping", "unknown_keys"]
+__all__ = ["AWAITABLE", "BODY_CUT", "LEFT_OUT", "LONG_NUMBER_KEY", "NO_KEY_BODY_CUT",
+           "SHORT_NUMBER_KEY", "awaitable_value", "cut_note", "no_key", "not_a_mapping",
+           "unknown_keys"]
 
 _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
 
