@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from readme_metrics.cli import main as cli_main
 from tests.support.command import app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.test_readme import _one_log, _start_app
 
-pytestmark = pytest.mark.e2e
 
 _FASTAPI_APP = '''
 from fastapi import FastAPI, Request
@@ -79,6 +79,7 @@ def _serve_fastapi(tmp_path: Path, collector: Collector, field: str,
 _AWAIT_IT = "make the grouping function an async def and await it"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("field, name", [
     ('"label": request.json()', "label"),
     ('"label": "Owlbert", "email": request.body()', "email"),
@@ -99,6 +100,7 @@ def test_an_unawaited_coroutine_as_label_is_said_once_and_left_out(
     assert _AWAIT_IT in said[0], said
 
 
+@pytest.mark.e2e
 def test_an_unawaited_coroutine_as_the_key_is_said_once(
         tmp_path: Path, collector: Collector) -> None:
     answers, output = _serve_fastapi(
@@ -112,6 +114,7 @@ def test_an_unawaited_coroutine_as_the_key_is_said_once(
     assert _AWAIT_IT in said[0] and "the request is not logged" in said[0], said
 
 
+@pytest.mark.e2e
 def test_the_wsgi_class_in_add_middleware_is_said_at_start_up(
         tmp_path: Path, collector: Collector) -> None:
     """Said before the first request: the lifespan's start is where Starlette makes it."""
@@ -136,3 +139,17 @@ def test_the_wsgi_class_in_add_middleware_is_said_at_start_up(
     logged = [line for line in output.splitlines()
               if line.startswith("readme_metrics: MetricsMiddleware(app, config)")]
     assert len(logged) == 1, output
+
+
+def test_collect_help_names_both_variables_collect_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """3. `readme-metrics collect --help` told the app README_METRICS_SERVER alone, while
+    collect itself, `readme-metrics --help` and README's "See it locally" set
+    README_API_URL too: a reader of the command's own help had no answer linked to its
+    call on the dashboard (no `x-documentation-url`)."""
+    with pytest.raises(SystemExit):
+        cli_main(["collect", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("README_METRICS_SERVER=http://127.0.0.1:8001 README_API_URL=http://127.0.0.1:8001"
+            in said), said
+    assert "x-documentation-url" in said, said
