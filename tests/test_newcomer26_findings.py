@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -25,9 +26,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.cli import main as cli_main
 from tests.support.command import app_environment
 from tests.support.fake_api import Collector, free_port
+from tests.support.wsgi import ThreadedWSGIServer
 from tests.test_readme import _one_log, _start_app
 
 
@@ -153,3 +156,31 @@ def test_collect_help_names_both_variables_collect_prints(
     assert ("README_METRICS_SERVER=http://127.0.0.1:8001 README_API_URL=http://127.0.0.1:8001"
             in said), said
     assert "x-documentation-url" in said, said
+
+
+def test_flask_wsgi_app_wrapped_around_its_own_app_is_said_once_not_logged_by_the_hundred(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """4. README's Troubleshooting says "wrap `app.wsgi_app`"; written
+    ``app.wsgi_app = MetricsMiddleware(app, config)``, the middleware called Flask, which
+    called the middleware again, until RecursionError: one request sent 244 logs of a 500
+    to ReadMe, and nothing said why. Now no log is sent for it and one error says what to
+    write; the client still gets the server's 500 (the app cannot answer)."""
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.get("/")(lambda: {"hello": "world"})
+    config = MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, base_log_url="https://docs.example",
+        grouping_function=lambda request: {"api_key": "owlbert-key"})
+    middleware = MetricsMiddleware(app, config)
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="readme_metrics"):
+        with ThreadedWSGIServer(app) as server:
+            answers = [requests.get(server.url + "/", timeout=30) for _ in range(2)]
+        middleware.flush(10)
+    assert [a.status_code for a in answers] == [500, 500]
+    assert collector.logs == [], len(collector.logs)
+    said = [r.getMessage() for r in caplog.records if "wsgi_app" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage()[:200] for r in caplog.records]
+    assert "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)" in said[0], said
+    assert "could not start capturing" not in caplog.text
