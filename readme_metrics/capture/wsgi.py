@@ -32,6 +32,7 @@ from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
 from readme_metrics.capture.wsgi_exchange import NO_BODY, WSGICapture
 from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_loop import calls_itself
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.middleware_arguments import (
@@ -168,7 +169,9 @@ class MetricsMiddleware(PipelineControls):
             if self.layers[0] > 1:  # this layer decides for its project, logged or not
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
             capture = WSGICapture(self, pipeline, environ, start_response) if wanted else None
-        except Exception:  # never let the library break a request
+        except Exception as exc:  # never let the library break a request
+            if calls_itself(self, exc):  # app.wsgi_app = MetricsMiddleware(app, config)
+                raise
             said = rsgi_server_call(type(self).__name__, environ)
             if said is not None:  # no WSGI call at all: the app cannot answer it either
                 pipeline.logger.error(said)
@@ -191,7 +194,8 @@ class MetricsMiddleware(PipelineControls):
                 try:
                     result = self.app(environ, capture.start_response)
                 except BaseException as error:
-                    capture.fail(unsent=True, in_call=True, error=error)
+                    if not calls_itself(self, error):
+                        capture.fail(unsent=True, in_call=True, error=error)
                     raise
                 capture.returned = True
                 return capture.wrap(result)
@@ -203,7 +207,8 @@ class MetricsMiddleware(PipelineControls):
             try:
                 result = self.app(environ, capture.start_response)
             except BaseException as error:
-                capture.fail(unsent=True, in_call=True, error=error)
+                if not calls_itself(self, error):
+                    capture.fail(unsent=True, in_call=True, error=error)
                 raise
             finally:
                 if sent is not None:
