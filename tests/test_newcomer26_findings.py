@@ -14,6 +14,12 @@
    the TypeError that names the fix; the start-up looked fine and every request then
    failed with a 500. The error is now also logged once as it is raised (as
    ReadMeMetricsMiddleware's from the environment is), so the start-up says it.
+3. `readme-metrics collect --help` named README_METRICS_SERVER alone, while collect prints
+   README_API_URL too (the answers' `x-documentation-url`): the help gives collect's line.
+4. README's Troubleshooting says to wrap a Flask app's ``wsgi_app``; written
+   ``app.wsgi_app = MetricsMiddleware(app, config)``, each request recursed through the
+   middleware until RecursionError and sent about 250 logs of a 500, unsaid. None is sent
+   now, and one error says what to write.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from tests.support.command import app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.support.wsgi import ThreadedWSGIServer
 from tests.test_readme import _one_log, _start_app
-
 
 _FASTAPI_APP = '''
 from fastapi import FastAPI, Request
