@@ -47,7 +47,7 @@ def calls_itself(middleware: Any, error: BaseException) -> bool:
         return False
     if not getattr(middleware, _SAID, False) and _outermost(middleware):
         setattr(middleware, _SAID, True)
-        logger = getattr(middleware.config, "logger", None) or logging.getLogger(
-            "readme_metrics")
+        config = getattr(middleware, "config", None)
+        logger = getattr(config, "logger", None) or logging.getLogger("readme_metrics")
         QuietLogger(logger).error(_LOOP.format(type(middleware).__name__))
     return True
