@@ -28,6 +28,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -189,3 +190,30 @@ def test_flask_wsgi_app_wrapped_around_its_own_app_is_said_once_not_logged_by_th
     assert len(said) == 1, [r.getMessage()[:200] for r in caplog.records]
     assert "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)" in said[0], said
     assert "could not start capturing" not in caplog.text
+
+
+def test_a_grouping_function_returning_json_text_is_told_to_return_the_mapping(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """5. ``return json.dumps({"api_key": ...})`` (the mapping as JSON text, as a view
+    returns its body) was told "not the key alone", which it was not."""
+    import json
+
+    def grouping(request: object) -> str:
+        return json.dumps({"api_key": "owlbert-key", "label": "Owlbert"})
+
+    def hello(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"hello": "world"}']
+
+    middleware = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, grouping_function=grouping))
+    with caplog.at_level(logging.ERROR, logger="readme_metrics"):
+        with ThreadedWSGIServer(middleware) as server:
+            answers = [requests.get(server.url + "/", timeout=10) for _ in range(2)]
+        middleware.flush(10)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert collector.logs == []
+    said = [r.getMessage() for r in caplog.records if "grouping function" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "not the key alone" not in said[0], said
+    assert "its JSON text" in said[0] and "return the mapping itself" in said[0], said
