@@ -28,6 +28,9 @@ def _shape_for(result: Any) -> str:
     shape = '{"api_key": <the caller\'s key>, "label": ..., "email": ...}'
     if isinstance(result, bool):
         return f" (return None, not {result}, to leave a call out, and {shape} to log it)"
+    if isinstance(result, (str, bytes)) and result.lstrip()[:1] in ("{", b"{"):
+        # json.dumps({...}): the mapping as a view's body, not the key (newcomer26)
+        return f" (return the mapping itself, {shape}, not its JSON text)"
     if isinstance(result, (str, bytes, int)):
         return f" (return {shape}, not the key alone)"
     return f" (return {shape})"
