@@ -155,6 +155,9 @@ class Delivery:
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._inline_turned_away = False  # a request found the inline sender busy
+        #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
+        #: threads worked on, and the close has a bound of its own.
+        self._exit_outlasted = False
         self._sender = Sender(self._transport, self._build, config.api_key)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
@@ -202,6 +205,16 @@ class Delivery:
                         self._queue_only()
                 elif due:
                     watchdog.run_soon(self._pool.grow)
+            elif send and self._batcher.exit_by < math.inf:
+                # The main thread has ended: this log goes now, a partial batch too, as
+                # those waiting then did (post_waiting), within the exit's bound.
+                with self._queue.lock:
+                    self._queue.flush_target = max(self._queue.flush_target,
+                                                   self._queue.accepted)
+                exit_by = self._batcher.exit_by
+                if time.monotonic() >= exit_by:
+                    self._exit_outlasted = True  # the close has a bound of its own
+                self._send_inline(force=False, deadline=exit_by)
             elif due and send:
                 self._send_inline(force=False, deadline=None)
             return True
@@ -358,6 +371,11 @@ class Delivery:
         try:
             if self._pid != os.getpid() or (self._background and not self._started):
                 return
+            if not self._background:
+                # The exit's own time begins now: the inline POSTs made while the app's
+                # threads run on (this one, theirs) and the close share shutdown_timeout
+                # (before delivery37 each had its own: up to timeout + shutdown_timeout).
+                self._attempt.exit_begins(time.monotonic() + self.config.shutdown_timeout)
             queue = self._queue
             with queue.lock:
                 if not queue.items:
@@ -368,8 +386,7 @@ class Delivery:
                 # Only where the exit will wait for the app's own threads: else the close
                 # at exit comes at once, and a POST here would only lengthen the exit.
                 if _app_threads_run():
-                    self._send_inline(force=False, deadline=time.monotonic()
-                                      + self.config.shutdown_timeout)
+                    self._send_inline(force=False, deadline=self._batcher.exit_by)
             elif self._start() and self._batcher.staffing.claim_sender(urgent=True):
                 self._pool.grow()  # what waits is due now, not after a busy sender
         except Exception:
@@ -393,6 +410,15 @@ class Delivery:
             # that (a lifespan ended long ago, a test client's) is no stop of this close's
             # (before delivery35 its deadline was long past: it cut at once).
             start = stop
+        exit_by = self._batcher.exit_by
+        if (exit_by < math.inf and process.exit_began() is not None
+                and not self._exit_outlasted):
+            # Inline, the exit's close ends within the bound counted from the main
+            # thread's end, as the POSTs made since did (post_waiting; the app's threads'
+            # own), not a bound of its own after them: up to timeout + shutdown_timeout
+            # before delivery37. One after logs that came past that bound (the app's
+            # threads worked on) has its own.
+            start = min(start, exit_by - self.config.shutdown_timeout)
         # In a gunicorn worker, the close ends before its master's SIGKILL, and says
         # what it holds as it begins (gunicorn_stop).
         self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout)
