@@ -15,6 +15,7 @@ answer; nothing timed (the test waits for the server to end).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -78,10 +79,13 @@ def test_close_ends_before_gunicorns_kill_and_says_what_it_gave_up(
     finally:
         gate.set()
     assert "was sent SIGKILL" not in err, err
-    assert ("closing: 41 logs to send within 4s, not shutdown_timeout "
-            "(README_SHUTDOWN_TIMEOUT) of 8s: gunicorn's --graceful-timeout of 5s") in err, err
-    assert ("closing gave up after 4s, gunicorn's --graceful-timeout of 5s being near: "
-            "41 logs not delivered") in err, err
+    # (4 s counted from the SIGTERM since delivery37: a fraction less as the worker
+    # takes its time to leave its loop)
+    assert re.search(r"closing: 41 logs to send within (4|3\.\d)s, not shutdown_timeout "
+                     r"\(README_SHUTDOWN_TIMEOUT\) of 8s: gunicorn's --graceful-timeout "
+                     r"of 5s", err), err
+    assert re.search(r"closing gave up after (4|3\.\d)s, gunicorn's --graceful-timeout of "
+                     r"5s being near: 41 logs not delivered", err), err
     _check_quiet(out, err)
 
 

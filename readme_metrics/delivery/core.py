@@ -133,6 +133,7 @@ class Delivery:
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
+        gunicorn_stop.watch_stop()  # (in a gunicorn worker: when its SIGTERM comes)
         process.on_fork_in_child(watchdog.after_fork_in_child)
 
     def _reset_state(self, closed: bool) -> None:
@@ -421,30 +422,33 @@ class Delivery:
             start = min(start, exit_by - self.config.shutdown_timeout)
         # In a gunicorn worker, the close ends before its master's SIGKILL, and says
         # what it holds as it begins (gunicorn_stop).
-        self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout)
+        # Counted from its SIGTERM where noted (requests served since: delivery37).
+        self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout, start)
         bound, graceful = self._bound
         # (The POSTs in flight end with the close: Batcher.on_close.)
         begun = self._batcher.begin_close(start + bound)
         if begun and graceful is not None:
-            self._say_graceful(bound, graceful)
+            self._say_graceful(bound, graceful, gunicorn_stop.since_stop(start))
         # Said once closed: no log is refused as queue-full from then on, and those
         # refused before are in the queue's count, told to the notice or not yet.
         self._queue_full.say_rest()
         return begun
 
-    def _say_graceful(self, bound: float, graceful: float) -> None:
+    def _say_graceful(self, bound: float, graceful: float, since: float) -> None:
         """The close is bounded by gunicorn's ``--graceful-timeout``: said as it begins,
-        with the logs it holds, should the worker be killed all the same."""
+        with the logs it holds, should the worker be killed all the same; ``since``:
+        the seconds from the worker's SIGTERM to the close's start (requests served)."""
         with self._queue.lock:
             held = self._queue.accepted - self._queue.resolved
         if held:
             self._logger.warning(
                 "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
                 "(README_SHUTDOWN_TIMEOUT) of %gs: gunicorn's --graceful-timeout of %gs "
-                "has its master SIGKILL this worker after that (set --graceful-timeout "
+                "has its master SIGKILL this worker after that%s (set --graceful-timeout "
                 "above shutdown_timeout to give the close its whole time)",
                 counted(held, "log"), round(bound, 1), self.config.shutdown_timeout,
-                graceful)
+                graceful, f", counted from its SIGTERM {since:.1f}s before the close "
+                f"began (requests still served meanwhile)" if since >= 0.1 else "")
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what
@@ -484,6 +488,7 @@ class Delivery:
             timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
             if graceful is not None:  # (gunicorn_stop: said as the close began)
+                timeout = round(timeout, 1)  # (counted from the SIGTERM: any fraction)
                 limit = (f"{timeout:g}s, gunicorn's --graceful-timeout of "
                          f"{graceful:g}s being near")
             if left is None:

@@ -6,16 +6,26 @@ stop) was killed midway: every log it still held lost, and no line said so, the 
 own coming only at its end (delivery34: ``shutdown_timeout`` 8 s, graceful 5 s, 400 of
 400 lost, sync and gthread workers alike). In a worker, gunicorn's own SIGTERM handler
 is a method of the worker object, whose ``cfg`` has the graceful timeout: the exit's
-close ends :data:`MARGIN` before it, counted from the close's start (the worker leaves
-its loop at once at the stop, unless it waits for requests still served first: their
-time is not seen here).
+close ends :data:`MARGIN` before it.
+
+Counted from the signal: the worker serves the requests in flight before it leaves its
+loop (sync: the one it serves; gthread: all of them, up to the graceful timeout), and
+the close begins only then. Counted from the close's start, a request of 2 s had the
+close end a second past the kill (delivery37: graceful 4 s, ``shutdown_timeout`` 5 s,
+the API not answering: 42 served, none delivered, the close's end unsaid). So where the
+app is loaded in the worker (gunicorn's default: after its signal handlers are set, in
+the main thread), :func:`watch_stop` puts a wrapper around the worker's SIGTERM
+handler that notes when the signal came, and calls it. Not with ``--preload`` (the app
+is loaded in the master): then the bound counts from the close's start, as before.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from typing import Optional
+import threading
+import time
+from typing import Any, Optional
 
 #: How long before gunicorn's kill the close ends (at most a fifth of the graceful
 #: timeout): its line is said, and the process ends, in that time.
@@ -32,6 +42,49 @@ def graceful_timeout() -> Optional[float]:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         return None
     return float(seconds)
+
+
+class _Noted:
+    """The worker's SIGTERM handler, wrapped: notes when the first signal came (what
+    :func:`_worker` reads it through: ``__self__``, the worker, as for its method)."""
+
+    __slots__ = ("handler", "__self__", "came")
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+        self.__self__ = handler.__self__
+        self.came: Optional[float] = None
+
+    def __call__(self, signum: int, frame: Any) -> Any:
+        if self.came is None:
+            self.came = time.monotonic()
+        return self.handler(signum, frame)
+
+
+def watch_stop() -> None:
+    """In a gunicorn worker's main thread, its SIGTERM handler set (the app loaded in
+    the worker): note when SIGTERM comes (:class:`_Noted`). Once per worker; anywhere
+    else, nothing. Never raises."""
+    try:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        handler = signal.getsignal(signal.SIGTERM)
+        if isinstance(handler, _Noted) or _worker() is None:
+            return
+        if getattr(handler, "__self__", None) is None:
+            return  # the worker is known by its SIGUSR1 handler only (UvicornWorker)
+        signal.signal(signal.SIGTERM, _Noted(handler))
+        # As gunicorn set it: a SIGTERM does not interrupt the system calls of requests
+        # in flight (signal.signal made them interruptible again).
+        signal.siginterrupt(signal.SIGTERM, False)
+    except Exception:  # another program's handler, a platform without these calls
+        pass
+
+
+def stop_came() -> Optional[float]:
+    """When this worker was told to stop (SIGTERM: ``time.monotonic()``), if noted."""
+    handler = signal.getsignal(signal.SIGTERM)
+    return handler.came if isinstance(handler, _Noted) else None
 
 
 def _worker() -> Optional[object]:
@@ -52,13 +105,25 @@ def _worker() -> Optional[object]:
     return None
 
 
-def close_bound(shutdown_timeout: float) -> tuple[float, Optional[float]]:
-    """The bound of a close in this process, and gunicorn's graceful timeout where that
-    is what bounds it (None: ``shutdown_timeout`` does)."""
+def close_bound(shutdown_timeout: float,
+                start: Optional[float] = None) -> tuple[float, Optional[float]]:
+    """The bound of a close in this process beginning at ``start`` (a
+    ``time.monotonic()`` reading; now if None), and gunicorn's graceful timeout where
+    that is what bounds it (None: ``shutdown_timeout`` does): the time from the stop's
+    signal (:func:`watch_stop`), if noted, is gone from it."""
     graceful = graceful_timeout()
     if graceful is None:
         return shutdown_timeout, None
-    bound = max(0.0, graceful - min(MARGIN, graceful / 5))
+    bound = max(0.0, graceful - min(MARGIN, graceful / 5) - since_stop(start))
     if bound >= shutdown_timeout:
         return shutdown_timeout, None
     return bound, graceful
+
+
+def since_stop(start: Optional[float] = None) -> float:
+    """The seconds from the stop's signal, if noted, to ``start`` (now if None); else
+    0."""
+    came = stop_came()
+    if came is None:
+        return 0.0
+    return max(0.0, (time.monotonic() if start is None else start) - came)
