@@ -15,8 +15,12 @@ close end a second past the kill (delivery37: graceful 4 s, ``shutdown_timeout``
 the API not answering: 42 served, none delivered, the close's end unsaid). So where the
 app is loaded in the worker (gunicorn's default: after its signal handlers are set, in
 the main thread), :func:`watch_stop` puts a wrapper around the worker's SIGTERM
-handler that notes when the signal came, and calls it. Not with ``--preload`` (the app
-is loaded in the master): then the bound counts from the close's start, as before.
+handler that notes when the signal came, and calls it; under uvicorn-worker's
+``UvicornWorker`` around uvicorn's, at the ASGI lifespan's startup (uvicorn sets its
+own as it serves; the lifespan's flush at shutdown had the same 3.2 s from 2 s after
+the signal: 42 served, none delivered, nothing said). Not with ``--preload`` under a
+WSGI worker (the app is loaded in the master): the bound counts from the close's start
+there, as before.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class _Noted:
 
     def __init__(self, handler: Any) -> None:
         self.handler = handler
-        self.__self__ = handler.__self__
+        self.__self__ = getattr(handler, "__self__", None)
         self.came: Optional[float] = None
 
     def __call__(self, signum: int, frame: Any) -> Any:
@@ -69,14 +73,16 @@ def watch_stop() -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         handler = signal.getsignal(signal.SIGTERM)
-        if isinstance(handler, _Noted) or _worker() is None:
+        if isinstance(handler, _Noted) or not callable(handler):
+            return  # (SIG_DFL, SIG_IGN, or a handler not set from Python)
+        worker = _worker()
+        if worker is None:
             return
-        if getattr(handler, "__self__", None) is None:
-            return  # the worker is known by its SIGUSR1 handler only (UvicornWorker)
         signal.signal(signal.SIGTERM, _Noted(handler))
-        # As gunicorn set it: a SIGTERM does not interrupt the system calls of requests
-        # in flight (signal.signal made them interruptible again).
-        signal.siginterrupt(signal.SIGTERM, False)
+        if getattr(handler, "__self__", None) is worker:
+            # As gunicorn set it: a SIGTERM does not interrupt the system calls of the
+            # requests in flight (signal.signal made them interruptible again).
+            signal.siginterrupt(signal.SIGTERM, False)
     except Exception:  # another program's handler, a platform without these calls
         pass
 
