@@ -106,9 +106,8 @@ def test_close_after_a_slow_request_ends_before_gunicorns_kill(
            "METRICS_URL": collector.url, "PROJECT_KEY": "rdme_delivery37_key",
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     argv = [sys.executable, "-m", "gunicorn", f"--worker-class={CLASSES[worker]}",
-            "--workers=1",
-            f"--threads={4 if worker == 'gthread' else 1}", "--graceful-timeout=6", f"--bind=127.0.0.1:{port}",
-            "slow_app:application"]
+            "--workers=1", f"--threads={4 if worker == 'gthread' else 1}",
+            "--graceful-timeout=6", f"--bind=127.0.0.1:{port}", "slow_app:application"]
     process = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
