@@ -11,6 +11,7 @@ every answer; nothing timed (the test waits for the server to end).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -83,7 +84,9 @@ def test_uvicorn_worker_flush_within_gunicorns_graceful_timeout(
     finally:
         gate.set()
     assert "was sent SIGKILL" not in err, err
-    assert ("the flush at the ASGI lifespan's shutdown gave up after 4s, not "
-            "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 8s: gunicorn's "
-            "--graceful-timeout of 5s has its master SIGKILL this worker after that: "
-            "21 logs not delivered yet") in err, err
+    # (4 s counted from the SIGTERM since delivery37: a fraction less as uvicorn takes
+    # its time to reach the lifespan's shutdown)
+    assert re.search(r"the flush at the ASGI lifespan's shutdown gave up after (4|3\.\d)s, "
+                     r"not shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) of 8s: gunicorn's "
+                     r"--graceful-timeout of 5s has its master SIGKILL this worker after "
+                     r"that: 21 logs not delivered yet", err), err
