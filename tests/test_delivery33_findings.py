@@ -44,11 +44,7 @@ from tests.support.delivery import (
     new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
-
-#: A guard against a hang, not a synchronisation: every wait below is ended by an event.
-GUARD = 60.0
-
-ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+from tests.support.watchdog_points import GUARD, ROUTES, Cuts, before_the_first_verdict
 
 
 def stats_of(delivery: Delivery) -> dict[str, int]:
@@ -60,42 +56,6 @@ def stats_of(delivery: Delivery) -> dict[str, int]:
 def senders_ended(delivery: Delivery) -> None:
     delivery._pool.join(time.monotonic() + GUARD)
     assert not delivery._pool.running()
-
-
-class Cuts:
-    """``watchdog.cut`` patched to set ``done`` once the watchdog cut a POST."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.done = threading.Event()
-        #: What each cut returned: True for a socket connected (shut down).
-        self.made: list[bool] = []
-        real = watchdog.cut
-
-        def cut(connection: Any) -> bool:
-            try:
-                made = real(connection)
-                self.made.append(made)
-                return made
-            finally:
-                self.done.set()
-
-        monkeypatch.setattr(watchdog, "cut", cut)
-
-
-def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
-                             then: Callable[[], None]) -> None:
-    """``then()`` runs in the POST's thread once its answer's head ended, before the
-    watchdog is told (``watchdog.verdict``, which both routes' readers call)."""
-    real = watchdog.verdict
-    first = [True]
-
-    def verdict() -> None:
-        if first[0]:
-            first[0] = False
-            then()
-        real()
-
-    monkeypatch.setattr(watchdog, "verdict", verdict)
 
 
 def cut_now(cuts: Cuts, at_its_bound: bool) -> None:

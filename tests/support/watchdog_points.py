@@ -1,0 +1,55 @@
+"""Held points in delivery's watchdog, for the tests that force an order at a POST's cut
+or its first verdict (tests/test_delivery33_findings.py, tests/test_delivery34_findings.py):
+``watchdog.cut`` recorded, and a call run before the first verdict is told."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import pytest
+
+from readme_metrics.delivery import watchdog
+
+#: A guard against a hang, not a synchronisation: every wait on these points is ended
+#: by an event.
+GUARD = 60.0
+
+#: Both routes of a POST: the direct one (its own HTTP/1.1 client) and requests'.
+ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+
+
+class Cuts:
+    """``watchdog.cut`` patched to record what each cut returned (True: a socket
+    connected, shut down), and to set ``done`` once it cut one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.done = threading.Event()
+        self.made: list[bool] = []
+        real = watchdog.cut
+
+        def cut(connection: Any) -> bool:
+            try:
+                made = real(connection)
+                self.made.append(made)
+                return made
+            finally:
+                self.done.set()
+
+        monkeypatch.setattr(watchdog, "cut", cut)
+
+
+def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
+                             then: Callable[[], None]) -> None:
+    """``then()`` runs in the POST's thread once its answer's head ended, before the
+    watchdog is told (``watchdog.verdict``, which both routes' readers call)."""
+    real = watchdog.verdict
+    first = [True]
+
+    def verdict() -> None:
+        if first[0]:
+            first[0] = False
+            then()
+        real()
+
+    monkeypatch.setattr(watchdog, "verdict", verdict)
