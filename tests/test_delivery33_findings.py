@@ -44,7 +44,13 @@ from tests.support.delivery import (
     new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
-from tests.support.watchdog_points import GUARD, ROUTES, Cuts, before_the_first_verdict
+from tests.support.watchdog_points import (
+    GUARD,
+    ROUTES,
+    Cuts,
+    before_the_first_verdict,
+    close_ends_once_the_sender_acted,
+)
 
 
 def stats_of(delivery: Delivery) -> dict[str, int]:
@@ -111,19 +117,7 @@ def test_an_answer_whose_head_ended_before_the_closes_cut_counts_sent(
     before_the_first_verdict(monkeypatch, hold)
     delivery = make_delivery(collector.url, buffer_length=1, timeout=5.0,
                              shutdown_timeout=0.3, direct=direct)
-    batcher = delivery._batcher
-    settled = threading.Event()
-    for name in ("settle", "cut_at_close"):
-        real = getattr(batcher, name)
-        monkeypatch.setattr(batcher, name,
-                            lambda *args, real=real: (real(*args), settled.set())[0])
-    end_close = batcher.end_close
-
-    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
-        assert settled.wait(GUARD)
-        return end_close(in_flight)
-
-    monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
+    close_ends_once_the_sender_acted(monkeypatch, delivery._batcher, ("settle", "cut_at_close"))
     assert delivery.submit(item("log-0"))
     assert entered.wait(GUARD)
     delivery.close()

@@ -39,7 +39,13 @@ from tests.support.delivery import (
 from tests.support.fake_api import Collector, Reply
 from tests.support.lifespan_stop import stopped_with_the_api_silent
 from tests.support.polling import wait_until
-from tests.support.watchdog_points import GUARD, ROUTES, Cuts, before_the_first_verdict
+from tests.support.watchdog_points import (
+    GUARD,
+    ROUTES,
+    Cuts,
+    before_the_first_verdict,
+    close_ends_once_the_sender_acted,
+)
 
 #: The counts the queue-full lines say (as tests/test_review109_counts.py reads them).
 SAID = re.compile(r"(\d+) logs? dropped (?:while it was full|as the delivery queue was full)")
@@ -195,18 +201,8 @@ def test_a_5xx_read_at_the_closes_deadline_is_not_retried(
     delivery = make_delivery(collector.url, buffer_length=1, timeout=5.0,
                              shutdown_timeout=0.3, direct=direct)
     batcher = delivery._batcher
-    acted = threading.Event()
-    for name in ("settle", "cut_at_close", "retry_later"):
-        real = getattr(batcher, name)
-        monkeypatch.setattr(batcher, name,
-                            lambda *args, real=real: (real(*args), acted.set())[0])
-    end_close = batcher.end_close
-
-    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
-        assert acted.wait(GUARD)
-        return end_close(in_flight)
-
-    monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
+    close_ends_once_the_sender_acted(monkeypatch, batcher,
+                                     ("settle", "cut_at_close", "retry_later"))
     assert delivery.submit(item("log-0"))
     delivery.close()
     delivery._pool.join(time.monotonic() + GUARD)

@@ -1,6 +1,7 @@
-"""Held points in delivery's watchdog, for the tests that force an order at a POST's cut
-or its first verdict (tests/test_delivery33_findings.py, tests/test_delivery34_findings.py):
-``watchdog.cut`` recorded, and a call run before the first verdict is told."""
+"""Held points in delivery's watchdog and close, for the tests that force an order at a
+POST's cut, its first verdict or the close's end (tests/test_delivery33_findings.py,
+tests/test_delivery34_findings.py): ``watchdog.cut`` recorded, a call run before the
+first verdict is told, the close's end held until the sender acted on its POST."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from readme_metrics.delivery import watchdog
+from readme_metrics.delivery.batcher import Batcher
 
 #: A guard against a hang, not a synchronisation: every wait on these points is ended
 #: by an event.
@@ -53,3 +55,23 @@ def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
         real()
 
     monkeypatch.setattr(watchdog, "verdict", verdict)
+
+
+def close_ends_once_the_sender_acted(monkeypatch: pytest.MonkeyPatch, batcher: Batcher,
+                                     acts: tuple[str, ...]) -> threading.Event:
+    """``batcher``'s methods named ``acts`` (what a sender does with its POST's outcome:
+    ``settle``, ``cut_at_close``, ``retry_later``) patched to set the event returned, and
+    its ``end_close`` to wait for that event: the close ends only once the sender acted."""
+    acted = threading.Event()
+    for name in acts:
+        real = getattr(batcher, name)
+        monkeypatch.setattr(batcher, name,
+                            lambda *args, real=real: (real(*args), acted.set())[0])
+    end_close = batcher.end_close
+
+    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
+        assert acted.wait(GUARD)
+        return end_close(in_flight)
+
+    monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
+    return acted
