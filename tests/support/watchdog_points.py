@@ -63,10 +63,16 @@ def close_ends_once_the_sender_acted(monkeypatch: pytest.MonkeyPatch, batcher: B
     ``settle``, ``cut_at_close``, ``retry_later``) patched to set the event returned, and
     its ``end_close`` to wait for that event: the close ends only once the sender acted."""
     acted = threading.Event()
+
+    def telling(real: Callable[..., Any]) -> Callable[..., Any]:
+        def act(*args: Any) -> Any:
+            result = real(*args)
+            acted.set()
+            return result
+        return act
+
     for name in acts:
-        real = getattr(batcher, name)
-        monkeypatch.setattr(batcher, name,
-                            lambda *args, real=real: (real(*args), acted.set())[0])
+        monkeypatch.setattr(batcher, name, telling(getattr(batcher, name)))
     end_close = batcher.end_close
 
     def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
