@@ -27,7 +27,10 @@ _DIES = """\
 import os, signal
 
 
-def test_ended_by_a_signal_from_elsewhere():
+def test_ended_by_a_signal_from_elsewhere(tmp_path_factory):
+    (tmp_path_factory.getbasetemp() / "reaper.log").write_text(
+        "2026-12-05T14:00:00 watcher of 1: {signal} to %d (group 7): (as a watcher says it)\\n"
+        % os.getpid())
     os.kill(os.getpid(), signal.{signal})
 """
 
@@ -40,8 +43,11 @@ def test_a_worker_ended_by_a_signal_says_by_which_and_where_it_was(
     "node down: Not properly terminated" and "worker 'gw0' crashed while running ...",
     nothing more."""
     (tmp_path / "test_dies.py").write_text(_DIES.format(signal=how))
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # Its pytest folders (and the watcher's line it writes) in a temporary root of its own.
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT),
+           "PYTEST_DEBUG_TEMPROOT": str(tmp_path / "root")}
     env.pop("PYTEST_XDIST_WORKER", None)
+    (tmp_path / "root").mkdir()
     done = run_command([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                         "-c", os.devnull, "--rootdir", str(tmp_path), "-p", "tests.conftest",
                         "-n", "1", "--max-worker-restart=0", "test_dies.py"],
@@ -49,13 +55,15 @@ def test_a_worker_ended_by_a_signal_says_by_which_and_where_it_was(
     said = done.stdout + done.stderr
     assert done.returncode == 1, said
     went_down = re.search(r"\[gw0\] went down \(Not properly terminated\): "
-                          rf"pid (\d+), killed by {how}\n", said)
-    assert went_down, said
-    pid = went_down.group(1)
+                          rf"pid (\d+), killed by {how}; (\S+reaper\.log): "
+                          rf"2026-12-05T14:00:00 watcher of 1: {how} to (\d+) \(group 7\): "
+                          r"\(as a watcher says it\)\n", said)
+    assert went_down and went_down.group(1) == went_down.group(3), said
+    pid, log = went_down.group(1), went_down.group(2)
     assert (f"worker 'gw0' crashed while running 'test_dies.py::test_ended_by_a_signal_"
-            f"from_elsewhere' (pid {pid}, killed by {how})") in said, said
+            f"from_elsewhere' (pid {pid}, killed by {how}; {log}: ") in said, said
     # Where the worker was: its stack at SIGTERM (SIGKILL leaves no chance to say it).
-    where = re.search(r'File "[^"]*test_dies\.py", line 5 in test_ended_by_a_signal_from_'
+    where = re.search(r'File "[^"]*test_dies\.py", line 8 in test_ended_by_a_signal_from_'
                       r'elsewhere', said)
     assert bool(where) == (how == "SIGTERM"), said
 

@@ -10,7 +10,9 @@ while running a test that passes alone, nothing else said).
   the process xdist started: a signal, or ``exited 1``, pytest-timeout's ``os._exit``),
   its PID, said on a line of the run's output and in the crashed test's report.
 - Whatever the tests' watchers (tests/support/reaper.py) ended is in ``reaper.log`` in
-  each test process's pytest base folder.
+  each test process's pytest base folder; the lines of every run's logs on the machine
+  that name a crashed worker's PID are said with it (a watcher of another run, or of
+  another test process of this one, that took it for its own).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import faulthandler
 import os
 import signal
 import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any, Optional
 
 #: The worker's copy of the run's stderr, made before any test's capture (None: not one).
@@ -62,5 +66,22 @@ def how_it_ended(node: Any) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"pid {popen.pid}, killed by {name}"
+        named = "".join(f"; {line}" for line in named_by_watchers(popen.pid)[-2:])
+        return f"pid {popen.pid}, killed by {name}{named}"
     return f"pid {popen.pid}, exited {code}"
+
+
+def named_by_watchers(pid: int) -> list[str]:
+    """The lines of the watchers' logs of every run under pytest's temporary root (its
+    runs' base folders and their workers') that sent ``pid`` a signal, oldest first."""
+    root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())
+    lines = []
+    logs = {log.resolve() for pattern in ("pytest-*", "pytest-*/popen-gw*")  # (once:
+            for log in root.glob(f"pytest-of-*/{pattern}/reaper.log")}  # pytest-current)
+    for log in sorted(logs):
+        try:
+            text = log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        lines += [f"{log}: {line}" for line in text.splitlines() if f" to {pid} (" in line]
+    return sorted(lines, key=lambda line: line.split(": ", 1)[1][:19])
