@@ -34,7 +34,7 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import LINE_WAIT, start_server
-from tests.test_blackbox10_gunicorn_close import _answers
+from tests.support.gunicorn_close import answers
 from tests.test_greenlet_servers import _check_quiet, _stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +115,7 @@ def test_close_after_a_slow_request_ends_before_gunicorns_kill(
     slow = threading.Thread(target=lambda: answered.append(
         requests.get(f"{base}/slow", timeout=LINE_WAIT).status_code), daemon=True)
     try:
-        wait_until(lambda: _answers(f"{base}/ready"))
+        wait_until(lambda: answers(f"{base}/ready"))
         with requests.Session() as session:
             for n in range(20):
                 assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200

@@ -22,7 +22,7 @@ from tests.support.processes import start_server, stop_for_output
 GRACEFUL = 5
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=5).status_code == 200
     except requests.RequestException:
@@ -48,7 +48,7 @@ def stopped_holding_every_answer(collector: Collector, tmp_path: Path, app: str,
                            stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(f"{base}/ready"))
+        wait_until(lambda: answers(f"{base}/ready"))
         with requests.Session() as session:
             for n in range(calls):
                 assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
