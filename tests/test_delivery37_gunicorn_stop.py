@@ -31,10 +31,10 @@ import requests
 
 from readme_metrics.delivery import gunicorn_stop
 from tests.support.fake_api import Collector, Reply
+from tests.support.gunicorn_close import answers
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import LINE_WAIT, start_server
-from tests.support.gunicorn_close import answers
 from tests.test_greenlet_servers import _check_quiet, _stop
 
 ROOT = Path(__file__).resolve().parents[1]
