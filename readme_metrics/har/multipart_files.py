@@ -50,7 +50,7 @@ def file_holds_denied(data: bytes, part_type: str, redactor: Redactor, limit: in
     essence, charset = content_type(part_type)
     text, codec = decode(data, essence, charset, False)
     if text is None:
-        return deny.mentions_key_in(data) or holds(data, deny.mentions_key_in, limit)
+        return deny.shapes_key_in(data) or holds(data, deny.shapes_key_in, limit)
     reading = essence if is_xml(essence) or is_yaml(essence) or essence in _OWN_READING \
         else "text/plain"
     return redact_text(text, reading, codec, deny)[0] != text

@@ -1,0 +1,219 @@
+"""A denied name in a key's shape inside bytes that are no text (binary data), for
+:meth:`Redactor.shapes_key_in <readme_metrics.har.redaction.Redactor.shapes_key_in>`.
+
+Binary data is hidden whole so that a denied key's VALUE never leaves in clear inside
+bytes the lists cannot parse: JSON, a form, a query, YAML, an ``.env``, XML or a CSV
+inside a zip entry stored, a tar, a log, a PDF, as written, escaped, percent-encoded,
+NUL-spaced (UTF-16/32). Until binary2 the name anywhere in the bytes, in any case and
+inside a longer word, was enough: with ``key`` denied, 9 of 40 random 1 MiB uploads, a
+zip holding ``monkey.png`` and any tar of docs saying ``keyboard`` were hidden whole.
+
+Now a name counts where it is a key's name (:func:`shaped`), in a lower-cased reading:
+
+* a whole word: no ASCII or Unicode letter or digit just before or after it (``_``,
+  ``-``, ``.``, ``/`` and an escape's last hex digit, ``%22key``, ``\\u0022key``, are
+  edges: ``api_key``, ``X-Api-Key``, ``user.key`` are ``key``; ``monkey``, ``keyboard``,
+  ``apiKey`` are not, as the lists match a name whole);
+* then a separator: after optional blanks, quotes, backslashes and brackets, as written,
+  percent-encoded (once or more) or escaped (``\\u0022``, ``\\x22``, ``&quot;``), a
+  ``:`` or ``=`` in any of those spellings (``"key":``, ``\\"key\\":``, ``key=``,
+  ``KEY =``, ``key%3D``, ``%22key%22%3A``, ``key[0]=``, ``user[key]=``);
+* or in quotes of its own (``"key"``, ``'key'``, ``%22key%22``, ``&quot;key&quot;``): a
+  name/value pair's name (``{"name": "key", "value": ...}``), a multipart part's or an
+  HTML input's ``name="key"``, a CSV header's field;
+* or an XML element (``<key>``, ``<ns:key attr="">``, ``&lt;key&gt;``);
+* or a CSV header's field between delimiters or line ends (``user,key\\n``);
+* or, as bytes are (``framed``), with its length just before it, as binary formats write
+  a map's keys: msgpack (``\\xa3key``), CBOR, protobuf, Avro, pickle, Thrift, BSON (its
+  type byte before, a NUL after).
+
+A reading holding a name more than :data:`MOST_PLACES` times is taken to hold one so
+shaped (each place is checked in Python: a bound on the cost).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterable
+
+from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.json_escapes import QUERY_ESCAPES, spells
+from readme_metrics.har.percent import decode_component
+from readme_metrics.har.utf8_names import folded_utf8
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["MOST_PLACES", "shaped", "shapes_key_in"]
+
+#: Places of one name checked in a reading; past that it is taken to be shaped.
+MOST_PLACES = 4096
+
+# What may stand between a name and its separator: blanks, quotes, backslashes, a form's
+# "+", brackets (key[0], user[key]), as written, percent-encoded once or more, escaped.
+_CLOSER = (
+    r"[\s\"'`\\\]+]"
+    r"|%(?:25)*(?:2[027b]|5[bcd]|0[9ad])"
+    r"|\\u00(?:2[027]|5[bcd]|0[9ad])|\\x(?:2[027]|5[bcd])"
+    r"|&(?:quot|apos|nbsp|#0*3[249]|#x0*2[027]);"
+    r"|\[[^\]\n]{0,64}\]|%(?:25)*5b.{0,64}?%(?:25)*5d"
+)
+_SEPARATOR = (
+    r"[:=]|%(?:25)*3[ad]|\\u003[ad]|\\x3[ad]|&#0*(?:58|61);|&#x0*3[ad];|&(?:colon|equals);"
+)
+# A name's separator after it (a member's ":", a pair's "=").
+_TAIL = lazy_compile(rf"(?:{_CLOSER}){{0,16}}?(?:{_SEPARATOR})", re.DOTALL)
+# A quote closing a name in quotes (backslashes before it: a string in a string).
+_CLOSING = lazy_compile(
+    r"(?:\\|%(?:25)*5c)*(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]"
+    r"|&(?:quot|apos|#0*3[49]|#x0*2[27]);)")
+_OPENINGS = ("\"", "'", "`", "%22", "%27", "%2522", "%2527", "\\u0022", "\\u0027",
+             "\\x22", "\\x27", "&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;")
+# An XML element's start before a name: "<", "<ns:", escaped too (&lt; \u003c %3c).
+_TAG = lazy_compile(r"(?:<|&lt;|%3c|\\u003c)/?(?:[\w.-]{1,32}:)?\Z")
+# An escape ending in a hex digit or a letter just before a name (its edge all the same).
+_ESCAPE_END = lazy_compile(r"(?:%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|\\[a-z])\Z")
+# A CSV header's delimiters and line ends.
+_CSV = ",;\t|\r\n"
+# BSON's element types (a name follows as a NUL-ended string).
+_BSON = frozenset(map(chr, (*range(0x01, 0x14), 0x7F, 0xFF)))
+
+
+def shaped(reading: str, needles: Iterable[str], framed: bool = False) -> bool:
+    """Whether the lower-cased ``reading`` holds one of ``needles`` (denied names,
+    lower-cased) in a key's shape (see the module); ``framed``: the reading is bytes as
+    latin-1, where a binary format's length prefix before a name counts too."""
+    for needle in needles:
+        at = reading.find(needle)
+        places = 0
+        while at != -1:
+            if _shaped_at(reading, at, at + len(needle), needle, framed):
+                return True
+            places += 1
+            if places >= MOST_PLACES:
+                return True
+            at = reading.find(needle, at + 1)
+    return False
+
+
+def _shaped_at(reading: str, start: int, end: int, needle: str, framed: bool) -> bool:
+    before = reading[start - 1] if start else ""
+    after = reading[end] if end < len(reading) else ""
+    if framed and _framed(reading, start, end, before, after):
+        return True
+    if after.isalnum() and needle[-1].isalnum():
+        return False  # (keyboard, tokenizer, authors)
+    if before.isalnum() and needle[0].isalnum():
+        # (monkey, apikey) but for an escape's last character (%22key, \u0022key).
+        if _ESCAPE_END.search(reading, max(0, start - 6), start) is None:
+            return False
+        return _TAIL.match(reading, end) is not None or _quoted(reading, start, end)
+    return (_TAIL.match(reading, end) is not None or _quoted(reading, start, end)
+            or _TAG.search(reading, max(0, start - 40), start) is not None
+            and (after == "" or after in " \t\r\n/>&%\\")
+            or before in _CSV and after in _CSV)
+
+
+def _quoted(reading: str, start: int, end: int) -> bool:
+    """Whether the name at ``start:end`` is in quotes of its own."""
+    return reading.endswith(_OPENINGS, max(0, start - 8), start) and (
+        _CLOSING.match(reading, end) is not None)
+
+
+def _framed(reading: str, start: int, end: int, before: str, after: str) -> bool:
+    """Whether the name at ``start:end`` of bytes read as latin-1 has a binary format's
+    length just before it: the length itself (protobuf, pickle, Thrift), Avro's (twice
+    it), msgpack's (``\\xa0`` + it, or ``\\xd9`` then it), CBOR's (``\\x60`` + it, no letter
+    or digit before that; ``x`` then it), or BSON's type byte before and a NUL after."""
+    if not before:
+        return False
+    length = end - start
+    code = ord(before)
+    if code == length and length < 32 or code == 2 * length or (
+            length < 32 and code == 0xA0 | length):
+        return True
+    earlier = reading[start - 2] if start >= 2 else ""
+    if length < 24 and code == 0x60 | length and not earlier.isalnum():
+        return True
+    if earlier in ("\xd9", "x") and code == length:
+        return True
+    return before in _BSON and after == "\0"
+
+
+def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
+    """Whether binary ``data`` holds a name ``redactor``'s denylist names in a key's
+    shape (see the module), in the readings
+    :meth:`~readme_metrics.har.redaction.Redactor.mentions_key_in` has: its bytes
+    lower-cased (``ß`` as ``ss``, the UTF-8 characters folding to ASCII folded), NULs
+    kept and left out (UTF-16/32), a name holding ``/`` as a JSON pointer writes it, and
+    through its JSON escapes (a name beyond ASCII: its UTF-8 reading too). With an
+    allowlist, True: binary data is no key/value data it could keep."""
+    if not redactor.active:
+        return False
+    if redactor.has_allow:
+        return True
+    if redactor.denies_beyond_ascii:
+        return _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
+            redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
+            and _text_shaped(redactor, data.decode("utf-8", "replace"), False))
+    data = folded_utf8(data)
+    folded = data.lower()
+    if b"\xdf" in folded:
+        folded = folded.replace(b"\xdf", b"ss")
+    plain = folded.replace(b"\0", b"") if b"\0" in folded else folded
+    if (any(needle in plain for needle in redactor._byte_needles)
+            or redactor._pointed and b"~" in plain) and _readings_shaped(
+                redactor, folded.decode("latin-1"), True):
+        return True
+    if b"\\" not in data:
+        return False
+    if b"\0" in data:
+        data = data.replace(b"\0", b"")
+    return redactor._byte_probe.search(data) is not None and spells(
+        data.decode("latin-1"), lambda reading: _readings_shaped(
+            redactor, reading.casefold(), False))
+
+
+def _readings_shaped(redactor: Redactor, reading: str, framed: bool) -> bool:
+    """:func:`shaped` for a lower-cased ``reading``, NULs kept and left out, and as a
+    JSON pointer writes a name holding "/" (``client~1secret``)."""
+    needles = redactor._needles
+    if shaped(reading, needles, framed) or "\0" in reading and shaped(
+            reading.replace("\0", ""), needles):
+        return True
+    if not (redactor._pointed and "~" in reading):
+        return False
+    pointed = reading.replace("\0", "").replace("~1", "/").replace("~0", "~")
+    return shaped(pointed, needles)
+
+
+def _text_shaped(redactor: Redactor, text: str, framed: bool) -> bool:
+    """For a denylist naming a name beyond ASCII: ``text`` (bytes read as latin-1 or
+    UTF-8) as written and through its escapes, percent-decoded there as
+    :meth:`~readme_metrics.har.redaction.Redactor.mentions_key` reads it."""
+    if _readings_shaped(redactor, text.casefold(), framed):
+        return True
+    if "\\" not in text:
+        return False
+    text = text.replace("\0", "")
+    if redactor._escape_probe.search(text) is None and not (
+            "%" in text and QUERY_ESCAPES.search(text) is not None):
+        return False
+    return spells(text, lambda reading: _decoded_shaped(redactor, reading))
+
+
+def _decoded_shaped(redactor: Redactor, reading: str) -> bool:
+    """A reading through escapes, and percent-decoded until nothing changes (a link's
+    ``pass%77ord=``), at most as often as the redactor decodes a name."""
+    from readme_metrics.har.redaction import MAX_DECODINGS
+
+    for _ in range(MAX_DECODINGS):
+        if _readings_shaped(redactor, reading.casefold(), False):
+            return True
+        if "%" not in reading:
+            return False
+        decoded = decode_component(reading)
+        if decoded == reading:
+            return False
+        reading = decoded
+    return True
