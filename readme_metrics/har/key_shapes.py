@@ -10,17 +10,20 @@ zip holding ``monkey.png`` and any tar of docs saying ``keyboard`` were hidden w
 
 Now a name counts where it is a key's name (:func:`shaped`), in a lower-cased reading:
 
-* a whole word: no ASCII or Unicode letter or digit just before or after it (``_``,
+* a whole word: no ASCII letter or digit just before or after it (``_``,
   ``-``, ``.``, ``/`` and an escape's last hex digit, ``%22key``, ``\\u0022key``, are
   edges: ``api_key``, ``X-Api-Key``, ``user.key`` are ``key``; ``monkey``, ``keyboard``,
   ``apiKey`` are not, as the lists match a name whole);
-* then a separator: after optional blanks, quotes, backslashes and brackets, as written,
+* then a separator: after the rest of a name it is joined to (``key_id``, ``key.pem``,
+  ``password/``) and optional blanks, quotes, backslashes and brackets, as written,
   percent-encoded (once or more) or escaped (``\\u0022``, ``\\x22``, ``&quot;``), a
   ``:`` or ``=`` in any of those spellings (``"key":``, ``\\"key\\":``, ``key=``,
   ``KEY =``, ``key%3D``, ``%22key%22%3A``, ``key[0]=``, ``user[key]=``);
 * or in quotes of its own (``"key"``, ``'key'``, ``%22key%22``, ``&quot;key&quot;``): a
   name/value pair's name (``{"name": "key", "value": ...}``), a multipart part's or an
-  HTML input's ``name="key"``, a CSV header's field;
+  HTML input's ``name="key"``, a CSV header's field; or as a quoted path's last segment
+  (a JSON Patch's ``"/user/key"``, ``"user.key"``); or a quoted member's name holding
+  it among other characters, then ``:`` or ``=`` (``"x-key\\x": ...``);
 * or an XML element (``<key>``, ``<ns:key attr="">``, ``&lt;key&gt;``);
 * or a CSV header's field between delimiters or line ends (``user,key\\n``);
 * or, as bytes are (``framed``), with its length just before it, as binary formats write
@@ -34,10 +37,15 @@ shaped (each place is checked in Python: a bound on the cost).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.json_escapes import QUERY_ESCAPES, spells
+from readme_metrics.har.json_escapes import (
+    ESCAPE_READINGS,
+    QUERY_ESCAPES,
+    decoded_once,
+    letters_decoded,
+)
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.utf8_names import folded_utf8
 
@@ -62,12 +70,25 @@ _SEPARATOR = (
     r"[:=]|%(?:25)*3[ad]|\\u003[ad]|\\x3[ad]|&#0*(?:58|61);|&#x0*3[ad];|&(?:colon|equals);"
 )
 # A name's separator after it (a member's ":", a pair's "=").
-_TAIL = lazy_compile(rf"(?:{_CLOSER}){{0,16}}?(?:{_SEPARATOR})", re.DOTALL)
+# (A name joined on by "_", "-", ".", "/" is a key's name too: key_id=, password/: .)
+_TAIL = lazy_compile(
+    rf"(?:[-_./~][\w.\-/~]{{0,64}}?)?(?:{_CLOSER}){{0,16}}?(?:{_SEPARATOR})", re.DOTALL)
 # A quote closing a name in quotes (backslashes before it: a string in a string).
 _CLOSING = lazy_compile(
     r"(?:\\|%(?:25)*5c)*(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]"
     r"|&(?:quot|apos|#0*3[49]|#x0*2[27]);)")
-_OPENINGS = ("\"", "'", "`", "%22", "%27", "%2522", "%2527", "\\u0022", "\\u0027",
+# (A JSON pointer's or a dotted path's last segment, "/user/key" "user.key", quoted.)
+# A quoted member's name after a denied word in it, its closing quote, a separator:
+# ("password\\X": "...", a name holding the word then any character but a quote).
+_MEMBER = lazy_compile(
+    r"(?:[^\"\\\r\n]|\\.){0,64}?(?:\\|%(?:25)*5c)*(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]"
+    rf"|&(?:quot|apos|#0*3[49]|#x0*2[27]);)(?:{_CLOSER}){{0,16}}?(?:{_SEPARATOR})",
+    re.DOTALL)
+# A quote opening a member's name before a denied word in it ("x-password\\X":).
+_OPENED = lazy_compile(
+    r"(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]|&(?:quot|apos|#0*3[49]|#x0*2[27]);)"
+    r"[^\"\r\n]{0,64}\Z", re.DOTALL)
+_OPENINGS = ("\"", "'", "`", "/", ".", "%22", "%27", "%2522", "%2527", "\\u0022", "\\u0027",
              "\\x22", "\\x27", "&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;")
 # An XML element's start before a name: "<", "<ns:", escaped too (&lt; \u003c %3c).
 _TAG = lazy_compile(r"(?:<|&lt;|%3c|\\u003c)/?(?:[\w.-]{1,32}:)?\Z")
@@ -101,9 +122,9 @@ def _shaped_at(reading: str, start: int, end: int, needle: str, framed: bool) ->
     after = reading[end] if end < len(reading) else ""
     if framed and _framed(reading, start, end, before, after):
         return True
-    if after.isalnum() and needle[-1].isalnum():
+    if _worded(after) and _worded(needle[-1]):
         return False  # (keyboard, tokenizer, authors)
-    if before.isalnum() and needle[0].isalnum():
+    if _worded(before) and _worded(needle[0]):
         # (monkey, apikey) but for an escape's last character (%22key, \u0022key).
         if _ESCAPE_END.search(reading, max(0, start - 6), start) is None:
             return False
@@ -114,10 +135,19 @@ def _shaped_at(reading: str, start: int, end: int, needle: str, framed: bool) ->
             or before in _CSV and after in _CSV)
 
 
+def _worded(character: str) -> bool:
+    """Whether ``character`` is an ASCII letter or digit (a byte beyond ASCII read as
+    latin-1 is no letter here: a byte order mark's ``\xfe`` before ``password``)."""
+    return character.isascii() and character.isalnum()
+
+
 def _quoted(reading: str, start: int, end: int) -> bool:
     """Whether the name at ``start:end`` is in quotes of its own."""
-    return reading.endswith(_OPENINGS, max(0, start - 8), start) and (
-        _CLOSING.match(reading, end) is not None)
+    if reading.endswith(_OPENINGS, max(0, start - 8), start) and (
+            _CLOSING.match(reading, end) is not None):
+        return True
+    return _MEMBER.match(reading, end) is not None and (
+        _OPENED.search(reading, max(0, start - 80), start) is not None)
 
 
 def _framed(reading: str, start: int, end: int, before: str, after: str) -> bool:
@@ -133,7 +163,7 @@ def _framed(reading: str, start: int, end: int, before: str, after: str) -> bool
             length < 32 and code == 0xA0 | length):
         return True
     earlier = reading[start - 2] if start >= 2 else ""
-    if length < 24 and code == 0x60 | length and not earlier.isalnum():
+    if length < 24 and code == 0x60 | length and not _worded(earlier):
         return True
     if earlier in ("\xd9", "x") and code == length:
         return True
@@ -169,7 +199,7 @@ def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
         return False
     if b"\0" in data:
         data = data.replace(b"\0", b"")
-    return redactor._byte_probe.search(data) is not None and spells(
+    return redactor._byte_probe.search(data) is not None and _escapes_shaped(
         data.decode("latin-1"), lambda reading: _readings_shaped(
             redactor, reading.casefold(), False))
 
@@ -199,7 +229,27 @@ def _text_shaped(redactor: Redactor, text: str, framed: bool) -> bool:
     if redactor._escape_probe.search(text) is None and not (
             "%" in text and QUERY_ESCAPES.search(text) is not None):
         return False
-    return spells(text, lambda reading: _decoded_shaped(redactor, reading))
+    return _escapes_shaped(text, lambda reading: _decoded_shaped(redactor, reading))
+
+
+def _escapes_shaped(text: str, found: Callable[[str], bool]) -> bool:
+    """:func:`~readme_metrics.har.json_escapes.spells` with ``found`` (a key's shape)
+    asked, at each reading, of the text with its letters' escapes decoded too
+    (``"pa\\u0073sword\\"x": 1``: decoded whole, the name's quotes would be gone)."""
+    for _ in range(ESCAPE_READINGS):
+        if "\\" not in text:
+            return False
+        letters = letters_decoded(text)
+        if letters != text and found(letters):
+            return True
+        decoded = decoded_once(text)
+        if decoded == text:
+            return False
+        if found(decoded):
+            return True
+        text = decoded
+    # (Still escaped past that many readings: taken to spell one, as spells takes it.)
+    return "\\" in text and decoded_once(text) != text
 
 
 def _decoded_shaped(redactor: Redactor, reading: str) -> bool:
