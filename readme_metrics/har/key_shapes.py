@@ -94,7 +94,7 @@ _OPENINGS = ("\"", "'", "`", "/", ".", "%22", "%27", "%2522", "%2527", "\\u0022"
 # An XML element's start before a name: "<", "<ns:", escaped too (&lt; \u003c %3c).
 _TAG = lazy_compile(r"(?:<|&lt;|%3c|\\u003c)/?(?:[\w.-]{1,32}:)?\Z")
 # An escape ending in a hex digit or a letter just before a name (its edge all the same).
-_ESCAPE_END = lazy_compile(r"(?:%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|\\[a-z])\Z")
+_ESCAPE_END = lazy_compile(r"(?:%(?:25){0,2}[0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|\\[a-z])\Z")
 # A CSV header's delimiters and line ends.
 _CSV = ",;\t|\r\n"
 # Text's blanks, which no length before a name is taken for (10 is "\n").
@@ -120,7 +120,8 @@ def _candidates(needle: str, framed: bool) -> re.Pattern[str]:
     """Where ``needle`` may be in a key's shape, found at C speed: a whole word (or
     after an escape), or, ``framed``, after a byte that may be its length."""
     name = re.escape(needle)
-    left = (r"(?:(?<![a-z0-9])|(?<=%[0-9a-f]{2})|(?<=\\u[0-9a-f]{4})"
+    left = (r"(?:(?<![a-z0-9])|(?<=%[0-9a-f]{2})|(?<=%25[0-9a-f]{2})"
+            r"|(?<=%2525[0-9a-f]{2})|(?<=\\u[0-9a-f]{4})"
             r"|(?<=\\x[0-9a-f]{2})|(?<=\\[a-z]))" if _worded(needle[0]) else "")
     right = r"(?![a-z0-9])" if _worded(needle[-1]) else ""
     pattern = left + name + right
@@ -142,7 +143,7 @@ def _shaped_at(reading: str, start: int, end: int, needle: str, framed: bool) ->
         return False  # (keyboard, tokenizer, authors)
     if _worded(before) and _worded(needle[0]):
         # (monkey, apikey) but for an escape's last character (%22key, \u0022key).
-        if _ESCAPE_END.search(reading, max(0, start - 6), start) is None:
+        if _ESCAPE_END.search(reading, max(0, start - 8), start) is None:
             return False
         return _TAIL.match(reading, end) is not None or _quoted(reading, start, end)
     return (_TAIL.match(reading, end) is not None or _quoted(reading, start, end)
