@@ -3,7 +3,7 @@ for :mod:`.bodies`.
 
 Text in the charset its type, its bytes or its byte order mark tell, redacted by its type
 (:mod:`.body_redaction`), header lists in it masked; else base64, or hidden whole when
-its bytes could spell a denied key.
+its bytes could spell a denied key's name in a key's shape (:mod:`.key_shapes`).
 """
 
 from __future__ import annotations
