@@ -10,9 +10,10 @@ as a body is: its text (in the charset its part names, its mark or UTF-8) as a
 text/plain body's is read (each line's ``name=value`` pairs, a member a denied key
 names in double or single quotes), or as XML, HTML, CSV or YAML under such a type;
 bytes that are no text as binary data is (a denied key's name in a key's shape in them,
-:mod:`.key_shapes`, or in what they hold compressed: :mod:`.body_compressed`, each layer to ``limit`` bytes, a layer that
-reaches it hidden too). Only the denylist applies: a file part the allowlist does not list is hidden
-already, and the allowlist keeps a listed one whole. Prose naming a key (``reset your
+:mod:`.key_shapes`, or in what they hold compressed: :mod:`.body_compressed`, each
+layer to ``limit`` bytes, a layer that reaches it hidden too). Only the denylist
+applies: a file part the allowlist does not list is hidden already, and the allowlist
+keeps a listed one whole. Prose naming a key (``reset your
 password``) is kept, as in a text body.
 """
 
