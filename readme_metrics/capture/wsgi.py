@@ -30,7 +30,8 @@ from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
-from readme_metrics.capture.wsgi_exchange import NO_BODY, WSGICapture
+from readme_metrics.capture.wsgi_exchange import WSGICapture
+from readme_metrics.capture.wsgi_grouping import NO_BODY
 from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_loop import calls_itself
 from readme_metrics.capture.wsgi_replay import replay_input
