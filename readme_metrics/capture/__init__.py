@@ -9,7 +9,9 @@
   waiting, server by server (``rest_uwsgi.py``, ``rest_gunicorn.py``,
   ``rest_chunked.py``; ``chunked.py`` reads chunks out of copied bytes;
   ``discard_tap.py`` records werkzeug's own discard of it);
-- ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
+- ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record
+  (``pending.py``; ``response_headers.py``: the response headers read for the log;
+  ``answer_comments.py``: the comment of an answer the app did not give);
 - ``wsgi_input.py``: the ``wsgi.input`` tee, mirroring the app's reads (``input_shape.py``:
   the calls, ``with`` and iteration the server's input takes, kept; ``wsgi_rest.py``: the
   rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
@@ -22,10 +24,10 @@
   the answer failed; ``file_rest.py``: what it sends of a ``wsgi.file_wrapper``;
   ``uwsgi_sendfile.py``: uWSGI's file_wrapper, seen returning its file);
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
-  wrapped ``send``), ``asgi_end.py`` (its grouping call and its log), ``asgi_receive.py`` (its request side:
-  the wrapped ``receive``, reading an unread body ahead; ``asgi_watch.py``: waiting for
-  its rest with the server's reading paused) and ``asgi_scope.py`` (reading an ASGI
-  scope).
+  wrapped ``send``), ``asgi_end.py`` (its grouping call and its log),
+  ``asgi_receive.py`` (its request side: the wrapped ``receive``, reading an unread body
+  ahead; ``asgi_watch.py``: waiting for its rest with the server's reading paused) and
+  ``asgi_scope.py`` (reading an ASGI scope).
 
 Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these
 calls and hand the pending record to the shared pipeline.

@@ -23,7 +23,7 @@ from readme_metrics.capture.asgi_messages import (
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_receive import RequestSide
-from readme_metrics.capture.recorder import Pending
+from readme_metrics.capture.pending import Pending
 from readme_metrics.exchange import Group
 
 if TYPE_CHECKING:

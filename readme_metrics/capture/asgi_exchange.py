@@ -50,7 +50,8 @@ from readme_metrics.capture.asgi_servers import (
     server_transport,
     uvicorn_half_closed,
 )
-from readme_metrics.capture.recorder import Recorder, sets_docs_url
+from readme_metrics.capture.recorder import Recorder
+from readme_metrics.capture.response_headers import sets_docs_url
 from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
 

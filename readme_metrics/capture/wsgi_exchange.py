@@ -16,15 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.file_rest import file_rest
-from readme_metrics.capture.recorder import (
-    KNOWN_STATUS_PARTS,
-    Pending,
-    Recorder,
-    response_content_length,
-    sets_docs_url,
-    status_parts,
-)
+from readme_metrics.capture.pending import Pending
+from readme_metrics.capture.recorder import KNOWN_STATUS_PARTS, Recorder, status_parts
 from readme_metrics.capture.request_head import EnvironRequest
+from readme_metrics.capture.response_headers import response_content_length, sets_docs_url
 from readme_metrics.capture.uwsgi_sendfile import NOTHING
 from readme_metrics.capture.weak_server_calls import late_write, started, weakly
 from readme_metrics.capture.wsgi_failures import (

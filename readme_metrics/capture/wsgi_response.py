@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
 from readme_metrics.capture.file_rest import file_rest
-from readme_metrics.capture.recorder import sets_docs_url
+from readme_metrics.capture.response_headers import sets_docs_url
 from readme_metrics.capture.wsgi_failures import (
     answers_500,
     client_left,
