@@ -13,7 +13,8 @@
   (``pending.py``; ``response_headers.py``: the response headers read for the log;
   ``answer_comments.py``: the comment of an answer the app did not give);
 - ``wsgi_input.py``: the ``wsgi.input`` tee, mirroring the app's reads (``input_shape.py``:
-  the calls, ``with`` and iteration the server's input takes, kept; ``wsgi_rest.py``: the
+  the calls, ``with`` and iteration the server's input takes, kept; ``input_extras.py``:
+  what else it offers (``readinto``, ``seek``, ...), held to the body; ``wsgi_rest.py``: the
   rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
   function); ``wsgi.py``: the WSGI middleware, over ``wsgi_exchange.py`` (one exchange:
   the wrapped ``start_response`` and response, the log; ``wsgi_grouping.py``: the
