@@ -37,6 +37,7 @@ from readme_metrics.capture.asgi_messages import (
     trails,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
+from readme_metrics.capture.asgi_own_send import own_send
 from readme_metrics.capture.asgi_receive import (
     Message,
     Receive,
@@ -46,7 +47,6 @@ from readme_metrics.capture.asgi_receive import (
 from readme_metrics.capture.asgi_scope import ScopeRequest
 from readme_metrics.capture.asgi_servers import (
     hypercorn_half_closed,
-    own_send,
     server_transport,
     uvicorn_half_closed,
 )

@@ -29,13 +29,9 @@ from http import HTTPStatus
 from typing import Any, MutableMapping, Optional
 
 from readme_metrics.asgi_types import Message
+from readme_metrics.capture.asgi_own_send import is_daphne_send, server_send
 from readme_metrics.capture.asgi_scope import ScopeRequest, scope_version
-from readme_metrics.capture.asgi_servers import (
-    hypercorn_connection,
-    hypercorn_dead,
-    is_daphne_send,
-    server_send,
-)
+from readme_metrics.capture.asgi_servers import hypercorn_connection, hypercorn_dead
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import INVALID_STATUS
 
