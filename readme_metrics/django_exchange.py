@@ -24,11 +24,11 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
-from readme_metrics.capture.asgi_messages import (
+from readme_metrics.capture.asgi_scope import request_path, scope_version
+from readme_metrics.capture.asgi_server_quirks import (
     loaded_answered_version,
     loaded_sends_later_bodies,
 )
-from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
 from readme_metrics.capture.pending import Pending
 from readme_metrics.capture.recorder import Recorder

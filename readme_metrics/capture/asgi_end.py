@@ -13,16 +13,16 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_messages import (
-    CUT_STATUS,
+from readme_metrics.capture.asgi_messages import CUT_STATUS
+from readme_metrics.capture.asgi_outlive import is_cancellation
+from readme_metrics.capture.asgi_receive import RequestSide
+from readme_metrics.capture.asgi_server_quirks import (
     answered_version,
     client_gone,
     cut_answered,
     holds_start,
     loaded_answered_version,
 )
-from readme_metrics.capture.asgi_outlive import is_cancellation
-from readme_metrics.capture.asgi_receive import RequestSide
 from readme_metrics.capture.pending import Pending
 from readme_metrics.exchange import Group
 

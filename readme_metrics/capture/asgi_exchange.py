@@ -21,18 +21,10 @@ from readme_metrics.capture.asgi_messages import (
     REASONS,
     answers_trailers_only,
     app_status,
-    awaits_continue,
     body_record,
-    client_gone,
     client_gone_comment,
-    closes_on_refused_start,
     content_length,
-    cuts_stream_at_length,
     file_size,
-    holds_start,
-    reads_on_for_expect,
-    sends_informational_body,
-    sends_later_bodies,
     start_status,
     trails,
 )
@@ -45,6 +37,16 @@ from readme_metrics.capture.asgi_receive import (
     running_asyncio_loop,
 )
 from readme_metrics.capture.asgi_scope import ScopeRequest
+from readme_metrics.capture.asgi_server_quirks import (
+    awaits_continue,
+    client_gone,
+    closes_on_refused_start,
+    cuts_stream_at_length,
+    holds_start,
+    reads_on_for_expect,
+    sends_informational_body,
+    sends_later_bodies,
+)
 from readme_metrics.capture.asgi_servers import (
     hypercorn_half_closed,
     server_transport,

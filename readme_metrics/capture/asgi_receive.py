@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
-from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
+from readme_metrics.capture.asgi_server_quirks import ends_receive_with_response
 from readme_metrics.capture.asgi_servers import (
     server_transport,
     trio_ready,
