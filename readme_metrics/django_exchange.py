@@ -24,13 +24,14 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
-from readme_metrics.capture.asgi_messages import (
+from readme_metrics.capture.asgi_scope import request_path, scope_version
+from readme_metrics.capture.asgi_server_quirks import (
     loaded_answered_version,
     loaded_sends_later_bodies,
 )
-from readme_metrics.capture.asgi_scope import request_path, scope_version
 from readme_metrics.capture.body import GRACE, BodyRecord
-from readme_metrics.capture.recorder import Pending, Recorder
+from readme_metrics.capture.pending import Pending
+from readme_metrics.capture.recorder import Recorder
 from readme_metrics.capture.request_head import EnvironRequest
 from readme_metrics.capture.request_headers import chunked_coding, content_length
 from readme_metrics.capture.stream_tee import StreamTee

@@ -109,7 +109,7 @@ class Exchange:
 class PendingExchange(Protocol):
     """What the delivery queue holds: anything that becomes an Exchange on the worker.
 
-    The capture enqueues a light object (:class:`readme_metrics.capture.recorder.Pending`)
+    The capture enqueues a light object (:class:`readme_metrics.capture.pending.Pending`)
     that keeps the raw request pieces and builds the :class:`Exchange` only when the worker
     asks, so the request thread does no parsing. ``nbytes`` counts everything it holds.
     """

@@ -29,6 +29,7 @@ from readme_metrics.grouping_words import (
     LONG_NUMBER_KEY,
     NO_KEY_BODY_CUT,
     SHORT_NUMBER_KEY,
+    awaitable_value,
     cut_note,
     no_key,
     not_a_mapping,
@@ -153,6 +154,12 @@ class Identifier:
         key = (given if given.__class__ is str and given and not given.isspace()
                else identity(given))
         if key is None:
+            self._forget_values(result)
+            if inspect.isawaitable(given):  # {"api_key": request.json()}, not awaited
+                _forget(given)
+                self._report(logging.ERROR, awaitable_value(
+                    "api_key" if result.get("api_key") is given else "id"))
+                return None
             # A key read from a form field cut off at max_body_bytes: said with the sizes
             # of its first time (once: not one line per size).
             cut = None if self._said_no_key_cut else body_cut(copy)
@@ -175,7 +182,23 @@ class Identifier:
             self._report(logging.WARNING, unknown_keys(extra))
         label, email = result.get("label"), result.get("email")
         if label is not None and label.__class__ is not str:
-            label = text(label)
+            label = self._text("label", label)
         if email is not None and email.__class__ is not str:
-            email = text(email)
+            email = self._text("email", email)
         return Group(key, label, email)
+
+    def _text(self, name: str, value: Any) -> Optional[str]:
+        """A label or email as text; None for an awaitable, said once (a plain def's
+        ``request.json()`` not awaited: its repr is no one's name)."""
+        if inspect.isawaitable(value):
+            _forget(value)
+            self._report(logging.ERROR, awaitable_value(name))
+            return None
+        return text(value)
+
+    @staticmethod
+    def _forget_values(result: Mapping[Any, Any]) -> None:
+        """Close the label's and email's coroutines of a result that gives no group (no
+        "never awaited" warning from Python at its collection, far from the cause)."""
+        for name in ("label", "email"):
+            _forget(result.get(name))

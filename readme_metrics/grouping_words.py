@@ -15,7 +15,8 @@ from typing import Any, Optional
 from readme_metrics.capture.body import MAYBE_LONGER
 
 __all__ = ["AWAITABLE", "BODY_CUT", "LEFT_OUT", "LONG_NUMBER_KEY", "NO_KEY_BODY_CUT",
-           "SHORT_NUMBER_KEY", "cut_note", "no_key", "not_a_mapping", "unknown_keys"]
+           "SHORT_NUMBER_KEY", "awaitable_value", "cut_note", "no_key", "not_a_mapping",
+           "unknown_keys"]
 
 _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
 
@@ -27,6 +28,9 @@ def _shape_for(result: Any) -> str:
     shape = '{"api_key": <the caller\'s key>, "label": ..., "email": ...}'
     if isinstance(result, bool):
         return f" (return None, not {result}, to leave a call out, and {shape} to log it)"
+    if isinstance(result, (str, bytes)) and result.lstrip()[:1] in ("{", b"{"):
+        # json.dumps({...}): the mapping as a view's body, not the key (newcomer26)
+        return f" (return the mapping itself, {shape}, not its JSON text)"
     if isinstance(result, (str, bytes, int)):
         return f" (return {shape}, not the key alone)"
     return f" (return {shape})"
@@ -85,6 +89,22 @@ AWAITABLE = (
     "the grouping function returned an awaitable (an async def?), which only the ASGI "
     "middlewares (readme_metrics.asgi, readme_metrics.fastapi) and Django's under ASGI "
     "await: use a plain def here; the request is not logged")
+
+
+def awaitable_value(name: str) -> str:
+    """The error for a mapping whose ``name`` is an awaitable: a plain ``def`` reading the
+    body as a view does, ``{"label": request.json()}`` (Starlette's ``json()``, ``body()``
+    and ``form()`` are coroutines): it went out as "<coroutine object Request.json at
+    0x...>", unsaid (newcomer26). A key so given logs no call; a label or email is left
+    out of the call's log, which is still sent."""
+    what = ("the request is not logged" if name in ("api_key", "id")
+            else f"the calls are logged without their {name}")
+    return (f"the grouping function returned {name!r} as an awaitable, which it did not "
+            "await (Starlette's and FastAPI's request.json(), request.body() and "
+            "request.form() are coroutines): under the ASGI middlewares (FastAPI's "
+            "included) and Django's under ASGI, make the grouping function an async def "
+            "and await it; elsewhere, read a value that needs no await (a header); "
+            f"{what}")
 
 
 #: Said once, the first time the grouping function returns such a key ({} its digits).

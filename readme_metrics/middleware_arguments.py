@@ -6,13 +6,17 @@ argument is wrong and what to pass, at construction rather than at every request
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any, Mapping
 
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.app_shape import not_callable_hint
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.options import BY_NAME
 
-__all__ = ["NO_CONFIG", "checked_config", "django_handler_hint", "no_options_given"]
+__all__ = ["NO_CONFIG", "checked_config", "django_handler_hint", "no_options_given",
+           "said_if_starlette_builds"]
 
 
 #: The WSGI and ASGI middlewares' ``config`` when none was passed: Django calls a class in
@@ -108,3 +112,32 @@ def checked_config(middleware: str, app: Any, config: Any,
         raise TypeError(f"{call}: app must be the application to wrap (a callable), got "
                         f"{type(app).__name__}{not_callable_hint(app)}")
     return config
+
+
+# Starlette (FastAPI too) makes the middleware given to add_middleware or middleware=[...]
+# when the app is first called: under uvicorn at the lifespan's start, where uvicorn says
+# only "ASGI 'lifespan' protocol appears unsupported" and drops the error, and tries again
+# at every request, each then a 500 (newcomer26: the WSGI class given to add_middleware).
+_BUILT_SAID = LogLimiter(QuietLogger(logging.getLogger("readme_metrics")), interval=None)
+_BUILDERS = ("starlette.", "fastapi.")
+
+
+def _starlette_builds() -> bool:
+    """True when called under Starlette's (or FastAPI's) ``build_middleware_stack``."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "build_middleware_stack" and str(
+                frame.f_globals.get("__name__")).startswith(_BUILDERS):
+            return True
+        frame = frame.f_back  # type: ignore[assignment] # None ends the loop
+    return False
+
+
+def said_if_starlette_builds(message: str) -> str:
+    """``message``, the construction's error, also logged at ERROR (once per message)
+    when Starlette is making the middleware: the start-up then says it, not only the
+    traceback of each request's 500. Raised elsewhere (a module's
+    ``app = MetricsMiddleware(...)``), the error alone says it, once."""
+    if _starlette_builds():
+        _BUILT_SAID.log(logging.ERROR, message, "%s", message)
+    return message

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.cli.collector import LocalCollector
+from tests.support import reaper, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
@@ -23,6 +24,48 @@ from tests.support.transports import assert_key_not_logged, clear_proxy_and_bund
 settings.register_profile("suite", deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if worker_crash.in_a_worker(config):
+        worker_crash.keep_stderr()
+        worker_crash.dump_stacks_at_sigterm()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if worker_crash.in_a_worker(item.config):  # (a test before may have reset SIGTERM)
+        worker_crash.dump_stacks_at_sigterm()
+
+
+#: How each crashed worker ended, by its id (tests/support/worker_crash.py).
+_ENDED: dict[str, str] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """A worker that went down says how it ended (CI32 said only "Not properly
+    terminated"): on a line of its own, and in its crashed test's report."""
+    if error is None:
+        return
+    name = getattr(getattr(node, "gateway", None), "id", "?")
+    _ENDED[name] = worker_crash.how_it_ended(node)
+    reporter = node.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"[{name}] went down ({error}): {_ENDED[name]}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    name = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "?")
+    if name in _ENDED:
+        report.longrepr = f"{report.longrepr} ({_ENDED[name]})"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reaper_log(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What this test process's watcher ends is said in its pytest base folder
+    (tests/support/reaper.py)."""
+    reaper.LOG[0] = str(tmp_path_factory.getbasetemp() / "reaper.log")
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,11 @@ import base64
 import gzip
 import json
 import random
+import re
 from typing import Any, Optional
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
@@ -175,7 +176,12 @@ def test_any_json_spelling_of_a_denied_name_in_binary_is_hidden(
     text = '{"' + json.dumps(before)[1:-1] + name + json.dumps(after)[1:-1] + '": "hunter2"}'
     for _ in range(depth):
         text = json.dumps(text)
-    assert "password" in next(iter(json.loads(_undo(text, depth)))).lower()
+    key = next(iter(json.loads(_undo(text, depth)))).lower()
+    assert "password" in key
+    # binary2: a name glued to letters or digits (``aPassword``, ``PasswordX``) is
+    # another name, as the lists match names whole (tests/test_binary2_findings.py
+    # checks such names are kept); every other spelling here is still hidden.
+    assume(re.search(r"(?<![a-z0-9])password(?![a-z0-9])", key) is not None)
     inside = text.encode("utf-16-le") if wide else text.encode()
     _hidden("request", "application/octet-stream", _around(inside), DENY)
 

@@ -44,11 +44,13 @@ from tests.support.delivery import (
     new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
-
-#: A guard against a hang, not a synchronisation: every wait below is ended by an event.
-GUARD = 60.0
-
-ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+from tests.support.watchdog_points import (
+    GUARD,
+    ROUTES,
+    Cuts,
+    before_the_first_verdict,
+    close_ends_once_the_sender_acted,
+)
 
 
 def stats_of(delivery: Delivery) -> dict[str, int]:
@@ -60,42 +62,6 @@ def stats_of(delivery: Delivery) -> dict[str, int]:
 def senders_ended(delivery: Delivery) -> None:
     delivery._pool.join(time.monotonic() + GUARD)
     assert not delivery._pool.running()
-
-
-class Cuts:
-    """``watchdog.cut`` patched to set ``done`` once the watchdog cut a POST."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.done = threading.Event()
-        #: What each cut returned: True for a socket connected (shut down).
-        self.made: list[bool] = []
-        real = watchdog.cut
-
-        def cut(connection: Any) -> bool:
-            try:
-                made = real(connection)
-                self.made.append(made)
-                return made
-            finally:
-                self.done.set()
-
-        monkeypatch.setattr(watchdog, "cut", cut)
-
-
-def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
-                             then: Callable[[], None]) -> None:
-    """``then()`` runs in the POST's thread once its answer's head ended, before the
-    watchdog is told (``watchdog.verdict``, which both routes' readers call)."""
-    real = watchdog.verdict
-    first = [True]
-
-    def verdict() -> None:
-        if first[0]:
-            first[0] = False
-            then()
-        real()
-
-    monkeypatch.setattr(watchdog, "verdict", verdict)
 
 
 def cut_now(cuts: Cuts, at_its_bound: bool) -> None:
@@ -151,19 +117,7 @@ def test_an_answer_whose_head_ended_before_the_closes_cut_counts_sent(
     before_the_first_verdict(monkeypatch, hold)
     delivery = make_delivery(collector.url, buffer_length=1, timeout=5.0,
                              shutdown_timeout=0.3, direct=direct)
-    batcher = delivery._batcher
-    settled = threading.Event()
-    for name in ("settle", "cut_at_close"):
-        real = getattr(batcher, name)
-        monkeypatch.setattr(batcher, name,
-                            lambda *args, real=real: (real(*args), settled.set())[0])
-    end_close = batcher.end_close
-
-    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
-        assert settled.wait(GUARD)
-        return end_close(in_flight)
-
-    monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
+    close_ends_once_the_sender_acted(monkeypatch, delivery._batcher, ("settle", "cut_at_close"))
     assert delivery.submit(item("log-0"))
     assert entered.wait(GUARD)
     delivery.close()

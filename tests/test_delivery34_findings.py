@@ -9,7 +9,6 @@ against a real collector on 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
@@ -17,12 +16,11 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
 
-from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, watchdog
 from readme_metrics.delivery.session import SessionPoster
@@ -39,10 +37,15 @@ from tests.support.delivery import (
     new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.lifespan_stop import stopped_with_the_api_silent
 from tests.support.polling import wait_until
-
-#: A guard against a hang, not a synchronisation: every wait below is ended by an event.
-GUARD = 60.0
+from tests.support.watchdog_points import (
+    GUARD,
+    ROUTES,
+    Cuts,
+    before_the_first_verdict,
+    close_ends_once_the_sender_acted,
+)
 
 #: The counts the queue-full lines say (as tests/test_review109_counts.py reads them).
 SAID = re.compile(r"(\d+) logs? dropped (?:while it was full|as the delivery queue was full)")
@@ -111,26 +114,6 @@ def test_a_drop_said_by_the_close_is_not_said_again(
 
 
 # -- 2. a deadline before the requests route's first watch ------------------------------
-
-
-class Cuts:
-    """``watchdog.cut`` patched to record what each cut returned (True: a socket
-    connected, shut down), and to set ``done`` once it cut one."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.made: list[bool] = []
-        self.done = threading.Event()
-        real = watchdog.cut
-
-        def cut(connection: Any) -> bool:
-            try:
-                made = real(connection)
-                self.made.append(made)
-                return made
-            finally:
-                self.done.set()
-
-        monkeypatch.setattr(watchdog, "cut", cut)
 
 
 def held_before_the_first_watch(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
@@ -204,25 +187,6 @@ def test_a_post_held_before_its_first_watch_ends_by_the_closes_deadline(
 # -- 3. a 5xx read at the close's deadline ------------------------------------------------
 
 
-def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
-                             then: Callable[[], None]) -> None:
-    """``then()`` runs in the POST's thread once its answer's head ended, before the
-    watchdog is told (``watchdog.verdict``, which both routes' readers call)."""
-    real = watchdog.verdict
-    first = [True]
-
-    def verdict() -> None:
-        if first[0]:
-            first[0] = False
-            then()
-        real()
-
-    monkeypatch.setattr(watchdog, "verdict", verdict)
-
-
-ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
-
-
 @ROUTES
 @pytest.mark.parametrize("status", [503, 500])
 def test_a_5xx_read_at_the_closes_deadline_is_not_retried(
@@ -237,18 +201,8 @@ def test_a_5xx_read_at_the_closes_deadline_is_not_retried(
     delivery = make_delivery(collector.url, buffer_length=1, timeout=5.0,
                              shutdown_timeout=0.3, direct=direct)
     batcher = delivery._batcher
-    acted = threading.Event()
-    for name in ("settle", "cut_at_close", "retry_later"):
-        real = getattr(batcher, name)
-        monkeypatch.setattr(batcher, name,
-                            lambda *args, real=real: (real(*args), acted.set())[0])
-    end_close = batcher.end_close
-
-    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
-        assert acted.wait(GUARD)
-        return end_close(in_flight)
-
-    monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
+    close_ends_once_the_sender_acted(monkeypatch, batcher,
+                                     ("settle", "cut_at_close", "retry_later"))
     assert delivery.submit(item("log-0"))
     delivery.close()
     delivery._pool.join(time.monotonic() + GUARD)
@@ -269,41 +223,6 @@ def test_a_5xx_read_at_the_closes_deadline_is_not_retried(
 # -- 4. a server's stop within shutdown_timeout -------------------------------------------
 
 
-async def hello(scope: Any, receive: Any, send: Any) -> None:
-    """An ASGI app: ``hello`` to every call; it speaks no lifespan (the middleware
-    answers that protocol for it)."""
-    assert scope["type"] == "http"
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"hello"})
-
-
-async def call_and_stop(middleware: MetricsMiddleware, calls: int) -> None:
-    """``calls`` GETs, then the lifespan as a server runs it: startup, shutdown."""
-    for n in range(calls):
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": f"/hello/{n}",
-                 "raw_path": f"/hello/{n}".encode(), "query_string": b"",
-                 "headers": [(b"host", b"api.example.com")],
-                 "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
-
-        async def request() -> Any:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def answer(message: Any) -> None:
-            pass
-
-        await middleware(scope, request, answer)
-    server = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-
-    async def receive() -> Any:
-        return next(server)
-
-    async def send(message: Any) -> None:
-        pass
-
-    await middleware({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
-
-
 def test_the_close_after_the_lifespans_flush_has_no_bound_of_its_own(
         collector: Collector, never: threading.Event,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -311,20 +230,7 @@ def test_the_close_after_the_lifespans_flush_has_no_bound_of_its_own(
     shutdown_timeout (0.5 s), and the close after it (the exit's) ends at the same
     deadline, not 0.5 s later. Before: the close's deadline was its own start plus
     0.5 s, the stop twice its bound."""
-    collector.default = Reply(gate=never)
-    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: {
-        "api_key": "caller", "label": "caller"}, metrics_api=collector.url,
-        shutdown_timeout=0.5, buffer_length=100, flush_interval=600,
-        background_worker_mode=True)
-    middleware = MetricsMiddleware(hello, config)
-    try:
-        asyncio.run(call_and_stop(middleware, 3))
-        closing = time.monotonic()
-        middleware.close()
-    finally:
-        never.set()
-    assert middleware.pipeline is not None
-    delivery = middleware.pipeline.delivery
+    delivery, closing = stopped_with_the_api_silent(collector, never)
     assert delivery._batcher.deadline <= closing  # (before: closing + 0.5)
     stats = delivery.stats
     assert adds_up(stats) and (stats["sent"], stats["dropped_shutdown"]) == (0, 3), stats

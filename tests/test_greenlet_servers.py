@@ -24,7 +24,8 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector, Reply, free_port
-from tests.support.processes import LINE_WAIT, end_stragglers, start_server
+from tests.support.processes import LINE_WAIT, start_server
+from tests.support.processes import stop_for_output as _stop  # (as other files import it)
 from tests.test_e2e_servers import _gunicorn_has
 
 pytestmark = pytest.mark.e2e
@@ -98,18 +99,6 @@ def _start(worker: str, collector: Collector, tmp_path: Path, *options: str,
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.1)
     raise AssertionError("unreachable")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> tuple[str, str]:
-    """SIGTERM by PID, as a deployment does; the server's stdout and stderr."""
-    process.terminate()
-    try:
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-        end_stragglers(process)
-    assert process.returncode == 0, err.decode(errors="replace")
-    return out.decode(errors="replace"), err.decode(errors="replace")
 
 
 def _check_quiet(out: str, err: str) -> None:

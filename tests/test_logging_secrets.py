@@ -265,7 +265,7 @@ def test_could_not_record_a_request_never_shows_the_callers_key_asgi(
         collector: Collector, lines: tuple[logging.Logger, Lines],
         monkeypatch: pytest.MonkeyPatch) -> None:
     logger, handler = lines
-    _fault(monkeypatch, "asgi_exchange")
+    _fault(monkeypatch, "asgi_end")  # (where the log is queued)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -303,6 +303,9 @@ def test_a_status_seen_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatc
             return pattern.fullmatch(text)
 
     monkeypatch.setattr(recorder, "_STATUS_LINE", Counting())
+    # An empty cache: one filled to its bound by the test below, run before this one in
+    # the same process, would have every status parsed again (as it should).
+    monkeypatch.setattr(recorder, "_known", {})
     status = "203 Seen Before Here"
     assert [recorder.status_parts(status) for _ in range(5)] == [(203, "Seen Before Here")] * 5
     assert matched == [status]

@@ -19,24 +19,19 @@ against a real collector on 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from readme_metrics.asgi import MetricsMiddleware
-from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import core
 from tests.support.delivery import (
-    API_KEY,
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
@@ -46,8 +41,8 @@ from tests.support.delivery import (
     never_fixture,  # noqa: F401 - ``never``
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.lifespan_stop import stopped_with_the_api_silent
 from tests.support.processes import LINE_WAIT, read_line, start_server
-from tests.test_delivery34_findings import call_and_stop, hello
 from tests.test_greenlet_servers import _paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,20 +110,8 @@ def test_the_lifespans_line_says_the_exit_has_no_bound_of_its_own(
     shutdown_timeout (0.5 s) with 3 logs queued. Since delivery34 the exit's close ends
     at that same deadline (no log came since) and tries nothing more; the lifespan's line
     still said "else the exit tries again"."""
-    collector.default = Reply(gate=never)
-    config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: {
-        "api_key": "caller", "label": "caller"}, metrics_api=collector.url,
-        shutdown_timeout=0.5, buffer_length=100, flush_interval=600,
-        background_worker_mode=True)
-    middleware = MetricsMiddleware(hello, config)
-    try:
-        asyncio.run(call_and_stop(middleware, 3))
-        closing = time.monotonic()
-        middleware.close()
-    finally:
-        never.set()
-    assert middleware.pipeline is not None
-    assert middleware.pipeline.delivery._batcher.deadline <= closing  # no time to try
+    delivery, closing = stopped_with_the_api_silent(collector, never)
+    assert delivery._batcher.deadline <= closing  # no time to try
     flush = messages(caplog, logging.WARNING, "the flush at the ASGI lifespan's shutdown "
                      "gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 0.5s: "
                      "3 logs not delivered yet, still queued")

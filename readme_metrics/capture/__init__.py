@@ -9,21 +9,26 @@
   waiting, server by server (``rest_uwsgi.py``, ``rest_gunicorn.py``,
   ``rest_chunked.py``; ``chunked.py`` reads chunks out of copied bytes;
   ``discard_tap.py`` records werkzeug's own discard of it);
-- ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record;
+- ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record
+  (``pending.py``; ``response_headers.py``: the response headers read for the log;
+  ``answer_comments.py``: the comment of an answer the app did not give);
 - ``wsgi_input.py``: the ``wsgi.input`` tee, mirroring the app's reads (``input_shape.py``:
-  the calls, ``with`` and iteration the server's input takes, kept; ``wsgi_rest.py``: the
+  the calls, ``with`` and iteration the server's input takes, kept; ``input_extras.py``:
+  what else it offers (``readinto``, ``seek``, ...), held to the body; ``wsgi_rest.py``: the
   rest the app left unread, recorded; ``wsgi_replay.py``: the body for the grouping
   function); ``wsgi.py``: the WSGI middleware, over ``wsgi_exchange.py`` (one exchange:
-  the wrapped ``start_response`` and response, the grouping call, the log;
+  the wrapped ``start_response`` and response, the log; ``wsgi_grouping.py``: the
+  grouping call; ``wsgi_request_body.py``: the tee over ``wsgi.input`` and its rest;
+  ``weak_server_calls.py``: the server's callables held weakly at the answer's end;
   ``wsgi_response.py``: the response passed through to the server; ``wsgi_servers.py``:
   what each server does with the answer; ``wsgi_failures.py``: what its client got when
   the answer failed; ``file_rest.py``: what it sends of a ``wsgi.file_wrapper``;
   ``uwsgi_sendfile.py``: uWSGI's file_wrapper, seen returning its file);
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
-  wrapped ``send``, the grouping call, the log), ``asgi_receive.py`` (its request side:
-  the wrapped ``receive``, reading an unread body ahead; ``asgi_watch.py``: waiting for
-  its rest with the server's reading paused) and ``asgi_scope.py`` (reading an ASGI
-  scope).
+  wrapped ``send``), ``asgi_end.py`` (its grouping call and its log),
+  ``asgi_receive.py`` (its request side: the wrapped ``receive``, reading an unread body
+  ahead; ``asgi_watch.py``: waiting for its rest with the server's reading paused) and
+  ``asgi_scope.py`` (reading an ASGI scope).
 
 Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these
 calls and hand the pending record to the shared pipeline.

@@ -4,7 +4,8 @@
 reading an unread body ahead are the request side (:mod:`.asgi_receive`, the base
 class). The grouping function runs once, when the app starts its response; the log is
 made once, when the exchange ends, with what the client got (the server's own 400 or
-500, or a 499 for a client gone before the start).
+500, or a 499 for a client gone before the start): the log side (:mod:`.asgi_end`,
+the base class between the two).
 """
 
 from __future__ import annotations
@@ -13,47 +14,46 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
+from readme_metrics.capture.asgi_end import UNKNOWN, LogSide
 from readme_metrics.capture.asgi_messages import (
     CLIENT_GONE_REASON,
     CLIENT_GONE_STATUS,
-    CUT_STATUS,
     REASONS,
-    answered_version,
     answers_trailers_only,
     app_status,
-    awaits_continue,
     body_record,
-    client_gone,
     client_gone_comment,
-    closes_on_refused_start,
     content_length,
-    cut_answered,
-    cuts_stream_at_length,
     file_size,
-    holds_start,
-    loaded_answered_version,
-    reads_on_for_expect,
-    sends_informational_body,
-    sends_later_bodies,
     start_status,
     trails,
 )
 from readme_metrics.capture.asgi_outlive import is_cancellation
+from readme_metrics.capture.asgi_own_send import own_send
 from readme_metrics.capture.asgi_receive import (
     Message,
     Receive,
-    RequestSide,
     Send,
     running_asyncio_loop,
 )
 from readme_metrics.capture.asgi_scope import ScopeRequest
+from readme_metrics.capture.asgi_server_quirks import (
+    awaits_continue,
+    client_gone,
+    closes_on_refused_start,
+    cuts_stream_at_length,
+    holds_start,
+    reads_on_for_expect,
+    sends_informational_body,
+    sends_later_bodies,
+)
 from readme_metrics.capture.asgi_servers import (
     hypercorn_half_closed,
-    own_send,
     server_transport,
     uvicorn_half_closed,
 )
-from readme_metrics.capture.recorder import Pending, Recorder, sets_docs_url
+from readme_metrics.capture.recorder import Recorder
+from readme_metrics.capture.response_headers import sets_docs_url
 from readme_metrics.exchange import INVALID_STATUS, Group
 from readme_metrics.pipeline import MetricsPipeline
 
@@ -61,19 +61,17 @@ if TYPE_CHECKING:
     from readme_metrics.capture.asgi import MetricsMiddleware
 
 
-_UNKNOWN: Any = object()  # the grouping function has not run yet
 # Response body messages whose bytes the server reads from a file itself (the ASGI
 # extensions Path Send and Zero Copy Send).
 _FROM_A_FILE = ("http.response.pathsend", "http.response.zerocopysend")
 
 
-class ASGIExchange(RequestSide):
+class ASGIExchange(LogSide):
     """One HTTP exchange: the wrapped ``receive``/``send``, recorded by a ``Recorder``."""
 
     __slots__ = (
-        "middleware", "scope", "request", "recorder", "group", "_send", "_ended",
-        "_sending", "_settling", "_starting", "_bodied", "_odd_status", "_own", "_finished",
-        "_trailing",
+        "middleware", "scope", "request", "recorder", "_send", "_ended", "_starting",
+        "_bodied", "_odd_status", "_own", "_trailing",
     )
 
     def __init__(self, middleware: MetricsMiddleware, scope: MutableMapping[str, Any],
@@ -86,8 +84,8 @@ class ASGIExchange(RequestSide):
         self.recorder = Recorder(MetricsPipeline.new_id(), middleware.limit,
                                  body_record(scope, request, middleware.limit),
                                  scope.get("method") == "HEAD")
-        self.group: Any = _UNKNOWN
-        RequestSide.__init__(self, receive, request.expect)
+        self.group: Any = UNKNOWN
+        LogSide.__init__(self, receive, request.expect)
         self._send = send
         # The server's own send, which says what the server knows (whether the client
         # is gone): the one given, unless a framework's middleware outside this one
@@ -188,7 +186,7 @@ class ASGIExchange(RequestSide):
                 await left
             return
         elif kind == "http.response.start":
-            if self.group is _UNKNOWN:
+            if self.group is UNKNOWN:
                 body = self.recorder.request_body  # _body_over() written out
                 if body is None or body.eof:  # the usual case: no coroutine for a plain function
                     pending = self._identify_now()
@@ -369,111 +367,6 @@ class ASGIExchange(RequestSide):
         except Exception:  # not bytes: the server will tell the app, not us
             pass
 
-    # -- identification and the end ----------------------------------------------------
-
-    async def identify(self) -> Optional[Group]:
-        """Run the grouping function, once, with the body as far as it has arrived; an
-        ``async`` one cancelled while it ran is awaited to its end now."""
-        if self.group is _UNKNOWN:
-            if not self._body_over():
-                await self.drain_now()
-            pending = self._identify_now()
-            if pending is not None:
-                await self._settle(pending)
-        elif self._settling is not None:
-            await self._settle(None)
-        return self.group  # type: ignore[no-any-return,unused-ignore]
-
-    def _identify_now(self) -> Optional[Awaitable[Optional[Group]]]:
-        """Call the grouping function; an awaitable is returned when it is ``async``."""
-        self.group = None  # once, even if what follows raises or is cancelled
-        try:
-            body = self.recorder.request_body
-            request = self.middleware.grouping_request(
-                self.scope, body.content() if body is not None and body.size else b"")
-            group = self.middleware.identify(request, body)
-        except Exception:
-            self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
-            return None
-        if group is None or isinstance(group, Group):
-            self.group = group
-            return None
-        return group
-
-    async def _settle(self, pending: Optional[Awaitable[Optional[Group]]]) -> None:
-        """Await an ``async`` grouping function's answer (``pending``; None: the one
-        started before). It runs outside the exchange's task (:mod:`.asgi_outlive`): a
-        cancellation while it runs goes on, and the log made then waits for the answer,
-        as the function is called once."""
-        outlive = self.middleware.outlive
-        if pending is not None:
-            self._settling = outlive.start(pending)
-        settling = self._settling
-        assert settling is not None
-        try:
-            self.group = await outlive.wait(settling)
-        except Exception:  # pragma: no cover - middleware.identify contains user errors
-            self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
-        self._settling = None
-
-    async def finish(self, failed: bool) -> None:
-        """Turn the exchange into one queued log (exactly once). Never raises, but for a
-        cancellation of the task, which goes on once the log is queued."""
-        left = self.finish_now(failed)
-        if left is not None:
-            await left
-
-    def finish_now(self, failed: bool) -> Optional[Awaitable[None]]:
-        """:meth:`finish` without a coroutine when nothing is to be waited for (the
-        usual case: the caller known, the body over, no inline send to wait for), as
-        a coroutine costs more than the rest of queuing the log; else what is left to
-        await."""
-        recorder = self.recorder
-        if failed:
-            recorder.fail()
-        # Finished twice in the usual case: by the last body message, then when the
-        # app's call returns. The recorder's finish() tells a second call by an
-        # AttributeError raised and caught (about 3k instructions); this flag first.
-        # (The exchange runs on its event loop's thread: no other thread finishes it.)
-        if self._finished or not recorder.finish():
-            sending = self._sending
-            if sending is not None:  # the app's call ends once its inline send is over
-                self._sending = None
-                return self.middleware.sent(sending)
-            return None
-        self._finished = True
-        group = self.group
-        if group is not _UNKNOWN and self._settling is None:
-            body = recorder.request_body
-            if group is None or body is None or body.eof:  # _log() would not wait
-                self._queue(group)
-                return None
-        return self._finish_log()
-
-    async def _finish_log(self) -> None:
-        """:meth:`finish`'s log, when it may wait (see :meth:`_log`)."""
-        try:
-            await self._log()
-        except BaseException as exc:
-            if not is_cancellation(exc):
-                raise  # pragma: no cover - _log contains every error
-            # Cancelled while the log waited (the rest of the body, an ``async``
-            # grouping function): this was the one finish, so the log is made outside
-            # the cancelled task, from where it stopped.
-            await self.middleware.outlive.run(self._log)
-            raise
-
-    def _answered(self) -> None:
-        """The server ended the request body before the app's start: under the servers
-        :func:`.cut_answered` names, the client got the server's own answer (400 for a
-        malformed body, which they report to the app as ``http.disconnect``), or nothing
-        if it left mid-body, logged as that 400 too; not the app's answer, which the
-        server drops."""
-        if self._cut and cut_answered(self._receive, self._own):
-            self.recorder.server_answered(
-                CUT_STATUS, "Bad Request",
-                "a malformed request body, or one the client left before sending")
-
     def _start_refused(self, message: Message) -> None:
         """The server refused the app's start (a status or header it cannot write), and
         raised into the app: the head never went out. hypercorn answers its own 500 once
@@ -483,75 +376,3 @@ class ASGIExchange(RequestSide):
         self._starting = False
         if closes_on_refused_start(self._own):
             self.recorder.no_answer("refused the app's start", message.get("status"))
-
-    def _held(self) -> None:
-        """The app started its response and ended (returned, raised, or was cancelled)
-        before any body message: under a server that writes the head only with the
-        first one (:func:`.holds_start`), the client got the server's 500 instead
-        (unless the log already says what the client got: granian's 500 to a final 1xx)."""
-        if (self._starting and not self._bodied and self.recorder.comment is None
-                and holds_start(self._own)):
-            self.recorder.server_answered(500, "Internal Server Error",
-                                          "the app ended before any body message")
-
-    async def _log(self) -> None:
-        """Make the log and hand it over. Every await comes before anything is handed
-        over, and may be cancelled: run again, it goes on from where it stopped."""
-        recorder = self.recorder
-        try:
-            group = self.group
-            if group is _UNKNOWN or self._settling is not None:
-                group = await self.identify()  # no response was started: identify now
-            if group is None:
-                self.middleware.skip()
-                return
-            body = recorder.request_body
-            if body is not None and not body.eof:
-                await self.drain_now()
-                if not body.eof and body.room > 0:
-                    body.give_up()  # the log says the body is incomplete
-        except Exception:
-            self.middleware.logger.exception("readme_metrics: could not record a request")
-            return
-        self._queue(group)
-
-    def _queue(self, group: Optional[Group]) -> None:
-        """Hand the log over (the end of :meth:`_log`, which nothing awaits); None: the
-        exchange is not logged."""
-        try:
-            if group is None:
-                self.middleware.skip()
-                return
-            # _answered() and _held() called only when their first test holds: the
-            # usual exchange was not cut, and ended with a body message.
-            if self._cut:
-                self._answered()
-            if not self._bodied:
-                self._held()
-            if self._ended:
-                # (A body left short of its Content-Length is the app's: the client is
-                # there, Pending.to_exchange looks.)
-                self.recorder.ended = not self._disconnected
-            elif (self._head_written() and not self.recorder.ended
-                    and not (self._disconnected or client_gone(self._own))):
-                # The app's call ended with no last body message: the servers close the
-                # connection (hypercorn's HTTP/2 one too), no last chunk or short of the
-                # Content-Length, and the log says so (Exchange.response_body_cut). Not
-                # when the client left first: the app (Starlette's StreamingResponse,
-                # told http.disconnect) stopped because of it, and broke nothing off.
-                self.recorder.broke_off = True
-            if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
-                # (Neither known, behind a middleware's bound method: the servers loaded.)
-                self.recorder.answered = (answered_version(self._own, self._receive)
-                                          or loaded_answered_version())
-            pending = Pending(self.recorder, self.request, group,
-                              self._ended or time.perf_counter())
-            middleware = self.middleware
-            if middleware.background:
-                middleware.submit(pending)
-            else:
-                sending = middleware.submit_inline(pending)
-                if self._ended:  # else the server owes its answer (its 500): no wait
-                    self._sending = sending
-        except Exception:
-            self.middleware.logger.exception("readme_metrics: could not record a request")

@@ -76,6 +76,10 @@ class Lifespan:
                 shutdown = True
             elif kind == "lifespan.startup":
                 told_start = True
+                # Serving from here on, the server's signal handlers set: under
+                # uvicorn-worker's UvicornWorker, note when its SIGTERM comes (the
+                # flush at shutdown is bounded from then: gunicorn_stop).
+                gunicorn_stop.watch_stop()
             return message
 
         async def app_send(message: Message) -> None:
@@ -180,7 +184,8 @@ class Lifespan:
         whole = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {self.timeout:g}s"
         bound, graceful = self.bound
         if graceful is not None:
-            whole = f"{bound:g}s, not {whole}: {graceful.said()} {graceful.kills()}"
+            whole = (f"{round(bound, 1):g}s, not {whole}: {graceful.said()} "
+                     f"{graceful.kills()}")
             if timeout is None or timeout >= bound:
                 return whole
         elif timeout is None or timeout >= self.timeout:

@@ -9,8 +9,8 @@ would hand the next message to one reader and the one after to the other). Under
 asyncio a read ahead is a task of its own; under trio, which has no neutral way to start
 one, it runs in the caller's task within a cancel scope.
 
-:class:`RequestSide` is the base of :class:`~.asgi_exchange.ASGIExchange`, which adds the
-response side, the grouping call and the log.
+:class:`RequestSide` is the base of :class:`~.asgi_end.LogSide` (the grouping call and the
+log), itself the base of :class:`~.asgi_exchange.ASGIExchange` (the response side).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
-from readme_metrics.capture.asgi_messages import ends_receive_with_response
 from readme_metrics.capture.asgi_outlive import running_trio
+from readme_metrics.capture.asgi_server_quirks import ends_receive_with_response
 from readme_metrics.capture.asgi_servers import (
     server_transport,
     trio_ready,
@@ -145,7 +145,7 @@ class RequestSide:
         self._no_drain = no_drain
         self._drain_until = 0.0  # set by the first drain: GRACE for the whole exchange
         # The server ended the request body (http.disconnect) before the app's start:
-        # what the app answers then never reaches the client (see ``ASGIExchange._answered``).
+        # what the app answers then never reaches the client (see ``LogSide._answered``).
         self._cut = False
         # Bytes of the body recorded from the server's socket, unread by the server (see
         # _record_unread): the server's next messages give them again, not recorded twice.

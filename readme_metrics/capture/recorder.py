@@ -12,14 +12,17 @@ API for every adapter (WSGI, Django, ASGI), plain values only:
     if recorder.finish():                        # True once only, whatever the thread
         pipeline.submit(recorder.pending(request_source, group))
 
-``Pending`` is the one type every adapter queues: it keeps the raw pieces and becomes an
-:class:`~readme_metrics.exchange.Exchange` only on the delivery worker; its ``nbytes``
-counts everything it holds (request pieces, headers, bodies) for ``max_queue_bytes``.
-Header strings are WSGI-style (bytes read as latin-1, or text), or the raw bytes of an
-ASGI message; they are turned into text on the worker. A recorder whose response never
-started logs status 500. A body the server must not send (an answer to HEAD, a 1xx, 204
-or 304 status: RFC 9110 6.4.1) is not logged as sent, whatever the app gave, unless the
-adapter knows its server sends it all the same and sets ``no_body`` back to False.
+``Pending`` (:mod:`.pending`) is the one type every adapter queues: it keeps the raw
+pieces and becomes an :class:`~readme_metrics.exchange.Exchange` only on the delivery
+worker; its ``nbytes`` counts everything it holds (request pieces, headers, bodies) for
+``max_queue_bytes``. The status line is read here (:func:`status_parts`); the headers in
+:mod:`.response_headers`, the comment of an answer the app did not give in
+:mod:`.answer_comments`. Header strings are WSGI-style (bytes read as latin-1, or text),
+or the raw bytes of an ASGI message; they are turned into text on the worker. A recorder
+whose response never started logs status 500. A body the server must not send (an answer
+to HEAD, a 1xx, 204 or 304 status: RFC 9110 6.4.1) is not logged as sent, whatever the
+app gave, unless the adapter knows its server sends it all the same and sets ``no_body``
+back to False.
 """
 
 from __future__ import annotations
@@ -27,60 +30,27 @@ from __future__ import annotations
 import re
 import time
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, Optional, Sequence, cast
 
+from readme_metrics.capture.answer_comments import no_answer_comment, server_answer_comment
 from readme_metrics.capture.body import BodyRecord, Kept
-from readme_metrics.capture.latin1 import header_text
-from readme_metrics.capture.request_head import RequestSource, environ_head
-from readme_metrics.exchange import INVALID_STATUS, Exchange, Group
+from readme_metrics.capture.pending import CutAtExit, EnvironStrings, Pending
+from readme_metrics.capture.request_head import RequestSource
+from readme_metrics.capture.response_headers import (
+    response_content_length,
+    response_header_text,
+    sets_docs_url,
+)
+from readme_metrics.exchange import INVALID_STATUS, Group
 
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-#: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
-EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
-
-__all__ = ["Pending", "Recorder", "response_content_length", "sets_docs_url",
-           "status_parts"]
-
-#: The header the library adds to a logged response (SPEC 7), as WSGI (text) and ASGI
-#: (bytes) name it.
-_DOCS_NAME, _DOCS_NAME_BYTES = "x-documentation-url", b"x-documentation-url"
-
-
-def sets_docs_url(headers: Any) -> bool:
-    """True when the app's response headers, WSGI's (text names) or ASGI's (bytes), hold
-    an ``x-documentation-url`` (any case): its own is kept and the library adds none, so
-    the client never gets two (never raises)."""
-    try:
-        for name, _ in headers:
-            if len(name) != 19:
-                continue
-            if isinstance(name, str):
-                if name.lower() == _DOCS_NAME:
-                    return True
-            elif bytes(name).lower() == _DOCS_NAME_BYTES:
-                return True
-    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
-        pass
-    return False
-
-
-_CONTENT_LENGTH = ("content-length", b"content-length")
-
-
-def response_content_length(headers: Any) -> int:
-    """The Content-Length the app declared (the last one, as waitress and gunicorn read
-    them; WSGI's str pairs or ASGI's bytes); -1 when none can be read (never raises)."""
-    length = -1
-    try:
-        for name, value in headers:
-            if name.lower() in _CONTENT_LENGTH:
-                length = int(value)
-    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
-        return -1
-    return length
-
+# Pending, CutAtExit and the header and comment helpers are pending's, response_headers'
+# and answer_comments': importable from here too, as they always were.
+__all__ = ["CutAtExit", "EnvironStrings", "Pending", "Recorder", "no_answer_comment",
+           "response_content_length", "response_header_text", "server_answer_comment",
+           "sets_docs_url", "status_parts"]
 
 # RFC 9112 4: three ASCII digits; PEP 3333: one space, then the reason phrase (HTAB, SP,
 # VCHAR, obs-text; a WSGI string holds bytes as latin-1). int() alone would read
@@ -124,16 +94,6 @@ def _parse_status(status: object) -> tuple[int, str]:
     code_text, reason = match.groups()
     code = int(code_text)
     return code, reason or reason_phrase(code)
-
-
-def server_answer_comment(status: int, why: str, started: int) -> str:
-    """The HAR response comment of a ``status`` the server answered itself (``why``, in
-    a few words), with the app's own status ``started`` when it had one: as a 499's
-    comment quotes it, so that a 400 or 500 no app code sent is not searched for there."""
-    comment = f"the server answered {status} itself ({why}) and sent none of the app's answer"
-    if 100 <= started <= 999:
-        comment += f"; the app answered {started}"
-    return comment
 
 
 def reason_phrase(code: int) -> str:
@@ -337,209 +297,3 @@ class Recorder:
         so and the grouping function has answered: no code of the app's, no read."""
         self.broke_off = not ended
         pipeline.submit(CutAtExit(self, request, group, time.perf_counter()), False)
-
-
-def _text(value: object) -> str:
-    """A header name or value as a WSGI-style string (ASGI gives bytes)."""
-    if isinstance(value, (bytes, bytearray)):
-        return value.decode("latin-1")
-    return str(value)
-
-
-def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[str, str]]:
-    """Response headers as text: names as WSGI-style strings, values as UTF-8 text when
-    that is what their bytes were (see :func:`header_text`); what is no pair is left out."""
-    out = []
-    for pair in pairs:
-        try:
-            name, value = pair
-        except (TypeError, ValueError):
-            # Not a (name, value) pair: no server sends it as a header (werkzeug's takes
-            # it and fails while writing), and the app's call still gets its log.
-            continue
-        # ASCII strings, the usual case, are already what the log shows.
-        if name.__class__ is not str:
-            name = _text(name)
-        if value.__class__ is not str or not value.isascii():
-            value = header_text(_text(value))
-        out.append((name, value))
-    return out
-
-
-def no_answer_comment(why: str, started: object, closed: bool = True) -> str:
-    """The HAR response comment of an exchange no answer reached (see
-    :meth:`Recorder.no_answer`)."""
-    comment = f"no answer reached the client: the server {why}"
-    if closed:
-        comment += " and closed the connection"
-    if isinstance(started, int) and 100 <= started <= 999:
-        comment += f"; the app answered {started}"
-    return comment
-
-
-class Pending:
-    """What the request thread queues: raw pieces; the worker builds the Exchange.
-
-    ``request`` is a :class:`~readme_metrics.capture.request_head.RequestSource`, or, for a
-    WSGI environ read with no proxy trusted, what
-    :func:`~readme_metrics.capture.environ_strings.environ_strings` gave: (keys, values,
-    bytes), taken as it is (no object per request for it). The response headers are
-    taken as they are when they are a tuple (the WSGI middleware's own copy), else
-    copied.
-    """
-
-    __slots__ = (
-        "request", "log_id", "begin", "group", "request_body", "request_body_size",
-        "request_body_incomplete", "request_body_declared", "request_body_read", "status",
-        "reason", "response_headers",
-        "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
-        "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
-    )
-
-    def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
-                 group: Group, finished: float) -> None:
-        self.request = request
-        self.log_id = recorder.log_id
-        self.begin = recorder.begin
-        self.group = group
-        body = recorder.request_body
-        if body is None:
-            self.request_body, self.request_body_size = b"", 0
-            self.request_body_incomplete = False
-            self.request_body_declared: Optional[int] = None
-            self.request_body_read: Optional[int] = None
-        else:
-            # No bytes seen, none kept (an ASGI GET's ended record): no call for them.
-            self.request_body = body.content() if body.size else b""
-            self.request_body_size = body.body_size
-            self.request_body_incomplete = body.incomplete
-            # The length the client declared, for an incomplete body's comment (-1: none).
-            declared = body.declared
-            self.request_body_declared = (None if not body.incomplete
-                                          else -1 if declared is None else declared)
-            # A body neither the app nor the capture read to its end (the capture stops
-            # at max_body_bytes): how much was read, for its comment.
-            self.request_body_read = (body.size if not (body.eof or body.incomplete)
-                                      and body.size and body.room <= 0 else None)
-        # As the recorder has them (0: no response started); the worker reads them.
-        self.status = recorder.status
-        self.reason = recorder.reason
-        headers = recorder.headers
-        if headers.__class__ is not tuple:  # a list may still change: this one won't
-            headers = list(headers)
-        self.response_headers = headers
-        # One kept chunk (the usual case) is handed over as is, no copy (kept_body(),
-        # read here without a call).
-        kept = recorder.kept
-        self.response_body = recorder.first if kept is None else kept.content()
-        self.response_body_size = recorder.body_size
-        self.response_body_omitted = recorder.omitted
-        self.cut_at_length = recorder.cut_at_length
-        self.answered = recorder.answered
-        self.comment = recorder.comment
-        # (A status the server answered itself, or a client gone before the start, has
-        # a comment and none of the app's body.)
-        bodied = recorder.comment is None and not (recorder.no_body or recorder.omitted)
-        self.broke_off = recorder.broke_off and bodied
-        self.ended = recorder.ended and bodied and not recorder.broke_off
-        # Clock readings (a response never started: the end); the worker makes them the
-        # log's times (to_exchange).
-        self.responded = recorder.responded or finished
-        self.finished = finished
-        # A loop, not sum(map(len, chain.from_iterable(headers))): for the few pairs of
-        # a response, the three iterator objects cost more than the loop (about 2.5k
-        # instructions against 1k for three pairs).
-        header_bytes = 0
-        try:
-            for name, value in headers:
-                header_bytes += len(name) + len(value)
-        except (TypeError, ValueError):  # no pairs of strings: the server refuses them
-            header_bytes = 0  # count nothing
-        self.nbytes = ((request[2] if request.__class__ is tuple
-                        else request.nbytes)  # type: ignore[union-attr]
-                       + header_bytes + len(self.request_body) + len(self.response_body))
-
-    def unanswered(self, why: str) -> None:
-        """:meth:`Recorder.no_answer` on this record, once made: at exit, for a request
-        whose thread may still be setting its status and headers (start_response), which
-        the record made after marking the recorder then took instead (a 200 logged for
-        an answer that never went out)."""
-        started = self.status
-        self.status, self.reason = 500, "Internal Server Error"
-        self.response_headers = ()
-        self.response_body, self.response_body_size = b"", 0
-        self.response_body_omitted = self.cut_at_length = self.broke_off = False
-        self.comment = no_answer_comment(why, started)
-
-    def to_exchange(self) -> Exchange:
-        """The plain-data record (on the worker: parsing happens here, not per request)."""
-        request = self.request
-        method, url, http_version, headers, client_ip = (
-            environ_head(request[0], request[1])
-            if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
-        body, size = self.response_body, self.response_body_size
-        if self.cut_at_length:
-            length = response_content_length(self.response_headers)
-            if 0 <= length < size:  # what the server sent
-                body, size = body[:length], length
-        cut = None
-        short = False
-        if self.broke_off:
-            length = response_content_length(self.response_headers)
-            if length < 0 or size < length:  # else the client got all it was told of
-                cut = length
-        elif self.ended and self.response_headers and method != "HEAD":
-            # (A HEAD answer's Content-Length is the GET's, RFC 9110 9.3.2: no client
-            # reads a body for it, whatever the server sends.)
-            length = response_content_length(self.response_headers)
-            if size < length:  # the app's whole answer is short of its own length
-                cut, short = length, True
-        begin, finished, status = self.begin, self.finished, self.status
-        wait = self.responded - begin
-        if not wait > 0.0:
-            wait = 0.0
-        duration = finished - begin
-        # Positionally, in Exchange's field order (tests/test_capture.py pins it): a
-        # call by 20 keywords costs the worker about 5k instructions more per log.
-        return Exchange(
-            self.log_id,  # id
-            # started: the request's wall-clock start, now less the time since it began
-            time.time() - (time.perf_counter() - begin),
-            method,
-            url,
-            http_version,
-            headers,  # request_headers
-            client_ip,
-            self.group,
-            self.request_body,
-            self.request_body_size,
-            self.request_body_incomplete,
-            status or 500,  # status; no response started: the server's 500
-            self.reason if status else "Internal Server Error",  # status_text
-            response_header_text(self.response_headers),  # response_headers
-            body,  # response_body
-            size,  # response_body_size
-            self.response_body_omitted,
-            self.comment,  # response_comment
-            wait,
-            duration if duration > wait else wait,  # duration
-            self.answered,  # response_http_version
-            cut,  # response_body_cut
-            False,  # response_cut_at_exit
-            self.request_body_declared,
-            short,  # response_body_short
-            self.request_body_read,
-        )
-
-
-class CutAtExit(Pending):
-    """A :class:`Pending` of a response the process exited while it was still being sent:
-    its exchange says so (``Exchange.response_cut_at_exit``). Made only at exit: the
-    usual path pays nothing for it."""
-
-    __slots__ = ()
-
-    def to_exchange(self) -> Exchange:
-        exchange = Pending.to_exchange(self)
-        exchange.response_cut_at_exit = True
-        return exchange

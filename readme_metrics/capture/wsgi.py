@@ -30,11 +30,18 @@ from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.capture.uwsgi_sendfile import NOTHING, record_sent_file, restore
 from readme_metrics.capture.webob_request import BARE, Request
 from readme_metrics.capture.webob_request import new as new_object
-from readme_metrics.capture.wsgi_exchange import NO_BODY, WSGICapture
+from readme_metrics.capture.wsgi_exchange import WSGICapture
+from readme_metrics.capture.wsgi_grouping import NO_BODY
 from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_loop import calls_itself
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
+from readme_metrics.middleware_arguments import (
+    NO_CONFIG,
+    checked_config,
+    django_handler_hint,
+    said_if_starlette_builds,
+)
 from readme_metrics.pipeline import MetricsPipeline, PipelineControls
 from readme_metrics.skip_rules import OWN_AGENT
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -100,9 +107,9 @@ class MetricsMiddleware(PipelineControls):
         self.config = config = checked_config(type(self).__name__, app, config)
         self.app: WSGIApplication = app  # type: ignore[assignment] # callable: checked
         if is_asgi_app(app):
-            raise TypeError(_ASGI_APP.format(
+            raise TypeError(said_if_starlette_builds(_ASGI_APP.format(
                 type(self).__name__, (app if isinstance(app, type) else type(app)).__name__)
-                + django_handler_hint(app))
+                + django_handler_hint(app)))
         shape = not_an_app(app, "WSGI")
         if shape is not None:
             raise TypeError(f"readme_metrics: {type(self).__name__}(app, config): {shape}")
@@ -163,7 +170,9 @@ class MetricsMiddleware(PipelineControls):
             if self.layers[0] > 1:  # this layer decides for its project, logged or not
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
             capture = WSGICapture(self, pipeline, environ, start_response) if wanted else None
-        except Exception:  # never let the library break a request
+        except Exception as exc:  # never let the library break a request
+            if calls_itself(self, exc):  # app.wsgi_app = MetricsMiddleware(app, config)
+                raise
             said = rsgi_server_call(type(self).__name__, environ)
             if said is not None:  # no WSGI call at all: the app cannot answer it either
                 pipeline.logger.error(said)
@@ -186,7 +195,8 @@ class MetricsMiddleware(PipelineControls):
                 try:
                     result = self.app(environ, capture.start_response)
                 except BaseException as error:
-                    capture.fail(unsent=True, in_call=True, error=error)
+                    if not calls_itself(self, error):
+                        capture.fail(unsent=True, in_call=True, error=error)
                     raise
                 capture.returned = True
                 return capture.wrap(result)
@@ -198,7 +208,8 @@ class MetricsMiddleware(PipelineControls):
             try:
                 result = self.app(environ, capture.start_response)
             except BaseException as error:
-                capture.fail(unsent=True, in_call=True, error=error)
+                if not calls_itself(self, error):
+                    capture.fail(unsent=True, in_call=True, error=error)
                 raise
             finally:
                 if sent is not None:

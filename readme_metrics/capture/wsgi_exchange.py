@@ -10,54 +10,41 @@ The request thread only copies references and counts bytes.
 
 from __future__ import annotations
 
-import sys
-import types
-import weakref
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from readme_metrics.capture import unclosed
-from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.environ_strings import environ_strings
-from readme_metrics.capture.recorder import (
-    KNOWN_STATUS_PARTS,
-    Pending,
-    Recorder,
-    response_content_length,
-    sets_docs_url,
-    status_parts,
-)
+from readme_metrics.capture.file_rest import file_rest
+from readme_metrics.capture.pending import Pending
+from readme_metrics.capture.recorder import KNOWN_STATUS_PARTS, Recorder, status_parts
 from readme_metrics.capture.request_head import EnvironRequest
-from readme_metrics.capture.request_headers import chunked_coding, content_length
-from readme_metrics.capture.rest_cheroot import is_cheroot_input, tap
+from readme_metrics.capture.response_headers import response_content_length, sets_docs_url
 from readme_metrics.capture.uwsgi_sendfile import NOTHING
-from readme_metrics.capture.webob_request import Request
-from readme_metrics.capture.webob_request import new as new_object
-from readme_metrics.capture.werkzeug_lengths import least_length
-from readme_metrics.capture.wsgi_input import InputTee, server_ends_input
-from readme_metrics.capture.wsgi_response import (
-    ANSWERS_OWN_VERSION,
-    Response,
-    SizedResponse,
-    answered_version,
-    answers_500,
+from readme_metrics.capture.weak_server_calls import late_write, started, weakly
+from readme_metrics.capture.wsgi_failures import (
     client_left,
+    log_failure,
+    refuses_unsent,
+    signals_land,
+    wsgiref_head_unsent,
+)
+from readme_metrics.capture.wsgi_grouping import NO_BODY, UNKNOWN, identify
+from readme_metrics.capture.wsgi_input import InputTee
+from readme_metrics.capture.wsgi_request_body import settle_body, tee_input, weak_environ
+from readme_metrics.capture.wsgi_response import Response, SizedResponse, read_along
+from readme_metrics.capture.wsgi_servers import (
+    ANSWERS_OWN_VERSION,
+    answered_version,
     cuts_at_length,
-    file_rest,
     ignores_late_start,
     keeps_earlier_headers,
-    read_along,
-    refuses_unsent,
     sends_list_as_is,
     sends_unallowed_body,
     sends_written_head_body,
-    signals_land,
     takes_raising_restart,
-    unanswered_at,
     under_wsgiref,
-    wsgiref_head_unsent,
 )
-from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -68,57 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["NO_BODY", "WSGICapture"]
 
-_UNKNOWN: Any = object()  # the grouping function has not run yet
-
-
-# gunicorn answers 400 for its own errors reading a malformed chunked body, raised out of
-# the app from wsgi.input (gunicorn.workers.base.Worker.handle_error), not 500.
-_GUNICORN_BAD_BODY = frozenset({"InvalidChunkSize", "ChunkMissingTerminator",
-                                "InvalidChunkExtension"})
-
-
-def _server_answer(error: Optional[BaseException], tee: Optional[InputTee]
-                   ) -> tuple[int, str]:
-    """The status a server answers for ``error`` raised out of the app before anything
-    was sent: 400 for gunicorn's own malformed-body errors from ``wsgi.input``, else 500."""
-    if (error is not None and tee is not None and error is tee.failed
-            and type(error).__module__ == "gunicorn.http.errors"
-            and type(error).__name__ in _GUNICORN_BAD_BODY):
-        return 400, "Bad Request"
-    return 500, "Internal Server Error"
-
-
-class _NoBody:
-    """``wsgi.input`` of the grouping request when the request declares no body."""
-
-    __slots__ = ()
-
-    def read(self, *args: Any) -> bytes:
-        return b""
-
-    def readline(self, *args: Any) -> bytes:
-        return b""
-
-    def readlines(self, *args: Any) -> list[bytes]:
-        return []
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(())
-
-
-NO_BODY = _NoBody()
-
-
-def _environ_of(capture: WSGICapture) -> Callable[[], Optional[WSGIEnvironment]]:
-    """``capture``'s environ while it lives, not holding it (:attr:`InputTee.environ_of`)."""
-    ref = weakref.ref(capture)
-
-    def environ() -> Optional[WSGIEnvironment]:
-        alive = ref()
-        return None if alive is None else alive.environ
-
-    return environ
-
 
 class WSGICapture(Recorder):
     """One exchange while the app runs and its response is sent (its own recorder).
@@ -128,7 +64,7 @@ class WSGICapture(Recorder):
     """
 
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write", "_wrote", "_write_failed", "sent", "returned",
+                 "_start_response", "_write", "wrote", "write_failed", "sent", "returned",
                  "__weakref__")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
@@ -143,10 +79,10 @@ class WSGICapture(Recorder):
         trusted = config.trusted_proxies
         self.request: Any = (EnvironRequest(environ, trusted) if trusted
                              else environ_strings(environ))
-        self.group: Any = _UNKNOWN
+        self.group: Any = UNKNOWN
         self._start_response = start_response
-        self._wrote = False
-        self._write_failed = False  # the server's write() raised (the client left)
+        self.wrote = False
+        self.write_failed = False  # the server's write() raised (the client left)
         self.sent = False  # the server has been handed the status with a first chunk
         self.returned = False  # the app's call has returned
         self.tee: Optional[InputTee] = None
@@ -161,39 +97,11 @@ class WSGICapture(Recorder):
                 or not (protocol.__class__ is str and protocol.startswith("HTTP/1."))):
             wsgi_input = environ.get("wsgi.input")
             if wsgi_input is not None:
-                # Chunked input the server ends (werkzeug): the Transfer-Encoding wins
-                # over a Content-Length sent with it (RFC 9112 6.3), and the app may read
-                # to the end, past that length, as it does bare.
-                coding = environ.get("HTTP_TRANSFER_ENCODING")
-                chunked = bool(coding)
-                # The server ends the input at the body's end: the app's reads go to it
-                # as they are, not held to the length (granian gives read() of a body
-                # cut short b"", read(length) what arrived).
-                ends = server_ends_input(environ, wsgi_input)
-                terminated = chunked and ends
-                length = None if terminated else content_length(environ)
-                # ``chunked``: a body is there even where the server leaves it framed
-                # (wsgiref, runserver): an unread one is copied from the connection and
-                # read out of its chunks. A length sent beside them does not frame it
-                # (read by it, the rest took in the next request on the connection),
-                # though the app's reads are still held to it.
-                # werkzeug's server reads the body by the last of two Content-Length
-                # lines: the log keeps no more than the smaller (werkzeug_lengths).
-                kept = limit
-                if length and "werkzeug.socket" in environ and not chunked:
-                    least = least_length(start_response)
-                    if least is not None and least < limit:
-                        kept = least
-                body = BodyRecord(kept, None if length is not None and chunked
-                                  and chunked_coding(coding) else length, chunked)
-                self.tee = InputTee(wsgi_input, body, terminated, clamp=not ends,
-                                    left=length)
-                if length and is_cheroot_input(wsgi_input):
-                    # cheroot reads an unread rest itself, past the tee (rest_cheroot)
-                    tap(wsgi_input, body)
+                self.tee = tee = tee_input(environ, wsgi_input, start_response, limit)
+                body = tee.record
                 # Weak: the environ holds the tee, which would otherwise hold it back.
-                self.tee.environ_of = _environ_of(self)
-                environ["wsgi.input"] = self.tee
+                tee.environ_of = weak_environ(self)
+                environ["wsgi.input"] = tee
                 # An outer webob layer may have marked the input seekable; the tee is
                 # not, and webob in the app would call seek() on it. Unmarked, webob
                 # copies the body.
@@ -204,37 +112,7 @@ class WSGICapture(Recorder):
     def identified(self) -> bool:
         """True once the grouping function has answered: :meth:`finish_log` then calls no
         code of the app's (the exit may run it in its own thread)."""
-        return self.group is not _UNKNOWN
-
-    def _identify(self) -> Optional[Group]:
-        if self.group is _UNKNOWN:
-            try:
-                middleware = self.middleware
-                if middleware.own_request and self.tee is None:
-                    # grouping_request() written out for a request without a body (a
-                    # call fewer): a copy of the environ with no input, in a bare request.
-                    request_environ = dict(self.environ)
-                    request_environ["wsgi.input"] = NO_BODY
-                    request_environ.pop("webob.is_body_seekable", None)
-                    request = new_object(Request)
-                    request.__dict__["environ"] = request_environ
-                    self.group = self.pipeline.identify(request)
-                    return self.group  # type: ignore[no-any-return,unused-ignore]
-                request = middleware.grouping_request(self.environ, self.tee)
-                tee = self.tee
-                # given_copy() written out for this class's own request (a call fewer).
-                copy = ((None if tee is None else tee.record) if middleware.own_request
-                        else middleware.given_copy(request, tee))
-                if middleware.hands_back:
-                    try:
-                        self.group = self.pipeline.identify(request, copy)
-                    finally:
-                        middleware.grouped(request)
-                else:
-                    self.group = self.pipeline.identify(request, copy)
-            except Exception:
-                self.group = None
-        return self.group  # type: ignore[no-any-return,unused-ignore]
+        return self.group is not UNKNOWN
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Optional[OptExcInfo] = None) -> Callable[[bytes], Any]:
@@ -250,8 +128,8 @@ class WSGICapture(Recorder):
                 self._write = self._start_response(status, headers, exc_info)
             return self.write
         group = self.group
-        if group is _UNKNOWN:
-            group = self._identify()
+        if group is UNKNOWN:
+            group = identify(self)
         # A second call under gunicorn adds its headers to the first one's.
         kept = self.headers if self.status and keeps_earlier_headers(environ) else ()
         extra = None
@@ -324,15 +202,15 @@ class WSGICapture(Recorder):
         middleware outside this one may hand its own callables over the handler's (a
         closure, werkzeug's LintMiddleware's GuardedWrite): those too (review89)."""
         wsgiref = under_wsgiref(self.environ)
-        self._start_response = _weakly(self._start_response, wsgiref, _started)
+        self._start_response = weakly(self._start_response, wsgiref, started)
         write = getattr(self, "_write", None)
         if write is not None:
-            self._write = _weakly(write, wsgiref, _late_write)
+            self._write = weakly(write, wsgiref, late_write)
 
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
-        first = not self._wrote
-        self._wrote = self.sent = True
+        first = not self.wrote
+        self.wrote = self.sent = True
         # (runserver sends a HEAD answer's write() chunks, not its iterable's.)
         self.record(data, self.no_body and self.head
                     and sends_written_head_body(self.environ))
@@ -343,7 +221,7 @@ class WSGICapture(Recorder):
             # off when the app's call raises on (fail()). Else (a signal landing in the
             # server's write, a refused chunk) the answer broke off there.
             if client_left(error) or (first and self.refused(error)):
-                self._write_failed = True
+                self.write_failed = True
             raise
 
     def head_unsent(self) -> bool:
@@ -368,34 +246,6 @@ class WSGICapture(Recorder):
             pass
         return False
 
-    def settle_body(self, grace: float = 0.0) -> None:
-        """Record the unread rest of the request body that has arrived (never blocks).
-
-        ``grace`` only once the response is out: a body still in flight may arrive.
-        """
-        tee = self.tee
-        if tee is not None and not tee.settled:
-            try:
-                tee.record_rest(self.environ, grace)
-            except Exception:  # pragma: no cover - record_rest is written not to raise
-                self.pipeline.logger.debug("readme_metrics: body rest not read",
-                                                  exc_info=True)
-
-    def rest_in_close(self) -> bool:
-        """At the iterable's end, with a tee: True when the unread rest of the body is
-        recorded in ``close()`` (it may still arrive and the server keeps it, or
-        werkzeug's discard is tapped). Never raises: on a fault of the capture's own, the
-        rest is settled now, as for any other server."""
-        tee = self.tee
-        environ = self.environ
-        try:
-            return bool(tee.waits_for_close(environ)  # type: ignore[union-attr]
-                        or tee.record_discarded(environ))  # type: ignore[union-attr]
-        except Exception:
-            self.pipeline.logger.debug("readme_metrics: body rest not looked at",
-                                       exc_info=True)
-            return False
-
     def finish_log(self, grace: float = 0.0) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
         # Recorder.finish() written out (a call fewer per request): deleting the slot
@@ -406,10 +256,10 @@ class WSGICapture(Recorder):
             return
         try:
             if self.tee is not None:
-                self.settle_body(grace)
+                settle_body(self, grace)
             group = self.group
-            if group is _UNKNOWN:
-                group = self._identify()
+            if group is UNKNOWN:
+                group = identify(self)
             if group is None:
                 self.pipeline.skip()
                 return
@@ -431,7 +281,7 @@ class WSGICapture(Recorder):
         if not self.finish():  # once: the server's thread may still end it meanwhile
             return unclosed.DONE
         group = self.group
-        if group is _UNKNOWN:
+        if group is UNKNOWN:
             return unclosed.DROPPED
         try:
             if group is None:
@@ -457,7 +307,7 @@ class WSGICapture(Recorder):
         if not self.finish():
             return pipeline, unclosed.DONE
         group = self.group
-        if group is _UNKNOWN:
+        if group is UNKNOWN:
             return pipeline, unclosed.DROPPED
         try:
             if group is None:
@@ -474,42 +324,9 @@ class WSGICapture(Recorder):
 
     def fail(self, unsent: bool = False, in_call: bool = False,
              error: Optional[BaseException] = None) -> None:
-        """The app raised ``error``: log what the client gets (SPEC 5).
-
-        ``unsent``: it raised before handing the server a first chunk (a non-empty one
-        under waitress); ``in_call``: from its call. A server sends the status and headers
-        only with the first chunk or write() (PEP 3333), so the client then gets the
-        server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the status the app
-        had started (gunicorn's 400 for a malformed chunked body its ``wsgi.input``
-        refused); after that, the status that went out. uWSGI and granian differ
-        (``answers_500``). An ``error`` that is no Exception (a signal's) gets no answer
-        at all from werkzeug, gunicorn's gthread worker, waitress and (from the call)
-        cheroot (``unanswered_at``).
-        """
-        if in_call and self._wrote and not self._write_failed:
-            # What write() was given went out: the servers close the connection with no
-            # last chunk, or short of the Content-Length (Exchange.response_body_cut).
-            # Not when the server's write() raised (the client left): the app raised
-            # because of it, and broke nothing off.
-            self.broke_off = True
-        if in_call:  # wrap() never ran: the server's own 500 has its status line too
-            software = self.environ.get("SERVER_SOFTWARE")
-            if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
-                self.answered = answered_version(self.environ, software)
-        if unsent:
-            status, reason = _server_answer(error, self.tee)
-            closed = (None if error is None or self._wrote
-                      else unanswered_at(self.environ, error, in_call, bool(self.status)))
-            if closed is not None:  # a signal's (uWSGI: more): the server sent nothing at all
-                name = type(error).__name__
-                self.no_answer(f"stopped serving the request at a {name}" if closed else
-                               f"left the request unanswered at a {name}, the connection "
-                               "open", self.status, closed)
-            elif status != 500 and not self._wrote:  # gunicorn's own answer: see above
-                self.server_answered(status, reason, "a malformed request body")
-            elif self.status and answers_500(self.environ, in_call, self._wrote):
-                # none of what write() was given went out (granian has no write())
-                self.server_answered(500, "Internal Server Error", "the app raised")
+        """The app raised ``error``: log what the client gets (SPEC 5,
+        :func:`~.wsgi_failures.log_failure`), and finish the log."""
+        log_failure(self, unsent, in_call, error)
         Recorder.fail(self)
         self.finish_log()
 
@@ -568,54 +385,3 @@ class WSGICapture(Recorder):
         if hasattr(result, "__len__"):
             return SizedResponse(self, result)
         return Response(self, result)
-
-
-def _weakly(call: Any, wsgiref: bool, gone: Callable[..., Any]) -> Any:
-    """``call``, through a weak reference when it is a method of wsgiref's handler (which
-    holds the response: runserver's, wsgiref's), or under wsgiref's server (``wsgiref``)
-    any callable a weak reference can hold (an outer middleware's, which holds the
-    handler's); any other callable as it is (gunicorn's and waitress's objects hold no
-    response: 1.2 us a request saved). Once the callable is gone (nothing but this held
-    an outer middleware's), ``gone`` is called in its place."""
-    if type(call) is types.MethodType:
-        handlers = sys.modules.get("wsgiref.handlers")  # (not imported: no such server)
-        if not wsgiref and (handlers is None
-                            or not isinstance(call.__self__, handlers.BaseHandler)):
-            return call
-        held: Callable[[], Any] = weakref.WeakMethod(call)
-    elif not wsgiref or call.__class__ is _Weakly:
-        return call
-    else:
-        try:
-            held = weakref.ref(call)
-        except TypeError:  # (no weak reference to it: kept)
-            return call
-    return _Weakly(held, gone)
-
-
-class _Weakly:
-    """A server's callable held weakly (:func:`_weakly`)."""
-
-    __slots__ = ("held", "gone")
-
-    def __init__(self, held: Callable[[], Any], gone: Callable[..., Any]) -> None:
-        self.held = held
-        self.gone = gone
-
-    def __call__(self, *args: Any) -> Any:
-        call = self.held()
-        return (self.gone if call is None else call)(*args)
-
-
-def _started(status: str, headers: Any, exc_info: Any = None) -> Any:
-    """wsgiref's ``start_response`` once the headers went out (they have at the
-    iterable's end): in place of an outer middleware's, gone (:func:`_weakly`)."""
-    if exc_info is not None:
-        raise exc_info[1].with_traceback(exc_info[2])
-    raise AssertionError("Headers already set!")
-
-
-def _late_write(data: bytes) -> None:
-    """An outer middleware's ``write`` called after the iterable's end, once gone
-    (:func:`_weakly`): nothing more goes out (wsgiref would put the bytes on the
-    connection after the body's end), and nothing is raised into the app."""

@@ -3,19 +3,30 @@ before the server sent a chunk, a signal's exception (KeyboardInterrupt, SystemE
 came before or within the answer, the server refused the first chunk, or the client
 left. wsgiref (and Django's runserver), werkzeug, gunicorn (sync, gthread, gevent),
 waitress, cheroot, uWSGI and granian each answer in their own way: their own 500, the
-started status, a closed connection, or nothing at all.
+started status, a closed connection, or nothing at all; :func:`log_failure` marks it
+on the exchange's log.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from readme_metrics.capture.wsgi_servers import holds_empty_chunks, under_cheroot, under_wsgiref
+from readme_metrics.capture.wsgi_servers import (
+    ANSWERS_OWN_VERSION,
+    answered_version,
+    holds_empty_chunks,
+    under_cheroot,
+    under_wsgiref,
+)
 
-__all__ = ["answers_500", "client_left", "refuses_unsent", "signals_land", "unanswered_at",
-           "wsgiref_head_unsent"]
+if TYPE_CHECKING:
+    from readme_metrics.capture.wsgi_exchange import WSGICapture
+    from readme_metrics.capture.wsgi_input import InputTee
+
+__all__ = ["answers_500", "client_left", "log_failure", "refuses_unsent", "server_answer",
+           "signals_land", "unanswered_at", "wsgiref_head_unsent"]
 
 
 def signals_land() -> bool:
@@ -128,3 +139,60 @@ def client_left(error: BaseException) -> bool:
     under ASGI). Any other exception there (a signal's KeyboardInterrupt or SystemExit,
     a server's refusal of a chunk) ends the answer the client was still reading."""
     return isinstance(error, OSError) or type(error).__name__ == "ClientDisconnected"
+
+
+# gunicorn answers 400 for its own errors reading a malformed chunked body, raised out of
+# the app from wsgi.input (gunicorn.workers.base.Worker.handle_error), not 500.
+_GUNICORN_BAD_BODY = frozenset({"InvalidChunkSize", "ChunkMissingTerminator",
+                                "InvalidChunkExtension"})
+
+
+def server_answer(error: Optional[BaseException], tee: Optional[InputTee]
+                  ) -> tuple[int, str]:
+    """The status a server answers for ``error`` raised out of the app before anything
+    was sent: 400 for gunicorn's own malformed-body errors from ``wsgi.input``, else 500."""
+    if (error is not None and tee is not None and error is tee.failed
+            and type(error).__module__ == "gunicorn.http.errors"
+            and type(error).__name__ in _GUNICORN_BAD_BODY):
+        return 400, "Bad Request"
+    return 500, "Internal Server Error"
+
+
+def log_failure(capture: WSGICapture, unsent: bool = False, in_call: bool = False,
+                error: Optional[BaseException] = None) -> None:
+    """The app raised ``error``: mark on ``capture`` what the client gets (SPEC 5).
+
+    ``unsent``: it raised before handing the server a first chunk (a non-empty one
+    under waitress); ``in_call``: from its call. A server sends the status and headers
+    only with the first chunk or write() (PEP 3333), so the client then gets the
+    server's own 500 (wsgiref, werkzeug, gunicorn, waitress), not the status the app
+    had started (gunicorn's 400 for a malformed chunked body its ``wsgi.input``
+    refused); after that, the status that went out. uWSGI and granian differ
+    (``answers_500``). An ``error`` that is no Exception (a signal's) gets no answer
+    at all from werkzeug, gunicorn's gthread worker, waitress and (from the call)
+    cheroot (``unanswered_at``).
+    """
+    if in_call and capture.wrote and not capture.write_failed:
+        # What write() was given went out: the servers close the connection with no
+        # last chunk, or short of the Content-Length (Exchange.response_body_cut).
+        # Not when the server's write() raised (the client left): the app raised
+        # because of it, and broke nothing off.
+        capture.broke_off = True
+    if in_call:  # wrap() never ran: the server's own 500 has its status line too
+        software = capture.environ.get("SERVER_SOFTWARE")
+        if software.__class__ is str and software[:1] == ANSWERS_OWN_VERSION:
+            capture.answered = answered_version(capture.environ, software)
+    if unsent:
+        status, reason = server_answer(error, capture.tee)
+        closed = (None if error is None or capture.wrote
+                  else unanswered_at(capture.environ, error, in_call, bool(capture.status)))
+        if closed is not None:  # a signal's (uWSGI: more): the server sent nothing at all
+            name = type(error).__name__
+            capture.no_answer(f"stopped serving the request at a {name}" if closed else
+                              f"left the request unanswered at a {name}, the connection "
+                              "open", capture.status, closed)
+        elif status != 500 and not capture.wrote:  # gunicorn's own answer: see above
+            capture.server_answered(status, reason, "a malformed request body")
+        elif capture.status and answers_500(capture.environ, in_call, capture.wrote):
+            # none of what write() was given went out (granian has no write())
+            capture.server_answered(500, "Internal Server Error", "the app raised")

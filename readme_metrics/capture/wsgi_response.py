@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
 from readme_metrics.capture.file_rest import file_rest
-from readme_metrics.capture.recorder import sets_docs_url
+from readme_metrics.capture.response_headers import sets_docs_url
 from readme_metrics.capture.wsgi_failures import (
     answers_500,
     client_left,
@@ -30,6 +30,7 @@ from readme_metrics.capture.wsgi_failures import (
     unanswered_at,
     wsgiref_head_unsent,
 )
+from readme_metrics.capture.wsgi_request_body import rest_in_close, settle_body
 from readme_metrics.capture.wsgi_servers import (
     ANSWERS_OWN_VERSION,
     answered_version,
@@ -135,7 +136,7 @@ class Response:
             capture.ended = True
             capture.let_go()  # no cycle through the server's handler (runserver's)
             tee = capture.tee
-            if tee is not None and capture.rest_in_close():
+            if tee is not None and rest_in_close(capture):
                 raise
             if capture.pipeline.config.background_worker_mode:
                 # (Not where close() may still change what the client got: see
@@ -151,7 +152,7 @@ class Response:
                     # counted.
                     capture.pipeline.held_by(self._hand_over)
             elif tee is not None:
-                capture.settle_body(GRACE)
+                settle_body(capture, GRACE)
             raise
         except BaseException as error:
             self._first = False

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional, Sequence
 
-from readme_metrics.capture.recorder import response_content_length
+from readme_metrics.capture.response_headers import response_content_length
 
 __all__ = ["ANSWERS_OWN_VERSION", "answered_version", "cuts_at_length", "ends_after_close",
            "ends_at_close", "holds_empty_chunks", "ignores_late_start",

@@ -137,10 +137,14 @@ def _add_collect(commands: Any) -> None:
             "each one against the payload contract, and show them: one line per API call on\n"
             "the console, every entry appended to a HAR 1.2 file (importable in browser\n"
             "devtools), and a live dashboard at http://HOST:PORT/.\n\n"
-            "Point your app at it with README_METRICS_SERVER=http://127.0.0.1:8001 (or\n"
-            "metrics_api=...); the app still needs an API key (README_API_KEY), but any\n"
-            "value is accepted unless --api-key is given. A batch holding an invalid log is\n"
-            "refused with 400 and the reasons, which are also printed to stderr."
+            "Point your app at it, in the app's shell (it prints this line with its port):\n"
+            "  export README_METRICS_SERVER=http://127.0.0.1:8001 "
+            "README_API_URL=http://127.0.0.1:8001\n"
+            "(README_API_URL gives each logged answer an x-documentation-url header that\n"
+            "opens its call on the dashboard). The app still needs an API key\n"
+            "(README_API_KEY), but any value is accepted unless --api-key is given. A batch\n"
+            "holding an invalid log is refused with 400 and the reasons, which are also\n"
+            "printed to stderr."
         ),
     )
     collect.add_argument("--host", default="127.0.0.1",

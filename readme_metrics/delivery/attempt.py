@@ -147,7 +147,8 @@ class Attempt:
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
         cut_at, sent = watchdog.last_cut()
-        if batcher.closed and cut_at >= batcher.deadline and not outcome.answered:
+        if not outcome.answered and cut_at and cut_at >= (
+                batcher.deadline if batcher.closed else batcher.exit_by):
             # Cut by the close at its deadline (watchdog.end_by, or the deadline it
             # began with): that says nothing of the API, so no failure, no bound grown
             # or timeout said, and no time is left to send it again. Counted as such, a
@@ -158,7 +159,9 @@ class Attempt:
             # Not one whose answer's head ended before the cut came (read just after
             # it): the API's verdict stands, the logs counted by it (delivery33: a 202
             # read as the close cut its POST was counted `dropped_shutdown`, "not
-            # delivered", the API having taken them).
+            # delivered", the API having taken them). Inline, one cut where the exit's
+            # bound ends (the main thread ended: exit_begins) is cut so too, before the
+            # close: it has no time left for it either (delivery37).
             batcher.cut_at_close(batch, sent)
             return
         # Not the time the process was frozen (SIGSTOP, docker pause, a laptop's sleep):
@@ -250,6 +253,13 @@ class Attempt:
         past their bound get it back (``watchdog.release``), not waited for."""
         if self._bound.held:
             watchdog.release(self._bound, spared)
+
+    def exit_begins(self, until: float) -> None:
+        """Inline, the main thread ended: the POSTs in flight (a request thread's, begun
+        before) end by ``until``, as those made since do (``Batcher.exit_by``); not
+        those begun later, which a close with a bound of its own may send."""
+        self._batcher.exit_by = until
+        watchdog.end_by(self._bound, until, later=False)
 
     def close_begins(self, deadline: float) -> None:
         """A close begins, to end at ``deadline`` (close(), the exit, or the close a

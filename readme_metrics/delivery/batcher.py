@@ -60,6 +60,10 @@ class Batcher:
         #: <readme_metrics.delivery.attempt.Attempt.close_begins>`).
         self.on_close: Callable[[float], None] = _nothing
         self.deadline = 0.0
+        #: Inline, once the main thread ended: when the exit's POSTs end, the close's
+        #: too unless the app's threads worked on past it (``Delivery.post_waiting``);
+        #: a POST cut there is cut as at the close's deadline (inf: not begun).
+        self.exit_by = math.inf
         #: Logs in POSTs cut at the close's deadline, once sent and while connecting
         #: (:meth:`cut_at_close`).
         self.cut = 0

@@ -134,6 +134,7 @@ class Delivery:
         self._transport = transport or Transport(config)
         self._reset_state(closed=False)
         process.track(self)
+        gunicorn_stop.watch_stop()  # (in a gunicorn worker: when its SIGTERM comes)
         process.on_fork_in_child(watchdog.after_fork_in_child)
         # uWSGI's --skip-atexit loses what a worker holds at its exit: said once.
         uwsgi_exit.say(self._logger.warning, config.buffer_length, config.flush_interval)
@@ -158,6 +159,9 @@ class Delivery:
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._inline_turned_away = False  # a request found the inline sender busy
+        #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
+        #: threads worked on, and the close has a bound of its own.
+        self._exit_outlasted = False
         self._sender = Sender(self._transport, self._build, config.api_key)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
@@ -205,6 +209,16 @@ class Delivery:
                         self._queue_only()
                 elif due:
                     watchdog.run_soon(self._pool.grow)
+            elif send and self._batcher.exit_by < math.inf:
+                # The main thread has ended: this log goes now, a partial batch too, as
+                # those waiting then did (post_waiting), within the exit's bound.
+                with self._queue.lock:
+                    self._queue.flush_target = max(self._queue.flush_target,
+                                                   self._queue.accepted)
+                exit_by = self._batcher.exit_by
+                if time.monotonic() >= exit_by:
+                    self._exit_outlasted = True  # the close has a bound of its own
+                self._send_inline(force=False, deadline=exit_by)
             elif due and send:
                 self._send_inline(force=False, deadline=None)
             return True
@@ -361,6 +375,11 @@ class Delivery:
         try:
             if self._pid != os.getpid() or (self._background and not self._started):
                 return
+            if not self._background:
+                # The exit's own time begins now: the inline POSTs made while the app's
+                # threads run on (this one, theirs) and the close share shutdown_timeout
+                # (before delivery37 each had its own: up to timeout + shutdown_timeout).
+                self._attempt.exit_begins(time.monotonic() + self.config.shutdown_timeout)
             queue = self._queue
             with queue.lock:
                 if not queue.items:
@@ -371,8 +390,7 @@ class Delivery:
                 # Only where the exit will wait for the app's own threads: else the close
                 # at exit comes at once, and a POST here would only lengthen the exit.
                 if _app_threads_run():
-                    self._send_inline(force=False, deadline=time.monotonic()
-                                      + self.config.shutdown_timeout)
+                    self._send_inline(force=False, deadline=self._batcher.exit_by)
             elif self._start() and self._batcher.staffing.claim_sender(urgent=True):
                 self._pool.grow()  # what waits is due now, not after a busy sender
         except Exception:
@@ -396,31 +414,46 @@ class Delivery:
             # that (a lifespan ended long ago, a test client's) is no stop of this close's
             # (before delivery35 its deadline was long past: it cut at once).
             start = stop
+        exit_by = self._batcher.exit_by
+        if (exit_by < math.inf and process.exit_began() is not None
+                and not self._exit_outlasted):
+            # Inline, the exit's close ends within the bound counted from the main
+            # thread's end, as the POSTs made since did (post_waiting; the app's threads'
+            # own), not a bound of its own after them: up to timeout + shutdown_timeout
+            # before delivery37. One after logs that came past that bound (the app's
+            # threads worked on) has its own.
+            start = min(start, exit_by - self.config.shutdown_timeout)
         # In a gunicorn worker, the close ends before its master's SIGKILL, and says
         # what it holds as it begins (gunicorn_stop).
-        self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout)
+        # Counted from its SIGTERM where noted (requests served since: delivery37).
+        self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout, start)
         bound, graceful = self._bound
         # (The POSTs in flight end with the close: Batcher.on_close.)
         begun = self._batcher.begin_close(start + bound)
         if begun and graceful is not None:
-            self._say_graceful(bound, graceful)
+            self._say_graceful(bound, graceful, gunicorn_stop.since_stop(start))
         # Said once closed: no log is refused as queue-full from then on, and those
         # refused before are in the queue's count, told to the notice or not yet.
         self._queue_full.say_rest()
         return begun
 
-    def _say_graceful(self, bound: float, graceful: gunicorn_stop.Limit) -> None:
+    def _say_graceful(self, bound: float, graceful: gunicorn_stop.Limit,
+                      since: float) -> None:
         """The close is bounded by gunicorn's ``--graceful-timeout`` (uWSGI's
-        ``--worker-reload-mercy``): said as it begins, with the logs it holds, should the
-        worker be killed all the same."""
+        ``--worker-reload-mercy``, a recycled gunicorn worker's ``--timeout``): said as
+        it begins, with the logs it holds, should the worker be killed all the same;
+        ``since``: the seconds from the worker's SIGTERM to the close's start (requests
+        served)."""
         with self._queue.lock:
             held = self._queue.accepted - self._queue.resolved
         if held:
             self._logger.warning(
                 "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
-                "(README_SHUTDOWN_TIMEOUT) of %gs: %s %s (set %s above shutdown_timeout "
+                "(README_SHUTDOWN_TIMEOUT) of %gs: %s %s%s (set %s above shutdown_timeout "
                 "to give the close its whole time)", counted(held, "log"), round(bound, 1),
                 self.config.shutdown_timeout, graceful.said(), graceful.kills(),
+                f", counted from its SIGTERM {since:.1f}s before the close began "
+                f"(requests still served meanwhile)" if since >= 0.1 else "",
                 graceful.option)
 
     def finish_exit(self) -> None:
@@ -461,6 +494,7 @@ class Delivery:
             timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
             if graceful is not None:  # (gunicorn_stop: said as the close began)
+                timeout = round(timeout, 1)  # (counted from the SIGTERM: any fraction)
                 limit = f"{timeout:g}s, {graceful.said()} being near"
             if left is None:
                 left = self._batcher.deadline - time.monotonic()

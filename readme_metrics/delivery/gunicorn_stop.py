@@ -6,9 +6,21 @@ stop) was killed midway: every log it still held lost, and no line said so, the 
 own coming only at its end (delivery34: ``shutdown_timeout`` 8 s, graceful 5 s, 400 of
 400 lost, sync and gthread workers alike). In a worker, gunicorn's own SIGTERM handler
 is a method of the worker object, whose ``cfg`` has the graceful timeout: the exit's
-close ends :data:`MARGIN` before it, counted from the close's start (the worker leaves
-its loop at once at the stop, unless it waits for requests still served first: their
-time is not seen here).
+close ends :data:`MARGIN` before it.
+
+Counted from the signal: the worker serves the requests in flight before it leaves its
+loop (sync: the one it serves; gthread: all of them, up to the graceful timeout), and
+the close begins only then. Counted from the close's start, a request of 2 s had the
+close end a second past the kill (delivery37: graceful 4 s, ``shutdown_timeout`` 5 s,
+the API not answering: 42 served, none delivered, the close's end unsaid). So where the
+app is loaded in the worker (gunicorn's default: after its signal handlers are set, in
+the main thread), :func:`watch_stop` puts a wrapper around the worker's SIGTERM
+handler that notes when the signal came, and calls it; under uvicorn-worker's
+``UvicornWorker`` around uvicorn's, at the ASGI lifespan's startup (uvicorn sets its
+own as it serves; the lifespan's flush at shutdown had the same 3.2 s from 2 s after
+the signal: 42 served, none delivered, nothing said). Not with ``--preload`` under a
+WSGI worker (the app is loaded in the master): the bound counts from the close's start
+there, as before.
 
 uWSGI's master does the same to a worker still alive ``--worker-reload-mercy`` (60 s by
 default) after it told it to end (a stop, a reload, a recycling): there the close ends
@@ -28,8 +40,9 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
-from typing import Optional
+from typing import Any, Optional
 
 from readme_metrics.delivery import uwsgi_exit
 
@@ -125,6 +138,51 @@ def _number(value: object) -> Optional[float]:
     return float(value)
 
 
+class _Noted:
+    """The worker's SIGTERM handler, wrapped: notes when the first signal came (what
+    :func:`_worker` reads it through: ``__self__``, the worker, as for its method)."""
+
+    __slots__ = ("handler", "__self__", "came")
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+        self.__self__ = getattr(handler, "__self__", None)
+        self.came: Optional[float] = None
+
+    def __call__(self, signum: int, frame: Any) -> Any:
+        if self.came is None:
+            self.came = time.monotonic()
+        return self.handler(signum, frame)
+
+
+def watch_stop() -> None:
+    """In a gunicorn worker's main thread, its SIGTERM handler set (the app loaded in
+    the worker): note when SIGTERM comes (:class:`_Noted`). Once per worker; anywhere
+    else, nothing. Never raises."""
+    try:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        handler = signal.getsignal(signal.SIGTERM)
+        if isinstance(handler, _Noted) or not callable(handler):
+            return  # (SIG_DFL, SIG_IGN, or a handler not set from Python)
+        worker = _worker()
+        if worker is None:
+            return
+        signal.signal(signal.SIGTERM, _Noted(handler))
+        if getattr(handler, "__self__", None) is worker:
+            # As gunicorn set it: a SIGTERM does not interrupt the system calls of the
+            # requests in flight (signal.signal made them interruptible again).
+            signal.siginterrupt(signal.SIGTERM, False)
+    except Exception:  # another program's handler, a platform without these calls
+        pass
+
+
+def stop_came() -> Optional[float]:
+    """When this worker was told to stop (SIGTERM: ``time.monotonic()``), if noted."""
+    handler = signal.getsignal(signal.SIGTERM)
+    return handler.came if isinstance(handler, _Noted) else None
+
+
 def _worker() -> Optional[object]:
     """The gunicorn worker object of this process, found through a signal handler that
     is one of its methods: SIGTERM's (sync, gthread, ...), else SIGUSR1's, the one
@@ -143,14 +201,27 @@ def _worker() -> Optional[object]:
     return None
 
 
-def close_bound(shutdown_timeout: float) -> tuple[float, Optional[Limit]]:
-    """The bound of a close in this process, and the server's limit (gunicorn's graceful
-    timeout, uWSGI's mercy) where that is what bounds it (None: ``shutdown_timeout``
-    does)."""
+def close_bound(shutdown_timeout: float,
+                start: Optional[float] = None) -> tuple[float, Optional[Limit]]:
+    """The bound of a close in this process beginning at ``start`` (a
+    ``time.monotonic()`` reading; now if None), and the server's limit (gunicorn's
+    graceful timeout, uWSGI's mercy) where that is what bounds it (None:
+    ``shutdown_timeout`` does): the time from the stop's signal (:func:`watch_stop`), if
+    noted, is gone from it, as is the limit's own time already spent."""
     graceful = server_limit()
     if graceful is None:
         return shutdown_timeout, None
-    bound = max(0.0, graceful - graceful.spent - min(MARGIN, graceful / 5))
+    bound = max(0.0, graceful - graceful.spent - min(MARGIN, graceful / 5)
+                - since_stop(start))
     if bound >= shutdown_timeout:
         return shutdown_timeout, None
     return bound, graceful
+
+
+def since_stop(start: Optional[float] = None) -> float:
+    """The seconds from the stop's signal, if noted, to ``start`` (now if None); else
+    0."""
+    came = stop_came()
+    if came is None:
+        return 0.0
+    return max(0.0, (time.monotonic() if start is None else start) - came)

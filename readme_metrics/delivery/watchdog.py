@@ -258,7 +258,7 @@ def release(stretch: Stretch, spared: bool = True) -> None:
         _wake.notify()
 
 
-def end_by(stretch: Stretch, until: float) -> None:
+def end_by(stretch: Stretch, until: float, later: bool = True) -> None:
     """A close began, to end at the monotonic time ``until``: the exchanges following
     ``stretch`` already running end by then too, as those begun during the close do
     (cut at ``until``: a cut there grows no bound). Begun before it, they kept their
@@ -266,9 +266,11 @@ def end_by(stretch: Stretch, until: float) -> None:
     threads were still in such POSTs 10 s after ``close()`` returned (delivery29). Those
     armed after it end by then as well (``Stretch.ends_by``, read by :func:`_arm`): one
     whose sender had checked its batch before the close began and armed it only after
-    kept its own bound, the API's answer coming after ``close()`` returned (delivery33)."""
+    kept its own bound, the API's answer coming after ``close()`` returned (delivery33).
+    Not ``later``: only those running now (the exit's inline bound, which a close after
+    it may extend: ``Delivery.post_waiting``)."""
     with _lock:
-        if until < stretch.ends_by:
+        if later and until < stretch.ends_by:
             stretch.ends_by = until
         earliest = math.inf
         for _, _, due in list(_heap):

@@ -3,7 +3,7 @@ for :mod:`.bodies`.
 
 Text in the charset its type, its bytes or its byte order mark tell, redacted by its type
 (:mod:`.body_redaction`), header lists in it masked; else base64, or hidden whole when
-its bytes could spell a denied key.
+its bytes could spell a denied key's name in a key's shape (:mod:`.key_shapes`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def text_or_base64(
         # Binary data is not key/value data (allowlist), and may spell a denied key.
         if redactor.allow_only:
             return redacted(body), False, NOT_KEYED_COMMENT
-        if (redactor.mentions_key_in(body) or _names_key_encoded_in(body, essence, redactor)
+        if (redactor.shapes_key_in(body) or _names_key_encoded_in(body, essence, redactor)
                 or essence.startswith("multipart/") and (
                     # A part in UTF-16/32 (a form's, a JSON's): its value's names
                     # percent-encoded, NUL-spaced (leaks11).
@@ -77,7 +77,7 @@ def _spells_key_compressed(body: bytes, redactor: Redactor, limit: int) -> bool:
     """Whether a layer ``body`` holds compressed, under no coding declared for it, spells
     a denied key or cannot be checked whole (:mod:`.body_compressed`): its base64 would
     show it to anyone who gunzips it."""
-    return holds(body, redactor.mentions_key_in, limit)
+    return holds(body, redactor.shapes_key_in, limit)
 
 
 def _names_key_encoded_in(body: bytes, essence: str, redactor: Redactor) -> bool:

@@ -25,7 +25,8 @@ from typing import Callable, Iterable
 
 from readme_metrics._lazy_re import lazy_compile
 
-__all__ = ["ESCAPE_READINGS", "FOLDING_TO_ASCII", "QUERY_ESCAPES", "escape_probe", "spells"]
+__all__ = ["ESCAPE_READINGS", "FOLDING_TO_ASCII", "QUERY_ESCAPES", "escape_probe",
+           "decoded_once", "letters_decoded", "spells"]
 
 #: Readings of a text through its escapes, one string deeper each (a document in a
 #: string in a string ...), before a text that still decodes is taken to spell a name.
@@ -58,6 +59,26 @@ def _decoded(escape: re.Match[str]) -> str:
     if high is not None:
         return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
     return _SHORT.get(short, escape.group())
+
+
+def _letter(escape: re.Match[str]) -> str:
+    decoded = _decoded(escape)
+    if len(decoded) == 1 and decoded.isascii() and not decoded.isalnum():
+        return escape.group()
+    return decoded
+
+
+def decoded_once(text: str) -> str:
+    """``text`` with its JSON escapes decoded, once (one string less deep)."""
+    return _ESCAPE.sub(_decoded, text)
+
+
+def letters_decoded(text: str) -> str:
+    """``text`` with only its escapes of letters, digits and characters beyond ASCII
+    decoded (``pa\\u0073sword\\"`` is ``password\\"``): a name spelled with escapes,
+    in the structure the text has as written (its quotes, backslashes and separators
+    still escaped), for a key's shape (:mod:`~readme_metrics.har.key_shapes`)."""
+    return _ESCAPE.sub(_letter, text)
 
 
 def spells(text: str, found: Callable[[str], bool]) -> bool:

@@ -9,10 +9,11 @@ with text before its document, a gzip of a JSON file (hostile26). Such a file is
 as a body is: its text (in the charset its part names, its mark or UTF-8) as a
 text/plain body's is read (each line's ``name=value`` pairs, a member a denied key
 names in double or single quotes), or as XML, HTML, CSV or YAML under such a type;
-bytes that are no text as binary data is (a denied key's name in them, or in what they
-hold compressed: :mod:`.body_compressed`, each layer to ``limit`` bytes, a layer that
-reaches it hidden too). Only the denylist applies: a file part the allowlist does not list is hidden
-already, and the allowlist keeps a listed one whole. Prose naming a key (``reset your
+bytes that are no text as binary data is (a denied key's name in a key's shape in them,
+:mod:`.key_shapes`, or in what they hold compressed: :mod:`.body_compressed`, each
+layer to ``limit`` bytes, a layer that reaches it hidden too). Only the denylist
+applies: a file part the allowlist does not list is hidden already, and the allowlist
+keeps a listed one whole. Prose naming a key (``reset your
 password``) is kept, as in a text body.
 """
 
@@ -50,7 +51,7 @@ def file_holds_denied(data: bytes, part_type: str, redactor: Redactor, limit: in
     essence, charset = content_type(part_type)
     text, codec = decode(data, essence, charset, False)
     if text is None:
-        return deny.mentions_key_in(data) or holds(data, deny.mentions_key_in, limit)
+        return deny.shapes_key_in(data) or holds(data, deny.shapes_key_in, limit)
     reading = essence if is_xml(essence) or is_yaml(essence) or essence in _OWN_READING \
         else "text/plain"
     return redact_text(text, reading, codec, deny)[0] != text

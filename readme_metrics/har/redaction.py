@@ -32,7 +32,7 @@ import re
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from readme_metrics.har import redaction_query, redaction_walk
+from readme_metrics.har import key_shapes, redaction_query, redaction_walk
 from readme_metrics.har.json_escapes import QUERY_ESCAPES, escape_probe, spells
 from readme_metrics.har.pairs import target_pairs, url_pairs
 from readme_metrics.har.percent import decode_component
@@ -364,6 +364,9 @@ class Redactor:
     def allow_only(self) -> bool:
         """True when an allowlist is set: data that is not key/value is redacted whole."""
         return self.has_allow
+
+    # Binary data's check (a denied name in a key's shape: har/key_shapes.py, binary2).
+    shapes_key_in = key_shapes.shapes_key_in
 
     def mentions_key_in(self, data: bytes) -> bool:
         """:meth:`mentions_key` for a body kept as bytes (recorded in base64), as its

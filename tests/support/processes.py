@@ -181,6 +181,21 @@ def stop_server(process: subprocess.Popen[bytes], patience: float = 15.0) -> Non
     end_stragglers(process)
 
 
+def stop_for_output(process: subprocess.Popen[bytes], patience: float = 30.0
+                    ) -> tuple[str, str]:
+    """A server started with its stdout and stderr piped, stopped by SIGTERM to its PID
+    (as a deployment does) and given ``patience`` seconds to end (then killed, with
+    what is left of its group): what it printed, (stdout, stderr). It must have exited 0."""
+    process.terminate()
+    try:
+        out, err = process.communicate(timeout=patience)
+    finally:
+        process.kill()
+        end_stragglers(process)
+    assert process.returncode == 0, err.decode(errors="replace")
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
 def end_stragglers(process: subprocess.Popen[bytes]) -> None:
     """Kill what is left of ``process``'s group (a worker orphaned when a master was
     killed). The server itself is ended by its PID first, as its users would."""

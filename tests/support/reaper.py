@@ -16,6 +16,12 @@ that still carries the mark, or is in the process group of a registered child th
 still the one registered, waits up to :data:`GRACE` seconds for them, then SIGKILLs
 what is left. Linux only (it reads /proc); elsewhere :func:`marked_env` and
 :func:`register` do nothing.
+
+Each signal the watcher sends is a line in :data:`LOG` (set by tests/conftest.py to
+``reaper.log`` in the test process's pytest base folder): when, whose watcher, the signal,
+the PID, why (``mark`` or ``group <pgid>``) and its command line. A process of the run
+ended unexplained (CI32: an xdist worker "Not properly terminated") can be looked up in
+the logs of every run on the machine (``/tmp/pytest-of-*/pytest-*/**/reaper.log``).
 """
 
 from __future__ import annotations
@@ -33,11 +39,16 @@ MARK = "TESTS_SUPPORT_RUN"
 #: How long the watcher lets what it found end after SIGTERM before it SIGKILLs it.
 GRACE = 5.0
 
-#: The watcher, run as ``python -I -S -c _WATCHER MARK=token GRACE``: reads the PIDs of
-#: the registered children from stdin until it closes, then ends what is left.
+#: Where the watchers started from here say what they end (None: nowhere).
+LOG: list[Optional[str]] = [None]
+
+#: The watcher, run as ``python -I -S -c _WATCHER MARK=token GRACE PID LOG``: reads the
+#: PIDs of the registered children from stdin until it closes, then ends what is left,
+#: each signal a line in LOG ("": none) naming PID, the test process it watched.
 _WATCHER = """\
 import os, signal, sys, time
 mark, grace, me = sys.argv[1].encode(), float(sys.argv[2]), os.getpid()
+of, log = sys.argv[3], sys.argv[4]
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 def stat(pid):
@@ -47,7 +58,7 @@ def stat(pid):
         return rest[0], int(rest[2]), int(rest[19])
     except (OSError, IndexError, ValueError):
         return None
-groups = {}
+groups, why = {}, {}
 for line in sys.stdin.buffer:
     try:
         pid = int(line)
@@ -67,20 +78,38 @@ def left():
             continue
         try:
             with open("/proc/%d/environ" % pid, "rb") as f:
-                ours = mark in f.read().split(b"\\0")
+                marked = mark in f.read().split(b"\\0")
         except OSError:
-            ours = False
+            marked = False
+        ours = marked
         if not ours and state[1] in groups:
             leader = stat(state[1])
             ours = leader is not None and leader[2] == groups[state[1]]
         if ours:
             found[pid] = state[2]
+            why[pid] = "mark" if marked else "group %d" % state[1]
     return found
+def said(pid, how):
+    if not log:
+        return
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            command = f.read().replace(b"\\0", b" ").decode("utf-8", "replace")[:300]
+    except OSError:
+        command = "?"
+    try:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write("%s watcher of %s: %s to %d (%s): %s\\n" % (
+                time.strftime("%Y-%m-%dT%H:%M:%S"), of, signal.Signals(how).name, pid,
+                why.get(pid, "?"), command))
+    except OSError:
+        pass
 def alive(pid, started):
     state = stat(pid)
     return state is not None and state[0] not in (b"Z", b"X") and state[2] == started
 def end(found, how):
     for pid in found:
+        said(pid, how)
         try:
             os.kill(pid, how)
         except OSError:
@@ -154,7 +183,8 @@ def _start_watcher() -> int:
     read, write = os.pipe()
     try:
         env = {name: value for name, value in os.environ.items() if name != MARK}
-        argv = [sys.executable, "-I", "-S", "-c", _WATCHER, _token[0], str(GRACE)]
+        argv = [sys.executable, "-I", "-S", "-c", _WATCHER, _token[0], str(GRACE),
+                str(os.getpid()), LOG[0] or ""]
         _watchers.append(subprocess.Popen(argv, stdin=read, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL, env=env,
                                           start_new_session=True, close_fds=True))

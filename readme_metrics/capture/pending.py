@@ -1,0 +1,194 @@
+"""The one record every adapter queues: an exchange's raw pieces, made an
+:class:`~readme_metrics.exchange.Exchange` only on the delivery worker.
+
+:class:`Pending` takes what a :class:`~readme_metrics.capture.recorder.Recorder` holds
+when the exchange ends (by reference, no copy of a body) and counts the bytes it holds
+(``nbytes``, for ``max_queue_bytes``); :class:`CutAtExit` is one whose response the
+process exited while it was still being sent.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Optional, Union
+
+from readme_metrics.capture.answer_comments import no_answer_comment
+from readme_metrics.capture.request_head import RequestSource, environ_head
+from readme_metrics.capture.response_headers import response_content_length, response_header_text
+from readme_metrics.exchange import Exchange, Group
+
+if TYPE_CHECKING:
+    from readme_metrics.capture.recorder import Recorder
+
+#: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
+EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
+
+__all__ = ["CutAtExit", "EnvironStrings", "Pending"]
+
+
+class Pending:
+    """What the request thread queues: raw pieces; the worker builds the Exchange.
+
+    ``request`` is a :class:`~readme_metrics.capture.request_head.RequestSource`, or, for a
+    WSGI environ read with no proxy trusted, what
+    :func:`~readme_metrics.capture.environ_strings.environ_strings` gave: (keys, values,
+    bytes), taken as it is (no object per request for it). The response headers are
+    taken as they are when they are a tuple (the WSGI middleware's own copy), else
+    copied.
+    """
+
+    __slots__ = (
+        "request", "log_id", "begin", "group", "request_body", "request_body_size",
+        "request_body_incomplete", "request_body_declared", "request_body_read", "status",
+        "reason", "response_headers",
+        "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
+        "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
+    )
+
+    def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
+                 group: Group, finished: float) -> None:
+        self.request = request
+        self.log_id = recorder.log_id
+        self.begin = recorder.begin
+        self.group = group
+        body = recorder.request_body
+        if body is None:
+            self.request_body, self.request_body_size = b"", 0
+            self.request_body_incomplete = False
+            self.request_body_declared: Optional[int] = None
+            self.request_body_read: Optional[int] = None
+        else:
+            # No bytes seen, none kept (an ASGI GET's ended record): no call for them.
+            self.request_body = body.content() if body.size else b""
+            self.request_body_size = body.body_size
+            self.request_body_incomplete = body.incomplete
+            # The length the client declared, for an incomplete body's comment (-1: none).
+            declared = body.declared
+            self.request_body_declared = (None if not body.incomplete
+                                          else -1 if declared is None else declared)
+            # A body neither the app nor the capture read to its end (the capture stops
+            # at max_body_bytes): how much was read, for its comment.
+            self.request_body_read = (body.size if not (body.eof or body.incomplete)
+                                      and body.size and body.room <= 0 else None)
+        # As the recorder has them (0: no response started); the worker reads them.
+        self.status = recorder.status
+        self.reason = recorder.reason
+        headers = recorder.headers
+        if headers.__class__ is not tuple:  # a list may still change: this one won't
+            headers = list(headers)
+        self.response_headers = headers
+        # One kept chunk (the usual case) is handed over as is, no copy (kept_body(),
+        # read here without a call).
+        kept = recorder.kept
+        self.response_body = recorder.first if kept is None else kept.content()
+        self.response_body_size = recorder.body_size
+        self.response_body_omitted = recorder.omitted
+        self.cut_at_length = recorder.cut_at_length
+        self.answered = recorder.answered
+        self.comment = recorder.comment
+        # (A status the server answered itself, or a client gone before the start, has
+        # a comment and none of the app's body.)
+        bodied = recorder.comment is None and not (recorder.no_body or recorder.omitted)
+        self.broke_off = recorder.broke_off and bodied
+        self.ended = recorder.ended and bodied and not recorder.broke_off
+        # Clock readings (a response never started: the end); the worker makes them the
+        # log's times (to_exchange).
+        self.responded = recorder.responded or finished
+        self.finished = finished
+        # A loop, not sum(map(len, chain.from_iterable(headers))): for the few pairs of
+        # a response, the three iterator objects cost more than the loop (about 2.5k
+        # instructions against 1k for three pairs).
+        header_bytes = 0
+        try:
+            for name, value in headers:
+                header_bytes += len(name) + len(value)
+        except (TypeError, ValueError):  # no pairs of strings: the server refuses them
+            header_bytes = 0  # count nothing
+        self.nbytes = ((request[2] if request.__class__ is tuple
+                        else request.nbytes)  # type: ignore[union-attr]
+                       + header_bytes + len(self.request_body) + len(self.response_body))
+
+    def unanswered(self, why: str) -> None:
+        """:meth:`Recorder.no_answer` on this record, once made: at exit, for a request
+        whose thread may still be setting its status and headers (start_response), which
+        the record made after marking the recorder then took instead (a 200 logged for
+        an answer that never went out)."""
+        started = self.status
+        self.status, self.reason = 500, "Internal Server Error"
+        self.response_headers = ()
+        self.response_body, self.response_body_size = b"", 0
+        self.response_body_omitted = self.cut_at_length = self.broke_off = False
+        self.comment = no_answer_comment(why, started)
+
+    def to_exchange(self) -> Exchange:
+        """The plain-data record (on the worker: parsing happens here, not per request)."""
+        request = self.request
+        method, url, http_version, headers, client_ip = (
+            environ_head(request[0], request[1])
+            if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
+        body, size = self.response_body, self.response_body_size
+        if self.cut_at_length:
+            length = response_content_length(self.response_headers)
+            if 0 <= length < size:  # what the server sent
+                body, size = body[:length], length
+        cut = None
+        short = False
+        if self.broke_off:
+            length = response_content_length(self.response_headers)
+            if length < 0 or size < length:  # else the client got all it was told of
+                cut = length
+        elif self.ended and self.response_headers and method != "HEAD":
+            # (A HEAD answer's Content-Length is the GET's, RFC 9110 9.3.2: no client
+            # reads a body for it, whatever the server sends.)
+            length = response_content_length(self.response_headers)
+            if size < length:  # the app's whole answer is short of its own length
+                cut, short = length, True
+        begin, finished, status = self.begin, self.finished, self.status
+        wait = self.responded - begin
+        if not wait > 0.0:
+            wait = 0.0
+        duration = finished - begin
+        # Positionally, in Exchange's field order (tests/test_capture.py pins it): a
+        # call by 20 keywords costs the worker about 5k instructions more per log.
+        return Exchange(
+            self.log_id,  # id
+            # started: the request's wall-clock start, now less the time since it began
+            time.time() - (time.perf_counter() - begin),
+            method,
+            url,
+            http_version,
+            headers,  # request_headers
+            client_ip,
+            self.group,
+            self.request_body,
+            self.request_body_size,
+            self.request_body_incomplete,
+            status or 500,  # status; no response started: the server's 500
+            self.reason if status else "Internal Server Error",  # status_text
+            response_header_text(self.response_headers),  # response_headers
+            body,  # response_body
+            size,  # response_body_size
+            self.response_body_omitted,
+            self.comment,  # response_comment
+            wait,
+            duration if duration > wait else wait,  # duration
+            self.answered,  # response_http_version
+            cut,  # response_body_cut
+            False,  # response_cut_at_exit
+            self.request_body_declared,
+            short,  # response_body_short
+            self.request_body_read,
+        )
+
+
+class CutAtExit(Pending):
+    """A :class:`Pending` of a response the process exited while it was still being sent:
+    its exchange says so (``Exchange.response_cut_at_exit``). Made only at exit: the
+    usual path pays nothing for it."""
+
+    __slots__ = ()
+
+    def to_exchange(self) -> Exchange:
+        exchange = Pending.to_exchange(self)
+        exchange.response_cut_at_exit = True
+        return exchange

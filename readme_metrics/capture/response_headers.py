@@ -1,0 +1,76 @@
+"""The response headers as the app gave them, read for the log: its Content-Length, its
+own ``x-documentation-url``, and their text (WSGI's latin-1 strings or ASGI's bytes).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from readme_metrics.capture.latin1 import header_text
+
+__all__ = ["response_content_length", "response_header_text", "sets_docs_url"]
+
+#: The header the library adds to a logged response (SPEC 7), as WSGI (text) and ASGI
+#: (bytes) name it.
+_DOCS_NAME, _DOCS_NAME_BYTES = "x-documentation-url", b"x-documentation-url"
+
+
+def sets_docs_url(headers: Any) -> bool:
+    """True when the app's response headers, WSGI's (text names) or ASGI's (bytes), hold
+    an ``x-documentation-url`` (any case): its own is kept and the library adds none, so
+    the client never gets two (never raises)."""
+    try:
+        for name, _ in headers:
+            if len(name) != 19:
+                continue
+            if isinstance(name, str):
+                if name.lower() == _DOCS_NAME:
+                    return True
+            elif bytes(name).lower() == _DOCS_NAME_BYTES:
+                return True
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        pass
+    return False
+
+
+_CONTENT_LENGTH = ("content-length", b"content-length")
+
+
+def response_content_length(headers: Any) -> int:
+    """The Content-Length the app declared (the last one, as waitress and gunicorn read
+    them; WSGI's str pairs or ASGI's bytes); -1 when none can be read (never raises)."""
+    length = -1
+    try:
+        for name, value in headers:
+            if name.lower() in _CONTENT_LENGTH:
+                length = int(value)
+    except Exception:  # noqa: BLE001 - malformed headers are the server's to refuse
+        return -1
+    return length
+
+
+def _text(value: object) -> str:
+    """A header name or value as a WSGI-style string (ASGI gives bytes)."""
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("latin-1")
+    return str(value)
+
+
+def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[str, str]]:
+    """Response headers as text: names as WSGI-style strings, values as UTF-8 text when
+    that is what their bytes were (see :func:`header_text`); what is no pair is left out."""
+    out = []
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            # Not a (name, value) pair: no server sends it as a header (werkzeug's takes
+            # it and fails while writing), and the app's call still gets its log.
+            continue
+        # ASCII strings, the usual case, are already what the log shows.
+        if name.__class__ is not str:
+            name = _text(name)
+        if value.__class__ is not str or not value.isascii():
+            value = header_text(_text(value))
+        out.append((name, value))
+    return out

@@ -1,0 +1,298 @@
+"""A denied name in a key's shape inside bytes that are no text (binary data), for
+:meth:`Redactor.shapes_key_in <readme_metrics.har.redaction.Redactor.shapes_key_in>`.
+
+Binary data is hidden whole so that a denied key's VALUE never leaves in clear inside
+bytes the lists cannot parse: JSON, a form, a query, YAML, an ``.env``, XML or a CSV
+inside a zip entry stored, a tar, a log, a PDF, as written, escaped, percent-encoded,
+NUL-spaced (UTF-16/32). Until binary2 the name anywhere in the bytes, in any case and
+inside a longer word, was enough: with ``key`` denied, 9 of 40 random 1 MiB uploads, a
+zip holding ``monkey.png`` and any tar of docs saying ``keyboard`` were hidden whole.
+
+Now a name counts where it is a key's name (:func:`shaped`), in a lower-cased reading:
+
+* a whole word: no ASCII letter or digit just before or after it (``_``,
+  ``-``, ``.``, ``/`` and an escape's last hex digit, ``%22key``, ``\\u0022key``, are
+  edges: ``api_key``, ``X-Api-Key``, ``user.key`` are ``key``; ``monkey``, ``keyboard``,
+  ``apiKey`` are not, as the lists match a name whole);
+* then a separator: after the rest of a name it is joined to (``key_id``, ``key.pem``,
+  ``password/``) and optional blanks, quotes, backslashes and brackets, as written,
+  percent-encoded (once or more) or escaped (``\\u0022``, ``\\x22``, ``&quot;``), a
+  ``:`` or ``=`` in any of those spellings (``"key":``, ``\\"key\\":``, ``key=``,
+  ``KEY =``, ``key%3D``, ``%22key%22%3A``, ``key[0]=``, ``user[key]=``);
+* or in quotes of its own (``"key"``, ``'key'``, ``%22key%22``, ``&quot;key&quot;``): a
+  name/value pair's name (``{"name": "key", "value": ...}``), a multipart part's or an
+  HTML input's ``name="key"``, a CSV header's field; or as a quoted path's last segment
+  (a JSON Patch's ``"/user/key"``, ``"user.key"``); or a quoted member's name holding
+  it among other characters, then ``:`` or ``=`` (``"x-key\\x": ...``);
+* or an XML element (``<key>``, ``<ns:key attr="">``, ``&lt;key&gt;``);
+* or a CSV header's field between delimiters or line ends (``user,key\\n``);
+* or, as bytes are (``framed``), with its length just before it, as binary formats write
+  a map's keys: msgpack (``\\xa3key``), CBOR, protobuf, Avro, pickle, Thrift, BSON (its
+  type byte before, a NUL after).
+
+A reading holding a name more than :data:`MOST_PLACES` times is taken to hold one so
+shaped (each place is checked in Python: a bound on the cost).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.json_escapes import (
+    ESCAPE_READINGS,
+    QUERY_ESCAPES,
+    decoded_once,
+    letters_decoded,
+)
+from readme_metrics.har.percent import decode_component
+from readme_metrics.har.utf8_names import folded_utf8
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["MOST_PLACES", "shaped", "shapes_key_in"]
+
+#: Places of one name checked in a reading; past that it is taken to be shaped.
+MOST_PLACES = 16384
+
+# What may stand between a name and its separator: blanks, quotes, backslashes, a form's
+# "+", brackets (key[0], user[key]), as written, percent-encoded once or more, escaped.
+_CLOSER = (
+    r"[\s\"'`\\\]+]"
+    r"|%(?:25)*(?:2[027b]|5[bcd]|0[9ad])"
+    r"|\\u00(?:2[027]|5[bcd]|0[9ad])|\\x(?:2[027]|5[bcd])"
+    r"|&(?:quot|apos|nbsp|#0*3[249]|#x0*2[027]);"
+    r"|\[[^\]\n]{0,64}\]|%(?:25)*5b.{0,64}?%(?:25)*5d"
+)
+_SEPARATOR = (
+    r"[:=]|%(?:25)*3[ad]|\\u003[ad]|\\x3[ad]|&#0*(?:58|61);|&#x0*3[ad];|&(?:colon|equals);"
+)
+# A name's separator after it (a member's ":", a pair's "=").
+# (A name joined on by "_", "-", ".", "/" is a key's name too: key_id=, password/: .)
+_TAIL = lazy_compile(
+    rf"(?:[-_./~][\w.\-/~]{{0,64}}?)?(?:{_CLOSER}){{0,16}}?(?:{_SEPARATOR})", re.DOTALL)
+# A quote closing a name in quotes (backslashes before it: a string in a string).
+_CLOSING = lazy_compile(
+    r"(?:\\|%(?:25)*5c)*(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]"
+    r"|&(?:quot|apos|#0*3[49]|#x0*2[27]);)")
+# (A JSON pointer's or a dotted path's last segment, "/user/key" "user.key", quoted.)
+# A quoted member's name after a denied word in it, its closing quote, a separator:
+# ("password\\X": "...", a name holding the word then any character but a quote).
+_MEMBER = lazy_compile(
+    r"(?:[^\"\\\r\n]|\\.){0,64}?(?:\\|%(?:25)*5c)*(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]"
+    rf"|&(?:quot|apos|#0*3[49]|#x0*2[27]);)(?:{_CLOSER}){{0,16}}?(?:{_SEPARATOR})",
+    re.DOTALL)
+# A quote opening a member's name before a denied word in it ("x-password\\X":).
+_OPENED = lazy_compile(
+    r"(?:[\"'`]|%(?:25)*2[27]|\\u002[27]|\\x2[27]|&(?:quot|apos|#0*3[49]|#x0*2[27]);)"
+    r"[^\"\r\n]{0,64}\Z", re.DOTALL)
+# What any quote in a member's name is written with (a quote, its escapes' first bytes).
+_QUOTES = ("\"", "'", "`", "%2", "%5c", "\\u002", "\\x2", "&")
+_OPENINGS = ("\"", "'", "`", "/", ".", "%22", "%27", "%2522", "%2527", "\\u0022", "\\u0027",
+             "\\x22", "\\x27", "&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;")
+# An XML element's start before a name: "<", "<ns:", escaped too (&lt; \u003c %3c).
+_TAG = lazy_compile(r"(?:<|&lt;|%3c|\\u003c)/?(?:[\w.-]{1,32}:)?\Z")
+# An escape ending in a hex digit or a letter just before a name (its edge all the same).
+_ESCAPE_END = lazy_compile(r"(?:%(?:25){0,2}[0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|\\[a-z])\Z")
+# A CSV header's delimiters and line ends.
+_CSV = ",;\t|\r\n"
+# Text's blanks, which no length before a name is taken for (10 is "\n").
+_BLANKS = frozenset("\t\n\v\f\r ")
+# BSON's element types (a name follows as a NUL-ended string).
+_BSON = frozenset(map(chr, (*range(0x01, 0x14), 0x7F, 0xFF)))
+
+
+def shaped(reading: str, needles: Iterable[str], framed: bool = False) -> bool:
+    """Whether the lower-cased ``reading`` holds one of ``needles`` (denied names,
+    lower-cased) in a key's shape (see the module); ``framed``: the reading is bytes as
+    latin-1, where a binary format's length prefix before a name counts too."""
+    for needle in needles:
+        for places, found in enumerate(_candidates(needle, framed).finditer(reading), 1):
+            if _shaped_at(reading, found.start(), found.end(), needle, framed) or (
+                    places >= MOST_PLACES):
+                return True
+    return False
+
+
+@lru_cache(maxsize=64)
+def _candidates(needle: str, framed: bool) -> re.Pattern[str]:
+    """Where ``needle`` may be in a key's shape, found at C speed: a whole word (or
+    after an escape), or, ``framed``, after a byte that may be its length."""
+    # (The needle first, its edges checked behind it: a literal start is searched for at
+    # memchr speed, where lookbehinds first cost 120 ns a character.)
+    name = re.escape(needle)
+    lefts = [f"(?<![a-z0-9]{name})"] + [f"(?<={edge}{name})" for edge in (
+        "%[0-9a-f]{2}", "%25[0-9a-f]{2}", "%2525[0-9a-f]{2}", r"\\u[0-9a-f]{4}",
+        r"\\x[0-9a-f]{2}", r"\\[a-z]")] if _worded(needle[0]) else [""]
+    right = r"(?![a-z0-9])" if _worded(needle[-1]) else ""
+    pattern = f"{name}(?:(?:{'|'.join(lefts)}){right}"
+    if framed:
+        length = len(needle)
+        codes = {*_BSON, chr(length) if length < 256 else "", chr(2 * length) if length < 128
+                 else "", chr(0xA0 | length) if length < 32 else "",
+                 chr(0x60 | length) if length < 24 else ""} - _BLANKS - {""}
+        pattern += f"|(?<=[{re.escape(''.join(sorted(codes)))}]{name})"
+    pattern += ")"
+    return re.compile(pattern, re.DOTALL)
+
+
+def _shaped_at(reading: str, start: int, end: int, needle: str, framed: bool) -> bool:
+    before = reading[start - 1] if start else ""
+    after = reading[end] if end < len(reading) else ""
+    if framed and _framed(reading, start, end, before, after):
+        return True
+    if _worded(after) and _worded(needle[-1]):
+        return False  # (keyboard, tokenizer, authors)
+    if _worded(before) and _worded(needle[0]):
+        # (monkey, apikey) but for an escape's last character (%22key, \u0022key).
+        if _ESCAPE_END.search(reading, max(0, start - 8), start) is None:
+            return False
+        return _TAIL.match(reading, end) is not None or _quoted(reading, start, end)
+    return (_TAIL.match(reading, end) is not None or before in _CSV and after in _CSV
+            or _quoted(reading, start, end) or (after == "" or after in " \t\r\n/>&%\\")
+            and _TAG.search(reading, max(0, start - 40), start) is not None)
+
+
+def _worded(character: str) -> bool:
+    """Whether ``character`` is an ASCII letter or digit (a byte beyond ASCII read as
+    latin-1 is no letter here: a byte order mark's ``\xfe`` before ``password``)."""
+    return character.isascii() and character.isalnum()
+
+
+def _quoted(reading: str, start: int, end: int) -> bool:
+    """Whether the name at ``start:end`` is in quotes of its own."""
+    if reading.endswith(_OPENINGS, max(0, start - 8), start) and (
+            _CLOSING.match(reading, end) is not None):
+        return True
+    # (Prose holds no quote near most words: the patterns below are asked only then.)
+    ahead = reading[end:end + 72]
+    if not any(quote in ahead for quote in _QUOTES):
+        return False
+    return _MEMBER.match(reading, end) is not None and (
+        _OPENED.search(reading, max(0, start - 80), start) is not None)
+
+
+def _framed(reading: str, start: int, end: int, before: str, after: str) -> bool:
+    """Whether the name at ``start:end`` of bytes read as latin-1 has a binary format's
+    length just before it: the length itself (protobuf, pickle, Thrift), Avro's (twice
+    it), msgpack's (``\\xa0`` + it, or ``\\xd9`` then it), CBOR's (``\\x60`` + it, no letter
+    or digit before that; ``x`` then it), or BSON's type byte before and a NUL after.
+    A blank is no length (``\\n`` is 10, twice 5: a line starting ``tokenizer``), so a
+    name of 9, 10 or 13 characters (Avro's: 5) framed so is left to the other shapes."""
+    if not before:
+        return False
+    length = end - start
+    code = ord(before)
+    if before in _BLANKS:
+        return False  # (a line's or a word's start in text: "\n\ntokenizer")
+    if code == length and length < 32 or code == 2 * length or (
+            length < 32 and code == 0xA0 | length):
+        return True
+    earlier = reading[start - 2] if start >= 2 else ""
+    if length < 24 and code == 0x60 | length and not _worded(earlier):
+        return True
+    if earlier in ("\xd9", "x") and code == length:
+        return True
+    return before in _BSON and after == "\0"
+
+
+def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
+    """Whether binary ``data`` holds a name ``redactor``'s denylist names in a key's
+    shape (see the module), in the readings
+    :meth:`~readme_metrics.har.redaction.Redactor.mentions_key_in` has: its bytes
+    lower-cased (``ß`` as ``ss``, the UTF-8 characters folding to ASCII folded), NULs
+    kept and left out (UTF-16/32), a name holding ``/`` as a JSON pointer writes it, and
+    through its JSON escapes (a name beyond ASCII: its UTF-8 reading too). With an
+    allowlist, True: binary data is no key/value data it could keep."""
+    if not redactor.active:
+        return False
+    if redactor.has_allow:
+        return True
+    if redactor.denies_beyond_ascii:
+        return _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
+            redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
+            and _text_shaped(redactor, data.decode("utf-8", "replace"), False))
+    data = folded_utf8(data)
+    folded = data.lower()
+    if b"\xdf" in folded:
+        folded = folded.replace(b"\xdf", b"ss")
+    plain = folded.replace(b"\0", b"") if b"\0" in folded else folded
+    if (any(needle in plain for needle in redactor._byte_needles)
+            or redactor._pointed and b"~" in plain) and _readings_shaped(
+                redactor, folded.decode("latin-1"), True):
+        return True
+    if b"\\" not in data:
+        return False
+    if b"\0" in data:
+        data = data.replace(b"\0", b"")
+    return redactor._byte_probe.search(data) is not None and _escapes_shaped(
+        data.decode("latin-1"), lambda reading: _readings_shaped(
+            redactor, reading.casefold(), False))
+
+
+def _readings_shaped(redactor: Redactor, reading: str, framed: bool) -> bool:
+    """:func:`shaped` for a lower-cased ``reading``, NULs kept and left out, and as a
+    JSON pointer writes a name holding "/" (``client~1secret``)."""
+    needles = redactor._needles
+    if shaped(reading, needles, framed) or "\0" in reading and shaped(
+            reading.replace("\0", ""), needles):
+        return True
+    if not (redactor._pointed and "~" in reading):
+        return False
+    pointed = reading.replace("\0", "").replace("~1", "/").replace("~0", "~")
+    return shaped(pointed, needles)
+
+
+def _text_shaped(redactor: Redactor, text: str, framed: bool) -> bool:
+    """For a denylist naming a name beyond ASCII: ``text`` (bytes read as latin-1 or
+    UTF-8) as written and through its escapes, percent-decoded there as
+    :meth:`~readme_metrics.har.redaction.Redactor.mentions_key` reads it."""
+    if _readings_shaped(redactor, text.casefold(), framed):
+        return True
+    if "\\" not in text:
+        return False
+    text = text.replace("\0", "")
+    if redactor._escape_probe.search(text) is None and not (
+            "%" in text and QUERY_ESCAPES.search(text) is not None):
+        return False
+    return _escapes_shaped(text, lambda reading: _decoded_shaped(redactor, reading))
+
+
+def _escapes_shaped(text: str, found: Callable[[str], bool]) -> bool:
+    """:func:`~readme_metrics.har.json_escapes.spells` with ``found`` (a key's shape)
+    asked, at each reading, of the text with its letters' escapes decoded too
+    (``"pa\\u0073sword\\"x": 1``: decoded whole, the name's quotes would be gone)."""
+    for _ in range(ESCAPE_READINGS):
+        if "\\" not in text:
+            return False
+        letters = letters_decoded(text)
+        if letters != text and found(letters):
+            return True
+        decoded = decoded_once(text)
+        if decoded == text:
+            return False
+        if found(decoded):
+            return True
+        text = decoded
+    # (Still escaped past that many readings: taken to spell one, as spells takes it.)
+    return "\\" in text and decoded_once(text) != text
+
+
+def _decoded_shaped(redactor: Redactor, reading: str) -> bool:
+    """A reading through escapes, and percent-decoded until nothing changes (a link's
+    ``pass%77ord=``), at most as often as the redactor decodes a name."""
+    from readme_metrics.har.redaction import MAX_DECODINGS
+
+    for _ in range(MAX_DECODINGS):
+        if _readings_shaped(redactor, reading.casefold(), False):
+            return True
+        if "%" not in reading:
+            return False
+        decoded = decode_component(reading)
+        if decoded == reading:
+            return False
+        reading = decoded
+    return True
