@@ -67,7 +67,7 @@ def _cut_then_late(delivery: Delivery, collector: Collector,
     said = [r.getMessage() for r in caplog.records
             if r.levelno >= logging.WARNING and "readme_metrics" in r.getMessage()]
     assert said == [
-        "readme_metrics: 1 log not delivered: in a POST cut at the exit's bound, "
+        "readme_metrics: 1 log not delivered: in POSTs cut at the exit's bound, "
         "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 0.5s after the main thread "
         "ended, the app's threads serving on past it; unanswered: the Metrics API may "
         "have them"], said

@@ -162,6 +162,9 @@ class Delivery:
         #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
         #: threads worked on, and the close has a bound of its own.
         self._exit_outlasted = False
+        #: (logs read, logs unsent) in POSTs cut at the exit's bound before a close with
+        #: a bound of its own began (``_exit_outlasted``): said apart (:meth:`_closed`).
+        self._exit_cut = (0, 0)
         self._sender = Sender(self._transport, self._build, config.api_key)
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
@@ -423,6 +426,11 @@ class Delivery:
             # before delivery37. One after logs that came past that bound (the app's
             # threads worked on) has its own.
             start = min(start, exit_by - self.config.shutdown_timeout)
+        elif exit_by < math.inf:
+            # The POSTs cut at the exit's bound before this close (the app's threads
+            # served on past it): said by the close as such, not as its own (review115).
+            with self._batcher.lock:
+                self._exit_cut = (self._batcher.cut, self._batcher.cut_unsent)
         # In a gunicorn worker, the close ends before its master's SIGKILL, and says
         # what it holds as it begins (gunicorn_stop).
         # Counted from its SIGTERM where noted (requests served since: delivery37).
@@ -490,6 +498,21 @@ class Delivery:
         """Say what a close gave up on, if anything, ``left`` seconds before its
         deadline (None: now): ``cut`` logs were in POSTs cut at its deadline,
         ``pending`` in POSTs still unanswered as it ends."""
+        exit_read, exit_unsent = self._exit_cut
+        if exit_read or exit_unsent:
+            # Cut at the exit's bound, before this close: not the close's doing, and no
+            # "next attempt" held it (review115: "gave up after 0.0s, the next attempt
+            # being due past shutdown_timeout ... cut at the close" said of them).
+            self._exit_cut = (0, 0)
+            cut, dropped = cut - exit_read, dropped - exit_unsent
+            self._logger.warning(
+                "readme_metrics: %s not delivered: in POSTs cut at the exit's bound, "
+                "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of %gs after the main thread "
+                "ended, the app's threads serving on past it%s",
+                counted(exit_read + exit_unsent, "log"), self.config.shutdown_timeout,
+                ("; unanswered: the Metrics API may have them" if not exit_unsent else
+                 f"; {exit_read} of them unanswered: the Metrics API may have those"
+                 if exit_read else "; none reached the Metrics API"))
         if dropped or pending or cut:
             timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
