@@ -8,17 +8,33 @@
    cut at the exit's bound, before it began (a real script: a thread of the app's
    serving 10 s, ``shutdown_timeout`` 2 s, an API answering in 0.5 s: 184 of 184 logs
    delivered, that one line about the one cut).
+2. In a gunicorn worker the library puts a wrapper around the worker's SIGTERM handler
+   (delivery37). An app (or a graceful-shutdown library) comparing
+   ``signal.getsignal(signal.SIGTERM)`` to its worker's ``handle_exit`` found it equal
+   before, and no longer: gunicorn's handler looked replaced by a stranger's. The
+   wrapper now compares (and hashes) as the handler it wraps, and gives its attributes
+   (``__func__``, ``__name__``) as that method does; ``is`` never held (a bound method
+   is made anew at each access).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
-from readme_metrics.delivery import process
+from readme_metrics.delivery import gunicorn_stop, process
 from readme_metrics.delivery.core import Delivery
 from tests.support.delivery import (
     MakeDelivery,
@@ -29,6 +45,12 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import start_server
+from tests.test_blackbox10_gunicorn_close import _answers
+from tests.test_greenlet_servers import _stop
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_post_cut_at_the_exits_bound_is_said_so_by_the_close_after_it(
@@ -71,3 +93,66 @@ def _cut_then_late(delivery: Delivery, collector: Collector,
         "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of 0.5s after the main thread "
         "ended, the app's threads serving on past it; unanswered: the Metrics API may "
         "have them"], said
+
+
+SIGNAL_APP = textwrap.dedent("""
+    import json, os, signal
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+    def app(environ, start_response):
+        handler = signal.getsignal(signal.SIGTERM)
+        worker = signal.getsignal(signal.SIGUSR1).__self__  # (gunicorn's own, unwrapped)
+        seen = {"equal": handler == worker.handle_exit,
+                "equal_reflected": worker.handle_exit == handler,
+                "same_hash": hash(handler) == hash(worker.handle_exit),
+                "func": getattr(handler, "__func__", None) is type(worker).handle_exit,
+                "name": getattr(handler, "__name__", None)}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(seen).encode()]
+
+    application = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="rdme_review115_key", metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", grouping_function=lambda req: None))
+""")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_the_workers_sigterm_handler_still_compares_as_gunicorns(
+        worker: str, collector: Collector, tmp_path: Path) -> None:
+    """Real gunicorn: the app reads its worker's SIGTERM handler, wrapped by the
+    library, and finds gunicorn's ``handle_exit`` (equal, same hash, its ``__func__``
+    and name), as without the library. Before: not equal, no such attributes."""
+    (tmp_path / "signal_app.py").write_text(SIGNAL_APP)
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    argv = [sys.executable, "-m", "gunicorn", f"--worker-class={worker}", "--workers=1",
+            f"--bind=127.0.0.1:{port}", "signal_app:application"]
+    server = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: _answers(url))
+        seen = requests.get(url, timeout=10).json()
+    finally:
+        _, err = _stop(server)  # (exit 0: gunicorn's own handler ran, wrapped)
+    assert seen == {"equal": True, "equal_reflected": True, "same_hash": True,
+                    "func": True, "name": "handle_exit"}, (seen, err)
+
+
+def test_the_wrapper_compares_as_the_handler_it_wraps() -> None:
+    """Any handler wrapped (an app's own, set before the middleware was built)."""
+    def own(signum: int, frame: Any) -> None:
+        pass
+
+    noted = gunicorn_stop._Noted(own)
+    assert noted == own and own == noted and hash(noted) == hash(own)
+    assert noted != (lambda signum, frame: None)
+    assert noted.__name__ == "own" and noted.__wrapped__ is own
+    assert json.dumps(noted.came) == "null"
+    with pytest.raises(AttributeError):
+        noted.no_such_attribute  # noqa: B018
+    noted(signal.SIGTERM, None)
+    assert noted.came is not None
