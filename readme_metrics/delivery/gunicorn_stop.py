@@ -154,6 +154,27 @@ class _Noted:
             self.came = time.monotonic()
         return self.handler(signum, frame)
 
+    # As the handler it wraps to whoever reads it (signal.getsignal): an app comparing
+    # it to its worker's handle_exit found it equal before the wrapper, and not with it
+    # (review115); its attributes (``__func__``, ``__name__``, ...) are the handler's.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Noted):
+            other = other.handler
+        return bool(self.handler == other)
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self.handler)
+        except TypeError:  # (a handler of the app's, unhashable: only ever itself)
+            return id(self)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "handler":  # (not set yet: a copy's, say)
+            raise AttributeError(name)
+        if name == "__wrapped__":
+            return self.handler
+        return getattr(self.handler, name)
+
 
 def watch_stop() -> None:
     """In a gunicorn worker's main thread, its SIGTERM handler set (the app loaded in
