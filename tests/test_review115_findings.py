@@ -15,6 +15,13 @@
    wrapper now compares (and hashes) as the handler it wraps, and gives its attributes
    (``__func__``, ``__name__``) as that method does; ``is`` never held (a bound method
    is made anew at each access).
+3. ``app.wsgi_app = ProxyFix(MetricsMiddleware(app, config))`` (or any middleware of
+   the app's between): the loop newcomer26 stopped logging by the hundred, reached
+   through another layer: each request recursed until RecursionError and sent 164 logs
+   of a 500 to ReadMe, and nothing said why (the check looked only at
+   ``app.wsgi_app is middleware``). A RecursionError of the loop is now known by the
+   middleware's own calls nested in it; an app's own recursion (a view's) is logged as
+   its 500, as before.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Any
 import pytest
 import requests
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.delivery import gunicorn_stop, process
 from readme_metrics.delivery.core import Delivery
 from tests.support.delivery import (
@@ -47,6 +55,7 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import start_server
+from tests.support.wsgi import ThreadedWSGIServer
 from tests.test_blackbox10_gunicorn_close import _answers
 from tests.test_greenlet_servers import _stop
 
@@ -156,3 +165,76 @@ def test_the_wrapper_compares_as_the_handler_it_wraps() -> None:
         noted.no_such_attribute  # noqa: B018
     noted(signal.SIGTERM, None)
     assert noted.came is not None
+
+
+def _config(collector: Collector) -> MetricsApiConfig:
+    return MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, base_log_url="https://docs.example",
+        grouping_function=lambda request: {"api_key": "owlbert-key"})
+
+
+def _deep(n: int) -> int:
+    return _deep(n + 1)  # an app's own recursion, without end
+
+
+def _get(app: Any, path: str, count: int = 2) -> list[int]:
+    with ThreadedWSGIServer(app) as server:
+        return [requests.get(server.url + path, timeout=30).status_code
+                for _ in range(count)]
+
+
+def test_the_loop_through_another_middleware_is_said_once_not_logged_by_the_hundred(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """Flask, ``app.wsgi_app = ProxyFix(MetricsMiddleware(app, config))``: no log for
+    the looping calls, one error naming what to write. Before: 164 logs of a 500 for
+    one request, nothing said."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app = Flask(__name__)
+    app.get("/")(lambda: {"hello": "world"})
+    middleware = MetricsMiddleware(app, _config(collector))
+    app.wsgi_app = ProxyFix(middleware)  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="readme_metrics"):
+        answers = _get(app, "/")
+        middleware.flush(10)
+    assert answers == [500, 500]
+    assert collector.logs == [], len(collector.logs)
+    said = [r.getMessage() for r in caplog.records if "wsgi_app" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage()[:200] for r in caplog.records]
+    assert "app.wsgi_app = MetricsMiddleware(app.wsgi_app, config)" in said[0], said
+    assert "could not start capturing" not in caplog.text
+
+
+@pytest.mark.parametrize("shape", ["plain", "flask_propagating", "flask_twice"])
+def test_an_apps_own_recursion_error_is_logged_as_its_500(
+        shape: str, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """A view recursing without end (the app's own RecursionError, reaching the
+    middleware): each call logged as a 500, nothing said of a loop; Flask wrapped twice
+    legitimately (two projects, each its own ``wsgi_app`` wrapped) alike."""
+    from flask import Flask
+
+    if shape == "plain":
+        def plain(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            return [str(_deep(0)).encode()]
+        served: Any = MetricsMiddleware(plain, _config(collector))
+        layers = [served]
+    else:
+        served = Flask(__name__)
+        served.config["PROPAGATE_EXCEPTIONS"] = True  # (else Flask answers it itself)
+        served.get("/")(lambda: {"depth": _deep(0)})
+        layers = [MetricsMiddleware(served.wsgi_app, _config(collector))]
+        if shape == "flask_twice":
+            layers.append(MetricsMiddleware(layers[0], MetricsApiConfig(
+                api_key="other-key", metrics_api=collector.url,
+                base_log_url="https://docs.example",
+                grouping_function=lambda request: {"api_key": "owlbert-key"})))
+        served.wsgi_app = layers[-1]  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="readme_metrics"):
+        assert _get(served, "/") == [500, 500]
+        for layer in layers:
+            layer.flush(10)
+    statuses = [log["request"]["log"]["entries"][0]["response"]["status"]
+                for log in collector.logs]
+    assert statuses == [500] * (2 * len(layers)), statuses
+    assert "wsgi_app" not in caplog.text, caplog.text
