@@ -5,6 +5,10 @@ place of ``app.wsgi_app``, the middleware calls Flask, which calls its ``wsgi_ap
 middleware, and so on until RecursionError. Each of those nested calls logged its
 exchange as a 500: one request sent about 250 logs to ReadMe, and nothing said why
 (newcomer26). Such a call is now logged by none of them, and one error says what to write.
+The loop is known by the middleware's own calls nested in the RecursionError, however it
+is reached: ``app.wsgi_app = ProxyFix(MetricsMiddleware(app, config))`` (another layer
+between) still sent 164 logs a request, unsaid, when only ``app.wsgi_app is middleware``
+was looked at (review115). An app's own recursion (a view's) is logged as its 500.
 Only the failing request's path runs this: nothing is added to a request that succeeds.
 """
 
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from types import FrameType
+from typing import Any, Optional
 
 from readme_metrics._logging import QuietLogger
 
@@ -20,34 +25,56 @@ __all__ = ["calls_itself"]
 
 _SAID = "_readme_metrics_said_loop"  # set on a middleware once it said so
 
+#: The calls of one middleware nested in a RecursionError that make it the loop: one
+#: is the app's own recursion; two, an app's sub-request through its whole stack (the
+#: loop has one per turn, a hundred and more before the stack runs out).
+LOOP_CALLS = 3
+
 _LOOP = (
     "readme_metrics: {0}(app, config) is the wsgi_app of the app it wraps (written "
-    "app.wsgi_app = {0}(app, config)): the app calls it and it calls the app, without "
+    "app.wsgi_app = {0}(app, config){1}): the app calls it and it calls the app, without "
     "end, so every request fails with a RecursionError, and none is logged; wrap the "
     "app's own wsgi_app: app.wsgi_app = {0}(app.wsgi_app, config) (for Flask, "
     "ReadMeMetrics(config, app) does it)")
 
 
-def _outermost(middleware: Any) -> bool:
-    """True when no call of ``middleware`` is under way above the caller's caller."""
-    frame = sys._getframe(3)  # _outermost < calls_itself < the middleware's __call__ <
-    while frame is not None:
-        if frame.f_code.co_name == "__call__" and frame.f_locals.get("self") is middleware:
-            return False
-        frame = frame.f_back  # type: ignore[assignment] # None ends the loop
-    return True
+def _is_call(frame: FrameType, middleware: Any) -> bool:
+    return frame.f_code.co_name == "__call__" and frame.f_locals.get("self") is middleware
+
+
+def _nested(middleware: Any, error: BaseException) -> tuple[int, int]:
+    """The frames of ``middleware.__call__`` in the traceback of ``error`` (from the
+    one that caught it down: 1 at least) and above it (its callers), each counted up to
+    :data:`LOOP_CALLS` (above: to what the loop needs more, 1 at least)."""
+    below, traceback = 0, error.__traceback__
+    while traceback is not None and below < LOOP_CALLS:
+        below += _is_call(traceback.tb_frame, middleware)
+        traceback = traceback.tb_next
+    above, most = 0, max(1, LOOP_CALLS - below)
+    frame: Optional[FrameType] = sys._getframe(3)  # (_nested < calls_itself < __call__)
+    while frame is not None and above < most:
+        above += _is_call(frame, middleware)
+        frame = frame.f_back
+    return above, below
 
 
 def calls_itself(middleware: Any, error: BaseException) -> bool:
-    """True for a RecursionError of an app whose ``wsgi_app`` is ``middleware``: its call is
-    then logged by no layer. Said once, by the outermost call: the innermost, where the
-    error is raised, has no stack left to log with."""
-    if error.__class__ is not RecursionError or getattr(
-            getattr(middleware, "app", None), "wsgi_app", None) is not middleware:
+    """True for a RecursionError of an app that calls ``middleware`` again, without end
+    (its ``wsgi_app`` is ``middleware``, or leads back to it): its call is then logged
+    by no layer. Said once, by the outermost call: the innermost, where the error is
+    raised, has no stack left to log with."""
+    if error.__class__ is not RecursionError:
         return False
-    if not getattr(middleware, _SAID, False) and _outermost(middleware):
+    above, below = _nested(middleware, error)
+    if above + below < LOOP_CALLS:
+        return False
+    if not getattr(middleware, _SAID, False) and above == 0:
         setattr(middleware, _SAID, True)
         config = getattr(middleware, "config", None)
         logger = getattr(config, "logger", None) or logging.getLogger("readme_metrics")
-        QuietLogger(logger).error(_LOOP.format(type(middleware).__name__))
+        direct = getattr(getattr(middleware, "app", None), "wsgi_app", None) is middleware
+        QuietLogger(logger).error(_LOOP.format(
+            type(middleware).__name__, "" if direct else
+            ", or around it, as app.wsgi_app = SomeMiddleware("
+            f"{type(middleware).__name__}(app, config))"))
     return True
