@@ -52,12 +52,12 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.gunicorn_close import answers
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import start_server
+from tests.support.processes import stop_for_output as _stop
 from tests.support.wsgi import ThreadedWSGIServer
-from tests.test_blackbox10_gunicorn_close import _answers
-from tests.test_greenlet_servers import _stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,7 +143,7 @@ def test_the_workers_sigterm_handler_still_compares_as_gunicorns(
                           stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until(lambda: _answers(url))
+        wait_until(lambda: answers(url))
         seen = requests.get(url, timeout=10).json()
     finally:
         _, err = _stop(server)  # (exit 0: gunicorn's own handler ran, wrapped)
