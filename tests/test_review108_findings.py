@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from readme_metrics.delivery import Delivery, core
+from readme_metrics.delivery import Delivery, closing
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -85,7 +85,7 @@ def test_a_batch_the_close_gave_up_before_its_deadline_is_not_posted_after(
     encodes its batch. Before: that batch was POSTed after ``close()`` returned, the
     API took the log the close had counted ``dropped_shutdown`` ("not delivered")."""
     go = threading.Event()
-    monkeypatch.setattr(core, "EARLY", 60.0)
+    monkeypatch.setattr(closing, "EARLY", 60.0)
     delivery = make_delivery(collector.url, buffer_length=1, shutdown_timeout=30.0)
     try:
         encoding_held(delivery, go, "log-0")

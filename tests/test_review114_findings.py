@@ -30,7 +30,7 @@ from typing import Iterator
 
 import pytest
 
-from readme_metrics.delivery import core
+from readme_metrics.delivery import closing
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -91,7 +91,7 @@ def test_inline_post_waiting_without_app_threads_leaves_it_to_the_close(
     so post_waiting posts nothing (a POST there would only lengthen the exit); the
     close sends the log. (The test runner's own threads, pytest-timeout's, are not
     daemons: the question is answered here as a plain script's exit answers it.)"""
-    monkeypatch.setattr(core, "_app_threads_run", lambda: False)
+    monkeypatch.setattr(closing, "_app_threads_run", lambda: False)
     delivery = make_delivery(collector.url, buffer_length=10, background_worker_mode=False)
     assert delivery.submit(item("a"))
     delivery.post_waiting()

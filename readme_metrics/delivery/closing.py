@@ -1,0 +1,328 @@
+"""Delivery's end: the exit's post and close, a release, and what they gave up on said.
+
+A mixin of :class:`~readme_metrics.delivery.core.Delivery` (its state is Delivery's):
+the close's bound (``shutdown_timeout``, a server's stop, gunicorn's limit, the exit's
+bound inline), the drain within it, and the warning for the logs left undelivered.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Optional
+
+from readme_metrics._wording import counted
+from readme_metrics.delivery import gunicorn_stop, process, watchdog
+from readme_metrics.delivery.attempt import why_waiting
+
+if TYPE_CHECKING:
+    from readme_metrics._logging import QuietLogger
+    from readme_metrics.config import MetricsApiConfig
+    from readme_metrics.delivery.attempt import Attempt
+    from readme_metrics.delivery.batcher import Batcher
+    from readme_metrics.delivery.checks import Checker
+    from readme_metrics.delivery.queue import LogQueue
+    from readme_metrics.delivery.queue_full import QueueFullNotice
+    from readme_metrics.delivery.sender import Sender
+    from readme_metrics.delivery.transport import Transport
+    from readme_metrics.delivery.worker import WorkerPool
+    from readme_metrics.nothing_listens import NothingListens
+
+__all__ = ["EARLY", "Closing"]
+
+#: A close that ended more than this many seconds before its deadline ended early (the
+#: next attempt was due after it), and says so.
+EARLY = 0.05
+
+
+class Closing:
+    """Delivery's exit, close, release and drain, and the close's warning."""
+
+    config: MetricsApiConfig
+    _pid: int
+    _background: bool
+    _started: bool
+    _told: NothingListens
+    _logger: QuietLogger
+    _said_left: tuple[int, int]
+    _bound: tuple[float, Optional[gunicorn_stop.Limit]]
+    _stop_began: tuple[float, int]
+    _exit_outlasted: bool
+    _exit_cut: tuple[int, int]
+    _queue: LogQueue
+    _batcher: Batcher
+    _pool: WorkerPool
+    _attempt: Attempt
+    _sender: Sender
+    _transport_given: bool
+    _transport: Transport
+    _checker: Checker
+    _queue_full: QueueFullNotice
+
+    if TYPE_CHECKING:  # (Delivery's own: process.ProcessBound's fork hooks)
+        def before_fork(self) -> None: ...
+
+        def after_fork_in_parent(self) -> None: ...
+
+        def after_fork_in_child(self) -> None: ...
+
+        def _start(self) -> bool: ...
+
+        def _send_inline(self, force: bool, deadline: Optional[float]) -> None: ...
+
+    def post_waiting(self) -> None:
+        """Have the senders post every log waiting now, a partial batch too, and wait for
+        no answer (``process``: the interpreter's exit is about to wait for the app's own
+        threads). Inline, if such a thread runs, the calling thread (the main one,
+        ending) posts what is due once, no backoff waited for (a POST within ``timeout``
+        and ``shutdown_timeout``): the close at exit sends the rest (before review114
+        nothing went until the app's threads had ended). Unlike a flush, it answers for
+        nothing (the next flush's answer is unchanged). Never raises."""
+        try:
+            if self._pid != os.getpid() or (self._background and not self._started):
+                return
+            if not self._background:
+                # The exit's own time begins now: the inline POSTs made while the app's
+                # threads run on (this one, theirs) and the close share shutdown_timeout
+                # (before delivery37 each had its own: up to timeout + shutdown_timeout).
+                self._attempt.exit_begins(time.monotonic() + self.config.shutdown_timeout)
+            queue = self._queue
+            with queue.lock:
+                if not queue.items:
+                    return
+                queue.flush_target = max(queue.flush_target, queue.accepted)
+                queue.wake.notify_all()
+            if not self._background:
+                # Only where the exit will wait for the app's own threads: else the close
+                # at exit comes at once, and a POST here would only lengthen the exit.
+                if _app_threads_run():
+                    self._send_inline(force=False, deadline=self._batcher.exit_by)
+            elif self._start() and self._batcher.staffing.claim_sender(urgent=True):
+                self._pool.grow()  # what waits is due now, not after a busy sender
+        except Exception:
+            self._logger.debug("readme_metrics: posting at exit failed", exc_info=True)
+
+
+    def begin_exit(self, began: Optional[float] = None) -> bool:
+        """Stop accepting logs and start draining; False if already closed (process hook).
+        ``began``: when the close began (see :meth:`close`)."""
+        if self._pid != os.getpid():
+            return False
+        # At interpreter exit the bound counts from the start of the exit (its hooks'
+        # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
+        if began is None:
+            began = process.exit_began()
+        stop, accepted = self._stop_began
+        start = time.monotonic() if began is None else began
+        if accepted == self._queue.accepted and stop <= start < stop + \
+                2 * self.config.shutdown_timeout:
+            # The server's stop had it: the whole stop within the bound. The stop's flush
+            # takes up to the bound, its server's exit up to one more: a mark older than
+            # that (a lifespan ended long ago, a test client's) is no stop of this close's
+            # (before delivery35 its deadline was long past: it cut at once).
+            start = stop
+        exit_by = self._batcher.exit_by
+        if (exit_by < math.inf and process.exit_began() is not None
+                and not self._exit_outlasted):
+            # Inline, the exit's close ends within the bound counted from the main
+            # thread's end, as the POSTs made since did (post_waiting; the app's threads'
+            # own), not a bound of its own after them: up to timeout + shutdown_timeout
+            # before delivery37. One after logs that came past that bound (the app's
+            # threads worked on) has its own.
+            start = min(start, exit_by - self.config.shutdown_timeout)
+        elif exit_by < math.inf:
+            # The POSTs cut at the exit's bound before this close (the app's threads
+            # served on past it): said by the close as such, not as its own (review115).
+            with self._batcher.lock:
+                self._exit_cut = (self._batcher.cut, self._batcher.cut_unsent)
+        # In a gunicorn worker, the close ends before its master's SIGKILL, and says
+        # what it holds as it begins (gunicorn_stop).
+        # Counted from its SIGTERM where noted (requests served since: delivery37).
+        self._bound = gunicorn_stop.close_bound(self.config.shutdown_timeout, start)
+        bound, graceful = self._bound
+        # (The POSTs in flight end with the close: Batcher.on_close.)
+        begun = self._batcher.begin_close(start + bound)
+        if begun and graceful is not None:
+            self._say_graceful(bound, graceful, gunicorn_stop.since_stop(start))
+        # Said once closed: no log is refused as queue-full from then on, and those
+        # refused before are in the queue's count, told to the notice or not yet.
+        self._queue_full.say_rest()
+        return begun
+
+    def _say_graceful(self, bound: float, graceful: gunicorn_stop.Limit,
+                      since: float) -> None:
+        """The close is bounded by gunicorn's ``--graceful-timeout`` (uWSGI's
+        ``--worker-reload-mercy``, a recycled gunicorn worker's ``--timeout``): said as
+        it begins, with the logs it holds, should the worker be killed all the same;
+        ``since``: the seconds from the worker's SIGTERM to the close's start (requests
+        served)."""
+        with self._queue.lock:
+            held = self._queue.accepted - self._queue.resolved
+        if held:
+            self._logger.warning(
+                "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
+                "(README_SHUTDOWN_TIMEOUT) of %gs: %s %s%s (set %s above shutdown_timeout "
+                "to give the close its whole time)", counted(held, "log"), round(bound, 1),
+                self.config.shutdown_timeout, graceful.said(), graceful.kills(),
+                f", counted from its SIGTERM {since:.1f}s before the close began "
+                f"(requests still served meanwhile)" if since >= 0.1 else "",
+                graceful.option)
+
+    def finish_exit(self) -> None:
+        """Post what waits and wait for the senders until the deadline, then count what
+        is left as dropped."""
+        if self._pid != os.getpid():
+            return
+        deadline = self._batcher.deadline
+        if not self._pool.owns(threading.current_thread()):
+            # This thread posts what waits, next to the senders: they may all be held in
+            # slow POSTs, and at interpreter exit no thread can start (Python 3.12+) to
+            # carry it in parallel. Where one can and more waits than this thread's POST
+            # carries, one more sender takes a POST's worth, and each sender that takes
+            # one starts another for what is left (Staffing.after_take_locked): every
+            # log is in a POST at once, not one round trip of the API after another.
+            # Then it waits for the senders' POSTs.
+            if self._batcher.staffing.claim_beside():
+                self._pool.grow()
+            self._send_inline(force=True, deadline=deadline)
+            if self._pool.running():
+                self._pool.join(deadline)
+            if not self._pool.running():  # no sender thread: send what is left here
+                self._send_inline(force=True, deadline=deadline)
+        # The checker too (.checks): no GET of the API's host after close() returned.
+        self._checker.stop(deadline - time.monotonic())
+        left = deadline - time.monotonic()
+        self._closed(*self._batcher.end_close(in_flight=left <= EARLY), left=left)
+        if not self._pool.running() and not self._transport_given:
+            self._transport.close()
+        process.let_go(self)
+
+    def _closed(self, dropped: int, pending: int, cut: int,
+                left: Optional[float] = None) -> None:
+        """Say what a close gave up on, if anything, ``left`` seconds before its
+        deadline (None: now): ``cut`` logs were in POSTs cut at its deadline,
+        ``pending`` in POSTs still unanswered as it ends."""
+        exit_read, exit_unsent = self._exit_cut
+        if exit_read or exit_unsent:
+            # Cut at the exit's bound, before this close: not the close's doing, and no
+            # "next attempt" held it (review115: "gave up after 0.0s, the next attempt
+            # being due past shutdown_timeout ... cut at the close" said of them).
+            self._exit_cut = (0, 0)
+            cut, dropped = cut - exit_read, dropped - exit_unsent
+            self._logger.warning(
+                "readme_metrics: %s not delivered: in POSTs cut at the exit's bound, "
+                "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of %gs after the main thread "
+                "ended, the app's threads serving on past it%s",
+                counted(exit_read + exit_unsent, "log"), self.config.shutdown_timeout,
+                ("; unanswered: the Metrics API may have them" if not exit_unsent else
+                 f"; {exit_read} of them unanswered: the Metrics API may have those"
+                 if exit_read else "; none reached the Metrics API"))
+        if dropped or pending or cut:
+            timeout, graceful = self._bound
+            limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
+            if graceful is not None:  # (gunicorn_stop: said as the close began)
+                timeout = round(timeout, 1)  # (counted from the SIGTERM: any fraction)
+                limit = f"{timeout:g}s, {graceful.said()} being near"
+            if left is None:
+                left = self._batcher.deadline - time.monotonic()
+            # A close ends before its deadline when the next attempt is due after it (a
+            # Retry-After, or the backoff of a failure meanwhile): said so, with the time
+            # it took, not as if shutdown_timeout had run out.
+            early = left > EARLY
+            when = (f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
+                    f"past {limit}"
+                    if early else  # (":g": as the ASGI lifespan's line says it)
+                    f"after {limit}")
+            if not early:  # those in flight at the deadline are being cut (end_by)
+                cut, pending = cut + pending, 0
+            # Logs in a POST still unanswered, or cut unanswered, were sent: the API may
+            # well have them (it read the POST and had not answered yet), which "not
+            # delivered" alone hid.
+            self._logger.warning(
+                "readme_metrics: closing gave up %s: %s not delivered%s%s%s%s", when,
+                counted(dropped + pending + cut, "log"),
+                f" ({cut} of them in POSTs cut at the close, unanswered: the Metrics "
+                f"API may have them)" if cut else "",
+                f" ({pending} of them in POSTs still waiting for the Metrics API's "
+                f"answer: it may have them)" if pending else "",
+                self._same_as_said(),
+                # Why the retries were needed, or why POSTs are still unanswered: the
+                # last attempt's failure, if the API has not answered since (a close
+                # reaching its deadline while a retry is in flight, not between two
+                # retries, said "1 log not delivered" alone). Not a cut by the close.
+                why_waiting(self._sender.endpoint, self._attempt.last_failure,
+                            self._sender.proxied, self._sender.proxy_elsewhere,
+                            self._told))
+
+    def _same_as_said(self) -> str:
+        """For the close's warning: the logs it gave up on are among those a flush said
+        it left (:meth:`left_said`), if no log came since."""
+        left, accepted = self._said_left
+        if not left or self._queue.accepted != accepted:
+            return ""
+        return (f", of the {counted(left, 'log')} the flush at the ASGI lifespan's "
+                f"shutdown said were still queued (the same logs, not more)")
+
+    def release(self) -> bool:
+        """The owner (the pipeline, and so the middleware) is gone: the senders send
+        what is queued, within ``shutdown_timeout``, and end; no new log is accepted.
+
+        For a ``weakref.finalize``: it runs wherever the cyclic GC does (a request
+        thread too), so it only leaves word for the senders (no I/O, no wait, no lock
+        it may wait for). The senders hold this Delivery until they end; the exit hook
+        still waits for a drain under way.
+
+        Inline mode has no sender: with logs still unsent, this Delivery is held by the
+        process (:func:`.process.hold`, no lock) until it is closed, by the exit hook at
+        the latest, and True is returned: the caller may have a thread of its own call
+        :meth:`drain_released` sooner (never the finalizer itself: sending is I/O, up to
+        ``shutdown_timeout``, in whatever thread the GC ran). Never raises.
+        """
+        try:
+            if self._pid != os.getpid():
+                return False
+            self._batcher.release(time.monotonic() + self.config.shutdown_timeout)
+            if self._background:
+                # Begun at once by the watchdog thread (not waited for: the lock it
+                # takes may be this thread's), as a close() begins: the POSTs in flight
+                # end by its deadline. Left to the first sender back otherwise, which
+                # let them run to their own bound (up to 60 s) after it (delivery31).
+                watchdog.run_soon(self._batcher.close_released, wait=False)
+            queue = self._queue
+            # Read without the lock (a finalizer must not wait for it): the owner is gone,
+            # so only a send already under way may still settle logs, and a stale count
+            # only holds an object that has nothing left, until its drain finds so.
+            if self._background or queue.accepted == queue.resolved:
+                return False
+            process.hold(self)
+            return True
+        except Exception:  # pragma: no cover - a finalizer must not raise
+            return False
+
+    def drain_released(self) -> None:
+        """After :meth:`release` returned True, from ordinary code (a thread of the
+        library's): send what waits, within ``shutdown_timeout`` of the release, then
+        let the process forget this Delivery. An exit hook that comes meanwhile takes
+        the drain over (it waits for this send, then ends the close). Never raises."""
+        try:
+            if self._pid != os.getpid() or not self._batcher.close_released():
+                return
+            self._send_inline(force=True, deadline=self._batcher.deadline)
+            ended = self._batcher.end_unattended()
+            if ended is not None:  # not taken over by the exit hook
+                self._closed(*ended)
+                if not self._transport_given:
+                    self._transport.close()
+                process.let_go(self)
+        except Exception as exc:  # scrubbed of the key: not exc_info
+            self._attempt.log_exception("readme_metrics: drain after release failed", exc)
+
+
+def _app_threads_run() -> bool:
+    """A non-daemon thread other than the caller's runs: the interpreter's exit waits
+    for it before ``atexit`` (the library's own threads are daemons)."""
+    current = threading.current_thread()
+    return any(thread is not current and not thread.daemon and thread.is_alive()
+               for thread in threading.enumerate())

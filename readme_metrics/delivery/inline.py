@@ -1,0 +1,117 @@
+"""Inline sending: due batches posted in the calling thread (inline mode, flush, exit).
+
+A mixin of :class:`~readme_metrics.delivery.core.Delivery` (its state is Delivery's):
+the request thread's one batch, the notes of requests turned away taken up, and a
+flush's or close's batches sent within their deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from readme_metrics.delivery.attempt import Attempt
+    from readme_metrics.delivery.batcher import Batcher
+    from readme_metrics.delivery.queue import LogQueue
+
+__all__ = ["INLINE_TAKEOVERS", "InlineSending"]
+
+#: How many more batches an inline sender sends for requests that found it busy.
+INLINE_TAKEOVERS = 3
+
+
+class InlineSending:
+    """Delivery's sending in the calling thread (no sender thread does it)."""
+
+    _inline_lock: threading.Lock
+    _inline_turned_away: bool
+    _queue: LogQueue
+    _batcher: Batcher
+    _attempt: Attempt
+
+    def _send_inline(self, force: bool, deadline: Optional[float]) -> None:
+        """Send due batches in the calling thread (inline mode, or no sender at exit).
+
+        Without ``force`` one due batch is sent, one attempt, and nobody waits: a request
+        thread never sleeps for a backoff. A request that finds another one sending leaves
+        a note instead; the sender then sends once more for it (at most
+        ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
+        it does while a batch is still due after its POST (a retry went ahead of the logs
+        queued meanwhile, or they fill more than one POST). A request thread posts one
+        retry at most: the turns after it take logs not yet posted.
+        With ``force`` (flush, close) partial batches go too, and backoffs are waited out
+        until ``deadline``; the notes left meanwhile are taken up as a request's are,
+        within ``deadline``.
+        """
+        lock = self._inline_lock
+        retried = False
+        for turn in range(1 + INLINE_TAKEOVERS):
+            # The note is left before the try: a sender that turns this request away
+            # holds the lock now and reads it after its release. Left after a failed try,
+            # a request paused in between (a loaded machine) left it once the sender had
+            # looked and gone: its log stayed queued until some later request (flake21).
+            # One that takes the lock clears it, and sends everything queued so far.
+            self._inline_turned_away = True
+            if deadline is None:
+                acquired = lock.acquire(blocking=False)
+            else:
+                acquired = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            if not acquired:
+                return  # the sender will look again
+            try:
+                self._inline_turned_away = False
+                # A flush or close forces its own turn only; the turns after it are for
+                # the requests it turned away (they returned, their logs past what the
+                # flush asked for: left queued until some later request, review99).
+                # Nothing due is no reason to skip the note: a request may have queued
+                # and been turned away since this sender looked.
+                # A request thread posts one retry at most: the turns after it are for
+                # logs not yet posted (its own, the requests' it turned away). Else a
+                # retry due again (its backoff over during the POST: a short one, a
+                # loaded machine) went once more in each turn, the request held 4 x
+                # `timeout` and its own log still queued (flake24).
+                retried = self._send_due(force and not turn, deadline,
+                                         retries=force or not retried) or retried
+            finally:
+                lock.release()
+            if not self._inline_turned_away:
+                return
+
+    def _send_due(self, force: bool, deadline: Optional[float],
+                  retries: bool = True) -> bool:
+        """Send one due batch (all of them with ``force``), if any; True if one was a
+        retry. Without ``retries`` only logs not yet posted go."""
+        retried = False
+        queue = self._queue
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return retried
+            with queue.lock:
+                if (force and not self._batcher.closing
+                        and queue.lowest_unsettled_locked() > queue.flush_target):
+                    return retried  # what the flushes asked for is done
+                batch, wait = self._batcher.take_locked(force=force, retries=retries)
+            if batch is None:
+                if not force or wait is None or deadline is None or now + wait >= deadline:
+                    return retried
+                time.sleep(wait)
+                continue
+            retried = retried or batch.body is not None  # (encoded: posted before)
+            try:
+                # A request thread (not forced) waits `timeout` at most, not the bound
+                # stretched for a slow API: flush() and the exit wait that.
+                self._attempt(batch, deadline, request_thread=not force)
+            except Exception as exc:  # as a sender thread does: the batches after it go
+                self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
+                self._batcher.settle(batch, "error")
+            if not force:
+                # A batch still due after this one (a retry went first, take_locked; a
+                # backlog past one POST's caps) stayed queued until some later request
+                # (review99): the sender looks once more, as for a note (_send_inline).
+                with queue.lock:
+                    if queue.due_locked(time.monotonic(), False)[0]:
+                        self._inline_turned_away = True
+                return retried  # one batch per request, but see _send_inline
