@@ -14,36 +14,48 @@ import math
 import time
 import traceback
 from typing import Any, Iterable, Optional
-from urllib.parse import urlsplit
 
 from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
-from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import counted
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
+from readme_metrics.delivery.failure_hints import (
+    _NOT_A_METRICS_API,
+    _NOTHING_THERE,
+    _NOTHING_THERE_HINT,
+    _UNREACHED,
+    FailureHints,
+    _later,
+    _refused_hint,
+    _unreached_hint,
+    _why,
+    why_waiting,
+)
 from readme_metrics.delivery.policy import (
     DOWN_AFTER,
     FAIL,
-    HOLD_SHARE,
     MAX_DOWN_ATTEMPTS,
     PAUSE,
     REJECT,
     SENT,
     SPLIT,
-    TIMEOUT_CAP,
     WARN_INTERVAL,
     Outcome,
     next_timeout,
 )
+from readme_metrics.delivery.post_bound import PostBound
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
-from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
 from readme_metrics.delivery.watchdog import Stretch
 from readme_metrics.nothing_listens import NothingListens
 
+#: (The hints' names, importable from here as before: failure_hints.)
+__all__ = ["Attempt", "_NOTHING_THERE", "_NOTHING_THERE_HINT", "_NOT_A_METRICS_API",
+           "_UNREACHED", "_later", "_refused_hint", "_unreached_hint", "_why", "why_waiting"]
 
-class Attempt:
+
+class Attempt(PostBound, FailureHints):
     """Runs single attempts at batches for one Delivery in one process."""
 
     def __init__(self, batcher: Batcher, sender: Sender, logger: QuietLogger, *,
@@ -74,17 +86,6 @@ class Attempt:
         self._proxy_said = False
         #: A release asked of the watchdog for a refused log has not run yet.
         self._release_asked = False
-
-    @property
-    def stretch(self) -> float:
-        """The bound of a POST now: ``timeout``, or longer once a POST timed out (the
-        bound its batch's next attempt gets: ``Batch.timeout``), until answers come fast
-        again (:meth:`_answered_in`)."""
-        return self._bound.seconds
-
-    @stretch.setter
-    def stretch(self, seconds: float) -> None:
-        self._bound.set(seconds)
 
     def __call__(self, batch: Batch, deadline: Optional[float],
                  request_thread: bool = False) -> None:
@@ -212,122 +213,6 @@ class Attempt:
                                "up on (counted dropped_shutdown) ended: %s",
                                counted(count, "log"), cause)
 
-    def host_answers(self, began: float) -> None:
-        """A check begun at ``began`` (:mod:`.checks`) found the API's host answering
-        again after one found it silent: the POSTs begun before it and unanswered were
-        lost on a black hole's dead connections, and are cut once they have waited
-        ``timeout`` (watchdog.cut_lost), sent again, as after a POST answered fast. At
-        2,000 logs/s they held the 10,000 logs the queue allows: no new log was taken,
-        and the probe let go early had nothing to carry until one of them was cut at
-        its stretched bound, 5 s later."""
-        stretch = self._bound
-        stretch.host_answered(began)
-        watchdog.cut_lost(stretch, began, self._lost_after())
-
-    @property
-    def holding(self) -> bool:
-        """Some POST taken for lost is held past its bound (``watchdog.cut_lost``)."""
-        return self._bound.held > 0
-
-    def holding_costs(self) -> bool:
-        """Some POST is held past its bound while holding it costs logs (the queue at
-        ``HOLD_SHARE`` of its bounds) or time (a close): :meth:`release` it. Not on a
-        refusal alone: a log larger than the room left in ``max_queue_bytes``, the queue
-        far from full, had the held POSTs cut and their late answers' logs sent twice."""
-        return self.holding and not self._holding_is_free()
-
-    def refused(self) -> None:
-        """The full queue refused a log (a request thread): while holding costs, the
-        watchdog releases the held POSTs, asked once until that errand runs (asked at
-        each refusal, one request thread asked about 1,000 times for one release)."""
-        if not self._release_asked and self.holding_costs():
-            self._release_asked = True
-            watchdog.run_soon(self._release_refused)
-
-    def _release_refused(self) -> None:
-        self._release_asked = False
-        self.release()
-
-    def release(self, spared: bool = True) -> None:
-        """A close (or a flush: not ``spared``) begins: the POSTs taken for lost held
-        past their bound get it back (``watchdog.release``), not waited for."""
-        if self._bound.held:
-            watchdog.release(self._bound, spared)
-
-    def exit_begins(self, until: float) -> None:
-        """Inline, the main thread ended: the POSTs in flight (a request thread's, begun
-        before) end by ``until``, as those made since do (``Batcher.exit_by``); not
-        those begun later, which a close with a bound of its own may send."""
-        self._batcher.exit_by = until
-        watchdog.end_by(self._bound, until, later=False)
-
-    def close_begins(self, deadline: float) -> None:
-        """A close begins, to end at ``deadline`` (close(), the exit, or the close a
-        release() asked for: :attr:`Batcher.on_close`): the POSTs held past their bound
-        get it back (:meth:`release`), and the POSTs in flight end by ``deadline``
-        (``watchdog.end_by``), not at their own stretched bound after it (up to 60 s:
-        the close a release() began let them, delivery31)."""
-        self.release()
-        watchdog.end_by(self._bound, deadline)
-
-    def _holding_is_free(self) -> bool:
-        """A POST taken for lost may be held past its bound (``watchdog.cut_lost``, or
-        spared: ``Stretch.spare``): its logs keep their place in the queue, which has
-        room for the new ones (below ``HOLD_SHARE`` of its bounds), and no close waits
-        for it. (A flush gives back what is held as it begins: :meth:`release`.)"""
-        queue = self._queue
-        return (queue.accepted - queue.resolved < queue.max_size * HOLD_SHARE
-                and queue.queued_bytes < queue.max_bytes * HOLD_SHARE
-                and not self._batcher.closed)
-
-    def _lost_after(self) -> float:
-        """How long a lost POST is waited for before it is cut: ``timeout``, or twice
-        the API's average answer time, or twice the longest answer later than
-        ``timeout`` (:meth:`Stretch.lost_wait`), if longer. An API that was slow (answering in
-        4 s, ``timeout`` 3 s) and turns fast again still answers the POSTs it was
-        working on: cut at ``timeout``, they were sent again, 3,969 logs twice where
-        52 were (``benchmarks/outage.py --kind slow``); a black hole's dead POSTs,
-        the answers before it fast, are cut at ``timeout``. Never past ``LOST_CAP``
-        (``Stretch.lost_longest``: 30 s, or ``timeout`` above it): twice an average of
-        25 s held a POST 50 s (delivery28)."""
-        bound = self._bound
-        return min(bound.lost_longest,
-                   max(bound.lost_wait(), 2.0 * self._batcher.staffing.post_s))
-
-    def _answered_in(self, began: float, took: float, bound: float) -> None:
-        """A POST begun at ``began``, bounded to ``bound`` seconds, was answered (any
-        status) in ``took``: one later than ``timeout`` has every POST wait that bound
-        from now on (said once, until the bound comes back to ``timeout``); one answered
-        within half the bound in force halves it again, down to ``timeout``: the API is
-        fast again (:class:`~readme_metrics.delivery.stretch.Stretch`)."""
-        stretch = self._bound
-        stretched = stretch.seconds > self._timeout
-        said = stretch.answered(began, took, bound)
-        if stretched and took < self._timeout / 2:
-            # Answered fast (within half of `timeout`) while the bound is stretched (a
-            # black hole, or a slow API, answering at once again): the POSTs begun
-            # before it and unanswered were lost; each goes again once it has waited
-            # `timeout`, not its stretched bound (watchdog.cut_lost). Not on an answer
-            # merely within half the stretched bound: an API answering in 1 to 4 s
-            # with `timeout` 3 s would have its 4 s answers cut and sent again.
-            watchdog.cut_lost(stretch, began, self._lost_after(),
-                              stretch.recovery() if stretch.free() else -math.inf)
-        if not said:
-            return
-        timeout = self._timeout
-        if not self.warnings.log(
-                logging.WARNING, "slow", "readme_metrics: the Metrics API at %s answered "
-                "a POST in %ss, later than timeout (README_TIMEOUT) of %gs: POSTs now "
-                "wait up to %gs for its answer (twice as long after each timeout, at "
-                "most %gs), and the logs of a POST that timed out may reach ReadMe "
-                "twice (it may have read them); set README_TIMEOUT above the API's "
-                "answer time", self._sender.endpoint, _later(took, timeout), timeout,
-                round(max(self.stretch, self._bound.lost_wait()), 1),
-                max(timeout, TIMEOUT_CAP)):
-            # Held back by the minute's limit (a second slowdown soon after the first):
-            # said at a slow answer once the minute is over, if the API is still slow.
-            self._bound.unsaid()
-
     def _apply(self, batch: Batch, outcome: Outcome) -> None:
         """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""
         batcher = self._batcher
@@ -418,80 +303,6 @@ class Attempt:
                     counted(DOWN_AFTER, "POST"), self._sender.endpoint, why, hint,
                     self._timed_out_hint() if outcome.timed_out else ""))
 
-    def _timed_out_hint(self) -> str:
-        """For POSTs that got no answer in time: what the retries do about it, and the
-        option to raise for an API slower than ``timeout``."""
-        timeout = self._timeout
-        if timeout >= TIMEOUT_CAP:
-            return (f"; no answer within timeout (README_TIMEOUT) of {timeout:g}s: raise it "
-                    "if the Metrics API is that slow")
-        return (f"; each POST that timed out is tried again waiting twice as long, up to "
-                f"{TIMEOUT_CAP:g}s: if the Metrics API answers later than timeout "
-                f"(README_TIMEOUT) of {timeout:g}s, raise it")
-
-    def _proxy_refused(self, batch: Batch, cause: str) -> None:
-        """The proxy cannot carry the POSTs (policy: a proxy requests cannot use, or the
-        proxy's own 407, or 403 to a CONNECT): said once, as an error, with what to do;
-        the batches after it are dropped at their first attempt too, each said at debug
-        (one POST each: a proxy that lets them through later gets them)."""
-        if self._proxy_said:
-            self._logger.debug("readme_metrics: dropping a batch of %s: the proxy refused "
-                               "it or cannot be used (%s)", counted(batch.count, "log"), cause)
-            return
-        self._proxy_said = True
-        sender = self._sender
-        endpoint = sender.endpoint
-        host = urlsplit(endpoint).hostname
-        exempt = (f"set NO_PROXY={host} (keeping what it holds, comma-separated) for the "
-                  "POSTs to go without the proxy")
-        # A proxy elsewhere in the way of the local collector: that is the thing to fix.
-        elsewhere = is_loopback_url(endpoint) and sender.proxy_elsewhere
-        if cause.startswith("HTTP 407") or "failed: 407" in cause:
-            what = "asks for credentials"
-            fix = ("give them (or the right ones) in that variable "
-                   f"(http://user:password@host:port), or {exempt}, and restart the app")
-        elif "failed: 403" in cause:
-            what = f"refused to let the POSTs through to {host}"
-            fix = (f"ask for {host} to be let through it; where {host} is reached "
-                   f"without the proxy, {exempt}, and restart the app")
-        else:
-            what, elsewhere = "is not one requests can use", False
-            # requests' own error when PySocks is missing (its "socks" extra installs it).
-            fix = ("install PySocks (pip install 'requests[socks]')" if "SOCKS" in cause
-                   else "correct that variable (http://host:port)")
-            fix = f"{fix}, or {exempt}, and restart the app"
-        self._logger.error(
-            "readme_metrics: no log can be posted to %s: the proxy that %s names %s (%s), so "
-            "each batch of logs is dropped at its first attempt (stats: dropped_proxy); %s.",
-            endpoint, proxy_variables(endpoint), what, cause,
-            loopback_proxy_hint(endpoint) if elsewhere else fix)
-
-    def _hint(self, cause: str) -> str:
-        """:func:`_refused_hint` for this sender's endpoint and proxy: for an answer to a
-        POST to a loopback URL that went through a proxy elsewhere (a company proxy's 403,
-        407 or 502), that it was the proxy's, and what to do."""
-        sender = self._sender
-        return _refused_hint(sender.endpoint, cause, sender.proxied, sender.proxy_elsewhere)
-
-    def _why(self, cause: str) -> tuple[str, str]:
-        """The cause and hint of a warning about a failed POST: for a place this
-        middleware said the fix of "nothing listens there" for already, the short form
-        in place of both (:mod:`readme_metrics.nothing_listens`)."""
-        return _why(self._sender.endpoint, cause, self._hint(cause), self.told)
-
-    def _said(self, hint: str, logged: bool) -> None:
-        """A warning ending in ``hint`` was ``logged``: if it said the fix of "nothing
-        listens there" in full, its place is marked said."""
-        if logged and hint == _NOTHING_THERE_HINT:
-            self.told.mark(self._sender.endpoint, self._logger)
-
-    def _remote_proxy_hint(self) -> str:
-        """For a refusal through a proxy of a POST to a host that is not this machine's
-        (ReadMe's): what to do if it was the proxy's."""
-        host = urlsplit(self._sender.endpoint).hostname
-        return (f"; if it was the proxy's: ask for {host} to be let through it, or add "
-                f"{host} to NO_PROXY where it is reached without the proxy")
-
     def _log_build_error(self, batch: Batch, exc: BaseException, item: Any) -> None:
         """A log of ``batch`` could not be built: drop it alone, say so once per message.
 
@@ -521,117 +332,6 @@ class Attempt:
             self._logger.debug("readme_metrics: traceback:\n%s",
                                hidden(self._sender.scrub(trace), secrets))
 
-
-def _later(took: float, timeout: float) -> str:
-    """``took`` seconds with one decimal, or as many more (up to 3) as it takes to read
-    later than ``timeout``: an answer in 3.04 s was said "in 3.0s, later than timeout of
-    3s". Past 3 decimals, the thousandth above (3.0004 s is "3.001", not "3.000")."""
-    for digits in (1, 2, 3):
-        shown = f"{took:.{digits}f}"
-        if float(shown) > timeout:
-            return shown
-    return f"{math.floor(timeout * 1000 + 1) / 1000:.3f}"
-
-
-def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False,
-                elsewhere: bool = False, told: Optional[NothingListens] = None) -> str:
-    """For the close that gives up on logs waiting for a retry: what their last attempt
-    met (the collector not started at all, a newcomer's first Ctrl-C, said only
-    "1 log not delivered"), with the hint of the retries' own warning (in short where
-    ``told`` says it was said)."""
-    if not cause:
-        return ""
-    why, hint = _why(endpoint, cause, _refused_hint(endpoint, cause, proxied, elsewhere),
-                     told)
-    return f"; the last attempt to post to {endpoint} failed ({why}){hint}"
-
-
-def _why(endpoint: str, cause: str, hint: str,
-         told: Optional[NothingListens]) -> tuple[str, str]:
-    """``cause`` and ``hint`` as a warning says them: where ``hint`` is the fix of
-    "nothing listens there" and ``told`` has it said for ``endpoint``'s place, the
-    short form in place of both (the cause, a refused connection, is in the line above)."""
-    if told is not None and hint == _NOTHING_THERE_HINT and told.said(endpoint):
-        return told.again(endpoint), ""
-    return cause, hint
-
-
-def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
-                  elsewhere: bool = False) -> str:
-    """For a loopback Metrics API URL nothing listens at: what it was most likely meant
-    for (README's See it locally), the collector, not started or on another port. For
-    one the POSTs went to through a proxy elsewhere (it cannot reach this machine's
-    127.0.0.1, whether it answers, a 502, or not): the variable that exempts it. Through
-    a proxy on this machine (mitmproxy, which does reach it): its 502 is most likely the
-    collector not started; its not answering, the proxy not started."""
-    if cause.startswith("HTTP 3"):
-        return ("; a redirect is never followed (the API key goes to no other host): if "
-                "it points to the Metrics API, set metrics_api (README_METRICS_SERVER) "
-                "to that URL")
-    if not is_loopback_url(endpoint):
-        return "" if proxied else _unreached_hint(endpoint, cause)
-    if elsewhere:
-        return f"; {loopback_proxy_hint(endpoint)}"
-    if proxied and cause.startswith("ProxyError"):
-        return (f"; the proxy on this machine that {proxy_variables(endpoint)} names did "
-                "not answer: start it, or start the app with "
-                f"NO_PROXY={urlsplit(endpoint).hostname} set (keeping what it holds, "
-                "comma-separated) for the POSTs to go straight to metrics_api "
-                "(README_METRICS_SERVER)")
-    if proxied and cause.startswith("HTTP 502"):
-        return f"; the proxy on this machine could not reach it, {_NOTHING_THERE}"
-    if cause.startswith(("HTTP 404", "HTTP 405", "HTTP 501")):
-        parts = urlsplit(endpoint)
-        if parts.path != "/v1/request":  # README_METRICS_SERVER=http://127.0.0.1:8001/x
-            base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-            return ("; what answers there is no Metrics API: for `readme-metrics "
-                    "collect`, metrics_api (README_METRICS_SERVER) is its base URL alone, "
-                    f"without a path: {base}")
-        return f"; {_NOT_A_METRICS_API}"
-    if "ConnectionRefusedError" not in cause:
-        return ""
-    return _NOTHING_THERE_HINT
-
-
-#: What a POST met that never reached the host: a name not looked up, a connection
-#: refused, dropped (a firewall's DROP: a connect timeout) or with no route to it.
-_UNREACHED = ("gaierror", "NameResolutionError", "Failed to resolve", "host name timed out",
-              "ConnectTimeout", "ConnectionRefusedError", "Network is unreachable",
-              "No route to host")
-
-
-def _unreached_hint(endpoint: str, cause: str) -> str:
-    """For a Metrics API on another host (ReadMe's), not through a proxy: a POST that did
-    not reach it (``_UNREACHED``) is most likely the network of the app's machine (an
-    egress firewall, a security group, a name server, a network that allows only a
-    proxy); one that got no answer in time (``Timeout``, ``ReadTimeout``), that too or
-    an API slower than ``timeout``. Both say how to check it from that machine."""
-    parts = urlsplit(endpoint)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    check = f"`curl -sI {origin}`, run on the app's machine, shows an HTTP answer once it can"
-    if any(sign in cause for sign in _UNREACHED):
-        return (f"; this machine cannot reach {parts.hostname}: a firewall or egress rule "
-                f"(a container's, a security group's) that blocks outbound connections to "
-                f"it, a name server that does not resolve it, or no network. Let the app's "
-                f"machine reach {origin} (or, where the network allows only a proxy, set "
-                f"HTTPS_PROXY before the app starts): {check}")
-    if cause.startswith(("Timeout", "ReadTimeout")):
-        return (f"; no answer from {parts.hostname} within timeout (README_TIMEOUT): a "
-                f"firewall that drops the connection, or a slow network: {check}")
-    return ""
-
-
-#: A 404, 405 or 501 to the POST from a loopback URL: another program has the port (the
-#: collector started on another, or not at all), which takes no POST /v1/request.
-_NOT_A_METRICS_API = ("what answers there is no Metrics API (`readme-metrics collect` "
-                      "takes POST /v1/request): another program (or this app) has that "
-                      "port; start `readme-metrics collect` (--port 0 picks a free port) "
-                      "and give README_METRICS_SERVER the URL it prints")
-
-_NOTHING_THERE = ("nothing listens there: start `readme-metrics collect` (it prints the URL "
-                  "to give README_METRICS_SERVER), or correct the port in metrics_api "
-                  "(README_METRICS_SERVER)")
-_NOTHING_THERE_HINT = f"; {_NOTHING_THERE}"
 
 
 def _caller_key(item: Any) -> tuple[str, ...]:

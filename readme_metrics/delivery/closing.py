@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Optional
 
 from readme_metrics._wording import counted
 from readme_metrics.delivery import gunicorn_stop, process, watchdog
-from readme_metrics.delivery.attempt import why_waiting
+from readme_metrics.delivery.failure_hints import why_waiting
 
 if TYPE_CHECKING:
     from readme_metrics._logging import QuietLogger
