@@ -37,7 +37,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.asgi_watch import watched_within
-from readme_metrics.delivery.attempt import _later
+from readme_metrics.delivery.post_bound import _later
 from tests.support.command import REPO_ROOT
 from tests.support.contract import inline_options
 from tests.support.fake_api import Collector, Reply

@@ -20,18 +20,7 @@ from readme_metrics._wording import counted
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
-from readme_metrics.delivery.failure_hints import (
-    _NOT_A_METRICS_API,
-    _NOTHING_THERE,
-    _NOTHING_THERE_HINT,
-    _UNREACHED,
-    FailureHints,
-    _later,
-    _refused_hint,
-    _unreached_hint,
-    _why,
-    why_waiting,
-)
+from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
 from readme_metrics.delivery.policy import (
     DOWN_AFTER,
     FAIL,
@@ -50,9 +39,7 @@ from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.watchdog import Stretch
 from readme_metrics.nothing_listens import NothingListens
 
-#: (The hints' names, importable from here as before: failure_hints.)
-__all__ = ["Attempt", "_NOTHING_THERE", "_NOTHING_THERE_HINT", "_NOT_A_METRICS_API",
-           "_UNREACHED", "_later", "_refused_hint", "_unreached_hint", "_why", "why_waiting"]
+__all__ = ["Attempt", "why_waiting"]
 
 
 class Attempt(PostBound, FailureHints):

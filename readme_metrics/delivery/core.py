@@ -49,7 +49,7 @@ from readme_metrics.delivery import gunicorn_stop, process, uwsgi_exit, watchdog
 from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
-from readme_metrics.delivery.closing import EARLY, Closing, _app_threads_run
+from readme_metrics.delivery.closing import EARLY, Closing
 from readme_metrics.delivery.inline import INLINE_TAKEOVERS, InlineSending
 from readme_metrics.delivery.policy import (
     AUTH_PAUSE,
@@ -62,7 +62,7 @@ from readme_metrics.delivery.policy import (
 from readme_metrics.delivery.queue import LogQueue
 from readme_metrics.delivery.queue_full import QueueFullNotice
 from readme_metrics.delivery.sender import Sender
-from readme_metrics.delivery.sender_threads import SenderThreads, _gone
+from readme_metrics.delivery.sender_threads import SenderThreads
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.delivery.worker import WorkerPool
 from readme_metrics.nothing_listens import NothingListens
@@ -70,8 +70,7 @@ from readme_metrics.nothing_listens import NothingListens
 Build = Callable[[Any], dict]
 WORKER_NAME = "readme-metrics-worker"
 
-__all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery",
-           "_app_threads_run", "_gone"]
+__all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery"]
 
 
 class Delivery(Closing, SenderThreads, InlineSending):

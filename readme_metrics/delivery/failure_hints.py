@@ -8,7 +8,6 @@ why logs were waiting (:func:`why_waiting`). :class:`FailureHints` is a mixin of
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
@@ -108,16 +107,6 @@ class FailureHints:
         host = urlsplit(self._sender.endpoint).hostname
         return (f"; if it was the proxy's: ask for {host} to be let through it, or add "
                 f"{host} to NO_PROXY where it is reached without the proxy")
-
-def _later(took: float, timeout: float) -> str:
-    """``took`` seconds with one decimal, or as many more (up to 3) as it takes to read
-    later than ``timeout``: an answer in 3.04 s was said "in 3.0s, later than timeout of
-    3s". Past 3 decimals, the thousandth above (3.0004 s is "3.001", not "3.000")."""
-    for digits in (1, 2, 3):
-        shown = f"{took:.{digits}f}"
-        if float(shown) > timeout:
-            return shown
-    return f"{math.floor(timeout * 1000 + 1) / 1000:.3f}"
 
 
 def why_waiting(endpoint: str, cause: Optional[str], proxied: bool = False,

@@ -13,7 +13,6 @@ import math
 from typing import TYPE_CHECKING
 
 from readme_metrics.delivery import watchdog
-from readme_metrics.delivery.failure_hints import _later
 from readme_metrics.delivery.policy import HOLD_SHARE, TIMEOUT_CAP
 
 if TYPE_CHECKING:
@@ -24,6 +23,17 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.stretch import Stretch
 
 __all__ = ["PostBound"]
+
+
+def _later(took: float, timeout: float) -> str:
+    """``took`` seconds with one decimal, or as many more (up to 3) as it takes to read
+    later than ``timeout``: an answer in 3.04 s was said "in 3.0s, later than timeout of
+    3s". Past 3 decimals, the thousandth above (3.0004 s is "3.001", not "3.000")."""
+    for digits in (1, 2, 3):
+        shown = f"{took:.{digits}f}"
+        if float(shown) > timeout:
+            return shown
+    return f"{math.floor(timeout * 1000 + 1) / 1000:.3f}"
 
 
 class PostBound:
