@@ -20,6 +20,7 @@ from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
+from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
@@ -150,6 +151,9 @@ def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
 #: ``<``, ``>`` or backtick, which end a link in HTML, XML, Markdown and scripts.
 _QUERY = re.compile(r"""\?[^\s"'<>`]*""")
 
+#: An empty value as :func:`_queries` hides it.
+_EMPTY_HIDDEN = escaped_redacted("")
+
 
 def _queries(text: str, redactor: Redactor) -> str:
     """``text`` with the value of each pair a denied key names in a link's query redacted
@@ -164,6 +168,10 @@ def _queries(text: str, redactor: Redactor) -> str:
         link = found.group()
         hidden = redactor.linked(link) if "=" in link and (
             redactor.names_key_decoded(link)) else link
+        if hidden.replace(_EMPTY_HIDDEN, "") == link:
+            # Only empty values hidden: a script's fetch('/api?password=' + secret)
+            # holds none, its source is kept as written (hostile27).
+            hidden = link
         if hidden != link:
             out += text[at:found.start()], hidden
             at = found.end()
@@ -191,7 +199,11 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
     for at, line in enumerate(lines):
         if "=" in line or '"' in line or "'" in line:
             end = "\r" if line.endswith("\r") else ""
-            lines[at] = redactor.linked(line[:len(line) - len(end)], loose=True) + end
+            pairs = line[:len(line) - len(end)]
+            hidden = redactor.linked(pairs, loose=True)
+            # A line that is a script's, fetch('/api?password=...'), is one pair named
+            # "fetch('/api?password": its links' queries are read (hostile27).
+            lines[at] = (_queries(pairs, redactor) if hidden == pairs else hidden) + end
         elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
             lines[at] = hidden_members(redactor, line)
     return "\n".join(lines)
