@@ -20,6 +20,7 @@ from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
+from readme_metrics.har.redaction_escapes import spelled
 from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
@@ -63,7 +64,28 @@ def redact_text(
     text: str, essence: str, codec: str, redactor: Optional[Redactor]
 ) -> tuple[str, Optional[str]]:
     """Redact a text body: JSON key by key, a form (a response's: a request's becomes
-    params) field by field, anything else whole under an allowlist."""
+    params) field by field, anything else whole under an allowlist. A text that is no
+    JSON, form nor multipart body is read again with the escapes of HTML and scripts
+    decoded (:mod:`.redaction_escapes`: ``pass&#119;ord=``, ``"\\x70assword"``); when
+    that reading hides more, it is what is sent (its escapes decoded, hostile27)."""
+    result = _by_type(text, essence, codec, redactor)
+    if redactor is None or not redactor.has_deny or essence == FORM or (
+            essence.startswith("multipart/") or "json" in essence):
+        return result
+    reading = spelled(text)
+    if reading is None or not redactor.mentions_key(reading, True):
+        return result
+    hidden = _by_type(reading, essence, codec, redactor)
+    return hidden if hidden[0].count(_HIDDEN) > result[0].count(_HIDDEN) else result
+
+
+#: What each hidden value's mark holds, as written or percent-encoded.
+_HIDDEN = "REDACTED"
+
+
+def _by_type(
+    text: str, essence: str, codec: str, redactor: Optional[Redactor]
+) -> tuple[str, Optional[str]]:
     if redactor is None:
         return text, None
     if essence == FORM:

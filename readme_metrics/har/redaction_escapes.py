@@ -1,0 +1,71 @@
+"""A text body read with the escapes of the languages it may hold decoded (SPEC 6), for
+:func:`~readme_metrics.har.body_redaction.redact_text`.
+
+JSON's own escapes (``\\u0070``) are read where a document is. A text, HTML, XML or
+script body spells a name in escapes JSON does not have, which the program reading it
+decodes all the same (hostile27, each in clear before):
+
+- ``\\x70assword`` and ``\\u{70}assword`` (JavaScript, Python, PHP, Ruby, C), ``\\U`` and
+  three octal digits (``\\160``: Python, PHP, JavaScript's legacy strings);
+- HTML and XML character references, ``pass&#119;ord``, ``&#x77;``, the ``;`` left out
+  as browsers accept it, and ``&quot;``, ``&apos;``, ``&quest;``, ``&equals;``,
+  ``&amp;`` (JSON in an attribute: ``data-x="{&quot;password&quot;: ...}"``; a link's
+  ``?`` written ``&#63;``);
+- percent escapes (a link's name ``passw%6Frd=``, its ``?`` written ``%3F``).
+
+:func:`spelled` gives that reading (each escape of a printable ASCII character or a
+letter decoded, one pass, linear in the text: the pattern has no nested repeats), or
+None when the text holds no such escape, so that a text with none costs one scan.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from readme_metrics._lazy_re import lazy_compile
+
+__all__ = ["spelled"]
+
+#: An escape this module reads (group 1: a hex number, 2: a decimal one, 3: octal, 4: a
+#: named reference, 5: a percent escape's hex).
+_ESCAPE = lazy_compile(
+    r"\\(?:x([0-9A-Fa-f]{2})|u\{([0-9A-Fa-f]{1,6})\}|u([0-9A-Fa-f]{4})"
+    r"|U([0-9A-Fa-f]{8})|([0-7]{3}))"
+    r"|&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));?"
+    r"|&(quot|apos|quest|equals|amp|num|period|lowbar|hyphen|dash);"
+    r"|%([0-9A-Fa-f]{2})")
+
+#: What may start one (a cheap look before the pattern runs).
+_STARTS = ("\\", "&", "%")
+
+_NAMED = {"quot": '"', "apos": "'", "quest": "?", "equals": "=", "amp": "&", "num": "#",
+          "period": ".", "lowbar": "_", "hyphen": "-", "dash": "-"}
+
+_BASES = (16, 16, 16, 16, 8, 10, 16)
+
+
+def _character(escape: re.Match[str]) -> str:
+    """The character ``escape`` spells, or the escape itself when that is no printable
+    ASCII character nor a letter (a control, a surrogate, beyond Unicode)."""
+    named = escape.group(8)
+    if named is not None:
+        return _NAMED[named]
+    digits = escape.group(9)
+    if digits is not None:
+        code = int(digits, 16)
+    else:
+        number = next(at for at in range(1, 8) if escape.group(at) is not None)
+        code = int(escape.group(number), _BASES[number - 1])
+    if 0x20 < code < 0x7F or code <= 0x10FFFF and chr(code).isalpha():
+        return chr(code)
+    return escape.group()
+
+
+def spelled(text: str) -> Optional[str]:
+    """``text`` with each escape of the module decoded, or None when it holds none that
+    decodes to another text."""
+    if not any(start in text for start in _STARTS):
+        return None
+    reading = _ESCAPE.sub(_character, text)
+    return None if reading == text else reading
