@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.event_stream import (
     EVENT_STREAM,
     event_stream_names,
@@ -234,9 +235,17 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
 def multipart_mentions(text: str, redactor: Redactor) -> bool:
     """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
     percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``), or a part's value a form or
-    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``)."""
+    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``), or
+    a quoted-printable part's name broken by a soft line break."""
     return redactor.mentions_key(text) or (
-        "%" in text and redactor.names_key_decoded(percent_decoded(text)))
+        "%" in text and redactor.names_key_decoded(percent_decoded(text))) or (
+        # (A quoted-printable part's soft line break inside a name, pass=\r\nword.)
+        "=\n" in text or "=\r\n" in text) and redactor.mentions_key(
+        _SOFT_BREAK.sub("", text))
+
+
+#: A soft line break of quoted-printable (RFC 2045 6.7).
+_SOFT_BREAK = lazy_compile("=\r?\n")
 
 
 def json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:
