@@ -120,10 +120,17 @@ def yaml_redacted(text: str, redactor: Redactor) -> str:
     which such a key names a member; ``text`` itself when none is. A denied key whose
     value is an alias (``password: *db``) has the anchored value hidden too
     (``x-db: &db "[REDACTED n]"``): a second pass, when there is one."""
-    hidden, aliases = _hidden(text, redactor, frozenset())
+    reading = _BREAKS.sub("\n", text) if _BREAKS.search(text) is not None else text
+    hidden, aliases = _hidden(reading, redactor, frozenset())
     if aliases:
         hidden = _hidden(hidden, redactor, frozenset(aliases))[0]
-    return hidden
+    return text if hidden == reading else hidden
+
+
+#: A line break PyYAML reads and :func:`_hidden` does not split at: a lone CR (old Mac),
+#: NEL, LS, PS (YAML 1.1's, PyYAML's). The text is read with each one a LF, and sent so
+#: when a value was hidden (``a: 1\x85password: ...`` went out in clear, hostile27).
+_BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 #: An alias as a whole value (``*db``, a comment after it).
@@ -148,7 +155,14 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
         at = _content(line)
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
-        if anchor is not None and anchor.group(1) in anchors:
+        if _explicit(lines, index, at, redactor):
+            # "? password" then ": value" (an explicit key, as PyYAML reads it; its
+            # value went out in clear, hostile27): that value is the key's.
+            out.append(line)
+            line = lines[index]
+            index += 1
+            start = at + 1
+        elif anchor is not None and anchor.group(1) in anchors:
             start = anchor.end()
         elif end >= 0 and denied_key(redactor, _key(line, at, end)):
             start = end
@@ -183,6 +197,22 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
         index = last
         changed = True
     return ("\n".join(out) if changed else text), aliases
+
+
+def _explicit(lines: list[str], index: int, at: int, redactor: Redactor) -> bool:
+    """Whether line ``index - 1`` is an explicit key the denylist names (``? password``,
+    a scalar on its line) whose value follows on the next line at its indentation
+    (``: ...``)."""
+    line = lines[index - 1]
+    if not line.startswith(("? ", "?\t"), at) or index >= len(lines):
+        return False
+    following = lines[index]
+    if len(following) - len(following.lstrip(" ")) != at or not (
+            following.startswith((": ", ":\t"), at) or following[at:].rstrip("\r") == ":"):
+        return False
+    key = line[at + 2:].strip(" \t\r")
+    key = key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
+    return bool(key) and denied_key(redactor, key)
 
 
 def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
