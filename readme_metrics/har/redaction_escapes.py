@@ -11,7 +11,8 @@ decodes all the same (hostile27, each in clear before):
   as browsers accept it, and ``&quot;``, ``&apos;``, ``&quest;``, ``&equals;``,
   ``&amp;`` (JSON in an attribute: ``data-x="{&quot;password&quot;: ...}"``; a link's
   ``?`` written ``&#63;``);
-- percent escapes (a link's name ``passw%6Frd=``, its ``?`` written ``%3F``).
+- percent escapes of a name's letters, digits, ``_-.~`` and of ``?`` (a link's name
+  ``passw%6Frd=``, its ``?`` written ``%3F``).
 
 :func:`spelled` gives that reading (each escape of a printable ASCII character or a
 letter decoded, one pass, linear in the text: the pattern has no nested repeats), or
@@ -44,6 +45,9 @@ _NAMED = {"quot": '"', "apos": "'", "quest": "?", "equals": "=", "amp": "&", "nu
 
 _BASES = (16, 16, 16, 16, 8, 10, 16)
 
+#: What a percent escape is decoded to besides letters and digits.
+_NAME_MARKS = frozenset("_-.~?")
+
 
 def _character(escape: re.Match[str]) -> str:
     """The character ``escape`` spells, or the escape itself when that is no printable
@@ -53,10 +57,14 @@ def _character(escape: re.Match[str]) -> str:
         return _NAMED[named]
     digits = escape.group(9)
     if digits is not None:
-        code = int(digits, 16)
-    else:
-        number = next(at for at in range(1, 8) if escape.group(at) is not None)
-        code = int(escape.group(number), _BASES[number - 1])
+        # A percent escape spells a name's character or a link's "?" only: a text that is
+        # JSON percent-encoded is read decoded whole already (hostile26), and one read
+        # half decoded would be no JSON, hidden whole.
+        decoded = chr(int(digits, 16))
+        spells = decoded.isascii() and decoded.isalnum() or decoded in _NAME_MARKS
+        return decoded if spells else escape.group()
+    number = next(at for at in range(1, 8) if escape.group(at) is not None)
+    code = int(escape.group(number), _BASES[number - 1])
     if 0x20 < code < 0x7F or code <= 0x10FFFF and chr(code).isalpha():
         return chr(code)
     return escape.group()
