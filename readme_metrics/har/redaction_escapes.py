@@ -8,8 +8,9 @@ decodes all the same (hostile27, each in clear before):
 - ``\\x70assword`` and ``\\u{70}assword`` (JavaScript, Python, PHP, Ruby, C), ``\\U`` and
   three octal digits (``\\160``: Python, PHP, JavaScript's legacy strings);
 - HTML and XML character references, ``pass&#119;ord``, ``&#x77;``, the ``;`` left out
-  as browsers accept it, and ``&quot;``, ``&apos;``, ``&quest;``, ``&equals;``,
-  ``&amp;`` (JSON in an attribute: ``data-x="{&quot;password&quot;: ...}"``; a link's
+  as browsers accept it, and ``&quot;``, ``&apos;``, ``&quest;``, ``&equals;`` (not
+  ``&amp;``, which a link's query is read with already: every HTML link would be read
+  twice; JSON in an attribute: ``data-x="{&quot;password&quot;: ...}"``; a link's
   ``?`` written ``&#63;``);
 - percent escapes of a name's letters, digits, ``_-.~`` and of ``?`` (a link's name
   ``passw%6Frd=``, its ``?`` written ``%3F``).
@@ -34,13 +35,13 @@ _ESCAPE = lazy_compile(
     r"\\(?:x([0-9A-Fa-f]{2})|u\{([0-9A-Fa-f]{1,6})\}|u([0-9A-Fa-f]{4})"
     r"|U([0-9A-Fa-f]{8})|([0-7]{3}))"
     r"|&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));?"
-    r"|&(quot|apos|quest|equals|amp|num|period|lowbar|hyphen|dash);"
+    r"|&(quot|apos|quest|equals|num|period|lowbar|hyphen|dash);"
     r"|%([0-9A-Fa-f]{2})")
 
 #: What may start one (a cheap look before the pattern runs).
 _STARTS = ("\\", "&", "%")
 
-_NAMED = {"quot": '"', "apos": "'", "quest": "?", "equals": "=", "amp": "&", "num": "#",
+_NAMED = {"quot": '"', "apos": "'", "quest": "?", "equals": "=", "num": "#",
           "period": ".", "lowbar": "_", "hyphen": "-", "dash": "-"}
 
 _BASES = (16, 16, 16, 16, 8, 10, 16)
