@@ -113,6 +113,11 @@ TEXT_LEAKS = {
     "yaml-lone-cr": ("application/yaml", f"a: 1\rpassword: {SECRET}\r"),
     "yaml-nel": ("application/yaml", f"a: 1\u0085password: {SECRET}\u0085"),
     "yaml-ls": ("application/yaml", f"a: 1\u2028password: {SECRET}\u2028"),
+    # (A flow collection's quoted string going on to a line starting with "#", which was
+    # read as a comment's: hostile26's property found it with a null value.)
+    "yaml-flow-hash-line": ("application/yaml", f"a: {{a: '\n  #', password: {SECRET}}}\n"),
+    "yaml-flow-hash-item": ("application/yaml",
+                            f"a:\n- {{a: '\n\n    #', password: {SECRET}}}\n"),
 }
 
 

@@ -224,9 +224,15 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
     last = index
     for ahead in range(index, len(lines)):
         following = lines[ahead]
-        if not following.strip() or following.lstrip().startswith("#"):
-            continue  # (a blank line, or a comment's, at any indentation)
+        if not following.strip():
+            continue  # (a blank line, at any indentation)
         deeper = len(following) - len(following.lstrip(" ")) - at
+        if following.lstrip().startswith("#"):
+            # A comment's line, at any indentation; deeper, it may be a quoted string's
+            # line, its flow collection going on after it ({a: '\n  #', password: ...}
+            # went out in clear: hostile26's property, hostile27): the value's too.
+            last = ahead + 1 if deeper > 0 else last
+            continue
         if deeper < 0 or deeper == 0 and (value or not _item(following, at)):
             break
         last = ahead + 1
