@@ -73,7 +73,9 @@ def redact_text(
     if redactor is None or not redactor.has_deny or essence == FORM or (
             essence.startswith("multipart/") or "json" in essence):
         return result
-    reading = spelled(text)
+    reading = spelled(text, False)
+    if "%" in text and redactor.names_key_decoded(text if reading is None else reading):
+        reading = spelled(text, True)  # (its percent escapes too: passw%6Frd, \x70%61...)
     if reading is None or not redactor.mentions_key(reading, True):
         return result
     hidden = _by_type(reading, essence, codec, redactor)
