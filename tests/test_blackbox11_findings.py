@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -129,4 +130,73 @@ def test_inline_calls_behind_a_held_send_end_without_waiting_for_it(
                    for log in logs)
     assert paths == sorted(["first", *(f"behind-{number}" for number in range(BEHIND))])
     assert "readme_metrics" not in said, said  # nothing dropped, nothing to say
+    assert API_KEY not in said + out.decode(errors="replace")
+
+
+STREAM_APP = textwrap.dedent("""
+    import asyncio, os
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    async def chunks():
+        for number in range(600):
+            if number == 3:
+                print("entered", flush=True)
+            yield b"chunk %d\\n" % number
+            await asyncio.sleep(0.1)
+
+    async def stream(request):
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    application = ReadMeMetricsMiddleware(Starlette(routes=[Route("/stream", stream)]),
+        MetricsApiConfig(
+            api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
+            base_log_url="http://docs.example", shutdown_timeout=10,
+            grouping_function=lambda req: {"api_key": "caller-1"}))
+""")
+
+
+def test_a_starlette_stream_cut_by_uvicorns_graceful_timeout_is_logged(
+        collector: Collector, tmp_path: Path) -> None:
+    """uvicorn's --timeout-graceful-shutdown cancels the calls still running and goes
+    on to the lifespan's shutdown without waiting for them to end. A raw ASGI app ends
+    at once (tests/test_exit14_findings.py); Starlette's StreamingResponse unwinds its
+    anyio task group over a few turns of the loop, so the lifespan's flush ran before
+    its log was made, and uvicorn then ended by SIGTERM again, no exit hook: the log
+    was lost, no line said it (0 of 4 in the sweep, FastAPI). The flush now waits
+    (within shutdown_timeout) for the calls the server is cancelling."""
+    (tmp_path / "stream_app.py").write_text(STREAM_APP)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url, "PROJECT_KEY": API_KEY,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    port = free_port()
+    process = start_server([sys.executable, "-m", "uvicorn", "--host=127.0.0.1",
+                            f"--port={port}", "--no-access-log",
+                            "--timeout-graceful-shutdown=1", "stream_app:application"],
+                           cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    try:
+        while "Uvicorn running on" not in read_line(
+                process.stderr, about="uvicorn's start").decode(errors="replace"):
+            assert process.poll() is None
+        with socket.create_connection(("127.0.0.1", port), timeout=LINE_WAIT) as client:
+            client.sendall(b"GET /stream HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            assert read_line(process.stdout, about="the stream").strip() == b"entered"
+            process.terminate()
+            out, err = process.communicate(timeout=LINE_WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        end_stragglers(process)
+        if process.returncode is None:
+            process.communicate(timeout=30)
+    said = err.decode(errors="replace")
+    assert "Cancel 1 running task(s)" in said, said
+    logs = collector.wait_for_only(1)
+    content = logs[0]["request"]["log"]["entries"][0]["response"]["content"]
+    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n"), content
+    assert content["comment"].startswith("incomplete: the app's answer broke off"), content
     assert API_KEY not in said + out.decode(errors="replace")

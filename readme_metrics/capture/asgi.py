@@ -95,8 +95,9 @@ class MetricsMiddleware(PipelineControls):
         self.background = config.background_worker_mode
         # The bound __call__ (see MetricsPipeline.identify): a C slot call fewer.
         self.identify = AwaitingIdentifier(config.grouping_function, self.logger).__call__
-        # Work that outlives a cancelled exchange: its finish, its grouping function.
-        self.outlive = Outlive()
+        # Work that outlives a cancelled exchange: its finish, its grouping function;
+        # the calls a server's shutdown is cancelling (settled before the flush).
+        self.outlive = Outlive(MetricsMiddleware.__call__.__code__)
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
