@@ -168,14 +168,61 @@ def test_a_starlette_stream_cut_by_uvicorns_graceful_timeout_is_logged(
     its log was made, and uvicorn then ended by SIGTERM again, no exit hook: the log
     was lost, no line said it (0 of 4 in the sweep, FastAPI). The flush now waits
     (within shutdown_timeout) for the calls the server is cancelling."""
-    (tmp_path / "stream_app.py").write_text(STREAM_APP)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+    logs, _ = _cut_stream_under_uvicorn(tmp_path, collector, "stream_app", STREAM_APP)
+    content = logs[0]["request"]["log"]["entries"][0]["response"]["content"]
+    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n"), content
+    assert content["comment"].startswith("incomplete: the app's answer broke off"), content
+
+
+DJANGO_APP = textwrap.dedent("""
+    import asyncio, os
+    import django
+    from django.conf import settings
+    from readme_metrics import MetricsApiConfig
+
+    settings.configure(
+        DEBUG=False, SECRET_KEY="blackbox11-" * 5, ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF=__name__, MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+        README_METRICS_CONFIG=MetricsApiConfig(
+            api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
+            base_log_url="http://docs.example", shutdown_timeout=10,
+            grouping_function=lambda req: {"api_key": "caller-1"}))
+    django.setup()
+
+    from django.core.asgi import get_asgi_application
+    from django.http import StreamingHttpResponse
+    from django.urls import path
+    from readme_metrics.django_asgi import with_lifespan
+
+    async def chunks():
+        for number in range(600):
+            if number == 3:
+                print("entered", flush=True)
+            yield b"chunk %d\\n" % number
+            await asyncio.sleep(0.1)
+
+    async def stream(request):
+        return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+    urlpatterns = [path("stream", stream)]
+    application = with_lifespan(get_asgi_application())
+""")
+
+
+def _cut_stream_under_uvicorn(tmp_path: Path, collector: Collector, module: str,
+                              source: str) -> tuple[list[dict], str]:
+    """``source`` as ``module`` under uvicorn --timeout-graceful-shutdown=1, stopped by
+    SIGTERM while it streams GET /stream (the app prints "entered" at its 4th chunk):
+    the logs the collector got, and uvicorn's stderr."""
+    (tmp_path / f"{module}.py").write_text(source)
+    env = {**{k: v for k, v in os.environ.items()
+              if not k.startswith(("README_", "DJANGO_"))},
            "METRICS_URL": collector.url, "PROJECT_KEY": API_KEY,
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     port = free_port()
     process = start_server([sys.executable, "-m", "uvicorn", "--host=127.0.0.1",
                             f"--port={port}", "--no-access-log",
-                            "--timeout-graceful-shutdown=1", "stream_app:application"],
+                            "--timeout-graceful-shutdown=1", f"{module}:application"],
                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
     try:
@@ -195,8 +242,21 @@ def test_a_starlette_stream_cut_by_uvicorns_graceful_timeout_is_logged(
             process.communicate(timeout=30)
     said = err.decode(errors="replace")
     assert "Cancel 1 running task(s)" in said, said
-    logs = collector.wait_for_only(1)
+    assert API_KEY not in said + out.decode(errors="replace")
+    return collector.wait_for_only(1), said
+
+
+def test_a_django_stream_cut_by_uvicorns_graceful_timeout_is_logged(
+        collector: Collector, tmp_path: Path) -> None:
+    """Django's ASGI handler, cancelled by uvicorn's graceful timeout, leaves its
+    response task running (it cancels it only when the disconnect comes first): the
+    stream's log would be made at its end, long after uvicorn's lifespan shutdown, whose
+    flush (README's ``with_lifespan``) ran without it, and uvicorn's re-raised SIGTERM
+    (no exit hook) lost it without a line. The lifespan's shutdown now logs a response
+    still in flight as far as it went, as the exit does."""
+    logs, said = _cut_stream_under_uvicorn(tmp_path, collector, "django_stream",
+                                           DJANGO_APP)
     content = logs[0]["request"]["log"]["entries"][0]["response"]["content"]
     assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n"), content
-    assert content["comment"].startswith("incomplete: the app's answer broke off"), content
-    assert API_KEY not in said + out.decode(errors="replace")
+    assert content["comment"].startswith(
+        "incomplete: the process exited while the answer was being sent"), content
