@@ -7,19 +7,24 @@ stops the stream once the server tells it the client left (``http.disconnect``, 
 chunks logged as if they were the whole answer. It now says the client left before the
 answer's end (SPEC 4: the exchange as the client saw it). Under uvicorn (h11), gunicorn
 with uvicorn-worker's ``UvicornWorker`` (README's FastAPI quick start), hypercorn and
-daphne.
+daphne. And under WSGI servers, whose write of a chunk raises once the client is gone.
 """
 
 from __future__ import annotations
 
 import socket
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - a fixture
 from tests.support.fake_api import Collector, free_port
+from tests.support.wsgi_servers import served
 from tests.test_asgi_client_got import ALL, MISSING, _entries
 from tests.test_asgi_conformance import SAFETY, _raw
 from tests.test_e2e_servers import serve, server_env
@@ -62,6 +67,49 @@ def test_a_streaming_response_the_client_left_says_so(
     assert content["size"] == len(content["text"].encode()) == response["bodySize"]
     everything = sum(len(b"chunk %d\n" % i) for i in range(200))
     assert content["size"] < everything
+    assert content.get("comment") == (
+        f"incomplete: the client left before the answer's end: {content['size']} bytes "
+        "of it were sent, what the app sent later reached no one and is not logged")
+
+
+# -- WSGI: the server's write raising once the client is gone ------------------------------
+
+LATE_WSGI = 2000  # chunks the app yields after the client left: a write of one fails
+
+
+def _left_stream(gone: threading.Event) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        for i in range(3):
+            yield b"chunk %d\n" % i
+        gone.wait(SAFETY)  # the test closed its socket
+        for i in range(LATE_WSGI):
+            time.sleep(0.001)  # a turn for the server's loop (waitress's) to see the close
+            yield b"late %d\n" % i
+    return app
+
+
+@pytest.mark.parametrize("server", ["werkzeug", "waitress", "wsgiref"])
+def test_a_wsgi_stream_the_client_left_says_so(
+        wrap: Any, collector: Collector, server: str) -> None:
+    """The server's write of a late chunk raises (a broken pipe, waitress's
+    ClientDisconnected) and it closes the app's iterable: the log had the chunks the
+    server took, 200 and no word. It now says the client left before the end."""
+    gone = threading.Event()
+    with served(server, wrap(_left_stream(gone))) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(b"GET /left HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while b"chunk 2\n" not in answer:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed early: {answer!r}"
+                answer += chunk
+        gone.set()
+        response = only_log(collector)["request"]["log"]["entries"][0]["response"]
+    content = response["content"]
+    assert response["status"] == 200
+    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\n")
+    assert content["size"] < 24 + sum(len(b"late %d\n" % i) for i in range(LATE_WSGI))
     assert content.get("comment") == (
         f"incomplete: the client left before the answer's end: {content['size']} bytes "
         "of it were sent, what the app sent later reached no one and is not logged")
