@@ -68,8 +68,9 @@ def test_a_streaming_response_the_client_left_says_so(
     everything = sum(len(b"chunk %d\n" % i) for i in range(200))
     assert content["size"] < everything
     assert content.get("comment") == (
-        f"incomplete: the client left before the answer's end: {content['size']} bytes "
-        "of it were sent, what the app sent later reached no one and is not logged")
+        "incomplete: the client left before the answer's end, after the server took "
+        f"{content['size']} bytes of it: what the app sent later reached no one and is "
+        "not logged")
 
 
 # -- WSGI: the server's write raising once the client is gone ------------------------------
@@ -111,5 +112,6 @@ def test_a_wsgi_stream_the_client_left_says_so(
     assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\n")
     assert content["size"] < 24 + sum(len(b"late %d\n" % i) for i in range(LATE_WSGI))
     assert content.get("comment") == (
-        f"incomplete: the client left before the answer's end: {content['size']} bytes "
-        "of it were sent, what the app sent later reached no one and is not logged")
+        "incomplete: the client left before the answer's end, after the server took "
+        f"{content['size']} bytes of it: what the app sent later reached no one and is "
+        "not logged")

@@ -233,8 +233,8 @@ def test_a_client_that_left_mid_answer_breaks_nothing_off(
     _served(wrap(app), wire)
     status, content, _ = _content(collector)
     assert status == 200 and content["comment"] == (
-        "incomplete: the client left before the answer's end: 11 bytes of it were sent, "
-        "what the app sent later reached no one and is not logged"), content
+        "incomplete: the client left before the answer's end, after the server took 11 "
+        "bytes of it: what the app sent later reached no one and is not logged"), content
 
 
 def test_a_stream_closed_early_while_an_unrelated_exception_is_handled_is_not_cut(

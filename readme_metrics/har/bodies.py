@@ -240,8 +240,8 @@ def client_left(content: dict[str, Any], size: int) -> None:
     bytes, before the answer's end (``Exchange.response_client_left``): "incomplete", as
     :func:`broke_off` says it."""
     content["comment"] = _join(content.get("comment"), (
-        f"incomplete: the client left before the answer's end: {size} bytes of it were "
-        "sent, what the app sent later reached no one and is not logged"))
+        f"incomplete: the client left before the answer's end, after the server took "
+        f"{size} bytes of it: what the app sent later reached no one and is not logged"))
 
 
 def hide_bodies(entry: dict[str, Any]) -> None:
