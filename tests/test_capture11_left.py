@@ -73,6 +73,34 @@ def test_a_streaming_response_the_client_left_says_so(
         "not logged")
 
 
+@pytest.mark.parametrize("server", [p for p in _params() if p.values[0] != "gunicorn-uvicorn"])
+def test_a_stream_with_a_length_the_client_left_is_not_called_short(
+        collector: Collector, tmp_path: Path, server: str) -> None:
+    """tests/support/asgi_cases.py's ``/left`` with the Content-Length of the whole
+    stream: the client reads four chunks and leaves, the app sends the rest and its last
+    message, which the server drops. The log said the app's answer was shorter than its
+    own Content-Length (the app's fault, on the dashboard); it says the client left."""
+    port = free_port()
+    barrier = tmp_path / "barrier"
+    with serve(SERVERS[server](port, "tests.support.asgi_cases:plain_root"),
+               server_env(collector), tmp_path, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+            sock.sendall(_raw(port, "wrap", "left", "GET",
+                              f"/left?barrier={barrier}&length=1"))
+            answer = b""
+            while b"chunk 3\n" not in answer:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed early: {answer!r}"
+                answer += chunk
+        barrier.touch()
+        content = _entries(collector, 1)["left"]["response"]["content"]
+    assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n")
+    assert content.get("comment") == (
+        "incomplete: the client left before the answer's end, after the server took "
+        f"{content['size']} bytes of it: what the app sent later reached no one and is "
+        "not logged")
+
+
 # -- WSGI: the server's write raising once the client is gone ------------------------------
 
 LATE_WSGI = 2000  # chunks the app yields after the client left: a write of one fails
