@@ -212,7 +212,7 @@ def test_a_yaml_block_scalars_last_line_starting_hash_is_hidden() -> None:
     assert SECRET in yaml.safe_load(body)["password"]
     entry = entry_of(body_on("request", [("Content-Type", "text/yaml")], body.encode()),
                      redactor=Redactor(["password"]))
-    assert entry["request"]["postData"]["text"] == 'password: "[REDACTED 24]"\nuser: zoe\n'
+    assert entry["request"]["postData"]["text"] == 'password: "[REDACTED 28]"\nuser: zoe\n'
 
 
 def test_guard_a_yaml_comment_after_a_value_stays() -> None:

@@ -152,6 +152,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
     while index < len(lines):
         line = lines[index]
         index += 1
+        last = index
         at = _content(line)
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
@@ -175,7 +176,8 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
             if line[start:start + 1] not in ("{", "["):
                 out.append(line)
                 continue
-            last = _value_end(lines, index, at, line[start:])
+            last = max(_value_end(lines, index, at, line[start:]),
+                       _flow_close(lines, index, line[start:]))
             if not _flow_denies(redactor, "\n".join([line[start:], *lines[index:last]])):
                 out += lines[index - 1:last]
                 index = last
@@ -187,7 +189,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
         alias = _ALIAS.fullmatch(value)
         if alias is not None:
             aliases.append(alias.group(1))
-        last = _value_end(lines, index, at, value)
+        last = max(last, _value_end(lines, index, at, value))
         hidden = "\n".join([value, *lines[index:last]]).strip()
         if not hidden:
             out.append(line)  # (no value: "password:", null)
@@ -237,6 +239,35 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
             break
         last = ahead + 1
     return last
+
+
+def _flow_close(lines: list[str], index: int, flow: str) -> int:
+    """The index of the first line after the line closing the flow collection that
+    ``flow`` (from line ``index - 1``) starts: a quoted scalar in it runs over lines at
+    any indentation, one starting ``#`` among them (``{b: '\n#', password: ...}``);
+    ``index`` when it does not close (not YAML: the lines are read as keys)."""
+    depth, quote = 0, ""
+    for ahead, text in enumerate([flow, *lines[index:]]):
+        at = 0
+        while at < len(text):
+            character = text[at]
+            if quote:
+                if character == "\\" and quote == '"':
+                    at += 1
+                elif character == quote:
+                    quote = ""
+            elif character in ("'", '"'):
+                quote = character
+            elif character == "#" and (at == 0 or text[at - 1] in " \t"):
+                break  # (a comment, to the line's end)
+            elif character in "{[":
+                depth += 1
+            elif character in "}]":
+                depth -= 1
+                if depth <= 0:
+                    return index + ahead
+            at += 1
+    return index
 
 
 #: What separates a flow collection's members (and starts or ends one).
