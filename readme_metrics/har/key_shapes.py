@@ -192,8 +192,7 @@ def _framed(reading: str, start: int, end: int, before: str, after: str) -> bool
         return reading[start - 2:start - 1] in ("\n", "(") and after == "\n"
     if before == "\0":
         return reading.endswith((_lowered(struct.pack("<I", length)),
-                                 _lowered(struct.pack(">I", length))), 0, start) or (
-            after == "\0" and start >= 2 and reading[start - 2] in _BSON)
+                                 _lowered(struct.pack(">I", length))), 0, start)
     if before in _BLANKS and not _binary_near(reading, start, after):
         return False
     code = ord(before)
