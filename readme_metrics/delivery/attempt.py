@@ -569,7 +569,7 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
                 "it points to the Metrics API, set metrics_api (README_METRICS_SERVER) "
                 "to that URL")
     if not is_loopback_url(endpoint):
-        return "" if proxied else _unreached_hint(endpoint, cause)
+        return "" if proxied else unreached_hint(endpoint, cause)
     if elsewhere:
         return f"; {loopback_proxy_hint(endpoint)}"
     if proxied and cause.startswith("ProxyError"):
@@ -600,9 +600,9 @@ _UNREACHED = ("gaierror", "NameResolutionError", "Failed to resolve", "host name
               "No route to host")
 
 
-def _unreached_hint(endpoint: str, cause: str) -> str:
+def unreached_hint(endpoint: str, cause: str) -> str:
     """For a Metrics API on another host (ReadMe's), not through a proxy: a POST that did
-    not reach it (``_UNREACHED``) is most likely the network of the app's machine (an
+    not reach it (or the docs-URL lookup's GET, :mod:`readme_metrics.docs_url`) (``_UNREACHED``) is most likely the network of the app's machine (an
     egress firewall, a security group, a name server, a network that allows only a
     proxy); one that got no answer in time (``Timeout``, ``ReadTimeout``), that too or
     an API slower than ``timeout``. Both say how to check it from that machine."""
