@@ -602,9 +602,10 @@ _UNREACHED = ("gaierror", "NameResolutionError", "Failed to resolve", "host name
 
 def unreached_hint(endpoint: str, cause: str) -> str:
     """For a Metrics API on another host (ReadMe's), not through a proxy: a POST that did
-    not reach it (or the docs-URL lookup's GET, :mod:`readme_metrics.docs_url`) (``_UNREACHED``) is most likely the network of the app's machine (an
-    egress firewall, a security group, a name server, a network that allows only a
-    proxy); one that got no answer in time (``Timeout``, ``ReadTimeout``), that too or
+    not reach it (``_UNREACHED``; or the docs-URL lookup's GET, :mod:`readme_metrics.docs_url`)
+    is most likely the network of the app's machine (an egress firewall, a security
+    group, a name server, a network that allows only a proxy); one that got no answer in
+    time (``Timeout``, ``ReadTimeout``), that too or
     an API slower than ``timeout``. Both say how to check it from that machine."""
     parts = urlsplit(endpoint)
     origin = f"{parts.scheme}://{parts.netloc}"
