@@ -58,6 +58,9 @@ _PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
 _WIDE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\xfe{\x00}\x00\r\n'
 _FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\n[1]\r\n'
 _MULTIPART = "multipart/form-data; boundary=XyZ"
+_B64_PART = (b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n'
+             b"Content-Transfer-Encoding: base64\r\n\r\n" + b64encode(b"PASSWORD=s\n")
+             + b"\r\n")
 _DOTENV_PART = (b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.env"\r\n'
                 b"Content-Type: text/plain\r\n\r\nUSER=zoe\nPASSWORD=s\n\r\n")
 _LONG_KEY = "rdme_xn0123456789abcdef0123456789abcdef"
@@ -268,7 +271,27 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         "yaml, each line deeper: {a: '...": ("application/yaml", lambda n: b"a: 1\n" + b"".join(
             b" " * i + b"{a: '\n" for i in range(int((n * 2) ** 0.5))) + b"password", DENY),
     },
+    # Escapes read (redaction_escapes), links in text/plain scripts, YAML breaks (hostile27).
+    "hostile27": {
+        **{name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+            ("html of pass&#119;ord links", "text/html", b"",
+             b'<a href="/r&#63;pass&#119;ord=s">', b""),
+            ("html of &quot; members", "text/html", b"<div data-x=\"",
+             b"{&quot;pass&#x77;ord&quot;: &quot;s&quot;}", b'">'),
+            ("script of \\x70assword", "application/javascript", b"",
+             b"a = {'\\x70assword': 's', '\\u{70}': 1};", b""),
+            ("html of one run of &#", "text/html", b"password ", b"&#", b"="),
+            ("text/plain fetch lines", "text/plain", b"",
+             b"fetch('/api?password=s&x=1')\n", b""),
+            ("yaml of NEL lines", "application/yaml", b"", b"a: 1\xc2\x85password: s\xc2\x85", b""),
+            ("yaml of ? keys", "application/yaml", b"", b"? password\n: s\n", b""),
+            ("yaml of ? lines", "application/yaml", b"password: 1\n", b"? \n", b""),
+        ]},
+        "base64 file parts": (_MULTIPART, lambda n: _B64_PART * (n // len(_B64_PART))
+                              + b"--XyZ--\r\n", DENY),
+    },
 }
+
 
 
 #: The caller's key of the cases that need one (the grouping function's id), by name.

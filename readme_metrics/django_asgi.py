@@ -97,10 +97,15 @@ class _WithLifespan:
                 # Nothing is served any more (ASGI sends it once every connection is
                 # closed); the flush posts, so under asyncio it runs off the event loop
                 # (under trio in the loop's thread, as the ASGI middleware's does).
+                from readme_metrics.capture import unclosed
                 from readme_metrics.django import flush_all
 
                 loop = running_asyncio_loop()
                 try:
+                    # A response still being sent reaches no client now (uvicorn
+                    # cancelled it at its graceful timeout, and Django's handler left its
+                    # task running): logged as far as it went, as the exit would.
+                    unclosed.cut_at_shutdown()
                     if loop is None:
                         flush_all()
                     else:

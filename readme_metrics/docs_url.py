@@ -39,6 +39,8 @@ from readme_metrics._loopback import is_loopback_url
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
+from readme_metrics.delivery.failure_hints import unreached_hint
+from readme_metrics.delivery.errors import described
 from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
 from readme_metrics.nothing_listens import NothingListens
@@ -159,6 +161,19 @@ def _fix_for(url: str, exc: requests.RequestException, metrics_api: str = "") ->
                 "give README_API_URL and README_METRICS_SERVER), or correct the port in "
                 f"{where}; or {_lower(SKIP_LOOKUP)}")
     return SKIP_LOOKUP
+
+
+def _unreached_fix(url: str, exc: requests.RequestException) -> str:
+    """The end of the warning of a lookup at ``url``, on another host, that did not reach
+    it (a name that does not resolve, a connection refused or dropped, no answer in
+    time): the POSTs' own hint (:func:`unreached_hint`), where the warning said only
+    "ConnectionError" (newcomer26, ``README_API_URL=http://nowhere.invalid``), and the
+    option to correct for a mistyped host."""
+    hint = unreached_hint(url, described(exc))
+    if not hint:
+        return SKIP_LOOKUP
+    return (f"{hint[2:3].upper()}{hint[3:]}; or correct readme_api_url (README_API_URL), "
+            f"if its host is mistyped. {SKIP_LOOKUP}")
 
 
 def _lower(sentence: str) -> str:
@@ -331,7 +346,9 @@ class DocsUrl:
         or, where nothing listens and a warning of this middleware said so already, in
         short; one that says it in full marks it said."""
         told = self._told
-        if not _nothing_there(url, exc):
+        if not is_loopback_url(url) and not isinstance(exc, requests.exceptions.ProxyError):
+            self._failed(state, f"{shown}: {described(exc)}", _unreached_fix(url, exc))
+        elif not _nothing_there(url, exc):
             self._failed(state, f"{shown}: {type(exc).__name__}", _fix_for(url, exc))
         elif told.said(url):
             self._failed(state, f"{shown}: {told.again(url)}")

@@ -92,6 +92,11 @@ class Exchange:
     # not read it all, the capture stopping at max_body_bytes, the server throwing the
     # rest away): how many bytes of it were read; None for one read to its end.
     request_body_read: Optional[int] = None
+    # The client left after the response started, before its end (a stream it stopped
+    # reading): the server told the app (ASGI http.disconnect), or knew (uvicorn, daphne,
+    # hypercorn) and dropped what the app sent later. ``response_body_size`` bytes went
+    # out before; the rest reached no one.
+    response_client_left: bool = False
 
     def to_exchange(self) -> Exchange:
         """Queue items are turned into exchanges on the worker; an Exchange already is one."""

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._env import dotenv_where, from_dotenv, hidden_by_empty, names, set_empty
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics._wording import kept_in
 from readme_metrics.env_names import names_a_key_variable
 
@@ -33,6 +34,10 @@ _PLACEHOLDER_WORDS = frozenset((
     "yourapikeyhere", "apikeyhere", "changeme", "placeholder", "todo", "secret", "rdme",
 ))
 _PLACEHOLDER_SHAPES = re.compile(r"(rdme_?)?(x{3,}|\.+|\*+)", re.IGNORECASE)
+# A whole Authorization header's value ("Basic cmRtZV94eXo6", "Bearer rdme_xyz"), the
+# header's name perhaps pasted with it: group 1 is the scheme, group 2 the credentials.
+_AUTHORIZATION_VALUE = lazy_compile(r"(?:authorization\s*:\s*)?(basic|bearer)\s+(\S+)",
+                                    re.IGNORECASE)
 
 
 def _cannot_be_a_key(key: str) -> bool:
@@ -104,6 +109,9 @@ def api_key(option: Option, value: Any) -> str:
         if kept is not None and kept.comment:  # 'rdme_... # prod key' (docker run --env-file)
             raise ValueError(f"readme_metrics: {option.label()} "
                              f"{kept.said(False, from_dotenv(option.variable))}")
+        authorization = _authorization_value(value)
+        if authorization is not None:
+            raise ValueError(f"readme_metrics: {option.label()} {authorization}")
         raise ValueError(
             f"readme_metrics: {option.label()} looks like a placeholder (such as "
             "'<your ReadMe API key>'), not a key: use your project's API key from the "
@@ -111,6 +119,27 @@ def api_key(option: Option, value: Any) -> str:
         )
     # Stripped as the variable is: a key read from a secrets file ends in a line break.
     return value.strip()
+
+
+def _authorization_value(value: str) -> Optional[str]:
+    """For a key refused for its blank: when it is a whole Authorization header's value
+    (``Basic cmRtZV94eXo6``, ``Bearer rdme_xyz``, copied from a curl line or a request
+    log) and not a placeholder (``Bearer <token>``), what it is; else None. Called a
+    placeholder, it sent the reader hunting for a placeholder in a real key (newcomer26).
+    For Basic, SPEC 5's ``Authorization: Basic base64("{api_key}:")``: the key is the
+    decoded part before ':'. The credentials are not echoed, nor decoded here."""
+    match = _AUTHORIZATION_VALUE.fullmatch(value.strip())
+    if match is None:
+        return None
+    credentials = match.group(2)
+    if looks_like_a_placeholder(credentials) or names_a_placeholder(credentials):
+        return None
+    said = ("is an Authorization header's value (its scheme, then the credentials), not "
+            "a key: give the key alone")
+    if match.group(1).lower() == "basic":
+        return (f"{said}; in 'Basic ...' the credentials are base64(\"<key>:\"), so the key "
+                "is the base64-decoded part before ':'")
+    return f"{said}, the part after 'Bearer '"
 
 
 def _set_empty() -> str:

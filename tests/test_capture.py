@@ -421,6 +421,7 @@ def test_pending_makes_each_exchange_field_of_its_own_piece() -> None:
         "response_http_version": None, "response_body_cut": None,
         "response_cut_at_exit": False, "request_body_declared": None,
         "response_body_short": False, "request_body_read": None,
+        "response_client_left": False,
     }
 
 

@@ -95,8 +95,9 @@ class MetricsMiddleware(PipelineControls):
         self.background = config.background_worker_mode
         # The bound __call__ (see MetricsPipeline.identify): a C slot call fewer.
         self.identify = AwaitingIdentifier(config.grouping_function, self.logger).__call__
-        # Work that outlives a cancelled exchange: its finish, its grouping function.
-        self.outlive = Outlive()
+        # Work that outlives a cancelled exchange: its finish, its grouping function;
+        # the calls a server's shutdown is cancelling (settled before the flush).
+        self.outlive = Outlive(MetricsMiddleware.__call__.__code__)
         # Off means off: no worker thread, no docs URL lookup, no network.
         self.pipeline: Optional[MetricsPipeline] = (
             MetricsPipeline(config) if self.enabled else None)
@@ -231,12 +232,13 @@ class MetricsMiddleware(PipelineControls):
         assert self.pipeline is not None
         self.pipeline.submit(pending, send)
 
-    def submit_inline(self, pending: PendingExchange) -> Future[None]:
+    def submit_inline(self, pending: PendingExchange) -> Optional[Future[None]]:
         """Hand the log over in inline mode: the send of a full batch runs off the event
         loop, after the sends handed over before it (see :mod:`.asgi_inline`); the future
-        is done once it was made. Handed over at once, not to a task of the loop: a task
-        not yet run when the loop closes is dropped."""
-        return self._inline.send(pending, running_asyncio_loop())
+        is done once it was made, None for a send behind another's (not waited for).
+        Handed over at once, not to a task of the loop: a task not yet run when the loop
+        closes is dropped."""
+        return self._inline.send_first(pending, running_asyncio_loop())
 
     async def sent(self, sending: Future[None]) -> None:
         """Wait for an inline send handed over (when the response ended): the app's call

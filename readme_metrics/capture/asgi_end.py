@@ -205,14 +205,17 @@ class LogSide(RequestSide):
                 # (A body left short of its Content-Length is the app's: the client is
                 # there, Pending.to_exchange looks.)
                 self.recorder.ended = not self._disconnected
-            elif (self._head_written() and not self.recorder.ended
-                    and not (self._disconnected or client_gone(self._own))):
+            elif self._head_written() and not self.recorder.ended:
                 # The app's call ended with no last body message: the servers close the
                 # connection (hypercorn's HTTP/2 one too), no last chunk or short of the
                 # Content-Length, and the log says so (Exchange.response_body_cut). Not
                 # when the client left first: the app (Starlette's StreamingResponse,
-                # told http.disconnect) stopped because of it, and broke nothing off.
-                self.recorder.broke_off = True
+                # told http.disconnect) stopped because of it, and broke nothing off:
+                # the log says the client left (Exchange.response_client_left).
+                if self._disconnected or client_gone(self._own):
+                    self.recorder.left = True
+                else:
+                    self.recorder.broke_off = True
             if self.scope.get("http_version") == "1.0":  # uvicorn answers HTTP/1.1
                 # (Neither known, behind a middleware's bound method: the servers loaded.)
                 self.recorder.answered = (answered_version(self._own, self._receive)

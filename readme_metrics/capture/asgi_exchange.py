@@ -148,6 +148,8 @@ class ASGIExchange(LogSide):
                 if not gone:
                     self._record(chunk, later and self.recorder.no_body
                                  and sends_later_bodies(self._own))
+                elif chunk:  # dropped: the client left mid-answer
+                    self.recorder.left = True
                 return
             body = self.recorder.request_body  # _body_over() written out
             if body is not None and not body.eof:
@@ -177,6 +179,8 @@ class ASGIExchange(LogSide):
                     self.recorder.record(chunk, sent)  # type: ignore[arg-type]
                 except Exception:  # not bytes: the server will tell the app, not us
                     pass
+            elif chunk:  # dropped: the client left mid-answer
+                self.recorder.left = True
             if self._trailing:
                 return  # the trailers end the response
             # The end (see _end()), written out: a call fewer.

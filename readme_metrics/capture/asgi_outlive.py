@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from types import CodeType
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
-__all__ = ["Outlive", "is_cancellation", "running_trio"]
+__all__ = ["Outlive", "cancelled_calls", "is_cancellation", "running_trio"]
 
 T = TypeVar("T")
 
@@ -55,11 +56,14 @@ def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
 class Outlive:
     """Starts work that outlives a cancellation of the task awaiting it."""
 
-    __slots__ = ("tasks",)
+    __slots__ = ("tasks", "calls")
 
-    def __init__(self) -> None:
+    def __init__(self, calls: Optional[CodeType] = None) -> None:
         # Tasks started and not done (held: a task only weakly held could vanish).
         self.tasks: set[asyncio.Future[Any]] = set()
+        #: The code of the middleware's call (``MetricsMiddleware.__call__``): a task
+        #: the server is cancelling inside it is waited for by :meth:`settle`.
+        self.calls = calls
 
     def start(self, work: Awaitable[T]) -> Awaitable[T]:
         """``work`` started in a task of its own (asyncio), or as is (another loop);
@@ -99,12 +103,56 @@ class Outlive:
         ``timeout``. Never raises. (Tasks of a loop closed before they ended stay held:
         not waited for.)"""
         loop = _running_loop()
-        running = [task for task in self.tasks if task.get_loop() is loop]
-        if not running:
+        if loop is None:
             return timeout
         began = time.monotonic()
+        left = timeout
+        waited = False
         try:
-            await asyncio.wait(running, timeout=timeout)
+            # The calls the server is cancelling first (uvicorn goes on to the lifespan's
+            # shutdown right after it cancelled them, without waiting): one whose app
+            # unwinds over a few turns of the loop (Starlette's StreamingResponse, its
+            # anyio task group) makes its log, or starts the work that makes it, only
+            # then; before blackbox11 the flush ran first, and the log was lost.
+            while True:
+                running = [task for task in self.tasks if task.get_loop() is loop]
+                running += cancelled_calls(loop, self.calls)
+                if not running or left <= 0:
+                    break
+                waited = True
+                await asyncio.wait(running, timeout=left)
+                left = max(0.0, timeout - (time.monotonic() - began))
         except Exception:  # pragma: no cover - never in the way of the flush
             pass
+        if not waited:  # all of it: the flush's line says it had the whole bound
+            return timeout
         return max(0.0, timeout - (time.monotonic() - began))
+
+
+def cancelled_calls(loop: asyncio.AbstractEventLoop, code: Optional[CodeType]
+                    ) -> list[asyncio.Task[Any]]:
+    """The tasks of ``loop`` being cancelled (``Task.cancelling()``: Python 3.11+, else
+    none are found) whose coroutines run ``code``, this one aside. Looked for only at the
+    shutdown: nothing is kept per request."""
+    if code is None:
+        return []
+    here = asyncio.current_task(loop)
+    found = []
+    for task in asyncio.all_tasks(loop):
+        cancelling = getattr(task, "cancelling", None)
+        if (task is not here and not task.done() and cancelling is not None
+                and cancelling() and _runs(task.get_coro(), code)):
+            found.append(task)
+    return found
+
+
+def _runs(coro: Any, code: CodeType) -> bool:
+    """Whether ``code`` runs in the chain of coroutines ``coro`` awaits (the
+    middleware's call sits near its top, under the server's and outer middlewares')."""
+    for _ in range(64):  # a chain that long is not an app's: not ours
+        if coro is None:
+            return False
+        if getattr(coro, "cr_code", None) is code:
+            return True
+        coro = getattr(coro, "cr_await", None)
+    return False

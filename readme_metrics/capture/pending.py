@@ -43,6 +43,7 @@ class Pending:
         "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
         "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
+        "left",
     )
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
@@ -90,7 +91,9 @@ class Pending:
         # a comment and none of the app's body.)
         bodied = recorder.comment is None and not (recorder.no_body or recorder.omitted)
         self.broke_off = recorder.broke_off and bodied
-        self.ended = recorder.ended and bodied and not recorder.broke_off
+        # (A client gone mid-answer ended it: not the app, nor a short Content-Length.)
+        left = self.left = recorder.left and bodied
+        self.ended = recorder.ended and bodied and not (recorder.broke_off or left)
         # Clock readings (a response never started: the end); the worker makes them the
         # log's times (to_exchange).
         self.responded = recorder.responded or finished
@@ -118,6 +121,7 @@ class Pending:
         self.response_headers = ()
         self.response_body, self.response_body_size = b"", 0
         self.response_body_omitted = self.cut_at_length = self.broke_off = False
+        self.left = False
         self.comment = no_answer_comment(why, started)
 
     def to_exchange(self) -> Exchange:
@@ -150,7 +154,7 @@ class Pending:
         duration = finished - begin
         # Positionally, in Exchange's field order (tests/test_capture.py pins it): a
         # call by 20 keywords costs the worker about 5k instructions more per log.
-        return Exchange(
+        exchange = Exchange(
             self.log_id,  # id
             # started: the request's wall-clock start, now less the time since it began
             time.time() - (time.perf_counter() - begin),
@@ -179,6 +183,9 @@ class Pending:
             short,  # response_body_short
             self.request_body_read,
         )
+        if self.left:  # (rare: set after, as CutAtExit does)
+            exchange.response_client_left = True
+        return exchange
 
 
 class CutAtExit(Pending):

@@ -110,7 +110,7 @@ class Recorder:
     __slots__ = (
         "log_id", "begin", "responded", "status", "reason", "headers",
         "first", "kept", "kept_size", "body_size", "limit", "omitted", "request_body", "head",
-        "no_body", "cut_at_length", "comment", "answered", "broke_off", "ended",
+        "no_body", "cut_at_length", "comment", "answered", "broke_off", "ended", "left",
         "_unfinished", "left_with",
     )
 
@@ -155,6 +155,9 @@ class Recorder:
         # a body shorter than its Content-Length is then the app's (see
         # Exchange.response_body_short).
         self.ended = False
+        # True when the client left after the answer started, before its end: what the
+        # app sent later reached no one (see Exchange.response_client_left).
+        self.left = False
         self._unfinished = True  # deleted by the first finish() (see there)
 
     def respond(self, status: int, reason: str, headers: Sequence[tuple[str, str]]) -> None:

@@ -317,6 +317,16 @@ def _at_exit() -> None:
                 pass
 
 
+def cut_at_shutdown() -> None:
+    """At an ASGI server's lifespan shutdown (Django's, :mod:`readme_metrics.django_asgi`):
+    what :func:`_at_exit` cuts, now. The server closed every connection before it (ASGI),
+    so no answer still in flight reaches its client; uvicorn then ends by SIGTERM with no
+    exit hook, and a stream it cancelled at its graceful timeout (Django's handler leaves
+    its response task running) was lost without a line (blackbox11). Never raises."""
+    if _pid == os.getpid() and (_in_flight or _in_call):
+        _cut()
+
+
 def _cut(in_flight: bool = True) -> None:
     """At exit, the responses still in flight (the server still holds them: neither
     closed, nor read to their end in background mode, nor dropped) and the requests the

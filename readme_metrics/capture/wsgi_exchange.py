@@ -220,7 +220,9 @@ class WSGICapture(Recorder):
             # The client left, or the server answered its own 500 instead: nothing broke
             # off when the app's call raises on (fail()). Else (a signal landing in the
             # server's write, a refused chunk) the answer broke off there.
-            if client_left(error) or (first and self.refused(error)):
+            if client_left(error):
+                self.write_failed = self.left = True  # (the log says it left)
+            elif first and self.refused(error):
                 self.write_failed = True
             raise
 

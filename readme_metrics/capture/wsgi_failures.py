@@ -32,7 +32,7 @@ __all__ = ["answers_500", "client_left", "log_failure", "refuses_unsent", "serve
 def signals_land() -> bool:
     """Whether a signal's exception (Ctrl-C's KeyboardInterrupt, a SIGTERM handler's
     SystemExit) may land in this request's thread while a development server writes the
-    answer: it is the process's main thread. Asked by ``WSGIExchange.wrap`` only under
+    answer: it is the process's main thread. Asked by ``WSGICapture.wrap`` only under
     wsgiref's server (runserver ``--nothreading``) or werkzeug's (an unthreaded
     ``app.run()``), which it tells apart itself (``SERVER_SOFTWARE``, read there already,
     and ``werkzeug.socket``: no call on every list answer), and only for a non-empty

@@ -231,7 +231,8 @@ class Response:
         server's own 500 when none of the answer went out (as for the app's raise there:
         :meth:`WSGICapture.fail`; wsgiref's when its write of the first chunk stopped
         before it marked the head sent), or when it refused the answer's start; nothing more
-        when the client left (:func:`client_left`); else the answer broke off."""
+        when the client left (:func:`client_left`), and that it left; else the answer broke
+        off."""
         capture = self._capture
         try:
             if self._unsent or (self._first and _raised_in(error, _NEXT)):
@@ -247,6 +248,8 @@ class Response:
                 size = _size_before(error)
                 if size is not None:  # stopped here: the server never got this chunk
                     capture.take_back(size)
+            else:  # the client left mid-answer: the log says so (Exchange.response_client_left)
+                capture.left = True
         except Exception:  # pragma: no cover - never raise into the server
             pass
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.queue import Batch
     from readme_metrics.delivery.sender import Sender
 
-__all__ = ["FailureHints", "why_waiting"]
+__all__ = ["FailureHints", "unreached_hint", "why_waiting"]
 
 
 class FailureHints:
@@ -145,7 +145,7 @@ def _refused_hint(endpoint: str, cause: str, proxied: bool = False,
                 "it points to the Metrics API, set metrics_api (README_METRICS_SERVER) "
                 "to that URL")
     if not is_loopback_url(endpoint):
-        return "" if proxied else _unreached_hint(endpoint, cause)
+        return "" if proxied else unreached_hint(endpoint, cause)
     if elsewhere:
         return f"; {loopback_proxy_hint(endpoint)}"
     if proxied and cause.startswith("ProxyError"):
@@ -176,11 +176,12 @@ _UNREACHED = ("gaierror", "NameResolutionError", "Failed to resolve", "host name
               "No route to host")
 
 
-def _unreached_hint(endpoint: str, cause: str) -> str:
+def unreached_hint(endpoint: str, cause: str) -> str:
     """For a Metrics API on another host (ReadMe's), not through a proxy: a POST that did
-    not reach it (``_UNREACHED``) is most likely the network of the app's machine (an
-    egress firewall, a security group, a name server, a network that allows only a
-    proxy); one that got no answer in time (``Timeout``, ``ReadTimeout``), that too or
+    not reach it (``_UNREACHED``; or the docs-URL lookup's GET, :mod:`readme_metrics.docs_url`)
+    is most likely the network of the app's machine (an egress firewall, a security
+    group, a name server, a network that allows only a proxy); one that got no answer in
+    time (``Timeout``, ``ReadTimeout``), that too or
     an API slower than ``timeout``. Both say how to check it from that machine."""
     parts = urlsplit(endpoint)
     origin = f"{parts.scheme}://{parts.netloc}"

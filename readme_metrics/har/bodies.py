@@ -235,6 +235,15 @@ def broke_off(content: dict[str, Any], size: int, declared: int,
         "body's end, and the client's answer was cut short there"))
 
 
+def client_left(content: dict[str, Any], size: int) -> None:
+    """Say in HAR response ``content``'s comment that the client left after ``size``
+    bytes, before the answer's end (``Exchange.response_client_left``): "incomplete", as
+    :func:`broke_off` says it."""
+    content["comment"] = _join(content.get("comment"), (
+        f"incomplete: the client left before the answer's end, after the server took "
+        f"{size} bytes of it: what the app sent later reached no one and is not logged"))
+
+
 def hide_bodies(entry: dict[str, Any]) -> None:
     """Redact both bodies of ``entry`` whole (when they could not be checked)."""
     post = entry["request"].get("postData")

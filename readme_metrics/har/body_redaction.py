@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.event_stream import (
     EVENT_STREAM,
     event_stream_names,
@@ -20,6 +21,8 @@ from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
+from readme_metrics.har.redaction_escapes import spelled
+from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
@@ -62,7 +65,30 @@ def redact_text(
     text: str, essence: str, codec: str, redactor: Optional[Redactor]
 ) -> tuple[str, Optional[str]]:
     """Redact a text body: JSON key by key, a form (a response's: a request's becomes
-    params) field by field, anything else whole under an allowlist."""
+    params) field by field, anything else whole under an allowlist. A text that is no
+    JSON, form nor multipart body is read again with the escapes of HTML and scripts
+    decoded (:mod:`.redaction_escapes`: ``pass&#119;ord=``, ``"\\x70assword"``); when
+    that reading hides more, it is what is sent (its escapes decoded, hostile27)."""
+    result = _by_type(text, essence, codec, redactor)
+    if redactor is None or not redactor.has_deny or essence == FORM or (
+            essence.startswith("multipart/") or "json" in essence):
+        return result
+    reading = spelled(text, False)
+    if "%" in text and redactor.names_key_decoded(text if reading is None else reading):
+        reading = spelled(text, True)  # (its percent escapes too: passw%6Frd, \x70%61...)
+    if reading is None or not redactor.mentions_key(reading, True):
+        return result
+    hidden = _by_type(reading, essence, codec, redactor)
+    return hidden if hidden[0].count(_HIDDEN) > result[0].count(_HIDDEN) else result
+
+
+#: What each hidden value's mark holds, as written or percent-encoded.
+_HIDDEN = "REDACTED"
+
+
+def _by_type(
+    text: str, essence: str, codec: str, redactor: Optional[Redactor]
+) -> tuple[str, Optional[str]]:
     if redactor is None:
         return text, None
     if essence == FORM:
@@ -150,6 +176,9 @@ def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
 #: ``<``, ``>`` or backtick, which end a link in HTML, XML, Markdown and scripts.
 _QUERY = re.compile(r"""\?[^\s"'<>`]*""")
 
+#: An empty value as :func:`_queries` hides it.
+_EMPTY_HIDDEN = escaped_redacted("")
+
 
 def _queries(text: str, redactor: Redactor) -> str:
     """``text`` with the value of each pair a denied key names in a link's query redacted
@@ -164,6 +193,10 @@ def _queries(text: str, redactor: Redactor) -> str:
         link = found.group()
         hidden = redactor.linked(link) if "=" in link and (
             redactor.names_key_decoded(link)) else link
+        if hidden.replace(_EMPTY_HIDDEN, "") == link:
+            # Only empty values hidden: a script's fetch('/api?password=' + secret)
+            # holds none, its source is kept as written (hostile27).
+            hidden = link
         if hidden != link:
             out += text[at:found.start()], hidden
             at = found.end()
@@ -191,7 +224,11 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
     for at, line in enumerate(lines):
         if "=" in line or '"' in line or "'" in line:
             end = "\r" if line.endswith("\r") else ""
-            lines[at] = redactor.linked(line[:len(line) - len(end)], loose=True) + end
+            pairs = line[:len(line) - len(end)]
+            hidden = redactor.linked(pairs, loose=True)
+            # A line that is a script's, fetch('/api?password=...'), is one pair named
+            # "fetch('/api?password": its links' queries are read (hostile27).
+            lines[at] = (_queries(pairs, redactor) if hidden == pairs else hidden) + end
         elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
             lines[at] = hidden_members(redactor, line)
     return "\n".join(lines)
@@ -200,9 +237,17 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
 def multipart_mentions(text: str, redactor: Redactor) -> bool:
     """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
     percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``), or a part's value a form or
-    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``)."""
+    URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``), or
+    a quoted-printable part's name broken by a soft line break."""
     return redactor.mentions_key(text) or (
-        "%" in text and redactor.names_key_decoded(percent_decoded(text)))
+        "%" in text and redactor.names_key_decoded(percent_decoded(text))) or (
+        # (A quoted-printable part's soft line break inside a name, pass=\r\nword.)
+        "=\n" in text or "=\r\n" in text) and redactor.mentions_key(
+        _SOFT_BREAK.sub("", text))
+
+
+#: A soft line break of quoted-printable (RFC 2045 6.7).
+_SOFT_BREAK = lazy_compile("=\r?\n")
 
 
 def json_as_form(text: str, redactor: Redactor) -> Optional[tuple[str, str]]:

@@ -216,6 +216,8 @@ def _response(
     if exchange.response_body_cut is not None:  # the app's answer broke off
         bodies.broke_off(content, size, exchange.response_body_cut,
                          exchange.response_cut_at_exit, exchange.response_body_short)
+    elif exchange.response_client_left:  # the client left mid-answer
+        bodies.client_left(content, size)
     status, status_text = exchange.status, exchange.status_text
     if status.__class__ is int and 100 <= status <= 999 and status_text.__class__ is str:
         comment = None  # (_status's usual case, without its call)

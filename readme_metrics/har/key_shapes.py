@@ -37,6 +37,7 @@ shaped (each place is checked in Python: a bound on the cost).
 from __future__ import annotations
 
 import re
+import struct
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -131,9 +132,9 @@ def _candidates(needle: str, framed: bool) -> re.Pattern[str]:
     pattern = f"{name}(?:(?:{'|'.join(lefts)}){right}"
     if framed:
         length = len(needle)
-        codes = {*_BSON, chr(length) if length < 256 else "", chr(2 * length) if length < 128
-                 else "", chr(0xA0 | length) if length < 32 else "",
-                 chr(0x60 | length) if length < 24 else ""} - _BLANKS - {""}
+        codes = {*_BSON, "\0", "v", *(_lowered(_varint(size))[-1] for size in (
+            length, 2 * length) if size < 16384), chr(0xA0 | length) if length < 32 else "",
+                 chr(0x60 | length) if length < 24 else ""} - {""}
         pattern += f"|(?<=[{re.escape(''.join(sorted(codes)))}]{name})"
     pattern += ")"
     return re.compile(pattern, re.DOTALL)
@@ -176,27 +177,58 @@ def _quoted(reading: str, start: int, end: int) -> bool:
 
 
 def _framed(reading: str, start: int, end: int, before: str, after: str) -> bool:
-    """Whether the name at ``start:end`` of bytes read as latin-1 has a binary format's
-    length just before it: the length itself (protobuf, pickle, Thrift), Avro's (twice
-    it), msgpack's (``\\xa0`` + it, or ``\\xd9`` then it), CBOR's (``\\x60`` + it, no letter
-    or digit before that; ``x`` then it), or BSON's type byte before and a NUL after.
-    A blank is no length (``\\n`` is 10, twice 5: a line starting ``tokenizer``), so a
-    name of 9, 10 or 13 characters (Avro's: 5) framed so is left to the other shapes."""
+    """Whether the name at ``start:end`` of bytes read as latin-1 (ASCII lower-cased) has
+    a binary format's length just before it: as a varint (protobuf, pickle 4's one byte,
+    Avro's twice it), 4 bytes either way (pickle 1-3's ``X``, Thrift), msgpack's
+    (``\\xa0`` + it, or ``\\xd9`` then it), CBOR's (``\\x60`` + it, no letter or digit
+    before that; ``x`` then it), pickle 0's ``V`` on a line of its own, or BSON's type
+    byte before and a NUL after. A blank (``\\n`` is 10) is a length only with a binary
+    byte next to it (``\\x0a\\x0asecret_key\\x12``): a line starting ``secret_key`` in
+    text is none."""
     if not before:
         return False
     length = end - start
+    if before == "v":  # (pickle 0: "(dp0\nVpassword\np1\n")
+        return reading[start - 2:start - 1] in ("\n", "(") and after == "\n"
+    if before == "\0":
+        return reading.endswith((_lowered(struct.pack("<I", length)),
+                                 _lowered(struct.pack(">I", length))), 0, start)
+    if before in _BLANKS and not _binary_near(reading, start, after):
+        return False
     code = ord(before)
-    if before in _BLANKS:
-        return False  # (a line's or a word's start in text: "\n\ntokenizer")
-    if code == length and length < 32 or code == 2 * length or (
-            length < 32 and code == 0xA0 | length):
-        return True
     earlier = reading[start - 2] if start >= 2 else ""
-    if length < 24 and code == 0x60 | length and not _worded(earlier):
+    if length < 32 and code == 0xA0 | length or length < 24 and code == 0x60 | length and (
+            not _worded(earlier)):
         return True
-    if earlier in ("\xd9", "x") and code == length:
+    if reading.endswith((_lowered(_varint(length)), _lowered(_varint(2 * length))), 0, start):
+        return True
+    if earlier in ("\xd9", "x", "\x8c") and before == _lowered(bytes([length & 0xFF])):
         return True
     return before in _BSON and after == "\0"
+
+
+def _binary_near(reading: str, start: int, after: str) -> bool:
+    """Whether a blank before a name at ``start`` sits among binary bytes: a control
+    byte or one past ASCII just after the name, or before the blank (a protobuf tag, a
+    msgpack str8's ``\\xd9``, pickle's ``\\x8c``, Thrift's NULs)."""
+    earlier = reading[start - 2] if start >= 2 else ""
+    return any(character and (character < " " and character not in _BLANKS
+                              or character >= "\x7f") for character in (after, earlier))
+
+
+def _varint(value: int) -> bytes:
+    """``value`` as a base-128 varint (protobuf's, Avro's lengths)."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _lowered(data: bytes) -> str:
+    """Bytes as a reading holds them: ASCII lower-cased, read as latin-1."""
+    return data.lower().decode("latin-1")
 
 
 def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
@@ -211,6 +243,8 @@ def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
         return False
     if redactor.has_allow:
         return True
+    if b"PK\3\4" in data:
+        data = _entries_apart(data)
     if redactor.denies_beyond_ascii:
         return _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
             redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
@@ -231,6 +265,24 @@ def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
     return redactor._byte_probe.search(data) is not None and _escapes_shaped(
         data.decode("latin-1"), lambda reading: _readings_shaped(
             redactor, reading.casefold(), False))
+
+
+def _entries_apart(data: bytes) -> bytes:
+    """``data`` with a line's end before each zip entry's data (after its local header's
+    file name and extra field): a file stored (``zip`` stores a small ``.env`` as it
+    is) starts right after its name, ``creds.envPASSWORD=``, one word read so."""
+    pieces, at, found = [], 0, data.find(b"PK\3\4")
+    for _ in range(MOST_PLACES):
+        if found < 0 or found + 30 > len(data):
+            break
+        named, extra = struct.unpack_from("<HH", data, found + 26)
+        start = found + 30 + named + extra
+        if start > len(data):
+            break
+        pieces.append(data[at:start])
+        at = start
+        found = data.find(b"PK\3\4", max(found + 4, start))
+    return b"\n".join([*pieces, data[at:]]) if pieces else data
 
 
 def _readings_shaped(redactor: Redactor, reading: str, framed: bool) -> bool:

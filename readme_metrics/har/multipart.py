@@ -489,6 +489,12 @@ def _param(
     data = field.value
     if not isinstance(data, bytes):
         return None
+    try:
+        # The file as it was before its Content-Transfer-Encoding (base64: its data URL
+        # was base64 of base64, the file's password one base64 -d away; hostile27).
+        data = _field_bytes(field)
+    except (binascii.Error, ValueError):
+        pass  # (not base64 after all: the bytes as sent)
     headers = getattr(part, "headers", None) or {}
     extended = _extended(headers.get("content-disposition"), "filename")
     filename = _utf8(str(filename)) if extended is None else sendable(extended)

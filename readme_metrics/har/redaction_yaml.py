@@ -120,10 +120,17 @@ def yaml_redacted(text: str, redactor: Redactor) -> str:
     which such a key names a member; ``text`` itself when none is. A denied key whose
     value is an alias (``password: *db``) has the anchored value hidden too
     (``x-db: &db "[REDACTED n]"``): a second pass, when there is one."""
-    hidden, aliases = _hidden(text, redactor, frozenset())
+    reading = _BREAKS.sub("\n", text) if _BREAKS.search(text) is not None else text
+    hidden, aliases = _hidden(reading, redactor, frozenset())
     if aliases:
         hidden = _hidden(hidden, redactor, frozenset(aliases))[0]
-    return hidden
+    return text if hidden == reading else hidden
+
+
+#: A line break PyYAML reads and :func:`_hidden` does not split at: a lone CR (old Mac),
+#: NEL, LS, PS (YAML 1.1's, PyYAML's). The text is read with each one a LF, and sent so
+#: when a value was hidden (``a: 1\x85password: ...`` went out in clear, hostile27).
+_BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 #: An alias as a whole value (``*db``, a comment after it).
@@ -145,10 +152,18 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
     while index < len(lines):
         line = lines[index]
         index += 1
+        last = index
         at = _content(line)
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
-        if anchor is not None and anchor.group(1) in anchors:
+        if _explicit(lines, index, at, redactor):
+            # "? password" then ": value" (an explicit key, as PyYAML reads it; its
+            # value went out in clear, hostile27): that value is the key's.
+            out.append(line)
+            line = lines[index]
+            index += 1
+            start = at + 1
+        elif anchor is not None and anchor.group(1) in anchors:
             start = anchor.end()
         elif end >= 0 and denied_key(redactor, _key(line, at, end)):
             start = end
@@ -161,7 +176,8 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
             if line[start:start + 1] not in ("{", "["):
                 out.append(line)
                 continue
-            last = _value_end(lines, index, at, line[start:])
+            last = max(_value_end(lines, index, at, line[start:]),
+                       _flow_close(lines, index, line[start:]))
             if not _flow_denies(redactor, "\n".join([line[start:], *lines[index:last]])):
                 out += lines[index - 1:last]
                 index = last
@@ -173,7 +189,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
         alias = _ALIAS.fullmatch(value)
         if alias is not None:
             aliases.append(alias.group(1))
-        last = _value_end(lines, index, at, value)
+        last = max(last, _value_end(lines, index, at, value))
         hidden = "\n".join([value, *lines[index:last]]).strip()
         if not hidden:
             out.append(line)  # (no value: "password:", null)
@@ -185,6 +201,22 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
     return ("\n".join(out) if changed else text), aliases
 
 
+def _explicit(lines: list[str], index: int, at: int, redactor: Redactor) -> bool:
+    """Whether line ``index - 1`` is an explicit key the denylist names (``? password``,
+    a scalar on its line) whose value follows on the next line at its indentation
+    (``: ...``)."""
+    line = lines[index - 1]
+    if not line.startswith(("? ", "?\t"), at) or index >= len(lines):
+        return False
+    following = lines[index]
+    if len(following) - len(following.lstrip(" ")) != at or not (
+            following.startswith((": ", ":\t"), at) or following[at:].rstrip("\r") == ":"):
+        return False
+    key = line[at + 2:].strip(" \t\r")
+    key = key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
+    return bool(key) and denied_key(redactor, key)
+
+
 def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
     """The index of the first line after a value starting on line ``index - 1`` at
     ``at``: the lines after it indented deeper than its key (blank ones among them) are
@@ -194,13 +226,48 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
     last = index
     for ahead in range(index, len(lines)):
         following = lines[ahead]
-        if not following.strip() or following.lstrip().startswith("#"):
-            continue  # (a blank line, or a comment's, at any indentation)
+        if not following.strip():
+            continue  # (a blank line, at any indentation)
         deeper = len(following) - len(following.lstrip(" ")) - at
+        if following.lstrip().startswith("#"):
+            # A comment's line, at any indentation; deeper, it may be a quoted string's
+            # line, its flow collection going on after it ({a: '\n  #', password: ...}
+            # went out in clear: hostile26's property, hostile27): the value's too.
+            last = ahead + 1 if deeper > 0 else last
+            continue
         if deeper < 0 or deeper == 0 and (value or not _item(following, at)):
             break
         last = ahead + 1
     return last
+
+
+def _flow_close(lines: list[str], index: int, flow: str) -> int:
+    """The index of the first line after the line closing the flow collection that
+    ``flow`` (from line ``index - 1``) starts: a quoted scalar in it runs over lines at
+    any indentation, one starting ``#`` among them (``{b: '\n#', password: ...}``);
+    ``index`` when it does not close (not YAML: the lines are read as keys)."""
+    depth, quote = 0, ""
+    for ahead, text in enumerate([flow, *lines[index:]]):
+        at = 0
+        while at < len(text):
+            character = text[at]
+            if quote:
+                if character == "\\" and quote == '"':
+                    at += 1
+                elif character == quote:
+                    quote = ""
+            elif character in ("'", '"'):
+                quote = character
+            elif character == "#" and (at == 0 or text[at - 1] in " \t"):
+                break  # (a comment, to the line's end)
+            elif character in "{[":
+                depth += 1
+            elif character in "}]":
+                depth -= 1
+                if depth <= 0:
+                    return index + ahead
+            at += 1
+    return index
 
 
 #: What separates a flow collection's members (and starts or ends one).

@@ -210,9 +210,14 @@ async def _wait_for_file(path: str) -> None:
 async def stream_left(query: dict[str, str], send: Any) -> None:
     """``/left`` (here and in tests/support/asgi_left.py): streams on after the client
     left, without asking ``receive``: each late chunk after a turn of the loop, in which
-    the server may see that the client is gone."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
+    the server may see that the client is gone. With ``length=1``: a Content-Length of the
+    whole stream."""
+    headers = [(b"content-type", b"text/plain")]
+    if query.get("length") == "1":
+        whole = sum(len(b"chunk %d\n" % i) for i in range(4)) + sum(
+            len(b"late %d\n" % i) for i in range(LATE))
+        headers.append((b"content-length", b"%d" % whole))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     for i in range(4):
         await send({"type": "http.response.body", "body": b"chunk %d\n" % i,
                     "more_body": True})
