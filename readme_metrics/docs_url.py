@@ -39,8 +39,8 @@ from readme_metrics._loopback import is_loopback_url
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
-from readme_metrics.delivery.failure_hints import unreached_hint
 from readme_metrics.delivery.errors import described
+from readme_metrics.delivery.failure_hints import unreached_hint
 from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
 from readme_metrics.nothing_listens import NothingListens
