@@ -100,3 +100,11 @@ def test_the_line_is_per_middleware_and_deterministic(
                     check.first_request(scope)
         said = [r for r in caplog.records if r.getMessage() == WITHOUT_LIFESPAN]
         assert len(said) == warned, caplog.records
+
+
+def test_troubleshooting_quotes_the_line_as_it_is_said() -> None:
+    from readme_metrics.capture.asgi_no_lifespan import WITHOUT_LIFESPAN
+    from tests.test_readme import troubleshooting_row
+
+    assert WITHOUT_LIFESPAN in troubleshooting_row(
+        'a warning "readme_metrics: served by uvicorn with --lifespan off')

@@ -34,6 +34,7 @@ from readme_metrics.capture.asgi_exchange import ASGIExchange
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_lifespan import Lifespan
+from readme_metrics.capture.asgi_no_lifespan import LifespanCheck
 from readme_metrics.capture.asgi_outlive import Outlive, is_cancellation
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
 from readme_metrics.capture.asgi_scope import ScopeRequest, header
@@ -114,6 +115,8 @@ class MetricsMiddleware(PipelineControls):
             self.pipeline.held_by(self._inline.hand_over)
         self._lifespan = Lifespan(self._flush_at_shutdown, config.shutdown_timeout, self.logger,
                                   self.outlive, self._left_said, self._stop_begins)
+        # uvicorn --lifespan off: its SIGTERM loses what waits, said at the first request.
+        self._no_lifespan = LifespanCheck(self.logger)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
             from readme_metrics.served_bare import watch_served
@@ -124,10 +127,13 @@ class MetricsMiddleware(PipelineControls):
         pipeline = self.pipeline
         if scope["type"] != "http" or pipeline is None or nesting.recorded(scope, self.project):
             if scope["type"] == "lifespan" and pipeline is not None:
+                self._no_lifespan.lifespan()  # its shutdown sends what waits
                 await self._lifespan(self.app, scope, receive, send)
                 return
             await self.app(scope, receive, send)  # off, not http, or logged outside
             return
+        if self._no_lifespan.pending:
+            self._no_lifespan.first_request(scope)
         recording = None
         try:
             request = ScopeRequest(scope, self.config.trusted_proxies)
