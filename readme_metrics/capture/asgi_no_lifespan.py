@@ -23,8 +23,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from readme_metrics.django_asgi import _TEST_CLIENT
-
 __all__ = ["WITHOUT_LIFESPAN", "LifespanCheck"]
 
 #: The line, and README's Troubleshooting row quotes it.
@@ -35,6 +33,10 @@ WITHOUT_LIFESPAN = (
     "default, --lifespan auto): the middleware answers it and sends them at the stop")
 
 _OFF = "uvicorn.lifespan.off"
+
+#: The extension Starlette's ``TestClient`` puts in every HTTP scope beside a ``state``
+#: (as django_asgi's check reads it): no server's.
+_TEST_CLIENT = "http.response.debug"
 
 
 class LifespanCheck:
