@@ -15,6 +15,11 @@ from typing import Optional, Protocol
 #: (``"abc"``, ``"2000 OK"``, ``""``): ``status_text`` then holds it as the app gave it.
 INVALID_STATUS = -1
 
+#: ``Exchange.request_body_declared`` of a chunked body uWSGI kept out of ``wsgi.input``
+#: (it gives one only to ``uwsgi.chunked_read()``): of unknown length, as -1, and the
+#: log says where it went.
+WITHHELD_CHUNKED = -2
+
 
 @dataclass
 class Group:
@@ -80,7 +85,7 @@ class Exchange:
     # not in the log.
     response_cut_at_exit: bool = False
     # With ``request_body_incomplete``: the Content-Length the client declared (-1: none,
-    # a chunked body). None in an exchange made without it: ``request_body_size`` is
+    # a chunked body; WITHHELD_CHUNKED: one uWSGI kept out of wsgi.input). None in an exchange made without it: ``request_body_size`` is
     # then taken as the declared length and ``request_body`` as what arrived.
     request_body_declared: Optional[int] = None
     # With ``response_body_cut`` (the Content-Length): the app's answer came to its end

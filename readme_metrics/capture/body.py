@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-__all__ = ["GRACE", "MAYBE_LONGER", "BodyRecord", "Kept", "body_cut", "read_ahead",
-           "readline_ahead"]
+from readme_metrics.exchange import WITHHELD_CHUNKED
+
+__all__ = ["GRACE", "MAYBE_LONGER", "BodyRecord", "Kept", "WithheldChunks", "body_cut",
+           "read_ahead", "readline_ahead"]
 
 # How long, at most, a body still in flight gets to arrive once the response has gone out:
 # clients send the body just after the headers, and an app that answers without reading
@@ -116,6 +118,9 @@ class BodyRecord:
     """A bounded copy of one body as it passes (see :class:`Kept`), with its real size."""
 
     __slots__ = ("limit", "declared", "chunked", "_kept", "size", "eof", "incomplete")
+
+    #: The declared length an incomplete body of unknown length is logged with.
+    unknown = -1
 
     def __init__(self, limit: int, declared: Optional[int] = None,
                  chunked: bool = False) -> None:
@@ -234,6 +239,17 @@ class BodyRecord:
         """Memory the kept copy holds."""
         kept = self._kept
         return 0 if kept is None else kept.size
+
+
+class WithheldChunks(BodyRecord):
+    """The record of a chunked body with no Content-Length under uWSGI, which gives none
+    of it in ``wsgi.input`` (only to ``uwsgi.chunked_read()``, even under
+    ``--http-chunked-input``): none of it read, the log says where it went, not that it
+    could not be read without waiting."""
+
+    __slots__ = ()
+
+    unknown = WITHHELD_CHUNKED
 
 
 #: body_cut's ``whole`` for a chunked body whose copy stopped at max_body_bytes, its end

@@ -63,10 +63,11 @@ class Pending:
             self.request_body = body.content() if body.size else b""
             self.request_body_size = body.body_size
             self.request_body_incomplete = body.incomplete
-            # The length the client declared, for an incomplete body's comment (-1: none).
+            # The length the client declared, for an incomplete body's comment (-1: none;
+            # WITHHELD_CHUNKED: uWSGI kept it out of wsgi.input).
             declared = body.declared
             self.request_body_declared = (None if not body.incomplete
-                                          else -1 if declared is None else declared)
+                                          else body.unknown if declared is None else declared)
             # A body neither the app nor the capture read to its end (the capture stops
             # at max_body_bytes): how much was read, for its comment.
             self.request_body_read = (body.size if not (body.eof or body.incomplete)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.body import BodyRecord, WithheldChunks
 from readme_metrics.capture.request_headers import chunked_coding, content_length
 from readme_metrics.capture.rest_cheroot import is_cheroot_input, tap
 from readme_metrics.capture.werkzeug_lengths import least_length
@@ -53,8 +53,12 @@ def tee_input(environ: WSGIEnvironment, wsgi_input: Any, start_response: StartRe
         least = least_length(start_response)
         if least is not None and least < limit:
             kept = least
-    body = BodyRecord(kept, None if length is not None and chunked
-                      and chunked_coding(coding) else length, chunked)
+    # uWSGI gives a chunked body with no length to uwsgi.chunked_read() alone, none of
+    # it in wsgi.input: its record says so in the log (only a chunked request asks).
+    record = (WithheldChunks if chunked and length is None and "uwsgi.version" in environ
+              else BodyRecord)
+    body = record(kept, None if length is not None and chunked
+                  and chunked_coding(coding) else length, chunked)
     tee = InputTee(wsgi_input, body, terminated, clamp=not ends, left=length)
     if length and is_cheroot_input(wsgi_input):
         # cheroot reads an unread rest itself, past the tee (rest_cheroot)

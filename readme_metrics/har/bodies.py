@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any, Callable, Optional
 
+from readme_metrics.exchange import WITHHELD_CHUNKED
 from readme_metrics.har.body_clip import clip
 from readme_metrics.har.body_compressed import starts_compressed
 from readme_metrics.har.body_forms import params_of
@@ -29,7 +30,7 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import FORM, JSON_START, content_type, decode
 
 __all__ = [
-    "UNRECORDABLE_COMMENT", "content", "hide_bodies", "omitted", "post_data",
+    "UNRECORDABLE_COMMENT", "UWSGI_CHUNKED_COMMENT", "content", "hide_bodies", "omitted", "post_data",
     "safely",
 ]
 
@@ -40,6 +41,9 @@ _OMITTED_COMMENT = (
 _UNREADABLE_COMMENT = "body could not be decoded, so it was redacted whole"
 _NO_CODING_COMMENT = "its Content-Encoding names no compression: recorded as received"
 UNRECORDABLE_COMMENT = "body could not be recorded"
+#: A chunked body under uWSGI, none of it in wsgi.input (WITHHELD_CHUNKED).
+UWSGI_CHUNKED_COMMENT = ("incomplete: uWSGI gives a chunked body not in wsgi.input but to "
+                         "uwsgi.chunked_read(): none of it could be recorded")
 
 
 def _join(first: Optional[str], second: Optional[str]) -> Optional[str]:
@@ -115,8 +119,12 @@ def post_data(
             received = max(size, len(body))
             truncated = True  # it may end in a character cut short
         of = f"{length} bytes" if length >= 0 else "a body of unknown length"
-        # (A body kept only in part says so after: "truncated to 10 of 17 bytes".)
-        note = _join(f"incomplete: {received} of {of} could be read without waiting", note)
+        if length == WITHHELD_CHUNKED and not received:
+            note = _join(UWSGI_CHUNKED_COMMENT, note)
+        else:
+            # (A body kept only in part says so after: "truncated to 10 of 17 bytes".)
+            note = _join(f"incomplete: {received} of {of} could be read without waiting",
+                         note)
     elif read is not None:
         note = _join(note, f"only {read} bytes were read: the app did not read the body to "
                            "its end, nor did the capture past max_body_bytes")
