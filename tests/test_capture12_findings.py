@@ -79,8 +79,8 @@ def test_uwsgi_router_with_http_chunked_input_gives_no_body_either(
     with serve(argv, server_env(collector), tmp_path, port):
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
             sock.sendall((f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: router"
-                          f"\r\nX-Trace: {trace}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked"
-                          "\r\nConnection: close\r\n\r\n").encode() + CHUNKED)
+                          f"\r\nX-Trace: {trace}\r\nContent-Type: application/json\r\n"
+                          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode() + CHUNKED)
             answer = read_answer(sock, SAFETY)
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n")
         request = logged_body(collector, trace)
