@@ -85,8 +85,9 @@ class Exchange:
     # not in the log.
     response_cut_at_exit: bool = False
     # With ``request_body_incomplete``: the Content-Length the client declared (-1: none,
-    # a chunked body; WITHHELD_CHUNKED: one uWSGI kept out of wsgi.input). None in an exchange made without it: ``request_body_size`` is
-    # then taken as the declared length and ``request_body`` as what arrived.
+    # a chunked body; WITHHELD_CHUNKED: one uWSGI kept out of wsgi.input). None in an
+    # exchange made without it: ``request_body_size`` is then taken as the declared
+    # length and ``request_body`` as what arrived.
     request_body_declared: Optional[int] = None
     # With ``response_body_cut`` (the Content-Length): the app's answer came to its end
     # as the app gave it, shorter than its own Content-Length; the servers send what

@@ -78,9 +78,11 @@ def test_uwsgi_router_with_http_chunked_input_gives_no_body_either(
     trace = uuid.uuid4().hex
     with serve(argv, server_env(collector), tmp_path, port):
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall((f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: router"
-                          f"\r\nX-Trace: {trace}\r\nContent-Type: application/json\r\n"
-                          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode() + CHUNKED)
+            sock.sendall(
+                (f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: router"
+                 f"\r\nX-Trace: {trace}\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+                + CHUNKED)
             answer = read_answer(sock, SAFETY)
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n")
         request = logged_body(collector, trace)

@@ -30,8 +30,8 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import FORM, JSON_START, content_type, decode
 
 __all__ = [
-    "UNRECORDABLE_COMMENT", "UWSGI_CHUNKED_COMMENT", "content", "hide_bodies", "omitted", "post_data",
-    "safely",
+    "UNRECORDABLE_COMMENT", "UWSGI_CHUNKED_COMMENT", "content", "hide_bodies", "omitted",
+    "post_data", "safely",
 ]
 
 _MULTIPART = "multipart/form-data"
