@@ -97,7 +97,10 @@ def test_the_value_after_a_denied_key_is_hidden(shape: str) -> None:
 KEPT = {
     "prose": ("text/plain", "the password is wrong\n"),
     "prose-lines": ("text/plain", "Hello,\nyour password is wrong.\nTry again\n"),
-    "prose-machine": ("text/plain", "machine learning password hints\n"),
+    # ("machine learning password hints" is a netrc's syntax whole, and is read so.)
+    "prose-machine": ("text/plain", "machine learning makes password cracking faster\n"),
+    "prose-properties": ("text/plain", "password\nis wrong\nagain please\n"),
+    "properties-plain-colon": ("text/plain", "password: kept\n"),
     "prose-octet": ("application/octet-stream", "reset your password now please"),
     "xml-key-not-plist": ("application/xml",
                           "<doc><key>password</key><string>kept</string></doc>"),

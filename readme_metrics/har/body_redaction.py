@@ -22,6 +22,11 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_escapes import spelled
+from readme_metrics.har.redaction_spaced import (
+    PROPERTIES,
+    netrc_redacted,
+    properties_redacted,
+)
 from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
@@ -118,12 +123,16 @@ def _by_type(
         return redacted(text), NOT_KEYED_COMMENT
     if essence == EVENT_STREAM and event_stream_names(text, redactor):
         return event_stream_redacted(text, redactor)
-    if is_xml(essence) or essence == _HTML:
+    xml = is_xml(essence) or essence == _HTML or _is_plist(essence, text)
+    if xml:
         # By the denylist, its elements and attributes named by a denied key (SOAP's
         # <wsse:Password>, HTML's <input name="password" value=...>): XML is keyed too.
         if redactor.mentions_key(text, True):
-            return _keyed_text(text, essence, redactor), None
+            return _keyed_text(text, essence, redactor, True), None
         return text, None
+    if essence in PROPERTIES and redactor.mentions_key(text, True):
+        # (A properties file: its key then a blank, "=" or ":", then the value; hostile28.)
+        return properties_redacted(text, redactor.denies, True) or text, None
     string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
     if _JSON_STRING_START.match(string) is not None and (
             redactor.mentions_key(string) or redactor.names_key_encoded(string)):
@@ -138,6 +147,11 @@ def _by_type(
         if _QUOTED_DOCUMENT.match(string) is not None and (
                 '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
             return redacted(text), UNREDACTABLE_COMMENT
+    if essence in _PLAIN_FORMS and redactor.mentions_key(text, True):
+        # A .netrc (machine ... password ...), a properties file's "password hunter2":
+        # the key then a blank (hostile28); its other lines are then read as below.
+        text = netrc_redacted(text, redactor.denies) or properties_redacted(
+            text, redactor.denies, False) or text
     if essence in _PLAIN_FORMS and ("=" in text or '"' in text or "'" in text) and (
             # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
             redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
@@ -155,13 +169,24 @@ def _by_type(
 _HTML, _TSV = "text/html", "text/tab-separated-values"
 
 
-def _keyed_text(text: str, essence: str, redactor: Redactor) -> str:
+#: The start of an XML property list sent as another type (its declaration, DOCTYPE or
+#: root): read as XML, not as text/plain's lines (hostile28).
+_PLIST_START = lazy_compile(r"\ufeff?\s*<(?:\?xml|!DOCTYPE plist|plist)")
+
+
+def _is_plist(essence: str, text: str) -> bool:
+    """Whether ``text`` is an XML property list sent as text or octet-stream."""
+    return essence == "application/x-plist" or essence in _PLAIN_FORMS and (
+        "<plist" in text and _PLIST_START.match(text) is not None)
+
+
+def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) -> str:
     """A text body of another type by the denylist: XML (and HTML) by its elements and
     attributes, CSV by its columns, YAML by its mapping keys, then any text by the JSON
     members in it (``<data>{"password": ...}</data>``, a script's), in double or single
     quotes, and by its links' queries."""
     csv = "csv" in essence or essence == _TSV
-    if is_xml(essence) or essence == _HTML:
+    if xml:
         text = xml_redacted(text, redactor.denies, essence == _HTML)
     elif csv:
         text = csv_redacted(text, redactor.denies, delimiters_of(essence, text))

@@ -60,6 +60,10 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
     out: list[str] = []
     kept = 0  # text[:kept] is in out
     at = 0
+    # A property list's value is the element after its <key> element (Apple's plist:
+    # <key>password</key><string>...</string>; hostile28), read only in a plist.
+    plist = "<plist" in text
+    keyed = False  # the element after a denied <key>
     while True:
         tag = _START_TAG.search(text, at)
         if tag is None:
@@ -75,6 +79,10 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
             if hidden != attributes:
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
+        content, keyed = content or keyed, False
+        if plist and local == "key" and not prefix and not empty:
+            # (Its content is read again for tags: each plist key's twice, linear.)
+            keyed = denies(text[at:_close_tag(text, "key", at)].strip())
         if not empty and (content or denies(local)) and not (
                 html and local.lower() in _VOID):
             end = _close_tag(text, f"{prefix or ''}{local}", at)
