@@ -22,12 +22,12 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_escapes import spelled
+from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.redaction_spaced import (
     PROPERTIES,
     netrc_redacted,
     properties_redacted,
 )
-from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec

@@ -80,9 +80,12 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
         content, keyed = content or keyed, False
-        if plist and local == "key" and not prefix and not empty:
-            # (Its content is read again for tags: each plist key's twice, linear.)
-            keyed = denies(text[at:_close_tag(text, "key", at)].strip())
+        if plist and local == "key" and not (prefix or empty or content or start) and (
+                not denies(local)):
+            # (Read past its close tag: its content is read once, none left open.)
+            at = _close_tag(text, "key", at)
+            keyed = denies(text[tag.end():at].strip())
+            continue
         if not empty and (content or denies(local)) and not (
                 html and local.lower() in _VOID):
             end = _close_tag(text, f"{prefix or ''}{local}", at)
