@@ -290,6 +290,16 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         "base64 file parts": (_MULTIPART, lambda n: _B64_PART * (n // len(_B64_PART))
                               + b"--XyZ--\r\n", DENY),
     },
+    # Keys followed by a blank or an element: plist, .netrc, .properties (hostile28).
+    "hostile28": {
+        name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+            ("plist of denied keys", "application/xml", b"<plist><dict>",
+             b"<key>password</key><string>s</string>", b"</dict></plist>"),
+            ("plist of unclosed <key>s", "text/plain", b"<plist>", b"<key>password", b""),
+            ("netrc lines", "text/plain", b"", b"machine a login b password s\n", b""),
+            ("properties, blank separators", "text/plain", b"", b"password s\n", b""),
+            ("properties continued", "text/x-java-properties", b"", b"password a\\\n", b""),
+        ]},
 }
 
 
