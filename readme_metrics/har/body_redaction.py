@@ -130,8 +130,9 @@ def _by_type(
         if redactor.mentions_key(text, True):
             return _keyed_text(text, essence, redactor, True), None
         return text, None
-    if essence in PROPERTIES and redactor.mentions_key(text, True):
-        # (A properties file: its key then a blank, "=" or ":", then the value; hostile28.)
+    if essence in PROPERTIES and (redactor.mentions_key(text, True) or "\\" in text):
+        # (A properties file: its key then a blank, "=" or ":", then the value; hostile28.
+        # A key with escapes, pass\u0077ord, or continued over lines, read so: review117.)
         return properties_redacted(text, redactor.denies, True) or text, None
     string = text[1:] if text[:1] == "\ufeff" else text  # (a mark, as above)
     if _JSON_STRING_START.match(string) is not None and (

@@ -10,7 +10,8 @@ over the text, linear in it; ``None`` when the body is no such file or nothing i
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+import re
+from typing import Callable, Iterator, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction import redacted
@@ -20,9 +21,15 @@ __all__ = ["PROPERTIES", "netrc_redacted", "properties_redacted"]
 #: The types a properties file is declared as.
 PROPERTIES = frozenset({"text/x-java-properties", "text/x-properties"})
 
-# A netrc token: in double quotes (its backslash escapes, as Python's netrc reads them)
-# or up to the next blank.
-_NETRC_TOKEN = lazy_compile(r'"(?:[^"\\]|\\.)*"?|\S+')
+# A netrc token's start: a double quote (the token runs to the closing one, its
+# backslash escapes read as Python's netrc reads them), or a token up to the next blank.
+_NETRC_TOKEN = lazy_compile(r'"|\S+')
+# In a quoted token, an escape (skipped whole) or its closing quote. (Found one by one:
+# a pattern for the whole token kept a state for each escape, a 1 MiB token of them
+# 77 MiB at its peak; review117.)
+_QUOTED_STOP = lazy_compile(r'\\.|"', re.DOTALL)
+# The blank line that ends a macdef's macro, its line ends LF or CRLF (Windows' _netrc).
+_BLANK_LINE = lazy_compile(r"\n\r?\n")
 # Keywords that take a value, and the one that takes none.
 _NETRC_VALUED = frozenset({"machine", "login", "password", "account"})
 _NETRC_DEFAULT = "default"
@@ -34,19 +41,21 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     (``password``, ``login`` when denied); ``None`` when it is no netrc (its first token
     not ``machine`` or ``default``, or a token in key position no keyword: ``machine
     learning makes ...``) or nothing is hidden. A ``#`` token starts a comment to the
-    end of its line; a ``macdef`` runs to the next blank line."""
+    end of its line; a ``macdef`` runs to the next blank line. Keywords in any case
+    (``MACHINE ... PASSWORD``, as curl reads them; review117)."""
     out: list[str] = []
     kept = 0
     skip_to = 0  # tokens before this are in a comment or a macro
     expect = "key"  # "key", "value" or "hide"
     first = True
-    for token in _NETRC_TOKEN.finditer(text):
-        if token.start() < skip_to:
+    for start, end in _netrc_tokens(text):
+        if start < skip_to:
             continue
-        word = token.group()
+        word = text[start:end]
         if expect == "key":
+            word = word.lower()
             if word.startswith("#"):
-                line_end = text.find("\n", token.start())
+                line_end = text.find("\n", start)
                 skip_to = len(text) if line_end < 0 else line_end
                 continue
             if first and word not in ("machine", _NETRC_DEFAULT):
@@ -55,16 +64,16 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
             if word == _NETRC_DEFAULT:
                 continue
             if word == _MACDEF:
-                blank = text.find("\n\n", token.end())
-                skip_to = len(text) if blank < 0 else blank
+                blank = _BLANK_LINE.search(text, end)
+                skip_to = len(text) if blank is None else blank.start()
                 continue
             if word not in _NETRC_VALUED:
                 return None
             expect = "hide" if denies(word) else "value"
         else:
             if expect == "hide":
-                out += text[kept:token.start()], redacted(word)
-                kept = token.end()
+                out += text[kept:start], redacted(word)
+                kept = end
             expect = "key"
     if not out:
         return None
@@ -72,46 +81,94 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     return "".join(out)
 
 
-# A properties line as Java reads it: its key (backslash escapes in it), the separator
-# (blanks, or one "=" or ":" with blanks about it), the value to the line's end.
-_PROPERTY = lazy_compile(
-    r"[ \t\f]*((?:[^\s=:\\]|\\.)+)([ \t\f]*[=:][ \t\f]*|[ \t\f]+)([^\r\n]*)")
+def _netrc_tokens(text: str) -> Iterator[tuple[int, int]]:
+    """Where each token of a netrc starts and ends."""
+    at = 0
+    while True:
+        token = _NETRC_TOKEN.search(text, at)
+        if token is None:
+            return
+        at = token.end()
+        if token.group() == '"':
+            at = next((stop.end() for stop in _QUOTED_STOP.finditer(text, at)
+                       if stop.group() == '"'), len(text))
+        yield token.start(), at
+
+
+# A properties line as Java reads it (a logical line: its physical lines continued by a
+# "\" at their ends): its key, to the first blank, "=" or ":" no backslash escapes (a
+# continuation, with the blanks starting the next line: "pass\" then "  word", is in
+# the key), the separator (blanks, or one "=" or ":" with blanks about it), the value to
+# the logical line's end. (What ends the key found stop by stop: a pattern for the key
+# kept a state for each character, a 1 MiB key 145 MiB at its peak; review117.)
+_KEY_STOP = lazy_compile(r"\\(?:\r\n?|\n)[ \t\f]*|\\.|[\s=:]", re.DOTALL)
+_SEPARATOR = lazy_compile(r"[ \t\f]*[=:][ \t\f]*|[ \t\f]+")
 # A line of a body not declared a properties file: a comment, blank, or a key of name
 # characters, then blanks and one word (the key then blanks only: ``password`` alone).
 _PLAIN_LINE = lazy_compile(
     r"[ \t\f]*(?:[#!][^\n]*|[\w.\-]+(?:[ \t\f]*[=:][^\n]*|[ \t\f]+[^\s]+[ \t\f]*\r?)|\r?)")
+# A line's end as Properties.load reads it: LF, CRLF or a lone CR (review117).
+_LINE_END = lazy_compile(r"(\r\n|\r|\n)")
+# An escape in a key: a continuation (the next line's first blanks with it), \uXXXX, or
+# a backslash before another character (t, n, r, f: those controls; else the character).
+_KEY_ESCAPE = lazy_compile(r"\\(?:(?:\r\n?|\n)[ \t\f]*|u([0-9A-Fa-f]{4})|(.))", re.DOTALL)
+_CONTROLS = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 
 
 def properties_redacted(text: str, denies: Callable[[str], bool],
                         declared: bool) -> Optional[str]:
     """A properties file's ``text`` with the value of each key ``denies`` names hidden
-    (its last dotted part too: ``db.password``), a value continued on the next lines by a
-    ``\\`` at its end hidden with them; ``None`` when nothing is. Not ``declared``: the
-    body is one only when every line is (:data:`_PLAIN_LINE`), and only the values after
-    a blank separator are read here (``password=...`` lines are text/plain's pairs;
-    ``password: ...`` is kept as in any text not typed YAML)."""
-    lines = text.split("\n")
+    (its last dotted part too: ``db.password``; its escapes read: ``pass\\u0077ord``, a
+    key continued on the next line), a value continued on the next lines by a ``\\`` at
+    its end hidden with them; ``None`` when nothing is. Lines end at LF, CRLF or a lone
+    CR, as Java reads them. Not ``declared``: the body is one only when every line is
+    (:data:`_PLAIN_LINE`), and only the values after a blank separator are read here
+    (``password=...`` lines are text/plain's pairs; ``password: ...`` is kept as in any
+    text not typed YAML)."""
+    pieces = _LINE_END.split(text)
+    lines, ends = pieces[0::2], pieces[1::2] + [""]
     if not declared and not all(_PLAIN_LINE.fullmatch(line) for line in lines):
         return None
     out: list[str] = []
     hidden = False
     at = 0
     while at < len(lines):
-        line = lines[at]
-        found = None if line.lstrip()[:1] in ("#", "!", "") else _PROPERTY.match(line)
         first = at
+        comment = lines[at].lstrip(" \t\f")[:1] in ("#", "!", "")
         at += 1
-        while found is not None and at < len(lines) and _continued(lines[at - 1]):
-            at += 1  # (the value goes on: its lines are read with it)
-        if found is None or not declared and found.group(2).strip() or not _denied(
-                found.group(1), denies):
-            out += lines[first:at]
+        while not comment and at < len(lines) and _continued(lines[at - 1]):
+            at += 1  # (the line goes on: its lines are read with it)
+        logical = "".join(lines[i] + ends[i] for i in range(first, at - 1)) + lines[at - 1]
+        found = None if comment else _property(logical)
+        if found is None or not declared and found[1].strip() or not _denied(
+                _key(found[0]), denies):
+            out += logical, ends[at - 1]
             continue
-        end = "\r" if lines[at - 1].endswith("\r") else ""
-        whole = "\n".join([line[found.start(3):]] + lines[first + 1:at])
-        out.append(line[:found.start(3)] + redacted(whole[:len(whole) - len(end)]) + end)
+        out += logical[:found[2]], redacted(logical[found[2]:]), ends[at - 1]
         hidden = True
-    return "\n".join(out) if hidden else None
+    return "".join(out) if hidden else None
+
+
+def _property(logical: str) -> Optional[tuple[str, str, int]]:
+    """A logical line's key as written, its separator and where its value starts; None
+    when it has no separator."""
+    start = len(logical) - len(logical.lstrip(" \t\f"))
+    end = next((stop.start() for stop in _KEY_STOP.finditer(logical, start)
+                if stop.group()[0] != "\\"), len(logical))
+    separator = _SEPARATOR.match(logical, end) if end > start else None
+    if separator is None:
+        return None
+    return logical[start:end], separator.group(), separator.end()
+
+
+def _key(written: str) -> str:
+    """A properties key as Java reads it: its escapes and continuations undone."""
+    if "\\" not in written:
+        return written
+    return _KEY_ESCAPE.sub(lambda escape: (
+        chr(int(escape.group(1), 16)) if escape.group(1) is not None
+        else "" if escape.group(2) is None
+        else _CONTROLS.get(escape.group(2), escape.group(2))), written)
 
 
 def _denied(key: str, denies: Callable[[str], bool]) -> bool:
@@ -121,5 +178,4 @@ def _denied(key: str, denies: Callable[[str], bool]) -> bool:
 
 def _continued(line: str) -> bool:
     """Whether a properties line goes on to the next: an odd run of ``\\`` at its end."""
-    stripped = line.rstrip("\r")
-    return (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1

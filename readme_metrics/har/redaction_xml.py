@@ -80,8 +80,9 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
                 start = f"<{prefix or ''}{local}{hidden}{empty}>"
         at = tag.end()
         content, keyed = content or keyed, False
-        if plist and local == "key" and not (prefix or empty or content or start) and (
-                not denies(local)):
+        if plist and local == "key" and not (prefix or empty or content or start):
+            # A <key> is an entry's NAME, with "key" denied too (review117: each <key>'s
+            # name was hidden as a "key" element's value, and every value sent in clear).
             # (Read past its close tag: its content is read once, none left open.)
             at = _close_tag(text, "key", at)
             keyed = denies(text[tag.end():at].strip())
