@@ -31,6 +31,7 @@ from readme_metrics.har.redaction_spaced import (
 from readme_metrics.har.redaction_xml import is_xml, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
+from readme_metrics.har.transfer_coding import base64_parts
 
 __all__ = [
     "NOT_KEYED_COMMENT", "UNREDACTABLE_COMMENT", "json_as_form", "looks_like_json",
@@ -264,12 +265,18 @@ def multipart_mentions(text: str, redactor: Redactor) -> bool:
     """:meth:`Redactor.mentions_key` for a multipart body, whose field names may also be
     percent-encoded (RFC 2231: ``name*=UTF-8''%74oken``), or a part's value a form or
     URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``), or
-    a quoted-printable part's name broken by a soft line break."""
-    return redactor.mentions_key(text) or (
+    a quoted-printable part's name broken by a soft line break, or a base64 part's
+    decoded text names one (review117)."""
+    return redactor.mentions_key(text) or ("ase64" in text or "ASE64" in text) and (
+        _mentioned(base64_parts(text), redactor)) or (
         "%" in text and redactor.names_key_decoded(percent_decoded(text))) or (
         # (A quoted-printable part's soft line break inside a name, pass=\r\nword.)
         "=\n" in text or "=\r\n" in text) and redactor.mentions_key(
         _SOFT_BREAK.sub("", text))
+
+
+def _mentioned(text: Optional[str], redactor: Redactor) -> bool:
+    return text is not None and redactor.mentions_key(text)
 
 
 #: A soft line break of quoted-printable (RFC 2045 6.7).

@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.har.multipart_files import file_holds_denied
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import JSON_START, decode_field, sendable
+from readme_metrics.har.transfer_coding import file_transfer_decoded
 
 __all__ = ["multipart_params"]
 
@@ -489,13 +490,10 @@ def _param(
     data = field.value
     if not isinstance(data, bytes):
         return None
-    try:
-        # The file as it was before its Content-Transfer-Encoding (base64: its data URL
-        # was base64 of base64, the file's password one base64 -d away; hostile27).
-        data = _field_bytes(field)
-    except (binascii.Error, ValueError):
-        pass  # (not base64 after all: the bytes as sent)
     headers = getattr(part, "headers", None) or {}
+    # The file as it was before its Content-Transfer-Encoding (base64: its data URL was
+    # base64 of base64, the file's password one base64 -d away; hostile27, review117).
+    data = file_transfer_decoded(data, headers.get("content-transfer-encoding"))
     extended = _extended(headers.get("content-disposition"), "filename")
     filename = _utf8(str(filename)) if extended is None else sendable(extended)
     # A file part without a Content-Type (as requests sends one given no type): RFC 7578
