@@ -121,6 +121,11 @@ LEAKS: dict[str, tuple[Optional[str], bytes]] = {
     "properties-cr-plain": ("text/plain", f"user ada\rpassword {SECRET}\r".encode()),
     "properties-key-continued": ("text/x-java-properties",
                                  f"user=ada\npass\\\n    word = {SECRET}\n".encode()),
+    "html-colon-entity": ("text/html", (
+        f'<div data-x="{{&quot;password&quot;&colon; &quot;{SECRET}&quot;}}"></div>')
+        .encode()),
+    "html-QUOT-entity": ("text/html", (
+        f'<div data-x="{{&QUOT;token&QUOT;: &QUOT;{SECRET}&QUOT;}}"></div>').encode()),
     "properties-key-continued-crlf": ("text/x-java-properties",
                                       f"to\\\r\n  ken {SECRET}\r\n".encode()),
 }

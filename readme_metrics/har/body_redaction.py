@@ -267,8 +267,7 @@ def multipart_mentions(text: str, redactor: Redactor) -> bool:
     URL naming one percent-encoded once more (``data=user%3Dzoe%26passwor%2564%3D``), or
     a quoted-printable part's name broken by a soft line break, or a base64 part's
     decoded text names one (review117)."""
-    return redactor.mentions_key(text) or ("ase64" in text or "ASE64" in text) and (
-        _mentioned(base64_parts(text), redactor)) or (
+    return redactor.mentions_key(text) or _mentioned(base64_parts(text), redactor) or (
         "%" in text and redactor.names_key_decoded(percent_decoded(text))) or (
         # (A quoted-printable part's soft line break inside a name, pass=\r\nword.)
         "=\n" in text or "=\r\n" in text) and redactor.mentions_key(

@@ -8,7 +8,8 @@ decodes all the same (hostile27, each in clear before):
 - ``\\x70assword`` and ``\\u{70}assword`` (JavaScript, Python, PHP, Ruby, C), ``\\U`` and
   three octal digits (``\\160``: Python, PHP, JavaScript's legacy strings);
 - HTML and XML character references, ``pass&#119;ord``, ``&#x77;``, the ``;`` left out
-  as browsers accept it, and ``&quot;``, ``&apos;``, ``&quest;``, ``&equals;`` (not
+  as browsers accept it, and ``&quot;`` (``&QUOT;`` too), ``&apos;``, ``&quest;``,
+  ``&equals;``, ``&colon;`` (review117: ``{&quot;password&quot;&colon; ...}``) (not
   ``&amp;``, which a link's query is read with already: every HTML link would be read
   twice; JSON in an attribute: ``data-x="{&quot;password&quot;: ...}"``; a link's
   ``?`` written ``&#63;``);
@@ -35,15 +36,15 @@ _SCRIPT_AND_MARKUP = (
     r"\\(?:x([0-9A-Fa-f]{2})|u\{([0-9A-Fa-f]{1,6})\}|u([0-9A-Fa-f]{4})"
     r"|U([0-9A-Fa-f]{8})|([0-7]{3}))"
     r"|&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));?"
-    r"|&(quot|apos|quest|equals|num|period|lowbar|hyphen|dash);")
+    r"|&(quot|QUOT|apos|quest|equals|colon|num|period|lowbar|hyphen|dash);")
 _ESCAPE = lazy_compile(_SCRIPT_AND_MARKUP + r"|%([0-9A-Fa-f]{2})")
 
 #: The same but percent escapes: a text whose percent escapes spell no listed name has
 #: them read by no Python call each (64 KiB of "é%41": hostile11's bound, 50 calls a KiB).
 _NOT_PERCENT = lazy_compile(_SCRIPT_AND_MARKUP)
 
-_NAMED = {"quot": '"', "apos": "'", "quest": "?", "equals": "=", "num": "#",
-          "period": ".", "lowbar": "_", "hyphen": "-", "dash": "-"}
+_NAMED = {"quot": '"', "QUOT": '"', "apos": "'", "quest": "?", "equals": "=", "colon": ":",
+          "num": "#", "period": ".", "lowbar": "_", "hyphen": "-", "dash": "-"}
 
 _BASES = (16, 16, 16, 16, 8, 10, 16)
 
