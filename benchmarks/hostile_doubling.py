@@ -61,6 +61,9 @@ _MULTIPART = "multipart/form-data; boundary=XyZ"
 _B64_PART = (b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n'
              b"Content-Transfer-Encoding: base64\r\n\r\n" + b64encode(b"PASSWORD=s\n")
              + b"\r\n")
+_B64_UNPADDED = (b'--XyZ\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n'
+                 b"Content-Transfer-Encoding: Base64\r\n\r\n"
+                 + b64encode(b"PASSWORD=s\n#").rstrip(b"=") + b"\r\n")
 _DOTENV_PART = (b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.env"\r\n'
                 b"Content-Type: text/plain\r\n\r\nUSER=zoe\nPASSWORD=s\n\r\n")
 _LONG_KEY = "rdme_xn0123456789abcdef0123456789abcdef"
@@ -300,6 +303,22 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             ("properties, blank separators", "text/plain", b"", b"password s\n", b""),
             ("properties continued", "text/x-java-properties", b"", b"password a\\\n", b""),
         ]},
+    # The same readers broken (review117): escapes found one by one, base64 parts read.
+    "review117": {
+        **{name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+            ("netrc quoted token of escapes", "text/plain", b'machine a password "',
+             b'\\"', b""),
+            ("properties key of escapes", "text/x-java-properties", b"pass", b"\\ ",
+             b"=x"),
+            ("properties lines ended by CR", "text/x-java-properties", b"",
+             b"password s\r", b""),
+        ]},
+        "plist, key denied": ("application/xml", _runs(
+            b"<plist><dict>", b"<key>key</key><string>s</string>", b"</dict></plist>"),
+            Redactor(denylist=["password", "key"])),
+        "Base64 file parts, unpadded": (_MULTIPART, lambda n: _B64_UNPADDED * (
+            n // len(_B64_UNPADDED)) + b"--XyZ--\r\n", DENY),
+    },
 }
 
 

@@ -11,7 +11,7 @@ over the text, linear in it; ``None`` when the body is no such file or nothing i
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction import redacted
@@ -48,9 +48,12 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     skip_to = 0  # tokens before this are in a comment or a macro
     expect = "key"  # "key", "value" or "hide"
     first = True
-    for start, end in _netrc_tokens(text):
+    for token in _NETRC_TOKEN.finditer(text):
+        start = token.start()
         if start < skip_to:
             continue
+        end = token.end() if token.group() != '"' else _quoted_end(text, token.end())
+        skip_to = end  # (a quoted token's blanks and the tokens in it are its own)
         word = text[start:end]
         if expect == "key":
             word = word.lower()
@@ -81,18 +84,11 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     return "".join(out)
 
 
-def _netrc_tokens(text: str) -> Iterator[tuple[int, int]]:
-    """Where each token of a netrc starts and ends."""
-    at = 0
-    while True:
-        token = _NETRC_TOKEN.search(text, at)
-        if token is None:
-            return
-        at = token.end()
-        if token.group() == '"':
-            at = next((stop.end() for stop in _QUOTED_STOP.finditer(text, at)
-                       if stop.group() == '"'), len(text))
-        yield token.start(), at
+def _quoted_end(text: str, at: int) -> int:
+    """Where a netrc's quoted token whose text starts at ``at`` ends: after its closing
+    quote, or at the text's end."""
+    return next((stop.end() for stop in _QUOTED_STOP.finditer(text, at)
+                 if stop.group() == '"'), len(text))
 
 
 # A properties line as Java reads it (a logical line: its physical lines continued by a
@@ -101,6 +97,7 @@ def _netrc_tokens(text: str) -> Iterator[tuple[int, int]]:
 # the key), the separator (blanks, or one "=" or ":" with blanks about it), the value to
 # the logical line's end. (What ends the key found stop by stop: a pattern for the key
 # kept a state for each character, a 1 MiB key 145 MiB at its peak; review117.)
+_PLAIN_KEY = lazy_compile(r"[ \t\f]*([^\s=:\\]+)([ \t\f]*[=:][ \t\f]*|[ \t\f]+)")
 _KEY_STOP = lazy_compile(r"\\(?:\r\n?|\n)[ \t\f]*|\\.|[\s=:]", re.DOTALL)
 _SEPARATOR = lazy_compile(r"[ \t\f]*[=:][ \t\f]*|[ \t\f]+")
 # A line of a body not declared a properties file: a comment, blank, or a key of name
@@ -138,7 +135,8 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
         at += 1
         while not comment and at < len(lines) and _continued(lines[at - 1]):
             at += 1  # (the line goes on: its lines are read with it)
-        logical = "".join(lines[i] + ends[i] for i in range(first, at - 1)) + lines[at - 1]
+        logical = lines[first] if at == first + 1 else "".join(
+            lines[i] + ends[i] for i in range(first, at - 1)) + lines[at - 1]
         found = None if comment else _property(logical)
         if found is None or not declared and found[1].strip() or not _denied(
                 _key(found[0]), denies):
@@ -152,6 +150,9 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
 def _property(logical: str) -> Optional[tuple[str, str, int]]:
     """A logical line's key as written, its separator and where its value starts; None
     when it has no separator."""
+    if "\\" not in logical:  # (no escape: the key read at once)
+        plain = _PLAIN_KEY.match(logical)
+        return None if plain is None else (plain.group(1), plain.group(2), plain.end())
     start = len(logical) - len(logical.lstrip(" \t\f"))
     end = next((stop.start() for stop in _KEY_STOP.finditer(logical, start)
                 if stop.group()[0] != "\\"), len(logical))
