@@ -55,4 +55,3 @@ def file_holds_denied(data: bytes, part_type: str, redactor: Redactor, limit: in
     reading = essence if is_xml(essence) or is_yaml(essence) or essence in _OWN_READING \
         else "text/plain"
     return redact_text(text, reading, codec, deny)[0] != text
-
