@@ -30,6 +30,7 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import Delivery, zero_stats
 from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Group, PendingExchange
+from readme_metrics.forwarded_hint import ForwardedHint
 from readme_metrics.grouping import Identifier
 from readme_metrics.handed_over import FINISH_WAIT, HandedOver
 from readme_metrics.har import build_log
@@ -79,7 +80,10 @@ class MetricsPipeline:
         # What the docs-URL lookup and the POSTs said of a port where nothing listens
         # (readme-metrics collect not started): the fix in full once, then in short.
         told = NothingListens()
-        self.delivery = Delivery(config, partial(_build, config, self.redactor),
+        # Said once on the worker: a proxy in front whose X-Forwarded-For no option reads.
+        self.forwarded_hint = ForwardedHint(self.logger)
+        self.delivery = Delivery(config, partial(_build, config, self.redactor,
+                                                 self.forwarded_hint),
                                  on_first_log=unclosed.ready_here if inline else None,
                                  told=told)
         weakref.finalize(self, _released, self.delivery).atexit = False  # exit: process.py
@@ -225,7 +229,7 @@ class MetricsPipeline:
 
     def build_log(self, item: PendingExchange) -> dict[str, Any]:
         """Turn a queued item into the log object of SPEC section 4 (HAR + redaction)."""
-        return _build(self.config, self.redactor, item)
+        return _build(self.config, self.redactor, self.forwarded_hint, item)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -302,11 +306,14 @@ class MetricsPipeline:
         return dict(self.delivery.stats)
 
 
-def _build(config: MetricsApiConfig, redactor: Redactor,
+def _build(config: MetricsApiConfig, redactor: Redactor, hint: ForwardedHint,
            item: PendingExchange) -> dict[str, Any]:
     # The options are read at each build, as before: official-package code may set them
     # on the config after the middleware is made (config.IS_DEVELOPMENT_MODE = True).
-    return build_log(item.to_exchange(), development=config.development_mode,
+    exchange = item.to_exchange()
+    if hint.left > 0:  # the first logs only
+        hint.look(exchange, config.trusted_proxies)
+    return build_log(exchange, development=config.development_mode,
                      redactor=redactor, max_body_bytes=config.max_body_bytes)
 
 

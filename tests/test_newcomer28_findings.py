@@ -1,0 +1,192 @@
+"""newcomer28's first hour on main at 56083440 (2026-12-05): the three mistakes README's
+Troubleshooting starts from, provoked as a newcomer makes them. Each test named
+"warned", "says" or "hinted" failed there and passes with its fix.
+
+1. An app behind nginx with ``trusted_proxies`` left at 0: every log named the proxy
+   (127.0.0.1) as the caller, and nothing said so, at any log level. One warning now
+   says it, and what to set (``README_TRUSTED_PROXIES``), without an address.
+2. A wrong API key: the docs-URL lookup's warning, the first line the app printed, said
+   "(the API key was refused)" and then "Set base_log_url (README_BASE_LOG_URL) to skip
+   this lookup": following it silenced that warning and fixed nothing (the POSTs were
+   refused for the same key). It now says the key is wrong and what to do.
+3. A grouping function that raises KeyError (``request.headers["X-Api-Key"]`` on a call
+   without the header, the most common one) was named by type and line only; it now says
+   how such a function is written (``.get()``, ``None`` for such a call).
+4. ``README_SKIP_METHODS=none`` (meant: skip none) warned of an unknown method without
+   saying how every method is logged: it now names ``README_SKIP_METHODS=[]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics._logging import QuietLogger
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.exchange import Exchange, Group
+from readme_metrics.flask_readme import ReadMeMetrics
+from readme_metrics.forwarded_hint import LOGS_LOOKED_AT, ForwardedHint
+from tests.support.asgi import http_scope, run
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
+
+HINT = "README_TRUSTED_PROXIES"
+CLIENT = "198.51.100.7"  # the caller, as the proxy in front names it
+
+
+def _grouping(request: Any) -> Any:
+    key = request.headers.get("X-Api-Key")
+    return {"api_key": key, "label": "Customer"} if key else None
+
+
+def _flask_app(collector: Collector, **options: Any) -> tuple[Any, ReadMeMetrics]:
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("newcomer28")
+
+    @app.get("/")
+    def hello() -> Any:
+        return {"hello": "world"}
+
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", grouping_function=_grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1, **options), app)
+    return app, metrics
+
+
+def _hints(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if HINT in r.getMessage()]
+
+
+def _everything(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records)
+
+
+# -- 1. behind a proxy ------------------------------------------------------------------------
+
+
+def test_a_flask_app_behind_a_proxy_with_trusted_proxies_0_is_warned(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    # nginx in front (proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for) sends
+    # the app each call from 127.0.0.1 with the caller's address in the header.
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app, metrics = _flask_app(collector)
+    with served("werkzeug", app) as port:
+        for _ in range(3):
+            answer = requests.get(f"http://127.0.0.1:{port}/", timeout=30, headers={
+                "X-Api-Key": "owlbert-key", "X-Forwarded-For": CLIENT,
+                "X-Forwarded-Proto": "https", "Host": "api.example.com"})
+            assert answer.status_code == 200
+        logs = collector.wait_for_logs(3)
+    metrics.close()
+    assert {log["clientIPAddress"] for log in logs} == {"127.0.0.1"}
+    [hint] = _hints(caplog)  # once, not per call
+    assert hint.levelno == logging.WARNING
+    message = hint.getMessage()
+    assert "trusted_proxies" in message and "1 for one nginx" in message, message
+    assert "leave it at 0" in message, message  # a direct client's header is not trusted
+    assert CLIENT not in _everything(caplog) and "127.0.0.1" not in message
+
+
+def test_with_trusted_proxies_set_the_caller_is_logged_and_nothing_said(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    app, metrics = _flask_app(collector, trusted_proxies=1)
+    with served("werkzeug", app) as port:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=30, headers={
+            "X-Api-Key": "owlbert-key", "X-Forwarded-For": CLIENT})
+        [log] = collector.wait_for_logs(1)
+    metrics.close()
+    assert log["clientIPAddress"] == CLIENT
+    assert _hints(caplog) == []
+
+
+@pytest.mark.parametrize("forwarded_for", [None, "127.0.0.1", "not-an-address", ""],
+                         ids=["no-header", "the-same-address", "no-address", "empty"])
+def test_a_direct_call_or_a_header_naming_no_other_address_says_nothing(
+        collector: Collector, caplog: pytest.LogCaptureFixture,
+        forwarded_for: Any) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    app, metrics = _flask_app(collector)
+    headers = {"X-Api-Key": "owlbert-key"}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
+    with served("werkzeug", app) as port:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=30, headers=headers)
+        collector.wait_for_logs(1)
+    metrics.close()
+    assert _hints(caplog) == []
+
+
+def _asgi_app(collector: Collector) -> Any:
+    async def hello(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return AsgiMetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", grouping_function=_grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+
+
+@pytest.mark.parametrize(("client", "warned"), [
+    ("10.0.0.5", True),   # a load balancer in the VPC; the server left the address as is
+    (CLIENT, False),      # uvicorn's --proxy-headers (the default from 127.0.0.1) applied it
+], ids=["warned-address-as-is", "applied-by-the-server"])
+def test_an_asgi_app_is_warned_only_where_the_server_did_not_apply_the_header(
+        collector: Collector, caplog: pytest.LogCaptureFixture, client: str,
+        warned: bool) -> None:
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = _asgi_app(collector)
+    scope = http_scope(headers=[(b"x-api-key", b"owlbert-key"),
+                                (b"x-forwarded-for", CLIENT.encode())])
+    scope["client"] = (client, 50123)
+    asyncio.run(run(app, scope))
+    [log] = collector.wait_for_logs(1)
+    app.close()
+    assert log["clientIPAddress"] == client
+    assert len(_hints(caplog)) == warned
+
+
+def _exchange(client_ip: str, forwarded_for: str) -> Exchange:
+    return Exchange("id", 0.0, "GET", "http://api.example.com/", "HTTP/1.1",
+                    [("X-Forwarded-For", forwarded_for)], client_ip, Group("owlbert-key"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(client_ip=st.one_of(st.just("10.1.2.3"), st.just("::1"), st.text(max_size=40)),
+       forwarded_for=st.text(max_size=80))
+def test_any_address_and_header_text_never_raises_nor_is_logged(
+        client_ip: str, forwarded_for: str) -> None:
+    said: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    logger = logging.getLogger("readme_metrics.test_newcomer28")
+    logger.propagate = False
+    handler = Handler()
+    logger.addHandler(handler)
+    try:
+        hint = ForwardedHint(QuietLogger(logger))
+        for _ in range(3):
+            hint.look(_exchange(client_ip, forwarded_for), 0)
+    finally:
+        logger.removeHandler(handler)
+    assert len(said) <= 1
+    for message in said:
+        assert (forwarded_for.strip() or "\x00") not in message.replace(HINT, "")
+
+
+def test_only_the_first_logs_are_looked_at() -> None:
+    hint = ForwardedHint(QuietLogger(logging.getLogger("readme_metrics")))
+    for _ in range(LOGS_LOOKED_AT):
+        assert hint.left > 0
+        hint.look(_exchange("127.0.0.1", ""), 0)
+    assert hint.left == 0
