@@ -59,6 +59,13 @@ MAX_REDIRECTS = 3
 
 #: The end of the warning of a failed lookup: how to do without it.
 SKIP_LOOKUP = "Set base_log_url (README_BASE_LOG_URL) to skip this lookup."
+#: The end of the warning of a lookup refused for its key (401, 403): the POSTs of logs
+#: carry the same key. It said SKIP_LOOKUP, which silenced the warning and left every
+#: POST refused (newcomer28).
+KEY_REFUSED = ("The api_key (README_API_KEY) is wrong or revoked, and the logs, posted "
+               "with the same key, are refused too: use your project's API key from the "
+               "ReadMe dashboard (against `readme-metrics collect --api-key KEY`, that KEY); "
+               "base_log_url (README_BASE_LOG_URL) would only skip this lookup.")
 
 # Indirection so tests can move time forward instead of sleeping through the back-off.
 _clock: Callable[[], float] = time.monotonic
@@ -313,9 +320,12 @@ class DocsUrl:
             else:
                 self._failed(state, f"{shown} redirected more than {MAX_REDIRECTS} times")
                 return
+            if status in (401, 403):
+                self._failed(state, f"{shown} answered HTTP {status} (the API key was "
+                             "refused)", KEY_REFUSED)
+                return
             if status != 200:
-                refused = " (the API key was refused)" if status in (401, 403) else ""
-                self._failed(state, f"{shown} answered HTTP {status}{refused}")
+                self._failed(state, f"{shown} answered HTTP {status}")
                 return
             if len(content) > MAX_CONTENT:
                 self._failed(state, f"{shown} answered more than {MAX_CONTENT} bytes")

@@ -34,8 +34,10 @@ from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
 from readme_metrics.forwarded_hint import LOGS_LOOKED_AT, ForwardedHint
 from tests.support.asgi import http_scope, run
-from tests.support.fake_api import Collector
+from readme_metrics.docs_url import DocsUrl
+from tests.support.fake_api import Collector, Reply
 from tests.support.wsgi_servers import served
+from tests.test_docs_url import Records, make_config, records  # noqa: F401
 
 HINT = "README_TRUSTED_PROXIES"
 CLIENT = "198.51.100.7"  # the caller, as the proxy in front names it
@@ -190,3 +192,33 @@ def test_only_the_first_logs_are_looked_at() -> None:
         assert hint.left > 0
         hint.look(_exchange("127.0.0.1", ""), 0)
     assert hint.left == 0
+
+
+# -- 2. a wrong API key -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_at_the_docs_lookup_says_the_key_is_wrong(
+        collector: Collector, records: Records, status: int) -> None:
+    # `readme-metrics collect --api-key right-key` and an app started with another key:
+    # this warning came first, and sent the user to base_log_url.
+    collector.get_v1 = lambda received: Reply(status, b'{"error":"APIKEY_NOTFOUND"}')
+    config = make_config(collector.url, records)
+    DocsUrl(config).base()
+    message = records.wait_for(1)[0].getMessage()
+    assert f"answered HTTP {status} (the API key was refused)" in message, message
+    assert "The api_key (README_API_KEY) is wrong or revoked" in message, message
+    assert "the logs, posted with the same key, are refused too" in message, message
+    assert not message.endswith("Set base_log_url (README_BASE_LOG_URL) to skip this "
+                                "lookup."), message
+    assert "would only skip this lookup" in message, message
+    assert config.api_key not in message
+
+
+def test_another_refusal_of_the_lookup_still_offers_base_log_url(
+        collector: Collector, records: Records) -> None:
+    collector.get_v1 = lambda received: Reply(500, b"oops")
+    DocsUrl(make_config(collector.url, records)).base()
+    message = records.wait_for(1)[0].getMessage()
+    assert message.endswith("Set base_log_url (README_BASE_LOG_URL) to skip this lookup.")
+    assert "README_API_KEY" not in message
