@@ -79,6 +79,23 @@ def _missing_attribute(exc: BaseException) -> str:
     return f" ({kind.__module__.partition('.')[0]}'s {kind.__name__} has no attribute {name!r})"
 
 
+def _missing_key(exc: BaseException) -> str:
+    """What to do about a KeyError raised in a library the grouping function called: the
+    request's mapping of headers, query or form (webob's, werkzeug's, Starlette's,
+    Django's) subscripted with a key the call did not send (``request.headers["X-Api-Key"]``),
+    the most common fault of a first grouping function, which was named by type and line
+    alone (newcomer28); else ``""`` (a KeyError of the function's own mapping, raised on
+    its own line, is its own business)."""
+    if not isinstance(exc, KeyError):
+        return ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    outside = [frame for frame in frames if not frame.filename.startswith(_PACKAGE_DIR)]
+    if len(outside) < 2:  # raised on the grouping function's own line
+        return ""
+    return (" (a key the request does not have: a header or field this call did not send? "
+            "read it with .get() and return None without it)")
+
+
 def _digest(exc: BaseException) -> bytes:
     """A keyed digest of ``str(exc)``: equal for equal messages, and nothing more."""
     try:
@@ -111,7 +128,7 @@ class RaisedLog:
         # Type and place only: the exception's message may hold request data (a KeyError
         # names the missing key, which may be the caller's own API key).
         raised = (f"{what} raised {type(exc).__name__}{_missing_attribute(exc)} at "
-                  f"{_where(exc, called)}")
+                  f"{_where(exc, called)}{_missing_key(exc)}")
         place = (raised, bool(note))
         digest = _digest(exc)
         with self._lock:

@@ -222,3 +222,52 @@ def test_another_refusal_of_the_lookup_still_offers_base_log_url(
     message = records.wait_for(1)[0].getMessage()
     assert message.endswith("Set base_log_url (README_BASE_LOG_URL) to skip this lookup.")
     assert "README_API_KEY" not in message
+
+
+# -- 3. a grouping function that raises -------------------------------------------------------
+
+
+def _subscripting(request: Any) -> Any:
+    return {"api_key": request.headers["X-Api-Key"]}
+
+
+def test_a_flask_grouping_function_subscripting_a_header_not_sent_says_what_to_do(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    flask = pytest.importorskip("flask")
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = flask.Flask("newcomer28")
+    app.get("/")(lambda: {"hello": "world"})
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", grouping_function=_subscripting, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1), app)
+    with served("werkzeug", app) as port:
+        # curl http://127.0.0.1:8000/ (no X-Api-Key), then a call with one
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
+        requests.get(f"http://127.0.0.1:{port}/", timeout=30,
+                     headers={"X-Api-Key": "owlbert-key"})
+        collector.wait_for_logs(1)
+    metrics.close()
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "raised KeyError at " in error and "werkzeug" in error, error
+    assert f"{__file__}:" in error and "in _subscripting" in error, error
+    assert ("(a key the request does not have: a header or field this call did not send? "
+            "read it with .get() and return None without it); the request is not "
+            "logged") in error, error
+    assert "X-Api-Key" not in error  # the key's name is the exception's message: withheld
+
+
+def test_a_key_error_of_the_functions_own_mapping_gets_no_such_hint(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from webob import Request
+
+    from readme_metrics.grouping import Identifier
+
+    customers: dict[str, str] = {}
+
+    def own(request: Any) -> Any:
+        return {"api_key": customers[request.headers.get("X-Api-Key", "")]}
+
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    assert Identifier(own, logging.getLogger("readme_metrics"))(Request.blank("/")) is None
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "raised KeyError at " in error and ".get()" not in error, error
