@@ -159,12 +159,21 @@ def unknown_methods_warning(option: Option, given: Any, value: Any) -> Optional[
     # PURGE): said, with the spelling to write (review98).
     cased = dict.fromkeys(method.upper() for method in unknown
                           if method != method.upper() and method.upper() not in value)
-    other = ("" if not cased else f" ({', '.join(map(repr, cased))}, in upper case as "
-             "clients usually send a method, is another method: list it too)")
+    meant_none = [method.lower() for method in value] in _NONE_WORDS
+    other = ("" if not cased or meant_none else f" ({', '.join(map(repr, cased))}, in upper "
+             "case as clients usually send a method, is another method: list it too)")
     return (f"readme_metrics: {option.label()} lists {listed}, no method of the HTTP "
             "method registry (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT "
             "and WebDAV's): kept, it skips only requests sent with that very method"
-            f"{other}, which servers pass on as any other; a misspelt method skips nothing")
+            f"{other}, which servers pass on as any other; a misspelt method skips nothing"
+            + (_EVERY_METHOD if meant_none else ""))
+
+
+# README_SKIP_METHODS=none, meant as "skip none", was warned of as an unknown method
+# without a word of how every method is logged (newcomer28).
+_NONE_WORDS = [[word] for word in ("none", "null", "nothing", "no", "false", "off", "-")]
+_EVERY_METHOD = ("; to skip no method (log every one), give an empty list: "
+                 "README_SKIP_METHODS=[] (skip_methods=[])")
 
 
 def hosts(option: Option, value: Any) -> list[str]:

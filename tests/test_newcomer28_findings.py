@@ -271,3 +271,32 @@ def test_a_key_error_of_the_functions_own_mapping_gets_no_such_hint(
     assert Identifier(own, logging.getLogger("readme_metrics"))(Request.blank("/")) is None
     [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert "raised KeyError at " in error and ".get()" not in error, error
+
+
+# -- 4. README_SKIP_METHODS=none --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["none", "None", "off", "-"])
+def test_skip_methods_written_as_none_is_hinted_the_empty_list(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        written: str) -> None:
+    monkeypatch.setenv("README_SKIP_METHODS", written)
+    with caplog.at_level(logging.WARNING, "readme_metrics"):
+        config = MetricsApiConfig(api_key="any-key", grouping_function=_grouping)
+    assert config.skip_methods == [written]  # kept: a custom method is legal HTTP
+    [said] = [r.getMessage() for r in caplog.records if "README_SKIP_METHODS" in
+              r.getMessage()]
+    assert said.endswith("; to skip no method (log every one), give an empty list: "
+                         "README_SKIP_METHODS=[] (skip_methods=[])"), said
+    assert "list it too" not in said, said  # 'NONE' is not a method to add
+    # and what it says to write works
+    monkeypatch.setenv("README_SKIP_METHODS", "[]")
+    assert MetricsApiConfig(api_key="any-key", grouping_function=_grouping).skip_methods == []
+
+
+def test_a_custom_method_is_not_hinted_the_empty_list(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("README_SKIP_METHODS", "OPTIONS,none-such")
+    with caplog.at_level(logging.WARNING, "readme_metrics"):
+        MetricsApiConfig(api_key="any-key", grouping_function=_grouping)
+    assert "skip_methods=[]" not in caplog.text
