@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from readme_metrics import MetricsApiConfig
 from readme_metrics._logging import QuietLogger
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
 from readme_metrics.forwarded_hint import LOGS_LOOKED_AT, ForwardedHint
 from tests.support.asgi import http_scope, run
-from readme_metrics.docs_url import DocsUrl
 from tests.support.fake_api import Collector, Reply
 from tests.support.wsgi_servers import served
 from tests.test_docs_url import Records, make_config, records  # noqa: F401
@@ -199,7 +199,7 @@ def test_only_the_first_logs_are_looked_at() -> None:
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_refused_key_at_the_docs_lookup_says_the_key_is_wrong(
-        collector: Collector, records: Records, status: int) -> None:
+        collector: Collector, records: Records, status: int) -> None:  # noqa: F811
     # `readme-metrics collect --api-key right-key` and an app started with another key:
     # this warning came first, and sent the user to base_log_url.
     collector.get_v1 = lambda received: Reply(status, b'{"error":"APIKEY_NOTFOUND"}')
@@ -216,7 +216,7 @@ def test_a_refused_key_at_the_docs_lookup_says_the_key_is_wrong(
 
 
 def test_another_refusal_of_the_lookup_still_offers_base_log_url(
-        collector: Collector, records: Records) -> None:
+        collector: Collector, records: Records) -> None:  # noqa: F811
     collector.get_v1 = lambda received: Reply(500, b"oops")
     DocsUrl(make_config(collector.url, records)).base()
     message = records.wait_for(1)[0].getMessage()
