@@ -664,6 +664,16 @@ def test_uvicorn_applies_x_forwarded_for_itself_as_the_row_says(
             "X-Api-Key": CALLER, "X-Forwarded-For": "203.0.113.9"})
         assert response.status_code == 200
         assert log_for(collector, response)["clientIPAddress"] == logged
+    # Where the log names the proxy (127.0.0.1), the server's output says what to set,
+    # once, without the address; where uvicorn applied the header, nothing (newcomer28:
+    # nothing was said either way).
+    said = (tmp_path / f"server-{port}.log").read_text(errors="replace")
+    row = troubleshooting_row("behind a reverse proxy (nginx, a load balancer)")
+    [quoted] = re.findall(r'a warning "(requests reach the app through a proxy) \.\.\."', row)
+    assert said.count(quoted) == (flag == "--no-proxy-headers"), said
+    assert "README_TRUSTED_PROXIES to how many there are" in said or flag is None, said
+    assert not [line for line in said.splitlines()
+                if "readme_metrics" in line and "203.0.113.9" in line], said
 
 
 @pytest.mark.parametrize("advised", [True, False], ids=["added-last", "added-first"])
