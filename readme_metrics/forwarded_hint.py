@@ -36,7 +36,8 @@ _HINT = (
     "as the caller's (clientIPAddress), and its URL reads no X-Forwarded-Proto or -Host. "
     "Behind reverse proxies you run (nginx, a load balancer), set "
     "README_TRUSTED_PROXIES to how many there are (1 for one nginx); if clients reach the "
-    "app directly, leave it at 0 (they can write that header themselves). Said once")
+    "app directly, leave it at 0 (they can write that header themselves). Said once per "
+    "process")
 
 
 class ForwardedHint:
