@@ -96,6 +96,18 @@ def _missing_key(exc: BaseException) -> str:
             "read it with .get() and return None without it)")
 
 
+def _empty_json(exc: BaseException) -> str:
+    """What to do about a JSONDecodeError of an empty text: ``request.json`` (webob),
+    ``await request.json()`` (Starlette), ``json.loads(request.body)`` (Django) on a call
+    with no body, a GET (newcomer28); else ``""``. Only the text's emptiness is read,
+    never the text."""
+    doc = getattr(exc, "doc", None)
+    if not isinstance(exc, ValueError) or not isinstance(doc, (str, bytes)) or doc.strip():
+        return ""
+    return (" (the JSON it parsed was empty: a call without a body, a GET? read the caller "
+            "from a header, or return None for such a call)")
+
+
 def _digest(exc: BaseException) -> bytes:
     """A keyed digest of ``str(exc)``: equal for equal messages, and nothing more."""
     try:
@@ -128,7 +140,7 @@ class RaisedLog:
         # Type and place only: the exception's message may hold request data (a KeyError
         # names the missing key, which may be the caller's own API key).
         raised = (f"{what} raised {type(exc).__name__}{_missing_attribute(exc)} at "
-                  f"{_where(exc, called)}{_missing_key(exc)}")
+                  f"{_where(exc, called)}{_missing_key(exc)}{_empty_json(exc)}")
         place = (raised, bool(note))
         digest = _digest(exc)
         with self._lock:

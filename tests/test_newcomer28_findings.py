@@ -12,6 +12,8 @@ Troubleshooting starts from, provoked as a newcomer makes them. Each test named
 3. A grouping function that raises KeyError (``request.headers["X-Api-Key"]`` on a call
    without the header, the most common one) was named by type and line only; it now says
    how such a function is written (``.get()``, ``None`` for such a call).
+   A JSONDecodeError of an empty text (``await request.json()`` on a GET) now says the
+   JSON was empty: a call without a body.
 4. ``README_SKIP_METHODS=none`` (meant: skip none) warned of an unknown method without
    saying how every method is logged: it now names ``README_SKIP_METHODS=[]``.
 """
@@ -300,3 +302,67 @@ def test_a_custom_method_is_not_hinted_the_empty_list(
     with caplog.at_level(logging.WARNING, "readme_metrics"):
         MetricsApiConfig(api_key="any-key", grouping_function=_grouping)
     assert "skip_methods=[]" not in caplog.text
+
+
+def _reads_json(request: Any) -> Any:
+    return {"api_key": request.headers.get("X-Api-Key"), "label": request.json["user"]}
+
+
+EMPTY_JSON = ("(the JSON it parsed was empty: a call without a body, a GET? read the caller "
+              "from a header, or return None for such a call); the request is not logged")
+
+
+@pytest.mark.parametrize(("body", "hinted"), [(None, True), (b"user=ada", False)],
+                         ids=["a-get-without-body", "a-body-that-is-no-json"])
+def test_a_grouping_function_parsing_the_json_of_a_call_without_body_says_so(
+        collector: Collector, caplog: pytest.LogCaptureFixture, body: Any,
+        hinted: bool) -> None:
+    from readme_metrics import MetricsMiddleware
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = MetricsMiddleware(hello, MetricsApiConfig(
+        api_key="any-key", grouping_function=_reads_json, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+    with served("werkzeug", app) as port:
+        answer = requests.request("GET" if body is None else "POST",
+                                  f"http://127.0.0.1:{port}/", data=body, timeout=30,
+                                  headers={"X-Api-Key": "owlbert-key"})
+        assert answer.status_code == 200
+    app.close()
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "raised JSONDecodeError at " in error and "in _reads_json" in error, error
+    assert (EMPTY_JSON in error) == hinted, error
+    assert "ada" not in error
+
+
+def test_an_async_starlette_grouping_function_awaiting_json_on_a_get_says_so(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from readme_metrics.starlette import ReadMeMetricsMiddleware
+
+    async def grouping(request: Any) -> Any:
+        body = await request.json()
+        return {"api_key": request.headers.get("x-api-key"), "label": body["user"]}
+
+    async def hello(request: Any) -> Any:
+        return JSONResponse({"hello": "world"})
+
+    app = Starlette(routes=[Route("/", hello)])
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        api_key="any-key", grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    done = asyncio.run(run(app, http_scope(headers=[(b"x-api-key", b"owlbert-key")]),
+                           then="disconnect"))
+    assert done.start["status"] == 200
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "raised JSONDecodeError at " in error and "in grouping" in error, error
+    assert EMPTY_JSON in error, error
