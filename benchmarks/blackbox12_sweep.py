@@ -1,0 +1,282 @@
+"""blackbox12's sweep: real servers under load against a stand-in Metrics API on 127.0.0.1,
+stopped (or reloaded) the way a user does it. Counts served vs delivered vs said dropped
+(the library's own lines), and the logs delivered twice.
+
+.. code-block:: sh
+
+    python benchmarks/blackbox12_sweep.py SCENARIO [SECONDS] [CLIENTS]
+    python benchmarks/blackbox12_sweep.py list
+
+Each call a distinct name (``/hello?name=nN``); served = answers the clients read whole
+(status 200), delivered = distinct names the API read, said = what the library's warning
+lines count as not delivered. One JSON line, then the library's lines.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import requests  # noqa: E402
+
+from tests.support.fake_api import Collector, Reply  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import end_stragglers, start_server  # noqa: E402
+from tests.test_e2e_servers import server_env  # noqa: E402
+
+PY = sys.executable
+GUNI = [PY, "-m", "gunicorn", "--workers=1", "--graceful-timeout=5", "--no-control-socket"]
+
+
+def plain(port: int, *extra: str) -> dict[str, Any]:
+    return {}
+
+
+FLASK_APP = """\
+import os
+from flask import Flask, jsonify, request
+from readme_metrics import MetricsApiConfig
+from readme_metrics.flask_readme import ReadMeMetrics
+app = Flask(__name__)
+@app.get("/hello")
+def hello():
+    return jsonify(hello=request.args.get("name", ""), v=VERSION)
+@app.route("/nolog", methods=["GET", "OPTIONS"])
+def nolog():
+    return "ok"
+VERSION = 1
+ReadMeMetrics(MetricsApiConfig(os.environ["README_API_KEY"],
+    lambda req: {"api_key": "caller-1", "label": "c"}, background_worker_mode=True,
+    buffer_length=10), app)
+"""
+
+# name -> (argv(port), env extra, stop, judge mode)
+#   stop: "term" SIGTERM to the server, "int" SIGINT to it, "ctrlc" SIGINT to its whole
+#   process group (a terminal's Ctrl-C), "touch-then-int": touch the app file mid-load
+#   (a reload) then Ctrl-C.
+SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]] = {
+    "runserver-reload-ctrlc-slow1": (
+        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "ctrlc", "slow1"),
+    "runserver-reload-ctrlc-fast": (
+        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "ctrlc", "ok"),
+    "runserver-noreload-ctrlc-slow1": (
+        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks",
+                   "--noreload"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "ctrlc", "slow1"),
+    "flask-reload-ctrlc-slow1": (
+        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
+                   "--port", str(p), "--host", "127.0.0.1"],
+        {}, "ctrlc", "slow1"),
+    "flask-reload-touch-slow1": (
+        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
+                   "--port", str(p), "--host", "127.0.0.1"],
+        {}, "touch-then-int", "slow1"),
+    "uvicorn-reload-touch-slow1": (
+        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
+                   "--reload", f"--reload-dir={ROOT}/tests/support",
+                   "tests.support.asgi_apps:fastapi_app"],
+        {}, "touch-then-int", "slow1"),
+    "daphne-django-slow1": (
+        lambda p: [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p),
+                   "tests.support.e2e_apps:django_asgi_app"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "term", "slow1"),
+    "uvicorn-django-slow1": (
+        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
+                   "tests.support.e2e_apps:django_asgi_app"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "int", "slow1"),
+    "waitress-storm-250ms": (
+        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=32",
+                   "--connection-limit=400", "tests.support.e2e_apps:plain_app"],
+        {"README_MAX_QUEUE_SIZE": "300"}, "int", "slow250"),
+    "gthread50-slow1": (
+        lambda p: [*GUNI, "--worker-class=gthread", "--threads=50", f"--bind=127.0.0.1:{p}",
+                   "tests.support.e2e_apps:plain_app"],
+        {}, "term", "slow1"),
+    "gevent-slow1": (
+        lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
+                   f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
+        {}, "term", "slow1"),
+    "hypercorn-w2-slow1": (
+        lambda p: [PY, "-m", "hypercorn", "--workers=2", f"--bind=127.0.0.1:{p}",
+                   "tests.support.asgi_apps:fastapi_app"],
+        {}, "term", "slow1"),
+    "waitress-500once": (
+        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
+                   "tests.support.e2e_apps:plain_app"],
+        {}, "int", "500once"),
+    "waitress-late200": (
+        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
+                   "tests.support.e2e_apps:plain_app"],
+        {}, "int", "late200"),
+}
+
+
+def main() -> None:
+    name = sys.argv[1]
+    if name == "list":
+        print("\n".join(SCENARIOS))
+        return
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
+    clients = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+    argv_of, extra, stop, mode = SCENARIOS[name]
+    c = Collector().start()
+    count = [0]
+    lock = threading.Lock()
+
+    def judge(received: Any) -> Reply:
+        with lock:
+            count[0] += 1
+            n = count[0]
+        if mode == "slow1":
+            return Reply(delay=1.0)
+        if mode == "slow250":
+            return Reply(delay=0.25)
+        if mode == "500once":  # the 3rd POST only answered 500
+            return Reply(status=500) if n == 3 else Reply()
+        if mode == "late200":  # the 3rd POST answered 200 after the client's timeout
+            return Reply(status=200, delay=4.0) if n == 3 else Reply()
+        return Reply()
+
+    c.judge = judge
+    port = free_port()
+    work = Path(tempfile.mkdtemp())
+    (work / "bb12app.py").write_text(FLASK_APP)
+    env = server_env(c, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="10",
+                     README_FLUSH_INTERVAL="1",
+                     README_SHUTDOWN_TIMEOUT=os.environ.get("HUNT_SHUTDOWN", "8"),
+                     README_TIMEOUT="3", README_BASE_LOG_URL="https://docs.example.com",
+                     PYTHONPATH=f"{ROOT}:{work}", **extra)
+    out = work / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    served = [0]
+    failed = collections.Counter()
+    with out.open("wb") as log:
+        p = start_server(argv_of(port), env=env, cwd=str(work), stdout=log,
+                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.options(f"{url}/nolog", timeout=2)
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                assert time.monotonic() < deadline and p.poll() is None, out.read_text()
+                time.sleep(0.05)
+        ids = iter(range(10**9))
+        go = threading.Event()
+        go.set()
+
+        def client() -> None:
+            s = requests.Session()
+            while go.is_set():
+                with lock:
+                    i = next(ids)
+                try:
+                    r = s.get(f"{url}/hello", params={"name": f"n{i}"}, timeout=30,
+                              headers={"X-Api-Key": "caller-1"})
+                    r.content
+                    if r.status_code == 200:
+                        with lock:
+                            served[0] += 1
+                    else:
+                        failed[r.status_code] += 1
+                except requests.RequestException as e:
+                    failed[type(e).__name__] += 1
+                    s = requests.Session()
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        if stop == "touch-then-int":
+            time.sleep(seconds / 2)
+            target = (work / "bb12app.py") if "flask" in name else (
+                ROOT / "tests/support/asgi_apps.py")
+            os.utime(target)
+            time.sleep(seconds / 2)
+        else:
+            time.sleep(seconds)
+        began = time.monotonic()
+        if stop in ("ctrlc", "touch-then-int"):
+            os.killpg(p.pid, signal.SIGINT)
+        elif stop == "int":
+            p.send_signal(signal.SIGINT)
+        else:
+            p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        stop_s = time.monotonic() - began
+        go.clear()
+        for t in threads:
+            t.join(35)
+        end_stragglers(p)
+    time.sleep(0.5)
+    text = out.read_text(errors="replace")
+    names: collections.Counter[str] = collections.Counter()
+    for entry in c.logs:
+        u = entry["request"]["log"]["entries"][0]["request"]["url"]
+        q = parse_qs(urlsplit(u).query).get("name", [""])[0]
+        if q.startswith("n"):
+            names[q] += 1
+    said = 0
+    lines = []
+    lifespan = 0
+    for line in text.splitlines():
+        if "readme_metrics" not in line:
+            continue
+        if "not delivered yet, still queued" in line:
+            lifespan = int(re.search(r"(\d+) logs? not delivered", line).group(1))
+            lines.append(line[:400])
+            continue
+        if "(the same logs, not more)" in line:
+            lifespan = 0
+        m = (re.search(r"(\d+) logs? not delivered", line)
+             or re.search(r"batch of (\d+) logs?.*dropping it", line)
+             or re.search(r"(\d+) logs? dropped (?:while it was full|as the delivery queue)",
+                          line)
+             or re.search(r"(\d+) (?:calls?|requests?|logs?) (?:answered|served) .*no log",
+                          line))
+        if m:
+            said += int(m.group(1))
+        lines.append(line[:400])
+    said += lifespan
+    c.stop()
+    delivered = len(names)
+    twice = sum(1 for v in names.values() if v > 1)
+    print(json.dumps({"scenario": name, "served": served[0], "delivered": delivered,
+                      "said_dropped": said, "adds_up": served[0] == delivered + said,
+                      "twice": twice, "posts": count[0], "stop_s": round(stop_s, 2),
+                      "client_errors": dict(failed), "rc": p.returncode}))
+    for line in lines:
+        print("   ", line)
+    print("    log:", out)
+
+
+if __name__ == "__main__":
+    main()
