@@ -197,7 +197,6 @@ def main() -> None:
                 try:
                     r = s.get(f"{url}/hello", params={"name": f"n{i}"}, timeout=30,
                               headers={"X-Api-Key": "caller-1"})
-                    r.content
                     if r.status_code == 200:
                         with lock:
                             served[0] += 1

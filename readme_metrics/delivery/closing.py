@@ -163,12 +163,12 @@ class Closing:
         if held:
             self._logger.warning(
                 "readme_metrics: closing: %s to send within %gs, not shutdown_timeout "
-                "(README_SHUTDOWN_TIMEOUT) of %gs: %s %s%s (set %s above shutdown_timeout "
-                "to give the close its whole time)", counted(held, "log"), round(bound, 1),
+                "(README_SHUTDOWN_TIMEOUT) of %gs: %s %s%s (%s)", counted(held, "log"),
+                round(bound, 2) if bound < 1 else round(bound, 1),
                 self.config.shutdown_timeout, graceful.said(), graceful.kills(),
                 f", counted from its SIGTERM {since:.1f}s before the close began "
                 f"(requests still served meanwhile)" if since >= 0.1 else "",
-                graceful.option)
+                graceful.advice())
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what

@@ -45,7 +45,7 @@ from typing import Any, Callable, Optional
 from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import gunicorn_stop, process, uwsgi_exit, watchdog
+from readme_metrics.delivery import gunicorn_stop, process, reloader_stop, uwsgi_exit, watchdog
 from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
@@ -127,6 +127,7 @@ class Delivery(Closing, SenderThreads, InlineSending):
         self._reset_state(closed=False)
         process.track(self)
         gunicorn_stop.watch_stop()  # (in a gunicorn worker: when its SIGTERM comes)
+        reloader_stop.watch_reload()  # (in runserver's autoreloaded child: a reload)
         process.on_fork_in_child(watchdog.after_fork_in_child)
         # uWSGI's --skip-atexit loses what a worker holds at its exit: said once.
         uwsgi_exit.say(self._logger.warning, config.buffer_length, config.flush_interval)

@@ -79,10 +79,15 @@ class Limit(float):
         """``gunicorn's --graceful-timeout of 30s``."""
         return f"{self.server}'s {self.option} of {float(self):g}s"
 
+    def advice(self) -> str:
+        """What gives the close its whole time, as the close's first line says it."""
+        return f"set {self.option} above shutdown_timeout to give the close its whole time"
+
 
 def server_limit() -> Optional[Limit]:
     """The time this worker's server gives it to end: gunicorn's ``--graceful-timeout``,
-    uWSGI's ``--worker-reload-mercy``; None elsewhere."""
+    uWSGI's ``--worker-reload-mercy``, Django's autoreloader's kill of runserver's child
+    (:mod:`.reloader_stop`); None elsewhere."""
     graceful = graceful_timeout()
     if graceful is not None:
         recycled = _recycled_timeout()
@@ -92,7 +97,9 @@ def server_limit() -> Optional[Limit]:
     mercy = uwsgi_exit.mercy()
     if mercy is not None:
         return Limit(mercy, "uWSGI", "--worker-reload-mercy")
-    return None
+    from readme_metrics.delivery import reloader_stop  # (it builds on Limit)
+
+    return reloader_stop.limit()
 
 
 def graceful_timeout() -> Optional[float]:

@@ -1,0 +1,157 @@
+"""blackbox12: ``manage.py runserver`` under Django's autoreloader, stopped by Ctrl-C.
+
+The terminal's Ctrl-C reaches the autoreloader (the parent) and runserver's child alike;
+the parent's ``subprocess.run`` waits 0.25 s for the child, then SIGKILLs it. The child's
+exit close waited for the Metrics API's answers up to ``shutdown_timeout`` and said what
+it gave up on only at its end: killed first, nothing was said (the sweep,
+``benchmarks/blackbox12_sweep.py runserver-reload-ctrlc-slow1``: API answering in 1 s,
+3,117 calls served, 2,943 delivered, 174 said by no line). Now, in that child, the close
+ends before the kill and says what it holds as it begins. At a reload (a file changed:
+the parent waits for the old child) the close keeps its whole ``shutdown_timeout``.
+
+Real parts: runserver with its autoreloader in a subprocess on a free 127.0.0.1 port, the
+collector on 127.0.0.1 holding every answer. The child alone gets the SIGINT here, the
+parent none, so that the close's bound shows in its line whatever the machine's load
+(the parent's 0.25 s kill would race a loaded machine's child).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, start_server
+from tests.test_e2e_servers import server_env
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = "from tests.support.e2e_apps import *  # noqa\n"
+
+
+@pytest.fixture(name="held")
+def held_fixture() -> Iterator[Collector]:
+    """A collector that reads every POST and answers none until the test ends."""
+    never = threading.Event()
+    collector = Collector().start()
+    collector.judge = lambda received: Reply(gate=never)
+    yield collector
+    never.set()
+    collector.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _runserver(held: Collector, tmp_path: Path, calls: int, stop: str) -> str:
+    """runserver with its autoreloader, ``calls`` calls logged and held by the API, then
+    ``stop``: "ctrl-c" (SIGINT to the child) or "reload" (its settings file touched);
+    what it printed once the child ended."""
+    (tmp_path / "bb12_settings.py").write_text(SETTINGS)
+    port = free_port()
+    env = server_env(held, DJANGO_SETTINGS_MODULE="bb12_settings",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="4",
+                     README_TIMEOUT="3")
+    output = tmp_path / "runserver.log"
+    with output.open("wb") as log:
+        process = start_server([sys.executable, "-m", "django", "runserver",
+                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
+                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.options(f"{url}/nolog", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60)
+        child = _children(process.pid)
+        assert len(child) == 1, child
+        for n in range(calls):
+            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
+                                    headers={"X-Api-Key": "caller-12"})
+            assert response.status_code == 200
+        if stop == "reload":
+            later = time.time() + 10
+            os.utime(tmp_path / "bb12_settings.py", (later, later))
+        else:
+            os.kill(child[0], signal.SIGINT)
+        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
+                   timeout=60)
+        return output.read_text(errors="replace")
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        end_stragglers(process)
+
+
+def test_runservers_autoreloaded_child_closes_before_its_kill_and_says_so(
+        held: Collector, tmp_path: Path) -> None:
+    """5 logs held (only the exit sends them), the API holding every answer,
+    ``shutdown_timeout`` 4 s: at Ctrl-C the child says as its close begins that it has
+    0.15 s (the autoreloader's kill 0.25 s after Ctrl-C), and ends within it saying the
+    5 logs (and the readiness probe's none: OPTIONS is not logged) not delivered.
+    Before: the close took its 4 s, killed after 0.25 s under a terminal's Ctrl-C, no
+    line."""
+    said = _runserver(held, tmp_path, 5, "ctrl-c")
+    assert re.search(r"closing: 5 logs to send within 0\.15s, not shutdown_timeout "
+                     r"\(README_SHUTDOWN_TIMEOUT\) of 4s: the SIGKILL of Django's "
+                     r"autoreloader, 0\.25s after Ctrl-C ends this process \(runserver's "
+                     r"child\) then \(run runserver with --noreload", said), said
+    assert re.search(r"closing gave up after 0\.\ds, the SIGKILL of Django's autoreloader"
+                     r", 0\.25s after Ctrl-C being near: 5 logs not delivered \(5 of them "
+                     r"in POSTs cut at the close, unanswered: the Metrics API may have "
+                     r"them\)", said), said
+    assert len(held.logs) == 5
+
+
+def test_at_a_reload_the_autoreloaded_child_keeps_shutdown_timeout(
+        held: Collector, tmp_path: Path) -> None:
+    """A file changed: Django's ``file_changed`` signal, then the child's ``sys.exit(3)``,
+    which the parent waits for: the close has its whole 4 s, no kill said."""
+    said = _runserver(held, tmp_path, 3, "reload")
+    assert "autoreloader" not in said, said
+    assert re.search(r"closing gave up after shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) "
+                     r"of 4s: 3 logs not delivered", said), said
+
+
+def test_outside_runservers_child_no_autoreloader_limit() -> None:
+    """No runserver child here (RUN_MAIN unset): no limit, nothing connected."""
+    from readme_metrics.delivery import reloader_stop
+
+    assert not reloader_stop.in_autoreloader_child()
+    assert reloader_stop.limit() is None
+    reloader_stop.watch_reload()  # (nothing, no raise)
