@@ -40,10 +40,6 @@ PY = sys.executable
 GUNI = [PY, "-m", "gunicorn", "--workers=1", "--graceful-timeout=5", "--no-control-socket"]
 
 
-def plain(port: int, *extra: str) -> dict[str, Any]:
-    return {}
-
-
 FLASK_APP = """\
 import os
 from flask import Flask, jsonify, request
@@ -77,6 +73,11 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
         {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
          "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
         "ctrlc", "ok"),
+    "runserver-reload-touch-slow1": (
+        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
+        {"DJANGO_SETTINGS_MODULE": "bb12_settings",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "touch-then-int", "slow1"),
     "runserver-noreload-ctrlc-slow1": (
         lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks",
                    "--noreload"],
@@ -124,6 +125,13 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
         lambda p: [PY, "-m", "hypercorn", "--workers=2", f"--bind=127.0.0.1:{p}",
                    "tests.support.asgi_apps:fastapi_app"],
         {}, "term", "slow1"),
+    # 2 of the clients post 5 MB bodies to /echo (logged whole: max_body_bytes 8 MB),
+    # the others GET; queue bounds 1,000 logs and 32 MiB.
+    "waitress-5mb-mix-slow1": (
+        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
+                   "tests.support.e2e_apps:plain_app"],
+        {"README_MAX_BODY_BYTES": str(8 * 2**20), "README_MAX_QUEUE_BYTES": str(32 * 2**20),
+         "README_MAX_QUEUE_SIZE": "1000"}, "int", "slow1"),
     "waitress-500once": (
         lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
                    "tests.support.e2e_apps:plain_app"],
@@ -165,6 +173,7 @@ def main() -> None:
     port = free_port()
     work = Path(tempfile.mkdtemp())
     (work / "bb12app.py").write_text(FLASK_APP)
+    (work / "bb12_settings.py").write_text("from tests.support.e2e_apps import *  # noqa\n")
     env = server_env(c, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="10",
                      README_FLUSH_INTERVAL="1",
                      README_SHUTDOWN_TIMEOUT=os.environ.get("HUNT_SHUTDOWN", "8"),
@@ -173,6 +182,7 @@ def main() -> None:
     out = work / "server.log"
     url = f"http://127.0.0.1:{port}"
     served = [0]
+    big_calls = [0]
     failed = collections.Counter()
     with out.open("wb") as log:
         p = start_server(argv_of(port), env=env, cwd=str(work), stdout=log,
@@ -189,14 +199,22 @@ def main() -> None:
         go = threading.Event()
         go.set()
 
-        def client() -> None:
+        big = b"x" * (5 * 10**6)
+
+        def client(k: int) -> None:
             s = requests.Session()
             while go.is_set():
                 with lock:
                     i = next(ids)
                 try:
-                    r = s.get(f"{url}/hello", params={"name": f"n{i}"}, timeout=30,
-                              headers={"X-Api-Key": "caller-1"})
+                    if "5mb" in name and k < 2:
+                        r = s.post(f"{url}/echo", params={"name": f"n{i}"}, data=big,
+                                   timeout=30, headers={"X-Api-Key": "caller-1",
+                                                        "Content-Type": "text/plain"})
+                        big_calls[0] += r.status_code == 200
+                    else:
+                        r = s.get(f"{url}/hello", params={"name": f"n{i}"}, timeout=30,
+                                  headers={"X-Api-Key": "caller-1"})
                     if r.status_code == 200:
                         with lock:
                             served[0] += 1
@@ -207,14 +225,17 @@ def main() -> None:
                     s = requests.Session()
                     time.sleep(0.05)
 
-        threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+        threads = [threading.Thread(target=client, args=(k,), daemon=True)
+                   for k in range(clients)]
         for t in threads:
             t.start()
         if stop == "touch-then-int":
             time.sleep(seconds / 2)
             target = (work / "bb12app.py") if "flask" in name else (
+                work / "bb12_settings.py") if "runserver" in name else (
                 ROOT / "tests/support/asgi_apps.py")
-            os.utime(target)
+            later = time.time() + 5
+            os.utime(target, (later, later))
             time.sleep(seconds / 2)
         else:
             time.sleep(seconds)
@@ -238,8 +259,10 @@ def main() -> None:
     time.sleep(0.5)
     text = out.read_text(errors="replace")
     names: collections.Counter[str] = collections.Counter()
+    big_in = 0
     for entry in c.logs:
         u = entry["request"]["log"]["entries"][0]["request"]["url"]
+        big_in += "/echo" in u
         q = parse_qs(urlsplit(u).query).get("name", [""])[0]
         if q.startswith("n"):
             names[q] += 1
@@ -271,7 +294,8 @@ def main() -> None:
     print(json.dumps({"scenario": name, "served": served[0], "delivered": delivered,
                       "said_dropped": said, "adds_up": served[0] == delivered + said,
                       "twice": twice, "posts": count[0], "stop_s": round(stop_s, 2),
-                      "client_errors": dict(failed), "rc": p.returncode}))
+                      "client_errors": dict(failed), "rc": p.returncode,
+                      "big_served": big_calls[0], "big_delivered": big_in}))
     for line in lines:
         print("   ", line)
     print("    log:", out)

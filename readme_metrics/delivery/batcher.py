@@ -68,6 +68,9 @@ class Batcher:
         #: (:meth:`cut_at_close`).
         self.cut = 0
         self.cut_unsent = 0
+        #: Logs refused while a close drained (``closing``): calls the server answered
+        #: as the process exited (runserver serves on through it), said by the close.
+        self.refused_closing = 0
         #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a
         #: close that the next sender to look begins (0.0: not released).
         self.released = 0.0
@@ -100,6 +103,7 @@ class Batcher:
             reason = ""
             if self.closed:
                 reason = "shutdown"
+                self.refused_closing += self.closing
             elif self.health.paused_until and self.health.paused_locked():
                 reason = "auth"
             elif not queue.put_locked(item, nbytes):
@@ -349,6 +353,7 @@ class Batcher:
 
     def _close_locked(self, deadline: float) -> None:
         self.closed = True
+        self.refused_closing = 0
         self.closing = True
         self.deadline = deadline
         # A backoff of this library's own is cut short, once: a close that begins while
