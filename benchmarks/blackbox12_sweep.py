@@ -97,6 +97,18 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
                    "--reload", f"--reload-dir={ROOT}/tests/support",
                    "tests.support.asgi_apps:fastapi_app"],
         {}, "touch-then-int", "slow1"),
+    "uvicorn-reload-ctrlc-slow1": (
+        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
+                   "--reload", f"--reload-dir={ROOT}/tests/support",
+                   "tests.support.asgi_apps:fastapi_app"],
+        {}, "ctrlc", "slow1"),
+    "hypercorn-reload-ctrlc-slow1": (
+        lambda p: [PY, "-m", "hypercorn", "--reload", f"--bind=127.0.0.1:{p}",
+                   "tests.support.asgi_apps:fastapi_app"],
+        {}, "ctrlc", "slow1"),
+    "gunicorn-reload-touch-slow1": (
+        lambda p: [*GUNI, "--reload", f"--bind=127.0.0.1:{p}", "bb12wsgi:app"],
+        {}, "touch-then-int", "slow1"),
     "daphne-django-slow1": (
         lambda p: [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p),
                    "tests.support.e2e_apps:django_asgi_app"],
@@ -173,6 +185,7 @@ def main() -> None:
     port = free_port()
     work = Path(tempfile.mkdtemp())
     (work / "bb12app.py").write_text(FLASK_APP)
+    (work / "bb12wsgi.py").write_text("from tests.support.e2e_apps import plain_app as app\n")
     (work / "bb12_settings.py").write_text("from tests.support.e2e_apps import *  # noqa\n")
     env = server_env(c, README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="10",
                      README_FLUSH_INTERVAL="1",
@@ -233,6 +246,7 @@ def main() -> None:
             time.sleep(seconds / 2)
             target = (work / "bb12app.py") if "flask" in name else (
                 work / "bb12_settings.py") if "runserver" in name else (
+                work / "bb12wsgi.py") if "gunicorn" in name else (
                 ROOT / "tests/support/asgi_apps.py")
             later = time.time() + 5
             os.utime(target, (later, later))
