@@ -133,6 +133,14 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
         lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
                    f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
         {}, "term", "slow1"),
+    "gevent-fast": (
+        lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
+                   f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
+        {}, "term", "ok"),
+    "gevent-slow5": (
+        lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
+                   f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
+        {}, "term", "slow5"),
     "hypercorn-w2-slow1": (
         lambda p: [PY, "-m", "hypercorn", "--workers=2", f"--bind=127.0.0.1:{p}",
                    "tests.support.asgi_apps:fastapi_app"],
@@ -173,6 +181,8 @@ def main() -> None:
             n = count[0]
         if mode == "slow1":
             return Reply(delay=1.0)
+        if mode == "slow5":
+            return Reply(delay=5.0)
         if mode == "slow250":
             return Reply(delay=0.25)
         if mode == "500once":  # the 3rd POST only answered 500
