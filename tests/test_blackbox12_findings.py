@@ -210,3 +210,59 @@ def test_in_runservers_child_the_close_ends_before_the_kill_unless_a_reload(
         assert gunicorn_stop.close_bound(8.0) == (8.0, None)
     finally:
         autoreload.file_changed.disconnect(dispatch_uid="readme_metrics.reloader_stop")
+
+
+def test_a_gunicorn_worker_replaced_by_reload_keeps_shutdown_timeout(
+        held: Collector, tmp_path: Path) -> None:
+    """``gunicorn --reload``, a file changed: the worker leaves by itself (its reloader
+    thread ended), no stop of the master's, which would abort it only at its heartbeat
+    ``--timeout`` (30 s). 3 logs held, the API holding every answer, ``shutdown_timeout``
+    6 s, ``--graceful-timeout`` 5 s: the close has its 6 s and says no graceful timeout.
+    Before: "closing: 3 logs to send within 4s, not shutdown_timeout ... gunicorn's
+    --graceful-timeout of 5s has its master SIGKILL this worker after that", given up
+    at 4 s."""
+    from tests.test_e2e_servers import GUNICORN
+
+    (tmp_path / "bb12_wsgi.py").write_text(
+        "from tests.support.e2e_apps import plain_app as app  # noqa\n")
+    port = free_port()
+    env = server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="6",
+                     README_TIMEOUT="3")
+    output = tmp_path / "gunicorn.log"
+    with output.open("wb") as log:
+        process = start_server([sys.executable, *GUNICORN, "--reload",
+                                f"--bind=127.0.0.1:{port}", "bb12_wsgi:app"], env=env,
+                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.options(f"{url}/nolog", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60)
+        for n in range(3):
+            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
+                                    headers={"X-Api-Key": "caller-12"})
+            assert response.status_code == 200
+        later = time.time() + 10
+        os.utime(tmp_path / "bb12_wsgi.py", (later, later))
+        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
+                   timeout=60)
+        said = output.read_text(errors="replace")
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        end_stragglers(process)
+    assert "Worker reloading" in said, said
+    assert "graceful-timeout" not in said, said
+    assert re.search(r"closing gave up after shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) "
+                     r"of 6s: 3 logs not delivered", said), said

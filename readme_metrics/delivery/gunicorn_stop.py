@@ -115,16 +115,17 @@ def graceful_timeout() -> Optional[float]:
 
 
 def _recycled_timeout() -> Optional[tuple[float, float]]:
-    """In a gunicorn worker that ``--max-requests`` recycles (it served its share): the
-    master's heartbeat ``--timeout`` in seconds, and the seconds since the worker's last
+    """In a gunicorn worker that ``--max-requests`` recycles (it served its share), or
+    that ``--reload`` replaces (:func:`_reloading`): the master's heartbeat ``--timeout``
+    in seconds, and the seconds since the worker's last
     heartbeat (None: no such worker, or no timeout)."""
     try:
         worker = _worker()
         served = _number(getattr(worker, "nr", None))
         share = _number(getattr(worker, "max_requests", None))
         seconds = _number(getattr(getattr(worker, "cfg", None), "timeout", None))
-        if served is None or share is None or seconds is None or served < share or \
-                seconds <= 0:
+        recycled = served is not None and share is not None and served >= share
+        if not (recycled or _reloading(worker)) or seconds is None or seconds <= 0:
             return None
     except Exception:  # another program's handler, of a shape of its own
         return None
@@ -137,6 +138,29 @@ def _recycled_timeout() -> Optional[tuple[float, float]]:
         beat = None
     since = time.monotonic() - beat if beat is not None else 0.0
     return seconds, min(max(0.0, since), seconds)
+
+
+def _reloading(worker: object) -> bool:
+    """The worker leaves for ``--reload``: its reloader thread saw a file change and
+    ended (``sys.exit(0)`` in that thread), the worker's loop ends after it. No stop of
+    the master's: its heartbeat ``--timeout`` bounds the exit, not
+    ``--graceful-timeout`` (blackbox12: the close said "gunicorn's --graceful-timeout
+    of 5s has its master SIGKILL this worker after that" at a reload, and gave up at
+    4 s where ``shutdown_timeout`` was 8 s)."""
+    reloader = getattr(worker, "reloader", None)
+    if not isinstance(reloader, threading.Thread) or reloader.ident is None:
+        return False
+    if not reloader.is_alive():
+        return True
+    # Still in its callback (gunicorn's ``changed``: a 0.1 s sleep before its exit),
+    # the worker's loop already left.
+    frame = sys._current_frames().get(reloader.ident)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "changed" and "gunicorn" in code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _number(value: object) -> Optional[float]:
