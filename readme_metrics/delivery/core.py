@@ -129,6 +129,8 @@ class Delivery(Closing, SenderThreads, InlineSending):
         gunicorn_stop.watch_stop()  # (in a gunicorn worker: when its SIGTERM comes)
         reloader_stop.watch_reload()  # (in runserver's autoreloaded child: a reload)
         process.on_fork_in_child(watchdog.after_fork_in_child)
+        # (made in gunicorn's master, --preload: its worker's SIGTERM noted there too)
+        process.on_fork_in_child(gunicorn_stop.watch_fork)
         # uWSGI's --skip-atexit loses what a worker holds at its exit: said once.
         uwsgi_exit.say(self._logger.warning, config.buffer_length, config.flush_interval)
 

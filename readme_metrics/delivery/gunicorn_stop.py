@@ -22,6 +22,18 @@ the signal: 42 served, none delivered, nothing said). Not with ``--preload`` und
 WSGI worker (the app is loaded in the master): the bound counts from the close's start
 there, as before.
 
+Where that wrapper could not see the signal, the bound counted from the close's start
+and the kill came midway, the close's begin line saying a time it did not have
+(delivery39: graceful 6 s, ``shutdown_timeout`` 8 s, a request of 3 s in flight at the
+SIGTERM, the API not answering: 21 served, none delivered, "22 logs to send within 5s"
+said and the end unsaid): an app setting its own SIGTERM handler after the middleware
+was made (one that calls the handler it replaced: the wrapper still notes the signal,
+and this process remembers it, :data:`_watch`); ``--preload`` under a WSGI worker (the
+middleware made in the master: :func:`watch_fork`, in the child, wraps the worker
+object's own handler before gunicorn sets it); gunicorn's ``-k asgi`` worker (its
+SIGTERM an asyncio loop's signal handler, which ``signal.getsignal`` does not show:
+wrapped in the loop at the lifespan's startup).
+
 uWSGI's master does the same to a worker still alive ``--worker-reload-mercy`` (60 s by
 default) after it told it to end (a stop, a reload, a recycling): there the close ends
 before that (:func:`readme_metrics.delivery.uwsgi_exit.mercy`; delivery36: a mercy of
@@ -38,6 +50,8 @@ atexit callback" traceback said).
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import sys
 import threading
@@ -169,9 +183,42 @@ def _number(value: object) -> Optional[float]:
     return float(value)
 
 
+class _Watch:
+    """This process's gunicorn worker, and the handlers of its stop wrapped."""
+
+    __slots__ = ("pid", "worker", "noted")
+
+    def __init__(self, worker: object) -> None:
+        self.pid = os.getpid()
+        self.worker = worker
+        self.noted: list[_Noted] = []
+
+
+#: The worker whose stop is watched in this process (None: none; a forked child's is
+#: its own): what finds the worker and the signal's time where ``signal.getsignal`` no
+#: longer shows the wrapper (an app's handler set over it, an asyncio loop's handler).
+_watch: Optional[_Watch] = None
+
+
+def _record(worker: object, noted: _Noted) -> None:
+    global _watch
+    watch = _watch
+    if watch is None or watch.pid != os.getpid() or watch.worker is not worker:
+        watch = _watch = _Watch(worker)
+    watch.noted.append(noted)
+
+
+def forget() -> None:
+    """Forget the worker watched in this process (tests)."""
+    global _watch
+    _watch = None
+
+
 class _Noted:
     """The worker's SIGTERM handler, wrapped: notes when the first signal came (what
-    :func:`_worker` reads it through: ``__self__``, the worker, as for its method)."""
+    :func:`_worker` reads it through: ``__self__``, the worker, as for its method).
+    Called as the handler is: ``(signum, frame)`` for ``signal.signal``'s, no argument
+    for an asyncio loop's (gunicorn's ``-k asgi`` worker)."""
 
     __slots__ = ("handler", "__self__", "came")
 
@@ -180,10 +227,10 @@ class _Noted:
         self.__self__ = getattr(handler, "__self__", None)
         self.came: Optional[float] = None
 
-    def __call__(self, signum: int, frame: Any) -> Any:
+    def __call__(self, *args: Any) -> Any:
         if self.came is None:
             self.came = time.monotonic()
-        return self.handler(signum, frame)
+        return self.handler(*args)
 
     # As the handler it wraps to whoever reads it (signal.getsignal): an app comparing
     # it to its worker's handle_exit found it equal before the wrapper, and not with it
@@ -217,10 +264,14 @@ def watch_stop() -> None:
         handler = signal.getsignal(signal.SIGTERM)
         if isinstance(handler, _Noted) or not callable(handler):
             return  # (SIG_DFL, SIG_IGN, or a handler not set from Python)
+        if _watch_loop():
+            return
         worker = _worker()
         if worker is None:
             return
-        signal.signal(signal.SIGTERM, _Noted(handler))
+        noted = _Noted(handler)
+        signal.signal(signal.SIGTERM, noted)
+        _record(worker, noted)
         if getattr(handler, "__self__", None) is worker:
             # As gunicorn set it: a SIGTERM does not interrupt the system calls of the
             # requests in flight (signal.signal made them interruptible again).
@@ -229,10 +280,72 @@ def watch_stop() -> None:
         pass
 
 
+def _watch_loop() -> bool:
+    """Under gunicorn's ``-k asgi`` worker (in its event loop, its SIGTERM handler one of
+    the loop's): wrap that handler in the loop; True if it is wrapped (now or before)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    handle = getattr(loop, "_signal_handlers", {}).get(signal.SIGTERM)
+    callback = getattr(handle, "_callback", None)
+    if isinstance(callback, _Noted):
+        return True
+    worker = getattr(callback, "__self__", None)
+    if not _is_worker(worker):
+        return False
+    noted = _Noted(callback)
+    loop.add_signal_handler(signal.SIGTERM, noted, *getattr(handle, "_args", ()))
+    _record(worker, noted)
+    return True
+
+
+def watch_fork() -> None:
+    """In a child gunicorn's master just forked (the app loaded in the master:
+    ``--preload``), before the worker sets its signal handlers: its own SIGTERM handler
+    (``handle_exit``; ``-k asgi``'s ``handle_exit_signal``) is wrapped on the worker
+    object, so that the one gunicorn sets notes the signal. The worker is the local
+    ``worker`` of the master's ``spawn_worker``, up the stack. Never raises."""
+    try:
+        if "gunicorn.arbiter" not in sys.modules:
+            return
+        frame: Any = sys._getframe(1)
+        for _ in range(16):
+            if frame is None:
+                return
+            worker = frame.f_locals.get("worker")
+            if _is_worker(worker):
+                break
+            frame = frame.f_back
+        else:
+            return
+        for name in ("handle_exit", "handle_exit_signal"):
+            handler = getattr(worker, name, None)
+            if callable(handler) and not isinstance(handler, _Noted):
+                noted = _Noted(handler)
+                setattr(worker, name, noted)
+                _record(worker, noted)
+    except Exception:  # another program's frames or worker, of a shape of its own
+        pass
+
+
 def stop_came() -> Optional[float]:
-    """When this worker was told to stop (SIGTERM: ``time.monotonic()``), if noted."""
+    """When this worker was told to stop (SIGTERM: ``time.monotonic()``), if noted: by
+    the handler set, or by one this process wrapped that still saw it (called by the
+    app's handler set over it, by gunicorn's, by the loop's)."""
     handler = signal.getsignal(signal.SIGTERM)
-    return handler.came if isinstance(handler, _Noted) else None
+    noted = [handler] if isinstance(handler, _Noted) else []
+    watch = _watch
+    if watch is not None and watch.pid == os.getpid():
+        noted += watch.noted
+    times = [each.came for each in noted if each.came is not None]
+    return min(times) if times else None
+
+
+def _is_worker(candidate: object) -> bool:
+    base = sys.modules.get("gunicorn.workers.base")
+    worker_class = getattr(base, "Worker", None)
+    return isinstance(worker_class, type) and isinstance(candidate, worker_class)
 
 
 def _worker() -> Optional[object]:
@@ -242,14 +355,14 @@ def _worker() -> Optional[object]:
     takes SIGTERM there). Any subclass of gunicorn's ``Worker`` (before delivery35 only
     classes of a ``gunicorn.`` module: a ``UvicornWorker``'s flush was not bounded).
     gunicorn is never imported here: a worker has it imported already."""
-    base = sys.modules.get("gunicorn.workers.base")
-    worker_class = getattr(base, "Worker", None)
-    if not isinstance(worker_class, type):
-        return None
     for signum in (signal.SIGTERM, signal.SIGUSR1):
         worker = getattr(signal.getsignal(signum), "__self__", None)
-        if isinstance(worker, worker_class):
+        if _is_worker(worker):
             return worker
+    # The one watched (gunicorn's -k asgi worker: its handlers are its loop's).
+    watch = _watch
+    if watch is not None and watch.pid == os.getpid() and _is_worker(watch.worker):
+        return watch.worker
     return None
 
 
