@@ -162,6 +162,7 @@ def worker_handler() -> Iterator[Any]:
         yield worker
     finally:
         signal.signal(signal.SIGTERM, before)
+        gunicorn_stop.forget()
 
 
 def test_the_bound_counts_from_the_sigterm_noted(worker_handler: Any) -> None:

@@ -31,8 +31,8 @@ was made (one that calls the handler it replaced: the wrapper still notes the si
 and this process remembers it, :data:`_watch`); ``--preload`` under a WSGI worker (the
 middleware made in the master: :func:`watch_fork`, in the child, wraps the worker
 object's own handler before gunicorn sets it); gunicorn's ``-k asgi`` worker (its
-SIGTERM an asyncio loop's signal handler, which ``signal.getsignal`` does not show:
-wrapped in the loop at the lifespan's startup).
+SIGTERM its event loop's signal handler, which ``signal.getsignal`` does not show: set
+again, wrapped, as the app is loaded in the worker).
 
 uWSGI's master does the same to a worker still alive ``--worker-reload-mercy`` (60 s by
 default) after it told it to end (a stop, a reload, a recycling): there the close ends
@@ -50,7 +50,6 @@ atexit callback" traceback said).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -262,13 +261,15 @@ def watch_stop() -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         handler = signal.getsignal(signal.SIGTERM)
-        if isinstance(handler, _Noted) or not callable(handler):
-            return  # (SIG_DFL, SIG_IGN, or a handler not set from Python)
-        if _watch_loop():
+        if isinstance(handler, _Noted):
             return
         worker = _worker()
         if worker is None:
+            if "gunicorn.workers.base" in sys.modules:
+                _watch_asgi(_worker_up_the_stack())
             return
+        if not callable(handler) or _is_asgi(worker):
+            return  # (SIG_DFL, SIG_IGN, a handler not set from Python; -k asgi's loop's)
         noted = _Noted(handler)
         signal.signal(signal.SIGTERM, noted)
         _record(worker, noted)
@@ -280,24 +281,34 @@ def watch_stop() -> None:
         pass
 
 
-def _watch_loop() -> bool:
-    """Under gunicorn's ``-k asgi`` worker (in its event loop, its SIGTERM handler one of
-    the loop's): wrap that handler in the loop; True if it is wrapped (now or before)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    handle = getattr(loop, "_signal_handlers", {}).get(signal.SIGTERM)
-    callback = getattr(handle, "_callback", None)
-    if isinstance(callback, _Noted):
-        return True
-    worker = getattr(callback, "__self__", None)
-    if not _is_worker(worker):
-        return False
-    noted = _Noted(callback)
-    loop.add_signal_handler(signal.SIGTERM, noted, *getattr(handle, "_args", ()))
+def _watch_asgi(worker: object) -> None:
+    """Under gunicorn's ``-k asgi`` worker, its signal handlers set (the app loaded in
+    the worker's main thread): its SIGTERM handler, one of its event loop's (asyncio's
+    or uvloop's, which ``signal.getsignal`` does not show), is set again wrapped."""
+    if not _is_asgi(worker):
+        return
+    handler = getattr(worker, "handle_exit_signal", None)
+    loop = getattr(worker, "loop", None)
+    if not callable(handler) or isinstance(handler, _Noted) or loop is None:
+        return  # (wrapped by watch_fork before the worker set it)
+    noted = _Noted(handler)
+    loop.add_signal_handler(signal.SIGTERM, noted)
     _record(worker, noted)
-    return True
+
+
+def _worker_up_the_stack() -> Optional[object]:
+    """The gunicorn worker whose method (``load_wsgi``; the master's ``spawn_worker``)
+    is up the stack: its ``self`` or its ``worker``."""
+    frame: Any = sys._getframe(2)
+    for _ in range(64):
+        if frame is None:
+            return None
+        for name in ("self", "worker"):
+            candidate = frame.f_locals.get(name)
+            if _is_worker(candidate):
+                return candidate
+        frame = frame.f_back
+    return None
 
 
 def watch_fork() -> None:
@@ -309,15 +320,8 @@ def watch_fork() -> None:
     try:
         if "gunicorn.arbiter" not in sys.modules:
             return
-        frame: Any = sys._getframe(1)
-        for _ in range(16):
-            if frame is None:
-                return
-            worker = frame.f_locals.get("worker")
-            if _is_worker(worker):
-                break
-            frame = frame.f_back
-        else:
+        worker = _worker_up_the_stack()
+        if worker is None:
             return
         for name in ("handle_exit", "handle_exit_signal"):
             handler = getattr(worker, name, None)
@@ -336,10 +340,16 @@ def stop_came() -> Optional[float]:
     handler = signal.getsignal(signal.SIGTERM)
     noted = [handler] if isinstance(handler, _Noted) else []
     watch = _watch
-    if watch is not None and watch.pid == os.getpid():
+    if watch is not None and watch.pid == os.getpid() and watch.worker is _worker():
         noted += watch.noted
     times = [each.came for each in noted if each.came is not None]
     return min(times) if times else None
+
+
+def _is_asgi(worker: object) -> bool:
+    gasgi = sys.modules.get("gunicorn.workers.gasgi")
+    worker_class = getattr(gasgi, "ASGIWorker", None)
+    return isinstance(worker_class, type) and isinstance(worker, worker_class)
 
 
 def _is_worker(candidate: object) -> bool:
@@ -359,9 +369,9 @@ def _worker() -> Optional[object]:
         worker = getattr(signal.getsignal(signum), "__self__", None)
         if _is_worker(worker):
             return worker
-    # The one watched (gunicorn's -k asgi worker: its handlers are its loop's).
+    # The one watched under -k asgi (its handlers are its loop's, not Python's).
     watch = _watch
-    if watch is not None and watch.pid == os.getpid() and _is_worker(watch.worker):
+    if watch is not None and watch.pid == os.getpid() and _is_asgi(watch.worker):
         return watch.worker
     return None
 
