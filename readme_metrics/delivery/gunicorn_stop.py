@@ -185,12 +185,14 @@ def _number(value: object) -> Optional[float]:
 class _Watch:
     """This process's gunicorn worker, and the handlers of its stop wrapped."""
 
-    __slots__ = ("pid", "worker", "noted")
+    __slots__ = ("pid", "worker", "noted", "set_term")
 
     def __init__(self, worker: object) -> None:
         self.pid = os.getpid()
         self.worker = worker
         self.noted: list[_Noted] = []
+        #: SIGTERM's handler as the worker's ``init_signals`` left it (watch_fork).
+        self.set_term: Optional[tuple[Any]] = None
 
 
 #: The worker whose stop is watched in this process (None: none; a forked child's is
@@ -329,8 +331,27 @@ def watch_fork() -> None:
                 noted = _Noted(handler)
                 setattr(worker, name, noted)
                 _record(worker, noted)
+        init_signals = getattr(worker, "init_signals", None)
+        if callable(init_signals) and "init_signals" not in vars(worker):
+
+            def noting_init_signals() -> None:
+                init_signals()
+                watch = _watch
+                if watch is not None and watch.worker is worker:
+                    watch.set_term = (signal.getsignal(signal.SIGTERM),)
+
+            setattr(worker, "init_signals", noting_init_signals)  # noqa: B010
     except Exception:  # another program's frames or worker, of a shape of its own
         pass
+
+
+def worker_set_term() -> Optional[tuple[Any]]:
+    """SIGTERM's handler as this process's gunicorn worker set it, the app loaded in its
+    master (:func:`watch_fork`), in a tuple; None: not known."""
+    watch = _watch
+    if watch is None or watch.pid != os.getpid():
+        return None
+    return watch.set_term
 
 
 def stop_came() -> Optional[float]:
