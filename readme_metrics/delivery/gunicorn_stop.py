@@ -18,9 +18,8 @@ the main thread), :func:`watch_stop` puts a wrapper around the worker's SIGTERM
 handler that notes when the signal came, and calls it; under uvicorn-worker's
 ``UvicornWorker`` around uvicorn's, at the ASGI lifespan's startup (uvicorn sets its
 own as it serves; the lifespan's flush at shutdown had the same 3.2 s from 2 s after
-the signal: 42 served, none delivered, nothing said). Not with ``--preload`` under a
-WSGI worker (the app is loaded in the master): the bound counts from the close's start
-there, as before.
+the signal: 42 served, none delivered, nothing said). With ``--preload`` (the app
+loaded in the master) the child wraps it before gunicorn sets it (:func:`watch_fork`).
 
 Where that wrapper could not see the signal, the bound counted from the close's start
 and the kill came midway, the close's begin line saying a time it did not have
