@@ -32,7 +32,7 @@ import time
 import weakref
 from typing import Callable, Optional, Protocol
 
-from readme_metrics.delivery import uwsgi_exit
+from readme_metrics.delivery import uwsgi_exit, uwsgi_stop
 
 
 class ProcessBound(Protocol):
@@ -192,6 +192,8 @@ def _install() -> None:
     atexit.register(close_all)
     # (uWSGI's --skip-atexit-teardown runs no atexit: its uwsgi.atexit then.)
     uwsgi_exit.hook(close_all)
+    # (uWSGI's stop of a worker in a request runs no Python at all: its close first.)
+    uwsgi_stop.install(close_all)
     register = getattr(threading, "_register_atexit", None)  # CPython 3.9+
     if register is not None:
         with contextlib.suppress(Exception):  # (RuntimeError once the exit has begun)

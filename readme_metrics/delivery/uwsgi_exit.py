@@ -25,7 +25,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Optional
 
-__all__ = ["hook", "mercy", "say", "SKIP_ATEXIT"]
+__all__ = ["given", "hook", "mercy", "say", "uwsgi_options", "SKIP_ATEXIT"]
 
 #: The start of the line said under ``--skip-atexit``.
 SKIP_ATEXIT = "readme_metrics: uWSGI runs with --skip-atexit"
@@ -36,7 +36,7 @@ DEFAULT_MERCY = 60.0
 _said = False
 
 
-def _uwsgi_options() -> tuple[Any, dict[Any, Any]]:
+def uwsgi_options() -> tuple[Any, dict[Any, Any]]:
     """The ``uwsgi`` module and its options, or (None, {}) outside uWSGI."""
     uwsgi = sys.modules.get("uwsgi")
     options = getattr(uwsgi, "opt", None)
@@ -45,7 +45,7 @@ def _uwsgi_options() -> tuple[Any, dict[Any, Any]]:
     return uwsgi, options
 
 
-def _given(options: dict[Any, Any], name: str) -> bool:
+def given(options: dict[Any, Any], name: str) -> bool:
     value = options.get(name, options.get(name.encode()))
     return value not in (None, False, b"false", "false", b"0", "0")
 
@@ -53,7 +53,7 @@ def _given(options: dict[Any, Any], name: str) -> bool:
 def mercy() -> Optional[float]:
     """In a uWSGI worker that has a master: the seconds the master gives it to end
     (``--worker-reload-mercy``) before it SIGKILLs it; else None."""
-    uwsgi, options = _uwsgi_options()
+    uwsgi, options = uwsgi_options()
     if uwsgi is None:
         return None
     try:
@@ -77,8 +77,8 @@ def hook(close_all: Callable[[], None]) -> None:
     """Under ``--skip-atexit-teardown``, run ``close_all`` from ``uwsgi.atexit`` too (it
     runs again at ``atexit`` otherwise, finding nothing left). An ``uwsgi.atexit`` the
     app set before is called after it; one the app sets later replaces this one."""
-    uwsgi, options = _uwsgi_options()
-    if uwsgi is None or not _given(options, "skip-atexit-teardown"):
+    uwsgi, options = uwsgi_options()
+    if uwsgi is None or not given(options, "skip-atexit-teardown"):
         return
     previous: Optional[Callable[[], Any]] = getattr(uwsgi, "atexit", None)
 
@@ -99,8 +99,8 @@ def say(warn: Callable[..., None], buffer_length: int, flush_interval: float) ->
     """Under ``--skip-atexit``, say once per process that a worker's exit loses what it
     holds, and what to use instead."""
     global _said
-    _, options = _uwsgi_options()
-    if _said or not _given(options, "skip-atexit"):
+    _, options = uwsgi_options()
+    if _said or not given(options, "skip-atexit"):
         return
     _said = True
     held = (f"up to {buffer_length - 1} (fewer than buffer_length, README_BUFFER_LENGTH, "
