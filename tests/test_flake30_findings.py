@@ -1,0 +1,131 @@
+"""A uWSGI worker stopped while it serves a request (flake30, CI39's lost log).
+
+uWSGI's stop (SIGTERM with --die-on-term, SIGINT, SIGQUIT) has its master send each
+worker SIGINT, whose C handler calls exit() at once; uWSGI's python exit then runs
+nothing (neither ``uwsgi.atexit`` nor ``atexit``) when the worker is in a request: from
+its accept to the end of uWSGI's own close of it, after the client had its answer and
+before uWSGI writes the request line (CI39: the client had its 200, the line never came,
+the log neither arrived nor was said). Every log the worker held was lost without a
+line: 0 of 2 here before (the one held for its batch, and the request's own). Now the
+library takes the stop signals in a thread of its own, closes (the request in flight
+logged as far as it went), and ends the worker as uWSGI would.
+
+Deterministic: the app's answer waits in its ``close()`` (or mid-stream) until the test
+is done; SIGTERM reaches the worker there, whatever the machine's load. Real uWSGI (the
+pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.processes import LINE_WAIT
+from tests.test_delivery36_findings import NO_UWSGI, paths, stopped, uwsgi
+
+pytestmark = pytest.mark.e2e
+
+_APP = '''\
+import os
+import time
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _waits(name):
+    """Say so (a file), then wait until the test ends the worker."""
+    open(os.path.join(HERE, name), "w").close()
+    while True:
+        time.sleep(0.05)
+
+
+class InClose:
+    """The whole answer, then a close() still running as the stop comes."""
+
+    def __iter__(self):
+        yield b"hello"
+
+    def close(self):
+        _waits("in_close")
+
+
+def _stream():
+    yield b"first"
+    _waits("in_stream")
+    yield b"never"
+
+
+def _app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/close":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+        return InClose()
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _stream()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def grouping(request):
+    return {"api_key": "caller-30", "label": "flake30"}
+
+
+app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
+'''
+
+
+def _logs(collector: Collector) -> dict[str, dict]:
+    return {path: log["request"]["log"]["entries"][0]["response"]
+            for path, log in zip(paths(collector), collector.logs)}
+
+
+@NO_UWSGI
+@pytest.mark.parametrize("options", [(), ("--skip-atexit-teardown",)])
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_worker_stopped_in_its_answers_close_sends_what_it_held(
+        tmp_path: Path, collector: Collector, options: tuple[str, ...], stop: str) -> None:
+    """The client had the whole answer; uWSGI's worker was still in the app's close()
+    (CI39's window, held open): before, 0 of 2 logs delivered and nothing said."""
+    with uwsgi(tmp_path, collector, *options, app=_APP) as (process, base, output):
+        assert requests.get(f"{base}/held", timeout=LINE_WAIT).text == "ok"
+        with requests.get(f"{base}/close", timeout=LINE_WAIT, stream=True) as answer:
+            assert answer.raw.read(5) == b"hello"  # all of it (Content-Length: 5)
+            wait_until(lambda: (tmp_path / "in_close").exists(), timeout=LINE_WAIT)
+            if stop == "SIGTERM":
+                assert stopped(process) == 0
+            else:
+                process.send_signal(signal.SIGINT)
+                assert process.wait(LINE_WAIT) == 0
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["close", "held"], said
+    closed = _logs(collector)["close"]
+    assert closed["status"] == 200 and closed["content"]["size"] == 5, closed
+    assert "comment" not in closed["content"], closed
+    assert "NO MERCY" not in said, said
+
+
+@NO_UWSGI
+def test_a_stream_cut_by_uwsgis_stop_is_logged_as_far_as_it_went(
+        tmp_path: Path, collector: Collector) -> None:
+    """The app was still sending its answer: its log says how far it went (before: no
+    log, and the one held for its batch lost too)."""
+    with uwsgi(tmp_path, collector, app=_APP) as (process, base, output):
+        assert requests.get(f"{base}/held", timeout=LINE_WAIT).text == "ok"
+        with requests.get(f"{base}/stream", timeout=LINE_WAIT, stream=True) as answer:
+            assert answer.raw.read(5) == b"first"
+            wait_until(lambda: (tmp_path / "in_stream").exists(), timeout=LINE_WAIT)
+            assert stopped(process) == 0
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["held", "stream"], said
+    content = _logs(collector)["stream"]["content"]
+    assert content["text"] == "first", content
+    assert content["comment"].startswith("incomplete: the process exited while the answer "
+                                         "was being sent"), content
