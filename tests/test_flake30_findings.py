@@ -129,3 +129,24 @@ def test_a_stream_cut_by_uwsgis_stop_is_logged_as_far_as_it_went(
     assert content["text"] == "first", content
     assert content["comment"].startswith("incomplete: the process exited while the answer "
                                          "was being sent"), content
+
+
+@NO_UWSGI
+def test_an_idle_workers_stop_still_runs_the_apps_atexit(tmp_path: Path,
+                                                          collector: Collector) -> None:
+    """The library's thread ends the worker now, as uWSGI's handler did: an idle
+    worker's exit still runs the app's ``atexit`` functions (uWSGI's ``Py_Finalize``
+    did), after the logs went."""
+    marker = tmp_path / "app_atexit_ran"
+    app = _APP.replace(
+        "from readme_metrics import",
+        f"import atexit\natexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "from readme_metrics import")
+    with uwsgi(tmp_path, collector, app=app) as (process, base, output):
+        assert requests.get(f"{base}/i0", timeout=LINE_WAIT).text == "ok"
+        wait_until(lambda: "GET /i0 =>" in output.read_text(errors="replace"),
+                   timeout=LINE_WAIT)
+        assert stopped(process) == 0
+    said = output.read_text(errors="replace")
+    assert paths(collector) == ["i0"], said
+    assert marker.exists(), said

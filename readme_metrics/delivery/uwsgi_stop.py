@@ -154,5 +154,8 @@ def _busy(uwsgi: Any) -> bool:
     me = uwsgi.worker_id()
     for worker in uwsgi.workers():
         if worker.get("id") == me:
-            return worker.get("status") not in ("idle", "cheap", "pause")
+            status = worker.get("status")  # (bytes: b"idle", b"busy", ...)
+            if isinstance(status, bytes):
+                status = status.decode("ascii", "replace")
+            return status not in ("idle", "cheap", "pause")
     return True
