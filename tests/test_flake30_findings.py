@@ -18,6 +18,8 @@ pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,10 @@ import requests
 
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
-from tests.support.processes import LINE_WAIT
+from tests.support.ports import free_ports
+from tests.support.processes import LINE_WAIT, start_server, stop_server
 from tests.test_delivery36_findings import NO_UWSGI, paths, stopped, uwsgi
+from tests.test_e2e_servers import GUNICORN, server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -40,9 +44,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _waits(name):
-    """Say so (a file), then wait until the test ends the worker."""
+    """Say so (a file), then wait until the test ends the worker, or lets it go on (the
+    file ``go``)."""
     open(os.path.join(HERE, name), "w").close()
-    while True:
+    while not os.path.exists(os.path.join(HERE, "go")):
         time.sleep(0.05)
 
 
@@ -150,3 +155,57 @@ def test_an_idle_workers_stop_still_runs_the_apps_atexit(tmp_path: Path,
     said = output.read_text(errors="replace")
     assert paths(collector) == ["i0"], said
     assert marker.exists(), said
+
+
+# waitress ends on SIGTERM only with README's line (Troubleshooting): the app's module.
+_SIGTERM_EXITS = ("import signal, sys, threading\n"
+                  "if threading.current_thread() is threading.main_thread():\n"
+                  "    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n")
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread", "waitress"])
+def test_other_servers_stopped_in_an_answers_close_send_what_they_held(
+        server: str, tmp_path: Path, collector: Collector) -> None:
+    """The same window elsewhere (the client has the whole answer, the app's close()
+    still runs as SIGTERM comes) was covered already: gunicorn's workers finish the
+    request (the close is let go on after the signal) and exit; waitress, made to exit
+    by README's line, exits with the close still running (never let go), its log queued
+    by the exit. 2 of 2 each, before and after flake30."""
+    (tmp_path / "r30_app.py").write_text(
+        (_SIGTERM_EXITS if server == "waitress" else "") + _APP)
+    port = free_ports(1)[0]
+    env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
+                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0",
+                     README_SHUTDOWN_TIMEOUT="5")
+    if server == "waitress":
+        argv = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}",
+                "r30_app:app"]
+    else:
+        argv = [sys.executable, *GUNICORN, f"--worker-class={server.split('-')[1]}",
+                f"--bind=127.0.0.1:{port}", "r30_app:app"]
+    output = tmp_path / "server.log"
+    with output.open("wb") as log:
+        process = start_server(argv, env=env, cwd=tmp_path, stdout=log,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def answers() -> bool:
+            assert process.poll() is None, output.read_text(errors="replace")
+            try:
+                requests.options(f"{base}/nolog", timeout=2)  # (OPTIONS: no log)
+            except requests.RequestException:
+                return False
+            return True
+        wait_until(answers, timeout=60)
+        assert requests.get(f"{base}/held", timeout=LINE_WAIT).text == "ok"
+        with requests.get(f"{base}/close", timeout=LINE_WAIT, stream=True) as answer:
+            assert answer.raw.read(5) == b"hello"
+            wait_until(lambda: (tmp_path / "in_close").exists(), timeout=LINE_WAIT)
+            process.send_signal(signal.SIGTERM)
+            if server != "waitress":
+                (tmp_path / "go").touch()
+            assert process.wait(LINE_WAIT) == 0
+    finally:
+        stop_server(process)
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["close", "held"], said
