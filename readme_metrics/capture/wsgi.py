@@ -36,6 +36,7 @@ from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_loop import calls_itself
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.delivery import uwsgi_stop
 from readme_metrics.middleware_arguments import (
     NO_CONFIG,
     checked_config,
@@ -202,6 +203,8 @@ class MetricsMiddleware(PipelineControls):
                 return capture.wrap(result)
             finally:
                 returned(capture)
+        # A stop of this worker in the request sends what it held (delivery.uwsgi_stop).
+        uwsgi_stop.arm()
         # uWSGI's file_wrapper returns the file itself: see uwsgi_sendfile.
         try:
             sent = record_sent_file(environ)

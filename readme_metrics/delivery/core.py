@@ -45,7 +45,8 @@ from typing import Any, Callable, Optional
 from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import gunicorn_stop, process, reloader_stop, uwsgi_exit, watchdog
+from readme_metrics.delivery import (gunicorn_stop, process, reloader_stop, uwsgi_exit, uwsgi_stop,
+                                     watchdog)
 from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
@@ -191,6 +192,7 @@ class Delivery(Closing, SenderThreads, InlineSending):
             if not self._exit_hooked:
                 self._exit_hooked = True
                 process.ensure_exit_in_child()
+                uwsgi_stop.arm()  # (a uWSGI worker's stop: the WSGI middleware's first)
                 if self._on_first_log is not None:
                     self._on_first_log()
             reason, due, so_far = self._batcher.put(item, item.nbytes, not self._background)

@@ -12,14 +12,17 @@ master at its exit. Every log the worker held (those waiting for their batch, an
 request's own) was lost with no line: CI39, a request whose client had its 200; 2 of 2
 in a worker stopped while its answer's ``close()`` ran.
 
-So in each worker (:func:`install`: from ``uwsgi.post_fork_hook``, on the worker's main
-thread, before it serves or starts a thread; with ``--lazy-apps``, as the middleware is
-made there) SIGINT and SIGTERM are blocked, in every thread it starts after that too,
-and a thread of the library's waits for them (``sigwait``). When one comes it runs the
-library's exit (``process.close_all``: the request in flight logged as far as it went,
-every log sent within ``shutdown_timeout`` and the mercy, what is not said), then has
-uWSGI's own handler take the signal in that thread, which ends the worker as before.
-SIGHUP (the graceful reload) and the rest are uWSGI's as they were.
+So in each worker, at its first request in its main thread (:func:`arm`: uWSGI sets
+its own handlers after ``uwsgi.post_fork_hook``), the library has Python's handler take
+SIGINT and SIGTERM, with a wakeup fd (``signal.set_wakeup_fd``) that a thread of its own
+reads, whatever the main thread is doing (in uWSGI's C code, or in the app's). That
+thread runs the library's exit (``process.close_all``: the request in flight logged as
+far as it went, every log sent within ``shutdown_timeout`` and the mercy, what is not
+said), then ends the worker as uWSGI's handler does (:func:`_end_me`). Not blocking the
+signals instead: a mask passes to every process the app starts (``subprocess``), which
+SIGTERM then no longer stops. SIGHUP (the graceful reload) and the rest are uWSGI's as
+they were; a handler the app sets (``signal.signal``) gets the signal instead; with a
+wakeup fd already set (an event loop's), nothing is changed.
 
 Not under ``--skip-atexit`` (said as the middleware is made: ``uwsgi_exit``), nor
 outside uWSGI. Never raises.
@@ -36,7 +39,7 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.delivery import uwsgi_exit
 
-__all__ = ["install"]
+__all__ = ["END_CODE", "STOPS", "arm", "install"]
 
 #: The signals uWSGI's worker ends on (``end_me``).
 STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -44,84 +47,77 @@ STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
 END_CODE = 30
 
 _close: Optional[Callable[[], None]] = None
-_hooked = False
-_pid = 0  # the worker whose thread waits
-# What Python said each stop signal's handler was as the thread began (uWSGI's C
-# handler shows as None, or as the handler Python had before uWSGI set its own): one set
-# since (signal.signal) is the app's, and gets the signal.
-_found: dict[int, Any] = {}
+#: True once this process lineage looked (uWSGI forks its workers in C, after the master
+#: loaded the app without serving: each worker finds it False at its first request).
+_armed = False
 
 
 def install(close_all: Callable[[], None]) -> None:
-    """Under uWSGI: in each worker (now, in a worker's main thread; else at each fork,
-    from ``uwsgi.post_fork_hook``, the app's own still called after), the thread that
-    runs ``close_all`` as uWSGI stops it. Elsewhere nothing."""
-    global _close, _hooked
+    """Under uWSGI: ``close_all`` is what the stop runs first (:func:`arm`)."""
+    global _close
+    if "uwsgi" in sys.modules:
+        _close = close_all
+
+
+def arm() -> None:
+    """In a uWSGI worker's main thread, once: the thread that takes its stop signals
+    (elsewhere nothing; in another thread, later). Never raises."""
+    global _armed
+    if _armed or _close is None:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return  # (signal.signal and set_wakeup_fd need it: a later request there)
+    _armed = True
     uwsgi, options = uwsgi_exit.uwsgi_options()
-    if (uwsgi is None or _hooked or not hasattr(signal, "pthread_sigmask")
-            or uwsgi_exit.given(options, "skip-atexit")):
-        return
-    _close, _hooked = close_all, True
     try:
-        if uwsgi.worker_id() > 0:  # made in the worker (--lazy-apps): it forked already
-            _in_worker()
+        if uwsgi is None or uwsgi.worker_id() <= 0 or uwsgi_exit.given(options,
+                                                                     "skip-atexit"):
             return
-        previous: Any = getattr(uwsgi, "post_fork_hook", None)
-
-        def post_fork() -> None:
-            try:
-                _in_worker()
-            finally:
-                if callable(previous):
-                    previous()
-
-        uwsgi.post_fork_hook = post_fork
-    except Exception:  # (a module that refuses the attribute: nothing done)
-        pass
-
-
-def _in_worker() -> None:
-    """In a worker's main thread: block the stop signals, and start the thread that
-    takes them. Without the thread, nothing stays blocked."""
-    global _pid
-    uwsgi = sys.modules.get("uwsgi")
-    if (uwsgi is None or _pid == os.getpid()
-            or threading.current_thread() is not threading.main_thread()):
-        return
-    try:
-        if uwsgi.worker_id() <= 0:
-            return  # the master's own fork of something else (a mule, the spooler)
-        _found.update((stop, signal.getsignal(stop)) for stop in STOPS)
-        before = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        read, write = os.pipe()
     except Exception:  # noqa: BLE001
         return
     try:
-        threading.Thread(target=_wait, name="readme-metrics-uwsgi-stop",
+        os.set_blocking(write, False)
+        previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        if previous != -1:  # the app's (an event loop's): left as it was
+            signal.set_wakeup_fd(previous)
+            raise OSError
+        threading.Thread(target=_wait, args=(read,), name="readme-metrics-uwsgi-stop",
                          daemon=True).start()
-    except Exception:  # noqa: BLE001 - no thread: uWSGI's handler takes them, as before
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    except Exception:  # noqa: BLE001 - no thread: uWSGI's handlers stay
+        os.close(read)
+        os.close(write)
         return
-    _pid = os.getpid()
+    try:
+        for stop in STOPS:
+            signal.signal(stop, _noted)
+    except Exception:  # noqa: BLE001 - (the main thread's: never)
+        pass
 
 
-def _wait() -> None:
+def _noted(signum: int, frame: Any) -> None:
+    """Python's handler of the stop signals (in the main thread, when it runs Python):
+    nothing; the thread reading the wakeup fd acts."""
+
+
+def _wait(read: int) -> None:
     """The thread: wait for a stop signal, run the close, then end the worker as uWSGI's
-    handler would. A handler of the app's (a Python one) gets the signal instead, and
-    the next one is waited for again."""
+    handler would. One whose handler the app set since is the app's to act on."""
     while True:
-        taken = signal.sigwait(STOPS)
         try:
-            if _close is not None:
-                _close()
-        except Exception:  # noqa: BLE001 - (close_all never raises)
-            pass
-        handler = signal.getsignal(taken)
-        if handler is _found.get(taken):  # uWSGI's own (end_me, a C handler)
-            _end_me()
-        elif handler is not signal.SIG_IGN:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # (this thread only)
-            signal.raise_signal(taken)  # the app's, or the default action's end
-            signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+            taken = os.read(read, 64)
+        except InterruptedError:  # pragma: no cover - (PEP 475 retries)
+            continue
+        if not taken:
+            return
+        for signum in taken:
+            if signum in STOPS and signal.getsignal(signum) is _noted:
+                try:
+                    if _close is not None:
+                        _close()
+                except Exception:  # noqa: BLE001 - (close_all never raises)
+                    pass
+                _end_me()
 
 
 def _end_me() -> None:
