@@ -75,6 +75,14 @@ def _app(environ, start_response):
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _stream()
+    if path == "/child":  # what a process the app starts has blocked
+        import subprocess, sys
+        blocked = subprocess.run(
+            [sys.executable, "-c", "import signal; "
+             "print(sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))"],
+            capture_output=True, check=True).stdout
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [blocked]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok"]
 
@@ -155,6 +163,18 @@ def test_an_idle_workers_stop_still_runs_the_apps_atexit(tmp_path: Path,
     said = output.read_text(errors="replace")
     assert paths(collector) == ["i0"], said
     assert marker.exists(), said
+
+
+@NO_UWSGI
+def test_a_process_the_app_starts_can_still_be_stopped(tmp_path: Path,
+                                                      collector: Collector) -> None:
+    """The stop signals are not blocked in the worker (a first version did: the mask
+    passed to every process the app started, which SIGTERM then no longer stopped)."""
+    with uwsgi(tmp_path, collector, app=_APP) as (process, base, output):
+        for _ in range(2):  # (the first request arms the worker's thread)
+            blocked = requests.get(f"{base}/child", timeout=LINE_WAIT).text
+            assert blocked.strip() == "[]", blocked
+        assert stopped(process) == 0
 
 
 # waitress ends on SIGTERM only with README's line (Troubleshooting): the app's module.
