@@ -50,6 +50,7 @@ _close: Optional[Callable[[], None]] = None
 #: True once this process lineage looked (uWSGI forks its workers in C, after the master
 #: loaded the app without serving: each worker finds it False at its first request).
 _armed = False
+_write: Optional[int] = None  # the thread's pipe (the wakeup fd)
 
 
 def install(close_all: Callable[[], None]) -> None:
@@ -62,7 +63,7 @@ def install(close_all: Callable[[], None]) -> None:
 def arm() -> None:
     """In a uWSGI worker's main thread, once: the thread that takes its stop signals
     (elsewhere nothing; in another thread, later). Never raises."""
-    global _armed
+    global _armed, _write
     if _armed or _close is None:
         return
     if threading.current_thread() is not threading.main_thread():
@@ -88,6 +89,7 @@ def arm() -> None:
         os.close(read)
         os.close(write)
         return
+    _write = write
     try:
         for stop in STOPS:
             signal.signal(stop, _noted)
@@ -97,7 +99,14 @@ def arm() -> None:
 
 def _noted(signum: int, frame: Any) -> None:
     """Python's handler of the stop signals (in the main thread, when it runs Python):
-    nothing; the thread reading the wakeup fd acts."""
+    the thread reading the wakeup fd acts. Told here too, should the app have set a
+    wakeup fd of its own since (the first of the two ends the worker)."""
+    write = _write
+    if write is not None:
+        try:
+            os.write(write, bytes((signum,)))
+        except OSError:  # (full: told already)
+            pass
 
 
 def _wait(read: int) -> None:
