@@ -77,10 +77,10 @@ def _app(environ, start_response):
         return _stream()
     if path == "/child":  # what a process the app starts has blocked
         import subprocess, sys
-        blocked = subprocess.run(
+        blocked = subprocess.check_output(
             [sys.executable, "-c", "import signal; "
              "print(sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))"],
-            capture_output=True, check=True).stdout
+            timeout=60)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [blocked]
     start_response("200 OK", [("Content-Type", "text/plain")])
