@@ -101,7 +101,7 @@ def _logs(collector: Collector) -> dict[str, dict]:
 
 
 @NO_UWSGI
-@pytest.mark.parametrize("options", [(), ("--skip-atexit-teardown",)])
+@pytest.mark.parametrize("options", [(), ("--skip-atexit-teardown",), ("--lazy-apps",)])
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
 def test_a_worker_stopped_in_its_answers_close_sends_what_it_held(
         tmp_path: Path, collector: Collector, options: tuple[str, ...], stop: str) -> None:
