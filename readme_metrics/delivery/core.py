@@ -45,8 +45,14 @@ from typing import Any, Callable, Optional
 from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import (gunicorn_stop, process, reloader_stop, uwsgi_exit, uwsgi_stop,
-                                     watchdog)
+from readme_metrics.delivery import (
+    gunicorn_stop,
+    process,
+    reloader_stop,
+    uwsgi_exit,
+    uwsgi_stop,
+    watchdog,
+)
 from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
