@@ -116,7 +116,7 @@ def test_a_protocol_0_pickle_naming_a_denied_key_is_hidden(shape: str,
                                                             mime: Optional[str]) -> None:
     for text in _sent(PICKLES[shape], mime):
         assert SECRET not in text, text
-        assert text == "[REDACTED]"
+        assert text.startswith("[REDACTED"), text
 
 
 @pytest.mark.parametrize("body", [

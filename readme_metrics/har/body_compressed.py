@@ -27,7 +27,7 @@ from typing import Optional
 
 from readme_metrics.har.compression import GZIP, MOST_CODINGS, ZLIB, Corrupt, undeclared, undo
 
-__all__ = ["holds", "starts_compressed"]
+__all__ = ["holds", "salvaged", "starts_compressed"]
 
 #: Input fed to the decoder of a corrupt stream at a time; the piece holding the corrupt
 #: byte is fed again a byte at a time, from a copy of the decoder made before it.
@@ -67,14 +67,14 @@ def holds(body: bytes, found: Callable[[bytes], bool], limit: int, whole: bool =
         try:
             data = undo(coding, data, limit)[0]
         except (Corrupt, ValueError):
-            data = b"" if coding == "zstd" else _salvaged(
+            data = b"" if coding == "zstd" else salvaged(
                 data, GZIP if coding == "gzip" else ZLIB, limit)
         if whole and len(data) >= limit or found(data):
             return True
     return whole and _told(data) is not None
 
 
-def _salvaged(data: bytes, wbits: int, limit: int) -> bytes:
+def salvaged(data: bytes, wbits: int, limit: int) -> bytes:
     """What a corrupt gzip member or zlib stream decodes to before its first corrupt
     byte, to ``limit`` bytes."""
     decoder = zlib.decompressobj(wbits)

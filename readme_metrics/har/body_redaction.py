@@ -17,6 +17,7 @@ from readme_metrics.har.event_stream import (
     event_stream_names,
     event_stream_redacted,
 )
+from readme_metrics.har.key_formats import pickle_keyed
 from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
@@ -149,6 +150,11 @@ def _by_type(
         if _QUOTED_DOCUMENT.match(string) is not None and (
                 '\\"' in string or "\\u" in string) and redactor.mentions_key(string, True):
             return redacted(text), UNREDACTABLE_COMMENT
+    if essence in _PLAIN_FORMS and redactor.mentions_key(text, True) and pickle_keyed(
+            redactor, text):
+        # A pickle of protocol 0 is text: its Vpassword/S'password' lines no pair
+        # (hostile29); hidden whole, as a binary pickle naming a denied key is.
+        return redacted(text), UNREDACTABLE_COMMENT
     if essence in _PLAIN_FORMS and redactor.mentions_key(text, True):
         # A .netrc (machine ... password ...), a properties file's "password hunter2":
         # the key then a blank (hostile28); its other lines are then read as below.

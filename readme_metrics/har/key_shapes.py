@@ -48,6 +48,7 @@ from readme_metrics.har.json_escapes import (
     decoded_once,
     letters_decoded,
 )
+from readme_metrics.har.key_formats import bplist_keyed, inflated_entries
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.utf8_names import folded_utf8
 
@@ -58,6 +59,9 @@ __all__ = ["MOST_PLACES", "shaped", "shapes_key_in"]
 
 #: Places of one name checked in a reading; past that it is taken to be shaped.
 MOST_PLACES = 16384
+
+#: Zips read one inside another's deflated entry (a .docx in a zip), at most.
+_MOST_ZIPS = 2
 
 # What may stand between a name and its separator: blanks, quotes, backslashes, a form's
 # "+", brackets (key[0], user[key]), as written, percent-encoded once or more, escaped.
@@ -231,19 +235,26 @@ def _lowered(data: bytes) -> str:
     return data.lower().decode("latin-1")
 
 
-def shapes_key_in(redactor: Redactor, data: bytes) -> bool:
+def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     """Whether binary ``data`` holds a name ``redactor``'s denylist names in a key's
     shape (see the module), in the readings
     :meth:`~readme_metrics.har.redaction.Redactor.mentions_key_in` has: its bytes
     lower-cased (``ß`` as ``ss``, the UTF-8 characters folding to ASCII folded), NULs
     kept and left out (UTF-16/32), a name holding ``/`` as a JSON pointer writes it, and
-    through its JSON escapes (a name beyond ASCII: its UTF-8 reading too). With an
-    allowlist, True: binary data is no key/value data it could keep."""
+    through its JSON escapes (a name beyond ASCII: its UTF-8 reading too); a binary
+    plist's strings, and a zip's deflated entries inflated (:mod:`.key_formats`; a zip
+    in such an entry too, ``depth`` the zips read around it). With an allowlist, True:
+    binary data is no key/value data it could keep."""
     if not redactor.active:
         return False
     if redactor.has_allow:
         return True
+    if data.startswith(b"bplist") and bplist_keyed(redactor, data):
+        return True
     if b"PK\3\4" in data:
+        inflated = inflated_entries(data, MOST_PLACES) if depth < _MOST_ZIPS else b""
+        if inflated and shapes_key_in(redactor, inflated, depth + 1):
+            return True
         data = _entries_apart(data)
     if redactor.denies_beyond_ascii:
         return _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (

@@ -1,0 +1,153 @@
+"""Formats whose keys :mod:`.key_shapes`' readings of the bytes miss, for the check of
+binary data (hostile29): a zip's deflated entries, a binary plist's strings, a pickle of
+protocol 0 (which is text).
+
+* A zip entry deflated (``zip``'s and every library's default) has its text compressed:
+  a zipped ``.env``'s ``PASSWORD=...`` went out as base64, which ``unzip`` reads. Each
+  entry of method 8 is inflated here (raw deflate, from its local header), its text the
+  reading :func:`~.key_shapes.shapes_key_in` checks, as a gzip upload's layer is read
+  (:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output
+  in all (a zip bomb costs no more; the entries past it are not read, as none were
+  before hostile29), each entry's input read once (its size from its header, else fed
+  in pieces that double, to its stream's end), at most :data:`~.key_shapes.MOST_PLACES`
+  entries; an encrypted entry is not read; a corrupt one as far as it inflates.
+* A binary plist (``bplist00``) writes an ASCII string as ``0x50 | length`` then its
+  bytes (``Xpassword``: a letter glued to the name), or ``0x5F``, an integer's marker and
+  the length for 15 characters or more.
+* A pickle of protocol 0 (Python 2's default, ``pickle.dumps(d, 0)``) is printable
+  text: it is read as text, whose ``Vpassword`` and ``S'password'`` lines are no pair.
+  A body that :mod:`pickletools` walks whole to its ``STOP`` (opcodes read, no object
+  built) is a pickle; a string in it that the denylist names is a key's.
+"""
+
+from __future__ import annotations
+
+import pickletools
+import re
+import struct
+import zlib
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from readme_metrics.har.body_compressed import salvaged
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["MOST_INFLATED", "bplist_keyed", "inflated_entries", "pickle_keyed"]
+
+#: Bytes a zip's deflated entries are inflated to, in all.
+MOST_INFLATED = 4 << 20
+
+#: The first piece of an entry whose size its header does not give (a data descriptor).
+_FIRST_PIECE = 512
+_LAST_PIECE = 1 << 16
+
+_RAW = -15
+
+
+def inflated_entries(data: bytes, most_entries: int) -> bytes:
+    """The text of ``data``'s zip entries deflated, each after a line's end, to
+    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none."""
+    out: list[bytes] = []
+    left = MOST_INFLATED
+    view = memoryview(data)
+    found = data.find(b"PK\3\4")
+    for _ in range(most_entries):
+        if found < 0 or found + 30 > len(data) or left <= 0:
+            break
+        flags, method = struct.unpack_from("<HH", data, found + 6)
+        size = struct.unpack_from("<I", data, found + 18)[0]
+        named, extra = struct.unpack_from("<HH", data, found + 26)
+        start = found + 30 + named + extra
+        end = start
+        if method == 8 and not flags & 1 and start < len(data):
+            if size and not flags & 8 and start + size <= len(data):
+                end = start + size
+                text = _inflated(view[start:end], left)
+            else:
+                text, end = _streamed(view, start, left)
+            out.append(text)
+            left -= len(text)
+        found = data.find(b"PK\3\4", max(found + 4, end))
+    return b"\n".join([b"", *out]) if out else b""
+
+
+def _inflated(entry: memoryview, left: int) -> bytes:
+    """An entry of known size inflated to ``left`` bytes (a corrupt one as far as it
+    inflates)."""
+    try:
+        return zlib.decompressobj(_RAW).decompress(entry, left)
+    except zlib.error:
+        return salvaged(bytes(entry), _RAW, left)
+
+
+def _streamed(view: memoryview, start: int, left: int) -> tuple[bytes, int]:
+    """(an entry of unknown size inflated to ``left`` bytes, where its stream ends),
+    fed in pieces that double: the input read once, the copy zlib keeps of what is left
+    of a piece at most the size of what came before it."""
+    decoder = zlib.decompressobj(_RAW)
+    out: list[bytes] = []
+    at, piece = start, _FIRST_PIECE
+    while at < len(view) and left > 0:
+        chunk = view[at:at + piece]
+        try:
+            text = decoder.decompress(chunk, left)
+        except zlib.error:
+            break
+        out.append(text)
+        left -= len(text)
+        if decoder.eof:
+            return b"".join(out), at + len(chunk) - len(decoder.unused_data)
+        at += len(chunk) - len(decoder.unconsumed_tail)
+        piece = min(piece * 2, _LAST_PIECE)
+    return b"".join(out), at
+
+
+def bplist_keyed(redactor: Redactor, data: bytes) -> bool:
+    """Whether binary plist ``data`` holds a string the denylist names (any case)."""
+    return _bplist_strings(redactor._needles).search(data) is not None
+
+
+@lru_cache(maxsize=64)
+def _bplist_strings(needles: tuple[str, ...]) -> re.Pattern[bytes]:
+    """An ASCII string of a binary plist that is one of ``needles``: its marker (exact),
+    then the name in any case."""
+    shapes = []
+    for needle in needles:
+        if not needle.isascii() or not needle:
+            continue
+        length = len(needle)
+        if length < 15:
+            marker = bytes([0x50 | length])
+        elif length < 256:
+            marker = b"\x5f\x10" + bytes([length])
+        else:
+            marker = b"\x5f\x11" + struct.pack(">H", length)
+        shapes.append(re.escape(marker) + b"(?i:" + re.escape(needle.encode()) + b")")
+    return re.compile(b"|".join(shapes) if shapes else b"(?!)")
+
+
+def pickle_keyed(redactor: Redactor, text: str) -> bool:
+    """Whether ``text`` is a pickle of protocol 0 holding a string the denylist names:
+    walked whole to its ``STOP``, or to its last line (one cut short at
+    ``max_body_bytes``, its last opcode's line cut)."""
+    from readme_metrics.har.redaction_cut import denied_key
+
+    if "\n" not in text or text[:1] not in _PICKLE_STARTS:
+        return False
+    data = text.encode("latin-1", "replace")
+    strings: list[str] = []
+    at = ops = 0
+    try:
+        for ops, (_, argument, at) in enumerate(pickletools.genops(data), 1):
+            if isinstance(argument, str):
+                strings.append(argument)
+    except (ValueError, UnicodeError, struct.error, IndexError):
+        if ops < 2 or data.count(b"\n", at) > 1:
+            return False  # (no pickle: text whose first lines read as opcodes)
+    return any(denied_key(redactor, string) for string in strings)
+
+
+#: What a protocol-0 pickle starts with: a MARK, a dict, a list, a global, a string...
+_PICKLE_STARTS = frozenset("(cdlSVIFLN]}")
