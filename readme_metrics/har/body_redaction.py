@@ -81,16 +81,30 @@ def redact_text(
             essence.startswith("multipart/") or "json" in essence):
         return result
     reading = spelled(text, False)
-    if "%" in text and redactor.names_key_decoded(text if reading is None else reading):
+    percent = "%" in text and redactor.names_key_decoded(text if reading is None else reading)
+    if percent:
         reading = spelled(text, True)  # (its percent escapes too: passw%6Frd, \x70%61...)
     if reading is None or not redactor.mentions_key(reading, True):
         return result
     hidden = _by_type(reading, essence, codec, redactor)
-    return hidden if hidden[0].count(_HIDDEN) > result[0].count(_HIDDEN) else result
+    if hidden[0].count(_HIDDEN) > result[0].count(_HIDDEN):
+        return hidden
+    # What the text as written sends, read so, must hide nothing more: a "&#34;" that
+    # joins two pairs there hid as many values, and "pass&#119;ord=..." went out in
+    # clear (hostile29). Read again from what it sends, what it hid stays hidden.
+    again = spelled(result[0], percent)
+    if again is None:
+        return result
+    both = _by_type(again, essence, codec, redactor)
+    return both if _MARKS.sub("", both[0]) != _MARKS.sub("", again) else result
 
 
 #: What each hidden value's mark holds, as written or percent-encoded.
 _HIDDEN = "REDACTED"
+
+#: A hidden value's mark, as written, percent- or form-encoded (its length aside: a mark
+#: hidden again is a longer one).
+_MARKS = lazy_compile(r"(?:\[|%5B)REDACTED(?:(?: |%20|\+)\d+)?(?:\]|%5D)")
 
 
 def _by_type(

@@ -156,12 +156,14 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
         at = _content(line)
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
-        if _explicit(lines, index, at, redactor):
+        colon = _explicit(lines, index, at, redactor)
+        if colon > 0:
             # "? password" then ": value" (an explicit key, as PyYAML reads it; its
-            # value went out in clear, hostile27): that value is the key's.
-            out.append(line)
-            line = lines[index]
-            index += 1
+            # value went out in clear, hostile27): that value is the key's; so is a
+            # complex key's holding the name as a scalar, "? [a, password]" (hostile29).
+            out += lines[index - 1:colon]
+            line = lines[colon]
+            index = colon + 1
             start = at + 1
         elif anchor is not None and anchor.group(1) in anchors:
             start = anchor.end()
@@ -201,20 +203,49 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
     return ("\n".join(out) if changed else text), aliases
 
 
-def _explicit(lines: list[str], index: int, at: int, redactor: Redactor) -> bool:
-    """Whether line ``index - 1`` is an explicit key the denylist names (``? password``,
-    a scalar on its line) whose value follows on the next line at its indentation
-    (``: ...``)."""
+def _explicit(lines: list[str], index: int, at: int, redactor: Redactor) -> int:
+    """The index of the line holding the value (``: ...`` at the key's indentation) of
+    an explicit key on line ``index - 1`` that the denylist names: a scalar on the ``?``
+    line (``? password``), or a complex key holding the name as a scalar, on that line
+    or on the lines below it indented deeper (``? [a, password]``, ``? {password: x}``,
+    ``? |`` then ``password``, ``?`` then ``- password``: hostile29); -1 for any other
+    line."""
     line = lines[index - 1]
-    if not line.startswith(("? ", "?\t"), at) or index >= len(lines):
-        return False
-    following = lines[index]
+    if not (line.startswith(("? ", "?\t"), at) or line[at:].rstrip("\r") == "?"):
+        return -1
+    colon = _value_end(lines, index, at, "?")  # (the key's lines: deeper than it)
+    if colon >= len(lines):
+        return -1
+    following = lines[colon]
     if len(following) - len(following.lstrip(" ")) != at or not (
             following.startswith((": ", ":\t"), at) or following[at:].rstrip("\r") == ":"):
-        return False
-    key = line[at + 2:].strip(" \t\r")
-    key = key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
-    return bool(key) and denied_key(redactor, key)
+        return -1
+    key = line[at + 1:].strip(" \t\r")
+    scalar = key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
+    if colon == index and scalar and denied_key(redactor, scalar):
+        return colon
+    text = "\n".join([key, *lines[index:colon]])
+    return colon if redactor.mentions_key(text, True) and any(
+        denied_key(redactor, scalar) for scalar in _scalars(text)) else -1
+
+
+#: What separates a complex key's scalars: a flow collection's marks, a line's end, a
+#: mapping's ": ".
+_SCALARS = lazy_compile(r"[{}\[\],\n]|:[ \t]")
+
+
+def _scalars(text: str) -> list[str]:
+    """The scalars a complex key's text holds, each without its blanks, a sequence's
+    ``-``, a block scalar's indicator and its quotes (a block scalar's lines one by one:
+    ``|`` then ``password`` is the scalar ``password\n``)."""
+    out = []
+    for piece in _SCALARS.split(text):
+        piece = piece.strip(" \t\r").lstrip("- \t").rstrip(":")
+        if piece[:1] in ('"', "'") and piece[-1:] == piece[:1]:
+            piece = piece[1:-1]
+        if piece:
+            out.append(piece)
+    return out
 
 
 def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
