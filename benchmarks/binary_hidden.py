@@ -6,7 +6,8 @@ list. Prints one JSON document: hidden whole per case, out of count.
 
 ``files`` (binary2): out of ``--files-count`` uploads at each of ``--file-sizes``, made
 with the standard library (random bytes; a real PNG, its pixels random; a JPEG, its
-scan random; a zip holding ``monkey.png`` and notes; a .tar.gz of a ``docs/`` folder,
+scan random; a zip holding ``monkey.png`` and notes; a .docx and a .xlsx (hostile29:
+their deflated entries are inflated); a .tar.gz of a ``docs/`` folder,
 prose saying keyboard, monkey, authors, tokenizer, "the API key" and a PNG; a PDF with a
 Flate stream), how many requests a denylist of each of password, token, secret, key,
 auth and api_key hides whole (``--limit``: max_body_bytes, 4 MiB so that no layer is
@@ -107,6 +108,48 @@ def _zip(draw: random.Random, size: int) -> bytes:
     return buffer.getvalue()
 
 
+def _ooxml(parts: dict[str, bytes]) -> bytes:
+    """An Office Open XML package (a zip, deflated, as Word and Excel write one)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b'<?xml version="1.0"?><Types xmlns="'
+                         b'http://schemas.openxmlformats.org/package/2006/content-types">'
+                         b'<Default Extension="xml" ContentType="application/xml"/></Types>')
+        archive.writestr("_rels/.rels", b'<?xml version="1.0"?><Relationships><Relationship'
+                         b' Id="rId1" Type="officeDocument" Target="main.xml"/></Relationships>')
+        archive.writestr("docProps/core.xml", b'<cp:coreProperties xmlns:cp="x" xmlns:dc="y">'
+                         b"<dc:creator>Zoe</dc:creator><cp:keywords>monkey keyboard"
+                         b"</cp:keywords></cp:coreProperties>")
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _docx(draw: random.Random, size: int) -> bytes:
+    """A .docx (hostile29): its document's paragraphs the prose above, a PNG in media."""
+    paragraphs = b"".join(b'<w:p><w:r><w:rPr><w:b w:val="0"/></w:rPr><w:t xml:space="preserve">'
+                          + line + b"</w:t></w:r></w:p>"
+                          for line in _prose(draw, size // 2).split(b"\n") if line)
+    return _ooxml({"word/document.xml": b'<?xml version="1.0"?><w:document xmlns:w="w">'
+                   b"<w:body>" + paragraphs + b"</w:body></w:document>",
+                   "word/media/image1.png": _png(draw, size // 2)})
+
+
+def _xlsx(draw: random.Random, size: int) -> bytes:
+    """A .xlsx (hostile29): a sheet of rows whose cells are shared strings (the prose's
+    words) and numbers."""
+    words = _prose(draw, size // 4).split()
+    strings = b"".join(b"<si><t>" + word + b"</t></si>" for word in words)
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d"><v>%d</v></c></row>'
+                    % (n + 1, n + 1, n, n + 1, draw.randrange(10 ** 6))
+                    for n in range(len(words)))
+    return _ooxml({"xl/workbook.xml": b'<workbook><sheets><sheet name="Keys" sheetId="1"'
+                   b' r:id="rId1"/></sheets></workbook>',
+                   "xl/sharedStrings.xml": b'<sst count="%d">' % len(words) + strings + b"</sst>",
+                   "xl/worksheets/sheet1.xml": b"<worksheet><sheetData>" + rows
+                   + b"</sheetData></worksheet>"})
+
+
 def _tar_gz(draw: random.Random, size: int) -> bytes:
     """A .tar.gz of docs/: index.md and authors.md (prose), img/monkey.png."""
     buffer = io.BytesIO()
@@ -145,6 +188,9 @@ _FILES: dict[str, tuple[str, Callable[[random.Random, int], bytes]]] = {
     "png": ("image/png", _png),
     "jpeg": ("image/jpeg", _jpeg),
     "zip": ("application/zip", _zip),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             _docx),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _xlsx),
     "tar.gz": ("application/gzip", _tar_gz),
     "pdf": ("application/pdf", _pdf),
 }

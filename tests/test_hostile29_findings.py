@@ -35,7 +35,6 @@ from hypothesis import strategies as st
 from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
-from tests.support.exchanges import body_on, entry_of
 from tests.support.fake_api import Collector
 
 SECRET = "Zq8h22Xw3K"

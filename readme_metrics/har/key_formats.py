@@ -138,13 +138,14 @@ def pickle_keyed(redactor: Redactor, text: str) -> bool:
         return False
     data = text.encode("latin-1", "replace")
     strings: list[str] = []
-    at = ops = 0
+    last = ops = 0
     try:
-        for ops, (_, argument, at) in enumerate(pickletools.genops(data), 1):
+        for _, argument, at in pickletools.genops(data):
+            ops, last = ops + 1, at or 0
             if isinstance(argument, str):
                 strings.append(argument)
     except (ValueError, UnicodeError, struct.error, IndexError):
-        if ops < 2 or data.count(b"\n", at) > 1:
+        if ops < 2 or data.count(b"\n", last) > 1:
             return False  # (no pickle: text whose first lines read as opcodes)
     return any(denied_key(redactor, string) for string in strings)
 
