@@ -50,6 +50,27 @@ def _runs(head: bytes, unit: bytes, tail: bytes = b"") -> Make:
     return lambda n: head + unit * (n // len(unit)) + tail
 
 
+def _zip_of_env(n: int) -> bytes:
+    """A zip of about ``n`` bytes of deflated entries, each a small .env naming no
+    denied key (all of them inflated and read) but the last."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index in range(max(1, n // 120)):
+            archive.writestr(f"e{index}.env", f"USER=u{index}\nHOST=h{index}\n")
+        archive.writestr("z.env", "PASSWORD=s\n")
+    return buffer.getvalue()
+
+
+def _zip_streamed(n: int) -> bytes:
+    """Local headers with a data descriptor (no size: fed in pieces), one empty deflate
+    stream each, about ``n`` bytes."""
+    unit = b"PK\3\4\x14\x00\x08\x00\x08\x00" + bytes(16) + b"\x01\x00\x00\x00a\x03\x00"
+    return unit * (n // len(unit))
+
+
 def _patch(path: bytes) -> bytes:
     return b'[{"op":"add","path":"' + path + b'","value":{"x":1}},"password"]'
 
@@ -303,6 +324,26 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             ("properties, blank separators", "text/plain", b"", b"password s\n", b""),
             ("properties continued", "text/x-java-properties", b"", b"password a\\\n", b""),
         ]},
+    # Complex YAML keys, pickle 0 as text, bplists, deflated zip entries (hostile29).
+    "hostile29": {
+        **{name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+            ("yaml of ? [a, password] keys", "application/yaml", b"",
+             b"? [a, password]\n: s\n", b""),
+            ("yaml, one ? key over all lines", "application/yaml", b"? [a,\n", b"  b,\n",
+             b"  password]\n: s\n"),
+            ("yaml of ? lines, none named", "application/yaml", b"password: 1\n",
+             b"? [a, b]\n", b""),
+            ("pickle 0 of denied strings", "application/octet-stream", b"(dp0\n",
+             b"Vpassword\np1\nVs\np2\ns", b"."),
+            ("pickle 0 cut short", "application/octet-stream", b"(lp0\n", b"Vpassword\n", b""),
+            ("text of &#34; joins", "text/plain", b"",
+             b"password=1 &#34;password=2&pass&#119;ord=s\n", b""),
+            ("bplist of denied strings", "application/octet-stream", b"bplist00\xd1",
+             b"Xpassword\x00", b""),
+        ]},
+        "zip of deflated .env entries": ("application/zip", _zip_of_env, DENY),
+        "zip of streamed tiny entries": ("application/zip", _zip_streamed, DENY),
+    },
     # The same readers broken (review117): escapes found one by one, base64 parts read.
     "review117": {
         **{name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [

@@ -9,8 +9,7 @@ protocol 0 (which is text).
   (:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output
   in all (a zip bomb costs no more; the entries past it are not read, as none were
   before hostile29), each entry's input read once (its size from its header, else fed
-  in pieces that double, to its stream's end), at most :data:`~.key_shapes.MOST_PLACES`
-  entries; an encrypted entry is not read; a corrupt one as far as it inflates.
+  in pieces that double, to its stream's end); an encrypted entry is not read; a corrupt one as far as it inflates.
 * A binary plist (``bplist00``) writes an ASCII string as ``0x50 | length`` then its
   bytes (``Xpassword``: a letter glued to the name), or ``0x5F``, an integer's marker and
   the length for 15 characters or more.
@@ -46,16 +45,15 @@ _LAST_PIECE = 1 << 16
 _RAW = -15
 
 
-def inflated_entries(data: bytes, most_entries: int) -> bytes:
+def inflated_entries(data: bytes) -> bytes:
     """The text of ``data``'s zip entries deflated, each after a line's end, to
-    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none."""
+    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none. (Each entry starts
+    4 bytes past the one before it at least: linear.)"""
     out: list[bytes] = []
     left = MOST_INFLATED
     view = memoryview(data)
     found = data.find(b"PK\3\4")
-    for _ in range(most_entries):
-        if found < 0 or found + 30 > len(data) or left <= 0:
-            break
+    while 0 <= found and found + 30 <= len(data) and left > 0:
         flags, method = struct.unpack_from("<HH", data, found + 6)
         size = struct.unpack_from("<I", data, found + 18)[0]
         named, extra = struct.unpack_from("<HH", data, found + 26)

@@ -252,7 +252,7 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     if data.startswith(b"bplist") and bplist_keyed(redactor, data):
         return True
     if b"PK\3\4" in data:
-        inflated = inflated_entries(data, MOST_PLACES) if depth < _MOST_ZIPS else b""
+        inflated = inflated_entries(data) if depth < _MOST_ZIPS else b""
         if inflated and shapes_key_in(redactor, inflated, depth + 1):
             return True
         data = _entries_apart(data)
