@@ -9,7 +9,8 @@ protocol 0 (which is text).
   (:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output
   in all (a zip bomb costs no more; the entries past it are not read, as none were
   before hostile29), each entry's input read once (its size from its header, else fed
-  in pieces that double, to its stream's end); an encrypted entry is not read; a corrupt one as far as it inflates.
+  in pieces that double, to its stream's end); an encrypted entry is not read; a
+  corrupt one as far as it inflates.
 * A binary plist (``bplist00``) writes an ASCII string as ``0x50 | length`` then its
   bytes (``Xpassword``: a letter glued to the name), or ``0x5F``, an integer's marker and
   the length for 15 characters or more.
@@ -53,7 +54,7 @@ def inflated_entries(data: bytes) -> bytes:
     left = MOST_INFLATED
     view = memoryview(data)
     found = data.find(b"PK\3\4")
-    while 0 <= found and found + 30 <= len(data) and left > 0:
+    while found >= 0 and found + 30 <= len(data) and left > 0:
         flags, method = struct.unpack_from("<HH", data, found + 6)
         size = struct.unpack_from("<I", data, found + 18)[0]
         named, extra = struct.unpack_from("<HH", data, found + 26)
