@@ -14,7 +14,9 @@ Flask app, its denylist naming ``password``:
    ``.env``'s ``PASSWORD=...`` went out as base64 that ``unzip`` reads.
 5. hostile27's escaped reading of a text won only when it hid more values than the text
    as written: a crafted body (a ``&#34;`` joining two pairs in the decoded reading)
-   kept the reading as written, its ``pass&#119;ord=...`` in clear.
+   kept the reading as written, its ``pass&#119;ord=...`` in clear; and one whose
+   decoded reading hid more but opened a quote before a plain ``password=`` (its
+   ``"password`` no name) sent that reading, the plain value in clear.
 """
 
 from __future__ import annotations
@@ -244,6 +246,9 @@ ESCAPED = {
     "joined": f"password=1 &#34;password=2&pass&#119;ord={SECRET}",
     "joined-lines": f"password=1 &#34;password=2\npass&#119;ord={SECRET}\n",
     "joined-hex": f"password=1 &#x22;password=2&passw&#x6f;rd={SECRET}",
+    # (The decoded reading hid more, and was sent: its quote opened before the first.)
+    "opened": f"&#34;password={SECRET}&pass&#119;ord=b&pass&#119;ord=c",
+    "opened-apos": f"x=&#39;&password={SECRET}&pass&#119;ord=b&pass&#119;ord=c",
 }
 
 

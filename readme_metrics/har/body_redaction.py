@@ -87,16 +87,21 @@ def redact_text(
     if reading is None or not redactor.mentions_key(reading, True):
         return result
     hidden = _by_type(reading, essence, codec, redactor)
-    if hidden[0].count(_HIDDEN) > result[0].count(_HIDDEN):
-        return hidden
-    # What the text as written sends, read so, must hide nothing more: a "&#34;" that
-    # joins two pairs there hid as many values, and "pass&#119;ord=..." went out in
-    # clear (hostile29). Read again from what it sends, what it hid stays hidden.
+    # Each reading may miss what the other hides: a "&#34;" joins two pairs decoded
+    # (password=1 &#34;password=2&pass&#119;ord=...) or opens a quote before a name
+    # (&#34;password=...&pass&#119;ord=...), and either reading, the one that hid more
+    # values sent, let a value out in clear (hostile29). What the text as written
+    # sends, read decoded and hidden again, hides what both do: the text as written is
+    # sent when it hid as many and that reading of it hides nothing more, the decoded
+    # reading when it hides what that one does, else that one (a mark hidden again
+    # then gives the mark's length).
     again = spelled(result[0], percent)
-    if again is None:
+    both = _by_type(again, essence, codec, redactor) if again is not None else result
+    unmarked = _MARKS.sub("", both[0])
+    if hidden[0].count(_HIDDEN) <= result[0].count(_HIDDEN) and (
+            again is None or _MARKS.sub("", again) == unmarked):
         return result
-    both = _by_type(again, essence, codec, redactor)
-    return both if _MARKS.sub("", both[0]) != _MARKS.sub("", again) else result
+    return hidden if _MARKS.sub("", hidden[0]) == unmarked else both
 
 
 #: What each hidden value's mark holds, as written or percent-encoded.
