@@ -208,6 +208,18 @@ def test_guard_a_deflated_zip_of_prose_is_kept() -> None:
     assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
 
 
+def test_guard_an_entry_after_a_binary_one_starts_no_length() -> None:
+    """An entry's text starting ``Token`` after a PNG's last byte (``\\x82``): a line's end
+    between them would be Avro's length of ``token`` (10, twice 5)."""
+    png_end = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"IEND\xaeB`\x82"
+    body = _zip({"monkey.png": png_end, "notes.md": b"Token and secretary keys.\n" * 3})
+    assert _kept_as_sent(body, "application/zip", Redactor(["token"]))
+    stored = io.BytesIO()
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(zipfile.ZipInfo("notes.md"), b"Token and keys.\n")
+    assert _kept_as_sent(stored.getvalue(), "application/zip", Redactor(["token"]))
+
+
 def test_guard_a_zip_bomb_is_read_to_a_bound_and_kept() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

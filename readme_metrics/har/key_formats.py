@@ -46,8 +46,13 @@ _LAST_PIECE = 1 << 16
 _RAW = -15
 
 
+#: What comes before each entry's text: a word's edge that is no length (a blank after a
+#: blank; a lone ``\n`` after a PNG's last byte was Avro's length of ``token``).
+_APART = b"\n\n"
+
+
 def inflated_entries(data: bytes) -> bytes:
-    """The text of ``data``'s zip entries deflated, each after a line's end, to
+    """The text of ``data``'s zip entries deflated, each after :data:`_APART`, to
     :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none. (Each entry starts
     4 bytes past the one before it at least: linear.)"""
     out: list[bytes] = []
@@ -69,7 +74,7 @@ def inflated_entries(data: bytes) -> bytes:
             out.append(text)
             left -= len(text)
         found = data.find(b"PK\3\4", max(found + 4, end))
-    return b"\n".join([b"", *out]) if out else b""
+    return b"".join(_APART + text for text in out)
 
 
 def _inflated(entry: memoryview, left: int) -> bytes:

@@ -279,7 +279,7 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
 
 
 def _entries_apart(data: bytes) -> bytes:
-    """``data`` with a line's end before each zip entry's data (after its local header's
+    """``data`` with two line ends before each zip entry's data (after its local header's
     file name and extra field): a file stored (``zip`` stores a small ``.env`` as it
     is) starts right after its name, ``creds.envPASSWORD=``, one word read so."""
     pieces, at, found = [], 0, data.find(b"PK\3\4")
@@ -293,7 +293,9 @@ def _entries_apart(data: bytes) -> bytes:
         pieces.append(data[at:start])
         at = start
         found = data.find(b"PK\3\4", max(found + 4, start))
-    return b"\n".join([*pieces, data[at:]]) if pieces else data
+    # (Two line ends: one after an extra field's binary byte is a length, 10, before a
+    # 5-character name; hostile29.)
+    return b"\n\n".join([*pieces, data[at:]]) if pieces else data
 
 
 def _readings_shaped(redactor: Redactor, reading: str, framed: bool) -> bool:
