@@ -264,7 +264,7 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     folded = data.lower()
     if b"\xdf" in folded:
         folded = folded.replace(b"\xdf", b"ss")
-    plain = folded.replace(b"\0", b"") if b"\0" in folded else folded
+    plain = folded.translate(None, b"\0") if b"\0" in folded else folded
     if (any(needle in plain for needle in redactor._byte_needles)
             or redactor._pointed and b"~" in plain) and _readings_shaped(
                 redactor, folded.decode("latin-1"), True):
@@ -272,7 +272,7 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     if b"\\" not in data:
         return False
     if b"\0" in data:
-        data = data.replace(b"\0", b"")
+        data = data.translate(None, b"\0")
     return redactor._byte_probe.search(data) is not None and _escapes_shaped(
         data.decode("latin-1"), lambda reading: _readings_shaped(
             redactor, reading.casefold(), False))
