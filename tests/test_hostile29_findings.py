@@ -326,3 +326,13 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str)
             text = base64.b64decode(text).decode("latin-1")
         assert SECRET not in text
         assert "REDACTED" in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120))
+def test_any_complex_key_or_pickle_like_text_is_read_without_raising(text: str) -> None:
+    for body, mime in ((f"? {text}\n: x\n", "application/yaml"),
+                       (f"?\n  {text}\n  - password\n: x\n", "application/yaml"),
+                       (f"(dp0\nV{text}\np1\n", "application/octet-stream"),
+                       (f"S'password'\n{text}.", None)):
+        _sent(body.encode(), mime)
