@@ -1,0 +1,181 @@
+"""review118: blackbox12's runserver bound, met as a user of Django's templates would.
+
+Django's autoreloader sends ``file_changed`` for every watched file it sees change, and
+reloads only when no receiver answers it: Django's own template receiver answers for a
+file in a template directory (the loaders reset, no reload), as may an app's own. The
+library took the signal itself for the reload: after one template edited, the child's
+Ctrl-C close had its whole ``shutdown_timeout`` again, SIGKILLed by the autoreloader
+0.25 s after Ctrl-C, mid-way and saying nothing (blackbox12's defect, back). Now only
+the reload itself (``trigger_reload``, what Django calls when no receiver answered)
+lifts the 0.15 s bound.
+
+Real parts: runserver with its autoreloader in a subprocess on a free 127.0.0.1 port
+(a template directory in its settings), the collector on 127.0.0.1 holding every answer.
+As in tests/test_blackbox12_findings, the child alone gets the SIGINT, so that the
+close's bound shows in its line whatever the machine's load.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, start_server
+from tests.test_blackbox12_findings import _children
+from tests.test_e2e_servers import server_env
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+# The e2e app's settings, a template directory, and an app's own file_changed receiver
+# (it answers nothing: it prints the file, so that the test knows the signal was sent).
+SETTINGS = """from tests.support.e2e_apps import *  # noqa
+from pathlib import Path
+
+from django.utils.autoreload import file_changed
+
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates",
+              "DIRS": [str(Path(__file__).resolve().parent / "templates")]}]
+
+
+def _seen(sender, file_path, **kwargs):
+    print("file_changed sent:", file_path.name, flush=True)
+
+
+file_changed.connect(_seen, weak=False, dispatch_uid="review118_seen")
+"""
+
+
+@pytest.fixture(name="held")
+def held_fixture() -> Iterator[Collector]:
+    """A collector that reads every POST and answers none until the test ends."""
+    never = threading.Event()
+    collector = Collector().start()
+    collector.judge = lambda received: Reply(gate=never)
+    yield collector
+    never.set()
+    collector.stop()
+
+
+def test_a_template_edited_leaves_runservers_ctrl_c_bound(held: Collector,
+                                                          tmp_path: Path) -> None:
+    """A template edited twice (Django's template receiver answers: its loaders reset,
+    no reload, the same child serves on), then 4 calls held and Ctrl-C: the close says
+    it has 0.15 s (the autoreloader's kill 0.25 s after Ctrl-C) and gives up within it.
+    Before: the template's ``file_changed`` was taken for a reload, the close had its
+    whole 4 s ("closing gave up after shutdown_timeout ... of 4s", no autoreloader line):
+    under a terminal's Ctrl-C, SIGKILLed after 0.25 s, nothing said."""
+    (tmp_path / "r118_settings.py").write_text(SETTINGS)
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>{{ name }}</p>\n")
+    port = free_port()
+    env = server_env(held, DJANGO_SETTINGS_MODULE="r118_settings",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="4",
+                     README_TIMEOUT="3")
+    output = tmp_path / "runserver.log"
+    with output.open("wb") as log:
+        process = start_server([sys.executable, "-m", "django", "runserver",
+                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
+                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.options(f"{url}/nolog", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60)
+        child = _children(process.pid)
+        assert len(child) == 1, child
+        edits = [0, 0.0]
+
+        def seen_twice() -> bool:
+            # The template edited again (each 1.5 s, the reloader looking each second)
+            # until the autoreloader said it twice (its first look at the files may come
+            # after the first edit): the second said, the first signal's receivers have
+            # all run.
+            said = output.read_text(errors="replace").count("file_changed sent: page.html")
+            if said < 2 and time.monotonic() >= edits[1]:
+                edits[0] += 1
+                edits[1] = time.monotonic() + 1.5
+                later = time.time() + 10 * edits[0]
+                os.utime(page, (later, later))
+            return said >= 2
+
+        wait_until(seen_twice, timeout=60)
+        assert _children(process.pid) == child  # no reload: the same child serves
+        for n in range(4):
+            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
+                                    headers={"X-Api-Key": "caller-12"})
+            assert response.status_code == 200
+        os.kill(child[0], signal.SIGINT)
+        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
+                   timeout=60)
+        said = output.read_text(errors="replace")
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        end_stragglers(process)
+    assert re.search(r"closing: 4 logs to send within 0\.15s, not shutdown_timeout "
+                     r"\(README_SHUTDOWN_TIMEOUT\) of 4s: the SIGKILL of Django's "
+                     r"autoreloader, 0\.25s after Ctrl-C", said), said
+    assert re.search(r"closing gave up after 0\.\ds, the SIGKILL of Django's autoreloader",
+                     said), said
+
+
+def test_a_receiver_answering_file_changed_is_no_reload(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In runserver's child as Django's autoreloader runs it: ``file_changed`` answered
+    by a receiver (Django's template one, an app's own) keeps the 0.15 s bound; the
+    reload itself (no receiver answered: Django's ``trigger_reload``, ``sys.exit(3)``)
+    lifts it. Before: the first kept it at 8 s."""
+    import django.utils.autoreload as autoreload
+
+    from readme_metrics.delivery import gunicorn_stop, reloader_stop
+
+    monkeypatch.setenv("RUN_MAIN", "true")
+    monkeypatch.setattr(sys, "argv", ["manage.py", "runserver", "8000"])
+    monkeypatch.setattr(reloader_stop, "_reloading", False)
+    monkeypatch.setattr(autoreload, "trigger_reload", autoreload.trigger_reload)
+
+    def answers(sender: object, file_path: Path, **kwargs: object) -> bool:
+        return file_path.suffix == ".html"
+
+    autoreload.file_changed.connect(answers, weak=False, dispatch_uid="review118_answers")
+    reloader_stop.watch_reload()
+    reloader_stop.watch_reload()  # (once per process: one wrapper)
+    try:
+        reloader = autoreload.StatReloader()
+        reloader.notify_file_changed(Path("templates/page.html"))
+        bound, limit = gunicorn_stop.close_bound(8.0)
+        assert limit is not None and round(bound, 2) == 0.15
+        with pytest.raises(SystemExit) as exited:
+            reloader.notify_file_changed(Path("settings.py"))
+        assert exited.value.code == 3
+        assert gunicorn_stop.close_bound(8.0) == (8.0, None)
+    finally:
+        autoreload.file_changed.disconnect(dispatch_uid="review118_answers")
+        autoreload.file_changed.disconnect(dispatch_uid="readme_metrics.reloader_stop")
