@@ -178,4 +178,3 @@ def test_a_receiver_answering_file_changed_is_no_reload(
         assert gunicorn_stop.close_bound(8.0) == (8.0, None)
     finally:
         autoreload.file_changed.disconnect(dispatch_uid="review118_answers")
-        autoreload.file_changed.disconnect(dispatch_uid="readme_metrics.reloader_stop")

@@ -10,17 +10,22 @@ delivered, the other 174, answered while runserver served on during the exit, sa
 line). In that child the close ends before the kill and says, as it begins, what it
 holds (as in a gunicorn worker: :mod:`.gunicorn_stop`).
 
-Not at a reload: a file changed, Django's ``file_changed`` signal is sent, and the child
-ends with ``sys.exit(3)``; the parent waits for it (a new child serves meanwhile), so the
-close has its whole ``shutdown_timeout`` there. A receiver of that signal notes it
-(:func:`watch_reload`, returning None: the reload goes on).
+Not at a reload: a file changed, no receiver of Django's ``file_changed`` signal answered
+it, and Django's ``trigger_reload`` ends the child with ``sys.exit(3)``; the parent waits
+for it (a new child serves meanwhile), so the close has its whole ``shutdown_timeout``
+there. A wrapper around that function notes it (:func:`watch_reload`). Not the signal
+itself: a receiver answers it where no reload follows (Django's own, for a file in a
+template directory: the loaders reset, the child serves on), and noted there, a template
+edited took the bound away from the next Ctrl-C (review118: the close took its
+``shutdown_timeout`` again, SIGKILLed mid-way, nothing said).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from readme_metrics.delivery.gunicorn_stop import Limit
 
@@ -60,21 +65,33 @@ def limit() -> Optional[Limit]:
     return AutoreloaderLimit(KILL_AFTER, "Django's autoreloader", "--noreload", spent=SPENT)
 
 
-def _noted(**_: Any) -> None:
-    """Django's ``file_changed`` receiver: this child's exit is a reload. None: the
-    reload goes on."""
-    global _reloading
-    _reloading = True
+def _noting(trigger: Callable[..., Any]) -> Callable[..., Any]:
+    """Django's ``trigger_reload``, noting first that this child's exit is a reload."""
+
+    @functools.wraps(trigger)
+    def trigger_reload(*args: Any, **kwargs: Any) -> Any:
+        global _reloading
+        _reloading = True
+        return trigger(*args, **kwargs)
+
+    setattr(trigger_reload, _NOTING, True)
+    return trigger_reload
+
+
+#: Marks the wrapper (:func:`watch_reload` puts one only).
+_NOTING = "_readme_metrics_noting"
 
 
 def watch_reload() -> None:
-    """In runserver's child under the autoreloader, note a reload coming (its
-    ``file_changed`` signal). Once per process; anywhere else, nothing. Never raises."""
+    """In runserver's child under the autoreloader, note a reload coming (Django's
+    ``trigger_reload``, called when no ``file_changed`` receiver answered). Once per
+    process; anywhere else, nothing. Never raises."""
     try:
         if not in_autoreloader_child():
             return
         autoreload = sys.modules["django.utils.autoreload"]
-        autoreload.file_changed.connect(_noted, weak=False,
-                                        dispatch_uid="readme_metrics.reloader_stop")
+        trigger = getattr(autoreload, "trigger_reload", None)
+        if callable(trigger) and not getattr(trigger, _NOTING, False):
+            autoreload.trigger_reload = _noting(trigger)
     except Exception:  # another Django, of a shape of its own
         pass
