@@ -89,7 +89,7 @@ def watch_reload() -> None:
     try:
         if not in_autoreloader_child():
             return
-        autoreload = sys.modules["django.utils.autoreload"]
+        autoreload: Any = sys.modules["django.utils.autoreload"]
         trigger = getattr(autoreload, "trigger_reload", None)
         if callable(trigger) and not getattr(trigger, _NOTING, False):
             autoreload.trigger_reload = _noting(trigger)
