@@ -178,3 +178,54 @@ def test_a_receiver_answering_file_changed_is_no_reload(
         assert gunicorn_stop.close_bound(8.0) == (8.0, None)
     finally:
         autoreload.file_changed.disconnect(dispatch_uid="review118_answers")
+
+
+def test_runserver_noreload_with_run_main_set_has_no_autoreloader_bound(
+        held: Collector, tmp_path: Path) -> None:
+    """``RUN_MAIN=true`` set by hand (an image's ENV, so that code gated on it runs
+    under ``--noreload`` too) and ``runserver --noreload``: no autoreloader runs, none
+    kills at Ctrl-C: the close keeps its 4 s, no autoreloader said. Before: "closing: 3
+    logs to send within 0.15s ... the SIGKILL of Django's autoreloader ... (run runserver
+    with --noreload ...)", given up at 0.15 s."""
+    (tmp_path / "r118_settings.py").write_text(SETTINGS)
+    port = free_port()
+    env = server_env(held, DJANGO_SETTINGS_MODULE="r118_settings", RUN_MAIN="true",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="4",
+                     README_TIMEOUT="3")
+    output = tmp_path / "runserver.log"
+    with output.open("wb") as log:
+        process = start_server([sys.executable, "-m", "django", "runserver", "--noreload",
+                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
+                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.options(f"{url}/nolog", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60)
+        for n in range(3):
+            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
+                                    headers={"X-Api-Key": "caller-12"})
+            assert response.status_code == 200
+        process.send_signal(signal.SIGINT)
+        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
+                   timeout=60)
+        said = output.read_text(errors="replace")
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        end_stragglers(process)
+    assert "autoreloader" not in said, said
+    assert re.search(r"closing gave up after shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) "
+                     r"of 4s: 3 logs not delivered", said), said
