@@ -167,6 +167,9 @@ def test_a_receiver_answering_file_changed_is_no_reload(
     autoreload.file_changed.connect(answers, weak=False, dispatch_uid="review118_answers")
     reloader_stop.watch_reload()
     reloader_stop.watch_reload()  # (once per process: one wrapper)
+    serving = threading.Event()  # runserver serving in the thread the autoreloader starts
+    server = threading.Thread(target=serving.wait, name="django-main-thread", daemon=True)
+    server.start()
     try:
         reloader = autoreload.StatReloader()
         reloader.notify_file_changed(Path("templates/page.html"))
@@ -178,6 +181,8 @@ def test_a_receiver_answering_file_changed_is_no_reload(
         assert gunicorn_stop.close_bound(8.0) == (8.0, None)
     finally:
         autoreload.file_changed.disconnect(dispatch_uid="review118_answers")
+        serving.set()
+        server.join()
 
 
 def test_runserver_noreload_with_run_main_set_has_no_autoreloader_bound(

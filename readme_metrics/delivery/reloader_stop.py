@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery.gunicorn_stop import Limit
@@ -57,10 +58,19 @@ def in_autoreloader_child() -> bool:
             and "django.utils.autoreload" in sys.modules)
 
 
+def _reloader_runs() -> bool:
+    """Django's autoreloader runs in this process: runserver serves in the thread it
+    starts, ``django-main-thread`` (under ``--noreload``, in the main thread). Not
+    ``RUN_MAIN`` alone: an image's ENV may set it by hand, so that code gated on it runs
+    under ``--noreload`` too (review118: the close was cut to 0.15 s at Ctrl-C there,
+    with no kill coming, and its line said to run with ``--noreload``)."""
+    return any(thread.name == "django-main-thread" for thread in threading.enumerate())
+
+
 def limit() -> Optional[Limit]:
     """The time to the autoreloader's kill, in its child at an exit that is no reload;
     else None."""
-    if _reloading or not in_autoreloader_child():
+    if _reloading or not in_autoreloader_child() or not _reloader_runs():
         return None
     return AutoreloaderLimit(KILL_AFTER, "Django's autoreloader", "--noreload", spent=SPENT)
 
