@@ -17,6 +17,7 @@ close's bound shows in its line whatever the machine's load.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -25,15 +26,18 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
 
+from readme_metrics import MetricsApiConfig
+from readme_metrics.flask_readme import ReadMeMetrics
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import end_stragglers, start_server
+from tests.support.wsgi_servers import served
 from tests.test_blackbox12_findings import _children
 from tests.test_e2e_servers import server_env
 
@@ -234,3 +238,46 @@ def test_runserver_noreload_with_run_main_set_has_no_autoreloader_bound(
     assert "autoreloader" not in said, said
     assert re.search(r"closing gave up after shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) "
                      r"of 4s: 3 logs not delivered", said), said
+
+
+# -- newcomer28's KeyError hint ---------------------------------------------------------
+
+
+CUSTOMERS = {"owlbert-key": "Owlbert"}
+
+
+def _customer(key: str) -> str:
+    """The app's own lookup of a caller: its own table, a KeyError for an unknown key."""
+    return CUSTOMERS[key]
+
+
+def _by_own_lookup(request: Any) -> Any:
+    key = request.headers.get("X-Api-Key")
+    return {"api_key": key, "label": _customer(key)} if key else None
+
+
+def test_a_key_error_of_the_apps_own_helper_gets_no_header_hint(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """Flask under werkzeug, a grouping function reading the header with ``.get()`` and
+    naming the caller from the app's own table through a helper of its own: an unknown
+    key raises KeyError in the app's code, not in the request's mapping. The error names
+    the place, and no "header or field this call did not send ... read it with .get()":
+    it does. Before: that hint (any KeyError raised a frame below the function's)."""
+    flask = pytest.importorskip("flask")
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = flask.Flask("review118")
+    app.get("/")(lambda: {"hello": "world"})
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", grouping_function=_by_own_lookup, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1), app)
+    with served("werkzeug", app) as port:
+        for key in ("stranger-key", "owlbert-key"):
+            response = requests.get(f"http://127.0.0.1:{port}/", timeout=30,
+                                    headers={"X-Api-Key": key})
+            assert response.status_code == 200
+        collector.wait_for_logs(1)
+    metrics.close()
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "raised KeyError at " in error and "in _customer" in error, error
+    assert ".get()" not in error and "did not send" not in error, error
+    assert "stranger-key" not in error  # the key is the exception's message: withheld
