@@ -18,6 +18,7 @@ import threading
 import traceback
 from typing import Any
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics._logging import QuietLogger, withheld_traceback
 
 __all__ = ["MAX_MESSAGES_PER_PLACE", "RaisedLog", "builtin_place"]
@@ -79,6 +80,11 @@ def _missing_attribute(exc: BaseException) -> str:
     return f" ({kind.__module__.partition('.')[0]}'s {kind.__name__} has no attribute {name!r})"
 
 
+#: Where an installed library's file is (the request's mappings: werkzeug's, Django's,
+#: Starlette's, webob's); the app's own modules are elsewhere.
+_LIBRARIES = lazy_compile(r"[\\/](?:site|dist)-packages[\\/]")
+
+
 def _missing_key(exc: BaseException) -> str:
     """What to do about a KeyError raised in a library the grouping function called: the
     request's mapping of headers, query or form (webob's, werkzeug's, Starlette's,
@@ -91,6 +97,11 @@ def _missing_key(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     outside = [frame for frame in frames if not frame.filename.startswith(_PACKAGE_DIR)]
     if len(outside) < 2:  # raised on the grouping function's own line
+        return ""
+    if not _LIBRARIES.search(frames[-1].filename):
+        # Raised in the app's own code (a helper looking the caller up in its own table):
+        # no header's business (review118: the hint said ".get()" to a function that
+        # read the header with it).
         return ""
     return (" (a key the request does not have: a header or field this call did not send? "
             "read it with .get() and return None without it)")
