@@ -1,4 +1,9 @@
-"""review118: blackbox12's runserver bound, met as a user of Django's templates would.
+"""review118: this session's landings met as users would (main at 54eb6c7d).
+
+1. blackbox12's runserver bound and a template edited (below). 2. ``runserver
+--noreload`` with ``RUN_MAIN=true`` set by hand: no autoreloader, yet its bound and
+"run runserver with --noreload". 3. newcomer28's KeyError hint said of the app's own
+helper's KeyError. Each failed on main and passes with its fix.
 
 Django's autoreloader sends ``file_changed`` for every watched file it sees change, and
 reloads only when no receiver answers it: Django's own template receiver answers for a
