@@ -55,7 +55,12 @@ def test_the_sender_workload_builds_and_encodes_the_captured_log() -> None:
     wrapped.pipeline.submit = lambda item, send=True: kept.__setitem__(0, item) or True
     encoded: list[bytes] = []
     real_dumps = cold.dumps
-    cold.dumps = lambda log: encoded.append(real_dumps(log)) or encoded[-1]
+
+    def counted_dumps(log: Any) -> bytes:
+        encoded.append(real_dumps(log))
+        return encoded[-1]
+
+    cold.dumps = counted_dumps
     try:
         between = cold.workloads(wrapped, kept, 1)
         cold.per_call_us(wrapped, between["none"], 1)  # a first exchange to build
