@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 #: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
 EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
 
-__all__ = ["CutAtExit", "EnvironStrings", "Pending"]
+__all__ = ["CutAtExit", "EnvironStrings", "LEFT_IN_WRITE", "Pending"]
+
+#: ``Recorder.left`` (else a bool) when the server's write of a chunk of the answer raised
+#: as the client was gone (WSGI): that chunk did not all reach the client, so the log says
+#: it left even where the chunks taken add up to the Content-Length (capture13).
+LEFT_IN_WRITE = 2
 
 
 class Pending:
@@ -93,7 +98,7 @@ class Pending:
         bodied = recorder.comment is None and not (recorder.no_body or recorder.omitted)
         self.broke_off = recorder.broke_off and bodied
         # (A client gone mid-answer ended it: not the app, nor a short Content-Length.)
-        left = self.left = recorder.left and bodied
+        left = self.left = bodied and recorder.left  # (LEFT_IN_WRITE kept as it is)
         self.ended = recorder.ended and bodied and not (recorder.broke_off or left)
         # Clock readings (a response never started: the end); the worker makes them the
         # log's times (to_exchange).
@@ -189,8 +194,9 @@ class Pending:
             # answer's head (no body to read: RFC 9110 9.3.2), left nothing unread: no
             # word (CI37: review56's whole answer, twins19's HEAD under werkzeug, when the
             # client's close reached the server before the app's end).
+            # But a write that failed (LEFT_IN_WRITE) delivered not all of its chunk.
             length = response_content_length(self.response_headers)
-            if length < 0 or size < length:
+            if length < 0 or size < length or self.left == LEFT_IN_WRITE:
                 exchange.response_client_left = True
         return exchange
 

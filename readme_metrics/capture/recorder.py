@@ -156,8 +156,9 @@ class Recorder:
         # Exchange.response_body_short).
         self.ended = False
         # True when the client left after the answer started, before its end: what the
-        # app sent later reached no one (see Exchange.response_client_left).
-        self.left = False
+        # app sent later reached no one (see Exchange.response_client_left);
+        # pending.LEFT_IN_WRITE when the server's write of a chunk failed then (WSGI).
+        self.left: int = False
         self._unfinished = True  # deleted by the first finish() (see there)
 
     def respond(self, status: int, reason: str, headers: Sequence[tuple[str, str]]) -> None:

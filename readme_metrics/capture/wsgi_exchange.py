@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.file_rest import file_rest
-from readme_metrics.capture.pending import Pending
+from readme_metrics.capture.pending import LEFT_IN_WRITE, Pending
 from readme_metrics.capture.recorder import KNOWN_STATUS_PARTS, Recorder, status_parts
 from readme_metrics.capture.request_head import EnvironRequest
 from readme_metrics.capture.response_headers import response_content_length, sets_docs_url
@@ -221,7 +221,8 @@ class WSGICapture(Recorder):
             # off when the app's call raises on (fail()). Else (a signal landing in the
             # server's write, a refused chunk) the answer broke off there.
             if client_left(error):
-                self.write_failed = self.left = True  # (the log says it left)
+                self.write_failed = True
+                self.left = LEFT_IN_WRITE  # (the log says it left)
             elif first and self.refused(error):
                 self.write_failed = True
             raise

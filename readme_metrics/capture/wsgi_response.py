@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.body import GRACE
 from readme_metrics.capture.file_rest import file_rest
+from readme_metrics.capture.pending import LEFT_IN_WRITE
 from readme_metrics.capture.response_headers import sets_docs_url
 from readme_metrics.capture.wsgi_failures import (
     answers_500,
@@ -249,7 +250,7 @@ class Response:
                 if size is not None:  # stopped here: the server never got this chunk
                     capture.take_back(size)
             else:  # the client left mid-answer: the log says so (Exchange.response_client_left)
-                capture.left = True
+                capture.left = LEFT_IN_WRITE
         except Exception:  # pragma: no cover - never raise into the server
             pass
 
