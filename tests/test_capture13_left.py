@@ -4,12 +4,13 @@ leave, under real servers.
 The server's write of a WSGI answer's chunk fails when the client is gone (a broken
 pipe, a reset, waitress's ClientDisconnected). A stream in that case is logged with
 capture11's "the client left before the answer's end" comment, but not when the chunks
-the server took added up to the answer's Content-Length: a two-chunk stream whose
-second write failed, or a one-item list under wsgiref's main-thread server (which
-watches a list as a stream), was logged as delivered whole. Both now say so
-(pending.LEFT_IN_WRITE; failed before: the stream under the five servers, the list
-under wsgiref). A one-item list elsewhere goes back to the server as it is, its log made
-before the server writes it: still logged whole (the documented limit, asserted here).
+the server took added up to the answer's Content-Length: a two-chunk answer whose
+second write failed (an iterable's, or ``write()``'s), or a one-item list under
+wsgiref's main-thread server (which watches a list as a stream), was logged as
+delivered whole. Both now say so (pending.LEFT_IN_WRITE; 11 failed before: the stream
+under the five servers, both ways, the list under wsgiref). A one-item list elsewhere
+goes back to the server as it is, its log made before the server writes it: still
+logged whole (the documented limit, asserted here).
 
 Also the rest of capture13's look at real servers, which found the log true and the app
 unchanged (no fix): waitress's default cannot tell a client gone, gevent's pywsgi with a
@@ -75,20 +76,22 @@ def _said(size: int) -> str:
             "sent later reached no one and is not logged")
 
 
+@pytest.mark.parametrize("route", ["two", "write"])
 @pytest.mark.parametrize("server", list(ARGV))
 def test_a_stream_whose_last_write_failed_says_the_client_left(
-        collector: Collector, tmp_path: Path, server: str) -> None:
-    """A two-chunk stream with its Content-Length, the client gone after the first chunk:
-    the server's write of the second fails. The chunks the server took add up to the
-    Content-Length, and the log said nothing (failed before under all five); it now says
-    the client left (pending.LEFT_IN_WRITE)."""
+        collector: Collector, tmp_path: Path, server: str, route: str) -> None:
+    """A two-chunk answer with its Content-Length (an iterable, or the ``write``
+    callable), the client gone after the first chunk: the server's write of the second
+    fails. The chunks the server took add up to the Content-Length, and the log said
+    nothing (failed before: 10 of 10, five servers, both routes); it now says the client
+    left (pending.LEFT_IN_WRITE)."""
     port = free_port()
     with serve(ARGV[server](port, TARGET), server_env(collector), tmp_path, port):
         barrier = tmp_path / "barrier"
         sock = socket.create_connection(("127.0.0.1", port), timeout=SAFETY)
         try:
             sock.sendall(_raw(port, "wrap", "two", "GET",
-                              f"/two?size={SIZE}&barrier={barrier}&watch=1"))
+                              f"/{route}?size={SIZE}&barrier={barrier}&watch=1"))
             got = read_answer(sock, SAFETY, until=b"first")
             assert got.endswith(b"\r\n\r\nfirst"), got
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

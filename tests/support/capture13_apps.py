@@ -11,7 +11,7 @@ tests.support.capture13_apps PORT werkzeug|wsgiref|gevent`` serves it with that 
   bytes ``x`` as a one-item list (with their Content-Length when ``length`` is given).
 - ``/two?size=N&barrier=PATH&watch=1``: a two-chunk stream with its Content-Length:
   ``first``, then (once the file ``PATH`` exists, and with ``watch`` once waitress saw
-  the client gone) ``N`` bytes ``x``.
+  the client gone) ``N`` bytes ``x``; ``/write?...``: the same through ``write()``.
 - ``/upload``: see :func:`upload`.
 """
 
@@ -53,6 +53,19 @@ def two(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
     wait_for(args["barrier"][0])
     _watch(environ, args)
     yield b"x" * size
+
+
+def written(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """``/write``: ``/two``'s answer through the ``write`` callable (its raise let through)."""
+    args = parse_qs(environ.get("QUERY_STRING", ""))
+    size = int(args.get("size", ["1"])[0])
+    write = start_response("200 OK", [("Content-Type", "text/plain"),
+                                      ("Content-Length", str(len(b"first") + size))])
+    write(b"first")
+    wait_for(args["barrier"][0])
+    _watch(environ, args)
+    write(b"x" * size)
+    return []
 
 
 def one(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -100,6 +113,8 @@ def app(environ: dict[str, Any], start_response: Any) -> Any:
         return upload(environ, start_response)
     if environ.get("PATH_INFO") == "/two":
         return two(environ, start_response)
+    if environ.get("PATH_INFO") == "/write":
+        return written(environ, start_response)
     return one(environ, start_response)
 
 
