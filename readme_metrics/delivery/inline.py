@@ -38,7 +38,8 @@ class InlineSending:
     _batcher: Batcher
     _attempt: Attempt
 
-    def _send_inline(self, force: bool, deadline: Optional[float]) -> None:
+    def _send_inline(self, force: bool, deadline: Optional[float],
+                     exiting: bool = False) -> None:
         """Send due batches in the calling thread (inline mode, or no sender at exit).
 
         Without ``force`` one due batch is sent, one attempt, and nobody waits: a request
@@ -51,6 +52,8 @@ class InlineSending:
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
         until ``deadline``; the notes left meanwhile are taken up as a request's are,
         within ``deadline``.
+        ``exiting`` (the main thread's end, the app's threads running on: post_waiting):
+        what waits goes side by side too, partial batches, no backoff waited for.
         """
         lock = self._inline_lock
         retried = False
@@ -69,7 +72,8 @@ class InlineSending:
                 return  # the sender will look again
             try:
                 self._inline_turned_away = False
-                helpers = self._start_helpers(deadline) if force and not turn else []
+                helpers = (self._start_helpers(deadline, exiting)
+                           if (force or exiting) and not turn else [])
                 # A flush or close forces its own turn only; the turns after it are for
                 # the requests it turned away (they returned, their logs past what the
                 # flush asked for: left queued until some later request, review99).
@@ -89,7 +93,8 @@ class InlineSending:
             if not self._inline_turned_away:
                 return
 
-    def _start_helpers(self, deadline: Optional[float]) -> list[threading.Thread]:
+    def _start_helpers(self, deadline: Optional[float],
+                       exiting: bool = False) -> list[threading.Thread]:
         """For a forced send: up to :data:`INLINE_HELPERS` threads posting beside the
         caller, one per POST's worth waiting past the caller's own (none where no thread
         can start: Python 3.12+ at interpreter exit, a thread limit)."""
@@ -98,7 +103,7 @@ class InlineSending:
             posts = -(-len(queue.items) // max(1, queue.max_post_logs))
         helpers: list[threading.Thread] = []
         for _ in range(min(INLINE_HELPERS, posts - 1)):
-            helper = threading.Thread(target=self._help_send, args=(deadline,),
+            helper = threading.Thread(target=self._help_send, args=(deadline, exiting),
                                       name="readme-metrics-flush", daemon=True)
             try:
                 helper.start()
@@ -107,16 +112,18 @@ class InlineSending:
             helpers.append(helper)
         return helpers
 
-    def _help_send(self, deadline: Optional[float]) -> None:
+    def _help_send(self, deadline: Optional[float], exiting: bool) -> None:
         try:
-            self._send_due(True, deadline)
+            self._send_due(not exiting, deadline, exiting=exiting)
         except Exception as exc:  # never a traceback on stderr
             self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
 
     def _send_due(self, force: bool, deadline: Optional[float],
-                  retries: bool = True) -> bool:
+                  retries: bool = True, exiting: bool = False) -> bool:
         """Send one due batch (all of them with ``force``), if any; True if one was a
-        retry. Without ``retries`` only logs not yet posted go."""
+        retry. Without ``retries`` only logs not yet posted go. ``exiting``: all of
+        them, partial batches too, as a request thread posts them (no backoff waited
+        for, each POST within ``timeout``)."""
         retried = False
         queue = self._queue
         while True:
@@ -124,10 +131,11 @@ class InlineSending:
             if deadline is not None and now >= deadline:
                 return retried
             with queue.lock:
-                if (force and not self._batcher.closing
+                if ((force or exiting) and not self._batcher.closing
                         and queue.lowest_unsettled_locked() > queue.flush_target):
                     return retried  # what the flushes asked for is done
-                batch, wait = self._batcher.take_locked(force=force, retries=retries)
+                batch, wait = self._batcher.take_locked(force=force or exiting,
+                                                        retries=retries)
             if batch is None:
                 if not force or wait is None or deadline is None or now + wait >= deadline:
                     return retried
@@ -141,7 +149,7 @@ class InlineSending:
             except Exception as exc:  # as a sender thread does: the batches after it go
                 self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                 self._batcher.settle(batch, "error")
-            if not force:
+            if not force and not exiting:
                 # A batch still due after this one (a retry went first, take_locked; a
                 # backlog past one POST's caps) stayed queued until some later request
                 # (review99): the sender looks once more, as for a note (_send_inline).
