@@ -27,17 +27,20 @@ import re
 import struct
 import zlib
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics.har.body_compressed import salvaged
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["MOST_INFLATED", "bplist_keyed", "inflated_entries", "pickle_keyed"]
+__all__ = ["HEAD", "MOST_INFLATED", "bplist_keyed", "inflated_entries", "pickle_keyed"]
 
 #: Bytes a zip's deflated entries are inflated to, in all.
 MOST_INFLATED = 4 << 20
+
+#: Bytes of each entry read before the rest of any (review121).
+HEAD = 16 << 10
 
 #: The first piece of an entry whose size its header does not give (a data descriptor).
 _FIRST_PIECE = 512
@@ -53,9 +56,13 @@ _APART = b"\n\n"
 
 def inflated_entries(data: bytes) -> bytes:
     """The text of ``data``'s zip entries deflated, each after :data:`_APART`, to
-    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none. (Each entry starts
-    4 bytes past the one before it at least: linear.)"""
+    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none. Each entry's first
+    :data:`HEAD` bytes are read before any entry's rest (review121: 4 MiB of a log or of
+    PNGs deflated spent the bound, and a ``.env`` after them went out unread), then the
+    rest of each, in order, to the bound. (Each entry starts 4 bytes past the one before
+    it at least, and its input is read once: linear.)"""
     out: list[bytes] = []
+    rests: list[tuple[int, _Rest]] = []
     left = MOST_INFLATED
     view = memoryview(data)
     found = data.find(b"PK\3\4")
@@ -66,31 +73,63 @@ def inflated_entries(data: bytes) -> bytes:
         start = found + 30 + named + extra
         end = start
         if method == 8 and not flags & 1 and start < len(data):
+            head = min(left, HEAD)
             if size and not flags & 8 and start + size <= len(data):
                 end = start + size
-                text = _inflated(view[start:end], left)
+                text, rest = _inflated(view[start:end], head)
             else:
-                text, end = _streamed(view, start, left)
+                decoder = zlib.decompressobj(_RAW)
+                text, end = _streamed(view, start, head, decoder)
+                rest = None if decoder.eof or len(text) < head else (decoder, view, end)
+            if rest is not None:
+                rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
         found = data.find(b"PK\3\4", max(found + 4, end))
+    for index, rest in rests:
+        if left <= 0:
+            break
+        more = _rest(rest, len(out[index]), left)
+        out[index] += more
+        left -= len(more)
     return b"".join(_APART + text for text in out)
 
 
-def _inflated(entry: memoryview, left: int) -> bytes:
-    """An entry of known size inflated to ``left`` bytes (a corrupt one as far as it
-    inflates)."""
-    try:
-        return zlib.decompressobj(_RAW).decompress(entry, left)
-    except zlib.error:
-        return salvaged(bytes(entry), _RAW, left)
+#: What is left of an entry past its head: (its decoder, its data, where that is read
+#: to) for an entry of unknown size; (its decoder, the input it has not taken, the
+#: entry's data) for one of known size.
+_Rest = tuple[Any, memoryview, Any]
 
 
-def _streamed(view: memoryview, start: int, left: int) -> tuple[bytes, int]:
-    """(an entry of unknown size inflated to ``left`` bytes, where its stream ends),
-    fed in pieces that double: the input read once, the copy zlib keeps of what is left
-    of a piece at most the size of what came before it."""
+def _inflated(entry: memoryview, head: int) -> tuple[bytes, Optional[_Rest]]:
+    """(an entry of known size inflated to ``head`` bytes (a corrupt one as far as it
+    inflates), what is left of it or None)."""
     decoder = zlib.decompressobj(_RAW)
+    try:
+        text = decoder.decompress(entry, head)
+    except zlib.error:
+        return salvaged(bytes(entry), _RAW, head), None
+    if decoder.eof or len(text) < head:
+        return text, None
+    return text, (decoder, memoryview(decoder.unconsumed_tail), entry)
+
+
+def _rest(rest: _Rest, read: int, left: int) -> bytes:
+    """What is left of an entry past the ``read`` bytes of its head, to ``left``."""
+    decoder, data, where = rest
+    if isinstance(where, int):
+        return _streamed(data, where, left, decoder)[0]
+    try:
+        return bytes(decoder.decompress(data, left))
+    except zlib.error:
+        return salvaged(bytes(where), _RAW, read + left)[read:]
+
+
+def _streamed(view: memoryview, start: int, left: int,
+              decoder: Any) -> tuple[bytes, int]:
+    """(an entry of unknown size inflated to ``left`` bytes, where its stream ends or
+    was read to), fed to ``decoder`` in pieces that double: the input read once, the
+    copy zlib keeps of what is left of a piece at most the size of what came before."""
     out: list[bytes] = []
     at, piece = start, _FIRST_PIECE
     while at < len(view) and left > 0:

@@ -1,0 +1,124 @@
+"""review121: hostile29's landing reviewed.
+
+1. A zip's deflated entries were inflated in order to :data:`MOST_INFLATED` (4 MiB) in
+   all: a project's zip whose first entries inflate past it (a 5 MiB log, a folder of
+   text data) spent the bound, and its ``.env`` after them went out unread, its value
+   in clear (base64 that ``unzip`` reads), through a real Flask app to the collector.
+   Each entry's first :data:`HEAD` bytes are now read before any entry's rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+
+from readme_metrics.har.key_formats import HEAD, MOST_INFLATED, inflated_entries
+from readme_metrics.har.redaction import Redactor
+from tests.support.fake_api import Collector
+from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+
+ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
+# A log whose lines differ (it deflates to 1/5 or so: the body stays small).
+LOG = b"".join(b"GET /items/%d 200 %d ms\n" % (n, n % 97) for n in range(260000))
+
+
+def _zip(entries: dict[str, bytes], streamed: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    target: Any = buffer
+    if streamed:  # (no seek: each entry's sizes in a data descriptor after it)
+        class Unseekable(io.RawIOBase):
+            def writable(self) -> bool:
+                return True
+
+            def write(self, data: Any) -> int:
+                return buffer.write(data)
+
+        target = Unseekable()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+SPENT = {
+    "log-first": _zip({"app.log": LOG, ".env": ENV}),
+    "streamed": _zip({"app.log": LOG, ".env": ENV}, streamed=True),
+    "many-big": _zip({f"data/{n}.csv": LOG[n * 800000:(n + 1) * 800000 + 400000]
+                      for n in range(6)} | {"config/.env": ENV}),
+}
+
+
+def test_the_bound_is_spent_by_the_first_entries_alone() -> None:
+    assert len(LOG) > MOST_INFLATED
+    assert all(len(body) < 2 << 20 for body in SPENT.values())
+
+
+@pytest.mark.parametrize("shape", SPENT)
+def test_an_env_after_entries_inflating_past_the_bound_is_hidden(shape: str) -> None:
+    for text in _sent(SPENT[shape], "application/zip"):
+        assert text == "[REDACTED]"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_guard_entries_are_read_whole_to_the_bound(streamed: bool) -> None:
+    body = _zip({"a.txt": b"a" * (3 << 20), "b.txt": b"b" * (3 << 20)}, streamed)
+    text = inflated_entries(body)
+    # (Each entry's head first, then the first one's rest, then the second's to the bound.)
+    assert len(text) == MOST_INFLATED + 2 * len(b"\n\n")
+    assert text.count(b"a") == 3 << 20
+    assert text.count(b"b") == MOST_INFLATED - (3 << 20)
+    small = _zip({"a.txt": b"a" * (HEAD + 5), "b.txt": b"b" * 7}, streamed)
+    assert inflated_entries(small) == b"\n\n" + b"a" * (HEAD + 5) + b"\n\n" + b"b" * 7
+
+
+def test_guard_a_corrupt_entry_past_its_head_is_read_as_far_as_it_goes() -> None:
+    body = bytearray(_zip({"a.txt": LOG[:1 << 20], ".env": ENV}))
+    body[len(body) // 3:len(body) // 3 + 8] = b"\xff" * 8
+    text = inflated_entries(bytes(body))
+    assert text.startswith(b"\n\n" + LOG[:HEAD])
+    assert ENV in text
+
+
+def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
+    body = _zip({"book.md": b"The monkey wrote it on the keyboard.\n" * 150000,
+                 "notes.md": b"Press a key. The authors keep tokens of thanks.\n"})
+    assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
+
+
+def test_through_a_flask_app_and_the_collector(collector: Collector) -> None:
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    body = SPENT["log-first"]
+    app = Flask(__name__)
+
+    @app.route("/upload", methods=["POST"])
+    def upload() -> Any:
+        return request.get_data(), {"Content-Type": "application/zip"}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=["password"], max_body_bytes=2 << 20), app)
+    try:
+        answer = app.test_client().post("/upload", data=body,
+                                        headers={"Content-Type": "application/zip"})
+        assert answer.get_data() == body
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    assert SECRET not in json.dumps(log)
+    for record in (entry["request"]["postData"], entry["response"]["content"]):
+        text = record["text"]
+        if record.get("encoding") == "base64" or record.get("comment") == "base64":
+            text = base64.b64decode(text).decode("latin-1")
+        assert text == "[REDACTED]"
