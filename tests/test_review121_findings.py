@@ -5,6 +5,11 @@
    text data) spent the bound, and its ``.env`` after them went out unread, its value
    in clear (base64 that ``unzip`` reads), through a real Flask app to the collector.
    Each entry's first :data:`HEAD` bytes are now read before any entry's rest.
+2. A text starting like a protocol-0 pickle and naming a denied key was walked by
+   :func:`pickletools.genops` to its end, 1 us an opcode: a MiB of ``((((`` (a MARK a
+   byte) cost the worker 1 s a body, 2 s an exchange echoed (a 4 KiB zip bomb costs
+   75 ms). At most :data:`MOST_OPS` opcodes are walked now, the rest's ``V``/``S``
+   lines read as its strings.
 """
 
 from __future__ import annotations
@@ -12,12 +17,20 @@ from __future__ import annotations
 import base64
 import io
 import json
+import pickle
+import pickletools
 import zipfile
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
-from readme_metrics.har.key_formats import HEAD, MOST_INFLATED, inflated_entries
+from readme_metrics.har.key_formats import (
+    HEAD,
+    MOST_INFLATED,
+    MOST_OPS,
+    inflated_entries,
+    pickle_keyed,
+)
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
@@ -90,18 +103,62 @@ def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
     assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
 
 
-def test_through_a_flask_app_and_the_collector(collector: Collector) -> None:
+# 2. protocol-0 pickles: a bounded walk ------------------------------------------------
+
+MARKS = ("(" * (1 << 20) + "\nVpassword\n").encode()
+DENY = Redactor(denylist=["password"])
+
+
+@pytest.fixture
+def walked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Opcodes :func:`pickletools.genops` yielded, counted (the real one walks)."""
+    count = [0]
+    genops = pickletools.genops
+
+    def counted(data: Any) -> Iterator[Any]:
+        for opcode in genops(data):
+            count[0] += 1
+            yield opcode
+
+    monkeypatch.setattr(pickletools, "genops", counted)
+    return count
+
+
+def test_a_mib_of_opcodes_is_walked_to_a_bound(walked: list[int]) -> None:
+    for text in _sent(MARKS, None):
+        assert text.startswith("[REDACTED")
+    assert 0 < walked[0] <= 2 * MOST_OPS
+
+
+def test_a_pickle_past_the_bound_has_its_later_keys_read() -> None:
+    data = {f"k{n}": n for n in range(MOST_OPS // 3)} | {"password": SECRET}
+    text = pickle.dumps(data, 0).decode("latin-1")
+    assert pickle_keyed(DENY, text)
+    assert pickle_keyed(DENY, text.replace("password", "pass_word")) is False
+    for sent in _sent(text.encode("latin-1"), "application/octet-stream"):
+        assert SECRET not in sent
+
+
+def test_guard_prose_starting_like_an_opcode_is_no_pickle() -> None:
+    assert pickle_keyed(DENY, "Now the password=1 is here\nand more\n") is False
+    assert pickle_keyed(DENY, "(see below)\npassword policy\n" * 2000) is False
+
+
+@pytest.mark.parametrize("shape", ["zip", "pickle"])
+def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
+                                               walked: list[int]) -> None:
     from flask import Flask, request
 
     from readme_metrics import MetricsApiConfig
     from readme_metrics.flask_readme import ReadMeMetrics
 
-    body = SPENT["log-first"]
+    body, mime = ((SPENT["log-first"], "application/zip") if shape == "zip"
+                  else (MARKS, "application/octet-stream"))
     app = Flask(__name__)
 
     @app.route("/upload", methods=["POST"])
     def upload() -> Any:
-        return request.get_data(), {"Content-Type": "application/zip"}
+        return request.get_data(), {"Content-Type": mime}
 
     extension = ReadMeMetrics(MetricsApiConfig(
         api_key="any-key", metrics_api=collector.url, buffer_length=1,
@@ -109,7 +166,7 @@ def test_through_a_flask_app_and_the_collector(collector: Collector) -> None:
         denylist=["password"], max_body_bytes=2 << 20), app)
     try:
         answer = app.test_client().post("/upload", data=body,
-                                        headers={"Content-Type": "application/zip"})
+                                        headers={"Content-Type": mime})
         assert answer.get_data() == body
         assert extension.flush(10) is True
         [log] = collector.wait_for_logs(1)
@@ -121,4 +178,5 @@ def test_through_a_flask_app_and_the_collector(collector: Collector) -> None:
         text = record["text"]
         if record.get("encoding") == "base64" or record.get("comment") == "base64":
             text = base64.b64decode(text).decode("latin-1")
-        assert text == "[REDACTED]"
+        assert text.startswith("[REDACTED")
+    assert walked[0] <= 2 * MOST_OPS

@@ -7,8 +7,9 @@ protocol 0 (which is text).
   entry of method 8 is inflated here (raw deflate, from its local header), its text the
   reading :func:`~.key_shapes.shapes_key_in` checks, as a gzip upload's layer is read
   (:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output
-  in all (a zip bomb costs no more; the entries past it are not read, as none were
-  before hostile29), each entry's input read once (its size from its header, else fed
+  in all (a zip bomb costs no more), each entry's first :data:`HEAD` bytes before any
+  entry's rest (a ``.env`` after a 5 MiB log is read; review121), each entry's input
+  read once (its size from its header, else fed
   in pieces that double, to its stream's end); an encrypted entry is not read; a
   corrupt one as far as it inflates.
 * A binary plist (``bplist00``) writes an ASCII string as ``0x50 | length`` then its
@@ -17,7 +18,9 @@ protocol 0 (which is text).
 * A pickle of protocol 0 (Python 2's default, ``pickle.dumps(d, 0)``) is printable
   text: it is read as text, whose ``Vpassword`` and ``S'password'`` lines are no pair.
   A body that :mod:`pickletools` walks whole to its ``STOP`` (opcodes read, no object
-  built) is a pickle; a string in it that the denylist names is a key's.
+  built) is a pickle; a string in it that the denylist names is a key's. At most
+  :data:`MOST_OPS` opcodes are walked (1 us each); past them the rest's ``V`` and ``S``
+  lines are its strings.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import re
 import struct
 import zlib
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics.har.body_compressed import salvaged
@@ -34,7 +38,7 @@ from readme_metrics.har.body_compressed import salvaged
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["HEAD", "MOST_INFLATED", "bplist_keyed", "inflated_entries", "pickle_keyed"]
+__all__ = ["HEAD", "MOST_INFLATED", "MOST_OPS", "bplist_keyed", "inflated_entries", "pickle_keyed"]
 
 #: Bytes a zip's deflated entries are inflated to, in all.
 MOST_INFLATED = 4 << 20
@@ -183,15 +187,27 @@ def pickle_keyed(redactor: Redactor, text: str) -> bool:
     strings: list[str] = []
     last = ops = 0
     try:
-        for _, argument, at in pickletools.genops(data):
+        for _, argument, at in islice(pickletools.genops(data), MOST_OPS):
             ops, last = ops + 1, at or 0
             if isinstance(argument, str):
                 strings.append(argument)
     except (ValueError, UnicodeError, struct.error, IndexError):
         if ops < 2 or data.count(b"\n", last) > 1:
             return False  # (no pickle: text whose first lines read as opcodes)
+    if ops == MOST_OPS:  # (the rest's strings as its lines write them: V..., S'...')
+        lines = (line.lstrip(_NO_ARGUMENT) for line in text[last:].split("\n"))
+        strings += [line[1:].strip("'\"") for line in lines if line[:1] in ("V", "S")]
     return any(denied_key(redactor, string) for string in strings)
 
+
+#: Opcodes of a protocol-0 pickle walked (:func:`pickletools.genops` takes 1 us each: a
+#: MiB of ``(((...`` cost 1 s of the worker's time a body, review121); past them the rest's
+#: ``V`` and ``S`` lines are its strings.
+MOST_OPS = 1 << 15
+
+#: Protocol 0's opcodes with no argument, which a line may start with before a string's
+#: (``sVpassword``: a SETITEM, then the next key).
+_NO_ARGUMENT = "(.012N]}abdelostuR"
 
 #: What a protocol-0 pickle starts with: a MARK, a dict, a list, a global, a string...
 _PICKLE_STARTS = frozenset("(cdlSVIFLN]}")
