@@ -10,6 +10,9 @@
    byte) cost the worker 1 s a body, 2 s an exchange echoed (a 4 KiB zip bomb costs
    75 ms). At most :data:`MOST_OPS` opcodes are walked now, the rest's ``V``/``S``
    lines read as its strings.
+3. YAML keys review117 found and hostile29 left: ``? !!str password`` (a tag before an
+   explicit key's scalar), ``*k : ...`` and ``? *k`` (an alias of ``&k password`` as the
+   key): PyYAML reads each as the key ``password``; its value went out in clear.
 """
 
 from __future__ import annotations
@@ -144,7 +147,34 @@ def test_guard_prose_starting_like_an_opcode_is_no_pickle() -> None:
     assert pickle_keyed(DENY, "(see below)\npassword policy\n" * 2000) is False
 
 
-@pytest.mark.parametrize("shape", ["zip", "pickle"])
+# 3. YAML keys through a tag or an alias ----------------------------------------------
+
+YAML_KEYS = {
+    "tagged-explicit": f"? !!str password\n: {SECRET}\n",
+    "tagged-quoted": f"? !!str \"password\"\n: {SECRET}\n",
+    "alias-key": f"name: &k password\n*k : {SECRET}\n",
+    "alias-explicit": f"name: &k password\n? *k\n: {SECRET}\n",
+    "alias-in-flow": f"names: [&k password, user]\ndb:\n  *k : {SECRET}\n",
+}
+
+
+@pytest.mark.parametrize("shape", YAML_KEYS)
+def test_a_yaml_key_through_a_tag_or_an_alias_has_its_value_hidden(shape: str) -> None:
+    import yaml
+
+    body = YAML_KEYS[shape]
+    assert SECRET in json.dumps(yaml.safe_load(body))  # (PyYAML reads the pair)
+    for text in _sent(body.encode(), "application/yaml"):
+        assert SECRET not in text
+        assert "REDACTED" in text
+
+
+def test_guard_an_alias_of_another_anchor_is_kept() -> None:
+    body = b"name: &k username\n*k : ada\nnote: &n the password is rotated\n*n : x\n"
+    assert _kept_as_sent(body, "application/yaml")
+
+
+@pytest.mark.parametrize("shape", ["zip", "pickle", "yaml"])
 def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
                                                walked: list[int]) -> None:
     from flask import Flask, request
@@ -152,8 +182,9 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
     from readme_metrics import MetricsApiConfig
     from readme_metrics.flask_readme import ReadMeMetrics
 
-    body, mime = ((SPENT["log-first"], "application/zip") if shape == "zip"
-                  else (MARKS, "application/octet-stream"))
+    body, mime = {"zip": (SPENT["log-first"], "application/zip"),
+                  "pickle": (MARKS, "application/octet-stream"),
+                  "yaml": (YAML_KEYS["alias-key"].encode(), "application/yaml")}[shape]
     app = Flask(__name__)
 
     @app.route("/upload", methods=["POST"])
@@ -178,5 +209,5 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
         text = record["text"]
         if record.get("encoding") == "base64" or record.get("comment") == "base64":
             text = base64.b64decode(text).decode("latin-1")
-        assert text.startswith("[REDACTED")
+        assert text.startswith("[REDACTED") if shape != "yaml" else "REDACTED" in text
     assert walked[0] <= 2 * MOST_OPS

@@ -121,9 +121,10 @@ def yaml_redacted(text: str, redactor: Redactor) -> str:
     value is an alias (``password: *db``) has the anchored value hidden too
     (``x-db: &db "[REDACTED n]"``): a second pass, when there is one."""
     reading = _BREAKS.sub("\n", text) if _BREAKS.search(text) is not None else text
-    hidden, aliases = _hidden(reading, redactor, frozenset())
+    named = _named(reading, redactor) if "*" in reading and "&" in reading else frozenset()
+    hidden, aliases = _hidden(reading, redactor, frozenset(), named)
     if aliases:
-        hidden = _hidden(hidden, redactor, frozenset(aliases))[0]
+        hidden = _hidden(hidden, redactor, frozenset(aliases), named)[0]
     return text if hidden == reading else hidden
 
 
@@ -140,10 +141,11 @@ _ALIAS = lazy_compile(r"\*([^ \t\r,\[\]{}]+)[ \t\r]*(?:#.*)?")
 _ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|$)")
 
 
-def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
+def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str]
             ) -> tuple[str, list[str]]:
     """:func:`yaml_redacted`'s pass: the text, each value an ``anchors`` anchor names
-    hidden too (its anchor kept), and the aliases denied keys' values were."""
+    hidden too (its anchor kept), and the aliases denied keys' values were; a key that
+    is an alias of a ``named`` anchor is a denied key."""
     lines = text.split("\n")
     out: list[str] = []
     aliases: list[str] = []
@@ -156,7 +158,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
         at = _content(line)
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
-        colon = _explicit(lines, index, at, redactor)
+        colon = _explicit(lines, index, at, redactor, named)
         if colon > 0:
             # "? password" then ": value" (an explicit key, as PyYAML reads it; its
             # value went out in clear, hostile27): that value is the key's; so is a
@@ -167,7 +169,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
             start = at + 1
         elif anchor is not None and anchor.group(1) in anchors:
             start = anchor.end()
-        elif end >= 0 and denied_key(redactor, _key(line, at, end)):
+        elif end >= 0 and _denies(redactor, _key(line, at, end), named):
             start = end
         else:
             # A flow collection (a key's value, a sequence's item, the line) naming a
@@ -203,7 +205,8 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str]
     return ("\n".join(out) if changed else text), aliases
 
 
-def _explicit(lines: list[str], index: int, at: int, redactor: Redactor) -> int:
+def _explicit(lines: list[str], index: int, at: int, redactor: Redactor,
+              named: frozenset[str]) -> int:
     """The index of the line holding the value (``: ...`` at the key's indentation) of
     an explicit key on line ``index - 1`` that the denylist names: a scalar on the ``?``
     line (``? password``), or a complex key holding the name as a scalar, on that line
@@ -222,11 +225,34 @@ def _explicit(lines: list[str], index: int, at: int, redactor: Redactor) -> int:
         return -1
     key = line[at + 1:].strip(" \t\r")
     scalar = key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
-    if colon == index and scalar and denied_key(redactor, scalar):
+    if colon == index and scalar and _denies(redactor, scalar, named):
         return colon
     text = "\n".join([key, *lines[index:colon]])
     return colon if redactor.mentions_key(text, True) and any(
-        denied_key(redactor, scalar) for scalar in _scalars(text)) else -1
+        _denies(redactor, scalar, named) for scalar in _scalars(text)) else -1
+
+
+def _denies(redactor: Redactor, key: str, named: frozenset[str]) -> bool:
+    """Whether a key as written names a denied key: after its properties (``!!str
+    password``, a tag PyYAML drops) and quotes, or as an alias (``*k``) of an anchor put
+    on a scalar naming one (``&k password``; review121: both went out in clear)."""
+    key = key[_properties(key, 0):].rstrip(" \t\r")
+    if key[:1] in ('"', "'") and key[-1:] == key[:1] and len(key) > 1:
+        key = key[1:-1]
+    if key.startswith("*"):
+        return key[1:] in named
+    return denied_key(redactor, key)
+
+
+#: An anchor and the scalar it is put on (to a line's or a flow item's end).
+_ANCHORED = lazy_compile(r"&([^ \t\r,\[\]{}]+)[ \t]+([^\n#,\]}]*)")
+
+
+def _named(text: str, redactor: Redactor) -> frozenset[str]:
+    """The anchors of ``text`` put on a scalar naming a denied key (``k: &k password``):
+    an alias of one as a key (``*k : ...``, ``? *k``) is that key."""
+    return frozenset(found.group(1) for found in _ANCHORED.finditer(text)
+                     if _denies(redactor, found.group(2), frozenset()))
 
 
 #: What separates a complex key's scalars: a flow collection's marks, a line's end, a
