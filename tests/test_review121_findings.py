@@ -106,6 +106,34 @@ def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
     assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_an_env_compressed_with_bzip2_or_lzma_is_hidden(method: int) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("README.md", b"# Notes\n\nThe monkey presses a key.\n" * 40)
+        archive.writestr("app.log", LOG)
+        archive.writestr("creds.env", ENV)
+    for text in _sent(buffer.getvalue(), "application/zip"):
+        assert text == "[REDACTED]"
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_guard_a_bzip2_or_lzma_zip_of_prose_is_kept_and_bombs_are_bounded(
+        method: int) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("notes.md", b"Press a key. The authors keep tokens.\n" * 50)
+        archive.writestr("zeros.bin", bytes(16 << 20))
+    body = buffer.getvalue()
+    assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
+    text = inflated_entries(body)
+    assert len(text) == MOST_INFLATED + 2 * len(b"\n\n")
+    assert text.count(b"key") == 50
+    broken = bytearray(body)
+    broken[60:90] = b"\xff" * 30
+    inflated_entries(bytes(broken))  # (no raise)
+
+
 # 2. protocol-0 pickles: a bounded walk ------------------------------------------------
 
 MARKS = ("(" * (1 << 20) + "\nVpassword\n").encode()
@@ -174,7 +202,14 @@ def test_guard_an_alias_of_another_anchor_is_kept() -> None:
     assert _kept_as_sent(body, "application/yaml")
 
 
-@pytest.mark.parametrize("shape", ["zip", "pickle", "yaml"])
+def _bzip2_env() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("creds.env", ENV)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("shape", ["zip", "pickle", "yaml", "bzip2"])
 def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
                                                walked: list[int]) -> None:
     from flask import Flask, request
@@ -184,7 +219,8 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
 
     body, mime = {"zip": (SPENT["log-first"], "application/zip"),
                   "pickle": (MARKS, "application/octet-stream"),
-                  "yaml": (YAML_KEYS["alias-key"].encode(), "application/yaml")}[shape]
+                  "yaml": (YAML_KEYS["alias-key"].encode(), "application/yaml"),
+                  "bzip2": (_bzip2_env(), "application/zip")}[shape]
     app = Flask(__name__)
 
     @app.route("/upload", methods=["POST"])

@@ -9,9 +9,10 @@ protocol 0 (which is text).
   (:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output
   in all (a zip bomb costs no more), each entry's first :data:`HEAD` bytes before any
   entry's rest (a ``.env`` after a 5 MiB log is read; review121), each entry's input
-  read once (its size from its header, else fed
-  in pieces that double, to its stream's end); an encrypted entry is not read; a
-  corrupt one as far as it inflates.
+  read once (its size from its header, else fed in pieces that double, to its
+  stream's end); an encrypted entry is not read; a corrupt one as far as it inflates.
+  An entry of bzip2 or LZMA (methods 12 and 14) whose header gives its size is
+  unpacked the same way (review121).
 * A binary plist (``bplist00``) writes an ASCII string as ``0x50 | length`` then its
   bytes (``Xpassword``: a letter glued to the name), or ``0x5F``, an integer's marker and
   the length for 15 characters or more.
@@ -89,6 +90,13 @@ def inflated_entries(data: bytes) -> bytes:
                 rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
+        elif method in (12, 14) and not flags & 9 and size and start + size <= len(data):
+            end = start + size
+            text, rest = _unpacked(method, view[start:end], min(left, HEAD))
+            if rest is not None:
+                rests.append((len(out), rest))
+            out.append(text)
+            left -= len(text)
         found = data.find(b"PK\3\4", max(found + 4, end))
     for index, rest in rests:
         if left <= 0:
@@ -121,12 +129,51 @@ def _inflated(entry: memoryview, head: int) -> tuple[bytes, Optional[_Rest]]:
 def _rest(rest: _Rest, read: int, left: int) -> bytes:
     """What is left of an entry past the ``read`` bytes of its head, to ``left``."""
     decoder, data, where = rest
+    if where is None:  # (bzip2, LZMA: the input is the decoder's already)
+        try:
+            return bytes(decoder.decompress(b"", left))
+        except _UNPACKING:
+            return b""
     if isinstance(where, int):
         return _streamed(data, where, left, decoder)[0]
     try:
         return bytes(decoder.decompress(data, left))
     except zlib.error:
         return salvaged(bytes(where), _RAW, read + left)[read:]
+
+
+def _unpacked(method: int, entry: memoryview, head: int) -> tuple[bytes, Optional[_Rest]]:
+    """(an entry compressed with bzip2 (method 12) or LZMA (14: its version, its
+    properties' size and the properties, then raw LZMA1) unpacked to ``head`` bytes,
+    what is left of it or None); ``b""`` where the module is missing or the data is
+    corrupt from its start (review121: such an entry's ``.env`` went out unread)."""
+    try:
+        if method == 12:
+            import bz2
+
+            decoder: Any = bz2.BZ2Decompressor()
+        else:
+            import lzma
+
+            sized = struct.unpack_from("<H", entry, 2)[0]
+            props = bytes(entry[4:4 + sized])
+            packed, dictionary = props[0], struct.unpack_from("<I", props, 1)[0]
+            decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[{
+                "id": lzma.FILTER_LZMA1, "lc": packed % 9, "lp": packed // 9 % 5,
+                "pb": packed // 45, "dict_size": dictionary}])
+            entry = entry[4 + sized:]
+        text = decoder.decompress(entry, head)
+    except _UNPACKING:
+        return b"", None
+    if decoder.eof or len(text) < head:
+        return text, None
+    return text, (decoder, memoryview(b""), None)
+
+
+#: What bzip2's and LZMA's decoders raise on data they cannot read: bz2's OSError,
+#: lzma's LZMAError (no common base but Exception), bad properties' ValueError or
+#: struct.error, and ImportError on a Python built without either module.
+_UNPACKING = (Exception,)
 
 
 def _streamed(view: memoryview, start: int, left: int,
