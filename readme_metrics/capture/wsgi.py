@@ -217,6 +217,7 @@ class MetricsMiddleware(PipelineControls):
             finally:
                 if sent is not None:
                     restore(environ, sent)
+                uwsgi_stop.keep()  # (the app's event loop may have taken the wakeup fd)
             capture.returned = True
             return capture.wrap(result, NOTHING if sent is None else sent.sent)
         finally:

@@ -51,6 +51,7 @@ _close: Optional[Callable[[], None]] = None
 #: loaded the app without serving: each worker finds it False at its first request).
 _armed = False
 _write: Optional[int] = None  # the thread's pipe (the wakeup fd)
+_masks = threading.local()  # a forking thread's mask, for the fork's length
 
 
 def install(close_all: Callable[[], None]) -> None:
@@ -62,9 +63,13 @@ def install(close_all: Callable[[], None]) -> None:
 
 def arm() -> None:
     """In a uWSGI worker's main thread, once: the thread that takes its stop signals
-    (elsewhere nothing; in another thread, later). Never raises."""
+    (elsewhere nothing; in another thread, later). Armed already: the wakeup fd kept
+    (:func:`keep`). Never raises."""
     global _armed, _write
-    if _armed or _close is None:
+    if _armed:
+        keep()
+        return
+    if _close is None:
         return
     if threading.current_thread() is not threading.main_thread():
         return  # (signal.signal and set_wakeup_fd need it: a later request there)
@@ -93,8 +98,76 @@ def arm() -> None:
     try:
         for stop in STOPS:
             signal.signal(stop, _noted)
+        os.register_at_fork(before=_forking, after_in_parent=_unmask,
+                            after_in_child=_forked)
     except Exception:  # noqa: BLE001 - (the main thread's: never)
         pass
+
+
+def keep() -> None:
+    """In the worker's main thread, at each request and after the app's call: the wakeup
+    fd the app took and gave up (an event loop with a signal handler: its ``close()``
+    sets -1) is the thread's again (review119: else a stop while the worker waits for a
+    request was never seen, the worker hung until the master's mercy, its logs lost). One
+    set now (an event loop's, running) is left: :func:`_noted` tells the thread then.
+    Never raises."""
+    write = _write
+    if write is None or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        if previous not in (-1, write):
+            signal.set_wakeup_fd(previous)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _forking() -> None:
+    """Before a fork: the stop signals held in the forking thread until the child has
+    its own handling (:func:`_forked`): one sent to the child as soon as it exists
+    (``Process.start()`` then ``terminate()``) would reach the worker's pipe."""
+    try:
+        _masks.held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _unmask() -> None:
+    """After the fork (parent and child): the forking thread's mask as it was."""
+    held = getattr(_masks, "held", None)
+    if held is not None:
+        _masks.held = None
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _forked() -> None:
+    """In a child the worker forks (``os.fork``, multiprocessing's fork): no thread reads
+    the pipe there, and the worker's thread reads it still (review119: the child's
+    SIGTERM ended the worker, and not the child). The child ends on the stop signals
+    again (their default action: before flake30, uWSGI's handler ended it too), the pipe
+    is not its own."""
+    global _write, _armed
+    write, _write, _armed = _write, None, True
+    if write is None:
+        _unmask()
+        return
+    try:
+        previous = signal.set_wakeup_fd(-1)
+        if previous != write:  # (an event loop's, set before the fork: its own)
+            signal.set_wakeup_fd(previous)
+        for stop in STOPS:
+            if signal.getsignal(stop) is _noted:
+                signal.signal(stop, signal.SIG_DFL)
+    except Exception:  # noqa: BLE001 - (a fork from another thread than the main one)
+        pass
+    try:
+        os.close(write)
+    except OSError:
+        pass
+    _unmask()  # (a stop already sent to the child: taken now, by the default action)
 
 
 def _noted(signum: int, frame: Any) -> None:
