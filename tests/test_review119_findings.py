@@ -9,12 +9,18 @@
    ``close()`` sets the wakeup fd to -1) took the library's wakeup fd for good: the
    worker's next stop was never seen while it waited for a request; it hung until the
    master's mercy (60 s, "NO MERCY"), its logs lost. Before flake30: 2.7 s, 2 of 2 sent.
+3. The stop of a worker between requests no longer waited for the app's own threads
+   (not daemons) as uWSGI's exit had (``Py_Finalize``): their work was cut (a thread's
+   8 s of work: before flake30 the stop took 9.7 s and the work was done; after, 2.9 s
+   and never done). Now the library's end of the worker waits for them as
+   ``Py_Finalize`` does (``threading``'s exit functions first: an executor's threads).
 
 Real uWSGI (the pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -32,6 +38,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import time
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
@@ -55,6 +62,14 @@ def _app(environ, start_response):
             child.join()
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [repr(code).encode()]
+    if path == "/thread":  # work the app left to a thread of its own (not a daemon)
+        here = os.path.dirname(os.path.abspath(__file__))
+
+        def work():
+            while not os.path.exists(os.path.join(here, "go")):
+                time.sleep(0.5)
+            open(os.path.join(here, "work_done"), "w").close()
+        threading.Thread(target=work).start()
     if path == "/loop":  # an event loop with a signal handler, run in the request
         loop = asyncio.new_event_loop()
         loop.add_signal_handler(signal.SIGUSR2, lambda: None)
@@ -109,3 +124,23 @@ def test_an_event_loop_in_a_request_leaves_the_workers_stop_seen(
     said = output.read_text(errors="replace")
     assert "NO MERCY" not in said, said
     assert sorted(paths(collector)) == ["h0", "loop"], said
+
+
+@NO_UWSGI
+def test_an_idle_workers_stop_still_waits_for_the_apps_own_threads(
+        tmp_path: Path, collector: Collector) -> None:
+    """The app's thread (not a daemon) still works as the worker, between requests, is
+    stopped: its work is done before the worker ends, as ``Py_Finalize`` had it (before
+    this fix: the worker ended at once, the work never done)."""
+    with uwsgi(tmp_path, collector, app=_APP) as (process, base, output):
+        requests.get(f"{base}/h0", timeout=LINE_WAIT)
+        requests.get(f"{base}/thread", timeout=LINE_WAIT)
+        wait_until(lambda: "GET /thread =>" in output.read_text(errors="replace"),
+                   timeout=LINE_WAIT)
+        process.send_signal(signal.SIGTERM)
+        collector.wait_for_logs(2)  # (the library's close: the worker's end comes next)
+        (tmp_path / "go").touch()
+        assert process.wait(LINE_WAIT) == 0
+    said = output.read_text(errors="replace")
+    assert (tmp_path / "work_done").exists(), said
+    assert sorted(paths(collector)) == ["h0", "thread"], said
