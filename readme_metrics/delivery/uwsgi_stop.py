@@ -216,6 +216,7 @@ def _end_me() -> None:
             if callable(at_uwsgi_exit):
                 at_uwsgi_exit()
             if not uwsgi_exit.given(options, "skip-atexit-teardown"):
+                _join_threads()
                 atexit._run_exitfuncs()
     except BaseException:  # noqa: BLE001 - an app's exit function that raised: ended all the same
         pass
@@ -225,6 +226,19 @@ def _end_me() -> None:
         except BaseException:  # noqa: BLE001
             pass
     os._exit(END_CODE)
+
+
+def _join_threads() -> None:
+    """What ``Py_Finalize`` does first (``threading._shutdown``), from this thread: the
+    functions ``threading`` runs at the exit (an executor's: its threads told to end),
+    then the wait for the app's threads that are not daemons (review119: their work was
+    cut; uWSGI's exit had waited, up to the master's mercy)."""
+    for call in reversed(list(getattr(threading, "_threading_atexits", ()))):
+        call()
+    me, main = threading.current_thread(), threading.main_thread()
+    for thread in threading.enumerate():
+        if thread is not me and thread is not main and not thread.daemon:
+            thread.join()
 
 
 def _busy(uwsgi: Any) -> bool:
