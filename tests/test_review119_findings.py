@@ -14,6 +14,10 @@
    8 s of work: before flake30 the stop took 9.7 s and the work was done; after, 2.9 s
    and never done). Now the library's end of the worker waits for them as
    ``Py_Finalize`` does (``threading``'s exit functions first: an executor's threads).
+4. In uWSGI's async mode (``--async``, ``--gevent``) its exit runs neither
+   ``uwsgi.atexit`` nor ``atexit`` ("a real pain" there), idle or not: the library's end
+   of the worker now ran the app's. As uWSGI again (the logs still sent: 0 of 2 before
+   flake30 there, 2 of 2 since).
 
 Real uWSGI (the pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
 """
@@ -144,3 +148,26 @@ def test_an_idle_workers_stop_still_waits_for_the_apps_own_threads(
     said = output.read_text(errors="replace")
     assert (tmp_path / "work_done").exists(), said
     assert sorted(paths(collector)) == ["h0", "thread"], said
+
+
+@NO_UWSGI
+def test_async_modes_stop_runs_no_app_atexit_as_uwsgi(tmp_path: Path,
+                                                      collector: Collector) -> None:
+    """``--async`` (uGreen): uWSGI's exit runs no ``atexit`` function of the app's; the
+    library's end of the worker runs none either (before this fix: it ran them), and the
+    logs go (they did not before flake30)."""
+    marker = tmp_path / "app_atexit_ran"
+    app = _APP.replace(
+        "from readme_metrics import",
+        f"import atexit\natexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "from readme_metrics import")
+    with uwsgi(tmp_path, collector, "--async=4", "--ugreen", app=app) as (process, base,
+                                                                           output):
+        requests.get(f"{base}/h0", timeout=LINE_WAIT)
+        requests.get(f"{base}/h1", timeout=LINE_WAIT)
+        wait_until(lambda: "GET /h1 =>" in output.read_text(errors="replace"),
+                   timeout=LINE_WAIT)
+        assert stopped(process) == 0
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["h0", "h1"], said
+    assert not marker.exists(), said
