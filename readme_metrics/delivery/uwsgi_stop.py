@@ -204,14 +204,15 @@ def _wait(read: int) -> None:
 
 def _end_me() -> None:
     """What uWSGI's ``end_me`` does, ``exit(30)``, from this thread: its python plugin's
-    exit calls ``uwsgi.atexit``, then ``Py_Finalize`` (``atexit``; not under
-    ``--skip-atexit-teardown``), only when the worker is not in a request. Not
+    exit calls ``uwsgi.atexit``, then ``Py_Finalize`` (the app's threads waited for, then
+    ``atexit``; not under ``--skip-atexit-teardown``), only when the worker is not in a
+    request, and not in async mode. Not
     ``exit()`` itself: ``Py_Finalize`` from a thread other than the main one waits for
     the main thread to end, which never comes (the worker hung until the master's
     mercy)."""
     try:
         uwsgi, options = uwsgi_exit.uwsgi_options()
-        if uwsgi is not None and not _busy(uwsgi):
+        if uwsgi is not None and not _busy(uwsgi) and not _in_async(options):
             at_uwsgi_exit = getattr(uwsgi, "atexit", None)
             if callable(at_uwsgi_exit):
                 at_uwsgi_exit()
@@ -239,6 +240,22 @@ def _join_threads() -> None:
     for thread in threading.enumerate():
         if thread is not me and thread is not main and not thread.daemon:
             thread.join()
+
+
+def _in_async(options: dict[Any, Any]) -> bool:
+    """uWSGI's async mode (``--async``, ``--gevent``: more than 1 core), where its exit
+    runs neither ``uwsgi.atexit`` nor ``atexit`` (review119: the library's end ran the
+    app's there)."""
+    for name in ("async", "gevent"):
+        value = options.get(name, options.get(name.encode()))
+        if isinstance(value, list):
+            value = value[-1] if value else None
+        try:
+            if value is not None and int(value) > 1:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def _busy(uwsgi: Any) -> bool:
