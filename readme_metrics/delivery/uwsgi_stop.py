@@ -63,13 +63,9 @@ def install(close_all: Callable[[], None]) -> None:
 
 def arm() -> None:
     """In a uWSGI worker's main thread, once: the thread that takes its stop signals
-    (elsewhere nothing; in another thread, later). Armed already: the wakeup fd kept
-    (:func:`keep`). Never raises."""
+    (elsewhere nothing; in another thread, later). Never raises."""
     global _armed, _write
-    if _armed:
-        keep()
-        return
-    if _close is None:
+    if _armed or _close is None:
         return
     if threading.current_thread() is not threading.main_thread():
         return  # (signal.signal and set_wakeup_fd need it: a later request there)
@@ -105,7 +101,7 @@ def arm() -> None:
 
 
 def keep() -> None:
-    """In the worker's main thread, at each request and after the app's call: the wakeup
+    """In the worker's main thread, after each call of the app: the wakeup
     fd the app took and gave up (an event loop with a signal handler: its ``close()``
     sets -1) is the thread's again (review119: else a stop while the worker waits for a
     request was never seen, the worker hung until the master's mercy, its logs lost). One
