@@ -1,0 +1,173 @@
+"""blackbox13's FastAPI app (bare or wrapped by BB13_WRAP=1), for benchmarks/blackbox13_sweep.py.
+
+No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
+"""
+import asyncio
+import os
+import time
+from typing import Any, AsyncIterator, Dict
+
+from fastapi import BackgroundTasks, Depends, FastAPI, File, Form, Request, UploadFile, WebSocket
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.middleware.wsgi import WSGIMiddleware
+
+WRAP = os.environ.get("BB13_WRAP") == "1"
+OUT = os.environ.get("BB13_OUT", "/tmp/bb13")
+
+
+def grouping(request: Any) -> Dict[str, str]:
+    return {"api_key": "caller-1", "label": "c"}
+
+
+def _config() -> Any:
+    from readme_metrics import MetricsApiConfig
+    return MetricsApiConfig(api_key=os.environ["PROJECT_KEY"],
+                            metrics_api=os.environ["METRICS_URL"],
+                            base_log_url="http://docs.example", buffer_length=5,
+                            flush_interval=0.2, grouping_function=grouping)
+
+
+class Item(BaseModel):
+    name: str
+    n: int
+
+
+def mark(name: str) -> None:
+    with open(os.path.join(OUT, name), "a") as out:
+        out.write(f"{time.time()}\n")
+
+
+async def body_dep(request: Request) -> bytes:
+    return await request.body()
+
+
+async def yield_dep() -> AsyncIterator[str]:
+    yield "x"
+    await asyncio.sleep(0.3)
+    mark("yield-cleanup")
+
+
+def raising_task() -> None:
+    raise RuntimeError("task failed")
+
+
+async def slow_task(tag: str) -> None:
+    await asyncio.sleep(1.0)
+    mark("task-" + tag)
+
+
+app = FastAPI()
+
+
+@app.post("/dep-body")
+async def dep_body(request: Request, first: bytes = Depends(body_dep)) -> Dict[str, Any]:
+    again = await request.body()
+    return {"first": len(first), "again": len(again), "same": first == again}
+
+
+@app.get("/dep-yield")
+async def dep_yield(value: str = Depends(yield_dep)) -> Dict[str, str]:
+    return {"value": value}
+
+
+@app.post("/items")
+async def items(item: Item) -> Dict[str, Any]:
+    return {"name": item.name, "n": item.n}
+
+
+@app.post("/upload")
+async def upload(file: UploadFile) -> Dict[str, Any]:
+    size = 0
+    while chunk := await file.read(1 << 20):
+        size += len(chunk)
+    return {"name": file.filename, "size": size}
+
+
+@app.post("/form")
+async def form(name: str = Form(), file: UploadFile = File()) -> Dict[str, Any]:
+    data = await file.read()
+    return {"name": name, "file": file.filename, "size": len(data)}
+
+
+@app.get("/bg")
+async def bg(tasks: BackgroundTasks, tag: str = "t") -> Dict[str, str]:
+    tasks.add_task(slow_task, tag)
+    return {"queued": tag}
+
+
+@app.get("/bg-raise")
+async def bg_raise(tasks: BackgroundTasks) -> Dict[str, str]:
+    tasks.add_task(raising_task)
+    return {"queued": "raise"}
+
+
+@app.get("/stream")
+async def stream(n: int = 20, delay: float = 0.0) -> StreamingResponse:
+    async def gen() -> AsyncIterator[bytes]:
+        for i in range(n):
+            if delay:
+                await asyncio.sleep(delay)
+            yield f"data: {i}\n\n".encode()
+    return StreamingResponse(gen(), media_type="text/event-stream")
+
+
+@app.get("/slow")
+async def slow(ms: int = 250) -> Dict[str, int]:
+    await asyncio.sleep(ms / 1000)
+    return {"ms": ms}
+
+
+@app.get("/lag")
+async def lag() -> Dict[str, float]:
+    start = time.perf_counter()
+    await asyncio.sleep(0.01)
+    return {"lag_ms": (time.perf_counter() - start - 0.01) * 1000}
+
+
+@app.get("/where")
+async def where(request: Request) -> Dict[str, Any]:
+    return {"root_path": request.scope.get("root_path", ""), "path": request.url.path,
+            "url": str(request.url), "client": request.client.host if request.client else None}
+
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket) -> None:
+    await websocket.accept()
+    while True:
+        text = await websocket.receive_text()
+        if text == "bye":
+            break
+        await websocket.send_text("echo: " + text)
+    await websocket.close()
+
+
+sub = FastAPI()
+
+
+@sub.get("/hi")
+async def sub_hi(request: Request) -> Dict[str, str]:
+    return {"sub": "hi", "root_path": request.scope.get("root_path", "")}
+
+
+app.mount("/sub", sub)
+
+
+def _flask() -> Any:
+    from flask import Flask, request as freq
+    flask_app = Flask("bb13flask")
+
+    @flask_app.route("/echo", methods=["GET", "POST"])
+    def echo() -> Any:
+        return {"got": len(freq.get_data()), "path": freq.path, "script": freq.script_root}
+    if WRAP:
+        from readme_metrics.flask_readme import ReadMeMetrics
+        ReadMeMetrics(_config(), flask_app)
+    return flask_app
+
+
+app.mount("/flask", WSGIMiddleware(_flask()))
+
+if WRAP:
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+    app.add_middleware(ReadMeMetricsMiddleware, config=_config())
