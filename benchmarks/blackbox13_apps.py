@@ -52,8 +52,8 @@ def raising_task() -> None:
     raise RuntimeError("task failed")
 
 
-async def slow_task(tag: str) -> None:
-    await asyncio.sleep(1.0)
+async def slow_task(tag: str, seconds: float = 1.0) -> None:
+    await asyncio.sleep(seconds)
     mark("task-" + tag)
 
 
@@ -91,9 +91,20 @@ async def form(name: str = Form(), file: UploadFile = File()) -> Dict[str, Any]:
 
 
 @app.get("/bg")
-async def bg(tasks: BackgroundTasks, tag: str = "t") -> Dict[str, str]:
-    tasks.add_task(slow_task, tag)
+async def bg(tasks: BackgroundTasks, tag: str = "t", seconds: float = 1.0) -> Dict[str, str]:
+    tasks.add_task(slow_task, tag, seconds)
     return {"queued": tag}
+
+
+def sync_task(seconds: float) -> None:
+    time.sleep(seconds)
+    mark("sync-task")
+
+
+@app.get("/bg-sync")
+async def bg_sync(tasks: BackgroundTasks, seconds: float = 1.0) -> Dict[str, str]:
+    tasks.add_task(sync_task, seconds)
+    return {"queued": "sync"}
 
 
 @app.get("/bg-raise")
@@ -129,6 +140,41 @@ async def lag() -> Dict[str, float]:
 async def where(request: Request) -> Dict[str, Any]:
     return {"root_path": request.scope.get("root_path", ""), "path": request.url.path,
             "url": str(request.url), "client": request.client.host if request.client else None}
+
+
+@app.get("/boom")
+async def boom() -> None:
+    raise RuntimeError("boom")
+
+
+@app.get("/teapot")
+async def teapot() -> None:
+    from fastapi import HTTPException
+    raise HTTPException(status_code=418, detail="short and stout")
+
+
+async def stream_dep(request: Request) -> int:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+    return size
+
+
+@app.post("/dep-stream")
+async def dep_stream(request: Request, size: int = Depends(stream_dep)) -> Dict[str, Any]:
+    try:
+        again = len(await request.body())
+    except Exception as error:  # Starlette: the stream was consumed
+        return {"size": size, "again": repr(error)}
+    return {"size": size, "again": again}
+
+
+@app.get("/big")
+async def big(n: int = 2000) -> StreamingResponse:
+    async def gen() -> AsyncIterator[bytes]:
+        for i in range(n):
+            yield bytes([65 + i % 26]) * 10240
+    return StreamingResponse(gen(), media_type="application/octet-stream")
 
 
 @app.websocket("/ws")
@@ -167,6 +213,13 @@ def _flask() -> Any:
 
 
 app.mount("/flask", WSGIMiddleware(_flask()))
+
+if os.environ.get("BB13_BASEHTTP") == "1":
+    @app.middleware("http")
+    async def timing(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers["x-took"] = "1"
+        return response
 
 if WRAP:
     from readme_metrics.fastapi import ReadMeMetricsMiddleware

@@ -102,6 +102,11 @@ CASES: dict[str, Callable[[str], tuple[str, str, dict[str, Any]]]] = {
     "sub-mount": lambda t: ("GET", f"/sub/hi?t={t}", {}),
     "flask-mount-get": lambda t: ("GET", f"/flask/echo?t={t}", {}),
     "flask-mount-post": lambda t: ("POST", f"/flask/echo?t={t}", {"data": b"y" * 3000}),
+    "boom-500": lambda t: ("GET", f"/boom?t={t}", {}),
+    "teapot-418": lambda t: ("GET", f"/teapot?t={t}", {}),
+    "dep-stream": lambda t: ("POST", f"/dep-stream?t={t}", {"data": b"z" * 7000}),
+    "big-20MB": lambda t: ("GET", f"/big?t={t}", {}),
+    "ws-path-get": lambda t: ("GET", f"/ws?t={t}", {}),
     "where": lambda t: ("GET", f"/where?t={t}", {}),
 }
 
