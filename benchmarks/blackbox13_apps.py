@@ -177,6 +177,25 @@ async def big(n: int = 2000) -> StreamingResponse:
     return StreamingResponse(gen(), media_type="application/octet-stream")
 
 
+@app.get("/file")
+async def file() -> Any:
+    from fastapi.responses import FileResponse
+    path = os.path.join(OUT, "file.bin")
+    if not os.path.exists(path):
+        with open(path + ".tmp", "wb") as out:
+            out.write(b"0123456789" * 500_000)
+        os.replace(path + ".tmp", path)
+    return FileResponse(path)
+
+
+@app.post("/raw")
+async def raw(request: Request) -> Dict[str, int]:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+    return {"size": size}
+
+
 @app.websocket("/ws")
 async def ws(websocket: WebSocket) -> None:
     await websocket.accept()

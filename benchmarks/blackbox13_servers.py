@@ -116,6 +116,43 @@ def run(name: str) -> None:
             s.close()
             print(" client got", got.count(b"data:"), "events, then left")
             show(collector, tag, wait=10)
+        elif name.startswith("slow-consumer"):
+            s = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.sendall(f"GET /big?t={tag}&n=500 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            got, started = 0, time.monotonic()
+            while True:
+                data = s.recv(16384)
+                if not data:
+                    break
+                got += len(data)
+                time.sleep(0.002)
+            s.close()
+            print(" client read", got, "bytes in %.1fs" % (time.monotonic() - started))
+            entries = show(collector, tag, wait=10)
+            for e in entries:
+                print("  size", e["response"]["content"]["size"], "bodySize", e["response"]["bodySize"],
+                      "time", e["time"])
+        elif name.startswith("stop-mid-stream"):
+            s = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+            s.sendall(f"GET /stream?t={tag}&n=100&delay=0.05 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            got = b""
+            while got.count(b"data:") < 5:
+                got += s.recv(65536)
+            process.terminate()
+            s.settimeout(30)
+            try:
+                while data := s.recv(65536):
+                    got += data
+            except OSError as error:
+                print(" client", repr(error))
+            s.close()
+            print(" client got", got.count(b"data:"), "events, ends", repr(got[-30:]),
+                  "server rc", process.wait(30))
+            entries = show(collector, tag, wait=5)
+            for e in entries:
+                print("  size", e["response"]["content"]["size"], "events",
+                      e["response"]["content"].get("text", "").count("data:"))
         elif name == "h2":
             from tests.support.h2c import h2_get
             port = int(base.rsplit(":", 1)[1])
@@ -159,6 +196,7 @@ def run(name: str) -> None:
         end_stragglers(process)
         collector.stop()
     for f in Path(out).glob("*.err"):
+        print(" stderr tail", f.name, f.read_text()[-1500:])
         text = f.read_text()
         lines = [ln for ln in text.splitlines() if "readme" in ln.lower() or "Traceback" in ln or "rror" in ln]
         if lines:
