@@ -1,4 +1,4 @@
-"""blackbox13's server-option sweep (benchmarks/blackbox13_apps.py, wrapped):
+"""blackbox13's server-option sweep (tests/support/blackbox13_apps.py, wrapped):
 uvicorn --root-path, --proxy-headers, --limit-concurrency, a websocket, a client leaving
 a slow stream, hypercorn's HTTP/2 (h2c), uvicorn --workers 2 under a slow API's load
 with the loop's lag probed.
@@ -55,7 +55,7 @@ def run(name: str) -> None:
     }.get(name, ["--workers", "2"] if name.startswith("workers2") else [])
     if name == "workers2-api1s":
         collector.default = Reply(delay=1.0)
-    server = "hypercorn" if name == "h2" else os.environ.get("BB13_SERVER", "uvicorn-httptools")
+    server = "hypercorn" if name.startswith("h2") else os.environ.get("BB13_SERVER", "uvicorn-httptools")
     process, base = start(server, not name.endswith("-bare"), collector, out, extra)
     try:
         tag = f"t{time.monotonic_ns()}"
@@ -153,6 +153,42 @@ def run(name: str) -> None:
             for e in entries:
                 print("  size", e["response"]["content"]["size"], "events",
                       e["response"]["content"].get("text", "").count("data:"))
+        elif name == "h2-post":
+            import h2.config
+            import h2.connection
+            import h2.events
+            port = int(base.rsplit(":", 1)[1])
+            body = bytes(range(256)) * 800  # 200 KB: past the 64 KB initial window
+            sock = socket.create_connection(("127.0.0.1", port))
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            sock.sendall(conn.data_to_send())
+            stream = conn.get_next_available_stream_id()
+            conn.send_headers(stream, [(":method", "POST"), (":path", f"/raw?t={tag}"),
+                                       (":scheme", "http"), (":authority", "x"),
+                                       ("content-type", "application/octet-stream")])
+            sent, answer, status, done = 0, b"", None, False
+            while not done:
+                while sent < len(body) and conn.local_flow_control_window(stream) > 0:
+                    n = min(conn.local_flow_control_window(stream), conn.max_outbound_frame_size,
+                            len(body) - sent)
+                    conn.send_data(stream, body[sent:sent + n], end_stream=sent + n == len(body))
+                    sent += n
+                sock.sendall(conn.data_to_send())
+                for event in conn.receive_data(sock.recv(65536)):
+                    if isinstance(event, h2.events.ResponseReceived):
+                        status = dict(event.headers)[b":status"]
+                    elif isinstance(event, h2.events.DataReceived):
+                        answer += event.data
+                        conn.acknowledge_received_data(event.flow_controlled_length, stream)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        done = True
+                sock.sendall(conn.data_to_send())
+            sock.close()
+            print(" h2 POST", status, answer)
+            for e in show(collector, tag):
+                print("  log bodySize", e["request"]["bodySize"], "httpVersion",
+                      e["request"]["httpVersion"], e["response"]["httpVersion"])
         elif name == "h2":
             from tests.support.h2c import h2_get
             port = int(base.rsplit(":", 1)[1])

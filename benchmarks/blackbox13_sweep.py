@@ -1,5 +1,5 @@
 """blackbox13's sweep: FastAPI features as a user meets them, bare vs wrapped, under real
-ASGI servers, against a stand-in Metrics API on 127.0.0.1 (benchmarks/blackbox13_apps.py).
+ASGI servers, against a stand-in Metrics API on 127.0.0.1 (tests/support/blackbox13_apps.py).
 
 .. code-block:: sh
 
@@ -29,7 +29,7 @@ from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import end_stragglers, start_server  # noqa: E402
 
 PY = sys.executable
-MODULE = "blackbox13_apps:app"
+MODULE = "tests.support.blackbox13_apps:app"
 
 
 def argv(server: str, port: int, extra: list[str]) -> list[str]:
@@ -64,8 +64,8 @@ def start(server: str, wrap: bool, collector: Collector, out: str,
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
            "METRICS_URL": collector.url, "PROJECT_KEY": "rdme_bb13_key",
            "BB13_WRAP": "1" if wrap else "0", "BB13_OUT": out,
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT)])}
-    process = start_server(argv(server, port, extra), cwd=str(ROOT / "benchmarks"), env=env,
+           "PYTHONPATH": str(ROOT)}
+    process = start_server(argv(server, port, extra), cwd=str(ROOT), env=env,
                            stdout=open(os.path.join(out, f"{server}-{wrap}.out"), "wb"),
                            stderr=open(os.path.join(out, f"{server}-{wrap}.err"), "wb"))
     base = f"http://127.0.0.1:{port}"

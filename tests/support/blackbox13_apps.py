@@ -1,4 +1,5 @@
-"""blackbox13's FastAPI app (bare or wrapped by BB13_WRAP=1), for benchmarks/blackbox13_sweep.py.
+"""blackbox13's FastAPI app (bare, or wrapped with BB13_WRAP=1) for benchmarks/blackbox13_sweep.py,
+benchmarks/blackbox13_servers.py and tests/test_blackbox13_findings.py.
 
 No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 """
