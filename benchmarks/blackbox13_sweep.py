@@ -10,6 +10,7 @@ For each scenario: the client's status and body bare vs wrapped (same?), the log
 read for that call (count) and whether the log's request body size and response body are
 what was sent. One line per scenario.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,15 +36,35 @@ MODULE = "tests.support.blackbox13_apps:app"
 def argv(server: str, port: int, extra: list[str]) -> list[str]:
     if server.startswith("uvicorn"):
         http = server.split("-")[1] if "-" in server else "auto"
-        return [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}", f"--http={http}",
-                "--no-access-log", *extra, MODULE]
+        return [
+            PY,
+            "-m",
+            "uvicorn",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--http={http}",
+            "--no-access-log",
+            *extra,
+            MODULE,
+        ]
     if server == "hypercorn":
         return [PY, "-m", "hypercorn", "-b", f"127.0.0.1:{port}", *extra, MODULE]
     if server == "daphne":
         return [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *extra, MODULE]
     if server == "granian":
-        return [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-                "--port", str(port), *extra, MODULE]
+        return [
+            PY,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+            MODULE,
+        ]
     raise SystemExit(f"unknown server {server}")
 
 
@@ -58,16 +79,25 @@ def wait_up(base: str) -> None:
     raise SystemExit(f"{base} never came up")
 
 
-def start(server: str, wrap: bool, collector: Collector, out: str,
-          extra: list[str] = []) -> tuple[Any, str]:
+def start(
+    server: str, wrap: bool, collector: Collector, out: str, extra: tuple[str, ...] | list[str] = ()
+) -> tuple[Any, str]:
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "PROJECT_KEY": "rdme_bb13_key",
-           "BB13_WRAP": "1" if wrap else "0", "BB13_OUT": out,
-           "PYTHONPATH": str(ROOT)}
-    process = start_server(argv(server, port, extra), cwd=str(ROOT), env=env,
-                           stdout=open(os.path.join(out, f"{server}-{wrap}.out"), "wb"),
-                           stderr=open(os.path.join(out, f"{server}-{wrap}.err"), "wb"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+        "METRICS_URL": collector.url,
+        "PROJECT_KEY": "rdme_bb13_key",
+        "BB13_WRAP": "1" if wrap else "0",
+        "BB13_OUT": out,
+        "PYTHONPATH": str(ROOT),
+    }
+    process = start_server(
+        argv(server, port, extra),
+        cwd=str(ROOT),
+        env=env,
+        stdout=open(os.path.join(out, f"{server}-{wrap}.out"), "wb"),  # noqa: SIM115
+        stderr=open(os.path.join(out, f"{server}-{wrap}.err"), "wb"),  # noqa: SIM115
+    )
     base = f"http://127.0.0.1:{port}"
     wait_up(base)
     return process, base
@@ -90,11 +120,17 @@ CASES: dict[str, Callable[[str], tuple[str, str, dict[str, Any]]]] = {
     "dep-yield": lambda t: ("GET", f"/dep-yield?t={t}", {}),
     "items-ok": lambda t: ("POST", f"/items?t={t}", {"json": {"name": "a", "n": 1}}),
     "items-422": lambda t: ("POST", f"/items?t={t}", {"json": {"name": "a", "n": "x"}}),
-    "items-badjson": lambda t: ("POST", f"/items?t={t}", {"data": b"{bad",
-                                "headers": {"content-type": "application/json"}}),
+    "items-badjson": lambda t: (
+        "POST",
+        f"/items?t={t}",
+        {"data": b"{bad", "headers": {"content-type": "application/json"}},
+    ),
     "upload-20MB": lambda t: ("POST", f"/upload?t={t}", {"files": {"file": ("big.bin", BIG)}}),
-    "form+file": lambda t: ("POST", f"/form?t={t}", {"data": {"name": "nm"},
-                            "files": {"file": ("f.txt", b"hello file")}}),
+    "form+file": lambda t: (
+        "POST",
+        f"/form?t={t}",
+        {"data": {"name": "nm"}, "files": {"file": ("f.txt", b"hello file")}},
+    ),
     "bg-task-1s": lambda t: ("GET", f"/bg?t={t}&tag={t}", {}),
     "bg-raise": lambda t: ("GET", f"/bg-raise?t={t}", {}),
     "stream-20": lambda t: ("GET", f"/stream?t={t}&n=20", {}),
@@ -108,11 +144,19 @@ CASES: dict[str, Callable[[str], tuple[str, str, dict[str, Any]]]] = {
     "big-20MB": lambda t: ("GET", f"/big?t={t}", {}),
     "ws-path-get": lambda t: ("GET", f"/ws?t={t}", {}),
     "file-5MB": lambda t: ("GET", f"/file?t={t}", {}),
-    "upload-chunked": lambda t: ("POST", f"/upload?t={t}", {
-        "data": (BIG[i:i + 65536] for i in range(0, 2 * 1024 * 1024, 65536)),
-        "headers": {"content-type": "multipart/form-data; boundary=x"}}),
-    "raw-chunked-2MB": lambda t: ("POST", f"/raw?t={t}", {
-        "data": (BIG[i:i + 65536] for i in range(0, 2 * 1024 * 1024, 65536))}),
+    "upload-chunked": lambda t: (
+        "POST",
+        f"/upload?t={t}",
+        {
+            "data": (BIG[i : i + 65536] for i in range(0, 2 * 1024 * 1024, 65536)),
+            "headers": {"content-type": "multipart/form-data; boundary=x"},
+        },
+    ),
+    "raw-chunked-2MB": lambda t: (
+        "POST",
+        f"/raw?t={t}",
+        {"data": (BIG[i : i + 65536] for i in range(0, 2 * 1024 * 1024, 65536))},
+    ),
     "where": lambda t: ("GET", f"/where?t={t}", {}),
 }
 
@@ -127,8 +171,12 @@ def call(base: str, method: str, path: str, kwargs: dict[str, Any]) -> tuple[int
 
 
 def normalise(body: bytes, bare: str, wrapped: str) -> bytes:
-    return body.replace(wrapped.encode(), b"BASE").replace(bare.encode(), b"BASE") \
-        .replace(wrapped.split(":")[-1].encode(), b"PORT").replace(bare.split(":")[-1].encode(), b"PORT")
+    return (
+        body.replace(wrapped.encode(), b"BASE")
+        .replace(bare.encode(), b"BASE")
+        .replace(wrapped.split(":")[-1].encode(), b"PORT")
+        .replace(bare.split(":")[-1].encode(), b"PORT")
+    )
 
 
 def main() -> None:
@@ -152,9 +200,11 @@ def main() -> None:
                 break
             time.sleep(0.2)
         time.sleep(1.0)
-        for name, tag, s1, b1, s2, b2, t2, kwargs in results:
+        for name, tag, s1, b1, s2, b2, t2, _ in results:
             entries = logs_for(collector, tag)
-            same = s1 == s2 and normalise(b1, bare_base, wrap_base) == normalise(b2, bare_base, wrap_base)
+            same = s1 == s2 and normalise(b1, bare_base, wrap_base) == normalise(
+                b2, bare_base, wrap_base
+            )
             notes = []
             if entries:
                 e = entries[0]
@@ -166,11 +216,16 @@ def main() -> None:
                 if text != b2.decode(errors="replace") and len(b2) < 100000:
                     notes.append(f"log resp {text[:60]!r} vs sent {b2[:60]!r}")
                 size = req.get("bodySize")
-                notes.append(f"time {e.get('time')}ms"); notes.append(f"req bodySize {size} postData {len(json.dumps(req.get('postData', {})))}c")
+                notes.append(f"time {e.get('time')}ms")
+                notes.append(
+                    f"req bodySize {size} postData {len(json.dumps(req.get('postData', {})))}c"
+                )
                 notes.append(f"comment {e.get('comment', '')[:80]!r}" if e.get("comment") else "")
-            print(f"{server:18} {name:18} bare {s1} wrapped {s2} same={same} "
-                  f"logs={len(entries)} t={t2:.2f}s {' '.join(n for n in notes if n)}"
-                  + ("" if same else f" BARE {b1[:80]!r} WRAP {b2[:80]!r}"))
+            print(
+                f"{server:18} {name:18} bare {s1} wrapped {s2} same={same} "
+                f"logs={len(entries)} t={t2:.2f}s {' '.join(n for n in notes if n)}"
+                + ("" if same else f" BARE {b1[:80]!r} WRAP {b2[:80]!r}")
+            )
     finally:
         for p in (bare, wrapped):
             p.terminate()

@@ -3,6 +3,7 @@ benchmarks/blackbox13_servers.py and tests/test_blackbox13_findings.py.
 
 No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 """
+
 import asyncio
 import os
 import time
@@ -23,10 +24,15 @@ def grouping(request: Any) -> Dict[str, str]:
 
 def _config() -> Any:
     from readme_metrics import MetricsApiConfig
-    return MetricsApiConfig(api_key=os.environ["PROJECT_KEY"],
-                            metrics_api=os.environ["METRICS_URL"],
-                            base_log_url="http://docs.example", buffer_length=5,
-                            flush_interval=0.2, grouping_function=grouping)
+
+    return MetricsApiConfig(
+        api_key=os.environ["PROJECT_KEY"],
+        metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example",
+        buffer_length=5,
+        flush_interval=0.2,
+        grouping_function=grouping,
+    )
 
 
 class Item(BaseModel):
@@ -86,7 +92,7 @@ async def upload(file: UploadFile) -> Dict[str, Any]:
 
 
 @app.post("/form")
-async def form(name: str = Form(), file: UploadFile = File()) -> Dict[str, Any]:
+async def form(name: str = Form(), file: UploadFile = File()) -> Dict[str, Any]:  # noqa: B008
     data = await file.read()
     return {"name": name, "file": file.filename, "size": len(data)}
 
@@ -121,6 +127,7 @@ async def stream(n: int = 20, delay: float = 0.0) -> StreamingResponse:
             if delay:
                 await asyncio.sleep(delay)
             yield f"data: {i}\n\n".encode()
+
     return StreamingResponse(gen(), media_type="text/event-stream")
 
 
@@ -128,6 +135,18 @@ async def stream(n: int = 20, delay: float = 0.0) -> StreamingResponse:
 async def slow(ms: int = 250) -> Dict[str, int]:
     await asyncio.sleep(ms / 1000)
     return {"ms": ms}
+
+
+@app.get("/hold")
+async def hold(name: str) -> Dict[str, str]:
+    """Marks ``<OUT>/held-<name>`` on entry, then answers once ``<OUT>/go`` exists (30 s
+    at most): a test holds calls in the app without timing them."""
+    mark("held-" + name)
+    for _ in range(1500):
+        if os.path.exists(os.path.join(OUT, "go")):
+            break
+        await asyncio.sleep(0.02)
+    return {"held": name}
 
 
 @app.get("/lag")
@@ -139,8 +158,12 @@ async def lag() -> Dict[str, float]:
 
 @app.get("/where")
 async def where(request: Request) -> Dict[str, Any]:
-    return {"root_path": request.scope.get("root_path", ""), "path": request.url.path,
-            "url": str(request.url), "client": request.client.host if request.client else None}
+    return {
+        "root_path": request.scope.get("root_path", ""),
+        "path": request.url.path,
+        "url": str(request.url),
+        "client": request.client.host if request.client else None,
+    }
 
 
 @app.get("/boom")
@@ -151,6 +174,7 @@ async def boom() -> None:
 @app.get("/teapot")
 async def teapot() -> None:
     from fastapi import HTTPException
+
     raise HTTPException(status_code=418, detail="short and stout")
 
 
@@ -175,12 +199,14 @@ async def big(n: int = 2000) -> StreamingResponse:
     async def gen() -> AsyncIterator[bytes]:
         for i in range(n):
             yield bytes([65 + i % 26]) * 10240
+
     return StreamingResponse(gen(), media_type="application/octet-stream")
 
 
 @app.get("/file")
 async def file() -> Any:
     from fastapi.responses import FileResponse
+
     path = os.path.join(OUT, "file.bin")
     if not os.path.exists(path):
         with open(path + ".tmp", "wb") as out:
@@ -220,14 +246,18 @@ app.mount("/sub", sub)
 
 
 def _flask() -> Any:
-    from flask import Flask, request as freq
+    from flask import Flask
+    from flask import request as freq
+
     flask_app = Flask("bb13flask")
 
     @flask_app.route("/echo", methods=["GET", "POST"])
     def echo() -> Any:
         return {"got": len(freq.get_data()), "path": freq.path, "script": freq.script_root}
+
     if WRAP:
         from readme_metrics.flask_readme import ReadMeMetrics
+
         ReadMeMetrics(_config(), flask_app)
     return flask_app
 
@@ -235,12 +265,15 @@ def _flask() -> Any:
 app.mount("/flask", WSGIMiddleware(_flask()))
 
 if os.environ.get("BB13_BASEHTTP") == "1":
+
     @app.middleware("http")
     async def timing(request: Request, call_next: Any) -> Any:
         response = await call_next(request)
         response.headers["x-took"] = "1"
         return response
 
+
 if WRAP:
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
     app.add_middleware(ReadMeMetricsMiddleware, config=_config())
