@@ -1,0 +1,206 @@
+"""hostile30: the leaks review117 found and left, with a denylist of common words
+(``password``, ``token``, ``secret``, ``api_key``, ``key``, ``auth``); each sent in clear
+by a real Flask app to a real collector on 127.0.0.1:
+
+1. A ``.netrc`` with a keyword the reader did not know (``port 21``, ``protocol ftp``)
+   or a stray word: the body was no netrc, its password in clear. curl skips an unknown
+   token; it is read so now where the body has a netrc's structure (a machine's
+   ``login`` and ``password``), and prose (``machine learning makes password cracking
+   faster``) is kept as written.
+2. An XML property list whose ``<key>`` is split by a comment or a CDATA section
+   (``<key>pass<!-- -->word</key>``), or one sent as text/plain or octet-stream starting
+   with a comment before its ``<plist>``.
+3. A cost: a JSON header list cut short (no denylist: its credential pairs read as
+   written) with a 512 KiB string took 94 MiB at its peak (credential_pairs' string
+   pattern kept a state per character); now a few copies of the text.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from typing import Any, Callable, Optional
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import build_log
+from readme_metrics.har.bodies import content, post_data
+from readme_metrics.har.headers import RAW_CONTENT_TYPE
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.redaction_spaced import netrc_redacted
+from tests.support.exchanges import post
+from tests.support.fake_api import Collector
+
+SECRET = "Zq8h22Xw3K"
+WORDS = ["password", "token", "secret", "api_key", "key", "auth"]
+DENY = Redactor(denylist=WORDS)
+
+
+def _head(mime: Optional[str]) -> dict[str, str]:
+    return {} if mime is None else {"content-type": mime, RAW_CONTENT_TYPE: mime}
+
+
+def _records(body: bytes, mime: Optional[str],
+             redactor: Optional[Redactor] = DENY) -> list[dict[str, Any]]:
+    return [post_data(body, len(body), _head(mime), redactor, 1 << 20),
+            content(body, len(body), _head(mime), redactor, 1 << 20)]
+
+
+def _plist(key: str) -> str:
+    return ("<plist version=\"1.0\"><dict><key>user</key><string>ada</string>"
+            f"<key>{key}</key><string>{SECRET}</string></dict></plist>")
+
+
+LEAKS: dict[str, tuple[Optional[str], str]] = {
+    "netrc-port": ("text/plain",
+                   f"machine ftp.example.com port 21 login ada password {SECRET}\n"),
+    "netrc-protocol": ("text/plain", "machine ftp.example.com protocol ftp port 21\n"
+                       f"  login ada\n  password {SECRET}\n"),
+    "netrc-stray-trailing": ("text/plain",
+                             f"machine a.example.com login ada password {SECRET} extra\n"),
+    "netrc-stray-octet": ("application/octet-stream",
+                          f"machine a.example.com\n login ada\n password {SECRET}\n x\n"),
+    "netrc-unknown-no-type": (None, f"default login anonymous password {SECRET} port 21"),
+    "netrc-unknown-second-machine": ("text/plain", (
+        "machine a.example.com login ada password one\n"
+        f"machine b.example.com port 2121 password {SECRET}\n")),
+    "plist-key-comment": ("application/xml", _plist("pass<!-- -->word")),
+    "plist-key-comment-end": ("application/x-plist", _plist("token<!-- note -->")),
+    "plist-key-cdata-split": ("application/xml", _plist("pass<![CDATA[word]]>")),
+    "plist-key-cdata-parts": ("application/xml",
+                              _plist("<![CDATA[api_]]><![CDATA[key]]>")),
+    "plist-plain-comment-first": ("text/plain", "<!-- saved -->\n" + _plist("password")),
+    "plist-octet-comment-first": ("application/octet-stream",
+                                  "\ufeff<!--a--><!--b-->" + _plist("secret")),
+    "plist-plain-xml-doctype-comment": ("text/plain", (
+        '<?xml version="1.0"?>\n<!-- c -->\n<!DOCTYPE plist SYSTEM "x.dtd">\n'
+        + _plist("token"))),
+    "plist-plain-comment-and-split": ("text/plain",
+                                      "<!-- c -->" + _plist("pass<!--x-->word")),
+}
+
+
+@pytest.mark.parametrize("shape", LEAKS)
+def test_the_value_is_hidden(shape: str) -> None:
+    mime, body = LEAKS[shape]
+    for record in _records(body.encode(), mime):
+        sent = json.dumps(record)
+        assert SECRET not in sent, sent
+        assert "REDACTED" in sent
+
+
+def test_a_netrc_with_unknown_tokens_keeps_them_as_written() -> None:
+    body = ("machine ftp.example.com protocol ftp port 21 login ada "
+            f"password {SECRET} extra\n")
+    assert netrc_redacted(body, DENY.denies) == body.replace(SECRET, "[REDACTED 10]")
+
+
+def test_a_split_plist_key_keeps_its_comment() -> None:
+    body = _plist("pass<!-- -->word")
+    [record, _] = _records(body.encode(), "application/xml")
+    assert record["text"] == body.replace(SECRET, "[REDACTED 10]")
+
+
+KEPT = {
+    "netrc-prose": ("text/plain", "machine learning makes password cracking faster\n"),
+    "netrc-prose-octet": ("application/octet-stream",
+                          "machine learning makes password cracking faster"),
+    "netrc-prose-capitals": ("text/plain", "MACHINE LEARNING MAKES PASSWORD HINTS\n"),
+    "netrc-prose-login": ("text/plain",
+                          "machine translation of the login page, password reset\n"),
+    "plist-names-commented": ("application/xml",
+                              "<plist><dict><key>user<!-- -->name</key><string>ada</string>"
+                              "<key><![CDATA[keyboard]]></key><string>dvorak</string>"
+                              "</dict></plist>"),
+    "xml-comment-then-doc": ("text/plain", "<!-- c -->\n<doc>password</doc>"),
+}
+
+
+@pytest.mark.parametrize("shape", KEPT)
+def test_guard_ordinary_data_is_kept(shape: str) -> None:
+    mime, body = KEPT[shape]
+    for record in _records(body.encode(), mime):
+        assert record["text"] == body, record
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["port 21", "protocol ftp", "x", "account a", "#c\n"]),
+                max_size=4), st.sampled_from([" ", "\n  ", "\t", "\r\n "]))
+def test_any_netrc_with_unknown_tokens_hides_its_password(extra: list[str],
+                                                          blank: str) -> None:
+    tokens = ["machine", "h.example.com", *extra, "login", "ada", "password", SECRET,
+              *extra]
+    body = blank.join(tokens) + "\n"
+    hidden = netrc_redacted(body, DENY.denies)
+    assert hidden is not None and SECRET not in hidden, body
+
+
+def _peak(call: Callable[[], Any]) -> int:
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("start", ['[{"name": "Authorization", "value": "',
+                                   '[["Authorization", "', '{"headers": [["X-Api-Key", "'])
+@pytest.mark.parametrize("run", ["a", "\\n"])
+def test_a_cut_header_list_is_read_in_memory_of_a_few_copies(start: str, run: str) -> None:
+    """A JSON header list cut short with a 512 KiB string: no lists, its pairs read as
+    written; 94 MiB at the peak of build_log before (credential_pairs' string pattern)."""
+    body = (start + run * ((1 << 19) // len(run))).encode()
+    exchange = post("application/json", body)
+    assert _peak(lambda: build_log(exchange)) < 12 * len(body)
+    log = build_log(exchange)
+    text = log["request"]["log"]["entries"][0]["request"]["postData"]["text"]
+    assert text.startswith(start) and run * 8 not in text  # (masked, as before)
+
+
+@pytest.mark.parametrize("body", [
+    '[{"name": "Authorization", "value": "Bearer abcdefghijkl',
+    '[["Authorization", "Bearer abcdefghijkl\\', '{"a": [["X-Api-Key", "k\\"ey1234567"]',
+    '[{"value": "Bearer abcdefghijkl", "name": "Authorization"}, {"name": "',
+    '[{"name": "Authorization", "value": "ab\\\ncd"}, {"name": "Cookie", "value": "x=1234"',
+])
+def test_a_cut_header_list_is_masked_as_before(body: str) -> None:
+    from readme_metrics.har.credential_pairs import masked_credential_pairs
+    hidden = masked_credential_pairs(body)
+    assert "abcdefghijkl" not in hidden and "ey1234567" not in hidden
+    assert "x=1234" not in hidden
+
+
+@pytest.mark.parametrize("shape", ["netrc-port", "plist-key-comment",
+                                   "plist-plain-comment-first"])
+def test_a_flask_app_sends_the_value_hidden(collector: Collector, shape: str) -> None:
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    mime, text = LEAKS[shape]
+    assert mime is not None
+    body = text.encode()
+    app = Flask(__name__)
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> Any:
+        return request.get_data(), {"Content-Type": mime}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=WORDS), app)
+    try:
+        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
+        assert answer.get_data() == body
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    sent = json.dumps(log)
+    assert SECRET not in sent
+    assert "REDACTED" in sent
