@@ -126,7 +126,7 @@ def test_guard_ordinary_data_is_kept(shape: str) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["port 21", "protocol ftp", "x", "account a", "#c\n"]),
+@given(st.lists(st.sampled_from(["port 21", "protocol ftp", "x\n", "account a", "#c\n"]),
                 max_size=4), st.sampled_from([" ", "\n  ", "\t", "\r\n "]))
 def test_any_netrc_with_unknown_tokens_hides_its_password(extra: list[str],
                                                           blank: str) -> None:

@@ -33,21 +33,34 @@ _BLANK_LINE = lazy_compile(r"\n\r?\n")
 # Keywords that take a value, and the one that takes none.
 _NETRC_VALUED = frozenset({"machine", "login", "password", "account"})
 _NETRC_DEFAULT = "default"
+# The keywords a machine's entry holds both of in a netrc whose unknown tokens are skipped.
+_NETRC_PAIR = frozenset({"login", "password"})
+# Keywords other readers know (ftp clients' port and protocol), each taking a value.
+_NETRC_FOREIGN = frozenset({"port", "protocol"})
+# The rest of a line after a stray word: blanks only.
+_LINE_REST = lazy_compile(r"[ \t\r\f\v]*(?:\n|\Z)")
 _MACDEF = "macdef"
 
 
 def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     """A netrc's ``text`` with the value after each keyword ``denies`` names hidden
     (``password``, ``login`` when denied); ``None`` when it is no netrc (its first token
-    not ``machine`` or ``default``, or a token in key position no keyword: ``machine
-    learning makes ...``) or nothing is hidden. A ``#`` token starts a comment to the
-    end of its line; a ``macdef`` runs to the next blank line. Keywords in any case
-    (``MACHINE ... PASSWORD``, as curl reads them; review117)."""
+    not ``machine`` or ``default``, or a token in key position no keyword, ``machine
+    learning makes ...``, in a body where no machine has both a ``login`` and a
+    ``password``) or nothing is hidden. A ``#`` token starts a comment to the end of its
+    line; a ``macdef`` runs to the next blank line. Keywords in any case (``MACHINE ...
+    PASSWORD``, as curl reads them; review117). Other readers' keywords (``port 21``,
+    ``protocol ftp``) and a stray word ending its line are skipped, as curl skips them,
+    where a machine has both its login and password (hostile30: the body was no netrc,
+    its password sent in clear); a word followed by more on its line is prose."""
     out: list[str] = []
     kept = 0
     skip_to = 0  # tokens before this are in a comment or a macro
     expect = "key"  # "key", "value" or "hide"
     first = True
+    unknown = False  # a token in key position was no keyword
+    entry: set[str] = set()  # the keywords of the machine read (login, password)
+    whole = False  # a machine had both: a netrc's structure
     for token in _NETRC_TOKEN.finditer(text):
         start = token.start()
         if start < skip_to:
@@ -64,21 +77,32 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
             if first and word not in ("machine", _NETRC_DEFAULT):
                 return None
             first = False
-            if word == _NETRC_DEFAULT:
-                continue
+            if word == _NETRC_DEFAULT or word == "machine":
+                entry = set()  # (a new machine's entry)
+                if word == _NETRC_DEFAULT:
+                    continue
             if word == _MACDEF:
                 blank = _BLANK_LINE.search(text, end)
                 skip_to = len(text) if blank is None else blank.start()
                 continue
+            if word in _NETRC_FOREIGN:
+                unknown, expect = True, "value"  # (its value skipped with it)
+                continue
             if word not in _NETRC_VALUED:
-                return None
+                if _LINE_REST.match(text, end) is None:
+                    return None  # (a word then more on its line: prose)
+                unknown = True  # (a stray word ending its line: skipped, as curl does)
+                continue
+            if word in _NETRC_PAIR:
+                entry.add(word)
+                whole = whole or len(entry) == 2
             expect = "hide" if denies(word) else "value"
         else:
             if expect == "hide":
                 out += text[kept:start], redacted(word)
                 kept = end
             expect = "key"
-    if not out:
+    if not out or unknown and not whole:
         return None
     out.append(text[kept:])
     return "".join(out)
