@@ -29,7 +29,7 @@ from readme_metrics.har.redaction_spaced import (
     netrc_redacted,
     properties_redacted,
 )
-from readme_metrics.har.redaction_xml import is_xml, xml_redacted
+from readme_metrics.har.redaction_xml import is_xml, plist_reading, plist_text, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
 from readme_metrics.har.transfer_coding import base64_parts
@@ -148,7 +148,9 @@ def _by_type(
     if xml:
         # By the denylist, its elements and attributes named by a denied key (SOAP's
         # <wsse:Password>, HTML's <input name="password" value=...>): XML is keyed too.
-        if redactor.mentions_key(text, True):
+        if redactor.mentions_key(text, True) or "<plist" in text and (
+                # (A plist's <key> split by a comment or CDATA, pass<!-- -->word.)
+                redactor.mentions_key(plist_reading(text), True)):
             return _keyed_text(text, essence, redactor, True), None
         return text, None
     if essence in PROPERTIES and (redactor.mentions_key(text, True) or "\\" in text):
@@ -196,15 +198,10 @@ def _by_type(
 _HTML, _TSV = "text/html", "text/tab-separated-values"
 
 
-#: The start of an XML property list sent as another type (its declaration, DOCTYPE or
-#: root): read as XML, not as text/plain's lines (hostile28).
-_PLIST_START = lazy_compile(r"\ufeff?\s*<(?:\?xml|!DOCTYPE plist|plist)")
-
-
 def _is_plist(essence: str, text: str) -> bool:
-    """Whether ``text`` is an XML property list sent as text or octet-stream."""
-    return essence == "application/x-plist" or essence in _PLAIN_FORMS and (
-        "<plist" in text and _PLIST_START.match(text) is not None)
+    """Whether ``text`` is an XML property list sent as text or octet-stream: read as
+    XML, not as text/plain's lines (hostile28; after a comment too, hostile30)."""
+    return essence == "application/x-plist" or essence in _PLAIN_FORMS and plist_text(text)
 
 
 def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) -> str:

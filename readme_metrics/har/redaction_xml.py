@@ -13,6 +13,7 @@ import re
 from functools import partial
 from typing import Callable
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction import redacted
 from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS
 from readme_metrics.har.redaction_names import folded_name
@@ -85,7 +86,7 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
             # name was hidden as a "key" element's value, and every value sent in clear).
             # (Read past its close tag: its content is read once, none left open.)
             at = _close_tag(text, "key", at)
-            keyed = denies(text[tag.end():at].strip())
+            keyed = denies(_character_data(text[tag.end():at]).strip())
             continue
         if not empty and (content or denies(local)) and not (
                 html and local.lower() in _VOID):
@@ -99,6 +100,82 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
         return text
     out.append(text[kept:])
     return "".join(out)
+
+
+# What starts markup with no characters of an element's own in its content: a comment,
+# a processing instruction, a CDATA section's start and end (its characters are the
+# element's); each found with its end by str.find (linear, however many).
+_MARKUP = lazy_compile(r"<!--|<\?|<!\[CDATA\[")
+_MARKUP_END = {"<!--": "-->", "<?": "?>"}
+
+
+def _character_data(content: str) -> str:
+    """An element's ``content`` as its characters: comments and processing instructions
+    left out, CDATA sections' characters as written (``pass<!-- -->word`` and
+    ``pass<![CDATA[word]]>`` are ``password``: a plist's ``<key>`` so split was no
+    denied name, its value sent in clear; hostile30). A markup never ended runs to the
+    end."""
+    if "<" not in content:
+        return content
+    out: list[str] = []
+    at = 0
+    while True:
+        found = _MARKUP.search(content, at)
+        if found is None:
+            break
+        out.append(content[at:found.start()])
+        start = found.group()
+        if start in _MARKUP_END:  # left out, to its end
+            end = content.find(_MARKUP_END[start], found.end())
+            at = len(content) if end < 0 else end + len(_MARKUP_END[start])
+        else:  # a CDATA section: its characters
+            end = content.find("]]>", found.end())
+            out.append(content[found.end():len(content) if end < 0 else end])
+            at = len(content) if end < 0 else end + 3
+    out.append(content[at:])
+    return "".join(out)
+
+
+# The start of an XML property list sent as another type: a mark, blanks, then an XML
+# declaration, comments, processing instructions or a DOCTYPE before its <plist>.
+_PROLOG = lazy_compile(r"\ufeff?\s*")
+_PROLOG_ITEM = lazy_compile(r"(<!--)|(<\?)|(<!DOCTYPE\b)|(<plist\b)")
+# What ends each of the first three.
+_PROLOG_END = {1: "-->", 2: "?>", 3: ">"}
+
+
+def plist_text(text: str) -> bool:
+    """Whether ``text`` (sent as text or octet-stream) is an XML property list: it starts
+    with ``<plist``, an XML declaration, or a DOCTYPE naming a plist, or comments,
+    processing instructions and a DOCTYPE come before its ``<plist>`` (hostile30: a
+    comment first was read as text/plain's lines, the plist's values in clear). Each
+    item read by str.find: linear, however many."""
+    if "<plist" not in text:
+        return False
+    at = _PROLOG.match(text).end()
+    if text.startswith(("<?xml", "<!DOCTYPE plist"), at):
+        return True  # (as read before: its declaration or DOCTYPE first)
+    while True:
+        item = _PROLOG_ITEM.match(text, at)
+        if item is None:
+            return False
+        if item.lastindex == 4:
+            return True
+        end = text.find(_PROLOG_END[item.lastindex], item.end())
+        if item.lastindex == 3 and end >= 0 and "[" in text[item.end():end]:
+            # (A DOCTYPE's internal subset, in brackets: the ">"s in it are its own.)
+            end = text.find("]", text.find("[", item.end()))
+            end = -1 if end < 0 else text.find(">", end)
+        if end < 0:
+            return False
+        at = _PROLOG.match(text, text.find(">", end) + 1).end()
+
+
+def plist_reading(text: str) -> str:
+    """``text`` with the comments, processing instructions and CDATA marks in it
+    left out (:func:`_character_data`), read for a denied name a plist's ``<key>`` split
+    by them holds; ``text`` itself when it has none."""
+    return _character_data(text) if "<!" in text or "<?" in text else text
 
 
 # What may follow a "<" in a denied element's content: a comment, a CDATA section, a
