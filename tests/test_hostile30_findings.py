@@ -18,6 +18,7 @@ by a real Flask app to a real collector on 127.0.0.1:
 from __future__ import annotations
 
 import json
+import re
 import tracemalloc
 from typing import Any, Callable, Optional
 
@@ -204,3 +205,24 @@ def test_a_flask_app_sends_the_value_hidden(collector: Collector, shape: str) ->
     sent = json.dumps(log)
     assert SECRET not in sent
     assert "REDACTED" in sent
+
+
+# The patterns credential_pairs read a cut header list's strings with before (a state a
+# character): the strings found stop by stop are theirs, on small texts.
+_OLD_STRING = r'"((?:[^"\\]|\\.)*)(?:"|\\?\Z)'
+_OLD_MEMBER = re.compile(r'"([A-Za-z_]{1,30})"\s*:\s*' + _OLD_STRING)
+_OLD_ROW = re.compile(r'\[\s*' + _OLD_STRING + r'\s*,\s*' + _OLD_STRING)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(['"', "\\", "\n", " ", ",", ":", "[", "a", "name",
+                                 '"n": "', '["', '\\"', "\\\n", "]"]), max_size=24))
+def test_a_cut_header_lists_strings_are_the_patterns(pieces: list[str]) -> None:
+    from readme_metrics.har.credential_pairs import _members, _rows
+    text = "".join(pieces)
+    assert [(found[0], found[1], found[2], found[3], found[4]) for found in _members(text)] == [
+        (match.group(1), match.start(), match.start(2), match.end(2), match.end())
+        for match in _OLD_MEMBER.finditer(text)]
+    assert list(_rows(text)) == [((match.start(1), match.end(1)),
+                                  (match.start(2), match.end(2)))
+                                 for match in _OLD_ROW.finditer(text)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Iterator, Optional
 from urllib.parse import quote_plus, unquote_plus
 
 from readme_metrics._http import is_token
@@ -89,12 +89,69 @@ def _may_name_credentials(text: str) -> bool:
     return needles_in(text, _NEEDLES, _PROBES)
 
 
-# In a JSON text that cannot be read: a member holding a string (the last maybe cut
-# short, at the end of the text), and a row of two strings.
-_STRING = r'"((?:[^"\\]|\\.)*)(?:"|\\?\Z)'
-_MEMBER = re.compile(r'"([A-Za-z_]{1,30})"\s*:\s*' + _STRING)
-_ROW = re.compile(r'\[\s*' + _STRING + r'\s*,\s*' + _STRING)
+# In a JSON text that cannot be read: a member's name and the quote starting its string,
+# and a row's "[" and the quote starting its first string; each string's end found stop
+# by stop (_string_end). (A pattern for the whole string, its characters or escapes
+# repeated, kept a state for each one: a header list cut short with a 512 KiB string,
+# sent with no lists, took 94 MiB at its peak; hostile30.)
+_MEMBER = re.compile(r'"([A-Za-z_]{1,30})"\s*:\s*"')
+_ROW = re.compile(r'\[\s*"')
+_ROW_NEXT = re.compile(r'\s*,\s*"')
+# In a string: an escape (skipped whole), its closing quote, or a backslash before a
+# line end or at the text's end.
+_STRING_STOP = re.compile(r'\\.|["\\]')
 _BETWEEN = re.compile(r"\s*,\s*")
+
+
+def _string_end(text: str, at: int) -> Optional[tuple[int, int]]:
+    """Where a JSON string whose characters start at ``at`` ends: its characters' end and
+    its own (after its closing quote; at the text's end when it is cut short there, a
+    backslash last left out); None when a backslash starts no escape (one before a line
+    end: no string)."""
+    for stop in _STRING_STOP.finditer(text, at):
+        found = stop.group()
+        if found == '"':
+            return stop.start(), stop.end()
+        if found == "\\":
+            return (stop.start(), len(text)) if stop.end() == len(text) else None
+    return len(text), len(text)
+
+
+# A string found: its member's name (a row's none), its match's start, its characters'
+# start and end, its end.
+_Found = tuple[str, int, int, int, int]
+
+
+def _members(text: str) -> Iterator[_Found]:
+    """Each member holding a string in ``text``, as a pattern's finditer read them."""
+    at = 0
+    while True:
+        start = _MEMBER.search(text, at)
+        if start is None:
+            return
+        end = _string_end(text, start.end())
+        if end is None:
+            at = start.start() + 1
+            continue
+        yield start.group(1), start.start(), start.end(), end[0], end[1]
+        at = end[1]
+
+
+def _rows(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """Each row of two strings in ``text``: the spans of their characters."""
+    at = 0
+    while True:
+        start = _ROW.search(text, at)
+        if start is None:
+            return
+        first = _string_end(text, start.end())
+        after = None if first is None else _ROW_NEXT.match(text, first[1])
+        second = None if after is None else _string_end(text, after.end())
+        if first is None or after is None or second is None:
+            at = start.start() + 1
+            continue
+        yield (start.end(), first[0]), (after.end(), second[0])
+        at = second[1]
 
 
 def _unescaped(written: str) -> Any:
@@ -110,27 +167,29 @@ def _masked_as_written(text: str) -> str:
     """``text``, a JSON text that cannot be read (cut short), with the value of each pair
     (two members one after the other, either first) and row naming a credential header
     masked where it is written; the rest as it is."""
-    spans: list[tuple[int, int, str]] = []
-    members = list(_MEMBER.finditer(text))
+    spans: list[tuple[int, int]] = []
+    members = list(_members(text))
     for first, second in zip(members, members[1:]):
-        if _BETWEEN.fullmatch(text, first.end(), second.start()) is None:
+        if _BETWEEN.fullmatch(text, first[4], second[1]) is None:
             continue
-        one, other = folded_name(first.group(1)), folded_name(second.group(1))
+        one, other = folded_name(first[0]), folded_name(second[0])
         for name, naming, value, member in ((first, one, second, other),
                                             (second, other, first, one)):
             if naming in NAME_MEMBERS and member in VALUE_MEMBERS and pairs_with(
-                    naming, member) and _names_credential(_unescaped(name.group(2))):
-                spans.append((value.start(2), value.end(2), value.group(2)))
-    for row in _ROW.finditer(text):
-        if _names_credential(_unescaped(row.group(1))):
-            spans.append((row.start(2), row.end(2), row.group(2)))
+                    naming, member) and _names_credential(
+                        _unescaped(text[name[2]:name[3]])):
+                spans.append((value[2], value[3]))
+    for (name_start, name_end), value_span in _rows(text):
+        if _names_credential(_unescaped(text[name_start:name_end])):
+            spans.append(value_span)
     if not spans:
         return text
     out: list[str] = []
     kept = 0
-    for start, end, written in sorted(set(spans)):
+    for start, end in sorted(set(spans)):
         if start < kept:
             continue
+        written = text[start:end]
         value = _unescaped(written)
         hidden = _masked(value if value.__class__ is str else written)
         out += [text[kept:start], json.dumps(hidden, ensure_ascii=False)[1:-1]]
