@@ -31,7 +31,7 @@ from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_spaced import netrc_redacted
-from tests.support.exchanges import post
+from tests.support.exchanges import make_exchange, post
 from tests.support.fake_api import Collector
 
 SECRET = "Zq8h22Xw3K"
@@ -226,3 +226,43 @@ def test_a_cut_header_lists_strings_are_the_patterns(pieces: list[str]) -> None:
     assert list(_rows(text)) == [((match.start(1), match.end(1)),
                                   (match.start(2), match.end(2)))
                                  for match in _OLD_ROW.finditer(text)]
+
+
+# The memory of a text body of 1 MiB of line ends (keepalive comments too) through
+# build_log with a denylist, per reader (hostile30's measure): text/plain, properties,
+# YAML 10-51 MiB (a list of lines); an event stream 101-182 MiB (a pattern's group
+# repeated a line, then a list of three parts a line), now a few MiB.
+STREAMS = {
+    "blank-lines": "\n" * (1 << 20),
+    "crlf-lines": "\r\n" * (1 << 19),
+    "keepalive-comments": ":\n" * (1 << 19),
+    "named-then-blank": "data: {\"password\": 1}\n" + "\n" * (1 << 20),
+}
+
+
+@pytest.mark.parametrize("shape", STREAMS)
+def test_an_event_stream_of_many_lines_is_read_in_memory_of_a_few_copies(shape: str) -> None:
+    body = STREAMS[shape].encode()
+    exchange = make_exchange(response_headers=[("Content-Type", "text/event-stream")],
+                             response_body=body, response_body_size=len(body))
+    assert _peak(lambda: build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)) < (
+        12 * len(body))
+    text = build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)[
+        "request"]["log"]["entries"][0]["response"]["content"]["text"]
+    assert text == STREAMS[shape].replace(' 1}', '"[REDACTED]"}')
+
+
+# The pattern the stream's data lines were read as one text with before (a state a
+# line): the text read line by line is its.
+_OLD_GLUE = re.compile(
+    r"(?:\r\n?|\n)(?:(?!data[:\r\n])[^\r\n]*(?:\r\n?|\n))*(?:data(?::[ ]?)?)?")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["data", "data:", "data: ", ":", "x", "datax", "\n",
+                                 "\r", "\r\n", " ", "{\"pass", "word\"}", "id: 1"]),
+                max_size=20))
+def test_a_streams_data_read_as_one_text_is_the_patterns(pieces: list[str]) -> None:
+    from readme_metrics.har.event_stream import _glued
+    text = "".join(pieces)
+    assert _glued(text) == _OLD_GLUE.sub("", text), text

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Optional
 from urllib.parse import quote_plus, unquote_plus
 
 from readme_metrics._http import is_token
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credential_headers import (
     CREDENTIAL_HEADERS,
     CREDENTIAL_KEY_ENDINGS,
@@ -96,10 +97,10 @@ def _may_name_credentials(text: str) -> bool:
 # sent with no lists, took 94 MiB at its peak; hostile30.)
 _MEMBER = re.compile(r'"([A-Za-z_]{1,30})"\s*:\s*"')
 _ROW = re.compile(r'\[\s*"')
-_ROW_NEXT = re.compile(r'\s*,\s*"')
+_ROW_NEXT = lazy_compile(r'\s*,\s*"')
 # In a string: an escape (skipped whole), its closing quote, or a backslash before a
 # line end or at the text's end.
-_STRING_STOP = re.compile(r'\\.|["\\]')
+_STRING_STOP = lazy_compile(r'\\.|["\\]')
 _BETWEEN = re.compile(r"\s*,\s*")
 
 

@@ -138,7 +138,7 @@ def _character_data(content: str) -> str:
 
 # The start of an XML property list sent as another type: a mark, blanks, then an XML
 # declaration, comments, processing instructions or a DOCTYPE before its <plist>.
-_PROLOG = lazy_compile(r"\ufeff?\s*")
+_BLANKS = lazy_compile(r"\s*")
 _PROLOG_ITEM = lazy_compile(r"(<!--)|(<\?)|(<!DOCTYPE\b)|(<plist\b)")
 # What ends each of the first three.
 _PROLOG_END = {1: "-->", 2: "?>", 3: ">"}
@@ -152,23 +152,30 @@ def plist_text(text: str) -> bool:
     item read by str.find: linear, however many."""
     if "<plist" not in text:
         return False
-    at = _PROLOG.match(text).end()
+    at = _after_blanks(text, 1 if text[:1] == "\ufeff" else 0)
     if text.startswith(("<?xml", "<!DOCTYPE plist"), at):
         return True  # (as read before: its declaration or DOCTYPE first)
     while True:
         item = _PROLOG_ITEM.match(text, at)
         if item is None:
             return False
-        if item.lastindex == 4:
+        kind = item.lastindex or 0
+        if kind == 4:
             return True
-        end = text.find(_PROLOG_END[item.lastindex], item.end())
-        if item.lastindex == 3 and end >= 0 and "[" in text[item.end():end]:
+        end = text.find(_PROLOG_END[kind], item.end())
+        if kind == 3 and end >= 0 and "[" in text[item.end():end]:
             # (A DOCTYPE's internal subset, in brackets: the ">"s in it are its own.)
             end = text.find("]", text.find("[", item.end()))
             end = -1 if end < 0 else text.find(">", end)
         if end < 0:
             return False
-        at = _PROLOG.match(text, text.find(">", end) + 1).end()
+        at = _after_blanks(text, text.find(">", end) + 1)
+
+
+def _after_blanks(text: str, at: int) -> int:
+    """Where the blanks from ``at`` on end."""
+    blanks = _BLANKS.match(text, at)
+    return at if blanks is None else blanks.end()
 
 
 def plist_reading(text: str) -> str:
