@@ -266,3 +266,67 @@ def test_a_streams_data_read_as_one_text_is_the_patterns(pieces: list[str]) -> N
     from readme_metrics.har.event_stream import _glued
     text = "".join(pieces)
     assert _glued(text) == _OLD_GLUE.sub("", text), text
+
+
+# Another string read by a pattern with a state per escape: an event's data read in
+# pieces (event_stream._depth: 39 MiB for 512 KiB of escapes).
+ESCAPED_STRINGS = {
+    "event-data": ("text/event-stream",
+                   'data: {"password": "' + "\\n" * (1 << 18) + '"}\n\n'),
+}
+
+
+@pytest.mark.parametrize("shape", ESCAPED_STRINGS)
+@pytest.mark.parametrize("lists", [None, DENY])
+def test_a_long_string_of_escapes_is_read_in_memory_of_a_few_copies(
+        shape: str, lists: Optional[Redactor]) -> None:
+    mime, text = ESCAPED_STRINGS[shape]
+    body = text.encode()
+    exchange = make_exchange(response_headers=[("Content-Type", mime)],
+                             response_body=body, response_body_size=len(body))
+    assert _peak(lambda: build_log(exchange, redactor=lists, max_body_bytes=2 << 20)) < (
+        12 * len(body))
+
+
+_JSON_PIECES = st.lists(st.sampled_from(['"', "\\", "\\\\", '\\"', "a", "[", "]", "{", "}",
+                                         "\n", " "]), max_size=24)
+
+
+_OLD_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}\\]', re.S)
+_OLD_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.S)
+
+
+def _old_depth(data: str, depth: int, in_string: int) -> tuple[int, int, bool]:
+    """event_stream._depth as it was (its patterns above)."""
+    start, stray = 0, False
+    if in_string:
+        start = 1 if in_string == 2 else 0
+        if start > len(data):
+            return depth, in_string, stray
+        body = _OLD_STRING_BODY.match(data, start)
+        end = body.end() if body is not None else start
+        if end == len(data):
+            return depth, 1, stray
+        if data[end] == "\\":
+            return depth, 2, stray
+        start = end + 1
+    for token in _OLD_TOKEN.finditer(data, start):
+        if token.group(1) is not None:
+            if not token.group(2):
+                return depth, 2 if token.end() < len(data) else 1, stray
+        elif token.group() in "[{":
+            depth += 1
+        elif token.group() == "\\":
+            stray = True
+        else:
+            depth = max(depth - 1, 0)
+    return depth, 0, stray
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_PIECES, st.integers(0, 2), st.sampled_from([0, 1, 2]))
+def test_a_pieces_depth_is_the_patterns(pieces: list[str], depth: int,
+                                        in_string: int) -> None:
+    from readme_metrics.har.event_stream import _depth
+    text = "".join(pieces)
+    assert _depth(text, depth, in_string) == _old_depth(text, depth, in_string), text

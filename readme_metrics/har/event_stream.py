@@ -34,10 +34,14 @@ UNREADABLE_EVENT_COMMENT = (
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|\Z)")
 # A JSON member's name and its colon: a line holding one may be a piece of a document.
 _MEMBER = re.compile(r'"\s*:')
-# A document read in pieces: a string (its closing quote, if it is in this piece), a
-# bracket, or a backslash outside a string (no document's); the rest of a string a piece
-# before left open.
-_TOKEN = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)("?)|[\[\]{}\\]', re.S)
+# A document read in pieces: a string's opening quote (its end found by _string_stop), a
+# bracket, or a backslash outside a string (no document's). (A pattern for the whole
+# string, its escapes repeated, kept a state for each: 512 KiB of them in an event's
+# data took 39 MiB at its peak; hostile30.)
+_MARK = lazy_compile(r'["\[\]{}\\]')
+# In a string: an escape (skipped whole), its closing quote, or a backslash last in the
+# data (the escape of the next piece's first character).
+_STRING_STOP = lazy_compile(r'\\[\s\S]|["\\]')
 # The start of a document, where the data is read from to follow it across events (after
 # other text too: ``data: x {"pass`` then ``data: word"``); see :func:`_start`.
 _BRACKET = re.compile(r"[\[{]")
@@ -46,9 +50,6 @@ _QUOTE = re.compile(r'(?<!\\)"')
 # A data line's field name, its colon and one blank: gone when the stream's data lines
 # are read as one text (_glued).
 _DATA_FIELD = lazy_compile(r"data(?::[ ]?)?")
-# A string's characters up to its closing quote, if any: stopped short of the data's end
-# by a backslash alone there, the escape of the next piece's first character.
-_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.S)
 # In a string the next piece goes on with; the same, its first character escaped.
 _IN_STRING, _ESCAPING = 1, 2
 # A JSON string's escape, read as JSON reads it (:func:`_read_escapes`).
@@ -150,6 +151,21 @@ def _hidden(lines: list[list[str]], at: list[int]) -> bool:
     return any(lines[i][1] for i in at)
 
 
+def _string_stop(data: str, at: int) -> int:
+    """Where a string whose characters start at ``at`` stops: at its closing quote, at a
+    backslash last in ``data``, or at its end. (The usual string, with no escape before
+    its quote, found by str.find.)"""
+    quote = data.find('"', at)
+    end = len(data) if quote < 0 else quote
+    escape = data.find("\\", at, end)
+    if escape < 0:
+        return end
+    for stop in _STRING_STOP.finditer(data, escape):
+        if len(stop.group()) == 1:
+            return stop.start()
+    return len(data)
+
+
 def _depth(data: str, depth: int, in_string: int) -> tuple[int, int, bool]:
     """(depth, in a string, stray) of a document read in pieces, after ``data``: how many
     objects and arrays it has open (a "{" or "[" in a string opens none); in a string
@@ -161,25 +177,31 @@ def _depth(data: str, depth: int, in_string: int) -> tuple[int, int, bool]:
         start = 1 if in_string == _ESCAPING else 0
         if start > len(data):
             return depth, in_string, stray
-        body = _STRING_BODY.match(data, start)
-        end = body.end() if body is not None else start  # (it always matches)
+        # (The string's characters up to its closing quote, if any: stopped short of the
+        # data's end by a backslash alone there, the escape of the next piece's first.)
+        end = _string_stop(data, start)
         if end == len(data):
             return depth, _IN_STRING, stray
         if data[end] == "\\":  # (a backslash alone, at the end)
             return depth, _ESCAPING, stray
         start = end + 1  # past the string's closing quote
-    for token in _TOKEN.finditer(data, start):
-        if token.group(1) is not None:
-            if not token.group(2):
+    while True:
+        token = _MARK.search(data, start)
+        if token is None:
+            return depth, 0, stray
+        mark, start = token.group(), token.end()
+        if mark == '"':
+            end = _string_stop(data, start)
+            if end == len(data) or data[end] == "\\":
                 # A string the next piece goes on with (a backslash alone left at the end).
-                return depth, _ESCAPING if token.end() < len(data) else _IN_STRING, stray
-        elif token.group() in "[{":
+                return depth, _ESCAPING if end < len(data) else _IN_STRING, stray
+            start = end + 1
+        elif mark in "[{":
             depth += 1
-        elif token.group() == "\\":
+        elif mark == "\\":
             stray = True
         else:
             depth = max(depth - 1, 0)
-    return depth, 0, stray
 
 
 def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
