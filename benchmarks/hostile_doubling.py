@@ -281,6 +281,11 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
             ("yaml flow lines", "application/yaml", b"", b"- {a: 1, password: s}\n", b""),
             ("yaml flow lines naming none", "application/yaml", b"password: 1\n",
              b"- {a: 1, b: [c]}\n", b""),
+            # (Collections that never close: each was read to the text's end, lead.)
+            ("yaml flow lines never closed", "application/yaml", b"password: 1\n",
+             b"- {\n", b""),
+            ("yaml flow strings never closed", "application/yaml", b"password: 1\n",
+             b"a: {b: 'x\n", b""),
         ]},
         ".env file parts": (_MULTIPART, lambda n: _DOTENV_PART * (n // len(_DOTENV_PART))
                             + b"--XyZ--\r\n", DENY),

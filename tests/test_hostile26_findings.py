@@ -39,7 +39,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.bodies import content, post_data
@@ -386,6 +386,12 @@ def _covers(got: Any, want: Any) -> bool:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=st.dictionaries(_YAML_NAMES, _YAML_TREES, min_size=1, max_size=4),
        secret_at=st.sampled_from(["top", "deep"]), flow=st.booleans())
+# (A quote inside a flow sequence's plain scalar, ``[a']``, was read as a string's start:
+# the next line, ``note: {password: a'}``, read as its rest, hid ``name`` whole and lost
+# ``note``: found by this property once in a while, CI's and a worktree's.)
+@example(tree={"a": None, "b": None, "name": ["a'"], "note": {"password": "a'"}},
+         secret_at="top", flow=True)
+@example(tree={"a": [{"password": "':"}, [""]]}, secret_at="top", flow=True)
 def test_random_yaml_keeps_all_but_denied_values(tree: dict[str, Any], secret_at: str,
                                                  flow: bool) -> None:
     """PyYAML's block style (and its default, flow style for the innermost
@@ -403,6 +409,41 @@ def test_random_yaml_keeps_all_but_denied_values(tree: dict[str, Any], secret_at
         if body.startswith("{") and text.startswith("[REDACTED "):
             continue  # (a document in flow style alone: read as JSON, which it is not)
         assert _covers(_markers(yaml.safe_load(text)), _hidden(tree)), (body, text)
+
+
+@pytest.mark.parametrize(("scalar", "closer"), [("a'", "'"), ("it's", "'"), ('say "hi', '"')])
+def test_a_quote_inside_a_flow_plain_scalar_opens_no_string(scalar: str, closer: str) -> None:
+    """``[a']`` is a sequence of the plain scalar ``a'``: its line ends the collection;
+    the next key's flow mapping is read alone (before: as the rest of a quoted string
+    the quote opened, to the next line's same quote: ``name`` hidden whole, ``note``
+    lost from the log)."""
+    body = f"name: [{scalar}]\nnote: {{password: {SECRET}{closer}}}\nkept: 1\n"
+    for record in _records(body.encode(), YAML):
+        text = record["text"]
+        assert SECRET not in text, text
+        assert text.splitlines()[0] == f"name: [{scalar}]", text
+        assert text.splitlines()[1].startswith("note: "), text
+        assert "kept: 1" in text, text
+
+
+@pytest.mark.parametrize("unit", ["- {\n", "a: {b: 'x\n", "- [a, {b: c\n"])
+def test_flow_collections_that_never_close_are_read_once(unit: str) -> None:
+    """Each line opening a collection that never closes was read to the text's end:
+    quadratic (20,000 lines of "- {" took 113 s of the worker). The lines read are
+    bounded by a budget shared by the text's collections; past it a collection still
+    open is read as one that never closes (its lines as keys): the password after them
+    is hidden all the same."""
+    from readme_metrics.har import redaction_yaml
+
+    lines = [unit.rstrip("\n")] * 50
+    budget = [10]
+    assert redaction_yaml._flow_close(lines, 1, lines[0], budget) == 1  # (not closed)
+    assert budget[0] == -1  # (10 lines read: not 50)
+    assert redaction_yaml._flow_close(lines, 2, lines[1], budget) == 2
+    assert budget[0] == -2  # (spent: none read)
+    body = "password: 1\n" + unit * 5000 + f"password: {SECRET}\n"
+    for record in _records(body.encode(), YAML):
+        assert SECRET not in record["text"]
 
 
 def test_a_flask_app_sends_a_yaml_password_hidden(collector: Collector) -> None:

@@ -151,6 +151,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
     aliases: list[str] = []
     changed = False
     index = 0
+    budget = [4 * len(lines) + 64]  # (lines :func:`_flow_close` may read in all)
     while index < len(lines):
         line = lines[index]
         index += 1
@@ -181,7 +182,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 out.append(line)
                 continue
             last = max(_value_end(lines, index, at, line[start:]),
-                       _flow_close(lines, index, line[start:]))
+                       _flow_close(lines, index, line[start:], budget))
             if not _flow_denies(redactor, "\n".join([line[start:], *lines[index:last]])):
                 out += lines[index - 1:last]
                 index = last
@@ -298,31 +299,53 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
     return last
 
 
-def _flow_close(lines: list[str], index: int, flow: str) -> int:
+def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> int:
     """The index of the first line after the line closing the flow collection that
     ``flow`` (from line ``index - 1``) starts: a quoted scalar in it runs over lines at
     any indentation, one starting ``#`` among them (``{b: '\n#', password: ...}``);
-    ``index`` when it does not close (not YAML: the lines are read as keys)."""
-    depth, quote = 0, ""
-    for ahead, text in enumerate([flow, *lines[index:]]):
-        at = 0
+    ``index`` when it does not close (not YAML: the lines are read as keys), and once
+    ``budget`` (the lines read, shared by one text's calls) is spent."""
+    # A quote starts a quoted scalar only where a node starts: after the collection's
+    # marks or a ``:``, or after a node's properties (``!!str 'x'``, ``&a 'x'``); inside
+    # a plain scalar (``[a']``, ``[it's]``) it is a character of it (the lines after it
+    # were read as a string still open and hidden whole: hostile26's property).
+    depth, quote, prev, first, blank = 0, "", "", "", True
+    for ahead in range(len(lines) - index + 1):  # (no copy of the lines: linear)
+        budget[0] -= 1
+        if budget[0] < 0:
+            # Collections that never close, line after line ("- {" and "a: {b: 'x"
+            # 20,000 times: each read to the end, 113 s for 80 KB): past ``budget``,
+            # one still open is not YAML's, as one that never closes (its lines and
+            # the rest read as keys: a "password: ..." among them hidden all the same).
+            return index
+        text = lines[index + ahead - 1] if ahead else flow
+        at, blank = 0, True
         while at < len(text):
             character = text[at]
             if quote:
                 if character == "\\" and quote == '"':
                     at += 1
                 elif character == quote:
-                    quote = ""
-            elif character in ("'", '"'):
+                    if quote == "'" and text[at + 1:at + 2] == "'":
+                        at += 1  # ('' in single quotes: a quote, the string goes on)
+                    else:
+                        quote, prev = "", character
+            elif character in ("'", '"') and (prev in "{[,:" or blank and first in "!&"):
                 quote = character
+            elif character in " \t\r":
+                blank = True
             elif character == "#" and (at == 0 or text[at - 1] in " \t"):
                 break  # (a comment, to the line's end)
-            elif character in "{[":
-                depth += 1
-            elif character in "}]":
-                depth -= 1
-                if depth <= 0:
-                    return index + ahead
+            else:
+                if blank:
+                    first, blank = character, False
+                prev = character
+                if character in "{[":
+                    depth += 1
+                elif character in "}]":
+                    depth -= 1
+                    if depth <= 0:
+                        return index + ahead
             at += 1
     return index
 
