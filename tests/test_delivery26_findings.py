@@ -16,7 +16,7 @@ import types
 
 import pytest
 
-from readme_metrics.delivery import Delivery, worker
+from readme_metrics.delivery import Delivery, inline, worker
 from tests.support.delivery import (
     MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
@@ -55,8 +55,11 @@ def test_close_where_no_thread_can_start_posts_in_the_closing_thread(
             raise RuntimeError("can't create new thread at interpreter shutdown")
 
     def close(delivery: Delivery) -> None:
-        monkeypatch.setattr(worker, "threading", types.SimpleNamespace(
-            **{**vars(threading), "Thread": NoStart}))
+        # (Every module of the close that starts threads: the senders' and, since
+        # delivery39/review120, the exit's helpers posting side by side.)
+        for module in (worker, inline):
+            monkeypatch.setattr(module, "threading", types.SimpleNamespace(
+                **{**vars(threading), "Thread": NoStart}))
         delivery.close()
 
     every_log_in_a_post_at_once(collector, make_delivery, close, posted=(640 + 500, 5))
