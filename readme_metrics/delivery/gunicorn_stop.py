@@ -1,4 +1,6 @@
-"""The time a gunicorn worker has to close in: its master SIGKILLs a worker still alive
+"""The time a server gives its worker to end in, and the bound of a close within it.
+
+The time a gunicorn worker has to close in: its master SIGKILLs a worker still alive
 ``--graceful-timeout`` (30 s by default) after it told it to stop.
 
 A close longer than that (``shutdown_timeout`` above it, the API down or slow at the
@@ -8,30 +10,7 @@ own coming only at its end (delivery34: ``shutdown_timeout`` 8 s, graceful 5 s, 
 is a method of the worker object, whose ``cfg`` has the graceful timeout: the exit's
 close ends :data:`MARGIN` before it.
 
-Counted from the signal: the worker serves the requests in flight before it leaves its
-loop (sync: the one it serves; gthread: all of them, up to the graceful timeout), and
-the close begins only then. Counted from the close's start, a request of 2 s had the
-close end a second past the kill (delivery37: graceful 4 s, ``shutdown_timeout`` 5 s,
-the API not answering: 42 served, none delivered, the close's end unsaid). So where the
-app is loaded in the worker (gunicorn's default: after its signal handlers are set, in
-the main thread), :func:`watch_stop` puts a wrapper around the worker's SIGTERM
-handler that notes when the signal came, and calls it; under uvicorn-worker's
-``UvicornWorker`` around uvicorn's, at the ASGI lifespan's startup (uvicorn sets its
-own as it serves; the lifespan's flush at shutdown had the same 3.2 s from 2 s after
-the signal: 42 served, none delivered, nothing said). With ``--preload`` (the app
-loaded in the master) the child wraps it before gunicorn sets it (:func:`watch_fork`).
-
-Where that wrapper could not see the signal, the bound counted from the close's start
-and the kill came midway, the close's begin line saying a time it did not have
-(delivery39: graceful 6 s, ``shutdown_timeout`` 8 s, a request of 3 s in flight at the
-SIGTERM, the API not answering: 21 served, none delivered, "22 logs to send within 5s"
-said and the end unsaid): an app setting its own SIGTERM handler after the middleware
-was made (one that calls the handler it replaced: the wrapper still notes the signal,
-and this process remembers it, :data:`_watch`); ``--preload`` under a WSGI worker (the
-middleware made in the master: :func:`watch_fork`, in the child, wraps the worker
-object's own handler before gunicorn sets it); gunicorn's ``-k asgi`` worker (its
-SIGTERM its event loop's signal handler, which ``signal.getsignal`` does not show: set
-again, wrapped, as the app is loaded in the worker).
+When the stop's signal came, the close counted from it: :mod:`.gunicorn_signal`.
 
 uWSGI's master does the same to a worker still alive ``--worker-reload-mercy`` (60 s by
 default) after it told it to end (a stop, a reload, a recycling): there the close ends
@@ -49,14 +28,27 @@ atexit callback" traceback said).
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import threading
 import time
-from typing import Any, Optional
+from typing import Optional
 
 from readme_metrics.delivery import uwsgi_exit
+from readme_metrics.delivery.gunicorn_signal import (
+    _Noted,
+    _worker,
+    forget,
+    stop_came,
+    watch_fork,
+    watch_stop,
+    worker_set_term,
+)
+
+# (the signal's watch moved to gunicorn_signal: importable from here as before)
+__all__ = ["MARGIN", "Limit", "_Noted", "close_bound", "forget", "graceful_timeout",
+           "server_limit", "since_stop", "stop_came", "watch_fork", "watch_stop",
+           "worker_set_term"]
+
 
 #: How long before gunicorn's kill the close ends (at most a fifth of the graceful
 #: timeout): its line is said, and the process ends, in that time.
@@ -181,219 +173,6 @@ def _number(value: object) -> Optional[float]:
     return float(value)
 
 
-class _Watch:
-    """This process's gunicorn worker, and the handlers of its stop wrapped."""
-
-    __slots__ = ("pid", "worker", "noted", "set_term")
-
-    def __init__(self, worker: object) -> None:
-        self.pid = os.getpid()
-        self.worker = worker
-        self.noted: list[_Noted] = []
-        #: SIGTERM's handler as the worker's ``init_signals`` left it (watch_fork).
-        self.set_term: Optional[tuple[Any]] = None
-
-
-#: The worker whose stop is watched in this process (None: none; a forked child's is
-#: its own): what finds the worker and the signal's time where ``signal.getsignal`` no
-#: longer shows the wrapper (an app's handler set over it, an asyncio loop's handler).
-_watch: Optional[_Watch] = None
-
-
-def _record(worker: object, noted: _Noted) -> None:
-    global _watch
-    watch = _watch
-    if watch is None or watch.pid != os.getpid() or watch.worker is not worker:
-        watch = _watch = _Watch(worker)
-    watch.noted.append(noted)
-
-
-def forget() -> None:
-    """Forget the worker watched in this process (tests)."""
-    global _watch
-    _watch = None
-
-
-class _Noted:
-    """The worker's SIGTERM handler, wrapped: notes when the first signal came (what
-    :func:`_worker` reads it through: ``__self__``, the worker, as for its method).
-    Called as the handler is: ``(signum, frame)`` for ``signal.signal``'s, no argument
-    for an asyncio loop's (gunicorn's ``-k asgi`` worker)."""
-
-    __slots__ = ("handler", "__self__", "came")
-
-    def __init__(self, handler: Any) -> None:
-        self.handler = handler
-        self.__self__ = getattr(handler, "__self__", None)
-        self.came: Optional[float] = None
-
-    def __call__(self, *args: Any) -> Any:
-        if self.came is None:
-            self.came = time.monotonic()
-        return self.handler(*args)
-
-    # As the handler it wraps to whoever reads it (signal.getsignal): an app comparing
-    # it to its worker's handle_exit found it equal before the wrapper, and not with it
-    # (review115); its attributes (``__func__``, ``__name__``, ...) are the handler's.
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Noted):
-            other = other.handler
-        return bool(self.handler == other)
-
-    def __hash__(self) -> int:
-        try:
-            return hash(self.handler)
-        except TypeError:  # (a handler of the app's, unhashable: only ever itself)
-            return id(self)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "handler":  # (not set yet: a copy's, say)
-            raise AttributeError(name)
-        if name == "__wrapped__":
-            return self.handler
-        return getattr(self.handler, name)
-
-
-def watch_stop() -> None:
-    """In a gunicorn worker's main thread, its SIGTERM handler set (the app loaded in
-    the worker): note when SIGTERM comes (:class:`_Noted`). Once per worker; anywhere
-    else, nothing. Never raises."""
-    try:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        handler = signal.getsignal(signal.SIGTERM)
-        if isinstance(handler, _Noted):
-            return
-        worker = _worker()
-        if worker is None:
-            if "gunicorn.workers.base" in sys.modules:
-                _watch_asgi(_worker_up_the_stack())
-            return
-        if not callable(handler) or _is_asgi(worker):
-            return  # (SIG_DFL, SIG_IGN, a handler not set from Python; -k asgi's loop's)
-        noted = _Noted(handler)
-        signal.signal(signal.SIGTERM, noted)
-        _record(worker, noted)
-        if getattr(handler, "__self__", None) is worker:
-            # As gunicorn set it: a SIGTERM does not interrupt the system calls of the
-            # requests in flight (signal.signal made them interruptible again).
-            signal.siginterrupt(signal.SIGTERM, False)
-    except Exception:  # another program's handler, a platform without these calls
-        pass
-
-
-def _watch_asgi(worker: object) -> None:
-    """Under gunicorn's ``-k asgi`` worker, its signal handlers set (the app loaded in
-    the worker's main thread): its SIGTERM handler, one of its event loop's (asyncio's
-    or uvloop's, which ``signal.getsignal`` does not show), is set again wrapped."""
-    if not _is_asgi(worker):
-        return
-    handler = getattr(worker, "handle_exit_signal", None)
-    loop = getattr(worker, "loop", None)
-    if not callable(handler) or isinstance(handler, _Noted) or loop is None:
-        return  # (wrapped by watch_fork before the worker set it)
-    noted = _Noted(handler)
-    loop.add_signal_handler(signal.SIGTERM, noted)
-    _record(worker, noted)
-
-
-def _worker_up_the_stack() -> Optional[object]:
-    """The gunicorn worker whose method (``load_wsgi``; the master's ``spawn_worker``)
-    is up the stack: its ``self`` or its ``worker``."""
-    frame: Any = sys._getframe(2)
-    for _ in range(64):
-        if frame is None:
-            return None
-        for name in ("self", "worker"):
-            candidate = frame.f_locals.get(name)
-            if _is_worker(candidate):
-                return candidate
-        frame = frame.f_back
-    return None
-
-
-def watch_fork() -> None:
-    """In a child gunicorn's master just forked (the app loaded in the master:
-    ``--preload``), before the worker sets its signal handlers: its own SIGTERM handler
-    (``handle_exit``; ``-k asgi``'s ``handle_exit_signal``) is wrapped on the worker
-    object, so that the one gunicorn sets notes the signal. The worker is the local
-    ``worker`` of the master's ``spawn_worker``, up the stack. Never raises."""
-    try:
-        if "gunicorn.arbiter" not in sys.modules:
-            return
-        worker = _worker_up_the_stack()
-        if worker is None:
-            return
-        for name in ("handle_exit", "handle_exit_signal"):
-            handler = getattr(worker, name, None)
-            if callable(handler) and not isinstance(handler, _Noted):
-                noted = _Noted(handler)
-                setattr(worker, name, noted)
-                _record(worker, noted)
-        init_signals = getattr(worker, "init_signals", None)
-        if callable(init_signals) and "init_signals" not in vars(worker):
-
-            def noting_init_signals() -> None:
-                init_signals()
-                watch = _watch
-                if watch is not None and watch.worker is worker:
-                    watch.set_term = (signal.getsignal(signal.SIGTERM),)
-
-            setattr(worker, "init_signals", noting_init_signals)  # noqa: B010
-    except Exception:  # another program's frames or worker, of a shape of its own
-        pass
-
-
-def worker_set_term() -> Optional[tuple[Any]]:
-    """SIGTERM's handler as this process's gunicorn worker set it, the app loaded in its
-    master (:func:`watch_fork`), in a tuple; None: not known."""
-    watch = _watch
-    if watch is None or watch.pid != os.getpid():
-        return None
-    return watch.set_term
-
-
-def stop_came() -> Optional[float]:
-    """When this worker was told to stop (SIGTERM: ``time.monotonic()``), if noted: by
-    the handler set, or by one this process wrapped that still saw it (called by the
-    app's handler set over it, by gunicorn's, by the loop's)."""
-    handler = signal.getsignal(signal.SIGTERM)
-    noted = [handler] if isinstance(handler, _Noted) else []
-    watch = _watch
-    if watch is not None and watch.pid == os.getpid() and watch.worker is _worker():
-        noted += watch.noted
-    times = [each.came for each in noted if each.came is not None]
-    return min(times) if times else None
-
-
-def _is_asgi(worker: object) -> bool:
-    gasgi = sys.modules.get("gunicorn.workers.gasgi")
-    worker_class = getattr(gasgi, "ASGIWorker", None)
-    return isinstance(worker_class, type) and isinstance(worker, worker_class)
-
-
-def _is_worker(candidate: object) -> bool:
-    base = sys.modules.get("gunicorn.workers.base")
-    worker_class = getattr(base, "Worker", None)
-    return isinstance(worker_class, type) and isinstance(candidate, worker_class)
-
-
-def _worker() -> Optional[object]:
-    """The gunicorn worker object of this process, found through a signal handler that
-    is one of its methods: SIGTERM's (sync, gthread, ...), else SIGUSR1's, the one
-    gunicorn handler uvicorn-worker's ``UvicornWorker`` keeps (uvicorn's ``Server``
-    takes SIGTERM there). Any subclass of gunicorn's ``Worker`` (before delivery35 only
-    classes of a ``gunicorn.`` module: a ``UvicornWorker``'s flush was not bounded).
-    gunicorn is never imported here: a worker has it imported already."""
-    for signum in (signal.SIGTERM, signal.SIGUSR1):
-        worker = getattr(signal.getsignal(signum), "__self__", None)
-        if _is_worker(worker):
-            return worker
-    # The one watched under -k asgi (its handlers are its loop's, not Python's).
-    watch = _watch
-    if watch is not None and watch.pid == os.getpid() and _is_asgi(watch.worker):
-        return watch.worker
-    return None
 
 
 def close_bound(shutdown_timeout: float,
