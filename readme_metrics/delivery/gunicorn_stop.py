@@ -92,9 +92,10 @@ def server_limit() -> Optional[Limit]:
     """The time this worker's server gives it to end: gunicorn's ``--graceful-timeout``,
     uWSGI's ``--worker-reload-mercy``, Django's autoreloader's kill of runserver's child
     (:mod:`.reloader_stop`); None elsewhere."""
-    graceful = graceful_timeout()
+    worker = _found_worker()  # (once: both timeouts are this worker's)
+    graceful = _graceful_timeout(worker)
     if graceful is not None:
-        recycled = _recycled_timeout()
+        recycled = _recycled_timeout(worker)
         if recycled is not None:
             return Limit(recycled[0], "gunicorn", "--timeout", spent=recycled[1])
         return Limit(graceful, "gunicorn", "--graceful-timeout")
@@ -108,8 +109,18 @@ def server_limit() -> Optional[Limit]:
 
 def graceful_timeout() -> Optional[float]:
     """In a gunicorn worker: its ``--graceful-timeout`` in seconds; else None."""
+    return _graceful_timeout(_found_worker())
+
+
+def _found_worker() -> Optional[object]:
     try:
-        worker = _worker()
+        return _worker()
+    except Exception:  # another program's handler, of a shape of its own
+        return None
+
+
+def _graceful_timeout(worker: Optional[object]) -> Optional[float]:
+    try:
         seconds = getattr(getattr(worker, "cfg", None), "graceful_timeout", None)
     except Exception:  # another program's handler, of a shape of its own
         return None
@@ -118,13 +129,12 @@ def graceful_timeout() -> Optional[float]:
     return float(seconds)
 
 
-def _recycled_timeout() -> Optional[tuple[float, float]]:
+def _recycled_timeout(worker: Optional[object]) -> Optional[tuple[float, float]]:
     """In a gunicorn worker that ``--max-requests`` recycles (it served its share), or
     that ``--reload`` replaces (:func:`_reloading`): the master's heartbeat ``--timeout``
     in seconds, and the seconds since the worker's last
     heartbeat (None: no such worker, or no timeout)."""
     try:
-        worker = _worker()
         served = _number(getattr(worker, "nr", None))
         share = _number(getattr(worker, "max_requests", None))
         seconds = _number(getattr(getattr(worker, "cfg", None), "timeout", None))
