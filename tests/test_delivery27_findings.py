@@ -177,7 +177,7 @@ def test_a_close_sends_a_spared_post_again_at_once(make_delivery: MakeDelivery) 
         collector.default = Reply()
         for name in FAST:
             assert delivery.submit(item(name))
-        wait_until(lambda: any(limit.spared for _, _, limit in list(watchdog._heap)))
+        wait_until(lambda: any(limit.spared for _, _, limit in list(watchdog.state.heap)))
         delivery.close()
         stats = delivery.stats
         assert sorted(ids(collector.logs)) == sorted(FAST + ["dead", "first"])

@@ -42,8 +42,8 @@ GUARD = 60.0
 
 def _running(stretch: object) -> list[watchdog.Limit]:
     """The limits following ``stretch`` still running (their POST in flight)."""
-    with watchdog._lock:
-        return [due for _, _, due in watchdog._heap
+    with watchdog.state.lock:
+        return [due for _, _, due in watchdog.state.heap
                 if due.stretch is stretch and due.deadline]
 
 

@@ -34,6 +34,7 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
+from tests.support.watchdog_points import patch_cut
 from tests.test_delivery29_findings import GUARD, _close_on_a_black_hole
 
 CUT = ("readme_metrics: closing gave up after shutdown_timeout (README_SHUTDOWN_TIMEOUT) "
@@ -69,7 +70,7 @@ def post_thread_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
         wait_until(lambda: not batcher.queue.in_flight, timeout=GUARD)
         return end_close(batcher, *args, **kwargs)
 
-    monkeypatch.setattr(watchdog, "cut", cut_then_wait)
+    patch_cut(monkeypatch, cut_then_wait)
     monkeypatch.setattr(session, "requests_error", requests_error)
     monkeypatch.setattr(Batcher, "end_close", end_once_counted)
     return raised

@@ -69,15 +69,15 @@ def cut_now(cuts: Cuts, at_its_bound: bool) -> None:
     has waited), or at a flush's deadline (``until``); returns once it was cut."""
     running = watchdog.current()
     assert running is not None
-    with watchdog._lock:
+    with watchdog.state.lock:
         now = time.monotonic()
         running.deadline = now
         if at_its_bound:
             running.bound = now - running.began
         else:
             running.until = now
-        heapq.heappush(watchdog._heap, (now, next(watchdog._order), running))
-        watchdog._wake.notify()
+        heapq.heappush(watchdog.state.heap, (now, next(watchdog.state.order), running))
+        watchdog.state.wake.notify()
     assert cuts.done.wait(GUARD)
 
 

@@ -130,7 +130,7 @@ def held_before_the_first_watch(monkeypatch: pytest.MonkeyPatch) -> threading.Ev
         wait_until(lambda: running.fired or (
             time.monotonic() >= running.deadline
             and not any(at <= running.deadline and due is running
-                        for at, _, due in list(watchdog._heap))))
+                        for at, _, due in list(watchdog.state.heap))))
         passed.set()
         return real(self, body, seconds)
 

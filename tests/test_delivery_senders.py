@@ -599,7 +599,7 @@ def test_a_timed_errand_runs_while_the_watchdog_sleeps_toward_a_long_deadline() 
             # asleep_for are waited out (the test needed 60 s ahead, and waited up to a
             # minute for another test's pending look: 39 s after test_delivery_retries).
             watchdog.run_at(time.monotonic(), lambda: None)
-            return time.monotonic() + asleep_for < watchdog._sleeping_until < math.inf
+            return time.monotonic() + asleep_for < watchdog.state.sleeping_until < math.inf
 
         wait_until(asleep_toward_it, timeout=120.0)
         watchdog.run_at(time.monotonic() + 0.2, ran.set)

@@ -133,7 +133,7 @@ for _ in range(50):
     held.append(weakref.ref(middleware.pipeline.delivery._batcher))
     del middleware
 gc.collect()
-print(watchdog._thread is None, sum(ref() is not None for ref in held))
+print(watchdog.state.thread is None, sum(ref() is not None for ref in held))
 """
 
 

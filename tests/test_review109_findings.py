@@ -41,6 +41,7 @@ from tests.support.delivery import (
     new_stretch,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.watchdog_points import patch_cut
 
 #: A guard against a hang, not a synchronisation: every wait below is ended by an event.
 GUARD = 60.0
@@ -71,7 +72,7 @@ def connect_held_until_cut(monkeypatch: pytest.MonkeyPatch, first_only: bool = F
             return call(*args, **kwargs)
         return connect
 
-    monkeypatch.setattr(watchdog, "cut", cut)
+    patch_cut(monkeypatch, cut)
     monkeypatch.setattr(direct_route, "_open", holding(direct_route._open))
     monkeypatch.setattr(HTTPConnection, "connect", holding(HTTPConnection.connect))
     return cut_done

@@ -577,7 +577,7 @@ def test_a_watchdog_thread_that_ended_is_started_again_by_the_next_limit() -> No
     # still be cut at its deadline.
     with watchdog.limit(5.0):  # the watchdog thread runs from here on
         pass
-    first = watchdog._thread
+    first = watchdog.state.thread
     assert first is not None
 
     def end_the_thread() -> None:
@@ -597,4 +597,4 @@ def test_a_watchdog_thread_that_ended_is_started_again_by_the_next_limit() -> No
     finally:
         for sock in pair:
             sock.close()
-    assert watchdog._thread is not None and watchdog._thread is not first
+    assert watchdog.state.thread is not None and watchdog.state.thread is not first

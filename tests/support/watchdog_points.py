@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import watchdog
+from readme_metrics.delivery import watchdog, watchdog_thread
 from readme_metrics.delivery.batcher import Batcher
 
 #: A guard against a hang, not a synchronisation: every wait on these points is ended
@@ -19,6 +19,14 @@ GUARD = 60.0
 
 #: Both routes of a POST: the direct one (its own HTTP/1.1 client) and requests'.
 ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
+
+
+def patch_cut(monkeypatch: pytest.MonkeyPatch, cut: Callable[[Any], bool]) -> None:
+    """``cut`` in place of ``watchdog.cut`` wherever the watchdog calls it: at a
+    deadline (its thread, :mod:`readme_metrics.delivery.watchdog_thread`) and in
+    ``watch()`` (a limit cut while its connection was still connecting)."""
+    monkeypatch.setattr(watchdog, "cut", cut)
+    monkeypatch.setattr(watchdog_thread, "cut", cut)
 
 
 class Cuts:
@@ -38,7 +46,7 @@ class Cuts:
             finally:
                 self.done.set()
 
-        monkeypatch.setattr(watchdog, "cut", cut)
+        patch_cut(monkeypatch, cut)
 
 
 def before_the_first_verdict(monkeypatch: pytest.MonkeyPatch,
