@@ -29,7 +29,7 @@ from urllib3.connection import HTTPConnection
 from readme_metrics.capture.asgi_lifespan import Lifespan
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import Delivery, watchdog
+from readme_metrics.delivery import Delivery, direct_connect, watchdog
 from readme_metrics.delivery import direct as direct_route
 from readme_metrics.delivery.transport import Transport
 from tests.support.delivery import (
@@ -254,7 +254,7 @@ def test_a_post_cut_while_it_connects_is_cut_once_connected(
             return call(*args, **kwargs)
         return connect
 
-    monkeypatch.setattr(direct_route, "_open", held(direct_route._open))
+    monkeypatch.setattr(direct_connect, "_open", held(direct_route._open))
     monkeypatch.setattr(HTTPConnection, "connect", held(HTTPConnection.connect))
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda request: None,
                               metrics_api=collector.url)

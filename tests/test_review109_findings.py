@@ -28,7 +28,7 @@ from urllib3.connection import HTTPConnection
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import direct as direct_route
-from readme_metrics.delivery import watchdog
+from readme_metrics.delivery import direct_connect, watchdog
 from readme_metrics.delivery.transport import Transport
 from tests.support.capture_wrap import wrapping
 from tests.support.delivery import (
@@ -73,7 +73,7 @@ def connect_held_until_cut(monkeypatch: pytest.MonkeyPatch, first_only: bool = F
         return connect
 
     patch_cut(monkeypatch, cut)
-    monkeypatch.setattr(direct_route, "_open", holding(direct_route._open))
+    monkeypatch.setattr(direct_connect, "_open", holding(direct_route._open))
     monkeypatch.setattr(HTTPConnection, "connect", holding(HTTPConnection.connect))
     return cut_done
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 import pytest
 import requests
 
-from readme_metrics.delivery import direct, encode
+from readme_metrics.delivery import direct, direct_connect, encode
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.tls import Certificates, TLSCollector, make_certificates, server_context
@@ -55,14 +55,14 @@ def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Coll
 
 def small_send_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The direct route's sockets with a 4 KiB send buffer: a send takes a little at a time."""
-    connect = direct._open
+    connect = direct_connect._open
 
     def small(*args: Any) -> socket.socket:
         sock = connect(*args)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         return sock
 
-    monkeypatch.setattr(direct, "_open", small)
+    monkeypatch.setattr(direct_connect, "_open", small)  # (what connects calls)
 
 
 @pytest.mark.parametrize("direct", ROUTES)

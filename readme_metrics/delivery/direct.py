@@ -26,20 +26,20 @@ retried here: a POST that fails raises the ``requests`` exception requests would
 raised (``Timeout``, ``ConnectionError``, ``SSLError``) and the delivery policy decides,
 as before; but once the answer's status line and headers came, a body that breaks after
 them gives the answer all the same (``reader.read_answer``'s ``verdict_first``).
+
+Its parts: the connection (:mod:`.direct_connect`), the writes (:mod:`.direct_send`).
 """
 
 from __future__ import annotations
 
-import errno
 import http.client
 import math
 import re
 import select
-import socket
 import ssl
 import threading
 import time
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -47,140 +47,23 @@ from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
 from readme_metrics.delivery import reader, resolve, tls, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
+from readme_metrics.delivery.direct_connect import _Connection, _open
+from readme_metrics.delivery.direct_send import _gather, _send, _write, _write_one
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS
+
+# (its connection and its writes are direct_connect's and direct_send's: importable from
+# here as before)
+__all__ = ["DirectPoster", "Headers", "_Connection", "_dropped", "_gather", "_open",
+           "_send", "_write", "_write_one"]
 
 #: The headers of a POST: those before ``Content-Length`` and those after it, encoded.
 Headers = tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]
 
 
-#: Where a socket has no ``sendmsg`` (TLS): the most bytes of the header block and the
-#: body's pieces joined into one write (a larger piece is written alone).
-_COALESCE_MAX = 64 * 1024
-
-#: The most buffers handed to one ``sendmsg`` (Linux allows 1024, IOV_MAX).
-_IOV_MAX = 512
-
 #: A header value ``http.client`` refuses to send (a line break not folding the line).
 _ILLEGAL_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
-
-
-class _Connection:
-    """A socket to the Metrics API (TCP_NODELAY, as urllib3; TLS for https), held by a
-    watchdog :class:`~.watchdog.Line` too so the watchdog can cut it while it connects
-    or reads. ``sock`` is None until connected and once closed."""
-
-    __slots__ = ("sock", "line", "connecting", "timeout", "_poster")
-
-    def __init__(self, poster: DirectPoster) -> None:
-        self.sock: Any = None
-        self.line = watchdog.Line()
-        self.connecting = False
-        self.timeout: Optional[float] = None  # the socket's, while connected
-        self._poster = poster
-
-    def connect(self, seconds: float,
-                ended: Optional[Callable[[], bool]] = None) -> Any:
-        """TCP (then TLS) connection to the Metrics API, each step within ``seconds``;
-        with ``ended`` (a check's), a cut of :attr:`line` ends a TCP connect too
-        (:func:`_open`), and one made as the socket is wrapped for TLS ends it before
-        the handshake."""
-        poster = self._poster
-        self.connecting = self.line.connecting = True
-        self.line.sock = None
-        sock = _open(poster.resolver, seconds, None if ended is None else self.line, ended)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # not TCP after all (some test doubles): no harm
-            pass
-        self.sock = self.line.sock = sock
-        self.timeout = sock.gettimeout()
-        if poster.tls:
-            # Wrapping detaches ``sock``: the watchdog must hold the TLS socket from then
-            # on, or a deadline would shut down a dead descriptor and leave a server
-            # dripping its answer over TLS unbounded. The handshake comes after, each
-            # read of it within ``seconds`` and all of it within the limit.
-            wrapped = poster.context().wrap_socket(
-                sock, server_hostname=tls.server_name(poster._host),
-                do_handshake_on_connect=False)
-            self.sock = self.line.sock = wrapped
-            if ended is not None and ended():
-                # cut as ``sock`` was wrapped: it shut down the detached descriptor
-                # (EBADF), and the handshake and the check's GET would go on (review87)
-                raise ConnectionAbortedError("the check was ended")
-            wrapped.do_handshake()
-        self.connecting = self.line.connecting = False
-        return self.sock
-
-    def set_timeout(self, seconds: Optional[float]) -> None:
-        """The socket's timeout (None: it blocks), changed only if it differs: each
-        change is a system call."""
-        if self.timeout != seconds:
-            self.sock.settimeout(seconds)
-            self.timeout = seconds
-
-    def close(self) -> None:
-        sock, self.sock = self.sock, None
-        if sock is not None:
-            sock.close()
-
-
-def _open(resolver: resolve.Resolver, seconds: float,
-          line: Optional[watchdog.Line] = None,
-          ended: Optional[Callable[[], bool]] = None) -> socket.socket:
-    """A TCP connection to the resolver's host, made as ``socket.create_connection``
-    makes it (each address in turn, the last error raised), except that the lookup
-    (:mod:`.resolve`) and the addresses share ``seconds``: create_connection gives each
-    address the whole timeout, so an API whose name gives several addresses that all drop
-    the SYN (down behind a firewall) held a POST for that many timeouts, and its lookup
-    was not bounded at all.
-
-    Each address but the last gets half of what is left, the last all of it: given the
-    whole of it, a first address that drops the SYN (a broken IPv6 route to a dual-stack
-    host, ``localhost`` as ``::1`` where nothing answers there) took every POST's
-    bound, the next one was never tried, and no log got through (delivery23). The address
-    that connected is tried first next time (:meth:`.Resolver.connected`).
-
-    With a ``line`` (a check's: :meth:`DirectPoster.answers`), each socket is on it while
-    it connects, so a cut (:meth:`DirectPoster.end_check`) ends a connect to a host that
-    drops the SYN at once, and once ``ended()`` no other address is tried: such a
-    connect held the readme-metrics-check thread past close() (review85). ``ended()`` is
-    read again once the connect returns: a cut between the first look and the connect
-    shut down a socket not yet connecting, which does nothing (ENOTCONN), and the
-    connect then returned at once, a host that drops the SYN taken for connected
-    (review87)."""
-    deadline = time.monotonic() + seconds
-    addresses = resolver.addresses(deadline)
-    error: OSError = TimeoutError("timed out")  # the lookup took all the time
-    last = len(addresses) - 1
-    for n, (family, kind, protocol, _, address) in enumerate(addresses):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        sock = socket.socket(family, kind, protocol)
-        if line is not None:
-            line.sock = sock
-        try:
-            if ended is not None and ended():
-                raise ConnectionAbortedError("the check was ended")
-            sock.settimeout(left if n == last else left / 2)
-            sock.connect(address)
-            if ended is not None and ended():
-                # cut between the look above and the connect: a shutdown before it
-                # began did nothing, and such a connect returns at once as if made
-                raise ConnectionAbortedError("the check was ended")
-        except OSError as exc:
-            sock.close()
-            error = exc
-            if ended is not None and ended():
-                break
-            continue
-        sock.settimeout(left)
-        if n:
-            resolver.connected(address)
-        return sock
-    raise error
 
 
 def _put_head(connection: http.client.HTTPConnection, path: str, headers: Headers,
@@ -216,71 +99,6 @@ def _template(host: str, port: int, default_port: int, path: str,
         return None
     before, _, after = head.partition(marker)
     return before, b"\r\n" + after
-
-
-def _send(sock: Any, head: bytes, pieces: tuple[bytes, ...],
-          deadline: Optional[float]) -> Optional[OSError]:
-    """Send ``head`` and the body's ``pieces`` on ``sock``, in order and none copied on a
-    plain socket (``sendmsg``); the error if the server stopped reading, else None.
-
-    With a ``deadline`` (no watchdog), each system call waits only until then.
-    A server may answer before it read the whole body (``413`` and ``Connection:
-    close``, then it closes): sending then fails with a broken pipe or a reset, but the
-    answer may be there to read. As urllib3 does, the caller still reads it, and only
-    if there is none is the POST a connection error.
-    """
-    try:
-        if isinstance(sock, ssl.SSLSocket) or not hasattr(sock, "sendmsg"):
-            _write(sock, (head, *pieces), deadline)  # TLS (no sendmsg there), Windows
-        else:
-            _gather(sock, [head, *pieces], deadline)
-    except OSError as exc:
-        if (isinstance(exc, ssl.SSLError)
-                or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EPROTOTYPE)):
-            raise
-        return exc
-    return None
-
-
-def _gather(sock: Any, buffers: list[Any], deadline: Optional[float]) -> None:
-    """Send ``buffers`` with ``sendmsg``, again from where each call stopped (it may send
-    less than all): what went out is dropped, a buffer sent in part is sliced."""
-    first = 0  # the first buffer not sent in full
-    while first < len(buffers):
-        if deadline is not None:
-            reader.time_left(sock, deadline)
-        sent = sock.sendmsg(buffers[first:first + _IOV_MAX])
-        while first < len(buffers) and sent >= len(buffers[first]):
-            sent -= len(buffers[first])
-            first += 1
-        if sent:
-            buffers[first] = memoryview(buffers[first])[sent:]
-
-
-def _write(sock: Any, buffers: tuple[bytes, ...], deadline: Optional[float]) -> None:
-    """Send ``buffers`` with ``sendall``: consecutive ones joined into one write up to
-    ``_COALESCE_MAX`` bytes (a small POST is one write), a larger one written alone."""
-    run: list[bytes] = []
-    size = 0
-    for buffer in buffers:
-        if run and size + len(buffer) > _COALESCE_MAX:
-            _write_one(sock, b"".join(run), deadline)
-            run = []
-            size = 0
-        if len(buffer) > _COALESCE_MAX:  # copying it would cost more than a system call
-            _write_one(sock, buffer, deadline)
-        else:
-            run.append(buffer)
-            size += len(buffer)
-    if run:
-        _write_one(sock, b"".join(run), deadline)
-
-
-def _write_one(sock: Any, data: bytes, deadline: Optional[float]) -> None:
-    """``sock.sendall(data)``, within what is left until ``deadline`` if there is one."""
-    if deadline is not None:
-        reader.time_left(sock, deadline)
-    sock.sendall(data)
 
 
 def _dropped(sock: Any) -> bool:
