@@ -1,0 +1,144 @@
+"""The Batcher's close: stop taking logs, drain until the deadline, give up on what is left
+(begun by close(), the exit, or a sender after the owner's release).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    import threading
+
+    from readme_metrics.delivery.health import ApiHealth
+    from readme_metrics.delivery.queue import Batch, LogQueue
+
+__all__ = ["BatchClosing"]
+
+
+class BatchClosing:
+    """:class:`~readme_metrics.delivery.batcher.Batcher`'s close, a base of it: every
+    method takes the queue's lock itself, as the Batcher's do."""
+
+    queue: LogQueue
+    lock: threading.Lock
+    health: ApiHealth
+    closed: bool
+    closing: bool
+    deadline: float
+    on_close: Callable[[float], None]
+    cut: int
+    cut_unsent: int
+    refused_closing: int
+    released: float
+    unattended: bool
+
+    def begin_close(self, deadline: float) -> bool:
+        """Stop accepting logs, drain until ``deadline``; False if already closed.
+
+        True too for a drain begun after :meth:`release` that no sender has ended yet:
+        the caller (the exit hook) then waits for it, and ends it.
+        """
+        with self.lock:
+            if self.closed:
+                taken_over, self.unattended = self.unattended, False
+                return taken_over
+            self._close_locked(deadline)
+        self.on_close(deadline)
+        return True
+
+    def _close_locked(self, deadline: float) -> None:
+        self.closed = True
+        self.refused_closing = 0
+        self.closing = True
+        self.deadline = deadline
+        # A backoff of this library's own is cut short, once: a close that begins while
+        # one lasts past the deadline gave up on the batches waiting for a retry without
+        # an attempt, though the Metrics API may have answered again for seconds. They
+        # are tried now, one POST at a time as after any failure; a failure then backs
+        # off as usual (no attempt past the deadline). A Retry-After is still honoured.
+        # (Each batch's own backoff too, not only a hold of every sender.)
+        resume = self.health.cut_short_locked()
+        for batch in self.queue.retries:
+            batch.not_before = min(batch.not_before, resume)
+        self.queue.flush_target = self.queue.accepted
+        self.queue.wake.notify_all()
+
+    def release(self, deadline: float) -> None:
+        """The owner is gone: the senders send what waits until ``deadline``, then end.
+
+        For a finalizer, which runs wherever the cyclic GC does, even in a thread that
+        holds the queue's lock (a plain Lock): the close itself is begun by a sender
+        (:meth:`next_or_end`); this only sets a flag and wakes them if the lock is free
+        (else they see it within ``IDLE_LOOK``).
+        """
+        self.released = deadline
+        if self.lock.acquire(blocking=False):
+            try:
+                self.queue.wake.notify_all()
+            finally:
+                self.lock.release()
+
+    def close_released(self) -> bool:
+        """Begin the close :meth:`release` asked for, as a sender does (the exit hook may
+        take it over); False if there is none to begin (not released, or closed)."""
+        with self.lock:
+            if not self._close_released_locked():
+                return False
+        self.on_close(self.released)
+        return True
+
+    def _close_released_locked(self) -> bool:
+        if not self.released or self.closed:
+            return False
+        self._close_locked(self.released)
+        self.unattended = True
+        return True
+
+    def end_unattended(self) -> Optional[tuple[int, int, int]]:
+        """For a sender that found nothing more to send: :meth:`end_close` if the close
+        began after :meth:`release` and no other sender still posts; else None."""
+        with self.lock:
+            if not self.unattended or self.queue.in_flight:
+                return None
+            self.unattended = False
+        return self.end_close()
+
+    def cut_at_close(self, batch: Batch, read: bool) -> None:
+        """A POST of ``batch`` cut at the close's deadline: dropped at shutdown, not
+        tried again (no time is left). ``read``: cut once sent, not while connecting:
+        the API may have those logs, counted in ``cut`` for the close's warning."""
+        with self.lock:
+            self._cut_locked(batch, read)
+            self.queue.wake.notify_all()
+
+    def _cut_locked(self, batch: Batch, read: bool) -> None:
+        if read:
+            self.cut += batch.count
+        else:  # never reached the API: said as dropped, as what waited
+            self.cut_unsent += batch.count
+        self.queue.settle_locked(batch, "shutdown")
+
+    def end_close(self, in_flight: bool = False) -> tuple[int, int, int]:
+        """Give up on what is left: (logs dropped now, logs still in flight, logs in
+        POSTs cut at the close's deadline already: :meth:`cut_at_close`).
+
+        ``in_flight`` (the close reached its deadline): the batches still in flight are
+        given up on too, now, as those POSTs were cut at it (or cannot be: a SOCKS
+        proxy's): counted ``dropped_shutdown`` by the time the close returns, not by
+        their sender once back (which settles nothing more then; an answer that came as
+        the close cut them counts no ``sent``, the close having said them not delivered).
+        Left to the senders, ``stats`` right after ``close()`` showed them ``queued``
+        though its warning had said them not delivered (blackbox6, delivery32).
+        """
+        queue = self.queue
+        with self.lock:
+            dropped = queue.drop_waiting_locked("shutdown")
+            if in_flight:
+                for batch in list(queue.in_flight):
+                    # In its POST (sent_at set): the API may have read it.
+                    self._cut_locked(batch, bool(batch.sent_at))
+            self.closing = False  # a sender still stuck in I/O settles when it returns
+            queue.wake.notify_all()
+            queue.done.notify_all()
+            cut, unsent, self.cut, self.cut_unsent = self.cut, self.cut_unsent, 0, 0
+            return dropped + unsent, queue.accepted - queue.resolved, cut
