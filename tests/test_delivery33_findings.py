@@ -254,7 +254,7 @@ def test_a_post_cut_while_it_connects_is_cut_once_connected(
             return call(*args, **kwargs)
         return connect
 
-    monkeypatch.setattr(direct_connect, "_open", held(direct_route._open))
+    monkeypatch.setattr(direct_connect, "open_socket", held(direct_route._open))
     monkeypatch.setattr(HTTPConnection, "connect", held(HTTPConnection.connect))
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda request: None,
                               metrics_api=collector.url)

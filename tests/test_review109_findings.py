@@ -73,7 +73,7 @@ def connect_held_until_cut(monkeypatch: pytest.MonkeyPatch, first_only: bool = F
         return connect
 
     patch_cut(monkeypatch, cut)
-    monkeypatch.setattr(direct_connect, "_open", holding(direct_route._open))
+    monkeypatch.setattr(direct_connect, "open_socket", holding(direct_route._open))
     monkeypatch.setattr(HTTPConnection, "connect", holding(HTTPConnection.connect))
     return cut_done
 

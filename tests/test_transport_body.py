@@ -55,14 +55,14 @@ def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Coll
 
 def small_send_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The direct route's sockets with a 4 KiB send buffer: a send takes a little at a time."""
-    connect = direct_connect._open
+    connect = direct_connect.open_socket
 
     def small(*args: Any) -> socket.socket:
         sock = connect(*args)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         return sock
 
-    monkeypatch.setattr(direct_connect, "_open", small)  # (what connects calls)
+    monkeypatch.setattr(direct_connect, "open_socket", small)  # (what connects calls)
 
 
 @pytest.mark.parametrize("direct", ROUTES)

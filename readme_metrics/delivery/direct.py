@@ -47,8 +47,12 @@ from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
 from readme_metrics.delivery import reader, resolve, tls, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
-from readme_metrics.delivery.direct_connect import _Connection, _open
-from readme_metrics.delivery.direct_send import _gather, _send, _write, _write_one
+from readme_metrics.delivery.direct_connect import Connection as _Connection
+from readme_metrics.delivery.direct_connect import open_socket as _open
+from readme_metrics.delivery.direct_send import gather as _gather
+from readme_metrics.delivery.direct_send import send as _send
+from readme_metrics.delivery.direct_send import write as _write
+from readme_metrics.delivery.direct_send import write_one as _write_one
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
 from readme_metrics.delivery.policy import MAX_SENDERS

@@ -13,10 +13,10 @@ from readme_metrics.delivery import resolve, tls, watchdog
 if TYPE_CHECKING:
     from readme_metrics.delivery.direct import DirectPoster
 
-__all__ = ["_Connection", "_open"]
+__all__ = ["Connection", "open_socket"]
 
 
-class _Connection:
+class Connection:
     """A socket to the Metrics API (TCP_NODELAY, as urllib3; TLS for https), held by a
     watchdog :class:`~.watchdog.Line` too so the watchdog can cut it while it connects
     or reads. ``sock`` is None until connected and once closed."""
@@ -34,12 +34,12 @@ class _Connection:
                 ended: Optional[Callable[[], bool]] = None) -> Any:
         """TCP (then TLS) connection to the Metrics API, each step within ``seconds``;
         with ``ended`` (a check's), a cut of :attr:`line` ends a TCP connect too
-        (:func:`_open`), and one made as the socket is wrapped for TLS ends it before
+        (:func:`open_socket`), and one made as the socket is wrapped for TLS ends it before
         the handshake."""
         poster = self._poster
         self.connecting = self.line.connecting = True
         self.line.sock = None
-        sock = _open(poster.resolver, seconds, None if ended is None else self.line, ended)
+        sock = open_socket(poster.resolver, seconds, None if ended is None else self.line, ended)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not TCP after all (some test doubles): no harm
@@ -76,7 +76,7 @@ class _Connection:
             sock.close()
 
 
-def _open(resolver: resolve.Resolver, seconds: float,
+def open_socket(resolver: resolve.Resolver, seconds: float,
           line: Optional[watchdog.Line] = None,
           ended: Optional[Callable[[], bool]] = None) -> socket.socket:
     """A TCP connection to the resolver's host, made as ``socket.create_connection``

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from readme_metrics.delivery import reader
 
-__all__ = ["_send", "_write_one"]
+__all__ = ["gather", "send", "write", "write_one"]
 
 
 #: Where a socket has no ``sendmsg`` (TLS): the most bytes of the header block and the
@@ -21,7 +21,7 @@ _COALESCE_MAX = 64 * 1024
 _IOV_MAX = 512
 
 
-def _send(sock: Any, head: bytes, pieces: tuple[bytes, ...],
+def send(sock: Any, head: bytes, pieces: tuple[bytes, ...],
           deadline: Optional[float]) -> Optional[OSError]:
     """Send ``head`` and the body's ``pieces`` on ``sock``, in order and none copied on a
     plain socket (``sendmsg``); the error if the server stopped reading, else None.
@@ -34,9 +34,9 @@ def _send(sock: Any, head: bytes, pieces: tuple[bytes, ...],
     """
     try:
         if isinstance(sock, ssl.SSLSocket) or not hasattr(sock, "sendmsg"):
-            _write(sock, (head, *pieces), deadline)  # TLS (no sendmsg there), Windows
+            write(sock, (head, *pieces), deadline)  # TLS (no sendmsg there), Windows
         else:
-            _gather(sock, [head, *pieces], deadline)
+            gather(sock, [head, *pieces], deadline)
     except OSError as exc:
         if (isinstance(exc, ssl.SSLError)
                 or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EPROTOTYPE)):
@@ -45,7 +45,7 @@ def _send(sock: Any, head: bytes, pieces: tuple[bytes, ...],
     return None
 
 
-def _gather(sock: Any, buffers: list[Any], deadline: Optional[float]) -> None:
+def gather(sock: Any, buffers: list[Any], deadline: Optional[float]) -> None:
     """Send ``buffers`` with ``sendmsg``, again from where each call stopped (it may send
     less than all): what went out is dropped, a buffer sent in part is sliced."""
     first = 0  # the first buffer not sent in full
@@ -60,26 +60,26 @@ def _gather(sock: Any, buffers: list[Any], deadline: Optional[float]) -> None:
             buffers[first] = memoryview(buffers[first])[sent:]
 
 
-def _write(sock: Any, buffers: tuple[bytes, ...], deadline: Optional[float]) -> None:
+def write(sock: Any, buffers: tuple[bytes, ...], deadline: Optional[float]) -> None:
     """Send ``buffers`` with ``sendall``: consecutive ones joined into one write up to
     ``_COALESCE_MAX`` bytes (a small POST is one write), a larger one written alone."""
     run: list[bytes] = []
     size = 0
     for buffer in buffers:
         if run and size + len(buffer) > _COALESCE_MAX:
-            _write_one(sock, b"".join(run), deadline)
+            write_one(sock, b"".join(run), deadline)
             run = []
             size = 0
         if len(buffer) > _COALESCE_MAX:  # copying it would cost more than a system call
-            _write_one(sock, buffer, deadline)
+            write_one(sock, buffer, deadline)
         else:
             run.append(buffer)
             size += len(buffer)
     if run:
-        _write_one(sock, b"".join(run), deadline)
+        write_one(sock, b"".join(run), deadline)
 
 
-def _write_one(sock: Any, data: bytes, deadline: Optional[float]) -> None:
+def write_one(sock: Any, data: bytes, deadline: Optional[float]) -> None:
     """``sock.sendall(data)``, within what is left until ``deadline`` if there is one."""
     if deadline is not None:
         reader.time_left(sock, deadline)

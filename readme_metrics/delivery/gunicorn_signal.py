@@ -37,7 +37,8 @@ import threading
 import time
 from typing import Any, Optional
 
-__all__ = ["forget", "stop_came", "watch_fork", "watch_stop", "worker_set_term"]
+__all__ = ["Noted", "find_worker", "forget", "stop_came", "watch_fork", "watch_stop",
+           "worker_set_term"]
 
 
 class _Watch:
@@ -48,7 +49,7 @@ class _Watch:
     def __init__(self, worker: object) -> None:
         self.pid = os.getpid()
         self.worker = worker
-        self.noted: list[_Noted] = []
+        self.noted: list[Noted] = []
         #: SIGTERM's handler as the worker's ``init_signals`` left it (watch_fork).
         self.set_term: Optional[tuple[Any]] = None
 
@@ -59,7 +60,7 @@ class _Watch:
 _watch: Optional[_Watch] = None
 
 
-def _record(worker: object, noted: _Noted) -> None:
+def _record(worker: object, noted: Noted) -> None:
     global _watch
     watch = _watch
     if watch is None or watch.pid != os.getpid() or watch.worker is not worker:
@@ -73,9 +74,9 @@ def forget() -> None:
     _watch = None
 
 
-class _Noted:
+class Noted:
     """The worker's SIGTERM handler, wrapped: notes when the first signal came (what
-    :func:`_worker` reads it through: ``__self__``, the worker, as for its method).
+    :func:`find_worker` reads it through: ``__self__``, the worker, as for its method).
     Called as the handler is: ``(signum, frame)`` for ``signal.signal``'s, no argument
     for an asyncio loop's (gunicorn's ``-k asgi`` worker)."""
 
@@ -95,7 +96,7 @@ class _Noted:
     # it to its worker's handle_exit found it equal before the wrapper, and not with it
     # (review115); its attributes (``__func__``, ``__name__``, ...) are the handler's.
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Noted):
+        if isinstance(other, Noted):
             other = other.handler
         return bool(self.handler == other)
 
@@ -115,22 +116,22 @@ class _Noted:
 
 def watch_stop() -> None:
     """In a gunicorn worker's main thread, its SIGTERM handler set (the app loaded in
-    the worker): note when SIGTERM comes (:class:`_Noted`). Once per worker; anywhere
+    the worker): note when SIGTERM comes (:class:`Noted`). Once per worker; anywhere
     else, nothing. Never raises."""
     try:
         if threading.current_thread() is not threading.main_thread():
             return
         handler = signal.getsignal(signal.SIGTERM)
-        if isinstance(handler, _Noted):
+        if isinstance(handler, Noted):
             return
-        worker = _worker()
+        worker = find_worker()
         if worker is None:
             if "gunicorn.workers.base" in sys.modules:
                 _watch_asgi(_worker_up_the_stack())
             return
         if not callable(handler) or _is_asgi(worker):
             return  # (SIG_DFL, SIG_IGN, a handler not set from Python; -k asgi's loop's)
-        noted = _Noted(handler)
+        noted = Noted(handler)
         signal.signal(signal.SIGTERM, noted)
         _record(worker, noted)
         if getattr(handler, "__self__", None) is worker:
@@ -149,9 +150,9 @@ def _watch_asgi(worker: object) -> None:
         return
     handler = getattr(worker, "handle_exit_signal", None)
     loop = getattr(worker, "loop", None)
-    if not callable(handler) or isinstance(handler, _Noted) or loop is None:
+    if not callable(handler) or isinstance(handler, Noted) or loop is None:
         return  # (wrapped by watch_fork before the worker set it)
-    noted = _Noted(handler)
+    noted = Noted(handler)
     loop.add_signal_handler(signal.SIGTERM, noted)
     _record(worker, noted)
 
@@ -185,8 +186,8 @@ def watch_fork() -> None:
             return
         for name in ("handle_exit", "handle_exit_signal"):
             handler = getattr(worker, name, None)
-            if callable(handler) and not isinstance(handler, _Noted):
-                noted = _Noted(handler)
+            if callable(handler) and not isinstance(handler, Noted):
+                noted = Noted(handler)
                 setattr(worker, name, noted)
                 _record(worker, noted)
         init_signals = getattr(worker, "init_signals", None)
@@ -217,9 +218,9 @@ def stop_came() -> Optional[float]:
     the handler set, or by one this process wrapped that still saw it (called by the
     app's handler set over it, by gunicorn's, by the loop's)."""
     handler = signal.getsignal(signal.SIGTERM)
-    noted = [handler] if isinstance(handler, _Noted) else []
+    noted = [handler] if isinstance(handler, Noted) else []
     watch = _watch
-    if watch is not None and watch.pid == os.getpid() and watch.worker is _worker():
+    if watch is not None and watch.pid == os.getpid() and watch.worker is find_worker():
         noted += watch.noted
     times = [each.came for each in noted if each.came is not None]
     return min(times) if times else None
@@ -237,7 +238,7 @@ def _is_worker(candidate: object) -> bool:
     return isinstance(worker_class, type) and isinstance(candidate, worker_class)
 
 
-def _worker() -> Optional[object]:
+def find_worker() -> Optional[object]:
     """The gunicorn worker object of this process, found through a signal handler that
     is one of its methods: SIGTERM's (sync, gthread, ...), else SIGUSR1's, the one
     gunicorn handler uvicorn-worker's ``UvicornWorker`` keeps (uvicorn's ``Server``

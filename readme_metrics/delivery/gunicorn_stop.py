@@ -35,8 +35,12 @@ from typing import Optional
 
 from readme_metrics.delivery import uwsgi_exit
 from readme_metrics.delivery.gunicorn_signal import (
-    _Noted,
-    _worker,
+    Noted as _Noted,
+)
+from readme_metrics.delivery.gunicorn_signal import (
+    find_worker as _worker,
+)
+from readme_metrics.delivery.gunicorn_signal import (
     forget,
     stop_came,
     watch_fork,

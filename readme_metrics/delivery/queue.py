@@ -34,7 +34,8 @@ from readme_metrics.delivery.policy import (
     RAISE_POST_BYTES_AFTER,
     post_size,
 )
-from readme_metrics.delivery.queue_flush import FlushWaiting, _FlushWaiter
+from readme_metrics.delivery.queue_flush import FlushWaiter as _FlushWaiter
+from readme_metrics.delivery.queue_flush import FlushWaiting
 
 _NBYTES = attrgetter("nbytes")
 

@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 
     from readme_metrics.delivery.queue import Batch
 
-__all__ = ["FlushWaiting"]
+__all__ = ["FlushWaiter", "FlushWaiting"]
 
 
-class _FlushWaiter:
+class FlushWaiter:
     """One flush() call: waits for sequence numbers (base, target] to be settled;
     ``refused`` is how many logs the queue had refused when it was called."""
 
@@ -40,7 +40,7 @@ class FlushWaiting:
     in_flight: set[Batch]
     retries: list[Batch]
     flush_target: int
-    waiters: list[_FlushWaiter]
+    waiters: list[FlushWaiter]
     dropped_unanswered: int
     refused: int
     refused_answered: int
@@ -57,13 +57,13 @@ class FlushWaiting:
                 low = batch.first
         return low
 
-    def add_waiter_locked(self) -> Optional[_FlushWaiter]:
+    def add_waiter_locked(self) -> Optional[FlushWaiter]:
         """Register a flush of everything accepted so far; None if all is settled
         (:meth:`dropped_unanswered_locked` says whether that went well)."""
         target = self.accepted
         if self.lowest_unsettled_locked() > target:
             return None
-        waiter = _FlushWaiter(self.resolved, target)
+        waiter = FlushWaiter(self.resolved, target)
         # base: what settles from now on is watched by the waiter (a drop clears ``ok``);
         # what settled before is known now. Sequence numbers below the lowest unsettled
         # one are all settled.
@@ -92,11 +92,11 @@ class FlushWaiting:
         if refused > self.refused_answered:
             self.refused_answered = refused
 
-    def settled_locked(self, waiter: _FlushWaiter) -> bool:
+    def settled_locked(self, waiter: FlushWaiter) -> bool:
         """True when every log the flush asked for is settled."""
         return self.lowest_unsettled_locked() > waiter.target
 
-    def wait_locked(self, waiter: _FlushWaiter, deadline: float) -> bool:
+    def wait_locked(self, waiter: FlushWaiter, deadline: float) -> bool:
         """Wait (lock held) until the flush's logs are settled or ``deadline``."""
         while not self.settled_locked(waiter):
             left = deadline - time.monotonic()

@@ -34,10 +34,12 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.delivery import stalls
 from readme_metrics.delivery.stretch import Stretch
-from readme_metrics.delivery.watchdog_holds import _unhold_locked, cut_lost, end_by, release
+from readme_metrics.delivery.watchdog_holds import cut_lost, end_by, release
+from readme_metrics.delivery.watchdog_holds import unhold_locked as _unhold_locked
 from readme_metrics.delivery.watchdog_line import Line, cut
 from readme_metrics.delivery.watchdog_state import state
-from readme_metrics.delivery.watchdog_thread import _started_locked, stalled
+from readme_metrics.delivery.watchdog_thread import stalled
+from readme_metrics.delivery.watchdog_thread import started_locked as _started_locked
 
 __all__ = ["Limit", "Line", "Stretch", "after_fork_in_child", "current", "cut", "cut_lost",
            "end_by", "last_cut", "limit", "release", "run_at", "run_soon", "stalled",

@@ -10,13 +10,14 @@ import time
 from typing import TYPE_CHECKING
 
 from readme_metrics.delivery.stretch import Stretch
-from readme_metrics.delivery.watchdog_line import _connected
+from readme_metrics.delivery.watchdog_line import connected
 from readme_metrics.delivery.watchdog_state import state
 
 if TYPE_CHECKING:
     from readme_metrics.delivery.watchdog import Limit
 
-__all__ = ["cut_lost", "end_by", "release"]
+__all__ = ["cut_lost", "end_by", "release", "spared_at_deadline", "stretched_at_deadline",
+           "unhold_locked"]
 
 
 def cut_lost(stretch: Stretch, before: float, waited: float,
@@ -49,7 +50,7 @@ def cut_lost(stretch: Stretch, before: float, waited: float,
                     or due.began >= before or due.verdict_at):
                 continue
             due.lost = True
-            _unhold_locked(due)  # (spared: now cut as main's rule says, below)
+            unhold_locked(due)  # (spared: now cut as main's rule says, below)
             at = due.began + due.frozen + waited
             if due.began < hold_before and not due.spared and at > due.deadline:
                 at = min(at, due.until)
@@ -89,7 +90,7 @@ def release(stretch: Stretch, spared: bool = True) -> None:
         for _, _, due in list(state.heap):
             if (due.held and due.stretch is stretch and due.deadline
                     and (spared or not due.spared)):
-                _unhold_locked(due)
+                unhold_locked(due)
                 due.lost = True
                 at = max(due.unheld, now)
                 if at < due.deadline:
@@ -128,13 +129,13 @@ def end_by(stretch: Stretch, until: float, later: bool = True) -> None:
             state.wake.notify()
 
 
-def _unhold_locked(due: Limit) -> None:
+def unhold_locked(due: Limit) -> None:
     if due.held and due.stretch is not None:
         due.held = False
         due.stretch.held -= 1
 
 
-def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
+def stretched_at_deadline(due: Limit, stretch: Stretch, now: float) -> bool:
     """For a limit following ``stretch``, at its deadline: True if the bound grew
     meanwhile (its deadline moved there, never past ``until``)."""
     if stretch.seconds > due.bound and due.deadline < due.until and not due.lost:
@@ -150,19 +151,19 @@ def _stretched(due: Limit, stretch: Stretch, now: float) -> bool:
     return False
 
 
-def _spared(due: Limit, stretch: Stretch, now: float) -> bool:
+def spared_at_deadline(due: Limit, stretch: Stretch, now: float) -> bool:
     """For a limit following ``stretch``, at its deadline, unanswered: True if it is
     waited longer instead of cut, as the API may answer it late. Taken for lost (a POST
     begun after it was answered fast): :meth:`Stretch.spare`; one spared already that
     reached its deadline again was lost indeed (:meth:`Stretch.spared_lost`: cut it).
     Taken for slow, at ``timeout``: :meth:`Stretch.slowing`."""
     if due.held:  # held past its bound (cut_lost, or spared below), unanswered
-        _unhold_locked(due)
+        unhold_locked(due)
         if not due.verdict_at and due.deadline < due.until:
             stretch.spared_lost(now)  # lost indeed
         return False
     if (due.lost or due.verdict_at or due.deadline >= due.until
-            or not any(_connected(connection) for connection in due.connections)):
+            or not any(connected(connection) for connection in due.connections)):
         return False
     if stretch.slow(due.began):
         wait = stretch.slowing(due.bound, due.began)

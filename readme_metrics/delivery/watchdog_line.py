@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-__all__ = ["Line", "cut"]
+__all__ = ["Line", "connected", "cut"]
 
 
 class Line:
@@ -22,7 +22,7 @@ class Line:
         self.connecting = False
 
 
-def _connected(connection: Any) -> bool:
+def connected(connection: Any) -> bool:
     """The connection's socket is made (not a TCP connect nor a TLS handshake running)."""
     return (getattr(connection, "sock", None) is not None
             and not getattr(connection, "connecting", False))
@@ -38,4 +38,4 @@ def cut(connection: Any) -> bool:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-    return _connected(connection)
+    return connected(connection)

@@ -11,14 +11,14 @@ import time
 from typing import Callable
 
 from readme_metrics.delivery import stalls
-from readme_metrics.delivery.watchdog_holds import _spared, _stretched
-from readme_metrics.delivery.watchdog_line import _connected, cut
+from readme_metrics.delivery.watchdog_holds import spared_at_deadline, stretched_at_deadline
+from readme_metrics.delivery.watchdog_line import connected, cut
 from readme_metrics.delivery.watchdog_state import state
 
-__all__ = ["stalled"]
+__all__ = ["stalled", "started_locked"]
 
 
-def _started_locked() -> bool:
+def started_locked() -> bool:
     """Start the watchdog thread if none runs; True if this call started it."""
     # The thread clears state.thread as it ends (_run): no Thread.is_alive() per POST,
     # which is three Python calls.
@@ -56,7 +56,8 @@ def _watch() -> None:
                 if at < due.deadline:  # moved later (cut_lost): its own entry comes then
                     continue
                 if due.deadline and due.stretch is not None and (
-                        _stretched(due, due.stretch, now) or _spared(due, due.stretch, now)):
+                        stretched_at_deadline(due, due.stretch, now)
+                        or spared_at_deadline(due, due.stretch, now)):
                     continue
                 if due.deadline:
                     # With no connection yet (the requests route's joins at its first
@@ -70,7 +71,7 @@ def _watch() -> None:
                     # its answer was taken for one cut while connecting (requests route:
                     # a connect timeout, its logs "never reached the API") whenever that
                     # thread ran first (delivery31).
-                    due.connected = any(_connected(connection)
+                    due.connected = any(connected(connection)
                                         for connection in due.connections)
                     due.cut_at = due.deadline
                     due.fired = True
