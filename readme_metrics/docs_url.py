@@ -45,6 +45,7 @@ from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
 from readme_metrics.nothing_listens import NothingListens
 from readme_metrics.options import BY_NAME
+from readme_metrics.threads import start_thread
 from readme_metrics.url_checks import http_url
 
 __all__ = ["DocsUrl", "MAX_REDIRECTS", "MAX_RETRY_AFTER", "RETRY_AFTER"]
@@ -274,12 +275,8 @@ class DocsUrl:
             if state.base is not None or state.running or _clock() < state.retry_at:
                 return
             state.running = True
-        thread = threading.Thread(
-            target=self._lookup, args=(state,), name="readme-metrics-docs-url", daemon=True
-        )
-        try:
-            thread.start()
-        except RuntimeError:  # e.g. interpreter shutting down: try again later
+        if start_thread(self._lookup, "readme-metrics-docs-url", args=(state,)) is None:
+            # e.g. interpreter shutting down: try again later
             self._failed(state, "could not start the lookup thread")
 
     def _lookup(self, state: _State) -> None:

@@ -11,18 +11,18 @@ more logs. Fewer duplicates are not worth lost logs: reverted, its tests with it
 
 from __future__ import annotations
 
-import threading
-import types
-
 import pytest
 
-from readme_metrics.delivery import Delivery, inline, worker
+from readme_metrics.delivery import Delivery
+from readme_metrics.delivery.core import WORKER_NAME
+from readme_metrics.delivery.inline import FLUSH_HELPER_NAME
 from tests.support.delivery import (
     MakeDelivery,
     api_key_never_logged_fixture,  # noqa: F401 - autouse
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
 from tests.support.fake_api import Collector
+from tests.support.threads import AT_EXIT, no_thread_starts
 from tests.test_exit16_findings import every_log_in_a_post_at_once
 
 
@@ -47,20 +47,14 @@ def test_close_where_no_thread_can_start_posts_in_the_closing_thread(
     raises: the closing thread posts 500 logs beside the four busy senders, and the rest
     goes once the API answers, every log once, stats exact. A guard (this machine runs
     3.11, whose exit still starts threads): passes before delivery26 too."""
-    failed: list[str] = []
-
-    class NoStart(threading.Thread):
-        def start(self) -> None:
-            failed.append(self.name)
-            raise RuntimeError("can't create new thread at interpreter shutdown")
+    refused: list[list[str]] = []
 
     def close(delivery: Delivery) -> None:
-        # (Every module of the close that starts threads: the senders' and, since
+        # (Every thread of the close that posts: the senders and, since
         # delivery39/review120, the exit's helpers posting side by side.)
-        for module in (worker, inline):
-            monkeypatch.setattr(module, "threading", types.SimpleNamespace(
-                **{**vars(threading), "Thread": NoStart}))
+        refused.append(no_thread_starts(monkeypatch, WORKER_NAME, FLUSH_HELPER_NAME,
+                                        message=AT_EXIT))
         delivery.close()
 
     every_log_in_a_post_at_once(collector, make_delivery, close, posted=(640 + 500, 5))
-    assert failed  # (it tried: the guard is what was run)
+    assert refused[0]  # (it tried: the guard is what was run)

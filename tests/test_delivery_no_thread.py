@@ -5,7 +5,6 @@ the queue filled, so the logs of an app at its thread limit seemed lost."""
 from __future__ import annotations
 
 import logging
-import threading
 
 import pytest
 
@@ -20,18 +19,13 @@ from tests.support.delivery import (
     messages,
 )
 from tests.support.fake_api import Collector
+from tests.support.threads import no_thread_starts
 
 
 def fail_to_start_senders(monkeypatch: pytest.MonkeyPatch) -> None:
     """The library's sender threads fail to start, as at a thread limit (the collector's
     own threads still start)."""
-    real_start = threading.Thread.start
-
-    def start(thread: threading.Thread) -> None:
-        if thread.name == WORKER_NAME:
-            raise RuntimeError("can't start new thread")
-        real_start(thread)
-    monkeypatch.setattr(threading.Thread, "start", start)
+    no_thread_starts(monkeypatch, WORKER_NAME)
 
 
 def test_logs_queued_for_want_of_a_thread_are_told_once_then_sent_at_flush(

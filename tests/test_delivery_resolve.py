@@ -34,6 +34,7 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.processes import start_server
+from tests.support.threads import AT_EXIT, no_thread_starts
 from tests.support.transports import make_transport
 
 NAME = "metrics.test"
@@ -145,18 +146,12 @@ def test_where_no_lookup_thread_starts_the_last_answer_is_used(
     transport = make_transport(url(resolver))
     assert transport.post_logs(b'[{"_id": "a"}]').status_code == 202
     resolver.answer.clear()  # from now on the resolver would not answer
-    real_start = threading.Thread.start
-
-    def start(thread: threading.Thread) -> None:
-        if thread.name == resolve.THREAD_NAME:
-            raise RuntimeError("can't create new thread at interpreter shutdown")
-        real_start(thread)
-
-    monkeypatch.setattr(threading.Thread, "start", start)
+    refused = no_thread_starts(monkeypatch, resolve.THREAD_NAME, message=AT_EXIT)
     assert transport.post_logs(b'[{"_id": "b"}]').status_code == 202
     transport.close()
     assert (resolver.calls, ids(collector.logs)) == (1, ["a", "b"])
     assert len({received.peer for received in collector.received}) == 2  # reconnected
+    assert refused == [resolve.THREAD_NAME]  # (it tried: the fallback is what was run)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "fe80::1%lo"])

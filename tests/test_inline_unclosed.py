@@ -18,14 +18,13 @@ The response's finalizer now also wakes a thread of the middleware's own
 from __future__ import annotations
 
 import gc
-import threading
-from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from readme_metrics.capture import unclosed
 from tests.support.fake_api import Collector
+from tests.support.threads import no_thread_starts
 
 ENVIRON = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x", "SERVER_PORT": "80",
            "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1"}
@@ -48,27 +47,20 @@ def test_a_response_read_to_its_end_and_dropped_unclosed_is_sent_without_another
     collector.wait_for_logs(1, timeout=5)
 
 
-class _NoThread(threading.Thread):
-    """A thread that cannot start: a process at its thread limit (or, on Python 3.12+,
-    one at interpreter exit)."""
-
-    def start(self) -> None:
-        raise RuntimeError("can't start new thread")
-
-
 def test_a_thread_that_cannot_start_costs_the_app_nothing(
         inline_wrap: Callable[..., Any], collector: Collector,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The thread is started on a process's first streamed response in inline mode: its
     # RuntimeError reached the app (and every later response's, as it was tried again).
     monkeypatch.setattr(unclosed, "_pid", None)
-    monkeypatch.setattr(unclosed, "threading", SimpleNamespace(Thread=_NoThread))
+    refused = no_thread_starts(monkeypatch, unclosed.THREAD_NAME)  # (a thread limit)
     middleware = inline_wrap(_streaming_app)
     for _ in range(2):
         result = middleware(dict(ENVIRON), lambda status, headers, *a: None)
         assert b"".join(result) == b"hello"
         result.close()  # closed: sent as before, no thread needed
     collector.wait_for_logs(2, timeout=5)
+    assert len(refused) >= 2 and set(refused) == {unclosed.THREAD_NAME}  # tried again
 
 
 def test_responses_closed_or_finalized_are_no_longer_counted_open(

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from readme_metrics._random import log_id_pid
 from readme_metrics.delivery import process
+from readme_metrics.threads import start_thread
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -56,9 +57,9 @@ if TYPE_CHECKING:
     class InFlight(Protocol):
         def cut_at_exit(self) -> tuple[MetricsPipeline, str]: ...
 
-__all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "UNANSWERED", "call_soon", "calling",
-           "hook", "opened", "ready", "ready_here", "returned", "sending", "sent",
-           "settled", "wake"]
+__all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "THREAD_NAME", "UNANSWERED", "call_soon",
+           "calling", "hook", "opened", "ready", "ready_here", "returned", "sending",
+           "sent", "settled", "wake"]
 
 #: What :meth:`InFlight.cut_at_exit` did with a response (or request) still in flight at
 #: exit: its log queued as far as it went, marked incomplete (``CUT``); queued as a
@@ -67,6 +68,9 @@ __all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "UNANSWERED", "call_soon", "call
 #: logged, the grouping function never asked (``DROPPED``: counted dropped, "shutdown");
 #: nothing, its own thread having finished it meanwhile (``DONE``).
 CUT, UNANSWERED, SKIPPED, DROPPED, DONE = "cut", "unanswered", "skipped", "dropped", "done"
+
+#: The name of the thread that sends what :func:`wake` hands it.
+THREAD_NAME = "readme-metrics-unclosed"
 
 # What the thread is to run, and whether it is a wake (counted in _pending).
 _wakes: SimpleQueue[tuple[Callable[[], object], bool]] = SimpleQueue()
@@ -127,11 +131,9 @@ def ready() -> None:
             _in_call.clear()
         else:  # (a forked child inherits both)
             _hook()
-        try:
-            threading.Thread(target=_run, args=(_wakes,), name="readme-metrics-unclosed",
-                             daemon=True).start()
-        except RuntimeError:  # no thread can start (a thread limit, interpreter exit): a
-            return  # response dropped unclosed waits for the next request, as before
+        if start_thread(_run, THREAD_NAME, args=(_wakes,)) is None:
+            # No thread can start (a thread limit, interpreter exit): a response
+            return  # dropped unclosed waits for the next request, as before
         _pid = os.getpid()
         _ready = True
     # A multiprocessing child leaves through os._exit: its exit hook (the one that runs

@@ -28,6 +28,7 @@ from typing import Callable, Optional
 
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.policy import CHECK_BOUND, CHECK_GAP
+from readme_metrics.threads import start_thread
 
 #: The checker thread's name.
 CHECK_NAME = "readme-metrics-check"
@@ -81,13 +82,9 @@ class Checker:
         with self._lock:
             if self._thread is not None or self._stopped or self._cannot:
                 return
-            thread = threading.Thread(target=self._run, name=CHECK_NAME, daemon=True)
-            self._thread = thread
-        try:
-            thread.start()
-        except RuntimeError:  # interpreter exit: the probes go as before
-            with self._lock:
-                self._thread = None
+            # Started under the lock: the thread clears ``_thread`` (under it) as it
+            # ends, after this sets it. None at interpreter exit: the probes go as before.
+            self._thread = start_thread(self._run, CHECK_NAME)
 
     def stop(self, seconds: float) -> None:
         """No check more (close, exit): the thread's pause ends now, and it is waited

@@ -11,12 +11,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
+from readme_metrics.threads import start_thread
+
 if TYPE_CHECKING:
     from readme_metrics.delivery.attempt import Attempt
     from readme_metrics.delivery.batcher import Batcher
     from readme_metrics.delivery.queue import LogQueue
 
-__all__ = ["INLINE_HELPERS", "INLINE_TAKEOVERS", "InlineSending"]
+__all__ = ["FLUSH_HELPER_NAME", "INLINE_HELPERS", "INLINE_TAKEOVERS", "InlineSending"]
 
 #: How many more batches an inline sender sends for requests that found it busy.
 INLINE_TAKEOVERS = 3
@@ -27,6 +29,9 @@ INLINE_TAKEOVERS = 3
 #: delivery39 one POST after another: a Metrics API answering in 1 s, 3,001 logs queued
 #: at uvicorn's SIGTERM, ``shutdown_timeout`` 5 s: 5 POSTs of 500 sent, 1,001 lost (said).
 INLINE_HELPERS = 7
+
+#: The name of those threads.
+FLUSH_HELPER_NAME = "readme-metrics-flush"
 
 
 class InlineSending:
@@ -103,11 +108,9 @@ class InlineSending:
             posts = -(-len(queue.items) // max(1, queue.max_post_logs))
         helpers: list[threading.Thread] = []
         for _ in range(min(INLINE_HELPERS, posts - 1)):
-            helper = threading.Thread(target=self._help_send, args=(deadline, exiting),
-                                      name="readme-metrics-flush", daemon=True)
-            try:
-                helper.start()
-            except RuntimeError:
+            helper = start_thread(self._help_send, FLUSH_HELPER_NAME,
+                                  args=(deadline, exiting))
+            if helper is None:
                 break
             helpers.append(helper)
         return helpers

@@ -27,6 +27,8 @@ import threading
 import time
 from typing import Any, Optional
 
+from readme_metrics.threads import start_thread
+
 #: What ``socket.getaddrinfo`` returns: (family, type, proto, canonname, sockaddr) tuples.
 Addresses = list[tuple[Any, ...]]
 
@@ -116,12 +118,8 @@ class Resolver:
                     lookup.done.is_set() and lookup.error is not None):
                 return lookup  # running, or an answer nobody has used yet
             lookup = _Lookup()
-            thread = threading.Thread(target=self._run, args=(lookup,), name=THREAD_NAME,
-                                      daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:  # interpreter exit (Python 3.12+), or a thread limit
-                return None
+            if start_thread(self._run, THREAD_NAME, args=(lookup,)) is None:
+                return None  # interpreter exit (Python 3.12+), or a thread limit
             self._pending = lookup
             return lookup
 

@@ -38,6 +38,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery import uwsgi_exit
+from readme_metrics.threads import start_thread
 
 __all__ = ["END_CODE", "STOPS", "arm", "install"]
 
@@ -84,8 +85,8 @@ def arm() -> None:
         if previous != -1:  # the app's (an event loop's): left as it was
             signal.set_wakeup_fd(previous)
             raise OSError
-        threading.Thread(target=_wait, args=(read,), name="readme-metrics-uwsgi-stop",
-                         daemon=True).start()
+        if start_thread(_wait, "readme-metrics-uwsgi-stop", args=(read,)) is None:
+            raise OSError  # no thread
     except Exception:  # noqa: BLE001 - no thread: uWSGI's handlers stay
         os.close(read)
         os.close(write)

@@ -14,6 +14,7 @@ from readme_metrics.delivery import stalls
 from readme_metrics.delivery.watchdog_holds import spared_at_deadline, stretched_at_deadline
 from readme_metrics.delivery.watchdog_line import connected, cut
 from readme_metrics.delivery.watchdog_state import state
+from readme_metrics.threads import start_thread
 
 __all__ = ["stalled", "started_locked"]
 
@@ -24,13 +25,10 @@ def started_locked() -> bool:
     # which is three Python calls.
     if state.thread is not None:
         return False
-    state.thread = threading.Thread(target=_run, name="readme-metrics-watchdog", daemon=True)
-    try:
-        state.thread.start()
-    except RuntimeError:  # interpreter exit: socket timeouts still apply
-        state.thread = None
-        return False
-    return True
+    # (Set once started: the thread takes state.lock, held here, before it clears it.)
+    state.thread = start_thread(_run, "readme-metrics-watchdog")
+    # None at interpreter exit: socket timeouts still apply
+    return state.thread is not None
 
 
 def _run() -> None:

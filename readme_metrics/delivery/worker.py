@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Callable
 
+from readme_metrics.threads import start_thread
+
 
 class WorkerPool:
     """Up to ``size`` daemon threads named ``name`` running ``target``.
@@ -82,14 +84,13 @@ class WorkerPool:
         with self._lock:
             alive = self._alive_locked()
             while len(alive) < min(want, self._size):
-                thread = threading.Thread(target=self._target, name=self._name, daemon=True)
-                alive.append(thread)
-                try:
-                    thread.start()
-                except RuntimeError as exc:
+                thread = start_thread(self._target, self._name, failed=self._failed)
+                if thread is None:
                     # The interpreter is shutting down (or out of threads): the caller
                     # sends in its own thread instead.
-                    self.failure = f"{type(exc).__name__}: {exc}"
-                    alive.remove(thread)
                     return bool(alive)
+                alive.append(thread)
             return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.failure = f"{type(exc).__name__}: {exc}"
