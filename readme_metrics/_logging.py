@@ -36,6 +36,7 @@ import traceback
 from typing import Any, Callable, Iterable, Optional, Union
 from urllib.parse import quote, quote_plus
 
+from readme_metrics.frames import frames
 from readme_metrics.masking import utf8
 
 #: What stands in the library's log lines for a secret (the API key, the caller's key).
@@ -95,13 +96,11 @@ def _in_hypercorns_reloader() -> bool:
     if code is None:
         return False
     try:
-        frame: Any = sys._getframe(1)
-        while frame is not None:
+        for frame in frames(sys._getframe(1)):
             if frame.f_code is code:
                 config = frame.f_locals.get("config")
                 return bool(getattr(config, "use_reloader", False)
                             and getattr(config, "workers", 0))
-            frame = frame.f_back
     except Exception:  # a Python without frames: said twice, as before
         pass
     return False

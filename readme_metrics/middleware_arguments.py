@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics.app_shape import not_callable_hint
 from readme_metrics.config import MetricsApiConfig
+from readme_metrics.frames import frames
 from readme_metrics.options import BY_NAME
 
 __all__ = ["NO_CONFIG", "checked_config", "django_handler_hint", "no_options_given",
@@ -124,12 +125,10 @@ _BUILDERS = ("starlette.", "fastapi.")
 
 def _starlette_builds() -> bool:
     """True when called under Starlette's (or FastAPI's) ``build_middleware_stack``."""
-    frame = sys._getframe(1)
-    while frame is not None:
+    for frame in frames(sys._getframe(1)):
         if frame.f_code.co_name == "build_middleware_stack" and str(
                 frame.f_globals.get("__name__")).startswith(_BUILDERS):
             return True
-        frame = frame.f_back  # type: ignore[assignment] # None ends the loop
     return False
 
 

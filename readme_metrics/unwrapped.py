@@ -23,6 +23,7 @@ from typing import Any, Callable
 from readme_metrics._logging import QuietLogger
 from readme_metrics.capture import nesting
 from readme_metrics.capture.wsgi import MetricsMiddleware
+from readme_metrics.frames import frames
 
 __all__ = ["BOTTLE_MOUNTED", "BOTTLE_UNSERVED", "FLASK_SERVED_BARE", "FLASK_UNASSIGNED",
            "django_middleware_made", "flask_app_wrapped", "from_test_client",
@@ -51,13 +52,11 @@ def recorded_outside() -> bool:
     if nesting.recording_here():
         return True
     code = MetricsMiddleware.__call__.__code__
-    frame = sys._getframe(1)
-    while frame is not None:
+    for frame in frames(sys._getframe(1)):
         # (One with metrics off logs nothing: not it.)
         if frame.f_code is code and getattr(frame.f_locals.get("self"), "pipeline",
                                             None) is not None:
             return True
-        frame = frame.f_back  # type: ignore[assignment]
     return False
 
 
@@ -253,11 +252,9 @@ def from_test_client() -> bool:
         code = getattr(found, "__code__", None)
         if code is not None:
             codes.append(code)
-    frame = sys._getframe(1) if codes else None
-    while frame is not None:
+    for frame in frames(sys._getframe(1) if codes else None):
         if frame.f_code in codes:
             return True
-        frame = frame.f_back
     return bool(codes) and _awaited_by_another_task(codes)
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import sys
 from types import FrameType
-from typing import Any, Optional
+from typing import Any
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.frames import frames
 
 __all__ = ["calls_itself"]
 
@@ -51,10 +52,10 @@ def _nested(middleware: Any, error: BaseException) -> tuple[int, int]:
         below += _is_call(traceback.tb_frame, middleware)
         traceback = traceback.tb_next
     above, most = 0, max(1, LOOP_CALLS - below)
-    frame: Optional[FrameType] = sys._getframe(3)  # (_nested < calls_itself < __call__)
-    while frame is not None and above < most:
+    for frame in frames(sys._getframe(3)):  # (_nested < calls_itself < __call__)
+        if above >= most:
+            break
         above += _is_call(frame, middleware)
-        frame = frame.f_back
     return above, below
 
 

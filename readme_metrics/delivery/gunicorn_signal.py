@@ -37,6 +37,8 @@ import threading
 import time
 from typing import Any, Optional
 
+from readme_metrics.frames import frames
+
 __all__ = ["Noted", "find_worker", "forget", "stop_came", "watch_fork", "watch_stop",
            "worker_set_term"]
 
@@ -160,15 +162,11 @@ def _watch_asgi(worker: object) -> None:
 def _worker_up_the_stack() -> Optional[object]:
     """The gunicorn worker whose method (``load_wsgi``; the master's ``spawn_worker``)
     is up the stack: its ``self`` or its ``worker``."""
-    frame: Any = sys._getframe(2)
-    for _ in range(64):
-        if frame is None:
-            return None
+    for _, frame in zip(range(64), frames(sys._getframe(2))):  # (64 frames at most)
         for name in ("self", "worker"):
             candidate = frame.f_locals.get(name)
             if _is_worker(candidate):
                 return candidate
-        frame = frame.f_back
     return None
 
 

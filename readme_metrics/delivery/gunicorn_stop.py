@@ -47,6 +47,7 @@ from readme_metrics.delivery.gunicorn_signal import (
     watch_stop,
     worker_set_term,
 )
+from readme_metrics.frames import frames
 
 # (the signal's watch moved to gunicorn_signal: importable from here as before)
 __all__ = ["MARGIN", "Limit", "_Noted", "close_bound", "forget", "graceful_timeout",
@@ -172,12 +173,10 @@ def _reloading(worker: object) -> bool:
         return True
     # Still in its callback (gunicorn's ``changed``: a 0.1 s sleep before its exit),
     # the worker's loop already left.
-    frame = sys._current_frames().get(reloader.ident)
-    while frame is not None:
+    for frame in frames(sys._current_frames().get(reloader.ident)):
         code = frame.f_code
         if code.co_name == "changed" and "gunicorn" in code.co_filename:
             return True
-        frame = frame.f_back
     return False
 
 
