@@ -21,6 +21,7 @@ from tests.support.contract import DOCS as CONTRACT_DOCS
 from tests.support.contract import documentation_url, hit
 from tests.support.fake_api import Collector, Received, Reply, basic_auth, free_port
 from tests.support.polling import wait_until
+from tests.support.threads import no_thread_starts
 from tests.support.tls import TLSCollector, make_certificates
 
 DOCS = b'{"baseUrl": "https://docs.example.com/"}'
@@ -447,3 +448,23 @@ def test_a_failed_lookup_never_logs_the_password_of_its_url(
     text = records.text()
     assert "could not look up" in text and f"127.0.0.1:{collector.port}" in text
     assert "s3cr3t" not in text and "owl:" not in text, text
+
+
+def test_where_no_lookup_thread_starts_the_header_waits_and_the_lookup_is_tried_later(
+        collector: Collector, records: Records, clock: Callable[[float], None],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A thread limit (or Python 3.12+'s exit): the request goes on without the header,
+    # said once, and a request after the back-off tries again (once threads start).
+    collector.get_v1 = lambda received: Reply(200, DOCS)
+    docs = DocsUrl(make_config(collector.url, records))
+    with monkeypatch.context() as patch:
+        refused = no_thread_starts(patch, "readme-metrics-docs-url")
+        for _ in range(3):
+            assert docs.base() is None
+    assert refused == ["readme-metrics-docs-url"]  # once: then the back-off
+    [warning] = records.records
+    assert "could not start the lookup thread" in warning.getMessage()
+    assert collector.gets == []
+    clock(docs_url.RETRY_AFTER + 1)
+    assert docs.base() is None
+    assert wait_for_base(docs) == "https://docs.example.com"
