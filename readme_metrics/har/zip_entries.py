@@ -1,0 +1,190 @@
+"""A zip's compressed entries, inflated for the check of binary data
+(:func:`~.key_shapes.shapes_key_in`; moved from :mod:`.key_formats`, hostile31).
+
+A zip entry deflated (``zip``'s and every library's default) has its text compressed: a
+zipped ``.env``'s ``PASSWORD=...`` went out as base64, which ``unzip`` reads (hostile29).
+Each entry of method 8 is inflated here (raw deflate, from its local header), its text
+the reading :func:`~.key_shapes.shapes_key_in` checks, as a gzip upload's layer is read
+(:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output in
+all a body (a zip bomb costs no more), each entry's first :data:`HEAD` bytes before any
+entry's rest (a ``.env`` after a 5 MiB log is read; review121), each entry's input read
+once (its size from its header, else fed in pieces that double, to its stream's end); an
+encrypted entry is not read; a corrupt one as far as it inflates. An entry of bzip2 or
+LZMA (methods 12 and 14) whose header gives its size is unpacked the same way
+(review121). An entry that is a gzip file (``.gz``, ``.tgz``: stored, as ``zip`` stores
+what it cannot shrink, or deflated) is gunzipped too, one layer, within the same bound
+(hostile31: its ``.env`` went out unread).
+
+Over time, the bytes inflated are taken from the process's budget
+(:mod:`.inflation_budget`): a body to inflate while it is spent is not read, and
+:func:`inflated_entries` says so (None): the body is hidden whole.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any, Optional
+
+from readme_metrics.har.body_compressed import salvaged
+from readme_metrics.har.compression import GZIP, Corrupt, undo
+from readme_metrics.har.inflation_budget import BUDGET, Bucket
+
+__all__ = ["HEAD", "MOST_INFLATED", "inflated_entries"]
+
+#: Bytes a zip's compressed entries are inflated to, in all, a body.
+MOST_INFLATED = 4 << 20
+
+#: Bytes of each entry read before the rest of any (review121).
+HEAD = 16 << 10
+
+#: The first piece of an entry whose size its header does not give (a data descriptor).
+_FIRST_PIECE = 512
+_LAST_PIECE = 1 << 16
+
+_RAW = -15
+
+
+#: What comes before each entry's text: a word's edge that is no length (a blank after a
+#: blank; a lone ``\n`` after a PNG's last byte was Avro's length of ``token``).
+_APART = b"\n\n"
+
+
+def inflated_entries(data: bytes) -> bytes:
+    """The text of ``data``'s zip entries deflated, each after :data:`_APART`, to
+    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none. Each entry's first
+    :data:`HEAD` bytes are read before any entry's rest (review121: 4 MiB of a log or of
+    PNGs deflated spent the bound, and a ``.env`` after them went out unread), then the
+    rest of each, in order, to the bound. (Each entry starts 4 bytes past the one before
+    it at least, and its input is read once: linear.)"""
+    out: list[bytes] = []
+    rests: list[tuple[int, _Rest]] = []
+    left = MOST_INFLATED
+    view = memoryview(data)
+    found = data.find(b"PK\3\4")
+    while found >= 0 and found + 30 <= len(data) and left > 0:
+        flags, method = struct.unpack_from("<HH", data, found + 6)
+        size = struct.unpack_from("<I", data, found + 18)[0]
+        named, extra = struct.unpack_from("<HH", data, found + 26)
+        start = found + 30 + named + extra
+        end = start
+        if method == 8 and not flags & 1 and start < len(data):
+            head = min(left, HEAD)
+            if size and not flags & 8 and start + size <= len(data):
+                end = start + size
+                text, rest = _inflated(view[start:end], head)
+            else:
+                decoder = zlib.decompressobj(_RAW)
+                text, end = _streamed(view, start, head, decoder)
+                rest = None if decoder.eof or len(text) < head else (decoder, view, end)
+            if rest is not None:
+                rests.append((len(out), rest))
+            out.append(text)
+            left -= len(text)
+        elif method in (12, 14) and not flags & 9 and size and start + size <= len(data):
+            end = start + size
+            text, rest = _unpacked(method, view[start:end], min(left, HEAD))
+            if rest is not None:
+                rests.append((len(out), rest))
+            out.append(text)
+            left -= len(text)
+        found = data.find(b"PK\3\4", max(found + 4, end))
+    for index, rest in rests:
+        if left <= 0:
+            break
+        more = _rest(rest, len(out[index]), left)
+        out[index] += more
+        left -= len(more)
+    return b"".join(_APART + text for text in out)
+
+
+#: What is left of an entry past its head: (its decoder, its data, where that is read
+#: to) for an entry of unknown size; (its decoder, the input it has not taken, the
+#: entry's data) for one of known size.
+_Rest = tuple[Any, memoryview, Any]
+
+
+def _inflated(entry: memoryview, head: int) -> tuple[bytes, Optional[_Rest]]:
+    """(an entry of known size inflated to ``head`` bytes (a corrupt one as far as it
+    inflates), what is left of it or None)."""
+    decoder = zlib.decompressobj(_RAW)
+    try:
+        text = decoder.decompress(entry, head)
+    except zlib.error:
+        return salvaged(bytes(entry), _RAW, head), None
+    if decoder.eof or len(text) < head:
+        return text, None
+    return text, (decoder, memoryview(decoder.unconsumed_tail), entry)
+
+
+def _rest(rest: _Rest, read: int, left: int) -> bytes:
+    """What is left of an entry past the ``read`` bytes of its head, to ``left``."""
+    decoder, data, where = rest
+    if where is None:  # (bzip2, LZMA: the input is the decoder's already)
+        try:
+            return bytes(decoder.decompress(b"", left))
+        except _UNPACKING:
+            return b""
+    if isinstance(where, int):
+        return _streamed(data, where, left, decoder)[0]
+    try:
+        return bytes(decoder.decompress(data, left))
+    except zlib.error:
+        return salvaged(bytes(where), _RAW, read + left)[read:]
+
+
+def _unpacked(method: int, entry: memoryview, head: int) -> tuple[bytes, Optional[_Rest]]:
+    """(an entry compressed with bzip2 (method 12) or LZMA (14: its version, its
+    properties' size and the properties, then raw LZMA1) unpacked to ``head`` bytes,
+    what is left of it or None); ``b""`` where the module is missing or the data is
+    corrupt from its start (review121: such an entry's ``.env`` went out unread)."""
+    try:
+        if method == 12:
+            import bz2
+
+            decoder: Any = bz2.BZ2Decompressor()
+        else:
+            import lzma
+
+            sized = struct.unpack_from("<H", entry, 2)[0]
+            props = bytes(entry[4:4 + sized])
+            packed, dictionary = props[0], struct.unpack_from("<I", props, 1)[0]
+            decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[{
+                "id": lzma.FILTER_LZMA1, "lc": packed % 9, "lp": packed // 9 % 5,
+                "pb": packed // 45, "dict_size": dictionary}])
+            entry = entry[4 + sized:]
+        text = decoder.decompress(entry, head)
+    except _UNPACKING:
+        return b"", None
+    if decoder.eof or len(text) < head:
+        return text, None
+    return text, (decoder, memoryview(b""), None)
+
+
+#: What bzip2's and LZMA's decoders raise on data they cannot read: bz2's OSError,
+#: lzma's LZMAError (no common base but Exception), bad properties' ValueError or
+#: struct.error, and ImportError on a Python built without either module.
+_UNPACKING = (Exception,)
+
+
+def _streamed(view: memoryview, start: int, left: int,
+              decoder: Any) -> tuple[bytes, int]:
+    """(an entry of unknown size inflated to ``left`` bytes, where its stream ends or
+    was read to), fed to ``decoder`` in pieces that double: the input read once, the
+    copy zlib keeps of what is left of a piece at most the size of what came before."""
+    out: list[bytes] = []
+    at, piece = start, _FIRST_PIECE
+    while at < len(view) and left > 0:
+        chunk = view[at:at + piece]
+        try:
+            text = decoder.decompress(chunk, left)
+        except zlib.error:
+            break
+        out.append(text)
+        left -= len(text)
+        if decoder.eof:
+            return b"".join(out), at + len(chunk) - len(decoder.unused_data)
+        at += len(chunk) - len(decoder.unconsumed_tail)
+        piece = min(piece * 2, _LAST_PIECE)
+    return b"".join(out), at
+
