@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
+from readme_metrics.har import inflation_budget
 from readme_metrics.cli.collector import LocalCollector
 from tests.support import reaper, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
@@ -88,6 +89,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, _working_folders: Path) 
     monkeypatch.chdir(tempfile.mkdtemp(dir=_working_folders))
     # The .env file is read once per process: each test starts as a fresh process would.
     _env.reset()
+    # The zip inflation budget is the process's: each test starts with it full (hostile31).
+    inflation_budget.BUDGET.refill()
 
 
 @pytest.fixture

@@ -103,6 +103,9 @@ _OPENINGS = ("\"", "'", "`", "/", ".", "%22", "%27", "%2522", "%2527", "\\u0022"
 _TAG = lazy_compile(r"(?:<|&lt;|%3c|\\u003c)/?(?:[\w.-]{1,32}:)?\Z")
 # An escape ending in a hex digit or a letter just before a name (its edge all the same).
 _ESCAPE_END = lazy_compile(r"(?:%(?:25){0,2}[0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|\\[a-z])\Z")
+# A text node's edges around a name (a spreadsheet's cell, blanks kept: hostile31).
+_CELL_OPEN = lazy_compile(r">[ \t\r\n]{0,8}\Z")
+_CELL_CLOSE = lazy_compile(r"[ \t\r\n]{0,8}<")
 # A CSV header's delimiters and line ends.
 _CSV = ",;\t|\r\n"
 # Text's blanks, which no length before a name is taken for (10 is "\n").
@@ -159,7 +162,18 @@ def _shaped_at(reading: str, start: int, end: int, needle: str, framed: bool) ->
         return _TAIL.match(reading, end) is not None or _quoted(reading, start, end)
     return (_TAIL.match(reading, end) is not None or before in _CSV and after in _CSV
             or _quoted(reading, start, end) or (after == "" or after in " \t\r\n/>&%\\")
-            and _TAG.search(reading, max(0, start - 40), start) is not None)
+            and _TAG.search(reading, max(0, start - 40), start) is not None
+            or _cell(reading, start, end, before, after))
+
+
+def _cell(reading: str, start: int, end: int, before: str, after: str) -> bool:
+    """Whether the name at ``start:end`` is an XML text node whole (blanks around it):
+    a spreadsheet's cell, ``<si><t>password</t></si>`` (an .xlsx's shared strings, an
+    .ods's ``<text:p>``), which heads a column of values as a CSV header's field does
+    (hostile31). A cell of prose naming it (``Reset your password``) is none."""
+    return (before == ">" or before in _BLANKS) and (after == "<" or after in _BLANKS) and (
+        _CELL_OPEN.search(reading, max(0, start - 16), start) is not None
+        and _CELL_CLOSE.match(reading, end) is not None)
 
 
 def _worded(character: str) -> bool:
@@ -254,6 +268,8 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
         return True
     if b"PK\3\4" in data:
         inflated = inflated_entries(data) if depth < _MOST_ZIPS else b""
+        if inflated is None:  # (the process's budget spent: hidden unread, hostile31)
+            return True
         if inflated and shapes_key_in(redactor, inflated, depth + 1):
             return True
         data = _entries_apart(data)

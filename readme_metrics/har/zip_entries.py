@@ -28,7 +28,8 @@ from typing import Any, Optional
 
 from readme_metrics.har.body_compressed import salvaged
 from readme_metrics.har.compression import GZIP, Corrupt, undo
-from readme_metrics.har.inflation_budget import BUDGET, Bucket
+from readme_metrics.har import inflation_budget
+from readme_metrics.har.inflation_budget import Bucket
 
 __all__ = ["HEAD", "MOST_INFLATED", "inflated_entries"]
 
@@ -50,16 +51,20 @@ _RAW = -15
 _APART = b"\n\n"
 
 
-def inflated_entries(data: bytes) -> bytes:
-    """The text of ``data``'s zip entries deflated, each after :data:`_APART`, to
-    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none. Each entry's first
-    :data:`HEAD` bytes are read before any entry's rest (review121: 4 MiB of a log or of
-    PNGs deflated spent the bound, and a ``.env`` after them went out unread), then the
-    rest of each, in order, to the bound. (Each entry starts 4 bytes past the one before
+def inflated_entries(data: bytes) -> Optional[bytes]:
+    """The text of ``data``'s zip entries compressed, each after :data:`_APART`, to
+    :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none; None when one is
+    compressed and the process's budget (:mod:`.inflation_budget`) is spent: not read.
+    Each entry's first :data:`HEAD` bytes are read before any entry's rest (review121:
+    4 MiB of a log or of PNGs deflated spent the bound, and a ``.env`` after them went
+    out unread), then the rest of each, in order, to the bound, then each entry that is
+    a gzip file gunzipped, to the bound. (Each entry starts 4 bytes past the one before
     it at least, and its input is read once: linear.)"""
     out: list[bytes] = []
     rests: list[tuple[int, _Rest]] = []
+    gzips: list[Any] = []  # (an entry's text or stored data, that is a gzip file)
     left = MOST_INFLATED
+    budget: Optional[Bucket] = None
     view = memoryview(data)
     found = data.find(b"PK\3\4")
     while found >= 0 and found + 30 <= len(data) and left > 0:
@@ -68,6 +73,12 @@ def inflated_entries(data: bytes) -> bytes:
         named, extra = struct.unpack_from("<HH", data, found + 26)
         start = found + 30 + named + extra
         end = start
+        stored = method == 0 and data.startswith(_GZIPPED, start)
+        if budget is None and not flags & 1 and start < len(data) and (
+                method in (8, 12, 14) or stored):
+            budget = inflation_budget.BUDGET
+            if not budget.open():
+                return None
         if method == 8 and not flags & 1 and start < len(data):
             head = min(left, HEAD)
             if size and not flags & 8 and start + size <= len(data):
@@ -88,6 +99,8 @@ def inflated_entries(data: bytes) -> bytes:
                 rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
+        elif stored and not flags & 9:
+            gzips.append(view[start:start + size] if size else view[start:])
         found = data.find(b"PK\3\4", max(found + 4, end))
     for index, rest in rests:
         if left <= 0:
@@ -95,7 +108,29 @@ def inflated_entries(data: bytes) -> bytes:
         more = _rest(rest, len(out[index]), left)
         out[index] += more
         left -= len(more)
+    gzips += [text for text in out if text.startswith(_GZIPPED)]
+    for gzipped in gzips:
+        if left <= 0:
+            break
+        text = _gunzipped(bytes(gzipped), left)
+        out.append(text)
+        left -= len(text)
+    if budget is not None:
+        budget.spend(MOST_INFLATED - left)
     return b"".join(_APART + text for text in out)
+
+
+#: A gzip member's first bytes (its magic, deflate's method).
+_GZIPPED = b"\x1f\x8b\x08"
+
+
+def _gunzipped(data: bytes, left: int) -> bytes:
+    """A gzip file in an entry (its members) gunzipped to ``left`` bytes, a corrupt one
+    as far as gunzip prints it (hostile31: its ``.env`` went out unread)."""
+    try:
+        return undo("gzip", data, left)[0]
+    except (Corrupt, ValueError):
+        return salvaged(data, GZIP, left)
 
 
 #: What is left of an entry past its head: (its decoder, its data, where that is read
