@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
-from readme_metrics.har import inflation_budget
 from readme_metrics.cli.collector import LocalCollector
+from readme_metrics.har import inflation_budget
 from tests.support import reaper, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector

@@ -49,9 +49,9 @@ from readme_metrics.har.json_escapes import (
     letters_decoded,
 )
 from readme_metrics.har.key_formats import bplist_keyed
-from readme_metrics.har.zip_entries import inflated_entries
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.utf8_names import folded_utf8
+from readme_metrics.har.zip_entries import inflated_entries
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor

@@ -26,9 +26,9 @@ import struct
 import zlib
 from typing import Any, Optional
 
+from readme_metrics.har import inflation_budget
 from readme_metrics.har.body_compressed import salvaged
 from readme_metrics.har.compression import GZIP, Corrupt, undo
-from readme_metrics.har import inflation_budget
 from readme_metrics.har.inflation_budget import Bucket
 
 __all__ = ["HEAD", "MOST_INFLATED", "inflated_entries"]
