@@ -29,6 +29,8 @@ import zipfile
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.bodies import post_data
@@ -182,6 +184,16 @@ def test_guard_a_corrupt_gzip_in_a_zip_is_read_as_far_as_it_goes(clock: Clock) -
     assert _hidden(_zip({"a.gz": bytes(broken)}, zipfile.ZIP_STORED), "application/zip")
     assert inflated_entries(_zip({"a.gz": b"\x1f\x8b\x08" + b"\xff" * 40},
                                  zipfile.ZIP_STORED)) is not None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=200), st.integers(0, 160), st.booleans())
+def test_any_bytes_in_a_gzip_in_a_zip_are_read_without_raising(noise: bytes, at: int,
+                                                               stored: bool) -> None:
+    inflation_budget.BUDGET.refill()
+    body = bytearray(GZIPPED["gz-stored" if stored else "gz-deflated"])
+    body[at:at + len(noise)] = noise
+    _sent(bytes(body), "application/zip")
 
 
 # 3. xlsx cells -----------------------------------------------------------------------

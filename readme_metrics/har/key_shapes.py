@@ -24,7 +24,8 @@ Now a name counts where it is a key's name (:func:`shaped`), in a lower-cased re
   HTML input's ``name="key"``, a CSV header's field; or as a quoted path's last segment
   (a JSON Patch's ``"/user/key"``, ``"user.key"``); or a quoted member's name holding
   it among other characters, then ``:`` or ``=`` (``"x-key\\x": ...``);
-* or an XML element (``<key>``, ``<ns:key attr="">``, ``&lt;key&gt;``);
+* or an XML element (``<key>``, ``<ns:key attr="">``, ``&lt;key&gt;``), or an XML text
+  node whole (a spreadsheet's cell ``<t>password</t>`` heading a column; hostile31);
 * or a CSV header's field between delimiters or line ends (``user,key\\n``);
 * or, as bytes are (``framed``), with its length just before it, as binary formats write
   a map's keys: msgpack (``\\xa3key``), CBOR, protobuf, Avro, pickle, Thrift, BSON (its
@@ -257,9 +258,10 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     lower-cased (``ß`` as ``ss``, the UTF-8 characters folding to ASCII folded), NULs
     kept and left out (UTF-16/32), a name holding ``/`` as a JSON pointer writes it, and
     through its JSON escapes (a name beyond ASCII: its UTF-8 reading too); a binary
-    plist's strings, and a zip's deflated entries inflated (:mod:`.key_formats`; a zip
-    in such an entry too, ``depth`` the zips read around it). With an allowlist, True:
-    binary data is no key/value data it could keep."""
+    plist's strings, and a zip's compressed entries inflated (:mod:`.zip_entries`; a zip
+    in such an entry too, ``depth`` the zips read around it); True for a zip to inflate
+    while the process's budget is spent (:mod:`.inflation_budget`: hidden unread). With
+    an allowlist, True: binary data is no key/value data it could keep."""
     if not redactor.active:
         return False
     if redactor.has_allow:
