@@ -10,7 +10,8 @@ hidden whole unread. (A bomb holding a key is cheap: the key is found before the
 escapes are read.)
 
 Per setting (the process's budget, the bound of a body): the good caller's logs served
-and delivered, the attacker's posts, delivered and hidden, the bodies the budget refused, the CPU of the app's process and of its busiest library thread.
+and delivered, the attacker's posts, delivered and hidden, the bodies the budget
+refused, the CPU of the app's process and of its busiest thread.
 
     python benchmarks/zip_bombs.py [--seconds 20] [--rate 200] [--only NAME ...]
 """
@@ -78,7 +79,8 @@ def stats():
         try:
             with open(f"/proc/self/task/{{thread.native_id}}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
-            threads.append((thread.name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")))
+            ticks = int(fields[11]) + int(fields[12])
+            threads.append((thread.name, ticks / os.sysconf("SC_CLK_TCK")))
         except OSError:
             pass
     cpu = os.times()
