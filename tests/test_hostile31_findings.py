@@ -287,3 +287,20 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, clock: Cloc
         assert text.startswith("[REDACTED")
     if shape == "spent":
         assert inflation_budget.BUDGET.refused >= 2
+
+
+def test_a_forked_child_starts_with_a_full_budget_and_a_free_lock() -> None:
+    import os
+
+    budget = inflation_budget.BUDGET
+    budget.spend(budget.burst * 3)
+    assert not budget.open()
+    budget._lock.acquire()  # (as another thread would hold it at the fork)
+    try:
+        child = os.fork()
+        if child == 0:
+            os._exit(0 if inflation_budget.BUDGET.open() else 1)
+    finally:
+        budget._lock.release()
+    assert os.waitpid(child, 0)[1] == 0
+    assert not budget.open()

@@ -18,6 +18,7 @@ at most once a minute.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Callable
@@ -80,6 +81,15 @@ class Bucket:
         with self._lock:
             self._tokens, self._at = self.burst, self._clock()
 
+    def forked(self) -> None:
+        """A forked child's bucket: a new lock (one held by another thread at the fork
+        would be held forever), the budget full, as a new process's."""
+        self._lock = threading.Lock()
+        self._tokens, self._at = self.burst, self._clock()
+
 
 #: The process's bucket.
 BUDGET = Bucket()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: BUDGET.forked())
