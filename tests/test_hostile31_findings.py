@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har import inflation_budget
+from readme_metrics.har import inflation_budget, zip_entries
 from readme_metrics.har.bodies import post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.inflation_budget import Bucket
@@ -304,3 +304,25 @@ def test_a_forked_child_starts_with_a_full_budget_and_a_free_lock() -> None:
         budget._lock.release()
     assert os.waitpid(child, 0)[1] == 0
     assert not budget.open()
+
+
+@pytest.mark.parametrize("sized", [False, True])
+def test_stored_gzip_headers_one_after_another_cost_linear_time(clock: Clock,
+                                                                sized: bool) -> None:
+    # (Each entry's data was taken to the body's end: 1 MiB of headers copied 30,000
+    # times. Counted in bytes handed to gunzip, not timed.)
+    size = b"\xff\xff\xff\x7f" if sized else bytes(4)
+    unit = b"PK\3\4\x14\x00\x00\x00\x00\x00" + bytes(8) + size + size + b"\x00\x00\x00\x00"
+    unit += b"\x1f\x8b\x08\x00" + bytes(8)
+    handed: list[int] = []
+    real = zip_entries._gunzipped
+
+    def counted(data: bytes, left: int) -> bytes:
+        handed.append(len(data))
+        return real(data, left)
+
+    body = unit * ((1 << 20) // len(unit))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zip_entries, "_gunzipped", counted)
+        inflated_entries(body)
+    assert sum(handed) <= len(body)

@@ -100,7 +100,10 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
             out.append(text)
             left -= len(text)
         elif stored and not flags & 9:
-            gzips.append(view[start:start + size] if size else view[start:])
+            # (Its size, else to the next entry's header: entries read apart, linear.)
+            end = start + size if size and not flags & 8 else data.find(b"PK\3\4", start)
+            end = len(data) if end < 0 else min(end, len(data))
+            gzips.append(view[start:end])
         found = data.find(b"PK\3\4", max(found + 4, end))
     for index, rest in rests:
         if left <= 0:
