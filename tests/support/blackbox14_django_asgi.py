@@ -1,0 +1,11 @@
+"""blackbox14's Django ASGI entry point, README's asgi.py as written (two lines added)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+from readme_metrics.django_asgi import with_lifespan
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.support.blackbox14_django")
+
+application = with_lifespan(get_asgi_application())
