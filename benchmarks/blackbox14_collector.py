@@ -7,11 +7,12 @@ fails in one way, then (for some) recovers; then a SIGTERM.
     python benchmarks/blackbox14_collector.py all
     python benchmarks/blackbox14_collector.py 500-recover,hang
 
-Scenarios: ``bare`` (the app unwrapped, API fine: the latency to compare with), ``fine``
-(wrapped, API answering in 250 ms), ``500-recover``, ``429-recover`` (Retry-After: 2),
-``reset-recover`` (a few bytes of an answer, then a RST), ``hang-recover`` (reads the
-POST, never answers) for the first 4 s then fine; ``hang``, ``drip`` (an answer a byte
-every 50 ms, never complete), ``closed`` (nothing listens on the port) the whole run.
+Each beside the same app unwrapped (``bare_p50_ms``: called at the same pace at the same
+time, so under the same load of the machine). Scenarios: ``fine`` (API answering in
+250 ms); ``500-recover``, ``429-recover`` (Retry-After: 2), ``reset-recover`` (a few
+bytes of an answer, then a RST), ``hang-recover`` (reads the POST, never answers) for
+the first 4 s then fine; ``hang``, ``drip`` (an answer a byte every 50 ms, never
+complete), ``closed`` (nothing listens on the port) the whole run.
 ``README_MAX_QUEUE_SIZE=1000`` so that the queue's bound is met. After the load the
 API's recovery is waited for (all logs, 30 s at most), then SIGTERM. One JSON line:
 served, delivered, said, twice (names read more than once), the client's p50/p99, the
@@ -57,7 +58,7 @@ BAD: dict[str, Callable[[], Reply]] = {
     "hang": lambda: Reply(hang=3600),
 }
 OUTAGE_S = 4.0
-SCENARIOS = ["bare", "fine", "500-recover", "429-recover", "reset-recover", "hang-recover",
+SCENARIOS = ["fine", "500-recover", "429-recover", "reset-recover", "hang-recover",
              "hang", "drip", "closed"]
 
 
@@ -86,16 +87,26 @@ def run(name: str, calls: int, rate: float) -> dict[str, Any]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
            "README_API_KEY": "rdme_bb14_key", "README_METRICS_SERVER": url,
            "README_MAX_QUEUE_SIZE": "1000", "PYTHONPATH": str(ROOT),
-           "BB14_APP": "plain_app", "BB14_BARE": "1" if name == "bare" else "0"}
+           "BB14_APP": "plain_app", "BB14_BARE": "0"}
     log = out / "server.log"
     with open(log, "wb") as sink:
         process = start_server(argv("gthread", "tests.support.blackbox14_apps:plain_app", port),
                                cwd=str(ROOT), env=env, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    # The same app unwrapped beside it, called at the same pace at the same time: its
+    # latency is the one to compare with, under the same load of the machine.
+    bare_port = free_port()
+    with open(out / "bare.log", "wb") as sink:
+        bare = start_server(argv("gthread", "tests.support.blackbox14_apps:plain_app",
+                                 bare_port), cwd=str(ROOT), env={**env, "BB14_BARE": "1"},
+                            stdout=sink, stderr=subprocess.STDOUT)
+    bare_base = f"http://127.0.0.1:{bare_port}"
+    bare_got: dict[str, Any] = {}
     rss: list[int] = []
     done = threading.Event()
     try:
         wait_up(base, process)
+        wait_up(bare_base, bare)
 
         def sample() -> None:
             while not done.wait(1):
@@ -103,7 +114,10 @@ def run(name: str, calls: int, rate: float) -> dict[str, Any]:
 
         threading.Thread(target=sample, daemon=True).start()
         until[0] = time.monotonic() + OUTAGE_S
+        side = threading.Thread(target=lambda: bare_got.update(load(bare_base, calls, rate)))
+        side.start()
         got = load(base, calls, rate)
+        side.join()
         deadline = time.monotonic() + 30
         while name.endswith("-recover") or name == "fine":
             if len(names_in(collector)) >= got["served"] or time.monotonic() > deadline:
@@ -122,6 +136,8 @@ def run(name: str, calls: int, rate: float) -> dict[str, Any]:
     finally:
         done.set()
         end_stragglers(process)
+        bare.terminate()
+        end_stragglers(bare)
         if drip is not None:
             drip.close()
     time.sleep(0.5)
@@ -131,9 +147,10 @@ def run(name: str, calls: int, rate: float) -> dict[str, Any]:
     delivered = len(names)
     return {
         "scenario": name, "served": got["served"], "delivered": delivered, "said": said,
-        "adds_up": got["served"] == delivered + said or name == "bare",
+        "adds_up": got["served"] == delivered + said,
         "twice": sum(1 for v in names.values() if v > 1),
-        "p50_ms": got["p50_ms"], "p99_ms": got["p99_ms"], "client_failed": got["failed"],
+        "p50_ms": got["p50_ms"], "p99_ms": got["p99_ms"], "bare_p50_ms": bare_got.get("p50_ms"),
+        "bare_p99_ms": bare_got.get("p99_ms"), "client_failed": got["failed"],
         "rss_peak_kb": max(rss) if rss else None, "rss_end_kb": rss[-1] if rss else None,
         "recovered_wait_s": wait_s, "stop_s": stop_s, "rc": rc,
         "posts_ok": len(collector.received), "posts_failed": len(collector.failed),
