@@ -50,7 +50,8 @@ from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import end_stragglers, start_server  # noqa: E402
 
 
-def run(name: str, calls: int, rate: float, delay: float, sample_rss: bool) -> dict[str, Any]:
+def run(name: str, calls: int, rate: float, delay: float, sample_rss: bool,
+        stop_at: Optional[float] = None) -> dict[str, Any]:
     server, target = RUNS[name]
     out = Path(tempfile.mkdtemp(prefix=f"bb14-{name}-"))
     collector = Collector()
@@ -76,10 +77,19 @@ def run(name: str, calls: int, rate: float, delay: float, sample_rss: bool) -> d
                 while not stop_rss.wait(10):
                     rss.append(rss_kb(process.pid))
             threading.Thread(target=sample, daemon=True).start()
+        began = 0.0
+        if stop_at is not None:  # SIGTERM in the middle of the load, which goes on
+            def stop_soon() -> None:
+                time.sleep(stop_at)
+                nonlocal began
+                began = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+            threading.Thread(target=stop_soon, daemon=True).start()
         got = load(base, calls, rate)
         stop_rss.set()
-        began = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        if stop_at is None:
+            began = time.monotonic()
+            process.send_signal(signal.SIGTERM)
         try:
             rc: Optional[int] = process.wait(90)
         except subprocess.TimeoutExpired:
@@ -108,6 +118,14 @@ def run(name: str, calls: int, rate: float, delay: float, sample_rss: bool) -> d
         "twice": sum(1 for v in names.values() if v > 1),
         "hashed": all(g.startswith("sha512-") and "owlbert" not in g for g in groups),
         "wrong": check_entries(entries, got, calls),
+        # Logs of calls the client did not read whole: what the log says, what it met.
+        "unserved_logged": [
+            (e["request"]["url"].split("?")[1][:12], e["response"]["status"], e["time"],
+             e["response"].get("comment", "") + e["response"]["content"].get("comment", ""),
+             got["errors"].get(parse_qs(urlsplit(e["request"]["url"]).query)["name"][0]))
+            for e in entries
+            if parse_qs(urlsplit(e["request"]["url"]).query)["name"][0] not in got["names"]
+        ][:5],
         "client_failed": got["failed"], "load_s": got["load_s"], "p50_ms": got["p50_ms"],
         "p99_ms": got["p99_ms"], "stop_s": stop_s, "rc": rc,
         "posts": len(collector.received), "lines": lines[:8], "log": str(log)}
@@ -123,12 +141,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300)
     parser.add_argument("--delay", type=float, default=0.25)
     parser.add_argument("--rss", action="store_true")
+    parser.add_argument("--stop-at", type=float, default=None,
+                        help="SIGTERM this many seconds into the load (it goes on)")
     args = parser.parse_args()
     names = list(RUNS) if args.run == "all" else args.run.split(",")
     if args.run.startswith("from:"):
         names = list(RUNS)[list(RUNS).index(args.run[5:]):]
     for name in names:
-        print(json.dumps(run(name, args.calls, args.rate, args.delay, args.rss)), flush=True)
+        result = run(name, args.calls, args.rate, args.delay, args.rss, args.stop_at)
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ import importlib.util
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -132,4 +133,52 @@ def test_an_api_that_fails_then_recovers_gets_every_log_once(
     assert len(collector.failed) == 1
     names = names_in(collector)
     assert len(names) == CALLS and max(names.values()) == 1, served.output()
+    assert served.said() == 0, served.output()
+
+
+@pytest.mark.parametrize("api", ["never-answers", "nothing-listens"])
+def test_an_api_that_never_takes_the_logs_has_the_stop_say_each_one(
+        api: str, collector: Collector, tmp_path: Path) -> None:
+    collector.default = Reply(hang=120)
+    url = collector.url if api == "never-answers" else f"http://127.0.0.1:{free_port()}"
+    served = Served("plain-gthread", url, tmp_path, README_MAX_QUEUE_SIZE="50",
+                    README_SHUTDOWN_TIMEOUT="1")
+    try:
+        got = load(served.base, CALLS, rate=2000, clients=4)
+    finally:
+        rc = served.stop()
+    assert rc == 0 and got["served"] == CALLS
+    assert names_in(collector) == {}
+    # The queue's bound held (the rest dropped, and said), and the stop said what it held.
+    assert "the delivery queue is full" in served.output()
+    assert served.said() == CALLS, served.output()
+
+
+@pytest.mark.parametrize("run", ["plain-gevent", "falcon-asgi-uvicorn-w2",
+                                 "django-hypercorn-w2", "pyramid-waitress"])
+def test_a_stop_in_the_middle_of_the_load_loses_no_call_served(
+        run: str, collector: Collector, tmp_path: Path) -> None:
+    """SIGTERM while the calls go on: every call a client read whole is logged, once (the
+    rest were refused, or cut by the server at its stop)."""
+    served = Served(run, collector.url, tmp_path)
+    halfway = threading.Event()
+
+    def stop_halfway() -> None:
+        if halfway.wait(LINE_WAIT):
+            served.process.send_signal(signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_halfway)
+    stopper.start()
+    try:
+        got = load(served.base, 2 * CALLS, rate=1000, clients=4, halfway=halfway)
+    finally:
+        halfway.set()
+        stopper.join()
+        rc = served.stop()
+    assert rc in (0, -signal.SIGTERM) and got["served"] >= CALLS, got["failed"]
+    names = names_in(collector)
+    assert got["names"] <= set(names) and max(names.values()) == 1, served.output()
+    # Logged and not read whole by the client: the calls the server cut at its stop (a
+    # few: hypercorn's logged 499, or the 500 of Django's handler cancelled mid-way).
+    assert len(names) - len(got["names"]) <= 8, served.output()
     assert served.said() == 0, served.output()

@@ -38,6 +38,9 @@ def argv(server: str, target: str, port: int) -> list[str]:
         "uvicorn": [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
                     "--no-access-log", target],
         "hypercorn": [PY, "-m", "hypercorn", "-b", bind, target],
+        "hypercorn-w2": [PY, "-m", "hypercorn", "-w", "2", "-b", bind, target],
+        "uvicorn-w2": [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
+                       "--no-access-log", "--workers", "2", target],
         "daphne": [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), target],
     }[server]
 
@@ -59,6 +62,15 @@ RUNS: dict[str, tuple[str, str]] = {
     "django-daphne": ("daphne", DJ),
     "django-hypercorn": ("hypercorn", DJ),
     "starlette-uvicorn": ("uvicorn", f"{MOD}:starlette_app"),
+    # Less walked still: no with_lifespan (daphne "needs nothing"; hypercorn unnamed),
+    # several workers, Falcon's ASGI app under daphne, Pyramid under gevent.
+    "django-plain-daphne": ("daphne", DJ.replace(":application", ":plain_application")),
+    "django-plain-hypercorn": ("hypercorn", DJ.replace(":application", ":plain_application")),
+    "django-hypercorn-w2": ("hypercorn-w2", DJ),
+    "falcon-asgi-daphne": ("daphne", f"{MOD}:falcon_asgi_app"),
+    "falcon-asgi-uvicorn-w2": ("uvicorn-w2", f"{MOD}:falcon_asgi_app"),
+    "starlette-hypercorn-w2": ("hypercorn-w2", f"{MOD}:starlette_app"),
+    "pyramid-gevent": ("gevent", f"{MOD}:pyramid_app"),
 }
 
 SAID = [re.compile(p) for p in (
@@ -122,9 +134,13 @@ def wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"{base} never came up (rc {process.poll()})")
 
 
-def load(base: str, calls: int, rate: float, clients: int = 8) -> dict[str, Any]:
-    """``calls`` GETs paced at ``rate``/s; the upload and the stream among them."""
+def load(base: str, calls: int, rate: float, clients: int = 8,
+         halfway: threading.Event | None = None) -> dict[str, Any]:
+    """``calls`` GETs paced at ``rate``/s; the upload and the stream among them.
+    ``halfway`` is set once half of them were served: a stop sent then meets the load."""
     served = [0]
+    names: set[str] = set()
+    errors: dict[str, str] = {}
     failed: collections.Counter[str] = collections.Counter()
     latencies: list[float] = []
     extra: dict[str, Any] = {}
@@ -158,12 +174,16 @@ def load(base: str, calls: int, rate: float, clients: int = 8) -> dict[str, Any]
                 with lock:
                     if r.status_code == 200:
                         served[0] += 1
+                        names.add(f"n{i}")
+                        if halfway is not None and served[0] == calls // 2:
+                            halfway.set()
                         latencies.append(took)
                     else:
                         failed[str(r.status_code)] += 1
             except requests.RequestException as error:
                 with lock:
                     failed[type(error).__name__] += 1
+                    errors[f"n{i}"] = repr(error)[:200]
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     began = time.monotonic()
@@ -172,7 +192,7 @@ def load(base: str, calls: int, rate: float, clients: int = 8) -> dict[str, Any]
     for t in threads:
         t.join()
     latencies.sort()
-    return {"served": served[0], "failed": dict(failed),
+    return {"served": served[0], "names": names, "errors": errors, "failed": dict(failed),
             "load_s": round(time.monotonic() - began, 1),
             "p50_ms": round(1000 * latencies[len(latencies) // 2], 2) if latencies else None,
             "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 2)
