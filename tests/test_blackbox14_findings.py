@@ -179,6 +179,6 @@ def test_a_stop_in_the_middle_of_the_load_loses_no_call_served(
     names = names_in(collector)
     assert got["names"] <= set(names) and max(names.values()) == 1, served.output()
     # Logged and not read whole by the client: the calls the server cut at its stop (a
-    # few: hypercorn's logged 499, or the 500 of Django's handler cancelled mid-way).
+    # few: hypercorn's logged 499; a 500 Django answered as hypercorn shut it down).
     assert len(names) - len(got["names"]) <= 8, served.output()
     assert served.said() == 0, served.output()
