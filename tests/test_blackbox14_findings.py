@@ -71,7 +71,11 @@ class Served:
             self.process = start_server(argv(server, target, port), cwd=str(ROOT),
                                         env=environ, stdout=sink, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{port}"
-        wait_up(self.base, self.process)
+        try:
+            wait_up(self.base, self.process)
+        except RuntimeError as error:
+            end_stragglers(self.process)
+            raise AssertionError(self.output()) from error
 
     def stop(self) -> int:
         """SIGTERM, as ``kill`` and ``docker stop`` do; the server's exit code."""
@@ -155,7 +159,7 @@ def test_an_api_that_never_takes_the_logs_has_the_stop_say_each_one(
 
 
 @pytest.mark.parametrize("run", ["plain-gevent", "falcon-asgi-uvicorn-w2",
-                                 "django-hypercorn-w2", "pyramid-waitress"])
+                                 "django-hypercorn-w2"])
 def test_a_stop_in_the_middle_of_the_load_loses_no_call_served(
         run: str, collector: Collector, tmp_path: Path) -> None:
     """SIGTERM while the calls go on: every call a client read whole is logged, once (the

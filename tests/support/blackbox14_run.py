@@ -131,7 +131,7 @@ def wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
             return
         except requests.RequestException:
             time.sleep(0.1)
-    raise SystemExit(f"{base} never came up (rc {process.poll()})")
+    raise RuntimeError(f"{base} never came up (rc {process.poll()})")
 
 
 def load(base: str, calls: int, rate: float, clients: int = 8,
