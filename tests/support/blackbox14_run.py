@@ -71,6 +71,7 @@ RUNS: dict[str, tuple[str, str]] = {
     "falcon-asgi-uvicorn-w2": ("uvicorn-w2", f"{MOD}:falcon_asgi_app"),
     "starlette-hypercorn-w2": ("hypercorn-w2", f"{MOD}:starlette_app"),
     "pyramid-gevent": ("gevent", f"{MOD}:pyramid_app"),
+    "starlette-daphne": ("daphne", f"{MOD}:starlette_app"),
 }
 
 SAID = [re.compile(p) for p in (
