@@ -1,0 +1,128 @@
+"""Stops that still lost logs unsaid (delivery40, after flake30/blackbox12).
+
+uWSGI with ``--threads``: flake30's handler of the stop signals was set at a worker's
+first request in its MAIN thread (``signal.signal`` and ``signal.set_wakeup_fd`` need
+it). uWSGI's main thread is only one of the worker's N cores: a worker whose wrapped
+requests all ran in its other threads was never armed, and a stop that caught it in a
+request (uWSGI's exit then runs no Python) lost every log it held, unsaid.
+
+Deterministic: the main thread is held in a route the middleware does not wrap (or let
+go back to uWSGI's accept loop in C) before any wrapped request, so that the wrapped
+ones can only run in the other thread; the wrapped answer waits in its ``close()`` as
+the stop comes. Real uWSGI (pyuwsgi), a real collector on 127.0.0.1 answering in 1 s.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.processes import LINE_WAIT
+from tests.test_delivery36_findings import NO_UWSGI, paths, uwsgi
+
+pytestmark = pytest.mark.e2e
+
+_APP = '''\
+import os
+import threading
+import time
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _waits(name, until):
+    open(os.path.join(HERE, name), "w").close()
+    while not os.path.exists(os.path.join(HERE, until)):
+        time.sleep(0.05)
+
+
+class InClose:
+    def __iter__(self):
+        yield b"hello"
+
+    def close(self):
+        _waits("in_close", "go")
+
+
+def _app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/close":
+        return InClose()
+    main = threading.current_thread() is threading.main_thread()
+    return [b"main" if main else b"other"]
+
+
+def grouping(request):
+    return {"api_key": "caller-40", "label": "delivery40"}
+
+
+_wrapped = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
+
+
+def app(environ, start_response):
+    """``/hold``: not logged (outside the middleware); in the main thread it waits for
+    the file ``free`` (and says so by ``main_held``), elsewhere it answers at once."""
+    if environ["PATH_INFO"] == "/hold":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if threading.current_thread() is threading.main_thread():
+            _waits("main_held", "free")
+            return [b"main"]
+        return [b"other"]
+    return _wrapped(environ, start_response)
+'''
+
+
+def _hold_the_main_thread(base: str, tmp_path: Path) -> threading.Thread:
+    """``/hold`` until uWSGI's main thread took one (the other thread answers at once:
+    asked again). The thread that waits for the main thread's answer is returned."""
+    for _ in range(200):
+        answers: list[str] = []
+
+        def ask() -> None:
+            try:
+                answers.append(requests.get(f"{base}/hold", timeout=3 * LINE_WAIT).text)
+            except requests.RequestException as error:  # (the stop cut it)
+                answers.append(repr(error))
+
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        wait_until(lambda: answers or (tmp_path / "main_held").exists(),
+                   timeout=LINE_WAIT)
+        if (tmp_path / "main_held").exists():
+            return asking
+        assert answers == ["other"], answers
+    raise AssertionError("uWSGI's main thread never took a request")
+
+
+@NO_UWSGI
+@pytest.mark.parametrize("main", ["held", "idle"])
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_threaded_worker_whose_main_thread_served_no_log_sends_what_it_held(
+        tmp_path: Path, collector: Collector, main: str, stop: str) -> None:
+    """uWSGI --threads 2: every logged request ran in the worker's second thread (the
+    main one held in a route the middleware does not wrap, then, for ``idle``, back in
+    uWSGI's accept loop). The stop caught the worker in a logged answer's close():
+    before, 0 of 2 logs delivered, nothing said."""
+    collector.default = Reply(delay=1.0)  # a slow API
+    with uwsgi(tmp_path, collector, "--threads=2", app=_APP) as (process, base, output):
+        asking = _hold_the_main_thread(base, tmp_path)
+        assert requests.get(f"{base}/held", timeout=LINE_WAIT).text == "other"
+        if main == "idle":
+            (tmp_path / "free").touch()
+            asking.join(LINE_WAIT)
+        with requests.get(f"{base}/close", timeout=LINE_WAIT, stream=True) as answer:
+            assert answer.raw.read(5) == b"hello"
+            wait_until(lambda: (tmp_path / "in_close").exists(), timeout=LINE_WAIT)
+            process.send_signal(getattr(signal, stop))
+            assert process.wait(LINE_WAIT) == 0
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["close", "held"], said
+    assert "NO MERCY" not in said, said
