@@ -51,26 +51,94 @@ _close: Optional[Callable[[], None]] = None
 #: True once this process lineage looked (uWSGI forks its workers in C, after the master
 #: loaded the app without serving: each worker finds it False at its first request).
 _armed = False
+#: True once the worker's main thread took its part (:func:`_prepare`).
+_prepared = False
+#: Python's C handler of the stop signals (``PyOS_getsig``), put back from any thread.
+_handler: Optional[int] = None
 _write: Optional[int] = None  # the thread's pipe (the wakeup fd)
 _masks = threading.local()  # a forking thread's mask, for the fork's length
 
 
 def install(close_all: Callable[[], None]) -> None:
-    """Under uWSGI: ``close_all`` is what the stop runs first (:func:`arm`)."""
+    """Under uWSGI: ``close_all`` is what the stop runs first (:func:`arm`). The worker's
+    main thread is reached before its first request where it can be (:func:`_prepare`):
+    the app loaded in the master, from ``uwsgi.post_fork_hook``; loaded in the worker
+    (``--lazy-apps``), now."""
     global _close
-    if "uwsgi" in sys.modules:
-        _close = close_all
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is None:
+        return
+    _close = close_all
+    try:
+        if uwsgi.worker_id() > 0:
+            if threading.current_thread() is threading.main_thread():
+                _prepare()
+            return
+        _hook_post_fork(uwsgi)
+    except Exception:  # noqa: BLE001 - (an uwsgi module of another shape)
+        pass
+
+
+def _hook_post_fork(uwsgi: Any) -> None:
+    """:func:`_post_fork` first in each worker's ``uwsgi.post_fork_hook`` (the app's own,
+    or uwsgidecorators' ``@postfork`` chain, called after it)."""
+    hook = getattr(uwsgi, "post_fork_hook", None)
+    decorators = sys.modules.get("uwsgidecorators")
+    chain = getattr(decorators, "postfork_chain", None)
+    if isinstance(chain, list) and hook is getattr(decorators, "postfork_chain_hook", _post_fork):
+        if _post_fork not in chain:
+            chain.insert(0, _post_fork)
+        return
+    if getattr(hook, _HOOKED, False):
+        return
+
+    def post_fork_hook() -> None:
+        try:
+            _post_fork()
+        finally:
+            if callable(hook):
+                hook()
+
+    setattr(post_fork_hook, _HOOKED, True)
+    uwsgi.post_fork_hook = post_fork_hook
+
+
+#: Marks the library's ``uwsgi.post_fork_hook``.
+_HOOKED = "_readme_metrics_post_fork"
+
+
+def _post_fork() -> None:
+    """In a worker's main thread, right after uWSGI forked it (before its handlers)."""
+    if threading.current_thread() is threading.main_thread():
+        _prepare()
 
 
 def arm() -> None:
-    """In a uWSGI worker's main thread, once: the thread that takes its stop signals
-    (elsewhere nothing; in another thread, later). Never raises."""
-    global _armed, _write
+    """At a uWSGI worker's first request, in any thread: the stop signals are the
+    library's thread's from now on. Prepared in the main thread before (at the worker's
+    start: uWSGI set its own handlers after that), it is done from any thread: with
+    ``--threads``, a worker whose requests all ran in its other threads was never armed
+    (delivery40: 0 of 2 logs delivered at its stop, nothing said). Else in the main
+    thread only (later, elsewhere). Never raises."""
+    global _armed
     if _armed or _close is None:
         return
-    if threading.current_thread() is not threading.main_thread():
-        return  # (signal.signal and set_wakeup_fd need it: a later request there)
+    main = threading.current_thread() is threading.main_thread()
+    if not _prepared:
+        if not main:
+            return  # (signal.signal and set_wakeup_fd need it: a later request there)
+        _prepare()
     _armed = True
+    _restore(main)
+
+
+def _prepare() -> None:
+    """In a uWSGI worker's main thread, once: the pipe (the wakeup fd), the thread that
+    reads it, Python's handler of the stop signals (:func:`_noted`). Never raises."""
+    global _prepared, _write, _handler
+    if _prepared or _close is None:
+        return
+    _prepared = True
     uwsgi, options = uwsgi_exit.uwsgi_options()
     try:
         if uwsgi is None or uwsgi.worker_id() <= 0 or uwsgi_exit.given(options,
@@ -95,10 +163,43 @@ def arm() -> None:
     try:
         for stop in STOPS:
             signal.signal(stop, _noted)
+        _handler = _c_handler("PyOS_getsig", signal.SIGTERM)
         os.register_at_fork(before=_forking, after_in_parent=_unmask,
                             after_in_child=_forked)
     except Exception:  # noqa: BLE001 - (the main thread's: never)
         pass
+
+
+def _restore(main: bool) -> None:
+    """Python's C handler back on each stop signal still the library's in Python
+    (:func:`_noted`; not one the app set since): uWSGI put its own there after the
+    worker's start. ``PyOS_setsig`` (Python's C API, from any thread); without it, from
+    the main thread only, ``signal.signal``."""
+    for stop in STOPS:
+        try:
+            if signal.getsignal(stop) is not _noted:
+                continue
+            if _handler is not None:
+                if _c_handler("PyOS_getsig", stop) != _handler:
+                    _c_handler("PyOS_setsig", stop, _handler)
+            elif main:
+                signal.signal(stop, _noted)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _c_handler(name: str, *args: int) -> Optional[int]:
+    """Python's ``PyOS_getsig(signum)`` or ``PyOS_setsig(signum, handler)``: the C
+    handler of a signal (the one before, for the second). None where ctypes cannot."""
+    try:
+        import ctypes
+
+        types = (ctypes.c_int, ctypes.c_void_p)[:len(args)]
+        call = ctypes.PYFUNCTYPE(ctypes.c_void_p, *types)((name, ctypes.pythonapi))
+        found: Optional[int] = call(*args)
+        return found
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def keep() -> None:
@@ -146,8 +247,8 @@ def _forked() -> None:
     SIGTERM ended the worker, and not the child). The child ends on the stop signals
     again (their default action: before flake30, uWSGI's handler ended it too), the pipe
     is not its own."""
-    global _write, _armed
-    write, _write, _armed = _write, None, True
+    global _write, _armed, _prepared
+    write, _write, _armed, _prepared = _write, None, True, True
     if write is None:
         _unmask()
         return
