@@ -126,3 +126,47 @@ def test_a_threaded_worker_whose_main_thread_served_no_log_sends_what_it_held(
     said = output.read_text(errors="replace")
     assert sorted(paths(collector)) == ["close", "held"], said
     assert "NO MERCY" not in said, said
+
+
+_POSTFORK = ('from uwsgidecorators import postfork\n\n\n'
+             '@postfork\n'
+             'def _mark():\n'
+             '    open(os.path.join(HERE, "app_postfork_ran"), "w").close()\n\n\n')
+_HOOK = ('import uwsgi\n\n\n'
+         'def _mark():\n'
+         '    open(os.path.join(HERE, "app_postfork_ran"), "w").close()\n\n\n'
+         'uwsgi.post_fork_hook = _mark\n\n\n')
+
+
+@NO_UWSGI
+@pytest.mark.parametrize("setup", ["--lazy-apps", "uwsgidecorators", "post_fork_hook"])
+def test_the_threaded_worker_is_armed_whatever_loads_the_app(
+        tmp_path: Path, collector: Collector, setup: str) -> None:
+    """The app loaded in the worker (--lazy-apps: the middleware is made in its main
+    thread), or an app with a post-fork hook of its own set before the middleware is
+    made (uwsgidecorators' ``@postfork`` chain, ``uwsgi.post_fork_hook``): the library's
+    runs first, the app's still runs. (One the app sets AFTER the middleware is made
+    replaces the library's: the worker is armed at its first request in its main thread
+    then, as before delivery40: docs/DELIVERY.md.)"""
+    app, options = _APP, ("--threads=2",)
+    if setup == "--lazy-apps":
+        options += ("--lazy-apps",)
+    elif setup == "uwsgidecorators":
+        app = app.replace("def _waits(", _POSTFORK + "def _waits(", 1)
+    else:
+        app = app.replace("def _waits(", _HOOK + "def _waits(", 1)
+    collector.default = Reply(delay=1.0)
+    with uwsgi(tmp_path, collector, *options, app=app) as (process, base, output):
+        asking = _hold_the_main_thread(base, tmp_path)
+        assert requests.get(f"{base}/held", timeout=LINE_WAIT).text == "other"
+        (tmp_path / "free").touch()
+        asking.join(LINE_WAIT)
+        with requests.get(f"{base}/close", timeout=LINE_WAIT, stream=True) as answer:
+            assert answer.raw.read(5) == b"hello"
+            wait_until(lambda: (tmp_path / "in_close").exists(), timeout=LINE_WAIT)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(LINE_WAIT) == 0
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["close", "held"], said
+    if setup != "--lazy-apps":
+        assert (tmp_path / "app_postfork_ran").exists(), said
