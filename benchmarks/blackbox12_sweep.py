@@ -34,7 +34,7 @@ import requests  # noqa: E402
 from tests.support.fake_api import Collector, Reply  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import end_stragglers, start_server  # noqa: E402
-from tests.test_e2e_servers import server_env  # noqa: E402
+from tests.test_e2e_servers import server_env, uwsgi_argv  # noqa: E402
 
 PY = sys.executable
 GUNI = [PY, "-m", "gunicorn", "--workers=1", "--graceful-timeout=5", "--no-control-socket"]
@@ -156,6 +156,19 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
         lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
                    "tests.support.e2e_apps:plain_app"],
         {}, "int", "500once"),
+    # delivery40: uWSGI threads (a worker's requests may all run outside its main thread)
+    "uwsgi-threads4-term-slow1": (
+        lambda p: uwsgi_argv(p, "tests.support.e2e_apps:plain_app", "--processes=2",
+                             "--threads=4"),
+        {}, "term", "slow1"),
+    "uwsgi-threads4-int-slow1": (
+        lambda p: uwsgi_argv(p, "tests.support.e2e_apps:plain_app", "--processes=2",
+                             "--threads=4"),
+        {}, "int", "slow1"),
+    "uwsgi-threads4-touch-slow1": (
+        lambda p: uwsgi_argv(p, "tests.support.e2e_apps:plain_app", "--processes=2",
+                             "--threads=4", "--touch-reload=bb12wsgi.py"),
+        {}, "touch-then-int", "slow1"),
     "waitress-late200": (
         lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
                    "tests.support.e2e_apps:plain_app"],
@@ -256,7 +269,7 @@ def main() -> None:
             time.sleep(seconds / 2)
             target = (work / "bb12app.py") if "flask" in name else (
                 work / "bb12_settings.py") if "runserver" in name else (
-                work / "bb12wsgi.py") if "gunicorn" in name else (
+                work / "bb12wsgi.py") if ("gunicorn" in name or "uwsgi" in name) else (
                 ROOT / "tests/support/asgi_apps.py")
             later = time.time() + 5
             os.utime(target, (later, later))
