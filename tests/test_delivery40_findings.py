@@ -14,6 +14,7 @@ the stop comes. Real uWSGI (pyuwsgi), a real collector on 127.0.0.1 answering in
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from pathlib import Path
@@ -170,3 +171,25 @@ def test_the_threaded_worker_is_armed_whatever_loads_the_app(
     assert sorted(paths(collector)) == ["close", "held"], said
     if setup != "--lazy-apps":
         assert (tmp_path / "app_postfork_ran").exists(), said
+
+
+@NO_UWSGI
+def test_an_idle_stop_ends_before_uwsgis_3s_kill_and_says_what_it_lost(
+        tmp_path: Path, collector: Collector) -> None:
+    """``--idle=1``: the workers idle for a second, uWSGI's master sends each SIGINT
+    (going cheap) and SIGKILLs one still alive 3 s later, whatever
+    ``--worker-reload-mercy``. The API fails every POST and ``shutdown_timeout`` is
+    10 s: before, the close was killed midway and nothing said the 4 logs it held were
+    lost. Now it ends before the kill and says so, naming the option."""
+    collector.default = Reply(status=503, body=b"down")
+    with uwsgi(tmp_path, collector, "--idle=1", shutdown_timeout="10") as (process, base,
+                                                                           output):
+        for i in range(4):
+            assert requests.get(f"{base}/i{i}", timeout=LINE_WAIT).status_code == 200
+        wait_until(lambda: "cheap mode enabled" in output.read_text(errors="replace"),
+                   timeout=3 * LINE_WAIT)
+        said = output.read_text(errors="replace")
+        assert process.poll() is None, said  # (the master waits for a connection)
+    assert "uWSGI's --idle" in said, said
+    assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [4], said
+    assert collector.logs == []

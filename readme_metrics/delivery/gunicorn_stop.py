@@ -95,7 +95,8 @@ class Limit(float):
 
 def server_limit() -> Optional[Limit]:
     """The time this worker's server gives it to end: gunicorn's ``--graceful-timeout``,
-    uWSGI's ``--worker-reload-mercy``, Django's autoreloader's kill of runserver's child
+    uWSGI's ``--worker-reload-mercy`` (3 s at an ``--idle`` stop: :mod:`.uwsgi_idle`),
+    Django's autoreloader's kill of runserver's child
     (:mod:`.reloader_stop`); None elsewhere."""
     worker = _found_worker()  # (once: both timeouts are this worker's)
     graceful = _graceful_timeout(worker)
@@ -106,7 +107,9 @@ def server_limit() -> Optional[Limit]:
         return Limit(graceful, "gunicorn", "--graceful-timeout")
     mercy = uwsgi_exit.mercy()
     if mercy is not None:
-        return Limit(mercy, "uWSGI", "--worker-reload-mercy")
+        from readme_metrics.delivery import uwsgi_idle  # (it builds on Limit)
+
+        return uwsgi_idle.limit(mercy) or Limit(mercy, "uWSGI", "--worker-reload-mercy")
     from readme_metrics.delivery import reloader_stop  # (it builds on Limit)
 
     return reloader_stop.limit()
