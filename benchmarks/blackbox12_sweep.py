@@ -78,6 +78,17 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
         {"DJANGO_SETTINGS_MODULE": "bb12_settings",
          "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
         "touch-then-int", "slow1"),
+    # delivery40: SIGTERM alone (a process manager: to the group; ``kill`` of the child)
+    "runserver-reload-termgroup-slow1": (
+        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "termgroup", "slow1"),
+    "runserver-reload-termchild-slow1": (
+        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
+        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        "termchild", "slow1"),
     "runserver-noreload-ctrlc-slow1": (
         lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks",
                    "--noreload"],
@@ -281,6 +292,11 @@ def main() -> None:
             os.killpg(p.pid, signal.SIGINT)
         elif stop == "int":
             p.send_signal(signal.SIGINT)
+        elif stop == "termgroup":
+            os.killpg(p.pid, signal.SIGTERM)
+        elif stop == "termchild":  # (the parent ends as its child does)
+            for child in Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split():
+                os.kill(int(child), signal.SIGTERM)
         else:
             p.send_signal(signal.SIGTERM)
         try:

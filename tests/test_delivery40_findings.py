@@ -14,8 +14,11 @@ the stop comes. Real uWSGI (pyuwsgi), a real collector on 127.0.0.1 answering in
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -24,8 +27,11 @@ import requests
 
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
-from tests.support.processes import LINE_WAIT
+from tests.support.ports import free_port
+from tests.support.processes import LINE_WAIT, start_server, stop_server
+from tests.test_blackbox12_findings import ROOT, SETTINGS, _children
 from tests.test_delivery36_findings import NO_UWSGI, paths, uwsgi
+from tests.test_e2e_servers import server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -193,3 +199,81 @@ def test_an_idle_stop_ends_before_uwsgis_3s_kill_and_says_what_it_lost(
     assert "uWSGI's --idle" in said, said
     assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [4], said
     assert collector.logs == []
+
+
+# Each look of the autoreloader's main thread at the files: the file ``looked``.
+_LOOKED = """
+import os as _os
+from django.utils import autoreload as _autoreload
+
+_files = _autoreload.iter_all_python_module_files
+
+
+def _looking(*args, **kwargs):
+    open(_os.path.join(_os.path.dirname(__file__), "looked"), "w").close()
+    return _files(*args, **kwargs)
+
+
+_autoreload.iter_all_python_module_files = _looking
+"""
+
+
+def _runserver_stopped_by_sigterm(collector: Collector, tmp_path: Path, calls: int) -> str:
+    """runserver with its autoreloader, ``calls`` calls logged (batches of 10, the API
+    answering each in 1 s), then SIGTERM to the child alone (``kill <pid>``: its parent
+    waits for it, and then exits as it did). What both printed."""
+    (tmp_path / "d40_settings.py").write_text(SETTINGS + _LOOKED)
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="d40_settings",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="10",
+                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="30",
+                     README_TIMEOUT="5")
+    output = tmp_path / "runserver.log"
+    with output.open("wb") as log:
+        process = start_server([sys.executable, "-m", "django", "runserver",
+                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
+                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.options(f"{url}/nolog", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60)
+        child = _children(process.pid)
+        assert len(child) == 1, child
+        for n in range(calls):
+            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
+                                    headers={"X-Api-Key": "caller-12"})
+            assert response.status_code == 200
+        # The autoreloader's main thread looked at the files since the middleware was
+        # made (its SIGTERM's noting is taken there: reloader_stop.watch_reload).
+        looked = tmp_path / "looked"
+        looked.unlink(missing_ok=True)
+        wait_until(looked.exists, timeout=60)
+        os.kill(child[0], signal.SIGTERM)
+        assert process.wait(60) == 0
+        return output.read_text(errors="replace")
+    finally:
+        stop_server(process)
+
+
+def test_runserver_child_stopped_by_sigterm_alone_keeps_its_whole_close(
+        tmp_path: Path, collector: Collector) -> None:
+    """A SIGTERM to runserver's child alone (``kill``; its parent, the autoreloader,
+    waits for it): blackbox12's 0.15 s bound (for Ctrl-C, which the parent follows by
+    a SIGKILL 0.25 s later) cut its close, though nothing was coming to kill it; the
+    logs it held were given up on (said). Now a SIGTERM keeps the whole
+    ``shutdown_timeout``: every log delivered. (A SIGTERM to the parent too, a process
+    manager's, has the parent SIGKILL the child at once: docs/DELIVERY.md.)"""
+    collector.default = Reply(delay=1.0)
+    said = _runserver_stopped_by_sigterm(collector, tmp_path, 50)
+    names = sorted({log["request"]["log"]["entries"][0]["request"]["url"].rsplit("=", 1)[1]
+                    for log in collector.logs})
+    assert names == sorted(f"n{n}" for n in range(50)), said
+    assert "within 0.15s" not in said and "not delivered" not in said, said

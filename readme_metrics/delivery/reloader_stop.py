@@ -18,12 +18,25 @@ itself: a receiver answers it where no reload follows (Django's own, for a file 
 template directory: the loaders reset, the child serves on), and noted there, a template
 edited took the bound away from the next Ctrl-C (review118: the close took its
 ``shutdown_timeout`` again, SIGKILLed mid-way, nothing said).
+
+Not at a SIGTERM either (delivery40): Django's handler of it (``sys.exit(0)``, in both
+processes) has the parent, when it gets one too (a process manager's stop of the
+group, ``docker stop``), SIGKILL the child AT ONCE (``subprocess.run``'s kill on any
+exception but a KeyboardInterrupt): no bound lets a close run there, and nothing it
+could say comes in time (documented: ``--noreload`` under a process manager). When the
+child alone gets it (``kill <pid>``), the parent waits for it: the 0.15 s bound gave up
+on logs it had all the time to send (50 calls held, a 1 s API: all 50 given up on,
+said, their POSTs cut).
+The handler is noted by a wrapper that the autoreloader's main thread puts in place at
+its next look at the files after the middleware is made (:func:`watch_reload`:
+``signal.signal`` needs that thread).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import threading
 from typing import Any, Callable, Optional
@@ -36,6 +49,10 @@ KILL_AFTER = 0.25
 SPENT = 0.05
 
 _reloading = False
+#: A SIGTERM came (Django's handler, noted: :func:`_take_sigterm`).
+_terminated = False
+#: The main thread looked (:func:`_take_sigterm`), once.
+_taken = False
 
 
 class AutoreloaderLimit(Limit):
@@ -70,7 +87,7 @@ def _reloader_runs() -> bool:
 def limit() -> Optional[Limit]:
     """The time to the autoreloader's kill, in its child at an exit that is no reload;
     else None."""
-    if _reloading or not in_autoreloader_child() or not _reloader_runs():
+    if _reloading or _terminated or not in_autoreloader_child() or not _reloader_runs():
         return None
     return AutoreloaderLimit(KILL_AFTER, "Django's autoreloader", "--noreload", spent=SPENT)
 
@@ -94,8 +111,10 @@ _NOTING = "_readme_metrics_noting"
 
 def watch_reload() -> None:
     """In runserver's child under the autoreloader, note a reload coming (Django's
-    ``trigger_reload``, called when no ``file_changed`` receiver answered). Once per
-    process; anywhere else, nothing. Never raises."""
+    ``trigger_reload``, called when no ``file_changed`` receiver answered), and a
+    SIGTERM (:func:`_take_sigterm`, from the autoreloader's main thread, through
+    ``iter_all_python_module_files``, which it calls at each look at the files). Once
+    per process; anywhere else, nothing. Never raises."""
     try:
         if not in_autoreloader_child():
             return
@@ -103,5 +122,43 @@ def watch_reload() -> None:
         trigger = getattr(autoreload, "trigger_reload", None)
         if callable(trigger) and not getattr(trigger, _NOTING, False):
             autoreload.trigger_reload = _noting(trigger)
+        files = getattr(autoreload, "iter_all_python_module_files", None)
+        if callable(files) and not getattr(files, _NOTING, False):
+            autoreload.iter_all_python_module_files = _looking(files)
     except Exception:  # another Django, of a shape of its own
+        pass
+
+
+def _looking(files: Callable[..., Any]) -> Callable[..., Any]:
+    """Django's ``iter_all_python_module_files``, taking the SIGTERM's noting first
+    when the main thread calls it."""
+
+    @functools.wraps(files)
+    def iter_all_python_module_files(*args: Any, **kwargs: Any) -> Any:
+        if not _taken and threading.current_thread() is threading.main_thread():
+            _take_sigterm()
+        return files(*args, **kwargs)
+
+    setattr(iter_all_python_module_files, _NOTING, True)
+    return iter_all_python_module_files
+
+
+def _take_sigterm() -> None:
+    """In the main thread: Django's SIGTERM handler, noting first that it came. Never
+    raises."""
+    global _taken
+    _taken = True
+    try:
+        handler = signal.getsignal(signal.SIGTERM)
+        if not callable(handler) or getattr(handler, _NOTING, False):
+            return
+
+        def terminated(signum: int, frame: Any) -> Any:
+            global _terminated
+            _terminated = True
+            return handler(signum, frame)
+
+        setattr(terminated, _NOTING, True)
+        signal.signal(signal.SIGTERM, terminated)
+    except Exception:  # noqa: BLE001
         pass
