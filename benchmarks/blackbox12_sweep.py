@@ -229,6 +229,7 @@ def main() -> None:
     out = work / "server.log"
     url = f"http://127.0.0.1:{port}"
     served = [0]
+    served_names: set[str] = set()
     big_calls = [0]
     failed = collections.Counter()
     with out.open("wb") as log:
@@ -265,6 +266,7 @@ def main() -> None:
                     if r.status_code == 200:
                         with lock:
                             served[0] += 1
+                            served_names.add(f"n{i}")
                     else:
                         failed[r.status_code] += 1
                 except requests.RequestException as e:
@@ -346,7 +348,8 @@ def main() -> None:
     twice = sum(1 for v in names.values() if v > 1)
     print(json.dumps({"scenario": name, "served": served[0], "delivered": delivered,
                       "said_dropped": said, "adds_up": served[0] == delivered + said,
-                      "twice": twice, "posts": count[0], "stop_s": round(stop_s, 2),
+                      "twice": twice,
+                      "missing": sorted(served_names - set(names))[:5], "posts": count[0], "stop_s": round(stop_s, 2),
                       "client_errors": dict(failed), "rc": p.returncode,
                       "big_served": big_calls[0], "big_delivered": big_in}))
     for line in lines:
