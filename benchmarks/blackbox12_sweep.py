@@ -349,7 +349,8 @@ def main() -> None:
     print(json.dumps({"scenario": name, "served": served[0], "delivered": delivered,
                       "said_dropped": said, "adds_up": served[0] == delivered + said,
                       "twice": twice,
-                      "missing": sorted(served_names - set(names))[:5], "posts": count[0], "stop_s": round(stop_s, 2),
+                      "missing": sorted(served_names - set(names))[:5],
+                      "posts": count[0], "stop_s": round(stop_s, 2),
                       "client_errors": dict(failed), "rc": p.returncode,
                       "big_served": big_calls[0], "big_delivered": big_in}))
     for line in lines:

@@ -87,21 +87,21 @@ def app(environ, start_response):
 '''
 
 
+def _ask(url: str, answers: list[str]) -> None:
+    try:
+        answers.append(requests.get(url, timeout=3 * LINE_WAIT).text)
+    except requests.RequestException as error:  # (the stop cut it)
+        answers.append(repr(error))
+
+
 def _hold_the_main_thread(base: str, tmp_path: Path) -> threading.Thread:
     """``/hold`` until uWSGI's main thread took one (the other thread answers at once:
     asked again). The thread that waits for the main thread's answer is returned."""
     for _ in range(200):
         answers: list[str] = []
-
-        def ask() -> None:
-            try:
-                answers.append(requests.get(f"{base}/hold", timeout=3 * LINE_WAIT).text)
-            except requests.RequestException as error:  # (the stop cut it)
-                answers.append(repr(error))
-
-        asking = threading.Thread(target=ask, daemon=True)
+        asking = threading.Thread(target=_ask, args=(f"{base}/hold", answers), daemon=True)
         asking.start()
-        wait_until(lambda: answers or (tmp_path / "main_held").exists(),
+        wait_until(lambda: answers or (tmp_path / "main_held").exists(),  # noqa: B023
                    timeout=LINE_WAIT)
         if (tmp_path / "main_held").exists():
             return asking

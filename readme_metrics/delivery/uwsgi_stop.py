@@ -12,9 +12,8 @@ master at its exit. Every log the worker held (those waiting for their batch, an
 request's own) was lost with no line: CI39, a request whose client had its 200; 2 of 2
 in a worker stopped while its answer's ``close()`` ran.
 
-So in each worker, at its first request in its main thread (:func:`arm`: uWSGI sets
-its own handlers after ``uwsgi.post_fork_hook``), the library has Python's handler take
-SIGINT and SIGTERM, with a wakeup fd (``signal.set_wakeup_fd``) that a thread of its own
+So in each worker, at its first request (:func:`arm`), the library has Python's handler
+take SIGINT and SIGTERM, with a wakeup fd (``signal.set_wakeup_fd``) that a thread of its own
 reads, whatever the main thread is doing (in uWSGI's C code, or in the app's). That
 thread runs the library's exit (``process.close_all``: the request in flight logged as
 far as it went, every log sent within ``shutdown_timeout`` and the mercy, what is not
@@ -23,6 +22,14 @@ signals instead: a mask passes to every process the app starts (``subprocess``),
 SIGTERM then no longer stops. SIGHUP (the graceful reload) and the rest are uWSGI's as
 they were; a handler the app sets (``signal.signal``) gets the signal instead; with a
 wakeup fd already set (an event loop's), nothing is changed.
+
+``signal.signal`` and ``set_wakeup_fd`` need the main thread, one of a ``--threads N``
+worker's N cores: armed at a first request there only, a worker whose requests all ran
+in its other threads was never armed (delivery40: 0 of 2 logs at its stop in a
+request, nothing said). So the main thread's part is done at the worker's start
+(:func:`_prepare`: from ``uwsgi.post_fork_hook``, or as the middleware is made under
+``--lazy-apps``), before uWSGI sets its own handlers; the first request, in any
+thread, puts Python's C handler back after uWSGI's (``PyOS_setsig``: :func:`_restore`).
 
 Not under ``--skip-atexit`` (said as the middleware is made: ``uwsgi_exit``), nor
 outside uWSGI. Never raises.
