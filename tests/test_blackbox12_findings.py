@@ -203,6 +203,8 @@ def test_in_runservers_child_the_close_ends_before_the_kill_unless_a_reload(
     monkeypatch.setattr(sys, "argv", ["manage.py", "runserver", "8000"])
     monkeypatch.setattr(reloader_stop, "_reloading", False)
     monkeypatch.setattr(autoreload, "trigger_reload", autoreload.trigger_reload)
+    monkeypatch.setattr(autoreload, "iter_all_python_module_files",  # (delivery40's)
+                        autoreload.iter_all_python_module_files)
     assert gunicorn_stop.close_bound(8.0) == (8.0, None)  # no reloader's thread: none runs
     serving = threading.Event()  # runserver serving in the thread the autoreloader starts
     server = threading.Thread(target=serving.wait, name="django-main-thread", daemon=True)

@@ -169,10 +169,17 @@ def test_a_receiver_answering_file_changed_is_no_reload(
     monkeypatch.setattr(sys, "argv", ["manage.py", "runserver", "8000"])
     monkeypatch.setattr(reloader_stop, "_reloading", False)
     monkeypatch.setattr(autoreload, "trigger_reload", autoreload.trigger_reload)
+    monkeypatch.setattr(autoreload, "iter_all_python_module_files",  # (delivery40's)
+                        autoreload.iter_all_python_module_files)
 
     def answers(sender: object, file_path: Path, **kwargs: object) -> bool:
         return file_path.suffix == ".html"
 
+    # Django's template receiver, connected once django.template was imported (an earlier
+    # test in this process), reads settings.TEMPLATES: none configured here.
+    templates = sys.modules.get("django.template.autoreload")
+    if templates is not None:
+        autoreload.file_changed.disconnect(dispatch_uid="template_loaders_file_changed")
     autoreload.file_changed.connect(answers, weak=False, dispatch_uid="review118_answers")
     reloader_stop.watch_reload()
     reloader_stop.watch_reload()  # (once per process: one wrapper)
@@ -190,6 +197,9 @@ def test_a_receiver_answering_file_changed_is_no_reload(
         assert gunicorn_stop.close_bound(8.0) == (8.0, None)
     finally:
         autoreload.file_changed.disconnect(dispatch_uid="review118_answers")
+        if templates is not None:
+            autoreload.file_changed.connect(templates.template_changed,
+                                            dispatch_uid="template_loaders_file_changed")
         serving.set()
         server.join()
 
