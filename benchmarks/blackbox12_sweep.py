@@ -89,6 +89,26 @@ SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]
         {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
          "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
         "termchild", "slow1"),
+    "flask-reload-termgroup-slow1": (
+        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
+                   "--port", str(p), "--host", "127.0.0.1"],
+        {}, "termgroup", "slow1"),
+    "flask-reload-termchild-slow1": (
+        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
+                   "--port", str(p), "--host", "127.0.0.1"],
+        {}, "termchild", "slow1"),
+    "uvicorn-w2-term-slow1": (
+        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
+                   "--workers=2", "tests.support.asgi_apps:fastapi_app"],
+        {}, "term", "slow1"),
+    "uvicorn-w2-ctrlc-slow1": (
+        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
+                   "--workers=2", "tests.support.asgi_apps:fastapi_app"],
+        {}, "ctrlc", "slow1"),
+    "hypercorn-w2-ctrlc-slow1": (
+        lambda p: [PY, "-m", "hypercorn", "--workers=2", f"--bind=127.0.0.1:{p}",
+                   "tests.support.asgi_apps:fastapi_app"],
+        {}, "ctrlc", "slow1"),
     "runserver-noreload-ctrlc-slow1": (
         lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks",
                    "--noreload"],
