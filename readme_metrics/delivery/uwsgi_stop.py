@@ -131,10 +131,9 @@ def arm() -> None:
     if _armed or _close is None:
         return
     main = threading.current_thread() is threading.main_thread()
-    if not _prepared:
-        if not main:
-            return  # (signal.signal and set_wakeup_fd need it: a later request there)
-        _prepare()
+    if not main and (not _prepared or (_write is not None and _handler is None)):
+        return  # (signal.signal and set_wakeup_fd need it: a later request there)
+    _prepare()
     _armed = True
     _restore(main)
 
