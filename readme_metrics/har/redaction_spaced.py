@@ -28,6 +28,8 @@ _NETRC_TOKEN = lazy_compile(r'"|\S+')
 # a pattern for the whole token kept a state for each escape, a 1 MiB token of them
 # 77 MiB at its peak; review117.)
 _QUOTED_STOP = lazy_compile(r'\\.|"', re.DOTALL)
+# An escaped character in a quoted token.
+_ESCAPED = lazy_compile(r"\\(.)", re.DOTALL)
 # The blank line that ends a macdef's macro, its line ends LF or CRLF (Windows' _netrc).
 _BLANK_LINE = lazy_compile(r"\n\r?\n")
 # Keywords that take a value, and the one that takes none.
@@ -47,7 +49,9 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     (``password``, ``login`` when denied); ``None`` when it is no netrc (its first token
     not ``machine`` or ``default``, or a token in key position no keyword, ``machine
     learning makes ...``, in a body where no machine has both a ``login`` and a
-    ``password``) or nothing is hidden. A ``#`` token starts a comment to the end of its
+    ``password``) or nothing is hidden. A ``macdef`` may come first (an ftp init macro
+    before the first machine), and a keyword may be quoted (``"password"``), as curl and
+    Python's netrc read them (review122). A ``#`` token starts a comment to the end of its
     line; a ``macdef`` runs to the next blank line. Keywords in any case (``MACHINE ...
     PASSWORD``, as curl reads them; review117). Other readers' keywords (``port 21``,
     ``protocol ftp``) and a stray word ending its line are skipped, as curl skips them,
@@ -69,13 +73,16 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
         skip_to = end  # (a quoted token's blanks and the tokens in it are its own)
         word = text[start:end]
         if expect == "key":
-            word = word.lower()
-            if word.startswith("#"):
+            # (A keyword in quotes is that keyword, as curl and Python's netrc read a
+            # quoted token: "password" ...; review122.)
+            word = (_unquoted(word) if text[start] == '"'
+                    else word).lower()
+            if word.startswith("#") and text[start] != '"':
                 line_end = text.find("\n", start)
                 skip_to = len(text) if line_end < 0 else line_end
                 continue
-            if first and word not in ("machine", _NETRC_DEFAULT):
-                return None
+            if first and word not in ("machine", _NETRC_DEFAULT, _MACDEF):
+                return None  # (a macro may come first: an ftp init macro; review122)
             first = False
             if word == _NETRC_DEFAULT or word == "machine":
                 entry = set()  # (a new machine's entry)
@@ -106,6 +113,12 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
         return None
     out.append(text[kept:])
     return "".join(out)
+
+
+def _unquoted(token: str) -> str:
+    """A quoted netrc token's text: its quotes off, its escapes read."""
+    inner = token[1:-1] if len(token) > 1 and token.endswith('"') else token[1:]
+    return _ESCAPED.sub(r"\1", inner) if "\\" in inner else inner
 
 
 def _quoted_end(text: str, at: int) -> int:

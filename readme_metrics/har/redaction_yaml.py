@@ -87,7 +87,10 @@ def _value_start(line: str, at: int) -> int:
     -1 when the line holds no key there."""
     quote = line[at:at + 1]
     if quote in ('"', "'"):
-        close = line.find(quote, at + 1)
+        # (Its closing quote, past '' and \" in it: the first quote after the opening
+        # one was taken for it, so 'it''s': {password: ...} held no key and its flow
+        # value went out in clear; review122.)
+        close = _quote_close(line, at + 1, quote)
         if close < 0:
             return -1
         after = close + 1
@@ -99,6 +102,29 @@ def _value_start(line: str, at: int) -> int:
         return -1
     found = _KEY_END.search(line, at)
     return -1 if found is None else found.end()
+
+
+def _quote_close(text: str, at: int, quote: str) -> int:
+    """Where the quote closing a quoted scalar whose text starts at ``at`` is on its line,
+    or -1 (the scalar goes on): ``''`` in single quotes is a quote, and in double quotes
+    a backslash escapes the character after it (``\\"``). The one reading of a quoted
+    scalar, a key's (:func:`_value_start`) and a flow collection's (:func:`_flow_close`)
+    alike; found by ``str.find``, each backslash run counted once: linear."""
+    while True:
+        close = text.find(quote, at)
+        if close < 0:
+            return -1
+        if quote == "'":
+            if not text.startswith("'", close + 1):
+                return close
+            at = close + 2
+            continue
+        run = close
+        while run > at and text[run - 1] == "\\":
+            run -= 1
+        if (close - run) % 2 == 0:
+            return close
+        at = close + 1
 
 
 def _item(line: str, at: int) -> bool:
@@ -320,19 +346,21 @@ def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> i
             return index
         text = lines[index + ahead - 1] if ahead else flow
         at, blank = 0, True
+        if quote:  # (a quoted scalar from the line before, going on)
+            close = _quote_close(text, 0, quote)
+            if close < 0:
+                continue
+            at, quote, prev = close + 1, "", quote
         while at < len(text):
             character = text[at]
-            if quote:
-                if character == "\\" and quote == '"':
-                    at += 1
-                elif character == quote:
-                    if quote == "'" and text[at + 1:at + 2] == "'":
-                        at += 1  # ('' in single quotes: a quote, the string goes on)
-                    else:
-                        quote, prev = "", character
-            elif character in ("'", '"') and (prev in "{[,:" or blank and first in "!&"):
-                quote = character
-            elif character in " \t\r":
+            if character in ("'", '"') and (prev in "{[,:" or blank and first in "!&"):
+                close = _quote_close(text, at + 1, character)
+                if close < 0:
+                    quote = character  # (it goes on on the next line)
+                    break
+                at, prev = close + 1, character
+                continue
+            if character in " \t\r":
                 blank = True
             elif character == "#" and (at == 0 or text[at - 1] in " \t"):
                 break  # (a comment, to the line's end)

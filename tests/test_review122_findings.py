@@ -1,0 +1,240 @@
+"""review122: the last session's safety landings (hostile30, review117, the lead's
+f2e01c7a) reviewed, with hostile30's denylist of common words; each leak sent in clear
+by a real Flask app to a real collector on 127.0.0.1 before:
+
+1. A YAML block key in quotes holding its quote escaped (``'it''s': {password: ...}``,
+   ``"a\\"b": {password: ...}``): :func:`redaction_yaml._value_start` took the first
+   quote after the opening one for the closing one, so the line held no key, and the
+   flow collection after it (PyYAML reads ``{password: ...}`` as its value) was not
+   read. The closing quote is now found by one scanner, shared with ``_flow_close``.
+2. A ``.netrc`` whose first entry is a ``macdef`` (an ftp init macro before the first
+   machine, as curl and Python's netrc read one), or whose keywords are quoted
+   (``"password" ...``, as curl and Python's netrc read a quoted token): no netrc, its
+   password in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har.redaction_spaced import netrc_redacted
+from tests.support.fake_api import Collector
+from tests.test_hostile30_findings import DENY, SECRET, WORDS, _records
+
+YAML = "application/yaml"
+
+LEAKS: dict[str, tuple[str, str]] = {
+    "yaml-single-quoted-key-flow-map": (YAML, f"'it''s': {{password: {SECRET}}}\n"),
+    "yaml-single-quoted-key-flow-list": (YAML, f"'it''s': [a, {{password: {SECRET}}}]\n"),
+    "yaml-double-quoted-key-flow-map": (YAML, f'"it\\"s": {{password: {SECRET}}}\n'),
+    "yaml-quoted-key-in-a-sequence": (YAML, f"- 'it''s': {{password: {SECRET}}}\n"),
+    "yaml-quoted-key-nested": (YAML, f"a:\n  'it''s': {{b: 1, password: {SECRET}}}\n"),
+    "yaml-quoted-key-anchored": (YAML, f"&a 'it''s': {{password: {SECRET}}}\n"),
+    "yaml-quoted-key-flow-over-lines": (YAML, f'"x\\"": [\n  {{password: {SECRET}}}\n]\n'),
+    "netrc-macdef-first": ("text/plain", (
+        "macdef init\ncd /pub\n\n"
+        f"machine a.example.com login ada password {SECRET}\n")),
+    "netrc-macdef-first-crlf": ("text/plain", (
+        "macdef init\r\ncd /pub\r\n\r\n"
+        f"machine a.example.com login ada password {SECRET}\r\n")),
+    "netrc-comment-then-macdef-octet": ("application/octet-stream", (
+        "# ftp\nmacdef init\nbin\n\n"
+        f"default login anonymous password {SECRET}\n")),
+    "netrc-quoted-keyword": ("text/plain",
+                             f'machine a.example.com login ada "password" {SECRET}\n'),
+    "netrc-quoted-machine": ("text/plain",
+                             f'"machine" a.example.com "login" ada "password" {SECRET}\n'),
+}
+
+
+@pytest.mark.parametrize("shape", LEAKS)
+def test_the_value_is_hidden(shape: str) -> None:
+    mime, body = LEAKS[shape]
+    for record in _records(body.encode(), mime):
+        sent = json.dumps(record)
+        assert SECRET not in sent, sent
+        assert "REDACTED" in sent
+
+
+def test_pyyaml_reads_the_pairs() -> None:
+    import yaml
+    for shape, (mime, body) in LEAKS.items():
+        if mime == YAML:
+            assert SECRET in json.dumps(yaml.safe_load(body)), shape
+
+
+def test_python_netrc_reads_the_passwords(tmp_path: Any) -> None:
+    import netrc
+    for shape, (_, body) in LEAKS.items():
+        if shape.startswith("netrc"):
+            path = tmp_path / shape
+            path.write_bytes(body.encode())
+            hosts = netrc.netrc(str(path)).hosts
+            assert SECRET in json.dumps(hosts), shape
+
+
+KEPT = {
+    "yaml-quoted-keys": (YAML, "'it''s': {a: 1, b: [x, 'y''z']}\n\"q\\\"\": [1, 2]\n"),
+    "yaml-quoted-key-plain": (YAML, "'it''s': x\n\"say \\\"hi\\\"\": y\n"),
+    "netrc-prose-macdef": ("text/plain", "macdef names a macro; the password comes later\n"),
+    "netrc-prose-quoted": ("text/plain", 'machine "learning" makes "password" cracking easy\n'),
+}
+
+
+@pytest.mark.parametrize("shape", KEPT)
+def test_guard_ordinary_data_is_kept(shape: str) -> None:
+    mime, body = KEPT[shape]
+    for record in _records(body.encode(), mime):
+        assert record["text"] == body, record
+
+
+def test_a_quoted_netrc_keyword_keeps_its_quotes() -> None:
+    body = f'machine a "login" ada "password" {SECRET}\n'
+    assert netrc_redacted(body, DENY.denies) == body.replace(SECRET, "[REDACTED 10]")
+
+
+@pytest.mark.parametrize("shape", ["yaml-single-quoted-key-flow-map", "netrc-macdef-first"])
+def test_a_flask_app_sends_the_value_hidden(collector: Collector, shape: str) -> None:
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    mime, text = LEAKS[shape]
+    body = text.encode()
+    app = Flask(__name__)
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> Any:
+        return request.get_data(), {"Content-Type": mime}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=WORDS), app)
+    try:
+        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
+        assert answer.get_data() == body
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    sent = json.dumps(log)
+    assert SECRET not in sent
+    assert "REDACTED" in sent
+
+
+# Properties: what PyYAML writes, Python's netrc reads, as any such file may be.
+
+_KEY_TEXT = st.text(alphabet=string.ascii_letters + " '\"\\:#,[]{}-", min_size=1,
+                    max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_KEY_TEXT, st.booleans(), st.integers(0, 2))
+def test_any_key_pyyaml_writes_keeps_its_flow_values_denied_key_hidden(
+        key: str, listed: bool, indent: int) -> None:
+    """PyYAML's output for ``{key: {password: SECRET}}`` (its key quoted as it must be,
+    the value in flow style): the password hidden, the text still YAML."""
+    import yaml
+    value: Any = {"password": SECRET, "n": 1}
+    document = {key: [value] if listed else value}
+    text = yaml.safe_dump(document, default_flow_style=None, width=1 << 16)
+    if indent:
+        text = "".join(" " * indent + line for line in text.splitlines(True))
+        text = "a:\n" + text
+    for record in _records(text.encode(), YAML):
+        assert SECRET not in json.dumps(record), text
+        yaml.safe_load(record["text"])
+
+
+_NETRC_WORD = st.sampled_from(["a.example.com", "ada", '"x y"', "#x", "w"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.booleans(), st.booleans(), st.sampled_from([" ", "\t", "\n", "\r\n", "\n\t"]),
+       st.sampled_from(["\n", "\r\n"]), st.lists(st.sampled_from(["login", "account"]),
+                                                 max_size=2))
+def test_any_netrc_python_reads_has_its_password_hidden(
+        macro: bool, quoted: bool, blank: str, end: str, others: list[str]) -> None:
+    def keyword(word: str) -> str:
+        return f'"{word}"' if quoted else word
+    head = f"macdef init{end}cd /pub{end}{end}" if macro else ""
+    tokens = [keyword("machine"), "h.example.com"]
+    for other in others:
+        tokens += [keyword(other), "ada"]
+    tokens += [keyword("password"), SECRET]
+    body = head + blank.join(tokens) + end
+    hidden = netrc_redacted(body, DENY.denies)
+    assert hidden is not None and SECRET not in hidden, body
+
+
+def _old_flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> int:
+    """redaction_yaml._flow_close as f2e01c7a left it (its quotes read a character at a
+    time): the shared scanner reads them as it did."""
+    depth, quote, prev, first, blank = 0, "", "", "", True
+    for ahead in range(len(lines) - index + 1):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return index
+        text = lines[index + ahead - 1] if ahead else flow
+        at, blank = 0, True
+        while at < len(text):
+            character = text[at]
+            if quote:
+                if character == "\\" and quote == '"':
+                    at += 1
+                elif character == quote:
+                    if quote == "'" and text[at + 1:at + 2] == "'":
+                        at += 1
+                    else:
+                        quote, prev = "", character
+            elif character in ("'", '"') and (prev in "{[,:" or blank and first in "!&"):
+                quote = character
+            elif character in " \t\r":
+                blank = True
+            elif character == "#" and (at == 0 or text[at - 1] in " \t"):
+                break
+            else:
+                if blank:
+                    first, blank = character, False
+                prev = character
+                if character in "{[":
+                    depth += 1
+                elif character in "}]":
+                    depth -= 1
+                    if depth <= 0:
+                        return index + ahead
+            at += 1
+    return index
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["{", "[", "}", "]", ",", ":", " ", "'", "''", '"', '\\"',
+                                 "\\", "\\\\", "#", " #", "!!s ", "&a ", "a", "\n"]),
+                min_size=1, max_size=24), st.integers(2, 40))
+def test_a_flow_collections_end_is_the_old_scanners(pieces: list[str], budget: int) -> None:
+    from readme_metrics.har.redaction_yaml import _flow_close
+    lines = ("{" + "".join(pieces)).split("\n")
+    old, new = [budget], [budget]
+    assert _flow_close(lines, 1, lines[0], new) == _old_flow_close(lines, 1, lines[0], old)
+    assert new == old
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="'\"\\ :ab#", max_size=16))
+def test_a_quoted_keys_value_starts_where_pyyaml_reads_it(key: str) -> None:
+    """A key in single quotes ('' a quote) or double quotes (JSON's escapes) is the key
+    PyYAML reads: its value starts after its colon."""
+    import yaml
+
+    from readme_metrics.har.redaction_yaml import _value_start
+    for line in ("'" + key.replace("'", "''") + "': 1", json.dumps(key) + ": 1"):
+        assert yaml.safe_load(line) == {key: 1}, line
+        assert _value_start(line, 0) == len(line) - 1, line
