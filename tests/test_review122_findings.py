@@ -238,3 +238,41 @@ def test_a_quoted_keys_value_starts_where_pyyaml_reads_it(key: str) -> None:
     for line in ("'" + key.replace("'", "''") + "': 1", json.dumps(key) + ": 1"):
         assert yaml.safe_load(line) == {key: 1}, line
         assert _value_start(line, 0) == len(line) - 1, line
+
+
+# Cost: a MiB of short properties lines (hostile28's and review117's reader) through
+# build_log with a denylist (256 KiB here): the reader kept a list of every line, and two or three
+# pieces a line to the end (24-50 copies of the body at the peak); now a few.
+
+def _peak(call: Any) -> int:
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+PROPERTIES_BODIES = {
+    "continued-key": ("text/x-java-properties", "pass" + "\\\n" * (1 << 15) + "word=s\n"),
+    "continued-value": ("text/x-java-properties", "password=" + "a\\\n" * (1 << 16) + "b\n"),
+    "plain-lines": ("text/plain", "password s\n" * ((1 << 18) // 11)),
+    "colon-lines": ("text/x-java-properties", "password:s\r\n" * ((1 << 18) // 12)),
+}
+
+
+@pytest.mark.parametrize("shape", PROPERTIES_BODIES)
+def test_a_properties_file_of_short_lines_is_read_in_memory_of_a_few_copies(
+        shape: str) -> None:
+    from readme_metrics.har import build_log
+    from tests.support.exchanges import make_exchange
+    mime, text = PROPERTIES_BODIES[shape]
+    body = text.encode()
+    exchange = make_exchange(response_headers=[("Content-Type", mime)],
+                             response_body=body, response_body_size=len(body))
+    assert _peak(lambda: build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)) < (
+        8 * len(body))
+    sent = build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)[
+        "request"]["log"]["entries"][0]["response"]["content"]["text"]
+    assert "REDACTED" in sent and "s\n" not in sent and "a\\\n" not in sent

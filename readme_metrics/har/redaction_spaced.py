@@ -11,7 +11,7 @@ over the text, linear in it; ``None`` when the body is no such file or nothing i
 from __future__ import annotations
 
 import re
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction import redacted
@@ -159,29 +159,52 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
     (:data:`_PLAIN_LINE`), and only the values after a blank separator are read here
     (``password=...`` lines are text/plain's pairs; ``password: ...`` is kept as in any
     text not typed YAML)."""
-    pieces = _LINE_END.split(text)
-    lines, ends = pieces[0::2], pieces[1::2] + [""]
-    if not declared and not all(_PLAIN_LINE.fullmatch(line) for line in lines):
+    if not declared and not all(_PLAIN_LINE.fullmatch(text, start, end)
+                                for start, end in _lines(text)):
         return None
+    done: list[str] = []  # (the text so far, joined a chunk at a time)
     out: list[str] = []
-    hidden = False
-    at = 0
-    while at < len(lines):
-        first = at
-        comment = lines[at].lstrip(" \t\f")[:1] in ("#", "!", "")
-        at += 1
-        while not comment and at < len(lines) and _continued(lines[at - 1]):
-            at += 1  # (the line goes on: its lines are read with it)
-        logical = lines[first] if at == first + 1 else "".join(
-            lines[i] + ends[i] for i in range(first, at - 1)) + lines[at - 1]
-        found = None if comment else _property(logical)
+    kept = 0
+    lines = _lines(text)
+    for first, end in lines:
+        if _EMPTY_OR_COMMENT.match(text, first, end) is not None:
+            continue
+        line = first
+        while _continued(text[line:end]):
+            following = next(lines, None)  # (the line goes on: read with it)
+            if following is None:
+                break
+            line, end = following
+        logical = text[first:end]
+        found = _property(logical)
         if found is None or not declared and found[1].strip() or not _denied(
                 _key(found[0]), denies):
-            out += logical, ends[at - 1]
             continue
-        out += logical[:found[2]], redacted(logical[found[2]:]), ends[at - 1]
-        hidden = True
-    return "".join(out) if hidden else None
+        out += text[kept:first + found[2]], redacted(logical[found[2]:])
+        kept = end
+        if len(out) >= _CHUNK:
+            # (A piece or two a line hidden: 24-50 copies of a MiB of short lines at the
+            # peak when kept to the end, and a list of every line; review122.)
+            done.append("".join(out))
+            out.clear()
+    if not done and not out:
+        return None
+    return "".join([*done, *out, text[kept:]])
+
+
+#: The pieces of a properties file's text joined at once.
+_CHUNK = 4096
+#: A line that is blank or a comment (``#`` or ``!`` after blanks).
+_EMPTY_OR_COMMENT = lazy_compile(r"[ \t\f]*(?:[#!]|\Z)")
+
+
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """Where each line of ``text`` starts and ends (before its LF, CRLF or CR)."""
+    at = 0
+    for found in _LINE_END.finditer(text):
+        yield at, found.start()
+        at = found.end()
+    yield at, len(text)
 
 
 def _property(logical: str) -> Optional[tuple[str, str, int]]:
