@@ -276,3 +276,57 @@ def test_a_properties_file_of_short_lines_is_read_in_memory_of_a_few_copies(
     sent = build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)[
         "request"]["log"]["entries"][0]["response"]["content"]["text"]
     assert "REDACTED" in sent and "s\n" not in sent and "a\\\n" not in sent
+
+
+# Properties over the other readers the landings changed: what plistlib writes, a
+# properties key Java reads as a denied name, a JSON document over an event's data lines.
+
+_NAMES = st.sampled_from(["user", "n", "db", "it's", "a<b>&c"])
+_LEAVES = st.one_of(st.integers(0, 99), st.sampled_from(["ada", "x y", "<&>"]),
+                    st.booleans())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.recursive(st.dictionaries(_NAMES, _LEAVES, max_size=2),
+                    lambda inner: st.dictionaries(_NAMES, inner | st.lists(inner, max_size=2),
+                                                  max_size=2), max_leaves=6),
+       st.sampled_from(["password", "token", "api_key"]), st.booleans(),
+       st.sampled_from(["application/xml", "application/x-plist", "text/plain"]))
+def test_any_plist_has_its_denied_values_hidden(document: dict[str, Any], name: str,
+                                                data: bool, mime: str) -> None:
+    import plistlib
+    document = {**document, "inner": {name: SECRET.encode() if data else SECRET}}
+    body = plistlib.dumps(document)
+    for record in _records(body, mime):
+        sent = json.dumps(record)
+        assert SECRET not in sent and "WnE4aDIyWHczSw" not in sent, body
+        if not data:  # (a <data> element's mark is no base64: plistlib refuses it)
+            plistlib.loads(record["text"].encode())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["plain", "u", "slash", "cont"]), min_size=8, max_size=8),
+       st.sampled_from(["=", ":", " ", "\t", " = ", " : ", "\f"]), st.booleans(),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+def test_any_properties_key_java_reads_as_denied_has_its_value_hidden(
+        spellings: list[str], separator: str, dotted: bool, end: str) -> None:
+    key = ""
+    for character, spelling in zip("password", spellings):
+        key += {"plain": character, "u": f"\\u{ord(character):04x}",
+                "slash": "\\" + character if character not in "tnrfu" else character,
+                "cont": "\\" + end + "  " + character}[spelling]
+    body = f"# app{end}user=ada{end}{'db.' if dotted else ''}{key}{separator}{SECRET}{end}"
+    for record in _records(body.encode(), "text/x-java-properties"):
+        assert SECRET not in json.dumps(record), body
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["token", "password", "secret"]), st.sampled_from([None, 0, 1, 2]),
+       st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+def test_any_json_event_has_its_denied_values_hidden(name: str, indent: Any, end: str,
+                                                     nested: bool) -> None:
+    value: Any = {"a": [1, {name: SECRET}]} if nested else {name: SECRET}
+    lines = json.dumps({"user": "ada", "v": value}, indent=indent).split("\n")
+    body = "event: auth" + end + "".join(f"data: {line}{end}" for line in lines) + end
+    for record in _records(body.encode(), "text/event-stream"):
+        assert SECRET not in json.dumps(record), body

@@ -57,6 +57,7 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     ``protocol ftp``) and a stray word ending its line are skipped, as curl skips them,
     where a machine has both its login and password (hostile30: the body was no netrc,
     its password sent in clear); a word followed by more on its line is prose."""
+    done: list[str] = []  # (the text so far, joined a chunk at a time)
     out: list[str] = []
     kept = 0
     skip_to = 0  # tokens before this are in a comment or a macro
@@ -108,11 +109,13 @@ def netrc_redacted(text: str, denies: Callable[[str], bool]) -> Optional[str]:
             if expect == "hide":
                 out += text[kept:start], redacted(word)
                 kept = end
+                if len(out) >= _CHUNK:  # (a MiB of short entries: 12 copies kept)
+                    done.append("".join(out))
+                    out.clear()
             expect = "key"
-    if not out or unknown and not whole:
+    if not done and not out or unknown and not whole:
         return None
-    out.append(text[kept:])
-    return "".join(out)
+    return "".join([*done, *out, text[kept:]])
 
 
 def _unquoted(token: str) -> str:
