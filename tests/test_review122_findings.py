@@ -330,3 +330,30 @@ def test_any_json_event_has_its_denied_values_hidden(name: str, indent: Any, end
     body = "event: auth" + end + "".join(f"data: {line}{end}" for line in lines) + end
     for record in _records(body.encode(), "text/event-stream"):
         assert SECRET not in json.dumps(record), body
+
+
+def _stream_data(text: str) -> list[str]:
+    """Each event's data as an EventSource reads a stream (the WHATWG rules)."""
+    events, data = [], []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not line:
+            if data:
+                events.append("\n".join(data))
+            data = []
+            continue
+        field, colon, value = line.partition(":")
+        if field == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
+    return events
+
+
+@pytest.mark.parametrize("first", ["data", "data:", "data: "])
+def test_an_events_document_over_lines_reads_as_the_same_document(first: str) -> None:
+    """An event whose first data line is empty (``data`` alone) then a document naming a
+    denied key: the document, hidden, was written on the ``data`` line with no colon
+    (``data{"token": ...}``), a field of another name: the event's data lost."""
+    body = f'{first}\ndata: {{"token": "{SECRET}", "n": 1}}\n\n'
+    for record in _records(body.encode(), "text/event-stream"):
+        assert SECRET not in record["text"]
+        [data] = _stream_data(record["text"])
+        assert json.loads(data) == {"token": "[REDACTED 10]", "n": 1}, record["text"]

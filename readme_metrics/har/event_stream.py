@@ -93,6 +93,10 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
                 # The document on its first line (compact, as a JSON body redacted is),
                 # the others gone: the event's data reads as the same document.
                 lines[at[0]][1] = document
+                if lines[at[0]][0] == "data":
+                    # (A "data" line with no colon took the document: "data{...}" is
+                    # a field of another name, the event's data lost; review122.)
+                    lines[at[0]][0] = "data:"
                 for i in at[1:]:
                     lines[i] = ["", "", ""]
             return False
