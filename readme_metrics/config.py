@@ -59,6 +59,7 @@ from readme_metrics.key_checks import (
     is_a_dotted_path,
     looks_like_a_placeholder,
     names_a_placeholder,
+    stand_in_key_warning,
 )
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
@@ -370,6 +371,7 @@ class MetricsApiConfig:
                 raise ValueError(said) from exc.__cause__
         if self.enabled:
             warnings += dotenv_beside_the_app(self.grouping_function, given)
+            warnings += stand_in_key_warning(self.api_key, self.metrics_api)
             if "django.conf" in sys.modules:  # settings.py: is the middleware used?
                 from readme_metrics.unwrapped import watch_django
 

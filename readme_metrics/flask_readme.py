@@ -13,6 +13,7 @@ waits for the client), and handed back as the view left it afterwards.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import weakref
@@ -25,7 +26,7 @@ from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import zero_stats
-from readme_metrics.middleware_arguments import checked_config
+from readme_metrics.middleware_arguments import checked_config, no_options_given
 from readme_metrics.unwrapped import flask_app_wrapped, recorded_outside
 from readme_metrics.wsgi_types import WSGIEnvironment
 
@@ -124,6 +125,22 @@ class ReadMeMetrics:
     (its logs are still delivered, and its sender thread ends), as an app wrapped by a
     ``MetricsMiddleware`` of its own does.
     """
+
+    if not TYPE_CHECKING:
+        # ReadMeMetrics(config, api_key=...), ReadMeMetrics(grouping_function=...): options
+        # given to the extension are said to be MetricsApiConfig's, as the middlewares say
+        # (PipelineControls.__new__); Python's "got an unexpected keyword argument
+        # 'api_key'" was all the extension said (newcomer29). Only keywords __init__
+        # refuses: a subclass whose own __init__ takes api_key=... is made as before.
+        def __new__(cls, *args: Any, **arguments: Any) -> Any:
+            if arguments:
+                try:
+                    inspect.signature(cls.__init__).bind(None, *args, **arguments)
+                except TypeError:
+                    no_options_given(cls.__name__, arguments, "(config, app)")
+                except ValueError:  # no signature to read: left to __init__
+                    pass
+            return super().__new__(cls)
 
     def __init__(self, config: MetricsApiConfig, app: Optional[Flask] = None) -> None:
         self.config = checked_config("ReadMeMetrics", app, config, "(config, app)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import urlsplit
 
 from readme_metrics._env import dotenv_where, from_dotenv, hidden_by_empty, names, set_empty
 from readme_metrics._lazy_re import lazy_compile
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PATH_FIRST", "api_key", "api_key_warning", "is_a_dotted_path", "looks_like_a_placeholder",
-    "names_a_placeholder", "placeholder_warning",
+    "names_a_placeholder", "placeholder_warning", "stand_in_key_warning",
 ]
 
 
@@ -81,6 +82,33 @@ def names_a_placeholder(key: str) -> bool:
 NO_KEY_YET = ("no key yet? any key works against the local collector: "
               "`readme-metrics collect`, then README_API_KEY=any-key "
               "README_METRICS_SERVER=http://127.0.0.1:8001")
+
+
+#: The key README's "See it locally" and ``readme-metrics collect`` give an app that sends
+#: to the local collector, which takes any key (ReadMe refuses it).
+STAND_IN_KEY = "any-key"
+
+
+def stand_in_key_warning(key: Any, metrics_api: Any) -> list[str]:
+    """The start-up warning for README's stand-in key, ``any-key``, sent to ReadMe's own
+    Metrics API: ``README_METRICS_SERVER`` was meant for ``readme-metrics collect`` and
+    did not reach the app (set in another shell, or without ``export``). Without it, the
+    first word was a warning minutes later that the machine "cannot reach
+    metrics.readme.io: a firewall ...", or ReadMe's 401 (newcomer29). The stand-in is
+    echoed: it is README's, no key of anyone's."""
+    if not (isinstance(key, str) and key.strip().lower() == STAND_IN_KEY):
+        return []
+    if not (isinstance(metrics_api, str)
+            and urlsplit(metrics_api).hostname == "metrics.readme.io"):
+        return []
+    return [f"readme_metrics: api_key (README_API_KEY) is {STAND_IN_KEY!r}, the stand-in "
+            "key for the local collector, `readme-metrics collect`, but the logs go to "
+            "ReadMe's Metrics API, metrics_api (README_METRICS_SERVER) "
+            f"{metrics_api}, which will refuse it: to see them on the collector, run the "
+            "app in a shell with the line the collector prints, `export "
+            "README_METRICS_SERVER=http://127.0.0.1:8001 "
+            "README_API_URL=http://127.0.0.1:8001` (or put both in a .env file in the "
+            "app's working directory); to send to ReadMe, use your project's API key"]
 
 
 def api_key(option: Option, value: Any) -> str:
