@@ -371,7 +371,8 @@ class MetricsApiConfig:
                 raise ValueError(said) from exc.__cause__
         if self.enabled:
             warnings += dotenv_beside_the_app(self.grouping_function, given)
-            warnings += stand_in_key_warning(self.api_key, self.metrics_api)
+            if "api_key" not in given:  # README_API_KEY=any-key: README's "See it locally"
+                warnings += stand_in_key_warning(self.api_key, self.metrics_api)
             if "django.conf" in sys.modules:  # settings.py: is the middleware used?
                 from readme_metrics.unwrapped import watch_django
 

@@ -93,9 +93,10 @@ def stand_in_key_warning(key: Any, metrics_api: Any) -> list[str]:
     """The start-up warning for README's stand-in key, ``any-key``, sent to ReadMe's own
     Metrics API: ``README_METRICS_SERVER`` was meant for ``readme-metrics collect`` and
     did not reach the app (set in another shell, or without ``export``). Without it, the
-    first word was a warning minutes later that the machine "cannot reach
-    metrics.readme.io: a firewall ...", or ReadMe's 401 (newcomer29). The stand-in is
-    echoed: it is README's, no key of anyone's."""
+    first word was a warning seconds later that the machine "cannot reach
+    metrics.readme.io: a firewall ...", or ReadMe's 401 (newcomer29). For a key from the
+    environment only (the config checks): tests pass ``api_key="any-key"`` as an argument
+    to configs that never send. The stand-in is echoed: it is README's, no one's key."""
     if not (isinstance(key, str) and key.strip().lower() == STAND_IN_KEY):
         return []
     if not (isinstance(metrics_api, str)
