@@ -26,7 +26,7 @@ from readme_metrics.capture.wsgi_input import InputTee
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import zero_stats
-from readme_metrics.middleware_arguments import checked_config, no_options_given
+from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, no_options_given
 from readme_metrics.unwrapped import flask_app_wrapped, recorded_outside
 from readme_metrics.wsgi_types import WSGIEnvironment
 
@@ -103,7 +103,27 @@ class FlaskMetricsMiddleware(MetricsMiddleware):
             state.update(saved)
 
 
-class ReadMeMetrics:
+class _OptionsSaid:
+    """``ReadMeMetrics(config, api_key=...)``, ``ReadMeMetrics(grouping_function=...)``:
+    options given to the extension are said to be MetricsApiConfig's, as the middlewares
+    say (``PipelineControls.__new__``); Python's "got an unexpected keyword argument
+    'api_key'" was all the extension said (newcomer29). In a base, as there: the
+    extension's own ``__init__`` stays its signature for inspect and help(). Only keywords
+    ``__init__`` refuses: a subclass whose ``__init__`` takes api_key=... is made as before."""
+
+    if not TYPE_CHECKING:
+        def __new__(cls, *args: Any, **arguments: Any) -> Any:
+            if arguments:
+                try:
+                    inspect.signature(cls.__init__).bind(None, *args, **arguments)
+                except TypeError:
+                    no_options_given(cls.__name__, arguments, "(config, app)")
+                except ValueError:  # no signature to read: left to __init__
+                    pass
+            return super().__new__(cls)
+
+
+class ReadMeMetrics(_OptionsSaid):
     """Log every call to a Flask app to ReadMe's Metrics API (a Flask extension).
 
     .. code-block:: python
@@ -126,23 +146,11 @@ class ReadMeMetrics:
     ``MetricsMiddleware`` of its own does.
     """
 
-    if not TYPE_CHECKING:
-        # ReadMeMetrics(config, api_key=...), ReadMeMetrics(grouping_function=...): options
-        # given to the extension are said to be MetricsApiConfig's, as the middlewares say
-        # (PipelineControls.__new__); Python's "got an unexpected keyword argument
-        # 'api_key'" was all the extension said (newcomer29). Only keywords __init__
-        # refuses: a subclass whose own __init__ takes api_key=... is made as before.
-        def __new__(cls, *args: Any, **arguments: Any) -> Any:
-            if arguments:
-                try:
-                    inspect.signature(cls.__init__).bind(None, *args, **arguments)
-                except TypeError:
-                    no_options_given(cls.__name__, arguments, "(config, app)")
-                except ValueError:  # no signature to read: left to __init__
-                    pass
-            return super().__new__(cls)
-
-    def __init__(self, config: MetricsApiConfig, app: Optional[Flask] = None) -> None:
+    # ``config`` defaults to the middlewares' sentinel, refused by checked_config: a bare
+    # ReadMeMetrics(), as Flask-SQLAlchemy's SQLAlchemy() is made, got Python's "missing 1
+    # required positional argument" and no word of MetricsApiConfig() (newcomer29).
+    def __init__(self, config: MetricsApiConfig = NO_CONFIG,
+                 app: Optional[Flask] = None) -> None:
         self.config = checked_config("ReadMeMetrics", app, config, "(config, app)")
         # Weak: each app holds its middleware (app.wsgi_app, app.extensions); a strong
         # list here kept every app a factory ever made alive, each with its sender.

@@ -10,7 +10,9 @@ from a fresh clone, then the mistakes a newcomer makes. Each test named "warned"
    warning now says which variable the app did not get.
 2. ``ReadMeMetrics(config, api_key=...)`` (and ``ReadMeMetrics(grouping_function=...)``)
    said only Python's "got an unexpected keyword argument 'api_key'", where the WSGI and
-   ASGI middlewares say that it is MetricsApiConfig's option and how to pass it.
+   ASGI middlewares say that it is MetricsApiConfig's option and how to pass it; and a
+   bare ``ReadMeMetrics()`` only "missing 1 required positional argument: 'config'",
+   where they say "config is missing: pass MetricsApiConfig(...)".
 3. A ``logging.config.dictConfig`` without ``"disable_existing_loggers": False``
    (Django's ``LOGGING`` setting, as many projects write it) turns the library's logger
    off for good: no warning or error of the library showed, even with the debug log
@@ -20,6 +22,7 @@ from a fresh clone, then the mistakes a newcomer makes. Each test named "warned"
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
@@ -150,6 +153,20 @@ def test_the_flask_extension_says_an_option_given_to_it_is_the_configs() -> None
         ReadMeMetrics(config, nonsense=1)  # type: ignore[call-arg]
     # What the signature takes still works, by keyword too.
     assert ReadMeMetrics(config=config, app=None).config is config
+
+
+def test_a_bare_flask_extension_says_the_config_is_missing() -> None:
+    """``metrics = ReadMeMetrics()``, as Flask-SQLAlchemy's ``db = SQLAlchemy()`` is made,
+    got Python's "missing 1 required positional argument: 'config'"."""
+    for make in (lambda: ReadMeMetrics(), lambda: ReadMeMetrics(app=None)):
+        with pytest.raises(TypeError) as raised:
+            make()
+        assert str(raised.value) == (
+            "readme_metrics: ReadMeMetrics(config, app): config is missing: pass "
+            "MetricsApiConfig(...) (or MetricsApiConfig(), which reads the README_* "
+            "variables)")
+    # The signature stays the extension's own, for help() and inspect.
+    assert list(inspect.signature(ReadMeMetrics).parameters) == ["config", "app"]
 
 
 def test_a_flask_extension_subclass_taking_options_is_made_as_before() -> None:
