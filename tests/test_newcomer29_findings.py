@@ -16,8 +16,9 @@ from a fresh clone, then the mistakes a newcomer makes. Each test named "warned"
 3. A ``logging.config.dictConfig`` without ``"disable_existing_loggers": False``
    (Django's ``LOGGING`` setting, as many projects write it) turns the library's logger
    off for good: no warning or error of the library showed, even with the debug log
-   on, and nothing in README said why. Troubleshooting has that row now; the test
-   checks the symptom and that both fixes it gives work.
+   on, and nothing in README said why. Troubleshooting has that row now, and the Django
+   quick start a sentence; the tests check the symptom (in plain Python and under
+   Django's ``LOGGING``) and that both fixes given work.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import ReadMeMetrics
 from tests.support.command import REPO_ROOT
 from tests.support.processes import run_command
-from tests.test_readme import troubleshooting_row
+from tests.test_readme import README, troubleshooting_row
 
 
 def _grouping(request: Any) -> Optional[dict[str, str]]:
@@ -219,3 +220,33 @@ def test_troubleshooting_row_on_a_logging_config_that_silences_the_library(
     else:
         assert f"readme_metrics WARNING readme_metrics: {warned}" in done.stdout, done
         assert done.stdout.endswith("disabled False\n")
+
+
+_DJANGO = """
+import logging, django
+from django.conf import settings
+from readme_metrics import MetricsApiConfig  # as settings.py imports it
+LOGGING = {"version": 1, "handlers": {"h": {"class": "logging.StreamHandler"}},
+           "root": {"level": "INFO", "handlers": ["h"]}}
+LOGGING.update(FIX)
+settings.configure(LOGGING=LOGGING, README_METRICS_CONFIG=MetricsApiConfig(
+    api_key="any-key", grouping_function=lambda request: None,
+    metrics_api="http://127.0.0.1:9"))
+django.setup()  # applies LOGGING, as manage.py and wsgi.py do
+print("disabled", logging.getLogger("readme_metrics").disabled)
+"""
+
+
+@pytest.mark.parametrize("fix, disabled", [
+    ("{}", True), ('{"disable_existing_loggers": False}', False)])
+def test_a_django_logging_setting_turns_the_library_off_unless_it_says_so(
+        tmp_path: Path, fix: str, disabled: bool) -> None:
+    """README's Django quick start: a ``LOGGING`` setting without
+    ``"disable_existing_loggers": False`` turns the library's logger off."""
+    pytest.importorskip("django")
+    assert '"disable_existing_loggers": False' in README.read_text(encoding="utf-8").split(
+        "## Quick start: Django")[1].split("## Quick start: FastAPI")[0]
+    done = run_command([sys.executable, "-c", textwrap.dedent(_DJANGO).replace("FIX", fix)],
+                       cwd=str(tmp_path), env=_environment(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"disabled {disabled}\n", done
