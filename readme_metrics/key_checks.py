@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics._env import dotenv_where, from_dotenv, hidden_by_empty, names, set_empty
+from readme_metrics._http import shown_url
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics._wording import kept_in
 from readme_metrics.env_names import names_a_key_variable
@@ -105,8 +106,8 @@ def stand_in_key_warning(key: Any, metrics_api: Any) -> list[str]:
     return [f"readme_metrics: api_key (README_API_KEY) is {STAND_IN_KEY!r}, the stand-in "
             "key for the local collector, `readme-metrics collect`, but the logs go to "
             "ReadMe's Metrics API, metrics_api (README_METRICS_SERVER) "
-            f"{metrics_api}, which will refuse it: to see them on the collector, run the "
-            "app in a shell with the line the collector prints, `export "
+            f"{shown_url(metrics_api)}, which will refuse it: to see them on the collector, "
+            "run the app in a shell with the line the collector prints, `export "
             "README_METRICS_SERVER=http://127.0.0.1:8001 "
             "README_API_URL=http://127.0.0.1:8001` (or put both in a .env file in the "
             "app's working directory); to send to ReadMe, use your project's API key"]

@@ -109,6 +109,15 @@ def test_the_stand_in_key_is_warned_in_any_case(monkeypatch: pytest.MonkeyPatch,
     assert "metrics_api (README_METRICS_SERVER) https://metrics.readme.io" in said
 
 
+def test_the_stand_in_warning_shows_no_password_of_the_url(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("README_API_KEY", "any-key")
+    monkeypatch.setenv("README_METRICS_SERVER", "https://user:hunter2pw@metrics.readme.io")
+    (said,) = _start_up_warnings("userinfo")
+    assert "hunter2pw" not in said
+    assert "https://***@metrics.readme.io" in said
+
+
 @pytest.mark.parametrize("variables, options", [
     ({"README_API_KEY": "any-key", "README_METRICS_SERVER": "http://127.0.0.1:8001"}, {}),
     ({"README_API_KEY": "any-key"}, {"metrics_api": "http://127.0.0.1:8001"}),
