@@ -97,6 +97,9 @@ def test_the_stand_in_key_sent_to_readme_is_warned_at_start_up(tmp_path: Path) -
         "refuse it"), done.stderr
     assert "export README_METRICS_SERVER=http://127.0.0.1:8001" in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr  # one line, once
+    # Troubleshooting's row for the symptom quotes it, as the line to look for.
+    row = troubleshooting_row("`readme-metrics collect` shows nothing")
+    assert row.count("is 'any-key', the stand-in key for the local collector") == 2, row
 
 
 @pytest.mark.parametrize("key", ["any-key", "Any-Key ", "ANY-KEY"])
