@@ -7,8 +7,9 @@ out: an RFC 2231 field name (``name*=UTF-8''password``, which werkzeug reads as
 (``filename*=UTF-8''r%C3%A9sum%C3%A9.pdf``) wins over a plain ``filename`` (RFC 7578,
 RFC 6266) and makes the part a file, as werkzeug does, so its bytes are kept. A part
 holding JSON is redacted key by key, as a JSON body is. A body framed as browsers, curl,
-requests and Go frame it is read without FieldStorage (:func:`_usual_fields`: the same
-parts, a tenth of the work), any other as FieldStorage reads it.
+requests and Go frame it is read without FieldStorage (:mod:`.multipart_usual`: the
+same parts, a tenth of the work), any other as FieldStorage reads it
+(:mod:`.multipart_storage`).
 
 Every part is read as bytes and its headers as latin-1 (no byte lost), then decoded here
 (:func:`~readme_metrics.har.text.decode_field`): a field in its declared charset, UTF-8
@@ -21,165 +22,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import re
-import sys
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any, Callable, Optional
 
 from readme_metrics.har.multipart_files import file_holds_denied
+from readme_metrics.har.multipart_storage import MOST_PARAMETER_WORK
+from readme_metrics.har.multipart_storage import Body as _Body
+from readme_metrics.har.multipart_storage import extended as _extended
+from readme_metrics.har.multipart_storage import field_storage as _storage
+from readme_metrics.har.multipart_storage import storage_parts as _storage_parts
+from readme_metrics.har.multipart_usual import usual_fields as _usual_fields
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import JSON_START, decode_field, sendable
 from readme_metrics.har.transfer_coding import file_transfer_decoded
 
-__all__ = ["multipart_params"]
-
-
-def _extended(disposition: Any, key: str) -> Optional[str]:
-    """The RFC 2231 ``key*`` parameter of a Content-Disposition, decoded; None if absent."""
-    if not disposition or f"{key}*" not in disposition.lower():  # NAME*= too
-        return None
-    message = Message()
-    message["content-disposition"] = disposition
-    for param, value in message.get_params(header="content-disposition") or ():
-        if param == key and isinstance(value, tuple):
-            return str(collapse_rfc2231_value(value))
-    return None
-
-
-#: The most characters the parameters of a body's Content-Type and part headers may cost
-#: to read. The standard library's readers of them (``cgi.parse_header``, which webob's
-#: FieldStorage calls for each part, and email's ``get_params``) go over the rest of a
-#: header again for each ";" in it: a client's part header of 64 KiB of ";" after an
-#: unclosed quote cost the worker 2.4 s, a 256 KiB body (max_body_bytes' default) ~40 s.
-#: A body over this is recorded as one that does not parse. Forms as sent by browsers and
-#: HTTP clients cost a few hundred characters a part: thousands of parts stay far below.
-MOST_PARAMETER_WORK = 1 << 24
-
-
-def _parameter_work(value: Any) -> int:
-    """What reading the parameters of a header value costs at most, in characters: the
-    rest of it for each parameter."""
-    value = str(value)
-    return (value.count(";") + 1) * len(value)
-
-
-class _Body(io.BytesIO):
-    """The body FieldStorage reads, with what its parts' parameters may still cost."""
-
-    work_left = MOST_PARAMETER_WORK
-
-    def charge(self, work: int) -> None:
-        """Count ``work`` against the body's bound (:data:`MOST_PARAMETER_WORK`)."""
-        self.work_left -= work
-        if self.work_left < 0:
-            raise ValueError("multipart parameters too costly to read")
-
-
-_storage_class: Any = None
-
-
-def _cgi() -> Any:
-    """The cgi module webob's FieldStorage is built on (the standard library's, or on
-    Python 3.13+ the legacy-cgi package's)."""
-    from webob.compat import cgi_FieldStorage  # imported on first use: multipart is rare
-
-    return sys.modules[cgi_FieldStorage.__mro__[1].__module__]
-
-
-def _storage() -> Any:
-    """webob's FieldStorage, made to read a part with an RFC 2231 ``filename*`` as a file,
-    in time linear in the body (see ``read_multi``)."""
-    global _storage_class
-    if _storage_class is None:
-        from webob.compat import cgi_FieldStorage
-
-        cgi = _cgi()
-
-        class FieldStorage(cgi_FieldStorage):
-            def read_single(self) -> None:
-                headers = getattr(self, "headers", None) or {}
-                filename = _extended(headers.get("content-disposition"), "filename")
-                if filename is not None:
-                    self.filename = filename  # before the part is read: a file
-                # Every part's bytes are kept, and decoded by _fields (webob decoded a
-                # field as UTF-8, a byte that is not U+FFFD).
-                self._binary_file = True
-                super().read_single()
-
-            def read_multi(self, environ: Any, keep_blank_values: Any,
-                           strict_parsing: Any) -> None:
-                """webob's ``read_multi`` (cgi's of Python 3.5), the same parts read, in
-                linear time: a part's header lines are joined once (``+=`` on bytes
-                copied all of them again for each line: 256 KiB of short header lines
-                cost 2.5 s), and what the parameters of its Content-Disposition and
-                Content-Type headers cost to read (which the part's FieldStorage does
-                next, and multipart_params again) is charged to the body."""
-                ib = self.innerboundary
-                if not cgi.valid_boundary(ib):
-                    raise ValueError(f"Invalid boundary in multipart form: {ib!r}")
-                self.list = []
-                if self.qs_on_post:
-                    query = cgi.urllib.parse.parse_qsl(
-                        self.qs_on_post, self.keep_blank_values, self.strict_parsing,
-                        encoding=self.encoding, errors=self.errors)
-                    for key, value in query:
-                        self.list.append(cgi.MiniFieldStorage(key, value))
-
-                klass = self.FieldStorageClass or self.__class__
-                first_line = self.fp.readline()  # bytes
-                if not isinstance(first_line, bytes):
-                    raise ValueError(f"{self.fp} should return bytes, got "
-                                     f"{type(first_line).__name__}")
-                self.bytes_read += len(first_line)
-
-                # Ensure that we consume the file until we've hit our innerboundary
-                while first_line.strip() != (b"--" + self.innerboundary) and first_line:
-                    first_line = self.fp.readline()
-                    self.bytes_read += len(first_line)
-
-                while True:
-                    parser = cgi.FeedParser()
-                    lines = []
-                    while True:
-                        data = self.fp.readline()
-                        lines.append(data)
-                        if not data.strip():
-                            break
-                    hdr_text = b"".join(lines)
-                    if not hdr_text:
-                        break
-                    # parser takes strings, not bytes
-                    self.bytes_read += len(hdr_text)
-                    parser.feed(hdr_text.decode(self.encoding, self.errors))
-                    headers = parser.close()
-                    charge = getattr(self.fp, "charge", None)
-                    if charge is not None:
-                        for name in ("content-disposition", "content-type"):
-                            for value in headers.get_all(name) or ():
-                                charge(_parameter_work(value))
-                    # Some clients add Content-Length for part headers, ignore them
-                    if "content-length" in headers:
-                        filename = None
-                        if "content-disposition" in self.headers:
-                            _, pdict = cgi.parse_header(self.headers["content-disposition"])
-                            if "filename" in pdict:
-                                filename = pdict["filename"]
-                        if filename is None:
-                            del headers["content-length"]
-                    part = klass(self.fp, headers, ib, environ, keep_blank_values,
-                                 strict_parsing, self.limit - self.bytes_read,
-                                 self.encoding, self.errors)
-                    self.bytes_read += part.bytes_read
-                    self.list.append(part)
-                    if part.done or self.bytes_read >= self.length > 0:
-                        break
-                self.skip_lines()
-
-        _storage_class = FieldStorage
-    return _storage_class
+# (FieldStorage's reading moved to multipart_storage, the usual clients' framing to
+# multipart_usual: importable from here as before)
+__all__ = ["MOST_PARAMETER_WORK", "_Body", "_storage", "_usual_fields", "multipart_params"]
 
 
 # The transfer encodings webob undoes in a field (MultiDict.from_fieldstorage).
@@ -194,109 +56,6 @@ def _fields(body: bytes, content_type: str) -> list[tuple[Any, str, Any]]:
         return fields
     return [(part, _name(part), part if part.filename else _field(part))
             for part in _storage_parts(body, content_type)]
-
-
-class _UsualPart:
-    """A part read by :func:`_usual_fields`: what this module asks of a part webob's
-    FieldStorage read (its headers by their lower-case names)."""
-
-    __slots__ = ("name", "filename", "value", "headers", "type_options")
-
-    def __init__(self, name: str, filename: Optional[str], value: bytes,
-                 headers: dict[str, str], type_options: dict[str, str]) -> None:
-        self.name = name
-        self.filename = filename
-        self.value = value
-        self.headers = headers
-        self.type_options = type_options
-
-
-#: A part's header as browsers, curl, requests and Go's mime/multipart write it: a
-#: Content-Disposition of form-data with a quoted name (and file name) holding no quote,
-#: backslash, ";", "*" or line break, perhaps a Content-Type, no other header and no
-#: folded line; then the blank line.
-_USUAL_HEAD = re.compile(
-    rb'(?i:content-disposition): (form-data; name="([^"\\;*\r\n]*)"'
-    rb'(?:; filename="([^"\\;*\r\n]*)")?)'
-    rb'(?:\r\n(?i:content-type):[ \t]*([^\r\n]*))?\r\n\r\n')
-
-#: A boundary that cgi.valid_boundary takes, ASCII (its latin-1 bytes are its own).
-_USUAL_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
-
-
-def _usual_fields(body: bytes, content_type: str) -> Optional[list[tuple[Any, str, Any]]]:
-    """:func:`_fields` of a body framed as the usual clients frame it, its parts read as
-    webob's FieldStorage reads them (the same names, file names, bytes and header
-    values); None for any other body, which FieldStorage reads (:func:`_storage_parts`).
-    FieldStorage costs about 35 us a part (email's FeedParser for each part's header, a
-    Message asked 8 times, a file object per part): a form of tiny parts cost 0.7 to 0.9
-    s a MiB.
-
-    Usual: the body starts with its first boundary's line, ends with the closing one
-    (and perhaps a line break), each part's header is :data:`_USUAL_HEAD`, and no line
-    of a part's bytes starts with the boundary (which FieldStorage would read as one)."""
-    # What the parameters cost to read (cgi.parse_header's time is quadratic in them) is
-    # counted before each is read, as FieldStorage's reading counts it (_Body.charge).
-    work_left = MOST_PARAMETER_WORK - _parameter_work(content_type)
-    if work_left < 0:
-        return None
-    cgi = _cgi()
-    ctype, options = cgi.parse_header(content_type)
-    boundary = options.get("boundary", "")
-    if ctype[:10] != "multipart/" or _USUAL_BOUNDARY.fullmatch(boundary) is None:
-        return None
-    dash = b"--" + boundary.encode("ascii")
-    if not body.startswith(dash + b"\r\n"):
-        return None
-    pieces = body[len(dash) + 2:].split(b"\r\n" + dash)
-    if len(pieces) < 2 or pieces[-1] not in (b"--", b"--\r\n") or \
-            body.count(b"\n" + dash) != len(pieces) - 1:
-        return None
-    fields = []
-    for index, piece in enumerate(pieces[:-1]):
-        if index and not piece.startswith(b"\r\n"):
-            return None  # "--boundary" and more on its line
-        head = _USUAL_HEAD.match(piece, 2 if index else 0)
-        if head is None:
-            return None
-        disposition = head[1].decode("latin-1")
-        headers = {"content-disposition": disposition}
-        type_options: dict[str, str] = {}
-        work_left -= _parameter_work(disposition)
-        if head[4] is not None:
-            part_type = headers["content-type"] = head[4].decode("latin-1")
-            work_left -= _parameter_work(part_type)
-            if work_left < 0:
-                return None
-            part_ctype, type_options = cgi.parse_header(part_type)
-            if part_ctype == "application/x-www-form-urlencoded" or \
-                    part_ctype[:10] == "multipart/":
-                return None  # read as a form or as more parts
-        filename = None if head[3] is None else head[3].decode("latin-1")
-        value = piece[head.end():]
-        part = _UsualPart(head[2].decode("latin-1"), filename, value, headers, type_options)
-        # Its name and field as _name and _field read them: no name* (no "*"), no
-        # Content-Transfer-Encoding.
-        fields.append((part, decode_field(head[2], None), part if filename else
-                       decode_field(value, type_options.get("charset"))))
-    return fields if work_left >= 0 else None
-
-
-def _storage_parts(body: bytes, content_type: str) -> list[Any]:
-    """The parts of a body as webob's FieldStorage reads them (any framing)."""
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "QUERY_STRING": "",
-    }
-    fp = _Body(body)
-    fp.charge(_parameter_work(content_type))
-    # latin-1: the part headers as their bytes (UTF-8 made any other byte U+FFFD).
-    storage = _storage()(
-        fp=fp, environ=environ, keep_blank_values=True, encoding="latin-1"
-    )
-    return list(storage.list or ())
 
 
 def _field(part: Any) -> Any:
