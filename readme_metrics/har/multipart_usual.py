@@ -1,6 +1,8 @@
-"""A multipart body framed as browsers, curl, requests and Go frame it, read without
-FieldStorage: the same parts, a tenth of the work (any other body is
-:mod:`.multipart_storage`'s)."""
+"""A multipart body framed as browsers, curl, requests and Go frame it, read by hand.
+
+The same parts as webob's FieldStorage reads, a tenth of the work; any other body is
+:mod:`.multipart_storage`'s.
+"""
 
 from __future__ import annotations
 
