@@ -5,29 +5,40 @@ Pure functions over header lists as captured (``[(name, value), ...]``). Redacti
 Cookie or Set-Cookie value one by one), then credential headers are masked with
 :func:`readme_metrics.masking.mask`, so that a secret never leaves the process in clear
 and a redacted value is never masked again. Nothing here raises, whatever the headers
-hold. The HAR cookie records are :mod:`~readme_metrics.har.cookies`'.
+hold. The HAR cookie records are :mod:`~readme_metrics.har.cookies`'; the cookies
+redacted in a Cookie or Set-Cookie value are :mod:`.cookie_values`', the URLs in
+header values (userinfo, Link targets) :mod:`.header_urls`'.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from typing import Callable, Optional
-from urllib.parse import quote, unquote
+from typing import Optional
 
+from readme_metrics.har.cookie_values import REQUEST_COOKIE as _REQUEST_COOKIE
+from readme_metrics.har.cookie_values import cookies_redacted, folded_cookies_redacted
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
+from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo
+from readme_metrics.har.header_urls import link_targets as _link_targets
+from readme_metrics.har.header_urls import masked_authority as _masked_authority
+from readme_metrics.har.header_urls import masked_userinfo as _masked_userinfo
+from readme_metrics.har.header_urls import unkeyed_hidden as _unkeyed_hidden
+from readme_metrics.har.header_urls import userinfo_hidden as _hidden_userinfo
 from readme_metrics.har.key_base64 import masked_base64_runs
 from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_percent import masked_encoded_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
-from readme_metrics.masking import CACHED_LENGTH, is_masked, kept_mask, mask
+from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
+# (the cookie values moved to cookie_values, the URLs in values to header_urls:
+# importable from here as before)
 __all__ = [
-    "AUTHORITY_HEADERS", "LINK_TARGET", "LOWERED", "MASKED_HEADERS", "cookies_redacted",
-    "folded_cookies_redacted", "header", "headers", "hidden_userinfo", "lower",
+    "AUTHORITY_HEADERS", "LINK_TARGET", "LOWERED", "MASKED_HEADERS", "_REQUEST_COOKIE",
+    "cookies_redacted", "folded_cookies_redacted", "header", "headers", "hidden_userinfo",
+    "lower",
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear; and so are
@@ -110,62 +121,11 @@ def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor
     return value
 
 
-# A cookie after a "," in a Set-Cookie value: "sid=abc, password=...". RFC 6265 forbids
-# folding Set-Cookie, but apps and servers do it (one header for several cookies, as
-# urllib3 and so requests join them), and requests, http.cookiejar and many clients read
-# a cookie there; an Expires date's "," is followed by no "name=" before the next ";".
-_FOLDED_COOKIE = re.compile(r"(,)([^;,=]*)=([^;,]*)")
-
-
-def folded_cookies_redacted(value: str, redacts: Callable[[str], bool]) -> str:
-    """A Set-Cookie value (or a piece of one) with the value of each cookie after a ","
-    whose name ``redacts`` redacted: masked whole, the header and the cookie whose value
-    or attribute holds it ended with the redacted value's last four characters."""
-    return cookies_redacted(value, redacts, _FOLDED_COOKIE)
-
-
-# A request cookie, "name=value", between ";" or ",": a server joins a Cookie header sent
-# twice with "," (wsgiref, werkzeug, gunicorn; waitress ", "), and webob (the grouping
-# function's request) and http.cookies read a cookie after it. Tried only at the value's
-# start or a separator: tried at every character, a run holding no "=" was read again
-# from each (quadratic: an 8 KB Cookie naming a denied key cost 0.8 s of the worker).
-_REQUEST_COOKIE = re.compile(r"(^|[;,])([^;,=]*)=([^;,]*)")
-
-
-def cookies_redacted(value: str, redacts: Callable[[str], bool],
-                     cookie_pattern: re.Pattern[str] = _REQUEST_COOKIE) -> str:
-    """A request's Cookie value with the value of each cookie whose name ``redacts``
-    redacted, one after a "," too (werkzeug, Django and Starlette read it as part of the
-    cookie before it: masked so, it ended with the redacted value's last four characters).
-    ``cookie_pattern``: (what comes before a cookie, its name, its value).
-
-    A redacted value runs to the next ";", past a "," in it: werkzeug, Django and
-    Starlette read ``password=x,s3cr3t`` as the value ``x,s3cr3t`` (webob and a folding
-    client as ``x``), and cut at the "," the mask ended with the rest's last four
-    characters. What it runs over (a cookie after a "," in it) is redacted with it."""
-    out: list[str] = []
-    written = 0
-    for cookie in cookie_pattern.finditer(value):
-        if cookie.start() < written or not redacts(cookie.group(2).strip()):
-            continue
-        end = value.find(";", cookie.end())
-        end = len(value) if end < 0 else end
-        out += value[written:cookie.start(3)], redacted(value[cookie.start(3):end].strip())
-        written = end
-    return "".join(out) + value[written:] if out else value
-
-
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
 # note its HAR value?, key to note its raw value under or None). Decided once per
 # distinct name (bounded like ``LOWERED``), so each header costs one lookup instead of a
 # lower() and four set tests.
 _PLAIN, _MASKED, _URL, _LINK, _AUTHORITY, _SUBPROTOCOLS = 0, 1, 2, 3, 4, 5
-# A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
-# pagination links that may carry a signed URL's token.
-LINK_TARGET = re.compile(r"<([^<>]*)>")
-# Its anchor parameter, the other URL of a link (RFC 8288 3.2), quoted: a URL cannot be a
-# token. Any case and blanks, as a link's parameters may be written.
-_LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNORECASE)
 _ROLES: dict[str, tuple[str, int, bool, Optional[str], Optional[str]]] = {}
 # The names (as sent) of the headers that are nothing but data to the log: no credential,
 # no URL, no Link, none whose value is noted. Without a denylist or allowlist such a
@@ -220,49 +180,6 @@ def _denies(redactor: Redactor, name: str, dashed: Optional[str]) -> bool:
     return redactor.denies(name) or (dashed is not None and redactor.denies(dashed))
 
 
-def _hidden_userinfo(url: str, hide: Callable[[str], str]) -> str:
-    """``url`` with its userinfo (``user:password@``) replaced by ``hide(userinfo)``,
-    percent-encoded so that it stays a URL."""
-    if "@" not in url:
-        return url
-    scheme, sep, rest = url.partition("//")
-    if sep and (not scheme or scheme.endswith(":")):
-        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
-                   if at >= 0), default=len(rest))
-        userinfo, at, host = rest[:end].rpartition("@")
-        if at:
-            url = scheme + sep + quote(hide(userinfo), safe="") + at + host + rest[end:]
-    return url
-
-
-def hidden_userinfo(url: str) -> str:
-    """``url`` with its userinfo (``user:password@``) as its mask, percent-encoded."""
-    return _hidden_userinfo(url, _masked_userinfo)
-
-
-def _masked_authority(value: str) -> str:
-    """A Host value with its userinfo (``user:password@host``) as its mask."""
-    userinfo, at, host = value.rpartition("@")
-    return _masked_userinfo(userinfo) + at + host if at else value
-
-
-def _masked_userinfo(userinfo: str) -> str:
-    """A URL's userinfo as a credential header's value: its mask (one hidden already, by
-    the lists or as the caller's key, stays as it is)."""
-    shown = unquote(userinfo)
-    return shown if is_masked(shown) or shown.startswith("[REDACTED") else mask(userinfo)
-
-
-def _unkeyed_hidden(url: str) -> str:
-    """``url`` with the parts no key names redacted whole (percent-encoded, so it stays a
-    URL): the fragment (an OAuth redirect carries its access token there) and the
-    userinfo (``user:password@``). The allowlist hides them as it hid the header."""
-    url, hash_mark, fragment = url.partition("#")
-    if hash_mark:
-        url += "#" + quote(redacted(fragment), safe="")
-    return _hidden_userinfo(url, redacted)
-
-
 def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[CallerKey]) -> str:
     """The value of a header the allowlist alone hides, as mimeType and redirectURL show
     it: a URL's query still follows the lists, its unkeyed parts are hidden, the
@@ -278,22 +195,6 @@ def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[Caller
         value = masked_base64_runs(value, caller.key, caller.masked)
         value = masked_encoded_runs(value, caller.key, caller.masked)
     return value
-
-
-def _link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
-                  ) -> str:
-    """A Link header with its targets and anchors redacted and scrubbed as URL headers
-    are (the rest of it, the caller's key masked as in any header, by the caller)."""
-    def scrubbed(url: str) -> str:
-        url = url if redactor is None else redactor.url(url)
-        url = url if caller is None else caller.url(url)
-        return _hidden_userinfo(url, _masked_userinfo)
-
-    value = LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
-    if "anchor" not in value.lower():
-        return value
-    return _LINK_ANCHOR.sub(
-        lambda found: f"{found[1]}{scrubbed(found[2])}{found[3]}", value)
 
 
 # The first character of a header value that may be a JSON document.

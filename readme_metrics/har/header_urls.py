@@ -1,0 +1,85 @@
+"""URLs in header values scrubbed: a userinfo masked, a Link header's targets and anchors.
+
+A ``user:password@`` in a URL or Host value is masked as a credential; a Link's target
+and anchor URLs are redacted as URL headers are; where the allowlist alone hides a URL
+header, its value as mimeType and redirectURL show it has the parts no key names hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Optional
+from urllib.parse import quote, unquote
+
+from readme_metrics.har.credentials import CallerKey
+from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.masking import is_masked, mask
+
+__all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
+           "masked_userinfo", "unkeyed_hidden", "userinfo_hidden"]
+
+# A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
+# pagination links that may carry a signed URL's token.
+LINK_TARGET = re.compile(r"<([^<>]*)>")
+# Its anchor parameter, the other URL of a link (RFC 8288 3.2), quoted: a URL cannot be a
+# token. Any case and blanks, as a link's parameters may be written.
+_LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNORECASE)
+
+
+def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
+    """``url`` with its userinfo (``user:password@``) replaced by ``hide(userinfo)``,
+    percent-encoded so that it stays a URL."""
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("//")
+    if sep and (not scheme or scheme.endswith(":")):
+        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
+                   if at >= 0), default=len(rest))
+        userinfo, at, host = rest[:end].rpartition("@")
+        if at:
+            url = scheme + sep + quote(hide(userinfo), safe="") + at + host + rest[end:]
+    return url
+
+
+def hidden_userinfo(url: str) -> str:
+    """``url`` with its userinfo (``user:password@``) as its mask, percent-encoded."""
+    return userinfo_hidden(url, masked_userinfo)
+
+
+def masked_authority(value: str) -> str:
+    """A Host value with its userinfo (``user:password@host``) as its mask."""
+    userinfo, at, host = value.rpartition("@")
+    return masked_userinfo(userinfo) + at + host if at else value
+
+
+def masked_userinfo(userinfo: str) -> str:
+    """A URL's userinfo as a credential header's value: its mask (one hidden already, by
+    the lists or as the caller's key, stays as it is)."""
+    shown = unquote(userinfo)
+    return shown if is_masked(shown) or shown.startswith("[REDACTED") else mask(userinfo)
+
+
+def unkeyed_hidden(url: str) -> str:
+    """``url`` with the parts no key names redacted whole (percent-encoded, so it stays a
+    URL): the fragment (an OAuth redirect carries its access token there) and the
+    userinfo (``user:password@``). The allowlist hides them as it hid the header."""
+    url, hash_mark, fragment = url.partition("#")
+    if hash_mark:
+        url += "#" + quote(redacted(fragment), safe="")
+    return userinfo_hidden(url, redacted)
+
+def link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
+                  ) -> str:
+    """A Link header with its targets and anchors redacted and scrubbed as URL headers
+    are (the rest of it, the caller's key masked as in any header, by the caller)."""
+    def scrubbed(url: str) -> str:
+        url = url if redactor is None else redactor.url(url)
+        url = url if caller is None else caller.url(url)
+        return userinfo_hidden(url, masked_userinfo)
+
+    value = LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
+    if "anchor" not in value.lower():
+        return value
+    return _LINK_ANCHOR.sub(
+        lambda found: f"{found[1]}{scrubbed(found[2])}{found[3]}", value)
+
