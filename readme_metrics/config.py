@@ -10,14 +10,14 @@ second-guess a value. The options themselves, with their variables, defaults, ch
 documentation, are the table in :mod:`readme_metrics.options`; the start-up warnings
 about the environment itself (a misspelled variable, a ``.env`` line or file not read) are
 :mod:`readme_metrics.env_warnings`', and the middlewares' check of the config they are
-given is :mod:`readme_metrics.middleware_arguments`'.
+given is :mod:`readme_metrics.middleware_arguments`'. Each option's value, resolved and
+checked, is :mod:`readme_metrics.config_values`'.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import warnings
 from typing import (
     Any,
     Awaitable,
@@ -31,13 +31,7 @@ from typing import (
     overload,
 )
 
-from readme_metrics._env import (
-    blamed,
-    from_dotenv,
-    origin,
-    raw,
-    read,
-)
+from readme_metrics._env import raw
 from readme_metrics._http import shown_url
 from readme_metrics._logging import (
     MIN_SUBSTRING_SECRET,
@@ -47,7 +41,10 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
-from readme_metrics._wording import KeptError, env_file_hint
+from readme_metrics.config_values import Unset as _Unset
+from readme_metrics.config_values import checked_value as _checked
+from readme_metrics.config_values import resolve as _resolve
+from readme_metrics.config_values import with_aliases as _with_aliases
 from readme_metrics.env_warnings import (
     dotenv_beside_the_app,
     emptied_variables,
@@ -61,7 +58,7 @@ from readme_metrics.key_checks import (
     names_a_placeholder,
     stand_in_key_warning,
 )
-from readme_metrics.options import BY_NAME, OPTIONS, Option
+from readme_metrics.options import BY_NAME, OPTIONS
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
 #: (and Django's under ASGI) also an ``async def`` one (its result is awaited), as README's
@@ -70,21 +67,6 @@ GroupingFunction = Callable[
     [Any], Union[Optional[Mapping[str, Any]], Awaitable[Optional[Mapping[str, Any]]]]]
 
 _T = TypeVar("_T")
-
-
-class _Unset:
-    """"Not passed": distinct from None, which is a value an argument can explicitly
-    have. Each argument of :class:`MetricsApiConfig` has its own, shown in its signature
-    (``help()``, ``inspect.signature``, an IDE's tooltip) as where its value then comes
-    from, ``<README_BUFFER_LENGTH or 10>``, rather than as an object's address."""
-
-    __slots__ = ("shown",)
-
-    def __init__(self, shown: str) -> None:
-        self.shown = shown
-
-    def __repr__(self) -> str:
-        return self.shown
 
 
 def _unset(name: str) -> Any:
@@ -100,7 +82,6 @@ def _unset(name: str) -> Any:
     return _Unset(f"<{option.variable} or {default}>")
 
 
-_UNSET: Any = _Unset("<unset>")
 #: The signature's defaults, one per argument.
 _NOT_PASSED: dict[str, Any] = {option.name: _unset(option.name) for option in OPTIONS}
 
@@ -128,81 +109,6 @@ def key_hint(key: str) -> str:
     return f"<{len(key)} characters>"
 
 
-def _from_environment(option: Option) -> Any:
-    """The option's variable, parsed but not checked, or ``_UNSET`` when unset or empty."""
-    if option.variable is None:
-        return _UNSET
-    text = raw(option.variable)
-    if text is None:
-        return _UNSET
-    try:
-        value = read(option.name, option.variable, option.parse, option.expects)
-    except ValueError as exc:  # the parser refused the text: the row's hint, if any
-        hint = env_file_hint(text, dotenv=from_dotenv(option.variable)) or option.hinted(text)
-        if not hint:
-            raise
-        raise ValueError(f"{exc}: {hint}") from None
-    return value.strip() if isinstance(value, str) else value
-
-
-def _checked(option: Option, value: Any, warnings: list[str]) -> Any:
-    """``value`` checked and normalised; the warning it deserves, if any, to ``warnings``."""
-    checked = option.check(option, value)
-    if option.warning is not None:
-        warning = option.warning(option, value, checked)
-        if isinstance(warning, str):
-            warnings.append(warning)
-        elif warning:
-            warnings.extend(warning)
-    return checked
-
-
-def _resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> Any:
-    """Argument (even None) > environment > default, checked and normalised."""
-    if option.name in given:
-        value = given[option.name]
-        if value is not None:
-            try:
-                return _checked(option, value, warnings)
-            except ValueError as exc:
-                if option.variable is None or raw(option.variable) is None:
-                    raise
-                # The error names the variable too (the house style): set as well, it
-                # would be taken for the value refused, and edited to no effect.
-                raise ValueError(
-                    f"{exc} (from the {option.name} argument, which overrides "
-                    f"{option.variable}, set in {origin(option.variable)})"
-                ) from exc.__cause__
-        try:
-            return _checked(option, option.default, warnings)
-        except ValueError:
-            if option.variable is None or raw(option.variable) is None:
-                raise
-            # A required option passed as None while its variable is set: "set
-            # README_API_KEY" would send the user after a variable that is already there.
-            raise ValueError(
-                f"readme_metrics: {option.label()} is required, and {option.name}=None was "
-                f"passed, which overrides {option.variable} (set): pass a value, or leave "
-                "the argument out to use the variable") from None
-    value = _from_environment(option)
-    if value is _UNSET:
-        return _checked(option, option.default, warnings)
-    with blamed(option.variable, None):
-        try:
-            return _checked(option, value, warnings)
-        except ValueError as exc:
-            # A value between quotes ("http://...", "app:grouping"), or with a comment
-            # after it, that the check refused for them: said, as the parser's refusals
-            # are (a list's check says it itself). A URL is not written again (it may
-            # hold a password); the key has a warning of its own instead.
-            hint = env_file_hint(value, shown=option.parse != "str" or option.name in (
-                "grouping_function",), dotenv=from_dotenv(option.variable)
-            ) if option.name != "api_key" else ""
-            if not hint or isinstance(exc, KeptError):  # (a list's check said it)
-                raise
-            raise ValueError(f"{exc}: {hint}") from exc.__cause__
-
-
 def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     """Log the start-up ``warnings`` on the config's ``logger``, each once per process
     (in a reloader's child only: :func:`reloader_parent`)."""
@@ -211,23 +117,6 @@ def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     for message in warnings:
         if _WARNED.due(f"{logger.name}\n{message}"):
             QuietLogger(logger).warning("%s", message)  # the app's filters may raise
-
-
-def _with_aliases(given: dict[str, Any]) -> None:
-    """Fold the deprecated ``blacklist``/``whitelist`` into denylist/allowlist, warning."""
-    for option in OPTIONS:
-        if option.alias_of is None or given.get(option.name) is None:
-            continue
-        warnings.warn(
-            f"readme_metrics: {option.name} is deprecated, use {option.alias_of}",
-            DeprecationWarning, stacklevel=3,
-        )
-        target = BY_NAME[option.alias_of]
-        extra = option.check(option, given.pop(option.name))
-        current = given.get(target.name)
-        given[target.name] = (
-            [] if current is None else target.check(target, current)
-        ) + extra
 
 
 class _OfficialName(Generic[_T]):

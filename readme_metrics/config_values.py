@@ -1,0 +1,132 @@
+"""Each option's value: its argument (even None), else its README_* variable, else its default.
+
+Checked and normalised once, for :class:`~readme_metrics.config.MetricsApiConfig`: a value
+refused names the option and where it came from (the argument over a variable also set,
+the ``.env`` file), with a hint for quotes or a comment a ``.env`` line kept.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Mapping
+
+from readme_metrics._env import (
+    blamed,
+    from_dotenv,
+    origin,
+    raw,
+    read,
+)
+from readme_metrics._wording import KeptError, env_file_hint
+from readme_metrics.options import BY_NAME, OPTIONS, Option
+
+__all__ = ["UNSET", "Unset", "checked_value", "from_environment", "resolve", "with_aliases"]
+
+
+class Unset:
+    """"Not passed": distinct from None, which is a value an argument can explicitly
+    have. Each argument of :class:`MetricsApiConfig` has its own, shown in its signature
+    (``help()``, ``inspect.signature``, an IDE's tooltip) as where its value then comes
+    from, ``<README_BUFFER_LENGTH or 10>``, rather than as an object's address."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def __repr__(self) -> str:
+        return self.shown
+
+
+UNSET: Any = Unset("<unset>")
+
+
+def from_environment(option: Option) -> Any:
+    """The option's variable, parsed but not checked, or ``UNSET`` when unset or empty."""
+    if option.variable is None:
+        return UNSET
+    text = raw(option.variable)
+    if text is None:
+        return UNSET
+    try:
+        value = read(option.name, option.variable, option.parse, option.expects)
+    except ValueError as exc:  # the parser refused the text: the row's hint, if any
+        hint = env_file_hint(text, dotenv=from_dotenv(option.variable)) or option.hinted(text)
+        if not hint:
+            raise
+        raise ValueError(f"{exc}: {hint}") from None
+    return value.strip() if isinstance(value, str) else value
+
+
+def checked_value(option: Option, value: Any, warnings: list[str]) -> Any:
+    """``value`` checked and normalised; the warning it deserves, if any, to ``warnings``."""
+    checked = option.check(option, value)
+    if option.warning is not None:
+        warning = option.warning(option, value, checked)
+        if isinstance(warning, str):
+            warnings.append(warning)
+        elif warning:
+            warnings.extend(warning)
+    return checked
+
+
+def resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> Any:
+    """Argument (even None) > environment > default, checked and normalised."""
+    if option.name in given:
+        value = given[option.name]
+        if value is not None:
+            try:
+                return checked_value(option, value, warnings)
+            except ValueError as exc:
+                if option.variable is None or raw(option.variable) is None:
+                    raise
+                # The error names the variable too (the house style): set as well, it
+                # would be taken for the value refused, and edited to no effect.
+                raise ValueError(
+                    f"{exc} (from the {option.name} argument, which overrides "
+                    f"{option.variable}, set in {origin(option.variable)})"
+                ) from exc.__cause__
+        try:
+            return checked_value(option, option.default, warnings)
+        except ValueError:
+            if option.variable is None or raw(option.variable) is None:
+                raise
+            # A required option passed as None while its variable is set: "set
+            # README_API_KEY" would send the user after a variable that is already there.
+            raise ValueError(
+                f"readme_metrics: {option.label()} is required, and {option.name}=None was "
+                f"passed, which overrides {option.variable} (set): pass a value, or leave "
+                "the argument out to use the variable") from None
+    value = from_environment(option)
+    if value is UNSET:
+        return checked_value(option, option.default, warnings)
+    with blamed(option.variable, None):
+        try:
+            return checked_value(option, value, warnings)
+        except ValueError as exc:
+            # A value between quotes ("http://...", "app:grouping"), or with a comment
+            # after it, that the check refused for them: said, as the parser's refusals
+            # are (a list's check says it itself). A URL is not written again (it may
+            # hold a password); the key has a warning of its own instead.
+            hint = env_file_hint(value, shown=option.parse != "str" or option.name in (
+                "grouping_function",), dotenv=from_dotenv(option.variable)
+            ) if option.name != "api_key" else ""
+            if not hint or isinstance(exc, KeptError):  # (a list's check said it)
+                raise
+            raise ValueError(f"{exc}: {hint}") from exc.__cause__
+
+def with_aliases(given: dict[str, Any]) -> None:
+    """Fold the deprecated ``blacklist``/``whitelist`` into denylist/allowlist, warning."""
+    for option in OPTIONS:
+        if option.alias_of is None or given.get(option.name) is None:
+            continue
+        warnings.warn(
+            f"readme_metrics: {option.name} is deprecated, use {option.alias_of}",
+            DeprecationWarning, stacklevel=3,
+        )
+        target = BY_NAME[option.alias_of]
+        extra = option.check(option, given.pop(option.name))
+        current = given.get(target.name)
+        given[target.name] = (
+            [] if current is None else target.check(target, current)
+        ) + extra
