@@ -1,79 +1,36 @@
-"""The process environment, with the working directory's ``.env`` read once.
+"""A variable's value read by environs' parsers, a value refused saying where it was read.
 
-Twelve-factor configuration: every option of :class:`readme_metrics.MetricsApiConfig`,
-:class:`readme_metrics.cors.CORSMiddleware` and :class:`readme_metrics.request_id.
-RequestIdMiddleware` can come from an environment variable, and a ``.env`` file in the
-working directory counts as environment (through environs). The file is read on first
-use, here, for all of them, and again only when the working directory or the file itself
-has changed (one ``stat`` tells): constructing a middleware per worker or per test does
-not read the disk again, every component sees the same values, and a ``.env`` written or
-edited after a first configuration is the one the next configuration reads. Variables
-already set in the real environment win over the file.
-
-The library never writes ``os.environ``: the app's environment stays its own, and a
-thread of the app iterating it is never raced. The file is read once, by python-dotenv's
-``dotenv_values`` (environs' own reader), and :class:`_FileEnv` answers environs' look-up
-of a variable, ``Env._get_from_environ``, from it when the real environment does not have
-the variable (the method is private, but the same in every release from 11, the floor, to
-15). environs before 15 (the newest for Python 3.9 is 14) have no other way to read a file
-without exporting it into ``os.environ``; 15 and later do (``read_env``), but it reads the
-file a second time, and python-dotenv warns about a line it cannot parse on each read.
-
-An empty variable (``README_TIMEOUT=``) means "unset", for every option alike: an empty
-line in a ``.env`` or a deployment template must not be an error for one option and a
-value for another.
+What :class:`~readme_metrics.config.MetricsApiConfig` and the companions
+(:mod:`readme_metrics.cors_settings`, :mod:`readme_metrics.request_id`) read their
+``README_*`` and other variables through. Where the values come from, the process
+environment and the working directory's ``.env`` read once, is
+:mod:`readme_metrics.env_source`'s; its names are importable from here as before.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import re
-import stat
-import sys
-import threading
 from contextlib import contextmanager
-from typing import Any, Collection, Iterator, Mapping, Optional
+from typing import Any, Iterator, Optional
 
-from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env, EnvError
 
 from readme_metrics._wording import KeptError, env_file_hint, wrong_type
+from readme_metrics.env_source import (
+    dotenv_elsewhere,
+    dotenv_where,
+    environment,
+    from_dotenv,
+    hidden_by_empty,
+    names,
+    not_assigned,
+    origin,
+    reset,
+    set_empty,
+)
 
 __all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
            "from_dotenv", "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset",
            "set_empty", "setting"]
-
-_lock = threading.Lock()
-_env: Optional[Env] = None
-_env_directory: Optional[str] = None
-#: What ``stat`` said of the ``.env`` file when it was read (None: there was none).
-_env_stamp: Optional[tuple[int, int, int]] = None
-#: The ``.env`` file read (absolute path), None when the working directory has none.
-_env_file: Optional[str] = None
-#: The names the ``.env`` file sets (its values stay in the ``Env``).
-_file_names: frozenset[str] = frozenset()
-#: The ``.env`` file's lines that start with a name but are no ``NAME=value``
-#: (``README_API_KEY: rdme_...``, ``README_API_KEY rdme_...``): (line number, name).
-_not_assigned: tuple[tuple[int, str], ...] = ()
-
-# A variable's name, and what may follow it on a line of a .env file that sets it: blanks,
-# then "=" (python-dotenv's "export " prefix and blanks around "=" allowed).
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(.?)")
-
-
-class _FileEnv(Env):
-    """An ``Env`` that also finds the ``.env`` file's variables (the real ones win)."""
-
-    def __init__(self, file: Mapping[str, str]) -> None:
-        super().__init__()
-        self._file = file
-
-    def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> Any:
-        if key not in os.environ and key in self._file:  # the real environment wins
-            return key, self._file[key], None
-        return super()._get_from_environ(key, default, proxied=proxied)
 
 
 class _Given(Env):
@@ -85,252 +42,6 @@ class _Given(Env):
 
     def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> Any:
         return key, self._text, None
-
-
-def _working_directory() -> Optional[str]:
-    try:
-        return os.getcwd()
-    except OSError:  # the directory was removed: keep what was read
-        return _env_directory
-
-
-def _stamp(path: str) -> Optional[tuple[int, int, int]]:
-    """Modification time, size and inode of the file ``path``; None when it is no file."""
-    try:
-        found = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(found.st_mode):
-        return None
-    return (found.st_mtime_ns, found.st_size, found.st_ino)
-
-
-def environment() -> Env:
-    """The shared environs ``Env``; the first call reads ``./.env`` if there is one.
-
-    Read again only when the working directory has changed since (a process that made a
-    config elsewhere first, a test session moving between directories) or the file has
-    (written, edited, replaced or removed since): the ``.env`` is the working directory's,
-    as it is when the configuration is made, and SPEC 2 says so.
-    """
-    global _env, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
-    directory = _working_directory()
-    dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
-    stamp = _stamp(dotenv)
-    with _lock:
-        if _env is None or directory != _env_directory or stamp != _env_stamp:
-            _env_file = dotenv if stamp is not None else None
-            (_env, _file_names, _not_assigned), _env_directory = _read(_env_file), directory
-            _env_stamp = stamp
-        return _env
-
-
-def names() -> list[str]:
-    """Every variable name set, in the environment or the ``.env`` file (never values).
-
-    What python-dotenv takes for a name on a line without ``=`` may hold a value
-    (``README_API_KEY:rdme_...`` is one "name"): only real names are given, and such
-    lines are :func:`not_assigned`.
-    """
-    environment()
-    return sorted(set(os.environ) | _file_names)
-
-
-def not_assigned() -> list[tuple[str, int, str]]:
-    """The ``.env`` file's lines that begin with a variable's name but do not assign it
-    (a ``:`` or a blank where ``=`` belongs), as (file, line number, name): the name only,
-    the rest of such a line is often the value, a key."""
-    environment()
-    return [(_env_file, number, name) for number, name in _not_assigned
-            if _env_file is not None]
-
-
-def hidden_by_empty() -> list[tuple[str, str]]:
-    """(file, name) for each name the ``.env`` file gives a value that the environment
-    sets empty: the real environment wins over the file, and an empty variable means
-    unset, so the file's value is not used (``export README_API_KEY=`` left in a shell,
-    a compose file's ``${README_API_KEY}`` of a variable the host does not set)."""
-    env = environment()
-    if _env_file is None or not isinstance(env, _FileEnv):
-        return []
-    return sorted((_env_file, name) for name, value in env._file.items()
-                  if value.strip() and set_empty(name))
-
-
-def set_empty(variable: str) -> bool:
-    """True when ``variable`` is in the environment but empty or blank, which counts as
-    unset: ``README_API_KEY=$KEY`` of a ``KEY`` the shell does not set, ``export X=``."""
-    return not os.environ.get(variable, "x").strip()
-
-
-def dotenv_where(variable: Optional[str] = None) -> str:
-    """Where a variable missing from the environment could have been set, for the message
-    of a required option: the ``.env`` read (and its line for ``variable`` that is no
-    ``NAME=value``), or the working directory that has none (a ``.env`` beside the app's
-    module is not read when the app runs elsewhere)."""
-    environment()
-    if any(name == variable for _, name in hidden_by_empty()):
-        return (f"in {_env_file} (which has it, but {variable} is set empty in the "
-                "environment, and the environment wins: unset it there)")
-    if _env_file is not None:
-        lines = [str(number) for number, name in _not_assigned if name == variable]
-        if lines:
-            return (f"in {_env_file} (read, but its line {', '.join(lines)} is no "
-                    f"{variable}=value: write {variable}=<the value> there)")
-        return f"in {_env_file} (read, but without a value for it)"
-    return f"in a .env file in the working directory ({_env_directory} has none)"
-
-
-def dotenv_elsewhere(directory: str,
-                     known: Collection[str]) -> Optional[tuple[str, list[str], str]]:
-    """``(file, names, working directory)`` when the working directory has no ``.env``
-    but ``directory`` (the app module's) has one that sets variables of ``known`` the
-    environment does not: a ``.env`` beside app.py, where python-dotenv's
-    ``load_dotenv()`` looks, is not read when the app runs from elsewhere (``python
-    proj/app.py``), and those options keep their defaults without a word. Names only;
-    None otherwise (a file that cannot be read too)."""
-    environment()
-    if _env_file is not None:
-        return None
-    here = os.path.abspath(_env_directory or os.curdir)
-    path = os.path.join(os.path.abspath(directory), ".env")
-    if os.path.dirname(path) == here or not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8-sig") as file:
-            matches = [_LINE.match(line) for line in file]
-    except (OSError, UnicodeDecodeError):
-        return None
-    names = sorted({match.group(1) for match in matches
-                    if match is not None and match.group(2) == "="
-                    and match.group(1) in known and match.group(1) not in os.environ})
-    return (path, names, here) if names else None
-
-
-def origin(variable: Optional[str]) -> str:
-    """Where ``variable``'s value was read, for error messages: "the environment", or
-    the ``.env`` file (the real environment wins over the file).
-
-    A value in the environment that the ``.env`` file gives too came from the file, put
-    there by something else that read it: under Flask's command line (``flask run``),
-    Flask itself, which loads ``.env`` into ``os.environ`` ("the environment" alone sent a
-    newcomer to a shell that has no such variable); elsewhere whatever started the
-    process, most often docker's ``--env-file`` or compose's ``env_file``, or the same
-    value was set twice. Flask is named only when it ran: the container's case is said
-    as both possibilities."""
-    if variable is None or _env_file is None:
-        return "the environment"
-    if variable not in os.environ:
-        return _env_file
-    env = environment()
-    if not (isinstance(env, _FileEnv) and env._file.get(variable) == os.environ[variable]):
-        return "the environment"
-    if _flask_loaded_dotenv():
-        return (f"the environment; {_env_file} sets the same value, which Flask "
-                "(`flask run`, `app.run()`) loads there")
-    return (f"the environment; {_env_file} sets the same value (put there from the file "
-            "by docker's --env-file or compose's env_file, or set in both)")
-
-
-def from_dotenv(variable: Optional[str]) -> bool:
-    """True when ``variable``'s value is the ``.env`` file's, read by the library (which
-    removes quotes and comments, but keeps what stands inside quotes)."""
-    return variable is not None and _env_file is not None and variable not in os.environ
-
-
-def _flask_loaded_dotenv() -> bool:
-    """Whether Flask loaded ``.env`` into ``os.environ`` for this process: its command
-    line (``flask run``, ``flask routes``) sets FLASK_RUN_FROM_CLI before it loads the
-    file, and ``app.run(debug=True)`` loads it before it starts the reloader's child
-    (WERKZEUG_RUN_MAIN), which inherits it; FLASK_SKIP_DOTENV turns both off (Flask's
-    own reading of it, ``flask.helpers.get_load_dotenv``)."""
-    if "flask" not in sys.modules or not (os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-                                          or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
-        return False
-    skip = os.environ.get("FLASK_SKIP_DOTENV")
-    return not skip or skip.lower() in ("0", "false", "no")
-
-
-def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, str], ...]]:
-    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write,
-    the names the file sets, and its lines that name a variable without assigning it.
-
-    A file that is not UTF-8 is a ``ValueError`` naming it: python-dotenv's own error
-    names neither the file nor who read it (an OSError names the file itself).
-    """
-    try:
-        return _read_file(dotenv)
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"readme_metrics: cannot read {dotenv}: it is not UTF-8 (byte "
-            f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8, or "
-            "run the app from a directory without it") from None
-
-
-class _OwnRead(logging.Filter):
-    """Drops python-dotenv's "could not parse statement starting at line N" of this
-    library's own read of the file for a line of a ``README*`` name with no ``=``
-    (``README_API_KEY: rdme_...``): this library's warning, or the missing key's error,
-    names that line and what to write, and python-dotenv's line, naming neither the file
-    nor who read it, came first. Its warning about any other line is kept, as are those
-    of the app's own reads. Only records made on the reading thread are looked at."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reading = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        lines = getattr(self.reading, "lines", ())
-        return not (lines and isinstance(record.args, tuple) and record.args
-                    and record.args[0] in lines)
-
-
-_own_read = _OwnRead()
-logging.getLogger("dotenv.main").addFilter(_own_read)
-
-
-def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str],
-                                                tuple[tuple[int, str], ...]]:
-    if dotenv is None:
-        return _FileEnv({}), frozenset(), ()
-    try:
-        not_assigned = _lines_not_assigned(dotenv)
-    except UnicodeDecodeError:
-        not_assigned = ()  # python-dotenv's read below raises it, as before
-    _own_read.reading.lines = frozenset(
-        number for number, name in not_assigned if name.upper().startswith("README"))
-    try:
-        file = dotenv_values(dotenv)
-    finally:
-        _own_read.reading.lines = ()
-    return (_FileEnv({key: value for key, value in file.items() if value is not None}),
-            frozenset(name for name in file if _NAME.fullmatch(name)), not_assigned)
-
-
-def _lines_not_assigned(dotenv: str) -> tuple[tuple[int, str], ...]:
-    """(line number, name) for each line of ``dotenv`` that starts with a name followed
-    by something other than ``=`` (``README_API_KEY: rdme_...``, YAML's way, or a blank
-    between the two): python-dotenv skips such a line, or takes all of it for a name
-    without a value, and the variable stays unset. A name alone on its line (set, empty)
-    and comments are not counted."""
-    found = []
-    with open(dotenv, encoding="utf-8-sig") as file:  # dotenv_values read it as UTF-8
-        for number, line in enumerate(file, 1):
-            match = _LINE.match(line)
-            if match is None or line.lstrip().startswith("#"):
-                continue
-            name, following = match.groups()
-            if following not in ("=", "", "#"):
-                found.append((number, name))
-    return tuple(found)
-
-
-def reset() -> None:
-    """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
-    global _env, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
-    with _lock:
-        _env, _env_directory, _env_file, _env_stamp = None, None, None, None
-        _file_names, _not_assigned = frozenset(), ()
 
 
 def takes(variable: str, parse: str, text: str) -> Any:

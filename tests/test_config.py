@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.middleware.lint import LintMiddleware
 
-from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
+from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env, env_source
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import caller, json_app
@@ -518,14 +518,15 @@ def test_dotenv_is_read_once_per_process_for_config_cors_and_request_id(
 
     monkeypatch.setattr(Env, "read_env",
                         staticmethod(counting_read_env) if static else counting_read_env)
-    # environs before 15 would export the whole file: the library reads it itself there.
-    real_dotenv_values = _env.dotenv_values
+    # environs before 15 would export the whole file: the library reads it itself there
+    # (env_source, which reads the file for _env).
+    real_dotenv_values = env_source.dotenv_values
 
     def counting_dotenv_values(path: Any, *args: Any, **options: Any) -> Any:
         reads.append(str(path))
         return real_dotenv_values(path, *args, **options)
 
-    monkeypatch.setattr(_env, "dotenv_values", counting_dotenv_values)
+    monkeypatch.setattr(env_source, "dotenv_values", counting_dotenv_values)
     (tmp_path / ".env").write_text("README_BUFFER_LENGTH=7\nCORS_ALLOWED=https://a.example\n")
     monkeypatch.chdir(tmp_path)
     try:
