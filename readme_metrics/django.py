@@ -28,16 +28,16 @@ middleware. Works under WSGI and ASGI (sync and async middleware chains).
 
 This module holds the middleware and its settings; one exchange's translation
 (Django's request and response objects for the shared capture core) is
-:mod:`readme_metrics.django_exchange`. Recording, timing, finish-once and request parsing
+:mod:`readme_metrics.django_exchange`, the pipeline each configuration shares
+:mod:`readme_metrics.django_pipelines`', the check of its place in ``MIDDLEWARE``
+:mod:`readme_metrics.django_placement`'. Recording, timing, finish-once and request parsing
 are the shared capture core's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-import weakref
 from functools import partial
 from typing import Any, Callable, Mapping, Optional
 
@@ -56,15 +56,20 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
-from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.django_asgi import check_lifespan
 from readme_metrics.django_asgi import checked as lifespan_checked
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
+from readme_metrics.django_pipelines import entry_for as _entry_for
+from readme_metrics.django_pipelines import flush_all
+from readme_metrics.django_pipelines import pipelines as _pipelines
+from readme_metrics.django_placement import DJANGO_NOT_FIRST
+from readme_metrics.django_placement import (
+    django_middlewares_before as _django_middlewares_before,
+)
 from readme_metrics.exchange import Group
-from readme_metrics.pipeline import MetricsPipeline
 from readme_metrics.unwrapped import django_middleware_made
 
 try:  # asgiref >= 3.6 (Django >= 4.2)
@@ -76,45 +81,11 @@ except ImportError:  # pragma: no cover - older asgiref, as Django 3.2's Middlew
         return func
 
 
-__all__ = ["MetricsMiddleware", "flush_all"]
+# (the shared pipelines moved to django_pipelines, the check of the middleware's place in
+# settings.MIDDLEWARE to django_placement: importable from here as before)
+__all__ = ["DJANGO_NOT_FIRST", "MetricsMiddleware", "_entry_for", "_pipelines", "flush_all"]
 
-#: The path README's Django quick start puts first in ``settings.MIDDLEWARE``.
-_PATH = "readme_metrics.django.MetricsMiddleware"
-#: What the warning says, and README's Troubleshooting row quotes ({} the names).
-DJANGO_NOT_FIRST = (
-    "readme_metrics: readme_metrics.django.MetricsMiddleware comes after Django's {} in "
-    "settings.MIDDLEWARE, so it logs each response as the view gave it, not as the "
-    "client got it: an answer those give themselves (CommonMiddleware's APPEND_SLASH "
-    "redirect, a 400 for a Host not in ALLOWED_HOSTS, ConditionalGetMiddleware's 304) "
-    "is logged as the view's or not at all, and the headers they add are missing from "
-    "the logs: put it first, with MIDDLEWARE.insert(0, "
-    "\"readme_metrics.django.MetricsMiddleware\") after MIDDLEWARE in settings.py, in "
-    "place of the line or list entry that adds it now")
 _placement_checked: list[bool] = []  # once per process
-
-class _Shared:
-    """One configuration's pipeline and inline sends, shared by every middleware chain
-    Django builds with it (each test Client builds one, for instance)."""
-
-    __slots__ = ("config", "pipeline", "inline", "__weakref__")
-
-    def __init__(self, config: MetricsApiConfig) -> None:
-        self.config = config
-        self.pipeline = MetricsPipeline(config)
-        self.inline = InlineSends(self.pipeline.submit, config.max_queue_size)
-        # Its flush and close count what waits there.
-        self.pipeline.held_by(self.inline.hand_over)
-
-
-# One pipeline (one delivery worker) per configuration object and process, however many
-# times Django builds its middleware chain. Held weakly, by id: the middlewares using
-# it hold it, and so does _latest for the configuration seen last (production's only
-# one, kept between two chains). A test suite making a configuration per test
-# (override_settings) kept every one, each with its sender thread, for ever; one that no
-# middleware uses any more now goes, its logs delivered by the pipeline's finalizer.
-_pipelines: weakref.WeakValueDictionary[int, _Shared] = weakref.WeakValueDictionary()
-_latest: list[_Shared] = []
-_pipelines_lock = threading.Lock()
 _default_config: list[MetricsApiConfig] = []
 
 
@@ -153,48 +124,6 @@ def _configured() -> MetricsApiConfig:
             f"got {type(config).__name__}{hint}"
         )
     return config
-
-
-def _django_middlewares_before() -> list[str]:
-    """The class names of Django's own middlewares that ``settings.MIDDLEWARE`` lists
-    before this one. Appended (``MIDDLEWARE.append(...)``, or written last in the list,
-    as most middlewares' instructions say), it ran inside them and logged, without a
-    word, a 404 for CommonMiddleware's APPEND_SLASH redirect (301) and a 200 with its
-    body for ConditionalGetMiddleware's 304, nothing for a Host not in ALLOWED_HOSTS
-    (400), and none of SecurityMiddleware's or XFrameOptionsMiddleware's headers.
-    Another package's middleware before it may be meant so (not looked at)."""
-    try:
-        listed = [entry for entry in settings.MIDDLEWARE if isinstance(entry, str)]
-    except Exception:  # settings not configured, MIDDLEWARE no list: nothing to say
-        return []
-    if _PATH not in listed:
-        return []  # built by code (a test's chain, a subclass): no place to tell
-    return [entry.rpartition(".")[2] for entry in listed[:listed.index(_PATH)]
-            if entry.startswith("django.")]
-
-
-def _entry_for(config: MetricsApiConfig) -> _Shared:
-    """The pipeline and inline sends of a configuration: one of each, so that the sends
-    take turns whichever handler or chain made them."""
-    with _pipelines_lock:
-        known = _pipelines.get(id(config))
-        if known is None or known.config is not config:
-            known = _Shared(config)
-            _pipelines[id(config)] = known
-        _latest[:] = [known]
-        return known
-
-
-def flush_all(timeout: Optional[float] = None) -> bool:
-    """Send the logs queued by every configuration's middleware in this process; True
-    when all were delivered. Each within ``timeout`` (its ``shutdown_timeout`` by
-    default). What :mod:`readme_metrics.django_asgi` runs at the server's shutdown."""
-    with _pipelines_lock:
-        known = list(_pipelines.values())
-    delivered = True
-    for entry in known:
-        delivered = entry.pipeline.flush(timeout) and delivered
-    return delivered
 
 
 async def _awaited(awaitable: Any) -> Any:

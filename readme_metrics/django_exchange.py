@@ -7,16 +7,17 @@ Django's decoded text), the request's stream into a :class:`~.capture.stream_tee
 that keeps a copy while the view reads, what the grouping function is lent of the body,
 the response's status, headers and cookies, and its streamed chunks (sync or async);
 the log is finished once, when the answer ends or the response is closed (a response
-dropped unclosed hands it over: ``capture/unclosed.py``).
+dropped unclosed hands it over: ``capture/unclosed.py``). META as WSGI strings is
+:mod:`readme_metrics.django_meta`', the response's end (streamed chunks, the finish at
+close) :mod:`readme_metrics.django_streams`'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import re
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from time import perf_counter
 from typing import Any, Callable, Optional
 
@@ -24,7 +25,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_inline import InlineSends
-from readme_metrics.capture.asgi_scope import request_path, scope_version
+from readme_metrics.capture.asgi_scope import scope_version
 from readme_metrics.capture.asgi_server_quirks import (
     loaded_answered_version,
     loaded_sends_later_bodies,
@@ -38,64 +39,21 @@ from readme_metrics.capture.stream_tee import StreamTee
 from readme_metrics.capture.wsgi_response import (
     ANSWERS_OWN_VERSION,
     answered_version,
-    answers_500,
     cuts_at_length,
-    holds_empty_chunks,
     sends_unallowed_body,
 )
+from readme_metrics.django_meta import wsgi_meta
+from readme_metrics.django_streams import async_stream, finish_at_close, sync_stream
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
+# (META as WSGI strings moved to django_meta, the response's end to django_streams:
+# importable from here as before)
 __all__ = ["Capture", "async_stream", "finish_at_close", "sync_stream", "wsgi_meta"]
 
 
-# How Django's repercent_broken_unicode writes bytes that are no UTF-8 into the decoded
-# path (upper case): a run of them. A literal "%E9" (sent as %25E9) reads the same; it is
-# taken as the byte, much the likelier of the two. A run that is UTF-8 (a literal
-# "%C3%A9", sent as %25C3%25A9) Django would have decoded: it is the text as sent.
-_REPERCENT = re.compile(r"(?:%[89A-F][0-9A-F])+")
 # The body Django parses into request.POST reading the stream (not request.body).
 _MULTIPART = "multipart/form-data"
-
-
-def _escaped_bytes(match: re.Match[str]) -> str:
-    run = bytes.fromhex(match[0].replace("%", ""))
-    try:
-        run.decode("utf-8")
-    except UnicodeDecodeError:
-        return run.decode("latin-1")
-    return match[0]
-
-
-def wsgi_meta(request: HttpRequest) -> dict[str, str]:
-    """META as WSGI strings, so the shared URL and header helpers apply."""
-    meta = {k: v for k, v in request.META.items() if v.__class__ is str}
-    # Django replaces PATH_INFO/SCRIPT_NAME by decoded text; WSGI strings are the raw
-    # bytes read as latin-1, which request_url percent-encodes back exactly. Bytes that
-    # were no UTF-8 are escapes in that text (%E9): back to the bytes, or a server with
-    # no raw target to log (runserver, granian) would log %25E9.
-    for key in ("PATH_INFO", "SCRIPT_NAME"):
-        value = meta.get(key)
-        if value:
-            if not value.isascii():
-                value = value.encode("utf-8", "surrogateescape").decode("latin-1")
-            if "%" in value:
-                value = _REPERCENT.sub(_escaped_bytes, value)
-            meta[key] = value
-    scope = getattr(request, "scope", None)
-    if isinstance(scope, dict):  # ASGI: fill in what a WSGI environ would carry
-        method = scope.get("method")
-        if isinstance(method, str) and method:
-            # As sent (RFC 9110 9.1: case-sensitive), as under WSGI: Django's ASGI
-            # handler upper-cases META's, and a "fetch" was logged "FETCH" (newcomer22).
-            meta["REQUEST_METHOD"] = method
-        meta.setdefault("wsgi.url_scheme", str(scope.get("scheme") or "http"))
-        meta.setdefault("SERVER_PROTOCOL", f"HTTP/{scope_version(scope)}")
-        raw_path = scope.get("raw_path")
-        if isinstance(raw_path, bytes) and raw_path.startswith(b"/"):
-            query = meta.get("QUERY_STRING", "")
-            meta["RAW_URI"] = request_path(scope) + (f"?{query}" if query else "")
-    return meta
 
 
 class Capture:
@@ -410,70 +368,3 @@ class RestOnRead:
 
     def close(self) -> None:
         pass  # the tee's stream is Django's own; request.body closes this one after reading
-
-
-def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) -> None:
-    """Finish the log in the response's close(), or, when the response is dropped
-    unclosed (an outer middleware answered with a response of its own: CommonMiddleware's
-    APPEND_SLASH redirect of a 404), from the thread that runs what a finalizer hands
-    over (``unclosed.py``), off the request path. Counted open until one of the two
-    (:func:`unclosed.opened`): one dropped in a reference cycle is finalized only by the
-    cyclic GC, which the exit runs once first while any is open."""
-    # Weakly in unclosed's responses in flight too, until then: one the server still
-    # holds at exit is logged as far as it went (Capture.cut_at_exit).
-    ref = unclosed.sending(capture)
-    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish, ref)
-    capture.in_flight = (dropped, ref)
-
-    def closed() -> None:
-        if dropped.detach() is not None:  # not finalized meanwhile: counted off here
-            unclosed.sent(ref)
-        capture.finish()
-
-    response._resource_closers.append(closed)
-
-
-def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None],
-                    ref: weakref.ref[unclosed.InFlight]) -> None:
-    unclosed.sent(ref)
-    # A finalizer only hands over (see handed_over.HandedOver). Quick: the grouping
-    # function answered on the request thread, so the exit may run it.
-    pipeline.hand_over(finish, True)
-    unclosed.wake(pipeline)
-
-
-def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    # A WSGI server sends the status with the first chunk it sends; Django's ASGI handler
-    # sends it before the first chunk.
-    unsent = not hasattr(capture.request, "scope")
-    record = capture.body_recorder()
-    try:
-        for chunk in chunks:
-            record(chunk)
-            if unsent:
-                unsent = not chunk and holds_empty_chunks(capture.request.META)
-            yield chunk
-        capture.stream_ended = True
-        capture.recorder.ended = True  # the app's whole answer (see Django's _complete)
-    except Exception:
-        # The client gets the server's own 500 (as WSGI's Capture.fail).
-        if unsent and answers_500(capture.request.META, in_call=False, wrote=False):
-            capture.recorder.server_answered(500, "Internal Server Error", "the app raised")
-        raise
-    finally:
-        if not capture.finish_in_close:  # else in close(), after the end of the answer
-            capture.finish()
-
-
-async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
-                        ) -> AsyncIterator[bytes]:
-    record = capture.body_recorder()
-    try:
-        async for chunk in chunks:
-            record(chunk)
-            yield chunk
-        capture.stream_ended = True
-        capture.recorder.ended = True
-    finally:
-        if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
-            capture.finish()

@@ -1,0 +1,87 @@
+"""How a Django response's log ends: its streamed chunks recorded, the log finished once.
+
+When the answer ends (a streamed one's iterator, sync or async), or in the response's
+``close()``, or from a finalizer's hand-over when the response is dropped unclosed.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Callable
+
+from readme_metrics.capture import unclosed
+from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
+from readme_metrics.pipeline import MetricsPipeline
+
+if TYPE_CHECKING:
+    from readme_metrics.django_exchange import Capture
+
+__all__ = ["async_stream", "finish_at_close", "sync_stream"]
+
+
+def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) -> None:
+    """Finish the log in the response's close(), or, when the response is dropped
+    unclosed (an outer middleware answered with a response of its own: CommonMiddleware's
+    APPEND_SLASH redirect of a 404), from the thread that runs what a finalizer hands
+    over (``unclosed.py``), off the request path. Counted open until one of the two
+    (:func:`unclosed.opened`): one dropped in a reference cycle is finalized only by the
+    cyclic GC, which the exit runs once first while any is open."""
+    # Weakly in unclosed's responses in flight too, until then: one the server still
+    # holds at exit is logged as far as it went (Capture.cut_at_exit).
+    ref = unclosed.sending(capture)
+    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish, ref)
+    capture.in_flight = (dropped, ref)
+
+    def closed() -> None:
+        if dropped.detach() is not None:  # not finalized meanwhile: counted off here
+            unclosed.sent(ref)
+        capture.finish()
+
+    response._resource_closers.append(closed)
+
+
+def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None],
+                    ref: weakref.ref[unclosed.InFlight]) -> None:
+    unclosed.sent(ref)
+    # A finalizer only hands over (see handed_over.HandedOver). Quick: the grouping
+    # function answered on the request thread, so the exit may run it.
+    pipeline.hand_over(finish, True)
+    unclosed.wake(pipeline)
+
+
+def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    # A WSGI server sends the status with the first chunk it sends; Django's ASGI handler
+    # sends it before the first chunk.
+    unsent = not hasattr(capture.request, "scope")
+    record = capture.body_recorder()
+    try:
+        for chunk in chunks:
+            record(chunk)
+            if unsent:
+                unsent = not chunk and holds_empty_chunks(capture.request.META)
+            yield chunk
+        capture.stream_ended = True
+        capture.recorder.ended = True  # the app's whole answer (see Django's _complete)
+    except Exception:
+        # The client gets the server's own 500 (as WSGI's Capture.fail).
+        if unsent and answers_500(capture.request.META, in_call=False, wrote=False):
+            capture.recorder.server_answered(500, "Internal Server Error", "the app raised")
+        raise
+    finally:
+        if not capture.finish_in_close:  # else in close(), after the end of the answer
+            capture.finish()
+
+
+async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
+                        ) -> AsyncIterator[bytes]:
+    record = capture.body_recorder()
+    try:
+        async for chunk in chunks:
+            record(chunk)
+            yield chunk
+        capture.stream_ended = True
+        capture.recorder.ended = True
+    finally:
+        if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
+            capture.finish()
