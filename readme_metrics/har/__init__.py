@@ -5,6 +5,8 @@ The pipeline stage after capture: :func:`build_log` turns one
 
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
 - :mod:`~readme_metrics.har.headers`: headers, credentials masked
+  (:mod:`~readme_metrics.har.cookie_values`: the cookies the lists redact in a Cookie or
+  Set-Cookie value; :mod:`~readme_metrics.har.header_urls`: URLs in header values)
 - :mod:`~readme_metrics.har.cookies`: a request's and a response's cookies, masked
 - :mod:`~readme_metrics.har.subprotocols`: a WebSocket client's bearer token among its
   subprotocols, masked
@@ -20,6 +22,8 @@ The pipeline stage after capture: :func:`build_log` turns one
   :mod:`~readme_metrics.har.body_redaction`: a text redacted by its type;
   :mod:`~readme_metrics.har.body_clip`: the max_body_bytes bound)
 - :mod:`~readme_metrics.har.multipart`, :mod:`~readme_metrics.har.text`: body parsing
+  (:mod:`~readme_metrics.har.multipart_storage`: webob's FieldStorage;
+  :mod:`~readme_metrics.har.multipart_usual`: the usual clients' framing, read by hand)
   (:mod:`~readme_metrics.har.percent`: percent-encoding; :mod:`~readme_metrics.har.pairs`:
   a query's, a fragment's and a form's pairs)
 - :mod:`~readme_metrics.har.redaction`: the denylist/allowlist :class:`Redactor`
