@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -28,18 +27,15 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
-import requests
 
-from tests.support.fake_api import Collector, Reply
-from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, start_server
-from tests.test_e2e_servers import server_env
+from tests.support.fake_api import Collector
+from tests.support.runserver import children, held_collector, held_env, runserver, serving
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = "from tests.support.e2e_apps import *  # noqa\n"
+_children = children  # (tests/test_delivery40_findings imports it from here, as ROOT)
 
 
 @pytest.fixture(name="never")
@@ -53,25 +49,8 @@ def never_fixture() -> Iterator[threading.Event]:
 @pytest.fixture(name="held")
 def held_fixture(never: threading.Event) -> Iterator[Collector]:
     """A collector that reads every POST and answers none until ``never`` is set."""
-    collector = Collector().start()
-    collector.judge = lambda received: Reply(gate=never)
-    yield collector
-    never.set()
-    collector.stop()
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
+    with held_collector(never) as collector:
+        yield collector
 
 
 def _runserver(held: Collector, tmp_path: Path, calls: int, stop: str, late: int = 0,
@@ -81,63 +60,25 @@ def _runserver(held: Collector, tmp_path: Path, calls: int, stop: str, late: int
     ``late`` calls made as the old child exits, then the held answers let go by setting
     ``answer``); what it printed once the old child's close ended."""
     (tmp_path / "bb12_settings.py").write_text(SETTINGS)
-    port = free_port()
-    env = server_env(held, DJANGO_SETTINGS_MODULE="bb12_settings",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                     README_FLUSH_INTERVAL="600",
-                     README_SHUTDOWN_TIMEOUT="30" if answer is not None else "4",
-                     README_TIMEOUT="3")
-    output = tmp_path / "runserver.log"
-    with output.open("wb") as log:
-        process = start_server([sys.executable, "-m", "django", "runserver",
-                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
-                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return requests.options(f"{url}/nolog", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=60)
-        child = _children(process.pid)
+    env = held_env(held, tmp_path, "30" if answer is not None else "4",
+                   DJANGO_SETTINGS_MODULE="bb12_settings",
+                   README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serving(runserver(), env, tmp_path, "runserver.log") as server:
+        child = children(server.process.pid)
         assert len(child) == 1, child
-        for n in range(calls):
-            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
-                                    headers={"X-Api-Key": "caller-12"})
-            assert response.status_code == 200
+        server.call([f"n{n}" for n in range(calls)])
         if stop == "reload":
             later = time.time() + 10
             os.utime(tmp_path / "bb12_settings.py", (later, later))
             # The exit began once its logs are posted (post_waiting, before the close):
             # runserver serves on while the close waits for the held answers.
             held.wait_for_logs(calls, timeout=60)
-            for n in range(late):
-                response = requests.get(f"{url}/hello", params={"name": f"late{n}"},
-                                        timeout=30, headers={"X-Api-Key": "caller-12"})
-                assert response.status_code == 200
+            server.call([f"late{n}" for n in range(late)])
             assert answer is not None
             answer.set()  # (the close ends once its POSTs are answered)
-            wait_until(lambda: "after the close began" in output.read_text(
-                errors="replace"), timeout=60)
-        else:
-            os.kill(child[0], signal.SIGINT)
-            wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
-                       timeout=60)
-        return output.read_text(errors="replace")
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        end_stragglers(process)
-
+            return server.wait_said("after the close began")
+        os.kill(child[0], signal.SIGINT)
+        return server.wait_said("closing gave up")
 
 def test_runservers_autoreloaded_child_closes_before_its_kill_and_says_so(
         held: Collector, tmp_path: Path) -> None:
@@ -236,43 +177,13 @@ def test_a_gunicorn_worker_replaced_by_reload_keeps_shutdown_timeout(
 
     (tmp_path / "bb12_wsgi.py").write_text(
         "from tests.support.e2e_apps import plain_app as app  # noqa\n")
-    port = free_port()
-    env = server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="6",
-                     README_TIMEOUT="3")
-    output = tmp_path / "gunicorn.log"
-    with output.open("wb") as log:
-        process = start_server([sys.executable, *GUNICORN, "--reload",
-                                f"--bind=127.0.0.1:{port}", "bb12_wsgi:app"], env=env,
-                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return requests.options(f"{url}/nolog", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=60)
-        for n in range(3):
-            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
-                                    headers={"X-Api-Key": "caller-12"})
-            assert response.status_code == 200
+    env = held_env(held, tmp_path, "6")
+    args = [*GUNICORN, "--reload", "--bind=127.0.0.1:{port}", "bb12_wsgi:app"]
+    with serving(args, env, tmp_path, "gunicorn.log") as server:
+        server.call([f"n{n}" for n in range(3)])
         later = time.time() + 10
         os.utime(tmp_path / "bb12_wsgi.py", (later, later))
-        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
-                   timeout=60)
-        said = output.read_text(errors="replace")
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        end_stragglers(process)
+        said = server.wait_said("closing gave up")
     assert "Worker reloading" in said, said
     assert "graceful-timeout" not in said, said
     assert re.search(r"closing gave up after shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) "

@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -38,17 +37,13 @@ import requests
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import ReadMeMetrics
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, start_server
+from tests.support.runserver import children, held_collector, held_env, runserver, serving
 from tests.support.wsgi_servers import served
-from tests.test_blackbox12_findings import _children
-from tests.test_e2e_servers import server_env
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
 # The e2e app's settings, a template directory, and an app's own file_changed receiver
 # (it answers nothing: it prints the file, so that the test knows the signal was sent).
 SETTINGS = """from tests.support.e2e_apps import *  # noqa
@@ -71,13 +66,8 @@ file_changed.connect(_seen, weak=False, dispatch_uid="review118_seen")
 @pytest.fixture(name="held")
 def held_fixture() -> Iterator[Collector]:
     """A collector that reads every POST and answers none until the test ends."""
-    never = threading.Event()
-    collector = Collector().start()
-    collector.judge = lambda received: Reply(gate=never)
-    yield collector
-    never.set()
-    collector.stop()
-
+    with held_collector(threading.Event()) as collector:
+        yield collector
 
 def test_a_template_edited_leaves_runservers_ctrl_c_bound(held: Collector,
                                                           tmp_path: Path) -> None:
@@ -91,29 +81,10 @@ def test_a_template_edited_leaves_runservers_ctrl_c_bound(held: Collector,
     (tmp_path / "templates").mkdir()
     page = tmp_path / "templates" / "page.html"
     page.write_text("<p>{{ name }}</p>\n")
-    port = free_port()
-    env = server_env(held, DJANGO_SETTINGS_MODULE="r118_settings",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="4",
-                     README_TIMEOUT="3")
-    output = tmp_path / "runserver.log"
-    with output.open("wb") as log:
-        process = start_server([sys.executable, "-m", "django", "runserver",
-                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
-                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return requests.options(f"{url}/nolog", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=60)
-        child = _children(process.pid)
+    env = held_env(held, tmp_path, "4", DJANGO_SETTINGS_MODULE="r118_settings",
+                   README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serving(runserver(), env, tmp_path, "runserver.log") as server:
+        child = children(server.process.pid)
         assert len(child) == 1, child
         edits = [0, 0.0]
 
@@ -122,7 +93,7 @@ def test_a_template_edited_leaves_runservers_ctrl_c_bound(held: Collector,
             # until the autoreloader said it twice (its first look at the files may come
             # after the first edit): the second said, the first signal's receivers have
             # all run.
-            said = output.read_text(errors="replace").count("file_changed sent: page.html")
+            said = server.said().count("file_changed sent: page.html")
             if said < 2 and time.monotonic() >= edits[1]:
                 edits[0] += 1
                 edits[1] = time.monotonic() + 1.5
@@ -131,23 +102,10 @@ def test_a_template_edited_leaves_runservers_ctrl_c_bound(held: Collector,
             return said >= 2
 
         wait_until(seen_twice, timeout=60)
-        assert _children(process.pid) == child  # no reload: the same child serves
-        for n in range(4):
-            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
-                                    headers={"X-Api-Key": "caller-12"})
-            assert response.status_code == 200
+        assert children(server.process.pid) == child  # no reload: the same child serves
+        server.call([f"n{n}" for n in range(4)])
         os.kill(child[0], signal.SIGINT)
-        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
-                   timeout=60)
-        said = output.read_text(errors="replace")
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        end_stragglers(process)
+        said = server.wait_said("closing gave up")
     assert re.search(r"closing: 4 logs to send within 0\.15s, not shutdown_timeout "
                      r"\(README_SHUTDOWN_TIMEOUT\) of 4s: the SIGKILL of Django's "
                      r"autoreloader, 0\.25s after Ctrl-C", said), said
@@ -212,44 +170,13 @@ def test_runserver_noreload_with_run_main_set_has_no_autoreloader_bound(
     logs to send within 0.15s ... the SIGKILL of Django's autoreloader ... (run runserver
     with --noreload ...)", given up at 0.15 s."""
     (tmp_path / "r118_settings.py").write_text(SETTINGS)
-    port = free_port()
-    env = server_env(held, DJANGO_SETTINGS_MODULE="r118_settings", RUN_MAIN="true",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="4",
-                     README_TIMEOUT="3")
-    output = tmp_path / "runserver.log"
-    with output.open("wb") as log:
-        process = start_server([sys.executable, "-m", "django", "runserver", "--noreload",
-                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
-                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return requests.options(f"{url}/nolog", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=60)
-        for n in range(3):
-            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
-                                    headers={"X-Api-Key": "caller-12"})
-            assert response.status_code == 200
-        process.send_signal(signal.SIGINT)
-        wait_until(lambda: "closing gave up" in output.read_text(errors="replace"),
-                   timeout=60)
-        said = output.read_text(errors="replace")
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        end_stragglers(process)
+    env = held_env(held, tmp_path, "4", DJANGO_SETTINGS_MODULE="r118_settings",
+                   RUN_MAIN="true",
+                   README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serving(runserver("--noreload"), env, tmp_path, "runserver.log") as server:
+        server.call([f"n{n}" for n in range(3)])
+        server.process.send_signal(signal.SIGINT)
+        said = server.wait_said("closing gave up")
     assert "autoreloader" not in said, said
     assert re.search(r"closing gave up after shutdown_timeout \(README_SHUTDOWN_TIMEOUT\) "
                      r"of 4s: 3 logs not delivered", said), said
