@@ -11,39 +11,17 @@ every answer; nothing timed (the test waits for the server to end).
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.support.fake_api import Collector
+from tests.support.gunicorn_apps import SLOW_ASGI, config
 from tests.support.gunicorn_close import stopped_holding_every_answer
 
 API_KEY = "rdme_delivery35_key"
 
-APP = textwrap.dedent("""
-    import os
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.asgi import MetricsMiddleware
-
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    application = MetricsMiddleware(app, MetricsApiConfig(
-        api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        shutdown_timeout=8, grouping_function=lambda req: {"api_key": "caller-35"}))
-""")
+APP = SLOW_ASGI + config("caller-35")
 
 
 @pytest.mark.e2e

@@ -19,69 +19,26 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import requests
 
 from readme_metrics.delivery import gunicorn_stop
-from tests.support.fake_api import Collector, Reply
-from tests.support.gunicorn_close import answers
+from tests.support.fake_api import Collector
+from tests.support.gunicorn_apps import (
+    SLOW_ASGI,
+    SLOW_WSGI,
+    config,
+    stop_with_slow_in_flight,
+    worker_object,
+)
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import LINE_WAIT, start_server
-from tests.test_greenlet_servers import _check_quiet, _stop
+from tests.test_greenlet_servers import _check_quiet
 
-ROOT = Path(__file__).resolve().parents[1]
-
-APP = textwrap.dedent("""
-    import os, pathlib, threading
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-    def app(environ, start_response):
-        if environ["PATH_INFO"] == "/slow":
-            pathlib.Path("slow_began").touch()
-            threading.Event().wait(3)  # a slow request, in flight at the SIGTERM
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    application = MetricsMiddleware(app, MetricsApiConfig(
-        api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        shutdown_timeout=8, grouping_function=lambda req: {"api_key": "caller-37"}))
-""")
-
-ASGI_APP = textwrap.dedent("""
-    import asyncio, os, pathlib
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.asgi import MetricsMiddleware
-
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["path"] == "/slow":
-            pathlib.Path("slow_began").touch()
-            await asyncio.sleep(3)  # a slow request, in flight at the SIGTERM
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    application = MetricsMiddleware(app, MetricsApiConfig(
-        api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        shutdown_timeout=8, grouping_function=lambda req: {"api_key": "caller-37"}))
-""")
+APP = SLOW_WSGI + config("caller-37")
+ASGI_APP = SLOW_ASGI + config("caller-37")
 
 CLASSES = {"sync": "sync", "gthread": "gthread", "uvicorn": "uvicorn_worker.UvicornWorker"}
 
@@ -96,35 +53,12 @@ def test_close_after_a_slow_request_ends_before_gunicorns_kill(
     logs (the readiness probe's, the slow request's) not delivered; under UvicornWorker
     the lifespan's flush does. Before: its bound counted from its start, 3 s after the
     signal, the worker SIGKILLed mid-close, nothing said."""
-    gate = threading.Event()
-    collector.default = Reply(gate=gate)
     if worker == "uvicorn":
         pytest.importorskip("uvicorn_worker")
-    (tmp_path / "slow_app.py").write_text(ASGI_APP if worker == "uvicorn" else APP)
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "PROJECT_KEY": "rdme_delivery37_key",
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    argv = [sys.executable, "-m", "gunicorn", f"--worker-class={CLASSES[worker]}",
-            "--workers=1", f"--threads={4 if worker == 'gthread' else 1}",
-            "--graceful-timeout=6", f"--bind=127.0.0.1:{port}", "slow_app:application"]
-    process = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    answered: list[int] = []
-    slow = threading.Thread(target=lambda: answered.append(
-        requests.get(f"{base}/slow", timeout=LINE_WAIT).status_code), daemon=True)
-    try:
-        wait_until(lambda: answers(f"{base}/ready"))
-        with requests.Session() as session:
-            for n in range(20):
-                assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
-        slow.start()
-        wait_until((tmp_path / "slow_began").exists)
-        out, err = _stop(process)
-    finally:
-        gate.set()
-    slow.join(LINE_WAIT)
+    answered, out, err = stop_with_slow_in_flight(
+        collector, tmp_path, ASGI_APP if worker == "uvicorn" else APP,
+        [f"--worker-class={CLASSES[worker]}",
+         f"--threads={4 if worker == 'gthread' else 1}"], "rdme_delivery37_key")
     assert answered == [200]  # served whole, before the worker left
     assert "was sent SIGKILL" not in err, err
     if worker == "uvicorn":  # (no exit hook: the lifespan's flush is the last send)
@@ -145,24 +79,12 @@ def test_close_after_a_slow_request_ends_before_gunicorns_kill(
     _check_quiet(out, err)
 
 
-class _Cfg:
-    graceful_timeout = 10
-
-
 @pytest.fixture()
 def worker_handler() -> Iterator[Any]:
     """A gunicorn worker object whose ``handle_exit`` is this process's SIGTERM
     handler, as in a worker (restored after)."""
-    base = pytest.importorskip("gunicorn.workers.base")
-    worker = base.Worker.__new__(base.Worker)
-    worker.cfg = _Cfg()
-    worker.alive = True
-    before = signal.signal(signal.SIGTERM, worker.handle_exit)
-    try:
+    with worker_object() as worker:
         yield worker
-    finally:
-        signal.signal(signal.SIGTERM, before)
-        gunicorn_stop.forget()
 
 
 def test_the_bound_counts_from_the_sigterm_noted(worker_handler: Any) -> None:

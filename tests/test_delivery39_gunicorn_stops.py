@@ -22,66 +22,27 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import textwrap
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import requests
 
 from readme_metrics.delivery import gunicorn_stop
-from tests.support.fake_api import Collector, Reply
-from tests.support.gunicorn_close import answers
+from tests.support.fake_api import Collector
+from tests.support.gunicorn_apps import (
+    SLOW_ASGI,
+    SLOW_WSGI,
+    config,
+    stop_with_slow_in_flight,
+    worker_object,
+)
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import LINE_WAIT, start_server
-from tests.test_greenlet_servers import _check_quiet, _stop
+from tests.test_greenlet_servers import _check_quiet
 
-ROOT = Path(__file__).resolve().parents[1]
-
-CONFIG = """
-application = MetricsMiddleware(app, MetricsApiConfig(
-    api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
-    base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-    shutdown_timeout=8, grouping_function=lambda req: {"api_key": "caller-39"}))
-"""
-
-WSGI = textwrap.dedent("""
-    import os, pathlib, signal, sys, threading
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-    def app(environ, start_response):
-        if environ["PATH_INFO"] == "/slow":
-            pathlib.Path("slow_began").touch()
-            threading.Event().wait(3)  # a slow request, in flight at the SIGTERM
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-""") + CONFIG
-
-ASGI = textwrap.dedent("""
-    import asyncio, os, pathlib, signal, sys
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.asgi import MetricsMiddleware
-
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["path"] == "/slow":
-            pathlib.Path("slow_began").touch()
-            await asyncio.sleep(3)  # a slow request, in flight at the SIGTERM
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-""") + CONFIG
+CONFIG = config("caller-39")
+WSGI = SLOW_WSGI + CONFIG
+ASGI = SLOW_ASGI + CONFIG
 
 #: The app's own SIGTERM handler, set after the middleware is made: it calls the one it
 #: replaced (a cleanup of its own first).
@@ -102,34 +63,8 @@ def run_stop(collector: Collector, tmp_path: Path, source: str, argv: list[str]
     """``source`` under gunicorn (``argv``, one worker, ``--graceful-timeout 6``): 20
     requests, then one of 3 s in flight at the SIGTERM, the collector holding every
     answer until the server ended: the slow one's status, the server's output."""
-    gate = threading.Event()
-    collector.default = Reply(gate=gate)
-    (tmp_path / "stop_app.py").write_text(source)
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "PROJECT_KEY": "rdme_delivery39_key",
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    process = start_server(
-        [sys.executable, "-m", "gunicorn", *argv, "--workers=1", "--graceful-timeout=6",
-         f"--bind=127.0.0.1:{port}", "stop_app:application"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    answered: list[int] = []
-    slow = threading.Thread(target=lambda: answered.append(
-        requests.get(f"{base}/slow", headers={"Connection": "close"},
-                     timeout=LINE_WAIT).status_code), daemon=True)
-    try:
-        wait_until(lambda: answers(f"{base}/ready"))
-        with requests.Session() as session:
-            for n in range(20):
-                assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
-        slow.start()
-        wait_until((tmp_path / "slow_began").exists)
-        out, err = _stop(process)
-    finally:
-        gate.set()
-    slow.join(LINE_WAIT)
-    return answered, out, err
+    return stop_with_slow_in_flight(collector, tmp_path, source, argv,
+                                    "rdme_delivery39_key", {"Connection": "close"})
 
 
 CASES = {
@@ -171,25 +106,12 @@ def test_close_counts_from_the_sigterm_and_ends_before_the_kill(
     _check_quiet(out, err)
 
 
-class _Cfg:
-    graceful_timeout = 10
-
-
 @pytest.fixture()
 def fake_worker() -> Iterator[Any]:
     """A gunicorn worker object (its handlers set by the test; restored after)."""
-    base = pytest.importorskip("gunicorn.workers.base")
     pytest.importorskip("gunicorn.arbiter")
-    made = base.Worker.__new__(base.Worker)
-    made.cfg = _Cfg()
-    made.alive = True
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGUSR1)
-    try:
+    with worker_object(handles_sigterm=False) as made:
         yield made
-    finally:
-        signal.signal(signal.SIGTERM, before[0])
-        signal.signal(signal.SIGUSR1, before[1])
-        gunicorn_stop.forget()
 
 
 def test_an_apps_handler_set_over_the_wrapper_still_has_the_signal_noted(

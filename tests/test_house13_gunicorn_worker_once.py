@@ -4,33 +4,20 @@ twice: once for ``--graceful-timeout``, once more for the recycled worker's
 
 from __future__ import annotations
 
-import signal
 from typing import Any, Iterator
 
 import pytest
 
 from readme_metrics.delivery import gunicorn_stop
-
-
-class _Cfg:
-    graceful_timeout = 10
-    timeout = 7
+from tests.support.gunicorn_apps import worker_object
 
 
 @pytest.fixture()
 def worker() -> Iterator[Any]:
     """A real gunicorn worker object whose ``handle_exit`` is this process's SIGTERM
     handler, as in a worker (restored after)."""
-    base = pytest.importorskip("gunicorn.workers.base")
-    worker = base.Worker.__new__(base.Worker)
-    worker.cfg = _Cfg()
-    worker.alive = True
-    before = signal.signal(signal.SIGTERM, worker.handle_exit)
-    try:
-        yield worker
-    finally:
-        signal.signal(signal.SIGTERM, before)
-        gunicorn_stop.forget()
+    with worker_object(timeout=7) as made:
+        yield made
 
 
 @pytest.mark.parametrize(("served", "share", "expected"), [
