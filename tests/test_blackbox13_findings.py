@@ -27,7 +27,7 @@ import requests
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.polling import wait_until
-from tests.support.processes import LINE_WAIT, end_stragglers, start_server
+from tests.support.processes import LINE_WAIT, start_server, stop_server
 
 pytestmark = [
     pytest.mark.e2e,
@@ -92,8 +92,7 @@ def _uvicorn(collector: Collector, out: Path, wrapped: bool, *options: str) -> I
         assert process.poll() is None, "uvicorn ended at its start"
         yield base
     finally:
-        process.terminate()
-        end_stragglers(process)
+        stop_server(process)  # (before: terminate, its group killed, never waited for)
 
 
 @pytest.fixture(params=["h11", "httptools"])

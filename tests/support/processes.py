@@ -192,6 +192,8 @@ def stop_for_output(process: subprocess.Popen[bytes], patience: float = 30.0
     finally:
         process.kill()
         end_stragglers(process)
+        if process.returncode is None:  # (its communicate timed out: not left unwaited,
+            process.wait(LINE_WAIT)  # "ResourceWarning: subprocess N is still running")
     assert process.returncode == 0, err.decode(errors="replace")
     return out.decode(errors="replace"), err.decode(errors="replace")
 
