@@ -30,6 +30,7 @@ from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 SECRET = "Zq8h22Xw3K"
 DENY = Redactor(denylist=["password"])
@@ -47,29 +48,7 @@ def _records(body: bytes, mime: Optional[str]) -> list[dict[str, Any]]:
 def _logged(collector: Collector, body: bytes, mime: str) -> dict[str, Any]:
     """The log the collector got of POSTing ``body`` typed ``mime`` to a real Flask app
     echoing it, whose denylist is ``["password"]``."""
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
-    try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    return log
+    return logged_echo(collector, body, mime)
 
 
 def _every_reading(sent: str) -> str:

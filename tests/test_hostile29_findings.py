@@ -38,6 +38,7 @@ from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 SECRET = "Zq8h22Xw3K"
 DENY = Redactor(denylist=["password"])
@@ -294,29 +295,8 @@ THROUGH = {
 
 @pytest.mark.parametrize("shape", THROUGH)
 def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
     mime, body = THROUGH[shape]
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
-    try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
+    log = logged_echo(collector, body, mime)
     entry = log["request"]["log"]["entries"][0] if "request" in log else log
     sent = json.dumps(log)
     assert SECRET not in sent

@@ -33,6 +33,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_spaced import netrc_redacted
 from tests.support.exchanges import make_exchange, post
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 SECRET = "Zq8h22Xw3K"
 WORDS = ["password", "token", "secret", "api_key", "key", "auth"]
@@ -177,31 +178,10 @@ def test_a_cut_header_list_is_masked_as_before(body: str) -> None:
 @pytest.mark.parametrize("shape", ["netrc-port", "plist-key-comment",
                                    "plist-plain-comment-first"])
 def test_a_flask_app_sends_the_value_hidden(collector: Collector, shape: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
     mime, text = LEAKS[shape]
     assert mime is not None
     body = text.encode()
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=WORDS), app)
-    try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
+    log = logged_echo(collector, body, mime, WORDS)
     sent = json.dumps(log)
     assert SECRET not in sent
     assert "REDACTED" in sent

@@ -1,17 +1,20 @@
 """A real Flask app with the ReadMeMetrics extension that answers each POST's body as
 sent, under the type it was sent with, logging to a real collector: for the tests of what
-a denylist hides in a text body, request and response alike (hostile23, hostile24)."""
+a denylist hides in a body, request and response alike (hostile23, hostile24, hostile27,
+hostile29, hostile30, review117)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Union
 
 from tests.support.fake_api import Collector
 
 
-def logged_echo(collector: Collector, body: str, mime: str) -> dict[str, Any]:
+def logged_echo(collector: Collector, body: Union[str, bytes], mime: str,
+                denylist: Optional[list[str]] = None) -> dict[str, Any]:
     """The log the collector got of POSTing ``body`` typed ``mime`` to the app, whose
-    denylist is ``["password"]``; the app's answer is checked to be the body as sent."""
+    denylist is ``denylist`` (``["password"]`` by default); the app's answer is checked
+    to be the body as sent (read as text for a str ``body``)."""
     from flask import Flask, request
 
     from readme_metrics import MetricsApiConfig
@@ -26,10 +29,11 @@ def logged_echo(collector: Collector, body: str, mime: str) -> dict[str, Any]:
     extension = ReadMeMetrics(MetricsApiConfig(
         api_key="any-key", metrics_api=collector.url, buffer_length=1,
         grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
+        denylist=["password"] if denylist is None else denylist), app)
     try:
         answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
-        assert answer.get_data(as_text=True) == body  # the app reads it as sent
+        # the app reads it as sent
+        assert answer.get_data(as_text=isinstance(body, str)) == body
         assert extension.flush(10) is True
         [log] = collector.wait_for_logs(1)
     finally:
