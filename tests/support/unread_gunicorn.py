@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.command import app_environment
 from tests.support.fake_api import Collector, free_port
-from tests.support.processes import start_server
+from tests.support.processes import start_server, stop_server
 
 _APP = """
 def app(environ, start_response):  # never reads the body, as README's quick start
@@ -66,8 +66,7 @@ def unread_body_under_gunicorn(tmp_path: Path, collector: Collector, worker: str
             sender.join(10)
         (log,) = collector.wait_for_logs(1, timeout=30)
     finally:
-        proc.terminate()
-        proc.wait(20)
+        stop_server(proc, patience=20)  # (killed and waited for past its 20 s too)
     post: dict[str, Any] = log["request"]["log"]["entries"][0]["request"]["postData"]
     return post
 
