@@ -48,7 +48,8 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector
+from tests.support.lingering_exit import Reply, logs_while_it_lingers, script
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT, read_line, start_server
 from tests.test_greenlet_servers import _check_quiet, _paths, _start, _stop
@@ -67,27 +68,11 @@ HANG_APP = textwrap.dedent("""
         return logged(environ, start_response)
 """)
 
-SCRIPT = textwrap.dedent("""
-    import os, sys, threading
-    from werkzeug.test import Client
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    middleware = MetricsMiddleware(app, MetricsApiConfig(
-        api_key="rdme_blackbox9_key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        background_worker_mode=sys.argv[2] == "background",
-        grouping_function=lambda request: {"api_key": "caller-9"}))
-    client = Client(middleware)
-    for n in range(int(sys.argv[1])):
-        assert client.get(f"/s/{n}").status_code == 200
+SCRIPT = script("rdme_blackbox9_key", "caller-9", """
     # The app's own thread (not a daemon) runs on after the main thread ends: here,
     # until the test closes stdin.
+    import threading
     threading.Thread(target=sys.stdin.read).start()
-    print("main thread done", flush=True)
 """)
 
 
@@ -99,21 +84,7 @@ def test_logs_go_while_the_exit_waits_for_the_apps_own_threads(
     the exit sends them) and ends its main thread while a thread of its own runs on:
     the 30 logs arrive while that thread still runs (before: only once it had ended),
     each once. Inline mode too (review114: it sent none until that thread had ended)."""
-    (tmp_path / "script.py").write_text(SCRIPT)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "PYTHONPATH": str(ROOT)}
-    process = start_server([sys.executable, str(tmp_path / "script.py"), "30", mode],
-                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-    try:
-        assert read_line(process.stdout) == b"main thread done\n"
-        collector.wait_for_logs(30, timeout=LINE_WAIT)  # the script's thread still runs
-        assert process.poll() is None
-    finally:
-        out, err = process.communicate(b"", timeout=LINE_WAIT)
-    assert process.returncode == 0, err.decode(errors="replace")
-    assert sorted(_paths(collector)) == sorted(f"s/{n}" for n in range(30))
-    assert out == b"" and err == b"", err.decode(errors="replace")
+    logs_while_it_lingers(collector, tmp_path, SCRIPT, mode)
 
 
 @pytest.mark.e2e

@@ -20,10 +20,6 @@ against a real collector on 127.0.0.1.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
-import textwrap
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -42,8 +38,8 @@ from tests.support.delivery import (
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.lifespan_stop import stopped_with_the_api_silent
-from tests.support.processes import LINE_WAIT, read_line, start_server
-from tests.test_greenlet_servers import _paths
+from tests.support.lingering_exit import logs_while_it_lingers, script
+from tests.support.processes import LINE_WAIT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,29 +120,12 @@ def test_the_lifespans_line_says_the_exit_has_no_bound_of_its_own(
 
 # -- 3. an executor's threads, its module imported after the middleware ------------------
 
-POOL_SCRIPT = textwrap.dedent("""
-    import os, sys
-    from werkzeug.test import Client
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    middleware = MetricsMiddleware(app, MetricsApiConfig(
-        api_key="rdme_review114_key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        background_worker_mode=sys.argv[2] == "background",
-        grouping_function=lambda request: {"api_key": "caller-114"}))
-    client = Client(middleware)
-    for n in range(int(sys.argv[1])):
-        assert client.get(f"/s/{n}").status_code == 200
+POOL_SCRIPT = script("rdme_review114_key", "caller-114", """
     # The app's work runs on in a thread pool made only now (concurrent.futures.thread
     # imported after the middleware started), after the main thread ended: here, until
     # the test closes stdin.
     from concurrent.futures import ThreadPoolExecutor
     ThreadPoolExecutor(1).submit(sys.stdin.read)
-    print("main thread done", flush=True)
 """)
 
 
@@ -159,18 +138,4 @@ def test_logs_go_while_the_exit_waits_for_an_executors_work(
     joins its pools' threads) ran before the library's (``threading`` runs them last
     registered first), and the 30 logs waited for that work to end. They arrive while
     it runs now, each once."""
-    (tmp_path / "script.py").write_text(POOL_SCRIPT)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "PYTHONPATH": str(ROOT)}
-    process = start_server([sys.executable, str(tmp_path / "script.py"), "30", mode],
-                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-    try:
-        assert read_line(process.stdout) == b"main thread done\n"
-        collector.wait_for_logs(30, timeout=LINE_WAIT)  # the pool's work still runs
-        assert process.poll() is None
-    finally:
-        out, err = process.communicate(b"", timeout=LINE_WAIT)
-    assert process.returncode == 0, err.decode(errors="replace")
-    assert sorted(_paths(collector)) == sorted(f"s/{n}" for n in range(30))
-    assert out == b"" and err == b"", err.decode(errors="replace")
+    logs_while_it_lingers(collector, tmp_path, POOL_SCRIPT, mode)
