@@ -48,8 +48,8 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
-from tests.support.fake_api import Collector
-from tests.support.lingering_exit import Reply, logs_while_it_lingers, script
+from tests.support.fake_api import Collector, Reply
+from tests.support.lingering_exit import logs_while_it_lingers, script
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT, read_line, start_server
 from tests.test_greenlet_servers import _check_quiet, _paths, _start, _stop
