@@ -63,16 +63,6 @@ def _pair(cookie: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-#: Request cookies read with no lists, by (raw Cookie values, caller): a browser sends the
-#: same Cookie header with each request of a session, and reading it (a split, two strips
-#: and a mask per cookie, the caller's key looked for) cost a small GET's log about 20k
-#: instructions of the worker's 272k (cpu15). The records as (name, value) pairs; each
-#: log gets dicts of its own (a scrub may write to them). Bounded as kept_mask is: the
-#: raw values are held as its cache holds them; emptied whole when full.
-_READ: dict[tuple[str, Optional[CallerKey]], tuple[tuple[str, str], ...]] = {}
-_READ_MAX = 512
-
-
 def request_cookies(cookies: str, redactor: Optional[Redactor],
                     caller: Optional[CallerKey] = None) -> list[dict[str, str]]:
     """Cookies of the Cookie header values ``cookies`` (``a=1; b=2``, several joined by
@@ -81,22 +71,6 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
     ``caller``: its key is masked in the names and values, as :func:`headers` does in
     the header values (an alias's spellings are left to the scrub after the build).
     """
-    if redactor is not None or len(cookies) > CACHED_LENGTH:
-        return _request_cookies(cookies, redactor, caller)
-    # (No lists: the records are a function of the text and the caller alone.)
-    read = _READ.get((cookies, caller))
-    if read is None:
-        out = _request_cookies(cookies, None, caller)
-        if len(_READ) >= _READ_MAX:
-            _READ.clear()
-        _READ[cookies, caller] = tuple((record["name"], record["value"]) for record in out)
-        return out
-    return [{"name": name, "value": value} for name, value in read]
-
-
-def _request_cookies(cookies: str, redactor: Optional[Redactor],
-                     caller: Optional[CallerKey]) -> list[dict[str, str]]:
-    """:func:`request_cookies`, read."""
     out = []
     for part in cookies.split(";"):
         # _pair, inlined: a call per cookie costs more than its test.
