@@ -1,0 +1,135 @@
+"""review123: adversarial review of hostile31's zip reading (har/zip_entries.py,
+har/inflation_budget.py) and delivery40.
+
+1. A zip three deep (a zip in a zip's deflated entry in a zip's deflated entry): the
+   third's deflated entries were never inflated (two deep at most) and the body went
+   out as base64 that ``unzip`` reads, its ``.env`` unread. A zip past the depth read
+   whose entries are compressed is now hidden whole, unread, as a zip while the budget
+   is spent is.
+2. A compressed file in a zip entry other than one gzip layer: ``creds.env.gz.gz`` (a
+   gzip of a gzip) and a zlib stream (``creds.env.z``, ``.zz``) went out unread. Each
+   entry that starts like a compressed stream is now undone layer by layer as a body
+   is (har/body_compressed.py: gzip, zlib, zstd; four layers), one still compressed
+   past that hidden whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zipfile
+import zlib
+from typing import Any
+
+import pytest
+
+from readme_metrics.har import inflation_budget
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.zip_entries import inflated_entries
+from tests.support.fake_api import Collector
+from tests.test_hostile29_findings import SECRET, _kept_as_sent
+from tests.test_hostile31_findings import ENV, _hidden, _zip
+
+PROSE = b"The monkey presses a key on the keyboard.\n" * 50
+
+
+@pytest.fixture(autouse=True)
+def full_budget() -> None:
+    inflation_budget.BUDGET.refill()
+
+
+def _nested(inner: bytes, depth: int, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    for level in range(depth):
+        inner = _zip({f"level{level}.zip": inner}, method)
+    return inner
+
+
+# 1. zips nested past the depth read ---------------------------------------------------
+
+@pytest.mark.parametrize("depth", [2, 3, 5])
+def test_a_zip_nested_past_the_depth_read_is_hidden(depth: int) -> None:
+    assert _hidden(_nested(_zip({"creds.env": ENV}), depth), "application/zip")
+    assert _hidden(_nested(_zip({"creds.env": ENV}), depth), "application/octet-stream")
+
+
+def test_guard_nested_zips_of_stored_entries_are_read_as_ever() -> None:
+    # (Nothing compressed three deep: its bytes are read as they are, kept.)
+    body = _nested(_zip({"notes.md": PROSE}, zipfile.ZIP_STORED), 3, zipfile.ZIP_STORED)
+    assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+    assert _kept_as_sent(_nested(_zip({"notes.md": PROSE}), 1), "application/zip",
+                         Redactor(["key", "password"]))
+
+
+# 2. compressed files in entries: layers, zlib ------------------------------------------
+
+COMPRESSED = {
+    "gz-gz-stored": _zip({"creds.env.gz.gz": gzip.compress(gzip.compress(ENV))},
+                         zipfile.ZIP_STORED),
+    "gz-gz-deflated": _zip({"creds.env.gz.gz": gzip.compress(gzip.compress(ENV))}),
+    "zlib-stored": _zip({"creds.env.z": zlib.compress(ENV)}, zipfile.ZIP_STORED),
+    "zlib-deflated": _zip({"creds.env.zz": zlib.compress(ENV)}),
+    "zlib-in-gz": _zip({"creds.gz": gzip.compress(zlib.compress(ENV))}, zipfile.ZIP_STORED),
+}
+
+
+@pytest.mark.parametrize("shape", COMPRESSED)
+def test_a_compressed_file_in_a_zip_entry_naming_a_denied_key_is_hidden(shape: str) -> None:
+    assert _hidden(COMPRESSED[shape], "application/zip")
+
+
+def test_a_file_compressed_past_four_layers_in_a_zip_is_hidden_unread() -> None:
+    data = PROSE
+    for _ in range(5):
+        data = gzip.compress(data)
+    assert inflated_entries(_zip({"notes.md.gz": data}, zipfile.ZIP_STORED)) is None
+    assert _hidden(_zip({"notes.md.gz": data}, zipfile.ZIP_STORED), "application/zip")
+
+
+def test_guard_compressed_prose_in_a_zip_is_kept() -> None:
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        body = _zip({"a.gz.gz": gzip.compress(gzip.compress(PROSE)),
+                     "b.z": zlib.compress(PROSE)}, method)
+        assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+
+
+# Through a real Flask app and the collector ------------------------------------------
+
+THROUGH = {
+    "three-deep": _nested(_zip({"creds.env": ENV}), 2),
+    "gz-gz": COMPRESSED["gz-gz-stored"],
+    "zlib": COMPRESSED["zlib-stored"],
+}
+
+
+@pytest.mark.parametrize("shape", THROUGH)
+def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str) -> None:
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    body = THROUGH[shape]
+    app = Flask(__name__)
+
+    @app.route("/upload", methods=["POST"])
+    def upload() -> Any:
+        return request.get_data(), {"Content-Type": "application/zip"}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=["password"], max_body_bytes=2 << 20), app)
+    try:
+        answer = app.test_client().post("/upload", data=body,
+                                        headers={"Content-Type": "application/zip"})
+        assert answer.get_data() == body
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    for record in (entry["request"]["postData"], entry["response"]["content"]):
+        text = record["text"]
+        if record.get("encoding") == "base64" or record.get("comment") == "base64":
+            text = base64.b64decode(text).decode("latin-1")
+        assert text.startswith("[REDACTED")
