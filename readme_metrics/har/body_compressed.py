@@ -22,12 +22,12 @@ decoded before that byte, as gunzip prints it; a corrupt zstd frame gives nothin
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Optional
 
 from readme_metrics.har.compression import GZIP, MOST_CODINGS, ZLIB, Corrupt, undeclared, undo
 
-__all__ = ["holds", "salvaged", "starts_compressed"]
+__all__ = ["holds", "layers", "salvaged", "starts_compressed"]
 
 #: Input fed to the decoder of a corrupt stream at a time; the piece holding the corrupt
 #: byte is fed again a byte at a time, from a copy of the decoder made before it.
@@ -60,18 +60,29 @@ def holds(body: bytes, found: Callable[[bytes], bool], limit: int, whole: bool =
     past :data:`~.compression.MOST_CODINGS`. False for a body that starts like no
     compressed stream."""
     data = body
+    for data in layers(body, limit):
+        if whole and len(data) >= limit or found(data):
+            return True
+    return whole and _told(data) is not None
+
+
+def layers(body: bytes, limit: int) -> Iterator[bytes]:
+    """Each layer ``body`` holds compressed, undone in turn (gzip, zstd, zlib, as their
+    first bytes tell), each to ``limit`` bytes, at most :data:`~.compression.MOST_CODINGS`
+    of them (the last still compressed when :func:`starts_compressed` says so); nothing
+    for a body that starts like no compressed stream. A corrupt gzip or zlib stream gives
+    what it decodes before its first corrupt byte, a corrupt zstd frame nothing."""
+    data = body
     for _ in range(MOST_CODINGS):
         coding = _told(data)
         if coding is None:
-            return False
+            return
         try:
             data = undo(coding, data, limit)[0]
         except (Corrupt, ValueError):
             data = b"" if coding == "zstd" else salvaged(
                 data, GZIP if coding == "gzip" else ZLIB, limit)
-        if whole and len(data) >= limit or found(data):
-            return True
-    return whole and _told(data) is not None
+        yield data
 
 
 def salvaged(data: bytes, wbits: int, limit: int) -> bytes:

@@ -52,7 +52,7 @@ from readme_metrics.har.json_escapes import (
 from readme_metrics.har.key_formats import bplist_keyed
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.utf8_names import folded_utf8
-from readme_metrics.har.zip_entries import inflated_entries
+from readme_metrics.har.zip_entries import compressed_entry, inflated_entries
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -260,7 +260,8 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     through its JSON escapes (a name beyond ASCII: its UTF-8 reading too); a binary
     plist's strings, and a zip's compressed entries inflated (:mod:`.zip_entries`; a zip
     in such an entry too, ``depth`` the zips read around it); True for a zip to inflate
-    while the process's budget is spent (:mod:`.inflation_budget`: hidden unread). With
+    while the process's budget is spent (:mod:`.inflation_budget`: hidden unread), or
+    one with entries to inflate past the depth read (review123). With
     an allowlist, True: binary data is no key/value data it could keep."""
     if not redactor.active:
         return False
@@ -269,6 +270,8 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     if data.startswith(b"bplist") and bplist_keyed(redactor, data):
         return True
     if b"PK\3\4" in data:
+        if depth >= _MOST_ZIPS and compressed_entry(data):
+            return True  # (a zip past the depth read: hidden unread, review123)
         inflated = inflated_entries(data) if depth < _MOST_ZIPS else b""
         if inflated is None:  # (the process's budget spent: hidden unread, hostile31)
             return True
