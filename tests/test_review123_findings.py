@@ -60,6 +60,17 @@ def test_guard_nested_zips_of_stored_entries_are_read_as_ever() -> None:
                          Redactor(["key", "password"]))
 
 
+def test_guard_a_docx_in_a_zip_is_read_and_kept_one_deeper_is_hidden() -> None:
+    # (The cost: a .docx in a zip in a zip, its entries deflated three deep, is hidden
+    # whole, as any zip past the depth read.)
+    docx = _zip({"[Content_Types].xml": b"<Types/>",
+                 "word/document.xml": b"<w:document><w:t>" + PROSE + b"</w:t></w:document>"})
+    deny = Redactor(["password", "secret"])
+    assert _kept_as_sent(docx, "application/zip", deny)
+    assert _kept_as_sent(_zip({"report.docx": docx}), "application/zip", deny)
+    assert _hidden(_zip({"a.zip": _zip({"report.docx": docx})}), "application/zip")
+
+
 # 2. compressed files in entries: layers, zlib ------------------------------------------
 
 COMPRESSED = {
