@@ -27,7 +27,7 @@ from readme_metrics.har import inflation_budget
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import inflated_entries
 from tests.support.fake_api import Collector
-from tests.test_hostile29_findings import SECRET, _kept_as_sent
+from tests.test_hostile29_findings import _kept_as_sent
 from tests.test_hostile31_findings import ENV, _hidden, _zip
 
 PROSE = b"The monkey presses a key on the keyboard.\n" * 50

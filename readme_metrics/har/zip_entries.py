@@ -12,8 +12,9 @@ once (its size from its header, else fed in pieces that double, to its stream's 
 encrypted entry is not read; a corrupt one as far as it inflates. An entry of bzip2 or
 LZMA (methods 12 and 14) whose header gives its size is unpacked the same way
 (review121). An entry that is a gzip file (``.gz``, ``.tgz``: stored, as ``zip`` stores
-what it cannot shrink, or deflated) is gunzipped too, one layer, within the same bound
-(hostile31: its ``.env`` went out unread).
+what it cannot shrink, or deflated) is gunzipped too, within the same bound (hostile31:
+its ``.env`` went out unread), layer by layer as a body is (a gzip of a gzip, a zlib
+stream, a zstd frame: review123); one still compressed past four layers hides the body.
 
 Over time, the bytes inflated are taken from the process's budget
 (:mod:`.inflation_budget`): a body to inflate while it is spent is not read, and
@@ -53,11 +54,12 @@ _APART = b"\n\n"
 def inflated_entries(data: bytes) -> Optional[bytes]:
     """The text of ``data``'s zip entries compressed, each after :data:`_APART`, to
     :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none; None when one is
-    compressed and the process's budget (:mod:`.inflation_budget`) is spent: not read.
+    compressed and the process's budget (:mod:`.inflation_budget`) is spent, or an entry
+    still compressed past four layers (review123): not read (hidden whole).
     Each entry's first :data:`HEAD` bytes are read before any entry's rest (review121:
     4 MiB of a log or of PNGs deflated spent the bound, and a ``.env`` after them went
     out unread), then the rest of each, in order, to the bound, then each entry that is
-    a gzip file gunzipped, to the bound. (Each entry starts 4 bytes past the one before
+    a compressed file undone, to the bound. (Each entry starts 4 bytes past the one before
     it at least, and its input is read once: linear.)"""
     out: list[bytes] = []
     rests: list[tuple[int, _Rest]] = []
@@ -159,8 +161,8 @@ def _uncompressed(data: bytes, left: int) -> Optional[bytes]:
     gunzip prints it (hostile31); None when still compressed past four layers
     (review123: a gzip of a gzip, a zlib stream went out unread)."""
     text = data
-    for text in layers(data, left):
-        pass
+    for layer in layers(data, left):
+        text = layer
     return None if starts_compressed(text[:6]) else text
 
 
