@@ -22,12 +22,14 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import inflated_entries
 from tests.support.fake_api import Collector
-from tests.test_hostile29_findings import _kept_as_sent
+from tests.test_hostile29_findings import _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV, _hidden, _zip
 
 PROSE = b"The monkey presses a key on the keyboard.\n" * 50
@@ -101,6 +103,17 @@ def test_guard_compressed_prose_in_a_zip_is_kept() -> None:
         body = _zip({"a.gz.gz": gzip.compress(gzip.compress(PROSE)),
                      "b.z": zlib.compress(PROSE)}, method)
         assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(COMPRESSED)), st.binary(max_size=64), st.integers(0, 200))
+def test_any_bytes_in_a_compressed_entry_or_a_nested_zip_are_read_without_raising(
+        shape: str, noise: bytes, at: int) -> None:
+    inflation_budget.BUDGET.refill()
+    for body in (COMPRESSED[shape], THROUGH["three-deep"]):
+        changed = bytearray(body)
+        changed[at:at + len(noise)] = noise
+        _sent(bytes(changed), "application/zip")
 
 
 # Through a real Flask app and the collector ------------------------------------------
