@@ -10,9 +10,13 @@ So the inflated bytes of every body are taken from one bucket per process: it ho
 are to be inflated while the bucket is empty is not read: the check takes it to hold a
 denied key, and it is hidden whole (never sent unread: SPEC, a leak outweighs a hidden
 upload). A body started while the bucket holds anything is read to its own bound and its
-bytes are taken after (the bucket may go below zero by one body's bound): no body is
-read part way for the budget's sake. That the bucket ran dry is said in the debug log
-at most once a minute.
+bytes are taken after (the bucket may go below zero by one body's bound for each
+thread checking a body at once: the background worker's one, or a request's thread with
+``background_worker_mode`` off; the lock is held for the sums only, 5 to 7 us an
+open and spend with 8 threads at it, review123): no body is read part way for the
+budget's sake. (uWSGI forks its workers in C, where ``os.register_at_fork`` runs only
+with ``--py-call-osafterfork``: a worker's bucket is the master's, which reads no body.)
+That the bucket ran dry is said in the debug log at most once a minute.
 """
 
 from __future__ import annotations
