@@ -17,18 +17,25 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
+import threading
 import zipfile
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import inflated_entries
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
+from tests.support.processes import LINE_WAIT
+from tests.test_delivery36_findings import NO_UWSGI, uwsgi
 from tests.test_hostile29_findings import _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV, _hidden, _zip
 
@@ -157,3 +164,63 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str)
         if record.get("encoding") == "base64" or record.get("comment") == "base64":
             text = base64.b64decode(text).decode("latin-1")
         assert text.startswith("[REDACTED")
+
+
+# 3. uWSGI's graceful harakiri (delivery40's --idle, the same kill) --------------------
+
+_STUCK_APP = '''\
+import os
+import time
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def _app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/stuck":
+        while True:
+            time.sleep(0.1)
+    return [str(os.getpid()).encode()]
+
+
+def grouping(request):
+    return {"api_key": "caller-r123", "label": "review123"}
+
+
+app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
+'''
+
+
+@NO_UWSGI
+@pytest.mark.e2e
+def test_a_graceful_harakiri_close_ends_before_its_kill_and_says_what_it_lost(
+        tmp_path: Path, collector: Collector) -> None:
+    """``--harakiri=2 --harakiri-graceful-timeout=3``: a request stuck past 2 s has the
+    master send its worker SIGTERM, then SIGKILL 3 s after the deadline, whatever
+    ``--worker-reload-mercy``. The API fails every POST and ``shutdown_timeout`` is 15 s:
+    before, the close began at the SIGTERM and was killed midway, the 4 logs held and
+    the stuck request's lost with no line. Now it ends before the kill and says so,
+    naming the option."""
+    collector.default = Reply(status=503, body=b"down")
+    with uwsgi(tmp_path, collector, "--harakiri=2", "--harakiri-graceful-timeout=3",
+               app=_STUCK_APP, shutdown_timeout="15") as (process, base, output):
+        for i in range(4):
+            assert requests.get(f"{base}/i{i}", timeout=LINE_WAIT).status_code == 200
+        stuck = threading.Thread(target=_ask, args=(f"{base}/stuck",), daemon=True)
+        stuck.start()
+        wait_until(lambda: "died, killed by signal 9" in output.read_text(errors="replace")
+                   or "not delivered" in output.read_text(errors="replace"),
+                   timeout=6 * LINE_WAIT)
+        wait_until(lambda: re.search(r"(?:died|exited|respawn)", output.read_text(
+            errors="replace")) is not None, timeout=6 * LINE_WAIT)
+        said = output.read_text(errors="replace")
+    assert "--harakiri-graceful-timeout" in said, said
+    assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [5], said
+    assert collector.logs == []
+
+
+def _ask(url: str) -> None:
+    try:
+        requests.get(url, timeout=6 * LINE_WAIT)
+    except requests.RequestException:  # (the harakiri cut it)
+        pass
