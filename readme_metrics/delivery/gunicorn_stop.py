@@ -95,7 +95,8 @@ class Limit(float):
 
 def server_limit() -> Optional[Limit]:
     """The time this worker's server gives it to end: gunicorn's ``--graceful-timeout``,
-    uWSGI's ``--worker-reload-mercy`` (3 s at an ``--idle`` stop: :mod:`.uwsgi_idle`),
+    uWSGI's ``--worker-reload-mercy`` (3 s at an ``--idle`` stop: :mod:`.uwsgi_idle`;
+    ``--harakiri-graceful-timeout`` in a request: :mod:`.uwsgi_harakiri`),
     Django's autoreloader's kill of runserver's child
     (:mod:`.reloader_stop`); None elsewhere."""
     worker = _found_worker()  # (once: both timeouts are this worker's)
@@ -107,9 +108,10 @@ def server_limit() -> Optional[Limit]:
         return Limit(graceful, "gunicorn", "--graceful-timeout")
     mercy = uwsgi_exit.mercy()
     if mercy is not None:
-        from readme_metrics.delivery import uwsgi_idle  # (it builds on Limit)
+        from readme_metrics.delivery import uwsgi_harakiri, uwsgi_idle  # (on Limit)
 
-        return uwsgi_idle.limit(mercy) or Limit(mercy, "uWSGI", "--worker-reload-mercy")
+        return (uwsgi_idle.limit(mercy) or uwsgi_harakiri.limit(mercy)
+                or Limit(mercy, "uWSGI", "--worker-reload-mercy"))
     from readme_metrics.delivery import reloader_stop  # (it builds on Limit)
 
     return reloader_stop.limit()
