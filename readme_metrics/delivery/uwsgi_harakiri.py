@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from readme_metrics.delivery import uwsgi_exit
+from readme_metrics.delivery import uwsgi_exit, uwsgi_stop
 from readme_metrics.delivery.gunicorn_stop import Limit
 
 __all__ = ["HarakiriLimit", "limit"]
@@ -50,7 +50,7 @@ def limit(mercy: float) -> Optional[Limit]:
     uwsgi, options = uwsgi_exit.uwsgi_options()
     try:
         graceful = _seconds(options)
-        if uwsgi is None or graceful is None or not _busy(uwsgi):
+        if uwsgi is None or graceful is None or not uwsgi_stop.busy(uwsgi):
             return None
     except Exception:  # noqa: BLE001 - (an uwsgi module of another shape)
         return None
@@ -68,9 +68,3 @@ def _seconds(options: dict[Any, Any]) -> Optional[float]:
         return None
     seconds = float(value.decode() if isinstance(value, bytes) else value)
     return seconds if seconds > 0 else None
-
-
-def _busy(uwsgi: Any) -> bool:
-    from readme_metrics.delivery.uwsgi_stop import _busy as busy
-
-    return busy(uwsgi)

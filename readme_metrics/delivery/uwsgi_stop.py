@@ -47,7 +47,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.delivery import uwsgi_exit
 from readme_metrics.threads import start_thread
 
-__all__ = ["END_CODE", "STOPS", "arm", "install"]
+__all__ = ["END_CODE", "STOPS", "arm", "busy", "install"]
 
 #: The signals uWSGI's worker ends on (``end_me``).
 STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -316,7 +316,7 @@ def _end_me() -> None:
     mercy)."""
     try:
         uwsgi, options = uwsgi_exit.uwsgi_options()
-        if uwsgi is not None and not _busy(uwsgi) and not _in_async(options):
+        if uwsgi is not None and not busy(uwsgi) and not _in_async(options):
             at_uwsgi_exit = getattr(uwsgi, "atexit", None)
             if callable(at_uwsgi_exit):
                 at_uwsgi_exit()
@@ -362,7 +362,7 @@ def _in_async(options: dict[Any, Any]) -> bool:
     return False
 
 
-def _busy(uwsgi: Any) -> bool:
+def busy(uwsgi: Any) -> bool:
     """Whether uWSGI counts this worker in a request (``uwsgi_worker_is_busy``)."""
     me = uwsgi.worker_id()
     for worker in uwsgi.workers():
