@@ -59,11 +59,15 @@ def _end(pattern: re.Pattern[str], line: str, at: int) -> int:
 def _content(line: str) -> int:
     """Where a line's content starts: after a document's start (``--- {...}``), its
     indentation, each ``- `` of a sequence (``- password: ...`` is a mapping's key in a
-    sequence's item) and a key's properties (``&a password: ...``). Found a step at a
+    sequence's item), an explicit key's ``: `` (``? k`` then ``: password: ...``, as
+    PyYAML writes a key over 128 characters: the password went out in clear, review124)
+    and a key's properties (``&a password: ...``). Found a step at a
     time, no slice of the line (``- `` 130,000 times over took 23 s, hostile26), no
     pattern repeating a group (sre keeps a frame a repeat: 16 MB there)."""
     at = _end(_BLANKS, line, 3) if line.startswith(("--- ", "---\t")) else \
         _end(_SPACES, line, 0)
+    if line.startswith((": ", ":\t"), at):
+        at = _end(_BLANKS, line, at + 2)
     while line.startswith(("- ", "-\t"), at):
         at = _end(_BLANKS, line, at + 2)
     return _properties(line, at)
