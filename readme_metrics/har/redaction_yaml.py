@@ -131,6 +131,24 @@ def _quote_close(text: str, at: int, quote: str) -> int:
         at = close + 1
 
 
+def _quoted_lines(lines: list[str], index: int, line: str, start: int, at: int) -> int:
+    """The index of the line after the one closing a quoted scalar that ``line`` (line
+    ``index - 1``) opens at ``start`` (after ``? `` there, an explicit key) and does not
+    close, or 0: its later lines are its text, and one starting with ``[`` or ``{``
+    was read as a flow collection's start, the lines up to a ``]`` passed over unread
+    (``k: 'a`` then ``  ['``: a password below went out in clear; review124). A scalar
+    never closed reads on as before. Each line is looked at once."""
+    if line.startswith(("? ", "?\t"), at):
+        start = _properties(line, at + 2)
+    quote = line[start:start + 1]
+    if quote not in ("'", '"') or _quote_close(line, start + 1, quote) >= 0:
+        return 0
+    for ahead in range(index, len(lines)):
+        if _quote_close(lines[ahead], 0, quote) >= 0:
+            return ahead + 1
+    return 0
+
+
 def _item(line: str, at: int) -> bool:
     """Whether ``line`` holds a sequence's item at ``at`` (``- ...``, or ``-`` alone)."""
     return line.startswith("- ", at) or line.startswith("-\t", at) or (
@@ -182,6 +200,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
     changed = False
     index = 0
     budget = [4 * len(lines) + 64]  # (lines :func:`_flow_close` may read in all)
+    quoted = 0  # (lines before it go on a quoted scalar: no flow starts in them)
     while index < len(lines):
         line = lines[index]
         index += 1
@@ -208,7 +227,11 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             # Its lines after it (deeper) are its text too (a string over lines); read
             # once, not again as keys: linear.
             start = _properties(line, end if end >= 0 else at)
+            if index <= quoted:
+                out.append(line)  # (a quoted scalar's text: its "[" starts no flow)
+                continue
             if line[start:start + 1] not in ("{", "["):
+                quoted = max(quoted, _quoted_lines(lines, index, line, start, at))
                 out.append(line)
                 continue
             last = max(_value_end(lines, index, at, line[start:]),
