@@ -29,6 +29,7 @@ class BatchClosing:
     cut: int
     cut_unsent: int
     refused_closing: int
+    close_accepted: int
     released: float
     unattended: bool
 
@@ -49,6 +50,7 @@ class BatchClosing:
     def _close_locked(self, deadline: float) -> None:
         self.closed = True
         self.refused_closing = 0
+        self.close_accepted = self.queue.accepted
         self.closing = True
         self.deadline = deadline
         # A backoff of this library's own is cut short, once: a close that begins while
@@ -132,7 +134,12 @@ class BatchClosing:
         """
         queue = self.queue
         with self.lock:
-            dropped = queue.drop_waiting_locked("shutdown")
+            # Taken while the close drained (Batcher.put) and still waiting, never in a
+            # POST: they came after its last one. Said with those refused then
+            # (``refused_closing``), not as logs the close gave up on.
+            late = max(0, queue.accepted - max(queue.taken, self.close_accepted))
+            self.refused_closing += late
+            dropped = queue.drop_waiting_locked("shutdown") - late
             if in_flight:
                 for batch in list(queue.in_flight):
                     # In its POST (sent_at set): the API may have read it.

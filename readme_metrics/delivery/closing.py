@@ -270,18 +270,23 @@ class Closing:
                             self._told))
 
     def _say_refused_closing(self) -> None:
-        """Say the logs refused while the close drained: calls the server answered
-        after it began (Django's runserver serves on, in a thread of its own, as its
-        process exits: at an autoreload, 903 of 2,993 calls under load had no log and
-        no line said so before blackbox12). Counted in ``dropped_shutdown``."""
+        """Say the logs of calls the server answered while the close drained that no
+        POST of it carried: those after its last POST, past its deadline, or at the
+        queue's bounds (inline: all since it began). Since delivery41 the others go in
+        its remaining POSTs (before: every one refused: at a runserver autoreload 903
+        of 2,993 calls under load, 20-24% of a uWSGI --threads stop's). Counted in
+        ``dropped_shutdown``."""
         with self._batcher.lock:
             refused, self._batcher.refused_closing = self._batcher.refused_closing, 0
         if refused:
             self._logger.warning(
                 "readme_metrics: %s not delivered: of calls the server answered after "
-                "the close began, as the process exited (stats['dropped_shutdown']); a "
-                "server that serves on as its process exits (Django's runserver) loses "
-                "those", counted(refused, "log"))
+                "the close began, too late for its POSTs (%s), as the process exited "
+                "(stats['dropped_shutdown']); a server that serves on as its process "
+                "exits (Django's runserver, uWSGI's other threads) loses those",
+                counted(refused, "log"),
+                "after its last one, past its deadline or at the queue's bounds"
+                if self._background else "inline, only the close's thread sends")
 
     def _same_as_said(self) -> str:
         """For the close's warning: the logs it gave up on are among those a flush said

@@ -1,0 +1,249 @@
+"""Calls answered while the close drains go in its remaining POSTs (delivery41).
+
+Once the close (the exit's, a server's stop) began, every log that came was refused:
+counted ``dropped_shutdown`` and said ("... of calls the server answered after the close
+began ..."), never sent. Servers serve on through it: uWSGI --threads (the worker's
+other threads, 20-24% of the calls of delivery40's sweep), Django's runserver at an
+autoreload (903 of 2,993 calls, blackbox12). Now, in background mode, a log that comes
+before the close's deadline, within the queue's bounds, goes in its remaining POSTs;
+only one left waiting as it ends (after its last POST) is refused, and said as before.
+
+Real parts: a real collector on 127.0.0.1 whose first answer is held until the late
+call was answered (no timing), uWSGI (pyuwsgi) --threads 2 and runserver with its
+autoreloader in subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.delivery import (  # noqa: F401 (fixtures)
+    MakeDelivery,
+    adds_up,
+    api_key_never_logged_fixture,
+    item,
+    make_delivery_fixture,
+)
+from tests.support.fake_api import Collector, Received, Reply
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import LINE_WAIT, end_stragglers, start_server
+from tests.test_blackbox12_findings import ROOT, SETTINGS, _children
+from tests.test_delivery36_findings import NO_UWSGI, paths, uwsgi
+from tests.test_e2e_servers import server_env
+
+_LATE_LINE = "after the close began"
+
+
+def _first_held(gate: threading.Event) -> Any:
+    """A judge: the first POST read and answered once ``gate`` is set; the rest at once."""
+    seen = [0]
+    lock = threading.Lock()
+
+    def judge(received: Received) -> Reply:
+        with lock:
+            seen[0] += 1
+            first = seen[0] == 1
+        return Reply(gate=gate) if first else Reply()
+    return judge
+
+
+def test_a_log_that_comes_while_the_close_drains_is_sent_in_its_next_post(
+        make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
+    """The close's POST of ``log-0`` held by the API; ``log-1`` comes meanwhile (a call
+    the server answered as the close drains): it goes in the close's next POST, stats
+    add up, nothing said. Before: refused, ``dropped_shutdown`` 1, said."""
+    gate = threading.Event()
+    collector.judge = _first_held(gate)
+    delivery = make_delivery(collector.url, buffer_length=100, shutdown_timeout=30.0)
+    assert delivery.submit(item("log-0"))
+    closing = threading.Thread(target=delivery.close, daemon=True)
+    closing.start()
+    collector.wait_for_logs(1)  # (the close began: it posts what waited)
+    assert delivery.submit(item("log-1"))
+    gate.set()
+    closing.join(LINE_WAIT)
+    assert not closing.is_alive()
+    assert sorted(log["_id"] for log in collector.logs) == ["log-0", "log-1"]
+    stats = delivery.stats
+    assert adds_up(stats), stats
+    assert stats["sent"] == 2 and stats["dropped_shutdown"] == 0, stats
+    assert _LATE_LINE not in caplog.text
+
+
+def test_a_log_after_the_close_ended_is_refused_and_a_second_close_changes_nothing(
+        make_delivery: MakeDelivery, collector: Collector) -> None:
+    """Once the close returned, a log is refused (``dropped_shutdown``), not sent; a
+    close called again sends nothing more, and the stats still add up."""
+    delivery = make_delivery(collector.url, buffer_length=100)
+    assert delivery.submit(item("log-0"))
+    delivery.close()
+    assert not delivery.submit(item("late"))
+    delivery.close()
+    stats = delivery.stats
+    assert adds_up(stats), stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1), stats
+    assert [log["_id"] for log in collector.logs] == ["log-0"]
+
+
+def test_inline_the_close_still_refuses_what_comes_while_it_drains(
+        make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
+    """Inline mode as before: only the close's thread sends, so a log that comes while
+    it drains is refused and said."""
+    gate = threading.Event()
+    collector.judge = _first_held(gate)
+    delivery = make_delivery(collector.url, buffer_length=100, shutdown_timeout=30.0,
+                             background_worker_mode=False)
+    assert delivery.submit(item("log-0"))
+    closing = threading.Thread(target=delivery.close, daemon=True)
+    closing.start()
+    collector.wait_for_logs(1)
+    assert not delivery.submit(item("log-1"))
+    gate.set()
+    closing.join(LINE_WAIT)
+    stats = delivery.stats
+    assert adds_up(stats), stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1), stats
+    assert "1 log not delivered: of calls the server answered after the close began" \
+        in caplog.text
+
+
+_UWSGI_APP = '''\
+import os
+import time
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        open(os.path.join(HERE, "in_slow"), "w").close()
+        while not os.path.exists(os.path.join(HERE, "go")):
+            time.sleep(0.05)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
+
+
+def grouping(request):
+    return {"api_key": "caller-41", "label": "delivery41"}
+
+
+app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
+'''
+
+
+@pytest.mark.e2e
+@NO_UWSGI
+def test_uwsgi_threads_a_call_answered_by_another_thread_during_the_stop_is_delivered(
+        tmp_path: Path, collector: Collector) -> None:
+    """uWSGI --threads 2: ``/first`` logged and held (10 a batch, no timer); ``/slow``
+    in the worker's other thread as SIGTERM comes. The stop's close posts ``first``
+    (its answer held by the API); ``/slow`` then answers: its log goes in the close's
+    next POST. Before: 1 of 2 delivered, "1 log not delivered: of calls the server
+    answered after the close began" said."""
+    gate = threading.Event()
+    collector.judge = _first_held(gate)
+    try:
+        with uwsgi(tmp_path, collector, "--threads=2", app=_UWSGI_APP,
+                   shutdown_timeout="30") as (process, base, output):
+            assert requests.get(f"{base}/first", timeout=LINE_WAIT).status_code == 200
+            answers: list[int] = []
+
+            def slow() -> None:
+                answers.append(requests.get(f"{base}/slow", timeout=3 * LINE_WAIT)
+                               .status_code)
+
+            asking = threading.Thread(target=slow, daemon=True)
+            asking.start()
+            wait_until(lambda: (tmp_path / "in_slow").exists(), timeout=LINE_WAIT)
+            process.send_signal(signal.SIGTERM)
+            collector.wait_for_logs(1)  # the close began: it posted "first"
+            (tmp_path / "go").touch()
+            asking.join(LINE_WAIT)
+            assert answers == [200]
+            gate.set()
+            process.wait(3 * LINE_WAIT)
+    finally:
+        gate.set()
+    said = output.read_text(errors="replace")
+    assert sorted(paths(collector)) == ["first", "slow"], said
+    assert _LATE_LINE not in said, said
+
+
+@pytest.mark.e2e
+def test_runserver_at_a_reload_delivers_the_calls_it_serves_on_during_the_close(
+        collector: Collector, tmp_path: Path) -> None:
+    """runserver with its autoreloader: 3 calls logged (1,000 a batch), then a file
+    changed: the old child's exit posts them (the API holds the answer), runserver
+    serves on: 4 calls answered meanwhile, then the answer let go. All 7 delivered, no
+    late line. Before: the 4 refused, said "4 logs not delivered: of calls the server
+    answered after the close began"."""
+    gate = threading.Event()
+    collector.judge = _first_held(gate)
+    (tmp_path / "bb12_settings.py").write_text(SETTINGS)
+    port = free_port()
+    env = server_env(collector, DJANGO_SETTINGS_MODULE="bb12_settings",
+                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="30",
+                     README_TIMEOUT="3")
+    output = tmp_path / "runserver.log"
+    with output.open("wb") as log:
+        process = start_server([sys.executable, "-m", "django", "runserver",
+                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
+                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def answers() -> bool:
+            try:
+                return requests.options(f"{url}/nolog", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, timeout=60)
+        child = _children(process.pid)
+        assert len(child) == 1, child
+
+        def call(name: str) -> None:
+            response = requests.get(f"{url}/hello", params={"name": name}, timeout=30,
+                                    headers={"X-Api-Key": "caller-41"})
+            assert response.status_code == 200
+
+        for n in range(3):
+            call(f"n{n}")
+        later = time.time() + 10
+        os.utime(tmp_path / "bb12_settings.py", (later, later))
+        collector.wait_for_logs(3, timeout=60)  # the old child's close posted them
+        for n in range(4):
+            call(f"late{n}")
+        gate.set()
+        collector.wait_for_logs(7, timeout=60)
+        wait_until(lambda: not os.path.exists(f"/proc/{child[0]}"), timeout=60)
+    finally:
+        gate.set()
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        end_stragglers(process)
+    said = output.read_text(errors="replace")
+    names = sorted(re.search(r"name=(\w+)", entry["request"]["log"]["entries"][0][
+        "request"]["url"]).group(1) for entry in collector.logs)  # type: ignore[union-attr]
+    assert names == ["late0", "late1", "late2", "late3", "n0", "n1", "n2"], said
+    assert _LATE_LINE not in said, said
