@@ -6,6 +6,7 @@ stopped (or reloaded) the way a user does it. Counts served vs delivered vs said
 
     python benchmarks/blackbox12_sweep.py SCENARIO [SECONDS] [CLIENTS]
     python benchmarks/blackbox12_sweep.py list
+    SWEEP_API=slow250 python benchmarks/blackbox12_sweep.py SCENARIO  # API at 250 ms
 
 Each call a distinct name (``/hello?name=nN``); served = answers the clients read whole
 (status 200), delivered = distinct names the API read, said = what the library's warning
@@ -215,6 +216,8 @@ def main() -> None:
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
     clients = int(sys.argv[3]) if len(sys.argv) > 3 else 8
     argv_of, extra, stop, mode = SCENARIOS[name]
+    # delivery41: the same scenario against another API ("slow250", "slow1", "ok" ...).
+    mode = os.environ.get("SWEEP_API", mode)
     c = Collector().start()
     count = [0]
     lock = threading.Lock()

@@ -32,8 +32,11 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
     adds_up,
     api_key_never_logged_fixture,
+    clocked_batcher,
     item,
     make_delivery_fixture,
+    put_log,
+    take_batch,
 )
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
@@ -80,6 +83,48 @@ def test_a_log_that_comes_while_the_close_drains_is_sent_in_its_next_post(
     assert adds_up(stats), stats
     assert stats["sent"] == 2 and stats["dropped_shutdown"] == 0, stats
     assert _LATE_LINE not in caplog.text
+
+
+def test_at_the_queues_bounds_while_the_close_drains_a_log_is_refused_and_said(
+        make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
+    """``max_queue_size`` 1, its one log in the close's POST (held by the API): a log
+    that comes then is refused and said as before, and the stats add up."""
+    gate = threading.Event()
+    collector.judge = _first_held(gate)
+    delivery = make_delivery(collector.url, buffer_length=100, shutdown_timeout=30.0,
+                             max_queue_size=1)
+    assert delivery.submit(item("log-0"))
+    closing = threading.Thread(target=delivery.close, daemon=True)
+    closing.start()
+    collector.wait_for_logs(1)
+    assert not delivery.submit(item("log-1"))
+    gate.set()
+    closing.join(LINE_WAIT)
+    stats = delivery.stats
+    assert adds_up(stats), stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1), stats
+    assert "1 log not delivered: of calls the server answered after the close began" \
+        in caplog.text
+
+
+def test_a_log_taken_while_draining_but_in_no_post_as_the_close_ends_is_said_late() -> None:
+    """The close's bookkeeping on a fake clock: a log taken while it drains that no
+    POST carried when it ends is counted with the late ones (said so), not among those
+    it gave up on; one taken past the deadline is refused."""
+    now = [0.0]
+    queue, batcher = clocked_batcher(now, logs=1)
+    assert batcher.begin_close(10.0)
+    assert take_batch(queue, batcher) is not None  # (in its POST: the close's)
+    put_log(batcher, "late")
+    assert queue.accepted == 2
+    now[0] = 10.0
+    put_log(batcher, "past")  # past the deadline: refused
+    assert queue.accepted == 2
+    dropped, pending, cut = batcher.end_close()
+    assert (dropped, pending, cut) == (0, 1, 0)
+    assert batcher.refused_closing == 2
+    stats = queue.stats()
+    assert stats["dropped_shutdown"] == 2 and stats["queued"] == 1, stats
 
 
 def test_a_log_after_the_close_ended_is_refused_and_a_second_close_changes_nothing(
