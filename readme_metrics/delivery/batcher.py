@@ -111,17 +111,21 @@ class Batcher(BatchClosing):
             reason = ""
             if self.closed:
                 if (self.closing and not inline and self._clock() < self.deadline
+                        and queue.lowest_unsettled_locked() <= self.close_accepted
                         and queue.put_locked(item, nbytes)):
                     # A call the server answered while the close drains (uWSGI's other
-                    # threads, runserver at a reload, a keep-alive served through a
-                    # graceful stop): it goes in the close's remaining POSTs, within its
-                    # deadline. Before delivery41 refused, said, not sent (20-24% of the
-                    # calls of a uWSGI --threads stop under load).
+                    # threads, runserver at a reload): it goes in the close's remaining
+                    # POSTs, within its deadline. Only while what the close began with
+                    # is unsettled: a server under load would otherwise feed it until
+                    # its deadline (a uWSGI stop of 1 s took the whole 8 s of
+                    # shutdown_timeout); at most one more POST's round trip now. Before
+                    # delivery41 refused, said, not sent (20-24% of the calls of a uWSGI
+                    # --threads stop under load).
                     queue.flush_target = queue.accepted
                     queue.wake.notify_all()
                     return "", False, 0
-                # Inline (the close's thread alone sends), past the deadline, or at the
-                # queue's bounds: refused, said by the close.
+                # Inline (the close's thread alone sends), past the deadline, once the
+                # close's own logs settled, or at the queue's bounds: refused, said.
                 reason = "shutdown"
                 self.refused_closing += self.closing
             elif self.health.paused_until and self.health.paused_locked():

@@ -271,7 +271,8 @@ class Closing:
 
     def _say_refused_closing(self) -> None:
         """Say the logs of calls the server answered while the close drained that no
-        POST of it carried: those after its last POST, past its deadline, or at the
+        POST of it carried: those once the logs it began with were settled (it does not
+        chase a server's traffic until its deadline), past its deadline, or at the
         queue's bounds (inline: all since it began). Since delivery41 the others go in
         its remaining POSTs (before: every one refused: at a runserver autoreload 903
         of 2,993 calls under load, 20-24% of a uWSGI --threads stop's). Counted in
@@ -285,7 +286,8 @@ class Closing:
                 "(stats['dropped_shutdown']); a server that serves on as its process "
                 "exits (Django's runserver, uWSGI's other threads) loses those",
                 counted(refused, "log"),
-                "after its last one, past its deadline or at the queue's bounds"
+                "once the logs it began with were settled, past its deadline or at the "
+                "queue's bounds"
                 if self._background else "inline, only the close's thread sends")
 
     def _same_as_said(self) -> str:
