@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import partial
@@ -122,16 +123,28 @@ _ESCAPED_DECODED = tuple(_escaped(level, True) for level in (1, 2, 3))
 class _Quotes:
     """The quotes of a text no backslash escapes, in one reading: found once, in one
     pass (looked for back from each member's end, a run of escaped quotes was read
-    again for each: 100 KB of them took a second)."""
+    again for each: 100 KB of them took a second). Held in arrays, 5 bytes a quote (a
+    list of ints and a dict of them took 140: a MiB of ``''`` in a YAML body peaked at
+    133 MiB; hostile32)."""
 
     def __init__(self, raw: str, reading: _Reading) -> None:
-        self.at: list[int] = []
-        self.ends: dict[int, int] = {}
+        #: Where each quote starts (after its run of backslashes), and its length.
+        self.at = array("i" if len(raw) < 1 << 31 else "q")
+        self.size = array("B")
         for found in quote_matches(raw, reading.quote, reading.alone):
             run = found.group(1)
             if not run or len(reading.backslash.findall(run)) % 2 == 0:
                 self.at.append(found.end(1))
-                self.ends[found.end(1)] = found.end()
+                self.size.append(min(found.end() - found.end(1), 255))
+
+    def __contains__(self, at: int) -> bool:
+        """Whether a quote starts at ``at``."""
+        index = bisect_left(self.at, at)
+        return index < len(self.at) and self.at[index] == at
+
+    def end(self, at: int) -> int:
+        """The end of the quote starting at ``at`` (one of them)."""
+        return at + self.size[bisect_left(self.at, at)]
 
     def before(self, at: int) -> int:
         """The last one before ``at``; -1 if none."""
@@ -147,8 +160,8 @@ class _Quotes:
     def string_end(self, start: int, size: int) -> int:
         """The end of a string whose text starts at ``start``: after its closing quote,
         or ``size`` when it has none."""
-        close = self.closing(start, size)
-        return self.ends[close] if close < size else size
+        index = bisect_left(self.at, start)
+        return self.at[index] + self.size[index] if index < len(self.at) else size
 
 
 def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> str:
@@ -208,8 +221,8 @@ def _single_quoted_in(redactor: Redactor, text: str, reading: _Reading,
     for found in reading.name_end.finditer(text):
         close = found.start()
         opening = quotes.before(close)
-        if close in quotes.ends and opening >= 0 and _redacted_name(
-                redactor, text[quotes.ends[opening]:close], str, denied_only):
+        if close in quotes and opening >= 0 and _redacted_name(
+                redactor, text[quotes.end(opening):close], str, denied_only):
             return True
     return False
 
@@ -311,24 +324,24 @@ def _in_reading(redactor: Redactor, raw: str, decode: Callable[[str], str],
     done = 0
     for found in reading.name_end.finditer(raw):
         close = found.start()
-        if close < done or close not in quotes.ends:
+        if close < done or close not in quotes:
             continue
         opening = quotes.before(close)
         if opening < 0 or not _redacted_name(
-                redactor, raw[quotes.ends[opening]:close], decode, denied_only):
+                redactor, raw[quotes.end(opening):close], decode, denied_only):
             continue
         blanks = reading.blanks.match(raw, found.end())
         start = found.end() if blanks is None else blanks.end()
         # (A repr's bytes or raw string, b'...': its quote after the prefix; review110.)
         prefixed = _STRING_PREFIX.match(raw, start)
         quote = start if prefixed is None else prefixed.end()
-        kind = quotes if quote in quotes.ends else _other(raw, strings, others, quote)
+        kind = quotes if quote in quotes else _other(raw, strings, others, quote)
         string = None
         if kind is not None:
-            text = kind.ends[quote]
+            text = kind.end(quote)
             close = kind.closing(text, len(raw))
             string = (text, close)
-            end = kind.ends[close] if close < len(raw) else len(raw)
+            end = kind.string_end(text, len(raw))
         else:
             end = _value_end(raw, quotes, start, reading)
             if end == start:
@@ -348,7 +361,7 @@ def _other(raw: str, strings: tuple[_Reading, ...], others: dict[int, _Quotes],
             continue  # (no quote of this reading here: its quotes not read at all)
         if index not in others:
             others[index] = _Quotes(raw, reading)
-        if quote in others[index].ends:
+        if quote in others[index]:
             return others[index]
     return None
 
@@ -361,7 +374,7 @@ def _value_end(raw: str, quotes: _Quotes, start: int, reading: _Reading) -> int:
     depth, at = 0, start
     while (token := reading.token.search(raw, at)) is not None:
         at = token.end()
-        if token.start() in quotes.ends:
+        if token.start() in quotes:
             at = quotes.string_end(at, len(raw))
         elif reading.opening.fullmatch(token.group()) is not None:
             depth += 1

@@ -1,0 +1,93 @@
+"""hostile32: the worker's memory on crafted bodies, at the peak of ``build_log`` with a
+denylist (review122 measured them at a MiB and left them): each reader now keeps a few
+copies of the body, not one object (or several) per quote, line or escape.
+
+1. :class:`readme_metrics.har.redaction_cut._Quotes` kept a list entry and a dict entry
+   (three ints) for every quote of any text naming a denied key: a MiB of ``''`` in a
+   YAML body peaked at 133 MiB. Now two arrays, 5 bytes a quote.
+
+Bounds are twice the figure measured after the fix (256 KiB bodies here; never a time).
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any, Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import build_log
+from readme_metrics.har.redaction import Redactor
+from tests.support.exchanges import make_exchange
+
+DENY = Redactor(denylist=["password", "token", "secret", "api_key", "key", "auth"])
+SIZE = 1 << 18
+
+
+def _peak(call: Callable[[], Any]) -> int:
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _runs(head: str, unit: str, tail: str = "") -> str:
+    return head + unit * ((SIZE - len(head)) // len(unit)) + tail
+
+
+#: Each body: its type, text, the bound (times the body) and a text the log must not hold.
+BODIES: dict[str, tuple[str, str, float, str]] = {
+    # measured 6.2x after (133x before)
+    "yaml-run-of-doubled-quotes": ("application/yaml",
+                                   _runs("password: sec\na: {'", "''", "': 1}\n"), 13, "sec\n"),
+    "yaml-quoted-key-run-of-doubled-quotes": (
+        "application/yaml", _runs("password: sec\n'", "''", "': {a: 1}\n"), 13, "sec\n"),
+}
+
+
+@pytest.mark.parametrize("shape", BODIES)
+def test_a_crafted_body_is_read_in_memory_of_a_few_copies(shape: str) -> None:
+    mime, text, bound, secret = BODIES[shape]
+    body = text.encode()
+    exchange = make_exchange(response_headers=[("Content-Type", mime)],
+                             response_body=body, response_body_size=len(body))
+    logs: list[dict[str, Any]] = []
+    peak = _peak(lambda: logs.append(build_log(exchange, redactor=DENY,
+                                               max_body_bytes=2 << 20)))
+    assert peak < bound * len(body), f"{peak / len(body):.1f}x the body"
+    sent = logs[0]["request"]["log"]["entries"][0]["response"]["content"]["text"]
+    assert "REDACTED" in sent and secret not in sent
+
+
+# _Quotes in arrays answers as the list and dict it replaced did, in every reading.
+
+_QUOTE_TEXT = st.lists(st.sampled_from(
+    ['"', "'", "\\", "%22", "%27", "%5C", "%5c", '""', "\\'", "u0022", "a", ":", " ", "{"]),
+    max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_QUOTE_TEXT, st.integers(0, 40))
+def test_quotes_in_arrays_answer_as_the_list_and_dict_did(text: str, at: int) -> None:
+    from readme_metrics.har import redaction_cut as cut
+    from readme_metrics.har.quote_runs import quote_matches
+    readings = [cut._AS_SENT, cut._DECODED, cut._SINGLE, cut._SINGLE_DECODED,
+                cut._SINGLE_ESCAPED, cut._DOUBLED, *cut._ESCAPED, *cut._ESCAPED_DECODED]
+    for reading in readings:
+        ends: dict[int, int] = {}
+        for found in quote_matches(text, reading.quote, reading.alone):
+            run = found.group(1)
+            if not run or len(reading.backslash.findall(run)) % 2 == 0:
+                ends[found.end(1)] = found.end()
+        quotes = cut._Quotes(text, reading)
+        assert list(quotes.at) == list(ends)
+        assert [quotes.end(start) for start in quotes.at] == list(ends.values())
+        assert (at in quotes) == (at in ends)
+        following = [start for start in ends if start >= at]
+        assert quotes.closing(at, len(text)) == (following[0] if following else len(text))
+        assert quotes.string_end(at, len(text)) == (
+            ends[following[0]] if following else len(text))
