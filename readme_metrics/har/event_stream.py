@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import io
 import re
+from array import array
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from readme_metrics._lazy_re import lazy_compile
@@ -50,6 +52,8 @@ _QUOTE = re.compile(r'(?<!\\)"')
 # A data line's field name, its colon and one blank: gone when the stream's data lines
 # are read as one text (_glued).
 _DATA_FIELD = lazy_compile(r"data(?::[ ]?)?")
+#: A data line's field start, one object each (each line's own: a MiB of them).
+_FIELDS = {field: field for field in ("data", "data:", "data: ")}
 # In a string the next piece goes on with; the same, its first character escaped.
 _IN_STRING, _ESCAPING = 1, 2
 # A JSON string's escape, read as JSON reads it (:func:`_read_escapes`).
@@ -72,11 +76,11 @@ def _data(line: str) -> Optional[tuple[str, str]]:
     return line[:start], line[start:]
 
 
-def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
-    """Redact the data of the event whose data lines are ``lines[i]`` for i in ``at``
-    (each [field start, value, line end]); True when a document that could not be read
-    (cut short) was hidden whole."""
-    data = "\n".join(lines[i][1] for i in at)
+def _event(lines: list[str], at: Sequence[int], redactor: Redactor) -> bool:
+    """Redact the data of the event whose data lines are line i for i in ``at`` (each
+    ``lines[3 * i:3 * i + 3]``: its field start, value, line end); True when a document
+    that could not be read (cut short) was hidden whole."""
+    data = "\n".join(lines[3 * i + 1] for i in at)
     if not _names(data, redactor):
         return False
     # The data names a denied key (as written, or percent-encoded in a URL or form: a
@@ -86,19 +90,19 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
         if document is None and not _documents(lines, at, redactor):
             # A document over several lines cut short: a line of it may be a value alone.
             for i in at:
-                lines[i][1] = redacted(lines[i][1])
+                lines[3 * i + 1] = redacted(lines[3 * i + 1])
             return True
         if document is not None:
             if document != data:
                 # The document on its first line (compact, as a JSON body redacted is),
                 # the others gone: the event's data reads as the same document.
-                lines[at[0]][1] = document
-                if lines[at[0]][0] == "data":
+                lines[3 * at[0] + 1] = document
+                if lines[3 * at[0]] == "data":
                     # (A "data" line with no colon took the document: "data{...}" is
                     # a field of another name, the event's data lost; review122.)
-                    lines[at[0]][0] = "data:"
+                    lines[3 * at[0]] = "data:"
                 for i in at[1:]:
-                    lines[i] = ["", "", ""]
+                    lines[3 * i:3 * i + 3] = ["", "", ""]
             return False
     # Line by line: a document each, or a JSON string (a document or a form encoded
     # twice, as a JSON body's text is read), or a form's pairs; in data over several lines,
@@ -106,41 +110,41 @@ def _event(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
     # among them, one holding "=" too; a line holding "=" after a document's start)
     # hidden whole.
     pieces = len(at) > 1
-    started = pieces and any(JSON_START.match(lines[i][1]) is not None for i in at)
+    started = pieces and any(JSON_START.match(lines[3 * i + 1]) is not None for i in at)
     whole = False
     for i in at:
-        value = lines[i][1]
+        value = lines[3 * i + 1]
         quoted = value.lstrip()[:1] == '"'
         if JSON_START.match(value) is not None:
             document = redactor.json_text(value)
             if document is None:
                 document, whole = redacted(value), True
-            lines[i][1] = document
+            lines[3 * i + 1] = document
         elif (quoted and not pieces
               and (document := redactor.json_text(value)) is not None
               # (A string kept as it is that holds a member naming a denied key is a
               # piece of a document in a string, the next branch's.)
               and (document != value or not _member(value, redactor))):
-            lines[i][1] = document
+            lines[3 * i + 1] = document
         elif _member(value, redactor):
             # A piece of a document that does not parse, one member whole in it (a
             # document streamed in pieces, an event each: ', "password": "..."}'), as a
             # document cut short is.
-            lines[i][1], whole = redacted(value), True
+            lines[3 * i + 1], whole = redacted(value), True
         elif "=" in value and not started and not (quoted and pieces):
-            lines[i][1] = redactor.linked(value)
+            lines[3 * i + 1] = redactor.linked(value)
         elif pieces and value:
-            lines[i][1], whole = redacted(value), True
+            lines[3 * i + 1], whole = redacted(value), True
     return whole
 
 
-def _documents(lines: list[list[str]], at: list[int], redactor: Redactor) -> bool:
+def _documents(lines: list[str], at: Sequence[int], redactor: Redactor) -> bool:
     """Whether each data line of the event at ``at`` (but empty ones) is a whole document
     (JSON Lines, a document a line: ``data: {"a": 1}`` then ``data: {"b": 2}``): then
     no member spans two lines (a JSON string holds no line break), and each is redacted
     key by key on its own, where the data hidden whole lost documents naming no key."""
     return all(JSON_START.match(value) is not None and redactor.json_text(value) is not None
-               for value in (lines[i][1] for i in at) if value)
+               for value in (lines[3 * i + 1] for i in at) if value)
 
 
 def _member(value: str, redactor: Redactor) -> bool:
@@ -148,11 +152,11 @@ def _member(value: str, redactor: Redactor) -> bool:
     return _MEMBER.search(value) is not None and _mentions(value, redactor)
 
 
-def _hidden(lines: list[list[str]], at: list[int]) -> bool:
+def _hidden(lines: list[str], at: Sequence[int]) -> bool:
     """Hide the event's data lines whole; True when one held anything."""
     for i in at:
-        lines[i][1] = redacted(lines[i][1]) if lines[i][1] else ""
-    return any(lines[i][1] for i in at)
+        lines[3 * i + 1] = redacted(lines[3 * i + 1]) if lines[3 * i + 1] else ""
+    return any(lines[3 * i + 1] for i in at)
 
 
 def _string_stop(data: str, at: int) -> int:
@@ -208,7 +212,7 @@ def _depth(data: str, depth: int, in_string: int) -> tuple[int, int, bool]:
             depth = max(depth - 1, 0)
 
 
-def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
+def _events(lines: list[str], at: Sequence[int], redactor: Redactor,
             state: list[Any]) -> None:
     """Redact the event at ``at`` by :func:`_event`, or hide its data whole when it is a
     piece of a document an earlier event opened and did not finish (a document streamed
@@ -220,7 +224,7 @@ def _events(lines: list[list[str]], at: list[int], redactor: Redactor,
     the open document's last characters, as many as a denied key's name may take
     spelled with an escape for each character (``\\u0070``)."""
     whole, depth, in_string, named, tail = state
-    data = "\n".join(lines[i][1] for i in at)
+    data = "\n".join(lines[3 * i + 1] for i in at)
     opened = depth > 0 or in_string
     if opened and (named or _names(tail + data, redactor)):
         whole = _hidden(lines, at) or whole
@@ -354,9 +358,11 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
     comment is redacted as a data line alone is: the stream is the body."""
     # The lines of the event being read (written out once it ends, or at once when no
     # event is: 1 MiB of blank lines, each kept as a list, took 147 MiB; hostile30).
-    lines: list[list[str]] = []
+    # Three parts a line in one list, the data lines' numbers in an array (a list and
+    # an int a line: 1 MiB of "data:" lines in one event peaked at 33x; hostile32).
+    lines: list[str] = []
     out = io.StringIO()
-    at: list[int] = []
+    at = array("i")
     state: list[Any] = [False, 0, 0, False, ""]  # see _events
     for match in _LINE.finditer(text):
         line, end = match.group(1), match.group(2)
@@ -364,21 +370,21 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
             break
         data = _data(line)
         if data is not None:
-            at.append(len(lines))
-            lines.append([data[0], data[1], end])
+            at.append(len(lines) // 3)
+            lines += _FIELDS.get(data[0], data[0]), data[1], end
             continue
         if line:
             # An event's name, its id, a comment: the stream is the body, so such a line
             # naming a denied key is redacted as a data line alone is.
-            lines.append([*_field(line), end])
-            state[0] = _event(lines, [len(lines) - 1], redactor) or state[0]
+            lines += *_field(line), end
+            state[0] = _event(lines, [len(lines) // 3 - 1], redactor) or state[0]
             if not at:
                 _written(lines, out)
             continue
-        lines.append(["", "", end])
+        lines += "", "", end
         if at:  # a blank line ends the event
             _events(lines, at, redactor, state)
-            at = []
+            at = array("i")
         _written(lines, out)
     if at:  # a stream cut short: its last event's data too
         _events(lines, at, redactor, state)
@@ -386,9 +392,8 @@ def event_stream_redacted(text: str, redactor: Redactor) -> tuple[str, Optional[
     return out.getvalue(), UNREADABLE_EVENT_COMMENT if state[0] else None
 
 
-def _written(lines: list[list[str]], out: io.StringIO) -> None:
-    """Write ``lines`` (each its parts) to ``out``, and forget them."""
-    for parts in lines:
-        for part in parts:
-            out.write(part)
+def _written(lines: list[str], out: io.StringIO) -> None:
+    """Write ``lines`` (their parts) to ``out``, and forget them."""
+    for part in lines:
+        out.write(part)
     lines.clear()
