@@ -22,6 +22,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from readme_metrics._lazy_re import lazy_compile
+
 __all__ = ["MAX_DEPTH", "loads", "repeats_a_name", "too_deep"]
 
 #: Deepest nesting of arrays and objects read as JSON (serde_json's limit). At about
@@ -32,6 +34,14 @@ MAX_DEPTH = 128
 # is never closed: the pattern cannot fail once it starts, so a text of many quotes is
 # read once (no backtracking, no retry at each quote).
 _STRING = re.compile(r'"(?:[^"\\]+|\\[\s\S]?)*"?')
+# The engine keeps a step back for each piece (a run of characters, an escape) of one
+# match: 512 KiB of escapes in one string took 48.7 MiB (hostile32). So a text holding
+# a string of more than _PIECES pieces (or what reads as one) has its strings read a
+# string at a time, each in matches of at most _PIECES pieces.
+_PIECES = 1024
+_PIECE = r'(?:[^"\\]+|\\[\s\S]?)'
+_LONG_STRING = lazy_compile(f'"{_PIECE}{{{_PIECES}}}')
+_STRING_PIECES = lazy_compile(f"{_PIECE}{{0,{_PIECES}}}")
 # Outside strings a JSON text is ASCII: its brackets, as bytes, made parentheses; and
 # its quotes kept too, to find where the strings are.
 _NOT_BRACKETS = bytes(range(128)).translate(None, b"[]{}")
@@ -57,7 +67,7 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     if text.count("[") + text.count("{") <= limit:
         return False
     if '\\"' in text:
-        outside = _STRING.sub("", text).encode("ascii", "ignore")
+        outside = _outside_strings(text).encode("ascii", "ignore")
         parens = outside.translate(_AS_PARENS, _NOT_BRACKETS)
     else:
         marks = text.encode("ascii", "ignore").translate(_AS_PARENS, _NOT_MARKS)
@@ -78,6 +88,26 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     if rest is not parens and _opens_past(rest, run):
         return True
     return max(accumulate(1 if byte == 40 else -1 for byte in parens)) > limit
+
+
+def _outside_strings(text: str) -> str:
+    """``_STRING.sub("", text)``: ``text`` with its strings taken out, in memory of a
+    few copies of it however many pieces a string has."""
+    if _LONG_STRING.search(text) is None:
+        return _STRING.sub("", text)
+    out: list[str] = []
+    at, size = 0, len(text)
+    while (quote := text.find('"', at)) >= 0:
+        out.append(text[at:quote])
+        at = quote + 1
+        while True:  # the string's pieces, _PIECES at a time, and its closing quote
+            found = _STRING_PIECES.match(text, at)
+            at = size if found is None else found.end()
+            if at >= size or text[at] == '"':
+                at += 1
+                break
+    out.append(text[at:])
+    return "".join(out)
 
 
 def _opens_past(parens: bytes, run: bytes) -> bool:
