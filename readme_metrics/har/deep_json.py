@@ -35,13 +35,11 @@ MAX_DEPTH = 128
 # read once (no backtracking, no retry at each quote).
 _STRING = re.compile(r'"(?:[^"\\]+|\\[\s\S]?)*"?')
 # The engine keeps a step back for each piece (a run of characters, an escape) of one
-# match: 512 KiB of escapes in one string took 48.7 MiB (hostile32). So a text holding
-# a string of more than _PIECES pieces (or what reads as one) has its strings read a
-# string at a time, each in matches of at most _PIECES pieces.
+# match: 512 KiB of escapes in one string took 48.7 MiB (hostile32). So a text of more
+# than _PIECES backslashes (with fewer, no string has more than twice as many pieces)
+# has its strings read a string at a time, each in matches of at most _PIECES pieces.
 _PIECES = 1024
-_PIECE = r'(?:[^"\\]+|\\[\s\S]?)'
-_LONG_STRING = lazy_compile(f'"{_PIECE}{{{_PIECES}}}')
-_STRING_PIECES = lazy_compile(f"{_PIECE}{{0,{_PIECES}}}")
+_STRING_PIECES = lazy_compile(r'(?:[^"\\]+|\\[\s\S]?){0,1024}')  # _PIECES
 # Outside strings a JSON text is ASCII: its brackets, as bytes, made parentheses; and
 # its quotes kept too, to find where the strings are.
 _NOT_BRACKETS = bytes(range(128)).translate(None, b"[]{}")
@@ -93,7 +91,7 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
 def _outside_strings(text: str) -> str:
     """``_STRING.sub("", text)``: ``text`` with its strings taken out, in memory of a
     few copies of it however many pieces a string has."""
-    if _LONG_STRING.search(text) is None:
+    if text.count("\\") <= _PIECES:
         return _STRING.sub("", text)
     out: list[str] = []
     at, size = 0, len(text)
