@@ -381,6 +381,18 @@ CASES: dict[str, dict[str, tuple[str, Make, Redactor]]] = {
         "Base64 file parts, unpadded": (_MULTIPART, lambda n: _B64_UNPADDED * (
             n // len(_B64_UNPADDED)) + b"--XyZ--\r\n", DENY),
     },
+    # Memory (hostile32): one object a quote, a line or an escape kept before.
+    "hostile32": {name: (mime, _runs(head, unit, tail), DENY) for name, mime, head, unit, tail in [
+        ("YAML run of ''", "application/yaml", b"password: 1\na: {'", b"''", b"': 1}\n"),
+        ("event of data: lines", "text/event-stream", b"", b"data:\n",
+         b'data: {"password": 1}\n\n'),
+        ("event of a document's lines", "text/event-stream", b"", b'data: {"a": 1,\n',
+         b'data: "password": 2}\n\n'),
+        ("escapes in a string 130 deep", "application/json", b"[" * 130 + b'"', b'\\"',
+         b'"' + b"]" * 130 + b" password"),
+        ("short escaped strings 130 deep", "application/json", b"[" * 130,
+         b'"a\\"b",', b'"x"' + b"]" * 130 + b" password"),
+    ]},
 }
 
 
