@@ -19,7 +19,7 @@ from readme_metrics.har.key_base64_run import (
     masked_runs,
     rewrapped,
     spliced,
-    unglued,
+    unglued_spans,
 )
 from readme_metrics.har.key_base64_spellings import (
     base64_probe,
@@ -161,7 +161,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
             spans.append((run.start(), run.end(), written.replace("%", "%25")))
     if url:
         glued = quote(masked, safe="-_").replace("%", "%25")
-        spans = [unglued(text, span, key, glued, _flat_twice) for span in spans]
+        spans = unglued_spans(text, spans, key, glued, _flat_twice)
     return spliced(text, spans)
 
 

@@ -19,7 +19,7 @@ from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spelling
 from readme_metrics.masking import utf8
 
 __all__ = ["decoded_masked", "key_left", "masked_run", "masked_runs", "rewrapped", "spliced",
-           "unglued"]
+           "unglued", "unglued_spans"]
 
 
 def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Sequence[str],
@@ -54,7 +54,7 @@ def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Seq
             whole = written(found, False)
             spans.append((run.start(), run.end(), unread(found) if whole is None else whole))
     if url:
-        spans = [unglued(text, span, key, quoted, read) for span in spans]
+        spans = unglued_spans(text, spans, key, quoted, read)
     return spliced(text, spans)
 
 
@@ -97,6 +97,32 @@ def unglued(text: str, span: tuple[int, int, str], key: str, mask: str,
             text[head:start] + read(written) + text[end:tail], key):
         return start, end, mask
     return span
+
+
+def unglued_spans(text: str, spans: list[tuple[int, int, str]], key: str, mask: str,
+                  read: Callable[[str], str]) -> list[tuple[int, int, str]]:
+    """The ``spans`` of a URL (in order, apart), each :func:`unglued`, and one whose
+    group of four may start in what the span before it is now written as (it ends
+    fewer than three characters before it) the ``mask`` when a reader of the URL as
+    written decodes the ``key`` there: a run masked wrote its padding no longer
+    ("...Zuk%3D" became "...ZWbp"), and its last character, glued to the next run, gave
+    that run's first copy the key's first bits (keyleak1: ``v1/v2/%73%5A...%79%5A%47``,
+    a run percent-encoded whose first copy starts on a group's last character)."""
+    out: list[tuple[int, int, str]] = []
+    for span in spans:
+        start, end, written = unglued(text, span, key, mask, read)
+        if out and written != mask and start - out[-1][1] < 3:
+            lead = out[-1][2][-3:] + text[out[-1][1]:start]
+            head = len(lead)
+            while head > len(lead) - 3 and head > 0 and lead[head - 1] in _BASE64_CHARACTERS:
+                head -= 1
+            tail = end
+            while tail < end + 3 and tail < len(text) and text[tail] in _BASE64_CHARACTERS:
+                tail += 1
+            if head < len(lead) and key_left(lead[head:] + read(written) + text[end:tail], key):
+                written = mask
+        out.append((start, end, written))
+    return out
 
 
 def masked_run(run: str, key: str, masked: str, url: bool) -> str:
