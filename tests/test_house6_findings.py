@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.exchange import Exchange, Group
@@ -284,7 +284,16 @@ def test_no_spelling_of_a_glued_run_yields_the_key(
     assert not _leaked(log, key), (place, text)
 
 
+# keyleak1: the first run masked (its padding, "%3D", no longer written) glued to the
+# second, whose first copy starts on a group's last character.
+_GLUED_AFTER_PADDING: list[_PIECE] = [
+    (True, b"\xd6\xc6", b"\xe9", False, 1, 0, ""), (False, b"VS", b"\xa0", False, 3, 1, ""),
+    (False, b"\xc1\x1c", b"c", False, 1, 1, "VuZbn")]
+
+
 @settings(max_examples=200, deadline=None)
+@example(key=LONG_KEY, pieces=_GLUED_AFTER_PADDING, urlsafe=True, encoding="every",
+         segment="v2/")
 @given(key=st.sampled_from([KEY, LONG_KEY]), pieces=_PIECES.filter(lambda each: len(each) > 1),
        urlsafe=st.booleans(), encoding=st.sampled_from(["none", "every", "twice", "every-twice"]),
        segment=st.sampled_from(["", "a/", "v2/"]))
@@ -297,6 +306,21 @@ def test_no_spelling_of_a_glued_run_starting_a_path_segment_yields_the_key(
     text = segment + _encoded(_glued(key, "", pieces, urlsafe), encoding, "path")
     log = build_log(_placed("path", key, text), max_body_bytes=1 << 20)
     assert not _leaked(log, key), text
+
+
+@pytest.mark.parametrize("segment", ["", "v2/"])
+def test_a_run_glued_to_a_run_masked_before_it_is_masked(segment: str) -> None:
+    """keyleak1 (house15's lost example). Failed before: in a URL's path, every
+    character escaped, a run ending in its padding (``...Zuk%3D``) then one whose first
+    copy starts on a group's last character (``%79%5A%47...``, the key's first two bits
+    wanting the character before it): the first was masked and written again without
+    its padding (``...ZWbp``), whose "p" gave the second copy those bits, and that copy
+    was kept (each run's neighbours were read as they stood before any was masked)."""
+    text = segment + _encoded(_glued(LONG_KEY, "", _GLUED_AFTER_PADDING, True), "every",
+                              "path")
+    assert "%75%6B%3D%79%5A" in text  # "uk=" then "yZ": the padding between the runs
+    assert not _leaked(build_log(_placed("path", LONG_KEY, text), max_body_bytes=1000),
+                       LONG_KEY)
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
