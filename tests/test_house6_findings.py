@@ -291,8 +291,17 @@ _GLUED_AFTER_PADDING: list[_PIECE] = [
     (False, b"\xc1\x1c", b"c", False, 1, 1, "VuZbn")]
 
 
+# keyleak1: a "+" (a filler's) percent-encoded twice before a copy starting on a group's
+# last character: written again "%252ByZG1l...", the escape's "B" its first bits.
+_COPY_AFTER_AN_ESCAPE: list[_PIECE] = [
+    (True, b"\x83\xb4&", b"h\x07\x19", True, 3, 1, "9+"),
+    (False, b"\x84\xb7", b"?", True, 3, 0, "8o"), (True, b"", b"p", True, 3, 0, "")]
+
+
 @settings(max_examples=200, deadline=None)
 @example(key=LONG_KEY, pieces=_GLUED_AFTER_PADDING, urlsafe=True, encoding="every",
+         segment="v2/")
+@example(key=KEY, pieces=_COPY_AFTER_AN_ESCAPE, urlsafe=False, encoding="every-twice",
          segment="v2/")
 @given(key=st.sampled_from([KEY, LONG_KEY]), pieces=_PIECES.filter(lambda each: len(each) > 1),
        urlsafe=st.booleans(), encoding=st.sampled_from(["none", "every", "twice", "every-twice"]),
@@ -321,6 +330,18 @@ def test_a_run_glued_to_a_run_masked_before_it_is_masked(segment: str) -> None:
     assert "%75%6B%3D%79%5A" in text  # "uk=" then "yZ": the padding between the runs
     assert not _leaked(build_log(_placed("path", LONG_KEY, text), max_body_bytes=1000),
                        LONG_KEY)
+
+
+def test_a_copy_after_an_escape_written_in_a_masked_run_is_masked() -> None:
+    """keyleak1 (found with the one above). Failed before: a path's run with every
+    character percent-encoded twice, a "+" before a copy starting on a group's last
+    character: the run was written again with the copy as is after "%252B" (the "+"),
+    and a reader of the URL as written, or decoded once ("%2ByZG1l..."), took the
+    escape's "B" for the key's first bits."""
+    text = "v2/" + _encoded(_glued(KEY, "", _COPY_AFTER_AN_ESCAPE, False), "every-twice",
+                            "path")
+    log = build_log(_placed("path", KEY, text), max_body_bytes=1000)
+    assert not _leaked(log, KEY)
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json"])

@@ -13,6 +13,7 @@ import binascii
 import re
 from base64 import b64decode, b64encode
 from typing import Callable, Iterable, Optional, Sequence
+from urllib.parse import unquote
 
 from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
 from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
@@ -86,7 +87,9 @@ def unglued(text: str, span: tuple[int, int, str], key: str, mask: str,
     percent escape's hex digits, "%3DAByZ...", or the path's "/", "v1/HJkb...",
     "v1/%41%42%79...": a group of four of the key's base64 starting there, which a run
     read from after them cannot mask (house6, secrets22). After it: the path's "/"
-    ending a copy's last group, "...NWY0Z/AA" (secrets22)."""
+    ending a copy's last group, "...NWY0Z/AA" (secrets22). Within it: a copy kept
+    after an escape written there ("%252ByZG1l...", keyleak1), read as written or
+    decoded once."""
     start, end, written = span
     head, tail = start, end
     while head > start - 3 and head > 0 and text[head - 1] in _BASE64_CHARACTERS:
@@ -95,6 +98,11 @@ def unglued(text: str, span: tuple[int, int, str], key: str, mask: str,
         tail += 1
     if (head < start or tail > end) and key_left(
             text[head:start] + read(written) + text[end:tail], key):
+        return start, end, mask
+    # Its escapes read as written, or decoded once: an escape's hex digits before a copy
+    # (a "+" written "%2B" or "%252B" before "yZG1l...", the "B" its first bits).
+    if "%" in written and any(key_left(text[head:start] + each + text[end:tail], key)
+                              for each in (written, unquote(written))):
         return start, end, mask
     return span
 
