@@ -54,7 +54,9 @@ def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Seq
         else:
             whole = written(found, False)
             spans.append((run.start(), run.end(), unread(found) if whole is None else whole))
-    if url:
+    if spans:
+        # (In a body too: a run made the mask, "...?5f4g", no longer padded, glued to
+        # the next one's first copy, "XFyZG1l...", keyleak1.)
         spans = unglued_spans(text, spans, key, quoted, read)
     return spliced(text, spans)
 
