@@ -274,6 +274,13 @@ _GLUED_AFTER_A_MASK: list[_PIECE] = [
 @settings(max_examples=300, deadline=None)
 @example(key=KEY, lead="", pieces=_GLUED_AFTER_A_MASK, urlsafe=True, place="json", wrap=0,
          newline="\r\n", encoding="none", before="a")
+# keyleak1: a multipart field percent-encoded twice, a "/" (a filler's) written again
+# "%252F" before a copy starting on a group's last character (the escape's "F").
+@example(key=KEY, lead="", pieces=[(False, b"\t\n", b"", True, 1, 0, "9+Jg/"),
+                                   (False, b"\xc9[", b"P\xe4\xcd", False, 3, 0, "OL"),
+                                   (True, b"", b"C", False, 1, 0, "ez0")],
+         urlsafe=False, place="multipart", wrap=0, newline="\n", encoding="every-twice",
+         before="x ")
 @given(key=st.sampled_from([KEY, LONG_KEY]), lead=_FILLER, pieces=_PIECES,
        urlsafe=st.booleans(), place=st.sampled_from(_PLACES),
        wrap=st.sampled_from([0, 4, 64, 76]), newline=st.sampled_from(["\r\n", "\n"]),

@@ -159,7 +159,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
         written = masked_encoded_runs(once, key, masked)
         if written != once:
             spans.append((run.start(), run.end(), written.replace("%", "%25")))
-    if url:
+    if spans:  # (a body too: "%252FyZG1l...", the escape's "F" the first bits, keyleak1)
         glued = quote(masked, safe="-_").replace("%", "%25")
         spans = unglued_spans(text, spans, key, glued, _flat_twice)
     return spliced(text, spans)
