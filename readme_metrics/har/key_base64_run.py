@@ -32,8 +32,9 @@ def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Seq
     ``written`` again whole (``exact`` False), or ``unread(run)`` when it does not decode
     so; in a URL's path (``url``), by its segments
     (:func:`~readme_metrics.har.key_base64_segments.masked_segments`, ``quoted`` the
-    mask as written there); and in a URL a span from which a reader still decodes the key
-    with the base64 characters around it is ``quoted`` (:func:`unglued`). The loop of
+    mask as written there); and a span from which a reader still decodes the key with
+    the base64 characters around it (in a URL; in any text, those of the span before it
+    as now written) is ``quoted`` (:func:`unglued_spans`). The loop of
     :func:`~readme_metrics.har.key_base64.masked_base64_runs` (runs as written) and
     :func:`~readme_metrics.har.key_base64_percent.masked_encoded_runs` (runs
     percent-encoded), which differ in these arguments alone."""
