@@ -73,6 +73,8 @@ class Closing:
         def _send_inline(self, force: bool, deadline: Optional[float],
                          exiting: bool = False) -> None: ...
 
+        def interrupt_exit(self, exc: BaseException) -> None: ...
+
     def post_waiting(self) -> None:
         """Have the senders post every log waiting now, a partial batch too, and wait for
         no answer (``process``: the interpreter's exit is about to wait for the app's own
@@ -184,9 +186,20 @@ class Closing:
 
     def finish_exit(self) -> None:
         """Post what waits and wait for the senders until the deadline, then count what
-        is left as dropped."""
+        is left as dropped. An interrupt meanwhile (a second Ctrl-C's KeyboardInterrupt,
+        a signal handler's SystemExit) ends the close at once, said, and goes on
+        (:meth:`interrupt_exit`: before delivery42 what the close held was lost unsaid)."""
         if self._pid != os.getpid():
             return
+        try:
+            self._drain_exit()
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                self.interrupt_exit(exc)
+            raise
+
+    def _drain_exit(self) -> None:
+        """:meth:`finish_exit`'s work."""
         deadline = self._batcher.deadline
         if not self._pool.owns(threading.current_thread()):
             # This thread posts what waits, next to the senders: they may all be held in
@@ -213,10 +226,11 @@ class Closing:
         process.let_go(self)
 
     def _closed(self, dropped: int, pending: int, cut: int,
-                left: Optional[float] = None) -> None:
+                left: Optional[float] = None, interrupted: str = "") -> None:
         """Say what a close gave up on, if anything, ``left`` seconds before its
         deadline (None: now): ``cut`` logs were in POSTs cut at its deadline,
-        ``pending`` in POSTs still unanswered as it ends."""
+        ``pending`` in POSTs still unanswered as it ends; ``interrupted``: the interrupt
+        that ended it (closing_interrupt), as said."""
         exit_read, exit_unsent = self._exit_cut
         if exit_read or exit_unsent:
             # Cut at the exit's bound, before this close: not the close's doing, and no
@@ -243,8 +257,10 @@ class Closing:
             # A close ends before its deadline when the next attempt is due after it (a
             # Retry-After, or the backoff of a failure meanwhile): said so, with the time
             # it took, not as if shutdown_timeout had run out.
-            early = left > EARLY
-            when = (f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
+            early = left > EARLY and not interrupted
+            when = (f"at {interrupted}, {max(0.0, timeout - left):.1f}s into its {limit}"
+                    if interrupted else
+                    f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "
                     f"past {limit}"
                     if early else  # (":g": as the ASGI lifespan's line says it)
                     f"after {limit}")

@@ -57,6 +57,7 @@ from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
 from readme_metrics.delivery.closing import EARLY, Closing
+from readme_metrics.delivery.closing_interrupt import ClosingInterrupt
 from readme_metrics.delivery.inline import INLINE_TAKEOVERS, InlineSending
 from readme_metrics.delivery.policy import (
     AUTH_PAUSE,
@@ -80,7 +81,7 @@ WORKER_NAME = "readme-metrics-worker"
 __all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery"]
 
 
-class Delivery(Closing, SenderThreads, InlineSending):
+class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
     """Bounded queue + a small pool of senders: batching, retries, bounds and stats.
 
     .. code-block:: python

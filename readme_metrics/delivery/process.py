@@ -135,8 +135,25 @@ def close_all() -> None:
         started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
         for obj in started:
             _safe(obj.finish_exit)
+    except BaseException as exc:
+        # A second Ctrl-C (KeyboardInterrupt), a signal handler's SystemExit, in an exit
+        # hook or a close: every object not closed yet ends its close now and says what
+        # it gave up on, and the interrupt goes on (before delivery42 they ended there,
+        # unsaid). (Exceptions: none get here, _safe took them.)
+        _interrupted(exc)
+        raise
     finally:
         _exit_began = None
+
+
+def _interrupted(exc: BaseException) -> None:
+    """Each tracked object ends the close it has not ended yet at ``exc`` (its
+    ``interrupt_exit``, if it has one: it waits for nothing and says what it held)."""
+    for obj in _snapshot():
+        interrupt = getattr(obj, "interrupt_exit", None)
+        if interrupt is not None:
+            with contextlib.suppress(Exception):
+                interrupt(exc)
 
 
 def exit_began() -> Optional[float]:
