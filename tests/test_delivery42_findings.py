@@ -198,3 +198,32 @@ def test_the_interrupt_said_names_it() -> None:
     assert interruption(GeneratorExit()) == "a GeneratorExit"
 
 
+
+
+@pytest.mark.e2e
+def test_uvicorn_a_second_ctrl_c_during_the_lifespan_flush_ends_it_at_once_said(
+        tmp_path: Path) -> None:
+    """uvicorn (FastAPI), 40 calls, Ctrl-C: the lifespan's flush waits for the API's
+    answers (held); Ctrl-C again (uvicorn's ``force_exit``, which does not cut a lifespan
+    shutdown under way): the flush ends at once, "40 logs not delivered" said naming the
+    KeyboardInterrupt, and uvicorn exits. Before: the flush waited its whole
+    ``shutdown_timeout`` (here 120 s, past LINE_WAIT: 20.6 s of 20 s measured)."""
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        env = server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                         README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                         README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT=LONG,
+                         README_TIMEOUT=LONG)
+        args = ["-m", "uvicorn", "--host=127.0.0.1", "--port={port}", "--no-access-log",
+                "tests.support.asgi_apps:fastapi_app"]
+        with serving(args, env, tmp_path, "server.log") as served:
+            served.call([f"n{n}" for n in range(40)])
+            served.process.send_signal(signal.SIGINT)
+            held.wait_for_logs(40, timeout=LINE_WAIT)  # (the lifespan's flush's POST)
+            served.process.send_signal(signal.SIGINT)
+            served.process.wait(LINE_WAIT)
+            said = served.said()
+        assert not gate.is_set()
+    assert "closing gave up at a KeyboardInterrupt" in said, said
+    assert "40 logs not delivered" in said, said
+    assert "flush at the ASGI lifespan's shutdown gave up" not in said, said

@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
-from readme_metrics.delivery import gunicorn_stop
+from readme_metrics.delivery import gunicorn_stop, second_interrupt
 
 __all__ = ["Lifespan"]
 
@@ -153,8 +153,11 @@ class Lifespan:
             if loop is None:
                 self._flush(bound)
                 return
-            left = await self.outlive.settle(bound)
-            await loop.run_in_executor(None, self._flush, left)
+            # A Ctrl-C meanwhile (uvicorn's second, hypercorn's) ends the wait at once,
+            # said: the server's handler alone let it run to its bound (delivery42).
+            with second_interrupt.watching():
+                left = await self.outlive.settle(bound)
+                await loop.run_in_executor(None, self._flush, left)
         except Exception:  # never into the app's shutdown
             self.logger.debug("readme_metrics: flush at shutdown failed", exc_info=True)
 

@@ -43,6 +43,7 @@ class ClosingInterrupt:
     _batcher: Batcher
     _attempt: Attempt
     _bound: tuple[float, Optional[Limit]]
+    _stop_began: tuple[float, int]
 
     if TYPE_CHECKING:  # (Delivery's own: closing.Closing)
         def _closed(self, dropped: int, pending: int, cut: int,
@@ -72,8 +73,11 @@ class ClosingInterrupt:
             # their senders settle nothing more once back (end_close).
             self._attempt.close_begins(now)
             dropped, pending, cut = batcher.end_close(in_flight=True)
-            # (Not begun: none of its bound gone, said as 0.0s into it.)
-            left = batcher.deadline - now if begun else self._bound[0]
+            # Not begun: its bound counted from the server's stop where one began it
+            # (the ASGI lifespan's flush, waiting as a Ctrl-C came), else none gone.
+            stop = self._stop_began[0]
+            left = batcher.deadline - now if begun else self._bound[0] - (
+                now - stop if stop <= now else 0.0)
             self._closed(dropped, pending, cut, left=left, interrupted=interruption(exc))
             self._say_refused_closing()
         except Exception:  # pragma: no cover - the interrupt must go on whatever happens

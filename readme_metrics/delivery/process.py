@@ -140,15 +140,17 @@ def close_all() -> None:
         # hook or a close: every object not closed yet ends its close now and says what
         # it gave up on, and the interrupt goes on (before delivery42 they ended there,
         # unsaid). (Exceptions: none get here, _safe took them.)
-        _interrupted(exc)
+        interrupted(exc)
         raise
     finally:
         _exit_began = None
 
 
-def _interrupted(exc: BaseException) -> None:
+def interrupted(exc: BaseException) -> None:
     """Each tracked object ends the close it has not ended yet at ``exc`` (its
-    ``interrupt_exit``, if it has one: it waits for nothing and says what it held)."""
+    ``interrupt_exit``, if it has one: it waits for nothing and says what it held), as
+    the process is exiting at once; never raises. From close_all, or from a thread when
+    a Ctrl-C comes while a server's stop waits for the library (second_interrupt)."""
     for obj in _snapshot():
         interrupt = getattr(obj, "interrupt_exit", None)
         if interrupt is not None:
