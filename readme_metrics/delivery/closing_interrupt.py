@@ -29,10 +29,10 @@ __all__ = ["ClosingInterrupt", "interruption"]
 def interruption(exc: BaseException) -> str:
     """The interrupt ``exc`` as the close's warning names it."""
     if isinstance(exc, KeyboardInterrupt):
-        return "a KeyboardInterrupt (Ctrl-C, SIGINT: pressed again as the process exited)"
+        return "a KeyboardInterrupt (Ctrl-C, SIGINT)"
     if isinstance(exc, SystemExit):
-        return ("a SystemExit (sys.exit() in the close: a signal's handler, as gunicorn's "
-                "worker at SIGINT or SIGQUIT)")
+        return ("a SystemExit (sys.exit() as it waited: a signal's handler, as gunicorn's "
+                "worker's at SIGINT or SIGQUIT)")
     return f"a {type(exc).__name__}"
 
 
@@ -65,7 +65,7 @@ class ClosingInterrupt:
             now = time.monotonic()
             with batcher.lock:
                 if batcher.closed and not batcher.closing:
-                    return  # ended already (or never began and was forked away)
+                    return  # ended already
                 begun = batcher.closed
             if not begun and not batcher.begin_close(now):
                 return
@@ -73,11 +73,11 @@ class ClosingInterrupt:
             # their senders settle nothing more once back (end_close).
             self._attempt.close_begins(now)
             dropped, pending, cut = batcher.end_close(in_flight=True)
-            # Not begun: its bound counted from the server's stop where one began it
+            # Not begun: its bound counted from the server's stop that began within it
             # (the ASGI lifespan's flush, waiting as a Ctrl-C came), else none gone.
-            stop = self._stop_began[0]
-            left = batcher.deadline - now if begun else self._bound[0] - (
-                now - stop if stop <= now else 0.0)
+            bound, stop = self._bound[0], self._stop_began[0]
+            left = batcher.deadline - now if begun else bound - (
+                now - stop if stop <= now < stop + bound else 0.0)
             self._closed(dropped, pending, cut, left=left, interrupted=interruption(exc))
             self._say_refused_closing()
         except Exception:  # pragma: no cover - the interrupt must go on whatever happens
