@@ -6,15 +6,19 @@ zipped ``.env``'s ``PASSWORD=...`` went out as base64, which ``unzip`` reads (ho
 Each entry of method 8 is inflated here (raw deflate, from its local header), its text
 the reading :func:`~.key_shapes.shapes_key_in` checks, as a gzip upload's layer is read
 (:mod:`.body_compressed`). Bounded and linear: :data:`MOST_INFLATED` bytes of output in
-all a body (a zip bomb costs no more), each entry's first :data:`HEAD` bytes before any
+all a body (a zip bomb costs no more; one whose entries are not all read to their end
+within it is hidden whole unread, hostile33), each entry's first :data:`HEAD` bytes before any
 entry's rest (a ``.env`` after a 5 MiB log is read; review121), each entry's input read
 once (its size from its header, else fed in pieces that double, to its stream's end); an
 encrypted entry is not read; a corrupt one as far as it inflates. An entry of bzip2 or
 LZMA (methods 12 and 14) whose header gives its size is unpacked the same way
-(review121). An entry that is a gzip file (``.gz``, ``.tgz``: stored, as ``zip`` stores
+(review121); one whose sizes come after it, or an entry in a method not read here
+(Deflate64, zstd, xz ...: :data:`_UNREAD`), hides the body (hostile33).
+An entry that is a gzip file (``.gz``, ``.tgz``: stored, as ``zip`` stores
 what it cannot shrink, or deflated) is gunzipped too, within the same bound (hostile31:
 its ``.env`` went out unread), layer by layer as a body is (a gzip of a gzip, a zlib
-stream, a zstd frame: review123); one still compressed past four layers hides the body.
+stream, a zstd frame: review123; a bzip2 file: hostile33); one still compressed past four
+layers hides the body.
 
 Over time, the bytes inflated are taken from the process's budget
 (:mod:`.inflation_budget`): a body to inflate while it is spent is not read, and
@@ -54,8 +58,10 @@ _APART = b"\n\n"
 def inflated_entries(data: bytes) -> Optional[bytes]:
     """The text of ``data``'s zip entries compressed, each after :data:`_APART`, to
     :data:`MOST_INFLATED` bytes in all; ``b""`` when there is none; None when one is
-    compressed and the process's budget (:mod:`.inflation_budget`) is spent, or an entry
-    still compressed past four layers (review123): not read (hidden whole).
+    compressed and the process's budget (:mod:`.inflation_budget`) is spent, an entry
+    still compressed past four layers (review123), or the entries are not all read to
+    their end (hostile33: the bound reached, an entry of bzip2 or LZMA whose sizes come
+    after it, a method not read: :data:`_UNREAD`): not read (hidden whole).
     Each entry's first :data:`HEAD` bytes are read before any entry's rest (review121:
     4 MiB of a log or of PNGs deflated spent the bound, and a ``.env`` after them went
     out unread), then the rest of each, in order, to the bound, then each entry that is
@@ -67,6 +73,7 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
     left = MOST_INFLATED
     budget: Optional[Bucket] = None
     text: Optional[bytes] = b""
+    unread = False
     view = memoryview(data)
     found = data.find(b"PK\3\4")
     while found >= 0 and found + 30 <= len(data) and left > 0:
@@ -93,13 +100,18 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
                 rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
-        elif method in (12, 14) and not flags & 9 and size and start + size <= len(data):
-            end = start + size
+        elif method in (12, 14) and not flags & 9 and size:
+            end = min(start + size, len(data))  # (a body cut short: as far as it goes)
             text, rest = _unpacked(method, view[start:end], min(left, HEAD))
             if rest is not None:
                 rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
+        elif not flags & 1 and (method in (12, 14) and flags & 8 or method in _UNREAD):
+            # (Compressed, not encrypted, not read: its sizes after it, or a method
+            # zlib, bz2 and lzma do not read; hostile33: its .env went out unread.)
+            unread = True
+            break
         elif stored and not flags & 9:
             # (Its size, else to the next entry's header: entries read apart, linear.)
             end = start + size if size and not flags & 8 else data.find(b"PK\3\4", start)
@@ -123,13 +135,25 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
         left -= len(text)
     if budget is not None:
         budget.spend(MOST_INFLATED - left)
-    return None if text is None else b"".join(_APART + text for text in out)
+    if text is None or unread or left <= 0:
+        # (Not read whole: the bound reached, what follows unread; hostile33: a .env
+        # after 300 entries of 20 KB went out in base64 that unzip reads.)
+        return None
+    return b"".join(_APART + text for text in out)
+
+
+#: Compression methods of entries that other tools read and this module does not:
+#: shrink, reduce, implode, Deflate64 (Windows' for large files), PKWARE's imploding,
+#: IBM's TERSE and LZ77, zstd, MP3, xz, JPEG, WavPack, PPMd.
+_UNREAD = frozenset({1, 2, 3, 4, 5, 6, 9, 10, 18, 19, 93, 94, 95, 96, 97, 98})
 
 
 def _to_inflate(flags: int, method: int, start: int, data: bytes, stored: bool) -> bool:
     """Whether the entry whose data starts at ``start`` is one to inflate: not encrypted,
-    deflated, bzip2, LZMA, or ``stored`` a compressed file."""
-    return not flags & 1 and start < len(data) and (method in (8, 12, 14) or stored)
+    deflated, bzip2, LZMA, ``stored`` a compressed file, or in a method not read
+    (:data:`_UNREAD`: the zip is then hidden unread)."""
+    return not flags & 1 and start < len(data) and (
+        method in (8, 12, 14) or stored or method in _UNREAD)
 
 
 def compressed_entry(data: bytes) -> bool:

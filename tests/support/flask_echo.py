@@ -11,10 +11,12 @@ from tests.support.fake_api import Collector
 
 
 def logged_echo(collector: Collector, body: Union[str, bytes], mime: str,
-                denylist: Optional[list[str]] = None) -> dict[str, Any]:
+                denylist: Optional[list[str]] = None,
+                max_body_bytes: Optional[int] = None) -> dict[str, Any]:
     """The log the collector got of POSTing ``body`` typed ``mime`` to the app, whose
-    denylist is ``denylist`` (``["password"]`` by default); the app's answer is checked
-    to be the body as sent (read as text for a str ``body``)."""
+    denylist is ``denylist`` (``["password"]`` by default) and ``max_body_bytes`` the
+    default's unless given; the app's answer is checked to be the body as sent (read as
+    text for a str ``body``)."""
     from flask import Flask, request
 
     from readme_metrics import MetricsApiConfig
@@ -29,7 +31,8 @@ def logged_echo(collector: Collector, body: Union[str, bytes], mime: str,
     extension = ReadMeMetrics(MetricsApiConfig(
         api_key="any-key", metrics_api=collector.url, buffer_length=1,
         grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"] if denylist is None else denylist), app)
+        denylist=["password"] if denylist is None else denylist,
+        **({} if max_body_bytes is None else {"max_body_bytes": max_body_bytes})), app)
     try:
         answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
         # the app reads it as sent
