@@ -221,13 +221,16 @@ def test_guard_an_entry_after_a_binary_one_starts_no_length() -> None:
     assert _kept_as_sent(stored.getvalue(), "application/zip", Redactor(["token"]))
 
 
-def test_guard_a_zip_bomb_is_read_to_a_bound_and_kept() -> None:
+def test_a_zip_bomb_is_read_to_a_bound_and_hidden_unread() -> None:
+    # (Kept before hostile33, as was whatever followed the bound unread: a .env after
+    # 300 entries of 20 KB. A zip not read whole is hidden, as a gzip bomb's body is.)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zeros.bin", bytes(64 << 20))
     body = buffer.getvalue()
     assert len(body) < 1 << 20
-    assert _kept_as_sent(body, "application/zip")
+    for text in _sent(body, "application/zip"):
+        assert text == "[REDACTED]"
 
 
 def test_guard_a_corrupt_deflated_entry_is_read_as_far_as_it_goes() -> None:

@@ -174,7 +174,7 @@ def test_a_gzip_bomb_in_a_zip_is_bounded_in_time_and_memory(clock: Clock) -> Non
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert text is not None and len(text) <= MOST_INFLATED + 64
+    assert text is None  # (read to the bound, the rest unread: hidden, hostile33)
     assert peak < 3 * MOST_INFLATED
 
 

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from readme_metrics.har import inflation_budget
 from readme_metrics.har.key_formats import (
     HEAD,
     MOST_INFLATED,
@@ -83,11 +84,12 @@ def test_an_env_after_entries_inflating_past_the_bound_is_hidden(shape: str) -> 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_guard_entries_are_read_whole_to_the_bound(streamed: bool) -> None:
     body = _zip({"a.txt": b"a" * (3 << 20), "b.txt": b"b" * (3 << 20)}, streamed)
+    # (Read to the bound, the rest of b.txt unread: hidden whole since hostile33.)
+    assert inflated_entries(body) is None
+    body = _zip({"a.txt": b"a" * (2 << 20), "b.txt": b"b" * ((2 << 20) - 64)}, streamed)
     text = inflated_entries(body)
-    # (Each entry's head first, then the first one's rest, then the second's to the bound.)
-    assert len(text) == MOST_INFLATED + 2 * len(b"\n\n")
-    assert text.count(b"a") == 3 << 20
-    assert text.count(b"b") == MOST_INFLATED - (3 << 20)
+    assert text is not None and len(text) == MOST_INFLATED - 64 + 2 * len(b"\n\n")
+    assert text.count(b"a") == 2 << 20
     small = _zip({"a.txt": b"a" * (HEAD + 5), "b.txt": b"b" * 7}, streamed)
     assert inflated_entries(small) == b"\n\n" + b"a" * (HEAD + 5) + b"\n\n" + b"b" * 7
 
@@ -101,9 +103,16 @@ def test_guard_a_corrupt_entry_past_its_head_is_read_as_far_as_it_goes() -> None
 
 
 def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
-    body = _zip({"book.md": b"The monkey wrote it on the keyboard.\n" * 150000,
-                 "notes.md": b"Press a key. The authors keep tokens of thanks.\n"})
-    assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
+    # (A book of 3.7 MB read whole; one of 5.5 MB, past the bound, is hidden unread
+    # since hostile33, as is any zip not read whole.)
+    deny = Redactor(["key", "token", "password"])
+    notes = b"Press a key. The authors keep tokens of thanks.\n"
+    line = b"The monkey wrote it on the keyboard.\n"
+    assert _kept_as_sent(_zip({"book.md": line * 100000, "notes.md": notes}),
+                         "application/zip", deny)
+    for text in _sent(_zip({"book.md": line * 150000, "notes.md": notes}),
+                      "application/zip", deny):
+        assert text == "[REDACTED]"
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
@@ -125,10 +134,16 @@ def test_guard_a_bzip2_or_lzma_zip_of_prose_is_kept_and_bombs_are_bounded(
         archive.writestr("notes.md", b"Press a key. The authors keep tokens.\n" * 50)
         archive.writestr("zeros.bin", bytes(16 << 20))
     body = buffer.getvalue()
-    assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
-    text = inflated_entries(body)
-    assert len(text) == MOST_INFLATED + 2 * len(b"\n\n")
-    assert text.count(b"key") == 50
+    # (A bomb's entry past the bound: hidden unread since hostile33; prose alone kept.)
+    assert inflated_entries(body) is None
+    for text in _sent(body, "application/zip", Redactor(["key", "token", "password"])):
+        assert text == "[REDACTED]"
+    inflation_budget.BUDGET.refill()  # (the bomb read three times spent it)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("notes.md", b"Press a key. The authors keep tokens.\n" * 50)
+    assert _kept_as_sent(buffer.getvalue(), "application/zip",
+                         Redactor(["key", "token", "password"]))
     broken = bytearray(body)
     broken[60:90] = b"\xff" * 30
     inflated_entries(bytes(broken))  # (no raise)

@@ -28,6 +28,7 @@ from readme_metrics.har.redaction_spaced import (
     PROPERTIES,
     netrc_redacted,
     properties_redacted,
+    spaced_pair,
 )
 from readme_metrics.har.redaction_xml import is_xml, plist_reading, plist_text, xml_redacted
 from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
@@ -275,6 +276,10 @@ def _plain_pairs(text: str, redactor: Redactor) -> str:
             end = "\r" if line.endswith("\r") else ""
             pairs = line[:len(line) - len(end)]
             hidden = redactor.linked(pairs, loose=True)
+            if hidden == pairs:
+                # A pair spaced around its "=", "password = ...": the form's reading names
+                # it "password " (hostile33).
+                hidden = spaced_pair(pairs, redactor.denies) or pairs
             # A line that is a script's, fetch('/api?password=...'), is one pair named
             # "fetch('/api?password": its links' queries are read (hostile27).
             lines[at] = (_queries(pairs, redactor) if hidden == pairs else hidden) + end

@@ -6,6 +6,8 @@ token in key position is a netrc keyword; a properties file is declared
 (``text/x-java-properties``) or every line of it is a comment or ``key value``, one word
 for the value (``the password is wrong`` is prose: its value has blanks). Pure functions
 over the text, linear in it; ``None`` when the body is no such file or nothing is hidden.
+And a text/plain line's pair whose name has blanks around it (``password = ...``:
+:func:`spaced_pair`, hostile33).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Callable, Iterator, Optional
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction import redacted
 
-__all__ = ["PROPERTIES", "netrc_redacted", "properties_redacted"]
+__all__ = ["PROPERTIES", "netrc_redacted", "properties_redacted", "spaced_pair"]
 
 #: The types a properties file is declared as.
 PROPERTIES = frozenset({"text/x-java-properties", "text/x-properties"})
@@ -243,3 +245,25 @@ def _denied(key: str, denies: Callable[[str], bool]) -> bool:
 def _continued(line: str) -> bool:
     """Whether a properties line goes on to the next: an odd run of ``\\`` at its end."""
     return (len(line) - len(line.rstrip("\\"))) % 2 == 1
+
+
+#: A text/plain line that is one pair, its "=" spaced or its name indented: its blanks,
+#: its name, the "=" with its blanks, the value (to the line's end: linear, no overlap).
+_SPACED_PAIR = lazy_compile(r"([ \t\f]*)([^\s=&;]+)([ \t\f]*=[ \t\f]*)(.*)")
+
+
+def spaced_pair(line: str, denies: Callable[[str], bool]) -> Optional[str]:
+    """A text/plain ``line`` that is one pair, ``name = value``, with blanks around its
+    name or ``=`` (a config file's, a .env's as people write it), whose name (its last
+    dotted part too) ``denies`` names: its value hidden to the line's end (its trailing
+    blanks kept); None for any other. A form's reading names that pair ``password `` (its
+    blank kept), which no list names: it went out in clear (hostile33)."""
+    found = _SPACED_PAIR.fullmatch(line)
+    if found is None or not (found.group(1) or found.group(3) != "=") or not _denied(
+            found.group(2), denies):
+        return None
+    value = found.group(4).rstrip(" \t\f")
+    if not value:
+        return None
+    at = found.start(4)
+    return line[:at] + redacted(value) + line[at + len(value):]
