@@ -12,6 +12,7 @@ import re
 from typing import Optional
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.event_stream import (
     EVENT_STREAM,
     event_stream_names,
@@ -134,7 +135,9 @@ def _by_type(
                 # A JSON Patch's pointer as a URI fragment, percent-encoded (#/pass%77ord),
                 # or a URL's query in a string naming a key so (?pass%77ord=, ?api+key=:
                 # _link).
-                redactor.names_key_encoded(text)):
+                redactor.names_key_encoded(text)) and not (
+                # A zip or a compressed file as base64 in a string (hostile33).
+                redactor.has_deny and archive_in(text)):
             return text, None  # spare parsing and re-serialising it
         result = redactor.json_text(text)
         if result is not None:

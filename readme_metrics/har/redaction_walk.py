@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from readme_metrics.har.base64_archives import archive_in, archived_key
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
@@ -89,7 +90,8 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
         quoted = _escapes_quote(text)
         # A string holding a member's name: an escaped quote, or a single quote.
         changed, keys = walk(redactor, document, allow_mode, quoted, depth,
-                             redactor.has_deny and (quoted or "'" in text))
+                             redactor.has_deny and (quoted or "'" in text),
+                             redactor.has_deny and archive_in(text))
         # A member named twice keeps its last value only in ``document``, as
         # json.loads (Flask, Django, Starlette) reads it: an earlier value, never
         # walked, may hold a listed key, so such a text is written back from the
@@ -151,7 +153,8 @@ def _escapes_quote(text: str) -> bool:
     return "\\" in text and ('\\"' in text or "\\u" in text)
 
 def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
-          quoted: bool = False, depth: int = 0, pieces: bool = False) -> tuple[bool, int]:
+          quoted: bool = False, depth: int = 0, pieces: bool = False,
+          archives: bool = False) -> tuple[bool, int]:
     """Redact ``root`` in place: (True when anything changed, the number of keys of
     the objects walked, or -1 when some were not walked: the value of an allowed key
     with no denylist).
@@ -160,7 +163,9 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
     one), so a string value in it may be a JSON document with keys (see
     :func:`inner_document`); without one, none is. ``pieces``: a string value may hold
     a member's name in quotes (an escaped quote, or a single one) in text before a
-    document (:func:`members_in`); without one, none does.
+    document (:func:`members_in`); without one, none does. ``archives``: a string
+    value may be base64 of a zip or a compressed file (:mod:`.base64_archives`: one
+    spelling a denied key hidden; hostile33); without one, none is.
 
     Iterative (an explicit stack) so that documents nested as deep as the JSON parser
     accepts cannot exhaust the Python stack.
@@ -225,6 +230,9 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                         # Kept whole, not walked. (Where no allowlist applies and there
                         # is no denylist, only the root is walked, and whole is False.)
                         whole = False
+                elif archives and value.__class__ is str and archived_key(redactor, value):
+                    node[key] = redacted(value)
+                    changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                     changed = inner_document(redactor, node, key, value, depth) or (
                         pieces and members_in(redactor, node, key, value)) or changed
@@ -259,6 +267,9 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                 elif allow_mode:
                     # An array element belongs to the key holding the array; one of a
                     # root array has no key, so no key lists it (as a bare value).
+                    node[index] = redacted(value)
+                    changed = True
+                elif archives and value.__class__ is str and archived_key(redactor, value):
                     node[index] = redacted(value)
                     changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:

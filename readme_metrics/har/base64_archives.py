@@ -1,0 +1,62 @@
+"""A zip, gzip, bzip2 or zstd file written as base64 in a JSON string
+(``{"file": "UEsDB..."}``, a data URL ``data:application/zip;base64,...``), read by the
+denylist as a binary body is (hostile33).
+
+Such a string went out as written: one ``base64 -d | unzip`` away from the ``.env`` it
+held. Its bytes are now decoded (the standard or URL-safe alphabet, padded or not, lines
+wrapped or not: :func:`~.transfer_coding.file_transfer_decoded`, as a multipart file's
+``Content-Transfer-Encoding: base64`` is) and checked as binary data is
+(:meth:`~readme_metrics.har.redaction.Redactor.shapes_key_in`: a zip's entries inflated,
+from the process's budget), and so is what they hold compressed
+(:func:`~.body_compressed.holds`, each layer to :data:`MOST_DECODED` bytes): a string
+that spells a denied key so, or that cannot be read whole within those bounds, is hidden
+(``[REDACTED n]``), the rest of the document kept. Only strings that start like such a
+file are decoded (its magic's base64: ``UEsDB``, ``H4sI``, ``Qlpo``, ``KLUv/``), so a
+document of other strings costs one search of its text (:func:`archive_in`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.body_compressed import holds
+from readme_metrics.har.transfer_coding import file_transfer_decoded
+from readme_metrics.har.zip_entries import MOST_INFLATED
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["MOST_DECODED", "archive_in", "archived_key"]
+
+#: Bytes each layer a decoded string holds compressed is read to (a zip's own bound).
+MOST_DECODED = MOST_INFLATED
+
+#: The base64 of a zip's local header (``PK\3\4``), a gzip member's magic (``1f 8b 08``),
+#: bzip2's (``BZh``), a zstd frame's (``28 b5 2f fd``), at a string's start, a data URL's
+#: base64 after its header; in the URL-safe alphabet too (``KLUv_``).
+_STARTS = ("UEsDB", "H4sI", "Qlpo", "KLUv/", "KLUv_")
+_IN_TEXT = lazy_compile(r'"(?:data:[^",]{0,200};base64,)?(?:UEsDB|H4sI|Qlpo|KLUv[/_])')
+
+
+def archive_in(text: str) -> bool:
+    """Whether a JSON ``text`` may hold a string that :func:`archived_key` decodes."""
+    return _IN_TEXT.search(text) is not None
+
+
+def archived_key(redactor: Redactor, value: str) -> bool:
+    """Whether the JSON string ``value`` is base64 of a zip, gzip, bzip2 or zstd file
+    (a data URL's too) whose bytes, or a layer they hold compressed, spell a name the
+    denylist denies in a key's shape, or cannot be read whole (see the module)."""
+    written = value
+    if written.startswith("data:"):
+        comma = written.find(",", 0, 256)
+        if comma < 0 or not written[:comma].lower().endswith(";base64"):
+            return False
+        written = written[comma + 1:]
+    if not written.startswith(_STARTS) or not written.isascii():
+        return False
+    data = file_transfer_decoded(written.encode("ascii"), "base64")
+    if data[:4] == written[:4].encode("ascii"):  # (no base64: as written)
+        return False
+    return redactor.shapes_key_in(data) or holds(data, redactor.shapes_key_in, MOST_DECODED)
