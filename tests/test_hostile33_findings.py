@@ -302,3 +302,18 @@ def test_guard_spaced_prose_and_other_names_are_kept() -> None:
 def test_through_a_flask_app_and_the_collector_a_spaced_pair(collector: Collector) -> None:
     log = logged_echo(collector, SPACED["among"], "text/plain")
     assert not _leaks(log)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["", " ", "\t", "  "]), st.sampled_from(["", " ", "\t"]),
+       st.sampled_from(["", " ", "\t"]), st.text(alphabet="abcdefXYZ0123456789!@#$%^*()",
+                                                min_size=4, max_size=40),
+       st.sampled_from(["", "\r", " "]), st.text(max_size=60))
+def test_any_spaced_pair_naming_a_denied_key_is_hidden(indent: str, before: str, after: str,
+                                                       value: str, end: str,
+                                                       other: str) -> None:
+    secret = "Zq" + value
+    line = f"{indent}password{before}={after}{secret}{end}"
+    body = (other.replace("\n", " ").replace("password", "") + "\n" + line + "\n").encode()
+    for text in _sent(body, "text/plain"):
+        assert secret not in text
