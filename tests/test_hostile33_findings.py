@@ -265,7 +265,11 @@ def test_through_a_flask_app_and_the_collector_a_zip_in_json(collector: Collecto
     log = logged_echo(collector, body, "application/json")
     assert not _leaks(log)
     entry = log["request"]["log"]["entries"][0] if "request" in log else log
-    assert json.loads(entry["request"]["postData"]["text"])["name"] == "backup"
+    for record in (entry["request"]["postData"], entry["response"]["content"]):
+        document = json.loads(record["text"])
+        assert document["name"] == "backup"
+        # (Its base64 as written before: the .env one base64 -d | unzip away.)
+        assert document["file"].startswith("[REDACTED")
 
 
 # 4. text/plain pairs with blanks around "=" --------------------------------------------
