@@ -158,7 +158,9 @@ def _item(line: str, at: int) -> bool:
 def _key(line: str, at: int, end: int) -> str:
     """A mapping key as written from ``at`` to its value's start ``end``: its quotes and
     the blanks and colon after it taken off."""
-    key = line[at:end].rstrip(" \t")[:-1].rstrip(" \t")
+    # (" \t\r": a key whose value is on the next lines ends ":\r" in a CRLF text, and
+    # was read as "password:", its value sent in clear; review125.)
+    key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
     return key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
 
 
@@ -247,7 +249,11 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         alias = _ALIAS.fullmatch(value)
         if alias is not None:
             aliases.append(alias.group(1))
-        last = max(last, _value_end(lines, index, at, value))
+        # (A value's properties alone on its line, "password: &id001" or "!!python/tuple",
+        # are no value: a sequence's items at the key's indentation after them are it,
+        # as PyYAML writes them; they went out in clear, review125.)
+        after = value + " "  # (a property's end: a blank)
+        last = max(last, _value_end(lines, index, at, after[_properties(after, 0):]))
         hidden = "\n".join([value, *lines[index:last]]).strip()
         if not hidden:
             out.append(line)  # (no value: "password:", null)
