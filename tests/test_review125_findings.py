@@ -10,7 +10,10 @@
    - with a property on the key's line and a sequence's items at the key's indentation
      (``password: &id001`` then ``- ...``, the anchor PyYAML puts on a value it writes
      twice; ``password: !!python/tuple`` then ``- ...``, ``yaml.dump`` of a tuple): the
-     property alone was hidden, the items after it sent in clear.
+     property alone was hidden, the items after it sent in clear;
+   - with CRLF line breaks, a value anchored (``x-db: &id001\\r``) that a denied key
+     names by its alias (``password: *id001``): the anchor's pattern wanted a blank or
+     the line's end after it, the ``\\r`` was neither, and the anchored value went out.
 
    Found by a fuzz of 2,000 PyYAML-dumped documents (denied keys at every depth, every
    style): see the report of review125 for the figures.
@@ -41,6 +44,9 @@ LEAKS: dict[str, str] = {
     "tag-then-items": f"password: !!python/tuple\n- {SECRET}\n- 2\nb: 1\n",
     "anchor-and-tag-then-items": f"password: &a !!seq\n- {SECRET}\nb: 1\n",
     "nested-anchor-then-items": f"a:\n  password: &id001\n  - {SECRET}\n  b: *id001\n",
+    # The anchored value of a denied key's alias, its anchor's line ending "\r".
+    "crlf-anchored-mapping": f"x-db: &id001\r\n  inner: {SECRET}\r\npassword: *id001\r\n",
+    "crlf-anchored-sequence": f"x-db: &id001\r\n- {SECRET}\r\npassword: *id001\r\n",
 }
 
 
@@ -56,6 +62,9 @@ def test_pyyaml_reads_the_passwords() -> None:
                           sort_keys=False) == LEAKS["anchor-then-items"]
     assert yaml.dump({"password": (SECRET, 2), "b": 1},
                      sort_keys=False) == LEAKS["tag-then-items"]
+    shared = {"inner": SECRET}  # type: ignore[assignment]
+    assert yaml.safe_dump({"x-db": shared, "password": shared}, sort_keys=False,
+                          line_break="\r\n") == LEAKS["crlf-anchored-mapping"]
 
 
 @pytest.mark.parametrize("shape", LEAKS)
@@ -121,15 +130,19 @@ _VALUE = st.recursive(
 
 @settings(max_examples=120, deadline=None)
 @given(_VALUE, st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans(),
-       st.integers(0, 2))
+       st.integers(0, 2), st.booleans())
 def test_a_denied_value_pyyaml_writes_on_the_next_lines_is_hidden(
-        value: Any, line_break: str, shared: bool, as_tuple: bool, indent: int) -> None:
+        value: Any, line_break: str, shared: bool, as_tuple: bool, indent: int,
+        alias_first: bool) -> None:
     """PyYAML's block style for ``{password: value}``, any line break, the value written
-    twice (an anchor on the key's line) or a tuple (a tag there): the secret hidden."""
+    twice (an anchor on the key's line, or on another key's and the password's an alias)
+    or a tuple (a tag there): the secret hidden."""
     import yaml
     if as_tuple and isinstance(value, list):
         value = tuple(value)
     document: Any = {"password": value, "b": value if shared else 1}
+    if alias_first:
+        document = {"b": document["b"], "password": value}
     if indent:
         document = {"x": document} if indent == 1 else {"x": [document]}
     text = yaml.dump(document, default_flow_style=False, sort_keys=False,

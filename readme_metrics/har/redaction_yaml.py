@@ -188,7 +188,8 @@ _BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 _ALIAS = lazy_compile(r"\*([^ \t\r,\[\]{}]+)[ \t\r]*(?:#.*)?")
 
 #: A value's anchor (``&db``) and the blanks after it.
-_ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|$)")
+#: (Or a CRLF line's "\r": "x-db: &id001\r" was no anchor, its value sent; review125.)
+_ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|(?=\r?$))")
 
 
 def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str]
