@@ -11,6 +11,9 @@
      (``password: &id001`` then ``- ...``, the anchor PyYAML puts on a value it writes
      twice; ``password: !!python/tuple`` then ``- ...``, ``yaml.dump`` of a tuple): the
      property alone was hidden, the items after it sent in clear;
+   - a key in quotes then a sequence's items at its indentation (``"password":`` then
+     ``- ...``): the JSON members' reading, run first, hid the ``-`` alone as the
+     member's value, and the YAML reading then saw no item there;
    - with CRLF line breaks, a value anchored (``x-db: &id001\\r``) that a denied key
      names by its alias (``password: *id001``): the anchor's pattern wanted a blank or
      the line's end after it, the ``\\r`` was neither, and the anchored value went out.
@@ -47,6 +50,14 @@ LEAKS: dict[str, str] = {
     # The anchored value of a denied key's alias, its anchor's line ending "\r".
     "crlf-anchored-mapping": f"x-db: &id001\r\n  inner: {SECRET}\r\npassword: *id001\r\n",
     "crlf-anchored-sequence": f"x-db: &id001\r\n- {SECRET}\r\npassword: *id001\r\n",
+    # A quoted key, then a sequence at its indentation (PyYAML's default_style='"', a
+    # key it must quote, JSON-ish YAML by hand): the JSON members' reading, first, took
+    # the "-" for the member's value and hid it alone, and the items were no longer
+    # read as the key's value.
+    "quoted-key-then-items": f'"password":\n- {SECRET}\n- two\nb: 1\n',
+    "single-quoted-key-then-items": f"'password':\n- {SECRET}\nb: 1\n",
+    "quoted-key-then-items-crlf": f'"password":\r\n- {SECRET}\r\n',
+    "quoted-key-then-nested-items": f'"password":\n- - {SECRET}\n  - 2\n',
 }
 
 
@@ -79,6 +90,7 @@ KEPT = {
     "crlf-plain": "a:\r\n  b: 1\r\n- x\r\n",
     "anchor-allowed": "a: &id001\n- 1\nb: *id001\n",
     "tag-allowed": "a: !!python/tuple\n- 1\n- 2\n",
+    "quoted-allowed-then-items": '"a":\n- 1\n- x: y\n',
 }
 
 
