@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
+from readme_metrics.har.redaction_marks import redacted
 
 if TYPE_CHECKING:
     import re
@@ -149,10 +150,20 @@ def _quoted_lines(lines: list[str], index: int, line: str, start: int, at: int) 
     return 0
 
 
+#: A sequence's "-" as the JSON members' reading hides a member's value.
+_DASH_HIDDEN = redacted(None)
+
+
 def _item(line: str, at: int) -> bool:
-    """Whether ``line`` holds a sequence's item at ``at`` (``- ...``, or ``-`` alone)."""
-    return line.startswith("- ", at) or line.startswith("-\t", at) or (
-        line[at:].rstrip("\r") == "-")
+    """Whether ``line`` holds a sequence's item at ``at`` (``- ...``, or ``-`` alone), or
+    its ``-`` hidden as a member's value (``[REDACTED] ...``) by the JSON members'
+    reading, run first: ``"password":`` then ``- ...`` (a key in quotes) had the ``-``
+    alone hidden, the items after it sent in clear (review125)."""
+    if line.startswith(("- ", "-\t"), at) or line[at:].rstrip("\r") == "-":
+        return True
+    after = at + len(_DASH_HIDDEN)
+    return line.startswith(_DASH_HIDDEN, at) and (
+        line.startswith((" ", "\t"), after) or not line[after:].rstrip("\r"))
 
 
 def _key(line: str, at: int, end: int) -> str:
