@@ -14,6 +14,9 @@
    - a key in quotes then a sequence's items at its indentation (``"password":`` then
      ``- ...``): the JSON members' reading, run first, hid the ``-`` alone as the
      member's value, and the YAML reading then saw no item there;
+   - the same with a block scalar (``"token": |-`` then its lines) or a plain scalar
+     over lines: the indicator or first line alone hidden, taken for the value hidden
+     already, its lines below sent;
    - with CRLF line breaks, a value anchored (``x-db: &id001\\r``) that a denied key
      names by its alias (``password: *id001``): the anchor's pattern wanted a blank or
      the line's end after it, the ``\\r`` was neither, and the anchored value went out.
@@ -58,6 +61,12 @@ LEAKS: dict[str, str] = {
     "single-quoted-key-then-items": f"'password':\n- {SECRET}\nb: 1\n",
     "quoted-key-then-items-crlf": f'"password":\r\n- {SECRET}\r\n',
     "quoted-key-then-nested-items": f'"password":\n- - {SECRET}\n  - 2\n',
+    # The same reading hid a block scalar's indicator, or a plain scalar's first line,
+    # alone ("token": [REDACTED]), and the YAML reading took the value for hidden
+    # already: its lines below went out in clear.
+    "quoted-key-block-literal": f'"token": |-\n  {SECRET}\nb: 1\n',
+    "single-quoted-key-block-literal": f"'password': |\n  a\n  {SECRET}\n",
+    "quoted-key-plain-over-lines": f'"password": x\n  {SECRET}\nb: 1\n',
 }
 
 
