@@ -255,8 +255,12 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 index = last
                 continue
         value = line[start:].strip(" \t\r")
-        if _MARKER.fullmatch(value) is not None:
-            out.append(line)  # (hidden already, as a JSON member: "password": "...")
+        if _MARKER.fullmatch(value) is not None and \
+                _value_end(lines, index, at, value) == index:
+            # (Hidden already, as a JSON member: "password": "...". Not when lines below
+            # are its value: that reading hid a block scalar's "|-" or a plain scalar's
+            # first line alone, the rest went out in clear; review125.)
+            out.append(line)
             continue
         alias = _ALIAS.fullmatch(value)
         if alias is not None:
