@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har import percent, redaction_csv, redaction_cut, text
+from readme_metrics.har import document_readings, percent, redaction_csv, redaction_cut, text
 from tests.support.processes import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,9 +89,9 @@ def test_few_regular_expressions_compiled_at_import() -> None:
 
 
 def _lazy_patterns() -> list[Any]:
-    readings = [value for value in vars(redaction_cut).values()
-                if type(value).__name__ == "_Reading"]
-    readings += redaction_cut._ESCAPED + redaction_cut._ESCAPED_DECODED
+    readings = [value for value in vars(document_readings).values()
+                if isinstance(value, document_readings.Reading)]
+    readings += document_readings.ESCAPED + document_readings.ESCAPED_DECODED
     patterns = [getattr(reading, field) for reading in readings
                 for field in ("quote", "backslash", "name_end", "blanks", "token",
                               "opening", "closing")]

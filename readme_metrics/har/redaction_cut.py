@@ -34,15 +34,20 @@ and a CSV field's doubled quotes too; each such member's value is written
 from __future__ import annotations
 
 import json
-import re
-from array import array
-from bisect import bisect_left
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.quote_runs import quote_matches
+from readme_metrics.har.document_readings import AS_SENT as _AS_SENT
+from readme_metrics.har.document_readings import DECODED as _DECODED
+from readme_metrics.har.document_readings import DOUBLED as _DOUBLED
+from readme_metrics.har.document_readings import ESCAPED as _ESCAPED
+from readme_metrics.har.document_readings import ESCAPED_DECODED as _ESCAPED_DECODED
+from readme_metrics.har.document_readings import SINGLE as _SINGLE
+from readme_metrics.har.document_readings import SINGLE_DECODED as _SINGLE_DECODED
+from readme_metrics.har.document_readings import SINGLE_ESCAPED as _SINGLE_ESCAPED
+from readme_metrics.har.document_readings import Quotes as _Quotes
+from readme_metrics.har.document_readings import Reading as _Reading
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_names import folded_name
 
@@ -54,114 +59,6 @@ __all__ = ["cut_members", "denied_key", "hidden_members", "names_member",
 
 #: What cuts a form's text into pieces (query_values splits a pair at a "%23" too).
 _CUTTING = lazy_compile("[&=;#]|%23")
-
-
-@dataclass(frozen=True)
-class _Reading:
-    """How one reading of a form's text spells a document's characters."""
-
-    #: A quote, after the run of backslashes before it (group 1).
-    quote: re.Pattern[str]
-    #: A quote alone (where to look for the one before, above).
-    alone: re.Pattern[str]
-    #: One backslash (to count those of a run).
-    backslash: re.Pattern[str]
-    #: A member's name's end: its closing quote, blanks, the colon.
-    name_end: re.Pattern[str]
-    blanks: re.Pattern[str]
-    #: A quote, an opening or a closing bracket.
-    token: re.Pattern[str]
-    opening: re.Pattern[str]
-    closing: re.Pattern[str]
-
-
-def _reading(quote: str, backslash: str, blank: str, colon: str, opening: str,
-             closing: str) -> _Reading:
-    """A :class:`_Reading` of the spellings (patterns) of each character."""
-    return _Reading(lazy_compile(f"((?:{backslash})*)(?:{quote})"), lazy_compile(quote),
-                    lazy_compile(backslash),
-                    lazy_compile(f"(?:{quote})(?:{blank})*(?:{colon})"),
-                    lazy_compile(f"(?:{blank})*"),
-                    lazy_compile(f"{quote}|{opening}|{closing}"), lazy_compile(opening),
-                    lazy_compile(closing))
-
-
-_BLANK, _BLANK_DECODED = r"[ \t\n\r]", r"[ \t\n\r+]|%(?:20|09|0[AaDd])"
-_AS_SENT = _reading('"', r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
-_DECODED = _reading('"|%22', r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
-                    r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]")
-# Python's str(dict) (repr): names and strings in single quotes, a string holding
-# one in double quotes (hostile24); as sent and percent-decoded.
-_SINGLE = _reading("'", r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
-_SINGLE_DECODED = _reading("'|%27", r"\\|%5[Cc]", _BLANK_DECODED, ":|%3[Aa]",
-                           r"[{\[]|%[57][Bb]", r"[}\]]|%[57][Dd]")
-# A repr or JavaScript object in a single-quoted string: each quote escaped, ``\'``
-# (``'{\'password\': \'...\'}'``; hostile26).
-_SINGLE_ESCAPED = _reading(r"\\'", r"\\{2}", _BLANK, ":", r"[{\[]", r"[}\]]")
-# A CSV field's document: each quote doubled (hostile24).
-_DOUBLED = _reading('""', r"\\", _BLANK, ":", r"[{\[]", r"[}\]]")
-
-
-def _escaped(level: int, decoded: bool) -> _Reading:
-    """A reading of a document held in a JSON string ``level`` deep in the one the form
-    holds (review105): each quote spelled after 2**level - 1 backslashes (or as a
-    ``\\u0022`` so escaped), each backslash as 2**level; ``decoded``: percent-decoded."""
-    one = r"(?:\\|%5[Cc])" if decoded else r"\\"
-    quote = '(?:"|%22)' if decoded else '"'
-    return _reading(f"{one}{{{2 ** level - 1}}}{quote}|{one}{{{2 ** (level - 1)}}}u0022",
-                    f"{one}{{{2 ** level}}}", _BLANK_DECODED if decoded else _BLANK,
-                    ":|%3[Aa]" if decoded else ":",
-                    r"[{\[]|%[57][Bb]" if decoded else r"[{\[]",
-                    r"[}\]]|%[57][Dd]" if decoded else r"[}\]]")
-
-
-#: Documents held in JSON strings, up to three deep: as sent, and percent-decoded.
-_ESCAPED = tuple(_escaped(level, False) for level in (1, 2, 3))
-_ESCAPED_DECODED = tuple(_escaped(level, True) for level in (1, 2, 3))
-
-
-class _Quotes:
-    """The quotes of a text no backslash escapes, in one reading: found once, in one
-    pass (looked for back from each member's end, a run of escaped quotes was read
-    again for each: 100 KB of them took a second). Held in arrays, 5 bytes a quote (a
-    list of ints and a dict of them took 140: a MiB of ``''`` in a YAML body peaked at
-    133 MiB; hostile32)."""
-
-    def __init__(self, raw: str, reading: _Reading) -> None:
-        #: Where each quote starts (after its run of backslashes), and its length.
-        self.at = array("i" if len(raw) < 1 << 31 else "q")
-        self.size = array("B")
-        for found in quote_matches(raw, reading.quote, reading.alone):
-            run = found.group(1)
-            if not run or len(reading.backslash.findall(run)) % 2 == 0:
-                self.at.append(found.end(1))
-                self.size.append(min(found.end() - found.end(1), 255))
-
-    def __contains__(self, at: int) -> bool:
-        """Whether a quote starts at ``at``."""
-        index = bisect_left(self.at, at)
-        return index < len(self.at) and self.at[index] == at
-
-    def end(self, at: int) -> int:
-        """The end of the quote starting at ``at`` (one of them)."""
-        return at + self.size[bisect_left(self.at, at)]
-
-    def before(self, at: int) -> int:
-        """The last one before ``at``; -1 if none."""
-        index = bisect_left(self.at, at)
-        return self.at[index - 1] if index else -1
-
-    def closing(self, start: int, size: int) -> int:
-        """Where the closing quote of a string whose text starts at ``start`` starts, or
-        ``size`` (the text's end) when it has none (cut short)."""
-        index = bisect_left(self.at, start)
-        return self.at[index] if index < len(self.at) else size
-
-    def string_end(self, start: int, size: int) -> int:
-        """The end of a string whose text starts at ``start``: after its closing quote,
-        or ``size`` when it has none."""
-        index = bisect_left(self.at, start)
-        return self.at[index] + self.size[index] if index < len(self.at) else size
 
 
 def cut_members(redactor: Redactor, raw: str, decode: Callable[[str], str]) -> str:
