@@ -8,15 +8,17 @@ Percent-encoding is :mod:`readme_metrics.har.percent`'s, a query's and a fragmen
 from __future__ import annotations
 
 import codecs
-import encodings
-import encodings.aliases
 import json
-import pkgutil
 import re
 from functools import lru_cache
 from typing import Optional
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.charsets import WIDE as _WIDE
+from readme_metrics.har.charsets import alphanumerics_are_ascii as _alphanumerics_are_ascii
+from readme_metrics.har.charsets import ascii_is_ascii as _ascii_is_ascii
+from readme_metrics.har.charsets import form_codec, wide_form_codec
+from readme_metrics.har.charsets import text_codec as _text_codec
 from readme_metrics.har.percent import escape_undecoded
 
 __all__ = [
@@ -63,92 +65,6 @@ def content_type(value: Optional[str]) -> tuple[str, Optional[str]]:
     return essence.strip().lower(), charset
 
 
-# The charset names Python's own codecs answer to (their modules and aliases, as the
-# encodings package normalises a name): a name outside them is unknown without asking
-# codecs.lookup, which remembers every name it did not find for the process's life (the
-# encodings package caches its misses), so a client sending a new charset each request
-# grew the process without bound. Codecs a program registers itself are not looked up.
-# Listed on the first charset looked up (on the delivery worker), not at import: listing
-# the encodings package's modules takes about 6 ms.
-@lru_cache(maxsize=1)
-def _known_charsets() -> frozenset[str]:
-    return frozenset(
-        {*encodings.aliases.aliases, *encodings.aliases.aliases.values(),
-         *(module.name for module in pkgutil.iter_modules(encodings.__path__))})
-
-
-def _known_charset(charset: str) -> bool:
-    name, known = encodings.normalize_encoding(charset), _known_charsets()
-    return name in known or name.replace(".", "_") in known
-
-
-@lru_cache(maxsize=64)
-def _text_codec(charset: Optional[str]) -> str:
-    """The text codec for a declared charset; UTF-8 if none, unknown or not text."""
-    if charset and _known_charset(charset):
-        try:
-            info = codecs.lookup(charset)
-        except LookupError:
-            return "utf-8"
-        # base64, rot13 and friends are codecs too, but not text encodings.
-        if getattr(info, "_is_text_encoding", True):
-            return info.name
-    return "utf-8"
-
-
-# Codecs under which ASCII bytes read as ASCII that are still no charset a form is written
-# in: Python's escape transforms (raw_unicode_escape reads "\\u0041" as "A"), ISO 2022's
-# shifts (after an escape, ASCII bytes are other characters) and charmap (no table).
-_NOT_FORM_CHARSETS = ("raw-unicode-escape", "iso2022", "charmap")
-_ASCII_BYTES = bytes(range(128))
-
-
-@lru_cache(maxsize=64)
-def form_codec(charset: Optional[str]) -> Optional[str]:
-    """The codec of a form's declared charset when it is not UTF-8 and a form can be
-    written in it, else None (read as UTF-8).
-
-    A form's ``&``, ``=``, ``%`` and ``+`` are ASCII bytes: only a text encoding under
-    which every ASCII byte is that character, both ways, qualifies (latin-1, windows-1252,
-    Shift_JIS ...; not UTF-7, where ``+`` starts a run, UTF-16, EBCDIC, base64 or rot13).
-    """
-    codec = _text_codec(charset) if charset else "utf-8"
-    if codec == "utf-8" or codec.startswith(_NOT_FORM_CHARSETS):
-        return None
-    return codec if _ascii_is_ascii(codec) else None
-
-
-@lru_cache(maxsize=64)
-def wide_form_codec(charset: Optional[str]) -> Optional[str]:
-    """The codec of a form's declared charset when it is UTF-16 or UTF-32 (its ASCII
-    NUL-spaced, so no :func:`form_codec`), else None."""
-    codec = _text_codec(charset) if charset else "utf-8"
-    return codec if codec.startswith(_WIDE) else None
-
-
-@lru_cache(maxsize=64)
-def _ascii_is_ascii(codec: str) -> bool:
-    """Whether every ASCII byte is that character in ``codec``, both ways."""
-    try:
-        return (_ASCII_BYTES.decode(codec) == _ASCII_BYTES.decode("ascii")
-                and _ASCII_BYTES.decode("ascii").encode(codec) == _ASCII_BYTES)
-    except (UnicodeError, LookupError, ValueError, TypeError):
-        return False
-
-
-_ALPHANUMERICS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
-
-
-@lru_cache(maxsize=64)
-def _alphanumerics_are_ascii(codec: str) -> bool:
-    """Whether ASCII letters, digits, "-" and "_" (what API keys are made of) are those
-    characters in ``codec``: not in UTF-16/32 or EBCDIC, where UTF-8 text read in it
-    spells its bytes otherwise."""
-    try:
-        return _ALPHANUMERICS.decode(codec) == _ALPHANUMERICS.decode("ascii")
-    except (UnicodeError, LookupError, ValueError, TypeError):
-        return False
-
 
 # Types whose bodies are text even when their charset is not declared or is wrong.
 _TEXT_PREFIXES = ("text/",)
@@ -161,8 +77,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
-# The codecs of UTF-16/32, whose ASCII is NUL-spaced.
-_WIDE = ("utf-16", "utf-32")
 
 
 @lru_cache(maxsize=256)
