@@ -25,7 +25,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Optional
 
-__all__ = ["given", "hook", "mercy", "say", "uwsgi_options", "SKIP_ATEXIT"]
+__all__ = ["given", "hook", "mercy", "option", "say", "seconds", "uwsgi_options",
+           "SKIP_ATEXIT"]
 
 #: The start of the line said under ``--skip-atexit``.
 SKIP_ATEXIT = "readme_metrics: uWSGI runs with --skip-atexit"
@@ -45,9 +46,29 @@ def uwsgi_options() -> tuple[Any, dict[Any, Any]]:
     return uwsgi, options
 
 
-def given(options: dict[Any, Any], name: str) -> bool:
+def option(options: dict[Any, Any], name: str) -> Any:
+    """The value of uWSGI's option ``name`` in ``options`` (keyed by str or bytes; given
+    more than once, the last one), or None."""
     value = options.get(name, options.get(name.encode()))
-    return value not in (None, False, b"false", "false", b"0", "0")
+    if isinstance(value, list):  # (given more than once: the last one holds)
+        value = value[-1] if value else None
+    return value
+
+
+def seconds(options: dict[Any, Any], name: str) -> Optional[float]:
+    """:func:`option` ``name`` as seconds; None when not given or no number. Never
+    raises."""
+    value = option(options, name)
+    if value is None:
+        return None
+    try:
+        return float(value.decode() if isinstance(value, bytes) else value)
+    except Exception:  # noqa: BLE001 - (no number, or a value of another shape)
+        return None
+
+
+def given(options: dict[Any, Any], name: str) -> bool:
+    return option(options, name) not in (None, False, b"false", "false", b"0", "0")
 
 
 def mercy() -> Optional[float]:
@@ -61,16 +82,8 @@ def mercy() -> Optional[float]:
             return None  # the master itself, or no master to kill the worker
     except Exception:  # (an uwsgi module without them)
         return None
-    value = options.get("worker-reload-mercy", options.get(b"worker-reload-mercy"))
-    if isinstance(value, list):  # (given more than once: the last one holds)
-        value = value[-1] if value else None
-    if value is None:
-        return DEFAULT_MERCY
-    try:
-        seconds = float(value.decode() if isinstance(value, bytes) else value)
-    except (TypeError, ValueError, UnicodeDecodeError):
-        return DEFAULT_MERCY
-    return max(0.0, seconds)
+    given_seconds = seconds(options, "worker-reload-mercy")
+    return DEFAULT_MERCY if given_seconds is None else max(0.0, given_seconds)
 
 
 def hook(close_all: Callable[[], None]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from readme_metrics.delivery import uwsgi_exit, uwsgi_stop
+from readme_metrics.delivery import uwsgi_exit, uwsgi_kill, uwsgi_stop
 from readme_metrics.delivery.gunicorn_stop import Limit
 
 __all__ = ["HarakiriLimit", "limit"]
@@ -29,12 +29,9 @@ __all__ = ["HarakiriLimit", "limit"]
 SPENT = 1.0
 
 
-class HarakiriLimit(Limit):
+class HarakiriLimit(uwsgi_kill.KillLimit):
     """uWSGI's kill of a worker its graceful harakiri stopped, as the close's lines say
     it."""
-
-    def kills(self) -> str:
-        return "ends this worker then"
 
     def said(self) -> str:
         return f"the SIGKILL of uWSGI's --harakiri-graceful-timeout of {float(self):g}s"
@@ -47,24 +44,15 @@ class HarakiriLimit(Limit):
 def limit(mercy: float) -> Optional[Limit]:
     """In a uWSGI worker in a request, ``--harakiri-graceful-timeout`` given: the time
     to the kill; else None. Never raises."""
-    uwsgi, options = uwsgi_exit.uwsgi_options()
-    try:
-        graceful = _seconds(options)
-        if uwsgi is None or graceful is None or not uwsgi_stop.busy(uwsgi):
-            return None
-    except Exception:  # noqa: BLE001 - (an uwsgi module of another shape)
-        return None
-    if graceful >= mercy:
+    graceful = uwsgi_kill.timed(_graceful)
+    if graceful is None or graceful >= mercy:
         return None
     return HarakiriLimit(graceful, "uWSGI", "--harakiri-graceful-timeout", spent=SPENT)
 
 
-def _seconds(options: dict[Any, Any]) -> Optional[float]:
-    value = options.get("harakiri-graceful-timeout",
-                        options.get(b"harakiri-graceful-timeout"))
-    if isinstance(value, list):  # (given more than once: the last one holds)
-        value = value[-1] if value else None
-    if value is None:
+def _graceful(uwsgi: Any, options: dict[Any, Any]) -> Optional[float]:
+    """``--harakiri-graceful-timeout`` (above 0) in a worker in a request; else None."""
+    seconds = uwsgi_exit.seconds(options, "harakiri-graceful-timeout")
+    if seconds is None or seconds <= 0 or not uwsgi_stop.busy(uwsgi):
         return None
-    seconds = float(value.decode() if isinstance(value, bytes) else value)
-    return seconds if seconds > 0 else None
+    return seconds

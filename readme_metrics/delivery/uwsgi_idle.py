@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from readme_metrics.delivery import uwsgi_exit
+from readme_metrics.delivery import uwsgi_exit, uwsgi_kill
 from readme_metrics.delivery.gunicorn_stop import Limit
 
 __all__ = ["KILL_AFTER", "IdleLimit", "limit"]
@@ -24,11 +24,8 @@ __all__ = ["KILL_AFTER", "IdleLimit", "limit"]
 KILL_AFTER = 3.0
 
 
-class IdleLimit(Limit):
+class IdleLimit(uwsgi_kill.KillLimit):
     """uWSGI's kill of a worker its ``--idle`` stopped, as the close's lines say it."""
-
-    def kills(self) -> str:
-        return "ends this worker then"
 
     def said(self) -> str:
         return f"the SIGKILL of uWSGI's --idle stop, {float(self):g}s after its SIGINT"
@@ -41,13 +38,15 @@ class IdleLimit(Limit):
 def limit(mercy: float) -> Optional[Limit]:
     """In a uWSGI worker that ``--idle`` stops (the master marked it cheap): the time to
     the kill; else None. Never raises."""
-    uwsgi, options = uwsgi_exit.uwsgi_options()
-    try:
-        if uwsgi is None or not uwsgi_exit.given(options, "idle") or not _cheap(uwsgi):
-            return None
-    except Exception:  # noqa: BLE001 - (an uwsgi module of another shape)
+    kill_after = uwsgi_kill.timed(_stopped)
+    if kill_after is None:
         return None
-    return IdleLimit(min(KILL_AFTER, mercy), "uWSGI", "--idle")
+    return IdleLimit(min(kill_after, mercy), "uWSGI", "--idle")
+
+
+def _stopped(uwsgi: Any, options: dict[Any, Any]) -> Optional[float]:
+    """:data:`KILL_AFTER` in a worker ``--idle`` stopped; else None."""
+    return KILL_AFTER if uwsgi_exit.given(options, "idle") and _cheap(uwsgi) else None
 
 
 def _cheap(uwsgi: Any) -> bool:

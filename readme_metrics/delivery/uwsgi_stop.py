@@ -351,9 +351,7 @@ def _in_async(options: dict[Any, Any]) -> bool:
     runs neither ``uwsgi.atexit`` nor ``atexit`` (review119: the library's end ran the
     app's there)."""
     for name in ("async", "gevent"):
-        value = options.get(name, options.get(name.encode()))
-        if isinstance(value, list):
-            value = value[-1] if value else None
+        value = uwsgi_exit.option(options, name)
         try:
             if value is not None and int(value) > 1:
                 return True
