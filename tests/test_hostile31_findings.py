@@ -18,12 +18,9 @@ request) were already read (har/body_compressed.py): pinned below.
 
 from __future__ import annotations
 
-import base64
 import gzip
-import io
 import json
 import logging
-import tarfile
 import tracemalloc
 import zipfile
 from typing import Any, Iterator, Optional
@@ -39,27 +36,12 @@ from readme_metrics.har.inflation_budget import Bucket
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import MOST_INFLATED, inflated_entries
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import body_texts, logged_echo
+from tests.support.zip_bodies import tgz_of, zip_of
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _zip(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def _tgz(name: str, data: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _hidden(body: bytes, mime: str) -> bool:
@@ -86,8 +68,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 # 1. the budget over time -------------------------------------------------------------
 
-BOMB = _zip({"zeros.bin": bytes(2 * MOST_INFLATED)})
-PROSE = _zip({"notes.md": b"The monkey presses a key on the keyboard.\n" * 100})
+BOMB = zip_of({"zeros.bin": bytes(2 * MOST_INFLATED)})
+PROSE = zip_of({"notes.md": b"The monkey presses a key on the keyboard.\n" * 100})
 
 
 def test_a_bomb_takes_its_inflated_bytes_from_the_budget(clock: Clock) -> None:
@@ -107,9 +89,9 @@ def test_a_zip_checked_while_the_budget_is_spent_is_hidden_whole(clock: Clock) -
     for _ in range(4):
         inflated_entries(BOMB)
     assert _hidden(PROSE, "application/zip")
-    assert _hidden(_zip({"creds.env": ENV}), "application/zip")
+    assert _hidden(zip_of({"creds.env": ENV}), "application/zip")
     # A zip of entries stored as they are costs nothing to read: read as ever.
-    assert _kept_as_sent(_zip({"notes.md": b"The monkey.\n" * 40}, zipfile.ZIP_STORED),
+    assert _kept_as_sent(zip_of({"notes.md": b"The monkey.\n" * 40}, zipfile.ZIP_STORED),
                          "application/zip")
     clock.now += 60.0
     assert _kept_as_sent(PROSE, "application/zip")
@@ -144,11 +126,11 @@ def test_guard_the_process_budget_starts_full_and_fills_to_its_burst() -> None:
 # 2. a gzip file in a zip entry -------------------------------------------------------
 
 GZIPPED = {
-    "gz-deflated": _zip({"creds.env.gz": gzip.compress(ENV)}),
-    "gz-stored": _zip({"creds.env.gz": gzip.compress(ENV)}, zipfile.ZIP_STORED),
-    "tgz-deflated": _zip({"backup.tgz": _tgz(".env", ENV)}),
-    "tgz-stored": _zip({"backup.tgz": _tgz(".env", ENV)}, zipfile.ZIP_STORED),
-    "after-others": _zip({"notes.md": b"nothing\n" * 100, "b/creds.gz": gzip.compress(ENV)}),
+    "gz-deflated": zip_of({"creds.env.gz": gzip.compress(ENV)}),
+    "gz-stored": zip_of({"creds.env.gz": gzip.compress(ENV)}, zipfile.ZIP_STORED),
+    "tgz-deflated": zip_of({"backup.tgz": tgz_of(".env", ENV)}),
+    "tgz-stored": zip_of({"backup.tgz": tgz_of(".env", ENV)}, zipfile.ZIP_STORED),
+    "after-others": zip_of({"notes.md": b"nothing\n" * 100, "b/creds.gz": gzip.compress(ENV)}),
 }
 
 
@@ -161,13 +143,13 @@ def test_a_gzip_file_in_a_zip_entry_naming_a_denied_key_is_hidden(clock: Clock,
 def test_guard_a_gzip_file_of_prose_in_a_zip_is_kept(clock: Clock) -> None:
     prose = b"The monkey presses a key on the keyboard.\n" * 50
     for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        body = _zip({"notes.md.gz": gzip.compress(prose), "b.tgz": _tgz("x.md", prose)},
+        body = zip_of({"notes.md.gz": gzip.compress(prose), "b.tgz": tgz_of("x.md", prose)},
                     method)
         assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
 
 
 def test_a_gzip_bomb_in_a_zip_is_bounded_in_time_and_memory(clock: Clock) -> None:
-    bomb = _zip({"a.gz": gzip.compress(bytes(64 << 20))}, zipfile.ZIP_STORED)
+    bomb = zip_of({"a.gz": gzip.compress(bytes(64 << 20))}, zipfile.ZIP_STORED)
     tracemalloc.start()
     try:
         text = inflated_entries(bomb)
@@ -181,8 +163,8 @@ def test_a_gzip_bomb_in_a_zip_is_bounded_in_time_and_memory(clock: Clock) -> Non
 def test_guard_a_corrupt_gzip_in_a_zip_is_read_as_far_as_it_goes(clock: Clock) -> None:
     broken = bytearray(gzip.compress(ENV + b"x" * 5000))
     broken[-20:] = b"\xff" * 20
-    assert _hidden(_zip({"a.gz": bytes(broken)}, zipfile.ZIP_STORED), "application/zip")
-    assert inflated_entries(_zip({"a.gz": b"\x1f\x8b\x08" + b"\xff" * 40},
+    assert _hidden(zip_of({"a.gz": bytes(broken)}, zipfile.ZIP_STORED), "application/zip")
+    assert inflated_entries(zip_of({"a.gz": b"\x1f\x8b\x08" + b"\xff" * 40},
                                  zipfile.ZIP_STORED)) is not None
 
 
@@ -201,7 +183,7 @@ def test_any_bytes_in_a_gzip_in_a_zip_are_read_without_raising(noise: bytes, at:
 def _xlsx(cells: list[str]) -> bytes:
     strings = "".join(cell if cell.startswith("<") else f"<si><t>{cell}</t></si>"
                       for cell in cells)
-    return _zip({
+    return zip_of({
         "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
         "xl/sharedStrings.xml": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http:'
@@ -228,7 +210,7 @@ def test_guard_an_xlsx_with_prose_naming_the_key_is_kept(clock: Clock) -> None:
 
 @pytest.mark.parametrize("mime", ["application/gzip", "application/octet-stream", None])
 def test_guard_a_gzip_body_naming_a_denied_key_was_already_hidden(mime: Any) -> None:
-    for body in (gzip.compress(ENV), _tgz(".env", ENV)):
+    for body in (gzip.compress(ENV), tgz_of(".env", ENV)):
         assert all(text.startswith("[REDACTED") for text in _sent(body, mime))
 
 
@@ -246,44 +228,19 @@ THROUGH = {
     "gz-in-zip": (GZIPPED["gz-stored"], "application/zip"),
     "tgz-in-zip": (GZIPPED["tgz-deflated"], "application/zip"),
     "xlsx": (_xlsx(["user", "password", "ada", SECRET]), XLSX),
-    "spent": (_zip({"creds.env": ENV}), "application/zip"),
+    "spent": (zip_of({"creds.env": ENV}), "application/zip"),
 }
 
 
 @pytest.mark.parametrize("shape", THROUGH)
 def test_through_a_flask_app_and_the_collector(collector: Collector, clock: Clock,
                                                shape: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
     body, mime = THROUGH[shape]
     if shape == "spent":
         for _ in range(4):
             inflated_entries(BOMB)
-    app = Flask(__name__)
-
-    @app.route("/upload", methods=["POST"])
-    def upload() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"], max_body_bytes=2 << 20), app)
-    try:
-        answer = app.test_client().post("/upload", data=body, headers={"Content-Type": mime})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    entry = log["request"]["log"]["entries"][0] if "request" in log else log
-    for record in (entry["request"]["postData"], entry["response"]["content"]):
-        text = record["text"]
-        if record.get("encoding") == "base64" or record.get("comment") == "base64":
-            text = base64.b64decode(text).decode("latin-1")
+    log = logged_echo(collector, body, mime, ["password"], max_body_bytes=2 << 20)
+    for text in body_texts(log):
         assert text.startswith("[REDACTED")
     if shape == "spent":
         assert inflation_budget.BUDGET.refused >= 2

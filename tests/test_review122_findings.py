@@ -24,8 +24,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.redaction_spaced import netrc_redacted
+from tests.support.denied_bodies import (
+    DENY,
+    SECRET,
+    WORDS,
+    assert_hidden,
+    assert_hidden_in_both,
+    assert_kept_in_both,
+    records,
+)
 from tests.support.fake_api import Collector
-from tests.test_hostile30_findings import DENY, SECRET, WORDS, _records
+from tests.support.flask_echo import logged_echo
 
 YAML = "application/yaml"
 
@@ -56,10 +65,7 @@ LEAKS: dict[str, tuple[str, str]] = {
 @pytest.mark.parametrize("shape", LEAKS)
 def test_the_value_is_hidden(shape: str) -> None:
     mime, body = LEAKS[shape]
-    for record in _records(body.encode(), mime):
-        sent = json.dumps(record)
-        assert SECRET not in sent, sent
-        assert "REDACTED" in sent
+    assert_hidden_in_both(body, mime)
 
 
 def test_pyyaml_reads_the_pairs() -> None:
@@ -90,8 +96,7 @@ KEPT = {
 @pytest.mark.parametrize("shape", KEPT)
 def test_guard_ordinary_data_is_kept(shape: str) -> None:
     mime, body = KEPT[shape]
-    for record in _records(body.encode(), mime):
-        assert record["text"] == body, record
+    assert_kept_in_both(body, mime)
 
 
 def test_a_quoted_netrc_keyword_keeps_its_quotes() -> None:
@@ -101,33 +106,8 @@ def test_a_quoted_netrc_keyword_keeps_its_quotes() -> None:
 
 @pytest.mark.parametrize("shape", ["yaml-single-quoted-key-flow-map", "netrc-macdef-first"])
 def test_a_flask_app_sends_the_value_hidden(collector: Collector, shape: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
     mime, text = LEAKS[shape]
-    body = text.encode()
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=WORDS), app)
-    try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    sent = json.dumps(log)
-    assert SECRET not in sent
-    assert "REDACTED" in sent
+    assert_hidden(logged_echo(collector, text.encode(), mime, WORDS))
 
 
 # Properties: what PyYAML writes, Python's netrc reads, as any such file may be.
@@ -149,7 +129,7 @@ def test_any_key_pyyaml_writes_keeps_its_flow_values_denied_key_hidden(
     if indent:
         text = "".join(" " * indent + line for line in text.splitlines(True))
         text = "a:\n" + text
-    for record in _records(text.encode(), YAML):
+    for record in records(text.encode(), YAML):
         assert SECRET not in json.dumps(record), text
         yaml.safe_load(record["text"])
 
@@ -297,7 +277,7 @@ def test_any_plist_has_its_denied_values_hidden(document: dict[str, Any], name: 
     import plistlib
     document = {**document, "inner": {name: SECRET.encode() if data else SECRET}}
     body = plistlib.dumps(document)
-    for record in _records(body, mime):
+    for record in records(body, mime):
         sent = json.dumps(record)
         assert SECRET not in sent and "WnE4aDIyWHczSw" not in sent, body
         if not data:  # (a <data> element's mark is no base64: plistlib refuses it)
@@ -316,7 +296,7 @@ def test_any_properties_key_java_reads_as_denied_has_its_value_hidden(
                 "slash": "\\" + character if character not in "tnrfu" else character,
                 "cont": "\\" + end + "  " + character}[spelling]
     body = f"# app{end}user=ada{end}{'db.' if dotted else ''}{key}{separator}{SECRET}{end}"
-    for record in _records(body.encode(), "text/x-java-properties"):
+    for record in records(body.encode(), "text/x-java-properties"):
         assert SECRET not in json.dumps(record), body
 
 
@@ -328,7 +308,7 @@ def test_any_json_event_has_its_denied_values_hidden(name: str, indent: Any, end
     value: Any = {"a": [1, {name: SECRET}]} if nested else {name: SECRET}
     lines = json.dumps({"user": "ada", "v": value}, indent=indent).split("\n")
     body = "event: auth" + end + "".join(f"data: {line}{end}" for line in lines) + end
-    for record in _records(body.encode(), "text/event-stream"):
+    for record in records(body.encode(), "text/event-stream"):
         assert SECRET not in json.dumps(record), body
 
 
@@ -353,7 +333,7 @@ def test_an_events_document_over_lines_reads_as_the_same_document(first: str) ->
     denied key: the document, hidden, was written on the ``data`` line with no colon
     (``data{"token": ...}``), a field of another name: the event's data lost."""
     body = f'{first}\ndata: {{"token": "{SECRET}", "n": 1}}\n\n'
-    for record in _records(body.encode(), "text/event-stream"):
+    for record in records(body.encode(), "text/event-stream"):
         assert SECRET not in record["text"]
         [data] = _stream_data(record["text"])
         assert json.loads(data) == {"token": "[REDACTED 10]", "n": 1}, record["text"]

@@ -15,14 +15,12 @@ har/inflation_budget.py) and delivery40.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import re
 import threading
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -33,11 +31,13 @@ from readme_metrics.har import inflation_budget
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import inflated_entries
 from tests.support.fake_api import Collector, Reply
+from tests.support.flask_echo import body_texts, logged_echo
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
+from tests.support.zip_bodies import nested_zip, zip_of
 from tests.test_delivery36_findings import NO_UWSGI, uwsgi
 from tests.test_hostile29_findings import _kept_as_sent, _sent
-from tests.test_hostile31_findings import ENV, _hidden, _zip
+from tests.test_hostile31_findings import ENV, _hidden
 
 PROSE = b"The monkey presses a key on the keyboard.\n" * 50
 
@@ -47,48 +47,42 @@ def full_budget() -> None:
     inflation_budget.BUDGET.refill()
 
 
-def _nested(inner: bytes, depth: int, method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    for level in range(depth):
-        inner = _zip({f"level{level}.zip": inner}, method)
-    return inner
-
-
 # 1. zips nested past the depth read ---------------------------------------------------
 
 @pytest.mark.parametrize("depth", [2, 3, 5])
 def test_a_zip_nested_past_the_depth_read_is_hidden(depth: int) -> None:
-    assert _hidden(_nested(_zip({"creds.env": ENV}), depth), "application/zip")
-    assert _hidden(_nested(_zip({"creds.env": ENV}), depth), "application/octet-stream")
+    assert _hidden(nested_zip(zip_of({"creds.env": ENV}), depth), "application/zip")
+    assert _hidden(nested_zip(zip_of({"creds.env": ENV}), depth), "application/octet-stream")
 
 
 def test_guard_nested_zips_of_stored_entries_are_read_as_ever() -> None:
     # (Nothing compressed three deep: its bytes are read as they are, kept.)
-    body = _nested(_zip({"notes.md": PROSE}, zipfile.ZIP_STORED), 3, zipfile.ZIP_STORED)
+    body = nested_zip(zip_of({"notes.md": PROSE}, zipfile.ZIP_STORED), 3, zipfile.ZIP_STORED)
     assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
-    assert _kept_as_sent(_nested(_zip({"notes.md": PROSE}), 1), "application/zip",
+    assert _kept_as_sent(nested_zip(zip_of({"notes.md": PROSE}), 1), "application/zip",
                          Redactor(["key", "password"]))
 
 
 def test_guard_a_docx_in_a_zip_is_read_and_kept_one_deeper_is_hidden() -> None:
     # (The cost: a .docx in a zip in a zip, its entries deflated three deep, is hidden
     # whole, as any zip past the depth read.)
-    docx = _zip({"[Content_Types].xml": b"<Types/>",
+    docx = zip_of({"[Content_Types].xml": b"<Types/>",
                  "word/document.xml": b"<w:document><w:t>" + PROSE + b"</w:t></w:document>"})
     deny = Redactor(["password", "secret"])
     assert _kept_as_sent(docx, "application/zip", deny)
-    assert _kept_as_sent(_zip({"report.docx": docx}), "application/zip", deny)
-    assert _hidden(_zip({"a.zip": _zip({"report.docx": docx})}), "application/zip")
+    assert _kept_as_sent(zip_of({"report.docx": docx}), "application/zip", deny)
+    assert _hidden(zip_of({"a.zip": zip_of({"report.docx": docx})}), "application/zip")
 
 
 # 2. compressed files in entries: layers, zlib ------------------------------------------
 
 COMPRESSED = {
-    "gz-gz-stored": _zip({"creds.env.gz.gz": gzip.compress(gzip.compress(ENV))},
+    "gz-gz-stored": zip_of({"creds.env.gz.gz": gzip.compress(gzip.compress(ENV))},
                          zipfile.ZIP_STORED),
-    "gz-gz-deflated": _zip({"creds.env.gz.gz": gzip.compress(gzip.compress(ENV))}),
-    "zlib-stored": _zip({"creds.env.z": zlib.compress(ENV)}, zipfile.ZIP_STORED),
-    "zlib-deflated": _zip({"creds.env.zz": zlib.compress(ENV)}),
-    "zlib-in-gz": _zip({"creds.gz": gzip.compress(zlib.compress(ENV))}, zipfile.ZIP_STORED),
+    "gz-gz-deflated": zip_of({"creds.env.gz.gz": gzip.compress(gzip.compress(ENV))}),
+    "zlib-stored": zip_of({"creds.env.z": zlib.compress(ENV)}, zipfile.ZIP_STORED),
+    "zlib-deflated": zip_of({"creds.env.zz": zlib.compress(ENV)}),
+    "zlib-in-gz": zip_of({"creds.gz": gzip.compress(zlib.compress(ENV))}, zipfile.ZIP_STORED),
 }
 
 
@@ -101,13 +95,13 @@ def test_a_file_compressed_past_four_layers_in_a_zip_is_hidden_unread() -> None:
     data = PROSE
     for _ in range(5):
         data = gzip.compress(data)
-    assert inflated_entries(_zip({"notes.md.gz": data}, zipfile.ZIP_STORED)) is None
-    assert _hidden(_zip({"notes.md.gz": data}, zipfile.ZIP_STORED), "application/zip")
+    assert inflated_entries(zip_of({"notes.md.gz": data}, zipfile.ZIP_STORED)) is None
+    assert _hidden(zip_of({"notes.md.gz": data}, zipfile.ZIP_STORED), "application/zip")
 
 
 def test_guard_compressed_prose_in_a_zip_is_kept() -> None:
     for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        body = _zip({"a.gz.gz": gzip.compress(gzip.compress(PROSE)),
+        body = zip_of({"a.gz.gz": gzip.compress(gzip.compress(PROSE)),
                      "b.z": zlib.compress(PROSE)}, method)
         assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
 
@@ -126,7 +120,7 @@ def test_any_bytes_in_a_compressed_entry_or_a_nested_zip_are_read_without_raisin
 # Through a real Flask app and the collector ------------------------------------------
 
 THROUGH = {
-    "three-deep": _nested(_zip({"creds.env": ENV}), 2),
+    "three-deep": nested_zip(zip_of({"creds.env": ENV}), 2),
     "gz-gz": COMPRESSED["gz-gz-stored"],
     "zlib": COMPRESSED["zlib-stored"],
 }
@@ -134,35 +128,9 @@ THROUGH = {
 
 @pytest.mark.parametrize("shape", THROUGH)
 def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
-    body = THROUGH[shape]
-    app = Flask(__name__)
-
-    @app.route("/upload", methods=["POST"])
-    def upload() -> Any:
-        return request.get_data(), {"Content-Type": "application/zip"}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"], max_body_bytes=2 << 20), app)
-    try:
-        answer = app.test_client().post("/upload", data=body,
-                                        headers={"Content-Type": "application/zip"})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    entry = log["request"]["log"]["entries"][0] if "request" in log else log
-    for record in (entry["request"]["postData"], entry["response"]["content"]):
-        text = record["text"]
-        if record.get("encoding") == "base64" or record.get("comment") == "base64":
-            text = base64.b64decode(text).decode("latin-1")
+    log = logged_echo(collector, THROUGH[shape], "application/zip", ["password"],
+                      max_body_bytes=2 << 20)
+    for text in body_texts(log):
         assert text.startswith("[REDACTED")
 
 

@@ -18,8 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.denied_bodies import (
+    SECRET,
+    WORDS,
+    assert_hidden,
+    assert_kept_in_both,
+    records,
+)
 from tests.support.fake_api import Collector
-from tests.test_hostile30_findings import SECRET, WORDS, _records
+from tests.support.flask_echo import logged_echo
 
 YAML = "application/yaml"
 LONG_URL = "https://api.example.com/v1/" + "a" * 130
@@ -48,10 +55,8 @@ def test_pyyaml_reads_the_passwords() -> None:
 @pytest.mark.parametrize("shape", LEAKS)
 def test_the_value_is_hidden(shape: str) -> None:
     import yaml
-    for record in _records(LEAKS[shape].encode(), YAML):
-        sent = json.dumps(record)
-        assert SECRET not in sent, sent
-        assert "REDACTED" in sent
+    for record in records(LEAKS[shape].encode(), YAML):
+        assert_hidden(record)
         yaml.safe_load(record["text"])
 
 
@@ -64,39 +69,14 @@ KEPT = {
 
 @pytest.mark.parametrize("shape", KEPT)
 def test_guard_ordinary_data_is_kept(shape: str) -> None:
-    body = KEPT[shape]
-    for record in _records(body.encode(), YAML):
-        assert record["text"] == body, record
+    assert_kept_in_both(KEPT[shape], YAML)
 
 
 def test_a_flask_app_sends_the_value_hidden(collector: Collector) -> None:
     import yaml
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
 
     body = yaml.safe_dump({LONG_URL: {"password": SECRET, "user": "ada"}}).encode()
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": YAML}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=WORDS), app)
-    try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": YAML})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    sent = json.dumps(log)
-    assert SECRET not in sent
-    assert "REDACTED" in sent
+    assert_hidden(logged_echo(collector, body, YAML, WORDS))
 
 
 _KEY = st.text(alphabet="ab '\"\\:#,[]{}-&*!|>?%@`\t\n", min_size=1, max_size=10)
@@ -115,7 +95,7 @@ def test_any_key_pyyaml_writes_in_block_style_keeps_its_value_hidden(
         document = {"a": document} if indent == 1 else {"a": [document]}
     text = yaml.safe_dump(document, default_flow_style=False, default_style=style)
     assert SECRET in json.dumps(yaml.safe_load(text))
-    for record in _records(text.encode(), YAML):
+    for record in records(text.encode(), YAML):
         assert SECRET not in json.dumps(record), text
         yaml.safe_load(record["text"])
 
@@ -137,5 +117,5 @@ def test_a_quoted_scalar_over_lines_starts_no_flow(shape: str) -> None:
     import yaml
     body = OPEN_QUOTE_LEAKS[shape]
     assert SECRET in json.dumps(yaml.safe_load(body))
-    for record in _records(body.encode(), YAML):
+    for record in records(body.encode(), YAML):
         assert SECRET not in json.dumps(record)

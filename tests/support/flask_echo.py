@@ -1,10 +1,11 @@
 """A real Flask app with the ReadMeMetrics extension that answers each POST's body as
 sent, under the type it was sent with, logging to a real collector: for the tests of what
 a denylist hides in a body, request and response alike (hostile23, hostile24, hostile27,
-hostile29, hostile30, review117)."""
+hostile29, hostile30, hostile31, review117, review122, review123, review124)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Optional, Union
 
 from tests.support.fake_api import Collector
@@ -42,3 +43,16 @@ def logged_echo(collector: Collector, body: Union[str, bytes], mime: str,
     finally:
         extension.close()
     return log
+
+
+def body_texts(log: dict[str, Any]) -> list[str]:
+    """The request's and the response's body texts in ``log`` (a log as the collector
+    got it, or its entry), base64 decoded (as latin-1) where the log says base64."""
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    texts = []
+    for record in (entry["request"]["postData"], entry["response"]["content"]):
+        text = record["text"]
+        if record.get("encoding") == "base64" or record.get("comment") == "base64":
+            text = base64.b64decode(text).decode("latin-1")
+        texts.append(text)
+    return texts
