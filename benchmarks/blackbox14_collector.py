@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -42,12 +41,14 @@ from tests.support.blackbox14_run import (  # noqa: E402
     names_in,
     rss_kb,
     said_in,
+    server_env,
+    stopped,
     wait_up,
 )
 from tests.support.drip import DripServer  # noqa: E402
 from tests.support.fake_api import Collector, Received, Reply  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
-from tests.support.processes import end_stragglers, start_server  # noqa: E402
+from tests.support.processes import end_stragglers, start_server, stop_server  # noqa: E402
 
 FINE = Reply(delay=0.25)
 BAD: dict[str, Callable[[], Reply]] = {
@@ -84,10 +85,7 @@ def run(name: str, calls: int, rate: float) -> dict[str, Any]:
         url = f"http://127.0.0.1:{free_port()}"
     out = Path(tempfile.mkdtemp(prefix=f"bb14c-{name}-"))
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "README_API_KEY": "rdme_bb14_key", "README_METRICS_SERVER": url,
-           "README_MAX_QUEUE_SIZE": "1000", "PYTHONPATH": str(ROOT),
-           "BB14_APP": "plain_app", "BB14_BARE": "0"}
+    env = server_env(url, "plain_app", README_MAX_QUEUE_SIZE="1000", BB14_BARE="0")
     log = out / "server.log"
     with open(log, "wb") as sink:
         process = start_server(argv("gthread", "tests.support.blackbox14_apps:plain_app", port),
@@ -127,17 +125,12 @@ def run(name: str, calls: int, rate: float) -> dict[str, Any]:
         done.set()
         began = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        try:
-            rc: Optional[int] = process.wait(90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            rc = None
+        rc = stopped(process)
         stop_s = round(time.monotonic() - began, 2)
     finally:
         done.set()
         end_stragglers(process)
-        bare.terminate()
-        end_stragglers(bare)
+        stop_server(bare)  # (before: terminated, never waited for)
         if drip is not None:
             drip.close()
     time.sleep(0.5)

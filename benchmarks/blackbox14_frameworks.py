@@ -41,8 +41,11 @@ from tests.support.blackbox14_run import (  # noqa: E402
     argv,
     check_entries,
     load,
+    named_entries,
     rss_kb,
     said_in,
+    server_env,
+    stopped,
     wait_up,
 )
 from tests.support.fake_api import Collector, Reply  # noqa: E402
@@ -58,11 +61,9 @@ def run(name: str, calls: int, rate: float, delay: float, sample_rss: bool,
     collector.default = Reply(delay=delay)
     collector.start()
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "README_API_KEY": "rdme_bb14_key", "README_METRICS_SERVER": collector.url,
-           "PYTHONPATH": str(ROOT), "BB14_APP": target.rsplit(":", 1)[1],
-           "BB14_BARE": os.environ.get("BB14_BARE", "0"),
-           "BB14_SIGTERM": "1" if server == "waitress" else "0"}
+    env = server_env(collector.url, target.rsplit(":", 1)[1],
+                     BB14_BARE=os.environ.get("BB14_BARE", "0"),
+                     BB14_SIGTERM="1" if server == "waitress" else "0")
     log = out / "server.log"
     with open(log, "wb") as sink:
         process = start_server(argv(server, target, port), cwd=str(ROOT), env=env,
@@ -90,26 +91,16 @@ def run(name: str, calls: int, rate: float, delay: float, sample_rss: bool,
         if stop_at is None:
             began = time.monotonic()
             process.send_signal(signal.SIGTERM)
-        try:
-            rc: Optional[int] = process.wait(90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            rc = None
+        rc = stopped(process)
         stop_s = round(time.monotonic() - began, 2)
     finally:
         stop_rss.set()
         end_stragglers(process)
     time.sleep(0.5)
-    names: collections.Counter[str] = collections.Counter()
-    entries = []
-    groups = set()
-    for one in collector.logs:
-        for entry in one["request"]["log"]["entries"]:
-            q = parse_qs(urlsplit(entry["request"]["url"]).query).get("name", [""])[0]
-            if q.startswith("n"):
-                names[q] += 1
-                entries.append(entry)
-                groups.add(one["group"]["id"])
+    named = named_entries(collector)
+    names = collections.Counter(name for name, _, _ in named)
+    entries = [entry for _, entry, _ in named]
+    groups = {one["group"]["id"] for _, _, one in named}
     collector.stop()
     said, lines = said_in(log.read_text(errors="replace"))
     result = {

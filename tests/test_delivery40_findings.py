@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -27,11 +25,10 @@ import requests
 
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import LINE_WAIT, start_server, stop_server
-from tests.test_blackbox12_findings import ROOT, SETTINGS, _children
+from tests.support.processes import LINE_WAIT
+from tests.support.runserver import children, held_env, runserver, serving
+from tests.test_blackbox12_findings import SETTINGS
 from tests.test_delivery36_findings import NO_UWSGI, paths, uwsgi
-from tests.test_e2e_servers import server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -223,44 +220,21 @@ def _runserver_stopped_by_sigterm(collector: Collector, tmp_path: Path, calls: i
     answering each in 1 s), then SIGTERM to the child alone (``kill <pid>``: its parent
     waits for it, and then exits as it did). What both printed."""
     (tmp_path / "d40_settings.py").write_text(SETTINGS + _LOOKED)
-    port = free_port()
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="d40_settings",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="10",
-                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="30",
-                     README_TIMEOUT="5")
-    output = tmp_path / "runserver.log"
-    with output.open("wb") as log:
-        process = start_server([sys.executable, "-m", "django", "runserver",
-                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
-                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return requests.options(f"{url}/nolog", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=60)
-        child = _children(process.pid)
+    env = held_env(collector, tmp_path, "30", DJANGO_SETTINGS_MODULE="d40_settings",
+                   README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
+                   README_BUFFER_LENGTH="10", README_TIMEOUT="5")
+    with serving(runserver(), env, tmp_path, "runserver.log") as server:
+        child = children(server.process.pid)
         assert len(child) == 1, child
-        for n in range(calls):
-            response = requests.get(f"{url}/hello", params={"name": f"n{n}"}, timeout=30,
-                                    headers={"X-Api-Key": "caller-12"})
-            assert response.status_code == 200
+        server.call([f"n{n}" for n in range(calls)])
         # The autoreloader's main thread looked at the files since the middleware was
         # made (its SIGTERM's noting is taken there: reloader_stop.watch_reload).
         looked = tmp_path / "looked"
         looked.unlink(missing_ok=True)
         wait_until(looked.exists, timeout=60)
         os.kill(child[0], signal.SIGTERM)
-        assert process.wait(60) == 0
-        return output.read_text(errors="replace")
-    finally:
-        stop_server(process)
+        assert server.process.wait(60) == 0
+        return server.said()
 
 
 def test_runserver_child_stopped_by_sigterm_alone_keeps_its_whole_close(

@@ -18,8 +18,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -40,11 +38,10 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
 )
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import LINE_WAIT, end_stragglers, start_server
-from tests.test_blackbox12_findings import ROOT, SETTINGS, _children
+from tests.support.processes import LINE_WAIT
+from tests.support.runserver import children, held_env, runserver, serving
+from tests.test_blackbox12_findings import SETTINGS
 from tests.test_delivery36_findings import NO_UWSGI, paths, uwsgi
-from tests.test_e2e_servers import server_env
 
 _LATE_LINE = "after the close began"
 
@@ -60,6 +57,28 @@ def _first_held(gate: threading.Event) -> Any:
             first = seen[0] == 1
         return Reply(gate=gate) if first else Reply()
     return judge
+
+
+def _refused_while_the_close_drains(make_delivery: MakeDelivery, collector: Collector,
+                                    caplog: Any, **options: Any) -> None:
+    """The close's POST of ``log-0`` held by the API, ``log-1`` submitted meanwhile: it
+    is refused, counted ``dropped_shutdown`` and said; the stats add up."""
+    gate = threading.Event()
+    collector.judge = _first_held(gate)
+    delivery = make_delivery(collector.url, buffer_length=100, shutdown_timeout=30.0,
+                             **options)
+    assert delivery.submit(item("log-0"))
+    closing = threading.Thread(target=delivery.close, daemon=True)
+    closing.start()
+    collector.wait_for_logs(1)
+    assert not delivery.submit(item("log-1"))
+    gate.set()
+    closing.join(LINE_WAIT)
+    stats = delivery.stats
+    assert adds_up(stats), stats
+    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1), stats
+    assert "1 log not delivered: of calls the server answered after the close began" \
+        in caplog.text
 
 
 def test_a_log_that_comes_while_the_close_drains_is_sent_in_its_next_post(
@@ -89,22 +108,7 @@ def test_at_the_queues_bounds_while_the_close_drains_a_log_is_refused_and_said(
         make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
     """``max_queue_size`` 1, its one log in the close's POST (held by the API): a log
     that comes then is refused and said as before, and the stats add up."""
-    gate = threading.Event()
-    collector.judge = _first_held(gate)
-    delivery = make_delivery(collector.url, buffer_length=100, shutdown_timeout=30.0,
-                             max_queue_size=1)
-    assert delivery.submit(item("log-0"))
-    closing = threading.Thread(target=delivery.close, daemon=True)
-    closing.start()
-    collector.wait_for_logs(1)
-    assert not delivery.submit(item("log-1"))
-    gate.set()
-    closing.join(LINE_WAIT)
-    stats = delivery.stats
-    assert adds_up(stats), stats
-    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1), stats
-    assert "1 log not delivered: of calls the server answered after the close began" \
-        in caplog.text
+    _refused_while_the_close_drains(make_delivery, collector, caplog, max_queue_size=1)
 
 
 def test_a_log_taken_while_draining_but_in_no_post_as_the_close_ends_is_said_late() -> None:
@@ -146,22 +150,8 @@ def test_inline_the_close_still_refuses_what_comes_while_it_drains(
         make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
     """Inline mode as before: only the close's thread sends, so a log that comes while
     it drains is refused and said."""
-    gate = threading.Event()
-    collector.judge = _first_held(gate)
-    delivery = make_delivery(collector.url, buffer_length=100, shutdown_timeout=30.0,
-                             background_worker_mode=False)
-    assert delivery.submit(item("log-0"))
-    closing = threading.Thread(target=delivery.close, daemon=True)
-    closing.start()
-    collector.wait_for_logs(1)
-    assert not delivery.submit(item("log-1"))
-    gate.set()
-    closing.join(LINE_WAIT)
-    stats = delivery.stats
-    assert adds_up(stats), stats
-    assert (stats["sent"], stats["dropped_shutdown"]) == (1, 1), stats
-    assert "1 log not delivered: of calls the server answered after the close began" \
-        in caplog.text
+    _refused_while_the_close_drains(make_delivery, collector, caplog,
+                                    background_worker_mode=False)
 
 
 @pytest.mark.e2e
@@ -202,55 +192,23 @@ def test_runserver_at_a_reload_delivers_the_calls_it_serves_on_during_the_close(
     gate = threading.Event()
     collector.judge = _first_held(gate)
     (tmp_path / "bb12_settings.py").write_text(SETTINGS)
-    port = free_port()
-    env = server_env(collector, DJANGO_SETTINGS_MODULE="bb12_settings",
-                     README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping",
-                     PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                     README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                     README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT="30",
-                     README_TIMEOUT="3")
-    output = tmp_path / "runserver.log"
-    with output.open("wb") as log:
-        process = start_server([sys.executable, "-m", "django", "runserver",
-                                f"127.0.0.1:{port}", "--skip-checks"], env=env,
-                               cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def answers() -> bool:
-            try:
-                return requests.options(f"{url}/nolog", timeout=2).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, timeout=60)
-        child = _children(process.pid)
-        assert len(child) == 1, child
-
-        def call(name: str) -> None:
-            response = requests.get(f"{url}/hello", params={"name": name}, timeout=30,
-                                    headers={"X-Api-Key": "caller-41"})
-            assert response.status_code == 200
-
-        for n in range(3):
-            call(f"n{n}")
-        later = time.time() + 10
-        os.utime(tmp_path / "bb12_settings.py", (later, later))
-        collector.wait_for_logs(3, timeout=60)  # the old child's close posted them
-        for n in range(4):
-            call(f"late{n}")
-        gate.set()
-        collector.wait_for_logs(7, timeout=60)
-        wait_until(lambda: not os.path.exists(f"/proc/{child[0]}"), timeout=60)
-    finally:
-        gate.set()
-        process.terminate()
+    env = held_env(collector, tmp_path, "30", DJANGO_SETTINGS_MODULE="bb12_settings",
+                   README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serving(runserver(), env, tmp_path, "runserver.log") as server:
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        end_stragglers(process)
-    said = output.read_text(errors="replace")
+            child = children(server.process.pid)
+            assert len(child) == 1, child
+            server.call([f"n{n}" for n in range(3)])
+            later = time.time() + 10
+            os.utime(tmp_path / "bb12_settings.py", (later, later))
+            collector.wait_for_logs(3, timeout=60)  # the old child's close posted them
+            server.call([f"late{n}" for n in range(4)])
+            gate.set()
+            collector.wait_for_logs(7, timeout=60)
+            wait_until(lambda: not os.path.exists(f"/proc/{child[0]}"), timeout=60)
+        finally:
+            gate.set()  # (before the server's stop: its close may wait on the answer)
+    said = server.said()
     names = sorted(re.search(r"name=(\w+)", entry["request"]["log"]["entries"][0][
         "request"]["url"]).group(1) for entry in collector.logs)  # type: ignore[union-attr]
     assert names == ["late0", "late1", "late2", "late3", "n0", "n1", "n2"], said

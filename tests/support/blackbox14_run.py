@@ -1,6 +1,7 @@
 """blackbox14's harness (benchmarks/blackbox14_frameworks.py, blackbox14_collector.py,
-tests/test_blackbox14_findings.py): the servers' command lines, the paced client, the
-library's lines that say logs were not delivered, a process tree's RSS."""
+tests/test_blackbox14_findings.py): the servers' command lines and environment, the paced
+client, the stop by SIGTERM, the library's lines that say logs were not delivered, a
+process tree's RSS."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from tests.support.fake_api import Collector
+from tests.support.processes import LINE_WAIT
 
+ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 MOD = "tests.support.blackbox14_apps"
 DJ = "tests.support.blackbox14_django_asgi:application"
@@ -43,6 +46,25 @@ def argv(server: str, target: str, port: int) -> list[str]:
                        "--no-access-log", "--workers", "2", target],
         "daphne": [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), target],
     }[server]
+
+
+def server_env(url: str, app: str, **extra: str) -> dict[str, str]:
+    """A server's environment: this one's but README_*, the key, the Metrics API at
+    ``url``, the repo importable, ``BB14_APP`` the app (tests/support/blackbox14_apps)."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+            "README_API_KEY": "rdme_bb14_key", "README_METRICS_SERVER": url,
+            "PYTHONPATH": str(ROOT), "BB14_APP": app, **extra}
+
+
+def stopped(process: subprocess.Popen[bytes]) -> Optional[int]:
+    """A server sent SIGTERM: its exit code within 90 s (None: killed then, and waited
+    for)."""
+    try:
+        return process.wait(90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(LINE_WAIT)
+        return None
 
 
 RUNS: dict[str, tuple[str, str]] = {
@@ -82,12 +104,14 @@ SAID = [re.compile(p) for p in (
 )]
 
 
-def said_in(text: str) -> tuple[int, list[str]]:
+def said_in(text: str, width: int = 300) -> tuple[int, list[str]]:
+    """How many logs a server's output (``text``) says were not delivered, and the
+    library's lines in it (each cut at ``width`` characters)."""
     said, lifespan, lines = 0, 0, []
     for line in text.splitlines():
         if "readme_metrics" not in line:
             continue
-        lines.append(line[:300])
+        lines.append(line[:width])
         if "not delivered yet, still queued" in line:
             m = re.search(r"(\d+) logs? not delivered", line)
             lifespan = int(m.group(1)) if m else 0
@@ -236,11 +260,18 @@ def check_entries(entries: list[dict[str, Any]], got: dict[str, Any], calls: int
     return wrong
 
 
-def names_in(collector: Collector) -> collections.Counter[str]:
-    names: collections.Counter[str] = collections.Counter()
+def named_entries(collector: Collector) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(name, entry, its log) for each entry of the collector's logs of a named call
+    (``?name=nN``), in order."""
+    found = []
     for one in collector.logs:
         for entry in one["request"]["log"]["entries"]:
             q = parse_qs(urlsplit(entry["request"]["url"]).query).get("name", [""])[0]
             if q.startswith("n"):
-                names[q] += 1
-    return names
+                found.append((q, entry, one))
+    return found
+
+
+def names_in(collector: Collector) -> collections.Counter[str]:
+    """How many times the collector read each named call."""
+    return collections.Counter(name for name, _, _ in named_entries(collector))

@@ -1,8 +1,8 @@
 """A server under its own reloader, the tests' way: ``manage.py runserver`` with Django's
 autoreloader (or ``gunicorn --reload``) in a subprocess on a free 127.0.0.1 port, its
 output in a file, the Metrics API a collector holding every answer. Shared by
-tests/test_blackbox12_findings, tests/test_review118_findings (and delivery40's import of
-blackbox12's names), which each repeated it."""
+tests/test_blackbox12_findings, tests/test_review118_findings, tests/test_delivery40_findings
+and tests/test_delivery41_findings, which each repeated it."""
 
 from __future__ import annotations
 
@@ -58,13 +58,15 @@ def held_env(held: Collector, tmp_path: Path, shutdown_timeout: str,
              **extra: str) -> dict[str, str]:
     """The server's environment: background worker, nothing sent before the exit
     (buffer 1,000, flush 600 s), ``shutdown_timeout``, POSTs bounded at 3 s; the repo
-    and ``tmp_path`` (where the test writes its settings or app) importable."""
+    and ``tmp_path`` (where the test writes its settings or app) importable. ``extra``
+    adds variables or overrides those (``README_BUFFER_LENGTH="10"``)."""
     from tests.test_e2e_servers import server_env
 
-    return server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                      README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                      README_FLUSH_INTERVAL="600",
-                      README_SHUTDOWN_TIMEOUT=shutdown_timeout, README_TIMEOUT="3", **extra)
+    settings = {"PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}",
+                "README_BACKGROUND_WORKER_MODE": "true", "README_BUFFER_LENGTH": "1000",
+                "README_FLUSH_INTERVAL": "600", "README_SHUTDOWN_TIMEOUT": shutdown_timeout,
+                "README_TIMEOUT": "3"}
+    return server_env(held, **{**settings, **extra})
 
 
 @dataclass
