@@ -18,8 +18,7 @@ by a real Flask app to a real collector on 127.0.0.1:
 from __future__ import annotations
 
 import re
-import tracemalloc
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import pytest
 from hypothesis import given, settings
@@ -40,6 +39,7 @@ from tests.support.denied_bodies import (
 from tests.support.exchanges import make_exchange, post
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.memory import peak_bytes
 
 
 def _plist(key: str) -> str:
@@ -127,15 +127,6 @@ def test_any_netrc_with_unknown_tokens_hides_its_password(extra: list[str],
     assert hidden is not None and SECRET not in hidden, body
 
 
-def _peak(call: Callable[[], Any]) -> int:
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("start", ['[{"name": "Authorization", "value": "',
                                    '[["Authorization", "', '{"headers": [["X-Api-Key", "'])
 @pytest.mark.parametrize("run", ["a", "\\n"])
@@ -144,7 +135,7 @@ def test_a_cut_header_list_is_read_in_memory_of_a_few_copies(start: str, run: st
     written; 94 MiB at the peak of build_log before (credential_pairs' string pattern)."""
     body = (start + run * ((1 << 19) // len(run))).encode()
     exchange = post("application/json", body)
-    assert _peak(lambda: build_log(exchange)) < 12 * len(body)
+    assert peak_bytes(lambda: build_log(exchange)) < 12 * len(body)
     log = build_log(exchange)
     text = log["request"]["log"]["entries"][0]["request"]["postData"]["text"]
     assert text.startswith(start) and run * 8 not in text  # (masked, as before)
@@ -210,7 +201,7 @@ def test_an_event_stream_of_many_lines_is_read_in_memory_of_a_few_copies(shape: 
     body = STREAMS[shape].encode()
     exchange = make_exchange(response_headers=[("Content-Type", "text/event-stream")],
                              response_body=body, response_body_size=len(body))
-    assert _peak(lambda: build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)) < (
+    assert peak_bytes(lambda: build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)) < (
         12 * len(body))
     text = build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)[
         "request"]["log"]["entries"][0]["response"]["content"]["text"]
@@ -249,7 +240,7 @@ def test_a_long_string_of_escapes_is_read_in_memory_of_a_few_copies(
     body = text.encode()
     exchange = make_exchange(response_headers=[("Content-Type", mime)],
                              response_body=body, response_body_size=len(body))
-    assert _peak(lambda: build_log(exchange, redactor=lists, max_body_bytes=2 << 20)) < (
+    assert peak_bytes(lambda: build_log(exchange, redactor=lists, max_body_bytes=2 << 20)) < (
         12 * len(body))
 
 

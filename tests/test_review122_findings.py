@@ -35,6 +35,7 @@ from tests.support.denied_bodies import (
 )
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.memory import peak_bytes
 
 YAML = "application/yaml"
 
@@ -224,16 +225,6 @@ def test_a_quoted_keys_value_starts_where_pyyaml_reads_it(key: str) -> None:
 # build_log with a denylist (256 KiB here): the reader kept a list of every line, and two or three
 # pieces a line to the end (24-50 copies of the body at the peak); now a few.
 
-def _peak(call: Any) -> int:
-    import tracemalloc
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 PROPERTIES_BODIES = {
     "continued-key": ("text/x-java-properties", "pass" + "\\\n" * (1 << 15) + "word=s\n"),
     "continued-value": ("text/x-java-properties", "password=" + "a\\\n" * (1 << 16) + "b\n"),
@@ -251,7 +242,7 @@ def test_a_properties_file_of_short_lines_is_read_in_memory_of_a_few_copies(
     body = text.encode()
     exchange = make_exchange(response_headers=[("Content-Type", mime)],
                              response_body=body, response_body_size=len(body))
-    assert _peak(lambda: build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)) < (
+    assert peak_bytes(lambda: build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)) < (
         8 * len(body))
     sent = build_log(exchange, redactor=DENY, max_body_bytes=2 << 20)[
         "request"]["log"]["entries"][0]["response"]["content"]["text"]
