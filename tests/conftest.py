@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.har import inflation_budget
-from tests.support import reaper, worker_crash
+from tests.support import reaper, unwaited, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
@@ -67,6 +67,19 @@ def _reaper_log(tmp_path_factory: pytest.TempPathFactory) -> None:
     """What this test process's watcher ends is said in its pytest base folder
     (tests/support/reaper.py)."""
     reaper.LOG[0] = str(tmp_path_factory.getbasetemp() / "reaper.log")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_left_unwaited() -> Iterator[None]:
+    """Each test process ends its session with no child a test left unwaited
+    (tests/support/unwaited.py): one collected while it still ran, or one still
+    running that nothing waits for, fails the session's last teardown, naming the test
+    that made it and where. (Before, each was a "ResourceWarning: subprocess N is still
+    running" at best, printed past the last test by no one knew which.)"""
+    unwaited.watch()
+    yield
+    left = unwaited.left()
+    assert left == [], "children left unwaited by the tests:\n" + "\n".join(left)
 
 
 @pytest.fixture(scope="session")

@@ -273,3 +273,74 @@ def test_no_test_ends_a_server_without_waiting_for_it() -> None:
              for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
              if re.search(r"\.terminate\(\)\n\s*end_stragglers\(", path.read_text("utf-8"))]
     assert found == []
+
+
+#: A test process's end, as an xdist worker's: a watcher started (a server registered),
+#: then, after every exit handler of the process, whether the watcher still runs. The
+#: check is registered before tests.support is imported, so it runs after reaper's own.
+_EXITING = """\
+import atexit, sys
+def last():
+    print([watcher.poll() is None for watcher in reaper._watchers], flush=True)
+atexit.register(last)
+sys.path.insert(0, sys.argv[1])
+from tests.support import reaper
+from tests.support.processes import start_server
+start_server([sys.executable, "-c", "pass"]).wait(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watcher is Linux's")
+def test_the_watcher_is_waited_for_at_the_test_process_exit() -> None:
+    """The end-of-run "ResourceWarning: subprocess N is still running" of every CI run
+    (CI42 to CI48, one each, printed as the xdist workers went down): each test
+    process's watcher (tests/support/reaper.py) read its pipe until the process was
+    gone, so its ``Popen`` was collected at the exit while it still ran. Now the exit
+    closes the pipe and waits for it. Before: ``[True]`` (still running)."""
+    run = run_command([sys.executable, "-c", _EXITING, str(REPO_ROOT)],
+                      capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "[False]\n", run.stderr
+
+
+_LEAVES = """\
+import sys
+from tests.support.processes import start_server
+
+KEPT = []
+
+
+def test_keeps_a_child_running() -> None:
+    KEPT.append(start_server([sys.executable, "-c", "import time; time.sleep(60)"]))
+
+
+def test_drops_a_child_still_running() -> None:
+    start_server([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_waits_for_its_child() -> None:
+    start_server([sys.executable, "-c", "pass"]).wait(60)
+"""
+
+
+@pytest.mark.parametrize("test", ["keeps_a_child_running", "drops_a_child_still_running",
+                                  "waits_for_its_child"])
+def test_a_session_whose_test_leaves_a_child_unwaited_fails(tmp_path: Path,
+                                                            test: str) -> None:
+    """The suite's own guard (tests/conftest.py's ``_no_process_left_unwaited``): a
+    pytest session with this suite's conftest, whose test keeps a child running to
+    the end, or drops one still running (collected: the ResourceWarning), ends in an
+    error naming that test; one that waits passes. Before: both passed silently."""
+    (tmp_path / "test_leaves.py").write_text(_LEAVES)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    run = run_command([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-n", "0",
+                       "-p", "no:cacheprovider", "-q", "-W", "ignore::ResourceWarning",
+                       f"test_leaves.py::test_{test}"],
+                      cwd=str(tmp_path), env=env, capture_output=True, text=True)
+    said = run.stdout + run.stderr
+    if test == "waits_for_its_child":
+        assert run.returncode == 0, said
+        return
+    assert run.returncode == 1, said
+    assert "children left unwaited by the tests" in said, said
+    assert f"made in test_leaves.py::test_{test}" in said, said

@@ -26,6 +26,7 @@ the logs of every run on the machine (``/tmp/pytest-of-*/pytest-*/**/reaper.log`
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import subprocess
@@ -148,6 +149,7 @@ def _forgotten_in_child() -> None:
             pass
     _pipe[0] = None
     _token[0] = f"{MARK}={secrets.token_hex(8)}"
+    _watchers.clear()  # (not this child's to wait for)
 
 
 if hasattr(os, "register_at_fork"):
@@ -173,9 +175,34 @@ def register(pid: int) -> None:
         try:
             if _pipe[0] is None:
                 _pipe[0] = _start_watcher()
-            os.write(_pipe[0], b"%d\n" % pid)
+            if _pipe[0] >= 0:  # (-1: the exit closed it)
+                os.write(_pipe[0], b"%d\n" % pid)
         except OSError:
             pass
+
+
+def _end_watch() -> None:
+    """At this process's normal exit (atexit): the watcher's pipe closed, as the exit
+    itself would close it, and the watcher waited for (``GRACE`` and some more at the
+    most) as it ends what is left. Before, its ``Popen`` was collected at the exit
+    while it still ran: "ResourceWarning: subprocess N is still running", printed at
+    the end of CI's runs by an xdist worker going down. A registration after this (at
+    exit) starts no new watcher: start_server's tie is left."""
+    with _lock:
+        write, _pipe[0] = _pipe[0], -1
+    if write is not None and write >= 0:
+        try:
+            os.close(write)
+        except OSError:
+            pass
+    for watcher in _watchers:
+        try:
+            watcher.wait(GRACE + 10)
+        except subprocess.TimeoutExpired:  # (it goes on ending what is left; let it)
+            pass
+
+
+atexit.register(_end_watch)
 
 
 def _start_watcher() -> int:
