@@ -17,7 +17,6 @@ import gc
 import os
 import subprocess
 import sys
-import traceback
 import warnings
 from typing import Any
 
@@ -28,18 +27,23 @@ COLLECTED: list[str] = []
 #: How many frames of the tests' own code name where a Popen was made.
 _FRAMES = 4
 _TESTS = os.sep + "tests" + os.sep
+_BENCHMARKS = os.sep + "benchmarks" + os.sep
 _installed: list[bool] = []
 
 
 def _made_where() -> str:
     """The test running (pytest's PYTEST_CURRENT_TEST) and the last frames of the
-    project's own code in the stack."""
-    frames = [frame for frame in traceback.extract_stack()[:-2]
-              if _TESTS in frame.filename or os.sep + "benchmarks" + os.sep in frame.filename]
-    where = " < ".join(f"{os.path.basename(frame.filename)}:{frame.lineno} {frame.name}"
-                       for frame in reversed(frames[-_FRAMES:]))
+    project's tests and benchmarks in the stack (read from the frames: no source read,
+    a few microseconds)."""
+    where = []
+    frame = sys._getframe(2)
+    while frame is not None and len(where) < _FRAMES:
+        name = frame.f_code.co_filename
+        if _TESTS in name or _BENCHMARKS in name:
+            where.append(f"{os.path.basename(name)}:{frame.f_lineno} {frame.f_code.co_name}")
+        frame = frame.f_back  # type: ignore[assignment]
     test = os.environ.get("PYTEST_CURRENT_TEST", "no test").rsplit(" (", 1)[0]
-    return f"made in {test} at {where or '?'}"
+    return f"made in {test} at {' < '.join(where) or '?'}"
 
 
 def _described(process: subprocess.Popen[Any]) -> str:
@@ -76,8 +80,11 @@ def left() -> list[str]:
     ran, and those still running now (garbage collected first) that are not a reaper's
     watcher."""
     gc.collect()
-    watchers = {id(process) for process in reaper._watchers}
+    # (subprocess keeps a Popen collected while it ran in its _active list, to reap it
+    # later: that one is in COLLECTED already)
+    reaping = getattr(subprocess, "_active", None) or []
+    known = {id(process) for process in [*reaper._watchers, *reaping]}
     running = [f"still running: {_described(process)}" for process in gc.get_objects()
-               if isinstance(process, subprocess.Popen) and id(process) not in watchers
+               if isinstance(process, subprocess.Popen) and id(process) not in known
                and getattr(process, "_child_created", False) and process.poll() is None]
     return [*COLLECTED, *running]
