@@ -84,7 +84,9 @@ def left() -> list[str]:
     # later: that one is in COLLECTED already)
     reaping = getattr(subprocess, "_active", None) or []
     known = {id(process) for process in [*reaper._watchers, *reaping]}
+    # (by type(): isinstance asks the object its __class__, which a lazy object, as
+    # Django's unconfigured settings, answers by raising)
     running = [f"still running: {_described(process)}" for process in gc.get_objects()
-               if isinstance(process, subprocess.Popen) and id(process) not in known
+               if issubclass(type(process), subprocess.Popen) and id(process) not in known
                and getattr(process, "_child_created", False) and process.poll() is None]
     return [*COLLECTED, *running]
