@@ -7,8 +7,8 @@ the test that made it and where, and every one collected while its child still r
 noted. :func:`left` says, at the end of the session, those and the ones still running
 that nothing will wait for: a test that ends a child must wait for it
 (tests/support/processes.stop_server), a test that keeps one for later tests must end
-it in a fixture's teardown. The watchers of tests/support/reaper.py, which outlive the
-test process by design, are not counted.
+it in a fixture's teardown. The watchers of tests/support/reaper.py, which run until
+the test process exits (and are waited for then), are not counted.
 """
 
 from __future__ import annotations
