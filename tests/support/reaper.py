@@ -135,6 +135,8 @@ _pipe: list[Optional[int]] = [None]
 _token = [f"{MARK}={secrets.token_hex(8)}"]
 #: The watcher started here (kept: it ends only after this process).
 _watchers: list[subprocess.Popen[bytes]] = []
+#: The PIDs of the watchers a forked child inherited the Popens of (not its children).
+_inherited: set[int] = set()
 
 
 def _forgotten_in_child() -> None:
@@ -149,7 +151,7 @@ def _forgotten_in_child() -> None:
             pass
     _pipe[0] = None
     _token[0] = f"{MARK}={secrets.token_hex(8)}"
-    _watchers.clear()  # (not this child's to wait for)
+    _inherited.update(watcher.pid for watcher in _watchers)
 
 
 if hasattr(os, "register_at_fork"):
@@ -196,6 +198,8 @@ def _end_watch() -> None:
         except OSError:
             pass
     for watcher in _watchers:
+        if watcher.pid in _inherited:
+            continue  # (a forked child's copy: the parent's to wait for)
         try:
             watcher.wait(GRACE + 10)
         except subprocess.TimeoutExpired:  # (it goes on ending what is left; let it)
