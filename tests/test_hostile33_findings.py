@@ -37,8 +37,9 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import MOST_INFLATED, inflated_entries
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.zip_bodies import zip_of as _zip
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
-from tests.test_hostile31_findings import ENV, _hidden, _zip
+from tests.test_hostile31_findings import ENV, _hidden
 
 PROSE = b"The monkey presses a key on the keyboard.\n" * 50
 DENY = Redactor(["password"])

@@ -34,8 +34,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.denied_bodies import SECRET, WORDS
+from tests.support.denied_bodies import records as _records
 from tests.support.fake_api import Collector
-from tests.test_hostile30_findings import SECRET, WORDS, _records
 
 YAML = "application/yaml"
 
