@@ -116,7 +116,9 @@ def test_the_small_get_log_is_built_with_fewer_python_calls(monkeypatch: pytest.
     gc.disable()
     try:
         assert _calls(record.to_exchange) <= 8  # to_exchange and 7 it calls
-        assert _calls(lambda: build_log(exchange)) <= 24  # the lambda, build_log and 22
+        # cpu16: the key gate (har/key_gate.keyless) passes the log, and scrub_entry and
+        # the 8 calls it made are spared: 24 -> 16.
+        assert _calls(lambda: build_log(exchange)) <= 16  # the lambda, build_log and 14
     finally:
         gc.enable()
 

@@ -28,6 +28,7 @@ from readme_metrics.har.cookies import (
 )
 from readme_metrics.har.credentials import CallerKey, for_key
 from readme_metrics.har.headers import RAW_CONTENT_TYPE, RAW_COOKIE, headers, hidden_userinfo
+from readme_metrics.har.key_gate import keyless
 from readme_metrics.har.pairs import parse_query, query_values
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
@@ -306,7 +307,11 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
         "timings": {"send": 0, "wait": wait, "receive": receive},
     }
     try:
-        scrub_entry(entry, caller, response_type, max_body_bytes)
+        # Most logs hold no spelling of the key: the gate proves it, and they are left
+        # as built (key_gate; the scrub's ~49k instructions of a small GET's log).
+        if caller is not None and (caller.gate is None or not keyless(
+                entry, caller.gate, response_type)):
+            scrub_entry(entry, caller, response_type, max_body_bytes)
     except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
         bodies.hide_bodies(entry)
     return entry
