@@ -168,7 +168,7 @@ class MetricsMiddleware:
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.
         self._awaiting = AwaitingIdentifier(self.config.grouping_function,
-                                            self.pipeline.logger)
+                                            self.pipeline.logger, self.config.api_key)
         self._outlive = Outlive()
         self._async = iscoroutinefunction(get_response)
         if self._async:

@@ -28,6 +28,7 @@ from readme_metrics.grouping_words import (
     LEFT_OUT,
     LONG_NUMBER_KEY,
     NO_KEY_BODY_CUT,
+    READMES_KEY,
     SHORT_NUMBER_KEY,
     awaitable_value,
     cut_note,
@@ -68,11 +69,15 @@ class Identifier:
     ``copy`` is the record of the body the request reads from the middleware's copy
     (None: the app's own read, or no body): if that is the start of a body longer than
     max_body_bytes once the function ran (see :func:`body_cut`), the error of a function
-    that raised says so."""
+    that raised says so.
+
+    ``readme_key``: the config's ReadMe API key; a function returning it as the caller's
+    key is warned once (the key is never said)."""
 
     def __init__(self, grouping_function: Callable[[Any], Any],
-                 logger: Union[logging.Logger, QuietLogger]) -> None:
+                 logger: Union[logging.Logger, QuietLogger], readme_key: str = "") -> None:
         self._function = grouping_function
+        self._readme_key = readme_key
         # The app configures the logger: a filter or handler of its that raises must not
         # reach the request (or the event loop) through a line logged here.
         self._logger = QuietLogger(logger)
@@ -85,6 +90,7 @@ class Identifier:
         self._said_none = False
         self._said_number = False
         self._said_no_key_cut = False
+        self._said_readme_key = not readme_key
 
     def __call__(self, request: Any, copy: Optional[BodyRecord] = None
                  ) -> Optional[Group]:
@@ -175,6 +181,9 @@ class Identifier:
             digits = "one digit" if len(key) == 1 else f"{len(key)} digits"
             said = SHORT_NUMBER_KEY if len(key) < MIN_SUBSTRING_KEY else LONG_NUMBER_KEY
             self._report(logging.WARNING, said.format(digits))
+        if not self._said_readme_key and key == self._readme_key:
+            self._said_readme_key = True
+            self._report(logging.WARNING, READMES_KEY)
         if not _KNOWN_KEYS.issuperset(result):
             # (A name may be data too: the caller's key as a name is hidden.)
             extra = sorted(hidden(str(name), (key,)) for name in result

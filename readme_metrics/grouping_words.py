@@ -15,7 +15,7 @@ from typing import Any, Optional
 from readme_metrics.capture.body import MAYBE_LONGER
 
 __all__ = ["AWAITABLE", "BODY_CUT", "LEFT_OUT", "LONG_NUMBER_KEY", "NO_KEY_BODY_CUT",
-           "SHORT_NUMBER_KEY", "awaitable_value", "cut_note", "no_key", "not_a_mapping",
+           "READMES_KEY", "SHORT_NUMBER_KEY", "awaitable_value", "cut_note", "no_key", "not_a_mapping",
            "unknown_keys"]
 
 _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
@@ -124,6 +124,19 @@ LONG_NUMBER_KEY = (
     "body, the query or the path, shows the mask in its middle, a JSON number turned into "
     "text); return a key that appears nowhere else, such as f\"user-{{user.pk}}\", to keep "
     "them (ReadMe groups the calls by it); said once")
+
+#: Said once, the first time the grouping function returns the ReadMe API key itself as
+#: the caller's (``{"api_key": os.environ["README_API_KEY"]}``, the two keys mixed up, or a
+#: call made with the project's key): every call then shows in ReadMe as one caller
+#: (newcomer30). Never the key, nor its last four characters.
+READMES_KEY = (
+    "the grouping function returned your ReadMe API key (MetricsApiConfig's api_key, "
+    "README_API_KEY) as the caller's api_key: that key is your ReadMe project's, and "
+    "api_key is meant for the key your API's caller sent you (for example "
+    "request.headers.get(\"X-Api-Key\")), so ReadMe shows every such call as one caller. "
+    "Return the caller's key (or, if this call was made with your ReadMe API key, call "
+    "your API with a caller's key instead); the calls are still logged, the key masked "
+    "as every caller's key is; said once")
 
 #: Said at DEBUG the first time the grouping function returns None (no request data).
 LEFT_OUT = ("the grouping function returned None, so this call is not logged, nor any other "

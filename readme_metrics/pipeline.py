@@ -65,7 +65,7 @@ class MetricsPipeline:
         #: method of a Python function in the caller's loop, an instance's ``__call__``
         #: through a C slot (about 650 instructions more a call).
         self.identify: Callable[..., Optional[Group]] = Identifier(
-            config.grouping_function, self.logger).__call__
+            config.grouping_function, self.logger, config.api_key).__call__
         self.redactor = Redactor(config.denylist, config.allowlist)
         # Delivery gets what building a log needs, not this pipeline: its sender threads
         # hold it, and so would have kept the pipeline (and the app it serves) for the

@@ -95,7 +95,8 @@ class MetricsMiddleware(PipelineControls):
         self.limit = config.max_body_bytes
         self.background = config.background_worker_mode
         # The bound __call__ (see MetricsPipeline.identify): a C slot call fewer.
-        self.identify = AwaitingIdentifier(config.grouping_function, self.logger).__call__
+        self.identify = AwaitingIdentifier(config.grouping_function, self.logger,
+                                           config.api_key).__call__
         # Work that outlives a cancelled exchange: its finish, its grouping function;
         # the calls a server's shutdown is cancelling (settled before the flush).
         self.outlive = Outlive(MetricsMiddleware.__call__.__code__)

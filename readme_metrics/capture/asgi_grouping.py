@@ -46,13 +46,13 @@ class AwaitingIdentifier:
     __slots__ = ("_grouping", "_identifier", "_raised")
 
     def __init__(self, grouping_function: Callable[[Any], Any],
-                 logger: Union[logging.Logger, QuietLogger]) -> None:
+                 logger: Union[logging.Logger, QuietLogger], readme_key: str = "") -> None:
         self._grouping = grouping_function
         # The Identifier makes its own QuietLogger of the logger (a QuietLogger given
         # keeps its secrets: the API key stays out of the tracebacks it writes).
         # Bound ``__call__`` methods, not the instances: 3.11 runs a bound method of a
         # Python function in the caller's loop, an instance's call through a C slot.
-        self._identifier = Identifier(_given, logger).__call__
+        self._identifier = Identifier(_given, logger, readme_key).__call__
         self._raised = Identifier(_Raised.__call__, logger).__call__
 
     def __call__(self, request: Any, copy: Optional[BodyRecord] = None

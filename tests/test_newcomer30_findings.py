@@ -1,0 +1,128 @@
+"""newcomer30's first hour on main at 58b25a5b (2026-12-05): two known rough edges, then
+README followed in order from a fresh clone. Each test named "warned", "says" or "help"
+failed there and passes with its fix.
+
+1. A grouping function returning the ReadMe API key itself as the caller's ``api_key``
+   (``{"api_key": os.environ["README_API_KEY"]}``: the two keys mixed up) was logged
+   without a word: every call went to ReadMe as one caller, the mask of the project's own
+   key (its last four characters shown on the dashboard). One warning now says so, once,
+   never the key; the calls are still logged, the key masked as every caller's key is.
+2. ``readme-metrics help`` was argparse's "invalid choice: 'help'", and ``help collect``
+   the same: both now print the help asked for (exit 0); ``help nosuch`` names the
+   commands there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Optional
+
+import pytest
+import requests
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.flask_readme import ReadMeMetrics
+from readme_metrics.masking import mask
+from tests.support.asgi import http_scope, run
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
+
+#: A key of the shape of a real ReadMe key (no placeholder: no start-up warning of its own).
+READMES_KEY = "rdme_xn8s9hb2c0f6e4d1a7k3m5p9q2r8t4v6w0y1z3aBcDeFgHiJkLmNoPqRsTuVwXyZ0123"
+CALLER = "owlbert-key"
+WORDS = "your ReadMe API key"
+
+
+def _mixed_up(request: Any) -> Optional[dict[str, str]]:
+    # The newcomer's mistake: the project's key where the caller's belongs.
+    return {"api_key": READMES_KEY, "label": "Customer name"}
+
+
+def _callers(request: Any) -> Optional[dict[str, str]]:
+    key = request.headers.get("X-Api-Key")
+    return {"api_key": key, "label": "Customer name"} if key else None
+
+
+def _said(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if WORDS in r.getMessage()]
+
+
+def _everything(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records)
+
+
+def _flask(collector: Collector, grouping: Any) -> tuple[Any, ReadMeMetrics]:
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("newcomer30")
+
+    @app.get("/")
+    def hello() -> Any:
+        return {"hello": "world"}
+
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key=READMES_KEY, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1), app)
+    return app, metrics
+
+
+# -- 1. the ReadMe API key returned as the caller's ------------------------------------------
+
+
+def test_the_readme_key_returned_as_the_callers_is_warned_once_and_still_logged_masked(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    app, metrics = _flask(collector, _mixed_up)
+    with served("werkzeug", app) as port:
+        for _ in range(3):
+            answer = requests.get(f"http://127.0.0.1:{port}/", timeout=30,
+                                  headers={"X-Api-Key": CALLER})
+            assert answer.status_code == 200
+        logs = collector.wait_for_logs(3)
+    metrics.close()
+    # What goes out: the calls, each under the mask of the project's key, never in clear.
+    assert [log["group"]["id"] for log in logs] == [mask(READMES_KEY)] * 3
+    assert all(READMES_KEY not in received.body.decode() for received in collector.received)
+    [said] = _said(caplog)  # once, not per call
+    assert said.levelno == logging.WARNING
+    message = said.getMessage()
+    assert "README_API_KEY" in message and "X-Api-Key" in message, message
+    assert "one caller" in message and "still logged" in message, message
+    assert READMES_KEY not in _everything(caplog)
+    assert READMES_KEY[-4:] not in message
+
+
+def test_an_async_grouping_function_returning_the_readme_key_is_warned(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+
+    async def grouping(request: Any) -> dict[str, str]:
+        return {"api_key": READMES_KEY}
+
+    async def hello(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = AsgiMetricsMiddleware(hello, MetricsApiConfig(
+        api_key=READMES_KEY, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+    for _ in range(2):
+        asyncio.run(run(app, http_scope()))
+    logs = collector.wait_for_logs(2)
+    app.close()
+    assert [log["group"]["id"] for log in logs] == [mask(READMES_KEY)] * 2
+    assert len(_said(caplog)) == 1
+    assert READMES_KEY not in _everything(caplog)
+
+
+def test_a_callers_own_key_says_nothing(
+        collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    app, metrics = _flask(collector, _callers)
+    with served("werkzeug", app) as port:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=30, headers={"X-Api-Key": CALLER})
+        [log] = collector.wait_for_logs(1)
+    metrics.close()
+    assert log["group"]["id"] == mask(CALLER)
+    assert _said(caplog) == []
