@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any, Optional
 
 import pytest
@@ -23,10 +24,13 @@ import requests
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.cli import main
 from readme_metrics.flask_readme import ReadMeMetrics
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope, run
+from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 from tests.support.wsgi_servers import served
 
 #: A key of the shape of a real ReadMe key (no placeholder: no start-up warning of its own).
@@ -126,3 +130,54 @@ def test_a_callers_own_key_says_nothing(
     metrics.close()
     assert log["group"]["id"] == mask(CALLER)
     assert _said(caplog) == []
+
+
+# -- 2. readme-metrics help ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "shown"), [
+    pytest.param(["help"], "usage: readme-metrics [-h]", id="help"),
+    pytest.param(["help", "collect"], "usage: readme-metrics collect", id="help-collect"),
+    pytest.param(["help", "demo"], "usage: readme-metrics demo", id="help-demo"),
+])
+def test_help_shows_the_help_asked_for(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                       shown: str) -> None:
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(shown), out
+    assert err == ""
+
+
+def test_help_of_no_such_command_names_the_commands(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["help", "colect"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no command 'colect'" in err and "collect, demo" in err, err
+
+
+def test_the_top_help_lists_help_and_says_the_middleware_is_no_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["help"]) == 0
+    flowing = " ".join(capsys.readouterr().out.split())
+    assert "commands: COMMAND collect" in flowing, flowing  # not "positional arguments"
+    assert "help show this help, or a command's: readme-metrics help collect" in flowing
+    assert "readme-metrics help COMMAND" in flowing
+    assert "The middleware itself is no command" in flowing
+
+
+def test_collects_api_key_option_says_which_key(capsys: pytest.CaptureFixture[str]) -> None:
+    # "accept only this ReadMe API key (Basic auth)": which one, the app's or a caller's?
+    assert main(["help", "collect"]) == 0
+    flowing = " ".join(capsys.readouterr().out.split())
+    assert "give the app's README_API_KEY" in flowing, flowing
+    assert "README_API_KEY=any-key will do" in flowing, flowing
+    assert "in the current folder" in flowing, flowing
+
+
+def test_help_from_the_installed_command() -> None:
+    done = run_command([sys.executable, "-m", "readme_metrics", "help", "collect"],
+                       capture_output=True, text=True, cwd=str(REPO_ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: readme-metrics collect"), done.stdout

@@ -1,4 +1,4 @@
-"""The ``readme-metrics`` command (SPEC section 9): ``collect`` and ``demo``.
+"""The ``readme-metrics`` command (SPEC section 9): ``collect`` and ``demo`` (and ``help``).
 
 Both run on your machine, with no ReadMe account and nothing sent to ReadMe; they listen on
 127.0.0.1 unless ``collect --host`` names another address:
@@ -113,18 +113,47 @@ def build_parser() -> argparse.ArgumentParser:
             "README_API_URL=http://127.0.0.1:8001\n"
             "      export README_API_KEY=any-key\n"
             "      python your_app.py\n\n"
-            "Run 'readme-metrics COMMAND --help' for the options of a command.\n\n"
+            "Run 'readme-metrics help COMMAND' (or 'readme-metrics COMMAND --help') for the\n"
+            "options of a command. The middleware itself is no command: wrap your app as\n"
+            "README.md's quick starts show, then run the app as usual.\n\n"
             "exit status: 0 stopped by Ctrl-C or SIGTERM, or every call of 'demo --requests N'\n"
             "  made and its log accepted; 1 'demo --requests N' did not get there; 2 wrong\n"
             "  arguments, or a port or HAR file that cannot be used."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
                                      parser_class=_CommandParser)
     _add_collect(commands)
     _add_demo(commands)
+    helper = commands.add_parser(
+        "help", help="show this help, or a command's: readme-metrics help collect",
+        description="Show the help of readme-metrics, or of one of its commands.")
+    helper.add_argument("topic", metavar="COMMAND", nargs="?", default=None,
+                        help="the command to show the help of (collect, demo)")
     return parser
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each command, by name."""
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps no other handle on them
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return dict(action.choices)
+    return {}
+
+
+def _help(parser: argparse.ArgumentParser, topic: Optional[str]) -> int:
+    """``readme-metrics help [COMMAND]``: what a newcomer types first (argparse said
+    "invalid choice: 'help'"); the help asked for, exit 0."""
+    if topic is None:
+        parser.print_help()
+        return 0
+    commands = _commands(parser)
+    if topic not in commands:
+        names = ", ".join(name for name in commands if name != "help")
+        parser.error(f"no command {topic!r} to show the help of (the commands: {names})")
+    commands[topic].print_help()
+    return 0
 
 
 def _add_collect(commands: Any) -> None:
@@ -142,7 +171,8 @@ def _add_collect(commands: Any) -> None:
             "README_API_URL=http://127.0.0.1:8001\n"
             "(README_API_URL gives each logged answer an x-documentation-url header that\n"
             "opens its call on the dashboard). The app still needs an API key\n"
-            "(README_API_KEY), but any value is accepted unless --api-key is given. A batch\n"
+            "(README_API_KEY), but any value is accepted unless --api-key is given\n"
+            "(README_API_KEY=any-key will do: it never reaches ReadMe from here). A batch\n"
             "holding an invalid log is refused with 400 and the reasons, which are also\n"
             "printed to stderr."
         ),
@@ -153,11 +183,13 @@ def _add_collect(commands: Any) -> None:
     collect.add_argument("--port", type=_port, default=8001,
                          help="port to listen on; 0 picks a free one")
     collect.add_argument("--har", metavar="FILE", default=DEFAULT_COLLECT_HAR,
-                         help="HAR file to append the entries to; an existing HAR file is "
-                              "continued, any other file is never overwritten")
+                         help="HAR file to append the entries to, in the current folder "
+                              "unless a path is given; an existing HAR file is continued, any "
+                              "other file is never overwritten")
     collect.add_argument("--api-key", metavar="KEY", type=_key, default=None,
-                         help="accept only this ReadMe API key (Basic auth); by default the "
-                              "Authorization header is not checked")
+                         help="accept only logs sent with this key, as ReadMe accepts only "
+                              "your project's (give the app's README_API_KEY); by default "
+                              "any key is accepted")
     collect.add_argument("--keep", metavar="N", type=_positive, default=1000,
                          help="calls kept in memory for the dashboard (the file keeps all)")
     collect.add_argument("--summary-every", metavar="SECONDS", type=_seconds, default=30.0,
@@ -208,5 +240,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from readme_metrics.cli.demo import run_demo
 
         return run_demo(args)
+    if args.command == "help":
+        return _help(parser, args.topic)
     parser.print_help()
     return 2
