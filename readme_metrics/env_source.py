@@ -37,7 +37,7 @@ from typing import Any, Collection, Mapping, Optional
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env
 
-__all__ = ["dotenv_elsewhere", "dotenv_where", "environment", "from_dotenv",
+__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_where", "environment", "from_dotenv",
            "hidden_by_empty", "names", "not_assigned", "origin", "reset", "set_empty"]
 
 _lock = threading.Lock()
@@ -163,6 +163,18 @@ def dotenv_where(variable: Optional[str] = None) -> str:
             return (f"in {_env_file} (read, but its line {', '.join(lines)} is no "
                     f"{variable}=value: write {variable}=<the value> there)")
         return f"in {_env_file} (read, but without a value for it)"
+    beside = _beside_the_script(variable) if variable else None
+    if beside is not None:
+        return (f"in a .env file in the working directory ({_env_directory} has none; "
+                f"{beside}, beside the script run, sets {variable}, but is not read: run "
+                f"the app from {os.path.dirname(beside)}, or move the file to the working "
+                "directory)")
+    above = dotenv_above(variable) if variable else None
+    if above is not None:
+        return (f"in a .env file in the working directory ({_env_directory} has none; "
+                f"{above} sets {variable}, but a .env in a folder above is not read: run "
+                f"the app from {os.path.dirname(above)}, or move the file to the working "
+                "directory)")
     return f"in a .env file in the working directory ({_env_directory} has none)"
 
 
@@ -179,17 +191,60 @@ def dotenv_elsewhere(directory: str,
         return None
     here = os.path.abspath(_env_directory or os.curdir)
     path = os.path.join(os.path.abspath(directory), ".env")
-    if os.path.dirname(path) == here or not os.path.isfile(path):
+    if os.path.dirname(path) == here:
         return None
+    names = _names_set(path, known)
+    return (path, names, here) if names else None
+
+
+def _names_set(path: str, known: Collection[str]) -> list[str]:
+    """The names of ``known`` that the ``.env`` file ``path`` sets and the environment
+    does not, sorted; none for no such file, or one that cannot be read."""
+    if not os.path.isfile(path):
+        return []
     try:
         with open(path, encoding="utf-8-sig") as file:
             matches = [_LINE.match(line) for line in file]
     except (OSError, UnicodeDecodeError):
+        return []
+    return sorted({match.group(1) for match in matches
+                   if match is not None and match.group(2) == "="
+                   and match.group(1) in known and match.group(1) not in os.environ})
+
+
+def _beside_the_script(variable: str) -> Optional[str]:
+    """The ``.env`` beside the script Python runs (``python proj/app.py``: proj/.env),
+    when it sets ``variable`` and is not the working directory's; None otherwise."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not isinstance(path, str):
         return None
-    names = sorted({match.group(1) for match in matches
-                    if match is not None and match.group(2) == "="
-                    and match.group(1) in known and match.group(1) not in os.environ})
-    return (path, names, here) if names else None
+    found = dotenv_elsewhere(os.path.dirname(os.path.abspath(path)), (variable,))
+    return found[0] if found is not None else None
+
+
+#: How many folders above the working directory :func:`dotenv_above` looks in.
+FOLDERS_ABOVE = 3
+
+
+def dotenv_above(variable: str) -> Optional[str]:
+    """The nearest ``.env`` up to :data:`FOLDERS_ABOVE` folders above the working
+    directory that sets ``variable``, when the working directory has none: a project's
+    root ``.env`` with the app run from a subfolder (``cd src && python app.py``), where
+    python-dotenv's ``find_dotenv()`` and docker compose look upward and this library
+    does not (newcomer30: the error said only "(src has none)"). None otherwise."""
+    environment()
+    if _env_file is not None:
+        return None
+    folder = os.path.abspath(_env_directory or os.curdir)
+    for _ in range(FOLDERS_ABOVE):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+        path = os.path.join(folder, ".env")
+        if _names_set(path, (variable,)):
+            return path
+    return None
 
 
 def origin(variable: Optional[str]) -> str:

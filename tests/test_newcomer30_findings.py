@@ -7,6 +7,10 @@ failed there and passes with its fix.
    without a word: every call went to ReadMe as one caller, the mask of the project's own
    key (its last four characters shown on the dashboard). One warning now says so, once,
    never the key; the calls are still logged, the key masked as every caller's key is.
+3. README_API_KEY in a ``.env`` the library does not read: beside the script run from
+   another folder (``python proj/app.py``), or in a folder above the working directory
+   (the project's root, the app run from ``src/``): the error said only "(the working
+   directory) has none". It now names the file and what to do.
 2. ``readme-metrics help`` was argparse's "invalid choice: 'help'", and ``help collect``
    the same: both now print the help asked for (exit 0); ``help nosuch`` names the
    commands there are.
@@ -16,7 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import textwrap
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -181,3 +188,69 @@ def test_help_from_the_installed_command() -> None:
                        capture_output=True, text=True, cwd=str(REPO_ROOT))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: readme-metrics collect"), done.stdout
+
+
+# -- 3. a .env the library does not read -----------------------------------------------------
+
+_APP = textwrap.dedent("""\
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+    def hello_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
+    def grouping_function(request):
+        return None
+
+
+    app = MetricsMiddleware(hello_app, MetricsApiConfig(grouping_function=grouping_function))
+    """)
+
+
+def _environment() -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
+
+
+def _error(argv: list[str], cwd: Path) -> str:
+    done = run_command([sys.executable, *argv], capture_output=True, text=True,
+                       cwd=str(cwd), env=_environment())
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    return done.stderr.strip().splitlines()[-1]
+
+
+def test_a_dotenv_beside_the_script_run_from_elsewhere_is_named_in_the_error(
+        tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(_APP)
+    (project / ".env").write_text("README_API_KEY=any-key\n")
+    error = _error(["proj/app.py"], tmp_path)
+    assert "api_key is required" in error, error
+    assert (f"({tmp_path} has none; {project / '.env'}, beside the script run, sets "
+            f"README_API_KEY, but is not read: run the app from {project}") in error, error
+    assert "any-key" not in error.split("no key yet?")[0]  # the file's value is not said
+
+
+def test_a_dotenv_in_a_folder_above_is_named_in_the_error(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.py").write_text(_APP)
+    (tmp_path / ".env").write_text("README_API_KEY=rdme_abc123secret\n")
+    error = _error(["app.py"], source)
+    assert (f"({source} has none; {tmp_path / '.env'} sets README_API_KEY, but a .env in "
+            f"a folder above is not read: run the app from {tmp_path}") in error, error
+    assert "rdme_abc123secret" not in error
+
+
+def test_a_dotenv_above_without_the_key_adds_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.py").write_text(_APP)
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite://\n")
+    error = _error(["app.py"], source)
+    assert f"({source} has none);" in error, error
