@@ -11,6 +11,11 @@ failed there and passes with its fix.
    another folder (``python proj/app.py``), or in a folder above the working directory
    (the project's root, the app run from ``src/``): the error said only "(the working
    directory) has none". It now names the file and what to do.
+4. An app's test suite (pytest, the app's test client) with the project's real key in
+   the environment sent every test's call to ReadMe's dashboard as production traffic,
+   and a passing run showed nothing (pytest shows no passing test's log lines): one
+   warning now says so when the configuration is made, as a Python warning too, which
+   pytest's summary shows at the app's line.
 2. ``readme-metrics help`` was argparse's "invalid choice: 'help'", and ``help collect``
    the same: both now print the help asked for (exit 0); ``help nosuch`` names the
    commands there are.
@@ -36,7 +41,7 @@ from readme_metrics.flask_readme import ReadMeMetrics
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope, run
 from tests.support.command import REPO_ROOT
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, free_port
 from tests.support.processes import run_command
 from tests.support.wsgi_servers import served
 
@@ -254,3 +259,91 @@ def test_a_dotenv_above_without_the_key_adds_nothing(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DATABASE_URL=sqlite://\n")
     error = _error(["app.py"], source)
     assert f"({source} has none);" in error, error
+
+
+# -- 4. an app's test suite sending to ReadMe -----------------------------------------------
+
+_FLASK_APP = textwrap.dedent("""\
+    from flask import Flask, jsonify
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+
+    def grouping_function(request):
+        api_key = request.headers.get("X-Api-Key")
+        return {"api_key": api_key, "label": "Customer name"} if api_key else None
+
+
+    metrics = ReadMeMetrics(MetricsApiConfig(grouping_function=grouping_function))
+
+
+    def create_app():
+        app = Flask(__name__)
+
+        @app.get("/")
+        def hello():
+            return jsonify(hello="world")
+
+        metrics.init_app(app)
+        return app
+    """)
+
+_TEST = textwrap.dedent("""\
+    from app import create_app
+
+
+    def test_hello():
+        client = create_app().test_client()
+        answer = client.get("/", headers={"X-Api-Key": "owlbert-key"})
+        assert answer.get_json() == {"hello": "world"}
+    """)
+
+_UNDER_PYTEST = "UserWarning: readme_metrics: this app is made in a pytest run"
+
+
+def _apps_suite(tmp_path: Path, **variables: str) -> str:
+    """Run a Flask app's own test suite with pytest, the project's key in the
+    environment; what pytest printed. ReadMe is reached through a proxy on a loopback
+    port where nothing listens: nothing leaves the machine."""
+    pytest.importorskip("flask")
+    (tmp_path / "app.py").write_text(_FLASK_APP)
+    (tmp_path / "test_app.py").write_text(_TEST)
+    env = {name: value for name, value in _environment().items()
+           if not name.startswith("PYTEST_") and name.upper() != "NO_PROXY"}
+    proxy = f"http://127.0.0.1:{free_port()}"
+    env.update(README_API_KEY=READMES_KEY, HTTPS_PROXY=proxy, HTTP_PROXY=proxy,
+               README_SHUTDOWN_TIMEOUT="1", **variables)
+    done = run_command([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "test_app.py"], capture_output=True, text=True, cwd=str(tmp_path),
+                       env=env)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert READMES_KEY not in done.stdout + done.stderr
+    return " ".join(done.stdout.split())
+
+
+def test_an_apps_test_suite_sending_to_readme_says_so_in_pytests_summary(
+        tmp_path: Path) -> None:
+    said = _apps_suite(tmp_path)
+    assert "1 passed, 1 warning" in said, said
+    assert f"app.py:12: {_UNDER_PYTEST}" in said, said  # the line making the config
+    assert "README_METRICS_ENABLED=false" in said, said
+
+
+@pytest.mark.parametrize("fix", [{"README_METRICS_ENABLED": "false"},
+                                 {"README_DEVELOPMENT_MODE": "true"}],
+                         ids=["metrics-off", "development-mode"])
+def test_the_fixes_it_gives_quiet_it(tmp_path: Path, fix: dict[str, str]) -> None:
+    said = _apps_suite(tmp_path, **fix)
+    assert "1 passed" in said and _UNDER_PYTEST not in said, said
+
+
+def test_a_dummy_key_or_the_local_collector_says_nothing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # This suite's own configs: pytest runs (PYTEST_CURRENT_TEST is set now).
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    MetricsApiConfig(api_key="test-key", grouping_function=_callers)
+    MetricsApiConfig(api_key=READMES_KEY, grouping_function=_callers,
+                     metrics_api="http://127.0.0.1:8001")
+    MetricsApiConfig(api_key=READMES_KEY, grouping_function=_callers, enabled=False)
+    assert not [r for r in caplog.records if "pytest run" in r.getMessage()]
