@@ -37,8 +37,9 @@ from typing import Any, Collection, Mapping, Optional
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env
 
-__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_where", "environment", "from_dotenv",
-           "hidden_by_empty", "names", "not_assigned", "origin", "reset", "set_empty"]
+__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_where", "environment",
+           "from_dotenv", "hidden_by_empty", "names", "not_assigned", "origin", "reset",
+           "set_empty"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None

@@ -15,8 +15,8 @@ from typing import Any, Optional
 from readme_metrics.capture.body import MAYBE_LONGER
 
 __all__ = ["AWAITABLE", "BODY_CUT", "LEFT_OUT", "LONG_NUMBER_KEY", "NO_KEY_BODY_CUT",
-           "READMES_KEY", "SHORT_NUMBER_KEY", "awaitable_value", "cut_note", "no_key", "not_a_mapping",
-           "unknown_keys"]
+           "READMES_KEY", "SHORT_NUMBER_KEY", "awaitable_value", "cut_note", "no_key",
+           "not_a_mapping", "unknown_keys"]
 
 _DOCUMENTED_KEYS = "api_key, label, email"  # "id" is the official package's older name
 
