@@ -9,10 +9,10 @@ dashboard beside the users', without a word (newcomer30). README says to set
 Said when the configuration is made, and only when all hold: pytest runs
 (``PYTEST_VERSION``, set by pytest 8.2 and later for the whole run, or
 ``PYTEST_CURRENT_TEST``, set during each test), the logs go to ReadMe's own Metrics API,
-they are not marked ``development``, and the key has the length of a real one (a test
-suite's dummy key, ``"test-key"``, reaches no dashboard). Besides the library's log line,
-as a Python warning: pytest shows a passing test's log lines to no one, and its warnings
-in its summary. The key is not said.
+they are not marked ``development``, and the key has the length and letters of a real
+one (a test suite's dummy key, ``"test-key"``, reaches no dashboard). Besides the
+library's log line, as a Python warning: pytest shows a passing test's log lines to no
+one, and its warnings in its summary. The key is not said.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ UNDER_PYTEST = (
 _said = [False]
 
 
+def _key_shaped(key: str) -> bool:
+    """Letters, digits, ``_`` and ``-`` only, as ReadMe's keys are (``rdme_...``): not a
+    ``module.attribute`` path taken for the key, which another warning names."""
+    return key.isascii() and key.replace("_", "").replace("-", "").isalnum()
+
+
 def under_pytest_warning(config: Any) -> list[str]:
     """The warning for ``config`` (enabled, its options resolved), made in a pytest run
     that would send the tests' calls to ReadMe's dashboard: also given once per process
@@ -48,7 +54,7 @@ def under_pytest_warning(config: Any) -> list[str]:
         wanted = bool(
             (os.environ.get("PYTEST_VERSION") or os.environ.get("PYTEST_CURRENT_TEST"))
             and not config.development_mode and isinstance(key, str)
-            and len(key) >= REAL_KEY_LENGTH and isinstance(api, str)
+            and len(key) >= REAL_KEY_LENGTH and _key_shaped(key) and isinstance(api, str)
             and urlsplit(api).hostname == "metrics.readme.io")
     except Exception:  # noqa: BLE001 - an option of the app's own type: nothing said
         return []

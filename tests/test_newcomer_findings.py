@@ -159,7 +159,10 @@ def test_a_missing_key_names_the_dotenv_looked_at(
     if dotenv == "beside the app":
         (tmp_path / ".env").write_text("README_API_KEY=any-key\n")
         monkeypatch.chdir(elsewhere)
-        where = f"in a .env file in the working directory ({elsewhere} has none)"
+        # (newcomer30: the .env in the folder above is named, with what to do)
+        where = (f"in a .env file in the working directory ({elsewhere} has none; "
+                 f"{tmp_path / '.env'} sets README_API_KEY, but a .env in a folder above "
+                 f"is not read: run the app from {tmp_path}")
     else:
         (tmp_path / ".env").write_text("README_API_KEYS=any-key\n")
         monkeypatch.chdir(tmp_path)
