@@ -59,7 +59,7 @@ from readme_metrics.key_checks import (
     stand_in_key_warning,
 )
 from readme_metrics.options import BY_NAME, OPTIONS
-from readme_metrics.under_pytest import under_pytest_warning
+from readme_metrics.under_pytest import warn_under_pytest
 
 #: ``grouping_function(request)``: the caller's mapping or None; under the ASGI middlewares
 #: (and Django's under ASGI) also an ``async def`` one (its result is awaited), as README's
@@ -263,7 +263,7 @@ class MetricsApiConfig:
             warnings += dotenv_beside_the_app(self.grouping_function, given)
             if "api_key" not in given:  # README_API_KEY=any-key: README's "See it locally"
                 warnings += stand_in_key_warning(self.api_key, self.metrics_api)
-            warnings += under_pytest_warning(self)  # a test suite's calls sent to ReadMe
+            warn_under_pytest(self)  # a test suite's calls sent to ReadMe
             if "django.conf" in sys.modules:  # settings.py: is the middleware used?
                 from readme_metrics.unwrapped import watch_django
 

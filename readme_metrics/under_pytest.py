@@ -10,9 +10,10 @@ Said when the configuration is made, and only when all hold: pytest runs
 (``PYTEST_VERSION``, set by pytest 8.2 and later for the whole run, or
 ``PYTEST_CURRENT_TEST``, set during each test), the logs go to ReadMe's own Metrics API,
 they are not marked ``development``, and the key has the length and letters of a real
-one (a test suite's dummy key, ``"test-key"``, reaches no dashboard). Besides the
-library's log line, as a Python warning: pytest shows a passing test's log lines to no
-one, and its warnings in its summary. The key is not said.
+one (a test suite's dummy key, ``"test-key"``, reaches no dashboard). As a Python
+warning only, once a process: pytest shows a passing test's log lines to no one, and its
+warnings in its summary (a log line too, per configuration, was in the way of test
+suites reading the library's lines in order). The key is not said.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["REAL_KEY_LENGTH", "UNDER_PYTEST", "under_pytest_warning"]
+__all__ = ["REAL_KEY_LENGTH", "UNDER_PYTEST", "warn_under_pytest"]
 
 #: The shortest key taken for a real one: ReadMe's are about 70 characters long.
 REAL_KEY_LENGTH = 32
@@ -45,10 +46,10 @@ def _key_shaped(key: str) -> bool:
     return key.isascii() and key.replace("_", "").replace("-", "").isalnum()
 
 
-def under_pytest_warning(config: Any) -> list[str]:
-    """The warning for ``config`` (enabled, its options resolved), made in a pytest run
-    that would send the tests' calls to ReadMe's dashboard: also given once per process
-    as a Python warning, at the line that made the configuration. Never raises."""
+def warn_under_pytest(config: Any) -> None:
+    """Give the warning, once per process, as a Python warning at the line that made
+    ``config`` (enabled, its options resolved) in a pytest run that would send the tests'
+    calls to ReadMe's dashboard. Never raises."""
     try:
         key, api = config.api_key, config.metrics_api
         wanted = bool(
@@ -57,13 +58,10 @@ def under_pytest_warning(config: Any) -> list[str]:
             and len(key) >= REAL_KEY_LENGTH and _key_shaped(key) and isinstance(api, str)
             and urlsplit(api).hostname == "metrics.readme.io")
     except Exception:  # noqa: BLE001 - an option of the app's own type: nothing said
-        return []
-    if not wanted:
-        return []
-    if not _said[0]:
+        return
+    if wanted and not _said[0]:
         _said[0] = True
-        try:  # under_pytest_warning <- MetricsApiConfig.__init__ <- the app's line
+        try:  # warn_under_pytest <- MetricsApiConfig.__init__ <- the app's line
             warnings.warn(UNDER_PYTEST, UserWarning, stacklevel=3)
         except Exception:  # noqa: BLE001 - filterwarnings = error: never raised into the app
             pass
-    return [UNDER_PYTEST]
