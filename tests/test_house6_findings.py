@@ -413,13 +413,12 @@ def test_a_wrapped_run_is_written_again_at_its_lines_widths() -> None:
     assert widths[0] == 20 and set(widths[1:-1]) == {76}, widths
 
 
-
-@pytest.mark.xfail(strict=True, reason="known leak, open (keyleak1's fuzzer, 3 finds in "
-                   "80,000): a run with PHP's \\/ escapes, urlencoded keeping '/', wrapped "
-                   "at 4 columns, in a JSON body: its first copy of the key is never masked")
 def test_a_wrapped_percent_encoded_run_after_an_escaped_slash_is_masked() -> None:
-    """Pinned for the next session (NOTE43): the sibling property's example that still
-    leaks on main. A strict xfail: the fix turns it into a pass that must be un-marked."""
+    """keyleak1's fuzzer (3 finds in 80,000), fixed by keyleak2. Failed before: a run
+    with PHP's "\\/" escapes, urlencoded keeping "/", wrapped at 4 columns, in a text
+    body quoting JSON: "aMJZ\\/%0D%0A9yZG...", the first copy's group of four "Z/9y"
+    starting before the "\\/", which ended the percent-encoded run read (it began at
+    the "/"), and that copy went out as sent."""
     key, lead, urlsafe = KEY, "MJZ/", False
     pieces: list[_PIECE] = [(False, b"\x89\xcf", b"\xad?\xa0", False, 2, 0, "O"),
                             (False, b"\xf20", b"j\r", False, 1, 0, ""),

@@ -22,9 +22,11 @@ from readme_metrics.har.key_base64_run import (
     unglued_spans,
 )
 from readme_metrics.har.key_base64_spellings import (
+    ESCAPED_CHARACTER,
     base64_probe,
     base64_spellings,
     broken_spelling_in,
+    unescaped,
 )
 from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.text import PROBED_TEXT
@@ -34,14 +36,18 @@ __all__ = ["masked_encoded_runs", "masked_percent", "percent_spelled_in", "split
 
 # A run of base64 (either alphabet) percent-encoded in a URL, a query, a cookie: its
 # characters maybe escaped (urlencode writes "+", "/" and "=" as %2B, %2F, %3D), lines
-# of them (a wrapped value: %0D%0A, %0A), not starting inside an escape.
+# of them (a wrapped value: %0D%0A, %0A), not starting inside an escape. In a JSON
+# string a character kept as written by the percent-encoding may be escaped again as
+# JSON escapes it (PHP writes "/" as "\\/", .NET "+" as "\\u002B": keyleak2, a value
+# urlencoded keeping "/", "aMJZ\\/%0D%0A9yZG...", its run read from after the "\\/").
 _ENCODED_CHARACTER = (r"(?:[A-Za-z0-9+/\-_]|%(?:2[BbDdFf]|3[0-9]|[46][1-9A-Fa-f]"
-                      r"|5[0-9AaFf]|7[0-9Aa]))")
+                      rf"|5[0-9AaFf]|7[0-9Aa])|{ESCAPED_CHARACTER})")
 _ENCODED_RUN = re.compile(
     rf"(?<!%)(?<!%[0-9A-Fa-f]){_ENCODED_CHARACTER}+"
     rf"(?:(?:(?:%0[Dd])?%0[Aa])+{_ENCODED_CHARACTER}+)*(?:=|%3[Dd])*")
 _ENCODED_BREAK = re.compile(r"\r?\n")
-_ENCODED_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|[^%]")
+# One character of such a run as read: an escape (percent or JSON) or as written.
+_ENCODED_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|\\/|\\u[0-9A-Fa-f]{4}|[^%]")
 
 
 @lru_cache(maxsize=64)
@@ -171,8 +177,15 @@ def _flat_twice(found: str) -> str:
 
 
 def _flat(found: str) -> str:
-    """A percent-encoded run of base64 as a reader takes it: decoded, lines joined."""
-    return "".join(_ENCODED_BREAK.split(percent_decoded(found)))
+    """A percent-encoded run of base64 as a reader takes it: decoded (its JSON escapes
+    read), lines joined."""
+    return "".join(_ENCODED_BREAK.split(_decoded(found)))
+
+
+def _decoded(found: str) -> str:
+    """A percent-encoded run of base64 decoded, its JSON escapes read (``\\/``), one
+    character for each of its :data:`_ENCODED_TOKEN` s."""
+    return unescaped(percent_decoded(found))
 
 
 def _encoded_segment(key: str, masked: str, found: str, exact: bool) -> Optional[str]:
@@ -187,7 +200,7 @@ def _encoded_written(found: str, written: str) -> str:
     """``written`` (a percent-encoded run of base64 read, masked; or the mask) written
     as the run ``found`` was: wrapped, what stood before the key as it was, the rest
     percent-encoded."""
-    decoded = percent_decoded(found)
+    decoded = _decoded(found)
     lines = _ENCODED_BREAK.split(decoded)
     if len(lines) > 1:
         newline = _ENCODED_BREAK.search(decoded).group(0)  # type: ignore[union-attr]

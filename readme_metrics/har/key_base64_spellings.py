@@ -16,9 +16,10 @@ from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.text import rarest
 from readme_metrics.masking import utf8
 
-__all__ = ["BREAK", "ESCAPE", "TO_URLSAFE", "URLSAFE_ESCAPE", "aligned_spellings", "base64_probe",
-           "base64_spellings", "broken_spelling_in", "escape_in", "lead_spellings",
-           "shortest_spelling", "spelled_in", "unbroken"]
+__all__ = ["BREAK", "ESCAPE", "ESCAPED_CHARACTER", "TO_URLSAFE", "URLSAFE_ESCAPE",
+           "aligned_spellings", "base64_probe", "base64_spellings", "broken_spelling_in",
+           "escape_in", "lead_spellings", "shortest_spelling", "spelled_in", "unbroken",
+           "unescaped"]
 
 #: Standard base64's "+" and "/" as the URL-safe alphabet writes them.
 TO_URLSAFE = str.maketrans("+/", "-_")
@@ -29,7 +30,9 @@ ESCAPE = r"\\u00(?:2[BbFf]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])|\\/"
 # The same in the URL-safe alphabet ("-" and "_" for "+" and "/"; JSON escapes neither,
 # but a text escaping every character does: "\u002d").
 URLSAFE_ESCAPE = r"\\u00(?:2[Dd]|3[0-9]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa])"
-_ESCAPED = re.compile(rf"{ESCAPE}|\\u00(?:2[Dd]|5[Ff])")
+#: A JSON escape of a character of either alphabet, as :func:`unescaped` reads it.
+ESCAPED_CHARACTER = rf"{ESCAPE}|\\u00(?:2[Dd]|5[Ff])"
+_ESCAPED = re.compile(ESCAPED_CHARACTER)
 BREAK = re.compile(r"\r?\n|\\r\\n|\\n|(?:\\u000[Dd])?\\u000[Aa]")
 
 
@@ -115,9 +118,13 @@ def broken_spelling_in(text: str, key: str) -> bool:
 def unbroken(text: str) -> str:
     """``text`` as a reader of wrapped base64 in a JSON string takes it: its line breaks
     out and the escapes of base64's characters read."""
-    if "\\" in text:
-        text = _ESCAPED.sub(_escaped_character, text)
-    return BREAK.sub("", text)
+    return BREAK.sub("", unescaped(text))
+
+
+def unescaped(text: str) -> str:
+    """``text`` with the JSON escapes of base64's characters read (``\\/``,
+    ``\\u002B``), its line breaks as they are."""
+    return _ESCAPED.sub(_escaped_character, text) if "\\" in text else text
 
 
 def _escaped_character(escape: re.Match[str]) -> str:
