@@ -145,10 +145,15 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
 
 # A run of base64 percent-encoded twice (urlencode of a urlencoded value: "+" as %252B),
 # its lines too (%250A), each character maybe (%2563: house6), not starting inside an
-# escape.
+# escape. The second encoding may escape every character of the first's ("%2B" as
+# "%25%32%42", a base64 character's "c" as "%63"), and a JSON string may escape what
+# both kept ("\\/": keyleak2).
 _TWICE_RUN = re.compile(
     r"(?<!%)(?<!%[0-9A-Fa-f])(?:[A-Za-z0-9\-_]"
-    r"|%25(?:2[BbDdFf]|3[0-9Dd]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa]|0[AaDd]))+")
+    r"|%25(?:2[BbDdFf]|3[0-9Dd]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa]|0[AaDd])"
+    r"|%25(?:[0-9A-Fa-f]|%(?:3[0-9]|[46][1-6])){2}"
+    r"|%(?:2[BbDdFf]|3[0-9Dd]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa])"
+    rf"|{ESCAPED_CHARACTER})+")
 
 
 def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
@@ -161,7 +166,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
         found = run.group(0)
         if "%25" not in found:
             continue
-        once = found.replace("%25", "%")
+        once = percent_decoded(found)
         written = masked_encoded_runs(once, key, masked)
         if written != once:
             spans.append((run.start(), run.end(), written.replace("%", "%25")))
@@ -173,7 +178,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
 
 def _flat_twice(found: str) -> str:
     """A run of base64 percent-encoded twice as a reader decoding both takes it."""
-    return _flat(found.replace("%25", "%"))
+    return _flat(percent_decoded(found))
 
 
 def _flat(found: str) -> str:

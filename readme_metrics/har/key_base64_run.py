@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional, Sequence
 from urllib.parse import unquote
 
 from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
-from readme_metrics.har.key_base64_spellings import TO_URLSAFE, aligned_spellings
+from readme_metrics.har.key_base64_spellings import BREAK, TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
 
 __all__ = ["decoded_masked", "key_left", "masked_run", "masked_runs", "rewrapped", "spliced",
@@ -103,11 +103,21 @@ def unglued(text: str, span: tuple[int, int, str], key: str, mask: str,
             text[head:start] + read(written) + text[end:tail], key):
         return start, end, mask
     # Its escapes read as written, or decoded once: an escape's hex digits before a copy
-    # (a "+" written "%2B" or "%252B" before "yZG1l...", the "B" its first bits).
-    if "%" in written and any(key_left(text[head:start] + each + text[end:tail], key)
-                              for each in (written, unquote(written))):
+    # (a "+" written "%2B" or "%252B" before "yZG1l...", the "B" its first bits; a JSON
+    # string's "\\u002ByZG1l%0A...", keyleak2), its line breaks out.
+    if ("%" in written or "\\" in written) and any(
+            key_left(text[head:start] + each + text[end:tail], key)
+            for each in _escapes_as_written(written)):
         return start, end, mask
     return span
+
+
+def _escapes_as_written(written: str) -> set[str]:
+    """What a reader not reading all of its escapes may take a span's ``written`` for:
+    its percent escapes as written or decoded once, its JSON escapes as written, each
+    with its line breaks out too."""
+    forms = {written, unquote(written)} if "%" in written else {written}
+    return forms | {BREAK.sub("", each) for each in forms}
 
 
 def unglued_spans(text: str, spans: list[tuple[int, int, str]], key: str, mask: str,
@@ -155,7 +165,10 @@ def decoded_masked(run: str, key: str, masked: str, url: bool,
     first in clear): the text written is decoded again from the first start where the
     key is left (its last character past a group kept as written). That masks the key
     at its place in a group from there on, and leaves none before it; what follows a
-    mask stays at its place (a mask is whole bytes): four passes at most."""
+    mask stays at its place (a mask is whole bytes): four passes at most. A run written
+    with padding keeps it (as written) where encoding again writes none: it parts the run
+    from what follows (keyleak2: "...NWY0Z%3D%2B..." in a body, a copy cut before its
+    last character, written again "...NWY0Z%2B...", the next run's "+" gave it)."""
     body = run.rstrip("=")
     written = _decoded_from_a_start(body, key, masked, url, exact, len(body) != len(run))
     for _ in range(4):
@@ -163,6 +176,8 @@ def decoded_masked(run: str, key: str, masked: str, url: bool,
             break
         written = _decoded_from_a_start(written.rstrip("="), key, masked, url, False,
                                         written.endswith("="), lax=True)
+    if written is not None and len(body) != len(run) and not written.endswith("="):
+        written += run[len(body):]
     return written
 
 
