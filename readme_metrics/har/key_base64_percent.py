@@ -14,6 +14,7 @@ from os.path import commonprefix
 from typing import Optional
 from urllib.parse import quote
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.key_base64_run import (
     decoded_masked,
     masked_runs,
@@ -166,7 +167,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
         found = run.group(0)
         if "%25" not in found:
             continue
-        once = percent_decoded(found)
+        once = _once(found)
         written = masked_encoded_runs(once, key, masked)
         if written != once:
             spans.append((run.start(), run.end(), written.replace("%", "%25")))
@@ -178,7 +179,22 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
 
 def _flat_twice(found: str) -> str:
     """A run of base64 percent-encoded twice as a reader decoding both takes it."""
-    return _flat(percent_decoded(found))
+    return _flat(_once(found))
+
+
+# An escape of the first encoding escaped again: "%252B", or each of its characters
+# ("%25%32%42").
+_ESCAPED_ESCAPE = lazy_compile(r"%25((?:[0-9A-Fa-f]|%(?:3[0-9]|[46][1-6])){2})")
+
+
+def _once(found: str) -> str:
+    """A run of base64 percent-encoded twice (:data:`_TWICE_RUN`) with the second
+    encoding's escapes of the first's read ("%252B", "%25%32%42": "%2B"), the first's
+    kept: a percent-encoded run, each of its runs as :func:`masked_encoded_runs` reads
+    one (a run of it read whole, holding no escape, is none of its)."""
+    if "%25%" not in found:
+        return found.replace("%25", "%")
+    return _ESCAPED_ESCAPE.sub(lambda escape: "%" + percent_decoded(escape[1]), found)
 
 
 def _flat(found: str) -> str:
