@@ -4,8 +4,8 @@ wrapped, percent-encoded in ways composed (urlencoded keeping some characters, e
 character of the urlencoded text escaped again), in a JSON string written by PHP ("\\/")
 or .NET ("\\u002B"). Found by a scratch fuzzer composing those (keyleak1's idea); each
 example below failed on main at 58b25a5b but finding 3's (found once finding 1 was
-fixed), the oracle house6's (every string of the log
-read as written, percent-decoded once and twice, JSON escapes read, line breaks out).
+fixed), the oracle house6's (every string of the log read as written, percent-decoded
+once and twice, JSON escapes read, line breaks out).
 
 1. A percent-encoded run in a JSON string whose "/" (kept by the encoding) PHP wrote
    "\\/", or whose "+" .NET wrote "\\u002B": the run read ended at the escape, and a
@@ -27,7 +27,7 @@ import pytest
 
 from readme_metrics.exchange import Exchange
 from readme_metrics.har import build_log
-from readme_metrics.har.key_base64_run import decoded_masked
+from readme_metrics.har.key_base64_run import masked_run
 from tests.test_house6_findings import (
     _PIECE,
     KEY,
@@ -131,7 +131,8 @@ def test_a_run_percent_encoded_in_a_json_string_is_masked(
                  5, "\n", True, id="json-urlsafe"),
     pytest.param("text", LONG_KEY, "x ", " y",
                  ["Z/a+", (False, b"", b"", True, 2, 0, "0"),
-                  (False, b"\xd1d", b"\xdf", False, 1, 0, ""), (False, b"", b"", False, 2, 0, "a/")],
+                  (False, b"\xd1d", b"\xdf", False, 1, 0, ""),
+                  (False, b"", b"", False, 2, 0, "a/")],
                  64, "\r\n", False, id="text"),
 ])
 def test_a_run_urlencoded_then_every_character_escaped_is_masked(
@@ -155,5 +156,5 @@ def test_a_padded_run_keeps_its_padding_when_written_again() -> None:
     piece cut, glued): encoding the masked bytes again writes no padding, and the run
     kept its "=" no longer (what parts it from the next)."""
     copy = "cmRtZV94bjhzOWgzYTdiMmMxZDBlNWY0Z2Zn"  # base64("rdme_...5f4gfg"): whole groups
-    written = decoded_masked(copy + "=", KEY, "sha512-m?sked", False)
-    assert written is not None and written.endswith("=") and "NWY0Z2" not in written
+    written = masked_run(copy + "=", KEY, "sha512-m?sked", False)
+    assert written.endswith("=") and "NWY0Z2" not in written

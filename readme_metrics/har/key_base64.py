@@ -24,7 +24,7 @@ from readme_metrics.har.key_base64_percent import (
     masked_percent,
     splitting_escape_in,
 )
-from readme_metrics.har.key_base64_run import decoded_masked, masked_runs
+from readme_metrics.har.key_base64_run import decoded_masked, masked_runs, padded
 from readme_metrics.har.key_base64_spellings import base64_probe, base64_spellings, escape_in
 from readme_metrics.har.key_base64_wrapped import masked_broken_runs
 from readme_metrics.har.text import PROBED_TEXT, rarest
@@ -129,7 +129,7 @@ def _run_written(key: str, masked: str, url: bool, found: str, exact: bool) -> O
     """A run of base64 as written (or some of its segments in a URL's path) with the
     key's bytes masked, ``url``: percent-encoded ("+", "=" and a mask's "?"); None when it
     does not decode so."""
-    written = decoded_masked(found, key, masked, url, exact)
+    written = padded(found, decoded_masked(found, key, masked, url, exact))
     if written is None or not url:
         return written
     return quote(written, safe="-_/")

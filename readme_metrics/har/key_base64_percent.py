@@ -18,6 +18,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.key_base64_run import (
     decoded_masked,
     masked_runs,
+    padded,
     rewrapped,
     spliced,
     unglued_spans,
@@ -213,7 +214,8 @@ def _encoded_segment(key: str, masked: str, found: str, exact: bool) -> Optional
     """A percent-encoded run of base64 (see :func:`masked_encoded_runs`) written again
     with the key's bytes masked; None when it does not decode so (``exact``: see
     :func:`~readme_metrics.har.key_base64_run.decoded_masked`)."""
-    written = decoded_masked(_flat(found), key, masked, False, exact)
+    flat = _flat(found)
+    written = padded(flat, decoded_masked(flat, key, masked, False, exact))
     return None if written is None else _encoded_written(found, written)
 
 

@@ -19,8 +19,8 @@ from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, p
 from readme_metrics.har.key_base64_spellings import BREAK, TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
 
-__all__ = ["decoded_masked", "key_left", "masked_run", "masked_runs", "rewrapped", "spliced",
-           "unglued", "unglued_spans"]
+__all__ = ["decoded_masked", "key_left", "masked_run", "masked_runs", "padded", "rewrapped",
+           "spliced", "unglued", "unglued_spans"]
 
 
 def masked_runs(text: str, key: str, runs: Iterable[re.Match[str]], needles: Sequence[str],
@@ -151,7 +151,7 @@ def masked_run(run: str, key: str, masked: str, url: bool) -> str:
     :func:`~readme_metrics.har.key_base64.masked_base64_runs`); in the URL-safe alphabet
     when it is written so, or is in a URL and holds neither "+" nor "/". ``masked``
     itself when it does not decode so."""
-    written = decoded_masked(run, key, masked, url)
+    written = padded(run, decoded_masked(run, key, masked, url))
     return masked if written is None else written
 
 
@@ -165,10 +165,7 @@ def decoded_masked(run: str, key: str, masked: str, url: bool,
     first in clear): the text written is decoded again from the first start where the
     key is left (its last character past a group kept as written). That masks the key
     at its place in a group from there on, and leaves none before it; what follows a
-    mask stays at its place (a mask is whole bytes): four passes at most. A run written
-    with padding keeps it (as written) where encoding again writes none: it parts the run
-    from what follows (keyleak2: "...NWY0Z%3D%2B..." in a body, a copy cut before its
-    last character, written again "...NWY0Z%2B...", the next run's "+" gave it)."""
+    mask stays at its place (a mask is whole bytes): four passes at most."""
     body = run.rstrip("=")
     written = _decoded_from_a_start(body, key, masked, url, exact, len(body) != len(run))
     for _ in range(4):
@@ -176,9 +173,18 @@ def decoded_masked(run: str, key: str, masked: str, url: bool,
             break
         written = _decoded_from_a_start(written.rstrip("="), key, masked, url, False,
                                         written.endswith("="), lax=True)
-    if written is not None and len(body) != len(run) and not written.endswith("="):
-        written += run[len(body):]
     return written
+
+
+def padded(run: str, written: Optional[str]) -> Optional[str]:
+    """``written`` (the run of base64 ``run`` written again masked, or None) ending in
+    the padding ``run`` was written with where encoding again wrote none (whole groups:
+    the ``=`` superfluous, a piece cut and glued). The padding parts the run from what
+    follows (keyleak2: "...NWY0Z%3D%2B..." in a body, a copy cut before its last
+    character, written again "...NWY0Z%2B...": the next run's "+" completed it)."""
+    if written is None or not run.endswith("=") or written.endswith("="):
+        return written
+    return written + run[len(run.rstrip("=")):]
 
 
 def key_left(text: str, key: str) -> bool:
