@@ -14,8 +14,14 @@ once and twice, JSON escapes read, line breaks out).
    last character), glued to the next run ("%2B..."): the "+" completed the copy.
 3. A copy after a JSON escape in a run written again ("a\\u002ByZG1%0A..."): a reader
    of the text as written takes the escape's "B" for the key's first bits.
-4. A run percent-encoded twice whose second encoding escaped every character of the
-   first's ("%2B" as "%25%32%42", a line break "%25%30%44%25%30%41", "c" as "%63").
+4. Open (strict xfail): a run percent-encoded twice whose second encoding escaped
+   every character of the first's ("%2B" as "%25%32%42", a line break
+   "%25%30%44%25%30%41", "c" as "%63"). Reading those inside a twice-encoded run (the
+   once-level "%63" too) was tried and taken back: a run escaping every character once,
+   glued to a "%25%33%44" (a "%3D" of the data), was then read as twice-encoded from
+   the line break on, written again a level deeper, and its first line's copy kept
+   (the fuzzer: 5 in 50,000 leaked that main masked). The fix wants the twice-encoded
+   reading to keep each token's level (kept tokens as written, the rest once-encoded).
 """
 
 from __future__ import annotations
@@ -122,6 +128,10 @@ def test_a_run_percent_encoded_in_a_json_string_is_masked(
     assert not _leaked(log, key), text
 
 
+@pytest.mark.xfail(strict=True, reason="known leak, open (keyleak2): a run urlencoded then "
+                   "every character escaped again ('%2B' as '%25%32%42'); reading its once-level "
+                   "escapes inside a twice-encoded run regressed runs glued to a '%25' (see the "
+                   "module's docstring)")
 @pytest.mark.parametrize(("place", "key", "before", "after", "pieces", "wrap", "newline",
                           "urlsafe"), [
     pytest.param("multipart", KEY, "a", "x",
@@ -138,8 +148,8 @@ def test_a_run_percent_encoded_in_a_json_string_is_masked(
 def test_a_run_urlencoded_then_every_character_escaped_is_masked(
         place: str, key: str, before: str, after: str, pieces: list[_PIECE | str], wrap: int,
         newline: str, urlsafe: bool) -> None:
-    """Finding 4. Failed before: the body went out as sent (a run read twice took only
-    "%25" before an escape of a base64 character's or a line break's: "%252B", not
+    """Finding 4, open: the body goes out as sent (a run read twice takes only "%25"
+    before an escape of a base64 character's or a line break's: "%252B", not
     "%25%32%42")."""
     lead, rest = pieces[0], pieces[1:]
     assert isinstance(lead, str)

@@ -14,7 +14,6 @@ from os.path import commonprefix
 from typing import Optional
 from urllib.parse import quote
 
-from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.key_base64_run import (
     decoded_masked,
     masked_runs,
@@ -147,14 +146,10 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
 
 # A run of base64 percent-encoded twice (urlencode of a urlencoded value: "+" as %252B),
 # its lines too (%250A), each character maybe (%2563: house6), not starting inside an
-# escape. The second encoding may escape every character of the first's ("%2B" as
-# "%25%32%42", a base64 character's "c" as "%63"), and a JSON string may escape what
-# both kept ("\\/": keyleak2).
+# escape; in a JSON string, what both encodings kept maybe escaped again ("\\/": keyleak2).
 _TWICE_RUN = re.compile(
     r"(?<!%)(?<!%[0-9A-Fa-f])(?:[A-Za-z0-9\-_]"
     r"|%25(?:2[BbDdFf]|3[0-9Dd]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa]|0[AaDd])"
-    r"|%25(?:[0-9A-Fa-f]|%(?:3[0-9]|[46][1-6])){2}"
-    r"|%(?:2[BbDdFf]|3[0-9Dd]|[46][1-9A-Fa-f]|5[0-9AaFf]|7[0-9Aa])"
     rf"|{ESCAPED_CHARACTER})+")
 
 
@@ -168,7 +163,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
         found = run.group(0)
         if "%25" not in found:
             continue
-        once = _once(found)
+        once = found.replace("%25", "%")
         written = masked_encoded_runs(once, key, masked)
         if written != once:
             spans.append((run.start(), run.end(), written.replace("%", "%25")))
@@ -180,22 +175,7 @@ def _masked_twice(text: str, key: str, masked: str, url: bool) -> str:
 
 def _flat_twice(found: str) -> str:
     """A run of base64 percent-encoded twice as a reader decoding both takes it."""
-    return _flat(_once(found))
-
-
-# An escape of the first encoding escaped again: "%252B", or each of its characters
-# ("%25%32%42").
-_ESCAPED_ESCAPE = lazy_compile(r"%25((?:[0-9A-Fa-f]|%(?:3[0-9]|[46][1-6])){2})")
-
-
-def _once(found: str) -> str:
-    """A run of base64 percent-encoded twice (:data:`_TWICE_RUN`) with the second
-    encoding's escapes of the first's read ("%252B", "%25%32%42": "%2B"), the first's
-    kept: a percent-encoded run, each of its runs as :func:`masked_encoded_runs` reads
-    one (a run of it read whole, holding no escape, is none of its)."""
-    if "%25%" not in found:
-        return found.replace("%25", "%")
-    return _ESCAPED_ESCAPE.sub(lambda escape: "%" + percent_decoded(escape[1]), found)
+    return _flat(found.replace("%25", "%"))
 
 
 def _flat(found: str) -> str:
