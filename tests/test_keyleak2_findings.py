@@ -111,6 +111,11 @@ _CASES = [
     pytest.param(KEY, "a", "", ["+", (False, b"\x8a^", b"Q\x12", True, 3, 0, "+/"),
                                 (False, b"\xe4\xd0", b"\xbe\xad", False, 1, 0, "")],
                  5, "\n", "quote:+/=", "php+net", "application/json", id="copy-after-u002b"),
+    # 3: the same, the copy's end escaped too ("...ZWY\u002B"): a reader of a span was
+    # one run of base64 (it is now each of its runs).
+    pytest.param(LONG_KEY, "x ", "", ["/++a+", (False, b"#\x1d", b"", False, 3, 1, "+/0+0"),
+                                      (False, b"o\xca", b"x\x87\x84", True, 0, 0, "")],
+                 5, "\n", "quote:+/=", "php+net", "text/plain", id="copy-between-u002bs"),
 ]
 
 

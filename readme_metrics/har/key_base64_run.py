@@ -15,6 +15,7 @@ from base64 import b64decode, b64encode
 from typing import Callable, Iterable, Optional, Sequence
 from urllib.parse import unquote
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.key_base64_segments import masked_segments, path_cuts, path_span
 from readme_metrics.har.key_base64_spellings import BREAK, TO_URLSAFE, aligned_spellings
 from readme_metrics.masking import utf8
@@ -76,6 +77,8 @@ def spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+# A run of base64 (either alphabet) in a span's reading (key_left reads one run).
+_BASE64_RUN = lazy_compile(r"[A-Za-z0-9+/\-_]+")
 # A character of base64 (either alphabet) as a reader of the text as written takes it.
 _BASE64_CHARACTERS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
@@ -106,8 +109,8 @@ def unglued(text: str, span: tuple[int, int, str], key: str, mask: str,
     # (a "+" written "%2B" or "%252B" before "yZG1l...", the "B" its first bits; a JSON
     # string's "\\u002ByZG1l%0A...", keyleak2), its line breaks out.
     if ("%" in written or "\\" in written) and any(
-            key_left(text[head:start] + each + text[end:tail], key)
-            for each in _escapes_as_written(written)):
+            key_left(piece, key) for each in _escapes_as_written(written)
+            for piece in _BASE64_RUN.findall(text[head:start] + each + text[end:tail])):
         return start, end, mask
     return span
 
