@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from readme_metrics.har.body_compressed import holds
+from readme_metrics.har.body_compressed import budgeted_holds
 from readme_metrics.har.transfer_coding import file_transfer_decoded
 from readme_metrics.har.zip_entries import MOST_INFLATED
 
@@ -51,7 +51,7 @@ def archived_key(redactor: Redactor, value: str) -> bool:
     (a data URL's too) whose bytes, or a layer they hold compressed, spell a name the
     denylist denies in a key's shape, or cannot be read whole (see the module)."""
     written = value
-    if written.startswith("data:"):
+    if written[:5].lower() == "data:":  # (RFC 2397: DATA:...;BASE64, as browsers read it)
         comma = written.find(",", 0, 256)
         if comma < 0 or not written[:comma].lower().endswith(";base64"):
             return False
@@ -61,4 +61,5 @@ def archived_key(redactor: Redactor, value: str) -> bool:
     data = file_transfer_decoded(written.encode("ascii"), "base64")
     if data[:4] == written[:4].encode("ascii"):  # (no base64: as written)
         return False
-    return redactor.shapes_key_in(data) or holds(data, redactor.shapes_key_in, MOST_DECODED)
+    return redactor.shapes_key_in(data) or budgeted_holds(data, redactor.shapes_key_in,
+                                                         MOST_DECODED)

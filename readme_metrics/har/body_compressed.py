@@ -25,9 +25,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Optional
 
+from readme_metrics.har import inflation_budget
 from readme_metrics.har.compression import GZIP, MOST_CODINGS, ZLIB, Corrupt, undeclared, undo
 
-__all__ = ["holds", "layers", "salvaged", "starts_compressed"]
+__all__ = ["budgeted_holds", "holds", "layers", "salvaged", "starts_compressed"]
 
 #: Input fed to the decoder of a corrupt stream at a time; the piece holding the corrupt
 #: byte is fed again a byte at a time, from a copy of the decoder made before it.
@@ -54,18 +55,39 @@ def starts_compressed(data: bytes) -> bool:
     return _told(data) is not None
 
 
-def holds(body: bytes, found: Callable[[bytes], bool], limit: int, whole: bool = True
-          ) -> bool:
+def holds(body: bytes, found: Callable[[bytes], bool], limit: int, whole: bool = True,
+          tally: Optional[list[int]] = None) -> bool:
     """Whether a layer ``body`` holds compressed is ``found`` (spells a listed key),
     or, ``whole``, cannot be checked whole: a layer that reaches ``limit`` bytes (more
     may follow, which a reader of the recorded bytes would get), or one still compressed
     past :data:`~.compression.MOST_CODINGS`. False for a body that starts like no
-    compressed stream."""
+    compressed stream. ``tally``: each layer's length appended to it, as decoded."""
     data = body
     for data in layers(body, limit):
+        if tally is not None:
+            tally.append(len(data))
         if whole and len(data) >= limit or found(data):
             return True
     return whole and _told(data) is not None
+
+
+def budgeted_holds(body: bytes, found: Callable[[bytes], bool], limit: int) -> bool:
+    """:func:`holds`, the bytes its layers decode to taken from the process's budget
+    (:mod:`.inflation_budget`) as a zip's entries are: True (hidden unread) for a
+    ``body`` that starts compressed while the budget is spent. For the readings that
+    come many to a body: a JSON document's base64 archives, a multipart's files
+    (review126: each 64-byte bzip2 bomb decoded to the 4 MiB bound, 37 ms of the
+    worker's time, unbudgeted: 15,000 of them to a MiB of JSON)."""
+    if _told(body) is None:
+        return False
+    bucket = inflation_budget.BUDGET
+    if not bucket.open():
+        return True
+    tally: list[int] = []
+    try:
+        return holds(body, found, limit, tally=tally)
+    finally:
+        bucket.spend(sum(tally))
 
 
 def layers(body: bytes, limit: int) -> Iterator[bytes]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from readme_metrics.har.body_compressed import holds
+from readme_metrics.har.body_compressed import budgeted_holds
 from readme_metrics.har.body_redaction import redact_text
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_xml import is_xml
@@ -51,7 +51,7 @@ def file_holds_denied(data: bytes, part_type: str, redactor: Redactor, limit: in
     essence, charset = content_type(part_type)
     text, codec = decode(data, essence, charset, False)
     if text is None:
-        return deny.shapes_key_in(data) or holds(data, deny.shapes_key_in, limit)
+        return deny.shapes_key_in(data) or budgeted_holds(data, deny.shapes_key_in, limit)
     reading = essence if is_xml(essence) or is_yaml(essence) or essence in _OWN_READING \
         else "text/plain"
     return redact_text(text, reading, codec, deny)[0] != text

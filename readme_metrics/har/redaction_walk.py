@@ -297,7 +297,9 @@ def inner_document(redactor: Redactor, node: Any, at: Any, text: str, depth: int
     :data:`~readme_metrics.har.deep_json.MAX_DEPTH`, which is not read."""
     if INNER_START.match(text) is None or not (
             # (or a URL in it naming a key percent-encoded: ?pass%77ord=, see link_in)
-            redactor.mentions_key(text) or redactor.names_key_encoded(text)):
+            redactor.mentions_key(text) or redactor.names_key_encoded(text)
+            # (or a zip as base64 in a string of it: review126, sent as written)
+            or redactor.has_deny and archive_in(text)):
         return False
     if depth >= MAX_INNER_DEPTH:
         node[at] = redacted(text)
