@@ -22,7 +22,6 @@ import base64
 import bz2
 import json
 
-
 import pytest
 
 from readme_metrics.har import inflation_budget
