@@ -28,8 +28,9 @@ from readme_metrics.har import inflation_budget
 from readme_metrics.har.bodies import post_data
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.zip_bodies import zip_of as _zip
 from tests.test_hostile29_findings import DENY, SECRET, _head, _kept_as_sent, _sent
-from tests.test_hostile31_findings import ENV, _zip
+from tests.test_hostile31_findings import ENV
 
 #: A bzip2 bomb: 4 MiB less 100 bytes of zeros (under the bound: read to its end, and
 #: kept, it names nothing), 64 bytes of base64.
