@@ -1,0 +1,75 @@
+"""blackbox15's apps for Apache + mod_wsgi (``mod_wsgi-express start-server FILE``
+loads this file as a WSGI script, ``application`` its callable): a plain WSGI app, and
+the same wrapped in a Flask app and in Django, each wrapped as README says. The
+configuration comes from the ``README_*`` variables (``--setenv`` does not reach
+``os.environ`` in mod_wsgi: the test passes them in the server's environment)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, Iterable
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware  # noqa: E402
+
+FILE = os.path.abspath(__file__)
+STREAM_PARTS = 50
+
+
+def grouping(request: Any) -> dict[str, str]:
+    return {"api_key": "owlbert-key", "label": "mod_wsgi"}
+
+
+def bare(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Answers what it saw: method, path bytes, the body's length and its first bytes."""
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/stream"):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (b"part %d\n" % i for i in range(STREAM_PARTS))
+    if path.startswith("/file"):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        wrapper = environ["wsgi.file_wrapper"]
+        return wrapper(open(FILE, "rb"), 8192)  # noqa: SIM115 (the server closes it)
+    if path.startswith("/cached"):
+        start_response("304 Not Modified", [("ETag", '"v1"')])
+        return [b""]
+    length = environ.get("CONTENT_LENGTH") or ""
+    body = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
+    answer = b"%s %s %d %s" % (environ["REQUEST_METHOD"].encode(),
+                               path.encode("latin-1"), len(body), body[:32])
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def _config() -> MetricsApiConfig:
+    return MetricsApiConfig(grouping_function=grouping)
+
+
+KIND = os.environ.get("BB15_KIND", "plain")
+
+if KIND == "bare":
+    application: Any = bare
+elif KIND == "flask":
+    from flask import Flask
+
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    flask_app = Flask(__name__)
+    flask_app.wsgi_app = bare  # type: ignore[method-assign]
+    ReadMeMetrics(_config(), flask_app)
+    application = flask_app
+else:
+    application = MetricsMiddleware(bare, _config())
+
+if os.environ.get("BB15_MARK"):
+    import atexit
+
+    def _mark() -> None:
+        with open(os.path.join(os.environ["BB15_MARK"], f"atexit-{os.getpid()}"), "w") as f:
+            f.write(repr(__import__("time").time()))
+
+    atexit.register(_mark)

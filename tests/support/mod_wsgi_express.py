@@ -1,0 +1,107 @@
+"""blackbox15's harness: Apache + mod_wsgi through ``mod_wsgi-express start-server``
+(daemon mode), serving :mod:`tests.support.mod_wsgi_apps` on 127.0.0.1, its error log
+(``--log-to-terminal``: Apache's stderr) read back after the stop.
+
+``mod_wsgi-express`` becomes the Apache master (it execs ``apache2``), so the process
+:func:`start` returns takes Apache's signals: SIGTERM stops, SIGUSR1 is the graceful
+restart. Run as root, Apache's children and the daemon processes run as ``www-data``,
+which must be able to read the Python mod_wsgi was built against and this tree: a
+Python under ``/root`` (pyenv) is not, until ``setfacl -m u:www-data:x /root`` (or
+``chmod o+x /root``). :func:`unavailable` says why the tests cannot run here."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import requests
+
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, run_command, start_server
+
+EXPRESS = Path(sys.executable).with_name("mod_wsgi-express")
+#: The WSGI script (not imported here: it makes its configuration at import).
+APPS = str(Path(__file__).with_name("mod_wsgi_apps.py"))
+USER = "www-data"
+HOW = ("pip install mod_wsgi (needs apache2 and apache2-dev: apt-get install apache2 "
+       "apache2-dev)")
+
+
+def unavailable() -> Optional[str]:
+    """Why Apache + mod_wsgi cannot run the tests here, or None."""
+    if not EXPRESS.exists():
+        return f"mod_wsgi-express is not installed in this venv: {HOW}"
+    if shutil.which("apache2") is None and not Path("/usr/sbin/apache2").exists():
+        return f"Apache is not installed: {HOW}"
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        return f"no {USER} user for Apache's processes"
+    if os.geteuid() == 0:
+        probe = run_command(["setpriv", f"--reuid={USER}", f"--regid={USER}",
+                             "--clear-groups", "test", "-r",
+                             os.path.join(sys.base_prefix, "lib"), "-a", "-r",
+                             APPS], timeout=30)
+        if probe.returncode != 0:
+            return (f"{USER} (Apache's daemon processes) cannot read {sys.base_prefix} "
+                    f"or {APPS}: `setfacl -m u:{USER}:x /root` lets it "
+                    "reach a pyenv Python")
+    return None
+
+
+class Express:
+    """One ``mod_wsgi-express start-server``: its port, its process, its error log."""
+
+    def __init__(self, kind: str, metrics_api: str, *options: str,
+                 env: Optional[dict[str, str]] = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = tempfile.mkdtemp(prefix="bb15-apache-")
+        os.chmod(self.root, 0o755)
+        argv = [str(EXPRESS), "start-server", APPS, "--host", "127.0.0.1",
+                "--port", str(self.port), "--server-root", self.root,
+                "--log-to-terminal", "--locale", "C.UTF-8", *options]
+        if os.geteuid() == 0:
+            argv += ["--user", USER, "--group", USER]
+        environ = {**os.environ, "BB15_KIND": kind, "README_API_KEY": "bb15-key",
+                   "README_METRICS_SERVER": metrics_api, "LC_ALL": "C.UTF-8",
+                   "LANG": "C.UTF-8", **(env or {})}
+        self.process = start_server(argv, env=environ, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        self.log = ""
+        wait_until(self._answers, 90)
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"Apache ended: {self.process.communicate()[1]!r}")
+        try:
+            return requests.get(self.url + "/ready", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def signal(self, number: int) -> None:
+        self.process.send_signal(number)
+
+    def stop(self, patience: float = 60.0) -> str:
+        """SIGTERM to Apache's master, as ``apachectl stop`` sends; its error log."""
+        self.process.terminate()
+        return self.wait(patience)
+
+    def wait(self, patience: float = 60.0) -> str:
+        try:
+            _, err = self.process.communicate(timeout=patience)
+        finally:
+            self.process.kill()
+            end_stragglers(self.process)
+            if self.process.returncode is None:
+                self.process.wait(30)
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.log = err.decode(errors="replace")
+        return self.log
