@@ -98,7 +98,8 @@ def server_limit() -> Optional[Limit]:
     uWSGI's ``--worker-reload-mercy`` (3 s at an ``--idle`` stop: :mod:`.uwsgi_idle`;
     ``--harakiri-graceful-timeout`` in a request: :mod:`.uwsgi_harakiri`),
     Django's autoreloader's kill of runserver's child
-    (:mod:`.reloader_stop`); None elsewhere."""
+    (:mod:`.reloader_stop`), Apache's of a mod_wsgi daemon process
+    (:mod:`.mod_wsgi_stop`); None elsewhere."""
     worker = _found_worker()  # (once: both timeouts are this worker's)
     graceful = _graceful_timeout(worker)
     if graceful is not None:
@@ -112,9 +113,9 @@ def server_limit() -> Optional[Limit]:
 
         return (uwsgi_idle.limit(mercy) or uwsgi_harakiri.limit(mercy)
                 or Limit(mercy, "uWSGI", "--worker-reload-mercy"))
-    from readme_metrics.delivery import reloader_stop  # (it builds on Limit)
+    from readme_metrics.delivery import mod_wsgi_stop, reloader_stop  # (on Limit)
 
-    return reloader_stop.limit()
+    return mod_wsgi_stop.limit() or reloader_stop.limit()
 
 
 def graceful_timeout() -> Optional[float]:

@@ -1,0 +1,108 @@
+"""The time a mod_wsgi daemon process has to close in.
+
+Apache starts mod_wsgi's daemon processes as subprocesses of its configuration's pool
+(``apr_pool_note_subprocess(..., APR_KILL_AFTER_TIMEOUT)``): when Apache stops or
+restarts (SIGTERM, ``apachectl stop``; SIGHUP, ``apachectl restart``; SIGUSR1,
+``apachectl graceful``) the pool's cleanup sends them SIGTERM and SIGKILLs any still
+there 3 s later, whatever mod_wsgi's ``--shutdown-timeout``. A daemon process that ends
+by itself (``--maximum-requests``, ``--inactivity-timeout``, ``--request-timeout``,
+``--restart-interval``) has mod_wsgi's own reaper instead: ``exit()`` after
+``--shutdown-timeout`` (5 s by default, not readable from Python: the default is taken).
+The library's close at exit (``atexit``, which mod_wsgi runs as it ends the
+interpreter) waited ``shutdown_timeout`` (5 s by default) for a slow API: killed before
+its end, it said nothing (blackbox15: Apache 2.4.71, mod_wsgi 6.1.1, API answering in
+8 s, SIGTERM to Apache: 300 logs held, the daemon processes gone 3.1 s after the
+signal, no line).
+
+mod_wsgi tells the stop as it comes (``mod_wsgi.subscribe_shutdown``, its reason:
+``shutdown_signal``, ``graceful_signal``, ``maximum_requests``, ...): noted here, the
+close ends before the kill counted from then, and says what it holds as it begins (as in
+a gunicorn worker: :mod:`.gunicorn_stop`). Embedded mode (no daemon process, Apache's
+own children) and anywhere else: nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Optional
+
+from readme_metrics.delivery.gunicorn_stop import Limit
+
+#: APR's wait between the SIGTERM and the SIGKILL of a pool's subprocesses.
+APACHE_KILL = 3.0
+#: mod_wsgi's ``--shutdown-timeout`` by default (``shutdown-timeout`` of
+#: ``WSGIDaemonProcess``).
+MOD_WSGI_SHUTDOWN = 5.0
+#: The reasons that come from Apache's stop or restart (its pool's 3 s kill follows).
+APACHE_STOPS = frozenset({"shutdown_signal", "graceful_signal"})
+
+#: (time.monotonic() when the stop was told, its reason), once told.
+_stopped: Optional[tuple[float, str]] = None
+_watching = False
+
+
+class ApacheLimit(Limit):
+    """Apache's kill of a mod_wsgi daemon process, as the close's lines say it."""
+
+    def kills(self) -> str:
+        if self.option == "--shutdown-timeout":
+            return "ends this daemon process after that"
+        return "has Apache SIGKILL this daemon process after that"
+
+    def said(self) -> str:
+        if self.option == "--shutdown-timeout":
+            return (f"mod_wsgi's --shutdown-timeout ({float(self):g}s by default) at "
+                    f"this daemon process's {self.server}")
+        return f"Apache's stop or restart, {float(self):g}s after its signal,"
+
+    def advice(self) -> str:
+        if self.option == "--shutdown-timeout":
+            return ("set --shutdown-timeout (shutdown-timeout= of WSGIDaemonProcess) "
+                    "above shutdown_timeout to give the close its whole time")
+        return ("no option lengthens it: a shutdown_timeout of 2 or less is sent "
+                "whole")
+
+
+def _told(event: Any = None, **details: Any) -> None:
+    """mod_wsgi's shutdown callback (``event``: its dict; keywords in other versions)."""
+    global _stopped
+    try:
+        found = event if isinstance(event, dict) else details
+        reason = found.get("shutdown_reason", "")
+        if _stopped is None:
+            _stopped = (time.monotonic(), str(reason))
+    except Exception:  # never raises into mod_wsgi
+        pass
+
+
+def in_daemon_process() -> bool:
+    """This is a mod_wsgi daemon process (daemon mode: a process group named)."""
+    module = sys.modules.get("mod_wsgi")
+    return bool(getattr(module, "process_group", ""))
+
+
+def watch() -> None:
+    """In a mod_wsgi daemon process, note the stop as mod_wsgi tells it. Once; never
+    raises."""
+    global _watching
+    if _watching or not in_daemon_process():
+        return
+    try:
+        sys.modules["mod_wsgi"].subscribe_shutdown(_told)
+        _watching = True
+    except Exception:
+        pass
+
+
+def limit() -> Optional[Limit]:
+    """The time left to the kill of this daemon process, once mod_wsgi told its stop;
+    else None."""
+    if _stopped is None:
+        return None
+    came, reason = _stopped
+    spent = max(0.0, time.monotonic() - came)
+    if reason in APACHE_STOPS:
+        return ApacheLimit(APACHE_KILL, "Apache", "stop", spent=min(spent, APACHE_KILL))
+    return ApacheLimit(MOD_WSGI_SHUTDOWN, reason.replace("_", " ") or "stop",
+                       "--shutdown-timeout", spent=min(spent, MOD_WSGI_SHUTDOWN))
