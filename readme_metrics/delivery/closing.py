@@ -155,7 +155,7 @@ class Closing:
             max(0.0, bound - flushed), graceful)
         # (The POSTs in flight end with the close: Batcher.on_close.)
         begun = self._batcher.begin_close(start + bound)
-        if begun and graceful is not None:
+        if begun and graceful is not None and graceful.said_ahead:
             self._say_graceful(self._bound[0], graceful,
                                gunicorn_stop.since_stop(start + flushed), flushed)
         # Said once closed: no log is refused as queue-full from then on, and those

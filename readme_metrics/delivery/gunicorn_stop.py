@@ -69,6 +69,10 @@ class Limit(float):
     #: Seconds of it already gone as the close begins (gunicorn's heartbeat: since the
     #: worker's last one).
     spent: float
+    #: The close says what it holds as it begins (should the kill come all the same);
+    #: False where the bound is met with room to spare at every stop (mod_wsgi's: said
+    #: only if it gives up).
+    said_ahead = True
 
     def __new__(cls, seconds: float, server: str, option: str, spent: float = 0.0
                 ) -> Limit:

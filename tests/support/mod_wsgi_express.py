@@ -17,11 +17,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Optional
 
 import requests
 
+from tests.support.blackbox14_run import said_in
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import end_stragglers, run_command, start_server
@@ -67,6 +69,7 @@ class Express:
         os.chmod(self.root, 0o755)
         argv = [str(EXPRESS), "start-server", APPS, "--host", "127.0.0.1",
                 "--port", str(self.port), "--server-root", self.root,
+                "--working-directory", self.root,
                 "--log-to-terminal", "--locale", "C.UTF-8", *options]
         if os.geteuid() == 0:
             argv += ["--user", USER, "--group", USER]
@@ -75,12 +78,34 @@ class Express:
                    "LANG": "C.UTF-8", **(env or {})}
         self.process = start_server(argv, env=environ, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
-        self.log = ""
-        wait_until(self._answers, 90)
+        self._lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        try:
+            wait_until(self._answers, 90)
+        except AssertionError:
+            self.process.kill()
+            self.wait(30)
+            raise AssertionError(f"Apache did not answer in 90 s: {self.log}") from None
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.append(line.decode(errors="replace"))
+
+    @property
+    def log(self) -> str:
+        """Apache's error log so far (all of it once :meth:`wait` returned)."""
+        return "".join(self._lines)
+
+    def said_lost(self) -> int:
+        """The logs the library's lines in the error log say were not delivered."""
+        return said_in(self.log)[0]
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"Apache ended: {self.process.communicate()[1]!r}")
+            self._reader.join(30)
+            raise AssertionError(f"Apache ended: {self.log}")
         try:
             return requests.get(self.url + "/ready", timeout=5).status_code == 200
         except requests.RequestException:
@@ -95,13 +120,16 @@ class Express:
         return self.wait(patience)
 
     def wait(self, patience: float = 60.0) -> str:
+        """Wait for Apache and its daemon processes to end (its error log closed by all
+        of them), ``patience`` seconds at most, then kill what is left; the log."""
         try:
-            _, err = self.process.communicate(timeout=patience)
+            self._reader.join(patience)
+            self.process.wait(30)
         finally:
             self.process.kill()
             end_stragglers(self.process)
             if self.process.returncode is None:
                 self.process.wait(30)
+            self._reader.join(30)
             shutil.rmtree(self.root, ignore_errors=True)
-        self.log = err.decode(errors="replace")
         return self.log
