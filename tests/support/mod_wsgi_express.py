@@ -50,11 +50,12 @@ def unavailable() -> Optional[str]:
         probe = run_command(["setpriv", f"--reuid={USER}", f"--regid={USER}",
                              "--clear-groups", "test", "-r",
                              os.path.join(sys.base_prefix, "lib"), "-a", "-r",
-                             APPS], timeout=30)
+                             APPS, "-a", "-r", os.path.dirname(requests.__file__)],
+                            timeout=30)
         if probe.returncode != 0:
-            return (f"{USER} (Apache's daemon processes) cannot read {sys.base_prefix} "
-                    f"or {APPS}: `setfacl -m u:{USER}:x /root` lets it "
-                    "reach a pyenv Python")
+            return (f"{USER} (Apache's daemon processes) cannot read {sys.base_prefix}, "
+                    f"{APPS} or this venv: `setfacl -m u:{USER}:x /root` lets it reach "
+                    "a pyenv Python under /root")
     return None
 
 
