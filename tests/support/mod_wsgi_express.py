@@ -77,7 +77,7 @@ class Express:
         environ = {**os.environ, "BB15_KIND": kind, "README_API_KEY": "bb15-key",
                    "README_METRICS_SERVER": metrics_api, "LC_ALL": "C.UTF-8",
                    "LANG": "C.UTF-8", **(env or {})}
-        self.process = start_server(argv, env=environ, stdout=subprocess.PIPE,
+        self.process = start_server(argv, env=environ, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE)
         self._lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -132,5 +132,7 @@ class Express:
             if self.process.returncode is None:
                 self.process.wait(30)
             self._reader.join(30)
+            if self.process.stderr is not None:
+                self.process.stderr.close()
             shutil.rmtree(self.root, ignore_errors=True)
         return self.log
