@@ -6,7 +6,9 @@ Apache kills a daemon process 3 s after its stop's signal (its pool's subprocess
 cleanup), mod_wsgi its own recycled one ``--shutdown-timeout`` (5 s) after it began to
 end: before :mod:`readme_metrics.delivery.mod_wsgi_stop`, the close's default 5 s was
 cut by the kill and the logs it held were lost without a line (API answering in 8 s,
-SIGTERM to Apache: 300 logs held, none said).
+SIGTERM to Apache: 300 logs held, none said). With main's library in the daemon
+(``BB15_TREE=/work/main``) 3 of these tests fail: both stops with a slow API (0 said of
+40) and the recycled daemon (its close said nothing before mod_wsgi's reaper).
 
 Skipped where mod_wsgi-express or Apache is not installed (README: Running the tests)."""
 
