@@ -1,0 +1,122 @@
+"""hostile34: odd encodings against the deny lists, a fresh round.
+
+1. EBCDIC text not declared so (no charset, or one that is no EBCDIC): a mainframe
+   client's JSON, form or ``.env`` in IBM037/IBM500 sent as
+   ``application/octet-stream``, with no type, or typed a form without its charset, is
+   no text in any charset the body names (its letters are latin-1's C1 controls), so it
+   is binary data, base64 in the log; the check of binary data read its bytes as
+   latin-1, UTF-8 and NUL-spaced UTF-16/32 only, so ``{"password": "..."}`` went out
+   as base64 that ``base64 -d | iconv -f IBM037`` reads (the response's copy too). Now
+   the check reads such bytes as EBCDIC too (IBM037's and IBM500's letters, digits and
+   ``"``, ``:``, ``=``: the same in both, and in IBM273 and IBM1047) and hides the body
+   whole when a denied name is there in a key's shape, as it does a latin-1 spelling.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import time
+import tracemalloc
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har.redaction import Redactor
+from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
+from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+
+DENY = Redactor(["password", "api_key"])
+CODECS = ["cp037", "cp500", "cp273", "cp1140"]
+
+
+def _hidden(body: bytes, mime: Any, redactor: Redactor = DENY) -> bool:
+    return all(text.startswith("[REDACTED") for text in _sent(body, mime, redactor))
+
+
+def _leaks(log: dict[str, Any], codec: str) -> bool:
+    """Whether the log holds the secret, as written or in the EBCDIC of its base64."""
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    texts = [json.dumps(log)]
+    for record in (entry["request"].get("postData", {}), entry["response"]["content"]):
+        if record.get("encoding") == "base64" or record.get("comment") == "base64":
+            texts.append(base64.b64decode(record["text"]).decode(codec))
+    return any(SECRET in text for text in texts)
+
+
+# 1. EBCDIC text not declared so ------------------------------------------------------
+
+EBCDIC_SHAPES = {
+    "json": '{"user": "zoe", "password": "%s"}' % SECRET,
+    "json-upper": '{"USER": "zoe", "API_KEY": "%s"}' % SECRET,
+    "form": "user=zoe&password=%s" % SECRET,
+    "env": "USER=zoe\nPASSWORD=%s\n" % SECRET,
+    "yaml-ish": "user: zoe\npassword: %s\n" % SECRET,
+}
+
+
+@pytest.mark.parametrize("mime", ["application/octet-stream", None,
+                                  "application/x-www-form-urlencoded",
+                                  "application/json; charset=utf-8"])
+@pytest.mark.parametrize("codec", CODECS)
+@pytest.mark.parametrize("shape", EBCDIC_SHAPES)
+def test_ebcdic_text_not_declared_so_naming_a_denied_key_is_hidden(
+        shape: str, codec: str, mime: Any) -> None:
+    body = EBCDIC_SHAPES[shape].encode(codec)
+    if shape == "yaml-ish" and mime is not None and "json" in mime:
+        pytest.skip("(a `key: value` line in a body not typed YAML is documented as kept)")
+    assert _hidden(body, mime), _sent(body, mime)
+
+
+def test_guard_ebcdic_prose_and_latin1_bodies_are_kept() -> None:
+    # Prose naming the key in EBCDIC is no key's shape: kept, as in latin-1.
+    prose = "Reset your password by mail: see the notes.".encode("cp037")
+    assert _kept_as_sent(prose, "application/octet-stream")
+    # A denied name spelled in EBCDIC with no `:` or `=` after it: kept.
+    assert _kept_as_sent("password reset for zoe".encode("cp500"), None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=0, max_size=4096))
+def test_guard_random_binary_is_no_more_hidden(data: bytes) -> None:
+    # Random bytes spelling no denied name in EBCDIC are not hidden for it.
+    ebcdic = data.decode("cp500").lower()
+    if "password" in ebcdic or "api_key" in ebcdic:
+        return
+    assert _kept_as_sent(b"\x00\x01\x02" + data, "application/octet-stream")
+
+
+def test_the_ebcdic_reading_costs_time_and_memory_linear_in_the_body() -> None:
+    # 1 MiB of random bytes, the key's EBCDIC spelling at its end.
+    chosen = random.Random(34)
+    body = bytes(chosen.getrandbits(8) for _ in range(1 << 20))
+    body += '"password": "x"'.encode("cp037")
+    tracemalloc.start()
+    try:
+        assert _hidden(body, "application/octet-stream")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * len(body), (peak, len(body))
+
+
+def test_through_a_flask_app_and_the_collector_ebcdic_json(collector: Collector) -> None:
+    body = EBCDIC_SHAPES["json"].encode("cp037")
+    log = logged_echo(collector, body, "application/octet-stream",
+                      denylist=["password", "api_key"])
+    assert not _leaks(log, "cp037")
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    assert entry["request"]["postData"]["text"].startswith("[REDACTED")
+    assert entry["response"]["content"]["text"].startswith("[REDACTED")
+
+
+def test_through_a_flask_app_and_the_collector_an_ebcdic_form(collector: Collector) -> None:
+    body = EBCDIC_SHAPES["form"].encode("cp500")
+    log = logged_echo(collector, body, "application/x-www-form-urlencoded",
+                      denylist=["password"])
+    assert not _leaks(log, "cp500")
