@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
-import time
 import tracemalloc
-from typing import Any
+from typing import Any, Callable
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from readme_metrics import MetricsMiddleware
 from readme_metrics.har.redaction import Redactor
+from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.leaks import found
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.test_odds13_findings import _django_form_app
 
 DENY = Redactor(["password", "api_key"])
 CODECS = ["cp037", "cp500", "cp273", "cp1140"]
@@ -68,8 +71,6 @@ EBCDIC_SHAPES = {
 def test_ebcdic_text_not_declared_so_naming_a_denied_key_is_hidden(
         shape: str, codec: str, mime: Any) -> None:
     body = EBCDIC_SHAPES[shape].encode(codec)
-    if shape == "yaml-ish" and mime is not None and "json" in mime:
-        pytest.skip("(a `key: value` line in a body not typed YAML is documented as kept)")
     assert _hidden(body, mime), _sent(body, mime)
 
 
@@ -120,3 +121,30 @@ def test_through_a_flask_app_and_the_collector_an_ebcdic_form(collector: Collect
     log = logged_echo(collector, body, "application/x-www-form-urlencoded",
                       denylist=["password"])
     assert not _leaks(log, "cp500")
+
+
+# 2. A form declared in an EBCDIC charset, as Django reads it ---------------------------
+
+
+@pytest.mark.parametrize("charset", ["cp500", "ibm037", "IBM1140", "cp273", "ebcdic-cp-us"])
+def test_a_form_declared_ebcdic_is_read_in_it_as_django_reads_it(
+        collector: Collector, inline_wrap: Callable[..., MetricsMiddleware],
+        charset: str) -> None:
+    """Django's QueryDict reads a form declared ``charset=cp500`` in it (a ``password``
+    field); the log read its bytes as UTF-8, one field's name percent-encoded, which
+    no list names: ``%97%81%A2%A2...`` went out, which ``iconv -f IBM500`` reads."""
+    seen: dict[str, Any] = {}
+    middleware = inline_wrap(_django_form_app(seen), denylist=["password"])
+    body = f"user=ann&password={SECRET}".encode(charset)
+    _, _, entry = exchange(
+        middleware, collector, method="POST", body=body,
+        headers={"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"})
+    assert seen["form"]["password"] == SECRET  # the app's read of it
+    assert entry["request"]["postData"]["params"] == [
+        {"name": "user", "value": "ann"},
+        {"name": "password", "value": f"[REDACTED {len(SECRET)}]"},
+    ]
+    bodies = [batch.body for batch in collector.received]
+    assert not found(bodies, SECRET)
+    assert not any(quote(SECRET.encode(charset)) in data.decode("latin-1")
+                   for data in bodies)

@@ -20,6 +20,8 @@ from readme_metrics.har.body_redaction import (
     multipart_mentions,
 )
 from readme_metrics.har.body_wide import misread_wide, wide_codec
+from readme_metrics.har.key_ebcdic import ebcdic_form_codec
+from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.pairs import parse_query
 from readme_metrics.har.percent import ascii_form, escape_undecoded
@@ -50,7 +52,7 @@ def records(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
 def _form_params(body: bytes, charset: Optional[str], wide: Optional[str],
                  redactor: Optional[Redactor]) -> list[dict[str, str]]:
     """HAR params of a form body; ``wide``: its codec when it is UTF-16/32
-    (:func:`.body_wide.wide_codec`), else None."""
+    (:func:`.body_wide.wide_codec`) or EBCDIC declared so, else None."""
     codec = None if wide is not None else form_codec(charset)
     if wide is not None:
         # UTF-16/32 (NUL-spaced ASCII): read in that codec, as Django's QueryDict reads
@@ -101,6 +103,14 @@ def params_of(
             # And for UTF-16/32 not told as such (its first characters beyond ASCII,
             # "名前=...&password=...", hold no NUL): read as bytes, its pairs' names are
             # NUL-spaced, which no name matches (mentions_key drops the NULs).
+            return None, redacted(body), UNREDACTABLE_COMMENT
+        if wide is None and ebcdic_form_codec(charset) is not None:
+            # Declared EBCDIC (a mainframe client's): read in it, as Django reads it.
+            return _form_params(body, charset, ebcdic_form_codec(charset), redactor), None, None
+        if redactor is not None and not body.isascii() and ebcdic_shaped(redactor, body):
+            # A form in EBCDIC (a mainframe client's), declared otherwise: its pairs
+            # are one field's name no list names, percent-encoded, which
+            # `iconv -f IBM037` reads (hostile34).
             return None, redacted(body), UNREDACTABLE_COMMENT
         return _form_params(body, charset, wide, redactor), None, None
     params = multipart_params(body, declared, redactor, limit)

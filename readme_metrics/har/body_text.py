@@ -20,11 +20,15 @@ from readme_metrics.har.body_redaction import (
     multipart_mentions,
     redact_text,
 )
+from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.credential_pairs import masked_credential_form, masked_credential_pairs
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import FORM, JSON_START, decode
 
 __all__ = ["text_or_base64"]
+
+#: The codecs :func:`.text.decode` reads a body in a byte a character, any bytes.
+_BYTEWISE = frozenset({"latin-1", "windows-1252"})
 
 
 def text_or_base64(
@@ -47,6 +51,11 @@ def text_or_base64(
         text, comment = read
     else:
         text, codec = decode(body, essence, charset, truncated)
+        if text is not None and redactor is not None and codec in _BYTEWISE and (
+                ebcdic_shaped(redactor, body)):
+            # Read a byte a character as a last resort: a mainframe client's text in
+            # EBCDIC, declared otherwise, spells its keys in no reading (hostile34).
+            return redacted(body), False, UNREDACTABLE_COMMENT
         if text is not None and redactor is not None:
             text, comment = redact_text(text, essence, codec, redactor)
     if text is not None:

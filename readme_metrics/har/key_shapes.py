@@ -49,6 +49,7 @@ from readme_metrics.har.json_escapes import (
     decoded_once,
     letters_decoded,
 )
+from readme_metrics.har.key_ebcdic import ebcdic_reading
 from readme_metrics.har.key_formats import bplist_keyed
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.utf8_names import folded_utf8
@@ -281,7 +282,24 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     if redactor.denies_beyond_ascii:
         return _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
             redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
-            and _text_shaped(redactor, data.decode("utf-8", "replace"), False))
+            and _text_shaped(redactor, data.decode("utf-8", "replace"), False)) or (
+            ebcdic_shaped(redactor, data))
+    return _bytes_shaped(redactor, data) or ebcdic_shaped(redactor, data)
+
+
+def ebcdic_shaped(redactor: Redactor, data: bytes) -> bool:
+    """Whether ``data`` read as EBCDIC (:mod:`.key_ebcdic`: a mainframe client's text no
+    header declares so; hostile34) holds a denied name in a key's shape, escapes unread."""
+    if not redactor.has_deny:
+        return False
+    if redactor.denies_beyond_ascii:
+        return _text_shaped(redactor, ebcdic_reading(data).decode("latin-1"), True)
+    return _bytes_shaped(redactor, ebcdic_reading(data), escapes=False)
+
+
+def _bytes_shaped(redactor: Redactor, data: bytes, escapes: bool = True) -> bool:
+    """:func:`shapes_key_in`'s readings of ``data`` for ASCII names (``escapes``: and
+    through its JSON escapes)."""
     data = folded_utf8(data)
     folded = data.lower()
     if b"\xdf" in folded:
@@ -291,7 +309,7 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
             or redactor._pointed and b"~" in plain) and _readings_shaped(
                 redactor, folded.decode("latin-1"), True):
         return True
-    if b"\\" not in data:
+    if not escapes or b"\\" not in data:
         return False
     if b"\0" in data:
         data = data.translate(None, b"\0")
