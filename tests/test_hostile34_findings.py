@@ -55,11 +55,11 @@ def _leaks(log: dict[str, Any], codec: str) -> bool:
 # 1. EBCDIC text not declared so ------------------------------------------------------
 
 EBCDIC_SHAPES = {
-    "json": '{"user": "zoe", "password": "%s"}' % SECRET,
-    "json-upper": '{"USER": "zoe", "API_KEY": "%s"}' % SECRET,
-    "form": "user=zoe&password=%s" % SECRET,
-    "env": "USER=zoe\nPASSWORD=%s\n" % SECRET,
-    "yaml-ish": "user: zoe\npassword: %s\n" % SECRET,
+    "json": f'{{"user": "zoe", "password": "{SECRET}"}}',
+    "json-upper": f'{{"USER": "zoe", "API_KEY": "{SECRET}"}}',
+    "form": f"user=zoe&password={SECRET}",
+    "env": f"USER=zoe\nPASSWORD={SECRET}\n",
+    "yaml-ish": f"user: zoe\npassword: {SECRET}\n",
 }
 
 

@@ -20,8 +20,8 @@ from readme_metrics.har.body_redaction import (
     multipart_mentions,
     redact_text,
 )
-from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.credential_pairs import masked_credential_form, masked_credential_pairs
+from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import FORM, JSON_START, decode
 

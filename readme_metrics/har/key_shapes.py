@@ -294,13 +294,14 @@ def ebcdic_shaped(redactor: Redactor, data: bytes) -> bool:
         return False
     if redactor.denies_beyond_ascii:
         return _text_shaped(redactor, ebcdic_reading(data).decode("latin-1"), True)
-    return _bytes_shaped(redactor, ebcdic_reading(data), escapes=False)
+    return _bytes_shaped(redactor, ebcdic_reading(data), ebcdic=True)
 
 
-def _bytes_shaped(redactor: Redactor, data: bytes, escapes: bool = True) -> bool:
-    """:func:`shapes_key_in`'s readings of ``data`` for ASCII names (``escapes``: and
-    through its JSON escapes)."""
-    data = folded_utf8(data)
+def _bytes_shaped(redactor: Redactor, data: bytes, ebcdic: bool = False) -> bool:
+    """:func:`shapes_key_in`'s readings of ``data`` for ASCII names (``ebcdic``: the
+    latin-1 bytes of an EBCDIC reading, no UTF-8 in them, their escapes unread)."""
+    if not ebcdic:
+        data = folded_utf8(data)
     folded = data.lower()
     if b"\xdf" in folded:
         folded = folded.replace(b"\xdf", b"ss")
@@ -309,7 +310,7 @@ def _bytes_shaped(redactor: Redactor, data: bytes, escapes: bool = True) -> bool
             or redactor._pointed and b"~" in plain) and _readings_shaped(
                 redactor, folded.decode("latin-1"), True):
         return True
-    if not escapes or b"\\" not in data:
+    if ebcdic or b"\\" not in data:
         return False
     if b"\0" in data:
         data = data.translate(None, b"\0")
