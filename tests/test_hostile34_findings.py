@@ -8,8 +8,13 @@
    latin-1, UTF-8 and NUL-spaced UTF-16/32 only, so ``{"password": "..."}`` went out
    as base64 that ``base64 -d | iconv -f IBM037`` reads (the response's copy too). Now
    the check reads such bytes as EBCDIC too (IBM037's and IBM500's letters, digits and
-   ``"``, ``:``, ``=``: the same in both, and in IBM273 and IBM1047) and hides the body
-   whole when a denied name is there in a key's shape, as it does a latin-1 spelling.
+   ``"``, ``:``, ``=``: the same in both, and in IBM273 and IBM1140; IBM1026's ``"`` too)
+   and hides the body whole when a denied name is there in a key's shape, as it does a
+   latin-1 spelling; so too a text read a byte a character (a declared latin-1 or
+   KOI8-R, windows-1252 as the last resort).
+2. A form declared in an EBCDIC charset, which Django's QueryDict reads in it (its
+   ``password`` a field), was logged as its bytes read as UTF-8: one field's name, the
+   password percent-encoded in it. Now read in that charset, as Django does.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_odds13_findings import _django_form_app
 
 DENY = Redactor(["password", "api_key"])
-CODECS = ["cp037", "cp500", "cp273", "cp1140"]
+CODECS = ["cp037", "cp500", "cp273", "cp1140", "cp1026"]
 
 
 def _hidden(body: bytes, mime: Any, redactor: Redactor = DENY) -> bool:
@@ -65,7 +70,9 @@ EBCDIC_SHAPES = {
 
 @pytest.mark.parametrize("mime", ["application/octet-stream", None,
                                   "application/x-www-form-urlencoded",
-                                  "application/json; charset=utf-8"])
+                                  "application/x-www-form-urlencoded; charset=latin-1",
+                                  "application/json; charset=utf-8",
+                                  "text/plain; charset=koi8-r"])
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("shape", EBCDIC_SHAPES)
 def test_ebcdic_text_not_declared_so_naming_a_denied_key_is_hidden(

@@ -27,9 +27,6 @@ from readme_metrics.har.text import FORM, JSON_START, decode
 
 __all__ = ["text_or_base64"]
 
-#: The codecs :func:`.text.decode` reads a body in a byte a character, any bytes.
-_BYTEWISE = frozenset({"latin-1", "windows-1252"})
-
 
 def text_or_base64(
     body: bytes,
@@ -51,10 +48,11 @@ def text_or_base64(
         text, comment = read
     else:
         text, codec = decode(body, essence, charset, truncated)
-        if text is not None and redactor is not None and codec in _BYTEWISE and (
-                ebcdic_shaped(redactor, body)):
-            # Read a byte a character as a last resort: a mainframe client's text in
-            # EBCDIC, declared otherwise, spells its keys in no reading (hostile34).
+        if text is not None and redactor is not None and len(text) == len(body) and (
+                not body.isascii() and ebcdic_shaped(redactor, body)):
+            # Read a byte a character (windows-1252 as a last resort, a declared latin-1,
+            # KOI8-R ...): a mainframe client's text in EBCDIC, declared otherwise,
+            # spells its keys in no reading of it (hostile34).
             return redacted(body), False, UNREDACTABLE_COMMENT
         if text is not None and redactor is not None:
             text, comment = redact_text(text, essence, codec, redactor)

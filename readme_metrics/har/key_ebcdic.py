@@ -6,8 +6,9 @@ A mainframe client's text (IBM037, IBM500, IBM273, IBM1047, IBM1140 ...) that it
 Content-Type does not declare so is no text in any charset the body names: its letters
 are latin-1's C1 controls, so it is binary data, base64 in the log, which
 ``base64 -d | iconv -f IBM037`` reads. Those code pages agree on what a key's shape is
-made of (letters, digits, ``"``, ``:``, ``=``, ``_``, ``-``, ``.``, ``/``, blanks and
-line ends), so one reading (IBM500's, mapped onto latin-1) serves them all.
+made of (letters, digits, ``"`` but in IBM1026, ``:``, ``=``, ``_``, ``-``, ``.``,
+``/``, blanks and line ends), so one reading (IBM500's, mapped onto latin-1) serves them
+all.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Optional
 from readme_metrics.har.text import _text_codec
 
 #: Each byte as IBM500 reads it, as its latin-1 byte (IBM500 holds latin-1's 256
-#: characters, so the table is a permutation of the bytes).
-_AS_LATIN1 = bytes(range(256)).decode("cp500").encode("latin-1")
+#: characters), but 0xFC, IBM1026's (Turkish) ``"``, read as ``"`` too (IBM500's ``ü``:
+#: a reading for the check alone, never logged).
+_AS_LATIN1 = bytes(range(0xFC)).decode("cp500").encode("latin-1") + b'"' + bytes(
+    range(0xFD, 256)).decode("cp500").encode("latin-1")
 
 #: What a form is written with: its letters, digits and separators.
 _FORM_CHARACTERS = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
