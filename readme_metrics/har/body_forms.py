@@ -104,8 +104,10 @@ def params_of(
             # "名前=...&password=...", hold no NUL): read as bytes, its pairs' names are
             # NUL-spaced, which no name matches (mentions_key drops the NULs).
             return None, redacted(body), UNREDACTABLE_COMMENT
-        if wide is None and ebcdic_form_codec(charset) is not None:
-            # Declared EBCDIC (a mainframe client's): read in it, as Django reads it.
+        if wide is None and not body.isascii() and ebcdic_form_codec(charset) is not None:
+            # Declared EBCDIC (a mainframe client's) and no ASCII (which a client
+            # declaring EBCDIC by mistake sends, werkzeug reading it so): read in it, as
+            # Django reads it.
             return _form_params(body, charset, ebcdic_form_codec(charset), redactor), None, None
         if redactor is not None and not body.isascii() and ebcdic_shaped(redactor, body):
             # A form in EBCDIC (a mainframe client's), declared otherwise: its pairs

@@ -13,10 +13,9 @@ all.
 
 from __future__ import annotations
 
+import codecs
 from functools import lru_cache
 from typing import Optional
-
-from readme_metrics.har.text import _text_codec
 
 #: Each byte as IBM500 reads it, as its latin-1 byte (IBM500 holds latin-1's 256
 #: characters), but 0xFC, IBM1026's (Turkish) ``"``, read as ``"`` too (IBM500's ``ü``:
@@ -43,8 +42,9 @@ def ebcdic_form_codec(charset: Optional[str]) -> Optional[str]:
     UTF-8: no field of that name)."""
     if not charset:
         return None
-    codec = _text_codec(charset)
     try:
+        # (A codec that is no text encoding, base64's, rot13's, raises LookupError.)
+        codec = codecs.lookup(charset).name
         return codec if _FORM_CHARACTERS.encode(codec) == _IN_EBCDIC else None
     except (UnicodeError, LookupError, ValueError, TypeError):
         return None
