@@ -31,12 +31,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import MetricsMiddleware
+from readme_metrics.har.bodies import post_data
 from readme_metrics.har.redaction import Redactor
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
 from tests.support.leaks import found
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.test_hostile29_findings import SECRET, _head, _kept_as_sent, _sent
 from tests.test_odds13_findings import _django_form_app
 
 DENY = Redactor(["password", "api_key"])
@@ -155,3 +156,18 @@ def test_a_form_declared_ebcdic_is_read_in_it_as_django_reads_it(
     assert not found(bodies, SECRET)
     assert not any(quote(SECRET.encode(charset)) in data.decode("latin-1")
                    for data in bodies)
+
+
+def test_an_ebcdic_form_declared_otherwise_is_hidden_whole_by_an_allowlist() -> None:
+    """An allowlist keeps a form field's name: an EBCDIC form read as bytes was one
+    field, its name the whole form percent-encoded, ``password=...`` in it."""
+    allow = Redactor(allowlist=["user"])
+    body = EBCDIC_SHAPES["form"].encode("cp500")
+    for mime in ("application/x-www-form-urlencoded",
+                 "application/x-www-form-urlencoded; charset=utf-8"):
+        assert _hidden(body, mime, allow), _sent(body, mime, allow)
+    # Declared so, it is read in it: the listed field kept, the rest hidden.
+    record = post_data(body, len(body), _head("application/x-www-form-urlencoded; "
+                                              "charset=cp500"), allow, 1 << 22)
+    assert record["params"] == [{"name": "user", "value": "zoe"},
+                                {"name": "password", "value": f"[REDACTED {len(SECRET)}]"}]

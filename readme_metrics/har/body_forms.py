@@ -20,7 +20,7 @@ from readme_metrics.har.body_redaction import (
     multipart_mentions,
 )
 from readme_metrics.har.body_wide import misread_wide, wide_codec
-from readme_metrics.har.key_ebcdic import ebcdic_form_codec
+from readme_metrics.har.key_ebcdic import ebcdic_form_codec, ebcdic_reading
 from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.multipart import multipart_params
 from readme_metrics.har.pairs import parse_query
@@ -109,10 +109,12 @@ def params_of(
             # declaring EBCDIC by mistake sends, werkzeug reading it so): read in it, as
             # Django reads it.
             return _form_params(body, charset, ebcdic_form_codec(charset), redactor), None, None
-        if redactor is not None and not body.isascii() and ebcdic_shaped(redactor, body):
+        if redactor is not None and not body.isascii() and (
+                ebcdic_shaped(redactor, body) or redactor.has_allow and b"=" not in body
+                and b"=" in ebcdic_reading(body)):
             # A form in EBCDIC (a mainframe client's), declared otherwise: its pairs
-            # are one field's name no list names, percent-encoded, which
-            # `iconv -f IBM037` reads (hostile34).
+            # are one field's name no list names (an allowlist keeps names),
+            # percent-encoded, which `iconv -f IBM037` reads (hostile34).
             return None, redacted(body), UNREDACTABLE_COMMENT
         return _form_params(body, charset, wide, redactor), None, None
     params = multipart_params(body, declared, redactor, limit)
