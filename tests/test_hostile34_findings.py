@@ -24,7 +24,7 @@ import json
 import random
 import tracemalloc
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import given, settings
@@ -171,3 +171,55 @@ def test_an_ebcdic_form_declared_otherwise_is_hidden_whole_by_an_allowlist() -> 
                                               "charset=cp500"), allow, 1 << 22)
     assert record["params"] == [{"name": "user", "value": "zoe"},
                                 {"name": "password", "value": f"[REDACTED {len(SECRET)}]"}]
+
+
+# 3. A multipart field or file part in EBCDIC -------------------------------------------
+
+PART_HEADS = {
+    "field": b'Content-Disposition: form-data; name="notes"',
+    "json-file": b'Content-Disposition: form-data; name="f"; filename="x.json"\r\n'
+                 b"Content-Type: application/json",
+    "text-file": b'Content-Disposition: form-data; name="f"; filename="x.txt"\r\n'
+                 b"Content-Type: text/plain; charset=latin-1",
+}
+MULTIPART = "multipart/form-data; boundary=XyZ"
+
+
+def _multipart(head: bytes, value: bytes) -> bytes:
+    return b"--XyZ\r\n" + head + b"\r\n\r\n" + value + b"\r\n--XyZ--\r\n"
+
+
+def _spelled(record: dict[str, Any]) -> bool:
+    """Whether a multipart record holds the secret in EBCDIC (percent-encoded in a field,
+    or in a file's data URL)."""
+    for param in record.get("params", []):
+        value = param["value"]
+        if "base64," in value:
+            value = base64.b64decode(value.split("base64,", 1)[1]).decode("latin-1")
+        if SECRET.encode("cp500").decode("latin-1") in unquote(value, encoding="latin-1"):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("shape", ["env", "json"])
+@pytest.mark.parametrize("part", PART_HEADS)
+def test_a_multipart_part_in_ebcdic_naming_a_denied_key_is_hidden(part: str,
+                                                                  shape: str) -> None:
+    body = _multipart(PART_HEADS[part], EBCDIC_SHAPES[shape].encode("cp500"))
+    record = post_data(body, len(body), _head(MULTIPART), DENY, 1 << 22)
+    assert not _spelled(record), record
+    assert record["params"][0]["value"].startswith("[REDACTED")
+
+
+def test_guard_a_multipart_field_beyond_ascii_naming_no_key_is_kept() -> None:
+    body = _multipart(PART_HEADS["field"], "café crème".encode())
+    record = post_data(body, len(body), _head(MULTIPART), DENY, 1 << 22)
+    assert record["params"] == [{"name": "notes", "value": "café crème"}]
+
+
+def test_through_a_flask_app_and_the_collector_an_ebcdic_field(collector: Collector) -> None:
+    body = _multipart(PART_HEADS["field"], EBCDIC_SHAPES["env"].encode("cp037"))
+    log = logged_echo(collector, body, MULTIPART, denylist=["password"])
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    assert not _spelled(entry["request"]["postData"])
+    assert SECRET.encode("cp037").hex() not in json.dumps(log)

@@ -28,6 +28,7 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any, Callable, Optional
 
+from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.multipart_files import file_holds_denied
 from readme_metrics.har.multipart_storage import MOST_PARAMETER_WORK
 from readme_metrics.har.multipart_storage import Body as _Body
@@ -155,6 +156,14 @@ def _holds_parts(value: Any, redactor: Redactor) -> bool:
     return isinstance(value, str) and "\n--" in value and redactor.mentions_key(value)
 
 
+def _ebcdic_keyed(part: Any, redactor: Redactor) -> bool:
+    """Whether a field's bytes, beyond ASCII, spell a denied name in a key's shape read
+    as EBCDIC (a mainframe client's ``PASSWORD=...``, no charset: kept percent-encoded,
+    which ``iconv -f IBM037`` reads; hostile34)."""
+    data = _field_bytes(part)
+    return isinstance(data, bytes) and not data.isascii() and ebcdic_shaped(redactor, data)
+
+
 def _names(name: str, part: Any) -> tuple[str, ...]:
     """Every name the app's parser may read for ``part`` (see :func:`_read_as`): webob's,
     the plain ``name`` beside a ``name*`` (python-multipart reads it), and those of each
@@ -232,8 +241,9 @@ def _param(
     redacted whole."""
     denied = unread or redactor is not None and any(map(redactor.denies, read_as))
     hidden = unread or redactor is not None and any(map(redactor.redacts, read_as))
-    if not hidden and redactor is not None and _holds_parts(
-            field if isinstance(field, str) else getattr(field, "value", None), redactor):
+    if not hidden and redactor is not None and (_holds_parts(
+            field if isinstance(field, str) else getattr(field, "value", None), redactor)
+            or isinstance(field, str) and _ebcdic_keyed(part, redactor)):
         denied = hidden = True
     if isinstance(field, str):
         text = field if denied or redactor is None else _as_json_reads(part, field)
