@@ -223,3 +223,11 @@ def test_through_a_flask_app_and_the_collector_an_ebcdic_field(collector: Collec
     entry = log["request"]["log"]["entries"][0] if "request" in log else log
     assert not _spelled(entry["request"]["postData"])
     assert SECRET.encode("cp037").hex() not in json.dumps(log)
+
+
+def test_a_multipart_field_declared_ebcdic_is_read_in_it() -> None:
+    head = PART_HEADS["field"] + b"\r\nContent-Type: text/plain; charset=cp500"
+    body = _multipart(head, EBCDIC_SHAPES["form"].encode("cp500"))
+    record = post_data(body, len(body), _head(MULTIPART), DENY, 1 << 22)
+    assert record["params"] == [
+        {"name": "notes", "value": f"user=zoe&password=%5BREDACTED%20{len(SECRET)}%5D"}]

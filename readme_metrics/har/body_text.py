@@ -21,6 +21,7 @@ from readme_metrics.har.body_redaction import (
     redact_text,
 )
 from readme_metrics.har.credential_pairs import masked_credential_form, masked_credential_pairs
+from readme_metrics.har.key_ebcdic import ebcdic_form_codec
 from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text import FORM, JSON_START, decode
@@ -49,10 +50,11 @@ def text_or_base64(
     else:
         text, codec = decode(body, essence, charset, truncated)
         if text is not None and redactor is not None and len(text) == len(body) and (
-                not body.isascii() and ebcdic_shaped(redactor, body)):
+                not body.isascii() and ebcdic_form_codec(codec) is None
+                and ebcdic_shaped(redactor, body)):
             # Read a byte a character (windows-1252 as a last resort, a declared latin-1,
-            # KOI8-R ...): a mainframe client's text in EBCDIC, declared otherwise,
-            # spells its keys in no reading of it (hostile34).
+            # KOI8-R ...; not EBCDIC): a mainframe client's text in EBCDIC, declared
+            # otherwise, spells its keys in no reading of it (hostile34).
             return redacted(body), False, UNREDACTABLE_COMMENT
         if text is not None and redactor is not None:
             text, comment = redact_text(text, essence, codec, redactor)

@@ -28,6 +28,7 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any, Callable, Optional
 
+from readme_metrics.har.key_ebcdic import ebcdic_form_codec
 from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.multipart_files import file_holds_denied
 from readme_metrics.har.multipart_storage import MOST_PARAMETER_WORK
@@ -159,9 +160,10 @@ def _holds_parts(value: Any, redactor: Redactor) -> bool:
 def _ebcdic_keyed(part: Any, redactor: Redactor) -> bool:
     """Whether a field's bytes, beyond ASCII, spell a denied name in a key's shape read
     as EBCDIC (a mainframe client's ``PASSWORD=...``, no charset: kept percent-encoded,
-    which ``iconv -f IBM037`` reads; hostile34)."""
+    which ``iconv -f IBM037`` reads; hostile34; one declared EBCDIC is read in it)."""
     data = _field_bytes(part)
-    return isinstance(data, bytes) and not data.isascii() and ebcdic_shaped(redactor, data)
+    return isinstance(data, bytes) and not data.isascii() and ebcdic_form_codec(
+        part.type_options.get("charset")) is None and ebcdic_shaped(redactor, data)
 
 
 def _names(name: str, part: Any) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from readme_metrics.har.body_compressed import budgeted_holds
 from readme_metrics.har.body_redaction import redact_text
+from readme_metrics.har.key_ebcdic import ebcdic_form_codec
 from readme_metrics.har.key_shapes import ebcdic_shaped
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_xml import is_xml
@@ -53,7 +54,8 @@ def file_holds_denied(data: bytes, part_type: str, redactor: Redactor, limit: in
     text, codec = decode(data, essence, charset, False)
     if text is None:
         return deny.shapes_key_in(data) or budgeted_holds(data, deny.shapes_key_in, limit)
-    if len(text) == len(data) and not data.isascii() and ebcdic_shaped(deny, data):
+    if len(text) == len(data) and not data.isascii() and ebcdic_form_codec(codec) is None \
+            and ebcdic_shaped(deny, data):
         return True  # EBCDIC read a byte a character, as a body is (hostile34)
     reading = essence if is_xml(essence) or is_yaml(essence) or essence in _OWN_READING \
         else "text/plain"
