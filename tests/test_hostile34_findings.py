@@ -14,7 +14,10 @@
    KOI8-R, windows-1252 as the last resort).
 2. A form declared in an EBCDIC charset, which Django's QueryDict reads in it (its
    ``password`` a field), was logged as its bytes read as UTF-8: one field's name, the
-   password percent-encoded in it. Now read in that charset, as Django does.
+   password percent-encoded in it. Now read in that charset, as Django does; with an
+   allowlist (which keeps names) an EBCDIC form declared otherwise is hidden whole.
+3. A multipart field in EBCDIC (kept percent-encoded) or a JSON/text file part read a
+   byte a character: its ``PASSWORD=...`` went out. Now its value is hidden.
 """
 
 from __future__ import annotations
