@@ -20,20 +20,21 @@ from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
-from readme_metrics.har.redaction_marks import redacted
+from readme_metrics.har.yaml_lines import content_start as _content
+from readme_metrics.har.yaml_lines import is_item as _item
+from readme_metrics.har.yaml_lines import key_text as _key
+from readme_metrics.har.yaml_lines import properties_end as _properties
+from readme_metrics.har.yaml_lines import quote_close as _quote_close
+from readme_metrics.har.yaml_lines import quoted_lines as _quoted_lines
+from readme_metrics.har.yaml_lines import value_start as _value_start
 
 if TYPE_CHECKING:
-    import re
-
     from readme_metrics.har.redaction import Redactor
 
 __all__ = ["is_yaml", "yaml_redacted"]
 
 _YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml",
                          "text/x-yaml"})
-
-#: A plain key's end: a colon, then a blank or the line's end.
-_KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
 
 
 #: A value hidden already: a marker, in quotes or not.
@@ -45,134 +46,6 @@ def is_yaml(essence: str) -> bool:
     return essence in _YAML_TYPES or essence.endswith("+yaml")
 
 
-#: Blanks, and a run of anything else (a property's text).
-_BLANKS = lazy_compile(r"[ \t]*")
-_SOLID = lazy_compile(r"[^ \t]*")
-_SPACES = lazy_compile(r" *")
-
-
-def _end(pattern: re.Pattern[str], line: str, at: int) -> int:
-    """The end of ``pattern`` (one that matches the empty text too) matched at ``at``."""
-    found = pattern.match(line, at)
-    return at if found is None else found.end()
-
-
-def _content(line: str) -> int:
-    """Where a line's content starts: after a document's start (``--- {...}``), its
-    indentation, each ``- `` of a sequence (``- password: ...`` is a mapping's key in a
-    sequence's item), an explicit key's ``: `` (``? k`` then ``: password: ...``, as
-    PyYAML writes a key over 128 characters: the password went out in clear, review124)
-    and a key's properties (``&a password: ...``). Found a step at a
-    time, no slice of the line (``- `` 130,000 times over took 23 s, hostile26), no
-    pattern repeating a group (sre keeps a frame a repeat: 16 MB there)."""
-    at = _end(_BLANKS, line, 3) if line.startswith(("--- ", "---\t")) else \
-        _end(_SPACES, line, 0)
-    if line.startswith((": ", ":\t"), at):
-        at = _end(_BLANKS, line, at + 2)
-    while line.startswith(("- ", "-\t"), at):
-        at = _end(_BLANKS, line, at + 2)
-    return _properties(line, at)
-
-
-def _properties(line: str, at: int) -> int:
-    """Where a node's content starts after blanks and its properties (an anchor ``&b``,
-    a tag ``!!map``) from ``at``: ``&b {password: ...}``, ``!!str password: ...``."""
-    at = _end(_BLANKS, line, at)
-    while line.startswith(("&", "!"), at):
-        solid = _end(_SOLID, line, at)
-        after = _end(_BLANKS, line, solid)
-        if after == solid:
-            break  # (no blank after it: the line's end, or no property)
-        at = after
-    return at
-
-
-def _value_start(line: str, at: int) -> int:
-    """Where the value of a mapping key starting at ``at`` starts (after its ``:``), or
-    -1 when the line holds no key there."""
-    quote = line[at:at + 1]
-    if quote in ('"', "'"):
-        # (Its closing quote, past '' and \" in it: the first quote after the opening
-        # one was taken for it, so 'it''s': {password: ...} held no key and its flow
-        # value went out in clear; review122.)
-        close = _quote_close(line, at + 1, quote)
-        if close < 0:
-            return -1
-        after = close + 1
-        while line[after:after + 1] in (" ", "\t"):
-            after += 1
-        found = _KEY_END.match(line, after)
-        return -1 if found is None else found.end()
-    if quote in ("", "#", "[", "{", "|", ">"):
-        return -1
-    found = _KEY_END.search(line, at)
-    return -1 if found is None else found.end()
-
-
-def _quote_close(text: str, at: int, quote: str) -> int:
-    """Where the quote closing a quoted scalar whose text starts at ``at`` is on its line,
-    or -1 (the scalar goes on): ``''`` in single quotes is a quote, and in double quotes
-    a backslash escapes the character after it (``\\"``). The one reading of a quoted
-    scalar, a key's (:func:`_value_start`) and a flow collection's (:func:`_flow_close`)
-    alike; found by ``str.find``, each backslash run counted once: linear."""
-    while True:
-        close = text.find(quote, at)
-        if close < 0:
-            return -1
-        if quote == "'":
-            if not text.startswith("'", close + 1):
-                return close
-            at = close + 2
-            continue
-        run = close
-        while run > at and text[run - 1] == "\\":
-            run -= 1
-        if (close - run) % 2 == 0:
-            return close
-        at = close + 1
-
-
-def _quoted_lines(lines: list[str], index: int, line: str, start: int, at: int) -> int:
-    """The index of the line after the one closing a quoted scalar that ``line`` (line
-    ``index - 1``) opens at ``start`` (after ``? `` there, an explicit key) and does not
-    close, or 0: its later lines are its text, and one starting with ``[`` or ``{``
-    was read as a flow collection's start, the lines up to a ``]`` passed over unread
-    (``k: 'a`` then ``  ['``: a password below went out in clear; review124). A scalar
-    never closed reads on as before. Each line is looked at once."""
-    if line.startswith(("? ", "?\t"), at):
-        start = _properties(line, at + 2)
-    quote = line[start:start + 1]
-    if quote not in ("'", '"') or _quote_close(line, start + 1, quote) >= 0:
-        return 0
-    for ahead in range(index, len(lines)):
-        if _quote_close(lines[ahead], 0, quote) >= 0:
-            return ahead + 1
-    return 0
-
-
-#: A sequence's "-" as the JSON members' reading hides a member's value.
-_DASH_HIDDEN = redacted(None)
-
-
-def _item(line: str, at: int) -> bool:
-    """Whether ``line`` holds a sequence's item at ``at`` (``- ...``, or ``-`` alone), or
-    its ``-`` hidden as a member's value (``[REDACTED] ...``) by the JSON members'
-    reading, run first: ``"password":`` then ``- ...`` (a key in quotes) had the ``-``
-    alone hidden, the items after it sent in clear (review125)."""
-    if line.startswith(("- ", "-\t"), at) or line[at:].rstrip("\r") == "-":
-        return True
-    after = at + len(_DASH_HIDDEN)
-    return line.startswith(_DASH_HIDDEN, at) and (
-        line.startswith((" ", "\t"), after) or not line[after:].rstrip("\r"))
-
-
-def _key(line: str, at: int, end: int) -> str:
-    """A mapping key as written from ``at`` to its value's start ``end``: its quotes and
-    the blanks and colon after it taken off."""
-    # (" \t\r": a key whose value is on the next lines ends ":\r" in a CRLF text, and
-    # was read as "password:", its value sent in clear; review125.)
-    key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
-    return key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
 
 
 def yaml_redacted(text: str, redactor: Redactor) -> str:
