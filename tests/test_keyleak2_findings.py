@@ -134,10 +134,6 @@ def test_a_run_percent_encoded_in_a_json_string_is_masked(
     assert not _leaked(log, key), text
 
 
-@pytest.mark.xfail(strict=True, reason="known leak, open (keyleak2): a run urlencoded then "
-                   "every character escaped again ('%2B' as '%25%32%42'); reading its once-level "
-                   "escapes inside a twice-encoded run regressed runs glued to a '%25' (see the "
-                   "module's docstring)")
 @pytest.mark.parametrize(("place", "key", "before", "after", "pieces", "wrap", "newline",
                           "urlsafe"), [
     pytest.param("multipart", KEY, "a", "x",
@@ -154,7 +150,7 @@ def test_a_run_percent_encoded_in_a_json_string_is_masked(
 def test_a_run_urlencoded_then_every_character_escaped_is_masked(
         place: str, key: str, before: str, after: str, pieces: list[_PIECE | str], wrap: int,
         newline: str, urlsafe: bool) -> None:
-    """Finding 4, open: the body goes out as sent (a run read twice takes only "%25"
+    """Finding 4 (fixed by keyleak3; failed before: 3 of 3): the body went out as sent (a run read twice takes only "%25"
     before an escape of a base64 character's or a line break's: "%252B", not
     "%25%32%42")."""
     lead, rest = pieces[0], pieces[1:]

@@ -29,8 +29,9 @@ from readme_metrics.har.key_base64_spellings import (
     broken_spelling_in,
     unescaped,
 )
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.percent import percent_decoded
-from readme_metrics.har.text import PROBED_TEXT
+from readme_metrics.har.text import PROBED_TEXT, rarest
 
 __all__ = ["masked_encoded_runs", "masked_percent", "percent_spelled_in", "splitting_escape_in"]
 
@@ -72,13 +73,28 @@ def _splitting_escape(key: str) -> re.Pattern[str]:
     escaping every character: "%63%6D%52%74..."), in either case, encoded once or twice
     (%2563)."""
     escapes = ["0[Aa]"]
+    # The character every spelling holds; with none (keyleak3, review125: 't64c5vspbn2o'
+    # has three spellings sharing no character, and one with every character escaped
+    # went out in clear), each spelling's rarest: one spelling so written holds its.
     probe = base64_probe(key)
-    if probe:
-        high, low = divmod(ord(probe), 16)
+    for character in sorted({probe} if probe else {
+            rarest(needle, 1)[0] for needle in base64_spellings(key)}):
+        high, low = divmod(ord(character), 16)
         escapes.append(f"{high:X}[{low:X}{low:x}]")
     once = "|".join(escapes)
+    # An escape escaped again character by character ("%63" as "%25%36%33", keyleak3).
+    every = "|".join(_every_escaped(escape) for escape in escapes)
     # (Not "%(?:25)?(?:...)": twice as slow over a text of many "%20"s.)
-    return re.compile(rf"%(?:{once}|25(?:{once}))")
+    return re.compile(rf"%(?:{once}|25(?:{once}|{every}))")
+
+
+def _every_escaped(escape: str) -> str:
+    """The pattern of an escape's two hex digits (``escape``: "6[3]" or "0[Aa]", the
+    digits as :func:`_splitting_escape` writes them) each escaped again ("%36%33")."""
+    high, low = escape[0], escape[2]
+    low_digit = (f"%3{low}" if low.isdigit()
+                 else f"%[46]{'ABCDEF'.index(low.upper()) + 1}")
+    return f"%3{high}{low_digit}"
 
 
 # In a long text the "%"s are looked at one by one first (each found at memchr speed):
@@ -137,11 +153,36 @@ def masked_encoded_runs(text: str, key: str, masked: str, url: bool = False) -> 
     if "%" not in text or not broken_spelling_in(text, key):
         return text
     if "%25" in text:
+        text = _masked_every_escaped(text, key, masked)
         text = _masked_twice(text, key, masked, url)
     # (Its runs holding no "%" are masked_base64_runs's.)
     return masked_runs(text, key, (run for run in _ENCODED_RUN.finditer(text) if "%" in run[0]),
                        base64_spellings(key), _flat, partial(_encoded_segment, key, masked),
                        partial(_encoded_written, written=masked), quote(masked, safe="-_"), url)
+
+
+# A run of escapes only, one of them a "%" escaped ("%25"): a percent-encoded text
+# whose every character was escaped again (keyleak3: "%2B" as "%25%32%42", "c" as "%63").
+_EVERY_ESCAPED_RUN = lazy_compile(r"(?:%[0-9A-Fa-f]{2}){4,}")
+
+
+def _masked_every_escaped(text: str, key: str, masked: str) -> str:
+    """``text`` with each run of escapes only holding a "%25" read as one level: decoded
+    once whole (each escape one character), masked as :func:`masked_encoded_runs` masks
+    a text, and if so written again every character escaped. Each token keeps its level
+    (keyleak2's attempt read the once-level escapes inside a twice-encoded run, and a run
+    escaped once glued to a "%25%33%44" was written a level deeper)."""
+    spans = []
+    for run in _EVERY_ESCAPED_RUN.finditer(text):
+        found = run.group(0)
+        if "%25" not in found:
+            continue
+        inner = "".join(chr(int(found[at + 1:at + 3], 16)) for at in range(0, len(found), 3))
+        written = masked_encoded_runs(inner, key, masked)
+        if written != inner:
+            spans.append((run.start(), run.end(),
+                          "".join(f"%{ord(character):02X}" for character in written)))
+    return spliced(text, spans)
 
 
 # A run of base64 percent-encoded twice (urlencode of a urlencoded value: "+" as %252B),
