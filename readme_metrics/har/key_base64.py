@@ -106,7 +106,10 @@ def masked_base64_runs(text: str, key: str, masked: str, url: bool = False,
             if needle in text:
                 needles.append(needle)
     if not needles:
-        if percent and broken and "%" in text:  # (no call for most texts: cpu29)
+        # (No call for most texts: cpu29.) A long text escaping every character may hold
+        # a probe character as an escape's digit ("%31") and lack another ("U" as
+        # "%55"): asked for the escapes such a spelling needs (keyleak3).
+        if percent and "%" in text and (broken or splitting_escape_in(text, key)):
             text = masked_percent(text, key, masked)
         if url or not broken or not ("\n" in text or "\\" in text):
             return text
