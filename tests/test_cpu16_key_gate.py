@@ -17,7 +17,7 @@ import json
 import os
 import threading
 from typing import Any, Callable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -99,6 +99,15 @@ def _spelling(draw: Any, key: str) -> str:
         text = text.replace("/", "\\/").replace("+", "\\u002B")
     elif how == "base64 percent":
         text = quote(text, safe=draw(st.sampled_from(["", "/"])))
+        # Every character escaped again, or the run every character escaped once or
+        # twice (keyleak3).
+        every = draw(st.sampled_from(["", "again", "once", "twice"]))
+        if every == "again":
+            text = "".join(f"%{ord(c):02X}" for c in text)
+        elif every:
+            text = "".join(f"%{ord(c):02X}" for c in unquote(text))
+            if every == "twice":
+                text = "".join(f"%{ord(c):02X}" for c in text)
     if draw(st.booleans()):
         text = draw(st.sampled_from(["Basic ", "Bearer ", "creds="])) + text
     return text
