@@ -14,15 +14,12 @@ once and twice, JSON escapes read, line breaks out).
    last character), glued to the next run ("%2B..."): the "+" completed the copy.
 3. A copy after a JSON escape in a run written again ("a\\u002ByZG1%0A..."): a reader
    of the text as written takes the escape's "B" for the key's first bits.
-4. Open (strict xfail): a run percent-encoded twice whose second encoding escaped
-   every character of the first's ("%2B" as "%25%32%42", a line break
-   "%25%30%44%25%30%41", "c" as "%63"). Reading those inside a twice-encoded run (the
-   once-level "%63" too) was tried and taken back: a run escaping every character once,
-   glued to a "%25%33%44" (a "%3D" of the data), was then read as twice-encoded from
-   the line break on, written again a level deeper, and its first line's copy kept
-   (the fuzzer, a run stopped part-way: 5 leaks, each masked on main). The fix wants
-   the twice-encoded reading to keep each token's level (kept tokens as written, the
-   rest once-encoded).
+4. A run percent-encoded twice whose second encoding escaped every character of the
+   first's ("%2B" as "%25%32%42", a line break "%25%30%44%25%30%41", "c" as "%63").
+   keyleak2 read those inside a twice-encoded run and took it back (a run escaping
+   every character once, glued to a "%25%33%44", was written a level deeper: 5 leaks,
+   each masked on main). Fixed by keyleak3 (was a strict xfail): a run of escapes only
+   holding a "%25" is read one level whole, masked, and escaped again whole.
 """
 
 from __future__ import annotations
@@ -150,9 +147,10 @@ def test_a_run_percent_encoded_in_a_json_string_is_masked(
 def test_a_run_urlencoded_then_every_character_escaped_is_masked(
         place: str, key: str, before: str, after: str, pieces: list[_PIECE | str], wrap: int,
         newline: str, urlsafe: bool) -> None:
-    """Finding 4 (fixed by keyleak3; failed before: 3 of 3): the body went out as sent (a run read twice takes only "%25"
-    before an escape of a base64 character's or a line break's: "%252B", not
-    "%25%32%42")."""
+    """Finding 4, fixed by keyleak3 (failed before: 3 of 3, the body went out as sent:
+    a run read twice took only "%25" before an escape of a base64 character's or a line
+    break's, "%252B", not "%25%32%42"; a run of escapes holding a "%25" is now read
+    one level whole)."""
     lead, rest = pieces[0], pieces[1:]
     assert isinstance(lead, str)
     run = _wrapped(_glued(key, lead, rest, urlsafe), wrap, newline)  # type: ignore[arg-type]

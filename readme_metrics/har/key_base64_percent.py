@@ -14,6 +14,7 @@ from os.path import commonprefix
 from typing import Optional
 from urllib.parse import quote
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.key_base64_run import (
     decoded_masked,
     masked_runs,
@@ -29,7 +30,6 @@ from readme_metrics.har.key_base64_spellings import (
     broken_spelling_in,
     unescaped,
 )
-from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.percent import percent_decoded
 from readme_metrics.har.text import PROBED_TEXT, rarest
 
