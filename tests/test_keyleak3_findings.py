@@ -8,7 +8,8 @@ its tests, in tests/test_keyleak2_findings.py, no longer a strict xfail).
    spelling needs was only a line break's, so a run with every character escaped and no
    line break was never looked for.
 2. A long text (a probe's scan) holding the probe character as an escape's digit ("1"
-   of "%31") and lacking another ("U", written "%55"): taken for one with no spelling.
+   of "%31", or a word's "Z") and lacking another ("U", written "%55"): taken for one
+   with no spelling.
 3. A run every character escaped twice ("W" as "%25%35%37"): no reading took the
    escapes of an escape's digits.
 The guard: a run every character escaped once glued to "%25%33%44" (keyleak2's
@@ -52,6 +53,10 @@ _MINIMAL = b64encode(b"X\xa4" + SHARING_NONE.encode() + b"P").decode()
                  id="1-3-sharing-none-twice"),
     pytest.param(PROBE_DIGIT, _every_character_escaped(_every_character_escaped(_GLUED)),
                  id="2-3-probe-digit-twice"),
+    # 2: the probe ("Z") written elsewhere in a long body, the spelling every character
+    # escaped after it.
+    pytest.param(KEY, "lorem ipsum " * 300 + "Z " + _every_character_escaped(
+        b64encode(b"user:" + KEY.encode()).decode()), id="2-probe-elsewhere"),
 ])
 def test_a_run_with_every_character_escaped_is_masked(key: str, text: str, place: str) -> None:
     """Failed before: the log held the body as sent."""
