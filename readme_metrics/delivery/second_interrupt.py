@@ -1,12 +1,13 @@
 """A Ctrl-C while a server's stop waits for the library (the ASGI lifespan's flush): the
 delivery ends at once, said, and the server's own handler runs as before.
 
-uvicorn and hypercorn take SIGINT themselves (uvicorn's ``handle_exit``, a Python
-handler; hypercorn's event loop's): a second Ctrl-C during the lifespan's shutdown raises
-nothing, so the flush went on waiting for the Metrics API for its whole
-``shutdown_timeout`` (delivery42: an API holding its answers, a 20 s bound, the process
-exited 20.6 s after the second Ctrl-C under uvicorn, 20.4 s under hypercorn; uvicorn's
-``force_exit`` does not cut a lifespan shutdown under way). While such a wait lasts,
+uvicorn takes SIGINT itself (``handle_exit``, a Python handler): a second Ctrl-C during
+the lifespan's shutdown raises nothing, so the flush went on waiting for the Metrics API
+for its whole ``shutdown_timeout`` (delivery42: an API holding its answers, a 20 s bound,
+the process exited 20.6 s after the second Ctrl-C; uvicorn's ``force_exit`` does not cut
+a lifespan shutdown under way). hypercorn's CLI runs the app in a worker process that
+ignores SIGINT (its parent ignores a second Ctrl-C too): no handler here sees it there,
+and the flush keeps its bound, said (20.4 s at a 20 s bound; review126). While such a wait lasts,
 :func:`watching` puts a wrapper around the SIGINT handler that has every tracked object
 end its close now (:func:`.process.interrupted`, from a thread of its own: the signal
 handler runs in the loop's thread, which may hold the queue's lock), saying what it gave
