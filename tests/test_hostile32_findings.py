@@ -19,8 +19,7 @@ Bounds are twice the figure measured after the fix (256 KiB bodies here; never a
 
 from __future__ import annotations
 
-import tracemalloc
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -29,18 +28,10 @@ from hypothesis import strategies as st
 from readme_metrics.har import build_log
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import make_exchange
+from tests.support.memory import peak_bytes as _peak
 
 DENY = Redactor(denylist=["password", "token", "secret", "api_key", "key", "auth"])
 SIZE = 1 << 18
-
-
-def _peak(call: Callable[[], Any]) -> int:
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def _runs(head: str, unit: str, tail: str = "") -> str:
