@@ -7,7 +7,7 @@ character as is, percent-encoded, form-encoded or JSON-escaped). Moved from
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Optional
 
 from readme_metrics.har.deep_json import loads
 from readme_metrics.masking import utf8
@@ -126,25 +126,44 @@ def json_spelling(key: str) -> str:
 def url_pattern(key: str) -> re.Pattern[str]:
     """Any URL spelling of ``key``: each character as is or percent-encoded (its UTF-8
     bytes, hex digits in either case), or encoded twice (``%252F``: a link inside a query
-    value), a space as "+" too. The encoded forms are tried first, as a key can start its
-    own encoding ("k%" starts "k%25")."""
+    value), and then the escape's hex digits escaped too (``%25%32%46``, ``%25%32F``: a
+    text every character of which was escaped, escaped again), a space as "+" too. The
+    encoded forms are tried first, as a key can start its own encoding ("k%" starts
+    "k%25")."""
     def twice(character: str) -> str:
         return "".join(f"%25{byte:02X}" for byte in utf8(character))
 
     def encoded(character: str) -> str:
         return "".join(f"%{byte:02X}" for byte in utf8(character))
 
-    return re.compile(_any_spelling(key, (twice, encoded), {" ": "+"}))
+    pattern = _any_spelling(key, (twice, encoded), {" ": "+"}, _digits_escaped)
+    return re.compile(pattern)
+
+
+def _hex_digit(digit: str) -> str:
+    """A pattern of one hex digit of an escape, as is or itself escaped (either case)."""
+    if digit.isdigit():
+        return f"(?:{digit}|%3{digit})"
+    return f"(?:[{digit.upper()}{digit.lower()}]|%[46]{ord(digit.upper()) - 0x40})"
+
+
+def _digits_escaped(character: str) -> str:
+    """A pattern of ``character`` escaped twice, some hex digits of its escape escaped
+    again (``%25%32%46`` for "/"): the escape of "%" is written as is."""
+    return "".join(f"%25{_hex_digit(f'{byte:02X}'[0])}{_hex_digit(f'{byte:02X}'[1])}"
+                   for byte in utf8(character))
 
 
 def _any_spelling(key: str, encodings: tuple[Callable[[str], str], ...],
-                  also: dict[str, str]) -> str:
+                  also: dict[str, str],
+                  patterned: Optional[Callable[[str], str]] = None) -> str:
     """A pattern of ``key`` with each character as is or as one of ``encodings`` gives
     it (tried first, in order; hex digits in either case), or as ``also`` spells it, if
-    it does."""
+    it does; ``patterned`` gives a pattern of one more spelling, tried first."""
     characters = []
     for character in key:
-        options = [f"(?i:{re.escape(encoded(character))})" for encoded in encodings]
+        options = [patterned(character)] if patterned is not None else []
+        options += [f"(?i:{re.escape(encoded(character))})" for encoded in encodings]
         options.append(re.escape(character))
         if character in also:
             options.append(re.escape(also[character]))

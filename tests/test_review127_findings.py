@@ -1,0 +1,120 @@
+"""review127's findings (an adversarial read of keyleak3, hostile34, review126 and
+blackbox15).
+
+1. The caller's key (not its base64) in a text, JSON or HTML body with every character
+   percent-encoded twice, the first escape's hex digits escaped again ("r" as
+   "%25%37%32", as keyleak3's base64 runs are read): the check found the key (decoded
+   twice) but the URL spelling it is replaced by had only "%2572", so the body went out
+   as sent (a link's query value, or a text, read twice by the app). The URL and a form
+   field were masked (decoded once before).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import build_log
+from tests.support.fake_api import Collector
+from tests.test_house6_findings import KEY, _exchange
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in text.encode())
+
+
+def _twice(text: str) -> str:
+    return _escaped(_escaped(text))
+
+
+_SPECIAL = "rdme/xn8s+9h3a=7b2c&d?"
+
+
+def _log(key: str, body: str, content_type: str) -> str:
+    return json.dumps(build_log(_exchange(key, body=body.encode(), content_type=content_type),
+                                max_body_bytes=1 << 20))
+
+
+def _bodies(spelled: str) -> list[tuple[str, str]]:
+    return [("text/plain", f"see {spelled} here"),
+            ("application/json", json.dumps({"a": spelled})),
+            ("text/html", f'<a href="https://x.example/next?k={spelled}">x</a>')]
+
+
+@pytest.mark.parametrize("key", [KEY, _SPECIAL], ids=["alnum", "special"])
+@pytest.mark.parametrize("spelling", [
+    pytest.param(_twice, id="every-character-twice"),
+    pytest.param(lambda key: _twice(key).lower(), id="every-character-twice-lower"),
+    # urlencoded (only what needs it), then every character of that escaped
+    pytest.param(lambda key: _escaped("".join(
+        character if character.isalnum() else _escaped(character) for character in key)),
+        id="urlencoded-then-every-character"),
+])
+def test_the_key_every_character_escaped_twice_is_masked(key: str, spelling: Any) -> None:
+    """Finding 1. Failed before (6 of 6: each in the text, JSON and HTML bodies)."""
+    spelled = spelling(key)
+    for content_type, body in _bodies(spelled):
+        written = _log(key, body, content_type)
+        assert spelled not in written, content_type
+        assert key not in unquote(unquote(written)), content_type
+
+
+_HOW = st.sampled_from(["as-is", "once", "twice", "twice-digits"])
+_SPELLERS = {"as-is": lambda character: character, "once": _escaped,
+             "twice": lambda character: _escaped(character).replace("%", "%25"),
+             "twice-digits": _twice}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters="%\\"),
+               min_size=8, max_size=24),
+       st.lists(_HOW, min_size=24, max_size=24),
+       st.sampled_from(["text/plain", "application/json"]))
+def test_any_mix_of_escapes_of_the_key_is_masked(key: str, hows: list[str],
+                                                 content_type: str) -> None:
+    """Each character of the key as is, escaped once, twice ("%2572") or twice with the
+    digits escaped ("%25%37%32"): the body never reads, decoded twice, as the key."""
+    spelled = "".join(_SPELLERS[how](character) for character, how in zip(key, hows))
+    body = json.dumps({"a": spelled}) if content_type == "application/json" else spelled
+    [entry] = json.loads(_log(key, body, content_type))["request"]["log"]["entries"]
+    text = entry["request"]["postData"]["text"]
+    if content_type == "application/json" and text.startswith("{"):
+        text = json.loads(text)["a"]
+    assert key not in unquote(unquote(text)), spelled
+
+
+def test_a_flask_app_sends_the_key_escaped_twice_masked(collector: Collector) -> None:
+    """Finding 1 end to end: a Flask app echoing a link whose query value holds the key
+    escaped twice, character by character; the log posted to a real collector."""
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    spelled = _twice(KEY)
+    body = f'<a href="https://x.example/next?k={spelled}">next</a>'.encode()
+    app = Flask(__name__)
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> Any:
+        return request.get_data(), {"Content-Type": "text/html"}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": KEY}), app)
+    try:
+        answer = app.test_client().post("/echo", data=body,
+                                        headers={"Content-Type": "text/html"})
+        assert answer.get_data() == body
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    sent = json.dumps(log)
+    assert spelled not in sent
+    assert KEY not in unquote(unquote(sent))
