@@ -12,6 +12,7 @@ blackbox15).
 from __future__ import annotations
 
 import json
+from base64 import b64encode
 from typing import Any
 from urllib.parse import unquote
 
@@ -118,3 +119,42 @@ def test_a_flask_app_sends_the_key_escaped_twice_masked(collector: Collector) ->
     sent = json.dumps(log)
     assert spelled not in sent
     assert KEY not in unquote(unquote(sent))
+
+
+# 2. An archive as base64 in a JSON document inside an archive ---------------------------
+
+_ENV = b"USER=zoe\nPASSWORD=Zq8h22Xw3K\n"
+
+
+def _nested_bodies() -> dict[str, bytes]:
+    import gzip
+
+    from tests.support.zip_bodies import zip_of
+
+    inner = b64encode(zip_of({".env": _ENV})).decode()
+    return {
+        "zip-of-json-of-base64-zip": zip_of({"inner.json": json.dumps({"g": inner}).encode()}),
+        "gzip-of-json-of-base64-zip": gzip.compress(json.dumps({"g": inner}).encode()),
+    }
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "review127 finding 2, left for hostile35's base64_runs.archive_held (base64 archives "
+    "outside JSON strings): a zip entry's or compressed layer's bytes are searched for "
+    "denied names, not read for the base64 archives they hold"))
+@pytest.mark.parametrize("name", ["zip-of-json-of-base64-zip", "gzip-of-json-of-base64-zip"])
+@pytest.mark.parametrize("place", ["json-string", "octet-stream"])
+def test_an_archive_inside_an_archive_as_base64_is_read(name: str, place: str) -> None:
+    from readme_metrics.har import inflation_budget
+    from readme_metrics.har.bodies import post_data
+    from readme_metrics.har.redaction import Redactor
+    from tests.test_hostile29_findings import _head
+
+    inflation_budget.BUDGET.refill()
+    data = _nested_bodies()[name]
+    if place == "json-string":
+        body, mime = json.dumps({"file": b64encode(data).decode()}).encode(), "application/json"
+    else:
+        body, mime = data, "application/octet-stream"
+    record = post_data(body, len(body), _head(mime), Redactor(["password"]), 1 << 22)
+    assert "REDACTED" in record.get("text", ""), record
