@@ -7,6 +7,12 @@ blackbox15).
    twice) but the URL spelling it is replaced by had only "%2572", so the body went out
    as sent (a link's query value, or a text, read twice by the app). The URL and a form
    field were masked (decoded once before).
+2. (Left open: hostile35's.) A base64 archive in a JSON document inside a zip entry or
+   a gzip layer (base64 in a zip in base64) is not read: its ``.env`` goes out.
+3. A key starting with a backslash, percent-encoded in part in a JSON body
+   (``{"a": "\\\\abcdefg%68"}``, the key ``\\abcdefgh``): its mask was written after the
+   JSON escape's first backslash, ``"\\sha512-..."``, and the body went out as no JSON
+   (the property below found it).
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ _SPELLERS = {"as-is": lambda character: character, "once": _escaped,
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters="%\\"),
+@given(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters="%"),
                min_size=8, max_size=24),
        st.lists(_HOW, min_size=24, max_size=24),
        st.sampled_from(["text/plain", "application/json"]))
@@ -158,3 +164,29 @@ def test_an_archive_inside_an_archive_as_base64_is_read(name: str, place: str) -
         body, mime = data, "application/octet-stream"
     record = post_data(body, len(body), _head(mime), Redactor(["password"]), 1 << 22)
     assert "REDACTED" in record.get("text", ""), record
+
+
+# 3. A key starting with a backslash, percent-encoded in part, in a JSON body ------------
+
+
+@pytest.mark.parametrize("before", ["", "x", "\\\\"])
+@pytest.mark.parametrize("key", ["\\abcdefgh", "\\" + "0" * 20])
+def test_a_key_starting_with_a_backslash_leaves_the_body_json(key: str, before: str) -> None:
+    """Finding 3. Failed before (6 of 6: the body was no JSON)."""
+    spelled = before + key[:-1] + f"%{ord(key[-1]):02X}"
+    body = json.dumps({"a": spelled})
+    [entry] = json.loads(_log(key, body, "application/json"))["request"]["log"]["entries"]
+    text = entry["request"]["postData"]["text"]
+    value = json.loads(text)["a"]
+    assert key not in unquote(value), text
+    assert value.startswith(before + "\\sha512-"), text
+
+
+def test_a_backslash_written_before_the_key_leaves_the_body_json() -> None:
+    """Finding 3, a backslash of the text's before the key's: ``\\\\\\\\abcdefg%68`` in
+    the JSON text, read ``\\\\abcdefgh``. Failed before (no JSON)."""
+    key = "\\abcdefgh"
+    body = json.dumps({"a": "\\" + key[:-1] + "%68"})
+    [entry] = json.loads(_log(key, body, "application/json"))["request"]["log"]["entries"]
+    value = json.loads(entry["request"]["postData"]["text"])["a"]
+    assert value.startswith("\\\\sha512-") and "abcdefg" not in value

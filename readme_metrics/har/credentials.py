@@ -48,7 +48,14 @@ from readme_metrics.har.key_json import (
 )
 from readme_metrics.har.key_numbers import MAX_NUMBER_DIGITS
 from readme_metrics.har.key_spellings import as_is_masked, encodable
-from readme_metrics.har.key_url import encoded_in, encoded_mask, masked_form, masked_url, respelled
+from readme_metrics.har.key_url import (
+    encoded_in,
+    encoded_mask,
+    json_encoded_mask,
+    masked_form,
+    masked_url,
+    respelled,
+)
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.text import JSON_START
 from readme_metrics.masking import utf8
@@ -193,7 +200,9 @@ class CallerKey(KeyForms):
         if ("%" in text or self.spaced and "+" in text) and encoded_in(self, text):
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
-            text = respelled(self, text, partial(encoded_mask, self), self.hidden)
+            text = respelled(self, text, partial(
+                json_encoded_mask if self.key[:1] == "\\" and JSON_START.match(text)
+                else encoded_mask, self), self.hidden)
         # (numeric_in's own first test, spared its call for a key that is no number.)
         if self.plain and not (self.bare and self.holds(text)) and not (
                 self.numeric and self.numeric_in(text)):

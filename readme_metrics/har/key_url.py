@@ -23,7 +23,8 @@ from readme_metrics.har.pairs import query_values, url_pairs
 from readme_metrics.har.percent import decode_component, percent_decoded
 from readme_metrics.masking import utf8
 
-__all__ = ["encoded_in", "encoded_mask", "masked_form", "masked_url", "respelled"]
+__all__ = ["encoded_in", "encoded_mask", "json_encoded_mask", "masked_form", "masked_url",
+           "respelled"]
 
 
 def masked_url(forms: KeyForms, url: str, mask_text: MaskText) -> str:
@@ -130,6 +131,23 @@ def encoded_mask(forms: KeyForms, spelling: re.Match[str]) -> str:
     """The quoted mask for a percent-encoded spelling; the key as is stays."""
     found = spelling.group()
     return found if found == forms.key else _quoted(forms, found)
+
+
+def json_encoded_mask(forms: KeyForms, spelling: re.Match[str]) -> str:
+    """:func:`encoded_mask` in a JSON text: a spelling whose first character is a
+    backslash that an odd run of them stands before is the second of an escaped one
+    (``\\\\`` read as ``\\``, the key's first character): the mask after one more
+    backslash, so that the run's last stays escaped and the document JSON (review127:
+    a key starting with a backslash, written ``"\\\\abcdefg%68"``, left
+    ``"\\sha512-..."``, an escape JSON has not)."""
+    masked = encoded_mask(forms, spelling)
+    start, text = spelling.start(), spelling.string
+    if masked is spelling.group() or text[start] != "\\":
+        return masked
+    before = start
+    while before and text[before - 1] == "\\":
+        before -= 1
+    return "\\" + masked if (start - before) % 2 else masked
 
 
 def _quoted(forms: KeyForms, found: str) -> str:
