@@ -201,7 +201,7 @@ class CallerKey(KeyForms):
             # A link ({"next": "...?key=k%2F"}): its spellings masked as in a url
             # (JSON-safe, as the quoted mask is); the key as is is masked below.
             text = respelled(self, text, partial(
-                json_encoded_mask if self.key[:1] == "\\" and JSON_START.match(text)
+                json_encoded_mask if "\\" in text and JSON_START.match(text) is not None
                 else encoded_mask, self), self.hidden)
         # (numeric_in's own first test, spared its call for a key that is no number.)
         if self.plain and not (self.bare and self.holds(text)) and not (

@@ -134,20 +134,28 @@ def encoded_mask(forms: KeyForms, spelling: re.Match[str]) -> str:
 
 
 def json_encoded_mask(forms: KeyForms, spelling: re.Match[str]) -> str:
-    """:func:`encoded_mask` in a JSON text: a spelling whose first character is a
-    backslash that an odd run of them stands before is the second of an escaped one
-    (``\\\\`` read as ``\\``, the key's first character): the mask after one more
-    backslash, so that the run's last stays escaped and the document JSON (review127:
-    a key starting with a backslash, written ``"\\\\abcdefg%68"``, left
-    ``"\\sha512-..."``, an escape JSON has not)."""
+    """:func:`encoded_mask` in a JSON text, which stays JSON: a spelling that starts just
+    after the first backslash of an escape (its first character escaped: ``\\"``,
+    ``\\/``, the second of ``\\\\``) has one more backslash before the mask, and one that
+    ends with the first backslash of an escaped one (``\\\\``), one after it (review127:
+    the mask after a lone backslash, ``"\\sha512-..."``, was an escape JSON has not, and
+    the body went out as no JSON)."""
     masked = encoded_mask(forms, spelling)
-    start, text = spelling.start(), spelling.string
-    if masked is spelling.group() or text[start] != "\\":
+    if masked is spelling.group():
         return masked
+    text, start, end = spelling.string, spelling.start(), spelling.end()
     before = start
     while before and text[before - 1] == "\\":
         before -= 1
-    return "\\" + masked if (start - before) % 2 else masked
+    if (start - before) % 2:
+        masked = "\\" + masked
+    if text[end - 1] == "\\":
+        first = end - 1
+        while first and text[first - 1] == "\\":
+            first -= 1
+        if (end - first) % 2:
+            masked += "\\"
+    return masked
 
 
 def _quoted(forms: KeyForms, found: str) -> str:
