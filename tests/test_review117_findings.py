@@ -28,34 +28,19 @@ import base64
 import binascii
 import json
 import re
-import tracemalloc
 from functools import partial
-from typing import Any, Optional
+from typing import Optional
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.bodies import content, post_data
-from readme_metrics.har.headers import RAW_CONTENT_TYPE
-from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_spaced import netrc_redacted, properties_redacted
+from tests.support.denied_bodies import DENY, SECRET, WORDS
+from tests.support.denied_bodies import records as _records
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
-
-SECRET = "Zq8h22Xw3K"
-WORDS = ["password", "token", "secret", "api_key", "key", "auth"]
-DENY = Redactor(denylist=WORDS)
-
-
-def _head(mime: Optional[str]) -> dict[str, str]:
-    return {} if mime is None else {"content-type": mime, RAW_CONTENT_TYPE: mime}
-
-
-def _records(body: bytes, mime: Optional[str],
-             redactor: Redactor = DENY) -> list[dict[str, Any]]:
-    return [post_data(body, len(body), _head(mime), redactor, 1 << 20),
-            content(body, len(body), _head(mime), redactor, 1 << 20)]
+from tests.support.memory import peak_bytes as _peak
 
 
 def _every_reading(sent: str) -> str:
@@ -191,15 +176,6 @@ def test_guard_ordinary_data_is_kept(shape: str) -> None:
     mime, expected, body = KEPT[shape]
     for record in _records(body.encode(), mime):
         assert record["text"] == (body if expected is None else expected), record
-
-
-def _peak(call: Any) -> int:
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_a_long_properties_key_is_read_in_memory_of_a_few_copies() -> None:

@@ -1,7 +1,7 @@
 """A body's records as the HAR builder writes them (the request's ``postData``, the
 response's ``content``), read with hostile30's denylist of common words: for the table
 tests of what a denylist hides in a body and what it keeps as written (hostile30,
-review122, review124)."""
+review117, review122, review124, review125)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The memory a call takes at its peak, for the tests that bound a reader's cost in
-copies of its input (hostile30, review122)."""
+copies of its input (hostile30, hostile32, review117, review122)."""
 
 from __future__ import annotations
 
