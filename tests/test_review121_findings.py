@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import pickle
 import pickletools
@@ -37,6 +36,7 @@ from readme_metrics.har.key_formats import (
 )
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.zip_bodies import zip_of
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
@@ -44,29 +44,11 @@ ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
 LOG = b"".join(b"GET /items/%d 200 %d ms\n" % (n, n % 97) for n in range(260000))
 
 
-def _zip(entries: dict[str, bytes], streamed: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    target: Any = buffer
-    if streamed:  # (no seek: each entry's sizes in a data descriptor after it)
-        class Unseekable(io.RawIOBase):
-            def writable(self) -> bool:
-                return True
-
-            def write(self, data: Any) -> int:
-                return buffer.write(data)
-
-        target = Unseekable()
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 SPENT = {
-    "log-first": _zip({"app.log": LOG, ".env": ENV}),
-    "streamed": _zip({"app.log": LOG, ".env": ENV}, streamed=True),
-    "many-big": _zip({f"data/{n}.csv": LOG[n * 800000:(n + 1) * 800000 + 400000]
-                      for n in range(6)} | {"config/.env": ENV}),
+    "log-first": zip_of({"app.log": LOG, ".env": ENV}),
+    "streamed": zip_of({"app.log": LOG, ".env": ENV}, streamed=True),
+    "many-big": zip_of({f"data/{n}.csv": LOG[n * 800000:(n + 1) * 800000 + 400000]
+                        for n in range(6)} | {"config/.env": ENV}),
 }
 
 
@@ -83,19 +65,21 @@ def test_an_env_after_entries_inflating_past_the_bound_is_hidden(shape: str) -> 
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_guard_entries_are_read_whole_to_the_bound(streamed: bool) -> None:
-    body = _zip({"a.txt": b"a" * (3 << 20), "b.txt": b"b" * (3 << 20)}, streamed)
+    body = zip_of({"a.txt": b"a" * (3 << 20), "b.txt": b"b" * (3 << 20)},
+                  streamed=streamed)
     # (Read to the bound, the rest of b.txt unread: hidden whole since hostile33.)
     assert inflated_entries(body) is None
-    body = _zip({"a.txt": b"a" * (2 << 20), "b.txt": b"b" * ((2 << 20) - 64)}, streamed)
+    body = zip_of({"a.txt": b"a" * (2 << 20), "b.txt": b"b" * ((2 << 20) - 64)},
+                  streamed=streamed)
     text = inflated_entries(body)
     assert text is not None and len(text) == MOST_INFLATED - 64 + 2 * len(b"\n\n")
     assert text.count(b"a") == 2 << 20
-    small = _zip({"a.txt": b"a" * (HEAD + 5), "b.txt": b"b" * 7}, streamed)
+    small = zip_of({"a.txt": b"a" * (HEAD + 5), "b.txt": b"b" * 7}, streamed=streamed)
     assert inflated_entries(small) == b"\n\n" + b"a" * (HEAD + 5) + b"\n\n" + b"b" * 7
 
 
 def test_guard_a_corrupt_entry_past_its_head_is_read_as_far_as_it_goes() -> None:
-    body = bytearray(_zip({"a.txt": LOG[:1 << 20], ".env": ENV}))
+    body = bytearray(zip_of({"a.txt": LOG[:1 << 20], ".env": ENV}))
     body[len(body) // 3:len(body) // 3 + 8] = b"\xff" * 8
     text = inflated_entries(bytes(body))
     assert text.startswith(b"\n\n" + LOG[:HEAD])
@@ -108,41 +92,32 @@ def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
     deny = Redactor(["key", "token", "password"])
     notes = b"Press a key. The authors keep tokens of thanks.\n"
     line = b"The monkey wrote it on the keyboard.\n"
-    assert _kept_as_sent(_zip({"book.md": line * 100000, "notes.md": notes}),
+    assert _kept_as_sent(zip_of({"book.md": line * 100000, "notes.md": notes}),
                          "application/zip", deny)
-    for text in _sent(_zip({"book.md": line * 150000, "notes.md": notes}),
+    for text in _sent(zip_of({"book.md": line * 150000, "notes.md": notes}),
                       "application/zip", deny):
         assert text == "[REDACTED]"
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_an_env_compressed_with_bzip2_or_lzma_is_hidden(method: int) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        archive.writestr("README.md", b"# Notes\n\nThe monkey presses a key.\n" * 40)
-        archive.writestr("app.log", LOG)
-        archive.writestr("creds.env", ENV)
-    for text in _sent(buffer.getvalue(), "application/zip"):
+    body = zip_of({"README.md": b"# Notes\n\nThe monkey presses a key.\n" * 40,
+                   "app.log": LOG, "creds.env": ENV}, method)
+    for text in _sent(body, "application/zip"):
         assert text == "[REDACTED]"
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_guard_a_bzip2_or_lzma_zip_of_prose_is_kept_and_bombs_are_bounded(
         method: int) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        archive.writestr("notes.md", b"Press a key. The authors keep tokens.\n" * 50)
-        archive.writestr("zeros.bin", bytes(16 << 20))
-    body = buffer.getvalue()
+    notes = b"Press a key. The authors keep tokens.\n" * 50
+    body = zip_of({"notes.md": notes, "zeros.bin": bytes(16 << 20)}, method)
     # (A bomb's entry past the bound: hidden unread since hostile33; prose alone kept.)
     assert inflated_entries(body) is None
     for text in _sent(body, "application/zip", Redactor(["key", "token", "password"])):
         assert text == "[REDACTED]"
     inflation_budget.BUDGET.refill()  # (the bomb read three times spent it)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        archive.writestr("notes.md", b"Press a key. The authors keep tokens.\n" * 50)
-    assert _kept_as_sent(buffer.getvalue(), "application/zip",
+    assert _kept_as_sent(zip_of({"notes.md": notes}, method), "application/zip",
                          Redactor(["key", "token", "password"]))
     broken = bytearray(body)
     broken[60:90] = b"\xff" * 30
@@ -218,10 +193,7 @@ def test_guard_an_alias_of_another_anchor_is_kept() -> None:
 
 
 def _bzip2_env() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as archive:
-        archive.writestr("creds.env", ENV)
-    return buffer.getvalue()
+    return zip_of({"creds.env": ENV}, zipfile.ZIP_BZIP2)
 
 
 @pytest.mark.parametrize("shape", ["zip", "pickle", "yaml", "bzip2"])

@@ -1,17 +1,37 @@
 """Zip and tar bodies the tests build in memory, for the readers of archives in a body
-(har/zip_entries.py, har/inflation_budget.py): hostile31, review123."""
+(har/zip_entries.py, har/inflation_budget.py): hostile29, hostile31, hostile33,
+review121, review123, review126."""
 
 from __future__ import annotations
 
 import io
 import tarfile
 import zipfile
+from typing import Any
 
 
-def zip_of(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    """A zip of ``entries`` (name: data, in order), each compressed by ``method``."""
+class _Unseekable(io.RawIOBase):
+    """A stream with no seek, writing to ``buffer``."""
+
+    def __init__(self, buffer: io.BytesIO) -> None:
+        super().__init__()
+        self._buffer = buffer
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self._buffer.write(data)
+
+
+def zip_of(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED,
+           streamed: bool = False) -> bytes:
+    """A zip of ``entries`` (name: data, in order), each compressed by ``method``;
+    ``streamed``, written to a stream with no seek (each entry's sizes in a data
+    descriptor after it)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
+    target: Any = _Unseekable(buffer) if streamed else buffer
+    with zipfile.ZipFile(target, "w", method) as archive:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
