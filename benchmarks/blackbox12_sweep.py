@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
+from tests.support.blackbox14_run import said_in  # noqa: E402
 from tests.support.fake_api import Collector, Reply  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import end_stragglers, start_server  # noqa: E402
@@ -73,180 +73,114 @@ from tests.support.e2e_apps import plain_app
 run_simple("127.0.0.1", int(sys.argv[1]), plain_app, threaded=True)
 """
 
+Argv = Callable[[int], list[str]]
+PLAIN = "tests.support.e2e_apps:plain_app"
+FASTAPI = "tests.support.asgi_apps:fastapi_app"
+DJANGO_ASGI = "tests.support.e2e_apps:django_asgi_app"
+DJANGO = {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
+          "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"}
+
+
+def runserver(*more: str) -> Argv:
+    return lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks",
+                      *more]
+
+
+def flask_run(reload: str) -> Argv:
+    return lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", reload,
+                      "--port", str(p), "--host", "127.0.0.1"]
+
+
+def uvicorn(target: str, *more: str) -> Argv:
+    return lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}",
+                      "--no-access-log", *more, target]
+
+
+def hypercorn(*more: str) -> Argv:
+    return lambda p: [PY, "-m", "hypercorn", *more, f"--bind=127.0.0.1:{p}", FASTAPI]
+
+
+def waitress(*more: str) -> Argv:
+    return lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", *more, PLAIN]
+
+
+def gunicorn(*more: str, target: str = PLAIN) -> Argv:
+    return lambda p: [*GUNI, *more, f"--bind=127.0.0.1:{p}", target]
+
+
+def uwsgi(*more: str) -> Argv:
+    return lambda p: uwsgi_argv(p, PLAIN, "--processes=2", "--threads=4", *more)
+
+
+RELOAD_DIR = f"--reload-dir={ROOT}/tests/support"
+GEVENT = ("--worker-class=gevent", "--worker-connections=200")
+INLINE = {"README_BACKGROUND_WORKER_MODE": "false", "README_BUFFER_LENGTH": "1000",
+          "README_FLUSH_INTERVAL": "600"}
+
 # name -> (argv(port), env extra, stop, judge mode)
 #   stop: "term" SIGTERM to the server, "int" SIGINT to it, "ctrlc" SIGINT to its whole
 #   process group (a terminal's Ctrl-C), "touch-then-int": touch the app file mid-load
 #   (a reload) then Ctrl-C.
-SCENARIOS: dict[str, tuple[Callable[[int], list[str]], dict[str, str], str, str]] = {
-    "runserver-reload-ctrlc-slow1": (
-        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "ctrlc", "slow1"),
-    "runserver-reload-ctrlc-fast": (
-        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "ctrlc", "ok"),
+SCENARIOS: dict[str, tuple[Argv, dict[str, str], str, str]] = {
+    "runserver-reload-ctrlc-slow1": (runserver(), DJANGO, "ctrlc", "slow1"),
+    "runserver-reload-ctrlc-fast": (runserver(), DJANGO, "ctrlc", "ok"),
     "runserver-reload-touch-slow1": (
-        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
-        {"DJANGO_SETTINGS_MODULE": "bb12_settings",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
+        runserver(), {**DJANGO, "DJANGO_SETTINGS_MODULE": "bb12_settings"},
         "touch-then-int", "slow1"),
     # delivery40: SIGTERM alone (a process manager: to the group; ``kill`` of the child)
-    "runserver-reload-termgroup-slow1": (
-        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "termgroup", "slow1"),
-    "runserver-reload-termchild-slow1": (
-        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "termchild", "slow1"),
-    "flask-reload-termgroup-slow1": (
-        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
-                   "--port", str(p), "--host", "127.0.0.1"],
-        {}, "termgroup", "slow1"),
-    "flask-reload-termchild-slow1": (
-        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
-                   "--port", str(p), "--host", "127.0.0.1"],
-        {}, "termchild", "slow1"),
-    "uvicorn-w2-term-slow1": (
-        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
-                   "--workers=2", "tests.support.asgi_apps:fastapi_app"],
-        {}, "term", "slow1"),
-    "uvicorn-w2-ctrlc-slow1": (
-        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
-                   "--workers=2", "tests.support.asgi_apps:fastapi_app"],
-        {}, "ctrlc", "slow1"),
-    "hypercorn-w2-ctrlc-slow1": (
-        lambda p: [PY, "-m", "hypercorn", "--workers=2", f"--bind=127.0.0.1:{p}",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "ctrlc", "slow1"),
-    "runserver-noreload-ctrlc-slow1": (
-        lambda p: [PY, "-m", "django", "runserver", f"127.0.0.1:{p}", "--skip-checks",
-                   "--noreload"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "ctrlc", "slow1"),
-    "flask-reload-ctrlc-slow1": (
-        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
-                   "--port", str(p), "--host", "127.0.0.1"],
-        {}, "ctrlc", "slow1"),
-    "flask-reload-touch-slow1": (
-        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--reload",
-                   "--port", str(p), "--host", "127.0.0.1"],
-        {}, "touch-then-int", "slow1"),
+    "runserver-reload-termgroup-slow1": (runserver(), DJANGO, "termgroup", "slow1"),
+    "runserver-reload-termchild-slow1": (runserver(), DJANGO, "termchild", "slow1"),
+    "flask-reload-termgroup-slow1": (flask_run("--reload"), {}, "termgroup", "slow1"),
+    "flask-reload-termchild-slow1": (flask_run("--reload"), {}, "termchild", "slow1"),
+    "uvicorn-w2-term-slow1": (uvicorn(FASTAPI, "--workers=2"), {}, "term", "slow1"),
+    "uvicorn-w2-ctrlc-slow1": (uvicorn(FASTAPI, "--workers=2"), {}, "ctrlc", "slow1"),
+    "hypercorn-w2-ctrlc-slow1": (hypercorn("--workers=2"), {}, "ctrlc", "slow1"),
+    "runserver-noreload-ctrlc-slow1": (runserver("--noreload"), DJANGO, "ctrlc", "slow1"),
+    "flask-reload-ctrlc-slow1": (flask_run("--reload"), {}, "ctrlc", "slow1"),
+    "flask-reload-touch-slow1": (flask_run("--reload"), {}, "touch-then-int", "slow1"),
     "uvicorn-reload-touch-slow1": (
-        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
-                   "--reload", f"--reload-dir={ROOT}/tests/support",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "touch-then-int", "slow1"),
+        uvicorn(FASTAPI, "--reload", RELOAD_DIR), {}, "touch-then-int", "slow1"),
     "uvicorn-reload-ctrlc-slow1": (
-        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
-                   "--reload", f"--reload-dir={ROOT}/tests/support",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "ctrlc", "slow1"),
-    "hypercorn-reload-ctrlc-slow1": (
-        lambda p: [PY, "-m", "hypercorn", "--reload", f"--bind=127.0.0.1:{p}",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "ctrlc", "slow1"),
+        uvicorn(FASTAPI, "--reload", RELOAD_DIR), {}, "ctrlc", "slow1"),
+    "hypercorn-reload-ctrlc-slow1": (hypercorn("--reload"), {}, "ctrlc", "slow1"),
     "gunicorn-reload-touch-slow1": (
-        lambda p: [*GUNI, "--reload", f"--bind=127.0.0.1:{p}", "bb12wsgi:app"],
-        {}, "touch-then-int", "slow1"),
+        gunicorn("--reload", target="bb12wsgi:app"), {}, "touch-then-int", "slow1"),
     "daphne-django-slow1": (
-        lambda p: [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p),
-                   "tests.support.e2e_apps:django_asgi_app"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "term", "slow1"),
-    "uvicorn-django-slow1": (
-        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
-                   "tests.support.e2e_apps:django_asgi_app"],
-        {"DJANGO_SETTINGS_MODULE": "tests.support.e2e_apps",
-         "README_GROUPING_FUNCTION": "tests.support.e2e_apps.django_grouping"},
-        "int", "slow1"),
+        lambda p: [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p), DJANGO_ASGI],
+        DJANGO, "term", "slow1"),
+    "uvicorn-django-slow1": (uvicorn(DJANGO_ASGI), DJANGO, "int", "slow1"),
     "waitress-storm-250ms": (
-        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=32",
-                   "--connection-limit=400", "tests.support.e2e_apps:plain_app"],
+        waitress("--threads=32", "--connection-limit=400"),
         {"README_MAX_QUEUE_SIZE": "300"}, "int", "slow250"),
     "gthread50-slow1": (
-        lambda p: [*GUNI, "--worker-class=gthread", "--threads=50", f"--bind=127.0.0.1:{p}",
-                   "tests.support.e2e_apps:plain_app"],
-        {}, "term", "slow1"),
-    "gevent-slow1": (
-        lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
-                   f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
-        {}, "term", "slow1"),
-    "gevent-fast": (
-        lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
-                   f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
-        {}, "term", "ok"),
-    "gevent-slow5": (
-        lambda p: [*GUNI, "--worker-class=gevent", "--worker-connections=200",
-                   f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
-        {}, "term", "slow5"),
-    "hypercorn-w2-slow1": (
-        lambda p: [PY, "-m", "hypercorn", "--workers=2", f"--bind=127.0.0.1:{p}",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "term", "slow1"),
+        gunicorn("--worker-class=gthread", "--threads=50"), {}, "term", "slow1"),
+    "gevent-slow1": (gunicorn(*GEVENT), {}, "term", "slow1"),
+    "gevent-fast": (gunicorn(*GEVENT), {}, "term", "ok"),
+    "gevent-slow5": (gunicorn(*GEVENT), {}, "term", "slow5"),
+    "hypercorn-w2-slow1": (hypercorn("--workers=2"), {}, "term", "slow1"),
     # 2 of the clients post 5 MB bodies to /echo (logged whole: max_body_bytes 8 MB),
     # the others GET; queue bounds 1,000 logs and 32 MiB.
     "waitress-5mb-mix-slow1": (
-        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
-                   "tests.support.e2e_apps:plain_app"],
+        waitress("--threads=8"),
         {"README_MAX_BODY_BYTES": str(8 * 2**20), "README_MAX_QUEUE_BYTES": str(32 * 2**20),
          "README_MAX_QUEUE_SIZE": "1000"}, "int", "slow1"),
-    "waitress-500once": (
-        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
-                   "tests.support.e2e_apps:plain_app"],
-        {}, "int", "500once"),
+    "waitress-500once": (waitress("--threads=8"), {}, "int", "500once"),
     # delivery40: uWSGI threads (a worker's requests may all run outside its main thread)
-    "uwsgi-threads4-term-slow1": (
-        lambda p: uwsgi_argv(p, "tests.support.e2e_apps:plain_app", "--processes=2",
-                             "--threads=4"),
-        {}, "term", "slow1"),
-    "uwsgi-threads4-int-slow1": (
-        lambda p: uwsgi_argv(p, "tests.support.e2e_apps:plain_app", "--processes=2",
-                             "--threads=4"),
-        {}, "int", "slow1"),
+    "uwsgi-threads4-term-slow1": (uwsgi(), {}, "term", "slow1"),
+    "uwsgi-threads4-int-slow1": (uwsgi(), {}, "int", "slow1"),
     "uwsgi-threads4-touch-slow1": (
-        lambda p: uwsgi_argv(p, "tests.support.e2e_apps:plain_app", "--processes=2",
-                             "--threads=4", "--touch-reload=bb12wsgi.py"),
-        {}, "touch-then-int", "slow1"),
+        uwsgi("--touch-reload=bb12wsgi.py"), {}, "touch-then-int", "slow1"),
     # delivery42: servers stopped twice (SWEEP_STOP=int+int ...)
-    "werkzeug-plain-slow1": (
-        lambda p: [PY, "bb42plain.py", str(p)], {}, "int", "slow1"),
+    "werkzeug-plain-slow1": (lambda p: [PY, "bb42plain.py", str(p)], {}, "int", "slow1"),
     "werkzeug-plain-inline-slow1": (  # (inline: the close's POSTs one after another)
-        lambda p: [PY, "bb42plain.py", str(p)],
-        {"README_BACKGROUND_WORKER_MODE": "false", "README_BUFFER_LENGTH": "1000",
-         "README_FLUSH_INTERVAL": "600"}, "int", "slow1"),
-    "flask-run-slow1": (
-        lambda p: [PY, "-m", "flask", "--app", "bb12app", "run", "--no-reload",
-                   "--port", str(p), "--host", "127.0.0.1"],
-        {}, "int", "slow1"),
-    "waitress-slow1": (
-        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
-                   "tests.support.e2e_apps:plain_app"],
-        {}, "int", "slow1"),
-    "gunicorn-sync-slow1": (
-        lambda p: [*GUNI, f"--bind=127.0.0.1:{p}", "tests.support.e2e_apps:plain_app"],
-        {}, "term", "slow1"),
-    "uvicorn-slow1": (
-        lambda p: [PY, "-m", "uvicorn", "--host=127.0.0.1", f"--port={p}", "--no-access-log",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "int", "slow1"),
-    "hypercorn-slow1": (
-        lambda p: [PY, "-m", "hypercorn", f"--bind=127.0.0.1:{p}",
-                   "tests.support.asgi_apps:fastapi_app"],
-        {}, "int", "slow1"),
-    "waitress-late200": (
-        lambda p: [PY, "-m", "waitress", f"--listen=127.0.0.1:{p}", "--threads=8",
-                   "tests.support.e2e_apps:plain_app"],
-        {}, "int", "late200"),
+        lambda p: [PY, "bb42plain.py", str(p)], INLINE, "int", "slow1"),
+    "flask-run-slow1": (flask_run("--no-reload"), {}, "int", "slow1"),
+    "waitress-slow1": (waitress("--threads=8"), {}, "int", "slow1"),
+    "gunicorn-sync-slow1": (gunicorn(), {}, "term", "slow1"),
+    "uvicorn-slow1": (uvicorn(FASTAPI), {}, "int", "slow1"),
+    "hypercorn-slow1": (hypercorn(), {}, "int", "slow1"),
+    "waitress-late200": (waitress("--threads=8"), {}, "int", "late200"),
 }
-
 
 def _signal(p: subprocess.Popen[bytes], stop: str) -> None:
     """One stop of the server ``p`` (see the module's doc)."""
@@ -403,28 +337,7 @@ def main() -> None:
         q = parse_qs(urlsplit(u).query).get("name", [""])[0]
         if q.startswith("n"):
             names[q] += 1
-    said = 0
-    lines = []
-    lifespan = 0
-    for line in text.splitlines():
-        if "readme_metrics" not in line:
-            continue
-        if "not delivered yet, still queued" in line:
-            lifespan = int(re.search(r"(\d+) logs? not delivered", line).group(1))
-            lines.append(line[:400])
-            continue
-        if "(the same logs, not more)" in line:
-            lifespan = 0
-        m = (re.search(r"(\d+) logs? not delivered", line)
-             or re.search(r"batch of (\d+) logs?.*dropping it", line)
-             or re.search(r"(\d+) logs? dropped (?:while it was full|as the delivery queue)",
-                          line)
-             or re.search(r"(\d+) (?:calls?|requests?|logs?) (?:answered|served) .*no log",
-                          line))
-        if m:
-            said += int(m.group(1))
-        lines.append(line[:400])
-    said += lifespan
+    said, lines = said_in(text, 400)
     c.stop()
     delivered = len(names)
     # delivery42: logs the API read in a POST it could not answer before the process
