@@ -33,9 +33,7 @@ from tests.support.runserver import children, held_collector, held_env, runserve
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = "from tests.support.e2e_apps import *  # noqa\n"
-_children = children  # (tests/test_delivery40_findings imports it from here, as ROOT)
+SETTINGS = "from tests.support.e2e_apps import *  # noqa\n"  # (delivery40/41 import it)
 
 
 @pytest.fixture(name="never")
