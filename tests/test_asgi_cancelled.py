@@ -327,6 +327,7 @@ import pathlib
 
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
+from tests.support.side_by_side import lifespan
 
 HERE = pathlib.Path(__file__).parent
 
@@ -340,13 +341,7 @@ async def grouping(request):
 
 async def bare(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await lifespan(receive, send)
     try:
         await send({"type": "http.response.start", "status": 200, "headers": []})
     except asyncio.CancelledError:

@@ -45,16 +45,11 @@ APP = textwrap.dedent("""
     import os, sys
     from readme_metrics import MetricsApiConfig
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
+    from tests.support.side_by_side import lifespan
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            return await lifespan(receive, send)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})

@@ -261,16 +261,11 @@ _ASGI_APP = """\
 import asyncio, os
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
+from tests.support.side_by_side import lifespan
 
 async def inner(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await lifespan(receive, send)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain")]})
     for number in range(600):

@@ -60,16 +60,11 @@ SLOW_ASGI = textwrap.dedent("""
     import asyncio, os, pathlib, signal, sys
     from readme_metrics import MetricsApiConfig
     from readme_metrics.asgi import MetricsMiddleware
+    from tests.support.side_by_side import lifespan
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            return await lifespan(receive, send)
         if scope["path"] == "/slow":
             pathlib.Path("slow_began").touch()
             await asyncio.sleep(3)  # a slow request, in flight at the SIGTERM

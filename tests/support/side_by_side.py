@@ -31,7 +31,8 @@ def built_once(build: Callable[[], T]) -> Callable[[], T]:
 
 async def lifespan(receive: Any, send: Any) -> None:
     """Answer a lifespan scope for an app that needs none: each ``lifespan.startup``
-    complete, then ``lifespan.shutdown`` complete, and return."""
+    complete, then ``lifespan.shutdown`` complete, and return. (The app texts that
+    server tests write import it too: gunicorn_apps, blackbox11, exit14, asgi_cancelled.)"""
     while (await receive())["type"] != "lifespan.shutdown":
         await send({"type": "lifespan.startup.complete"})
     await send({"type": "lifespan.shutdown.complete"})
