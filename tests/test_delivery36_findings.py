@@ -21,12 +21,9 @@ Real uWSGI (the pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,72 +34,11 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.processes import LINE_WAIT, start_server, stop_server
-from tests.test_e2e_servers import GUNICORN, UWSGI, server_env, uwsgi_argv
+from tests.support.uwsgi_run import APP as _APP
+from tests.support.uwsgi_run import NO_UWSGI, paths, stopped, uwsgi
+from tests.test_e2e_servers import GUNICORN, server_env
 
 pytestmark = pytest.mark.e2e
-NO_UWSGI = pytest.mark.skipif(
-    UWSGI is None, reason="uWSGI is not installed (pip install pyuwsgi, in the test extra)")
-
-_APP = '''\
-import os
-
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-
-def _app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [str(os.getpid()).encode()]
-
-
-def grouping(request):
-    return {"api_key": "caller-36", "label": "delivery36"}
-
-
-app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
-'''
-
-
-def paths(collector: Collector) -> list[str]:
-    return [log["request"]["log"]["entries"][0]["request"]["url"].rsplit("/", 1)[1]
-            for log in collector.logs]
-
-
-@contextmanager
-def uwsgi(tmp_path: Path, collector: Collector, *options: str, app: str = _APP,
-          shutdown_timeout: str = "5") -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    """uWSGI (a master, one worker) serving the wrapped app; logs are sent only when 10
-    wait (no flush timer), or at the worker's exit. Yields the process, the base URL and
-    the file of its output."""
-    (tmp_path / "d36_app.py").write_text(app)
-    port = free_ports(1)[0]
-    env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
-                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0",
-                     README_SHUTDOWN_TIMEOUT=shutdown_timeout)
-    output = tmp_path / "uwsgi.log"
-    with output.open("wb") as log:
-        process = start_server(uwsgi_argv(port, "d36_app:app", *options), env=env,
-                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        def answers() -> bool:
-            assert process.poll() is None, output.read_text(errors="replace")
-            try:
-                requests.options(f"{base}/nolog", timeout=2)
-            except requests.RequestException:
-                return False
-            return True
-        wait_until(answers, timeout=60)
-        yield process, base, output
-    finally:
-        stop_server(process)
-
-
-def stopped(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM (uWSGI's --die-on-term stop), and its exit code once it has ended."""
-    process.send_signal(signal.SIGTERM)
-    return process.wait(LINE_WAIT)
-
-
 @NO_UWSGI
 def test_skip_atexit_teardown_a_stopped_worker_sends_what_it_holds(
         tmp_path: Path, collector: Collector) -> None:

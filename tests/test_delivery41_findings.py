@@ -40,8 +40,8 @@ from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.runserver import children, held_env, runserver, serving
+from tests.support.uwsgi_run import NO_UWSGI, paths, uwsgi
 from tests.test_blackbox12_findings import SETTINGS
-from tests.test_delivery36_findings import NO_UWSGI, paths, uwsgi
 
 _LATE_LINE = "after the close began"
 

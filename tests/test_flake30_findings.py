@@ -29,7 +29,7 @@ from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.processes import LINE_WAIT, start_server, stop_server
-from tests.test_delivery36_findings import NO_UWSGI, paths, stopped, uwsgi
+from tests.support.uwsgi_run import NO_UWSGI, paths, stopped, uwsgi
 from tests.test_e2e_servers import GUNICORN, server_env
 
 pytestmark = pytest.mark.e2e

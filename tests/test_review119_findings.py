@@ -33,7 +33,7 @@ import requests
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-from tests.test_delivery36_findings import NO_UWSGI, paths, stopped, uwsgi
+from tests.support.uwsgi_run import NO_UWSGI, paths, stopped, uwsgi
 
 pytestmark = pytest.mark.e2e
 

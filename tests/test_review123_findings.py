@@ -34,8 +34,8 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.flask_echo import body_texts, logged_echo
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
+from tests.support.uwsgi_run import NO_UWSGI, uwsgi
 from tests.support.zip_bodies import nested_zip, zip_of
-from tests.test_delivery36_findings import NO_UWSGI, uwsgi
 from tests.test_hostile29_findings import _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV, _hidden
 
