@@ -108,7 +108,7 @@ def escape_probe(needles: Iterable[str]) -> re.Pattern[str]:
     held = set("".join(needles))
     wanted = {"\0", *_ESCAPE_PARTS}
     if "/" in held:
-        wanted.add("~")  # (a JSON pointer's "~1": see Redactor._spelled)
+        wanted.add("~")  # (a JSON pointer's "~1": see redaction_mentions._spelled)
     # A name percent-encoded in a link or a form in a string ("pass%77ord"), "+" for a
     # space ("api+key"): their "%" and "+" escaped (.NET's encoder writes "+" \u002B).
     wanted.add("%")
