@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.processes import LINE_WAIT, start_server, stop_server
 from tests.support.uwsgi_run import APP as _APP
-from tests.support.uwsgi_run import NO_UWSGI, paths, stopped, uwsgi
+from tests.support.uwsgi_run import NO_UWSGI, answers, paths, stopped, uwsgi
 from tests.test_e2e_servers import GUNICORN, server_env
 
 pytestmark = pytest.mark.e2e
@@ -170,17 +171,8 @@ def test_a_gunicorn_worker_recycled_by_max_requests_ends_before_its_timeout(
                                stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            assert process.poll() is None, output.read_text(errors="replace")
-            try:
-                # (OPTIONS is skipped: no log, but one of the worker's 3 requests.)
-                requests.options(f"{base}/nolog", timeout=2)
-            except requests.RequestException:
-                return False
-            return True
-
-        wait_until(answers, timeout=60)
+        # (OPTIONS is skipped: no log, but one of the worker's 3 requests.)
+        wait_until(partial(answers, process, base, output), timeout=60)
         for i in range(2):
             assert requests.get(f"{base}/g{i}", timeout=LINE_WAIT).status_code == 200
 

@@ -30,6 +30,7 @@ from readme_metrics.har.bodies import content, post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 SECRET = "Zq8h22Xw3K"
 DENY = Redactor(denylist=["password"])
@@ -141,31 +142,8 @@ def test_any_text_is_read_without_raising(text: str) -> None:
 
 @pytest.mark.parametrize("shape", ["plist-plain", "netrc-plain", "properties-space"])
 def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str) -> None:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
     mime, body = LEAKS[shape]
     assert mime is not None
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": mime}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
-    try:
-        answer = app.test_client().post("/echo", data=body.encode(),
-                                        headers={"Content-Type": mime})
-        assert answer.get_data() == body.encode()
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    sent = json.dumps(log)
+    sent = json.dumps(logged_echo(collector, body.encode(), mime))
     assert SECRET not in sent
     assert "REDACTED" in sent

@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from tests.support.denied_bodies import SECRET, WORDS
 from tests.support.denied_bodies import records as _records
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 
 YAML = "application/yaml"
 
@@ -113,31 +114,10 @@ def test_guard_ordinary_data_is_kept(shape: str) -> None:
 
 def test_a_flask_app_sends_the_value_hidden(collector: Collector) -> None:
     import yaml
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
 
     body = yaml.safe_dump({"a": 1, "password": {"user": SECRET}},
                           line_break="\r\n").encode()
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": YAML}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=WORDS), app)
-    try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": YAML})
-        assert answer.get_data() == body
-        assert extension.flush(10) is True
-        [log] = collector.wait_for_logs(1)
-    finally:
-        extension.close()
-    sent = json.dumps(log)
+    sent = json.dumps(logged_echo(collector, body, YAML, WORDS))
     assert SECRET not in sent
     assert "REDACTED" in sent
 

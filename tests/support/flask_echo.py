@@ -1,7 +1,8 @@
 """A real Flask app with the ReadMeMetrics extension that answers each POST's body as
 sent, under the type it was sent with, logging to a real collector: for the tests of what
 a denylist hides in a body, request and response alike (hostile23, hostile24, hostile27,
-hostile29, hostile30, hostile31, review117, review122, review123, review124)."""
+hostile28, hostile29, hostile30, hostile31, review117, review122, review123, review124,
+review125)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -63,17 +64,21 @@ def uwsgi(tmp_path: Path, collector: Collector, *options: str, app: str = APP,
                                cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        def answers() -> bool:
-            assert process.poll() is None, output.read_text(errors="replace")
-            try:
-                requests.options(f"{base}/nolog", timeout=2)
-            except requests.RequestException:
-                return False
-            return True
-        wait_until(answers, timeout=60)
+        wait_until(partial(answers, process, base, output), timeout=60)
         yield process, base, output
     finally:
         stop_server(process)
+
+
+def answers(process: subprocess.Popen[bytes], base: str, output: Path) -> bool:
+    """Whether the server at ``base`` answers an OPTIONS of /nolog (skipped: no log, but
+    one of a worker's requests); it has not ended (its ``output`` said if it has)."""
+    assert process.poll() is None, output.read_text(errors="replace")
+    try:
+        requests.options(f"{base}/nolog", timeout=2)
+    except requests.RequestException:
+        return False
+    return True
 
 
 def stopped(process: subprocess.Popen[bytes]) -> int:
