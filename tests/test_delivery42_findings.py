@@ -37,10 +37,8 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-from tests.support.runserver import Served, held_collector, serving
-from tests.test_e2e_servers import server_env
+from tests.support.runserver import Served, held_collector, held_env, serving
 
-ROOT = Path(__file__).resolve().parents[1]
 #: A close whose bound no test reaches: one that ends did so at the interrupt.
 LONG = "120"
 
@@ -134,10 +132,8 @@ def test_werkzeug_a_second_ctrl_c_during_the_exit_close_says_what_it_held(
     (tmp_path / "app42.py").write_text(_PLAIN)
     gate = threading.Event()
     with held_collector(gate) as held:
-        env = server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                         README_BACKGROUND_WORKER_MODE=str(mode == "background").lower(),
-                         README_BUFFER_LENGTH="1000", README_FLUSH_INTERVAL="600",
-                         README_SHUTDOWN_TIMEOUT=LONG, README_TIMEOUT=LONG)
+        env = held_env(held, tmp_path, LONG, README_TIMEOUT=LONG,
+                       README_BACKGROUND_WORKER_MODE=str(mode == "background").lower())
         with serving(["app42.py", "{port}"], env, tmp_path, "server.log") as served:
             said = _stopped_twice(served, held, 40, signal.SIGINT, signal.SIGINT,
                                   served.process.pid)
@@ -167,10 +163,7 @@ def test_gunicorn_worker_signalled_again_during_its_close_says_what_it_held(
     (tmp_path / "app42.py").write_text(_GUNICORN_APP)
     gate = threading.Event()
     with held_collector(gate) as held:
-        env = server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                         README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                         README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT=LONG,
-                         README_TIMEOUT=LONG)
+        env = held_env(held, tmp_path, LONG, README_TIMEOUT=LONG)
         args = ["-m", "gunicorn", "--workers=1", "--graceful-timeout=120",
                 "--no-control-socket", "--bind=127.0.0.1:{port}", "app42:app"]
         with serving(args, env, tmp_path, "server.log") as served:
@@ -210,10 +203,7 @@ def test_uvicorn_a_second_ctrl_c_during_the_lifespan_flush_ends_it_at_once_said(
     ``shutdown_timeout`` (here 120 s, past LINE_WAIT: 20.6 s of 20 s measured)."""
     gate = threading.Event()
     with held_collector(gate) as held:
-        env = server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
-                         README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
-                         README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT=LONG,
-                         README_TIMEOUT=LONG)
+        env = held_env(held, tmp_path, LONG, README_TIMEOUT=LONG)
         args = ["-m", "uvicorn", "--host=127.0.0.1", "--port={port}", "--no-access-log",
                 "tests.support.asgi_apps:fastapi_app"]
         with serving(args, env, tmp_path, "server.log") as served:
