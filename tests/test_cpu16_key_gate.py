@@ -328,7 +328,9 @@ def test_the_gated_log_is_the_scrubbed_log() -> None:
     _gated_is_ungated()
     # Both ways taken often: the gate passed a good share of the logs, and not all.
     assert SEEN["examples"] >= PROPERTY_EXAMPLES // 2
-    assert SEEN["examples"] // 10 <= SEEN["passed"] < SEEN["examples"]
+    # The gate passes ~13% of these drawn logs (10.2% to 20% over seeds 0-29): a floor of a
+    # tenth failed now and then; a thirtieth still proves the gated path taken (20 of 600).
+    assert SEEN["examples"] // 30 <= SEEN["passed"] < SEEN["examples"]
 
 
 @pytest.mark.parametrize("key", OTHER_KEYS)
@@ -349,6 +351,7 @@ def test_the_needles_of_a_long_plain_key() -> None:
 def test_the_small_get_log_is_gated_and_the_same() -> None:
     """bench.py's small GET (cpu29's record): the gate passes, the log is the scrub's."""
     exchange = _small_get().to_exchange()
+    SEEN["thread"] = threading.get_ident()  # the spy counts this thread's calls only
     seen = SEEN["passed"]
     kept = build.keyless
     build.keyless = _spy  # type: ignore[assignment]
