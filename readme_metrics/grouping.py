@@ -181,7 +181,10 @@ class Identifier:
             digits = "one digit" if len(key) == 1 else f"{len(key)} digits"
             said = SHORT_NUMBER_KEY if len(key) < MIN_SUBSTRING_KEY else LONG_NUMBER_KEY
             self._report(logging.WARNING, said.format(digits))
-        if not self._said_readme_key and key == self._readme_key:
+        # Compared stripped: the config strips its key (a secrets file's line break), and
+        # a function returning os.environ["README_API_KEY"] returns it unstripped. Only on
+        # a mapping unlike the last one: the same caller's next request does not get here.
+        if not self._said_readme_key and key.strip() == self._readme_key:
             self._said_readme_key = True
             self._report(logging.WARNING, READMES_KEY)
         if not _KNOWN_KEYS.issuperset(result):

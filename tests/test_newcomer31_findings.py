@@ -1,0 +1,127 @@
+"""newcomer31's first hour on main at 7db6b22e (2026-12-06): README followed in order from
+a fresh clone (demo, the tests' first minutes, the four quick starts under the servers
+README names, six options from the environment, the likely mistakes of Troubleshooting).
+Each test named "warned", "says" or "hint" failed there and passes with its fix.
+
+1. README_API_KEY read from a secrets file keeps its line break (``kubectl create secret
+   --from-file``, ``os.environ[...] = path.read_text()``): the configuration strips it,
+   but a grouping function returning ``os.environ["README_API_KEY"]`` as the caller's key
+   (the two keys mixed up) compared the raw value with the stripped one, and newcomer30's
+   warning never came: every call went to ReadMe as one caller, without a word.
+2. An ``api_key`` returned as bytes (read from an ASGI scope's raw headers, or a
+   database driver's column) was refused with "of type bytes, which is not a key" and no
+   word of what to do: the error now says to decode it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, Optional
+
+import pytest
+import requests
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
+from readme_metrics.masking import mask
+from tests.support.asgi import http_scope, run
+from tests.support.fake_api import Collector
+from tests.support.wsgi_servers import served
+
+#: A key of the shape of a real ReadMe key (no placeholder: no start-up warning of its own).
+READMES_KEY = "rdme_xn8s9hb2c0f6e4d1a7k3m5p9q2r8t4v6w0y1z3aBcDeFgHiJkLmNoPqRsTuVwXyZ0123"
+WORDS = "your ReadMe API key"
+
+
+def _hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"hello": "world"}']
+
+
+def _from_the_environment(request: Any) -> Optional[dict[str, str]]:
+    # The mistake, as written in an app: the project's key where the caller's belongs.
+    return {"api_key": os.environ["README_API_KEY"], "label": "Customer name"}
+
+
+def _said(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if WORDS in r.getMessage()]
+
+
+def _everything(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records)
+
+
+# -- 1. the ReadMe key from a secrets file, returned as the caller's -------------------------
+
+
+@pytest.mark.parametrize("read", [
+    READMES_KEY + "\n",        # a file written by echo, or an editor
+    READMES_KEY + "\r\n",      # written on Windows
+    " " + READMES_KEY + " \n",  # pasted with blanks around it
+], ids=["newline", "crlf", "blanks"])
+def test_the_readme_key_from_a_file_returned_as_the_callers_is_warned(
+        read: str, collector: Collector, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    monkeypatch.setenv("README_API_KEY", read)
+    config = MetricsApiConfig(grouping_function=_from_the_environment,
+                              metrics_api=collector.url,
+                              base_log_url="https://docs.example.com", buffer_length=1)
+    assert config.api_key == READMES_KEY  # the configuration strips the line break
+    app = MetricsMiddleware(_hello, config)
+    with served("werkzeug", app) as port:
+        for _ in range(2):
+            answer = requests.get(f"http://127.0.0.1:{port}/", timeout=30)
+            assert answer.status_code == 200
+        logs = collector.wait_for_logs(2)
+    app.close()
+    # Still logged, under the mask of what the function returned, never in clear.
+    assert [log["group"]["id"] for log in logs] == [mask(read)] * 2
+    assert all(READMES_KEY not in received.body.decode() for received in collector.received)
+    [said] = _said(caplog)  # once, not per call
+    assert said.levelno == logging.WARNING
+    assert "README_API_KEY" in said.getMessage()
+    assert READMES_KEY not in _everything(caplog)
+    assert READMES_KEY[-4:] not in said.getMessage()
+
+
+def test_an_async_grouping_function_returning_the_key_from_a_file_is_warned(
+        collector: Collector, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    monkeypatch.setenv("README_API_KEY", READMES_KEY + "\n")
+
+    async def grouping(request: Any) -> dict[str, str]:
+        return {"api_key": os.environ["README_API_KEY"]}
+
+    async def hello(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = AsgiMetricsMiddleware(hello, MetricsApiConfig(
+        grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+    asyncio.run(run(app, http_scope()))
+    collector.wait_for_logs(1)
+    app.close()
+    assert len(_said(caplog)) == 1
+    assert READMES_KEY not in _everything(caplog)
+
+
+@pytest.mark.parametrize("callers", ["owlbert-key\n", READMES_KEY[:-1], READMES_KEY + "x"],
+                         ids=["callers", "shorter", "longer"])
+def test_a_callers_key_near_the_readme_key_says_nothing(
+        callers: str, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    app = MetricsMiddleware(_hello, MetricsApiConfig(
+        api_key=READMES_KEY + "\n", grouping_function=lambda request: {"api_key": callers},
+        metrics_api=collector.url, base_log_url="https://docs.example.com",
+        buffer_length=1))
+    with served("werkzeug", app) as port:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=30)
+        [log] = collector.wait_for_logs(1)
+    app.close()
+    assert log["group"]["id"] == mask(callers)
+    assert _said(caplog) == []
