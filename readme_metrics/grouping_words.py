@@ -57,6 +57,13 @@ def _shown(value: Any) -> str:
     return f"of type {type(value).__name__}"
 
 
+# An ASGI scope's raw headers (dict(scope["headers"])[b"x-api-key"]), a database driver's
+# column: a key as bytes, refused with no word of what to do (newcomer31). Not decoded
+# here: text of another charset would be a different caller's key.
+_BYTES_HINT = (" (a key read as bytes, from an ASGI scope's raw headers or a database "
+               "column: decode it, {\"api_key\": key.decode()})")
+
+
 def no_key(result: Mapping[Any, Any]) -> str:
     """Why a mapping gave no usable key: the names it had (never their values), or the
     unusable value (only its type when it could hold the key), so a misspelled key shows
@@ -69,6 +76,7 @@ def no_key(result: Mapping[Any, Any]) -> str:
             hint = (" (for a call with no caller, return None rather than a mapping: "
                     "such calls are then left out without this error)"
                     if value is None or (isinstance(value, str) and not value.strip())
+                    else _BYTES_HINT if isinstance(value, (bytes, bytearray, memoryview))
                     else "")
             return (f"the grouping function returned {name!r} {_shown(value)}, which "
                     "is not a key (a non-blank string or a number); the request is not "

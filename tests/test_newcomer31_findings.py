@@ -125,3 +125,33 @@ def test_a_callers_key_near_the_readme_key_says_nothing(
     app.close()
     assert log["group"]["id"] == mask(callers)
     assert _said(caplog) == []
+
+
+# -- 2. an api_key returned as bytes -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [b"owlbert-key", bytearray(b"owlbert-key"),
+                                 memoryview(b"owlbert-key")],
+                         ids=["bytes", "bytearray", "memoryview"])
+def test_an_api_key_as_bytes_has_a_hint_to_decode_it(
+        raw: Any, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    async def hello(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    def grouping(request: Any) -> dict[str, Any]:
+        # The caller's key from the scope's raw headers: bytes, as the ASGI server gave it.
+        assert dict(request.environ["asgi.scope"]["headers"])[b"x-api-key"] == b"owlbert-key"
+        return {"api_key": raw}
+
+    app = AsgiMetricsMiddleware(hello, MetricsApiConfig(
+        api_key=READMES_KEY, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+    asyncio.run(run(app, http_scope(headers=[(b"x-api-key", b"owlbert-key")])))
+    app.close()
+    [error] = [r for r in caplog.records if "api_key" in r.getMessage()
+               and r.levelno == logging.ERROR]
+    message = error.getMessage()
+    assert "not logged" in message and "key.decode()" in message, message
+    assert "owlbert-key" not in _everything(caplog)  # the key itself is never said
+    assert app.stats["skipped"] == 1 and collector.received == []
