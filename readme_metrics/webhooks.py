@@ -177,11 +177,15 @@ def _parse(signature: str) -> tuple[int, list[str]]:
     return timestamp, candidates
 
 
-def _key(secret: Any) -> bytes:
-    """The HMAC key; a missing secret is a programming error, never a verification result.
+def _keys(secret: Any) -> tuple[bytes, ...]:
+    """The HMAC keys: the secret as given, then (if it differs) without the blanks around
+    it. A missing or blank secret is a programming error, never a verification result.
 
     Without this check ``None`` would become the key ``b"None"`` and ``""`` the empty key,
-    both of which anyone can sign with.
+    both of which anyone can sign with; ``" "`` or a lone line break is no key either.
+    The stripped key: ``README_API_KEY`` read from a secrets file keeps its line break
+    (``MetricsApiConfig`` strips it), and ReadMe signs with the key itself: every call
+    was "Invalid Signature" (newcomer31). The key as given still verifies too.
     """
     if isinstance(secret, (bytes, bytearray)):
         key = bytes(secret)
@@ -194,12 +198,14 @@ def _key(secret: Any) -> bytes:
             "readme_metrics: VerifyWebhook's secret must be a str or bytes (the project's "
             f"API key), got {type(secret).__name__}"
         )
-    if not key:
+    stripped = key.strip()
+    if not stripped:
         raise ValueError(
             "readme_metrics: VerifyWebhook needs the webhook secret (the project's API "
-            "key); it got " + ("None" if secret is None else "an empty secret")
+            "key); it got " + ("None" if secret is None else "an empty secret" if not key
+                               else "a blank secret")
         )
-    return key
+    return (key,) if stripped == key else (key, stripped)
 
 
 def _signature_text(signature: Any) -> Optional[str]:
@@ -223,15 +229,16 @@ def VerifyWebhook(  # noqa: N802 - the official package's public name
 
     ``body`` is the raw request body (bytes or str, preferred because it is exact) or the
     parsed JSON (serialised like ``JSON.stringify``). ``signature`` is the header value,
-    as str or bytes. ``secret`` is the project's API key.
+    as str or bytes. ``secret`` is the project's API key (with blanks around it, as a
+    secrets file's line break, it is also tried without them: ReadMe signs with the key).
     Raises :class:`VerificationError` with "Missing Signature", "Expired Signature"
     (outside the 30 minute window, in either direction so a future timestamp cannot be
     replayed for longer) or "Invalid Signature" (malformed header or no matching ``v0``).
-    A missing or empty ``secret`` raises ``ValueError`` (a secret that is neither str nor
+    A missing, empty or blank ``secret`` raises ``ValueError`` (a secret that is neither str nor
     bytes ``TypeError``) before the signature is looked at: it is a bug in the caller,
     not a bad request, and must not be mistaken for one.
     """
-    key = _key(secret)
+    keys = _keys(secret)
     if signature is None or (isinstance(signature, (str, bytes, bytearray)) and not signature):
         raise VerificationError("Missing Signature")
     text = _signature_text(signature)
@@ -250,13 +257,15 @@ def VerifyWebhook(  # noqa: N802 - the official package's public name
     except (TypeError, ValueError, RecursionError):
         # Not something ReadMe could have signed (e.g. a set or an object).
         raise VerificationError("Invalid Signature") from None
-    expected = hmac.new(key, unsigned, hashlib.sha256).hexdigest().encode("ascii")
-    # Compare against every v0 (ReadMe may send several during key rotation) without
-    # stopping early, so timing says nothing about which one matched.
+    expected = [hmac.new(key, unsigned, hashlib.sha256).hexdigest().encode("ascii")
+                for key in keys]
+    # Compare against every v0 (ReadMe may send several during key rotation), with every
+    # key, without stopping early, so timing says nothing about which one matched.
     matched = False
     for candidate in candidates:
         given = candidate.lower().encode("ascii", "replace")
-        matched |= hmac.compare_digest(expected, given)
+        for digest in expected:
+            matched |= hmac.compare_digest(digest, given)
     if not matched:
         raise VerificationError("Invalid Signature")
     return body

@@ -11,13 +11,22 @@ Each test named "warned", "says" or "hint" failed there and passes with its fix.
 2. An ``api_key`` returned as bytes (read from an ASGI scope's raw headers, or a
    database driver's column) was refused with "of type bytes, which is not a key" and no
    word of what to do: the error now says to decode it.
+3. The same secrets file as the webhook secret (``examples/flask/webhooks.py`` passes
+   ``os.environ["README_API_KEY"]``): the line break went into the HMAC key and every
+   call ReadMe signed was "Invalid Signature". A secret with blanks around it is now also
+   tried without them; a blank secret is refused, as the empty one was.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import importlib.util
 import logging
 import os
+import time
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -26,6 +35,7 @@ import requests
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
+from readme_metrics.webhooks import VerificationError, VerifyWebhook
 from tests.support.asgi import http_scope, run
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
@@ -155,3 +165,65 @@ def test_an_api_key_as_bytes_has_a_hint_to_decode_it(
     assert "not logged" in message and "key.decode()" in message, message
     assert "owlbert-key" not in _everything(caplog)  # the key itself is never said
     assert app.stats["skipped"] == 1 and collector.received == []
+
+
+# -- 3. the webhook secret from a secrets file ---------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PAYLOAD = b'{"email":"ana@example.com"}'
+
+
+def _signed(body: bytes, key: bytes, t: Optional[int] = None) -> str:
+    # As ReadMe signs: HMAC-SHA256 of "{t}.{body}" with the project's API key.
+    t = int(time.time() * 1000) if t is None else t
+    return f"t={t},v0={hmac.new(key, f'{t}.'.encode() + body, hashlib.sha256).hexdigest()}"
+
+
+def _example_webhooks() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "newcomer31_flask_webhooks", EXAMPLES / "flask" / "webhooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("read", [READMES_KEY + "\n", READMES_KEY + "\r\n",
+                                  " " + READMES_KEY + " \n"],
+                         ids=["newline", "crlf", "blanks"])
+def test_a_webhook_secret_from_a_file_verifies_readmes_signature(
+        read: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("flask")
+    # The example reads the secret from README_API_KEY, here as a secrets file left it.
+    monkeypatch.setenv("README_API_KEY", read)
+    app = _example_webhooks().create_app()
+    with served("werkzeug", app) as port:
+        url = f"http://127.0.0.1:{port}/webhook"
+        good = requests.post(url, data=PAYLOAD, timeout=30, headers={
+            "readme-signature": _signed(PAYLOAD, READMES_KEY.encode())})
+        forged = requests.post(url, data=PAYLOAD, timeout=30, headers={
+            "readme-signature": _signed(PAYLOAD, b"rdme_wrong")})
+    assert good.status_code == 200, good.text
+    assert good.json()["email"] == "ana@example.com"
+    assert (forged.status_code, forged.json()) == (401, {"error": "Invalid Signature"})
+
+
+@pytest.mark.parametrize("secret", [READMES_KEY + "\n", (READMES_KEY + "\n").encode(),
+                                    bytearray(b" " + READMES_KEY.encode() + b"\r\n")],
+                         ids=["str", "bytes", "bytearray"])
+def test_a_secret_with_blanks_verifies_either_signature(secret: Any) -> None:
+    # ReadMe signs with the key itself; a secret signed as given (blanks in it) verifies
+    # too, as it always did.
+    assert VerifyWebhook(PAYLOAD, _signed(PAYLOAD, READMES_KEY.encode()), secret) == PAYLOAD
+    as_given = bytes(secret) if not isinstance(secret, str) else secret.encode()
+    assert VerifyWebhook(PAYLOAD, _signed(PAYLOAD, as_given), secret) == PAYLOAD
+    with pytest.raises(VerificationError, match="Invalid Signature"):
+        VerifyWebhook(PAYLOAD, _signed(PAYLOAD, READMES_KEY[:-1].encode()), secret)
+
+
+@pytest.mark.parametrize("secret", [" ", "\n", b"\r\n"], ids=["blank", "newline", "crlf"])
+def test_a_blank_secret_is_still_refused_before_any_signature(secret: Any) -> None:
+    # A blank secret was a key anyone could sign with ("" stripped is no key): refused,
+    # as the empty one is.
+    with pytest.raises(ValueError, match="secret"):
+        VerifyWebhook(PAYLOAD, _signed(PAYLOAD, b""), secret)
