@@ -50,6 +50,7 @@ from readme_metrics.env_warnings import (
     emptied_variables,
     lines_not_assigned,
     misspelled_variables,
+    network_variables_in_dotenv,
 )
 from readme_metrics.key_checks import (
     PATH_FIRST,
@@ -261,6 +262,7 @@ class MetricsApiConfig:
                 raise ValueError(said) from exc.__cause__
         if self.enabled:
             warnings += dotenv_beside_the_app(self.grouping_function, given)
+            warnings += network_variables_in_dotenv()
             if "api_key" not in given:  # README_API_KEY=any-key: README's "See it locally"
                 warnings += stand_in_key_warning(self.api_key, self.metrics_api)
             warn_under_pytest(self)  # a test suite's calls sent to ReadMe

@@ -39,7 +39,7 @@ from environs import Env
 
 __all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_where", "environment",
            "from_dotenv", "hidden_by_empty", "names", "not_assigned", "origin", "reset",
-           "set_empty"]
+           "set_empty", "set_in_the_file_only"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -141,6 +141,17 @@ def hidden_by_empty() -> list[tuple[str, str]]:
         return []
     return sorted((_env_file, name) for name, value in env._file.items()
                   if value.strip() and set_empty(name))
+
+
+def set_in_the_file_only(variables: Collection[str]) -> tuple[Optional[str], list[str]]:
+    """(the ``.env`` file, the names of ``variables`` it sets that the real environment
+    does not): what only this library's own reading of the file sees, as a variable
+    another reader (requests' proxies) takes from ``os.environ`` alone. Names only."""
+    environment()
+    if _env_file is None:
+        return None, []
+    return _env_file, sorted(name for name in _file_names
+                             if name in variables and name not in os.environ)
 
 
 def set_empty(variable: str) -> bool:

@@ -17,10 +17,12 @@ from typing import Any, Collection
 
 from readme_metrics._env import dotenv_elsewhere, hidden_by_empty, names, not_assigned, origin
 from readme_metrics.env_names import meant_variable, names_a_key_variable
+from readme_metrics.env_source import set_in_the_file_only
 from readme_metrics.options import OPTIONS
 
 __all__ = [
     "dotenv_beside_the_app", "emptied_variables", "lines_not_assigned", "misspelled_variables",
+    "network_variables_in_dotenv",
 ]
 
 _OPTION_OF = {option.variable: option.name for option in OPTIONS if option.variable}
@@ -148,3 +150,30 @@ def dotenv_beside_the_app(grouping_function: Any, given: Collection[str]) -> lis
             f"the .env file read is the working directory's ({here}, which has "
             f"none): run the app from {directory}, or move the file to the working "
             "directory"]
+
+
+# What requests reads from the process environment when the middleware starts (its proxies
+# and certificate bundles), in the spellings it reads: a .env file is not the environment.
+_NETWORK_VARIABLES = frozenset(
+    spelling for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+    for spelling in (name, name.lower())) | {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}
+
+
+def network_variables_in_dotenv() -> list[str]:
+    """The warning for proxy and certificate variables that the ``.env`` file sets and
+    the environment does not: the library reads only its own options from the file, and
+    requests reads these from ``os.environ``, so they do nothing (newcomer31: the
+    collector's banner offers a .env file for README_METRICS_SERVER, and a NO_PROXY put
+    there beside it left every POST going to the proxy, whose warning said to set
+    NO_PROXY). Names only. Under ``flask run``, which loads the file into the
+    environment, nothing is said."""
+    file, variables = set_in_the_file_only(_NETWORK_VARIABLES)
+    if not variables:
+        return []
+    listed = ", ".join(variables)
+    verb = "is" if len(variables) == 1 else "are"
+    return [f"readme_metrics: {file} sets {listed}, which {verb} not applied: the library "
+            "reads only its own README_* variables from a .env file, and the proxies and "
+            "certificates of its POSTs come from the process environment: export "
+            f"{variables[0]}=... in the app's shell (or load the file into the environment, "
+            "python-dotenv's load_dotenv(), before the app is made)"]

@@ -15,6 +15,13 @@ Each test named "warned", "says" or "hint" failed there and passes with its fix.
    ``os.environ["README_API_KEY"]``): the line break went into the HMAC key and every
    call ReadMe signed was "Invalid Signature". A secret with blanks around it is now also
    tried without them; a blank secret is refused, as the empty one was.
+4. ``readme-metrics collect`` in a shell with a proxy offers a ``.env`` file for
+   README_METRICS_SERVER and then "export NO_PROXY=..."; a NO_PROXY put in that .env
+   beside the others did nothing (the library reads only its own variables from the
+   file, requests the proxies from the environment) and every POST went to the proxy,
+   whose warning said to set NO_PROXY, which the user had. The app now says at start-up
+   that the file's proxy variables are not applied; the collector's banner says a .env
+   cannot set it.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import hmac
 import importlib.util
 import logging
 import os
+import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -37,7 +46,9 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from readme_metrics.webhooks import VerificationError, VerifyWebhook
 from tests.support.asgi import http_scope, run
-from tests.support.fake_api import Collector
+from tests.support.command import REPO_ROOT, CommandProcess
+from tests.support.fake_api import Collector, free_port
+from tests.support.processes import run_command
 from tests.support.wsgi_servers import served
 
 #: A key of the shape of a real ReadMe key (no placeholder: no start-up warning of its own).
@@ -227,3 +238,72 @@ def test_a_blank_secret_is_still_refused_before_any_signature(secret: Any) -> No
     # as the empty one is.
     with pytest.raises(ValueError, match="secret"):
         VerifyWebhook(PAYLOAD, _signed(PAYLOAD, b""), secret)
+
+
+# -- 4. NO_PROXY in the .env file ------------------------------------------------------------
+
+_APP = textwrap.dedent("""\
+    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+    from werkzeug.test import Client
+
+
+    def hello_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
+    app = MetricsMiddleware(hello_app, MetricsApiConfig(
+        grouping_function=lambda request: {"api_key": "owlbert-key"}, flush_interval=0.2))
+    Client(app).get("/", buffered=True)
+    print("delivered:", app.flush(3))
+    """)
+_PROXIES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+            "ALL_PROXY", "no_proxy", "NO_PROXY")
+_NOT_APPLIED = "sets NO_PROXY, which is not applied"
+
+
+def _run_app(folder: Path, **variables: str) -> tuple[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("README_") and name not in _PROXIES}
+    env.update(PYTHONPATH=str(REPO_ROOT), http_proxy=f"http://127.0.0.1:{free_port()}",
+               README_SHUTDOWN_TIMEOUT="1", **variables)
+    done = run_command([sys.executable, "app.py"], capture_output=True, text=True,
+                       cwd=str(folder), env=env, timeout=120)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return done.stdout, done.stderr
+
+
+def test_no_proxy_in_the_dotenv_file_is_said_not_applied_and_the_export_works(
+        tmp_path: Path, collector: Collector) -> None:
+    (tmp_path / "app.py").write_text(_APP)
+    (tmp_path / ".env").write_text(
+        f"README_METRICS_SERVER={collector.url}\nREADME_API_KEY=any-key\n"
+        "NO_PROXY=127.0.0.1,localhost\n")
+    out, err = _run_app(tmp_path)
+    # The POSTs went to the dead proxy, as they did before: now the start-up says why.
+    assert "delivered: False" in out, (out, err)
+    assert f"{tmp_path / '.env'} {_NOT_APPLIED}" in err, err
+    assert "export NO_PROXY=... in the app's shell" in err, err
+    assert collector.received == []
+    # The fix it gives: the same variable exported brings the log, and nothing is said.
+    out, err = _run_app(tmp_path, NO_PROXY="127.0.0.1,localhost")
+    assert "delivered: True" in out, (out, err)
+    assert _NOT_APPLIED not in err, err
+    assert len(collector.wait_for_logs(1)) == 1
+
+
+def test_a_dotenv_without_proxy_variables_says_nothing_of_them(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("README_API_KEY=any-key\nDATABASE_URL=sqlite://\n")
+    monkeypatch.chdir(tmp_path)
+    MetricsApiConfig(grouping_function=lambda request: None)
+    assert "not applied" not in _everything(caplog)
+
+
+def test_collects_proxy_warning_says_a_dotenv_cannot_set_it(tmp_path: Path) -> None:
+    env = {name: "" for name in _PROXIES}
+    env["http_proxy"] = f"http://127.0.0.1:{free_port()}"
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path, env=env) as proc:
+        line = proc.wait_for(r"WARNING: this shell sets a proxy .*").group(0)
+    assert "a .env file cannot set it" in line, line

@@ -83,7 +83,8 @@ def _banner(collector: LocalCollector, args: argparse.Namespace, har_path: str) 
         # reads the proxies from the real environment only.)
         _say("  WARNING: this shell sets a proxy (http_proxy, HTTP_PROXY or ALL_PROXY) "
              "that this address is not exempt from: an app started with it sends its logs "
-             "to that proxy, not here. Run this in the app's shell too:")
+             "to that proxy, not here. Run this in the app's shell too (a .env file "
+             "cannot set it: the proxies come from the process environment only):")
         _say(f"  {exempt}")
     if args.api_key is None:
         _say("The app needs a README_API_KEY too: any value is accepted (--api-key KEY "
