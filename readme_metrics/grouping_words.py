@@ -33,7 +33,35 @@ def _shape_for(result: Any) -> str:
         return f" (return the mapping itself, {shape}, not its JSON text)"
     if isinstance(result, (str, bytes, int)):
         return f" (return {shape}, not the key alone)"
+    as_dict = _as_dict(result)
+    if as_dict is not None:
+        return f" (return {shape}, or {as_dict})"
     return f" (return {shape})"
+
+
+def _as_dict(result: Any) -> Optional[str]:
+    """For the caller's own record that has an ``api_key`` (or ``id``) field, the call
+    that makes it the mapping (newcomer31: a FastAPI dependency's user model, a
+    dataclass, returned whole). Read from the class only: nothing of the app's object is
+    called here, in the request thread."""
+    kind = type(result)
+    try:
+        fields = getattr(kind, "__dataclass_fields__", None)
+        if isinstance(fields, dict) and _has_key(fields):
+            return "dataclasses.asdict(it)"
+        fields = getattr(kind, "model_fields", None)  # pydantic 2
+        if isinstance(fields, dict) and _has_key(fields):
+            return "its .model_dump(include={\"api_key\", \"label\", \"email\"})"
+        fields = getattr(kind, "_fields", None)  # a namedtuple
+        if isinstance(result, tuple) and isinstance(fields, tuple) and _has_key(fields):
+            return "its ._asdict()"
+    except Exception:  # noqa: BLE001 - a class of the app's that refuses to be read
+        return None
+    return None
+
+
+def _has_key(names: Any) -> bool:
+    return "api_key" in names or "id" in names
 
 
 def not_a_mapping(result: Any) -> str:

@@ -22,6 +22,10 @@ Each test named "warned", "says" or "hint" failed there and passes with its fix.
    whose warning said to set NO_PROXY, which the user had. The app now says at start-up
    that the file's proxy variables are not applied; the collector's banner says a .env
    cannot set it.
+5. The caller's own record returned whole (a FastAPI dependency's pydantic user, a
+   dataclass, a namedtuple row) was refused with the generic shape only: the error now
+   names the call that makes it the mapping (``.model_dump(include=...)``,
+   ``dataclasses.asdict``, ``._asdict()``), read from the class, nothing called.
 """
 
 from __future__ import annotations
@@ -307,3 +311,71 @@ def test_collects_proxy_warning_says_a_dotenv_cannot_set_it(tmp_path: Path) -> N
     with CommandProcess("collect", "--port", "0", cwd=tmp_path, env=env) as proc:
         line = proc.wait_for(r"WARNING: this shell sets a proxy .*").group(0)
     assert "a .env file cannot set it" in line, line
+
+
+# -- 5. the caller's own record returned whole ---------------------------------------------------
+
+
+def _records() -> list[Any]:
+    import dataclasses
+    from collections import namedtuple
+
+    pydantic = pytest.importorskip("pydantic")
+
+    @dataclasses.dataclass
+    class Caller:
+        api_key: str
+        label: str
+
+    class User(pydantic.BaseModel):
+        api_key: str
+        email: str
+
+    Row = namedtuple("Row", ["id", "label"])  # noqa: PYI024 - a database row's shape
+    return [Caller("owlbert-key", "Owlbert"), User(api_key="owlbert-key", email="o@x.io"),
+            Row("owlbert-key", "Owlbert")]
+
+
+@pytest.mark.parametrize(("index", "hint"), [
+    (0, "dataclasses.asdict(it)"),
+    (1, '.model_dump(include={"api_key", "label", "email"})'),
+    (2, "._asdict()"),
+], ids=["dataclass", "pydantic", "namedtuple"])
+def test_a_record_returned_whole_has_a_hint_to_make_it_a_mapping(
+        index: int, hint: str, collector: Collector,
+        caplog: pytest.LogCaptureFixture) -> None:
+    record = _records()[index]
+
+    async def grouping(request: Any) -> Any:
+        return record  # a FastAPI dependency's user, set on request.state, returned whole
+
+    async def hello(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = AsgiMetricsMiddleware(hello, MetricsApiConfig(
+        api_key=READMES_KEY, grouping_function=grouping, metrics_api=collector.url,
+        base_log_url="https://docs.example.com", buffer_length=1))
+    asyncio.run(run(app, http_scope()))
+    app.close()
+    [error] = [r for r in caplog.records if "must return a mapping" in r.getMessage()]
+    message = error.getMessage()
+    assert hint in message and "not logged" in message, message
+    assert "owlbert-key" not in _everything(caplog)
+    assert collector.received == []
+
+
+def test_an_object_without_a_key_field_gets_no_such_hint(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from readme_metrics.grouping_words import not_a_mapping
+
+    class Refuses(type):
+        def __getattr__(cls, name: str) -> Any:
+            raise RuntimeError("no")
+
+    class Odd(metaclass=Refuses):
+        pass
+
+    for result in (object(), Odd(), ("owlbert-key", "Owlbert")):
+        message = not_a_mapping(result)
+        assert "asdict" not in message and "model_dump" not in message, message
