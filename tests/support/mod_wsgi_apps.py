@@ -16,6 +16,11 @@ sys.path.insert(0, os.environ.get("BB15_TREE") or os.path.dirname(os.path.dirnam
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware  # noqa: E402
 
+if os.environ.get("BB16_DEBUG"):  # the library's debug lines in Apache's error log
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
 FILE = os.path.abspath(__file__)
 STREAM_PARTS = 50
 
@@ -30,6 +35,8 @@ def grouping(request: Any) -> Any:
 def bare(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """Answers what it saw: method, path bytes, the body's length and its first bytes."""
     path = environ.get("PATH_INFO", "")
+    if path == "/where":
+        return _where(start_response)
     if path.startswith("/stream"):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (b"part %d\n" % i for i in range(STREAM_PARTS))
@@ -46,6 +53,24 @@ def bare(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
                                path.encode("latin-1"), len(body), body[:32])
     start_response("200 OK", [("Content-Type", "application/octet-stream"),
                               ("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def _where(start_response: Callable[..., Any]) -> list[bytes]:
+    """Where this app runs: its process, mod_wsgi's process and application group,
+    the library's encoder and threads."""
+    import json
+    import threading
+
+    import mod_wsgi  # type: ignore[import-not-found]
+
+    from readme_metrics.delivery import encode
+
+    answer = json.dumps({"pid": os.getpid(), "group": mod_wsgi.application_group,
+                         "process_group": mod_wsgi.process_group,
+                         "encoder": encode.ENCODER,
+                         "threads": sorted(t.name for t in threading.enumerate())}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
     return [answer]
 
 
