@@ -18,8 +18,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import requests
 
@@ -112,6 +113,14 @@ class Express:
         except requests.RequestException:
             return False
 
+    def __enter__(self) -> Express:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stopped, if the test did not (it failed first): no Apache left running."""
+        if self.process.returncode is None:
+            self.stop(10)
+
     def signal(self, number: int) -> None:
         self.process.send_signal(number)
 
@@ -136,3 +145,23 @@ class Express:
                 self.process.stderr.close()
             shutil.rmtree(self.root, ignore_errors=True)
         return self.log
+
+
+def serve(url: str, count: int, start: int = 0, clients: int = 4) -> list[int]:
+    """``count`` POSTs of 100 bytes to ``url``/item/N from ``clients`` clients; their
+    statuses (0: no answer)."""
+    def call(i: int) -> int:
+        try:
+            return requests.post(f"{url}/item/{i}", data=b"x" * 100,
+                                 timeout=60).status_code
+        except requests.RequestException:
+            return 0
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(call, range(start, start + count)))
+
+
+def urls(collector: Any) -> list[str]:
+    """The URLs of the calls the collector's logs hold (one entry each)."""
+    return [log["request"]["log"]["entries"][0]["request"]["url"]
+            for log in collector.logs]
