@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any, Callable, Iterable
 
 # This tree's library (BB15_TREE: another's, to compare with main's).
@@ -37,6 +38,11 @@ def bare(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
     path = environ.get("PATH_INFO", "")
     if path == "/where":
         return _where(start_response)
+    if path.startswith("/sleep/"):  # /sleep/SECONDS: a slow request
+        time.sleep(float(path.rsplit("/", 1)[1]))
+    if path.startswith("/big/"):  # /big/N: N parts of 64 KiB, streamed
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return (b"%063d\n" % i * 1024 for i in range(int(path.rsplit("/", 1)[1])))
     if path.startswith("/stream"):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (b"part %d\n" % i for i in range(STREAM_PARTS))

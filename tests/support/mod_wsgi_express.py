@@ -64,12 +64,14 @@ class Express:
     """One ``mod_wsgi-express start-server``: its port, its process, its error log."""
 
     def __init__(self, kind: str, metrics_api: str, *options: str,
-                 env: Optional[dict[str, str]] = None) -> None:
+                 env: Optional[dict[str, str]] = None, entry: str = APPS) -> None:
+        """``entry``: the WSGI script (a module's name with ``--application-type
+        module``)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.root = tempfile.mkdtemp(prefix="bb15-apache-")
         os.chmod(self.root, 0o755)
-        argv = [str(EXPRESS), "start-server", APPS, "--host", "127.0.0.1",
+        argv = [str(EXPRESS), "start-server", entry, "--host", "127.0.0.1",
                 "--port", str(self.port), "--server-root", self.root,
                 "--working-directory", self.root,
                 "--log-to-terminal", "--locale", "C.UTF-8", *options]
