@@ -1,0 +1,146 @@
+"""A signal that reaches a close the server no longer watches ends it said (delivery43).
+
+NOTE44, each seen black-box first (a real server, a collector on 127.0.0.1 holding its
+answers so that the close is mid-way, no timing):
+
+1. hypercorn's CLI runs the app in a worker process that ignores SIGINT (its parent sets
+   it so before spawning it) and leaves SIGTERM at its default: a second Ctrl-C never
+   cut the ASGI lifespan's flush, which kept its whole bound (20.4 s at 20 s), and a
+   SIGTERM that reached the worker then (``kill`` of the worker, a process group's
+   SIGTERM, hypercorn's own ``terminate()`` of the other workers once one has ended under
+   ``-w N``) ended it outright, nothing said.
+4. The same SIGTERM where nothing handles it (werkzeug's ``run_simple``, waitress,
+   ``flask run``) during the exit's close (after a Ctrl-C): killed outright, unsaid.
+
+Now, only while the library's own close runs (the process already ending), a SIGINT the
+process ignores (the lifespan's flush only) cuts the close, said, and the process goes on
+as bare; a SIGTERM left at its default cuts it, said, then ends the process by that same
+SIGTERM (its exit status as bare: killed by signal 15). No handler outside that window.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.processes import LINE_WAIT
+from tests.support.runserver import Served, children, held_collector, serving
+from tests.test_e2e_servers import server_env
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A close whose bound no test reaches: one that ends did so at the signal.
+LONG = "120"
+
+
+def _env(held: Collector, tmp_path: Path) -> dict[str, str]:
+    return server_env(held, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}",
+                      README_BACKGROUND_WORKER_MODE="true", README_BUFFER_LENGTH="1000",
+                      README_FLUSH_INTERVAL="600", README_SHUTDOWN_TIMEOUT=LONG,
+                      README_TIMEOUT=LONG)
+
+
+_HYPERCORN = ["-m", "hypercorn", "-b", "127.0.0.1:{port}",
+              "tests.support.asgi_apps:fastapi_app"]
+
+
+def _hypercorn_worker(served: Served) -> int:
+    """The one worker hypercorn's CLI spawned (``multiprocessing``'s spawn)."""
+    found: list[int] = []
+
+    def one() -> bool:
+        found[:] = children(served.process.pid)
+        # (spawn's resource tracker is a child too, if started: the worker serves)
+        found[:] = [pid for pid in found
+                    if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        return len(found) == 1
+    wait_until(one, timeout=LINE_WAIT)
+    return found[0]
+
+
+@pytest.mark.e2e
+def test_hypercorn_a_second_ctrl_c_during_the_lifespan_flush_ends_it_said(
+        tmp_path: Path) -> None:
+    """hypercorn (FastAPI), 40 calls, Ctrl-C to its process group (as a terminal sends
+    it): the worker's lifespan flush waits for the API's answers (held); Ctrl-C again:
+    the flush ends at once, "40 logs not delivered" said naming the KeyboardInterrupt,
+    and hypercorn exits 0, as it does bare. Before: the worker ignores SIGINT, the flush
+    waited its whole ``shutdown_timeout`` (here 120 s, past LINE_WAIT)."""
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        with serving(_HYPERCORN, _env(held, tmp_path), tmp_path, "server.log") as served:
+            _hypercorn_worker(served)
+            served.call([f"n{n}" for n in range(40)])
+            os.killpg(served.process.pid, signal.SIGINT)
+            held.wait_for_logs(40, timeout=LINE_WAIT)  # (the lifespan's flush's POST)
+            os.killpg(served.process.pid, signal.SIGINT)
+            code = served.process.wait(LINE_WAIT)
+            said = served.said()
+        assert not gate.is_set()
+    assert code == 0, said
+    assert "closing gave up at a KeyboardInterrupt" in said, said
+    assert "40 logs not delivered" in said, said
+
+
+@pytest.mark.e2e
+def test_hypercorn_worker_sigterm_during_the_lifespan_flush_says_then_dies_by_it(
+        tmp_path: Path) -> None:
+    """hypercorn, 40 calls, SIGTERM to the parent (its stop): the worker's flush waits
+    for the held answers; SIGTERM to the worker (what a process group's SIGTERM, or
+    hypercorn's own ``terminate()`` of a slower worker under ``-w N``, does): it says
+    "40 logs not delivered" naming the SIGTERM, then dies by that signal, as bare.
+    Before: killed outright, nothing said."""
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        with serving(_HYPERCORN, _env(held, tmp_path), tmp_path, "server.log") as served:
+            worker = _hypercorn_worker(served)
+            served.call([f"n{n}" for n in range(40)])
+            served.process.send_signal(signal.SIGTERM)
+            held.wait_for_logs(40, timeout=LINE_WAIT)
+            os.kill(worker, signal.SIGTERM)
+            served.process.wait(LINE_WAIT)
+            said = served.said()
+        assert not gate.is_set()
+    assert "closing gave up at a SIGTERM" in said, said
+    assert "40 logs not delivered" in said, said
+
+
+_PLAIN = """\
+import sys
+from readme_metrics.delivery import process
+from werkzeug.serving import run_simple
+from tests.support.e2e_apps import plain_app
+
+process.before_exit(lambda: print("exit close begins", flush=True))
+run_simple("127.0.0.1", int(sys.argv[1]), plain_app, threaded=True)
+"""
+
+
+@pytest.mark.e2e
+def test_werkzeug_sigterm_during_the_exit_close_says_then_dies_by_it(
+        tmp_path: Path) -> None:
+    """``python app.py`` (werkzeug's ``run_simple``, which handles no SIGTERM), 40
+    calls, Ctrl-C: the exit's close waits for the held answers; SIGTERM (a process
+    manager's stop): "40 logs not delivered" said, naming the SIGTERM, and the process
+    ends by that signal (returncode -15), as bare. Before: killed outright, unsaid."""
+    (tmp_path / "app43.py").write_text(_PLAIN)
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        with serving(["app43.py", "{port}"], _env(held, tmp_path), tmp_path,
+                     "server.log") as served:
+            served.call([f"n{n}" for n in range(40)])
+            served.process.send_signal(signal.SIGINT)
+            held.wait_for_logs(40, timeout=LINE_WAIT)
+            served.wait_said("exit close begins")
+            served.process.send_signal(signal.SIGTERM)
+            code = served.process.wait(LINE_WAIT)
+            said = served.said()
+        assert not gate.is_set()
+    assert code == -signal.SIGTERM, said
+    assert "closing gave up at a SIGTERM" in said, said
+    assert "40 logs not delivered" in said, said
