@@ -153,9 +153,11 @@ class Lifespan:
             if loop is None:
                 self._flush(bound)
                 return
-            # A Ctrl-C meanwhile (uvicorn's second, hypercorn's) ends the wait at once,
-            # said: the server's handler alone let it run to its bound (delivery42).
-            with second_interrupt.watching():
+            # A Ctrl-C meanwhile (uvicorn's second; hypercorn's, which its worker
+            # ignores) ends the wait at once, said: the server's handler alone let it
+            # run to its bound (delivery42, delivery43); a SIGTERM that would kill the
+            # process (hypercorn's worker) says so first.
+            with second_interrupt.watching(ignored_sigint=True):
                 left = await self.outlive.settle(bound)
                 await loop.run_in_executor(None, self._flush, left)
         except Exception:  # never into the app's shutdown

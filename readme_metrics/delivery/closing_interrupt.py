@@ -23,11 +23,19 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.batcher import Batcher
     from readme_metrics.delivery.gunicorn_stop import Limit
 
-__all__ = ["ClosingInterrupt", "interruption"]
+__all__ = ["ClosingInterrupt", "Terminated", "interruption"]
+
+
+class Terminated(BaseException):
+    """A SIGTERM left at its default (it ends the process once the close said what it
+    held: :mod:`.second_interrupt`); never raised, only named."""
 
 
 def interruption(exc: BaseException) -> str:
     """The interrupt ``exc`` as the close's warning names it."""
+    if isinstance(exc, Terminated):
+        return ("a SIGTERM (no handler takes it: it ends the process now, as without "
+                "the library)")
     if isinstance(exc, KeyboardInterrupt):
         return "a KeyboardInterrupt (Ctrl-C, SIGINT)"
     if isinstance(exc, SystemExit):

@@ -1,75 +1,118 @@
-"""A Ctrl-C while a server's stop waits for the library (the ASGI lifespan's flush): the
-delivery ends at once, said, and the server's own handler runs as before.
+"""A signal while a server's stop, or the process's exit, waits for the library: the
+delivery ends at once, said, and the signal then does what it did before.
 
 uvicorn takes SIGINT itself (``handle_exit``, a Python handler): a second Ctrl-C during
 the lifespan's shutdown raises nothing, so the flush went on waiting for the Metrics API
 for its whole ``shutdown_timeout`` (delivery42: an API holding its answers, a 20 s bound,
 the process exited 20.6 s after the second Ctrl-C; uvicorn's ``force_exit`` does not cut
-a lifespan shutdown under way). hypercorn's CLI runs the app in a worker process that
-ignores SIGINT (its parent ignores a second Ctrl-C too): no handler here sees it there,
-and the flush keeps its bound, said (20.4 s at a 20 s bound; review126). While such a wait lasts,
-:func:`watching` puts a wrapper around the SIGINT handler that has every tracked object
-end its close now (:func:`.process.interrupted`, from a thread of its own: the signal
-handler runs in the loop's thread, which may hold the queue's lock), saying what it gave
-up on, then calls the handler it replaced. Outside such a wait the exit's close meets
-the KeyboardInterrupt itself (:mod:`.closing_interrupt`).
+a lifespan shutdown under way). While such a wait lasts, :func:`watching` puts a wrapper
+around the SIGINT handler that has every tracked object end its close now
+(:func:`.process.interrupted`, from a thread of its own: the signal handler runs in the
+loop's thread, which may hold the queue's lock), saying what it gave up on, then calls
+the handler it replaced.
+
+hypercorn's CLI runs the app in a worker process that ignores SIGINT (its parent sets it
+so before spawning it, to stop the workers itself): no handler saw a second Ctrl-C there,
+and the flush kept its bound (20.4 s at 20 s; review126, delivery43). During the
+lifespan's flush (``ignored_sigint``) an ignored SIGINT is watched too: the flush ends,
+said, and the worker goes on ignoring it, ending as bare.
+
+SIGTERM left at its default (hypercorn's worker; werkzeug's, waitress's, ``flask run``'s
+process during the exit's close after a Ctrl-C) ended the process outright, what the
+close held unsaid (delivery43). While the close runs, and only then (the process is
+ending already), a SIGTERM that would kill it is watched: the close ends, said (given a
+second at most), then the handler is put back and the same SIGTERM ends the process as
+before: no exit code changes, nothing of the app's runs. Outside the wait the exit's
+close meets a Ctrl-C's KeyboardInterrupt itself (:mod:`.closing_interrupt`).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from readme_metrics.delivery import process
+from readme_metrics.delivery.closing_interrupt import Terminated
 from readme_metrics.threads import start_thread
 
 __all__ = ["watching"]
 
+#: How long a SIGTERM's handler waits for the closes to say what they held before the
+#: signal ends the process (the saying takes milliseconds; a thread that cannot get the
+#: queue's lock, held by the interrupted thread, is not waited for longer).
+SAY_WITHIN = 1.0
+
+_Previous = Union[Callable[[int, Optional[FrameType]], Any], int, None]
+
 
 @contextmanager
-def watching() -> Iterator[None]:
-    """While the block runs, a SIGINT ends every delivery's close of this process at
-    once (said), then goes to the handler it had. Only where the handler is a Python
-    callable other than Python's default (which raises KeyboardInterrupt: the waiting
-    code meets it) and in the main thread (the only one that may set it). Never
-    raises."""
-    handler = _wrap()
+def watching(*, sigint: bool = True, ignored_sigint: bool = False) -> Iterator[None]:
+    """While the block runs, with ``sigint`` a SIGINT ends every delivery's close of this
+    process at once (said), then goes to the handler it had (a Python callable other than
+    Python's default, which raises KeyboardInterrupt: the waiting code meets it; with
+    ``ignored_sigint``, also an ignored SIGINT, ignored once said). A SIGTERM left at its
+    default ends the closes, said, then the process, by that signal. Only in the main
+    thread (the only one that may set a handler). Never raises. (The exit's close asks
+    for SIGTERM alone: a handler's ``sys.exit()`` at a SIGINT raises in the close, which
+    says it itself.)"""
+    wraps = (_wrap(signal.SIGINT, ignored_sigint) if sigint else None,
+             _wrap(signal.SIGTERM))
+    handlers = [h for h in wraps if h is not None]
     try:
         yield
     finally:
-        if handler is not None:
+        for handler in handlers:
             try:
-                if signal.getsignal(signal.SIGINT) is handler:
-                    signal.signal(signal.SIGINT, handler.previous)
+                if signal.getsignal(handler.signum) is handler:
+                    signal.signal(handler.signum, handler.previous)
             except (ValueError, OSError, TypeError):  # pragma: no cover
                 pass
 
 
 class _Handler:
-    """The wrapper: the delivery's end begun in a thread, then the handler replaced."""
+    """The wrapper: the delivery's end begun in a thread, then the signal as before."""
 
-    def __init__(self, previous: Callable[[int, Optional[FrameType]], Any]) -> None:
+    def __init__(self, signum: int, previous: _Previous) -> None:
+        self.signum = signum
         self.previous = previous
 
     def __call__(self, signum: int, frame: Optional[FrameType]) -> Any:
-        start_thread(process.interrupted, "readme-metrics-interrupt",
-                     args=(KeyboardInterrupt(),))
-        return self.previous(signum, frame)
+        if self.signum == signal.SIGINT:
+            start_thread(process.interrupted, "readme-metrics-interrupt",
+                         args=(KeyboardInterrupt(),))
+            return self.previous(signum, frame) if callable(self.previous) else None
+        # SIGTERM at its default: said (not waited for past SAY_WITHIN), then the same
+        # signal, at its default again, ends the process as it would have.
+        saying = start_thread(process.interrupted, "readme-metrics-interrupt",
+                              args=(Terminated(),))
+        if saying is not None:
+            saying.join(SAY_WITHIN)
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        except (ValueError, OSError):  # pragma: no cover - nothing else to do
+            pass
+        return None
 
 
-def _wrap() -> Optional[_Handler]:
+def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
     if threading.current_thread() is not threading.main_thread():
         return None
     try:
-        previous = signal.getsignal(signal.SIGINT)
-        if not callable(previous) or previous is signal.default_int_handler:
+        previous = signal.getsignal(signum)
+        if signum == signal.SIGTERM:
+            if previous != signal.SIG_DFL:
+                return None  # (a server's own handler, or one the app set: theirs)
+        elif not (ignored and previous == signal.SIG_IGN) and (
+                not callable(previous) or previous is signal.default_int_handler):
             return None
-        handler = _Handler(previous)
-        signal.signal(signal.SIGINT, handler)
+        handler = _Handler(signum, previous)
+        signal.signal(signum, handler)
         return handler
     except (ValueError, OSError, TypeError):  # pragma: no cover - no signals here
         return None
