@@ -144,3 +144,50 @@ def test_werkzeug_sigterm_during_the_exit_close_says_then_dies_by_it(
     assert code == -signal.SIGTERM, said
     assert "closing gave up at a SIGTERM" in said, said
     assert "40 logs not delivered" in said, said
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signal handlers are set in the main thread only")
+def test_watching_sets_handlers_only_while_it_runs_and_only_where_none_takes_the_signal(
+        ) -> None:
+    """SIGTERM is watched only at its default (a server's or the app's handler, or
+    SIG_IGN, stays as it is); an ignored SIGINT only when asked (the lifespan's flush);
+    ``sigint=False`` (the exit's close) leaves SIGINT alone. Each is put back as the
+    block ends: no handler outside the close."""
+    from readme_metrics.delivery.second_interrupt import watching
+
+    term, interrupt = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+    def own(signum: int, frame: object) -> None:
+        pass
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with watching(sigint=False):
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        for kept in (own, signal.SIG_IGN):
+            signal.signal(signal.SIGTERM, kept)
+            with watching():
+                assert signal.getsignal(signal.SIGTERM) is kept
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with watching():
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        with watching(ignored_sigint=True):
+            assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        signal.signal(signal.SIGINT, own)
+        with watching(sigint=False):
+            assert signal.getsignal(signal.SIGINT) is own
+        with watching():
+            assert signal.getsignal(signal.SIGINT) is not own
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGTERM, term)
+        signal.signal(signal.SIGINT, interrupt)
+
+
+def test_the_sigterm_said_names_it() -> None:
+    """The close's words for a SIGTERM it did not stop."""
+    from readme_metrics.delivery.closing_interrupt import Terminated, interruption
+
+    assert interruption(Terminated()).startswith("a SIGTERM (no handler takes it")
