@@ -27,6 +27,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.delivery import (  # noqa: F401 (fixtures)
+    MakeDelivery,
+    adds_up,
+    ids,
+    item,
+    make_delivery_fixture,
+)
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
@@ -191,3 +198,41 @@ def test_the_sigterm_said_names_it() -> None:
     from readme_metrics.delivery.closing_interrupt import Terminated, interruption
 
     assert interruption(Terminated()).startswith("a SIGTERM (no handler takes it")
+
+
+def test_two_threads_first_use_in_a_process_forked_without_hooks_keep_both_logs(
+        make_delivery: MakeDelivery, collector: Collector) -> None:
+    """A uWSGI ``--threads`` worker (forked in C: no fork hook ran, the delivery still
+    has its parent's process id): two threads' first requests at once each rebuilt the
+    delivery's state, the second thread's log queued in the state the first one's
+    rebuild then replaced: lost, unsaid (the sweep: ``n2``, one of a worker's first two
+    calls, in 1 of 12 stops). Here the first rebuild is held until the second thread
+    had its chance: now it waits for that rebuild and queues in the state it made.
+    Before: "second" never reached the API (fails)."""
+    delivery = make_delivery(collector.url, buffer_length=1000, flush_interval=600)
+    delivery._pid = -1  # (as a process forked in C finds it)
+    rebuild = delivery._reset_state
+    inside, go = threading.Event(), threading.Event()
+    rebuilds: list[int] = []
+
+    def held(closed: bool) -> None:
+        rebuilds.append(1)
+        if len(rebuilds) == 1:
+            inside.set()
+            go.wait(LINE_WAIT)
+        rebuild(closed)
+
+    delivery._reset_state = held  # type: ignore[method-assign]
+    first = threading.Thread(target=delivery.submit, args=(item("first"),))
+    second = threading.Thread(target=delivery.submit, args=(item("second"),))
+    first.start()
+    assert inside.wait(LINE_WAIT)
+    second.start()
+    second.join(2.0)  # (before: it rebuilt and queued meanwhile; now it waits: no matter)
+    go.set()
+    first.join(LINE_WAIT)
+    second.join(LINE_WAIT)
+    delivery.close()
+    assert sorted(ids(collector.logs)) == ["first", "second"], delivery.stats
+    assert len(rebuilds) == 1
+    assert delivery.stats["sent"] == 2 and adds_up(delivery.stats), delivery.stats

@@ -78,6 +78,9 @@ from readme_metrics.nothing_listens import NothingListens
 
 Build = Callable[[Any], dict]
 WORKER_NAME = "readme-metrics-worker"
+#: Process id -> the lock under which a Delivery rebuilds its state there
+#: (:meth:`Delivery._own_process`); ``setdefault`` makes one per process, atomically.
+_REBUILDING: dict[int, threading.Lock] = {}
 
 __all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery"]
 
@@ -147,7 +150,6 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
     def _reset_state(self, closed: bool) -> None:
         """(Re)initialise everything that belongs to one process."""
         config = self.config
-        self._pid = os.getpid()
         #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`); a
         #: forked child's close has its own bound (its queue counts from 0 again).
         self._stop_began = (math.inf, -1)
@@ -183,6 +185,24 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
                                 config.timeout, self._attempt.host_answers,
                                 self._transport.end_check)
+        # Last: a thread that finds this process's id here finds its queue too
+        # (:meth:`_own_process`).
+        self._pid = os.getpid()
+
+    def _own_process(self) -> None:
+        """In a process forked without Python's fork hooks (uWSGI forks its workers in
+        C), the first use rebuilds this process's state: once, under a lock of this
+        process's own (a new one per process id: none is inherited held). Two threads'
+        first requests at once (uWSGI ``--threads``) each rebuilt it, the second
+        dropping the log the first had just queued, unsaid (delivery43: 1 call in 12
+        stops under load, the worker's first ones)."""
+        pid = os.getpid()
+        with _REBUILDING.setdefault(pid, threading.Lock()):
+            if self._pid != pid:
+                self.after_fork_in_child()
+            for other in list(_REBUILDING):  # (the parents': no pid reused finds one)
+                if other != pid:
+                    _REBUILDING.pop(other, None)
 
     # -- request thread -------------------------------------------------------------
 
@@ -197,7 +217,7 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
         """
         try:
             if self._pid != os.getpid():
-                self.after_fork_in_child()
+                self._own_process()
             if not self._exit_hooked:
                 self._exit_hooked = True
                 process.ensure_exit_in_child()
@@ -337,7 +357,7 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
 
     def _flush(self, deadline: float) -> bool:
         if self._pid != os.getpid():
-            self.after_fork_in_child()
+            self._own_process()
         queue = self._queue
         with queue.lock:
             waiter = queue.add_waiter_locked()

@@ -44,7 +44,7 @@ class SenderThreads:
     _checker: Checker
 
     if TYPE_CHECKING:
-        def after_fork_in_child(self) -> None: ...
+        def _own_process(self) -> None: ...
 
         def _closed(self, dropped: int, pending: int, cut: int,
                     left: Optional[float] = None) -> None: ...
@@ -52,7 +52,7 @@ class SenderThreads:
     def _start(self) -> bool:
         """Start the first sender thread if none runs; False if none can be started."""
         if self._pid != os.getpid():
-            self.after_fork_in_child()
+            self._own_process()
         if self._batcher.closed and not self._batcher.closing:
             return False
         self._started = self._pool.start()
