@@ -101,6 +101,7 @@ SAID = [re.compile(p) for p in (
     r"batch of (\d+) logs?.*dropping it",
     r"(\d+) logs? dropped (?:while it was full|as the delivery queue)",
     r"(\d+) (?:calls?|requests?|logs?) (?:answered|served) .*no log",
+    r"unfinished .*: (\d+) not delivered",  # ("exiting with 1 request unfinished ...")
 )]
 
 
