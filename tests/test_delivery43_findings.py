@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -236,3 +238,51 @@ def test_two_threads_first_use_in_a_process_forked_without_hooks_keep_both_logs(
     assert sorted(ids(collector.logs)) == ["first", "second"], delivery.stats
     assert len(rebuilds) == 1
     assert delivery.stats["sent"] == 2 and adds_up(delivery.stats), delivery.stats
+
+
+_UWSGI_APP = """\
+import signal, threading
+from readme_metrics.delivery.second_interrupt import watching
+
+def app(environ, start_response):
+    main = threading.current_thread() is threading.main_thread()
+    with watching():
+        during = signal.getsignal(signal.SIGTERM)
+    body = f"main={main} kept={during == signal.SIG_DFL}".encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not Path(sys.executable).with_name("uwsgi").exists(), reason="uWSGI")
+def test_uwsgi_worker_sigterm_is_uwsgis_the_close_sets_no_handler_over_it(
+        tmp_path: Path) -> None:
+    """In a uWSGI worker Python's ``getsignal`` says SIGTERM is SIG_DFL, but uWSGI's own
+    C handler has it (set after Python started): the close must not put a handler over
+    it (nor "put back" SIG_DFL after, which would end uWSGI's). Checked in the worker's
+    main thread (no ``--threads``), where the close runs."""
+    import requests
+
+    from tests.support.ports import free_port
+    from tests.support.processes import start_server, stop_server
+    from tests.test_e2e_servers import uwsgi_argv
+
+    (tmp_path / "uwsgi43.py").write_text(_UWSGI_APP)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    process = start_server(uwsgi_argv(port, "uwsgi43:app"), env=env, cwd=str(tmp_path),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        got: list[str] = []
+
+        def answered() -> bool:
+            try:
+                got.append(requests.get(f"http://127.0.0.1:{port}/", timeout=5).text)
+                return True
+            except requests.RequestException:
+                return False
+        wait_until(answered, timeout=LINE_WAIT)
+    finally:
+        stop_server(process)
+    assert got[-1] == "main=True kept=True", got

@@ -106,9 +106,10 @@ def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
     try:
         previous = signal.getsignal(signum)
         if signum == signal.SIGTERM:
-            if previous != signal.SIG_DFL:
+            if previous != signal.SIG_DFL or not _in_force(signum, signal.SIG_DFL):
                 return None  # (a server's own handler, or one the app set: theirs)
-        elif not (ignored and previous == signal.SIG_IGN) and (
+        elif not (ignored and previous == signal.SIG_IGN
+                  and _in_force(signum, signal.SIG_IGN)) and (
                 not callable(previous) or previous is signal.default_int_handler):
             return None
         handler = _Handler(signum, previous)
@@ -116,3 +117,22 @@ def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
         return handler
     except (ValueError, OSError, TypeError):  # pragma: no cover - no signals here
         return None
+
+
+def _in_force(signum: int, disposition: signal.Handlers) -> bool:
+    """Whether ``disposition`` (SIG_DFL, SIG_IGN) is the signal's action the system has,
+    not only the one Python has noted: a server in C or Rust that set its own handler
+    after Python started (uWSGI's workers, granian) leaves ``getsignal`` saying SIG_DFL
+    (uWSGI 2.0.30: SIGTERM SIG_DFL to Python, uWSGI's handler to the system). Read with
+    sigaction(2), whose struct starts with the handler on Linux and macOS; False where it
+    cannot be read (nothing is set then)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        found = ctypes.create_string_buffer(256)  # (struct sigaction, with room)
+        if libc.sigaction(int(signum), None, found) != 0:
+            return False
+        return (ctypes.c_void_p.from_buffer(found).value or 0) == int(disposition)
+    except Exception:  # (no ctypes, no libc, no sigaction: Windows)
+        return False
