@@ -286,3 +286,35 @@ def test_uwsgi_worker_sigterm_is_uwsgis_the_close_sets_no_handler_over_it(
     finally:
         stop_server(process)
     assert got[-1] == "main=True kept=True", got
+
+
+_HELD_LOCK = """\
+import signal
+from readme_metrics.delivery import second_interrupt
+from readme_metrics.delivery.core import Delivery
+from readme_metrics.config import MetricsApiConfig
+
+config = MetricsApiConfig(api_key="k", grouping_function=lambda r: None,
+                          metrics_api="http://127.0.0.1:9/", flush_interval=600)
+delivery = Delivery(config, lambda pending: {})
+lock = delivery._batcher.lock
+lock.acquire()  # (the main thread in the queue's lock as the SIGTERM came)
+second_interrupt._say_here()  # (where no thread can start: Python 3.12 at exit)
+second_interrupt._end()
+print("still here")
+"""
+
+
+def test_sigterm_said_in_the_main_thread_holding_the_queue_lock_still_ends_it(
+        tmp_path: Path) -> None:
+    """Where no thread can start (Python 3.12's exit), the SIGTERM's close is said in
+    the main thread, which may hold the queue's lock as the signal came: the timer then
+    ends the process by SIGTERM all the same (exit -15), not a hang."""
+    from tests.support.processes import run_command
+
+    (tmp_path / "held43.py").write_text(_HELD_LOCK)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = run_command([sys.executable, str(tmp_path / "held43.py")], timeout=LINE_WAIT,
+                       env=env, capture_output=True)
+    assert done.returncode == -signal.SIGTERM, done
+    assert b"still here" not in done.stdout

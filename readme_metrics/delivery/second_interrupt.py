@@ -92,12 +92,32 @@ class _Handler:
                               args=(Terminated(),))
         if saying is not None:
             saying.join(SAY_WITHIN)
-        try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-        except (ValueError, OSError):  # pragma: no cover - nothing else to do
-            pass
+        else:
+            _say_here()
+        _end()
         return None
+
+
+def _end(*_: object) -> None:
+    """The SIGTERM, at its default again, ends the process."""
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    except (ValueError, OSError):  # pragma: no cover - nothing else to do
+        pass
+
+
+def _say_here() -> None:
+    """No thread can start (Python 3.12 at exit: "can't create new thread at interpreter
+    shutdown"): said in this thread, the main one, which may hold the queue's lock as
+    the signal came; a timer's SIGALRM (which interrupts a lock's wait) then ends the
+    process by the SIGTERM after SAY_WITHIN all the same."""
+    try:
+        signal.signal(signal.SIGALRM, _end)
+        signal.setitimer(signal.ITIMER_REAL, SAY_WITHIN)
+    except (AttributeError, ValueError, OSError):  # (no SIGALRM: not said, as before)
+        return
+    process.interrupted(Terminated())
 
 
 def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
@@ -121,8 +141,8 @@ def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
 
 def _in_force(signum: int, disposition: signal.Handlers) -> bool:
     """Whether ``disposition`` (SIG_DFL, SIG_IGN) is the signal's action the system has,
-    not only the one Python has noted: a server in C or Rust that set its own handler
-    after Python started (uWSGI's workers, granian) leaves ``getsignal`` saying SIG_DFL
+    not only the one Python has noted: a server in C that set its own handler after
+    Python started (uWSGI's workers) leaves ``getsignal`` saying SIG_DFL
     (uWSGI 2.0.30: SIGTERM SIG_DFL to Python, uWSGI's handler to the system). Read with
     sigaction(2), whose struct starts with the handler on Linux and macOS; False where it
     cannot be read (nothing is set then)."""
