@@ -78,8 +78,7 @@ from readme_metrics.nothing_listens import NothingListens
 
 Build = Callable[[Any], dict]
 WORKER_NAME = "readme-metrics-worker"
-#: Process id -> the lock under which a Delivery rebuilds its state there
-#: (:meth:`Delivery._own_process`); ``setdefault`` makes one per process, atomically.
+#: Process id -> the lock of :meth:`Delivery._own_process` (one per process).
 _REBUILDING: dict[int, threading.Lock] = {}
 
 __all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery"]
@@ -185,17 +184,13 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
                                 config.timeout, self._attempt.host_answers,
                                 self._transport.end_check)
-        # Last: a thread that finds this process's id here finds its queue too
-        # (:meth:`_own_process`).
+        # Last: a thread that finds this process's id finds its queue (_own_process).
         self._pid = os.getpid()
 
     def _own_process(self) -> None:
-        """In a process forked without Python's fork hooks (uWSGI forks its workers in
-        C), the first use rebuilds this process's state: once, under a lock of this
-        process's own (a new one per process id: none is inherited held). Two threads'
-        first requests at once (uWSGI ``--threads``) each rebuilt it, the second
-        dropping the log the first had just queued, unsaid (delivery43: 1 call in 12
-        stops under load, the worker's first ones)."""
+        """Forked without Python's fork hooks (uWSGI's workers): this process's state
+        is rebuilt once, under a lock of its own (none inherited held). Two threads'
+        first requests each rebuilt it, one's log lost unsaid (delivery43)."""
         pid = os.getpid()
         with _REBUILDING.setdefault(pid, threading.Lock()):
             if self._pid != pid:
