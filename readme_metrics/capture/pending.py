@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 from readme_metrics.capture.answer_comments import no_answer_comment
 from readme_metrics.capture.request_head import RequestSource, environ_head
-from readme_metrics.capture.response_headers import response_content_length, response_header_text
+from readme_metrics.capture.response_headers import response_header_read
 from readme_metrics.exchange import Exchange, Group
 
 if TYPE_CHECKING:
@@ -137,22 +137,20 @@ class Pending:
             environ_head(request[0], request[1])
             if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
         body, size = self.response_body, self.response_body_size
-        if self.cut_at_length:
-            length = response_content_length(self.response_headers)
-            if 0 <= length < size:  # what the server sent
-                body, size = body[:length], length
+        # The headers as text and their Content-Length (-1: none), read once (cpu18).
+        response_headers, length = response_header_read(self.response_headers)
+        if self.cut_at_length and 0 <= length < size:  # what the server sent
+            body, size = body[:length], length
         cut = None
         short = False
         if self.broke_off:
-            length = response_content_length(self.response_headers)
             if length < 0 or size < length:  # else the client got all it was told of
                 cut = length
-        elif self.ended and self.response_headers and method != "HEAD":
-            # (A HEAD answer's Content-Length is the GET's, RFC 9110 9.3.2: no client
-            # reads a body for it, whatever the server sends.)
-            length = response_content_length(self.response_headers)
-            if size < length:  # the app's whole answer is short of its own length
-                cut, short = length, True
+        elif self.ended and self.response_headers and method != "HEAD" and size < length:
+            # The app's whole answer is short of its own length. (A HEAD answer's
+            # Content-Length is the GET's, RFC 9110 9.3.2: no client reads a body for it,
+            # whatever the server sends.)
+            cut, short = length, True
         begin, finished, status = self.begin, self.finished, self.status
         wait = self.responded - begin
         if not wait > 0.0:
@@ -175,7 +173,7 @@ class Pending:
             self.request_body_incomplete,
             status or 500,  # status; no response started: the server's 500
             self.reason if status else "Internal Server Error",  # status_text
-            response_header_text(self.response_headers),  # response_headers
+            response_headers,
             body,  # response_body
             size,  # response_body_size
             self.response_body_omitted,
@@ -189,15 +187,15 @@ class Pending:
             short,  # response_body_short
             self.request_body_read,
         )
-        if self.left and method != "HEAD":  # (rare: set after, as CutAtExit does)
-            # A client gone once it had all the Content-Length told it, or after a HEAD
-            # answer's head (no body to read: RFC 9110 9.3.2), left nothing unread: no
-            # word (CI37: review56's whole answer, twins19's HEAD under werkzeug, when the
-            # client's close reached the server before the app's end).
-            # But a write that failed (LEFT_IN_WRITE) delivered not all of its chunk.
-            length = response_content_length(self.response_headers)
-            if length < 0 or size < length or self.left == LEFT_IN_WRITE:
-                exchange.response_client_left = True
+        # (Rare: set after, as CutAtExit does.) A client gone once it had all the
+        # Content-Length told it, or after a HEAD answer's head (no body to read: RFC
+        # 9110 9.3.2), left nothing unread: no word (CI37: review56's whole answer,
+        # twins19's HEAD under werkzeug, when the client's close reached the server
+        # before the app's end). But a write that failed (LEFT_IN_WRITE) delivered not
+        # all of its chunk.
+        if self.left and method != "HEAD" and (
+                length < 0 or size < length or self.left == LEFT_IN_WRITE):
+            exchange.response_client_left = True
         return exchange
 
 

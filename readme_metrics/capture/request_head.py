@@ -18,7 +18,7 @@ from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, s
 from readme_metrics.capture.forwarded import pick_client_ip
 from readme_metrics.capture.latin1 import header_text
 from readme_metrics.capture.request_headers import add_content_headers, header_name
-from readme_metrics.capture.request_url import environ_url
+from readme_metrics.capture.request_url import build_url, environ_target, server_host
 
 __all__ = ["EnvironRequest", "RequestHead", "RequestSource", "environ_head"]
 
@@ -82,15 +82,21 @@ def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies
      forwarded_host, remote_addr, forwarded_for) = plan.pieces(values + (None,))
     if content_type or length:  # (else add_content_headers adds none: no call)
         add_content_headers(headers, content_type, length, software)
+    if scheme is None:
+        scheme = "http"
+    if software is None:
+        software = ""
     # (method, url, http_version, headers, client_ip); the defaults are request_url's
-    # and client_ip's.
+    # and client_ip's. The url is environ_url's, its two parts called here: one Python
+    # call of twelve arguments less per log (cpu18).
     return (
         "GET" if method is None else method,
-        environ_url("http" if scheme is None else scheme, host,
-                    "localhost" if server_name is None else server_name, server_port,
-                    raw_uri or request_uri, "" if software is None else software,
-                    script_name or "", path_info or "", query or "", forwarded_proto,
-                    forwarded_host, trusted_proxies),
+        build_url(scheme, host or server_host(
+                      "localhost" if server_name is None else server_name, server_port,
+                      scheme),
+                  environ_target(raw_uri or request_uri, software, script_name or "",
+                                 path_info or "", query or ""),
+                  forwarded_proto, forwarded_host, trusted_proxies),
         "HTTP/1.1" if protocol is None else _VERSIONS.get(protocol, protocol),
         headers,
         # (pick_client_ip without its call when no proxy is trusted: the address)

@@ -22,8 +22,8 @@ from readme_metrics.capture.forwarded import forwarded
 from readme_metrics.capture.latin1 import wsgi_bytes
 
 __all__ = [
-    "PATH_SAFE", "authority_form", "build_url", "environ_url", "request_url", "server_host",
-    "under_mount", "url_authority",
+    "PATH_SAFE", "authority_form", "build_url", "environ_target", "environ_url", "request_url",
+    "server_host", "under_mount", "url_authority",
 ]
 
 
@@ -144,13 +144,13 @@ def _starts_with(target: str, mount: str) -> bool:
     return False
 
 
-def _environ_target(raw: Optional[str], software: str, script_name: str, path_info: str,
-                    query: str) -> str:
+def environ_target(raw: Optional[str], software: str, script_name: str, path_info: str,
+                   query: str) -> str:
     """The request target of an environ: ``raw`` (RAW_URI or REQUEST_URI) under
     SCRIPT_NAME (:func:`under_mount`), else SCRIPT_NAME and PATH_INFO quoted again, and
     QUERY_STRING."""
     if raw and script_name and (raw.startswith("/") or "://" in raw):
-        target = _environ_target(raw, software, "", path_info, query)
+        target = environ_target(raw, software, "", path_info, query)
         if software.startswith("gunicorn/") and under_mount(target, script_name) == target:
             # gunicorn matches its SCRIPT_NAME (environment, header) to the raw path as
             # given and passes it on so, percent-encoded (/my%20app): not quoted again.
@@ -250,7 +250,7 @@ def environ_url(scheme: str, host: Optional[str], server_name: str, server_port:
     """:func:`request_url` of an environ's variables, read by the caller (a dict's
     ``get``, or a head plan's indexes on the worker), each missing one as its default."""
     return build_url(scheme, host or server_host(server_name, server_port, scheme),
-                     _environ_target(raw, software, script_name, path_info, query),
+                     environ_target(raw, software, script_name, path_info, query),
                      forwarded_proto, forwarded_host, trusted_proxies)
 
 

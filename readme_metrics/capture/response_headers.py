@@ -8,7 +8,8 @@ from typing import Any, Sequence
 
 from readme_metrics.capture.latin1 import header_text
 
-__all__ = ["response_content_length", "response_header_text", "sets_docs_url"]
+__all__ = ["response_content_length", "response_header_read", "response_header_text",
+           "sets_docs_url"]
 
 #: The header the library adds to a logged response (SPEC 7), as WSGI (text) and ASGI
 #: (bytes) name it.
@@ -59,18 +60,34 @@ def _text(value: object) -> str:
 def response_header_text(pairs: Sequence[tuple[object, object]]) -> list[tuple[str, str]]:
     """Response headers as text: names as WSGI-style strings, values as UTF-8 text when
     that is what their bytes were (see :func:`header_text`); what is no pair is left out."""
+    return response_header_read(pairs)[0]
+
+
+def response_header_read(pairs: Sequence[tuple[object, object]]
+                         ) -> tuple[list[tuple[str, str]], int]:
+    """``(response_header_text(pairs), response_content_length(pairs))`` in one pass: the
+    worker reads both for nearly every log (one Python call and one loop less, cpu18)."""
     out = []
+    length = -1
+    read = True  # response_content_length's reading goes on (its first error: -1, done)
     for pair in pairs:
         try:
             name, value = pair
         except (TypeError, ValueError):
             # Not a (name, value) pair: no server sends it as a header (werkzeug's takes
             # it and fails while writing), and the app's call still gets its log.
+            read, length = False, -1
             continue
+        if read:
+            try:
+                if name.lower() in _CONTENT_LENGTH:  # type: ignore[attr-defined]
+                    length = int(value)  # type: ignore[call-overload]
+            except Exception:  # noqa: BLE001 - as response_content_length: none read
+                read, length = False, -1
         # ASCII strings, the usual case, are already what the log shows.
         if name.__class__ is not str:
             name = _text(name)
         if value.__class__ is not str or not value.isascii():
             value = header_text(_text(value))
         out.append((name, value))
-    return out
+    return out, length
