@@ -248,7 +248,8 @@ def environ_url(scheme: str, host: Optional[str], server_name: str, server_port:
                 query: str, forwarded_proto: Optional[str], forwarded_host: Optional[str],
                 trusted_proxies: int) -> str:
     """:func:`request_url` of an environ's variables, read by the caller (a dict's
-    ``get``, or a head plan's indexes on the worker), each missing one as its default."""
+    ``get``), each missing one as its default. (The worker's head plan calls its two
+    parts itself: :func:`~readme_metrics.capture.request_head.environ_head`.)"""
     return build_url(scheme, host or server_host(server_name, server_port, scheme),
                      environ_target(raw, software, script_name, path_info, query),
                      forwarded_proto, forwarded_host, trusted_proxies)
