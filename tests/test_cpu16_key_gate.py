@@ -301,8 +301,9 @@ def _built(exchange: Exchange, max_body: int, gated: bool) -> str:
 SEEN = {"passed": 0, "examples": 0, "thread": 0}
 
 
-def _spy(entry: dict[str, Any], needles: tuple[str, ...], response_type: Any) -> bool:
-    passed = keyless(entry, needles, response_type)
+def _spy(entry: dict[str, Any], needles: tuple[str, ...], response_type: Any,
+         *rest: Any) -> bool:
+    passed = keyless(entry, needles, response_type, *rest)
     if threading.get_ident() == SEEN["thread"]:  # not another test's worker still building
         SEEN["passed"] += passed
     return passed

@@ -226,7 +226,7 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
         # Most logs hold no spelling of the key: the gate proves it, and they are left
         # as built (key_gate; the scrub's ~49k instructions of a small GET's log).
         if caller is not None and (caller.gate is None or not keyless(
-                entry, caller.gate, response_type)):
+                entry, caller.gate, response_type, caller.gate_cookies)):
             scrub_entry(entry, caller, response_type, max_body_bytes)
     except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
         bodies.hide_bodies(entry)

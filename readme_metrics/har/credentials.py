@@ -38,7 +38,7 @@ from readme_metrics.har.key_base64_spellings import base64_probe
 from readme_metrics.har.key_bytes import masked_base64
 from readme_metrics.har.key_cuts import MIN_CUT_KEY, cut_base64, cut_text
 from readme_metrics.har.key_forms import MAX_SPELLED_KEY, MIN_SUBSTRING_KEY, KeyForms
-from readme_metrics.har.key_gate import gate_needles
+from readme_metrics.har.key_gate import gate_needles, reads_cookies
 from readme_metrics.har.key_json import (
     bare_numbers,
     json_spellings,
@@ -87,7 +87,7 @@ class CallerKey(KeyForms):
     forms (:class:`~readme_metrics.har.key_forms.KeyForms`), and which masking each
     kind of string gets."""
 
-    __slots__ = ("aliases", "base64_probe", "gate", "keys")
+    __slots__ = ("aliases", "base64_probe", "gate", "gate_cookies", "keys")
 
     def __init__(self, key: str, masked: Optional[str] = None) -> None:
         """``masked``: the mask to write instead of ``mask(key)`` (an alias's: its key's)."""
@@ -105,6 +105,9 @@ class CallerKey(KeyForms):
         #: What a log holding the key in any spelling holds one of, or None: a log holding
         #: none is left as built (:func:`~readme_metrics.har.key_gate.keyless`).
         self.gate: Optional[tuple[str, ...]] = gate_needles(self, bool(self.aliases))
+        #: Whether the gate reads the cookies' values (masks) too: a key whose base64 a
+        #: mask's digest may hold by chance (:func:`~readme_metrics.har.key_gate.reads_cookies`).
+        self.gate_cookies = self.gate is not None and reads_cookies(self)
 
     def may_hold(self, value: str) -> bool:
         """Whether ``value`` may spell the key: it equals it, or holds it (a long key: as is,

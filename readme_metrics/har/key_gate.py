@@ -19,6 +19,25 @@ Each spelling the scrub masks needs one:
   written: :func:`~readme_metrics.har.key_base64_spellings.base64_spellings`; wrapped
   across lines: a line break (LF, or a JSON escape: a backslash).
 
+Two kinds of strings the scrub reads are left out of the join, as they cannot change
+there unless one of the joined ones holds a needle:
+
+* the query's names and values: the url's query split at "&" and "=" (build_entry reads
+  them from the url as it is in the entry); a decoded one needs a "%" in the url, or a
+  "+" read as a space (a needle for a key with a space; a key without one is in no
+  spaced piece that is not in the url too, nor is its base64, which has no space);
+* the cookies' values, for a key of 23 characters or more (:func:`reads_cookies`): each
+  is a mask (``"sha512-" + base64(sha512(value)) + "?" + its last 4``) or the redaction
+  mark, and the scrub reads them for the key's base64 alone (the key itself and its
+  other spellings were masked while the cookies were built). No run of base64 reaches
+  past the mask's "?", the 4 characters after it are too few for a spelling, and the
+  redaction mark has no run long enough; so a spelling in a mask stands in its
+  "sha512-" and SHA-512 output. It cannot be ruled out there, only bounded: with the
+  shortest spelling 29 characters or more, at least 22 of them (132 bits) are the
+  digest's, a chance under 2^-120 a mask and a partial preimage no client can compute.
+  A shorter key's base64 (10 characters for 8: 60 bits) is looked for in them as the
+  scrub does.
+
 What the gate does not reason about is left to the scrub whole (the gate says no): a
 key that is short (masked only whole, its host and path segments), a JSON number (its
 value written otherwise), not printable ASCII or holding a quote or a backslash (its
@@ -35,13 +54,17 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Optional
 
-from readme_metrics.har.key_base64_spellings import base64_spellings
+from readme_metrics.har.key_base64_spellings import base64_spellings, shortest_spelling
 from readme_metrics.har.key_forms import MIN_SUBSTRING_KEY, KeyForms
 
-__all__ = ["GATED_BODY", "gate_needles", "keyless"]
+__all__ = ["GATED_BODY", "MASK_DIGEST_SPELLED", "gate_needles", "keyless", "reads_cookies"]
 
 #: Bodies this long or longer send the entry to the scrub (its probes scan them once).
 GATED_BODY = 2048
+#: How many characters of a mask's digest (6 bits each) a spelling of the key there
+#: must match at the least, past the mask's "sha512-", for the gate to leave the
+#: cookies' values (masks) unread (see the module): 22, 132 bits.
+MASK_DIGEST_SPELLED = 22
 
 _VALUE = itemgetter("value")
 _NAME = itemgetter("name")
@@ -63,12 +86,20 @@ def gate_needles(forms: KeyForms, aliased: bool) -> Optional[tuple[str, ...]]:
     return tuple(dict.fromkeys((key, *marks, *base64_spellings(key))))
 
 
+def reads_cookies(forms: KeyForms) -> bool:
+    """Whether :func:`keyless` reads the cookies' values (masks) for the key of ``forms``:
+    its base64 spellings are short enough that a mask may hold one by chance (see the
+    module). Worked out once per key, as :func:`gate_needles` are."""
+    return shortest_spelling(forms.key) < len("sha512-") + MASK_DIGEST_SPELLED
+
+
 def keyless(entry: dict[str, Any], needles: tuple[str, ...],
-            response_type: Optional[str]) -> bool:
+            response_type: Optional[str], cookies: bool = True) -> bool:
     """Whether no string of ``entry`` :func:`~readme_metrics.har.scrub.scrub_entry` reads
     can hold a spelling of the key whose :func:`gate_needles` are ``needles``: then the
     scrub would leave the entry as it is. False when the gate cannot tell.
-    ``response_type``: the response's Content-Type as sent (scrub_entry's)."""
+    ``response_type``: the response's Content-Type as sent (scrub_entry's).
+    ``cookies``: read the cookies' values too (:func:`reads_cookies`)."""
     request, response = entry["request"], entry["response"]
     content = response["content"]
     if "comment" in response or "comment" in content or "encoding" in content:
@@ -88,12 +119,14 @@ def keyless(entry: dict[str, Any], needles: tuple[str, ...],
     try:
         if len(text) >= GATED_BODY or len(post_text) >= GATED_BODY:
             return False
+        # (Not the query's pairs, nor the cookies' values for most keys: see the module.)
         joined = "\0".join([
             request["url"], response["redirectURL"], request["method"],
             response["statusText"], text, post_text,
-            *map(_VALUE, chain(request["headers"], request["cookies"], response["headers"],
-                               response["cookies"], request["queryString"], params)),
-            *map(_NAME, chain(request["queryString"], params)),
+            *map(_VALUE, chain(request["headers"], response["headers"], params,
+                               request["cookies"], response["cookies"])
+                 if cookies else chain(request["headers"], response["headers"], params)),
+            *map(_NAME, params),
             content.get("mimeType") or "", post.get("mimeType") or "" if post else ""])
     except (KeyError, TypeError):  # a file part (no value), a value that is no string
         return False
