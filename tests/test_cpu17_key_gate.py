@@ -26,7 +26,7 @@ from readme_metrics.masking import mask
 from tests.test_cpu16_key_gate import GATED_KEYS, OTHER_KEYS, _exchange
 from tests.test_cpu29_findings import TOKEN, _small_get
 
-EXAMPLES = int(os.environ.get("CPU17_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("CPU17_EXAMPLES", "300"))
 _RUN = re.compile(r"[A-Za-z0-9+/\-_]+=*")
 
 
