@@ -1,11 +1,113 @@
-"""stub"""
+"""A zip, gzip, bzip2 or zstd file as base64 anywhere in a text, read as one in a JSON
+string is (:func:`~.base64_archives.archived_key`; hostile35): the one entry point of
+the places a value or a text is read so.
+
+hostile33 read such a file only as a JSON string's whole value. The same base64 went out
+as written elsewhere, its ``.env`` one ``base64 -d | unzip`` away: a form field, a
+query value, a multipart text field, an XML, YAML or text body, a JSON document that is
+one string, a JSON key, and a string holding it after a prefix (``"file=UEsDB..."``,
+``"see: UEsDB..."``, a data URL after words). Now each such place asks
+:func:`archive_held` (a value, hidden whole) or :func:`archives_hidden` (a text body,
+each run hidden in it, the rest kept).
+
+A run starts with an archive's magic in base64 (``UEsDB``, ``H4sI``, ``Qlpo``,
+``KLUv``: :func:`~.base64_archives.archive_in`, four searches of the text, all a text
+holding none costs) where no base64 character comes before it (the start of a value, a
+blank, ``=``, ``>``, ``,`` of a data URL ...: an ordinary image's base64 that holds the
+four letters is not read from its middle), and runs over the standard and URL-safe
+alphabets to its padding. A line break (and the blanks of an indented block: YAML's
+``|``, XML's) continues it when the line before holds a whole number of base64 quanta
+(at least :data:`_SHORTEST_LINE` characters, as MIME's 76 and PEM's 64 do) and the next
+line starts with base64: so a MIME body, wrapped every 76 characters, is read whole.
+Each run is decoded and read by ``archived_key`` (within the process's inflation budget,
+:func:`~.body_compressed.budgeted_holds`): a run of prose zipped is kept, one whose
+archive spells a denied key, or cannot be read whole within the bounds, is hidden.
+Memory: a run's copy, its bytes, their bound of each layer; time linear in the text.
+"""
+
 from __future__ import annotations
-from typing import Any
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.base64_archives import archive_in, archived_key
+from readme_metrics.har.redaction_marks import redacted
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["archive_held", "archives_hidden"]
+
+#: An archive's magic in base64 (:data:`.base64_archives._IN_TEXT`'s four).
+_MAGICS = ("UEsDB", "H4sI", "Qlpo", "KLUv")
+#: The characters of both alphabets: one before a magic puts it mid-run.
+_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+#: A line of a run (its padding too).
+_LINE = lazy_compile(r"[A-Za-z0-9+/_-]*=*")
+#: A line break to the next line of a run (its blanks, a line of base64 after).
+_BREAK = lazy_compile(r"[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
+#: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
+_SHORTEST_LINE = 16
 
 
-def archive_held(redactor: Any, text: str) -> bool:
-    return False
+def _starts(text: str) -> list[int]:
+    """Where a run may start in ``text``: a magic with no base64 character before it."""
+    found: list[int] = []
+    for magic in _MAGICS:
+        at = text.find(magic)
+        while at >= 0:
+            if at == 0 or text[at - 1] not in _ALPHABET:
+                found.append(at)
+            at = text.find(magic, at + 5)
+    found.sort()
+    return found
 
 
-def archives_hidden(redactor: Any, text: str) -> str:
-    return text
+def _end(text: str, start: int) -> int:
+    """Where the run starting at ``start`` ends (its lines joined, see the module)."""
+    line = start
+    end = _LINE.match(text, start).end()
+    while text[end - 1] != "=" and end - line >= _SHORTEST_LINE and (end - line) % 4 == 0:
+        gap = _BREAK.match(text, end)
+        if gap is None:
+            break
+        line = gap.end()
+        end = _LINE.match(text, line).end()
+    return end
+
+
+def _runs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run in ``text``, in order, none inside another."""
+    end = 0
+    for start in _starts(text):
+        if start >= end:
+            end = _end(text, start)
+            yield start, end
+
+
+def archive_held(redactor: Redactor, text: str) -> bool:
+    """Whether ``text`` (a value: a field's, a query's, a JSON string or key) holds, at
+    its start or after a prefix, an archive's base64 that ``archived_key`` reads as
+    spelling a denied key or cannot read whole (the value is then hidden whole)."""
+    if not redactor.has_deny or not archive_in(text):
+        return False
+    return any(archived_key(redactor, text[start:end]) for start, end in _runs(text))
+
+
+def archives_hidden(redactor: Redactor, text: str) -> str:
+    """``text`` (a text body: XML, YAML, CSV, plain ...) with each run
+    :func:`archive_held` would find replaced by its ``[REDACTED n]``, the rest as it is;
+    ``text`` itself when none is."""
+    if not redactor.has_deny or not archive_in(text):
+        return text
+    out: list[str] = []
+    at = 0
+    for start, end in _runs(text):
+        if archived_key(redactor, text[start:end]):
+            out += text[at:start], redacted(text[start:end])
+            at = end
+    if not out:
+        return text
+    out.append(text[at:])
+    return "".join(out)

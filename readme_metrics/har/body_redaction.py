@@ -13,6 +13,7 @@ from typing import Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.base64_archives import archive_in
+from readme_metrics.har.base64_runs import archives_hidden
 from readme_metrics.har.event_stream import (
     EVENT_STREAM,
     event_stream_names,
@@ -81,13 +82,13 @@ def redact_text(
     result = _by_type(text, essence, codec, redactor)
     if redactor is None or not redactor.has_deny or essence == FORM or (
             essence.startswith("multipart/") or "json" in essence):
-        return result
+        return _archives(result, essence, redactor)
     reading = spelled(text, False)
     percent = "%" in text and redactor.names_key_decoded(text if reading is None else reading)
     if percent:
         reading = spelled(text, True)  # (its percent escapes too: passw%6Frd, \x70%61...)
     if reading is None or not redactor.mentions_key(reading, True):
-        return result
+        return _archives(result, essence, redactor)
     hidden = _by_type(reading, essence, codec, redactor)
     # Each reading may miss what the other hides: a "&#34;" joins two pairs decoded
     # (password=1 &#34;password=2&pass&#119;ord=...) or opens a quote before a name
@@ -102,8 +103,20 @@ def redact_text(
     unmarked = _MARKS.sub("", both[0])
     if hidden[0].count(_HIDDEN) <= result[0].count(_HIDDEN) and (
             again is None or _MARKS.sub("", again) == unmarked):
+        return _archives(result, essence, redactor)
+    return _archives(hidden if _MARKS.sub("", hidden[0]) == unmarked else both, essence,
+                     redactor)
+
+
+def _archives(result: tuple[str, Optional[str]], essence: str, redactor: Optional[Redactor]
+              ) -> tuple[str, Optional[str]]:
+    """``result`` with each archive's base64 in its text hidden (XML's ``<file>UEsDB...
+    </file>``, YAML's block, the body itself, a multipart answer's field: hostile35),
+    but a JSON body's (its strings read by the walk) and a form's (its values by
+    query_string), which read theirs."""
+    if redactor is None or not redactor.has_deny or essence == FORM or "json" in essence:
         return result
-    return hidden if _MARKS.sub("", hidden[0]) == unmarked else both
+    return archives_hidden(redactor, result[0]), result[1]
 
 
 #: What each hidden value's mark holds, as written or percent-encoded.

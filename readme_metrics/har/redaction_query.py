@@ -11,9 +11,11 @@ the text and a :class:`~readme_metrics.har.redaction.Redactor`, whose verdicts
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote
 
+from readme_metrics.har.base64_archives import archive_in
+from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.pair_documents import (
     hidden_name,
     hidden_name_in,
@@ -126,26 +128,32 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     # (a 100 KB form of values holding "%27", prose, took 3 times as long; hostile24).
     # (A form in another charset may spell a name only its codec reads.)
     quoted = quoted and (nested or codec is not None)
+    # A value holding an archive's base64 (a magic in it, as sent or encoded: none of
+    # the four holds an escaped character) is read as a JSON string's is (hostile35).
+    archives = redactor.has_deny and archive_in(raw_query)
     if codec is None:
         return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
-                                               paired=paired, quoted=quoted),
+                                               paired=paired, quoted=quoted,
+                                               archives=archives),
                             partial(hidden_name, redactor) if named else None, heads=nested)
     return query_values(raw_query, partial(hidden_in, redactor, codec, nested=nested,
-                                           paired=paired, quoted=quoted),
+                                           paired=paired, quoted=quoted, archives=archives),
                         partial(hidden_name_in, redactor, codec) if named else None,
                         heads=nested)
 
 def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
                   paired: Optional[dict[str, frozenset[str]]] = None,
-                  quoted: bool = True) -> str | None:
+                  quoted: bool = True, archives: bool = False) -> str | None:
     """The raw redacted value of the pair ``name=value``, or None to keep it.
     ``nested``: a value may hold a URL or form naming a denied key (see query_string);
     ``paired``: the fields holding a denied name/value pair's value (paired_in);
-    ``quoted``: a value may hold a quote (loose_value)."""
+    ``quoted``: a value may hold a quote (loose_value); ``archives``: a value may hold
+    an archive's base64 (:func:`archived`)."""
     if (redactor.redacts_raw(name) if len(name) <= CACHED_NAME else redactor.redacts(
             decode_component(name))) or paired and (
                 values := paired.get(decode_name(name))) is not None and (
-                decode_component(value) in values):
+                decode_component(value) in values) or archives and archived(
+                    redactor, value, decode_component):
         return escaped_redacted(decode_component(value))
     if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
         # As almost every value: no JSON (but a URL or form holding one, or naming a
@@ -157,11 +165,12 @@ def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
 
 def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: bool = True,
                paired: Optional[dict[str, frozenset[str]]] = None,
-               quoted: bool = True) -> str | None:
+               quoted: bool = True, archives: bool = False) -> str | None:
     """:func:`hidden_value` for a form in ``codec``."""
     decoded = decode_in(name, codec)
     if redactor.redacts(decoded) or redactor.denies(decode_name(name)) or (
-            paired and decoded in paired and decode_in(value, codec) in paired[decoded]):
+            paired and decoded in paired and decode_in(value, codec) in paired[decoded]) or (
+            archives and archived(redactor, value, partial(decode_in, codec=codec))):
         return escaped_redacted(decode_in(value, codec))
     if value[:1] not in JSON_VALUE_FIRST or JSON_VALUE.match(value) is None:
         # (a URL or form: hidden_value)
@@ -169,6 +178,17 @@ def hidden_in(redactor: Redactor, codec: str, name: str, value: str, nested: boo
             loose_value(redactor, value, partial(decode_in, codec=codec)) if quoted
             else None)
     return json_value(redactor, decoded, value, partial(decode_in, codec=codec), codec)
+
+
+def archived(redactor: Redactor, value: str, decode: Callable[[str], str]) -> bool:
+    """Whether the raw value ``value`` holds an archive's base64 that
+    :func:`~.base64_runs.archive_held` reads, as ``decode`` reads it or, a ``+`` in it, as
+    written (standard base64 sent unencoded: a blank to the app, a ``+`` to a reader of
+    the log)."""
+    if not archive_in(value):
+        return False
+    return archive_held(redactor, decode(value)) or "+" in value and archive_held(
+        redactor, decode(value.replace("+", "%2B")))
 
 
 def link_in(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -> bool:

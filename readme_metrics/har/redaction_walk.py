@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from readme_metrics.har.base64_archives import archive_in, archived_key
+from readme_metrics.har.base64_archives import archive_in
+from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
@@ -61,6 +62,10 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
     if not isinstance(document, (dict, list)):
         # A bare value has no key: with an allowlist, it is not listed.
         if allow_mode:
+            return json.dumps(redacted(document))
+        if redactor.has_deny and document.__class__ is str and archive_held(redactor, document):
+            # An archive's base64 (after a prefix too: "file=UEsDB..."), as a member's
+            # string is read (hostile35: a document of one string went out as written).
             return json.dumps(redacted(document))
         if redactor.has_deny and document.__class__ is str:
             # JSON encoded twice (JSON.stringify of a string): a document in a string,
@@ -133,6 +138,9 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
             redactor.mentions_key(text, True)) or (
             quoted_piece(redactor, text, True) is not None))
     if first not in ("{", "["):
+        if archive_held(redactor, text):
+            # An archive's base64 (a multipart text field's: hostile35), hidden whole.
+            return None, True
         if redactor.has_deny and ("=" in text or "%" in text):
             # A URL or form (a multipart field's "next" link), read as link_in reads one
             # in a JSON string.
@@ -230,7 +238,7 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                         # Kept whole, not walked. (Where no allowlist applies and there
                         # is no denylist, only the root is walked, and whole is False.)
                         whole = False
-                elif archives and value.__class__ is str and archived_key(redactor, value):
+                elif archives and value.__class__ is str and archive_held(redactor, value):
                     node[key] = redacted(value)
                     changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
@@ -243,6 +251,10 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                         changed = members_in(redactor, node, key, node[key]) or changed
                 elif pieces and value.__class__ is str and ":" in value:
                     changed = members_in(redactor, node, key, value) or changed
+            if archives and any(archive_in(key) for key in node):
+                # A key that is an archive's base64 ({"UEsDB...": 1}): hidden, its value
+                # kept (hostile35: sent as written).
+                changed = _keys_hidden(redactor, node) or changed
         else:
             for index, value in enumerate(node):
                 if isinstance(value, (dict, list)):
@@ -269,7 +281,7 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                     # root array has no key, so no key lists it (as a bare value).
                     node[index] = redacted(value)
                     changed = True
-                elif archives and value.__class__ is str and archived_key(redactor, value):
+                elif archives and value.__class__ is str and archive_held(redactor, value):
                     node[index] = redacted(value)
                     changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
@@ -283,6 +295,28 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                 elif pieces and value.__class__ is str and ":" in value:
                     changed = members_in(redactor, node, index, value) or changed
     return changed, keys if whole else -1
+
+def _keys_hidden(redactor: Redactor, node: dict[str, Any]) -> bool:
+    """Rename each key of ``node`` that :func:`~.base64_runs.archive_held` reads to its
+    ``[REDACTED n]`` (``[REDACTED n] 2`` ... for a name another key has: no value is
+    lost), in place and in order; True when one was."""
+    hidden = [key for key in node if archive_held(redactor, key)]
+    if not hidden:
+        return False
+    taken = set(node).difference(hidden)
+    names: dict[str, str] = {}
+    for key in hidden:
+        name, count = redacted(key), 1
+        while name in taken:
+            count += 1
+            name = f"{redacted(key)} {count}"
+        taken.add(name)
+        names[key] = name
+    items = list(node.items())
+    node.clear()
+    node.update((names.get(key, key), value) for key, value in items)
+    return True
+
 
 def inner_document(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -> bool:
     """Redact ``node[at]``, a string that is itself a JSON document (a webhook's
