@@ -19,9 +19,14 @@ alphabets to its padding. A line break (and the blanks of an indented block: YAM
 ``|``, XML's) continues it when the line before holds a whole number of base64 quanta
 (at least :data:`_SHORTEST_LINE` characters, as MIME's 76 and PEM's 64 do) and the next
 line starts with base64: so a MIME body, wrapped every 76 characters, is read whole.
-Each run is decoded and read by ``archived_key`` (within the process's inflation budget,
-:func:`~.body_compressed.budgeted_holds`): a run of prose zipped is kept, one whose
-archive spells a denied key, or cannot be read whole within the bounds, is hidden.
+Each run of at least :data:`_SHORTEST_RUN` characters is decoded and read by
+``archived_key``: a run of prose zipped is kept, one whose archive spells a denied key,
+or cannot be read whole within the bounds, is hidden. Within the process's inflation
+budget (:mod:`.inflation_budget`): the layers a run decodes to are taken from it
+(:func:`~.body_compressed.budgeted_holds`), and so is the reading itself, the run's
+length and at least :data:`_LEAST_COST` bytes (reading one costs 20 us however short:
+a MiB of ``H4sI`` runs, each read, cost 4 s of the worker's time); a run found while
+the budget is spent is hidden unread (never sent unread, as a zip body is not).
 Memory: a run's copy, its bytes, their bound of each layer; time linear in the text.
 """
 
@@ -31,6 +36,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har import inflation_budget
 from readme_metrics.har.base64_archives import archive_in, archived_key
 from readme_metrics.har.redaction_marks import redacted
 
@@ -49,6 +55,13 @@ _LINE = lazy_compile(r"[A-Za-z0-9+/_-]*=*")
 _BREAK = lazy_compile(r"[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
 #: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
 _SHORTEST_LINE = 16
+#: The shortest run read: 12 bytes, under the least of the four holding a key and a
+#: value (a zstd frame's 9 bytes of headers before its content; gzip's 18, bzip2's 14
+#: empty, a zip's 22 of its end record alone). Shorter: prose, ``H4sI is gzip's magic``.
+_SHORTEST_RUN = 16
+#: The least a run's reading takes from the inflation budget (its fixed cost: 8,192
+#: runs in the budget's burst, 1,024 a second after).
+_LEAST_COST = 1024
 
 
 def _starts(text: str) -> list[int]:
@@ -78,12 +91,26 @@ def _end(text: str, start: int) -> int:
 
 
 def _runs(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each run in ``text``, in order, none inside another."""
+    """(start, end) of each run in ``text`` long enough to read, in order, none inside
+    another."""
     end = 0
     for start in _starts(text):
         if start >= end:
             end = _end(text, start)
-            yield start, end
+            if end - start >= _SHORTEST_RUN:
+                yield start, end
+
+
+def _held(redactor: Redactor, run: str) -> bool:
+    """``archived_key`` of ``run``, its reading taken from the budget (True, hidden
+    unread, while the budget is spent)."""
+    bucket = inflation_budget.BUDGET
+    if not bucket.open():
+        return True
+    try:
+        return archived_key(redactor, run)
+    finally:
+        bucket.spend(max(len(run), _LEAST_COST))
 
 
 def archive_held(redactor: Redactor, text: str) -> bool:
@@ -92,7 +119,7 @@ def archive_held(redactor: Redactor, text: str) -> bool:
     spelling a denied key or cannot read whole (the value is then hidden whole)."""
     if not redactor.has_deny or not archive_in(text):
         return False
-    return any(archived_key(redactor, text[start:end]) for start, end in _runs(text))
+    return any(_held(redactor, text[start:end]) for start, end in _runs(text))
 
 
 def archives_hidden(redactor: Redactor, text: str) -> str:
@@ -104,7 +131,7 @@ def archives_hidden(redactor: Redactor, text: str) -> str:
     out: list[str] = []
     at = 0
     for start, end in _runs(text):
-        if archived_key(redactor, text[start:end]):
+        if _held(redactor, text[start:end]):
             out += text[at:start], redacted(text[start:end])
             at = end
     if not out:
