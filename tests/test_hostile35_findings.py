@@ -21,7 +21,6 @@ import io
 import json
 import random
 import re
-import time
 import zipfile
 from typing import Any, Optional
 from urllib.parse import quote, unquote, urlencode
@@ -255,12 +254,15 @@ TEXTS = {
 }
 
 
-@pytest.mark.parametrize("spelling", ["zip", "bzip2", "urlsafe-unpadded", "mime", "mime-crlf"])
-@pytest.mark.parametrize("shape", TEXTS)
+#: (A MIME spelling's lines only where a text holds lines.)
+_TEXT_CASES = [(shape, spelling) for shape in TEXTS
+               for spelling in ("zip", "bzip2", "urlsafe-unpadded", "mime", "mime-crlf")
+               if not (shape in ("csv", "html", "xml", "yaml") and spelling.startswith("mime"))]
+
+
+@pytest.mark.parametrize(("shape", "spelling"), _TEXT_CASES)
 def test_an_archive_in_a_text_body_is_hidden(shape: str, spelling: str) -> None:
     mime, written = TEXTS[shape]
-    if shape in ("csv", "html", "xml", "yaml") and spelling.startswith("mime"):
-        pytest.skip("one line")
     body = written(SPELLINGS[spelling]).encode()
     for text in _sent(body, mime):
         assert not _decodable({"text": text})
@@ -387,17 +389,14 @@ def _many_small(total: int, bad: Optional[int] = None) -> bytes:
 def test_a_mib_of_small_archives_is_read_in_memory_linear_in_the_body() -> None:
     body = _many_small(1 << 20, bad=3000)
     head = _head("application/x-www-form-urlencoded")
-    started = time.process_time()
     record = post_data(body, len(body), head, DENY, 1 << 22)
-    spent = time.process_time() - started
     assert any(param["value"].startswith("[REDACTED") for param in record["params"])
     assert not _decodable(record)
     inflation_budget.BUDGET.refill()
     peak = peak_bytes(lambda: post_data(body, len(body), head, DENY, 1 << 22))
-    # (Figures for the report, not asserted: CPU time a MiB.)
-    print(f"\n1 MiB form of {len(record['params'])} archives: {spent:.2f} s CPU, "
-          f"peak {peak / len(body):.1f}x the body")
-    assert peak < 40 * len(body)
+    # (4.1x, as before: the form's params; 0.13 s of CPU on a quiet core, 0.04 s before,
+    # linear: docs/BODIES.md. Not asserted.)
+    assert peak < 8 * len(body)
 
 
 def test_archives_hidden_is_linear() -> None:

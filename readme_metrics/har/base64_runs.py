@@ -80,14 +80,20 @@ def _starts(text: str) -> list[int]:
 def _end(text: str, start: int) -> int:
     """Where the run starting at ``start`` ends (its lines joined, see the module)."""
     line = start
-    end = _LINE.match(text, start).end()
+    end = _line_end(text, start)
     while text[end - 1] != "=" and end - line >= _SHORTEST_LINE and (end - line) % 4 == 0:
         gap = _BREAK.match(text, end)
         if gap is None:
             break
         line = gap.end()
-        end = _LINE.match(text, line).end()
+        end = _line_end(text, line)
     return end
+
+
+def _line_end(text: str, at: int) -> int:
+    """The end of the run's line at ``at`` (its base64, its padding)."""
+    found = _LINE.match(text, at)
+    return at if found is None else found.end()
 
 
 def _runs(text: str) -> Iterator[tuple[int, int]]:
