@@ -204,6 +204,45 @@ def test_through_a_flask_app_and_the_collector_a_query_value(collector: Collecto
     assert "page=2" in entry["request"]["url"]
 
 
+def test_through_waitress_a_raw_query_and_a_form_with_plus_unencoded(collector: Collector
+                                                                     ) -> None:
+    # (A real server's socket: the query as the client wrote it, "+" and "/" raw, the
+    # form's too; the log's url, queryString and params read back from the collector.)
+    import requests
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+    from tests.support.wsgi_servers import waitress_served
+
+    spelling = next(s for s in (_b64(_zip({"creds.env": ENV + bytes([n])})) for n in range(64))
+                    if "+" in s and "/" in s)
+    app = Flask(__name__)
+
+    @app.route("/q", methods=["GET", "POST"])
+    def answer() -> Any:
+        return {"form": len(request.form)}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=["password"]), app)
+    try:
+        with waitress_served(app, threads=2) as port:
+            base = f"http://127.0.0.1:{port}/q"
+            assert requests.get(f"{base}?page=2&file={spelling}", timeout=30).ok
+            assert requests.post(base, data=f"page=2&file={spelling}", timeout=30, headers={
+                "Content-Type": "application/x-www-form-urlencoded"}).ok
+        assert extension.flush(10) is True
+        logs = collector.wait_for_logs(2)
+    finally:
+        extension.close()
+    assert len(logs) == 2
+    for log in logs:
+        assert not _decodable(log)
+    assert "page=2" in json.dumps(logs)
+
+
 def test_a_query_value_with_its_base64_unencoded_is_hidden() -> None:
     url = "https://api.example.com/q?page=2&file=" + ZIPPED
     hidden = DENY.target(url)
