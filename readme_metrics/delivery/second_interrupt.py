@@ -22,7 +22,9 @@ process during the exit's close after a Ctrl-C) ended the process outright, what
 close held unsaid (delivery43). While the close runs, and only then (the process is
 ending already), a SIGTERM that would kill it is watched: the close ends, said (given a
 second at most), then the handler is put back and the same SIGTERM ends the process as
-before: no exit code changes, nothing of the app's runs. Outside the wait the exit's
+before: no exit code changes, nothing of the app's runs. Not where the process is its
+PID namespace's init (PID 1, a container's): the kernel drops such a SIGTERM there, so
+the close goes on as bare. Outside the wait the exit's
 close meets a Ctrl-C's KeyboardInterrupt itself (:mod:`.closing_interrupt`).
 """
 
@@ -128,6 +130,11 @@ def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
         if signum == signal.SIGTERM:
             if previous != signal.SIG_DFL or not _in_force(signum, signal.SIG_DFL):
                 return None  # (a server's own handler, or one the app set: theirs)
+            if os.getpid() == 1:
+                # A PID namespace's init (a container's ``python app.py``): the kernel
+                # drops a signal it has no handler for, ``docker stop``'s SIGTERM and
+                # _end's alike; bare, the close goes on and delivers (review128).
+                return None
         elif not (ignored and previous == signal.SIG_IGN
                   and _in_force(signum, signal.SIG_IGN)) and (
                 not callable(previous) or previous is signal.default_int_handler):
