@@ -8,18 +8,27 @@ the library's close, blackbox16, newcomer31, hostile35, cpu17/18).
    SIGTERM cut the close ("N logs not delivered"), then its ``os.kill`` of itself was
    dropped too, so the process went on exiting, the logs lost that the bare close would
    have delivered. Now the SIGTERM is not watched where the process is PID 1.
+2. hostile35's runs of an archive's base64 stopped at the first ``%2B``/``%2F``/``%3D``:
+   a zip as a URL's query value in a text body or a JSON string (``see
+   https://host/dl?f=UEsDB...%2F...``) went out readable (``unquote``, ``base64 -d``,
+   ``unzip``): the part before the first escape was no archive to read, the rest no
+   run. Now a run goes on over the three escapes and is read unquoted.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
@@ -109,3 +118,75 @@ def test_pid1_sigterm_during_the_exit_close_is_dropped_as_bare_and_the_logs_deli
     assert "not delivered" not in before, before
     assert "closing gave up" not in said and "not delivered" not in said, said
     assert code == 0, said
+
+
+# 2. an archive's base64 percent-encoded in a text or a JSON string ------------------
+
+@pytest.fixture(autouse=True)
+def full_budget() -> None:
+    from readme_metrics.har import inflation_budget
+
+    inflation_budget.BUDGET.refill()
+
+
+_LINKS = {
+    "text": ("text/plain", lambda s: f"get it at https://files.test/dl?f={s}&n=1 today"),
+    "xml": ("application/xml", lambda s: f"<a><href>https://files.test/dl?f={s}</href></a>"),
+    "json-string": ("application/json",
+                    lambda s: json.dumps({"name": "backup", "url": f"https://files.test/?f={s}"})),
+    "json-key": ("application/json", lambda s: json.dumps({f"/dl?f={s}": 1, "name": "backup"})),
+}
+
+
+@pytest.mark.parametrize("spelling", ["zip", "gzip", "bzip2"])
+@pytest.mark.parametrize("shape", _LINKS)
+def test_an_archive_percent_encoded_in_a_link_is_hidden(shape: str, spelling: str) -> None:
+    from tests.test_hostile29_findings import _sent
+    from tests.test_hostile35_findings import SPELLINGS, _decodable
+
+    written = quote(SPELLINGS[spelling], safe="")
+    assert "%2F" in written or "%2B" in written
+    mime, shaped = _LINKS[shape]
+    for text in _sent(shaped(written).encode(), mime):
+        assert not _decodable({"text": text}), text
+        if shape.startswith("json"):
+            assert json.loads(text)["name"] == "backup"
+        else:
+            assert text.startswith(shaped("")[:20])
+
+
+def test_through_a_flask_app_and_the_collector_a_link_in_json(collector: Collector) -> None:
+    from tests.support.flask_echo import logged_echo
+    from tests.test_hostile35_findings import ZIPPED, _decodable
+
+    body = json.dumps({"name": "backup", "url": "https://files.test/?f=" + quote(ZIPPED)})
+    log = logged_echo(collector, body, "application/json")
+    assert not _decodable(log)
+    entry = log["request"]["log"]["entries"][0] if "request" in log else log
+    assert json.loads(entry["request"]["postData"]["text"])["name"] == "backup"
+
+
+@pytest.mark.parametrize("kept", ["png", "random", "prose-zip", "words"])
+def test_guard_ordinary_base64_percent_encoded_is_kept(kept: str) -> None:
+    from tests.test_hostile29_findings import _sent
+    from tests.test_hostile35_findings import KEPT
+
+    body = f"see https://files.test/?f={quote(KEPT[kept], safe='')} ok"
+    for text in _sent(body.encode(), "text/plain"):
+        assert text == body
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.text(max_size=20), escapes=st.lists(
+    st.sampled_from(["%2B", "%2f", "%3D", "%3d", "%2", "%", "A", "=", "\n"]), max_size=30))
+def test_any_percent_run_after_an_archive_start_is_read_without_raising(
+        before: str, escapes: list[str]) -> None:
+    from readme_metrics.har.base64_runs import archive_held, archives_hidden
+    from readme_metrics.har.redaction import Redactor
+
+    deny = Redactor(["password"])
+    text = before + " UEsDB" + "".join(escapes) + "AAAA" * 4
+    archive_held(deny, text)
+    out = archives_hidden(deny, text)
+    assert out == text or "[REDACTED" in out

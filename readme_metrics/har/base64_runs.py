@@ -49,8 +49,9 @@ __all__ = ["archive_held", "archives_hidden"]
 _MAGICS = ("UEsDB", "H4sI", "Qlpo", "KLUv")
 #: The characters of both alphabets: one before a magic puts it mid-run.
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
-#: A line of a run (its padding too).
-_LINE = lazy_compile(r"[A-Za-z0-9+/_-]*=*")
+#: A line of a run (its padding too), its ``+``, ``/`` and ``=`` percent-encoded too (a
+#: URL's query value in a text or a JSON string: the run went on past them, review128).
+_LINE = lazy_compile(r"[A-Za-z0-9+/_-]*(?:%2[BbFf][A-Za-z0-9+/_-]*)*(?:=|%3[Dd])*")
 #: A line break to the next line of a run (its blanks, a line of base64 after).
 _BREAK = lazy_compile(r"[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
 #: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
@@ -114,9 +115,21 @@ def _held(redactor: Redactor, run: str) -> bool:
     if not bucket.open():
         return True
     try:
-        return archived_key(redactor, run)
+        return archived_key(redactor, _unescaped(run) if "%" in run else run)
     finally:
         bucket.spend(max(len(run), _LEAST_COST))
+
+
+#: The three escapes a run holds (:data:`_LINE`), what each stands for.
+_ESCAPES = (("%2B", "+"), ("%2b", "+"), ("%2F", "/"), ("%2f", "/"), ("%3D", "="),
+            ("%3d", "="))
+
+
+def _unescaped(run: str) -> str:
+    """``run`` with its escapes read (six replaces: ``unquote`` took 0.6 s a MiB of them)."""
+    for escape, character in _ESCAPES:
+        run = run.replace(escape, character)
+    return run
 
 
 def archive_held(redactor: Redactor, text: str) -> bool:
