@@ -115,6 +115,7 @@ def test_pid1_sigterm_during_the_exit_close_is_dropped_as_bare_and_the_logs_deli
             gate.set()
             code = served.process.wait(LINE_WAIT)
             said = served.said()
+        assert len(held.logs) == 40  # (one POST, answered 200 at the gate)
     assert "not delivered" not in before, before
     assert "closing gave up" not in said and "not delivered" not in said, said
     assert code == 0, said
