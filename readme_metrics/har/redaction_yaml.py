@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
+from readme_metrics.har.yaml_flow import flow_hidden
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import key_text as _key
@@ -123,8 +124,16 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 continue
             last = max(_value_end(lines, index, at, line[start:]),
                        _flow_close(lines, index, line[start:], budget))
-            if not _flow_denies(redactor, "\n".join([line[start:], *lines[index:last]])):
-                out += lines[index - 1:last]
+            flow = "\n".join([line[start:], *lines[index:last]])
+            read = _flow_read(redactor, flow, named)
+            if read is not None or not _flow_denies(redactor, flow):
+                # Read member by member (each denied key's value hidden, the rest as
+                # written: PyYAML's canonical=True, hostile36), or naming none.
+                if read is None or read == flow:
+                    out += lines[index - 1:last]
+                else:
+                    out.append(line[:start] + read)
+                    changed = True
                 index = last
                 continue
         value = line[start:].strip(" \t\r")
@@ -300,6 +309,15 @@ def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> i
     return index
 
 
+def _flow_read(redactor: Redactor, flow: str, named: frozenset[str]) -> str | None:
+    """A flow collection's text with each denied key's value hidden
+    (:func:`~.yaml_flow.flow_hidden`), itself when it names none, ``None`` when it cannot
+    be read soundly (then hidden whole if :func:`_flow_denies`)."""
+    if not redactor.mentions_key(flow, True):
+        return flow
+    return flow_hidden(flow, lambda key: _denies(redactor, key, named))
+
+
 #: What separates a flow collection's members (and starts or ends one).
 _FLOW = lazy_compile(r"[{}\[\],]")
 
@@ -311,6 +329,9 @@ def _flow_denies(redactor: Redactor, text: str) -> bool:
         return False
     for piece in _FLOW.split(text):
         key = piece.partition(":")[0].strip()
+        if key.startswith("?") and key[1:2] in ("", " ", "\t", "\r", "\n"):
+            key = key[1:].strip()  # (an explicit key: "? !!str password", hostile36)
+        key = key[_properties(key, 0):].strip()
         if key[:1] in ('"', "'") and key[-1:] == key[:1]:
             key = key[1:-1]
         if ":" in piece and key and denied_key(redactor, key):

@@ -1,0 +1,160 @@
+"""A YAML flow collection's members read one by one, for :mod:`.redaction_yaml`.
+
+A flow collection (``{a: 1, password: x}``, ``[a, {token: y}]``, over any number of
+lines) is read here member by member: each mapping member (and each single-pair mapping
+of a flow sequence, ``[password: x]``) split at its ``:`` indicator into a key and a
+value, its key as written (plain, in quotes, after ``?`` as an explicit key, after its
+properties: ``? !!str "password"``), and the value of each key a denied name names
+found. PyYAML's ``canonical=True`` writes a whole document so (``---`` then ``!!map {``
+then ``? !!str "password"`` and ``: !!str "s"`` on lines of their own): it went out in
+clear, the document read as one flow collection whose keys were none (review125's fuzz:
+928 of 1,000 canonical dumps of documents holding denied keys; hostile36).
+
+One pass over the text, each character looked at once (a quoted scalar's closing quote
+found by :func:`~.yaml_lines.quote_close`): linear. A text this reading cannot read
+soundly (brackets that do not pair, a quoted scalar never closed, text after the
+collection's close, a complex key, ``? [a, password]``, naming a denied key) is no
+reading: ``None``, and the caller hides the collection whole.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from readme_metrics.har.yaml_lines import properties_end, quote_close
+
+__all__ = ["flow_hidden"]
+
+#: What may follow a ``:`` that is a mapping's indicator in a flow collection.
+_AFTER_COLON = frozenset(" \t\r\n,[]{}")
+
+
+class _Frame:
+    """A collection open at one depth: where its current member starts, and the
+    position of that member's ``:`` indicator (-1 while none)."""
+
+    __slots__ = ("colon", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.colon = -1
+
+
+def _key(text: str) -> str:
+    """A flow member's key as written: without its blanks, comments' lines, an explicit
+    key's ``?``, its properties and its quotes."""
+    key = "\n".join(line for line in text.split("\n")
+                    if not line.lstrip(" \t").startswith("#")).strip(" \t\r\n")
+    if key.startswith("?") and key[1:2] in ("", " ", "\t", "\r", "\n"):
+        key = key[1:].strip(" \t\r\n")
+    key = key[properties_end(key, 0):].strip(" \t\r\n")
+    return key
+
+
+def flow_hidden(text: str, denies: Callable[[str], bool]) -> Optional[str]:
+    """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
+    value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
+    length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
+    kept); ``text`` itself when none is; ``None`` when it cannot be read soundly."""
+    spans: list[tuple[int, int]] = []
+    stack: list[_Frame] = []
+    node = True  # (whether a node may start here: a quote opens a quoted scalar)
+    at = 0
+    size = len(text)
+    closed = -1
+    while at < size:
+        character = text[at]
+        if character in ("'", '"') and node:
+            close = quote_close(text, at + 1, character)
+            if close < 0:
+                return None  # (never closed)
+            at, node = close + 1, False
+            if stack and stack[-1].colon < 0 and text.startswith(":", at):
+                stack[-1].colon = at  # ("a":b, JSON's way: a key in quotes, then ":")
+                at, node = at + 1, True
+            continue
+        if character == "#" and (at == 0 or text[at - 1] in " \t\r\n"):
+            line_end = text.find("\n", at)
+            at = size if line_end < 0 else line_end
+            continue
+        if character in " \t\r\n":
+            at += 1
+            continue
+        if character in "{[":
+            stack.append(_Frame(at + 1))
+            node = True
+        elif character in "}],":
+            if not stack:
+                return None
+            frame = stack[-1]
+            span = _member(text, frame, at, denies)
+            if span is None:
+                return None
+            if span[1] > span[0]:
+                spans.append(span)
+            if character == ",":
+                frame.start, frame.colon = at + 1, -1
+                node = True
+            else:
+                stack.pop()
+                node = False
+                if not stack:
+                    closed = at + 1
+                    break
+        elif character == ":" and text[at + 1:at + 2] in _AFTER_COLON | {""} and stack:
+            if stack[-1].colon < 0:
+                stack[-1].colon = at
+            node = True
+        elif character == "?" and node and text[at + 1:at + 2] in (" ", "\t", "\r", "\n"):
+            node = True  # (an explicit key's indicator)
+        elif character in "!&" and node:
+            # A node's properties: a quote after them still opens a quoted scalar.
+            end = at
+            while end < size and text[end] not in " \t\r\n,[]{}":
+                end += 1
+            at = end
+            continue
+        else:
+            node = False
+        at += 1
+    if closed < 0 or text[closed:].strip(" \t\r\n") and \
+            not text[closed:].lstrip(" \t\r\n").startswith("#"):
+        return None  # (never closed, or text after it that is no comment)
+    if not spans:
+        return text
+    out: list[str] = []
+    done = 0
+    for start, end in sorted(spans):
+        if start < done:
+            continue  # (inside a value hidden whole already)
+        value = text[start:end].strip(" \t\r\n")
+        out += [text[done:start], f' "[REDACTED {len(value)}]"']
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _member(text: str, frame: _Frame, end: int, denies: Callable[[str], bool]
+            ) -> Optional[tuple[int, int]]:
+    """The span of the value of the member of ``frame`` ending at ``end`` to hide (empty
+    when none), or ``None`` when its key cannot be read soundly (a collection naming a
+    denied key)."""
+    if frame.colon < 0:
+        return (0, 0)
+    key = _key(text[frame.start:frame.colon])
+    if key[:1] in ("{", "["):
+        return None if _scalars_deny(key, denies) else (0, 0)
+    if not denies(key):
+        return (0, 0)
+    if not text[frame.colon + 1:end].strip(" \t\r\n"):
+        return (0, 0)  # (no value: null)
+    return (frame.colon + 1, end)
+
+
+def _scalars_deny(key: str, denies: Callable[[str], bool]) -> bool:
+    """Whether a complex key's text has a scalar ``denies`` names."""
+    for piece in key.replace("{", ",").replace("}", ",").replace("[", ",").replace(
+            "]", ",").replace(":", ",").split(","):
+        if denies(_key(piece)):
+            return True
+    return False
