@@ -33,7 +33,7 @@ from readme_metrics.har.redaction_spaced import (
     spaced_pair,
 )
 from readme_metrics.har.redaction_xml import is_xml, plist_reading, plist_text, xml_redacted
-from readme_metrics.har.redaction_yaml import is_yaml, yaml_redacted
+from readme_metrics.har.redaction_yaml import flow_document, is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
 from readme_metrics.har.transfer_coding import base64_parts
 
@@ -155,6 +155,11 @@ def _by_type(
         result = redactor.json_text(text)
         if result is not None:
             return result, None
+        if is_yaml(essence) and flow_document(text):
+            # YAML's flow style, no JSON ({a: 1, password: x}, PyYAML's
+            # default_flow_style=True): read member by member (hidden whole before;
+            # hostile36).
+            return _keyed_text(text, essence, redactor), None
         # Truncated, broken or mis-declared JSON cannot be redacted key by key.
         return redacted(text), UNREDACTABLE_COMMENT
     if redactor.allow_only:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
+from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_flow import flow_hidden
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
@@ -32,11 +33,14 @@ from readme_metrics.har.yaml_lines import value_start as _value_start
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["is_yaml", "yaml_redacted"]
+__all__ = ["flow_document", "is_yaml", "yaml_redacted"]
 
 _YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml",
                          "text/x-yaml"})
 
+
+#: A value the JSON members' reading hid, as it writes it.
+_HIDDEN = redacted(None)
 
 #: A value hidden already: a marker, in quotes or not.
 _MARKER = lazy_compile(r"""(["']?)\[REDACTED(?: \d+)?\]\1""")
@@ -47,6 +51,13 @@ def is_yaml(essence: str) -> bool:
     return essence in _YAML_TYPES or essence.endswith("+yaml")
 
 
+
+
+def flow_document(text: str) -> bool:
+    """Whether ``text`` (a YAML body that is no JSON) is a flow collection this module
+    reads soundly, closed, nothing but comments after it: then read member by member,
+    not hidden whole as JSON cut short is (a truncated one is not read so)."""
+    return flow_hidden(text.strip(" \t\r\n"), lambda key: False) is not None
 
 
 def yaml_redacted(text: str, redactor: Redactor) -> str:
@@ -284,6 +295,12 @@ def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> i
             at, quote, prev = close + 1, "", quote
         while at < len(text):
             character = text[at]
+            if character == "[" and prev in "{[,:" and text.startswith(_HIDDEN, at):
+                # (A value the JSON members' reading hid, "[REDACTED]": a quoted scalar
+                # may start after it, ': [REDACTED] "a,]"' as PyYAML's canonical=True
+                # writes one, its "]" closing nothing; hostile36.)
+                at += len(_HIDDEN)
+                continue
             if character in ("'", '"') and (prev in "{[,:" or blank and first in "!&"):
                 close = _quote_close(text, at + 1, character)
                 if close < 0:

@@ -21,9 +21,15 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import properties_end, quote_close
 
 __all__ = ["flow_hidden"]
+
+#: A value the JSON members' reading (run first) hid: ``"password"`` then ``: !!str "s"``
+#: had its tag alone hidden, ``: [REDACTED] "s"``; the quoted scalar after it is read as
+#: one (its commas were read as the collection's: a password went out, hostile36).
+_HIDDEN = redacted(None)
 
 #: What may follow a ``:`` that is a mapping's indicator in a flow collection.
 _AFTER_COLON = frozenset(" \t\r\n,[]{}")
@@ -64,6 +70,9 @@ def flow_hidden(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     closed = -1
     while at < size:
         character = text[at]
+        if node and text.startswith(_HIDDEN, at):
+            at += len(_HIDDEN)  # (a node may start after it still)
+            continue
         if character in ("'", '"') and node:
             close = quote_close(text, at + 1, character)
             if close < 0:
