@@ -137,15 +137,21 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                        _flow_close(lines, index, line[start:], budget))
             flow = "\n".join([line[start:], *lines[index:last]])
             read = _flow_read(redactor, flow, named)
-            if read is not None or not _flow_denies(redactor, flow):
+            if read is not None:
                 # Read member by member (each denied key's value hidden, the rest as
                 # written: PyYAML's canonical=True, hostile36), or naming none.
-                if read is None or read == flow:
+                if read == flow:
                     out += lines[index - 1:last]
                 else:
                     out.append(line[:start] + read)
                     changed = True
                 index = last
+                continue
+            if not _flow_denies(redactor, flow):
+                # No flow collection read soundly (a block scalar's line "{ :&", its
+                # "}" far below): its lines are read on as keys, not passed over (the
+                # keys between went out in clear; hostile36).
+                out.append(line)
                 continue
         value = line[start:].strip(" \t\r")
         if _MARKER.fullmatch(value) is not None and \
