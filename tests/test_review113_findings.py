@@ -59,10 +59,12 @@ LEAKED = {
     "item's anchored key": (f"- &a password: {SECRET}\n",
                             '- &a password: "[REDACTED 10]"\n'),
     "anchored flow mapping": (f"base: &b {{user: zoe, password: {SECRET}}}\nx:\n  <<: *b\n",
-                              'base: &b "[REDACTED 33]"\nx:\n  <<: *b\n'),
+                              # (Member by member since hostile36: user kept.)
+                              'base: &b {user: zoe, password: "[REDACTED 10]"}\nx:\n'
+                              '  <<: *b\n'),
     "tagged flow mapping": (f"db: !!map {{password: {SECRET}}}\n",
-                            'db: !!map "[REDACTED 22]"\n'),
-    "document's line": (f"--- {{password: {SECRET}}}\n", '--- "[REDACTED 22]"\n'),
+                            'db: !!map {password: "[REDACTED 10]"}\n'),
+    "document's line": (f"--- {{password: {SECRET}}}\n", '--- {password: "[REDACTED 10]"}\n'),
     "comment before the value": (f"password:\n# the new one\n  {SECRET}\n",
                                  'password: "[REDACTED 26]"\n'),
     "alias of an anchored value": (
