@@ -111,8 +111,11 @@ def flow_hidden(text: str, denies: Callable[[str], bool]) -> Optional[str]:
                     closed = at + 1
                     break
         elif character == ":" and text[at + 1:at + 2] in _AFTER_COLON | {""} and stack:
-            if stack[-1].colon < 0:
-                stack[-1].colon = at
+            if stack[-1].colon >= 0:
+                # A second ":" in one member ({a: b: c}, no YAML): not read soundly (a
+                # block scalar's line "{ :&" then keys below; hostile36).
+                return None
+            stack[-1].colon = at
             node = True
         elif character == "?" and node and text[at + 1:at + 2] in (" ", "\t", "\r", "\n"):
             node = True  # (an explicit key's indicator)
