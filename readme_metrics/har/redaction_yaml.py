@@ -129,6 +129,14 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             if index <= quoted:
                 out.append(line)  # (a quoted scalar's text: its "[" starts no flow)
                 continue
+            if _BLOCK.match(line, start) is not None:
+                # A block scalar (an allowed key's, an item's): its lines are text, none
+                # a key nor a flow collection's start ("a: |-" then "  {", its "}" far
+                # below, was read as a collection over the keys between; hostile36).
+                last = _block_end(lines, index, _parent(line, at, end))
+                out += lines[index - 1:last]
+                index = last
+                continue
             if line[start:start + 1] not in ("{", "["):
                 quoted = max(quoted, _quoted_lines(lines, index, line, start, at))
                 out.append(line)
@@ -178,6 +186,33 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         index = last
         changed = True
     return ("\n".join(out) if changed else text), aliases
+
+
+#: A block scalar's indicator, its indentation and chomping, to its line's end.
+_BLOCK = lazy_compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#.*)?\r?$")
+
+
+def _parent(line: str, at: int, end: int) -> int:
+    """The indentation a block scalar on ``line`` has its lines deeper than: its key's
+    (at ``at``, when its value starts at ``end``), else its sequence's last ``-``, else
+    its line's (an explicit key's ``: |``), none after ``---`` (-1)."""
+    if end >= 0:
+        return at
+    if line.startswith("---"):
+        return -1
+    dash = line.rfind("-", 0, at)
+    return dash if dash >= 0 else len(line) - len(line.lstrip(" "))
+
+
+def _block_end(lines: list[str], index: int, indent: int) -> int:
+    """The index of the first line after the block scalar whose indicator ends line
+    ``index - 1``: its lines are the blank ones and those indented deeper than
+    ``indent``."""
+    for ahead in range(index, len(lines)):
+        following = lines[ahead]
+        if following.strip(" \t\r") and len(following) - len(following.lstrip(" ")) <= indent:
+            return ahead
+    return len(lines)
 
 
 def _explicit(lines: list[str], index: int, at: int, redactor: Redactor,
