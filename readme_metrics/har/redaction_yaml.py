@@ -129,11 +129,14 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             if index <= quoted:
                 out.append(line)  # (a quoted scalar's text: its "[" starts no flow)
                 continue
-            if _BLOCK.match(line, start) is not None:
+            block = _properties(line, start + 2) if line.startswith(
+                ("? ", "?\t"), start) else start  # (an explicit key's, "? |-", too)
+            if _BLOCK.match(line, block) is not None:
                 # A block scalar (an allowed key's, an item's): its lines are text, none
                 # a key nor a flow collection's start ("a: |-" then "  {", its "}" far
                 # below, was read as a collection over the keys between; hostile36).
-                last = _block_end(lines, index, _parent(line, at, end))
+                last = _block_end(lines, index,
+                                  start if block != start else _parent(line, at, end))
                 out += lines[index - 1:last]
                 index = last
                 continue
