@@ -53,6 +53,9 @@ LEAKS: dict[str, str] = {
     "flow-pair-in-sequence": f"[a, password: {SECRET}]\n",
     # A block scalar's line starting "{", its "}" far below.
     "block-scalar-brace": f"a:\n- >-\n  {{ :&\nb:\n  token: >-\n    {SECRET}\nc: >-\n  }}\n",
+    "block-scalar-brace-in-key": f"? |-\n  {{\n: a: 1\n\"secret\":\n  x: 1\nb:\n- c: '}}'\n"
+                                 f"  token: {SECRET}\n",
+    "item-key-block-brace": f"- ? |2-\n    {{\n  : 1\n  token:\n  - {SECRET}\n- '}}'\n",
 }
 
 
