@@ -153,8 +153,9 @@ def _secreted(document: Any, under: bool, count: list[int]) -> Any:
 @given(_DOCUMENT, st.sampled_from(_STYLES))
 def test_pyyaml_dumps_in_every_style_send_no_denied_value(document: Any,
                                                            style: dict[str, Any]) -> None:
-    """Before hostile36: 928 of 1,000 canonical dumps leaked (review125's fuzz); 0 of
-    16,500 after, in these styles (seeds 1 to 3)."""
+    """Each scalar under a denied key hidden, in every style PyYAML writes (before
+    hostile36 the canonical ones leaked: 5,129 of 33,000 documents over 11 styles in
+    the fuzz of the CHANGELOG, 0 after)."""
     import yaml
     document = _secreted(document, False, [0])
     body = yaml.dump(document, sort_keys=False, **style)
