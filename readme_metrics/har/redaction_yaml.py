@@ -57,7 +57,7 @@ def flow_document(text: str) -> bool:
     """Whether ``text`` (a YAML body that is no JSON) is a flow collection this module
     reads soundly, closed, nothing but comments after it: then read member by member,
     not hidden whole as JSON cut short is (a truncated one is not read so)."""
-    return flow_hidden(text.strip(" \t\r\n"), lambda key: False) is not None
+    return flow_hidden(text.strip(" \t\r\n"), None) is not None
 
 
 def yaml_redacted(text: str, redactor: Redactor) -> str:

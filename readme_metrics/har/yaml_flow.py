@@ -31,6 +31,9 @@ __all__ = ["flow_hidden"]
 #: one (its commas were read as the collection's: a password went out, hostile36).
 _HIDDEN = redacted(None)
 
+#: The characters the reading looks at; any other is a plain scalar's.
+_MARKS = frozenset(" \t\r\n'\"#{}[],:?!&")
+
 #: What may follow a ``:`` that is a mapping's indicator in a flow collection.
 _AFTER_COLON = frozenset(" \t\r\n,[]{}")
 
@@ -49,19 +52,22 @@ class _Frame:
 def _key(text: str) -> str:
     """A flow member's key as written: without its blanks, comments' lines, an explicit
     key's ``?``, its properties and its quotes."""
-    key = "\n".join(line for line in text.split("\n")
-                    if not line.lstrip(" \t").startswith("#")).strip(" \t\r\n")
+    if "#" in text:
+        text = "\n".join(line for line in text.split("\n")
+                         if not line.lstrip(" \t").startswith("#"))
+    key = text.strip(" \t\r\n")
     if key.startswith("?") and key[1:2] in ("", " ", "\t", "\r", "\n"):
         key = key[1:].strip(" \t\r\n")
     key = key[properties_end(key, 0):].strip(" \t\r\n")
     return key
 
 
-def flow_hidden(text: str, denies: Callable[[str], bool]) -> Optional[str]:
+def flow_hidden(text: str, denies: Optional[Callable[[str], bool]]) -> Optional[str]:
     """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
     value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
     length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
-    kept); ``text`` itself when none is; ``None`` when it cannot be read soundly."""
+    kept; ``None``: whether it reads alone); ``text`` itself when none is; ``None`` when
+    it cannot be read soundly."""
     spans: list[tuple[int, int]] = []
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
@@ -70,7 +76,11 @@ def flow_hidden(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     closed = -1
     while at < size:
         character = text[at]
-        if node and text.startswith(_HIDDEN, at):
+        if character not in _MARKS:
+            node = False  # (a plain scalar's character)
+            at += 1
+            continue
+        if character == "[" and node and text.startswith(_HIDDEN, at):
             at += len(_HIDDEN)  # (a node may start after it still)
             continue
         if character in ("'", '"') and node:
@@ -146,12 +156,12 @@ def flow_hidden(text: str, denies: Callable[[str], bool]) -> Optional[str]:
     return "".join(out)
 
 
-def _member(text: str, frame: _Frame, end: int, denies: Callable[[str], bool]
-            ) -> Optional[tuple[int, int]]:
+def _member(text: str, frame: _Frame, end: int,
+            denies: Optional[Callable[[str], bool]]) -> Optional[tuple[int, int]]:
     """The span of the value of the member of ``frame`` ending at ``end`` to hide (empty
     when none), or ``None`` when its key cannot be read soundly (a collection naming a
     denied key)."""
-    if frame.colon < 0:
+    if frame.colon < 0 or denies is None:
         return (0, 0)
     key = _key(text[frame.start:frame.colon])
     if key[:1] in ("{", "["):
