@@ -11,7 +11,8 @@ written ``"[REDACTED n]"`` (n the length hidden, a YAML string, so the document 
 YAML): the rest of its line, comment included, and every line after it indented deeper
 than the key (a block scalar, ``|`` or ``>``, a nested mapping or sequence, a plain
 scalar over several lines), blank lines among them. One pass over the lines: linear.
-Flow style (``{password: ...}`` on one line) is read as any text's JSON members are.
+A flow collection (``{password: ...}``, PyYAML's ``canonical=True``) is read member by
+member (:mod:`.yaml_flow`); a block scalar's lines are text.
 """
 
 from __future__ import annotations
