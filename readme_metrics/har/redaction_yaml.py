@@ -52,8 +52,6 @@ def is_yaml(essence: str) -> bool:
     return essence in _YAML_TYPES or essence.endswith("+yaml")
 
 
-
-
 def flow_document(text: str) -> bool:
     """Whether ``text`` (a YAML body that is no JSON) is a flow collection this module
     reads soundly, closed, nothing but comments after it: then read member by member,
