@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.har import inflation_budget
-from tests.support import reaper, unwaited, worker_crash
+from tests.support import bytecode, reaper, unwaited, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
@@ -27,10 +27,18 @@ settings.register_profile("suite", deadline=None, print_blob=True,
 settings.load_profile("suite")
 
 
+#: What the run's subprocesses import from this checkout (tests/support/bytecode.py).
+_IMPORTED_BY_CHILDREN = (Path(__file__).resolve().parent.parent / "readme_metrics",
+                         Path(__file__).resolve().parent / "__init__.py",
+                         Path(__file__).resolve().parent / "support")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if worker_crash.in_a_worker(config):
         worker_crash.keep_stderr()
         worker_crash.dump_stacks_at_sigterm()
+    else:  # once per run, before any worker starts: its servers read no source twice
+        bytecode.write(_IMPORTED_BY_CHILDREN)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
