@@ -27,6 +27,7 @@ from operator import attrgetter
 from typing import Any, Optional
 
 from readme_metrics.delivery.encode import Body
+from readme_metrics.delivery.last_parked import LastParked
 from readme_metrics.delivery.policy import (
     DROP_REASONS,
     MAX_POST_BYTES,
@@ -97,7 +98,8 @@ class LogQueue(FlushWaiting):
         self.post_bytes_cap = max_post_bytes
         self.delivered_since_413 = 0
         self.lock = threading.Lock()
-        self.wake = threading.Condition(self.lock)  # senders wait here
+        #: Senders wait here; a batch wakes the one parked last (warm: .last_parked).
+        self.wake = LastParked(self.lock)
         self.done = threading.Condition(self.lock)  # flush() callers wait here
         self.items: deque[Any] = deque()
         self.first_at = 0.0  # arrival of the oldest waiting log (flush_interval timer)
@@ -147,8 +149,13 @@ class LogQueue(FlushWaiting):
         self.accepted += 1
         self.queued_bytes += nbytes
         self.last_nbytes = nbytes
-        if self.idle and (len(items) >= self.batch_size or self.full_locked()):
-            self.wake.notify()  # the sender counts itself out of ``idle`` once it runs
+        # One wake a batch's worth, not one a log: the sender woken counts itself out of
+        # ``idle`` only once it runs, and one that finds the next POST not due yet
+        # (pacing.post_wait) parks again with its own timeout. Woken at each log past
+        # buffer_length, under gunicorn a sender was woken for nothing about once a
+        # request (cpu19). A sender back from its POST looks at the queue itself.
+        if self.idle and (not len(items) % self.batch_size or self.full_locked()):
+            self.wake.notify()
         return True
 
     def full_locked(self) -> bool:
