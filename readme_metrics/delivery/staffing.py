@@ -109,9 +109,10 @@ class Staffing:
         and the others end as they find nothing to take. Before, the senders a burst
         against a slow API started (up to ``max_senders``) stayed for the life of the
         process, each waking every ``IDLE_LOOK`` seconds. Not a sender's own idle
-        time: an idle sender is woken for the next batch in turn (the longest-waiting
-        first), so under light steady traffic each of 32 senders took a batch now and
-        then and none was ever idle a whole span. A sender more that turns out needed
+        time: an idle sender was woken for the next batch in turn (the longest-waiting
+        first, before cpu19: now the last parked, :mod:`.last_parked`), so under light
+        steady traffic each of 32 senders took a batch now and then and none was ever
+        idle a whole span. A sender more that turns out needed
         is started again (:meth:`claim_sender_locked`), which also ends no other until
         the span after."""
         now = self._clock()
