@@ -38,7 +38,7 @@ class _Parked:
         for index in range(count):
             thread = threading.Thread(target=self._wait, args=(index, idle), daemon=True)
             thread.start()
-            wait_until(lambda: self.parked() == index + 1)
+            wait_until(lambda n=index + 1: self.parked() == n)
             self.threads.append(thread)
 
     def parked(self) -> int:
