@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 import pytest
@@ -38,8 +39,11 @@ class _Parked:
         for index in range(count):
             thread = threading.Thread(target=self._wait, args=(index, idle), daemon=True)
             thread.start()
-            wait_until(lambda n=index + 1: self.parked() == n)
+            wait_until(partial(self._parked_are, index + 1))
             self.threads.append(thread)
+
+    def _parked_are(self, count: int) -> bool:
+        return self.parked() == count
 
     def parked(self) -> int:
         with self.cond:
