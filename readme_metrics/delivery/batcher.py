@@ -292,15 +292,7 @@ class Batcher(BatchClosing):
                 self.answered_began = batch.sent_at
             queue.settle_locked(batch, reason)
             if queue.idle:  # (none waits but the idle senders: three Python calls spared)
-                health = self.health
-                if self.closed or health.failures or health.down or queue.retries:
-                    queue.wake.notify_all()  # a close's drain, retries, the next probe
-                elif queue.items:
-                    # The API answers: one look at what waits is enough (the sender
-                    # parked last, .last_parked); nothing waits, none. Every idle sender
-                    # woken at each answer was about one wake-up for nothing a batch
-                    # (cpu19).
-                    queue.wake.notify()
+                queue.wake.notify_all()
 
     def retry_later(self, batch: Batch, retry_after: Optional[float],
                     lost: bool = False) -> Optional[tuple[float, bool]]:
