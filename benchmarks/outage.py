@@ -54,6 +54,7 @@ def serve(delay: float) -> None:
     state: dict[str, Any] = {"mode": "ok", "logs": 0, "posts": 0, "in_flight": 0,
                              "most": 0, "failed_posts": 0, "gets": 0, "failed_gets": 0}
     ids: set[bytes] = set()
+    names: set[bytes] = set()  # benchmarks/soak.py's calls (GET /names)
 
     async def answer(head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
         get = not head.startswith(b"POST ")
@@ -61,6 +62,10 @@ def serve(delay: float) -> None:
             state["failed_gets" if get else "failed_posts"] += 1
         if state["mode"] == "503":
             writer.write(b"HTTP/1.1 503 Service Unavailable\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+            return
+        if state["mode"] == "429":  # benchmarks/soak.py: slowed down, come back in 5 s
+            writer.write(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\n"
                          b"Content-Length: 0\r\n\r\n")
             return
         if state["mode"] == "blackhole" or (state["mode"] == "edge" and not get):
@@ -82,13 +87,15 @@ def serve(delay: float) -> None:
         found = re.findall(rb'"_id":"([^"]+)"', body)
         state["logs"] += len(found)
         ids.update(found)
+        names.update(re.findall(rb"name=(s\d+w\d+)", body))
         writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
 
     handle = request_loop(answer, refused=lambda: state["mode"] == "refused")
 
     async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        text = json.dumps({"logs": state["logs"], "distinct": len(ids),
+        head = await reader.readuntil(b"\r\n\r\n")
+        text = json.dumps(sorted(n.decode() for n in names)).encode() if head.startswith(
+            b"GET /names") else json.dumps({"logs": state["logs"], "distinct": len(ids),
                            "posts": state["posts"], "most": state["most"],
                            "failed_posts": state["failed_posts"], "gets": state["gets"],
                            "failed_gets": state["failed_gets"]}).encode()
@@ -139,15 +146,22 @@ class Api:
         self.process.stdin.flush()
 
     def counts(self) -> dict[str, int]:
+        return dict(self._get(b"/count"))
+
+    def names(self) -> set[str]:
+        """The names (``name=s1w2``) of benchmarks/soak.py's calls in the logs received."""
+        return set(self._get(b"/names"))
+
+    def _get(self, path: bytes) -> Any:
         with socket.create_connection(("127.0.0.1", self.control)) as sock:
-            sock.sendall(b"GET /count HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
             data = b""
             while True:
                 chunk = sock.recv(4096)
                 if not chunk:
                     break
                 data += chunk
-            return dict(json.loads(data.split(b"\r\n\r\n", 1)[1]))
+            return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
     def stop(self) -> None:
         assert self.process.stdin is not None
