@@ -108,7 +108,21 @@ def wrk(base: str, seconds: float, rate: float, script: str, prefix: str,
             else 0, "errors": errors.group(1).strip() if errors else "", **pct}
 
 
-def run(server: str, rate: float, phase: float, outage: float, drain: float) -> dict[str, Any]:
+def side_by_side(bases: tuple[str, str], seconds: float, rate: float, script: str,
+                 prefix: str, seen: str) -> dict[str, Any]:
+    """wrk on the wrapped app and, at the same time, on the bare one: the wrapped one's
+    counts and percentiles, the bare one's percentiles (``bare``)."""
+    beside: dict[str, Any] = {}
+    twin = threading.Thread(target=lambda: beside.update(wrk(
+        bases[1], seconds, rate, script + ".bare", "b" + prefix, seen + ".bare")))
+    twin.start()
+    wrapped = wrk(bases[0], seconds, rate, script, prefix, seen)
+    twin.join()
+    return {**wrapped, "bare": {k: v for k, v in beside.items() if k.startswith(("p", "max"))}}
+
+
+def run(server: str, rate: float, phase: float, slow: float, outage: float,
+        drain: float) -> dict[str, Any]:
     api = Api(0.05)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -116,10 +130,16 @@ def run(server: str, rate: float, phase: float, outage: float, drain: float) -> 
         script = os.path.join(tmp, "paced.lua")
         seen = os.path.join(tmp, "seen.txt")
         out_path = os.path.join(tmp, "server.out")
+        app = SERVERS[server].split(":")[1]
         with open(out_path, "wb") as out:
             process = subprocess.Popen(argv(server, SERVERS[server], port),
-                                       env=server_env(api.url, SERVERS[server].split(":")[1]), stdout=out,
-                                       stderr=subprocess.STDOUT, cwd=ROOT)
+                                       env=server_env(api.url, app, BB14_SIGTERM="1"),
+                                       stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        bare_port = free_port()
+        bare_base = f"http://127.0.0.1:{bare_port}"
+        bare = subprocess.Popen(argv(server, SERVERS[server], bare_port),
+                                env=server_env(api.url, app, BB14_BARE="1"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         samples: list[dict[str, Any]] = []
         sampling = threading.Event()
         began = time.monotonic()
@@ -134,16 +154,18 @@ def run(server: str, rate: float, phase: float, outage: float, drain: float) -> 
         sampler = threading.Thread(target=sample, daemon=True)
         try:
             wait_up(base, process)
+            wait_up(bare_base, bare)
             sampler.start()
             phases: list[dict[str, Any]] = []
-            for k, (name, mode, seconds) in enumerate( (("fast", "ok", phase), ("slow-4s", "slow", phase),
-                                        ("fast-again", "ok", phase),
-                                        ("outage", "refused", outage),
-                                        ("back", "ok", phase), ("429-ra5", "429", phase),
-                                        ("after-429", "ok", phase))):
+            schedule = (("fast", "ok", phase), ("slow-4s", "slow", slow),
+                        ("fast-again", "ok", phase), ("outage", "refused", outage),
+                        ("back", "ok", phase), ("429-ra5", "429", phase),
+                        ("after-429", "ok", phase))
+            for k, (name, mode, seconds) in enumerate(schedule):
                 current[0] = name
                 api.say(mode)
-                phases.append({"phase": name, **wrk(base, seconds, rate, script, f"s{k}", seen)})
+                phases.append({"phase": name, **side_by_side(
+                    (base, bare_base), seconds, rate, script, f"s{k}", seen)})
             current[0] = "drain"
             load_end = time.monotonic()
             answered = set(Path(seen).read_text().split())
@@ -155,6 +177,8 @@ def run(server: str, rate: float, phase: float, outage: float, drain: float) -> 
             rc = stopped(process)
         finally:
             sampling.set()
+            bare.kill()
+            bare.wait()
             if process.poll() is None:
                 process.kill()
                 process.wait()
@@ -177,12 +201,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--rate", type=float, default=300.0)
-    parser.add_argument("--phase", type=float, default=30.0)
+    parser.add_argument("--phase", type=float, default=20.0)
+    parser.add_argument("--slow", type=float, default=60.0)
     parser.add_argument("--outage", type=float, default=30.0)
     parser.add_argument("--drain", type=float, default=60.0)
     args = parser.parse_args()
     for server in args.servers.split(","):
-        print(json.dumps(run(server, args.rate, args.phase, args.outage, args.drain)),
+        print(json.dumps(run(server, args.rate, args.phase, args.slow, args.outage,
+                                  args.drain)),
               flush=True)
 
 
