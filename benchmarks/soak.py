@@ -122,7 +122,7 @@ def side_by_side(bases: tuple[str, str], seconds: float, rate: float, script: st
 
 
 def run(server: str, rate: float, phase: float, slow: float, outage: float,
-        drain: float) -> dict[str, Any]:
+        drain: float, rest: float) -> dict[str, Any]:
     api = Api(0.05)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -173,6 +173,10 @@ def run(server: str, rate: float, phase: float, slow: float, outage: float,
             while time.monotonic() < deadline and not answered <= api.names():
                 time.sleep(0.5)
             drained_s = round(time.monotonic() - load_end, 1)
+            current[0] = "rest"  # no calls: do the senders a burst started end?
+            resting = time.monotonic() + rest
+            while time.monotonic() < resting and process.poll() is None:
+                time.sleep(0.5)
             process.send_signal(signal.SIGTERM)
             rc = stopped(process)
         finally:
@@ -205,10 +209,11 @@ def main() -> None:
     parser.add_argument("--slow", type=float, default=60.0)
     parser.add_argument("--outage", type=float, default=30.0)
     parser.add_argument("--drain", type=float, default=60.0)
+    parser.add_argument("--rest", type=float, default=0.0)
     args = parser.parse_args()
     for server in args.servers.split(","):
         print(json.dumps(run(server, args.rate, args.phase, args.slow, args.outage,
-                                  args.drain)),
+                                  args.drain, args.rest)),
               flush=True)
 
 
