@@ -90,7 +90,7 @@ def wrk(base: str, seconds: float, rate: float, script: str, prefix: str,
                                      "delay": int(CONNECTIONS * 1000 / rate)})
     out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{int(seconds)}s", "--latency",
                           "--timeout", "20s", "-s", script, base], capture_output=True,
-                         text=True, check=False).stdout
+                         text=True, check=False, timeout=seconds + 60).stdout
     done = re.search(r"(\d+) requests in", out)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
