@@ -144,13 +144,11 @@ def _nested_bodies() -> dict[str, bytes]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "review127 finding 2, left for hostile35's base64_runs.archive_held (base64 archives "
-    "outside JSON strings): a zip entry's or compressed layer's bytes are searched for "
-    "denied names, not read for the base64 archives they hold"))
 @pytest.mark.parametrize("name", ["zip-of-json-of-base64-zip", "gzip-of-json-of-base64-zip"])
 @pytest.mark.parametrize("place", ["json-string", "octet-stream"])
 def test_an_archive_inside_an_archive_as_base64_is_read(name: str, place: str) -> None:
+    """Finding 2 (hostile37: strict xfail until then, 4 of 4 failed: the inflated
+    bytes were searched for denied names only)."""
     from readme_metrics.har import inflation_budget
     from readme_metrics.har.bodies import post_data
     from readme_metrics.har.redaction import Redactor

@@ -26,10 +26,14 @@ from readme_metrics.har.zip_entries import MOST_INFLATED
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["MOST_DECODED", "archive_in", "archived_key"]
+__all__ = ["MOST_DECODED", "MOST_NESTED", "archive_in", "archived_key"]
 
 #: Bytes each layer a decoded string holds compressed is read to (a zip's own bound).
 MOST_DECODED = MOST_INFLATED
+
+#: Base64 archives read one inside another (a zip's entry holding the base64 of a zip
+#: whose entry holds one ...; hostile37), at most: one past them is not read (hidden).
+MOST_NESTED = 3
 
 #: The base64 of a zip's local header (``PK\3\4``), a gzip member's magic (``1f 8b 08``),
 #: bzip2's (``BZh``), a zstd frame's (``28 b5 2f fd``), at a string's start, a data URL's
@@ -46,10 +50,13 @@ def archive_in(text: str) -> bool:
     return any(needle in text for needle in _IN_TEXT)
 
 
-def archived_key(redactor: Redactor, value: str) -> bool:
+def archived_key(redactor: Redactor, value: str, depth: int = 0, nested: int = 0) -> bool:
     """Whether the JSON string ``value`` is base64 of a zip, gzip, bzip2 or zstd file
     (a data URL's too) whose bytes, or a layer they hold compressed, spell a name the
-    denylist denies in a key's shape, or cannot be read whole (see the module)."""
+    denylist denies in a key's shape, or cannot be read whole (see the module).
+    ``depth``, ``nested``: the zips and base64 archives ``value`` was read inside
+    (:func:`~.key_shapes.archives_in`): its bytes are read one base64 archive deeper,
+    and past :data:`MOST_NESTED` not read (True: hidden unread)."""
     written = value
     if written[:5].lower() == "data:":  # (RFC 2397: DATA:...;BASE64, as browsers read it)
         comma = written.find(",", 0, 256)
@@ -61,5 +68,8 @@ def archived_key(redactor: Redactor, value: str) -> bool:
     data = file_transfer_decoded(written.encode("ascii"), "base64")
     if data[:4] == written[:4].encode("ascii"):  # (no base64: as written)
         return False
-    return redactor.shapes_key_in(data) or budgeted_holds(data, redactor.shapes_key_in,
-                                                         MOST_DECODED)
+    nested += 1
+    if nested > MOST_NESTED:
+        return True
+    return redactor.shapes_key_in(data, depth, nested) or budgeted_holds(
+        data, lambda layer: redactor.shapes_key_in(layer, depth, nested), MOST_DECODED)

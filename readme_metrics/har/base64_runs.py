@@ -108,14 +108,16 @@ def _runs(text: str) -> Iterator[tuple[int, int]]:
                 yield start, end
 
 
-def _held(redactor: Redactor, run: str) -> bool:
+def _held(redactor: Redactor, run: str, depth: int = 0, nested: int = 0) -> bool:
     """``archived_key`` of ``run``, its reading taken from the budget (True, hidden
-    unread, while the budget is spent)."""
+    unread, while the budget is spent); ``depth``, ``nested``: the zips and base64
+    archives read around it (:func:`~.key_shapes.archives_in`)."""
     bucket = inflation_budget.BUDGET
     if not bucket.open():
         return True
     try:
-        return archived_key(redactor, _unescaped(run) if "%" in run else run)
+        return archived_key(redactor, _unescaped(run) if "%" in run else run, depth,
+                            nested)
     finally:
         bucket.spend(max(len(run), _LEAST_COST))
 
@@ -132,13 +134,15 @@ def _unescaped(run: str) -> str:
     return run
 
 
-def archive_held(redactor: Redactor, text: str) -> bool:
+def archive_held(redactor: Redactor, text: str, depth: int = 0, nested: int = 0) -> bool:
     """Whether ``text`` (a value: a field's, a query's, a JSON string or key) holds, at
     its start or after a prefix, an archive's base64 that ``archived_key`` reads as
-    spelling a denied key or cannot read whole (the value is then hidden whole)."""
+    spelling a denied key or cannot read whole (the value is then hidden whole).
+    ``depth``, ``nested``: the zips and base64 archives ``text`` was read inside
+    (:func:`~.key_shapes.archives_in`; past its bound, any run is held unread)."""
     if not redactor.has_deny or not archive_in(text):
         return False
-    return any(_held(redactor, text[start:end]) for start, end in _runs(text))
+    return any(_held(redactor, text[start:end], depth, nested) for start, end in _runs(text))
 
 
 def archives_hidden(redactor: Redactor, text: str) -> str:

@@ -39,7 +39,7 @@ __all__ = ["MOST_PLACES", "shaped", "shapes_key_in"]
 _MOST_ZIPS = 2
 
 
-def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
+def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
     """Whether binary ``data`` holds a name ``redactor``'s denylist names in a key's
     shape (see the module), in the readings
     :meth:`~readme_metrics.har.redaction.Redactor.mentions_key_in` has: its bytes
@@ -49,8 +49,10 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
     plist's strings, and a zip's compressed entries inflated (:mod:`.zip_entries`; a zip
     in such an entry too, ``depth`` the zips read around it); True for a zip to inflate
     while the process's budget is spent (:mod:`.inflation_budget`: hidden unread), or
-    one with entries to inflate past the depth read (review123). With
-    an allowlist, True: binary data is no key/value data it could keep."""
+    one with entries to inflate past the depth read (review123); and a zip, gzip,
+    bzip2 or zstd file as base64 in them, read so (:func:`archives_in`, ``nested`` the
+    base64 archives decoded around ``data``; hostile37). With an allowlist, True: binary
+    data is no key/value data it could keep."""
     if not redactor.active:
         return False
     if redactor.has_allow:
@@ -63,15 +65,37 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0) -> bool:
         inflated = inflated_entries(data) if depth < _MOST_ZIPS else b""
         if inflated is None:  # (the process's budget spent: hidden unread, hostile31)
             return True
-        if inflated and shapes_key_in(redactor, inflated, depth + 1):
+        if inflated and shapes_key_in(redactor, inflated, depth + 1, nested):
             return True
         data = _entries_apart(data)
     if redactor.denies_beyond_ascii:
-        return _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
-            redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
-            and _text_shaped(redactor, data.decode("utf-8", "replace"), False)) or (
-            ebcdic_shaped(redactor, data))
-    return _bytes_shaped(redactor, data) or ebcdic_shaped(redactor, data)
+        if _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
+                redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
+                and _text_shaped(redactor, data.decode("utf-8", "replace"), False)) or (
+                ebcdic_shaped(redactor, data)):
+            return True
+    elif _bytes_shaped(redactor, data) or ebcdic_shaped(redactor, data):
+        return True
+    return archives_in(redactor, data, depth, nested)
+
+
+#: An archive's magic in base64 (:data:`.base64_runs._MAGICS`'), in bytes.
+_MAGICS = (b"UEsDB", b"H4sI", b"Qlpo", b"KLUv")
+
+def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
+    """Whether ``data`` (a zip's entries inflated, a layer decompressed, binary data as
+    sent) holds a zip, gzip, bzip2 or zstd file as base64 (in a JSON, a text, a form
+    inside them) that :func:`~.base64_runs.archive_held` reads as spelling a denied key,
+    or cannot read whole (hostile37: review127's ``.env`` in a base64 zip in a zipped
+    JSON went out readable, unpacked twice). The run's bytes are read at ``nested + 1``
+    (zips at ``depth``: the zips inflated around them count to the zips' own bound);
+    past :data:`~.base64_archives.MOST_NESTED` any run hides the data unread (a gzip quine's base64 inside
+    itself, read forever). Four searches of ``data`` when it holds no magic."""
+    if not redactor.has_deny or not any(magic in data for magic in _MAGICS):
+        return False
+    from readme_metrics.har.base64_runs import archive_held
+
+    return archive_held(redactor, data.decode("latin-1"), depth, nested)
 
 
 def ebcdic_shaped(redactor: Redactor, data: bytes) -> bool:
