@@ -187,13 +187,9 @@ def archived(redactor: Redactor, value: str, decode: Callable[[str], str]) -> bo
     written (standard base64 sent unencoded: a blank to the app, a ``+`` to a reader of
     the log). A magic percent-encoded (``%55EsDB...``, the value encoded whole: the
     app reads ``UEsDB...``; hostile37) is found in the decoded value."""
-    if not archive_in(value):
-        if not archive_encoded_in(value):
-            return False
-        if not archive_in(decoded := decode(value)):
-            return False
-    else:
-        decoded = decode(value)
+    if not archive_in(value) and not archive_encoded_in(value, exact=True):
+        return False
+    decoded = decode(value)
     return archive_held(redactor, decoded) or "+" in value and archive_held(
         redactor, decode(value.replace("+", "%2B")))
 
