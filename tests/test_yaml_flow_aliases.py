@@ -1,0 +1,53 @@
+"""A YAML body's flow collections and aliases (review129's read of hostile36's
+:mod:`readme_metrics.har.yaml_flow`): a denied key whose value is an alias of an anchor
+put in a flow collection or on a sequence's item, a denied key's value an alias in a
+flow collection, a key an alias of an anchored name in one, a verbatim tag. Each body
+is read by PyYAML as the app would; what is sent must parse and hold no secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.denied_bodies import SECRET, records
+
+LEAKS = [
+    # A denied key's value an alias in a flow collection: its anchor's value was sent.
+    f"x: &p {SECRET}\ny: {{password: *p}}\n",
+    f"{{x: &p {SECRET}, password: *p}}\n",
+    f"x: [&p {SECRET}]\ny: {{password: *p}}\n",
+    # The anchor in a flow collection or on a sequence's item, the alias a block value.
+    f"x: [&p {SECRET}]\npassword: *p\n",
+    f"x:\n  - &p {SECRET}\npassword: *p\n",
+    f"x: {{a: &p {SECRET}}}\npassword: *p\n",
+    # A key that is an alias of an anchored denied name, in a flow collection.
+    f"k: &k password\nm: {{*k : {SECRET}}}\n",
+    # A verbatim tag (its "," is no member's end).
+    f"{{!<tag:yaml.org,2002:str> password: {SECRET}}}\n",
+    f"{{a: 1, !<tag:yaml.org,2002:str> \"password\": {SECRET}}}\n",
+]
+
+
+def _load(text: str) -> Any:
+    return list(yaml.safe_load_all(text))
+
+
+@pytest.mark.parametrize("body", LEAKS)
+def test_hidden_and_still_yaml(body: str) -> None:
+    assert SECRET in repr(_load(body))  # (the app reads the secret)
+    for record in records(body.encode(), "application/yaml"):
+        text = record["text"]
+        assert SECRET not in text, text
+        assert SECRET not in repr(_load(text)), text
+
+
+@pytest.mark.parametrize("body", [
+    "x: &p 1\ny: {a: *p}\n",
+    "x: [&p 1, 2]\nz: *p\n",
+    "{!<tag:yaml.org,2002:str> a: 1}\n",
+])
+def test_kept_as_written(body: str) -> None:
+    for record in records(body.encode(), "application/yaml"):
+        assert record["text"] == body
