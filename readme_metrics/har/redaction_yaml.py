@@ -23,8 +23,10 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_flow import flow_hidden
+from readme_metrics.har.yaml_lines import ANCHOR as _ANCHOR
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
+from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
 from readme_metrics.har.yaml_lines import key_text as _key
 from readme_metrics.har.yaml_lines import properties_end as _properties
 from readme_metrics.har.yaml_lines import quote_close as _quote_close
@@ -82,11 +84,6 @@ _BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 #: An alias as a whole value (``*db``, a comment after it).
 _ALIAS = lazy_compile(r"\*([^ \t\r,\[\]{}]+)[ \t\r]*(?:#.*)?")
 
-#: A value's anchor (``&db``) and the blanks after it.
-#: (Or a CRLF line's "\r": "x-db: &id001\r" was no anchor, its value sent; review125.)
-_ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|(?=\r?$))")
-
-
 def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str]
             ) -> tuple[str, list[str]]:
     """:func:`yaml_redacted`'s pass: the text, each value an ``anchors`` anchor names
@@ -106,6 +103,12 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         at = _content(line)
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
+        depth = at  # (the indentation its value's lines are deeper than)
+        if anchors and end < 0 and line.find("&", 0, at) >= 0:
+            # A sequence's item's anchor (``- &p secret``, its alias a denied key's
+            # value: it went out in clear; review129): its lines are deeper than its "-".
+            anchor = _item_anchor(line, at)
+            depth = line.rfind("-", 0, at) if anchor is not None else at
         colon = _explicit(lines, index, at, redactor, named)
         if colon > 0:
             # "? password" then ": value" (an explicit key, as PyYAML reads it; its
@@ -116,7 +119,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             index = colon + 1
             start = at + 1
         elif anchor is not None and anchor.group(1) in anchors:
-            start = anchor.end()
+            start = max(anchor.end(), at)
         elif end >= 0 and _denies(redactor, _key(line, at, end), named):
             start = end
         else:
@@ -146,7 +149,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             last = max(_value_end(lines, index, at, line[start:]),
                        _flow_close(lines, index, line[start:], budget))
             flow = "\n".join([line[start:], *lines[index:last]])
-            read = _flow_read(redactor, flow, named)
+            read = _flow_read(redactor, flow, named, aliases, anchors)
             if read is not None:
                 # Read member by member (each denied key's value hidden, the rest as
                 # written: PyYAML's canonical=True, hostile36), or naming none.
@@ -178,7 +181,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         # are no value: a sequence's items at the key's indentation after them are it,
         # as PyYAML writes them; they went out in clear, review125.)
         after = value + " "  # (a property's end: a blank)
-        last = max(last, _value_end(lines, index, at, after[_properties(after, 0):]))
+        last = max(last, _value_end(lines, index, depth, after[_properties(after, 0):]))
         hidden = "\n".join([value, *lines[index:last]]).strip()
         if not hidden:
             out.append(line)  # (no value: "password:", null)
@@ -369,13 +372,18 @@ def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> i
     return index
 
 
-def _flow_read(redactor: Redactor, flow: str, named: frozenset[str]) -> str | None:
+def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: list[str],
+               anchors: frozenset[str]) -> str | None:
     """A flow collection's text with each denied key's value hidden
-    (:func:`~.yaml_flow.flow_hidden`), itself when it names none, ``None`` when it cannot
-    be read soundly (then hidden whole if :func:`_flow_denies`)."""
-    if not redactor.mentions_key(flow, True):
+    (:func:`~.yaml_flow.flow_hidden`), and each value an ``anchors`` anchor is put on;
+    itself when it names none, ``None`` when it cannot be read soundly (then hidden
+    whole if :func:`_flow_denies`). A hidden value's alias goes in ``aliases``. One with
+    an anchor or an alias is read whatever it names (``{*k : ...}``, ``*k`` an alias of
+    ``&k password``, had no denied name in it: sent in clear; review129)."""
+    if not redactor.mentions_key(flow, True) and not (
+            (anchors or named) and ("&" in flow or "*" in flow)):
         return flow
-    return flow_hidden(flow, lambda key: _denies(redactor, key, named))
+    return flow_hidden(flow, lambda key: _denies(redactor, key, named), aliases, anchors)
 
 
 #: What separates a flow collection's members (and starts or ends one).

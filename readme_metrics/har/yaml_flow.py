@@ -62,12 +62,17 @@ def _key(text: str) -> str:
     return key
 
 
-def flow_hidden(text: str, denies: Optional[Callable[[str], bool]]) -> Optional[str]:
+def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
+                aliases: Optional[list[str]] = None,
+                anchors: frozenset[str] = frozenset()) -> Optional[str]:
     """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
     value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
     length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
-    kept; ``None``: whether it reads alone); ``text`` itself when none is; ``None`` when
-    it cannot be read soundly."""
+    kept; ``None``: whether it reads alone), and each node an ``anchors`` anchor is put
+    on (its anchor kept); ``text`` itself when none is; ``None`` when it cannot be read
+    soundly. A hidden value that is an alias (``{password: *p}``) has its anchor's name
+    put in ``aliases``: the anchored value is hidden too, a second pass (it went out in
+    clear; review129)."""
     spans: list[tuple[int, int]] = []
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
@@ -106,7 +111,7 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]]) -> Optional[
             if not stack:
                 return None
             frame = stack[-1]
-            span = _member(text, frame, at, denies)
+            span = _member(text, frame, at, denies, aliases, anchors)
             if span is None:
                 return None
             if span[1] > span[0]:
@@ -130,8 +135,12 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]]) -> Optional[
         elif character == "?" and node and text[at + 1:at + 2] in (" ", "\t", "\r", "\n"):
             node = True  # (an explicit key's indicator)
         elif character in "!&" and node:
-            # A node's properties: a quote after them still opens a quoted scalar.
-            end = at
+            # A node's properties: a quote after them still opens a quoted scalar. A
+            # verbatim tag (``!<tag:yaml.org,2002:str>``) to its ">": its "," ends no
+            # member (its key was none, the password sent; review129).
+            end = text.find(">", at) + 1 if text.startswith("!<", at) else at
+            if end <= 0:
+                return None
             while end < size and text[end] not in " \t\r\n,[]{}":
                 end += 1
             at = end
@@ -157,10 +166,16 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]]) -> Optional[
 
 
 def _member(text: str, frame: _Frame, end: int,
-            denies: Optional[Callable[[str], bool]]) -> Optional[tuple[int, int]]:
+            denies: Optional[Callable[[str], bool]], aliases: Optional[list[str]],
+            anchors: frozenset[str]) -> Optional[tuple[int, int]]:
     """The span of the value of the member of ``frame`` ending at ``end`` to hide (empty
     when none), or ``None`` when its key cannot be read soundly (a collection naming a
     denied key)."""
+    if anchors:
+        anchored = _anchored(text, frame.colon + 1 if frame.colon >= 0 else frame.start,
+                             end, anchors)
+        if anchored >= 0:
+            return (anchored, end)
     if frame.colon < 0 or denies is None:
         return (0, 0)
     key = _key(text[frame.start:frame.colon])
@@ -168,9 +183,24 @@ def _member(text: str, frame: _Frame, end: int,
         return None if _scalars_deny(key, denies) else (0, 0)
     if not denies(key):
         return (0, 0)
-    if not text[frame.colon + 1:end].strip(" \t\r\n"):
+    value = text[frame.colon + 1:end].strip(" \t\r\n")
+    if not value:
         return (0, 0)  # (no value: null)
+    if aliases is not None and value.startswith("*"):
+        aliases.append(value[1:])
     return (frame.colon + 1, end)
+
+
+def _anchored(text: str, start: int, end: int, anchors: frozenset[str]) -> int:
+    """Where the content of the node from ``start`` to ``end`` starts when an
+    ``anchors`` anchor is put on it (``&p secret``), else -1."""
+    node = text[start:end].lstrip(" \t\r\n")
+    if not node.startswith("&"):
+        return -1
+    name = node[1:].split(None, 1)[0] if node[1:].strip() else ""
+    if name not in anchors:
+        return -1
+    return end - len(node) + 1 + len(name)
 
 
 def _scalars_deny(key: str, denies: Callable[[str], bool]) -> bool:

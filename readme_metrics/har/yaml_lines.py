@@ -9,7 +9,7 @@ once: linear. Moved from :mod:`readme_metrics.har.redaction_yaml`, as is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
@@ -17,8 +17,9 @@ from readme_metrics.har.redaction_marks import redacted
 if TYPE_CHECKING:
     import re
 
-__all__ = ["BLANKS", "KEY_END", "SOLID", "SPACES", "content_start", "is_item", "key_text",
-           "match_end", "properties_end", "quote_close", "quoted_lines", "value_start"]
+__all__ = ["ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "content_start", "is_item",
+           "item_anchor", "key_text", "match_end", "properties_end", "quote_close",
+           "quoted_lines", "value_start"]
 
 #: A plain key's end: a colon, then a blank or the line's end.
 KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
@@ -153,3 +154,15 @@ def key_text(line: str, at: int, end: int) -> str:
     # was read as "password:", its value sent in clear; review125.)
     key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
     return key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
+
+
+#: A value's anchor (``&db``) and the blanks after it.
+#: (Or a CRLF line's "\r": "x-db: &id001\r" was no anchor, its value sent; review125.)
+ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|(?=\r?$))")
+
+
+def item_anchor(line: str, at: int) -> Optional[re.Match[str]]:
+    """The last anchor among the properties of a sequence's item whose content starts at
+    ``at`` (``- &p secret``), if any."""
+    found = [*ANCHOR.finditer(line, 0, at)]
+    return found[-1] if found else None
