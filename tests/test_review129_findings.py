@@ -6,12 +6,14 @@ is read by PyYAML as the app would; what is sent must parse and hold no secret."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.support.denied_bodies import SECRET, records
+from tests.support.fake_api import Collector
 
 LEAKS = [
     # A denied key's value an alias in a flow collection: its anchor's value was sent.
@@ -51,3 +53,39 @@ def test_hidden_and_still_yaml(body: str) -> None:
 def test_kept_as_written(body: str) -> None:
     for record in records(body.encode(), "application/yaml"):
         assert record["text"] == body
+
+
+def test_a_flask_app_reading_yaml_sends_the_anchored_password_hidden(
+        collector: Collector) -> None:
+    """A Flask app that reads its body with ``yaml.safe_load`` (the password through the
+    alias) and answers in JSON; the real collector on 127.0.0.1 gets the log."""
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+
+    app = Flask(__name__)
+
+    @app.route("/login", methods=["POST"])
+    def login() -> Any:
+        document = yaml.safe_load(request.get_data())
+        return {"user": document["user"]["name"],
+                "length": len(document["user"]["password"])}
+
+    body = f"x-db: [&pw {SECRET}]\nuser: {{name: zoe, password: *pw}}\n"
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        grouping_function=lambda request: {"api_key": "owlbert-key"},
+        denylist=["password"]), app)
+    try:
+        answer = app.test_client().post("/login", data=body,
+                                        headers={"Content-Type": "application/yaml"})
+        assert answer.get_json() == {"user": "zoe", "length": len(SECRET)}
+        assert extension.flush(10) is True
+        [log] = collector.wait_for_logs(1)
+    finally:
+        extension.close()
+    [entry] = log["request"]["log"]["entries"]
+    sent = entry["request"]["postData"]["text"]
+    assert SECRET not in json.dumps(log)
+    assert yaml.safe_load(sent)["user"]["name"] == "zoe"  # (still YAML, the rest kept)
