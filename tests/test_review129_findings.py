@@ -89,3 +89,16 @@ def test_a_flask_app_reading_yaml_sends_the_anchored_password_hidden(
     sent = entry["request"]["postData"]["text"]
     assert SECRET not in json.dumps(log)
     assert yaml.safe_load(sent)["user"]["name"] == "zoe"  # (still YAML, the rest kept)
+
+
+def test_canonical_dump_of_a_shared_value_under_a_denied_key() -> None:
+    """PyYAML's canonical=True writes a value shared by a denied key as an alias in JSON's
+    shape (``? !!str "api_key"`` then ``: *id001``): the JSON members' reading hid the
+    alias, the anchored list went out in clear (review129's fuzz: 317 of 600 dumps)."""
+    shared = [SECRET]
+    body = yaml.dump({"x": [shared], "d": 1, "api_key": shared}, canonical=True,
+                     sort_keys=False)
+    assert "*id001" in body
+    for record in records(body.encode(), "application/yaml"):
+        assert SECRET not in record["text"], record["text"]
+        assert yaml.safe_load(record["text"])["d"] == 1

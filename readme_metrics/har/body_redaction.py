@@ -239,7 +239,8 @@ def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) 
     elif is_yaml(essence):
         # (Its JSON members first: flow style, {"password": ...}; a value they hid is
         # not hidden again.)
-        return _queries(yaml_redacted(hidden_members(redactor, text), redactor), redactor)
+        return _queries(yaml_redacted(hidden_members(redactor, text), redactor, text),
+                        redactor)
     return _queries(hidden_members(redactor, text, csv), redactor)
 
 

@@ -61,15 +61,21 @@ def flow_document(text: str) -> bool:
     return flow_hidden(text.strip(" \t\r\n"), None) is not None
 
 
-def yaml_redacted(text: str, redactor: Redactor) -> str:
+def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> str:
     """``text`` (YAML) with the value of each mapping key the denylist names written
     ``"[REDACTED n]"``, and each flow collection (``{password: ...}``, ``[{...}]``) in
     which such a key names a member; ``text`` itself when none is. A denied key whose
     value is an alias (``password: *db``) has the anchored value hidden too
-    (``x-db: &db "[REDACTED n]"``): a second pass, when there is one."""
+    (``x-db: &db "[REDACTED n]"``): a second pass, when there is one. ``source``: the
+    text before its JSON members were hidden, its aliases read too (``"api_key": *id001``
+    as PyYAML's canonical=True writes it was hidden by that reading, its alias lost and
+    the anchored value sent; review129)."""
     reading = _BREAKS.sub("\n", text) if _BREAKS.search(text) is not None else text
     named = _named(reading, redactor) if "*" in reading and "&" in reading else frozenset()
     hidden, aliases = _hidden(reading, redactor, frozenset(), named)
+    if source is not None and source != text and "*" in source and "&" in source:
+        source = _BREAKS.sub("\n", source)
+        aliases += _hidden(source, redactor, frozenset(), _named(source, redactor))[1]
     if aliases:
         hidden = _hidden(hidden, redactor, frozenset(aliases), named)[0]
     return text if hidden == reading else hidden
