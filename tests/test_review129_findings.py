@@ -23,6 +23,8 @@ LEAKS = [
     # The anchor in a flow collection or on a sequence's item, the alias a block value.
     f"x: [&p {SECRET}]\npassword: *p\n",
     f"x:\n  - &p {SECRET}\npassword: *p\n",
+    f"x:\n- &p\n  - {SECRET}\nsecret: *p\n",
+    f"x:\n  - &p\n    a: {SECRET}\n  - 1\ntoken: *p\nb: 2\n",
     f"x: {{a: &p {SECRET}}}\npassword: *p\n",
     # A key that is an alias of an anchored denied name, in a flow collection.
     f"k: &k password\nm: {{*k : {SECRET}}}\n",

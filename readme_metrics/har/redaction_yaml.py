@@ -110,9 +110,10 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         end = _value_start(line, at)
         anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
         depth = at  # (the indentation its value's lines are deeper than)
-        if anchors and end < 0 and line.find("&", 0, at) >= 0:
-            # A sequence's item's anchor (``- &p secret``, its alias a denied key's
-            # value: it went out in clear; review129): its lines are deeper than its "-".
+        if anchors and end < 0 and line.find("&") >= 0 and line.rfind("-", 0, at) >= 0:
+            # A sequence's item's anchor (``- &p secret``, ``- &p`` then its lines, its
+            # alias a denied key's value: sent in clear; review129): its lines are
+            # deeper than its "-".
             anchor = _item_anchor(line, at)
             depth = line.rfind("-", 0, at) if anchor is not None else at
         colon = _explicit(lines, index, at, redactor, named)

@@ -163,6 +163,10 @@ ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|(?=\r?$))")
 
 def item_anchor(line: str, at: int) -> Optional[re.Match[str]]:
     """The last anchor among the properties of a sequence's item whose content starts at
-    ``at`` (``- &p secret``), if any."""
+    ``at`` (``- &p secret``), or its anchor alone at ``at`` (``- &p`` then its lines), if
+    any."""
     found = [*ANCHOR.finditer(line, 0, at)]
-    return found[-1] if found else None
+    if found:
+        return found[-1]
+    alone = ANCHOR.match(line, at)
+    return alone if alone is not None and not line[alone.end():].strip(" \t\r") else None
