@@ -26,6 +26,12 @@ LEAKS = [
     f"x:\n- &p\n  - {SECRET}\nsecret: *p\n",
     f"x:\n  - &p\n    a: {SECRET}\n  - 1\ntoken: *p\nb: 2\n",
     f"x: {{a: &p {SECRET}}}\npassword: *p\n",
+    # An alias nested in a denied key's value; an anchor after a tag.
+    f"x: &p {SECRET}\npassword: [*p, 1]\n",
+    f"x: &p {SECRET}\npassword: {{a: *p}}\n",
+    f"x: &p {SECRET}\ny: {{password: [1, *p]}}\n",
+    f"x: !!seq &p [{SECRET}]\npassword: *p\n",
+    f"x: {{a: !!seq &p [{SECRET}]}}\npassword: *p\n",
     # A key that is an alias of an anchored denied name, in a flow collection.
     f"k: &k password\nm: {{*k : {SECRET}}}\n",
     # A verbatim tag (its "," is no member's end).

@@ -23,7 +23,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_flow import flow_hidden
-from readme_metrics.har.yaml_lines import ANCHOR as _ANCHOR
+from readme_metrics.har.yaml_lines import ALIASES as _ALIASES
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
@@ -87,9 +87,6 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
 _BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
-#: An alias as a whole value (``*db``, a comment after it).
-_ALIAS = lazy_compile(r"\*([^ \t\r,\[\]{}]+)[ \t\r]*(?:#.*)?")
-
 def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str]
             ) -> tuple[str, list[str]]:
     """:func:`yaml_redacted`'s pass: the text, each value an ``anchors`` anchor names
@@ -108,8 +105,10 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         last = index
         at = _content(line)
         end = _value_start(line, at)
-        anchor = _ANCHOR.match(line, end) if anchors and end >= 0 else None
+        anchor = _item_anchor(line, _properties(line, end), end) if anchors and end >= 0 \
+            else None  # (after a tag too: "x: !!seq &p [...]", sent; review129)
         depth = at  # (the indentation its value's lines are deeper than)
+        kept = ""  # (an anchor kept before the marker)
         if anchors and end < 0 and line.find("&") >= 0 and line.rfind("-", 0, at) >= 0:
             # A sequence's item's anchor (``- &p secret``, ``- &p`` then its lines, its
             # alias a denied key's value: sent in clear; review129): its lines are
@@ -127,6 +126,10 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             start = at + 1
         elif anchor is not None and anchor.group(1) in anchors:
             start = max(anchor.end(), at)
+            if end >= 0 and anchor.start() > end:
+                # (A tag before it, "x: !!seq &p [...]": it goes, the marker is no
+                # sequence; the anchor is kept.)
+                start, kept = end, f" &{anchor.group(1)}"
         elif end >= 0 and _denies(redactor, _key(line, at, end), named):
             start = end
         else:
@@ -181,20 +184,21 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             # first line alone, the rest went out in clear; review125.)
             out.append(line)
             continue
-        alias = _ALIAS.fullmatch(value)
-        if alias is not None:
-            aliases.append(alias.group(1))
         # (A value's properties alone on its line, "password: &id001" or "!!python/tuple",
         # are no value: a sequence's items at the key's indentation after them are it,
         # as PyYAML writes them; they went out in clear, review125.)
         after = value + " "  # (a property's end: a blank)
         last = max(last, _value_end(lines, index, depth, after[_properties(after, 0):]))
         hidden = "\n".join([value, *lines[index:last]]).strip()
+        # Each alias in it (``*db``, ``[*db, 1]``: the nested one's anchored value was
+        # sent, review129).
+        aliases += [found.group(1) for found in _ALIASES.finditer(hidden)] if "*" in hidden \
+            else []
         if not hidden:
             out.append(line)  # (no value: "password:", null)
             continue
         cr = "\r" if line.endswith("\r") else ""
-        out.append(f'{line[:start].rstrip(" ")} "[REDACTED {len(hidden)}]"{cr}')
+        out.append(f'{line[:start].rstrip(" ")}{kept} "[REDACTED {len(hidden)}]"{cr}')
         index = last
         changed = True
     return ("\n".join(out) if changed else text), aliases

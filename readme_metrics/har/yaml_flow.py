@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from readme_metrics.har.redaction_marks import redacted
-from readme_metrics.har.yaml_lines import properties_end, quote_close
+from readme_metrics.har.yaml_lines import ALIASES, properties_end, quote_close
 
 __all__ = ["flow_hidden"]
 
@@ -73,7 +73,7 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
     soundly. A hidden value that is an alias (``{password: *p}``) has its anchor's name
     put in ``aliases``: the anchored value is hidden too, a second pass (it went out in
     clear; review129)."""
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, str]] = []  # (start, end, the anchor kept)
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
     at = 0
@@ -155,11 +155,11 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
         return text
     out: list[str] = []
     done = 0
-    for start, end in sorted(spans):
+    for start, end, anchor in sorted(spans):
         if start < done:
             continue  # (inside a value hidden whole already)
         value = text[start:end].strip(" \t\r\n")
-        out += [text[done:start], f' "[REDACTED {len(value)}]"']
+        out += [text[done:start], f'{anchor} "[REDACTED {len(value)}]"']
         done = end
     out.append(text[done:])
     return "".join(out)
@@ -167,40 +167,47 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
 
 def _member(text: str, frame: _Frame, end: int,
             denies: Optional[Callable[[str], bool]], aliases: Optional[list[str]],
-            anchors: frozenset[str]) -> Optional[tuple[int, int]]:
+            anchors: frozenset[str]) -> Optional[tuple[int, int, str]]:
     """The span of the value of the member of ``frame`` ending at ``end`` to hide (empty
     when none), or ``None`` when its key cannot be read soundly (a collection naming a
     denied key)."""
     if anchors:
-        anchored = _anchored(text, frame.colon + 1 if frame.colon >= 0 else frame.start,
-                             end, anchors)
-        if anchored >= 0:
-            return (anchored, end)
+        start = frame.colon + 1 if frame.colon >= 0 else frame.start
+        anchored = _anchored(text, start, end, anchors)
+        if anchored:
+            # (A tag before it, "!!seq &p [...]", goes: the marker is no sequence.)
+            return (start, end, f" &{anchored}")
     if frame.colon < 0 or denies is None:
-        return (0, 0)
+        return (0, 0, "")
     key = _key(text[frame.start:frame.colon])
     if key[:1] in ("{", "["):
-        return None if _scalars_deny(key, denies) else (0, 0)
+        return None if _scalars_deny(key, denies) else (0, 0, "")
     if not denies(key):
-        return (0, 0)
+        return (0, 0, "")
     value = text[frame.colon + 1:end].strip(" \t\r\n")
     if not value:
-        return (0, 0)  # (no value: null)
-    if aliases is not None and value.startswith("*"):
-        aliases.append(value[1:])
-    return (frame.colon + 1, end)
+        return (0, 0, "")  # (no value: null)
+    if aliases is not None and "*" in value:
+        aliases += [found.group(1) for found in ALIASES.finditer(value)]
+    return (frame.colon + 1, end, "")
 
 
-def _anchored(text: str, start: int, end: int, anchors: frozenset[str]) -> int:
-    """Where the content of the node from ``start`` to ``end`` starts when an
-    ``anchors`` anchor is put on it (``&p secret``), else -1."""
-    node = text[start:end].lstrip(" \t\r\n")
-    if not node.startswith("&"):
-        return -1
-    name = node[1:].split(None, 1)[0] if node[1:].strip() else ""
-    if name not in anchors:
-        return -1
-    return end - len(node) + 1 + len(name)
+def _anchored(text: str, start: int, end: int, anchors: frozenset[str]) -> str:
+    """The name of the ``anchors`` anchor put on the node from ``start`` to ``end``
+    (``&p secret``), else ``""``."""
+    at = start
+    while at < end and text[at] in " \t\r\n":
+        at += 1
+    while at < end and text[at] in "&!":  # (its properties: "!!seq &p [...]", review129)
+        stop = at
+        while stop < end and text[stop] not in " \t\r\n":
+            stop += 1
+        if text[at] == "&" and text[at + 1:stop] in anchors:
+            return text[at + 1:stop]
+        while stop < end and text[stop] in " \t\r\n":
+            stop += 1
+        at = stop
+    return ""
 
 
 def _scalars_deny(key: str, denies: Callable[[str], bool]) -> bool:

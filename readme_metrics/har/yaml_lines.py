@@ -17,7 +17,7 @@ from readme_metrics.har.redaction_marks import redacted
 if TYPE_CHECKING:
     import re
 
-__all__ = ["ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "content_start", "is_item",
+__all__ = ["ALIASES", "ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "content_start", "is_item",
            "item_anchor", "key_text", "match_end", "properties_end", "quote_close",
            "quoted_lines", "value_start"]
 
@@ -161,11 +161,15 @@ def key_text(line: str, at: int, end: int) -> str:
 ANCHOR = lazy_compile(r"[ \t]*&([^ \t\r,\[\]{}]+)(?:[ \t]+|(?=\r?$))")
 
 
-def item_anchor(line: str, at: int) -> Optional[re.Match[str]]:
+#: An alias in a value (``*db``, ``[*db, 1]``, ``{a: *db}``): its anchor's name.
+ALIASES = lazy_compile(r"(?:^|(?<=[ \t\r\n\[{,:]))\*([^ \t\r\n,\[\]{}]+)")
+
+
+def item_anchor(line: str, at: int, start: int = 0) -> Optional[re.Match[str]]:
     """The last anchor among the properties of a sequence's item whose content starts at
     ``at`` (``- &p secret``), or its anchor alone at ``at`` (``- &p`` then its lines), if
-    any."""
-    found = [*ANCHOR.finditer(line, 0, at)]
+    any; from ``start`` (a value's properties, ``!!seq &p [...]``)."""
+    found = [*ANCHOR.finditer(line, start, at)]
     if found:
         return found[-1]
     alone = ANCHOR.match(line, at)
