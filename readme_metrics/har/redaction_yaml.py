@@ -24,6 +24,7 @@ from readme_metrics.har.redaction_cut import denied_key
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_flow import flow_hidden
 from readme_metrics.har.yaml_lines import ALIASES as _ALIASES
+from readme_metrics.har.yaml_lines import complex_scalars as _complex_scalars
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
@@ -255,7 +256,7 @@ def _explicit(lines: list[str], index: int, at: int, redactor: Redactor,
         return colon
     text = "\n".join([key, *lines[index:colon]])
     return colon if redactor.mentions_key(text, True) and any(
-        _denies(redactor, scalar, named) for scalar in _scalars(text)) else -1
+        _denies(redactor, scalar, named) for scalar in _complex_scalars(text)) else -1
 
 
 def _denies(redactor: Redactor, key: str, named: frozenset[str]) -> bool:
@@ -279,25 +280,6 @@ def _named(text: str, redactor: Redactor) -> frozenset[str]:
     an alias of one as a key (``*k : ...``, ``? *k``) is that key."""
     return frozenset(found.group(1) for found in _ANCHORED.finditer(text)
                      if _denies(redactor, found.group(2), frozenset()))
-
-
-#: What separates a complex key's scalars: a flow collection's marks, a line's end, a
-#: mapping's ": ".
-_SCALARS = lazy_compile(r"[{}\[\],\n]|:[ \t]")
-
-
-def _scalars(text: str) -> list[str]:
-    """The scalars a complex key's text holds, each without its blanks, a sequence's
-    ``-``, a block scalar's indicator and its quotes (a block scalar's lines one by one:
-    ``|`` then ``password`` is the scalar ``password\n``)."""
-    out = []
-    for piece in _SCALARS.split(text):
-        piece = piece.strip(" \t\r").lstrip("- \t").rstrip(":")
-        if piece[:1] in ('"', "'") and piece[-1:] == piece[:1]:
-            piece = piece[1:-1]
-        if piece:
-            out.append(piece)
-    return out
 
 
 def _value_end(lines: list[str], index: int, at: int, value: str) -> int:

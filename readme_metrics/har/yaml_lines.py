@@ -17,9 +17,9 @@ from readme_metrics.har.redaction_marks import redacted
 if TYPE_CHECKING:
     import re
 
-__all__ = ["ALIASES", "ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "content_start", "is_item",
-           "item_anchor", "key_text", "match_end", "properties_end", "quote_close",
-           "quoted_lines", "value_start"]
+__all__ = ["ALIASES", "ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "complex_scalars",
+           "content_start", "is_item", "item_anchor", "key_text", "match_end",
+           "properties_end", "quote_close", "quoted_lines", "value_start"]
 
 #: A plain key's end: a colon, then a blank or the line's end.
 KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
@@ -174,3 +174,22 @@ def item_anchor(line: str, at: int, start: int = 0) -> Optional[re.Match[str]]:
         return found[-1]
     alone = ANCHOR.match(line, at)
     return alone if alone is not None and not line[alone.end():].strip(" \t\r") else None
+
+
+#: What separates a complex key's scalars: a flow collection's marks, a line's end, a
+#: mapping's ": ".
+_COMPLEX = lazy_compile(r"[{}\[\],\n]|:[ \t]")
+
+
+def complex_scalars(text: str) -> list[str]:
+    """The scalars a complex key's text holds, each without its blanks, a sequence's
+    ``-``, a block scalar's indicator and its quotes (a block scalar's lines one by one:
+    ``|`` then ``password`` is the scalar ``password\n``)."""
+    out: list[str] = []
+    for piece in _COMPLEX.split(text):
+        piece = piece.strip(" \t\r").lstrip("- \t").rstrip(":")
+        if piece[:1] in ('"', "'") and piece[-1:] == piece[:1]:
+            piece = piece[1:-1]
+        if piece:
+            out.append(piece)
+    return out
