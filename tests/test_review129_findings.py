@@ -110,3 +110,18 @@ def test_canonical_dump_of_a_shared_value_under_a_denied_key() -> None:
     for record in records(body.encode(), "application/yaml"):
         assert SECRET not in record["text"], record["text"]
         assert yaml.safe_load(record["text"])["d"] == 1
+
+
+@pytest.mark.parametrize("body", [
+    "{<\npassword: " + SECRET + "\n}",
+    "{a\npassword: " + SECRET + "\n}",
+    "x: {<\r\npassword: " + SECRET + "\r\n}\n",
+])
+def test_a_plain_key_over_lines_in_a_flow_is_not_read_as_one_key(body: str) -> None:
+    """hostile26's planted shape after hostile36 (a YAML flow read member by member):
+    ``{<`` then ``password: s`` then ``}`` was read as one member of key "< password",
+    no denied key, and sent (no YAML for PyYAML, but a line a reader of lines takes as
+    ``password``: hostile26's test of planted shapes drew it). A plain key over lines
+    naming a denied key in any line is no flow read soundly: read as lines."""
+    for record in records(body.encode(), "application/yaml"):
+        assert SECRET not in record["text"], record["text"]

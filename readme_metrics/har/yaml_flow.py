@@ -180,6 +180,9 @@ def _member(text: str, frame: _Frame, end: int,
     if frame.colon < 0 or denies is None:
         return (0, 0, "")
     key = _key(text[frame.start:frame.colon])
+    if "\n" in key and key[:1] not in ("'", '"') and any(
+            denies(_key(line)) for line in key.split("\n")):
+        return None  # (a plain key over lines, no YAML: "{<\npassword: s}", hostile26)
     if key[:1] in ("{", "["):
         return None if _scalars_deny(key, denies) else (0, 0, "")
     if not denies(key):
