@@ -27,7 +27,8 @@ from readme_metrics.har.zip_entries import MOST_INFLATED
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["MOST_DECODED", "MOST_NESTED", "archive_encoded_in", "archive_in", "archived_key"]
+__all__ = ["MAGICS", "MOST_DECODED", "MOST_NESTED", "archive_encoded_in", "archive_in",
+           "archived_key"]
 
 #: Bytes each layer a decoded string holds compressed is read to (a zip's own bound).
 MOST_DECODED = MOST_INFLATED
@@ -43,12 +44,12 @@ _STARTS = ("UEsDB", "H4sI", "Qlpo", "KLUv/", "KLUv_")
 #: What a JSON text holding such a string holds, at a string's start or after a data
 #: URL's header: four substrings, each found as ``in`` finds one (a regex for the
 #: string's start cost 5 times as much, on a loaded machine 53 ms a MiB of JSON).
-_IN_TEXT = ("UEsDB", "H4sI", "Qlpo", "KLUv")
+MAGICS = ("UEsDB", "H4sI", "Qlpo", "KLUv")
 
 
 def archive_in(text: str) -> bool:
     """Whether a JSON ``text`` may hold a string that :func:`archived_key` decodes."""
-    return any(needle in text for needle in _IN_TEXT)
+    return any(needle in text for needle in MAGICS)
 
 
 def _encoded(character: str) -> str:
@@ -68,11 +69,11 @@ def _spelled(character: str) -> str:
 #: :func:`archive_in`'s four (2 ms a MiB of a form of encoded prose, where a search
 #: for any character encoded, ``UE%73DB``, took 8: not looked for).
 _ENCODED_FIRST = lazy_compile("%(?:55|48|51|4[Bb])")
-#: One of :data:`_IN_TEXT`, its first character percent-encoded, each other as written
+#: One of :data:`MAGICS`, its first character percent-encoded, each other as written
 #: or encoded.
 _ENCODED_MAGIC = lazy_compile("|".join(
     _encoded(magic[0]) + "".join(map(_spelled, magic[1:]))
-    for magic in _IN_TEXT))
+    for magic in MAGICS))
 
 
 def archive_encoded_in(text: str, exact: bool = False) -> bool:

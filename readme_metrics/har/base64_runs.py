@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har import inflation_budget
-from readme_metrics.har.base64_archives import archive_in, archived_key
+from readme_metrics.har.base64_archives import MAGICS, archive_in, archived_key
 from readme_metrics.har.redaction_marks import redacted
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["archive_held", "archives_hidden"]
 
-#: An archive's magic in base64 (:data:`.base64_archives._IN_TEXT`'s four).
-_MAGICS = ("UEsDB", "H4sI", "Qlpo", "KLUv")
 #: The characters of both alphabets: one before a magic puts it mid-run.
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 #: A line of a run (its padding too), its ``+``, ``/`` and ``=`` percent-encoded too (a
@@ -68,7 +66,7 @@ _LEAST_COST = 1024
 def _starts(text: str) -> list[int]:
     """Where a run may start in ``text``: a magic with no base64 character before it."""
     found: list[int] = []
-    for magic in _MAGICS:
+    for magic in MAGICS:
         at = text.find(magic)
         while at >= 0:
             if at == 0 or text[at - 1] not in _ALPHABET:

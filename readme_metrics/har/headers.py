@@ -249,10 +249,10 @@ def headers(
     # in this call, one that may, is sent twice).
     named = shortest <= _PLAIN_LONGEST[0]
     numeric = caller is not None and caller.numeric
-    # A value holding an archive's base64 (a magic in it, the four searches inlined:
-    # under 1 us a request's headers) is read as a form field's is: hidden whole when
-    # its .env spells a denied key (hostile37: sent as written, one base64 -d | unzip
-    # away).
+    # A value holding an archive's base64 (a magic in it: base64_archives.MAGICS' four
+    # searches, archive_in's, inlined: under 1 us a request's headers) is read as a form
+    # field's is: hidden whole when its .env spells a denied key (hostile37: sent as
+    # written, one base64 -d | unzip away).
     archives = redactor is not None and redactor.has_deny
     for name, value in pairs:
         if archives and ("UEsDB" in value or "H4sI" in value or "Qlpo" in value

@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Callable
 
+from readme_metrics.har.base64_archives import MAGICS
 from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
@@ -80,8 +81,8 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
     return archives_in(redactor, data, depth, nested)
 
 
-#: An archive's magic in base64 (:data:`.base64_runs._MAGICS`), in bytes.
-_MAGICS = (b"UEsDB", b"H4sI", b"Qlpo", b"KLUv")
+#: An archive's magic in base64 (:data:`.base64_archives.MAGICS`), in bytes.
+_MAGICS = tuple(magic.encode("ascii") for magic in MAGICS)
 
 
 def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
