@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Callable, Optional, Union
 
-from readme_metrics.delivery import process
+from readme_metrics.delivery import c_signals, process
 from readme_metrics.delivery.closing_interrupt import Terminated
 from readme_metrics.threads import start_thread
 
@@ -148,18 +148,6 @@ def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
 
 def _in_force(signum: int, disposition: signal.Handlers) -> bool:
     """Whether ``disposition`` (SIG_DFL, SIG_IGN) is the signal's action the system has,
-    not only the one Python has noted: a server in C that set its own handler after
-    Python started (uWSGI's workers) leaves ``getsignal`` saying SIG_DFL
-    (uWSGI 2.0.30: SIGTERM SIG_DFL to Python, uWSGI's handler to the system). Read with
-    sigaction(2), whose struct starts with the handler on Linux and macOS; False where it
-    cannot be read (nothing is set then)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        found = ctypes.create_string_buffer(256)  # (struct sigaction, with room)
-        if libc.sigaction(int(signum), None, found) != 0:
-            return False
-        return (ctypes.c_void_p.from_buffer(found).value or 0) == int(disposition)
-    except Exception:  # (no ctypes, no libc, no sigaction: Windows)
-        return False
+    not only the one Python has noted (:mod:`.c_signals`: uWSGI's workers); False where
+    it cannot be read (nothing is set then)."""
+    return c_signals.handler(signum) == int(disposition)

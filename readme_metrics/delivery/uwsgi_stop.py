@@ -44,7 +44,7 @@ import sys
 import threading
 from typing import Any, Callable, Optional
 
-from readme_metrics.delivery import uwsgi_exit
+from readme_metrics.delivery import c_signals, uwsgi_exit
 from readme_metrics.threads import start_thread
 
 __all__ = ["END_CODE", "STOPS", "arm", "busy", "install"]
@@ -169,7 +169,7 @@ def _prepare() -> None:
     try:
         for stop in STOPS:
             signal.signal(stop, _noted)
-        _handler = _c_handler("PyOS_getsig", signal.SIGTERM)
+        _handler = c_signals.handler(signal.SIGTERM)
         os.register_at_fork(before=_forking, after_in_parent=_unmask,
                             after_in_child=_forked)
     except Exception:  # noqa: BLE001 - (the main thread's: never)
@@ -186,26 +186,12 @@ def _restore(main: bool) -> None:
             if signal.getsignal(stop) is not _noted:
                 continue
             if _handler is not None:
-                if _c_handler("PyOS_getsig", stop) != _handler:
-                    _c_handler("PyOS_setsig", stop, _handler)
+                if c_signals.handler(stop) != _handler:
+                    c_signals.set_handler(stop, _handler)
             elif main:
                 signal.signal(stop, _noted)
         except Exception:  # noqa: BLE001
             pass
-
-
-def _c_handler(name: str, *args: int) -> Optional[int]:
-    """Python's ``PyOS_getsig(signum)`` or ``PyOS_setsig(signum, handler)``: the C
-    handler of a signal (the one before, for the second). None where ctypes cannot."""
-    try:
-        import ctypes
-
-        types = (ctypes.c_int, ctypes.c_void_p)[:len(args)]
-        call = ctypes.PYFUNCTYPE(ctypes.c_void_p, *types)((name, ctypes.pythonapi))
-        found: Optional[int] = call(*args)
-        return found
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def keep() -> None:
