@@ -140,6 +140,13 @@ no_build = _timed(_no_build)
 inline = _timed(_inline)
 
 
+# The app is imported: this worker serves from now on (bench.wait_for_workers). The port
+# accepts connections as soon as the master listens: a worker slower to import this (seven
+# wrapped apps, on a loaded machine) answered none of the warm-up or of a short run, and
+# every worker wrote calls 0 (a ZeroDivisionError below, seen under gunicorn 27.0.1).
+open(os.path.join(os.environ["OUT_DIR"], f"ready-{os.getpid()}"), "w").close()
+
+
 @atexit.register
 def _report():
     _totals["senders_at_exit"] = sum(
@@ -231,10 +238,10 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
             cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             bench.wait_for_port(port, "gunicorn")
+            workers = bench.wait_for_workers(server.pid, directory, 2)
             target = bench.wrk_target(port)
             warm = subprocess.run(["wrk", "-t1", "-c2", "-d1s", *target],
                                   capture_output=True, text=True, check=True).stdout
-            workers = bench.child_pids(server.pid)
             before = [_cpu(pid) for pid in workers]
             rss_before = sum(_rss_kib(pid) for pid in workers)
             machine_before = _machine()
@@ -255,6 +262,10 @@ def run(variant: str, seconds: float, collector: bench.Collector) -> dict[str, A
         timed = [json.loads(path.read_text()) for path in Path(directory).glob("*.json")]
     calls = sum(t["calls"] for t in timed)
     posts = sum(t["posts"] for t in timed)
+    if not calls or not served:
+        raise RuntimeError(f"{variant}: the workers served no request (wrk answered "
+                           f"{served}, the workers' app calls {calls}; {len(timed)} of "
+                           f"{len(workers)} workers wrote their figures at exit)")
 
     def per_request(key: str, scale: float = 1e6) -> float:
         return round(sum(a[key] - b[key] for a, b in zip(after, before)) / served * scale, 2)
