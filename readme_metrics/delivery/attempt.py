@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 import traceback
 from typing import Any, Iterable, Optional
@@ -19,7 +20,7 @@ from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._wording import counted
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.encode import halves
+from readme_metrics.delivery.encode import Body, halves
 from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
 from readme_metrics.delivery.policy import (
     DOWN_AFTER,
@@ -73,6 +74,9 @@ class Attempt(PostBound, FailureHints):
         self._proxy_said = False
         #: A release asked of the watchdog for a refused log has not run yet.
         self._release_asked = False
+        #: Held by a sender thread while it builds and encodes a batch: one at a time
+        #: (:meth:`_encode`).
+        self.encoding = threading.Lock()
 
     def __call__(self, batch: Batch, deadline: Optional[float],
                  request_thread: bool = False) -> None:
@@ -87,13 +91,14 @@ class Attempt(PostBound, FailureHints):
         first = batch.body is None
         if batch.body is None:
             items, batch.items = batch.items or [], None  # free the raw captures early
-            began = time.monotonic()
-            batch.body = self._sender.encode(
-                items, lambda exc, item: self._log_build_error(batch, exc, item))
+            if request_thread:  # (inline: one sender at a time already, the app's own)
+                batch.body = self._encode(batch, items)
+            else:
+                with self.encoding:
+                    batch.body = self._encode(batch, items)
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
-            batcher.staffing.observe(encode_s=time.monotonic() - began)
         if deadline is None and batcher.closed:
             # Taken before a close began (held since, in its encoding): the close's
             # deadline bounds it as any POST the close waits for; past it, the close
@@ -180,6 +185,23 @@ class Attempt(PostBound, FailureHints):
             self._given_up(posted, outcome)
             return
         self._apply(batch, outcome)
+
+    def _encode(self, batch: Batch, items: list[Any]) -> Optional[Body]:
+        """The batch's logs built and encoded (None: none could be), its time observed.
+
+        Sender threads encode one at a time (:attr:`encoding`): the GIL is the one core
+        they all build on, so two at once build no faster, and each more of them is one
+        more thread a request thread waits behind for the GIL, up to the switch
+        interval (5 ms) each time it comes back from I/O. A backlog (after an outage, a
+        429's Retry-After, a slow API) cut into POSTs of 500 logs had several senders
+        encode at once: the wrapped app's p99 far above the bare one's beside it in
+        those phases of benchmarks/soak.py (docs/PERFORMANCE.md, delivery45)."""
+        began = time.monotonic()
+        body = self._sender.encode(
+            items, lambda exc, item: self._log_build_error(batch, exc, item))
+        if body is not None:
+            self._batcher.staffing.observe(encode_s=time.monotonic() - began)
+        return body
 
     def _given_up(self, count: int, outcome: Outcome) -> None:
         """The answer to a POST of ``count`` logs that the close gave up on while it ran
