@@ -47,6 +47,7 @@ from readme_metrics._logging import QuietLogger
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import (
     gunicorn_stop,
+    hypercorn_stop,
     mod_wsgi_stop,
     process,
     reloader_stop,
@@ -140,6 +141,7 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
         gunicorn_stop.watch_stop()  # (in a gunicorn worker: when its SIGTERM comes)
         reloader_stop.watch_reload()  # (in runserver's autoreloaded child: a reload)
         mod_wsgi_stop.watch()  # (in a mod_wsgi daemon process: its stop)
+        hypercorn_stop.watch()  # (in a hypercorn worker: a SIGTERM while it serves)
         process.on_fork_in_child(watchdog.after_fork_in_child)
         # (made in gunicorn's master, --preload: its worker's SIGTERM noted there too)
         process.on_fork_in_child(gunicorn_stop.watch_fork)

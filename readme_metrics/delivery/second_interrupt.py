@@ -42,7 +42,7 @@ from readme_metrics.delivery import c_signals, process
 from readme_metrics.delivery.closing_interrupt import Terminated
 from readme_metrics.threads import start_thread
 
-__all__ = ["watching"]
+__all__ = ["end", "in_force", "said_then_ended", "watching"]
 
 #: How long a SIGTERM's handler waits for the closes to say what they held before the
 #: signal ends the process (the saying takes milliseconds; a thread that cannot get the
@@ -100,6 +100,12 @@ class _Handler:
         return None
 
 
+def said_then_ended() -> None:
+    """What the wrapper does at a SIGTERM: the closes under way end, said, then the
+    process, by that signal (for a handler of the library's own: hypercorn_stop)."""
+    _Handler(signal.SIGTERM, signal.SIG_DFL)(signal.SIGTERM, None)
+
+
 def _end(*_: object) -> None:
     """The SIGTERM, at its default again, ends the process."""
     try:
@@ -128,7 +134,10 @@ def _wrap(signum: int, ignored: bool = False) -> Optional[_Handler]:
     try:
         previous = signal.getsignal(signum)
         if signum == signal.SIGTERM:
-            if previous != signal.SIG_DFL or not _in_force(signum, signal.SIG_DFL):
+            # (hypercorn_stop's handler in a hypercorn worker ends it as the default does)
+            if getattr(previous, "default_action", False):
+                pass
+            elif previous != signal.SIG_DFL or not _in_force(signum, signal.SIG_DFL):
                 return None  # (a server's own handler, or one the app set: theirs)
             if os.getpid() == 1:
                 # A PID namespace's init (a container's ``python app.py``): the kernel
@@ -151,3 +160,8 @@ def _in_force(signum: int, disposition: signal.Handlers) -> bool:
     not only the one Python has noted (:mod:`.c_signals`: uWSGI's workers); False where
     it cannot be read (nothing is set then)."""
     return c_signals.handler(signum) == int(disposition)
+
+
+#: (public names: hypercorn_stop's)
+end = _end
+in_force = _in_force

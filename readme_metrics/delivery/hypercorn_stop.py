@@ -1,0 +1,143 @@
+"""A SIGTERM that reaches a hypercorn worker while it serves: the library's close runs
+first, then that SIGTERM ends the worker, as without the library.
+
+hypercorn's CLI serves from worker processes (``multiprocessing``'s spawn; one with no
+``--workers``) that leave SIGTERM at its default: its parent takes SIGTERM and tells
+them to stop through an event. A SIGTERM to the whole process group (systemd's default
+``KillMode=control-group``, ``kill -TERM -- -<pgid>``) reaches each worker at the same
+moment, and killed it before any close began: what it held was lost, nothing said
+(delivery44's sweep, API answering in 1 s, 4 clients: ``hypercorn`` 281 of 1,850 served,
+``-w 1`` 441 of 1,367, ``-w 2`` 181 of 1,153; the parent exited 0 in 0.11 s).
+
+In such a worker (its ``multiprocessing`` target is hypercorn's) the library sets a
+handler for SIGTERM as it starts in the main thread. At a SIGTERM while it serves:
+
+- hypercorn's stop event is set, as its parent does at its own SIGTERM (and does anyway
+  once a worker ended: the worker stops taking connections now, not after the close);
+- the exit's close (:func:`.process.close_all`, within ``shutdown_timeout``) runs in a
+  thread of its own (the signal came in the loop's thread, which may hold the queue's
+  lock), saying what it gave up on as every close does;
+- then the same SIGTERM, at its default again, ends the worker: killed by signal 15, as
+  bare, so hypercorn's parent does what it did (it stops; exit status 0, as bare).
+
+A SIGTERM while a close runs (this one, the lifespan's flush: hypercorn's ``terminate()``
+of the other workers once one has ended, a second ``kill``) ends it at once, said, then
+the worker (:mod:`.second_interrupt`, as before). Nothing is set elsewhere: uvicorn's and
+gunicorn's workers handle SIGTERM themselves (the same sweep: every call delivered).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any, Optional
+
+from readme_metrics.delivery import process, second_interrupt
+from readme_metrics.threads import start_thread
+
+__all__ = ["in_hypercorn_worker", "watch"]
+
+#: The process whose SIGTERM is watched (a spawned worker's own; 0: none).
+_watched_pid = 0
+
+
+def watch() -> None:
+    """In a hypercorn worker's main thread, with SIGTERM at its default (Python's and
+    the system's): set :class:`_Handler` for it. Once per process; never raises."""
+    global _watched_pid
+    if _watched_pid == os.getpid():
+        return
+    try:
+        if (threading.current_thread() is not threading.main_thread()
+                or not in_hypercorn_worker()
+                or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+                or not second_interrupt.in_force(signal.SIGTERM, signal.SIG_DFL)):
+            return
+        signal.signal(signal.SIGTERM, _Handler())
+        _watched_pid = os.getpid()
+    except (ValueError, OSError, TypeError, AttributeError):  # pragma: no cover
+        pass
+
+
+def in_hypercorn_worker() -> bool:
+    """This process is a worker hypercorn's CLI spawned (its target is hypercorn's)."""
+    return _target_module().startswith("hypercorn.")
+
+
+def _target_module() -> str:
+    mp_process = sys.modules.get("multiprocessing.process")
+    if mp_process is None:
+        return ""
+    try:
+        if mp_process.parent_process() is None:
+            return ""
+        target = getattr(mp_process.current_process(), "_target", None)
+    except Exception:  # pragma: no cover - multiprocessing's own state
+        return ""
+    return str(getattr(target, "__module__", "") or "")
+
+
+class _Handler:
+    """The worker's SIGTERM: the close, then the SIGTERM as bare."""
+
+    #: :mod:`.second_interrupt` wraps it as it does SIG_DFL while a close runs.
+    default_action = True
+
+    def __init__(self) -> None:
+        self.closing = False
+        self.closed = False
+
+    def __call__(self, signum: int, frame: Optional[FrameType]) -> Any:
+        if self.closed:  # (the close's end, sent by its thread: the SIGTERM as bare)
+            second_interrupt.end()
+            return None
+        if self.closing:
+            second_interrupt.said_then_ended()
+            return None
+        self.closing = True
+        _stop_hypercorn()
+        if start_thread(self._close, "readme-metrics-sigterm", daemon=False) is None:
+            second_interrupt.said_then_ended()  # (no thread: said, as before)
+        return None
+
+    def _close(self) -> None:
+        try:
+            process.close_all()
+        finally:
+            self.closed = True
+            _end_from_thread()
+
+
+def _stop_hypercorn() -> None:
+    """Set hypercorn's stop event (the worker's ``shutdown_event``), as its parent does
+    at its SIGTERM; never raises."""
+    mp_process = sys.modules.get("multiprocessing.process")
+    try:
+        kwargs = getattr(mp_process.current_process(), "_kwargs", None) or {}
+        event = kwargs.get("shutdown_event")
+        if event is not None:
+            event.set()
+    except Exception:  # pragma: no cover - hypercorn's own state
+        pass
+
+
+def _end_from_thread() -> None:
+    """End the process by SIGTERM at its default from a thread that is not the main one
+    (which alone may set Python's handler): the system's handler set back by sigaction,
+    else the signal goes to :class:`_Handler` in the main thread, which ends it there."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        libc.signal(int(signal.SIGTERM), int(signal.SIG_DFL))
+    except Exception:  # pragma: no cover - no libc: the main thread's handler ends it
+        pass
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    except OSError:  # pragma: no cover
+        pass
