@@ -20,9 +20,12 @@ handler for SIGTERM as it starts in the main thread. At a SIGTERM while it serve
 - then the same SIGTERM, at its default again, ends the worker: killed by signal 15, as
   bare, so hypercorn's parent does what it did (it stops; exit status 0, as bare).
 
-A SIGTERM while a close runs (this one, the lifespan's flush: hypercorn's ``terminate()``
-of the other workers once one has ended, a second ``kill``) ends it at once, said, then
-the worker (:mod:`.second_interrupt`, as before). Nothing is set elsewhere: uvicorn's and
+A SIGTERM while this close runs (hypercorn's ``terminate()`` of the other workers once
+one has ended: each had its own SIGTERM from the group's, and its close under way) is let
+be: the close keeps its bound and ends the worker by SIGTERM all the same (SIGKILL stops
+it sooner). A SIGTERM during the lifespan's flush of a stop of the parent's alone (no
+SIGTERM had reached the worker) ends it at once, said, then the worker
+(:mod:`.second_interrupt`, as before). Nothing is set elsewhere: uvicorn's and
 gunicorn's workers handle SIGTERM themselves (the same sweep: every call delivered).
 """
 
@@ -83,19 +86,25 @@ def _target_module() -> str:
 class _Handler:
     """The worker's SIGTERM: the close, then the SIGTERM as bare."""
 
-    #: :mod:`.second_interrupt` wraps it as it does SIG_DFL while a close runs.
-    default_action = True
-
     def __init__(self) -> None:
         self.closing = False
         self.closed = False
+
+    @property
+    def default_action(self) -> bool:
+        """Until a SIGTERM came, it stands for SIG_DFL: :mod:`.second_interrupt` wraps
+        it as it does SIG_DFL while a close runs (the lifespan's flush at a stop of the
+        parent's: a SIGTERM then ends it at once, said). Not once its own close runs."""
+        return not self.closing
 
     def __call__(self, signum: int, frame: Optional[FrameType]) -> Any:
         if self.closed:  # (the close's end, sent by its thread: the SIGTERM as bare)
             second_interrupt.end()
             return None
         if self.closing:
-            second_interrupt.said_then_ended()
+            # hypercorn's terminate() of the other workers once one has ended (under a
+            # group's SIGTERM, each worker's close began at its own): the close under
+            # way goes on, within its bound, and ends the worker by SIGTERM all the same.
             return None
         self.closing = True
         _stop_hypercorn()
