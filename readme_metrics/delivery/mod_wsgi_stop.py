@@ -4,10 +4,17 @@ Apache starts mod_wsgi's daemon processes as subprocesses of its configuration's
 (``apr_pool_note_subprocess(..., APR_KILL_AFTER_TIMEOUT)``): when Apache stops or
 restarts (SIGTERM, ``apachectl stop``; SIGHUP, ``apachectl restart``; SIGUSR1,
 ``apachectl graceful``) the pool's cleanup sends them SIGTERM and SIGKILLs any still
-there 3 s later, whatever mod_wsgi's ``--shutdown-timeout``. A daemon process that ends
-by itself (``--maximum-requests``, ``--inactivity-timeout``, ``--request-timeout``,
-``--restart-interval``) has mod_wsgi's own reaper instead: ``exit()`` after
-``--shutdown-timeout`` (5 s by default, not readable from Python: the default is taken).
+there 3 s later, whatever mod_wsgi's ``--shutdown-timeout``: mod_wsgi's notice says
+``shutdown_signal`` (Apache 2.4.71, its event, worker and prefork MPMs alike: a graceful
+restart sends SIGUSR1 to its own children only, never to the daemon processes). A
+daemon process that ends by itself (``--maximum-requests``, ``--inactivity-timeout``,
+``--request-timeout``, ``--restart-interval``), or at a SIGUSR1 sent to it alone
+(``kill -USR1 <daemon pid>``, mod_wsgi's restart of one daemon process: the notice's
+``graceful_signal``, ``eviction_signal``), has mod_wsgi's own reaper instead: ``exit()``
+after ``--shutdown-timeout`` (5 s by default, not readable from Python: the default is
+taken). Before delivery44 ``graceful_signal`` was taken for Apache's restart: the close
+gave up 2.4 s after such a SIGUSR1, said "Apache's stop or restart, 3s after its
+signal", where the daemon process had 5 s.
 The library's close at exit (``atexit``, which mod_wsgi runs as it ends the
 interpreter) waited ``shutdown_timeout`` (5 s by default) for a slow API: killed before
 its end, it said nothing (blackbox15: Apache 2.4.71, mod_wsgi 6.1.1, API answering in
@@ -48,8 +55,13 @@ APACHE_KILL = 3.0
 #: mod_wsgi's ``--shutdown-timeout`` by default (``shutdown-timeout`` of
 #: ``WSGIDaemonProcess``).
 MOD_WSGI_SHUTDOWN = 5.0
-#: The reasons that come from Apache's stop or restart (its pool's 3 s kill follows).
-APACHE_STOPS = frozenset({"shutdown_signal", "graceful_signal"})
+#: The reasons that come from Apache's stop or restart (its pool's 3 s kill follows):
+#: its SIGTERM; a SIGUSR1 (``graceful_signal``) reaches a daemon process only when sent
+#: to it (mod_wsgi's reaper alone then).
+APACHE_STOPS = frozenset({"shutdown_signal"})
+#: How the lines name a stop of mod_wsgi's own, by the notice's reason (else its words).
+_REASONS = {"graceful_signal": "a SIGUSR1 sent to it",
+            "eviction_signal": "a SIGUSR1 sent to it"}
 
 #: The library's threads' names begin so (the close waits for them in a sub-interpreter).
 THREAD_PREFIX = "readme-metrics-"
@@ -175,5 +187,6 @@ def limit() -> Optional[Limit]:
     spent = max(0.0, time.monotonic() - came)
     if reason in APACHE_STOPS:
         return ApacheLimit(APACHE_KILL, "Apache", "stop", spent=min(spent, APACHE_KILL))
-    return ApacheLimit(MOD_WSGI_SHUTDOWN, reason.replace("_", " ") or "stop",
+    return ApacheLimit(MOD_WSGI_SHUTDOWN,
+                       _REASONS.get(reason) or reason.replace("_", " ") or "stop",
                        "--shutdown-timeout", spent=min(spent, MOD_WSGI_SHUTDOWN))
