@@ -107,13 +107,15 @@ class _Handler:
             # way goes on, within its bound, and ends the worker by SIGTERM all the same.
             return None
         self.closing = True
-        _stop_hypercorn()
         if start_thread(self._close, "readme-metrics-sigterm", daemon=False) is None:
             second_interrupt.said_then_ended()  # (no thread: said, as before)
         return None
 
     def _close(self) -> None:
         try:
+            # (Here, not in the handler: the main thread may hold the event's lock, in
+            # hypercorn's poll of it, as the signal came.)
+            _stop_hypercorn()
             process.close_all()
         finally:
             self.closed = True
@@ -124,6 +126,8 @@ def _stop_hypercorn() -> None:
     """Set hypercorn's stop event (the worker's ``shutdown_event``), as its parent does
     at its SIGTERM; never raises."""
     mp_process = sys.modules.get("multiprocessing.process")
+    if mp_process is None:  # pragma: no cover - a hypercorn worker has it
+        return
     try:
         kwargs = getattr(mp_process.current_process(), "_kwargs", None) or {}
         event = kwargs.get("shutdown_event")
