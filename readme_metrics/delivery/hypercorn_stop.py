@@ -38,7 +38,7 @@ import threading
 from types import FrameType
 from typing import Any, Optional
 
-from readme_metrics.delivery import process, second_interrupt
+from readme_metrics.delivery import c_signals, process, second_interrupt
 from readme_metrics.threads import start_thread
 
 __all__ = ["in_hypercorn_worker", "watch"]
@@ -139,17 +139,9 @@ def _stop_hypercorn() -> None:
 
 def _end_from_thread() -> None:
     """End the process by SIGTERM at its default from a thread that is not the main one
-    (which alone may set Python's handler): the system's handler set back by sigaction,
+    (which alone may set Python's handler): the system's handler set back (:mod:`.c_signals`),
     else the signal goes to :class:`_Handler` in the main thread, which ends it there."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.signal.restype = ctypes.c_void_p
-        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
-        libc.signal(int(signal.SIGTERM), int(signal.SIG_DFL))
-    except Exception:  # pragma: no cover - no libc: the main thread's handler ends it
-        pass
+    c_signals.set_handler(signal.SIGTERM, 0)  # (SIG_DFL; unset: the main thread ends it)
     try:
         os.kill(os.getpid(), signal.SIGTERM)
     except OSError:  # pragma: no cover
