@@ -70,13 +70,38 @@ def checked_value(option: Option, value: Any, warnings: list[str]) -> Any:
     return checked
 
 
+#: The options whose argument, set apart from their variable, is said at start-up: the key
+#: and the address, which README and ``readme-metrics collect`` have set as variables
+#: (newcomer32: a key kept in settings.py's ``api_key=`` and the right one exported as
+#: README_API_KEY; ReadMe refused the argument's, and its error names README_API_KEY).
+OVERRIDES_SAID = frozenset(("api_key", "metrics_api"))
+
+
+def _overridden(option: Option, checked: Any) -> list[str]:
+    """The warning for an argument that overrides its variable set to another value (names
+    only: neither value is said), or none."""
+    if option.variable is None or raw(option.variable) is None:
+        return []
+    try:
+        other = checked_value(option, from_environment(option), [])
+    except Exception:  # noqa: BLE001 - a variable not used: its own check is not said here
+        return []
+    if other == checked:
+        return []
+    return [f"readme_metrics: {option.name} is passed to MetricsApiConfig, and "
+            f"{option.variable}, set in {origin(option.variable)}, holds another value, "
+            f"which is not used: the argument wins over the environment. Leave "
+            f"{option.name}= out to use {option.variable}, or pass "
+            f"{option.name}=os.environ[\"{option.variable}\"]"]
+
+
 def resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> Any:
     """Argument (even None) > environment > default, checked and normalised."""
     if option.name in given:
         value = given[option.name]
         if value is not None:
             try:
-                return checked_value(option, value, warnings)
+                checked = checked_value(option, value, warnings)
             except ValueError as exc:
                 if option.variable is None or raw(option.variable) is None:
                     raise
@@ -86,6 +111,9 @@ def resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> An
                     f"{exc} (from the {option.name} argument, which overrides "
                     f"{option.variable}, set in {origin(option.variable)})"
                 ) from exc.__cause__
+            if option.name in OVERRIDES_SAID:
+                warnings.extend(_overridden(option, checked))
+            return checked
         try:
             return checked_value(option, option.default, warnings)
         except ValueError:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+from time import perf_counter
 from typing import Any, Awaitable, Callable, Optional, Union
 
 from readme_metrics._logging import QuietLogger
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.exchange import Group
 from readme_metrics.grouping import Identifier
+from readme_metrics.grouping_blocking import BLOCKING_SECONDS, blocked_the_loop, on_a_loop
 
 __all__ = ["AwaitingIdentifier"]
 
@@ -43,7 +45,7 @@ class AwaitingIdentifier:
     """Calls ``grouping_function(request)``: the Group (None: do not log), or, when the
     function is ``async`` or returns an awaitable, an awaitable of it. Never raises."""
 
-    __slots__ = ("_grouping", "_identifier", "_raised")
+    __slots__ = ("_grouping", "_identifier", "_logger", "_raised", "_said_blocking")
 
     def __init__(self, grouping_function: Callable[[Any], Any],
                  logger: Union[logging.Logger, QuietLogger], readme_key: str = "") -> None:
@@ -54,14 +56,23 @@ class AwaitingIdentifier:
         # Python function in the caller's loop, an instance's call through a C slot.
         self._identifier = Identifier(_given, logger, readme_key).__call__
         self._raised = Identifier(_Raised.__call__, logger).__call__
+        self._logger = QuietLogger(logger)
+        self._said_blocking = False
 
     def __call__(self, request: Any, copy: Optional[BodyRecord] = None
                  ) -> Union[Optional[Group], Awaitable[Optional[Group]]]:
         """``copy``: the record of the body the request reads (see Identifier)."""
+        started = perf_counter()
         try:
             result = self._grouping(request)
         except Exception as exc:  # user code: reported by the Identifier, contained
             return self._raised(_Raised(exc), copy)
+        finally:
+            # A plain function that held the event loop (see grouping_blocking): said once.
+            took = perf_counter() - started
+            if took > BLOCKING_SECONDS and not self._said_blocking and on_a_loop():
+                self._said_blocking = True
+                self._logger.warning("%s", blocked_the_loop(self._grouping, took))
         if result.__class__ is not dict and inspect.isawaitable(result):
             return self._later(result, copy)
         return self._identifier(result, copy)

@@ -1,0 +1,53 @@
+"""A plain grouping function that held the event loop: said once, with what to do.
+
+Under the ASGI middlewares (FastAPI's and Starlette's included) a plain ``def`` grouping
+function is called on the event loop, as the README says: one that looks the caller up
+in a database with a blocking client, or calls a service with ``requests``, holds every
+other request of the process while it runs. newcomer32 ported a Flask grouping function
+that waits 0.5 s to FastAPI: four calls made together took 2.1 s, not 0.5, and nothing
+said why. The call is timed (two clock reads); one over :data:`BLOCKING_SECONDS`, made
+on a thread that runs an event loop, is said once, naming the function and its line,
+never the request's data. Django's middleware under ASGI calls the function in a worker
+thread (``sync_to_async``), where no loop runs: nothing is said there, nor under WSGI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+__all__ = ["BLOCKING_SECONDS", "blocked_the_loop", "on_a_loop"]
+
+#: A plain grouping function's call longer than this, on an event loop, is said. Far above
+#: a header's or ``request.state``'s read (microseconds), under a blocking query's time.
+BLOCKING_SECONDS = 0.1
+
+
+def on_a_loop() -> bool:
+    """True when this thread runs an event loop (the call held it)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _where(function: Any) -> str:
+    """``grouping_function (app.py:8)``: its name and where it is defined, when known."""
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    code = getattr(function, "__code__", None)
+    if code is None:
+        code = getattr(getattr(function, "__call__", None), "__code__", None)
+    if code is None:
+        return str(name)
+    return f"{name} ({code.co_filename}:{code.co_firstlineno})"
+
+
+def blocked_the_loop(function: Any, seconds: float) -> str:
+    """The warning for a plain grouping function whose call took ``seconds`` on the loop."""
+    return (f"readme_metrics: the grouping function {_where(function)}, a plain def, took "
+            f"{seconds:.2f}s on the event loop, where it runs under an ASGI server: no "
+            "other request of this process was served meanwhile (each one waits for it). "
+            "Make it async def and await its I/O (a blocking call as await "
+            "asyncio.to_thread(...)), or read the caller from request.state, set by your "
+            "authentication dependency. Said once")
