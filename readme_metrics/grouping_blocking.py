@@ -45,9 +45,8 @@ def _where(function: Any) -> str:
 
 def blocked_the_loop(function: Any, seconds: float) -> str:
     """The warning for a plain grouping function whose call took ``seconds`` on the loop."""
-    return (f"readme_metrics: the grouping function {_where(function)}, a plain def, took "
-            f"{seconds:.2f}s on the event loop, where it runs under an ASGI server: no "
-            "other request of this process was served meanwhile (each one waits for it). "
-            "Make it async def and await its I/O (a blocking call as await "
-            "asyncio.to_thread(...)), or read the caller from request.state, set by your "
-            "authentication dependency. Said once")
+    return (f"readme_metrics: the grouping function {_where(function)}, a plain def, held "
+            f"the event loop for {seconds:.2f}s: under an ASGI server it runs there, and no "
+            "other request of this process is served while it runs. Make it async def and "
+            "await its I/O (a blocking call as await asyncio.to_thread(...)), or read the "
+            "caller from request.state, set by your authentication dependency. Said once")

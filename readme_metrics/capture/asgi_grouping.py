@@ -66,16 +66,21 @@ class AwaitingIdentifier:
         try:
             result = self._grouping(request)
         except Exception as exc:  # user code: reported by the Identifier, contained
+            self._held(started)
             return self._raised(_Raised(exc), copy)
-        finally:
-            # A plain function that held the event loop (see grouping_blocking): said once.
-            took = perf_counter() - started
-            if took > BLOCKING_SECONDS and not self._said_blocking and on_a_loop():
-                self._said_blocking = True
-                self._logger.warning("%s", blocked_the_loop(self._grouping, took))
         if result.__class__ is not dict and inspect.isawaitable(result):
-            return self._later(result, copy)
+            return self._later(result, copy)  # async def: its waits let the loop run
+        if perf_counter() - started > BLOCKING_SECONDS:
+            self._held(started)
         return self._identifier(result, copy)
+
+    def _held(self, started: float) -> None:
+        """A plain function's call that held the event loop over BLOCKING_SECONDS: said
+        once (see :mod:`readme_metrics.grouping_blocking`); none on a thread without one."""
+        took = perf_counter() - started
+        if took > BLOCKING_SECONDS and not self._said_blocking and on_a_loop():
+            self._said_blocking = True
+            self._logger.warning("%s", blocked_the_loop(self._grouping, took))
 
     async def _later(self, result: Awaitable[Any], copy: Optional[BodyRecord]
                      ) -> Optional[Group]:
