@@ -37,7 +37,7 @@ def _where(function: Any) -> str:
     name = getattr(function, "__qualname__", None) or type(function).__qualname__
     code = getattr(function, "__code__", None)
     if code is None:
-        code = getattr(getattr(function, "__call__", None), "__code__", None)
+        code = getattr(getattr(function, "__call__", None), "__code__", None)  # noqa: B004
     if code is None:
         return str(name)
     return f"{name} ({code.co_filename}:{code.co_firstlineno})"
