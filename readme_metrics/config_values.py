@@ -100,8 +100,9 @@ def resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> An
     if option.name in given:
         value = given[option.name]
         if value is not None:
+            said: list[str] = []  # the argument's own warnings, after the override's
             try:
-                checked = checked_value(option, value, warnings)
+                checked = checked_value(option, value, said)
             except ValueError as exc:
                 if option.variable is None or raw(option.variable) is None:
                     raise
@@ -113,6 +114,7 @@ def resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> An
                 ) from exc.__cause__
             if option.name in OVERRIDES_SAID:
                 warnings.extend(_overridden(option, checked))
+            warnings.extend(said)
             return checked
         try:
             return checked_value(option, option.default, warnings)
