@@ -14,6 +14,7 @@ thread (``sync_to_async``), where no loop runs: nothing is said there, nor under
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 __all__ = ["BLOCKING_SECONDS", "blocked_the_loop", "on_a_loop"]
@@ -24,10 +25,20 @@ BLOCKING_SECONDS = 0.1
 
 
 def on_a_loop() -> bool:
-    """True when this thread runs an event loop (the call held it)."""
+    """True when this thread runs an event loop, asyncio's or trio's (``hypercorn
+    --worker-class trio``): the call held it."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        pass
+    else:
+        return True
+    trio = sys.modules.get("trio")  # imported by the server that runs it, if any
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+    except Exception:  # noqa: BLE001 - RuntimeError outside trio; any other: not known
         return False
     return True
 

@@ -20,6 +20,7 @@ passes with its fix; the others pin what stays as it was.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -127,6 +128,21 @@ def test_a_plain_grouping_function_that_blocks_is_said_under_the_asgi_middleware
     assert len(collector.wait_for_logs(3)) == 3
     said = _held(caplog)
     assert len(said) == 1 and f"_slow_plain ({__file__}:" in said[0], said
+
+
+def test_a_plain_grouping_function_that_blocks_is_said_under_trio(
+        caplog: pytest.LogCaptureFixture, collector: Collector) -> None:
+    """hypercorn's trio worker runs no asyncio loop: trio's is held the same."""
+    trio = pytest.importorskip("trio")
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    app = AsgiMetricsMiddleware(_hello, _asgi_config(_slow_plain, collector))
+    try:
+        done = trio.run(functools.partial(run, app, http_scope(), then="disconnect"))
+        assert done.start["status"] == 200
+    finally:
+        app.close()
+    assert len(collector.wait_for_logs(1)) == 1
+    assert len(_held(caplog)) == 1
 
 
 def test_an_async_grouping_function_is_not_said_whatever_it_awaits(
