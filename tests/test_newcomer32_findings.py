@@ -145,6 +145,30 @@ def test_a_plain_grouping_function_that_blocks_is_said_under_trio(
     assert len(_held(caplog)) == 1
 
 
+def test_only_the_first_calls_are_timed(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        collector: Collector) -> None:
+    """Two clock reads a call for the first TIMED_CALLS calls, none after: a function
+    that starts to block later is not said (its first calls, a cold cache, are)."""
+    monkeypatch.setattr(asgi_grouping, "TIMED_CALLS", 2, raising=False)
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    calls = []
+
+    def grouping(request: Any) -> dict[str, str]:
+        calls.append(request)
+        if len(calls) > 2:
+            time.sleep(0.2)
+        return {"api_key": "late-blocker-key"}
+
+    app = AsgiMetricsMiddleware(_hello, _asgi_config(grouping, collector))
+    try:
+        for _ in range(3):
+            assert asyncio.run(run(app, http_scope(), then="disconnect")).start["status"] == 200
+    finally:
+        app.close()
+    assert len(calls) == 3 and _held(caplog) == []
+
+
 def test_an_async_grouping_function_is_not_said_whatever_it_awaits(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
         collector: Collector) -> None:
