@@ -13,6 +13,8 @@ import os
 import random
 from binascii import hexlify
 
+from readme_metrics._process_id import getpid
+
 __all__ = ["getrandbits", "log_id", "log_id_pid", "uniform01"]
 
 _generator = random.Random()
@@ -41,7 +43,6 @@ _CLEAR = int.from_bytes(_ONE_CLEAR.to_bytes(16, "big") * IDS_PER_DRAW, "big")
 _SET = int.from_bytes(_ONE_SET.to_bytes(16, "big") * IDS_PER_DRAW, "big")
 _ids: list[str] = []  # made and not given out yet; cleared, never replaced
 _take = _ids.pop
-_getpid = os.getpid
 
 
 def _make_ids() -> None:
@@ -63,7 +64,7 @@ def log_id() -> str:
     :data:`IDS_PER_DRAW` at a time). Thread-safe; a forked child makes its own, and gives
     none of its parent's: one forked without Python's fork hooks (uWSGI's workers) too,
     which would otherwise give its parent's ids made ahead, as would its siblings."""
-    if _pid != _getpid():  # (as Delivery.submit asks on each log: a system call)
+    if _pid != getpid():  # (a system call only where forks may skip the hooks)
         _forked()
     while True:
         try:

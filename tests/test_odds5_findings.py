@@ -165,7 +165,8 @@ def test_a_response_read_to_its_end_in_background_mode_is_no_longer_counted_open
 # -- 4. background mode in a worker forked without Python's fork hooks (uWSGI) -------------
 
 _DROPPED_IN_A_C_CHILD = textwrap.dedent("""
-    import ctypes, gc, os, sys, threading, time
+    import ctypes, gc, os, sys, threading, time, types
+    sys.modules["uwsgi"] = types.ModuleType("uwsgi")  # (a server that forks in C: cpu21)
     from wsgiref.util import setup_testing_defaults
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 

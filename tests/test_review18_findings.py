@@ -62,7 +62,8 @@ def test_a_json_body_with_escapes_and_no_key_is_sent_as_it_came(site: Site) -> N
 # -- log ids: a child forked without Python's fork hooks (uWSGI) ---------------------------
 
 _IDS_IN_C_CHILDREN = textwrap.dedent("""
-    import ctypes, os
+    import ctypes, os, sys, types
+    sys.modules["uwsgi"] = types.ModuleType("uwsgi")  # (a server that forks in C: cpu21)
     from readme_metrics.pipeline import MetricsPipeline
 
     MetricsPipeline.new_id()  # the master logs once before forking (ids made ahead)

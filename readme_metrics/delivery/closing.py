@@ -8,11 +8,11 @@ bound inline), the drain within it, and the warning for the logs left undelivere
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
+from readme_metrics._process_id import getpid
 from readme_metrics._wording import counted
 from readme_metrics.delivery import gunicorn_stop, process, watchdog
 from readme_metrics.delivery.failure_hints import why_waiting
@@ -84,7 +84,7 @@ class Closing:
         nothing went until the app's threads had ended). Unlike a flush, it answers for
         nothing (the next flush's answer is unchanged). Never raises."""
         try:
-            if self._pid != os.getpid() or (self._background and not self._started):
+            if self._pid != getpid() or (self._background and not self._started):
                 return
             if not self._background:
                 # The exit's own time begins now: the inline POSTs made while the app's
@@ -114,7 +114,7 @@ class Closing:
     def begin_exit(self, began: Optional[float] = None) -> bool:
         """Stop accepting logs and start draining; False if already closed (process hook).
         ``began``: when the close began (see :meth:`close`)."""
-        if self._pid != os.getpid():
+        if self._pid != getpid():
             return False
         # At interpreter exit the bound counts from the start of the exit (its hooks'
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
@@ -189,7 +189,7 @@ class Closing:
         is left as dropped. An interrupt meanwhile (a second Ctrl-C's KeyboardInterrupt,
         a signal handler's SystemExit) ends the close at once, said, and goes on
         (:meth:`interrupt_exit`: before delivery42 what the close held was lost unsaid)."""
-        if self._pid != os.getpid():
+        if self._pid != getpid():
             return
         try:
             self._drain_exit()
@@ -331,7 +331,7 @@ class Closing:
         ``shutdown_timeout``, in whatever thread the GC ran). Never raises.
         """
         try:
-            if self._pid != os.getpid():
+            if self._pid != getpid():
                 return False
             self._batcher.release(time.monotonic() + self.config.shutdown_timeout)
             if self._background:
@@ -357,7 +357,7 @@ class Closing:
         let the process forget this Delivery. An exit hook that comes meanwhile takes
         the drain over (it waits for this send, then ends the close). Never raises."""
         try:
-            if self._pid != os.getpid() or not self._batcher.close_released():
+            if self._pid != getpid() or not self._batcher.close_released():
                 return
             self._send_inline(force=True, deadline=self._batcher.deadline)
             ended = self._batcher.end_unattended()

@@ -44,6 +44,7 @@ from typing import Any, Callable, Optional
 
 from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
+from readme_metrics._process_id import getpid
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import (
     gunicorn_stop,
@@ -213,7 +214,7 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
         ``send=False``: only queued, for a send already under way or a later one).
         """
         try:
-            if self._pid != os.getpid():
+            if self._pid != getpid():
                 self._own_process()
             if not self._exit_hooked:
                 self._exit_hooked = True
@@ -353,7 +354,7 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
     # -- flush and close ------------------------------------------------------------
 
     def _flush(self, deadline: float) -> bool:
-        if self._pid != os.getpid():
+        if self._pid != getpid():
             self._own_process()
         queue = self._queue
         with queue.lock:

@@ -27,6 +27,7 @@ import threading
 import time
 from typing import Any, Optional
 
+from readme_metrics._process_id import getpid
 from readme_metrics.threads import start_thread
 
 #: What ``socket.getaddrinfo`` returns: (family, type, proto, canonname, sockaddr) tuples.
@@ -110,7 +111,7 @@ class Resolver:
         """The lookup to wait for: the one running (or answered but not yet used), else
         a new one; None if its thread could not start."""
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's lookup thread is not here
+            if self._pid != getpid():  # forked: the parent's lookup thread is not here
                 self._pid = os.getpid()
                 self._pending = None
             lookup = self._pending

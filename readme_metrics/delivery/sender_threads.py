@@ -7,11 +7,11 @@ batches taken and attempted, and the watchdog's look at a partial batch come due
 
 from __future__ import annotations
 
-import os
 import time
 import weakref
 from typing import TYPE_CHECKING, Optional
 
+from readme_metrics._process_id import getpid
 from readme_metrics.delivery import watchdog
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class SenderThreads:
 
     def _start(self) -> bool:
         """Start the first sender thread if none runs; False if none can be started."""
-        if self._pid != os.getpid():
+        if self._pid != getpid():
             self._own_process()
         if self._batcher.closed and not self._batcher.closing:
             return False
@@ -117,7 +117,7 @@ class SenderThreads:
 
     def _watch(self) -> None:
         """The flush_interval watch, on the watchdog thread (see :meth:`Batcher.watch`)."""
-        if self._pid != os.getpid():
+        if self._pid != getpid():
             return
         grow, look_in = self._batcher.watch()
         if grow:

@@ -32,6 +32,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from readme_metrics._process_id import getpid
 from readme_metrics.delivery import stalls
 from readme_metrics.delivery.stretch import Stretch
 from readme_metrics.delivery.watchdog_holds import cut_lost, end_by, release
@@ -196,7 +197,7 @@ def run_soon(errand: Callable[[], object], wait: bool = True) -> bool:
     so none is in flight for the errand to end: kept until one began, it held what it
     names, a collected middleware's delivery, 20 KB each, review106); False then.
     """
-    if state.pid != os.getpid():  # forked without the hook (os.fork from C code)
+    if state.pid != getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     if not state.lock.acquire(wait):
         return False
@@ -217,7 +218,7 @@ def run_at(when: float, errand: Callable[[], object]) -> None:
     For a sender thread (it starts the watchdog thread if none runs yet); the errand
     must be short and should not raise, as for :func:`run_soon`.
     """
-    if state.pid != os.getpid():  # forked without the hook (os.fork from C code)
+    if state.pid != getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     with state.lock:
         heapq.heappush(state.timers, (when, next(state.order), errand))
@@ -239,7 +240,7 @@ def after_fork_in_child() -> None:
 
 
 def _arm(current: Limit) -> None:
-    if state.pid != os.getpid():  # forked without the hook (os.fork from C code)
+    if state.pid != getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     with state.lock:
         stretch = current.stretch

@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Callable
 
+from readme_metrics._process_id import getpid
 from readme_metrics.threads import start_thread
 
 
@@ -73,7 +74,7 @@ class WorkerPool:
         self._pid = os.getpid()
 
     def _alive_locked(self) -> list[threading.Thread]:
-        if self._pid != os.getpid():  # forked without the hook (os.fork in C code)
+        if self._pid != getpid():  # forked without the hook (os.fork in C code)
             self._threads = []
             self._pid = os.getpid()
         self._threads = [t for t in self._threads if t.is_alive() or not t.ident]
