@@ -32,7 +32,7 @@ import time
 import weakref
 from typing import Callable, Optional, Protocol
 
-from readme_metrics import _process_id
+from readme_metrics._process_id import refresh as refresh_process_id
 from readme_metrics.delivery import uwsgi_exit, uwsgi_stop
 
 
@@ -251,7 +251,7 @@ def _after_fork_in_child() -> None:
     global _lock, _pid
     _lock = threading.Lock()  # a parent thread may have held it at fork time
     _pid = os.getpid()
-    _process_id.refresh()  # (its own hook ran first; the objects' checks read it)
+    refresh_process_id()  # (its own hook ran first; the objects' checks read it)
     for hook in list(_child_hooks):
         with contextlib.suppress(Exception):
             hook()
