@@ -13,8 +13,7 @@ header values (userinfo, Link targets) :mod:`.header_urls`'.
 from __future__ import annotations
 
 import sys
-from operator import itemgetter
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.cookie_values import REQUEST_COOKIE as _REQUEST_COOKIE
@@ -140,51 +139,6 @@ _PLAIN_NAMES: set[str] = set()
 # on d7467c6; callgrind, secrets16).
 _PLAIN_LONGEST = [0]
 
-# A request's headers, by the names it sends in order (its "shape": the same from one
-# log to the next for a client), split once per process: which of them are plain (see
-# _PLAIN_NAMES), which take the full way. Without lists, the plain ones of a log whose
-# plain values hold no needle of the caller's key (the key, a backslash, a "%" ...: one
-# test over their join, not one per header) are built as they are, with no test each, and
-# only the others go through headers()' loop; the records are then put back in the
-# order sent. Bounded as _ROLES; a shape holding a name not yet in _ROLES gets none (its
-# roles are learned by the loop first).
-_FIRST = itemgetter(0)
-_SECOND = itemgetter(1)
-# (the plain headers' picker, the others', the one putting plain + others back in the
-# order sent, the longest plain name), or None: no split for that shape.
-_Split = tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any], int]
-_SHAPES: dict[tuple[str, ...], Optional[_Split]] = {}
-_SHAPES_MAX = 256
-
-
-def _picker(indexes: list[int]) -> Callable[[Any], Any]:
-    """The items at ``indexes``, in that order, in one C call (itemgetter of one index
-    would return the item itself: a slice of it then)."""
-    if len(indexes) > 1:
-        return itemgetter(*indexes)
-    return itemgetter(slice(indexes[0], indexes[0] + 1) if indexes else slice(0, 0))
-
-
-def _shape(names: tuple[str, ...]) -> Optional[_Split]:
-    """The split of a shape of known names (see _SHAPES); None when a name is not in
-    _ROLES yet (not kept: the loop learns it), or fewer than two are plain (kept: no
-    split is worth it)."""
-    plain: list[int] = []
-    others: list[int] = []
-    for index, name in enumerate(names):
-        if name.__class__ is not str or name not in _ROLES:
-            return None
-        (plain if name in _PLAIN_NAMES else others).append(index)
-    split = None
-    if len(plain) > 1:
-        where = {index: at for at, index in enumerate(plain + others)}
-        split = (_picker(plain), _picker(others),
-                 _picker([where[index] for index in range(len(names))]),
-                 max(len(names[index]) for index in plain))
-    if len(_SHAPES) < _SHAPES_MAX:
-        _SHAPES[names] = split
-    return split
-
 
 def _role(name: str) -> tuple[str, int, bool, Optional[str], Optional[str]]:
     low = lower(name)
@@ -300,30 +254,7 @@ def headers(
     # field's is: hidden whole when its .env spells a denied key (hostile37: sent as
     # written, one base64 -d | unzip away).
     archives = redactor is not None and redactor.has_deny
-    # Without lists, a shape seen before (see _SHAPES): its plain headers built at once
-    # when none of their values may hold the key, the loop left the others.
-    todo: Any = pairs
-    split: Optional[_Split] = None
-    if redactor is None and not numeric and len(pairs) > 2:
-        names = tuple(map(_FIRST, pairs))
-        split = _SHAPES.get(names)
-        if split is None and names not in _SHAPES:
-            split = _shape(names)
-        if split is not None:
-            plain_pairs = split[0](pairs)
-            try:
-                joined: Optional[str] = "\0".join(map(_SECOND, plain_pairs))
-            except TypeError:  # a value that is no str: the loop as ever
-                joined = None
-            if joined is None or caller is not None and (
-                    split[3] >= shortest or key in joined or (
-                    "\\" in joined) or inside and ("%" in joined or spaced and "+" in joined)):
-                split = None
-            else:
-                for name, value in plain_pairs:
-                    out.append({"name": name, "value": value})
-                todo = split[1](pairs)
-    for name, value in todo:
+    for name, value in pairs:
         if archives and ("UEsDB" in value or "H4sI" in value or "Qlpo" in value
                          or "KLUv" in value) and archive_held(
                              redactor, value):  # type: ignore[arg-type]
@@ -406,8 +337,6 @@ def headers(
             named = True
             name = _keyless_name(name, caller)  # type: ignore[arg-type]
         out.append({"name": name, "value": value})
-    if split is not None:
-        out = list(split[2](out))
     return out, noted
 
 
