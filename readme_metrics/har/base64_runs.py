@@ -1,6 +1,6 @@
-"""A zip, gzip, bzip2 or zstd file as base64 anywhere in a text, read as one in a JSON
-string is (:func:`~.base64_archives.archived_key`; hostile35): the one entry point of
-the places a value or a text is read so.
+"""A zip, gzip, bzip2, zstd or zlib file as base64 anywhere in a text, read as binary
+data is (:func:`~.base64_archives.archive_read`; hostile35, hostile38): the one entry
+point of the places a value or a text is read so.
 
 hostile33 read such a file only as a JSON string's whole value. The same base64 went out
 as written elsewhere, its ``.env`` one ``base64 -d | unzip`` away: a form field, a
@@ -10,48 +10,57 @@ one string, a JSON key, and a string holding it after a prefix (``"file=UEsDB...
 :func:`archive_held` (a value, hidden whole) or :func:`archives_hidden` (a text body,
 each run hidden in it, the rest kept).
 
-A run starts with an archive's magic in base64 (``UEsDB``, ``H4sI``, ``Qlpo``,
-``KLUv``: :func:`~.base64_archives.archive_in`, four searches of the text, all a text
-holding none costs) where no base64 character comes before it (the start of a value, a
-blank, ``=``, ``>``, ``,`` of a data URL ...: an ordinary image's base64 that holds the
-four letters is not read from its middle), and runs over the standard and URL-safe
-alphabets to its padding. A line break (and the blanks of an indented block: YAML's
-``|``, XML's) continues it when the line before holds a whole number of base64 quanta
-(at least :data:`_SHORTEST_LINE` characters, as MIME's 76 and PEM's 64 do) and the next
-line starts with base64: so a MIME body, wrapped every 76 characters, is read whole.
-Each run of at least :data:`_SHORTEST_RUN` characters is decoded and read by
-``archived_key``: a run of prose zipped is kept, one whose archive spells a denied key,
-or cannot be read whole within the bounds, is hidden. Within the process's inflation
-budget (:mod:`.inflation_budget`): the layers a run decodes to are taken from it
-(:func:`~.body_compressed.budgeted_holds`), and so is the reading itself, the run's
-length and at least :data:`_LEAST_COST` bytes (reading one costs 20 us however short:
-a MiB of ``H4sI`` runs, each read, cost 4 s of the worker's time); a run found while
-the budget is spent is hidden unread (never sent unread, as a zip body is not).
-Memory: a run's copy, its bytes, their bound of each layer; time linear in the text.
+A run starts at a magic (:mod:`.base64_starts`: after base64 characters too, a zip's a
+byte or two into a quantum, zlib's at a run's start, percent-encoded) whose first
+quanta decode to an archive's first bytes, and runs over the standard and URL-safe
+alphabets to its padding, over percent-encoded characters of them (``%2B``, ``%2F``,
+``%3D``: a URL's query value in a text, review128; ``%55``, any) and JSON's ``\\/``
+(PHP escapes each ``/``). A line break (and the blanks of an indented block: YAML's
+``|``, XML's; a JSON string's escaped ``\\r\\n`` too) continues it when the line before
+holds a whole number of base64 quanta (at least :data:`_SHORTEST_LINE` characters, as
+MIME's 76 and PEM's 64 do) and the next line starts with base64: so a MIME body,
+wrapped every 76 characters, is read whole. Each run of at least :data:`_SHORTEST_RUN`
+characters is decoded, the bytes before its magic dropped, and read by ``archive_read``.
+
+A run's decoding covers every magic later in it at the same alignment (a multiple of 4
+characters from its start, its escapes and breaks read): a zip's there (its entries'
+headers, one after another) is read with it, as a zip anywhere in bytes is; a gzip's,
+a bzip2's, a zstd's or a zlib's is read from its own byte on (a decoy magic glued before
+a real one is no cover), at most :data:`_MOST_LATER` of them (one past: held unread). A
+magic at another alignment starts a reading of its own: at most four over any run, so
+the work stays linear in the text. Within the process's inflation budget
+(:mod:`.inflation_budget`): the layers a run decodes to are taken from it, and so is
+the reading itself, the run's length and at least :data:`_LEAST_COST` bytes (reading
+one costs 20 us however short); a run found while the budget is spent is hidden unread
+(never sent unread, as a zip body is not). Memory: a run's copy, its bytes (four at
+most kept), their bound of each layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har import inflation_budget
-from readme_metrics.har.base64_archives import MAGICS, archive_in, archived_key
+from readme_metrics.har.base64_archives import archive_in, archive_read, compressed_read
+from readme_metrics.har.base64_starts import kind_at, starts, unescaped
 from readme_metrics.har.redaction_marks import redacted
+from readme_metrics.har.transfer_coding import file_transfer_decoded
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
 __all__ = ["archive_held", "archives_hidden"]
 
-#: The characters of both alphabets: one before a magic puts it mid-run.
-_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
-#: A line of a run (its padding too), its ``+``, ``/`` and ``=`` percent-encoded too (a
-#: URL's query value in a text or a JSON string: the run went on past them, review128).
-_LINE = lazy_compile(r"[A-Za-z0-9+/_-]*(?:%2[BbFf][A-Za-z0-9+/_-]*)*(?:=|%3[Dd])*")
-#: A line break to the next line of a run (its blanks, a line of base64 after).
-_BREAK = lazy_compile(r"[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
+#: A line of a run (its padding too): the alphabets' characters, each percent-encoded
+#: too (a URL's query value in a text or a JSON string: review128; hostile38), JSON's
+#: ``\/``.
+_LINE = lazy_compile(
+    r"[A-Za-z0-9+/_-]*(?:(?:%(?:2[BbDdFf]|3[0-9]|4[1-9A-Fa-f]|5[0-9AaFf]|6[1-9A-Fa-f]"
+    r"|7[0-9Aa])|\\/)[A-Za-z0-9+/_-]*)*(?:=|%3[Dd])*")
+#: A line break to the next line of a run (its blanks, or a JSON string's escaped break;
+#: a line of base64 after).
+_BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n)(?=[A-Za-z0-9+/_-]|%[2-7])")
 #: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
 _SHORTEST_LINE = 16
 #: The shortest run read: 12 bytes, under the least of the four holding a key and a
@@ -61,26 +70,25 @@ _SHORTEST_RUN = 16
 #: The least a run's reading takes from the inflation budget (its fixed cost: 8,192
 #: runs in the budget's burst, 1,024 a second after).
 _LEAST_COST = 1024
+#: Compressed streams read from later in a run's bytes, at most (a gzip glued to
+#: another, a tar.gz's stored .gz files): one past them holds the run unread.
+_MOST_LATER = 32
 
 
-def _starts(text: str) -> list[int]:
-    """Where a run may start in ``text``: a magic with no base64 character before it."""
-    found: list[int] = []
-    for magic in MAGICS:
-        at = text.find(magic)
-        while at >= 0:
-            if at == 0 or text[at - 1] not in _ALPHABET:
-                found.append(at)
-            at = text.find(magic, at + 5)
-    found.sort()
-    return found
+def _width(piece: str) -> int:
+    """The base64 characters ``piece`` of a run holds (its escapes read, its breaks
+    and blanks left out)."""
+    if "%" in piece or "\\" in piece or "\n" in piece or " " in piece or "\t" in piece:
+        return len("".join(unescaped(piece).split()))
+    return len(piece)
 
 
 def _end(text: str, start: int) -> int:
     """Where the run starting at ``start`` ends (its lines joined, see the module)."""
     line = start
     end = _line_end(text, start)
-    while text[end - 1] != "=" and end - line >= _SHORTEST_LINE and (end - line) % 4 == 0:
+    while text[end - 1] != "=" and end - line >= _SHORTEST_LINE and (
+            _width(text[line:end]) % 4 == 0):
         gap = _BREAK.match(text, end)
         if gap is None:
             break
@@ -95,67 +103,128 @@ def _line_end(text: str, at: int) -> int:
     return at if found is None else found.end()
 
 
-def _runs(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each run in ``text`` long enough to read, in order, none inside
-    another."""
-    end = 0
-    for start in _starts(text):
-        if start >= end:
-            end = _end(text, start)
-            if end - start >= _SHORTEST_RUN:
-                yield start, end
+class _Reading:
+    """A run's decoding from a magic to its end: where it starts, its end, its bytes,
+    the base64 characters counted up to ``counted`` (for the alignment of a later
+    magic), the later streams read in it."""
+
+    __slots__ = ("counted", "data", "end", "later", "start", "width")
+
+    def __init__(self, start: int, end: int, data: bytes) -> None:
+        self.start, self.end, self.data = start, end, data
+        self.counted, self.width, self.later = start, 0, 0
+
+    def offset(self, text: str, at: int) -> Optional[int]:
+        """The byte of :attr:`data` a quantum starting at ``at`` decodes to, None when
+        ``at`` is at another alignment."""
+        self.width += _width(text[self.counted:at])
+        self.counted = at
+        return None if self.width % 4 else self.width // 4 * 3
 
 
-def _held(redactor: Redactor, run: str, depth: int = 0, nested: int = 0) -> bool:
-    """``archived_key`` of ``run``, its reading taken from the budget (True, hidden
-    unread, while the budget is spent); ``depth``, ``nested``: the zips and base64
-    archives read around it (:func:`~.key_shapes.archives_in`)."""
+def _spans(redactor: Redactor, text: str, depth: int, nested: int, first: bool
+           ) -> list[tuple[int, int]]:
+    """(start, end) of each run of ``text`` whose reading holds a denied key or cannot
+    be read whole, in order of start (overlapping ones apart); ``first``: stop at the
+    first."""
+    held: list[tuple[int, int]] = []
+    readings: list[_Reading] = []
+    for start, skip, zlib in starts(text):
+        if held and first:
+            break
+        readings = [reading for reading in readings if reading.end > start]
+        reading = next((reading for reading in readings
+                        if reading.offset(text, start) is not None), None)
+        if reading is not None:
+            # (At the alignment of a run read: its bytes hold this magic's.)
+            at = reading.width // 4 * 3 + skip
+            if reading.later <= _MOST_LATER and not zlib and _compressed_at(
+                    reading.data, at):
+                reading.later += 1
+                if reading.later > _MOST_LATER or _later_held(
+                        redactor, reading.data[at:], depth, nested):
+                    held.append((start, reading.end))
+                    reading.later = _MOST_LATER + 1  # (held to its end: no more read)
+            continue
+        if not kind_at(text, start, skip, zlib):
+            continue
+        end = _end(text, start)
+        if end - start < _SHORTEST_RUN:
+            continue
+        data, found = _read(redactor, text[start:end], skip, depth, nested)
+        if found:
+            held.append((start, end))
+        readings.append(_Reading(start, end, data))
+    return held
+
+
+def _compressed_at(data: bytes, at: int) -> bool:
+    """Whether ``data`` holds a gzip, zstd or bzip2 stream's magic at ``at`` (a zip's
+    later entry is read with the run, as a zip anywhere in bytes is)."""
+    head = data[at:at + 4]
+    return head.startswith((b"\x1f\x8b\x08", b"\x28\xb5\x2f\xfd")) or (
+        head.startswith(b"BZh") and head[3:4].isdigit())
+
+
+def _read(redactor: Redactor, run: str, skip: int, depth: int, nested: int
+          ) -> tuple[bytes, bool]:
+    """The bytes ``run`` decodes to and whether ``archive_read`` holds them (from the
+    magic on), its reading taken from the budget (held unread while it is spent)."""
     bucket = inflation_budget.BUDGET
     if not bucket.open():
-        return True
+        return b"", True
     try:
-        return archived_key(redactor, _unescaped(run) if "%" in run else run, depth,
-                            nested)
+        written = "".join((unescaped(run) if "%" in run or "\\" in run else run).split())
+        # (Characters past the last whole quantum, one glued to the run, "..._v2",
+        # would fail the decoding of all: left out, as base64 -d writes what is before.)
+        written = written[:len(written) - len(written) % 4 if len(written) % 4 == 1 else None]
+        data = file_transfer_decoded(written.encode("latin-1", "replace"), "base64")
+        if data[:4] == written[:4].encode("latin-1", "replace"):  # (no base64: as written)
+            return b"", False
+        return data, archive_read(redactor, data[skip:], depth, nested)
     finally:
         bucket.spend(max(len(run), _LEAST_COST))
 
 
-#: The three escapes a run holds (:data:`_LINE`), what each stands for.
-_ESCAPES = (("%2B", "+"), ("%2b", "+"), ("%2F", "/"), ("%2f", "/"), ("%3D", "="),
-            ("%3d", "="))
-
-
-def _unescaped(run: str) -> str:
-    """``run`` with its escapes read (six replaces: ``unquote`` took 0.6 s a MiB of them)."""
-    for escape, character in _ESCAPES:
-        run = run.replace(escape, character)
-    return run
+def _later_held(redactor: Redactor, data: bytes, depth: int, nested: int) -> bool:
+    """A stream later in a run's bytes (its bytes as they are read with the run), from
+    the budget."""
+    bucket = inflation_budget.BUDGET
+    if not bucket.open():
+        return True
+    try:
+        return compressed_read(redactor, data, depth, nested)
+    finally:
+        bucket.spend(_LEAST_COST)
 
 
 def archive_held(redactor: Redactor, text: str, depth: int = 0, nested: int = 0) -> bool:
     """Whether ``text`` (a value: a field's, a query's, a JSON string or key) holds, at
-    its start or after a prefix, an archive's base64 that ``archived_key`` reads as
+    its start or after a prefix, an archive's base64 that ``archive_read`` reads as
     spelling a denied key or cannot read whole (the value is then hidden whole).
     ``depth``, ``nested``: the zips and base64 archives ``text`` was read inside
     (:func:`~.key_shapes.archives_in`; past its bound, any run is held unread)."""
     if not redactor.has_deny or not archive_in(text):
         return False
-    return any(_held(redactor, text[start:end], depth, nested) for start, end in _runs(text))
+    return bool(_spans(redactor, text, depth, nested, True))
 
 
 def archives_hidden(redactor: Redactor, text: str) -> str:
     """``text`` (a text body: XML, YAML, CSV, plain ...) with each run
-    :func:`archive_held` would find replaced by its ``[REDACTED n]``, the rest as it is;
-    ``text`` itself when none is."""
+    :func:`archive_held` would find replaced by its ``[REDACTED n]`` (runs that overlap,
+    at two alignments, as one), the rest as it is; ``text`` itself when none is."""
     if not redactor.has_deny or not archive_in(text):
+        return text
+    held = sorted(_spans(redactor, text, 0, 0, False))
+    if not held:
         return text
     out: list[str] = []
     at = 0
-    for start, end in _runs(text):
-        if _held(redactor, text[start:end]):
-            out += text[at:start], redacted(text[start:end])
-            at = end
-    if not out:
-        return text
+    for start, end in held:
+        if end <= at:
+            continue
+        start = max(start, at)
+        out += text[at:start], redacted(text[start:end])
+        at = end
     out.append(text[at:])
     return "".join(out)

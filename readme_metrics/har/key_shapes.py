@@ -17,8 +17,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Callable
 
-from readme_metrics.har.base64_archives import MAGICS
 from readme_metrics.har.base64_runs import archive_held
+from readme_metrics.har.base64_starts import NEEDLES, ZLIB
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
     QUERY_ESCAPES,
@@ -81,23 +81,31 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
     return archives_in(redactor, data, depth, nested)
 
 
-#: An archive's magic in base64 (:data:`.base64_archives.MAGICS`), in bytes.
-_MAGICS = tuple(magic.encode("ascii") for magic in MAGICS)
+#: An archive's magic in base64 (:data:`.base64_starts.NEEDLES`), in bytes; a zlib
+#: stream's (``eJ``, ``eN`` ...: where no base64 character comes before it, found by
+#: ``archive_held``); each NUL-spaced too (UTF-16 text: NULs after or before each
+#: character, either byte order; hostile38).
+_MAGICS = tuple(magic.encode("ascii") for magic in NEEDLES + ZLIB)
+_WIDE = tuple(b"\0".join(bytes([byte]) for byte in magic) for magic in _MAGICS[:6])
 
 
 def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
     """Whether ``data`` (a zip's entries inflated, a layer decompressed, binary data as
-    sent) holds a zip, gzip, bzip2 or zstd file as base64 (in a JSON, a text, a form
-    inside them) that :func:`~.base64_runs.archive_held` reads as spelling a denied key,
-    or cannot read whole (hostile37: review127's ``.env`` in a base64 zip in a zipped
-    JSON went out readable, unpacked twice). The run's bytes are read at ``nested + 1``
-    (zips at ``depth``: the zips inflated around them count to the zips' own bound);
-    past :data:`~.base64_archives.MOST_NESTED` any run hides the data unread (a gzip
-    quine's base64 inside itself would be read forever). Four searches of ``data`` when
-    it holds no magic (2 ms a MiB of random bytes on a loaded machine)."""
-    if not redactor.has_deny or not any(magic in data for magic in _MAGICS):
+    sent) holds a zip, gzip, bzip2, zstd or zlib file as base64 (in a JSON, a text, a
+    form inside them; in UTF-16 text too) that :func:`~.base64_runs.archive_held` reads
+    as spelling a denied key, or cannot read whole (hostile37: review127's ``.env`` in a
+    base64 zip in a zipped JSON went out readable, unpacked twice). The run's bytes are
+    read at ``nested + 1`` (zips at ``depth``: the zips inflated around them count to
+    the zips' own bound); past :data:`~.base64_archives.MOST_NESTED` any run hides the
+    data unread (a gzip quine's base64 inside itself would be read forever). Ten
+    searches of ``data`` when it holds no magic (5 ms a MiB of random bytes)."""
+    if not redactor.has_deny:
         return False
-    return archive_held(redactor, data.decode("latin-1"), depth, nested)
+    if any(magic in data for magic in _MAGICS) and archive_held(
+            redactor, data.decode("latin-1"), depth, nested):
+        return True
+    return b"\0" in data and any(magic in data for magic in _WIDE) and archive_held(
+        redactor, data.translate(None, b"\0").decode("latin-1"), depth, nested)
 
 
 def ebcdic_shaped(redactor: Redactor, data: bytes) -> bool:
