@@ -18,7 +18,7 @@ import struct
 from typing import TYPE_CHECKING, Callable
 
 from readme_metrics.har.base64_runs import archive_held
-from readme_metrics.har.base64_starts import NEEDLES, ZLIB
+from readme_metrics.har.base64_starts import ALPHABET, NEEDLES, ZLIB
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
     QUERY_ESCAPES,
@@ -81,12 +81,29 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
     return archives_in(redactor, data, depth, nested)
 
 
-#: An archive's magic in base64 (:data:`.base64_starts.NEEDLES`), in bytes; a zlib
-#: stream's (``eJ``, ``eN`` ...: where no base64 character comes before it, found by
-#: ``archive_held``); each NUL-spaced too (UTF-16 text: NULs after or before each
-#: character, either byte order; hostile38).
-_MAGICS = tuple(magic.encode("ascii") for magic in NEEDLES + ZLIB)
-_WIDE = tuple(b"\0".join(bytes([byte]) for byte in magic) for magic in _MAGICS[:6])
+#: An archive's magic in base64 (:data:`.base64_starts.NEEDLES`), in bytes; the four at
+#: a quantum's start NUL-spaced too (UTF-16 text: NULs after or before each character,
+#: either byte order; hostile38), looked for in data a sixteenth NULs or more (random
+#: bytes hold one in 256: not searched four more times).
+_MAGICS = tuple(magic.encode("ascii") for magic in NEEDLES)
+_WIDE = tuple(b"\0".join(bytes([byte]) for byte in magic) for magic in _MAGICS[:4])
+#: A zlib stream's magic in base64 (:data:`.base64_starts.ZLIB`), and the alphabets'
+#: bytes: such a run starts after none and holds 16 of them at least.
+_ZLIB = tuple(magic.encode("ascii") for magic in ZLIB)
+_ALPHABET = "".join(sorted(ALPHABET)).encode("ascii")
+
+
+def _zlib_run_in(data: bytes) -> bool:
+    """Whether ``data`` holds a zlib magic's base64 starting a run long enough to read
+    (random bytes hold ``eJ`` 16 times a MiB: each is no run; 0.1 ms a MiB)."""
+    for magic in _ZLIB:
+        at = data.find(magic)
+        while at >= 0:
+            if (at == 0 or data[at - 1] not in _ALPHABET) and len(
+                    data[at:at + 16]) == 16 and not data[at:at + 16].translate(None, _ALPHABET):
+                return True
+            at = data.find(magic, at + 2)
+    return False
 
 
 def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
@@ -97,14 +114,16 @@ def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0
     base64 zip in a zipped JSON went out readable, unpacked twice). The run's bytes are
     read at ``nested + 1`` (zips at ``depth``: the zips inflated around them count to
     the zips' own bound); past :data:`~.base64_archives.MOST_NESTED` any run hides the
-    data unread (a gzip quine's base64 inside itself would be read forever). Ten
-    searches of ``data`` when it holds no magic (5 ms a MiB of random bytes)."""
+    data unread (a gzip quine's base64 inside itself would be read forever). Eight
+    searches of ``data`` when it holds no magic (4 ms a MiB of random bytes, 2 before
+    hostile38's four)."""
     if not redactor.has_deny:
         return False
-    if any(magic in data for magic in _MAGICS) and archive_held(
+    if (any(magic in data for magic in _MAGICS) or _zlib_run_in(data)) and archive_held(
             redactor, data.decode("latin-1"), depth, nested):
         return True
-    return b"\0" in data and any(magic in data for magic in _WIDE) and archive_held(
+    return data.count(b"\0") * 16 >= len(data) > 0 and any(
+        magic in data for magic in _WIDE) and archive_held(
         redactor, data.translate(None, b"\0").decode("latin-1"), depth, nested)
 
 
