@@ -14,7 +14,9 @@
 4. Inside an archive: a JSON file written with its ``/`` escaped (PHP's ``\\/``), or
    with its MIME lines' breaks escaped (``\\r\\n`` in the JSON string), cut the run at
    the first escape; UTF-16 text (each character NUL-spaced) was not searched.
-5. A zlib stream's base64 (``eJ...``: Python's ``zlib.compress``, PHP's
+5. A run with one base64 character glued after its last whole quantum (``UEsDB...x``)
+   failed to decode whole and was sent.
+6. A zlib stream's base64 (``eJ...``: Python's ``zlib.compress``, PHP's
    ``gzcompress``, Django's signed values) at a value's or a run's start.
 """
 
@@ -116,6 +118,15 @@ def test_a_decoy_magic_glued_before_an_archive_is_no_cover() -> None:
     alignment and the same). Failed before: 2 of 2."""
     for decoy in ("H4sIAAAAAAAAAAAA", "H4sIAAAAAAAAAAAAx"):
         assert _every_place_hides(decoy + _b64(GZIP)) == []
+
+
+def test_one_character_glued_after_a_run_is_no_cover() -> None:
+    """A zip whose base64 needs no padding and one base64 character after it
+    (``UEsDB...x``: 4n + 1 characters, which decode to nothing whole; ``base64 -d``
+    writes the zip before it). Failed before (sent)."""
+    archive = next(z for z in (zip_of({".env": ENV + b"#" * pad}) for pad in range(3))
+                   if len(z) % 3 == 0)
+    assert _every_place_hides(_b64(archive) + "x") == []
 
 
 @pytest.mark.parametrize("before", [b"", b"x", b"xy", b"xyz"])
