@@ -307,7 +307,7 @@ def test_any_text_of_magics_is_read_without_raising(text: str) -> None:
 def test_a_mib_of_magics_glued_is_linear_and_bounded() -> None:
     """A MiB of magics in one run (each a candidate): read to a bound, then held unread;
     memory a few times the text."""
-    for unit in ("H4sI", "UEsDBBLAwQSwME", "xBLAw"):
+    for unit in ("H4sI", "UEsDBBLAwQSwME", "xBLAw", "FBLAwQ"):
         text = unit * ((1 << 20) // len(unit))
         inflation_budget.BUDGET.refill()
         archives_hidden(DENY, text)

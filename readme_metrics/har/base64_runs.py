@@ -132,9 +132,11 @@ def _spans(redactor: Redactor, text: str, depth: int, nested: int, first: bool
     for start, skip, zlib in starts(text):
         if held and first:
             break
-        readings = [reading for reading in readings if reading.end > start]
-        reading = next((reading for reading in readings
-                        if reading.offset(text, start) is not None), None)
+        reading = None
+        for open_ in readings:
+            if open_.end > start and open_.offset(text, start) is not None:
+                reading = open_
+                break
         if reading is not None:
             # (At the alignment of a run read: its bytes hold this magic's.)
             at = reading.width // 4 * 3 + skip
@@ -154,6 +156,7 @@ def _spans(redactor: Redactor, text: str, depth: int, nested: int, first: bool
         data, found = _read(redactor, text[start:end], skip, depth, nested)
         if found:
             held.append((start, end))
+        readings = [open_ for open_ in readings if open_.end > start]
         readings.append(_Reading(start, end, data))
     return held
 

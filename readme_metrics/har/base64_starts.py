@@ -42,6 +42,9 @@ MAGICS = ("UEsDB", "H4sI", "Qlpo", "KLUv")
 #: A zip's local header one and two bytes into a quantum: the characters only its bytes
 #: give, how many characters before them the quantum starts, the bytes before it.
 _SHIFTED = (("BLAw", 2, 1), ("QSwME", 3, 2))
+#: The character just before each (its bits the header's first and the byte's before):
+#: one of these or no zip there.
+_BEFORE = {"BLAw": frozenset("FVl1"), "QSwME": frozenset("BFJNRVZdhlptx159")}
 #: What :func:`~.base64_archives.archive_in` searches a text for, as ``in`` does.
 NEEDLES = MAGICS + tuple(needle for needle, _, _ in _SHIFTED)
 #: A zlib header's base64 (``78 9c``, ``78 da``), read at a run's start.
@@ -108,9 +111,11 @@ def _found(text: str, magic: str) -> Iterator[tuple[int, int, bool]]:
 
 
 def _shifted(text: str, needle: str, back: int, skip: int) -> Iterator[tuple[int, int, bool]]:
+    before = _BEFORE[needle]
     at = text.find(needle, back)
     while at >= 0:
-        if all(character in ALPHABET for character in text[at - back:at]):
+        if text[at - 1] in before and all(
+                character in ALPHABET for character in text[at - back:at - 1]):
             yield at - back, skip, False
         at = text.find(needle, at + 4)
 
@@ -134,8 +139,10 @@ def starts(text: str) -> Iterator[tuple[int, int, bool]]:
 def kind_at(text: str, start: int, skip: int, zlib: bool) -> bool:
     """Whether the run at ``start`` decodes, ``skip`` bytes in, to an archive's first
     bytes (a zlib header's for a ``zlib`` magic): its first quanta decoded."""
-    head = unescaped(text[start:start + 40])
-    head = "".join(head.split())[:12].replace("-", "+").replace("_", "/")
+    head = text[start:start + 12]
+    if not head.isalnum():
+        head = unescaped(text[start:start + 40])
+        head = "".join(head.split())[:12].replace("-", "+").replace("_", "/")
     try:
         data = binascii.a2b_base64(head[:len(head) // 4 * 4])[skip:]
     except (binascii.Error, ValueError):
