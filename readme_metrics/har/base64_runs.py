@@ -54,10 +54,11 @@ __all__ = ["archive_held", "archives_hidden"]
 
 #: A line of a run (its padding too): the alphabets' characters, each percent-encoded
 #: too (a URL's query value in a text or a JSON string: review128; hostile38), JSON's
-#: ``\/``.
+#: ``\/``, and ``\u002B``, ``\u002F``, ``\u003D`` (.NET's System.Text.Json escapes
+#: ``+``, Gson ``=``).
 _LINE = lazy_compile(
     r"[A-Za-z0-9+/_-]*(?:(?:%(?:2[BbDdFf]|3[0-9]|4[1-9A-Fa-f]|5[0-9AaFf]|6[1-9A-Fa-f]"
-    r"|7[0-9Aa])|\\/)[A-Za-z0-9+/_-]*)*(?:=|%3[Dd])*")
+    r"|7[0-9Aa])|\\/|\\u002[BbFf])[A-Za-z0-9+/_-]*)*(?:=|%3[Dd]|\\u003[Dd])*")
 #: A line break to the next line of a run (its blanks, or a JSON string's escaped break;
 #: a line of base64 after).
 _BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n)(?=[A-Za-z0-9+/_-]|%[2-7])")

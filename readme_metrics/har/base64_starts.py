@@ -154,12 +154,20 @@ def kind_at(text: str, start: int, skip: int, zlib: bool) -> bool:
         data.startswith(_BZIP2) and data[3:4].isdigit())
 
 
+#: The JSON escapes a run holds (.NET's and Gson's defaults), what each stands for.
+_JSON_ESCAPES = tuple((f"\\u00{code}", chr(int(code, 16))) for code in (
+    "2B", "2b", "2F", "2f", "3D", "3d"))
+
+
 def unescaped(run: str) -> str:
-    """``run`` with the escapes a run holds read: JSON's ``\\/`` and escaped line breaks
+    """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and escaped line breaks
     (a JSON file's string as written inside an archive), percent-encoding (each at C's
     speed: ``unquote`` took 0.6 s a MiB of them)."""
     if "\\" in run:
         run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
+        if "\\u00" in run:
+            for escape, character in _JSON_ESCAPES:
+                run = run.replace(escape, character)
     if "%" in run:
         # (quoted-printable's decoder reads "=XX": each "=" written so first.)
         run = binascii.a2b_qp(run.replace("=", "=3D").replace("%", "=").encode(
