@@ -15,9 +15,12 @@
    ``+`` or ``=`` (.NET's ``\\u002B``, Gson's ``\\u003D``), or
    with its MIME lines' breaks escaped (``\\r\\n`` in the JSON string), cut the run at
    the first escape; UTF-16 text (each character NUL-spaced) was not searched.
-5. A run with one base64 character glued after its last whole quantum (``UEsDB...x``)
+5. A zip after 4 or more bytes holding ``PK\\3\\4`` (a bogus local header before the
+   real one, which ``unzip`` reads past) was read from the bogus header's fields and the
+   real entry skipped, as a body and as base64 (``har/zip_entries.py``).
+6. A run with one base64 character glued after its last whole quantum (``UEsDB...x``)
    failed to decode whole and was sent.
-6. A zlib stream's base64 (``eJ...``: Python's ``zlib.compress``, PHP's
+7. A zlib stream's base64 (``eJ...``: Python's ``zlib.compress``, PHP's
    ``gzcompress``, Django's signed values) at a value's or a run's start.
 """
 
@@ -27,6 +30,7 @@ import base64
 import gzip
 import json
 import random
+import zipfile
 import zlib
 from typing import Callable
 from urllib.parse import quote, urlencode
@@ -227,6 +231,24 @@ def test_an_archive_in_base64_inside_a_zip_escaped_or_wide(shape: str) -> None:
 @pytest.mark.parametrize("shape", INSIDE)
 def test_guard_prose_so_inside_a_zip_is_kept(shape: str) -> None:
     assert _kept_as_sent(zip_of({"a.txt": INSIDE[shape](_b64(PROSE_ZIP))}), "application/zip")
+
+
+@pytest.mark.parametrize("before", [b"PK\3\4", b"xyzPK\3\4", b"PK\3\4\x14\x00"])
+def test_a_zip_after_a_bogus_local_header(before: bytes) -> None:
+    """``PK\\3\\4`` and then a zip (``unzip`` reads it, its offsets moved): the bogus
+    header's fields, read from the real one's bytes, jumped the reader past the real
+    entry (hypothesis drew it, as bytes before a zip in base64). As a body and as base64.
+    Failed before: 3 of 3."""
+    body = before + ZIP
+    for text in _sent(body, "application/zip"):
+        assert text.startswith("[REDACTED")
+    assert _every_place_hides(_b64(body)) == []
+
+
+def test_guard_a_zip_of_zips_stored_is_kept() -> None:
+    inner = [zip_of({f"n{at}.md": PROSE}) for at in range(3)]
+    assert _kept_as_sent(zip_of({f"z{at}.zip": data for at, data in enumerate(inner)},
+                                zipfile.ZIP_STORED), "application/zip")
 
 
 # 5. zlib --------------------------------------------------------------------------

@@ -179,8 +179,10 @@ def _read(redactor: Redactor, run: str, skip: int, depth: int, nested: int
         return b"", True
     try:
         written = "".join((unescaped(run) if "%" in run or "\\" in run else run).split())
-        # (Characters past the last whole quantum, one glued to the run, "..._v2",
-        # would fail the decoding of all: left out, as base64 -d writes what is before.)
+        # (Its padding written again, and a character past the last whole quantum, one
+        # glued to the run, "...x", left out: either failed the decoding of all, where
+        # base64 -d writes what comes before.)
+        written = written.rstrip("=")
         written = written[:len(written) - len(written) % 4 if len(written) % 4 == 1 else None]
         data = file_transfer_decoded(written.encode("latin-1", "replace"), "base64")
         if data[:4] == written[:4].encode("latin-1", "replace"):  # (no base64: as written)

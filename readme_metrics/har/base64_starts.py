@@ -160,9 +160,9 @@ _JSON_ESCAPES = tuple((f"\\u00{code}", chr(int(code, 16))) for code in (
 
 
 def unescaped(run: str) -> str:
-    """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and escaped line breaks
-    (a JSON file's string as written inside an archive), percent-encoding (each at C's
-    speed: ``unquote`` took 0.6 s a MiB of them)."""
+    """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and
+    escaped line breaks (a JSON file's string as written inside an archive),
+    percent-encoding (each at C's speed: ``unquote`` took 0.6 s a MiB of them)."""
     if "\\" in run:
         run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
         if "\\u00" in run:

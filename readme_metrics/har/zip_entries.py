@@ -83,6 +83,7 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
         start = found + 30 + named + extra
         end = start
         stored = method == 0 and starts_compressed(data[start:start + 6])
+        gave = stored  # (whether it gave an entry's data: see below)
         if budget is None and _to_inflate(flags, method, start, data, stored):
             budget = inflation_budget.BUDGET
             if not budget.open():
@@ -100,6 +101,7 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
                 rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
+            gave = bool(text)
         elif method in (12, 14) and not flags & 9 and size:
             end = min(start + size, len(data))  # (a body cut short: as far as it goes)
             text, rest = _unpacked(method, view[start:end], min(left, HEAD))
@@ -107,6 +109,7 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
                 rests.append((len(out), rest))
             out.append(text)
             left -= len(text)
+            gave = bool(text)
         elif not flags & 1 and (method in (12, 14) and flags & 8 or method in _UNREAD):
             # (Compressed, not encrypted, not read: its sizes after it, or a method
             # zlib, bz2 and lzma do not read; hostile33: its .env went out unread.)
@@ -117,7 +120,10 @@ def inflated_entries(data: bytes) -> Optional[bytes]:
             end = start + size if size and not flags & 8 else data.find(b"PK\3\4", start)
             end = len(data) if end < 0 else min(end, len(data))
             gzips.append(view[start:end])
-        found = data.find(b"PK\3\4", max(found + 4, end))
+        # (A header that gave no text is looked past from its own 4 bytes on: a bogus
+        # one before the real, "PK\3\4" and then a zip as unzip reads it, read its
+        # fields from the real one's and jumped past it; hostile38.)
+        found = data.find(b"PK\3\4", max(found + 4, end) if gave else found + 4)
     for index, rest in rests:
         if left <= 0:
             break
