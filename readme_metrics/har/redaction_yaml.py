@@ -29,6 +29,7 @@ from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
 from readme_metrics.har.yaml_lines import key_text as _key
+from readme_metrics.har.yaml_lines import node_start as _node
 from readme_metrics.har.yaml_lines import properties_end as _properties
 from readme_metrics.har.yaml_lines import quote_close as _quote_close
 from readme_metrics.har.yaml_lines import quoted_lines as _quoted_lines
@@ -79,7 +80,23 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
         aliases += _hidden(source, redactor, frozenset(), _named(source, redactor))[1]
     if aliases:
         hidden = _hidden(hidden, redactor, frozenset(aliases), named)[0]
+    if hidden != reading and "&" in reading and "*" in hidden:
+        # An anchor hidden inside a value (``password: [&p s]`` then ``b: *p``): each
+        # alias of it hidden too, so the text sent still loads (hostile39).
+        lost = _anchor_names(reading) - _anchor_names(hidden)
+        if lost:
+            hidden = _hidden(hidden, redactor, frozenset(), named, lost)[0]
     return text if hidden == reading else hidden
+
+
+#: An anchor's name, where a node's properties may start.
+_ANCHOR_NAMES = lazy_compile(r"(?:^|(?<=[ \t\r\n\[{,:?-]))&([^ \t\r\n,\[\]{}]+)")
+
+
+def _anchor_names(text: str) -> set[str]:
+    """The names of the anchors written in ``text`` (a scalar's ``&x`` too: more, never
+    fewer)."""
+    return {found.group(1) for found in _ANCHOR_NAMES.finditer(text)}
 
 
 #: A line break PyYAML reads and :func:`_hidden` does not split at: a lone CR (old Mac),
@@ -88,11 +105,12 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
 _BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
-def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str]
-            ) -> tuple[str, list[str]]:
-    """:func:`yaml_redacted`'s pass: the text, each value an ``anchors`` anchor names
-    hidden too (its anchor kept), and the aliases denied keys' values were; a key that
-    is an alias of a ``named`` anchor is a denied key."""
+def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str],
+            lost: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """:func:`yaml_redacted`'s pass: the text, each node an ``anchors`` anchor names
+    hidden too (its anchor kept; a key's too), each alias of a ``lost`` anchor, and the
+    aliases denied keys' values were; a key that is an alias of a ``named`` anchor is a
+    denied key."""
     lines = text.split("\n")
     out: list[str] = []
     aliases: list[str] = []
@@ -106,6 +124,12 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         last = index
         at = _content(line)
         end = _value_start(line, at)
+        if anchors and end >= 0 and at > 0:
+            keyed = _anchored_key(line, at, end, anchors)
+            if keyed is not line:
+                line, changed = keyed, True
+                at = _content(line)
+                end = _value_start(line, at)
         anchor = _item_anchor(line, _properties(line, end), end) if anchors and end >= 0 \
             else None  # (after a tag too: "x: !!seq &p [...]", sent; review129)
         depth = at  # (the indentation its value's lines are deeper than)
@@ -117,6 +141,10 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             anchor = _item_anchor(line, at)
             depth = line.rfind("-", 0, at) if anchor is not None else at
         colon = _explicit(lines, index, at, redactor, named)
+        if anchors and line.startswith(("? ", "?\t"), at):
+            # An explicit key's anchor ("? &p s" then ": 1", its alias a denied key's
+            # value: "s" went out; hostile39): its lines are deeper than its "?".
+            anchor = _item_anchor(line, _properties(line, at + 2), at + 2)
         if colon > 0:
             # "? password" then ": value" (an explicit key, as PyYAML reads it; its
             # value went out in clear, hostile27): that value is the key's; so is a
@@ -133,6 +161,15 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 start, kept = end, f" &{anchor.group(1)}"
         elif end >= 0 and _denies(redactor, _key(line, at, end), named):
             start = end
+            anchor = _item_anchor(line, _properties(line, end), end)
+            if anchor is not None:
+                # Its anchor kept on the marker (``password: &p s`` then ``b: *p`` went
+                # out as ``password: "[REDACTED 4]"``: no YAML, "p" undefined;
+                # hostile39); a tag before it goes, the marker is no sequence.
+                start, kept = (end, f" &{anchor.group(1)}") if anchor.start() > end \
+                    else (anchor.end(), "")
+        elif lost and _lost_alias(line, end if end >= 0 else at, lost):
+            start = end if end >= 0 else at  # (an alias of an anchor hidden in a value)
         else:
             # A flow collection (a key's value, a sequence's item, the line) naming a
             # denied key, in no quotes (as PyYAML writes them): hidden whole.
@@ -160,7 +197,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             last = max(_value_end(lines, index, at, line[start:]),
                        _flow_close(lines, index, line[start:], budget))
             flow = "\n".join([line[start:], *lines[index:last]])
-            read = _flow_read(redactor, flow, named, aliases, anchors)
+            read = _flow_read(redactor, flow, named, aliases, anchors, lost)
             if read is not None:
                 # Read member by member (each denied key's value hidden, the rest as
                 # written: PyYAML's canonical=True, hostile36), or naming none.
@@ -203,6 +240,25 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         index = last
         changed = True
     return ("\n".join(out) if changed else text), aliases
+
+
+def _lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
+    """Whether the node at ``at`` is an alias of a ``lost`` anchor (``b: *p``, ``- *p``),
+    one put on a node hidden inside a denied key's value."""
+    node = line[_properties(line, at):].strip(" \t\r")
+    return node[:1] == "*" and node[1:] in lost
+
+
+def _anchored_key(line: str, at: int, end: int, anchors: frozenset[str]) -> str:
+    """``line`` with its key (at ``at``, its value at ``end``) written ``"[REDACTED n]"``
+    when an ``anchors`` anchor is put on it (``&p s: 1``, ``- &p s: 1``: an alias of it
+    a denied key's value, ``s`` went out; hostile39), its anchor kept, its tags gone."""
+    lead = _node(line)
+    found = _item_anchor(line, at, lead)
+    if found is None or found.group(1) not in anchors or found.end() > at:
+        return line
+    key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
+    return f'{line[:lead]}&{found.group(1)} "[REDACTED {len(key)}]"{line[at + len(key):]}'
 
 
 #: A block scalar's indicator, its indentation and chomping, to its line's end.
@@ -366,7 +422,7 @@ def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> i
 
 
 def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: list[str],
-               anchors: frozenset[str]) -> str | None:
+               anchors: frozenset[str], lost: frozenset[str]) -> str | None:
     """A flow collection's text with each denied key's value hidden
     (:func:`~.yaml_flow.flow_hidden`), and each value an ``anchors`` anchor is put on;
     itself when it names none, ``None`` when it cannot be read soundly (then hidden
@@ -374,9 +430,10 @@ def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: li
     an anchor or an alias is read whatever it names (``{*k : ...}``, ``*k`` an alias of
     ``&k password``, had no denied name in it: sent in clear; review129)."""
     if not redactor.mentions_key(flow, True) and not (
-            (anchors or named) and ("&" in flow or "*" in flow)):
+            (anchors or named or lost) and ("&" in flow or "*" in flow)):
         return flow
-    return flow_hidden(flow, lambda key: _denies(redactor, key, named), aliases, anchors)
+    return flow_hidden(flow, lambda key: _denies(redactor, key, named), aliases, anchors,
+                       lost)
 
 
 #: What separates a flow collection's members (and starts or ends one).

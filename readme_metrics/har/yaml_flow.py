@@ -38,6 +38,22 @@ _MARKS = frozenset(" \t\r\n'\"#{}[],:?!&")
 _AFTER_COLON = frozenset(" \t\r\n,[]{}")
 
 
+class _Reading:
+    """What one reading is given (what a denied key is, the anchors whose nodes to hide,
+    the anchors lost) and finds (the spans to hide, a hidden value's aliases)."""
+
+    __slots__ = ("aliases", "anchors", "denies", "lost", "spans")
+
+    def __init__(self, denies: Optional[Callable[[str], bool]],
+                 aliases: Optional[list[str]], anchors: frozenset[str],
+                 lost: frozenset[str]) -> None:
+        self.denies = denies
+        self.aliases = aliases
+        self.anchors = anchors
+        self.lost = lost
+        self.spans: list[tuple[int, int, str]] = []  # (start, end, the anchor kept)
+
+
 class _Frame:
     """A collection open at one depth: where its current member starts, and the
     position of that member's ``:`` indicator (-1 while none)."""
@@ -64,7 +80,8 @@ def _key(text: str) -> str:
 
 def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
                 aliases: Optional[list[str]] = None,
-                anchors: frozenset[str] = frozenset()) -> Optional[str]:
+                anchors: frozenset[str] = frozenset(),
+                lost: frozenset[str] = frozenset()) -> Optional[str]:
     """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
     value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
     length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
@@ -72,8 +89,11 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
     on (its anchor kept); ``text`` itself when none is; ``None`` when it cannot be read
     soundly. A hidden value that is an alias (``{password: *p}``) has its anchor's name
     put in ``aliases``: the anchored value is hidden too, a second pass (it went out in
-    clear; review129)."""
-    spans: list[tuple[int, int, str]] = []  # (start, end, the anchor kept)
+    clear; review129), an anchored key too (hostile39). A hidden value keeps its anchor
+    (``{password: &p "[REDACTED n]"}``), and an alias of a ``lost`` anchor (one hidden
+    inside a value) is hidden: the text sent still loads (hostile39)."""
+    reading = _Reading(denies, aliases, anchors, lost)
+    spans = reading.spans
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
     at = 0
@@ -110,12 +130,9 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
         elif character in "}],":
             if not stack:
                 return None
-            frame = stack[-1]
-            span = _member(text, frame, at, denies, aliases, anchors)
-            if span is None:
+            if not _member(text, stack[-1], at, reading):
                 return None
-            if span[1] > span[0]:
-                spans.append(span)
+            frame = stack[-1]
             if character == ",":
                 frame.start, frame.colon = at + 1, -1
                 node = True
@@ -165,52 +182,73 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
     return "".join(out)
 
 
-def _member(text: str, frame: _Frame, end: int,
-            denies: Optional[Callable[[str], bool]], aliases: Optional[list[str]],
-            anchors: frozenset[str]) -> Optional[tuple[int, int, str]]:
-    """The span of the value of the member of ``frame`` ending at ``end`` to hide (empty
-    when none), or ``None`` when its key cannot be read soundly (a collection naming a
-    denied key)."""
-    if anchors:
-        start = frame.colon + 1 if frame.colon >= 0 else frame.start
-        anchored = _anchored(text, start, end, anchors)
-        if anchored:
+def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
+    """Put in ``reading.spans`` the spans of the member of ``frame`` ending at ``end`` to
+    hide (its value, its key); ``False`` when its key cannot be read soundly (a
+    collection naming a denied key)."""
+    start = frame.colon + 1 if frame.colon >= 0 else frame.start
+    if reading.anchors and frame.colon >= 0:
+        # An anchored key an alias of which a denied key's value is ("{&p s: 1,
+        # password: *p}": "s" went out; hostile39).
+        name, after, tagged = _anchor(text, frame.start, frame.colon)
+        if name in reading.anchors:
+            reading.spans.append((frame.start, frame.colon, f" &{name}") if tagged
+                                 else (after, frame.colon, ""))
+    if reading.anchors or reading.lost:
+        name, after, tagged = _anchor(text, start, end)
+        if name in reading.anchors:
             # (A tag before it, "!!seq &p [...]", goes: the marker is no sequence.)
-            return (start, end, f" &{anchored}")
+            reading.spans.append((start, end, f" &{name}") if tagged else (after, end, ""))
+            return True
+        value = text[start:end].strip(" \t\r\n")
+        if value[:1] == "*" and value[1:] in reading.lost:
+            reading.spans.append((start, end, ""))  # (an alias of a hidden anchor)
+            return True
+    denies = reading.denies
     if frame.colon < 0 or denies is None:
-        return (0, 0, "")
+        return True
     key = _key(text[frame.start:frame.colon])
     if "\n" in key and key[:1] not in ("'", '"') and any(
             denies(_key(line)) for line in key.split("\n")):
-        return None  # (a plain key over lines, no YAML: "{<\npassword: s}", hostile26)
+        return False  # (a plain key over lines, no YAML: "{<\npassword: s}", hostile26)
     if key[:1] in ("{", "["):
-        return None if _scalars_deny(key, denies) else (0, 0, "")
-    if not denies(key):
-        return (0, 0, "")
-    value = text[frame.colon + 1:end].strip(" \t\r\n")
-    if not value:
-        return (0, 0, "")  # (no value: null)
-    if aliases is not None and "*" in value:
-        aliases += [found.group(1) for found in ALIASES.finditer(value)]
-    return (frame.colon + 1, end, "")
+        return not _scalars_deny(key, denies)
+    value = text[start:end].strip(" \t\r\n")
+    if not value or not denies(key):
+        return True  # (no value, null; an allowed key)
+    if reading.aliases is not None and "*" in value:
+        reading.aliases += [found.group(1) for found in ALIASES.finditer(value)]
+    name, after, tagged = _anchor(text, start, end)
+    if name and text[after:end].strip(" \t\r\n"):
+        # Its anchor is kept on the marker ("{password: &p s, b: *p}" went out as
+        # "{password: "[REDACTED 4]", b: *p}": no YAML, "p" undefined; hostile39).
+        reading.spans.append((start, end, f" &{name}") if tagged else (after, end, ""))
+    else:
+        reading.spans.append((start, end, ""))
+    return True
 
 
-def _anchored(text: str, start: int, end: int, anchors: frozenset[str]) -> str:
-    """The name of the ``anchors`` anchor put on the node from ``start`` to ``end``
-    (``&p secret``), else ``""``."""
+def _anchor(text: str, start: int, end: int) -> tuple[str, int, bool]:
+    """The anchor among the properties of the node from ``start`` to ``end`` (``&p
+    secret``, ``!!seq &p [...]``): its name, where its name ends and whether a tag comes
+    before it; ``("", start, False)`` when it has none."""
     at = start
     while at < end and text[at] in " \t\r\n":
         at += 1
-    while at < end and text[at] in "&!":  # (its properties: "!!seq &p [...]", review129)
+    if text.startswith("?", at) and text[at + 1:at + 2] in (" ", "\t", "\r", "\n"):
+        at += 2  # (an explicit key's: "? &p s")
+    tagged = False
+    while at < end and text[at] in " \t\r\n&!":  # (its properties: review129)
+        if text[at] not in "&!":
+            at += 1
+            continue
         stop = at
         while stop < end and text[stop] not in " \t\r\n":
             stop += 1
-        if text[at] == "&" and text[at + 1:stop] in anchors:
-            return text[at + 1:stop]
-        while stop < end and text[stop] in " \t\r\n":
-            stop += 1
-        at = stop
-    return ""
+        if text[at] == "&":
+            return text[at + 1:stop], stop, tagged
+        tagged, at = True, stop
+    return "", start, False
 
 
 def _scalars_deny(key: str, denies: Callable[[str], bool]) -> bool:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ALIASES", "ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "complex_scalars",
            "content_start", "is_item", "item_anchor", "key_text", "match_end",
-           "properties_end", "quote_close", "quoted_lines", "value_start"]
+           "node_start", "properties_end", "quote_close", "quoted_lines", "value_start"]
 
 #: A plain key's end: a colon, then a blank or the line's end.
 KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
@@ -45,13 +45,19 @@ def content_start(line: str) -> int:
     and a key's properties (``&a password: ...``). Found a step at a
     time, no slice of the line (``- `` 130,000 times over took 23 s, hostile26), no
     pattern repeating a group (sre keeps a frame a repeat: 16 MB there)."""
+    return properties_end(line, node_start(line))
+
+
+def node_start(line: str) -> int:
+    """Where a line's node starts, its properties included: :func:`content_start`'s
+    steps but the last."""
     at = match_end(BLANKS, line, 3) if line.startswith(("--- ", "---\t")) else \
         match_end(SPACES, line, 0)
     if line.startswith((": ", ":\t"), at):
         at = match_end(BLANKS, line, at + 2)
     while line.startswith(("- ", "-\t"), at):
         at = match_end(BLANKS, line, at + 2)
-    return properties_end(line, at)
+    return at
 
 
 def properties_end(line: str, at: int) -> int:
