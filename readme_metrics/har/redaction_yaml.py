@@ -17,7 +17,7 @@ member (:mod:`.yaml_flow`); a block scalar's lines are text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
@@ -34,6 +34,7 @@ from readme_metrics.har.yaml_lines import properties_end as _properties
 from readme_metrics.har.yaml_lines import quote_close as _quote_close
 from readme_metrics.har.yaml_lines import quoted_lines as _quoted_lines
 from readme_metrics.har.yaml_lines import value_start as _value_start
+from readme_metrics.har.yaml_text import Lines, Pieces
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -74,13 +75,14 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
     the anchored value sent; review129)."""
     reading = _BREAKS.sub("\n", text) if _BREAKS.search(text) is not None else text
     named = _named(reading, redactor) if "*" in reading and "&" in reading else frozenset()
-    hidden, aliases = _hidden(reading, redactor, frozenset(), named)
+    hidden, aliases, anchored = _hidden(reading, redactor, frozenset(), named)
     if source is not None and source != text and "*" in source and "&" in source:
         source = _BREAKS.sub("\n", source)
         aliases += _hidden(source, redactor, frozenset(), _named(source, redactor))[1]
     if aliases:
-        hidden = _hidden(hidden, redactor, frozenset(aliases), named)[0]
-    if hidden != reading and "&" in reading and "*" in hidden:
+        hidden, _, again = _hidden(hidden, redactor, frozenset(aliases), named)
+        anchored = anchored or again
+    if anchored and "*" in hidden:
         # An anchor hidden inside a value (``password: [&p s]`` then ``b: *p``): each
         # alias of it hidden too, so the text sent still loads (hostile39).
         lost = _anchor_names(reading) - _anchor_names(hidden)
@@ -106,28 +108,30 @@ _BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str],
-            lost: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+            lost: frozenset[str] = frozenset()) -> tuple[str, list[str], bool]:
     """:func:`yaml_redacted`'s pass: the text, each node an ``anchors`` anchor names
     hidden too (its anchor kept; a key's too), each alias of a ``lost`` anchor, and the
-    aliases denied keys' values were; a key that is an alias of a ``named`` anchor is a
-    denied key."""
-    lines = text.split("\n")
-    out: list[str] = []
+    aliases denied keys' values were (a key that is an alias of a ``named`` anchor is a
+    denied key), and whether a text hidden held a ``&`` (an anchor it may lose)."""
+    lines = Lines(text)  # (positions, not a string a line: hostile39)
+    out = Pieces(lines)
     aliases: list[str] = []
-    changed = False
+    changed = anchored = False
     index = 0
     budget = [4 * len(lines) + 64]  # (lines :func:`_flow_close` may read in all)
     quoted = 0  # (lines before it go on a quoted scalar: no flow starts in them)
-    while index < len(lines):
+    count = len(lines)
+    while index < count:
         line = lines[index]
         index += 1
         last = index
+        keyed = False  # (whether ``line`` is written anew)
         at = _content(line)
         end = _value_start(line, at)
         if anchors and end >= 0 and at > 0:
             keyed = _anchored_key(line, at, end, anchors)
             if keyed is not line:
-                line, changed = keyed, True
+                line, changed, keyed = keyed, True, True
                 at = _content(line)
                 end = _value_start(line, at)
         anchor = _item_anchor(line, _properties(line, end), end) if anchors and end >= 0 \
@@ -140,7 +144,8 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             # deeper than its "-".
             anchor = _item_anchor(line, at)
             depth = line.rfind("-", 0, at) if anchor is not None else at
-        colon = _explicit(lines, index, at, redactor, named)
+        colon = _explicit(lines, index, at, redactor, named) if line[at:at + 1] == "?" \
+            else -1
         if anchors and line.startswith(("? ", "?\t"), at):
             # An explicit key's anchor ("? &p s" then ": 1", its alias a denied key's
             # value: "s" went out; hostile39): its lines are deeper than its "?".
@@ -149,8 +154,9 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             # "? password" then ": value" (an explicit key, as PyYAML reads it; its
             # value went out in clear, hostile27): that value is the key's; so is a
             # complex key's holding the name as a scalar, "? [a, password]" (hostile29).
-            out += lines[index - 1:colon]
-            line = lines[colon]
+            _line(out, line, index, keyed)
+            out.keep(index, colon)
+            line, keyed = lines[colon], False
             index = colon + 1
             start = at + 1
         elif anchor is not None and anchor.group(1) in anchors:
@@ -177,7 +183,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             # once, not again as keys: linear.
             start = _properties(line, end if end >= 0 else at)
             if index <= quoted:
-                out.append(line)  # (a quoted scalar's text: its "[" starts no flow)
+                _line(out, line, index, keyed)  # (a quoted scalar's: no flow starts)
                 continue
             block = _properties(line, start + 2) if line.startswith(
                 ("? ", "?\t"), start) else start  # (an explicit key's, "? |-", too)
@@ -187,32 +193,34 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 # below, was read as a collection over the keys between; hostile36).
                 last = _block_end(lines, index,
                                   start if block != start else _parent(line, at, end))
-                out += lines[index - 1:last]
+                _line(out, line, index, keyed)
+                out.keep(index, last)
                 index = last
                 continue
             if line[start:start + 1] not in ("{", "["):
                 quoted = max(quoted, _quoted_lines(lines, index, line, start, at))
-                out.append(line)
+                _line(out, line, index, keyed)
                 continue
             last = max(_value_end(lines, index, at, line[start:]),
                        _flow_close(lines, index, line[start:], budget))
-            flow = "\n".join([line[start:], *lines[index:last]])
+            flow = _joined(line[start:], lines, index, last)
             read = _flow_read(redactor, flow, named, aliases, anchors, lost)
             if read is not None:
                 # Read member by member (each denied key's value hidden, the rest as
                 # written: PyYAML's canonical=True, hostile36), or naming none.
                 if read == flow:
-                    out += lines[index - 1:last]
+                    _line(out, line, index, keyed)
+                    out.keep(index, last)
                 else:
-                    out.append(line[:start] + read)
-                    changed = True
+                    out.add(line[:start] + read)
+                    changed, anchored = True, anchored or "&" in flow
                 index = last
                 continue
             if not _flow_denies(redactor, flow):
                 # No flow collection read soundly (a block scalar's line "{ :&", its
                 # "}" far below): its lines are read on as keys, not passed over (the
                 # keys between went out in clear; hostile36).
-                out.append(line)
+                _line(out, line, index, keyed)
                 continue
         value = line[start:].strip(" \t\r")
         if _MARKER.fullmatch(value) is not None and \
@@ -220,26 +228,39 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             # (Hidden already, as a JSON member: "password": "...". Not when lines below
             # are its value: that reading hid a block scalar's "|-" or a plain scalar's
             # first line alone, the rest went out in clear; review125.)
-            out.append(line)
+            _line(out, line, index, keyed)
             continue
         # (A value's properties alone on its line, "password: &id001" or "!!python/tuple",
         # are no value: a sequence's items at the key's indentation after them are it,
         # as PyYAML writes them; they went out in clear, review125.)
         after = value + " "  # (a property's end: a blank)
         last = max(last, _value_end(lines, index, depth, after[_properties(after, 0):]))
-        hidden = "\n".join([value, *lines[index:last]]).strip()
+        hidden = _joined(value, lines, index, last).strip()
         # Each alias in it (``*db``, ``[*db, 1]``: the nested one's anchored value was
         # sent, review129).
         aliases += [found.group(1) for found in _ALIASES.finditer(hidden)] if "*" in hidden \
             else []
         if not hidden:
-            out.append(line)  # (no value: "password:", null)
+            _line(out, line, index, keyed)  # (no value: "password:", null)
             continue
         cr = "\r" if line.endswith("\r") else ""
-        out.append(f'{line[:start].rstrip(" ")}{kept} "[REDACTED {len(hidden)}]"{cr}')
+        out.add(f'{line[:start].rstrip(" ")}{kept} "[REDACTED {len(hidden)}]"{cr}')
         index = last
-        changed = True
-    return ("\n".join(out) if changed else text), aliases
+        changed, anchored = True, anchored or "&" in hidden
+    return (out.text() if changed else text), aliases, anchored
+
+
+def _joined(first: str, lines: Lines, index: int, last: int) -> str:
+    """``first`` then lines ``index`` to ``last - 1``, joined by LF."""
+    return f"{first}\n{lines.span(index, last)}" if last > index else first
+
+
+def _line(out: Pieces, line: str, index: int, keyed: bool) -> None:
+    """Line ``index - 1``, ``line``, written: as it is, or anew when ``keyed``."""
+    if keyed:
+        out.add(line)
+    else:
+        out.keep(index - 1, index)
 
 
 def _lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
@@ -277,7 +298,7 @@ def _parent(line: str, at: int, end: int) -> int:
     return dash if dash >= 0 else len(line) - len(line.lstrip(" "))
 
 
-def _block_end(lines: list[str], index: int, indent: int) -> int:
+def _block_end(lines: Sequence[str], index: int, indent: int) -> int:
     """The index of the first line after the block scalar whose indicator ends line
     ``index - 1``: its lines are the blank ones and those indented deeper than
     ``indent``."""
@@ -288,7 +309,7 @@ def _block_end(lines: list[str], index: int, indent: int) -> int:
     return len(lines)
 
 
-def _explicit(lines: list[str], index: int, at: int, redactor: Redactor,
+def _explicit(lines: Sequence[str], index: int, at: int, redactor: Redactor,
               named: frozenset[str]) -> int:
     """The index of the line holding the value (``: ...`` at the key's indentation) of
     an explicit key on line ``index - 1`` that the denylist names: a scalar on the ``?``
@@ -338,7 +359,7 @@ def _named(text: str, redactor: Redactor) -> frozenset[str]:
                      if _denies(redactor, found.group(2), frozenset()))
 
 
-def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
+def _value_end(lines: Sequence[str], index: int, at: int, value: str) -> int:
     """The index of the first line after a value starting on line ``index - 1`` at
     ``at``: the lines after it indented deeper than its key (blank ones among them) are
     its value too, and so are a sequence's items at its key's indentation after a key
@@ -362,7 +383,7 @@ def _value_end(lines: list[str], index: int, at: int, value: str) -> int:
     return last
 
 
-def _flow_close(lines: list[str], index: int, flow: str, budget: list[int]) -> int:
+def _flow_close(lines: Sequence[str], index: int, flow: str, budget: list[int]) -> int:
     """The index of the first line after the line closing the flow collection that
     ``flow`` (from line ``index - 1``) starts: a quoted scalar in it runs over lines at
     any indentation, one starting ``#`` among them (``{b: '\n#', password: ...}``);

@@ -9,7 +9,7 @@ once: linear. Moved from :mod:`readme_metrics.har.redaction_yaml`, as is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
@@ -119,7 +119,7 @@ def quote_close(text: str, at: int, quote: str) -> int:
         at = close + 1
 
 
-def quoted_lines(lines: list[str], index: int, line: str, start: int, at: int) -> int:
+def quoted_lines(lines: Sequence[str], index: int, line: str, start: int, at: int) -> int:
     """The index of the line after the one closing a quoted scalar that ``line`` (line
     ``index - 1``) opens at ``start`` (after ``? `` there, an explicit key) and does not
     close, or 0: its later lines are its text, and one starting with ``[`` or ``{``
