@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
-from readme_metrics.har.redaction_marks import redacted
+from readme_metrics.har.yaml_anchors import anchor_names, anchored_key, lost_alias
+from readme_metrics.har.yaml_anchors import denies as _denies
+from readme_metrics.har.yaml_anchors import named as _named
+from readme_metrics.har.yaml_flow import flow_close as _flow_close
 from readme_metrics.har.yaml_flow import flow_hidden
 from readme_metrics.har.yaml_lines import ALIASES as _ALIASES
 from readme_metrics.har.yaml_lines import complex_scalars as _complex_scalars
@@ -29,9 +32,7 @@ from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
 from readme_metrics.har.yaml_lines import key_text as _key
-from readme_metrics.har.yaml_lines import node_start as _node
 from readme_metrics.har.yaml_lines import properties_end as _properties
-from readme_metrics.har.yaml_lines import quote_close as _quote_close
 from readme_metrics.har.yaml_lines import quoted_lines as _quoted_lines
 from readme_metrics.har.yaml_lines import value_start as _value_start
 from readme_metrics.har.yaml_text import Lines, Pieces
@@ -44,9 +45,6 @@ __all__ = ["flow_document", "is_yaml", "yaml_redacted"]
 _YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml",
                          "text/x-yaml"})
 
-
-#: A value the JSON members' reading hid, as it writes it.
-_HIDDEN = redacted(None)
 
 #: A value hidden already: a marker, in quotes or not.
 _MARKER = lazy_compile(r"""(["']?)\[REDACTED(?: \d+)?\]\1""")
@@ -85,20 +83,10 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
     if anchored and "*" in hidden:
         # An anchor hidden inside a value (``password: [&p s]`` then ``b: *p``): each
         # alias of it hidden too, so the text sent still loads (hostile39).
-        lost = _anchor_names(reading) - _anchor_names(hidden)
+        lost = anchor_names(reading) - anchor_names(hidden)
         if lost:
-            hidden = _hidden(hidden, redactor, frozenset(), named, lost)[0]
+            hidden = _hidden(hidden, redactor, frozenset(), named, frozenset(lost))[0]
     return text if hidden == reading else hidden
-
-
-#: An anchor's name, where a node's properties may start.
-_ANCHOR_NAMES = lazy_compile(r"(?:^|(?<=[ \t\r\n\[{,:?-]))&([^ \t\r\n,\[\]{}]+)")
-
-
-def _anchor_names(text: str) -> set[str]:
-    """The names of the anchors written in ``text`` (a scalar's ``&x`` too: more, never
-    fewer)."""
-    return {found.group(1) for found in _ANCHOR_NAMES.finditer(text)}
 
 
 #: A line break PyYAML reads and :func:`_hidden` does not split at: a lone CR (old Mac),
@@ -129,9 +117,9 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         at = _content(line)
         end = _value_start(line, at)
         if anchors and end >= 0 and at > 0:
-            keyed = _anchored_key(line, at, end, anchors)
-            if keyed is not line:
-                line, changed, keyed = keyed, True, True
+            rewritten = anchored_key(line, at, end, anchors)
+            if rewritten is not line:
+                line, changed, keyed = rewritten, True, True
                 at = _content(line)
                 end = _value_start(line, at)
         anchor = _item_anchor(line, _properties(line, end), end) if anchors and end >= 0 \
@@ -174,7 +162,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 # hostile39); a tag before it goes, the marker is no sequence.
                 start, kept = (end, f" &{anchor.group(1)}") if anchor.start() > end \
                     else (anchor.end(), "")
-        elif lost and _lost_alias(line, end if end >= 0 else at, lost):
+        elif lost and lost_alias(line, end if end >= 0 else at, lost):
             start = end if end >= 0 else at  # (an alias of an anchor hidden in a value)
         else:
             # A flow collection (a key's value, a sequence's item, the line) naming a
@@ -263,25 +251,6 @@ def _line(out: Pieces, line: str, index: int, keyed: bool) -> None:
         out.keep(index - 1, index)
 
 
-def _lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
-    """Whether the node at ``at`` is an alias of a ``lost`` anchor (``b: *p``, ``- *p``),
-    one put on a node hidden inside a denied key's value."""
-    node = line[_properties(line, at):].strip(" \t\r")
-    return node[:1] == "*" and node[1:] in lost
-
-
-def _anchored_key(line: str, at: int, end: int, anchors: frozenset[str]) -> str:
-    """``line`` with its key (at ``at``, its value at ``end``) written ``"[REDACTED n]"``
-    when an ``anchors`` anchor is put on it (``&p s: 1``, ``- &p s: 1``: an alias of it
-    a denied key's value, ``s`` went out; hostile39), its anchor kept, its tags gone."""
-    lead = _node(line)
-    found = _item_anchor(line, at, lead)
-    if found is None or found.group(1) not in anchors or found.end() > at:
-        return line
-    key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
-    return f'{line[:lead]}&{found.group(1)} "[REDACTED {len(key)}]"{line[at + len(key):]}'
-
-
 #: A block scalar's indicator, its indentation and chomping, to its line's end.
 _BLOCK = lazy_compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#.*)?\r?$")
 
@@ -336,29 +305,6 @@ def _explicit(lines: Sequence[str], index: int, at: int, redactor: Redactor,
         _denies(redactor, scalar, named) for scalar in _complex_scalars(text)) else -1
 
 
-def _denies(redactor: Redactor, key: str, named: frozenset[str]) -> bool:
-    """Whether a key as written names a denied key: after its properties (``!!str
-    password``, a tag PyYAML drops) and quotes, or as an alias (``*k``) of an anchor put
-    on a scalar naming one (``&k password``; review121: both went out in clear)."""
-    key = key[_properties(key, 0):].rstrip(" \t\r")
-    if key[:1] in ('"', "'") and key[-1:] == key[:1] and len(key) > 1:
-        key = key[1:-1]
-    if key.startswith("*"):
-        return key[1:] in named
-    return denied_key(redactor, key)
-
-
-#: An anchor and the scalar it is put on (to a line's or a flow item's end).
-_ANCHORED = lazy_compile(r"&([^ \t\r,\[\]{}]+)[ \t]+([^\n#,\]}]*)")
-
-
-def _named(text: str, redactor: Redactor) -> frozenset[str]:
-    """The anchors of ``text`` put on a scalar naming a denied key (``k: &k password``):
-    an alias of one as a key (``*k : ...``, ``? *k``) is that key."""
-    return frozenset(found.group(1) for found in _ANCHORED.finditer(text)
-                     if _denies(redactor, found.group(2), frozenset()))
-
-
 def _value_end(lines: Sequence[str], index: int, at: int, value: str) -> int:
     """The index of the first line after a value starting on line ``index - 1`` at
     ``at``: the lines after it indented deeper than its key (blank ones among them) are
@@ -381,65 +327,6 @@ def _value_end(lines: Sequence[str], index: int, at: int, value: str) -> int:
             break
         last = ahead + 1
     return last
-
-
-def _flow_close(lines: Sequence[str], index: int, flow: str, budget: list[int]) -> int:
-    """The index of the first line after the line closing the flow collection that
-    ``flow`` (from line ``index - 1``) starts: a quoted scalar in it runs over lines at
-    any indentation, one starting ``#`` among them (``{b: '\n#', password: ...}``);
-    ``index`` when it does not close (not YAML: the lines are read as keys), and once
-    ``budget`` (the lines read, shared by one text's calls) is spent."""
-    # A quote starts a quoted scalar only where a node starts: after the collection's
-    # marks or a ``:``, or after a node's properties (``!!str 'x'``, ``&a 'x'``); inside
-    # a plain scalar (``[a']``, ``[it's]``) it is a character of it (the lines after it
-    # were read as a string still open and hidden whole: hostile26's property).
-    depth, quote, prev, first, blank = 0, "", "", "", True
-    for ahead in range(len(lines) - index + 1):  # (no copy of the lines: linear)
-        budget[0] -= 1
-        if budget[0] < 0:
-            # Collections that never close, line after line ("- {" and "a: {b: 'x"
-            # 20,000 times: each read to the end, 113 s for 80 KB): past ``budget``,
-            # one still open is not YAML's, as one that never closes (its lines and
-            # the rest read as keys: a "password: ..." among them hidden all the same).
-            return index
-        text = lines[index + ahead - 1] if ahead else flow
-        at, blank = 0, True
-        if quote:  # (a quoted scalar from the line before, going on)
-            close = _quote_close(text, 0, quote)
-            if close < 0:
-                continue
-            at, quote, prev = close + 1, "", quote
-        while at < len(text):
-            character = text[at]
-            if character == "[" and prev in "{[,:" and text.startswith(_HIDDEN, at):
-                # (A value the JSON members' reading hid, "[REDACTED]": a quoted scalar
-                # may start after it, ': [REDACTED] "a,]"' as PyYAML's canonical=True
-                # writes one, its "]" closing nothing; hostile36.)
-                at += len(_HIDDEN)
-                continue
-            if character in ("'", '"') and (prev in "{[,:" or blank and first in "!&"):
-                close = _quote_close(text, at + 1, character)
-                if close < 0:
-                    quote = character  # (it goes on on the next line)
-                    break
-                at, prev = close + 1, character
-                continue
-            if character in " \t\r":
-                blank = True
-            elif character == "#" and (at == 0 or text[at - 1] in " \t"):
-                break  # (a comment, to the line's end)
-            else:
-                if blank:
-                    first, blank = character, False
-                prev = character
-                if character in "{[":
-                    depth += 1
-                elif character in "}]":
-                    depth -= 1
-                    if depth <= 0:
-                        return index + ahead
-            at += 1
-    return index
 
 
 def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: list[str],

@@ -45,9 +45,9 @@ class Lines(Sequence[str]):
     def __getitem__(self, index: slice) -> list[str]: ...
 
     def __getitem__(self, index: Union[int, slice]) -> Union[str, list[str]]:
-        if index.__class__ is int and 0 <= index < self._count:  # type: ignore[operator]
+        if index.__class__ is int and 0 <= index < self._count:
             starts = self._starts
-            return self.text[starts[index]:starts[index + 1] - 1]  # type: ignore[operator]
+            return self.text[starts[index]:starts[index + 1] - 1]
         if isinstance(index, slice):
             return [self[at] for at in range(*index.indices(self._count))]
         if -self._count <= index < 0:

@@ -1,0 +1,74 @@
+"""A YAML text's anchors and aliases around denied keys, for :mod:`.redaction_yaml`.
+
+A key is denied as written (after its properties and quotes) or as an alias of an anchor
+put on a scalar naming a denied key (``&k password`` then ``*k : ...``; review121). An
+anchored key an alias of which is a denied key's value (``&p s: 1`` then ``password:
+*p``) is hidden (``&p "[REDACTED n]": 1``; it went out, hostile39), and so is an alias of
+an anchor hidden inside a denied key's value (``password: [&p s]`` then ``b: *p``): the
+text sent still loads (it did not: ``p`` named no anchor, hostile39).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.redaction_cut import denied_key
+from readme_metrics.har.yaml_lines import item_anchor, node_start, properties_end
+
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["anchor_names", "anchored_key", "denies", "lost_alias", "named"]
+
+
+#: An anchor's name, where a node's properties may start.
+_ANCHOR_NAMES = lazy_compile(r"(?:^|(?<=[ \t\r\n\[{,:?-]))&([^ \t\r\n,\[\]{}]+)")
+
+
+def anchor_names(text: str) -> set[str]:
+    """The names of the anchors written in ``text`` (a scalar's ``&x`` too: more, never
+    fewer)."""
+    return {found.group(1) for found in _ANCHOR_NAMES.finditer(text)}
+
+
+def lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
+    """Whether the node at ``at`` is an alias of a ``lost`` anchor (``b: *p``, ``- *p``),
+    one put on a node hidden inside a denied key's value."""
+    node = line[properties_end(line, at):].strip(" \t\r")
+    return node[:1] == "*" and node[1:] in lost
+
+
+def anchored_key(line: str, at: int, end: int, anchors: frozenset[str]) -> str:
+    """``line`` with its key (at ``at``, its value at ``end``) written ``"[REDACTED n]"``
+    when an ``anchors`` anchor is put on it (``&p s: 1``, ``- &p s: 1``: an alias of it
+    a denied key's value, ``s`` went out; hostile39), its anchor kept, its tags gone."""
+    lead = node_start(line)
+    found = item_anchor(line, at, lead)
+    if found is None or found.group(1) not in anchors or found.end() > at:
+        return line
+    key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
+    return f'{line[:lead]}&{found.group(1)} "[REDACTED {len(key)}]"{line[at + len(key):]}'
+
+
+def denies(redactor: Redactor, key: str, named: frozenset[str]) -> bool:
+    """Whether a key as written names a denied key: after its properties (``!!str
+    password``, a tag PyYAML drops) and quotes, or as an alias (``*k``) of an anchor put
+    on a scalar naming one (``&k password``; review121: both went out in clear)."""
+    key = key[properties_end(key, 0):].rstrip(" \t\r")
+    if key[:1] in ('"', "'") and key[-1:] == key[:1] and len(key) > 1:
+        key = key[1:-1]
+    if key.startswith("*"):
+        return key[1:] in named
+    return denied_key(redactor, key)
+
+
+#: An anchor and the scalar it is put on (to a line's or a flow item's end).
+_ANCHORED = lazy_compile(r"&([^ \t\r,\[\]{}]+)[ \t]+([^\n#,\]}]*)")
+
+
+def named(text: str, redactor: Redactor) -> frozenset[str]:
+    """The anchors of ``text`` put on a scalar naming a denied key (``k: &k password``):
+    an alias of one as a key (``*k : ...``, ``? *k``) is that key."""
+    return frozenset(found.group(1) for found in _ANCHORED.finditer(text)
+                     if denies(redactor, found.group(2), frozenset()))
