@@ -60,6 +60,7 @@ UNLOADABLE = [
     pytest.param(f"password:\n  a: &p\n    - {S}\nother:\n- *p\n", id="nested-block"),
     pytest.param(f"token: {{a: &p [{S}]}}\nother: {{b: *p}}\n", id="nested-flow"),
     pytest.param(f"x: &q [&p {S}]\npassword: *q\nother: *p\n", id="via-alias"),
+    pytest.param(f"password: [&p {S}]\nother: *p # c\n", id="alias-and-comment"),
 ]
 
 
@@ -79,7 +80,22 @@ def test_a_denied_value_anchored_still_loads(body: str) -> None:
 
 
 @pytest.mark.parametrize("body", [
+    pytest.param(f"password: &b {{a: {S}}}\nx:\n  <<: *b\n  c: 1\n", id="denied"),
+    pytest.param(f"x: &b {{a: {S}}}\npassword: *b\ny: {{<<: *b, c: 1}}\n", id="aliased"),
+])
+def test_a_merge_key_of_a_hidden_mapping_merges_nothing(body: str) -> None:
+    """``<<: *b`` of a mapping now a marker: PyYAML cannot merge a string (the text sent
+    did not load); it merges nothing now, ``<<: {}``."""
+    assert S in repr(_load(body))
+    for record in records(body.encode(), YAML):
+        text = record["text"]
+        assert S not in text, text
+        assert "<<: {}" in text and S not in repr(_load(text)), text
+
+
+@pytest.mark.parametrize("body", [
     "x: &p 1\ny: *p\n",
+    "x: &b {a: 1}\ny:\n  <<: *b\n",
     "&p a: 1\nb: *p\n",
     "{&p a: 1, b: *p}\n",
     "a: &p [1, &q 2]\nb: *q\n",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
-from readme_metrics.har.yaml_anchors import anchor_names, anchored_key, lost_alias
+from readme_metrics.har.yaml_anchors import anchor_names, anchored_key, lost_alias, merges_kept
 from readme_metrics.har.yaml_anchors import denies as _denies
 from readme_metrics.har.yaml_anchors import named as _named
 from readme_metrics.har.yaml_flow import flow_close as _flow_close
@@ -80,12 +80,15 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
     if aliases:
         hidden, _, again = _hidden(hidden, redactor, frozenset(aliases), named)
         anchored = anchored or again
+    lost: set[str] = set()
     if anchored and "*" in hidden:
         # An anchor hidden inside a value (``password: [&p s]`` then ``b: *p``): each
         # alias of it hidden too, so the text sent still loads (hostile39).
         lost = anchor_names(reading) - anchor_names(hidden)
         if lost:
             hidden = _hidden(hidden, redactor, frozenset(), named, frozenset(lost))[0]
+    if hidden is not reading and "<<" in hidden:
+        hidden = merges_kept(hidden, lost)
     return text if hidden == reading else hidden
 
 

@@ -19,7 +19,7 @@ from readme_metrics.har.yaml_lines import item_anchor, node_start, properties_en
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["anchor_names", "anchored_key", "denies", "lost_alias", "named"]
+__all__ = ["anchor_names", "anchored_key", "denies", "lost_alias", "merges_kept", "named"]
 
 
 #: An anchor's name, where a node's properties may start.
@@ -36,7 +36,25 @@ def lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
     """Whether the node at ``at`` is an alias of a ``lost`` anchor (``b: *p``, ``- *p``),
     one put on a node hidden inside a denied key's value."""
     node = line[properties_end(line, at):].strip(" \t\r")
+    if " #" in node or "\t#" in node:
+        node = node.partition("#")[0].rstrip(" \t")  # (a comment after it)
     return node[:1] == "*" and node[1:] in lost
+
+
+#: A merge key's alias (``<<: *b``), and an anchor put on a marker (``&b "[REDACTED``).
+_MERGE = lazy_compile(r"<<[ \t]*:[ \t]+\*([^ \t\r\n,\[\]{}]+)")
+_MARKED = lazy_compile(r"&([^ \t\r\n,\[\]{}]+) \"\[REDACTED")
+
+
+def merges_kept(text: str, lost: set[str]) -> str:
+    """``text`` with each merge key whose alias names an anchor now on a marker, or
+    ``lost``, merging nothing (``<<: {}``): a marker merged is no YAML a reader loads
+    (``password: &b {a: s}`` then ``<<: *b``; hostile39)."""
+    if "<<" not in text:
+        return text
+    marked = lost | {found.group(1) for found in _MARKED.finditer(text)}
+    return _MERGE.sub(lambda found: "<<: {}" if found.group(1) in marked
+                      else found.group(0), text)
 
 
 def anchored_key(line: str, at: int, end: int, anchors: frozenset[str]) -> str:
