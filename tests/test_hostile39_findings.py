@@ -158,7 +158,7 @@ def _secreted(node: Any, under: bool, count: list[int]) -> None:
             node[place] = f"{SECRET}{count[0]}x"
 
 
-@settings(max_examples=int(__import__("os").environ.get("H39_EX", "400")), deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(_TREE, st.lists(_POOL_ITEM, min_size=1, max_size=3), st.sampled_from(_STYLES))
 def test_pyyaml_dumps_with_shared_values_load_after_and_send_no_denied_value(
         tree: Any, pool: list[Any], style: dict[str, Any]) -> None:
