@@ -37,8 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if worker_crash.in_a_worker(config):
         worker_crash.keep_stderr()
         worker_crash.dump_stacks_at_sigterm()
-    else:  # once per run, before any worker starts: its servers read no source twice
-        bytecode.write(_IMPORTED_BY_CHILDREN)
+    else:  # once per run, before any worker starts: its servers read no source twice,
+        bytecode.write(_IMPORTED_BY_CHILDREN)  # and its workers rewrite no test module
+        bytecode.write_rewritten(config, Path(__file__).resolve().parent)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

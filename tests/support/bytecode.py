@@ -21,7 +21,10 @@ from __future__ import annotations
 import importlib.util
 import py_compile
 from collections.abc import Iterable
+from fnmatch import fnmatch
 from pathlib import Path
+
+import pytest
 
 #: The flags word of a checked hash-based ``.pyc`` (PEP 552: bit 0 hash-based, bit 1
 #: check the source).
@@ -64,3 +67,59 @@ def write(places: Iterable[Path]) -> int:
             continue
         written += 1
     return written
+
+
+def rewritten_sources(config: pytest.Config, folder: Path) -> list[Path]:
+    """The modules under ``folder`` whose assertions pytest rewrites as it imports them:
+    ``conftest.py`` files and those named as ``python_files`` says (``test_*.py``)."""
+    patterns = [*config.getini("python_files"), "conftest.py"]
+    return [path for path in sources([folder])
+            if any(fnmatch(path.name, pattern) for pattern in patterns)]
+
+
+def write_rewritten(config: pytest.Config, folder: Path) -> int:
+    """Write pytest's own cached ``.pyc`` of each test module under ``folder`` whose
+    assertions it rewrites, where missing or not of the source's present bytes; return how
+    many were written (suite32).
+
+    pytest writes that cache as it imports a module, but not under
+    ``PYTHONDONTWRITEBYTECODE=1`` (the project's machines): each xdist worker parsed and
+    rewrote all ~450 test modules again as it collected (a collection: 17.5 s of CPU,
+    6.6 s with the cache; four workers). It always *reads* a cache it finds, checked by
+    the source's hash as ours above (pytest's ``_read_pyc``): this writes it with
+    pytest's own rewrite of the run's own config, once, before the workers start. Never
+    raises: under ``--assert=plain``, or if pytest's internals moved, nothing is written
+    and each worker rewrites as before."""
+    try:
+        from _pytest.assertion import rewrite
+
+        if config.getoption("assertmode") != "rewrite":
+            return 0
+        tail, cache_dir, read, parse, put = (rewrite.PYC_TAIL, rewrite.get_cache_dir,
+                                            rewrite._read_pyc, rewrite._rewrite_test,
+                                            rewrite._write_pyc)
+    except (ImportError, AttributeError, ValueError):
+        return 0
+    written = 0
+    for source in rewritten_sources(config, folder):
+        pyc = cache_dir(source) / (source.name[:-3] + tail)
+        try:
+            if read(source, pyc) is not None:
+                continue
+            source_hash, code = parse(source, config)
+            pyc.parent.mkdir(exist_ok=True)
+        except (SyntaxError, OSError, ValueError):
+            continue
+        written += put(_NO_TRACE, code, source_hash, pyc)  # type: ignore[arg-type]
+    return written
+
+
+class _Trace:
+    """What ``_write_pyc`` takes of pytest's assertion state: its ``trace``."""
+
+    @staticmethod
+    def trace(message: str) -> None:
+        del message
+
+
+_NO_TRACE = _Trace()
