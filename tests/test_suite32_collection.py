@@ -37,6 +37,15 @@ def test_sums():
 """
 
 
+@pytest.fixture
+def rewriting(pytestconfig: pytest.Config) -> pytest.Config:
+    """This run's config, which rewrites assertions (not so under ``--assert=plain``,
+    where pytest rewrites nothing and the run writes nothing: skipped)."""
+    if pytestconfig.getoption("assertmode") != "rewrite":
+        pytest.skip("--assert=plain: pytest rewrites nothing, and the run writes nothing")
+    return pytestconfig
+
+
 def _pytest_in(folder: Path) -> tuple[str, list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("README_", "PYTEST_"))}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # as on the project's machines
@@ -48,11 +57,11 @@ def _pytest_in(folder: Path) -> tuple[str, list[str]]:
 
 
 def test_the_run_wrote_the_rewritten_pyc_of_every_test_module(
-        pytestconfig: pytest.Config) -> None:
+        rewriting: pytest.Config) -> None:
     """Before: none (pytest writes none under PYTHONDONTWRITEBYTECODE=1)."""
     from _pytest.assertion import rewrite
 
-    modules = bytecode.rewritten_sources(pytestconfig, REPO_ROOT / "tests")
+    modules = bytecode.rewritten_sources(rewriting, REPO_ROOT / "tests")
     assert len(modules) > 400
     assert REPO_ROOT / "tests" / "conftest.py" in modules
     assert Path(__file__) in modules
@@ -63,25 +72,25 @@ def test_the_run_wrote_the_rewritten_pyc_of_every_test_module(
 
 
 def test_a_written_module_is_not_rewritten_again_and_its_asserts_still_explain(
-        pytestconfig: pytest.Config, tmp_path: Path) -> None:
+        rewriting: pytest.Config, tmp_path: Path) -> None:
     module = tmp_path / "test_sums32.py"
     module.write_text(_A_TEST)
     output, compiled = _pytest_in(tmp_path)
     assert compiled == [str(module)]  # no cache: rewritten (and compiled) as it was imported
     assert "assert 2 == 3" in output  # pytest's rewritten assertion, its values
-    assert bytecode.write_rewritten(pytestconfig, tmp_path) == 1
-    assert bytecode.write_rewritten(pytestconfig, tmp_path) == 0  # current: not again
+    assert bytecode.write_rewritten(rewriting, tmp_path) == 1
+    assert bytecode.write_rewritten(rewriting, tmp_path) == 0  # current: not again
     output, compiled = _pytest_in(tmp_path)
     assert compiled == []
     assert "assert 2 == 3" in output and "1 failed" in output
 
 
 def test_a_module_changed_after_its_pyc_is_rewritten_from_its_new_bytes(
-        pytestconfig: pytest.Config, tmp_path: Path) -> None:
+        rewriting: pytest.Config, tmp_path: Path) -> None:
     """The same size and mtime as when it was written: the hash tells."""
     module = tmp_path / "test_sums32.py"
     module.write_text(_A_TEST)
-    assert bytecode.write_rewritten(pytestconfig, tmp_path) == 1
+    assert bytecode.write_rewritten(rewriting, tmp_path) == 1
     before = module.stat()
     module.write_text(_A_TEST.replace("== 3", "== 4"))
     os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
@@ -91,15 +100,15 @@ def test_a_module_changed_after_its_pyc_is_rewritten_from_its_new_bytes(
 
 
 def test_a_module_that_does_not_parse_or_a_folder_not_written_is_left(
-        pytestconfig: pytest.Config, tmp_path: Path) -> None:
+        rewriting: pytest.Config, tmp_path: Path) -> None:
     (tmp_path / "test_broken32.py").write_text("def (:\n")
     (tmp_path / "test_sums32.py").write_text(_A_TEST)
-    assert bytecode.write_rewritten(pytestconfig, tmp_path) == 1  # the broken one left
+    assert bytecode.write_rewritten(rewriting, tmp_path) == 1  # the broken one left
     other = tmp_path / "other"
     other.mkdir()
     (other / "test_sums32.py").write_text(_A_TEST)
     (other / "__pycache__").write_text("a file where the folder would be")
-    assert bytecode.write_rewritten(pytestconfig, other) == 0
+    assert bytecode.write_rewritten(rewriting, other) == 0
 
 
 def test_under_plain_asserts_nothing_is_written(tmp_path: Path) -> None:
