@@ -1,0 +1,88 @@
+"""review132: a hostile read of delivery44's hypercorn SIGTERM handler.
+
+A SIGTERM to one hypercorn worker alone (``kill <worker pid>``: an operator, a memory
+watchdog) under ``--workers 2`` while its close waits on the API: the handler set
+hypercorn's stop event, which hypercorn shares between its parent and every worker. The
+other worker stopped at once and exited 0, and hypercorn's parent, not stopping (it
+stops on a worker's non-zero exit, or its own signal), spawned a new worker in its
+place: which found the event set, stopped, exited 0, and was spawned again, for as long
+as the close ran (each a fresh interpreter importing the app, binding the socket).
+Bare, the killed worker's -15 stops the server with no worker spawned.
+
+Real hypercorn (its CLI, run by delivery44's script that prints each started worker's
+exit code), a real Starlette app wrapped, a collector on 127.0.0.1 holding its answers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.processes import LINE_WAIT
+from tests.support.runserver import CALLER, held_collector, held_env, serving
+from tests.test_delivery44_hypercorn_group import _RUN, _workers
+
+APP = '''\
+import os
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import Response
+from starlette.routing import Route
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+with open(f"started-{os.getpid()}", "w"):
+    pass
+
+
+async def pid(request):
+    return Response(str(os.getpid()))
+
+
+async def nolog(request):
+    return Response(b"ok")
+
+
+def grouping(request):
+    return {"api_key": "caller-132", "label": "review132"}
+
+
+app = Starlette(routes=[Route("/pid", pid), Route("/nolog", nolog, methods=["GET", "OPTIONS"])],
+                middleware=[Middleware(ReadMeMetricsMiddleware,
+                                       config=MetricsApiConfig(grouping_function=grouping))])
+'''
+
+
+@pytest.mark.e2e
+def test_hypercorn_worker_alone_sigterm_spawns_no_worker_while_its_close_runs(
+        tmp_path: Path) -> None:
+    """``-w 2``, one logged call, SIGTERM to the worker that served it alone, the API
+    holding its answers (``shutdown_timeout`` 4 s): the close says its log not
+    delivered, that worker dies by the SIGTERM, hypercorn stops, and no worker was
+    started past the first two (bare: none). Before: the other worker, stopped by the
+    shared event, was replaced again and again while the close ran."""
+    (tmp_path / "run44.py").write_text(_RUN)
+    (tmp_path / "app132.py").write_text(APP)
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        argv = ["run44.py", "-b", "127.0.0.1:{port}", "--workers=2", "app132:app"]
+        with serving(argv, held_env(held, tmp_path, "4"), tmp_path, "server.log") as served:
+            _workers(served, 2)
+            answer = requests.get(f"{served.url}/pid", timeout=30, headers=CALLER)
+            assert answer.status_code == 200
+            os.kill(int(answer.text), signal.SIGTERM)
+            code = served.process.wait(LINE_WAIT)
+            said = served.said()
+    started = sorted(path.name for path in tmp_path.glob("started-*"))
+    assert len(started) == 2, (started, said)
+    assert said.count("worker exit") == 2, said
+    assert "worker exit -15" in said, said
+    assert "1 log not delivered" in said, said
+    assert code == 0, said
