@@ -12,8 +12,10 @@ moment, and killed it before any close began: what it held was lost, nothing sai
 In such a worker (its ``multiprocessing`` target is hypercorn's) the library sets a
 handler for SIGTERM as it starts in the main thread. At a SIGTERM while it serves:
 
-- hypercorn's stop event is set, as its parent does at its own SIGTERM (and does anyway
-  once a worker ended: the worker stops taking connections now, not after the close);
+- the worker stops as at hypercorn's stop event (its own copy of it reads set: the
+  event is shared, and a SIGTERM to this worker alone must not stop the others, which
+  hypercorn's parent then replaced); the worker stops taking connections now, not after
+  the close (its parent sets the event anyway once a worker ended);
 - the exit's close (:func:`.process.close_all`, within ``shutdown_timeout``) runs in a
   thread of its own (the signal came in the loop's thread, which may hold the queue's
   lock), saying what it gave up on as every close does;
@@ -123,8 +125,17 @@ class _Handler:
 
 
 def _stop_hypercorn() -> None:
-    """Set hypercorn's stop event (the worker's ``shutdown_event``), as its parent does
-    at its SIGTERM; never raises."""
+    """This worker alone stops as at hypercorn's stop event (the worker's
+    ``shutdown_event``, which it polls by ``is_set()``): its own copy of the event reads
+    set; never raises.
+
+    Not ``event.set()``: the event is one for hypercorn's parent and every worker. Set at
+    a SIGTERM to one worker alone (``kill <worker pid>`` under ``--workers 2``), it
+    stopped the others too, each exiting 0, and the parent (which stops at a worker's
+    non-zero exit or its own signal) spawned a new worker in each one's place, which
+    found the event set, stopped and was spawned again, for as long as the close ran
+    (review132: 4 workers started, not 2). Bare, no worker is spawned: the killed
+    worker's -15 stops the server, as it does here once the close has ended."""
     mp_process = sys.modules.get("multiprocessing.process")
     if mp_process is None:  # pragma: no cover - a hypercorn worker has it
         return
@@ -132,9 +143,15 @@ def _stop_hypercorn() -> None:
         kwargs = getattr(mp_process.current_process(), "_kwargs", None) or {}
         event = kwargs.get("shutdown_event")
         if event is not None:
-            event.set()
+            event.is_set = _stopped  # (an attribute of this process's copy alone)
+            event.wait = _stopped
     except Exception:  # pragma: no cover - hypercorn's own state
         pass
+
+
+def _stopped(*_: object) -> bool:
+    """What this worker's copy of hypercorn's stop event answers once its close began."""
+    return True
 
 
 def _end_from_thread() -> None:
