@@ -15,6 +15,7 @@ exit code), a real Starlette app wrapped, a collector on 127.0.0.1 holding its a
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import threading
@@ -23,9 +24,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.fake_api import Collector
 from tests.support.processes import LINE_WAIT
 from tests.support.runserver import CALLER, held_collector, held_env, serving
-from tests.test_delivery44_hypercorn_group import _RUN, _workers
+from tests.test_delivery44_hypercorn_group import ROOT, _RUN, _workers
+from tests.test_e2e_servers import server_env
 
 APP = '''\
 import os
@@ -86,3 +89,67 @@ def test_hypercorn_worker_alone_sigterm_spawns_no_worker_while_its_close_runs(
     assert "worker exit -15" in said, said
     assert "1 log not delivered" in said, said
     assert code == 0, said
+
+
+#: pyuwsgi's uWSGI started from a script that imported the app (and so the library)
+#: first: ``uwsgi`` is not yet in ``sys.modules`` as the library is imported.
+_PYUWSGI_SCRIPT = '''\
+import sys
+
+import app132u  # (the app, and the library, imported before uWSGI starts)
+import pyuwsgi
+
+pyuwsgi.run(["--master", "--processes", "2", "--http-socket", "127.0.0.1:" + sys.argv[1],
+             "--die-on-term", "--disable-logging",
+             "--eval", "import app132u; application = app132u.app"])
+'''
+
+_PYUWSGI_APP = '''\
+import os
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+
+def _app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+
+
+def grouping(request):
+    return {"api_key": "caller-132", "label": "review132"}
+
+
+app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(importlib.util.find_spec("pyuwsgi") is None, reason="pyuwsgi")
+def test_pyuwsgi_run_from_a_script_that_imported_the_app_gives_each_log_its_own_id(
+        tmp_path: Path) -> None:
+    """``pyuwsgi.run([... --processes 2])`` from a script that imported the app first:
+    uWSGI forks its workers in C (no Python fork hook runs), and the library was
+    imported before the ``uwsgi`` module was loaded. Each log reaching the API has an
+    ``_id`` of its own. Before (cpu21's fork check decided once, at import, that the
+    hooks could be trusted): both workers kept the master's id and random state, and
+    gave the same ids in turn (12 logs, 7 ids)."""
+    (tmp_path / "app132u.py").write_text(_PYUWSGI_APP)
+    (tmp_path / "serve132.py").write_text(_PYUWSGI_SCRIPT)
+    collector = Collector().start()
+    try:
+        with serving(["serve132.py", "{port}"], server_env(
+                collector, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}"), tmp_path,
+                "server.log") as served:
+            pids: list[str] = []
+            for n in range(200):
+                answer = requests.get(f"{served.url}/u{n}", timeout=30, headers={
+                    **CALLER, "Connection": "close"})
+                pids.append(answer.text)
+                if len(set(pids)) == 2 and len(pids) >= 12:
+                    break
+            logs = collector.wait_for_logs(len(pids))
+            said = served.said()
+    finally:
+        collector.stop()
+    assert len(set(pids)) == 2, (pids, said)
+    assert len({log["_id"] for log in logs}) == len(logs) == len(pids), said
