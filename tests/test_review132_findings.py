@@ -27,7 +27,7 @@ import requests
 from tests.support.fake_api import Collector
 from tests.support.processes import LINE_WAIT
 from tests.support.runserver import CALLER, held_collector, held_env, serving
-from tests.test_delivery44_hypercorn_group import ROOT, _RUN, _workers
+from tests.test_delivery44_hypercorn_group import _RUN, ROOT, _workers
 from tests.test_e2e_servers import server_env
 
 APP = '''\
