@@ -53,7 +53,8 @@ def _recorded() -> int:
     # A server that forks in C loaded since this module's import: pyuwsgi's
     # ``pyuwsgi.run()`` from a script that imported the app first. Its workers ran no
     # fork hook, kept the master's recorded id and gave the same log ids in turn
-    # (review132: 12 logs, 7 ids). Two dict look-ups (50 to 85 ns here), not a system call.
+    # (review132: 12 logs, 7 ids). Two dict look-ups (50 to 85 ns here), no system
+    # call.
     if "uwsgi" in _modules or "mod_wsgi" in _modules:
         return os.getpid()
     return _pid
