@@ -11,7 +11,8 @@ What the app does is chosen by its path:
 
 - ``/status/<percent-encoded status>``: answers that status line as it stands.
 - ``/echo``: reads the whole body and answers it with the request's Content-Type.
-- ``/noread``: answers ``ok`` without reading the body.
+- ``/noread``: answers ``ok`` without reading the body (with ``?gate=PATH``, once the file
+  ``PATH`` exists: the test's word that the body it sent late is in, whatever the load).
 - ``/read-some``: reads the first 5 bytes of the body (WSGI: one ``read(5)``; ASGI: of
   the first message) and answers them, leaving the rest unread.
 - ``/read-past``: WSGI: asks for 10 bytes more than the Content-Length in one ``read()``
@@ -46,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 from urllib.parse import parse_qs, unquote_to_bytes
 
 from tests.support.asgi import read_body
+from tests.support.capture13_apps import wait_for
 from tests.support.side_by_side import bare_or_wrapped, built_once, lifespan, wsgi_bare_or_wrapped
 
 if TYPE_CHECKING:
@@ -119,6 +121,9 @@ def _read_all(environ: WSGIEnvironment) -> bytes:
 
 def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
     path = environ.get("PATH_INFO", "")
+    gate = parse_qs(environ.get("QUERY_STRING", "")).get("gate")
+    if gate:
+        wait_for(gate[0])
     body = _read_all(environ) if path == "/echo" else b""
     if path == "/read-some":
         path, body = "/echo", bytes(environ["wsgi.input"].read(5))
