@@ -121,7 +121,7 @@ def _read_all(environ: WSGIEnvironment) -> bytes:
 
 def wsgi_hostile(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
     path = environ.get("PATH_INFO", "")
-    gate = parse_qs(environ.get("QUERY_STRING", "")).get("gate")
+    gate = parse_qs(environ.get("QUERY_STRING", "")).get("gate") if path == "/noread" else None
     if gate:
         wait_for(gate[0])
     body = _read_all(environ) if path == "/echo" else b""
