@@ -28,7 +28,8 @@ post, verdict), :mod:`.transport` (HTTP), :mod:`.resolve` (the API's name looked
 within a deadline), :mod:`.watchdog` (a whole POST within ``timeout``), :mod:`.encode`
 (JSON), :mod:`.policy` (pure decisions), :mod:`.checks` (a black-holed API's return
 noticed without a POST) and :mod:`.process` (exit and fork hooks). Delivery's own
-methods are in four modules: this one (submit, flush, stats, fork), :mod:`.closing`
+methods are in five modules: this one (submit, flush, stats), :mod:`.per_process`
+(the state of one process, built and rebuilt after a fork), :mod:`.closing`
 (the exit's post and close, release, and what they gave up on), :mod:`.sender_threads`
 (the background senders' loop and the flush_interval watch) and :mod:`.inline` (sending
 in the calling thread); every decision in them is delegated to the modules named above.
@@ -37,7 +38,6 @@ in the calling thread); every decision in them is delegated to the modules named
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -56,37 +56,27 @@ from readme_metrics.delivery import (
     uwsgi_stop,
     watchdog,
 )
-from readme_metrics.delivery.attempt import Attempt
-from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.checks import Checker
 from readme_metrics.delivery.closing import EARLY, Closing
 from readme_metrics.delivery.closing_interrupt import ClosingInterrupt
 from readme_metrics.delivery.inline import INLINE_TAKEOVERS, InlineSending
+from readme_metrics.delivery.per_process import WORKER_NAME, PerProcess
 from readme_metrics.delivery.policy import (
     AUTH_PAUSE,
     BACKOFF_BASE,
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     MAX_DOWN_ATTEMPTS,
-    MAX_SENDERS,
 )
-from readme_metrics.delivery.queue import LogQueue
-from readme_metrics.delivery.queue_full import QueueFullNotice
-from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.sender_threads import SenderThreads
 from readme_metrics.delivery.transport import Transport
-from readme_metrics.delivery.worker import WorkerPool
 from readme_metrics.nothing_listens import NothingListens
 
 Build = Callable[[Any], dict]
-WORKER_NAME = "readme-metrics-worker"
-#: Process id -> the lock of :meth:`Delivery._own_process` (one per process).
-_REBUILDING: dict[int, threading.Lock] = {}
 
 __all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery"]
 
 
-class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
+class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSending):
     """Bounded queue + a small pool of senders: batching, retries, bounds and stats.
 
     .. code-block:: python
@@ -148,59 +138,6 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
         process.on_fork_in_child(gunicorn_stop.watch_fork)
         # uWSGI's --skip-atexit loses what a worker holds at its exit: said once.
         uwsgi_exit.say(self._logger.warning, config.buffer_length, config.flush_interval)
-
-    def _reset_state(self, closed: bool) -> None:
-        """(Re)initialise everything that belongs to one process."""
-        config = self.config
-        #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`); a
-        #: forked child's close has its own bound (its queue counts from 0 again).
-        self._stop_began = (math.inf, -1)
-        self._queue = LogQueue(batch_size=config.buffer_length, interval=config.flush_interval,
-                               max_size=config.max_queue_size,
-                               max_bytes=config.max_queue_bytes)
-        self._batcher = Batcher(self._queue, backoff_base=self._backoff[0],
-                                backoff_cap=self._backoff[1], max_senders=MAX_SENDERS,
-                                probe_after=config.timeout)
-        self._batcher.closed = closed
-        self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
-        self._started = False
-        self._queue_only_told = False  # the warning that no sender thread can start
-        self._exit_hooked = False  # multiprocessing children need their own exit hook
-        self._inline_lock = threading.Lock()  # one inline sender at a time
-        self._inline_turned_away = False  # a request found the inline sender busy
-        #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
-        #: threads worked on, and the close has a bound of its own.
-        self._exit_outlasted = False
-        #: (logs read, logs unsent) in POSTs cut at the exit's bound before a close with
-        #: a bound of its own began (``_exit_outlasted``): said apart (:meth:`_closed`).
-        self._exit_cut = (0, 0)
-        self._sender = Sender(self._transport, self._build, config.api_key)
-        self._attempt = Attempt(self._batcher, self._sender, self._logger,
-                                timeout=config.timeout, max_attempts=self._max_attempts,
-                                max_down_attempts=self._max_down_attempts,
-                                auth_pause=self._auth_pause, told=self._told)
-        self._batcher.on_close = self._attempt.close_begins
-        counts = self._queue.counts
-        self._queue_full = QueueFullNotice(
-            self._attempt.warnings, config.max_queue_size, config.max_queue_bytes,
-            lambda: counts["dropped_queue_full"])
-        self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
-                                config.timeout, self._attempt.host_answers,
-                                self._transport.end_check)
-        # Last: a thread that finds this process's id finds its queue (_own_process).
-        self._pid = os.getpid()
-
-    def _own_process(self) -> None:
-        """Forked without Python's fork hooks (uWSGI's workers): this process's state
-        is rebuilt once, under a lock of its own (none inherited held). Two threads'
-        first requests each rebuilt it, one's log lost unsaid (delivery43)."""
-        pid = os.getpid()
-        with _REBUILDING.setdefault(pid, threading.Lock()):
-            if self._pid != pid:
-                self.after_fork_in_child()
-            for other in list(_REBUILDING):  # (the parents': no pid reused finds one)
-                if other != pid:
-                    _REBUILDING.pop(other, None)
 
     # -- request thread -------------------------------------------------------------
 
@@ -390,19 +327,3 @@ class Delivery(Closing, ClosingInterrupt, SenderThreads, InlineSending):
             with queue.lock:
                 queue.waiters.remove(waiter)
                 queue.answered_locked(waiter.target, waiter.refused)
-
-    # -- process hooks (see process.py) ---------------------------------------------------
-
-    def before_fork(self) -> None:
-        """Nothing to hold: a child rebuilds all of its state (after_fork_in_child)."""
-
-    def after_fork_in_parent(self) -> None:
-        """The parent keeps its queue, senders and connections as they are."""
-
-    def after_fork_in_child(self) -> None:
-        """A forked child starts afresh: empty queue, zeroed stats, new senders and pool."""
-        if not self._transport_given:
-            # The inherited pooled sockets are shared with the parent: never reuse them.
-            self._transport = Transport(self.config)
-        self._reset_state(closed=self._batcher.closed)
-
