@@ -50,7 +50,7 @@ from readme_metrics.har.transfer_coding import file_transfer_decoded
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["archive_held", "archives_hidden"]
+__all__ = ["archive_held", "archives_hidden", "runs_held"]
 
 #: A line of a run (its padding too): the alphabets' characters, each percent-encoded
 #: too (a URL's query value in a text or a JSON string: review128; hostile38), JSON's
@@ -212,6 +212,12 @@ def archive_held(redactor: Redactor, text: str, depth: int = 0, nested: int = 0)
     (:func:`~.key_shapes.archives_in`; past its bound, any run is held unread)."""
     if not redactor.has_deny or not archive_in(text):
         return False
+    return runs_held(redactor, text, depth, nested)
+
+
+def runs_held(redactor: Redactor, text: str, depth: int = 0, nested: int = 0) -> bool:
+    """:func:`archive_held` without its search for a magic, for a caller that made its
+    own (:func:`~.key_shapes.archives_in`, in the bytes: the text searched twice)."""
     return bool(_spans(redactor, text, depth, nested, True))
 
 

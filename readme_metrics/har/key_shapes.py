@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Callable
 
-from readme_metrics.har.base64_runs import archive_held
+from readme_metrics.har.base64_runs import runs_held
 from readme_metrics.har.base64_starts import ALPHABET, NEEDLES, ZLIB
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
@@ -109,7 +109,7 @@ def _zlib_run_in(data: bytes) -> bool:
 def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0) -> bool:
     """Whether ``data`` (a zip's entries inflated, a layer decompressed, binary data as
     sent) holds a zip, gzip, bzip2, zstd or zlib file as base64 (in a JSON, a text, a
-    form inside them; in UTF-16 text too) that :func:`~.base64_runs.archive_held` reads
+    form inside them; in UTF-16 text too) that :func:`~.base64_runs.runs_held` reads
     as spelling a denied key, or cannot read whole (hostile37: review127's ``.env`` in a
     base64 zip in a zipped JSON went out readable, unpacked twice). The run's bytes are
     read at ``nested + 1`` (zips at ``depth``: the zips inflated around them count to
@@ -119,11 +119,13 @@ def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0
     hostile38's four)."""
     if not redactor.has_deny:
         return False
-    if (any(magic in data for magic in _MAGICS) or _zlib_run_in(data)) and archive_held(
+    # (The magics found here, in the bytes, are found in their text: it is read
+    # without archive_held's search for them again.)
+    if (any(magic in data for magic in _MAGICS) or _zlib_run_in(data)) and runs_held(
             redactor, data.decode("latin-1"), depth, nested):
         return True
     return data.count(b"\0") * 16 >= len(data) > 0 and any(
-        magic in data for magic in _WIDE) and archive_held(
+        magic in data for magic in _WIDE) and runs_held(
         redactor, data.translate(None, b"\0").decode("latin-1"), depth, nested)
 
 
