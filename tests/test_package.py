@@ -174,6 +174,39 @@ def test_no_private_name_crosses_a_module_boundary() -> None:
     assert crossing == [], crossing
 
 
+def test_no_private_attribute_of_another_modules_class_is_read() -> None:
+    """A function reads no ``_name`` off a parameter typed as a class imported from
+    another module (``redactor: Redactor`` then ``redactor._needles``): the check above
+    sees names off modules only, and key_shapes, key_formats and redaction_mentions read
+    27 of Redactor's private tables so (house22: now its public ``needles`` record)."""
+    import ast
+
+    crossing = []
+    for path in sorted((REPO_ROOT / "readme_metrics").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = {alias.asname or alias.name for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom)
+                   and (node.module or "").startswith("readme_metrics")
+                   for alias in node.names if alias.name[:1].isupper()}
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            arguments = function.args
+            typed = set()
+            for argument in arguments.posonlyargs + arguments.args + arguments.kwonlyargs:
+                annotation = argument.annotation
+                name = (annotation.id if isinstance(annotation, ast.Name) else
+                        annotation.value if isinstance(annotation, ast.Constant) else None)
+                if name in classes:
+                    typed.add(argument.arg)
+            for node in ast.walk(function):
+                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                        and node.value.id in typed and node.attr.startswith("_")
+                        and not node.attr.startswith("__")):
+                    crossing.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert crossing == [], crossing
+
+
 @pytest.mark.parametrize("first", [
     "from readme_metrics.MetricsMiddleware import MetricsMiddleware",
     "from readme_metrics.MetricsApiConfig import MetricsApiConfig",

@@ -33,7 +33,7 @@ __all__ = ["HEAD", "MOST_INFLATED", "MOST_OPS", "bplist_keyed", "inflated_entrie
 
 def bplist_keyed(redactor: Redactor, data: bytes) -> bool:
     """Whether binary plist ``data`` holds a string the denylist names (any case)."""
-    return _bplist_strings(redactor._needles).search(data) is not None
+    return _bplist_strings(redactor.needles.names).search(data) is not None
 
 
 @lru_cache(maxsize=64)

@@ -72,7 +72,8 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
         data = _entries_apart(data)
     if redactor.denies_beyond_ascii:
         if _text_shaped(redactor, folded_utf8(data).decode("latin-1"), True) or (
-                redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
+                redactor.needles.raw_probe is not None
+                and redactor.needles.raw_probe.search(data) is not None
                 and _text_shaped(redactor, data.decode("utf-8", "replace"), False)) or (
                 ebcdic_shaped(redactor, data)):
             return True
@@ -148,15 +149,15 @@ def _bytes_shaped(redactor: Redactor, data: bytes, ebcdic: bool = False) -> bool
     if b"\xdf" in folded:
         folded = folded.replace(b"\xdf", b"ss")
     plain = folded.translate(None, b"\0") if b"\0" in folded else folded
-    if (any(needle in plain for needle in redactor._byte_needles)
-            or redactor._pointed and b"~" in plain) and _readings_shaped(
+    if (any(needle in plain for needle in redactor.needles.in_bytes)
+            or redactor.needles.pointed and b"~" in plain) and _readings_shaped(
                 redactor, folded.decode("latin-1"), True):
         return True
     if ebcdic or b"\\" not in data:
         return False
     if b"\0" in data:
         data = data.translate(None, b"\0")
-    return redactor._byte_probe.search(data) is not None and _escapes_shaped(
+    return redactor.needles.byte_probe.search(data) is not None and _escapes_shaped(
         data.decode("latin-1"), lambda reading: _readings_shaped(
             redactor, reading.casefold(), False))
 
@@ -184,11 +185,11 @@ def _entries_apart(data: bytes) -> bytes:
 def _readings_shaped(redactor: Redactor, reading: str, framed: bool) -> bool:
     """:func:`shaped` for a lower-cased ``reading``, NULs kept and left out, and as a
     JSON pointer writes a name holding "/" (``client~1secret``)."""
-    needles = redactor._needles
+    needles = redactor.needles.names
     if shaped(reading, needles, framed) or "\0" in reading and shaped(
             reading.replace("\0", ""), needles):
         return True
-    if not (redactor._pointed and "~" in reading):
+    if not (redactor.needles.pointed and "~" in reading):
         return False
     pointed = reading.replace("\0", "").replace("~1", "/").replace("~0", "~")
     return shaped(pointed, needles)
@@ -203,7 +204,7 @@ def _text_shaped(redactor: Redactor, text: str, framed: bool) -> bool:
     if "\\" not in text:
         return False
     text = text.replace("\0", "")
-    if redactor._escape_probe.search(text) is None and not (
+    if redactor.needles.escape_probe.search(text) is None and not (
             "%" in text and QUERY_ESCAPES.search(text) is not None):
         return False
     return _escapes_shaped(text, lambda reading: _decoded_shaped(redactor, reading))

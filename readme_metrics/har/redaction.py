@@ -28,12 +28,11 @@ raises on any input: these functions run on the delivery worker for every log.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 from readme_metrics.har import key_shapes, redaction_mentions, redaction_query, redaction_walk
-from readme_metrics.har.json_escapes import escape_probe
+from readme_metrics.har.deny_needles import deny_needles
 from readme_metrics.har.pairs import target_pairs, url_pairs
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction_forms import CACHED_NAME, decode_cached
@@ -47,8 +46,6 @@ from readme_metrics.har.redaction_names import (
 )
 from readme_metrics.har.redaction_pairs import paired_values
 from readme_metrics.har.redaction_query import linked
-from readme_metrics.har.text import rarest
-from readme_metrics.har.utf8_names import raw_probe
 
 __all__ = ["MAX_DECODINGS", "Redactor", "decode_component", "escaped_redacted", "redacted"]
 
@@ -70,15 +67,13 @@ class Redactor:
     __slots__ = (
         "active", "_deny_flat", "_allow_flat", "deny_keys", "deny_paths",
         "allow_keys", "allow_paths", "has_allow", "has_deny", "track_paths",
-        "_needles", "_probes", "_bracketed", "spaced", "_wide_needles",
-        "redacts_raw", "_named", "passed_names", "_escape_probe", "_byte_needles",
-        "_byte_probe", "_raw_probe", "_pointed", "_odd",
+        "needles", "_bracketed", "spaced", "redacts_raw", "_named", "passed_names",
     )
 
     def __init__(self, denylist: Sequence[str] = (), allowlist: Sequence[str] = ()) -> None:
         deny = normalise(denylist)
         allow = normalise(allowlist)
-        # (The lists as sets, has_deny/has_allow, track_paths, spaced and redacts_raw are
+        # (The lists as sets, has_deny/has_allow, track_paths, needles, spaced and redacts_raw are
         # public but read-only: redaction_query's and redaction_walk's functions read them.)
         # Flat names (headers, query, cookies, form fields) match any entry as a whole.
         self._deny_flat = deny
@@ -93,32 +88,11 @@ class Redactor:
         self.has_allow = bool(allow)
         # Building "a.b.c" path strings costs an allocation per JSON key: only if needed.
         self.track_paths = bool(self.deny_paths or self.allow_paths)
-        # What a denied key looks like inside text we cannot parse (see mentions_key).
-        self._needles = tuple(sorted({k.rsplit(".", 1)[-1] for k in deny}))
-        # The escapes through which a text could spell a needle it does not spell as
-        # written (see mentions_key and har/json_escapes.py).
-        self._escape_probe = escape_probe(self._needles)
-        # A needle holding "/" or "~", which a JSON Patch's path writes "~1" and "~0"
-        # (/client~1secret): looked for so spelled too (see _spelled).
-        self._pointed = any("/" in needle or "~" in needle for needle in self._needles)
-        # A needle needles_in cannot find as it drops NULs (a "\x00" entry: _spelled).
-        self._odd = self._pointed or any("\0" in needle for needle in self._needles)
-        # The same for bytes (mentions_key_in): ASCII needles, and the probe's pattern.
-        self._byte_needles = tuple(needle.encode("ascii") for needle in self._needles
-                                   if needle.isascii())
-        self._byte_probe = re.compile(self._escape_probe.pattern.encode("ascii"))
-        # A needle's characters beyond ASCII in UTF-8 (mentions_key_in), or None.
-        self._raw_probe = raw_probe(self._needles)
+        #: What a denied key looks like inside text we cannot parse (see mentions_key):
+        #: the needles and their probes, a frozen record the mentions' modules read.
+        self.needles = needles = deny_needles(deny)
         # A needle with a space a query may write as "+" (?api+key=): see names_key_encoded.
-        self.spaced = any(" " in needle for needle in self._needles)
-        # A needle beyond ASCII, which UTF-16/32 bytes read as latin-1 do not spell.
-        self._wide_needles = not all(needle.isascii() for needle in self._needles)
-        # Each needle's rarest characters in either case: an ASCII text lacking both cases
-        # of one cannot hold the needle, lower-cased or not (see mentions_key). None for a
-        # needle with a character beyond ASCII, always looked for.
-        self._probes = tuple(
-            tuple((c, c.upper()) for c in rarest(needle)) if needle.isascii() else None
-            for needle in self._needles)
+        self.spaced = needles.spaced
         #: False when there is nothing to redact: callers then skip all redaction work.
         self.active: bool = bool(deny or allow)
         self._bracketed: dict[str, tuple[bool, bool]] = {}
@@ -189,7 +163,7 @@ class Redactor:
         """Whether ``text`` (a Cookie header's value) may hold a name :meth:`denies`:
         False skips asking name by name (a Python call per cookie). Never False where one
         is (tests/test_speed9_cookies.py compares both ways over random headers and lists)."""
-        return self.has_deny and names_in(text, self._needles)
+        return self.has_deny and names_in(text, self.needles.names)
 
     def allows(self, name: str) -> bool:
         """True when the flat key ``name`` is on the allowlist (and not denied)."""
@@ -265,7 +239,7 @@ class Redactor:
         """True when a denylist entry holds a character beyond ASCII (``パスワード``):
         text in UTF-16/32 read as latin-1 bytes spells an ASCII name only (NULs dropped
         by :meth:`mentions_key`), so such a name is looked for in its own reading."""
-        return self._wide_needles
+        return self.needles.wide
 
     @property
     def allow_only(self) -> bool:

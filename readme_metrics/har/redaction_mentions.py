@@ -56,7 +56,8 @@ def mentions_key(redactor: Redactor, text: str, denied_only: bool = False) -> bo
         return False
     if redactor.has_allow and not denied_only:
         return True
-    if needles_in(text, redactor._needles, redactor._probes) or redactor._odd and _odd_in(
+    needles = redactor.needles
+    if needles_in(text, needles.names, needles.probes) or needles.odd and _odd_in(
             redactor, text):
         return True
     # Then a backslash, and an escape that could spell a needle, both found at memory
@@ -65,7 +66,7 @@ def mentions_key(redactor: Redactor, text: str, denied_only: bool = False) -> bo
         return False
     if "\0" in text:  # escapes NUL-spaced (UTF-16/32 JSON read as bytes)
         text = text.replace("\0", "")
-    return (redactor._escape_probe.search(text) is not None or (
+    return (needles.escape_probe.search(text) is not None or (
         "%" in text or redactor.spaced and "+" in text) and (
         QUERY_ESCAPES.search(text) is not None)) and spells(text, partial(_read, redactor))
 
@@ -90,17 +91,19 @@ def _read(redactor: Redactor, reading: str) -> bool:
 def _spelled(redactor: Redactor, reading: str) -> bool:
     """Whether a text read through its escapes holds a needle (as mentions_key looks
     in the text as written)."""
-    return needles_in(reading, redactor._needles, redactor._probes) or (
-        redactor._odd and _odd_in(redactor, reading))
+    needles = redactor.needles
+    return needles_in(reading, needles.names, needles.probes) or (
+        needles.odd and _odd_in(redactor, reading))
 
 
 def _odd_in(redactor: Redactor, text: str) -> bool:
     """Whether ``text`` holds a needle needles_in does not find: one holding a NUL,
     which it leaves out (a name in UTF-16/32), and one holding "/" or "~" as a JSON
     pointer writes it (``client~1secret``, ``~0``)."""
-    return ("\0" in text and names_in(text, redactor._needles)) or (
-        redactor._pointed and "~" in text and needles_in(
-            text.replace("~1", "/").replace("~0", "~"), redactor._needles, redactor._probes))
+    needles = redactor.needles
+    return ("\0" in text and names_in(text, needles.names)) or (
+        needles.pointed and "~" in text and needles_in(
+            text.replace("~1", "/").replace("~0", "~"), needles.names, needles.probes))
 
 
 def names_key_encoded(redactor: Redactor, text: str) -> bool:
@@ -130,9 +133,10 @@ def mentions_key_in(redactor: Redactor, data: bytes) -> bool:
     (:mod:`~readme_metrics.har.utf8_names`)."""
     if not redactor.active:
         return False
-    if redactor.has_allow or redactor._wide_needles:
+    needles = redactor.needles
+    if redactor.has_allow or needles.wide:
         return redactor.mentions_key(folded_utf8(data).decode("latin-1")) or (
-            redactor._raw_probe is not None and redactor._raw_probe.search(data) is not None
+            needles.raw_probe is not None and needles.raw_probe.search(data) is not None
             and redactor.mentions_key(data.decode("utf-8", "replace")))
     data = folded_utf8(data)
     folded = data.lower()
@@ -140,15 +144,15 @@ def mentions_key_in(redactor: Redactor, data: bytes) -> bool:
         folded = folded.replace(b"\0", b"")
     if b"\xdf" in folded:
         folded = folded.replace(b"\xdf", b"ss")
-    if any(needle in folded for needle in redactor._byte_needles):
+    if any(needle in folded for needle in needles.in_bytes):
         return True
-    if redactor._pointed and b"~" in folded:
+    if needles.pointed and b"~" in folded:
         pointed = folded.replace(b"~1", b"/").replace(b"~0", b"~")
-        if any(needle in pointed for needle in redactor._byte_needles):
+        if any(needle in pointed for needle in needles.in_bytes):
             return True
     if b"\\" not in data:
         return False
     if b"\0" in data:
         data = data.replace(b"\0", b"")
-    return redactor._byte_probe.search(data) is not None and spells(
+    return needles.byte_probe.search(data) is not None and spells(
         data.decode("latin-1"), partial(_spelled, redactor))
