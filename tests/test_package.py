@@ -9,9 +9,11 @@ place, or a doc naming something that does not exist, fails here.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,8 +151,6 @@ def test_no_private_name_crosses_a_module_boundary() -> None:
     ``_Capture``, a ``_request_id`` context variable) and reads none off a module it
     imported (``_random._pid``): what a module shares is a public name of it. (A private
     module's public names, ``from readme_metrics._env import raw``, are the package's.)"""
-    import ast
-
     crossing = []
     for path in sorted((REPO_ROOT / "readme_metrics").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -166,12 +166,17 @@ def test_no_private_name_crosses_a_module_boundary() -> None:
                 modules.update(alias.asname or alias.name.split(".")[0]
                                for alias in node.names if alias.name.startswith(
                                    "readme_metrics"))
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in modules and node.attr.startswith("_")
-                    and not node.attr.startswith("__")):
-                crossing.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+        crossing += _private_reads(path, tree, modules)
     assert crossing == [], crossing
+
+
+def _private_reads(path: Path, tree: ast.AST, names: set[str]) -> list[str]:
+    """Each ``name._attr`` read in ``tree`` off one of ``names``, where in ``path``."""
+    return [f"{path.name}:{node.lineno} {node.value.id}.{node.attr}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in names and node.attr.startswith("_")
+            and not node.attr.startswith("__")]
 
 
 def test_no_private_attribute_of_another_modules_class_is_read() -> None:
@@ -179,8 +184,6 @@ def test_no_private_attribute_of_another_modules_class_is_read() -> None:
     another module (``redactor: Redactor`` then ``redactor._needles``): the check above
     sees names off modules only, and key_shapes, key_formats and redaction_mentions read
     27 of Redactor's private tables so (house22: now its public ``needles`` record)."""
-    import ast
-
     crossing = []
     for path in sorted((REPO_ROOT / "readme_metrics").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -199,11 +202,7 @@ def test_no_private_attribute_of_another_modules_class_is_read() -> None:
                         annotation.value if isinstance(annotation, ast.Constant) else None)
                 if name in classes:
                     typed.add(argument.arg)
-            for node in ast.walk(function):
-                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                        and node.value.id in typed and node.attr.startswith("_")
-                        and not node.attr.startswith("__")):
-                    crossing.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+            crossing += _private_reads(path, function, typed)
     assert crossing == [], crossing
 
 
