@@ -1,0 +1,95 @@
+"""review130: a hostile read of hostile38 (base64 archives in a text).
+
+1. An archive's base64 wrapped at a width that is no multiple of 4 (75, 70, 63) or
+   under 16 characters (8, 12, 15): ``base64 -d`` reads it whole (it skips line breaks),
+   but a run went on over a break only after a line of at least 16 characters holding
+   whole quanta. The first line was read alone (or none was, under 16 characters) and
+   the lines after it, the ``.env`` inside a stored zip among them, went out as sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import zipfile
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import inflation_budget
+from readme_metrics.har.base64_runs import archives_hidden
+from readme_metrics.har.redaction import Redactor
+from tests.test_hostile29_findings import _sent
+from tests.test_hostile31_findings import ENV
+
+DENY = Redactor(["password"])
+PROSE = b"The monkey presses a key on the keyboard.\n" * 20
+
+
+@pytest.fixture(autouse=True)
+def full_budget() -> None:
+    inflation_budget.BUDGET.refill()
+
+
+def _stored_zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+ARCHIVES = {"stored-zip": _stored_zip({".env": ENV}), "gzip": gzip.compress(ENV)}
+
+
+def _wrapped(data: bytes, width: int, sep: str = "\n") -> tuple[str, list[str]]:
+    text = base64.b64encode(data).decode()
+    lines = [text[at:at + width] for at in range(0, len(text), width)]
+    return sep.join(lines), lines
+
+
+def _lines_sent(lines: list[str], body: str, mime: str) -> list[str]:
+    """The lines of the block (but its last, a few characters) found in what was sent."""
+    sent = "".join(_sent(body.encode(), mime))
+    return [line for line in lines[:-1] if line in sent]
+
+
+# 1. wrapped at any width ----------------------------------------------------------------
+
+WIDTHS = [8, 12, 15, 63, 70, 75]
+
+
+@pytest.mark.parametrize("archive", sorted(ARCHIVES))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_archive_wrapped_at_any_width_is_hidden(width: int, archive: str) -> None:
+    """Failed before: 10 of 12 (the gzip at 70 and 75 was hidden by its first line)."""
+    block, lines = _wrapped(ARCHIVES[archive], width)
+    for body, mime in ((f"backup:\n{block}\n", "text/plain"),
+                       (f"<f>\n{block}</f>", "application/xml"),
+                       (f"file: |\n  {block.replace(chr(10), chr(10) + '  ')}\n",
+                        "application/yaml"),
+                       (urlencode({"f": block}), "application/x-www-form-urlencoded"),
+                       (json.dumps({"f": block}), "application/json")):
+        assert _lines_sent(lines, body, mime) == [], mime
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_guard_a_zip_of_prose_wrapped_so_is_kept(width: int) -> None:
+    block, _ = _wrapped(_stored_zip({"notes.md": PROSE}), width)
+    body = f"backup:\n{block}\nThanks, Ada.\n"
+    assert _sent(body.encode(), "text/plain") == [body, body]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(sorted(ARCHIVES)), st.integers(1, 90), st.sampled_from(["\n", "\r\n"]),
+       st.sampled_from(["", " ", "  "]))
+def test_any_wrapping_is_hidden(archive: str, width: int, sep: str, indent: str) -> None:
+    inflation_budget.BUDGET.refill()
+    block, lines = _wrapped(ARCHIVES[archive], width, sep + indent)
+    out = archives_hidden(DENY, f"data:{sep}{indent}{block}{sep}end{sep}")
+    assert [line for line in lines[:-1] if len(line) >= 8 and line in out] == []
