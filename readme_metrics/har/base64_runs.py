@@ -80,22 +80,43 @@ def _width(piece: str) -> int:
     """The base64 characters ``piece`` of a run holds (its escapes read, its breaks
     and blanks left out)."""
     if "%" in piece or "\\" in piece or "\n" in piece or " " in piece or "\t" in piece:
-        return len("".join(unescaped(piece).split()))
+        return len(_unbroken(unescaped(piece)))
     return len(piece)
+
+
+def _unbroken(piece: str) -> str:
+    """``piece`` without its breaks and blanks (the only ones a run holds, :data:`_BREAK`):
+    a copy or two of it, where a split made a string of each line (14x a MiB of runs of
+    5-character lines at the peak; review130)."""
+    return piece.replace("\n", "").replace("\r", "").replace(" ", "").replace("\t", "")
 
 
 def _end(text: str, start: int) -> int:
     """Where the run starting at ``start`` ends (its lines joined, see the module)."""
     line = start
     end = _line_end(text, start)
-    while text[end - 1] != "=" and end - line >= _SHORTEST_LINE and (
-            _width(text[line:end]) % 4 == 0):
+    while end > line and text[end - 1] != "=":
         gap = _BREAK.match(text, end)
         if gap is None:
             break
-        line = gap.end()
-        end = _line_end(text, line)
+        following = _line_end(text, gap.end())
+        if not (end - line >= _SHORTEST_LINE and _width(text[line:end]) % 4 == 0
+                or _whole_line(text, following)):
+            break
+        line, end = gap.end(), following
     return end
+
+
+def _whole_line(text: str, end: int) -> bool:
+    """Whether a line of a run ending at ``end`` is base64 to its end (a line break
+    after it, the text's end, a tag's or a string's): a block wrapped at any width
+    (``base64 -d`` skips its breaks; review130), prose's words not."""
+    return end == len(text) or text[end] in _LINE_ENDS or text.startswith("\\n", end) or (
+        text.startswith("\\r", end))
+
+
+#: What may follow a run's line wholly base64 (a tag, a quoted string's end).
+_LINE_ENDS = frozenset("\r\n<\"'")
 
 
 def _line_end(text: str, at: int) -> int:
@@ -178,7 +199,7 @@ def _read(redactor: Redactor, run: str, skip: int, depth: int, nested: int
     if not bucket.open():
         return b"", True
     try:
-        written = "".join((unescaped(run) if "%" in run or "\\" in run else run).split())
+        written = _unbroken(unescaped(run) if "%" in run or "\\" in run else run)
         # (Its padding written again, and a character past the last whole quantum, one
         # glued to the run, "...x", left out: either failed the decoding of all, where
         # base64 -d writes what comes before.)
