@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import zipfile
+import zlib
 from urllib.parse import urlencode
 
 import pytest
@@ -25,6 +26,7 @@ from readme_metrics.har.base64_runs import archives_hidden
 from readme_metrics.har.redaction import Redactor
 from tests.test_hostile29_findings import _sent
 from tests.test_hostile31_findings import ENV
+from tests.test_hostile38_findings import _every_place_hides
 
 DENY = Redactor(["password"])
 PROSE = b"The monkey presses a key on the keyboard.\n" * 20
@@ -106,3 +108,32 @@ def test_short_lines_of_magics_are_bounded_in_memory() -> None:
         inflation_budget.BUDGET.refill()
         peak = peak_bytes(lambda: archives_hidden(DENY, text))  # noqa: B023
         assert peak < 8 * len(text), (unit, peak)
+
+
+# 2. a zlib stream's base64 after a prefix's "_" or "-" ----------------------------------
+
+ZLIB_AFTER = {
+    "underscore": lambda s: "backup_" + s,
+    "dash": lambda s: "backup-" + s,
+    "urlsafe-underscore": lambda s: "sess_" + s.replace("+", "-").replace("/", "_"),
+}
+
+
+@pytest.mark.parametrize("level", [6, 9])
+@pytest.mark.parametrize("shape", sorted(ZLIB_AFTER))
+def test_a_zlib_streams_base64_after_a_prefix(shape: str, level: int) -> None:
+    """``backup_eJ...``, as hostile38's ``backup_UEsDB...``: a zlib stream's start was
+    read only after no base64 character, and ``_``, ``-`` are the URL-safe alphabet's.
+    Failed before: 6 of 6 (sent in every place)."""
+    value = ZLIB_AFTER[shape](base64.b64encode(zlib.compress(ENV, level)).decode())
+    assert _every_place_hides(value) == []
+
+
+@pytest.mark.parametrize("word", ["snake_eJxSomeIdentifierName", "x-eJyUser-agent-string",
+                                  "my_eNameOfSomething_long"])
+def test_guard_identifiers_with_ej_are_kept(word: str) -> None:
+    body = f"name: {word}\n"
+    assert _sent(body.encode(), "text/plain") == [body, body]
+    inflation_budget.BUDGET.refill()
+    assert _sent(base64.b64encode(zlib.compress(PROSE)).decode().join(["k_", "\n"]).encode(),
+                 "text/plain")[0].startswith("k_eJ")
