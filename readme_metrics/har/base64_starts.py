@@ -12,7 +12,8 @@ a run from (hostile35, hostile38).
   tool as it is (``gunzip`` wants its magic first; a body so is not read either).
 * A zlib stream's two header bytes (``eJ``: ``zlib.compress``'s default, as Python,
   PHP's ``gzcompress`` and Django's signed values write it; ``eN``, ``eF``, ``eAE``
-  for its other levels) at a run's start only (no base64 character before it): two
+  for its other levels) at a run's start only (no base64 character before it but a
+  prefix's ``_`` or ``-``: ``backup_eJ...``, review130): two
   characters any base64 holds once in 4,096.
 * Those magics percent-encoded, any character of them (``%55EsDB``, ``U%45sDB``: a
   form's value or a JSON string encoded whole).
@@ -34,6 +35,10 @@ __all__ = ["ALPHABET", "MAGICS", "NEEDLES", "ZLIB", "archive_encoded_in", "escap
 
 #: The characters of both alphabets: one before a zlib magic puts it mid-run.
 ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
+#: The characters before a zlib magic that put it mid-run (``_`` and ``-`` of the
+#: URL-safe alphabet end a prefix as often: ``backup_eJ...``, review130).
+_MID_RUN = ALPHABET - frozenset("_-")
 
 #: The base64 of a zip's local header (``PK\3\4``), a gzip member's magic (``1f 8b 08``),
 #: bzip2's (``BZh``), a zstd frame's (``28 b5 2f fd``), each at a quantum's start (its
@@ -98,7 +103,7 @@ def zlib_start_in(text: str) -> bool:
 def _zlib_starts(text: str, magic: str) -> Iterator[tuple[int, int, bool]]:
     at = text.find(magic)
     while at >= 0:
-        if at == 0 or text[at - 1] not in ALPHABET:
+        if at == 0 or text[at - 1] not in _MID_RUN:
             yield at, 0, True
         at = text.find(magic, at + 2)
 
