@@ -55,13 +55,15 @@ __all__ = ["archive_held", "archives_hidden", "runs_held"]
 #: A line of a run (its padding too): the alphabets' characters, each percent-encoded
 #: too (a URL's query value in a text or a JSON string: review128; hostile38), JSON's
 #: ``\/``, and ``\u002B``, ``\u002F``, ``\u003D`` (.NET's System.Text.Json escapes
-#: ``+``, Gson ``=``).
+#: ``+``, Gson ``=``), HTML's ``&#43;``, ``&#x2F;`` ... (mustache.js writes ``/`` so, Go's
+#: html/template ``+``; review130).
 _LINE = lazy_compile(
     r"[A-Za-z0-9+/_-]*(?:(?:%(?:2[BbDdFf]|3[0-9]|4[1-9A-Fa-f]|5[0-9AaFf]|6[1-9A-Fa-f]"
-    r"|7[0-9Aa])|\\/|\\u002[BbFf])[A-Za-z0-9+/_-]*)*(?:=|%3[Dd]|\\u003[Dd])*")
+    r"|7[0-9Aa])|\\/|\\u002[BbFf]|&#(?:43|47|[xX]2[BbFf]);)[A-Za-z0-9+/_-]*)*"
+    r"(?:=|%3[Dd]|\\u003[Dd]|&#(?:61|[xX]3[Dd]);)*")
 #: A line break to the next line of a run (its blanks, or a JSON string's escaped break;
 #: a line of base64 after).
-_BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n)(?=[A-Za-z0-9+/_-]|%[2-7])")
+_BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n)(?=[A-Za-z0-9+/_-]|%[2-7]|&#)")
 #: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
 _SHORTEST_LINE = 16
 #: The shortest run read: 12 bytes, under the least of the four holding a key and a
@@ -79,7 +81,8 @@ _MOST_LATER = 32
 def _width(piece: str) -> int:
     """The base64 characters ``piece`` of a run holds (its escapes read, its breaks
     and blanks left out)."""
-    if "%" in piece or "\\" in piece or "\n" in piece or " " in piece or "\t" in piece:
+    if "%" in piece or "\\" in piece or "&" in piece or "\n" in piece or " " in piece or (
+            "\t" in piece):
         return len(_unbroken(unescaped(piece)))
     return len(piece)
 
@@ -199,7 +202,7 @@ def _read(redactor: Redactor, run: str, skip: int, depth: int, nested: int
     if not bucket.open():
         return b"", True
     try:
-        written = _unbroken(unescaped(run) if "%" in run or "\\" in run else run)
+        written = _unbroken(unescaped(run) if "%" in run or "\\" in run or "&" in run else run)
         # (Its padding written again, and a character past the last whole quantum, one
         # glued to the run, "...x", left out: either failed the decoding of all, where
         # base64 -d writes what comes before.)

@@ -164,15 +164,26 @@ _JSON_ESCAPES = tuple((f"\\u00{code}", chr(int(code, 16))) for code in (
     "2B", "2b", "2F", "2f", "3D", "3d"))
 
 
+#: HTML's character references a run holds (mustache.js writes ``/`` and ``=`` so, Go's
+#: html/template ``+``, ESAPI all three; review130), what each stands for.
+_REFERENCES = tuple((reference, character) for character, references in (
+    ("+", ("&#43;", "&#x2B;", "&#x2b;", "&#X2B;", "&#X2b;")),
+    ("/", ("&#47;", "&#x2F;", "&#x2f;", "&#X2F;", "&#X2f;")),
+    ("=", ("&#61;", "&#x3D;", "&#x3d;", "&#X3D;", "&#X3d;"))) for reference in references)
+
+
 def unescaped(run: str) -> str:
     """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and
-    escaped line breaks (a JSON file's string as written inside an archive),
-    percent-encoding (each at C's speed: ``unquote`` took 0.6 s a MiB of them)."""
+    escaped line breaks (a JSON file's string as written inside an archive), HTML's
+    ``&#43;``, ``&#x2F;`` ..., percent-encoding (each at C's speed: ``unquote`` took 0.6 s a MiB of them)."""
     if "\\" in run:
         run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
         if "\\u00" in run:
             for escape, character in _JSON_ESCAPES:
                 run = run.replace(escape, character)
+    if "&#" in run:
+        for reference, character in _REFERENCES:
+            run = run.replace(reference, character)
     if "%" in run:
         # (quoted-printable's decoder reads "=XX": each "=" written so first.)
         run = binascii.a2b_qp(run.replace("=", "=3D").replace("%", "=").encode(
