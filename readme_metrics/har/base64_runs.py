@@ -57,10 +57,14 @@ __all__ = ["archive_held", "archives_hidden", "runs_held"]
 #: ``\/``, and ``\u002B``, ``\u002F``, ``\u003D`` (.NET's System.Text.Json escapes
 #: ``+``, Gson ``=``), HTML's ``&#43;``, ``&#x2F;`` ... (mustache.js writes ``/`` so, Go's
 #: html/template ``+``; review130).
-_LINE = lazy_compile(
-    r"[A-Za-z0-9+/_-]*(?:(?:%(?:2[BbDdFf]|3[0-9]|4[1-9A-Fa-f]|5[0-9AaFf]|6[1-9A-Fa-f]"
-    r"|7[0-9Aa])|\\/|\\u002[BbFf]|&#(?:43|47|[xX]2[BbFf]);)[A-Za-z0-9+/_-]*)*"
-    r"(?:=|%3[Dd]|\\u003[Dd]|&#(?:61|[xX]3[Dd]);)*")
+_ESCAPE = (r"%(?:2[BbDdFf]|3[0-9]|4[1-9A-Fa-f]|5[0-9AaFf]|6[1-9A-Fa-f]|7[0-9Aa])"
+           r"|\\/|\\u002[BbFf]|&#(?:43|47|[xX]2[BbFf]);")
+#: Each matched in steps of at most :data:`_STEP` escapes: ``re`` keeps the state of each
+#: repetition of a group, 41.8x a text of ``H4sI%2B`` at the peak as one match (review130).
+_STEP = 256
+_LINE = lazy_compile(rf"[A-Za-z0-9+/_-]*(?:(?:{_ESCAPE})[A-Za-z0-9+/_-]*){{0,{_STEP}}}")
+#: A run's padding (escaped too), in steps as :data:`_LINE`.
+_PADDING = lazy_compile(rf"(?:=|%3[Dd]|\\u003[Dd]|&#(?:61|[xX]3[Dd]);){{1,{_STEP}}}")
 #: A line break to the next line of a run (its blanks, or a JSON string's escaped break;
 #: a line of base64 after).
 _BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n)(?=[A-Za-z0-9+/_-]|%[2-7]|&#)")
@@ -124,8 +128,12 @@ _LINE_ENDS = frozenset("\r\n<\"'")
 
 def _line_end(text: str, at: int) -> int:
     """The end of the run's line at ``at`` (its base64, its padding)."""
-    found = _LINE.match(text, at)
-    return at if found is None else found.end()
+    end = -1
+    while end < at:
+        end, at = at, _LINE.match(text, at).end()  # type: ignore[union-attr]
+    while (padding := _PADDING.match(text, at)) is not None:
+        at = padding.end()
+    return at
 
 
 class _Reading:

@@ -175,7 +175,8 @@ _REFERENCES = tuple((reference, character) for character, references in (
 def unescaped(run: str) -> str:
     """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and
     escaped line breaks (a JSON file's string as written inside an archive), HTML's
-    ``&#43;``, ``&#x2F;`` ..., percent-encoding (each at C's speed: ``unquote`` took 0.6 s a MiB of them)."""
+    ``&#43;``, ``&#x2F;`` ..., percent-encoding (each at C's speed: ``unquote`` took
+    0.6 s a MiB of them)."""
     if "\\" in run:
         run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
         if "\\u00" in run:
