@@ -5,6 +5,12 @@
    but a run went on over a break only after a line of at least 16 characters holding
    whole quanta. The first line was read alone (or none was, under 16 characters) and
    the lines after it, the ``.env`` inside a stored zip among them, went out as sent.
+2. A zlib stream's base64 after a prefix's ``_`` or ``-`` (``backup_eJ...``), as
+   hostile38 reads ``backup_UEsDB...``: sent.
+3. HTML's character references for ``+``, ``/``, ``=`` (mustache.js, Go's html/template,
+   ESAPI) cut a run at the first; the rest was sent.
+4. A run of escapes (``H4sI%2B`` repeated) took 41.8x its text at the peak: one regex
+   match whose repeated group ``re`` kept a state for at each escape.
 """
 
 from __future__ import annotations
