@@ -203,24 +203,69 @@ def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
              declared: int, sent: bytes, path: str = "/noread",
              port: Optional[int] = None) -> tuple[bytes, str]:
     port = port or free_port()
-    trace = uuid.uuid4().hex
     env = django_env(collector)
     argv = FULL_BODY[server](port, f"tests.support.e2e_apps:{attribute}")
     with serve(argv, env, tmp_path, port) as base:
-        answer, other = slow_exchange(base, port, declared, sent, trace,
-                                      answers=server != "waitress", path=path)
-        assert other is not None and other.status_code == 200, "next request not served"
-        assert other.content == json.dumps({"hello": ""}).encode()
-    log = (tmp_path / f"server-{port}.log").read_text(errors="replace")
-    assert "WORKER TIMEOUT" not in log
+        return exchange_case(base, port, server, declared, sent, path,
+                             tmp_path / f"server-{port}.log")
+
+
+def exchange_case(base: str, port: int, server: str, declared: int, sent: bytes,
+                  path: str, server_log: Path) -> tuple[bytes, str]:
+    """:func:`slow_exchange` with a trace of its own against the server at ``port``: the
+    next client is served, and the server's output so far has no worker timeout."""
+    trace = uuid.uuid4().hex
+    answer, other = slow_exchange(base, port, declared, sent, trace,
+                                  answers=server != "waitress", path=path)
+    assert other is not None and other.status_code == 200, "next request not served"
+    assert other.content == json.dumps({"hello": ""}).encode()
+    assert "WORKER TIMEOUT" not in server_log.read_text(errors="replace")
     return answer, trace
+
+
+def _with_docs(collector: Collector) -> Collector:
+    collector.get_v1 = lambda received: Reply(
+        200, json.dumps({"baseUrl": "https://docs.example.test"}).encode())
+    return collector
 
 
 @pytest.fixture
 def docs_collector(collector: Collector) -> Collector:
-    collector.get_v1 = lambda received: Reply(
-        200, json.dumps({"baseUrl": "https://docs.example.test"}).encode())
-    return collector
+    return _with_docs(collector)
+
+
+@pytest.fixture(scope="module")
+def module_docs_collector(module_collector: Collector) -> Collector:
+    """:func:`docs_collector` for the servers a module fixture keeps running: each test
+    finds its own log by a trace of its own."""
+    return _with_docs(module_collector)
+
+
+@pytest.fixture(scope="module")
+def bare_and_wrapped(server: str, module_docs_collector: Collector,
+                     tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[tuple[Path, list[tuple[str, int]]]]:
+    """``server`` serving plain_bare and plain_app, each its own process started at the
+    same time, for every test of the module that asks for that server (parametrized with
+    ``scope="module"``, so pytest runs those tests one after the other): the servers'
+    folder, and each one's base URL and port. Starting the two servers was most of such a
+    test's CPU; each test sends its own trace and reads only its own log, and closes
+    every connection it opened (a next client is served: checked in each test)."""
+    tmp = tmp_path_factory.mktemp(f"slow-{server}")
+    env = django_env(module_docs_collector)
+    ports = free_ports(2)
+    managers = [serve(FULL_BODY[server](port, f"tests.support.e2e_apps:{attribute}"), env,
+                      tmp, port) for port, attribute in zip(ports, ("plain_bare", "plain_app"))]
+    with contextlib.ExitStack() as stack:
+        with ThreadPoolExecutor(2) as pool:
+            starts = [pool.submit(manager.__enter__) for manager in managers]
+        for manager, start in zip(managers, starts):
+            if start.exception() is None:  # stopped at the end, whatever the other did
+                stack.push(manager.__exit__)
+        yield tmp, [(start.result(), port) for start, port in zip(starts, ports)]
+    for port in ports:  # what the servers said to the end, stopped
+        assert "WORKER TIMEOUT" not in (tmp / f"server-{port}.log").read_text(
+            errors="replace")
 
 
 def _missing(server: str) -> Optional[str]:
@@ -243,19 +288,22 @@ SERVER_PARAMS = server_params(SINGLE)
 # servers8: also a 2 GiB Content-Length (past a 32-bit int), 3 bytes of it sent.
 @pytest.mark.parametrize(("path", "declared"), [
     ("/noread", 100000), ("/noread-list", 100000), pytest.param("/noread", 2 << 30, id="2GiB")])
-@pytest.mark.parametrize("server", SERVER_PARAMS)
+@pytest.mark.parametrize("server", SERVER_PARAMS, scope="module")
 def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
-        docs_collector: Collector, tmp_path: Path, server: str, path: str,
+        module_docs_collector: Collector,
+        bare_and_wrapped: tuple[Path, list[tuple[str, int]]], server: str, path: str,
         declared: int) -> None:
-    # The bare and the wrapped app each in a server of their own, at the same time: most
-    # of a case is the server's own wait for the body that never comes (gunicorn's
-    # gthread worker gives it 5 s), and the two servers share nothing but the collector.
-    bare_port, wrapped_port = free_ports(2)
+    # The bare and the wrapped app each in a server of their own (kept for the module's
+    # tests of that server), asked at the same time: most of a case is the server's own
+    # wait for the body that never comes (gunicorn's gthread worker gives it 5 s), and
+    # the two servers share nothing but the collector.
+    docs_collector = module_docs_collector
+    tmp, ((bare_base, bare_port), (wrapped_base, wrapped_port)) = bare_and_wrapped
     with ThreadPoolExecutor(2) as pool:
-        bare_case = pool.submit(run_case, docs_collector, tmp_path, server, "plain_bare",
-                                declared, b"abc", path, bare_port)
-        wrapped_case = pool.submit(run_case, docs_collector, tmp_path, server, "plain_app",
-                                   declared, b"abc", path, wrapped_port)
+        bare_case = pool.submit(exchange_case, bare_base, bare_port, server, declared,
+                                b"abc", path, tmp / f"server-{bare_port}.log")
+        wrapped_case = pool.submit(exchange_case, wrapped_base, wrapped_port, server,
+                                   declared, b"abc", path, tmp / f"server-{wrapped_port}.log")
         bare, _ = bare_case.result()
         wrapped, trace = wrapped_case.result()
     assert normalized(wrapped, server) == normalized(bare, server)
