@@ -538,21 +538,27 @@ def grouping_exchange(collector: Collector, argv: list[str], env: dict[str, str]
     """A client declaring ``declared`` bytes sends ``abcdef`` to a view that never reads
     it, with X-Read-Body (the grouping function reads it): the answer comes before the
     client sends anything more, and a next client is served. Returns the log."""
-    trace = uuid.uuid4().hex
     with serve(argv, env, tmp_path, port) as base:
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
-            client.sendall(request_bytes(port, declared, b"abcdef", trace,
-                                         extra="X-Read-Body: 1\r\n"))
-            # runserver answers without a length and closes only once it has drained the
-            # declared body (bare too): the answer's end is its text, "ok"
-            answer = read_answer(client, SAFETY, until=b"\r\n\r\nok")
-            assert b" 200 " in answer.split(b"\r\n")[0], answer
-        # Inline mode (server_env): Django's middleware sends the log from the response's
-        # close(), after the answer, which runserver calls once it has drained the
-        # declared body, that is once this client is gone.
-        log = logged(collector, trace)
-        other = requests.get(f"{base}/hello", headers={"X-Api-Key": "other"}, timeout=SAFETY)
-        assert other.status_code == 200
+        return grouping_request(collector, base, port, declared)
+
+
+def grouping_request(collector: Collector, base: str, port: int, declared: int
+                     ) -> dict[str, Any]:
+    """:func:`grouping_exchange` against a server already running at ``port``."""
+    trace = uuid.uuid4().hex
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
+        client.sendall(request_bytes(port, declared, b"abcdef", trace,
+                                     extra="X-Read-Body: 1\r\n"))
+        # runserver answers without a length and closes only once it has drained the
+        # declared body (bare too): the answer's end is its text, "ok"
+        answer = read_answer(client, SAFETY, until=b"\r\n\r\nok")
+        assert b" 200 " in answer.split(b"\r\n")[0], answer
+    # Inline mode (server_env): Django's middleware sends the log from the response's
+    # close(), after the answer, which runserver calls once it has drained the
+    # declared body, that is once this client is gone.
+    log = logged(collector, trace)
+    other = requests.get(f"{base}/hello", headers={"X-Api-Key": "other"}, timeout=SAFETY)
+    assert other.status_code == 200
     return log
 
 
@@ -587,6 +593,20 @@ def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
 
 
+@pytest.fixture(scope="module")
+def served_app(server: str, app: str, module_docs_collector: Collector,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """``server`` (one worker) serving the wrapped ``app`` for every test of the module
+    that asks for that pair (both parametrized with ``scope="module"``): its base URL and
+    port. Each test sends its own trace, reads only its own log, closes its connection,
+    and checks that a next client is served."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"{server}-{app}")
+    argv = SINGLE[server](port, f"tests.support.e2e_apps:{app}")
+    with serve(argv, server_env(module_docs_collector), tmp, port) as base:
+        yield base, port
+
+
 # The WSGI middleware's grouping function (webob's request.body, with X-Read-Body) reads
 # a body the app never read, when the app starts its response.
 # granian's input can only wait: there the grouping function reads as the app would.
@@ -599,21 +619,18 @@ GROUPING_READS = ["gunicorn-sync", "gunicorn-gthread", "werkzeug", "wsgiref", "u
     pytest.param(1000, {"mimeType": "application/json", "text": "abcdef", "comment": (
         "incomplete: 6 of 1000 bytes could be read without waiting")}, id="declared-more"),
 ])
-@pytest.mark.parametrize("app", ["plain_app", "flask_app"])
-@pytest.mark.parametrize("server", server_params(GROUPING_READS))
+@pytest.mark.parametrize("app", ["plain_app", "flask_app"], scope="module")
+@pytest.mark.parametrize("server", server_params(GROUPING_READS), scope="module")
 def test_wsgi_grouping_function_reads_a_body_the_app_left_unread(
-        docs_collector: Collector, tmp_path: Path, server: str, app: str, declared: int,
-        post_data: dict[str, str]) -> None:
+        module_docs_collector: Collector, served_app: tuple[str, int], server: str,
+        app: str, declared: int, post_data: dict[str, str]) -> None:
     """The grouping function runs when the app starts its response and may read the body
     the app never read (webob's request.body; Flask's request.get_data()): it gets what
     has arrived (GRACE at most, the default here), the same bytes the log has, each
     once. The client gets the whole answer before it sends anything more (a read
     waiting for the client would hold the worker until the server's timeout), and a
     next client is served."""
-    port = free_port()
-    argv = SINGLE[server](port, f"tests.support.e2e_apps:{app}")
-    log = grouping_exchange(docs_collector, argv, server_env(docs_collector), tmp_path, port,
-                            declared)
+    log = grouping_request(module_docs_collector, *served_app, declared)
     request = log["request"]["log"]["entries"][0]["request"]
     # SPEC 4: the bytes received (all that is here is kept), the comment says of how many.
     assert request["bodySize"] == len(post_data["text"])
