@@ -597,9 +597,10 @@ def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
 def served_app(server: str, app: str, module_docs_collector: Collector,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """``server`` (one worker) serving the wrapped ``app`` for every test of the module
-    that asks for that pair (both parametrized with ``scope="module"``): its base URL and
-    port. Each test sends its own trace, reads only its own log, closes its connection,
-    and checks that a next client is served."""
+    that asks for that pair (both parametrized with ``scope="module"``; ``app`` is
+    plain_app where a test does not parametrize it): its base URL and port. Each test
+    sends its own trace, reads only its own log, and closes its connection once its
+    exchange is complete; the grouping tests check that a next client is served."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"{server}-{app}")
     argv = SINGLE[server](port, f"tests.support.e2e_apps:{app}")
@@ -641,27 +642,32 @@ def test_wsgi_grouping_function_reads_a_body_the_app_left_unread(
     assert log["group"]["label"] == "body:" + post_data["text"]
 
 
+@pytest.fixture(scope="module")
+def app() -> str:
+    """The app :func:`served_app` serves to a test that does not parametrize ``app``."""
+    return "plain_app"
+
+
 @contextlib.contextmanager
-def plain_app_client(collector: Collector, tmp_path: Path, server: str
-                     ) -> Iterator[tuple[socket.socket, int]]:
-    """A connection to the wrapped plain app under ``server`` (one worker), and its port."""
-    port = free_port()
-    argv = SINGLE[server](port, "tests.support.e2e_apps:plain_app")
-    with serve(argv, server_env(collector), tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+def plain_app_client(served: tuple[str, int]) -> Iterator[tuple[socket.socket, int]]:
+    """A connection to the wrapped plain app :func:`served_app` serves under ``server``
+    (one worker), and its port."""
+    port = served[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         yield client, port
 
 
-@pytest.mark.parametrize("server", server_params(["uwsgi", "uwsgi-http11"]))
+@pytest.mark.parametrize("server", server_params(["uwsgi", "uwsgi-http11"]), scope="module")
 def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, served_app: tuple[str, int], server: str) -> None:
     """The grouping function reads the first half of a body, all that has arrived (uWSGI
     holds it, read with the request head); the client sends the rest once the answer has
     begun, and the app, reading only once it is in, gets the whole body, as without the
     middleware. A read of what uWSGI holds that met the end used to lose the bytes it
     took: the app got the body with a gap (``8:abcfghij``)."""
     trace = uuid.uuid4().hex
-    with plain_app_client(docs_collector, tmp_path, server) as (client, port):
+    docs_collector = module_docs_collector
+    with plain_app_client(served_app) as (client, port):
         client.sendall(request_bytes(port, 10, b"abcde", trace, "/read-later?rest=5",
                                      extra="X-Read-Body: 1\r\n"))
         answer = read_answer(client, SAFETY, until=b"first;")
@@ -679,15 +685,16 @@ def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
 # down (rest_uwsgi.py), and the app's read of a rest not there yet failed at once.
 @pytest.mark.parametrize("server", server_params(["gunicorn-sync", "gunicorn-gthread",
                                                   "werkzeug", "wsgiref", "uwsgi",
-                                                  "uwsgi-http11"]))
+                                                  "uwsgi-http11"]), scope="module")
 def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, served_app: tuple[str, int], server: str) -> None:
     """The grouping function reads the body first (at start_response), the app after,
     as its answer goes: the grouping function gets what had arrived, the app all of it,
     as without the middleware (its read waits for the rest: the app's own doing, as
     bare), and the log has it once."""
     trace = uuid.uuid4().hex
-    with plain_app_client(docs_collector, tmp_path, server) as (client, port):
+    docs_collector = module_docs_collector
+    with plain_app_client(served_app) as (client, port):
         client.sendall(request_bytes(port, 6, b"abc", trace, "/read-stream",
                                      extra="X-Read-Body: 1\r\n"))
         answer = read_answer(client, QUIET)  # the app reads on: nothing complete yet
@@ -702,22 +709,21 @@ def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
     assert request["postData"] == {"mimeType": "application/json", "text": "abcdef"}
 
 
-@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"], scope="module")
 def test_malformed_chunked_body_is_logged_with_the_servers_400(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, served_app: tuple[str, int], server: str) -> None:
     """gunicorn's wsgi.input raises for a chunk size that is no hex number; out of the
     app, gunicorn answers that with 400, not 500: the log says what the client got.
     gunicorn 23 (the last on Python 3.9) answers nothing there (its chunk errors are
     OSErrors, taken for a broken connection); the log says 400 all the same, as the ASGI
     side logs a malformed body its server cut (CUT_STATUS), and nginx such a request."""
-    port = free_port()
+    docs_collector = module_docs_collector
+    port = served_app[1]
     trace = uuid.uuid4().hex
     head = (f"POST /read-all HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
             f"Connection: close\r\nX-Api-Key: bad-body\r\nX-Trace: {trace}\r\n\r\n").encode()
-    with serve(SINGLE[server](port, "tests.support.e2e_apps:plain_app"),
-               server_env(docs_collector), tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(head + b"zz\r\nabc\r\n0\r\n\r\n")
         answer = read_answer(client, SAFETY)
         log = logged(docs_collector, trace)
