@@ -597,10 +597,9 @@ def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
 def served_app(server: str, app: str, module_docs_collector: Collector,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """``server`` (one worker) serving the wrapped ``app`` for every test of the module
-    that asks for that pair (both parametrized with ``scope="module"``; ``app`` is
-    plain_app where a test does not parametrize it): its base URL and port. Each test
-    sends its own trace, reads only its own log, and closes its connection once its
-    exchange is complete; the grouping tests check that a next client is served."""
+    that asks for that pair (both parametrized with ``scope="module"``): its base URL and
+    port. Each test sends its own trace, reads only its own log, closes its connection
+    once its exchange is complete, and checks that a next client is served."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"{server}-{app}")
     argv = SINGLE[server](port, f"tests.support.e2e_apps:{app}")
@@ -643,15 +642,22 @@ def test_wsgi_grouping_function_reads_a_body_the_app_left_unread(
 
 
 @pytest.fixture(scope="module")
-def app() -> str:
-    """The app :func:`served_app` serves to a test that does not parametrize ``app``."""
-    return "plain_app"
+def served_plain_app(server: str, module_docs_collector: Collector,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """:func:`served_app` for plain_app, to tests that do not parametrize ``app`` (a
+    module fixture ``app`` standing in for the parameter was not enough: pytest kept a
+    flask_app server cached by the tests that do, and gave it to these)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"{server}-plain")
+    argv = SINGLE[server](port, "tests.support.e2e_apps:plain_app")
+    with serve(argv, server_env(module_docs_collector), tmp, port) as base:
+        yield base, port
 
 
 @contextlib.contextmanager
 def plain_app_client(served: tuple[str, int]) -> Iterator[tuple[socket.socket, int]]:
-    """A connection to the wrapped plain app :func:`served_app` serves under ``server``
-    (one worker), and its port."""
+    """A connection to the wrapped plain app :func:`served_plain_app` serves under
+    ``server`` (one worker), and its port."""
     port = served[1]
     with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         yield client, port
@@ -659,7 +665,8 @@ def plain_app_client(served: tuple[str, int]) -> Iterator[tuple[socket.socket, i
 
 @pytest.mark.parametrize("server", server_params(["uwsgi", "uwsgi-http11"]), scope="module")
 def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
-        module_docs_collector: Collector, served_app: tuple[str, int], server: str) -> None:
+        module_docs_collector: Collector, served_plain_app: tuple[str, int], server: str
+        ) -> None:
     """The grouping function reads the first half of a body, all that has arrived (uWSGI
     holds it, read with the request head); the client sends the rest once the answer has
     begun, and the app, reading only once it is in, gets the whole body, as without the
@@ -667,7 +674,7 @@ def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
     took: the app got the body with a gap (``8:abcfghij``)."""
     trace = uuid.uuid4().hex
     docs_collector = module_docs_collector
-    with plain_app_client(served_app) as (client, port):
+    with plain_app_client(served_plain_app) as (client, port):
         client.sendall(request_bytes(port, 10, b"abcde", trace, "/read-later?rest=5",
                                      extra="X-Read-Body: 1\r\n"))
         answer = read_answer(client, SAFETY, until=b"first;")
@@ -687,14 +694,15 @@ def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
                                                   "werkzeug", "wsgiref", "uwsgi",
                                                   "uwsgi-http11"]), scope="module")
 def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
-        module_docs_collector: Collector, served_app: tuple[str, int], server: str) -> None:
+        module_docs_collector: Collector, served_plain_app: tuple[str, int], server: str
+        ) -> None:
     """The grouping function reads the body first (at start_response), the app after,
     as its answer goes: the grouping function gets what had arrived, the app all of it,
     as without the middleware (its read waits for the rest: the app's own doing, as
     bare), and the log has it once."""
     trace = uuid.uuid4().hex
     docs_collector = module_docs_collector
-    with plain_app_client(served_app) as (client, port):
+    with plain_app_client(served_plain_app) as (client, port):
         client.sendall(request_bytes(port, 6, b"abc", trace, "/read-stream",
                                      extra="X-Read-Body: 1\r\n"))
         answer = read_answer(client, QUIET)  # the app reads on: nothing complete yet
@@ -711,14 +719,15 @@ def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
 
 @pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"], scope="module")
 def test_malformed_chunked_body_is_logged_with_the_servers_400(
-        module_docs_collector: Collector, served_app: tuple[str, int], server: str) -> None:
+        module_docs_collector: Collector, served_plain_app: tuple[str, int], server: str
+        ) -> None:
     """gunicorn's wsgi.input raises for a chunk size that is no hex number; out of the
     app, gunicorn answers that with 400, not 500: the log says what the client got.
     gunicorn 23 (the last on Python 3.9) answers nothing there (its chunk errors are
     OSErrors, taken for a broken connection); the log says 400 all the same, as the ASGI
     side logs a malformed body its server cut (CUT_STATUS), and nginx such a request."""
     docs_collector = module_docs_collector
-    port = served_app[1]
+    port = served_plain_app[1]
     trace = uuid.uuid4().hex
     head = (f"POST /read-all HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
