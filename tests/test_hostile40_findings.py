@@ -214,3 +214,16 @@ def test_guard_random_header_values_are_kept(seed: int, kind: str, prefix: str) 
     sent, _ = headers([("X-Session", value), ("X-Request-Id", value)], DENY)
     assert [header["value"] for header in sent] == [value, value]
     assert not archive_held(DENY, value)
+
+
+def test_headers_inline_every_start_archive_in_searches() -> None:
+    """headers() searches the joined values for archive_in's needles inlined (its
+    generators cost more): every needle base64_starts has is there."""
+    import inspect
+
+    from readme_metrics.har import headers as module
+    from readme_metrics.har.base64_starts import NEEDLES, ZLIB
+
+    source = inspect.getsource(module.headers)
+    for needle in (*NEEDLES, *ZLIB, "%", "\\\\u"):
+        assert f'"{needle}" in joined' in source, needle

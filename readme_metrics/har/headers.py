@@ -261,8 +261,15 @@ def headers(
     # key. archive_in asked once over the values joined (no start spans the "\n": not
     # base64, not a percent escape's), as redaction_query asks it of the raw query: a
     # log's headers without one cost a join and its searches, a header a flag's test.
-    archives = redactor is not None and redactor.has_deny and archive_in(
-        "\n".join(map(_VALUE, pairs)))
+    # (archive_in's needles first, inlined: base64_starts.NEEDLES and ZLIB, "%" and
+    # "\\u"; its generators cost 2.4 us a log, these ~1.5.)
+    archives = False
+    if redactor is not None and redactor.has_deny:
+        joined = "\n".join(map(_VALUE, pairs))
+        archives = ("UEsDB" in joined or "H4sI" in joined or "Qlpo" in joined
+                    or "KLUv" in joined or "BLAw" in joined or "QSwME" in joined
+                    or "eJ" in joined or "eN" in joined or "%" in joined
+                    or "\\u" in joined) and archive_in(joined)
     for name, value in pairs:
         if archives and archive_held(redactor, value):  # type: ignore[arg-type]
             value = redacted(value)
