@@ -235,7 +235,6 @@ def headers(
     Cookie value under ``RAW_COOKIE``.
     """
     out: list[dict[str, str]] = []
-    append = out.append  # (bound once: cpu20)
     noted: dict[str, str] = {}
     roles = _ROLES.get
     # A plain header (see _PLAIN_NAMES) the lists leave as it is only has the key looked
@@ -280,8 +279,8 @@ def headers(
                 value = caller.text(value)  # type: ignore[union-attr]
             # A name is learned plain whatever it holds: the key (a client sending it as
             # a header's name) is looked for in each log's (most are shorter than it).
-            append({"name": _keyless_name(name, caller)  # type: ignore[arg-type]
-                    if named and len(name) >= shortest else name, "value": value})
+            out.append({"name": _keyless_name(name, caller)  # type: ignore[arg-type]
+                        if named and len(name) >= shortest else name, "value": value})
             continue
         low, kind, note, raw, dashed = roles(name) or _role(name)
         if raw is not None:
@@ -350,7 +349,7 @@ def headers(
         if len(name) >= shortest:
             named = True
             name = _keyless_name(name, caller)  # type: ignore[arg-type]
-        append({"name": name, "value": value})
+        out.append({"name": name, "value": value})
     return out, noted
 
 
