@@ -54,10 +54,6 @@ _BEFORE = {"BLAw": frozenset("FVl1"), "QSwME": frozenset("BFJNRVZdhlptx159")}
 NEEDLES = MAGICS + tuple(needle for needle, _, _ in _SHIFTED)
 #: A zlib header's base64 (``78 9c``, ``78 da``), read at a run's start.
 ZLIB = ("eJ", "eN")
-#: The characters before a zlib magic that put it mid-run: :data:`ALPHABET` but ``_``
-#: and ``-``, a name's separators (``backup_eJ...``, ``sid=-eJ...``: hostile40; a
-#: corrupt stream so found is read and kept).
-_MID_RUN = ALPHABET - frozenset("_-")
 
 #: Each kind's first bytes (bzip2's level after them: a digit).
 _ZIP, _GZIP, _BZIP2, _ZSTD = b"PK\3\4", b"\x1f\x8b\x08", b"BZh", b"\x28\xb5\x2f\xfd"
