@@ -77,9 +77,16 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
     if source is not None and source != text and "*" in source and "&" in source:
         source = _BREAKS.sub("\n", source)
         aliases += _hidden(source, redactor, frozenset(), _named(source, redactor))[1]
-    if aliases:
-        hidden, _, again = _hidden(hidden, redactor, frozenset(aliases), named)
-        anchored = anchored or again
+    rounds, covered = 0, frozenset(aliases)
+    while covered:
+        # An anchored value hidden may hold an alias of another anchor (``y: &b [*a]``
+        # then ``password: *b``: ``a``'s value went out; review131): each pass hides
+        # the anchors named so far; after 4, every anchor (a long chain: linear).
+        hidden, more, again = _hidden(hidden, redactor, covered, named)
+        anchored, rounds = anchored or again, rounds + 1
+        widened = covered | frozenset(more) if rounds < 4 else frozenset(
+            anchor_names(reading))
+        covered = widened if widened != covered else frozenset()
     lost: set[str] = set()
     if anchored and "*" in hidden:
         # An anchor hidden inside a value (``password: [&p s]`` then ``b: *p``): each

@@ -43,7 +43,7 @@ def lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
 
 #: A merge key's alias (``<<: *b``), and an anchor put on a marker (``&b "[REDACTED``).
 _MERGE = lazy_compile(r"<<[ \t]*:[ \t]+\*([^ \t\r\n,\[\]{}]+)")
-_MARKED = lazy_compile(r"&([^ \t\r\n,\[\]{}]+) \"\[REDACTED")
+_MARKED = lazy_compile(r"(?<![^ \t\n\[{,])&([^ \t\r\n,\[\]{}]+) \"\[REDACTED")
 
 
 def merges_kept(text: str, lost: set[str]) -> str:
@@ -81,8 +81,14 @@ def denies(redactor: Redactor, key: str, named: frozenset[str]) -> bool:
     return denied_key(redactor, key)
 
 
-#: An anchor and the scalar it is put on (to a line's or a flow item's end).
-_ANCHORED = lazy_compile(r"&([^ \t\r,\[\]{}]+)[ \t]+([^\n#,\]}]*)")
+#: An anchor and the scalar it is put on (to a line's or a flow item's end). Each starts
+#: a node (after a blank, a line's start or a flow indicator), its name on its line: a
+#: line of ``&a&a...`` or ``&&&...`` tried a match at each ``&``, to the line's end (and
+#: over LF) each time: 64 KiB took 9 s, 1 MiB some 40 minutes (review131).
+#: The scalar may be on the next line, deeper, as a block scalar's too (``&k |-`` then
+#: ``  password``: ``*k : ...`` went out in clear, review131).
+_ANCHORED = lazy_compile(r"(?<![^ \t\n\[{,])&([^ \t\r\n,\[\]{}]+)(?:(?:[ \t]+[|>][1-9+-]{0,2})?"
+                         r"[ \t]*\r?\n[ \t]+|[ \t]+)([^\n#,\]}]*)")
 
 
 def named(text: str, redactor: Redactor) -> frozenset[str]:
