@@ -10,6 +10,7 @@ text sent still loads (it did not: ``p`` named no anchor, hostile39).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
@@ -42,19 +43,28 @@ def lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:
 
 
 #: A merge key's alias (``<<: *b``), and an anchor put on a marker (``&b "[REDACTED``).
-_MERGE = lazy_compile(r"<<[ \t]*:[ \t]+\*([^ \t\r\n,\[\]{}]+)")
+_MERGE = lazy_compile(r"<<[ \t]*:[ \t]+(?:\*([^ \t\r\n,\[\]{}]+)|\[([^\]\n]*)\])")
+_ALIAS = lazy_compile(r"\*([^ \t\r\n,\[\]{}]+)")
 _MARKED = lazy_compile(r"(?<![^ \t\n\[{,])&([^ \t\r\n,\[\]{}]+) \"\[REDACTED")
 
 
 def merges_kept(text: str, lost: set[str]) -> str:
-    """``text`` with each merge key whose alias names an anchor now on a marker, or
+    """``text`` with each merge key whose alias (or an alias in its sequence) names an anchor now on a marker, or
     ``lost``, merging nothing (``<<: {}``): a marker merged is no YAML a reader loads
     (``password: &b {a: s}`` then ``<<: *b``; hostile39)."""
     if "<<" not in text:
         return text
     marked = lost | {found.group(1) for found in _MARKED.finditer(text)}
-    return _MERGE.sub(lambda found: "<<: {}" if found.group(1) in marked
-                      else found.group(0), text)
+
+    def merged(found: re.Match[str]) -> str:
+        if found.group(1) is not None:
+            return "<<: {}" if found.group(1) in marked else found.group(0)
+        # A sequence of them (``<<: [*b, *c]``: it did not load either; review131).
+        items = _ALIAS.sub(lambda alias: "{}" if alias.group(1) in marked
+                           else alias.group(0), found.group(2))
+        return f"<<: [{items}]"
+
+    return _MERGE.sub(merged, text)
 
 
 def anchored_key(line: str, at: int, end: int, anchors: frozenset[str]) -> str:
