@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
-from readme_metrics.har.yaml_anchors import anchor_names, anchored_key, lost_alias, merges_kept
+from readme_metrics.har.yaml_anchors import (anchor_names, anchored_key, lost_alias, lost_key,
+                                              merges_kept)
 from readme_metrics.har.yaml_anchors import denies as _denies
 from readme_metrics.har.yaml_anchors import named as _named
 from readme_metrics.har.yaml_flow import flow_close as _flow_close
@@ -131,6 +132,11 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             if rewritten is not line:
                 line, changed, keyed = rewritten, True, True
                 at = _content(line)
+                end = _value_start(line, at)
+        if lost and line.find("*", at) >= 0:
+            rewritten = lost_key(line, at, end, lost)  # (``*p : 1``; review131)
+            if rewritten is not line:
+                line, changed, keyed = rewritten, True, True
                 end = _value_start(line, at)
         anchor = _item_anchor(line, _properties(line, end), end) if anchors and end >= 0 \
             else None  # (after a tag too: "x: !!seq &p [...]", sent; review129)

@@ -20,7 +20,8 @@ from readme_metrics.har.yaml_lines import item_anchor, node_start, properties_en
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["anchor_names", "anchored_key", "denies", "lost_alias", "merges_kept", "named"]
+__all__ = ["anchor_names", "anchored_key", "denies", "lost_alias", "lost_key", "merges_kept",
+           "named"]
 
 
 #: An anchor's name, where a node's properties may start.
@@ -31,6 +32,18 @@ def anchor_names(text: str) -> set[str]:
     """The names of the anchors written in ``text`` (a scalar's ``&x`` too: more, never
     fewer)."""
     return {found.group(1) for found in _ANCHOR_NAMES.finditer(text)}
+
+
+def lost_key(line: str, at: int, end: int, lost: frozenset[str]) -> str:
+    """``line`` with its key (at ``at``, or after its ``? ``; its value at ``end``, -1 if
+    none) written ``"[REDACTED n]"`` when it is an alias of a ``lost`` anchor (``*p : 1``,
+    ``? *p``: it named no anchor, the text sent did not load; review131)."""
+    first = at + 2 if line.startswith(("? ", "?\t"), at) else at
+    key = line[first:end if end >= 0 else len(line)].rstrip(" \t\r")
+    key = key[:-1].rstrip(" \t") if end >= 0 else key
+    if key[:1] != "*" or key[1:] not in lost:
+        return line
+    return f'{line[:first]}"[REDACTED {len(key)}]"{line[first + len(key):]}'
 
 
 def lost_alias(line: str, at: int, lost: frozenset[str]) -> bool:

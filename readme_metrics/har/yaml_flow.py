@@ -194,6 +194,15 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         if name in reading.anchors:
             reading.spans.append((frame.start, frame.colon, f" &{name}") if tagged
                                  else (after, frame.colon, ""))
+    if reading.lost and frame.colon >= 0:
+        # A key that is an alias of a hidden anchor (``{*p : 1}``, ``{? *p : 1}``: it
+        # named no anchor, the text sent did not load; review131).
+        key = text[frame.start:frame.colon]
+        first = frame.start + (key.index("?") + 1 if key.lstrip(" \t\r\n")[:2] in (
+            "? ", "?\t", "?\r", "?\n") else 0)
+        name = text[first:frame.colon].strip(" \t\r\n")
+        if name[:1] == "*" and name[1:] in reading.lost:
+            reading.spans.append((first, frame.colon, ""))
     if reading.anchors or reading.lost:
         name, after, tagged = _anchor(text, start, end)
         if name in reading.anchors:
