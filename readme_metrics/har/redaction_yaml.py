@@ -21,8 +21,13 @@ from typing import TYPE_CHECKING, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
-from readme_metrics.har.yaml_anchors import (anchor_names, anchored_key, lost_alias, lost_key,
-                                              merges_kept)
+from readme_metrics.har.yaml_anchors import (
+    anchor_names,
+    anchored_key,
+    lost_alias,
+    lost_key,
+    merges_kept,
+)
 from readme_metrics.har.yaml_anchors import denies as _denies
 from readme_metrics.har.yaml_anchors import named as _named
 from readme_metrics.har.yaml_flow import flow_close as _flow_close

@@ -62,9 +62,9 @@ _MARKED = lazy_compile(r"(?<![^ \t\n\[{,])&([^ \t\r\n,\[\]{}]+) \"\[REDACTED")
 
 
 def merges_kept(text: str, lost: set[str]) -> str:
-    """``text`` with each merge key whose alias (or an alias in its sequence) names an anchor now on a marker, or
-    ``lost``, merging nothing (``<<: {}``): a marker merged is no YAML a reader loads
-    (``password: &b {a: s}`` then ``<<: *b``; hostile39)."""
+    """``text`` with each merge key whose alias (or an alias in its sequence) names an
+    anchor now on a marker, or ``lost``, merging nothing (``<<: {}``): a marker merged is
+    no YAML a reader loads (``password: &b {a: s}`` then ``<<: *b``; hostile39)."""
     if "<<" not in text:
         return text
     marked = lost | {found.group(1) for found in _MARKED.finditer(text)}
