@@ -32,6 +32,9 @@ LEAKS = [
     pytest.param(f"x: &a {S}\ny: &b {{k: *a}}\npassword: [*b]\n", id="alias-chain-flow"),
     pytest.param(f"x: &a {S}\ny: &b [*a]\nz: &c [*b]\nw: &d [*c]\nv: &e [*d]\n"
                  f"u: &f [*e]\ntoken: *f\n", id="alias-chain-long"),
+    pytest.param(f"- &n0 b: &p |\n    {S}\n- password: *p\n", id="anchored-key-block"),
+    pytest.param(f"&n0 b: &p |\n  {S}\npassword: *p\n", id="anchored-key-block-top"),
+    pytest.param(f"- !!str b: &p |\n    {S}\n- password: *p\n", id="tagged-key-block"),
     pytest.param(f"a: &k |-\n  password\n*k : {S}\n", id="named-block-scalar"),
     pytest.param(f"a: &k\n  password\n*k : {S}\n", id="named-next-line"),
     pytest.param(f"a: &k\r\n  password\r\n*k : {S}\r\n", id="named-next-line-crlf"),

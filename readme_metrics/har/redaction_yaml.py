@@ -38,6 +38,7 @@ from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
 from readme_metrics.har.yaml_lines import key_text as _key
+from readme_metrics.har.yaml_lines import node_start as _node_start
 from readme_metrics.har.yaml_lines import properties_end as _properties
 from readme_metrics.har.yaml_lines import quoted_lines as _quoted_lines
 from readme_metrics.har.yaml_lines import value_start as _value_start
@@ -145,7 +146,9 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
                 end = _value_start(line, at)
         anchor = _item_anchor(line, _properties(line, end), end) if anchors and end >= 0 \
             else None  # (after a tag too: "x: !!seq &p [...]", sent; review129)
-        depth = at  # (the indentation its value's lines are deeper than)
+        # (The indentation its value's lines are deeper than: its node's, properties
+        # included: "&k b: &p |" then its lines went out, deeper than "&" only; review131.)
+        depth = _node_start(line) if at > 0 else at
         kept = ""  # (an anchor kept before the marker)
         if anchors and end < 0 and line.find("&") >= 0 and line.rfind("-", 0, at) >= 0:
             # A sequence's item's anchor (``- &p secret``, ``- &p`` then its lines, its
