@@ -11,10 +11,10 @@ a run from (hostile35, hostile38).
   is one of these three). A gzip, bzip2 or zstd file after other bytes is read by no
   tool as it is (``gunzip`` wants its magic first; a body so is not read either).
 * A zlib stream's two header bytes (``eJ``: ``zlib.compress``'s default, as Python,
-  PHP's ``gzcompress`` and Django's signed values write it; ``eN``, ``eF``, ``eAE``
-  for its other levels) at a run's start only (no base64 character before it but a
-  prefix's ``_`` or ``-``: ``backup_eJ...``, review130): two
-  characters any base64 holds once in 4,096.
+  PHP's ``gzcompress`` and Django's signed values write it; ``eN``, level 9's; levels
+  1 to 5, ``eAE``/``eF``, and raw deflate are not read: docs/BODIES.md) at a run's start
+  only (no base64 character before it but a prefix's ``_`` or ``-``: ``backup_eJ...``,
+  review130): two characters any base64 holds once in 4,096.
 * Those magics percent-encoded, any character of them (``%55EsDB``, ``U%45sDB``: a
   form's value or a JSON string encoded whole).
 
