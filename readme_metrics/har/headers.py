@@ -261,7 +261,8 @@ def headers(
     # base64, not a percent escape's), as redaction_query asks it of the raw query: a
     # log's headers without one cost a join and its searches, a header a flag's test.
     # (archive_in's needles first, inlined: base64_starts.NEEDLES and ZLIB, "%" and
-    # "\\u"; its generators cost 2.4 us a log, these ~1.5.)
+    # "\\u"; a test keeps them in step. Over 13 common headers' values, none found:
+    # ~1.2 us, archive_in's call ~1.55.)
     archives = False
     if redactor is not None and redactor.has_deny:
         joined = "\n".join(map(_VALUE, pairs))

@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote
 
-from readme_metrics.har.base64_archives import archive_encoded_in, archive_in
+from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.pair_documents import (
     hidden_name,
@@ -128,10 +128,10 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     # (a 100 KB form of values holding "%27", prose, took 3 times as long; hostile24).
     # (A form in another charset may spell a name only its codec reads.)
     quoted = quoted and (nested or codec is not None)
-    # A value holding an archive's base64 (a magic in it) is read as a JSON string's is
-    # (hostile35).
-    # (Or percent-encoded: %55EsDB..., a value encoded whole; hostile37.)
-    archives = redactor.has_deny and (archive_in(raw_query) or archive_encoded_in(raw_query))
+    # A value holding an archive's base64 (a magic in it, or percent-encoded: %55EsDB...,
+    # a value encoded whole; hostile35, hostile37: archive_in asks both) is read as a
+    # JSON string's is.
+    archives = redactor.has_deny and archive_in(raw_query)
     if codec is None:
         return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
                                                paired=paired, quoted=quoted,
@@ -187,7 +187,7 @@ def archived(redactor: Redactor, value: str, decode: Callable[[str], str]) -> bo
     written (standard base64 sent unencoded: a blank to the app, a ``+`` to a reader of
     the log). A magic percent-encoded (``%55EsDB...``, the value encoded whole: the
     app reads ``UEsDB...``; hostile37) is found in the decoded value."""
-    if not archive_in(value) and not archive_encoded_in(value, exact=True):
+    if not archive_in(value):  # (its magics percent-encoded too)
         return False
     decoded = decode(value)
     return archive_held(redactor, decoded) or "+" in value and archive_held(
