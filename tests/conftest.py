@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import tempfile
@@ -69,6 +70,25 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
     name = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "?")
     if name in _ENDED:
         report.longrepr = f"{report.longrepr} ({_ENDED[name]})"
+
+
+class _GzipClock:
+    """gzip's ``time`` in the tests: a gzip written with no ``mtime`` holds the clock's
+    second in its header, so its bytes and base64 change every second, and a test
+    reading that base64 passed or failed with the clock (a ``+`` in a query is a space;
+    tests/support/zip_bodies.STAMP pins zips so for the same reason)."""
+
+    @staticmethod
+    def time() -> float:
+        return 1767323046.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gzip_clock() -> Iterator[None]:
+    clock = gzip.time  # type: ignore[attr-defined]
+    gzip.time = _GzipClock  # type: ignore[attr-defined]
+    yield
+    gzip.time = clock  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -31,6 +31,7 @@ from readme_metrics.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
+from tests.support.zip_bodies import entry
 
 NAMES = ["password", "token", "secret", "key", "auth", "api_key"]
 SECRET = "s3cr3t-Zq8h22Xw"
@@ -75,10 +76,10 @@ PROSE = (b"# Keyboard shortcuts\n\nThe monkey presses a key on the keyboard. Aut
 def _zip(draw: random.Random, planted: bytes = b"") -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("monkey.png", _png(draw))
-        archive.writestr("notes/keyboard.md", PROSE)
+        archive.writestr(entry("monkey.png", archive), _png(draw))
+        archive.writestr(entry("notes/keyboard.md", archive), PROSE)
         if planted:
-            archive.writestr("config.json", planted, zipfile.ZIP_STORED)
+            archive.writestr(entry("config.json", archive), planted, zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 

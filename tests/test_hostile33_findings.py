@@ -37,6 +37,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import MOST_INFLATED, inflated_entries
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.zip_bodies import entry
 from tests.support.zip_bodies import zip_of as _zip
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV, _hidden
@@ -71,7 +72,7 @@ def _streamed_zip(entries: dict[str, bytes], method: int) -> bytes:
 
     with zipfile.ZipFile(Unseekable(), "w", method) as archive:
         for name, data in entries.items():
-            archive.writestr(name, data)
+            archive.writestr(entry(name, archive), data)
     return buffer.getvalue()
 
 

@@ -228,7 +228,9 @@ def test_any_bytes_in_such_a_nest_are_read_without_raising(
 # 2. A percent-encoded magic -----------------------------------------------------------
 
 def _percent_magic(text: str) -> str:
-    return "%" + format(ord(text[0]), "02X") + text[1:]
+    """The first character percent-encoded; a ``+`` too, as a client sends it (a bare
+    ``+`` in a query or a form is a space: the app would read another value)."""
+    return "%" + format(ord(text[0]), "02X") + text[1:].replace("+", "%2B")
 
 
 def _percent_whole(text: str) -> str:

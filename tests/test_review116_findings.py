@@ -31,6 +31,7 @@ from readme_metrics.redaction import Redactor
 from tests.support.exchanges import body_on, entry_of
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
+from tests.support.zip_bodies import entry
 
 SECRET = "s3cr3t-Zq8h22Xw"
 
@@ -49,8 +50,8 @@ def _recorded(body: bytes, redactor: Redactor, kind: str = "application/octet-st
 def _stored_zip(name: str, data: bytes) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("README.md", b"# Notes\n\nThe monkey presses a key.\n")
-        archive.writestr(name, data)
+        archive.writestr(entry("README.md", archive), b"# Notes\n\nThe monkey presses a key.\n")
+        archive.writestr(entry(name, archive), data)
     return buffer.getvalue()
 
 

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.base64_runs import archives_hidden
 from readme_metrics.har.redaction import Redactor
+from tests.support.zip_bodies import entry
 from tests.test_hostile29_findings import _sent
 from tests.test_hostile31_findings import ENV
 from tests.test_hostile38_findings import _every_place_hides
@@ -47,7 +48,7 @@ def _stored_zip(files: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         for name, data in files.items():
-            archive.writestr(name, data)
+            archive.writestr(entry(name, archive), data)
     return out.getvalue()
 
 
