@@ -126,7 +126,7 @@ MAX_POST_LOGS = 500
 #: about 2.8 times its captured bytes for a small GET (925 -> 2,599), 6 times for a body
 #: of control characters (each a ``\u00XX``), up to about 19 times for a Cookie header of
 #: many tiny cookies (each value sent as its 100-character mask: 8,856 -> 171,559), so a
-#: POST at this cap is 1.3 MB for 500 small GETs, 12.6 MB for bodies of control
+#: POST at this cap is 1.3 MB for 500 small GETs, 12.1 MB for bodies of control
 #: characters, about 40 MB at worst; a 413 splits it (docs/DELIVERY.md, Batches).
 MAX_POST_BYTES = 2 * 1024 * 1024
 #: After a 413 lowered the bytes a POST carries (``split``), this many POSTs delivered
