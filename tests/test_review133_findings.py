@@ -1,0 +1,85 @@
+"""review133: a hostile read of hostile38-40 and review130-131 (base64 archives in a
+text, header values, YAML anchors).
+
+1. PyYAML's canonical dump of bytes (``yaml.dump({"file": data}, canonical=True)``)
+   writes ``!!binary`` as a double-quoted scalar: the base64's lines as ``\\n`` escapes,
+   each followed by an escaped line break (``\\`` then the break and the next line's
+   indentation). A run stopped at the first ``\\``: a zip's first line read alone (no
+   entry whole in it: kept) and every line sent, the ``.env`` one ``yaml.safe_load``
+   and ``unzip`` away; a gzip's or a zlib's first line hidden, the rest sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from typing import Any
+
+import pytest
+import yaml
+
+from readme_metrics.har import inflation_budget
+from readme_metrics.har.redaction import Redactor
+from tests.support.zip_bodies import zip_of
+from tests.test_hostile29_findings import _sent
+from tests.test_hostile31_findings import ENV
+
+DENY = Redactor(["password"])
+YAML = "application/yaml"
+
+
+@pytest.fixture(autouse=True)
+def full_budget() -> None:
+    inflation_budget.BUDGET.refill()
+
+
+ARCHIVES = {
+    "zip": zip_of({".env": ENV}),
+    "stored-zip": zip_of({".env": ENV}, 0),
+    "gzip": gzip.compress(ENV, mtime=0),
+    "zlib": zlib.compress(ENV + bytes(range(256))),  # (over a line of base64)
+}
+
+
+def _lines_sent(data: bytes, sent: str) -> list[str]:
+    """The lines of ``data``'s base64 (MIME's, 76 characters) found in ``sent``."""
+    return [line for line in base64.encodebytes(data).decode().split()
+            if len(line) >= 16 and line in sent]
+
+
+def _dumps(data: bytes) -> dict[str, str]:
+    return {
+        "canonical": yaml.dump({"file": data}, canonical=True),
+        "canonical-str": yaml.dump({"file": base64.encodebytes(data).decode()},
+                                   canonical=True),
+        "double-quoted": yaml.dump({"file": base64.encodebytes(data).decode()},
+                                   default_style='"'),
+        "continued": 'file: "' + "\\\n  ".join(
+            base64.encodebytes(data).decode().split()) + '"\n',
+        "continued-crlf": ('file: "' + "\\\r\n  ".join(
+            base64.encodebytes(data).decode().split()) + '"\r\n'),
+    }
+
+
+CASES = [pytest.param(kind, style, id=f"{kind}-{style}")
+         for kind in ARCHIVES for style in _dumps(b"x")]
+
+
+def _loaded(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("kind, style", CASES)
+def test_a_yaml_double_quoted_archive_over_escaped_breaks_is_hidden(kind: str,
+                                                                      style: str) -> None:
+    data = ARCHIVES[kind]
+    body = _dumps(data)[style]
+    read = _loaded(body)["file"]
+    assert (read if isinstance(read, bytes) else base64.b64decode(read)) == data
+    for mime in (YAML, "text/plain"):
+        for sent in _sent(body.encode(), mime):
+            assert _lines_sent(data, sent) == [], sent
+            assert "REDACTED" in sent
+            if mime == YAML:
+                _loaded(sent)  # (still YAML)
