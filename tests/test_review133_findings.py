@@ -81,5 +81,5 @@ def test_a_yaml_double_quoted_archive_over_escaped_breaks_is_hidden(kind: str,
         for sent in _sent(body.encode(), mime):
             assert _lines_sent(data, sent) == [], sent
             assert "REDACTED" in sent
-            if mime == YAML:
-                _loaded(sent)  # (still YAML)
+            if mime == YAML and "!!binary" not in body:
+                _loaded(sent)  # (still YAML; a !!binary marker is no base64: see below)

@@ -66,8 +66,11 @@ _LINE = lazy_compile(rf"[A-Za-z0-9+/_-]*(?:(?:{_ESCAPE})[A-Za-z0-9+/_-]*){{0,{_S
 #: A run's padding (escaped too), in steps as :data:`_LINE`.
 _PADDING = lazy_compile(rf"(?:=|%3[Dd]|\\u003[Dd]|&#(?:61|[xX]3[Dd]);){{1,{_STEP}}}")
 #: A line break to the next line of a run (its blanks, or a JSON string's escaped break;
-#: a line of base64 after).
-_BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n)(?=[A-Za-z0-9+/_-]|%[2-7]|&#)")
+#: a line of base64 after), and a YAML double-quoted scalar's escaped one (``\\`` then
+#: the break and the next line's blanks, after a ``\\n`` too: PyYAML's canonical dump
+#: of ``!!binary``; review133).
+_BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n(?:\\\r?\n[ \t]*)?"
+                      r"|\\\r?\n[ \t]*)(?=[A-Za-z0-9+/_-]|%[2-7]|&#)")
 #: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
 _SHORTEST_LINE = 16
 #: The shortest run read: 12 bytes, under the least of the four holding a key and a

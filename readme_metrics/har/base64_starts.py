@@ -179,6 +179,9 @@ def unescaped(run: str) -> str:
     0.6 s a MiB of them)."""
     if "\\" in run:
         run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
+        if "\\\n" in run or "\\\r" in run:  # (a YAML double-quoted scalar's
+            # escaped break, LF or CRLF; review133)
+            run = run.replace("\\\r\n", "").replace("\\\n", "")
         if "\\u00" in run:
             for escape, character in _JSON_ESCAPES:
                 run = run.replace(escape, character)
