@@ -83,3 +83,41 @@ def test_a_yaml_double_quoted_archive_over_escaped_breaks_is_hidden(kind: str,
             assert "REDACTED" in sent
             if mime == YAML and "!!binary" not in body:
                 _loaded(sent)  # (still YAML; a !!binary marker is no base64: see below)
+
+
+# 2. an anchor put on a key naming a denied key: its alias as a key --------------------
+
+S = "Zq8h22Xw3K"
+ANCHORED_KEYS = [
+    pytest.param(f"&k password: 1\n*k : {S}\n", id="top"),
+    pytest.param(f"&k password: 1\r\n*k : {S}\r\n", id="crlf"),
+    pytest.param(f"- &k password: 1\n- *k : {S}\n", id="item"),
+    pytest.param(f'&k "password": 1\n*k : {S}\n', id="double-quoted"),
+    pytest.param(f"&k 'password': 1\n*k : {S}\n", id="single-quoted"),
+    pytest.param(f"&k !!str password: 1\n*k : {S}\n", id="tagged"),
+    pytest.param(f"!!str &k password: 1\n*k : {S}\n", id="tag-first"),
+    pytest.param(f"a:\n  &k password: 1\nb:\n  *k : {S}\n", id="nested"),
+    pytest.param(f"[{{&k password: 1}}, {{*k : {S}}}]\n", id="flow"),
+    pytest.param(f"&k password: 1\n? *k\n: {S}\n", id="explicit-alias"),
+    pytest.param(f"&k password: 1\nb: {{*k : {S}}}\n", id="flow-alias"),
+]
+
+
+def _denied_values(document: Any) -> list[Any]:
+    """The values of every ``password`` key in a loaded document."""
+    if isinstance(document, dict):
+        return [value for key, value in document.items() if key == "password"] + [
+            found for value in document.values() for found in _denied_values(value)]
+    if isinstance(document, list):
+        return [found for item in document for found in _denied_values(item)]
+    return []
+
+
+@pytest.mark.parametrize("body", ANCHORED_KEYS)
+def test_an_alias_of_an_anchored_denied_key_is_a_denied_key(body: str) -> None:
+    """``&k password: 1`` puts ``k`` on the key: ``*k : s`` is a ``password`` key, its
+    value went out as sent (review121 read ``k: &k password`` only, a value)."""
+    assert S in repr(_denied_values(_loaded(body)))
+    for sent in _sent(body.encode(), YAML):
+        assert S not in sent, sent
+        assert S not in repr(_denied_values(_loaded(sent))), sent
