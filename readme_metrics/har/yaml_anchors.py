@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
-from readme_metrics.har.yaml_lines import item_anchor, node_start, properties_end
+from readme_metrics.har.yaml_lines import (
+    item_anchor,
+    key_text,
+    node_start,
+    properties_end,
+    value_start,
+)
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -115,7 +121,18 @@ _ANCHORED = lazy_compile(r"(?<![^ \t\n\[{,])&([^ \t\r\n,\[\]{}]+)(?:(?:[ \t]+[|>
 
 
 def named(text: str, redactor: Redactor) -> frozenset[str]:
-    """The anchors of ``text`` put on a scalar naming a denied key (``k: &k password``):
-    an alias of one as a key (``*k : ...``, ``? *k``) is that key."""
+    """The anchors of ``text`` put on a scalar naming a denied key (``k: &k password``),
+    a key's too (``&k password: 1``, ``- &k "password": 1``, ``{&k password: 1}``: its
+    alias as a key went out with its value, review133): an alias of one as a key
+    (``*k : ...``, ``? *k``) is that key."""
     return frozenset(found.group(1) for found in _ANCHORED.finditer(text)
-                     if denies(redactor, found.group(2), frozenset()))
+                     if denies(redactor, found.group(2), frozenset())
+                     or _key_named(redactor, found.group(2)) and "\n" not in found.group(0))
+
+
+def _key_named(redactor: Redactor, scalar: str) -> bool:
+    """Whether ``scalar`` (after an anchor, to its line's or flow item's end) is a key
+    naming a denied key, its value after it (``password: 1``, ``!!str "password": 1``)."""
+    at = properties_end(scalar, 0)
+    end = value_start(scalar, at)
+    return end > 0 and denies(redactor, key_text(scalar, at, end), frozenset())
