@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 import pytest
@@ -303,6 +303,60 @@ def serving_django(server: str, collector: Collector, tmp_path: Path) -> Iterato
     with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"),
                django_env(collector), tmp_path, port):
         yield port
+
+
+class Served(NamedTuple):
+    """A server a module fixture keeps: its port, and the file its output goes to."""
+
+    port: int
+    output: Path
+
+
+@pytest.fixture(scope="module")
+def plain_served(server: str, module_collector: Collector,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``server`` serving the wrapped plain_app (:func:`server_env`) for every test of the
+    module that asks for that server (parametrized with ``scope="module"``, so pytest runs
+    those tests one after the other). Each such test reads its logs from
+    :func:`kept_collector` (what came before it forgotten), waits for all of its own, and
+    closes each connection it opens (Connection: close): it leaves the server as it found
+    it. Starting the server was most of such a test's CPU."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"plain-{server}")
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
+               server_env(module_collector), tmp, port):
+        yield Served(port, tmp / f"server-{port}.log")
+
+
+@pytest.fixture(scope="module")
+def django_served(server: str, module_collector: Collector,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """:func:`plain_served` for tests.support.e2e_apps' Django app (:func:`django_env`)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"django-{server}")
+    with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"),
+               django_env(module_collector), tmp, port):
+        yield Served(port, tmp / f"server-{port}.log")
+
+
+@pytest.fixture
+def kept_collector(module_collector: Collector) -> Collector:
+    """The collector of the servers a module fixture keeps, with what the tests before
+    this one received forgotten."""
+    module_collector.forget()
+    return module_collector
+
+
+@contextmanager
+def telling(served: Served) -> Iterator[None]:
+    """The block's :class:`LogsMissing` with what ``served`` said so far, as
+    :func:`serve` adds it for a server of the test's own."""
+    try:
+        yield
+    except LogsMissing as missing:
+        said = served.output.read_text(errors="replace")[-_SAID:] or "(nothing)"
+        raise LogsMissing(f"{missing}\n--- {served.output.name} (kept running) ---\n{said}",
+                          missing.collector) from missing
 
 
 def log_for(collector: Collector, response: requests.Response) -> dict[str, Any]:
@@ -809,18 +863,17 @@ RAISING_ELSEWHERE: dict[str, dict[str, int]] = {
 }
 
 
-@pytest.mark.parametrize("server", PLAIN_SERVERS)
-def test_the_log_says_what_the_client_got(server: str, collector: Collector,
-                                          tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", PLAIN_SERVERS, scope="module")
+def test_the_log_says_what_the_client_got(server: str, kept_collector: Collector,
+                                          plain_served: Served) -> None:
     """An app that raises after start_response: the server answers 500 unless the status
     had gone out with a first chunk (uWSGI and granian: see RAISING_ELSEWHERE), and the
     log says the same; a URL that is no UTF-8 is logged exactly as received."""
-    port = free_port()
+    collector, port = kept_collector, plain_served.port
     modes = {**RAISING_MODES, **RAISING_ELSEWHERE.get(server, {})}
     if server == "uwsgi":
         del modes["before-start"]  # uWSGI closes without an answer (logged 500)
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
-               server_env(collector), tmp_path, port):
+    with telling(plain_served):
         got = {mode: raw_get(port, f"/raise/{mode}") for mode in modes}
         assert raw_get(port, RAW_TARGET) == 200
         logs = collector.wait_for_logs(len(got) + 1)
@@ -866,13 +919,12 @@ def test_raw_bytes_in_the_target_are_logged_as_received(
         f"http://127.0.0.1{RAW_BYTES_LOGGED}"]
 
 
-@pytest.mark.parametrize("server", PLAIN_SERVERS)
-def test_an_http_1_0_request_is_logged_as_one(server: str, collector: Collector,
-                                               tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", PLAIN_SERVERS, scope="module")
+def test_an_http_1_0_request_is_logged_as_one(server: str, kept_collector: Collector,
+                                               plain_served: Served) -> None:
     """granian's SERVER_PROTOCOL for HTTP/1.0 is "HTTP/1"; the log has the version sent."""
-    port = free_port()
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
-               server_env(collector), tmp_path, port):
+    collector, port = kept_collector, plain_served.port
+    with telling(plain_served):
         answer = raw_answer(port, f"GET /noread HTTP/1.0\r\nHost: 127.0.0.1\r\n"
                                   f"X-Api-Key: {CALLER}\r\n\r\n".encode())
         logs = collector.wait_for_logs(1)
@@ -883,12 +935,13 @@ def test_an_http_1_0_request_is_logged_as_one(server: str, collector: Collector,
 @pytest.mark.parametrize("server", [
     "runserver", "gunicorn-sync",
     pytest.param("granian", marks=NO_GRANIAN),
-])
+], scope="module")
 def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
-        server: str, collector: Collector, tmp_path: Path) -> None:
+        server: str, kept_collector: Collector, django_served: Served) -> None:
     """Django's decoded path writes a byte that is no UTF-8 as %E9: under a server that
     gives no raw target (runserver, granian) the url was rebuilt from it as %25E9."""
-    with serving_django(server, collector, tmp_path) as port:
+    collector, port = kept_collector, django_served.port
+    with telling(django_served):
         raw_get(port, RAW_TARGET)
         raw_get(port, "/caf%C3%A9/%E9%FF/x%2520")
         # A literal "%C3%A9" (review10): UTF-8 Django would have decoded, so the text.
@@ -899,15 +952,14 @@ def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
         f"http://127.0.0.1:{port}/caf%C3%A9/%E9%FF/x%2520", f"http://127.0.0.1:{port}{RAW_TARGET}"]
 
 
-@pytest.mark.parametrize("server", PLAIN_SERVERS)
+@pytest.mark.parametrize("server", PLAIN_SERVERS, scope="module")
 def test_a_final_1xx_status_is_logged_as_the_client_got_it(
-        server: str, collector: Collector, tmp_path: Path) -> None:
+        server: str, kept_collector: Collector, plain_served: Served) -> None:
     """An app answering 103 or 199 as its final status: the servers send it, but granian,
     which answers its own 500 (a 101 it sends)."""
-    port = free_port()
+    collector, port = kept_collector, plain_served.port
     codes = ["103", "199", "101", "204"]
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
-               server_env(collector), tmp_path, port):
+    with telling(plain_served):
         got = {code: raw_get(port, f"/status/{code}") for code in codes}
         logs = collector.wait_for_logs(len(codes))
     assert len(logs) == len(codes), describe(logs)
@@ -964,17 +1016,16 @@ def test_a_restarted_response_is_logged_as_the_client_got_it(
     for server in ("waitress", "gunicorn-sync", "werkzeug", "wsgiref", "uwsgi", "granian",
                    "cheroot")
     if not (server == "uwsgi" and UWSGI is None)
-    and not (server in ("granian", "cheroot") and importlib.util.find_spec(server) is None)])
+    and not (server in ("granian", "cheroot") and importlib.util.find_spec(server) is None)],
+    scope="module")
 def test_a_body_longer_than_its_content_length_is_logged_as_sent(
-        server: str, collector: Collector, tmp_path: Path) -> None:
+        server: str, kept_collector: Collector, plain_served: Served) -> None:
     """An app declaring a Content-Length short of its body (the length of its text, not
     of its UTF-8 bytes): waitress and gunicorn send only that many bytes, the others all
     of them; the log's body is what the client got, chunks or write()."""
-    port = free_port()
     targets = ["/length-lie?n=6", "/length-lie?n=2", "/length-lie?n=6&write=1"]
-    with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
-               server_env(collector), tmp_path, port):
-        logged, got = lying_lengths(port, collector, targets)
+    with telling(plain_served):
+        logged, got = lying_lengths(plain_served.port, kept_collector, targets)
     assert logged == got
 
 
@@ -997,11 +1048,12 @@ def lying_lengths(port: int, collector: Collector, targets: list[str]
     return logged, {target: (len(body), body) for target, body in got.items()}
 
 
-@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"])
+@pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"], scope="module")
 def test_a_django_body_longer_than_its_content_length_is_logged_as_sent(
-        server: str, collector: Collector, tmp_path: Path) -> None:
-    with serving_django(server, collector, tmp_path) as port:
-        logged, got = lying_lengths(port, collector, ["/length-lie?n=6", "/length-lie?n=2"])
+        server: str, kept_collector: Collector, django_served: Served) -> None:
+    with telling(django_served):
+        logged, got = lying_lengths(django_served.port, kept_collector,
+                                    ["/length-lie?n=6", "/length-lie?n=2"])
     assert logged == got
 
 
@@ -1015,10 +1067,11 @@ STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,
     "waitress", "gunicorn-sync", "runserver",
     pytest.param("uwsgi", marks=NO_UWSGI),
     pytest.param("granian", marks=NO_GRANIAN),
-])
+], scope="module")
 def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
-        server: str, collector: Collector, tmp_path: Path) -> None:
-    with serving_django(server, collector, tmp_path) as port:
+        server: str, kept_collector: Collector, django_served: Served) -> None:
+    collector, port = kept_collector, django_served.port
+    with telling(django_served):
         got = {mode: raw_get(port, f"/raise-stream/{mode}") for mode in STREAM_RAISING}
         logs = collector.wait_for_logs(len(got))
     assert len(logs) == len(got), describe(logs)
@@ -1039,14 +1092,15 @@ def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
     assert {mode: logged[mode] for mode in got} == got
 
 
-@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"], scope="module")
 def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
-        server: str, collector: Collector, tmp_path: Path) -> None:
+        server: str, kept_collector: Collector, django_served: Served) -> None:
     """Django reads no chunked body without a Content-Length (request.body is b"", bare
     too) under servers that leave CONTENT_LENGTH out: read or not by the view, the body
     the client sent is logged, as the WSGI middleware logs it."""
     answers = {}
-    with serving_django(server, collector, tmp_path) as port:
+    collector, port = kept_collector, django_served.port
+    with telling(django_served):
         for path in ("/echo", "/noread"):
             answers[path] = raw_answer(port, (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Api-Key: {CALLER}\r\n"

@@ -190,6 +190,13 @@ class Collector:
         self.server.shutdown()
         self.server.server_close()
 
+    def forget(self) -> None:
+        """Drop every request received so far: a test whose servers a module fixture
+        keeps (posting here) counts and reads only the logs that came after (each test
+        before it waited for all of its own)."""
+        with self._cond:
+            self.received.clear()
+
     # -- reading what arrived -------------------------------------------------------
 
     def _logs_of(self, received: Received) -> list[dict[str, Any]]:
