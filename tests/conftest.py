@@ -174,6 +174,15 @@ def module_collector() -> Iterator[Collector]:
 
 
 @pytest.fixture
+def kept_collector(module_collector: Collector) -> Collector:
+    """:func:`module_collector` with what the tests before this one received forgotten:
+    for a test whose server a module fixture keeps (tests/test_e2e_servers.py's
+    ``plain_served``), that counts its logs and waits for all of them."""
+    module_collector.forget()
+    return module_collector
+
+
+@pytest.fixture
 def local(tmp_path) -> Iterator[LocalCollector]:
     """``readme-metrics collect`` in-process (as the demo embeds it), silent, on a free
     port of 127.0.0.1 (tests/test_odds13_findings.py has its own, with short limits)."""

@@ -318,9 +318,9 @@ def plain_served(server: str, module_collector: Collector,
     """``server`` serving the wrapped plain_app (:func:`server_env`) for every test of the
     module that asks for that server (parametrized with ``scope="module"``, so pytest runs
     those tests one after the other). Each such test reads its logs from
-    :func:`kept_collector` (what came before it forgotten), waits for all of its own, and
-    closes each connection it opens (Connection: close): it leaves the server as it found
-    it. Starting the server was most of such a test's CPU."""
+    ``kept_collector`` (tests/conftest.py: what came before it forgotten), waits for all
+    of its own, and closes each connection it opens (Connection: close): it leaves the
+    server as it found it. Starting the server was most of such a test's CPU."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"plain-{server}")
     with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
@@ -337,14 +337,6 @@ def django_served(server: str, module_collector: Collector,
     with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"),
                django_env(module_collector), tmp, port):
         yield Served(port, tmp / f"server-{port}.log")
-
-
-@pytest.fixture
-def kept_collector(module_collector: Collector) -> Collector:
-    """The collector of the servers a module fixture keeps, with what the tests before
-    this one received forgotten."""
-    module_collector.forget()
-    return module_collector
 
 
 @contextmanager

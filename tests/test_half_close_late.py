@@ -22,6 +22,7 @@ import socket
 import ssl
 import time
 import uuid
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from tests.support.polling import wait_until
 from tests.support.tls import Certificates, make_certificates
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
-from tests.test_e2e_servers import serve, server_env
+from tests.test_e2e_servers import Served, serve, server_env, telling
 
 pytestmark = pytest.mark.e2e
 
@@ -392,9 +393,25 @@ WITHIN_GRACE = {
 }
 
 
+@pytest.fixture(scope="module")
+def grace_served(server: str, module_collector: Collector,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``server`` with the app's hold 0 and its grace 2 s, for every case of
+    test_an_end_within_the_grace_gets_the_apps_answer under that server (parametrized
+    with ``scope="module"``, so pytest runs them one after the other): each reads its
+    logs from ``kept_collector`` (what came before forgotten), waits for all of its own,
+    and reads until the server closed its connections (it holds no loop: no hold)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"grace-{server}")
+    env = server_env(module_collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
+    with serve(SERVERS[server](port), env, tmp, port):
+        yield Served(port, tmp / f"server-{port}.log")
+
+
 @pytest.mark.parametrize("case", list(WITHIN_GRACE))
-@pytest.mark.parametrize("server", SERVER_PARAMS)
-def test_an_end_within_the_grace_gets_the_apps_answer(collector: Collector, tmp_path: Path,
+@pytest.mark.parametrize("server", SERVER_PARAMS, scope="module")
+def test_an_end_within_the_grace_gets_the_apps_answer(kept_collector: Collector,
+                                                      grace_served: Served,
                                                       server: str, case: str) -> None:
     """asgi9 (d): the client's end (a FIN) comes while the capture waits for the rest of
     a body the app left unread (its grace made 2 s here, so that the end comes within it
@@ -406,9 +423,8 @@ def test_an_end_within_the_grace_gets_the_apps_answer(collector: Collector, tmp_
     descriptor), lets the server read what came when it is data, and stops waiting when
     it is the end, before the server reads it."""
     parts, shut_at, declared, text, comment = WITHIN_GRACE[case]
-    port = free_port()
-    env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
-    with serve(SERVERS[server](port), env, tmp_path, port):
+    collector, port = kept_collector, grace_served.port
+    with telling(grace_served):
         # The wrapped app is built at its first call: not while this client waits.
         _in_parts(port, "wrap", (b"warm",), 4, 0)
         collector.wait_for_logs(1)  # built before the bare request (asgi12)
