@@ -8,6 +8,7 @@ load of a shared machine does not move, for A/B of CPU work (issue 11).
     python benchmarks/instructions.py --keep /tmp/cg     # keep the callgrind files
     python benchmarks/instructions.py --workload asgi-get --modes bare,off,thread
     python benchmarks/instructions.py --workload get --denylist password,secret
+    python benchmarks/instructions.py --workload get --modes off --server gunicorn
 
 Each case runs ``bench.py``'s small GET (or its POST, 2 KB in / 100 KB JSON out) through
 the real middleware, a direct environ call per request (no server), then flushes to
@@ -57,6 +58,13 @@ sys.path.insert(0, str(HERE))
 
 WARM_UP = 200
 
+#: ``--server``: the keys a server of that name adds to every environ (the middleware
+#: asks some servers' questions by them), so that its path is counted without it.
+SERVER_KEYS: dict[str, dict[str, Any]] = {
+    "none": {},
+    "gunicorn": {"SERVER_SOFTWARE": "gunicorn/23.0.0", "gunicorn.socket": None},
+}
+
 
 def child(workload: str, mode: str, requests: int) -> None:
     """One measured process: warm up, serve ``requests``, flush, check delivery."""
@@ -80,6 +88,7 @@ def child(workload: str, mode: str, requests: int) -> None:
         if mode == "off":
             wrapped.pipeline.submit = lambda item, send=True: True
         template = bench.environ_for(method, body)
+        template.update(SERVER_KEYS[os.environ.get("BENCH_SERVER", "none")])
         for _ in range(WARM_UP + requests):
             bench.serve(called, bench.fresh_environ(template, body))
         report(wrapped, collector, mode, requests)
@@ -202,11 +211,14 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=0,
                         help="requests of the subtracted run (default a fifth)")
     parser.add_argument("--keep", default="", help="directory for the callgrind files")
+    parser.add_argument("--server", choices=sorted(SERVER_KEYS), default="none",
+                        help="the environ as that server gives it (its own keys added)")
     parser.add_argument("--denylist", default="",
                         help="comma-separated denylist of the wrapped app (default none)")
     args = parser.parse_args()
     if args.denylist:
         os.environ["BENCH_DENYLIST"] = args.denylist  # the children inherit it
+    os.environ["BENCH_SERVER"] = args.server  # (likewise)
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
         report_all(args, args.keep)
