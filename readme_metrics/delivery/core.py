@@ -157,6 +157,9 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                 self._exit_hooked = True
                 process.ensure_exit_in_child()
                 uwsgi_stop.arm()  # (a uWSGI worker's stop: the WSGI middleware's first)
+                # (made before uWSGI was loaded, pyuwsgi.run(): said in the worker)
+                uwsgi_exit.say(self._logger.warning, self.config.buffer_length,
+                               self.config.flush_interval)
                 if self._on_first_log is not None:
                     self._on_first_log()
             reason, due, so_far = self._batcher.put(item, item.nbytes, not self._background)

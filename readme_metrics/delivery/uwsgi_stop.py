@@ -58,6 +58,10 @@ _close: Optional[Callable[[], None]] = None
 #: True once this process lineage looked (uWSGI forks its workers in C, after the master
 #: loaded the app without serving: each worker finds it False at its first request).
 _armed = False
+#: True where :func:`install` ran before uWSGI was loaded (pyuwsgi.run() from a script
+#: that imported the app first: no post-fork hook, no ``uwsgi.atexit`` set in the
+#: master); each worker's first request installs them (:func:`arm`).
+_late = False
 #: True once the worker's main thread took its part (:func:`_prepare`).
 _prepared = False
 #: Python's C handler of the stop signals (``PyOS_getsig``), put back from any thread.
@@ -71,11 +75,12 @@ def install(close_all: Callable[[], None]) -> None:
     main thread is reached before its first request where it can be (:func:`_prepare`):
     the app loaded in the master, from ``uwsgi.post_fork_hook``; loaded in the worker
     (``--lazy-apps``), now."""
-    global _close
-    uwsgi = sys.modules.get("uwsgi")
-    if uwsgi is None:
-        return
+    global _close, _late
     _close = close_all
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is None:  # (outside uWSGI; or pyuwsgi.run() to come: arm() then)
+        _late = True
+        return
     try:
         if uwsgi.worker_id() > 0:
             if threading.current_thread() is threading.main_thread():
@@ -127,9 +132,14 @@ def arm() -> None:
     ``--threads``, a worker whose requests all ran in its other threads was never armed
     (delivery40: 0 of 2 logs delivered at its stop, nothing said). Else in the main
     thread only (later, elsewhere). Never raises."""
-    global _armed
+    global _armed, _late
     if _armed or _close is None:
         return
+    if _late:  # (the library came before uWSGI: pyuwsgi.run() after the app's import)
+        if sys.modules.get("uwsgi") is None:
+            return  # (not under uWSGI: nothing to arm)
+        _late = False
+        uwsgi_exit.hook(_close)
     main = threading.current_thread() is threading.main_thread()
     if not main and (not _prepared or (_write is not None and _handler is None)):
         return  # (signal.signal and set_wakeup_fd need it: a later request there)
