@@ -31,6 +31,14 @@ request, nothing said). So the main thread's part is done at the worker's start
 ``--lazy-apps``), before uWSGI sets its own handlers; the first request, in any
 thread, puts Python's C handler back after uWSGI's (``PyOS_setsig``: :func:`_restore`).
 
+Where the library came before uWSGI (``pyuwsgi.run()`` from a script that imported the
+app first: no ``uwsgi`` module as the first Delivery was made, and no library code in
+the master after uWSGI loaded), the hooks are set up at each worker's first request
+(:func:`arm`: the pipe and handlers from its main thread, ``uwsgi.atexit`` under
+``--skip-atexit-teardown``): delivery47, 0 of 6 logs delivered before at a stop with
+both workers in a request, nothing said. A ``--threads`` worker is armed there once its
+main thread serves a request.
+
 Not under ``--skip-atexit`` (said as the middleware is made: ``uwsgi_exit``), nor
 outside uWSGI. Never raises.
 """
