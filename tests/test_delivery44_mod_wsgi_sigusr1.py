@@ -65,7 +65,7 @@ def test_sigusr1_to_the_daemon_process_keeps_mod_wsgis_shutdown_timeout() -> Non
             wait_until(lambda: server.said_lost() >= 40, 60)
             log = server.log
             assert "this daemon process ending (a SIGUSR1 sent to it)" in log, log
-            assert "mod_wsgi's --shutdown-timeout (5s by default)" in log, log
+            assert "mod_wsgi's --shutdown-timeout (5s as mod_wsgi-express set it)" in log, log
             assert "Apache's stop or restart" not in log, log
             # mod_wsgi starts a new daemon process: Apache's graceful restart then.
             assert serve(server.url, 10, start=40) == [200] * 10

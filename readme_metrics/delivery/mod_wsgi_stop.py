@@ -11,10 +11,17 @@ daemon process that ends by itself (``--maximum-requests``, ``--inactivity-timeo
 ``--request-timeout``, ``--restart-interval``), or at a SIGUSR1 sent to it alone
 (``kill -USR1 <daemon pid>``, mod_wsgi's restart of one daemon process: the notice's
 ``graceful_signal``, ``eviction_signal``), has mod_wsgi's own reaper instead: ``exit()``
-after ``--shutdown-timeout`` (5 s by default, not readable from Python: the default is
-taken). Before delivery44 ``graceful_signal`` was taken for Apache's restart: the close
-gave up 2.4 s after such a SIGUSR1, said "Apache's stop or restart, 3s after its
-signal", where the daemon process had 5 s.
+after ``--shutdown-timeout`` (5 s by default). mod_wsgi's Python API does not give it
+(``mod_wsgi.*``, the ``mod_wsgi.*`` environ keys, ``server_metrics()``); under
+``mod_wsgi-express`` it is read from the configuration Apache runs, the
+``WSGIDaemonProcess`` of this process group in ``$MOD_WSGI_SERVER_ROOT/httpd.conf``
+(:func:`configured_shutdown`, delivery47: with ``--shutdown-timeout 2`` the reaper ended
+the process at 2 s, the close counting on 5 s: 40 logs lost unsaid; with ``10`` the
+close gave up at 4 s on an API answering in 6 s). Elsewhere (Apache configured by hand)
+the default is taken. The reaper runs at Apache's stop too: a ``--shutdown-timeout``
+under 3 s ends the process before Apache's kill. Before delivery44 ``graceful_signal``
+was taken for Apache's restart: the close gave up 2.4 s after such a SIGUSR1, said
+"Apache's stop or restart, 3s after its signal", where the daemon process had 5 s.
 The library's close at exit (``atexit``, which mod_wsgi runs as it ends the
 interpreter) waited ``shutdown_timeout`` (5 s by default) for a slow API: killed before
 its end, it said nothing (blackbox15: Apache 2.4.71, mod_wsgi 6.1.1, API answering in
@@ -43,6 +50,8 @@ within its bound, then its threads waited for.
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 import threading
 import time
@@ -71,6 +80,9 @@ REQUESTS_SHARE = 0.5
 #: (time.monotonic() when the stop was told, its reason), once told.
 _stopped: Optional[tuple[float, str]] = None
 _watching = False
+#: This daemon process's ``shutdown-timeout`` as mod_wsgi-express configured it (None:
+#: not read, the default then), read as the stop is watched.
+_configured: Optional[float] = None
 
 
 class ApacheLimit(Limit):
@@ -79,6 +91,9 @@ class ApacheLimit(Limit):
     #: Every stop of Apache's is bounded so (shutdown_timeout of 5 s by default): a
     #: line ahead at each would be noise; its give-up line comes 0.6 s before the kill.
     said_ahead = False
+    #: The ``--shutdown-timeout`` read from mod_wsgi-express's configuration (else its
+    #: default).
+    configured = False
 
     def kills(self) -> str:
         if self.option == "--shutdown-timeout":
@@ -87,7 +102,8 @@ class ApacheLimit(Limit):
 
     def said(self) -> str:
         if self.option == "--shutdown-timeout":
-            return (f"mod_wsgi's --shutdown-timeout ({float(self):g}s by default), this "
+            given = "as mod_wsgi-express set it" if self.configured else "by default"
+            return (f"mod_wsgi's --shutdown-timeout ({float(self):g}s {given}), this "
                     f"daemon process ending ({self.server}),")
         return f"Apache's stop or restart, {float(self):g}s after its signal,"
 
@@ -171,11 +187,50 @@ def watch() -> None:
     global _watching
     if _watching or not (in_daemon_process() or in_sub_interpreter()):
         return
+    global _configured
     try:
-        sys.modules["mod_wsgi"].subscribe_shutdown(_told)
+        module = sys.modules["mod_wsgi"]
+        module.subscribe_shutdown(_told)
         _watching = True
+        _configured = configured_shutdown(str(getattr(module, "process_group", "")))
     except Exception:
         pass
+
+
+def configured_shutdown(group: str) -> Optional[float]:
+    """``shutdown-timeout=`` of the ``WSGIDaemonProcess`` named ``group`` in the
+    configuration mod_wsgi-express wrote (``$MOD_WSGI_SERVER_ROOT/httpd.conf``; the
+    smaller where it is given more than once), in seconds; None without one, where it
+    is 0 (no reaper), or outside mod_wsgi-express. Never raises."""
+    root = os.environ.get("MOD_WSGI_SERVER_ROOT")
+    if not root or not group:
+        return None
+    try:
+        with open(os.path.join(root, "httpd.conf"), encoding="utf-8",
+                  errors="replace") as conf:
+            text = conf.read(1 << 20)
+    except (OSError, ValueError):
+        return None
+    found: list[float] = []
+    for line in text.replace("\\\n", " ").splitlines():
+        if not line.lstrip().startswith("WSGIDaemonProcess"):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        if len(words) < 2 or words[0] != "WSGIDaemonProcess" or words[1] != group:
+            continue
+        for word in words[2:]:
+            name, _, value = word.partition("=")
+            if name.lower() == "shutdown-timeout":
+                try:
+                    seconds = float(value)
+                except ValueError:
+                    continue
+                if 0 < seconds < float("inf"):
+                    found.append(seconds)
+    return min(found) if found else None
 
 
 def limit() -> Optional[Limit]:
@@ -185,8 +240,14 @@ def limit() -> Optional[Limit]:
         return None
     came, reason = _stopped
     spent = max(0.0, time.monotonic() - came)
+    shutdown = _configured or MOD_WSGI_SHUTDOWN
     if reason in APACHE_STOPS:
-        return ApacheLimit(APACHE_KILL, "Apache", "stop", spent=min(spent, APACHE_KILL))
-    return ApacheLimit(MOD_WSGI_SHUTDOWN,
-                       _REASONS.get(reason) or reason.replace("_", " ") or "stop",
-                       "--shutdown-timeout", spent=min(spent, MOD_WSGI_SHUTDOWN))
+        if shutdown >= APACHE_KILL:
+            return ApacheLimit(APACHE_KILL, "Apache", "stop",
+                               spent=min(spent, APACHE_KILL))
+        server = "Apache's stop or restart"  # (mod_wsgi's reaper comes first)
+    else:
+        server = _REASONS.get(reason) or reason.replace("_", " ") or "stop"
+    found = ApacheLimit(shutdown, server, "--shutdown-timeout", spent=min(spent, shutdown))
+    found.configured = _configured is not None
+    return found
