@@ -17,8 +17,8 @@ the API to get every log, and is sent SIGTERM. One JSON line per server: served 
 completed calls, plus the one that waited for the server), delivered (distinct
 ``_id``), duplicates (logs received less distinct), said (the library's lines that say
 logs were not delivered, tests/support/blackbox14_run.said_in), lost unsaid (served less
-delivered less said), each phase's wrk percentiles (ms), and the server's RSS (KiB) and
-threads (all its processes) every 5 s.
+delivered less said), each phase's wrk percentiles (ms) and its calls answered and
+delivered, and the server's RSS (KiB) and threads (all its processes) every 5 s.
 """
 
 from __future__ import annotations
@@ -192,6 +192,9 @@ def run(server: str, rate: float, phase: float, slow: float, outage: float,
         text = Path(out_path).read_text(errors="replace")
     said, lines = said_in(text)
     got = api_names
+    for k, phase_row in enumerate(phases):  # (each phase's calls: names s<k>w<i>)
+        mine = {name for name in answered if name.startswith(f"s{k}w")}
+        phase_row["answered"], phase_row["delivered"] = len(mine), len(mine & got)
     return {"server": server, "rate": rate, "answered": len(answered),
             "delivered_logs": counts["distinct"], "answered_delivered": len(answered & got),
             "duplicates": counts["logs"] - counts["distinct"], "said": said,
