@@ -26,6 +26,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics.delivery import mod_wsgi_stop
 from tests.support.fake_api import Collector, Reply
@@ -157,3 +159,18 @@ def test_outside_mod_wsgi_express_nothing_is_read(monkeypatch: pytest.MonkeyPatc
     assert mod_wsgi_stop.configured_shutdown("127.0.0.1:8000") is None
     monkeypatch.setenv("MOD_WSGI_SERVER_ROOT", str(tmp_path / "gone"))
     assert mod_wsgi_stop.configured_shutdown("127.0.0.1:8000") is None
+
+
+#: The configuration's own characters, and a few more.
+CHARS = "WSGIDaemonProcess '\"\\\n=shutdown-timeout0123456789.-x \t"
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list(CHARS)), max_size=300))
+def test_any_configuration_text_reads_a_positive_number_or_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """Whatever the file holds: never raises, a positive finite number or None."""
+    _conf(tmp_path, "WSGIDaemonProcess g shutdown-timeout=" + text, monkeypatch)
+    found = mod_wsgi_stop.configured_shutdown("g")
+    assert found is None or 0 < found < float("inf")
