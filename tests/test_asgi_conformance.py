@@ -15,6 +15,7 @@ that hangs while requests keep being served (delivery never blocks the event loo
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import sys
@@ -22,7 +23,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
@@ -199,40 +200,115 @@ def _wait_logs(collector: Collector, traces: Path, count: int) -> list[dict[str,
                           f"{sorted(set(reached) - logged)}", collector) from None
 
 
-@pytest.mark.parametrize(("app", "server"), COMBINATIONS)
-def test_same_bytes_and_one_valid_log_per_call(collector: Collector, tmp_path: Path,
-                                               app: str, server: str) -> None:
-    traces = tmp_path / "traces"
+_TAGS = itertools.count()
+
+
+class Served:
+    """A server kept for every test of the module that asks for its ``(app, server)``
+    (:func:`served`): its port, the file its wrapped app appends each ``X-Trace`` to,
+    the collector it posts to and the file of what it printed."""
+
+    def __init__(self, port: int, traces: Path, collector: Collector, output: Path) -> None:
+        self.port, self.traces, self.collector, self.output = port, traces, collector, output
+
+
+class Share:
+    """One test's part of a :class:`Served` server: every trace it sends carries a tag
+    of its own (:meth:`trace`), and it reads only the traces and logs with that tag,
+    named without it (:meth:`name`), whatever the tests before it sent."""
+
+    def __init__(self, served: Served) -> None:
+        self.served, self.port = served, served.port
+        self.tag = f"t{next(_TAGS)}."
+
+    def trace(self, name: str) -> str:
+        return self.tag + name
+
+    def name(self, log: dict[str, Any]) -> str:
+        return _trace_of(log)[len(self.tag):]
+
+    def _mine(self, log: dict[str, Any]) -> bool:
+        request = log["request"]["log"]["entries"][0]["request"]
+        return any(h["name"].lower() == "x-trace" and h["value"].startswith(self.tag)
+                   for h in request["headers"])
+
+    def reached(self) -> list[str]:
+        """The names this test's wrapped calls reached the app with, sorted."""
+        traces = self.served.traces
+        lines = traces.read_text(encoding="latin-1").split() if traces.exists() else []
+        return sorted(line[len(self.tag):] for line in lines if line.startswith(self.tag))
+
+    def logs(self, count: int) -> list[dict[str, Any]]:
+        """This test's logs once ``count`` of them arrived (:func:`_wait_logs` for a
+        shared server: the calls that reached the app and were not logged are named,
+        and the end of what the server printed is added)."""
+        try:
+            return self.served.collector.wait_for_matching(self._mine, count, timeout=SAFETY)
+        except LogsMissing as missing:
+            logged = {self.name(log) for log in self.served.collector.logs if self._mine(log)}
+            said = self.served.output.read_text(errors="replace")[-4000:] or "(nothing)"
+            raise LogsMissing(f"{missing}; reached the app, not logged: "
+                              f"{sorted(set(self.reached()) - logged)}\n--- "
+                              f"{self.served.output.name} ---\n{said}",
+                              self.served.collector) from None
+
+    def batches(self) -> list[list[dict[str, Any]]]:
+        """The batches the collector got, each cut to this test's logs (none left out
+        but the others')."""
+        return [mine for batch in self.served.collector.batches
+                if (mine := [log for log in batch if self._mine(log)])]
+
+
+@pytest.fixture(scope="module")
+def served(server: str, app: str, module_collector: Collector,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``server`` serving ``APPS[app]`` of tests/support/asgi_cases.py for every test of
+    the module that asks for that pair (``server`` and ``app`` are parametrized with
+    ``scope="module"``: pytest runs those tests one after the other), posting to
+    ``module_collector``. Starting a server is most of such a test's time; each test
+    sends traces of its own (:class:`Share`) and reads only its own traces and logs,
+    and closes every connection it opened. ``README_MAX_BODY_BYTES`` 65536 for all of
+    them (only test_same_bytes_and_one_valid_log_per_call sends bodies over the 4096 of
+    :func:`server_env`)."""
     port = free_port()
-    env = server_env(collector, ASGI_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
+    tmp = tmp_path_factory.mktemp(f"{server}-{app}")
+    traces = tmp / "traces"
+    env = server_env(module_collector, ASGI_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
+    with serve(SERVERS[server](port, f"tests.support.asgi_cases:{APPS[app]}"), env, tmp, port):
+        yield Served(port, traces, module_collector, tmp / f"server-{port}.log")
+
+
+@pytest.mark.parametrize(("app", "server"), COMBINATIONS, scope="module")
+def test_same_bytes_and_one_valid_log_per_call(served: Served, tmp_path: Path,
+                                               app: str, server: str) -> None:
+    share = Share(served)
+    port = share.port
     differ = {}
-    with serve(SERVERS[server](port, f"tests.support.asgi_cases:{APPS[app]}"), env,
-               tmp_path, port):
-        for name, call in _cases(port, tmp_path, app).items():
-            bare = normalized(call("bare", f"bare-{name}"), server)
-            wrapped = normalized(call("wrap", name), server)
-            if wrapped != bare:
-                differ[name] = (bare[:2], wrapped[:2])
-        done = _background_done(tmp_path / "background-wrap")
-        done_bare = _background_done(tmp_path / "background-bare")
-        # Not under hypercorn's trio worker: under load two of its tasks may write the
-        # handshake to one socket at once (trio.BusyResourceError), which ends the whole
-        # worker process, bare apps too.
-        if server != "hypercorn-trio":
-            assert _websocket(port, "wrap") == _websocket(port, "bare") == "echo: hi"
-        reached = sorted(traces.read_text(encoding="latin-1").split())
-        logs = _wait_logs(collector, traces, len(reached) - 1)  # all but /nolog
+    for name, call in _cases(port, tmp_path, app).items():
+        bare = normalized(call("bare", share.trace(f"bare-{name}")), server)
+        wrapped = normalized(call("wrap", share.trace(name)), server)
+        if wrapped != bare:
+            differ[name] = (bare[:2], wrapped[:2])
+    done = _background_done(tmp_path / "background-wrap")
+    done_bare = _background_done(tmp_path / "background-bare")
+    # Not under hypercorn's trio worker: under load two of its tasks may write the
+    # handshake to one socket at once (trio.BusyResourceError), which ends the whole
+    # worker process, bare apps too.
+    if server != "hypercorn-trio":
+        assert _websocket(port, "wrap") == _websocket(port, "bare") == "echo: hi"
+    reached = share.reached()
+    logs = share.logs(len(reached) - 1)  # all but /nolog
     assert not differ, f"answers differ (bare, wrapped): {differ}"
     assert (done, done_bare) == ("done", "done")
     invalid = {}
-    for batch in collector.batches:
+    for batch in share.batches():
         for index, problems in validate_batch(batch).items():
-            invalid[_trace_of(batch[index]) if index >= 0 else "?"] = problems[:3]
+            invalid[share.name(batch[index]) if index >= 0 else "?"] = problems[:3]
     assert not invalid, f"logs the Metrics API refuses: {json.dumps(invalid, indent=1)}"
-    logged = sorted(_trace_of(log) for log in logs)
-    served = [trace for trace in reached if trace != "nolog"]
-    assert logged == served, f"{len(logged)} logs delivered of {len(served)} served"
-    entries = {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+    logged = sorted(share.name(log) for log in logs)
+    served_names = [trace for trace in reached if trace != "nolog"]
+    assert logged == served_names, f"{len(logged)} logs delivered of {len(served_names)} served"
+    entries = {share.name(log): log["request"]["log"]["entries"][0] for log in logs}
     # Bodies the server drops (HEAD, 204, 304) are not logged as sent.
     assert [entries[name]["response"]["content"]["size"]
             for name in ("head", "status-204", "status-304")] == [0, 0, 0]
@@ -242,7 +318,7 @@ def test_same_bytes_and_one_valid_log_per_call(collector: Collector, tmp_path: P
     started = datetime.strptime(background["startedDateTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
     ended = started.replace(tzinfo=timezone.utc).timestamp() + background["time"] / 1000
     assert ended < float((tmp_path / "background-wrap.at").read_text())
-    print(f"{app} under {server}: {len(logged)} logs delivered of {len(served)} served")
+    print(f"{app} under {server}: {len(logged)} logs delivered of {len(served_names)} served")
 
 
 @pytest.mark.parametrize("server", [p for p in SERVERS if not _MISSING.get(p)])
@@ -271,30 +347,33 @@ def test_a_hanging_metrics_api_never_holds_a_request(collector: Collector, tmp_p
     assert sorted(_trace_of(log) for log in logs) == sorted(f"call-{i}" for i in range(12))
 
 
-@pytest.mark.parametrize("server", [p for p in ("hypercorn", "hypercorn-trio")
-                                    if not _MISSING.get(p)])
-def test_http2_trailers_and_early_hints_pass_through(collector: Collector, tmp_path: Path,
-                                                     server: str) -> None:
+def _plain_under(servers: list[str]) -> Any:
+    """The parametrization of a test of the plain app under each of ``servers``, on
+    :func:`served`: ``app`` and ``server`` module-scoped, the id the server's name."""
+    return pytest.mark.parametrize(("app", "server"), [
+        pytest.param("plain", server, id=server) for server in servers], scope="module")
+
+
+@_plain_under([p for p in ("hypercorn", "hypercorn-trio") if not _MISSING.get(p)])
+def test_http2_trailers_and_early_hints_pass_through(served: Served, server: str) -> None:
     """Over HTTP/2 (h2c) hypercorn offers the trailers and early hints extensions: the
     wrapped app's 103, headers, body and trailers are the bare app's, each call logged."""
     from tests.support.h2c import h2_get
 
-    traces = tmp_path / "traces"
-    port = free_port()
-    env = server_env(collector, ASGI_TRACES=str(traces))
+    share = Share(served)
+    port = share.port
     paths = ("/trailers", "/early-hint", "/stream?n=3", "/file")
-    with serve(SERVERS[server](port, "tests.support.asgi_cases:plain_root"), env,
-               tmp_path, port):
-        answers = {path: (h2_get(port, f"/bare{path}", (("te", "trailers"),)),
-                          h2_get(port, f"/wrap{path}", (("te", "trailers"), ("x-trace", path))))
-                   for path in paths}
-        logs = _wait_logs(collector, traces, len(paths))
+    answers = {path: (h2_get(port, f"/bare{path}", (("te", "trailers"),)),
+                      h2_get(port, f"/wrap{path}", (("te", "trailers"),
+                                                    ("x-trace", share.trace(path)))))
+               for path in paths}
+    logs = share.logs(len(paths))
     assert {path: bare for path, (bare, _) in answers.items()} == {
         path: wrapped for path, (_, wrapped) in answers.items()}
     assert answers["/early-hint"][0][0][0] == "info"
-    assert not [problems for batch in collector.batches
+    assert not [problems for batch in share.batches()
                 for problems in validate_batch(batch).values()]
-    entries = {_trace_of(log): log["request"]["log"]["entries"][0] for log in logs}
+    entries = {share.name(log): log["request"]["log"]["entries"][0] for log in logs}
     assert sorted(entries) == sorted(paths)
     assert {e["request"]["httpVersion"] for e in entries.values()} == {"HTTP/2"}
     assert entries["/trailers"]["response"]["content"]["text"] == "with extras"
@@ -303,40 +382,36 @@ def test_http2_trailers_and_early_hints_pass_through(collector: Collector, tmp_p
         pytest.skip("this hypercorn sends no trailers: only their sameness was checked")
 
 
-@pytest.mark.parametrize("server", [p for p in SERVERS if not _MISSING.get(p)])
-def test_concurrent_calls_on_one_loop_each_logged_once(collector: Collector, tmp_path: Path,
-                                                       server: str) -> None:
+@_plain_under([p for p in SERVERS if not _MISSING.get(p)])
+def test_concurrent_calls_on_one_loop_each_logged_once(served: Served, server: str) -> None:
     """Many calls at once on one event loop (one worker process), bodies and streams
     interleaved: each answered as by the bare app, each logged exactly once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    traces = tmp_path / "traces"
-    port = free_port()
-    env = server_env(collector, ASGI_TRACES=str(traces))
+    share = Share(served)
+    port = share.port
     calls = {f"call-{i}": ("POST", "/echo", b"%d" % i * 500) if i % 2
              else ("GET", "/stream?n=40", b"") for i in range(48)}
 
     def call(trace: str) -> tuple[str, list[bytes]]:
         method, path, body = calls[trace]
         headers = ("Content-Type: text/plain",) if body else ()
-        return trace, normalized(_exchange(port, _raw(port, "wrap", trace, method, path, body,
-                                                      *headers)), server)
+        return trace, normalized(_exchange(port, _raw(port, "wrap", share.trace(trace),
+                                                      method, path, body, *headers)), server)
 
-    with serve(SERVERS[server](port, "tests.support.asgi_cases:plain_root"), env,
-               tmp_path, port):
-        expected = {trace: normalized(_exchange(port, _raw(
-            port, "bare", trace, method, path, body, *(("Content-Type: text/plain",)
-                                                       if body else ()))), server)
-            for trace, (method, path, body) in list(calls.items())[:2]}
-        with ThreadPoolExecutor(16) as pool:
-            answers = dict(pool.map(call, calls))
-        logs = _wait_logs(collector, traces, len(calls))
+    expected = {trace: normalized(_exchange(port, _raw(
+        port, "bare", share.trace(trace), method, path, body,
+        *(("Content-Type: text/plain",) if body else ()))), server)
+        for trace, (method, path, body) in list(calls.items())[:2]}
+    with ThreadPoolExecutor(16) as pool:
+        answers = dict(pool.map(call, calls))
+    logs = share.logs(len(calls))
     assert answers["call-0"] == expected["call-0"] and answers["call-1"] == expected["call-1"]
     assert all(answers[f"call-{i}"][-1] == (b"%d" % i * 500 if i % 2 else answers["call-0"][-1])
                for i in range(len(calls)))
-    assert sorted(_trace_of(log) for log in logs) == sorted(calls), (
+    assert sorted(share.name(log) for log in logs) == sorted(calls), (
         f"{len(logs)} logs delivered of {len(calls)} served")
-    assert not [problems for batch in collector.batches
+    assert not [problems for batch in share.batches()
                 for problems in validate_batch(batch).values()]
 
 
@@ -385,22 +460,19 @@ def _told_in_time(server: str, path: str) -> bool:
     return not (server.startswith("hypercorn") and path == "/noread")
 
 
-def _logged_as_got(collector: Collector, tmp_path: Path, app: str, server: str,
-                   answer: Callable[[int, str], Optional[int]]) -> None:
-    """Serve ``app``; ``answer(port, path)`` calls ``/wrap<path>`` (X-Trace: the path)
-    for /echo (the app reads its body) and /noread, and gives the status the client got
-    (None: no answer). Each call reaches the app, and its log has that status."""
-    traces = tmp_path / "traces"
-    port = free_port()
-    env = server_env(collector, ASGI_TRACES=str(traces))
+def _logged_as_got(served: Served, server: str,
+                   answer: Callable[[int, str, str], Optional[int]]) -> None:
+    """On the server of ``app``, ``answer(port, path, trace)`` calls ``/wrap<path>``
+    (X-Trace: ``trace``, the path with the test's tag) for /echo (the app reads its
+    body) and /noread, and gives the status the client got (None: no answer). Each call
+    reaches the app, and its log has that status."""
+    share = Share(served)
     paths = ("/echo", "/noread")
-    with serve(SERVERS[server](port, f"tests.support.asgi_cases:{APPS[app]}"), env,
-               tmp_path, port):
-        got = {path: answer(port, path) for path in paths}
-        # The app may run after the client has its answer: wait for the logs first.
-        logs = _wait_logs(collector, traces, len(paths))
-        reached = traces.read_text(encoding="latin-1").split()
-    logged = {_trace_of(log): log["request"]["log"]["entries"][0]["response"]["status"]
+    got = {path: answer(share.port, path, share.trace(path)) for path in paths}
+    # The app may run after the client has its answer: wait for the logs first.
+    logs = share.logs(len(paths))
+    reached = share.reached()
+    logged = {share.name(log): log["request"]["log"]["entries"][0]["response"]["status"]
               for log in logs}
     assert sorted(reached) == sorted(logged) == sorted(paths)
     for log in logs:  # a 400 no app sent says so (the app's own 400 would not)
@@ -413,9 +485,9 @@ def _logged_as_got(collector: Collector, tmp_path: Path, app: str, server: str,
     assert {path: logged[path] for path in compared} == {path: got[path] for path in compared}
 
 
-@pytest.mark.parametrize(("app", "server"), COMBINATIONS)
+@pytest.mark.parametrize(("app", "server"), COMBINATIONS, scope="module")
 def test_a_malformed_chunked_body_is_logged_as_the_client_got_it(
-        collector: Collector, tmp_path: Path, app: str, server: str) -> None:
+        served: Served, server: str) -> None:
     """A chunk size that is no hex number: uvicorn and hypercorn answer 400 themselves and
     tell the app ``http.disconnect``; what the app answers then goes nowhere (granian
     sends it all the same). Read by the app or not, the log has the status the client
@@ -423,27 +495,27 @@ def test_a_malformed_chunked_body_is_logged_as_the_client_got_it(
     (FastAPI, Starlette), which wraps ``send``, hypercorn's asyncio worker's 400 was
     logged as the app's status (two strict xfails): its connection is reached under the
     closures now."""
-    def answer(port: int, path: str) -> Optional[int]:
+    def answer(port: int, path: str, trace: str) -> Optional[int]:
         bare, wrapped = (normalized(_exchange(port, _raw(
-            port, prefix, path, "POST", path, b"", "Transfer-Encoding: chunked")
+            port, prefix, trace, "POST", path, b"", "Transfer-Encoding: chunked")
             + b"zz\r\nabc\r\n0\r\n\r\n"), server) for prefix in ("bare", "wrap"))
         assert wrapped == bare, path
         return int(wrapped[0].split()[1])
 
-    _logged_as_got(collector, tmp_path, app, server, answer)
+    _logged_as_got(served, server, answer)
 
 
-@pytest.mark.parametrize(("app", "server"), COMBINATIONS)
+@pytest.mark.parametrize(("app", "server"), COMBINATIONS, scope="module")
 def test_a_client_half_closing_mid_body_is_logged_as_it_got_it(
-        collector: Collector, tmp_path: Path, app: str, server: str) -> None:
+        served: Served, server: str) -> None:
     """A client sends part of a chunked body and shuts its side: the servers tell the app
     ``http.disconnect``, yet hypercorn's asyncio worker (and granian) still send the
     app's answer, which the client reads. Whatever answer it got, the log says it, also
     when hypercorn's asyncio worker reads the end of the client's data while its h11
     parser still waits for the chunk's end, and answers 400 itself (about 1 run in 5
     under load), behind Starlette's ServerErrorMiddleware too."""
-    def answer(port: int, path: str) -> Optional[int]:
-        data = _raw(port, "wrap", path, "POST", path, b"",
+    def answer(port: int, path: str, trace: str) -> Optional[int]:
+        data = _raw(port, "wrap", trace, "POST", path, b"",
                     "Transfer-Encoding: chunked") + b"3\r\nabc\r\n"
         with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
             sock.sendall(data)
@@ -451,4 +523,4 @@ def test_a_client_half_closing_mid_body_is_logged_as_it_got_it(
             got = read_answer(sock, SAFETY)
         return int(got.split()[1]) if got else None  # None: the server dropped it
 
-    _logged_as_got(collector, tmp_path, app, server, answer)
+    _logged_as_got(served, server, answer)

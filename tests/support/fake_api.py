@@ -255,6 +255,23 @@ class Collector:
                                       self)
                 self._cond.wait(left)
 
+    def wait_for_matching(self, match: Callable[[dict[str, Any]], bool], count: int,
+                          timeout: float = PATIENCE) -> list[dict[str, Any]]:
+        """Block until ``count`` logs that ``match`` accepts arrived (or raise), then
+        return those (all of them, in arrival order): :meth:`wait_for_logs` for a test
+        sharing the collector with others (tests/test_asgi_conformance.py's ``Share``)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                mine = [log for log in self.logs if match(log)]
+                if len(mine) >= count:
+                    return mine
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LogsMissing(f"collector got {len(mine)} logs of this test's, "
+                                      f"expected {count}", self)
+                self._cond.wait(left)
+
     def wait_for_posts(self, count: int, timeout: float = PATIENCE) -> list[Received]:
         """Block until ``count`` accepted POSTs of logs arrived (or raise), then return
         them, unparsed: a test that sends many requests and reads only the last batch
