@@ -86,9 +86,9 @@ def served(server: str, module_collector: Collector,
 
 
 @pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne",
-                                             "hypercorn", "hypercorn-trio"))
+                                             "hypercorn", "hypercorn-trio"), scope="module")
 def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path) -> None:
     """The client reads four chunks and leaves; the app, never calling ``receive``, sends
     LATE more once the client is gone (each after a turn of the loop, in which the server
     sees the connection closed). The servers take them and drop them without a word: the
@@ -97,8 +97,7 @@ def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
     marks a stream closed at the end of the client's data, also when the client only
     half-closed, and still writes it the whole answer): it was logged as sent in full.
     (granian tells nothing: not here.)"""
-    assert_left_stream_logged_as_far_as_it_went(
-        collector, tmp_path, server, "tests.support.asgi_cases:plain_root")
+    check_left_stream(module_collector, served, tmp_path / "barrier", _trace("left"))
 
 
 def assert_left_stream_logged_as_far_as_it_went(
@@ -108,20 +107,28 @@ def assert_left_stream_logged_as_far_as_it_went(
     barrier file exists), read the four (asked for with ``headers``), leave, and check
     that the log, the only one, has the four and not all that the app sent."""
     port = free_port()
-    barrier = tmp_path / "barrier"
     with serve(ALL[server](port, target), server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "left", "GET", f"/left?barrier={barrier}", b"",
-                              *headers))
-            answer = b""
-            while b"chunk 3\n" not in answer:
-                chunk = sock.recv(65536)
-                assert chunk, f"closed early: {answer!r}"
-                answer += chunk
-        barrier.touch()  # the socket is closed: now the app sends on
-        content = _entries(collector, 1)["left"]["response"]["content"]
-        time.sleep(0.3)
-        assert len(collector.logs) == 1, "logged more than once"
+        check_left_stream(collector, port, tmp_path / "barrier", "left", *headers)
+
+
+def check_left_stream(collector: Collector, port: int, barrier: Path, trace: str,
+                      *headers: str) -> None:
+    """:func:`assert_left_stream_logged_as_far_as_it_went` on a server already serving
+    the app at ``port`` (one that other tests share: the log looked for, and counted, is
+    the one with ``trace``), ``barrier`` a path of the test's own."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
+        sock.sendall(_raw(port, "wrap", trace, "GET", f"/left?barrier={barrier}", b"",
+                          *headers))
+        answer = b""
+        while b"chunk 3\n" not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed early: {answer!r}"
+            answer += chunk
+    barrier.touch()  # the socket is closed: now the app sends on
+    content = _entry(collector, trace)["response"]["content"]
+    time.sleep(0.3)  # the time a second log of it would take to come
+    assert [_trace_of(log) for log in collector.logs].count(trace) == 1, (
+        "logged more than once")
     everything = b"".join(b"chunk %d\n" % i for i in range(4)) + b"".join(
         b"late %d\n" % i for i in range(LATE))
     assert content["text"].startswith("chunk 0\nchunk 1\nchunk 2\nchunk 3\n")

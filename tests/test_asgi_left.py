@@ -33,11 +33,10 @@ from tests.support.asgi_left import LATE_ANSWER
 from tests.support.fake_api import Collector, free_port
 from tests.test_asgi_client_got import (
     ALL,
-    _entries,
     _entry,
     _servers,
     _trace,
-    assert_left_stream_logged_as_far_as_it_went,
+    check_left_stream,
 )
 from tests.test_asgi_conformance import SAFETY, _raw
 from tests.test_e2e_servers import serve, server_env
@@ -52,6 +51,9 @@ FRAMEWORKS = {
     "starlette-whole": "tests.support.asgi_left:starlette_whole_root",  # wrapped whole
 }
 APPS = {"plain": PLAIN, **FRAMEWORKS}
+#: What :func:`served` serves: the apps, and Starlette's ``CORSMiddleware`` added after
+#: the metrics middleware (outside it).
+TARGETS = {**APPS, "starlette-cors": "tests.support.asgi_left:starlette_cors_root"}
 ON_LINUX = sys.platform.startswith("linux")
 DAPHNE_QUIET = 2.0  # seconds a server that holds a connection and says nothing is given
 
@@ -59,7 +61,7 @@ DAPHNE_QUIET = 2.0  # seconds a server that holds a connection and says nothing 
 @pytest.fixture(scope="module")
 def served(server: str, app: str, module_collector: Collector,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """``server`` serving ``APPS[app]`` for every test of the module that asks for that
+    """``server`` serving ``TARGETS[app]`` for every test of the module that asks for that
     pair (``server`` and ``app`` are parametrized with ``scope="module"``, so pytest runs
     those tests one after the other): its port. Starting a server is most of such a
     test's time; each test sends its own trace and reads only its own log
@@ -67,7 +69,7 @@ def served(server: str, app: str, module_collector: Collector,
     connection is closed, every app waiting for a barrier released)."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"{server}-{app}")
-    with serve(ALL[server](port, APPS[app]), server_env(module_collector), tmp, port):
+    with serve(ALL[server](port, TARGETS[app]), server_env(module_collector), tmp, port):
         yield port
 
 
@@ -105,24 +107,29 @@ def test_a_client_gone_before_the_answer_is_logged_as_closed_by_the_client(
     assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"
 
 
-@pytest.mark.parametrize("server", _servers("uvicorn-h11", "daphne"))
+def _cors_under(*servers: str) -> Any:
+    """The parametrization of a test of ``starlette-cors`` under each of ``servers``, on
+    :func:`served`: ``app`` and ``server`` module-scoped, the id the server's name."""
+    return pytest.mark.parametrize(("app", "server"), [
+        pytest.param("starlette-cors", param.values[0], id=str(param.values[0]),
+                     marks=param.marks) for param in _servers(*servers)], scope="module")
+
+
+@_cors_under("uvicorn-h11", "daphne")
 def test_a_client_gone_behind_starlettes_cors_middleware_is_logged_as_closed_by_the_client(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path) -> None:
     """Starlette's ``CORSMiddleware``, added after the metrics middleware (so outside
     it), hands it ``partial(cors.send, send=<server's send>, ...)`` for a request with
     an Origin: the server's ``send`` is looked for in a partial's arguments too. The
     client got nothing: 499, as bare behind ``app.add_middleware``. It was logged with
     the app's 200 and body (the partial's keywords were not looked into)."""
-    port = free_port()
-    barrier = tmp_path / "barrier"
-    app = "tests.support.asgi_left:starlette_cors_root"
-    with serve(ALL[server](port, app), server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "late", "GET", f"/late?barrier={barrier}",
-                              b"", "Origin: http://example.test"))
-            time.sleep(0.1)
-        barrier.touch()
-        response = _entries(collector, 1)["late"]["response"]
+    barrier, trace = tmp_path / "barrier", _trace("late")
+    with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+        sock.sendall(_raw(served, "wrap", trace, "GET", f"/late?barrier={barrier}",
+                          b"", "Origin: http://example.test"))
+        time.sleep(0.1)
+    barrier.touch()
+    response = _entry(module_collector, trace)["response"]
     assert (response["status"], response["content"]["size"]) == (499, 0)
     assert response["comment"] == CLIENT_GONE_COMMENT + "; the app answered 200"
 
@@ -201,31 +208,29 @@ def test_a_status_given_as_text_is_logged_as_the_server_sent_it(
         assert "comment" not in response
 
 
-@pytest.mark.parametrize("app", FRAMEWORKS)
+@pytest.mark.parametrize("app", FRAMEWORKS, scope="module")
 @pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne",
-                                             "hypercorn", "hypercorn-trio"))
+                                             "hypercorn", "hypercorn-trio"), scope="module")
 def test_a_stream_the_client_left_is_logged_as_far_as_it_went(
-        collector: Collector, tmp_path: Path, server: str, app: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path) -> None:
     """tests/test_asgi_client_got.py's stream the client left, behind Starlette and
     FastAPI: the client reads four chunks and leaves, the endpoint (raw ASGI, never
     calling ``receive``) sends LATE more. The servers drop them without a word: the log
     has the four, and at most the few sent before the server saw it. Behind
     ``app.add_middleware`` it was logged as sent in full (the server's ``send`` was not
     looked for under Starlette's closure)."""
-    assert_left_stream_logged_as_far_as_it_went(collector, tmp_path, server, APPS[app])
+    check_left_stream(module_collector, served, tmp_path / "barrier", _trace("left"))
 
 
-@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools", "daphne",
-                                             "hypercorn"))
+@_cors_under("uvicorn-h11", "uvicorn-httptools", "daphne", "hypercorn")
 def test_a_stream_left_behind_starlettes_cors_middleware_is_logged_once_as_far_as_it_went(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int, tmp_path: Path) -> None:
     """The stream the client left, with an Origin, behind Starlette's ``CORSMiddleware``
     outside the metrics middleware (a ``send`` of its own: a partial, the server's
     ``send`` a keyword argument of it): one log, with the four chunks the client got
     and at most a few more. It was logged as sent in full."""
-    assert_left_stream_logged_as_far_as_it_went(
-        collector, tmp_path, server, "tests.support.asgi_left:starlette_cors_root",
-        "Origin: http://example.test")
+    check_left_stream(module_collector, served, tmp_path / "barrier", _trace("left"),
+                      "Origin: http://example.test")
 
 
 @pytest.mark.parametrize("then", ["return", "raise"])
