@@ -31,16 +31,21 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from readme_metrics.asgi import MetricsMiddleware
+from tests import test_asgi_client_got
 from tests.support.asgi import http_scope, run
 from tests.support.asgi_cases import ODD_FILE_SIZE
 from tests.support.capture_wrap import wrapping
 from tests.support.fake_api import Collector, free_port
-from tests.test_asgi_client_got import ALL, _entries, _servers
+from tests.test_asgi_client_got import ALL, _entries, _entry, _servers, _trace
 from tests.test_asgi_conformance import SAFETY, _exchange, _raw
 from tests.test_asgi_servers import SERVER_PARAMS, assert_exit_flush
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
 
+#: tests/test_asgi_client_got.py's module fixture: the plain app of
+#: tests/support/asgi_cases.py under ``server`` (parametrized with ``scope="module"``),
+#: kept for this module's tests of that server, posting to ``module_collector``.
+served = test_asgi_client_got.served
 
 @pytest.fixture
 def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
@@ -101,81 +106,78 @@ def test_zero_copy_sends_and_body_messages_add_up(wrap: Any, collector: Collecto
     assert _content(collector)["size"] == 108
 
 
-def _served_get(collector: Collector, tmp_path: Path, server: str, trace: str,
+def _served_get(collector: Collector, port: int, trace: str,
                 path: str) -> tuple[bytes, dict[str, Any]]:
-    """GET the plain app's wrapped ``path`` from ``server``: the raw answer, and the
-    response content of its log."""
-    port = free_port()
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port), socket.create_connection(
-                   ("127.0.0.1", port), timeout=SAFETY) as sock:
+    """GET the plain app's wrapped ``path`` from the server at ``port`` (:func:`served`):
+    the raw answer, and the response content of its log (the one with ``trace``)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
         sock.sendall(_raw(port, "wrap", trace, "GET", path))
         # Logged: the app's call is over, the server has all it will send. daphne,
         # refusing the file, sends nothing and keeps the connection open: a read to its
         # close took SAFETY (20 s); now at most 1.5 s of silence more.
-        content = _entries(collector, 1)[trace]["response"]["content"]
+        content = _entry(collector, trace)["response"]["content"]
         return read_answer(sock, 1.5), content
 
 
-@pytest.mark.parametrize("server", _servers("uvicorn-h11", "hypercorn", "daphne"))
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "hypercorn", "daphne"),
+                         scope="module")
 def test_a_path_send_the_server_refuses_is_not_logged_as_sent(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int) -> None:
     """These servers offer no Path Send: their ``send`` refuses the message (uvicorn
     with a RuntimeError), and the client gets the head and none of the file. The log
     said the whole file went out."""
-    answer, content = _served_get(collector, tmp_path, server, "refused", "/pathsend?sized=1")
+    answer, content = _served_get(module_collector, served, _trace("refused"),
+                                  "/pathsend?sized=1")
     assert len(answer.partition(b"\r\n\r\n")[2]) < ODD_FILE_SIZE  # the file never went
     assert content["size"] == 0
     assert "pathsend" not in content.get("comment", "")
 
 
-@pytest.mark.parametrize("server", _servers("granian"))
+@pytest.mark.parametrize("server", _servers("granian"), scope="module")
 def test_a_path_send_without_a_length_is_logged_with_the_files_size(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int) -> None:
     """granian offers Path Send and sends a file with no Content-Length chunked, whole:
     the log has the file's size (it was -1)."""
-    answer, content = _served_get(collector, tmp_path, server, "unsized", "/pathsend?sized=0")
+    answer, content = _served_get(module_collector, served, _trace("unsized"),
+                                  "/pathsend?sized=0")
     head = answer.partition(b"\r\n\r\n")[0].lower()
     assert b"transfer-encoding: chunked" in head and b"content-length" not in head
     assert content["size"] == ODD_FILE_SIZE and "text" not in content
 
 
-@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools"))
+@pytest.mark.parametrize("server", _servers("uvicorn-h11", "uvicorn-httptools"),
+                         scope="module")
 def test_a_client_gone_mid_body_is_logged_with_the_apps_own_status(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int) -> None:
     """The client declares 1,000 bytes, sends 100 and leaves; ``/echo`` reads what
     comes (``http.disconnect``) and answers 200, which goes nowhere. The log is the
     server's 400 with the body incomplete, and quotes the app's 200 (it said 499).
     (hypercorn answers 400 only when its h11 parser saw the end first: by timing.)"""
-    port = free_port()
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as sock:
-            sock.sendall(_raw(port, "wrap", "left-mid-body", "POST", "/echo", b"a" * 100,
-                              "Content-Type: text/plain", length=1000))
-        entry = _entries(collector, 1)["left-mid-body"]
+    trace = _trace("left-mid-body")
+    with socket.create_connection(("127.0.0.1", served), timeout=SAFETY) as sock:
+        sock.sendall(_raw(served, "wrap", trace, "POST", "/echo", b"a" * 100,
+                          "Content-Type: text/plain", length=1000))
+    entry = _entry(module_collector, trace)
     assert entry["response"]["status"] == 400
     assert entry["response"]["comment"].endswith(
         "sent none of the app's answer; the app answered 200")
     assert entry["request"]["postData"]["comment"].startswith("incomplete: 100 of 1000")
 
 
-@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"))
+@pytest.mark.parametrize("server", _servers("hypercorn", "hypercorn-trio"), scope="module")
 def test_a_response_with_trailers_ends_with_them(
-        collector: Collector, tmp_path: Path, server: str) -> None:
+        module_collector: Collector, served: int) -> None:
     """Over HTTP/2 (h2c) hypercorn offers trailers. ``/trailers`` sends them: logged
     whole, as before. ``/trailers?then=raise`` raises after its last body message,
     before them: hypercorn never ends the stream (the client waits until the connection
     closes), and the log says the answer broke off (it was logged complete)."""
     from tests.support.h2c import h2_get
 
-    port = free_port()
-    with serve(ALL[server](port, "tests.support.asgi_cases:plain_root"),
-               server_env(collector), tmp_path, port):
-        answers = {trace: h2_get(port, f"/wrap/trailers{query}",
-                                 (("te", "trailers"), ("x-trace", trace)))
-                   for trace, query in (("whole", ""), ("raised", "?then=raise"))}
-        entries = _entries(collector, 2)
+    traces = {"whole": _trace("whole"), "raised": _trace("raised")}
+    answers = {name: h2_get(served, f"/wrap/trailers{query}",
+                            (("te", "trailers"), ("x-trace", traces[name])))
+               for name, query in (("whole", ""), ("raised", "?then=raise"))}
+    entries = {name: _entry(module_collector, trace) for name, trace in traces.items()}
     assert ("trailers", [(b"x-checksum", b"abc")]) in answers["whole"]
     assert not any(kind == "trailers" for kind, _ in answers["raised"])
     whole, raised = (entries[trace]["response"]["content"] for trace in ("whole", "raised"))
