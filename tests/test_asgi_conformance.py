@@ -15,7 +15,6 @@ that hangs while requests keep being served (delivery never blocks the event loo
 
 from __future__ import annotations
 
-import itertools
 import json
 import socket
 import sys
@@ -29,6 +28,7 @@ import pytest
 
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, LogsMissing, Reply, free_port
+from tests.support.trace_share import Served, Share, _trace_of
 from tests.test_asgi_servers import HAVE_GRANIAN, HAVE_TRIO
 from tests.test_e2e_servers import serve, server_env
 from tests.test_slow_client import normalized, read_answer
@@ -183,11 +183,6 @@ def _background_done(out: Path) -> str:
     return out.read_text() if out.exists() else "never ran to its end"
 
 
-def _trace_of(log: dict[str, Any]) -> str:
-    request = log["request"]["log"]["entries"][0]["request"]
-    return next(h["value"] for h in request["headers"] if h["name"].lower() == "x-trace")
-
-
 def _wait_logs(collector: Collector, traces: Path, count: int) -> list[dict[str, Any]]:
     """The logs once as many arrived as calls reached the app; else the calls that
     reached it and were not logged are named (and ``serve`` adds the server's output)."""
@@ -198,65 +193,6 @@ def _wait_logs(collector: Collector, traces: Path, count: int) -> list[dict[str,
         reached = traces.read_text(encoding="latin-1").split() if traces.exists() else []
         raise LogsMissing(f"{missing}; reached the app, not logged: "
                           f"{sorted(set(reached) - logged)}", collector) from None
-
-
-_TAGS = itertools.count()
-
-
-class Served:
-    """A server kept for every test of the module that asks for its ``(app, server)``
-    (:func:`served`): its port, the file its wrapped app appends each ``X-Trace`` to,
-    the collector it posts to and the file of what it printed."""
-
-    def __init__(self, port: int, traces: Path, collector: Collector, output: Path) -> None:
-        self.port, self.traces, self.collector, self.output = port, traces, collector, output
-
-
-class Share:
-    """One test's part of a :class:`Served` server: every trace it sends carries a tag
-    of its own (:meth:`trace`), and it reads only the traces and logs with that tag,
-    named without it (:meth:`name`), whatever the tests before it sent."""
-
-    def __init__(self, served: Served) -> None:
-        self.served, self.port = served, served.port
-        self.tag = f"t{next(_TAGS)}."
-
-    def trace(self, name: str) -> str:
-        return self.tag + name
-
-    def name(self, log: dict[str, Any]) -> str:
-        return _trace_of(log)[len(self.tag):]
-
-    def _mine(self, log: dict[str, Any]) -> bool:
-        request = log["request"]["log"]["entries"][0]["request"]
-        return any(h["name"].lower() == "x-trace" and h["value"].startswith(self.tag)
-                   for h in request["headers"])
-
-    def reached(self) -> list[str]:
-        """The names this test's wrapped calls reached the app with, sorted."""
-        traces = self.served.traces
-        lines = traces.read_text(encoding="latin-1").split() if traces.exists() else []
-        return sorted(line[len(self.tag):] for line in lines if line.startswith(self.tag))
-
-    def logs(self, count: int) -> list[dict[str, Any]]:
-        """This test's logs once ``count`` of them arrived (:func:`_wait_logs` for a
-        shared server: the calls that reached the app and were not logged are named,
-        and the end of what the server printed is added)."""
-        try:
-            return self.served.collector.wait_for_matching(self._mine, count, timeout=SAFETY)
-        except LogsMissing as missing:
-            logged = {self.name(log) for log in self.served.collector.logs if self._mine(log)}
-            said = self.served.output.read_text(errors="replace")[-4000:] or "(nothing)"
-            raise LogsMissing(f"{missing}; reached the app, not logged: "
-                              f"{sorted(set(self.reached()) - logged)}\n--- "
-                              f"{self.served.output.name} ---\n{said}",
-                              self.served.collector) from None
-
-    def batches(self) -> list[list[dict[str, Any]]]:
-        """The batches the collector got, each cut to this test's logs (none left out
-        but the others')."""
-        return [mine for batch in self.served.collector.batches
-                if (mine := [log for log in batch if self._mine(log)])]
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +211,8 @@ def served(server: str, app: str, module_collector: Collector,
     traces = tmp / "traces"
     env = server_env(module_collector, ASGI_TRACES=str(traces), README_MAX_BODY_BYTES="65536")
     with serve(SERVERS[server](port, f"tests.support.asgi_cases:{APPS[app]}"), env, tmp, port):
-        yield Served(port, traces, module_collector, tmp / f"server-{port}.log")
+        yield Served(port, traces, module_collector, tmp / f"server-{port}.log",
+                     SAFETY)
 
 
 @pytest.mark.parametrize(("app", "server"), COMBINATIONS, scope="module")

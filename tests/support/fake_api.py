@@ -259,7 +259,7 @@ class Collector:
                           timeout: float = PATIENCE) -> list[dict[str, Any]]:
         """Block until ``count`` logs that ``match`` accepts arrived (or raise), then
         return those (all of them, in arrival order): :meth:`wait_for_logs` for a test
-        sharing the collector with others (tests/test_asgi_conformance.py's ``Share``)."""
+        sharing the collector with others (tests/support/trace_share.py's ``Share``)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
