@@ -45,6 +45,7 @@ from readme_metrics.capture.wsgi_servers import (
     takes_raising_restart,
     under_wsgiref,
 )
+from readme_metrics.delivery.interrupted import said_dropped, submit_began
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -257,6 +258,7 @@ class WSGICapture(Recorder):
             del self._unfinished
         except AttributeError:
             return
+        pending = None
         try:
             if self.tee is not None:
                 settle_body(self, grace)
@@ -266,9 +268,34 @@ class WSGICapture(Recorder):
             if group is None:
                 self.pipeline.skip()
                 return
-            self.pipeline.submit(Pending(self, self.request, group, perf_counter()))
+            pending = Pending(self, self.request, group, perf_counter())
+            self.pipeline.submit(pending)
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
+        except BaseException as error:
+            # A signal handler's raise (SystemExit, KeyboardInterrupt) landing here, in
+            # the main thread: the log is queued first (submit did, once begun), then
+            # it goes on unchanged (delivery/interrupted.py).
+            if pending is None or not submit_began(error):
+                self._queue_interrupted(pending, error)
+            raise
+
+    def _queue_interrupted(self, pending: Optional[Pending], error: BaseException) -> None:
+        """:meth:`finish_log` cut short by ``error`` before its submit began: the log as
+        it is now (the request body as far as it came), or, with no answer of the
+        grouping function yet (``error`` landed in it), counted dropped and said."""
+        try:
+            if pending is None:
+                group = self.group
+                if group is UNKNOWN:
+                    said_dropped(self.pipeline, error)
+                    return
+                if group is None:
+                    return  # (counted skipped, or about to be: not logged either way)
+                pending = Pending(self, self.request, group, perf_counter())
+            self.pipeline.submit(pending)
+        except Exception:  # pragma: no cover - never into the server
+            pass
 
     def finish_at_exit(self, ended: bool) -> str:
         """At exit, with the response not closed (the server holds it: a stream in flight

@@ -193,37 +193,53 @@ class Response:
             return
         self._closed = True
         capture = self._capture
-        if self._unsent:
-            self.head_refused()
-        if not self._ended and self._iterator is not None:
-            # An exception that stopped the server's iteration or its write of a chunk
-            # is live here (wsgiref's except, the others' finally): a signal's, landing
-            # after the app's next() returned, or the server's refusal of the chunk.
-            error = sys.exc_info()[1]
-            while isinstance(error, GeneratorExit):
-                # A generator outside (a middleware's) was closed early, closing this:
-                # what had it closed is its context (the server's error), if anything.
-                error = error.__context__
-            if error is not None and error is not self._known:
-                self._stopped(error)
+        # Each step in a finally of the one before: a signal handler's raise landing in
+        # the library's part (SystemExit from a SIGTERM handler, KeyboardInterrupt, in
+        # the main thread of wsgiref, bottle.run, a development server) still has the
+        # app's close() called and the log queued before it goes on, unchanged, to the
+        # server (delivery/interrupted.py). The raise of the app's own close() goes on
+        # the same way, after the log.
         tee = capture.tee
-        if tee is not None:
-            tee.discard_over()  # the app's reads in close() are its own, not werkzeug's
         try:
-            close = getattr(self._result, "close", None)
-            if close is not None:
-                close()
-        except BaseException:
-            self._close_raised()
-            raise
+            if self._unsent:
+                self.head_refused()
+            if not self._ended and self._iterator is not None:
+                # An exception that stopped the server's iteration or its write of a
+                # chunk is live here (wsgiref's except, the others' finally): a
+                # signal's, landing after the app's next() returned, or the server's
+                # refusal of the chunk.
+                error = sys.exc_info()[1]
+                while isinstance(error, GeneratorExit):
+                    # A generator outside (a middleware's) was closed early, closing
+                    # this: what had it closed is its context (the server's error).
+                    error = error.__context__
+                if error is not None and error is not self._known:
+                    self._stopped(error)
+            if tee is not None:
+                tee.discard_over()  # the app's reads in close() are its own, not werkzeug's
         finally:
-            # werkzeug's discard read what came after the answer (see discard_tap): wait
-            # for more only where the client has its answer's end already.
-            capture.finish_log(0.0 if tee is not None and tee.discard_tapped and
-                               ends_at_close(capture.environ, capture.headers) else GRACE)
-            # Counted in flight until its log is queued: a close() of the app's still
-            # running at exit (waitress, cheroot: the log waits for it) has it cut then.
-            self._settled()
+            try:
+                close = getattr(self._result, "close", None)
+                if close is not None:
+                    close()
+            except BaseException:
+                self._close_raised()
+                raise
+            finally:
+                try:
+                    # werkzeug's discard read what came after the answer (discard_tap):
+                    # wait for more only where the client has its answer's end already.
+                    capture.finish_log(0.0 if tee is not None and tee.discard_tapped and
+                                       ends_at_close(capture.environ, capture.headers)
+                                       else GRACE)
+                except BaseException:
+                    capture.finish_log(0.0)  # (a raise at its very entry left it undone)
+                    raise
+                finally:
+                    # Counted in flight until its log is queued: a close() of the app's
+                    # still running at exit (waitress, cheroot: the log waits for it) has
+                    # it cut then.
+                    self._settled()
 
     def _stopped(self, error: BaseException) -> None:
         """``error`` stopped the answer after the app's ``next()`` returned a chunk: in

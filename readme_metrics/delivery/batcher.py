@@ -96,51 +96,90 @@ class Batcher(BatchClosing):
 
     # -- request thread ---------------------------------------------------------------
 
-    def put(self, item: object, nbytes: int, inline: bool) -> tuple[str, bool, int]:
-        """Queue ``item``: (drop reason or "", act now, that reason's total).
+    def put(self, item: object, nbytes: int, inline: bool
+            ) -> tuple[str, bool, int, Optional[BaseException]]:
+        """Queue ``item``: (drop reason or "", act now, that reason's total, interrupt).
 
         "Act now" means, for an ``inline`` sender, that a batch is due; in background
         mode (senders are woken by the queue), that one more sender is wanted
         (:meth:`Staffing.claim_sender_locked
         <readme_metrics.delivery.staffing.Staffing.claim_sender_locked>`), for a thread
         other than the caller's to start.
+
+        Raises nothing once begun: a BaseException landing in it (a signal handler's
+        raise, KeyboardInterrupt or SystemExit, which runs in the main thread at a call
+        or a loop's jump) is returned as ``interrupt``, for the caller to raise, once
+        ``item`` is queued or counted refused; taken up again from the start when it
+        landed before either (the counts as they were). Only a second raise in that
+        retry goes through (:meth:`Delivery.submit
+        <readme_metrics.delivery.core.Delivery.submit>` says so).
         """
         queue = self.queue
+        result: Optional[tuple[str, bool, int, Optional[BaseException]]] = None
+        try:
+            with self.lock:
+                # Accepted (LogQueue.put_locked) or refused (refuse_locked) each in one
+                # stretch without a call in it: a raise lands before or after, never
+                # inside; which one, the counts say.
+                accepted, refused = queue.accepted, queue.refused
+                captured = queue.counts["captured"]
+                try:
+                    result = self._put_locked(item, nbytes, inline)
+                except BaseException:
+                    if queue.accepted == accepted and queue.refused == refused:
+                        queue.counts["captured"] = captured  # nothing done: retried
+                    else:  # done: only the wake, or the reason's total, was cut short
+                        result = ("", False, 0, None)
+                    raise
+            return result
+        except BaseException as interrupt:
+            if result is None:  # nothing done (or the lock not taken): now
+                result = self._put_again(item, nbytes, inline)
+            return result[0], result[1], result[2], interrupt
+
+    def _put_again(self, item: object, nbytes: int, inline: bool
+                   ) -> tuple[str, bool, int, Optional[BaseException]]:
+        """:meth:`put`'s retry after a raise that landed before anything was done."""
         with self.lock:
-            queue.counts["captured"] += 1
-            reason = ""
-            if self.closed:
-                if (self.closing and not inline and self._clock() < self.deadline
-                        and queue.lowest_unsettled_locked() <= self.close_accepted
-                        and queue.put_locked(item, nbytes)):
-                    # A call the server answered while the close drains (uWSGI's other
-                    # threads, runserver at a reload): it goes in the close's remaining
-                    # POSTs, within its deadline. Only while what the close began with
-                    # is unsettled: a server under load would otherwise feed it until
-                    # its deadline (a uWSGI stop of 1 s took the whole 8 s of
-                    # shutdown_timeout); at most one more POST's round trip now. Before
-                    # delivery41 refused, said, not sent (20-24% of the calls of a uWSGI
-                    # --threads stop under load).
-                    queue.flush_target = queue.accepted
-                    queue.wake.notify_all()
-                    return "", False, 0
-                # Inline (the close's thread alone sends), past the deadline, once the
-                # close's own logs settled, or at the queue's bounds: refused, said.
-                reason = "shutdown"
-                self.refused_closing += self.closing
-            elif self.health.paused_until and self.health.paused_locked():
-                reason = "auth"
-            elif not queue.put_locked(item, nbytes):
-                reason = "queue_full"
-            if reason:
-                return reason, False, queue.refuse_locked(reason)
-            if not inline:
-                # Looked at each time another batch's worth waits: the request path
-                # stays a few attribute reads (buffer_length is at least 1).
-                return "", (not len(queue.items) % queue.batch_size
-                            and self.staffing.claim_sender_locked()), 0
-            due, _ = queue.due_locked(self._clock(), False)
-            return "", due, 0
+            return self._put_locked(item, nbytes, inline)
+
+    def _put_locked(self, item: object, nbytes: int, inline: bool
+                    ) -> tuple[str, bool, int, Optional[BaseException]]:
+        queue = self.queue
+        queue.counts["captured"] += 1
+        reason = ""
+        if self.closed:
+            if (self.closing and not inline and self._clock() < self.deadline
+                    and queue.lowest_unsettled_locked() <= self.close_accepted
+                    and queue.put_locked(item, nbytes)):
+                # A call the server answered while the close drains (uWSGI's other
+                # threads, runserver at a reload): it goes in the close's remaining
+                # POSTs, within its deadline. Only while what the close began with
+                # is unsettled: a server under load would otherwise feed it until
+                # its deadline (a uWSGI stop of 1 s took the whole 8 s of
+                # shutdown_timeout); at most one more POST's round trip now. Before
+                # delivery41 refused, said, not sent (20-24% of the calls of a uWSGI
+                # --threads stop under load).
+                queue.flush_target = queue.accepted
+                queue.wake.notify_all()
+                return "", False, 0, None
+            # Inline (the close's thread alone sends), past the deadline, once the
+            # close's own logs settled, or at the queue's bounds: refused, said.
+            reason = "shutdown"
+            self.refused_closing += self.closing
+        elif self.health.paused_until and self.health.paused_locked():
+            reason = "auth"
+        elif not queue.put_locked(item, nbytes):
+            reason = "queue_full"
+        if reason:
+            return reason, False, queue.refuse_locked(reason), None
+        if not inline:
+            # Looked at each time another batch's worth waits: the request path
+            # stays a few attribute reads (buffer_length is at least 1).
+            return "", (not len(queue.items) % queue.batch_size
+                        and self.staffing.claim_sender_locked()), 0, None
+        due, _ = queue.due_locked(self._clock(), False)
+        return "", due, 0, None
 
     # -- senders ------------------------------------------------------------------------
 

@@ -149,7 +149,14 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         (a lock and a list append here). In inline mode a full batch, or a partial one
         older than ``flush_interval``, is built and sent in this thread (not with
         ``send=False``: only queued, for a send already under way or a later one).
+
+        A signal handler's raise (KeyboardInterrupt, SystemExit: a Ctrl-C or SIGTERM
+        landing in the main thread while it runs here) goes on unchanged, but only once
+        ``item`` is queued (or counted dropped): see :meth:`Batcher.put`. Landing at this
+        method's very first instruction, before anything, it goes on with nothing done:
+        :func:`~readme_metrics.delivery.interrupted.submit_interrupted` tells the caller.
         """
+        reason: Optional[str] = None  # set once the item is queued or refused
         try:
             if self._pid != getpid():
                 self._own_process()
@@ -162,11 +169,14 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                                self.config.flush_interval)
                 if self._on_first_log is not None:
                     self._on_first_log()
-            reason, due, so_far = self._batcher.put(item, item.nbytes, not self._background)
+            reason, due, so_far, interrupt = self._batcher.put(item, item.nbytes,
+                                                               not self._background)
             if reason:
                 if reason == "queue_full":
                     self._queue_full.dropped(so_far)
                     self._attempt.refused()  # POSTs held past their bound: cut them
+                if interrupt is not None:
+                    raise interrupt
                 return False
             if self._queue_full.since is not None:
                 self._queue_full.accepted()
@@ -176,6 +186,8 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                         self._queue_only()
                 elif due:
                     watchdog.run_soon(self._pool.grow)
+            elif interrupt is not None:
+                pass  # queued: not sent now (a stop is under way), the exit flush sends it
             elif send and self._batcher.exit_by < math.inf:
                 # The main thread has ended: this log goes now, a partial batch too, as
                 # those waiting then did (post_waiting), within the exit's bound.
@@ -188,10 +200,20 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                 self._send_inline(force=False, deadline=exit_by)
             elif due and send:
                 self._send_inline(force=False, deadline=None)
+            if interrupt is not None:
+                raise interrupt
             return True
         except Exception:  # never into the app
             self._logger.debug("readme_metrics: submit failed", exc_info=True)
             return False
+        except BaseException:
+            # A signal handler's raise before the item reached the queue (in a first
+            # log's hooks, at put's first instruction): queued now, then it goes on. A
+            # raise after (the interrupt put returned, or one in starting a sender)
+            # goes on as it is: the item is queued.
+            if reason is None:
+                self._batcher.put(item, item.nbytes, not self._background)
+            raise
 
     @property
     def accepting(self) -> bool:

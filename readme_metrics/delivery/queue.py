@@ -145,10 +145,13 @@ class LogQueue(FlushWaiting):
         items = self.items
         if not items:
             self.first_at = time.monotonic()
-        items.append(item)
+        # The counts, then the append, with no call before it ends: a signal handler's
+        # raise (run at a call or a loop's jump) lands before all of it or after all of
+        # it (Batcher.put reads ``accepted`` to know which).
         self.accepted += 1
         self.queued_bytes += nbytes
         self.last_nbytes = nbytes
+        items.append(item)
         # One wake a batch's worth, not one a log: the sender woken counts itself out of
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
@@ -178,8 +181,9 @@ class LogQueue(FlushWaiting):
 
     def refuse_locked(self, reason: str) -> int:
         """Count a log dropped before it was accepted; returns that reason's total."""
-        self.refused += 1
-        return self.count_drop_locked(reason)
+        total = self.count_drop_locked(reason)
+        self.refused += 1  # after the counts, with no call between (see put_locked)
+        return total
 
     def skip(self) -> None:
         """Count an exchange that was seen but, by configuration, not logged."""

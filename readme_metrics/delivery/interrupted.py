@@ -1,0 +1,79 @@
+"""A signal handler's raise in the hand-off of a log: queue first, then let it go on.
+
+A handler set with ``signal.signal`` runs in the main thread between two instructions
+(CPython 3.11+: at a call, a function's entry or a loop's jump); one that raises
+(``sys.exit`` on SIGTERM, KeyboardInterrupt on Ctrl-C; gevent's Timeout the same way)
+raises there. Under a server that runs the app in its main thread (wsgiref and
+``bottle.run``, werkzeug's and runserver's without threads, an event loop) it may land
+in the library's own code after the app's last byte, as the log is handed to the queue.
+Each step there either finishes before it goes on (:meth:`Delivery.submit
+<readme_metrics.delivery.core.Delivery.submit>`, :meth:`Batcher.put
+<readme_metrics.delivery.batcher.Batcher.put>`) or has its caller finish it in an
+``except BaseException`` that ends with a bare ``raise``: the server and the app see
+the very exception they would have seen without the middleware.
+"""
+
+from __future__ import annotations
+
+from types import CodeType
+from typing import TYPE_CHECKING, Any
+
+from readme_metrics.delivery.core import Delivery
+
+if TYPE_CHECKING:
+    from readme_metrics.pipeline import MetricsPipeline
+
+__all__ = ["began", "said_dropped", "submit_began"]
+
+_SUBMIT = Delivery.submit.__code__
+
+
+def began(error: BaseException, code: CodeType) -> bool:
+    """Whether ``error`` went through a frame running ``code`` past that frame's first
+    instruction (a raise at a function's very entry, before its ``try``, leaves it
+    undone: that function's own handler never ran). Never raises."""
+    try:
+        trace: Any = error.__traceback__
+        while trace is not None:
+            if trace.tb_frame.f_code is code:
+                return bool(trace.tb_lasti > _entry(code))
+            trace = trace.tb_next
+    except Exception:  # pragma: no cover - a traceback is the interpreter's
+        pass
+    return False
+
+
+def submit_began(error: BaseException) -> bool:
+    """Whether :meth:`Delivery.submit` began before ``error`` went through it: it then
+    queued (or counted) its item before letting ``error`` go on."""
+    return began(error, _SUBMIT)
+
+
+def said_dropped(pipeline: MetricsPipeline, error: BaseException) -> None:
+    """A log that ``error`` cut short before it could be built (it landed in the
+    grouping function, which had not answered: no caller to log it under): counted
+    dropped ("shutdown", as a stop's) and said. Never raises (but a second raise)."""
+    try:
+        pipeline.delivery.count_dropped_at_exit(1)
+        pipeline.logger.warning(
+            "readme_metrics: %s was raised while the grouping function ran (a signal "
+            "handler's, in the main thread): 1 log not sent (its caller unknown)",
+            type(error).__name__)
+    except Exception:  # pragma: no cover - never into the server
+        pass
+
+
+_ENTRIES: dict[CodeType, int] = {}
+
+
+def _entry(code: CodeType) -> int:
+    """The offset of ``code``'s RESUME (where a function checks for signals as it
+    starts), 0 before 3.11."""
+    offset = _ENTRIES.get(code)
+    if offset is None:
+        import dis  # (only here: a raise in the hand-off is rare)
+
+        offset = next((instruction.offset for instruction in dis.get_instructions(code)
+                       if instruction.opname == "RESUME"), 0)
+        _ENTRIES[code] = offset
+    return offset
