@@ -1,0 +1,151 @@
+"""delivery46: a signal handler's raise inside the library's close lost the log.
+
+CI58 once had 0 of 1 log from test_newcomer16's bottle.run (wsgiref) example: the client
+had the answer while the main thread still ran the response's end, and the example's
+SIGTERM handler (``sys.exit(0)``) raised there. Landing in the library's hand-off before
+the exchange was queued, the log was gone without a word (wsgiref's bare ``except`` takes
+the SystemExit for the app's error and serves on). Now each step queues first, or
+finishes the queueing before the raise goes on, unchanged, to the server.
+
+The landing points are real ones: a profile hook counts, in the library's code only, the
+places CPython runs a signal handler (a function's entry, a C call's return) from the
+app's last byte on, and at the Nth sends the main thread a real SIGTERM, whose handler
+(the examples') raises there. One wsgiref server is swept from N = 0 to the end of the
+library's part, a request per N.
+"""
+
+from __future__ import annotations
+
+import ast
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.command import app_environment
+from tests.support.fake_api import Collector
+from tests.support.ports import free_port
+
+# The server: the app's generator arms the hook once its last byte is out (the server
+# wrote it before asking for the end); /report says where the raise landed.
+_SERVER = '''
+import os
+import signal
+import sys
+import threading
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+
+MAIN = threading.main_thread().ident
+LIB = os.path.dirname(__import__("readme_metrics").__file__) + os.sep
+state = {"target": -1, "count": 0, "raised": None}
+
+
+def landing(frame, event, arg):
+    code = frame.f_code
+    if code.co_filename.endswith("socketserver.py"):
+        sys.setprofile(None)  # the request is over
+        return
+    if event in ("call", "c_return") and code.co_filename.startswith(LIB):
+        if state["count"] == state["target"]:
+            sys.setprofile(None)
+            state["raised"] = "%s:%s:%s" % (code.co_filename[len(LIB):], code.co_name, event)
+            print("raised at", state["raised"], flush=True)
+            signal.pthread_kill(MAIN, signal.SIGTERM)  # its handler raises here
+        state["count"] += 1
+
+
+# As examples/bottle/app.py does:
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def pets(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    target = int(environ.get("QUERY_STRING") or "-1")
+    yield b'{"pets": []}'
+    state.update(target=target, count=0, raised=None)
+    sys.setprofile(landing)  # the app's last byte is out
+
+
+wrapped = MetricsMiddleware(pets, MetricsApiConfig(
+    grouping_function=lambda request: {"api_key": "owlbert-key"}))
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/report":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr((state["raised"], state["count"])).encode()]
+    if environ["PATH_INFO"] == "/flush":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr((wrapped.flush(10), wrapped.stats)).encode()]
+    return wrapped(environ, start_response)
+
+
+port = int(os.environ["PORT"])
+if sys.argv[1] == "wsgiref":
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args):
+            pass
+
+    make_server("127.0.0.1", port, app, handler_class=Quiet).serve_forever()
+else:
+    from werkzeug.serving import run_simple
+
+    run_simple("127.0.0.1", port, app, threaded=False)
+'''
+
+
+def _serve(tmp_path: Path, collector: Collector, server: str) -> tuple[Any, int, Path]:
+    from tests.test_readme import _start_app
+
+    script = tmp_path / "landing_server.py"
+    script.write_text(_SERVER)
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, PORT=str(port))
+    log = tmp_path / f"{server}-output.txt"
+    return _start_app([sys.executable, str(script), server], tmp_path, env, port, log), port, log
+
+
+@pytest.mark.e2e
+def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_close_under_wsgiref(
+        tmp_path: Path, collector: Collector) -> None:
+    proc, port, log = _serve(tmp_path, collector, "wsgiref")
+    places: list[str] = []
+    try:
+        for target in range(400):
+            answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
+            assert answer.status_code == 200 and answer.content == b'{"pets": []}'
+            raised, _ = ast.literal_eval(
+                requests.get(f"http://127.0.0.1:{port}/report", timeout=30).text)
+            if raised is None:  # past the library's part: the sweep is over
+                break
+            places.append(raised)
+        calls = len(places) + 1
+        flushed, stats = ast.literal_eval(
+            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+    finally:
+        proc.kill()  # (all was flushed; a SIGTERM may land in a write: wsgiref serves on)
+        proc.wait(30)
+    output = log.read_text()
+    assert 20 < len(places) < 399, places
+    # Every call's log, once, whichever point the raise landed at (before: 33 of 43)
+    assert flushed, (stats, places)
+    assert stats["captured"] == stats["sent"] == calls, (stats, places)
+    assert stats["queued"] == 0 and stats["dropped"] == 0, stats
+    logs = collector.wait_for_logs(calls, timeout=10)
+    ids = {log["request"]["log"]["entries"][0]["_id"] if "_id" in log["request"]["log"][
+        "entries"][0] else id(log) for log in logs}
+    assert len(logs) == len(ids) == calls
+    # ... and the raise went on to wsgiref, which printed it (its handle_error), as it
+    # does for a SystemExit landing in its own code. One landing in Response.__del__ is
+    # Python's to print ("Exception ignored"), as for any finalizer.
+    finalizer = sum(":__del__:" in place for place in places)
+    assert output.count("SystemExit: 0") >= len(places), output[-3000:]
+    assert output.count("Exception ignored in") == finalizer, output[-3000:]
