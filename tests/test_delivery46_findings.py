@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -149,3 +148,50 @@ def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_close_under_wsgi
     finalizer = sum(":__del__:" in place for place in places)
     assert output.count("SystemExit: 0") >= len(places), output[-3000:]
     assert output.count("Exception ignored in") == finalizer, output[-3000:]
+
+
+@pytest.mark.e2e
+def test_a_sigterm_handlers_raise_in_the_close_under_werkzeugs_server_exits_with_the_log(
+        tmp_path: Path, collector: Collector) -> None:
+    """werkzeug's server (``flask run``, ``run_simple`` without threads) lets the raise
+    end the process: its exit sends what is queued. Before, a raise landing from the
+    log's build to its queueing (14 landing points of 55) ended it with the log lost."""
+    raised = 0
+    for target in range(1, 60, 6):
+        proc, port, log = _serve(tmp_path, collector, "werkzeug")
+        before = len(collector.logs)
+        try:
+            answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
+            if not _exits(proc, port):  # past the library's part: no raise
+                proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+        output = log.read_text()
+        assert answer.status_code == 200 and proc.returncode == 0, output
+        if "raised at" not in output:
+            break
+        raised += 1
+        assert len(collector.wait_for_logs(before + 1, timeout=10)) == before + 1, output
+    assert raised > 5
+
+
+def _exits(proc: Any, port: int) -> bool:
+    """Whether the server ``proc`` is exiting after its answer (a raise landed), else
+    serves on (its /report says none did)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return True
+        try:
+            raised, _ = ast.literal_eval(
+                requests.get(f"http://127.0.0.1:{port}/report", timeout=2).text)
+        except (requests.RequestException, ValueError, SyntaxError):
+            continue  # (exiting: it listens no more)
+        if raised is None:
+            return False
+        proc.wait(30)
+        return True
+    return False
