@@ -17,8 +17,10 @@ library's part, a request per N.
 from __future__ import annotations
 
 import ast
+import logging
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,10 @@ import pytest
 import requests
 
 from tests.support.command import app_environment
+from tests.support.delivery import make_delivery_fixture  # noqa: F401 (fixture)
 from tests.support.fake_api import Collector
 from tests.support.ports import free_port
+from tests.support.processes import LINE_WAIT
 
 # The server: the app's generator arms the hook once its last byte is out (the server
 # wrote it before asking for the end); /report says where the raise landed.
@@ -195,3 +199,57 @@ def _exits(proc: Any, port: int) -> bool:
         proc.wait(30)
         return True
     return False
+
+
+# -- the senders' encoding lock, waited for within a close's deadline ---------------------
+#
+# delivery45 had the senders encode one batch at a time (Attempt.encoding). The close's
+# own thread posts beside them (closing._drain_exit), and it waited for that lock as
+# long as a sender's encode took: a close of 0.5 s held by a slow build of 30 s.
+
+
+class _HeldBuild:
+    """A build that holds the log named ``hold`` until ``release``."""
+
+    def __init__(self, hold: str) -> None:
+        from tests.support.delivery import build_id
+
+        self.hold = hold
+        self.build_id = build_id
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, pending: Any) -> dict:
+        if pending.id == self.hold:
+            self.holding.set()
+            self.release.wait(2 * LINE_WAIT)
+        return self.build_id(pending)
+
+
+def test_a_close_waits_for_a_senders_encoding_only_until_its_deadline(
+        make_delivery: Any, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.support.delivery import item
+
+    builds = _HeldBuild(hold="b0-0")
+    delivery = make_delivery(collector.url, builds, buffer_length=10, shutdown_timeout=0.5)
+    delivery._batcher.staffing.max_senders = 1  # the second batch waits for the close
+    try:
+        for n in range(10):
+            delivery.submit(item(f"b0-{n}"))
+        assert builds.holding.wait(LINE_WAIT)  # the sender holds the lock in its build
+        for n in range(10):
+            delivery.submit(item(f"b1-{n}"))
+        closer = threading.Thread(target=delivery.close)
+        with caplog.at_level(logging.WARNING, logger="readme_metrics"):
+            closer.start()
+            closer.join(LINE_WAIT)  # (before: as long as the build held)
+            assert not closer.is_alive()
+            # ... while the build still held the lock: the close did not wait for it
+            assert not builds.release.is_set()
+    finally:
+        builds.release.set()
+    # What it did not send, it said: the second batch, never encoded, not delivered.
+    stats = delivery.stats
+    assert stats["dropped_shutdown"] >= 10, stats
+    said = caplog.text
+    assert "not delivered" in said or "not sent" in said, said

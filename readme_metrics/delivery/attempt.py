@@ -90,12 +90,24 @@ class Attempt(PostBound, FailureHints):
         batcher = self._batcher
         first = batch.body is None
         if batch.body is None:
-            items, batch.items = batch.items or [], None  # free the raw captures early
             if request_thread:  # (inline: one sender at a time already, the app's own)
+                items, batch.items = batch.items or [], None  # free the raw captures
                 batch.body = self._encode(batch, items)
             else:
-                with self.encoding:
+                # Waited for within the flush's or the close's deadline (the close's as
+                # below): another sender's encode of a large batch held a close of 0.5 s
+                # as long as it took. Past it, as a POST with no time left (below).
+                until = (deadline if deadline is not None
+                         else batcher.deadline if batcher.closed else None)
+                if not self.encoding.acquire(timeout=-1 if until is None else min(
+                        max(0.0, until - time.monotonic()), threading.TIMEOUT_MAX)):
+                    self._out_of_time(batch)
+                    return
+                try:
+                    items, batch.items = batch.items or [], None  # free the raw captures
                     batch.body = self._encode(batch, items)
+                finally:
+                    self.encoding.release()
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
@@ -113,11 +125,7 @@ class Attempt(PostBound, FailureHints):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                if batcher.closed:  # closing, or the close gave up on it already
-                    batcher.settle(batch, "shutdown")
-                else:  # the flush ran out of time: the batch stays first in line
-                    with batcher.lock:
-                        self._queue.requeue_locked(batch)
+                self._out_of_time(batch)
                 return
             timeout = min(timeout, left)
         if self.holding_costs():  # the queue is filling
@@ -185,6 +193,17 @@ class Attempt(PostBound, FailureHints):
             self._given_up(posted, outcome)
             return
         self._apply(batch, outcome)
+
+    def _out_of_time(self, batch: Batch) -> None:
+        """The flush's or the close's deadline came before ``batch`` could go: not
+        delivered (``shutdown``, the close says so), or, for a flush, first in line
+        again (the flush says False)."""
+        batcher = self._batcher
+        if batcher.closed:  # closing, or the close gave up on it already
+            batcher.settle(batch, "shutdown")
+        else:  # the flush ran out of time: the batch stays first in line
+            with batcher.lock:
+                self._queue.requeue_locked(batch)
 
     def _encode(self, batch: Batch, items: list[Any]) -> Optional[Body]:
         """The batch's logs built and encoded (None: none could be), its time observed.
