@@ -154,7 +154,7 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         landing in the main thread while it runs here) goes on unchanged, but only once
         ``item`` is queued (or counted dropped): see :meth:`Batcher.put`. Landing at this
         method's very first instruction, before anything, it goes on with nothing done:
-        :func:`~readme_metrics.delivery.interrupted.submit_interrupted` tells the caller.
+        :func:`~readme_metrics.delivery.interrupted.submit_began` tells the caller.
         """
         reason: Optional[str] = None  # set once the item is queued or refused
         try:
