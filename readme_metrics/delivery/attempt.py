@@ -20,7 +20,7 @@ from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
 from readme_metrics._wording import counted
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.encode import Body, halves
+from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
 from readme_metrics.delivery.policy import (
     DOWN_AFTER,
@@ -92,7 +92,7 @@ class Attempt(PostBound, FailureHints):
         if batch.body is None:
             if request_thread:  # (inline: one sender at a time already, the app's own)
                 items, batch.items = batch.items or [], None  # free the raw captures
-                batch.body = self._encode(batch, items)
+                self._encode(batch, items)
             else:
                 # Waited for within the flush's or the close's deadline (the close's as
                 # below): another sender's encode of a large batch held a close of 0.5 s
@@ -105,9 +105,10 @@ class Attempt(PostBound, FailureHints):
                     return
                 try:
                     items, batch.items = batch.items or [], None  # free the raw captures
-                    batch.body = self._encode(batch, items)
+                    self._encode(batch, items)
                 finally:
                     self.encoding.release()
+            del items
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
@@ -205,8 +206,11 @@ class Attempt(PostBound, FailureHints):
             with batcher.lock:
                 self._queue.requeue_locked(batch)
 
-    def _encode(self, batch: Batch, items: list[Any]) -> Optional[Body]:
-        """The batch's logs built and encoded (None: none could be), its time observed.
+    def _encode(self, batch: Batch, items: list[Any]) -> None:
+        """The batch's logs built and encoded (``batch.body``; None: none could be), its
+        time observed; the logs past the room left in ``max_queue_bytes`` or past
+        ``max_post_bytes``, once encoded, wait as a batch of their own
+        (:meth:`HeldBytes.encoded_locked <readme_metrics.delivery.held.HeldBytes.encoded_locked>`).
 
         Sender threads encode one at a time (:attr:`encoding`): the GIL is the one core
         they all build on, so two at once build no faster, and each more of them is one
@@ -215,12 +219,24 @@ class Attempt(PostBound, FailureHints):
         429's Retry-After, a slow API) cut into POSTs of 500 logs had several senders
         encode at once: the wrapped app's p99 far above the bare one's beside it in
         those phases of benchmarks/soak.py (docs/PERFORMANCE.md, delivery45)."""
+        queue = self._queue
+        with queue.lock:
+            limit, room, claimed = queue.encode_limit_locked(batch)
         began = time.monotonic()
-        body = self._sender.encode(
-            items, lambda exc, item: self._log_build_error(batch, exc, item))
+        try:
+            body, used = self._sender.encode(
+                items, lambda exc, item: self._log_build_error(batch, exc, item), limit,
+                room)
+        except BaseException:  # (a MemoryError): the room claimed goes back
+            with queue.lock:
+                queue.queued_bytes -= claimed
+            raise
         if body is not None:
             self._batcher.staffing.observe(encode_s=time.monotonic() - began)
-        return body
+        with queue.lock:
+            queue.encoded_locked(batch, body, items[used:], claimed)
+            if used < len(items) and queue.idle:
+                queue.wake.notify()  # the logs split off are due now
 
     def _given_up(self, count: int, outcome: Outcome) -> None:
         """The answer to a POST of ``count`` logs that the close gave up on while it ran

@@ -212,6 +212,10 @@ class Batcher(BatchClosing):
                 health.probe_taken_locked(overlapping)
             return batch, None
         due, due_in = queue.due_locked(now, force or self.closing)
+        if due and not queue.may_encode_locked():
+            # Full, JSON held (held.py): the logs wait as captured until a POST settles
+            # (every settle wakes the idle senders), or the next retry is due.
+            return None, wait
         if due:
             if (queue.in_flight and not (force or self.closing)
                     and queue.taken >= queue.flush_target):  # (a flush waits for none)

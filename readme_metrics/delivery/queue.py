@@ -27,6 +27,7 @@ from operator import attrgetter
 from typing import Any, Optional
 
 from readme_metrics.delivery.encode import Body
+from readme_metrics.delivery.held import HeldBytes
 from readme_metrics.delivery.last_parked import LastParked
 from readme_metrics.delivery.policy import (
     DROP_REASONS,
@@ -80,7 +81,7 @@ class Batch:
         self.timeout = 0.0
 
 
-class LogQueue(FlushWaiting):
+class LogQueue(FlushWaiting, HeldBytes):
     """Bounded accounting of the logs of one Delivery in one process."""
 
     def __init__(self, *, batch_size: int, interval: float, max_size: int, max_bytes: int,
@@ -106,7 +107,10 @@ class LogQueue(FlushWaiting):
         self.accepted = 0  # sequence number of the last accepted log
         self.taken = 0  # logs taken off ``items`` so far
         self.resolved = 0  # logs settled (sent or dropped) after being accepted
+        #: The bytes held: logs waiting by their captured bytes, batches once encoded by
+        #: their JSON (:class:`~readme_metrics.delivery.held.HeldBytes`).
         self.queued_bytes = 0
+        self.encoded_bytes = 0
         #: The size of the last log accepted: when one more like it would not fit in
         #: ``max_bytes``, the queue is full (:meth:`full_locked`).
         self.last_nbytes = 0
@@ -255,7 +259,13 @@ class LogQueue(FlushWaiting):
         waits its own backoff, and a younger one's may end first."""
         retries = self.retries
         soonest: Optional[float] = None
+        encode = None
         for index, batch in enumerate(retries):
+            if batch.body is None:  # logs split off a batch (held.py), not encoded yet
+                if encode is None:
+                    encode = self.may_encode_locked()
+                if not encode:
+                    continue
             if batch.not_before <= now:
                 del retries[index]
                 batch.sent_at = 0.0  # (its last POST's until this one begins)
@@ -278,12 +288,13 @@ class LogQueue(FlushWaiting):
         """``batch`` goes again as ``parts`` (its logs in order: each an encoded array and
         how many logs it holds), first in line; the Metrics API found it too large (413).
 
-        From now on no POST takes more captured bytes than the larger part (one log above
+        From now on no POST takes more bytes than the larger part (one log above
         that still goes alone): a backlog is not cut into POSTs that would be refused
         first. Each ``RAISE_POST_BYTES_AFTER`` POSTs delivered then double it again, up
         to its cap (:meth:`settle_locked`). Bytes only, not logs: one huge log among
         small ones, split down to itself, leaves POSTs of small logs as large as before."""
         self.in_flight.discard(batch)
+        self.unheld_locked(batch)
         encoded = sum(len(body) for body, _ in parts) or 1
         shares = [batch.nbytes * len(body) // encoded for body, _ in parts]
         shares[-1] = batch.nbytes - sum(shares[:-1])
@@ -294,6 +305,7 @@ class LogQueue(FlushWaiting):
             part = Batch([], first, share)
             part.items, part.body, part.count = None, body, count
             part.last = batch.last if index == len(parts) - 1 else first + count - 1
+            self.encoded_bytes += share
             first = part.last + 1
             self.requeue_locked(part)
         batch.count = batch.nbytes = 0
@@ -304,6 +316,7 @@ class LogQueue(FlushWaiting):
     def settle_locked(self, batch: Batch, reason: Optional[str]) -> None:
         """The batch is done: delivered (``reason`` None) or dropped for ``reason``."""
         self.in_flight.discard(batch)
+        self.unheld_locked(batch)
         if batch.count:
             self.resolve_locked(batch.first, batch.last, batch.count, batch.nbytes, reason)
             self.counts["batches" if reason is None else "failed_batches"] += 1

@@ -31,10 +31,13 @@ class Sender:
         self._build = build
         self._secrets = [s for s in (api_key, basic_token(api_key)) if s]
 
-    def encode(self, items: list[Any],
-               on_error: Callable[[BaseException, Any], None]) -> Optional[Body]:
+    def encode(self, items: list[Any], on_error: Callable[[BaseException, Any], None],
+               limit: float = math.inf, room: float = math.inf) -> tuple[Optional[Body], int]:
         """The JSON array of the logs built from ``items`` (its pieces: large logs are
-        not copied into one ``bytes``); None if none could be built.
+        not copied into one ``bytes``; None if none could be built), and how many of
+        ``items`` it used. After the first log (one larger than the bounds goes alone),
+        those that would take the array past ``limit`` bytes, or past ``room`` bytes
+        plus the captured bytes (``item.nbytes``) of the logs in it, are left out.
 
         Each log that fails is reported to ``on_error(exc, item)`` and left out.
 
@@ -42,21 +45,30 @@ class Sender:
         single C call holds the GIL for a whole batch of large bodies (the interpreter
         can hand the GIL to a request thread between two logs).
         """
-        body = array_body(self._encoded(items, on_error))
-        return None if body.size == 2 else body  # "[]": none could be built
+        used = [0]
+        body = array_body(self._encoded(items, on_error, limit, room, used))
+        return (None if body.size == 2 else body), used[0]  # "[]": none could be built
 
-    def _encoded(self, items: list[Any],
-                 on_error: Callable[[BaseException, Any], None]) -> Iterator[bytes]:
+    def _encoded(self, items: list[Any], on_error: Callable[[BaseException, Any], None],
+                 limit: float, room: float, used: list[int]) -> Iterator[bytes]:
         """The logs of ``items`` encoded, one at a time (see :meth:`encode`): read by
         ``array_body`` as they come, so that each small one is freed once its piece (up
-        to 64 KiB) is joined, not held until the batch's end."""
+        to 64 KiB) is joined, not held until the batch's end. ``used[0]``: how many
+        items were read (built, or dropped as they could not be)."""
         build = self._build
+        size = 1  # the array's "[" and, for each log, its comma or "]"
         for item in items:
+            room += item.nbytes  # (its captured bytes go as its JSON comes)
             try:
                 part = dumps(build(item))
             except BaseException as exc:  # even SystemExit from build() drops one log only
                 on_error(exc, item)
+                used[0] += 1
                 continue
+            size += len(part) + 1
+            if (size > limit or size > room) and size > len(part) + 2:  # (not the first)
+                return  # this one and those after it wait for a POST of their own
+            used[0] += 1
             yield part
 
     def post(self, body: Union[bytes, Body], timeout: float,
