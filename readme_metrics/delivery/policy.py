@@ -121,13 +121,14 @@ WARN_INTERVAL = 60.0
 #: wait (the API is slower than the traffic), one POST takes up to this many, so the
 #: delivery rate grows with the backlog instead of being buffer_length per round trip.
 MAX_POST_LOGS = 500
-#: Most captured bytes (bodies and headers, as counted for max_queue_bytes) one POST
-#: carries; a single log above it goes alone. Captured, not encoded: a log's JSON is
-#: about 2.8 times its captured bytes for a small GET (925 -> 2,599), 6 times for a body
-#: of control characters (each a ``\u00XX``), up to about 19 times for a Cookie header of
-#: many tiny cookies (each value sent as its 100-character mask: 8,856 -> 171,559), so a
-#: POST at this cap is 1.3 MB for 500 small GETs, 12.1 MB for bodies of control
-#: characters, about 40 MB at worst; a 413 splits it (docs/DELIVERY.md, Batches).
+#: Most bytes of JSON one POST carries; a single log above it goes alone. A batch is cut
+#: by captured bytes (at most this many) and encoded up to this many bytes of JSON, the
+#: logs past it left for the next POST (held.py): a log's JSON is about 2.8 times its
+#: captured bytes for a small GET (925 -> 2,599), 6 times for a body of control
+#: characters (each a ``\u00XX``), up to about 19 times for a Cookie header of many tiny
+#: cookies (each value sent as its 100-character mask: 8,856 -> 171,559). Counted by
+#: captured bytes until delivery48, a POST at this cap was up to about 40 MB. A 413
+#: splits it (docs/DELIVERY.md, Batches).
 MAX_POST_BYTES = 2 * 1024 * 1024
 #: After a 413 lowered the bytes a POST carries (``split``), this many POSTs delivered
 #: double it again, up to ``MAX_POST_BYTES``: a 413 that was the API's passing state (or
