@@ -191,8 +191,9 @@ OPTIONS: tuple[Option, ...] = (
         "20,000", hint=numbers.whole_hint),
     Option("max_queue_bytes", "README_MAX_QUEUE_BYTES", "int", 64 * 1024 * 1024,
         _WHOLE.format(1), numbers.whole(1), "`67108864` (64 MiB)",
-        "captured bytes waiting in memory before new logs are dropped (a log larger "
-        "than it is taken when nothing else waits)",
+        "bytes held in memory before new logs are dropped: logs waiting by their "
+        "captured bytes, batches in flight or waiting for a retry by their JSON; at most "
+        "one log's JSON over it (a log larger than it is taken when nothing else waits)",
         hint=numbers.bytes_hint),
     Option("trusted_proxies", "README_TRUSTED_PROXIES", "int", 0, _WHOLE.format(0),
         numbers.whole(0), "`0`",

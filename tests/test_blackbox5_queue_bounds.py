@@ -21,11 +21,14 @@ from tests.support.wsgi import run_wsgi, wsgi_environ
 MODES = [pytest.param(True, id="background"), pytest.param(False, id="inline")]
 
 
-def _room(middleware: MetricsMiddleware, held: int) -> None:
-    """Wait (background mode) until the queue holds fewer than ``held`` logs: the sender
-    thread took the batch due, as it does between two requests at a server's pace."""
+def _room(middleware: MetricsMiddleware, held: int, room: int) -> None:
+    """Wait (background mode) until the queue holds fewer than ``held`` logs and at most
+    ``room`` bytes: the sender thread took the batch due and its POST settled (held
+    meanwhile as its JSON, which counts against max_queue_bytes since delivery48), as
+    it does between two requests at a server's pace."""
     deadline = time.monotonic() + PATIENCE
-    while middleware.stats["queued"] >= held and time.monotonic() < deadline:
+    while ((middleware.stats["queued"] >= held or middleware.stats["queued_bytes"] > room)
+           and time.monotonic() < deadline):
         time.sleep(0.01)
 
 
@@ -44,9 +47,11 @@ def test_a_queue_at_its_bounds_is_sent_not_left_to_drop(
     held = bound.get("max_queue_size") or bound["max_queue_bytes"] // max(
         1, middleware.stats["queued_bytes"])
     assert 1 < held < 10
+    one = middleware.stats["queued_bytes"]
+    room = bound.get("max_queue_bytes", 1 << 30) - one
     for n in range(1, 12):
         if background:
-            _room(middleware, held)
+            _room(middleware, held, room)
         run_wsgi(middleware, wsgi_environ(path=f"/{n:02d}"))
     assert middleware.stats["dropped"] == 0, middleware.stats
     assert len(collector.logs) >= 12 - held  # sent without flush(), as each batch filled

@@ -91,8 +91,7 @@ class Attempt(PostBound, FailureHints):
         first = batch.body is None
         if batch.body is None:
             if request_thread:  # (inline: one sender at a time already, the app's own)
-                items, batch.items = batch.items or [], None  # free the raw captures
-                self._encode(batch, items)
+                encoded = self._encode(batch)
             else:
                 # Waited for within the flush's or the close's deadline (the close's as
                 # below): another sender's encode of a large batch held a close of 0.5 s
@@ -104,11 +103,11 @@ class Attempt(PostBound, FailureHints):
                     self._out_of_time(batch)
                     return
                 try:
-                    items, batch.items = batch.items or [], None  # free the raw captures
-                    self._encode(batch, items)
+                    encoded = self._encode(batch)
                 finally:
                     self.encoding.release()
-            del items
+            if not encoded:  # the queue filled while it waited: it waits, not encoded
+                return
             if batch.body is None:  # no log could be built: nothing left to send
                 batcher.settle(batch, "build_error")
                 return
@@ -206,11 +205,15 @@ class Attempt(PostBound, FailureHints):
             with batcher.lock:
                 self._queue.requeue_locked(batch)
 
-    def _encode(self, batch: Batch, items: list[Any]) -> None:
+    def _encode(self, batch: Batch) -> bool:
         """The batch's logs built and encoded (``batch.body``; None: none could be), its
         time observed; the logs past the room left in ``max_queue_bytes`` or past
         ``max_post_bytes``, once encoded, wait as a batch of their own
         (:meth:`HeldBytes.encoded_locked <readme_metrics.delivery.held.HeldBytes.encoded_locked>`).
+        False: not encoded, the queue full and JSON held (``may_encode_locked``), as
+        another sender's batch was encoded while this one waited: it waits again, first
+        in line. Else two senders' batches, taken while the queue had room, went one
+        log's JSON over the bound each.
 
         Sender threads encode one at a time (:attr:`encoding`): the GIL is the one core
         they all build on, so two at once build no faster, and each more of them is one
@@ -221,7 +224,11 @@ class Attempt(PostBound, FailureHints):
         those phases of benchmarks/soak.py (docs/PERFORMANCE.md, delivery45)."""
         queue = self._queue
         with queue.lock:
+            if batch.count and not queue.may_encode_locked():
+                queue.requeue_locked(batch)
+                return False
             limit, room, claimed = queue.encode_limit_locked(batch)
+        items, batch.items = batch.items or [], None  # free the raw captures early
         began = time.monotonic()
         try:
             body, used = self._sender.encode(
@@ -237,6 +244,7 @@ class Attempt(PostBound, FailureHints):
             queue.encoded_locked(batch, body, items[used:], claimed)
             if used < len(items) and queue.idle:
                 queue.wake.notify()  # the logs split off are due now
+        return True
 
     def _given_up(self, count: int, outcome: Outcome) -> None:
         """The answer to a POST of ``count`` logs that the close gave up on while it ran

@@ -19,8 +19,9 @@ partial batch that comes due then.
 What it trusts: nothing about the Metrics API. It may be down, slow, dripping its
 answers or refusing for hours; memory stays bounded (``max_queue_size`` logs and
 ``max_queue_bytes`` bytes, counting the batches in flight or waiting for a retry by
-their JSON: :mod:`.held`), each POST is bounded by ``timeout``, retries are bounded, every log that is not
-delivered is counted with its reason, and exit waits at most ``shutdown_timeout``.
+their JSON: :mod:`.held`), each POST is bounded by ``timeout``, retries are bounded,
+every log that is not delivered is counted with its reason, and exit waits at most
+``shutdown_timeout``.
 
 The parts: :mod:`.queue` (accounting), :mod:`.batcher` (what goes next), :mod:`.worker`
 (threads), :mod:`.attempt` (one attempt and its consequences), :mod:`.sender` (encode,
