@@ -10,8 +10,9 @@ Now everything held counts by its real size (JSON once encoded), no batch is enc
 the room left or past 2 MiB of JSON (the logs past it wait as a batch of their own), and
 the bound holds within one log's JSON. Against a real collector on 127.0.0.1 that refuses
 (503) or stalls, then answers: every log not counted as dropped is delivered, in POSTs of
-at most 2 MiB (or one log). Failed before the fix: 4 of 4 (the JSON held 10 to 17 times
-the bound; POSTs of up to 10 MB).
+at most 2 MiB (or one log). Failed before the fix: 4 of 4 (the delivery held 5.5 to
+21.5 MB at a 1 MiB bound; POSTs of up to 21.5 MB). The hypothesis test is of the encoder's
+new bounds (``Sender.encode``'s ``limit`` and ``room``, which it did not have).
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ import threading
 from typing import Any, Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics import MetricsMiddleware
 from readme_metrics.delivery.policy import MAX_POST_BYTES
+from readme_metrics.delivery.sender import Sender
 from tests.support.contract import json_app
 from tests.support.fake_api import PATIENCE, Collector, Reply
 from tests.support.polling import wait_until
+from tests.support.transports import API_KEY, make_transport
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 BOUND = 1024 * 1024
@@ -119,3 +124,50 @@ def test_what_is_held_stays_within_the_byte_bound_and_is_delivered_after(
     for post in collector.received:
         if post.path.endswith("/request") and post.body:
             assert len(post.body) <= MAX_POST_BYTES or len(post.json()) == 1, len(post.body)
+
+
+class _Item:
+    """A captured log as the queue holds it: its captured size, and what it builds to."""
+
+    def __init__(self, nbytes: int, text: str, fails: bool) -> None:
+        self.nbytes, self.text, self.fails = nbytes, text, fails
+
+
+def _build(item: _Item) -> dict[str, Any]:
+    if item.fails:
+        raise ValueError("cannot be built")
+    return {"t": item.text}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(st.builds(_Item, st.integers(0, 400), st.text(max_size=300),
+                                st.integers(0, 9).map(lambda n: n == 0)),
+                      max_size=30),
+       limit=st.integers(2, 3000), room=st.integers(-500, 3000))
+def test_encoding_stops_at_the_post_cap_and_the_room_left(
+        items: list[_Item], limit: int, room: int) -> None:
+    """Sender.encode with random logs (some that cannot be built), caps and room: the
+    array is the first ``used`` items' logs in order, at most ``limit`` bytes and ``room``
+    plus their captured bytes, unless it holds one log only; nothing is used past a log
+    that did not fit."""
+    failed: list[_Item] = []
+    sender = Sender(make_transport("http://127.0.0.1:9"), _build, API_KEY)
+    body, used = sender.encode(items, lambda exc, item: failed.append(item), limit, room)
+    taken = items[:used]
+    built = [item for item in taken if not item.fails]
+    assert failed == [item for item in taken if item.fails]
+    if body is None:
+        assert not built
+        assert used == len(items)
+        return
+    logs = json.loads(bytes(body))
+    assert logs == [{"t": item.text} for item in built]
+    if len(logs) > 1:
+        assert len(body) <= limit
+        assert len(body) <= room + sum(item.nbytes for item in taken)
+    if used < len(items):  # the next log would not have fitted
+        nxt = items[used]
+        assert not nxt.fails
+        grown = len(body) + len(json.dumps(
+            {"t": nxt.text}, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+        assert grown > limit or grown > room + sum(i.nbytes for i in items[:used + 1])
