@@ -12,7 +12,7 @@ the bound holds within one log's JSON. Against a real collector on 127.0.0.1 tha
 (503) or stalls, then answers: every log not counted as dropped is delivered, in POSTs of
 at most 2 MiB (or one log). Failed before the fix: 4 of 4 (the delivery held 5.5 to
 21.5 MB at a 1 MiB bound; POSTs of up to 21.5 MB). The hypothesis test is of the encoder's
-new bounds (``Sender.encode``'s ``limit`` and ``room``, which it did not have).
+new bounds (``Sender.encode_upto``, which did not exist).
 """
 
 from __future__ import annotations
@@ -146,13 +146,14 @@ def _build(item: _Item) -> dict[str, Any]:
        limit=st.integers(2, 3000), room=st.integers(-500, 3000))
 def test_encoding_stops_at_the_post_cap_and_the_room_left(
         items: list[_Item], limit: int, room: int) -> None:
-    """Sender.encode with random logs (some that cannot be built), caps and room: the
+    """Sender.encode_upto with random logs (some that cannot be built), caps and room: the
     array is the first ``used`` items' logs in order, at most ``limit`` bytes and ``room``
     plus their captured bytes, unless it holds one log only; nothing is used past a log
     that did not fit."""
     failed: list[_Item] = []
     sender = Sender(make_transport("http://127.0.0.1:9"), _build, API_KEY)
-    body, used = sender.encode(items, lambda exc, item: failed.append(item), limit, room)
+    body, used = sender.encode_upto(items, lambda exc, item: failed.append(item), limit,
+                                    room)
     taken = items[:used]
     built = [item for item in taken if not item.fails]
     assert failed == [item for item in taken if item.fails]

@@ -231,7 +231,7 @@ class Attempt(PostBound, FailureHints):
         items, batch.items = batch.items or [], None  # free the raw captures early
         began = time.monotonic()
         try:
-            body, used = self._sender.encode(
+            body, used = self._sender.encode_upto(
                 items, lambda exc, item: self._log_build_error(batch, exc, item), limit,
                 room)
         except BaseException:  # (a MemoryError): the room claimed goes back

@@ -31,13 +31,10 @@ class Sender:
         self._build = build
         self._secrets = [s for s in (api_key, basic_token(api_key)) if s]
 
-    def encode(self, items: list[Any], on_error: Callable[[BaseException, Any], None],
-               limit: float = math.inf, room: float = math.inf) -> tuple[Optional[Body], int]:
+    def encode(self, items: list[Any],
+               on_error: Callable[[BaseException, Any], None]) -> Optional[Body]:
         """The JSON array of the logs built from ``items`` (its pieces: large logs are
-        not copied into one ``bytes``; None if none could be built), and how many of
-        ``items`` it used. After the first log (one larger than the bounds goes alone),
-        those that would take the array past ``limit`` bytes, or past ``room`` bytes
-        plus the captured bytes (``item.nbytes``) of the logs in it, are left out.
+        not copied into one ``bytes``); None if none could be built.
 
         Each log that fails is reported to ``on_error(exc, item)`` and left out.
 
@@ -45,6 +42,15 @@ class Sender:
         single C call holds the GIL for a whole batch of large bodies (the interpreter
         can hand the GIL to a request thread between two logs).
         """
+        return self.encode_upto(items, on_error)[0]
+
+    def encode_upto(self, items: list[Any], on_error: Callable[[BaseException, Any], None],
+                    limit: float = math.inf,
+                    room: float = math.inf) -> tuple[Optional[Body], int]:
+        """:meth:`encode`, bounded: the array and how many of ``items`` it used. After
+        the first log (one larger than the bounds goes alone), those that would take the
+        array past ``limit`` bytes, or past ``room`` bytes plus the captured bytes
+        (``item.nbytes``) of the logs in it, are left out (:mod:`.held`)."""
         used = [0]
         body = array_body(self._encoded(items, on_error, limit, room, used))
         return (None if body.size == 2 else body), used[0]  # "[]": none could be built
@@ -57,8 +63,10 @@ class Sender:
         items were read (built, or dropped as they could not be)."""
         build = self._build
         size = 1  # the array's "[" and, for each log, its comma or "]"
+        roomy = room != math.inf
         for item in items:
-            room += item.nbytes  # (its captured bytes go as its JSON comes)
+            if roomy:
+                room += item.nbytes  # (its captured bytes go as its JSON comes)
             try:
                 part = dumps(build(item))
             except BaseException as exc:  # even SystemExit from build() drops one log only
