@@ -12,12 +12,19 @@ its 100-character mask, SPEC 2): counted by its captured bytes, 4 MiB of
 
 So that the bound holds whatever the ratio:
 
-- a batch is encoded only up to the room left in ``max_queue_bytes`` (its own captured
-  bytes included, which its JSON replaces) and ``max_post_bytes``: the logs past it are
-  split off (:meth:`HeldBytes.encoded_locked`) and wait, not yet encoded, first in line;
-  at least one log is encoded (a single log larger than the cap goes alone);
+- a batch is encoded only up to the room left in ``max_queue_bytes`` (the captured
+  bytes of its logs encoded so far added to it, as their JSON replaces them) and
+  ``max_post_bytes``: the logs past it are split off (:meth:`HeldBytes.encoded_locked`)
+  and wait, not yet encoded, first in line; at least one log is encoded (a single log
+  larger than the cap goes alone); the room is claimed while it encodes, so that the
+  logs accepted meanwhile do not take it;
 - no batch is encoded (:meth:`HeldBytes.may_encode_locked`) while the queue is full and
-  some JSON is held: the logs wait as captured until a POST settles.
+  some JSON is held, checked as it is taken (``Batcher.take_locked``) and again as its
+  encoding begins (``Attempt._encode``: another sender's may have filled it): the logs
+  wait as captured until a POST settles.
+
+So the bytes held stay within ``max_queue_bytes`` plus one log's JSON (docs/DELIVERY.md,
+Bounded memory).
 """
 
 from __future__ import annotations
