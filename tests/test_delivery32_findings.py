@@ -105,7 +105,8 @@ def test_a_batch_taken_before_the_close_ended_is_not_kept_after_it(
     delivery = make_delivery(collector.url, buffer_length=1, shutdown_timeout=0.5)
     sender = delivery._attempt._sender
     try:
-        sender.encode = held(go, entered, sender.encode)  # type: ignore[method-assign]
+        sender.encode_upto = held(  # type: ignore[method-assign]
+            go, entered, sender.encode_upto)
         assert delivery.submit(item("log-0"))
         assert entered.wait(GUARD)
         delivery.close()

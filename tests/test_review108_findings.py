@@ -51,7 +51,8 @@ def encoding_held(delivery: Delivery, go: threading.Event, *names: str) -> None:
     """Submit ``names``, their sender held in the batch's encoding until ``go``."""
     entered = threading.Event()
     sender = delivery._attempt._sender
-    sender.encode = held(go, entered, sender.encode)  # type: ignore[method-assign]
+    sender.encode_upto = held(  # type: ignore[method-assign]
+        go, entered, sender.encode_upto)
     assert all(delivery.submit(item(name)) for name in names)
     assert entered.wait(GUARD)
 
