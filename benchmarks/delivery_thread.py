@@ -67,7 +67,7 @@ def run(variant: str, batches: int, collector: bench.Collector) -> dict[str, Any
     batcher, sender = delivery._batcher, delivery._sender
     batcher.next_or_end = _timed("wait for and take a batch", batcher.next_or_end)
     batcher.settle = _timed("settle", batcher.settle)
-    sender.encode = _timed("build and encode the logs", sender.encode)
+    sender.encode_upto = _timed("build and encode the logs", sender.encode_upto)
     transport = delivery._transport
     transport.post_logs = _timed("post (all of it)", transport.post_logs)
     target = delivery._pool._target

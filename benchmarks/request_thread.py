@@ -74,7 +74,8 @@ def _answered(body, timeout):  # answered at once, nothing sent
 
 
 _handoff = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
-_handoff.pipeline.delivery._sender.encode = lambda items, on_error: b"[]"
+_handoff.pipeline.delivery._sender.encode_upto = (  # (what a sender calls: delivery48)
+    lambda items, on_error, limit=0, room=0: (b"[]", len(items)))
 _handoff.pipeline.delivery._sender.post = _answered
 _no_post = bench.wrap(bench.get_app, os.environ["METRICS_URL"])
 _no_post.pipeline.delivery._sender.post = _answered
