@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Optional
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.base64_archives import archive_in, archive_read, compressed_read
-from readme_metrics.har.base64_starts import kind_at, starts, unescaped
+from readme_metrics.har.base64_starts import ALPHABET, kind_at, starts, unescaped
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.transfer_coding import file_transfer_decoded
 
@@ -86,34 +86,48 @@ _MOST_LATER = 32
 
 
 def _width(piece: str) -> int:
-    """The base64 characters ``piece`` of a run holds (its escapes read, its breaks
-    and blanks left out)."""
+    """The base64 characters ``piece`` of a run holds (its escapes read, its breaks,
+    blanks and group marks left out)."""
     if "%" in piece or "\\" in piece or "&" in piece or "\n" in piece or " " in piece or (
-            "\t" in piece):
+            "\t" in piece) or "." in piece:
         return len(_unbroken(unescaped(piece)))
     return len(piece)
 
 
 def _unbroken(piece: str) -> str:
-    """``piece`` without its breaks and blanks (the only ones a run holds, :data:`_BREAK`):
-    a copy or two of it, where a split made a string of each line (14x a MiB of runs of
-    5-character lines at the peak; review130)."""
-    return piece.replace("\n", "").replace("\r", "").replace(" ", "").replace("\t", "")
+    """``piece`` without its breaks and blanks (the only ones a run holds, :data:`_BREAK`;
+    and a group's ``.``, :data:`_GROUP_MARKS`): a copy or two of it, where a split made a
+    string of each line (14x a MiB of runs of 5-character lines at the peak; review130)."""
+    piece = piece.replace("\n", "").replace("\r", "").replace(" ", "").replace("\t", "")
+    return piece.replace(".", "") if "." in piece else piece
+
+
+#: What parts base64 written in groups (``UEsD BBQA AAAA ...``, ``UEsD.BBQA...``): a
+#: blank or a ``.`` after each group of whole quanta, which Python's ``b64decode`` skips
+#: (as JS's ``atob`` and Node's ``Buffer`` a blank, ``base64 -d -i`` both; hostile41).
+_GROUP_MARKS = frozenset(" .")
 
 
 def _end(text: str, start: int) -> int:
-    """Where the run starting at ``start`` ends (its lines joined, see the module)."""
-    line = start
+    """Where the run starting at ``start`` ends (its lines joined, and its groups: see
+    the module)."""
+    line = group = start
     end = _line_end(text, start)
-    while end > line and text[end - 1] != "=":
+    while end > group and text[end - 1] != "=":
         gap = _BREAK.match(text, end)
         if gap is None:
+            if text[end:end + 1] in _GROUP_MARKS and end + 1 < len(text) and (
+                    text[end + 1] in ALPHABET) and _width(text[group:end]) % 4 == 0:
+                # (A group of whole quanta, a mark, base64: the next group.)
+                group, end = end + 1, _line_end(text, end + 1)
+                continue
             break
         following = _line_end(text, gap.end())
         if not (end - line >= _SHORTEST_LINE and _width(text[line:end]) % 4 == 0
                 or _whole_line(text, following)):
             break
-        line, end = gap.end(), following
+        line = group = gap.end()
+        end = following
     return end
 
 

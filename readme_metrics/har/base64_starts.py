@@ -11,12 +11,14 @@ a run from (hostile35, hostile38).
   is one of these three). A gzip, bzip2 or zstd file after other bytes is read by no
   tool as it is (``gunzip`` wants its magic first; a body so is not read either).
 * A zlib stream's two header bytes (``eJ``: ``zlib.compress``'s default, as Python,
-  PHP's ``gzcompress`` and Django's signed values write it; ``eN``, level 9's; levels
-  1 to 5, ``eAE``/``eF``, and raw deflate are not read: docs/BODIES.md) at a run's start
-  only (no base64 character before it but a prefix's ``_`` or ``-``: ``backup_eJ...``,
-  review130): two characters any base64 holds once in 4,096.
+  PHP's ``gzcompress`` and Django's signed values write it; ``eN``, level 9's; ``eA``,
+  levels 0 and 1's, and ``eF``, 2 to 5's, since hostile41: a client picks its level;
+  raw deflate is not read: docs/BODIES.md) at a run's start only (no base64 character
+  before it but a prefix's ``_`` or ``-``: ``backup_eJ...``, review130; the same rule
+  in bytes, :data:`MID_RUN_BYTES`): two characters any base64 holds once in 4,096.
 * Those magics percent-encoded, any character of them (``%55EsDB``, ``U%45sDB``: a
-  form's value or a JSON string encoded whole).
+  form's value or a JSON string encoded whole); a zlib magic's in a query's or a form's
+  value (``%65J...``: the app decodes it to ``eJ...``, and it is read so).
 
 Each start is checked by the bytes its first quanta decode to (:func:`kind_at`) before
 a run is read from it.
@@ -30,20 +32,27 @@ from heapq import merge
 
 from readme_metrics._lazy_re import lazy_compile
 
-__all__ = ["ALPHABET", "MAGICS", "NEEDLES", "ZLIB", "archive_encoded_in", "escaped_magic_in",
-           "kind_at", "starts", "unescaped", "zlib_start_in"]
+__all__ = ["ALPHABET", "MAGICS", "MID_RUN", "MID_RUN_BYTES", "NEEDLES", "ZLIB",
+           "archive_encoded_in", "escaped_magic_in", "kind_at", "starts", "unescaped",
+           "zlib_start_in"]
 
 #: The characters of both alphabets: one before a zlib magic puts it mid-run.
 ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 
 #: The characters before a zlib magic that put it mid-run (``_`` and ``-`` of the
-#: URL-safe alphabet end a prefix as often: ``backup_eJ...``, review130).
-_MID_RUN = ALPHABET - frozenset("_-")
+#: URL-safe alphabet end a prefix as often: ``backup_eJ...``, review130): the one rule
+#: of a text's runs and of bytes' (:mod:`.key_shapes`: ``MID_RUN_BYTES``, the same
+#: table; hostile41: the bytes' took ``_`` and ``-`` for mid-run).
+MID_RUN = ALPHABET - frozenset("_-")
+MID_RUN_BYTES = "".join(sorted(MID_RUN)).encode("ascii")
 
 #: The base64 of a zip's local header (``PK\3\4``), a gzip member's magic (``1f 8b 08``),
 #: bzip2's (``BZh``), a zstd frame's (``28 b5 2f fd``), each at a quantum's start (its
 #: first characters in the URL-safe alphabet too: ``KLUv_``).
-MAGICS = ("UEsDB", "H4sI", "Qlpo", "KLUv")
+#: (A zip's as its first quantum, ``UEsD``: its fifth character, ``B``, after a blank or
+#: a ``.`` in base64 grouped by four, ``UEsD BBQA ...``, hostile41; :func:`kind_at`
+#: checks the header's fourth byte.)
+MAGICS = ("UEsD", "H4sI", "Qlpo", "KLUv")
 #: A zip's local header one and two bytes into a quantum: the characters only its bytes
 #: give, how many characters before them the quantum starts, the bytes before it.
 _SHIFTED = (("BLAw", 2, 1), ("QSwME", 3, 2))
@@ -52,8 +61,10 @@ _SHIFTED = (("BLAw", 2, 1), ("QSwME", 3, 2))
 _BEFORE = {"BLAw": frozenset("FVl1"), "QSwME": frozenset("BFJNRVZdhlptx159")}
 #: What :func:`~.base64_archives.archive_in` searches a text for, as ``in`` does.
 NEEDLES = MAGICS + tuple(needle for needle, _, _ in _SHIFTED)
-#: A zlib header's base64 (``78 9c``, ``78 da``), read at a run's start.
-ZLIB = ("eJ", "eN")
+#: A zlib header's base64 (``78 9c``, ``78 da``; levels 0 and 1's ``78 01``, ``eAE`` to
+#: ``eAH``, and 2 to 5's ``78 5e``, ``eF4`` to ``eF7``, since hostile41), read at a run's
+#: start (:func:`kind_at` checks the header's two bytes).
+ZLIB = ("eJ", "eN", "eA", "eF")
 
 #: Each kind's first bytes (bzip2's level after them: a digit).
 _ZIP, _GZIP, _BZIP2, _ZSTD = b"PK\3\4", b"\x1f\x8b\x08", b"BZh", b"\x28\xb5\x2f\xfd"
@@ -66,9 +77,11 @@ def _encoded(character: str) -> str:
 
 
 #: A character of a magic percent-encoded (``%55EsDB``: the first, hostile37;
-#: ``U%45sDB``, a later one, hostile38): one search of the text (2 ms a MiB of a form of
-#: encoded prose; thirteen of ``U%``, ``UE%`` ... took 23).
-_ENCODED_ANY = lazy_compile("%(?:34|4[2-589BbCc]|5[15]|6[CcFf]|7[036])")
+#: ``U%45sDB``, a later one, hostile38; a zlib magic's, ``%65J``, ``e%4A``, ``%65A``,
+#: hostile41: a query's or a form's value the app decodes to ``eJ...``): one search of
+#: the text (2 ms a MiB of a form of encoded prose; thirteen of ``U%``, ``UE%`` ...
+#: took 23).
+_ENCODED_ANY = lazy_compile("%(?:34|4[1-9A-Ca-cEe]|5[15]|6[5CcFf]|7[036])")
 #: One of :data:`MAGICS`, each character as written or percent-encoded.
 _ENCODED_MAGIC = lazy_compile("|".join(
     "".join(f"(?:{character}|{_encoded(character)})" for character in magic)
@@ -103,7 +116,7 @@ def zlib_start_in(text: str) -> bool:
 def _zlib_starts(text: str, magic: str) -> Iterator[tuple[int, int, bool]]:
     at = text.find(magic)
     while at >= 0:
-        if at == 0 or text[at - 1] not in _MID_RUN:
+        if at == 0 or text[at - 1] not in MID_RUN:
             yield at, 0, True
         at = text.find(magic, at + 2)
 
@@ -147,7 +160,8 @@ def kind_at(text: str, start: int, skip: int, zlib: bool) -> bool:
     head = text[start:start + 12]
     if not head.isalnum():
         head = unescaped(text[start:start + 40])
-        head = "".join(head.split())[:12].replace("-", "+").replace("_", "/")
+        head = "".join(head.replace(".", " ").split())[:12].replace("-", "+").replace(
+            "_", "/")
     try:
         data = binascii.a2b_base64(head[:len(head) // 4 * 4])[skip:]
     except (binascii.Error, ValueError):

@@ -266,9 +266,10 @@ def headers(
     archives = False
     if redactor is not None and redactor.has_deny:
         joined = "\n".join(map(_VALUE, pairs))
-        archives = ("UEsDB" in joined or "H4sI" in joined or "Qlpo" in joined
+        archives = ("UEsD" in joined or "H4sI" in joined or "Qlpo" in joined
                     or "KLUv" in joined or "BLAw" in joined or "QSwME" in joined
-                    or "eJ" in joined or "eN" in joined or "%" in joined
+                    or "eJ" in joined or "eN" in joined or "eA" in joined
+                    or "eF" in joined or "%" in joined
                     or "\\u" in joined) and archive_in(joined)
     for name, value in pairs:
         if archives and archive_held(redactor, value):  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ import struct
 from typing import TYPE_CHECKING, Callable
 
 from readme_metrics.har.base64_runs import runs_held
-from readme_metrics.har.base64_starts import ALPHABET, NEEDLES, ZLIB
+from readme_metrics.har.base64_starts import ALPHABET, MID_RUN_BYTES, NEEDLES, ZLIB
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
     QUERY_ESCAPES,
@@ -89,19 +89,24 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
 _MAGICS = tuple(magic.encode("ascii") for magic in NEEDLES)
 _WIDE = tuple(b"\0".join(bytes([byte]) for byte in magic) for magic in _MAGICS[:4])
 #: A zlib stream's magic in base64 (:data:`.base64_starts.ZLIB`), and the alphabets'
-#: bytes: such a run starts after none and holds 16 of them at least.
+#: bytes: such a run starts after none of :data:`.base64_starts.MID_RUN_BYTES` (a
+#: prefix's ``_`` or ``-`` ends it: ``backup_eJ...``, as in a text) and holds 16 of
+#: them at least.
 _ZLIB = tuple(magic.encode("ascii") for magic in ZLIB)
 _ALPHABET = "".join(sorted(ALPHABET)).encode("ascii")
+#: Those and the marks parting base64 in groups (``eJxL Ox...``: base64_runs reads it).
+_GROUPED = _ALPHABET + b" ."
 
 
 def _zlib_run_in(data: bytes) -> bool:
     """Whether ``data`` holds a zlib magic's base64 starting a run long enough to read
-    (random bytes hold ``eJ`` 16 times a MiB: each is no run; 0.1 ms a MiB)."""
+    (random bytes hold ``eJ`` 16 times a MiB: each is no run; 0.1 ms a MiB), where a
+    text's run starts (:func:`~.base64_starts.zlib_start_in`'s rule)."""
     for magic in _ZLIB:
         at = data.find(magic)
         while at >= 0:
-            if (at == 0 or data[at - 1] not in _ALPHABET) and len(
-                    data[at:at + 16]) == 16 and not data[at:at + 16].translate(None, _ALPHABET):
+            if (at == 0 or data[at - 1] not in MID_RUN_BYTES) and len(
+                    data[at:at + 16]) == 16 and not data[at:at + 16].translate(None, _GROUPED):
                 return True
             at = data.find(magic, at + 2)
     return False
