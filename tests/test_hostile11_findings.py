@@ -141,13 +141,16 @@ def test_a_json_patch_pointer_of_escapes_costs_few_calls_a_kib(run: bytes) -> No
     unquote, a Python loop over each "%" (a KeyError raised and caught for a lone one).
     Python and C calls a KiB for "%41": 1,368 on a5f6c74, 700 on main de44718, 6 now;
     for "%": 2,050 on a5f6c74, 2 on main (which reads such a JSON string by
-    decode_component first) and now. The bound is 50."""
+    decode_component first) and now. The bound is 50. Counted on a second build: run
+    alone, the first build's compiling of patterns made "%" 153 a KiB (hostile41's
+    readers of percent-encoded zlib magics added another, 51.5 in the whole file)."""
     body = (b'[{"op":"add","path":"#/' + run * (64 * 1024 // len(run))
             + b'","value":1}]')
     exchange = post("application/json-patch+json", body, group=Group("rdme_key_1234"))
     redactor = Redactor(denylist=["password"])
-    per_kib = _calls(lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20),
-                     ("call", "c_call")) / 64
+    build = lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20)  # noqa: E731
+    build()  # warmed: a pattern compiled at its first use is a call once per process
+    per_kib = _calls(build, ("call", "c_call")) / 64
     assert per_kib <= 50, per_kib
 
 
@@ -165,8 +168,9 @@ def test_escapes_between_characters_beyond_ascii_cost_few_calls_a_kib(
     body = b'{"note":"' + text + b'"}' if content_type.endswith("json") else text
     exchange = post(content_type, body, group=Group("rdme_key_1234"))
     redactor = Redactor(denylist=["password"])
-    per_kib = _calls(lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20),
-                     ("call", "c_call")) / 64
+    build = lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20)  # noqa: E731
+    build()  # warmed: a pattern compiled at its first use is a call once per process
+    per_kib = _calls(build, ("call", "c_call")) / 64
     assert per_kib <= 50, per_kib
 
 
