@@ -1,0 +1,39 @@
+"""A count of the work a build does on a text, for tests that bound its growth with the
+input's size without timing anything (a timed bound fails on a loaded machine: CI61's
+4.34 s against 4.0).
+
+Python calls alone (tests.test_hostile11_findings._calls) miss work done inside C: a
+loop that hands the rest of a text to one C method per step (``data[start:].decode()``
+for each bad byte, a1977b8's ``_decode_run``) makes a Python call count linear in the
+text's length while its work is quadratic. Here each call into C on a text (a bound
+method of a ``str``, ``bytes`` or ``bytearray``) also counts the length of that text, so
+such a loop counts the characters it reads again and again.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+_TEXTS = (str, bytes, bytearray)
+
+
+def text_work(build: Callable[[], object]) -> int:
+    """Python calls, C calls, and the length of each text a C method was called on,
+    made by ``build()`` in this thread."""
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event == "call":
+            count += 1
+        elif event == "c_call":
+            receiver = getattr(arg, "__self__", None)
+            count += 1 + (len(receiver) if isinstance(receiver, _TEXTS) else 0)
+
+    sys.setprofile(profile)
+    try:
+        build()
+    finally:
+        sys.setprofile(None)
+    return count
