@@ -320,10 +320,14 @@ def test_hostile_framing_same_answer_truthful_logs(collector: Collector, tmp_pat
 
 
 DRIP = b"0123456789abcdef"  # 16 bytes, one each 50 ms: over max_body_bytes (8) here
+# (/read-some?fill: under ASGI the app receives until it has its 5 bytes, as WSGI's
+# read(5) does; of the first message alone, how many of the dripped bytes it holds is the
+# scheduler's doing, bare or wrapped.)
 SLOW: dict[str, tuple[list[Step], dict[int, Optional[bytes]]]] = {
-    f"slow-{path[1:]}": ([("send", request(1, "POST", path, b"", TEXT, length=len(DRIP))),
-                          ("drip", lambda *_: DRIP, 0.05), ("send", then(2))], {1: DRIP})
-    for path in ("/read-some", "/noread", "/echo")}
+    f"slow-{name}": ([("send", request(1, "POST", path, b"", TEXT, length=len(DRIP))),
+                      ("drip", lambda *_: DRIP, 0.05), ("send", then(2))], {1: DRIP})
+    for name, path in (("read-some", "/read-some?fill"), ("noread", "/noread"),
+                       ("echo", "/echo"))}
 
 
 @pytest.mark.parametrize("server", WSGI_NAMES)
