@@ -40,7 +40,6 @@ import requests
 
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
-from tests.support.server_progress import ServerProgress
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
@@ -288,43 +287,16 @@ def _complete(data: bytes) -> bool:
         return True
 
 
-class _Waiting:
-    """A read's wait on the server at the socket's other end: ``server_busy()`` after a
-    quiet stretch, True while that server is still at work on this machine (a thread
-    runnable, CPU spent: tests/support/server_progress.py), so a server slow under load
-    is waited for and one waiting on the client is not, up to SAFETY in all."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._start = time.monotonic()
-        self._progress: Optional[ServerProgress] = None
-
-    def server_busy(self) -> bool:
-        if time.monotonic() - self._start >= SAFETY:
-            return False
-        if self._progress is None:  # found at the first silence only (a /proc scan)
-            try:
-                self._progress = ServerProgress(self._sock.getpeername()[1])
-            except OSError:
-                return False
-        return self._progress.moved()
-
-
 def _read(sock: socket.socket, got: bytearray, until: Callable[[bytes], bool],
           quiet: float) -> Optional[float]:
     """Read into ``got`` until ``until(got)``, the server closes, or ``quiet`` seconds
     pass without a byte; the moment of the last byte (None if none came)."""
     last = None
     sock.settimeout(quiet)
-    waiting = _Waiting(sock) if quiet >= QUIET else None
     while not until(bytes(got)):
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
-            if waiting is not None and waiting.server_busy():
-                continue
-            break
-        except OSError:
+        except (socket.timeout, OSError):
             break
         if not chunk:
             break
@@ -360,17 +332,11 @@ def read_to_end(sock: socket.socket, got: bytearray) -> Optional[float]:
     byte (:data:`AFTER_CLOSE` once what came ends with an answer saying it closes); the
     moment of the last byte (None if none came)."""
     last = None
-    waiting = _Waiting(sock)
     while True:
-        closing = _closing(bytes(got))
-        sock.settimeout(AFTER_CLOSE if closing else QUIET)
+        sock.settimeout(AFTER_CLOSE if _closing(bytes(got)) else QUIET)
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
-            if not closing and waiting.server_busy():
-                continue
-            return last
-        except OSError:
+        except (socket.timeout, OSError):
             return last
         if not chunk:
             return last
