@@ -50,7 +50,6 @@ pytestmark = pytest.mark.e2e
 
 SAFETY = 20.0  # seconds: only reached when a server never answers nor closes
 QUIET = 1.5  # seconds of silence after which a server waiting on the client is left
-# (a silence counts only while the server is idle: _Waiting, flaky33)
 # Seconds of silence that end the last read once the server's answers so far are whole
 # and the last says "Connection: close": a server sends nothing after that answer (RFC
 # 9112 9.6), what it might still send comes at once. werkzeug's server keeps the socket
