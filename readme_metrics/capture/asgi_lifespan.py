@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
-from readme_metrics.delivery import gunicorn_stop, second_interrupt
+from readme_metrics.delivery import gunicorn_stop, second_interrupt, uvicorn_worker_quit
 
 __all__ = ["Lifespan"]
 
@@ -80,6 +80,8 @@ class Lifespan:
                 # uvicorn-worker's UvicornWorker, note when its SIGTERM comes (the
                 # flush at shutdown is bounded from then: gunicorn_stop).
                 gunicorn_stop.watch_stop()
+                # and its SIGQUIT (gunicorn's quick stop) stop it: uvicorn_worker_quit.
+                uvicorn_worker_quit.watch_quit()
             return message
 
         async def app_send(message: Message) -> None:
