@@ -1,0 +1,106 @@
+"""blackbox18: a production FastAPI app under gunicorn's ``-k uvicorn_worker.UvicornWorker``
+(README's FastAPI quick start) stopped by SIGINT to gunicorn's master (``kill -INT``,
+a process manager's or ``docker stop``'s with ``STOPSIGNAL SIGINT``): gunicorn's quick stop.
+
+The master sends its workers SIGQUIT; uvicorn-worker gives it to gunicorn's
+``Worker.handle_exit``, which uvicorn's server never reads: before, the worker served on
+for the whole ``--graceful-timeout``, was SIGKILLed, its lifespan's shutdown never ran,
+and every log still queued was lost with nothing said (8 of 8 by hand; 2 of 2 failures
+here before the fix). Real parts: gunicorn with uvicorn-worker in a subprocess, a real
+FastAPI app (a dependency setting ``request.state``, read by the grouping function),
+the loopback collector; nothing timed (the test waits for the server to end).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.command import app_environment
+from tests.support.fake_api import Collector
+from tests.support.gunicorn_close import answers
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, start_server
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn_worker")
+
+APP = textwrap.dedent("""
+    import os
+    from typing import Optional
+
+    from fastapi import Depends, FastAPI, Request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+
+    async def authenticate(request: Request) -> None:
+        request.state.caller = request.headers.get("x-caller")
+
+
+    async def grouping(request: Request) -> Optional[dict]:
+        caller = getattr(request.state, "caller", None)
+        return {"api_key": caller, "label": "org " + caller} if caller else None
+
+
+    app = FastAPI(dependencies=[Depends(authenticate)])
+    app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
+        metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        grouping_function=grouping))
+
+
+    @app.get("/ready")
+    async def ready() -> dict:
+        return {"ready": True}
+
+
+    @app.get("/pets/{n}")
+    async def pet(n: int) -> dict:
+        return {"pet": n}
+""")
+
+#: gunicorn's ``--graceful-timeout`` here: the master SIGKILLs a worker still alive then.
+GRACEFUL = 5
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigint_to_gunicorns_master_delivers_every_log_under_uvicorn_worker(
+        collector: Collector, tmp_path: Path, workers: int) -> None:
+    """6 calls answered, then SIGINT to the master: every worker stops (none SIGKILLed at
+    the graceful timeout) and its lifespan's flush sends the 6 logs."""
+    (tmp_path / "bb18_app.py").write_text(APP)
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, METRICS_URL=collector.url)
+    argv = [sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker",
+            f"--workers={workers}", f"--graceful-timeout={GRACEFUL}",
+            f"--bind=127.0.0.1:{port}", "bb18_app:app"]
+    process = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: answers(f"{base}/ready"))
+        for n in range(6):
+            answer = requests.get(f"{base}/pets/{n}", headers={"X-Caller": f"c{n}"},
+                                  timeout=10)
+            assert answer.json() == {"pet": n}
+        process.send_signal(signal.SIGINT)
+        _, err_bytes = process.communicate(timeout=GRACEFUL * 6)
+    finally:
+        process.kill()
+        end_stragglers(process)
+        process.wait(10)
+    err = err_bytes.decode(errors="replace")
+    assert "was sent SIGKILL" not in err, err
+    logs = [log for log in collector.logs if "/pets/" in
+            log["request"]["log"]["entries"][0]["request"]["url"]]
+    assert sorted(log["group"]["label"] for log in logs) == [f"org c{n}" for n in range(6)]
