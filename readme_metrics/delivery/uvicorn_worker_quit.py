@@ -12,9 +12,10 @@ said (blackbox18: 8 of 8 lost, the stop 30.4 s; the bare app's stop took 30 s to
 worker's main thread, on its event loop), under that class (told by its
 ``_install_sigquit_handler``, its ``handle_exit`` gunicorn's), sets the loop's SIGQUIT
 handler again to do, besides what it did, what uvicorn's own SIGTERM handler does
-(``Server.should_exit``; uvloop's handlers cannot be read, so the class tells): the worker ends its requests in flight, runs the
-lifespan's shutdown (the flush, bounded by :mod:`.gunicorn_stop`) and exits. Anything
-else (another worker class, a handler the app set, a loop without it): left as it is.
+(``Server.should_exit``; uvloop's handlers cannot be read, so the class tells): the
+worker ends its requests in flight, runs the lifespan's shutdown (the flush, bounded
+by :mod:`.gunicorn_stop`) and exits. Anything else (another worker class, a handler the
+app set, a loop without it): left as it is.
 """
 
 from __future__ import annotations
@@ -48,10 +49,12 @@ def watch_quit() -> None:
         if not hasattr(server, "should_exit") or not hasattr(server, "force_exit"):
             return  # (SIGTERM's handler is not uvicorn's Server's)
         loop = asyncio.get_running_loop()  # (asyncio's or uvloop's: theirs is not read)
+        handle_exit: Any = worker_exit
+        uvicorn_server: Any = server
 
         def stop() -> None:
-            worker_exit(worker, quit_signal, None)  # (as before: alive = False)
-            server.should_exit = True
+            handle_exit(worker, quit_signal, None)  # (as before: alive = False)
+            uvicorn_server.should_exit = True
 
         loop.add_signal_handler(quit_signal, stop)
     except Exception:  # a platform or loop without these: as it was
