@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import requests
@@ -27,7 +28,7 @@ from tests.support.fake_api import Collector
 from tests.support.gunicorn_close import answers
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, start_server
+from tests.support.processes import end_stragglers, start_server, stop_for_output
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn_worker")
@@ -104,3 +105,33 @@ def test_sigint_to_gunicorns_master_delivers_every_log_under_uvicorn_worker(
     logs = [log for log in collector.logs if "/pets/" in
             log["request"]["log"]["entries"][0]["request"]["url"]]
     assert sorted(log["group"]["label"] for log in logs) == [f"org c{n}" for n in range(6)]
+
+
+@pytest.mark.e2e
+def test_gunicorn_without_uvicorns_worker_fails_as_the_readme_says(
+        collector: Collector, tmp_path: Path) -> None:
+    """README's FastAPI quick start: "without ``-k``, gunicorn's own workers are WSGI
+    ones: every request is a 500, and its log says ``TypeError: FastAPI.__call__()
+    missing 1 required positional argument: 'send'``" (no test checked it)."""
+    (tmp_path / "bb18_app.py").write_text(APP)
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, METRICS_URL=collector.url)
+    argv = [sys.executable, "-m", "gunicorn", "--workers=1", f"--bind=127.0.0.1:{port}",
+            "bb18_app:app"]
+    process = start_server(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _status(f"{base}/ready") is not None)
+        assert [_status(f"{base}/pets/{n}") for n in range(2)] == [500, 500]
+    finally:
+        _, err = stop_for_output(process)
+    assert ("TypeError: FastAPI.__call__() missing 1 required positional argument: "
+            "'send'") in err, err
+
+
+def _status(url: str) -> Optional[int]:
+    try:
+        return requests.get(url, timeout=5).status_code
+    except requests.RequestException:
+        return None
