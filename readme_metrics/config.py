@@ -53,8 +53,10 @@ from readme_metrics.env_warnings import (
     network_variables_in_dotenv,
 )
 from readme_metrics.key_checks import (
+    KEY_SAID,
     PATH_FIRST,
     is_a_dotted_path,
+    key_said,
     looks_like_a_placeholder,
     names_a_placeholder,
     stand_in_key_warning,
@@ -261,6 +263,8 @@ class MetricsApiConfig:
                     raise
                 raise ValueError(said) from exc.__cause__
         if self.enabled:
+            passed = isinstance(key, str) and key != ""
+            self._key_from = (key_said(passed), self.api_key)
             warnings += dotenv_beside_the_app(self.grouping_function, given)
             warnings += network_variables_in_dotenv()
             if "api_key" not in given:  # README_API_KEY=any-key: README's "See it locally"
@@ -288,6 +292,15 @@ class MetricsApiConfig:
                 names_a_placeholder(key) or looks_like_a_placeholder(key)):
             return ()
         return (key,)
+
+    @property
+    def api_key_said(self) -> str:
+        """How a refusal of the key names it: where it came from (the argument,
+        README_API_KEY from the environment or a ``.env`` file), never its value."""
+        said, key = getattr(self, "_key_from", (KEY_SAID, None))
+        if key is not None and key != getattr(self, "api_key", None):
+            return "the api_key set on the MetricsApiConfig"
+        return said
 
     @property
     def docs_lookup_url(self) -> Optional[str]:

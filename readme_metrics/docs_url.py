@@ -43,6 +43,7 @@ from readme_metrics.delivery.errors import described
 from readme_metrics.delivery.failure_hints import unreached_hint
 from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
+from readme_metrics.key_checks import KEY_SAID
 from readme_metrics.nothing_listens import NothingListens
 from readme_metrics.options import BY_NAME
 from readme_metrics.threads import start_thread
@@ -63,7 +64,7 @@ SKIP_LOOKUP = "Set base_log_url (README_BASE_LOG_URL) to skip this lookup."
 #: The end of the warning of a lookup refused for its key (401, 403): the POSTs of logs
 #: carry the same key. It said SKIP_LOOKUP, which silenced the warning and left every
 #: POST refused (newcomer28).
-KEY_REFUSED = ("The api_key (README_API_KEY) is wrong or revoked, and the logs, posted "
+KEY_REFUSED = ("{key} is wrong or revoked, and the logs, posted "
                "with the same key, are refused too: use your project's API key from the "
                "ReadMe dashboard (against `readme-metrics collect --api-key KEY`, that KEY); "
                "base_log_url (README_BASE_LOG_URL) would only skip this lookup.")
@@ -101,6 +102,12 @@ def _cache_key(config: MetricsApiConfig) -> tuple[str, str]:
     # A digest, not the key itself, so the cache never holds the secret in clear.
     digest = hashlib.sha256(config.api_key.encode("utf-8", "surrogateescape")).hexdigest()
     return (config.readme_api_url, digest)
+
+
+def _key_refused(config: MetricsApiConfig) -> str:
+    """KEY_REFUSED, naming where the key came from (newcomer33)."""
+    said = getattr(config, "api_key_said", KEY_SAID)
+    return KEY_REFUSED.format(key=said[:1].upper() + said[1:])
 
 
 def _sent_to(url: str) -> str:
@@ -319,7 +326,7 @@ class DocsUrl:
                 return
             if status in (401, 403):
                 self._failed(state, f"{shown} answered HTTP {status} (the API key was "
-                             "refused)", KEY_REFUSED)
+                             "refused)", _key_refused(self.config))
                 return
             if status != 200:
                 self._failed(state, f"{shown} answered HTTP {status}")

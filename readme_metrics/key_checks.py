@@ -15,7 +15,9 @@ import re
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
-from readme_metrics._env import dotenv_where, from_dotenv, hidden_by_empty, names, set_empty
+from readme_metrics._env import (
+    dotenv_where, from_dotenv, hidden_by_empty, names, origin, set_empty,
+)
 from readme_metrics._http import shown_url
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics._wording import kept_in
@@ -25,8 +27,9 @@ if TYPE_CHECKING:
     from readme_metrics.options import Option
 
 __all__ = [
-    "PATH_FIRST", "api_key", "api_key_warning", "is_a_dotted_path", "looks_like_a_placeholder",
-    "names_a_placeholder", "placeholder_warning", "stand_in_key_warning",
+    "KEY_SAID", "PATH_FIRST", "api_key", "api_key_warning", "is_a_dotted_path", "key_said",
+    "looks_like_a_placeholder", "names_a_placeholder", "placeholder_warning",
+    "stand_in_key_warning",
 ]
 
 
@@ -246,3 +249,21 @@ def api_key_warning(option: Option, given: Any, value: Any) -> Optional[str]:
                 "MetricsApiConfig, a path is its api_key; name it, "
                 "MetricsApiConfig(grouping_function=...))")
     return placeholder_warning(option, given, value)
+
+
+#: How a refusal of the key names it where no configuration says more (a sender made
+#: by hand, a test's): the variable, as before.
+KEY_SAID = "the api_key (README_API_KEY)"
+
+
+def key_said(passed: bool) -> str:
+    """How a refusal of the key (ReadMe's 401 or 403) names it: by where it came from,
+    never by its value. ``passed``: given as ``MetricsApiConfig(api_key=...)``.
+
+    A 401 for a key passed in code said "the api_key (README_API_KEY) is wrong", and a
+    newcomer with no such variable set looked for one (newcomer33). Read when the
+    configuration is made: the ``.env`` file named is the one read then."""
+    if passed:
+        return "the api_key passed to MetricsApiConfig(api_key=...)"
+    where = origin("README_API_KEY")
+    return KEY_SAID if where == "the environment" else f"the api_key (README_API_KEY, from {where})"

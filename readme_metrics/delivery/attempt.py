@@ -38,6 +38,7 @@ from readme_metrics.delivery.post_bound import PostBound
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.watchdog import Stretch
+from readme_metrics.key_checks import KEY_SAID
 from readme_metrics.nothing_listens import NothingListens
 
 __all__ = ["Attempt", "why_waiting"]
@@ -49,8 +50,10 @@ class Attempt(PostBound, FailureHints):
     def __init__(self, batcher: Batcher, sender: Sender, logger: QuietLogger, *,
                  timeout: float, max_attempts: int, auth_pause: float,
                  max_down_attempts: int = MAX_DOWN_ATTEMPTS,
-                 told: Optional[NothingListens] = None) -> None:
+                 told: Optional[NothingListens] = None, key_said: str = KEY_SAID) -> None:
         self._batcher = batcher
+        #: How a refusal names the key: where it came from (MetricsApiConfig.api_key_said).
+        self._key_said = key_said
         self._queue = batcher.queue
         self._sender = sender
         self._logger = logger
@@ -284,15 +287,15 @@ class Attempt(PostBound, FailureHints):
                     self._logger.error(
                         "readme_metrics: the proxy or the Metrics API at %s refused the POST "
                         "of logs (%s): the POSTs go through a proxy, whose own refusal this "
-                        "may be; if it was the API's, the api_key (README_API_KEY) is wrong "
-                        "or revoked. Logs are dropped for the next %ss%s.",
-                        self._sender.endpoint, cause, self._auth_pause,
+                        "may be; if it was the API's, %s is wrong or revoked. Logs are "
+                        "dropped for the next %ss%s.",
+                        self._sender.endpoint, cause, self._key_said, self._auth_pause,
                         self._hint(cause) or self._remote_proxy_hint())
                 else:
                     self._logger.error(
                         "readme_metrics: the Metrics API at %s refused the API key (%s): "
-                        "the api_key (README_API_KEY) is wrong or revoked. Logs are dropped "
-                        "for the next %ss.", self._sender.endpoint, cause, self._auth_pause)
+                        "%s is wrong or revoked. Logs are dropped for the next %ss.",
+                        self._sender.endpoint, cause, self._key_said, self._auth_pause)
         elif verdict == SPLIT and batch.count > 1 and batch.body is not None:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)

@@ -25,6 +25,7 @@ from readme_metrics.delivery.queue_full import QueueFullNotice
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.delivery.worker import WorkerPool
+from readme_metrics.key_checks import KEY_SAID
 
 if TYPE_CHECKING:
     from readme_metrics._logging import QuietLogger
@@ -84,7 +85,8 @@ class PerProcess:
         self._attempt = Attempt(self._batcher, self._sender, self._logger,
                                 timeout=config.timeout, max_attempts=self._max_attempts,
                                 max_down_attempts=self._max_down_attempts,
-                                auth_pause=self._auth_pause, told=self._told)
+                                auth_pause=self._auth_pause, told=self._told,
+                                key_said=getattr(config, "api_key_said", KEY_SAID))
         self._batcher.on_close = self._attempt.close_begins
         counts = self._queue.counts
         self._queue_full = QueueFullNotice(
