@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics._env import (
-    dotenv_where, from_dotenv, hidden_by_empty, names, origin, set_empty,
+    dotenv_where,
+    from_dotenv,
+    hidden_by_empty,
+    names,
+    origin,
+    set_empty,
 )
 from readme_metrics._http import shown_url
 from readme_metrics._lazy_re import lazy_compile

@@ -93,7 +93,8 @@ def test_a_refusal_through_a_proxy_does_not_say_the_key_is_wrong(
             f"readme_metrics: the proxy or the Metrics API at {api}/v1/request refused the "
             "POST of logs (HTTP 403 Forbidden): the POSTs go through a proxy, whose own "
             "refusal this may be; if it was the API's, the api_key passed to "
-            "MetricsApiConfig(api_key=...) is wrong or revoked. Logs are dropped for the next 60.0s; "), said
+            "MetricsApiConfig(api_key=...) is wrong or revoked. Logs are dropped for the "
+            "next 60.0s; "), said
         assert "is wrong or revoked. Logs" in said and "refused the API key" not in said
         if loopback:
             assert "NO_PROXY=127.0.0.1" in said, said
