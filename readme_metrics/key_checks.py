@@ -269,6 +269,6 @@ def key_said(passed: bool) -> str:
     newcomer with no such variable set looked for one (newcomer33). Read when the
     configuration is made: the ``.env`` file named is the one read then."""
     if passed:
-        return "the api_key passed to MetricsApiConfig(api_key=...)"
+        return "the api_key passed to MetricsApiConfig(api_key=...), not README_API_KEY,"
     where = origin("README_API_KEY")
     return KEY_SAID if where == "the environment" else f"the api_key (README_API_KEY, from {where})"

@@ -78,8 +78,9 @@ def _said(lines: list[str], output: str, wording: str) -> None:
 @pytest.mark.e2e
 def test_a_wrong_key_passed_in_code_is_said_as_the_argument(tmp_path: Path) -> None:
     lines, output = _refused(tmp_path, passed="wrong-key-0002", exported=None, dotenv=None)
-    _said(lines, output, "the api_key passed to metricsapiconfig(api_key=...) is wrong")
-    assert "(README_API_KEY)" not in "\n".join(lines), output
+    _said(lines, output,
+          "the api_key passed to metricsapiconfig(api_key=...), not readme_api_key, is wrong")
+    assert "(README_API_KEY)" not in "\n".join(lines), output  # the variable, set nowhere
 
 
 @pytest.mark.e2e
@@ -95,7 +96,7 @@ def test_a_wrong_key_exported_is_said_as_before(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("passed, said", [
-    (True, "The api_key passed to MetricsApiConfig(api_key=...) is wrong"),
+    (True, "The api_key passed to MetricsApiConfig(api_key=...), not README_API_KEY, is wrong"),
     (False, "The api_key (README_API_KEY) is wrong"),
 ])
 def test_the_lookup_refused_names_the_key_as_the_post_does(
@@ -113,6 +114,7 @@ def test_the_key_set_on_the_config_later_is_said_so() -> None:
     from readme_metrics import MetricsApiConfig
 
     config = MetricsApiConfig(api_key="first-key-0005", grouping_function=lambda r: None)
-    assert config.api_key_said == "the api_key passed to MetricsApiConfig(api_key=...)"
+    assert config.api_key_said == ("the api_key passed to MetricsApiConfig(api_key=...), "
+                                   "not README_API_KEY,")
     config.api_key = "second-key-0006"
     assert config.api_key_said == "the api_key set on the MetricsApiConfig"

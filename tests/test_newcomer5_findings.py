@@ -71,7 +71,8 @@ def test_a_refused_api_key_names_where_the_logs_were_posted(
     wait_until(lambda: delivery.stats["dropped_auth"] == 1)
     assert messages(caplog, logging.ERROR, "refused the API key") == [
         f"readme_metrics: the Metrics API at {collector.url}/v1/request refused the API key "
-        "(HTTP 401 Unauthorized): the api_key passed to MetricsApiConfig(api_key=...) is "
+        "(HTTP 401 Unauthorized): the api_key passed to MetricsApiConfig(api_key=...), not "
+        "README_API_KEY, is "
         "wrong or revoked. Logs "
         "are dropped for the next 60.0s."]
 

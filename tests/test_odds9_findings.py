@@ -93,8 +93,8 @@ def test_a_refusal_through_a_proxy_does_not_say_the_key_is_wrong(
             f"readme_metrics: the proxy or the Metrics API at {api}/v1/request refused the "
             "POST of logs (HTTP 403 Forbidden): the POSTs go through a proxy, whose own "
             "refusal this may be; if it was the API's, the api_key passed to "
-            "MetricsApiConfig(api_key=...) is wrong or revoked. Logs are dropped for the "
-            "next 60.0s; "), said
+            "MetricsApiConfig(api_key=...), not README_API_KEY, is wrong or revoked. Logs "
+            "are dropped for the next 60.0s; "), said
         assert "is wrong or revoked. Logs" in said and "refused the API key" not in said
         if loopback:
             assert "NO_PROXY=127.0.0.1" in said, said
@@ -116,10 +116,11 @@ def test_a_refusal_without_a_proxy_still_names_the_key(
     delivery = make_delivery(collector.url, buffer_length=1)
     delivery.submit(item("a"))
     wait_until(lambda: delivery.stats["dropped_auth"] == 1)
+    # make_delivery passes the key: the argument is named (newcomer33)
     assert messages(caplog, logging.ERROR, "refused") == [
         f"readme_metrics: the Metrics API at {collector.url}/v1/request refused the API key "
-        "(HTTP 403 Forbidden): the api_key passed to MetricsApiConfig(api_key=...) is wrong "
-        "or revoked. Logs are dropped for the next 60.0s."]  # make_delivery passes it (newcomer33)
+        "(HTTP 403 Forbidden): the api_key passed to MetricsApiConfig(api_key=...), not "
+        "README_API_KEY, is wrong or revoked. Logs are dropped for the next 60.0s."]
 
 
 # -- 3. an argument's error while the variable is set too -----------------------------------
