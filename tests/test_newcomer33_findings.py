@@ -9,6 +9,7 @@ test named "said" failed there and passes with its fix; the others pin what stay
    revoked", and so did the documentation-URL lookup's warning: the newcomer looked for a
    variable that was never set. Now both name the argument; a key read from a ``.env``
    file names that file; a key exported in the shell is said as before. Never the key.
+   The collector's own refusal line (``collect --api-key``) names the argument too.
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ def _refused(tmp_path: Path, passed: Optional[str], exported: Optional[str],
             (tmp_path / ".env").write_text(f"README_API_KEY={dotenv}\n")
         done = run_command([sys.executable, "app.py"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
+        collected = proc.stderr  # the collector's: its refusals
     output = done.stdout + done.stderr
     assert "dropped_auth 1" in done.stdout, output  # the collector refused the key
     assert "wrong-key" not in output, output  # never the key itself
     lines = [line for line in done.stderr.splitlines() if "is wrong or revoked" in line]
-    return lines, output
+    return lines, output + collected
 
 
 def _said(lines: list[str], output: str, wording: str) -> None:
@@ -81,6 +83,9 @@ def test_a_wrong_key_passed_in_code_is_said_as_the_argument(tmp_path: Path) -> N
     _said(lines, output,
           "the api_key passed to metricsapiconfig(api_key=...), not readme_api_key, is wrong")
     assert "(README_API_KEY)" not in "\n".join(lines), output  # the variable, set nowhere
+    # The collector's own line named only README_API_KEY too.
+    (refused,) = [line for line in output.splitlines() if "refused POST /v1/request" in line]
+    assert "README_API_KEY, or an api_key= passed in its code" in refused, output
 
 
 @pytest.mark.e2e

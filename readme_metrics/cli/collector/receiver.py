@@ -118,7 +118,9 @@ class Receiver:
         logs = f" of {counted(count, 'log')}" if count else ""
         self.console.refused(f"401 {what}", count or 1,
                              f"refused {what}{logs} with 401: {reason} (collect was started "
-                             "with --api-key; the app's README_API_KEY must be that key)")
+                             "with --api-key; the app's key must be that key: its "
+                             "README_API_KEY, or an api_key= passed in its code, which "
+                             "wins)")
 
     def receive(self, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
         """Handle one POST body: (status, JSON answer). Accepts or refuses the batch whole."""
