@@ -76,7 +76,10 @@ def pets(environ, start_response):
 
 
 wrapped = MetricsMiddleware(pets, MetricsApiConfig(
-    grouping_function=lambda request: {"api_key": "owlbert-key"}))
+    grouping_function=lambda request: {"api_key": "owlbert-key"},
+    # (inline: a POST per request, each sends: its lock, encode and POST swept too)
+    background_worker_mode=os.environ.get("LANDING_INLINE") != "1",
+    buffer_length=1 if os.environ.get("LANDING_INLINE") == "1" else 10))
 
 
 def app(environ, start_response):
@@ -105,31 +108,40 @@ else:
 '''
 
 
-def _serve(tmp_path: Path, collector: Collector, server: str) -> tuple[Any, int, Path]:
+def serve(tmp_path: Path, collector: Collector, server: str,
+           **extra: str) -> tuple[Any, int, Path]:
     from tests.test_readme import _start_app
 
     script = tmp_path / "landing_server.py"
     script.write_text(_SERVER)
     port = free_port()
-    env = app_environment(collector.url, tmp_path, PORT=str(port))
+    env = app_environment(collector.url, tmp_path, PORT=str(port), **extra)
     log = tmp_path / f"{server}-output.txt"
     return _start_app([sys.executable, str(script), server], tmp_path, env, port, log), port, log
+
+
+def sweep(port: int) -> list[str]:
+    """A request per landing point N = 0, 1, ... to the server ``port`` serves
+    (_SERVER), each raise landing at the Nth; where each landed (until one did not: the
+    library's part was over)."""
+    places: list[str] = []
+    for target in range(400):
+        answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
+        assert answer.status_code == 200 and answer.content == b'{"pets": []}'
+        raised, _ = ast.literal_eval(
+            requests.get(f"http://127.0.0.1:{port}/report", timeout=30).text)
+        if raised is None:  # past the library's part: the sweep is over
+            break
+        places.append(raised)
+    return places
 
 
 @pytest.mark.e2e
 def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_close_under_wsgiref(
         tmp_path: Path, collector: Collector) -> None:
-    proc, port, log = _serve(tmp_path, collector, "wsgiref")
-    places: list[str] = []
+    proc, port, log = serve(tmp_path, collector, "wsgiref")
     try:
-        for target in range(400):
-            answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
-            assert answer.status_code == 200 and answer.content == b'{"pets": []}'
-            raised, _ = ast.literal_eval(
-                requests.get(f"http://127.0.0.1:{port}/report", timeout=30).text)
-            if raised is None:  # past the library's part: the sweep is over
-                break
-            places.append(raised)
+        places = sweep(port)
         calls = len(places) + 1
         flushed, stats = ast.literal_eval(
             requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
@@ -162,7 +174,7 @@ def test_a_sigterm_handlers_raise_in_the_close_under_werkzeugs_server_exits_with
     log's build to its queueing (14 landing points of 55) ended it with the log lost."""
     raised = 0
     for target in range(1, 60, 6):
-        proc, port, log = _serve(tmp_path, collector, "werkzeug")
+        proc, port, log = serve(tmp_path, collector, "werkzeug")
         before = len(collector.logs)
         try:
             answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
