@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 import requests
@@ -120,16 +120,22 @@ def serve(tmp_path: Path, collector: Collector, server: str,
     return _start_app([sys.executable, str(script), server], tmp_path, env, port, log), port, log
 
 
-def sweep(port: int) -> list[str]:
+def sweep(port: int, flushes: Optional[list[bool]] = None) -> list[str]:
     """A request per landing point N = 0, 1, ... to the server ``port`` serves
     (_SERVER), each raise landing at the Nth; where each landed (until one did not: the
-    library's part was over)."""
+    library's part was over). With ``flushes``, a flush after each (its answer added):
+    each point met from an empty queue (inline, a batch cut short goes again in the next
+    request's send: its path as long as the backlog, the sweep never at its end)."""
     places: list[str] = []
     for target in range(400):
         answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
         assert answer.status_code == 200 and answer.content == b'{"pets": []}'
         raised, _ = ast.literal_eval(
             requests.get(f"http://127.0.0.1:{port}/report", timeout=30).text)
+        if flushes is not None:
+            flushed, _ = ast.literal_eval(
+                requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+            flushes.append(flushed)
         if raised is None:  # past the library's part: the sweep is over
             break
         places.append(raised)

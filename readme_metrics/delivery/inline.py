@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics.threads import start_thread
 
 if TYPE_CHECKING:
     from readme_metrics.delivery.attempt import Attempt
     from readme_metrics.delivery.batcher import Batcher
-    from readme_metrics.delivery.queue import LogQueue
+    from readme_metrics.delivery.queue import Batch, LogQueue
 
 __all__ = ["FLUSH_HELPER_NAME", "INLINE_HELPERS", "INLINE_TAKEOVERS", "InlineSending"]
 
@@ -69,13 +69,18 @@ class InlineSending:
             # looked and gone: its log stayed queued until some later request (flake21).
             # One that takes the lock clears it, and sends everything queued so far.
             self._inline_turned_away = True
-            if deadline is None:
-                acquired = lock.acquire(blocking=False)
-            else:
-                acquired = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-            if not acquired:
-                return  # the sender will look again
+            wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            # The lock's answer is kept by C code (list.extend calling acquire): a signal
+            # handler's raise (sys.exit on SIGTERM, Ctrl-C: in the main thread, as an
+            # app under wsgiref runs) lands after acquire's return, before an assignment
+            # could keep it; the finally then found `acquired` unset and the lock stayed
+            # held for good: every later send and flush turned away (delivery49). A raise
+            # inside a timed acquire's wait leaves it not acquired, nothing kept.
+            held: list[bool] = []
             try:
+                held.extend(map(lock.acquire, (deadline is not None,), (wait,)))
+                if not held[0]:
+                    return  # the sender will look again
                 self._inline_turned_away = False
                 helpers = (self._start_helpers(deadline, exiting)
                            if (force or exiting) and not turn else [])
@@ -94,7 +99,8 @@ class InlineSending:
                 for helper in helpers:  # (they end by the deadline: _send_due)
                     helper.join()
             finally:
-                lock.release()
+                if held and held[0]:
+                    lock.release()
             if not self._inline_turned_away:
                 return
 
@@ -129,34 +135,70 @@ class InlineSending:
         for, each POST within ``timeout``)."""
         retried = False
         queue = self._queue
-        while True:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return retried
-            with queue.lock:
-                if ((force or exiting) and not self._batcher.closing
-                        and queue.lowest_unsettled_locked() > queue.flush_target):
-                    return retried  # what the flushes asked for is done
-                batch, wait = self._batcher.take_locked(force=force or exiting,
-                                                        retries=retries)
-            if batch is None:
-                if not force or wait is None or deadline is None or now + wait >= deadline:
+        # The batch in hand and its logs (its encode takes them), for a signal
+        # handler's raise (the main thread's send) to put back: _interrupted.
+        batch: Optional[Batch] = None
+        items: Optional[list[Any]] = None
+        try:
+            while True:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
                     return retried
-                time.sleep(wait)
-                continue
-            retried = retried or batch.body is not None  # (encoded: posted before)
-            try:
-                # A request thread (not forced) waits `timeout` at most, not the bound
-                # stretched for a slow API: flush() and the exit wait that.
-                self._attempt(batch, deadline, request_thread=not force)
-            except Exception as exc:  # as a sender thread does: the batches after it go
-                self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
-                self._batcher.settle(batch, "error")
-            if not force and not exiting:
-                # A batch still due after this one (a retry went first, take_locked; a
-                # backlog past one POST's caps) stayed queued until some later request
-                # (review99): the sender looks once more, as for a note (_send_inline).
                 with queue.lock:
-                    if queue.due_locked(time.monotonic(), False)[0]:
-                        self._inline_turned_away = True
-                return retried  # one batch per request, but see _send_inline
+                    if ((force or exiting) and not self._batcher.closing
+                            and queue.lowest_unsettled_locked() > queue.flush_target):
+                        return retried  # what the flushes asked for is done
+                    batch = None
+                    flying = queue.in_flight.copy()
+                    try:
+                        batch, wait = self._batcher.take_locked(force=force or exiting,
+                                                                retries=retries)
+                    except BaseException:  # a raise in the take: what it took goes back
+                        for taken in queue.in_flight - flying:
+                            queue.requeue_locked(taken)
+                        raise
+                    items = None if batch is None else batch.items  # (no call between)
+                if batch is None:
+                    if not force or wait is None or deadline is None or now + wait >= deadline:
+                        return retried
+                    time.sleep(wait)
+                    continue
+                retried = retried or batch.body is not None  # (encoded: posted before)
+                try:
+                    # A request thread (not forced) waits `timeout` at most, not the bound
+                    # stretched for a slow API: flush() and the exit wait that.
+                    self._attempt(batch, deadline, request_thread=not force)
+                except Exception as exc:  # as a sender thread does: the batches after it go
+                    self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
+                    self._batcher.settle(batch, "error")
+                if not force and not exiting:
+                    # A batch still due after this one (a retry went first, take_locked; a
+                    # backlog past one POST's caps) stayed queued until some later request
+                    # (review99): the sender looks once more, as for a note (_send_inline).
+                    with queue.lock:
+                        if queue.due_locked(time.monotonic(), False)[0]:
+                            self._inline_turned_away = True
+                    return retried  # one batch per request, but see _send_inline
+        except BaseException as interrupt:
+            if batch is not None and not isinstance(interrupt, Exception):
+                self._interrupted(batch, items)
+            raise  # (unchanged, to the server and the app)
+
+    def _interrupted(self, batch: Batch, items: Optional[list[Any]]) -> None:
+        """A signal handler's raise (SystemExit, KeyboardInterrupt: the main thread's
+        inline send, under wsgiref) cut ``batch``'s attempt short: still in flight, it
+        goes back first in line, its logs with it when the raise landed in its encode
+        (which had taken them), for the next send or the exit's. Before, it stayed in
+        flight for good, never settled (the flush waited for it in vain; in its encode,
+        its logs were lost unsaid: delivery49). Cut in its POST, it goes again (the API
+        may have it: as a POST the watchdog cuts). Never raises."""
+        try:
+            queue = self._queue
+            with queue.lock:
+                if batch in queue.in_flight:
+                    if batch.body is None and batch.items is None:
+                        batch.items = items
+                    queue.requeue_locked(batch)
+                    queue.wake.notify_all()
+        except Exception:  # pragma: no cover - never into the server
+            pass

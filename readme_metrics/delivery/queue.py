@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from itertools import islice
+from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any, Optional
 
@@ -40,6 +40,7 @@ from readme_metrics.delivery.queue_flush import FlushWaiter as _FlushWaiter
 from readme_metrics.delivery.queue_flush import FlushWaiting
 
 _NBYTES = attrgetter("nbytes")
+_POP_LEFT = deque.popleft
 
 #: The counters of :meth:`LogQueue.stats` besides ``queued`` and ``queued_bytes``.
 COUNTERS = ("captured", "skipped", "sent", "dropped", "failed_batches", "retries", "batches",
@@ -238,19 +239,33 @@ class LogQueue(FlushWaiting, HeldBytes):
         # (No POST takes more than max_post_logs: a backlog's other sizes are not read.)
         sizes = list(map(_NBYTES, islice(items, self.max_post_logs)))
         nbytes = sum(sizes)
-        if len(items) <= self.max_post_logs and nbytes <= self.max_post_bytes:
-            # Everything waiting fits (the usual batch): no Python step per log.
-            taken = list(items)
-            items.clear()
-        else:
-            count = post_size(sizes, self.max_post_logs, self.max_post_bytes)
-            taken = [items.popleft() for _ in range(count)]
-            nbytes = sum(sizes[:count])
-        # What is left (only after a capped cut) arrived after first_at: keeping first_at
-        # sends it early rather than late.
-        batch = Batch(taken, self.taken + 1, nbytes)
-        self.taken += len(taken)
-        self.in_flight.add(batch)
+        first = self.taken + 1
+        taken: list[Any] = []
+        batch: Optional[Batch] = None
+        try:
+            if len(items) <= self.max_post_logs and nbytes <= self.max_post_bytes:
+                # Everything waiting fits (the usual batch): no Python step per log.
+                taken = list(items)
+                items.clear()
+            else:
+                count = post_size(sizes, self.max_post_logs, self.max_post_bytes)
+                taken = list(islice(items, count))
+                deque(map(_POP_LEFT, repeat(items, count)), 0)  # (one C call)
+                nbytes = sum(sizes[:count])
+            # What is left (only after a capped cut) arrived after first_at: keeping
+            # first_at sends it early rather than late.
+            batch = Batch(taken, first, nbytes)
+            self.taken = first - 1 + len(taken)
+            self.in_flight.add(batch)
+        except BaseException:
+            # A signal handler's raise (the main thread's inline send, delivery49): the
+            # logs taken out go back, unless their batch is in flight (its sender puts
+            # it back). Before, they were lost unsaid (queued counted them still).
+            if batch is None or batch not in self.in_flight:
+                self.taken = first - 1
+                if taken and (not items or items[0] is not taken[0]):  # (all or none)
+                    items.extendleft(reversed(taken))
+            raise
         return batch
 
     def take_retry_locked(self, now: float) -> tuple[Optional[Batch], Optional[float]]:
@@ -315,15 +330,27 @@ class LogQueue(FlushWaiting, HeldBytes):
 
     def settle_locked(self, batch: Batch, reason: Optional[str]) -> None:
         """The batch is done: delivered (``reason`` None) or dropped for ``reason``."""
-        self.in_flight.discard(batch)
-        self.unheld_locked(batch)
-        if batch.count:
-            self.resolve_locked(batch.first, batch.last, batch.count, batch.nbytes, reason)
-            self.counts["batches" if reason is None else "failed_batches"] += 1
-            if reason is None and self.max_post_bytes < self.post_bytes_cap:
-                self._delivered_under_413_locked()
-        elif batch.nbytes:
-            self.queued_bytes -= batch.nbytes
+        resolved = self.resolved
+        try:
+            self.in_flight.discard(batch)
+            self.unheld_locked(batch)
+            if batch.count:
+                self.resolve_locked(batch.first, batch.last, batch.count, batch.nbytes,
+                                    reason)
+                self.counts["batches" if reason is None else "failed_batches"] += 1
+                if reason is None and self.max_post_bytes < self.post_bytes_cap:
+                    self._delivered_under_413_locked()
+            elif batch.nbytes:
+                self.queued_bytes -= batch.nbytes
+        except BaseException:
+            # A signal handler's raise (the main thread's inline send, delivery49) out
+            # of flight before its logs were counted: counted now. Before, they stayed
+            # "queued" for good (a flush waiting for them False), sent as they were.
+            if batch.count and self.resolved == resolved:
+                self.resolve_locked(batch.first, batch.last, batch.count, batch.nbytes,
+                                    reason)
+                batch.count = batch.nbytes = 0
+            raise
         batch.count = 0
         batch.nbytes = 0
         batch.body = None

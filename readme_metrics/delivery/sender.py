@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from readme_metrics._logging import scrubbed
 from readme_metrics.delivery.encode import Body, array_body, dumps
 from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
+from readme_metrics.delivery.signal_raised import signal_raised
 from readme_metrics.delivery.transport import Transport, basic_token
 from readme_metrics.delivery.watchdog import Stretch
 
@@ -70,6 +71,8 @@ class Sender:
             try:
                 part = dumps(build(item))
             except BaseException as exc:  # even SystemExit from build() drops one log only
+                if signal_raised(exc):  # (but a signal handler's: inline.py puts it back)
+                    raise
                 on_error(exc, item)
                 used[0] += 1
                 continue
