@@ -13,6 +13,7 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
+from readme_metrics.capture.asgi_inline import InlineSends
 from readme_metrics.capture.asgi_messages import CUT_STATUS
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_receive import RequestSide
@@ -24,11 +25,15 @@ from readme_metrics.capture.asgi_server_quirks import (
     loaded_answered_version,
 )
 from readme_metrics.capture.pending import Pending
+from readme_metrics.delivery.interrupted import began, submit_began
 from readme_metrics.exchange import Group
 
 if TYPE_CHECKING:
     from readme_metrics.capture.asgi import MetricsMiddleware
     from readme_metrics.capture.asgi_scope import ScopeRequest
+
+#: Inline mode's hand-off (to a thread that submits): begun, the log is its own.
+_HANDED_INLINE = InlineSends._send.__code__
 
 __all__ = ["LogSide", "UNKNOWN"]
 
@@ -191,6 +196,7 @@ class LogSide(RequestSide):
     def _queue(self, group: Optional[Group]) -> None:
         """Hand the log over (the end of :meth:`_log`, which nothing awaits); None: the
         exchange is not logged."""
+        pending: Optional[Pending] = None
         try:
             if group is None:
                 self.middleware.skip()
@@ -231,3 +237,23 @@ class LogSide(RequestSide):
                     self._sending = sending
         except Exception:
             self.middleware.logger.exception("readme_metrics: could not record a request")
+        except BaseException as error:
+            # A signal handler's raise (one that raises: uvicorn's and hypercorn's own
+            # only set a flag) in the loop's thread, the main one: the log is queued
+            # first, a queue put (the exit sends it), then it goes on unchanged, as the
+            # WSGI end does (delivery/interrupted.py). Before, lost unsaid (delivery49).
+            if group is not None and not (submit_began(error)
+                                          or began(error, _HANDED_INLINE)):
+                self._queue_interrupted(group, pending)
+            raise
+
+    def _queue_interrupted(self, group: Group, pending: Optional[Pending]) -> None:
+        """:meth:`_queue` cut short before the log reached the queue: queued now, as it
+        is (no send: a queue put). Never raises."""
+        try:
+            if pending is None:
+                pending = Pending(self.recorder, self.request, group,
+                                  self._ended or time.perf_counter())
+            self.middleware.submit(pending, send=False)
+        except Exception:  # pragma: no cover - never into the server
+            pass
