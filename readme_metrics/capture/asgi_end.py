@@ -132,10 +132,18 @@ class LogSide(RequestSide):
         self._finished = True
         group = self.group
         if group is not UNKNOWN and self._settling is None:
-            body = recorder.request_body
-            if group is None or body is None or body.eof:  # _log() would not wait
-                self._queue(group)
-                return None
+            try:
+                body = recorder.request_body
+                if group is None or body is None or body.eof:  # _log() would not wait
+                    self._queue(group)
+                    return None
+            except BaseException as error:
+                # A signal handler's raise before _queue's own handler could run (at its
+                # entry): the log is queued first, then it goes on (delivery49). Before,
+                # the recorder finished and nothing queued: the log lost unsaid.
+                if group is not None and not began(error, _QUEUE):
+                    self._queue_interrupted(group, None)
+                raise
         return self._finish_log()
 
     async def _finish_log(self) -> None:
@@ -257,3 +265,8 @@ class LogSide(RequestSide):
             self.middleware.submit(pending, send=False)
         except Exception:  # pragma: no cover - never into the server
             pass
+
+
+#: :meth:`LogSide._queue`'s code: a raise that went through it past its entry was its own
+#: handler's to queue.
+_QUEUE = LogSide._queue.__code__
