@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from readme_metrics.capture.asgi_scope import ScopeRequest
 
 #: Inline mode's hand-off (to a thread that submits): begun, the log is its own.
-_HANDED_INLINE = InlineSends._send.__code__
+_HANDED_INLINE = InlineSends.send_first.__code__
 
 __all__ = ["LogSide", "UNKNOWN"]
 
