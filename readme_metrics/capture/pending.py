@@ -37,15 +37,16 @@ class Pending:
     ``request`` is a :class:`~readme_metrics.capture.request_head.RequestSource`, or, for a
     WSGI environ read with no proxy trusted, what
     :func:`~readme_metrics.capture.environ_strings.environ_strings` gave: (keys, values,
-    bytes), taken as it is (no object per request for it). The response headers are
-    taken as they are when they are a tuple (the WSGI middleware's own copy), else
-    copied.
+    bytes), kept as two slots (``request`` the keys, ``request_values`` the values; None
+    for a RequestSource), not as the tuple: one GC container less a queued log (cpu24).
+    The response headers are taken as they are when they are a tuple (the WSGI
+    middleware's own copy), else copied.
     """
 
     __slots__ = (
-        "request", "log_id", "begin", "group", "request_body", "request_body_size",
-        "request_body_incomplete", "request_body_declared", "request_body_read", "status",
-        "reason", "response_headers",
+        "request", "request_values", "log_id", "begin", "group", "request_body",
+        "request_body_size", "request_body_incomplete", "request_body_declared",
+        "request_body_read", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
         "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
         "left",
@@ -53,7 +54,16 @@ class Pending:
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],
                  group: Group, finished: float) -> None:
-        self.request = request
+        # The 3-tuple is unpacked, not kept: it dies with the request's capture, on the
+        # request thread, and the queue holds one container fewer a log until a sender
+        # frees it (tests/test_cpu24_queued_containers.py).
+        self.request: Union[RequestSource, tuple[str, ...]]
+        self.request_values: Optional[tuple[str, ...]]
+        if isinstance(request, tuple):
+            self.request, self.request_values, nbytes = request
+        else:
+            self.request, self.request_values = request, None
+            nbytes = request.nbytes
         self.log_id = recorder.log_id
         self.begin = recorder.begin
         self.group = group
@@ -113,9 +123,7 @@ class Pending:
                 header_bytes += len(name) + len(value)
         except (TypeError, ValueError):  # no pairs of strings: the server refuses them
             header_bytes = 0  # count nothing
-        self.nbytes = ((request[2] if request.__class__ is tuple
-                        else request.nbytes)  # type: ignore[union-attr]
-                       + header_bytes + len(self.request_body) + len(self.response_body))
+        self.nbytes = (nbytes + header_bytes + len(self.request_body) + len(self.response_body))
 
     def unanswered(self, why: str) -> None:
         """:meth:`Recorder.no_answer` on this record, once made: at exit, for a request
@@ -132,10 +140,10 @@ class Pending:
 
     def to_exchange(self) -> Exchange:
         """The plain-data record (on the worker: parsing happens here, not per request)."""
-        request = self.request
+        values = self.request_values
         method, url, http_version, headers, client_ip = (
-            environ_head(request[0], request[1])
-            if request.__class__ is tuple else request.head())  # type: ignore[union-attr]
+            self.request.head() if values is None  # type: ignore[union-attr]
+            else environ_head(self.request, values))  # type: ignore[arg-type]
         body, size = self.response_body, self.response_body_size
         # The headers as text and their Content-Length (-1: none), read once (cpu18).
         response_headers, length = response_header_read(self.response_headers)
