@@ -81,7 +81,8 @@ def _pending(headers: Any, body: bytes, flags: dict[str, Any], method: str) -> P
     """A record as the WSGI middleware leaves it, with the fields the length decides."""
     record = Pending.__new__(Pending)
     now = time.perf_counter()
-    record.request = (("REQUEST_METHOD", "PATH_INFO"), (method, "/x"), 0)
+    # (The environ strings as the Pending keeps them: the keys and the values, cpu24.)
+    record.request, record.request_values = ("REQUEST_METHOD", "PATH_INFO"), (method, "/x")
     record.log_id, record.begin, record.group = "id", now, Group("g")
     record.request_body, record.request_body_size = b"", 0
     record.request_body_incomplete = False
