@@ -1,0 +1,121 @@
+"""review134: a signal handler's raise landing just after the log was queued queued it twice.
+
+delivery46 had the hand-off of a log finish it before a raise (SIGTERM's ``sys.exit``,
+KeyboardInterrupt) went on; where the raise landed was told by locals (``reason`` in
+:meth:`Delivery.submit`) and by the traceback (``submit_began`` in ``finish_log``). Both
+missed one landing point: right after the call that queued the log returned, before its
+caller stored the answer. CPython 3.9 and 3.10 run a signal handler there (after every
+call's return), as 3.11+ does after a call to anything but a plain Python function (the
+``partial`` the exit's finish submits through, a PEP 523 frame evaluator, a debugger's
+trace function). The caller took the log for not queued and queued it again: one call,
+two logs sent, ``captured`` counted twice.
+
+The raise is put at that very instruction with an opcode trace (what the eval loop's
+check does there on 3.9/3.10), on a real delivery posting to a real collector.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+from types import CodeType, FrameType
+from typing import Any, Callable, Optional
+
+import pytest
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.capture.wsgi_exchange import WSGICapture
+from readme_metrics.delivery.core import Delivery
+from tests.support.delivery import item, make_delivery_fixture  # noqa: F401 (fixture)
+from tests.support.fake_api import Collector
+from tests.support.wsgi import run_wsgi, wsgi_environ
+
+
+def _after_call_of(code: CodeType, name: str) -> int:
+    """The offset of the instruction that follows the call of the attribute ``name`` in
+    ``code``: where the caller first runs once that call has returned."""
+    instructions = list(dis.get_instructions(code))
+    loaded = False
+    for index, instruction in enumerate(instructions):
+        if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and instruction.argval == name:
+            loaded = True
+        elif loaded and instruction.opname.startswith("CALL"):
+            return instructions[index + 1].offset
+    raise AssertionError(f"no call of {name} in {code.co_name}")
+
+
+class _LandAfter:
+    """While on, raises ``error`` once in the frame running ``code``, at the instruction
+    after its call of ``name`` returned: as a signal handler's raise lands there."""
+
+    def __init__(self, code: CodeType, name: str, error: BaseException) -> None:
+        self.code, self.offset, self.error = code, _after_call_of(code, name), error
+        self.landed = False
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> Optional[Callable[..., Any]]:
+        if event == "call":
+            if frame.f_code is not self.code or self.landed:
+                return None
+            frame.f_trace_opcodes = True
+            return self
+        if event == "opcode" and frame.f_lasti == self.offset and not self.landed:
+            self.landed = True
+            raise self.error
+        return self
+
+    def run(self, call: Callable[[], Any]) -> Optional[BaseException]:
+        sys.settrace(self)
+        try:
+            call()
+        except BaseException as error:  # noqa: B036 (what the server would see)
+            return error
+        finally:
+            sys.settrace(None)
+        return None
+
+
+def test_a_raise_landing_after_put_returned_queues_the_log_once(
+        make_delivery: Any, collector: Collector) -> None:
+    from tests.support.delivery import build_id
+
+    delivery: Delivery = make_delivery(collector.url, build_id, buffer_length=10)
+    landing = _LandAfter(Delivery.submit.__code__, "put", KeyboardInterrupt())
+    try:
+        raised = landing.run(lambda: delivery.submit(item("once")))
+        assert landing.landed
+        assert isinstance(raised, KeyboardInterrupt)  # it went on, unchanged
+        assert delivery.flush(10)
+        stats = delivery.stats
+    finally:
+        delivery.close()
+    # Before: captured 2, sent 2 (the log queued again by submit's except)
+    assert stats["captured"] == stats["sent"] == 1, stats
+    ids = [entry["_id"] for log in collector.logs for entry in log["request"]["log"]["entries"]
+           if "_id" in entry]
+    assert len(collector.logs) == 1, ids
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(0)])
+def test_a_raise_landing_after_finish_logs_submit_returned_queues_the_log_once(
+        collector: Collector, error: BaseException) -> None:
+    def app(environ: dict, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"owlbert"]
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key="owlbert-key", metrics_api=collector.url,
+        grouping_function=lambda request: {"api_key": "caller"}))
+    landing = _LandAfter(WSGICapture.finish_log.__code__, "submit", error)
+    try:
+        raised = landing.run(lambda: run_wsgi(middleware, wsgi_environ(path="/pets")))
+        assert landing.landed
+        # run_wsgi's close() let it go on, unchanged, to the "server"
+        assert raised is error
+        assert middleware.flush(10)
+        stats = middleware.stats
+    finally:
+        middleware.close()
+    # Before: captured 2, sent 2 (finish_log's except queued it again: the raise had not
+    # gone through submit, so submit_began said no)
+    assert stats["captured"] == stats["sent"] == 1, stats
+    assert len(collector.logs) == 1
