@@ -49,7 +49,7 @@ class Pending:
         "request_body_read", "status", "reason", "response_headers",
         "response_body", "response_body_size", "response_body_omitted", "cut_at_length",
         "comment", "responded", "finished", "nbytes", "answered", "broke_off", "ended",
-        "left",
+        "left", "handed",  # (handed: set by Batcher.put only, read with getattr)
     )
 
     def __init__(self, recorder: Recorder, request: Union[RequestSource, EnvironStrings],

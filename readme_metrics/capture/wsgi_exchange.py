@@ -45,7 +45,7 @@ from readme_metrics.capture.wsgi_servers import (
     takes_raising_restart,
     under_wsgiref,
 )
-from readme_metrics.delivery.interrupted import said_dropped, submit_began
+from readme_metrics.delivery.interrupted import handed, said_dropped
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -275,8 +275,10 @@ class WSGICapture(Recorder):
         except BaseException as error:
             # A signal handler's raise (SystemExit, KeyboardInterrupt) landing here, in
             # the main thread: the log is queued first (submit did, once begun), then
-            # it goes on unchanged (delivery/interrupted.py).
-            if pending is None or not submit_began(error):
+            # it goes on unchanged (delivery/interrupted.py). Whether it was queued the
+            # log says (handed), not the traceback: the raise lands after submit
+            # returned too, here, where it went through no submit (review134).
+            if pending is None or not handed(pending):
                 self._queue_interrupted(pending, error)
             raise
 

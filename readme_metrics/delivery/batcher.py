@@ -113,10 +113,17 @@ class Batcher(BatchClosing):
         landed before either (the counts as they were). Only a second raise in that
         retry goes through (:meth:`Delivery.submit
         <readme_metrics.delivery.core.Delivery.submit>` says so).
+
+        ``item.handed`` is set once this call owns it (its first step, no call before
+        it): a caller that a raise reaches reads that, never how far its own code came,
+        since a raise also lands right after this call returned, before the caller
+        stored its answer (CPython 3.9/3.10 after any call, 3.11+ after a C callable's:
+        review134, where the caller queued the log again).
         """
         queue = self.queue
         result: Optional[tuple[str, bool, int, Optional[BaseException]]] = None
         try:
+            item.handed = True  # type: ignore[attr-defined]
             with self.lock:
                 # Accepted (LogQueue.put_locked) or refused (refuse_locked) each in one
                 # stretch without a call in it: a raise lands before or after, never
@@ -134,7 +141,9 @@ class Batcher(BatchClosing):
             return result
         except BaseException as interrupt:
             if result is None:  # nothing done (or the lock not taken): now
+                item.handed = False  # type: ignore[attr-defined] # (a second raise)
                 result = self._put_again(item, nbytes, inline)
+                item.handed = True  # type: ignore[attr-defined]
             return result[0], result[1], result[2], interrupt
 
     def _put_again(self, item: object, nbytes: int, inline: bool

@@ -155,9 +155,8 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         landing in the main thread while it runs here) goes on unchanged, but only once
         ``item`` is queued (or counted dropped): see :meth:`Batcher.put`. Landing at this
         method's very first instruction, before anything, it goes on with nothing done:
-        :func:`~readme_metrics.delivery.interrupted.submit_began` tells the caller.
+        :func:`~readme_metrics.delivery.interrupted.handed` tells the caller.
         """
-        reason: Optional[str] = None  # set once the item is queued or refused
         try:
             if self._pid != getpid():
                 self._own_process()
@@ -211,8 +210,9 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
             # A signal handler's raise before the item reached the queue (in a first
             # log's hooks, at put's first instruction): queued now, then it goes on. A
             # raise after (the interrupt put returned, or one in starting a sender)
-            # goes on as it is: the item is queued.
-            if reason is None:
+            # goes on as it is: the item is queued. Read from the item, not from how far
+            # this code came: a raise lands after put returned too (review134).
+            if not getattr(item, "handed", False):  # (set by Batcher.put)
                 self._batcher.put(item, item.nbytes, not self._background)
             raise
 

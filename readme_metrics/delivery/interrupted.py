@@ -23,7 +23,7 @@ from readme_metrics.delivery.core import Delivery
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["began", "said_dropped", "submit_began"]
+__all__ = ["began", "handed", "said_dropped", "submit_began"]
 
 _SUBMIT = Delivery.submit.__code__
 
@@ -41,6 +41,15 @@ def began(error: BaseException, code: CodeType) -> bool:
     except Exception:  # pragma: no cover - a traceback is the interpreter's
         pass
     return False
+
+
+def handed(item: object) -> bool:
+    """Whether :meth:`Batcher.put <readme_metrics.delivery.batcher.Batcher.put>` took
+    ``item`` (queued or counted refused, or to be before a raise goes on). What a caller
+    that a raise reached asks, rather than :func:`submit_began`: a raise also lands
+    right after the queueing call returned, in the caller's own frame (CPython 3.9/3.10
+    after any call, 3.11+ after a C callable's), where the traceback tells nothing."""
+    return getattr(item, "handed", False) is True
 
 
 def submit_began(error: BaseException) -> bool:
