@@ -25,7 +25,7 @@ from readme_metrics.capture.asgi_server_quirks import (
     loaded_answered_version,
 )
 from readme_metrics.capture.pending import Pending
-from readme_metrics.delivery.interrupted import began, submit_began
+from readme_metrics.delivery.interrupted import began, handed
 from readme_metrics.exchange import Group
 
 if TYPE_CHECKING:
@@ -250,7 +250,9 @@ class LogSide(RequestSide):
             # only set a flag) in the loop's thread, the main one: the log is queued
             # first, a queue put (the exit sends it), then it goes on unchanged, as the
             # WSGI end does (delivery/interrupted.py). Before, lost unsaid (delivery49).
-            if group is not None and not (submit_began(error)
+            # Asked of the log (handed: Batcher.put marked it), not of how far submit
+            # got: a raise just after the put returned would queue it twice (review134).
+            if group is not None and not ((pending is not None and handed(pending))
                                           or began(error, _HANDED_INLINE)):
                 self._queue_interrupted(group, pending)
             raise

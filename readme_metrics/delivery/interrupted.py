@@ -18,14 +18,10 @@ from __future__ import annotations
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-from readme_metrics.delivery.core import Delivery
-
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["began", "handed", "said_dropped", "submit_began"]
-
-_SUBMIT = Delivery.submit.__code__
+__all__ = ["began", "handed", "said_dropped"]
 
 
 def began(error: BaseException, code: CodeType) -> bool:
@@ -46,16 +42,11 @@ def began(error: BaseException, code: CodeType) -> bool:
 def handed(item: object) -> bool:
     """Whether :meth:`Batcher.put <readme_metrics.delivery.batcher.Batcher.put>` took
     ``item`` (queued or counted refused, or to be before a raise goes on). What a caller
-    that a raise reached asks, rather than :func:`submit_began`: a raise also lands
+    that a raise reached asks, rather than how far :meth:`Delivery.submit` got (a
+    traceback's): a raise also lands
     right after the queueing call returned, in the caller's own frame (CPython 3.9/3.10
     after any call, 3.11+ after a C callable's), where the traceback tells nothing."""
     return getattr(item, "handed", False) is True
-
-
-def submit_began(error: BaseException) -> bool:
-    """Whether :meth:`Delivery.submit` began before ``error`` went through it: it then
-    queued (or counted) its item before letting ``error`` go on."""
-    return began(error, _SUBMIT)
 
 
 def said_dropped(pipeline: MetricsPipeline, error: BaseException) -> None:
