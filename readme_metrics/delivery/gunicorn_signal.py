@@ -161,8 +161,14 @@ def _watch_asgi(worker: object) -> None:
 
 def _worker_up_the_stack() -> Optional[object]:
     """The gunicorn worker whose method (``load_wsgi``; the master's ``spawn_worker``)
-    is up the stack: its ``self`` or its ``worker``."""
+    is up the stack: its ``self`` or its ``worker``. Only those methods' frames are read:
+    before 3.13 ``f_locals`` copies a frame's locals into a dict kept on the frame until
+    its next read, and a caller's local read so (the last app of an app-making loop, the
+    ``made`` of ``del made``) stayed alive as long as the caller ran (flaky34)."""
+    codes = _gunicorn_method_codes()
     for _, frame in zip(range(64), frames(sys._getframe(2))):  # (64 frames at most)
+        if frame.f_code not in codes:
+            continue
         for name in ("self", "worker"):
             candidate = frame.f_locals.get(name)
             if _is_worker(candidate):
@@ -228,6 +234,27 @@ def _is_asgi(worker: object) -> bool:
     gasgi = sys.modules.get("gunicorn.workers.gasgi")
     worker_class = getattr(gasgi, "ASGIWorker", None)
     return isinstance(worker_class, type) and isinstance(worker, worker_class)
+
+
+def _gunicorn_method_codes() -> set[Any]:
+    """The code of each method of gunicorn's ``Arbiter`` and of every class made from its
+    ``Worker`` (uvicorn-worker's, a project's own): the frames whose ``self`` or
+    ``worker`` may be the worker. Only classes already imported are looked at."""
+    classes: list[Any] = [getattr(sys.modules.get("gunicorn.arbiter"), "Arbiter", None),
+                          getattr(sys.modules.get("gunicorn.workers.base"), "Worker", None)]
+    codes: set[Any] = set()
+    seen: set[int] = set()
+    while classes:
+        cls = classes.pop()
+        if not isinstance(cls, type) or id(cls) in seen:
+            continue
+        seen.add(id(cls))
+        classes.extend(type.__subclasses__(cls))
+        for value in vars(cls).values():
+            code = getattr(getattr(value, "__func__", value), "__code__", None)
+            if code is not None:
+                codes.add(code)
+    return codes
 
 
 def _is_worker(candidate: object) -> bool:
