@@ -145,9 +145,15 @@ def test_watch_fork_wraps_the_handler_the_worker_will_set(fake_worker: Any) -> N
     ``worker``): the worker object's ``handle_exit`` is wrapped, so the handler its
     ``init_signals`` sets notes the SIGTERM. Before (``--preload``): nothing noted."""
 
-    def spawn(worker: Any) -> None:  # (the frame's local ``worker``)
-        gunicorn_stop.watch_fork()
+    from gunicorn.arbiter import Arbiter
 
+    class Master(Arbiter):  # type: ignore[misc]
+        # (gunicorn's method's frame, its local ``worker``: only gunicorn's methods'
+        # frames are read, flaky34)
+        def spawn_worker(self, worker: Any = None) -> None:  # type: ignore[override]
+            gunicorn_stop.watch_fork()
+
+    spawn = Master.__new__(Master).spawn_worker
     worker = fake_worker
     spawn(worker)
     assert isinstance(worker.handle_exit, gunicorn_stop._Noted)
