@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
-from typing import Callable
 from urllib.parse import unquote
 
 import pytest
@@ -26,25 +24,7 @@ from readme_metrics.har.percent import decode_component, percent_decoded
 from readme_metrics.har.redaction import Redactor
 from tests.support.exchanges import post
 from tests.support.key_site import Site
-
-
-def _calls(build: Callable[[], object], events: tuple[str, ...] = ("call",)) -> int:
-    """How many Python functions ``build()`` calls (a count of the work, not a time);
-    with ``events`` ("call", "c_call"), the functions in C it calls too."""
-    count = 0
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        nonlocal count
-        if event in events:
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        build()
-    finally:
-        sys.setprofile(None)
-    return count
-
+from tests.support.work_count import calls as _calls
 
 # -- 1. a binary body sent with a form's type (curl --data-binary's default) -------------
 

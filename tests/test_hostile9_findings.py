@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from typing import Any, Callable
 
@@ -33,6 +32,7 @@ from tests.support.delivery import (
 )
 from tests.support.exchanges import post
 from tests.support.fake_api import Collector
+from tests.support.work_count import calls as _calls
 from tests.support.work_count import text_work
 
 # -- 1. multipart part headers read in quadratic time -----------------------------------
@@ -130,23 +130,6 @@ SHORT_KEY_BODIES = {
     "fractions": b"1.0",
     "names": b'{"1":1}',
 }
-
-
-def _calls(build: Callable[[], object]) -> int:
-    """How many Python functions ``build()`` calls (a count of the work, not a time)."""
-    count = 0
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        nonlocal count
-        if event == "call":
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        build()
-    finally:
-        sys.setprofile(None)
-    return count
 
 
 @pytest.mark.parametrize("element", list(SHORT_KEY_BODIES.values()), ids=list(SHORT_KEY_BODIES))

@@ -2,7 +2,8 @@
 input's size without timing anything (a timed bound fails on a loaded machine: CI61's
 4.34 s against 4.0).
 
-Python calls alone (tests.test_hostile11_findings._calls) miss work done inside C: a
+Python calls alone (:func:`calls`, the count tests/test_hostile11_findings and its
+neighbours bound) miss work done inside C: a
 loop that hands the rest of a text to one C method per step (``data[start:].decode()``
 for each bad byte, a1977b8's ``_decode_run``) makes a Python call count linear in the
 text's length while its work is quadratic. Here each call into C on a text (a bound
@@ -16,6 +17,24 @@ import sys
 from typing import Callable
 
 _TEXTS = (str, bytes, bytearray)
+
+
+def calls(build: Callable[[], object], events: tuple[str, ...] = ("call",)) -> int:
+    """How many Python functions ``build()`` calls (a count of the work, not a time);
+    with ``events`` ("call", "c_call"), the functions in C it calls too."""
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in events:
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        build()
+    finally:
+        sys.setprofile(None)
+    return count
 
 
 def text_work(build: Callable[[], object]) -> int:
