@@ -11,17 +11,23 @@ Each step there either finishes before it goes on (:meth:`Delivery.submit
 <readme_metrics.delivery.batcher.Batcher.put>`) or has its caller finish it in an
 ``except BaseException`` that ends with a bare ``raise``: the server and the app see
 the very exception they would have seen without the middleware.
+
+The same raise may land in a log's build (inline mode builds in the request thread, the
+main one under wsgiref): :func:`signal_raised` tells it from the build's own SystemExit,
+which drops that one log (sender.py), so that it goes on instead (delivery49).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from types import CodeType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["began", "handed", "said_dropped"]
+__all__ = ["began", "handed", "said_dropped", "signal_raised"]
 
 
 def began(error: BaseException, code: CodeType) -> bool:
@@ -43,9 +49,9 @@ def handed(item: object) -> bool:
     """Whether :meth:`Batcher.put <readme_metrics.delivery.batcher.Batcher.put>` took
     ``item`` (queued or counted refused, or to be before a raise goes on). What a caller
     that a raise reached asks, rather than how far :meth:`Delivery.submit` got (a
-    traceback's): a raise also lands
-    right after the queueing call returned, in the caller's own frame (CPython 3.9/3.10
-    after any call, 3.11+ after a C callable's), where the traceback tells nothing."""
+    traceback's): a raise also lands right after the queueing call returned, in the
+    caller's own frame (CPython 3.9/3.10 after any call, 3.11+ after a C callable's),
+    where the traceback tells nothing."""
     return getattr(item, "handed", False) is True
 
 
@@ -77,3 +83,40 @@ def _entry(code: CodeType) -> int:
                        if instruction.opname == "RESUME"), 0)
         _ENTRIES[code] = offset
     return offset
+
+
+def signal_raised(error: BaseException) -> bool:
+    """Whether ``error`` (not an Exception) came from a signal handler: in the main
+    thread, a KeyboardInterrupt (Python's SIGINT handler is C: no frame of its own), or
+    a raise whose traceback holds the frame of a handler set now. Never raises."""
+    try:
+        if isinstance(error, Exception) or (
+                threading.current_thread() is not threading.main_thread()):
+            return False
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        codes: set[CodeType] = set()
+        for signum in signal.valid_signals():
+            code = _code(signal.getsignal(signum))
+            if code is not None:
+                codes.add(code)
+        trace: Any = error.__traceback__
+        while trace is not None:
+            if trace.tb_frame.f_code in codes:
+                return True
+            trace = trace.tb_next
+    except Exception:  # pragma: no cover - never into the caller
+        pass
+    return False
+
+
+def _code(handler: Any) -> Optional[CodeType]:
+    """The code object a Python handler runs (a function, a method, a partial)."""
+    for _ in range(4):
+        code = getattr(handler, "__code__", None)
+        if isinstance(code, CodeType):
+            return code
+        handler = getattr(handler, "__func__", None) or getattr(handler, "func", None)
+        if handler is None:
+            return None
+    return None
