@@ -39,8 +39,8 @@ from typing import Any, Optional
 
 from readme_metrics.frames import frames
 
-__all__ = ["Noted", "find_worker", "forget", "stop_came", "watch_fork", "watch_stop",
-           "worker_set_term"]
+__all__ = ["Noted", "find_worker", "forget", "noting", "stop_came", "watch_fork",
+           "watch_stop", "worker_set_term"]
 
 
 class _Watch:
@@ -68,6 +68,15 @@ def _record(worker: object, noted: Noted) -> None:
     if watch is None or watch.pid != os.getpid() or watch.worker is not worker:
         watch = _watch = _Watch(worker)
     watch.noted.append(noted)
+
+
+def noting(worker: object, handler: Any) -> Noted:
+    """``handler``, a stop's of ``worker`` that no other wrapper sees (uvicorn-worker's
+    SIGQUIT: :mod:`.uvicorn_worker_quit`), wrapped so that :func:`stop_came` counts from
+    it too."""
+    noted = Noted(handler)
+    _record(worker, noted)
+    return noted
 
 
 def forget() -> None:

@@ -14,7 +14,7 @@ worker's main thread, on its event loop), under that class (told by its
 handler again to do, besides what it did, what uvicorn's own SIGTERM handler does
 (``Server.should_exit``; uvloop's handlers cannot be read, so the class tells): the
 worker ends its requests in flight, runs the lifespan's shutdown (the flush, bounded
-by :mod:`.gunicorn_stop`) and exits. Anything else (another worker class, a handler the
+by :mod:`.gunicorn_stop` from this signal, noted as a SIGTERM is) and exits. Anything else (another worker class, a handler the
 app set, a loop without it): left as it is.
 """
 
@@ -56,6 +56,9 @@ def watch_quit() -> None:
             handle_exit(worker, quit_signal, None)  # (as before: alive = False)
             uvicorn_server.should_exit = True
 
-        loop.add_signal_handler(quit_signal, stop)
+        # Noted: the lifespan's flush is bounded from this signal, as from a SIGTERM
+        # (gunicorn_stop), not from its own start after the requests in flight: a
+        # request of 3 s had it killed midway, nothing said (review135).
+        loop.add_signal_handler(quit_signal, gunicorn_signal.noting(worker, stop))
     except Exception:  # a platform or loop without these: as it was
         pass

@@ -76,13 +76,14 @@ SLOW_ASGI = textwrap.dedent("""
 
 def stop_with_slow_in_flight(collector: Collector, tmp_path: Path, source: str,
                              argv: list[str], key: str,
-                             slow_headers: Optional[dict[str, str]] = None
-                             ) -> tuple[list[int], str, str]:
+                             slow_headers: Optional[dict[str, str]] = None,
+                             stop: int = signal.SIGTERM) -> tuple[list[int], str, str]:
     """``source`` (its ``application``) under gunicorn (``argv``, one worker,
     ``--graceful-timeout 6``, ``PROJECT_KEY`` ``key``): 20 requests, then one to /slow
-    (with ``slow_headers``) in flight at the SIGTERM, the collector holding every answer
-    until the server ended: the slow one's status, the server's (stdout, stderr). The
-    server is stopped and waited for however the test ends."""
+    (with ``slow_headers``) in flight at the SIGTERM (or ``stop``, to the master), the
+    collector holding every answer until the server ended: the slow one's status, the
+    server's (stdout, stderr). The server is stopped and waited for however the test
+    ends."""
     gate = threading.Event()
     collector.default = Reply(gate=gate)
     (tmp_path / "stop_app.py").write_text(source)
@@ -106,7 +107,7 @@ def stop_with_slow_in_flight(collector: Collector, tmp_path: Path, source: str,
                 assert session.get(f"{base}/r/{n}", timeout=10).status_code == 200
         slow.start()
         wait_until((tmp_path / "slow_began").exists)
-        out, err = stop_for_output(process)
+        out, err = stop_for_output(process, stop=stop)
     finally:
         gate.set()
         if process.returncode is None:  # (a failure before the stop: not left running)

@@ -181,12 +181,13 @@ def stop_server(process: subprocess.Popen[bytes], patience: float = 15.0) -> Non
     end_stragglers(process)
 
 
-def stop_for_output(process: subprocess.Popen[bytes], patience: float = 30.0
-                    ) -> tuple[str, str]:
-    """A server started with its stdout and stderr piped, stopped by SIGTERM to its PID
-    (as a deployment does) and given ``patience`` seconds to end (then killed, with
-    what is left of its group): what it printed, (stdout, stderr). It must have exited 0."""
-    process.terminate()
+def stop_for_output(process: subprocess.Popen[bytes], patience: float = 30.0,
+                    stop: int = signal.SIGTERM) -> tuple[str, str]:
+    """A server started with its stdout and stderr piped, stopped by SIGTERM (or
+    ``stop``) to its PID (as a deployment does) and given ``patience`` seconds to end
+    (then killed, with what is left of its group): what it printed, (stdout, stderr). It
+    must have exited 0."""
+    process.send_signal(stop)
     try:
         out, err = process.communicate(timeout=patience)
     finally:
