@@ -14,8 +14,8 @@ worker's main thread, on its event loop), under that class (told by its
 handler again to do, besides what it did, what uvicorn's own SIGTERM handler does
 (``Server.should_exit``; uvloop's handlers cannot be read, so the class tells): the
 worker ends its requests in flight, runs the lifespan's shutdown (the flush, bounded
-by :mod:`.gunicorn_stop` from this signal, noted as a SIGTERM is) and exits. Anything else (another worker class, a handler the
-app set, a loop without it): left as it is.
+by :mod:`.gunicorn_stop` from this signal, noted as a SIGTERM is) and exits. Anything
+else (another worker class, a handler the app set, a loop without it): left as it is.
 """
 
 from __future__ import annotations
