@@ -174,3 +174,48 @@ def test_any_configuration_text_reads_a_positive_number_or_none(
     _conf(tmp_path, "WSGIDaemonProcess g shutdown-timeout=" + text, monkeypatch)
     found = mod_wsgi_stop.configured_shutdown("g")
     assert found is None or 0 < found < float("inf")
+
+
+# -- delivery50: the directive in any case, as Apache reads it ------------------------------
+
+
+def _configtest(root: Path) -> str:
+    """Apache's own check of mod_wsgi-express's configuration in ``root``."""
+    from tests.support.processes import run_command
+
+    done = run_command([str(root / "apachectl"), "configtest"], timeout=60,
+                       capture_output=True, text=True)
+    return done.stdout + done.stderr
+
+
+@pytest.mark.skipif(REASON is not None, reason=REASON or "")
+@pytest.mark.parametrize("directive", ["wsgidaemonprocess", "WSGIDAEMONPROCESS",
+                                       "WsgiDaemonProcess"])
+def test_the_directive_is_read_in_any_case_as_apache_runs_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, directive: str) -> None:
+    """An httpd.conf of mod_wsgi-express's (``setup-server``, edited by hand) that Apache
+    runs with the directive in another case: its ``shutdown-timeout`` is read (before:
+    the default taken, 3 of 3 None). An option name in another case is refused by
+    mod_wsgi itself (Apache does not start): not read either."""
+    from tests.support.mod_wsgi_express import EXPRESS, USER
+    from tests.support.processes import run_command
+
+    root = tmp_path / "root"
+    script = tmp_path / "app.wsgi"
+    script.write_text('def application(environ, start_response):\n    return []\n')
+    user = ["--user", USER, "--group", USER] if os.geteuid() == 0 else []
+    made = run_command([str(EXPRESS), "setup-server", str(script), "--server-root",
+                        str(root), "--port", "8050", "--shutdown-timeout", "2", *user],
+                       timeout=60, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    conf = root / "httpd.conf"
+    text = conf.read_text()
+    assert text.count("\nWSGIDaemonProcess 'localhost:8050'") == 2, text
+    conf.write_text(text.replace("\nWSGIDaemonProcess ", f"\n{directive} "))
+    assert "Syntax OK" in _configtest(root)  # Apache runs it
+    monkeypatch.setenv("MOD_WSGI_SERVER_ROOT", str(root))
+    assert mod_wsgi_stop.configured_shutdown("localhost:8050") == 2.0
+    # mod_wsgi's options are case-sensitive: Apache refuses this one
+    conf.write_text(conf.read_text().replace("shutdown-timeout=2", "Shutdown-Timeout=2"))
+    assert "Invalid option to WSGI daemon process definition" in _configtest(root)
+    assert mod_wsgi_stop.configured_shutdown("localhost:8050") is None

@@ -197,11 +197,17 @@ def watch() -> None:
         pass
 
 
+#: The directive read, as Apache matches it (lower-cased).
+_DIRECTIVE = "wsgidaemonprocess"
+_DIRECTIVE_LENGTH = len(_DIRECTIVE)
+
+
 def configured_shutdown(group: str) -> Optional[float]:
-    """``shutdown-timeout=`` of the ``WSGIDaemonProcess`` named ``group`` in the
-    configuration mod_wsgi-express wrote (``$MOD_WSGI_SERVER_ROOT/httpd.conf``; the
-    smaller where it is given more than once), in seconds; None without one, where it
-    is 0 (no reaper), or outside mod_wsgi-express. Never raises."""
+    """``shutdown-timeout=`` of the ``WSGIDaemonProcess`` (in any case, as Apache reads
+    it) named ``group`` in the configuration mod_wsgi-express wrote
+    (``$MOD_WSGI_SERVER_ROOT/httpd.conf``; the smaller where it is given more than
+    once), in seconds; None without one, where it is 0 (no reaper), or outside
+    mod_wsgi-express. Never raises."""
     root = os.environ.get("MOD_WSGI_SERVER_ROOT")
     if not root or not group:
         return None
@@ -213,17 +219,19 @@ def configured_shutdown(group: str) -> Optional[float]:
         return None
     found: list[float] = []
     for line in text.replace("\\\n", " ").splitlines():
-        if not line.lstrip().startswith("WSGIDaemonProcess"):
+        # Apache's directive names are case-insensitive (``wsgidaemonprocess`` runs
+        # too: delivery50); mod_wsgi's option names are not.
+        if line.lstrip()[:_DIRECTIVE_LENGTH].lower() != _DIRECTIVE:
             continue
         try:
             words = shlex.split(line)
         except ValueError:
             continue
-        if len(words) < 2 or words[0] != "WSGIDaemonProcess" or words[1] != group:
+        if len(words) < 2 or words[0].lower() != _DIRECTIVE or words[1] != group:
             continue
         for word in words[2:]:
             name, _, value = word.partition("=")
-            if name.lower() == "shutdown-timeout":
+            if name == "shutdown-timeout":  # (Shutdown-Timeout: Apache would not start)
                 try:
                     seconds = float(value)
                 except ValueError:
