@@ -36,8 +36,9 @@ app first: no ``uwsgi`` module as the first Delivery was made, and no library co
 the master after uWSGI loaded), the hooks are set up at each worker's first request
 (:func:`arm`: the pipe and handlers from its main thread, ``uwsgi.atexit`` under
 ``--skip-atexit-teardown``): delivery47, 0 of 6 logs delivered before at a stop with
-both workers in a request, nothing said. A ``--threads`` worker is armed there once its
-main thread serves a request.
+both workers in a request, nothing said. A ``--threads`` worker whose first logged
+request runs in another thread has its main thread asked to arm it at the next Python
+it runs (:func:`_ask_main_thread`, delivery50).
 
 Not under ``--skip-atexit`` (said as the middleware is made: ``uwsgi_exit``), nor
 outside uWSGI. Never raises.
@@ -52,7 +53,7 @@ import sys
 import threading
 from typing import Any, Callable, Optional
 
-from readme_metrics.delivery import c_signals, uwsgi_exit
+from readme_metrics.delivery import c_signals, main_thread, uwsgi_exit
 from readme_metrics.threads import start_thread
 
 __all__ = ["END_CODE", "STOPS", "arm", "busy", "install"]
@@ -150,10 +151,29 @@ def arm() -> None:
         uwsgi_exit.hook(_close)
     main = threading.current_thread() is threading.main_thread()
     if not main and (not _prepared or (_write is not None and _handler is None)):
+        if not _prepared:
+            _ask_main_thread()
         return  # (signal.signal and set_wakeup_fd need it: a later request there)
     _prepare()
     _armed = True
     _restore(main)
+
+
+def _ask_main_thread() -> None:
+    """Have the worker's main thread arm it (:func:`arm`) as soon as it runs Python again,
+    whatever it runs (:func:`.main_thread.soon`): a request of its own, logged or not, or
+    now if it is in one. Else a ``--threads`` worker was armed only once its main thread
+    served a logged request (delivery50: pyuwsgi.run() after the app's import, the main
+    thread in an unlogged request, 4 logged calls in the other thread, the stop: 0 of 4
+    delivered, none said). Once per worker."""
+    global _asked
+    if not _asked:
+        _asked = True
+        main_thread.soon(arm)
+
+
+#: True once this worker asked its main thread (:func:`_ask_main_thread`).
+_asked = False
 
 
 def _prepare() -> None:
@@ -257,8 +277,8 @@ def _forked() -> None:
     SIGTERM ended the worker, and not the child). The child ends on the stop signals
     again (their default action: before flake30, uWSGI's handler ended it too), the pipe
     is not its own."""
-    global _write, _armed, _prepared
-    write, _write, _armed, _prepared = _write, None, True, True
+    global _write, _armed, _prepared, _asked
+    write, _write, _armed, _prepared, _asked = _write, None, True, True, True
     if write is None:
         _unmask()
         return
