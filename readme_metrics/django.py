@@ -54,6 +54,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
+from readme_metrics import django_interrupted as interrupted
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_outlive import Outlive
@@ -180,12 +181,16 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self._async:
             return self.__acall__(request)
-        if self._unchecked:
-            self._unchecked = False
-            scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
-            if scope is not None and not lifespan_checked:
-                check_lifespan(self.pipeline.logger, scope)
-        capture = self._start(request)
+        try:
+            if self._unchecked:
+                self._unchecked = False
+                scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
+                if scope is not None and not lifespan_checked:
+                    check_lifespan(self.pipeline.logger, scope)
+            capture = self._start(request)
+        except BaseException:  # a signal handler's raise (django_interrupted)
+            interrupted.cut_at_start(self, request)
+            raise
         if capture is None:
             return self.get_response(request)
         # In unclosed's in-call requests until its log is queued or its response
@@ -193,8 +198,9 @@ class MetricsMiddleware:
         # process exits is counted dropped then, as the WSGI middleware's (it was lost
         # without a word). The sync chain only: the async one's tasks are the server's
         # to cancel at shutdown, and their cancellation is logged.
-        calling(capture)
         try:
+            capture.in_call = True
+            calling(capture)
             try:
                 response = self.get_response(request)
             except BaseException:
@@ -203,7 +209,11 @@ class MetricsMiddleware:
             capture.recorder.responded = time.perf_counter()
             group = self._identify(capture, response)
             return self._complete(capture, response, group)
+        except BaseException as error:  # the log queued first (django_interrupted)
+            interrupted.cut(self, capture, error)
+            raise
         finally:
+            capture.in_call = False
             returned(capture)
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -301,11 +311,13 @@ class MetricsMiddleware:
             self.pipeline.logger.debug("readme_metrics: request body not settled",
                                      exc_info=True)
         request = capture.request
+        copy = capture.given_copy()
         if not isinstance(getattr(request, "scope", None), dict):
             # WSGI: no event loop to await an async function on (a clear error).
-            return self._grouped(capture, self.pipeline.identify(request,
-                                                                capture.given_copy()))
-        group = self._awaiting(request, capture.given_copy())
+            capture.asking = True  # (a raise from here on may cut its answer short)
+            return self._grouped(capture, self.pipeline.identify(request, copy))
+        capture.asking = True
+        group = self._awaiting(request, copy)
         if group is None or group.__class__ is Group:
             return self._grouped(capture, group)
         if on_loop:

@@ -42,6 +42,8 @@ from readme_metrics.capture.wsgi_response import (
     cuts_at_length,
     sends_unallowed_body,
 )
+from readme_metrics.delivery.interrupted import handed
+from readme_metrics.django_interrupted import server_answer
 from readme_metrics.django_meta import wsgi_meta
 from readme_metrics.django_streams import async_stream, finish_at_close, sync_stream
 from readme_metrics.exchange import Group
@@ -76,7 +78,10 @@ class Capture:
             # the framing and what came after it (the next request) made the body.
             self.declared = None
         self.group: Optional[Group] = None
+        self.asking = False  # the grouping function was called
         self.asked = False  # the grouping function has answered (group is its answer)
+        self.pending: Optional[Pending] = None  # the log made (handed once queued)
+        self.in_call = False  # the sync chain's call runs (django_interrupted)
         self.tee: Optional[StreamTee] = None
         # Inline mode under the async chain (ASGI): the sends, and the loop whose
         # executor makes them, wherever the log is finished (on the loop, or in the
@@ -258,16 +263,39 @@ class Capture:
             recorder.record(chunk[cut:] if cut else chunk, True)
         return record
 
-    def finish(self) -> None:
-        """Queue the log, exactly once. Never raises."""
+    def finish(self, read: bool = True) -> None:
+        """Queue the log, exactly once. Never raises, but a signal handler's raise
+        (SystemExit, KeyboardInterrupt: in the main thread, runserver --nothreading),
+        which goes on once the log is queued (delivery50: before, lost unsaid).
+        ``read``: the start of a long request body may be read (not in a raise's
+        handler: :mod:`readme_metrics.django_interrupted`)."""
         if not self.recorder.finish():
             return
+        pending = None
         try:
             if self.group is not None:
-                self.request_body()
-                self._submit(self.recorder.pending(self.source, self.group))
+                self.request_body(read)
+                pending = self.pending = self.recorder.pending(self.source, self.group)
+                self._submit(pending)
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
+        except BaseException as error:
+            # Queued first, as it is (a queue put: no send), then it goes on. Whether it
+            # was the log says (handed), not how far _submit got (as WSGI's finish_log).
+            if self.group is not None and (pending is None or not handed(pending)):
+                self.queue_cut(pending, error)
+            raise
+
+    def queue_cut(self, pending: Optional[Pending], error: BaseException) -> None:
+        """The log queued as it is now (no send, no read), its grouping function having
+        answered: :meth:`finish` cut short by a raise before its submit. Never raises."""
+        try:
+            if server_answer(self, error) or pending is None:
+                assert self.group is not None
+                pending = self.pending = self.recorder.pending(self.source, self.group)
+            self.pipeline.submit(pending, send=False)
+        except Exception:  # pragma: no cover - never into the server
+            pass
 
     def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
         """At exit (unclosed's exit hook, in the exiting thread), the response still open:

@@ -34,9 +34,17 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     capture.in_flight = (dropped, ref)
 
     def closed() -> None:
-        if dropped.detach() is not None:  # not finalized meanwhile: counted off here
-            unclosed.sent(ref)
-        capture.finish()
+        try:
+            if dropped.detach() is not None:  # not finalized meanwhile: counted off here
+                unclosed.sent(ref)
+            capture.finish()
+        except BaseException:
+            # A signal handler's raise (the main thread's close: runserver --nothreading)
+            # before finish() took the log: taken now (once), then it goes on (delivery50).
+            if dropped.detach() is not None:
+                unclosed.sent(ref)
+            capture.finish(read=False)
+            raise
 
     response._resource_closers.append(closed)
 

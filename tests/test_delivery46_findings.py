@@ -40,27 +40,12 @@ _SERVER = '''
 import os
 import signal
 import sys
-import threading
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support import landing_hook
 
-MAIN = threading.main_thread().ident
-LIB = os.path.dirname(__import__("readme_metrics").__file__) + os.sep
-state = {"target": -1, "count": 0, "raised": None}
-
-
-def landing(frame, event, arg):
-    code = frame.f_code
-    if code.co_filename.endswith("socketserver.py"):
-        sys.setprofile(None)  # the request is over
-        return
-    if event in ("call", "c_return") and code.co_filename.startswith(LIB):
-        if state["count"] == state["target"]:
-            sys.setprofile(None)
-            state["raised"] = "%s:%s:%s" % (code.co_filename[len(LIB):], code.co_name, event)
-            print("raised at", state["raised"], flush=True)
-            signal.pthread_kill(MAIN, signal.SIGTERM)  # its handler raises here
-        state["count"] += 1
+landing = landing_hook.hook(lambda code: code.co_filename.endswith("socketserver.py"))
+state = landing.state
 
 
 # As examples/bottle/app.py does:
@@ -71,8 +56,7 @@ def pets(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json")])
     target = int(environ.get("QUERY_STRING") or "-1")
     yield b'{"pets": []}'
-    state.update(target=target, count=0, raised=None)
-    sys.setprofile(landing)  # the app's last byte is out
+    landing_hook.arm(target, landing)  # the app's last byte is out
 
 
 wrapped = MetricsMiddleware(pets, MetricsApiConfig(

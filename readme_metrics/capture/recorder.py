@@ -287,6 +287,10 @@ class Recorder:
             return False
         return True
 
+    def finished(self) -> bool:
+        """Whether :meth:`finish` was called (the log queued, or being)."""
+        return not hasattr(self, "_unfinished")
+
     def pending(self, request: RequestSource, group: Group) -> Pending:
         """The record to queue, timed now."""
         return Pending(self, request, group, time.perf_counter())

@@ -1,0 +1,83 @@
+"""A signal handler's raise in the Django middleware's own steps (delivery50).
+
+Under a server that runs the app in the process's main thread (``manage.py runserver
+--nothreading --noreload``; wsgiref; gunicorn's sync worker), a signal handler that
+raises (a SIGTERM handler's ``sys.exit``, as Django's own under its autoreloader; Ctrl-C's
+KeyboardInterrupt) raises wherever that thread is: in the middleware's capture too,
+from the request's start to the log's queueing. The raise leaves the app and the
+server answers its own 500 (runserver and wsgiref take it for the app's error and
+serve on). Before, a log cut short so was lost without a word (runserver
+--nothreading: 182 of the 193 landing points of a GET). Now it is queued first, the
+status the client got (the server's 500), then the raise goes on unchanged, as for one
+landing in the view (``MetricsMiddleware._failed``): the grouping function is asked
+then if it had not been; a raise that landed in it (no answer, no caller to log it
+under) is counted dropped and said, as the WSGI middleware's (:mod:`.delivery.interrupted`).
+A raise after the log was queued leaves it as it is: it has the app's answer, the client
+the server's 500, as for one landing in Django's own code after the middleware.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from readme_metrics.capture.wsgi_response import answers_500
+from readme_metrics.delivery.interrupted import handed, said_dropped
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from readme_metrics.django_exchange import Capture
+
+__all__ = ["cut", "cut_at_start", "server_answer"]
+
+
+def cut_at_start(middleware: Any, request: HttpRequest) -> None:
+    """The middleware's start (``_start``) cut short before its capture was made: the
+    view never runs; made again and logged as the server's 500. Never raises."""
+    try:
+        capture = middleware._start(request)
+        if capture is not None:
+            middleware._failed(capture)
+    except Exception:  # pragma: no cover - never into the server
+        pass
+
+
+def cut(middleware: Any, capture: Capture, error: BaseException) -> None:
+    """The sync chain's steps cut short by ``error`` outside the view's own raise (which
+    ``_failed`` logs): the log queued as far as it went, unless it was. Never raises."""
+    try:
+        pending = capture.pending
+        recorder = capture.recorder
+        if (pending is not None and handed(pending)) or recorder.finished():
+            return  # queued (finish's own handler queues what it began)
+        server_answer(capture, error)
+        if not capture.asked:
+            if capture.asking:  # it landed in the grouping function: no answer
+                recorder.finish()
+                said_dropped(middleware.pipeline, error)
+                return
+            if middleware._identify(capture) is None:
+                if recorder.finish():
+                    middleware.pipeline.skip()
+                return
+        capture.finish(read=False)
+    except Exception:  # pragma: no cover - never into the server
+        pass
+
+
+def server_answer(capture: Capture, error: BaseException) -> bool:
+    """The log says the answer the client gets when ``error`` leaves the app's call:
+    the server's 500 (runserver, wsgiref), not the app's. Only while the middleware's
+    call runs (``capture.in_call``): after it, the server had the app's answer. True
+    when it changed the recorder (a log made before is made again)."""
+    if not capture.in_call:
+        return False
+    recorder = capture.recorder
+    if not recorder.status:
+        recorder.fail()
+    elif answers_500(capture.request.META, in_call=True, wrote=False):
+        recorder.server_answered(500, "Internal Server Error",
+                                 f"the app's call ended at a {type(error).__name__}")
+    else:
+        return False
+    return True
