@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from readme_metrics.capture.asgi import MetricsMiddleware
     from readme_metrics.capture.asgi_scope import ScopeRequest
 
-#: Inline mode's hand-off (to a thread that submits): begun, the log is its own.
-_HANDED_INLINE = InlineSends.send_first.__code__
+#: Inline mode's hand-off (to a thread that submits): begun, the log is its own (in line
+#: or queued before a raise goes on). Its inner call's, not send_first's: a raise at that
+#: call's entry had gone through send_first, the log not in line (lost unsaid, delivery52).
+_HANDED_INLINE = InlineSends._send.__code__
 
 __all__ = ["LogSide", "UNKNOWN"]
 

@@ -16,8 +16,13 @@ waits is only queued, as background mode does (a queue put, no I/O): never sent 
 where the caller may be the event loop. The queue's bounds apply; the next turn that
 gets a thread, a ``flush()``, ``close()`` or the exit flush sends it. A thread that failed
 to start may have left its drain in the executor's queue, run when a thread frees up:
-each attempt has a ticket of its own, and a drain whose ticket is not the current one
-does nothing, so that sends still take turns.
+a drain takes the turn only while no other one runs, so that sends still take turns.
+
+A raise in the hand-off (a signal handler's, in the loop's thread: the main one) goes
+on unchanged, but only once the log is in line (or queued) and the drain that the
+call marked as started is started: before delivery52, one landing between the mark and
+the start left the mark set for good (every later log waited for a flush, 64 of them,
+then only queued), and one landing before the log was in line lost it unsaid.
 Used by the ASGI middleware and by the Django one under Django's ASGI handler.
 
 What waits for its turn is bounded (SPEC 7: memory stays bounded while ReadMe is slow):
@@ -38,6 +43,7 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
+from readme_metrics.delivery.interrupted import handed
 
 #: The most exchanges waiting for their turn (fewer when ``max_queue_size`` is smaller).
 WAITING_MAX = 64
@@ -55,7 +61,7 @@ class InlineSends:
         self._waiting: deque[tuple[Any, Future[None]]] = deque()
         self._in_hand: Optional[Future[None]] = None  # the item a drain is submitting
         self._draining = False  # a thread is running _drain, or is about to
-        self._ticket: Optional[object] = None  # the drain whose turn it is
+        self._running = False  # a drain has the turn (set and cleared by the drain)
         # Our own thread (new after a fork); its queued sends finish at interpreter exit,
         # before the at-exit flush.
         self._own: Optional[ThreadPoolExecutor] = None
@@ -81,38 +87,70 @@ class InlineSends:
     def _send(self, item: Any, loop: Optional[asyncio.AbstractEventLoop]
               ) -> tuple[Future[None], bool]:
         """:meth:`send`, and whether this item's drain was started by this call."""
-        done: Future[None] = Future()
-        with self._lock:
-            if self._pid != os.getpid():  # a forked child: the parent's sends are its own
-                self._pid = os.getpid()
-                self._waiting.clear()
-                self._in_hand = None
-                self._draining = False
-                self._ticket = None
-                self._own = None
-            overflow = self._draining and len(self._waiting) >= self._limit
-            if not overflow:
-                self._waiting.append((item, done))
-                if self._draining:
-                    return done, False  # the running drain takes it in turn
-                self._draining = True
-        if overflow:  # queued now (a lock and an append), sent by a later turn
-            self._queue_only(item, done)
-            return done, False
-        here = loop if loop is not None and running_asyncio_loop() is loop else None
-        if here is not None and self._start_drain(partial(here.run_in_executor, None)):
+        # Everything from the first instruction on is in the try: a raise that went
+        # through this call past its entry leaves the log in line or queued
+        # (capture/asgi_end.py asks that of this code, interrupted.began).
+        done: Optional[Future[None]] = None
+        started = False  # this call marked a drain as running: it must start one
+        try:
+            done = Future()
+            with self._lock:
+                if self._pid != os.getpid():  # a forked child: the parent's sends are its own
+                    self._pid = os.getpid()
+                    self._waiting.clear()
+                    self._in_hand = None
+                    self._draining = self._running = False
+                    self._own = None
+                overflow = self._draining and len(self._waiting) >= self._limit
+                if not overflow:
+                    self._waiting.append((item, done))
+                    if self._draining:
+                        return done, False  # the running drain takes it in turn
+                    self._draining = started = True  # (no call between: both or neither)
+            if overflow:  # queued now (a lock and an append), sent by a later turn
+                self._queue_only(item, done)
+                return done, False
+            self._start(loop)
+            started = False
             return done, True
-        if not self._start_drain(lambda *job: self._own_thread().submit(*job)):
+        except BaseException as error:
+            self._interrupted(item, done, started)
+            if isinstance(error, Exception):  # pragma: no cover - never into the app
+                return done or Future(), False
+            raise  # (a signal handler's: unchanged, to the server and the app)
+
+    def _start(self, loop: Optional[asyncio.AbstractEventLoop]) -> None:
+        """Start a drain: in ``loop``'s executor when called on that loop, else in our
+        own thread; without a thread, what waits is only queued."""
+        try:
+            here = loop if loop is not None and running_asyncio_loop() is loop else None
+        except Exception:  # pragma: no cover - running_asyncio_loop never raises
+            here = None
+        if here is not None and self._start_drain(partial(here.run_in_executor, None)):
+            return
+        if not self._start_drain(lambda job: self._own_thread().submit(job)):
             self._queue_waiting()
-        return done, True
+
+    def _interrupted(self, item: Any, done: Optional[Future[None]], started: bool) -> None:
+        """A raise cut :meth:`_send` short: ``item`` queued if it is not in line (nor
+        queued by the delivery already), and the drain marked as started by it started
+        (a second one, if the raise landed after the start, finds the turn taken and
+        does nothing). Never raises."""
+        try:
+            with self._lock:
+                in_line = done is not None and (
+                    self._in_hand is done or any(entry[1] is done for entry in self._waiting))
+            if not (in_line or handed(item) or (done is not None and done.done())):
+                self._submit(item, False)
+            if started:
+                self._start(running_asyncio_loop())
+        except Exception:  # pragma: no cover - never into the app
+            pass
 
     def _start_drain(self, start: Callable[..., object]) -> bool:
-        """Have ``start(drain, ticket)`` run a drain in a thread; False if it could not."""
-        ticket = object()
-        with self._lock:
-            self._ticket = ticket
+        """Have ``start(drain)`` run a drain in a thread; False if it could not."""
         try:
-            start(self._drain, ticket)
+            start(self._drain)
             return True
         except Exception:  # RuntimeError: the executor is shut down, or no thread starts
             return False
@@ -123,7 +161,6 @@ class InlineSends:
             waiting = list(self._waiting)
             self._waiting.clear()
             self._draining = False
-            self._ticket = None
         for item, done in waiting:
             self._queue_only(item, done)
 
@@ -134,20 +171,24 @@ class InlineSends:
             pass
         _settle(done)
 
-    def _drain(self, ticket: object) -> None:
-        """Submit what waits, in order, until nothing does (or the ticket is stale)."""
+    def _drain(self) -> None:
+        """Submit what waits, in order, until nothing does; nothing while another drain
+        has the turn (one left in an executor's queue by a thread that did not start, a
+        second one started after a raise: :meth:`_interrupted`): that one takes it all."""
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
         while True:
             with self._lock:
-                if ticket is not self._ticket:
-                    return  # left behind by a thread that did not start: not our turn
                 if not self._waiting:
-                    self._draining = False
+                    self._draining = self._running = False
                     return
                 item, done = self._waiting.popleft()
                 self._in_hand = done
             try:
                 self._submit(item)
-            except Exception:  # pragma: no cover - MetricsPipeline.submit never raises
+            except BaseException:  # pragma: no cover - MetricsPipeline.submit never raises
                 pass  # and a drain that stopped here would strand every later send
             _settle(done)
             with self._lock:

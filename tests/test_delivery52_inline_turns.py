@@ -1,0 +1,104 @@
+"""delivery52: ASGI inline mode's turn (capture/asgi_inline.py) after a raise in its
+hand-off.
+
+InlineSends sends one log after another off the event loop: the first log handed over
+marks a drain as running, then starts it in the loop's executor; the logs after it wait
+for that drain. A signal handler's raise (in the loop's thread, the main one) landing
+between the mark and the start left the mark set with no drain: every later log waited
+for a turn that never came (64 of them, then only queued), sent only by a flush or the
+exit. Landing before the log was in line, it was lost unsaid: the caller
+(capture/asgi_end.py) took a raise that went through the hand-off for a log handed.
+
+The landing points are real ones, swept as tests/test_delivery49_findings.py does under
+uvicorn: a profile hook counts the library's function entries and C calls' returns from
+the server's write of the last byte on, and at the Nth a SIGUSR1 whose handler raises
+(``sys.exit``) lands there; uvicorn takes it for the app's error and serves on.
+"""
+
+from __future__ import annotations
+
+import ast
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.test_delivery46_findings import sweep
+from tests.test_delivery49_findings import _ASGI_SERVER
+
+# The uvicorn server of delivery49 in inline mode, each log a batch of its own (its drain
+# posts it): /state tells the inline turn's state and the counts, without a flush.
+_INLINE_SERVER = _ASGI_SERVER.replace(
+    'grouping_function=lambda request: {"api_key": "owlbert-key"}))',
+    'grouping_function=lambda request: {"api_key": "owlbert-key"},\n'
+    '    background_worker_mode=False, buffer_length=1))',
+).replace(
+    '    if scope["type"] == "http" and scope["path"] == "/flush":',
+    '    if scope["type"] == "http" and scope["path"] == "/state":\n'
+    '        inline = wrapped._inline\n'
+    '        return await text(send, repr((inline._draining, len(inline._waiting),\n'
+    '                                      dict(wrapped.pipeline.delivery.stats))).encode())\n'
+    '    if scope["type"] == "http" and scope["path"] == "/flush":',
+)
+
+
+def _state(port: int) -> tuple[bool, int, dict[str, int]]:
+    answer = requests.get(f"http://127.0.0.1:{port}/state", timeout=30)
+    state: tuple[bool, int, dict[str, int]] = ast.literal_eval(answer.text)
+    return state
+
+
+@pytest.mark.e2e
+def test_a_raising_signal_handler_at_every_landing_point_of_an_asgi_inline_hand_off(
+        tmp_path: Path, collector: Collector) -> None:
+    from tests.support.command import app_environment
+    from tests.support.ports import free_port
+    from tests.test_readme import _start_app
+
+    assert _INLINE_SERVER.count("background_worker_mode=False") == 1
+    assert _INLINE_SERVER.count('"/state"') == 1
+    script = tmp_path / "asgi_inline_landing.py"
+    script.write_text(_INLINE_SERVER)
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, PORT=str(port))
+    proc = _start_app([sys.executable, str(script)], tmp_path, env, port,
+                      tmp_path / "uvicorn-output.txt")
+    try:
+        places = sweep(port)
+        # Three more logs, no raise: each sent by a drain of its own, without a flush
+        # (before: the turn's mark left set by a raise, they waited for a flush).
+        for _ in range(3):
+            answer = requests.get(f"http://127.0.0.1:{port}/pets", timeout=30)
+            assert answer.status_code == 200
+        calls = len(places) + 1 + 3
+        seen: list[tuple[bool, int, dict[str, int]]] = []
+
+        def settled() -> bool:
+            seen.append(_state(port))
+            draining, waiting, stats = seen[-1]
+            return stats["captured"] == calls and not draining and not waiting and (
+                stats["sent"] + stats["dropped"] == calls)
+
+        try:
+            wait_until(settled)
+        except AssertionError:
+            pytest.fail(f"the inline turn stuck: {seen[-1]}; swept {places}")
+        flushed, stats = ast.literal_eval(
+            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    # The sweep went through the hand-off: the log put in line, the drain started
+    assert any("asgi_inline.py:_send:" in place for place in places), places
+    assert any("asgi_inline.py:_start_drain:" in place for place in places), places
+    # Every call's log, once, whichever point the raise landed at: none lost or said
+    # dropped (the raise is a signal's, not the log's), none twice.
+    assert flushed, (stats, places)
+    assert stats["captured"] == stats["sent"] == calls, (stats, places)
+    assert stats["dropped"] == 0 and stats["queued"] == 0, stats
+    logs = collector.wait_for_logs(calls, timeout=10)
+    assert len(logs) == calls, (len(logs), calls)
