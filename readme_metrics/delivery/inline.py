@@ -175,8 +175,13 @@ class InlineSending:
                     # A batch still due after this one (a retry went first, take_locked; a
                     # backlog past one POST's caps) stayed queued until some later request
                     # (review99): the sender looks once more, as for a note (_send_inline).
+                    # So it does for logs its encode split off (past the caps: first in
+                    # line, not posted yet), which waited for a later request (delivery52).
                     with queue.lock:
-                        if queue.due_locked(time.monotonic(), False)[0]:
+                        now = time.monotonic()
+                        if queue.due_locked(now, False)[0] or any(
+                                retry.body is None and retry.not_before <= now
+                                for retry in queue.retries):
                             self._inline_turned_away = True
                     return retried  # one batch per request, but see _send_inline
         except BaseException as interrupt:

@@ -105,6 +105,9 @@ class LogQueue(FlushWaiting, HeldBytes):
         self.done = threading.Condition(self.lock)  # flush() callers wait here
         self.items: deque[Any] = deque()
         self.first_at = 0.0  # arrival of the oldest waiting log (flush_interval timer)
+        #: The last log a cut past one POST's caps left waiting: due with the batch it
+        #: was cut from (:meth:`cut_locked`).
+        self.cut_rest = 0
         self.accepted = 0  # sequence number of the last accepted log
         self.taken = 0  # logs taken off ``items`` so far
         self.resolved = 0  # logs settled (sent or dropped) after being accepted
@@ -219,7 +222,7 @@ class LogQueue(FlushWaiting, HeldBytes):
         if not waiting:
             return False, None
         if (force or waiting >= self.batch_size or self.taken < self.flush_target
-                or self.full_locked()):
+                or self.taken < self.cut_rest or self.full_locked()):
             return True, None
         if self.interval > 0:
             left = self.first_at + self.interval - now
@@ -260,9 +263,12 @@ class LogQueue(FlushWaiting, HeldBytes):
                 deque(map(_POP_LEFT, repeat(items, count)), 0)  # (one C call)
                 nbytes = sum(sizes[:count])
             # What is left (only after a capped cut) arrived after first_at: keeping
-            # first_at sends it early rather than late.
+            # first_at sends it early rather than late. It was due with the batch cut
+            # (all of it waiting at once): due still, however few (inline mode, which
+            # has no timer, left it for the next request, delivery52).
             batch = Batch(taken, first, nbytes)
             self.taken = first - 1 + len(taken)
+            self.cut_rest = max(self.cut_rest, self.taken + len(items))
             self.in_flight.add(batch)
         except BaseException:
             # A signal handler's raise (the main thread's inline send, delivery49): the
