@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from readme_metrics._logging import QuietLogger
@@ -39,23 +39,27 @@ _LOOP = (
     "ReadMeMetrics(config, app) does it)")
 
 
-def _is_call(frame: FrameType, middleware: Any) -> bool:
-    return frame.f_code.co_name == "__call__" and frame.f_locals.get("self") is middleware
+def _is_call(frame: FrameType, middleware: Any, code: CodeType) -> bool:
+    # Only the middleware's own calls' locals are read: before Python 3.13 reading a
+    # running frame's leaves a snapshot of them on it, which kept what a caller (any
+    # ``__call__`` up the stack) let go of alive as long as it ran (delivery52).
+    return frame.f_code is code and frame.f_locals.get("self") is middleware
 
 
 def _nested(middleware: Any, error: BaseException) -> tuple[int, int]:
     """The frames of ``middleware.__call__`` in the traceback of ``error`` (from the
     one that caught it down: 1 at least) and above it (its callers), each counted up to
     :data:`LOOP_CALLS` (above: to what the loop needs more, 1 at least)."""
+    code = sys._getframe(2).f_code  # (_nested < calls_itself < __call__): its code
     below, traceback = 0, error.__traceback__
     while traceback is not None and below < LOOP_CALLS:
-        below += _is_call(traceback.tb_frame, middleware)
+        below += _is_call(traceback.tb_frame, middleware, code)
         traceback = traceback.tb_next
     above, most = 0, max(1, LOOP_CALLS - below)
-    for frame in frames(sys._getframe(3)):  # (_nested < calls_itself < __call__)
+    for frame in frames(sys._getframe(3)):
         if above >= most:
             break
-        above += _is_call(frame, middleware)
+        above += _is_call(frame, middleware, code)
     return above, below
 
 
