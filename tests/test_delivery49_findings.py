@@ -15,6 +15,7 @@ import ast
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -130,19 +131,26 @@ uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warn
 '''
 
 
-@pytest.mark.e2e
-def test_a_raising_signal_handler_at_every_landing_point_of_the_asgi_end_under_uvicorn(
-        tmp_path: Path, collector: Collector) -> None:
+def serve_asgi(tmp_path: Path, collector: Collector,
+               source: str = _ASGI_SERVER) -> tuple[Any, int]:
+    """The uvicorn server ``source`` (that of :data:`_ASGI_SERVER` by default) started,
+    posting to ``collector``: the process and its port."""
     from tests.support.command import app_environment
     from tests.support.ports import free_port
     from tests.test_readme import _start_app
 
     script = tmp_path / "asgi_landing.py"
-    script.write_text(_ASGI_SERVER)
+    script.write_text(source)
     port = free_port()
     env = app_environment(collector.url, tmp_path, PORT=str(port))
-    proc = _start_app([sys.executable, str(script)], tmp_path, env, port,
-                      tmp_path / "uvicorn-output.txt")
+    return _start_app([sys.executable, str(script)], tmp_path, env, port,
+                      tmp_path / "uvicorn-output.txt"), port
+
+
+@pytest.mark.e2e
+def test_a_raising_signal_handler_at_every_landing_point_of_the_asgi_end_under_uvicorn(
+        tmp_path: Path, collector: Collector) -> None:
+    proc, port = serve_asgi(tmp_path, collector)
     try:
         places = sweep(port)
         calls = len(places) + 1

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ import requests
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.test_delivery46_findings import sweep
-from tests.test_delivery49_findings import _ASGI_SERVER
+from tests.test_delivery49_findings import _ASGI_SERVER, serve_asgi
 
 # The uvicorn server of delivery49 in inline mode, each log a batch of its own (its drain
 # posts it): /state tells the inline turn's state and the counts, without a flush.
@@ -55,18 +54,9 @@ def _state(port: int) -> tuple[bool, int, dict[str, int]]:
 @pytest.mark.e2e
 def test_a_raising_signal_handler_at_every_landing_point_of_an_asgi_inline_hand_off(
         tmp_path: Path, collector: Collector) -> None:
-    from tests.support.command import app_environment
-    from tests.support.ports import free_port
-    from tests.test_readme import _start_app
-
     assert _INLINE_SERVER.count("background_worker_mode=False") == 1
     assert _INLINE_SERVER.count('"/state"') == 1
-    script = tmp_path / "asgi_inline_landing.py"
-    script.write_text(_INLINE_SERVER)
-    port = free_port()
-    env = app_environment(collector.url, tmp_path, PORT=str(port))
-    proc = _start_app([sys.executable, str(script)], tmp_path, env, port,
-                      tmp_path / "uvicorn-output.txt")
+    proc, port = serve_asgi(tmp_path, collector, _INLINE_SERVER)
     try:
         places = sweep(port)
         # Three more logs, no raise: each sent by a drain of its own, without a flush
