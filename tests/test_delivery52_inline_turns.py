@@ -18,8 +18,11 @@ the server's write of the last byte on, and at the Nth a SIGUSR1 whose handler r
 from __future__ import annotations
 
 import ast
+import asyncio
 import signal
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -92,3 +95,58 @@ def test_a_raising_signal_handler_at_every_landing_point_of_an_asgi_inline_hand_
     assert stats["dropped"] == 0 and stats["queued"] == 0, stats
     logs = collector.wait_for_logs(calls, timeout=10)
     assert len(logs) == calls, (len(logs), calls)
+
+
+# -- a drain cancelled in the executor before it ran ---------------------------------------
+#
+# The drain runs in the loop's default executor; one cancelled there before it ran (an
+# app's own default executor shut down with cancel_futures=True while the send waited
+# for a thread) left the turn marked as running, and the call that waited for its own
+# send waited for ever.
+
+
+def test_a_drain_cancelled_in_the_executor_before_it_ran_holds_neither_the_turn_nor_the_call(
+        collector: Collector) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+    from tests.support.asgi import http_scope, run
+    from tests.support.contract import API_KEY, inline_options
+    from tests.support.polling import PATIENCE
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = MetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, **inline_options({})))
+    inline = middleware._inline
+    pool = ThreadPoolExecutor(1)
+    free = threading.Event()
+
+    async def two_requests() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(pool)
+        busy = pool.submit(free.wait, PATIENCE)  # the executor's one thread is taken
+        first = asyncio.ensure_future(run(middleware, http_scope(path="/1"),
+                                          then="disconnect"))
+        while not inline._waiting:  # the log in line, its drain queued behind `busy`
+            await asyncio.sleep(0.01)
+        pool.shutdown(wait=False, cancel_futures=True)  # the drain never runs
+        free.set()
+        await asyncio.wrap_future(busy)
+        # The call ends (before: it waited for its send for ever)
+        await asyncio.wait_for(first, PATIENCE)
+        # and the next log is sent by a drain of its own (the executor is shut down: the
+        # library's own thread), without a flush (before: it waited behind the mark).
+        await asyncio.wait_for(run(middleware, http_scope(path="/2"), then="disconnect"),
+                               PATIENCE)
+
+    asyncio.run(two_requests())
+    wait_until(lambda: middleware.stats["sent"] >= 1)
+    assert not inline._draining and not inline._waiting
+    assert middleware.flush(PATIENCE) is True
+    assert middleware.stats["sent"] == middleware.stats["captured"] == 2
+    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    assert sorted(url[-2:] for url in urls) == ["/1", "/2"], urls

@@ -22,7 +22,9 @@ A raise in the hand-off (a signal handler's, in the loop's thread: the main one)
 on unchanged, but only once the log is in line (or queued) and the drain that the
 call marked as started is started: before delivery52, one landing between the mark and
 the start left the mark set for good (every later log waited for a flush, 64 of them,
-then only queued), and one landing before the log was in line lost it unsaid.
+then only queued), and one landing before the log was in line lost it unsaid. A drain
+cancelled in the executor before it ran (shut down with ``cancel_futures=True``) frees the
+turn too: what waited for it is only queued.
 Used by the ASGI middleware and by the Django one under Django's ASGI handler.
 
 What waits for its turn is bounded (SPEC 7: memory stays bounded while ReadMe is slow):
@@ -150,10 +152,27 @@ class InlineSends:
     def _start_drain(self, start: Callable[..., object]) -> bool:
         """Have ``start(drain)`` run a drain in a thread; False if it could not."""
         try:
-            start(self._drain)
-            return True
+            started = start(self._drain)
         except Exception:  # RuntimeError: the executor is shut down, or no thread starts
             return False
+        watch = getattr(started, "add_done_callback", None)
+        if watch is not None:
+            watch(self._ran)
+        return True
+
+    def _ran(self, started: Any) -> None:
+        """A drain's future is done: one cancelled before it ran (its executor shut down
+        with ``cancel_futures=True``, an app's own default executor) left the turn marked
+        as running and the call waiting for its send waiting for ever (delivery52). What
+        waits is only queued then (no I/O), and the turn is free. Never raises."""
+        try:
+            if started.cancelled():
+                with self._lock:
+                    running = self._running
+                if not running:  # (a drain that runs takes what waits)
+                    self._queue_waiting()
+        except Exception:  # pragma: no cover - never into the loop's callbacks
+            pass
 
     def _queue_waiting(self) -> None:
         """No thread to send from: queue what waits (no I/O), for a later turn to send."""
