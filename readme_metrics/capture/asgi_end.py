@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
-from readme_metrics.capture.asgi_inline import InlineSends
+from readme_metrics.capture.asgi_inline import HAND_OFF_CODE
 from readme_metrics.capture.asgi_messages import CUT_STATUS
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_receive import RequestSide
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 #: Inline mode's hand-off (to a thread that submits): begun, the log is its own (in line
 #: or queued before a raise goes on). Its inner call's, not send_first's: a raise at that
 #: call's entry had gone through send_first, the log not in line (lost unsaid, delivery52).
-_HANDED_INLINE = InlineSends._send.__code__
+_HANDED_INLINE = HAND_OFF_CODE
 
 __all__ = ["LogSide", "UNKNOWN"]
 

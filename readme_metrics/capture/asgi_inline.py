@@ -250,3 +250,8 @@ def _settle(done: Future[None]) -> None:
         done.set_result(None)
     except InvalidStateError:  # the one waiting for it was cancelled
         pass
+
+
+#: The code of the inline hand-off's inner call (:meth:`InlineSends._send`): a raise that
+#: got into it leaves the log its own (in line, or queued before the raise goes on).
+HAND_OFF_CODE = InlineSends._send.__code__
