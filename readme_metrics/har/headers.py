@@ -202,8 +202,11 @@ def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[Caller
 
 # A header's value in its (name, value) pair.
 _VALUE = itemgetter(1)
-# The first character of a header value that may be a JSON document.
+# The first character of a header value that may be a JSON document; with a blank, one
+# that may start one after its blanks (JSON's whitespace: `X-Data:  {"password": ...}`,
+# werkzeug hands an obs-folded value on with its fold's blanks; went out, hostile43).
 _JSON_OPEN = frozenset("{[")
+_JSON_LEAD = frozenset("{[ \t\r\n")
 
 
 def _json_value(value: str, name: str, redactor: Redactor) -> str:
@@ -274,7 +277,7 @@ def headers(
     for name, value in pairs:
         if archives and archive_held(redactor, value):  # type: ignore[arg-type]
             value = redacted(value)
-        if name in plain and (bare or value[:1] not in _JSON_OPEN):
+        if name in plain and (bare or value[:1] not in _JSON_LEAD):
             if len(value) >= shortest and (key in value or "\\" in value or inside and (
                     "%" in value or (spaced and "+" in value))) or (
                     numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
@@ -331,7 +334,8 @@ def headers(
                     value = authority_key(value, caller.key, caller.masked)
             elif kind == _SUBPROTOCOLS:
                 value = masked_subprotocols(value)  # a WebSocket client's bearer token
-            if kind == _LINK or redactor is not None and value[:1] in _JSON_OPEN:
+            if kind == _LINK or redactor is not None and value[:1] in _JSON_LEAD and (
+                    value[:1] in _JSON_OPEN or value.lstrip(" \t\r\n")[:1] in _JSON_OPEN):
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
             # caller.may_hold, inlined as for the plain headers above (Host, Content-Type,
