@@ -17,10 +17,11 @@ member (:mod:`.yaml_flow`); a block scalar's lines are text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
+from readme_metrics.har.yaml_aliases import alias_names, aliased
 from readme_metrics.har.yaml_anchors import (
     anchor_names,
     anchored_key,
@@ -32,7 +33,6 @@ from readme_metrics.har.yaml_anchors import denies as _denies
 from readme_metrics.har.yaml_anchors import named as _named
 from readme_metrics.har.yaml_flow import flow_close as _flow_close
 from readme_metrics.har.yaml_flow import flow_hidden
-from readme_metrics.har.yaml_lines import ALIASES as _ALIASES
 from readme_metrics.har.yaml_lines import complex_scalars as _complex_scalars
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
@@ -84,16 +84,14 @@ def yaml_redacted(text: str, redactor: Redactor, source: str | None = None) -> s
     if source is not None and source != text and "*" in source and "&" in source:
         source = _BREAKS.sub("\n", source)
         aliases += _hidden(source, redactor, frozenset(), _named(source, redactor))[1]
-    rounds, covered = 0, frozenset(aliases)
-    while covered:
-        # An anchored value hidden may hold an alias of another anchor (``y: &b [*a]``
-        # then ``password: *b``: ``a``'s value went out; review131): each pass hides
-        # the anchors named so far; after 4, every anchor (a long chain: linear).
-        hidden, more, again = _hidden(hidden, redactor, covered, named)
-        anchored, rounds = anchored or again, rounds + 1
-        widened = covered | frozenset(more) if rounds < 4 else frozenset(
-            anchor_names(reading))
-        covered = widened if widened != covered else frozenset()
+    if aliases:
+        # (Each node an alias in a hidden value names hidden too, on to a chain's end.)
+        def hide(text: str, anchors: frozenset[str],
+                 owned: Optional[Callable[[str, str], None]]) -> tuple[str, list[str], bool]:
+            return _hidden(text, redactor, anchors, named, owned=owned)
+
+        hidden, again = aliased(hidden, aliases, hide)
+        anchored = anchored or again
     lost: set[str] = set()
     if anchored and "*" in hidden:
         # An anchor hidden inside a value (``password: [&p s]`` then ``b: *p``): each
@@ -113,14 +111,21 @@ _BREAKS = lazy_compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: frozenset[str],
-            lost: frozenset[str] = frozenset()) -> tuple[str, list[str], bool]:
+            lost: frozenset[str] = frozenset(),
+            owned: Optional[Callable[[str, str], None]] = None
+            ) -> tuple[str, list[str], bool]:
     """:func:`yaml_redacted`'s pass: the text, each node an ``anchors`` anchor names
     hidden too (its anchor kept; a key's too), each alias of a ``lost`` anchor, and the
     aliases denied keys' values were (a key that is an alias of a ``named`` anchor is a
-    denied key), and whether a text hidden held a ``&`` (an anchor it may lose)."""
+    denied key), and whether a text hidden held a ``&`` (an anchor it may lose).
+    ``owned`` is told of each anchored node hidden (its anchor, its text); without it,
+    the aliases in those are among those returned."""
     lines = Lines(text)  # (positions, not a string a line: hostile39)
     out = Pieces(lines)
     aliases: list[str] = []
+    if owned is None:
+        def owned(anchor: str, node: str) -> None:
+            aliases.extend(alias_names(node))
     changed = anchored = False
     index = 0
     budget = [4 * len(lines) + 64]  # (lines :func:`_flow_close` may read in all)
@@ -134,7 +139,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         at = _content(line)
         end = _value_start(line, at)
         if anchors and end >= 0 and at > 0:
-            rewritten = anchored_key(line, at, end, anchors)
+            rewritten = anchored_key(line, at, end, anchors, owned)
             if rewritten is not line:
                 line, changed, keyed = rewritten, True, True
                 at = _content(line)
@@ -150,6 +155,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         # included: "&k b: &p |" then its lines went out, deeper than "&" only; review131.)
         depth = _node_start(line) if at > 0 else at
         kept = ""  # (an anchor kept before the marker)
+        owner = ""  # (the anchor whose node is hidden)
         if anchors and end < 0 and line.find("&") >= 0 and line.rfind("-", 0, at) >= 0:
             # A sequence's item's anchor (``- &p secret``, ``- &p`` then its lines, its
             # alias a denied key's value: sent in clear; review129): its lines are
@@ -172,7 +178,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             index = colon + 1
             start = at + 1
         elif anchor is not None and anchor.group(1) in anchors:
-            start = max(anchor.end(), at)
+            start, owner = max(anchor.end(), at), anchor.group(1)
             if end >= 0 and anchor.start() > end:
                 # (A tag before it, "x: !!seq &p [...]": it goes, the marker is no
                 # sequence; the anchor is kept.)
@@ -216,7 +222,7 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
             last = max(_value_end(lines, index, at, line[start:]),
                        _flow_close(lines, index, line[start:], budget))
             flow = _joined(line[start:], lines, index, last)
-            read = _flow_read(redactor, flow, named, aliases, anchors, lost)
+            read = _flow_read(redactor, flow, named, aliases, anchors, lost, owned)
             if read is not None:
                 # Read member by member (each denied key's value hidden, the rest as
                 # written: PyYAML's canonical=True, hostile36), or naming none.
@@ -250,8 +256,10 @@ def _hidden(text: str, redactor: Redactor, anchors: frozenset[str], named: froze
         hidden = _joined(value, lines, index, last).strip()
         # Each alias in it (``*db``, ``[*db, 1]``: the nested one's anchored value was
         # sent, review129).
-        aliases += [found.group(1) for found in _ALIASES.finditer(hidden)] if "*" in hidden \
-            else []
+        if owner:
+            owned(owner, hidden)
+        else:
+            aliases += alias_names(hidden)
         if not hidden:
             _line(out, line, index, keyed)  # (no value: "password:", null)
             continue
@@ -354,7 +362,8 @@ def _value_end(lines: Sequence[str], index: int, at: int, value: str) -> int:
 
 
 def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: list[str],
-               anchors: frozenset[str], lost: frozenset[str]) -> str | None:
+               anchors: frozenset[str], lost: frozenset[str],
+               owned: Callable[[str, str], None]) -> str | None:
     """A flow collection's text with each denied key's value hidden
     (:func:`~.yaml_flow.flow_hidden`), and each value an ``anchors`` anchor is put on;
     itself when it names none, ``None`` when it cannot be read soundly (then hidden
@@ -365,7 +374,7 @@ def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: li
             (anchors or named or lost) and ("&" in flow or "*" in flow)):
         return flow
     return flow_hidden(flow, lambda key: _denies(redactor, key, named), aliases, anchors,
-                       lost)
+                       lost, owned)
 
 
 #: What separates a flow collection's members (and starts or ends one).

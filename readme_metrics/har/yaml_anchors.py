@@ -11,7 +11,7 @@ text sent still loads (it did not: ``p`` named no anchor, hostile39).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
@@ -86,15 +86,18 @@ def merges_kept(text: str, lost: set[str]) -> str:
     return _MERGE.sub(merged, text)
 
 
-def anchored_key(line: str, at: int, end: int, anchors: frozenset[str]) -> str:
+def anchored_key(line: str, at: int, end: int, anchors: frozenset[str],
+                 owned: Callable[[str, str], None]) -> str:
     """``line`` with its key (at ``at``, its value at ``end``) written ``"[REDACTED n]"``
     when an ``anchors`` anchor is put on it (``&p s: 1``, ``- &p s: 1``: an alias of it
-    a denied key's value, ``s`` went out; hostile39), its anchor kept, its tags gone."""
+    a denied key's value, ``s`` went out; hostile39), its anchor kept, its tags gone;
+    ``owned`` told of it (the anchor's name, the key)."""
     lead = node_start(line)
     found = item_anchor(line, at, lead)
     if found is None or found.group(1) not in anchors or found.end() > at:
         return line
     key = line[at:end].rstrip(" \t\r")[:-1].rstrip(" \t")
+    owned(found.group(1), key)
     return f'{line[:lead]}&{found.group(1)} "[REDACTED {len(key)}]"{line[at + len(key):]}'
 
 

@@ -40,17 +40,19 @@ _AFTER_COLON = frozenset(" \t\r\n,[]{}")
 
 class _Reading:
     """What one reading is given (what a denied key is, the anchors whose nodes to hide,
-    the anchors lost) and finds (the spans to hide, a hidden value's aliases)."""
+    the anchors lost, who is told of an anchored node hidden) and finds (the spans to
+    hide, a hidden value's aliases)."""
 
-    __slots__ = ("aliases", "anchors", "denies", "lost", "spans")
+    __slots__ = ("aliases", "anchors", "denies", "lost", "owned", "spans")
 
     def __init__(self, denies: Optional[Callable[[str], bool]],
                  aliases: Optional[list[str]], anchors: frozenset[str],
-                 lost: frozenset[str]) -> None:
+                 lost: frozenset[str], owned: Optional[Callable[[str, str], None]]) -> None:
         self.denies = denies
         self.aliases = aliases
         self.anchors = anchors
         self.lost = lost
+        self.owned = owned
         self.spans: list[tuple[int, int, str]] = []  # (start, end, the anchor kept)
 
 
@@ -81,7 +83,8 @@ def _key(text: str) -> str:
 def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
                 aliases: Optional[list[str]] = None,
                 anchors: frozenset[str] = frozenset(),
-                lost: frozenset[str] = frozenset()) -> Optional[str]:
+                lost: frozenset[str] = frozenset(),
+                owned: Optional[Callable[[str, str], None]] = None) -> Optional[str]:
     """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
     value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
     length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
@@ -91,8 +94,11 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
     put in ``aliases``: the anchored value is hidden too, a second pass (it went out in
     clear; review129), an anchored key too (hostile39). A hidden value keeps its anchor
     (``{password: &p "[REDACTED n]"}``), and an alias of a ``lost`` anchor (one hidden
-    inside a value) is hidden: the text sent still loads (hostile39)."""
-    reading = _Reading(denies, aliases, anchors, lost)
+    inside a value) is hidden: the text sent still loads (hostile39). ``owned`` is told
+    of each anchored node hidden (its anchor's name, its text): the aliases in it name
+    nodes to hide too (``{k: &b [*a]}`` then ``password: *b``: ``a``'s went out,
+    hostile43)."""
+    reading = _Reading(denies, aliases, anchors, lost, owned)
     spans = reading.spans
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
@@ -194,6 +200,8 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         if name in reading.anchors:
             reading.spans.append((frame.start, frame.colon, f" &{name}") if tagged
                                  else (after, frame.colon, ""))
+            if reading.owned is not None:
+                reading.owned(name, text[after:frame.colon])  # ("? &p [*a] : 1")
     if reading.lost and frame.colon >= 0:
         # A key that is an alias of a hidden anchor (``{*p : 1}``, ``{? *p : 1}``: it
         # named no anchor, the text sent did not load; review131).
@@ -208,6 +216,8 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         if name in reading.anchors:
             # (A tag before it, "!!seq &p [...]", goes: the marker is no sequence.)
             reading.spans.append((start, end, f" &{name}") if tagged else (after, end, ""))
+            if reading.owned is not None:
+                reading.owned(name, text[after:end])
             return True
         value = text[start:end].strip(" \t\r\n")
         if value[:1] == "*" and value[1:] in reading.lost:
