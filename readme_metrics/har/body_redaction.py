@@ -14,6 +14,8 @@ from typing import Optional
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archives_hidden
+from readme_metrics.har.env_lines import plain_pairs as _plain_pairs
+from readme_metrics.har.env_lines import queries as _queries
 from readme_metrics.har.event_stream import (
     EVENT_STREAM,
     event_stream_names,
@@ -25,17 +27,13 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_escapes import spelled
-from readme_metrics.har.redaction_marks import escaped_redacted
-from readme_metrics.har.redaction_spaced import (
-    PROPERTIES,
-    netrc_redacted,
-    properties_redacted,
-    spaced_pair,
-)
+from readme_metrics.har.redaction_marks import MARKS
+from readme_metrics.har.redaction_spaced import PROPERTIES, netrc_redacted, properties_redacted
 from readme_metrics.har.redaction_xml import is_xml, plist_reading, plist_text, xml_redacted
 from readme_metrics.har.redaction_yaml import flow_document, is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
 from readme_metrics.har.transfer_coding import base64_parts
+from readme_metrics.har.yaml_env import yaml_env
 
 __all__ = [
     "NOT_KEYED_COMMENT", "UNREDACTABLE_COMMENT", "json_as_form", "looks_like_json",
@@ -100,11 +98,11 @@ def redact_text(
     # then gives the mark's length).
     again = spelled(result[0], percent)
     both = _by_type(again, essence, codec, redactor) if again is not None else result
-    unmarked = _MARKS.sub("", both[0])
+    unmarked = MARKS.sub("", both[0])
     if hidden[0].count(_HIDDEN) <= result[0].count(_HIDDEN) and (
-            again is None or _MARKS.sub("", again) == unmarked):
+            again is None or MARKS.sub("", again) == unmarked):
         return _archives(result, essence, redactor)
-    return _archives(hidden if _MARKS.sub("", hidden[0]) == unmarked else both, essence,
+    return _archives(hidden if MARKS.sub("", hidden[0]) == unmarked else both, essence,
                      redactor)
 
 
@@ -121,10 +119,6 @@ def _archives(result: tuple[str, Optional[str]], essence: str, redactor: Optiona
 
 #: What each hidden value's mark holds, as written or percent-encoded.
 _HIDDEN = "REDACTED"
-
-#: A hidden value's mark, as written, percent- or form-encoded (its length aside: a mark
-#: hidden again is a longer one).
-_MARKS = lazy_compile(r"(?:\[|%5B)REDACTED(?:(?: |%20|\+)\d+)?(?:\]|%5D)")
 
 
 def _by_type(
@@ -239,43 +233,10 @@ def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) 
     elif is_yaml(essence):
         # (Its JSON members first: flow style, {"password": ...}; a value they hid is
         # not hidden again.)
-        return _queries(yaml_redacted(hidden_members(redactor, text), redactor, text),
-                        redactor)
+        # Then its scalars' lines of pairs, a .env's (hostile42).
+        return yaml_env(_queries(yaml_redacted(hidden_members(redactor, text), redactor,
+                                               text), redactor), redactor)
     return _queries(hidden_members(redactor, text, csv), redactor)
-
-
-#: A URL's query (its fragment too) in a text: from its ``?`` to the first blank, quote,
-#: ``<``, ``>`` or backtick, which end a link in HTML, XML, Markdown and scripts.
-_QUERY = re.compile(r"""\?[^\s"'<>`]*""")
-
-#: An empty value as :func:`_queries` hides it.
-_EMPTY_HIDDEN = escaped_redacted("")
-
-
-def _queries(text: str, redactor: Redactor) -> str:
-    """``text`` with the value of each pair a denied key names in a link's query redacted
-    as the logged URL's are (:meth:`Redactor.linked`: ``<a href="/reset?token=...">``,
-    HTML's ``&amp;`` read as ``;``, which starts a pair too), as a text/plain line's are;
-    ``text`` itself when none is (hostile26: an HTML or XML body sent it in clear)."""
-    if "?" not in text:
-        return text
-    out: list[str] = []
-    at = 0
-    for found in _QUERY.finditer(text):
-        link = found.group()
-        hidden = redactor.linked(link) if "=" in link and (
-            redactor.names_key_decoded(link)) else link
-        if hidden.replace(_EMPTY_HIDDEN, "") == link:
-            # Only empty values hidden: a script's fetch('/api?password=' + secret)
-            # holds none, its source is kept as written (hostile27).
-            hidden = link
-        if hidden != link:
-            out += text[at:found.start()], hidden
-            at = found.end()
-    if not out:
-        return text
-    out.append(text[at:])
-    return "".join(out)
 
 
 # Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the
@@ -285,29 +246,6 @@ def _queries(text: str, redactor: Redactor) -> str:
 # sent as it is: ``curl --data-binary @.env -H 'Content-Type: application/octet-stream'``
 # sent its PASSWORD=... in clear; hostile26).
 _PLAIN_FORMS = frozenset({"text/plain", "", "application/octet-stream"})
-
-
-def _plain_pairs(text: str, redactor: Redactor) -> str:
-    """A text/plain body with the pairs of each line read as a form's (see
-    :meth:`Redactor.linked`): ``fetch(url, {body: "user=a&password=..."})`` sends a
-    string as text/plain, and so does an HTML form with ``enctype="text/plain"``, one
-    ``name=value`` a line."""
-    lines = text.split("\n")
-    for at, line in enumerate(lines):
-        if "=" in line or '"' in line or "'" in line:
-            end = "\r" if line.endswith("\r") else ""
-            pairs = line[:len(line) - len(end)]
-            hidden = redactor.linked(pairs, loose=True)
-            if hidden == pairs:
-                # A pair spaced around its "=", "password = ...": the form's reading names
-                # it "password " (hostile33).
-                hidden = spaced_pair(pairs, redactor.denies) or pairs
-            # A line that is a script's, fetch('/api?password=...'), is one pair named
-            # "fetch('/api?password": its links' queries are read (hostile27).
-            lines[at] = (_queries(pairs, redactor) if hidden == pairs else hidden) + end
-        elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
-            lines[at] = hidden_members(redactor, line)
-    return "\n".join(lines)
 
 
 def multipart_mentions(text: str, redactor: Redactor) -> bool:

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import re
 
+from readme_metrics._lazy_re import lazy_compile
+
 #: A value redacted already (:func:`redacted`'s text): not redacted or masked again.
 REDACTED_MARK = re.compile(r"\[REDACTED(?: \d+)?\]")
+
+#: A hidden value's mark, as written, percent- or form-encoded (its length aside: a mark
+#: hidden again is a longer one). Moved from :mod:`readme_metrics.har.body_redaction`.
+MARKS = lazy_compile(r"(?:\[|%5B)REDACTED(?:(?: |%20|\+)\d+)?(?:\]|%5D)")
 
 
 def redacted(value: object) -> str:

@@ -16,9 +16,10 @@ import re
 from typing import Callable, Iterator, Optional
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.redaction import redacted
+from readme_metrics.har.redaction_marks import redacted
+from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "netrc_redacted", "properties_redacted", "spaced_pair"]
+__all__ = ["PROPERTIES", "netrc_redacted", "properties_redacted", "quote_opened", "spaced_pair"]
 
 #: The types a properties file is declared as.
 PROPERTIES = frozenset({"text/x-java-properties", "text/x-properties"})
@@ -247,23 +248,44 @@ def _continued(line: str) -> bool:
     return (len(line) - len(line.rstrip("\\"))) % 2 == 1
 
 
-#: A text/plain line that is one pair, its "=" spaced or its name indented: its blanks,
-#: its name, the "=" with its blanks, the value (to the line's end: linear, no overlap).
-_SPACED_PAIR = lazy_compile(r"([ \t\f]*)([^\s=&;]+)([ \t\f]*=[ \t\f]*)(.*)")
+#: A text/plain line that is one pair, its "=" spaced or its name indented or after a
+#: shell's ``export``: its blanks and ``export``, its name, the "=" with its blanks, the
+#: value (to the line's end: linear, no overlap).
+_SPACED_PAIR = lazy_compile(
+    r"([ \t\f]*(?:export[ \t\f]+)?)([^\s=&;]+)([ \t\f]*=[ \t\f]*)(.*)")
 
 
 def spaced_pair(line: str, denies: Callable[[str], bool]) -> Optional[str]:
     """A text/plain ``line`` that is one pair, ``name = value``, with blanks around its
-    name or ``=`` (a config file's, a .env's as people write it), whose name (its last
-    dotted part too) ``denies`` names: its value hidden to the line's end (its trailing
-    blanks kept); None for any other. A form's reading names that pair ``password `` (its
-    blank kept), which no list names: it went out in clear (hostile33)."""
+    name or ``=`` (a config file's, a .env's as people write it) or after ``export`` (a
+    shell's, which python-dotenv reads too: ``export PASSWORD=...``, hostile42), whose
+    name (its last dotted part too) ``denies`` names: its value hidden to the line's end
+    (its trailing blanks kept), and so is a quoted value (``PASSWORD='a&b'``, which a
+    form's reading cuts at its ``&``); None for any other. A form's reading names that
+    pair ``password `` (its blank kept), or ``export PASSWORD``, which no list names: it
+    went out in clear (hostile33, hostile42)."""
     found = _SPACED_PAIR.fullmatch(line)
-    if found is None or not (found.group(1) or found.group(3) != "=") or not _denied(
-            found.group(2), denies):
+    if found is None or not (found.group(1) or found.group(3) != "=" or found.group(4)[
+            :1] in ('"', "'")) or not _denied(found.group(2), denies):
         return None
     value = found.group(4).rstrip(" \t\f")
     if not value:
         return None
     at = found.start(4)
     return line[:at] + redacted(value) + line[at + len(value):]
+
+
+def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
+    """The quote a ``.env`` line's value opens and does not close when ``denies`` names
+    its pair (``PRIVATE_KEY="-----BEGIN ...``: python-dotenv reads the lines up to the
+    closing quote as the value, hostile42), else ``""``. In double quotes a backslash
+    escapes the character after it; single quotes hold no escape."""
+    found = _SPACED_PAIR.fullmatch(line)
+    if found is None:
+        return ""
+    value = found.group(4)
+    quote = value[:1]
+    if quote not in ('"', "'") or not _denied(found.group(2), denies):
+        return ""
+    closed = value.find("'", 1) if quote == "'" else quote_close(value, 1, quote)
+    return "" if closed >= 0 else quote

@@ -2,8 +2,10 @@
 recursion (bare entries anywhere, dotted entries as paths from the root, arrays
 transparent), a name/value or JSON Patch object read by the key it names, a JSON string
 holding a document read again (up to
-:data:`~readme_metrics.har.redaction_query.MAX_INNER_DEPTH` levels) and one holding a URL
-or form read by :func:`~readme_metrics.har.redaction_query.link_in`, and one holding text
+:data:`~readme_metrics.har.redaction_query.MAX_INNER_DEPTH` levels), one holding a URL
+or form read by :func:`~readme_metrics.har.redaction_query.link_in`, one holding lines of
+pairs (a ``.env``) as text/plain's lines are (:func:`~.env_lines.string_pairs`), and one
+holding text
 before a document read as a text body is (:func:`members_in`); written back only when
 something changed. Pure functions of the text and a
 :class:`~readme_metrics.har.redaction.Redactor`, whose lists and verdicts they read; moved
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
+from readme_metrics.har.env_lines import string_pairs
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
     INNER_START,
@@ -30,7 +33,7 @@ from readme_metrics.har.redaction_json import (
 )
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
-from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, link_in, linked, quoted_piece
+from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, linked, quoted_piece
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -78,7 +81,7 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
                 found = inner_document(redactor, holder, 0, document, depth) or (
                     members_in(redactor, holder, 0, document))
             else:
-                found = ("=" in document or "%" in document) and link_in(
+                found = ("=" in document or "%" in document) and string_pairs(
                     redactor, holder, 0, document)
                 found = members_in(redactor, holder, 0, holder[0]) or found
             if found:
@@ -246,7 +249,7 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                         pieces and members_in(redactor, node, key, value)) or changed
                 elif links and value.__class__ is str and (
                         "=" in value or "%" in value):
-                    changed = link_in(redactor, node, key, value, depth) or changed
+                    changed = string_pairs(redactor, node, key, value, depth) or changed
                     if pieces:  # (the members of text before a document, after its pairs)
                         changed = members_in(redactor, node, key, node[key]) or changed
                 elif pieces and value.__class__ is str and ":" in value:
@@ -289,7 +292,7 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                         pieces and members_in(redactor, node, index, value)) or changed
                 elif links and value.__class__ is str and (
                         "=" in value or "%" in value):
-                    changed = link_in(redactor, node, index, value, depth) or changed
+                    changed = string_pairs(redactor, node, index, value, depth) or changed
                     if pieces:  # (the members of text before a document, after its pairs)
                         changed = members_in(redactor, node, index, node[index]) or changed
                 elif pieces and value.__class__ is str and ":" in value:

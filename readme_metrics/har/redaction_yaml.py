@@ -33,6 +33,9 @@ from readme_metrics.har.yaml_anchors import denies as _denies
 from readme_metrics.har.yaml_anchors import named as _named
 from readme_metrics.har.yaml_flow import flow_close as _flow_close
 from readme_metrics.har.yaml_flow import flow_hidden
+from readme_metrics.har.yaml_lines import BLOCK as _BLOCK
+from readme_metrics.har.yaml_lines import block_end as _block_end
+from readme_metrics.har.yaml_lines import block_parent as _parent
 from readme_metrics.har.yaml_lines import complex_scalars as _complex_scalars
 from readme_metrics.har.yaml_lines import content_start as _content
 from readme_metrics.har.yaml_lines import is_item as _item
@@ -281,33 +284,6 @@ def _line(out: Pieces, line: str, index: int, keyed: bool) -> None:
         out.add(line)
     else:
         out.keep(index - 1, index)
-
-
-#: A block scalar's indicator, its indentation and chomping, to its line's end.
-_BLOCK = lazy_compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#.*)?\r?$")
-
-
-def _parent(line: str, at: int, end: int) -> int:
-    """The indentation a block scalar on ``line`` has its lines deeper than: its key's
-    (at ``at``, when its value starts at ``end``), else its sequence's last ``-``, else
-    its line's (an explicit key's ``: |``), none after ``---`` (-1)."""
-    if end >= 0:
-        return at
-    if line.startswith("---"):
-        return -1
-    dash = line.rfind("-", 0, at)
-    return dash if dash >= 0 else len(line) - len(line.lstrip(" "))
-
-
-def _block_end(lines: Sequence[str], index: int, indent: int) -> int:
-    """The index of the first line after the block scalar whose indicator ends line
-    ``index - 1``: its lines are the blank ones and those indented deeper than
-    ``indent``."""
-    for ahead in range(index, len(lines)):
-        following = lines[ahead]
-        if following.strip(" \t\r") and len(following) - len(following.lstrip(" ")) <= indent:
-            return ahead
-    return len(lines)
 
 
 def _explicit(lines: Sequence[str], index: int, at: int, redactor: Redactor,

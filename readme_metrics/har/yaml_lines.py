@@ -1,9 +1,10 @@
 """Where a YAML line's parts are: its content, a node's properties, a key and its value.
 
-Block style read a line at a time for :mod:`readme_metrics.har.redaction_yaml`: where a
-line's content starts (after ``- `` items, an explicit key's ``: ``, properties), where
-a mapping key's value starts, a quoted scalar's closing quote and the lines it runs
-over, a sequence's item, a key's text. Found a step at a time, each line looked at
+Block style read a line at a time for :mod:`readme_metrics.har.redaction_yaml` (and
+:mod:`readme_metrics.har.yaml_env`): where a line's content starts (after ``- `` items, an
+explicit key's ``: ``, properties), where a mapping key's value starts, a quoted scalar's
+closing quote and the lines it runs over, a sequence's item, a key's text, a block
+scalar's lines. Found a step at a time, each line looked at
 once: linear. Moved from :mod:`readme_metrics.har.redaction_yaml`, as is.
 """
 
@@ -17,9 +18,10 @@ from readme_metrics.har.redaction_marks import redacted
 if TYPE_CHECKING:
     import re
 
-__all__ = ["ALIASES", "ANCHOR", "BLANKS", "KEY_END", "SOLID", "SPACES", "complex_scalars",
-           "content_start", "is_item", "item_anchor", "key_text", "match_end",
-           "node_start", "properties_end", "quote_close", "quoted_lines", "value_start"]
+__all__ = ["ALIASES", "ANCHOR", "BLANKS", "BLOCK", "KEY_END", "SOLID", "SPACES", "block_end",
+           "block_parent", "complex_scalars", "content_start", "is_item", "item_anchor",
+           "key_text", "match_end", "node_start", "properties_end", "quote_close",
+           "quoted_lines", "value_start"]
 
 #: A plain key's end: a colon, then a blank or the line's end.
 KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
@@ -199,3 +201,30 @@ def complex_scalars(text: str) -> list[str]:
         if piece:
             out.append(piece)
     return out
+
+
+#: A block scalar's indicator, its indentation and chomping, to its line's end.
+BLOCK = lazy_compile(r"[|>][1-9+-]{0,2}[ \t]*(?:#.*)?\r?$")
+
+
+def block_parent(line: str, at: int, end: int) -> int:
+    """The indentation a block scalar on ``line`` has its lines deeper than: its key's
+    (at ``at``, when its value starts at ``end``), else its sequence's last ``-``, else
+    its line's (an explicit key's ``: |``), none after ``---`` (-1)."""
+    if end >= 0:
+        return at
+    if line.startswith("---"):
+        return -1
+    dash = line.rfind("-", 0, at)
+    return dash if dash >= 0 else len(line) - len(line.lstrip(" "))
+
+
+def block_end(lines: Sequence[str], index: int, indent: int) -> int:
+    """The index of the first line after the block scalar whose indicator ends line
+    ``index - 1``: its lines are the blank ones and those indented deeper than
+    ``indent``."""
+    for ahead in range(index, len(lines)):
+        following = lines[ahead]
+        if following.strip(" \t\r") and len(following) - len(following.lstrip(" ")) <= indent:
+            return ahead
+    return len(lines)
