@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted, redacted
-from readme_metrics.har.redaction_query import link_in
+from readme_metrics.har.redaction_query import link_in, linked
 from readme_metrics.har.redaction_spaced import quote_opened, spaced_pair
 from readme_metrics.har.yaml_lines import quote_close
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["plain_pairs", "queries", "string_pairs"]
+__all__ = ["field_pairs", "plain_pairs", "queries", "string_pairs"]
 
 #: A line's end, kept when the text is split at it.
 _BREAK = lazy_compile(r"(\r\n|\r|\n)")
@@ -80,13 +80,20 @@ def string_pairs(redactor: Redactor, node: Any, at: Any, text: str, depth: int =
     event); any other as a URL or a form (:func:`~.redaction_query.link_in`)."""
     if "\n" not in text and "\r" not in text:
         return link_in(redactor, node, at, text, depth)
-    if not redactor.names_key_decoded(text):
-        return False
-    hidden = plain_pairs(text, redactor)
+    hidden = field_pairs(redactor, text)
     if hidden == text:
         return False
     node[at] = hidden
     return True
+
+
+def field_pairs(redactor: Redactor, text: str) -> str:
+    """``text`` (a JSON string's, a multipart field's) with its pairs' denied values
+    hidden: text/plain's lines for one holding a line break, else a URL's or a form's
+    (:func:`~.redaction_query.linked`)."""
+    if "\n" not in text and "\r" not in text:
+        return linked(redactor, text)
+    return plain_pairs(text, redactor) if redactor.names_key_decoded(text) else text
 
 
 #: A URL's query (its fragment too) in a text: from its ``?`` to the first blank, quote,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
-from readme_metrics.har.env_lines import string_pairs
+from readme_metrics.har.env_lines import field_pairs, string_pairs
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
     INNER_START,
@@ -33,7 +33,7 @@ from readme_metrics.har.redaction_json import (
 )
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
-from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, linked, quoted_piece
+from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, quoted_piece
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -146,8 +146,8 @@ def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bo
             return None, True
         if redactor.has_deny and ("=" in text or "%" in text):
             # A URL or form (a multipart field's "next" link), read as link_in reads one
-            # in a JSON string.
-            hidden = linked(redactor, text)
+            # in a JSON string; lines of pairs, a .env, as text/plain's (hostile42).
+            hidden = field_pairs(redactor, text)
             if hidden != text:
                 return hidden, False
         # Text before a document (x{"password": ...}, a document in a string of one):
