@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.bodies import post_data
+from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_marks import MARKS
 from tests.support.fake_api import Collector
@@ -86,6 +87,21 @@ def test_a_json_string_of_a_form_is_read_as_before() -> None:
     """A string that is a query string (no line break) is read as a form, as it was."""
     [text, _] = _sent(json.dumps({"q": f"a=1&password={SECRET}&b=2"}).encode(), JSON, DENY)
     assert json.loads(text) == {"q": "a=1&password=%5BREDACTED%2010%5D&b=2"}
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_dot_env_in_a_multipart_text_field_is_hidden(end: str) -> None:
+    """A multipart field's value (no file) holding the lines: read as a JSON string's
+    (a form's pairs before, its first name holding the rest)."""
+    mime = "multipart/form-data; boundary=XyZ"
+    body = (f'--XyZ\r\nContent-Disposition: form-data; name="env"\r\n\r\n'
+            f'{ENV.replace(chr(10), end)}\r\n--XyZ--\r\n').encode()
+    record = post_data(body, len(body), {"content-type": mime, RAW_CONTENT_TYPE: mime},
+                       DENY, 1 << 20)
+    [param] = record["params"]
+    assert SECRET not in param["value"]
+    assert param["value"].startswith(f"# the app's settings{end}USER=ada{end}PASSWORD=%5B")
+    assert param["value"].endswith(f"{end}HOST=db{end}")
 
 
 # 2. A .env in a YAML scalar -----------------------------------------------------------
