@@ -28,6 +28,7 @@ from typing import Callable, Optional
 from readme_metrics.delivery.batcher_close import BatchClosing
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.health import ApiHealth
+from readme_metrics.delivery.interrupted import exit_cut
 from readme_metrics.delivery.pacing import post_wait
 from readme_metrics.delivery.policy import (
     BACKOFF_BASE,
@@ -121,74 +122,74 @@ class Batcher(BatchClosing):
         review134, where the caller queued the log again).
         """
         queue = self.queue
+        counts = queue.counts
         result: Optional[tuple[str, bool, int, Optional[BaseException]]] = None
         try:
             item.handed = True  # type: ignore[attr-defined]
             with self.lock:
-                # Accepted (LogQueue.put_locked) or refused (refuse_locked) each in one
-                # stretch without a call in it: a raise lands before or after, never
-                # inside; which one, the counts say.
+                # Accepted (LogQueue.put_locked) or refused (refuse_locked) each whole or
+                # not at all, whatever instruction a raise lands at; which one, the counts
+                # say. (One Python call fewer a log than a helper of its own: delivery51.)
                 accepted, refused = queue.accepted, queue.refused
-                captured = queue.counts["captured"]
+                captured = counts["captured"]
                 try:
-                    result = self._put_locked(item, nbytes, inline)
+                    counts["captured"] = captured + 1
+                    if self.closed:
+                        result = self._put_closed_locked(item, nbytes, inline)
+                    elif self.health.paused_until and self.health.paused_locked():
+                        result = "auth", False, queue.refuse_locked("auth"), None
+                    elif not queue.put_locked(item, nbytes):
+                        result = ("queue_full", False, queue.refuse_locked("queue_full"),
+                                  None)
+                    elif not inline:
+                        # Looked at each time another batch's worth waits: the request
+                        # path stays a few attribute reads (buffer_length is at least 1).
+                        result = "", (not len(queue.items) % queue.batch_size
+                                      and self.staffing.claim_sender_locked()), 0, None
+                    else:
+                        result = "", queue.due_locked(self._clock(), False)[0], 0, None
                 except BaseException:
                     if queue.accepted == accepted and queue.refused == refused:
-                        queue.counts["captured"] = captured  # nothing done: retried
+                        counts["captured"] = captured  # nothing done: retried
+                        result = None
                     else:  # done: only the wake, or the reason's total, was cut short
-                        result = ("", False, 0, None)
+                        counts["captured"] = captured + 1
+                        if result is None:
+                            result = ("", False, 0, None)
                     raise
             return result
         except BaseException as interrupt:
+            if exit_cut(interrupt, _PUT):  # (CPython 3.9: the lock's release skipped)
+                self.lock.release()
             if result is None:  # nothing done (or the lock not taken): now
                 item.handed = False  # type: ignore[attr-defined] # (a second raise)
-                result = self._put_again(item, nbytes, inline)
-                item.handed = True  # type: ignore[attr-defined]
+                again = self.put(item, nbytes, inline)
+                if again[3] is not None:  # a second raise: that one goes on
+                    raise again[3] from None
+                result = again
             return result[0], result[1], result[2], interrupt
 
-    def _put_again(self, item: object, nbytes: int, inline: bool
-                   ) -> tuple[str, bool, int, Optional[BaseException]]:
-        """:meth:`put`'s retry after a raise that landed before anything was done."""
-        with self.lock:
-            return self._put_locked(item, nbytes, inline)
-
-    def _put_locked(self, item: object, nbytes: int, inline: bool
-                    ) -> tuple[str, bool, int, Optional[BaseException]]:
+    def _put_closed_locked(self, item: object, nbytes: int, inline: bool
+                           ) -> tuple[str, bool, int, Optional[BaseException]]:
+        """:meth:`put` once closed: taken while the close drains, else refused."""
         queue = self.queue
-        queue.counts["captured"] += 1
-        reason = ""
-        if self.closed:
-            if (self.closing and not inline and self._clock() < self.deadline
-                    and queue.lowest_unsettled_locked() <= self.close_accepted
-                    and queue.put_locked(item, nbytes)):
-                # A call the server answered while the close drains (uWSGI's other
-                # threads, runserver at a reload): it goes in the close's remaining
-                # POSTs, within its deadline. Only while what the close began with
-                # is unsettled: a server under load would otherwise feed it until
-                # its deadline (a uWSGI stop of 1 s took the whole 8 s of
-                # shutdown_timeout); at most one more POST's round trip now. Before
-                # delivery41 refused, said, not sent (20-24% of the calls of a uWSGI
-                # --threads stop under load).
-                queue.flush_target = queue.accepted
-                queue.wake.notify_all()
-                return "", False, 0, None
-            # Inline (the close's thread alone sends), past the deadline, once the
-            # close's own logs settled, or at the queue's bounds: refused, said.
-            reason = "shutdown"
-            self.refused_closing += self.closing
-        elif self.health.paused_until and self.health.paused_locked():
-            reason = "auth"
-        elif not queue.put_locked(item, nbytes):
-            reason = "queue_full"
-        if reason:
-            return reason, False, queue.refuse_locked(reason), None
-        if not inline:
-            # Looked at each time another batch's worth waits: the request path
-            # stays a few attribute reads (buffer_length is at least 1).
-            return "", (not len(queue.items) % queue.batch_size
-                        and self.staffing.claim_sender_locked()), 0, None
-        due, _ = queue.due_locked(self._clock(), False)
-        return "", due, 0, None
+        if (self.closing and not inline and self._clock() < self.deadline
+                and queue.lowest_unsettled_locked() <= self.close_accepted
+                and queue.put_locked(item, nbytes)):
+            # A call the server answered while the close drains (uWSGI's other threads,
+            # runserver at a reload): it goes in the close's remaining POSTs, within its
+            # deadline. Only while what the close began with is unsettled: a server
+            # under load would otherwise feed it until its deadline (a uWSGI stop of 1 s
+            # took the whole 8 s of shutdown_timeout); at most one more POST's round
+            # trip now. Before delivery41 refused, said, not sent (20-24% of the calls
+            # of a uWSGI --threads stop under load).
+            queue.flush_target = queue.accepted
+            queue.wake.notify_all()
+            return "", False, 0, None
+        # Inline (the close's thread alone sends), past the deadline, once the close's
+        # own logs settled, or at the queue's bounds: refused, said.
+        self.refused_closing += self.closing
+        return "shutdown", False, queue.refuse_locked("shutdown"), None
 
     # -- senders ------------------------------------------------------------------------
 
@@ -410,6 +411,9 @@ class Batcher(BatchClosing):
             self.queue.drop_waiting_locked("auth")
             self.queue.wake.notify_all()
             return fresh
+
+
+_PUT = Batcher.put.__code__
 
 
 def _nothing(deadline: float) -> None:

@@ -152,14 +152,24 @@ class LogQueue(FlushWaiting, HeldBytes):
             return False
         items = self.items
         if not items:
-            self.first_at = time.monotonic()
-        # The counts, then the append, with no call before it ends: a signal handler's
-        # raise (run at a call or a loop's jump) lands before all of it or after all of
-        # it (Batcher.put reads ``accepted`` to know which).
-        self.accepted += 1
-        self.queued_bytes += nbytes
-        self.last_nbytes = nbytes
-        items.append(item)
+            self.first_at = time.monotonic()  # (harmless if a raise cuts what follows)
+        accepted, queued = self.accepted, self.queued_bytes
+        try:
+            # The append, then the counts from what they were: a signal handler's raise
+            # (run at a call or a loop's jump, on CPython 3.9 after most instructions)
+            # landing anywhere in it leaves all of it or none (Batcher.put reads
+            # ``accepted`` to know which). Before delivery51 one between the count and
+            # the append left ``accepted`` a log high, the log lost (review134).
+            items.append(item)
+            self.accepted = accepted + 1
+            self.queued_bytes = queued + nbytes
+            self.last_nbytes = nbytes
+        except BaseException:
+            if items and items[-1] is item:  # appended: the counts with it
+                self.accepted = accepted + 1
+                self.queued_bytes = queued + nbytes
+                self.last_nbytes = nbytes
+            raise
         # One wake a batch's worth, not one a log: the sender woken counts itself out of
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
@@ -189,15 +199,22 @@ class LogQueue(FlushWaiting, HeldBytes):
 
     def refuse_locked(self, reason: str) -> int:
         """Count a log dropped before it was accepted; returns that reason's total."""
-        # count_drop_locked's counting written out: no call before ``refused`` either,
-        # since a call's return is where CPython 3.9/3.10 (3.11+ under a debugger) run
-        # a signal handler, and one landing there had Batcher.put count the drop again
-        # (review134).
+        # Whole or not at all, wherever a raise lands (see put_locked): ``refused`` is
+        # the step's mark (Batcher.put reads it), the counts set from what they were.
+        # Before delivery51 one landing after the count of the drop, before ``refused``,
+        # had Batcher.put count it again (review134).
         counts = self.counts
-        counts["dropped"] += 1
         key = "dropped_" + reason
-        total = counts[key] = counts[key] + 1
-        self.refused += 1  # after the counts, with no call between (see put_locked)
+        dropped, total, refused = counts["dropped"] + 1, counts[key] + 1, self.refused
+        try:
+            self.refused = refused + 1
+            counts["dropped"] = dropped
+            counts[key] = total
+        except BaseException:
+            if self.refused != refused:
+                counts["dropped"] = dropped
+                counts[key] = total
+            raise
         return total
 
     def skip(self) -> None:
