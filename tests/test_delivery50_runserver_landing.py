@@ -128,7 +128,7 @@ def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_middleware(
     places = " ".join(place for _, place, _ in swept)
     for module in ("django.py:_start", "django_exchange.py:__init__", "django.py:_identify",
                    "django.py:_complete", "django_exchange.py:finish",
-                   "delivery/batcher.py:put"):
+                   "delivery/batcher_put.py:put"):
         assert module in places, module
     # Said: each log the grouping function's cut answer left without a caller
     assert len(found["said"]) <= 5, found["said"]

@@ -104,7 +104,7 @@ class BatchPutting:
                 item.handed = False  # type: ignore[attr-defined] # (a second raise)
                 again = self.put(item, nbytes, inline)
                 if again[3] is not None:  # a second raise: that one goes on
-                    raise again[3]
+                    raise again[3]  # noqa: B904 (the first raise kept as its context)
                 result = again
             return result[0], result[1], result[2], interrupt
 
