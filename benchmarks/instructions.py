@@ -60,10 +60,22 @@ WARM_UP = 200
 
 #: ``--server``: the keys a server of that name adds to every environ (the middleware
 #: asks some servers' questions by them), so that its path is counted without it.
+#: gunicorn's ``wsgi.file_wrapper`` (its class) is added by :func:`server_keys`.
 SERVER_KEYS: dict[str, dict[str, Any]] = {
     "none": {},
     "gunicorn": {"SERVER_SOFTWARE": "gunicorn/23.0.0", "gunicorn.socket": None},
 }
+
+
+def server_keys(server: str) -> dict[str, Any]:
+    """:data:`SERVER_KEYS` of ``server``, with gunicorn's own ``wsgi.file_wrapper`` class
+    (the middleware asks whether a response is one of its objects)."""
+    keys = dict(SERVER_KEYS[server])
+    if server == "gunicorn":
+        from gunicorn.http.wsgi import FileWrapper
+
+        keys["wsgi.file_wrapper"] = FileWrapper
+    return keys
 
 
 def child(workload: str, mode: str, requests: int) -> None:
@@ -88,7 +100,7 @@ def child(workload: str, mode: str, requests: int) -> None:
         if mode == "off":
             wrapped.pipeline.submit = lambda item, send=True: True
         template = bench.environ_for(method, body)
-        template.update(SERVER_KEYS[os.environ.get("BENCH_SERVER", "none")])
+        template.update(server_keys(os.environ.get("BENCH_SERVER", "none")))
         for _ in range(WARM_UP + requests):
             bench.serve(called, bench.fresh_environ(template, body))
         report(wrapped, collector, mode, requests)

@@ -59,11 +59,11 @@ class Pending:
         # frees it (tests/test_cpu24_queued_containers.py).
         self.request: Union[RequestSource, tuple[str, ...]]
         self.request_values: Optional[tuple[str, ...]]
-        if isinstance(request, tuple):
+        if request.__class__ is tuple:  # (environ_strings' own; a RequestSource is none)
             self.request, self.request_values, nbytes = request
         else:
-            self.request, self.request_values = request, None
-            nbytes = request.nbytes
+            self.request, self.request_values = request, None  # type: ignore[assignment]
+            nbytes = request.nbytes  # type: ignore[union-attr]
         self.log_id = recorder.log_id
         self.begin = recorder.begin
         self.group = group

@@ -150,11 +150,13 @@ class MetricsMiddleware(PipelineControls):
             # (granian --interface asgi)
             self._served_by_asgi(environ, asgi_send is not None)
         pipeline = self.pipeline
-        # Written out, not nesting.marked()/mark(): this runs for every request.
-        marks = environ.get(_MARK) if self.layers[0] > 1 else None
+        # Written out, not nesting.marked()/mark(): this runs for every request. (The
+        # layers counted once a call: a layer is added when an app is wrapped.)
+        stacked = self.layers[0] > 1
+        marks = environ.get(_MARK) if stacked else None
         if pipeline is None or (marks is not None and self.project in marks):
             return self.app(environ, start_response)  # off, or logged by a layer outside
-        if self.layers[0] > 1 and nesting.asgi_records(self.project, environ):
+        if stacked and nesting.asgi_records(self.project, environ):
             # An ASGI layer of the project, before an ASGI-to-WSGI bridge, records it.
             environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
             return self.app(environ, start_response)
@@ -168,7 +170,7 @@ class MetricsMiddleware(PipelineControls):
                       and environ.get("REQUEST_METHOD", "GET") not in pipeline.skip_methods
                       and (agent is None or not agent.startswith(OWN_AGENT))
                       else pipeline.wants_environ(environ))
-            if self.layers[0] > 1:  # this layer decides for its project, logged or not
+            if stacked:  # this layer decides for its project, logged or not
                 environ[_MARK] = (self.project,) if marks is None else (*marks, self.project)
             capture = WSGICapture(self, pipeline, environ, start_response) if wanted else None
         except Exception as exc:  # never let the library break a request

@@ -145,7 +145,8 @@ class WSGICapture(Recorder):
                 if url is not None:
                     extra = ("x-documentation-url", url)
         recorded: Any
-        if hasattr(headers, "__next__"):
+        # (PEP 3333's list, the usual, has no __next__: not asked, a call fewer.)
+        if headers.__class__ is not list and hasattr(headers, "__next__"):
             # An iterator (a generator), not the list PEP 3333 asks for: the server reads
             # it as it does bare (waitress twice, the second time empty), and the log
             # what the server read.
@@ -392,14 +393,19 @@ class WSGICapture(Recorder):
                                          "a final 1xx status")
             self.cut_at_length = cuts_at_length(environ, result)
         file_wrapper = environ.get("wsgi.file_wrapper")
-        if (file_wrapper is not None and isinstance(file_wrapper, type)
+        kind = type(result)
+        # A list or a tuple is no server's file_wrapper object (gunicorn's, waitress's,
+        # wsgiref's are classes of their own): not asked of the usual list answer, two
+        # calls fewer under those servers.
+        if (file_wrapper is not None and kind is not list and kind is not tuple
+                and isinstance(file_wrapper, type)
                 and isinstance(result, file_wrapper)) or result is sent_file:
             # Same object back, so the server keeps its sendfile fast path.
             length = response_content_length(self.headers)
             self.omit_body(length if self.no_body else file_rest(result, environ, length))
             self.finish_log()
             return result
-        if (type(result) in (list, tuple) and self.status
+        if ((kind is list or kind is tuple) and self.status
                 and not (self.tee is not None and self.tee.arrives_later(environ))
                 and ((not result or (result[0].__class__ is bytes  # type: ignore[index]
                                      # wsgiref's or werkzeug's server (under_wsgiref()
