@@ -29,7 +29,7 @@ from gunicorn.http.wsgi import FileWrapper
 
 from tests.support.capture_wrap import wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import Collector
-from tests.support.wsgi import wsgi_environ
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 #: The modules of the request thread's capture whose C calls are counted.
 _CAPTURE = tuple(str(Path("readme_metrics", "capture", name))
@@ -52,18 +52,7 @@ def _list_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> An
 
 
 def _start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[..., Any]:
-    list(headers)  # (read, as a server does: an iterator's pairs are logged as read)
     return lambda data: None
-
-
-def _serve(middleware: Any, environ: dict[str, Any]) -> tuple[Any, bytes]:
-    result = middleware(environ, _start_response)
-    try:
-        return result, b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
 
 
 def _asked(serve: Callable[[], Any]) -> list[str]:
@@ -94,11 +83,10 @@ def queued_fixture(wrap: Callable[..., Any]) -> Callable[..., Any]:
 def test_no_question_of_a_list_answer_under_gunicorn(
         queued: Callable[..., Any], collector: Collector) -> None:
     middleware = queued(_list_app)
-    _serve(middleware, _environ())  # (the first request's one-time work aside)
-    served: list[tuple[Any, bytes]] = []
-    assert _asked(lambda: served.append(_serve(middleware, _environ()))) == []
-    result, body = served[0]
-    assert result.__class__ is list and body == _BODY
+    run_wsgi(middleware, _environ())  # (the first request's one-time work aside)
+    served: list[Any] = []
+    assert _asked(lambda: served.append(middleware(_environ(), _start_response))) == []
+    assert served[0].__class__ is list and b"".join(served[0]) == _BODY
     middleware.close()
     logs = collector.wait_for_logs(2)
     for log in logs:
@@ -122,7 +110,7 @@ def test_the_layers_read_once_a_call(queued: Callable[..., Any]) -> None:
     middleware = queued(_list_app)
     middleware.layers = _CountedLayers(middleware.layers)
     _CountedLayers.reads = 0
-    _serve(middleware, _environ())
+    run_wsgi(middleware, _environ())
     assert _CountedLayers.reads == 1
 
 
@@ -135,9 +123,8 @@ def test_headers_given_as_an_iterator_are_still_read_along(
 
     got: list[Any] = []
     middleware = queued(app)
-    for _ in range(2):
-        _, body = _serve(middleware, _environ())
-        assert body == b"ok"
+    for _ in range(2):  # (run_wsgi reads the headers, as a server does)
+        assert run_wsgi(middleware, _environ()).body == b"ok"
     middleware.close()
     for log in collector.wait_for_logs(2):
         got.append({h["name"].lower(): h["value"] for h in
@@ -170,9 +157,9 @@ def test_a_file_wrapper_object_and_a_list_subclass_are_still_asked(
     asked[0].close()
     asked.clear()
     # (and hasattr(result, "__len__"): the wrapped response's, as before)
-    assert _asked(lambda: asked.append(_serve(middleware, _environ()))).count(
+    assert _asked(lambda: asked.append(run_wsgi(middleware, _environ()))).count(
         "isinstance") == 2
-    assert asked[0][1] == b"hello"
+    assert asked[0].body == b"hello"
     middleware.close()
     texts = sorted(log["request"]["log"]["entries"][0]["response"]["content"].get("text", "")
                    for log in collector.wait_for_logs(2))
