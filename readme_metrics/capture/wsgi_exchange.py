@@ -146,7 +146,7 @@ class WSGICapture(Recorder):
                     extra = ("x-documentation-url", url)
         recorded: Any
         # (PEP 3333's list, the usual, has no __next__: not asked, a call fewer.)
-        if headers.__class__ is not list and hasattr(headers, "__next__"):
+        if type(headers) is not list and hasattr(headers, "__next__"):
             # An iterator (a generator), not the list PEP 3333 asks for: the server reads
             # it as it does bare (waitress twice, the second time empty), and the log
             # what the server read.
