@@ -111,8 +111,9 @@ def _response(
 ) -> tuple[dict[str, Any], Optional[str]]:
     """The HAR ``response`` object, and its Content-Type as sent (its mimeType is
     redacted when the denylist names Content-Type)."""
+    # (The x-documentation-url's tail is read only with lists: not made without; cpu25.)
     response_headers, noted = headers(exchange.response_headers, active, caller,
-                                      f"/logs/{exchange.id}")
+                                      None if active is None else f"/logs/{exchange.id}")
     response_type = noted.get("content-type")
     body, size = exchange.response_body, exchange.response_body_size
     if size < -1 or (size != -1 and size < len(body)):  # (body_clip.body_size)
