@@ -41,6 +41,7 @@ from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.errors import described
 from readme_metrics.delivery.failure_hints import unreached_hint
+from readme_metrics.delivery.policy import UNHEALING_TLS, unhealing_tls
 from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
 from readme_metrics.key_checks import KEY_SAID
@@ -150,7 +151,8 @@ def _nothing_there(url: str, exc: requests.RequestException) -> bool:
     """Whether the lookup at ``url`` met nothing listening on this machine (not a proxy
     in the way, not a time-out): the collector not started, or on another port."""
     return (is_loopback_url(url) and isinstance(exc, requests.ConnectionError)
-            and not isinstance(exc, (requests.Timeout, requests.exceptions.ProxyError)))
+            and not isinstance(exc, (requests.Timeout, requests.exceptions.ProxyError,
+                                     requests.exceptions.SSLError)))
 
 
 def _fix_for(url: str, exc: requests.RequestException, metrics_api: str = "") -> str:
@@ -158,15 +160,27 @@ def _fix_for(url: str, exc: requests.RequestException, metrics_api: str = "") ->
     machine (``README_API_URL`` as ``readme-metrics collect`` prints it) that a proxy
     failed, or that reached nothing, what to do about that, which the POSTs of logs to
     the same collector meet too. Said first, at the first request, the warning had only
-    "Set base_log_url", which leaves those POSTs failing (newcomer23)."""
+    "Set base_log_url", which leaves those POSTs failing (newcomer23). An https:// URL
+    for a plain-HTTP server there is told so, not that nothing listens (newcomer34)."""
     if not is_loopback_url(url):
         return SKIP_LOOKUP
     host = parse_url(url).host
-    if isinstance(exc, (requests.exceptions.ProxyError, requests.exceptions.InvalidSchema)):
-        # InvalidSchema: a socks:// proxy without PySocks, which only a proxy brings here.
+    if isinstance(exc, (requests.exceptions.ProxyError, requests.exceptions.InvalidSchema,
+                        requests.exceptions.InvalidURL)):
+        # InvalidSchema: socks:// without PySocks; InvalidURL: a proxy URL that does not
+        # parse (newcomer34). readme_api_url is checked: only a proxy brings either here.
         return (f"The proxy that {proxy_variables(url)} names is in its way: start the app with "
                 f"NO_PROXY={host} set (keeping what it holds, comma-separated), for it and the "
                 f"POSTs of logs to go straight to {host}; or {_lower(SKIP_LOOKUP)}")
+    meaning = unhealing_tls(exc)
+    if meaning:
+        where = ("readme_api_url (README_API_URL) and metrics_api (README_METRICS_SERVER)"
+                 if NothingListens.same_place(url, metrics_api)
+                 else "readme_api_url (README_API_URL)")
+        plain = meaning == UNHEALING_TLS["WRONG_VERSION_NUMBER"]
+        return (f"{meaning[:1].upper()}{meaning[1:]}"
+                + (f": `readme-metrics collect` is http://, write {where} with http://"
+                   if plain else "") + f"; or {_lower(SKIP_LOOKUP)}")
     if _nothing_there(url, exc):
         # The POSTs of logs to the same port fail alike: their warnings point here.
         where = ("readme_api_url and metrics_api (README_API_URL and README_METRICS_SERVER, "
@@ -363,7 +377,8 @@ class DocsUrl:
         if not is_loopback_url(url) and not isinstance(exc, requests.exceptions.ProxyError):
             self._failed(state, f"{shown}: {described(exc)}", _unreached_fix(url, exc))
         elif not _nothing_there(url, exc):
-            self._failed(state, f"{shown}: {type(exc).__name__}", _fix_for(url, exc))
+            self._failed(state, f"{shown}: {type(exc).__name__}",
+                         _fix_for(url, exc, self.config.metrics_api))
         elif told.said(url):
             self._failed(state, f"{shown}: {told.again(url)}")
         else:

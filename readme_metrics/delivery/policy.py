@@ -385,15 +385,21 @@ def outcome_of_error(exc: BaseException, proxied: bool = False) -> Outcome:
     if proxied and (isinstance(exc, UNUSABLE_PROXY) or (
             isinstance(exc, requests.exceptions.ProxyError) and _TUNNEL_REFUSED.search(cause))):
         return Outcome(FAIL, cause, reason="proxy")
-    if type(exc).__name__ == "SSLError":  # requests' SSLError, on either route
-        # OpenSSL's reason is in a message, a host name check's error is named by its type
-        # (urllib3 1.x), and str() of the outermost shows every layer as repr.
-        said = " ".join([f"{type(exc).__name__}: {exc}"]
-                        + [f"{type(e).__name__}({e}" for e in layers])
-        for reason, meaning in UNHEALING_TLS.items():
-            if reason in said:
-                return Outcome(FAIL, f"{meaning}; {cause}", reason="tls")
+    meaning = unhealing_tls(exc)
+    if meaning:
+        return Outcome(FAIL, f"{meaning}; {cause}", reason="tls")
     timed_out = (isinstance(exc, requests.Timeout)
                  and not isinstance(exc, requests.ConnectTimeout))
     return Outcome(RETRY, cause, timed_out=timed_out)
 
+
+def unhealing_tls(exc: BaseException) -> Optional[str]:
+    """What a TLS failure no retry heals means (:data:`UNHEALING_TLS`), else None; the
+    documentation-URL lookup says it too (newcomer34)."""
+    if type(exc).__name__ != "SSLError":  # requests' SSLError, on either route
+        return None
+    # OpenSSL's reason is in a message, a host name check's error is named by its type
+    # (urllib3 1.x), and str() of the outermost shows every layer as repr.
+    said = " ".join([f"{type(exc).__name__}: {exc}"]
+                    + [f"{type(e).__name__}({e}" for e in chain(exc)])
+    return next((meaning for reason, meaning in UNHEALING_TLS.items() if reason in said), None)
