@@ -32,6 +32,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "exampleproject.urls"
 WSGI_APPLICATION = "exampleproject.wsgi.application"
 USE_TZ = True
+TIME_ZONE = "UTC"  # as startproject writes it (unset, Django logs in America/Chicago time)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
