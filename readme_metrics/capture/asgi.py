@@ -173,6 +173,7 @@ class MetricsMiddleware(PipelineControls):
                 # cancelled task, and trio every checkpoint: the finish's own (a drain,
                 # an ``async`` grouping function, an inline send) would be cancelled
                 # too, and the log lost. It runs outside (:mod:`.asgi_outlive`).
+                exchange.cancelled()
                 await self.outlive.run(partial(exchange.finish, True))
             else:
                 left = exchange.finish_now(failed=True)

@@ -14,7 +14,12 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Awaitable, MutableMapping, Optional
 
 from readme_metrics.capture.asgi_inline import HAND_OFF_CODE
-from readme_metrics.capture.asgi_messages import CUT_STATUS
+from readme_metrics.capture.asgi_messages import (
+    CLIENT_GONE_COMMENT,
+    CLIENT_GONE_REASON,
+    CLIENT_GONE_STATUS,
+    CUT_STATUS,
+)
 from readme_metrics.capture.asgi_outlive import is_cancellation
 from readme_metrics.capture.asgi_receive import RequestSide
 from readme_metrics.capture.asgi_server_quirks import (
@@ -23,6 +28,7 @@ from readme_metrics.capture.asgi_server_quirks import (
     cut_answered,
     holds_start,
     loaded_answered_version,
+    silent_on_cancel,
 )
 from readme_metrics.capture.pending import Pending
 from readme_metrics.delivery.interrupted import began, handed
@@ -105,6 +111,24 @@ class LogSide(RequestSide):
         except Exception:  # pragma: no cover - middleware.identify contains user errors
             self.middleware.logger.debug("readme_metrics: grouping failed", exc_info=True)
         self._settling = None
+
+    def cancelled(self) -> None:
+        """The app's call was cancelled. Before its response started, under a server that
+        then sends nothing (:func:`.silent_on_cancel`: daphne, at its stop), the client
+        got no answer: logged so (500 with a comment saying no answer reached the
+        client), or as a client gone (499) when the server knew it had left, not as the
+        app's 500, which no client got (blackbox19). Never raises."""
+        try:
+            recorder = self.recorder
+            if recorder.status or not silent_on_cancel(self._own):
+                return
+            if self._disconnected or client_gone(self._own):
+                recorder.client_left(CLIENT_GONE_STATUS, CLIENT_GONE_REASON,
+                                     CLIENT_GONE_COMMENT)
+            else:
+                recorder.no_answer("cancelled the app before its response started", 0)
+        except Exception:  # pragma: no cover - a look at the server must not cost the log
+            self.middleware.logger.debug("readme_metrics: cancelled", exc_info=True)
 
     async def finish(self, failed: bool) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises, but for a

@@ -11,6 +11,8 @@ a layer that sees neither, by the servers loaded in the process. Never raise.
   goes nowhere), though the app was not told so.
 - :func:`closes_on_refused_start`: whether the server closes the connection with no
   answer once it refused the app's start.
+- :func:`silent_on_cancel`: whether the server sends nothing to an app it cancelled
+  before its response started.
 - :func:`holds_start`: whether the server writes the response head only with the first
   body message (and answers 500 itself to an app that ends before one).
 - :func:`ends_receive_with_response`: whether the server's ``receive`` says
@@ -36,7 +38,8 @@ from readme_metrics.capture.asgi_servers import hypercorn_connection, hypercorn_
 __all__ = ["answered_version", "awaits_continue", "client_gone", "closes_on_refused_start",
            "cut_answered", "cuts_stream_at_length", "ends_receive_with_response",
            "holds_start", "loaded_answered_version", "loaded_sends_later_bodies",
-           "reads_on_for_expect", "sends_informational_body", "sends_later_bodies"]
+           "reads_on_for_expect", "sends_informational_body", "sends_later_bodies",
+           "silent_on_cancel"]
 
 
 def cut_answered(receive: Any, send: Any) -> bool:
@@ -94,6 +97,18 @@ def sends_later_bodies(send: Any) -> bool:
     answer's head; daphne calls the class's ``write`` for every message). ``send`` is
     the server's own (:func:`.own_send`). Asked only for such an answer's later body
     messages. Never raises."""
+    return send.__class__ is partial and is_daphne_send(send)
+
+
+def silent_on_cancel(send: Any) -> bool:
+    """Whether the server answers nothing at all to an app it cancelled before the app's
+    response started: daphne, whose stop (SIGTERM, SIGINT) cancels the app instances
+    still running ("Killed N pending application instances") and closes their
+    connections without a byte, and which cancels the app of a client gone (after
+    ``application_close_timeout``); a cancelled app's call is not an error to daphne,
+    so no 500 either (uvicorn answers its 500 to any app whose call ended with no
+    response started, a cancelled one too). ``send`` is the server's own
+    (:func:`.own_send`). Asked only for a cancellation. Never raises."""
     return send.__class__ is partial and is_daphne_send(send)
 
 
