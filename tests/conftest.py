@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env
 from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.har import inflation_budget
-from tests.support import bytecode, reaper, unwaited, worker_crash
+from tests.support import bytecode, reaper, schedule, unwaited, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
 from tests.support.fake_api import Collector
 from tests.support.key_site import Site
@@ -47,6 +47,15 @@ def pytest_configure(config: pytest.Config) -> None:
     else:  # once per run, before any worker starts: its servers read no source twice,
         bytecode.write(_IMPORTED_BY_CHILDREN)  # and its workers rewrite no test module
         bytecode.write_rewritten(config, Path(__file__).resolve().parent)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m deselected: the shares xdist hands out
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker: the long modules first in each worker's share
+    (tests/support/schedule.py), the same order in every worker."""
+    if worker_crash.in_a_worker(config):
+        workers = int(getattr(config, "workerinput")["workercount"])
+        items[:] = schedule.order(items, workers)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

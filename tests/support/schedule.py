@@ -1,0 +1,73 @@
+"""The order in which the xdist workers take the suite: each worker's long modules first.
+
+``--dist worksteal`` (pyproject.toml) hands each of the ``n`` workers a contiguous n-th of
+the collection, in its order (by count of tests, not by time); a worker done with its own
+takes the last half of the pending tests of the worker with the most left. In file order
+the modules of a minute or more cluster in the last quarter (test_sdist, test_slow_client,
+test_speed9_cookies, test_transport_reader, test_twins21_bodies): the worker holding them
+was still in them when the others had run out, and a long test begun near the end was the
+run's end, one worker busy and a core idle.
+
+:func:`order` puts the known long modules (:data:`LONG`) at the start of the n-ths, each
+to the n-th with the fewest long seconds so far (longest first), and fills every n-th up to
+its count with the other modules in file order. A module's tests stay together and in
+their order (its module fixtures, its parameters of ``scope="module"``), and every
+worker computes the same order from the same collection (xdist requires it). What is
+stolen at the end is the tail of a worker's share: short tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+#: Modules that take long, by their wall seconds in one -n 2 run each on a machine loaded
+#: by other sessions (suite36, 2026-12-06; docs/TESTING.md): only their order counts. A
+#: module renamed or removed is simply not found.
+LONG: dict[str, float] = {
+    "test_slow_client.py": 150, "test_e2e_servers.py": 150, "test_asgi_conformance.py": 140,
+    "test_half_close_late.py": 140, "test_asgi_left.py": 135, "test_sdist.py": 110,
+    "test_delivery29_findings.py": 86, "test_asgi_client_got.py": 78,
+    "test_twins21_bodies.py": 75, "test_readme.py": 66, "test_cpu23_findings.py": 64,
+    "test_speed9_cookies.py": 54, "test_transport_reader.py": 52,
+    "test_asgi_servers.py": 45, "test_review120_findings.py": 38,
+    "test_blackbox14_findings.py": 34,
+}
+
+_Item = TypeVar("_Item", bound=pytest.Item)
+
+
+def shares(count: int, workers: int) -> list[int]:
+    """How many tests each worker is first handed (xdist's worksteal: each in turn gets
+    the pending tests divided by the workers not yet served, rounded down)."""
+    sizes = []
+    for served in range(workers):
+        sizes.append((count - sum(sizes)) // (workers - served))
+    return sizes
+
+
+def order(items: list[_Item], workers: int) -> list[_Item]:
+    """``items`` with the :data:`LONG` modules spread to the start of each worker's
+    share (see the module's docstring); as they are for one worker or none long."""
+    modules: dict[Path, list[_Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    long = sorted((path for path in modules if path.name in LONG),
+                  key=lambda path: -LONG[path.name])
+    if workers < 2 or not long:
+        return items
+    firsts: list[list[_Item]] = [[] for _ in range(workers)]
+    seconds = [0.0] * workers
+    for path in long:
+        least = seconds.index(min(seconds))
+        firsts[least].extend(modules[path])
+        seconds[least] += LONG[path.name]
+    rest = [item for path, tests in modules.items() if path not in long for item in tests]
+    ordered: list[_Item] = []
+    for first, size in zip(firsts, shares(len(items), workers)):
+        take = max(0, size - len(first))
+        ordered += first + rest[:take]
+        del rest[:take]
+    return ordered + rest
