@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """In an xdist worker: the long modules first in each worker's share
     (tests/support/schedule.py), the same order in every worker."""
     if worker_crash.in_a_worker(config):
-        workers = int(getattr(config, "workerinput")["workercount"])
+        workers = int(config.workerinput["workercount"])  # type: ignore[attr-defined]
         items[:] = schedule.order(items, workers)
 
 

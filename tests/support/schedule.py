@@ -3,10 +3,11 @@
 ``--dist worksteal`` (pyproject.toml) hands each of the ``n`` workers a contiguous n-th of
 the collection, in its order (by count of tests, not by time); a worker done with its own
 takes the last half of the pending tests of the worker with the most left. In file order
-the modules of a minute or more cluster in the last quarter (test_sdist, test_slow_client,
-test_speed9_cookies, test_transport_reader, test_twins21_bodies): the worker holding them
-was still in them when the others had run out, and a long test begun near the end was the
-run's end, one worker busy and a core idle.
+five long modules (test_sdist, test_slow_client, test_speed9_cookies,
+test_transport_reader, test_twins21_bodies) lie in the second half of the last share,
+where thieves take: a long test begun near the end was the run's end (one worker busy,
+a core idle), and a module split between workers ran its module fixtures on each (in a
+-n 4 run of every sixth file, test_twins21_bodies' four servers, 43 s, on all four).
 
 :func:`order` puts the known long modules (:data:`LONG`) at the start of the n-ths, each
 to the n-th with the fewest long seconds so far (longest first), and fills every n-th up to
@@ -42,7 +43,7 @@ _Item = TypeVar("_Item", bound=pytest.Item)
 def shares(count: int, workers: int) -> list[int]:
     """How many tests each worker is first handed (xdist's worksteal: each in turn gets
     the pending tests divided by the workers not yet served, rounded down)."""
-    sizes = []
+    sizes: list[int] = []
     for served in range(workers):
         sizes.append((count - sum(sizes)) // (workers - served))
     return sizes
