@@ -55,4 +55,6 @@
   how often the tests' own servers look for their shutdown.
 - ``sessions``: ``close_connections``, a ``requests`` session's kept-alive connections
   closed before a server is stopped.
+- ``schedule``: the order of the collection in each xdist worker (tests/conftest.py):
+  each worker's share begins with its part of the known long modules.
 """
