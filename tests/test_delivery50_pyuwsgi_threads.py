@@ -11,7 +11,11 @@ said. Now the main thread is asked to arm it at the next Python it runs
 (``delivery/main_thread.py``): the 3 delivered, the one cut in flight said.
 
 Real uWSGI (the pyuwsgi wheel of the test extra), a collector answering in 1 s; which
-thread serves what is told by files the app writes, whatever the machine's load.
+thread serves what is told by files the app writes, whatever the machine's load. The
+stop is sent once the main thread has run Python since the ask (it answers a ``ping``
+file a turn of its loop later): the arming is promised then, not sooner. Sent as soon
+as the calls were answered, it raced the main thread's 50 ms sleep (flaky35: failed
+every time on a quiet machine, passed under load).
 """
 
 from __future__ import annotations
@@ -60,7 +64,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def _wait(name, go):
     main = threading.current_thread() is threading.main_thread()
     open(os.path.join(HERE, "%s-%s" % (name, "main" if main else "other")), "w").close()
+    pinged = False
     while not os.path.exists(os.path.join(HERE, go)):
+        if pinged:  # a turn of the loop (a sleep, a jump back) since it saw the ping
+            open(os.path.join(HERE, "pong"), "w").close()
+        pinged = main and os.path.exists(os.path.join(HERE, "ping"))
         time.sleep(0.05)
 
 
@@ -115,6 +123,10 @@ def test_a_threads_workers_stop_in_a_request_sends_what_its_other_thread_served(
                                       headers={**CALLER, "Connection": "close"})
                 assert answer.text == "other", served.said()
                 answered.append(name)
+            # The main thread was asked at call0 to arm at its next Python: once it has
+            # run some since (its answer to a ping made after the ask), it is armed.
+            (tmp_path / "ping").touch()
+            wait_until((tmp_path / "pong").exists, timeout=60)
             _send("GET", f"{served.url}/hold0")
             wait_until(lambda: (tmp_path / "held-other").exists(), timeout=60)
             served.process.send_signal(signal.SIGINT)  # uWSGI's stop: "killing workers"
