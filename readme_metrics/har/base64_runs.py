@@ -89,23 +89,31 @@ def _width(piece: str) -> int:
     """The base64 characters ``piece`` of a run holds (its escapes read, its breaks,
     blanks and group marks left out)."""
     if "%" in piece or "\\" in piece or "&" in piece or "\n" in piece or " " in piece or (
-            "\t" in piece) or "." in piece:
+            "\t" in piece) or "." in piece or "," in piece or ":" in piece or (
+            ";" in piece) or "|" in piece:
         return len(_unbroken(unescaped(piece)))
     return len(piece)
 
 
 def _unbroken(piece: str) -> str:
     """``piece`` without its breaks and blanks (the only ones a run holds, :data:`_BREAK`;
-    and a group's ``.``, :data:`_GROUP_MARKS`): a copy or two of it, where a split made a
+    and a group's other marks, :data:`_GROUP_MARKS`): a copy or two of it, where a split made a
     string of each line (14x a MiB of runs of 5-character lines at the peak; review130)."""
     piece = piece.replace("\n", "").replace("\r", "").replace(" ", "").replace("\t", "")
-    return piece.replace(".", "") if "." in piece else piece
+    for mark in ".,:;|":
+        if mark in piece:
+            piece = piece.replace(mark, "")
+    return piece
 
 
-#: What parts base64 written in groups (``UEsD BBQA AAAA ...``, ``UEsD.BBQA...``): a
-#: blank or a ``.`` after each group of whole quanta, which Python's ``b64decode`` skips
-#: (as JS's ``atob`` and Node's ``Buffer`` a blank, ``base64 -d -i`` both; hostile41).
-_GROUP_MARKS = frozenset(" .")
+#: What parts base64 written in groups (``UEsD BBQA AAAA ...``, ``UEsD.BBQA...``,
+#: ``UEsDB\tBQAAA...``): one to :data:`_LONGEST_MARK` of these after each group, which
+#: Python's ``b64decode`` skips as it skips any character outside its alphabet (as do
+#: Node's ``Buffer`` and ``base64 -d -i``; JS's ``atob`` the blanks; hostile41, and the
+#: rest since hostile44). ``-`` and ``_`` are read in the line (the URL-safe alphabet's)
+#: and dropped in a second reading (:func:`_read`).
+_GROUP_MARKS = frozenset(" .\t,:;|")
+_LONGEST_MARK = 3
 
 
 def _end(text: str, start: int) -> int:
@@ -113,21 +121,43 @@ def _end(text: str, start: int) -> int:
     the module)."""
     line = group = start
     end = _line_end(text, start)
+    mark = ""
+    width = 0
     while end > group and text[end - 1] != "=":
         gap = _BREAK.match(text, end)
         if gap is None:
-            if text[end:end + 1] in _GROUP_MARKS and end + 1 < len(text) and (
-                    text[end + 1] in ALPHABET) and _width(text[group:end]) % 4 == 0:
-                # (A group of whole quanta, a mark, base64: the next group.)
-                group, end = end + 1, _line_end(text, end + 1)
-                continue
-            break
+            after = _mark_end(text, end)
+            if after == end or after == len(text) or text[after] not in ALPHABET:
+                break
+            this = _width(text[group:end])
+            if not mark:
+                mark, width = text[end:after], this
+            elif text[end:after] != mark or this != width and not (
+                    this % 4 == 0 and mark in _QUANTA_MARKS):
+                break
+            # (A group as wide as the first (of whole quanta, a blank or a "." after
+            # them), the first group's mark, base64: the next group.)
+            group, end = after, _line_end(text, after)
+            continue
         following = _line_end(text, gap.end())
         if not (end - line >= _SHORTEST_LINE and _width(text[line:end]) % 4 == 0
                 or _whole_line(text, following)):
             break
         line = group = gap.end()
         end = following
+    return end
+
+
+#: The marks after which a group of any whole quanta is joined (hostile41's rule: groups
+#: of 4 and of 8 mixed); after the others, a group is as wide as the first.
+_QUANTA_MARKS = frozenset((" ", "."))
+
+
+def _mark_end(text: str, at: int) -> int:
+    """The end of the group mark at ``at`` (``at`` itself when there is none)."""
+    end = at
+    while end < len(text) and end - at < _LONGEST_MARK and text[end] in _GROUP_MARKS:
+        end += 1
     return end
 
 
@@ -222,12 +252,25 @@ def _compressed_at(data: bytes, at: int) -> bool:
 def _read(redactor: Redactor, run: str, skip: int, depth: int, nested: int
           ) -> tuple[bytes, bool]:
     """The bytes ``run`` decodes to and whether ``archive_read`` holds them (from the
-    magic on), its reading taken from the budget (held unread while it is spent)."""
+    magic on), its reading taken from the budget (held unread while it is spent); a run
+    holding ``-`` or ``_`` read a second time without them when the first reading (the
+    URL-safe alphabet's) is not held: the groups' marks ``b64decode`` skips (hostile44)."""
+    written = _unbroken(unescaped(run) if "%" in run or "\\" in run or "&" in run else run)
+    data, found = _decoded_read(redactor, written, skip, depth, nested)
+    if found or ("-" not in written and "_" not in written):
+        return data, found
+    marked, marked_found = _decoded_read(
+        redactor, written.replace("-", "").replace("_", ""), skip, depth, nested)
+    return (marked, True) if marked_found else (data, False)
+
+
+def _decoded_read(redactor: Redactor, written: str, skip: int, depth: int, nested: int
+                  ) -> tuple[bytes, bool]:
+    """:func:`_read` of base64 ``written`` (its escapes read, its marks dropped)."""
     bucket = inflation_budget.BUDGET
     if not bucket.open():
         return b"", True
     try:
-        written = _unbroken(unescaped(run) if "%" in run or "\\" in run or "&" in run else run)
         # (Its padding written again, and a character past the last whole quantum, one
         # glued to the run, "...x", left out: either failed the decoding of all, where
         # base64 -d writes what comes before.)
@@ -238,7 +281,7 @@ def _read(redactor: Redactor, run: str, skip: int, depth: int, nested: int
             return b"", False
         return data, archive_read(redactor, data[skip:], depth, nested)
     finally:
-        bucket.spend(max(len(run), _LEAST_COST))
+        bucket.spend(max(len(written), _LEAST_COST))
 
 
 def _later_held(redactor: Redactor, data: bytes, depth: int, nested: int) -> bool:

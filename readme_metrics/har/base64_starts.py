@@ -158,10 +158,22 @@ def kind_at(text: str, start: int, skip: int, zlib: bool) -> bool:
     """Whether the run at ``start`` decodes, ``skip`` bytes in, to an archive's first
     bytes (a zlib header's for a ``zlib`` magic): its first quanta decoded."""
     head = text[start:start + 12]
-    if not head.isalnum():
-        head = unescaped(text[start:start + 40])
-        head = "".join(head.replace(".", " ").split())[:12].replace("-", "+").replace(
-            "_", "/")
+    if head.isalnum():
+        return _kind(head, skip, zlib)
+    head = "".join(unescaped(text[start:start + 40]).translate(_MARKS).split())
+    # (The URL-safe alphabet's "-" and "_", or marks between groups, which b64decode
+    # skips: either reading; hostile44.)
+    return _kind(head[:12].replace("-", "+").replace("_", "/"), skip, zlib) or (
+        ("-" in head or "_" in head) and _kind(
+            head.replace("-", "").replace("_", "")[:12], skip, zlib))
+
+
+#: The marks between groups of base64 (:data:`.base64_runs._GROUP_MARKS`) as blanks.
+_MARKS = str.maketrans(".,:;|", "     ")
+
+
+def _kind(head: str, skip: int, zlib: bool) -> bool:
+    """:func:`kind_at` of a run's first characters ``head`` (its marks dropped)."""
     try:
         data = binascii.a2b_base64(head[:len(head) // 4 * 4])[skip:]
     except (binascii.Error, ValueError):

@@ -95,7 +95,7 @@ _WIDE = tuple(b"\0".join(bytes([byte]) for byte in magic) for magic in _MAGICS[:
 _ZLIB = tuple(magic.encode("ascii") for magic in ZLIB)
 _ALPHABET = "".join(sorted(ALPHABET)).encode("ascii")
 #: Those and the marks parting base64 in groups (``eJxL Ox...``: base64_runs reads it).
-_GROUPED = _ALPHABET + b" ."
+_GROUPED = _ALPHABET + b" .\t,:;|"
 
 
 def _zlib_run_in(data: bytes) -> bool:
