@@ -56,21 +56,23 @@ __all__ = ["archive_held", "archives_hidden", "runs_held"]
 #: too (a URL's query value in a text or a JSON string: review128; hostile38), JSON's
 #: ``\/``, and ``\u002B``, ``\u002F``, ``\u003D`` (.NET's System.Text.Json escapes
 #: ``+``, Gson ``=``), HTML's ``&#43;``, ``&#x2F;`` ... (mustache.js writes ``/`` so, Go's
-#: html/template ``+``; review130).
+#: html/template ``+``; review130), zero-padded (``&#0043;``, ``&#x002F;``) and HTML5's
+#: names (``&plus;``, ``&sol;``; hostile44).
 _ESCAPE = (r"%(?:2[BbDdFf]|3[0-9]|4[1-9A-Fa-f]|5[0-9AaFf]|6[1-9A-Fa-f]|7[0-9Aa])"
-           r"|\\/|\\u002[BbFf]|&#(?:43|47|[xX]2[BbFf]);")
+           r"|\\/|\\u002[BbFf]|&#(?:0*(?:43|47)|[xX]0*2[BbFf]);|&(?:plus|sol);")
 #: Each matched in steps of at most :data:`_STEP` escapes: ``re`` keeps the state of each
 #: repetition of a group, 41.8x a text of ``H4sI%2B`` at the peak as one match (review130).
 _STEP = 256
 _LINE = lazy_compile(rf"[A-Za-z0-9+/_-]*(?:(?:{_ESCAPE})[A-Za-z0-9+/_-]*){{0,{_STEP}}}")
 #: A run's padding (escaped too), in steps as :data:`_LINE`.
-_PADDING = lazy_compile(rf"(?:=|%3[Dd]|\\u003[Dd]|&#(?:61|[xX]3[Dd]);){{1,{_STEP}}}")
+_PADDING = lazy_compile(
+    rf"(?:=|%3[Dd]|\\u003[Dd]|&#(?:0*61|[xX]0*3[Dd]);|&equals;){{1,{_STEP}}}")
 #: A line break to the next line of a run (its blanks, or a JSON string's escaped break;
 #: a line of base64 after), and a YAML double-quoted scalar's escaped one (``\\`` then
 #: the break and the next line's blanks, after a ``\\n`` too: PyYAML's canonical dump
 #: of ``!!binary``; review133).
 _BREAK = lazy_compile(r"(?:[ \t]*\r?\n[ \t]*|(?:\\r)?\\n(?:\\\r?\n[ \t]*)?"
-                      r"|\\\r?\n[ \t]*)(?=[A-Za-z0-9+/_-]|%[2-7]|&#)")
+                      r"|\\\r?\n[ \t]*)(?=[A-Za-z0-9+/_-]|%[2-7]|&#|&plus;|&sol;)")
 #: The shortest line a run is continued after (MIME writes 76, PEM 64, some 60).
 _SHORTEST_LINE = 16
 #: The shortest run read: 12 bytes, under the least of the four holding a key and a

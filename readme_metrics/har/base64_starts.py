@@ -191,18 +191,23 @@ _JSON_ESCAPES = tuple((f"\\u00{code}", chr(int(code, 16))) for code in (
 
 
 #: HTML's character references a run holds (mustache.js writes ``/`` and ``=`` so, Go's
-#: html/template ``+``, ESAPI all three; review130), what each stands for.
+#: html/template ``+``, ESAPI all three; review130; HTML5's names, hostile44), what each
+#: stands for.
 _REFERENCES = tuple((reference, character) for character, references in (
-    ("+", ("&#43;", "&#x2B;", "&#x2b;", "&#X2B;", "&#X2b;")),
-    ("/", ("&#47;", "&#x2F;", "&#x2f;", "&#X2F;", "&#X2f;")),
-    ("=", ("&#61;", "&#x3D;", "&#x3d;", "&#X3D;", "&#X3d;"))) for reference in references)
+    ("+", ("&#43;", "&#x2B;", "&#x2b;", "&#X2B;", "&#X2b;", "&plus;")),
+    ("/", ("&#47;", "&#x2F;", "&#x2f;", "&#X2F;", "&#X2f;", "&sol;")),
+    ("=", ("&#61;", "&#x3D;", "&#x3d;", "&#X3D;", "&#X3d;", "&equals;")))
+    for reference in references)
+#: A numeric reference's leading zeros (``&#0043;``, ``&#x002F;``: any count, as XML and
+#: HTML read them; hostile44), dropped before :data:`_REFERENCES` are read.
+_PADDED_REFERENCE = lazy_compile(r"&#([xX]?)0+(?=[1-9A-Fa-f][0-9A-Fa-f]?;)")
 
 
 def unescaped(run: str) -> str:
     """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and
     escaped line breaks (a JSON file's string as written inside an archive), HTML's
-    ``&#43;``, ``&#x2F;`` ..., percent-encoding (each at C's speed: ``unquote`` took
-    0.6 s a MiB of them)."""
+    ``&#43;``, ``&#x2F;``, ``&#0043;``, ``&plus;`` ..., percent-encoding (each at C's
+    speed: ``unquote`` took 0.6 s a MiB of them)."""
     if "\\" in run:
         run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
         if "\\\n" in run or "\\\r" in run:  # (a YAML double-quoted scalar's
@@ -211,7 +216,9 @@ def unescaped(run: str) -> str:
         if "\\u00" in run:
             for escape, character in _JSON_ESCAPES:
                 run = run.replace(escape, character)
-    if "&#" in run:
+    if "&" in run:
+        if "&#0" in run or "&#x0" in run or "&#X0" in run:
+            run = _PADDED_REFERENCE.sub(r"&#\1", run)
         for reference, character in _REFERENCES:
             run = run.replace(reference, character)
     if "%" in run:
