@@ -79,6 +79,17 @@ def test_guard_prose_zips_and_prose_in_marks_are_kept() -> None:
         assert _form_kept(value), value
 
 
+def _assert_linear(unit: str) -> None:
+    """The calls of ``archives_hidden`` over a text of ``unit`` repeated: 4x the text,
+    at most 5x the calls."""
+    def work(size: int) -> int:
+        inflation_budget.BUDGET.refill()
+        text = unit * (size // len(unit))
+        return calls(lambda: archives_hidden(DENY, text), ("call", "c_call"))
+    small, large = work(16 << 10), work(64 << 10)
+    assert large <= 5 * small, (small, large)
+
+
 @pytest.mark.parametrize("unit", ["UEsD\t", "H4sI, ", "eJxL|", "UEsDB-", "H4sIAAAA:",
                                   "eJxLAAAA;"])
 def test_the_work_stays_linear_in_a_text_of_marked_magics(unit: str) -> None:
@@ -86,12 +97,7 @@ def test_the_work_stays_linear_in_a_text_of_marked_magics(unit: str) -> None:
     text, at most 5x the calls (4.0x measured; a magic after each mark starts a run
     each, covered by the first reading at its alignment). ``text_work`` is not the
     count here: it charges each ``str.find`` the whole text's length, 15.9x on main."""
-    def work(size: int) -> int:
-        inflation_budget.BUDGET.refill()
-        text = unit * (size // len(unit))
-        return calls(lambda: archives_hidden(DENY, text), ("call", "c_call"))
-    small, large = work(16 << 10), work(64 << 10)
-    assert large <= 5 * small, (small, large)
+    _assert_linear(unit)
 
 
 # 2. character references in a run --------------------------------------------------
@@ -136,11 +142,4 @@ def test_a_prose_zip_with_references_is_read_whole_and_kept(spelling: str) -> No
 def test_the_work_stays_linear_in_padded_references() -> None:
     """A text of magics and references padded with many zeros: 4x the text, at most 5x
     the calls (each reference's zeros dropped in one pass)."""
-    unit = "H4sI&#" + "0" * 200 + "43;"
-
-    def work(size: int) -> int:
-        inflation_budget.BUDGET.refill()
-        text = unit * (size // len(unit))
-        return calls(lambda: archives_hidden(DENY, text), ("call", "c_call"))
-    small, large = work(16 << 10), work(64 << 10)
-    assert large <= 5 * small, (small, large)
+    _assert_linear("H4sI&#" + "0" * 200 + "43;")
