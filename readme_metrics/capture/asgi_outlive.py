@@ -21,7 +21,7 @@ import time
 from types import CodeType
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
-__all__ = ["Outlive", "cancelled_calls", "is_cancellation", "running_trio"]
+__all__ = ["Outlive", "cancelled_calls", "is_cancellation", "running_calls", "running_trio"]
 
 T = TypeVar("T")
 
@@ -136,14 +136,22 @@ def cancelled_calls(loop: asyncio.AbstractEventLoop, code: Optional[CodeType]
     shutdown: nothing is kept per request."""
     if code is None:
         return []
-    here = asyncio.current_task(loop)
     found = []
-    for task in asyncio.all_tasks(loop):
+    for task in running_calls(loop, code):
         cancelling = getattr(task, "cancelling", None)
-        if (task is not here and not task.done() and cancelling is not None
-                and cancelling() and _runs(task.get_coro(), code)):
+        if cancelling is not None and cancelling():
             found.append(task)
     return found
+
+
+def running_calls(loop: asyncio.AbstractEventLoop, code: CodeType
+                  ) -> list[asyncio.Task[Any]]:
+    """The tasks of ``loop`` not done whose coroutines run ``code``, the current one
+    aside. From another thread too (hypercorn_stop: ``all_tasks`` retries a set changed
+    while it copied it)."""
+    here = asyncio.current_task(loop) if _running_loop() is loop else None
+    return [task for task in asyncio.all_tasks(loop)
+            if task is not here and not task.done() and _runs(task.get_coro(), code)]
 
 
 def _runs(coro: Any, code: CodeType) -> bool:

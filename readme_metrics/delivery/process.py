@@ -125,11 +125,12 @@ def ensure_exit_in_child() -> None:
         pass
 
 
-def close_all() -> None:
+def close_all(began: Optional[float] = None) -> None:
     """Close every tracked object of this process, in parallel, each within its bound
-    (its ``shutdown_timeout`` from the start of this call, the exit hooks' time too)."""
+    (its ``shutdown_timeout`` from the start of this call, the exit hooks' time too;
+    from ``began``, a ``time.monotonic()``, where given: a stop's wait before it)."""
     global _exit_began
-    _exit_began = time.monotonic()
+    _exit_began = time.monotonic() if began is None else began
     # (Imported here: it uses this module. A SIGTERM left at its default, which killed
     # the process mid-close unsaid, says what the closes held first: delivery43.)
     from readme_metrics.delivery.second_interrupt import watching
