@@ -13,18 +13,11 @@ holding its answers (``shutdown_timeout`` 4 s): the log is posted and said not d
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.support.processes import LINE_WAIT
-from tests.support.runserver import CALLER, held_collector, held_env, serving
-from tests.test_delivery44_hypercorn_group import _RUN, _workers
-from tests.test_review132_findings import APP
+from tests.test_review132_findings import APP, sigterm_the_serving_worker
 
 #: The review132 app, wrapped outside by an ASGI layer whose last ``send`` returns only
 #: once the worker's SIGTERM handler has begun its close (10 s at most).
@@ -52,19 +45,7 @@ def test_hypercorn_sigterm_after_the_answer_before_the_log_posts_it_or_says_it(
     """The worker's SIGTERM after the client had its answer, before the log was queued:
     the log is posted within the close's bound (the API holds it: "1 log not delivered"
     said), then the worker dies by the SIGTERM. Before: nothing posted, nothing said."""
-    (tmp_path / "run44.py").write_text(_RUN)
-    (tmp_path / "app132.py").write_text(WIDE_APP)
-    gate = threading.Event()
-    with held_collector(gate) as held:
-        argv = ["run44.py", "-b", "127.0.0.1:{port}", "app132:app"]
-        with serving(argv, held_env(held, tmp_path, "4"), tmp_path, "server.log") as served:
-            _workers(served, 1)
-            answer = requests.get(f"{served.url}/pid", timeout=30, headers=CALLER)
-            assert answer.status_code == 200
-            os.kill(int(answer.text), signal.SIGTERM)
-            code = served.process.wait(LINE_WAIT)
-            said = served.said()
-        posted = len(held.logs)
+    code, said, posted = sigterm_the_serving_worker(tmp_path, WIDE_APP, 1)
     assert "worker exit -15" in said, said
     assert "1 log not delivered" in said, said
     assert posted == 1, said

@@ -63,6 +63,27 @@ app = Starlette(routes=[Route("/pid", pid), Route("/nolog", nolog, methods=["GET
 '''
 
 
+def sigterm_the_serving_worker(tmp_path: Path, app: str, workers: int
+                               ) -> tuple[int, str, int]:
+    """hypercorn (delivery44's script) serving ``app`` with ``workers`` workers, the API
+    holding its answers (``shutdown_timeout`` 4 s): one logged GET /pid, then a SIGTERM
+    to the worker that served it alone. hypercorn's exit code, what it said, the logs
+    the API read."""
+    (tmp_path / "run44.py").write_text(_RUN)
+    (tmp_path / "app132.py").write_text(app)
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        argv = ["run44.py", "-b", "127.0.0.1:{port}", f"--workers={workers}", "app132:app"]
+        with serving(argv, held_env(held, tmp_path, "4"), tmp_path, "server.log") as served:
+            _workers(served, workers)
+            answer = requests.get(f"{served.url}/pid", timeout=30, headers=CALLER)
+            assert answer.status_code == 200
+            os.kill(int(answer.text), signal.SIGTERM)
+            code = served.process.wait(LINE_WAIT)
+            said = served.said()
+        return code, said, len(held.logs)
+
+
 @pytest.mark.e2e
 def test_hypercorn_worker_alone_sigterm_spawns_no_worker_while_its_close_runs(
         tmp_path: Path) -> None:
@@ -71,18 +92,7 @@ def test_hypercorn_worker_alone_sigterm_spawns_no_worker_while_its_close_runs(
     delivered, that worker dies by the SIGTERM, hypercorn stops, and no worker was
     started past the first two (bare: none). Before: the other worker, stopped by the
     shared event, was replaced again and again while the close ran."""
-    (tmp_path / "run44.py").write_text(_RUN)
-    (tmp_path / "app132.py").write_text(APP)
-    gate = threading.Event()
-    with held_collector(gate) as held:
-        argv = ["run44.py", "-b", "127.0.0.1:{port}", "--workers=2", "app132:app"]
-        with serving(argv, held_env(held, tmp_path, "4"), tmp_path, "server.log") as served:
-            _workers(served, 2)
-            answer = requests.get(f"{served.url}/pid", timeout=30, headers=CALLER)
-            assert answer.status_code == 200
-            os.kill(int(answer.text), signal.SIGTERM)
-            code = served.process.wait(LINE_WAIT)
-            said = served.said()
+    code, said, _ = sigterm_the_serving_worker(tmp_path, APP, 2)
     started = sorted(path.name for path in tmp_path.glob("started-*"))
     assert len(started) == 2, (started, said)
     assert said.count("worker exit") == 2, said
