@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dis
 import os
-import sys
 from types import CodeType, FrameType
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery.core import Delivery
 from tests.support.delivery import build_id, item, make_delivery_fixture  # noqa: F401
 from tests.support.fake_api import Collector
+from tests.support.landing_hook import traced
 
 LIB = os.path.dirname(__import__("readme_metrics").__file__) + os.sep
 _BACKWARD = {"JUMP_BACKWARD", "JUMP_ABSOLUTE"}  # (3.11+; 3.10: loops jump absolute)
@@ -55,14 +55,7 @@ class _LandAtJump:
         return self
 
     def run(self, call: Callable[[], Any]) -> Optional[BaseException]:
-        sys.settrace(self)
-        try:
-            call()
-        except BaseException as error:  # noqa: B036 (what the server would see)
-            return error
-        finally:
-            sys.settrace(None)
-        return None
+        return traced(self, call)
 
 
 def test_a_raise_at_every_backward_jump_of_an_inline_send_delivers_each_log_once(

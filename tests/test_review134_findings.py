@@ -29,6 +29,7 @@ from readme_metrics.delivery.core import Delivery
 from readme_metrics.delivery.interrupted import handed
 from tests.support.delivery import item, make_delivery_fixture  # noqa: F401 (fixture)
 from tests.support.fake_api import Collector
+from tests.support.landing_hook import traced
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 
@@ -65,14 +66,7 @@ class _LandAfter:
         return self
 
     def run(self, call: Callable[[], Any]) -> Optional[BaseException]:
-        sys.settrace(self)
-        try:
-            call()
-        except BaseException as error:  # noqa: B036 (what the server would see)
-            return error
-        finally:
-            sys.settrace(None)
-        return None
+        return traced(self, call)
 
 
 def test_a_raise_landing_after_put_returned_queues_the_log_once(

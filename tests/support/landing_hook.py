@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from types import CodeType
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 MAIN = threading.main_thread().ident
 LIB = os.path.dirname(__import__("readme_metrics").__file__) + os.sep
@@ -48,3 +48,17 @@ def arm(target: int, landing: Any) -> None:
     """Count from now on, in this thread, raising at the ``target``-th point."""
     landing.state.update(target=target, count=0, raised=None)
     sys.setprofile(landing)
+
+
+def traced(tracer: Any, call: Callable[[], Any]) -> Optional[BaseException]:
+    """``call()`` under ``sys.settrace(tracer)`` (a tracer that raises where it lands, in
+    the test's own thread): the exception that came out of it, as a server would see it,
+    else None."""
+    sys.settrace(tracer)
+    try:
+        call()
+    except BaseException as error:  # noqa: B036 (what the server would see)
+        return error
+    finally:
+        sys.settrace(None)
+    return None
