@@ -9,20 +9,24 @@ Here each scalar's text is read as text/plain's lines are
 style, so the text stays the YAML it was: a block scalar's lines as they are, a single
 quote doubled, a double-quoted scalar's escapes decoded first (``\\n`` ends a line,
 ``\\u0050ASSWORD`` is a name) and written again as JSON writes a string (which YAML reads
-so); one whose escapes JSON does not read (``\\x50``, ``\\e``) is hidden whole where its
-lines read with ``\\n`` as a break hide a value, as is a plain scalar whose first
-character a marker would change. Flow collections, comments and aliases are passed
-over (a flow collection's lines to its close). Each line read once: linear.
+so; YAML's own, ``\\x0a``, ``\\x50``, ``\\e``, read as YAML reads them: review136); one
+folded over lines is hidden whole where its lines read with ``\\n`` as a break hide a
+value, as is a plain scalar whose first character a marker would change. A flow
+collection's scalars are read so, one hiding a value hidden whole (``[USER=ada,
+PASSWORD=...]``: review136); comments and aliases are passed over. Each line read once:
+linear.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Optional
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.env_lines import plain_pairs
 from readme_metrics.har.redaction_marks import redacted
-from readme_metrics.har.yaml_flow import flow_close
+from readme_metrics.har.yaml_flow import flow_close, flow_hidden
 from readme_metrics.har.yaml_lines import (
     BLOCK,
     block_end,
@@ -73,6 +77,7 @@ def yaml_env(text: str, redactor: Redactor) -> str:
                 new = f"{line}\n{hidden}"
         elif first in ("{", "["):
             last = max(last, flow_close(lines, row + 1, line[start:], budget))
+            new = _flow(lines.span(row, last), start, redactor)
         elif first in ('"', "'"):
             last = max(last, quoted_lines(lines, row + 1, line, start, at))
             scalar = lines.span(row, last)
@@ -87,6 +92,24 @@ def yaml_env(text: str, redactor: Redactor) -> str:
             changed = True
         row = last
     return out.text() if changed else text
+
+
+def _flow(text: str, start: int, redactor: Redactor) -> Optional[str]:
+    """``text`` (a flow collection's lines, its ``{`` or ``[`` at ``start``) with each
+    scalar member whose lines hide a value hidden whole (``[USER=ada, PASSWORD=s]``, a
+    compose file's ``environment`` in flow style: it went out in clear; review136);
+    None when none is, or the collection does not read soundly."""
+    if "=" not in text and "\\" not in text:
+        return None
+
+    def hides(value: str) -> bool:
+        if value[:1] in ('"', "'"):
+            return _quoted(value, 0, value[0], redactor) is not None
+        return "=" in value and plain_pairs(value, redactor) != value
+
+    flow = text[start:]
+    hidden = flow_hidden(flow, None, scalar=hides)
+    return None if hidden is None or hidden == flow else text[:start] + hidden
 
 
 def _quoted(text: str, start: int, quote: str, redactor: Redactor) -> Optional[str]:
@@ -124,13 +147,40 @@ _BREAKS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\x85"))
 
 
 def _decoded(scalar: str) -> Optional[str]:
-    """A double-quoted scalar's text with its escapes decoded, as JSON reads them (YAML's
-    are a superset); None when JSON does not read them all."""
+    """A double-quoted scalar's text with its escapes decoded, as JSON reads them (a
+    surrogate pair's two ``\\u`` as one character), else as YAML does (``\\x0a``,
+    ``\\U0000000a`` end a line too: read as one line, their pairs went out; review136);
+    None when YAML does not read them all, or one is a lone surrogate."""
     try:
         value = json.loads(f'"{scalar}"', strict=False)
+        return value if isinstance(value, str) else None
+    except ValueError:
+        pass
+    try:
+        value = _YAML_ESCAPE.sub(_escape, scalar)
     except ValueError:
         return None
-    return value if isinstance(value, str) else None
+    return None if _SURROGATE.search(value) else value
+
+
+#: YAML's escapes in a double-quoted scalar (PyYAML's reading).
+_YAML_ESCAPE = lazy_compile(
+    r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
+            "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
+            "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
+_SURROGATE = lazy_compile("[\ud800-\udfff]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    """One escape's character; ``ValueError`` for one YAML does not read."""
+    code = found.group(1) or found.group(2) or found.group(3)
+    if code:
+        return chr(int(code, 16))  # (past U+10FFFF: ValueError)
+    character = _ESCAPES.get(found.group(4))
+    if character is None:
+        raise ValueError(found.group())
+    return character
 
 
 def _plain(line: str, start: int, redactor: Redactor) -> Optional[str]:

@@ -43,16 +43,18 @@ class _Reading:
     the anchors lost, who is told of an anchored node hidden) and finds (the spans to
     hide, a hidden value's aliases)."""
 
-    __slots__ = ("aliases", "anchors", "denies", "lost", "owned", "spans")
+    __slots__ = ("aliases", "anchors", "denies", "lost", "owned", "scalar", "spans")
 
     def __init__(self, denies: Optional[Callable[[str], bool]],
                  aliases: Optional[list[str]], anchors: frozenset[str],
-                 lost: frozenset[str], owned: Optional[Callable[[str, str], None]]) -> None:
+                 lost: frozenset[str], owned: Optional[Callable[[str, str], None]],
+                 scalar: Optional[Callable[[str], bool]] = None) -> None:
         self.denies = denies
         self.aliases = aliases
         self.anchors = anchors
         self.lost = lost
         self.owned = owned
+        self.scalar = scalar
         self.spans: list[tuple[int, int, str]] = []  # (start, end, the anchor kept)
 
 
@@ -84,7 +86,8 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
                 aliases: Optional[list[str]] = None,
                 anchors: frozenset[str] = frozenset(),
                 lost: frozenset[str] = frozenset(),
-                owned: Optional[Callable[[str, str], None]] = None) -> Optional[str]:
+                owned: Optional[Callable[[str, str], None]] = None,
+                scalar: Optional[Callable[[str], bool]] = None) -> Optional[str]:
     """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
     value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
     length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
@@ -97,8 +100,10 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
     inside a value) is hidden: the text sent still loads (hostile39). ``owned`` is told
     of each anchored node hidden (its anchor's name, its text): the aliases in it name
     nodes to hide too (``{k: &b [*a]}`` then ``password: *b``: ``a``'s went out,
-    hostile43)."""
-    reading = _Reading(denies, aliases, anchors, lost, owned)
+    hostile43). ``scalar`` is given each member's scalar value (an item of a sequence, a
+    mapping's value; as written, after its properties, quotes kept) and hides the ones it
+    names so (``[USER=ada, PASSWORD=s]``, a ``.env``'s pairs: :mod:`.yaml_env`; review136)."""
+    reading = _Reading(denies, aliases, anchors, lost, owned, scalar)
     spans = reading.spans
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
@@ -223,6 +228,11 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         if value[:1] == "*" and value[1:] in reading.lost:
             reading.spans.append((start, end, ""))  # (an alias of a hidden anchor)
             return True
+    if reading.scalar is not None:
+        value = _key(text[start:end])  # (its comments' lines, blanks, properties out)
+        if value[:1] not in ("", "{", "[", "*") and reading.scalar(value):
+            _hide(text, start, end, reading)
+            return True
     denies = reading.denies
     if frame.colon < 0 or denies is None:
         return True
@@ -237,6 +247,12 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         return True  # (no value, null; an allowed key)
     if reading.aliases is not None and "*" in value:
         reading.aliases += [found.group(1) for found in ALIASES.finditer(value)]
+    _hide(text, start, end, reading)
+    return True
+
+
+def _hide(text: str, start: int, end: int, reading: _Reading) -> None:
+    """Put the value from ``start`` to ``end`` in ``reading.spans``, to hide."""
     name, after, tagged = _anchor(text, start, end)
     if name and text[after:end].strip(" \t\r\n"):
         # Its anchor is kept on the marker ("{password: &p s, b: *p}" went out as
@@ -244,7 +260,6 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         reading.spans.append((start, end, f" &{name}") if tagged else (after, end, ""))
     else:
         reading.spans.append((start, end, ""))
-    return True
 
 
 def _anchor(text: str, start: int, end: int) -> tuple[str, int, bool]:

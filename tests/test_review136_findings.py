@@ -1,0 +1,112 @@
+"""review136: a ``.env``'s pairs in YAML that hostile42's reading passed over went out in
+clear.
+
+hostile42 (``har/yaml_env.py``) reads each block, plain and quoted scalar of a YAML body
+as text/plain's lines of ``name=value`` pairs, but passed flow collections over: the
+same compose ``environment`` list hidden as a block sequence (``- PASSWORD=...``) went
+out readable as a flow one (``environment: [USER=ada, PASSWORD=...]``), and so did a
+flow mapping's value and a quoted item (``["PASSWORD=..."]``). A double-quoted scalar
+whose line break is an escape JSON does not read (``\\x0a``, ``\\U0000000a``: YAML's) was
+read as one line, its pair named ``USER`` holding the rest: sent in clear too. Now each
+scalar of a flow collection whose lines hide a value is hidden whole (the collection's
+other members kept, the YAML loading), and YAML's escapes are read as YAML reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from readme_metrics.har.redaction import Redactor
+from tests.support.work_count import text_work
+from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+
+DENY = Redactor(["password", "private_key"])
+YAML = "application/yaml"
+
+
+def _loaded_strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in _loaded_strings(key)
+                + _loaded_strings(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in _loaded_strings(item)]
+    return [str(node)]
+
+
+FLOW_LEAKS = {
+    "compose-flow-list": f"services:\n  db:\n    environment: [USER=ada, PASSWORD={SECRET}]\n",
+    "flow-quoted-item": f'environment: ["USER=ada", "PASSWORD={SECRET}"]\n',
+    "flow-single-quoted": f"environment: ['USER=ada', 'PASSWORD={SECRET}']\n",
+    "flow-over-lines": f"environment: [\n  USER=ada,\n  PASSWORD={SECRET}\n]\n",
+    "flow-map-value": f"env: {{user: USER=ada, cmd: PASSWORD={SECRET}}}\n",
+    "flow-map-env-string": f'env: {{x: USER=ada, dotenv: "USER=ada\\nPASSWORD={SECRET}"}}\n',
+    "flow-in-sequence": f"- [USER=ada, PASSWORD={SECRET}]\n",
+    "flow-nested": f"a: {{b: [USER=ada, {{c: PASSWORD={SECRET}}}]}}\n",
+    "flow-anchored": f"env: [USER=ada, &p PASSWORD={SECRET}]\nagain: *p\n",
+    "flow-commented": f"env: [USER=ada,  # the user\n  PASSWORD={SECRET}]\n",
+    "top-flow": f"[USER=ada, PASSWORD={SECRET}]\n",
+    "double-x0a": f'env: "USER=ada\\x0aPASSWORD={SECRET}\\x0aHOST=db"\n',
+    "double-U": f'env: "USER=ada\\U0000000aPASSWORD={SECRET}\\U0000000aHOST=db"\n',
+    "double-x0a-in-flow": f'env: [USER=ada, "HOST=db\\x0aPASSWORD={SECRET}"]\n',
+}
+
+
+@pytest.mark.parametrize("case", FLOW_LEAKS)
+def test_a_dot_env_pair_in_a_flow_collection_or_a_yaml_escape_is_hidden(case: str) -> None:
+    body = FLOW_LEAKS[case]
+    assert any(SECRET in s for s in _loaded_strings(yaml.safe_load(body)))  # (it holds one)
+    for text in _sent(body.encode(), YAML, DENY):
+        assert SECRET not in text, text
+        assert "REDACTED" in text, text
+        strings = _loaded_strings(yaml.safe_load(text))  # (still YAML)
+        assert not any(SECRET in s for s in strings), text
+        # The member beside it kept (in the scalar itself where the scalar is read
+        # as its lines: the escapes' cases).
+        assert any("USER=ada" in s for s in strings), text
+
+
+def test_the_flow_lists_other_members_are_kept_as_written() -> None:
+    body = f"environment: [USER=ada, PASSWORD={SECRET}, HOST=db]  # the db\n"
+    [text, _] = _sent(body.encode(), YAML, DENY)
+    assert text.startswith("environment: [USER=ada, "), text
+    assert text.endswith(", HOST=db]  # the db\n"), text
+    assert yaml.safe_load(text)["environment"][1].startswith("[REDACTED"), text
+
+
+def test_a_yaml_escape_is_read_as_yaml_reads_it() -> None:
+    """The pair's value hidden, the scalar's other lines kept (not the scalar whole)."""
+    [text, _] = _sent(FLOW_LEAKS["double-x0a"].encode(), YAML, DENY)
+    value = yaml.safe_load(text)["env"]
+    assert SECRET not in value, text
+    assert value.startswith("USER=ada\nPASSWORD=") and value.endswith("\nHOST=db"), text
+
+
+KEPT = {
+    "flow-list": "environment: [USER=ada, HOST=db, 'MODE=prod', \"A=1\"]\n",
+    "flow-map": "e: {a: USER=ada, b: [x=1, y=2]}\n",
+    "prose": "notes: [the password= field, set password = later]\n",
+    "other-names": "env: [PASSWORDS=many, PASSWORD_HINT=pet]\n",
+    "double-x-escape": 'env: "USER=ada\\x0aHOST=db"\n',
+}
+
+
+@pytest.mark.parametrize("case", KEPT)
+def test_flow_collections_with_no_denied_pair_are_kept(case: str) -> None:
+    assert _kept_as_sent(KEPT[case].encode(), YAML, DENY)
+
+
+def test_many_flow_collections_cost_linear_work() -> None:
+    """Four times the collections, at most five times the work (counted, not timed)."""
+    from readme_metrics.har.bodies import post_data
+
+    def work(n: int) -> int:
+        data = ("env: [PASSWORD=x]\n" + "a: [A=1, {b: B=2}, 'C=3']\n" * n).encode()
+        post_data(data, len(data), {"content-type": YAML}, DENY, 1 << 24)
+        return text_work(lambda: post_data(data, len(data), {"content-type": YAML}, DENY,
+                                           1 << 24))
+
+    small, large = work(2_000), work(8_000)
+    assert large <= 5 * small, (small, large)
