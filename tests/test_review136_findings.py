@@ -14,10 +14,14 @@ other members kept, the YAML loading), and YAML's escapes are read as YAML reads
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import json
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from readme_metrics.har.redaction import Redactor
 from tests.support.work_count import text_work
@@ -110,3 +114,39 @@ def test_many_flow_collections_cost_linear_work() -> None:
 
     small, large = work(2_000), work(8_000)
     assert large <= 5 * small, (small, large)
+
+
+_STYLES: dict[str, Callable[[str], str]] = {
+    "plain": lambda item: item,
+    "double": json.dumps,
+    "single": lambda item: "'" + item.replace("'", "''") + "'",
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="abcXYZ019!@$%^*()&;:/ -_'\"", min_size=3, max_size=14),
+       st.sampled_from(sorted(_STYLES)), st.sampled_from(["list", "map", "lines"]),
+       st.integers(0, 2))
+def test_any_pair_in_a_flow_collection_is_hidden_the_others_kept(
+        value: str, style: str, shape: str, at: int) -> None:
+    secret = "Zq8" + value
+    items = ["USER=ada", "HOST=db"]
+    items.insert(at, f"PASSWORD={secret}")
+    written = [_STYLES[style](item) for item in items]
+    if shape == "map":
+        body = "env: {" + ", ".join(f"k{n}: {item}" for n, item in enumerate(written)) + "}\n"
+    else:
+        gap = "\n  " if shape == "lines" else " "
+        body = "env: [" + gap + f",{gap}".join(written) + "]\n"
+    try:
+        members = yaml.safe_load(body)["env"]
+    except yaml.YAMLError:
+        return  # (no YAML: a plain scalar of flow indicators)
+    values = list(members.values()) if shape == "map" else members
+    if f"PASSWORD={secret}" not in values:
+        return  # (another reading: a comment, a plain scalar's folded blanks)
+    for text in _sent(body.encode(), YAML, DENY):
+        assert secret not in text, text
+        loaded = yaml.safe_load(text)["env"]
+        sent = list(loaded.values()) if shape == "map" else loaded
+        assert len(sent) == 3 and "USER=ada" in sent and "HOST=db" in sent, text
