@@ -14,9 +14,8 @@ other members kept, the YAML loading), and YAML's escapes are read as YAML reads
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import json
+from typing import Any, Callable
 
 import pytest
 import yaml
