@@ -15,7 +15,7 @@ other members kept, the YAML loading), and YAML's escapes are read as YAML reads
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 import yaml
@@ -23,20 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.redaction import Redactor
+from tests.support.leaks import strings
 from tests.support.work_count import text_work
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 DENY = Redactor(["password", "private_key"])
 YAML = "application/yaml"
-
-
-def _loaded_strings(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [s for key, value in node.items() for s in _loaded_strings(key)
-                + _loaded_strings(value)]
-    if isinstance(node, list):
-        return [s for item in node for s in _loaded_strings(item)]
-    return [str(node)]
 
 
 FLOW_LEAKS = {
@@ -60,15 +52,15 @@ FLOW_LEAKS = {
 @pytest.mark.parametrize("case", FLOW_LEAKS)
 def test_a_dot_env_pair_in_a_flow_collection_or_a_yaml_escape_is_hidden(case: str) -> None:
     body = FLOW_LEAKS[case]
-    assert any(SECRET in s for s in _loaded_strings(yaml.safe_load(body)))  # (it holds one)
+    assert any(SECRET in s for s in strings(yaml.safe_load(body)))  # (it holds one)
     for text in _sent(body.encode(), YAML, DENY):
         assert SECRET not in text, text
         assert "REDACTED" in text, text
-        strings = _loaded_strings(yaml.safe_load(text))  # (still YAML)
-        assert not any(SECRET in s for s in strings), text
+        sent = strings(yaml.safe_load(text))  # (still YAML)
+        assert not any(SECRET in s for s in sent), text
         # The member beside it kept (in the scalar itself where the scalar is read
         # as its lines: the escapes' cases).
-        assert any("USER=ada" in s for s in strings), text
+        assert any("USER=ada" in s for s in sent), text
 
 
 def test_the_flow_lists_other_members_are_kept_as_written() -> None:
