@@ -14,6 +14,7 @@ other members kept, the YAML loading), and YAML's escapes are read as YAML reads
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Callable
 
@@ -141,3 +142,31 @@ def test_any_pair_in_a_flow_collection_is_hidden_the_others_kept(
         loaded = yaml.safe_load(text)["env"]
         sent = list(loaded.values()) if shape == "map" else loaded
         assert len(sent) == 3 and "USER=ada" in sent and "HOST=db" in sent, text
+
+
+# hostile44's "any mark b64decode skips": seven more ---------------------------------
+
+#: Marks Python's ``b64decode`` skips that hostile44 did not join groups at (``'``, ``\``,
+#: ``"``, ``%``, ``&``, ``=``, ``?``, brackets and ``<>`` are left: they end a run in
+#: text, a string, an escape or a query).
+MORE_MARKS = ["!", "#", "$", "*", "@", "^", "~"]
+
+
+@pytest.mark.parametrize("mark", MORE_MARKS)
+@pytest.mark.parametrize("archive", ["zip", "gzip"])
+def test_base64_groups_parted_by_any_other_mark_are_read(archive: str, mark: str) -> None:
+    from tests.test_hostile41_findings import GROUPED, _grouped, _leaks
+
+    value = _grouped(GROUPED[archive], mark)
+    assert base64.b64decode(value) == base64.b64decode(GROUPED[archive])
+    assert _leaks(value) == []
+
+
+def test_guard_prose_in_those_marks_is_kept() -> None:
+    from tests.test_hostile41_findings import PROSE_ZIP, _b64, _form_kept, _grouped
+
+    for value in [_grouped(_b64(PROSE_ZIP), mark) for mark in MORE_MARKS] + [
+            "H4sI!this!that!them", "UEsD#is#what#zips#start", "eJ*zlib*eA~eF@KLUv^Qlpo"]:
+        assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
+        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
+        assert _form_kept(value), value

@@ -90,11 +90,13 @@ _MOST_LATER = 32
 def _width(piece: str) -> int:
     """The base64 characters ``piece`` of a run holds (its escapes read, its breaks,
     blanks and group marks left out)."""
-    if "%" in piece or "\\" in piece or "&" in piece or "\n" in piece or " " in piece or (
-            "\t" in piece) or "." in piece or "," in piece or ":" in piece or (
-            ";" in piece) or "|" in piece:
+    if _NOT_BASE64.search(piece) is not None:
         return len(_unbroken(unescaped(piece)))
     return len(piece)
+
+
+#: What a run's piece holds besides base64: an escape's start, a break, a group's mark.
+_NOT_BASE64 = lazy_compile(r"[%\\&\n \t.,:;|!#$*@^~]")
 
 
 def _unbroken(piece: str) -> str:
@@ -102,7 +104,7 @@ def _unbroken(piece: str) -> str:
     and a group's other marks, :data:`_GROUP_MARKS`): a copy or two of it, where a split made a
     string of each line (14x a MiB of runs of 5-character lines at the peak; review130)."""
     piece = piece.replace("\n", "").replace("\r", "").replace(" ", "").replace("\t", "")
-    for mark in ".,:;|":
+    for mark in _OTHER_MARKS:
         if mark in piece:
             piece = piece.replace(mark, "")
     return piece
@@ -114,7 +116,9 @@ def _unbroken(piece: str) -> str:
 #: Node's ``Buffer`` and ``base64 -d -i``; JS's ``atob`` the blanks; hostile41, and the
 #: rest since hostile44). ``-`` and ``_`` are read in the line (the URL-safe alphabet's)
 #: and dropped in a second reading (:func:`_read`).
-_GROUP_MARKS = frozenset(" .\t,:;|")
+_GROUP_MARKS = frozenset(" .\t,:;|!#$*@^~")
+#: The marks that are no blank.
+_OTHER_MARKS = ".,:;|!#$*@^~"
 _LONGEST_MARK = 3
 
 

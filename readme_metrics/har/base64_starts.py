@@ -169,7 +169,7 @@ def kind_at(text: str, start: int, skip: int, zlib: bool) -> bool:
 
 
 #: The marks between groups of base64 (:data:`.base64_runs._GROUP_MARKS`) as blanks.
-_MARKS = str.maketrans(".,:;|", "     ")
+_MARKS = str.maketrans(".,:;|!#$*@^~", " " * 12)
 
 
 def _kind(head: str, skip: int, zlib: bool) -> bool:
