@@ -10,6 +10,10 @@ whose line break is an escape JSON does not read (``\\x0a``, ``\\U0000000a``: YA
 read as one line, its pair named ``USER`` holding the rest: sent in clear too. Now each
 scalar of a flow collection whose lines hide a value is hidden whole (the collection's
 other members kept, the YAML loading), and YAML's escapes are read as YAML reads them.
+
+hostile44 joined base64 groups parted by "any mark ``b64decode`` skips" for seven marks;
+``b64decode`` skips ``!#$*@^~`` too, and a zip's ``.env`` grouped by them went out as
+written (a text, a JSON string, a form): joined now as well.
 """
 
 from __future__ import annotations
@@ -170,3 +174,17 @@ def test_guard_prose_in_those_marks_is_kept() -> None:
         assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
         assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
         assert _form_kept(value), value
+
+
+def test_runs_in_those_marks_cost_linear_work() -> None:
+    """Four times the groups, at most five times the work (counted, not timed)."""
+    from readme_metrics.har.bodies import post_data
+
+    def work(n: int) -> int:
+        data = ("UEsDBBQA" + "#AAAA" * n + " H4sI~" + "@BBBB" * n).encode()
+        return text_work(lambda: post_data(data, len(data), {"content-type": "text/plain"},
+                                           DENY, 1 << 24))
+
+    work(10)  # (regexes compiled)
+    small, large = work(2_000), work(8_000)
+    assert large <= 5 * small, (small, large)

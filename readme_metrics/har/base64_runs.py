@@ -114,8 +114,10 @@ def _unbroken(piece: str) -> str:
 #: ``UEsDB\tBQAAA...``): one to :data:`_LONGEST_MARK` of these after each group, which
 #: Python's ``b64decode`` skips as it skips any character outside its alphabet (as do
 #: Node's ``Buffer`` and ``base64 -d -i``; JS's ``atob`` the blanks; hostile41, and the
-#: rest since hostile44). ``-`` and ``_`` are read in the line (the URL-safe alphabet's)
-#: and dropped in a second reading (:func:`_read`).
+#: rest since hostile44, ``!#$*@^~`` since review136; the others it skips, quotes, ``\``,
+#: ``%&=?``, brackets, ``<>``, end a string, an escape, a query or a tag: they end a run).
+#: ``-`` and ``_`` are read in the line (the URL-safe alphabet's) and dropped in a second
+#: reading (:func:`_read`).
 _GROUP_MARKS = frozenset(" .\t,:;|!#$*@^~")
 #: The marks that are no blank.
 _OTHER_MARKS = ".,:;|!#$*@^~"
