@@ -188,8 +188,8 @@ class MetricsMiddleware:
                 if scope is not None and not lifespan_checked:
                     check_lifespan(self.pipeline.logger, scope)
             capture = self._start(request)
-        except BaseException:  # a signal handler's raise (django_interrupted)
-            interrupted.cut_at_start(self, request)
+        except BaseException as error:  # a signal handler's raise (django_interrupted)
+            interrupted.cut_at_start(self, request, error)
             raise
         if capture is None:
             return self.get_response(request)
@@ -203,8 +203,8 @@ class MetricsMiddleware:
             calling(capture)
             try:
                 response = self.get_response(request)
-            except BaseException:
-                self._failed(capture)
+            except BaseException as failure:
+                self._failed(capture, failure)
                 raise
             capture.recorder.responded = time.perf_counter()
             group = self._identify(capture, response)
@@ -341,11 +341,15 @@ class MetricsMiddleware:
                                      exc_info=True)
         return group
 
-    def _failed(self, capture: Capture) -> None:
-        """Something below raised out of Django's own handling: still log a 500."""
+    def _failed(self, capture: Capture, error: Optional[BaseException] = None) -> None:
+        """Something below raised out of Django's own handling (``error``, where the sync
+        chain knows it): still log a 500, or no answer at all where the server sends
+        none for it (:func:`.django_interrupted.unanswered`)."""
         try:
             capture.recorder.responded = time.perf_counter()
             capture.recorder.fail()
+            if error is not None:
+                interrupted.unanswered(capture, error)
             if self._identify(capture) is None:
                 self.pipeline.skip()
                 return
