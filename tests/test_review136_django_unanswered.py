@@ -25,8 +25,8 @@ import pytest
 import requests
 
 from tests.support.fake_api import Collector
-from tests.support.ports import free_port
 from tests.support.polling import wait_until
+from tests.support.ports import free_port
 from tests.test_e2e_servers import server_env
 
 pytestmark = pytest.mark.e2e
