@@ -140,7 +140,8 @@ OPTIONS: tuple[Option, ...] = (
         warning=numbers.seconds_warning("a partial batch waits that long to be sent"),
         hint=numbers.seconds_hint),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
-        numbers.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
+        numbers.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)",
+        hint=numbers.mode_hint),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
         "true or false", numbers.flag, "`True`", "deliver from a background thread; `False` sends "
         "in the request thread when a batch is full (tests, serverless)"),

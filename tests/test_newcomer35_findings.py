@@ -12,6 +12,8 @@ clone (the demo; the WSGI, Flask, Django and FastAPI quick starts pointed at
 3. ``grouping_function=grouping(None)`` (the function called where it is named) was
    refused as "must be a callable ..., got the dict ...": now it says to pass the
    function itself.
+4. ``README_DEVELOPMENT_MODE=production`` (an environment's name, as NODE_ENV takes) was
+   refused as "must be true or false": now it also says which way that name means.
 
 Each test named "said" or "warned" failed before its fix; the others pin what stays.
 """
@@ -223,3 +225,28 @@ def test_a_grouping_functions_result_given_for_it_said_to_pass_the_function(
     assert str(raised.value).endswith(
         "that is what a grouping function returns: pass the function itself, without "
         "parentheses (grouping_function=grouping, not grouping(...))"), raised.value
+
+
+# -- 4. an environment's name given for development_mode -----------------------------------------
+
+@pytest.mark.parametrize(("written", "meant"), [
+    pytest.param("production", "false", id="production"),
+    pytest.param("dev", "true", id="dev"),
+    pytest.param("Staging", "false", id="staging"),
+])
+def test_an_environments_name_for_development_mode_said_which_way_it_means(
+        monkeypatch: pytest.MonkeyPatch, written: str, meant: str) -> None:
+    monkeypatch.setenv("README_DEVELOPMENT_MODE", written)
+    with pytest.raises(ValueError) as raised:
+        MetricsApiConfig(api_key="any-key", grouping_function=_grouping)
+    assert str(raised.value).endswith(
+        f"(from the environment): it is a switch, not the environment's name: {meant} for "
+        f"{written!r} (true marks the logs as development's, false as production's)"
+    ), raised.value
+
+
+def test_another_wrong_flag_is_refused_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("README_DEVELOPMENT_MODE", "maybe")
+    with pytest.raises(ValueError, match=r"must be true or false, got 'maybe' \(from the "
+                                         r"environment\)$"):
+        MetricsApiConfig(api_key="any-key", grouping_function=_grouping)
