@@ -138,8 +138,14 @@ _SETUP_AND_CALL = ("import django; django.setup(); from django.test import Clien
                  "may configure it instead; settings.README_GROUPING_FUNCTION is not read "
                  "(README_GROUPING_FUNCTION is an environment variable, not a Django "
                  "setting)", id="with-no-configuration"),
+    pytest.param('README_API_KEY = "rdme_newcomer35_in_settings_0001"\n'
+                 'README_METRICS_CONFIG = MetricsApiConfig(grouping_function="x.y")\n',
+                 "; settings.README_API_KEY is not read (README_API_KEY is an environment "
+                 "variable, not a Django setting): give the option inside "
+                 "README_METRICS_CONFIG = MetricsApiConfig(api_key=...) in settings.py, or "
+                 "export README_API_KEY", id="the-key-above-MetricsApiConfig()"),
 ])
-def test_the_missing_grouping_function_error_said_the_setting_written(
+def test_the_missing_option_error_said_the_setting_written(
         tmp_path: Path, written: str, said: str) -> None:
     project = _django_project(tmp_path, with_the_middleware_line=True)
     settings = project / "mysite" / "settings.py"
@@ -150,10 +156,12 @@ def test_the_missing_grouping_function_error_said_the_setting_written(
            if not key.startswith(("README_", "DJANGO_"))}
     result = run_command(
         [sys.executable, "-c", _SETUP_AND_CALL], cwd=project, capture_output=True,
-        env={**env, "DJANGO_SETTINGS_MODULE": "mysite.settings", "README_API_KEY": "any-key",
+        env={**env, "DJANGO_SETTINGS_MODULE": "mysite.settings",
+             **({} if "README_API_KEY" in written else {"README_API_KEY": "any-key"}),
              "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])})
     stderr = result.stderr.decode(errors="replace")
     assert result.returncode != 0 and said in stderr, stderr
+    assert "rdme_newcomer35" not in stderr, stderr
 
 
 # -- 2. a CORS middleware with no origin ---------------------------------------------------------
