@@ -67,9 +67,8 @@ from readme_metrics.django_pipelines import entry_for as _entry_for
 from readme_metrics.django_pipelines import flush_all
 from readme_metrics.django_pipelines import pipelines as _pipelines
 from readme_metrics.django_placement import DJANGO_NOT_FIRST
-from readme_metrics.django_placement import (
-    django_middlewares_before as _django_middlewares_before,
-)
+from readme_metrics.django_placement import django_middlewares_before as _django_middlewares_before
+from readme_metrics.django_settings_names import unread_settings
 from readme_metrics.exchange import Group
 from readme_metrics.unwrapped import django_middleware_made
 
@@ -109,9 +108,10 @@ def _configured() -> MetricsApiConfig:
             except ValueError as exc:
                 # A sentence of its own: the error may already end with a hint in
                 # parentheses, and two in a row read as one garbled one.
+                unread = "".join(f"; {line}" for line in unread_settings(settings))
                 raise ImproperlyConfigured(
                     f"{exc}. In Django, settings.README_METRICS_CONFIG = "
-                    "MetricsApiConfig(...) may configure it instead"
+                    f"MetricsApiConfig(...) may configure it instead{unread}"
                 ) from exc
         return _default_config[0]
     if not isinstance(config, MetricsApiConfig):
@@ -165,6 +165,8 @@ class MetricsMiddleware:
             outer = _django_middlewares_before()
             if outer:
                 self.pipeline.logger.warning(DJANGO_NOT_FIRST.format(", ".join(outer)))
+            for line in unread_settings(settings, self.config):  # GROUPING_FUNCTION = ...
+                self.pipeline.logger.warning(f"readme_metrics: {line}")
         self._project, self._layers = nesting.layer(self.config, self)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.

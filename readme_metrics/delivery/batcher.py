@@ -30,14 +30,14 @@ from readme_metrics.delivery.batcher_close import BatchClosing
 from readme_metrics.delivery.batcher_put import BatchPutting
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.health import ApiHealth
-from readme_metrics.delivery.pacing import post_wait
-from readme_metrics.delivery.policy import (
+from readme_metrics.delivery.limits import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     DOWN_AFTER,
     MAX_DOWN_ATTEMPTS,
     MAX_SENDERS,
 )
+from readme_metrics.delivery.pacing import post_wait
 from readme_metrics.delivery.queue import Batch, LogQueue
 from readme_metrics.delivery.staffing import Staffing
 

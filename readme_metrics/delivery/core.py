@@ -60,14 +60,14 @@ from readme_metrics.delivery import (
 from readme_metrics.delivery.closing import EARLY, Closing
 from readme_metrics.delivery.closing_interrupt import ClosingInterrupt
 from readme_metrics.delivery.inline import INLINE_TAKEOVERS, InlineSending
-from readme_metrics.delivery.per_process import WORKER_NAME, PerProcess
-from readme_metrics.delivery.policy import (
+from readme_metrics.delivery.limits import (
     AUTH_PAUSE,
     BACKOFF_BASE,
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     MAX_DOWN_ATTEMPTS,
 )
+from readme_metrics.delivery.per_process import WORKER_NAME, PerProcess
 from readme_metrics.delivery.sender_threads import SenderThreads
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.nothing_listens import NothingListens

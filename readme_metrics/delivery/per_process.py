@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
-from readme_metrics.delivery.policy import MAX_SENDERS
+from readme_metrics.delivery.limits import MAX_SENDERS
 from readme_metrics.delivery.queue import LogQueue
 from readme_metrics.delivery.queue_full import QueueFullNotice
 from readme_metrics.delivery.sender import Sender

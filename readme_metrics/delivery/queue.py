@@ -29,13 +29,9 @@ from typing import Any, Optional
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.held import HeldBytes
 from readme_metrics.delivery.last_parked import LastParked
-from readme_metrics.delivery.policy import (
-    DROP_REASONS,
-    MAX_POST_BYTES,
-    MAX_POST_LOGS,
-    RAISE_POST_BYTES_AFTER,
-    post_size,
-)
+from readme_metrics.delivery.limits import MAX_POST_BYTES, MAX_POST_LOGS, RAISE_POST_BYTES_AFTER
+from readme_metrics.delivery.outcome import DROP_REASONS
+from readme_metrics.delivery.policy import post_size
 from readme_metrics.delivery.queue_door import QueueDoor
 from readme_metrics.delivery.queue_flush import FlushWaiter as _FlushWaiter
 from readme_metrics.delivery.queue_flush import FlushWaiting
