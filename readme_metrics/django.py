@@ -196,8 +196,7 @@ class MetricsMiddleware:
         # In unclosed's in-call requests until its log is queued or its response
         # registered in flight (_complete): a request still inside the view when the
         # process exits is counted dropped then, as the WSGI middleware's (it was lost
-        # without a word). The sync chain only: the async one's tasks are the server's
-        # to cancel at shutdown, and their cancellation is logged.
+        # without a word). The async chain's too (__acall__).
         try:
             capture.in_call = True
             calling(capture)
@@ -224,8 +223,25 @@ class MetricsMiddleware:
         capture = self._start(request)
         if capture is None:
             return await self.get_response(request)
+        # In unclosed's in-call requests too, as the sync chain's (delivery54): a call the
+        # server stopped under Django's handler (daphne's stop, uvicorn's and hypercorn's
+        # graceful timeout cancel the handler, which leaves this task running: never
+        # resumed, or after the exit) is cut at exit or at the lifespan's shutdown.
+        calling(capture)
+        try:
+            return await self._captured(capture, request)
+        except GeneratorExit:  # its task dropped unfinished: left to the exit's cut
+            capture = None
+            raise
+        finally:
+            if capture is not None:
+                returned(capture)
+
+    async def _captured(self, capture: Capture, request: HttpRequest) -> Any:
         try:
             response = await self.get_response(request)
+        except GeneratorExit:
+            raise  # (no await in a closed coroutine)
         except BaseException:
             await sync_to_async(self._failed)(capture)
             raise

@@ -324,9 +324,13 @@ def cut_at_shutdown() -> None:
     what :func:`_at_exit` cuts, now. The server closed every connection before it (ASGI),
     so no answer still in flight reaches its client; uvicorn then ends by SIGTERM with no
     exit hook, and a stream it cancelled at its graceful timeout (Django's handler leaves
-    its response task running) was lost without a line (blackbox11). Never raises."""
-    if _pid == os.getpid() and (_in_flight or _in_call):
-        _cut()
+    its response task running) was lost without a line (blackbox11). The requests in
+    the app's call also without this process's thread (as :func:`_at_exit`): Django's
+    async chain, whose task the cancelled handler left running (delivery54). Never
+    raises."""
+    ours = _pid == os.getpid()
+    if (ours and _in_flight) or _in_call:
+        _cut(in_flight=ours)
 
 
 def _cut(in_flight: bool = True) -> None:
