@@ -63,6 +63,7 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.django_asgi import check_lifespan
 from readme_metrics.django_asgi import checked as lifespan_checked
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
+from readme_metrics.django_meta import method_sent
 from readme_metrics.django_pipelines import entry_for as _entry_for
 from readme_metrics.django_pipelines import flush_all
 from readme_metrics.django_pipelines import pipelines as _pipelines
@@ -88,16 +89,6 @@ __all__ = ["DJANGO_NOT_FIRST", "MetricsMiddleware", "_entry_for", "_pipelines", 
 
 _placement_checked: list[bool] = []  # once per process
 _default_config: list[MetricsApiConfig] = []
-
-
-def _method_sent(request: HttpRequest, meta: Mapping[str, Any]) -> str:
-    """The request's method as the client sent it, which ``skip_methods`` is compared
-    with, as in the WSGI and ASGI middlewares: Django upper-cases ``request.method`` (and,
-    under ASGI, ``META["REQUEST_METHOD"]``), and a custom method listed in lower case
-    ("fetch", kept as written) never matched it (review98)."""
-    scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
-    method = scope.get("method") if isinstance(scope, dict) else meta.get("REQUEST_METHOD")
-    return method if isinstance(method, str) and method else (request.method or "GET")
 
 
 def _configured() -> MetricsApiConfig:
@@ -223,11 +214,7 @@ class MetricsMiddleware:
         capture = self._start(request)
         if capture is None:
             return await self.get_response(request)
-        # In unclosed's in-call requests too, as the sync chain's (delivery54): a call the
-        # server stopped under Django's handler (daphne's stop, uvicorn's and hypercorn's
-        # graceful timeout cancel the handler, which leaves this task running: never
-        # resumed, or after the exit) is cut at exit or at the lifespan's shutdown.
-        calling(capture)
+        calling(capture)  # as the sync chain's (see _captured)
         try:
             return await self._captured(capture, request)
         except GeneratorExit:  # its task dropped unfinished: left to the exit's cut
@@ -238,6 +225,10 @@ class MetricsMiddleware:
                 returned(capture)
 
     async def _captured(self, capture: Capture, request: HttpRequest) -> Any:
+        """The async chain's steps, in unclosed's in-call requests (delivery54): a server's
+        stop cancels Django's handler (daphne's; uvicorn's and hypercorn's graceful
+        timeout), which leaves this task running, resumed late or never: cut at exit or
+        at the lifespan's shutdown (before, lost without a word)."""
         try:
             response = await self.get_response(request)
         except GeneratorExit:
@@ -286,7 +277,7 @@ class MetricsMiddleware:
             if stacked and (nesting.marked(meta, self._project) or self._outside(request)):
                 return None  # a layer outside (the WSGI or ASGI middleware) logs it
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
-            if not self.pipeline.wants(_method_sent(request, meta), str(host),
+            if not self.pipeline.wants(method_sent(request, meta), str(host),
                                        meta.get("HTTP_X_FORWARDED_HOST"),
                                        meta.get("HTTP_USER_AGENT"), request.path):
                 self.pipeline.skip()

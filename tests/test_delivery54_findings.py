@@ -1,5 +1,6 @@
 """delivery54: Django's middleware (``readme_metrics.django.MetricsMiddleware`` in
-MIDDLEWARE) under an ASGI server that stops with a view in flight.
+MIDDLEWARE) under an ASGI server that stops with a view in flight; an outer timeout
+middleware around the ASGI middleware under daphne.
 
 Django's ASGI handler runs the middleware chain in a task of its own
 (``process_request``) and awaits it; when the server cancels the handler (daphne's stop,
@@ -11,6 +12,14 @@ daphne, sync views; the async ones and uvicorn too). The async chain is now in t
 in-call requests, as the sync chain was: cut at exit (daphne, hypercorn) or at the
 lifespan's shutdown (uvicorn with ``with_lifespan``), logged as unanswered when the
 grouping function had answered, else counted dropped and said.
+
+An ASGI timeout middleware outside ``readme_metrics.asgi.MetricsMiddleware`` cancels the
+app's call and answers 504 itself. Under daphne the log said "no answer reached the
+client: the server cancelled the app before its response started and closed the
+connection" (blackbox19's wording for daphne's stop), untrue: daphne was serving, the
+client got the 504. A cancellation is daphne's stop's only once its reactor was told to
+stop; else it is logged as under uvicorn and hypercorn (the app's 500: the outer
+layer's answer is not seen from inside it).
 
 Real parts: daphne and uvicorn in a subprocess, a real Django site, the loopback
 collector, a raw socket client. Nothing timed: the test waits for the view to be
@@ -182,3 +191,58 @@ def test_a_view_uvicorns_graceful_timeout_cancels_is_said_at_the_lifespans_shutd
                                b"Application shutdown complete")
     assert _paths(logs) == ["quick"]
     assert NOT_DELIVERED in said, said
+
+
+TIMEOUT_APP = textwrap.dedent("""
+    import asyncio
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.asgi import MetricsMiddleware
+
+    async def inner(scope, receive, send):
+        if scope["path"] == "/slow":
+            await asyncio.Event().wait()  # until the timeout cancels it
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"quick"})
+
+    class Timeout:  # as asyncio-based timeout middlewares do: cancel, answer 504
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            try:
+                await asyncio.wait_for(self.app(scope, receive, send), 0.2)
+            except asyncio.TimeoutError:
+                await send({"type": "http.response.start", "status": 504,
+                            "headers": [(b"content-length", b"7")]})
+                await send({"type": "http.response.body", "body": b"timeout"})
+
+    app = Timeout(MetricsMiddleware(inner, MetricsApiConfig(
+        grouping_function=lambda request: {"api_key": "d54-key", "label": "d54"},
+        buffer_length=1, flush_interval=600)))
+""")
+
+
+def test_an_outer_timeout_middlewares_cancel_under_daphne_is_no_stop(
+        collector: Collector, tmp_path: Path) -> None:
+    """The outer middleware's 504 reaches the client; the log is the app's cancelled call
+    (500, as under uvicorn and hypercorn), no word of a server that closed the
+    connection. Before: "no answer reached the client: the server cancelled the app"."""
+    (tmp_path / "d54_timeout.py").write_text(TIMEOUT_APP)
+    port = free_port()
+    process = start_server([sys.executable, "-m", *_daphne(port), "d54_timeout:app"],
+                           cwd=tmp_path, env=app_environment(collector.url, tmp_path),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _answers(port))
+        assert _raw_get(port, "/slow").startswith(b"HTTP/1.1 504")
+        log = collector.wait_for_log(lambda log: log["request"]["log"]["entries"][0]
+                                     ["request"]["url"].endswith("/slow"))
+    finally:
+        process.kill()
+        end_stragglers(process)
+        process.wait(10)
+    assert_valid_log(log)
+    response = log["request"]["log"]["entries"][0]["response"]
+    assert response["status"] == 500
+    assert "comment" not in response or "no answer reached" not in response["comment"]
