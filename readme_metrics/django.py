@@ -209,26 +209,32 @@ class MetricsMiddleware:
     async def __acall__(self, request: HttpRequest) -> Any:
         """The async chain (ASGI): same steps, the grouping function in a thread (an
         ``async`` one on the loop)."""
-        if not lifespan_checked:
-            check_lifespan(self.pipeline.logger, getattr(request, "scope", None))
-        capture = self._start(request)
+        try:
+            if not lifespan_checked:
+                check_lifespan(self.pipeline.logger, getattr(request, "scope", None))
+            capture = self._start(request)
+        except (KeyboardInterrupt, SystemExit):
+            interrupted.held_at_start(self, request)
+            raise
         if capture is None:
             return await self.get_response(request)
         calling(capture)  # as the sync chain's (see _captured)
         try:
-            return await self._captured(capture, request)
-        except GeneratorExit:  # its task dropped unfinished: left to the exit's cut
-            capture = None
+            response = await self._captured(capture, request)
+        except (GeneratorExit, KeyboardInterrupt, SystemExit):
+            raise  # its task dropped, or the loop ended: left to the exit's cut
+        except BaseException:
+            returned(capture)
             raise
-        finally:
-            if capture is not None:
-                returned(capture)
+        returned(capture)
+        return response
 
     async def _captured(self, capture: Capture, request: HttpRequest) -> Any:
         """The async chain's steps, in unclosed's in-call requests (delivery54): a server's
         stop cancels Django's handler (daphne's; uvicorn's and hypercorn's graceful
-        timeout), which leaves this task running, resumed late or never: cut at exit or
-        at the lifespan's shutdown (before, lost without a word)."""
+        timeout), which leaves this task running, resumed late or never; a signal
+        handler's raise (the loop in the main thread) ends the loop: cut at exit or at
+        the lifespan's shutdown (before, lost without a word)."""
         try:
             response = await self.get_response(request)
         except GeneratorExit:
