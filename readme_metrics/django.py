@@ -184,10 +184,9 @@ class MetricsMiddleware:
             raise
         if capture is None:
             return self.get_response(request)
-        # In unclosed's in-call requests until its log is queued or its response
-        # registered in flight (_complete): a request still inside the view when the
-        # process exits is counted dropped then, as the WSGI middleware's (it was lost
-        # without a word). The async chain's too (__acall__).
+        # In unclosed's in-call requests until its log is queued or its response is in
+        # flight (_complete): one still inside the view at exit is cut then (the async
+        # chain's too), as the WSGI middleware's (it was lost without a word).
         try:
             capture.in_call = True
             calling(capture)
@@ -231,10 +230,8 @@ class MetricsMiddleware:
 
     async def _captured(self, capture: Capture, request: HttpRequest) -> Any:
         """The async chain's steps, in unclosed's in-call requests (delivery54): a server's
-        stop cancels Django's handler (daphne's; uvicorn's and hypercorn's graceful
-        timeout), which leaves this task running, resumed late or never; a signal
-        handler's raise (the loop in the main thread) ends the loop: cut at exit or at
-        the lifespan's shutdown (before, lost without a word)."""
+        stop cancels Django's handler, which leaves this task running, resumed late or
+        never; a signal handler's raise ends the (main thread's) loop: cut at exit."""
         try:
             response = await self.get_response(request)
         except GeneratorExit:
