@@ -46,6 +46,7 @@ from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import end_stragglers, start_server
+from tests.support.raw_requests import answer_to
 
 pytest.importorskip("daphne")
 pytest.importorskip("uvicorn")
@@ -99,12 +100,8 @@ UNANSWERED = "1 logged as unanswered (the app was still computing it)"
 
 
 def _raw_get(port: int, path: str) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
-        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: d54\r\nConnection: close\r\n\r\n".encode())
-        got = b""
-        while chunk := conn.recv(65536):
-            got += chunk
-    return got
+    return answer_to(port, f"GET {path} HTTP/1.1\r\nHost: d54\r\nConnection: close\r\n\r\n"
+                     .encode())
 
 
 def _answers(port: int) -> bool:
