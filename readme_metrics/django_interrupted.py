@@ -14,12 +14,18 @@ then if it had not been; a raise that landed in it (no answer, no caller to log 
 under) is counted dropped and said, as the WSGI middleware's (:mod:`.delivery.interrupted`).
 A raise after the log was queued leaves it as it is: it has the app's answer, the client
 the server's 500, as for one landing in Django's own code after the middleware.
+
+Under ASGI (Django's handler, the event loop in the main thread: uvicorn, hypercorn,
+daphne) the raise ends the loop and the process, no answer going out: the async chain's
+request stays in unclosed's in-call requests (:func:`held_at_start` for one cut in the
+middleware's start), for the exit's cut (delivery54).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from readme_metrics.capture.unclosed import calling
 from readme_metrics.capture.wsgi_response import answers_500, unanswered_at
 from readme_metrics.delivery.interrupted import handed, said_dropped
 
@@ -28,7 +34,7 @@ if TYPE_CHECKING:
 
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["cut", "cut_at_start", "server_answer", "unanswered"]
+__all__ = ["cut", "cut_at_start", "held_at_start", "server_answer", "unanswered"]
 
 
 def cut_at_start(middleware: Any, request: HttpRequest, error: BaseException) -> None:
@@ -39,6 +45,20 @@ def cut_at_start(middleware: Any, request: HttpRequest, error: BaseException) ->
         capture = middleware._start(request)
         if capture is not None:
             middleware._failed(capture, error)
+    except Exception:  # pragma: no cover - never into the server
+        pass
+
+
+def held_at_start(middleware: Any, request: HttpRequest) -> None:
+    """The async chain's start (ASGI) cut short so: the event loop, in the main thread,
+    ends with the raise (no answer goes out), the view never runs. The capture made
+    again and left in unclosed's in-call requests, for the exit's cut (counted dropped
+    and said: the grouping function not asked; before, lost without a word, delivery54).
+    Never raises."""
+    try:
+        capture = middleware._start(request)
+        if capture is not None:
+            calling(capture)
     except Exception:  # pragma: no cover - never into the server
         pass
 
