@@ -95,6 +95,11 @@ class BatchPutting:
                         result = None
                     else:  # done: only the wake, or the reason's total, was cut short
                         counts["captured"] = captured + 1
+                        if queue.accepted != accepted and queue.idle:
+                            # A wake cut short (LogQueue.put_locked's, at a call): one
+                            # now, spurious at worst. Before delivery53 the batch waited
+                            # for a sender's own look, up to IDLE_LOOK (5 s) later.
+                            queue.wake.notify()
                         if result is None:  # (refused: dropped, said if late)
                             result = ("", False, 0, None) if queue.refused == refused \
                                 else ("late" if self.closed and not self.closing
