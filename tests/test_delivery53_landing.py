@@ -14,7 +14,9 @@ thread parked on the condition:
 - a drop's telling of the flush waiters (``LogQueue.resolve_locked``): cut at the
   walk's jump or in the wake, a flush waited to its deadline, unwoken, and one not
   walked yet answered True for a dropped log; cut at the count's call, the drop went
-  uncounted (``captured`` no longer added up).
+  uncounted (``captured`` no longer added up);
+- ASGI inline mode's hand-off (``InlineSends._send``): cut right after its append, the
+  log waited in line with no drain to take it, until the next call or flush.
 """
 
 from __future__ import annotations
@@ -152,6 +154,54 @@ def test_a_raise_anywhere_in_a_drops_telling_wakes_the_flush_and_it_answers_fals
         if not (woken and answers == [False] and adds_up(stats)
                 and stats["dropped_error"] == 1 and stats["queued"] == 0):
             wrong.append(f"{landing.landed}: woken {woken}, answers {answers}, {stats}")
+        if not landing.landed:
+            break
+    else:
+        raise AssertionError("the sweep did not end")
+    assert target >= 3, target
+    assert not wrong, f"{len(wrong)} of {target}: {wrong}"
+
+
+@pytest.mark.parametrize("every", [False, True], ids=["landing", "every"])
+def test_a_raise_anywhere_in_the_inline_hand_off_submits_the_log_once_and_now(
+        every: bool) -> None:
+    """At each landing point of ``InlineSends._send`` (ASGI inline mode's hand-off) and
+    the calls it makes, on CPython 3.9/3.10 too, where its handler's bare ``raise`` adds
+    the frame's entry to the traceback again: ``interrupted.began`` (asgi_end's question:
+    did the raise go through the hand-off past its entry, its handler keeping the log?)
+    is right, and the log is submitted exactly once, now, by the hand-off or (began
+    saying no) by its caller. Before: a raise right after the append (its return) left
+    the log in line with no drain to take it, until the next call's send or a flush."""
+    from readme_metrics.capture.asgi_inline import HAND_OFF_CODE, InlineSends
+    from readme_metrics.delivery.interrupted import began
+
+    submitted: list[Any] = []
+
+    def submit(log: Any, send: bool = True) -> None:
+        submitted.append(log)
+        log.handed = True  # (as Batcher.put marks it)
+
+    codes = _codes(InlineSends._send, InlineSends._start, InlineSends._start_drain,
+                   InlineSends._queue_only, InlineSends._interrupted)
+    wrong: list[str] = []
+    for target in range(500):
+        sends = InlineSends(submit, 100)
+        log = item(f"inline-{target}")
+        landing = _LandAtNth(codes, target, KeyboardInterrupt(), every)
+        error = None
+        sys.settrace(landing)
+        try:
+            sends._send(log, None)
+        except KeyboardInterrupt as raised:
+            error = raised
+        finally:
+            sys.settrace(None)
+        if error is not None and not (handed(log) or began(error, HAND_OFF_CODE)):
+            submit(log, False)  # (asgi_end's rule: _queue_interrupted)
+        wait_until(lambda log=log: log in submitted)
+        wait_until(lambda sends=sends: not sends._draining)
+        if submitted.count(log) != 1:
+            wrong.append(f"{landing.landed}: submitted {submitted.count(log)} times")
         if not landing.landed:
             break
     else:
