@@ -345,10 +345,9 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         handler's at the walk's jump or in the wake, in the main thread's inline send):
         told again, then it goes on. Before delivery53 a flush not reached yet answered
         True for a dropped log, and the flushes waited to their deadlines unwoken."""
-        # The counts from what they were, ``resolved`` first (the mark: settle_locked
-        # reads it), whole or not at all wherever a raise lands (as LogQueue.put_locked:
-        # a call, a loop's jump; CPython 3.9 after most instructions). Before delivery53
-        # one at count_drop_locked's entry left the drop uncounted, ``resolved`` counted.
+        # The counts from what they were, ``resolved`` first (the mark settle_locked
+        # reads), whole wherever a raise lands (as put_locked). Before delivery53 one at
+        # count_drop_locked's entry left the drop uncounted, ``resolved`` counted.
         counts = self.counts
         resolved, queued, unanswered = self.resolved, self.queued_bytes, self.dropped_unanswered
         key = "sent" if reason is None else "dropped_" + reason
@@ -374,8 +373,7 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
             raise
 
     def _tell_waiters_locked(self, first: int, last: int, reason: Optional[str]) -> None:
-        """A drop clears ``ok`` of the flushes it concerns; every flush is woken (both
-        may be done again: a raise cut them short)."""
+        """A drop clears ``ok`` of the flushes it concerns; each is woken (again too)."""
         if reason is not None:
             for waiter in self.waiters:
                 if first <= waiter.target and last > waiter.base:
