@@ -79,6 +79,9 @@ class Batcher(BatchPutting, BatchClosing):
         #: with those taken while it drained (background mode) but left waiting, never
         #: in a POST, as it ended (:meth:`end_close`): they came after its last POST.
         self.refused_closing = 0
+        #: Logs refused once a close had ended (``closed``, not ``closing``), not said
+        #: yet: said by Delivery's :class:`~readme_metrics.delivery.late_refused.LateRefused`.
+        self.refused_late = 0
         #: ``queue.accepted`` as the close began: the logs past it came while it drained.
         self.close_accepted = 0
         #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a

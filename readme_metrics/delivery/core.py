@@ -175,6 +175,8 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                 if reason == "queue_full":
                     self._queue_full.dropped(so_far)
                     self._attempt.refused()  # POSTs held past their bound: cut them
+                elif reason == "late":  # after the close ended: said (delivery53)
+                    self._late.refused()
                 if interrupt is not None:
                     raise interrupt
                 return False
@@ -212,8 +214,9 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
             # raise after (the interrupt put returned, or one in starting a sender)
             # goes on as it is: the item is queued. Read from the item, not from how far
             # this code came: a raise lands after put returned too (review134).
-            if not getattr(item, "handed", False):  # (set by Batcher.put)
-                self._batcher.put(item, item.nbytes, not self._background)
+            if not getattr(item, "handed", False) and self._batcher.put(  # (sets it)
+                    item, item.nbytes, not self._background)[0] == "late":
+                self._late.refused()
             raise
 
     @property
