@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 import requests
@@ -117,27 +117,48 @@ def sweep(port: int, flushes: Optional[list[bool]] = None) -> list[str]:
         raised, _ = ast.literal_eval(
             requests.get(f"http://127.0.0.1:{port}/report", timeout=30).text)
         if flushes is not None:
-            flushed, _ = ast.literal_eval(
-                requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
-            flushes.append(flushed)
+            flushes.append(flush(port)[0])
         if raised is None:  # past the library's part: the sweep is over
             break
         places.append(raised)
     return places
 
 
+def flush(port: int) -> tuple[bool, dict[str, int]]:
+    """The swept server's flush: whether it emptied the queue, and the stats after."""
+    flushed: tuple[bool, dict[str, int]] = ast.literal_eval(
+        requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+    return flushed
+
+
+def swept(proc: Any, port: int, stop: Callable[[Any], None],
+          flushes: Optional[list[bool]] = None) -> tuple[list[str], bool, dict[str, int]]:
+    """:func:`sweep` of the server ``proc`` serves on ``port``, then its :func:`flush`;
+    the server stopped with ``stop(proc)`` either way. Where each raise landed, whether
+    the flush emptied the queue, the stats."""
+    try:
+        places = sweep(port, flushes)
+        flushed, stats = flush(port)
+    finally:
+        stop(proc)
+        proc.wait(30)
+    return places, flushed, stats
+
+
+def kill(proc: Any) -> None:
+    proc.kill()  # (all was flushed; a SIGTERM may land in a write: wsgiref serves on)
+
+
+def sigterm(proc: Any) -> None:
+    proc.send_signal(signal.SIGTERM)
+
+
 @pytest.mark.e2e
 def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_close_under_wsgiref(
         tmp_path: Path, collector: Collector) -> None:
     proc, port, log = serve(tmp_path, collector, "wsgiref")
-    try:
-        places = sweep(port)
-        calls = len(places) + 1
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
-    finally:
-        proc.kill()  # (all was flushed; a SIGTERM may land in a write: wsgiref serves on)
-        proc.wait(30)
+    places, flushed, stats = swept(proc, port, kill)
+    calls = len(places) + 1
     output = log.read_text()
     assert 20 < len(places) < 399, places
     # Every call's log, once, whichever point the raise landed at (before: 33 of 43)

@@ -29,7 +29,7 @@ import requests
 
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
-from tests.test_delivery46_findings import sweep
+from tests.test_delivery46_findings import flush, sweep
 from tests.test_delivery49_findings import _ASGI_SERVER, serve_asgi
 
 # The uvicorn server of delivery49 in inline mode, each log a batch of its own (its drain
@@ -88,8 +88,7 @@ def test_a_raising_signal_handler_at_every_landing_point_of_an_asgi_inline_hand_
             wait_until(settled)
         except AssertionError:
             pytest.fail(f"the inline turn stuck: {seen[-1]}; swept {places}")
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+        flushed, stats = flush(port)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
