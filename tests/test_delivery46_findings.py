@@ -104,14 +104,19 @@ def serve(tmp_path: Path, collector: Collector, server: str,
     return _start_app([sys.executable, str(script), server], tmp_path, env, port, log), port, log
 
 
-def sweep(port: int, flushes: Optional[list[bool]] = None) -> list[str]:
+def sweep(port: int, flushes: Optional[list[bool]] = None,
+          before: Optional[Callable[[], None]] = None) -> list[str]:
     """A request per landing point N = 0, 1, ... to the server ``port`` serves
     (_SERVER), each raise landing at the Nth; where each landed (until one did not: the
     library's part was over). With ``flushes``, a flush after each (its answer added):
     each point met from an empty queue (inline, a batch cut short goes again in the next
-    request's send: its path as long as the backlog, the sweep never at its end)."""
+    request's send: its path as long as the backlog, the sweep never at its end).
+    ``before()``, if given, runs before each request (a wait for the server to settle,
+    so that each request takes the same path whatever the machine's load)."""
     places: list[str] = []
     for target in range(400):
+        if before is not None:
+            before()
         answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
         assert answer.status_code == 200 and answer.content == b'{"pets": []}'
         raised, _ = ast.literal_eval(
