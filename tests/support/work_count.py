@@ -29,11 +29,7 @@ def calls(build: Callable[[], object], events: tuple[str, ...] = ("call",)) -> i
         if event in events:
             count += 1
 
-    sys.setprofile(profile)
-    try:
-        build()
-    finally:
-        sys.setprofile(None)
+    _profiled(build, profile)
     return count
 
 
@@ -50,9 +46,15 @@ def text_work(build: Callable[[], object]) -> int:
             receiver = getattr(arg, "__self__", None)
             count += 1 + (len(receiver) if isinstance(receiver, _TEXTS) else 0)
 
+    _profiled(build, profile)
+    return count
+
+
+def _profiled(build: Callable[[], object],
+              profile: Callable[[object, str, object], None]) -> None:
+    """``build()`` with ``profile`` as this thread's profile function."""
     sys.setprofile(profile)
     try:
         build()
     finally:
         sys.setprofile(None)
-    return count
