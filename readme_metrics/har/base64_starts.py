@@ -41,7 +41,7 @@ from readme_metrics._lazy_re import lazy_compile
 __all__ = ["ALPHABET", "MAGICS", "MARK_SOURCE", "MID_RUN", "MID_RUN_BYTES", "NEEDLES",
            "SPLIT_HEADS", "SPLIT_SOURCE", "ZLIB", "ZLIB_START",
            "archive_encoded_in", "escaped_magic_in", "kind_at", "split_start_in", "split_starts_in",
-           "starts", "unescaped", "zlib_start_in"]
+           "starts", "unescaped", "zlib_pair_in", "zlib_start_in"]
 
 #: The characters of both alphabets: one before a zlib magic puts it mid-run.
 ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
@@ -94,6 +94,10 @@ ZLIB = _zlib_magics()
 _ZLIB_PATTERN = "|".join(f"{first}[{''.join(sorted(m[1] for m in ZLIB if m[0] == first))}]"
                         for first in sorted({m[0] for m in ZLIB}))
 ZLIB_START = lazy_compile(_ZLIB_PATTERN)
+#: Each pair's second character (``A`` ``B`` ``E`` ``F`` ``I`` ``J`` ``M`` ``N``, none a
+#: first's) and the first characters before it that make a pair (:func:`zlib_pair_in`).
+_ZLIB_SECONDS = tuple((second, frozenset(m[0] for m in ZLIB if m[1] == second))
+                      for second in sorted({m[1] for m in ZLIB}))
 
 #: A mark between groups of base64, one to eight (:mod:`.base64_runs` reads them):
 #: blanks, a tab, ``.``, ``,``, ``:``, ``;``, ``|``, ``!#$*@^~`` (review136), each
@@ -150,6 +154,26 @@ _ESCAPED_MAGIC = lazy_compile("|".join(
 def escaped_magic_in(text: str) -> bool:
     """Whether a JSON ``text`` holds a magic with a character JSON-escaped."""
     return "\\u00" in text and _ESCAPED_MAGIC.search(text) is not None
+
+
+def zlib_pair_in(text: str) -> bool:
+    """Whether ``text`` holds one of :data:`ZLIB`'s pairs anywhere (``ZLIB_START.search``'s
+    answer): each pair's second character found (eight finds in C; capitals a text of
+    headers or JSON holds few), the character before it looked at, and past
+    :data:`_FEW_HEADS` of them (base64) the pattern searched (cpu28: the pattern's search
+    alone took ~100 Ir a character, its first characters ``a`` and ``e`` in most words:
+    +40k Ir a small GET with a denylist, ~10M a POST's 100 KB answer)."""
+    most = _FEW_HEADS + len(text) // 4096
+    for second, firsts in _ZLIB_SECONDS:
+        at = text.find(second, 1)
+        while at > 0:
+            if text[at - 1] in firsts:
+                return True
+            most -= 1
+            if most < 0:
+                return ZLIB_START.search(text) is not None
+            at = text.find(second, at + 1)
+    return False
 
 
 def zlib_start_in(text: str) -> bool:
