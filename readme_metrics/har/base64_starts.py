@@ -160,10 +160,11 @@ def zlib_pair_in(text: str) -> bool:
     """Whether ``text`` holds one of :data:`ZLIB`'s pairs anywhere (``ZLIB_START.search``'s
     answer): each pair's second character found (eight finds in C; capitals a text of
     headers or JSON holds few), the character before it looked at, and past
-    :data:`_FEW_HEADS` of them (base64) the pattern searched (cpu28: the pattern's search
+    :data:`_FEW_HEADS` of them (base64, capitals) the pattern searched (cpu28: the pattern's search
     alone took ~100 Ir a character, its first characters ``a`` and ``e`` in most words:
     +40k Ir a small GET with a denylist, ~10M a POST's 100 KB answer)."""
-    most = _FEW_HEADS + len(text) // 4096
+    most = _FEW_HEADS  # (not more a 4 KiB: each find counts the text's length in
+    # tests/support/work_count.py, and a text of "A=1" lines would read quadratic)
     for second, firsts in _ZLIB_SECONDS:
         at = text.find(second, 1)
         while at > 0:
