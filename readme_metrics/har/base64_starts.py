@@ -98,6 +98,7 @@ ZLIB_START = lazy_compile(_ZLIB_PATTERN)
 #: first's) and the first characters before it that make a pair (:func:`zlib_pair_in`).
 _ZLIB_SECONDS = tuple((second, frozenset(m[0] for m in ZLIB if m[1] == second))
                       for second in sorted({m[1] for m in ZLIB}))
+_SECONDS = tuple(second for second, _ in _ZLIB_SECONDS)
 
 #: A mark between groups of base64, one to eight (:mod:`.base64_runs` reads them):
 #: blanks, a tab, ``.``, ``,``, ``:``, ``;``, ``|``, ``!#$*@^~`` (review136), each
@@ -163,6 +164,8 @@ def zlib_pair_in(text: str) -> bool:
     :data:`_FEW_HEADS` of them (base64, capitals) the pattern searched (cpu28: the pattern's search
     alone took ~100 Ir a character, its first characters ``a`` and ``e`` in most words:
     +40k Ir a small GET with a denylist, ~10M a POST's 100 KB answer)."""
+    if not any(map(text.__contains__, _SECONDS)):  # (memchr each: most texts)
+        return False
     most = _FEW_HEADS  # (not more a 4 KiB: each find counts the text's length in
     # tests/support/work_count.py, and a text of "A=1" lines would read quadratic)
     for second, firsts in _ZLIB_SECONDS:
