@@ -10,11 +10,12 @@
    key, with and without lists, a gate "no" for a long body): compared whole.
 3. A gate "no" with no header value holding a mark of the key builds no header twice.
 4. ``Delivery.accepting`` (a property: a Python call a request) is not called while a
-   request with a ``base_log_url`` is served (failed before: 1 call).
+   request with a ``base_log_url`` is served, WSGI or ASGI (failed before: 1 call each).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import sys
@@ -22,6 +23,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
 from readme_metrics.delivery.core import Delivery
 from readme_metrics.exchange import Group
 from readme_metrics.har import build as har_build
@@ -29,7 +31,12 @@ from readme_metrics.har import headers as har_headers
 from readme_metrics.har.build import _entry
 from readme_metrics.har.credentials import CallerKey, for_key
 from readme_metrics.har.redaction import Redactor
-from tests.support.capture_wrap import wrap_fixture  # noqa: F401 - ``wrap``
+from tests.support.asgi import DOCS, http_scope
+from tests.support.asgi import run as asgi_run
+from tests.support.capture_wrap import (
+    wrap_fixture,  # noqa: F401 - ``wrap``
+    wrapping,
+)
 from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -194,4 +201,33 @@ def test_accepting_is_not_called_a_request(wrap: Callable[..., Any],
         "https://docs.example.com/logs/")
     middleware.close()
     run_wsgi(middleware, wsgi_environ())  # closed: no documentation url
+    assert len(collector.wait_for_logs(2)) == 2
+
+
+def test_accepting_is_not_called_an_asgi_request(collector: Collector) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    code = Delivery.accepting.fget.__code__  # type: ignore[attr-defined]
+    calls = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code is code:
+            calls += 1
+
+    with wrapping(collector, AsgiMiddleware, base_log_url=DOCS) as make:
+        middleware = make(app)
+        asyncio.run(asgi_run(middleware, http_scope(), then="disconnect"))
+        sys.setprofile(profile)
+        try:
+            done = asyncio.run(asgi_run(middleware, http_scope(), then="disconnect"))
+        finally:
+            sys.setprofile(None)
+    assert calls == 0
+    assert any(name == b"x-documentation-url" and value.startswith(DOCS.encode())
+               for message in done.sent if message["type"] == "http.response.start"
+               for name, value in message["headers"])
     assert len(collector.wait_for_logs(2)) == 2
