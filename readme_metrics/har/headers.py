@@ -241,8 +241,8 @@ def headers(
     over these values, so the caller's key is not looked for in the values sent as they
     come (the plain ones, Host's, Content-Length's ...): the gate looks for each spelling
     of it in them, and a log it finds one in has them built again without ``gated``
-    (``build._keyed_headers``). Names, and the values noted or read as URLs, Links,
-    authorities, are done as without it.
+    (``build._keyed_headers``). Names, the values noted, URLs and a Link's targets are
+    done as without it.
     """
     out: list[dict[str, str]] = []
     noted: dict[str, str] = {}
