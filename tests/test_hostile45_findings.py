@@ -20,7 +20,7 @@ encodings, after hostile42 and hostile44.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import pytest
@@ -30,6 +30,7 @@ from readme_metrics.har.bodies import post_data
 from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import logged_echo
 from tests.support.work_count import text_work
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
@@ -243,49 +244,15 @@ def test_prose_and_other_names_are_kept(case: str) -> None:
 
 # 5. Through a real Flask app and the collector ------------------------------------------
 
-@pytest.fixture(scope="module")
-def echo(module_collector: Collector) -> Iterator[Callable[..., dict[str, Any]]]:
-    """POST to a Flask app that answers its body as sent, under its type; the log the
-    collector got."""
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def answer() -> Any:
-        return request.get_data(), {"Content-Type": request.content_type}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=module_collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"},
-        denylist=["password"]), app)
-
-    def post(path: str, body: str, mime: str) -> dict[str, Any]:
-        module_collector.forget()
-        reply = app.test_client().post(path, data=body, headers={"Content-Type": mime})
-        assert reply.get_data(as_text=True) == body
-        assert extension.flush(10) is True
-        [log] = module_collector.wait_for_logs(1)
-        return log  # type: ignore[no-any-return]
-
-    try:
-        yield post
-    finally:
-        extension.close()
-
-
 @pytest.mark.parametrize("body, mime", [
     (f"cfg={VALUES['plus']}", FORM),
     (YAML_LEAKS["flow-over-lines"] + YAML_LEAKS["comment-line"].replace("USER", "U"),
      "application/yaml"),
     (TEXT_LEAKS["html-script"][1], "text/html"),
 ], ids=["form-and-query", "yaml", "html"])
-def test_through_a_flask_app_and_the_collector(echo: Callable[..., dict[str, Any]],
-                                               body: str, mime: str) -> None:
-    log = echo(f"/echo?cfg={VALUES['encoded']}", body, mime)
+def test_through_a_flask_app_and_the_collector(collector: Collector, body: str,
+                                               mime: str) -> None:
+    log = logged_echo(collector, body, mime, query=f"cfg={VALUES['encoded']}")
     sent = json.dumps(log)
     assert SECRET not in sent
     entry = log["request"]["log"]["entries"][0]
