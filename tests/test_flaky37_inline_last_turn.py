@@ -18,7 +18,7 @@ its POST), as the e2e test's next request came.
 
 from __future__ import annotations
 
-
+from readme_metrics.delivery.core import INLINE_TAKEOVERS
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -28,8 +28,6 @@ from tests.support.delivery import (
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
 from tests.support.fake_api import Collector, Received, Reply
-
-from readme_metrics.delivery.core import INLINE_TAKEOVERS
 
 
 def test_a_log_queued_in_the_inline_senders_last_turn_is_posted_without_another_request(

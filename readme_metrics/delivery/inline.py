@@ -58,7 +58,8 @@ class InlineSending:
         ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
         it does while a batch is still due after its POST (a retry went ahead of the logs
         queued meanwhile, or they fill more than one POST). A request thread posts one
-        retry at most: the turns after it take logs not yet posted.
+        retry at most: the turns after it take logs not yet posted. A note still left
+        after the last turn hands the turn to a thread of its own (flaky37).
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
         until ``deadline``; the notes left meanwhile are taken up as a request's are,
         within ``deadline``.
