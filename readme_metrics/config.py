@@ -256,6 +256,10 @@ class MetricsApiConfig:
                 if option.name == "grouping_function" and option.name not in given and (
                         is_a_dotted_path(given.get("api_key"))):
                     said = f"{said}: {PATH_FIRST}"
+                if option.name not in given and "django.conf" in sys.modules:
+                    from readme_metrics.django_settings_names import in_settings_being_read
+
+                    said += in_settings_being_read()  # GROUPING_FUNCTION = ... above it
                 # A refusal quotes the value, and the key may be in it (a URL's query:
                 # '?apiKey=rdme_...', as some APIs take it).
                 said = hidden(said, self._secrets())

@@ -25,17 +25,27 @@ The options are read and checked once, at construction, by
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 from readme_metrics._http import as_given, is_token
+from readme_metrics._logging import QuietLogger, reloader_parent
 from readme_metrics.app_shape import other_kind
 from readme_metrics.cors_settings import CORSSettings, normalise_origin
 
 # WSGIApplication: in quotes in CORSMiddleware's base (CORSOptions["WSGIApplication"])
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment  # noqa: F401
 
-__all__ = ["CORSMiddleware", "CORSOptions", "CORSRules", "Headers", "normalise_origin",
-           "with_headers"]
+__all__ = ["NO_ORIGIN", "CORSMiddleware", "CORSOptions", "CORSRules", "Headers",
+           "normalise_origin", "with_headers"]
+
+#: What is said when a CORS middleware is made with no origin allowed ({} its path).
+NO_ORIGIN = (
+    "readme_metrics: {} has no allowed origin (neither allowed_origins= nor CORS_ALLOWED), "
+    "so it changes no response and answers no preflight: browsers refuse your API to "
+    "pages on other origins as they would without it. Pass "
+    "allowed_origins=[\"https://app.example.com\"] or set CORS_ALLOWED "
+    "(comma-separated; * for any origin)")
 
 Headers = t.List[t.Tuple[str, str]]
 # A comma-separated string or a sequence of names (origins, methods, headers).
@@ -79,6 +89,11 @@ class CORSOptions(t.Generic[_App]):
             allow_methods=allow_methods, allow_headers=allow_headers,
             expose_headers=expose_headers, max_age=max_age,
         ))
+        if not self.rules.active and not reloader_parent():
+            # A no-op, which a newcomer took for a CORS bug in the browser: say it once,
+            # as the settings' own warning is said (newcomer35).
+            QuietLogger(logging.getLogger("readme_metrics")).warning(
+                NO_ORIGIN.format(self._path))
 
 
 class CORSMiddleware(CORSOptions["WSGIApplication"]):

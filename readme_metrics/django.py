@@ -63,13 +63,13 @@ from readme_metrics.config import MetricsApiConfig
 from readme_metrics.django_asgi import check_lifespan
 from readme_metrics.django_asgi import checked as lifespan_checked
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
+from readme_metrics.django_meta import method_sent
 from readme_metrics.django_pipelines import entry_for as _entry_for
 from readme_metrics.django_pipelines import flush_all
 from readme_metrics.django_pipelines import pipelines as _pipelines
 from readme_metrics.django_placement import DJANGO_NOT_FIRST
-from readme_metrics.django_placement import (
-    django_middlewares_before as _django_middlewares_before,
-)
+from readme_metrics.django_placement import django_middlewares_before as _django_middlewares_before
+from readme_metrics.django_settings_names import unread_settings
 from readme_metrics.exchange import Group
 from readme_metrics.unwrapped import django_middleware_made
 
@@ -90,16 +90,6 @@ _placement_checked: list[bool] = []  # once per process
 _default_config: list[MetricsApiConfig] = []
 
 
-def _method_sent(request: HttpRequest, meta: Mapping[str, Any]) -> str:
-    """The request's method as the client sent it, which ``skip_methods`` is compared
-    with, as in the WSGI and ASGI middlewares: Django upper-cases ``request.method`` (and,
-    under ASGI, ``META["REQUEST_METHOD"]``), and a custom method listed in lower case
-    ("fetch", kept as written) never matched it (review98)."""
-    scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
-    method = scope.get("method") if isinstance(scope, dict) else meta.get("REQUEST_METHOD")
-    return method if isinstance(method, str) and method else (request.method or "GET")
-
-
 def _configured() -> MetricsApiConfig:
     config = getattr(settings, "README_METRICS_CONFIG", None)
     if config is None:
@@ -109,9 +99,10 @@ def _configured() -> MetricsApiConfig:
             except ValueError as exc:
                 # A sentence of its own: the error may already end with a hint in
                 # parentheses, and two in a row read as one garbled one.
+                unread = "".join(f"; {line}" for line in unread_settings(settings))
                 raise ImproperlyConfigured(
                     f"{exc}. In Django, settings.README_METRICS_CONFIG = "
-                    "MetricsApiConfig(...) may configure it instead"
+                    f"MetricsApiConfig(...) may configure it instead{unread}"
                 ) from exc
         return _default_config[0]
     if not isinstance(config, MetricsApiConfig):
@@ -165,6 +156,8 @@ class MetricsMiddleware:
             outer = _django_middlewares_before()
             if outer:
                 self.pipeline.logger.warning(DJANGO_NOT_FIRST.format(", ".join(outer)))
+            for line in unread_settings(settings, self.config):  # GROUPING_FUNCTION = ...
+                self.pipeline.logger.warning(f"readme_metrics: {line}")
         self._project, self._layers = nesting.layer(self.config, self)
         # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
         # on the event loop; under WSGI there is no loop: the pipeline's says so.
@@ -188,23 +181,21 @@ class MetricsMiddleware:
                 if scope is not None and not lifespan_checked:
                     check_lifespan(self.pipeline.logger, scope)
             capture = self._start(request)
-        except BaseException:  # a signal handler's raise (django_interrupted)
-            interrupted.cut_at_start(self, request)
+        except BaseException as error:  # a signal handler's raise (django_interrupted)
+            interrupted.cut_at_start(self, request, error)
             raise
         if capture is None:
             return self.get_response(request)
-        # In unclosed's in-call requests until its log is queued or its response
-        # registered in flight (_complete): a request still inside the view when the
-        # process exits is counted dropped then, as the WSGI middleware's (it was lost
-        # without a word). The sync chain only: the async one's tasks are the server's
-        # to cancel at shutdown, and their cancellation is logged.
+        # In unclosed's in-call requests until its log is queued or its response is in
+        # flight (_complete): one still inside the view at exit is cut then (the async
+        # chain's too), as the WSGI middleware's (it was lost without a word).
         try:
             capture.in_call = True
             calling(capture)
             try:
                 response = self.get_response(request)
-            except BaseException:
-                self._failed(capture)
+            except BaseException as failure:
+                self._failed(capture, failure)
                 raise
             capture.recorder.responded = time.perf_counter()
             group = self._identify(capture, response)
@@ -219,13 +210,34 @@ class MetricsMiddleware:
     async def __acall__(self, request: HttpRequest) -> Any:
         """The async chain (ASGI): same steps, the grouping function in a thread (an
         ``async`` one on the loop)."""
-        if not lifespan_checked:
-            check_lifespan(self.pipeline.logger, getattr(request, "scope", None))
-        capture = self._start(request)
+        try:
+            if not lifespan_checked:
+                check_lifespan(self.pipeline.logger, getattr(request, "scope", None))
+            capture = self._start(request)
+        except (KeyboardInterrupt, SystemExit):
+            interrupted.held_at_start(self, request)
+            raise
         if capture is None:
             return await self.get_response(request)
+        calling(capture)  # as the sync chain's (see _captured)
+        try:
+            response = await self._captured(capture, request)
+        except (GeneratorExit, KeyboardInterrupt, SystemExit):
+            raise  # its task dropped, or the loop ended: left to the exit's cut
+        except BaseException:
+            returned(capture)
+            raise
+        returned(capture)
+        return response
+
+    async def _captured(self, capture: Capture, request: HttpRequest) -> Any:
+        """The async chain's steps, in unclosed's in-call requests (delivery54): a server's
+        stop cancels Django's handler, which leaves this task running, resumed late or
+        never; a signal handler's raise ends the (main thread's) loop: cut at exit."""
         try:
             response = await self.get_response(request)
+        except GeneratorExit:
+            raise  # (no await in a closed coroutine)
         except BaseException:
             await sync_to_async(self._failed)(capture)
             raise
@@ -270,7 +282,7 @@ class MetricsMiddleware:
             if stacked and (nesting.marked(meta, self._project) or self._outside(request)):
                 return None  # a layer outside (the WSGI or ASGI middleware) logs it
             host = meta.get("HTTP_HOST") or meta.get("SERVER_NAME", "")
-            if not self.pipeline.wants(_method_sent(request, meta), str(host),
+            if not self.pipeline.wants(method_sent(request, meta), str(host),
                                        meta.get("HTTP_X_FORWARDED_HOST"),
                                        meta.get("HTTP_USER_AGENT"), request.path):
                 self.pipeline.skip()
@@ -341,11 +353,15 @@ class MetricsMiddleware:
                                      exc_info=True)
         return group
 
-    def _failed(self, capture: Capture) -> None:
-        """Something below raised out of Django's own handling: still log a 500."""
+    def _failed(self, capture: Capture, error: Optional[BaseException] = None) -> None:
+        """Something below raised out of Django's own handling (``error``, where the sync
+        chain knows it): still log a 500, or no answer at all where the server sends
+        none for it (:func:`.django_interrupted.unanswered`)."""
         try:
             capture.recorder.responded = time.perf_counter()
             capture.recorder.fail()
+            if error is not None:
+                interrupted.unanswered(capture, error)
             if self._identify(capture) is None:
                 self.pipeline.skip()
                 return

@@ -75,8 +75,12 @@ def check_lifespan(logger: Any, scope: Any) -> None:
     checked.append(True)
     if (not _started and "state" in (scope or ())
             and _TEST_CLIENT not in (scope.get("extensions") or ())
-            and any(name in sys.modules for name in _UVICORN_SERVES)):
+            and _uvicorn_serves()):
         logger.warning(WITHOUT_LIFESPAN)
+
+
+def _uvicorn_serves() -> bool:
+    return any(name in sys.modules for name in _UVICORN_SERVES)
 
 
 class _WithLifespan:
@@ -105,7 +109,9 @@ class _WithLifespan:
                     # A response still being sent reaches no client now (uvicorn
                     # cancelled it at its graceful timeout, and Django's handler left its
                     # task running): logged as far as it went, as the exit would.
-                    unclosed.cut_at_shutdown()
+                    # (the requests in Django's call only under uvicorn, which ends
+                    # without the exit hooks: delivery54)
+                    unclosed.cut_at_shutdown(calls=_uvicorn_serves())
                     if loop is None:
                         flush_all()
                     else:

@@ -14,13 +14,19 @@ then if it had not been; a raise that landed in it (no answer, no caller to log 
 under) is counted dropped and said, as the WSGI middleware's (:mod:`.delivery.interrupted`).
 A raise after the log was queued leaves it as it is: it has the app's answer, the client
 the server's 500, as for one landing in Django's own code after the middleware.
+
+Under ASGI (Django's handler, the event loop in the main thread: uvicorn, hypercorn,
+daphne) the raise ends the loop and the process, no answer going out: the async chain's
+request stays in unclosed's in-call requests (:func:`held_at_start` for one cut in the
+middleware's start), for the exit's cut (delivery54).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from readme_metrics.capture.wsgi_response import answers_500
+from readme_metrics.capture.unclosed import calling
+from readme_metrics.capture.wsgi_response import answers_500, unanswered_at
 from readme_metrics.delivery.interrupted import handed, said_dropped
 
 if TYPE_CHECKING:
@@ -28,16 +34,31 @@ if TYPE_CHECKING:
 
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["cut", "cut_at_start", "server_answer"]
+__all__ = ["cut", "cut_at_start", "held_at_start", "server_answer", "unanswered"]
 
 
-def cut_at_start(middleware: Any, request: HttpRequest) -> None:
-    """The middleware's start (``_start``) cut short before its capture was made: the
-    view never runs; made again and logged as the server's 500. Never raises."""
+def cut_at_start(middleware: Any, request: HttpRequest, error: BaseException) -> None:
+    """The middleware's start (``_start``) cut short by ``error`` before its capture was
+    made: the view never runs; made again and logged as the server's 500 (or no answer:
+    :func:`unanswered`). Never raises."""
     try:
         capture = middleware._start(request)
         if capture is not None:
-            middleware._failed(capture)
+            middleware._failed(capture, error)
+    except Exception:  # pragma: no cover - never into the server
+        pass
+
+
+def held_at_start(middleware: Any, request: HttpRequest) -> None:
+    """The async chain's start (ASGI) cut short so: the event loop, in the main thread,
+    ends with the raise (no answer goes out), the view never runs. The capture made
+    again and left in unclosed's in-call requests, for the exit's cut (counted dropped
+    and said: the grouping function not asked; before, lost without a word, delivery54).
+    Never raises."""
+    try:
+        capture = middleware._start(request)
+        if capture is not None:
+            calling(capture)
     except Exception:  # pragma: no cover - never into the server
         pass
 
@@ -73,6 +94,8 @@ def server_answer(capture: Capture, error: BaseException) -> bool:
     if not capture.in_call:
         return False
     recorder = capture.recorder
+    if unanswered(capture, error):
+        return True
     if not recorder.status:
         recorder.fail()
     elif answers_500(capture.request.META, in_call=True, wrote=False):
@@ -81,3 +104,25 @@ def server_answer(capture: Capture, error: BaseException) -> bool:
     else:
         return False
     return True
+
+
+def unanswered(capture: Capture, error: BaseException) -> bool:
+    """Log no answer at all where the server sends none when ``error``, no Exception (a
+    signal's KeyboardInterrupt, a SystemExit), leaves the app's call (werkzeug's server
+    without threads closes the connection and stops, gunicorn's gevent worker at a
+    SystemExit; :func:`~.capture.wsgi_failures.unanswered_at`, the WSGI middleware's
+    question): before review136 Django's log said the server's 500, which no client
+    got. True when it did. Never raises."""
+    try:
+        if isinstance(error, Exception):
+            return False
+        closed = unanswered_at(capture.request.META, error, True, False)
+        if closed is None:
+            return False
+        name = type(error).__name__
+        capture.recorder.no_answer(
+            f"stopped serving the request at a {name}" if closed else
+            f"left the request unanswered at a {name}, the connection open", None, closed)
+        return True
+    except Exception:  # pragma: no cover - never into the server
+        return False

@@ -8,12 +8,13 @@ carry is filled in from the scope.
 from __future__ import annotations
 
 import re
+from typing import Any, Mapping
 
 from django.http import HttpRequest
 
 from readme_metrics.capture.asgi_scope import request_path, scope_version
 
-__all__ = ["wsgi_meta"]
+__all__ = ["method_sent", "wsgi_meta"]
 
 
 # How Django's repercent_broken_unicode writes bytes that are no UTF-8 into the decoded
@@ -61,3 +62,13 @@ def wsgi_meta(request: HttpRequest) -> dict[str, str]:
             query = meta.get("QUERY_STRING", "")
             meta["RAW_URI"] = request_path(scope) + (f"?{query}" if query else "")
     return meta
+
+
+def method_sent(request: HttpRequest, meta: Mapping[str, Any]) -> str:
+    """The request's method as the client sent it, which ``skip_methods`` is compared
+    with, as in the WSGI and ASGI middlewares: Django upper-cases ``request.method`` (and,
+    under ASGI, ``META["REQUEST_METHOD"]``), and a custom method listed in lower case
+    ("fetch", kept as written) never matched it (review98)."""
+    scope = getattr(request, "scope", None)  # an ASGIRequest's: under ASGI
+    method = scope.get("method") if isinstance(scope, dict) else meta.get("REQUEST_METHOD")
+    return method if isinstance(method, str) and method else (request.method or "GET")

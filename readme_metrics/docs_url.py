@@ -41,7 +41,7 @@ from readme_metrics.delivery import process
 from readme_metrics.delivery.answer import MAX_CONTENT
 from readme_metrics.delivery.errors import described
 from readme_metrics.delivery.failure_hints import unreached_hint
-from readme_metrics.delivery.policy import UNHEALING_TLS, unhealing_tls
+from readme_metrics.delivery.outcome import UNHEALING_TLS, unhealing_tls
 from readme_metrics.delivery.session import BasicToken, basic_token
 from readme_metrics.delivery.transport import USER_AGENT, proxy_variables
 from readme_metrics.key_checks import KEY_SAID

@@ -21,8 +21,8 @@ from readme_metrics.env_source import set_in_the_file_only
 from readme_metrics.options import OPTIONS
 
 __all__ = [
-    "dotenv_beside_the_app", "emptied_variables", "lines_not_assigned", "misspelled_variables",
-    "network_variables_in_dotenv",
+    "ARGUMENT_NAMES", "dotenv_beside_the_app", "emptied_variables", "lines_not_assigned",
+    "misspelled_variables", "network_variables_in_dotenv",
 ]
 
 _OPTION_OF = {option.variable: option.name for option in OPTIONS if option.variable}
@@ -30,12 +30,12 @@ _VARIABLES = frozenset(_OPTION_OF)
 # README_ + an argument's name where its variable is named otherwise (README_METRICS_API
 # for metrics_api's README_METRICS_SERVER, README_ENABLED): what the table's first column
 # leads one to write, and too far from the variable for difflib.
-_ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
+ARGUMENT_NAMES = {f"README_{option.name.upper()}": option.variable for option in OPTIONS
                    if option.variable and option.variable != f"README_{option.name.upper()}"}
 # Other names one guesses for the Metrics API's address (none is another ReadMe tool's).
 # Not README_URL, README_HOST or README_API_BASE_URL: a project's own names for other
 # things (its README's link) or as near the docs site's README_API_URL.
-_ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST",
+ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST",
                                       "README_METRICS_API_URL", "README_SERVER",
                                       "README_METRICS_ENDPOINT", "README_ENDPOINT",
                                       "README_METRICS_BASE_URL"), "README_METRICS_SERVER"))
@@ -43,7 +43,7 @@ _ARGUMENT_NAMES.update(dict.fromkeys(("README_METRICS_URL", "README_METRICS_HOST
 # collector, and README_METRICS_SERVER is pointed at it) and the Metrics API's with
 # API_/URL/ADDRESS words; README_URL and README_HOST stay out (above), and so do names
 # without README_ (METRICS_SERVER, METRICS_URL: a Prometheus or StatsD setup's own).
-_ARGUMENT_NAMES.update(dict.fromkeys(("README_COLLECTOR", "README_COLLECTOR_URL",
+ARGUMENT_NAMES.update(dict.fromkeys(("README_COLLECTOR", "README_COLLECTOR_URL",
                                       "README_COLLECTOR_HOST", "README_METRICS_COLLECTOR",
                                       "README_METRICS_COLLECTOR_URL", "README_SERVER_URL",
                                       "README_METRICS_ADDRESS", "README_METRICS_URI",
@@ -53,7 +53,7 @@ _ARGUMENT_NAMES.update(dict.fromkeys(("README_COLLECTOR", "README_COLLECTOR_URL"
 # upper-case attributes) and other words for an option's noun, as one coming from it or
 # from another SDK writes them: too far from the variable for difflib, and silently
 # ignored before (README_BUFFER_SIZE=1 left batches of 10).
-_ARGUMENT_NAMES.update({
+ARGUMENT_NAMES.update({
     "README_BLACKLIST": "README_DENYLIST", "README_WHITELIST": "README_ALLOWLIST",
     "README_IS_BACKGROUND_MODE": "README_BACKGROUND_WORKER_MODE",
     "README_METRICS_API_TIMEOUT": "README_TIMEOUT",
@@ -68,7 +68,7 @@ _ARGUMENT_NAMES.update({
 })
 # A debug switch or log level one looks for: there is none (development_mode is the
 # nearest name, and means something else), and the library's logger is the app's to turn on.
-_ARGUMENT_NAMES.update(dict.fromkeys(
+ARGUMENT_NAMES.update(dict.fromkeys(
     ("README_DEBUG", "README_METRICS_DEBUG", "README_LOG_LEVEL", "README_METRICS_LOG_LEVEL",
      "README_VERBOSE"),
     "README_DEVELOPMENT_MODE (which marks the logs as development's; there is no debug "
@@ -78,7 +78,7 @@ _ARGUMENT_NAMES.update(dict.fromkeys(
 # The opposite of the variable: the value is turned round too (README_DISABLED=true
 # copied as README_METRICS_ENABLED=true would keep metrics on). README_METRICS_DISABLED
 # is close enough for difflib, which named the variable without turning it round.
-_ARGUMENT_NAMES.update({
+ARGUMENT_NAMES.update({
     name: f"README_METRICS_ENABLED (the opposite: {name}=true is README_METRICS_ENABLED=false)"
     for name in ("README_DISABLED", "README_DISABLE", "README_METRICS_DISABLED",
                  "README_METRICS_DISABLE")})
@@ -98,7 +98,7 @@ def misspelled_variables() -> list[tuple[bool, str]]:
              f"readme_metrics: {name} (set in {origin(name)}) is no variable of this "
              f"library and is ignored: did you mean {meant}?")
             for name in names()
-            if (meant := meant_variable(name, _VARIABLES, _ARGUMENT_NAMES))]
+            if (meant := meant_variable(name, _VARIABLES, ARGUMENT_NAMES))]
 
 
 def lines_not_assigned() -> list[tuple[bool, str]]:
@@ -111,7 +111,7 @@ def lines_not_assigned() -> list[tuple[bool, str]]:
              f"blank where '=' belongs?), so it does not set {name}: write {name}=<the "
              "value>")
             for file, number, name in not_assigned()
-            if name in _VARIABLES or meant_variable(name, _VARIABLES, _ARGUMENT_NAMES)]
+            if name in _VARIABLES or meant_variable(name, _VARIABLES, ARGUMENT_NAMES)]
 
 
 def emptied_variables(given: Collection[str]) -> list[tuple[bool, str]]:

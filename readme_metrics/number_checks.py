@@ -229,6 +229,23 @@ def seconds_warning(effect: str) -> Callable[[Option, Any, Any], Optional[str]]:
     return warning
 
 
+# What one writes for an environment's name where a switch is asked (NODE_ENV's, Rails').
+_ENVIRONMENT_NAMES = {"development": True, "dev": True, "develop": True, "local": True,
+                      "test": True, "testing": True, "staging": False, "stage": False,
+                      "production": False, "prod": False, "live": False}
+
+
+def mode_hint(option: Option, value: Any) -> str:
+    """For development_mode given an environment's name (``README_DEVELOPMENT_MODE=
+    production``): it is a switch, and which way that name means."""
+    meant = (_ENVIRONMENT_NAMES.get(value.strip().lower()) if isinstance(value, str)
+             else None)
+    if meant is None:
+        return ""
+    return (f"it is a switch, not the environment's name: {str(meant).lower()} for "
+            f"{value.strip()!r} (true marks the logs as development's, false as production's)")
+
+
 def flag(option: Option, value: Any) -> bool:
     """True or False, nothing else (the environment's text is parsed before)."""
     if not isinstance(value, bool):

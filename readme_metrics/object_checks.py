@@ -8,6 +8,7 @@ not at each request, where the TypeError would name only this package's frame.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -18,7 +19,7 @@ from readme_metrics.grouping_signature import cannot_take_the_request
 if TYPE_CHECKING:
     from readme_metrics.options import Option
 
-__all__ = ["grouping", "logger"]
+__all__ = ["grouping", "grouping_hint", "logger"]
 
 
 def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
@@ -59,6 +60,16 @@ def grouping(option: Option, value: Any) -> Callable[[Any], Any]:
         )
     _takes_the_request(option, value)
     return value
+
+
+def grouping_hint(option: Option, value: Any) -> str:
+    """What to do about a mapping given as the grouping function: it is what one returns,
+    so the function was called where it is named (``grouping_function=grouping(None)``,
+    ``grouping_function=grouping()``): a start-up error said only "must be a callable"."""
+    if isinstance(value, Mapping):
+        return ("that is what a grouping function returns: pass the function itself, "
+                "without parentheses (grouping_function=grouping, not grouping(...))")
+    return ""
 
 
 def _takes_the_request(option: Option, function: Callable[..., Any]) -> None:

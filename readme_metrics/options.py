@@ -124,7 +124,7 @@ OPTIONS: tuple[Option, ...] = (
         "a callable or a 'module.attribute' path", object_checks.grouping, "required",
         "`callable(request) -> mapping or None`; in the environment a dotted path such as "
         "`myapp.metrics.group` (or `myapp.metrics:group`; a function held by a class: "
-        "`myapp.metrics.Auth.group`)"),
+        "`myapp.metrics.Auth.group`)", hint=object_checks.grouping_hint),
     Option("buffer_length", "README_BUFFER_LENGTH", "int", 10, _WHOLE.format(1), numbers.whole(1),
         "`10`", "logs per batch; a batch is sent as soon as this many are waiting, or as "
         "soon as the queue is full (`max_queue_size`, `max_queue_bytes`) if it holds fewer",
@@ -140,7 +140,8 @@ OPTIONS: tuple[Option, ...] = (
         warning=numbers.seconds_warning("a partial batch waits that long to be sent"),
         hint=numbers.seconds_hint),
     Option("development_mode", "README_DEVELOPMENT_MODE", "bool", False, "true or false",
-        numbers.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)"),
+        numbers.flag, "`False`", "logs are marked `development: true` (ReadMe shows them apart)",
+        hint=numbers.mode_hint),
     Option("background_worker_mode", "README_BACKGROUND_WORKER_MODE", "bool", True,
         "true or false", numbers.flag, "`True`", "deliver from a background thread; `False` sends "
         "in the request thread when a batch is full (tests, serverless)"),

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 import requests
@@ -104,40 +104,66 @@ def serve(tmp_path: Path, collector: Collector, server: str,
     return _start_app([sys.executable, str(script), server], tmp_path, env, port, log), port, log
 
 
-def sweep(port: int, flushes: Optional[list[bool]] = None) -> list[str]:
+def sweep(port: int, flushes: Optional[list[bool]] = None,
+          before: Optional[Callable[[], None]] = None) -> list[str]:
     """A request per landing point N = 0, 1, ... to the server ``port`` serves
     (_SERVER), each raise landing at the Nth; where each landed (until one did not: the
     library's part was over). With ``flushes``, a flush after each (its answer added):
     each point met from an empty queue (inline, a batch cut short goes again in the next
-    request's send: its path as long as the backlog, the sweep never at its end)."""
+    request's send: its path as long as the backlog, the sweep never at its end).
+    ``before()``, if given, runs before each request (a wait for the server to settle,
+    so that each request takes the same path whatever the machine's load)."""
     places: list[str] = []
     for target in range(400):
+        if before is not None:
+            before()
         answer = requests.get(f"http://127.0.0.1:{port}/pets?{target}", timeout=30)
         assert answer.status_code == 200 and answer.content == b'{"pets": []}'
         raised, _ = ast.literal_eval(
             requests.get(f"http://127.0.0.1:{port}/report", timeout=30).text)
         if flushes is not None:
-            flushed, _ = ast.literal_eval(
-                requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
-            flushes.append(flushed)
+            flushes.append(flush(port)[0])
         if raised is None:  # past the library's part: the sweep is over
             break
         places.append(raised)
     return places
 
 
+def flush(port: int) -> tuple[bool, dict[str, int]]:
+    """The swept server's flush: whether it emptied the queue, and the stats after."""
+    flushed: tuple[bool, dict[str, int]] = ast.literal_eval(
+        requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+    return flushed
+
+
+def swept(proc: Any, port: int, stop: Callable[[Any], None],
+          flushes: Optional[list[bool]] = None) -> tuple[list[str], bool, dict[str, int]]:
+    """:func:`sweep` of the server ``proc`` serves on ``port``, then its :func:`flush`;
+    the server stopped with ``stop(proc)`` either way. Where each raise landed, whether
+    the flush emptied the queue, the stats."""
+    try:
+        places = sweep(port, flushes)
+        flushed, stats = flush(port)
+    finally:
+        stop(proc)
+        proc.wait(30)
+    return places, flushed, stats
+
+
+def kill(proc: Any) -> None:
+    proc.kill()  # (all was flushed; a SIGTERM may land in a write: wsgiref serves on)
+
+
+def sigterm(proc: Any) -> None:
+    proc.send_signal(signal.SIGTERM)
+
+
 @pytest.mark.e2e
 def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_close_under_wsgiref(
         tmp_path: Path, collector: Collector) -> None:
     proc, port, log = serve(tmp_path, collector, "wsgiref")
-    try:
-        places = sweep(port)
-        calls = len(places) + 1
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
-    finally:
-        proc.kill()  # (all was flushed; a SIGTERM may land in a write: wsgiref serves on)
-        proc.wait(30)
+    places, flushed, stats = swept(proc, port, kill)
+    calls = len(places) + 1
     output = log.read_text()
     assert 20 < len(places) < 399, places
     # Every call's log, once, whichever point the raise landed at (before: 33 of 43)

@@ -11,32 +11,23 @@ batch in flight, never settled (in its encode, its logs freed: lost unsaid).
 
 from __future__ import annotations
 
-import ast
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.fake_api import Collector
-from tests.test_delivery46_findings import serve, sweep
+from tests.test_delivery46_findings import kill, serve, sigterm, swept
 
 
 @pytest.mark.e2e
 def test_a_sigterm_handlers_raise_at_every_landing_point_of_an_inline_send_under_wsgiref(
         tmp_path: Path, collector: Collector) -> None:
     proc, port, log = serve(tmp_path, collector, "wsgiref", LANDING_INLINE="1")
-    try:
-        flushes: list[bool] = []
-        places = sweep(port, flushes)
-        calls = len(places) + 1
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
-    finally:
-        proc.kill()  # (all was flushed; a SIGTERM may land in a write: wsgiref serves on)
-        proc.wait(30)
+    flushes: list[bool] = []
+    places, flushed, stats = swept(proc, port, kill, flushes)
+    calls = len(places) + 1
     output = log.read_text()
     # Every call's log, whichever point the raise landed at: sent by the flush after it
     # (before: from the raise at the lock's acquire on, each flush found it held, False)
@@ -151,14 +142,8 @@ def serve_asgi(tmp_path: Path, collector: Collector,
 def test_a_raising_signal_handler_at_every_landing_point_of_the_asgi_end_under_uvicorn(
         tmp_path: Path, collector: Collector) -> None:
     proc, port = serve_asgi(tmp_path, collector)
-    try:
-        places = sweep(port)
-        calls = len(places) + 1
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+    places, flushed, stats = swept(proc, port, sigterm)
+    calls = len(places) + 1
     assert 10 < len(places) < 399, places
     assert any("capture/asgi_end.py" in place for place in places), places
     # Every call's log, once, whichever point the raise landed at

@@ -33,6 +33,7 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.landing_django import write_site
 from tests.support.ports import free_port
 from tests.support.processes import start_server
+from tests.test_delivery46_findings import flush
 
 pytestmark = pytest.mark.e2e
 
@@ -112,8 +113,7 @@ def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_middleware(
     proc, port, log = _serve(tmp_path, collector, "--noreload")
     try:
         swept = _sweep(port, range(400))
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+        flushed, stats = flush(port)
     finally:
         proc.kill()
         proc.wait(30)
@@ -158,8 +158,7 @@ def test_a_raise_in_the_responses_close_under_inline_mode_keeps_the_log(
     proc, port, _ = _serve(tmp_path, collector, "--noreload", LANDING_INLINE="1")
     try:
         swept = _sweep(port, [*range(110), *range(110, 4000, 40)])
-        flushed, stats = ast.literal_eval(
-            requests.get(f"http://127.0.0.1:{port}/flush", timeout=60).text)
+        flushed, stats = flush(port)
     finally:
         proc.kill()
         proc.wait(30)

@@ -223,15 +223,17 @@ def test_the_apps_of_one_flask_extension_are_freed_with_their_senders(
         _flask_request(app)
         gone.append(weakref.ref(app))
         del app
+    # (Bounds on waits for a condition, as the dropped apps' tests above: 20 s was lost
+    # under a load of 18 to 35, suite36.)
     wait_until(lambda: gc.collect() >= 0 and all(ref() is None for ref in gone),
-               timeout=20.0)
-    assert len(collector.wait_for_logs(APPS, timeout=20.0)) >= APPS
+               timeout=60.0)
+    assert len(collector.wait_for_logs(APPS, timeout=90.0)) >= APPS
     if background:
-        wait_until(lambda: _senders() <= senders_before + 1, timeout=20.0)
+        wait_until(lambda: _senders() <= senders_before + 1, timeout=60.0)
     # The app in use is still logged and reachable through the extension.
     assert metrics.middlewares == [kept.wsgi_app] and metrics.middleware is kept.wsgi_app
     _flask_request(kept)
     assert metrics.flush(10.0) is True
-    assert len(collector.wait_for_logs(APPS + 2, timeout=20.0)) == APPS + 2
+    assert len(collector.wait_for_logs(APPS + 2, timeout=90.0)) == APPS + 2
     assert metrics.stats["sent"] == 2  # the live app's; the dropped apps' went with them
     metrics.close()

@@ -31,8 +31,8 @@ from readme_metrics.delivery import (
     backoff_delay,
     classify,
     parse_retry_after,
-    policy,
 )
+from readme_metrics.delivery import outcome as outcomes
 from readme_metrics.delivery.policy import Outcome, outcome_of_status
 from tests.support.delivery import (
     API_KEY,
@@ -78,14 +78,14 @@ def test_each_2xx_answer_has_its_own_cause_however_many_reasons_a_server_gives()
     # A 2xx's outcome is made once per status and reason and kept (one made afresh per
     # POST was about 6% of the sender's cycle): each its own cause, and no more kept than
     # the bound, whatever a server sends.
-    for number in range(3 * policy._SENT_OUTCOMES_MAX):
+    for number in range(3 * outcomes._SENT_OUTCOMES_MAX):
         for status in (200, 202):
             reason = f"OK {number}"
             outcome = outcome_of_status(status, reason, "5", "")
             assert outcome == Outcome(SENT, f"HTTP {status} {reason}", answered=True)
             assert outcome_of_status(status, reason, None, "body") == outcome
     assert outcome_of_status(204, "", None, "").cause == "HTTP 204"
-    assert len(policy._SENT_OUTCOMES) <= policy._SENT_OUTCOMES_MAX
+    assert len(outcomes._SENT_OUTCOMES) <= outcomes._SENT_OUTCOMES_MAX
 
 
 NOW = 1_800_000_000.0

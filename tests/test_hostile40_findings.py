@@ -222,8 +222,10 @@ def test_headers_inline_every_start_archive_in_searches() -> None:
     import inspect
 
     from readme_metrics.har import headers as module
-    from readme_metrics.har.base64_starts import NEEDLES, ZLIB
+    from readme_metrics.har.base64_starts import MAGICS, NEEDLES, SPLIT_HEADS
 
     source = inspect.getsource(module.headers)
-    for needle in (*NEEDLES, *ZLIB, "%", "\\\\u"):
+    assert all(magic.startswith(SPLIT_HEADS) for magic in MAGICS)
+    for needle in (*SPLIT_HEADS, *NEEDLES[len(MAGICS):], "%", "\\\\u"):
         assert f'"{needle}" in joined' in source, needle
+    assert "ZLIB_START.search(joined)" in source  # (base64_starts.ZLIB's 32 pairs)

@@ -56,14 +56,19 @@ def test_groups_of_any_width_are_read(archive: str, size: int) -> None:
     assert _leaks(value) == []
 
 
-def test_a_run_in_groups_ends_at_prose_or_another_mark() -> None:
-    """The groups joined are as wide as the first, with the first's mark: the prose after
-    a run (words of other widths, another mark) is kept."""
-    run = _grouped(GROUPED["zip"], ",", 6)
-    for after in (" and then the rest", ", and then", ". Done", ";next,x"):
+def run_ends_before(run: str, afters: tuple[str, ...]) -> None:
+    """Each of ``afters`` (prose) after the run ``run`` in a text is kept, the run hidden."""
+    for after in afters:
         text = f"backup: {run}{after}"
         hidden = archives_hidden(DENY, text)
         assert hidden.startswith("backup: [REDACTED") and hidden.endswith(after), after
+
+
+def test_a_run_in_groups_ends_at_prose_or_another_mark() -> None:
+    """The groups joined are as wide as the first: the prose after a run (words of
+    other widths) is kept."""
+    run_ends_before(_grouped(GROUPED["zip"], ",", 6),
+                    (" and then the rest", ", and then", ". Done", ";next,x"))
     text = "H4sI,this,that,them and that"
     assert text[_end(text, 0):] == " and that"
 

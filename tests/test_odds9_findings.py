@@ -86,7 +86,9 @@ def test_a_refusal_through_a_proxy_does_not_say_the_key_is_wrong(
         api = collector.url if loopback else "http://metrics.example.test"
         delivery = make_delivery(api, buffer_length=1)
         delivery.submit(item("a"))
-        wait_until(lambda: delivery.stats["dropped_auth"] == 1)
+        # (the error is said after the count: wait for both, a -n 6 run read it between)
+        wait_until(lambda: delivery.stats["dropped_auth"] == 1
+                   and messages(caplog, logging.ERROR, "refused"))
         assert len(proxy.failed) >= 1 and collector.received == []
         (said,) = messages(caplog, logging.ERROR, "refused")
         assert said.startswith(
@@ -115,7 +117,8 @@ def test_a_refusal_without_a_proxy_still_names_the_key(
     collector.replies.append(Reply(403))
     delivery = make_delivery(collector.url, buffer_length=1)
     delivery.submit(item("a"))
-    wait_until(lambda: delivery.stats["dropped_auth"] == 1)
+    wait_until(lambda: delivery.stats["dropped_auth"] == 1
+               and messages(caplog, logging.ERROR, "refused"))
     # make_delivery passes the key: the argument is named (newcomer33)
     assert messages(caplog, logging.ERROR, "refused") == [
         f"readme_metrics: the Metrics API at {collector.url}/v1/request refused the API key "

@@ -110,8 +110,17 @@ def test_a_flask_app_sends_a_compose_files_aliased_password_hidden(
 
 def test_a_lines_start_is_found_without_a_copy_a_dash() -> None:
     """``- `` repeated over one line: each was a slice of the rest of the line (a 384 KiB
-    line took 23 s). Memory, not time: the peak stays well under one copy of the line."""
+    line took 23 s). Memory, not time: the peak stays well under one copy of the line.
+
+    The bound, half the line (196,613 bytes): a slice of the rest at the first ``- ``
+    alone is a copy of the line (the peak 393,273 with the slicing put back); the call's
+    own peak is 1,274 bytes (3,974 with its patterns compiled in the call). tracemalloc
+    counts every thread's allocations while it runs, though (the xdist worker's, a
+    sender's, a server's of the test before): up to 98,496 were seen, over the quarter
+    of the line this bound was (98,306). Half leaves twice that above the call's own
+    and the bug's copy twice the bound."""
     line = "-  " * (1 << 17) + "password: x"
+    _content("- - password: x")  # (its patterns compiled before the count)
     tracemalloc.start()
     try:
         at = _content(line)
@@ -119,7 +128,7 @@ def test_a_lines_start_is_found_without_a_copy_a_dash() -> None:
     finally:
         tracemalloc.stop()
     assert at == len(line) - len("password: x")
-    assert peak < len(line) // 4, peak
+    assert peak < len(line) // 2, peak
     assert yaml_redacted(line, DENY) == "-  " * (1 << 17) + 'password: "[REDACTED 1]"'
 
 

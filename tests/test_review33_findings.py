@@ -4,6 +4,7 @@ landings. Each test failed without its fix (on main at cbfc2d6) and passes with 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Any
 
@@ -12,15 +13,40 @@ import pytest
 from tests.support.asgi_stack import BRIDGES, logged_once_through_a_bridge
 from tests.support.fake_api import Collector
 from tests.support.wsgi_servers import served
-from tests.test_hostile8_findings import BODIES, _digest, _logged_body, _middleware, _reads_in_close
+from tests.test_hostile8_findings import BODIES, _digest, _logged_body, _middleware, _ReadsInClose
 
 # -- 1. werkzeug: the app's own reads in close() went through the discard's tap ---------
 
 
-def _post_in_two(port: int, body: bytes, split: int, read: list[str]) -> None:
-    """POST ``body``: its head and first ``split`` bytes, then, once the answer is in
-    (werkzeug's 10 ms discard found nothing to read), the rest, for the app's close()."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+class _SaysClose(_ReadsInClose):
+    """hostile8's response whose ``close()`` reads the body, that first sets ``closing``:
+    werkzeug calls ``close()`` once its discard is over (found nothing to read)."""
+
+    def __init__(self, environ: dict[str, Any], read: list[str],
+                 closing: threading.Event) -> None:
+        super().__init__(environ, read)
+        self.closing = closing
+
+    def close(self) -> None:
+        self.closing.set()
+        super().close()
+
+
+def _reads_in_close_saying(read: list[str], closing: threading.Event) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("202 Accepted", [("Content-Type", "text/plain")])
+        return _SaysClose(environ, read, closing)
+
+    return app
+
+
+def _post_in_two(port: int, body: bytes, split: int, read: list[str],
+                 closing: threading.Event) -> None:
+    """POST ``body``: its head and first ``split`` bytes, then, once the app's close()
+    began (werkzeug's 10 ms discard found nothing to read: it calls close() after), the
+    rest, for the app's close(). Waits on the events, not on a time: under load a fixed
+    pause could end before werkzeug's discard began (which then read the rest)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      b"Content-Type: application/octet-stream\r\n"
                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:split])
@@ -29,11 +55,12 @@ def _post_in_two(port: int, body: bytes, split: int, read: list[str]) -> None:
             data = sock.recv(65536)
             assert data, answer
             answer += data
-        time.sleep(0.05)
+        assert closing.wait(30), "the app's close() was not called"
         sock.sendall(body[split:])
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not read and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert read, "the app's close() read nothing in 30 s"
 
 
 @pytest.mark.parametrize("kind", ["werkzeug", "werkzeug-unthreaded"])
@@ -47,11 +74,13 @@ def test_werkzeug_a_close_reading_the_rest_as_it_arrives_is_logged_once(
     2048-byte body logged as 3096 bytes, its last 1048 repeated."""
     body = BODIES["under-the-limit"]
     read: dict[str, list[str]] = {"bare": [], "wrapped": []}
-    with served(kind, _reads_in_close(read["bare"])) as port:
-        _post_in_two(port, body, 1000, read["bare"])
-    middleware = _middleware(_reads_in_close(read["wrapped"]), collector, background)
+    closing = {"bare": threading.Event(), "wrapped": threading.Event()}
+    with served(kind, _reads_in_close_saying(read["bare"], closing["bare"])) as port:
+        _post_in_two(port, body, 1000, read["bare"], closing["bare"])
+    middleware = _middleware(_reads_in_close_saying(read["wrapped"], closing["wrapped"]),
+                             collector, background)
     with served(kind, middleware) as port:
-        _post_in_two(port, body, 1000, read["wrapped"])
+        _post_in_two(port, body, 1000, read["wrapped"], closing["wrapped"])
     logged = _logged_body(collector, middleware)
     middleware.close()
     assert read["bare"] == [_digest(body)]

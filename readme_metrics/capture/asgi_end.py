@@ -26,6 +26,7 @@ from readme_metrics.capture.asgi_server_quirks import (
     answered_version,
     client_gone,
     cut_answered,
+    daphne_stopping,
     holds_start,
     loaded_answered_version,
     silent_on_cancel,
@@ -125,7 +126,7 @@ class LogSide(RequestSide):
             if self._disconnected or client_gone(self._own):
                 recorder.client_left(CLIENT_GONE_STATUS, CLIENT_GONE_REASON,
                                      CLIENT_GONE_COMMENT)
-            else:
+            elif daphne_stopping():  # (else an outer layer's: it may answer, delivery54)
                 recorder.no_answer("cancelled the app before its response started", 0)
         except Exception:  # pragma: no cover - a look at the server must not cost the log
             self.middleware.logger.debug("readme_metrics: cancelled", exc_info=True)

@@ -41,11 +41,12 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from contextlib import suppress
 from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
-from readme_metrics.delivery.interrupted import handed
+from readme_metrics.delivery.interrupted import exit_cut, handed
 
 #: The most exchanges waiting for their turn (fewer when ``max_queue_size`` is smaller).
 WAITING_MAX = 64
@@ -108,7 +109,10 @@ class InlineSends:
                     self._waiting.append((item, done))
                     if self._draining:
                         return done, False  # the running drain takes it in turn
-                    self._draining = started = True  # (no call between: both or neither)
+                    # Both or neither wherever a raise lands: no call between, and the
+                    # local first (CPython 3.9 looks after a STORE_ATTR, never after a
+                    # STORE_FAST: the other order left a drain marked, none started).
+                    started = self._draining = True
             if overflow:  # queued now (a lock and an append), sent by a later turn
                 self._queue_only(item, done)
                 return done, False
@@ -116,6 +120,9 @@ class InlineSends:
             started = False
             return done, True
         except BaseException as error:
+            if exit_cut(error, HAND_OFF_CODE):  # (CPython 3.9: the lock's release skipped,
+                with suppress(RuntimeError):  # bpo-29988: every later send waited for it)
+                    self._lock.release()
             self._interrupted(item, done, started)
             if isinstance(error, Exception):  # pragma: no cover - never into the app
                 return done or Future(), False
@@ -142,6 +149,11 @@ class InlineSends:
             with self._lock:
                 in_line = done is not None and (
                     self._in_hand is done or any(entry[1] is done for entry in self._waiting))
+                if in_line and not self._draining:
+                    # In line, no drain to take it: the raise landed between the append
+                    # and the mark (the append's return). Before delivery53 it waited
+                    # for the next call's send, or the next flush or close.
+                    started = self._draining = True
             if not (in_line or handed(item) or (done is not None and done.done())):
                 self._submit(item, False)
             if started:

@@ -12,7 +12,7 @@ a layer that sees neither, by the servers loaded in the process. Never raise.
 - :func:`closes_on_refused_start`: whether the server closes the connection with no
   answer once it refused the app's start.
 - :func:`silent_on_cancel`: whether the server sends nothing to an app it cancelled
-  before its response started.
+  before its response started; :func:`daphne_stopping`: whether daphne's stop began.
 - :func:`holds_start`: whether the server writes the response head only with the first
   body message (and answers 500 itself to an app that ends before one).
 - :func:`ends_receive_with_response`: whether the server's ``receive`` says
@@ -38,8 +38,8 @@ from readme_metrics.capture.asgi_servers import hypercorn_connection, hypercorn_
 __all__ = ["answered_version", "awaits_continue", "client_gone", "closes_on_refused_start",
            "cut_answered", "cuts_stream_at_length", "ends_receive_with_response",
            "holds_start", "loaded_answered_version", "loaded_sends_later_bodies",
-           "reads_on_for_expect", "sends_informational_body", "sends_later_bodies",
-           "silent_on_cancel"]
+           "daphne_stopping", "reads_on_for_expect", "sends_informational_body",
+           "sends_later_bodies", "silent_on_cancel"]
 
 
 def cut_answered(receive: Any, send: Any) -> bool:
@@ -110,6 +110,19 @@ def silent_on_cancel(send: Any) -> bool:
     response started, a cancelled one too). ``send`` is the server's own
     (:func:`.own_send`). Asked only for a cancellation. Never raises."""
     return send.__class__ is partial and is_daphne_send(send)
+
+
+def daphne_stopping() -> bool:
+    """Whether daphne's stop began: its Twisted reactor told to stop (SIGTERM, SIGINT),
+    after which daphne cancels the app instances still running. Asked for a cancellation
+    under daphne (:func:`silent_on_cancel`): one while the reactor runs is no stop's but
+    a client's gone (asked first) or an outer layer's, an ASGI timeout middleware's that
+    answers the client itself (a 504: delivery54). The reactor is the module Twisted put
+    in its place, never imported here (an import would install one). Never raises."""
+    try:
+        return getattr(sys.modules.get("twisted.internet.reactor"), "_stopped", False) is True
+    except Exception:  # noqa: BLE001 - an odd module: no stop known
+        return False
 
 
 # The class of a server's ``send`` -> the attribute of it that says the client is gone

@@ -319,17 +319,22 @@ def _at_exit() -> None:
                 pass
 
 
-def cut_at_shutdown() -> None:
+def cut_at_shutdown(calls: bool = True) -> None:
     """At an ASGI server's lifespan shutdown (Django's, :mod:`readme_metrics.django_asgi`):
     what :func:`_at_exit` cuts, now. The server closed every connection before it (ASGI),
     so no answer still in flight reaches its client; uvicorn then ends by SIGTERM with no
     exit hook, and a stream it cancelled at its graceful timeout (Django's handler leaves
-    its response task running) was lost without a line (blackbox11). Never raises."""
-    if _pid == os.getpid() and (_in_flight or _in_call):
-        _cut()
+    its response task running) was lost without a line (blackbox11). ``calls``: the
+    requests in the app's call too, also without this process's thread (as
+    :func:`_at_exit`): Django's async chain, whose task the cancelled handler left
+    running, never resumed under uvicorn (delivery54); a server whose exit runs its hooks
+    (hypercorn) cancels such a task first, logged then. Never raises."""
+    ours = _pid == os.getpid()
+    if (ours and _in_flight) or (calls and _in_call):
+        _cut(in_flight=ours, calls=calls)
 
 
-def _cut(in_flight: bool = True) -> None:
+def _cut(in_flight: bool = True, calls: bool = True) -> None:
     """At exit, the responses still in flight (the server still holds them: neither
     closed, nor read to their end in background mode, nor dropped) and the requests the
     app is still computing: each log queued as far as it went, in this thread (no code of
@@ -342,9 +347,9 @@ def _cut(in_flight: bool = True) -> None:
     # its response is in the second (or its log queued), so one that returns meanwhile is
     # in one of the two snapshots (in both, the second finds it DONE). The other way
     # round, one returning between them was in neither: lost, uncounted.
-    calls = list(_in_call)
+    held = list(_in_call) if calls else ()
     refs = list(_in_flight) if in_flight else ()
-    for request in calls:
+    for request in held:
         _count(counts, request)
     for ref in refs:
         _count(counts, ref())

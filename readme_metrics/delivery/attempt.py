@@ -22,18 +22,9 @@ from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
-from readme_metrics.delivery.policy import (
-    DOWN_AFTER,
-    FAIL,
-    MAX_DOWN_ATTEMPTS,
-    PAUSE,
-    REJECT,
-    SENT,
-    SPLIT,
-    WARN_INTERVAL,
-    Outcome,
-    next_timeout,
-)
+from readme_metrics.delivery.limits import DOWN_AFTER, MAX_DOWN_ATTEMPTS, WARN_INTERVAL
+from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
+from readme_metrics.delivery.policy import next_timeout
 from readme_metrics.delivery.post_bound import PostBound
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender

@@ -30,14 +30,14 @@ from readme_metrics.delivery.batcher_close import BatchClosing
 from readme_metrics.delivery.batcher_put import BatchPutting
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.health import ApiHealth
-from readme_metrics.delivery.pacing import post_wait
-from readme_metrics.delivery.policy import (
+from readme_metrics.delivery.limits import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     DOWN_AFTER,
     MAX_DOWN_ATTEMPTS,
     MAX_SENDERS,
 )
+from readme_metrics.delivery.pacing import post_wait
 from readme_metrics.delivery.queue import Batch, LogQueue
 from readme_metrics.delivery.staffing import Staffing
 
@@ -79,6 +79,9 @@ class Batcher(BatchPutting, BatchClosing):
         #: with those taken while it drained (background mode) but left waiting, never
         #: in a POST, as it ended (:meth:`end_close`): they came after its last POST.
         self.refused_closing = 0
+        #: Logs refused once a close had ended (``closed``, not ``closing``), not said
+        #: yet: said by Delivery's :class:`~readme_metrics.delivery.late_refused.LateRefused`.
+        self.refused_late = 0
         #: ``queue.accepted`` as the close began: the logs past it came while it drained.
         self.close_accepted = 0
         #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a

@@ -34,11 +34,13 @@ class BatchPutting:
     deadline: float
     close_accepted: int
     refused_closing: int
+    refused_late: int
     _clock: Callable[[], float]
 
     def put(self, item: object, nbytes: int, inline: bool
             ) -> tuple[str, bool, int, Optional[BaseException]]:
         """Queue ``item``: (drop reason or "", act now, that reason's total, interrupt).
+        The reason "late" is a "shutdown" drop once the close ended (said apart).
 
         "Act now" means, for an ``inline`` sender, that a batch is due; in background
         mode (senders are woken by the queue), that one more sender is wanted
@@ -93,8 +95,15 @@ class BatchPutting:
                         result = None
                     else:  # done: only the wake, or the reason's total, was cut short
                         counts["captured"] = captured + 1
-                        if result is None:
-                            result = ("", False, 0, None)
+                        if queue.accepted != accepted and queue.idle:
+                            # A wake cut short (LogQueue.put_locked's, at a call): one
+                            # now, spurious at worst. Before delivery53 the batch waited
+                            # for a sender's own look, up to IDLE_LOOK (5 s) later.
+                            queue.wake.notify()
+                        if result is None:  # (refused: dropped, said if late)
+                            result = ("", False, 0, None) if queue.refused == refused \
+                                else ("late" if self.closed and not self.closing
+                                      else "refused", False, 0, None)
                     raise
             return result
         except BaseException as interrupt:
@@ -126,9 +135,22 @@ class BatchPutting:
             queue.wake.notify_all()
             return "", False, 0, None
         # Inline (the close's thread alone sends), past the deadline, once the close's
-        # own logs settled, or at the queue's bounds: refused, said.
-        self.refused_closing += self.closing
-        return "shutdown", False, queue.refuse_locked("shutdown"), None
+        # own logs settled, or at the queue's bounds: refused, said by the close. Once it
+        # ended ("late"), said by Delivery's LateRefused: before delivery53 unsaid.
+        if self.closing:
+            self.refused_closing += 1
+            return "shutdown", False, queue.refuse_locked("shutdown"), None
+        self.refused_late += 1
+        return "late", False, queue.refuse_locked("shutdown"), None
+
+    def take_refused_late(self) -> int:
+        """The logs refused once a close had ended (:meth:`put`'s "late") not said yet,
+        now counted as said (0 while a close drains: that one says its own)."""
+        with self.lock:
+            if self.closing:
+                return 0
+            late, self.refused_late = self.refused_late, 0
+            return late
 
 
 _PUT = BatchPutting.put.__code__

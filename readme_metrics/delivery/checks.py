@@ -27,7 +27,7 @@ import time
 from typing import Callable, Optional
 
 from readme_metrics.delivery.batcher import Batcher
-from readme_metrics.delivery.policy import CHECK_BOUND, CHECK_GAP
+from readme_metrics.delivery.limits import CHECK_BOUND, CHECK_GAP
 from readme_metrics.threads import start_thread
 
 #: The checker thread's name.

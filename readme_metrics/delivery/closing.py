@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.attempt import Attempt
     from readme_metrics.delivery.batcher import Batcher
     from readme_metrics.delivery.checks import Checker
+    from readme_metrics.delivery.late_refused import LateRefused
     from readme_metrics.delivery.queue import LogQueue
     from readme_metrics.delivery.queue_full import QueueFullNotice
     from readme_metrics.delivery.sender import Sender
@@ -60,6 +61,7 @@ class Closing:
     _transport: Transport
     _checker: Checker
     _queue_full: QueueFullNotice
+    _late: LateRefused
 
     if TYPE_CHECKING:  # (Delivery's own: process.ProcessBound's fork hooks)
         def before_fork(self) -> None: ...
@@ -116,6 +118,7 @@ class Closing:
         ``began``: when the close began (see :meth:`close`)."""
         if self._pid != getpid():
             return False
+        self._late.say_rest()  # refused after an earlier close ended, if any: said now
         # At interpreter exit the bound counts from the start of the exit (its hooks'
         # wait, unclosed.py's, is part of shutdown_timeout); close() counts from its call.
         if began is None:

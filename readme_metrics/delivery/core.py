@@ -60,14 +60,14 @@ from readme_metrics.delivery import (
 from readme_metrics.delivery.closing import EARLY, Closing
 from readme_metrics.delivery.closing_interrupt import ClosingInterrupt
 from readme_metrics.delivery.inline import INLINE_TAKEOVERS, InlineSending
-from readme_metrics.delivery.per_process import WORKER_NAME, PerProcess
-from readme_metrics.delivery.policy import (
+from readme_metrics.delivery.limits import (
     AUTH_PAUSE,
     BACKOFF_BASE,
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     MAX_DOWN_ATTEMPTS,
 )
+from readme_metrics.delivery.per_process import WORKER_NAME, PerProcess
 from readme_metrics.delivery.sender_threads import SenderThreads
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.nothing_listens import NothingListens
@@ -175,6 +175,8 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                 if reason == "queue_full":
                     self._queue_full.dropped(so_far)
                     self._attempt.refused()  # POSTs held past their bound: cut them
+                elif reason == "late":  # after the close ended: said (delivery53)
+                    self._late.refused()
                 if interrupt is not None:
                     raise interrupt
                 return False
@@ -212,13 +214,16 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
             # raise after (the interrupt put returned, or one in starting a sender)
             # goes on as it is: the item is queued. Read from the item, not from how far
             # this code came: a raise lands after put returned too (review134).
-            if not getattr(item, "handed", False):  # (set by Batcher.put)
-                self._batcher.put(item, item.nbytes, not self._background)
+            if not getattr(item, "handed", False) and self._batcher.put(  # (sets it)
+                    item, item.nbytes, not self._background)[0] == "late":
+                self._late.refused()
             raise
 
     @property
     def accepting(self) -> bool:
-        """False once closed (close() or the exit hook): a log submitted now is dropped."""
+        """False once closed (close() or the exit hook): a log submitted now is dropped.
+        (Written out as ``not delivery._batcher.closed`` where a request asks it: the
+        capture's x-documentation-url, cpu27.)"""
         return not self._batcher.closed
 
     def count_skipped(self) -> None:

@@ -55,7 +55,7 @@ from readme_metrics.delivery.direct_send import write as _write
 from readme_metrics.delivery.direct_send import write_one as _write_one
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
-from readme_metrics.delivery.policy import MAX_SENDERS
+from readme_metrics.delivery.limits import MAX_SENDERS
 
 # (its connection and its writes are direct_connect's and direct_send's: importable from
 # here as before)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import counted
-from readme_metrics.delivery.policy import TIMEOUT_CAP
+from readme_metrics.delivery.limits import TIMEOUT_CAP
 from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
 from readme_metrics.nothing_listens import NothingListens
 

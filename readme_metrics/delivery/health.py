@@ -29,8 +29,7 @@ import time
 from collections.abc import Iterable
 from typing import Callable, Optional
 
-from readme_metrics.delivery.pacing import probe_wait
-from readme_metrics.delivery.policy import (
+from readme_metrics.delivery.limits import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     DOWN_AFTER,
@@ -38,10 +37,9 @@ from readme_metrics.delivery.policy import (
     PROBE_CAP,
     RETRY_AFTER_CAP,
     RETRY_AFTER_HOLD,
-    backoff_delay,
-    hold_step,
-    spends_attempt,
 )
+from readme_metrics.delivery.pacing import probe_wait
+from readme_metrics.delivery.policy import backoff_delay, hold_step, spends_attempt
 from readme_metrics.delivery.queue import Batch
 
 

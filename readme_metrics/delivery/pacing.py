@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional
 
-from readme_metrics.delivery.policy import PROBE_OVERLAP_CAP
+from readme_metrics.delivery.limits import PROBE_OVERLAP_CAP
 
 if TYPE_CHECKING:
     from readme_metrics.delivery.queue import Batch

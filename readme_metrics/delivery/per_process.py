@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from readme_metrics.delivery.attempt import Attempt
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.checks import Checker
-from readme_metrics.delivery.policy import MAX_SENDERS
+from readme_metrics.delivery.late_refused import LateRefused
+from readme_metrics.delivery.limits import MAX_SENDERS
 from readme_metrics.delivery.queue import LogQueue
 from readme_metrics.delivery.queue_full import QueueFullNotice
 from readme_metrics.delivery.sender import Sender
@@ -92,6 +93,8 @@ class PerProcess:
         self._queue_full = QueueFullNotice(
             self._attempt.warnings, config.max_queue_size, config.max_queue_bytes,
             lambda: counts["dropped_queue_full"])
+        #: Says the logs refused once the close had ended (the reason "late").
+        self._late = LateRefused(self._logger, self._batcher.take_refused_late)
         self._checker = Checker(self._batcher, self._transport.answers, self._pool.grow,
                                 config.timeout, self._attempt.host_answers,
                                 self._transport.end_check)

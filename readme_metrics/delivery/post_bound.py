@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 from readme_metrics.delivery import watchdog
-from readme_metrics.delivery.policy import HOLD_SHARE, TIMEOUT_CAP
+from readme_metrics.delivery.limits import HOLD_SHARE, TIMEOUT_CAP
 
 if TYPE_CHECKING:
     from readme_metrics._logging import LogLimiter, QuietLogger

@@ -58,6 +58,7 @@ _lock = threading.Lock()
 _installed = False
 _pid = os.getpid()
 _finalizer_pid = 0
+_at_exit_pid = 0  # (at_exit)
 # When close_all began (time.monotonic()), while it runs: the exit hooks' wait and the
 # tracked objects' drains share one shutdown_timeout from there.
 _exit_began: Optional[float] = None
@@ -152,6 +153,18 @@ def close_all(began: Optional[float] = None) -> None:
         _exit_began = None
 
 
+def at_exit() -> bool:
+    """The interpreter's exit hook (``atexit``) of this process has begun its close:
+    no later hook of the library's is sure to come (what it has to say, it says now)."""
+    return _at_exit_pid == os.getpid()
+
+
+def _close_at_exit() -> None:
+    global _at_exit_pid
+    _at_exit_pid = os.getpid()
+    close_all()
+
+
 def interrupted(exc: BaseException) -> None:
     """Each tracked object ends the close it has not ended yet at ``exc`` (its
     ``interrupt_exit``, if it has one: it waits for nothing and says what it held), as
@@ -214,7 +227,7 @@ def _install() -> None:
         if _installed:
             return
         _installed = True
-    atexit.register(close_all)
+    atexit.register(_close_at_exit)
     # (uWSGI's --skip-atexit-teardown runs no atexit: its uwsgi.atexit then.)
     uwsgi_exit.hook(close_all)
     # (uWSGI's stop of a worker in a request runs no Python at all: its close first.)

@@ -29,13 +29,9 @@ from typing import Any, Optional
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.held import HeldBytes
 from readme_metrics.delivery.last_parked import LastParked
-from readme_metrics.delivery.policy import (
-    DROP_REASONS,
-    MAX_POST_BYTES,
-    MAX_POST_LOGS,
-    RAISE_POST_BYTES_AFTER,
-    post_size,
-)
+from readme_metrics.delivery.limits import MAX_POST_BYTES, MAX_POST_LOGS, RAISE_POST_BYTES_AFTER
+from readme_metrics.delivery.outcome import DROP_REASONS
+from readme_metrics.delivery.policy import post_size
 from readme_metrics.delivery.queue_door import QueueDoor
 from readme_metrics.delivery.queue_flush import FlushWaiter as _FlushWaiter
 from readme_metrics.delivery.queue_flush import FlushWaiting
@@ -103,7 +99,9 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         self.lock = threading.Lock()
         #: Senders wait here; a batch wakes the one parked last (warm: .last_parked).
         self.wake = LastParked(self.lock)
-        self.done = threading.Condition(self.lock)  # flush() callers wait here
+        #: flush() callers wait here (a LastParked for its wake, whole wherever a raise
+        #: lands in it: resolve_locked).
+        self.done = LastParked(self.lock)
         self.items: deque[Any] = deque()
         self.first_at = 0.0  # arrival of the oldest waiting log (flush_interval timer)
         #: The last log a cut past one POST's caps left waiting: due with the batch it
@@ -337,20 +335,46 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
 
     def resolve_locked(self, first: int, last: int, count: int, nbytes: int,
                        reason: Optional[str]) -> None:
-        """Mark ``count`` logs of sequence range [first, last] as sent or dropped."""
-        self.resolved += count
-        self.queued_bytes -= nbytes
-        if reason is None:
-            self.counts["sent"] += count
-        else:
-            self.count_drop_locked(reason, count)
-            if last > self.dropped_unanswered:
-                self.dropped_unanswered = last
+        """Mark ``count`` logs of sequence range [first, last] as sent or dropped.
+
+        The flush waiters are told whatever raise lands in the telling (a signal
+        handler's at the walk's jump or in the wake, in the main thread's inline send):
+        told again, then it goes on. Before delivery53 a flush not reached yet answered
+        True for a dropped log, and the flushes waited to their deadlines unwoken."""
+        # The counts from what they were, ``resolved`` first (the mark settle_locked
+        # reads), whole wherever a raise lands (as put_locked). Before delivery53 one at
+        # count_drop_locked's entry left the drop uncounted, ``resolved`` counted.
+        counts = self.counts
+        resolved, queued, unanswered = self.resolved, self.queued_bytes, self.dropped_unanswered
+        key = "sent" if reason is None else "dropped_" + reason
+        total, dropped = counts[key] + count, counts["dropped"] + (reason is not None) * count
+        if reason is not None and last > unanswered:
+            unanswered = last
+        try:
+            self.resolved = resolved + count
+            self.queued_bytes = queued - nbytes
+            counts[key] = total
+            counts["dropped"] = dropped
+            self.dropped_unanswered = unanswered
+            if self.waiters:
+                self._tell_waiters_locked(first, last, reason)
+        except BaseException:
+            if self.resolved != resolved:  # begun: the rest with it (a second goes on)
+                self.queued_bytes = queued - nbytes
+                counts[key] = total
+                counts["dropped"] = dropped
+                self.dropped_unanswered = unanswered
+                if self.waiters:
+                    self._tell_waiters_locked(first, last, reason)
+            raise
+
+    def _tell_waiters_locked(self, first: int, last: int, reason: Optional[str]) -> None:
+        """A drop clears ``ok`` of the flushes it concerns; each is woken (again too)."""
+        if reason is not None:
             for waiter in self.waiters:
                 if first <= waiter.target and last > waiter.base:
                     waiter.ok = False
-        if self.waiters:
-            self.done.notify_all()
+        self.done.notify_all()
 
     def drop_waiting_locked(self, reason: str) -> int:
         """Drop everything waiting or waiting for a retry; returns how many logs."""

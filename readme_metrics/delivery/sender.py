@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from readme_metrics._logging import scrubbed
 from readme_metrics.delivery.encode import Body, array_body, dumps
 from readme_metrics.delivery.interrupted import signal_raised
-from readme_metrics.delivery.policy import Outcome, outcome_of_error, outcome_of_status
+from readme_metrics.delivery.outcome import Outcome, outcome_of_error, outcome_of_status
 from readme_metrics.delivery.transport import Transport, basic_token
 from readme_metrics.delivery.watchdog import Stretch
 

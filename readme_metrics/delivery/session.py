@@ -32,7 +32,7 @@ from readme_metrics.delivery import reader, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
-from readme_metrics.delivery.policy import MAX_SENDERS
+from readme_metrics.delivery.limits import MAX_SENDERS
 from readme_metrics.version import __version__
 
 USER_AGENT = f"readme-metrics-python@{__version__}"

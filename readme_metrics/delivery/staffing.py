@@ -26,7 +26,7 @@ import time
 from typing import Callable, Optional
 
 from readme_metrics.delivery.health import ApiHealth
-from readme_metrics.delivery.policy import MAX_SENDERS
+from readme_metrics.delivery.limits import MAX_SENDERS
 from readme_metrics.delivery.queue import Batch, LogQueue
 
 #: How much each sender cycle moves the averages of :meth:`Staffing.observe`.

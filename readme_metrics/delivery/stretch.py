@@ -63,7 +63,7 @@ import math
 import threading
 from typing import Callable, Optional
 
-from readme_metrics.delivery.policy import LOST_CAP
+from readme_metrics.delivery.limits import LOST_CAP
 
 #: After a POST spared past its bound got no answer (:meth:`Stretch.spare`), how long no
 #: POST taken for lost is spared, in seconds, at most: twice ``timeout`` the first time

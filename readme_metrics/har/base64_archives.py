@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 
 from readme_metrics.har.base64_starts import (
     MAGICS,
-    NEEDLES,
-    ZLIB,
+    SPLIT_HEADS,
+    ZLIB_START,
     archive_encoded_in,
     escaped_magic_in,
+    split_start_in,
     zlib_start_in,
 )
 from readme_metrics.har.body_compressed import budgeted_holds
@@ -47,13 +48,17 @@ MOST_NESTED = 3
 def archive_in(text: str) -> bool:
     """Whether a ``text`` (a JSON text, a form, a value) may hold a run of base64 that
     :func:`archive_read` reads: one of :data:`~.base64_starts.NEEDLES` in it (six
-    searches), a zlib stream's start (``eJ`` ... after no base64 character), a magic
+    searches: a magic's first two characters first, and the magic or the magic split
+    by a mark, ``UE sD``, hostile46), a zlib stream's start (``eJ`` ... after no base64
+    character: one pattern's search, :data:`~.base64_starts.ZLIB_START`), a magic
     percent-encoded (``%55EsDB``, ``U%45sDB``) or JSON-escaped (``\\u0055EsDB``)."""
     # (map of the str's own __contains__: no Python call a needle; this runs for every
     # form pair and JSON string, hostile11's bound of calls a KiB)
     contains = text.__contains__
-    return (any(map(contains, NEEDLES))
-            or any(map(contains, ZLIB)) and zlib_start_in(text)
+    return (any(map(contains, SPLIT_HEADS)) and (
+                any(map(contains, MAGICS)) or split_start_in(text))
+            or "BLAw" in text or "QSwME" in text
+            or ZLIB_START.search(text) is not None and zlib_start_in(text)
             or "%" in text and archive_encoded_in(text)
             or "\\u" in text and escaped_magic_in(text))
 

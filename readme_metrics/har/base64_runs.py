@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Optional
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.base64_archives import archive_in, archive_read, compressed_read
-from readme_metrics.har.base64_starts import ALPHABET, kind_at, starts, unescaped
+from readme_metrics.har.base64_starts import ALPHABET, MARK_SOURCE, kind_at, starts, unescaped
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.transfer_coding import file_transfer_decoded
 
@@ -90,11 +90,13 @@ _MOST_LATER = 32
 def _width(piece: str) -> int:
     """The base64 characters ``piece`` of a run holds (its escapes read, its breaks,
     blanks and group marks left out)."""
-    if "%" in piece or "\\" in piece or "&" in piece or "\n" in piece or " " in piece or (
-            "\t" in piece) or "." in piece or "," in piece or ":" in piece or (
-            ";" in piece) or "|" in piece:
+    if _NOT_BASE64.search(piece) is not None:
         return len(_unbroken(unescaped(piece)))
     return len(piece)
+
+
+#: What a run's piece holds besides base64: an escape's start, a break, a group's mark.
+_NOT_BASE64 = lazy_compile(r"[%\\&\n \t.,:;|!#$*@^~]")
 
 
 def _unbroken(piece: str) -> str:
@@ -102,20 +104,26 @@ def _unbroken(piece: str) -> str:
     and a group's other marks, :data:`_GROUP_MARKS`): a copy or two of it, where a split made a
     string of each line (14x a MiB of runs of 5-character lines at the peak; review130)."""
     piece = piece.replace("\n", "").replace("\r", "").replace(" ", "").replace("\t", "")
-    for mark in ".,:;|":
+    for mark in _OTHER_MARKS:
         if mark in piece:
             piece = piece.replace(mark, "")
     return piece
 
 
 #: What parts base64 written in groups (``UEsD BBQA AAAA ...``, ``UEsD.BBQA...``,
-#: ``UEsDB\tBQAAA...``): one to :data:`_LONGEST_MARK` of these after each group, which
-#: Python's ``b64decode`` skips as it skips any character outside its alphabet (as do
-#: Node's ``Buffer`` and ``base64 -d -i``; JS's ``atob`` the blanks; hostile41, and the
-#: rest since hostile44). ``-`` and ``_`` are read in the line (the URL-safe alphabet's)
-#: and dropped in a second reading (:func:`_read`).
-_GROUP_MARKS = frozenset(" .\t,:;|")
-_LONGEST_MARK = 3
+#: ``UEsDB\tBQAAA...``): one to eight of these after each group
+#: (:data:`.base64_starts.MARK_SOURCE`), which Python's ``b64decode`` skips as it skips
+#: any character outside its alphabet (as do Node's ``Buffer`` and ``base64 -d -i``;
+#: JS's ``atob`` the blanks; hostile41, and the rest since hostile44, ``!#$*@^~`` since
+#: review136; the others it skips, quotes, ``\``, ``%&=?``, brackets, ``<>``, end a string,
+#: an escape, a query or a tag: they end a run), each
+#: percent-encoded too (``%20``, ``%0A``: a URL's value in a text, read as its ``%2B``
+#: is), not the same between each two groups (hostile46). ``-`` and ``_`` are read in
+#: the line (the URL-safe alphabet's) and dropped in a second reading (:func:`_read`).
+_GROUP_MARKS = frozenset(" .\t,:;|!#$*@^~")
+#: The marks that are no blank.
+_OTHER_MARKS = ".,:;|!#$*@^~"
+_MARK = lazy_compile(MARK_SOURCE)
 
 
 def _end(text: str, start: int) -> int:
@@ -123,7 +131,6 @@ def _end(text: str, start: int) -> int:
     the module)."""
     line = group = start
     end = _line_end(text, start)
-    mark = ""
     width = 0
     while end > group and text[end - 1] != "=":
         gap = _BREAK.match(text, end)
@@ -131,15 +138,17 @@ def _end(text: str, start: int) -> int:
             after = _mark_end(text, end)
             if after == end or after == len(text) or text[after] not in ALPHABET:
                 break
-            this = _width(text[group:end])
-            if not mark:
-                mark, width = text[end:after], this
-            elif text[end:after] != mark or this != width and not (
-                    this % 4 == 0 and mark in _QUANTA_MARKS):
+            if not width:
+                width = _width(text[group:end])
+            following = _line_end(text, after)
+            this = _width(text[after:following])
+            if this != width and not (this % 4 == 0 and text[after - 1] in _QUANTA_MARKS
+                                      and text[after - 2] not in _GROUP_MARKS) and (
+                    _grouped_on(text, following)):
                 break
-            # (A group as wide as the first (of whole quanta, a blank or a "." after
-            # them), the first group's mark, base64: the next group.)
-            group, end = after, _line_end(text, after)
+            # (After any mark, a group as wide as the first (of whole quanta, after a
+            # blank or a "." alone), or the last, of any width: the next group.)
+            group, end = after, following
             continue
         following = _line_end(text, gap.end())
         if not (end - line >= _SHORTEST_LINE and _width(text[line:end]) % 4 == 0
@@ -155,12 +164,16 @@ def _end(text: str, start: int) -> int:
 _QUANTA_MARKS = frozenset((" ", "."))
 
 
+def _grouped_on(text: str, at: int) -> bool:
+    """Whether a mark and base64 follow ``at`` (a group there is not a run's last)."""
+    after = _mark_end(text, at)
+    return at < after < len(text) and text[after] in ALPHABET
+
+
 def _mark_end(text: str, at: int) -> int:
     """The end of the group mark at ``at`` (``at`` itself when there is none)."""
-    end = at
-    while end < len(text) and end - at < _LONGEST_MARK and text[end] in _GROUP_MARKS:
-        end += 1
-    return end
+    mark = _MARK.match(text, at)
+    return at if mark is None else mark.end()
 
 
 def _whole_line(text: str, end: int) -> bool:

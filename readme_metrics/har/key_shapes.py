@@ -17,8 +17,17 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Callable
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.base64_runs import runs_held
-from readme_metrics.har.base64_starts import ALPHABET, MID_RUN_BYTES, NEEDLES, ZLIB
+from readme_metrics.har.base64_starts import (
+    ALPHABET,
+    MID_RUN_BYTES,
+    NEEDLES,
+    SPLIT_HEADS,
+    SPLIT_SOURCE,
+    ZLIB,
+    split_starts_in,
+)
 from readme_metrics.har.json_escapes import (
     ESCAPE_READINGS,
     QUERY_ESCAPES,
@@ -88,20 +97,30 @@ def shapes_key_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int =
 #: bytes hold one in 256: not searched four more times).
 _MAGICS = tuple(magic.encode("ascii") for magic in NEEDLES)
 _WIDE = tuple(b"\0".join(bytes([byte]) for byte in magic) for magic in _MAGICS[:4])
-#: A zlib stream's magic in base64 (:data:`.base64_starts.ZLIB`), and the alphabets'
+#: A zlib stream's magic in base64 (:data:`.base64_starts.ZLIB`, every window's), and
+#: the alphabets'
 #: bytes: such a run starts after none of :data:`.base64_starts.MID_RUN_BYTES` (a
 #: prefix's ``_`` or ``-`` ends it: ``backup_eJ...``, as in a text) and holds 16 of
 #: them at least.
 _ZLIB = tuple(magic.encode("ascii") for magic in ZLIB)
+#: Their first characters, each one search (a layer of 4 MiB of NULs holds none: not
+#: searched 32 times; a pattern's search of random bytes took 30 times as long as these).
+_ZLIB_FIRSTS = tuple(sorted({magic[:1] for magic in _ZLIB}))
 _ALPHABET = "".join(sorted(ALPHABET)).encode("ascii")
-#: Those and the marks parting base64 in groups (``eJxL Ox...``: base64_runs reads it).
-_GROUPED = _ALPHABET + b" .\t,:;|"
+#: Those and the marks parting base64 in groups (``eJxL Ox...``, ``eJxL%20Ox...``:
+#: base64_runs reads it).
+_GROUPED = _ALPHABET + b" .\t,:;|%"
+#: A magic split by a mark (``UE sD``: :data:`.base64_starts.SPLIT_SOURCE`), in bytes.
+_SPLIT = lazy_compile(SPLIT_SOURCE.encode("ascii"))
+_SPLIT_HEADS = tuple(head.encode("ascii") for head in SPLIT_HEADS)
 
 
 def _zlib_run_in(data: bytes) -> bool:
     """Whether ``data`` holds a zlib magic's base64 starting a run long enough to read
-    (random bytes hold ``eJ`` 16 times a MiB: each is no run; 0.1 ms a MiB), where a
+    (random bytes hold one of the 32 pairs 512 times a MiB: each is no run), where a
     text's run starts (:func:`~.base64_starts.zlib_start_in`'s rule)."""
+    if not any(first in data for first in _ZLIB_FIRSTS):
+        return False
     for magic in _ZLIB:
         at = data.find(magic)
         while at >= 0:
@@ -127,7 +146,12 @@ def archives_in(redactor: Redactor, data: bytes, depth: int = 0, nested: int = 0
         return False
     # (The magics found here, in the bytes, are found in their text: it is read
     # without archive_held's search for them again.)
-    if (any(magic in data for magic in _MAGICS) or _zlib_run_in(data)) and runs_held(
+    # (A magic's first two characters first: a magic, or one split by a mark, holds
+    # them; the shifted ones after.)
+    if (any(head in data for head in _SPLIT_HEADS) and (
+            any(magic in data for magic in _MAGICS[:4]) or split_starts_in(
+                data, _SPLIT_HEADS, _SPLIT))
+            or any(magic in data for magic in _MAGICS[4:]) or _zlib_run_in(data)) and runs_held(
             redactor, data.decode("latin-1"), depth, nested):
         return True
     return data.count(b"\0") * 16 >= len(data) > 0 and any(
