@@ -4,8 +4,8 @@ With ``background_worker_mode=False`` the send of a full batch runs in the threa
 finished the exchange; under an event loop that thread is the loop's, which must never
 wait on the network. The send runs instead in the loop's default executor, and the sends
 take turns: the delivery sends one batch per request and never waits for a busy inline
-sender (it sends a few batches more for the requests it turned away, then leaves the
-rest queued until some later request), so sends made side by side would strand logs
+sender (it sends a few batches more for the requests it turned away, then hands the
+rest to a thread of its own), so sends made side by side would hold threads in turn
 under steady traffic to a slow Metrics API.
 
 Once the executor is shut down (the loop is closing: ``asyncio.run`` shuts it down after
