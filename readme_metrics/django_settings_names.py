@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from readme_metrics.env_names import meant_variable
 from readme_metrics.env_warnings import ARGUMENT_NAMES
+from readme_metrics.frames import frames
 from readme_metrics.options import OPTIONS
 
 __all__ = ["CONFIG_SETTING", "in_settings_being_read", "unread_settings"]
@@ -125,11 +126,9 @@ def in_settings_being_read() -> str:
     (``GROUPING_FUNCTION = ...`` then ``README_METRICS_CONFIG = MetricsApiConfig()``):
     that error comes while Django reads the module, before there is a ``settings``."""
     try:
-        frame = sys._getframe(1)
-        while frame is not None and str(frame.f_globals.get("__name__")).startswith(
-                "readme_metrics"):
-            frame = frame.f_back  # type: ignore[assignment]
-        module = frame.f_globals if frame is not None else {}
+        module = next((frame.f_globals for frame in frames(sys._getframe(1))
+                       if not str(frame.f_globals.get("__name__")).startswith(
+                           "readme_metrics")), {})
         if not module or module.get("__name__") != os.environ.get("DJANGO_SETTINGS_MODULE"):
             return ""
         return "".join(f"; {line}" for line in unread_settings(
