@@ -28,21 +28,21 @@ middleware. Works under WSGI and ASGI (sync and async middleware chains).
 
 This module holds the middleware and its settings; one exchange's translation
 (Django's request and response objects for the shared capture core) is
-:mod:`readme_metrics.django_exchange`, the pipeline each configuration shares
-:mod:`readme_metrics.django_pipelines`', the check of its place in ``MIDDLEWARE``
-:mod:`readme_metrics.django_placement`'. Recording, timing, finish-once and request parsing
-are the shared capture core's.
+:mod:`readme_metrics.django_exchange`, the grouping function's call (sync, or awaited
+on the event loop) :mod:`readme_metrics.django_grouping`, the pipeline each
+configuration shares :mod:`readme_metrics.django_pipelines`', the check of its place in
+``MIDDLEWARE`` :mod:`readme_metrics.django_placement`'. Recording, timing, finish-once and
+request parsing are the shared capture core's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from functools import partial
 from typing import Any, Callable, Mapping, Optional
 
 try:
-    from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+    from asgiref.sync import iscoroutinefunction, sync_to_async
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
     from django.http import HttpRequest
@@ -56,13 +56,12 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 from readme_metrics import django_interrupted as interrupted
 from readme_metrics.capture import nesting, unclosed
-from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
-from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.django_asgi import check_lifespan
 from readme_metrics.django_asgi import checked as lifespan_checked
 from readme_metrics.django_exchange import Capture, async_stream, finish_at_close, sync_stream
+from readme_metrics.django_grouping import Grouping
 from readme_metrics.django_meta import method_sent
 from readme_metrics.django_pipelines import entry_for as _entry_for
 from readme_metrics.django_pipelines import flush_all
@@ -118,10 +117,6 @@ def _configured() -> MetricsApiConfig:
     return config
 
 
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
-
-
 class MetricsMiddleware:
     """Django middleware logging every exchange to ReadMe's Metrics API.
 
@@ -159,11 +154,7 @@ class MetricsMiddleware:
             for line in unread_settings(settings, self.config):  # GROUPING_FUNCTION = ...
                 self.pipeline.logger.warning(f"readme_metrics: {line}")
         self._project, self._layers = nesting.layer(self.config, self)
-        # Under ASGI, an ``async`` grouping function (or an awaitable returned) is awaited
-        # on the event loop; under WSGI there is no loop: the pipeline's says so.
-        self._awaiting = AwaitingIdentifier(self.config.grouping_function,
-                                            self.pipeline.logger, self.config.api_key)
-        self._outlive = Outlive()
+        self._grouping = Grouping(self.config, self.pipeline)  # (sync, or on the loop)
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -198,7 +189,7 @@ class MetricsMiddleware:
                 self._failed(capture, failure)
                 raise
             capture.recorder.responded = time.perf_counter()
-            group = self._identify(capture, response)
+            group = self._grouping.identify(capture, response)
             return self._complete(capture, response, group)
         except BaseException as error:  # the log queued first (django_interrupted)
             interrupted.cut(self, capture, error)
@@ -245,33 +236,10 @@ class MetricsMiddleware:
         if not self.config.background_worker_mode:
             capture.inline = (self._inline, asyncio.get_running_loop())
         # Sync user code (request.user hits the database), so not on the event loop.
-        group = await sync_to_async(self._identify)(capture, response, True)
+        group = await sync_to_async(self._grouping.identify)(capture, response, True)
         if group is not None and group.__class__ is not Group:
-            group = await self._settle(capture, group)  # an async function: on the loop
+            group = await self._grouping.settle(capture, group)  # async: on the loop
         return self._complete(capture, response, group)
-
-    async def _settle(self, capture: Capture, pending: Any) -> Optional[Group]:
-        """Await an ``async`` grouping function's answer, outside the request's task
-        (:mod:`.capture.asgi_outlive`): Django cancels that task when the client leaves,
-        and the function, cancelled with it, lost the log. Then, as for a cancellation
-        of the view, the log has status 500 (nothing was sent) and the cancellation goes
-        on once it is queued."""
-        outlive = self._outlive
-        started = outlive.start(pending)
-        try:
-            return self._grouped(capture, await outlive.wait(started))
-        except asyncio.CancelledError:
-            await outlive.run(partial(self._settled_cancelled, capture, started))
-            raise
-
-    async def _settled_cancelled(self, capture: Capture, started: Any) -> None:
-        group = self._grouped(capture, await started)
-        capture.recorder.responded = time.perf_counter()
-        capture.recorder.fail()
-        if group is None:
-            self.pipeline.skip()
-        else:
-            capture.finish()
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -312,47 +280,6 @@ class MetricsMiddleware:
             return True
         return False
 
-    def _identify(self, capture: Capture, response: Any = None, on_loop: bool = False
-                  ) -> Any:
-        """The caller per the grouping function, or, ``on_loop``, the awaitable an
-        ``async`` one gave (for the caller to await on the event loop, then
-        :meth:`_grouped`)."""
-        try:
-            capture.settle_request_body(bool(getattr(response, "streaming", False)))
-        except Exception:
-            self.pipeline.logger.debug("readme_metrics: request body not settled",
-                                     exc_info=True)
-        request = capture.request
-        copy = capture.given_copy()
-        if not isinstance(getattr(request, "scope", None), dict):
-            # WSGI: no event loop to await an async function on (a clear error).
-            capture.asking = True  # (a raise from here on may cut its answer short)
-            return self._grouped(capture, self.pipeline.identify(request, copy))
-        capture.asking = True
-        group = self._awaiting(request, copy)
-        if group is None or group.__class__ is Group:
-            return self._grouped(capture, group)
-        if on_loop:
-            return group
-        # The sync chain under ASGI (a sync-only middleware below this one), or a
-        # failure: this thread is Django's, off the loop, which awaits the function.
-        try:
-            return self._grouped(capture, async_to_sync(_awaited)(group))
-        except Exception:
-            self.pipeline.logger.exception("readme_metrics: could not await the grouping "
-                                         "function; the request is not logged")
-            return self._grouped(capture, None)
-
-    def _grouped(self, capture: Capture, group: Optional[Group]) -> Optional[Group]:
-        capture.group = group
-        capture.asked = True
-        try:
-            capture.grouped()
-        except Exception:  # pragma: no cover - attribute reads and writes only
-            self.pipeline.logger.debug("readme_metrics: request body not handed back",
-                                     exc_info=True)
-        return group
-
     def _failed(self, capture: Capture, error: Optional[BaseException] = None) -> None:
         """Something below raised out of Django's own handling (``error``, where the sync
         chain knows it): still log a 500, or no answer at all where the server sends
@@ -362,7 +289,7 @@ class MetricsMiddleware:
             capture.recorder.fail()
             if error is not None:
                 interrupted.unanswered(capture, error)
-            if self._identify(capture) is None:
+            if self._grouping.identify(capture) is None:
                 self.pipeline.skip()
                 return
             capture.finish()

@@ -77,7 +77,7 @@ def cut(middleware: Any, capture: Capture, error: BaseException) -> None:
                 recorder.finish()
                 said_dropped(middleware.pipeline, error)
                 return
-            if middleware._identify(capture) is None:
+            if middleware._grouping.identify(capture) is None:
                 if recorder.finish():
                     middleware.pipeline.skip()
                 return

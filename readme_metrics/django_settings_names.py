@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from readme_metrics.env_names import meant_variable
 from readme_metrics.env_warnings import ARGUMENT_NAMES
+from readme_metrics.frames import frames
 from readme_metrics.options import OPTIONS
 
 __all__ = ["CONFIG_SETTING", "in_settings_being_read", "unread_settings"]
@@ -49,10 +50,18 @@ def _option_of(name: str) -> Optional[str]:
     return _OPTION_OF.get((meant or "").partition(" ")[0])
 
 
-def _names_the_config(name: str) -> bool:
-    return name != CONFIG_SETTING and (name in _CONFIG_NAMES or (
-        name.startswith("README") and bool(difflib.get_close_matches(
-            name, [CONFIG_SETTING], n=1, cutoff=0.85))))
+def _names_the_config(name: str, value: Any) -> bool:
+    """Whether setting ``name`` reads as the configuration misnamed. A name without
+    README (``METRICS_CONFIG``, a project's own for its other metrics) only when its
+    value is a MetricsApiConfig (review137: such a project was warned at each start)."""
+    if name == CONFIG_SETTING:
+        return False
+    if not name.startswith("README"):
+        from readme_metrics.config import MetricsApiConfig
+
+        return name in _CONFIG_NAMES and isinstance(value, MetricsApiConfig)
+    return name in _CONFIG_NAMES or bool(difflib.get_close_matches(
+        name, [CONFIG_SETTING], n=1, cutoff=0.85))
 
 
 def _same(value: Any, used: Any) -> bool:
@@ -84,7 +93,11 @@ def unread_settings(settings: Any, config: Any = None) -> list[str]:
         return []
     said = []
     for name in names:
-        if _names_the_config(name):
+        try:
+            misnamed = _names_the_config(name, getattr(settings, name, None))
+        except Exception:  # a setting whose read raises: not named
+            misnamed = False
+        if misnamed:
             said.append(f"settings.{name} is not read: the setting is "
                         f"{CONFIG_SETTING} = MetricsApiConfig(...)")
             continue
@@ -113,11 +126,9 @@ def in_settings_being_read() -> str:
     (``GROUPING_FUNCTION = ...`` then ``README_METRICS_CONFIG = MetricsApiConfig()``):
     that error comes while Django reads the module, before there is a ``settings``."""
     try:
-        frame = sys._getframe(1)
-        while frame is not None and str(frame.f_globals.get("__name__")).startswith(
-                "readme_metrics"):
-            frame = frame.f_back  # type: ignore[assignment]
-        module = frame.f_globals if frame is not None else {}
+        module = next((frame.f_globals for frame in frames(sys._getframe(1))
+                       if not str(frame.f_globals.get("__name__")).startswith(
+                           "readme_metrics")), {})
         if not module or module.get("__name__") != os.environ.get("DJANGO_SETTINGS_MODULE"):
             return ""
         return "".join(f"; {line}" for line in unread_settings(

@@ -593,6 +593,24 @@ def test_every_name_wsgi_response_had_is_still_importable_from_it(module: str) -
     assert len(Path(home.__file__ or "").read_text(encoding="utf-8").splitlines()) < 400
 
 
+def test_wsgi_exchange_split_by_job_keeps_its_exit_methods() -> None:
+    """house38: the log of a WSGI exchange cut short (at exit, or by a signal's raise as
+    it is queued) is capture/wsgi_cut.py's now, bound as the very same functions for
+    ``WSGICapture``'s methods (unclosed's exit hook and ``Response.cut_at_exit`` call
+    them so; no call added); each module under ~400 lines (wsgi_exchange had 437)."""
+    from pathlib import Path
+
+    from readme_metrics.capture import wsgi_cut, wsgi_exchange
+    from readme_metrics.capture.wsgi_exchange import WSGICapture
+
+    assert WSGICapture.finish_at_exit is wsgi_cut.finish_at_exit
+    assert WSGICapture.cut_at_exit is wsgi_cut.cut_at_exit
+    assert wsgi_exchange.__all__ == ["NO_BODY", "WSGICapture"]
+    for module in (wsgi_exchange, wsgi_cut):
+        text = Path(module.__file__ or "").read_text(encoding="utf-8")
+        assert len(text.splitlines()) < 400, module.__name__
+
+
 @pytest.mark.parametrize(("extra", "plain"), [
     pytest.param({}, True, id="direct-call"),
     pytest.param({"SERVER_SOFTWARE": "WSGIServer/0.2 CPython/3.11"}, True, id="wsgiref"),

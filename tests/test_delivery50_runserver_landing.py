@@ -44,7 +44,7 @@ pytestmark = pytest.mark.e2e
 BEFORE = ("unwrapped.py:", "django.py:__call__:call")
 #: Where a raise cuts the grouping function's answer short: no caller to log it under,
 #: counted dropped and said (as the WSGI middleware's, delivery/interrupted.py).
-GROUPING = ("grouping.py:", "django.py:_grouped:call")
+GROUPING = ("grouping.py:", "django_grouping.py:grouped:call")
 
 
 def _serve(tmp_path: Path, collector: Collector, *options: str, **extra: str
@@ -126,9 +126,9 @@ def test_a_sigterm_handlers_raise_at_every_landing_point_of_the_middleware(
     # The middleware's whole part was swept: its start, the view's call, the grouping
     # function, the log's build and its queueing.
     places = " ".join(place for _, place, _ in swept)
-    for module in ("django.py:_start", "django_exchange.py:__init__", "django.py:_identify",
-                   "django.py:_complete", "django_exchange.py:finish",
-                   "delivery/batcher_put.py:put"):
+    for module in ("django.py:_start", "django_exchange.py:__init__",
+                   "django_grouping.py:identify", "django.py:_complete",
+                   "django_exchange.py:finish", "delivery/batcher_put.py:put"):
         assert module in places, module
     # Said: each log the grouping function's cut answer left without a caller
     assert len(found["said"]) <= 5, found["said"]

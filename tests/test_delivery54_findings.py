@@ -45,7 +45,7 @@ from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, start_server
+from tests.support.processes import end_stragglers, run_command, start_server
 from tests.support.raw_requests import answer_to
 
 pytest.importorskip("daphne")
@@ -257,7 +257,7 @@ BEFORE = ("unwrapped.py:", "django.py:__call__:call", "django.py:__acall__:call"
 
 def _sweep(collector: Collector, route: str) -> tuple[list[Any], dict[str, int], str]:
     """tests/support/landing_django_asgi.py's rounds, the logs by round, its output."""
-    done = subprocess.run(
+    done = run_command(
         [sys.executable, "-m", "tests.support.landing_django_asgi", route, "400"],
         env=app_environment(collector.url), cwd=str(Path(__file__).parent.parent),
         capture_output=True, text=True, timeout=240)

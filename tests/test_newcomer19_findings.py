@@ -212,7 +212,7 @@ def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_firs
 
     from tests.support.command import app_environment
     from tests.support.ports import free_port
-    from tests.test_readme import _django, _get_then_sigterm
+    from tests.test_readme import _django, _get_then_sigterm, _one_log
 
     if server == "daphne":
         pytest.importorskip("daphne")
@@ -227,18 +227,24 @@ def test_django_served_by_uvicorn_without_a_lifespan_is_warned_about_at_its_firs
                 str(port)] if server == "uvicorn" else
                [sys.executable, "-m", "daphne", "-p", str(port), "mysite.asgi:application"])
     log = tmp_path / "app-output.txt"
-    answer = _get_then_sigterm(command, tmp_path, app_environment(collector.url, tmp_path),
-                               port, log)
+    warned = server == "uvicorn" and not lifespan
+    # flaky38: the exit's close sends the log queued at the SIGTERM within
+    # shutdown_timeout (5 s), which a whole-suite run's load can use up before the one
+    # sender posts (a drop then went unsaid; now said). The close ends as soon as the
+    # log is delivered: a longer bound costs nothing, and the failure shows the output.
+    bound = {} if warned else {"README_SHUTDOWN_TIMEOUT": "20"}
+    answer = _get_then_sigterm(command, tmp_path,
+                               app_environment(collector.url, tmp_path, **bound), port, log)
     assert answer.status_code == 200, log.read_text()
     output = log.read_text()
-    if server == "uvicorn" and not lifespan:
+    if warned:
         assert "served by uvicorn without a lifespan" in output, output
         assert "application = with_lifespan(get_asgi_application())" in output, output
         assert output.count("readme_metrics: Django's ASGI application") == 1, output
         assert collector.logs == [], collector.logs  # what the warning tells of
     else:
         assert "readme_metrics: Django's ASGI application" not in output, output
-        assert len(collector.wait_for_logs(1, timeout=10)) == 1, output
+        assert len(_one_log(collector, log)) == 1, output  # (its failure: the output)
 
 
 

@@ -69,6 +69,12 @@ def _grouping(request: Any) -> None:
     pytest.param({"README_METRICS_CONFIGS": object()},
                  ["settings.README_METRICS_CONFIGS is not read: the setting is "
                   "README_METRICS_CONFIG = MetricsApiConfig(...)"], id="its-near-miss"),
+    pytest.param({"METRICS_CONFIG": MetricsApiConfig(
+        api_key="rdme_review137_key_0001", grouping_function=_grouping)},
+                 ["settings.METRICS_CONFIG is not read: the setting is README_METRICS_CONFIG "
+                  "= MetricsApiConfig(...)"], id="the-configuration-misnamed-without-readme"),
+    pytest.param({"METRICS_CONFIG": {"backend": "statsd", "host": "127.0.0.1"}}, [],
+                 id="a-projects-own-metrics-config"),  # (review137: warned before)
     pytest.param({"DEBUG": True, "API_KEY": "k", "TIMEOUT": 3, "README_PATH": "README.md",
                   "README_METRICS_CONFIG": object(), "grouping_function": "x"}, [],
                  id="others-settings-alone"),

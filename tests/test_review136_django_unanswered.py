@@ -17,7 +17,6 @@ view sends its own process SIGINT (Python's handler raises there).
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import requests
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
+from tests.support.processes import start_server
 from tests.test_e2e_servers import server_env
 
 pytestmark = pytest.mark.e2e
@@ -83,8 +83,8 @@ def test_a_ctrl_c_in_a_django_view_under_werkzeug_is_logged_as_no_answer(
     output = tmp_path / "server.log"
     try:
         with output.open("wb") as log:
-            server = subprocess.Popen([sys.executable, "serve136.py", str(port)],
-                                      cwd=tmp_path, env=env, stdout=log, stderr=log)
+            server = start_server([sys.executable, "serve136.py", str(port)],
+                                  cwd=tmp_path, env=env, stdout=log, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}"
 

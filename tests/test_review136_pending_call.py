@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import run_command
+
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
@@ -68,8 +70,8 @@ print("ended", flush=True)
 
 def test_soon_from_a_sub_interpreter_hands_nothing_over_and_the_process_goes_on() -> None:
     try:
-        done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True,
-                              text=True, timeout=60, env={"PYTHONPATH": str(REPO)})
+        done = run_command([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True,
+                           text=True, timeout=60, env={"PYTHONPATH": str(REPO)})
     except subprocess.TimeoutExpired as hung:  # (before: every run)
         raise AssertionError(f"the process hung: {hung.stdout!r}") from None
     lines = done.stdout.splitlines()

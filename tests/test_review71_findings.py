@@ -264,12 +264,12 @@ def test_a_django_request_held_after_its_grouping_function_is_logged_unanswered(
 # record of it (Pending) is made only once the app's thread has finished start_response.
 _MARKED = _PRELUDE + """\
 from readme_metrics import MetricsMiddleware
-import readme_metrics.capture.wsgi_exchange as wsgi_capture
+import readme_metrics.capture.wsgi_cut as wsgi_cut  # (where the exit's record is made)
 
 in_start, go, done = threading.Event(), threading.Event(), threading.Event()
 exiting = False
 
-class Held(wsgi_capture.Pending):
+class Held(wsgi_cut.Pending):
     __slots__ = ()
 
     def __init__(self, *args):
@@ -278,7 +278,7 @@ class Held(wsgi_capture.Pending):
             assert done.wait(60)
         super().__init__(*args)
 
-wsgi_capture.Pending = Held
+wsgi_cut.Pending = Held
 
 def inner(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])

@@ -19,6 +19,7 @@
   function); ``wsgi.py``: the WSGI middleware, over ``wsgi_exchange.py`` (one exchange:
   the wrapped ``start_response`` and response, the log; ``wsgi_grouping.py``: the
   grouping call; ``wsgi_request_body.py``: the tee over ``wsgi.input`` and its rest;
+  ``wsgi_cut.py``: its log when cut short, at exit or by a signal's raise;
   ``weak_server_calls.py``: the server's callables held weakly at the answer's end;
   ``wsgi_response.py``: the response passed through to the server; ``wsgi_servers.py``:
   what each server does with the answer; ``wsgi_failures.py``: what its client got when

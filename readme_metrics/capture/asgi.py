@@ -218,7 +218,8 @@ class MetricsMiddleware(PipelineControls):
         """The x-documentation-url header value, once the docs base is known."""
         pipeline = self.pipeline
         assert pipeline is not None
-        if self._fixed_base is not None and pipeline.delivery.accepting:
+        # (Delivery.accepting written out: a property's call a request; cpu27.)
+        if self._fixed_base is not None and not pipeline.delivery._batcher.closed:
             # pipeline.documentation_url() written out for a base_log_url (a call fewer),
             # its base encoded once.
             return self._fixed_base + log_id.encode()

@@ -4,8 +4,8 @@ With ``background_worker_mode=False`` the send of a full batch runs in the threa
 finished the exchange; under an event loop that thread is the loop's, which must never
 wait on the network. The send runs instead in the loop's default executor, and the sends
 take turns: the delivery sends one batch per request and never waits for a busy inline
-sender (it sends a few batches more for the requests it turned away, then leaves the
-rest queued until some later request), so sends made side by side would strand logs
+sender (it sends a few batches more for the requests it turned away, then hands the
+rest to a thread of its own), so sends made side by side would hold threads in turn
 under steady traffic to a slow Metrics API.
 
 Once the executor is shut down (the loop is closing: ``asyncio.run`` shuts it down after
@@ -41,12 +41,11 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
-from contextlib import suppress
 from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
-from readme_metrics.delivery.interrupted import exit_cut, handed
+from readme_metrics.delivery.interrupted import handed
 
 #: The most exchanges waiting for their turn (fewer when ``max_queue_size`` is smaller).
 WAITING_MAX = 64
@@ -59,7 +58,13 @@ class InlineSends:
     def __init__(self, submit: Callable[..., object], limit: int) -> None:
         self._submit = submit
         self._limit = max(1, min(WAITING_MAX, limit))
-        self._lock = threading.Lock()
+        # An RLock for its owner: a raise that skipped the with block's release in
+        # _send (CPython 3.9 after its POP_BLOCK, bpo-29988; a tracer's raise before
+        # the __exit__ call) is released by the handler only if this thread still
+        # holds it. The traceback's instruction cannot tell (a tracer's raise before
+        # the block's end reads as a signal's after it, the lock released already):
+        # review137, delivery53's second release had freed another thread's hold.
+        self._lock = threading.RLock()
         self._pid = os.getpid()
         self._waiting: deque[tuple[Any, Future[None]]] = deque()
         self._in_hand: Optional[Future[None]] = None  # the item a drain is submitting
@@ -120,9 +125,8 @@ class InlineSends:
             started = False
             return done, True
         except BaseException as error:
-            if exit_cut(error, HAND_OFF_CODE):  # (CPython 3.9: the lock's release skipped,
-                with suppress(RuntimeError):  # bpo-29988: every later send waited for it)
-                    self._lock.release()
+            if self._lock._is_owned():  # type: ignore[attr-defined]
+                self._lock.release()  # (the with block's release skipped: see __init__)
             self._interrupted(item, done, started)
             if isinstance(error, Exception):  # pragma: no cover - never into the app
                 return done or Future(), False

@@ -4,7 +4,8 @@ app's call to the end of its response: :class:`WSGICapture`, its own recorder.
 It wraps what the server gave the app (``start_response``, ``write``, ``wsgi.input``
 when the request may have a body), calls the grouping function once, hands the app's
 response back wrapped (or a ``wsgi.file_wrapper`` one as the very same object) and
-queues one pending record when the response ends, fails, or the process exits first.
+queues one pending record when the response ends, fails, or the process exits first
+(the log of an exchange cut short, at exit or by a signal's raise: :mod:`.wsgi_cut`).
 The request thread only copies references and counts bytes.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
-from readme_metrics.capture import unclosed
+from readme_metrics.capture import wsgi_cut
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.file_rest import file_rest
 from readme_metrics.capture.pending import LEFT_IN_WRITE, Pending
@@ -45,7 +46,7 @@ from readme_metrics.capture.wsgi_servers import (
     takes_raising_restart,
     under_wsgiref,
 )
-from readme_metrics.delivery.interrupted import handed, said_dropped
+from readme_metrics.delivery.interrupted import handed
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -137,7 +138,9 @@ class WSGICapture(Recorder):
         if group is not None and not (kept and sets_docs_url(kept)):
             pipeline = self.pipeline
             base = pipeline.fixed_base
-            if base is not None and pipeline.delivery.accepting:
+            # (Delivery.accepting written out: its property's call cost ~600 Ir a
+            # request; cpu27.)
+            if base is not None and not pipeline.delivery._batcher.closed:
                 # documentation_url() written out for a base_log_url: a call fewer.
                 extra = ("x-documentation-url", f"{base}/logs/{self.log_id}")
             else:
@@ -280,80 +283,13 @@ class WSGICapture(Recorder):
             # log says (handed), not the traceback: the raise lands after submit
             # returned too, here, where it went through no submit (review134).
             if pending is None or not handed(pending):
-                self._queue_interrupted(pending, error)
+                wsgi_cut.queue_interrupted(self, pending, error)
             raise
 
-    def _queue_interrupted(self, pending: Optional[Pending], error: BaseException) -> None:
-        """:meth:`finish_log` cut short by ``error`` before its submit began: the log as
-        it is now (the request body as far as it came), or, with no answer of the
-        grouping function yet (``error`` landed in it), counted dropped and said."""
-        try:
-            if pending is None:
-                group = self.group
-                if group is UNKNOWN:
-                    said_dropped(self.pipeline, error)
-                    return
-                if group is None:
-                    return  # (counted skipped, or about to be: not logged either way)
-                pending = Pending(self, self.request, group, perf_counter())
-            self.pipeline.submit(pending)
-        except Exception:  # pragma: no cover - never into the server
-            pass
-
-    def finish_at_exit(self, ended: bool) -> str:
-        """At exit, with the response not closed (the server holds it: a stream in flight
-        when the process is stopped, or a server that never closes its last response):
-        queue the log of what was recorded by then, its body marked incomplete unless
-        ``ended`` (the iteration reached its end): ``unclosed.CUT``. Calls no code of the
-        app's (the grouping function answered when the response started) and reads
-        nothing more (the request body as far as the app read it): bounded, for the
-        exit's thread. ``DROPPED`` when the grouping function had not answered (the
-        response had not started): not logged, for the caller to count; ``SKIPPED`` when
-        it answered None (counted skipped, as it would have been); ``DONE`` when its own
-        thread finished it meanwhile. Never raises."""
-        if not self.finish():  # once: the server's thread may still end it meanwhile
-            return unclosed.DONE
-        group = self.group
-        if group is UNKNOWN:
-            return unclosed.DROPPED
-        try:
-            if group is None:
-                self.pipeline.skip()
-                return unclosed.SKIPPED
-            self.queue_cut_at_exit(self.pipeline, self.request, group, ended)
-        except Exception:
-            self.pipeline.logger.exception("readme_metrics: could not record a request")
-        return unclosed.CUT
-
-    def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
-        """At exit (unclosed's exit hook, in the exiting thread), the app still computing
-        this request (its call has not returned: :func:`unclosed.calling`). Nothing of
-        its answer reached the client, who gets the connection closed as the process
-        ends, unless it wrote some already (the legacy ``write()``): logged as far as it
-        went then, else as unanswered (a 500 with a comment, as :meth:`no_answer`) when
-        the grouping function has answered (it did at ``start_response``). Before that it
-        is not asked (it may block, and is the app's code): counted dropped. Its
-        pipeline and the outcome. Never raises."""
-        pipeline = self.pipeline
-        if self.sent:
-            return pipeline, self.finish_at_exit(False)
-        if not self.finish():
-            return pipeline, unclosed.DONE
-        group = self.group
-        if group is UNKNOWN:
-            return pipeline, unclosed.DROPPED
-        try:
-            if group is None:
-                pipeline.skip()
-                return pipeline, unclosed.SKIPPED
-            # Marked on the record, once made: the app's thread may be finishing
-            # start_response meanwhile (its status, headers and comment set again).
-            pending = Pending(self, self.request, group, perf_counter())
-            pending.unanswered("exited while the app was still computing its answer")
-            pipeline.submit(pending, False)
-        except Exception:
-            pipeline.logger.exception("readme_metrics: could not record a request")
-        return pipeline, unclosed.UNANSWERED
+    # The exchange cut short (capture/wsgi_cut.py): at exit, unclosed's hook calls these
+    # in the exiting thread; bound as they are, no call added.
+    finish_at_exit = wsgi_cut.finish_at_exit
+    cut_at_exit = wsgi_cut.cut_at_exit
 
     def fail(self, unsent: bool = False, in_call: bool = False,
              error: Optional[BaseException] = None) -> None:

@@ -194,7 +194,7 @@ class Attempt(PostBound, FailureHints):
         again (the flush says False)."""
         batcher = self._batcher
         if batcher.closed:  # closing, or the close gave up on it already
-            batcher.settle(batch, "shutdown")
+            batcher.out_of_time_at_close(batch)
         else:  # the flush ran out of time: the batch stays first in line
             with batcher.lock:
                 self._queue.requeue_locked(batch)

@@ -113,6 +113,19 @@ class BatchClosing:
             self._cut_locked(batch, read)
             self.queue.wake.notify_all()
 
+    def out_of_time_at_close(self, batch: Batch) -> None:
+        """``batch``, taken by a sender, could not go before the close's deadline: not
+        delivered (``shutdown``). While the close is under way, counted for its warning
+        as never sent (flaky38: settled by the sender alone, between the deadline and
+        :meth:`end_close`, it was counted dropped and said by no one); after it, the
+        close said it already (given up, or still in flight)."""
+        with self.lock:
+            if self.closing:
+                self._cut_locked(batch, False)
+            else:
+                self.queue.settle_locked(batch, "shutdown")
+            self.queue.wake.notify_all()
+
     def _cut_locked(self, batch: Batch, read: bool) -> None:
         if read:
             self.cut += batch.count

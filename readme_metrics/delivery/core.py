@@ -221,7 +221,9 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
 
     @property
     def accepting(self) -> bool:
-        """False once closed (close() or the exit hook): a log submitted now is dropped."""
+        """False once closed (close() or the exit hook): a log submitted now is dropped.
+        (Written out as ``not delivery._batcher.closed`` where a request asks it: the
+        capture's x-documentation-url, cpu27.)"""
         return not self._batcher.closed
 
     def count_skipped(self) -> None:

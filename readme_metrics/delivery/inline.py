@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.batcher import Batcher
     from readme_metrics.delivery.queue import Batch, LogQueue
 
-__all__ = ["FLUSH_HELPER_NAME", "INLINE_HELPERS", "INLINE_TAKEOVERS", "InlineSending"]
+__all__ = ["FLUSH_HELPER_NAME", "HANDED_TURN_NAME", "INLINE_HELPERS", "INLINE_TAKEOVERS",
+           "InlineSending"]
 
 #: How many more batches an inline sender sends for requests that found it busy.
 INLINE_TAKEOVERS = 3
@@ -32,6 +33,10 @@ INLINE_HELPERS = 7
 
 #: The name of those threads.
 FLUSH_HELPER_NAME = "readme-metrics-flush"
+
+#: The name of the thread an inline sender hands its turn to when its last turn ended
+#: with a note left (flaky37: see :meth:`InlineSending._send_inline`).
+HANDED_TURN_NAME = "readme-metrics-inline"
 
 
 class InlineSending:
@@ -53,7 +58,8 @@ class InlineSending:
         ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
         it does while a batch is still due after its POST (a retry went ahead of the logs
         queued meanwhile, or they fill more than one POST). A request thread posts one
-        retry at most: the turns after it take logs not yet posted.
+        retry at most: the turns after it take logs not yet posted. A note still left
+        after the last turn hands the turn to a thread of its own (flaky37).
         With ``force`` (flush, close) partial batches go too, and backoffs are waited out
         until ``deadline``; the notes left meanwhile are taken up as a request's are,
         within ``deadline``.
@@ -103,6 +109,21 @@ class InlineSending:
                     lock.release()
             if not self._inline_turned_away:
                 return
+        # The last turn ended with a note left: a request came during it, and returned.
+        # Its log waited for the next request, a flush or the exit (flaky37: granian and
+        # gunicorn gthread under load, each request sent once the last log reached the
+        # collector, before the POST's answer reached the sender: the fifth log waited
+        # 30 s for the server's stop). A thread of its own takes the turn, as this one
+        # would (its own turns, and a thread after it if need be): this request thread
+        # is not held longer, and no log waits for a request that may never come. Where
+        # no thread can start, the note stays for the next request as before.
+        start_thread(self._handed_turn, HANDED_TURN_NAME, args=(deadline, exiting))
+
+    def _handed_turn(self, deadline: Optional[float], exiting: bool) -> None:
+        try:
+            self._send_inline(False, deadline, exiting)
+        except Exception as exc:  # never a traceback on stderr
+            self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
 
     def _start_helpers(self, deadline: Optional[float],
                        exiting: bool = False) -> list[threading.Thread]:

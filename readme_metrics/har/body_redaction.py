@@ -16,6 +16,7 @@ from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archives_hidden
 from readme_metrics.har.env_lines import plain_pairs as _plain_pairs
 from readme_metrics.har.env_lines import queries as _queries
+from readme_metrics.har.env_lines import text_pairs as _text_pairs
 from readme_metrics.har.event_stream import (
     EVENT_STREAM,
     event_stream_names,
@@ -152,7 +153,10 @@ def _by_type(
         if is_yaml(essence) and flow_document(text):
             # YAML's flow style, no JSON ({a: 1, password: x}, PyYAML's
             # default_flow_style=True): read member by member (hidden whole before;
-            # hostile36).
+            # hostile36), by the denylist. With an allowlist, hidden whole as YAML's
+            # block style is (its values went out in clear: hostile45).
+            if redactor.allow_only:
+                return redacted(text), NOT_KEYED_COMMENT
             return _keyed_text(text, essence, redactor), None
         # Truncated, broken or mis-declared JSON cannot be redacted key by key.
         return redacted(text), UNREDACTABLE_COMMENT
@@ -236,7 +240,9 @@ def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) 
         # Then its scalars' lines of pairs, a .env's (hostile42).
         return yaml_env(_queries(yaml_redacted(hidden_members(redactor, text), redactor,
                                                text), redactor), redactor)
-    return _queries(hidden_members(redactor, text, csv), redactor)
+    text = _queries(hidden_members(redactor, text, csv), redactor)
+    # Then its lines that are a .env's pairs, "export PASSWORD=..." (hostile45).
+    return text if csv else _text_pairs(text, redactor, xml)
 
 
 # Text read as form pairs: text/plain, and a body with no Content-Type, which webob (the

@@ -14,6 +14,7 @@ skipped.
 from __future__ import annotations
 
 import platform
+from operator import itemgetter
 from typing import Any, Optional
 
 from readme_metrics.exchange import INVALID_STATUS, Exchange
@@ -50,13 +51,16 @@ CREATOR: dict[str, str] = {
 
 DEFAULT_MAX_BODY_BYTES = 262144
 
+_VALUE = itemgetter("value")
+
 
 def _request(
     exchange: Exchange, url: str, query: list[tuple[str, str]],
     active: Optional[Redactor], max_body_bytes: int, caller: Optional[CallerKey],
+    gated: bool,
 ) -> dict[str, Any]:
-    """The HAR ``request`` object."""
-    request_headers, noted = headers(exchange.request_headers, active, caller)
+    """The HAR ``request`` object (``gated``: :func:`headers`')."""
+    request_headers, noted = headers(exchange.request_headers, active, caller, None, gated)
     # Most requests carry no Cookie header: spare the parser its pass then. (bodies.safely,
     # body_clip.body_size and body_forms.records written out here and in _response: a Python
     # call each costs more than what it does, and every log makes them; cpu29.)
@@ -107,13 +111,14 @@ def _request(
 
 def _response(
     exchange: Exchange, active: Optional[Redactor], max_body_bytes: int,
-    caller: Optional[CallerKey],
+    caller: Optional[CallerKey], gated: bool,
 ) -> tuple[dict[str, Any], Optional[str]]:
     """The HAR ``response`` object, and its Content-Type as sent (its mimeType is
-    redacted when the denylist names Content-Type)."""
+    redacted when the denylist names Content-Type; ``gated``: :func:`headers`')."""
     # (The x-documentation-url's tail is read only with lists: not made without; cpu25.)
     response_headers, noted = headers(exchange.response_headers, active, caller,
-                                      None if active is None else f"/logs/{exchange.id}")
+                                      None if active is None else f"/logs/{exchange.id}",
+                                      gated)
     response_type = noted.get("content-type")
     body, size = exchange.response_body, exchange.response_body_size
     if size < -1 or (size != -1 and size < len(body)):  # (body_clip.body_size)
@@ -210,10 +215,14 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
     query = parse_query(raw_query) if raw_query else []
 
     total, wait, receive = timings(exchange.wait, exchange.duration)
-    request = _request(exchange, url, query, active, max_body_bytes, caller)
+    # The key gate runs on this log: the header values sent as they come are left to it
+    # (headers()' gated), and looked at again only when it says no (_keyed_headers).
+    gate = None if caller is None else caller.gate
+    gated = gate is not None
+    request = _request(exchange, url, query, active, max_body_bytes, caller, gated)
     if active is not None and query and "postData" in request:
         url = _paired_across(request, url, query, active)
-    response, response_type = _response(exchange, active, max_body_bytes, caller)
+    response, response_type = _response(exchange, active, max_body_bytes, caller, gated)
     entry = {
         "pageref": url,
         "startedDateTime": _started(exchange.started),
@@ -226,12 +235,28 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
     try:
         # Most logs hold no spelling of the key: the gate proves it, and they are left
         # as built (key_gate; the scrub's ~49k instructions of a small GET's log).
-        if caller is not None and (caller.gate is None or not keyless(
-                entry, caller.gate, response_type, caller.gate_cookies)):
+        if caller is not None and (gate is None or not keyless(
+                entry, gate, response_type, caller.gate_cookies)):
+            if gated:
+                _keyed_headers(exchange, entry, active, caller)
             scrub_entry(entry, caller, response_type, max_body_bytes)
     except Exception:  # noqa: BLE001 - never the key in clear, never a lost log
         bodies.hide_bodies(entry)
     return entry
+
+
+def _keyed_headers(exchange: Exchange, entry: dict[str, Any], active: Optional[Redactor],
+                   caller: CallerKey) -> None:
+    """The request's and response's headers of ``entry``, built ``gated`` (the key not
+    looked for in the values sent as they come), built again without it where a value
+    may hold the key (:meth:`CallerKey.may_hold` of them joined: each such value does):
+    the gate said no, so the scrub runs, and it leaves the headers' values to headers()."""
+    for side, pairs, own in (
+            (entry["request"], exchange.request_headers, None),
+            (entry["response"], exchange.response_headers,
+             None if active is None else f"/logs/{exchange.id}")):
+        if caller.may_hold("\0".join(map(_VALUE, side["headers"]))):
+            side["headers"] = headers(pairs, active, caller, own)[0]
 
 
 def _paired_across(request: dict[str, Any], url: str, query: list[tuple[str, str]],

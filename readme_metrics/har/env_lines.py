@@ -10,8 +10,15 @@ its name or ``=``, or after a shell's ``export``, by its name (``password = ...`
 (``fetch('/api?password=...')``), and a denied name's quoted value over lines
 (``PRIVATE_KEY="-----BEGIN ...``: :func:`~.redaction_spaced.quote_opened`) hidden to the
 line closing it. A line is a pair's only from its start: ``the password= field`` names
-``the password``, which no list names (prose is kept). Lines end at LF, CRLF or a lone CR,
-as python-dotenv splits them. Each line read once: linear.
+``the password``, which no list names (prose is kept); a line commented out (``#
+PASSWORD=...``) is read after its ``#``. Lines end at LF, CRLF or a lone CR, as
+python-dotenv splits them. Each line read once: linear.
+
+The same reading is given to a query's or form's value holding lines, percent-encoded
+(``cfg=USER%3Dada%0APASSWORD%3D...``: :func:`field_pairs`, which
+:mod:`.redaction_query` asks through the redactor), and a narrower one, a line that is
+one pair alone, to a script's, Markdown's, HTML's or XML's lines (:func:`text_pairs`;
+hostile45).
 
 Until hostile42 a JSON string (``{"env": "USER=ada\\nPASSWORD=..."}``, a ConfigMap dumped
 as JSON) was read as one form, its first name ``USER`` holding the rest, and a YAML
@@ -33,35 +40,45 @@ from readme_metrics.har.yaml_lines import quote_close
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["field_pairs", "plain_pairs", "queries", "string_pairs"]
+__all__ = ["field_pairs", "plain_pairs", "queries", "string_pairs", "text_pairs"]
 
 #: A line's end, kept when the text is split at it.
 _BREAK = lazy_compile(r"(\r\n|\r|\n)")
 
+#: A comment's start (a shell's, a ``.env``'s, YAML's): its ``#`` marks and the blanks
+#: about them.
+_COMMENT = lazy_compile(r"(?:[ \t\f]*#)+[ \t\f]*")
 
-def plain_pairs(text: str, redactor: Redactor) -> str:
+
+def plain_pairs(text: str, redactor: Redactor, depth: int = 0) -> str:
     """``text`` with the values of its lines' pairs the denylist names hidden (see the
-    module's docstring); ``text`` itself when none is."""
+    module's docstring); ``text`` itself when none is. ``depth``: the decodings the text
+    is inside (a form's value, percent-encoded: :func:`field_pairs`), which its values'
+    readings go on counting."""
     parts = _BREAK.split(text)
     quote = ""  # (a denied value's quote, open since a line before)
     for at in range(0, len(parts), 2):
         line = parts[at]
+        comment = _COMMENT.match(line)
+        if comment is not None and not quote:
+            # A pair commented out, "# PASSWORD=...": its text read as a line's
+            # (hostile45: a .env's, a YAML comment's, sent in clear). It opens no quote.
+            head = comment.end()
+            hidden = plain_pairs(line[head:], redactor, depth) if head < len(line) else ""
+            parts[at] = line[:head] + hidden
+            continue
         if quote:
-            # (The value's lines to the one closing its quote, that one whole.)
-            closed = "'" in line if quote == "'" else quote_close(line, 0, '"') >= 0
-            value = line.lstrip(" \t")  # (its indentation kept: a YAML block's line)
-            if value:
-                parts[at] = line[:len(line) - len(value)] + redacted(value)
-            quote = "" if closed else quote
+            parts[at], quote = _quoted_on(line, quote)
         elif "=" in line or '"' in line or "'" in line:
             # A pair spaced around its "=", "password = ...", or after "export", or its
             # value quoted: the form's reading names it "password " or "export PASSWORD"
             # (hostile33, hostile42), or ends a quoted value at its "&" ("'a&b'"): its
             # value hidden to the line's end. Else the line's pairs, a form's.
-            hidden = spaced_pair(line, redactor.denies) or redactor.linked(line, loose=True)
+            hidden = spaced_pair(line, redactor.denies) or redactor.linked(
+                line, depth, loose=True)
             # A line that is a script's, fetch('/api?password=...'), is one pair named
             # "fetch('/api?password": its links' queries are read (hostile27).
-            hidden = queries(line, redactor) if hidden == line else hidden
+            hidden = queries(line, redactor, depth) if hidden == line else hidden
             # (A value hidden already, "password=[REDACTED 6]": kept, not hidden again as
             # a longer mark. A text read twice, a YAML scalar's link, stays as read.)
             parts[at] = hidden if hidden == line or MARKS.sub("", hidden) != MARKS.sub(
@@ -71,6 +88,52 @@ def plain_pairs(text: str, redactor: Redactor) -> str:
         elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
             parts[at] = hidden_members(redactor, line)
     return "".join(parts)
+
+
+def _quoted_on(line: str, quote: str) -> tuple[str, str]:
+    """A line of a denied value whose ``quote`` a line before opened, hidden (its
+    indentation kept: a YAML block's line), and the quote still open after it: the
+    value's lines to the one closing its quote, that one whole."""
+    closed = "'" in line if quote == "'" else quote_close(line, 0, '"') >= 0
+    value = line.lstrip(" \t")
+    if value:
+        line = line[:len(line) - len(value)] + redacted(value)
+    return line, "" if closed else quote
+
+
+def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:
+    """A text of another type (a script, Markdown, HTML, XML) with the value of each of
+    its lines that is one ``.env`` pair whose name the denylist names hidden:
+    ``export PASSWORD=...``, ``PASSWORD = ...``, ``PASSWORD=...`` from the line's start
+    (a comment's ``#`` and blanks before it), its value to the line's end, a quoted one
+    over lines to its closing quote. In ``markup``, a text between tags is a line too,
+    its value ending at the next tag (``<pre>export PASSWORD=...</pre>``). Prose (``use
+    export PASSWORD=x``) holds no such pair. Only these lines are read: the text's form
+    pairs and queries are its type's (hostile45: a script's or an HTML page's went out
+    in clear). Each line read once: linear."""
+    if "=" not in text:
+        return text
+    parts = (_MARKUP_RUNS if markup else _BREAK).split(text)
+    quote = ""
+    for at in range(0, len(parts), 2):
+        line = parts[at]
+        if quote:
+            parts[at], quote = _quoted_on(line, quote)
+            continue
+        if "=" not in line:
+            continue
+        comment = _COMMENT.match(line)
+        head = 0 if comment is None else comment.end()
+        hidden = spaced_pair(line[head:], redactor.denies, bare=True)
+        if hidden is not None and MARKS.sub("", hidden) != MARKS.sub("", line[head:]):
+            parts[at] = line[:head] + hidden
+            quote = "" if head else quote_opened(line, redactor.denies)
+    return "".join(parts)
+
+
+#: A markup text's lines and the tags parting them (their text's, each tag one line's
+#: end): a tag runs to its ">" on its line, or is no tag.
+_MARKUP_RUNS = lazy_compile(r"(\r\n|\r|\n|<[^<>\r\n]*>)")
 
 
 def string_pairs(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -> bool:
@@ -87,13 +150,14 @@ def string_pairs(redactor: Redactor, node: Any, at: Any, text: str, depth: int =
     return True
 
 
-def field_pairs(redactor: Redactor, text: str) -> str:
-    """``text`` (a JSON string's, a multipart field's) with its pairs' denied values
+def field_pairs(redactor: Redactor, text: str, depth: int = 0) -> str:
+    """``text`` (a JSON string's, a multipart field's, a query's or a form's value
+    percent-decoded: ``cfg=USER%3Dx%0APASSWORD%3D...``) with its pairs' denied values
     hidden: text/plain's lines for one holding a line break, else a URL's or a form's
-    (:func:`~.redaction_query.linked`)."""
+    (:func:`~.redaction_query.linked`). ``depth``: the decodings it is inside."""
     if "\n" not in text and "\r" not in text:
-        return linked(redactor, text)
-    return plain_pairs(text, redactor) if redactor.names_key_decoded(text) else text
+        return linked(redactor, text, depth)
+    return plain_pairs(text, redactor, depth) if redactor.names_key_decoded(text) else text
 
 
 #: A URL's query (its fragment too) in a text: from its ``?`` to the first blank, quote,
@@ -104,7 +168,7 @@ _QUERY = re.compile(r"""\?[^\s"'<>`]*""")
 _EMPTY_HIDDEN = escaped_redacted("")
 
 
-def queries(text: str, redactor: Redactor) -> str:
+def queries(text: str, redactor: Redactor, depth: int = 0) -> str:
     """``text`` with the value of each pair a denied key names in a link's query redacted
     as the logged URL's are (:meth:`Redactor.linked`: ``<a href="/reset?token=...">``,
     HTML's ``&amp;`` read as ``;``, which starts a pair too), as a text/plain line's are;
@@ -115,7 +179,7 @@ def queries(text: str, redactor: Redactor) -> str:
     at = 0
     for found in _QUERY.finditer(text):
         link = found.group()
-        hidden = redactor.linked(link) if "=" in link and (
+        hidden = redactor.linked(link, depth) if "=" in link and (
             redactor.names_key_decoded(link)) else link
         if hidden.replace(_EMPTY_HIDDEN, "") == link:
             # Only empty values hidden: a script's fetch('/api?password=' + secret)

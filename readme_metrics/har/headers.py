@@ -224,7 +224,7 @@ def _json_value(value: str, name: str, redactor: Redactor) -> str:
 
 def headers(
     pairs: list[tuple[str, str]], redactor: Optional[Redactor],
-    caller: Optional[CallerKey] = None, own: Optional[str] = None,
+    caller: Optional[CallerKey] = None, own: Optional[str] = None, gated: bool = False,
 ) -> tuple[list[dict[str, str]], dict[str, str]]:
     """HAR headers: redacted first, then credentials masked (a redaction stays), then the
     caller's key masked in the other values.
@@ -237,6 +237,13 @@ def headers(
     lower-case name, the first raw Content-Type under ``RAW_CONTENT_TYPE``, the raw
     Content-Encoding lines joined with ", " under ``RAW_CONTENT_ENCODING``, and every raw
     Cookie value under ``RAW_COOKIE``.
+
+    ``gated``: the build asks the key gate (:func:`~readme_metrics.har.key_gate.keyless`)
+    over these values, so the caller's key is not looked for in the values sent as they
+    come (the plain ones, Host's, Content-Length's ...): the gate looks for each spelling
+    of it in them, and a log it finds one in has them built again without ``gated``
+    (``build._keyed_headers``). Names, the values noted, URLs and a Link's targets are
+    done as without it.
     """
     out: list[dict[str, str]] = []
     noted: dict[str, str] = {}
@@ -251,15 +258,19 @@ def headers(
     # for a space in it), one with a backslash JSON-escaped; no spelling is shorter than
     # the key, and most header values are (and so a value equal to the key holds it).
     # (One test of caller, not one a local: two calls a log; cpu25.)
+    # ``named``: whether a plain header's name may hold the key (set too when a name
+    # learned plain in this call, one that may, is sent twice). ``tested``: whether the
+    # values sent as they come have the key looked for here: not without a caller, nor
+    # when the gate does it (one test a header: cpu27).
     if caller is None:
-        key, inside, spaced, shortest, numeric = "", False, False, sys.maxsize, False
+        key, inside, spaced, shortest, numeric, named, tested = (
+            "", False, False, sys.maxsize, False, False, False)
     else:
         key, inside, numeric = caller.key, caller.inside, caller.numeric
         spaced = inside and caller.spaced
         shortest = len(key)
-    # Whether a plain header's name may hold the key (set too when a name learned plain
-    # in this call, one that may, is sent twice).
-    named = shortest <= _PLAIN_LONGEST[0]
+        named = shortest <= _PLAIN_LONGEST[0]
+        tested = not gated
     # A value holding an archive's base64 is read as a form field's is (archive_held:
     # every start base64_starts knows, a zip's a byte or two into a quantum, zlib's,
     # percent-encoded; hostile37, hostile40): hidden whole when its .env spells a denied
@@ -284,9 +295,10 @@ def headers(
         if archives and archive_held(redactor, value):  # type: ignore[arg-type]
             value = redacted(value)
         if name in plain and (bare or value[:1] not in _JSON_LEAD):
-            if len(value) >= shortest and (key in value or "\\" in value or inside and (
+            if tested and (len(value) >= shortest and (
+                    key in value or "\\" in value or inside and (
                     "%" in value or (spaced and "+" in value))) or (
-                    numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
+                    numeric and caller.numbers_in(value))):  # type: ignore[union-attr]
                 value = caller.text(value)  # type: ignore[union-attr]
             # A name is learned plain whatever it holds: the key (a client sending it as
             # a header's name) is looked for in each log's (most are shorter than it).
@@ -345,10 +357,12 @@ def headers(
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
             # caller.may_hold, inlined as for the plain headers above (Host, Content-Type,
-            # Content-Length and x-documentation-url take this way in every log).
-            if len(value) >= shortest and (key in value or "\\" in value or inside and (
+            # Content-Length and x-documentation-url take this way in every log; a noted
+            # value is looked at with the gate too: the bodies' mimeType repeat it).
+            if (tested or note and caller is not None) and (len(value) >= shortest and (
+                    key in value or "\\" in value or inside and (
                     "%" in value or (spaced and "+" in value))) or (
-                    numeric and caller.numbers_in(value)):  # type: ignore[union-attr]
+                    numeric and caller.numbers_in(value))):  # type: ignore[union-attr]
                 value = caller.text(value)  # type: ignore[union-attr]
             # A plain header the lists leave as it is, learned (passed_names): here the
             # lists redact none but maybe the library's own x-documentation-url.

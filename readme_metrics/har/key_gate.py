@@ -38,6 +38,11 @@ there unless one of the joined ones holds a needle:
   A shorter key's base64 (10 characters for 8: 60 bits) is looked for in them as the
   scrub does.
 
+The build leaves the key's tests of the header values sent as they come to the gate
+(``headers(gated=True)``: one search of each value, not two), and builds the headers
+again with them when the gate says no (``build._keyed_headers``, only where a value may
+hold the key).
+
 What the gate does not reason about is left to the scrub whole (the gate says no): a
 key that is short (masked only whole, its host and path segments), a JSON number (its
 value written otherwise), not printable ASCII or holding a quote or a backslash (its

@@ -33,6 +33,7 @@ from typing import Callable, Iterable, Sequence
 
 from readme_metrics.har import key_shapes, redaction_mentions, redaction_query, redaction_walk
 from readme_metrics.har.deny_needles import deny_needles
+from readme_metrics.har.env_lines import field_pairs
 from readme_metrics.har.pairs import target_pairs, url_pairs
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction_forms import CACHED_NAME, decode_cached
@@ -207,6 +208,9 @@ class Redactor:
     # Read by redaction_query's pure functions, which ask this redactor's verdicts.
     query_string = redaction_query.query_string
     linked = linked
+    # (A value's lines, a .env percent-encoded in a form's value: env_lines, which reads
+    # each line by redaction_query's functions.)
+    field_pairs = field_pairs
 
     def target(self, url: str) -> str:
         """A request's url (a ``#`` in it is data: see

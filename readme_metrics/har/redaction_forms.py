@@ -33,6 +33,17 @@ _ENCODED_BRACKET = re.compile("%[57][Bb]")
 # (Percent-encoded more than once too: "%253D" is "%3D" encoded again, which the app
 # decodes to "=" at the last; each level is read as deep as MAX_INNER_DEPTH, then hidden.)
 ENCODED_EQUALS = re.compile("%(?:25)*3[Dd]")
+# A line break as sent or percent-encoded, once or more (a .env's lines in a value:
+# hostile45).
+BREAK_IN = re.compile("%(?:25)*0[AaDd]|[\r\n]")
+
+
+def holds_break(text: str) -> bool:
+    """Whether a raw query, form or value holds a line break, as sent or percent-encoded
+    (:data:`BREAK_IN`)."""
+    return ("%" in text or "\n" in text or "\r" in text) and BREAK_IN.search(text) is not None
+
+
 # What a raw value holding a URL, a form or a JSON document has (redaction_query.nested_value).
 # (Or one percent-encoded twice or more: "%253D", "%25253D", a form in a value encoded
 # once more, or twice: hidden whole past MAX_INNER_DEPTH.)

@@ -38,6 +38,7 @@ from readme_metrics.har.redaction_forms import (
     NESTED_VALUE,
     decode_name,
     holds_bracket,
+    holds_break,
     holds_quote,
 )
 from readme_metrics.har.redaction_json import INNER_START
@@ -118,6 +119,8 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     nested = redactor.has_deny and (
         named or "%3D" in raw_query or "%3d" in raw_query or "?" in raw_query
         or "%25" in raw_query and ENCODED_TWICE.search(raw_query) is not None
+        # (A .env's lines with their "=" as sent, cfg=USER=x%0APASSWORD=...: hostile45.)
+        or holds_break(raw_query)
     ) and redactor.names_key_decoded(raw_query)
     # (The value up to a raw "#" or ";" is asked about too: a URL in it,
     # next=https%3A...%3Ftoken%3Dx;v=1, see nested_value.)
@@ -236,7 +239,8 @@ def linked(redactor: Redactor, text: str, depth: int = 0, loose: bool = False) -
         if depth >= MAX_INNER_DEPTH:
             return redacted(text)
         decoded = decode_component(text)
-        hidden = linked(redactor, decoded, depth + 1)
+        # (Its lines, a .env's, each read as a line of text/plain: hostile45.)
+        hidden = redactor.field_pairs(decoded, depth + 1)
         return text if hidden == decoded else quote(hidden, safe="")
     pairs = partial(denied_pairs, redactor, depth=depth)
     if ("?" in text or "#" in text) and "=" not in (
@@ -301,6 +305,12 @@ def nested_value(redactor: Redactor, name: str, value: str, depth: int) -> str |
     if "#" in value or ";" in value or "#" in name or ";" in name or "%23" in name:
         return None
     if NESTED_VALUE.search(value) is None:
+        if "=" in value and holds_break(value):
+            # Lines, their "=" as sent (cfg=USER=x%0APASSWORD=...): a .env's (hostile45).
+            text = decode_component(value)
+            hidden = redactor.field_pairs(text, depth + 1) if (
+                depth < MAX_INNER_DEPTH) else redacted(text)
+            return None if hidden == text else quote(hidden, safe="")
         if "=" not in value.partition("?")[2] or "%23" in value:
             return None
         if depth >= MAX_INNER_DEPTH:
@@ -332,6 +342,9 @@ def nested_value(redactor: Redactor, name: str, value: str, depth: int) -> str |
         inner = nested_value(redactor, name, text, depth + 1) if (
             NESTED_VALUE.search(text) is not None) else None
         return None if inner is None else quote(inner, safe="")
-    hidden = linked(redactor, text, depth + 1)
+    # (A .env's lines, percent-encoded in the value: each read as text/plain's is, as
+    # in a JSON string; the first line's pair held the rest, the later ones were sent
+    # in clear: hostile45.)
+    hidden = redactor.field_pairs(text, depth + 1)
     return None if hidden == text else quote(hidden, safe="")
 

@@ -255,7 +255,8 @@ _SPACED_PAIR = lazy_compile(
     r"([ \t\f]*(?:export[ \t\f]+)?)([^\s=&;]+)([ \t\f]*=[ \t\f]*)(.*)")
 
 
-def spaced_pair(line: str, denies: Callable[[str], bool]) -> Optional[str]:
+def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
+                ) -> Optional[str]:
     """A text/plain ``line`` that is one pair, ``name = value``, with blanks around its
     name or ``=`` (a config file's, a .env's as people write it) or after ``export`` (a
     shell's, which python-dotenv reads too: ``export PASSWORD=...``, hostile42), whose
@@ -263,10 +264,11 @@ def spaced_pair(line: str, denies: Callable[[str], bool]) -> Optional[str]:
     (its trailing blanks kept), and so is a quoted value (``PASSWORD='a&b'``, which a
     form's reading cuts at its ``&``); None for any other. A form's reading names that
     pair ``password `` (its blank kept), or ``export PASSWORD``, which no list names: it
-    went out in clear (hostile33, hostile42)."""
+    went out in clear (hostile33, hostile42). ``bare``: a pair ``PASSWORD=...`` too, a
+    line of a text no form's reading reads (a script's, HTML's: hostile45)."""
     found = _SPACED_PAIR.fullmatch(line)
-    if found is None or not (found.group(1) or found.group(3) != "=" or found.group(4)[
-            :1] in ('"', "'")) or not _denied(found.group(2), denies):
+    if found is None or not (bare or found.group(1) or found.group(3) != "=" or found.group(
+            4)[:1] in ('"', "'")) or not _denied(found.group(2), denies):
         return None
     value = found.group(4).rstrip(" \t\f")
     if not value:

@@ -9,12 +9,14 @@ Here each scalar's text is read as text/plain's lines are
 style, so the text stays the YAML it was: a block scalar's lines as they are, a single
 quote doubled, a double-quoted scalar's escapes decoded first (``\\n`` ends a line,
 ``\\u0050ASSWORD`` is a name) and written again as JSON writes a string (which YAML reads
-so; YAML's own, ``\\x0a``, ``\\x50``, ``\\e``, read as YAML reads them: review136); one
-folded over lines is hidden whole where its lines read with ``\\n`` as a break hide a
-value, as is a plain scalar whose first character a marker would change. A flow
-collection's scalars are read so, one hiding a value hidden whole (``[USER=ada,
-PASSWORD=...]``: review136); comments and aliases are passed over. Each line read once:
-linear.
+so; YAML's own, ``\\x0a``, ``\\U0000000a``, ``\\e``, read as YAML reads them: review136);
+one folded over lines, or whose escapes YAML does not read, is hidden whole where its
+lines read as YAML folds them, or with ``\\n`` as a break, hide a value (hostile45), as is
+a plain scalar whose first character a marker would change. A flow collection's scalars
+(``[USER=ada, PASSWORD=...]``, over lines, an explicit key's too) are read member by
+member (:func:`~.yaml_flow.flow_hidden`), a plain one written back in double quotes, and
+so is each comment's text, as a ``.env``'s commented line (hostile45, review136: both
+went out in clear). Aliases are passed over. Each line read once: linear.
 """
 
 from __future__ import annotations
@@ -64,18 +66,25 @@ def yaml_env(text: str, redactor: Redactor) -> str:
         at = content_start(line)
         end = value_start(line, at)
         start = properties_end(line, end) if end >= 0 else at
+        if line.startswith(("? ", "?\t"), at):
+            # An explicit key's flow collection ("? [USER=ada," then "PASSWORD=...]"):
+            # read as a value's, not its lines as plain scalars (hostile45).
+            flow = properties_end(line, at + 2)
+            start = flow if line[flow:flow + 1] in ("{", "[") else start
         first = line[start:start + 1]
         last = row + 1  # (the lines [row, last) read here)
         new: Optional[str] = None
         if BLOCK.match(line, start) is not None:
             # A block scalar: its lines are text, read as they are (their indentation a
-            # pair's blanks: spaced_pair).
+            # pair's blanks: spaced_pair); a comment after its indicator, as a line.
             last = block_end(lines, row + 1, block_parent(line, at, end))
             body = lines.span(row + 1, last) if last > row + 1 else ""
             hidden = plain_pairs(body, redactor) if "=" in body else body
-            if hidden != body:
-                new = f"{line}\n{hidden}"
+            head = _commented(line, line.find("#", start), redactor) or line
+            if hidden != body or head != line:
+                new = f"{head}\n{hidden}" if last > row + 1 else head
         elif first in ("{", "["):
+            # A flow collection: its scalars and comments read (hostile45).
             last = max(last, flow_close(lines, row + 1, line[start:], budget))
             new = _flow(lines.span(row, last), start, redactor)
         elif first in ('"', "'"):
@@ -83,7 +92,9 @@ def yaml_env(text: str, redactor: Redactor) -> str:
             scalar = lines.span(row, last)
             if "=" in scalar or "\\" in scalar:
                 new = _quoted(scalar, start, first, redactor)
-        elif first not in ("", "#", "*") and "=" in line:
+        elif first == "#":
+            new = _commented(line, start, redactor)  # (hostile45)
+        elif first not in ("", "*") and "=" in line:
             new = _plain(line, start, redactor)
         if new is None:
             out.keep(row, last)
@@ -92,24 +103,6 @@ def yaml_env(text: str, redactor: Redactor) -> str:
             changed = True
         row = last
     return out.text() if changed else text
-
-
-def _flow(text: str, start: int, redactor: Redactor) -> Optional[str]:
-    """``text`` (a flow collection's lines, its ``{`` or ``[`` at ``start``) with each
-    scalar member whose lines hide a value hidden whole (``[USER=ada, PASSWORD=s]``, a
-    compose file's ``environment`` in flow style: it went out in clear; review136);
-    None when none is, or the collection does not read soundly."""
-    if "=" not in text and "\\" not in text:
-        return None
-
-    def hides(value: str) -> bool:
-        if value[:1] in ('"', "'"):
-            return _quoted(value, 0, value[0], redactor) is not None
-        return "=" in value and plain_pairs(value, redactor) != value
-
-    flow = text[start:]
-    hidden = flow_hidden(flow, None, scalar=hides)
-    return None if hidden is None or hidden == flow else text[:start] + hidden
 
 
 def _quoted(text: str, start: int, quote: str, redactor: Redactor) -> Optional[str]:
@@ -126,19 +119,26 @@ def _quoted(text: str, start: int, quote: str, redactor: Redactor) -> Optional[s
     elif "\n" not in scalar and "\r" not in scalar and (
             decoded := _decoded(scalar)) is not None:
         hidden = plain_pairs(decoded, redactor)
-        written = json.dumps(hidden, ensure_ascii=False)[1:-1]
-        for breaks, escape in _BREAKS:  # (line breaks to YAML 1.1, PyYAML: escaped)
-            written = written.replace(breaks, escape)
+        written = _double_quoted(hidden)[1:-1]
         value = decoded
     else:
-        # Escapes JSON does not read (\x50, \e), or lines folded: its \n read as a line's
-        # end, and hidden whole when that reading hides a value.
+        # Escapes YAML does not read (\q, a lone surrogate), or lines folded: its \n read
+        # as a line's end, and hidden whole when that reading hides a value; or when YAML's
+        # reading of it does (its lines folded, a "\" ending one joining the next, "\ " a blank:
+        # PyYAML's narrow dump of "export PASSWORD=..." went out: hostile45).
         value = scalar.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\r", "\n")
         hidden = plain_pairs(value, redactor)
+        if hidden == value:
+            value = _yaml_read(_unfolded(scalar)) or ""  # (never None: not strict)
+            hidden = plain_pairs(value, redactor)
         written = redacted(scalar)
-    if hidden == value:
+    tail = text[close:]
+    # (A comment after it: "a: 'q' # PASSWORD=...", hostile45.)
+    comment = tail.find("#")
+    tail = _commented(tail, comment, redactor) or tail if comment >= 0 else tail
+    if hidden == value and tail == text[close:]:
         return None
-    return f"{text[:start + 1]}{written}{text[close:]}"
+    return f"{text[:start + 1]}{written}{tail}"
 
 
 #: Characters PyYAML reads as line breaks in a double-quoted scalar, which JSON writes as
@@ -146,41 +146,68 @@ def _quoted(text: str, start: int, quote: str, redactor: Redactor) -> Optional[s
 _BREAKS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\x85"))
 
 
-def _decoded(scalar: str) -> Optional[str]:
-    """A double-quoted scalar's text with its escapes decoded, as JSON reads them (a
-    surrogate pair's two ``\\u`` as one character), else as YAML does (``\\x0a``,
-    ``\\U0000000a`` end a line too: read as one line, their pairs went out; review136);
-    None when YAML does not read them all, or one is a lone surrogate."""
-    try:
-        value = json.loads(f'"{scalar}"', strict=False)
-        return value if isinstance(value, str) else None
-    except ValueError:
-        pass
-    try:
-        value = _YAML_ESCAPE.sub(_escape, scalar)
-    except ValueError:
-        return None
-    return None if _SURROGATE.search(value) else value
+def _unfolded(scalar: str) -> str:
+    """A double-quoted scalar's text over lines as YAML folds it, its escapes left: a
+    line ending in an escape (``\\``) is joined to the next, that one's first blanks
+    dropped; another line break, with the blanks about it, is a blank, or a line break
+    for each empty line after it. Each line read once."""
+    lines = scalar.split("\n")
+    out: list[str] = []
+    line, at, count = lines[0], 1, len(lines)
+    while at < count:
+        if (len(line) - len(line.rstrip("\\"))) % 2 == 1:
+            out.append(line[:-1])  # (an escaped line break: no blank)
+        else:
+            out.append(line.rstrip(" \t\r"))
+            empty = 0
+            while at < count - 1 and not lines[at].strip(" \t\r"):
+                empty, at = empty + 1, at + 1
+            out.append("\n" * empty or " ")
+        line, at = lines[at].lstrip(" \t"), at + 1
+    out.append(line)
+    return "".join(out)
 
 
-#: YAML's escapes in a double-quoted scalar (PyYAML's reading).
-_YAML_ESCAPE = lazy_compile(
-    r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+#: A double-quoted scalar's escape, as YAML reads it.
+_ESCAPE = lazy_compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
 _ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
             "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
             "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
 _SURROGATE = lazy_compile("[\ud800-\udfff]")
 
 
-def _escape(found: re.Match[str]) -> str:
-    """One escape's character; ``ValueError`` for one YAML does not read."""
-    code = found.group(1) or found.group(2) or found.group(3)
-    if code:
-        return chr(int(code, 16))  # (past U+10FFFF: ValueError)
-    character = _ESCAPES.get(found.group(4))
-    if character is None:
-        raise ValueError(found.group())
-    return character
+def _yaml_read(scalar: str, strict: bool = False) -> Optional[str]:
+    """A double-quoted scalar's text with its escapes read as YAML reads them (``\\x0a``,
+    ``\\U0000000a`` end a line too; review136, hostile45). One YAML does not read
+    (``\\q``, past U+10FFFF) is kept as written; in ``strict``, the text is None then,
+    and when it names a lone surrogate (no UTF-8 writes it: review136)."""
+    unread = False
+
+    def character(escape: re.Match[str]) -> str:
+        nonlocal unread
+        code = escape.group(1)
+        number = int(code[1:], 16) if len(code) > 1 else -1
+        read = _ESCAPES.get(code) if number < 0 else (
+            chr(number) if number < 0x110000 else None)
+        if read is None:
+            unread = True
+            return escape.group()
+        return read
+
+    value = _ESCAPE.sub(character, scalar)
+    return None if strict and (unread or _SURROGATE.search(value)) else value
+
+
+def _decoded(scalar: str) -> Optional[str]:
+    """A one-line double-quoted scalar's text with its escapes decoded, as JSON reads them
+    (a surrogate pair's two ``\\u`` as one character), else as YAML does
+    (:func:`_yaml_read`: read as one line, ``\\x0a``'s pairs went out; review136); None
+    when YAML does not read them all."""
+    try:
+        value = json.loads(f'"{scalar}"', strict=False)
+        return value if isinstance(value, str) else None
+    except ValueError:
+        return _yaml_read(scalar, strict=True)
 
 
 def _plain(line: str, start: int, redactor: Redactor) -> Optional[str]:
@@ -190,13 +217,82 @@ def _plain(line: str, start: int, redactor: Redactor) -> Optional[str]:
     for mark in (" #", "\t#"):
         found = line.find(mark, start, cut)
         cut = found if found >= 0 else cut
+    comment = cut if cut < len(line) and line[cut:cut + 1] != "\r" else -1
     scalar = line[start:cut].rstrip(" \t")  # (the blanks before a comment kept)
     cut = start + len(scalar)
     hidden = plain_pairs(scalar, redactor)
-    if hidden == scalar:
+    tail = _commented(line[cut:], comment + 1 - cut, redactor) if comment >= 0 else None
+    if hidden == scalar and tail is None:
         return None
     if hidden[:1] != scalar[:1] and hidden[:1] in _PLAIN_START:
         # (A marker in its place, "[REDACTED n]", would start a flow sequence: the
         # scalar hidden whole, in double quotes.)
         hidden = f'"{redacted(scalar.rstrip())}"'
-    return f"{line[:start]}{hidden}{line[cut:]}"
+    return f"{line[:start]}{hidden}{line[cut:] if tail is None else tail}"
+
+
+def _commented(line: str, at: int, redactor: Redactor) -> Optional[str]:
+    """``line`` with the pairs' denied values in its comment from ``at`` (its ``#``; -1:
+    none) hidden, read as a ``.env``'s line (``# PASSWORD=...``, a setting commented
+    out, went out in clear: hostile45); None when none is."""
+    if at < 0 or "=" not in line:
+        return None
+    cut = len(line) - 1 if line.endswith("\r") else len(line)
+    comment = line[at:cut]
+    hidden = plain_pairs(comment, redactor)
+    return None if hidden == comment else f"{line[:at]}{hidden}{line[cut:]}"
+
+
+def _flow(text: str, start: int, redactor: Redactor) -> Optional[str]:
+    """``text`` (a flow collection's lines, from ``start`` on the first) with the pairs'
+    denied values in its scalars (``[USER=ada, PASSWORD=...]``, ``{a: "PASSWORD=..."}``)
+    and comments hidden, each written in its style (a plain one in double quotes: a
+    marker's brackets are a flow's marks); None when none is. One this reading cannot
+    read (never closed) is hidden whole when one of its pieces would hide a value."""
+    if "=" not in text and "\\" not in text:
+        return None
+    flow = text[start:]
+    read = flow_hidden(flow, None, scalars=lambda node: _node(node, redactor))
+    if read is None:
+        if not any(_hides(piece, redactor) for piece in _FLOW_MARKS.split(flow)):
+            return None
+        read = '"' + redacted(flow.rstrip(" \t\r")) + '"'
+    return None if read == flow else text[:start] + read
+
+
+def _hides(piece: str, redactor: Redactor) -> bool:
+    """Whether a piece of a flow collection, its blanks and quotes off, holds a pair
+    whose value the denylist hides."""
+    if "=" not in piece:
+        return False
+    piece = piece.strip(" \t\r\n\"'")
+    return plain_pairs(piece, redactor) != piece
+
+
+#: What parts a flow collection's pieces (read when it cannot be read whole).
+_FLOW_MARKS = lazy_compile(r"[\[\]{},]")
+
+
+def _node(written: str, redactor: Redactor) -> Optional[str]:
+    """What a flow collection's scalar or comment, as ``written``, is written as with
+    its pairs' denied values hidden (:func:`_flow`); None to keep it."""
+    first = written[:1]
+    if first == "#":
+        return _commented(written, 0, redactor)
+    if first in ('"', "'"):
+        return _quoted(written, 0, first, redactor)
+    if "=" not in written:
+        return None
+    # (A plain scalar over lines is one line, its lines' blanks folded to one.)
+    value = " ".join(piece.strip(" \t\r") for piece in written.split("\n"))
+    hidden = plain_pairs(value, redactor)
+    return None if hidden == value else _double_quoted(hidden)
+
+
+def _double_quoted(text: str) -> str:
+    """``text`` as a double-quoted scalar, as JSON writes a string (which YAML reads so),
+    its line breaks JSON keeps escaped."""
+    written = json.dumps(text, ensure_ascii=False)
+    for breaks, escape in _BREAKS:  # (line breaks to YAML 1.1, PyYAML: escaped)
+        written = written.replace(breaks, escape)
+    return written

@@ -43,19 +43,21 @@ class _Reading:
     the anchors lost, who is told of an anchored node hidden) and finds (the spans to
     hide, a hidden value's aliases)."""
 
-    __slots__ = ("aliases", "anchors", "denies", "lost", "owned", "scalar", "spans")
+    __slots__ = ("aliases", "anchors", "denies", "lost", "owned", "scalars", "spans",
+                 "written")
 
     def __init__(self, denies: Optional[Callable[[str], bool]],
                  aliases: Optional[list[str]], anchors: frozenset[str],
                  lost: frozenset[str], owned: Optional[Callable[[str, str], None]],
-                 scalar: Optional[Callable[[str], bool]] = None) -> None:
+                 scalars: Optional[Callable[[str], Optional[str]]]) -> None:
         self.denies = denies
         self.aliases = aliases
         self.anchors = anchors
         self.lost = lost
         self.owned = owned
-        self.scalar = scalar
+        self.scalars = scalars
         self.spans: list[tuple[int, int, str]] = []  # (start, end, the anchor kept)
+        self.written: list[tuple[int, int, str]] = []  # (start, end, the text written)
 
 
 class _Frame:
@@ -87,7 +89,7 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
                 anchors: frozenset[str] = frozenset(),
                 lost: frozenset[str] = frozenset(),
                 owned: Optional[Callable[[str, str], None]] = None,
-                scalar: Optional[Callable[[str], bool]] = None) -> Optional[str]:
+                scalars: Optional[Callable[[str], Optional[str]]] = None) -> Optional[str]:
     """``text`` (a flow collection from its ``{`` or ``[``, its lines joined) with the
     value of each member whose key ``denies`` names written ``"[REDACTED n]"`` (n the
     length hidden; ``denies`` is given the key after its ``?`` and properties, quotes
@@ -100,10 +102,11 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
     inside a value) is hidden: the text sent still loads (hostile39). ``owned`` is told
     of each anchored node hidden (its anchor's name, its text): the aliases in it name
     nodes to hide too (``{k: &b [*a]}`` then ``password: *b``: ``a``'s went out,
-    hostile43). ``scalar`` is given each member's scalar value (an item of a sequence, a
-    mapping's value; as written, after its properties, quotes kept) and hides the ones it
-    names so (``[USER=ada, PASSWORD=s]``, a ``.env``'s pairs: :mod:`.yaml_env`; review136)."""
-    reading = _Reading(denies, aliases, anchors, lost, owned, scalar)
+    hostile43). ``scalars`` is given each scalar value or item as written (its quotes
+    kept, a plain one's lines as they are) and each comment, and returns the text to
+    write in its place, or None to keep it (:mod:`.yaml_env`'s ``.env`` lines:
+    ``[USER=ada, PASSWORD=...]``, hostile45)."""
+    reading = _Reading(denies, aliases, anchors, lost, owned, scalars)
     spans = reading.spans
     stack: list[_Frame] = []
     node = True  # (whether a node may start here: a quote opens a quoted scalar)
@@ -130,7 +133,10 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
             continue
         if character == "#" and (at == 0 or text[at - 1] in " \t\r\n"):
             line_end = text.find("\n", at)
-            at = size if line_end < 0 else line_end
+            line_end = size if line_end < 0 else line_end
+            if scalars is not None:
+                _written(text, at, line_end, reading)
+            at = line_end
             continue
         if character in " \t\r\n":
             at += 1
@@ -176,21 +182,66 @@ def flow_hidden(text: str, denies: Optional[Callable[[str], bool]],
         else:
             node = False
         at += 1
-    if closed < 0 or text[closed:].strip(" \t\r\n") and \
-            not text[closed:].lstrip(" \t\r\n").startswith("#"):
+    after = text[closed:].lstrip(" \t\r\n") if closed >= 0 else ""
+    if closed < 0 or after and not after.startswith("#"):
         return None  # (never closed, or text after it that is no comment)
-    if not spans:
+    if after and scalars is not None:
+        _written(text, size - len(after), size, reading)  # ("[a] # PASSWORD=...")
+    if not spans and not reading.written:
         return text
     out: list[str] = []
     done = 0
-    for start, end, anchor in sorted(spans):
+    for start, end, anchor, written in sorted(
+            [(start, end, anchor, None) for start, end, anchor in spans]
+            + [(start, end, "", text) for start, end, text in reading.written],
+            key=lambda edit: edit[0]):
         if start < done:
             continue  # (inside a value hidden whole already)
         value = text[start:end].strip(" \t\r\n")
-        out += [text[done:start], f'{anchor} "[REDACTED {len(value)}]"']
+        out += [text[done:start], f'{anchor} "[REDACTED {len(value)}]"' if written is None
+                else written]
         done = end
     out.append(text[done:])
     return "".join(out)
+
+
+def _written(text: str, start: int, end: int, reading: _Reading) -> None:
+    """Put in ``reading.written`` what ``reading.scalars`` writes in place of the scalar or
+    comment from ``start`` to ``end`` (a CR before a line's LF kept), if anything."""
+    if text[end - 1:end] == "\r":
+        end -= 1
+    written = None if reading.scalars is None else reading.scalars(text[start:end])
+    if written is not None:
+        reading.written.append((start, end, written))
+
+
+def _scalar(text: str, start: int, end: int, reading: _Reading) -> None:
+    """:func:`_written` for the scalar a member's value or item from ``start`` to
+    ``end`` is (its comments' lines and properties before it, a comment after a plain
+    one, left out); none for a collection, an alias or an explicit key."""
+    at = start
+    while True:
+        while at < end and text[at] in " \t\r\n":
+            at += 1
+        if not text.startswith("#", at):
+            break
+        line_end = text.find("\n", at, end)  # (a comment's line: read as one)
+        at = end if line_end < 0 else line_end
+    at = properties_end(text, at)
+    if at >= end or text[at] in "{[*?":
+        return
+    if text[at] in ("'", '"'):
+        close = quote_close(text, at + 1, text[at])
+        if 0 <= close < end:
+            _written(text, at, close + 1, reading)
+        return
+    stop = at
+    while True:  # (to a comment: "#" after a blank)
+        stop = text.find("#", stop + 1, end)
+        if stop < 0 or text[stop - 1] in " \t\r\n":
+            break
+    stop = len(text[at:end if stop < 0 else stop].rstrip(" \t\r\n")) + at
+    _written(text, at, stop, reading)
 
 
 def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
@@ -228,11 +279,8 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         if value[:1] == "*" and value[1:] in reading.lost:
             reading.spans.append((start, end, ""))  # (an alias of a hidden anchor)
             return True
-    if reading.scalar is not None:
-        value = _key(text[start:end])  # (its comments' lines, blanks, properties out)
-        if value[:1] not in ("", "{", "[", "*") and reading.scalar(value):
-            _hide(text, start, end, reading)
-            return True
+    if reading.scalars is not None:
+        _scalar(text, start, end, reading)
     denies = reading.denies
     if frame.colon < 0 or denies is None:
         return True
@@ -247,12 +295,6 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
         return True  # (no value, null; an allowed key)
     if reading.aliases is not None and "*" in value:
         reading.aliases += [found.group(1) for found in ALIASES.finditer(value)]
-    _hide(text, start, end, reading)
-    return True
-
-
-def _hide(text: str, start: int, end: int, reading: _Reading) -> None:
-    """Put the value from ``start`` to ``end`` in ``reading.spans``, to hide."""
     name, after, tagged = _anchor(text, start, end)
     if name and text[after:end].strip(" \t\r\n"):
         # Its anchor is kept on the marker ("{password: &p s, b: *p}" went out as
@@ -260,6 +302,7 @@ def _hide(text: str, start: int, end: int, reading: _Reading) -> None:
         reading.spans.append((start, end, f" &{name}") if tagged else (after, end, ""))
     else:
         reading.spans.append((start, end, ""))
+    return True
 
 
 def _anchor(text: str, start: int, end: int) -> tuple[str, int, bool]:

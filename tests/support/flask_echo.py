@@ -2,7 +2,7 @@
 sent, under the type it was sent with, logging to a real collector: for the tests of what
 a denylist hides in a body, request and response alike (hostile23, hostile24, hostile27,
 hostile28, hostile29, hostile30, hostile31, review117, review122, review123, review124,
-review125)."""
+review125, hostile45)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from tests.support.fake_api import Collector
 
 def logged_echo(collector: Collector, body: Union[str, bytes], mime: str,
                 denylist: Optional[list[str]] = None,
-                max_body_bytes: Optional[int] = None) -> dict[str, Any]:
+                max_body_bytes: Optional[int] = None, query: str = "") -> dict[str, Any]:
     """The log the collector got of POSTing ``body`` typed ``mime`` to the app, whose
     denylist is ``denylist`` (``["password"]`` by default) and ``max_body_bytes`` the
-    default's unless given; the app's answer is checked to be the body as sent (read as
-    text for a str ``body``)."""
+    default's unless given, at ``/echo`` with ``query`` (raw, as sent) if any; the app's
+    answer is checked to be the body as sent (read as text for a str ``body``)."""
     from flask import Flask, request
 
     from readme_metrics import MetricsApiConfig
@@ -36,7 +36,8 @@ def logged_echo(collector: Collector, body: Union[str, bytes], mime: str,
         denylist=["password"] if denylist is None else denylist,
         **({} if max_body_bytes is None else {"max_body_bytes": max_body_bytes})), app)
     try:
-        answer = app.test_client().post("/echo", data=body, headers={"Content-Type": mime})
+        answer = app.test_client().post(f"/echo?{query}" if query else "/echo", data=body,
+                                        headers={"Content-Type": mime})
         # the app reads it as sent
         assert answer.get_data(as_text=isinstance(body, str)) == body
         assert extension.flush(10) is True

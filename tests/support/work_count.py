@@ -14,7 +14,7 @@ such a loop counts the characters it reads again and again.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 _TEXTS = (str, bytes, bytearray)
 
@@ -22,11 +22,19 @@ _TEXTS = (str, bytes, bytearray)
 def calls(build: Callable[[], object], events: tuple[str, ...] = ("call",)) -> int:
     """How many Python functions ``build()`` calls (a count of the work, not a time);
     with ``events`` ("call", "c_call"), the functions in C it calls too."""
+    return calls_where(build, lambda frame, event, arg: event in events)
+
+
+def calls_where(build: Callable[[], object],
+                counted: Callable[[Any, str, Any], bool]) -> int:
+    """How many of the profile events of ``build()`` in this thread ``counted(frame,
+    event, arg)`` takes (a function's calls: its code is ``frame.f_code``; a C
+    function's: ``arg`` is it, on "c_call")."""
     count = 0
 
-    def profile(frame: object, event: str, arg: object) -> None:
+    def profile(frame: Any, event: str, arg: Any) -> None:
         nonlocal count
-        if event in events:
+        if counted(frame, event, arg):
             count += 1
 
     _profiled(build, profile)
