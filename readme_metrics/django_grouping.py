@@ -15,18 +15,16 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from asgiref.sync import async_to_sync
 
 from readme_metrics.capture.asgi_grouping import AwaitingIdentifier
 from readme_metrics.capture.asgi_outlive import Outlive
+from readme_metrics.config import MetricsApiConfig
+from readme_metrics.django_exchange import Capture
 from readme_metrics.exchange import Group
-
-if TYPE_CHECKING:
-    from readme_metrics.config import MetricsApiConfig
-    from readme_metrics.django_exchange import Capture
-    from readme_metrics.pipeline import MetricsPipeline
+from readme_metrics.pipeline import MetricsPipeline
 
 __all__ = ["Grouping"]
 

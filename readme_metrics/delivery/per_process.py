@@ -76,6 +76,7 @@ class PerProcess:
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
         self._inline_turned_away = False  # a request found the inline sender busy
+        self._inline_noted = False  # ... and that was a request's, not the sender's look
         #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
         #: threads worked on, and the close has a bound of its own.
         self._exit_outlasted = False
