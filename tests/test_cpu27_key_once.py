@@ -32,6 +32,7 @@ from readme_metrics.har.credentials import CallerKey, for_key
 from readme_metrics.har.redaction import Redactor
 from tests.support.asgi import DOCS, http_scope
 from tests.support.asgi import run as asgi_run
+from tests.support.bench_request import GET_HEADERS, TOKEN
 from tests.support.capture_wrap import (
     wrap_fixture,  # noqa: F401 - ``wrap``
     wrapping,
@@ -41,28 +42,13 @@ from tests.support.fake_api import Collector
 from tests.support.work_count import calls_where
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
-KEY = "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+KEY = TOKEN
 #: The code of ``har.headers.headers``, and of ``Delivery.accepting`` (a property).
 HEADERS = har_headers.headers.__code__
 ACCEPTING = Delivery.accepting.fget.__code__  # type: ignore[attr-defined]
 SPACED = "my secret key value 0123456789 abcdef"
 
-# bench.py's small GET: 13 request headers, 3 response headers.
-GET_HEADERS = [
-    ("Host", "api.example.com"),
-    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) bench/1.0"),
-    ("Accept", "application/json"),
-    ("Accept-Encoding", "gzip, deflate, br"),
-    ("Accept-Language", "en-US,en;q=0.9"),
-    ("Authorization", f"Bearer {KEY}"),
-    ("Cookie", "session=8c1f0e2d9b7a4c3e; theme=dark; _ga=GA1.2.1234567890.1700000000"),
-    ("Connection", "keep-alive"),
-    ("Cache-Control", "no-cache"),
-    ("Referer", "https://docs.example.com/reference/get-widgets"),
-    ("X-Request-Id", "0f8e2a3c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"),
-    ("X-Api-Version", "2024-06-01"),
-    ("X-Forwarded-For", "203.0.113.7"),
-]
+# bench.py's small GET: 13 request headers (tests/support/bench_request), 3 response headers.
 RESPONSE_HEADERS = [("Content-Type", "application/json"), ("Content-Length", "62"),
                     ("x-documentation-url", "https://d/logs/a")]
 

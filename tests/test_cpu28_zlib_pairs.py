@@ -25,25 +25,12 @@ from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_starts import ZLIB, ZLIB_START, zlib_pair_in
 from readme_metrics.har.headers import headers
 from readme_metrics.redaction import Redactor
+from tests.support.bench_request import GET_HEADERS
 
 DENY = Redactor(["password"])
 
 #: The 13 request headers of benchmarks/bench.py's small GET (a browser's or an SDK's).
-COMMON = [
-    ("Host", "api.example.com"),
-    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) bench/1.0"),
-    ("Accept", "application/json"),
-    ("Accept-Encoding", "gzip, deflate, br"),
-    ("Accept-Language", "en-US,en;q=0.9"),
-    ("Authorization", "Bearer sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"),
-    ("Cookie", "session=8c1f0e2d9b7a4c3e; theme=dark; _ga=GA1.2.1234567890.1700000000"),
-    ("Connection", "keep-alive"),
-    ("Cache-Control", "no-cache"),
-    ("Referer", "https://docs.example.com/reference/get-widgets"),
-    ("X-Request-Id", "0f8e2a3c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"),
-    ("X-Api-Version", "2024-06-01"),
-    ("X-Forwarded-For", "203.0.113.7"),
-]
+COMMON = GET_HEADERS
 #: A JSON answer of prose, ~100 KB (bench.py's POST answer).
 ANSWER = json.dumps([{"id": n, "sku": f"SKU-{n:05d}", "price": n * 1.25,
                       "description": "lorem ipsum dolor sit amet " * 2}
