@@ -105,7 +105,8 @@ _SECONDS = tuple(second for second, _ in _ZLIB_SECONDS)
 #: percent-encoded too (``%20``, ``%0A``: a URL's value in a text; hostile46), and
 #: ``+``, a form's blank (a run's own character: its line holds it before a mark is
 #: looked for).
-MARK_SOURCE = r"(?:[ .\t,:;|+!#$*@^~]|%(?:20|09|0[AaDd]|2[CcEe]|3[AaBb]|7[Cc])){1,8}"
+MARK_SOURCE = (r"(?:[ .\t,:;|+!#$*@^~]|%(?:20|09|0[AaDd]|2[CcEe]|3[AaBb]|7[Cc])"
+               r"|(?<=[ \t])[-_]{1,4}(?=[ \t])){1,8}")
 #: A magic of :data:`MAGICS` split by a mark, in groups of two or three characters
 #: (``UE sD BB QA ...``, ``UEs DBB QAA ...``: ``b64decode`` reads them; hostile46), and
 #: the two characters each starts with (searched first).

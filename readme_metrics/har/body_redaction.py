@@ -239,7 +239,7 @@ def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) 
         # not hidden again.)
         # Then its scalars' lines of pairs, a .env's (hostile42).
         return yaml_env(_queries(yaml_redacted(hidden_members(redactor, text), redactor,
-                                               text), redactor), redactor)
+                                               text), redactor, yaml=True), redactor)
     text = _queries(hidden_members(redactor, text, csv), redactor)
     # Then its lines that are a .env's pairs, "export PASSWORD=..." (hostile45).
     return text if csv else _text_pairs(text, redactor, xml)

@@ -28,7 +28,7 @@ scalar (a Kubernetes Secret's ``.env: |``) not at all: both went out in clear.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import hidden_members
@@ -45,9 +45,9 @@ __all__ = ["field_pairs", "plain_pairs", "queries", "string_pairs", "text_pairs"
 #: A line's end, kept when the text is split at it.
 _BREAK = lazy_compile(r"(\r\n|\r|\n)")
 
-#: A comment's start (a shell's, a ``.env``'s, YAML's): its ``#`` marks and the blanks
-#: about them.
-_COMMENT = lazy_compile(r"(?:[ \t\f]*#)+[ \t\f]*")
+#: A comment's start (a shell's, a ``.env``'s, YAML's ``#``, a script's ``//``, a block
+#: comment's line ``*``: hostile47): its marks and the blanks about them.
+_COMMENT = lazy_compile(r"(?:[ \t\f]*(?:#|//|\*(?!/)))+[ \t\f]*")
 
 
 def plain_pairs(text: str, redactor: Redactor, depth: int = 0) -> str:
@@ -87,6 +87,8 @@ def plain_pairs(text: str, redactor: Redactor, depth: int = 0) -> str:
                 quote = quote_opened(line, redactor.denies)
         elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
             parts[at] = hidden_members(redactor, line)
+        if "/" in parts[at]:
+            parts[at] = _commented_pairs(parts[at], redactor.denies)
     return "".join(parts)
 
 
@@ -94,7 +96,7 @@ def _quoted_on(line: str, quote: str) -> tuple[str, str]:
     """A line of a denied value whose ``quote`` a line before opened, hidden (its
     indentation kept: a YAML block's line), and the quote still open after it: the
     value's lines to the one closing its quote, that one whole."""
-    closed = "'" in line if quote == "'" else quote_close(line, 0, '"') >= 0
+    closed = "'" in line if quote == "'" else quote_close(line, 0, quote) >= 0
     value = line.lstrip(" \t")
     if value:
         line = line[:len(line) - len(value)] + redacted(value)
@@ -122,6 +124,12 @@ def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:
             continue
         if "=" not in line:
             continue
+        if "/" in line:
+            # (A comment's pair first: " PASSWORD=... */ run();" ends at its "*/".)
+            hidden = _commented_pairs(line, redactor.denies)
+            if hidden is not line:
+                parts[at] = hidden
+                continue
         comment = _COMMENT.match(line)
         head = 0 if comment is None else comment.end()
         hidden = spaced_pair(line[head:], redactor.denies, bare=True)
@@ -129,6 +137,59 @@ def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:
             parts[at] = line[:head] + hidden
             quote = "" if head else quote_opened(line, redactor.denies)
     return "".join(parts)
+
+
+def _commented_pairs(line: str, denies: Callable[[str], bool]) -> str:
+    """``line`` with the value of the one ``.env`` pair a comment in it holds hidden when
+    ``denies`` names it: a C-style comment's (``/* PASSWORD=... */``, to its ``*/`` or
+    the line's end; the text before a ``*/`` closing one a line before opened) and a
+    ``//`` one after a blank (``f(); // PASSWORD=...``, to the line's end; a URL's
+    ``://`` is none). Sent in clear before (hostile47): the form's reading named the
+    pair ``/* PASSWORD``. The line's marks found in one pass: linear."""
+    if "/*" not in line and "*/" not in line and "//" not in line:
+        return line
+    out: list[str] = []
+    at = 0  # (the line up to here is in out)
+    opened = 0  # (where the open comment's text starts; -1: none open)
+    first = True
+    for mark in _C_MARKS.finditer(line):
+        token = mark.group()
+        if first and token != "*/":
+            opened = -1  # (no "*/" first: no comment open from a line before)
+        first = False
+        if opened >= 0:
+            if token == "*/":
+                out += line[at:opened], _comment_pair(line[opened:mark.start()], denies)
+                at, opened = mark.start(), -1
+        elif token == "/*":
+            opened = mark.end()
+        elif token == "//":
+            opened = mark.end()
+            break  # (to the line's end)
+    if first:
+        return line  # (no mark: "http://...", "a//b")
+    if opened >= 0:
+        out += line[at:opened], _comment_pair(line[opened:], denies)
+        at = len(line)
+    out.append(line[at:])
+    hidden = "".join(out)
+    return line if MARKS.sub("", hidden) == MARKS.sub("", line) else hidden
+
+
+#: A C-style comment's marks, and a ``//`` comment's start (at the line's start or after
+#: a blank or ``;``).
+_C_MARKS = lazy_compile(r"/\*|\*/|(?:^|(?<=[ \t\f;]))//")
+
+
+def _comment_pair(text: str, denies: Callable[[str], bool]) -> str:
+    """A comment's ``text`` with the value of the one pair it is (its marks and blanks
+    first) hidden when ``denies`` names it; ``text`` itself otherwise."""
+    if "=" not in text:
+        return text
+    comment = _COMMENT.match(text)
+    head = 0 if comment is None else comment.end()
+    hidden = spaced_pair(text[head:], denies, bare=True)
+    return text if hidden is None else text[:head] + hidden
 
 
 #: A markup text's lines and the tags parting them (their text's, each tag one line's
@@ -163,21 +224,27 @@ def field_pairs(redactor: Redactor, text: str, depth: int = 0) -> str:
 #: A URL's query (its fragment too) in a text: from its ``?`` to the first blank, quote,
 #: ``<``, ``>`` or backtick, which end a link in HTML, XML, Markdown and scripts.
 _QUERY = re.compile(r"""\?[^\s"'<>`]*""")
+#: The same in YAML, where a ``,``, ``]`` or ``}`` ends a plain scalar in a flow
+#: collection (``[https://x/?password=s, other]``: the value read as ``s,``, then the
+#: item after it hidden with it or the ``]`` swallowed; hostile47). In a block scalar
+#: the rest of such a query is read with its line (:mod:`.yaml_env`).
+_YAML_QUERY = re.compile(r"""\?[^\s"'<>`,\]}]*""")
 
 #: An empty value as :func:`queries` hides it.
 _EMPTY_HIDDEN = escaped_redacted("")
 
 
-def queries(text: str, redactor: Redactor, depth: int = 0) -> str:
+def queries(text: str, redactor: Redactor, depth: int = 0, yaml: bool = False) -> str:
     """``text`` with the value of each pair a denied key names in a link's query redacted
     as the logged URL's are (:meth:`Redactor.linked`: ``<a href="/reset?token=...">``,
     HTML's ``&amp;`` read as ``;``, which starts a pair too), as a text/plain line's are;
-    ``text`` itself when none is (hostile26: an HTML or XML body sent it in clear)."""
+    ``text`` itself when none is (hostile26: an HTML or XML body sent it in clear).
+    ``yaml``: a query also ends at a flow collection's ``,``, ``]`` or ``}``."""
     if "?" not in text:
         return text
     out: list[str] = []
     at = 0
-    for found in _QUERY.finditer(text):
+    for found in (_YAML_QUERY if yaml else _QUERY).finditer(text):
         link = found.group()
         hidden = redactor.linked(link, depth) if "=" in link and (
             redactor.names_key_decoded(link)) else link

@@ -249,10 +249,15 @@ def _continued(line: str) -> bool:
 
 
 #: A text/plain line that is one pair, its "=" spaced or its name indented or after a
-#: shell's ``export``: its blanks and ``export``, its name, the "=" with its blanks, the
-#: value (to the line's end: linear, no overlap).
+#: shell's ``export`` or a script's declaration (``const``, ``let``, ``var``, exported
+#: too: hostile47): its blanks, ``export`` and declaration, its name, the "=" with its
+#: blanks, the value (to the line's end: linear, no overlap).
 _SPACED_PAIR = lazy_compile(
-    r"([ \t\f]*(?:export[ \t\f]+)?)([^\s=&;]+)([ \t\f]*=[ \t\f]*)(.*)")
+    r"([ \t\f]*(?:export[ \t\f]+)?((?:const|let|var)[ \t\f]+)?)([^\s=&;]+)"
+    r"([ \t\f]*=[ \t\f]*)(.*)")
+
+#: The quotes a script's declared value may open (a template literal's backquote too).
+_SCRIPT_QUOTES = ('"', "'", "`")
 
 
 def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
@@ -265,29 +270,50 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
     form's reading cuts at its ``&``); None for any other. A form's reading names that
     pair ``password `` (its blank kept), or ``export PASSWORD``, which no list names: it
     went out in clear (hostile33, hostile42). ``bare``: a pair ``PASSWORD=...`` too, a
-    line of a text no form's reading reads (a script's, HTML's: hostile45)."""
+    line of a text no form's reading reads (a script's, HTML's: hostile45). A script's
+    declaration (``const PASSWORD = "..."``, ``let password='x'``, ``var PASSWORD =
+    ...;``: hostile47, sent in clear) has its value hidden to its closing quote, else to
+    its ``;``, the name and what follows kept."""
     found = _SPACED_PAIR.fullmatch(line)
-    if found is None or not (bare or found.group(1) or found.group(3) != "=" or found.group(
-            4)[:1] in ('"', "'")) or not _denied(found.group(2), denies):
+    if found is None or not (bare or found.group(1) or found.group(4) != "=" or found.group(
+            5)[:1] in ('"', "'")) or not _denied(found.group(3), denies):
         return None
-    value = found.group(4).rstrip(" \t\f")
+    value = found.group(5)
+    if found.group(2):
+        value = _declared(value)
+    value = value.rstrip(" \t\f")
     if not value:
         return None
-    at = found.start(4)
+    at = found.start(5)
     return line[:at] + redacted(value) + line[at + len(value):]
+
+
+def _declared(value: str) -> str:
+    """A script's declared value as written: to its closing quote (a backslash escaping
+    in any: JavaScript's strings), else to its ``;``; to the line's end when neither."""
+    quote = value[:1]
+    if quote in _SCRIPT_QUOTES:
+        close = quote_close(value, 1, quote, backslash=True)
+        return value if close < 0 else value[:close + 1]
+    end = value.find(";")
+    return value if end < 0 else value[:end]
 
 
 def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
     """The quote a ``.env`` line's value opens and does not close when ``denies`` names
     its pair (``PRIVATE_KEY="-----BEGIN ...``: python-dotenv reads the lines up to the
     closing quote as the value, hostile42), else ``""``. In double quotes a backslash
-    escapes the character after it; single quotes hold no escape."""
+    escapes the character after it; single quotes hold no escape. A script's declaration
+    (``const KEY = `...``) may open a backquote, a backslash escaping in any."""
     found = _SPACED_PAIR.fullmatch(line)
     if found is None:
         return ""
-    value = found.group(4)
+    value = found.group(5)
     quote = value[:1]
-    if quote not in ('"', "'") or not _denied(found.group(2), denies):
+    declared = bool(found.group(2))
+    if quote not in (_SCRIPT_QUOTES if declared else ('"', "'")) or not _denied(
+            found.group(3), denies):
         return ""
-    closed = value.find("'", 1) if quote == "'" else quote_close(value, 1, quote)
+    closed = value.find("'", 1) if quote == "'" and not declared else quote_close(
+        value, 1, quote, declared)
     return "" if closed >= 0 else quote

@@ -70,7 +70,11 @@ def yaml_env(text: str, redactor: Redactor) -> str:
             # An explicit key's flow collection ("? [USER=ada," then "PASSWORD=...]"):
             # read as a value's, not its lines as plain scalars (hostile45).
             flow = properties_end(line, at + 2)
-            start = flow if line[flow:flow + 1] in ("{", "[") else start
+            while line.startswith(("- ", "-\t"), flow):  # ("? - PASSWORD=x": an item)
+                flow = properties_end(line, flow + 2)
+            start = flow if line[flow:flow + 1] in ("{", "[") or end < 0 and (
+                # (A plain or quoted one, "? PASSWORD=x": hostile47.)
+                line[flow:flow + 1] not in ("|", ">")) else start
         first = line[start:start + 1]
         last = row + 1  # (the lines [row, last) read here)
         new: Optional[str] = None
@@ -96,6 +100,12 @@ def yaml_env(text: str, redactor: Redactor) -> str:
             new = _commented(line, start, redactor)  # (hostile45)
         elif first not in ("", "*") and "=" in line:
             new = _plain(line, start, redactor)
+        if end > at and "=" in line[at:end]:
+            # A key holding a pair, "PASSWORD=x:" (a .env line ending in ":", which
+            # YAML reads as a key: sent in clear; hostile47).
+            key = _key(line, at, end, redactor)
+            if key is not None:
+                new = key + (lines.span(row, last) if new is None else new)[end:]
         if new is None:
             out.keep(row, last)
         else:
@@ -122,7 +132,7 @@ def _quoted(text: str, start: int, quote: str, redactor: Redactor) -> Optional[s
         written = _double_quoted(hidden)[1:-1]
         value = decoded
     else:
-        # Escapes YAML does not read (\q, a lone surrogate), or lines folded: its \n read
+        # Escapes YAML does not read (\q), or lines folded: its \n read
         # as a line's end, and hidden whole when that reading hides a value; or when YAML's
         # reading of it does (its lines folded, a "\" ending one joining the next, "\ " a blank:
         # PyYAML's narrow dump of "export PASSWORD=..." went out: hostile45).
@@ -179,8 +189,10 @@ _SURROGATE = lazy_compile("[\ud800-\udfff]")
 def _yaml_read(scalar: str, strict: bool = False) -> Optional[str]:
     """A double-quoted scalar's text with its escapes read as YAML reads them (``\\x0a``,
     ``\\U0000000a`` end a line too; review136, hostile45). One YAML does not read
-    (``\\q``, past U+10FFFF) is kept as written; in ``strict``, the text is None then,
-    and when it names a lone surrogate (no UTF-8 writes it: review136)."""
+    (``\\q``, past U+10FFFF) is kept as written; in ``strict``, the text is None then.
+    A lone surrogate (``\\ud800``) is read, as JSON's reading reads it, and written back
+    as its escape (:func:`_double_quoted`; hostile47: review136 hid the scalar whole for
+    one, and the JSON reading wrote it raw, no UTF-8)."""
     unread = False
 
     def character(escape: re.Match[str]) -> str:
@@ -195,7 +207,7 @@ def _yaml_read(scalar: str, strict: bool = False) -> Optional[str]:
         return read
 
     value = _ESCAPE.sub(character, scalar)
-    return None if strict and (unread or _SURROGATE.search(value)) else value
+    return None if strict and unread else value
 
 
 def _decoded(scalar: str) -> Optional[str]:
@@ -229,6 +241,26 @@ def _plain(line: str, start: int, redactor: Redactor) -> Optional[str]:
         # scalar hidden whole, in double quotes.)
         hidden = f'"{redacted(scalar.rstrip())}"'
     return f"{line[:start]}{hidden}{line[cut:] if tail is None else tail}"
+
+
+def _key(line: str, at: int, end: int, redactor: Redactor) -> Optional[str]:
+    """``line[:end]`` (to a mapping key's ``:`` and the blank after it, the key from
+    ``at``) with the pairs' denied values in its key hidden, in its style; None when
+    none is."""
+    colon = line.rfind(":", at, end)
+    key = line[at:colon].rstrip(" \t")
+    first = key[:1]
+    if first in ('"', "'"):
+        hidden = _quoted(key, 0, first, redactor)
+        return None if hidden is None else line[:at] + hidden + line[at + len(key):end]
+    if first in ("", "?", "{", "[", "*"):
+        return None
+    hidden = plain_pairs(key, redactor)
+    if hidden == key:
+        return None
+    if hidden[:1] != first and hidden[:1] in _PLAIN_START:
+        hidden = f'"{redacted(key)}"'
+    return line[:at] + hidden + line[at + len(key):end]
 
 
 def _commented(line: str, at: int, redactor: Redactor) -> Optional[str]:
@@ -295,4 +327,8 @@ def _double_quoted(text: str) -> str:
     written = json.dumps(text, ensure_ascii=False)
     for breaks, escape in _BREAKS:  # (line breaks to YAML 1.1, PyYAML: escaped)
         written = written.replace(breaks, escape)
+    if _SURROGATE.search(written) is not None:
+        # (A lone surrogate, read from its escape: written back as one, as a JSON body's
+        # is, json_literals.dumps_as_sent; raw it is no UTF-8. hostile47.)
+        written = _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", written)
     return written

@@ -280,6 +280,9 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
             reading.spans.append((start, end, ""))  # (an alias of a hidden anchor)
             return True
     if reading.scalars is not None:
+        if frame.colon >= 0:
+            # (A key holding a pair, {PASSWORD=x: 1}, read as a value is; hostile47.)
+            _scalar(text, frame.start, frame.colon, reading)
         _scalar(text, start, end, reading)
     denies = reading.denies
     if frame.colon < 0 or denies is None:

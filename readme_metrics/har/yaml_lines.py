@@ -97,18 +97,20 @@ def value_start(line: str, at: int) -> int:
     return -1 if found is None else found.end()
 
 
-def quote_close(text: str, at: int, quote: str) -> int:
+def quote_close(text: str, at: int, quote: str, backslash: bool = False) -> int:
     """Where the quote closing a quoted scalar whose text starts at ``at`` is on its line,
     or -1 (the scalar goes on): ``''`` in single quotes is a quote, and in double quotes
     a backslash escapes the character after it (``\\"``). The one reading of a quoted
     scalar, a key's (:func:`value_start`) and a flow collection's
     (:func:`~.redaction_yaml._flow_close`)
-    alike; found by ``str.find``, each backslash run counted once: linear."""
+    alike; found by ``str.find``, each backslash run counted once: linear.
+    ``backslash``: a backslash escapes in any quote (a script's string, ``'it\\'s'``, a
+    template literal's backquote: :func:`~.redaction_spaced.spaced_pair`)."""
     while True:
         close = text.find(quote, at)
         if close < 0:
             return -1
-        if quote == "'":
+        if quote == "'" and not backslash:
             if not text.startswith("'", close + 1):
                 return close
             at = close + 2
