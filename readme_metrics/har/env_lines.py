@@ -126,9 +126,9 @@ def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:
             continue
         if "/" in line:
             # (A comment's pair first: " PASSWORD=... */ run();" ends at its "*/".)
-            hidden = _commented_pairs(line, redactor.denies)
-            if hidden is not line:
-                parts[at] = hidden
+            commented = _commented_pairs(line, redactor.denies)
+            if commented is not line:
+                parts[at] = commented
                 continue
         comment = _COMMENT.match(line)
         head = 0 if comment is None else comment.end()
