@@ -31,14 +31,13 @@ from typing import Callable
 import pytest
 import yaml
 
-from readme_metrics.har.bodies import post_data
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.support.work_count import text_work
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_hostile41_findings import GROUPED, PROSE_ZIP, _b64, _grouped, _leaks
 from tests.test_hostile44_findings import _assert_linear
+from tests.test_hostile45_findings import _body_work
 
 DENY = Redactor(["password"])
 #: A value hidden, as written or percent-encoded (a form's reading of a line).
@@ -267,13 +266,6 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, body: str,
 
 
 # 7. Cost: linear, counted (tests/support/work_count.py) --------------------------------
-
-def _body_work(body: str, mime: str) -> int:
-    data = body.encode()
-    post_data(data, len(data), {"content-type": mime}, DENY, 1 << 24)
-    return text_work(lambda: post_data(data, len(data), {"content-type": mime}, DENY,
-                                       1 << 24))
-
 
 HUGE: dict[str, Callable[[int], int]] = {
     "block-comments": lambda n: _body_work(
