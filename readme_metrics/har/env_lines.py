@@ -203,6 +203,13 @@ def string_pairs(redactor: Redactor, node: Any, at: Any, text: str, depth: int =
     (:func:`plain_pairs`: a ``.env``, an HTML form's text/plain body in an API Gateway
     event); any other as a URL or a form (:func:`~.redaction_query.link_in`)."""
     if "\n" not in text and "\r" not in text:
+        # (One line that is a spaced or exported pair, "export PASSWORD=...", "PASSWORD =
+        # ...": the form's reading names it "export PASSWORD" or "PASSWORD "; hostile47's
+        # YAML fuzz, flow style that is JSON.)
+        spaced = spaced_pair(text, redactor.denies)
+        if spaced is not None:
+            node[at] = spaced
+            return True
         return link_in(redactor, node, at, text, depth)
     hidden = field_pairs(redactor, text)
     if hidden == text:
@@ -226,9 +233,10 @@ def field_pairs(redactor: Redactor, text: str, depth: int = 0) -> str:
 _QUERY = re.compile(r"""\?[^\s"'<>`]*""")
 #: The same in YAML, where a ``,``, ``]`` or ``}`` ends a plain scalar in a flow
 #: collection (``[https://x/?password=s, other]``: the value read as ``s,``, then the
-#: item after it hidden with it or the ``]`` swallowed; hostile47). In a block scalar
-#: the rest of such a query is read with its line (:mod:`.yaml_env`).
-_YAML_QUERY = re.compile(r"""\?[^\s"'<>`,\]}]*""")
+#: item after it hidden with it or the ``]`` swallowed; hostile47), and a ``:`` before a
+#: blank a key (``https://x/?password=s: 1``: its ``:`` was hidden, no YAML). In a block
+#: scalar the rest of such a query is read with its line (:mod:`.yaml_env`).
+_YAML_QUERY = re.compile(r"""\?(?:[^\s"'<>`,\]}:]+|:(?!\s|\Z))*""")
 
 #: An empty value as :func:`queries` hides it.
 _EMPTY_HIDDEN = escaped_redacted("")

@@ -280,9 +280,10 @@ def _member(text: str, frame: _Frame, end: int, reading: _Reading) -> bool:
             reading.spans.append((start, end, ""))  # (an alias of a hidden anchor)
             return True
     if reading.scalars is not None:
-        if frame.colon >= 0:
-            # (A key holding a pair, {PASSWORD=x: 1}, read as a value is; hostile47.)
-            _scalar(text, frame.start, frame.colon, reading)
+        if frame.colon >= 0:  # (a key, {PASSWORD=x: 1}, "? !!str ...": hostile47)
+            key = text[frame.start:frame.colon].lstrip(" \t\r\n")
+            _scalar(text, frame.colon - len(key) + (key[:1] == "?" and key[1:2] in (
+                " ", "\t", "\r", "\n")), frame.colon, reading)
         _scalar(text, start, end, reading)
     denies = reading.denies
     if frame.colon < 0 or denies is None:
