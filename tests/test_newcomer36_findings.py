@@ -1,0 +1,145 @@
+"""newcomer36's first hour on main at 34d01479 (2026-12-06): README followed from a fresh
+clone (the demo, the test command's first minutes; the WSGI, Flask, Django and FastAPI
+quick starts), then the mistakes a newcomer makes.
+
+1. ``app.add_middleware(ReadMeMetricsMiddleware(app, config=...))``, the middleware made
+   and given to Starlette's ``add_middleware`` in place of its class: every request was a
+   500 with Starlette's bare "TypeError: MetricsMiddleware.__call__() missing 2 required
+   positional arguments: 'receive' and 'send'", and uvicorn's lifespan said only "ASGI
+   'lifespan' protocol appears unsupported". Now the error names the right call, and is
+   logged once as the app builds its middleware (at the lifespan's start under uvicorn).
+2. A file's path naming no function (``README_GROUPING_FUNCTION=myapp/metrics.py``,
+   ``C:\\proj\\myapp\\metrics.py``) was read as the module ``myapp/metrics`` and the
+   attribute ``py``: the error suggested ``'myapp.metrics.py'``, itself no function's path.
+3. The grouping function's ``{"key": ...}`` (or ``"apiKey"`` in another case) was refused as
+   "no 'api_key'" without the "did you mean" its near misses get.
+
+Each test named "said" failed before its fix; the others pin what stays.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from readme_metrics import MetricsApiConfig
+from readme_metrics.added_made import ADDED_MADE
+from tests.support.fake_api import Collector
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")  # Starlette's TestClient
+
+KEY = "rdme_newcomer36_key_4242"
+MADE_SAID = "app.add_middleware() was given a"
+
+
+def _grouping(request: Any) -> Any:
+    return {"api_key": "owlbert-key", "label": "Owlbert"}
+
+
+def _config(collector: Collector, **options: Any) -> MetricsApiConfig:
+    return MetricsApiConfig(api_key=KEY, metrics_api=collector.url,
+                            grouping_function=_grouping, **options)
+
+
+def _app(framework: str) -> Any:
+    if framework == "fastapi":
+        from fastapi import FastAPI
+
+        fastapi_app = FastAPI()
+
+        @fastapi_app.get("/")
+        async def hello() -> dict[str, str]:
+            return {"hello": "world"}
+
+        return fastapi_app
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def hello_route(request: Any) -> JSONResponse:
+        return JSONResponse({"hello": "world"})
+
+    return Starlette(routes=[Route("/", hello_route)])
+
+
+def _middleware_class(framework: str) -> Any:
+    if framework == "fastapi":
+        from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+        return ReadMeMetricsMiddleware
+    from readme_metrics.asgi import MetricsMiddleware
+
+    return MetricsMiddleware
+
+
+def _get(app: Any) -> Any:
+    from starlette.testclient import TestClient
+
+    return TestClient(app).get("/", headers={"X-Api-Key": "owlbert-key"})
+
+
+def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records
+            if MADE_SAID in record.getMessage()]
+
+
+# -- 1. the middleware made, given to add_middleware ------------------------------------------
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["on", "off"])
+@pytest.mark.parametrize("framework", ["fastapi", "starlette"])
+def test_a_middleware_given_made_to_add_middleware_is_said_naming_the_right_call(
+        framework: str, enabled: bool, collector: Collector,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Failed before: Starlette's "__call__() missing 2 required positional arguments"."""
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+    app = _app(framework)
+    cls = _middleware_class(framework)
+    made = cls(app, config=_config(collector, enabled=enabled))
+    try:
+        app.add_middleware(made)  # the mistake: the instance, not the class
+        for _ in range(2):  # Starlette builds again at each request while it fails
+            with pytest.raises(TypeError) as raised:
+                _get(app)
+            assert str(raised.value) == ADDED_MADE.format(cls.__name__)
+        assert f"app.add_middleware({cls.__name__}, config=MetricsApiConfig(...))" in str(
+            raised.value)
+        assert _said(caplog) == [ADDED_MADE.format(cls.__name__)]  # logged once
+        assert KEY not in caplog.text
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "starlette"])
+def test_the_class_given_to_add_middleware_logs_as_before(
+        framework: str, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+    app = _app(framework)
+    cls = _middleware_class(framework)
+    app.add_middleware(cls, config=_config(collector, buffer_length=1))
+    response = _get(app)
+    assert response.status_code == 200 and response.json() == {"hello": "world"}
+    assert len(collector.wait_for_logs(1)) == 1
+    assert _said(caplog) == []
+    assert "build_middleware_stack" not in vars(app)  # nothing of this check is left
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "starlette"])
+def test_the_whole_app_wrapped_is_served_as_before_and_left_as_it_was(
+        framework: str, collector: Collector, caplog: pytest.LogCaptureFixture) -> None:
+    """``app = ReadMeMetricsMiddleware(app, config)``, the other right way: the check
+    looks at the app's first build, finds nothing, and puts the app's own build back."""
+    caplog.set_level(logging.ERROR, logger="readme_metrics")
+    app = _app(framework)
+    wrapped = _middleware_class(framework)(app, _config(collector, buffer_length=1))
+    try:
+        assert "build_middleware_stack" in vars(app)  # watching
+        response = _get(wrapped)
+        assert response.status_code == 200 and response.json() == {"hello": "world"}
+        assert len(collector.wait_for_logs(1)) == 1
+        assert _said(caplog) == []
+        assert "build_middleware_stack" not in vars(app)
+    finally:
+        wrapped.close()
