@@ -143,3 +143,35 @@ def test_the_whole_app_wrapped_is_served_as_before_and_left_as_it_was(
         assert "build_middleware_stack" not in vars(app)
     finally:
         wrapped.close()
+
+
+# -- 2. a file's path that names no function --------------------------------------------------
+
+@pytest.mark.parametrize(("path", "meant"), [
+    ("newcomer_app/metrics.py", "newcomer_app.metrics.grouping"),
+    ("newcomer_app\\metrics.py", "newcomer_app.metrics.grouping"),  # Windows' separator
+    (".\\newcomer_app\\metrics.py", "newcomer_app.metrics.grouping"),
+    ("newcomer_app.metrics.py", "newcomer_app.metrics.grouping"),  # said "no attribute 'py'"
+    ("C:\\proj\\newcomer_app\\metrics.py", "metrics.grouping"),  # copied from Explorer
+])
+@pytest.mark.parametrize("given", ["argument", "environment"])
+def test_a_files_path_naming_no_function_is_said_to_name_one(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, path: str, meant: str,
+        given: str) -> None:
+    """Failed before: the example was 'newcomer_app.metrics.py' (or 'metrics.py'), the
+    file's path again, which names no function either."""
+    from tests.test_newcomer_findings import _project
+
+    _project(tmp_path, monkeypatch)
+    options: dict[str, Any] = {"api_key": "any-key"}
+    if given == "argument":
+        options["grouping_function"] = path
+    else:
+        monkeypatch.setenv("README_GROUPING_FUNCTION", path)
+    with pytest.raises(ValueError) as caught:
+        MetricsApiConfig(**options)
+    message = str(caught.value)
+    assert f"cannot import {path!r}: that is a file's" in message, message
+    assert f"e.g. {meant!r}, for a function named grouping in it: the path names no " \
+           "function" in message, message
+    assert ".py'" not in message.split(": that is")[1], message

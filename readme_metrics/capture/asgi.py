@@ -120,7 +120,7 @@ class MetricsMiddleware(PipelineControls):
         # uvicorn --lifespan off: its SIGTERM loses what waits, said at the first request.
         self._no_lifespan = LifespanCheck(self.logger)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
-        watch_added(app)  # given made to a Starlette app's add_middleware? said, then
+        watch_added(app)  # given made to Starlette's add_middleware: said (added_made.py)
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
             from readme_metrics.served_bare import watch_served
 
