@@ -175,3 +175,44 @@ def test_a_files_path_naming_no_function_is_said_to_name_one(
     assert f"e.g. {meant!r}, for a function named grouping in it: the path names no " \
            "function" in message, message
     assert ".py'" not in message.split(": that is")[1], message
+
+
+# -- 3. the caller's key or id under a name of its own ----------------------------------------
+
+@pytest.mark.parametrize(("result", "meant"), [
+    pytest.param({"key": "owlbert-secret", "label": "x"}, "key", id="key"),
+    pytest.param({"token": "owlbert-secret"}, "token", id="token"),
+    pytest.param({"user_id": "owlbert-secret", "label": "x"}, "user_id", id="user_id"),
+    pytest.param({"userId": "owlbert-secret", "email": "x@example.com"}, "userId",
+                 id="userId"),
+    pytest.param({"user": "owlbert-secret", "key": "owlbert-secret"}, "key",
+                 id="a-key-before-an-id"),
+])
+def test_the_callers_key_under_a_name_of_its_own_is_said_as_the_name_meant(
+        caplog: pytest.LogCaptureFixture, result: dict[str, str], meant: str) -> None:
+    """Failed before: "returned no 'api_key' (its keys: key, label; ...)" and nothing
+    more. Names only, never the value."""
+    from readme_metrics.grouping import Identifier
+
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    assert Identifier(lambda request: result, logging.getLogger("readme_metrics"))(
+        object()) is None
+    (said,) = [r.getMessage() for r in caplog.records
+               if "returned no 'api_key'" in r.getMessage()]
+    assert said.endswith(
+        f"the request is not logged (did you mean 'api_key' for {meant!r}? api_key is "
+        "whatever tells your callers apart, a key or an id, always sent masked)"), said
+    assert "owlbert-secret" not in caplog.text
+
+
+def test_a_mapping_with_no_name_taken_for_the_key_says_only_its_names(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from readme_metrics.grouping import Identifier
+
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    Identifier(lambda request: {"label": "x", "plan": "pro"},
+               logging.getLogger("readme_metrics"))(object())
+    (said,) = [r.getMessage() for r in caplog.records
+               if "returned no 'api_key'" in r.getMessage()]
+    assert said.endswith("(its keys: label, plan; known: api_key, label, email); the "
+                         "request is not logged"), said
