@@ -34,7 +34,7 @@ from readme_metrics.forwarded_hint import ForwardedHint
 from readme_metrics.grouping import Identifier
 from readme_metrics.handed_over import FINISH_WAIT, HandedOver
 from readme_metrics.har import build_log
-from readme_metrics.middleware_arguments import no_options_given
+from readme_metrics.middleware_arguments import no_app_given, no_options_given
 from readme_metrics.nothing_listens import NothingListens
 from readme_metrics.redaction import Redactor
 from readme_metrics.skip_rules import SkipRules
@@ -351,6 +351,8 @@ class PipelineControls:
         def __new__(cls, *args: Any, **arguments: Any) -> Any:
             if arguments and not _takes(cls.__init__, args, arguments):
                 no_options_given(cls.__name__, arguments)
+                no_app_given(cls.__name__, args, arguments,
+                             inspect.iscoroutinefunction(cls.__call__))
             return super().__new__(cls)
 
     def flush(self, timeout: Optional[float] = None) -> bool:

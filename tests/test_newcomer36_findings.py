@@ -8,6 +8,8 @@ quick starts), then the mistakes a newcomer makes.
    positional arguments: 'receive' and 'send'", and uvicorn's lifespan said only "ASGI
    'lifespan' protocol appears unsupported". Now the error names the right call, and is
    logged once as the app builds its middleware (at the lifespan's start under uvicorn).
+   ``ReadMeMetricsMiddleware(config=...)`` given to it, no app, said only Python's
+   "missing 1 required positional argument: 'app'": now the same advice.
 2. A file's path naming no function (``README_GROUPING_FUNCTION=myapp/metrics.py``,
    ``C:\\proj\\myapp\\metrics.py``) was read as the module ``myapp/metrics`` and the
    attribute ``py``: the error suggested ``'myapp.metrics.py'``, itself no function's path.
@@ -143,6 +145,30 @@ def test_the_whole_app_wrapped_is_served_as_before_and_left_as_it_was(
         assert "build_middleware_stack" not in vars(app)
     finally:
         wrapped.close()
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "starlette"])
+def test_a_middleware_made_with_no_app_for_add_middleware_is_said_naming_the_right_call(
+        framework: str, collector: Collector) -> None:
+    """``app.add_middleware(ReadMeMetricsMiddleware(config=...))``: failed before with
+    Python's "__init__() missing 1 required positional argument: 'app'"."""
+    cls = _middleware_class(framework)
+    with pytest.raises(TypeError) as raised:
+        cls(config=_config(collector, enabled=False))
+    assert str(raised.value) == (
+        f"readme_metrics: {cls.__name__}(config=...) was made with no app to wrap: "
+        f"app.add_middleware() takes the class and its options, app.add_middleware("
+        f"{cls.__name__}, config=MetricsApiConfig(...)), and makes it with the app; to "
+        f"wrap an app yourself, {cls.__name__}(app, config)")
+
+
+def test_a_middleware_made_with_its_app_by_keyword_is_made_as_before(
+        collector: Collector) -> None:
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    made = ReadMeMetricsMiddleware(app=_app("fastapi"), config=_config(collector,
+                                                                        enabled=False))
+    assert made.config.enabled is False
 
 
 # -- 2. a file's path that names no function --------------------------------------------------
