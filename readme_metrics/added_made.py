@@ -46,13 +46,14 @@ def _made_in(app: Any) -> Optional[Any]:
     return None
 
 
-def watch_added(app: Any) -> None:
+def watch_added(given: Any) -> None:
     """Asked by an ASGI metrics middleware made around ``app`` (on or off: an instance
     fails the same either way): when ``app`` is a Starlette app, its next middleware
     stack build looks for a middleware given made (:data:`ADDED_MADE`)."""
+    app: Any = given  # (not narrowed by the isinstance below)
     try:
         found = sys.modules.get("starlette.applications")
-        if found is None or not isinstance(app, getattr(found, "Starlette", ())):
+        if found is None or not isinstance(given, getattr(found, "Starlette", ())):
             return
         if "build_middleware_stack" in vars(app):
             return  # watched already (another middleware made around it), or the app's own

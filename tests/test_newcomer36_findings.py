@@ -242,3 +242,26 @@ def test_a_mapping_with_no_name_taken_for_the_key_says_only_its_names(
                if "returned no 'api_key'" in r.getMessage()]
     assert said.endswith("(its keys: label, plan; known: api_key, label, email); the "
                          "request is not logged"), said
+
+
+# -- the brief's Django settings: warned already (newcomer35), pinned here --------------------
+
+def test_readme_config_settings_and_timeout_as_django_settings_are_named() -> None:
+    """README_CONFIG, README_SETTINGS (the configuration misnamed) and README_TIMEOUT (a
+    variable taken for a setting): said by newcomer35's check on main already (a
+    runserver start-up showed the three warnings); this pins them."""
+    from types import SimpleNamespace
+
+    from readme_metrics.django_settings_names import unread_settings
+
+    said = unread_settings(SimpleNamespace(
+        README_CONFIG={"buffer_length": 1}, README_SETTINGS={"timeout": 10},
+        README_TIMEOUT=10))
+    assert said == [
+        "settings.README_CONFIG is not read: the setting is README_METRICS_CONFIG = "
+        "MetricsApiConfig(...)",
+        "settings.README_SETTINGS is not read: the setting is README_METRICS_CONFIG = "
+        "MetricsApiConfig(...)",
+        "settings.README_TIMEOUT is not read (README_TIMEOUT is an environment variable, "
+        "not a Django setting): give the option inside README_METRICS_CONFIG = "
+        "MetricsApiConfig(timeout=...) in settings.py, or export README_TIMEOUT"]
