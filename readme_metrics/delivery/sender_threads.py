@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from readme_metrics._process_id import getpid
 from readme_metrics.delivery import watchdog
