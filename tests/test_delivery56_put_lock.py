@@ -18,52 +18,14 @@ from __future__ import annotations
 
 import dis
 import sys
-import threading
 from types import FrameType
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery.batcher_put import BatchPutting
 from tests.support.delivery import clocked_batcher, item
-from tests.support.processes import LINE_WAIT
+from tests.support.lock_taker import Other, free
 
 _PUT = BatchPutting.put.__code__
-
-
-class _Other:
-    """Another thread that takes ``lock`` if it is free, holds it until let go."""
-
-    def __init__(self, lock: Any) -> None:
-        self.lock, self.took, self.go = lock, threading.Event(), threading.Event()
-        self.holds = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        self.took.wait(LINE_WAIT)
-
-    def _run(self) -> None:
-        self.holds = self.lock.acquire(blocking=False)
-        self.took.set()
-        if self.holds:
-            self.go.wait(LINE_WAIT)
-            self.lock.release()
-
-    def let_go(self) -> None:
-        self.go.set()
-        self.thread.join(LINE_WAIT)
-
-
-def _free(lock: Any) -> bool:
-    """Whether another thread can take ``lock`` now (taken and released again)."""
-    answer: list[bool] = []
-
-    def take() -> None:
-        answer.append(lock.acquire(blocking=False))
-        if answer[0]:
-            lock.release()
-
-    thread = threading.Thread(target=take)
-    thread.start()
-    thread.join(LINE_WAIT)
-    return answer == [True]
 
 
 #: Not landed at: 3.11+'s NOP (a ``try:``'s), which no entry of the exception table
@@ -102,7 +64,7 @@ def _land(offset: int) -> tuple[bool, list[str]]:
     def let_go() -> None:
         other = state["other"]
         if other is not None and other.holds and not other.go.is_set():
-            if _free(lock):
+            if free(lock):
                 wrong.append("the other thread's hold on the lock released")
             other.let_go()
 
@@ -115,7 +77,7 @@ def _land(offset: int) -> tuple[bool, list[str]]:
         caller = frame if event == "c_call" else frame.f_back
         other = state["other"]
         if caller is state["frame"] and (other is None or not other.holds):
-            state["other"] = _Other(lock)  # (takes it only if free)
+            state["other"] = Other(lock)  # (takes it only if free)
 
     log = item(f"at-{offset}")
     error: Optional[BaseException] = None
@@ -136,7 +98,7 @@ def _land(offset: int) -> tuple[bool, list[str]]:
         state["other"].let_go()
     if not isinstance(error, (KeyboardInterrupt, type(None))):
         wrong.append(f"{type(error).__name__}: {error}")
-    if not _free(lock):
+    if not free(lock):
         wrong.append("the lock held for good")
         lock.release()
     if queue.accepted + queue.refused != 1 or queue.counts["captured"] != 1:
