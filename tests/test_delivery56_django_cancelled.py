@@ -28,6 +28,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.support.command import app_environment
+from tests.support.django_stop_site import SITE as D54_SITE
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
@@ -38,39 +39,8 @@ from tests.support.raw_requests import answer_to
 pytest.importorskip("django", minversion="5.0")  # (the handler's own task: 5.0+)
 pytestmark = pytest.mark.e2e
 
-SITE = textwrap.dedent("""
-    import asyncio, os, time
-
-    import django
-    from django.conf import settings
-
-    from readme_metrics import MetricsApiConfig
-
-    settings.configure(
-        SECRET_KEY="d56", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
-        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
-        README_METRICS_CONFIG=MetricsApiConfig(
-            grouping_function=lambda request: {"api_key": "d56-key", "label": "d56"},
-            buffer_length=1000, flush_interval=600))
-    django.setup()
-
-    from django.core.asgi import get_asgi_application
-    from django.http import JsonResponse
-    from django.urls import path
-
-    from readme_metrics.django_asgi import with_lifespan
-
-    def quick(request):
-        return JsonResponse({"quick": True})
-
-    def sync_view(request):  # in asgiref's thread, until the test lets it go
-        open(os.environ["D56_ENTERED"], "w").close()
-        while not os.path.exists(os.environ["D56_RELEASE"]):
-            time.sleep(0.01)
-        return JsonResponse({"slow": True})
-
-    urlpatterns = [path("quick", quick), path("sync", sync_view)]
-    inner = with_lifespan(get_asgi_application())
+SITE = D54_SITE + textwrap.dedent("""
+    inner = app
 
     def left_running():
         return any(getattr(task.get_coro(), "__qualname__", "").endswith("process_request")
@@ -128,8 +98,8 @@ def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_50
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled = tmp_path / "cancelled"
     port = free_port()
-    env = app_environment(collector.url, tmp_path, D56_ENTERED=str(entered),
-                          D56_RELEASE=str(release), D56_CANCELLED=str(cancelled))
+    env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
+                          D54_RELEASE=str(release), D56_CANCELLED=str(cancelled))
     with open(tmp_path / "err", "wb") as err_file:
         process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
                                cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
