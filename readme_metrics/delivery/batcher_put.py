@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Optional
 
-from readme_metrics.delivery.interrupted import exit_cut
-
 if TYPE_CHECKING:
     import threading
 
@@ -26,7 +24,7 @@ class BatchPutting:
     """:class:`~readme_metrics.delivery.batcher.Batcher`'s hand-off, a base of it."""
 
     queue: LogQueue
-    lock: threading.Lock
+    lock: threading.RLock
     health: ApiHealth
     staffing: Staffing
     closed: bool
@@ -107,7 +105,14 @@ class BatchPutting:
                     raise
             return result
         except BaseException as interrupt:
-            if exit_cut(interrupt, _PUT):  # (CPython 3.9: the lock's release skipped)
+            # The with block's release skipped (CPython 3.9 runs a signal handler after
+            # its end, before its __exit__ call: bpo-29988; a tracer's raise between the
+            # lock's acquire and the block's handler): released if this thread still
+            # holds it (the queue's lock is an RLock for that). The traceback's
+            # instruction cannot tell: a raise at the block's last instruction reads as
+            # one after its end, the lock released already; the second release freed
+            # another thread's hold (delivery56, as review137 in InlineSends).
+            if self.lock._is_owned():  # type: ignore[attr-defined]
                 self.lock.release()
             if result is None:  # nothing done (or the lock not taken): now
                 item.handed = False  # type: ignore[attr-defined] # (a second raise)
@@ -152,5 +157,3 @@ class BatchPutting:
             late, self.refused_late = self.refused_late, 0
             return late
 
-
-_PUT = BatchPutting.put.__code__

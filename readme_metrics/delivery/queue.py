@@ -96,7 +96,9 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         #: delivered meanwhile (counted in ``delivered_since_413``).
         self.post_bytes_cap = max_post_bytes
         self.delivered_since_413 = 0
-        self.lock = threading.Lock()
+        #: An RLock for its owner: ``Batcher.put``'s handler releases it only if its
+        #: thread still holds it after a raise (delivery56).
+        self.lock = threading.RLock()
         #: Senders wait here; a batch wakes the one parked last (warm: .last_parked).
         self.wake = LastParked(self.lock)
         #: flush() callers wait here (a LastParked for its wake, whole wherever a raise
