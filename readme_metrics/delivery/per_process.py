@@ -75,8 +75,6 @@ class PerProcess:
         self._queue_only_told = False  # the warning that no sender thread can start
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
-        self._inline_turned_away = False  # a request found the inline sender busy
-        self._inline_noted = False  # ... and that was a request's, not the sender's look
         #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
         #: threads worked on, and the close has a bound of its own.
         self._exit_outlasted = False
