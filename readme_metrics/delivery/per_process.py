@@ -53,6 +53,7 @@ class PerProcess:
     _auth_pause: float
     _transport_given: bool
     _transport: Transport
+    _said_at_exit: Callable[[], bool]
 
     if TYPE_CHECKING:
         def _run(self) -> None: ...
@@ -70,6 +71,7 @@ class PerProcess:
                                 backoff_cap=self._backoff[1], max_senders=MAX_SENDERS,
                                 probe_after=config.timeout)
         self._batcher.closed = closed
+        self._batcher.said_at_exit = self._said_at_exit
         self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
         self._started = False
         self._queue_only_told = False  # the warning that no sender thread can start
