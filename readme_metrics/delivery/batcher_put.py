@@ -33,6 +33,7 @@ class BatchPutting:
     close_accepted: int
     refused_closing: int
     refused_late: int
+    said_at_exit: Callable[[], bool]
     _clock: Callable[[], float]
 
     def put(self, item: object, nbytes: int, inline: bool
@@ -142,6 +143,11 @@ class BatchPutting:
         # Inline (the close's thread alone sends), past the deadline, once the close's
         # own logs settled, or at the queue's bounds: refused, said by the close. Once it
         # ended ("late"), said by Delivery's LateRefused: before delivery53 unsaid.
+        if self.said_at_exit():
+            # A log the exit said already, "not delivered" (a finish it gave up on:
+            # MetricsPipeline.finish_at_exit): counted, not said a second time, as a
+            # late call's (delivery55: one log, two lines).
+            return "said", False, queue.refuse_locked("shutdown"), None
         if self.closing:
             self.refused_closing += 1
             return "shutdown", False, queue.refuse_locked("shutdown"), None
