@@ -345,28 +345,31 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         # reads), whole wherever a raise lands (as put_locked). Before delivery53 one at
         # count_drop_locked's entry left the drop uncounted, ``resolved`` counted.
         counts = self.counts
-        resolved, queued, unanswered = self.resolved, self.queued_bytes, self.dropped_unanswered
+        resolved, unanswered = self.resolved, self.dropped_unanswered
         key = "sent" if reason is None else "dropped_" + reason
-        total, dropped = counts[key] + count, counts["dropped"] + (reason is not None) * count
         if reason is not None and last > unanswered:
             unanswered = last
+        stored = (resolved + count, self.queued_bytes - nbytes, key, counts[key] + count,
+                  counts["dropped"] + (reason is not None) * count, unanswered)
         try:
-            self.resolved = resolved + count
-            self.queued_bytes = queued - nbytes
-            counts[key] = total
-            counts["dropped"] = dropped
-            self.dropped_unanswered = unanswered
-            if self.waiters:
-                self._tell_waiters_locked(first, last, reason)
+            self._store_resolved_locked(stored, first, last, reason)
         except BaseException:
             if self.resolved != resolved:  # begun: the rest with it (a second goes on)
-                self.queued_bytes = queued - nbytes
-                counts[key] = total
-                counts["dropped"] = dropped
-                self.dropped_unanswered = unanswered
-                if self.waiters:
-                    self._tell_waiters_locked(first, last, reason)
+                self._store_resolved_locked(stored, first, last, reason)
             raise
+
+    def _store_resolved_locked(self, stored: tuple[int, int, str, int, int, int],
+                               first: int, last: int, reason: Optional[str]) -> None:
+        """Store what :meth:`resolve_locked` computed, ``resolved`` first, and tell the
+        flush waiters: values from before, so storing them again (a raise landed in the
+        first store) comes to the same."""
+        self.resolved, self.queued_bytes, key, total, dropped, unanswered = stored
+        counts = self.counts
+        counts[key] = total
+        counts["dropped"] = dropped
+        self.dropped_unanswered = unanswered
+        if self.waiters:
+            self._tell_waiters_locked(first, last, reason)
 
     def _tell_waiters_locked(self, first: int, last: int, reason: Optional[str]) -> None:
         """A drop clears ``ok`` of the flushes it concerns; each is woken (again too)."""
