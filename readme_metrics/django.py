@@ -54,6 +54,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'pip install "django>=3.2"'
     ) from exc
 
+from readme_metrics import django_abandoned as abandoned
 from readme_metrics import django_interrupted as interrupted
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.unclosed import calling, returned
@@ -239,7 +240,7 @@ class MetricsMiddleware:
         group = await sync_to_async(self._grouping.identify)(capture, response, True)
         if group is not None and group.__class__ is not Group:
             group = await self._grouping.settle(capture, group)  # async: on the loop
-        return self._complete(capture, response, group)
+        return self._complete(capture, response, group, abandoned.handler_gone())
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -296,7 +297,10 @@ class MetricsMiddleware:
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
 
-    def _complete(self, capture: Capture, response: Any, group: Optional[Group]) -> Any:
+    def _complete(self, capture: Capture, response: Any, group: Optional[Group],
+                  gone: bool = False) -> Any:
+        """Log ``response``; ``gone``: the server had cancelled Django's handler (ASGI),
+        the client has the server's answer, not this (:mod:`.django_abandoned`)."""
         try:
             if group is None:
                 self.pipeline.skip()
@@ -305,6 +309,8 @@ class MetricsMiddleware:
             if url is not None and not response.has_header("x-documentation-url"):
                 response["x-documentation-url"] = url  # the app's own is kept
             capture.respond(response)
+            if gone:
+                abandoned.server_answer(capture)
             if getattr(response, "streaming", False):
                 self._stream(capture, response)
             else:

@@ -15,9 +15,7 @@ close) :mod:`readme_metrics.django_streams`'.
 from __future__ import annotations
 
 import asyncio
-import io
 import weakref
-from collections.abc import Iterator
 from time import perf_counter
 from typing import Any, Callable, Optional
 
@@ -45,12 +43,14 @@ from readme_metrics.capture.wsgi_response import (
 from readme_metrics.delivery.interrupted import handed
 from readme_metrics.django_interrupted import server_answer
 from readme_metrics.django_meta import wsgi_meta
+from readme_metrics.django_rest import RestOnRead
 from readme_metrics.django_streams import async_stream, finish_at_close, sync_stream
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
-# (META as WSGI strings moved to django_meta, the response's end to django_streams:
-# importable from here as before)
+# (META as WSGI strings moved to django_meta, the response's end to django_streams,
+# the stream lent while the grouping function runs to django_rest: importable from
+# here as before)
 __all__ = ["Capture", "async_stream", "finish_at_close", "sync_stream", "wsgi_meta"]
 
 
@@ -356,43 +356,3 @@ class Capture:
             self.inline[0].send(pending, self.inline[1])
         else:
             self.pipeline.submit(pending)
-
-
-class RestOnRead:
-    """``request._stream`` while the grouping function runs, when the unread rest is left
-    to the response's close(): the grouping function reading the body gets it as the log
-    will have it, what arrives within ``GRACE``, not a read that waits for the client.
-    The tee records it then, once. Unread, the app's stream is put back after it."""
-
-    __slots__ = ("_tee", "_meta", "_copy")
-
-    def __init__(self, tee: StreamTee, meta: Any) -> None:
-        self._tee = tee
-        self._meta = meta
-        self._copy: Optional[io.BytesIO] = None
-
-    @property
-    def read_from(self) -> bool:
-        """True once something read the body through it."""
-        return self._copy is not None
-
-    def _body(self) -> io.BytesIO:
-        if self._copy is None:
-            self._tee.read_rest(self._meta, GRACE)
-            self._copy = io.BytesIO(self._tee.record.content())
-        return self._copy
-
-    def read(self, *args: Any) -> bytes:
-        return self._body().read(*args)
-
-    def readline(self, *args: Any) -> bytes:
-        return self._body().readline(*args)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body())
-
-    def seekable(self) -> bool:
-        return False  # as Django's LimitedStream: Django 6.1's request.body asks
-
-    def close(self) -> None:
-        pass  # the tee's stream is Django's own; request.body closes this one after reading

@@ -40,6 +40,8 @@ def import_dotted(path: str) -> Any:
     if not module_name or not attr:
         raise ImportError(f"{path!r} is not a 'module.attribute' path")
     module_name = drive + module_name
+    if separator == "." and attr == "py":  # a file's name, no function: "myapp/metrics.py"
+        raise ImportError(named_as_a_file(module_name + ".py", separator, ""))
     if module_name.startswith(".") or "/" in module_name or "\\" in module_name:
         raise ImportError(named_as_a_file(module_name, separator, attr))
     script = _the_running_script(module_name)

@@ -196,23 +196,31 @@ def named_as_a_file(module_name: str, separator: str, attr: str) -> str:
 
     A full path (``/srv/app/myapp/metrics.py``, ``C:\\proj\\app.py``) is named from the
     ``sys.path`` folder that holds it, or else by the file's own name, with its folder to
-    put on ``sys.path``: its folders are no part of the module's name."""
+    put on ``sys.path``: its folders are no part of the module's name.
+
+    ``attr`` empty: the file alone, no function named (``myapp/metrics.py``, read as the
+    attribute ``py`` of ``myapp/metrics``, suggested ``'myapp.metrics.py'``: newcomer36);
+    the example then names a function, as the error for a module alone does."""
     module = module_name.replace("\\", "/")
     while module.startswith("./"):
         module = module[2:]
     module = module[:-3] if module.endswith(".py") else module
+    # (no function named: the example names one, said as an example)
+    name, which = (attr, "") if attr else (
+        "grouping", ", for a function named grouping in it: the path names no function")
     if not (module.startswith("/") or DRIVE.match(module)):
-        meant = module.replace("/", ".").strip(".") + separator + attr
+        meant = module.replace("/", ".").strip(".") + separator + name
         return (f"that is a file's name (or a relative module's): name the module as "
-                f"Python imports it, e.g. {meant!r}")
+                f"Python imports it, e.g. {meant!r}{which}")
     within = _within_sys_path(module)
     folder, _, stem = module.rpartition("/")
     if within is not None:
         return (f"that is a file's path: name the module as Python imports it from the "
-                f"folders on sys.path, e.g. {within.replace('/', '.') + separator + attr!r}")
+                f"folders on sys.path, e.g. {within.replace('/', '.') + separator + name!r}"
+                f"{which}")
     return (f"that is a file's path: name the module as Python imports it, e.g. "
-            f"{stem + separator + attr!r}, with its folder ({folder or '/'}) on sys.path "
-            "(run the app from that folder, or add it to PYTHONPATH)")
+            f"{stem + separator + name!r}{which}, with its folder ({folder or '/'}) on "
+            "sys.path (run the app from that folder, or add it to PYTHONPATH)")
 
 
 def _within_sys_path(module: str) -> Optional[str]:

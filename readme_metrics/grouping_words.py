@@ -111,12 +111,25 @@ def no_key(result: Mapping[Any, Any]) -> str:
                     f"logged{hint}")
     names = ", ".join(sorted(str(name) for name in result)) or "none"
     # The Node SDK's apiKey (and other spellings of it): named, as the reader may not see
-    # the difference in the list.
-    meant = [name for name in result if isinstance(name, str)
-             and name.lower().replace("_", "").replace("-", "") == "apikey"]
+    # the difference in the list; so are the caller's key or id under a name of its own
+    # ({"key": ...}, {"user_id": ...}: newcomer36), a key's name before an id's.
+    found = {_plain(name): name for name in result if isinstance(name, str)}
+    meant = next((found[word] for word in _MEANT if word in found), None)
     return (f"the grouping function returned no 'api_key' (its keys: {names}; known: "
             f"{_DOCUMENTED_KEYS}); the request is not logged"
-            + (f" (did you mean 'api_key' for {meant[0]!r}?)" if meant else ""))
+            + (f" (did you mean 'api_key' for {meant!r}?"
+               + ("" if _plain(meant) == "apikey" else _ANY_ID) + ")" if meant else ""))
+
+
+def _plain(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+#: The names taken for the caller's key or id, in the order they are named.
+_MEANT = ("apikey", "key", "apitoken", "token", "accesstoken", "callerid", "userid",
+          "clientid", "customerid", "accountid", "user", "caller")
+_ANY_ID = (" api_key is whatever tells your callers apart, a key or an id, always sent "
+           "masked")
 
 
 # The ASGI middlewares, and Django's under ASGI, await what the grouping function returns;

@@ -41,6 +41,8 @@ class HandedOver:
         # entry per finish: a child forked meanwhile inherits its parent's entries, which
         # none of its threads takes off.
         self._finishing: list[tuple[int, int, float]] = []  # (pid, thread, began)
+        #: Those of ``_finishing`` the exit's warning named (:meth:`say_others`).
+        self._said: list[tuple[int, int, float]] = []
 
     def put(self, finish: Callable[[], None], quick: bool = False) -> None:
         """Have ``finish`` (a log to queue) run later, from ordinary code.
@@ -96,6 +98,26 @@ class HandedOver:
         return sum(1 for entry in self._finishing[:]
                    if entry[0] == pid and entry[1] != thread
                    and began_after < entry[2] < began_before)
+
+    def say_others(self) -> int:
+        """:meth:`others_finishing`, at exit, for its warning: each of those finishes is
+        marked said (:meth:`said_here`)."""
+        pid, thread = os.getpid(), get_ident()
+        others = [entry for entry in self._finishing[:]
+                  if entry[0] == pid and entry[1] != thread]
+        self._said.extend(others)
+        return len(others)
+
+    def said_here(self) -> bool:
+        """Whether the finish this thread is in was named by the exit's warning
+        (:meth:`say_others`): its log, refused once delivery closed, is said already. Its
+        entry, not the thread: a later finish in the same thread is not."""
+        said = self._said
+        if not said:
+            return False
+        here = get_ident()
+        return any(entry[1] == here and entry[0] == os.getpid() and entry in self._finishing
+                   for entry in said[:])
 
     def take_here(self) -> Iterator[tuple[Callable[[], None], bool]]:
         """Take off the queue, at exit, each ``(finish, quick)`` of this process, to run

@@ -78,6 +78,23 @@ def no_options_given(middleware: str, arguments: Mapping[str, Any],
         f"not of the middleware: pass config=MetricsApiConfig({given})")
 
 
+def no_app_given(middleware: str, args: tuple[Any, ...], arguments: Mapping[str, Any],
+                 asgi: bool) -> None:
+    """Raise for ``middleware(config=...)``, no app given: made for ``app.add_middleware(
+    ReadMeMetricsMiddleware(config=...))``, where Starlette wants the class and makes it
+    with the app itself; Python said only "missing 1 required positional argument:
+    'app'" (newcomer36). :mod:`readme_metrics.added_made` says the same for an instance
+    made with the app."""
+    if args or "config" not in arguments or "app" in arguments or (
+            "wsgi_app_reference" in arguments):
+        return
+    added = (f"app.add_middleware() takes the class and its options, "
+             f"app.add_middleware({middleware}, config=MetricsApiConfig(...)), and makes "
+             "it with the app; to wrap an app yourself, " if asgi else "wrap the app: ")
+    raise TypeError(f"readme_metrics: {middleware}(config=...) was made with no app to "
+                    f"wrap: {added}{middleware}(app, config)")
+
+
 def checked_config(middleware: str, app: Any, config: Any,
                    call: str = "(app, config)") -> MetricsApiConfig:
     """``config`` of ``middleware(app, config)`` (or of the ``call`` given: Flask's

@@ -34,7 +34,7 @@ from readme_metrics.forwarded_hint import ForwardedHint
 from readme_metrics.grouping import Identifier
 from readme_metrics.handed_over import FINISH_WAIT, HandedOver
 from readme_metrics.har import build_log
-from readme_metrics.middleware_arguments import no_options_given
+from readme_metrics.middleware_arguments import no_app_given, no_options_given
 from readme_metrics.nothing_listens import NothingListens
 from readme_metrics.redaction import Redactor
 from readme_metrics.skip_rules import SkipRules
@@ -82,10 +82,12 @@ class MetricsPipeline:
         told = NothingListens()
         # Said once on the worker: a proxy in front whose X-Forwarded-For no option reads.
         self.forwarded_hint = ForwardedHint(self.logger)
+        #: The finishes finalizers handed over (see HandedOver), run from ordinary code.
+        self.handed = handed = HandedOver()
         self.delivery = Delivery(config, partial(_build, config, self.redactor,
                                                  self.forwarded_hint),
                                  on_first_log=unclosed.ready_here if inline else None,
-                                 told=told)
+                                 told=told, said_at_exit=handed.said_here)
         weakref.finalize(self, _released, self.delivery).atexit = False  # exit: process.py
         if inline:
             unclosed.ready()
@@ -101,8 +103,6 @@ class MetricsPipeline:
         #: user and password): read here, without a call per request (an adapter may
         #: write :meth:`documentation_url` out with it, as the WSGI middleware does).
         self.fixed_base = self.docs.fixed
-        #: The finishes finalizers handed over (see HandedOver), run from ordinary code.
-        self.handed = handed = HandedOver()
         #: ``hand_over(finish, quick=False)``: :meth:`HandedOver.put`. ``quick``:
         #: ``finish`` calls no code of the app's, so the exit may run it in its own
         #: thread (:meth:`finish_at_exit`).
@@ -180,8 +180,9 @@ class MetricsPipeline:
             if given_up:
                 self.delivery.count_dropped_at_exit(given_up)
             # A finish another thread is in (a grouping function that has not answered):
-            # counted dropped ("shutdown") if it ever queues its log, delivery closed.
-            busy = self.handed.others_finishing()
+            # counted dropped ("shutdown") if it ever queues its log, delivery closed,
+            # and not said again then (this warning names it: HandedOver.say_others).
+            busy = self.handed.say_others()
             if given_up + busy > 0:
                 self.logger.warning(
                     "readme_metrics: exiting with %s of responses dropped without close() "
@@ -351,6 +352,8 @@ class PipelineControls:
         def __new__(cls, *args: Any, **arguments: Any) -> Any:
             if arguments and not _takes(cls.__init__, args, arguments):
                 no_options_given(cls.__name__, arguments)
+                no_app_given(cls.__name__, args, arguments,
+                             inspect.iscoroutinefunction(cls.__call__))
             return super().__new__(cls)
 
     def flush(self, timeout: Optional[float] = None) -> bool:

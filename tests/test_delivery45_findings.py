@@ -36,6 +36,7 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     api_key_never_logged_fixture,
     build_id,
     item,
+    lock_held,
     make_delivery_fixture,
 )
 from tests.support.fake_api import Collector
@@ -108,7 +109,7 @@ class Builds:
             self.most = max(self.most, self.inside)
             if self.inside > 1:
                 self.overlap.set()
-        self.locked = self.locked or self.queue_lock.locked()
+        self.locked = self.locked or lock_held(self.queue_lock)
         try:
             if pending.id == self.hold:
                 self.holding.set()

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from types import CodeType
-from typing import Any
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -46,6 +46,37 @@ def _codes(*functions: Any) -> set[CodeType]:
 
 _WAKE = (last_parked.LastParked.notify, getattr(last_parked, "_wake", None),
          threading.Condition.notify, threading.Condition.notify_all)
+
+
+#: ``land(action)``: runs ``action`` with a KeyboardInterrupt at this sweep's landing
+#: point; returns that raise, or None (it landed elsewhere, or nowhere: the sweep's end).
+Land = Callable[[Callable[[], object]], Optional[KeyboardInterrupt]]
+
+
+def _sweep(codes: set[CodeType], every: bool, case: Callable[[Land], str]) -> tuple[int, list[str]]:
+    """Runs ``case`` once a landing point of ``codes`` (see _LandAtNth), the first to the
+    last: it sets up, hands its action to ``land``, checks, and says what went wrong ("":
+    nothing). Returns how many landing points there were, and what went wrong where."""
+    wrong: list[str] = []
+    for target in range(500):
+        landing = _LandAtNth(codes, target, KeyboardInterrupt(), every)
+
+        def land(action: Callable[[], object],
+                 landing: _LandAtNth = landing) -> Optional[KeyboardInterrupt]:
+            sys.settrace(landing)
+            try:
+                action()
+            except KeyboardInterrupt as raised:
+                return raised
+            finally:
+                sys.settrace(None)
+            return None
+        fault = case(land)
+        if fault:
+            wrong.append(f"{landing.landed}: {fault}")
+        if not landing.landed:
+            return target, wrong
+    raise AssertionError("the sweep did not end")
 
 
 class _Parked:
@@ -82,31 +113,22 @@ def test_a_raise_anywhere_in_the_puts_wake_still_wakes_the_idle_sender(every: bo
     (spuriously at worst). Before: a raise after ``len()`` or in the notify lost it."""
     from readme_metrics.delivery.queue_door import QueueDoor
 
-    codes = _codes(BatchPutting.put, QueueDoor.put_locked, QueueDoor.full_locked, *_WAKE)
-    lost: list[str] = []
-    for target in range(500):
+    def case(land: Land) -> str:
         queue, batcher = clocked_batcher([0.0])
         sender = _Parked(queue, queue.wake, sender=True)
         log = item("due")
-        landing = _LandAtNth(codes, target, KeyboardInterrupt(), every)
-        sys.settrace(landing)
-        try:
-            batcher.put(log, log.nbytes, inline=False)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            sys.settrace(None)
+        land(lambda: batcher.put(log, log.nbytes, inline=False))
         if not handed(log):  # (at put's very entry: its caller puts it, Delivery.submit)
             batcher.put(log, log.nbytes, inline=False)
-        if not sender.woken():
-            lost.append(landing.landed)
-        assert queue.accepted == 1 and list(queue.items) == [log], landing.landed
-        if not landing.landed:
-            break
-    else:
-        raise AssertionError("the sweep did not end")
-    assert target >= 4, target
-    assert not lost, f"{len(lost)} of {target} landing points lost the wake: {lost}"
+        woken = sender.woken()
+        if not (queue.accepted == 1 and list(queue.items) == [log]):
+            return f"accepted {queue.accepted}, waiting {len(queue.items)}"
+        return "" if woken else "the wake lost"
+
+    codes = _codes(BatchPutting.put, QueueDoor.put_locked, QueueDoor.full_locked, *_WAKE)
+    points, wrong = _sweep(codes, every, case)
+    assert points >= 4, points
+    assert not wrong, f"{len(wrong)} of {points} landing points: {wrong}"
 
 
 @pytest.mark.parametrize("every", [False, True], ids=["landing", "every"])
@@ -117,10 +139,8 @@ def test_a_raise_anywhere_in_a_drops_telling_wakes_the_flush_and_it_answers_fals
     flush is woken and answers False, the counts add up. Before: at the walk's jump or
     in the wake, the flush slept on (to its deadline); at the count's call, ``captured``
     no longer added up."""
-    codes = _codes(LogQueue.resolve_locked, getattr(LogQueue, "_tell_waiters_locked", None),
-                   LogQueue.count_drop_locked, *_WAKE)
-    wrong: list[str] = []
-    for target in range(500):
+
+    def case(land: Land) -> str:
         queue, batcher = clocked_batcher([0.0], logs=1)
         batch = take_batch(queue, batcher)
         assert batch is not None
@@ -129,37 +149,35 @@ def test_a_raise_anywhere_in_a_drops_telling_wakes_the_flush_and_it_answers_fals
         assert waiter is not None
         answers: list[bool] = []
 
-        def flush(waiter: Any = waiter, queue: LogQueue = queue,
-                  answers: list[bool] = answers) -> None:
+        def flush() -> None:
             with queue.lock:
                 settled = queue.wait_locked(waiter, time.monotonic() + LINE_WAIT)
                 answers.append(settled and waiter.ok)
-        flushing = threading.Thread(target=flush, daemon=True)
-        flushing.start()
-        wait_until(lambda queue=queue: len(queue.done._waiters) == 1)  # type: ignore
-        landing = _LandAtNth(codes, target, KeyboardInterrupt(), every)
-        sys.settrace(landing)
-        try:
+
+        def settle() -> None:
             with queue.lock:
                 queue.settle_locked(batch, "error")
-        except KeyboardInterrupt:
-            pass
-        finally:
-            sys.settrace(None)
+        flushing = threading.Thread(target=flush, daemon=True)
+        flushing.start()
+        wait_until(lambda: len(queue.done._waiters) == 1)  # type: ignore[attr-defined]
+        land(settle)
         with queue.lock:
             woken = not queue.done._waiters  # type: ignore[attr-defined]
             queue.done.notify_all()  # (let it go, woken or not)
         flushing.join(LINE_WAIT)
         stats = queue.stats()
-        if not (woken and answers == [False] and adds_up(stats)
+        if (woken and answers == [False] and adds_up(stats)
                 and stats["dropped_error"] == 1 and stats["queued"] == 0):
-            wrong.append(f"{landing.landed}: woken {woken}, answers {answers}, {stats}")
-        if not landing.landed:
-            break
-    else:
-        raise AssertionError("the sweep did not end")
-    assert target >= 3, target
-    assert not wrong, f"{len(wrong)} of {target}: {wrong}"
+            return ""
+        return f"woken {woken}, answers {answers}, {stats}"
+
+    # (house39: resolve_locked stores its counts in _store_resolved_locked, swept too)
+    codes = _codes(LogQueue.resolve_locked, getattr(LogQueue, "_tell_waiters_locked", None),
+                   getattr(LogQueue, "_store_resolved_locked", None),
+                   LogQueue.count_drop_locked, *_WAKE)
+    points, wrong = _sweep(codes, every, case)
+    assert points >= 3, points
+    assert not wrong, f"{len(wrong)} of {points}: {wrong}"
 
 
 @pytest.mark.parametrize("every", [False, True], ids=["landing", "every"])
@@ -181,30 +199,19 @@ def test_a_raise_anywhere_in_the_inline_hand_off_submits_the_log_once_and_now(
         submitted.append(log)
         log.handed = True  # (as Batcher.put marks it)
 
-    codes = _codes(InlineSends._send, InlineSends._start, InlineSends._start_drain,
-                   InlineSends._queue_only, InlineSends._interrupted)
-    wrong: list[str] = []
-    for target in range(500):
+    def case(land: Land) -> str:
         sends = InlineSends(submit, 100)
-        log = item(f"inline-{target}")
-        landing = _LandAtNth(codes, target, KeyboardInterrupt(), every)
-        error = None
-        sys.settrace(landing)
-        try:
-            sends._send(log, None)
-        except KeyboardInterrupt as raised:
-            error = raised
-        finally:
-            sys.settrace(None)
+        log = item(f"inline-{len(submitted)}")
+        error = land(lambda: sends._send(log, None))
         if error is not None and not (handed(log) or began(error, HAND_OFF_CODE)):
             submit(log, False)  # (asgi_end's rule: _queue_interrupted)
-        wait_until(lambda log=log: log in submitted)
-        wait_until(lambda sends=sends: not sends._draining)
-        if submitted.count(log) != 1:
-            wrong.append(f"{landing.landed}: submitted {submitted.count(log)} times")
-        if not landing.landed:
-            break
-    else:
-        raise AssertionError("the sweep did not end")
-    assert target >= 3, target
-    assert not wrong, f"{len(wrong)} of {target}: {wrong}"
+        wait_until(lambda: log in submitted)
+        wait_until(lambda: not sends._draining)
+        count = submitted.count(log)
+        return "" if count == 1 else f"submitted {count} times"
+
+    codes = _codes(InlineSends._send, InlineSends._start, InlineSends._start_drain,
+                   InlineSends._queue_only, InlineSends._interrupted)
+    points, wrong = _sweep(codes, every, case)
+    assert points >= 3, points
+    assert not wrong, f"{len(wrong)} of {points}: {wrong}"

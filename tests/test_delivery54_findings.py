@@ -41,6 +41,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.support.command import app_environment
+from tests.support.django_stop_site import SITE
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
@@ -54,44 +55,6 @@ pytest.importorskip("django")
 
 pytestmark = pytest.mark.e2e
 
-SITE = textwrap.dedent("""
-    import asyncio, os, time
-
-    import django
-    from django.conf import settings
-
-    from readme_metrics import MetricsApiConfig
-
-    settings.configure(
-        SECRET_KEY="d54", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
-        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
-        README_METRICS_CONFIG=MetricsApiConfig(
-            grouping_function=lambda request: {"api_key": "d54-key", "label": "d54"},
-            buffer_length=1000, flush_interval=600))
-    django.setup()
-
-    from django.core.asgi import get_asgi_application
-    from django.http import JsonResponse
-    from django.urls import path
-
-    from readme_metrics.django_asgi import with_lifespan
-
-    def quick(request):
-        return JsonResponse({"quick": True})
-
-    def sync_view(request):  # in asgiref's thread, until the test lets it go
-        open(os.environ["D54_ENTERED"], "w").close()
-        while not os.path.exists(os.environ["D54_RELEASE"]):
-            time.sleep(0.01)
-        return JsonResponse({"slow": True})
-
-    async def async_view(request):
-        open(os.environ["D54_ENTERED"], "w").close()
-        await asyncio.Event().wait()  # until the server's stop cancels the handler
-
-    urlpatterns = [path("quick", quick), path("sync", sync_view), path("async", async_view)]
-    app = with_lifespan(get_asgi_application())
-""")
 
 NOT_DELIVERED = ("exiting with 1 request unfinished (still being sent, or the app still "
                  "computing it): 1 not delivered (the grouping function not asked yet: "

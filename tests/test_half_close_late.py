@@ -89,11 +89,32 @@ def _status_and_body(answer: bytes) -> tuple[bytes, bytes]:
     return head.split(b"\r\n", 1)[0], body
 
 
-@pytest.mark.parametrize("server", SERVER_PARAMS)
-def test_a_half_closed_short_body_gets_the_apps_answer(collector: Collector, tmp_path: Path,
-                                                       server: str) -> None:
+@pytest.fixture(scope="module")
+def half_served(server: str, module_collector: Collector,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path]]:
+    """``server`` serving the app with its hold (and a folder for the held requests'
+    tokens, ``HALF_CLOSE_SYNC``: a request without a token is held ``HOLD`` seconds) for
+    the two tests of half-closed bodies under that server (parametrized with
+    ``scope="module"``, so pytest runs them one after the other): each reads its logs
+    from ``kept_collector`` (what came before forgotten), waits for all of its own, and
+    reads each answer until the server closed the connection. Starting and stopping the
+    server (hypercorn's 2 to 3 s) was most of such a test's time. The wrapped app is
+    then built before the second test's requests, as in the first test's second one."""
     port = free_port()
-    with serve(SERVERS[server](port), server_env(collector), tmp_path, port):
+    tmp = tmp_path_factory.mktemp(f"half-{server}")
+    sync = tmp / "sync"
+    sync.mkdir()
+    with serve(SERVERS[server](port), server_env(module_collector, HALF_CLOSE_SYNC=str(sync)),
+               tmp, port):
+        yield Served(port, tmp / f"server-{port}.log"), sync
+
+
+@pytest.mark.parametrize("server", SERVER_PARAMS, scope="module")
+def test_a_half_closed_short_body_gets_the_apps_answer(
+        kept_collector: Collector, half_served: tuple[Served, Path], server: str) -> None:
+    collector, (served, _) = kept_collector, half_served
+    port = served.port
+    with telling(served):
         bare = _half_closed_short(port, "bare")
         wrapped = [_half_closed_short(port, "wrap") for _ in range(2)]
         logs = collector.wait_for_logs(2)
@@ -159,18 +180,18 @@ def _half_closed_whole(port: int, prefix: str, body: bytes, sync: Path,
     return bytes(got)
 
 
-@pytest.mark.parametrize("server", SERVER_PARAMS)
-def test_a_half_closed_whole_body_is_logged(collector: Collector, tmp_path: Path,
-                                            server: str) -> None:
+@pytest.mark.parametrize("server", SERVER_PARAMS, scope="module")
+def test_a_half_closed_whole_body_is_logged(
+        kept_collector: Collector, half_served: tuple[Served, Path], server: str) -> None:
     """review73: a client that sent its whole body, then shut its side, while the app
     held the loop, gets the bare app's answer and its body logged whole (the server had
     not read it yet: taking only what the server had logged none of it)."""
     body = b"x" * 100
-    port = free_port()
-    env = server_env(collector, HALF_CLOSE_SYNC=str(tmp_path))
-    with serve(SERVERS[server](port), env, tmp_path, port):
-        bare = _half_closed_whole(port, "bare", body, tmp_path)
-        wrapped = [_half_closed_whole(port, "wrap", body, tmp_path) for _ in range(2)]
+    collector, (served, sync) = kept_collector, half_served
+    port = served.port
+    with telling(served):
+        bare = _half_closed_whole(port, "bare", body, sync)
+        wrapped = [_half_closed_whole(port, "wrap", body, sync) for _ in range(2)]
         logs = collector.wait_for_logs(2)
     assert _status_and_body(bare)[1] == b"ok", bare
     for answer in wrapped:
@@ -309,13 +330,30 @@ def test_only_answers_lost_whole_are_played_again(answers: list[bytes], again: b
     assert lost_to_the_end(answers) is again
 
 
+@pytest.fixture(scope="module")
+def tls_served(server: str, module_collector: Collector,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path]]:
+    """``server`` over TLS (certificates of a CA made here; its port and the CA) for the
+    cases of test_over_tls_the_rest_in_the_socket_is_not_counted under it (parametrized
+    with ``scope="module"``): each reads its logs from ``kept_collector``, finds its own
+    by a tag of its own, and reads each answer until the server closed the connection."""
+    tmp = tmp_path_factory.mktemp(f"tls-{server}")
+    certificates = make_certificates(tmp)
+    port = free_port()
+    argv = [*SERVERS[server](port), *tls_options(server, certificates)]
+    with serve(argv, server_env(module_collector), tmp, port, host="localhost",
+               ca=certificates.ca):
+        yield Served(port, tmp / f"server-{port}.log"), certificates.ca
+
+
 @pytest.mark.parametrize("server", [  # (review76: each server and loop over TLS)
     "hypercorn", "uvicorn",
     pytest.param("hypercorn-uvloop", marks=NO_UVLOOP),
-    pytest.param("uvicorn-uvloop", marks=NO_UVLOOP)])
+    pytest.param("uvicorn-uvloop", marks=NO_UVLOOP)], scope="module")
 @pytest.mark.parametrize("rest", [b"abcde", b"x" * 15], ids=["short", "whole"])
 def test_over_tls_the_rest_in_the_socket_is_not_counted(
-        collector: Collector, tmp_path: Path, rest: bytes, server: str) -> None:
+        kept_collector: Collector, tls_served: tuple[Served, Path], rest: bytes,
+        server: str) -> None:
     """asgi9 (a): hypercorn (and uvicorn) over TLS, a client that declared 20 bytes, sent 5 with the
     head, ``rest`` while the app held the loop, then shut its side (a FIN). The socket
     holds ``rest`` encrypted (a TLS record of 27 bytes or more): the capture took that for
@@ -326,21 +364,18 @@ def test_over_tls_the_rest_in_the_socket_is_not_counted(
     no turn, the bare app's answer, the body logged as far as hypercorn had it, said
     incomplete. A server held up until the end came loses the answer, bare or wrapped:
     such a play is played again (:data:`TLS_AGAIN`, flake20)."""
-    certificates = make_certificates(tmp_path)
-    port = free_port()
-    argv = [*SERVERS[server](port), *tls_options(server, certificates)]
+    collector, (served, ca) = kept_collector, tls_served
+    port = served.port
     parts = (b"short", rest)
-    with serve(argv, server_env(collector), tmp_path, port, host="localhost",
-               ca=certificates.ca):
+    with telling(served):
         for play in range(TLS_AGAIN + 1):
             if play:
-                _settled(port, certificates.ca)
-            # Each wrapped request named by its play, its log found by it (a lost
-            # answer's request may be logged or not).
-            tags = [f"noread?play={play}.{index}" for index in range(2)]
-            bare = _tls_half_closed(port, certificates.ca, "bare", parts, 20)
-            wrapped = [_tls_half_closed(port, certificates.ca, "wrap", parts, 20, tag)
-                       for tag in tags]
+                _settled(port, ca)
+            # Each wrapped request named by its case and play, its log found by it (a
+            # lost answer's request may be logged or not, late: in the next case too).
+            tags = [f"noread?rest={len(rest)}&play={play}.{index}" for index in range(2)]
+            bare = _tls_half_closed(port, ca, "bare", parts, 20)
+            wrapped = [_tls_half_closed(port, ca, "wrap", parts, 20, tag) for tag in tags]
             if not (server.startswith("hypercorn") and lost_to_the_end([bare, *wrapped])):
                 break
         logs = [collector.wait_for_log(partial(_of_url, tag)) for tag in tags]

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 import requests
@@ -29,6 +29,7 @@ import requests
 from tests.support.command import REPO_ROOT, app_environment
 from tests.support.fake_api import Collector, free_port
 from tests.support.har_check import assert_valid_log
+from tests.support.polling import PATIENCE
 from tests.support.processes import run_command, start_server
 from tests.support.unread_gunicorn import READS_UNREAD
 
@@ -830,6 +831,14 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
         assert collector.wait_for_logs(0) == [], log.read_text()
 
 
+def _until_said(said: Callable[[], bool]) -> None:
+    """Until ``said()`` (the messages a test looks for were logged), PATIENCE at most:
+    the test's own assertions then say what was missing."""
+    deadline = time.monotonic() + PATIENCE
+    while not said() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _quoted_pattern(symptom: str) -> re.Pattern[str]:
     """The log message the row quotes, ``N`` standing for a number, ``...`` for anything."""
     quoted = re.search(r'"([^"]+)"', troubleshooting_row(symptom))
@@ -879,12 +888,22 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
     docs = None if "look up" in symptom else "https://docs.example.com"
     app = MetricsMiddleware(hello, MetricsApiConfig(
         api_key="any-key", metrics_api=url, base_log_url=docs, readme_api_url=url,
-        grouping_function=lambda request: {"api_key": "owlbert-key"}))
+        grouping_function=lambda request: {"api_key": "owlbert-key"}, shutdown_timeout=0.5))
     caplog.set_level(logging.WARNING, logger="readme_metrics")
+    pattern = _quoted_pattern(symptom)
+
+    def said(messages: list[str]) -> bool:
+        return bool([m for m in messages if pattern.search(m)]) and (not https or bool(
+            [m for m in messages if "could not deliver" in m and "; SSLError: " in m
+             and url in m]))
+
     assert Client(app).get("/", buffered=True).status_code == 200
     # Each message comes within a second or two: a dead collector's batch is retried
-    # for a minute or more, which no flush waits for (delivery16).
-    assert not app.flush(5)
+    # for a minute or more, which no flush waits for (delivery16). The batch is sent
+    # now, and the messages waited for as they are said (a flush(5) waited out its 5 s
+    # on the dead ports' rows, and the close up to its shutdown_timeout after it).
+    assert not app.flush(0)
+    _until_said(lambda: said([record.getMessage() for record in caplog.records]))
     app.close()
     messages = [record.getMessage() for record in caplog.records]
     if https:
@@ -893,7 +912,6 @@ def test_troubleshooting_quotes_the_messages_the_library_logs(
                 and url in m], messages
         assert ("`https://`" in row and "`http://`" in row if https == "plain"
                 else "`REQUESTS_CA_BUNDLE`" in row), row
-    pattern = _quoted_pattern(symptom)
     assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
 
 
@@ -1124,10 +1142,13 @@ def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
 # -- what a newcomer's machine may hold: a proxy, a CA bundle, gunicorn ------------------
 
 
-def _deliver_once(metrics_api: str, flush: float = 30.0) -> tuple[bool, list[str]]:
+def _deliver_once(metrics_api: str, flush: float = 30.0,
+                  said: Optional[re.Pattern[str]] = None) -> tuple[bool, list[str]]:
     """One call through the WSGI middleware sending to ``metrics_api``, as the environment
     stands (the middleware reads the proxies and CA bundle when it starts): (all
-    delivered, the warnings logged)."""
+    delivered, the warnings logged). With ``said``, the batch is sent at once and the
+    warning matching it waited for (PATIENCE at most), the close then bounded to 0.5 s:
+    delivered is the flush's answer as the batch went out."""
     import logging
 
     from werkzeug.test import Client
@@ -1144,11 +1165,14 @@ def _deliver_once(metrics_api: str, flush: float = 30.0) -> tuple[bool, list[str
     logger = logging.getLogger("readme_metrics")
     logger.addHandler(handler)
     try:
+        bound = {} if said is None else {"shutdown_timeout": 0.5}
         app = MetricsMiddleware(hello, MetricsApiConfig(
             api_key="any-key", metrics_api=metrics_api, base_log_url="https://docs.example.com",
-            grouping_function=lambda request: {"api_key": "owlbert-key"}))
+            grouping_function=lambda request: {"api_key": "owlbert-key"}, **bound))
         assert Client(app).get("/", buffered=True).status_code == 200
-        delivered = app.flush(flush)
+        delivered = app.flush(0 if said is not None else flush)
+        if said is not None:
+            _until_said(lambda: any(said.search(r.getMessage()) for r in list(records)))
         app.close()
     finally:
         logger.removeHandler(handler)
@@ -1166,9 +1190,9 @@ def test_a_proxy_of_the_machine_and_the_no_proxy_advice(collector: Collector,
     for name in _PROXIES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # nothing there
-    delivered, messages = _deliver_once(collector.url, 5.0)  # said within 2 s
-    assert not delivered and collector.logs == []
     pattern = _quoted_pattern('a warning "3 POSTs in a row to http://127')
+    delivered, messages = _deliver_once(collector.url, said=pattern)  # said within 2 s
+    assert not delivered and collector.logs == []
     assert [m for m in messages if pattern.search(m)], (pattern.pattern, messages)
     row = troubleshooting_row('a warning "3 POSTs in a row to http://127')
     assert "`export NO_PROXY=127.0.0.1`" in row and "`NO_PROXY=127.0.0.1,$NO_PROXY`" in row

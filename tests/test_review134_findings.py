@@ -27,7 +27,11 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.wsgi_exchange import WSGICapture
 from readme_metrics.delivery.core import Delivery
 from readme_metrics.delivery.interrupted import handed
-from tests.support.delivery import item, make_delivery_fixture  # noqa: F401 (fixture)
+from tests.support.delivery import (  # noqa: F401 (fixture)
+    item,
+    lock_held,
+    make_delivery_fixture,
+)
 from tests.support.fake_api import Collector
 from tests.support.landing_hook import traced
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -211,7 +215,7 @@ def _sweep(full: bool, every: bool) -> tuple[int, list[str]]:
         # puts it (it asks handed). Else taken exactly once, the interrupt returned.
         taken = 0 if answer is None and not handed(log) else 1
         whole = (counts["captured"] == queue.accepted + refused == 1 + taken
-                 and len(queue.items) == queue.accepted and not batcher.lock.locked()
+                 and len(queue.items) == queue.accepted and not lock_held(batcher.lock)
                  and counts["dropped"] == refused == counts["dropped_queue_full"]
                  and held + refused == taken and (answer is None or answer[3] is not None))
         if not whole:

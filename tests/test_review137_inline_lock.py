@@ -21,7 +21,6 @@ from __future__ import annotations
 import dis
 import inspect
 import sys
-import threading
 from types import FrameType
 from typing import Any, Callable, Optional
 
@@ -30,8 +29,8 @@ import pytest
 from readme_metrics.capture.asgi_inline import HAND_OFF_CODE, InlineSends
 from readme_metrics.delivery.interrupted import began, handed
 from tests.support.delivery import item
+from tests.support.lock_taker import Other, free
 from tests.support.polling import wait_until
-from tests.support.processes import LINE_WAIT
 
 
 def _offsets() -> list[int]:
@@ -45,43 +44,6 @@ def _offsets() -> list[int]:
 
 
 _OFFSETS = _offsets()
-
-
-class _Other:
-    """Another thread that takes ``lock`` if it is free, holds it until let go."""
-
-    def __init__(self, lock: Any) -> None:
-        self.lock, self.took, self.go = lock, threading.Event(), threading.Event()
-        self.holds = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        self.took.wait(LINE_WAIT)
-
-    def _run(self) -> None:
-        self.holds = self.lock.acquire(blocking=False)
-        self.took.set()
-        if self.holds:
-            self.go.wait(LINE_WAIT)
-            self.lock.release()
-
-    def let_go(self) -> None:
-        self.go.set()
-        self.thread.join(LINE_WAIT)
-
-
-def _free(lock: Any) -> bool:
-    """Whether another thread can take ``lock`` now (taken and released again)."""
-    answer: list[bool] = []
-
-    def take() -> None:
-        answer.append(lock.acquire(blocking=False))
-        if answer[0]:
-            lock.release()
-
-    thread = threading.Thread(target=take)
-    thread.start()
-    thread.join(LINE_WAIT)
-    return answer == [True]
 
 
 def _land(sends: InlineSends, offset: int, log: Any) -> tuple[Optional[BaseException], list[str]]:
@@ -107,14 +69,14 @@ def _land(sends: InlineSends, offset: int, log: Any) -> tuple[Optional[BaseExcep
         caller = frame if event.startswith("c_") else frame.f_back
         if (event in ("call", "c_call") and caller is not None
                 and caller.f_code is HAND_OFF_CODE and state["other"] is None):
-            state["other"] = _Other(sends._lock)  # (takes it only if free)
+            state["other"] = Other(sends._lock)  # (takes it only if free)
         if event == "call" and frame.f_code is interrupted:
             other = state["other"]
             if other is not None and other.holds:
-                if _free(sends._lock):
+                if free(sends._lock):
                     wrong.append("the other thread's hold on the lock released")
                 other.let_go()
-            elif not _free(sends._lock):  # still this thread's: _interrupted would wait
+            elif not free(sends._lock):  # still this thread's: _interrupted would wait
                 wrong.append("the lock held past the handler's release")  # for ever
                 sends._lock.release()
 
@@ -157,7 +119,7 @@ def test_a_raise_at_any_instruction_of_the_hand_off_leaves_the_lock_as_it_was(
         if found == ["not reached"]:
             continue
         reached += 1
-        if not _free(sends._lock):
+        if not free(sends._lock):
             found.append("the lock held for good")
         elif error is not None and not (handed(log) or began(error, HAND_OFF_CODE)):
             submit(log, False)  # (asgi_end's rule: _queue_interrupted)

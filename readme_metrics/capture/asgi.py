@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any, Optional
 
 from readme_metrics._logging import QuietLogger
+from readme_metrics.added_made import watch_added
 from readme_metrics.app_shape import not_an_app, wsgi_app_name
 from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Receive, Scope, Send
@@ -119,6 +120,7 @@ class MetricsMiddleware(PipelineControls):
         # uvicorn --lifespan off: its SIGTERM loses what waits, said at the first request.
         self._no_lifespan = LifespanCheck(self.logger)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
+        watch_added(app)  # given made to Starlette's add_middleware: said (added_made.py)
         if self.enabled:  # Starlette's or Falcon's: the server given it, not this one?
             from readme_metrics.served_bare import watch_served
 

@@ -38,8 +38,8 @@ from readme_metrics.capture.asgi_servers import hypercorn_connection, hypercorn_
 __all__ = ["answered_version", "awaits_continue", "client_gone", "closes_on_refused_start",
            "cut_answered", "cuts_stream_at_length", "ends_receive_with_response",
            "holds_start", "loaded_answered_version", "loaded_sends_later_bodies",
-           "daphne_stopping", "reads_on_for_expect", "sends_informational_body",
-           "sends_later_bodies", "silent_on_cancel"]
+           "loaded_silent_on_cancel", "daphne_stopping", "reads_on_for_expect",
+           "sends_informational_body", "sends_later_bodies", "silent_on_cancel"]
 
 
 def cut_answered(receive: Any, send: Any) -> bool:
@@ -219,6 +219,16 @@ def loaded_answered_version() -> Optional[str]:
 def loaded_sends_later_bodies() -> bool:
     """:func:`sends_later_bodies` for a layer that never sees the server's ``send`` (the
     Django middleware under Django's ASGI handler): daphne is the one ASGI server loaded."""
+    return _daphne_alone()
+
+
+def loaded_silent_on_cancel() -> bool:
+    """:func:`silent_on_cancel` for the Django middleware, as
+    :func:`loaded_sends_later_bodies`: daphne is the one ASGI server loaded."""
+    return _daphne_alone()
+
+
+def _daphne_alone() -> bool:
     modules = sys.modules
     return "daphne.http_protocol" in modules and not any(
         name in modules for name in _HTTP1_SERVING if not name.startswith("daphne."))

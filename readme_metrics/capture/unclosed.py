@@ -46,6 +46,7 @@ from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable, Optional
 
 from readme_metrics._random import log_id_pid
+from readme_metrics.capture.exit_cut import cut
 from readme_metrics.delivery import process
 from readme_metrics.threads import start_thread
 
@@ -337,11 +338,8 @@ def cut_at_shutdown(calls: bool = True) -> None:
 def _cut(in_flight: bool = True, calls: bool = True) -> None:
     """At exit, the responses still in flight (the server still holds them: neither
     closed, nor read to their end in background mode, nor dropped) and the requests the
-    app is still computing: each log queued as far as it went, in this thread (no code of
-    the app's: the grouping function answered already), or counted (see the outcomes
-    above). Each pipeline then says how many (see
-    :meth:`~readme_metrics.pipeline.MetricsPipeline.cut_at_exit`)."""
-    counts: dict[int, tuple[MetricsPipeline, dict[str, int]]] = {}
+    app is still computing: each log queued as far as it went, or counted
+    (:func:`~readme_metrics.capture.exit_cut.cut`)."""
     # The requests in the app's call first, then the responses in flight (each list one
     # C call: no finalizer can change it meanwhile): a request leaves the first only once
     # its response is in the second (or its log queued), so one that returns meanwhile is
@@ -349,27 +347,7 @@ def _cut(in_flight: bool = True, calls: bool = True) -> None:
     # round, one returning between them was in neither: lost, uncounted.
     held = list(_in_call) if calls else ()
     refs = list(_in_flight) if in_flight else ()
-    for request in held:
-        _count(counts, request)
-    for ref in refs:
-        _count(counts, ref())
-    for pipeline, outcomes in counts.values():
-        try:
-            pipeline.cut_at_exit(outcomes)
-        except Exception:  # noqa: BLE001 - never into the exit
-            pass
-
-
-def _count(counts: dict[int, tuple[MetricsPipeline, dict[str, int]]],
-           held: Optional[InFlight]) -> None:
-    if held is None:
-        return
-    try:
-        pipeline, outcome = held.cut_at_exit()
-    except Exception:  # noqa: BLE001 - never into the exit
-        return
-    outcomes = counts.setdefault(id(pipeline), (pipeline, {}))[1]
-    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    cut(held, refs)
 
 
 def _wait_until(began: float, cap: float) -> float:

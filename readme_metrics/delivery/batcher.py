@@ -82,6 +82,10 @@ class Batcher(BatchPutting, BatchClosing):
         #: Logs refused once a close had ended (``closed``, not ``closing``), not said
         #: yet: said by Delivery's :class:`~readme_metrics.delivery.late_refused.LateRefused`.
         self.refused_late = 0
+        #: True in a thread whose log the exit said already (see
+        #: :meth:`~readme_metrics.handed_over.HandedOver.said_here`): refused once
+        #: closed, counted but in neither of the two counts above (said once).
+        self.said_at_exit: Callable[[], bool] = bool
         #: ``queue.accepted`` as the close began: the logs past it came while it drained.
         self.close_accepted = 0
         #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a

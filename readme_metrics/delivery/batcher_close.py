@@ -20,7 +20,7 @@ class BatchClosing:
     method takes the queue's lock itself, as the Batcher's do."""
 
     queue: LogQueue
-    lock: threading.Lock
+    lock: threading.RLock
     health: ApiHealth
     closed: bool
     closing: bool
@@ -69,12 +69,14 @@ class BatchClosing:
         """The owner is gone: the senders send what waits until ``deadline``, then end.
 
         For a finalizer, which runs wherever the cyclic GC does, even in a thread that
-        holds the queue's lock (a plain Lock): the close itself is begun by a sender
+        holds the queue's lock: the close itself is begun by a sender
         (:meth:`next_or_end`); this only sets a flag and wakes them if the lock is free
         (else they see it within ``IDLE_LOOK``).
         """
         self.released = deadline
-        if self.lock.acquire(blocking=False):
+        # (not within this thread's own hold of the RLock: the GC may run mid-way)
+        if not self.lock._is_owned() and self.lock.acquire(  # type: ignore[attr-defined]
+                blocking=False):
             try:
                 self.queue.wake.notify_all()
             finally:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Optional
 
-from readme_metrics.delivery.interrupted import exit_cut
-
 if TYPE_CHECKING:
     import threading
 
@@ -26,7 +24,7 @@ class BatchPutting:
     """:class:`~readme_metrics.delivery.batcher.Batcher`'s hand-off, a base of it."""
 
     queue: LogQueue
-    lock: threading.Lock
+    lock: threading.RLock
     health: ApiHealth
     staffing: Staffing
     closed: bool
@@ -35,6 +33,7 @@ class BatchPutting:
     close_accepted: int
     refused_closing: int
     refused_late: int
+    said_at_exit: Callable[[], bool]
     _clock: Callable[[], float]
 
     def put(self, item: object, nbytes: int, inline: bool
@@ -107,7 +106,14 @@ class BatchPutting:
                     raise
             return result
         except BaseException as interrupt:
-            if exit_cut(interrupt, _PUT):  # (CPython 3.9: the lock's release skipped)
+            # The with block's release skipped (CPython 3.9 runs a signal handler after
+            # its end, before its __exit__ call: bpo-29988; a tracer's raise between the
+            # lock's acquire and the block's handler): released if this thread still
+            # holds it (the queue's lock is an RLock for that). The traceback's
+            # instruction cannot tell: a raise at the block's last instruction reads as
+            # one after its end, the lock released already; the second release freed
+            # another thread's hold (delivery56, as review137 in InlineSends).
+            if self.lock._is_owned():  # type: ignore[attr-defined]
                 self.lock.release()
             if result is None:  # nothing done (or the lock not taken): now
                 item.handed = False  # type: ignore[attr-defined] # (a second raise)
@@ -137,6 +143,11 @@ class BatchPutting:
         # Inline (the close's thread alone sends), past the deadline, once the close's
         # own logs settled, or at the queue's bounds: refused, said by the close. Once it
         # ended ("late"), said by Delivery's LateRefused: before delivery53 unsaid.
+        if self.said_at_exit():
+            # A log the exit said already, "not delivered" (a finish it gave up on:
+            # MetricsPipeline.finish_at_exit): counted, not said a second time, as a
+            # late call's (delivery55: one log, two lines).
+            return "said", False, queue.refuse_locked("shutdown"), None
         if self.closing:
             self.refused_closing += 1
             return "shutdown", False, queue.refuse_locked("shutdown"), None
@@ -152,5 +163,3 @@ class BatchPutting:
             late, self.refused_late = self.refused_late, 0
             return late
 
-
-_PUT = BatchPutting.put.__code__

@@ -288,6 +288,16 @@ class Closing:
                             self._sender.proxied, self._sender.proxy_elsewhere,
                             self._told))
 
+    def released_closed(self, ended: tuple[int, int, int]) -> None:
+        """The close a :meth:`release` began, ended by its last sender or by
+        :meth:`drain_released` (``Batcher.end_unattended``'s ``ended``): what it gave up
+        on and what it refused are said, as any close's (before delivery56 the refused
+        were counted, not said), and the transport is closed."""
+        self._closed(*ended)
+        self._say_refused_closing()
+        if not self._transport_given:
+            self._transport.close()
+
     def _say_refused_closing(self) -> None:
         """Say the logs of calls the server answered while the close drained that no
         POST of it carried: those once the logs it began with were settled (it does not
@@ -365,9 +375,7 @@ class Closing:
             self._send_inline(force=True, deadline=self._batcher.deadline)
             ended = self._batcher.end_unattended()
             if ended is not None:  # not taken over by the exit hook
-                self._closed(*ended)
-                if not self._transport_given:
-                    self._transport.close()
+                self.released_closed(ended)
                 process.let_go(self)
         except Exception as exc:  # scrubbed of the key: not exc_info
             self._attempt.log_exception("readme_metrics: drain after release failed", exc)

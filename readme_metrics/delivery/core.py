@@ -97,7 +97,10 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
     ``on_first_log``, if given, is called (from the request thread, never raising) at
     the first log submitted in each process, a forked child's first included;
     ``told``, the middleware's record of the fix for "nothing listens there" said
-    (:mod:`readme_metrics.nothing_listens`), shared with its DocsUrl.
+    (:mod:`readme_metrics.nothing_listens`), shared with its DocsUrl. ``said_at_exit``:
+    True in a thread whose log the exit said already (the pipeline's
+    :meth:`~readme_metrics.handed_over.HandedOver.said_here`): refused once closed, it
+    is counted, not said again.
     """
 
     def __init__(self, config: MetricsApiConfig, build: Build, *,
@@ -106,8 +109,10 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
                  max_down_attempts: int = MAX_DOWN_ATTEMPTS,
                  transport: Optional[Transport] = None,
                  on_first_log: Optional[Callable[[], None]] = None,
-                 told: Optional[NothingListens] = None) -> None:
+                 told: Optional[NothingListens] = None,
+                 said_at_exit: Callable[[], bool] = bool) -> None:
         self.config = config
+        self._said_at_exit = said_at_exit  # (bool(): False)
         #: Where this middleware said the fix for "nothing listens there" (the pipeline
         #: hands its DocsUrl the same): said once in full, then in short.
         self._told = told if told is not None else NothingListens()

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.queue import Batch, LogQueue
 
 __all__ = ["FLUSH_HELPER_NAME", "HANDED_TURN_NAME", "INLINE_HELPERS", "INLINE_TAKEOVERS",
-           "InlineSending"]
+           "OWN_REST", "WAITING", "InlineSending"]
 
 #: How many more batches an inline sender sends for requests that found it busy.
 INLINE_TAKEOVERS = 3
@@ -35,16 +35,19 @@ INLINE_HELPERS = 7
 FLUSH_HELPER_NAME = "readme-metrics-flush"
 
 #: The name of the thread an inline sender hands its turn to when its last turn ended
-#: with a note left (flaky37: see :meth:`InlineSending._send_inline`).
+#: with logs waiting due (flaky37: see :meth:`InlineSending._send_inline`).
 HANDED_TURN_NAME = "readme-metrics-inline"
+
+#: What :meth:`InlineSending._still_due` finds: logs waiting due (a request's, turned
+#: away); only what an encode split off a batch taken (this sender's own).
+WAITING = "waiting"
+OWN_REST = "own rest"
 
 
 class InlineSending:
     """Delivery's sending in the calling thread (no sender thread does it)."""
 
     _inline_lock: threading.Lock
-    _inline_turned_away: bool
-    _inline_noted: bool
     _queue: LogQueue
     _batcher: Batcher
     _attempt: Attempt
@@ -54,28 +57,23 @@ class InlineSending:
         """Send due batches in the calling thread (inline mode, or no sender at exit).
 
         Without ``force`` one due batch is sent, one attempt, and nobody waits: a request
-        thread never sleeps for a backoff. A request that finds another one sending leaves
-        a note instead; the sender then sends once more for it (at most
-        ``INLINE_TAKEOVERS`` times), so a log is not stranded until the next request; so
-        it does while a batch is still due after its POST (a retry went ahead of the logs
-        queued meanwhile, or they fill more than one POST). A request thread posts one
-        retry at most: the turns after it take logs not yet posted. A note still left
-        after the last turn hands the turn to a thread of its own (flaky37).
-        With ``force`` (flush, close) partial batches go too, and backoffs are waited out
-        until ``deadline``; the notes left meanwhile are taken up as a request's are,
-        within ``deadline``.
+        thread never sleeps for a backoff. A request that finds another one sending
+        returns; the sender looks at the queue after each turn's release, and while a
+        batch is still due (the logs of the requests it turned away, a retry that went
+        ahead of them, more than one POST's worth) takes another turn (at most
+        ``INLINE_TAKEOVERS`` more), so a log is not stranded until the next request. A
+        request thread posts one retry at most: the turns after it take logs not yet
+        posted. Logs waiting due after the last turn are handed to a thread of its own
+        (flaky37). With ``force`` (flush, close) partial batches go too, and backoffs are
+        waited out until ``deadline``; what is due after it is taken up as a request's
+        sender does, within ``deadline``.
         ``exiting`` (the main thread's end, the app's threads running on: post_waiting):
         what waits goes side by side too, partial batches, no backoff waited for.
         """
         lock = self._inline_lock
-        retried = False
+        retried = took = False
+        due: Optional[str] = None
         for turn in range(1 + INLINE_TAKEOVERS):
-            # The note is left before the try: a sender that turns this request away
-            # holds the lock now and reads it after its release. Left after a failed try,
-            # a request paused in between (a loaded machine) left it once the sender had
-            # looked and gone: its log stayed queued until some later request (flake21).
-            # One that takes the lock clears it, and sends everything queued so far.
-            self._inline_turned_away = True
             wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             # The lock's answer is kept by C code (list.extend calling acquire): a signal
             # handler's raise (sys.exit on SIGTERM, Ctrl-C: in the main thread, as an
@@ -87,45 +85,72 @@ class InlineSending:
             try:
                 held.extend(map(lock.acquire, (deadline is not None,), (wait,)))
                 if not held[0]:
-                    self._inline_noted = True  # (a request's note: see below)
-                    return  # the sender will look again
-                self._inline_turned_away = self._inline_noted = False
+                    # Turned away: the holder looks at the queue after its release, and
+                    # this log (queued before the try) is in what it finds (see below).
+                    return
                 helpers = (self._start_helpers(deadline, exiting)
                            if (force or exiting) and not turn else [])
                 # A flush or close forces its own turn only; the turns after it are for
                 # the requests it turned away (they returned, their logs past what the
                 # flush asked for: left queued until some later request, review99).
-                # Nothing due is no reason to skip the note: a request may have queued
-                # and been turned away since this sender looked.
                 # A request thread posts one retry at most: the turns after it are for
                 # logs not yet posted (its own, the requests' it turned away). Else a
                 # retry due again (its backoff over during the POST: a short one, a
                 # loaded machine) went once more in each turn, the request held 4 x
                 # `timeout` and its own log still queued (flake24).
-                retried = self._send_due(force and not turn, deadline,
-                                         retries=force or not retried) or retried
+                took, posted_retry = self._send_due(force and not turn, deadline,
+                                                    retries=force or not retried)
+                retried = retried or posted_retry
                 for helper in helpers:  # (they end by the deadline: _send_due)
                     helper.join()
             finally:
                 if held and held[0]:
                     lock.release()
-            if not self._inline_turned_away:
+            # The look at the queue comes after the release: a request this turn turned
+            # away had queued its log before its failed try, so it is in what this look
+            # finds, wherever that request's thread is now. Before delivery55 a request
+            # left a note (a flag) before its try and once more after it failed; paused
+            # in between as this sender's last turn ended (a loaded machine), it was not
+            # handed over: its log waited for the next request (mend50's window).
+            due = self._still_due(deadline)
+            if not due:
                 return
-        if not self._inline_noted:
-            # Only this sender's own look (a batch still due, _send_due): left queued for
-            # the next request, as before flaky37. A thread taking it would hold its JSON
-            # in flight while the next request's log met the queue's bounds: dropped
-            # (blackbox5's max_queue_bytes below a batch, inline: 2 of 12 dropped).
+        if due != WAITING or not took:
+            # Only this sender's own batch still due (what its encode split off, the
+            # queue's bounds holding less than a batch): left for the next request, as
+            # before flaky37. A thread taking it would hold its JSON in flight while the
+            # next request's log met the queue's bounds: dropped (blackbox5's
+            # max_queue_bytes below a batch, inline: 2 of 12 dropped). Nor where the last
+            # turn took nothing (the API held off, paused, or the deadline over): a
+            # thread of its own would find the same, and hand over again.
             return
-        # The last turn ended with a note left: a request came during it, and returned.
-        # Its log waited for the next request, a flush or the exit (flaky37: granian and
-        # gunicorn gthread under load, each request sent once the last log reached the
-        # collector, before the POST's answer reached the sender: the fifth log waited
-        # 30 s for the server's stop). A thread of its own takes the turn, as this one
-        # would (its own turns, and a thread after it if need be): this request thread
-        # is not held longer, and no log waits for a request that may never come. Where
-        # no thread can start, the note stays for the next request as before.
+        # The last turn ended with logs waiting due: a request came during it, and
+        # returned. Its log waited for the next request, a flush or the exit (flaky37:
+        # granian and gunicorn gthread under load, each request sent once the last log
+        # reached the collector, before the POST's answer reached the sender: the fifth
+        # log waited 30 s for the server's stop). A thread of its own takes the turn, as
+        # this one would (its own turns, and a thread after it if need be): this request
+        # thread is not held longer, and no log waits for a request that may never come.
+        # Where no thread can start, the log waits for the next request as before.
         start_thread(self._handed_turn, HANDED_TURN_NAME, args=(deadline, exiting))
+
+    def _still_due(self, deadline: Optional[float]) -> Optional[str]:
+        """This sender's look after its turn: :data:`WAITING` when logs waiting (not taken
+        yet: a request's, turned away) are due, :data:`OWN_REST` when only the logs an
+        encode split off a batch taken are (first in line, not posted yet: they waited for
+        a later request, delivery52), else None (nothing due, or ``deadline`` over). Not a
+        retry's: a request thread posts one at most (flake24)."""
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return None
+        queue = self._queue
+        with queue.lock:
+            if queue.due_locked(now, False)[0]:
+                return WAITING
+            if any(retry.body is None and retry.not_before <= now
+                   for retry in queue.retries):
+                return OWN_REST
+        return None
 
     def _handed_turn(self, deadline: Optional[float], exiting: bool) -> None:
         try:
@@ -152,17 +177,17 @@ class InlineSending:
 
     def _help_send(self, deadline: Optional[float], exiting: bool) -> None:
         try:
-            self._send_due(not exiting, deadline, exiting=exiting)
+            self._send_due(not exiting, deadline, exiting=exiting)  # (its answer: none)
         except Exception as exc:  # never a traceback on stderr
             self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
 
     def _send_due(self, force: bool, deadline: Optional[float],
-                  retries: bool = True, exiting: bool = False) -> bool:
-        """Send one due batch (all of them with ``force``), if any; True if one was a
-        retry. Without ``retries`` only logs not yet posted go. ``exiting``: all of
-        them, partial batches too, as a request thread posts them (no backoff waited
-        for, each POST within ``timeout``)."""
-        retried = False
+                  retries: bool = True, exiting: bool = False) -> tuple[bool, bool]:
+        """Send one due batch (all of them with ``force``), if any: (whether one was
+        taken, whether one was a retry). Without ``retries`` only logs not yet posted
+        go. ``exiting``: all of them, partial batches too, as a request thread posts
+        them (no backoff waited for, each POST within ``timeout``)."""
+        took = retried = False
         queue = self._queue
         # The batch in hand and its logs (its encode takes them), for a signal
         # handler's raise (the main thread's send) to put back: _interrupted.
@@ -172,11 +197,11 @@ class InlineSending:
             while True:
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
-                    return retried
+                    return took, retried
                 with queue.lock:
                     if ((force or exiting) and not self._batcher.closing
                             and queue.lowest_unsettled_locked() > queue.flush_target):
-                        return retried  # what the flushes asked for is done
+                        return took, retried  # what the flushes asked for is done
                     batch = None
                     flying = queue.in_flight.copy()
                     try:
@@ -189,9 +214,10 @@ class InlineSending:
                     items = None if batch is None else batch.items  # (no call between)
                 if batch is None:
                     if not force or wait is None or deadline is None or now + wait >= deadline:
-                        return retried
+                        return took, retried
                     time.sleep(wait)
                     continue
+                took = True
                 retried = retried or batch.body is not None  # (encoded: posted before)
                 try:
                     # A request thread (not forced) waits `timeout` at most, not the bound
@@ -201,18 +227,11 @@ class InlineSending:
                     self._attempt.log_exception("readme_metrics: unexpected delivery error", exc)
                     self._batcher.settle(batch, "error")
                 if not force and not exiting:
-                    # A batch still due after this one (a retry went first, take_locked; a
-                    # backlog past one POST's caps) stayed queued until some later request
-                    # (review99): the sender looks once more, as for a note (_send_inline).
-                    # So it does for logs its encode split off (past the caps: first in
-                    # line, not posted yet), which waited for a later request (delivery52).
-                    with queue.lock:
-                        now = time.monotonic()
-                        if queue.due_locked(now, False)[0] or any(
-                                retry.body is None and retry.not_before <= now
-                                for retry in queue.retries):
-                            self._inline_turned_away = True
-                    return retried  # one batch per request, but see _send_inline
+                    # One batch per request: a batch still due after it (a retry went
+                    # first, take_locked; a backlog past one POST's caps; the logs its
+                    # encode split off, delivery52) was left until some later request
+                    # (review99): the sender looks once more (_send_inline's look).
+                    return took, retried
         except BaseException as interrupt:
             if batch is not None and not isinstance(interrupt, Exception):
                 self._interrupted(batch, items)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     from readme_metrics.pipeline import MetricsPipeline
 
-__all__ = ["began", "exit_cut", "handed", "said_dropped", "signal_raised"]
+__all__ = ["began", "handed", "said_dropped", "signal_raised"]
 
 
 def began(error: BaseException, code: CodeType) -> bool:
@@ -43,51 +43,6 @@ def began(error: BaseException, code: CodeType) -> bool:
     except Exception:  # pragma: no cover - a traceback is the interpreter's
         pass
     return False
-
-
-def exit_cut(error: BaseException, code: CodeType) -> bool:
-    """Whether ``error`` landed in the frame running ``code`` after a ``with`` block's
-    end and before the call of its ``__exit__`` (a lock's release): CPython 3.9 runs a
-    signal handler there (after the block's POP_BLOCK), which then never calls it
-    (bpo-29988, fixed in 3.10). The traceback's last entry for the frame that caught
-    ``error`` (its first) tells where it landed: the last instruction run there (a
-    trace function's raise: the next one); a bare ``raise`` in that frame since adds
-    entries before it on 3.9/3.10. Never raises."""
-    try:
-        trace: Any = error.__traceback__
-        frame, lasti = trace.tb_frame, -1
-        if frame.f_code is not code:
-            return False
-        while trace is not None:
-            if trace.tb_frame is frame:
-                lasti = trace.tb_lasti
-            trace = trace.tb_next
-        return any(start <= lasti < call for start, call in _exits(code))
-    except Exception:  # pragma: no cover - a traceback is the interpreter's
-        pass
-    return False
-
-
-_EXITS: dict[CodeType, list[tuple[int, int]]] = {}
-
-
-def _exits(code: CodeType) -> list[tuple[int, int]]:
-    """The spans of ``code`` from a ``with`` block's end (the instruction before its
-    ``__exit__(None, None, None)``'s arguments) to that call's offset."""
-    spans = _EXITS.get(code)
-    if spans is None:
-        import dis
-
-        ops = [op for op in dis.get_instructions(code) if op.opname != "CACHE"]
-        spans = []
-        for index, op in enumerate(ops[1:-3], 1):
-            if op.opname == "LOAD_CONST" and op.argval is None and (
-                    [o.opname for o in ops[index + 1:index + 3]] in (
-                        ["DUP_TOP", "DUP_TOP"], ["LOAD_CONST", "LOAD_CONST"])):
-                call = next(o for o in ops[index + 3:] if o.opname.startswith("CALL"))
-                spans.append((ops[index - 1].offset, call.offset))
-        _EXITS[code] = spans
-    return spans
 
 
 def handed(item: object) -> bool:

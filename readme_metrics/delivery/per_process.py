@@ -53,6 +53,7 @@ class PerProcess:
     _auth_pause: float
     _transport_given: bool
     _transport: Transport
+    _said_at_exit: Callable[[], bool]
 
     if TYPE_CHECKING:
         def _run(self) -> None: ...
@@ -70,13 +71,12 @@ class PerProcess:
                                 backoff_cap=self._backoff[1], max_senders=MAX_SENDERS,
                                 probe_after=config.timeout)
         self._batcher.closed = closed
+        self._batcher.said_at_exit = self._said_at_exit
         self._pool = WorkerPool(self._run, name=WORKER_NAME, size=MAX_SENDERS)
         self._started = False
         self._queue_only_told = False  # the warning that no sender thread can start
         self._exit_hooked = False  # multiprocessing children need their own exit hook
         self._inline_lock = threading.Lock()  # one inline sender at a time
-        self._inline_turned_away = False  # a request found the inline sender busy
-        self._inline_noted = False  # ... and that was a request's, not the sender's look
         #: Inline: a log came past the exit's bound (``Batcher.exit_by``): the app's
         #: threads worked on, and the close has a bound of its own.
         self._exit_outlasted = False

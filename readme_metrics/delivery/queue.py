@@ -15,7 +15,8 @@ pass its target, not for a count.
 
 What a flush waits for is a base of the queue:
 :class:`~readme_metrics.delivery.queue_flush.FlushWaiting`; so is its door, a log
-accepted or refused: :class:`~readme_metrics.delivery.queue_door.QueueDoor`.
+accepted or refused: :class:`~readme_metrics.delivery.queue_door.QueueDoor`. A batch
+taken is a :class:`~readme_metrics.delivery.queue_batch.Batch` (importable from here).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from readme_metrics.delivery.last_parked import LastParked
 from readme_metrics.delivery.limits import MAX_POST_BYTES, MAX_POST_LOGS, RAISE_POST_BYTES_AFTER
 from readme_metrics.delivery.outcome import DROP_REASONS
 from readme_metrics.delivery.policy import post_size
+from readme_metrics.delivery.queue_batch import Batch
 from readme_metrics.delivery.queue_door import QueueDoor
 from readme_metrics.delivery.queue_flush import FlushWaiter as _FlushWaiter
 from readme_metrics.delivery.queue_flush import FlushWaiting
@@ -48,35 +50,6 @@ def zero_stats() -> dict[str, int]:
     """What :meth:`LogQueue.stats` gives before any log: every counter at 0 (also the
     stats of a middleware whose metrics are turned off)."""
     return {**dict.fromkeys(COUNTERS, 0), "queued": 0, "queued_bytes": 0}
-
-
-class Batch:
-    """Logs taken off the queue together; kept (encoded) while they are retried."""
-
-    __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
-                 "spent", "spent_down", "not_before", "released", "sent_at", "timeout")
-
-    def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
-        self.items: Optional[list[Any]] = items
-        self.first = first  # sequence number of items[0] (1-based, per process)
-        self.last = first + len(items) - 1
-        self.count = len(items)  # logs still in this batch (build errors remove some)
-        self.nbytes = nbytes
-        self.body: Optional[Body] = None  # encoded (the first attempt), kept for retries
-        self.attempts = 0
-        #: Failed attempts that count against max_attempts (ApiHealth.exhausted).
-        self.spent = 0
-        #: Those made while the API was taken for down (ApiHealth.exhausted's max_down).
-        self.spent_down = 0
-        self.not_before = 0.0
-        #: The end of its own backoff, when a probe's success released it before then
-        #: (ApiHealth.answered_locked; 0.0: not released): a failure before it is a free
-        #: try, which spends none of its budget and keeps that backoff.
-        self.released = 0.0
-        self.sent_at = 0.0  # when its current POST began (0: being encoded)
-        #: The bound of its next attempt after one timed out (policy.next_timeout; 0.0:
-        #: none did, the Delivery's own bound applies).
-        self.timeout = 0.0
 
 
 class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
@@ -96,7 +69,9 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         #: delivered meanwhile (counted in ``delivered_since_413``).
         self.post_bytes_cap = max_post_bytes
         self.delivered_since_413 = 0
-        self.lock = threading.Lock()
+        #: An RLock for its owner: ``Batcher.put``'s handler releases it only if its
+        #: thread still holds it after a raise (delivery56).
+        self.lock = threading.RLock()
         #: Senders wait here; a batch wakes the one parked last (warm: .last_parked).
         self.wake = LastParked(self.lock)
         #: flush() callers wait here (a LastParked for its wake, whole wherever a raise
@@ -345,28 +320,31 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         # reads), whole wherever a raise lands (as put_locked). Before delivery53 one at
         # count_drop_locked's entry left the drop uncounted, ``resolved`` counted.
         counts = self.counts
-        resolved, queued, unanswered = self.resolved, self.queued_bytes, self.dropped_unanswered
+        resolved, unanswered = self.resolved, self.dropped_unanswered
         key = "sent" if reason is None else "dropped_" + reason
-        total, dropped = counts[key] + count, counts["dropped"] + (reason is not None) * count
         if reason is not None and last > unanswered:
             unanswered = last
+        stored = (resolved + count, self.queued_bytes - nbytes, key, counts[key] + count,
+                  counts["dropped"] + (reason is not None) * count, unanswered)
         try:
-            self.resolved = resolved + count
-            self.queued_bytes = queued - nbytes
-            counts[key] = total
-            counts["dropped"] = dropped
-            self.dropped_unanswered = unanswered
-            if self.waiters:
-                self._tell_waiters_locked(first, last, reason)
+            self._store_resolved_locked(stored, first, last, reason)
         except BaseException:
             if self.resolved != resolved:  # begun: the rest with it (a second goes on)
-                self.queued_bytes = queued - nbytes
-                counts[key] = total
-                counts["dropped"] = dropped
-                self.dropped_unanswered = unanswered
-                if self.waiters:
-                    self._tell_waiters_locked(first, last, reason)
+                self._store_resolved_locked(stored, first, last, reason)
             raise
+
+    def _store_resolved_locked(self, stored: tuple[int, int, str, int, int, int],
+                               first: int, last: int, reason: Optional[str]) -> None:
+        """Store what :meth:`resolve_locked` computed, ``resolved`` first, and tell the
+        flush waiters: values from before, so storing them again (a raise landed in the
+        first store) comes to the same."""
+        self.resolved, self.queued_bytes, key, total, dropped, unanswered = stored
+        counts = self.counts
+        counts[key] = total
+        counts["dropped"] = dropped
+        self.dropped_unanswered = unanswered
+        if self.waiters:
+            self._tell_waiters_locked(first, last, reason)
 
     def _tell_waiters_locked(self, first: int, last: int, reason: Optional[str]) -> None:
         """A drop clears ``ok`` of the flushes it concerns; each is woken (again too)."""

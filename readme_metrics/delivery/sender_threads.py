@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from readme_metrics._process_id import getpid
 from readme_metrics.delivery import watchdog
@@ -46,8 +46,7 @@ class SenderThreads:
     if TYPE_CHECKING:
         def _own_process(self) -> None: ...
 
-        def _closed(self, dropped: int, pending: int, cut: int,
-                    left: Optional[float] = None) -> None: ...
+        def released_closed(self, ended: tuple[int, int, int]) -> None: ...
 
     def _start(self) -> bool:
         """Start the first sender thread if none runs; False if none can be started."""
@@ -89,9 +88,7 @@ class SenderThreads:
                     return  # more senders than the traffic needs: this one ends
                 ended = batcher.end_unattended()  # the last sender after a release()
                 if ended is not None:
-                    self._closed(*ended)
-                    if not self._transport_given:
-                        self._transport.close()
+                    self.released_closed(ended)
                 return
             grow, look_in = batcher.after_take()
             if grow:

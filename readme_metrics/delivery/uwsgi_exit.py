@@ -17,7 +17,10 @@ default) after it told it to end: :func:`mercy` is that time, which bounds the c
 gunicorn's ``--graceful-timeout`` does there (:mod:`readme_metrics.delivery.gunicorn_stop`).
 
 All read ``uwsgi.opt``, the options uWSGI was started with; outside uWSGI (no ``uwsgi``
-module) nothing is done.
+module) nothing is done. And what uWSGI's exit reads of a worker before it runs Python's
+(:func:`busy`, :func:`in_async`: :mod:`~readme_metrics.delivery.uwsgi_stop` ends a
+worker as it does), with the worker's status they and ``--idle``'s limit read
+(:func:`worker_status`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Optional
 
-__all__ = ["given", "hook", "mercy", "option", "say", "seconds", "uwsgi_options",
-           "SKIP_ATEXIT"]
+__all__ = ["busy", "given", "hook", "in_async", "mercy", "option", "say", "seconds",
+           "uwsgi_options", "worker_status", "SKIP_ATEXIT"]
 
 #: The start of the line said under ``--skip-atexit``.
 SKIP_ATEXIT = "readme_metrics: uWSGI runs with --skip-atexit"
@@ -124,3 +127,35 @@ def say(warn: Callable[..., None], buffer_length: int, flush_interval: float) ->
          "Python, so the logs it holds then are lost with no line: %s. Use "
          "--skip-atexit-teardown instead: with it the library sends them as the worker "
          "exits.", SKIP_ATEXIT, held)
+
+
+def worker_status(uwsgi: Any) -> Any:
+    """This worker's status as uWSGI counts it (``"idle"``, ``"busy"``, ``"cheap"`` ...,
+    decoded: uWSGI gives bytes), or None when ``uwsgi.workers()`` does not list it."""
+    me = uwsgi.worker_id()
+    for worker in uwsgi.workers():
+        if worker.get("id") == me:
+            status = worker.get("status")  # (bytes: b"idle", b"busy", ...)
+            if isinstance(status, bytes):
+                status = status.decode("ascii", "replace")
+            return status
+    return None
+
+
+def busy(uwsgi: Any) -> bool:
+    """Whether uWSGI counts this worker in a request (``uwsgi_worker_is_busy``)."""
+    return worker_status(uwsgi) not in ("idle", "cheap", "pause")
+
+
+def in_async(options: dict[Any, Any]) -> bool:
+    """uWSGI's async mode (``--async``, ``--gevent``: more than 1 core), where its exit
+    runs neither ``uwsgi.atexit`` nor ``atexit`` (review119: the library's end ran the
+    app's there)."""
+    for name in ("async", "gevent"):
+        value = option(options, name)
+        try:
+            if value is not None and int(value) > 1:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False

@@ -46,13 +46,5 @@ def limit(mercy: float) -> Optional[Limit]:
 
 def _stopped(uwsgi: Any, options: dict[Any, Any]) -> Optional[float]:
     """:data:`KILL_AFTER` in a worker ``--idle`` stopped; else None."""
-    return KILL_AFTER if uwsgi_exit.given(options, "idle") and _cheap(uwsgi) else None
-
-
-def _cheap(uwsgi: Any) -> bool:
-    me = uwsgi.worker_id()
-    for worker in uwsgi.workers():
-        if worker.get("id") == me:
-            status = worker.get("status")
-            return status in (b"cheap", "cheap")
-    return False
+    return KILL_AFTER if (uwsgi_exit.given(options, "idle")
+                       and uwsgi_exit.worker_status(uwsgi) == "cheap") else None

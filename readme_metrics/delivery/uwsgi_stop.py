@@ -54,6 +54,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery import c_signals, main_thread, uwsgi_exit
+from readme_metrics.delivery.uwsgi_exit import busy, in_async
 from readme_metrics.threads import start_thread
 
 __all__ = ["END_CODE", "STOPS", "arm", "busy", "install"]
@@ -340,7 +341,7 @@ def _end_me() -> None:
     mercy)."""
     try:
         uwsgi, options = uwsgi_exit.uwsgi_options()
-        if uwsgi is not None and not busy(uwsgi) and not _in_async(options):
+        if uwsgi is not None and not busy(uwsgi) and not in_async(options):
             at_uwsgi_exit = getattr(uwsgi, "atexit", None)
             if callable(at_uwsgi_exit):
                 at_uwsgi_exit()
@@ -368,29 +369,3 @@ def _join_threads() -> None:
     for thread in threading.enumerate():
         if thread is not me and thread is not main and not thread.daemon:
             thread.join()
-
-
-def _in_async(options: dict[Any, Any]) -> bool:
-    """uWSGI's async mode (``--async``, ``--gevent``: more than 1 core), where its exit
-    runs neither ``uwsgi.atexit`` nor ``atexit`` (review119: the library's end ran the
-    app's there)."""
-    for name in ("async", "gevent"):
-        value = uwsgi_exit.option(options, name)
-        try:
-            if value is not None and int(value) > 1:
-                return True
-        except (TypeError, ValueError):
-            continue
-    return False
-
-
-def busy(uwsgi: Any) -> bool:
-    """Whether uWSGI counts this worker in a request (``uwsgi_worker_is_busy``)."""
-    me = uwsgi.worker_id()
-    for worker in uwsgi.workers():
-        if worker.get("id") == me:
-            status = worker.get("status")  # (bytes: b"idle", b"busy", ...)
-            if isinstance(status, bytes):
-                status = status.decode("ascii", "replace")
-            return status not in ("idle", "cheap", "pause")
-    return True

@@ -6,7 +6,8 @@ The pipeline stage after capture: :func:`build_log` turns one
 - :mod:`~readme_metrics.har.build`: the log object and its HAR entry (pure functions)
 - :mod:`~readme_metrics.har.headers`: headers, credentials masked
   (:mod:`~readme_metrics.har.cookie_values`: the cookies the lists redact in a Cookie or
-  Set-Cookie value; :mod:`~readme_metrics.har.header_urls`: URLs in header values)
+  Set-Cookie value; :mod:`~readme_metrics.har.header_urls`: URLs in header values;
+  :mod:`~readme_metrics.har.header_names`: their names lowered once)
 - :mod:`~readme_metrics.har.cookies`: a request's and a response's cookies, masked
 - :mod:`~readme_metrics.har.subprotocols`: a WebSocket client's bearer token among its
   subprotocols, masked

@@ -18,12 +18,8 @@ from typing import Any, Optional
 
 from readme_metrics.har.cookie_date import cookie_date
 from readme_metrics.har.credentials import CallerKey
-from readme_metrics.har.headers import (
-    LOWERED,
-    cookies_redacted,
-    folded_cookies_redacted,
-    lower,
-)
+from readme_metrics.har.header_names import LOWERED, lower
+from readme_metrics.har.headers import cookies_redacted, folded_cookies_redacted
 from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted

@@ -7,7 +7,8 @@ Cookie or Set-Cookie value one by one), then credential headers are masked with
 and a redacted value is never masked again. Nothing here raises, whatever the headers
 hold. The HAR cookie records are :mod:`~readme_metrics.har.cookies`'; the cookies
 redacted in a Cookie or Set-Cookie value are :mod:`.cookie_values`', the URLs in
-header values (userinfo, Link targets) :mod:`.header_urls`'.
+header values (userinfo, Link targets) :mod:`.header_urls`', the names lowered once
+:mod:`.header_names`'.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from readme_metrics.har.cookie_values import REQUEST_COOKIE as _REQUEST_COOKIE
 from readme_metrics.har.cookie_values import cookies_redacted, folded_cookies_redacted
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
+from readme_metrics.har.header_names import LOWER_MAX as _LOWER_MAX
+from readme_metrics.har.header_names import LOWERED, header, lower
 from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo
 from readme_metrics.har.header_urls import link_targets as _link_targets
 from readme_metrics.har.header_urls import masked_authority as _masked_authority
@@ -37,8 +40,8 @@ from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
-# (the cookie values moved to cookie_values, the URLs in values to header_urls:
-# importable from here as before)
+# (the cookie values moved to cookie_values, the URLs in values to header_urls, the
+# names lowered to header_names: importable from here as before)
 __all__ = [
     "AUTHORITY_HEADERS", "LINK_TARGET", "LOWERED", "MASKED_HEADERS", "_REQUEST_COOKIE",
     "cookies_redacted", "folded_cookies_redacted", "header", "headers", "hidden_userinfo",
@@ -64,36 +67,6 @@ RAW_COOKIE = "raw cookie"
 _RAW_NOTED = {"content-type": RAW_CONTENT_TYPE, "content-encoding": RAW_CONTENT_ENCODING}
 #: The response header the library adds (SPEC 7).
 DOCS_HEADER = "x-documentation-url"
-
-# Header name -> its lower-case form. Every log compares a dozen or two header names
-# against a few known ones, several times over (masking, cookies, content types): the
-# names repeat from one log to the next, so each distinct one is lowered once. Bounded:
-# random names cannot grow it; past the bound they are simply lowered every time. Read
-# inline (``LOWERED.get(name) or lower(name)``) in the loops over headers, here and in
-# cookies.py: a call per header costs more than the lookup itself.
-LOWERED: dict[str, str] = {}
-_LOWER_MAX = 2048
-
-
-def lower(name: str) -> str:
-    """``name.lower()``, cached for the header names that repeat from log to log."""
-    lowered = LOWERED.get(name)
-    if lowered is None:
-        lowered = name.lower()
-        if len(LOWERED) < _LOWER_MAX:
-            LOWERED[name] = lowered
-    return lowered
-
-
-def header(pairs: list[tuple[str, str]], name: str) -> Optional[str]:
-    """First value of header ``name`` (lower-case), or None."""
-    lowered = LOWERED.get
-    for key, value in pairs:
-        # The cache lookup is inlined in the loops over headers: a call per header costs
-        # more than the lookup itself.
-        if (lowered(key) or lower(key)) == name:
-            return value
-    return None
 
 
 def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor]) -> str:

@@ -103,6 +103,17 @@ def adds_up(stats: dict[str, int]) -> bool:
             + stats["skipped"] and reasons == stats["dropped"])
 
 
+def lock_held(lock: Any) -> bool:
+    """Whether any thread holds ``lock``: the queue's lock is an RLock (delivery56),
+    which has no ``locked()`` before Python 3.14."""
+    if lock._is_owned():
+        return True
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+
+
 def worker_threads() -> list[threading.Thread]:
     """The delivery threads alive now."""
     return [t for t in threading.enumerate() if t.name == "readme-metrics-worker"]

@@ -1,0 +1,137 @@
+"""delivery56: a sync Django view that returns after the ASGI server cancelled Django's
+handler is logged as what the client got, not as the view's 200.
+
+Django's ASGI handler (5.0+) runs the middleware chain in a task of its own and waits
+for it; the server's graceful timeout at a stop (uvicorn ``--timeout-graceful-shutdown``,
+hypercorn ``--graceful-timeout``) cancels the handler, which leaves that task running:
+the sync view's thread goes on. The client gets the server's 500 (once the view
+returned: asgiref's context exit waits for its thread); the log said the view's 200
+(delivery54 left it). Now: the server's 500, its
+comment saying the server answered it itself and the app's 200 never went out.
+
+Real parts: uvicorn and hypercorn in a subprocess, a real Django site, the loopback
+collector, a raw socket client. Nothing timed: the view waits for a file the test
+writes once the server cancelled the handler (the site tells it); the site's lifespan keeps the loop
+running at the stop until Django's left task ended (its log made), as a server whose
+stop takes longer would.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.support.command import app_environment
+from tests.support.django_stop_site import SITE as D54_SITE
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, start_server
+from tests.support.raw_requests import answer_to
+
+pytest.importorskip("django", minversion="5.0")  # (the handler's own task: 5.0+)
+pytestmark = pytest.mark.e2e
+
+SITE = D54_SITE + textwrap.dedent("""
+    inner = app
+
+    def left_running():
+        return any(getattr(task.get_coro(), "__qualname__", "").endswith("process_request")
+                   for task in asyncio.all_tasks() if not task.done())
+
+    async def told_when_cancelled(task):  # (the server's cancel, as it is made)
+        while not task.done() and not task.cancelling():
+            await asyncio.sleep(0.01)
+        if task.cancelling():
+            open(os.environ["D56_CANCELLED"], "w").close()
+
+    async def app(scope, receive, send):
+        if scope["type"] != "lifespan":
+            watch = asyncio.ensure_future(told_when_cancelled(asyncio.current_task()))
+            try:
+                return await inner(scope, receive, send)
+            finally:
+                watch.cancel()
+
+        async def shutdown_once_left_ended():
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                while left_running():  # (Django's task the handler left: until it ends)
+                    await asyncio.sleep(0.01)
+            return message
+        return await inner(scope, shutdown_once_left_ended, send)
+""")
+
+
+def _uvicorn(port: int) -> list[str]:
+    return ["uvicorn", "--port", str(port), "--timeout-graceful-shutdown", "1"]
+
+
+def _hypercorn(port: int) -> list[str]:
+    return ["hypercorn", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "1"]
+
+
+def _answers(port: int) -> bool:
+    try:
+        return answer_to(port, b"GET /quick HTTP/1.1\r\nHost: d56\r\nConnection: close\r\n\r\n"
+                         ).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
+def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_500(
+        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
+    """SIGTERM with the sync view in flight; the graceful timeout cancels Django's
+    handler; then the view returns, and the client gets the server's 500. Its log: the
+    500 the client got, commented. Before: the view's 200 (1 of 1 under each)."""
+    pytest.importorskip(server(0)[0])
+    (tmp_path / "d56_site.py").write_text(SITE)
+    entered, release = tmp_path / "entered", tmp_path / "release"
+    cancelled = tmp_path / "cancelled"
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
+                          D54_RELEASE=str(release), D56_CANCELLED=str(cancelled))
+    with open(tmp_path / "err", "wb") as err_file:
+        process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
+                               cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
+    try:
+        wait_until(lambda: _answers(port))
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+            conn.sendall(b"GET /sync HTTP/1.1\r\nHost: d56\r\n\r\n")
+            wait_until(entered.exists)
+            process.send_signal(signal.SIGTERM)
+            wait_until(cancelled.exists)  # the graceful timeout ran out: Django's handler
+            release.touch()               # cancelled, the view still running; now it returns
+            try:
+                got = conn.recv(65536)  # the server's answer, once it gave up on the view
+            except OSError as error:
+                got = repr(error).encode()
+        process.wait(60)
+    finally:
+        release.touch()
+        process.kill()
+        end_stragglers(process)
+        process.wait(10)
+    said = (tmp_path / "err").read_text(errors="replace")
+    assert got.startswith(b"HTTP/1.1 500"), (got, said)
+    logs: list[dict[str, Any]] = collector.wait_for_logs(2)
+    entries = {log["request"]["log"]["entries"][0]["request"]["url"].rpartition("/")[2]:
+               log["request"]["log"]["entries"][0] for log in logs}
+    assert sorted(entries) == ["quick", "sync"], said
+    for log in logs:
+        assert_valid_log(log)
+    response = entries["sync"]["response"]
+    assert response["status"] == 500, (response, said)
+    assert response["comment"] == (
+        "the server answered 500 itself (Django's handler cancelled before the view "
+        "returned) and sent none of the app's answer; the app answered 200"), response
+    assert response["content"]["size"] == 0
