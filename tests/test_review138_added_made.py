@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
@@ -48,7 +49,7 @@ def test_two_first_builds_at_once_raise_nothing_into_the_app() -> None:
     code = _checked_build_code()
     # The line of the ``del`` (its look passed): the first thread parks there.
     lines = [line for _, _, line in code.co_lines() if line is not None]
-    source = open(code.co_filename).read().splitlines()
+    source = Path(code.co_filename).read_text().splitlines()
     del_line = next(line for line in sorted(set(lines))
                     if "del app.build_middleware_stack" in source[line - 1])
     parked, go = threading.Event(), threading.Event()

@@ -25,6 +25,7 @@ import textwrap
 
 from tests.support.contract import run_python
 from tests.support.fake_api import Collector, Reply
+from tests.test_delivery55_exit_said_once import APP, CALLS, GAVE_UP
 
 SCRIPT = textwrap.dedent("""
     import json, logging, sys, threading, time
@@ -50,11 +51,9 @@ SCRIPT = textwrap.dedent("""
 
     logging.getLogger("readme_metrics").addHandler(Warned())
 
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
+""")
 
-    def streamed(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        yield b"ok"
+GROUPING = textwrap.dedent("""
 
     def grouping(req):
         if req.path == "/dropped":  # the library's thread, for the response dropped
@@ -65,31 +64,14 @@ SCRIPT = textwrap.dedent("""
         api_key="rdme_exit_SECRET_key_5150", metrics_api=sys.argv[1],
         base_log_url="http://d.x", shutdown_timeout=20.0, flush_interval=600,
         background_worker_mode=True, grouping_function=grouping))
-
-    def call(path):
-        environ = {"PATH_INFO": path}
-        setup_testing_defaults(environ)
-        return middleware(environ, lambda status, headers, exc_info=None: None)
-
-    response = call("/read")
-    b"".join(response)
-    response.close()
-    response = call("/dropped")  # never read nor closed: its finalizer hands it over
-    del response
-    deadline = time.monotonic() + 30
-    while not middleware.pipeline.handed.others_finishing() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the library's thread took it: its grouping function waits
 """)
-
-#: The exit's word for a log it gave up on (MetricsPipeline.finish_at_exit).
-GAVE_UP = "not yet queued"
 
 
 def test_a_log_the_exit_said_not_delivered_is_not_delivered_after_all(
         collector: Collector) -> None:
     # The close's own POST (the /read log) answered late: the close drains meanwhile.
     collector.default = Reply(delay=1.5)
-    done = run_python(SCRIPT, collector.url)
+    done = run_python(SCRIPT + APP + GROUPING + CALLS, collector.url)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count(GAVE_UP) == 1, done.stderr
     said = done.stderr
