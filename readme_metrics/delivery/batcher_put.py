@@ -34,6 +34,7 @@ class BatchPutting:
     refused_closing: int
     refused_late: int
     said_at_exit: Callable[[], bool]
+    exit_said: bool
     _clock: Callable[[], float]
 
     def put(self, item: object, nbytes: int, inline: bool
@@ -76,6 +77,8 @@ class BatchPutting:
                     counts["captured"] = captured + 1
                     if self.closed:
                         result = self._put_closed_locked(item, nbytes, inline)
+                    elif self.exit_said and self.said_at_exit():  # (see below)
+                        result = "said", False, queue.refuse_locked("shutdown"), None
                     elif self.health.paused_until and self.health.paused_locked():
                         result = "auth", False, queue.refuse_locked("auth"), None
                     elif not queue.put_locked(item, nbytes):
@@ -132,7 +135,8 @@ class BatchPutting:
             # MetricsPipeline.finish_at_exit): counted, not said a second time, as a
             # late call's (delivery55: one log, two lines); nor taken by the drain below
             # and delivered after all, the warning's "not delivered" then untrue
-            # (review138: background mode, the close's own POST still unanswered).
+            # (review138: background mode, the close's own POST still unanswered); nor,
+            # before the close began, queued (``exit_said``: put's first look).
             return "said", False, queue.refuse_locked("shutdown"), None
         if (self.closing and not inline and self._clock() < self.deadline
                 and queue.lowest_unsettled_locked() <= self.close_accepted
