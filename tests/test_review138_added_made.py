@@ -15,6 +15,7 @@ between its look and its ``del`` while the second builds. Before: 1 of 1 failed
 
 from __future__ import annotations
 
+import dis
 import sys
 import threading
 from pathlib import Path
@@ -48,7 +49,7 @@ def test_two_first_builds_at_once_raise_nothing_into_the_app() -> None:
                                             grouping_function=lambda request: None))
     code = _checked_build_code()
     # The line of the ``del`` (its look passed): the first thread parks there.
-    lines = [line for _, _, line in code.co_lines() if line is not None]
+    lines = [line for _, line in dis.findlinestarts(code) if line is not None]
     source = Path(code.co_filename).read_text().splitlines()
     del_line = next(line for line in sorted(set(lines))
                     if "del app.build_middleware_stack" in source[line - 1])
