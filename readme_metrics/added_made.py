@@ -67,8 +67,11 @@ def watch_added(given: Any) -> None:
         except Exception:  # noqa: BLE001 - Starlette's build goes on as before
             made = None
         if made is None:
-            if app.__dict__.get("build_middleware_stack") is checked_build:
-                del app.build_middleware_stack  # the app's own again
+            try:
+                if app.__dict__.get("build_middleware_stack") is checked_build:
+                    del app.build_middleware_stack  # the app's own again
+            except AttributeError:  # another first build at once put it back (review138)
+                pass
             return build()
         message = ADDED_MADE.format(type(made).__name__)
         if not said:  # once: Starlette builds again at each request while this fails

@@ -182,6 +182,7 @@ class MetricsPipeline:
             # A finish another thread is in (a grouping function that has not answered):
             # counted dropped ("shutdown") if it ever queues its log, delivery closed,
             # and not said again then (this warning names it: HandedOver.say_others).
+            self.delivery.exit_says()  # (before the marks: a log queued between)
             busy = self.handed.say_others()
             if given_up + busy > 0:
                 self.logger.warning(

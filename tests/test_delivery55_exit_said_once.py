@@ -42,11 +42,18 @@ SCRIPT = textwrap.dedent("""
 
     atexit.register(app_exit)
 
+""")
+
+#: The app the middleware wraps (review138's test too).
+APP = textwrap.dedent("""
     from readme_metrics import MetricsApiConfig, MetricsMiddleware
 
     def streamed(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
         yield b"ok"
+""")
+
+GROUPING = textwrap.dedent("""
 
     def grouping(req):
         if req.path == "/dropped":  # the library's thread, for the response dropped
@@ -58,7 +65,11 @@ SCRIPT = textwrap.dedent("""
         api_key="rdme_exit_SECRET_key_5150", metrics_api=sys.argv[1],
         base_log_url="http://d.x", shutdown_timeout=1.0,
         background_worker_mode=sys.argv[2] == "1", grouping_function=grouping))
+""")
 
+#: The calls (``middleware`` made above them): one response read and closed, one
+#: dropped unread, its finish parked in the grouping function (review138's test too).
+CALLS = textwrap.dedent("""
     def call(path):
         environ = {"PATH_INFO": path}
         setup_testing_defaults(environ)
@@ -84,7 +95,7 @@ LATE = "after the close had ended"
                                         pytest.param(False, id="inline")])
 def test_a_log_the_exit_gave_up_on_is_said_once_when_its_finish_comes_after_the_close(
         collector: Collector, background: bool) -> None:
-    done = run_python(SCRIPT, collector.url, "1" if background else "0")
+    done = run_python(SCRIPT + APP + GROUPING + CALLS, collector.url, "1" if background else "0")
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout.strip().splitlines()[-1])
     # The dropped response's log: not delivered, counted once (dropped_shutdown)
