@@ -1,0 +1,129 @@
+"""newcomer37's first hour on main at 162e8982 (2026-12-06): README read from a fresh clone
+as a newcomer wanting FastAPI and Django under ASGI, the ``readme-metrics`` command's
+help and wrong flags, and the mistakes a newcomer makes with Flask's extension.
+
+1. ``ReadMeMetrics(config, app.wsgi_app)`` (the WSGI middleware's way, written for the
+   extension) failed with Python's "'function' object has no attribute 'extensions'";
+   the class ``Flask``, an app already wrapped, another framework's app or a plain WSGI
+   callable said the same of themselves. Now a ``TypeError`` names the right call.
+
+Each test named "said" failed before its fix; the others pin what stays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from tests.support.fake_api import Collector
+from tests.test_readme import troubleshooting_row
+
+flask = pytest.importorskip("flask")
+
+from readme_metrics.flask_readme import ReadMeMetrics  # noqa: E402 - after the skip
+
+KEY = "rdme_newcomer37_key_4242"
+
+
+def _grouping(request: Any) -> Any:
+    return {"api_key": request.headers.get("X-Api-Key", "anonymous")}
+
+
+def _config(collector: Collector, **options: Any) -> MetricsApiConfig:
+    return MetricsApiConfig(api_key=KEY, metrics_api=collector.url, buffer_length=1,
+                            grouping_function=_grouping, **options)
+
+
+def _app() -> Any:
+    app = flask.Flask("newcomer37")
+    app.get("/")(lambda: "hello")
+    return app
+
+
+# -- 1. the Flask extension given something other than the Flask app -------------------
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_extension_given_app_wsgi_app_said_to_give_the_app(
+        collector: Collector, enabled: bool) -> None:
+    """The mistake itself, metrics on or off (off, it failed the same way): the error
+    names the argument given and the call to write instead."""
+    app = _app()
+    with pytest.raises(TypeError) as raised:
+        ReadMeMetrics(_config(collector, enabled=enabled), app.wsgi_app)
+    said = str(raised.value)
+    assert said.startswith("readme_metrics: ReadMeMetrics(config, app): app is "
+                           "app.wsgi_app, not the Flask app"), said
+    assert "ReadMeMetrics(config, app) or metrics.init_app(app)" in said, said
+    assert "'extensions'" not in said
+    assert not isinstance(app.wsgi_app, MetricsMiddleware)  # the app is left as it was
+
+
+def test_init_app_given_app_wsgi_app_said_in_init_apps_words(collector: Collector) -> None:
+    metrics = ReadMeMetrics(_config(collector))
+    with pytest.raises(TypeError, match=r"^readme_metrics: metrics\.init_app\(app\): app is "
+                                        r"app\.wsgi_app, not the Flask app"):
+        metrics.init_app(_app().wsgi_app)
+
+
+def test_init_app_given_the_wrapped_wsgi_app_said_it_already_wraps_one(
+        collector: Collector) -> None:
+    """``metrics.init_app(app.wsgi_app)`` after the app was wrapped: its wsgi_app is the
+    middleware ("'FlaskMetricsMiddleware' object has no attribute 'extensions'")."""
+    app = _app()
+    metrics = ReadMeMetrics(_config(collector), app)
+    with pytest.raises(TypeError, match="app is a FlaskMetricsMiddleware, which already "
+                                        "wraps an app: give the Flask app itself"):
+        metrics.init_app(app.wsgi_app)
+
+
+def test_the_extension_given_the_flask_class_said_to_make_the_app(
+        collector: Collector) -> None:
+    with pytest.raises(TypeError, match=r"app is the class flask\.app\.Flask, not an app: "
+                                        r"make the app \(app = Flask\(__name__\)\)"):
+        ReadMeMetrics(_config(collector), flask.Flask)
+
+
+def test_the_extension_given_a_plain_wsgi_app_said_to_use_the_middleware(
+        collector: Collector) -> None:
+    def hello_app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"hello"]
+
+    with pytest.raises(TypeError, match=r"app is hello_app, not a Flask app, and "
+                                        r"ReadMeMetrics is Flask's extension: wrap any other "
+                                        r"WSGI app with readme_metrics\.MetricsMiddleware"):
+        ReadMeMetrics(_config(collector), hello_app)
+
+
+def test_the_extension_given_a_fastapi_app_said_to_use_the_asgi_middleware(
+        collector: Collector) -> None:
+    fastapi = pytest.importorskip("fastapi")
+    with pytest.raises(TypeError, match=r"app is an ASGI app \(FastAPI\), and ReadMeMetrics "
+                                        r"is Flask's extension: app\.add_middleware\("
+                                        r"ReadMeMetricsMiddleware"):
+        ReadMeMetrics(_config(collector), fastapi.FastAPI())
+
+
+def test_the_call_the_error_names_logs_the_call(collector: Collector) -> None:
+    """What the error says to write, ``ReadMeMetrics(config, app)``, logs a real call."""
+    from werkzeug.test import Client
+
+    app = _app()
+    config = _config(collector)
+    with pytest.raises(TypeError):
+        ReadMeMetrics(config, app.wsgi_app)
+    metrics = ReadMeMetrics(config, app)
+    answer = Client(app).get("/", headers={"X-Api-Key": "owlbert-key"})
+    assert answer.status_code == 200 and answer.get_data() == b"hello"
+    assert metrics.flush(10)
+    (log,) = collector.wait_for_logs(1)
+    assert log["request"]["log"]["entries"][0]["request"]["url"] == "http://localhost/"
+    metrics.close()
+
+
+def test_troubleshooting_row_quotes_the_extensions_refusal() -> None:
+    row = troubleshooting_row("at start-up, `TypeError: readme_metrics: ReadMeMetrics(config, app)")
+    assert row.count("app is app.wsgi_app, not the Flask app ...") == 2, row
+    assert "metrics.init_app(app)" in row
