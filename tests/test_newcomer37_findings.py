@@ -6,6 +6,10 @@ help and wrong flags, and the mistakes a newcomer makes with Flask's extension.
    extension) failed with Python's "'function' object has no attribute 'extensions'";
    the class ``Flask``, an app already wrapped, another framework's app or a plain WSGI
    callable said the same of themselves. Now a ``TypeError`` names the right call.
+2. ``readme-metrics --port 8001`` (a command's option before any command) said "invalid
+   choice: '8001'", the option's value taken for the command; ``readme-metrics demo
+   --host 0.0.0.0`` (``collect``'s option given to ``demo``, or ``--requests`` to
+   ``collect``) said only "unrecognized arguments". Both now say whose option it is.
 
 Each test named "said" failed before its fix; the others pin what stays.
 """
@@ -17,6 +21,7 @@ from typing import Any
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics.cli import main as cli_main
 from tests.support.fake_api import Collector
 from tests.test_readme import troubleshooting_row
 
@@ -127,3 +132,50 @@ def test_troubleshooting_row_quotes_the_extensions_refusal() -> None:
     row = troubleshooting_row("at start-up, `TypeError: readme_metrics: ReadMeMetrics(config, app)")
     assert row.count("app is app.wsgi_app, not the Flask app ...") == 2, row
     assert "metrics.init_app(app)" in row
+
+
+# -- 2. the readme-metrics command's wrong flags -----------------------------------------
+
+def _error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as stopped:
+        cli_main(argv)
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--port", "8001"], "readme-metrics: error: --port is an option of a command, given "
+     "before any command: write it after the command, 'readme-metrics collect --port ...' "
+     "or 'readme-metrics demo --port ...'"),
+    (["--requests=20"], "readme-metrics: error: --requests is an option of a command, given "
+     "before any command: write it after the command, 'readme-metrics demo --requests ...'"),
+    (["demo", "--host", "0.0.0.0"], "readme-metrics demo: error: unrecognized arguments: "
+     "--host 0.0.0.0 (--host is an option of 'readme-metrics collect', not of demo)"),
+    (["collect", "--requests", "5"], "readme-metrics collect: error: unrecognized arguments: "
+     "--requests 5 (--requests is an option of 'readme-metrics demo', not of collect)"),
+])
+def test_another_commands_option_said_whose_it_is(
+        argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _error(argv, capsys) == said
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["colect"], "readme-metrics: error: argument COMMAND: invalid choice: 'colect' "),
+    (["demo", "--bogus"], "readme-metrics demo: error: unrecognized arguments: --bogus"),
+    (["collect", "--port", "abc"], "readme-metrics collect: error: argument --port: not a "
+     "port number: 'abc'"),
+])
+def test_other_wrong_arguments_are_said_as_before(
+        argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _error(argv, capsys).startswith(said)  # (argparse's choices quoted or not)
+
+
+def test_help_and_version_first_are_not_taken_for_a_commands_option(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["--version"], ["-h"]):
+        with pytest.raises(SystemExit) as stopped:
+            cli_main(argv)
+        assert stopped.value.code == 0
+    assert "readme-metrics 4." in capsys.readouterr().out
