@@ -20,6 +20,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics._logging import LogLimiter, QuietLogger
+from readme_metrics.app_shape import is_asgi_app
 from readme_metrics.capture.body import BodyRecord
 from readme_metrics.capture.wsgi import MetricsMiddleware
 from readme_metrics.capture.wsgi_input import InputTee
@@ -123,6 +124,42 @@ class _OptionsSaid:
             return super().__new__(cls)
 
 
+def _not_a_flask_app(app: Any, call: str) -> Optional[str]:
+    """Why ``app``, given to ``call`` (``ReadMeMetrics(config, app)`` or
+    ``metrics.init_app(app)``), is no Flask app, or None. ``ReadMeMetrics(config,
+    app.wsgi_app)``, the WSGI middleware's way written for the extension, said only
+    "'function' object has no attribute 'extensions'" (newcomer37); the class, another
+    framework's app or a plain WSGI callable said the same of itself. A Flask app is told
+    by what the extension uses, ``extensions`` (a dict) and ``wsgi_app``, not by its class:
+    nothing is imported."""
+    if isinstance(getattr(app, "extensions", None), dict) and hasattr(app, "wsgi_app"):
+        return None
+    prefix = f"readme_metrics: {call}"
+    owner = getattr(app, "__self__", None)
+    if isinstance(getattr(owner, "extensions", None), dict) and (
+            getattr(app, "__name__", None) == "wsgi_app"):
+        return (f"{prefix}: app is app.wsgi_app, not the Flask app: give the app itself, "
+                "ReadMeMetrics(config, app) or metrics.init_app(app), which wraps its "
+                "wsgi_app (or wrap it yourself: app.wsgi_app = MetricsMiddleware("
+                "app.wsgi_app, config))")
+    if isinstance(app, type):
+        return (f"{prefix}: app is the class {app.__module__}.{app.__qualname__}, not an "
+                f"app: make the app (app = Flask(__name__)) and give that")
+    if isinstance(app, MetricsMiddleware):
+        return (f"{prefix}: app is a {type(app).__name__}, which already wraps an app: "
+                "give the Flask app itself, unwrapped")
+    if is_asgi_app(app):
+        return (f"{prefix}: app is an ASGI app ({type(app).__name__}), and ReadMeMetrics "
+                "is Flask's extension: app.add_middleware(ReadMeMetricsMiddleware, "
+                "config=...) for FastAPI and Starlette (readme_metrics.fastapi), "
+                "readme_metrics.asgi.MetricsMiddleware(app, config) for another ASGI app")
+    name = app.__name__ if inspect.isfunction(app) or inspect.ismethod(app) else (
+        type(app).__name__)
+    return (f"{prefix}: app is {name}, not a Flask app, and ReadMeMetrics is Flask's "
+            "extension: wrap any other WSGI app with readme_metrics.MetricsMiddleware("
+            "app, config)")
+
+
 class ReadMeMetrics(_OptionsSaid):
     """Log every call to a Flask app to ReadMe's Metrics API (a Flask extension).
 
@@ -155,11 +192,12 @@ class ReadMeMetrics(_OptionsSaid):
         # Weak: each app holds its middleware (app.wsgi_app, app.extensions); a strong
         # list here kept every app a factory ever made alive, each with its sender.
         self._middlewares: list[weakref.ref[FlaskMetricsMiddleware]] = []
-        self._given = False
+        self._given = self._ready = False
         if app is not None:
             self.init_app(app)
         elif getattr(config, "enabled", True):
             self._watch_for_an_unwrapped_app()
+        self._ready = True
 
     def _watch_for_an_unwrapped_app(self) -> None:
         """Until an app is given: the first request of a Flask app it does not wrap says
@@ -204,6 +242,11 @@ class ReadMeMetrics(_OptionsSaid):
 
         With ``enabled`` false in the configuration the app is left untouched.
         """
+        made = getattr(self, "_ready", True)  # given to ReadMeMetrics(...) or to init_app
+        refusal = _not_a_flask_app(app, "metrics.init_app(app)" if made else
+                                   "ReadMeMetrics(config, app)")
+        if refusal is not None:
+            raise TypeError(refusal)
         if _EXTENSION_KEY in app.extensions or not getattr(self.config, "enabled", True):
             return
         middleware = FlaskMetricsMiddleware(app.wsgi_app, self.config)

@@ -47,11 +47,45 @@ class _CommandParser(argparse.ArgumentParser):
     of the command's options.
     """
 
+    #: The other commands' parsers, by name (set by :func:`build_parser`).
+    others: dict[str, argparse.ArgumentParser] = {}
+
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         namespace, extras = super().parse_known_args(args, namespace)
         if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}")
+            command = self.prog.split()[-1]
+            hints = [f"{option} is an option of 'readme-metrics {name}', not of {command}"
+                     for option in extras for name in _owners(self.others, option)]
+            self.error(f"unrecognized arguments: {' '.join(extras)}"
+                       + (f" ({'; '.join(hints)})" if hints else ""))
         return namespace, extras
+
+
+def _owners(parsers: dict[str, argparse.ArgumentParser], argument: str) -> list[str]:
+    """The names of the commands among ``parsers`` that take the option ``argument``
+    (``--port`` or ``--port=8001``); none for anything else."""
+    if not argument.startswith("--"):
+        return []
+    option = argument.split("=", 1)[0]
+    return [name for name, parser in parsers.items()
+            if option in parser._option_string_actions]  # noqa: SLF001 - no public handle
+
+
+class _TopParser(argparse.ArgumentParser):
+    """The ``readme-metrics`` parser: a command's option given before any command
+    (``readme-metrics --port 8001``) said "invalid choice: '8001'", the option's value
+    taken for the command; now it says the option goes after its command."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        given = list(sys.argv[1:] if args is None else args)
+        if given and given[0] not in ("-h", "--help", "--version"):
+            owners = _owners(_commands(self), given[0])
+            if owners:
+                option = given[0].split("=", 1)[0]
+                calls = " or ".join(f"'readme-metrics {name} {option} ...'" for name in owners)
+                self.error(f"{option} is an option of a command, given before any command: "
+                           f"write it after the command, {calls}")
+        return super().parse_known_args(args, namespace)
 
 
 def _port(text: str) -> int:
@@ -94,7 +128,7 @@ def _key(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``readme-metrics`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _TopParser(
         prog="readme-metrics",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
@@ -126,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      parser_class=_CommandParser)
     _add_collect(commands)
     _add_demo(commands)
+    for name, command in commands.choices.items():
+        command.others = {other: parser for other, parser in commands.choices.items()
+                          if other != name}
     helper = commands.add_parser(
         "help", help="show this help, or a command's: readme-metrics help collect",
         description="Show the help of readme-metrics, or of one of its commands.")
