@@ -1,0 +1,136 @@
+"""delivery57 (1): a signal handler's raise (README's SIGTERM lines: ``sys.exit(0)``) that
+lands in the Django middleware's async chain after its log was queued, before Django's
+handler sent the answer, ends the event loop and the process: the client gets no byte.
+The log said the view's 200 (delivery54's sweep left about 60 such landing points); now
+the exit marks it as unanswered, as the other "no answer reached the client" paths.
+
+Real parts: uvicorn and hypercorn in a subprocess, a real Django site whose module makes
+SIGTERM an exit as README says, the loopback collector, a raw socket client. The raise
+is made to land just after the queueing: the site sends its own main thread a SIGTERM
+from inside the library's queue call for the path ``/land`` (a real signal, its
+handler run at the next instruction, still in the library's call).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.support.command import app_environment
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, start_server
+from tests.support.raw_requests import answer_to
+
+pytest.importorskip("django")
+pytestmark = pytest.mark.e2e
+
+SITE = textwrap.dedent("""
+    import signal, sys, threading
+
+    import django
+    from django.conf import settings
+
+    from readme_metrics import MetricsApiConfig
+
+    settings.configure(
+        SECRET_KEY="d57", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+        README_METRICS_CONFIG=MetricsApiConfig(
+            grouping_function=lambda request: {"api_key": "d57-key", "label": "d57"},
+            buffer_length=1000, flush_interval=600))
+    django.setup()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's lines, unconditioned
+
+    from django.core.asgi import get_asgi_application
+    from django.http import JsonResponse
+    from django.urls import path
+
+    from readme_metrics.django_exchange import Capture
+
+    MAIN = threading.main_thread().ident
+    submit = Capture._submit
+
+    def landing_submit(self, pending):  # the raise lands just after the queue's put
+        submit(self, pending)
+        if self.request.path == "/land":
+            signal.pthread_kill(MAIN, signal.SIGTERM)
+
+    Capture._submit = landing_submit
+
+    async def view(request):
+        return JsonResponse({"answer": True})
+
+    urlpatterns = [path("quick", view), path("land", view)]
+    app = get_asgi_application()
+""")
+
+
+def _get(port: int, path: str) -> bytes:
+    return answer_to(port, f"GET {path} HTTP/1.1\r\nHost: d57\r\nConnection: close\r\n\r\n"
+                     .encode())
+
+
+def _answers(port: int) -> bool:
+    try:
+        return _get(port, "/quick").startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def _uvicorn(port: int) -> list[str]:
+    return ["uvicorn", "--port", str(port)]
+
+
+def _hypercorn(port: int) -> list[str]:
+    return ["hypercorn", "--bind", f"127.0.0.1:{port}"]
+
+
+@pytest.mark.parametrize("server", [_uvicorn, _hypercorn], ids=["uvicorn", "hypercorn"])
+def test_a_raise_after_the_log_was_queued_logs_no_answer(
+        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
+    pytest.importorskip(server.__name__.strip("_"))
+    (tmp_path / "d57_site.py").write_text(SITE)
+    port = free_port()
+    err_path = tmp_path / "err"
+    with open(err_path, "wb") as err_file:
+        process = start_server([sys.executable, "-m", *server(port), "d57_site:app"],
+                               cwd=tmp_path, env=app_environment(collector.url, tmp_path),
+                               stdout=err_file, stderr=err_file)
+    try:
+        wait_until(lambda: _answers(port))
+        got = _get(port, "/land")
+        if process.poll() is None:  # hypercorn's parent outlives its worker
+            process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    finally:
+        process.kill()
+        end_stragglers(process)
+        process.wait(10)
+    said = err_path.read_text(errors="replace")
+    logs = collector.wait_for_logs(2)
+    for log in logs:
+        assert_valid_log(log)
+    landed = [log["request"]["log"]["entries"][0]["response"] for log in logs
+              if log["request"]["log"]["entries"][0]["request"]["url"].endswith("/land")]
+    assert len(landed) == 1, said
+    response = landed[0]
+    # What the client got is what is logged: uvicorn's own SIGTERM handler is the one in
+    # force (its graceful stop: the view's 200 goes out); hypercorn's worker runs the
+    # site's, whose raise ends the loop there, and hypercorn answers its own 500.
+    status = int(got.split(b" ", 2)[1])
+    assert response["status"] == status, (got, response, said[-2000:])
+    if status == 500:
+        assert response["content"]["size"] == 0, response
+        assert "the event loop ended at a SystemExit" in response["comment"], response
+        assert "200" in response["comment"], response  # the app's answer, never sent
+    else:
+        assert got.endswith(b'{"answer": true}\r\n0\r\n\r\n'), got
