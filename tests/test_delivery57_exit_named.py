@@ -14,7 +14,6 @@ thread scheduled right after the warning would: the log is queued before the clo
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
@@ -23,7 +22,7 @@ from tests.support.contract import run_python
 from tests.support.fake_api import Collector
 
 SCRIPT = textwrap.dedent("""
-    import json, logging, sys, threading, time
+    import logging, sys, threading, time
     from wsgiref.util import setup_testing_defaults
 
     answer = threading.Event()
