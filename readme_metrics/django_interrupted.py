@@ -18,7 +18,8 @@ the server's 500, as for one landing in Django's own code after the middleware.
 Under ASGI (Django's handler, the event loop in the main thread: uvicorn, hypercorn,
 daphne) the raise ends the loop and the process, no answer going out: the async chain's
 request stays in unclosed's in-call requests (:func:`held_at_start` for one cut in the
-middleware's start), for the exit's cut (delivery54).
+middleware's start), for the exit's cut (delivery54); one whose log was queued already
+has it made again as what the client got (:func:`queued_unsent`, delivery57).
 """
 
 from __future__ import annotations
