@@ -46,8 +46,8 @@ from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, run_command, start_server
-from tests.support.raw_requests import answer_to
+from tests.support.processes import kill_server, run_command, start_server
+from tests.support.raw_requests import answers_200, get_closing
 
 pytest.importorskip("daphne")
 pytest.importorskip("uvicorn")
@@ -60,18 +60,6 @@ NOT_DELIVERED = ("exiting with 1 request unfinished (still being sent, or the ap
                  "computing it): 1 not delivered (the grouping function not asked yet: "
                  "counted in dropped_shutdown)")
 UNANSWERED = "1 logged as unanswered (the app was still computing it)"
-
-
-def _raw_get(port: int, path: str) -> bytes:
-    return answer_to(port, f"GET {path} HTTP/1.1\r\nHost: d54\r\nConnection: close\r\n\r\n"
-                     .encode())
-
-
-def _answers(port: int) -> bool:
-    try:
-        return _raw_get(port, "/quick").startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 def _stop_in_view(collector: Collector, tmp_path: Path, argv: Callable[[int], list[str]],
@@ -88,7 +76,7 @@ def _stop_in_view(collector: Collector, tmp_path: Path, argv: Callable[[int], li
         process = start_server([sys.executable, "-m", *argv(port), "d54_site:app"],
                                cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
     try:
-        wait_until(lambda: _answers(port))
+        wait_until(lambda: answers_200(port))
         with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
             conn.sendall(f"GET {route} HTTP/1.1\r\nHost: d54\r\n\r\n".encode())
             wait_until(entered.exists)
@@ -97,9 +85,7 @@ def _stop_in_view(collector: Collector, tmp_path: Path, argv: Callable[[int], li
             release.touch()
             process.wait(60)
     finally:
-        process.kill()
-        end_stragglers(process)
-        process.wait(10)
+        kill_server(process)
     said = err_path.read_text(errors="replace")
     assert process.returncode in (0, -signal.SIGTERM), said
     collector.wait_for_logs(1)  # (the process ended: every POST it made is in)
@@ -196,14 +182,12 @@ def test_an_outer_timeout_middlewares_cancel_under_daphne_is_no_stop(
                            cwd=tmp_path, env=app_environment(collector.url, tmp_path),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: _answers(port))
-        assert _raw_get(port, "/slow").startswith(b"HTTP/1.1 504")
+        wait_until(lambda: answers_200(port))
+        assert get_closing(port, "/slow").startswith(b"HTTP/1.1 504")
         log = collector.wait_for_log(lambda log: log["request"]["log"]["entries"][0]
                                      ["request"]["url"].endswith("/slow"))
     finally:
-        process.kill()
-        end_stragglers(process)
-        process.wait(10)
+        kill_server(process)
     assert_valid_log(log)
     response = log["request"]["log"]["entries"][0]["response"]
     assert response["status"] == 500

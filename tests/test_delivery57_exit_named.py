@@ -18,14 +18,13 @@ import textwrap
 
 import pytest
 
-from tests.support.contract import run_python
+from tests.support.dropped_at_exit import DROPPED_APP, KEY, MODES, run_at_exit
 from tests.support.fake_api import Collector
 
 SCRIPT = textwrap.dedent("""
     import logging, sys, threading, time
-    from wsgiref.util import setup_testing_defaults
 
-    answer = threading.Event()
+    answer, answered = threading.Event(), threading.Event()
 
     class LetItAnswer(logging.Handler):  # at the exit's warning, in the exit's thread
         def emit(self, record):  # (said as Python's last resort says it, to stderr)
@@ -39,44 +38,13 @@ SCRIPT = textwrap.dedent("""
 
     logging.getLogger("readme_metrics").addHandler(LetItAnswer())
 
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-    def streamed(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        yield b"ok"
-
-    def grouping(req):
-        if req.path == "/dropped":  # the library's thread, for the response dropped
-            answer.wait(30)
-        return {"api_key": "caller"}
-
-    middleware = MetricsMiddleware(streamed, MetricsApiConfig(
-        api_key="rdme_exit_SECRET_key_5757", metrics_api=sys.argv[1],
-        base_log_url="http://d.x", shutdown_timeout=2.0,
-        background_worker_mode=sys.argv[2] == "1", grouping_function=grouping))
-
-    def call(path):
-        environ = {"PATH_INFO": path}
-        setup_testing_defaults(environ)
-        return middleware(environ, lambda status, headers, exc_info=None: None)
-
-    response = call("/read")
-    b"".join(response)
-    response.close()
-    response = call("/dropped")  # never read nor closed: its finalizer hands it over
-    del response
-    deadline = time.monotonic() + 30
-    while not middleware.pipeline.handed.others_finishing() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the library's thread took it: its grouping function waits
-""")
+""") + DROPPED_APP
 
 
-@pytest.mark.parametrize("background", [pytest.param(True, id="background"),
-                                        pytest.param(False, id="inline")])
+@pytest.mark.parametrize("background", MODES)
 def test_a_finish_the_exit_names_that_ends_before_the_close_is_not_said_lost(
         collector: Collector, background: bool) -> None:
-    done = run_python(SCRIPT, collector.url, "1" if background else "0")
-    assert done.returncode == 0, done.stderr
+    done = run_at_exit(SCRIPT, collector.url, background)
     # Both logs delivered: the dropped response's finish queued its log before the close
     collector.wait_for_logs(2)
     urls = sorted(log["request"]["log"]["entries"][0]["request"]["url"]
@@ -86,4 +54,4 @@ def test_a_finish_the_exit_names_that_ends_before_the_close_is_not_said_lost(
     # and the exit's warning did not say it lost: that thread was still finishing it
     assert "not delivered" not in warning.replace("else not delivered", ""), warning
     assert "1 log still being finished" in warning, warning
-    assert "rdme_exit_SECRET_key_5757" not in done.stderr
+    assert KEY not in done.stderr

@@ -26,39 +26,25 @@ from typing import Callable
 import pytest
 
 from tests.support.command import app_environment
+from tests.support.django_stop_site import SITE as D54_SITE
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, start_server
-from tests.support.raw_requests import answer_to
+from tests.support.processes import kill_server, start_server
+from tests.support.raw_requests import answers_200, get_closing
 
 pytest.importorskip("django")
 pytestmark = pytest.mark.e2e
 
-SITE = textwrap.dedent("""
+# delivery54's stop site (MIDDLEWARE, the views, with_lifespan), with README's SIGTERM
+# lines (unconditioned) and a path whose log's queueing is followed by a real SIGTERM
+SITE = D54_SITE + textwrap.dedent("""
     import signal, sys, threading
-
-    import django
-    from django.conf import settings
-
-    from readme_metrics import MetricsApiConfig
-
-    settings.configure(
-        SECRET_KEY="d57", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
-        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
-        README_METRICS_CONFIG=MetricsApiConfig(
-            grouping_function=lambda request: {"api_key": "d57-key", "label": "d57"},
-            buffer_length=1000, flush_interval=600))
-    django.setup()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's lines, unconditioned
-
-    from django.core.asgi import get_asgi_application
-    from django.http import JsonResponse
-    from django.urls import path
 
     from readme_metrics.django_exchange import Capture
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     MAIN = threading.main_thread().ident
     submit = Capture._submit
 
@@ -68,25 +54,8 @@ SITE = textwrap.dedent("""
             signal.pthread_kill(MAIN, signal.SIGTERM)
 
     Capture._submit = landing_submit
-
-    async def view(request):
-        return JsonResponse({"answer": True})
-
-    urlpatterns = [path("quick", view), path("land", view)]
-    app = get_asgi_application()
+    urlpatterns.append(path("land", quick))
 """)
-
-
-def _get(port: int, path: str) -> bytes:
-    return answer_to(port, f"GET {path} HTTP/1.1\r\nHost: d57\r\nConnection: close\r\n\r\n"
-                     .encode())
-
-
-def _answers(port: int) -> bool:
-    try:
-        return _get(port, "/quick").startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 def _uvicorn(port: int) -> list[str]:
@@ -111,15 +80,13 @@ def test_a_raise_after_the_log_was_queued_is_logged_as_what_the_client_got(
                                cwd=tmp_path, env=app_environment(collector.url, tmp_path),
                                stdout=err_file, stderr=err_file)
     try:
-        wait_until(lambda: _answers(port))
-        got = _get(port, "/land")
+        wait_until(lambda: answers_200(port))
+        got = get_closing(port, "/land")
         if process.poll() is None:  # hypercorn's parent outlives its worker
             process.send_signal(signal.SIGTERM)
         process.wait(60)
     finally:
-        process.kill()
-        end_stragglers(process)
-        process.wait(10)
+        kill_server(process)
     said = err_path.read_text(errors="replace")
     logs = collector.wait_for_logs(2)
     for log in logs:
@@ -139,4 +106,4 @@ def test_a_raise_after_the_log_was_queued_is_logged_as_what_the_client_got(
         assert "the event loop ended at a SystemExit" in response["comment"], response
         assert "200" in response["comment"], response  # the app's answer, never sent
     else:
-        assert got.endswith(b'{"answer": true}\r\n0\r\n\r\n'), got
+        assert got.endswith(b'{"quick": true}\r\n0\r\n\r\n'), got
