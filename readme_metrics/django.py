@@ -214,13 +214,18 @@ class MetricsMiddleware:
         calling(capture)  # as the sync chain's (see _captured)
         try:
             response = await self._captured(capture, request)
-        except (GeneratorExit, KeyboardInterrupt, SystemExit):
-            raise  # its task dropped, or the loop ended: left to the exit's cut
+            returned(capture)
+            return response
+        except GeneratorExit:
+            raise  # its task dropped: left to the exit's cut
+        except (KeyboardInterrupt, SystemExit) as error:
+            # The loop ends: a log not queued yet is the exit's cut's, one queued says
+            # the answer that never went out (delivery57)
+            interrupted.queued_unsent(capture, error)
+            raise
         except BaseException:
             returned(capture)
             raise
-        returned(capture)
-        return response
 
     async def _captured(self, capture: Capture, request: HttpRequest) -> Any:
         """The async chain's steps, in unclosed's in-call requests (delivery54): a server's

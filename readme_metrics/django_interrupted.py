@@ -18,13 +18,15 @@ the server's 500, as for one landing in Django's own code after the middleware.
 Under ASGI (Django's handler, the event loop in the main thread: uvicorn, hypercorn,
 daphne) the raise ends the loop and the process, no answer going out: the async chain's
 request stays in unclosed's in-call requests (:func:`held_at_start` for one cut in the
-middleware's start), for the exit's cut (delivery54).
+middleware's start), for the exit's cut (delivery54); one whose log was queued already
+has it made again as what the client got (:func:`queued_unsent`, delivery57).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from readme_metrics.capture.asgi_server_quirks import loaded_answers_500
 from readme_metrics.capture.unclosed import calling
 from readme_metrics.capture.wsgi_response import answers_500, unanswered_at
 from readme_metrics.delivery.interrupted import handed, said_dropped
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["cut", "cut_at_start", "held_at_start", "server_answer", "unanswered"]
+__all__ = ["cut", "cut_at_start", "held_at_start", "queued_unsent", "server_answer",
+           "unanswered"]
 
 
 def cut_at_start(middleware: Any, request: HttpRequest, error: BaseException) -> None:
@@ -59,6 +62,35 @@ def held_at_start(middleware: Any, request: HttpRequest) -> None:
         capture = middleware._start(request)
         if capture is not None:
             calling(capture)
+    except Exception:  # pragma: no cover - never into the server
+        pass
+
+
+def queued_unsent(capture: Capture, error: BaseException) -> None:
+    """The async chain (ASGI) left by a signal handler's raise (``error``: a
+    KeyboardInterrupt, a SystemExit) after its log was queued and before Django's handler
+    sent the answer: the raise ends the event loop, the app's answer never goes out. The
+    queued log (the sender builds the HAR from it later) is made again as what the client
+    gets: the server's own 500 where the server answers one to an app's call ended with
+    no response (hypercorn: the client had "500" and no body, the log said the view's
+    200, delivery57), else no answer. A sender that took the log in the instant between
+    has it as it was. Never raises."""
+    try:
+        pending = capture.pending
+        if pending is None or not handed(pending) or capture.group is None:
+            return  # not queued (yet): the exit's cut has it (held in unclosed's calls)
+        recorder = capture.recorder
+        name = type(error).__name__
+        if loaded_answers_500():
+            recorder.server_answered(500, "Internal Server Error",
+                                     f"the event loop ended at a {name} before Django "
+                                     "sent the app's answer")
+        else:
+            recorder.no_answer(f"stopped serving the request at a {name}", recorder.status)
+        made = recorder.pending(capture.source, capture.group)
+        for slot in made.__slots__:
+            if slot != "handed" and hasattr(made, slot):
+                setattr(pending, slot, getattr(made, slot))
     except Exception:  # pragma: no cover - never into the server
         pass
 

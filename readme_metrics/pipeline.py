@@ -182,15 +182,22 @@ class MetricsPipeline:
             # A finish another thread is in (a grouping function that has not answered):
             # counted dropped ("shutdown") if it ever queues its log, delivery closed,
             # and not said again then (this warning names it: HandedOver.say_others).
-            self.delivery.exit_says()  # (before the marks: a log queued between)
             busy = self.handed.say_others()
             if given_up + busy > 0:
+                # Each part true whatever comes next: a finish still under way may queue
+                # its log before delivery closes, and it is delivered (delivery57: "not
+                # delivered" was said of it all the same)
+                fates = ([f"{given_up} not delivered (not begun: the exit calls no grouping "
+                          "function)"] if given_up else []) + (
+                    [f"{counted(busy, 'log')} still being finished there: delivered if "
+                     "queued before delivery closes, else not delivered (counted in "
+                     "dropped_shutdown)"] if busy else [])
                 self.logger.warning(
                     "readme_metrics: exiting with %s of responses dropped without close() "
                     "not yet queued: the library's thread that runs the grouping function "
                     "for them had not done so within %.2f s (a slow grouping function or a "
-                    "busy machine): not delivered", counted(given_up + busy, "log"),
-                    waited)
+                    "busy machine): %s", counted(given_up + busy, "log"), waited,
+                    "; ".join(fates))
         except Exception:  # never into the exit
             self.logger.debug("readme_metrics: finishing at exit failed", exc_info=True)
 

@@ -21,12 +21,11 @@ import textwrap
 
 import pytest
 
-from tests.support.contract import run_python
+from tests.support.dropped_at_exit import DROPPED_APP, KEY, MODES, run_at_exit
 from tests.support.fake_api import Collector
 
 SCRIPT = textwrap.dedent("""
-    import atexit, json, sys, threading, time
-    from wsgiref.util import setup_testing_defaults
+    import atexit, json, threading, time
 
     answer = threading.Event()
     answered = threading.Event()
@@ -42,48 +41,7 @@ SCRIPT = textwrap.dedent("""
 
     atexit.register(app_exit)
 
-""")
-
-#: The app the middleware wraps (review138's test too).
-APP = textwrap.dedent("""
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-
-    def streamed(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        yield b"ok"
-""")
-
-GROUPING = textwrap.dedent("""
-
-    def grouping(req):
-        if req.path == "/dropped":  # the library's thread, for the response dropped
-            answer.wait(30)
-            answered.set()
-        return {"api_key": "caller"}
-
-    middleware = MetricsMiddleware(streamed, MetricsApiConfig(
-        api_key="rdme_exit_SECRET_key_5150", metrics_api=sys.argv[1],
-        base_log_url="http://d.x", shutdown_timeout=1.0,
-        background_worker_mode=sys.argv[2] == "1", grouping_function=grouping))
-""")
-
-#: The calls (``middleware`` made above them): one response read and closed, one
-#: dropped unread, its finish parked in the grouping function (review138's test too).
-CALLS = textwrap.dedent("""
-    def call(path):
-        environ = {"PATH_INFO": path}
-        setup_testing_defaults(environ)
-        return middleware(environ, lambda status, headers, exc_info=None: None)
-
-    response = call("/read")
-    b"".join(response)
-    response.close()
-    response = call("/dropped")  # never read nor closed: its finalizer hands it over
-    del response
-    deadline = time.monotonic() + 30
-    while not middleware.pipeline.handed.others_finishing() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the library's thread took it: its grouping function waits
-""")
+""") + DROPPED_APP
 
 #: The exit's word for a log it gave up on (MetricsPipeline.finish_at_exit).
 GAVE_UP = "not yet queued"
@@ -91,12 +49,10 @@ GAVE_UP = "not yet queued"
 LATE = "after the close had ended"
 
 
-@pytest.mark.parametrize("background", [pytest.param(True, id="background"),
-                                        pytest.param(False, id="inline")])
+@pytest.mark.parametrize("background", MODES)
 def test_a_log_the_exit_gave_up_on_is_said_once_when_its_finish_comes_after_the_close(
         collector: Collector, background: bool) -> None:
-    done = run_python(SCRIPT + APP + GROUPING + CALLS, collector.url, "1" if background else "0")
-    assert done.returncode == 0, done.stderr
+    done = run_at_exit(SCRIPT, collector.url, background)
     stats = json.loads(done.stdout.strip().splitlines()[-1])
     # The dropped response's log: not delivered, counted once (dropped_shutdown)
     assert stats["captured"] == 2 and stats["sent"] == 1, stats
@@ -106,4 +62,4 @@ def test_a_log_the_exit_gave_up_on_is_said_once_when_its_finish_comes_after_the_
     # not answered); before, LateRefused said it a second time as a late call's.
     assert done.stderr.count(GAVE_UP) == 1, done.stderr
     assert LATE not in done.stderr, done.stderr
-    assert "rdme_exit_SECRET_key_5150" not in done.stderr
+    assert KEY not in done.stderr

@@ -228,6 +228,16 @@ def loaded_silent_on_cancel() -> bool:
     return _daphne_alone()
 
 
+def loaded_answers_500() -> bool:
+    """For the Django middleware under Django's ASGI handler: an app's call the server
+    ends with no response started gets the server's own 500 (hypercorn's, uvicorn's
+    HTTP/1 protocols loaded: hypercorn did when a signal handler's raise ended its
+    worker's loop, delivery57), not daphne alone (it closes the connection)."""
+    modules = sys.modules
+    return not _daphne_alone() and any(
+        name in modules for name, version in _HTTP1_SERVING.items() if version)
+
+
 def _daphne_alone() -> bool:
     modules = sys.modules
     return "daphne.http_protocol" in modules and not any(

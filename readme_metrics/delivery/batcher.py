@@ -86,9 +86,6 @@ class Batcher(BatchPutting, BatchClosing):
         #: :meth:`~readme_metrics.handed_over.HandedOver.said_here`): refused once
         #: closed, counted but in neither of the two counts above (said once).
         self.said_at_exit: Callable[[], bool] = bool
-        #: Set once the exit is about to name such finishes (Delivery.exit_says): from
-        #: then on a log is refused if :attr:`said_at_exit`, closed or not (review138).
-        self.exit_said = False
         #: ``queue.accepted`` as the close began: the logs past it came while it drained.
         self.close_accepted = 0
         #: Set without the lock by :meth:`release` (the owner is gone): the deadline of a

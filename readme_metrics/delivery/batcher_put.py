@@ -34,7 +34,6 @@ class BatchPutting:
     refused_closing: int
     refused_late: int
     said_at_exit: Callable[[], bool]
-    exit_said: bool
     _clock: Callable[[], float]
 
     def put(self, item: object, nbytes: int, inline: bool
@@ -77,8 +76,6 @@ class BatchPutting:
                     counts["captured"] = captured + 1
                     if self.closed:
                         result = self._put_closed_locked(item, nbytes, inline)
-                    elif self.exit_said and self.said_at_exit():  # (see below)
-                        result = "said", False, queue.refuse_locked("shutdown"), None
                     elif self.health.paused_until and self.health.paused_locked():
                         result = "auth", False, queue.refuse_locked("auth"), None
                     elif not queue.put_locked(item, nbytes):
@@ -130,14 +127,6 @@ class BatchPutting:
                            ) -> tuple[str, bool, int, Optional[BaseException]]:
         """:meth:`put` once closed: taken while the close drains, else refused."""
         queue = self.queue
-        if self.said_at_exit():
-            # A log the exit said already, "not delivered" (a finish it gave up on:
-            # MetricsPipeline.finish_at_exit): counted, not said a second time, as a
-            # late call's (delivery55: one log, two lines); nor taken by the drain below
-            # and delivered after all, the warning's "not delivered" then untrue
-            # (review138: background mode, the close's own POST still unanswered); nor,
-            # before the close began, queued (``exit_said``: put's first look).
-            return "said", False, queue.refuse_locked("shutdown"), None
         if (self.closing and not inline and self._clock() < self.deadline
                 and queue.lowest_unsettled_locked() <= self.close_accepted
                 and queue.put_locked(item, nbytes)):
@@ -154,6 +143,11 @@ class BatchPutting:
         # Inline (the close's thread alone sends), past the deadline, once the close's
         # own logs settled, or at the queue's bounds: refused, said by the close. Once it
         # ended ("late"), said by Delivery's LateRefused: before delivery53 unsaid.
+        if self.said_at_exit():
+            # A log the exit said already, "not delivered" (a finish it gave up on:
+            # MetricsPipeline.finish_at_exit): counted, not said a second time, as a
+            # late call's (delivery55: one log, two lines).
+            return "said", False, queue.refuse_locked("shutdown"), None
         if self.closing:
             self.refused_closing += 1
             return "shutdown", False, queue.refuse_locked("shutdown"), None

@@ -243,13 +243,6 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
             for _ in range(count):
                 self._queue.refuse_locked("shutdown")
 
-    def exit_says(self) -> None:
-        """The exit is about to name the finishes other threads are in as not delivered
-        (``MetricsPipeline.finish_at_exit``): a log one of them queues from now on is
-        refused (counted ``dropped_shutdown``, said by that warning alone), not queued
-        and delivered after the warning said it would not be (review138)."""
-        self._batcher.exit_said = True
-
     # -- public control -------------------------------------------------------------
 
     @property

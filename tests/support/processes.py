@@ -206,3 +206,11 @@ def end_stragglers(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kill_server(process: subprocess.Popen[Any]) -> None:
+    """A test's ``finally`` for a server it started: killed by its PID, what is left of its
+    group (:func:`end_stragglers`), then waited for."""
+    process.kill()
+    end_stragglers(process)
+    process.wait(10)

@@ -76,3 +76,18 @@ def status_lines(port: int, request: bytes) -> list[bytes]:
     """The status lines 127.0.0.1:``port`` sends for ``request`` (one connection, closed
     for writing once sent: pipelined requests each get theirs), read until it closes."""
     return re.findall(rb"HTTP/1\.1 \d{3} [A-Za-z ]+", half_closed_answer(port, request))
+
+
+def get_closing(port: int, path: str, host: str = "test") -> bytes:
+    """:func:`answer_to` for ``GET path`` on a connection the server closes after it."""
+    return answer_to(port, f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+                     .encode())
+
+
+def answers_200(port: int, path: str = "/quick") -> bool:
+    """Whether the server on ``port`` answers ``GET path`` with a 200 (False while nothing
+    listens there yet): a server's start waited for."""
+    try:
+        return get_closing(port, path).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
