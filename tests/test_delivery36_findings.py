@@ -167,14 +167,24 @@ def late_in_a_second(phase: float = 0.99) -> None:
 #: heartbeat kept (the master's --timeout of 3 s counts from the fork): a readiness probe
 #: that gave up after 2 s and asked again had two of its requests served, and the worker
 #: recycled after the first GET ("1 log not delivered": it flaked twice under load).
+#: Every worker's heartbeat is kept until it has booted, the app's import included
+#: (``load_wsgi``, after ``post_fork``): flaky39, that import took 22-33 s of the clock
+#: (0.3 s of CPU) at a load of 30, and the master's WORKER TIMEOUT aborted a worker that
+#: had served nothing (heartbeats from ``post_fork`` only, before).
 SLOW_BOOT = """
+import threading
 import time
 
 
 def post_fork(server, worker):
-    for _ in range(30 if worker.age == 1 else 0):
-        worker.notify()
-        time.sleep(0.1)
+    def beat():
+        while not worker.booted:
+            worker.notify()
+            time.sleep(0.1)
+
+    threading.Thread(target=beat, name="d36-boot-heartbeat", daemon=True).start()
+    if worker.age == 1:
+        time.sleep(3)
 """
 
 
