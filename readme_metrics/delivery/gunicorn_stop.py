@@ -15,7 +15,9 @@ When the stop's signal came, the close counted from it: :mod:`.gunicorn_signal`.
 uWSGI's master does the same to a worker still alive ``--worker-reload-mercy`` (60 s by
 default) after it told it to end (a stop, a reload, a recycling): there the close ends
 before that (:func:`readme_metrics.delivery.uwsgi_exit.mercy`; delivery36: a mercy of
-3 s, the API failing at the stop, 6 of 6 logs lost and nothing said). :class:`Limit`
+3 s, the API failing at the stop, 6 of 6 logs lost and nothing said), less the master's
+cycle, which it checks the mercy at in whole seconds before it reaps
+(:func:`~readme_metrics.delivery.uwsgi_exit.mercy_unseen`). :class:`Limit`
 names which server's option it is in the lines that say it.
 
 A gunicorn worker recycled by ``--max-requests`` is no stop of the master's: the master
@@ -116,7 +118,8 @@ def server_limit() -> Optional[Limit]:
         from readme_metrics.delivery import uwsgi_harakiri, uwsgi_idle  # (on Limit)
 
         return (uwsgi_idle.limit(mercy) or uwsgi_harakiri.limit(mercy)
-                or Limit(mercy, "uWSGI", "--worker-reload-mercy"))
+                or Limit(mercy, "uWSGI", "--worker-reload-mercy",
+                         spent=uwsgi_exit.mercy_unseen(mercy)))
     from readme_metrics.delivery import mod_wsgi_stop, reloader_stop  # (on Limit)
 
     return mod_wsgi_stop.limit() or reloader_stop.limit()
