@@ -34,7 +34,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted, redacted
 from readme_metrics.har.redaction_query import link_in, linked
-from readme_metrics.har.redaction_spaced import quote_opened, spaced_pair
+from readme_metrics.har.redaction_spaced import code_pairs, quote_opened, spaced_pair
 from readme_metrics.har.yaml_lines import quote_close
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ def plain_pairs(text: str, redactor: Redactor, depth: int = 0) -> str:
             # A line that is a script's, fetch('/api?password=...'), is one pair named
             # "fetch('/api?password": its links' queries are read (hostile27).
             hidden = queries(line, redactor, depth) if hidden == line else hidden
+            if hidden == line:  # (a script's statement: "a(); const PASSWORD=...", hostile48)
+                hidden = code_pairs(line, redactor.denies) or line
             # (A value hidden already, "password=[REDACTED 6]": kept, not hidden again as
             # a longer mark. A text read twice, a YAML scalar's link, stays as read.)
             parts[at] = hidden if hidden == line or MARKS.sub("", hidden) != MARKS.sub(
@@ -136,6 +138,8 @@ def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:
         if hidden is not None and MARKS.sub("", hidden) != MARKS.sub("", line[head:]):
             parts[at] = line[:head] + hidden
             quote = "" if head else quote_opened(line, redactor.denies)
+        else:  # (a statement within the line: "a(); const PASSWORD=...", hostile48)
+            parts[at] = code_pairs(line, redactor.denies) or line
     return "".join(parts)
 
 
@@ -193,8 +197,9 @@ def _comment_pair(text: str, denies: Callable[[str], bool]) -> str:
 
 
 #: A markup text's lines and the tags parting them (their text's, each tag one line's
-#: end): a tag runs to its ">" on its line, or is no tag.
-_MARKUP_RUNS = lazy_compile(r"(\r\n|\r|\n|<[^<>\r\n]*>)")
+#: end): a tag runs to its ">" on its line, or is no tag. A processing instruction
+#: (``<?php $password = '...'; ?>``: hostile48) is text.
+_MARKUP_RUNS = lazy_compile(r"(\r\n|\r|\n|<(?!\?)[^<>\r\n]*>)")
 
 
 def string_pairs(redactor: Redactor, node: Any, at: Any, text: str, depth: int = 0) -> bool:

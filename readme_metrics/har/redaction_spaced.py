@@ -16,10 +16,11 @@ import re
 from typing import Callable, Iterator, Optional
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.redaction_marks import redacted
+from readme_metrics.har.redaction_marks import MARKS, redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "netrc_redacted", "properties_redacted", "quote_opened", "spaced_pair"]
+__all__ = ["PROPERTIES", "code_pairs", "netrc_redacted", "properties_redacted", "quote_opened",
+           "spaced_pair"]
 
 #: The types a properties file is declared as.
 PROPERTIES = frozenset({"text/x-java-properties", "text/x-properties"})
@@ -297,6 +298,44 @@ def _declared(value: str) -> str:
         return value if close < 0 else value[:close + 1]
     end = value.find(";")
     return value if end < 0 else value[:end]
+
+
+#: A statement assigning a name in a script, anywhere in its line (hostile48): a
+#: declaration after a ``;``, ``{`` or ``}`` (``a(); const PASSWORD = ...``, ``{ let
+#: password = ...``), its TypeScript type or Go's too (``const PASSWORD: string = ...``,
+#: ``var password string = ...``); a PHP or Perl variable (``$password = ...``, ``my
+#: $PASSWORD='...'``); Go's or make's ``password := ...``. Each from a statement's start
+#: or a word's, so a line is read once: linear.
+_CODE_PAIR = lazy_compile(
+    r"(?:(?:^|[;{}`])[ \t\f]*(?:export[ \t\f]+)?(?:const|let|var)[ \t\f]+([\w$.]+)"
+    r"(?:[ \t\f]*:[ \t\f]*[\w$.<>\[\]]+(?:[ \t\f]*[|&,][ \t\f]*[\w$.<>\[\]]+)*"
+    r"|[ \t\f]+[\w.\[\]*]+)?[ \t\f]*=(?![=>])"
+    r"|(?:^|(?<=[\s;{}(`]))(?:\$([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
+    r"|([A-Za-z_][\w.]*)[ \t\f]*:=))[ \t\f]*")
+
+
+def code_pairs(line: str, denies: Callable[[str], bool]) -> Optional[str]:
+    """``line`` (a script's) with the value of each assignment :data:`_CODE_PAIR` finds
+    whose name (its last dotted part too) ``denies`` names hidden: to its closing quote,
+    else to its ``;`` or the line's end (the name and what follows kept); None when none
+    is. Sent in clear before (hostile48): only a line's first declaration was read."""
+    if "=" not in line:
+        return None
+    out: list[str] = []
+    at = 0
+    for found in _CODE_PAIR.finditer(line):
+        name = found.group(1) or found.group(2) or found.group(3)
+        if found.start() < at or not _denied(name, denies):
+            continue
+        start = found.end()
+        value = _declared(line[start:]).rstrip(" \t\f")
+        if value and MARKS.match(value) is None:  # (a value hidden already: kept)
+            out += line[at:start], redacted(value)
+            at = start + len(value)
+    if not out:
+        return None
+    out.append(line[at:])
+    return "".join(out)
 
 
 def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
