@@ -29,7 +29,7 @@ import base64
 import json
 import textwrap
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -46,7 +46,7 @@ from tests.support.delivery import (
 from tests.support.fake_api import Collector, free_port
 from tests.support.tls import make_certificates
 from tests.test_asgi_servers import NO_UVLOOP
-from tests.test_e2e_servers import Served, serve, server_env, telling
+from tests.test_e2e_servers import serve, server_env
 from tests.test_half_close_late import (
     LOOPS,
     SERVERS,
@@ -98,25 +98,6 @@ def test_a_surplus_sender_ending_as_a_release_begins_drops_nothing(
         "waiting-0", "waiting-1", "waiting-2"]
 
 
-@pytest.fixture(scope="module")
-def tls_grace_served(server: str, module_collector: Collector,
-                     tmp_path_factory: pytest.TempPathFactory
-                     ) -> Iterator[tuple[Served, Path]]:
-    """``server`` over TLS with the app's hold 0 and its grace 2 s (its port and output,
-    and the CA), for both cases of test_over_tls_an_end_within_the_grace_gets_the_apps_answer
-    under it (parametrized with ``scope="module"``, so pytest runs them one after the
-    other): each reads its logs from ``kept_collector`` (what came before forgotten),
-    waits for all of its own, and reads until the server closed its connections."""
-    tmp = tmp_path_factory.mktemp(f"tls-grace-{server}")
-    certificates = make_certificates(tmp)
-    port = free_port()
-    env = server_env(module_collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
-    tls = tls_options(server, certificates)
-    with serve([*SERVERS[server](port), *tls], env, tmp, port, host="localhost",
-               ca=certificates.ca):
-        yield Served(port, tmp / f"server-{port}.log"), certificates.ca
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("case", ["short-then-end", "rest-with-end"])
 # review76: the uvloop rows (uvloop's TLS transport keeps the one under it in a C
@@ -124,25 +105,26 @@ def tls_grace_served(server: str, module_collector: Collector,
 @pytest.mark.parametrize("server", [
     "uvicorn", "hypercorn",
     pytest.param("uvicorn-uvloop", marks=NO_UVLOOP),
-    pytest.param("hypercorn-uvloop", marks=NO_UVLOOP)], scope="module")
+    pytest.param("hypercorn-uvloop", marks=NO_UVLOOP)])
 def test_over_tls_an_end_within_the_grace_gets_the_apps_answer(
-        kept_collector: Collector, tls_grace_served: tuple[Served, Path], server: str,
-        case: str) -> None:
+        collector: Collector, tmp_path: Path, server: str, case: str) -> None:
     """asgi9 (d)'s cases over TLS (the grace made 2 s, so that the end comes within
     it). Before: the wrapped app's client got nothing, the bare app's its 200. Now the
     same answer. The body is logged as far as the server had it, said incomplete when
-    the rest came with the end (over TLS the socket's bytes are not the body's). The
-    two cases share the server (one start fewer each server)."""
+    the rest came with the end (over TLS the socket's bytes are not the body's)."""
     parts, shut_at, declared, _, _ = WITHIN_GRACE[case]
-    collector, (served, ca) = kept_collector, tls_grace_served
-    port = served.port
-    with telling(served):
-        tls_in_parts(port, ca, "wrap", (b"warm",), 4, 0)
+    certificates = make_certificates(tmp_path)
+    port = free_port()
+    env = server_env(collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
+    tls = tls_options(server, certificates)
+    with serve([*SERVERS[server](port), *tls], env, tmp_path, port, host="localhost",
+               ca=certificates.ca):
+        tls_in_parts(port, certificates.ca, "wrap", (b"warm",), 4, 0)
         # The wrapped app built before the bare app's request (its client's end read
         # with it otherwise: see test_asgi11_findings, above its TLS test).
         collector.wait_for_logs(1)
-        bare = tls_in_parts(port, ca, "bare", parts, declared, shut_at)
-        wrapped = tls_in_parts(port, ca, "wrap", parts, declared, shut_at)
+        bare = tls_in_parts(port, certificates.ca, "bare", parts, declared, shut_at)
+        wrapped = tls_in_parts(port, certificates.ca, "wrap", parts, declared, shut_at)
         logs = collector.wait_for_logs(2)[1:]
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
