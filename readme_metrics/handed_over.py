@@ -94,19 +94,22 @@ class HandedOver:
         (whose grouping function asked for stats), nor a parent's (a child forked while
         one of its threads was finishing: no thread here ends it). The copy, one C call,
         is safe beside the other threads' append and remove."""
-        pid, thread = os.getpid(), get_ident()
-        return sum(1 for entry in self._finishing[:]
-                   if entry[0] == pid and entry[1] != thread
-                   and began_after < entry[2] < began_before)
+        return len(self._others(began_after, began_before))
 
     def say_others(self) -> int:
         """:meth:`others_finishing`, at exit, for its warning: each of those finishes is
         marked said (:meth:`said_here`)."""
-        pid, thread = os.getpid(), get_ident()
-        others = [entry for entry in self._finishing[:]
-                  if entry[0] == pid and entry[1] != thread]
+        others = self._others()
         self._said.extend(others)
         return len(others)
+
+    def _others(self, began_after: float = float("-inf"),
+                began_before: float = float("inf")) -> list[tuple[int, int, float]]:
+        """The entries :meth:`others_finishing` counts."""
+        pid, thread = os.getpid(), get_ident()
+        return [entry for entry in self._finishing[:]
+                if entry[0] == pid and entry[1] != thread
+                and began_after < entry[2] < began_before]
 
     def said_here(self) -> bool:
         """Whether the finish this thread is in was named by the exit's warning
