@@ -18,21 +18,14 @@ runs at the next instruction, still in the middleware's call).
 
 from __future__ import annotations
 
-import signal
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.support.command import app_environment
 from tests.support.django_stop_site import SITE as D54_SITE
 from tests.support.fake_api import Collector
-from tests.support.har_check import assert_valid_log
-from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import kill_server, start_server
-from tests.support.raw_requests import answers_200, get_closing
+from tests.support.landed_site import SIGTERM_EXIT, landed
 
 pytest.importorskip("django")
 pytest.importorskip("hypercorn")
@@ -41,14 +34,10 @@ pytestmark = pytest.mark.e2e
 # delivery54's stop site (MIDDLEWARE, the views, with_lifespan), with README's SIGTERM
 # lines and a streamed route; a path under /land has a real SIGTERM follow the record
 # of its answer, in the middleware's call
-SITE = D54_SITE + textwrap.dedent("""
-    import signal, sys, threading
-
+SITE = D54_SITE + SIGTERM_EXIT + textwrap.dedent("""
     import readme_metrics.django as metrics_django
     from django.http import StreamingHttpResponse
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    MAIN = threading.main_thread().ident
     returned = metrics_django.returned
 
     def landing_returned(capture):  # the async chain, once its answer was recorded
@@ -69,30 +58,9 @@ SITE = D54_SITE + textwrap.dedent("""
                          ids=["streamed", "inline"])
 def test_a_raise_before_the_answer_went_out_is_logged_as_the_servers_500(
         collector: Collector, tmp_path: Path, route: str, background: str) -> None:
-    (tmp_path / "d58_site.py").write_text(SITE)
-    port = free_port()
-    err_path = tmp_path / "err"
-    env = app_environment(collector.url, tmp_path, README_BACKGROUND_WORKER_MODE=background)
-    with open(err_path, "wb") as err_file:
-        process = start_server([sys.executable, "-m", "hypercorn", "--bind",
-                                f"127.0.0.1:{port}", "d58_site:app"], cwd=tmp_path,
-                               env=env, stdout=err_file, stderr=err_file)
-    try:
-        wait_until(lambda: answers_200(port))
-        got = get_closing(port, route)
-        if process.poll() is None:  # hypercorn's parent outlives its worker
-            process.send_signal(signal.SIGTERM)
-        process.wait(60)
-    finally:
-        kill_server(process)
-    said = err_path.read_text(errors="replace")
-    logs = collector.wait_for_logs(2)
-    for log in logs:
-        assert_valid_log(log)
-    landed = [log["request"]["log"]["entries"][0]["response"] for log in logs
-              if log["request"]["log"]["entries"][0]["request"]["url"].endswith(route)]
-    assert len(landed) == 1, said[-2000:]
-    response = landed[0]
+    got, said, response = landed(SITE, ["hypercorn", "--bind", "127.0.0.1:{port}"], route,
+                                 collector, tmp_path,
+                                 README_BACKGROUND_WORKER_MODE=background)
     # The client read hypercorn's own 500, no body: so says the log, quoting the app's 200
     assert got.startswith(b"HTTP/1.1 500 ") and got.endswith(b"\r\n\r\n"), got
     assert response["status"] == 500, (got, response, said[-2000:])

@@ -42,6 +42,7 @@ from django.urls import path  # noqa: E402
 from readme_metrics.capture.pending import Pending  # noqa: E402
 from readme_metrics.django_exchange import Capture  # noqa: E402
 from readme_metrics.django_pipelines import flush_all, pipelines  # noqa: E402
+from tests.support.asgi import http_scope, run  # noqa: E402
 from tests.support.processes import LINE_WAIT  # noqa: E402
 
 
@@ -87,23 +88,7 @@ Capture._submit = _landing_submit  # type: ignore[method-assign]
 
 
 async def request(target: int) -> None:
-    messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict[str, object]:
-        if messages:
-            return messages.pop()
-        await asyncio.Event().wait()  # the client stays
-        return {}
-
-    async def send(message: dict[str, object]) -> None:
-        pass
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": "/pets", "raw_path": b"/pets",
-             "query_string": f"{target}".encode(), "root_path": "",
-             "headers": [(b"host", b"d58")], "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80)}
-    await application(scope, receive, send)
+    await run(application, http_scope(path="/pets", query=f"{target}".encode()))
 
 
 def main() -> None:
