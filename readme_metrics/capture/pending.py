@@ -11,7 +11,7 @@ queued (:func:`remake`).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from readme_metrics.capture.answer_comments import no_answer_comment
 from readme_metrics.capture.request_head import RequestSource, environ_head
@@ -221,6 +221,10 @@ class CutAtExit(Pending):
         return exchange
 
 
+#: What each :class:`Remade` (by its id, while it lives) became.
+_REMADE: dict[int, Pending] = {}
+
+
 class Remade(Pending):
     """A :class:`Pending` made again (:func:`remake`): built from the record it became."""
 
@@ -229,12 +233,10 @@ class Remade(Pending):
     def to_exchange(self) -> Exchange:
         return _REMADE[id(self)].to_exchange()
 
-    def __del__(self) -> None:
-        _REMADE.pop(id(self), None)
-
-
-#: What each :class:`Remade` (by its id, while it lives) became.
-_REMADE: dict[int, Pending] = {}
+    # (The dict's pop bound here: at the interpreter's end the module's globals may be
+    # cleared first, and a finalizer's error is printed.)
+    def __del__(self, _forget: Callable[..., object] = _REMADE.pop) -> None:
+        _forget(id(self), None)
 
 
 def remake(pending: Pending, made: Pending) -> None:
