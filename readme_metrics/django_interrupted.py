@@ -18,15 +18,18 @@ the server's 500, as for one landing in Django's own code after the middleware.
 Under ASGI (Django's handler, the event loop in the main thread: uvicorn, hypercorn,
 daphne) the raise ends the loop and the process, no answer going out: the async chain's
 request stays in unclosed's in-call requests (:func:`held_at_start` for one cut in the
-middleware's start), for the exit's cut (delivery54); one whose log was queued already
-has it made again as what the client got (:func:`queued_unsent`, delivery57).
+middleware's start), for the exit's cut (delivery54); one whose log was made already,
+or left to the response's close(), is logged as what the client got
+(:func:`queued_unsent`, delivery57, delivery58).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from readme_metrics.capture import unclosed
 from readme_metrics.capture.asgi_server_quirks import loaded_answers_500
+from readme_metrics.capture.pending import remake
 from readme_metrics.capture.unclosed import calling
 from readme_metrics.capture.wsgi_response import answers_500, unanswered_at
 from readme_metrics.delivery.interrupted import handed, said_dropped
@@ -34,6 +37,7 @@ from readme_metrics.delivery.interrupted import handed, said_dropped
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from readme_metrics.capture.recorder import Recorder
     from readme_metrics.django_exchange import Capture
 
 __all__ = ["cut", "cut_at_start", "held_at_start", "queued_unsent", "server_answer",
@@ -68,31 +72,52 @@ def held_at_start(middleware: Any, request: HttpRequest) -> None:
 
 def queued_unsent(capture: Capture, error: BaseException) -> None:
     """The async chain (ASGI) left by a signal handler's raise (``error``: a
-    KeyboardInterrupt, a SystemExit) after its log was queued and before Django's handler
-    sent the answer: the raise ends the event loop, the app's answer never goes out. The
-    queued log (the sender builds the HAR from it later) is made again as what the client
+    KeyboardInterrupt, a SystemExit) before Django's handler sent the answer: the raise
+    ends the event loop, the app's answer never goes out. Its log says what the client
     gets: the server's own 500 where the server answers one to an app's call ended with
-    no response (hypercorn: the client had "500" and no body, the log said the view's
-    200, delivery57), else no answer. A sender that took the log in the instant between
-    has it as it was. Never raises."""
+    no response (hypercorn: the client had "500" and no body), else no answer.
+
+    A log made already (queued, or held by inline mode's sends until they queue it) is
+    made again so (delivery57: it said the view's 200), switched whole
+    (:func:`~.capture.pending.remake`): a sender building it meanwhile builds it again;
+    one past its build (its POST encoded or on its way) posts it as it was (delivery58).
+    One left to the response's close() (a streamed answer; inline mode's sync chain) is
+    finished now so: the close never comes, and the exit's cut said the view's status,
+    its answer "incomplete" (delivery58). Else the exit's cut has it (unclosed's calls).
+    Never raises."""
     try:
+        if capture.group is None:
+            return  # not asked yet, or not logged
         pending = capture.pending
-        if pending is None or not handed(pending) or capture.group is None:
-            return  # not queued (yet): the exit's cut has it (held in unclosed's calls)
         recorder = capture.recorder
-        name = type(error).__name__
-        if loaded_answers_500():
-            recorder.server_answered(500, "Internal Server Error",
-                                     f"the event loop ended at a {name} before Django "
-                                     "sent the app's answer")
-        else:
-            recorder.no_answer(f"stopped serving the request at a {name}", recorder.status)
+        if pending is None:
+            held = capture.in_flight
+            if held is None or held[0].detach() is None:
+                return  # not made (yet), nor left to a close: the exit's cut has it
+            unclosed.sent(held[1])
+            if not recorder.finish():
+                return  # (finished meanwhile: once only)
+            capture.request_body(read=False)
+        _client_gets(recorder, type(error).__name__)
         made = recorder.pending(capture.source, capture.group)
-        for slot in made.__slots__:
-            if slot != "handed" and hasattr(made, slot):
-                setattr(pending, slot, getattr(made, slot))
+        if pending is None:
+            capture.pending = made
+            capture.pipeline.submit(made, send=False)  # (queued only: the loop ends)
+        else:
+            remake(pending, made)
     except Exception:  # pragma: no cover - never into the server
         pass
+
+
+def _client_gets(recorder: Recorder, name: str) -> None:
+    """The recorder says what the client gets once the loop ended at ``name`` before
+    Django sent the answer (:func:`queued_unsent`)."""
+    if loaded_answers_500():
+        recorder.server_answered(500, "Internal Server Error",
+                                 f"the event loop ended at a {name} before Django sent "
+                                 "the app's answer")
+    else:
+        recorder.no_answer(f"stopped serving the request at a {name}", recorder.status)
 
 
 def cut(middleware: Any, capture: Capture, error: BaseException) -> None:

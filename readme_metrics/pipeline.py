@@ -319,11 +319,15 @@ def _build(config: MetricsApiConfig, redactor: Redactor, hint: ForwardedHint,
            item: PendingExchange) -> dict[str, Any]:
     # The options are read at each build, as before: official-package code may set them
     # on the config after the middleware is made (config.IS_DEVELOPMENT_MODE = True).
+    kind = item.__class__
     exchange = item.to_exchange()
     if hint.left > 0:  # the first logs only
         hint.look(exchange, config.trusted_proxies)
-    return build_log(exchange, development=config.development_mode,
-                     redactor=redactor, max_body_bytes=config.max_body_bytes)
+    log = build_log(exchange, development=config.development_mode,
+                    redactor=redactor, max_body_bytes=config.max_body_bytes)
+    if item.__class__ is not kind:  # made again meanwhile (capture.pending.remake): the
+        return _build(config, redactor, hint, item)  # record it became, whole
+    return log
 
 
 def _takes(init: Callable[..., Any], args: tuple[Any, ...],

@@ -17,35 +17,23 @@ at the next instruction, still in the library's call).
 
 from __future__ import annotations
 
-import signal
-import sys
 import textwrap
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from tests.support.command import app_environment
 from tests.support.django_stop_site import SITE as D54_SITE
 from tests.support.fake_api import Collector
-from tests.support.har_check import assert_valid_log
-from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import kill_server, start_server
-from tests.support.raw_requests import answers_200, get_closing
+from tests.support.landed_site import SIGTERM_EXIT, landed
 
 pytest.importorskip("django")
 pytestmark = pytest.mark.e2e
 
 # delivery54's stop site (MIDDLEWARE, the views, with_lifespan), with README's SIGTERM
 # lines (unconditioned) and a path whose log's queueing is followed by a real SIGTERM
-SITE = D54_SITE + textwrap.dedent("""
-    import signal, sys, threading
-
+SITE = D54_SITE + SIGTERM_EXIT + textwrap.dedent("""
     from readme_metrics.django_exchange import Capture
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    MAIN = threading.main_thread().ident
     submit = Capture._submit
 
     def landing_submit(self, pending):  # the raise lands just after the queue's put
@@ -58,43 +46,16 @@ SITE = D54_SITE + textwrap.dedent("""
 """)
 
 
-def _uvicorn(port: int) -> list[str]:
-    return ["uvicorn", "--port", str(port)]
+UVICORN = ["uvicorn", "--port", "{port}"]
+HYPERCORN = ["hypercorn", "--bind", "127.0.0.1:{port}"]
 
 
-def _hypercorn(port: int) -> list[str]:
-    return ["hypercorn", "--bind", f"127.0.0.1:{port}"]
-
-
-@pytest.mark.parametrize("server, answered", [(_uvicorn, 200), (_hypercorn, 500)],
+@pytest.mark.parametrize("server, answered", [(UVICORN, 200), (HYPERCORN, 500)],
                          ids=["uvicorn", "hypercorn"])
 def test_a_raise_after_the_log_was_queued_is_logged_as_what_the_client_got(
-        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
-        answered: int) -> None:
-    pytest.importorskip(server.__name__.strip("_"))
-    (tmp_path / "d57_site.py").write_text(SITE)
-    port = free_port()
-    err_path = tmp_path / "err"
-    with open(err_path, "wb") as err_file:
-        process = start_server([sys.executable, "-m", *server(port), "d57_site:app"],
-                               cwd=tmp_path, env=app_environment(collector.url, tmp_path),
-                               stdout=err_file, stderr=err_file)
-    try:
-        wait_until(lambda: answers_200(port))
-        got = get_closing(port, "/land")
-        if process.poll() is None:  # hypercorn's parent outlives its worker
-            process.send_signal(signal.SIGTERM)
-        process.wait(60)
-    finally:
-        kill_server(process)
-    said = err_path.read_text(errors="replace")
-    logs = collector.wait_for_logs(2)
-    for log in logs:
-        assert_valid_log(log)
-    landed = [log["request"]["log"]["entries"][0]["response"] for log in logs
-              if log["request"]["log"]["entries"][0]["request"]["url"].endswith("/land")]
-    assert len(landed) == 1, said
-    response = landed[0]
+        collector: Collector, tmp_path: Path, server: list[str], answered: int) -> None:
+    pytest.importorskip(server[0])
+    got, said, response = landed(SITE, server, "/land", collector, tmp_path)
     # What the client got is what is logged: uvicorn's own SIGTERM handler is the one in
     # force (its graceful stop: the view's 200 goes out); hypercorn's worker runs the
     # site's, whose raise ends the loop there, and hypercorn answers its own 500.

@@ -4,13 +4,14 @@
 :class:`Pending` takes what a :class:`~readme_metrics.capture.recorder.Recorder` holds
 when the exchange ends (by reference, no copy of a body) and counts the bytes it holds
 (``nbytes``, for ``max_queue_bytes``); :class:`CutAtExit` is one whose response the
-process exited while it was still being sent.
+process exited while it was still being sent; :class:`Remade` one made again once
+queued (:func:`remake`).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from readme_metrics.capture.answer_comments import no_answer_comment
 from readme_metrics.capture.request_head import RequestSource, environ_head
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 #: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
 EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
 
-__all__ = ["CutAtExit", "EnvironStrings", "LEFT_IN_WRITE", "Pending"]
+__all__ = ["CutAtExit", "EnvironStrings", "LEFT_IN_WRITE", "Pending", "Remade", "remake"]
 
 #: ``Recorder.left`` (else a bool) when the server's write of a chunk of the answer raised
 #: as the client was gone (WSGI): that chunk did not all reach the client, so the log says
@@ -218,3 +219,38 @@ class CutAtExit(Pending):
         exchange = Pending.to_exchange(self)
         exchange.response_cut_at_exit = True
         return exchange
+
+
+#: What each :class:`Remade` (by its id, while it lives) became.
+_REMADE: dict[int, Pending] = {}
+
+
+class Remade(Pending):
+    """A :class:`Pending` made again (:func:`remake`): built from the record it became."""
+
+    __slots__ = ()
+
+    def to_exchange(self) -> Exchange:
+        return _REMADE[id(self)].to_exchange()
+
+    # (The dict's pop bound here: at the interpreter's end the module's globals may be
+    # cleared first, and a finalizer's error is printed.)
+    def __del__(self, _forget: Callable[..., object] = _REMADE.pop) -> None:
+        _forget(id(self), None)
+
+
+def remake(pending: Pending, made: Pending) -> None:
+    """``pending``, made (queued, or held to be: a sender may be building it this very
+    instant), becomes ``made``. Never changed in place: a build under way read it half
+    old, half new (the view's 200 with the comment of the answer that replaced it, a 500
+    with the view's body: delivery58, 29 of a sweep's 44 landing points in the build), or
+    had read it all before the change (the view's 200: 11 of 44). Switched whole
+    instead: ``made`` kept aside, then the class, one store. A build begun after it
+    builds ``made``; one begun before builds the old record whole, and builds again once
+    it sees the class changed (``pipeline._build``). Only a sender past its build (its
+    POST encoded or on its way) posts the old one. Its counts (``nbytes``) and whether
+    it was queued (``handed``) stay the old record's. Once: a second call does nothing."""
+    if pending.__class__ is Remade:
+        return
+    _REMADE[id(pending)] = made
+    pending.__class__ = Remade

@@ -2,7 +2,8 @@
 tests/test_delivery55_exit_said_once.py and tests/test_delivery57_exit_named.py: a WSGI app
 wrapped by the middleware (the key ``KEY``, the collector's URL ``sys.argv[1]``,
 background mode when ``sys.argv[2]`` is "1"), one response read and closed, one dropped
-unread (its finalizer hands the log over); the script ends once the library's thread runs
+unread (its finalizer hands the log over; ``shutdown_timeout`` ``sys.argv[3]``, 1 s when
+not given); the script ends once the library's thread runs
 that response's grouping function, which waits for the event ``answer`` (then sets
 ``answered``): the script before it (``HEAD`` of each test) defines both, and what lets
 it answer."""
@@ -41,7 +42,7 @@ DROPPED_APP = textwrap.dedent("""
 
     middleware = MetricsMiddleware(streamed, MetricsApiConfig(
         api_key="rdme_exit_SECRET_key_5150", metrics_api=sys.argv[1],
-        base_log_url="http://d.x", shutdown_timeout=1.0,
+        base_log_url="http://d.x", shutdown_timeout=float(sys.argv[3:4] and sys.argv[3] or 1),
         background_worker_mode=sys.argv[2] == "1", grouping_function=grouping))
 
     def call(path):
@@ -60,8 +61,10 @@ DROPPED_APP = textwrap.dedent("""
 """)
 
 
-def run_at_exit(script: str, url: str, background: bool) -> subprocess.CompletedProcess[str]:
-    """``script`` (a head and :data:`DROPPED_APP`) run to its end, sending to ``url``."""
-    done = run_python(script, url, "1" if background else "0")
+def run_at_exit(script: str, url: str, background: bool, *args: str
+                ) -> subprocess.CompletedProcess[str]:
+    """``script`` (a head and :data:`DROPPED_APP`) run to its end, sending to ``url``
+    (``args`` after the mode: ``shutdown_timeout``, then the head's own)."""
+    done = run_python(script, url, "1" if background else "0", *args)
     assert done.returncode == 0, done.stderr
     return done

@@ -1,0 +1,63 @@
+"""A Django site that a real SIGTERM stops in a request (delivery57's and delivery58's
+tests): served by an ASGI server in a subprocess, one GET read by a raw socket client,
+the server stopped, and the log of that GET read at the collector."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from tests.support.command import app_environment
+from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import kill_server, start_server
+from tests.support.raw_requests import answers_200, get_closing
+
+__all__ = ["SIGTERM_EXIT", "landed"]
+
+#: README's SIGTERM lines (an exit), and the main thread's id for a site's own SIGTERM
+#: (``signal.pthread_kill(MAIN, signal.SIGTERM)``), for a site's module after its views.
+SIGTERM_EXIT = textwrap.dedent("""
+    import signal, sys, threading
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    MAIN = threading.main_thread().ident
+""")
+
+
+def landed(site: str, server: list[str], route: str, collector: Collector, tmp_path: Path,
+           **variables: str) -> tuple[bytes, str, dict[str, Any]]:
+    """``site`` (a module defining ``app``) served by ``server`` (its argv after ``python
+    -m``, the port as ``{port}``) with ``variables`` in its environment, asked for
+    ``route`` (its ``/quick`` first, to know it serves): what the client got, what the
+    server printed, and the response of ``route``'s log (the two logs valid HARs)."""
+    (tmp_path / "served_site.py").write_text(site)
+    port = free_port()
+    err_path = tmp_path / "err"
+    with open(err_path, "wb") as err_file:
+        process = start_server(
+            [sys.executable, "-m", *(part.format(port=port) for part in server),
+             "served_site:app"], cwd=tmp_path,
+            env=app_environment(collector.url, tmp_path, **variables), stdout=err_file,
+            stderr=err_file)
+    try:
+        wait_until(lambda: answers_200(port))
+        got = get_closing(port, route)
+        if process.poll() is None:  # hypercorn's parent outlives its worker
+            process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    finally:
+        kill_server(process)
+    said = err_path.read_text(errors="replace")
+    logs = collector.wait_for_logs(2)
+    for log in logs:
+        assert_valid_log(log)
+    responses = [log["request"]["log"]["entries"][0]["response"] for log in logs
+                 if log["request"]["log"]["entries"][0]["request"]["url"].endswith(route)]
+    assert len(responses) == 1, said[-2000:]
+    return got, said, responses[0]
