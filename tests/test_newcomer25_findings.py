@@ -39,6 +39,7 @@ from readme_metrics.cli import main as cli_main
 from readme_metrics.cli.collector.console import summary_line
 from tests.support.command import CommandProcess, app_environment
 from tests.support.fake_api import Collector, free_port
+from tests.support.page import expect
 from tests.support.polling import wait_until
 from tests.support.processes import run_command
 from tests.support.wsgi import ThreadedWSGIServer
@@ -239,8 +240,6 @@ def test_a_call_the_collector_does_not_hold_says_where_it_is(
     Request, Query, Body, Response and Body sections under it: nothing said why, nor
     that the HAR file still holds the call. It now says so, without the empty sections;
     a call opened after it shows them again."""
-    from playwright.sync_api import expect
-
     with CommandProcess("collect", "--port", "0", "--har", str(tmp_path / "b.har"),
                         cwd=tmp_path) as collect:
         url = collect.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
