@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from tests.support.processes import start_server, stop_server
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -142,7 +144,9 @@ class Chromium:
     def __init__(self, executable: str = CHROMIUM, args: Optional[list[str]] = None) -> None:
         self.profile = tempfile.mkdtemp(prefix="rm-chromium-")
         self.log = open(Path(self.profile) / "chromium.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
+        # Its own process group, tied to this process and its watcher: nothing of its
+        # dozen processes outlives the run, however the run ends (tests/support/processes).
+        self.process = start_server(
             [executable, *(args or ARGS), f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
         port_file = Path(self.profile) / "DevToolsActivePort"
@@ -173,11 +177,7 @@ class Chromium:
                 except (OSError, RuntimeError):
                     pass
                 self.connection.socket.close()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(20)
+            stop_server(self.process)
         finally:
             self.log.close()
             shutil.rmtree(self.profile, ignore_errors=True)

@@ -164,10 +164,10 @@ class Locator:
         return str(self._one("(e) => e.textContent"))
 
     def get_attribute(self, name: str) -> Optional[str]:
-        return self._one(f"(e) => e.getAttribute({json.dumps(name)})")  # type: ignore[no-any-return]
+        return self._one(f"(e) => e.getAttribute({json.dumps(name)})")
 
     def bounding_box(self) -> Optional[dict[str, float]]:
-        return self._one("(e) => { const r = e.getBoundingClientRect();"  # type: ignore[no-any-return]
+        return self._one("(e) => { const r = e.getBoundingClientRect();"
                          " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
 
     def click(self) -> None:
