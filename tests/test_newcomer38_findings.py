@@ -46,7 +46,7 @@ def _run_ci(tmp_path: Path) -> list[str]:
     for name, text in (("apt-get", _APT_GET), ("python3", _PYTHON3), ("setfacl", _STEP)):
         (tools / name).write_text(text)
         (tools / name).chmod(stat.S_IRWXU)
-    for name in ("dirname", "basename", "mkdir", "chmod", "cp"):  # what the script and stand-ins use
+    for name in ("dirname", "basename", "mkdir", "chmod", "cp"):  # the script's and stand-ins'
         os.symlink(shutil.which(name) or f"/usr/bin/{name}", tools / name)
     transcript = tmp_path / "transcript"
     with open(transcript, "ab") as out:
@@ -75,3 +75,53 @@ def test_each_quiet_step_of_ci_run_is_announced_with_its_time(
     assert named in said[-1], (step, said[-1])
     assert re.search(r"\d+ (s|minutes?)\b", said[-1]), said[-1]
     assert lines[-1] == "STEP python -m pytest"
+
+
+# -- 2. the "no key yet?" line of the key errors, followed as written ----------------------
+
+@pytest.mark.e2e
+def test_the_no_key_yet_hint_followed_as_written_links_each_answer_to_its_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's WSGI quick start run with no key (or its placeholder) stops with "no key
+    yet? any key works against the local collector: `readme-metrics collect`, then
+    README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001". Run so, the calls
+    reached the collector, but no answer ever had the x-documentation-url that README's
+    "See it locally" shows: the hint left out README_API_URL, which collect prints."""
+    import requests
+
+    from readme_metrics import MetricsApiConfig
+    from tests.support.command import CommandProcess, app_environment
+    from tests.support.fake_api import free_port
+    from tests.support.polling import wait_until
+    from tests.test_readme import _start_app, _wsgi
+
+    for name in [name for name in os.environ if name.upper().startswith("README_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env file
+    with pytest.raises(ValueError) as refused:
+        MetricsApiConfig(grouping_function=lambda request: None)
+    hint = str(refused.value).split("no key yet?", 1)[1]
+    told = dict(re.findall(r"(README_\w+)=(\S+)", hint.split(" then ", 1)[1]))
+    assert told["README_API_KEY"] == "any-key", hint
+    with CommandProcess("collect", "--port", "0", cwd=tmp_path) as collect:
+        url = collect.wait_for(r"listening on (http://\S+)").group(1)
+        told = {name: value.replace("http://127.0.0.1:8001", url) for name, value in told.items()}
+        environment = {k: v for k, v in app_environment(url, tmp_path).items()
+                       if not k.startswith("README_")}
+        port = free_port()
+        proc = _start_app(_wsgi(tmp_path, port), tmp_path, {**environment, **told}, port,
+                          tmp_path / "app-output.txt")
+        try:
+            links: list[str] = []
+
+            def linked() -> bool:
+                answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
+                                      headers={"X-Api-Key": "owlbert-key"})
+                links.extend(filter(None, [answer.headers.get("x-documentation-url")]))
+                return bool(links)
+
+            wait_until(linked, timeout=30)
+            assert links[0].startswith(f"{url}/logs/"), links
+        finally:
+            proc.terminate()
+            proc.wait(20)
