@@ -87,12 +87,10 @@ def test_the_no_key_yet_hint_followed_as_written_links_each_answer_to_its_call(
     README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001". Run so, the calls
     reached the collector, but no answer ever had the x-documentation-url that README's
     "See it locally" shows: the hint left out README_API_URL, which collect prints."""
-    import requests
-
     from readme_metrics import MetricsApiConfig
     from tests.support.command import CommandProcess, app_environment
     from tests.support.fake_api import free_port
-    from tests.support.polling import wait_until
+    from tests.test_newcomer25_findings import first_documentation_url
     from tests.test_readme import _start_app, _wsgi
 
     for name in [name for name in os.environ if name.upper().startswith("README_")]:
@@ -112,16 +110,7 @@ def test_the_no_key_yet_hint_followed_as_written_links_each_answer_to_its_call(
         proc = _start_app(_wsgi(tmp_path, port), tmp_path, {**environment, **told}, port,
                           tmp_path / "app-output.txt")
         try:
-            links: list[str] = []
-
-            def linked() -> bool:
-                answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
-                                      headers={"X-Api-Key": "owlbert-key"})
-                links.extend(filter(None, [answer.headers.get("x-documentation-url")]))
-                return bool(links)
-
-            wait_until(linked, timeout=30)
-            assert links[0].startswith(f"{url}/logs/"), links
+            assert first_documentation_url(port).startswith(f"{url}/logs/")
         finally:
             proc.terminate()
             proc.wait(20)
