@@ -129,13 +129,13 @@ class Connection:
             if "method" in message:
                 self._dispatch(message)
 
-    def wait_event(self, session: Optional[str], method: str) -> dict:
-        while True:
+    def pump_until(self, done: Callable[[], bool]) -> None:
+        """Read events (to their listeners) until ``done()``: a listener saw what it waits
+        for, before or after this call (each read is bound by the socket's timeout)."""
+        while not done():
             message = json.loads(self.socket.recv())
             if "method" in message:
                 self._dispatch(message)
-                if message["method"] == method and message.get("sessionId") == session:
-                    return dict(message.get("params", {}))
 
 
 class Chromium:

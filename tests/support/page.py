@@ -45,6 +45,11 @@ class Page:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                   deviceScaleFactor=1, mobile=False)
         self.keyboard = _Keyboard(self)
+        self.loads = 0  # load events so far: a navigation's may come before its answer
+        self.connection.on(session, "Page.loadEventFired", lambda _: self._loaded())
+
+    def _loaded(self) -> None:
+        self.loads += 1
 
     def call(self, method: str, **params: Any) -> dict:
         return self.connection.call(method, self.session, **params)
@@ -62,10 +67,11 @@ class Page:
             raise ValueError(event)
 
     def goto(self, url: str) -> None:
+        before = self.loads
         answer = self.call("Page.navigate", url=url)
         if answer.get("errorText"):
             raise RuntimeError(f"{url}: {answer['errorText']}")
-        self.connection.wait_event(self.session, "Page.loadEventFired")
+        self.connection.pump_until(lambda: self.loads > before)
 
     def evaluate(self, expression: str) -> Any:
         answer = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
