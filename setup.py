@@ -102,7 +102,6 @@ setup(
             # uWSGI as binary wheels (no compiler); uWSGI has no Windows build.
             "pyuwsgi>=2.0.21; sys_platform != 'win32'"
             " and platform_python_implementation == 'CPython'",
-            "playwright>=1.40",
             "ruff",
             "mypy",
             "types-requests",

@@ -88,9 +88,11 @@ def names_a_placeholder(key: str) -> bool:
 # README's quick starts send such a reader to `readme-metrics collect`, not to turning the
 # metrics off. It names a key (any would do): "any key" alone sent the reader who ran
 # the quick start with its placeholder back with the placeholder, refused again (review83).
+# Both variables `readme-metrics collect` prints: without README_API_URL no answer had an
+# x-documentation-url, which README's "See it locally" promises (newcomer38).
 NO_KEY_YET = ("no key yet? any key works against the local collector: "
               "`readme-metrics collect`, then README_API_KEY=any-key "
-              "README_METRICS_SERVER=http://127.0.0.1:8001")
+              "README_METRICS_SERVER=http://127.0.0.1:8001 README_API_URL=http://127.0.0.1:8001")
 
 
 #: The key README's "See it locally" and ``readme-metrics collect`` give an app that sends

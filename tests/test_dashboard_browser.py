@@ -4,7 +4,9 @@
 MetricsMiddleware; the page must list them newest first, refresh live, filter, open one
 call with its pretty-printed JSON bodies, follow an x-documentation-url, and fetch
 nothing from anywhere but the collector. A screenshot is saved under the test's tmp dir.
-Without Playwright or Chromium the test is skipped with the reason, never passed.
+Chromium is driven over its DevTools protocol with the standard library
+(tests/support/cdp.py, tests/support/page.py: Playwright's calls, same meaning). Without
+Chromium the test is skipped with the reason, never passed.
 """
 
 from __future__ import annotations
@@ -20,16 +22,13 @@ import requests
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
+from tests.support.cdp import CHROMIUM, Chromium
 from tests.support.command import CommandProcess
+from tests.support.page import Browser, expect
 from tests.support.wsgi import ThreadedWSGIServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 CALLERS = {"k-alice": "Alice", "k-bob": "Bob", "k-carol": "Carol"}
 ORDER = {"order": {"sku": "ACME-ROCKET-42", "qty": 3, "gift": True}}
 
@@ -54,22 +53,17 @@ def grouping(request: Any) -> dict[str, str]:
     return {"api_key": key, "label": CALLERS[key], "email": f"{CALLERS[key].lower()}@shop.test"}
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install playwright)")
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} "
                     "(apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        # Installed but not starting is a real failure, not a reason to skip.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    # Installed but not starting is a real failure, not a reason to skip.
+    chromium = Chromium()
+    try:
+        yield Browser(chromium)
+    finally:
+        chromium.close()
 
 
 @pytest.fixture
@@ -81,8 +75,6 @@ def collector(tmp_path: Path) -> Iterator[str]:
 
 def test_dashboard_lists_filters_and_opens_calls(browser: Any, collector: str,
                                                  tmp_path: Path) -> None:
-    from playwright.sync_api import expect
-
     middleware = MetricsMiddleware(shop, MetricsApiConfig(
         api_key="rdme_browser_test", grouping_function=grouping, metrics_api=collector,
         base_log_url=collector, background_worker_mode=False, buffer_length=1, timeout=10,
@@ -105,7 +97,7 @@ def test_dashboard_lists_filters_and_opens_calls(browser: Any, collector: str,
         errors: list[str] = []
         fetched: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("request", lambda req: fetched.append(req.url))
+        page.on("request", fetched.append)
         page.goto(collector + "/")
         rows = page.locator("#logs tbody tr")
         expect(rows).to_have_count(4)
@@ -209,8 +201,6 @@ def _timeline_total(page: Any) -> int:
 def test_dashboard_hosts_timeline_sorting_size_filters_curl_and_clear(
         browser: Any, collector: str, tmp_path: Path) -> None:
     """Issue 12 item 9: two apps on one collector, and the tools to read their calls."""
-    from playwright.sync_api import expect
-
     shop_mw, admin_mw = _middleware(collector), _middleware(collector)
     with ThreadedWSGIServer(shop_mw) as shop_api, ThreadedWSGIServer(admin_mw) as admin_api:
         calls = [
@@ -310,8 +300,6 @@ def test_dashboard_hosts_timeline_sorting_size_filters_curl_and_clear(
 
 
 def test_dashboard_is_usable_420_px_wide(browser: Any, collector: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect
-
     middleware = _middleware(collector)
     with ThreadedWSGIServer(middleware) as api:
         for index in range(8):

@@ -76,7 +76,8 @@ def test_the_missing_key_error_sends_a_reader_without_a_key_to_the_collector(
     assert said.endswith(
         "or set README_METRICS_ENABLED=false to turn metrics off; no key yet? any key "
         "works against the local collector: `readme-metrics collect`, then "
-        "README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001"), said
+        "README_API_KEY=any-key README_METRICS_SERVER=http://127.0.0.1:8001 "
+        "README_API_URL=http://127.0.0.1:8001"), said
 
 
 def test_a_string_argument_the_variable_refuses_too_is_not_sent_to_the_variable() -> None:

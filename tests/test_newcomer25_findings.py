@@ -39,6 +39,7 @@ from readme_metrics.cli import main as cli_main
 from readme_metrics.cli.collector.console import summary_line
 from tests.support.command import CommandProcess, app_environment
 from tests.support.fake_api import Collector, free_port
+from tests.support.page import expect
 from tests.support.polling import wait_until
 from tests.support.processes import run_command
 from tests.support.wsgi import ThreadedWSGIServer
@@ -190,6 +191,21 @@ def test_see_it_locally_exports_what_collect_and_help_print(
     assert _see_it_locally_exports() == printed, (_see_it_locally_exports(), printed)
 
 
+def first_documentation_url(port: int) -> str:
+    """The quick start's curl, again until an answer has an x-documentation-url (the first
+    call starts the lookup, so it has none): that URL."""
+    links: list[str] = []
+
+    def linked() -> bool:
+        answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
+                              headers={"X-Api-Key": "owlbert-key"})
+        links.extend(filter(None, [answer.headers.get("x-documentation-url")]))
+        return bool(links)
+
+    wait_until(linked, timeout=30)
+    return links[0]
+
+
 @pytest.mark.e2e
 def test_see_it_locally_run_as_written_links_each_answer_to_its_call(tmp_path: Path) -> None:
     """`readme-metrics collect`, then README's WSGI quick start in a shell set by the block's
@@ -208,15 +224,7 @@ def test_see_it_locally_run_as_written_links_each_answer_to_its_call(tmp_path: P
         log = tmp_path / "app-output.txt"
         proc = _start_app(command, tmp_path, environment, port, log)
         try:
-            links: list[str] = []
-
-            def linked() -> bool:
-                answer = requests.get(f"http://127.0.0.1:{port}/", timeout=10,
-                                      headers={"X-Api-Key": "owlbert-key"})
-                links.extend(filter(None, [answer.headers.get("x-documentation-url")]))
-                return bool(links)
-
-            wait_until(linked, timeout=30)
+            links = [first_documentation_url(port)]
             assert links[0].startswith(f"{url}/logs/"), links
             # The call itself reaches the collector within flush_interval (python app.py
             # is wsgiref's: its SIGTERM would lose what is still queued, as README says).
@@ -239,8 +247,6 @@ def test_a_call_the_collector_does_not_hold_says_where_it_is(
     Request, Query, Body, Response and Body sections under it: nothing said why, nor
     that the HAR file still holds the call. It now says so, without the empty sections;
     a call opened after it shows them again."""
-    from playwright.sync_api import expect
-
     with CommandProcess("collect", "--port", "0", "--har", str(tmp_path / "b.har"),
                         cwd=tmp_path) as collect:
         url = collect.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
