@@ -25,8 +25,9 @@ instead of the small GET: keep ``--requests`` near bench.py's 500 there, as more
 ``max_queue_bytes`` and are dropped. ``stalls_by_length`` splits the requests by how
 long they took (the request thread's wait for the GIL, mostly): per bucket, how many
 per 1,000 requests and their share of the mean's excess over the p50 (microseconds per
-request); the cyclic GC's passes are timed too (``gc``, on any thread). The variants,
-run in turn in each round:
+request); the cyclic GC's passes are timed too (``gc gen0`` to ``gc gen2``, on any
+thread) and counted per 10,000 requests, by generation, on the request thread and on
+others. The variants, run in turn in each round:
 
 ``as_is``
     The library as it is.
@@ -127,14 +128,15 @@ def _instrument(events: list, delivery: Any) -> None:
 
 def _timed_gc(events: list) -> Callable[[str, dict], None]:
     """A ``gc.callbacks`` entry that adds each pass of the cyclic GC to ``events``."""
-    began: dict[int, int] = {}
+    began: dict[int, tuple[int, int]] = {}
 
     def callback(phase: str, info: dict) -> None:
         thread = threading.get_ident()
         if phase == "start":
-            began[thread] = _clock()
+            began[thread] = (_clock(), info["generation"])
         elif thread in began:
-            events.append(("gc", thread, began.pop(thread), _clock()))
+            start, generation = began.pop(thread)
+            events.append((f"gc gen{generation}", thread, start, _clock()))
     return callback
 
 
@@ -192,6 +194,8 @@ def run(variant: str, requests: int, pace: float, collector: bench.Collector,
     p50 = sorted(took)[len(took) // 2]
     excess = sum(max(0, t - p50) for t in took)
     me = threading.get_ident()
+    passes = collections.Counter(f"{part} {'request thread' if thread == me else 'others'}"
+                                 for part, thread, _, _ in events if part.startswith("gc "))
     mine = sorted((e for e in events if e[1] != me), key=lambda e: e[2])
     begins = [e[2] for e in mine]
     longest = max((e[3] - e[2] for e in mine), default=0)
@@ -233,6 +237,8 @@ def run(variant: str, requests: int, pace: float, collector: bench.Collector,
         "cpu_us_per_request": cpu / requests * 1e6,
         "sender_threads_at_loop_end": senders,
         "posts_during_loop": sum(1 for e in events if e[0] == "post" and e[2] < loop_end_ns),
+        "gc_passes_per_10k": {name: count * 10_000 / requests
+                              for name, count in sorted(passes.items())},
         "delivered": after["sent"] - before["sent"],
         "dropped": after["dropped"] - before["dropped"],
     }

@@ -22,6 +22,7 @@ from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
+from readme_metrics.delivery.gil_hand_over import GilHandOver
 from readme_metrics.delivery.limits import DOWN_AFTER, MAX_DOWN_ATTEMPTS, WARN_INTERVAL
 from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
 from readme_metrics.delivery.policy import next_timeout
@@ -71,6 +72,8 @@ class Attempt(PostBound, FailureHints):
         #: Held by a sender thread while it builds and encodes a batch: one at a time
         #: (:meth:`_encode`).
         self.encoding = threading.Lock()
+        #: What those threads call before each log they build (:mod:`.gil_hand_over`).
+        self.hand_over = GilHandOver(batcher)
 
     def __call__(self, batch: Batch, deadline: Optional[float],
                  request_thread: bool = False) -> None:
@@ -97,7 +100,7 @@ class Attempt(PostBound, FailureHints):
                     self._out_of_time(batch)
                     return
                 try:
-                    encoded = self._encode(batch)
+                    encoded = self._encode(batch, self.hand_over)
                 finally:
                     self.encoding.release()
             if not encoded:  # the queue filled while it waited: it waits, not encoded
@@ -199,7 +202,7 @@ class Attempt(PostBound, FailureHints):
             with batcher.lock:
                 self._queue.requeue_locked(batch)
 
-    def _encode(self, batch: Batch) -> bool:
+    def _encode(self, batch: Batch, pause: Optional[GilHandOver] = None) -> bool:
         """The batch's logs built and encoded (``batch.body``; None: none could be), its
         time observed; the logs past the room left in ``max_queue_bytes`` or past
         ``max_post_bytes``, once encoded, wait as a batch of their own
@@ -215,7 +218,8 @@ class Attempt(PostBound, FailureHints):
         interval (5 ms) each time it comes back from I/O. A backlog (after an outage, a
         429's Retry-After, a slow API) cut into POSTs of 500 logs had several senders
         encode at once: the wrapped app's p99 far above the bare one's beside it in
-        those phases of benchmarks/soak.py (docs/PERFORMANCE.md, delivery45)."""
+        those phases of benchmarks/soak.py (docs/PERFORMANCE.md, delivery45). ``pause``:
+        a sender thread's :class:`GilHandOver` (an inline request thread builds without)."""
         queue = self._queue
         with queue.lock:
             if batch.count and not queue.may_encode_locked():
@@ -227,7 +231,7 @@ class Attempt(PostBound, FailureHints):
         try:
             body, used = self._sender.encode_upto(
                 items, lambda exc, item: self._log_build_error(batch, exc, item), limit,
-                room)
+                room, pause)
         except BaseException:  # (a MemoryError): the room claimed goes back
             with queue.lock:
                 queue.queued_bytes -= claimed

@@ -46,18 +46,22 @@ class Sender:
         return self.encode_upto(items, on_error)[0]
 
     def encode_upto(self, items: list[Any], on_error: Callable[[BaseException, Any], None],
-                    limit: float = math.inf,
-                    room: float = math.inf) -> tuple[Optional[Body], int]:
+                    limit: float = math.inf, room: float = math.inf,
+                    pause: Optional[Callable[[], None]] = None
+                    ) -> tuple[Optional[Body], int]:
         """:meth:`encode`, bounded: the array and how many of ``items`` it used. After
         the first log (one larger than the bounds goes alone), those that would take the
         array past ``limit`` bytes, or past ``room`` bytes plus the captured bytes
-        (``item.nbytes``) of the logs in it, are left out (:mod:`.held`)."""
+        (``item.nbytes``) of the logs in it, are left out (:mod:`.held`). ``pause``, if
+        given, is called before each log is built (a sender thread's
+        :class:`~readme_metrics.delivery.gil_hand_over.GilHandOver`)."""
         used = [0]
-        body = array_body(self._encoded(items, on_error, limit, room, used))
+        body = array_body(self._encoded(items, on_error, limit, room, used, pause))
         return (None if body.size == 2 else body), used[0]  # "[]": none could be built
 
     def _encoded(self, items: list[Any], on_error: Callable[[BaseException, Any], None],
-                 limit: float, room: float, used: list[int]) -> Iterator[bytes]:
+                 limit: float, room: float, used: list[int],
+                 pause: Optional[Callable[[], None]]) -> Iterator[bytes]:
         """The logs of ``items`` encoded, one at a time (see :meth:`encode`): read by
         ``array_body`` as they come, so that each small one is freed once its piece (up
         to 64 KiB) is joined, not held until the batch's end. ``used[0]``: how many
@@ -66,6 +70,8 @@ class Sender:
         size = 1  # the array's "[" and, for each log, its comma or "]"
         roomy = room != math.inf
         for item in items:
+            if pause is not None:
+                pause()
             if roomy:
                 room += item.nbytes  # (its captured bytes go as its JSON comes)
             try:
