@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, Optional
@@ -188,11 +189,17 @@ class ReadMeMetrics(_OptionsSaid):
     # required positional argument" and no word of MetricsApiConfig() (newcomer29).
     def __init__(self, config: MetricsApiConfig = NO_CONFIG,
                  app: Optional[Flask] = None) -> None:
+        # Every attribute is set here, whatever the path (an app given or not, enabled
+        # or not): `_ready` was read with getattr(self, "_ready", True) and `_watching`
+        # existed only while watching (suite39).
+        self._ready = False  # (False while __init__ runs: init_app's refusal names it)
+        self._given = False  # (init_app wrapped an app)
+        self._watching = False  # (the unwrapped-app receiver is connected, not yet said)
+        self._watch_lock = threading.Lock()  # (one request's receiver says it)
         self.config = checked_config("ReadMeMetrics", app, config, "(config, app)")
         # Weak: each app holds its middleware (app.wsgi_app, app.extensions); a strong
         # list here kept every app a factory ever made alive, each with its sender.
         self._middlewares: list[weakref.ref[FlaskMetricsMiddleware]] = []
-        self._given = self._ready = False
         if app is not None:
             self.init_app(app)
         elif getattr(config, "enabled", True):
@@ -219,8 +226,10 @@ class ReadMeMetrics(_OptionsSaid):
             from flask.signals import request_started
 
             request_started.disconnect(self._request_started)
-            if self.__dict__.pop("_watching", None) is None:
-                return  # another thread's request said it (a dict pop is atomic)
+            with self._watch_lock:
+                watching, self._watching = self._watching, False
+            if not watching:
+                return  # another thread's request said it
             if (self._given or _EXTENSION_KEY in getattr(sender, "extensions", {})
                     or flask_app_wrapped(getattr(sender, "wsgi_app", None))
                     or recorded_outside()):
@@ -242,8 +251,7 @@ class ReadMeMetrics(_OptionsSaid):
 
         With ``enabled`` false in the configuration the app is left untouched.
         """
-        made = getattr(self, "_ready", True)  # given to ReadMeMetrics(...) or to init_app
-        refusal = _not_a_flask_app(app, "metrics.init_app(app)" if made else
+        refusal = _not_a_flask_app(app, "metrics.init_app(app)" if self._ready else
                                    "ReadMeMetrics(config, app)")
         if refusal is not None:
             raise TypeError(refusal)

@@ -128,6 +128,28 @@ def test_init_app_twice_wraps_once(collector: Collector) -> None:
     assert metrics.stats["sent"] == 1
 
 
+def test_the_extension_s_state_is_the_same_attributes_on_every_path(
+        collector: Collector) -> None:
+    """Every attribute is set in __init__, whatever the path: given an app or not,
+    enabled or not (``_ready`` was read with a getattr default and ``_watching`` existed
+    only on one path, suite39). The unwrapped app's warning is still said once."""
+    enabled = config_for(collector, Seen())
+    disabled = MetricsApiConfig(api_key="k", enabled=False)
+    made = [ReadMeMetrics(enabled), ReadMeMetrics(enabled, make_app()),
+            ReadMeMetrics(disabled), ReadMeMetrics(disabled, make_app())]
+    late = ReadMeMetrics(enabled)
+    late.init_app(make_app())
+    names = [sorted(vars(metrics)) for metrics in made + [late]]
+    assert names == [names[0]] * 5
+    assert [(metrics._ready, metrics._given, metrics._watching) for metrics in made] == [
+        (True, False, True), (True, True, False), (True, False, False),
+        (True, False, False)]
+    with pytest.raises(TypeError, match=r"metrics\.init_app\(app\)"):
+        late.init_app(object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ReadMeMetrics\(config, app\)"):
+        ReadMeMetrics(enabled, object())  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "view_answer", "post_data"),
     [

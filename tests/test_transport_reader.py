@@ -366,7 +366,10 @@ def verdicts(pieces: list[bytes]) -> tuple[object, object]:
     return direct, requests_route
 
 
-@_SETTINGS
+# 100 draws, not 300 (suite39): the fix reverted (head_ended always true, or on_verdict
+# called for a head the connection ended in) fails in 3 of 3 seeds at 100; the pinned
+# examples are the cut heads.
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=answers(), at=st.integers(0, 10**6), points=st.lists(st.integers(0, 10**6),
                                                                    max_size=4))
 @example(data=b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", at=12, points=[])
