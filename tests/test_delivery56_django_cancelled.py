@@ -86,15 +86,29 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("server", [
-    pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
-def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_500(
-        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
-    """SIGTERM with the sync view in flight; the graceful timeout cancels Django's
-    handler; then the view returns, and the client gets the server's 500. Its log: the
-    500 the client got, commented. Before: the view's 200 (1 of 1 under each)."""
-    pytest.importorskip(server(0)[0])
-    (tmp_path / "d56_site.py").write_text(SITE)
+#: flaky40: asgiref joins the view's executor in a thread of its own, and the cancelled
+#: handler resumes (uvicorn's 500) once that join returns; Django's left task sends the
+#: view's answer as soon as the view returned. On a loaded machine the join came last
+#: now and then (1 failure in a run under ``-n 3``): the client had the view's 200. The
+#: join held back 1 s (the site's executor shutdown slowed) makes that order every time.
+SLOW_JOIN = textwrap.dedent("""
+    import concurrent.futures as _futures, time as _time
+    _shutdown = _futures.ThreadPoolExecutor.shutdown
+
+    def _slow_shutdown(self, *args, **kwargs):
+        _time.sleep(1.0)
+        return _shutdown(self, *args, **kwargs)
+
+    _futures.ThreadPoolExecutor.shutdown = _slow_shutdown
+""")
+
+
+def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
+                      site: str) -> tuple[bytes, str, dict[str, Any]]:
+    """SIGTERM with the sync view in flight, the view let go once the graceful timeout
+    cancelled Django's handler: (what the client got, what the server said, the logs'
+    entries by path)."""
+    (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled = tmp_path / "cancelled"
     port = free_port()
@@ -122,16 +136,43 @@ def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_50
         end_stragglers(process)
         process.wait(10)
     said = (tmp_path / "err").read_text(errors="replace")
-    assert got.startswith(b"HTTP/1.1 500"), (got, said)
     logs: list[dict[str, Any]] = collector.wait_for_logs(2)
-    entries = {log["request"]["log"]["entries"][0]["request"]["url"].rpartition("/")[2]:
-               log["request"]["log"]["entries"][0] for log in logs}
-    assert sorted(entries) == ["quick", "sync"], said
     for log in logs:
         assert_valid_log(log)
+    return got, said, {
+        log["request"]["log"]["entries"][0]["request"]["url"].rpartition("/")[2]:
+        log["request"]["log"]["entries"][0] for log in logs}
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
+def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_500(
+        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
+    """SIGTERM with the sync view in flight; the graceful timeout cancels Django's
+    handler; then the view returns, and the client gets the server's 500. Its log: the
+    500 the client got, commented. Before: the view's 200 (1 of 1 under each)."""
+    pytest.importorskip(server(0)[0])
+    got, said, entries = _stopped_mid_view(collector, tmp_path, server, SITE)
+    assert got.startswith(b"HTTP/1.1 500"), (got, said)
+    assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
     assert response["status"] == 500, (response, said)
     assert response["comment"] == (
         "the server answered 500 itself (Django's handler cancelled before the view "
         "returned) and sent none of the app's answer; the app answered 200"), response
     assert response["content"]["size"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="flaky40: open. The log is decided as the view "
+                   "returns (handler_gone), before Django's left task or the server's 500 "
+                   "reaches the client, whichever comes first")
+def test_the_views_answer_sent_before_the_servers_500_is_logged_as_sent(
+        collector: Collector, tmp_path: Path) -> None:
+    """The same stop, the cancelled handler resuming only after Django's left task sent
+    the view's answer (:data:`SLOW_JOIN`): the client gets the view's 200 with its body,
+    and the log must say so. It says the server's 500, "sent none of the app's answer"
+    (2 of 2 under uvicorn)."""
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SLOW_JOIN + SITE)
+    assert got.startswith(b"HTTP/1.1 200"), (got, said)  # the order made
+    response = entries["sync"]["response"]
+    assert response["status"] == 200, (response, said)
