@@ -86,20 +86,25 @@ def _answers(port: int) -> bool:
         return False
 
 
+@pytest.mark.parametrize("chain", ["async", "sync"])
 @pytest.mark.parametrize("server", [
     pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
 def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_500(
-        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
+        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
+        chain: str) -> None:
     """SIGTERM with the sync view in flight; the graceful timeout cancels Django's
     handler; then the view returns, and the client gets the server's 500. Its log: the
-    500 the client got, commented. Before: the view's 200 (1 of 1 under each)."""
+    500 the client got, commented. Before: the view's 200 (1 of 1 under each). The
+    middleware's sync chain (a sync-only middleware below it: the chain in asgiref's
+    thread) the same (delivery59; before, the view's 200 under each)."""
     pytest.importorskip(server(0)[0])
     (tmp_path / "d56_site.py").write_text(SITE)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled = tmp_path / "cancelled"
     port = free_port()
     env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
-                          D54_RELEASE=str(release), D56_CANCELLED=str(cancelled))
+                          D54_RELEASE=str(release), D56_CANCELLED=str(cancelled),
+                          **({"D54_SYNC_CHAIN": "1"} if chain == "sync" else {}))
     with open(tmp_path / "err", "wb") as err_file:
         process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
                                cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)

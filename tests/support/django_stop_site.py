@@ -1,8 +1,10 @@
 """delivery54's Django site under an ASGI server that stops with a view in flight: a
 quick view, a sync one that waits in asgiref's thread for the file ``D54_RELEASE`` (once
 it wrote ``D54_ENTERED``), an async one that waits until cancelled; ``app`` is Django's
-ASGI application with ``with_lifespan``. Shared by delivery54's and delivery56's tests
-(the latter wraps ``app``)."""
+ASGI application with ``with_lifespan``. Shared by delivery54's, delivery56's and
+delivery59's tests (the latter two wrap ``app``). With ``D54_SYNC_CHAIN`` set, a sync-only
+middleware below the library's makes Django run the chain as a sync one, in asgiref's
+thread (delivery59)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ SITE = textwrap.dedent("""
 
     settings.configure(
         SECRET_KEY="d54", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
-        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
+        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"] + (
+            [f"{__name__}.sync_only"] if os.environ.get("D54_SYNC_CHAIN") else []),
         README_METRICS_CONFIG=MetricsApiConfig(
             grouping_function=lambda request: {"api_key": "d54-key", "label": "d54"},
             buffer_length=1000, flush_interval=600))
@@ -31,6 +34,9 @@ SITE = textwrap.dedent("""
     from django.urls import path
 
     from readme_metrics.django_asgi import with_lifespan
+
+    def sync_only(get_response):  # (a function middleware: sync-capable only)
+        return lambda request: get_response(request)
 
     def quick(request):
         return JsonResponse({"quick": True})
