@@ -23,14 +23,17 @@ log is then the client gone before the response started (:func:`client_left`: 49
 ASGI middleware logs it; before delivery59, the view's status). Python 3.11+ (asyncio's
 ``Task.cancelling()``); before, the view's status as ever.
 
-The sync chain (a sync-only middleware in ``MIDDLEWARE``: the chain runs in asgiref's
-thread) is asked from that thread by :func:`sync_chain_left`: Django's handler left its
-``ThreadSensitiveContext`` while the chain still ran (the handler cancelled by the
-server, or done after Django cancelled the chain's task). Found alive, the chain's task
-was left by the server's cancel: with asgiref 3.12+ (whose context exit waits for the
-thread without blocking the loop) it still sends the view's answer, which uvicorn and
-hypercorn write (a raw client reads the view's 200): that is logged, but under daphne's
-stop (no answer). Gone, Django cancelled it: the client left.
+The sync chain (a sync-only middleware in ``MIDDLEWARE``: asgiref runs the chain in a
+thread, Django's inner handler through ``async_to_sync``) is asked from that thread by
+:func:`sync_chain_left`. A server's cancel of the handler leaves the chain's task
+running, and it still sends the view's answer once the view returned (asgiref 3.12+,
+whose context exit waits for the thread without blocking the loop): uvicorn, hypercorn
+and daphne write it (a raw client reads the view's 200), as logged (delivery59). Django's
+cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
+handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
+nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the
+view's status). With asgiref before 3.12 the context exit blocks the loop the chain's
+thread waits for: the process hangs there until killed (nothing the library can log).
 """
 
 from __future__ import annotations
@@ -145,14 +148,13 @@ def async_cut() -> Optional[Callable[[Capture], None]]:
 
 
 def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
-    """For the sync chain under ASGI, in asgiref's thread once the view returned (see
-    :func:`sync_chain_left`). Never raises."""
+    """For the sync chain under ASGI, in asgiref's thread once the view returned: the
+    client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
+    A server's cancel of the handler changes nothing: the chain's task still sends the
+    view's answer (see :func:`sync_chain_left`). Never raises."""
     if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
         return None
-    left = sync_chain_left(request)
-    if left == CLIENT_LEFT:
-        return client_left
-    return _sent_but_at_daphnes_stop if left == SERVER_CANCELLED else None
+    return client_left if sync_chain_left(request) == CLIENT_LEFT else None
 
 
 def sync_failed(capture: Capture, error: BaseException) -> None:
@@ -166,24 +168,17 @@ def sync_failed(capture: Capture, error: BaseException) -> None:
         client_left(capture, answered=False)
 
 
-def _sent_but_at_daphnes_stop(capture: Capture) -> None:
-    server_answer(capture, sent=True)
-
-
-def server_answer(capture: Capture, sent: bool = False) -> None:
+def server_answer(capture: Capture) -> None:
     """The log says what the client got once the server cancelled Django's handler:
-    no answer under daphne's stop, else the server's own 500 (uvicorn, hypercorn), or,
-    ``sent``, the view's answer (the sync chain's task sends it before the handler
-    ends). Called after the view's answer was recorded (its status quoted in the
-    comment). Never raises."""
+    no answer under daphne's stop, else the server's own 500 (uvicorn, hypercorn).
+    Called after the view's answer was recorded (its status quoted in the comment).
+    Never raises."""
     try:
         recorder = capture.recorder
         if loaded_silent_on_cancel():
             if daphne_stopping():  # (else an outer layer's cancel: it may answer)
                 recorder.no_answer("cancelled the app before its response started",
                                    recorder.status)
-            return
-        if sent:
             return
         recorder.server_answered(500, "Internal Server Error",
                                  "Django's handler cancelled before the view returned")
