@@ -32,8 +32,9 @@ and daphne write it (a raw client reads the view's 200), as logged (delivery59).
 cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
 handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
 nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the
-view's status). With asgiref before 3.12 the context exit blocks the loop the chain's
-thread waits for: the process hangs there until killed (nothing the library can log).
+view's status; under uvicorn: under hypercorn and daphne the chain returned the view's
+answer itself in the runs made, and is logged so still). With asgiref 3.11.0 the same
+stop hung until killed (its context exit blocks the loop the chain's thread waits for).
 """
 
 from __future__ import annotations
