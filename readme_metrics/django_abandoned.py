@@ -29,8 +29,8 @@ thread, Django's inner handler through ``async_to_sync``) is asked from that thr
 running, and it still sends the view's answer once the view returned (asgiref 3.12+,
 whose context exit waits for the thread without blocking the loop): uvicorn, hypercorn
 and daphne write it (a raw client reads the view's 200), as logged (delivery59; it races
-the handler's own end, after which the server answers its 500: hypercorn's went out
-first once under load, the log the view's 200, not fixed). Django's
+the handler's own end, after which the server answers its 500: under load uvicorn's and
+hypercorn's went out first at times, the log the view's 200, not fixed). Django's
 cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
 handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
 nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the

@@ -18,7 +18,6 @@ Nothing timed: the views wait for files the test or the site writes.
 from __future__ import annotations
 
 import signal
-import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -27,12 +26,11 @@ import pytest
 
 from tests.support.command import app_environment
 from tests.support.django_stop_site import SITE as D54_SITE
+from tests.support.django_stop_site import view_entered
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import kill_server, start_server
-from tests.support.raw_requests import answers_200
 
 pytest.importorskip("django", minversion="5.0")  # (the chain's own task: 5.0+)
 pytest.importorskip("uvicorn")
@@ -79,32 +77,25 @@ def test_a_view_answering_after_its_client_left_is_logged_as_the_client_gone(
     asgiref's cancel raises out of Django's inner handler, the view's answer dropped).
     Before: the async view's 200, the sync chain's 500 (the app's failure; 1 of 1
     each)."""
-    (tmp_path / "d59_site.py").write_text(SITE)
     entered, release, left = tmp_path / "entered", tmp_path / "release", tmp_path / "left"
     port = free_port()
     env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
                           D54_RELEASE=str(release), D59_LEFT=str(left),
                           **({"D54_SYNC_CHAIN": "1"} if chain == "sync" else {}))
-    err_path = tmp_path / "err"
-    with open(err_path, "wb") as err_file:
-        process = start_server([sys.executable, "-m", "uvicorn", "--port", str(port),
-                                "d59_site:app"],
-                               cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
+    argv = ["uvicorn", "--port", str(port)]
     try:
-        wait_until(lambda: answers_200(port))
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
-            conn.sendall(f"GET {route} HTTP/1.1\r\nHost: d59\r\n\r\n".encode())
-            wait_until(entered.exists)
-        # Django cancelled the chain's task: the async view answered at once (its log
-        # made), the sync view runs on in its thread until it returns, now.
-        wait_until(left.exists)
-        release.touch()
-        process.send_signal(signal.SIGTERM)  # with_lifespan sends the logs at the stop
-        process.wait(60)
-        logs = collector.wait_for_logs(2)
+        with view_entered(argv, port, tmp_path, SITE, "d59_site", env, route) as (
+                process, conn, err_path):
+            conn.close()  # the client leaves while the view runs
+            # Django cancelled the chain's task: the async view answered at once (its log
+            # made), the sync view runs on in its thread until it returns, now.
+            wait_until(left.exists)
+            release.touch()
+            process.send_signal(signal.SIGTERM)  # with_lifespan sends the logs at the stop
+            process.wait(60)
     finally:
         release.touch()
-        kill_server(process)
+    logs = collector.wait_for_logs(2)
     said = err_path.read_text(errors="replace")
     for log in logs:
         assert_valid_log(log)
