@@ -191,7 +191,7 @@ class MetricsMiddleware:
                 raise
             capture.recorder.responded = time.perf_counter()
             group = self._grouping.identify(capture, response)
-            return self._complete(capture, response, group)
+            return self._complete(capture, response, group, abandoned.sync_cut(request))
         except BaseException as error:  # the log queued first (django_interrupted)
             interrupted.cut(self, capture, error)
             raise
@@ -245,7 +245,7 @@ class MetricsMiddleware:
         group = await sync_to_async(self._grouping.identify)(capture, response, True)
         if group is not None and group.__class__ is not Group:
             group = await self._grouping.settle(capture, group)  # async: on the loop
-        return self._complete(capture, response, group, abandoned.handler_gone())
+        return self._complete(capture, response, group, abandoned.async_cut())
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -293,8 +293,8 @@ class MetricsMiddleware:
         try:
             capture.recorder.responded = time.perf_counter()
             capture.recorder.fail()
-            if error is not None:
-                interrupted.unanswered(capture, error)
+            if error is not None and not interrupted.unanswered(capture, error):
+                abandoned.sync_failed(capture, error)  # (Django's cancel: the client left)
             if self._grouping.identify(capture) is None:
                 self.pipeline.skip()
                 return
@@ -303,9 +303,10 @@ class MetricsMiddleware:
             self.pipeline.logger.exception("readme_metrics: could not record a request")
 
     def _complete(self, capture: Capture, response: Any, group: Optional[Group],
-                  gone: bool = False) -> Any:
-        """Log ``response``; ``gone``: the server had cancelled Django's handler (ASGI),
-        the client has the server's answer, not this (:mod:`.django_abandoned`)."""
+                  cut: Optional[Callable[[Capture], None]] = None) -> Any:
+        """Log ``response``; ``cut``: Django's handler (ASGI) no longer waited for it (the
+        server cancelled the handler, or Django the chain as the client left): makes the
+        log what the client got (:mod:`.django_abandoned`)."""
         try:
             if group is None:
                 self.pipeline.skip()
@@ -314,8 +315,8 @@ class MetricsMiddleware:
             if url is not None and not response.has_header("x-documentation-url"):
                 response["x-documentation-url"] = url  # the app's own is kept
             capture.respond(response)
-            if gone:
-                abandoned.server_answer(capture)
+            if cut is not None:
+                cut(capture)
             if getattr(response, "streaming", False):
                 self._stream(capture, response)
             else:

@@ -15,19 +15,51 @@ what the client got, marked as cut, as the ASGI middleware's cancelled call
 (:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). Before Django 5.0 the
 handler awaited the chain itself: the cancellation reached the middleware, which logs
 it as the app's 500.
+
+:func:`django_cancelled` tells the other way the chain's task is left: Django cancelled it
+itself, as the client disconnected while the view ran (its ``listen_for_disconnect``); a
+view that catches the ``CancelledError`` and returns a response has it sent nowhere. The
+log is then the client gone before the response started (:func:`client_left`: 499, as the
+ASGI middleware logs it; before delivery59, the view's status). Python 3.11+ (asyncio's
+``Task.cancelling()``); before, the view's status as ever.
+
+The sync chain (a sync-only middleware in ``MIDDLEWARE``: asgiref runs the chain in a
+thread, Django's inner handler through ``async_to_sync``) is asked from that thread by
+:func:`sync_chain_left`. A server's cancel of the handler leaves the chain's task
+running, and it still sends the view's answer once the view returned (asgiref 3.12+,
+whose context exit waits for the thread without blocking the loop): uvicorn, hypercorn
+and daphne write it (a raw client reads the view's 200), as logged (delivery59; it races
+the handler's own end, after which the server answers its 500: under load uvicorn's and
+hypercorn's went out first at times, the log the view's 200, not fixed). Django's
+cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
+handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
+nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the
+view's status; under uvicorn: under hypercorn and daphne the chain returned the view's
+answer itself in the runs made, and is logged so still). With asgiref 3.11.0 the same
+stop hung until killed (its context exit blocks the loop the chain's thread waits for).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
+from readme_metrics.capture.asgi_messages import (
+    CLIENT_GONE_REASON,
+    CLIENT_GONE_STATUS,
+    client_gone_comment,
+)
 from readme_metrics.capture.asgi_server_quirks import daphne_stopping, loaded_silent_on_cancel
 
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["handler_gone", "server_answer"]
+__all__ = ["async_cut", "client_left", "django_cancelled", "handler_gone", "server_answer",
+           "sync_chain_left", "sync_cut", "sync_failed"]
+
+#: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
+#: Django's handler), or is gone (Django cancelled it: the client left).
+SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
 
 #: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
 _PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
@@ -46,6 +78,97 @@ def handler_gone() -> bool:
         return not task._callbacks
     except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
         return False
+
+
+def django_cancelled() -> bool:
+    """Whether the running task is Django's handler's ``process_request`` and Django
+    cancelled it (the client disconnected): the view caught the ``CancelledError`` and
+    returned. Python 3.11+ (``Task.cancelling``). Called on the event loop, in the async
+    chain. Never raises."""
+    try:
+        task = asyncio.current_task()
+        if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
+            return False
+        cancelling = getattr(task, "cancelling", None)
+        return cancelling is not None and cancelling() > 0
+    except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
+        return False
+
+
+def sync_chain_left(request: object, cancelled: bool = False) -> Optional[str]:
+    """From the sync chain's thread (asgiref's) under Django's ASGI handler, once the
+    view returned (``cancelled``: the chain raised a ``CancelledError``): None while
+    Django's handler still waits for the chain, else :data:`SERVER_CANCELLED` while the
+    chain's ``process_request`` task for ``request`` runs uncancelled (the server
+    cancelled the handler), :data:`CLIENT_LEFT` while Django cancels it or once it ended
+    (the client disconnected). Looks at the loop's tasks only once the handler left its
+    ``ThreadSensitiveContext``, or for a ``CancelledError``. Never raises."""
+    try:
+        from asgiref.sync import SyncToAsync
+
+        context = SyncToAsync.thread_sensitive_context.get(None)
+        if context is None:
+            return None
+        exited = context not in SyncToAsync.context_to_thread_executor
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        if loop is None or not (exited or cancelled):
+            return None
+        for task in asyncio.all_tasks(loop):
+            coro = task.get_coro()
+            if getattr(coro, "__qualname__", "") != _PROCESS_REQUEST:
+                continue
+            frame = getattr(coro, "cr_frame", None)
+            if frame is not None and frame.f_locals.get("request") is request:
+                cancelling = getattr(task, "cancelling", None)
+                django_cancels = cancelling is not None and cancelling() > 0
+                return CLIENT_LEFT if django_cancels else SERVER_CANCELLED
+        return CLIENT_LEFT if exited else None
+    except Exception:  # noqa: BLE001 - an odd loop or asgiref: the usual log
+        return None
+
+
+def client_left(capture: Capture, answered: bool = True) -> None:
+    """The log says the client left before the response started and got none of it
+    (499, no headers or body), as the ASGI middleware's; its comment quotes the view's
+    status where it ``answered`` (recorded before). Never raises."""
+    try:
+        recorder = capture.recorder
+        status = recorder.status if answered else 0
+        recorder.client_left(CLIENT_GONE_STATUS, CLIENT_GONE_REASON,
+                             client_gone_comment(status), status)
+        recorder.no_body = True  # (the view's body went nowhere: none logged)
+    except Exception:  # pragma: no cover - the usual log rather than none
+        pass
+
+
+def async_cut() -> Optional[Callable[[Capture], None]]:
+    """For the async chain, once the view returned: what makes its log what the client
+    got (:func:`server_answer`, :func:`client_left`), or None (the handler waits for its
+    answer). Never raises."""
+    if handler_gone():
+        return server_answer
+    return client_left if django_cancelled() else None
+
+
+def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
+    """For the sync chain under ASGI, in asgiref's thread once the view returned: the
+    client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
+    A server's cancel of the handler changes nothing: the chain's task still sends the
+    view's answer (see :func:`sync_chain_left`). Never raises."""
+    if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
+        return None
+    return client_left if sync_chain_left(request) == CLIENT_LEFT else None
+
+
+def sync_failed(capture: Capture, error: BaseException) -> None:
+    """The sync chain raised ``error`` under ASGI: a ``CancelledError`` is Django's cancel
+    of the chain's task as the client left, reaching the chain's thread through asgiref
+    (the view's answer discarded; before delivery59 logged as the app's 500). Called once
+    the failure was recorded. Never raises."""
+    if (isinstance(error, asyncio.CancelledError)
+            and getattr(capture.request, "scope", None) is not None
+            and sync_chain_left(capture.request, cancelled=True) == CLIENT_LEFT):
+        client_left(capture, answered=False)
 
 
 def server_answer(capture: Capture) -> None:

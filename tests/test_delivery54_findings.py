@@ -31,7 +31,6 @@ from __future__ import annotations
 import ast
 import collections
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -41,7 +40,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.support.command import app_environment
-from tests.support.django_stop_site import SITE
+from tests.support.django_stop_site import SITE, view_entered
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
@@ -67,25 +66,15 @@ def _stop_in_view(collector: Collector, tmp_path: Path, argv: Callable[[int], li
     """Serve the site, GET /quick, then ``route``; once the view is entered, ``stop``
     the server; once it said ``stopping_line``, let a sync view return. What the server
     printed, and the logs by path once it ended."""
-    (tmp_path / "d54_site.py").write_text(SITE)
-    entered, release, err_path = tmp_path / "entered", tmp_path / "release", tmp_path / "err"
     port = free_port()
-    env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
-                          D54_RELEASE=str(release))
-    with open(err_path, "wb") as err_file:
-        process = start_server([sys.executable, "-m", *argv(port), "d54_site:app"],
-                               cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
-    try:
-        wait_until(lambda: answers_200(port))
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
-            conn.sendall(f"GET {route} HTTP/1.1\r\nHost: d54\r\n\r\n".encode())
-            wait_until(entered.exists)
-            process.send_signal(stop)
-            wait_until(lambda: stopping_line in err_path.read_bytes())
-            release.touch()
-            process.wait(60)
-    finally:
-        kill_server(process)
+    env = app_environment(collector.url, tmp_path, D54_ENTERED=str(tmp_path / "entered"),
+                          D54_RELEASE=str(tmp_path / "release"))
+    with view_entered(argv(port), port, tmp_path, SITE, "d54_site", env, route) as (
+            process, _, err_path):
+        process.send_signal(stop)
+        wait_until(lambda: stopping_line in err_path.read_bytes())
+        (tmp_path / "release").touch()
+        process.wait(60)
     said = err_path.read_text(errors="replace")
     assert process.returncode in (0, -signal.SIGTERM), said
     collector.wait_for_logs(1)  # (the process ended: every POST it made is in)

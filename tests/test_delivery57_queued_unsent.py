@@ -6,7 +6,10 @@ body; the log said the view's 200 (delivery54's sweep left 37 such landing point
 each route). Now the queued log is made again as what the client got (the server's 500,
 its comment quoting the app's 200; no answer where no such server is loaded: the
 sweep's). Under uvicorn its own SIGTERM handler is the one in force (installed after
-the app is imported): its graceful stop sends the view's 200, logged so.
+the app is imported): its graceful stop sends the view's 200, logged so. Under
+``uvicorn --workers`` the site's handler is in force in each worker: the raise lands,
+and uvicorn answers its own 500 (delivery59: asked whether the client got nothing there;
+it gets the 500, with either loop), logged so.
 
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site whose module makes
 SIGTERM an exit as README says, the loopback collector, a raw socket client. The raise
@@ -48,17 +51,25 @@ SITE = D54_SITE + SIGTERM_EXIT + textwrap.dedent("""
 
 UVICORN = ["uvicorn", "--port", "{port}"]
 HYPERCORN = ["hypercorn", "--bind", "127.0.0.1:{port}"]
+UVICORN_ASYNCIO = [*UVICORN, "--loop", "asyncio"]  # (uvicorn's default loop is uvloop's here)
+UVICORN_WORKERS = [*UVICORN, "--workers", "2"]
+UVICORN_WORKERS_ASYNCIO = [*UVICORN_WORKERS, "--loop", "asyncio"]
 
 
-@pytest.mark.parametrize("server, answered", [(UVICORN, 200), (HYPERCORN, 500)],
-                         ids=["uvicorn", "hypercorn"])
+@pytest.mark.parametrize("server, answered", [
+    (UVICORN, 200), (HYPERCORN, 500), (UVICORN_ASYNCIO, 200), (UVICORN_WORKERS, 500),
+    (UVICORN_WORKERS_ASYNCIO, 500)],
+    ids=["uvicorn", "hypercorn", "uvicorn-asyncio", "uvicorn-workers", "uvicorn-workers-asyncio"])
 def test_a_raise_after_the_log_was_queued_is_logged_as_what_the_client_got(
         collector: Collector, tmp_path: Path, server: list[str], answered: int) -> None:
     pytest.importorskip(server[0])
     got, said, response = landed(SITE, server, "/land", collector, tmp_path)
     # What the client got is what is logged: uvicorn's own SIGTERM handler is the one in
-    # force (its graceful stop: the view's 200 goes out); hypercorn's worker runs the
-    # site's, whose raise ends the loop there, and hypercorn answers its own 500.
+    # force in a single process (its graceful stop: the view's 200 goes out); hypercorn's
+    # worker runs the site's, whose raise ends the loop there, and hypercorn answers its
+    # own 500; so does uvicorn's worker under --workers (the site's handler in force
+    # there: uvicorn's 500, its text body not logged, as every server's own answer),
+    # uvloop's loop and asyncio's alike (delivery59).
     status = int(got.split(b" ", 2)[1])
     assert status == answered, (got, said[-2000:])
     assert response["status"] == status, (got, response, said[-2000:])
