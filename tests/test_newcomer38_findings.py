@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.command import REPO_ROOT
+from tests.support.processes import run_command
 
 # -- 1. .ci/run's quiet steps each say what they do and how long they take ---------------
 
@@ -50,7 +51,7 @@ def _run_ci(tmp_path: Path) -> list[str]:
         os.symlink(shutil.which(name) or f"/usr/bin/{name}", tools / name)
     transcript = tmp_path / "transcript"
     with open(transcript, "ab") as out:
-        subprocess.run([shutil.which("bash") or "/bin/bash", str(repo / ".ci" / "run")],
+        run_command([shutil.which("bash") or "/bin/bash", str(repo / ".ci" / "run")],
                        env={"PATH": str(tools), "TRANSCRIPT": str(transcript),
                             "READMEMETRICS_CI_LOGS": str(tmp_path)},
                        stdout=out, stderr=subprocess.STDOUT, check=True, timeout=60)
