@@ -16,11 +16,11 @@ import re
 from typing import Callable, Iterator, Optional
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.redaction_marks import MARKS, redacted
+from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "code_pairs", "netrc_redacted", "properties_redacted", "quote_opened",
-           "spaced_pair"]
+__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_value", "name_denied", "netrc_redacted",
+           "properties_redacted", "quote_opened", "spaced_pair"]
 
 #: The types a properties file is declared as.
 PROPERTIES = frozenset({"text/x-java-properties", "text/x-properties"})
@@ -184,7 +184,7 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
             line, end = following
         logical = text[first:end]
         found = _property(logical)
-        if found is None or not declared and found[1].strip() or not _denied(
+        if found is None or not declared and found[1].strip() or not name_denied(
                 _key(found[0]), denies):
             continue
         out += text[kept:first + found[2]], redacted(logical[found[2]:])
@@ -239,7 +239,7 @@ def _key(written: str) -> str:
         else _CONTROLS.get(escape.group(2), escape.group(2))), written)
 
 
-def _denied(key: str, denies: Callable[[str], bool]) -> bool:
+def name_denied(key: str, denies: Callable[[str], bool]) -> bool:
     """Whether a properties key is denied, or its last dotted part (``db.password``)."""
     return denies(key) or "." in key and denies(key.rsplit(".", 1)[1])
 
@@ -258,7 +258,7 @@ _SPACED_PAIR = lazy_compile(
     r"([ \t\f]*=[ \t\f]*)(.*)")
 
 #: The quotes a script's declared value may open (a template literal's backquote too).
-_SCRIPT_QUOTES = ('"', "'", "`")
+SCRIPT_QUOTES = ('"', "'", "`")
 
 
 def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
@@ -277,11 +277,11 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
     its ``;``, the name and what follows kept."""
     found = _SPACED_PAIR.fullmatch(line)
     if found is None or not (bare or found.group(1) or found.group(4) != "=" or found.group(
-            5)[:1] in ('"', "'")) or not _denied(found.group(3), denies):
+            5)[:1] in ('"', "'")) or not name_denied(found.group(3), denies):
         return None
     value = found.group(5)
     if found.group(2):
-        value = _declared(value)
+        value = declared_value(value)
     value = value.rstrip(" \t\f")
     if not value:
         return None
@@ -289,53 +289,15 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
     return line[:at] + redacted(value) + line[at + len(value):]
 
 
-def _declared(value: str) -> str:
+def declared_value(value: str) -> str:
     """A script's declared value as written: to its closing quote (a backslash escaping
     in any: JavaScript's strings), else to its ``;``; to the line's end when neither."""
     quote = value[:1]
-    if quote in _SCRIPT_QUOTES:
+    if quote in SCRIPT_QUOTES:
         close = quote_close(value, 1, quote, backslash=True)
         return value if close < 0 else value[:close + 1]
     end = value.find(";")
     return value if end < 0 else value[:end]
-
-
-#: A statement assigning a name in a script, anywhere in its line (hostile48): a
-#: declaration after a ``;``, ``{`` or ``}`` (``a(); const PASSWORD = ...``, ``{ let
-#: password = ...``), its TypeScript type or Go's too (``const PASSWORD: string = ...``,
-#: ``var password string = ...``); a PHP or Perl variable (``$password = ...``, ``my
-#: $PASSWORD='...'``); Go's or make's ``password := ...``. Each from a statement's start
-#: or a word's, so a line is read once: linear.
-_CODE_PAIR = lazy_compile(
-    r"(?:(?:^|[;{}`])[ \t\f]*(?:export[ \t\f]+)?(?:const|let|var)[ \t\f]+([\w$.]+)"
-    r"(?:[ \t\f]*:[ \t\f]*[\w$.<>\[\]]+(?:[ \t\f]*[|&,][ \t\f]*[\w$.<>\[\]]+)*"
-    r"|[ \t\f]+[\w.\[\]*]+)?[ \t\f]*=(?![=>])"
-    r"|(?:^|(?<=[\s;{}(`]))(?:\$([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
-    r"|([A-Za-z_][\w.]*)[ \t\f]*:=))[ \t\f]*")
-
-
-def code_pairs(line: str, denies: Callable[[str], bool]) -> Optional[str]:
-    """``line`` (a script's) with the value of each assignment :data:`_CODE_PAIR` finds
-    whose name (its last dotted part too) ``denies`` names hidden: to its closing quote,
-    else to its ``;`` or the line's end (the name and what follows kept); None when none
-    is. Sent in clear before (hostile48): only a line's first declaration was read."""
-    if "=" not in line:
-        return None
-    out: list[str] = []
-    at = 0
-    for found in _CODE_PAIR.finditer(line):
-        name = found.group(1) or found.group(2) or found.group(3)
-        if found.start() < at or not _denied(name, denies):
-            continue
-        start = found.end()
-        value = _declared(line[start:]).rstrip(" \t\f")
-        if value and MARKS.match(value) is None:  # (a value hidden already: kept)
-            out += line[at:start], redacted(value)
-            at = start + len(value)
-    if not out:
-        return None
-    out.append(line[at:])
-    return "".join(out)
 
 
 def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
@@ -350,7 +312,7 @@ def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
     value = found.group(5)
     quote = value[:1]
     declared = bool(found.group(2))
-    if quote not in (_SCRIPT_QUOTES if declared else ('"', "'")) or not _denied(
+    if quote not in (SCRIPT_QUOTES if declared else ('"', "'")) or not name_denied(
             found.group(3), denies):
         return ""
     closed = value.find("'", 1) if quote == "'" and not declared else quote_close(
