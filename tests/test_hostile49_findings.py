@@ -60,6 +60,7 @@ MEMBERS = {
     "ruby-class-var": (f"  @@password = '{SECRET}'\n", f"'{SECRET}'"),
     "ruby-symbol": (f'config[:password] = "{SECRET}"\n', f'"{SECRET}"'),
     "ruby-self-in-def": (f"def setup; self.password = '{SECRET}'; end\n", f"'{SECRET}'"),
+    "markdown-inline": (f"Set ` cfg.password = {SECRET}` first, then run.\n", SECRET),
 }
 
 
@@ -67,8 +68,9 @@ MEMBERS = {
 @pytest.mark.parametrize("case", MEMBERS)
 def test_a_members_or_subscripts_assignment_has_its_value_hidden(case: str, mime: str
                                                                 ) -> None:
-    """Failed before: 68 of 68 (17 shapes in four types, each sent in clear). Only the
-    value is hidden: the target, the code around it kept."""
+    """Failed before: 72 of 72 (18 shapes in four types, each sent in clear). Only the
+    value is hidden: the target, the code around it kept (an unquoted value in inline
+    code to its closing backquote, the prose after it too)."""
     body, value = MEMBERS[case]
     for text in _sent(body.encode(), mime, DENY):
         assert SECRET not in text, text
@@ -277,6 +279,12 @@ HUGE: dict[str, Callable[[int], int]] = {
                                        "text/html"),
     "open-template": lambda n: _body_work("a(); let password = `x\n" + "line\n" * n,
                                           "application/javascript"),
+    "denied-many": lambda n: _body_work("a();" + " o.password = 'x'" * n + "\n",
+                                        "application/javascript"),
+    "hidden-many": lambda n: _body_work("a();" + " o.password = [REDACTED 1]" * n + "\n",
+                                        "text/plain"),
+    "inline-code": lambda n: _body_work("password=1\n" + "` a.password = x` b " * n + "\n",
+                                        "text/markdown"),
     "json-statements": lambda n: _body_work(json.dumps(
         {"s": "a(); obj.password = 'x';" + " o.a = 1;" * n}), "application/json"),
 }

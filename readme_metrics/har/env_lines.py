@@ -31,10 +31,10 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.redaction_code import code_assignments, code_pairs
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted, redacted
 from readme_metrics.har.redaction_query import link_in, linked
-from readme_metrics.har.redaction_code import code_assignments, code_pairs
 from readme_metrics.har.redaction_spaced import quote_opened, spaced_pair
 from readme_metrics.har.yaml_lines import quote_close
 

@@ -13,11 +13,12 @@ line, linear in it.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, redacted
-from readme_metrics.har.redaction_spaced import SCRIPT_QUOTES, declared_value, name_denied
+from readme_metrics.har.redaction_spaced import SCRIPT_QUOTES, declared_end, name_denied
 from readme_metrics.har.yaml_lines import quote_close
 
 __all__ = ["code_assignments", "code_pairs"]
@@ -68,18 +69,25 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
     at = 0
     opened = ""
     for found in _CODE_PAIR.finditer(line):
-        target = found.group(4)
-        name = found.group(1) or found.group(2) or found.group(3) or _target_name(target)
-        if found.start() < at or not name_denied(name, denies):
+        if found.start() < at:
             continue
+        name = found.group(1) or found.group(2) or found.group(3) or _target_name(
+            found.group(4))
         start = found.end()
-        value = declared_value(line[start:]).rstrip(" \t\f")
-        if value and MARKS.match(value) is None:  # (a value hidden already: kept)
-            out += line[at:start], redacted(value)
-            at = start + len(value)
-            quote = value[0]
-            opened = quote if quote in SCRIPT_QUOTES and (
-                len(value) == 1 or quote_close(value, 1, quote, True) < 0) else ""
+        if not name_denied(name, denies) or MARKS.match(line, start) is not None:
+            continue  # (another name, or a value hidden already: kept)
+        # (Markdown's inline code, "`db.password=...` as ...": an unquoted value to its
+        # closing backquote, the prose after it kept.)
+        end = declared_end(line, start, _in_backquotes(line, found))
+        while end > start and line[end - 1] in " \t\f":
+            end -= 1
+        if end > start:
+            out += line[at:start], redacted(line[start:end])
+            at = end
+            # (Open when it runs to the line's end unclosed: the last statement only.)
+            quote = line[start]
+            opened = quote if quote in SCRIPT_QUOTES and end == _last(line) and (
+                quote_close(line, start + 1, quote, True) < 0) else ""
     if not out:
         return None, ""
     out.append(line[at:])
@@ -90,6 +98,23 @@ def code_pairs(line: str, denies: Callable[[str], bool]) -> Optional[str]:
     """``line`` with its assignments' denied values hidden (:func:`code_assignments`);
     None when none is."""
     return code_assignments(line, denies)[0]
+
+
+def _last(line: str) -> int:
+    """Where ``line``'s trailing blanks start (its length when none)."""
+    end = len(line)
+    while end and line[end - 1] in " \t\f":
+        end -= 1
+    return end
+
+
+def _in_backquotes(line: str, found: re.Match[str]) -> bool:
+    """Whether the statement ``found`` starts after a backquote, blanks between
+    (Markdown's inline code, a template literal's text)."""
+    at = found.start()
+    while at and line[at - 1] in " \t\f":  # (the blanks before it, once: linear)
+        at -= 1
+    return found.group()[:1] == "`" or line[at - 1:at] == "`"
 
 
 def _target_name(target: str) -> str:

@@ -19,7 +19,8 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_value", "name_denied", "netrc_redacted",
+__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_end", "declared_value", "name_denied",
+           "netrc_redacted",
            "properties_redacted", "quote_opened", "spaced_pair"]
 
 #: The types a properties file is declared as.
@@ -292,12 +293,26 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
 def declared_value(value: str) -> str:
     """A script's declared value as written: to its closing quote (a backslash escaping
     in any: JavaScript's strings), else to its ``;``; to the line's end when neither."""
-    quote = value[:1]
-    if quote in SCRIPT_QUOTES:
-        close = quote_close(value, 1, quote, backslash=True)
-        return value if close < 0 else value[:close + 1]
-    end = value.find(";")
-    return value if end < 0 else value[:end]
+    return value[:declared_end(value, 0)]
+
+
+def declared_end(line: str, start: int, backquote: bool = False) -> int:
+    """Where a script's value starting at ``start`` in ``line`` ends (see
+    :func:`declared_value`): after its closing quote, else at its ``;`` (or a backquote,
+    ``backquote``: Markdown's inline code), else at the line's end. Found in place, to
+    the first stop, no copy of the line's rest: a line of many statements is read once
+    (linear)."""
+    quote = line[start:start + 1]
+    if quote in SCRIPT_QUOTES and quote:
+        close = quote_close(line, start + 1, quote, backslash=True)
+        return len(line) if close < 0 else close + 1
+    stop = (_STOP_INLINE if backquote else _STOP).search(line, start)
+    return len(line) if stop is None else stop.start()
+
+
+#: What ends a script's unquoted value: its ``;``; in inline code, a backquote too.
+_STOP = lazy_compile(";")
+_STOP_INLINE = lazy_compile("[;`]")
 
 
 def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
