@@ -18,8 +18,12 @@ from typing import Callable, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, redacted
-from readme_metrics.har.redaction_spaced import SCRIPT_QUOTES, declared_end, name_denied
-from readme_metrics.har.yaml_lines import quote_close
+from readme_metrics.har.redaction_spaced import (
+    SCRIPT_QUOTES,
+    declared_end,
+    escaped_close,
+    name_denied,
+)
 
 __all__ = ["code_assignments", "code_pairs"]
 
@@ -87,7 +91,7 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
             # (Open when it runs to the line's end unclosed: the last statement only.)
             quote = line[start]
             opened = quote if quote in SCRIPT_QUOTES and end == _last(line) and (
-                quote_close(line, start + 1, quote, True) < 0) else ""
+                escaped_close(line, start + 1, quote) < 0) else ""
     if not out:
         return None, ""
     out.append(line[at:])

@@ -19,8 +19,8 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_end", "declared_value", "name_denied",
-           "netrc_redacted",
+__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_end", "declared_value", "escaped_close",
+           "name_denied", "netrc_redacted",
            "properties_redacted", "quote_opened", "spaced_pair"]
 
 #: The types a properties file is declared as.
@@ -32,7 +32,8 @@ _NETRC_TOKEN = lazy_compile(r'"|\S+')
 # In a quoted token, an escape (skipped whole) or its closing quote. (Found one by one:
 # a pattern for the whole token kept a state for each escape, a 1 MiB token of them
 # 77 MiB at its peak; review117.)
-_QUOTED_STOP = lazy_compile(r'\\.|"', re.DOTALL)
+# (A script's string, its quote ' or a backquote, is read so too: escaped_close.)
+_QUOTED_STOPS = {quote: lazy_compile(r"\\.|" + quote, re.DOTALL) for quote in ('"', "'", "`")}
 # An escaped character in a quoted token.
 _ESCAPED = lazy_compile(r"\\(.)", re.DOTALL)
 # The blank line that ends a macdef's macro, its line ends LF or CRLF (Windows' _netrc).
@@ -132,8 +133,17 @@ def _unquoted(token: str) -> str:
 def _quoted_end(text: str, at: int) -> int:
     """Where a netrc's quoted token whose text starts at ``at`` ends: after its closing
     quote, or at the text's end."""
-    return next((stop.end() for stop in _QUOTED_STOP.finditer(text, at)
-                 if stop.group() == '"'), len(text))
+    close = escaped_close(text, at, '"')
+    return len(text) if close < 0 else close + 1
+
+
+def escaped_close(text: str, at: int, quote: str) -> int:
+    """Where the ``quote`` (``"``, ``'`` or a backquote) closing a string whose text
+    starts at ``at`` is, a backslash escaping any character (a netrc's token, a
+    script's string); -1 when none does. Its escapes found one by one from ``at``, to
+    the closing quote only: a line of many strings is read once."""
+    return next((stop.start() for stop in _QUOTED_STOPS[quote].finditer(text, at)
+                 if stop.group() == quote), -1)
 
 
 # A properties line as Java reads it (a logical line: its physical lines continued by a
@@ -304,7 +314,7 @@ def declared_end(line: str, start: int, backquote: bool = False) -> int:
     (linear)."""
     quote = line[start:start + 1]
     if quote in SCRIPT_QUOTES and quote:
-        close = quote_close(line, start + 1, quote, backslash=True)
+        close = escaped_close(line, start + 1, quote)
         return len(line) if close < 0 else close + 1
     stop = (_STOP_INLINE if backquote else _STOP).search(line, start)
     return len(line) if stop is None else stop.start()
