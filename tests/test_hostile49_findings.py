@@ -279,7 +279,7 @@ HUGE: dict[str, Callable[[int], int]] = {
                                        "text/html"),
     "open-template": lambda n: _body_work("a(); let password = `x\n" + "line\n" * n,
                                           "application/javascript"),
-    "denied-many": lambda n: _body_work("a();" + " o.password = 'x'" * n + "\n",
+    "denied-many": lambda n: _body_work("a();" + " o.password = 'x'" * n + " " * n + "\n",
                                         "application/javascript"),
     "hidden-many": lambda n: _body_work("a();" + " o.password = [REDACTED 1]" * n + "\n",
                                         "text/plain"),

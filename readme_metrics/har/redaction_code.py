@@ -72,6 +72,7 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
     out: list[str] = []
     at = 0
     opened = ""
+    last = -1  # (where the line's trailing blanks start, found when first asked)
     for found in _CODE_PAIR.finditer(line):
         if found.start() < at:
             continue
@@ -90,7 +91,9 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
             at = end
             # (Open when it runs to the line's end unclosed: the last statement only.)
             quote = line[start]
-            opened = quote if quote in SCRIPT_QUOTES and end == _last(line) and (
+            if last < 0:
+                last = _last(line)  # (once a line: its trailing blanks walked once)
+            opened = quote if quote in SCRIPT_QUOTES and end == last and (
                 escaped_close(line, start + 1, quote) < 0) else ""
     if not out:
         return None, ""
