@@ -246,14 +246,15 @@ def test_a_lone_surrogate_is_read_as_json_reads_it_and_kept_an_escape(scalar: st
             assert json.loads(sent)["env"] == logged
 
 
-def test_guard_a_name_holding_a_lone_surrogate_is_another_name() -> None:
-    """``PASSWORD\\ud800`` is no denied name in a JSON body, nor in YAML: both keep it
-    (passed before too)."""
+def test_a_name_holding_a_lone_surrogate_is_the_name() -> None:
+    """``PASSWORD\\ud800`` was kept here as another name (a guard); since hostile49 names
+    are compared without lone surrogates (a reader dropping them reads ``PASSWORD``):
+    hidden in a JSON body and in YAML alike, the escape kept."""
     body = f'env: "PASSWORD\\ud800={SECRET}"\n'
     as_json = json.dumps({"env": yaml.safe_load(body)["env"]})
-    assert _kept_as_sent(as_json.encode(), "application/json", DENY)
-    for text in _sent(body.encode(), "application/yaml", DENY):
-        assert yaml.safe_load(text) == yaml.safe_load(body)
+    for text in [*_sent(as_json.encode(), "application/json", DENY),
+                 *_sent(body.encode(), "application/yaml", DENY)]:
+        assert SECRET not in text and "PASSWORD\\ud800=" in text, text
 
 
 # 5. Base64 grouped by marks holding "-" or "_" among blanks ------------------------------

@@ -23,7 +23,7 @@ from typing import Callable
 import pytest
 
 from readme_metrics.har.redaction import Redactor
-from readme_metrics.har.redaction_spaced import code_pairs
+from readme_metrics.har.redaction_code import code_pairs
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
 from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent

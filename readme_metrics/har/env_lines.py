@@ -31,10 +31,11 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.redaction_code import code_assignments, code_pairs
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted, redacted
 from readme_metrics.har.redaction_query import link_in, linked
-from readme_metrics.har.redaction_spaced import code_pairs, quote_opened, spaced_pair
+from readme_metrics.har.redaction_spaced import quote_opened, spaced_pair
 from readme_metrics.har.yaml_lines import quote_close
 
 if TYPE_CHECKING:
@@ -79,14 +80,16 @@ def plain_pairs(text: str, redactor: Redactor, depth: int = 0) -> str:
             # A line that is a script's, fetch('/api?password=...'), is one pair named
             # "fetch('/api?password": its links' queries are read (hostile27).
             hidden = queries(line, redactor, depth) if hidden == line else hidden
+            opened = ""  # (a quote a script's statement opens: "a(); let KEY = `...")
             if hidden == line:  # (a script's statement: "a(); const PASSWORD=...", hostile48)
-                hidden = code_pairs(line, redactor.denies) or line
+                code, opened = code_assignments(line, redactor.denies)
+                hidden = code or line
             # (A value hidden already, "password=[REDACTED 6]": kept, not hidden again as
             # a longer mark. A text read twice, a YAML scalar's link, stays as read.)
             parts[at] = hidden if hidden == line or MARKS.sub("", hidden) != MARKS.sub(
                 "", line) else line
             if "=" in line:
-                quote = quote_opened(line, redactor.denies)
+                quote = quote_opened(line, redactor.denies) or opened
         elif "%" in line:  # (JSON percent-encoded: its members read decoded; hostile26)
             parts[at] = hidden_members(redactor, line)
         if "/" in parts[at]:
@@ -139,7 +142,27 @@ def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:
             parts[at] = line[:head] + hidden
             quote = "" if head else quote_opened(line, redactor.denies)
         else:  # (a statement within the line: "a(); const PASSWORD=...", hostile48)
-            parts[at] = code_pairs(line, redactor.denies) or line
+            code, quote = code_assignments(line, redactor.denies)
+            parts[at] = code or line
+    hidden = "".join(parts)
+    # (A script's line in HTML read whole too: a tag's reading parts "const password:
+    # Secret<string> = ..." or "if (a < b) { let password = ...} if (c > d)"; hostile49.)
+    return _tagged_code(hidden, redactor.denies) if markup and "<" in hidden else hidden
+
+
+def _tagged_code(text: str, denies: Callable[[str], bool]) -> str:
+    """A markup ``text`` with the values of the assignments each line holds read whole,
+    its tags and the brackets of its code in it (:func:`code_assignments`), hidden (a
+    quote left open: to the line closing it), where its runs between tags hid none."""
+    parts = _BREAK.split(text)
+    quote = ""
+    for at in range(0, len(parts), 2):
+        line = parts[at]
+        if quote:
+            parts[at], quote = _quoted_on(line, quote)
+        elif "=" in line and "<" in line:
+            code, quote = code_assignments(line, denies)
+            parts[at] = code or line
     return "".join(parts)
 
 
@@ -212,10 +235,16 @@ def string_pairs(redactor: Redactor, node: Any, at: Any, text: str, depth: int =
         # ...": the form's reading names it "export PASSWORD" or "PASSWORD "; hostile47's
         # YAML fuzz, flow style that is JSON.)
         spaced = spaced_pair(text, redactor.denies)
-        if spaced is not None:
-            node[at] = spaced
-            return True
-        return link_in(redactor, node, at, text, depth)
+        if spaced is None:
+            if link_in(redactor, node, at, text, depth):
+                return True
+            # (A script's statement, "<?php $password = '...'; ?>", "a(); obj.password =
+            # '...'": read as a text/plain line's is; hostile49.)
+            spaced = code_pairs(text, redactor.denies)
+            if spaced is None:
+                return False
+        node[at] = spaced
+        return True
     hidden = field_pairs(redactor, text)
     if hidden == text:
         return False

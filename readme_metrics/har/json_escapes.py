@@ -125,7 +125,10 @@ def escape_probe(needles: Iterable[str]) -> re.Pattern[str]:
     if all(character.isascii() for character in held):
         # Of the characters beyond ASCII, only those that fold to ASCII (ß, ſ, the Kelvin
         # sign, ligatures ...): \u00e9 and \u4e2d (Python's json.dumps) are passed by.
-        beyond = "|".join(f"{code:04x}" for code in FOLDING_TO_ASCII)
+        # And a lone surrogate's, which a name is read without (pass\udc80word:
+        # redaction_names.folded_name; hostile49).
+        beyond = "|".join([*(f"{code:04x}" for code in FOLDING_TO_ASCII),
+                           "d[89a-f][0-9a-f]{2}"])
     else:  # (A \u escape of any character beyond ASCII: a code from 0080 on.)
         beyond = "00[89a-f][0-9a-f]|0[1-9a-f][0-9a-f]{2}|[1-9a-f][0-9a-f]{3}"
     return re.compile(rf"\\u(?i:00(?:{ascii_codes})|{beyond}){short}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from readme_metrics.har.json_escapes import QUERY_ESCAPES, spells
 from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction_forms import ENCODED_EQUALS
-from readme_metrics.har.redaction_names import names_in, needles_in
+from readme_metrics.har.redaction_names import names_in, needles_in, surrogates_dropped
 from readme_metrics.har.utf8_names import folded_utf8
 
 if TYPE_CHECKING:
@@ -92,6 +92,10 @@ def _spelled(redactor: Redactor, reading: str) -> bool:
     """Whether a text read through its escapes holds a needle (as mentions_key looks
     in the text as written)."""
     needles = redactor.needles
+    if not reading.isascii():  # (a name holding a lone surrogate: read without; hostile49)
+        dropped = surrogates_dropped(reading)
+        if dropped != reading and needles_in(dropped, needles.names, needles.probes):
+            return True
     return needles_in(reading, needles.names, needles.probes) or (
         needles.odd and _odd_in(redactor, reading))
 

@@ -38,9 +38,23 @@ def folded_name(name: str) -> str:
     lower-casing is no caseless match (``ß`` and ``SS``, ``ς`` and ``Σ``), without a
     leading byte order mark, which is no part of a name: a form or query read from a
     file saved with one (Notepad, PowerShell 5), or a JSON key from the first column of
-    such a CSV, starts with it. (Inlined in :func:`~readme_metrics.har.redaction_walk.walk`.)"""
+    such a CSV, starts with it; and without lone surrogates (``password\\ud800``, a
+    JSON escape, or ``password%80`` read with ``surrogateescape``), which UTF-8 cannot
+    carry: a reader dropping them (Python's ``errors="ignore"``) reads ``password``
+    (hostile49: such a name counted as another, its value sent in clear)."""
     lower = name.lower()
-    return lower if lower.isascii() else name.casefold().lstrip("\ufeff")
+    if lower.isascii():
+        return lower
+    return surrogates_dropped(name.casefold()).lstrip("\ufeff")
+
+
+#: A lone surrogate (a str holds no pair: a pair is its character).
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def surrogates_dropped(text: str) -> str:
+    """``text`` without its lone surrogates, as names are compared (:func:`folded_name`)."""
+    return _SURROGATES.sub("", text)
 
 
 def names_in(text: str, needles: tuple[str, ...]) -> bool:

@@ -16,11 +16,12 @@ import re
 from typing import Callable, Iterator, Optional
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.redaction_marks import MARKS, redacted
+from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "code_pairs", "netrc_redacted", "properties_redacted", "quote_opened",
-           "spaced_pair"]
+__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_end", "declared_value", "escaped_close",
+           "name_denied", "netrc_redacted",
+           "properties_redacted", "quote_opened", "spaced_pair"]
 
 #: The types a properties file is declared as.
 PROPERTIES = frozenset({"text/x-java-properties", "text/x-properties"})
@@ -31,7 +32,8 @@ _NETRC_TOKEN = lazy_compile(r'"|\S+')
 # In a quoted token, an escape (skipped whole) or its closing quote. (Found one by one:
 # a pattern for the whole token kept a state for each escape, a 1 MiB token of them
 # 77 MiB at its peak; review117.)
-_QUOTED_STOP = lazy_compile(r'\\.|"', re.DOTALL)
+# (A script's string, its quote ' or a backquote, is read so too: escaped_close.)
+_QUOTED_STOPS = {quote: lazy_compile(r"\\.|" + quote, re.DOTALL) for quote in ('"', "'", "`")}
 # An escaped character in a quoted token.
 _ESCAPED = lazy_compile(r"\\(.)", re.DOTALL)
 # The blank line that ends a macdef's macro, its line ends LF or CRLF (Windows' _netrc).
@@ -131,8 +133,17 @@ def _unquoted(token: str) -> str:
 def _quoted_end(text: str, at: int) -> int:
     """Where a netrc's quoted token whose text starts at ``at`` ends: after its closing
     quote, or at the text's end."""
-    return next((stop.end() for stop in _QUOTED_STOP.finditer(text, at)
-                 if stop.group() == '"'), len(text))
+    close = escaped_close(text, at, '"')
+    return len(text) if close < 0 else close + 1
+
+
+def escaped_close(text: str, at: int, quote: str) -> int:
+    """Where the ``quote`` (``"``, ``'`` or a backquote) closing a string whose text
+    starts at ``at`` is, a backslash escaping any character (a netrc's token, a
+    script's string); -1 when none does. Its escapes found one by one from ``at``, to
+    the closing quote only: a line of many strings is read once."""
+    return next((stop.start() for stop in _QUOTED_STOPS[quote].finditer(text, at)
+                 if stop.group() == quote), -1)
 
 
 # A properties line as Java reads it (a logical line: its physical lines continued by a
@@ -184,7 +195,7 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
             line, end = following
         logical = text[first:end]
         found = _property(logical)
-        if found is None or not declared and found[1].strip() or not _denied(
+        if found is None or not declared and found[1].strip() or not name_denied(
                 _key(found[0]), denies):
             continue
         out += text[kept:first + found[2]], redacted(logical[found[2]:])
@@ -239,7 +250,7 @@ def _key(written: str) -> str:
         else _CONTROLS.get(escape.group(2), escape.group(2))), written)
 
 
-def _denied(key: str, denies: Callable[[str], bool]) -> bool:
+def name_denied(key: str, denies: Callable[[str], bool]) -> bool:
     """Whether a properties key is denied, or its last dotted part (``db.password``)."""
     return denies(key) or "." in key and denies(key.rsplit(".", 1)[1])
 
@@ -258,7 +269,7 @@ _SPACED_PAIR = lazy_compile(
     r"([ \t\f]*=[ \t\f]*)(.*)")
 
 #: The quotes a script's declared value may open (a template literal's backquote too).
-_SCRIPT_QUOTES = ('"', "'", "`")
+SCRIPT_QUOTES = ('"', "'", "`")
 
 
 def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
@@ -277,11 +288,11 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
     its ``;``, the name and what follows kept."""
     found = _SPACED_PAIR.fullmatch(line)
     if found is None or not (bare or found.group(1) or found.group(4) != "=" or found.group(
-            5)[:1] in ('"', "'")) or not _denied(found.group(3), denies):
+            5)[:1] in ('"', "'")) or not name_denied(found.group(3), denies):
         return None
     value = found.group(5)
     if found.group(2):
-        value = _declared(value)
+        value = declared_value(value)
     value = value.rstrip(" \t\f")
     if not value:
         return None
@@ -289,53 +300,29 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
     return line[:at] + redacted(value) + line[at + len(value):]
 
 
-def _declared(value: str) -> str:
+def declared_value(value: str) -> str:
     """A script's declared value as written: to its closing quote (a backslash escaping
     in any: JavaScript's strings), else to its ``;``; to the line's end when neither."""
-    quote = value[:1]
-    if quote in _SCRIPT_QUOTES:
-        close = quote_close(value, 1, quote, backslash=True)
-        return value if close < 0 else value[:close + 1]
-    end = value.find(";")
-    return value if end < 0 else value[:end]
+    return value[:declared_end(value, 0)]
 
 
-#: A statement assigning a name in a script, anywhere in its line (hostile48): a
-#: declaration after a ``;``, ``{`` or ``}`` (``a(); const PASSWORD = ...``, ``{ let
-#: password = ...``), its TypeScript type or Go's too (``const PASSWORD: string = ...``,
-#: ``var password string = ...``); a PHP or Perl variable (``$password = ...``, ``my
-#: $PASSWORD='...'``); Go's or make's ``password := ...``. Each from a statement's start
-#: or a word's, so a line is read once: linear.
-_CODE_PAIR = lazy_compile(
-    r"(?:(?:^|[;{}`])[ \t\f]*(?:export[ \t\f]+)?(?:const|let|var)[ \t\f]+([\w$.]+)"
-    r"(?:[ \t\f]*:[ \t\f]*[\w$.<>\[\]]+(?:[ \t\f]*[|&,][ \t\f]*[\w$.<>\[\]]+)*"
-    r"|[ \t\f]+[\w.\[\]*]+)?[ \t\f]*=(?![=>])"
-    r"|(?:^|(?<=[\s;{}(`]))(?:\$([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
-    r"|([A-Za-z_][\w.]*)[ \t\f]*:=))[ \t\f]*")
+def declared_end(line: str, start: int, backquote: bool = False) -> int:
+    """Where a script's value starting at ``start`` in ``line`` ends (see
+    :func:`declared_value`): after its closing quote, else at its ``;`` (or a backquote,
+    ``backquote``: Markdown's inline code), else at the line's end. Found in place, to
+    the first stop, no copy of the line's rest: a line of many statements is read once
+    (linear)."""
+    quote = line[start:start + 1]
+    if quote in SCRIPT_QUOTES and quote:
+        close = escaped_close(line, start + 1, quote)
+        return len(line) if close < 0 else close + 1
+    stop = (_STOP_INLINE if backquote else _STOP).search(line, start)
+    return len(line) if stop is None else stop.start()
 
 
-def code_pairs(line: str, denies: Callable[[str], bool]) -> Optional[str]:
-    """``line`` (a script's) with the value of each assignment :data:`_CODE_PAIR` finds
-    whose name (its last dotted part too) ``denies`` names hidden: to its closing quote,
-    else to its ``;`` or the line's end (the name and what follows kept); None when none
-    is. Sent in clear before (hostile48): only a line's first declaration was read."""
-    if "=" not in line:
-        return None
-    out: list[str] = []
-    at = 0
-    for found in _CODE_PAIR.finditer(line):
-        name = found.group(1) or found.group(2) or found.group(3)
-        if found.start() < at or not _denied(name, denies):
-            continue
-        start = found.end()
-        value = _declared(line[start:]).rstrip(" \t\f")
-        if value and MARKS.match(value) is None:  # (a value hidden already: kept)
-            out += line[at:start], redacted(value)
-            at = start + len(value)
-    if not out:
-        return None
-    out.append(line[at:])
-    return "".join(out)
+#: What ends a script's unquoted value: its ``;``; in inline code, a backquote too.
+_STOP = lazy_compile(";")
+_STOP_INLINE = lazy_compile("[;`]")
 
 
 def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
@@ -350,7 +337,7 @@ def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
     value = found.group(5)
     quote = value[:1]
     declared = bool(found.group(2))
-    if quote not in (_SCRIPT_QUOTES if declared else ('"', "'")) or not _denied(
+    if quote not in (SCRIPT_QUOTES if declared else ('"', "'")) or not name_denied(
             found.group(3), denies):
         return ""
     closed = value.find("'", 1) if quote == "'" and not declared else quote_close(

@@ -33,6 +33,7 @@ from readme_metrics.har.redaction_json import (
 )
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
+from readme_metrics.har.redaction_names import folded_name
 from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, quoted_piece
 
 if TYPE_CHECKING:
@@ -216,8 +217,8 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
             if done:
                 changed = True
             for (key, value), lower in zip(node.items(), folded):
-                if not lower.isascii():  # folded_name, inlined
-                    lower = key.casefold().lstrip("\ufeff")
+                if not lower.isascii():
+                    lower = folded_name(key)
                 here = (f"{path}.{lower}" if path else lower) if track else ""
                 nested = isinstance(value, (dict, list))
                 if lower in deny_keys or (track and here in deny_paths):
