@@ -170,14 +170,20 @@ def zlib_pair_in(text: str) -> bool:
     most = _FEW_HEADS  # (not more a 4 KiB: each find counts the text's length in
     # tests/support/work_count.py, and a text of "A=1" lines would read quadratic)
     for second, firsts in _ZLIB_SECONDS:
-        at = text.find(second, 1)
-        while at > 0:
-            if text[at - 1] in firsts:
+        # str.partition (one argument: no tuple parsed, as find's start needs; cpu33)
+        # from the occurrence on: the character before each occurrence is the last of
+        # the text before it (the first character of the text has none).
+        before, found, rest = text.partition(second)
+        while found:
+            if before[-1:] in firsts:
                 return True
-            most -= 1
-            if most < 0:
-                return ZLIB_START.search(text) is not None
-            at = text.find(second, at + 1)
+            if before:
+                most -= 1
+                if most < 0:
+                    return ZLIB_START.search(text) is not None
+            before, found, rest = rest.partition(second)
+            if found and not before:  # right after the one before: that character
+                before = second
     return False
 
 
