@@ -216,7 +216,8 @@ OPTIONS: tuple[Option, ...] = (
         warning=lists.unknown_methods_warning),
     Option("shutdown_timeout", "README_SHUTDOWN_TIMEOUT", "float", 5.0,
         f"a number of seconds from 0 to {numbers.MAX_SECONDS}", numbers.number(0), "`5.0`",
-        "seconds the exit flush may take at most",
+        "seconds the exit flush may take at most; `0`: the exit (and an ASGI server's "
+        "stop) sends nothing and says how many logs it left",
         warning=numbers.seconds_warning("the exit may wait that long for the Metrics API"),
         hint=numbers.seconds_hint),
     Option("logger", None, "str", None, "a logging.Logger", object_checks.logger,

@@ -170,8 +170,9 @@ class Lifespan:
         SIGTERM without the exit hooks, so no close would say they were lost (before
         blackbox6 an unanswering API at a uvicorn stop lost them without a word). The
         exit's close has no bound of its own after it (delivery34's stop_begins): the
-        line said "else the exit tries again" before review114."""
-        if self.flush(timeout):
+        line said "else the exit tries again" before review114. ``shutdown_timeout``
+        0: no flush (no POST begins: the stop sends nothing, as the exit; delivery61)."""
+        if self.timeout > 0 and self.flush(timeout):
             return
         left = self.queued()
         if left:

@@ -16,6 +16,14 @@ handler again to do, besides what it did, what uvicorn's own SIGTERM handler doe
 worker ends its requests in flight, runs the lifespan's shutdown (the flush, bounded
 by :mod:`.gunicorn_stop` from this signal, noted as a SIGTERM is) and exits. Anything
 else (another worker class, a handler the app set, a loop without it): left as it is.
+
+A SIGQUIT that came before (uvicorn-worker's handler set as it began to serve, the
+lifespan's startup not yet here: an outer ASGI wrapper's slow start, a loaded machine)
+left ``alive`` False alone: the worker served on to the SIGKILL, its logs lost unsaid
+(delivery61: 3 calls answered after it, none delivered, killed at the graceful
+timeout). :func:`watch_quit` then stops the server at once: it ends its startup,
+serves nothing more, and runs the lifespan's shutdown (the flush's bound counted from
+then: the signal's own time is not known).
 """
 
 from __future__ import annotations
@@ -59,6 +67,11 @@ def watch_quit() -> None:
         # Noted: the lifespan's flush is bounded from this signal, as from a SIGTERM
         # (gunicorn_stop), not from its own start after the requests in flight: a
         # request of 3 s had it killed midway, nothing said (review135).
-        loop.add_signal_handler(quit_signal, gunicorn_signal.noting(worker, stop))
+        noted = gunicorn_signal.noting(worker, stop)
+        loop.add_signal_handler(quit_signal, noted)
+        if getattr(worker, "alive", True) is False:
+            # Its SIGQUIT came before this (uvicorn-worker's handler set, the lifespan's
+            # startup not yet here): stop now, not at gunicorn's SIGKILL (delivery61).
+            noted()
     except Exception:  # a platform or loop without these: as it was
         pass
