@@ -54,8 +54,8 @@ from readme_metrics.capture.asgi_server_quirks import daphne_stopping, loaded_si
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["async_cut", "client_left", "django_cancelled", "handler_gone", "server_answer",
-           "sync_chain_left", "sync_cut", "sync_failed"]
+__all__ = ["async_cut", "await_verdict", "client_left", "django_cancelled", "handler_gone",
+           "server_answer", "sync_chain_left", "sync_cut", "sync_failed"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -63,6 +63,9 @@ SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
 
 #: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
 _PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
+
+#: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
+_HANDLER_CALL = "ASGIHandler.__call__"
 
 
 def handler_gone() -> bool:
@@ -143,21 +146,25 @@ def client_left(capture: Capture, answered: bool = True) -> None:
 
 def async_cut() -> Optional[Callable[[Capture], None]]:
     """For the async chain, once the view returned: what makes its log what the client
-    got (:func:`server_answer`, :func:`client_left`), or None (the handler waits for its
-    answer). Never raises."""
+    got (:func:`await_verdict`, :func:`server_answer`, :func:`client_left`), or None
+    (the handler waits for its answer). Never raises."""
     if handler_gone():
-        return server_answer
+        return server_answer if loaded_silent_on_cancel() else await_verdict
     return client_left if django_cancelled() else None
 
 
 def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
     """For the sync chain under ASGI, in asgiref's thread once the view returned: the
     client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
-    A server's cancel of the handler changes nothing: the chain's task still sends the
-    view's answer (see :func:`sync_chain_left`). Never raises."""
+    A server's cancel of the handler (uvicorn's, hypercorn's) leaves the log to
+    :func:`await_verdict`: the chain's task sends the view's answer, unless the handler's
+    end came first (see :func:`sync_chain_left`). Never raises."""
     if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
         return None
-    return client_left if sync_chain_left(request) == CLIENT_LEFT else None
+    left = sync_chain_left(request)
+    if left == SERVER_CANCELLED and not loaded_silent_on_cancel():
+        return await_verdict
+    return client_left if left == CLIENT_LEFT else None
 
 
 def sync_failed(capture: Capture, error: BaseException) -> None:
@@ -187,3 +194,86 @@ def server_answer(capture: Capture) -> None:
                                  "Django's handler cancelled before the view returned")
     except Exception:  # pragma: no cover - a look at the server must not cost the log
         pass
+
+
+def await_verdict(capture: Capture) -> None:
+    """The server (uvicorn, hypercorn) cancelled Django's handler before the view
+    returned: the log waits for what goes out first (delivery60), the chain's task
+    sending the view's answer, or the handler's end, after which the server answers its
+    own 500 (and refuses the view's). Which ended first (the tasks' done callbacks run in
+    the order they ended) decides: :func:`server_answer` for the handler's end, or for the
+    chain's task ending in the server's refusal; else the view's answer as recorded. The
+    log is finished then (:attr:`Capture.verdict`), or at exit if the loop never gets
+    there; a handler already ended is the server's answer at once. Called in the chain
+    (on the loop, or in asgiref's thread: neither task can end before it returns).
+    Never raises."""
+    try:
+        from asgiref.sync import SyncToAsync
+
+        request = capture.request
+        try:
+            loop = asyncio.get_running_loop()
+            thread = False
+        except RuntimeError:  # (the sync chain's thread)
+            loop, thread = SyncToAsync.threadlocal.main_event_loop, True
+        handler = _task_awaiting(loop, _HANDLER_CALL, "scope", getattr(request, "scope", None))
+        left = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
+    except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
+        return
+    if handler is None or left is None:
+        if handler is None:  # (ended: the server's answer went out)
+            server_answer(capture)
+        return
+    capture.verdict = True
+    decided: list[bool] = []
+
+    def ended(task: asyncio.Future[object]) -> None:
+        if not decided:
+            decided.append(True)
+            _decide(capture, task is handler or _refused(task))
+
+    def watch() -> None:
+        handler.add_done_callback(ended)
+        left.add_done_callback(ended)
+    if thread:
+        loop.call_soon_threadsafe(watch)
+    else:
+        watch()
+
+
+def _decide(capture: Capture, server_first: bool) -> None:
+    """The verdict, on the loop: the server's answer went out (``server_first``) or the
+    view's; the log finished."""
+    try:
+        if server_first:
+            server_answer(capture)
+        capture.verdict = False
+        capture.finish()
+    except Exception:  # pragma: no cover - never into the loop
+        pass
+
+
+def _refused(task: asyncio.Future[object]) -> bool:
+    """The chain's task ended in an error of the server's send (uvicorn's "Unexpected
+    ASGI message ... after response already completed"): its 500 went first. Read without
+    marking it retrieved (asyncio still logs it, as without the middleware)."""
+    return not task.cancelled() and getattr(task, "_exception", None) is not None
+
+
+def _task_awaiting(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
+                   value: object) -> Optional[asyncio.Task[object]]:
+    """The loop's task whose chain of awaited coroutines holds ``qualname``'s frame with
+    ``value`` as its local ``name`` (Django's handler's ``__call__`` for the request's
+    scope; the chain's ``process_request`` for the request), or None: ended."""
+    if value is None:
+        return None
+    for task in asyncio.all_tasks(loop):
+        coro: object = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None)
+            if frame is None:
+                break
+            if getattr(coro, "__qualname__", "") == qualname and frame.f_locals.get(name) is value:
+                return task
+            coro = getattr(coro, "cr_await", None)
+    return None
