@@ -42,6 +42,7 @@ stop hung until killed (its context exit blocks the loop the chain's thread wait
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Callable, Optional
 
 from readme_metrics.capture.asgi_messages import (
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
 __all__ = ["async_cut", "await_verdict", "client_left", "django_cancelled", "handler_gone",
-           "server_answer", "sync_chain_left", "sync_cut", "sync_failed"]
+           "server_answer", "sync_chain_left", "sync_cut", "sync_failed", "unsent_at_exit"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -156,13 +157,14 @@ def async_cut() -> Optional[Callable[[Capture], None]]:
 def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
     """For the sync chain under ASGI, in asgiref's thread once the view returned: the
     client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
-    A server's cancel of the handler (uvicorn's, hypercorn's) leaves the log to
-    :func:`await_verdict`: the chain's task sends the view's answer, unless the handler's
-    end came first (see :func:`sync_chain_left`). Never raises."""
+    A server's cancel of the handler leaves the log to :func:`await_verdict`: the
+    chain's task sends the view's answer, unless the handler's end came first (uvicorn,
+    hypercorn) or daphne closed the connection (see :func:`sync_chain_left`). Never
+    raises."""
     if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
         return None
     left = sync_chain_left(request)
-    if left == SERVER_CANCELLED and not loaded_silent_on_cancel():
+    if left == SERVER_CANCELLED:
         return await_verdict
     return client_left if left == CLIENT_LEFT else None
 
@@ -220,20 +222,25 @@ def await_verdict(capture: Capture) -> None:
         left = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
     except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
         return
-    if handler is None or left is None:
+    silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
+    if left is None or (handler is None and not silent):
         if handler is None:  # (ended: the server's answer went out)
             server_answer(capture)
         return
+    # daphne writes what Django sends while the connection is open: its protocol tells
+    sent = _daphne_started(left) if silent else None
     capture.verdict = True
     decided: list[bool] = []
 
     def ended(task: asyncio.Future[object]) -> None:
         if not decided:
             decided.append(True)
-            _decide(capture, task is handler or _refused(task))
+            _decide(capture, task is handler or _refused(task)
+                    or (sent is not None and not sent()))
 
     def watch() -> None:
-        handler.add_done_callback(ended)
+        if handler is not None and not silent:
+            handler.add_done_callback(ended)
         left.add_done_callback(ended)
     if thread:
         loop.call_soon_threadsafe(watch)
@@ -251,6 +258,28 @@ def _decide(capture: Capture, server_first: bool) -> None:
         capture.finish()
     except Exception:  # pragma: no cover - never into the loop
         pass
+
+
+def unsent_at_exit(capture: Capture) -> None:
+    """At exit, the log still waiting for its verdict (:func:`await_verdict`): the chain's
+    task never sent the view's answer (daphne's stop ended the loop first), nor did the
+    server answer before: what :func:`server_answer` says. Never raises."""
+    if capture.verdict:
+        capture.verdict = False
+        server_answer(capture)
+
+
+def _daphne_started(left: asyncio.Task[object]) -> Optional[Callable[[], bool]]:
+    """What tells, once the chain's task ended, whether daphne's protocol for the request
+    had a response started (the view's: nothing else answers it; a reply once the
+    connection closed goes nowhere): the ``send`` the handler gave the chain's task,
+    daphne's ``partial(Server.handle_reply, protocol)``. None where it is not."""
+    frame = getattr(left.get_coro(), "cr_frame", None)
+    send = frame.f_locals.get("send") if frame is not None else None
+    protocol = send.args[0] if isinstance(send, partial) and send.args else None
+    if not isinstance(getattr(protocol, "_response_started", None), bool):
+        return None
+    return lambda: getattr(protocol, "_response_started", False) is True
 
 
 def _refused(task: asyncio.Future[object]) -> bool:

@@ -41,6 +41,7 @@ from readme_metrics.capture.wsgi_response import (
     sends_unallowed_body,
 )
 from readme_metrics.delivery.interrupted import handed
+from readme_metrics.django_abandoned import unsent_at_exit
 from readme_metrics.django_interrupted import server_answer
 from readme_metrics.django_meta import wsgi_meta
 from readme_metrics.django_rest import RestOnRead
@@ -322,6 +323,7 @@ class Capture:
                 return pipeline, unclosed.DONE
             if self.group is None:
                 return pipeline, unclosed.SKIPPED
+            unsent_at_exit(self)  # (the view's answer, still to go out: never went)
             self.request_body(read=False)
             recorder.queue_cut_at_exit(pipeline, self.source, self.group,
                                        not self.streaming or self.stream_ended)
