@@ -12,7 +12,10 @@ then goes nowhere.
 :func:`handler_gone` tells it (the task no longer waited for: ``asyncio.wait``'s
 callback taken off as the handler's wait was cancelled); :func:`server_answer` logs
 what the client got, marked as cut, as the ASGI middleware's cancelled call
-(:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). Before Django 5.0 the
+(:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). The left task still sends
+the view's answer, and it races the handler's end (after asgiref's join of the view's
+thread): :func:`await_verdict` waits for whichever ends first and the log says what
+went out (delivery60; before, the server's 500 as the view returned). Before Django 5.0 the
 handler awaited the chain itself: the cancellation reached the middleware, which logs
 it as the app's 500.
 
@@ -28,9 +31,10 @@ thread, Django's inner handler through ``async_to_sync``) is asked from that thr
 :func:`sync_chain_left`. A server's cancel of the handler leaves the chain's task
 running, and it still sends the view's answer once the view returned (asgiref 3.12+,
 whose context exit waits for the thread without blocking the loop): uvicorn, hypercorn
-and daphne write it (a raw client reads the view's 200), as logged (delivery59; it races
-the handler's own end, after which the server answers its 500: under load uvicorn's and
-hypercorn's went out first at times, the log the view's 200, not fixed). Django's
+and daphne write it (a raw client reads the view's 200; delivery59). It races the
+handler's own end, after which uvicorn and hypercorn answer their 500, and daphne's
+stop closing the connection: logged as what went out first (:func:`await_verdict`,
+delivery60; before, the view's 200). Django's
 cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
 handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
 nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the
