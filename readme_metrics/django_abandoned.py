@@ -254,11 +254,14 @@ def await_verdict(capture: Capture) -> None:
 
 def _decide(capture: Capture, server_first: bool) -> None:
     """The verdict, on the loop: the server's answer went out (``server_first``) or the
-    view's; the log finished."""
+    view's; the log finished. Not for a log already queued: a record is never rewritten
+    once a sender may build it (delivery58)."""
     try:
+        capture.verdict = False
+        if capture.recorder.finished():
+            return  # (a streamed answer's end, or the exit, queued it: left as it is)
         if server_first:
             server_answer(capture)
-        capture.verdict = False
         capture.finish()
     except Exception:  # pragma: no cover - never into the loop
         pass
