@@ -324,9 +324,9 @@ class MetricsMiddleware:
                 # The app's whole answer: shorter than its own Content-Length, the log
                 # says the client's was cut short (Exchange.response_body_short).
                 capture.recorder.ended = True
-                if capture.finish_in_close:
+                if capture.finish_in_close or capture.verdict:  # (else at exit: dropped)
                     finish_at_close(self.pipeline, capture, response)
-                else:
+                if not (capture.finish_in_close or capture.verdict):
                     capture.finish()
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")

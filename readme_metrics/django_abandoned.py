@@ -12,7 +12,10 @@ then goes nowhere.
 :func:`handler_gone` tells it (the task no longer waited for: ``asyncio.wait``'s
 callback taken off as the handler's wait was cancelled); :func:`server_answer` logs
 what the client got, marked as cut, as the ASGI middleware's cancelled call
-(:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). Before Django 5.0 the
+(:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). The left task still sends
+the view's answer, and it races the handler's end (after asgiref's join of the view's
+thread): :func:`await_verdict` waits for whichever ends first and the log says what
+went out (delivery60; before, the server's 500 as the view returned). Before Django 5.0 the
 handler awaited the chain itself: the cancellation reached the middleware, which logs
 it as the app's 500.
 
@@ -28,9 +31,10 @@ thread, Django's inner handler through ``async_to_sync``) is asked from that thr
 :func:`sync_chain_left`. A server's cancel of the handler leaves the chain's task
 running, and it still sends the view's answer once the view returned (asgiref 3.12+,
 whose context exit waits for the thread without blocking the loop): uvicorn, hypercorn
-and daphne write it (a raw client reads the view's 200), as logged (delivery59; it races
-the handler's own end, after which the server answers its 500: under load uvicorn's and
-hypercorn's went out first at times, the log the view's 200, not fixed). Django's
+and daphne write it (a raw client reads the view's 200; delivery59). It races the
+handler's own end, after which uvicorn and hypercorn answer their 500, and daphne's
+stop closing the connection: logged as what went out first (:func:`await_verdict`,
+delivery60; before, the view's 200). Django's
 cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
 handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
 nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the
@@ -42,6 +46,7 @@ stop hung until killed (its context exit blocks the loop the chain's thread wait
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Callable, Optional
 
 from readme_metrics.capture.asgi_messages import (
@@ -54,8 +59,8 @@ from readme_metrics.capture.asgi_server_quirks import daphne_stopping, loaded_si
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["async_cut", "client_left", "django_cancelled", "handler_gone", "server_answer",
-           "sync_chain_left", "sync_cut", "sync_failed"]
+__all__ = ["async_cut", "await_verdict", "client_left", "django_cancelled", "handler_gone",
+           "server_answer", "sync_chain_left", "sync_cut", "sync_failed", "unsent_at_exit"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -63,6 +68,9 @@ SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
 
 #: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
 _PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
+
+#: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
+_HANDLER_CALL = "ASGIHandler.__call__"
 
 
 def handler_gone() -> bool:
@@ -143,21 +151,26 @@ def client_left(capture: Capture, answered: bool = True) -> None:
 
 def async_cut() -> Optional[Callable[[Capture], None]]:
     """For the async chain, once the view returned: what makes its log what the client
-    got (:func:`server_answer`, :func:`client_left`), or None (the handler waits for its
-    answer). Never raises."""
+    got (:func:`await_verdict`, :func:`server_answer`, :func:`client_left`), or None
+    (the handler waits for its answer). Never raises."""
     if handler_gone():
-        return server_answer
+        return server_answer if loaded_silent_on_cancel() else await_verdict
     return client_left if django_cancelled() else None
 
 
 def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
     """For the sync chain under ASGI, in asgiref's thread once the view returned: the
     client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
-    A server's cancel of the handler changes nothing: the chain's task still sends the
-    view's answer (see :func:`sync_chain_left`). Never raises."""
+    A server's cancel of the handler leaves the log to :func:`await_verdict`: the
+    chain's task sends the view's answer, unless the handler's end came first (uvicorn,
+    hypercorn) or daphne closed the connection (see :func:`sync_chain_left`). Never
+    raises."""
     if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
         return None
-    return client_left if sync_chain_left(request) == CLIENT_LEFT else None
+    left = sync_chain_left(request)
+    if left == SERVER_CANCELLED:
+        return await_verdict
+    return client_left if left == CLIENT_LEFT else None
 
 
 def sync_failed(capture: Capture, error: BaseException) -> None:
@@ -187,3 +200,116 @@ def server_answer(capture: Capture) -> None:
                                  "Django's handler cancelled before the view returned")
     except Exception:  # pragma: no cover - a look at the server must not cost the log
         pass
+
+
+def await_verdict(capture: Capture) -> None:
+    """The server (uvicorn, hypercorn) cancelled Django's handler before the view
+    returned: the log waits for what goes out first (delivery60), the chain's task
+    sending the view's answer, or the handler's end, after which the server answers its
+    own 500 (and refuses the view's). Which ended first (the tasks' done callbacks run in
+    the order they ended) decides: :func:`server_answer` for the handler's end, or for the
+    chain's task ending in the server's refusal; else the view's answer as recorded. The
+    log is finished then (:attr:`Capture.verdict`), or at exit if the loop never gets
+    there; a handler already ended is the server's answer at once. Called in the chain
+    (on the loop, or in asgiref's thread: neither task can end before it returns).
+    Never raises."""
+    try:
+        from asgiref.sync import SyncToAsync
+
+        request = capture.request
+        try:
+            loop = asyncio.get_running_loop()
+            thread = False
+        except RuntimeError:  # (the sync chain's thread)
+            loop, thread = SyncToAsync.threadlocal.main_event_loop, True
+        handler = _task_awaiting(loop, _HANDLER_CALL, "scope", getattr(request, "scope", None))
+        left = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
+    except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
+        return
+    silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
+    if left is None or (handler is None and not silent):
+        if handler is None:  # (ended: the server's answer went out)
+            server_answer(capture)
+        return
+    # daphne writes what Django sends while the connection is open: its protocol tells
+    sent = _daphne_started(left) if silent else None
+    capture.verdict = True
+    decided: list[bool] = []
+
+    def ended(task: asyncio.Future[object]) -> None:
+        if not decided:
+            decided.append(True)
+            _decide(capture, task is handler or _refused(task)
+                    or (sent is not None and not sent()))
+
+    def watch() -> None:
+        if handler is not None and not silent:
+            handler.add_done_callback(ended)
+        left.add_done_callback(ended)
+    if thread:
+        loop.call_soon_threadsafe(watch)
+    else:
+        watch()
+
+
+def _decide(capture: Capture, server_first: bool) -> None:
+    """The verdict, on the loop: the server's answer went out (``server_first``) or the
+    view's; the log finished. Not for a log already queued: a record is never rewritten
+    once a sender may build it (delivery58)."""
+    try:
+        capture.verdict = False
+        if capture.recorder.finished():
+            return  # (a streamed answer's end, or the exit, queued it: left as it is)
+        if server_first:
+            server_answer(capture)
+        capture.finish()
+    except Exception:  # pragma: no cover - never into the loop
+        pass
+
+
+def unsent_at_exit(capture: Capture) -> None:
+    """At exit, the log still waiting for its verdict (:func:`await_verdict`): the chain's
+    task never sent the view's answer (daphne's stop ended the loop first), nor did the
+    server answer before: what :func:`server_answer` says. Never raises."""
+    if capture.verdict:
+        capture.verdict = False
+        server_answer(capture)
+
+
+def _daphne_started(left: asyncio.Task[object]) -> Optional[Callable[[], bool]]:
+    """What tells, once the chain's task ended, whether daphne's protocol for the request
+    had a response started (the view's: nothing else answers it; a reply once the
+    connection closed goes nowhere): the ``send`` the handler gave the chain's task,
+    daphne's ``partial(Server.handle_reply, protocol)``. None where it is not."""
+    frame = getattr(left.get_coro(), "cr_frame", None)
+    send = frame.f_locals.get("send") if frame is not None else None
+    protocol = send.args[0] if isinstance(send, partial) and send.args else None
+    if not isinstance(getattr(protocol, "_response_started", None), bool):
+        return None
+    return lambda: getattr(protocol, "_response_started", False) is True
+
+
+def _refused(task: asyncio.Future[object]) -> bool:
+    """The chain's task ended in an error of the server's send (uvicorn's "Unexpected
+    ASGI message ... after response already completed"): its 500 went first. Read without
+    marking it retrieved (asyncio still logs it, as without the middleware)."""
+    return not task.cancelled() and getattr(task, "_exception", None) is not None
+
+
+def _task_awaiting(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
+                   value: object) -> Optional[asyncio.Task[object]]:
+    """The loop's task whose chain of awaited coroutines holds ``qualname``'s frame with
+    ``value`` as its local ``name`` (Django's handler's ``__call__`` for the request's
+    scope; the chain's ``process_request`` for the request), or None: ended."""
+    if value is None:
+        return None
+    for task in asyncio.all_tasks(loop):
+        coro: object = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None)
+            if frame is None:
+                break
+            if getattr(coro, "__qualname__", "") == qualname and frame.f_locals.get(name) is value:
+                return task
+            coro = getattr(coro, "cr_await", None)
+    return None

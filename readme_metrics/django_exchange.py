@@ -41,6 +41,7 @@ from readme_metrics.capture.wsgi_response import (
     sends_unallowed_body,
 )
 from readme_metrics.delivery.interrupted import handed
+from readme_metrics.django_abandoned import unsent_at_exit
 from readme_metrics.django_interrupted import server_answer
 from readme_metrics.django_meta import wsgi_meta
 from readme_metrics.django_rest import RestOnRead
@@ -82,6 +83,9 @@ class Capture:
         self.asked = False  # the grouping function has answered (group is its answer)
         self.pending: Optional[Pending] = None  # the log made (handed once queued)
         self.in_call = False  # the sync chain's call runs (django_interrupted)
+        # True while the log waits for what went out of a call Django's handler no longer
+        # waits for (django_abandoned.await_verdict): finished then, not as the view returns.
+        self.verdict = False
         self.tee: Optional[StreamTee] = None
         # Inline mode under the async chain (ASGI): the sends, and the loop whose
         # executor makes them, wherever the log is finished (on the loop, or in the
@@ -319,6 +323,7 @@ class Capture:
                 return pipeline, unclosed.DONE
             if self.group is None:
                 return pipeline, unclosed.SKIPPED
+            unsent_at_exit(self)  # (the view's answer, still to go out: never went)
             self.request_body(read=False)
             recorder.queue_cut_at_exit(pipeline, self.source, self.group,
                                        not self.streaming or self.stream_ended)

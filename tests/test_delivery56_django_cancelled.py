@@ -43,6 +43,19 @@ pytestmark = pytest.mark.e2e
 SITE = D54_SITE + textwrap.dedent("""
     inner = app
 
+    import sys
+    if os.environ.get("D60_SERVER_FIRST") and "daphne" in sys.modules:
+        import daphne.server  # (its stop closes the connection before Django's reply)
+        _reply = daphne.server.Server.handle_reply
+
+        async def _reply_once_closed(self, protocol, message):
+            if getattr(protocol, "path", b"") == b"/sync":
+                while protocol in self.connections and not self.connections[
+                        protocol].get("disconnected"):
+                    await asyncio.sleep(0.01)
+            return await _reply(self, protocol, message)
+        daphne.server.Server.handle_reply = _reply_once_closed
+
     def left_running():
         return any(getattr(task.get_coro(), "__qualname__", "").endswith("process_request")
                    for task in asyncio.all_tasks() if not task.done())
@@ -56,10 +69,20 @@ SITE = D54_SITE + textwrap.dedent("""
     async def app(scope, receive, send):
         if scope["type"] != "lifespan":
             watch = asyncio.ensure_future(told_when_cancelled(asyncio.current_task()))
+            ended = []
+
+            async def after_the_end(message):  # (D60_SERVER_FIRST: the server's 500 first)
+                while not ended:
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)  # (hypercorn's 500: a few steps after the end)
+                return await send(message)
+            first = (os.environ.get("D60_SERVER_FIRST") and scope["path"] == "/sync"
+                     and "daphne" not in sys.modules)
             try:
-                return await inner(scope, receive, send)
+                return await inner(scope, receive, after_the_end if first else send)
             finally:
                 watch.cancel()
+                ended.append(True)
 
         async def shutdown_once_left_ended():
             message = await receive()
@@ -109,16 +132,20 @@ SLOW_JOIN = textwrap.dedent("""
 
 
 def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
-                      site: str, chain: str = "async") -> tuple[bytes, str, dict[str, Any]]:
+                      site: str, chain: str = "async", server_first: bool = False
+                      ) -> tuple[bytes, str, dict[str, Any]]:
     """SIGTERM with the sync view in flight, the view let go once the graceful timeout
     cancelled Django's handler: (what the client got, what the server said, the logs'
-    entries by path). ``chain`` "sync": a sync-only middleware below ours (delivery59)."""
+    entries by path). ``chain`` "sync": a sync-only middleware below ours (delivery59);
+    ``server_first``: Django's send of the view's answer held until the handler ended
+    (the server's answer goes first: delivery60)."""
     (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled = tmp_path / "cancelled"
     port = free_port()
     env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
                           D54_RELEASE=str(release), D56_CANCELLED=str(cancelled),
+                          **({"D60_SERVER_FIRST": "1"} if server_first else {}),
                           **({"D54_SYNC_CHAIN": "1"} if chain == "sync" else {}))
     with open(tmp_path / "err", "wb") as err_file:
         process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
@@ -136,7 +163,7 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
                 while not got.endswith(b"0\r\n\r\n"):
                     chunk = conn.recv(65536)
                     got += chunk
-                    if not chunk or chain == "async":
+                    if not chunk:
                         break
             except OSError as error:
                 got += repr(error).encode()
@@ -155,63 +182,73 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
         log["request"]["log"]["entries"][0] for log in logs}
 
 
+#: delivery60: the two orders of the race, each made every time: the server's 500 first
+#: (Django's send held until the handler ended), the view's answer first (the handler's
+#: end held: :data:`SLOW_JOIN`).
+ORDERS = [pytest.param(True, id="server-first"), pytest.param(False, id="view-first")]
+
+
+@pytest.mark.parametrize("server_first", ORDERS)
 @pytest.mark.parametrize("server, chain", [
     pytest.param(_uvicorn, "async", id="uvicorn"),
     pytest.param(_hypercorn, "async", id="hypercorn"),
     pytest.param(_uvicorn, "sync", id="uvicorn-sync-chain"),
-    pytest.param(_hypercorn, "sync", id="hypercorn-sync-chain"),
-    pytest.param(_daphne, "sync", id="daphne-sync-chain")])
-def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_its_500(
+    pytest.param(_hypercorn, "sync", id="hypercorn-sync-chain")])
+def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_what_went_out(
         collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
-        chain: str) -> None:
+        chain: str, server_first: bool) -> None:
     """SIGTERM with the sync view in flight; the graceful timeout cancels Django's
-    handler; then the view returns, and the client gets the server's 500. Its log: the
-    500 the client got, commented. Before: the view's 200 (1 of 1 under each).
+    handler; then the view returns. Django's task the handler left sends the view's
+    answer, and the handler's end makes the server answer its own 500 if no answer
+    started: whichever comes first is what the client gets, and the log says it.
 
-    The middleware's sync chain (a sync-only middleware below it: the chain in asgiref's
-    thread, delivery59): there the chain's task sends the view's answer once it returned
-    (asgiref 3.12+ waits for the thread without blocking the loop), and the client reads
-    the view's 200 under each server, daphne's stop too: logged so, as it was before.
-    It races the handler's own end, whose CancelledError makes the server answer its 500:
-    under load the server's 500 went out first (hypercorn once in a run of the neighbour
-    tests, uvicorn once in 3 runs of this file), the log still the view's 200: xfailed
-    so, not fixed (the log is made in the chain's thread before the race is run)."""
+    The server's 500 first: logged as that 500, commented (before delivery56: the view's
+    200; before delivery60, the sync chain's: the view's 200, 1 of 1 under each server
+    here). The view's answer first: logged as the view's 200 with its body (before
+    delivery60, the async chain's: the server's 500, 1 of 1 under each server here)."""
     pytest.importorskip(server(0)[0])
-    got, said, entries = _stopped_mid_view(collector, tmp_path, server, SITE, chain)
-    if chain == "sync":
-        if not got:  # (daphne under load: the connection closed, RequestAborted in Django)
-            pytest.xfail("daphne closed the connection with no answer; what the log says "
-                         "then is not checked yet (seen under load, 1 of 3 runs)")
-        if got.startswith(b"HTTP/1.1 500"):  # (the race below, lost: seen under load)
-            pytest.xfail("the server's 500 went out before the chain's task sent the "
-                         "view's answer; the log says the view's 200 (delivery59 left it)")
-        assert got.startswith(b"HTTP/1.1 200"), (got, said)
-        assert got.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (got, said)
-    else:
-        assert got.startswith(b"HTTP/1.1 500"), (got, said)
+    got, said, entries = _stopped_mid_view(collector, tmp_path, server,
+                                           SITE if server_first else SLOW_JOIN + SITE,
+                                           chain, server_first)
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
-    if chain == "sync":
+    if server_first:
+        assert got.startswith(b"HTTP/1.1 500"), (got, said)  # the order made
+        assert response["status"] == 500, (response, said)
+        assert response["comment"] == (
+            "the server answered 500 itself (Django's handler cancelled before the view "
+            "returned) and sent none of the app's answer; the app answered 200"), response
+        assert response["content"]["size"] == 0
+    else:
+        assert got.startswith(b"HTTP/1.1 200"), (got, said)  # the order made
+        assert b'{"slow": true}' in got, (got, said)
         assert (response["status"], response.get("comment")) == (200, None), response
         assert response["content"]["text"] == '{"slow": true}', response
-        return
-    assert response["status"] == 500, (response, said)
-    assert response["comment"] == (
-        "the server answered 500 itself (Django's handler cancelled before the view "
-        "returned) and sent none of the app's answer; the app answered 200"), response
-    assert response["content"]["size"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="flaky40: open. The log is decided as the view "
-                   "returns (handler_gone), before Django's left task or the server's 500 "
-                   "reaches the client, whichever comes first")
-def test_the_views_answer_sent_before_the_servers_500_is_logged_as_sent(
-        collector: Collector, tmp_path: Path) -> None:
-    """The same stop, the cancelled handler resuming only after Django's left task sent
-    the view's answer (:data:`SLOW_JOIN`): the client gets the view's 200 with its body,
-    and the log must say so. It says the server's 500, "sent none of the app's answer"
-    (2 of 2 under uvicorn)."""
-    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SLOW_JOIN + SITE)
-    assert got.startswith(b"HTTP/1.1 200"), (got, said)  # the order made
+@pytest.mark.parametrize("server_first", ORDERS)
+def test_daphnes_stop_with_the_sync_chain_is_logged_as_what_went_out(
+        collector: Collector, tmp_path: Path, server_first: bool) -> None:
+    """daphne's stop kills Django's handler (the sync chain, delivery59): the chain's task
+    still sends the view's answer, which daphne writes while the connection is open:
+    logged as the view's 200. Its stop closes the connection before that at times (under
+    load: 1 of 3 runs), and every time with the reply held until then (server-first):
+    the client gets nothing, and the log says no answer reached it (before delivery60:
+    the view's 200, 1 of 1). The view-first run is the usual order, not forced: the log
+    is checked against whichever went out."""
+    pytest.importorskip("daphne")
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _daphne, SITE, "sync",
+                                           server_first)
+    assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
-    assert response["status"] == 200, (response, said)
+    if server_first or not got:
+        assert got == b"", (got, said)  # the order made
+        assert (response["status"], response["content"]["size"]) == (500, 0), response
+        assert response["comment"] == (
+            "no answer reached the client: the server cancelled the app before its "
+            "response started and closed the connection; the app answered 200"), response
+        return
+    assert got.startswith(b"HTTP/1.1 200"), (got, said)
+    assert got.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (got, said)
+    assert (response["status"], response.get("comment")) == (200, None), response
+    assert response["content"]["text"] == '{"slow": true}', response
