@@ -66,7 +66,10 @@ _CODE_PAIR = lazy_compile(
 #: What ends an unquoted argument (hostile50): the next argument's ``,``, the call's
 #: ``)``, an inline table's ``}``, a statement's ``;``. A shell word: a blank, ``;``,
 #: ``&``, ``|``.
-_ARGUMENT_STOP = lazy_compile(r"[;,)}]")
+_ARGUMENT_STOP = lazy_compile(r"[;,)}\]]")
+#: An argument's or a shell word's value that is an ellipsis, a placeholder (the README's
+#: ``[USER=ada, PASSWORD=...]``, ``a=1,password=...``): no secret, kept.
+_PLACEHOLDER = lazy_compile(r"\.\.\.(?![\w.])")
 _WORD_STOP = lazy_compile(r"[\s;&|]")
 
 #: What parts a target's accesses (its last one names what is assigned).
@@ -94,8 +97,9 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
         name = found.group(1) or found.group(2) or found.group(3) or found.group(5) or (
             found.group(7)) or _target_name(found.group(4))
         start = found.end()
-        if not name_denied(name, denies) or MARKS.match(line, start) is not None:
-            continue  # (another name, or a value hidden already: kept)
+        if not name_denied(name, denies) or MARKS.match(line, start) is not None or (
+                (found.group(5) or found.group(7)) and _PLACEHOLDER.match(line, start)):
+            continue  # (another name, a value hidden already, a placeholder: kept)
         word = found.group("quote")
         if word:  # (-e "PASSWORD=...": to its closing quote)
             end = escaped_close(line, start, word)
