@@ -100,12 +100,18 @@ def plain_pairs(text: str, redactor: Redactor, depth: int = 0) -> str:
 def _quoted_on(line: str, quote: str) -> tuple[str, str]:
     """A line of a denied value whose ``quote`` a line before opened, hidden (its
     indentation kept: a YAML block's line), and the quote still open after it: the
-    value's lines to the one closing its quote, that one whole."""
+    value's lines to the one closing its quote, that one whole; a heredoc's (``<<EOT``)
+    to the line before its end line (hostile50)."""
+    if quote[:2] == "<<":
+        return (line, "") if line.strip(" \t\f") == quote[2:] else (_hidden_line(line), quote)
     closed = "'" in line if quote == "'" else quote_close(line, 0, quote) >= 0
+    return _hidden_line(line), "" if closed else quote
+
+
+def _hidden_line(line: str) -> str:
+    """``line`` hidden, its indentation kept."""
     value = line.lstrip(" \t")
-    if value:
-        line = line[:len(line) - len(value)] + redacted(value)
-    return line, "" if closed else quote
+    return line[:len(line) - len(value)] + redacted(value) if value else line
 
 
 def text_pairs(text: str, redactor: Redactor, markup: bool = False) -> str:

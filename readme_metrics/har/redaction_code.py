@@ -20,10 +20,12 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, redacted
 from readme_metrics.har.redaction_spaced import (
     SCRIPT_QUOTES,
+    TRIPLES,
     declared_end,
     escaped_close,
     name_denied,
 )
+from readme_metrics.har.yaml_lines import quote_close
 
 __all__ = ["code_assignments", "code_pairs"]
 
@@ -52,7 +54,23 @@ _CODE_PAIR = lazy_compile(
     r"|[ \t\f]+[\w.\[\]*]+)?[ \t\f]*=(?![=>])"
     r"|(?:^|(?<=[\s;{}(`>]))(?:\$([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
     r"|([A-Za-z_][\w.]*)[ \t\f]*:="
-    rf"|({_TARGET})[ \t\f]*=(?![=>~])))[ \t\f]*")
+    rf"|({_TARGET})[ \t\f]*=(?![=>~]))"
+    # A keyword argument, a TOML inline table's member (hostile50): after "(", "," or "{".
+    r"|(?<=[(,{])[ \t\f]*([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
+    # A shell's assignment after "&&", "||" or ";", docker's "-e", "--env" (quoted too:
+    # -e "PASSWORD=...") or "--build-arg" (hostile50).
+    r"|(?:&&|\|\||;|(?<![\w-])(?:-e|--env|--build-arg)(?:[ \t\f]+|=))[ \t\f]*"
+    r"(?:(?P<quote>[\"'])|(?!(?:export|const|let|var)\b))([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
+    r")[ \t\f]*")
+
+#: What ends an unquoted argument (hostile50): the next argument's ``,``, the call's
+#: ``)``, an inline table's ``}``, a statement's ``;``. A shell word: a blank, ``;``,
+#: ``&``, ``|``.
+_ARGUMENT_STOP = lazy_compile(r"[;,)}\]]")
+#: An argument's or a shell word's value that is an ellipsis, a placeholder (the README's
+#: ``[USER=ada, PASSWORD=...]``, ``a=1,password=...``): no secret, kept.
+_PLACEHOLDER = lazy_compile(r"\.\.\.(?![\w.])")
+_WORD_STOP = lazy_compile(r"[\s;&|]")
 
 #: What parts a target's accesses (its last one names what is assigned).
 _ACCESS = lazy_compile(r"\.|->|::")
@@ -76,25 +94,35 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
     for found in _CODE_PAIR.finditer(line):
         if found.start() < at:
             continue
-        name = found.group(1) or found.group(2) or found.group(3) or _target_name(
-            found.group(4))
+        name = found.group(1) or found.group(2) or found.group(3) or found.group(5) or (
+            found.group(7)) or _target_name(found.group(4))
         start = found.end()
-        if not name_denied(name, denies) or MARKS.match(line, start) is not None:
-            continue  # (another name, or a value hidden already: kept)
-        # (Markdown's inline code, "`db.password=...` as ...": an unquoted value to its
-        # closing backquote, the prose after it kept.)
-        end = declared_end(line, start, _in_backquotes(line, found))
+        if not name_denied(name, denies) or MARKS.match(line, start) is not None or (
+                (found.group(5) or found.group(7)) and _PLACEHOLDER.match(line, start)):
+            continue  # (another name, a value hidden already, a placeholder: kept)
+        word = found.group("quote")
+        if word:  # (-e "PASSWORD=...": to its closing quote)
+            end = escaped_close(line, start, word)
+            end = len(line) if end < 0 else end
+        else:
+            # (Markdown's inline code, "`db.password=...` as ...": an unquoted value to
+            # its closing backquote, the prose after it kept.)
+            end = declared_end(line, start, _in_backquotes(line, found),
+                               _ARGUMENT_STOP if found.group(5) else
+                               _WORD_STOP if found.group(7) else None)
         while end > start and line[end - 1] in " \t\f":
             end -= 1
         if end > start:
             out += line[at:start], redacted(line[start:end])
             at = end
             # (Open when it runs to the line's end unclosed: the last statement only.)
-            quote = line[start]
+            quote = line[start:start + 3]
+            quote = quote if quote in TRIPLES else quote[0]
             if last < 0:
                 last = _last(line)  # (once a line: its trailing blanks walked once)
-            opened = quote if quote in SCRIPT_QUOTES and end == last and (
-                escaped_close(line, start + 1, quote) < 0) else ""
+            opened = quote if not word and quote[0] in SCRIPT_QUOTES and end == last and (
+                quote_close(line, start + 3, quote) < 0 if len(quote) == 3
+                else escaped_close(line, start + 1, quote) < 0) else ""
     if not out:
         return None, ""
     out.append(line[at:])

@@ -19,8 +19,8 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "declared_end", "declared_value", "escaped_close",
-           "name_denied", "netrc_redacted",
+__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "TRIPLES", "declared_end", "declared_value",
+           "escaped_close", "name_denied", "netrc_redacted",
            "properties_redacted", "quote_opened", "spaced_pair"]
 
 #: The types a properties file is declared as.
@@ -306,18 +306,23 @@ def declared_value(value: str) -> str:
     return value[:declared_end(value, 0)]
 
 
-def declared_end(line: str, start: int, backquote: bool = False) -> int:
+def declared_end(line: str, start: int, backquote: bool = False,
+                 stop: Optional[re.Pattern[str]] = None) -> int:
     """Where a script's value starting at ``start`` in ``line`` ends (see
     :func:`declared_value`): after its closing quote, else at its ``;`` (or a backquote,
     ``backquote``: Markdown's inline code), else at the line's end. Found in place, to
     the first stop, no copy of the line's rest: a line of many statements is read once
-    (linear)."""
+    (linear). ``stop``: what else ends an unquoted value (an argument's ``,`` or ``)``, a
+    shell word's blank: :mod:`.redaction_code`)."""
+    if line[start:start + 3] in TRIPLES:  # (Python's, TOML's """...""": hostile50)
+        close = quote_close(line, start + 3, line[start:start + 3])
+        return len(line) if close < 0 else close + 3
     quote = line[start:start + 1]
     if quote in SCRIPT_QUOTES and quote:
         close = escaped_close(line, start + 1, quote)
         return len(line) if close < 0 else close + 1
-    stop = (_STOP_INLINE if backquote else _STOP).search(line, start)
-    return len(line) if stop is None else stop.start()
+    found = (stop or (_STOP_INLINE if backquote else _STOP)).search(line, start)
+    return len(line) if found is None else found.start()
 
 
 #: What ends a script's unquoted value: its ``;``; in inline code, a backquote too.
@@ -330,11 +335,21 @@ def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
     its pair (``PRIVATE_KEY="-----BEGIN ...``: python-dotenv reads the lines up to the
     closing quote as the value, hostile42), else ``""``. In double quotes a backslash
     escapes the character after it; single quotes hold no escape. A script's declaration
-    (``const KEY = `...``) may open a backquote, a backslash escaping in any."""
+    (``const KEY = `...``) may open a backquote, a backslash escaping in any; Python's
+    and TOML's three quotes theirs (three ``"`` or ``'``); HCL's heredoc (``password = <<EOT``) is
+    ``<<`` and the word its end line is."""
     found = _SPACED_PAIR.fullmatch(line)
     if found is None:
         return ""
     value = found.group(5)
+    if value.startswith("<<"):  # (HCL's heredoc, <<EOT to its EOT line: hostile50)
+        heredoc = _HEREDOC.fullmatch(value.rstrip(" \t\f"))
+        return "" if heredoc is None or not name_denied(found.group(3), denies) else (
+            "<<" + heredoc.group(1))
+    if value.startswith(TRIPLES):  # ("""...: its lines to the closing three; hostile50)
+        triple = value[:3]
+        return "" if quote_close(value, 3, triple) >= 0 or not name_denied(
+            found.group(3), denies) else triple
     quote = value[:1]
     declared = bool(found.group(2))
     if quote not in (SCRIPT_QUOTES if declared else ('"', "'")) or not name_denied(
@@ -343,3 +358,12 @@ def quote_opened(line: str, denies: Callable[[str], bool]) -> str:
     closed = value.find("'", 1) if quote == "'" and not declared else quote_close(
         value, 1, quote, declared)
     return "" if closed >= 0 else quote
+
+
+#: The quotes of Python's and TOML's strings over lines (``password = """...``: their
+#: first two quotes were read as a closed string, the lines after them sent; hostile50),
+#: found as a quote is (:func:`~.yaml_lines.quote_close`: a backslash escapes).
+TRIPLES = ('"""', "'''")
+
+#: HCL's (terraform's) heredoc's opening: ``<<EOT``, ``<<-EOT`` (indented), quoted too.
+_HEREDOC = lazy_compile(r"<<-?\"?([A-Za-z_]\w*)\"?")

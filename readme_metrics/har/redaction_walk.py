@@ -80,7 +80,8 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
             holder = [document]
             if document[:1] in JSON_FIRST:
                 found = inner_document(redactor, holder, 0, document, depth) or (
-                    members_in(redactor, holder, 0, document))
+                    members_in(redactor, holder, 0, document)) or (
+                    _lines_after_bracket(redactor, holder, 0, document, depth))
             else:
                 found = ("=" in document or "%" in document) and string_pairs(
                     redactor, holder, 0, document)
@@ -247,7 +248,9 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                     changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                     changed = inner_document(redactor, node, key, value, depth) or (
-                        pieces and members_in(redactor, node, key, value)) or changed
+                        pieces and members_in(redactor, node, key, value)) or (
+                        links and _lines_after_bracket(redactor, node, key, value, depth)
+                    ) or changed
                 elif links and value.__class__ is str and (
                         "=" in value or "%" in value):
                     changed = string_pairs(redactor, node, key, value, depth) or changed
@@ -290,7 +293,9 @@ def walk(redactor: Redactor, root: dict[str, Any] | list[Any], allow_root: bool,
                     changed = True
                 elif inner and value.__class__ is str and value[:1] in JSON_FIRST:
                     changed = inner_document(redactor, node, index, value, depth) or (
-                        pieces and members_in(redactor, node, index, value)) or changed
+                        pieces and members_in(redactor, node, index, value)) or (
+                        links and _lines_after_bracket(redactor, node, index, value, depth)
+                    ) or changed
                 elif links and value.__class__ is str and (
                         "=" in value or "%" in value):
                     changed = string_pairs(redactor, node, index, value, depth) or changed
@@ -379,3 +384,13 @@ def members_in(redactor: Redactor, node: Any, at: Any, text: str) -> bool:
         return False
     node[at] = hidden
     return True
+
+
+def _lines_after_bracket(redactor: Redactor, node: Any, at: Any, text: str, depth: int
+                         ) -> bool:
+    """Redact ``node[at]``, a string starting with ``[`` or ``{`` that held no document
+    to redact, as a string of lines (:func:`~.env_lines.string_pairs`) when it holds a
+    line break and a ``=``: TOML's or an INI's ``[db]\\npassword = ...`` (hostile50:
+    read as a document only, sent in clear)."""
+    return ("\n" in text or "\r" in text) and "=" in text and string_pairs(
+        redactor, node, at, text, depth)
