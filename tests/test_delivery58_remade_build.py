@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import run_command
@@ -41,7 +42,8 @@ def _round(log: dict[str, Any]) -> int:
 def test_a_sender_building_the_record_as_it_is_made_again_posts_it_whole_and_true(
         collector: Collector) -> None:
     done = run_command([sys.executable, "-m", "tests.support.remade_django_asgi",
-                        collector.url, "200"], capture_output=True, text=True)
+                        collector.url, "200"], capture_output=True, text=True,
+                       cwd=REPO_ROOT)  # (tests/ importable without PYTHONPATH, as in CI)
     assert done.returncode == 0, done.stderr
     lines = [ast.literal_eval(line) for line in done.stdout.splitlines()]
     rounds = dict(line for line in lines if line[0] != "stats")
