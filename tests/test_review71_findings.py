@@ -225,7 +225,7 @@ held = threading.Event()
 _pipeline = None
 stats_of = lambda: _pipeline
 
-def complete(self, capture, response, group):
+def complete(self, capture, response, group, cut=None):
     global _pipeline
     _pipeline = self.pipeline
     held.set()
