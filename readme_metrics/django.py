@@ -326,7 +326,7 @@ class MetricsMiddleware:
                 capture.recorder.ended = True
                 if capture.finish_in_close or capture.verdict:  # (else at exit: dropped)
                     finish_at_close(self.pipeline, capture, response)
-                if not (capture.finish_in_close or capture.verdict):
+                else:
                     capture.finish()
         except Exception:
             self.pipeline.logger.exception("readme_metrics: could not record a request")

@@ -97,10 +97,16 @@ def django_cancelled() -> bool:
         task = asyncio.current_task()
         if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
             return False
-        cancelling = getattr(task, "cancelling", None)
-        return cancelling is not None and cancelling() > 0
+        return _cancelling(task)
     except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
         return False
+
+
+def _cancelling(task: asyncio.Task[object]) -> bool:
+    """Whether ``task`` is being cancelled (asyncio's ``Task.cancelling()``, 3.11+;
+    before, never said)."""
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is not None and cancelling() > 0
 
 
 def sync_chain_left(request: object, cancelled: bool = False) -> Optional[str]:
@@ -121,15 +127,9 @@ def sync_chain_left(request: object, cancelled: bool = False) -> Optional[str]:
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
         if loop is None or not (exited or cancelled):
             return None
-        for task in asyncio.all_tasks(loop):
-            coro = task.get_coro()
-            if getattr(coro, "__qualname__", "") != _PROCESS_REQUEST:
-                continue
-            frame = getattr(coro, "cr_frame", None)
-            if frame is not None and frame.f_locals.get("request") is request:
-                cancelling = getattr(task, "cancelling", None)
-                django_cancels = cancelling is not None and cancelling() > 0
-                return CLIENT_LEFT if django_cancels else SERVER_CANCELLED
+        task = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
+        if task is not None:
+            return CLIENT_LEFT if _cancelling(task) else SERVER_CANCELLED
         return CLIENT_LEFT if exited else None
     except Exception:  # noqa: BLE001 - an odd loop or asgiref: the usual log
         return None
