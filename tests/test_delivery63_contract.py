@@ -7,7 +7,9 @@ A sentence that already has a plain public-API test is named here and not tested
 - one lazy daemon worker per middleware, never a thread per batch:
   tests/test_spec28_acceptance.py::test_worker_is_lazy_daemon_and_one,
   ::test_sender_threads_stay_few_under_a_slow_api; restarted after fork: tests/test_fork.py;
-- the request thread only enqueues: ::test_a_hanging_api_never_slows_a_request;
+- the request thread only enqueues: ::test_a_hanging_api_never_slows_a_request; the
+  event loop never blocked by delivery: tests/test_asgi.py::
+  test_a_hanging_metrics_api_does_not_hold_other_requests (both modes);
 - throughput against a 50 ms / 250 ms API: benchmarks/bench.py (docs/PERFORMANCE.md);
 - max_queue_size bound, dropped and counted, one warning:
   ::test_full_queue_drops_counted_with_one_warning;
@@ -20,7 +22,8 @@ A sentence that already has a plain public-API test is named here and not tested
   backoff: ::test_backoff_is_jittered_exponential_bounded_and_honours_retry_after;
 - 401/403 pause with one error naming the cause, drops counted:
   ::test_auth_refusal_pauses_with_one_error (a second pause comes 60 s later: the
-  internal tests/test_delivery_retries.py::test_auth_failure_pauses_delivery_with_one_error_per_pause);
+  internal tests/test_delivery_retries.py::
+  test_auth_failure_pauses_delivery_with_one_error_per_pause);
 - other 4xx dropped, body at debug: ::test_other_4xx_drop_the_batch_with_the_body_at_debug;
 - the exit flush of a script, never a hang: ::test_exit_flush_of_a_script;
 - x-documentation-url looked up once per key, off the request path, absent until known:
@@ -43,65 +46,29 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.contract import API_KEY, DOCS, caller, json_app
+from tests.support.delivery import messages
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
 from tests.support.wsgi import run_wsgi, wsgi_environ
+
+Wrap = Callable[..., MetricsMiddleware]  # conftest's background_wrap
+Logged = pytest.LogCaptureFixture
 
 # docs/DELIVERY.md "Batches": one POST carries at most 500 logs and 2 MiB of JSON.
 POST_BYTES_CAP = 2 * 1024 * 1024
 
 
-class Records(logging.Handler):
-    """Every record of the library's logger, at every level."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def at(self, level: int) -> list[str]:
-        return [r.getMessage() for r in self.records if r.levelno == level]
-
-    def text(self) -> str:
-        return "\n".join(r.getMessage() for r in self.records)
-
-
 @pytest.fixture
-def records() -> Iterator[Records]:
-    logger = logging.getLogger("readme_metrics")
-    handler = Records()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        assert API_KEY not in handler.text()  # SPEC 7: never the API key
+def records(caplog: Logged) -> Iterator[Logged]:
+    """The library's log records at every level; none may show the API key (SPEC 7)."""
+    caplog.set_level(logging.DEBUG, logger="readme_metrics")
+    yield caplog
+    assert API_KEY not in caplog.text
 
 
-@pytest.fixture
-def wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
-    """``wrap(**options)``: json_app behind MetricsMiddleware posting to ``collector``
-    (background mode unless told), closed after the test within 2 s."""
-    made: list[MetricsMiddleware] = []
-
-    def build(app: Any = json_app, **options: Any) -> MetricsMiddleware:
-        options.setdefault("api_key", API_KEY)
-        options.setdefault("grouping_function", caller)
-        options.setdefault("metrics_api", collector.url)
-        options.setdefault("base_log_url", DOCS)
-        options.setdefault("shutdown_timeout", 2.0)
-        middleware = MetricsMiddleware(app, MetricsApiConfig(**options))
-        made.append(middleware)
-        return middleware
-
-    yield build
-    for middleware in made:
-        middleware.close()
+def said(records: Logged, level: int, needle: str = "") -> list[str]:
+    """The library's messages at ``level`` that contain ``needle``."""
+    return messages(records, level, needle)
 
 
 def paths(received: Received) -> list[str]:
@@ -137,7 +104,7 @@ class Stamped:
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_after_holds_every_post_until_it_is_over(
-        collector: Collector, wrap: Callable[..., MetricsMiddleware], records: Records,
+        collector: Collector, background_wrap: Wrap, records: Logged,
         status: int) -> None:
     """SPEC 7 "honouring Retry-After": the batch refused with ``Retry-After: 2`` and a
     full batch that came once the refusal was read both reach the API only after the
@@ -146,11 +113,11 @@ def test_retry_after_holds_every_post_until_it_is_over(
     each log once, one retry counted."""
     judge = Stamped(Reply(status, b"{}", headers={"Retry-After": "2"}))
     collector.judge = judge
-    middleware = wrap(buffer_length=2, flush_interval=0)
+    middleware = background_wrap(buffer_length=2, flush_interval=0)
     run_wsgi(middleware, wsgi_environ(path="/a"))
     run_wsgi(middleware, wsgi_environ(path="/b"))
     # The library read the refusal (its debug line says it): what comes next must wait.
-    wait_until(lambda: [m for m in records.at(logging.DEBUG) if f"HTTP {status}" in m])
+    wait_until(lambda: [m for m in said(records, logging.DEBUG) if f"HTTP {status}" in m])
     not_before = judge.seen[0][0] + 2.0
     run_wsgi(middleware, wsgi_environ(path="/c"))
     run_wsgi(middleware, wsgi_environ(path="/d"))  # a full batch, due at once
@@ -165,12 +132,12 @@ def test_retry_after_holds_every_post_until_it_is_over(
 
 
 def test_each_failure_is_one_more_attempt_of_the_same_batch(
-        collector: Collector, wrap: Callable[..., MetricsMiddleware]) -> None:
+        collector: Collector, background_wrap: Wrap) -> None:
     """SPEC 7: a 500, a connection reset mid-answer and a 408 to one batch: it is tried
     again after each, the same logs each time, four attempts in all, then delivered once;
     three retries counted, nothing dropped."""
     collector.replies.extend([Reply(500), Reply(partial=b"HTTP/1.1 202 Acc"), Reply(408)])
-    middleware = wrap(buffer_length=3, flush_interval=0)
+    middleware = background_wrap(buffer_length=3, flush_interval=0)
     for name in ("x", "y", "z"):
         run_wsgi(middleware, wsgi_environ(path=f"/{name}"))
     assert middleware.flush(60.0) is True
@@ -209,14 +176,14 @@ def test_a_post_unanswered_within_readme_timeout_is_cut_and_sent_again(
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_refusals_of_posts_in_flight_together_are_one_pause_and_one_error(
-        collector: Collector, wrap: Callable[..., MetricsMiddleware], records: Records,
+        collector: Collector, background_wrap: Wrap, records: Logged,
         status: int) -> None:
     """SPEC 7 "exactly one error log per pause": two POSTs in flight at once (two
     senders) both refused: one pause, one error naming the status and the key's
     variable, every log dropped and counted as dropped_auth, none posted after."""
     gate = threading.Event()
     collector.default = Reply(status, b'{"error": "APIKEY_NOTFOUND"}', gate=gate)
-    middleware = wrap(buffer_length=1, flush_interval=0, timeout=30.0)
+    middleware = background_wrap(buffer_length=1, flush_interval=0, timeout=30.0)
     try:
         for n in range(40):
             run_wsgi(middleware, wsgi_environ(path=f"/{n}"))
@@ -233,31 +200,38 @@ def test_refusals_of_posts_in_flight_together_are_one_pause_and_one_error(
     stats = middleware.stats
     assert (stats["dropped_auth"], stats["sent"], stats["queued"]) == (45, 0, 0), stats
     assert adds_up(stats)
-    errors = records.at(logging.ERROR)
+    errors = said(records, logging.ERROR)
     assert len(errors) == 1, errors
     assert f"HTTP {status}" in errors[0] and "README_API_KEY" in errors[0]
 
 
 def test_a_413_sends_the_batch_again_in_smaller_posts(
-        collector: Collector, wrap: Callable[..., MetricsMiddleware]) -> None:
+        collector: Collector, background_wrap: Wrap) -> None:
     """docs/DELIVERY.md "Batches": a 413 (the API's own size limit) is no other 4xx that
     drops the batch: it is sent again in halves until the API takes the POSTs, every log
-    once, none dropped."""
+    once, none dropped, and the POSTs after it are no larger."""
     def judge(received: Received) -> Reply:
         if len(received.json()) > 2:
             return Reply(413, b'{"error": "payload too large"}')
         return Reply(202)
 
     collector.judge = judge
-    middleware = wrap(buffer_length=8, flush_interval=0)
+    middleware = background_wrap(buffer_length=8, flush_interval=0)
     for n in range(8):
         run_wsgi(middleware, wsgi_environ(path=f"/{n}"))
     assert middleware.flush(30.0) is True
     delivered = [paths(post) for post in collector.received]
     assert sorted(p for post in delivered for p in post) == [str(n) for n in range(8)]
     assert all(len(post) <= 2 for post in delivered)
+    refused = len(collector.failed)
+    assert refused >= 1
+    # "From then on no POST carries more than the larger half": the next 8 meet no 413.
+    for n in range(8, 16):
+        run_wsgi(middleware, wsgi_environ(path=f"/{n}"))
+    assert middleware.flush(30.0) is True
+    assert len(collector.failed) == refused
     stats = middleware.stats
-    assert (stats["sent"], stats["dropped"]) == (8, 0)
+    assert (stats["sent"], stats["dropped"]) == (16, 0)
     assert adds_up(stats)
 
 
@@ -271,12 +245,12 @@ def _echo_length(environ: dict[str, Any], start_response: Callable[..., Any]) ->
 
 
 def test_the_byte_cap_holds_on_the_bytes_posted_and_a_larger_log_goes_alone(
-        collector: Collector, wrap: Callable[..., MetricsMiddleware]) -> None:
+        collector: Collector, background_wrap: Wrap) -> None:
     """SPEC 7 "up to a documented cap in logs and bytes (a single log larger than the
     byte cap goes alone)": eight logs of 700 KB waiting together go in POSTs of at most
     2 MiB each (so two to a POST), and one log of 2.5 MB in a POST of its own."""
-    middleware = wrap(_echo_length, buffer_length=100, flush_interval=0,
-                      max_body_bytes=3 * 1024 * 1024)
+    middleware = background_wrap(_echo_length, buffer_length=100, flush_interval=0,
+                                 max_body_bytes=3 * 1024 * 1024)
     for n in range(8):
         run_wsgi(middleware, wsgi_environ("POST", f"/big{n}", {"Content-Type": "text/plain"},
                                           b"y" * 700_000))
@@ -298,7 +272,7 @@ def test_the_byte_cap_holds_on_the_bytes_posted_and_a_larger_log_goes_alone(
 
 
 def test_max_queue_bytes_from_the_environment_bounds_the_queue_with_one_warning(
-        collector: Collector, monkeypatch: pytest.MonkeyPatch, records: Records) -> None:
+        collector: Collector, monkeypatch: pytest.MonkeyPatch, records: Logged) -> None:
     """SPEC 7 "bounded by ... max_queue_bytes captured bytes; when full, new logs are
     dropped and counted, with a rate-limited warning", the bound read from
     README_MAX_QUEUE_BYTES: with every POST held, 60 logs of 2 KB each against a
@@ -320,7 +294,7 @@ def test_max_queue_bytes_from_the_environment_bounds_the_queue_with_one_warning(
         assert stats["dropped_queue_full"] >= 40, stats  # 20,000 bytes hold about 10
         assert stats["queued_bytes"] <= 20_000 + 4_000, stats  # (a log's JSON in flight)
         assert adds_up(stats)
-        full = [m for m in records.at(logging.WARNING) if "queue is full" in m]
+        full = [m for m in said(records, logging.WARNING) if "queue is full" in m]
         assert len(full) == 1, full
         assert "max_queue_bytes" in full[0] and "README_MAX_QUEUE_BYTES" in full[0]
     finally:
@@ -329,11 +303,43 @@ def test_max_queue_bytes_from_the_environment_bounds_the_queue_with_one_warning(
     assert adds_up(middleware.stats)
 
 
+def test_the_queue_full_warning_is_rate_limited_over_bursts_and_every_drop_is_said(
+        collector: Collector, background_wrap: Wrap,
+        records: Logged) -> None:
+    """SPEC 7 "a rate-limited warning" over three bursts within a minute against an API
+    holding its answers (README "Bounded memory": one warning as the queue fills, one
+    line saying how many it dropped at a flush, each at most once a minute, and the
+    close says the rest): one "queue is full" warning, and the counts the lines say add
+    up to stats["dropped_queue_full"]."""
+    import re
+
+    middleware = background_wrap(buffer_length=1, flush_interval=0, max_queue_size=5, timeout=30.0)
+    for burst in range(3):
+        gate = threading.Event()
+        collector.default = Reply(gate=gate)
+        try:
+            for n in range(30):
+                run_wsgi(middleware, wsgi_environ(path=f"/{burst}/{n}"))
+        finally:
+            gate.set()
+        assert middleware.flush(10.0) is False  # some of the burst were dropped
+    dropped = middleware.stats["dropped_queue_full"]
+    assert dropped >= 3 * (30 - 5 - 20), middleware.stats  # (a few in POSTs in flight)
+    middleware.close()
+    warnings = said(records, logging.WARNING)
+    assert len([m for m in warnings if "queue is full" in m]) == 1, warnings
+    counts = [int(found.group(1)) for m in warnings
+            for found in [re.match(r"readme_metrics: (\d+) logs? dropped as the delivery "
+                                   r"queue was full", m)] if found]
+    assert len(counts) <= 2 and sum(counts) == dropped, (warnings, dropped)
+    assert adds_up(middleware.stats)
+
+
 # ------------------------------------------------------------------ exit
 
 
 def test_close_under_an_api_that_never_answers_ends_within_shutdown_timeout(
-        collector: Collector, monkeypatch: pytest.MonkeyPatch, records: Records) -> None:
+        collector: Collector, monkeypatch: pytest.MonkeyPatch, records: Logged) -> None:
     """SPEC 7 "on close(), everything queued is sent, within shutdown_timeout; never a
     hang", the bound from README_SHUTDOWN_TIMEOUT: the API holds every POST (and keeps
     holding until the test lets it go); close() returns while it still holds them, the
@@ -358,7 +364,7 @@ def test_close_under_an_api_that_never_answers_ends_within_shutdown_timeout(
     stats = middleware.stats
     assert stats["sent"] == 0 and stats["dropped_shutdown"] == 7, stats
     assert adds_up(stats)
-    assert [m for m in records.at(logging.WARNING) if "7 logs" in m], records.text()
+    assert [m for m in said(records, logging.WARNING) if "7 logs" in m], records.text
 
 
 # ------------------------------------------------------------------ stats
@@ -370,7 +376,7 @@ def _answers(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
 
 
 def test_stats_account_for_every_exchange_whatever_became_of_it(
-        collector: Collector, wrap: Callable[..., MetricsMiddleware]) -> None:
+        collector: Collector, background_wrap: Wrap) -> None:
     """SPEC 2/7 counters: skipped (OPTIONS, another host), dropped (a 400 to its batch),
     retried (a 503 then accepted) and sent, each exchange once: captured = sent +
     dropped + queued + skipped at every step, dropped the sum of its reasons,
@@ -378,8 +384,9 @@ def test_stats_account_for_every_exchange_whatever_became_of_it(
     collector.replies.extend([Reply(400, b"{}"), Reply(503)])
     # Inline: each batch of two is posted as it fills (a background sender may merge
     # a backlog into one POST), so the 400 falls on /r1 and /r2 alone.
-    middleware = wrap(_answers, buffer_length=2, flush_interval=0,
-                      background_worker_mode=False, allowed_http_hosts=["api.example.com"])
+    middleware = background_wrap(_answers, buffer_length=2, flush_interval=0,
+                                 background_worker_mode=False,
+                                 allowed_http_hosts=["api.example.com"])
     host = {"Host": "api.example.com"}
     steps = [
         wsgi_environ("OPTIONS", "/pre", host),
@@ -407,7 +414,7 @@ def test_stats_account_for_every_exchange_whatever_became_of_it(
 
 @pytest.mark.parametrize("background", [True, False])
 def test_flush_zero_waits_for_nothing(collector: Collector,
-                                      wrap: Callable[..., MetricsMiddleware],
+                                      background_wrap: Wrap,
                                       background: bool) -> None:
     """README "Observability": flush(0) waits for nothing and answers False while logs
     are queued. In background mode it hands them to the senders (the POST begins, as
@@ -416,8 +423,8 @@ def test_flush_zero_waits_for_nothing(collector: Collector,
     delivers each log once."""
     gate = threading.Event()
     collector.replies.append(Reply(gate=gate))
-    middleware = wrap(buffer_length=10, flush_interval=0, background_worker_mode=background,
-                      timeout=30.0)
+    middleware = background_wrap(buffer_length=10, flush_interval=0, timeout=30.0,
+                                 background_worker_mode=background)
     for n in range(3):
         run_wsgi(middleware, wsgi_environ(path=f"/{n}"))
     try:
@@ -433,3 +440,73 @@ def test_flush_zero_waits_for_nothing(collector: Collector,
     assert middleware.flush(30.0) is True
     assert sorted(p for post in collector.received for p in paths(post)) == ["0", "1", "2"]
     assert middleware.flush(0) is True  # nothing queued: all delivered
+
+
+# ------------------------------------------------------------------ x-documentation-url
+
+
+async def _hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_the_asgi_twin_looks_the_docs_url_up_off_the_loop_once_for_both_twins(
+        collector: Collector) -> None:
+    """SPEC 7 x-documentation-url under the ASGI middleware (the WSGI one:
+    tests/test_spec28_acceptance.py): while ``GET /v1`` goes unanswered the event loop
+    answers every request, none with the header; once known, the header names the log,
+    and a WSGI middleware with the same key uses it at once: one lookup for the key, with
+    its Basic auth."""
+    import asyncio
+
+    from readme_metrics.asgi import MetricsMiddleware as AsgiMetrics
+    from tests.support.asgi import http_scope, run
+    from tests.support.fake_api import basic_auth
+
+    key = f"rdme_delivery63_{time.monotonic_ns()}"  # the lookup is cached per key
+    release = threading.Event()
+
+    def lookup(received: Received) -> Reply:
+        release.wait(30)
+        return Reply(200, b'{"baseUrl": "https://owl.example.com"}')
+
+    collector.get_v1 = lookup
+
+    def config() -> MetricsApiConfig:
+        return MetricsApiConfig(api_key=key, metrics_api=collector.url,
+                                readme_api_url=collector.url, grouping_function=caller,
+                                buffer_length=100, flush_interval=0)
+
+    twin = AsgiMetrics(_hello, config())
+    wsgi_twin = None
+    try:
+        async def requests(count: int) -> list[Any]:
+            return [await run(twin, http_scope(path=f"/{n}"), then="disconnect")
+                    for n in range(count)]
+
+        early = asyncio.run(requests(20))
+        assert [r.body for r in early] == [b"ok"] * 20
+        assert [b"x-documentation-url" in r.headers for r in early] == [False] * 20
+        assert not release.is_set()  # all answered while the lookup was held
+        wait_until(lambda: len(collector.gets) == 1)
+        release.set()
+        for _ in range(500):  # until the lookup's answer is in (polled, not timed)
+            last, = asyncio.run(requests(1))
+            if b"x-documentation-url" in last.headers:
+                break
+            time.sleep(0.02)
+        link = last.headers[b"x-documentation-url"].decode()
+        assert link.startswith("https://owl.example.com/logs/")
+        assert twin.flush(10.0) is True
+        assert link.rsplit("/", 1)[1] in {log["_id"] for log in collector.logs}
+        wsgi_twin = MetricsMiddleware(json_app, config())
+        shown = run_wsgi(wsgi_twin, wsgi_environ()).header("x-documentation-url")
+        assert len(shown) == 1 and shown[0].startswith("https://owl.example.com/logs/")
+        assert [g.headers.get("Authorization") for g in collector.gets] == [basic_auth(key)]
+        assert [g.path for g in collector.gets] == ["/v1"]
+    finally:
+        release.set()
+        twin.close()
+        if wsgi_twin is not None:
+            wsgi_twin.close()
