@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
 __all__ = ["async_cut", "await_verdict", "client_left", "django_cancelled", "handler_gone",
-           "server_answer", "sync_chain_left", "sync_cut", "sync_failed", "unsent_at_exit"]
+           "server_answer", "stream_cut", "sync_chain_left", "sync_cut", "sync_failed",
+           "unsent_at_exit"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -182,6 +183,27 @@ def sync_failed(capture: Capture, error: BaseException) -> None:
             and getattr(capture.request, "scope", None) is not None
             and sync_chain_left(capture.request, cancelled=True) == CLIENT_LEFT):
         client_left(capture, answered=False)
+
+
+def stream_cut(capture: Capture) -> bool:
+    """From the chain's task sending a streamed answer (an async iterator's, Django's
+    ``send_response``), before a chunk is recorded and at its end: True, the log's body
+    marked broken off there, once what the task sends reaches no client. The server
+    cancelled Django's handler mid-stream (its graceful timeout at a stop) and the
+    handler's call ended: uvicorn and hypercorn close the connection of an answer
+    started, and uvicorn's send then returns without a word (delivery62; before, the
+    rest was logged as sent, the answer whole). Not under daphne, which writes while the
+    connection is open. Never raises."""
+    if not handler_gone() or loaded_silent_on_cancel():
+        return False
+    try:
+        if _task_awaiting(asyncio.get_running_loop(), _HANDLER_CALL, "scope",
+                          getattr(capture.request, "scope", None)) is not None:
+            return False  # (its call still runs: what is sent still goes out)
+        capture.recorder.broke_off = True
+        return True
+    except Exception:  # noqa: BLE001 - an odd loop: the log as recorded
+        return False
 
 
 def server_answer(capture: Capture) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
+from readme_metrics.django_abandoned import stream_cut
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -84,12 +85,17 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
 async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
                         ) -> AsyncIterator[bytes]:
     record = capture.body_recorder()
+    cut = False  # the server cancelled Django's handler: sent nowhere from then on
     try:
         async for chunk in chunks:
-            record(chunk)
+            if not cut:
+                cut = stream_cut(capture)
+                if not cut:
+                    record(chunk)
             yield chunk
-        capture.stream_ended = True
-        capture.recorder.ended = True
+        if not (cut or stream_cut(capture)):  # (its last, empty message too)
+            capture.stream_ended = True
+            capture.recorder.ended = True
     finally:
         if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
             capture.finish()
