@@ -35,6 +35,8 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     capture.in_flight = (dropped, ref)
 
     def closed() -> None:
+        if capture.verdict:  # (still open for the exit: the verdict finishes it)
+            return
         try:
             if dropped.detach() is not None:  # not finalized meanwhile: counted off here
                 unclosed.sent(ref)
@@ -78,7 +80,8 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
             capture.recorder.server_answered(500, "Internal Server Error", "the app raised")
         raise
     finally:
-        if not capture.finish_in_close:  # else in close(), after the end of the answer
+        # else in close(), after the end of the answer, or at the verdict's (delivery62)
+        if not (capture.finish_in_close or capture.verdict):
             capture.finish()
 
 
@@ -97,5 +100,5 @@ async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
             capture.stream_ended = True
             capture.recorder.ended = True
     finally:
-        if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
+        if not (capture.finish_in_close or capture.verdict):  # as sync_stream
             capture.finish()
