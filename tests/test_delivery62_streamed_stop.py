@@ -1,37 +1,70 @@
-"""delivery62: a streamed Django answer under uvicorn whose handler the server's stop
-cancelled mid-stream is logged as cut where the client's answer was cut, not whole.
+"""delivery62: what uvicorn's client got at a stop that cancelled Django's handler, in
+three cases delivery60 left, each logged as the view's answer or the server's 500.
 
 Django's ASGI handler (5.0+) sends the answer from its chain's task; uvicorn's graceful
 timeout at a stop (``--timeout-graceful-shutdown``) cancels the handler, which leaves
-that task streaming. uvicorn closes the connection of an answer started once the
-handler's call ended, and its send returns without a word from then on: the client has
-the chunks sent before, no end. The log said the whole stream, 200, not cut.
+that task running. uvicorn's send returns without a word once its connection is lost
+(``disconnected``), and a streamed answer's end or the response's close() queued the
+log before the verdict (``django_abandoned.await_verdict``) could say what went out.
 
-Real parts: uvicorn in a subprocess, a real Django site (delivery56's stop site, its
-``/sync`` route streaming here), the loopback collector, a raw socket client. Nothing
-timed: the stream pauses on a file the test writes once the server cancelled the
-handler (the site tells it).
+1. A stream the stop cut: the handler cancelled mid-stream; uvicorn closes the
+   connection once the handler's call ended, the rest goes nowhere. Logged whole, 200.
+2. The client gone first: it closed its connection once the handler was cancelled,
+   before the view returned; neither the view's answer nor uvicorn's 500 reached it.
+   Logged 200 (the view's, streamed or not).
+3. The verdict lost at the stop: the view returned, Django's send held until the
+   handler ended, and the stop ended the loop before the handler did: the client got
+   nothing. Logged as uvicorn's 500 (``unsent_at_exit``). hypercorn, for contrast,
+   answers its 500 then, and the log says it.
+
+Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
+site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket
+client. Nothing timed: the view and the stream wait for files the test writes once the
+server cancelled the handler, uvicorn's own "Exception in ASGI application" (the
+handler's call ended), or the client's disconnect reached the site.
 """
 
 from __future__ import annotations
 
+import signal
+import socket
+import sys
 import textwrap
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
+from tests.support.command import app_environment
 from tests.support.fake_api import Collector
+from tests.support.har_check import assert_valid_log
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import end_stragglers, start_server
 from tests.test_delivery56_django_cancelled import SITE as D56_SITE
-from tests.test_delivery56_django_cancelled import _stopped_mid_view, _uvicorn
+from tests.test_delivery56_django_cancelled import SLOW_JOIN, _answers, _hypercorn, _uvicorn
 
 pytest.importorskip("django", minversion="5.0")  # (the handler's own task: 5.0+)
 pytest.importorskip("uvicorn")
 pytestmark = pytest.mark.e2e
 
-#: delivery56's site, its ``/sync`` route an answer streamed from an async iterator that
-#: sends its first chunk, then waits for the test (``D54_ENTERED``, ``D54_RELEASE``).
+#: delivery56's site, its ``/sync`` route streamed where ``D62_STREAM`` says: "late",
+#: the sync view's answer streamed once the test lets it return; "mid", an answer that
+#: sends its first chunk, then waits for the test. ``D62_LEFT``: the site writes it when
+#: the client's disconnect reached it; ``D62_HOLD``: the lifespan's shutdown (uvicorn's
+#: stop) waits for a response in flight (the view returned), not for Django's task.
 SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
     from django.http import StreamingHttpResponse
+
+    async def _late_chunks():
+        yield b"one,"
+        yield b"two"
+
+    def late_stream(request):
+        open(os.environ["D54_ENTERED"], "w").close()
+        while not os.path.exists(os.environ["D54_RELEASE"]):
+            time.sleep(0.01)
+        return StreamingHttpResponse(_late_chunks())
 
     async def _paused_chunks():
         yield b"first,"
@@ -40,18 +73,103 @@ SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
             await asyncio.sleep(0.01)
         yield b"second"
 
-    urlpatterns[1] = path("sync", lambda request: StreamingHttpResponse(_paused_chunks()))
-    inner = app
-"""), 1)
+    _streams = {"late": late_stream, "mid": lambda request: StreamingHttpResponse(
+        _paused_chunks())}
+    if os.environ.get("D62_STREAM"):
+        urlpatterns[1] = path("sync", _streams[os.environ["D62_STREAM"]])
+    d54_app = inner = app
+"""), 1) + textwrap.dedent("""
+    d56_app = app
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http" and os.environ.get("D62_LEFT"):
+            async def told():
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    open(os.environ["D62_LEFT"], "w").close()
+                return message
+            return await d56_app(scope, told, send)
+        if scope["type"] == "lifespan" and os.environ.get("D62_HOLD"):
+            from readme_metrics.capture import unclosed
+
+            async def held():
+                message = await receive()
+                if message["type"] == "lifespan.shutdown":
+                    while not unclosed._in_flight:
+                        await asyncio.sleep(0.01)
+                return message
+            return await d54_app(scope, held, send)
+        return await d56_app(scope, receive, send)
+""")
+
+
+def _stop(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
+          site: str, gate: Callable[[Path], bool], leave: bool = False, **variables: str
+          ) -> tuple[bytes, str, dict[str, Any]]:
+    """GET /sync, SIGTERM once the view (or stream) waits, then ``gate`` (given the
+    test's folder), then, with ``leave``, the client closes its connection and the site
+    is told; the view (or stream) let go. (What the client got, what the server said,
+    the logs' entries by path.)"""
+    (tmp_path / "d56_site.py").write_text(site)
+    entered, release, left = (tmp_path / name for name in ("entered", "release", "left"))
+    port = free_port()
+    env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
+                          D54_RELEASE=str(release), D56_CANCELLED=str(tmp_path / "cancelled"),
+                          **({"D62_LEFT": str(left)} if leave else {}), **variables)
+    with open(tmp_path / "err", "wb") as err_file:
+        process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
+                               cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
+    got = b""
+    try:
+        wait_until(lambda: _answers(port))
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+            conn.sendall(b"GET /sync HTTP/1.1\r\nHost: d56\r\n\r\n")
+            wait_until(entered.exists)
+            process.send_signal(signal.SIGTERM)
+            wait_until(lambda: gate(tmp_path))
+            if leave:
+                conn.close()
+                wait_until(left.exists)
+            release.touch()
+            try:
+                while not leave and not got.endswith(b"0\r\n\r\n"):
+                    chunk = conn.recv(65536)
+                    got += chunk
+                    if not chunk:
+                        break
+            except OSError as error:
+                got += repr(error).encode()
+        process.wait(60)
+    finally:
+        release.touch()
+        process.kill()
+        end_stragglers(process)
+        process.wait(10)
+    said = (tmp_path / "err").read_text(errors="replace")
+    logs: list[dict[str, Any]] = collector.wait_for_logs(2)
+    for log in logs:
+        assert_valid_log(log)
+    return got, said, {
+        log["request"]["log"]["entries"][0]["request"]["url"].rpartition("/")[2]:
+        log["request"]["log"]["entries"][0] for log in logs}
+
+
+def _cancelled(folder: Path) -> bool:  # (the server's cancel of the handler, as made)
+    return (folder / "cancelled").exists()
+
+
+def _handler_ended(folder: Path) -> bool:  # (uvicorn's word once the handler's call ended)
+    return "Exception in ASGI application" in (folder / "err").read_text(errors="replace")
 
 
 def test_a_stream_the_servers_stop_cut_is_logged_cut(collector: Collector,
                                                       tmp_path: Path) -> None:
     """SIGTERM with the answer streaming (its first chunk out); the graceful timeout
-    cancels Django's handler, uvicorn closes the connection; then the stream sends its
-    second chunk and ends, into nothing. The log: the first chunk, marked cut (before
-    delivery62: both chunks, whole, 1 of 1)."""
-    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SITE)
+    cancels Django's handler, whose call ends, and uvicorn closes the connection; then
+    the stream sends its second chunk and ends, into nothing. The log: the first chunk,
+    marked cut (before delivery62: both chunks, whole, 1 of 1)."""
+    got, said, entries = _stop(collector, tmp_path, _uvicorn, SITE, _handler_ended,
+                               D62_STREAM="mid")
     assert sorted(entries) == ["quick", "sync"], said
     assert got.startswith(b"HTTP/1.1 200"), (got, said)
     assert got.endswith(b"\r\n\r\n6\r\nfirst,\r\n"), (got, said)  # no second, no end
@@ -61,3 +179,46 @@ def test_a_stream_the_servers_stop_cut_is_logged_cut(collector: Collector,
     assert (content["text"], content["size"]) == ("first,", 6), content
     assert content["comment"].startswith("incomplete: the app's answer broke off after 6 "
                                          "bytes, with no end of its body"), content
+
+
+@pytest.mark.parametrize("stream", ["", "late"], ids=["whole", "streamed"])
+def test_a_client_gone_before_any_answer_is_logged_as_gone(
+        collector: Collector, tmp_path: Path, stream: str) -> None:
+    """The handler cancelled, the client closes its connection, then the view returns:
+    uvicorn drops the view's answer and its own 500 without a word, the client got
+    nothing. Logged as the client gone before the response started (499, no body, the
+    view's 200 quoted), as delivery59 logs a client gone while the view ran (before
+    delivery62: the view's 200 with its body, 1 of 1 each)."""
+    got, said, entries = _stop(collector, tmp_path, _uvicorn, SLOW_JOIN + SITE,
+                               _cancelled, leave=True, D62_STREAM=stream)
+    assert sorted(entries) == ["quick", "sync"], said
+    response = entries["sync"]["response"]
+    assert (response["status"], response["content"]["size"]) == (499, 0), response
+    assert response["comment"] == (
+        "the client left before the response started and got none of it (499 is "
+        "nginx's Client Closed Request); the app answered 200"), response
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
+def test_a_verdict_the_stop_left_says_what_went_out(
+        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
+    """The view returns after the handler's cancel; Django's send held until the handler
+    ends, the handler's end held (its thread's join slowed); the stop's lifespan
+    shutdown comes first and the log is cut there (uvicorn), or at exit. uvicorn's loop
+    ends before the handler: the client gets nothing, logged so (before delivery62:
+    uvicorn's 500, 1 of 1). hypercorn answers its 500 at its loop's end: logged 500."""
+    pytest.importorskip(server(0)[0])
+    got, said, entries = _stop(collector, tmp_path, server, SLOW_JOIN + SITE, _cancelled,
+                               D60_SERVER_FIRST="1", D62_HOLD="1")
+    assert sorted(entries) == ["quick", "sync"], said
+    response = entries["sync"]["response"]
+    assert (response["status"], response["content"]["size"]) == (500, 0), response
+    if server is _uvicorn:
+        assert got == b"", (got, said)
+        assert response["comment"] == (
+            "no answer reached the client: the server cancelled the app before its "
+            "response started and closed the connection; the app answered 200"), response
+    else:
+        assert got.startswith(b"HTTP/1.1 500"), (got, said)
+        assert response["comment"].startswith("the server answered 500 itself"), response
