@@ -15,7 +15,11 @@ what the client got, marked as cut, as the ASGI middleware's cancelled call
 (:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). The left task still sends
 the view's answer, and it races the handler's end (after asgiref's join of the view's
 thread): :func:`await_verdict` waits for whichever ends first and the log says what
-went out (delivery60; before, the server's 500 as the view returned). Before Django 5.0 the
+went out (delivery60; before, the server's 500 as the view returned), read from uvicorn's
+request cycle too (delivery62): a client gone before either answer went out is
+:func:`client_left`, a verdict the stop left with no response started no answer
+(:func:`unsent_at_exit`). A stream the server's cancel cut mid-way is marked cut where
+the client's was (:func:`stream_cut`). Before Django 5.0 the
 handler awaited the chain itself: the cancellation reached the middleware, which logs
 it as the app's 500.
 

@@ -26,23 +26,20 @@ handler's call ended), or the client's disconnect reached the site.
 
 from __future__ import annotations
 
-import signal
-import socket
-import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
-from tests.support.command import app_environment
 from tests.support.fake_api import Collector
-from tests.support.har_check import assert_valid_log
-from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import end_stragglers, start_server
 from tests.test_delivery56_django_cancelled import SITE as D56_SITE
-from tests.test_delivery56_django_cancelled import SLOW_JOIN, _answers, _hypercorn, _uvicorn
+from tests.test_delivery56_django_cancelled import (
+    SLOW_JOIN,
+    _hypercorn,
+    _stopped_mid_view,
+    _uvicorn,
+)
 
 pytest.importorskip("django", minversion="5.0")  # (the handler's own task: 5.0+)
 pytest.importorskip("uvicorn")
@@ -103,61 +100,6 @@ SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
 """)
 
 
-def _stop(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
-          site: str, gate: Callable[[Path], bool], leave: bool = False, **variables: str
-          ) -> tuple[bytes, str, dict[str, Any]]:
-    """GET /sync, SIGTERM once the view (or stream) waits, then ``gate`` (given the
-    test's folder), then, with ``leave``, the client closes its connection and the site
-    is told; the view (or stream) let go. (What the client got, what the server said,
-    the logs' entries by path.)"""
-    (tmp_path / "d56_site.py").write_text(site)
-    entered, release, left = (tmp_path / name for name in ("entered", "release", "left"))
-    port = free_port()
-    env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
-                          D54_RELEASE=str(release), D56_CANCELLED=str(tmp_path / "cancelled"),
-                          **({"D62_LEFT": str(left)} if leave else {}), **variables)
-    with open(tmp_path / "err", "wb") as err_file:
-        process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
-                               cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
-    got = b""
-    try:
-        wait_until(lambda: _answers(port))
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
-            conn.sendall(b"GET /sync HTTP/1.1\r\nHost: d56\r\n\r\n")
-            wait_until(entered.exists)
-            process.send_signal(signal.SIGTERM)
-            wait_until(lambda: gate(tmp_path))
-            if leave:
-                conn.close()
-                wait_until(left.exists)
-            release.touch()
-            try:
-                while not leave and not got.endswith(b"0\r\n\r\n"):
-                    chunk = conn.recv(65536)
-                    got += chunk
-                    if not chunk:
-                        break
-            except OSError as error:
-                got += repr(error).encode()
-        process.wait(60)
-    finally:
-        release.touch()
-        process.kill()
-        end_stragglers(process)
-        process.wait(10)
-    said = (tmp_path / "err").read_text(errors="replace")
-    logs: list[dict[str, Any]] = collector.wait_for_logs(2)
-    for log in logs:
-        assert_valid_log(log)
-    return got, said, {
-        log["request"]["log"]["entries"][0]["request"]["url"].rpartition("/")[2]:
-        log["request"]["log"]["entries"][0] for log in logs}
-
-
-def _cancelled(folder: Path) -> bool:  # (the server's cancel of the handler, as made)
-    return (folder / "cancelled").exists()
-
-
 def _handler_ended(folder: Path) -> bool:  # (uvicorn's word once the handler's call ended)
     return "Exception in ASGI application" in (folder / "err").read_text(errors="replace")
 
@@ -168,8 +110,8 @@ def test_a_stream_the_servers_stop_cut_is_logged_cut(collector: Collector,
     cancels Django's handler, whose call ends, and uvicorn closes the connection; then
     the stream sends its second chunk and ends, into nothing. The log: the first chunk,
     marked cut (before delivery62: both chunks, whole, 1 of 1)."""
-    got, said, entries = _stop(collector, tmp_path, _uvicorn, SITE, _handler_ended,
-                               D62_STREAM="mid")
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SITE,
+                                           gate=_handler_ended, D62_STREAM="mid")
     assert sorted(entries) == ["quick", "sync"], said
     assert got.startswith(b"HTTP/1.1 200"), (got, said)
     assert got.endswith(b"\r\n\r\n6\r\nfirst,\r\n"), (got, said)  # no second, no end
@@ -189,8 +131,8 @@ def test_a_client_gone_before_any_answer_is_logged_as_gone(
     nothing. Logged as the client gone before the response started (499, no body, the
     view's 200 quoted), as delivery59 logs a client gone while the view ran (before
     delivery62: the view's 200 with its body, 1 of 1 each)."""
-    got, said, entries = _stop(collector, tmp_path, _uvicorn, SLOW_JOIN + SITE,
-                               _cancelled, leave=True, D62_STREAM=stream)
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SLOW_JOIN + SITE,
+                                           leave=True, D62_STREAM=stream)
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
     assert (response["status"], response["content"]["size"]) == (499, 0), response
@@ -209,8 +151,8 @@ def test_a_verdict_the_stop_left_says_what_went_out(
     ends before the handler: the client gets nothing, logged so (before delivery62:
     uvicorn's 500, 1 of 1). hypercorn answers its 500 at its loop's end: logged 500."""
     pytest.importorskip(server(0)[0])
-    got, said, entries = _stop(collector, tmp_path, server, SLOW_JOIN + SITE, _cancelled,
-                               D60_SERVER_FIRST="1", D62_HOLD="1")
+    got, said, entries = _stopped_mid_view(collector, tmp_path, server, SLOW_JOIN + SITE,
+                                           server_first=True, D62_HOLD="1")
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
     assert (response["status"], response["content"]["size"]) == (500, 0), response
