@@ -68,9 +68,9 @@ from readme_metrics.capture.asgi_server_quirks import (
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["async_cut", "await_verdict", "client_left", "django_cancelled", "handler_gone",
-           "server_answer", "stream_cut", "sync_chain_left", "sync_cut", "sync_failed",
-           "unsent_at_exit"]
+__all__ = ["async_cut", "await_verdict", "chain_task", "client_left", "django_cancelled",
+           "handler_gone", "server_answer", "stream_cut", "sync_chain_left", "sync_cut",
+           "sync_failed", "unsent_at_exit"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -91,14 +91,27 @@ def handler_gone() -> bool:
     """Whether the running task is Django's handler's ``process_request`` and the
     handler no longer waits for it (cancelled: the server gave up on the call). Called
     on the event loop, in the async chain. Never raises."""
+    return _left_alone(chain_task())
+
+
+def chain_task() -> Optional[asyncio.Task[object]]:
+    """The running task where it is Django's handler's ``process_request``, else None
+    (no loop, an older Django). Never raises."""
     try:
         task = asyncio.current_task()
         if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
-            return False
-        # The handler's asyncio.wait() adds a done callback to the task and takes it off
-        # when its wait ends: cancelled, as nothing else ends it while the task runs.
-        return not task._callbacks
+            return None
+        return task
     except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
+        return None
+
+
+def _left_alone(task: Optional[asyncio.Task[object]]) -> bool:
+    """Whether the handler no longer waits for ``task`` (:func:`chain_task`'s): its
+    asyncio.wait() took its done callback off (cancelled: nothing else ends the wait)."""
+    try:
+        return task is not None and not task._callbacks
+    except Exception:  # noqa: BLE001 - an odd task: the usual log
         return False
 
 
@@ -199,18 +212,18 @@ def sync_failed(capture: Capture, error: BaseException) -> None:
         client_left(capture, answered=False)
 
 
-def stream_cut(capture: Capture) -> bool:
-    """From the chain's task sending a streamed answer (an async iterator's, Django's
-    ``send_response``), before a chunk is recorded and at its end: True, the log's body
+def stream_cut(capture: Capture, task: Optional[asyncio.Task[object]]) -> bool:
+    """From the chain's task (``task``, :func:`chain_task`'s) sending a streamed answer
+    (an async iterator's, Django's ``send_response``), before a chunk is recorded and at
+    its end (a look at the task's callbacks while the handler waits): True, the log's body
     marked broken off there, once what the task sends reaches no client. The server
     cancelled Django's handler mid-stream (its graceful timeout at a stop) and the
-    handler's call ended: uvicorn and hypercorn close the connection of an answer
-    started, and uvicorn's send then returns without a word (delivery62; before, the
-    rest was logged as sent, the answer whole). Not under daphne, which writes while the
-    connection is open. Never raises."""
-    if not handler_gone() or loaded_silent_on_cancel():
-        return False
+    handler's call ended: uvicorn closes the connection of an answer started, and its
+    send then returns without a word (delivery62; before, logged whole). Not under
+    daphne, which writes while the connection is open. Never raises."""
     try:
+        if task is None or task._callbacks or loaded_silent_on_cancel():
+            return False  # (the handler waits for it: the usual stream, one look)
         if _task_awaiting(asyncio.get_running_loop(), _HANDLER_CALL, "scope",
                           getattr(capture.request, "scope", None)) is not None:
             return False  # (its call still runs: what is sent still goes out)
@@ -330,8 +343,7 @@ def unsent_at_exit(capture: Capture) -> None:
 
 
 def _uvicorn_cycle(send: object) -> Any:
-    """uvicorn's request cycle (h11's or httptools') whose bound ``send`` this is, which
-    says whether a response started on the connection (``response_started``), or None."""
+    """uvicorn's request cycle (h11's, httptools') whose bound ``send`` this is, or None."""
     owner = getattr(send, "__self__", None)
     if owner is None or not type(owner).__module__.startswith("uvicorn."):
         return None

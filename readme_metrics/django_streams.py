@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
-from readme_metrics.django_abandoned import stream_cut
+from readme_metrics.django_abandoned import chain_task, stream_cut
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -89,14 +89,15 @@ async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
                         ) -> AsyncIterator[bytes]:
     record = capture.body_recorder()
     cut = False  # the server cancelled Django's handler: sent nowhere from then on
+    task = chain_task()  # (Django's task sending it: None before Django 5.0)
     try:
         async for chunk in chunks:
             if not cut:
-                cut = stream_cut(capture)
+                cut = stream_cut(capture, task)
                 if not cut:
                     record(chunk)
             yield chunk
-        if not (cut or stream_cut(capture)):  # (its last, empty message too)
+        if not (cut or stream_cut(capture, task)):  # (its last, empty message too)
             capture.stream_ended = True
             capture.recorder.ended = True
     finally:
