@@ -15,7 +15,11 @@ what the client got, marked as cut, as the ASGI middleware's cancelled call
 (:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). The left task still sends
 the view's answer, and it races the handler's end (after asgiref's join of the view's
 thread): :func:`await_verdict` waits for whichever ends first and the log says what
-went out (delivery60; before, the server's 500 as the view returned). Before Django 5.0 the
+went out (delivery60; before, the server's 500 as the view returned), read from uvicorn's
+request cycle too (delivery62): a client gone before either answer went out is
+:func:`client_left`, a verdict the stop left with no response started no answer
+(:func:`unsent_at_exit`). A stream the server's cancel cut mid-way is marked cut where
+the client's was (:func:`stream_cut`). Before Django 5.0 the
 handler awaited the chain itself: the cancellation reached the middleware, which logs
 it as the app's 500.
 
@@ -47,20 +51,26 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from readme_metrics.capture.asgi_messages import (
     CLIENT_GONE_REASON,
     CLIENT_GONE_STATUS,
     client_gone_comment,
 )
-from readme_metrics.capture.asgi_server_quirks import daphne_stopping, loaded_silent_on_cancel
+from readme_metrics.capture.asgi_own_send import own_send
+from readme_metrics.capture.asgi_server_quirks import (
+    client_gone,
+    daphne_stopping,
+    loaded_silent_on_cancel,
+)
 
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["async_cut", "await_verdict", "client_left", "django_cancelled", "handler_gone",
-           "server_answer", "sync_chain_left", "sync_cut", "sync_failed", "unsent_at_exit"]
+__all__ = ["async_cut", "await_verdict", "chain_task", "client_left", "django_cancelled",
+           "handler_gone", "server_answer", "stream_cut", "sync_chain_left", "sync_cut",
+           "sync_failed", "unsent_at_exit"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -72,19 +82,36 @@ _PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
 #: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
 _HANDLER_CALL = "ASGIHandler.__call__"
 
+#: Why no answer reached the client of a handler the server cancelled (daphne's stop;
+#: uvicorn's, its loop ended before the handler did: delivery62).
+_CANCELLED = "cancelled the app before its response started"
+
 
 def handler_gone() -> bool:
     """Whether the running task is Django's handler's ``process_request`` and the
     handler no longer waits for it (cancelled: the server gave up on the call). Called
     on the event loop, in the async chain. Never raises."""
+    return _left_alone(chain_task())
+
+
+def chain_task() -> Optional[asyncio.Task[object]]:
+    """The running task where it is Django's handler's ``process_request``, else None
+    (no loop, an older Django). Never raises."""
     try:
         task = asyncio.current_task()
         if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
-            return False
-        # The handler's asyncio.wait() adds a done callback to the task and takes it off
-        # when its wait ends: cancelled, as nothing else ends it while the task runs.
-        return not task._callbacks
+            return None
+        return task
     except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
+        return None
+
+
+def _left_alone(task: Optional[asyncio.Task[object]]) -> bool:
+    """Whether the handler no longer waits for ``task`` (:func:`chain_task`'s): its
+    asyncio.wait() took its done callback off (cancelled: nothing else ends the wait)."""
+    try:
+        return task is not None and not task._callbacks
+    except Exception:  # noqa: BLE001 - an odd task: the usual log
         return False
 
 
@@ -145,6 +172,7 @@ def client_left(capture: Capture, answered: bool = True) -> None:
         recorder.client_left(CLIENT_GONE_STATUS, CLIENT_GONE_REASON,
                              client_gone_comment(status), status)
         recorder.no_body = True  # (the view's body went nowhere: none logged)
+        recorder.take_back(0)  # (nor what was recorded of it: the verdict's, delivery62)
     except Exception:  # pragma: no cover - the usual log rather than none
         pass
 
@@ -184,6 +212,27 @@ def sync_failed(capture: Capture, error: BaseException) -> None:
         client_left(capture, answered=False)
 
 
+def stream_cut(capture: Capture, task: Optional[asyncio.Task[object]]) -> bool:
+    """From the chain's task (``task``, :func:`chain_task`'s) sending a streamed answer
+    (an async iterator's, Django's ``send_response``), before a chunk is recorded and at
+    its end (a look at the task's callbacks while the handler waits): True, the log's body
+    marked broken off there, once what the task sends reaches no client. The server
+    cancelled Django's handler mid-stream (its graceful timeout at a stop) and the
+    handler's call ended: uvicorn closes the connection of an answer started, and its
+    send then returns without a word (delivery62; before, logged whole). Not under
+    daphne, which writes while the connection is open. Never raises."""
+    try:
+        if task is None or task._callbacks or loaded_silent_on_cancel():
+            return False  # (the handler waits for it: the usual stream, one look)
+        if _task_awaiting(asyncio.get_running_loop(), _HANDLER_CALL, "scope",
+                          getattr(capture.request, "scope", None)) is not None:
+            return False  # (its call still runs: what is sent still goes out)
+        capture.recorder.broke_off = True
+        return True
+    except Exception:  # noqa: BLE001 - an odd loop: the log as recorded
+        return False
+
+
 def server_answer(capture: Capture) -> None:
     """The log says what the client got once the server cancelled Django's handler:
     no answer under daphne's stop, else the server's own 500 (uvicorn, hypercorn).
@@ -193,8 +242,7 @@ def server_answer(capture: Capture) -> None:
         recorder = capture.recorder
         if loaded_silent_on_cancel():
             if daphne_stopping():  # (else an outer layer's cancel: it may answer)
-                recorder.no_answer("cancelled the app before its response started",
-                                   recorder.status)
+                recorder.no_answer(_CANCELLED, recorder.status)
             return
         recorder.server_answered(500, "Internal Server Error",
                                  "Django's handler cancelled before the view returned")
@@ -231,16 +279,19 @@ def await_verdict(capture: Capture) -> None:
         if handler is None:  # (ended: the server's answer went out)
             server_answer(capture)
         return
+    frame = getattr(left.get_coro(), "cr_frame", None)
+    # (the server's own, under an ASGI middleware's wrapper)
+    send = own_send(frame.f_locals.get("send")) if frame is not None else None
     # daphne writes what Django sends while the connection is open: its protocol tells
-    sent = _daphne_started(left) if silent else None
-    capture.verdict = True
+    sent = _daphne_started(send) if silent else None
+    capture.verdict = send if send else True  # (kept for the verdict: what went out)
     decided: list[bool] = []
 
     def ended(task: asyncio.Future[object]) -> None:
         if not decided:
             decided.append(True)
             _decide(capture, task is handler or _refused(task)
-                    or (sent is not None and not sent()))
+                    or (sent is not None and not sent()), send)
 
     def watch() -> None:
         if handler is not None and not silent:
@@ -252,15 +303,19 @@ def await_verdict(capture: Capture) -> None:
         watch()
 
 
-def _decide(capture: Capture, server_first: bool) -> None:
+def _decide(capture: Capture, server_first: bool, send: object) -> None:
     """The verdict, on the loop: the server's answer went out (``server_first``) or the
-    view's; the log finished. Not for a log already queued: a record is never rewritten
-    once a sender may build it (delivery58)."""
+    view's, or neither, the client gone first (uvicorn's request cycle, of the server's
+    ``send``, says so: :func:`_client_left_first`); the log finished. Not for a log
+    already queued: a record is never rewritten once a sender may build it (delivery58);
+    a streamed answer's end and the response's close() leave it to this (delivery62)."""
     try:
         capture.verdict = False
         if capture.recorder.finished():
-            return  # (a streamed answer's end, or the exit, queued it: left as it is)
-        if server_first:
+            return  # (the exit queued it: left as it is)
+        if _client_left_first(send):
+            client_left(capture)
+        elif server_first:
             server_answer(capture)
         capture.finish()
     except Exception:  # pragma: no cover - never into the loop
@@ -270,19 +325,49 @@ def _decide(capture: Capture, server_first: bool) -> None:
 def unsent_at_exit(capture: Capture) -> None:
     """At exit, the log still waiting for its verdict (:func:`await_verdict`): the chain's
     task never sent the view's answer (daphne's stop ended the loop first), nor did the
-    server answer before: what :func:`server_answer` says. Never raises."""
-    if capture.verdict:
-        capture.verdict = False
+    server answer before: what :func:`server_answer` says, but where uvicorn's request
+    cycle had no response started (its loop ended before Django's handler did): the
+    client left first (:func:`client_left`), or got no answer (before delivery62, the
+    server's 500). Never raises."""
+    send = capture.verdict
+    if not send:
+        return
+    capture.verdict = False
+    cycle = _uvicorn_cycle(send)
+    if cycle is None or cycle.response_started is not False:
         server_answer(capture)
+    elif _client_left_first(send):
+        client_left(capture)
+    else:
+        capture.recorder.no_answer(_CANCELLED, capture.recorder.status)
 
 
-def _daphne_started(left: asyncio.Task[object]) -> Optional[Callable[[], bool]]:
+def _uvicorn_cycle(send: object) -> Any:
+    """uvicorn's request cycle (h11's, httptools') whose bound ``send`` this is, or None."""
+    owner = getattr(send, "__self__", None)
+    if owner is None or not type(owner).__module__.startswith("uvicorn."):
+        return None
+    return owner if isinstance(getattr(owner, "response_started", None), bool) else None
+
+
+def _client_left_first(send: object) -> bool:
+    """Whether the client left before any answer went out on uvicorn's connection (its
+    cycle's ``disconnected``, no response started): the view's answer and the server's
+    500 both went nowhere, sent without a word (delivery62; before, logged as whichever
+    was sent first). Never raises."""
+    try:
+        cycle = _uvicorn_cycle(send)
+        return cycle is not None and getattr(cycle, "response_started", True) is False \
+            and client_gone(send)
+    except Exception:  # noqa: BLE001 - an odd cycle: as before
+        return False
+
+
+def _daphne_started(send: object) -> Optional[Callable[[], bool]]:
     """What tells, once the chain's task ended, whether daphne's protocol for the request
     had a response started (the view's: nothing else answers it; a reply once the
-    connection closed goes nowhere): the ``send`` the handler gave the chain's task,
+    connection closed goes nowhere): ``send``, the one the handler gave the chain's task,
     daphne's ``partial(Server.handle_reply, protocol)``. None where it is not."""
-    frame = getattr(left.get_coro(), "cr_frame", None)
-    send = frame.f_locals.get("send") if frame is not None else None
     protocol = send.args[0] if isinstance(send, partial) and send.args else None
     if not isinstance(getattr(protocol, "_response_started", None), bool):
         return None

@@ -83,9 +83,11 @@ class Capture:
         self.asked = False  # the grouping function has answered (group is its answer)
         self.pending: Optional[Pending] = None  # the log made (handed once queued)
         self.in_call = False  # the sync chain's call runs (django_interrupted)
-        # True while the log waits for what went out of a call Django's handler no longer
-        # waits for (django_abandoned.await_verdict): finished then, not as the view returns.
-        self.verdict = False
+        # Not false while the log waits for what went out of a call Django's handler no
+        # longer waits for (django_abandoned.await_verdict): the server's send the chain's
+        # task was given (True: none found); finished then, not as the view returns, nor
+        # at a streamed answer's end or the response's close() (delivery62).
+        self.verdict: object = False
         self.tee: Optional[StreamTee] = None
         # Inline mode under the async chain (ASGI): the sends, and the loop whose
         # executor makes them, wherever the log is finished (on the loop, or in the

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
+from readme_metrics.django_abandoned import chain_task, stream_cut
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     capture.in_flight = (dropped, ref)
 
     def closed() -> None:
+        if capture.verdict:  # (still open for the exit: the verdict finishes it)
+            return
         try:
             if dropped.detach() is not None:  # not finalized meanwhile: counted off here
                 unclosed.sent(ref)
@@ -77,19 +80,26 @@ def sync_stream(capture: Capture, chunks: Iterator[bytes]) -> Iterator[bytes]:
             capture.recorder.server_answered(500, "Internal Server Error", "the app raised")
         raise
     finally:
-        if not capture.finish_in_close:  # else in close(), after the end of the answer
+        # else in close(), after the end of the answer, or at the verdict's (delivery62)
+        if not (capture.finish_in_close or capture.verdict):
             capture.finish()
 
 
 async def async_stream(capture: Capture, chunks: AsyncIterator[bytes]
                         ) -> AsyncIterator[bytes]:
     record = capture.body_recorder()
+    cut = False  # the server cancelled Django's handler: sent nowhere from then on
+    task = chain_task()  # (Django's task sending it: None before Django 5.0)
     try:
         async for chunk in chunks:
-            record(chunk)
+            if not cut:
+                cut = stream_cut(capture, task)
+                if not cut:
+                    record(chunk)
             yield chunk
-        capture.stream_ended = True
-        capture.recorder.ended = True
+        if not (cut or stream_cut(capture, task)):  # (its last, empty message too)
+            capture.stream_ended = True
+            capture.recorder.ended = True
     finally:
-        if not capture.finish_in_close:  # as sync_stream (WSGI consumes it in one go)
+        if not (capture.finish_in_close or capture.verdict):  # as sync_stream
             capture.finish()

@@ -24,7 +24,7 @@ import socket
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -132,21 +132,26 @@ SLOW_JOIN = textwrap.dedent("""
 
 
 def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
-                      site: str, chain: str = "async", server_first: bool = False
-                      ) -> tuple[bytes, str, dict[str, Any]]:
+                      site: str, chain: str = "async", server_first: bool = False,
+                      gate: Optional[Callable[[Path], bool]] = None, leave: bool = False,
+                      **variables: str) -> tuple[bytes, str, dict[str, Any]]:
     """SIGTERM with the sync view in flight, the view let go once the graceful timeout
     cancelled Django's handler: (what the client got, what the server said, the logs'
     entries by path). ``chain`` "sync": a sync-only middleware below ours (delivery59);
     ``server_first``: Django's send of the view's answer held until the handler ended
-    (the server's answer goes first: delivery60)."""
+    (the server's answer goes first: delivery60). delivery62's: ``gate`` (given
+    ``tmp_path``) in place of the cancel, ``leave``: the client closes its connection
+    then and the site tells it got the disconnect (``D62_LEFT``), ``variables`` for the
+    site."""
     (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
-    cancelled = tmp_path / "cancelled"
+    cancelled, left = tmp_path / "cancelled", tmp_path / "left"
     port = free_port()
     env = app_environment(collector.url, tmp_path, D54_ENTERED=str(entered),
                           D54_RELEASE=str(release), D56_CANCELLED=str(cancelled),
                           **({"D60_SERVER_FIRST": "1"} if server_first else {}),
-                          **({"D54_SYNC_CHAIN": "1"} if chain == "sync" else {}))
+                          **({"D54_SYNC_CHAIN": "1"} if chain == "sync" else {}),
+                          **({"D62_LEFT": str(left)} if leave else {}), **variables)
     with open(tmp_path / "err", "wb") as err_file:
         process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
                                cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
@@ -156,11 +161,16 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
             conn.sendall(b"GET /sync HTTP/1.1\r\nHost: d56\r\n\r\n")
             wait_until(entered.exists)
             process.send_signal(signal.SIGTERM)
-            wait_until(cancelled.exists)  # the graceful timeout ran out: Django's handler
-            release.touch()               # cancelled, the view still running; now it returns
+            # the graceful timeout ran out: Django's handler cancelled, the view still
+            # running; now it returns
+            wait_until(cancelled.exists if gate is None else lambda: gate(tmp_path))
+            if leave:
+                conn.close()
+                wait_until(left.exists)
+            release.touch()
             got = b""
             try:  # the server's answer, once it gave up on the view (the sync chain's: all)
-                while not got.endswith(b"0\r\n\r\n"):
+                while not leave and not got.endswith(b"0\r\n\r\n"):
                     chunk = conn.recv(65536)
                     got += chunk
                     if not chunk:
