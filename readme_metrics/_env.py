@@ -48,7 +48,16 @@ def takes(variable: str, parse: str, text: str) -> Any:
     """``text`` parsed as ``variable``'s would be, by environs' ``parse`` parser (blanks
     around it ignored, as :func:`read` ignores them); raises ``EnvError`` for a text the
     variable refuses."""
-    return getattr(_Given(text.strip() if parse != "str" else text), parse)(variable)
+    return getattr(_Given(_as_parsed(parse, text)), parse)(variable)
+
+
+def _as_parsed(parse: str, text: str) -> str:
+    """``text`` as environs' ``parse`` parser is given it: a number or a flag without the
+    blanks around it, and a flag in lower case (environs reads ``true``, ``True`` and
+    ``TRUE`` but refused ``TrUe``, ``yEs`` or ``oFF``: blackbox19); a str as it is."""
+    if parse == "str":
+        return text
+    return text.strip().lower() if parse == "bool" else text.strip()
 
 
 def raw(variable: str) -> Optional[str]:
@@ -69,11 +78,13 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
     if text is None:
         return None
     try:
-        if parse != "str" and text != text.strip():
+        given = _as_parsed(parse, text)
+        if given != text:
             # A line break or blanks around a flag ("true\r": a .env saved with Windows
             # line ends and read by `docker run --env-file` or bash's `source`, which
-            # keep the \r) are no part of it, as int() and float() already ignore them.
-            return getattr(_Given(text.strip()), parse)(variable)
+            # keep the \r) are no part of it, as int() and float() already ignore them;
+            # nor is a flag's case.
+            return getattr(_Given(given), parse)(variable)
         return getattr(environment(), parse)(variable)
     except EnvError:
         problem = f"must be {expects}, got" if expects else "has an invalid value"

@@ -27,13 +27,8 @@ from readme_metrics.har.credential_headers import (
     CREDENTIAL_KEY_ENDINGS,
     credential_header,
 )
-from readme_metrics.har.deep_json import loads
-from readme_metrics.har.redaction_json import (
-    NAME_MEMBERS,
-    VALUE_MEMBERS,
-    finite_float,
-    reject_constant,
-)
+from readme_metrics.har.json_literals import dumps_as_sent, read_as_sent
+from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS
 from readme_metrics.har.redaction_marks import REDACTED_MARK
 from readme_metrics.har.redaction_names import folded_name, needles_in
 from readme_metrics.har.redaction_pairs import paired_values, pairs_with
@@ -296,7 +291,7 @@ def masked_credential_pairs(text: str) -> str:
             text.find("[", first + 1) >= 0)) or not _may_name_credentials(text):
         return text
     try:
-        document = loads(text, parse_constant=reject_constant, parse_float=finite_float)
+        document = read_as_sent(text)
     except ValueError:
         # A header list cut at max_body_bytes (a HAR posted to an API): its pairs as
         # written.
@@ -305,12 +300,8 @@ def masked_credential_pairs(text: str) -> str:
         return text
     if not isinstance(document, (dict, list)) or not _walk(document):
         return text
-    out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    try:
-        out.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape
-        out = json.dumps(document, separators=(",", ":"))
-    return out
+    # Numbers as written; a lone surrogate from a "\ud800" escape escaped again.
+    return dumps_as_sent(document, text)
 
 
 def masked_credential_fields(params: list[dict[str, Any]]) -> None:

@@ -1,7 +1,10 @@
 """JSON numbers written back as the client wrote them, when the caller's key is masked in a
 JSON document: :class:`KeptNumber` for a number Python reads as no number written back the
 same (over 4,300 digits, 1e400, NaN), and :func:`dumps_as_sent`, which writes them as sent.
-Moved from :mod:`readme_metrics.har.credentials`, as is.
+Moved from :mod:`readme_metrics.har.credentials`, as is. :func:`read_as_sent` reads a
+document the lists redact (and one whose credential pairs are masked) so too, every
+float that Python would write otherwise kept (``12.30``, ``1E2``; blackbox19): SPEC 6's
+"Redacting a JSON body keeps it valid JSON", the values not redacted as sent.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from secrets import token_hex
 from typing import Any
 
+from readme_metrics.har.deep_json import loads
 from readme_metrics.har.key_spellings import (
     encodable,
 )
@@ -56,6 +60,34 @@ def read_integer(literal: str) -> Any:
         return int(literal)
     except ValueError:
         return KeptNumber(literal)
+
+
+def _float_as_sent(literal: str) -> Any:
+    """A JSON number with a fraction or exponent as ``float()`` reads it where the float
+    is written back the same (``1.5``, ``-0.0``, ``1e-07``), else as a :class:`KeptNumber`
+    (``12.30``, ``1E2``, ``3.14159265358979323846``, ``1e400``)."""
+    value = float(literal)
+    return value if value.__repr__() == literal else KeptNumber(literal)
+
+
+def _not_json(name: str) -> Any:
+    # NaN and Infinity are no JSON (Python's parser alone reads them): not a document.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_as_sent(text: str) -> Any:
+    """The JSON ``text`` as a document (:func:`~.deep_json.loads`) that
+    :func:`dumps_as_sent` writes back with every number as written: a float written back
+    otherwise, and an integer longer than ``int()`` reads, are a :class:`KeptNumber` (ints
+    are read by the C parser, but for such a text, read again). ``ValueError`` for a text
+    that is no JSON (NaN, Infinity, nested too deep, broken)."""
+    try:
+        return loads(text, parse_constant=_not_json, parse_float=_float_as_sent)
+    except ValueError as error:
+        if "integer string conversion" not in str(error):
+            raise
+    return loads(text, parse_constant=_not_json, parse_float=_float_as_sent,
+                 parse_int=read_integer)
 
 
 def dumps_as_sent(document: Any, source: str) -> str:

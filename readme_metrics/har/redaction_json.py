@@ -1,13 +1,12 @@
 """What :class:`~readme_metrics.har.redaction.Redactor` reads a JSON text with: where a
 document may start, the members that name another member's key (an echoed validation
-error, a JSON Patch operation), a count of members against the document's keys, and
-the parser hooks that refuse what is no JSON. Moved from
+error, a JSON Patch operation), a count of members against the document's keys (the
+document itself is read and written by :mod:`~readme_metrics.har.json_numbers`). Moved from
 :mod:`readme_metrics.har.redaction`, as is.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -72,17 +71,3 @@ def more_members_than(text: str, keys: int) -> bool:
     if _SPACED_COLON.search(text) is not None:  # ('"key" : 1')
         members += len(_SPACED_COLON.findall(text))
     return members > keys
-
-
-def reject_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; re-serialising them would produce invalid JSON.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def finite_float(text: str) -> float:
-    # A number beyond a double (1e400) is valid JSON but parses to infinity, which would
-    # be re-serialised as "Infinity": such a document is refused like NaN.
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} does not fit a double")
-    return value

@@ -19,17 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archive_held
-from readme_metrics.har.deep_json import loads, repeats_a_name, too_deep
+from readme_metrics.har.deep_json import repeats_a_name, too_deep
 from readme_metrics.har.env_lines import field_pairs, string_pairs
+from readme_metrics.har.json_literals import dumps_as_sent, read_as_sent
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
     INNER_START,
     JSON_FIRST,
     NAMING_MEMBERS,
     VALUE_MEMBERS,
-    finite_float,
     more_members_than,
-    reject_constant,
 )
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
@@ -56,8 +55,7 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
     try:
         # Deeper than deep_json.MAX_DEPTH: not JSON (redacted whole where it could
         # hold a listed key), as the parser's recursion could crash a small stack.
-        document = loads(text, parse_constant=reject_constant,
-                         parse_float=finite_float)
+        document = read_as_sent(text)
     except (ValueError, TypeError):
         return None
     if not redactor.active:
@@ -113,15 +111,9 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
                                 and more_members_than(text, keys)
                                 and repeats_a_name(text)):
             return text
-        out = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        if "\\" in text and "\\u" in text:  # the backslash first, see mentions_key
-            # "\ud800" escapes decode to lone surrogates, which cannot be sent as
-            # UTF-8: escape them again in that (rare) case.
-            try:
-                out.encode("utf-8")
-            except UnicodeEncodeError:
-                out = json.dumps(document, separators=(",", ":"))
-        return out
+        # Numbers as written; "\ud800" escapes (decoded to lone surrogates, which
+        # cannot be sent as UTF-8) escaped again in that (rare) case.
+        return dumps_as_sent(document, text)
     except Exception:  # noqa: BLE001 - never leak: hide the whole document instead
         return json.dumps(redacted(text))
 
