@@ -81,8 +81,7 @@ def run(variant: str, requests: int, buffer_length: int, collector: bench.Collec
            # Past the run: a batch goes when buffer_length logs wait, or at exit.
            "README_FLUSH_INTERVAL": "3600"}
     server = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--separate-threads=yes",
-         f"--callgrind-out-file={out}.%p", sys.executable,
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", sys.executable,
          "-m", "gunicorn", "--workers", "1", "--worker-class", "sync", "--timeout", "3600",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", f"bench_app:{variant}"],
         cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -101,17 +100,12 @@ def run(variant: str, requests: int, buffer_length: int, collector: bench.Collec
     finally:
         server.terminate()
         server.wait(600)  # the worker's exit flush included
-    # One file a thread (``<out>.<pid>-<thread>``): gunicorn's arbiter and its worker,
-    # which runs the app (the larger in all); thread 01 is the worker's serving thread
-    # (the sync worker's loop), the others its senders and watchdog.
-    per_pid: dict[str, dict[str, int]] = {}
-    for path in Path(directory).glob(f"{out.name}.*"):
-        pid, _, thread = path.name.rsplit(".", 1)[1].partition("-")
-        per_pid.setdefault(pid, {})[thread or "01"] = total_ir(path)
+    files = sorted(Path(directory).glob(f"{out.name}.*"))
+    counts = sorted(total_ir(path) for path in files)
+    for path in files:
         path.unlink()
-    worker = max(per_pid.values(), key=lambda threads: sum(threads.values()))
-    return {"worker_ir": sum(worker.values()), "serving_ir": worker.get("01", 0),
-            "logs": collector.count() - before}
+    # Two files: gunicorn's arbiter and its worker, which runs the app (the larger).
+    return {"worker_ir": counts[-1], "logs": collector.count() - before}
 
 
 def main() -> None:
@@ -133,10 +127,9 @@ def main() -> None:
                 runs = [run(variant, count, args.buffer_length, collector, directory)
                         for count in (args.base, args.requests)]
                 report[variant] = {
-                    key: round((runs[1][of] - runs[0][of]) / (args.requests - args.base))
-                    for key, of in (("ir_per_request", "worker_ir"),
-                                    ("serving_ir_per_request", "serving_ir"))}
-                report[variant]["runs"] = runs
+                    "ir_per_request": round((runs[1]["worker_ir"] - runs[0]["worker_ir"])
+                                            / (args.requests - args.base)),
+                    "runs": runs}
                 if variant == "wrapped":
                     report[variant]["delivered"] = (
                         f"{runs[0]['logs']} of {args.base}; "
