@@ -3,7 +3,7 @@
 cpu32's hand-over (``delivery/gil_hand_over.py``) lets a waiting thread have the GIL once
 a sender has built for a millisecond. Its clock ran from its last check, the batch
 before's last log, so the park and the POST's round trip in between counted as building:
-the first log of nearly every batch let the GIL go at once (0.8 to 0.9 hand-overs a
+the first log of nearly every batch let the GIL go at once (0.5 to 0.9 hand-overs a
 batch of 10 small logs under a gunicorn sync worker), a GIL round trip between the sender
 just woken and the serving thread mid-request. The millisecond now counts from the
 batch's start, and the first check is before its second log.

@@ -21,7 +21,7 @@ The millisecond counts from the batch's start (:meth:`GilHandOver.begin`), and t
 first check is before a batch's second log: a sender that has just been woken has built
 nothing. Counted from the last check of the batch before, it included the sender's park
 and its POST's round trip, and the first log of nearly every batch let the GIL go at once
-(cpu35: 0.8 to 0.9 hand-overs a batch of 10 small logs under a gunicorn sync worker,
+(cpu35: 0.5 to 0.9 hand-overs a batch of 10 small logs under a gunicorn sync worker,
 each a GIL round trip between the sender just woken and the serving thread mid-request).
 """
 
