@@ -227,6 +227,8 @@ class Attempt(PostBound, FailureHints):
                 return False
             limit, room, claimed = queue.encode_limit_locked(batch)
         items, batch.items = batch.items or [], None  # free the raw captures early
+        if pause is not None:
+            pause.begin()  # (its millisecond of building from here: gil_hand_over)
         began = time.monotonic()
         try:
             body, used = self._sender.encode_upto(

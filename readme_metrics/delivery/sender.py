@@ -53,7 +53,7 @@ class Sender:
         the first log (one larger than the bounds goes alone), those that would take the
         array past ``limit`` bytes, or past ``room`` bytes plus the captured bytes
         (``item.nbytes``) of the logs in it, are left out (:mod:`.held`). ``pause``, if
-        given, is called before each log is built (a sender thread's
+        given, is called before each log is built but the first (a sender thread's
         :class:`~readme_metrics.delivery.gil_hand_over.GilHandOver`)."""
         used = [0]
         body = array_body(self._encoded(items, on_error, limit, room, used, pause))
@@ -69,8 +69,11 @@ class Sender:
         build = self._build
         size = 1  # the array's "[" and, for each log, its comma or "]"
         roomy = room != math.inf
+        first = True
         for item in items:
-            if pause is not None:
+            if first:
+                first = False
+            elif pause is not None:
                 pause()
             if roomy:
                 room += item.nbytes  # (its captured bytes go as its JSON comes)
