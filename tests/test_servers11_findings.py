@@ -33,6 +33,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -310,15 +311,21 @@ def test_daphne_and_granian_same_answers_truthful_bodies(
 
 # -- 7. granian and a client that half-closes (asgi9) --------------------------------------
 
-# granian (2.8) drops its answer to a client that shut its side once its request was sent
-# (its hyper reads the end and gives the connection up) whenever the body is polled past
-# its first message, and for a body of a declared length even unread: the bare app's
-# client gets nothing then, and so does the wrapped one's. A chunked body the app never
-# reads is the exception: the bare app's client gets its answer; the wrapped app's does
-# not, as the capture reads the body ahead before the response starts, for the grouping
-# function (SPEC 6: it may read the body; granian offers no sign of the client's end
-# to read ahead only when it is safe). Not fixed: doing without that read would take the
-# body from every grouping function under granian, for every client.
+# granian (2.8) may drop its answer to a client that shut its side once its request was
+# sent (its hyper reads the end and gives the connection up): whether it does is granian's
+# own race, between its look at the connection past the body's end and the app's answer,
+# whenever the body is polled past its first message (and, for a body of a declared
+# length, even unread). The client gets the answer or nothing, bare or wrapped alike
+# (flaky41, 30 pairs a case at a load of ~20: /echo and the unread declared body nothing
+# in 30 of 30 for both, CI74 once the bare one's answer; the chunked /echo answered
+# 11 bare and 13 wrapped). A chunked body no one reads is the exception: no poll, no drop,
+# the bare app's client gets its answer every time (60 of 60). The wrapped app's does
+# only when granian's race goes its way (5 of 30 under that load; on a quiet machine most
+# times, which XPASSed the xfail that said it never did): the capture reads the body
+# ahead before the response starts, for the grouping function (SPEC 6: it may read the
+# body; granian offers no sign of the client's end to read ahead only when it is safe),
+# the same read a bare app reading its body makes. Not fixed: doing without that read
+# would take the body from every grouping function under granian, for every client.
 # hostile17 measured and weighed a lazy body (read only if the grouping function asks):
 # with no read before the start this row passed (3 of 3 pairs the bare app's answer),
 # but a plain grouping function cannot be made to wait at its ``req.body``: a lazy input
@@ -336,25 +343,31 @@ GRANIAN_HALF_CLOSED = {
 }
 
 
-@pytest.mark.parametrize("case", [
-    *(name for name in GRANIAN_HALF_CLOSED if name != "chunked-unread"),
-    pytest.param("chunked-unread", marks=pytest.mark.xfail(
-        reason="granian: the capture's read ahead loses the answer (see above)",
-        strict=False)),
-])
-def test_granian_a_half_closing_client_gets_the_bare_apps_answer(
-        case: str, collector: Collector, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def granian_port(module_collector: Collector, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[int]:
+    """One granian serving hostile_apps' bare and wrapped apps for the cases below."""
     pytest.importorskip("granian")
     port = free_port()
-    make = GRANIAN_HALF_CLOSED[case]
-    # Whether granian answers such a client at all is its own race (on a loaded machine
-    # the bare /echo's client got the answer 2 times in 12 runs, the wrapped one's not):
-    # a pair that differs is played again, up to twice, as hostile14 does for its RACY.
     with serve(ASGI_SERVERS["granian"](port, "tests.support.hostile_apps:asgi_root"),
-               server_env(collector), tmp_path, port):
-        for _ in range(3):
-            bare = _answer(port, make(port, "bare", "bare"), half_close=True)
-            wrapped = _answer(port, make(port, "wrap", case), half_close=True)
-            if _normalized(wrapped) == _normalized(bare):
-                break
-    assert _normalized(wrapped) == _normalized(bare), (bare, wrapped)
+               server_env(module_collector), tmp_path_factory.mktemp("granian"), port):
+        yield port
+
+
+@pytest.mark.parametrize("case", list(GRANIAN_HALF_CLOSED))
+def test_granian_a_half_closing_client_gets_the_bare_apps_answer_or_none(
+        case: str, granian_port: int) -> None:
+    """Each of the bare and the wrapped app's half-closing clients gets the answer a
+    client that waits gets, or nothing (granian's drop, see above): never another
+    answer. Where nothing polls the body (the bare app, a chunked body) always the
+    answer. Before flaky41: the wrapped answer had to be the bare one's (played up to 3
+    times), chunked-unread an xfail that passed on a quiet machine."""
+    port, make = granian_port, GRANIAN_HALF_CLOSED[case]
+    waited = _answer(port, make(port, "bare", "bare"))
+    bare = _answer(port, make(port, "bare", "bare"), half_close=True)
+    wrapped = _answer(port, make(port, "wrap", case), half_close=True)
+    assert waited.startswith(b"HTTP/1.1 200 OK\r\n"), waited
+    if case == "chunked-unread":
+        assert _normalized(bare) == _normalized(waited), bare
+    for answer in (bare, wrapped):
+        assert answer == b"" or _normalized(answer) == _normalized(waited), (bare, wrapped)
