@@ -21,7 +21,6 @@ thread parked on the condition:
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from types import CodeType
@@ -36,7 +35,7 @@ from readme_metrics.delivery.queue import LogQueue
 from tests.support.delivery import adds_up, clocked_batcher, item, take_batch
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-from tests.test_review134_findings import _LandAtNth
+from tests.test_review134_findings import _LandAtNth, _traced
 
 
 def _codes(*functions: Any) -> set[CodeType]:
@@ -63,13 +62,11 @@ def _sweep(codes: set[CodeType], every: bool, case: Callable[[Land], str]) -> tu
 
         def land(action: Callable[[], object],
                  landing: _LandAtNth = landing) -> Optional[KeyboardInterrupt]:
-            sys.settrace(landing)
             try:
-                action()
+                with _traced(landing):
+                    action()
             except KeyboardInterrupt as raised:
                 return raised
-            finally:
-                sys.settrace(None)
             return None
         fault = case(land)
         if fault:
