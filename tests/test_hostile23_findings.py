@@ -42,7 +42,8 @@ LEAKED = {
 KEPT = [
     "please reset my password",
     f"my password is {SECRET}",
-    f"password: {SECRET}",
+    # (f"password: {SECRET}" was here: a YAML pair, its value hidden since hostile51.)
+    f"your password: {SECRET}",
     'the "password" field is required',
     'x{"user": "zoe"}',
     "a=1&b=the password is long",

@@ -101,7 +101,8 @@ KEPT = {
     # ("machine learning password hints" is a netrc's syntax whole, and is read so.)
     "prose-machine": ("text/plain", "machine learning makes password cracking faster\n"),
     "prose-properties": ("text/plain", "password\nis wrong\nagain please\n"),
-    "properties-plain-colon": ("text/plain", "password: kept\n"),
+    # ("password: kept\n" as text/plain was here: a YAML pair, hidden since hostile51.)
+    "properties-prose-colon": ("text/plain", "your password: kept\n"),
     "prose-octet": ("application/octet-stream", "reset your password now please"),
     "xml-key-not-plist": ("application/xml",
                           "<doc><key>password</key><string>kept</string></doc>"),

@@ -30,11 +30,19 @@ from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_escapes import spelled
 from readme_metrics.har.redaction_marks import MARKS
 from readme_metrics.har.redaction_spaced import PROPERTIES, netrc_redacted, properties_redacted
-from readme_metrics.har.redaction_xml import is_xml, plist_reading, plist_text, xml_redacted
+from readme_metrics.har.redaction_xml import (
+    is_xml,
+    plist_reading,
+    plist_text,
+    xml_redacted,
+    xml_text,
+)
 from readme_metrics.har.redaction_yaml import flow_document, is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.har.transfer_coding import base64_parts
 from readme_metrics.har.yaml_env import yaml_env
+from readme_metrics.har.yaml_lines import names_a_pair
 
 __all__ = [
     "NOT_KEYED_COMMENT", "UNREDACTABLE_COMMENT", "json_as_form", "looks_like_json",
@@ -112,10 +120,14 @@ def _archives(result: tuple[str, Optional[str]], essence: str, redactor: Optiona
     """``result`` with each archive's base64 in its text hidden (XML's ``<file>UEsDB...
     </file>``, YAML's block, the body itself, a multipart answer's field: hostile35),
     but a JSON body's (its strings read by the walk) and a form's (its values by
-    query_string), which read theirs."""
-    if redactor is None or not redactor.has_deny or essence == FORM or "json" in essence:
+    query_string), which read theirs; and each URL's password in it hidden
+    (``https://ada:...@host/``), a JSON body's too (a form's: query_string; hostile51)."""
+    if redactor is None or not redactor.has_deny or essence == FORM:
         return result
-    return archives_hidden(redactor, result[0]), result[1]
+    text = userinfo_hidden_in(result[0])
+    if "json" in essence:
+        return text, result[1]
+    return archives_hidden(redactor, text), result[1]
 
 
 #: What each hidden value's mark holds, as written or percent-encoded.
@@ -158,8 +170,11 @@ def _by_type(
             if redactor.allow_only:
                 return redacted(text), NOT_KEYED_COMMENT
             return _keyed_text(text, essence, redactor), None
-        # Truncated, broken or mis-declared JSON cannot be redacted key by key.
-        return redacted(text), UNREDACTABLE_COMMENT
+        if "json" in essence or is_yaml(essence) or _SECTION.match(text) is None:
+            # Truncated, broken or mis-declared JSON cannot be redacted key by key.
+            return redacted(text), UNREDACTABLE_COMMENT
+        # (An INI's or TOML's section header first, "[db]" on its line, is no JSON: the
+        # text is read by its lines below; hostile51: hidden whole before.)
     if redactor.allow_only:
         return redacted(text), NOT_KEYED_COMMENT
     if essence == EVENT_STREAM and event_stream_names(text, redactor):
@@ -201,6 +216,16 @@ def _by_type(
         # the key then a blank (hostile28); its other lines are then read as below.
         text = netrc_redacted(text, redactor.denies) or properties_redacted(
             text, redactor.denies, False) or text
+    if essence in _PLAIN_FORMS and "\\" in text:
+        # A properties file's lines with escapes or continued (pass\<LF> word=...,
+        # password\:..., pass\word=..., password=a\<LF> ...), read as Java reads them,
+        # its lines holding no "\\" left to the readings below (hostile51).
+        text = properties_redacted(text, redactor.denies, False, True) or text
+    if essence in _PLAIN_FORMS and ":" in text and redactor.mentions_key(text, True) and (
+            names_a_pair(text, redactor.denies)):
+        # Its lines that are YAML's pairs, "password: ...", read as YAML's (hostile51:
+        # kept before, as any text not typed YAML; "the password: ..." names no key).
+        text = yaml_redacted(text, redactor)
     if essence in _PLAIN_FORMS and ("=" in text or '"' in text or "'" in text) and (
             # (A name percent-encoded, "Pass%77ord=", is the name webob reads.)
             redactor.mentions_key(text, True) or redactor.names_key_encoded(text)):
@@ -216,12 +241,20 @@ def _by_type(
 
 
 _HTML, _TSV = "text/html", "text/tab-separated-values"
+#: An INI's or TOML's section header on the text's first line (``[db]``, ``[[servers]]``,
+#: ``[tool.poetry]``), which no JSON document starts with (``[null]``, ``[true]`` do: a
+#: JSON Lines stream's first line).
+_SECTION = lazy_compile(r"[ \t\f]*\[\[?[ \t\f]*(?!(?:true|false|null)[ \t\f]*\])"
+                        r"[A-Za-z_][\w.\- \t\f]*\]\]?[ \t\f]*(?:\r?\n|\r|\Z)")
 
 
 def _is_plist(essence: str, text: str) -> bool:
     """Whether ``text`` is an XML property list sent as text or octet-stream: read as
-    XML, not as text/plain's lines (hostile28; after a comment too, hostile30)."""
-    return essence == "application/x-plist" or essence in _PLAIN_FORMS and plist_text(text)
+    XML, not as text/plain's lines (hostile28; after a comment too, hostile30); or any
+    XML sent so, starting as a document does (``<?xml``, ``<db><password>...``: its
+    lines only were read, its elements sent in clear; hostile51)."""
+    return essence == "application/x-plist" or essence in _PLAIN_FORMS and (
+        plist_text(text) or xml_text(text))
 
 
 def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) -> str:

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, redacted
 from readme_metrics.har.redaction_spaced import (
+    NULLS,
     SCRIPT_QUOTES,
     TRIPLES,
     declared_end,
@@ -39,7 +40,10 @@ _TYPE = r"(?:[\w$.<>\[\]]|&(?:lt|gt|amp);)+"
 #: ``["password"]``, ``[:password]``. A name alone is no target: prose holds ``the
 #: password = ...``.
 _TARGET = (r"@{1,2}[A-Za-z_]\w*|\$?[A-Za-z_]\w*(?:(?:\.|->|::\$?)[A-Za-z_]\w*"
-           r"|\[[ \t\f]*(?:'[^'\\\n\[\]]*'|\"[^\"\\\n\[\]]*\"|:[A-Za-z_]\w*)[ \t\f]*\])+")
+           r"|\[[ \t\f]*(?:'[^'\\\n\[\]]*'|\"[^\"\\\n\[\]]*\"|:[A-Za-z_]\w*)[ \t\f]*\]"
+           # An expression's accesses (hostile51): a call's, its arguments on its line
+           # (``get(1, 2).password``), a subscript by a variable (``rows[i].password``).
+           r"|\([^()\n]*\)|\[[^\[\]\n'\"]*\])+")
 
 #: A statement assigning a name in a script, anywhere in its line (hostile48): a
 #: declaration after a ``;``, ``{``, ``}``, backquote or a tag's ``>`` (``a(); const
@@ -98,8 +102,9 @@ def code_assignments(line: str, denies: Callable[[str], bool]) -> tuple[Optional
             found.group(7)) or _target_name(found.group(4))
         start = found.end()
         if not name_denied(name, denies) or MARKS.match(line, start) is not None or (
-                (found.group(5) or found.group(7)) and _PLACEHOLDER.match(line, start)):
-            continue  # (another name, a value hidden already, a placeholder: kept)
+                (found.group(5) or found.group(7)) and _PLACEHOLDER.match(line, start)) or (
+                NULLS.match(line, start) is not None):
+            continue  # (another name, a value hidden already, a placeholder, None: kept)
         word = found.group("quote")
         if word:  # (-e "PASSWORD=...": to its closing quote)
             end = escaped_close(line, start, word)
@@ -156,7 +161,10 @@ def _target_name(target: str) -> str:
     """The name a member's or a subscript's target assigns: its last access's
     (``$cfg['db']['password']``: ``password``; ``self::$password``, ``@password``:
     ``password``)."""
+    if target.endswith(")"):
+        return ""  # (a call's result: no name assigned)
     if target.endswith("]"):
         key = target[target.rindex("[") + 1:-1].strip(" \t\f")
-        return key[1:] if key[:1] == ":" else key[1:-1]
+        # (A subscript by a variable or an index, rows[i]: no name; hostile51.)
+        return key[1:] if key[:1] == ":" else key[1:-1] if key[:1] in "'\"" and key else ""
     return _ACCESS.split(target)[-1].lstrip("@$")

@@ -44,6 +44,7 @@ from readme_metrics.har.redaction_forms import (
 from readme_metrics.har.redaction_json import INNER_START
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.redaction_pairs import by_name, names_a_value_field, paired_values
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -136,14 +137,19 @@ def query_string(redactor: Redactor, raw_query: str, codec: Optional[str] = None
     # JSON string's is.
     archives = redactor.has_deny and archive_in(raw_query)
     if codec is None:
-        return query_values(raw_query, partial(hidden_value, redactor, nested=nested,
-                                               paired=paired, quoted=quoted,
-                                               archives=archives),
-                            partial(hidden_name, redactor) if named else None, heads=nested)
-    return query_values(raw_query, partial(hidden_in, redactor, codec, nested=nested,
-                                           paired=paired, quoted=quoted, archives=archives),
-                        partial(hidden_name_in, redactor, codec) if named else None,
-                        heads=nested)
+        hidden = query_values(raw_query, partial(hidden_value, redactor, nested=nested,
+                                                 paired=paired, quoted=quoted,
+                                                 archives=archives),
+                              partial(hidden_name, redactor) if named else None,
+                              heads=nested)
+    else:
+        hidden = query_values(raw_query, partial(hidden_in, redactor, codec, nested=nested,
+                                                 paired=paired, quoted=quoted,
+                                                 archives=archives),
+                              partial(hidden_name_in, redactor, codec) if named else None,
+                              heads=nested)
+    # (A URL's password in a value, next=https://ada:...@host/: hostile51.)
+    return userinfo_hidden_in(hidden) if redactor.has_deny else hidden
 
 def hidden_value(redactor: Redactor, name: str, value: str, nested: bool = True,
                   paired: Optional[dict[str, frozenset[str]]] = None,

@@ -19,7 +19,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.yaml_lines import quote_close
 
-__all__ = ["PROPERTIES", "SCRIPT_QUOTES", "TRIPLES", "declared_end", "declared_value",
+__all__ = ["NULLS", "PROPERTIES", "SCRIPT_QUOTES", "TRIPLES", "declared_end", "declared_value",
            "escaped_close", "name_denied", "netrc_redacted",
            "properties_redacted", "quote_opened", "spaced_pair"]
 
@@ -168,17 +168,19 @@ _CONTROLS = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 
 
 def properties_redacted(text: str, denies: Callable[[str], bool],
-                        declared: bool) -> Optional[str]:
+                        declared: bool, escaped: bool = False) -> Optional[str]:
     """A properties file's ``text`` with the value of each key ``denies`` names hidden
     (its last dotted part too: ``db.password``; its escapes read: ``pass\\u0077ord``, a
     key continued on the next line), a value continued on the next lines by a ``\\`` at
     its end hidden with them; ``None`` when nothing is. Lines end at LF, CRLF or a lone
     CR, as Java reads them. Not ``declared``: the body is one only when every line is
-    (:data:`_PLAIN_LINE`), and only the values after a blank separator are read here
-    (``password=...`` lines are text/plain's pairs; ``password: ...`` is kept as in any
-    text not typed YAML)."""
-    if not declared and not all(_PLAIN_LINE.fullmatch(text, start, end)
-                                for start, end in _lines(text)):
+    (:data:`_PLAIN_LINE`), and only the values after a blank or ``:`` separator are read
+    here (``password=...`` lines are text/plain's pairs, Go's ``password := ...`` a
+    script's; ``db.password: ...``, kept before, hostile51). ``escaped``: a text/plain
+    body's lines holding a ``\\`` (an escape, a continuation) are read as a declared
+    file's, its others left (hostile51)."""
+    if not declared and not escaped and not all(_PLAIN_LINE.fullmatch(text, start, end)
+                                                for start, end in _lines(text)):
         return None
     done: list[str] = []  # (the text so far, joined a chunk at a time)
     out: list[str] = []
@@ -194,11 +196,13 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
                 break
             line, end = following
         logical = text[first:end]
-        found = _property(logical)
-        if found is None or not declared and found[1].strip() or not name_denied(
-                _key(found[0]), denies):
+        found = _property(logical) if not escaped or "\\" in logical else None
+        at = -1 if found is None or not declared and not escaped and (
+            "=" in found[1] or logical[found[2]:found[2] + 1] == "=") else (
+            _value_start(found, denies))
+        if at < 0 or at == len(logical):
             continue
-        out += text[kept:first + found[2]], redacted(logical[found[2]:])
+        out += text[kept:first + at], redacted(logical[at:])
         kept = end
         if len(out) >= _CHUNK:
             # (A piece or two a line hidden: 24-50 copies of a MiB of short lines at the
@@ -235,9 +239,27 @@ def _property(logical: str) -> Optional[tuple[str, str, int]]:
     end = next((stop.start() for stop in _KEY_STOP.finditer(logical, start)
                 if stop.group()[0] != "\\"), len(logical))
     separator = _SEPARATOR.match(logical, end) if end > start else None
-    if separator is None:
-        return None
+    if separator is None:  # (a key to the line's end: its value empty, unless cut)
+        return (logical[start:end], "", end) if start < end == len(logical) else None
     return logical[start:end], separator.group(), separator.end()
+
+
+def _value_start(found: tuple[str, str, int], denies: Callable[[str], bool]) -> int:
+    """Where the value of a line's property ``found`` starts when ``denies`` names its
+    key (its blanks trimmed: ``password\\ =``), else -1; a key whose name is cut by an
+    escaped separator, ``password\\:...`` (a key as Java reads it, holding the value),
+    from after it (hostile51: sent in clear)."""
+    written, separator, start = found
+    if name_denied(_key(written).strip(" \t\f"), denies):
+        return start
+    cut = _ESCAPED_SEPARATOR.search(written) if "\\" in written else None
+    if cut is None or not name_denied(_key(written[:cut.start()]).strip(" \t\f"), denies):
+        return -1
+    return start - len(separator) - len(written) + cut.end()
+
+
+#: A separator escaped in a key (``password\\:...``, ``password\\=...``).
+_ESCAPED_SEPARATOR = lazy_compile(r"\\[:=]")
 
 
 def _key(written: str) -> str:
@@ -268,6 +290,12 @@ _SPACED_PAIR = lazy_compile(
     r"([ \t\f]*(?:export[ \t\f]+)?((?:const|let|var)[ \t\f]+)?)([^\s=&;]+)"
     r"([ \t\f]*=[ \t\f]*)(.*)")
 
+#: A value that is a language's null or boolean (``self.password = None``, ``def
+#: f(password=None)``, ``this.password = null;``): code holding no secret, kept
+#: (hostile51: hidden before).
+NULLS = lazy_compile(
+    r"(?:None|null|nil|undefined|NULL|nullptr|True|False|true|false)(?![\w.(\[$'\"`-])")
+
 #: The quotes a script's declared value may open (a template literal's backquote too).
 SCRIPT_QUOTES = ('"', "'", "`")
 
@@ -294,8 +322,9 @@ def spaced_pair(line: str, denies: Callable[[str], bool], bare: bool = False
     if found.group(2):
         value = declared_value(value)
     value = value.rstrip(" \t\f")
-    if not value:
-        return None
+    nothing = NULLS.match(value)
+    if not value or nothing is not None and not value[nothing.end():].strip(" \t\f;"):
+        return None  # (None, null: no secret; hostile51)
     at = found.start(5)
     return line[:at] + redacted(value) + line[at + len(value):]
 

@@ -172,6 +172,20 @@ def plist_text(text: str) -> bool:
         at = _after_blanks(text, text.find(">", end) + 1)
 
 
+#: What starts an XML document: a declaration, a comment, a DOCTYPE, an element's tag.
+_XML_START = lazy_compile(
+    r"<(?:\?xml\b|!--|!DOCTYPE\b|[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?[\s/>])")
+
+
+def xml_text(text: str) -> bool:
+    """Whether ``text`` (sent as text/plain, octet-stream or untyped) starts as an XML
+    document does, after a mark and blanks: its elements and attributes are then read as
+    XML's too (hostile51: ``<password>...</password>`` was read as text/plain's lines
+    only, and sent in clear)."""
+    return "<" in text and _XML_START.match(
+        text, _after_blanks(text, 1 if text[:1] == "\ufeff" else 0)) is not None
+
+
 def _after_blanks(text: str, at: int) -> int:
     """Where the blanks from ``at`` on end."""
     blanks = _BLANKS.match(text, at)

@@ -10,21 +10,35 @@ once: linear. Moved from :mod:`readme_metrics.har.redaction_yaml`, as is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+import re
+from typing import Callable, Optional, Sequence
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import redacted
 
-if TYPE_CHECKING:
-    import re
-
 __all__ = ["ALIASES", "ANCHOR", "BLANKS", "BLOCK", "KEY_END", "SOLID", "SPACES", "block_end",
            "block_parent", "complex_scalars", "content_start", "is_item", "item_anchor",
-           "key_text", "match_end", "node_start", "properties_end", "quote_close",
-           "quoted_lines", "value_start"]
+           "key_text", "match_end", "names_a_pair", "node_start", "properties_end",
+           "quote_close", "quoted_lines", "value_start"]
 
 #: A plain key's end: a colon, then a blank or the line's end.
 KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
+
+
+#: A line that is a block mapping's pair, from its start (items' ``- `` first): its key,
+#: quoted or plain (to the first ``: ``; no flow collection's bracket first), then ``:``
+#: and a blank or the line's end. One try a line: linear.
+_PAIR_LINE = lazy_compile(
+    r"^[ \t]*(?:-[ \t]+)*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s\[\]{}#'\"][^\n:]*?))[ \t]*"
+    r":(?:[ \t\r]|$)", re.MULTILINE)
+
+
+def names_a_pair(text: str, denies: Callable[[str], bool]) -> bool:
+    """Whether a line of ``text`` (sent as text/plain) is a YAML pair whose key ``denies``
+    names (``password: ...``): the text is then read as YAML (hostile51); else it is not,
+    its lines left to text/plain's readings (an open flow collection's ``env: [A=1, [...``
+    read as YAML costs more than as lines)."""
+    return any(denies(found.group(found.lastindex or 3)) for found in _PAIR_LINE.finditer(text))
 
 
 #: Blanks, and a run of anything else (a property's text).
