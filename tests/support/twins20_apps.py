@@ -50,9 +50,14 @@ def answer(route: str, parsed: Any) -> Answer:
     return 200, headers, json.dumps({"got": parsed}).encode()
 
 
+def chunk(i: int) -> bytes:
+    """The stream's ``i``-th chunk."""
+    return f"chunk {i}\n".encode()
+
+
 def chunks(n: int) -> Iterator[bytes]:
     for i in range(n):
-        yield f"chunk {i}\n".encode()
+        yield chunk(i)
         if n > 10:  # the abandoned stream: slow enough for the client to leave
             time.sleep(0.01)
 
