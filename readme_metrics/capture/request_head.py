@@ -14,8 +14,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Callable, Mapping, Protocol
 
-from readme_metrics.capture.environ_strings import (
-    PLANS_MAX, Values, environ_strings, small_shape)
+from readme_metrics.capture.environ_strings import PLANS_MAX, Values, environ_strings, small_shape
 from readme_metrics.capture.forwarded import pick_client_ip
 from readme_metrics.capture.latin1 import header_text
 from readme_metrics.capture.request_headers import add_content_headers, header_name
