@@ -11,7 +11,7 @@ queued (:func:`remake`).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from readme_metrics.capture.answer_comments import no_answer_comment
 from readme_metrics.capture.environ_strings import Values
@@ -133,6 +133,7 @@ class Pending:
         except (TypeError, ValueError):  # no pairs of strings: the server refuses them
             text = None
         gaps = len(parts) - 1
+        self.response_headers: Union[str, tuple[Any, ...], list[Any]]
         if text is None:
             self.response_headers = headers
             header_bytes = 0  # count nothing
@@ -170,9 +171,9 @@ class Pending:
             else environ_head(self.request, values))  # type: ignore[arg-type]
         body, size = self.response_body, self.response_body_size
         # The headers as text and their Content-Length (-1: none), read once (cpu18).
-        pairs = self.response_headers
+        pairs: Any = self.response_headers
         if pairs.__class__ is str:  # joined (above): its pairs again
-            parts = iter(pairs.split("\0"))  # type: ignore[union-attr]
+            parts = iter(pairs.split("\0"))
             pairs = list(zip(parts, parts))
         response_headers, length = response_header_read(pairs)
         if self.cut_at_length and 0 <= length < size:  # what the server sent
