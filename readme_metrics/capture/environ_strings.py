@@ -59,14 +59,16 @@ def environ_strings(environ: Mapping[str, Any], joined: bool = False
         values = fetch(environ)
         try:
             # (The join counts the bytes and checks the values are strings.)
-            text = "\0".join(values)
+            text = "".join(values)
         except TypeError:
             pass  # a value that was a string is something else now: copy key by key
         else:
-            gaps = len(values) - 1
-            if joined and text.count("\0") == gaps:  # no value held a NUL
-                return keys, text, key_bytes + len(text) - gaps
-            return keys, values, key_bytes + len(text) - gaps
+            # No value holds a NUL: one memchr over the text (a count of the NULs in the
+            # text joined by NUL walks it char by char, 2.3k instructions for the bench's
+            # 0.8 KB; the second join costs less: cpu36).
+            if joined and "\0" not in text:
+                return keys, "\0".join(values), key_bytes + len(text)
+            return keys, values, key_bytes + len(text)
     strings = {k: v for k, v in environ.items() if v.__class__ is str}
     keys, values = tuple(strings), tuple(strings.values())
     key_bytes = sum(map(len, keys))

@@ -67,7 +67,7 @@ def environ_head(keys: tuple[str, ...], values: Values, trusted_proxies: int = 0
                  ) -> RequestHead:
     """The head of a request from the strings :func:`environ_strings` copied of its
     environ (on the worker)."""
-    if values.__class__ is str:  # (environ_strings' joined values: split on the worker)
+    if isinstance(values, str):  # (environ_strings' joined values: split on the worker)
         values = tuple(values.split("\0"))
     last_keys, plan = _last_head
     # The keys of one environ shape are one tuple (environ_strings' plan): the plan
@@ -87,8 +87,7 @@ def environ_head(keys: tuple[str, ...], values: Values, trusted_proxies: int = 0
     # call: no dict of them for request_url and client_ip.
     (method, protocol, content_type, length, software, scheme, host, server_name,
      server_port, raw_uri, request_uri, script_name, path_info, query, forwarded_proto,
-     forwarded_host, remote_addr, forwarded_for) = plan.pieces(
-        values + (None,))  # type: ignore[operator]
+     forwarded_host, remote_addr, forwarded_for) = plan.pieces(values + (None,))
     if content_type or length:  # (else add_content_headers adds none: no call)
         add_content_headers(headers, content_type, length, software)
     if scheme is None:
