@@ -34,9 +34,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.request_head import environ_head
 from readme_metrics.capture.response_headers import response_header_read
-
-#: Py_TPFLAGS_HAVE_GC: the type's objects are counted by the cyclic GC when made.
-_HAVE_GC = 1 << 14
+from tests.test_cpu24_queued_containers import _containers
 
 environ_strings_module = importlib.import_module("readme_metrics.capture.environ_strings")
 
@@ -48,6 +46,8 @@ def _room_for_plans(monkeypatch: pytest.MonkeyPatch) -> None:
     process's PLANS_MAX (cpu36: 3 failed so in a run of 30 neighbouring files)."""
     monkeypatch.setattr(environ_strings_module, "_PLANS", {})
     monkeypatch.setattr(environ_strings_module, "_last", ((), None))
+
+
 _BASE = "https://docs.example.com"
 _PAIRS = [("Content-Type", "application/json"), ("Content-Length", "2")]
 _HEADERS = {"HTTP_HOST": "api.example.com", "HTTP_ACCEPT": "application/json",
@@ -100,21 +100,6 @@ def _queued(headers: dict[str, str], pairs: list[Any], count: int,
     finally:
         middleware.close()
     return records
-
-
-def _containers(root: object) -> dict[int, object]:
-    """The GC-type objects reachable from ``root`` (itself included), by id."""
-    found: dict[int, object] = {}
-    todo = [root]
-    while todo:
-        obj = todo.pop()
-        if id(obj) in found or not type(obj).__flags__ & _HAVE_GC:
-            continue
-        if isinstance(obj, type) or type(obj).__name__ in ("module", "function"):
-            continue
-        found[id(obj)] = obj
-        todo.extend(gc.get_referents(obj))
-    return found
 
 
 def test_a_queued_get_holds_one_container_of_its_own() -> None:

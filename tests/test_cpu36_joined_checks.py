@@ -17,27 +17,21 @@ then joined by NUL; the response headers' strings the same way.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
 
 from readme_metrics.capture.environ_strings import environ_strings
 from tests.support.work_count import text_work
-from tests.test_cpu34_queued_strings import _HEADERS, _PAIRS, _environ, _queued
+from tests.test_cpu34_queued_strings import (  # noqa: F401 (its autouse fixture, here too)
+    _HEADERS,
+    _PAIRS,
+    _environ,
+    _queued,
+    _room_for_plans,
+)
 
 _BIG = 64 * 1024
-
-environ_strings_module = importlib.import_module("readme_metrics.capture.environ_strings")
-
-
-@pytest.fixture(autouse=True)
-def _room_for_plans(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Room for this module's environ shapes' plans: only an environ copied by its
-    plan is joined, and the tests before these in a worker may have filled the
-    process's PLANS_MAX (cpu36: 3 failed so in a run of 30 neighbouring files)."""
-    monkeypatch.setattr(environ_strings_module, "_PLANS", {})
-    monkeypatch.setattr(environ_strings_module, "_last", ((), None))
 
 
 def _work(header: str, pairs: list[Any]) -> int:
