@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import io
 from typing import Any, Callable
 
 import pytest
@@ -34,7 +33,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.request_head import environ_head
 from readme_metrics.capture.response_headers import response_header_read
-from tests.test_cpu24_queued_containers import _containers
+from tests.test_cpu24_queued_containers import _containers, _environ
 
 environ_strings_module = importlib.import_module("readme_metrics.capture.environ_strings")
 
@@ -52,19 +51,6 @@ _BASE = "https://docs.example.com"
 _PAIRS = [("Content-Type", "application/json"), ("Content-Length", "2")]
 _HEADERS = {"HTTP_HOST": "api.example.com", "HTTP_ACCEPT": "application/json",
             "HTTP_USER_AGENT": "test/1.0", "HTTP_X_REQUEST_ID": "0f8e2a3c"}
-
-
-def _environ(headers: dict[str, str]) -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/widgets",
-        "QUERY_STRING": "a=1", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(), "wsgi.multithread": True,
-        "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
-    }
-    environ.update(headers)
-    return environ
 
 
 def _queued(headers: dict[str, str], pairs: list[Any], count: int,
