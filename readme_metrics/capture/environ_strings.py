@@ -20,9 +20,9 @@ header names cannot grow them.
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Union
 
-__all__ = ["PLANS_MAX", "environ_strings", "small_shape"]
+__all__ = ["PLANS_MAX", "Values", "environ_strings", "small_shape"]
 
 #: Environ shapes remembered per process; further shapes are copied key by key.
 PLANS_MAX = 64
@@ -30,6 +30,8 @@ PLANS_MAX = 64
 _PLAN_KEY_BYTES_MAX = 4096
 _PLAN_KEYS_MAX = 256
 
+#: The values of an environ's strings: a tuple, or one string of them joined by NUL.
+Values = Union[tuple[str, ...], str]
 _Plan = tuple[tuple[str, ...], Callable[[Any], Any], int]
 _PLANS: dict[tuple[str, ...], _Plan] = {}
 # The shape and plan used last: the next environ is most often of the same shape, and
@@ -38,8 +40,13 @@ _PLANS: dict[tuple[str, ...], _Plan] = {}
 _last: tuple[tuple[str, ...], Optional[_Plan]] = ((), None)
 
 
-def environ_strings(environ: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], int]:
-    """(keys, values, bytes) of the string values of ``environ``, in its order."""
+def environ_strings(environ: Mapping[str, Any], joined: bool = False
+                    ) -> tuple[tuple[str, ...], Values, int]:
+    """(keys, values, bytes) of the string values of ``environ``, in its order.
+
+    ``joined``: the values of an environ copied by its plan come as one string, joined
+    by NUL (``environ_head`` splits them), where none of them holds a NUL: a
+    string is no GC container, where the tuple is one (cpu34)."""
     global _last
     shape = tuple(environ)
     last_shape, plan = _last
@@ -51,9 +58,17 @@ def environ_strings(environ: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[
         keys, fetch, key_bytes = plan
         values = fetch(environ)
         try:
-            return keys, values, key_bytes + len("".join(values))
+            # (The join counts the bytes and checks the values are strings.)
+            text = "".join(values)
         except TypeError:
             pass  # a value that was a string is something else now: copy key by key
+        else:
+            # No value holds a NUL: one memchr over the text (a count of the NULs in the
+            # text joined by NUL walks it char by char, 2.3k instructions for the bench's
+            # 0.8 KB; the second join costs less: cpu36).
+            if joined and "\0" not in text:
+                return keys, "\0".join(values), key_bytes + len(text)
+            return keys, values, key_bytes + len(text)
     strings = {k: v for k, v in environ.items() if v.__class__ is str}
     keys, values = tuple(strings), tuple(strings.values())
     key_bytes = sum(map(len, keys))

@@ -11,9 +11,10 @@ queued (:func:`remake`).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from readme_metrics.capture.answer_comments import no_answer_comment
+from readme_metrics.capture.environ_strings import Values
 from readme_metrics.capture.request_head import RequestSource, environ_head
 from readme_metrics.capture.response_headers import response_header_read
 from readme_metrics.exchange import Exchange, Group
@@ -21,8 +22,9 @@ from readme_metrics.exchange import Exchange, Group
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
 
-#: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them.
-EnvironStrings = tuple[tuple[str, ...], tuple[str, ...], int]
+#: (keys, values, bytes) of a WSGI environ's strings, as environ_strings gives them (the
+#: values a tuple, or one string of them joined).
+EnvironStrings = tuple[tuple[str, ...], Values, int]
 
 __all__ = ["CutAtExit", "EnvironStrings", "LEFT_IN_WRITE", "Pending", "Remade", "remake"]
 
@@ -40,8 +42,10 @@ class Pending:
     :func:`~readme_metrics.capture.environ_strings.environ_strings` gave: (keys, values,
     bytes), kept as two slots (``request`` the keys, ``request_values`` the values; None
     for a RequestSource), not as the tuple: one GC container less a queued log (cpu24).
-    The response headers are taken as they are when they are a tuple (the WSGI
-    middleware's own copy), else copied.
+    The values are one string where they can be, and so are the response headers
+    (``to_exchange`` splits them): a queued small GET holds one GC
+    container, itself (cpu34), where it held four, each counted by the cyclic GC on the
+    request thread while the queue is deep.
     """
 
     __slots__ = (
@@ -59,7 +63,7 @@ class Pending:
         # request thread, and the queue holds one container fewer a log until a sender
         # frees it (tests/test_cpu24_queued_containers.py).
         self.request: Union[RequestSource, tuple[str, ...]]
-        self.request_values: Optional[tuple[str, ...]]
+        self.request_values: Optional[Values]
         if request.__class__ is tuple:  # (environ_strings' own; a RequestSource is none)
             self.request, self.request_values, nbytes = request
         else:
@@ -94,7 +98,6 @@ class Pending:
         headers = recorder.headers
         if headers.__class__ is not tuple:  # a list may still change: this one won't
             headers = list(headers)
-        self.response_headers = headers
         # One kept chunk (the usual case) is handed over as is, no copy (kept_body(),
         # read here without a call).
         kept = recorder.kept
@@ -115,15 +118,38 @@ class Pending:
         # log's times (to_exchange).
         self.responded = recorder.responded or finished
         self.finished = finished
-        # A loop, not sum(map(len, chain.from_iterable(headers))): for the few pairs of
-        # a response, the three iterator objects cost more than the loop (about 2.5k
-        # instructions against 1k for three pairs).
-        header_bytes = 0
+        # The pairs' strings as one, joined by NUL (to_exchange splits it): a
+        # string is no GC container, where the tuple and each pair made for this
+        # response (the x-documentation-url one) are, counted by the cyclic GC on the
+        # request thread until a sender frees them (cpu34). Pairs of strings holding no
+        # NUL only; else (never from a server that sends them) kept as they are. The NUL
+        # looked for by one memchr over their plain join, not counted char by char in
+        # the joined text (cpu36: a count walks all of a large header's text).
+        parts: list[object] = []
+        add = parts.append
         try:
             for name, value in headers:
-                header_bytes += len(name) + len(value)
+                add(name)
+                add(value)
+            text = "\0".join(parts)  # type: ignore[arg-type]
         except (TypeError, ValueError):  # no pairs of strings: the server refuses them
+            text = None
+        gaps = len(parts) - 1
+        self.response_headers: Union[str, tuple[Any, ...], list[Any]]
+        if text is None:
+            self.response_headers = headers
             header_bytes = 0  # count nothing
+            try:
+                for name, value in headers:
+                    header_bytes += len(name) + len(value)
+            except (TypeError, ValueError):
+                header_bytes = 0
+        elif gaps < 0:  # none
+            self.response_headers = ()
+            header_bytes = 0
+        else:
+            self.response_headers = text if "\0" not in "".join(parts) else headers  # type: ignore[arg-type]
+            header_bytes = len(text) - gaps
         self.nbytes = (nbytes + header_bytes + len(self.request_body) + len(self.response_body))
 
     def unanswered(self, why: str) -> None:
@@ -147,7 +173,11 @@ class Pending:
             else environ_head(self.request, values))  # type: ignore[arg-type]
         body, size = self.response_body, self.response_body_size
         # The headers as text and their Content-Length (-1: none), read once (cpu18).
-        response_headers, length = response_header_read(self.response_headers)
+        pairs: Any = self.response_headers
+        if pairs.__class__ is str:  # joined (above): its pairs again
+            parts = iter(pairs.split("\0"))
+            pairs = list(zip(parts, parts))
+        response_headers, length = response_header_read(pairs)
         if self.cut_at_length and 0 <= length < size:  # what the server sent
             body, size = body[:length], length
         cut = None

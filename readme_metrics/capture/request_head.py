@@ -14,7 +14,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Callable, Mapping, Protocol
 
-from readme_metrics.capture.environ_strings import PLANS_MAX, environ_strings, small_shape
+from readme_metrics.capture.environ_strings import PLANS_MAX, Values, environ_strings, small_shape
 from readme_metrics.capture.forwarded import pick_client_ip
 from readme_metrics.capture.latin1 import header_text
 from readme_metrics.capture.request_headers import add_content_headers, header_name
@@ -46,15 +46,16 @@ class EnvironRequest:
 
     Strings only (see :mod:`~readme_metrics.capture.environ_strings`): the worker must
     not keep the server's socket objects alive, and a later app or dispatcher rewriting
-    PATH_INFO must not change what is logged. The keys and values are kept as two
-    tuples; the dict is built on the worker.
+    PATH_INFO must not change what is logged. The keys are kept as a tuple (the environ
+    shape's), the values as one string where they can be (``joined``: cpu34); the dict
+    is built on the worker.
     """
 
     __slots__ = ("keys", "values", "trusted_proxies", "nbytes")
 
     def __init__(self, environ: Mapping[str, object], trusted_proxies: int = 0) -> None:
         # Every string is held until the log is sent (headers can be large): counted.
-        self.keys, self.values, self.nbytes = environ_strings(environ)
+        self.keys, self.values, self.nbytes = environ_strings(environ, joined=True)
         self.trusted_proxies = trusted_proxies
 
     def head(self) -> RequestHead:
@@ -62,10 +63,12 @@ class EnvironRequest:
         return environ_head(self.keys, self.values, self.trusted_proxies)
 
 
-def environ_head(keys: tuple[str, ...], values: tuple[str, ...], trusted_proxies: int = 0
+def environ_head(keys: tuple[str, ...], values: Values, trusted_proxies: int = 0
                  ) -> RequestHead:
     """The head of a request from the strings :func:`environ_strings` copied of its
     environ (on the worker)."""
+    if isinstance(values, str):  # (environ_strings' joined values: split on the worker)
+        values = tuple(values.split("\0"))
     last_keys, plan = _last_head
     # The keys of one environ shape are one tuple (environ_strings' plan): the plan
     # used last is found by identity, not by hashing 30 keys.
