@@ -16,6 +16,7 @@ import re
 from secrets import token_hex
 from typing import Any
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.deep_json import loads
 from readme_metrics.har.key_spellings import (
     encodable,
@@ -83,7 +84,7 @@ def _int_as_sent(literal: str) -> Any:
 
 
 # An integer -0 where a JSON value may start (or in a string: read with the hook too).
-_NEGATIVE_ZERO = re.compile(r"(?:^|(?<=[\[:,\s]))-0(?![.eE0-9])")
+_NEGATIVE_ZERO = lazy_compile(r"(?:^|(?<=[\[:,\s]))-0(?![.eE0-9])")
 
 
 def read_as_sent(text: str) -> Any:
