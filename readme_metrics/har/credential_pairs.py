@@ -27,8 +27,9 @@ from readme_metrics.har.credential_headers import (
     CREDENTIAL_KEY_ENDINGS,
     credential_header,
 )
+from readme_metrics.har.deep_json import repeats_a_name
 from readme_metrics.har.json_literals import dumps_as_sent, read_as_sent
-from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS
+from readme_metrics.har.redaction_json import NAME_MEMBERS, VALUE_MEMBERS, more_members_than
 from readme_metrics.har.redaction_marks import REDACTED_MARK
 from readme_metrics.har.redaction_names import folded_name, needles_in
 from readme_metrics.har.redaction_pairs import paired_values, pairs_with
@@ -234,15 +235,17 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def _walk(document: Any) -> bool:
-    """Mask, in place, the value of each pair naming a credential header; True when one
-    changed."""
+def _walk(document: Any) -> tuple[bool, int]:
+    """Mask, in place, the value of each pair naming a credential header: (True when one
+    changed, the number of keys of the objects walked: at most the document's)."""
     changed = False
+    count = 0
     stack = [document]
     while stack:
         node = stack.pop()
         if node.__class__ is dict:
             keys = list(node)
+            count += len(keys)
             folded = [folded_name(key) for key in keys]
             naming = [member for key, member in zip(keys, folded)
                       if member in NAME_MEMBERS and _names_credential(node[key])]
@@ -274,7 +277,7 @@ def _walk(document: Any) -> bool:
                     changed = True
                 continue
             stack.extend(item for item in node if isinstance(item, (dict, list)))
-    return changed
+    return changed, count
 
 
 def masked_credential_pairs(text: str) -> str:
@@ -298,7 +301,14 @@ def masked_credential_pairs(text: str) -> str:
         return _masked_as_written(text)
     except (TypeError, RecursionError):
         return text
-    if not isinstance(document, (dict, list)) or not _walk(document):
+    if not isinstance(document, (dict, list)):
+        return text
+    changed, keys = _walk(document)
+    # A member named twice keeps its last value only in ``document``, as the app reads
+    # it: an earlier one, never walked, may be a credential ({"Authorization": "Bearer
+    # ...", "Authorization": 1}), so such a text is written back from the document, as
+    # the redaction walk writes it (review140: sent as written, in clear).
+    if not changed and not (more_members_than(text, keys) and repeats_a_name(text)):
         return text
     # Numbers as written; a lone surrogate from a "\ud800" escape escaped again.
     return dumps_as_sent(document, text)

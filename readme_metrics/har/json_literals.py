@@ -3,7 +3,8 @@ JSON document: :class:`KeptNumber` for a number Python reads as no number writte
 same (over 4,300 digits, 1e400, NaN), and :func:`dumps_as_sent`, which writes them as sent.
 Moved from :mod:`readme_metrics.har.credentials`, as is. :func:`read_as_sent` reads a
 document the lists redact (and one whose credential pairs are masked) so too, every
-float that Python would write otherwise kept (``12.30``, ``1E2``; blackbox19): SPEC 6's
+float that Python would write otherwise kept (``12.30``, ``1E2``; blackbox19), and an
+integer ``-0`` (review140): SPEC 6's
 "Redacting a JSON body keeps it valid JSON", the values not redacted as sent.
 """
 
@@ -15,6 +16,7 @@ import re
 from secrets import token_hex
 from typing import Any
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.deep_json import loads
 from readme_metrics.har.key_spellings import (
     encodable,
@@ -75,19 +77,31 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _int_as_sent(literal: str) -> Any:
+    """A JSON integer as :func:`read_integer` reads it, but ``-0`` (an int has no
+    negative zero: written back ``0``), kept as a :class:`KeptNumber` (review140)."""
+    return KeptNumber(literal) if literal == "-0" else read_integer(literal)
+
+
+# An integer -0 where a JSON value may start (or in a string: read with the hook too).
+_NEGATIVE_ZERO = lazy_compile(r"(?:^|(?<=[\[:,\s]))-0(?![.eE0-9])")
+
+
 def read_as_sent(text: str) -> Any:
     """The JSON ``text`` as a document (:func:`~.deep_json.loads`) that
     :func:`dumps_as_sent` writes back with every number as written: a float written back
-    otherwise, and an integer longer than ``int()`` reads, are a :class:`KeptNumber` (ints
-    are read by the C parser, but for such a text, read again). ``ValueError`` for a text
-    that is no JSON (NaN, Infinity, nested too deep, broken)."""
-    try:
-        return loads(text, parse_constant=_not_json, parse_float=_float_as_sent)
-    except ValueError as error:
-        if "integer string conversion" not in str(error):
-            raise
+    otherwise, an integer longer than ``int()`` reads, and ``-0``, are a
+    :class:`KeptNumber` (ints are read by the C parser, but for such a text, read again,
+    or at once for a text holding a ``-0``). ``ValueError`` for a text that is no JSON
+    (NaN, Infinity, nested too deep, broken)."""
+    if not ("-0" in text and _NEGATIVE_ZERO.search(text) is not None):
+        try:
+            return loads(text, parse_constant=_not_json, parse_float=_float_as_sent)
+        except ValueError as error:
+            if "integer string conversion" not in str(error):
+                raise
     return loads(text, parse_constant=_not_json, parse_float=_float_as_sent,
-                 parse_int=read_integer)
+                 parse_int=_int_as_sent)
 
 
 def dumps_as_sent(document: Any, source: str) -> str:

@@ -1,7 +1,7 @@
 """What :class:`~readme_metrics.har.redaction.Redactor` reads a JSON text with: where a
 document may start, the members that name another member's key (an echoed validation
 error, a JSON Patch operation), a count of members against the document's keys (the
-document itself is read and written by :mod:`~readme_metrics.har.json_numbers`). Moved from
+document itself is read and written by :mod:`~readme_metrics.har.json_literals`). Moved from
 :mod:`readme_metrics.har.redaction`, as is.
 """
 
