@@ -197,8 +197,8 @@ def test_help_and_version_first_are_not_taken_for_a_commands_option(
 RUN_BY = {
     ("", "# the demo: an example API"):  # .ci/run runs the test command too
         ("test_readme.py", "test_the_first_two_commands_are_the_demo_and_the_tests"),
-    ("Install", "pip install .                # WSGI core"):
-        ("test_newcomer37_findings.py", "test_readme_install_extras_are_setup_pys"),
+    ("Install", ". .venv/bin/activate"):  # and its pip lines: test_readme_install_extras_
+        ("test_readme.py", "test_the_install_block_activates_the_demos_virtualenv"),
     ("Install", "pip wheel --no-deps -w dist ."):
         ("test_readme.py", "test_version_is_above_the_official_3x_line_and_install_says_how"),
     ("Quick start: any WSGI app", "from readme_metrics import MetricsApiConfig"):

@@ -167,6 +167,35 @@ def test_version_is_above_the_official_3x_line_and_install_says_how() -> None:
     assert "not on PyPI" in " ".join(install.split())
 
 
+def test_the_install_block_activates_the_demos_virtualenv(tmp_path: Path) -> None:
+    """newcomer39: the demo line makes ``.venv`` and runs ``.venv/bin/...`` without
+    activating it, so the Install block's bare ``pip`` (and the quick starts' ``python
+    app.py``, ``flask``, ``uvicorn``) would use another Python. The block activates that
+    virtualenv first, and its line, run in bash, does make ``python`` the venv's."""
+    top = README.read_text(encoding="utf-8").split("\n## ", 1)[0]
+    demo = code_blocks(top, "bash")[0]
+    assert "python3 -m venv .venv && .venv/bin/pip" in demo and "activate" not in demo
+    install = readme_sections()["Install"]
+    lines = [line.split("#", 1)[0].strip() for line in code_blocks(install, "bash")[0]
+             .splitlines() if line.split("#", 1)[0].strip()]
+    activate = lines[0]
+    assert activate in (". .venv/bin/activate", "source .venv/bin/activate"), lines
+    assert all(line.startswith("pip install ") for line in lines[1:]), lines
+    prose = " ".join(install.split("```", 1)[0].split())
+    missing = "ModuleNotFoundError: No module named 'readme_metrics'"
+    assert missing in prose, prose
+    run_command([sys.executable, "-m", "venv", "--without-pip", ".venv"], cwd=tmp_path,
+                check=True, timeout=120)
+    shell = run_command(["bash", "-c", f"{activate} && python -c 'import sys; "
+                         "print(sys.prefix)'"], cwd=tmp_path, capture_output=True,
+                        text=True, check=True)
+    assert Path(shell.stdout.strip()) == tmp_path / ".venv", shell
+    # the error README quotes is the one a Python without the library gives
+    bare = run_command([sys.executable, "-I", "-S", "-c", "import readme_metrics"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert bare.returncode == 1 and missing in bare.stderr, bare.stderr
+
+
 def test_local_collector_addresses_use_collects_port(
         capsys: pytest.CaptureFixture[str]) -> None:
     """Every README_METRICS_SERVER in the docs and examples is collect's default port."""
