@@ -23,6 +23,7 @@ from readme_metrics.har.headers import cookies_redacted, folded_cookies_redacted
 from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
 __all__ = ["MAX_EPOCH", "request_cookies", "response_cookies", "response_received"]
@@ -35,6 +36,13 @@ def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
     if redactor is not None and redactor.redacts(name):
         return redacted(value)
     return mask(value)
+
+
+def _userinfo_hidden(cookies: str) -> str:
+    """Cookies with each URL's password in them hidden (``next=https%3A%2F%2Fada%3A...%40db``)
+    before their values are masked: a mask shows a value's last four characters, a
+    password's last ones when the host after it is short (``...@db``; hostile52)."""
+    return userinfo_hidden_in(cookies) if "@" in cookies or "%40" in cookies else cookies
 
 
 def _request_cookie_value(name: str, value: str, redactor: Redactor) -> str:
@@ -68,7 +76,9 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
     the header values (an alias's spellings are left to the scrub after the build).
     """
     out = []
-    for part in cookies.split(";"):
+    # (_userinfo_hidden's tests inlined: a call a log with cookies costs more.)
+    for part in (userinfo_hidden_in(cookies) if "@" in cookies or "%40" in cookies
+                 else cookies).split(";"):
         # _pair, inlined: a call per cookie costs more than its test.
         name, equals, value = part.partition("=")
         name, value = (name.strip(), value.strip()) if equals else ("", name.strip())
@@ -187,7 +197,7 @@ def response_cookies(
             continue
         if redactor is not None and "," in value_of_header:
             value_of_header = folded_cookies_redacted(value_of_header, redactor.redacts)
-        first, *attributes = value_of_header.split(";")
+        first, *attributes = _userinfo_hidden(value_of_header).split(";")
         name, value = _pair(first)
         if not name and not value:
             continue

@@ -1,6 +1,7 @@
 """URLs in header values scrubbed: a userinfo masked, a Link header's targets and anchors.
 
-A ``user:password@`` in a URL or Host value is masked as a credential; a Link's target
+A ``user:password@`` in a URL or Host value has its password hidden whole, its user kept
+(a userinfo without a password, a token, is masked as a credential); a Link's target
 and anchor URLs are redacted as URL headers are; where the allowlist alone hides a URL
 header, its value as mimeType and redirectURL show it has the parts no key names hidden.
 """
@@ -13,6 +14,7 @@ from urllib.parse import quote, unquote
 
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.text_userinfo import hidden_password
 from readme_metrics.masking import is_masked, mask
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
@@ -27,8 +29,8 @@ _LINK_ANCHOR = re.compile(r'(;[ \t]*anchor[ \t]*=[ \t]*")([^"]*)(")', re.IGNOREC
 
 
 def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
-    """``url`` with its userinfo (``user:password@``) replaced by ``hide(userinfo)``,
-    percent-encoded so that it stays a URL."""
+    """``url`` with its userinfo (``user:password@``) replaced by ``hide(userinfo)``, which
+    gives it as a URL writes it (percent-encoded), so that it stays a URL."""
     if "@" not in url:
         return url
     scheme, sep, rest = url.partition("//")
@@ -37,26 +39,40 @@ def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
                    if at >= 0), default=len(rest))
         userinfo, at, host = rest[:end].rpartition("@")
         if at:
-            url = scheme + sep + quote(hide(userinfo), safe="") + at + host + rest[end:]
+            url = scheme + sep + hide(userinfo) + at + host + rest[end:]
     return url
 
 
 def hidden_userinfo(url: str) -> str:
-    """``url`` with its userinfo (``user:password@``) as its mask, percent-encoded."""
+    """``url`` with its userinfo (``user:password@``) hidden (:func:`masked_userinfo`)."""
     return userinfo_hidden(url, masked_userinfo)
 
 
 def masked_authority(value: str) -> str:
-    """A Host value with its userinfo (``user:password@host``) as its mask."""
+    """A Host value with its userinfo (``user:password@host``) hidden as a URL's is."""
     userinfo, at, host = value.rpartition("@")
     return masked_userinfo(userinfo) + at + host if at else value
 
 
+# What a userinfo's user may hold as written (RFC 3986: unreserved, sub-delims, escapes).
+_USER_SAFE = "!$&'()*+,;=%"
+
+
 def masked_userinfo(userinfo: str) -> str:
-    """A URL's userinfo as a credential header's value: its mask (one hidden already, by
-    the lists or as the caller's key, stays as it is)."""
+    """A URL's userinfo hidden, as a URL writes it (percent-encoded): ``user:password``
+    has its user kept and its password hidden whole (:func:`.text_userinfo.hidden_password`,
+    as in a body or a query: its mask showed its last four characters, hostile52); one
+    without a password (a token as the user, ``https://<token>@host``) is masked as a
+    credential header's value; one hidden already, by the lists or as the caller's key,
+    stays as it is."""
+    user, colon, password = userinfo.partition(":")
+    if colon and password:
+        mark = hidden_password(password)
+        return quote(user, safe=_USER_SAFE) + ":" + (
+            quote(password, safe=_USER_SAFE) if mark is None else mark)
     shown = unquote(userinfo)
-    return shown if is_masked(shown) or shown.startswith("[REDACTED") else mask(userinfo)
+    return quote(shown if is_masked(shown) or shown.startswith("[REDACTED")
+                 else mask(userinfo), safe="")
 
 
 def unkeyed_hidden(url: str) -> str:
@@ -66,7 +82,12 @@ def unkeyed_hidden(url: str) -> str:
     url, hash_mark, fragment = url.partition("#")
     if hash_mark:
         url += "#" + quote(redacted(fragment), safe="")
-    return userinfo_hidden(url, redacted)
+    return userinfo_hidden(url, _redacted_whole)
+
+
+def _redacted_whole(userinfo: str) -> str:
+    """A userinfo as its redaction, percent-encoded."""
+    return quote(redacted(userinfo), safe="")
 
 def link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
                   ) -> str:

@@ -38,6 +38,7 @@ from readme_metrics.har.key_base64_percent import masked_encoded_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
 # (the cookie values moved to cookie_values, the URLs in values to header_urls, the
@@ -256,9 +257,12 @@ def headers(
     # pattern's search, ZLIB_START, alone took ~36k Ir over 13 common headers; cpu28),
     # the search confirms what it finds; a test keeps them in step. Over 13 common
     # headers' values, none found: ~1.2 us, archive_in's call ~1.55.)
-    archives = False
+    archives = urls = False
     if redactor is not None and redactor.has_deny:
         joined = "\n".join(map(_VALUE, pairs))
+        # A URL's password in a value the lists leave (X-Return-To: https://ada:...@h/)
+        # hidden as a body's is, with a denylist given (text_userinfo; hostile52).
+        urls = "@" in joined or "%40" in joined
         archives = ("UE" in joined or "H4" in joined or "Ql" in joined
                     or "KL" in joined or "BLAw" in joined or "QSwME" in joined
                     or "%" in joined or zlib_pair_in(joined)
@@ -268,6 +272,8 @@ def headers(
         if archives and archive_held(redactor, value):  # type: ignore[arg-type]
             value = redacted(value)
         if name in plain and (bare or value[:1] not in _JSON_LEAD):
+            if urls:
+                value = userinfo_hidden_in(value)
             if tested and (len(value) >= shortest and (
                     key in value or "\\" in value or inside and (
                     "%" in value or (spaced and "+" in value))) or (
@@ -301,6 +307,10 @@ def headers(
         elif kind == _MASKED:
             if redactor is not None:
                 value = _without_redacted_cookies(name, value, redactor)
+            if "@" in value or "%40" in value:
+                # A URL's password in it (a cookie's next=https://ada:...@db) hidden
+                # first: the mask shows the value's last four characters (hostile52).
+                value = userinfo_hidden_in(value)
             # (mask, inlined: its call costs more than the length test.)
             value = kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value)
         elif kind == _URL:
@@ -329,6 +339,8 @@ def headers(
                     value[:1] in _JSON_OPEN or value.lstrip(" \t\r\n")[:1] in _JSON_OPEN):
                 value = (_link_targets(value, redactor, caller) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
+            if urls:
+                value = userinfo_hidden_in(value)
             # caller.may_hold, inlined as for the plain headers above (Host, Content-Type,
             # Content-Length and x-documentation-url take this way in every log; a noted
             # value is looked at with the gate too: the bodies' mimeType repeat it).

@@ -1,21 +1,24 @@
 """A URL's password written in a text, hidden by the denylist (hostile51): a body's
 (``see https://ada:...@host/``, ``postgres://ada:...@db/x``, a JSON string's
 ``https:\\/\\/ada:...@host``) and a query's or form's value (``next=https://ada:...@host/``,
-``next=https%3A%2F%2Fada%3A...%40host``). A header holding a URL has its userinfo masked
-always (:mod:`.header_urls`); these went out in clear. The user is kept, the password
-hidden percent-encoded (``%5BREDACTED%206%5D``), so that the URL stays a URL. Pure
-functions over the text; each authority read once: linear.
+``next=https%3A%2F%2Fada%3A...%40host``). A header holding a URL has its password hidden
+always, by :func:`hidden_password` too (:mod:`.header_urls`: it was masked, its last four
+characters shown, till hostile52). The user is kept, the password hidden percent-encoded
+(``%5BREDACTED%206%5D``), so that the URL stays a URL. Pure functions over the text; each
+authority read once: linear.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Optional
+from urllib.parse import unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
+from readme_metrics.masking import is_masked
 
-__all__ = ["userinfo_hidden_in"]
+__all__ = ["hidden_password", "userinfo_hidden_in"]
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (no ``:`` nor ``@``),
 #: ``:``, its password to the authority's last ``@`` (a password may hold one), the
@@ -45,6 +48,18 @@ def userinfo_hidden_in(text: str) -> str:
     return text
 
 
+def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
+    """A URL's ``password`` (as written in its userinfo, or ``encoded`` once more: a query
+    value's ``%3A...%40``) as its mark, percent-encoded so that the URL stays one; None
+    for an empty one or one hidden already (a list's mark, the caller's key's mask), kept.
+    The one place a URL's password becomes its mark: bodies, queries, headers, the url."""
+    if not password or MARKS.fullmatch(password) is not None or password.startswith(
+            "sha512-") and is_masked(unquote(password)):
+        return None
+    return escaped_redacted(
+        "x" * (len(password) - 2 * password.count("%")) if encoded else password)
+
+
 def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool) -> str:
     """``text`` with each password ``found`` (its matches, group 1) hidden; an empty one,
     or one hidden already, kept. (No call on the text itself: a call for each URL on a
@@ -52,12 +67,10 @@ def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool) -> str:
     out: list[str] = []
     kept = 0
     for userinfo in found:
-        password = userinfo.group(1)
-        if not password or MARKS.fullmatch(password) is not None:
+        mark = hidden_password(userinfo.group(1), encoded)
+        if mark is None:
             continue
-        start = userinfo.start(1)
-        out += text[kept:start], escaped_redacted(
-            "x" * (len(password) - 2 * password.count("%")) if encoded else password)
+        out += text[kept:userinfo.start(1)], mark
         kept = userinfo.end(1)
     if not out:
         return text
