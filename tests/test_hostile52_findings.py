@@ -250,3 +250,20 @@ def test_through_a_real_server_a_flask_app_and_the_collector(
     assert urlsplit(entry["request"]["url"]).username == "ada"
     assert urlsplit(entry["response"]["redirectURL"]).username == "ada"
     assert sent.count(f"ada:{MARK}@") >= 8, sent
+
+
+@pytest.mark.parametrize("user", ["ghp_0123456789abcdefXw3K0123456789abcdef",
+                                  "0123456789abcdef0123"])
+def test_a_token_as_the_user_beside_a_password_stays_masked(user: str) -> None:
+    """``https://<token>:x-oauth-basic@github.com`` (GitHub's style: the token is the user):
+    the user is masked as a credential is, not kept (lead, after hostile52 kept every
+    user and sent this token in clear); a user name (short) is kept beside the mark."""
+    entry = _entry("request", "Referer", f"https://{user}:x-oauth-basic@github.com/o/r")
+    logged = _value(entry, "request", "Referer")
+    userinfo = unquote(logged.split("//")[1].rpartition("@")[0])
+    assert user not in logged and user[:-4] not in unquote(logged), logged
+    assert userinfo.startswith(mask(user) + ":"), logged
+    assert "x-oauth-basic" not in logged, logged
+    short = _value(_entry("request", "Referer", "https://ada:pw-x-oauth@github.com/o/r"),
+                   "request", "Referer")
+    assert unquote(short).startswith("https://ada:[REDACTED"), short

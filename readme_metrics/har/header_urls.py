@@ -68,11 +68,28 @@ def masked_userinfo(userinfo: str) -> str:
     user, colon, password = userinfo.partition(":")
     if colon and password:
         mark = hidden_password(password)
-        return quote(user, safe=_USER_SAFE) + ":" + (
+        return _shown_user(user) + ":" + (
             quote(password, safe=_USER_SAFE) if mark is None else mark)
     shown = unquote(userinfo)
     return quote(shown if is_masked(shown) or shown.startswith("[REDACTED")
                  else mask(userinfo), safe="")
+
+
+#: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,
+#: Bitbucket's app passwords as the user): a user name is shorter; a GitHub token is 40
+#: characters and more, an AWS key id 20.
+TOKEN_USER = 20
+
+
+def _shown_user(user: str) -> str:
+    """A userinfo's user as logged beside its hidden password: kept (percent-encoded), or
+    masked as a credential header's value when it is as long as a token (hostile52 kept
+    every user, and ``https://<token>:x-oauth-basic@github.com`` sent its token in clear;
+    before, the whole userinfo was masked)."""
+    shown = unquote(user)
+    if len(shown) < TOKEN_USER or is_masked(shown) or shown.startswith("[REDACTED"):
+        return quote(user, safe=_USER_SAFE)
+    return quote(mask(shown), safe="")
 
 
 def unkeyed_hidden(url: str) -> str:
