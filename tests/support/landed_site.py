@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.command import app_environment
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, LogsMissing
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -54,7 +54,11 @@ def landed(site: str, server: list[str], route: str, collector: Collector, tmp_p
     finally:
         kill_server(process)
     said = err_path.read_text(errors="replace")
-    logs = collector.wait_for_logs(2)
+    try:
+        logs = collector.wait_for_logs(2)
+    except LogsMissing as missing:  # what the server said, and how it ended
+        missing.add_note(f"--- the server (exit {process.returncode}) ---\n{said[-6000:]}")
+        raise
     for log in logs:
         assert_valid_log(log)
     responses = [log["request"]["log"]["entries"][0]["response"] for log in logs
