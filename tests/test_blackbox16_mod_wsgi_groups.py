@@ -68,14 +68,20 @@ def test_a_named_group_says_every_log_a_slow_api_leaves(collector: Collector) ->
 def test_two_groups_in_one_daemon_process(collector: Collector, tmp_path: Path) -> None:
     """One daemon process, the app twice: in group ``bb16`` at ``/`` and in group
     ``second`` at ``/second`` (an ``--include-file``). Each interpreter has its own
-    library; both deliver everything at the stop. Failed before (41 of 62)."""
+    library; both deliver everything at the stop. Failed before (41 of 62). mod_wsgi
+    tells the interpreters one after the other: the first's close waited for its idle
+    watchdog thread (which never ended) past Apache's kill, the second never told, its
+    last logs lost unsaid (flaky42: 1 run in 10 at load 20, where its sender had not
+    sent them yet). Every log is held for the close here (a batch of 100, a minute's
+    flush interval): the second interpreter's 31 lost in every run before."""
     collector.default = Reply(delay=0.25)
     include = tmp_path / "second.conf"
     include.write_text(f"<Directory {Path(APPS).parent}>\n    Require all granted\n"
                        f"</Directory>\nWSGIScriptAlias /second {APPS} "
                        "process-group=bb16 application-group=second\n")
     with Express("plain", collector.url, "--processes", "1", "--threads", "5",
-                 "--process-group", "bb16", *GROUP, "--include-file", str(include)) as server:
+                 "--process-group", "bb16", *GROUP, "--include-file", str(include),
+                 env={"README_BUFFER_LENGTH": "100", "README_FLUSH_INTERVAL": "60"}) as server:
         first = requests.get(server.url + "/where", timeout=30).json()
         second = requests.get(server.url + "/second/where", timeout=30).json()
         assert (first["group"], second["group"]) == ("bb16", "second")

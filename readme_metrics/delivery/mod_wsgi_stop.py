@@ -45,7 +45,9 @@ segfault at every stop and recycle, API at 0.25 s: 41 of 100 logs delivered, non
 said; a slow API: 0 of 40 said). There the close runs in mod_wsgi's shutdown notice
 instead, daemon or embedded mode alike, which comes while the interpreter is whole:
 after the requests then in flight end (a share of the bound at most), then the close
-within its bound, then its threads waited for.
+within its bound, then its threads waited for (the watchdog told to end: idle, it
+never did, and the wait ran past Apache's kill; mod_wsgi tells a process's
+interpreters one after the other, and the next was never told: flaky42).
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def _close_before_teardown() -> None:
     """Close every tracked object now, while the sub-interpreter is whole, and wait for
     the library's threads to end (mod_wsgi deletes their thread states next): the
     requests in flight first, a share of the bound at most. Never raises."""
-    from readme_metrics.delivery import gunicorn_stop, process
+    from readme_metrics.delivery import gunicorn_stop, process, watchdog_thread
 
     budget = process.exit_budget()
     if budget == float("inf"):  # nothing to close
@@ -149,6 +151,7 @@ def _close_before_teardown() -> None:
     bound, _ = gunicorn_stop.close_bound(budget, began)
     _wait(lambda: not _requests_in_flight(), began + bound * REQUESTS_SHARE)
     process.close_all()
+    watchdog_thread.end()  # (idle, it waited for ever: this wait went past the kill)
     # (Its bound from the notice, as at exit; a thread past it is not waited for long.)
     _wait(lambda: not _library_threads(), max(began + bound, time.monotonic()) + 1.0)
 

@@ -232,6 +232,7 @@ def after_fork_in_child() -> None:
     state.sleeping_until = math.inf
     state.wake = threading.Condition(state.lock)
     state.thread = None
+    state.ending = False
     state.pid = os.getpid()
     state.heap.clear()
     state.errands.clear()

@@ -20,7 +20,7 @@ class State:
     """The watchdog's lock, its heap of deadlines, errands and timers, its thread."""
 
     __slots__ = ("lock", "wake", "heap", "errands", "timers", "order", "thread", "pid",
-                 "sleeping_until")
+                 "sleeping_until", "ending")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -34,6 +34,8 @@ class State:
         #: When the watchdog thread wakes up next by itself (it is told of earlier
         #: deadlines).
         self.sleeping_until = math.inf
+        #: The thread is to end once no POST is in its care (:func:`.watchdog_thread.end`).
+        self.ending = False
 
 
 #: This process's watchdog (its fields made anew in a forked child, the object kept).

@@ -16,7 +16,7 @@ from readme_metrics.delivery.watchdog_line import connected, cut
 from readme_metrics.delivery.watchdog_state import state
 from readme_metrics.threads import start_thread
 
-__all__ = ["stalled", "started_locked"]
+__all__ = ["end", "stalled", "started_locked"]
 
 
 def started_locked() -> bool:
@@ -25,6 +25,7 @@ def started_locked() -> bool:
     # which is three Python calls.
     if state.thread is not None:
         return False
+    state.ending = False
     # (Set once started: the thread takes state.lock, held here, before it clears it.)
     state.thread = start_thread(_run, "readme-metrics-watchdog")
     # None at interpreter exit: socket timeouts still apply
@@ -103,8 +104,23 @@ def _watch() -> None:
             # than asked is a freeze of the process (stalls), not the API's time.
             wake = (min(state.sleeping_until, now + stalls.TICK) if state.heap
                     else state.sleeping_until)
+            if state.ending and not state.heap:
+                if state.thread is threading.current_thread():
+                    state.thread = None  # (under the lock: a POST now starts another)
+                return
             stalls.waiting(wake)
             state.wake.wait(None if wake == math.inf else wake - now)
+
+
+def end() -> None:
+    """Have the watchdog thread end once no POST is in its care (its timers and errands
+    not waited for): a mod_wsgi sub-interpreter's close, which waits for the library's
+    threads before mod_wsgi deletes their states. Idle, it waited for ever: that close
+    waited its whole bound and a second past it, beyond Apache's kill, and the next
+    interpreter of the process was never told (flaky42). A later POST starts another."""
+    with state.lock:
+        state.ending = True
+        state.wake.notify()
 
 
 def stalled(began: float) -> float:
