@@ -28,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import accounting  # noqa: E402
 import bench  # noqa: E402
 from gunicorn_instructions import get  # noqa: E402
 
@@ -43,10 +44,9 @@ VARIANTS = ("bare", "wrapped", "one_sender")
 def switches(pid: int) -> dict[int, tuple[int, int]]:
     """Each thread's (voluntary, involuntary) switches so far."""
     counts = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
-        counts[int(tid)] = (int(status.split("\nvoluntary_ctxt_switches:")[1].split()[0]),
-                            int(status.split("nonvoluntary_ctxt_switches:")[1].split()[0]))
+    for tid in map(int, os.listdir(f"/proc/{pid}/task")):
+        usage = accounting.thread_usage(pid, tid)
+        counts[tid] = (usage.voluntary, usage.involuntary)
     return counts
 
 
