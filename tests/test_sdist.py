@@ -30,8 +30,8 @@ from tests.support.processes import run_command
 # test_config, test_django and test_middleware_bodies ran here too, the run 20 s of CPU,
 # 43 s alone on a quiet machine). The rest runs in the main suite only, and so do the
 # subset's property tests and whole-source scans (SKIPPED; suite42): what they read is
-# shipped (the listing) and read by the tests run here too, and they were half of this
-# file's CPU (-n 0 at a load of ~20: 23.4 s -> 11.2 s).
+# shipped (the listing) and read by the tests run here too (this file's CPU, -n 0 at a
+# load of ~20: 16.0 s -> 11.4 s).
 SUBSET = ["test_har_validity.py", "test_golden_logs.py", "test_package.py", "test_flask.py"]
 SKIPPED = ["test_any_input_gives_a_valid_log", "test_any_multipart_gives_a_valid_log",
            "test_no_private_attribute_of_another_modules_class_is_read",
