@@ -159,7 +159,9 @@ def _documents(draw: Any) -> Any:
     return {"a": tree, "msg": planted}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 75 examples, not 300 (suite42): a3c95b54's tests with its parent's package failed at 75
+# on each of seeds 1 to 5 (and passed with its own).
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=_documents(), ascii_only=st.booleans(),
        mime=st.sampled_from([JSON, "text/plain", "application/vnd.api+json"]))
 def test_a_planted_member_never_leaks(document: Any, ascii_only: bool, mime: str) -> None:

@@ -108,7 +108,9 @@ def _streams(draw: st.DrawFn) -> str:
     return "".join(out)
 
 
-@settings(max_examples=300, deadline=None)
+# 75 examples, not 300 (suite42): e044e75d's tree with its parent's event_stream.py
+# failed at 75 on each of seeds 1 to 5 (and passed with its own).
+@settings(max_examples=75, deadline=None)
 @given(_streams())
 def test_no_denied_value_in_a_document_streamed_in_pieces(stream: str) -> None:
     text, _ = redact_text(stream, "text/event-stream", "utf-8", DENY)

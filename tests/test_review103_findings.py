@@ -169,7 +169,9 @@ def _streams(draw: st.DrawFn) -> str:
     return "".join(out)
 
 
-@settings(max_examples=400, deadline=None)
+# 100 examples, not 400 (suite42): ec03375a's tree with its parent's event_stream.py: 100 and 40
+# examples failed on each of seeds 1 to 5.
+@settings(max_examples=100, deadline=None)
 @given(_streams())
 def test_no_denied_value_in_a_document_cut_anywhere(stream: str) -> None:
     """Failed before (the first example found: ``data: x {"p`` then ``data: assword":

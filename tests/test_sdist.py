@@ -28,8 +28,14 @@ from tests.support.processes import run_command
 # shipped is shown above, by listing (every file git tracks, in the sdist): cheaper than
 # collecting all ~470 modules from it (5.7 s of CPU) or running more of them (suite35:
 # test_config, test_django and test_middleware_bodies ran here too, the run 20 s of CPU,
-# 43 s alone on a quiet machine). The rest runs in the main suite only.
+# 43 s alone on a quiet machine). The rest runs in the main suite only, and so do the
+# subset's property tests and whole-source scans (SKIPPED; suite42): what they read is
+# shipped (the listing) and read by the tests run here too (this file's CPU, -n 0 at a
+# load of ~20: 16.0 s -> 11.4 s).
 SUBSET = ["test_har_validity.py", "test_golden_logs.py", "test_package.py", "test_flask.py"]
+SKIPPED = ["test_any_input_gives_a_valid_log", "test_any_multipart_gives_a_valid_log",
+           "test_no_private_attribute_of_another_modules_class_is_read",
+           "test_no_private_name_crosses_a_module_boundary", "test_every_docstring_is_utf_8"]
 # What git tracks but a distribution leaves out.
 NOT_SHIPPED = {".gitignore"}
 # What a checkout holds but a distribution must not (the .gitignore entries, and .git).
@@ -133,7 +139,8 @@ def test_the_tests_pass_from_the_unpacked_sdist(built: tuple[Path, Path, str],
     # here, rerun in the outer suite, shows the values.
     result = run_command(
         [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-n", "0",
-         "--assert=plain", *(f"tests/{name}" for name in SUBSET)],
+         "--assert=plain", "-k", " and ".join(f"not {name}" for name in SKIPPED),
+         *(f"tests/{name}" for name in SUBSET)],
         # A bound for a hang only (the run of 7 modules, every module collected: 230 s
         # beside the suite at a load of 14).
         cwd=unpacked, env=env, capture_output=True, text=True, timeout=900,
@@ -142,7 +149,7 @@ def test_the_tests_pass_from_the_unpacked_sdist(built: tuple[Path, Path, str],
     summary = (result.stdout.strip().splitlines() or [""])[-1]
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
     counts = {word: int(number) for number, word in re.findall(r"(\d+) (\w+)", summary)}
-    assert counts["passed"] >= 80, summary
+    assert counts["passed"] >= 80 and counts["deselected"] == len(SKIPPED), summary
     # -rA: a PASSED line per test; each module of the subset ran, and no other.
     ran = {line.split()[1].split("::")[0] for line in result.stdout.splitlines()
            if line.startswith("PASSED tests/")}
