@@ -17,6 +17,12 @@ log before the verdict (``django_abandoned.await_verdict``) could say what went 
    nothing. Logged as uvicorn's 500 (``unsent_at_exit``). hypercorn, for contrast,
    answers its 500 then, and the log says it.
 
+delivery64: case 2 under hypercorn, which writes the view's answer into the connection
+the client reset (logged 200 before, 2 of 2), and a client that only shut its side
+(hypercorn's stream ``closed`` too), which reads the whole answer: logged 200; cases 1
+and 3 with the sync chain too. hypercorn's cases take 6 to 8 s each on the loaded
+machine (its worker's spawn, its 1 s graceful timeout, the join slowed 1 s).
+
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
 site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket
 client. Nothing timed: the view and the stream wait for files the test writes once the
