@@ -15,13 +15,13 @@ what the client got, marked as cut, as the ASGI middleware's cancelled call
 (:meth:`~readme_metrics.capture.asgi_end.Ending.cancelled`). The left task still sends
 the view's answer, and it races the handler's end (after asgiref's join of the view's
 thread): :func:`await_verdict` waits for whichever ends first and the log says what
-went out (delivery60; before, the server's 500 as the view returned), read from uvicorn's
-request cycle too (delivery62): a client gone before either answer went out is
-:func:`client_left`, a verdict the stop left with no response started no answer
-(:func:`unsent_at_exit`). A stream the server's cancel cut mid-way is marked cut where
-the client's was (:func:`stream_cut`). Before Django 5.0 the
-handler awaited the chain itself: the cancellation reached the middleware, which logs
-it as the app's 500.
+went out (delivery60; before, the server's 500 as the view returned), read from the
+server's connection too: a client gone before either answer went out (uvicorn's request
+cycle, delivery62; hypercorn's connection reset, delivery64) is :func:`client_left`, a
+verdict the stop left with no response started no answer (:func:`unsent_at_exit`). A
+stream the server's cancel cut mid-way is marked cut where the client's was
+(:func:`stream_cut`). Before Django 5.0 the handler awaited the chain itself: the
+cancellation reached the middleware, which logs it as the app's 500.
 
 :func:`django_cancelled` tells the other way the chain's task is left: Django cancelled it
 itself, as the client disconnected while the view ran (its ``listen_for_disconnect``); a
@@ -38,13 +38,11 @@ whose context exit waits for the thread without blocking the loop): uvicorn, hyp
 and daphne write it (a raw client reads the view's 200; delivery59). It races the
 handler's own end, after which uvicorn and hypercorn answer their 500, and daphne's
 stop closing the connection: logged as what went out first (:func:`await_verdict`,
-delivery60; before, the view's 200). Django's
-cancel as the client left reaches the thread as a ``CancelledError`` out of the inner
-handler (:func:`sync_failed`), or, after the view returned, leaves its answer sent
-nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500 or the
-view's status; under uvicorn: under hypercorn and daphne the chain returned the view's
-answer itself in the runs made, and is logged so still). With asgiref 3.11.0 the same
-stop hung until killed (its context exit blocks the loop the chain's thread waits for).
+delivery60; before, the view's 200). Django's cancel as the client left reaches the
+thread as a ``CancelledError`` out of the inner handler (:func:`sync_failed`), or, after
+the view returned, leaves its answer sent nowhere (:func:`sync_cut`): both logged as the
+client gone (before, the app's 500 or the view's status; under uvicorn: under hypercorn
+and daphne the chain returned the view's answer itself in the runs made, logged so).
 """
 
 from __future__ import annotations
@@ -64,6 +62,7 @@ from readme_metrics.capture.asgi_server_quirks import (
     daphne_stopping,
     loaded_silent_on_cancel,
 )
+from readme_metrics.capture.asgi_servers import hypercorn_reset
 
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
@@ -82,8 +81,7 @@ _PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
 #: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
 _HANDLER_CALL = "ASGIHandler.__call__"
 
-#: Why no answer reached the client of a handler the server cancelled (daphne's stop;
-#: uvicorn's, its loop ended before the handler did: delivery62).
+#: Why no answer reached a cancelled handler's client (daphne's stop; uvicorn's: delivery62).
 _CANCELLED = "cancelled the app before its response started"
 
 
@@ -351,11 +349,13 @@ def _uvicorn_cycle(send: object) -> Any:
 
 
 def _client_left_first(send: object) -> bool:
-    """Whether the client left before any answer went out on uvicorn's connection (its
-    cycle's ``disconnected``, no response started): the view's answer and the server's
-    500 both went nowhere, sent without a word (delivery62; before, logged as whichever
-    was sent first). Never raises."""
+    """Whether the client left before any answer went out: uvicorn drops them without a
+    word (its cycle's ``disconnected``, no response started: delivery62), hypercorn
+    writes them into a connection the client reset (delivery64; not its stream's
+    ``closed``, set by a half close too, whose client reads it all). Never raises."""
     try:
+        if type(getattr(send, "__self__", None)).__module__.startswith("hypercorn."):
+            return hypercorn_reset(getattr(send, "__self__", None))
         cycle = _uvicorn_cycle(send)
         return cycle is not None and getattr(cycle, "response_started", True) is False \
             and client_gone(send)

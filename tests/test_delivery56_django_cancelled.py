@@ -133,7 +133,7 @@ SLOW_JOIN = textwrap.dedent("""
 
 def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
                       site: str, chain: str = "async", server_first: bool = False,
-                      gate: Optional[Callable[[Path], bool]] = None, leave: bool = False,
+                      gate: Optional[Callable[[Path], bool]] = None, leave: object = False,
                       **variables: str) -> tuple[bytes, str, dict[str, Any]]:
     """SIGTERM with the sync view in flight, the view let go once the graceful timeout
     cancelled Django's handler: (what the client got, what the server said, the logs'
@@ -141,8 +141,8 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
     ``server_first``: Django's send of the view's answer held until the handler ended
     (the server's answer goes first: delivery60). delivery62's: ``gate`` (given
     ``tmp_path``) in place of the cancel, ``leave``: the client closes its connection
-    then and the site tells it got the disconnect (``D62_LEFT``), ``variables`` for the
-    site."""
+    then and the site tells it got the disconnect (``D62_LEFT``), "half": it only shuts
+    its side (delivery64), ``variables`` for the site."""
     (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled, left = tmp_path / "cancelled", tmp_path / "left"
@@ -164,13 +164,15 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
             # the graceful timeout ran out: Django's handler cancelled, the view still
             # running; now it returns
             wait_until(cancelled.exists if gate is None else lambda: gate(tmp_path))
-            if leave:
+            if leave == "half":  # (delivery64: its side shut, the answer still read)
+                conn.shutdown(socket.SHUT_WR)
+            elif leave:
                 conn.close()
                 wait_until(left.exists)
             release.touch()
             got = b""
             try:  # the server's answer, once it gave up on the view (the sync chain's: all)
-                while not leave and not got.endswith(b"0\r\n\r\n"):
+                while leave is not True and not got.endswith(b"0\r\n\r\n"):
                     chunk = conn.recv(65536)
                     got += chunk
                     if not chunk:

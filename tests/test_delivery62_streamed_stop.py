@@ -17,6 +17,12 @@ log before the verdict (``django_abandoned.await_verdict``) could say what went 
    nothing. Logged as uvicorn's 500 (``unsent_at_exit``). hypercorn, for contrast,
    answers its 500 then, and the log says it.
 
+delivery64: case 2 under hypercorn, which writes the view's answer into the connection
+the client reset (logged 200 before, 2 of 2), and a client that only shut its side
+(hypercorn's stream ``closed`` too), which reads the whole answer: logged 200; cases 1
+and 3 with the sync chain too. hypercorn's cases take 6 to 8 s each on the loaded
+machine (its worker's spawn, its 1 s graceful timeout, the join slowed 1 s).
+
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
 site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket
 client. Nothing timed: the view and the stream wait for files the test writes once the
@@ -104,13 +110,14 @@ def _handler_ended(folder: Path) -> bool:  # (uvicorn's word once the handler's 
     return "Exception in ASGI application" in (folder / "err").read_text(errors="replace")
 
 
+@pytest.mark.parametrize("chain", ["async", "sync"], ids=["async-chain", "sync-chain"])
 def test_a_stream_the_servers_stop_cut_is_logged_cut(collector: Collector,
-                                                      tmp_path: Path) -> None:
+                                                      tmp_path: Path, chain: str) -> None:
     """SIGTERM with the answer streaming (its first chunk out); the graceful timeout
     cancels Django's handler, whose call ends, and uvicorn closes the connection; then
     the stream sends its second chunk and ends, into nothing. The log: the first chunk,
     marked cut (before delivery62: both chunks, whole, 1 of 1)."""
-    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SITE,
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SITE, chain,
                                            gate=_handler_ended, D62_STREAM="mid")
     assert sorted(entries) == ["quick", "sync"], said
     assert got.startswith(b"HTTP/1.1 200"), (got, said)
@@ -123,15 +130,21 @@ def test_a_stream_the_servers_stop_cut_is_logged_cut(collector: Collector,
                                          "bytes, with no end of its body"), content
 
 
+@pytest.mark.parametrize("server", [
+    pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
 @pytest.mark.parametrize("stream", ["", "late"], ids=["whole", "streamed"])
 def test_a_client_gone_before_any_answer_is_logged_as_gone(
-        collector: Collector, tmp_path: Path, stream: str) -> None:
+        collector: Collector, tmp_path: Path, stream: str,
+        server: Callable[[int], list[str]]) -> None:
     """The handler cancelled, the client closes its connection, then the view returns:
-    uvicorn drops the view's answer and its own 500 without a word, the client got
-    nothing. Logged as the client gone before the response started (499, no body, the
-    view's 200 quoted), as delivery59 logs a client gone while the view ran (before
-    delivery62: the view's 200 with its body, 1 of 1 each)."""
-    got, said, entries = _stopped_mid_view(collector, tmp_path, _uvicorn, SLOW_JOIN + SITE,
+    uvicorn drops the view's answer and its own 500 without a word, hypercorn writes the
+    view's answer into the connection the client reset; the client got nothing. Logged
+    as the client gone before the response started (499, no body, the view's 200
+    quoted), as delivery59 logs a client gone while the view ran (before delivery62:
+    the view's 200 with its body, 1 of 1 each under uvicorn; before delivery64, under
+    hypercorn, 2 of 2)."""
+    pytest.importorskip(server(0)[0])
+    got, said, entries = _stopped_mid_view(collector, tmp_path, server, SLOW_JOIN + SITE,
                                            leave=True, D62_STREAM=stream)
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
@@ -141,10 +154,12 @@ def test_a_client_gone_before_any_answer_is_logged_as_gone(
         "nginx's Client Closed Request); the app answered 200"), response
 
 
+@pytest.mark.parametrize("chain", ["async", "sync"], ids=["async-chain", "sync-chain"])
 @pytest.mark.parametrize("server", [
     pytest.param(_uvicorn, id="uvicorn"), pytest.param(_hypercorn, id="hypercorn")])
 def test_a_verdict_the_stop_left_says_what_went_out(
-        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]]) -> None:
+        collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
+        chain: str) -> None:
     """The view returns after the handler's cancel; Django's send held until the handler
     ends, the handler's end held (its thread's join slowed); the stop's lifespan
     shutdown comes first and the log is cut there (uvicorn), or at exit. uvicorn's loop
@@ -152,7 +167,7 @@ def test_a_verdict_the_stop_left_says_what_went_out(
     uvicorn's 500, 1 of 1). hypercorn answers its 500 at its loop's end: logged 500."""
     pytest.importorskip(server(0)[0])
     got, said, entries = _stopped_mid_view(collector, tmp_path, server, SLOW_JOIN + SITE,
-                                           server_first=True, D62_HOLD="1")
+                                           chain, server_first=True, D62_HOLD="1")
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
     assert (response["status"], response["content"]["size"]) == (500, 0), response
@@ -164,3 +179,20 @@ def test_a_verdict_the_stop_left_says_what_went_out(
     else:
         assert got.startswith(b"HTTP/1.1 500"), (got, said)
         assert response["comment"].startswith("the server answered 500 itself"), response
+
+
+def test_a_client_that_only_shut_its_side_is_logged_as_what_it_read(
+        collector: Collector, tmp_path: Path) -> None:
+    """hypercorn, the handler cancelled, the client shuts its sending side only (a half
+    close, which sets hypercorn's stream ``closed`` too), then the view returns: hypercorn
+    writes the view's answer whole and the client reads it. Logged as that 200 with its
+    body, not as a client gone (delivery64 tells the two apart by the reset a client
+    that left sends back, not by ``closed``)."""
+    pytest.importorskip("hypercorn")
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _hypercorn, SLOW_JOIN + SITE,
+                                           leave="half")
+    assert sorted(entries) == ["quick", "sync"], said
+    assert got.startswith(b"HTTP/1.1 200") and b'{"slow": true}' in got, (got, said)
+    response = entries["sync"]["response"]
+    assert (response["status"], response.get("comment")) == (200, None), response
+    assert response["content"]["text"] == '{"slow": true}', response

@@ -10,6 +10,8 @@ raise: a server that is not the one looked for, or a version built otherwise, re
 - :func:`hypercorn_connection`: hypercorn's connection protocol and TCP server behind
   one of its streams' ``send``.
 - :func:`hypercorn_dead`: whether a hypercorn stream's TCP connection is dead.
+- :func:`hypercorn_reset`: whether a hypercorn stream's client reset its connection,
+  asked once the answer went (hypercorn's own close after it says nothing).
 - :func:`uvicorn_half_closed`: whether uvicorn's client has shut its side, which
   uvicorn takes for a disconnect at its next read.
 - :func:`hypercorn_half_closed`: whether hypercorn's HTTP/1 client has shut its side,
@@ -35,7 +37,7 @@ from readme_metrics.capture.asgi_own_send import (
 )
 
 __all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead",
-           "hypercorn_half_closed", "is_daphne_send", "own_send", "server_send",
+           "hypercorn_half_closed", "hypercorn_reset", "is_daphne_send", "own_send", "server_send",
            "server_transport", "trio_ready", "uvicorn_half_closed", "uvicorn_unread"]
 
 # Linux's TCP_INFO: its first byte is the connection's state; TCP_CLOSE once a reset
@@ -96,6 +98,24 @@ def hypercorn_dead(stream: Any) -> bool:
         if sock is None or _TCP_INFO is None or sock.fileno() < 0:
             return False
         return bool(sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_CLOSE)
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return False
+
+
+def hypercorn_reset(stream: Any) -> bool:
+    """Whether the client of a hypercorn stream (HTTP/1, the asyncio worker) reset its
+    connection: a write into it failed, or its reset was read, and the connection's
+    reader holds that error. Asked once the answer went (delivery64): a client that
+    closed its side got none of what was written after, and its kernel answered the
+    first write with a reset, which the next write meets. Not :func:`hypercorn_dead`:
+    once a whole answer went out hypercorn closes the connection itself at a stop (its
+    transport closing), and a client that only half-closed reads the whole answer (no
+    error either). The trio worker keeps no such sign: False."""
+    try:
+        _, server = hypercorn_connection(stream)
+        reader = getattr(server, "reader", None)
+        error = reader.exception() if reader is not None else None
+        return isinstance(error, OSError)
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return False
 
