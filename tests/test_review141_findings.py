@@ -9,6 +9,9 @@ adversary.
    read again after each of the items. 64 KiB of ``a`` and blanks: 2.4 s of CPU; 64 KiB
    of ``- ``: 22 s (1 MiB: hours), where the rest of the reading takes milliseconds.
    Each line is now tried once, each backtracking step a character's test.
+2. A text/plain properties file with one escaped key (``a\\b=c``) had its plain lines
+   (``password ...``, ``password:...``) read by neither of hostile51's readings (the one
+   of escaped lines, the one of files whose every line is plain): sent in clear.
 
 What was probed and found sound is in the report; the tests below guard the fix and
 the readings the rewritten pattern must keep.
@@ -32,8 +35,9 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
 from readme_metrics.har.bodies import post_data
 from readme_metrics.har.redaction import Redactor
-unit = sys.argv[1].replace("|", "\\n")
-body = (sys.argv[2] + unit * ((1 << 20) // len(unit)) + "\\npassword: Zq8h22Xw3K\\nuser: ada\\n").encode()
+unit = sys.argv[1]
+body = sys.argv[2] + unit * ((1 << 20) // len(unit))
+body = (body + "\\npassword: Zq8h22Xw3K\\nuser: ada\\n").encode()
 text = post_data(body, len(body), {"content-type": "text/plain"}, Redactor(["password"]),
                  1 << 24)["text"]
 assert "Zq8h22Xw3K" not in text and "user: ada" in text, text[-200:]
@@ -103,3 +107,44 @@ def test_a_denied_pair_after_such_a_line_is_still_hidden(body: str) -> None:
 ])
 def test_prose_naming_a_password_is_kept(body: str) -> None:
     assert _kept_as_sent(body.encode(), "text/plain", DENY)
+
+
+# 2. A properties file with one escaped line: its plain lines ------------------------------
+
+#: hostile51 reads a text/plain body's lines holding a ``\\`` as a properties file's, and
+#: a body whose every line is plain as one; a file with both had its plain lines read
+#: by neither: ``password ...`` and ``password:...`` went out in clear.
+MIXED = {
+    "blank-separator": f"a\\b=c\npassword {SECRET}\nuser=ada\n",
+    "colon-separator": f"a\\b=c\npassword:{SECRET}\nuser=ada\n",
+    "after-a-continued-line": f"a=b\\\n  c\\:d\ndb.password {SECRET}\nuser=ada\n",
+}
+
+
+@pytest.mark.parametrize("mime", ["text/plain", "application/octet-stream", ""])
+@pytest.mark.parametrize("case", MIXED)
+def test_a_properties_files_plain_lines_next_to_an_escaped_one_are_read(
+        case: str, mime: str) -> None:
+    """Failed before: 9 of 9; pass now."""
+    for text in _sent(MIXED[case].encode(), mime, DENY):
+        assert SECRET not in text and "user=ada" in text, text
+
+
+@pytest.mark.parametrize("body", [
+    "a\\b=c\npassword rules apply here\n",     # (a sentence: no properties file)
+    "See C:\\dir for the password reset\npassword rules\n",
+    "a\\b=c\npassword\n",                       # (a key alone: nothing to hide)
+])
+def test_prose_next_to_a_backslash_is_kept(body: str) -> None:
+    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+
+
+def test_the_plain_lines_pass_is_linear() -> None:
+    """Four times the lines, at most five times the work (tests/support/work_count.py)."""
+    from tests.test_hostile45_findings import _body_work
+
+    def work(n: int) -> int:
+        return _body_work("a\\b=c\n" + "password x\n" * n, "text/plain")
+
+    small, large = work(2048), work(8192)
+    assert large <= 5 * small, (small, large)
