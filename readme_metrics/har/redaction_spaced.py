@@ -178,10 +178,13 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
     here (``password=...`` lines are text/plain's pairs, Go's ``password := ...`` a
     script's; ``db.password: ...``, kept before, hostile51). ``escaped``: a text/plain
     body's lines holding a ``\\`` (an escape, a continuation) are read as a declared
-    file's, its others left (hostile51)."""
+    file's, its others left (hostile51); but when every other line is plain, as a file's
+    are, those are read as one not declared (``password ...``, ``password:...`` next to
+    an escaped key: sent in clear; review141)."""
     if not declared and not escaped and not all(_PLAIN_LINE.fullmatch(text, start, end)
                                                 for start, end in _lines(text)):
         return None
+    whole = escaped and _plain_but_escaped(text)
     done: list[str] = []  # (the text so far, joined a chunk at a time)
     out: list[str] = []
     kept = 0
@@ -196,8 +199,9 @@ def properties_redacted(text: str, denies: Callable[[str], bool],
                 break
             line, end = following
         logical = text[first:end]
-        found = _property(logical) if not escaped or "\\" in logical else None
-        at = -1 if found is None or not declared and not escaped and (
+        escapes = escaped and "\\" in logical
+        found = _property(logical) if not escaped or escapes or whole else None
+        at = -1 if found is None or not declared and not escapes and (
             "=" in found[1] or logical[found[2]:found[2] + 1] == "=") else (
             _value_start(found, denies))
         if at < 0 or at == len(logical):
@@ -275,6 +279,21 @@ def _key(written: str) -> str:
 def name_denied(key: str, denies: Callable[[str], bool]) -> bool:
     """Whether a properties key is denied, or its last dotted part (``db.password``)."""
     return denies(key) or "." in key and denies(key.rsplit(".", 1)[1])
+
+
+def _plain_but_escaped(text: str) -> bool:
+    """Whether each line of ``text`` is :data:`_PLAIN_LINE`, a key holding an escape, or
+    a line continued, or its continuation (a ``\\`` in prose's words is none: one pass,
+    linear)."""
+    continued = False
+    for start, end in _lines(text):
+        line = text[start:end]
+        if not continued and not _PLAIN_LINE.fullmatch(line):
+            found = "\\" in line and _property(line)
+            if not (found and "\\" in found[0] or _continued(line)):
+                return False
+        continued = _continued(line)
+    return True
 
 
 def _continued(line: str) -> bool:

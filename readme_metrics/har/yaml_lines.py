@@ -26,11 +26,15 @@ KEY_END = lazy_compile(r":(?:[ \t\r]|$)")
 
 
 #: A line that is a block mapping's pair, from its start (items' ``- `` first): its key,
-#: quoted or plain (to the first ``: ``; no flow collection's bracket first), then ``:``
-#: and a blank or the line's end. One try a line: linear.
+#: quoted or plain (to the first ``:``, its blanks after it trimmed by names_a_pair; no
+#: flow collection's bracket first, nor an item's ``- ``), then ``:`` and a blank or the
+#: line's end. One try a line, each backtracking step one character's test: linear.
+#: (review141: a plain key taken lazily, ``[^\n:]*?[ \t]*:``, ran the blanks after each
+#: of its characters, and a plain key could start with an item's ``- ``, taken again
+#: after each of the items: 64 KiB of either on a line, 2.4 s and 22 s.)
 _PAIR_LINE = lazy_compile(
-    r"^[ \t]*(?:-[ \t]+)*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s\[\]{}#'\"][^\n:]*?))[ \t]*"
-    r":(?:[ \t\r]|$)", re.MULTILINE)
+    r"^[ \t]*(?:-[ \t]+)*(?:\"([^\"\n]*)\"[ \t]*|'([^'\n]*)'[ \t]*"
+    r"|(?!-[ \t])([^\s\[\]{}#'\"][^\n:]*)):(?:[ \t\r]|$)", re.MULTILINE)
 
 
 def names_a_pair(text: str, denies: Callable[[str], bool]) -> bool:
@@ -38,7 +42,9 @@ def names_a_pair(text: str, denies: Callable[[str], bool]) -> bool:
     names (``password: ...``): the text is then read as YAML (hostile51); else it is not,
     its lines left to text/plain's readings (an open flow collection's ``env: [A=1, [...``
     read as YAML costs more than as lines)."""
-    return any(denies(found.group(found.lastindex or 3)) for found in _PAIR_LINE.finditer(text))
+    return any(denies(found.group(3).rstrip(" \t") if found.lastindex == 3
+                      else found.group(found.lastindex or 1))
+               for found in _PAIR_LINE.finditer(text))
 
 
 #: Blanks, and a run of anything else (a property's text).
