@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har import build_log
 from readme_metrics.har.redaction import Redactor
-from readme_metrics.har.redaction_spaced import netrc_redacted
+from readme_metrics.har.redaction_netrc import netrc_redacted
 from tests.support.denied_bodies import (
     DENY,
     SECRET,

@@ -35,7 +35,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.redaction_spaced import netrc_redacted, properties_redacted
+from readme_metrics.har.redaction_netrc import netrc_redacted
+from readme_metrics.har.redaction_spaced import properties_redacted
 from tests.support.denied_bodies import DENY, SECRET, WORDS
 from tests.support.denied_bodies import records as _records
 from tests.support.fake_api import Collector

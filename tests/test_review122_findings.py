@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.redaction_spaced import netrc_redacted
+from readme_metrics.har.redaction_netrc import netrc_redacted
 from tests.support.denied_bodies import (
     DENY,
     SECRET,

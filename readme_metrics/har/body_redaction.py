@@ -29,7 +29,8 @@ from readme_metrics.har.redaction_csv import csv_redacted, delimiters_of
 from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_escapes import spelled
 from readme_metrics.har.redaction_marks import MARKS
-from readme_metrics.har.redaction_spaced import PROPERTIES, netrc_redacted, properties_redacted
+from readme_metrics.har.redaction_netrc import netrc_redacted
+from readme_metrics.har.redaction_spaced import PROPERTIES, properties_redacted
 from readme_metrics.har.redaction_xml import (
     is_xml,
     plist_reading,
