@@ -127,9 +127,9 @@ def hypercorn_reset(stream: Any) -> bool:
     try:
         protocol, server = hypercorn_connection(stream)
         scope = getattr(stream, "scope", None)
-        if scope.__class__ is dict and scope.get("http_version") == "2":
-            if _rst_stream_unread(protocol.connection, server, stream.stream_id):
-                return True
+        if (scope.__class__ is dict and scope.get("http_version") == "2"
+                and _rst_stream_unread(protocol.connection, server, stream.stream_id)):
+            return True
         reader = getattr(server, "reader", None)
         error = reader.exception() if reader is not None else None
         return isinstance(error, OSError)
