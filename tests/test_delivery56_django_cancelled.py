@@ -23,14 +23,16 @@ import signal
 import socket
 import sys
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
 from tests.support.command import app_environment
 from tests.support.django_stop_site import SITE as D54_SITE
 from tests.support.fake_api import Collector
+from tests.support.h2c import h2_sent
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -87,7 +89,10 @@ SITE = D54_SITE + textwrap.dedent("""
         async def shutdown_once_left_ended():
             message = await receive()
             if message["type"] == "lifespan.shutdown":
-                while left_running():  # (Django's task the handler left: until it ends)
+                # (Django's task the handler left: until it ends; D56_NO_HOLD: not, as
+                # a send over HTTP/2 into a stream the client reset, whose buffer the
+                # connection's end left undrained, never ends)
+                while left_running() and not os.environ.get("D56_NO_HOLD"):
                     await asyncio.sleep(0.01)
             return message
         return await inner(scope, shutdown_once_left_ended, send)
@@ -157,8 +162,8 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
                                cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
     try:
         wait_until(lambda: _answers(port))
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
-            conn.sendall(b"GET /sync HTTP/1.1\r\nHost: d56\r\n\r\n")
+        with (h2_sent(port, "/sync", (), 20) if leave == "reset" else _http1(port)
+              ) as (h2_conn, conn, stream):
             wait_until(entered.exists)
             process.send_signal(signal.SIGTERM)
             # the graceful timeout ran out: Django's handler cancelled, the view still
@@ -166,17 +171,26 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
             wait_until(cancelled.exists if gate is None else lambda: gate(tmp_path))
             if leave == "half":  # (delivery64: its side shut, the answer still read)
                 conn.shutdown(socket.SHUT_WR)
+            elif leave == "reset":  # (delivery66: its HTTP/2 stream reset, RST_STREAM)
+                import h2.errors
+
+                h2_conn.reset_stream(stream, h2.errors.ErrorCodes.CANCEL)
+                conn.sendall(h2_conn.data_to_send())
+                wait_until(left.exists)
             elif leave:
                 conn.close()
                 wait_until(left.exists)
             release.touch()
             got = b""
             try:  # the server's answer, once it gave up on the view (the sync chain's: all)
-                while leave is not True and not got.endswith(b"0\r\n\r\n"):
+                while h2_conn is None and leave is not True and not got.endswith(
+                        b"0\r\n\r\n"):
                     chunk = conn.recv(65536)
                     got += chunk
                     if not chunk:
                         break
+                if h2_conn is not None:
+                    got = _h2_stream_got(h2_conn, conn, stream)
             except OSError as error:
                 got += repr(error).encode()
         process.wait(60)
@@ -192,6 +206,35 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
     return got, said, {
         log["request"]["log"]["entries"][0]["request"]["url"].rpartition("/")[2]:
         log["request"]["log"]["entries"][0] for log in logs}
+
+
+@contextmanager
+def _http1(port: int) -> Iterator[tuple[None, socket.socket, None]]:
+    """A connection with the GET of ``/sync`` sent: (no HTTP/2 connection, socket, no
+    stream), as :func:`tests.support.h2c.h2_sent` gives an HTTP/2 one."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+        conn.sendall(b"GET /sync HTTP/1.1\r\nHost: d56\r\n\r\n")
+        yield None, conn, None
+
+
+def _h2_stream_got(h2_conn: Any, conn: socket.socket, stream: int) -> bytes:
+    """What HTTP/2 ``stream`` got until the server closed the connection: its response
+    head's status (``b":status 200 "``) and its DATA."""
+    import h2.events
+
+    got = b""
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return got
+        for event in h2_conn.receive_data(data):
+            if getattr(event, "stream_id", None) != stream:
+                continue
+            if isinstance(event, h2.events.ResponseReceived):
+                got += b":status %s " % dict(
+                    (bytes(k), bytes(v)) for k, v in event.headers)[b":status"]
+            elif isinstance(event, h2.events.DataReceived):
+                got += event.data
 
 
 #: delivery60: the two orders of the race, each made every time: the server's 500 first

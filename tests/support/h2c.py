@@ -4,6 +4,7 @@
 informational responses (103 Early Hints), the response headers, the body (DATA frames
 joined: how the server splits them is flow control, not content) and the trailers.
 :func:`h2_reset_after` cancels its stream part way, the connection kept open.
+:func:`h2_sent` opens a connection with a GET sent, for a client of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ IGNORED = (b"date", b"server", b"x-documentation-url")
 
 
 @contextmanager
-def _getting(port: int, path: str, headers: tuple[tuple[str, str], ...], timeout: float
+def h2_sent(port: int, path: str, headers: tuple[tuple[str, str], ...], timeout: float
              ) -> Iterator[tuple[Any, socket.socket, int]]:
     """A connection (prior knowledge) with a GET of ``path`` sent on its first stream:
     ``(h2 connection, socket, stream id)``, the socket closed at the block's end."""
@@ -42,7 +43,7 @@ def h2_get(port: int, path: str, headers: tuple[tuple[str, str], ...] = (),
 
     out: list[tuple[str, Any]] = []
     body = b""
-    with _getting(port, path, headers, timeout) as (conn, sock, stream):
+    with h2_sent(port, path, headers, timeout) as (conn, sock, stream):
         ended = False
         while not ended:
             data = sock.recv(65536)
@@ -79,7 +80,7 @@ def h2_reset_after(port: int, path: str, marker: bytes, then: Callable[[], None]
     import h2.events
 
     body = b""
-    with _getting(port, path, headers, timeout) as (conn, sock, stream):
+    with h2_sent(port, path, headers, timeout) as (conn, sock, stream):
         while marker not in body:
             data = sock.recv(65536)
             assert data, f"closed before {marker!r}: {body!r}"
