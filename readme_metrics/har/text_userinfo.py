@@ -90,21 +90,22 @@ def shown_user(user: str, encoded: bool = False) -> str:
 
 
 def loose_userinfo_end(rest: str, end: int) -> int:
-    """Where the userinfo of a URL's ``rest`` (after its ``//``) ends, its authority
-    ``rest[:end]`` holding no ``@``: at the first ``@`` after a password holding an
-    unencoded ``/``, ``?`` or ``#`` (``ada:pa/ss@host/``: read as :data:`_RAW` reads
-    it, then to the authority's last ``@``), when ``rest[:end]`` is ``user:`` and no
-    port; -1 when it is none."""
+    """Where the userinfo of a URL's ``rest`` (after its ``//``: a header's URL, the
+    whole value) ends, its authority ``rest[:end]`` holding no ``@``: at the first ``@``
+    after a password holding an unencoded ``/``, ``?`` or ``#`` (``ada:pa/ss@host/``,
+    as :data:`_RAW` reads it in a text; then to the authority's last ``@``), when
+    ``rest[:end]`` is ``user:`` and no port; -1 when it is none."""
     colon = rest.find(":", 0, end)
-    if colon < 0 or rest[colon + 1:end].isdigit() or end == colon + 1:
+    if colon < 0 or end == colon + 1 or rest[colon + 1:end].isdigit():
         return -1
     found = _LOOSE.match(rest, end)
     return -1 if found is None else found.end() - 1
 
 
-#: The rest of a loose password from its first ``/``, ``?`` or ``#`` (see :data:`_RAW`),
-#: then the authority to its last ``@``.
-_LOOSE = lazy_compile(r"(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*@")
+#: The rest of a loose password from its first ``/``, ``?`` or ``#`` in a URL that is a
+#: header's whole value (no blank nor quote ends it), then the authority to its last
+#: ``@``; one match from one place: linear.
+_LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@]*)*@")
 
 
 def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool) -> str:
