@@ -251,14 +251,15 @@ from tests.support.exchanges import make_exchange
 kind, unit = sys.argv[1], sys.argv[2]
 filler = unit * ((1 << 20) // len(unit))
 if kind == "header":
-    value = filler + "ada:Zq8h22Xw3K@h"
+    value = filler + " ada:Zq8h22Xw3K@h"
     headers = [("Host", "h"), ("Forwarded", value), ("X-Forwarded-For", value),
                ("Referer", "https://ada:x/" + filler + "Zq8h22Xw3K@h/")]
     body = b""
 else:
     headers = [("Host", "h"), ("Content-Type", kind)]
     secrets = " https://ada:pa/Zq8h22Xw3K@h/ <password>Zq8h22Xw3K</password> "
-    body = ("Note:" + secrets + filler + secrets).encode()  # (prose first: no XML start)
+    # (Prose first: no XML start; no close tag after the filler.)
+    body = ("Note:" + secrets + filler + " https://ada:pa/Zq8h22Xw3K@h/").encode()
 entry = build_entry(make_exchange(url="http://h/", request_headers=headers,
                                   request_body=body, request_body_size=len(body)),
                     Redactor(["password"]), 1 << 24)
@@ -273,6 +274,7 @@ assert "Zq8h22Xw3K" not in sent, sent[-300:]
     pytest.param("header", ',a:"', id="header-quoted"),
     pytest.param("header", "a@", id="header-ats"),
     pytest.param("header", "@a:,", id="header-ats-colons"),
+    pytest.param("header", "a", id="header-run"),
     pytest.param("text/plain", "a://b:c/", id="loose-urls"),
     pytest.param("text/plain", "a://b:c/@", id="loose-urls-at"),
     pytest.param("text/plain", "a://b:c/d@e@", id="loose-urls-ats"),

@@ -68,7 +68,8 @@ def masked_authority(value: str) -> str:
     kept = 0
     for segment in _AT_SEGMENT.finditer(value):
         start, end = segment.span(1)
-        user = _USERINFO_START.search(value, start, end)
+        user = _FIRST_ELEMENT.match(value, start, end) or _USERINFO_START.search(
+            value, start, end)
         if user is None:  # no password: a token as the user, after the last , ; or =
             user = _LAST_ELEMENT.search(value, start, end)
         at = start if user is None else user.start()
@@ -83,11 +84,12 @@ def masked_authority(value: str) -> str:
 #: start (each character read by one try: linear), an ``@`` inside when another follows
 #: before its element ends.
 _AT_SEGMENT = re.compile(r'(?<![^\s"@])((?:[^\s"@]|@(?=[^\s,;"@]*@))*)@')
-#: A segment's userinfo with a password: its first element (after a ``,``, ``;``, ``=``)
-#: holding a ``:``.
-_USERINFO_START = re.compile(r'(?:(?<=[,;=])|(?<![^\s"@]))[^,;=:]*:')
-#: One without: its last element.
-_LAST_ELEMENT = re.compile(r'(?:(?<=[,;=])|(?<![^\s"@]))[^,;=]*$')
+#: A segment's userinfo with a password: its first element holding a ``:``, the
+#: segment's first, or one after a ``,``, ``;``, ``=`` (each read to the next: linear).
+_FIRST_ELEMENT = re.compile(r"[^,;=:]*:")
+_USERINFO_START = re.compile(r"(?<=[,;=])[^,;=:]*:")
+#: One without: its last element (the segment's start when it has one alone).
+_LAST_ELEMENT = re.compile(r"(?<=[,;=])[^,;=]*$")
 
 
 # What a userinfo's user may hold as written (RFC 3986: unreserved, sub-delims, escapes).
