@@ -212,6 +212,11 @@ def _by_type(
         # A pickle of protocol 0 is text: its Vpassword/S'password' lines no pair
         # (hostile29); hidden whole, as a binary pickle naming a denied key is.
         return redacted(text), UNREDACTABLE_COMMENT
+    if essence in _PLAIN_FORMS and "<" in text and redactor.mentions_key(text, True):
+        # XML after prose (Config:\n<password>...</password>, a SOAP envelope logged
+        # after a line): its elements and attributes read as XML's (hostile53: sent in
+        # clear; a text starting as XML is read so above), an unclosed one kept.
+        text = xml_redacted(text, redactor.denies, prose=True)
     if essence in _PLAIN_FORMS and redactor.mentions_key(text, True):
         # A .netrc (machine ... password ...), a properties file's "password hunter2":
         # the key then a blank (hostile28); its other lines are then read as below.
@@ -274,6 +279,8 @@ def _keyed_text(text: str, essence: str, redactor: Redactor, xml: bool = False) 
         # Then its scalars' lines of pairs, a .env's (hostile42).
         return yaml_env(_queries(yaml_redacted(hidden_members(redactor, text), redactor,
                                                text), redactor, yaml=True), redactor)
+    elif "<" in text:  # XML in another text (a script's, markdown's): as text/plain's
+        text = xml_redacted(text, redactor.denies, prose=True)
     text = _queries(hidden_members(redactor, text, csv), redactor)
     # Then its lines that are a .env's pairs, "export PASSWORD=..." (hostile45).
     return text if csv else _text_pairs(text, redactor, xml)

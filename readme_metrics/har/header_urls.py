@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text_userinfo import hidden_password
+from readme_metrics.har.text_userinfo import hidden_password, loose_userinfo_end, shown_user
 from readme_metrics.masking import is_masked, mask
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
@@ -37,6 +37,11 @@ def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
     if sep and (not scheme or scheme.endswith(":")):
         end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
                    if at >= 0), default=len(rest))
+        if end < len(rest) and "@" not in rest[:end]:
+            # A password holding a "/", "?" or "#" unencoded (ada:pa/ss@host/): read as
+            # a body's is (text_userinfo; hostile53), when the authority has no port.
+            loose = loose_userinfo_end(rest, end)
+            end = end if loose < 0 else loose + 1
         userinfo, at, host = rest[:end].rpartition("@")
         if at:
             url = scheme + sep + hide(userinfo) + at + host + rest[end:]
@@ -49,9 +54,42 @@ def hidden_userinfo(url: str) -> str:
 
 
 def masked_authority(value: str) -> str:
-    """A Host value with its userinfo (``user:password@host``) hidden as a URL's is."""
-    userinfo, at, host = value.rpartition("@")
-    return masked_userinfo(userinfo) + at + host if at else value
+    """An authority header's value with each userinfo in it (``user:password@host``)
+    hidden as a URL's is: Host's one, each of a list's (X-Forwarded-Host's,
+    X-Forwarded-For's ``ada:...@10.0.0.1, 10.0.0.2``), each of Forwarded's pairs'
+    (``for=...;host=ada:...@h;proto=https``, quoted or not; hostile53: these two sent it
+    in clear, and a list's second was read with the first as its user). A userinfo
+    starts at the value's start or after a ``,``, ``;`` or ``=`` (a password may hold
+    those: read from its segment's first ``user:``), runs to its ``@`` (the last of its
+    element: a password may hold one), and stops at no blank nor ``"``."""
+    if "@" not in value:
+        return value
+    out: list[str] = []
+    kept = 0
+    for segment in _AT_SEGMENT.finditer(value):
+        start, end = segment.span(1)
+        user = _FIRST_ELEMENT.match(value, start, end) or _USERINFO_START.search(
+            value, start, end)
+        if user is None:  # no password: a token as the user, after the last , ; or =
+            user = _LAST_ELEMENT.search(value, start, end)
+        at = start if user is None else user.start()
+        if at < end:
+            out += value[kept:at], masked_userinfo(value[at:end])
+            kept = end
+    out.append(value[kept:])
+    return "".join(out)
+
+
+#: What comes before each ``@`` of an authority value: from a blank, ``"``, ``@`` or the
+#: start (each character read by one try: linear), an ``@`` inside when another follows
+#: before its element ends.
+_AT_SEGMENT = re.compile(r'(?<![^\s"@])((?:[^\s"@]|@(?=[^\s,;"@]*@))*)@')
+#: A segment's userinfo with a password: its first element holding a ``:``, the
+#: segment's first, or one after a ``,``, ``;``, ``=`` (each read to the next: linear).
+_FIRST_ELEMENT = re.compile(r"[^,;=:]*:")
+_USERINFO_START = re.compile(r"(?<=[,;=])[^,;=:]*:")
+#: One without: its last element (the segment's start when it has one alone).
+_LAST_ELEMENT = re.compile(r"(?<=[,;=])[^,;=]*$")
 
 
 # What a userinfo's user may hold as written (RFC 3986: unreserved, sub-delims, escapes).
@@ -68,28 +106,11 @@ def masked_userinfo(userinfo: str) -> str:
     user, colon, password = userinfo.partition(":")
     if colon and password:
         mark = hidden_password(password)
-        return _shown_user(user) + ":" + (
+        return quote(shown_user(user), safe=_USER_SAFE) + ":" + (
             quote(password, safe=_USER_SAFE) if mark is None else mark)
     shown = unquote(userinfo)
     return quote(shown if is_masked(shown) or shown.startswith("[REDACTED")
                  else mask(userinfo), safe="")
-
-
-#: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,
-#: Bitbucket's app passwords as the user): a user name is shorter; a GitHub token is 40
-#: characters and more, an AWS key id 20.
-TOKEN_USER = 20
-
-
-def _shown_user(user: str) -> str:
-    """A userinfo's user as logged beside its hidden password: kept (percent-encoded), or
-    masked as a credential header's value when it is as long as a token (hostile52 kept
-    every user, and ``https://<token>:x-oauth-basic@github.com`` sent its token in clear;
-    before, the whole userinfo was masked)."""
-    shown = unquote(user)
-    if len(shown) < TOKEN_USER or is_masked(shown) or shown.startswith("[REDACTED"):
-        return quote(user, safe=_USER_SAFE)
-    return quote(mask(shown), safe="")
 
 
 def unkeyed_hidden(url: str) -> str:

@@ -52,9 +52,11 @@ __all__ = [
 #: Header values that are credentials: sent as mask(value), never in clear; and so are
 #: those of the names :func:`~readme_metrics.har.credential_headers.credential_header` takes.
 MASKED_HEADERS = CREDENTIAL_HEADERS
-#: Headers holding a URL's authority (``host[:port]``): a ``user:password@`` a hand-made
-#: client put there is a credential, masked as a URL's userinfo is.
-AUTHORITY_HEADERS = frozenset({"host", "x-forwarded-host", "x-original-host"})
+#: Headers holding a URL's authority (``host[:port]``), or a list or pairs of them
+#: (a proxy's: Forwarded's ``host=``, ``for=``, ``by=``; hostile53): a ``user:password@``
+#: a hand-made client put there is a credential, its password hidden as a URL's is.
+AUTHORITY_HEADERS = frozenset({"host", "x-forwarded-host", "x-original-host", "forwarded",
+                               "x-forwarded-for", "x-forwarded-server", "x-real-ip"})
 
 # Headers whose first HAR value build_entry needs (mimeType, redirectURL) or whose
 # presence it checks (cookies), noted while the headers are built: one pass, not four.

@@ -10,6 +10,7 @@ hidden.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import partial
 from typing import Callable
 
@@ -53,11 +54,16 @@ _VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "
                    "meta", "param", "source", "track", "wbr"))
 
 
-def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -> str:
+def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False,
+                 prose: bool = False) -> str:
     """``text`` with the content of each element and the value of each attribute whose
     local name ``denies`` says is denied replaced by ``[REDACTED n]``; ``text`` itself
     when nothing is. ``html``: an HTML body, whose void elements have no content (an
-    ``<input name="password">``'s value is its attribute's; hostile24)."""
+    ``<input name="password">``'s value is its attribute's; hostile24). ``prose``: XML
+    in a text that does not start as XML (``Config:\n<password>...</password>``, a SOAP
+    envelope logged after a line of prose; hostile53): a denied element never closed is
+    prose's placeholder (``type <password> below``), kept, not the rest hidden."""
+    closes = _closes(text) if prose else None
     out: list[str] = []
     kept = 0  # text[:kept] is in out
     at = 0
@@ -90,7 +96,11 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
             continue
         if not empty and (content or denies(local)) and not (
                 html and local.lower() in _VOID):
-            end = _close_tag(text, f"{prefix or ''}{local}", at)
+            end = (_close_tag(text, f"{prefix or ''}{local}", at) if closes is None
+                   else _prose_close(text, f"{prefix or ''}{local}", at, closes))
+        else:
+            end = -1
+        if end >= 0:
             out += [text[kept:tag.start()], start or tag.group(0), redacted(text[at:end])]
             kept = at = end
         elif start is not None:
@@ -100,6 +110,32 @@ def xml_redacted(text: str, denies: Callable[[str], bool], html: bool = False) -
         return text
     out.append(text[kept:])
     return "".join(out)
+
+
+#: A close tag, its name (a prefix, a local name).
+_CLOSE_ANY = lazy_compile(r"</([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)\s*>")
+
+
+def _closes(text: str) -> dict[str, list[int]]:
+    """Where each close tag in ``text`` starts, by its name (one pass)."""
+    found: dict[str, list[int]] = {}
+    for close in _CLOSE_ANY.finditer(text):
+        found.setdefault(close.group(1), []).append(close.start())
+    return found
+
+
+def _prose_close(text: str, name: str, at: int, closes: dict[str, list[int]]) -> int:
+    """Where the close tag of the element ``name`` whose content starts at ``at`` in
+    prose starts: the first ``</name>`` after it (no nesting is counted: its content
+    hidden to there), or, a comment, CDATA section or processing instruction in the
+    content (one may hold that close tag), :func:`_close_tag`'s; -1 when no close tag
+    follows (a placeholder). Found by bisection, the content read once: linear."""
+    starts = closes.get(name)
+    index = bisect_left(starts, at) if starts else 0
+    if not starts or index == len(starts):
+        return -1
+    end = starts[index]
+    return end if _MARKUP.search(text, at, end) is None else _close_tag(text, name, at)
 
 
 # What starts markup with no characters of an element's own in its content: a comment,

@@ -3,7 +3,8 @@
 ``https:\\/\\/ada:...@host``) and a query's or form's value (``next=https://ada:...@host/``,
 ``next=https%3A%2F%2Fada%3A...%40host``). A header holding a URL has its password hidden
 always, by :func:`hidden_password` too (:mod:`.header_urls`: it was masked, its last four
-characters shown, till hostile52). The user is kept, the password hidden percent-encoded
+characters shown, till hostile52). The user is kept (masked when as long as a token:
+:func:`shown_user`, the headers' rule too), the password hidden percent-encoded
 (``%5BREDACTED%206%5D``), so that the URL stays a URL. Pure functions over the text; each
 authority read once: linear.
 """
@@ -12,29 +13,37 @@ from __future__ import annotations
 
 import re
 from typing import Iterator, Optional
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
-from readme_metrics.masking import is_masked
+from readme_metrics.masking import is_masked, mask
 
-__all__ = ["hidden_password", "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "hidden_password", "loose_userinfo_end", "shown_user",
+           "userinfo_hidden_in"]
 
-#: A URL's userinfo, its scheme first, from a word's start: its user (no ``:`` nor ``@``),
-#: ``:``, its password to the authority's last ``@`` (a password may hold one), the
-#: authority ending at a blank, ``/``, ``?``, ``#``, a double quote (a single one is a
-#: userinfo's), a backslash (``https:\/\/``, JSON's escape, is read as ``https://``),
-#: a bracket of markup or a backquote.
+#: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``
+#: nor ``@``), ``:``, its password (group 2) to the authority's last ``@`` (a password may
+#: hold one), the authority ending at a blank, ``/``, ``?``, ``#``, a double quote (a
+#: single one is a userinfo's), a backslash (``https:\/\/``, JSON's escape, is read as
+#: ``https://``), a bracket of markup or a backquote. A password holding ``/``, ``?`` or
+#: ``#`` unencoded (``https://ada:pa/ss@host/``, which curl and browsers take loosely) is
+#: read to the first ``@`` after it, then to the authority's last, when what follows the
+#: ``:`` up to that ``/``, ``?`` or ``#`` is no port (digits): no URL has such a host,
+#: and the reading that hides it is the one a client sends (:func:`loose_userinfo_end`).
+#: A loose password runs to no ``://`` (``:\/\/``), where another URL starts: each
+#: character is read by at most two starts' tries, linear.
 _RAW = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}[^\s/?#\"<>\\`:@]*:"
-    r"([^\s/?#\"<>\\`]*)@")
+    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@]*):"
+    r"((?![0-9]*[/?#])(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*"
+    r"|[^\s/?#\"<>\\`]*)@")
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#`` or
 #: a pair's ``&``, ``=``.
 _ENCODED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*%3[Aa]%2[Ff]%2[Ff]"
-    r"(?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*%3[Aa]"
+    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)%3[Aa]"
     r"((?:[^\s/?#&=%\"'<>\\`]|%(?!2[Ff]|3[Ff]|23)[0-9A-Fa-f]{2})*)%40")
 
 
@@ -60,18 +69,61 @@ def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
         "x" * (len(password) - 2 * password.count("%")) if encoded else password)
 
 
+#: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,
+#: Bitbucket's app passwords as the user): a user name is shorter; a GitHub token is 40
+#: characters and more, an AWS key id 20.
+TOKEN_USER = 20
+
+
+def shown_user(user: str, encoded: bool = False) -> str:
+    """A userinfo's ``user`` (as written, or ``encoded`` once more: a query value's) as
+    logged beside its hidden password, in a header, the url or a body alike: kept as
+    written, or masked as a credential header's value (percent-encoded, as often as it
+    was) when it is as long as a token (hostile52 kept every user, and
+    ``https://<token>:x-oauth-basic@github.com`` sent its token in clear; a body kept it
+    till hostile53)."""
+    shown = unquote(unquote(user) if encoded else user)
+    if len(shown) < TOKEN_USER or is_masked(shown) or shown.startswith("[REDACTED"):
+        return user
+    masked = quote(mask(shown), safe="")
+    return quote(masked, safe="") if encoded else masked
+
+
+def loose_userinfo_end(rest: str, end: int) -> int:
+    """Where the userinfo of a URL's ``rest`` (after its ``//``: a header's URL, the
+    whole value) ends, its authority ``rest[:end]`` holding no ``@``: at the first ``@``
+    after a password holding an unencoded ``/``, ``?`` or ``#`` (``ada:pa/ss@host/``,
+    as :data:`_RAW` reads it in a text; then to the authority's last ``@``), when
+    ``rest[:end]`` is ``user:`` and no port; -1 when it is none."""
+    colon = rest.find(":", 0, end)
+    if colon < 0 or end == colon + 1 or rest[colon + 1:end].isdigit():
+        return -1
+    found = _LOOSE.match(rest, end)
+    return -1 if found is None else found.end() - 1
+
+
+#: The rest of a loose password from its first ``/``, ``?`` or ``#`` in a URL that is a
+#: header's whole value (no blank nor quote ends it), then the authority to its last
+#: ``@``; one match from one place: linear.
+_LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@]*)*@")
+
+
 def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool) -> str:
-    """``text`` with each password ``found`` (its matches, group 1) hidden; an empty one,
-    or one hidden already, kept. (No call on the text itself: a call for each URL on a
-    text of many was counted the text's length each by tests/support's text_work.)"""
+    """``text`` with each password ``found`` (its matches, group 2) hidden, its user
+    (group 1) shown as :func:`shown_user` shows it; an empty password, or one hidden
+    already, kept. (No call on the text itself: a call for each URL on a text of many
+    was counted the text's length each by tests/support's text_work.)"""
     out: list[str] = []
     kept = 0
     for userinfo in found:
-        mark = hidden_password(userinfo.group(1), encoded)
-        if mark is None:
+        user = userinfo.group(1)
+        mark = hidden_password(userinfo.group(2), encoded)
+        shown = shown_user(user, encoded) if user else user
+        if mark is None and shown == user:
             continue
-        out += text[kept:userinfo.start(1)], mark
-        kept = userinfo.end(1)
+        out += text[kept:userinfo.start(1)], shown, text[userinfo.end(1):userinfo.start(2)]
+        out.append(userinfo.group(2) if mark is None else mark)
+        kept = userinfo.end(2)
     if not out:
         return text
     out.append(text[kept:])
