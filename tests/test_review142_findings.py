@@ -14,6 +14,13 @@ the library's real parts (a loopback collector, the real close path).
    interpreter mod_wsgi then tears down (blackbox16's segfault). Now a timer starts no
    thread once the watchdog was told to end, and a thread a POST starts then ends as
    the one told did; the late line is said by the exit hook's close (``say_rest``).
+2. hostile52 keeps a URL's user beside its hidden password, percent-encoding it with
+   ``quote``, which raises ``UnicodeEncodeError`` on a lone surrogate: an app's
+   ``Location`` (or ``Link``, ``Content-Location``) built from a name read with
+   ``surrogateescape`` (``os.listdir`` of a non-UTF-8 name) lost the whole log ("could
+   not build a log, dropping it"). Before hostile52 the userinfo went through ``mask``,
+   which takes any string (:func:`readme_metrics.masking.utf8`). The user is now
+   percent-encoded from those bytes (``\udcff`` is ``%FF``, the byte it stands for).
 """
 
 from __future__ import annotations
@@ -22,8 +29,15 @@ import re
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har.header_urls import hidden_userinfo, link_targets, masked_authority
 from tests.support.command import REPO_ROOT
+from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 
 # The close mod_wsgi's shutdown notice runs in a sub-interpreter
@@ -70,3 +84,46 @@ def test_late_refusals_after_a_sub_interpreters_close_start_no_watchdog(
     said = re.findall(r"readme_metrics: (\d+) logs? not delivered: of calls the server "
                       r"answered after the close had ended", run.stderr)
     assert sum(map(int, said)) == 3, run.stderr
+
+
+def _redirect_app(location: str, link: str) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("302 Found", [("Location", location), ("Link", link),
+                                     ("Content-Type", "text/plain")])
+        return [b"moved"]
+    return app
+
+
+@pytest.mark.parametrize(("user", "written"), [
+    ("ad\udcffa", "ad%FFa"),        # surrogateescape's byte 0xff
+    ("ad\ud800a", "ad%ED%A0%80a"),  # a lone surrogate no byte gave: its own three
+], ids=["escaped-byte", "lone-surrogate"])
+def test_a_url_user_with_a_lone_surrogate_keeps_the_log(
+        inline_wrap: Any, collector: Collector, user: str, written: str) -> None:
+    """Failed before: no log (UnicodeEncodeError in the build, 2 of 2)."""
+    location = f"https://{user}:hunter2@files.example/next"
+    _, _, entry = exchange(inline_wrap(_redirect_app(location, f"<{location}>; rel=next")),
+                           collector)
+    headers = {h["name"]: h["value"] for h in entry["response"]["headers"]}
+    expected = f"https://{written}:%5BREDACTED%207%5D@files.example/next"
+    assert headers["Location"] == expected
+    assert headers["Link"] == f"<{expected}>; rel=next"
+
+
+#: Any character, lone surrogates too, but those that end a userinfo's part.
+_IN_USERINFO = st.characters(blacklist_characters=":@/?#") | st.integers(
+    0xD800, 0xDFFF).map(chr)  # (hypothesis's characters() gives no surrogate)
+
+
+@settings(max_examples=300, deadline=None)
+@given(user=st.text(_IN_USERINFO, max_size=30), password=st.text(_IN_USERINFO, min_size=1,
+                                                                 max_size=8),
+       rest=st.text(max_size=12))
+def test_a_header_url_of_any_text_is_hidden_without_raising(
+        user: str, password: str, rest: str) -> None:
+    """Any characters (lone surrogates too) in a URL header's userinfo, a Host's, a Link
+    target's: hidden, never raised (found the surrogate case above)."""
+    url = f"https://{user}:{password}@{rest}"
+    hidden_userinfo(url)
+    masked_authority(f"{user}:{password}@{rest}")
+    link_targets(f"<{url}>; anchor=\"{url}\"", None, None)

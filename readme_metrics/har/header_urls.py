@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text_userinfo import hidden_password
-from readme_metrics.masking import is_masked, mask
+from readme_metrics.masking import is_masked, mask, utf8
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
            "masked_userinfo", "unkeyed_hidden", "userinfo_hidden"]
@@ -69,10 +69,18 @@ def masked_userinfo(userinfo: str) -> str:
     if colon and password:
         mark = hidden_password(password)
         return _shown_user(user) + ":" + (
-            quote(password, safe=_USER_SAFE) if mark is None else mark)
+            _quoted(password, _USER_SAFE) if mark is None else mark)
     shown = unquote(userinfo)
-    return quote(shown if is_masked(shown) or shown.startswith("[REDACTED")
-                 else mask(userinfo), safe="")
+    return _quoted(shown if is_masked(shown) or shown.startswith("[REDACTED")
+                   else mask(userinfo), "")
+
+
+def _quoted(text: str, safe: str) -> str:
+    """``quote(text, safe)`` of any str: a lone surrogate (an app's header built from a
+    name read with ``surrogateescape``) as the bytes :func:`~readme_metrics.masking.utf8`
+    says it stands for; quote() raised UnicodeEncodeError there, and the log was lost
+    (review142)."""
+    return quote(utf8(text), safe=safe)
 
 
 #: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,
@@ -88,8 +96,8 @@ def _shown_user(user: str) -> str:
     before, the whole userinfo was masked)."""
     shown = unquote(user)
     if len(shown) < TOKEN_USER or is_masked(shown) or shown.startswith("[REDACTED"):
-        return quote(user, safe=_USER_SAFE)
-    return quote(mask(shown), safe="")
+        return _quoted(user, _USER_SAFE)
+    return _quoted(mask(shown), "")
 
 
 def unkeyed_hidden(url: str) -> str:
