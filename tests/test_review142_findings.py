@@ -127,3 +127,27 @@ def test_a_header_url_of_any_text_is_hidden_without_raising(
     hidden_userinfo(url)
     masked_authority(f"{user}:{password}@{rest}")
     link_targets(f"<{url}>; anchor=\"{url}\"", None, None)
+
+
+_BRACKETS = """\
+import resource, sys
+resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
+from readme_metrics.har.bodies import post_data
+from readme_metrics.har.redaction import Redactor
+body = ("a" + "[:x]" * 40 + " == b\\nrows[i].password = 'Zq8h22Xw3K'\\n"
+        "cfg[:password] = 'Zq8h22Xw3K'\\n").encode()
+text = post_data(body, len(body), {"content-type": "text/plain"}, Redactor(["password"]),
+                 1 << 24)["text"]
+assert "Zq8h22Xw3K" not in text and text.startswith("a[:x][:x]"), text
+"""
+
+
+def test_a_line_of_symbol_subscripts_is_read_once() -> None:
+    """40 ``[:x]`` and no assignment, then two that hide a password, in a child whose
+    CPU time is bounded at 10 s (a bound on the work, not a timing: read once, a
+    millisecond). Failed before: killed at the bound (2**40 ways)."""
+    from tests.support.processes import run_command
+
+    done = run_command([sys.executable, "-c", _BRACKETS], timeout=300,
+                       capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
