@@ -20,7 +20,17 @@ the library's real parts (a loopback collector, the real close path).
    ``surrogateescape`` (``os.listdir`` of a non-UTF-8 name) lost the whole log ("could
    not build a log, dropping it"). Before hostile52 the userinfo went through ``mask``,
    which takes any string (:func:`readme_metrics.masking.utf8`). The user is now
-   percent-encoded from those bytes (``\udcff`` is ``%FF``, the byte it stands for).
+   percent-encoded from those bytes (``\\udcff`` is ``%FF``, the byte it stands for).
+3. hostile51 let a script's target read a subscript by a variable (``rows[i].password =``)
+   with a second bracket access that also reads a symbol's (``[:x]``): each ``[:x]`` of a
+   line read two ways, and a line of them that assigns nothing (``a[:x]...[:x] ==``)
+   backtracked through every way, doubling with each one more: 20 took 0.2 s of CPU, 30
+   minutes, a 170-byte text/plain body with a denylist hung the thread that built its log
+   (the request's own, inline). A subscript by a variable no longer reads a symbol's.
+4. (Older, hostile49's; found beside 3.) A target was also read from after each member
+   access's ``->`` (the ``>`` taken for a tag's), so a line of ``.b->c::$d`` accesses was
+   read again from each to its end: 36 KB in 2.4 s of CPU, a 1 MiB line half an hour.
+   A chain is now read from its start only.
 """
 
 from __future__ import annotations
@@ -134,20 +144,23 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
 from readme_metrics.har.bodies import post_data
 from readme_metrics.har.redaction import Redactor
-body = ("a" + "[:x]" * 40 + " == b\\nrows[i].password = 'Zq8h22Xw3K'\\n"
-        "cfg[:password] = 'Zq8h22Xw3K'\\n").encode()
+line = {"symbols": "a" + "[:x]" * 40, "arrows": "a" + ".b->c::$d" * (1 << 17)}[sys.argv[1]]
+body = (line + " == b\\nrows[i].password = 'Zq8h22Xw3K'\\n"
+        "cfg[:password] = 'Zq8h22Xw3K'\\n$this->db->password = 'Zq8h22Xw3K'\\n").encode()
 text = post_data(body, len(body), {"content-type": "text/plain"}, Redactor(["password"]),
                  1 << 24)["text"]
-assert "Zq8h22Xw3K" not in text and text.startswith("a[:x][:x]"), text
+assert "Zq8h22Xw3K" not in text and text.startswith(line[:20]), text[-300:]
 """
 
 
-def test_a_line_of_symbol_subscripts_is_read_once() -> None:
-    """40 ``[:x]`` and no assignment, then two that hide a password, in a child whose
-    CPU time is bounded at 10 s (a bound on the work, not a timing: read once, a
-    millisecond). Failed before: killed at the bound (2**40 ways)."""
+@pytest.mark.parametrize("line", ["symbols", "arrows"])
+def test_a_line_of_accesses_is_read_once(line: str) -> None:
+    """40 ``[:x]`` (or 1 MiB of ``.b->c::$d``) and no assignment, then three that hide
+    a password, in a child whose CPU time is bounded at 10 s (a bound on the work, not
+    a timing: read once, milliseconds). Failed before: 2 of 2 killed at the bound
+    (2**40 ways; each ``->`` a new read to the line's end)."""
     from tests.support.processes import run_command
 
-    done = run_command([sys.executable, "-c", _BRACKETS], timeout=300,
+    done = run_command([sys.executable, "-c", _BRACKETS, line], timeout=300,
                        capture_output=True, text=True, cwd=REPO_ROOT)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])

@@ -59,7 +59,10 @@ _CODE_PAIR = lazy_compile(
     r"(?:(?:^|[;{}`>])[ \t\f]*(?:export[ \t\f]+)?(?:const|let|var)[ \t\f]+([\w$.]+)"
     rf"(?:[ \t\f]*:[ \t\f]*{_TYPE}(?:[ \t\f]*[|&,][ \t\f]*{_TYPE})*"
     r"|[ \t\f]+[\w.\[\]*]+)?[ \t\f]*=(?![=>])"
-    r"|(?:^|(?<=[\s;{}(`>]))(?:\$([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
+    # (Not after a member access's "->": read from its chain's start, once; started
+    # again after each "->" too, a line of them was read again from each to its end,
+    # 36 KB in 2.4 s of CPU, 1 MiB in half an hour: review142.)
+    r"|(?:^|(?<=[\s;{}(`>])(?<!->))(?:\$([A-Za-z_]\w*)[ \t\f]*=(?![=>~])"
     r"|([A-Za-z_][\w.]*)[ \t\f]*:="
     rf"|({_TARGET})[ \t\f]*=(?![=>~]))"
     # A keyword argument, a TOML inline table's member (hostile50): after "(", "," or "{".
