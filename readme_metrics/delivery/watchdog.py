@@ -215,13 +215,18 @@ def run_at(when: float, errand: Callable[[], object]) -> None:
     """Have the watchdog thread call ``errand()`` at monotonic time ``when`` (or soon
     after); returns at once.
 
-    For a sender thread (it starts the watchdog thread if none runs yet); the errand
-    must be short and should not raise, as for :func:`run_soon`.
+    For a sender thread (it starts the watchdog thread if none runs yet, but once an
+    interpreter's close told it to end: :func:`.watchdog_thread.end`); the errand must
+    be short and should not raise, as for :func:`run_soon`.
     """
     if state.pid != getpid():  # forked without the hook (os.fork from C code)
         after_fork_in_child()
     with state.lock:
         heapq.heappush(state.timers, (when, next(state.order), errand))
+        if state.ending and state.thread is None:
+            # The interpreter's close told the watchdog to end (watchdog_thread.end): no
+            # thread for a timer, which would wait for ever past its threads' wait.
+            return
         if not _started_locked() and when < state.sleeping_until:
             state.wake.notify()  # earlier than its next wake-up
 

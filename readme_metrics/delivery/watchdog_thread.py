@@ -25,7 +25,8 @@ def started_locked() -> bool:
     # which is three Python calls.
     if state.thread is not None:
         return False
-    state.ending = False
+    # (state.ending is kept: a thread started after end(), a POST's, ends as the one
+    # told did, once no POST is in its care; review142.)
     # (Set once started: the thread takes state.lock, held here, before it clears it.)
     state.thread = start_thread(_run, "readme-metrics-watchdog")
     # None at interpreter exit: socket timeouts still apply
@@ -117,7 +118,11 @@ def end() -> None:
     not waited for): a mod_wsgi sub-interpreter's close, which waits for the library's
     threads before mod_wsgi deletes their states. Idle, it waited for ever: that close
     waited its whole bound and a second past it, beyond Apache's kill, and the next
-    interpreter of the process was never told (flaky42). A later POST starts another."""
+    interpreter of the process was never told (flaky42). A later POST starts another,
+    which ends so too; a timer (:func:`.watchdog.run_at`: a late refusal's line, a
+    closed delivery's watch) starts none (review142: a late refusal after the close
+    started one that waited for ever, as flaky42's did; the exit hook's close says the
+    line)."""
     with state.lock:
         state.ending = True
         state.wake.notify()

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text_userinfo import hidden_password, loose_userinfo_end, shown_user
-from readme_metrics.masking import is_masked, mask
+from readme_metrics.masking import is_masked, mask, utf8
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
            "masked_userinfo", "unkeyed_hidden", "userinfo_hidden"]
@@ -106,11 +106,19 @@ def masked_userinfo(userinfo: str) -> str:
     user, colon, password = userinfo.partition(":")
     if colon and password:
         mark = hidden_password(password)
-        return quote(shown_user(user), safe=_USER_SAFE) + ":" + (
-            quote(password, safe=_USER_SAFE) if mark is None else mark)
+        return _quoted(shown_user(user), _USER_SAFE) + ":" + (
+            _quoted(password, _USER_SAFE) if mark is None else mark)
     shown = unquote(userinfo)
-    return quote(shown if is_masked(shown) or shown.startswith("[REDACTED")
-                 else mask(userinfo), safe="")
+    return _quoted(shown if is_masked(shown) or shown.startswith("[REDACTED")
+                   else mask(userinfo), "")
+
+
+def _quoted(text: str, safe: str) -> str:
+    """``quote(text, safe)`` of any str: a lone surrogate (an app's header built from a
+    name read with ``surrogateescape``) as the bytes :func:`~readme_metrics.masking.utf8`
+    says it stands for; quote() raised UnicodeEncodeError there, and the log was lost
+    (review142)."""
+    return quote(utf8(text), safe=safe)
 
 
 def unkeyed_hidden(url: str) -> str:
