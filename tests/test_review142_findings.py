@@ -36,7 +36,6 @@ the library's real parts (a loopback collector, the real close path).
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import textwrap
 from typing import Any
@@ -49,6 +48,7 @@ from readme_metrics.har.header_urls import hidden_userinfo, link_targets, masked
 from tests.support.command import REPO_ROOT
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
+from tests.support.processes import run_command
 
 # The close mod_wsgi's shutdown notice runs in a sub-interpreter
 # (mod_wsgi_stop._close_before_teardown: the requests in flight, close_all, the watchdog
@@ -85,8 +85,8 @@ def test_late_refusals_after_a_sub_interpreters_close_start_no_watchdog(
     """Failed before: ``left ['readme-metrics-watchdog']`` (the thread a late refusal's
     line started, never ending). The three late logs are all said not delivered, by the
     first refusal's line and the exit hook's (none lost unsaid)."""
-    run = subprocess.run([sys.executable, "-c", _LATE_AFTER_CLOSE, collector.url],
-                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    run = run_command([sys.executable, "-c", _LATE_AFTER_CLOSE, collector.url],
+                      cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "after close 0" in run.stdout, run.stdout + run.stderr
     assert "left []" in run.stdout, run.stdout + run.stderr
