@@ -29,11 +29,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from readme_metrics import MetricsApiConfig, MetricsMiddleware
+from readme_metrics import MetricsApiConfig
 from readme_metrics.capture.environ_strings import environ_strings
 from readme_metrics.capture.request_head import environ_head
 from readme_metrics.capture.response_headers import response_header_read
-from tests.test_cpu24_queued_containers import _containers, _environ
+from tests.test_cpu24_queued_containers import _containers, _environ, _served
 
 environ_strings_module = importlib.import_module("readme_metrics.capture.environ_strings")
 
@@ -58,7 +58,6 @@ def _queued(headers: dict[str, str], pairs: list[Any], count: int,
     """The items a wrapped app (answering ``pairs``) queues for ``count`` requests;
     ``given`` gets the headers the server was handed. ``keep=False``: each item freed
     as it is queued (a sender that keeps up)."""
-    records: list[Any] = []
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         start_response("200 OK", list(pairs))
@@ -72,20 +71,7 @@ def _queued(headers: dict[str, str], pairs: list[Any], count: int,
             "api_key": "caller-key-1", "label": "L", "email": "e@example.com"},
         metrics_api="http://127.0.0.1:9/", base_log_url=_BASE,
         background_worker_mode=False)
-    middleware = MetricsMiddleware(app, config)
-    middleware.pipeline.submit = ((lambda item, send=True: records.append(item) or True)
-                                  if keep else (lambda item, send=True: True))
-    try:
-        for _ in range(count):
-            result = middleware(_environ(headers), start_response)
-            for _ in result:
-                pass
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-    finally:
-        middleware.close()
-    return records
+    return _served(app, config, headers, count, start_response, keep)
 
 
 def test_a_queued_get_holds_one_container_of_its_own() -> None:

@@ -124,7 +124,9 @@ def _documents(draw: st.DrawFn, key: str, secret: str) -> bytes:
     return (f"[{document}]" if shape == "array" else document).encode()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# (75 examples, not 300: the fix put back (9038e4c0's test on its parent), each of seeds 1
+# to 5 fails at 75, as the first example did at 300; suite43.)
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_prefix_before_a_document_never_leaks(data: st.DataObject) -> None:
     secret = data.draw(_SECRETS)

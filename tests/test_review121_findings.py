@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import pickle
 import pickletools
@@ -44,22 +45,26 @@ ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
 LOG = b"".join(b"GET /items/%d 200 %d ms\n" % (n, n % 97) for n in range(260000))
 
 
-SPENT = {
-    "log-first": zip_of({"app.log": LOG, ".env": ENV}),
-    "streamed": zip_of({"app.log": LOG, ".env": ENV}, streamed=True),
-    "many-big": zip_of({f"data/{n}.csv": LOG[n * 800000:(n + 1) * 800000 + 400000]
-                        for n in range(6)} | {"config/.env": ENV}),
-}
+SPENT = ("log-first", "streamed", "many-big")
+
+
+@functools.cache
+def _spent(shape: str) -> bytes:
+    """The zip of ``shape`` (made when a test asks: not at each worker's collection)."""
+    if shape == "many-big":
+        return zip_of({f"data/{n}.csv": LOG[n * 800000:(n + 1) * 800000 + 400000]
+                       for n in range(6)} | {"config/.env": ENV})
+    return zip_of({"app.log": LOG, ".env": ENV}, streamed=shape == "streamed")
 
 
 def test_the_bound_is_spent_by_the_first_entries_alone() -> None:
     assert len(LOG) > MOST_INFLATED
-    assert all(len(body) < 2 << 20 for body in SPENT.values())
+    assert all(len(_spent(shape)) < 2 << 20 for shape in SPENT)
 
 
 @pytest.mark.parametrize("shape", SPENT)
 def test_an_env_after_entries_inflating_past_the_bound_is_hidden(shape: str) -> None:
-    for text in _sent(SPENT[shape], "application/zip"):
+    for text in _sent(_spent(shape), "application/zip"):
         assert text == "[REDACTED]"
 
 
@@ -101,8 +106,12 @@ def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_an_env_compressed_with_bzip2_or_lzma_is_hidden(method: int) -> None:
+    # (A MiB of the log, under the bound: the .env is read and hidden for what it holds.
+    # The whole LOG, past the bound, hid the zip unread since hostile33, and LZMA took
+    # 4 s of CPU to pack it; with the bzip2/LZMA branch taken out of inflated_entries,
+    # review121's bug, the .env goes out in clear at either size.)
     body = zip_of({"README.md": b"# Notes\n\nThe monkey presses a key.\n" * 40,
-                   "app.log": LOG, "creds.env": ENV}, method)
+                   "app.log": LOG[:1 << 20], "creds.env": ENV}, method)
     for text in _sent(body, "application/zip"):
         assert text == "[REDACTED]"
 
@@ -204,7 +213,7 @@ def test_through_a_flask_app_and_the_collector(collector: Collector, shape: str,
     from readme_metrics import MetricsApiConfig
     from readme_metrics.flask_readme import ReadMeMetrics
 
-    body, mime = {"zip": (SPENT["log-first"], "application/zip"),
+    body, mime = {"zip": (_spent("log-first"), "application/zip"),
                   "pickle": (MARKS, "application/octet-stream"),
                   "yaml": (YAML_KEYS["alias-key"].encode(), "application/yaml"),
                   "bzip2": (_bzip2_env(), "application/zip")}[shape]
