@@ -47,7 +47,10 @@ instead, daemon or embedded mode alike, which comes while the interpreter is who
 after the requests then in flight end (a share of the bound at most), then the close
 within its bound, then its threads waited for (the watchdog told to end: idle, it
 never did, and the wait ran past Apache's kill; mod_wsgi tells a process's
-interpreters one after the other, and the next was never told: flaky42).
+interpreters one after the other, and the next was never told: flaky42). The bound and
+that wait count from the first notice of the process, not the interpreter's own
+(:mod:`.mod_wsgi_shared`): the next one told then says what it holds before the kill
+(delivery67: it counted 2.4 s from its own notice, killed midway, its logs unsaid).
 """
 
 from __future__ import annotations
