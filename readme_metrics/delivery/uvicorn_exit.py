@@ -22,13 +22,14 @@ logs so in 3 runs of 61 with no slow call at all).
 :func:`watch`, on uvicorn's loop in the main thread (as the delivery is made, the app
 imported inside ``serve``; at the ASGI lifespan's startup), adds a callback to uvicorn's
 ``serve`` task: run once it ended, its handlers put back, on the same loop, which
-asyncio's tear-down still runs. Where it ended at a raise (or cancelled: a raise out
-of the loop itself has asyncio cancel it) and SIGTERM is at its default,
+asyncio's tear-down still runs (at a raise, or cancelled: a raise out of the loop
+itself has asyncio cancel it). Where SIGTERM is then at its default,
 :func:`.hypercorn_stop.take_sigterm` sets the library's handler: a SIGTERM then has the
 close run first (within ``shutdown_timeout``, saying what it gives up on), then ends the
 process by that signal, as bare. uvicorn's graceful stop (its own handler took the
-signal) ends ``serve`` without a raise and ends the process by the signal it caught
-before any callback: nothing is set there.
+signal) ends the process by the signal it caught before any callback runs: nothing is
+set there. A ``serve`` that ended without one (``--limit-max-requests``, a startup that
+failed) leaves a process on its way out too: the handler is set there as well.
 """
 
 from __future__ import annotations
@@ -69,10 +70,7 @@ def watch() -> None:
 
 
 def _served(task: Any) -> None:
-    """uvicorn's ``serve`` ended, its signal handlers put back: at a raise, the
-    library's SIGTERM handler set where SIGTERM is at its default. Never raises."""
-    try:
-        if task.cancelled() or task.exception() is not None:
-            hypercorn_stop.take_sigterm()
-    except Exception:  # pragma: no cover - a task of another shape
-        pass
+    """uvicorn's ``serve`` ended, its signal handlers put back: the library's SIGTERM
+    handler set where SIGTERM is at its default. (Its exception not asked: asked, asyncio
+    would no longer say one never retrieved.) Never raises."""
+    hypercorn_stop.take_sigterm()
