@@ -27,8 +27,10 @@ one has ended: each had its own SIGTERM from the group's, and its close under wa
 be: the close keeps its bound and ends the worker by SIGTERM all the same (SIGKILL stops
 it sooner). A SIGTERM during the lifespan's flush of a stop of the parent's alone (no
 SIGTERM had reached the worker) ends it at once, said, then the worker
-(:mod:`.second_interrupt`, as before). Nothing is set elsewhere: uvicorn's and
-gunicorn's workers handle SIGTERM themselves (the same sweep: every call delivered).
+(:mod:`.second_interrupt`, as before). Nothing is set elsewhere while serving: uvicorn's
+and gunicorn's workers handle SIGTERM themselves (the same sweep: every call delivered);
+a uvicorn process whose ``serve`` ended, SIGTERM back at its default for its exit, has
+the same handler from then on (:mod:`.uvicorn_exit`, delivery67).
 """
 
 from __future__ import annotations
