@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import gunicorn_stop, mod_wsgi_stop
+from readme_metrics.delivery import gunicorn_stop, mod_wsgi_shared, mod_wsgi_stop
 
 
 @pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> list[Callable[..., Any]]:
-    """This process as a mod_wsgi daemon process: the callbacks subscribed."""
+def daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Callable[..., Any]]:
+    """This process as a mod_wsgi daemon process: the callbacks subscribed (its stop's
+    shared time in a file of this test's: mod_wsgi_shared)."""
     subscribed: list[Callable[..., Any]] = []
     module = types.ModuleType("mod_wsgi")
     module.process_group = "127.0.0.1:8000"  # type: ignore[attr-defined]
@@ -23,6 +25,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> list[Callable[..., Any]]:
     monkeypatch.setitem(sys.modules, "mod_wsgi", module)
     monkeypatch.setattr(mod_wsgi_stop, "_stopped", None)
     monkeypatch.setattr(mod_wsgi_stop, "_watching", False)
+    monkeypatch.setattr(mod_wsgi_shared, "_path", lambda: str(tmp_path / "stop"))
     mod_wsgi_stop.watch()
     return subscribed
 

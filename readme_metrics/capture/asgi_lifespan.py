@@ -32,7 +32,12 @@ from typing import Any, Callable, Optional
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.capture.asgi_outlive import Outlive
 from readme_metrics.capture.asgi_receive import running_asyncio_loop
-from readme_metrics.delivery import gunicorn_stop, second_interrupt, uvicorn_worker_quit
+from readme_metrics.delivery import (
+    gunicorn_stop,
+    second_interrupt,
+    uvicorn_exit,
+    uvicorn_worker_quit,
+)
 
 __all__ = ["Lifespan"]
 
@@ -82,6 +87,8 @@ class Lifespan:
                 gunicorn_stop.watch_stop()
                 # and its SIGQUIT (gunicorn's quick stop) stop it: uvicorn_worker_quit.
                 uvicorn_worker_quit.watch_quit()
+                # and, where its loop ends at a raise, SIGTERM until the exit's close.
+                uvicorn_exit.watch()
             return message
 
         async def app_send(message: Message) -> None:

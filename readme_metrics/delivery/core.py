@@ -53,6 +53,7 @@ from readme_metrics.delivery import (
     mod_wsgi_stop,
     process,
     reloader_stop,
+    uvicorn_exit,
     uwsgi_exit,
     uwsgi_stop,
     watchdog,
@@ -139,6 +140,7 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         reloader_stop.watch_reload()  # (in runserver's autoreloaded child: a reload)
         mod_wsgi_stop.watch()  # (in a mod_wsgi daemon process: its stop)
         hypercorn_stop.watch()  # (in a hypercorn worker: a SIGTERM while it serves)
+        uvicorn_exit.watch()  # (made inside uvicorn's serve: its end at a raise)
         process.on_fork_in_child(watchdog.after_fork_in_child)
         # (made in gunicorn's master, --preload: its worker's SIGTERM noted there too)
         process.on_fork_in_child(gunicorn_stop.watch_fork)

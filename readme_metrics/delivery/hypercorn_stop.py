@@ -27,8 +27,10 @@ one has ended: each had its own SIGTERM from the group's, and its close under wa
 be: the close keeps its bound and ends the worker by SIGTERM all the same (SIGKILL stops
 it sooner). A SIGTERM during the lifespan's flush of a stop of the parent's alone (no
 SIGTERM had reached the worker) ends it at once, said, then the worker
-(:mod:`.second_interrupt`, as before). Nothing is set elsewhere: uvicorn's and
-gunicorn's workers handle SIGTERM themselves (the same sweep: every call delivered).
+(:mod:`.second_interrupt`, as before). Nothing is set elsewhere while serving: uvicorn's
+and gunicorn's workers handle SIGTERM themselves (the same sweep: every call delivered);
+a uvicorn process whose ``serve`` ended, SIGTERM back at its default for its exit, has
+the same handler from then on (:mod:`.uvicorn_exit`, delivery67).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from typing import Any, Optional
 from readme_metrics.delivery import c_signals, process, second_interrupt
 from readme_metrics.threads import start_thread
 
-__all__ = ["in_hypercorn_worker", "watch"]
+__all__ = ["in_hypercorn_worker", "take_sigterm", "watch"]
 
 #: The process whose SIGTERM is watched (a spawned worker's own; 0: none).
 _watched_pid = 0
@@ -54,12 +56,19 @@ _watched_pid = 0
 def watch() -> None:
     """In a hypercorn worker's main thread, with SIGTERM at its default (Python's and
     the system's): set :class:`_Handler` for it. Once per process; never raises."""
+    if in_hypercorn_worker():
+        take_sigterm()
+
+
+def take_sigterm() -> None:
+    """In the main thread, with SIGTERM at its default (Python's and the system's): set
+    :class:`_Handler` for it (a SIGTERM then has the close run first, then ends the
+    process as bare; :mod:`.uvicorn_exit` too). Once per process; never raises."""
     global _watched_pid
     if _watched_pid == os.getpid():
         return
     try:
         if (threading.current_thread() is not threading.main_thread()
-                or not in_hypercorn_worker()
                 or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
                 or not second_interrupt.in_force(signal.SIGTERM, signal.SIG_DFL)):
             return

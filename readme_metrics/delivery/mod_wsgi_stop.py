@@ -47,7 +47,10 @@ instead, daemon or embedded mode alike, which comes while the interpreter is who
 after the requests then in flight end (a share of the bound at most), then the close
 within its bound, then its threads waited for (the watchdog told to end: idle, it
 never did, and the wait ran past Apache's kill; mod_wsgi tells a process's
-interpreters one after the other, and the next was never told: flaky42).
+interpreters one after the other, and the next was never told: flaky42). The bound and
+that wait count from the first notice of the process, not the interpreter's own
+(:mod:`.mod_wsgi_shared`): the next one told then says what it holds before the kill
+(delivery67: it counted 2.4 s from its own notice, killed midway, its logs unsaid).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from readme_metrics.delivery import mod_wsgi_shared
 from readme_metrics.delivery.gunicorn_stop import Limit
 
 #: APR's wait between the SIGTERM and the SIGKILL of a pool's subprocesses.
@@ -124,7 +128,8 @@ def _told(event: Any = None, **details: Any) -> None:
         found = event if isinstance(event, dict) else details
         reason = found.get("shutdown_reason", "")
         if _stopped is None and in_daemon_process():
-            _stopped = (time.monotonic(), str(reason))
+            # (the process's first notice: its interpreters are told one by one)
+            _stopped = (mod_wsgi_shared.first_notice(time.monotonic()), str(reason))
         if in_sub_interpreter():
             _close_before_teardown()
     except Exception:  # never raises into mod_wsgi
@@ -152,8 +157,23 @@ def _close_before_teardown() -> None:
     _wait(lambda: not _requests_in_flight(), began + bound * REQUESTS_SHARE)
     process.close_all()
     watchdog_thread.end()  # (idle, it waited for ever: this wait went past the kill)
-    # (Its bound from the notice, as at exit; a thread past it is not waited for long.)
-    _wait(lambda: not _library_threads(), max(began + bound, time.monotonic()) + 1.0)
+    # (Its bound from the notice, as at exit; a thread past it is not waited for long,
+    # nor past the close's own end before the kill: the interpreters told next say
+    # theirs in the time left.)
+    _wait(lambda: not _library_threads(),
+          min(max(began + bound, time.monotonic()) + 1.0, _given_up_at()))
+
+
+def _given_up_at() -> float:
+    """When a close gives up before Apache's kill or mod_wsgi's reaper
+    (``time.monotonic()``; inf where no such stop was told)."""
+    from readme_metrics.delivery import gunicorn_stop
+
+    found = limit()
+    if found is None:
+        return float("inf")
+    return (time.monotonic() + float(found) - found.spent
+            - min(gunicorn_stop.MARGIN, float(found) / 5))
 
 
 def _requests_in_flight() -> int:

@@ -1,0 +1,76 @@
+"""A uvicorn process ending at a raise in its loop: SIGTERM at its default until the
+exit's close, which a stop then killed unsaid.
+
+uvicorn's ``Server.serve`` sets its own handlers for SIGINT and SIGTERM as it starts
+(``capture_signals``) and puts back the ones it found as it ends. In a worker of
+``uvicorn --workers N`` (a process ``multiprocessing`` spawned) the app is imported
+after that, so a site's own SIGTERM handler is the one in force there (README's lines
+for Django's ``settings.py``: ``sys.exit(0)``). At a SIGTERM to the worker its raise ends
+the event loop, and SIGTERM is back at its default (the worker's, as spawned) for the
+whole of the worker's exit: asyncio's tear-down of the loop (its tasks cancelled, the
+executor's threads waited for: a blocking call in ``run_in_executor`` runs to its end),
+``multiprocessing``'s and ``threading``'s exit hooks, then ``atexit``, where the
+library's close begins (:func:`.process.close_all`, which watches SIGTERM from then on:
+:mod:`.second_interrupt`). A SIGTERM before that killed the worker outright, every log
+it held lost, nothing said: uvicorn's parent sends one to each worker still alive at its
+own stop, and systemd's ``KillMode=control-group`` (``kill -TERM -- -<pgid>``) signals
+the parent and the workers at once (delivery67: ``uvicorn --workers 2``, a site with
+README's SIGTERM lines, 40 calls held for the close and 4 in a 3 s executor call: the
+group's SIGTERM, 0 of 44 delivered, nothing said; flaky42's delivery57 test lost its 2
+logs so in 3 runs of 61 with no slow call at all).
+
+:func:`watch`, on uvicorn's loop in the main thread (as the delivery is made, the app
+imported inside ``serve``; at the ASGI lifespan's startup), adds a callback to uvicorn's
+``serve`` task: run once it ended, its handlers put back, on the same loop, which
+asyncio's tear-down still runs (at a raise, or cancelled: a raise out of the loop
+itself has asyncio cancel it). Where SIGTERM is then at its default,
+:func:`.hypercorn_stop.take_sigterm` sets the library's handler: a SIGTERM then has the
+close run first (within ``shutdown_timeout``, saying what it gives up on), then ends the
+process by that signal, as bare. uvicorn's graceful stop (its own handler took the
+signal) ends the process by the signal it caught before any callback runs: nothing is
+set there. A ``serve`` that ended without one (``--limit-max-requests``, a startup that
+failed) leaves a process on its way out too: the handler is set there as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from typing import Any
+
+from readme_metrics.delivery import hypercorn_stop
+
+__all__ = ["watch"]
+
+#: The process whose uvicorn ``serve`` task is watched (0: none).
+_watched_pid = 0
+
+
+def watch() -> None:
+    """On uvicorn's running loop, in the main thread: a callback on its ``serve`` task
+    (:func:`_served`). Once per process; never raises."""
+    global _watched_pid
+    if _watched_pid == os.getpid():
+        return
+    try:
+        server = getattr(sys.modules.get("uvicorn.server"), "Server", None)
+        code = getattr(getattr(server, "serve", None), "__code__", None)
+        if code is None or threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for task in asyncio.all_tasks(loop):
+            if getattr(task.get_coro(), "cr_code", None) is code:
+                task.add_done_callback(_served)
+                _watched_pid = os.getpid()
+                return
+    except Exception:  # no loop running here, another server: as it was
+        pass
+
+
+def _served(task: Any) -> None:
+    """uvicorn's ``serve`` ended, its signal handlers put back: the library's SIGTERM
+    handler set where SIGTERM is at its default. (Its exception not asked: asked, asyncio
+    would no longer say one never retrieved.) Never raises."""
+    hypercorn_stop.take_sigterm()
