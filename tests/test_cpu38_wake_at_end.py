@@ -53,7 +53,7 @@ APP = textwrap.dedent("""
 
     middleware = MetricsMiddleware(inner, MetricsApiConfig(
         api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=%d, flush_interval=600,
+        base_log_url="http://docs.example", buffer_length=BATCH_SIZE, flush_interval=600,
         grouping_function=lambda request: {"api_key": "k"}))
 
     real_notify = LastParked.notify
@@ -94,7 +94,7 @@ APP = textwrap.dedent("""
             return [body]
         phase[0] = "calling"
         return Outer(middleware(environ, start_response))
-""" % BATCH)
+""").replace("BATCH_SIZE", str(BATCH))
 
 
 @pytest.fixture(scope="module")
