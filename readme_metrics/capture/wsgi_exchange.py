@@ -370,7 +370,9 @@ class WSGICapture(Recorder):
             self.ended = True
             self.finish_log()
             if gunicorn and queue.owed:  # its log made a batch: woken once it is written
-                return WakeAtClose(result, queue)
+                answer = WakeAtClose(result)
+                answer.queue = queue
+                return answer
             return result
         tee = self.tee
         if tee is not None and "werkzeug.socket" in environ:

@@ -18,7 +18,7 @@ takes a batch that is due anyway: nothing waits for it to be given.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from readme_metrics.delivery.queue import LogQueue
@@ -45,14 +45,12 @@ def give(queue: LogQueue) -> None:
 class WakeAtClose(list):
     """The app's list answer, the same chunks in a list of their own, whose ``close()``
     (gunicorn calls it once the answer is written, as for any iterable) gives the wake
-    its log owes. Only for the request whose log made a batch's worth: the others'
-    lists go back as they are."""
+    its log owes to ``queue`` (set once made: list's own constructor, no Python frame).
+    Only for the request whose log made a batch's worth: the others' lists go back as
+    they are."""
 
-    __slots__ = ("_queue",)
-
-    def __init__(self, result: Iterable[bytes], queue: LogQueue) -> None:
-        list.__init__(self, result)
-        self._queue = queue
+    __slots__ = ("queue",)
+    queue: LogQueue
 
     def close(self) -> None:
-        give(self._queue)
+        give(self.queue)
