@@ -37,7 +37,6 @@ from readme_metrics.capture.wsgi_loop import calls_itself
 from readme_metrics.capture.wsgi_replay import replay_input
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import uwsgi_stop
-from readme_metrics.delivery.wake_at_end import give
 from readme_metrics.middleware_arguments import (
     NO_CONFIG,
     checked_config,
@@ -163,9 +162,6 @@ class MetricsMiddleware(PipelineControls):
             return self.app(environ, start_response)
         if not pipeline.handed_over.empty():  # rarely: a call fewer on every request
             pipeline.run_handed_over()
-        queue = pipeline.delivery._queue
-        if queue.owed:  # the last request's end gave none: now (delivery/wake_at_end.py)
-            give(queue)
         try:
             # wants_environ() written out for the usual case (every Host logged, a method
             # not skipped, another User-Agent than the library's own): a call fewer.

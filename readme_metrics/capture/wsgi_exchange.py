@@ -47,7 +47,6 @@ from readme_metrics.capture.wsgi_servers import (
     under_wsgiref,
 )
 from readme_metrics.delivery.interrupted import handed
-from readme_metrics.delivery.wake_at_end import WakeAtClose, give, one_at_a_time
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
@@ -319,9 +318,6 @@ class WSGICapture(Recorder):
             # gunicorn's answers written out too (cpu22, four calls fewer): no late
             # start ignored, cut at the Content-Length, a list of bytes sent as it is.
             self.cut_at_length = True
-            queue = self.pipeline.delivery._queue
-            if not queue.at_end and one_at_a_time(environ):  # (once: a sync worker)
-                queue.at_end = True
         else:
             gunicorn = False
             if ignores_late_start(environ):
@@ -345,8 +341,6 @@ class WSGICapture(Recorder):
             length = response_content_length(self.headers)
             self.omit_body(length if self.no_body else file_rest(result, environ, length))
             self.finish_log()
-            if gunicorn and queue.owed:  # (no close of this object's own: now)
-                give(queue)
             return result
         if ((kind is list or kind is tuple) and self.status
                 and not (self.tee is not None and self.tee.arrives_later(environ))
@@ -369,10 +363,6 @@ class WSGICapture(Recorder):
                 record(chunk)
             self.ended = True
             self.finish_log()
-            if gunicorn and queue.owed:  # its log made a batch: woken once it is written
-                answer = WakeAtClose(result)
-                answer.queue = queue
-                return answer
             return result
         tee = self.tee
         if tee is not None and "werkzeug.socket" in environ:

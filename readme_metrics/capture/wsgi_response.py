@@ -50,7 +50,6 @@ from readme_metrics.capture.wsgi_servers import (
     under_cheroot,
     under_wsgiref,
 )
-from readme_metrics.delivery.wake_at_end import give
 
 if TYPE_CHECKING:
     from readme_metrics.capture.wsgi_exchange import WSGICapture
@@ -241,9 +240,6 @@ class Response:
                     # still running at exit (waitress, cheroot: the log waits for it) has
                     # it cut then.
                     self._settled()
-                    queue = capture.pipeline.delivery._queue
-                    if queue.owed:  # (a sync worker's: delivery/wake_at_end.py)
-                        give(queue)
 
     def _stopped(self, error: BaseException) -> None:
         """``error`` stopped the answer after the app's ``next()`` returned a chunk: in

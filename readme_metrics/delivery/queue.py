@@ -107,11 +107,6 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         self.refused = 0
         self.refused_answered = 0
         self.idle = 0  # senders inside ``wake.wait`` (each counts itself in and out)
-        #: One request at a time in this process (a gunicorn sync worker): the wake a
-        #: batch's worth of logs owes an idle sender is given at the request's end
-        #: (``owed`` until then: delivery/wake_at_end.py), not in it.
-        self.at_end = False
-        self.owed = False
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
     # -- request thread -------------------------------------------------------------

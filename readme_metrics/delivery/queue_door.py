@@ -13,7 +13,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import threading
     from collections import deque
 
     from readme_metrics.delivery.last_parked import LastParked
@@ -35,9 +34,6 @@ class QueueDoor:
     max_bytes: int
     batch_size: int
     idle: int
-    at_end: bool
-    owed: bool
-    lock: threading.RLock
     wake: LastParked
     counts: dict[str, int]
 
@@ -80,21 +76,8 @@ class QueueDoor:
         # buffer_length, under gunicorn a sender was woken for nothing about once a
         # request (cpu19). A sender back from its POST looks at the queue itself.
         if self.idle and (not len(items) % self.batch_size or self.full_locked()):
-            if not self.at_end or self.full_locked():
-                self.wake.notify()
-            else:
-                self.owed = True  # given at the request's end (delivery/wake_at_end.py)
+            self.wake.notify()
         return True
-
-    def wake_owed(self) -> None:
-        """Give the wake :meth:`put_locked` owes an idle sender, if any (``at_end``: the
-        request has ended). Woken first, then marked given: a raise landing between
-        leaves a spurious wake at worst, not a lost one."""
-        with self.lock:
-            if self.owed:
-                if self.idle:
-                    self.wake.notify()
-                self.owed = False
 
     def full_locked(self) -> bool:
         """True when the queue would refuse one more log like the last one accepted.
