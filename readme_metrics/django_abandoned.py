@@ -63,6 +63,17 @@ from readme_metrics.capture.asgi_server_quirks import (
     loaded_silent_on_cancel,
 )
 from readme_metrics.capture.asgi_servers import hypercorn_reset
+from readme_metrics.django_tasks import (
+    CLIENT_LEFT,
+    HANDLER_CALL,
+    PROCESS_REQUEST,
+    SERVER_CANCELLED,
+    chain_task,
+    django_cancelled,
+    handler_gone,
+    sync_chain_left,
+    task_awaiting,
+)
 
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
@@ -71,93 +82,8 @@ __all__ = ["async_cut", "await_verdict", "chain_task", "client_left", "django_ca
            "handler_gone", "server_answer", "stream_cut", "sync_chain_left", "sync_cut",
            "sync_failed", "unsent_at_exit"]
 
-#: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
-#: Django's handler), or is gone (Django cancelled it: the client left).
-SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
-
-#: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
-_PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
-
-#: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
-_HANDLER_CALL = "ASGIHandler.__call__"
-
 #: Why no answer reached a cancelled handler's client (daphne's stop; uvicorn's: delivery62).
 _CANCELLED = "cancelled the app before its response started"
-
-
-def handler_gone() -> bool:
-    """Whether the running task is Django's handler's ``process_request`` and the
-    handler no longer waits for it (cancelled: the server gave up on the call). Called
-    on the event loop, in the async chain. Never raises."""
-    return _left_alone(chain_task())
-
-
-def chain_task() -> Optional[asyncio.Task[object]]:
-    """The running task where it is Django's handler's ``process_request``, else None
-    (no loop, an older Django). Never raises."""
-    try:
-        task = asyncio.current_task()
-        if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
-            return None
-        return task
-    except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
-        return None
-
-
-def _left_alone(task: Optional[asyncio.Task[object]]) -> bool:
-    """Whether the handler no longer waits for ``task`` (:func:`chain_task`'s): its
-    asyncio.wait() took its done callback off (cancelled: nothing else ends the wait)."""
-    try:
-        return task is not None and not task._callbacks
-    except Exception:  # noqa: BLE001 - an odd task: the usual log
-        return False
-
-
-def django_cancelled() -> bool:
-    """Whether the running task is Django's handler's ``process_request`` and Django
-    cancelled it (the client disconnected): the view caught the ``CancelledError`` and
-    returned. Python 3.11+ (``Task.cancelling``). Called on the event loop, in the async
-    chain. Never raises."""
-    try:
-        task = asyncio.current_task()
-        if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
-            return False
-        return _cancelling(task)
-    except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
-        return False
-
-
-def _cancelling(task: asyncio.Task[object]) -> bool:
-    """Whether ``task`` is being cancelled (asyncio's ``Task.cancelling()``, 3.11+;
-    before, never said)."""
-    cancelling = getattr(task, "cancelling", None)
-    return cancelling is not None and cancelling() > 0
-
-
-def sync_chain_left(request: object, cancelled: bool = False) -> Optional[str]:
-    """From the sync chain's thread (asgiref's) under Django's ASGI handler, once the
-    view returned (``cancelled``: the chain raised a ``CancelledError``): None while
-    Django's handler still waits for the chain, else :data:`SERVER_CANCELLED` while the
-    chain's ``process_request`` task for ``request`` runs uncancelled (the server
-    cancelled the handler), :data:`CLIENT_LEFT` while Django cancels it or once it ended
-    (the client disconnected). Looks at the loop's tasks only once the handler left its
-    ``ThreadSensitiveContext``, or for a ``CancelledError``. Never raises."""
-    try:
-        from asgiref.sync import SyncToAsync
-
-        context = SyncToAsync.thread_sensitive_context.get(None)
-        if context is None:
-            return None
-        exited = context not in SyncToAsync.context_to_thread_executor
-        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-        if loop is None or not (exited or cancelled):
-            return None
-        task = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
-        if task is not None:
-            return CLIENT_LEFT if _cancelling(task) else SERVER_CANCELLED
-        return CLIENT_LEFT if exited else None
-    except Exception:  # noqa: BLE001 - an odd loop or asgiref: the usual log
-        return None
 
 
 def client_left(capture: Capture, answered: bool = True) -> None:
@@ -222,7 +148,7 @@ def stream_cut(capture: Capture, task: Optional[asyncio.Task[object]]) -> bool:
     try:
         if task is None or task._callbacks or loaded_silent_on_cancel():
             return False  # (the handler waits for it: the usual stream, one look)
-        if _task_awaiting(asyncio.get_running_loop(), _HANDLER_CALL, "scope",
+        if task_awaiting(asyncio.get_running_loop(), HANDLER_CALL, "scope",
                           getattr(capture.request, "scope", None)) is not None:
             return False  # (its call still runs: what is sent still goes out)
         capture.recorder.broke_off = True
@@ -268,8 +194,8 @@ def await_verdict(capture: Capture) -> None:
             thread = False
         except RuntimeError:  # (the sync chain's thread)
             loop, thread = SyncToAsync.threadlocal.main_event_loop, True
-        handler = _task_awaiting(loop, _HANDLER_CALL, "scope", getattr(request, "scope", None))
-        left = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
+        handler = task_awaiting(loop, HANDLER_CALL, "scope", getattr(request, "scope", None))
+        left = task_awaiting(loop, PROCESS_REQUEST, "request", request)
     except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
         return
     silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
@@ -379,22 +305,3 @@ def _refused(task: asyncio.Future[object]) -> bool:
     ASGI message ... after response already completed"): its 500 went first. Read without
     marking it retrieved (asyncio still logs it, as without the middleware)."""
     return not task.cancelled() and getattr(task, "_exception", None) is not None
-
-
-def _task_awaiting(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
-                   value: object) -> Optional[asyncio.Task[object]]:
-    """The loop's task whose chain of awaited coroutines holds ``qualname``'s frame with
-    ``value`` as its local ``name`` (Django's handler's ``__call__`` for the request's
-    scope; the chain's ``process_request`` for the request), or None: ended."""
-    if value is None:
-        return None
-    for task in asyncio.all_tasks(loop):
-        coro: object = task.get_coro()
-        while coro is not None:
-            frame = getattr(coro, "cr_frame", None)
-            if frame is None:
-                break
-            if getattr(coro, "__qualname__", "") == qualname and frame.f_locals.get(name) is value:
-                return task
-            coro = getattr(coro, "cr_await", None)
-    return None
