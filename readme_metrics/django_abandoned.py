@@ -68,6 +68,8 @@ from readme_metrics.django_tasks import (
     HANDLER_CALL,
     PROCESS_REQUEST,
     SERVER_CANCELLED,
+    cancelling,
+    chain_of,
     chain_task,
     django_cancelled,
     handler_gone,
@@ -112,17 +114,18 @@ def async_cut() -> Optional[Callable[[Capture], None]]:
 
 def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
     """For the sync chain under ASGI, in asgiref's thread once the view returned: the
-    client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
-    A server's cancel of the handler leaves the log to :func:`await_verdict`: the
-    chain's task sends the view's answer, unless the handler's end came first (uvicorn,
-    hypercorn) or daphne closed the connection (see :func:`sync_chain_left`). Never
-    raises."""
+    client gone (:func:`client_left`) where Django cancelled the chain's task, else the
+    log left to :func:`await_verdict`: a server's cancel of the handler (the chain's task
+    sends the view's answer, unless the handler's end came first, uvicorn, hypercorn, or
+    daphne closed the connection: see :func:`sync_chain_left`), or the handler still
+    waiting, whose cancel of the chain's task, as the client leaves, may have come or
+    come yet before the task sent the view's answer (delivery65). Never raises."""
     if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
         return None
     left = sync_chain_left(request)
     if left == SERVER_CANCELLED:
         return await_verdict
-    return client_left if left == CLIENT_LEFT else None
+    return client_left if left == CLIENT_LEFT else _await_sent
 
 
 def sync_failed(capture: Capture, error: BaseException) -> None:
@@ -174,7 +177,7 @@ def server_answer(capture: Capture) -> None:
         pass
 
 
-def await_verdict(capture: Capture) -> None:
+def await_verdict(capture: Capture, waited: bool = False) -> None:
     """The server (uvicorn, hypercorn) cancelled Django's handler before the view
     returned: the log waits for what goes out first (delivery60), the chain's task
     sending the view's answer, or the handler's end, after which the server answers its
@@ -184,7 +187,13 @@ def await_verdict(capture: Capture) -> None:
     log is finished then (:attr:`Capture.verdict`), or at exit if the loop never gets
     there; a handler already ended is the server's answer at once. Called in the chain
     (on the loop, or in asgiref's thread: neither task can end before it returns).
-    Never raises."""
+
+    ``waited`` (:func:`_await_sent`, in the sync chain's thread): Django's handler still
+    waits; its cancel of the chain's task (the client's disconnect came) ends the task
+    at once, or took its wait for the thread (asgiref) and lets it send the view's
+    answer into the gone client's connection. The task's end decides alone, already
+    ended or once it ends: :func:`client_left` for Django's cancel
+    (:func:`_dropped_by_django`), else the view's answer. Never raises."""
     try:
         from asgiref.sync import SyncToAsync
 
@@ -194,16 +203,29 @@ def await_verdict(capture: Capture) -> None:
             thread = False
         except RuntimeError:  # (the sync chain's thread)
             loop, thread = SyncToAsync.threadlocal.main_event_loop, True
-        handler = task_awaiting(loop, HANDLER_CALL, "scope", getattr(request, "scope", None))
-        left = task_awaiting(loop, PROCESS_REQUEST, "request", request)
+        streamed = getattr(capture, "streaming", False)
+        left: Optional[asyncio.Task[object]]
+        frame: Any = None
+        if waited:
+            found = chain_of(loop, request)
+            if found is None or found[0].done():  # (Django's cancel ended it, or no task)
+                if found is not None and _dropped_by_django(found[0], streamed):
+                    client_left(capture)
+                return
+            (left, frame), handler, silent = found, None, False
+        else:
+            handler = task_awaiting(loop, HANDLER_CALL, "scope",
+                                    getattr(request, "scope", None))
+            left = task_awaiting(loop, PROCESS_REQUEST, "request", request)
+            silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
     except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
         return
-    silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
-    if left is None or (handler is None and not silent):
+    if left is None or (handler is None and not silent and not waited):
         if handler is None:  # (ended: the server's answer went out)
             server_answer(capture)
         return
-    frame = getattr(left.get_coro(), "cr_frame", None)
+    if not waited:
+        frame = getattr(left.get_coro(), "cr_frame", None)
     # (the server's own, under an ASGI middleware's wrapper)
     send = own_send(frame.f_locals.get("send")) if frame is not None else None
     # daphne writes what Django sends while the connection is open: its protocol tells
@@ -215,7 +237,8 @@ def await_verdict(capture: Capture) -> None:
         if not decided:
             decided.append(True)
             _decide(capture, task is handler or _refused(task)
-                    or (sent is not None and not sent()), send)
+                    or (sent is not None and not sent()), send,
+                    waited and _dropped_by_django(task, streamed))
 
     def watch() -> None:
         if handler is not None and not silent:
@@ -227,17 +250,38 @@ def await_verdict(capture: Capture) -> None:
         watch()
 
 
-def _decide(capture: Capture, server_first: bool, send: object) -> None:
+def _await_sent(capture: Capture) -> None:
+    """The sync chain's log, its view returned while Django's handler waits: left to
+    what became of the chain's task (:func:`await_verdict`'s ``waited``)."""
+    await_verdict(capture, waited=True)
+
+
+def _dropped_by_django(task: asyncio.Future[object], streamed: bool) -> bool:
+    """Whether Django cancelled the chain's task (``task``, ended), as the client left,
+    before it sent the view's answer: cancelled, or, where asgiref took the cancel in
+    the task's wait for the chain's thread and let it send the answer (into the gone
+    client's connection), still marked cancelling. Not a stream's: a cancel while it is
+    sent stops it there, its start gone out."""
+    try:
+        if task.cancelled():
+            return True
+        return not streamed and isinstance(task, asyncio.Task) and cancelling(task)
+    except Exception:  # noqa: BLE001 - an odd task: the view's answer logged
+        return False
+
+
+def _decide(capture: Capture, server_first: bool, send: object, gone: bool = False) -> None:
     """The verdict, on the loop: the server's answer went out (``server_first``) or the
-    view's, or neither, the client gone first (uvicorn's request cycle, of the server's
-    ``send``, says so: :func:`_client_left_first`); the log finished. Not for a log
+    view's, or neither, the client gone first (``gone``: Django cancelled the chain's task
+    first; or uvicorn's request cycle, of the server's ``send``, says so:
+    :func:`_client_left_first`); the log finished. Not for a log
     already queued: a record is never rewritten once a sender may build it (delivery58);
     a streamed answer's end and the response's close() leave it to this (delivery62)."""
     try:
         capture.verdict = False
         if capture.recorder.finished():
             return  # (the exit queued it: left as it is)
-        if _client_left_first(send):
+        if gone or _client_left_first(send):
             client_left(capture)
         elif server_first:
             server_answer(capture)

@@ -8,7 +8,8 @@ became of that wait: :func:`chain_task`, the running task where it is the chain'
 handler); :func:`django_cancelled`, Django cancelling it (the client left);
 :func:`sync_chain_left`, either, asked from the sync chain's thread (asgiref's);
 :func:`task_awaiting`, the loop's task whose awaited coroutines hold a given frame (the
-handler's call for a scope, the chain's for a request). All never raise (an odd loop, an
+handler's call for a scope, the chain's for a request); :func:`chain_of`, the chain's task
+for a request from the handler's own list, ended or not. All never raise (an odd loop, an
 older Django or asgiref: nothing known). Split out of :mod:`.django_abandoned`
 (delivery65), which decides what the log says from them.
 """
@@ -16,11 +17,11 @@ older Django or asgiref: nothing known). Split out of :mod:`.django_abandoned`
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import Any, Optional
 
-__all__ = ["CLIENT_LEFT", "HANDLER_CALL", "PROCESS_REQUEST", "SERVER_CANCELLED", "cancelling",
-           "chain_task", "django_cancelled", "handler_gone", "sync_chain_left",
-           "task_awaiting"]
+__all__ = ["CLIENT_LEFT", "HANDLE", "HANDLER_CALL", "PROCESS_REQUEST", "SERVER_CANCELLED",
+           "cancelling", "chain_of", "chain_task", "django_cancelled", "handler_gone",
+           "sync_chain_left", "task_awaiting"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -28,6 +29,9 @@ SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
 
 #: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
 PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
+
+#: Django's handler's coroutine that makes the chain's task and waits for it.
+HANDLE = "ASGIHandler.handle"
 
 #: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
 HANDLER_CALL = "ASGIHandler.__call__"
@@ -109,10 +113,37 @@ def sync_chain_left(request: object, cancelled: bool = False) -> Optional[str]:
 
 
 def task_awaiting(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
-                   value: object) -> Optional[asyncio.Task[object]]:
+                  value: object) -> Optional[asyncio.Task[object]]:
     """The loop's task whose chain of awaited coroutines holds ``qualname``'s frame with
     ``value`` as its local ``name`` (Django's handler's ``__call__`` for the request's
     scope; the chain's ``process_request`` for the request), or None: ended."""
+    found = _frame_awaited(loop, qualname, name, value)
+    return found[0] if found is not None else None
+
+
+def chain_of(loop: asyncio.AbstractEventLoop, request: object
+             ) -> Optional[tuple[asyncio.Task[object], Any]]:
+    """(the chain's ``process_request`` task for ``request``, ended or not; the frame of
+    Django's ``ASGIHandler.handle`` that made it and waits), read from ``handle``'s own
+    list of its two tasks: a task Django cancelled ends at once, though the sync chain's
+    thread runs on (asgiref). None once ``handle`` ended, or where it is not there
+    (Django before 5.0: no such task) (delivery65)."""
+    found = _frame_awaited(loop, HANDLE, "request", request)
+    if found is None:
+        return None
+    tasks = found[1].f_locals.get("tasks")
+    if tasks.__class__ is not list or len(tasks) != 2:
+        return None
+    chain = tasks[1]
+    if not isinstance(chain, asyncio.Task) or getattr(
+            chain.get_coro(), "__qualname__", "") != PROCESS_REQUEST:
+        return None
+    return chain, found[1]
+
+
+def _frame_awaited(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
+                   value: object) -> Optional[tuple[asyncio.Task[object], Any]]:
+    """(task, frame) of :func:`task_awaiting`'s, or None."""
     if value is None:
         return None
     for task in asyncio.all_tasks(loop):
@@ -122,6 +153,6 @@ def task_awaiting(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
             if frame is None:
                 break
             if getattr(coro, "__qualname__", "") == qualname and frame.f_locals.get(name) is value:
-                return task
+                return task, frame
             coro = getattr(coro, "cr_await", None)
     return None
