@@ -84,6 +84,10 @@ __all__ = ["async_cut", "await_verdict", "chain_task", "client_left", "django_ca
            "handler_gone", "server_answer", "stream_cut", "sync_chain_left", "sync_cut",
            "sync_failed", "unsent_at_exit"]
 
+#: The verdict's mark where Django's handler waited (:func:`_await_sent`): nothing for
+#: the exit to say.
+_WAITED = object()
+
 #: Why no answer reached a cancelled handler's client (daphne's stop; uvicorn's: delivery62).
 _CANCELLED = "cancelled the app before its response started"
 
@@ -230,15 +234,18 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
     send = own_send(frame.f_locals.get("send")) if frame is not None else None
     # daphne writes what Django sends while the connection is open: its protocol tells
     sent = _daphne_started(send) if silent else None
-    capture.verdict = send if send else True  # (kept for the verdict: what went out)
+    # (kept for the verdict: what went out; the exit's, unless the handler waited)
+    capture.verdict = _WAITED if waited else send if send else True
     decided: list[bool] = []
 
     def ended(task: asyncio.Future[object]) -> None:
         if not decided:
             decided.append(True)
-            _decide(capture, task is handler or _refused(task)
-                    or (sent is not None and not sent()), send,
-                    waited and _dropped_by_django(task, streamed))
+            if waited:  # (only Django's cancel changes the log: not the server's refusal)
+                _decide(capture, False, send, _dropped_by_django(task, streamed))
+            else:
+                _decide(capture, task is handler or _refused(task)
+                        or (sent is not None and not sent()), send)
 
     def watch() -> None:
         if handler is not None and not silent:
@@ -301,6 +308,8 @@ def unsent_at_exit(capture: Capture) -> None:
     if not send:
         return
     capture.verdict = False
+    if send is _WAITED:  # (the handler waited: the chain's task still sending, cut so)
+        return
     cycle = _uvicorn_cycle(send)
     if cycle is None or cycle.response_started is not False:
         server_answer(capture)

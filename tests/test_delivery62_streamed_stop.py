@@ -54,7 +54,8 @@ pytestmark = pytest.mark.e2e
 #: delivery56's site, its ``/sync`` route streamed where ``D62_STREAM`` says: "late",
 #: the sync view's answer streamed once the test lets it return; "mid", an answer that
 #: sends its first chunk, then waits for the test. ``D62_LEFT``: the site writes it when
-#: the client's disconnect reached it; ``D62_HOLD``: the lifespan's shutdown (uvicorn's
+#: the ``/sync`` client's disconnect reached it (delivery65: not any request's, which the
+#: start's ``/quick`` probe satisfied, its disconnect read by Django's listener); ``D62_HOLD``: the lifespan's shutdown (uvicorn's
 #: stop) waits for a response in flight (the view returned), not for Django's task.
 SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
     from django.http import StreamingHttpResponse
@@ -86,9 +87,9 @@ SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
 
     async def app(scope, receive, send):
         if scope["type"] == "http" and os.environ.get("D62_LEFT"):
-            async def told():
+            async def told():  # (the held request's own disconnect: not the probe's)
                 message = await receive()
-                if message["type"] == "http.disconnect":
+                if message["type"] == "http.disconnect" and scope["path"] == "/sync":
                     open(os.environ["D62_LEFT"], "w").close()
                 return message
             return await d56_app(scope, told, send)
