@@ -62,7 +62,11 @@ from readme_metrics.capture.asgi_server_quirks import (
     daphne_stopping,
     loaded_silent_on_cancel,
 )
-from readme_metrics.capture.asgi_servers import hypercorn_reset
+from readme_metrics.capture.asgi_servers import (
+    hypercorn_client_ended,
+    hypercorn_reset,
+    hypercorn_started,
+)
 from readme_metrics.django_tasks import (
     CLIENT_LEFT,
     HANDLER_CALL,
@@ -288,7 +292,7 @@ def _decide(capture: Capture, server_first: bool, send: object, gone: bool = Fal
         capture.verdict = False
         if capture.recorder.finished():
             return  # (the exit queued it: left as it is)
-        if gone or _client_left_first(send):
+        if gone or _client_left_first(send, server_first):
             client_left(capture)
         elif server_first:
             server_answer(capture)
@@ -300,23 +304,36 @@ def _decide(capture: Capture, server_first: bool, send: object, gone: bool = Fal
 def unsent_at_exit(capture: Capture) -> None:
     """At exit, the log still waiting for its verdict (:func:`await_verdict`): the chain's
     task never sent the view's answer (daphne's stop ended the loop first), nor did the
-    server answer before: what :func:`server_answer` says, but where uvicorn's request
-    cycle had no response started (its loop ended before Django's handler did): the
-    client left first (:func:`client_left`), or got no answer (before delivery62, the
-    server's 500). Never raises."""
+    server answer before: what :func:`server_answer` says, but where the server's request
+    had no response started (uvicorn's loop ended before Django's handler did; hypercorn's
+    connection closed before its 500): the client left first (:func:`client_left`), or got
+    no answer (before delivery62, uvicorn's 500; before delivery65, hypercorn's), and
+    where hypercorn's 500 went into a connection the client had ended: the client left
+    (before delivery65, that 500). Never raises."""
     send = capture.verdict
     if not send:
         return
     capture.verdict = False
     if send is _WAITED:  # (the handler waited: the chain's task still sending, cut so)
         return
+    stream = _hypercorn_stream(send)
     cycle = _uvicorn_cycle(send)
-    if cycle is None or cycle.response_started is not False:
-        server_answer(capture)
-    elif _client_left_first(send):
-        client_left(capture)
+    if stream is not None:
+        started = hypercorn_started(stream)
     else:
+        started = None if cycle is None else cycle.response_started is not False
+    if _client_left_first(send, True):
+        client_left(capture)
+    elif started is False:
         capture.recorder.no_answer(_CANCELLED, capture.recorder.status)
+    else:
+        server_answer(capture)
+
+
+def _hypercorn_stream(send: object) -> Any:
+    """hypercorn's stream whose bound ``send`` (``app_send``) this is, or None."""
+    owner = getattr(send, "__self__", None)
+    return owner if type(owner).__module__.startswith("hypercorn.") else None
 
 
 def _uvicorn_cycle(send: object) -> Any:
@@ -327,14 +344,17 @@ def _uvicorn_cycle(send: object) -> Any:
     return owner if isinstance(getattr(owner, "response_started", None), bool) else None
 
 
-def _client_left_first(send: object) -> bool:
+def _client_left_first(send: object, server_first: bool = False) -> bool:
     """Whether the client left before any answer went out: uvicorn drops them without a
     word (its cycle's ``disconnected``, no response started: delivery62), hypercorn
     writes them into a connection the client reset (delivery64; not its stream's
-    ``closed``, set by a half close too, whose client reads it all). Never raises."""
+    ``closed``, set by a half close too, whose client reads it all), or, for its own 500
+    (``server_first``), the client's end read before that (delivery65: hypercorn closes
+    the connection after its 500, and the reset is never read). Never raises."""
     try:
-        if type(getattr(send, "__self__", None)).__module__.startswith("hypercorn."):
-            return hypercorn_reset(getattr(send, "__self__", None))
+        stream = _hypercorn_stream(send)
+        if stream is not None:
+            return hypercorn_reset(stream) or (server_first and hypercorn_client_ended(stream))
         cycle = _uvicorn_cycle(send)
         return cycle is not None and getattr(cycle, "response_started", True) is False \
             and client_gone(send)

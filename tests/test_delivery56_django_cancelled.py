@@ -148,8 +148,8 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
     (the server's answer goes first: delivery60). delivery62's: ``gate`` (given
     ``tmp_path``) in place of the cancel, ``leave``: the client closes its connection
     then, the server's socket has its close, and (not hypercorn, which reads nothing
-    more while an answer is due) the site tells it got the disconnect (``D62_LEFT``), "half": it only shuts
-    its side (delivery64), ``variables`` for the site."""
+    more while an answer is due) the site tells it got the disconnect (``D62_LEFT``);
+    "half": it only shuts its side (delivery64), ``variables`` for the site."""
     (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled, left = tmp_path / "cancelled", tmp_path / "left"

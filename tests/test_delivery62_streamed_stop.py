@@ -23,6 +23,12 @@ the client reset (logged 200 before, 2 of 2), and a client that only shut its si
 and 3 with the sync chain too. hypercorn's cases take 6 to 8 s each on the loaded
 machine (its worker's spawn, its 1 s graceful timeout, the join slowed 1 s).
 
+delivery65: case 3 under hypercorn with the client gone once the handler was cancelled:
+hypercorn's 500 went into a connection the client had ended (logged 500 before, 2 of 2).
+The client's close is waited for as the server's socket has it (CLOSE_WAIT), and, under
+uvicorn, as the ``/sync`` request's disconnect reached the site (before, any request's
+did: the start's ``/quick`` probe satisfied the gate).
+
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
 site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket
 client. Nothing timed: the view and the stream wait for files the test writes once the
@@ -55,8 +61,9 @@ pytestmark = pytest.mark.e2e
 #: the sync view's answer streamed once the test lets it return; "mid", an answer that
 #: sends its first chunk, then waits for the test. ``D62_LEFT``: the site writes it when
 #: the ``/sync`` client's disconnect reached it (delivery65: not any request's, which the
-#: start's ``/quick`` probe satisfied, its disconnect read by Django's listener); ``D62_HOLD``: the lifespan's shutdown (uvicorn's
-#: stop) waits for a response in flight (the view returned), not for Django's task.
+#: start's ``/quick`` probe satisfied, its disconnect read by Django's listener);
+#: ``D62_HOLD``: the lifespan's shutdown (uvicorn's stop) waits for a response in flight
+#: (the view returned), not for Django's task.
 SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
     from django.http import StreamingHttpResponse
 
@@ -197,3 +204,23 @@ def test_a_client_that_only_shut_its_side_is_logged_as_what_it_read(
     response = entries["sync"]["response"]
     assert (response["status"], response.get("comment")) == (200, None), response
     assert response["content"]["text"] == '{"slow": true}', response
+
+
+@pytest.mark.parametrize("chain", ["async", "sync"], ids=["async-chain", "sync-chain"])
+def test_hypercorns_500_into_a_connection_the_client_ended_is_logged_as_gone(
+        collector: Collector, tmp_path: Path, chain: str) -> None:
+    """delivery65: as the verdict left at the stop above, under hypercorn, but the client
+    closes its connection once the handler was cancelled, before the view returns:
+    hypercorn's 500 at the handler's end goes into a connection the client ended (its
+    h11 read nothing more while the answer was due, and it closes the connection after
+    its 500: no reset is read). The client got nothing: logged as the client gone before
+    the response started (before delivery65: hypercorn's 500, 1 of 1 each chain)."""
+    pytest.importorskip("hypercorn")
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _hypercorn, SLOW_JOIN + SITE,
+                                           chain, server_first=True, leave=True, D62_HOLD="1")
+    assert sorted(entries) == ["quick", "sync"], said
+    response = entries["sync"]["response"]
+    assert (response["status"], response["content"]["size"]) == (499, 0), response
+    assert response["comment"] == (
+        "the client left before the response started and got none of it (499 is "
+        "nginx's Client Closed Request); the app answered 200"), response
