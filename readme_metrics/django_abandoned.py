@@ -41,8 +41,12 @@ stop closing the connection: logged as what went out first (:func:`await_verdict
 delivery60; before, the view's 200). Django's cancel as the client left reaches the
 thread as a ``CancelledError`` out of the inner handler (:func:`sync_failed`), or, after
 the view returned, leaves its answer sent nowhere (:func:`sync_cut`): both logged as the
-client gone (before, the app's 500 or the view's status; under uvicorn: under hypercorn
-and daphne the chain returned the view's answer itself in the runs made, logged so).
+client gone (before, the app's 500 or the view's status). A cancel that comes once the
+view returned, Django's handler still waiting as the chain decided, ends the chain's task
+at once (asgiref) while the thread runs on: the task's end decides
+(:func:`await_verdict`'s ``waited``; before delivery65, the view's 200 under uvicorn,
+hypercorn and daphne alike). Where Django's handler's tasks are is read by
+:mod:`.django_tasks`.
 """
 
 from __future__ import annotations
