@@ -76,11 +76,13 @@ from readme_metrics.django_tasks import (
     HANDLER_CALL,
     PROCESS_REQUEST,
     SERVER_CANCELLED,
-    cancelling,
+    VERDICT,
+    cancelled_by_django,
     chain_of,
     chain_task,
     django_cancelled,
     handler_gone,
+    handler_waits,
     sync_chain_left,
     task_awaiting,
 )
@@ -161,7 +163,7 @@ def stream_cut(capture: Capture, task: Optional[asyncio.Task[object]]) -> bool:
     send then returns without a word (delivery62; before, logged whole). Not under
     daphne, which writes while the connection is open. Never raises."""
     try:
-        if task is None or task._callbacks or loaded_silent_on_cancel():
+        if task is None or handler_waits(task) or loaded_silent_on_cancel():
             return False  # (the handler waits for it: the usual stream, one look)
         if task_awaiting(asyncio.get_running_loop(), HANDLER_CALL, "scope",
                           getattr(capture.request, "scope", None)) is not None:
@@ -205,7 +207,7 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
     at once, or took its wait for the thread (asgiref) and lets it send the view's
     answer into the gone client's connection. The task's end decides alone, already
     ended or once it ends: :func:`client_left` for Django's cancel
-    (:func:`_dropped_by_django`), else the view's answer. Never raises."""
+    (:func:`~.django_tasks.cancelled_by_django`), else the view's answer. Never raises."""
     try:
         from asgiref.sync import SyncToAsync
 
@@ -220,8 +222,9 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
         frame: Any = None
         if waited:
             found = chain_of(loop, request)
-            if found is None or found[0].done():  # (Django's cancel ended it, or no task)
-                if found is not None and _dropped_by_django(found[0], streamed):
+            # (Django's cancel ended it, or no task; a stream's end finishes it, as before)
+            if found is None or found[0].done() or streamed:
+                if found is not None and found[0].done() and cancelled_by_django(found[0]):
                     client_left(capture)
                 return
             (left, frame), handler, silent = found, None, False
@@ -232,28 +235,35 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
             silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
     except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
         return
-    if left is None or (handler is None and not silent and not waited):
-        if handler is None:  # (ended: the server's answer went out)
-            server_answer(capture)
-        return
-    if not waited:
+    if not waited and left is not None:
         frame = getattr(left.get_coro(), "cr_frame", None)
     # (the server's own, under an ASGI middleware's wrapper)
     send = own_send(frame.f_locals.get("send")) if frame is not None else None
+    if left is None or (handler is None and not silent and not waited):
+        if handler is None:  # (ended: the server's answer went out, or to no client)
+            if _client_left_first(send, _hypercorn_ended(send)):
+                client_left(capture)
+            else:
+                server_answer(capture)
+        return
     # daphne writes what Django sends while the connection is open: its protocol tells
     sent = _daphne_started(send) if silent else None
     # (kept for the verdict: what went out; the exit's, unless the handler waited)
-    capture.verdict = _WAITED if waited else send if send else True
+    # hypercorn's client ended its side before its 500 (read now: its connection still
+    # open, not closed by hypercorn after the 500; delivery65)
+    early_end = not waited and _hypercorn_ended(send)
+    capture.verdict = _WAITED if waited else (send, early_end)
     decided: list[bool] = []
 
+    @_marked
     def ended(task: asyncio.Future[object]) -> None:
         if not decided:
             decided.append(True)
             if waited:  # (only Django's cancel changes the log: not the server's refusal)
-                _decide(capture, False, send, _dropped_by_django(task, streamed))
+                _decide(capture, False, send, cancelled_by_django(task))
             else:
                 _decide(capture, task is handler or _refused(task)
-                        or (sent is not None and not sent()), send)
+                        or (sent is not None and not sent()), send, ended=early_end)
 
     def watch() -> None:
         if handler is not None and not silent:
@@ -265,27 +275,22 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
         watch()
 
 
+def _marked(callback: Callable[[asyncio.Future[object]], None]
+            ) -> Callable[[asyncio.Future[object]], None]:
+    """``callback`` marked as the verdict's (:data:`~.django_tasks.VERDICT`): not the
+    handler's wait, for :func:`~.django_tasks.handler_waits`."""
+    setattr(callback, VERDICT, True)
+    return callback
+
+
 def _await_sent(capture: Capture) -> None:
     """The sync chain's log, its view returned while Django's handler waits: left to
     what became of the chain's task (:func:`await_verdict`'s ``waited``)."""
     await_verdict(capture, waited=True)
 
 
-def _dropped_by_django(task: asyncio.Future[object], streamed: bool) -> bool:
-    """Whether Django cancelled the chain's task (``task``, ended), as the client left,
-    before it sent the view's answer: cancelled, or, where asgiref took the cancel in
-    the task's wait for the chain's thread and let it send the answer (into the gone
-    client's connection), still marked cancelling. Not a stream's: a cancel while it is
-    sent stops it there, its start gone out."""
-    try:
-        if task.cancelled():
-            return True
-        return not streamed and isinstance(task, asyncio.Task) and cancelling(task)
-    except Exception:  # noqa: BLE001 - an odd task: the view's answer logged
-        return False
-
-
-def _decide(capture: Capture, server_first: bool, send: object, gone: bool = False) -> None:
+def _decide(capture: Capture, server_first: bool, send: object, gone: bool = False,
+            ended: bool = False) -> None:
     """The verdict, on the loop: the server's answer went out (``server_first``) or the
     view's, or neither, the client gone first (``gone``: Django cancelled the chain's task
     first; or uvicorn's request cycle, of the server's ``send``, says so:
@@ -296,7 +301,7 @@ def _decide(capture: Capture, server_first: bool, send: object, gone: bool = Fal
         capture.verdict = False
         if capture.recorder.finished():
             return  # (the exit queued it: left as it is)
-        if gone or _client_left_first(send, server_first):
+        if gone or _client_left_first(send, server_first and ended):
             client_left(capture)
         elif server_first:
             server_answer(capture)
@@ -314,19 +319,18 @@ def unsent_at_exit(capture: Capture) -> None:
     no answer (before delivery62, uvicorn's 500; before delivery65, hypercorn's), and
     where hypercorn's 500 went into a connection the client had ended: the client left
     (before delivery65, that 500). Never raises."""
-    send = capture.verdict
-    if not send:
-        return
+    kept = capture.verdict
     capture.verdict = False
-    if send is _WAITED:  # (the handler waited: the chain's task still sending, cut so)
+    if kept.__class__ is not tuple:  # (none; or the handler waited: its task's, cut so)
         return
+    send, ended = kept
     stream = _hypercorn_stream(send)
     cycle = _uvicorn_cycle(send)
     if stream is not None:
         started = hypercorn_started(stream)
     else:
         started = None if cycle is None else cycle.response_started is not False
-    if _client_left_first(send, True):
+    if _client_left_first(send, ended):
         client_left(capture)
     elif started is False:
         capture.recorder.no_answer(_CANCELLED, capture.recorder.status)
@@ -348,22 +352,30 @@ def _uvicorn_cycle(send: object) -> Any:
     return owner if isinstance(getattr(owner, "response_started", None), bool) else None
 
 
-def _client_left_first(send: object, server_first: bool = False) -> bool:
+def _client_left_first(send: object, ended: bool = False) -> bool:
     """Whether the client left before any answer went out: uvicorn drops them without a
     word (its cycle's ``disconnected``, no response started: delivery62), hypercorn
     writes them into a connection the client reset (delivery64; not its stream's
-    ``closed``, set by a half close too, whose client reads it all), or, for its own 500
-    (``server_first``), the client's end read before that (delivery65: hypercorn closes
-    the connection after its 500, and the reset is never read). Never raises."""
+    ``closed``, set by a half close too, whose client reads it all), or, for its own 500,
+    into one the client had ended (``ended``, read as the verdict was set up: delivery65;
+    hypercorn closes the connection after its 500, and the reset is never read). Never
+    raises."""
     try:
         stream = _hypercorn_stream(send)
         if stream is not None:
-            return hypercorn_reset(stream) or (server_first and hypercorn_client_ended(stream))
+            return ended or hypercorn_reset(stream)
         cycle = _uvicorn_cycle(send)
         return cycle is not None and getattr(cycle, "response_started", True) is False \
             and client_gone(send)
     except Exception:  # noqa: BLE001 - an odd cycle: as before
         return False
+
+
+def _hypercorn_ended(send: object) -> bool:
+    """Whether hypercorn's client (of the stream whose ``send`` this is) ended its side
+    of the connection, as its open connection has it now. Never raises."""
+    stream = _hypercorn_stream(send)
+    return stream is not None and hypercorn_client_ended(stream)
 
 
 def _daphne_started(send: object) -> Optional[Callable[[], bool]]:

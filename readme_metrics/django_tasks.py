@@ -20,12 +20,16 @@ import asyncio
 from typing import Any, Optional
 
 __all__ = ["CLIENT_LEFT", "HANDLE", "HANDLER_CALL", "PROCESS_REQUEST", "SERVER_CANCELLED",
-           "cancelling", "chain_of", "chain_task", "django_cancelled", "handler_gone",
-           "sync_chain_left", "task_awaiting"]
+           "VERDICT", "cancelled_by_django", "cancelling", "chain_of", "chain_task",
+           "django_cancelled", "handler_gone", "handler_waits", "sync_chain_left",
+           "task_awaiting"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
 SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
+
+#: The mark on the log's own done callbacks (django_abandoned's verdict): not the handler's.
+VERDICT = "_readme_metrics_verdict"
 
 #: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
 PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
@@ -60,9 +64,30 @@ def _left_alone(task: Optional[asyncio.Task[object]]) -> bool:
     """Whether the handler no longer waits for ``task`` (:func:`chain_task`'s): its
     asyncio.wait() took its done callback off (cancelled: nothing else ends the wait)."""
     try:
-        return task is not None and not task._callbacks
+        return task is not None and not handler_waits(task)
     except Exception:  # noqa: BLE001 - an odd task: the usual log
         return False
+
+
+def cancelled_by_django(task: asyncio.Future[object]) -> bool:
+    """Whether Django cancelled the chain's task (``task``, ended), as the client left,
+    before it sent the view's answer: cancelled, or, where asgiref took the cancel in the
+    task's wait for the chain's thread and let it send the answer (into the gone
+    client's connection), still marked cancelling (delivery65). Never raises."""
+    try:
+        if task.cancelled():
+            return True
+        return isinstance(task, asyncio.Task) and cancelling(task)
+    except Exception:  # noqa: BLE001 - an odd task: the view's answer logged
+        return False
+
+
+def handler_waits(task: asyncio.Task[object]) -> bool:
+    """Whether a done callback other than the log's own verdict's (marked
+    :data:`VERDICT`: delivery65's, on the sync chain's task while the handler waits) is
+    on ``task``: Django's handler's asyncio.wait(), taken off as it was cancelled."""
+    return any(not getattr(entry[0] if entry.__class__ is tuple else entry, VERDICT, False)
+               for entry in task._callbacks or ())
 
 
 def django_cancelled() -> bool:

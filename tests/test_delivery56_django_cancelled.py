@@ -38,7 +38,7 @@ from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import end_stragglers, start_server
 from tests.support.raw_requests import answer_to
-from tests.support.tcp_states import peer_closed
+from tests.support.tcp_states import close_reached
 
 pytest.importorskip("django", minversion="5.0")  # (the handler's own task: 5.0+)
 pytestmark = pytest.mark.e2e
@@ -185,7 +185,7 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
                 # its close reached the server (delivery65: before, D62_LEFT was any
                 # request's disconnect, the start's /quick probe's), and the app, where
                 # the server reads it while an answer is due (not hypercorn's h11)
-                wait_until(lambda: peer_closed(port, client_port))
+                wait_until(lambda: close_reached(port, client_port))
                 if server is not _hypercorn:
                     wait_until(left.exists)
             release.touch()

@@ -25,9 +25,9 @@ machine (its worker's spawn, its 1 s graceful timeout, the join slowed 1 s).
 
 delivery65: case 3 under hypercorn with the client gone once the handler was cancelled:
 hypercorn's 500 went into a connection the client had ended (logged 500 before, 2 of 2).
-The client's close is waited for as the server's socket has it (CLOSE_WAIT), and, under
-uvicorn, as the ``/sync`` request's disconnect reached the site (before, any request's
-did: the start's ``/quick`` probe satisfied the gate).
+The client's close is waited for as its own socket says the server acknowledged it,
+and, under uvicorn, as the ``/sync`` request's disconnect reached the site (before, any
+request's did: the start's ``/quick`` probe satisfied the gate).
 
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
 site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket

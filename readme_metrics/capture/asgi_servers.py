@@ -166,18 +166,23 @@ def _rst_stream_unread(connection: Any, server: Any, stream_id: int) -> bool:
 
 def hypercorn_client_ended(stream: Any) -> bool:
     """Whether the client of a hypercorn stream (HTTP/1, the asyncio worker) ended its
-    side of the connection, or reset it: the connection's reader had its end (asyncio
-    reads on while hypercorn's h11 waits for the answer, reading nothing more) or an
-    error. A client that only shut its side reads on: asked only where the answer is
-    hypercorn's own 500, after which it closes the connection (delivery65: the client's
-    reset then comes once the connection is gone, and no error tells it). The trio
-    worker keeps no such sign: False."""
+    side of the connection, or reset it, while hypercorn's connection is open: its
+    reader had the end (asyncio reads on while hypercorn's h11 waits for the answer,
+    reading nothing more) or an error. Once hypercorn closed the connection itself
+    (after its own 500, at a stop) the reader has an end too: False then, unless an
+    error came. A client that only shut its side reads on: asked only for hypercorn's
+    own 500, as the verdict is set up (delivery65). The trio worker keeps no such sign:
+    False."""
     try:
         _, server = hypercorn_connection(stream)
         reader = getattr(server, "reader", None)
         if reader is None:
             return False
-        return getattr(reader, "_eof", False) is True or isinstance(reader.exception(), OSError)
+        if isinstance(reader.exception(), OSError):
+            return True
+        transport = getattr(getattr(server, "writer", None), "transport", None)
+        return (getattr(reader, "_eof", False) is True and transport is not None
+                and not transport.is_closing())
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return False
 
