@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -114,6 +114,17 @@ SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
 """)
 
 
+def _logged_gone(entries: dict[str, Any], said: str) -> None:
+    """``/sync`` logged as the client gone before the response started, the view's 200
+    quoted."""
+    assert sorted(entries) == ["quick", "sync"], said
+    response = entries["sync"]["response"]
+    assert (response["status"], response["content"]["size"]) == (499, 0), response
+    assert response["comment"] == (
+        "the client left before the response started and got none of it (499 is "
+        "nginx's Client Closed Request); the app answered 200"), response
+
+
 def _handler_ended(folder: Path) -> bool:  # (uvicorn's word once the handler's call ended)
     return "Exception in ASGI application" in (folder / "err").read_text(errors="replace")
 
@@ -154,12 +165,7 @@ def test_a_client_gone_before_any_answer_is_logged_as_gone(
     pytest.importorskip(server(0)[0])
     got, said, entries = _stopped_mid_view(collector, tmp_path, server, SLOW_JOIN + SITE,
                                            leave=True, D62_STREAM=stream)
-    assert sorted(entries) == ["quick", "sync"], said
-    response = entries["sync"]["response"]
-    assert (response["status"], response["content"]["size"]) == (499, 0), response
-    assert response["comment"] == (
-        "the client left before the response started and got none of it (499 is "
-        "nginx's Client Closed Request); the app answered 200"), response
+    _logged_gone(entries, said)
 
 
 @pytest.mark.parametrize("chain", ["async", "sync"], ids=["async-chain", "sync-chain"])
@@ -218,9 +224,4 @@ def test_hypercorns_500_into_a_connection_the_client_ended_is_logged_as_gone(
     pytest.importorskip("hypercorn")
     got, said, entries = _stopped_mid_view(collector, tmp_path, _hypercorn, SLOW_JOIN + SITE,
                                            chain, server_first=True, leave=True, D62_HOLD="1")
-    assert sorted(entries) == ["quick", "sync"], said
-    response = entries["sync"]["response"]
-    assert (response["status"], response["content"]["size"]) == (499, 0), response
-    assert response["comment"] == (
-        "the client left before the response started and got none of it (499 is "
-        "nginx's Client Closed Request); the app answered 200"), response
+    _logged_gone(entries, said)
