@@ -41,8 +41,12 @@ stop closing the connection: logged as what went out first (:func:`await_verdict
 delivery60; before, the view's 200). Django's cancel as the client left reaches the
 thread as a ``CancelledError`` out of the inner handler (:func:`sync_failed`), or, after
 the view returned, leaves its answer sent nowhere (:func:`sync_cut`): both logged as the
-client gone (before, the app's 500 or the view's status; under uvicorn: under hypercorn
-and daphne the chain returned the view's answer itself in the runs made, logged so).
+client gone (before, the app's 500 or the view's status). A cancel that comes once the
+view returned, Django's handler still waiting as the chain decided, ends the chain's task
+at once (asgiref) while the thread runs on: the task's end decides
+(:func:`await_verdict`'s ``waited``; before delivery65, the view's 200 under uvicorn,
+hypercorn and daphne alike). Where Django's handler's tasks are is read by
+:mod:`.django_tasks`.
 """
 
 from __future__ import annotations
@@ -62,7 +66,26 @@ from readme_metrics.capture.asgi_server_quirks import (
     daphne_stopping,
     loaded_silent_on_cancel,
 )
-from readme_metrics.capture.asgi_servers import hypercorn_reset
+from readme_metrics.capture.asgi_servers import (
+    hypercorn_client_ended,
+    hypercorn_reset,
+    hypercorn_started,
+)
+from readme_metrics.django_tasks import (
+    CLIENT_LEFT,
+    HANDLER_CALL,
+    PROCESS_REQUEST,
+    SERVER_CANCELLED,
+    VERDICT,
+    cancelled_by_django,
+    chain_of,
+    chain_task,
+    django_cancelled,
+    handler_gone,
+    handler_waits,
+    sync_chain_left,
+    task_awaiting,
+)
 
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
@@ -71,93 +94,12 @@ __all__ = ["async_cut", "await_verdict", "chain_task", "client_left", "django_ca
            "handler_gone", "server_answer", "stream_cut", "sync_chain_left", "sync_cut",
            "sync_failed", "unsent_at_exit"]
 
-#: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
-#: Django's handler), or is gone (Django cancelled it: the client left).
-SERVER_CANCELLED, CLIENT_LEFT = "server", "client"
-
-#: The coroutine Django's ``ASGIHandler.handle`` runs the middleware chain in.
-_PROCESS_REQUEST = "ASGIHandler.handle.<locals>.process_request"
-
-#: Django's handler's call, the server's task's (uvicorn's, hypercorn's) to the end.
-_HANDLER_CALL = "ASGIHandler.__call__"
+#: The verdict's mark where Django's handler waited (:func:`_await_sent`): nothing for
+#: the exit to say.
+_WAITED = object()
 
 #: Why no answer reached a cancelled handler's client (daphne's stop; uvicorn's: delivery62).
 _CANCELLED = "cancelled the app before its response started"
-
-
-def handler_gone() -> bool:
-    """Whether the running task is Django's handler's ``process_request`` and the
-    handler no longer waits for it (cancelled: the server gave up on the call). Called
-    on the event loop, in the async chain. Never raises."""
-    return _left_alone(chain_task())
-
-
-def chain_task() -> Optional[asyncio.Task[object]]:
-    """The running task where it is Django's handler's ``process_request``, else None
-    (no loop, an older Django). Never raises."""
-    try:
-        task = asyncio.current_task()
-        if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
-            return None
-        return task
-    except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
-        return None
-
-
-def _left_alone(task: Optional[asyncio.Task[object]]) -> bool:
-    """Whether the handler no longer waits for ``task`` (:func:`chain_task`'s): its
-    asyncio.wait() took its done callback off (cancelled: nothing else ends the wait)."""
-    try:
-        return task is not None and not task._callbacks
-    except Exception:  # noqa: BLE001 - an odd task: the usual log
-        return False
-
-
-def django_cancelled() -> bool:
-    """Whether the running task is Django's handler's ``process_request`` and Django
-    cancelled it (the client disconnected): the view caught the ``CancelledError`` and
-    returned. Python 3.11+ (``Task.cancelling``). Called on the event loop, in the async
-    chain. Never raises."""
-    try:
-        task = asyncio.current_task()
-        if task is None or getattr(task.get_coro(), "__qualname__", "") != _PROCESS_REQUEST:
-            return False
-        return _cancelling(task)
-    except Exception:  # noqa: BLE001 - an odd loop's task: the usual log
-        return False
-
-
-def _cancelling(task: asyncio.Task[object]) -> bool:
-    """Whether ``task`` is being cancelled (asyncio's ``Task.cancelling()``, 3.11+;
-    before, never said)."""
-    cancelling = getattr(task, "cancelling", None)
-    return cancelling is not None and cancelling() > 0
-
-
-def sync_chain_left(request: object, cancelled: bool = False) -> Optional[str]:
-    """From the sync chain's thread (asgiref's) under Django's ASGI handler, once the
-    view returned (``cancelled``: the chain raised a ``CancelledError``): None while
-    Django's handler still waits for the chain, else :data:`SERVER_CANCELLED` while the
-    chain's ``process_request`` task for ``request`` runs uncancelled (the server
-    cancelled the handler), :data:`CLIENT_LEFT` while Django cancels it or once it ended
-    (the client disconnected). Looks at the loop's tasks only once the handler left its
-    ``ThreadSensitiveContext``, or for a ``CancelledError``. Never raises."""
-    try:
-        from asgiref.sync import SyncToAsync
-
-        context = SyncToAsync.thread_sensitive_context.get(None)
-        if context is None:
-            return None
-        exited = context not in SyncToAsync.context_to_thread_executor
-        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-        if loop is None or not (exited or cancelled):
-            return None
-        task = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
-        if task is not None:
-            return CLIENT_LEFT if _cancelling(task) else SERVER_CANCELLED
-        return CLIENT_LEFT if exited else None
-    except Exception:  # noqa: BLE001 - an odd loop or asgiref: the usual log
-        return None
 
 
 def client_left(capture: Capture, answered: bool = True) -> None:
@@ -186,17 +128,18 @@ def async_cut() -> Optional[Callable[[Capture], None]]:
 
 def sync_cut(request: object) -> Optional[Callable[[Capture], None]]:
     """For the sync chain under ASGI, in asgiref's thread once the view returned: the
-    client gone (:func:`client_left`) where Django cancelled the chain's task, or None.
-    A server's cancel of the handler leaves the log to :func:`await_verdict`: the
-    chain's task sends the view's answer, unless the handler's end came first (uvicorn,
-    hypercorn) or daphne closed the connection (see :func:`sync_chain_left`). Never
-    raises."""
+    client gone (:func:`client_left`) where Django cancelled the chain's task, else the
+    log left to :func:`await_verdict`: a server's cancel of the handler (the chain's task
+    sends the view's answer, unless the handler's end came first, uvicorn, hypercorn, or
+    daphne closed the connection: see :func:`sync_chain_left`), or the handler still
+    waiting, whose cancel of the chain's task, as the client leaves, may have come or
+    come yet before the task sent the view's answer (delivery65). Never raises."""
     if getattr(request, "scope", None) is None:  # (WSGI: no handler to leave it)
         return None
     left = sync_chain_left(request)
     if left == SERVER_CANCELLED:
         return await_verdict
-    return client_left if left == CLIENT_LEFT else None
+    return client_left if left == CLIENT_LEFT else _await_sent
 
 
 def sync_failed(capture: Capture, error: BaseException) -> None:
@@ -220,9 +163,9 @@ def stream_cut(capture: Capture, task: Optional[asyncio.Task[object]]) -> bool:
     send then returns without a word (delivery62; before, logged whole). Not under
     daphne, which writes while the connection is open. Never raises."""
     try:
-        if task is None or task._callbacks or loaded_silent_on_cancel():
+        if task is None or handler_waits(task) or loaded_silent_on_cancel():
             return False  # (the handler waits for it: the usual stream, one look)
-        if _task_awaiting(asyncio.get_running_loop(), _HANDLER_CALL, "scope",
+        if task_awaiting(asyncio.get_running_loop(), HANDLER_CALL, "scope",
                           getattr(capture.request, "scope", None)) is not None:
             return False  # (its call still runs: what is sent still goes out)
         capture.recorder.broke_off = True
@@ -248,7 +191,7 @@ def server_answer(capture: Capture) -> None:
         pass
 
 
-def await_verdict(capture: Capture) -> None:
+def await_verdict(capture: Capture, waited: bool = False) -> None:
     """The server (uvicorn, hypercorn) cancelled Django's handler before the view
     returned: the log waits for what goes out first (delivery60), the chain's task
     sending the view's answer, or the handler's end, after which the server answers its
@@ -258,7 +201,13 @@ def await_verdict(capture: Capture) -> None:
     log is finished then (:attr:`Capture.verdict`), or at exit if the loop never gets
     there; a handler already ended is the server's answer at once. Called in the chain
     (on the loop, or in asgiref's thread: neither task can end before it returns).
-    Never raises."""
+
+    ``waited`` (:func:`_await_sent`, in the sync chain's thread): Django's handler still
+    waits; its cancel of the chain's task (the client's disconnect came) ends the task
+    at once, or took its wait for the thread (asgiref) and lets it send the view's
+    answer into the gone client's connection. The task's end decides alone, already
+    ended or once it ends: :func:`client_left` for Django's cancel
+    (:func:`~.django_tasks.cancelled_by_django`), else the view's answer. Never raises."""
     try:
         from asgiref.sync import SyncToAsync
 
@@ -268,28 +217,53 @@ def await_verdict(capture: Capture) -> None:
             thread = False
         except RuntimeError:  # (the sync chain's thread)
             loop, thread = SyncToAsync.threadlocal.main_event_loop, True
-        handler = _task_awaiting(loop, _HANDLER_CALL, "scope", getattr(request, "scope", None))
-        left = _task_awaiting(loop, _PROCESS_REQUEST, "request", request)
+        streamed = getattr(capture, "streaming", False)
+        left: Optional[asyncio.Task[object]]
+        frame: Any = None
+        if waited:
+            found = chain_of(loop, request)
+            # (Django's cancel ended it, or no task; a stream's end finishes it, as before)
+            if found is None or found[0].done() or streamed:
+                if found is not None and found[0].done() and cancelled_by_django(found[0]):
+                    client_left(capture)
+                return
+            (left, frame), handler, silent = found, None, False
+        else:
+            handler = task_awaiting(loop, HANDLER_CALL, "scope",
+                                    getattr(request, "scope", None))
+            left = task_awaiting(loop, PROCESS_REQUEST, "request", request)
+            silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
     except Exception:  # noqa: BLE001 - an odd loop or asgiref: the view's answer logged
         return
-    silent = loaded_silent_on_cancel()  # (daphne: nothing at the handler's end)
-    if left is None or (handler is None and not silent):
-        if handler is None:  # (ended: the server's answer went out)
-            server_answer(capture)
-        return
-    frame = getattr(left.get_coro(), "cr_frame", None)
+    if not waited and left is not None:
+        frame = getattr(left.get_coro(), "cr_frame", None)
     # (the server's own, under an ASGI middleware's wrapper)
     send = own_send(frame.f_locals.get("send")) if frame is not None else None
+    if left is None or (handler is None and not silent and not waited):
+        if handler is None:  # (ended: the server's answer went out, or to no client)
+            if _client_left_first(send, _hypercorn_ended(send)):
+                client_left(capture)
+            else:
+                server_answer(capture)
+        return
     # daphne writes what Django sends while the connection is open: its protocol tells
     sent = _daphne_started(send) if silent else None
-    capture.verdict = send if send else True  # (kept for the verdict: what went out)
+    # (kept for the verdict: what went out; the exit's, unless the handler waited)
+    # hypercorn's client ended its side before its 500 (read now: its connection still
+    # open, not closed by hypercorn after the 500; delivery65)
+    early_end = not waited and _hypercorn_ended(send)
+    capture.verdict = _WAITED if waited else (send, early_end)
     decided: list[bool] = []
 
+    @_marked
     def ended(task: asyncio.Future[object]) -> None:
         if not decided:
             decided.append(True)
-            _decide(capture, task is handler or _refused(task)
-                    or (sent is not None and not sent()), send)
+            if waited:  # (only Django's cancel changes the log: not the server's refusal)
+                _decide(capture, False, send, cancelled_by_django(task))
+            else:
+                _decide(capture, task is handler or _refused(task)
+                        or (sent is not None and not sent()), send, ended=early_end)
 
     def watch() -> None:
         if handler is not None and not silent:
@@ -301,17 +275,33 @@ def await_verdict(capture: Capture) -> None:
         watch()
 
 
-def _decide(capture: Capture, server_first: bool, send: object) -> None:
+def _marked(callback: Callable[[asyncio.Future[object]], None]
+            ) -> Callable[[asyncio.Future[object]], None]:
+    """``callback`` marked as the verdict's (:data:`~.django_tasks.VERDICT`): not the
+    handler's wait, for :func:`~.django_tasks.handler_waits`."""
+    setattr(callback, VERDICT, True)
+    return callback
+
+
+def _await_sent(capture: Capture) -> None:
+    """The sync chain's log, its view returned while Django's handler waits: left to
+    what became of the chain's task (:func:`await_verdict`'s ``waited``)."""
+    await_verdict(capture, waited=True)
+
+
+def _decide(capture: Capture, server_first: bool, send: object, gone: bool = False,
+            ended: bool = False) -> None:
     """The verdict, on the loop: the server's answer went out (``server_first``) or the
-    view's, or neither, the client gone first (uvicorn's request cycle, of the server's
-    ``send``, says so: :func:`_client_left_first`); the log finished. Not for a log
+    view's, or neither, the client gone first (``gone``: Django cancelled the chain's task
+    first; or uvicorn's request cycle, of the server's ``send``, says so:
+    :func:`_client_left_first`); the log finished. Not for a log
     already queued: a record is never rewritten once a sender may build it (delivery58);
     a streamed answer's end and the response's close() leave it to this (delivery62)."""
     try:
         capture.verdict = False
         if capture.recorder.finished():
             return  # (the exit queued it: left as it is)
-        if _client_left_first(send):
+        if gone or _client_left_first(send, server_first and ended):
             client_left(capture)
         elif server_first:
             server_answer(capture)
@@ -323,21 +313,35 @@ def _decide(capture: Capture, server_first: bool, send: object) -> None:
 def unsent_at_exit(capture: Capture) -> None:
     """At exit, the log still waiting for its verdict (:func:`await_verdict`): the chain's
     task never sent the view's answer (daphne's stop ended the loop first), nor did the
-    server answer before: what :func:`server_answer` says, but where uvicorn's request
-    cycle had no response started (its loop ended before Django's handler did): the
-    client left first (:func:`client_left`), or got no answer (before delivery62, the
-    server's 500). Never raises."""
-    send = capture.verdict
-    if not send:
-        return
+    server answer before: what :func:`server_answer` says, but where the server's request
+    had no response started (uvicorn's loop ended before Django's handler did; hypercorn's
+    connection closed before its 500): the client left first (:func:`client_left`), or got
+    no answer (before delivery62, uvicorn's 500; before delivery65, hypercorn's), and
+    where hypercorn's 500 went into a connection the client had ended: the client left
+    (before delivery65, that 500). Never raises."""
+    kept = capture.verdict
     capture.verdict = False
+    if kept.__class__ is not tuple:  # (none; or the handler waited: its task's, cut so)
+        return
+    send, ended = kept
+    stream = _hypercorn_stream(send)
     cycle = _uvicorn_cycle(send)
-    if cycle is None or cycle.response_started is not False:
-        server_answer(capture)
-    elif _client_left_first(send):
-        client_left(capture)
+    if stream is not None:
+        started = hypercorn_started(stream)
     else:
+        started = None if cycle is None else cycle.response_started is not False
+    if _client_left_first(send, ended):
+        client_left(capture)
+    elif started is False:
         capture.recorder.no_answer(_CANCELLED, capture.recorder.status)
+    else:
+        server_answer(capture)
+
+
+def _hypercorn_stream(send: object) -> Any:
+    """hypercorn's stream whose bound ``send`` (``app_send``) this is, or None."""
+    owner = getattr(send, "__self__", None)
+    return owner if type(owner).__module__.startswith("hypercorn.") else None
 
 
 def _uvicorn_cycle(send: object) -> Any:
@@ -348,19 +352,30 @@ def _uvicorn_cycle(send: object) -> Any:
     return owner if isinstance(getattr(owner, "response_started", None), bool) else None
 
 
-def _client_left_first(send: object) -> bool:
+def _client_left_first(send: object, ended: bool = False) -> bool:
     """Whether the client left before any answer went out: uvicorn drops them without a
     word (its cycle's ``disconnected``, no response started: delivery62), hypercorn
     writes them into a connection the client reset (delivery64; not its stream's
-    ``closed``, set by a half close too, whose client reads it all). Never raises."""
+    ``closed``, set by a half close too, whose client reads it all), or, for its own 500,
+    into one the client had ended (``ended``, read as the verdict was set up: delivery65;
+    hypercorn closes the connection after its 500, and the reset is never read). Never
+    raises."""
     try:
-        if type(getattr(send, "__self__", None)).__module__.startswith("hypercorn."):
-            return hypercorn_reset(getattr(send, "__self__", None))
+        stream = _hypercorn_stream(send)
+        if stream is not None:
+            return ended or hypercorn_reset(stream)
         cycle = _uvicorn_cycle(send)
         return cycle is not None and getattr(cycle, "response_started", True) is False \
             and client_gone(send)
     except Exception:  # noqa: BLE001 - an odd cycle: as before
         return False
+
+
+def _hypercorn_ended(send: object) -> bool:
+    """Whether hypercorn's client (of the stream whose ``send`` this is) ended its side
+    of the connection, as its open connection has it now. Never raises."""
+    stream = _hypercorn_stream(send)
+    return stream is not None and hypercorn_client_ended(stream)
 
 
 def _daphne_started(send: object) -> Optional[Callable[[], bool]]:
@@ -379,22 +394,3 @@ def _refused(task: asyncio.Future[object]) -> bool:
     ASGI message ... after response already completed"): its 500 went first. Read without
     marking it retrieved (asyncio still logs it, as without the middleware)."""
     return not task.cancelled() and getattr(task, "_exception", None) is not None
-
-
-def _task_awaiting(loop: asyncio.AbstractEventLoop, qualname: str, name: str,
-                   value: object) -> Optional[asyncio.Task[object]]:
-    """The loop's task whose chain of awaited coroutines holds ``qualname``'s frame with
-    ``value`` as its local ``name`` (Django's handler's ``__call__`` for the request's
-    scope; the chain's ``process_request`` for the request), or None: ended."""
-    if value is None:
-        return None
-    for task in asyncio.all_tasks(loop):
-        coro: object = task.get_coro()
-        while coro is not None:
-            frame = getattr(coro, "cr_frame", None)
-            if frame is None:
-                break
-            if getattr(coro, "__qualname__", "") == qualname and frame.f_locals.get(name) is value:
-                return task
-            coro = getattr(coro, "cr_await", None)
-    return None

@@ -38,6 +38,7 @@ from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import end_stragglers, start_server
 from tests.support.raw_requests import answer_to
+from tests.support.tcp_states import close_reached, read_by_server
 
 pytest.importorskip("django", minversion="5.0")  # (the handler's own task: 5.0+)
 pytestmark = pytest.mark.e2e
@@ -146,8 +147,9 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
     ``server_first``: Django's send of the view's answer held until the handler ended
     (the server's answer goes first: delivery60). delivery62's: ``gate`` (given
     ``tmp_path``) in place of the cancel, ``leave``: the client closes its connection
-    then and the site tells it got the disconnect (``D62_LEFT``), "half": it only shuts
-    its side (delivery64), ``variables`` for the site."""
+    then, the server's socket has its close, and (not hypercorn, which reads nothing
+    more while an answer is due) the site tells it got the disconnect (``D62_LEFT``);
+    "half": it only shuts its side (delivery64), ``variables`` for the site."""
     (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled, left = tmp_path / "cancelled", tmp_path / "left"
@@ -176,10 +178,18 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
 
                 h2_conn.reset_stream(stream, h2.errors.ErrorCodes.CANCEL)
                 conn.sendall(h2_conn.data_to_send())
-                wait_until(left.exists)
+                # taken from the kernel by the server's reader (delivery65: D62_LEFT, which
+                # hypercorn's stop never tells the site, was the /quick probe's disconnect)
+                wait_until(lambda: read_by_server(port, conn.getsockname()[1]))
             elif leave:
+                client_port = conn.getsockname()[1]
                 conn.close()
-                wait_until(left.exists)
+                # its close reached the server (delivery65: before, D62_LEFT was any
+                # request's disconnect, the start's /quick probe's), and the app, where
+                # the server reads it while an answer is due (not hypercorn's h11)
+                wait_until(lambda: close_reached(port, client_port))
+                if server is not _hypercorn:
+                    wait_until(left.exists)
             release.touch()
             got = b""
             try:  # the server's answer, once it gave up on the view (the sync chain's: all)

@@ -23,6 +23,12 @@ the client reset (logged 200 before, 2 of 2), and a client that only shut its si
 and 3 with the sync chain too. hypercorn's cases take 6 to 8 s each on the loaded
 machine (its worker's spawn, its 1 s graceful timeout, the join slowed 1 s).
 
+delivery65: case 3 under hypercorn with the client gone once the handler was cancelled:
+hypercorn's 500 went into a connection the client had ended (logged 500 before, 2 of 2).
+The client's close is waited for as its own socket says the server acknowledged it,
+and, under uvicorn, as the ``/sync`` request's disconnect reached the site (before, any
+request's did: the start's ``/quick`` probe satisfied the gate).
+
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
 site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket
 client. Nothing timed: the view and the stream wait for files the test writes once the
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -54,8 +60,10 @@ pytestmark = pytest.mark.e2e
 #: delivery56's site, its ``/sync`` route streamed where ``D62_STREAM`` says: "late",
 #: the sync view's answer streamed once the test lets it return; "mid", an answer that
 #: sends its first chunk, then waits for the test. ``D62_LEFT``: the site writes it when
-#: the client's disconnect reached it; ``D62_HOLD``: the lifespan's shutdown (uvicorn's
-#: stop) waits for a response in flight (the view returned), not for Django's task.
+#: the ``/sync`` client's disconnect reached it (delivery65: not any request's, which the
+#: start's ``/quick`` probe satisfied, its disconnect read by Django's listener);
+#: ``D62_HOLD``: the lifespan's shutdown (uvicorn's stop) waits for a response in flight
+#: (the view returned), not for Django's task.
 SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
     from django.http import StreamingHttpResponse
 
@@ -86,9 +94,9 @@ SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
 
     async def app(scope, receive, send):
         if scope["type"] == "http" and os.environ.get("D62_LEFT"):
-            async def told():
+            async def told():  # (the held request's own disconnect: not the probe's)
                 message = await receive()
-                if message["type"] == "http.disconnect":
+                if message["type"] == "http.disconnect" and scope["path"] == "/sync":
                     open(os.environ["D62_LEFT"], "w").close()
                 return message
             return await d56_app(scope, told, send)
@@ -104,6 +112,17 @@ SITE = D56_SITE.replace("inner = app", textwrap.dedent("""
             return await d54_app(scope, held, send)
         return await d56_app(scope, receive, send)
 """)
+
+
+def _logged_gone(entries: dict[str, Any], said: str) -> None:
+    """``/sync`` logged as the client gone before the response started, the view's 200
+    quoted."""
+    assert sorted(entries) == ["quick", "sync"], said
+    response = entries["sync"]["response"]
+    assert (response["status"], response["content"]["size"]) == (499, 0), response
+    assert response["comment"] == (
+        "the client left before the response started and got none of it (499 is "
+        "nginx's Client Closed Request); the app answered 200"), response
 
 
 def _handler_ended(folder: Path) -> bool:  # (uvicorn's word once the handler's call ended)
@@ -146,12 +165,7 @@ def test_a_client_gone_before_any_answer_is_logged_as_gone(
     pytest.importorskip(server(0)[0])
     got, said, entries = _stopped_mid_view(collector, tmp_path, server, SLOW_JOIN + SITE,
                                            leave=True, D62_STREAM=stream)
-    assert sorted(entries) == ["quick", "sync"], said
-    response = entries["sync"]["response"]
-    assert (response["status"], response["content"]["size"]) == (499, 0), response
-    assert response["comment"] == (
-        "the client left before the response started and got none of it (499 is "
-        "nginx's Client Closed Request); the app answered 200"), response
+    _logged_gone(entries, said)
 
 
 @pytest.mark.parametrize("chain", ["async", "sync"], ids=["async-chain", "sync-chain"])
@@ -196,3 +210,18 @@ def test_a_client_that_only_shut_its_side_is_logged_as_what_it_read(
     response = entries["sync"]["response"]
     assert (response["status"], response.get("comment")) == (200, None), response
     assert response["content"]["text"] == '{"slow": true}', response
+
+
+@pytest.mark.parametrize("chain", ["async", "sync"], ids=["async-chain", "sync-chain"])
+def test_hypercorns_500_into_a_connection_the_client_ended_is_logged_as_gone(
+        collector: Collector, tmp_path: Path, chain: str) -> None:
+    """delivery65: as the verdict left at the stop above, under hypercorn, but the client
+    closes its connection once the handler was cancelled, before the view returns:
+    hypercorn's 500 at the handler's end goes into a connection the client ended (its
+    h11 read nothing more while the answer was due, and it closes the connection after
+    its 500: no reset is read). The client got nothing: logged as the client gone before
+    the response started (before delivery65: hypercorn's 500, 1 of 1 each chain)."""
+    pytest.importorskip("hypercorn")
+    got, said, entries = _stopped_mid_view(collector, tmp_path, _hypercorn, SLOW_JOIN + SITE,
+                                           chain, server_first=True, leave=True, D62_HOLD="1")
+    _logged_gone(entries, said)

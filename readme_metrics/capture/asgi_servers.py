@@ -13,6 +13,9 @@ raise: a server that is not the one looked for, or a version built otherwise, re
 - :func:`hypercorn_reset`: whether a hypercorn stream's client reset its connection
   (HTTP/1) or the stream (HTTP/2), asked once the answer went (hypercorn's own close
   after it says nothing).
+- :func:`hypercorn_client_ended`: whether a hypercorn stream's client ended its side
+  (or reset it), as hypercorn's open connection read it, read or not by hypercorn itself.
+- :func:`hypercorn_started`: whether a hypercorn stream's response started.
 - :func:`uvicorn_half_closed`: whether uvicorn's client has shut its side, which
   uvicorn takes for a disconnect at its next read.
 - :func:`hypercorn_half_closed`: whether hypercorn's HTTP/1 client has shut its side,
@@ -37,9 +40,10 @@ from readme_metrics.capture.asgi_own_send import (
     server_send,
 )
 
-__all__ = ["SERVER_CLASSES", "hypercorn_connection", "hypercorn_dead",
-           "hypercorn_half_closed", "hypercorn_reset", "is_daphne_send", "own_send", "server_send",
-           "server_transport", "trio_ready", "uvicorn_half_closed", "uvicorn_unread"]
+__all__ = ["SERVER_CLASSES", "hypercorn_client_ended", "hypercorn_connection", "hypercorn_dead",
+           "hypercorn_half_closed", "hypercorn_reset", "hypercorn_started", "is_daphne_send",
+           "own_send", "server_send", "server_transport", "trio_ready", "uvicorn_half_closed",
+           "uvicorn_unread"]
 
 # Linux's TCP_INFO: its first byte is the connection's state; TCP_CLOSE once a reset
 # came in. Elsewhere unknown (None): nothing is read.
@@ -158,6 +162,37 @@ def _rst_stream_unread(connection: Any, server: Any, stream_id: int) -> bool:
             return True
         at += _H2_FRAME_HEADER + int.from_bytes(data[at:at + 3], "big")
     return False
+
+
+def hypercorn_client_ended(stream: Any) -> bool:
+    """Whether the client of a hypercorn stream (HTTP/1, the asyncio worker) ended its
+    side of the connection, or reset it, while hypercorn's connection is open: its
+    reader had the end (asyncio reads on while hypercorn's h11 waits for the answer,
+    reading nothing more) or an error. Once hypercorn closed the connection itself
+    (after its own 500, at a stop) the reader has an end too: False then, unless an
+    error came. A client that only shut its side reads on: asked only for hypercorn's
+    own 500, as the verdict is set up (delivery65). The trio worker keeps no such sign:
+    False."""
+    try:
+        _, server = hypercorn_connection(stream)
+        reader = getattr(server, "reader", None)
+        if reader is None:
+            return False
+        if isinstance(reader.exception(), OSError):
+            return True
+        transport = getattr(getattr(server, "writer", None), "transport", None)
+        return (getattr(reader, "_eof", False) is True and transport is not None
+                and not transport.is_closing())
+    except Exception:  # noqa: BLE001 - another version's insides: nothing known
+        return False
+
+
+def hypercorn_started(stream: Any) -> Optional[bool]:
+    """Whether a hypercorn stream's response started (the app's, or hypercorn's own
+    500 at the app's end): its state past ``REQUEST``. None where the stream is not
+    hypercorn's, or built otherwise."""
+    state = getattr(getattr(stream, "state", None), "name", None)
+    return None if state.__class__ is not str else state != "REQUEST"
 
 
 def _uvicorn_transport(receive: Any) -> Any:
