@@ -86,8 +86,10 @@ def handler_waits(task: asyncio.Task[object]) -> bool:
     """Whether a done callback other than the log's own verdict's (marked
     :data:`VERDICT`: delivery65's, on the sync chain's task while the handler waits) is
     on ``task``: Django's handler's asyncio.wait(), taken off as it was cancelled."""
-    return any(not getattr(entry[0] if entry.__class__ is tuple else entry, VERDICT, False)
-               for entry in task._callbacks or ())
+    for entry in task._callbacks or ():  # (a loop, no generator: delivery54's sweep)
+        if not getattr(entry[0] if entry.__class__ is tuple else entry, VERDICT, False):
+            return True
+    return False
 
 
 def django_cancelled() -> bool:
