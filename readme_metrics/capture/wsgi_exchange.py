@@ -11,7 +11,6 @@ The request thread only copies references and counts bytes.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
@@ -57,8 +56,6 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi import MetricsMiddleware
 
 __all__ = ["NO_BODY", "WSGICapture"]
-
-_FIRST = itemgetter(0)  # a header pair's name
 
 
 class WSGICapture(Recorder):
@@ -169,14 +166,8 @@ class WSGICapture(Recorder):
                 recorded = ()
             else:
                 kind = headers.__class__
-                # sets_docs_url() asked only where a name is as long as the header's (19),
-                # looked for at C speed: none in the usual answer, a call fewer (cpu39).
-                try:
-                    named = 19 in map(len, map(_FIRST, recorded))
-                except Exception:  # noqa: BLE001 - not pairs: sets_docs_url answers
-                    named = True
                 if extra is not None and (kind is list or kind is tuple) and not (
-                        named and sets_docs_url(recorded)):
+                        sets_docs_url(recorded)):
                     # In the app's container: wsgiref (and runserver) refuse anything
                     # but a list, a tuple too, with a 500 that must stay the bare
                     # app's. Another class is passed as it is, without the header.
