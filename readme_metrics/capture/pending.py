@@ -75,14 +75,12 @@ class Pending:
         body = recorder.request_body
         if body is None:
             self.request_body, self.request_body_size = b"", 0
-            request_bytes = 0
             self.request_body_incomplete = False
             self.request_body_declared: Optional[int] = None
             self.request_body_read: Optional[int] = None
         else:
             # No bytes seen, none kept (an ASGI GET's ended record): no call for them.
-            request_body = self.request_body = body.content() if body.size else b""
-            request_bytes = len(request_body)
+            self.request_body = body.content() if body.size else b""
             self.request_body_size = body.body_size
             self.request_body_incomplete = body.incomplete
             # The length the client declared, for an incomplete body's comment (-1: none;
@@ -103,21 +101,19 @@ class Pending:
         # One kept chunk (the usual case) is handed over as is, no copy (kept_body(),
         # read here without a call).
         kept = recorder.kept
-        response_body = self.response_body = (recorder.first if kept is None
-                                               else kept.content())
+        self.response_body = recorder.first if kept is None else kept.content()
         self.response_body_size = recorder.body_size
-        omitted = self.response_body_omitted = recorder.omitted
+        self.response_body_omitted = recorder.omitted
         self.cut_at_length = recorder.cut_at_length
         self.answered = recorder.answered
-        comment = self.comment = recorder.comment
+        self.comment = recorder.comment
         # (A status the server answered itself, or a client gone before the start, has
         # a comment and none of the app's body.)
-        bodied = comment is None and not (recorder.no_body or omitted)
-        broke_off = recorder.broke_off
-        self.broke_off = broke_off and bodied
+        bodied = recorder.comment is None and not (recorder.no_body or recorder.omitted)
+        self.broke_off = recorder.broke_off and bodied
         # (A client gone mid-answer ended it: not the app, nor a short Content-Length.)
         left = self.left = bodied and recorder.left  # (LEFT_IN_WRITE kept as it is)
-        self.ended = recorder.ended and bodied and not (broke_off or left)
+        self.ended = recorder.ended and bodied and not (recorder.broke_off or left)
         # Clock readings (a response never started: the end); the worker makes them the
         # log's times (to_exchange).
         self.responded = recorder.responded or finished
@@ -130,9 +126,11 @@ class Pending:
         # looked for by one memchr over their plain join, not counted char by char in
         # the joined text (cpu36: a count walks all of a large header's text).
         parts: list[object] = []
+        add = parts.append
         try:
             for name, value in headers:
-                parts += name, value  # (no method call a string: cpu39)
+                add(name)
+                add(value)
             # (An ASGI answer's pairs are bytes: kept as they are, asked first, not by a
             # TypeError raised and caught on each usual exchange; test_asgi's
             # raises-nothing test, CI79.)
@@ -156,7 +154,7 @@ class Pending:
         else:
             self.response_headers = text if "\0" not in "".join(parts) else headers  # type: ignore[arg-type]
             header_bytes = len(text) - gaps
-        self.nbytes = nbytes + header_bytes + request_bytes + len(response_body)
+        self.nbytes = (nbytes + header_bytes + len(self.request_body) + len(self.response_body))
 
     def unanswered(self, why: str) -> None:
         """:meth:`Recorder.no_answer` on this record, once made: at exit, for a request
