@@ -358,9 +358,18 @@ class WSGICapture(Recorder):
             # Nothing to wait for after the response: the list goes back as it is (some
             # servers frame a list differently from other iterables). Not where a
             # signal may stop the server's write of it (signals_land): see Response.
-            record = self.record
-            for chunk in result:
-                record(chunk)
+            # The usual one chunk of bytes, nothing kept yet and all of it fits: kept
+            # as Recorder.record() keeps a first chunk, written out (a call fewer).
+            chunk: Any = result[0] if len(result) == 1 else None  # type: ignore[index,arg-type]
+            if (chunk.__class__ is bytes and not self.kept_size and not self.no_body
+                    and len(chunk) <= self.limit):
+                self.first = chunk
+                self.body_size += len(chunk)
+                self.kept_size = len(chunk)
+            else:
+                record = self.record
+                for chunk in result:
+                    record(chunk)
             self.ended = True
             self.finish_log()
             return result
