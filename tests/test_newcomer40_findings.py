@@ -74,3 +74,22 @@ def test_the_row_says_how_to_get_past_it() -> None:
     full, short = troubleshooting_row(SYMPTOM).split("\n")
     for row in (full, short):
         assert "Ctrl-C" in row and "`--port 0`" in row and "the previous quick start" in row
+
+
+# -- the demo's login: a JSON body is refused, saying it takes form fields ----------------
+
+
+def test_the_demo_login_says_it_takes_form_fields() -> None:
+    """Kept serving (`readme-metrics demo`), a newcomer tries the example API's login as
+    most APIs take it, in JSON, and got "username and password are required" with both
+    sent: the answer now says how it takes them, and the form it names is logged in."""
+    from werkzeug.test import Client
+
+    from readme_metrics.cli.demo_app import DemoApp
+
+    client = Client(DemoApp())
+    refused = client.post("/api/login", json={"username": "ada", "password": "hunter2"})
+    assert refused.status_code == 400
+    assert "-d username=ada -d password=..." in refused.get_json()["error"]
+    taken = client.post("/api/login", data={"username": "ada", "password": "hunter2"})
+    assert taken.status_code == 200 and taken.get_json()["user"] == "ada"
