@@ -93,3 +93,21 @@ def test_the_demo_login_says_it_takes_form_fields() -> None:
     assert "-d username=ada -d password=..." in refused.get_json()["error"]
     taken = client.post("/api/login", data={"username": "ada", "password": "hunter2"})
     assert taken.status_code == 200 and taken.get_json()["user"] == "ada"
+
+
+# -- the Django quick start says how to make the project it adds lines to -----------------
+
+
+def test_the_django_quick_start_names_the_project_it_runs_in() -> None:
+    """The quick start adds lines to "your project's settings.py", then runs `mysite`'s
+    commands: a newcomer trying it with no project had to guess how to make one. README
+    names the command test_readme's verbatim run makes it with (``django startproject
+    mysite .``, run as ``django-admin``), and says what its ``/`` answers."""
+    import inspect
+
+    from tests.test_readme import readme_sections
+
+    section = readme_sections()["Quick start: Django"]
+    assert "`django-admin startproject mysite .`" in section
+    assert '"startproject", "mysite", "."' in inspect.getsource(_django)
+    assert "`mysite/settings.py`" in section and "welcome page, a 200" in section
