@@ -350,6 +350,9 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
         proc.terminate()
         proc.wait(20)
     assert len(logs) == 1, logs
+    # Each says where it serves as it starts, before any call (newcomer40: wsgiref says
+    # nothing, so the WSGI quick start prints it): the URL that README's curl line calls.
+    assert f"http://127.0.0.1:{port}" in log.read_text(errors="replace"), log.read_text()
     assert_valid_log(logs[0])
     assert logs[0]["group"]["label"] == "Customer name"
     entry = logs[0]["request"]["log"]["entries"][0]

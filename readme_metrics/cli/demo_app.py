@@ -136,7 +136,8 @@ class DemoApp:
     def _login(self, request: webob.Request) -> webob.Response:
         username = request.POST.get("username", "")
         if not username or not request.POST.get("password"):
-            return self._json({"error": "username and password are required"}, 400)
+            return self._json({"error": "username and password are required, as form fields: "
+                                        "-d username=ada -d password=..."}, 400)
         response = self._json({"user": username, "token": "demo-token-" + username})
         response.set_cookie("session", "demo-session-" + username, httponly=True)
         return response
