@@ -53,20 +53,19 @@ from tests.support.fake_api import Collector, LogsMissing, free_port
 from tests.support.polling import PATIENCE
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import CALLER, GUNICORN, serve, server_env
-from tests.test_twins19_wsgi_asgi import differences, stripped
+from tests.test_twins19_wsgi_asgi import (
+    BOUNDARY,
+    MULTIPART,
+    differences,
+    once_per_server,
+    stripped,
+)
 
 pytestmark = pytest.mark.e2e
 
 WSGI_TARGET = "tests.support.blackbox20_apps:wsgi_app"
 ASGI_TARGET = "tests.support.blackbox20_apps:asgi_app"
 ORIGIN = "https://ok.example"
-BOUNDARY = "bb20boundary"
-MULTIPART = (
-    f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nzoe\r\n"
-    f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\npw\r\n"
-    f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
-    "Content-Type: application/octet-stream\r\n\r\n").encode() + bytes(range(256)) + (
-    f"\r\n--{BOUNDARY}--\r\n").encode()
 NESTED = json.dumps({"user": {"name": "z", "password": "p",
                               "list": [{"secret": "s", "k": CALLER}]}}).encode()
 RAW_HEAD = b"\r\nHost: HOST\r\nX-Api-Key: " + CALLER.encode() + b"\r\nX-Request-Id: RID\r\n"
@@ -261,17 +260,8 @@ def normalised(log: dict[str, Any], server: str, case: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    made: dict[str, Any] = {}
-    collector = Collector().start()
-    tmp = tmp_path_factory.mktemp("blackbox20")
-
-    def under(server: str) -> dict[str, Any]:
-        if server not in made:
-            made[server] = logs_under(server, collector, tmp)
-        return made[server]
-
-    yield under
-    collector.stop()
+    for made in once_per_server(tmp_path_factory.mktemp("blackbox20"), logs_under):
+        yield made["under"]
 
 
 @pytest.mark.parametrize(("wsgi", "asgi"), PAIRS, ids=[f"{w}-{a}" for w, a in PAIRS])
@@ -302,7 +292,7 @@ def test_what_both_sides_log_is_the_contract(collected: Any) -> None:
     for server in ("waitress", "uvicorn"):
         logs = collected(server)
 
-        def entry(case: str) -> Any:
+        def entry(case: str, logs: dict[str, Any] = logs) -> Any:
             return logs[case][1]["request"]["log"]["entries"][0]
 
         huge = entry("huge-stream")["response"]

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any, Callable, Iterator, Optional
 
 from tests.support.side_by_side import lifespan
+from tests.support.twins19_apps import wsgi_body
 
 DOCS = "https://docs.example.test"
 DENY = ["password", "secret"]
@@ -75,15 +76,7 @@ def _config() -> Any:
 
 def _wsgi_bare(environ: Any, start_response: Any) -> Iterator[bytes]:
     path = environ.get("PATH_INFO", "")
-    stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        body = stream.read(int(length))
-    elif environ.get("wsgi.input_terminated"):
-        body = stream.read()
-    else:
-        body = b""
-    status, headers, chunks = answer(path, body, environ.get("CONTENT_TYPE") or None)
+    status, headers, chunks = answer(path, wsgi_body(environ), environ.get("CONTENT_TYPE") or None)
     start_response(f"{status} {reason(status)}", headers)
     for chunk in chunks:
         if chunk == b"BOOM":
