@@ -16,7 +16,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -272,19 +272,25 @@ PAIRS = [pytest.param(w, a, id=f"{w}-{a}", marks=pytest.mark.skipif(
     _MISSING.get(a, False), reason=f"{a} is not installed")) for w, a in zip(WSGI, ASGI)]
 
 
-@pytest.fixture(scope="module")
-def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def once_per_server(tmp: Path, logs_under: Callable[[str, Collector, Path], Any]
+                    ) -> Iterator[dict[str, Any]]:
+    """A module fixture's body: ``under(server)`` runs ``logs_under`` once per server, into
+    one collector (also tests/test_blackbox20_asgi_parity.py)."""
     made: dict[str, Any] = {}
     collector = Collector().start()
-    tmp = tmp_path_factory.mktemp("twins19")
 
-    def under(server: str) -> dict[str, Any]:
+    def under(server: str) -> Any:
         if server not in made:
             made[server] = logs_under(server, collector, tmp)
         return made[server]
 
     yield {"under": under, "tmp": tmp, "collector": collector}
     collector.stop()
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from once_per_server(tmp_path_factory.mktemp("twins19"), logs_under)
 
 
 @pytest.mark.parametrize(("wsgi", "asgi"), PAIRS)

@@ -96,16 +96,19 @@ def _configs() -> dict[str, Any]:
 # -- WSGI ------------------------------------------------------------------------------
 
 
+def wsgi_body(environ: Any) -> bytes:
+    """The whole request body, read as a PEP 3333 app may: CONTENT_LENGTH bytes, or to
+    the end of ``wsgi.input_terminated`` input (also tests/support/blackbox20_apps.py)."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return bytes(stream.read(int(length)))
+    return bytes(stream.read()) if environ.get("wsgi.input_terminated") else b""
+
+
 def _wsgi_bare(environ: Any, start_response: Any) -> Iterator[bytes]:
     path = environ.get("PATH_INFO", "")
-    body = b""
-    if reads(path):
-        stream = environ["wsgi.input"]
-        length = environ.get("CONTENT_LENGTH")
-        if length:
-            body = stream.read(int(length))
-        elif environ.get("wsgi.input_terminated"):
-            body = stream.read()
+    body = wsgi_body(environ) if reads(path) else b""
     status, headers, chunks = answer(path, body, environ.get("CONTENT_TYPE") or None)
     start_response(f"{status} {REASONS[status]}", headers)
     yield from chunks
