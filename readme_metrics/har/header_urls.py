@@ -1,7 +1,7 @@
 """URLs in header values scrubbed: a userinfo masked, a Link header's targets and anchors.
 
 A ``user:password@`` in a URL or Host value has its password hidden whole, its user kept
-(a userinfo without a password, a token, is masked as a credential); a Link's target
+(a user without a password as :func:`.text_userinfo.hidden_user` says); a Link's target
 and anchor URLs are redacted as URL headers are; where the allowlist alone hides a URL
 header, its value as mimeType and redirectURL show it has the parts no key names hidden.
 """

@@ -5,7 +5,9 @@
 always, by :func:`hidden_password` too (:mod:`.header_urls`: it was masked, its last four
 characters shown, till hostile52). The user is kept (masked when as long as a token:
 :func:`shown_user`, the headers' rule too), the password hidden percent-encoded
-(``%5BREDACTED%206%5D``), so that the URL stays a URL. Pure functions over the text; each
+(``%5BREDACTED%206%5D``), so that the URL stays a URL; a user alone (``https://<token>@h``)
+as :func:`hidden_user` says, everywhere (hostile54). Written with Unicode escapes
+(``https:\\u002f\\u002fada:...\\u0040h``) too. Pure functions over the text; each
 authority read once: linear.
 """
 
