@@ -33,6 +33,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.masking import mask
 from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import echo_server, posted_through
 
 DENY = Redactor(["password"])
 SHORT = "Zq8h22Xw"  # an 8-character token
@@ -235,49 +236,19 @@ def test_each_reader_is_linear_on_a_mib(unit: str) -> None:
 
 @pytest.fixture(scope="module")
 def echo_site(module_collector: Collector) -> Iterator[tuple[int, Any, Collector]]:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-    from tests.support.wsgi_servers import served
-
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": request.content_type or "text/plain"}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=module_collector.url, buffer_length=1,
-        denylist=["password"],
-        grouping_function=lambda request: {"api_key": "owlbert-key"}), app)
-    try:
-        with served("werkzeug-unthreaded", app) as port:
-            yield port, extension, module_collector
-    finally:
-        extension.close()
+    with echo_server(module_collector) as site:
+        yield site
 
 
 def test_users_backslashes_and_escapes_through_flask(
         echo_site: tuple[int, Any, Collector]) -> None:
     """1, 2 and 3. Failed before (the short token's half in the Referer, ``evil`` as its
     host, the body's tokens and password sent)."""
-    from tests.support.raw_requests import answer_to
-
-    port, extension, collector = echo_site
     body = (ESCAPED["json-all"][1] % SECRET)[:-1] + f', "v": "https://{SHORT}@h/"}}'
-    data = body.encode()
-    answer = answer_to(port, (
-        f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Referer: https://{TINY}@h/\r\nLocation: https://ada:{SECRET}@host\\@evil/\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-        "Connection: close\r\n\r\n").encode() + data)
-    assert b" 200 " in answer[:20] and answer.endswith(data)  # the app's, as sent
-    assert extension.flush(10) is True
-    [log] = collector.wait_for_logs(1)
-    sent = b"".join(received.body for received in collector.received).decode()
+    sent, entry = posted_through(echo_site, [
+        ("Referer", f"https://{TINY}@h/"), ("Location", f"https://ada:{SECRET}@host\\@evil/")],
+        body, "application/json")
     assert SECRET not in sent and SHORT not in sent and TINY not in sent, sent
-    entry = log["request"]["log"]["entries"][0]
     logged = {h["name"]: h["value"] for h in entry["request"]["headers"]}
     assert logged["Referer"] == "https://%5BREDACTED%204%5D@h/", logged
     assert logged["Location"] == (
