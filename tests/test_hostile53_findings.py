@@ -36,7 +36,7 @@ from readme_metrics.har.build import build_entry
 from readme_metrics.har.header_urls import masked_authority
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.masking import mask
-from tests.support.exchanges import make_exchange
+from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import echo_server, posted_through
 
@@ -57,15 +57,7 @@ def _headers(name: str, value: str, redactor: Optional[Redactor]) -> list[str]:
 
 def _body(text: str, mime: str, redactor: Optional[Redactor] = DENY) -> list[str]:
     """The request's and the response's body as logged."""
-    data = text.encode()
-    entry = build_entry(make_exchange(
-        url="http://h/", request_headers=[("Host", "h"), ("Content-Type", mime)],
-        request_body=data, request_body_size=len(data),
-        response_headers=[("Content-Type", mime)], response_body=data,
-        response_body_size=len(data)), redactor)
-    post = entry["request"]["postData"]  # (a form's: its params)
-    return [post["text"] if "text" in post else json.dumps(post["params"]),
-            entry["response"]["content"]["text"]]
+    return logged_bodies(text, mime, redactor)
 
 
 # 1. Proxies' headers ---------------------------------------------------------------------
@@ -252,7 +244,7 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
 from readme_metrics.har.build import build_entry
 from readme_metrics.har.redaction import Redactor
-from tests.support.exchanges import make_exchange
+from tests.support.exchanges import logged_bodies, make_exchange
 kind, unit = sys.argv[1], sys.argv[2]
 filler = unit * ((1 << 20) // len(unit))
 if kind == "header":
