@@ -326,13 +326,13 @@ def test_a_header_name_with_underscores_is_the_dashed_one(
 
 
 def _masked_userinfo(url: str, userinfo: str) -> str:
-    """A token alone masked; a user and password with the password hidden whole, the
-    user kept (hostile52: its mask showed the password's last four characters)."""
-    from urllib.parse import quote
-
+    """A token alone shorter than 20 characters hidden whole (hostile54: its mask showed
+    its last four, a third of this one; a longer one is masked); a user and password with
+    the password hidden whole, the user kept (hostile52: its mask showed the password's
+    last four characters)."""
     user, colon, password = userinfo.partition(":")
     hidden = (f"{user}:%5BREDACTED%20{len(password)}%5D" if colon
-              else quote(spec_mask(userinfo), safe=""))
+              else f"%5BREDACTED%20{len(userinfo)}%5D")
     return url.replace(userinfo + "@", hidden + "@", 1)
 
 

@@ -36,8 +36,9 @@ from readme_metrics.har.build import build_entry
 from readme_metrics.har.header_urls import masked_authority
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.masking import mask
-from tests.support.exchanges import make_exchange
+from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
+from tests.support.flask_echo import echo_server, posted_through
 
 SECRET = "pw-s3cr3t-Xw3K"
 MARK = f"%5BREDACTED%20{len(SECRET)}%5D"
@@ -56,15 +57,7 @@ def _headers(name: str, value: str, redactor: Optional[Redactor]) -> list[str]:
 
 def _body(text: str, mime: str, redactor: Optional[Redactor] = DENY) -> list[str]:
     """The request's and the response's body as logged."""
-    data = text.encode()
-    entry = build_entry(make_exchange(
-        url="http://h/", request_headers=[("Host", "h"), ("Content-Type", mime)],
-        request_body=data, request_body_size=len(data),
-        response_headers=[("Content-Type", mime)], response_body=data,
-        response_body_size=len(data)), redactor)
-    post = entry["request"]["postData"]  # (a form's: its params)
-    return [post["text"] if "text" in post else json.dumps(post["params"]),
-            entry["response"]["content"]["text"]]
+    return logged_bodies(text, mime, redactor)
 
 
 # 1. Proxies' headers ---------------------------------------------------------------------
@@ -251,7 +244,7 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
 from readme_metrics.har.build import build_entry
 from readme_metrics.har.redaction import Redactor
-from tests.support.exchanges import make_exchange
+from tests.support.exchanges import logged_bodies, make_exchange
 kind, unit = sys.argv[1], sys.argv[2]
 filler = unit * ((1 << 20) // len(unit))
 if kind == "header":
@@ -325,45 +318,11 @@ def test_the_python_readers_work_grows_with_the_text() -> None:
 
 @pytest.fixture(scope="module")
 def echo_site(module_collector: Collector) -> Iterator[tuple[int, Any, Collector]]:
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-    from tests.support.wsgi_servers import served
-
-    app = Flask(__name__)
-
-    @app.route("/echo", methods=["POST"])
-    def echo() -> Any:
-        return request.get_data(), {"Content-Type": request.content_type or "text/plain"}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=module_collector.url, buffer_length=1,
-        denylist=["password"],
-        grouping_function=lambda request: {"api_key": "owlbert-key"}), app)
-    try:
-        with served("werkzeug-unthreaded", app) as port:
-            yield port, extension, module_collector
-    finally:
-        extension.close()
+    with echo_server(module_collector) as site:
+        yield site
 
 
-def _through(site: tuple[int, Any, Collector], headers: list[tuple[str, str]], body: str,
-             mime: str) -> tuple[str, dict[str, Any]]:
-    from tests.support.raw_requests import answer_to
-
-    port, extension, collector = site
-    collector.forget()
-    data = body.encode()
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
-    answer = answer_to(port, (
-        f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}Content-Type: {mime}\r\n"
-        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data)
-    assert b" 200 " in answer[:20] and answer.endswith(data)  # the app's, as sent
-    assert extension.flush(10) is True
-    [log] = collector.wait_for_logs(1)
-    sent = b"".join(received.body for received in collector.received).decode()
-    return sent, log["request"]["log"]["entries"][0]
+_through = posted_through
 
 
 def test_proxy_headers_through_flask(echo_site: tuple[int, Any, Collector]) -> None:

@@ -1,7 +1,7 @@
 """URLs in header values scrubbed: a userinfo masked, a Link header's targets and anchors.
 
 A ``user:password@`` in a URL or Host value has its password hidden whole, its user kept
-(a userinfo without a password, a token, is masked as a credential); a Link's target
+(a user without a password as :func:`.text_userinfo.hidden_user` says); a Link's target
 and anchor URLs are redacted as URL headers are; where the allowlist alone hides a URL
 header, its value as mimeType and redirectURL show it has the parts no key names hidden.
 """
@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import re
 from typing import Callable, Optional
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text_userinfo import hidden_password, loose_userinfo_end, shown_user
-from readme_metrics.masking import is_masked, mask, utf8
+from readme_metrics.har.text_userinfo import (
+    hidden_password,
+    hidden_user,
+    loose_userinfo_end,
+    shown_user,
+)
+from readme_metrics.masking import utf8
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
            "masked_userinfo", "unkeyed_hidden", "userinfo_hidden"]
@@ -35,8 +40,12 @@ def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
         return url
     scheme, sep, rest = url.partition("//")
     if sep and (not scheme or scheme.endswith(":")):
-        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"))
-                   if at >= 0), default=len(rest))
+        # A backslash ends it too, as a WHATWG parser reads a special scheme's (http,
+        # https, ws, ftp) and as a body's URL is read: ``https://ada:pw@host\@evil/``
+        # goes to ``host`` (its password ``pw``); read to the last ``@``, the log showed
+        # ``evil`` as the host (hostile54).
+        end = min((at for at in (rest.find("/"), rest.find("?"), rest.find("#"),
+                                 rest.find("\\")) if at >= 0), default=len(rest))
         if end < len(rest) and "@" not in rest[:end]:
             # A password holding a "/", "?" or "#" unencoded (ada:pa/ss@host/): read as
             # a body's is (text_userinfo; hostile53), when the authority has no port.
@@ -99,18 +108,17 @@ _USER_SAFE = "!$&'()*+,;=%"
 def masked_userinfo(userinfo: str) -> str:
     """A URL's userinfo hidden, as a URL writes it (percent-encoded): ``user:password``
     has its user kept and its password hidden whole (:func:`.text_userinfo.hidden_password`,
-    as in a body or a query: its mask showed its last four characters, hostile52); one
-    without a password (a token as the user, ``https://<token>@host``) is masked as a
-    credential header's value; one hidden already, by the lists or as the caller's key,
-    stays as it is."""
+    as in a body or a query: its mask showed its last four characters, hostile52); a user
+    without a password (``https://<token>@host``, ``<token>:@``) is logged as in a body
+    (:func:`.text_userinfo.hidden_user`: a user name kept, a token hidden; its mask showed
+    a short one whole or half till hostile54); one hidden already, by the lists or as the
+    caller's key, stays as it is."""
     user, colon, password = userinfo.partition(":")
     if colon and password:
         mark = hidden_password(password)
         return _quoted(shown_user(user), _USER_SAFE) + ":" + (
             _quoted(password, _USER_SAFE) if mark is None else mark)
-    shown = unquote(userinfo)
-    return _quoted(shown if is_masked(shown) or shown.startswith("[REDACTED")
-                   else mask(userinfo), "")
+    return _quoted(hidden_user(user), _USER_SAFE) + colon
 
 
 def _quoted(text: str, safe: str) -> str:

@@ -5,7 +5,9 @@
 always, by :func:`hidden_password` too (:mod:`.header_urls`: it was masked, its last four
 characters shown, till hostile52). The user is kept (masked when as long as a token:
 :func:`shown_user`, the headers' rule too), the password hidden percent-encoded
-(``%5BREDACTED%206%5D``), so that the URL stays a URL. Pure functions over the text; each
+(``%5BREDACTED%206%5D``), so that the URL stays a URL; a user alone (``https://<token>@h``)
+as :func:`hidden_user` says, everywhere (hostile54). Written with Unicode escapes
+(``https:\\u002f\\u002fada:...\\u0040h``) too. Pure functions over the text; each
 authority read once: linear.
 """
 
@@ -19,8 +21,8 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
 from readme_metrics.masking import is_masked, mask
 
-__all__ = ["TOKEN_USER", "hidden_password", "loose_userinfo_end", "shown_user",
-           "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
+           "shown_user", "userinfo_hidden_in"]
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``
 #: nor ``@``), ``:``, its password (group 2) to the authority's last ``@`` (a password may
@@ -34,27 +36,50 @@ __all__ = ["TOKEN_USER", "hidden_password", "loose_userinfo_end", "shown_user",
 #: A loose password runs to no ``://`` (``:\/\/``), where another URL starts: each
 #: character is read by at most two starts' tries, linear.
 _RAW = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@]*):"
+    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@]*)(?::"
     r"((?![0-9]*[/?#])(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*"
-    r"|[^\s/?#\"<>\\`]*)@")
+    r"|[^\s/?#\"<>\\`]*))?@")
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#`` or
 #: a pair's ``&``, ``=``.
 _ENCODED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*%3[Aa]%2[Ff]%2[Ff]"
-    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)%3[Aa]"
-    r"((?:[^\s/?#&=%\"'<>\\`]|%(?!2[Ff]|3[Ff]|23)[0-9A-Fa-f]{2})*)%40")
+    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)(?:%3[Aa]"
+    r"((?:[^\s/?#&=%\"'<>\\`]|%(?!2[Ff]|3[Ff]|23)[0-9A-Fa-f]{2})*))?%40")
+
+#: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
+#: each as written or as ``\u003a``, ``\u002f`` (or ``\/``), ``\u0040``
+#: (``https:\u002f\u002fada:...\u0040h``, which a JSON writer that escapes them sends;
+#: hostile54: read as no URL, sent in clear), the user and password holding other
+#: escapes; the password to the authority's last ``@``. A start's authority holds no
+#: ``/`` nor ``\`` but another escape's: no other start's, linear.
+_ESCAPED = lazy_compile(
+    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
+    r"((?:[^\s/?#\"<>\\`:@]|\\u(?!003[Aa]|002[Ff]|0040|003[Ff]|0023)[0-9A-Fa-f]{4})*)"
+    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
+    r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
+    r"[0-9A-Fa-f]{4})*)*))?(?:@|\\u0040)")
+_UNICODE_ESCAPE = lazy_compile(r"\\u([0-9A-Fa-f]{4})")
 
 
 def userinfo_hidden_in(text: str) -> str:
-    """``text`` with the password of each URL's userinfo in it hidden, as written or
-    percent-encoded (see the module's docstring); ``text`` itself when none is."""
+    """``text`` with the password of each URL's userinfo in it hidden, as written,
+    percent-encoded or with Unicode escapes (see the module's docstring), a user alone
+    as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
         text = _hidden(text, _RAW.finditer(text), False)
     if "%40" in text and ("%3A" in text or "%3a" in text):
         text = _hidden(text, _ENCODED.finditer(text), True)
+    if "\\u" in text:
+        text = _hidden(text, _ESCAPED.finditer(text), False, escaped=True)
     return text
+
+
+def _unescaped(written: str) -> str:
+    """A userinfo's part read with Unicode escapes (``\\u0041``) as the text means it."""
+    return _UNICODE_ESCAPE.sub(lambda found: chr(int(found[1], 16)), written) if (
+        "\\u" in written) else written
 
 
 def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
@@ -89,6 +114,28 @@ def shown_user(user: str, encoded: bool = False) -> str:
     return quote(masked, safe="") if encoded else masked
 
 
+#: A user alone that reads as a user name (``git``, ``ada``, ``deploy``, ``ec2-user``,
+#: ``john.doe``): lowercase letters, ``.``, ``_``, ``-``, two digits at most. A token has
+#: capitals, more digits or other signs (``Zq8h22Xw``, ``a1b2c3d4``, ``sk_live_...``).
+_USER_NAME = lazy_compile(r"[a-z][a-z0-9._\-]*")
+
+
+def hidden_user(user: str, encoded: bool = False) -> str:
+    """A URL's ``user`` that has no password (``https://<user>@host``, or an empty one:
+    ``<user>:@``) as logged, in a header, the url, a query or a body alike (hostile54):
+    the credential itself when the API takes a token as the user, a user name otherwise.
+    As long as a token (:data:`TOKEN_USER`): masked as a credential header's value, its
+    last four characters shown as SPEC section 6 shows a key's (:func:`shown_user`).
+    Shorter, a user name (:data:`_USER_NAME`) is kept; anything else is hidden whole
+    (``%5BREDACTED%208%5D``): the mask's last four characters were half of an 8-character
+    token, or all of a 4-character one. Kept too: an empty one, one hidden already."""
+    shown = unquote(unquote(user) if encoded else user)
+    if (not shown or len(shown) >= TOKEN_USER or MARKS.fullmatch(shown) is not None
+            or _USER_NAME.fullmatch(shown) is not None and sum(map(str.isdigit, shown)) < 3):
+        return shown_user(user, encoded)
+    return escaped_redacted(shown)  # (a query's: its value reads ``[REDACTED 8]``)
+
+
 def loose_userinfo_end(rest: str, end: int) -> int:
     """Where the userinfo of a URL's ``rest`` (after its ``//``: a header's URL, the
     whole value) ends, its authority ``rest[:end]`` holding no ``@``: at the first ``@``
@@ -108,18 +155,30 @@ def loose_userinfo_end(rest: str, end: int) -> int:
 _LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@]*)*@")
 
 
-def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool) -> str:
+def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool,
+            escaped: bool = False) -> str:
     """``text`` with each password ``found`` (its matches, group 2) hidden, its user
     (group 1) shown as :func:`shown_user` shows it; an empty password, or one hidden
-    already, kept. (No call on the text itself: a call for each URL on a text of many
-    was counted the text's length each by tests/support's text_work.)"""
+    already, kept; ``escaped``: read with their Unicode escapes (:data:`_ESCAPED`). (No
+    call on the text itself: a call for each URL on a text of many was counted the
+    text's length each by tests/support's text_work.)"""
     out: list[str] = []
     kept = 0
     for userinfo in found:
-        user = userinfo.group(1)
-        mark = hidden_password(userinfo.group(2), encoded)
+        user, password = userinfo.group(1, 2)
+        if escaped:
+            user, password = _unescaped(user), password and _unescaped(password)
+        if not password:  # none, or an empty one (``https://<token>:@``): the user alone
+            shown = hidden_user(user, encoded)
+            if shown != user:
+                out += text[kept:userinfo.start(1)], shown
+                kept = userinfo.end(1)
+            continue
+        mark = hidden_password(password, encoded)
         shown = shown_user(user, encoded) if user else user
-        if mark is None and shown == user:
+        if shown == user:
+            shown = userinfo.group(1)  # (as written: its escapes kept)
+        if mark is None and shown == userinfo.group(1):
             continue
         out += text[kept:userinfo.start(1)], shown, text[userinfo.end(1):userinfo.start(2)]
         out.append(userinfo.group(2) if mark is None else mark)

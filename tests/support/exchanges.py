@@ -90,3 +90,20 @@ def sent_log(exchange: Exchange, **options: Any) -> dict[str, Any]:
 
 def entry_of(exchange: Exchange, **options: Any) -> dict[str, Any]:
     return sent_log(exchange, **options)["request"]["log"]["entries"][0]
+
+
+def logged_bodies(text: str, mime: str, redactor: Any) -> list[str]:
+    """``text`` typed ``mime`` as a request's and a response's body, built with
+    ``redactor``: the request's logged text (a form's params, as JSON) and the
+    response's (hostile53, hostile54)."""
+    from readme_metrics.har.build import build_entry
+
+    data = text.encode()
+    entry = build_entry(make_exchange(
+        url="http://h/", request_headers=[("Host", "h"), ("Content-Type", mime)],
+        request_body=data, request_body_size=len(data),
+        response_headers=[("Content-Type", mime)], response_body=data,
+        response_body_size=len(data)), redactor)
+    post = entry["request"]["postData"]
+    return [post["text"] if "text" in post else json.dumps(post["params"]),
+            entry["response"]["content"]["text"]]

@@ -7,7 +7,8 @@ review125, hostile45)."""
 from __future__ import annotations
 
 import base64
-from typing import Any, Optional, Union
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Union
 
 from tests.support.fake_api import Collector
 
@@ -58,3 +59,51 @@ def body_texts(log: dict[str, Any]) -> list[str]:
             text = base64.b64decode(text).decode("latin-1")
         texts.append(text)
     return texts
+
+
+@contextmanager
+def echo_server(collector: Collector) -> Iterator[tuple[int, Any, Collector]]:
+    """The echo app (denylist ``["password"]``) served by werkzeug on 127.0.0.1: its port,
+    its extension and ``collector`` (for :func:`posted_through`; hostile53, hostile54)."""
+    from flask import Flask, request
+
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.flask_readme import ReadMeMetrics
+    from tests.support.wsgi_servers import served
+
+    app = Flask(__name__)
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> Any:
+        return request.get_data(), {"Content-Type": request.content_type or "text/plain"}
+
+    extension = ReadMeMetrics(MetricsApiConfig(
+        api_key="any-key", metrics_api=collector.url, buffer_length=1,
+        denylist=["password"],
+        grouping_function=lambda request: {"api_key": "owlbert-key"}), app)
+    try:
+        with served("werkzeug-unthreaded", app) as port:
+            yield port, extension, collector
+    finally:
+        extension.close()
+
+
+def posted_through(site: tuple[int, Any, Collector], headers: list[tuple[str, str]],
+                   body: str, mime: str) -> tuple[str, dict[str, Any]]:
+    """What the collector got (all of it, as sent) and the log's entry of POSTing ``body``
+    typed ``mime`` with ``headers`` (written raw) to :func:`echo_server`'s ``site``; the
+    app's answer is checked to be the body as sent."""
+    from tests.support.raw_requests import answer_to
+
+    port, extension, collector = site
+    collector.forget()
+    data = body.encode()
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    answer = answer_to(port, (
+        f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}Content-Type: {mime}\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data)
+    assert b" 200 " in answer[:20] and answer.endswith(data)  # the app's, as sent
+    assert extension.flush(10) is True
+    [log] = collector.wait_for_logs(1)
+    sent = b"".join(received.body for received in collector.received).decode()
+    return sent, log["request"]["log"]["entries"][0]
