@@ -1,0 +1,97 @@
+"""review143: what an adversary's reading of this session's landings found.
+
+- mod_wsgi_shared: a FIFO at the stop's file (its name is the process id's, in the
+  shared temporary directory: any local user can make one) blocked the open for reading,
+  and mod_wsgi's stop with it, till Apache's kill.
+- header_urls.masked_authority: a Forwarded pair's quoted value with a blank or an
+  escaped quote in its password (``host="ada:p\\"w@h"``) was read from there, the
+  password's start sent in clear.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.delivery import mod_wsgi_shared
+from readme_metrics.har.header_urls import masked_authority
+
+
+@pytest.fixture
+def stop_path() -> Iterator[str]:
+    found = mod_wsgi_shared._path()
+    if os.path.lexists(found):
+        os.unlink(found)
+    yield found
+    if os.path.lexists(found):
+        os.unlink(found)
+
+
+@pytest.mark.parametrize("owner", ["this user", "another user"])
+def test_a_fifo_at_the_stop_file_is_not_waited_on(stop_path: str, owner: str) -> None:
+    """Failed before (2 of 2: the open blocked till a writer came). The FIFO is not
+    read nor replaced: the interpreter counts from its own notice."""
+    os.mkfifo(stop_path, 0o666)
+    if owner == "another user" and os.geteuid() == 0:
+        os.chown(stop_path, 65534, 65534)
+    found: list[float] = []
+    reader = threading.Thread(target=lambda: found.append(
+        mod_wsgi_shared.first_notice(12.5)), daemon=True)
+    reader.start()
+    reader.join(30)  # (a hang guard, not a speed measure: returns at once when sound)
+    blocked = reader.is_alive()
+    if blocked:  # let the blocked open go, so that the thread ends
+        os.close(os.open(stop_path, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(30)
+    assert not blocked
+    assert found == [12.5]
+    assert os.path.exists(stop_path) and not os.path.isfile(stop_path)
+
+
+HIDDEN = re.compile(r'host="ada:%5BREDACTED%20\d+%5D@h"')
+
+
+@pytest.mark.parametrize("password", [r"p\"w", "p w", r"longsecret\"x", r"p\\w",
+                                      "a b,c;d=e", r"sec\"ret with blanks"])
+def test_a_quoted_forwarded_host_hides_its_whole_password(password: str) -> None:
+    """Failed before (5 of 6: the part before the blank or the escaped quote sent in
+    clear; ``p\\\\w`` was hidden)."""
+    shown = masked_authority(f'for=192.0.2.1;host="ada:{password}@h";proto=https')
+    assert HIDDEN.search(shown), shown
+    assert shown.startswith("for=192.0.2.1;") and shown.endswith(";proto=https")
+
+
+_PASSWORD_CHAR = st.sampled_from(list("abcXYZ019 ,;=:@/") + ['\\"', "\\\\"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=st.text("abcdefgh", min_size=6, max_size=12),
+       rest=st.lists(_PASSWORD_CHAR, min_size=1, max_size=8))
+def test_no_part_of_a_quoted_password_is_shown(head: str, rest: list[str]) -> None:
+    """Failed before (a password with a blank or an escaped quote after its start)."""
+    password = "Q" + head + "".join(rest)
+    shown = masked_authority(f'for="[2001:db8::1]:4711", host="ada:{password}@h"')
+    assert ("Q" + head) not in shown
+    assert shown.startswith('for="[2001:db8::1]:4711", ')
+    assert HIDDEN.search(shown), shown
+
+
+@pytest.mark.parametrize("value", [
+    'for="[2001:db8::1]:4711"', "for=unknown", "for=_hidden;by=_secret",
+    "192.0.2.1, 198.51.100.2", 'for=192.0.2.60;proto=http;by="[::1]:80"',
+    'for=unknown, for="_gazonk";host=example.com', 'host=""', 'host="\\"'])
+def test_proxy_values_without_a_userinfo_are_kept(value: str) -> None:
+    """Sound before and after: no over-hiding of ordinary proxy values."""
+    assert masked_authority(value) == value
+
+
+def test_an_unclosed_quoted_value_is_hidden_to_its_end() -> None:
+    """Failed before (``ada:p`` shown: read from the blank)."""
+    shown = masked_authority('host="ada:p w@h')
+    assert shown.startswith('host="ada:%5BREDACTED%20') and shown.endswith("%5D@h")
