@@ -95,3 +95,54 @@ def test_an_unclosed_quoted_value_is_hidden_to_its_end() -> None:
     """Failed before (``ada:p`` shown: read from the blank)."""
     shown = masked_authority('host="ada:p w@h')
     assert shown.startswith('host="ada:%5BREDACTED%20') and shown.endswith("%5D@h")
+
+
+# XML after prose: nested elements of one name -------------------------------------------
+
+def _prose_hidden(text: str) -> str:
+    from readme_metrics.har.redaction_xml import xml_redacted
+
+    return xml_redacted(text, lambda name: name == "password", prose=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(depth=st.integers(1, 4), secrets=st.lists(
+    st.text("QRSTUVWXYZ", min_size=6, max_size=10), min_size=2, max_size=5))
+def test_prose_nested_elements_of_one_name_are_hidden_whole(
+        depth: int, secrets: list[str]) -> None:
+    """Failed before (the content after the first inner close went in clear: the first
+    ``</password>`` ended the outer element)."""
+    inner = f"<password>{secrets[0]}</password>"
+    for level in range(1, depth):
+        inner = f"<password>{inner}</password>"
+    body = f"Config:\n<password>{inner}{''.join(secrets[1:])}</password> the end"
+    shown = _prose_hidden(body)
+    assert all(secret not in shown for secret in secrets), shown
+    assert shown.startswith("Config:\n<password>[REDACTED ") and shown.endswith(
+        "</password> the end")
+
+
+def test_prose_placeholders_and_siblings_are_kept() -> None:
+    """Sound before and after: an unclosed mention kept; siblings each their own."""
+    assert _prose_hidden("Type <password> below. <b>ok</b>") == (
+        "Type <password> below. <b>ok</b>")
+    assert _prose_hidden("a <password>x</password> b <password>y</password> c") == (
+        "a <password>[REDACTED 1]</password> b <password>[REDACTED 1]</password> c")
+    assert _prose_hidden("pw <password/> then <password>s3</password>.") == (
+        "pw <password/> then <password>[REDACTED 2]</password>.")
+
+
+@pytest.mark.parametrize("unit", [
+    "<password>a<password>b</password>", "<password>", "<password><b>x</b></password>",
+    "</password>x<password><password>"])
+def test_prose_nesting_work_grows_with_the_text(unit: str) -> None:
+    """The nested reading's counted work (calls, and the length of each text a C method
+    reads) at 16 KiB and 64 KiB: about 4 times, not 16."""
+    from tests.support.work_count import text_work
+
+    def work(size: int) -> int:
+        text = "x " + unit * (size // len(unit)) + "</password> tail"
+        return text_work(lambda: _prose_hidden(text))
+
+    small, large = work(1 << 14), work(1 << 16)
+    assert large < 6 * small, (small, large)
