@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -21,25 +20,18 @@ from hypothesis import strategies as st
 
 from readme_metrics.delivery import mod_wsgi_shared
 from readme_metrics.har.header_urls import masked_authority
+from tests.test_delivery67_shared_notice import path  # noqa: F401 (the stop file, removed)
 
 
-@pytest.fixture
-def stop_path() -> Iterator[str]:
-    found = mod_wsgi_shared._path()
-    if os.path.lexists(found):
-        os.unlink(found)
-    yield found
-    if os.path.lexists(found):
-        os.unlink(found)
-
-
+@pytest.mark.usefixtures("path")
 @pytest.mark.parametrize("owner", ["this user", "another user"])
-def test_a_fifo_at_the_stop_file_is_not_waited_on(stop_path: str, owner: str) -> None:
+def test_a_fifo_at_the_stop_file_is_not_waited_on(owner: str) -> None:
     """Failed before (2 of 2: the open blocked till a writer came). The FIFO is not
     read nor replaced: the interpreter counts from its own notice."""
-    os.mkfifo(stop_path, 0o666)
+    stop = mod_wsgi_shared._path()
+    os.mkfifo(stop, 0o666)
     if owner == "another user" and os.geteuid() == 0:
-        os.chown(stop_path, 65534, 65534)
+        os.chown(stop, 65534, 65534)
     found: list[float] = []
     reader = threading.Thread(target=lambda: found.append(
         mod_wsgi_shared.first_notice(12.5)), daemon=True)
@@ -47,11 +39,11 @@ def test_a_fifo_at_the_stop_file_is_not_waited_on(stop_path: str, owner: str) ->
     reader.join(30)  # (a hang guard, not a speed measure: returns at once when sound)
     blocked = reader.is_alive()
     if blocked:  # let the blocked open go, so that the thread ends
-        os.close(os.open(stop_path, os.O_WRONLY | os.O_NONBLOCK))
+        os.close(os.open(stop, os.O_WRONLY | os.O_NONBLOCK))
         reader.join(30)
     assert not blocked
     assert found == [12.5]
-    assert os.path.exists(stop_path) and not os.path.isfile(stop_path)
+    assert os.path.exists(stop) and not os.path.isfile(stop)
 
 
 HIDDEN = re.compile(r'host="ada:%5BREDACTED%20\d+%5D@h"')
@@ -113,7 +105,7 @@ def test_prose_nested_elements_of_one_name_are_hidden_whole(
     """Failed before (the content after the first inner close went in clear: the first
     ``</password>`` ended the outer element)."""
     inner = f"<password>{secrets[0]}</password>"
-    for level in range(1, depth):
+    for _ in range(1, depth):
         inner = f"<password>{inner}</password>"
     body = f"Config:\n<password>{inner}{''.join(secrets[1:])}</password> the end"
     shown = _prose_hidden(body)
