@@ -138,3 +138,32 @@ def test_prose_nesting_work_grows_with_the_text(unit: str) -> None:
 
     small, large = work(1 << 14), work(1 << 16)
     assert large < 6 * small, (small, large)
+
+
+# A URL with an IP literal and an "@" in its path ----------------------------------------
+
+_IP_LITERAL = st.sampled_from(["[::1]", "[2001:db8::1]", "[fe80::1%25eth0]", "[::ffff:10.0.0.1]"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(host=_IP_LITERAL, port=st.sampled_from(["", ":80", ":5173"]),
+       path=st.sampled_from(["/@vite/client", "/users/@me", "/a@b", "/x?y=a@b", "/#@c"]))
+def test_an_ip_literal_url_with_an_at_in_its_path_is_kept(
+        host: str, port: str, path: str) -> None:
+    """Failed before (the loose password read ``[`` as a user and hid the host and the
+    path to the ``@``: ``http://[::1]:5173/@vite/client``, in a header and in a body)."""
+    from readme_metrics.har.header_urls import hidden_userinfo
+    from readme_metrics.har.text_userinfo import userinfo_hidden_in
+
+    url = f"http://{host}{port}{path}"
+    assert hidden_userinfo(url) == url
+    assert userinfo_hidden_in(f"Referer was {url} here") == f"Referer was {url} here"
+
+
+def test_an_ip_literal_url_with_a_userinfo_still_has_it_hidden() -> None:
+    from readme_metrics.har.header_urls import hidden_userinfo
+    from readme_metrics.har.text_userinfo import userinfo_hidden_in
+
+    for url in ("http://ada:pa/ss@[::1]:80/x", "http://ada:pw@[2001:db8::1]/@me"):
+        assert "%5BREDACTED" in hidden_userinfo(url), url
+        assert "%5BREDACTED" in userinfo_hidden_in(f"see {url} now"), url
