@@ -147,15 +147,15 @@ _IP_LITERAL = st.sampled_from(["[::1]", "[2001:db8::1]", "[fe80::1%25eth0]", "[:
 
 @settings(max_examples=100, deadline=None)
 @given(host=_IP_LITERAL, port=st.sampled_from(["", ":80", ":5173"]),
-       path=st.sampled_from(["/@vite/client", "/users/@me", "/a@b", "/x?y=a@b", "/#@c"]))
+       tail=st.sampled_from(["/@vite/client", "/users/@me", "/a@b", "/x?y=a@b", "/#@c"]))
 def test_an_ip_literal_url_with_an_at_in_its_path_is_kept(
-        host: str, port: str, path: str) -> None:
+        host: str, port: str, tail: str) -> None:
     """Failed before (the loose password read ``[`` as a user and hid the host and the
     path to the ``@``: ``http://[::1]:5173/@vite/client``, in a header and in a body)."""
     from readme_metrics.har.header_urls import hidden_userinfo
     from readme_metrics.har.text_userinfo import userinfo_hidden_in
 
-    url = f"http://{host}{port}{path}"
+    url = f"http://{host}{port}{tail}"
     assert hidden_userinfo(url) == url
     assert userinfo_hidden_in(f"Referer was {url} here") == f"Referer was {url} here"
 

@@ -24,15 +24,16 @@ __all__ = ["TOKEN_USER", "hidden_password", "loose_userinfo_end", "shown_user",
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
-#: last ``@`` (a password may hold one), the authority ending at a blank, ``/``, ``?``, ``#``, a double quote (a
-#: single one is a userinfo's), a backslash (``https:\/\/``, JSON's escape, is read as
-#: ``https://``), a bracket of markup or a backquote. A password holding ``/``, ``?`` or
-#: ``#`` unencoded (``https://ada:pa/ss@host/``, which curl and browsers take loosely) is
-#: read to the first ``@`` after it, then to the authority's last, when what follows the
-#: ``:`` up to that ``/``, ``?`` or ``#`` is no port (digits): no URL has such a host,
-#: and the reading that hides it is the one a client sends (:func:`loose_userinfo_end`).
-#: A loose password runs to no ``://`` (``:\/\/``), where another URL starts: each
-#: character is read by at most two starts' tries, linear.
+#: last ``@`` (a password may hold one), the authority ending at a blank, ``/``, ``?``,
+#: ``#``, a double quote (a single one is a userinfo's), a backslash (``https:\/\/``,
+#: JSON's escape, is read as ``https://``), a bracket of markup or a backquote. A
+#: password holding ``/``, ``?`` or ``#`` unencoded (``https://ada:pa/ss@host/``, which
+#: curl and browsers take loosely) is read to the first ``@`` after it, then to the
+#: authority's last, when what follows the ``:`` up to that ``/``, ``?`` or ``#`` is no
+#: port (digits): no URL has such a host, and the reading that hides it is the one a
+#: client sends (:func:`loose_userinfo_end`). A loose password runs to no ``://``
+#: (``:\/\/``), where another URL starts: each character is read by at most two starts'
+#: tries, linear.
 _RAW = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@\[\]]*):"
     r"((?![0-9]*[/?#])(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*"
