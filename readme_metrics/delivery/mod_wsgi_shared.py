@@ -17,7 +17,8 @@ interpreter of a process.
 A file left by a process killed before it removed its own, whose process id this one
 has again, holds a time before this interpreter loaded the library (any stop it is
 told of comes after that): not taken, replaced. One of another user's is not read
-(each interpreter then counts from its own notice, as before). Never raises.
+(each interpreter then counts from its own notice, as before), nor anything not a
+regular file (a FIFO is opened without waiting for a writer). Never raises.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def _read(path: str) -> Optional[float]:
     """The time in ``path``, if this user's and this process's; a stale one of this
     user's removed. None without one."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # (O_NONBLOCK: a FIFO left there, another local user's, blocked this open, and
+        # mod_wsgi's stop with it, till Apache's kill; review143. A regular file reads as
+        # without it.)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:

@@ -70,7 +70,35 @@ def masked_authority(value: str) -> str:
     in clear, and a list's second was read with the first as its user). A userinfo
     starts at the value's start or after a ``,``, ``;`` or ``=`` (a password may hold
     those: read from its segment's first ``user:``), runs to its ``@`` (the last of its
-    element: a password may hold one), and stops at no blank nor ``"``."""
+    element: a password may hold one), and stops at no blank nor ``"``. A pair's quoted
+    value (``host="ada:p\\"w@h"``, ``host="ada:p w@h"``) is one authority: its userinfo
+    from the quote to its last ``@`` (review143: read from its blank or escaped quote,
+    the password's start went in clear)."""
+    if "@" not in value:
+        return value
+    out: list[str] = []
+    kept = 0
+    for quoted in _QUOTED_VALUE.finditer(value):
+        content = quoted.group(1)
+        at = content.rfind("@")
+        if at < 0:
+            continue
+        out += _masked_elements(value[kept:quoted.start(1)]), masked_userinfo(
+            content[:at]), content[at:]
+        kept = quoted.end(1)
+    out.append(_masked_elements(value[kept:]))
+    return "".join(out)
+
+
+#: A pair's quoted value (Forwarded's ``host="..."``: a quoted-string, its ``\``
+#: escapes read as one with what they escape; to the value's end when never closed):
+#: its content, group 1; each character read once.
+_QUOTED_VALUE = re.compile(r'(?<==)"((?:[^"\\]|\\[\s\S]|\\$)*)')
+
+
+def _masked_elements(value: str) -> str:
+    """:func:`masked_authority` of a value, or part of one, holding no pair's quoted
+    value."""
     if "@" not in value:
         return value
     out: list[str] = []

@@ -126,16 +126,33 @@ def _closes(text: str) -> dict[str, list[int]]:
 
 def _prose_close(text: str, name: str, at: int, closes: dict[str, list[int]]) -> int:
     """Where the close tag of the element ``name`` whose content starts at ``at`` in
-    prose starts: the first ``</name>`` after it (no nesting is counted: its content
-    hidden to there), or, a comment, CDATA section or processing instruction in the
-    content (one may hold that close tag), :func:`_close_tag`'s; -1 when no close tag
-    follows (a placeholder). Found by bisection, the content read once: linear."""
+    prose starts: the first ``</name>`` after it, past one more for each start tag of
+    that name before it (``<password>a<password>b</password>c</password>``: ``c`` went in
+    clear; review143), to the last when they outnumber them; or, a comment, CDATA
+    section or processing instruction in the content (one may hold that close tag),
+    :func:`_close_tag`'s; -1 when no close tag follows (a placeholder). Found by
+    bisection, each stretch of the content read once, all of it hidden: linear."""
     starts = closes.get(name)
     index = bisect_left(starts, at) if starts else 0
     if not starts or index == len(starts):
         return -1
     end = starts[index]
-    return end if _MARKUP.search(text, at, end) is None else _close_tag(text, name, at)
+    if _MARKUP.search(text, at, end) is not None:
+        return _close_tag(text, name, at)
+    read = at
+    while True:
+        inside = sum(tag.group(1) == name for tag in _OPEN_ANY.finditer(text, read, end))
+        if not inside:
+            return end
+        index += inside
+        if index >= len(starts):
+            return starts[-1]
+        read, end = end, starts[index]
+
+
+#: A start tag that is not empty, its name (a prefix, a local name).
+_OPEN_ANY = lazy_compile(
+    r"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)(?:\s[^<>]*)?(?<!/)>")
 
 
 # What starts markup with no characters of an element's own in its content: a comment,

@@ -24,19 +24,20 @@ from readme_metrics.masking import is_masked, mask
 __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
            "shown_user", "userinfo_hidden_in"]
 
-#: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``
-#: nor ``@``), ``:``, its password (group 2) to the authority's last ``@`` (a password may
-#: hold one), the authority ending at a blank, ``/``, ``?``, ``#``, a double quote (a
-#: single one is a userinfo's), a backslash (``https:\/\/``, JSON's escape, is read as
-#: ``https://``), a bracket of markup or a backquote. A password holding ``/``, ``?`` or
-#: ``#`` unencoded (``https://ada:pa/ss@host/``, which curl and browsers take loosely) is
-#: read to the first ``@`` after it, then to the authority's last, when what follows the
-#: ``:`` up to that ``/``, ``?`` or ``#`` is no port (digits): no URL has such a host,
-#: and the reading that hides it is the one a client sends (:func:`loose_userinfo_end`).
-#: A loose password runs to no ``://`` (``:\/\/``), where another URL starts: each
-#: character is read by at most two starts' tries, linear.
+#: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
+#: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
+#: last ``@`` (a password may hold one), the authority ending at a blank, ``/``, ``?``,
+#: ``#``, a double quote (a single one is a userinfo's), a backslash (``https:\/\/``,
+#: JSON's escape, is read as ``https://``), a bracket of markup or a backquote. A
+#: password holding ``/``, ``?`` or ``#`` unencoded (``https://ada:pa/ss@host/``, which
+#: curl and browsers take loosely) is read to the first ``@`` after it, then to the
+#: authority's last, when what follows the ``:`` up to that ``/``, ``?`` or ``#`` is no
+#: port (digits): no URL has such a host, and the reading that hides it is the one a
+#: client sends (:func:`loose_userinfo_end`). A loose password runs to no ``://``
+#: (``:\/\/``), where another URL starts: each character is read by at most two starts'
+#: tries, linear.
 _RAW = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@]*)(?::"
+    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@\[\]]*)(?::"
     r"((?![0-9]*[/?#])(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*"
     r"|[^\s/?#\"<>\\`]*))?@")
 
@@ -143,7 +144,10 @@ def loose_userinfo_end(rest: str, end: int) -> int:
     as :data:`_RAW` reads it in a text; then to the authority's last ``@``), when
     ``rest[:end]`` is ``user:`` and no port; -1 when it is none."""
     colon = rest.find(":", 0, end)
-    if colon < 0 or end == colon + 1 or rest[colon + 1:end].isdigit():
+    # (an IP literal's "[" is no user's: http://[::1]:80/@vite/client was read as
+    # "[" and a password, its host and path hidden; review143)
+    if (colon < 0 or end == colon + 1 or rest[colon + 1:end].isdigit()
+            or "[" in rest[:colon]):
         return -1
     found = _LOOSE.match(rest, end)
     return -1 if found is None else found.end() - 1
