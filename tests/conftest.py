@@ -185,8 +185,11 @@ def module_collector() -> Iterator[Collector]:
 @pytest.fixture
 def kept_collector(module_collector: Collector) -> Collector:
     """:func:`module_collector` with what the tests before this one received forgotten:
-    for a test whose server a module fixture keeps (tests/test_e2e_servers.py's
-    ``plain_served``), that counts its logs and waits for all of them."""
+    for a test whose server a module fixture keeps (tests/test_half_close_late.py's
+    ``half_served``), that counts its logs and waits for all of them. Such a count takes
+    any other test's log that lands after the forgetting; a test that tags its requests
+    (tests/support/trace_share.py, tests/test_e2e_servers.py's ``share_of``) reads only
+    its own."""
     module_collector.forget()
     return module_collector
 

@@ -51,6 +51,8 @@ from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
 from tests.support.processes import start_server, stop_server
 from tests.support.sessions import close_connections, one_write_session
+from tests.support.trace_share import Served as Shared
+from tests.support.trace_share import Share
 from tests.support.wsgi import ThreadedWSGIServer
 
 pytestmark = pytest.mark.e2e
@@ -317,10 +319,11 @@ def plain_served(server: str, module_collector: Collector,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``server`` serving the wrapped plain_app (:func:`server_env`) for every test of the
     module that asks for that server (parametrized with ``scope="module"``, so pytest runs
-    those tests one after the other). Each such test reads its logs from
-    ``kept_collector`` (tests/conftest.py: what came before it forgotten), waits for all
-    of its own, and closes each connection it opens (Connection: close): it leaves the
-    server as it found it. Starting the server was most of such a test's CPU."""
+    those tests one after the other). Each such test tags every request it sends
+    (:func:`share_of`) and reads only the logs with its tag, whatever else
+    ``module_collector`` received, and closes each connection it opens (Connection:
+    close): it leaves the server as it found it. Starting the server was most of such a
+    test's CPU."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"plain-{server}")
     with serve(SERVERS[server](port, "tests.support.e2e_apps:plain_app"),
@@ -337,6 +340,20 @@ def django_served(server: str, module_collector: Collector,
     with serve(SERVERS[server](port, "tests.support.e2e_apps:django_app"),
                django_env(module_collector), tmp, port):
         yield Served(port, tmp / f"server-{port}.log")
+
+
+def share_of(served: Served, collector: Collector) -> Share:
+    """One test's part of ``served``, a kept server posting to ``collector`` (the module's):
+    each request the test sends carries an ``X-Trace`` of its own (``share.trace(name)``),
+    and ``share.logs(count)`` waits for that many logs with it, whatever other tests'
+    exchanges left in the shared collector (flaky44: a count of all its logs took
+    another's). A log missing is said with what the server printed."""
+    return Share(Shared(served.port, None, collector, served.output, PATIENCE))
+
+
+def trace_line(trace: str) -> str:
+    """The ``X-Trace`` header line of a request written by hand (none for ``""``)."""
+    return f"X-Trace: {trace}\r\n" if trace else ""
 
 
 @contextmanager
@@ -819,12 +836,13 @@ def raw_answer(port: int, request: bytes) -> bytes:
     return answer
 
 
-def raw_get(port: int, target: str) -> Optional[int]:
+def raw_get(port: int, target: str, trace: str = "") -> Optional[int]:
     """The status a client gets for ``GET target``, the target sent as it is (requests
     would quote it again), read to the end of the answer; None for a connection closed
-    without an answer."""
+    without an answer. ``trace``: its ``X-Trace`` (:func:`share_of`)."""
     answer = raw_answer(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                              f"X-Api-Key: {CALLER}\r\nConnection: close\r\n\r\n".encode())
+                              f"X-Api-Key: {CALLER}\r\n{trace_line(trace)}"
+                              "Connection: close\r\n\r\n".encode())
     return int(answer.split(b" ", 2)[1]) if answer else None
 
 
@@ -856,19 +874,18 @@ RAISING_ELSEWHERE: dict[str, dict[str, int]] = {
 
 
 @pytest.mark.parametrize("server", PLAIN_SERVERS, scope="module")
-def test_the_log_says_what_the_client_got(server: str, kept_collector: Collector,
+def test_the_log_says_what_the_client_got(server: str, module_collector: Collector,
                                           plain_served: Served) -> None:
     """An app that raises after start_response: the server answers 500 unless the status
     had gone out with a first chunk (uWSGI and granian: see RAISING_ELSEWHERE), and the
     log says the same; a URL that is no UTF-8 is logged exactly as received."""
-    collector, port = kept_collector, plain_served.port
+    share, port = share_of(plain_served, module_collector), plain_served.port
     modes = {**RAISING_MODES, **RAISING_ELSEWHERE.get(server, {})}
     if server == "uwsgi":
         del modes["before-start"]  # uWSGI closes without an answer (logged 500)
-    with telling(plain_served):
-        got = {mode: raw_get(port, f"/raise/{mode}") for mode in modes}
-        assert raw_get(port, RAW_TARGET) == 200
-        logs = collector.wait_for_logs(len(got) + 1)
+    got = {mode: raw_get(port, f"/raise/{mode}", share.trace(mode)) for mode in modes}
+    assert raw_get(port, RAW_TARGET, share.trace("raw")) == 200
+    logs = share.logs(len(got) + 1)
     assert len(logs) == len(got) + 1, describe(logs)
     entries = {}
     for log in logs:
@@ -912,14 +929,14 @@ def test_raw_bytes_in_the_target_are_logged_as_received(
 
 
 @pytest.mark.parametrize("server", PLAIN_SERVERS, scope="module")
-def test_an_http_1_0_request_is_logged_as_one(server: str, kept_collector: Collector,
+def test_an_http_1_0_request_is_logged_as_one(server: str, module_collector: Collector,
                                                plain_served: Served) -> None:
     """granian's SERVER_PROTOCOL for HTTP/1.0 is "HTTP/1"; the log has the version sent."""
-    collector, port = kept_collector, plain_served.port
-    with telling(plain_served):
-        answer = raw_answer(port, f"GET /noread HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-                                  f"X-Api-Key: {CALLER}\r\n\r\n".encode())
-        logs = collector.wait_for_logs(1)
+    share, port = share_of(plain_served, module_collector), plain_served.port
+    answer = raw_answer(port, f"GET /noread HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                              f"X-Api-Key: {CALLER}\r\n"
+                              f"{trace_line(share.trace('1.0'))}\r\n".encode())
+    logs = share.logs(1)
     assert answer.startswith(b"HTTP/1.")
     assert [entry_of(log)["request"]["httpVersion"] for log in logs] == ["HTTP/1.0"]
 
@@ -929,16 +946,16 @@ def test_an_http_1_0_request_is_logged_as_one(server: str, kept_collector: Colle
     pytest.param("granian", marks=NO_GRANIAN),
 ], scope="module")
 def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
-        server: str, kept_collector: Collector, django_served: Served) -> None:
+        server: str, module_collector: Collector, django_served: Served) -> None:
     """Django's decoded path writes a byte that is no UTF-8 as %E9: under a server that
     gives no raw target (runserver, granian) the url was rebuilt from it as %25E9."""
-    collector, port = kept_collector, django_served.port
-    with telling(django_served):
-        raw_get(port, RAW_TARGET)
-        raw_get(port, "/caf%C3%A9/%E9%FF/x%2520")
-        # A literal "%C3%A9" (review10): UTF-8 Django would have decoded, so the text.
-        raw_get(port, "/a%25C3%25A9")
-        logs = collector.wait_for_logs(3)
+    share, port = share_of(django_served, module_collector), django_served.port
+    raw_get(port, RAW_TARGET, share.trace("raw"))
+    raw_get(port, "/caf%C3%A9/%E9%FF/x%2520", share.trace("bytes"))
+    # A literal "%C3%A9" (review10): UTF-8 Django would have decoded, so the text.
+    raw_get(port, "/a%25C3%25A9", share.trace("literal"))
+    logs = share.logs(3)
+    assert len(logs) == 3, describe(logs)
     assert sorted(entry_of(log)["request"]["url"] for log in logs) == [
         f"http://127.0.0.1:{port}/a%25C3%25A9",
         f"http://127.0.0.1:{port}/caf%C3%A9/%E9%FF/x%2520", f"http://127.0.0.1:{port}{RAW_TARGET}"]
@@ -946,14 +963,13 @@ def test_a_django_target_that_is_no_utf_8_is_logged_as_received(
 
 @pytest.mark.parametrize("server", PLAIN_SERVERS, scope="module")
 def test_a_final_1xx_status_is_logged_as_the_client_got_it(
-        server: str, kept_collector: Collector, plain_served: Served) -> None:
+        server: str, module_collector: Collector, plain_served: Served) -> None:
     """An app answering 103 or 199 as its final status: the servers send it, but granian,
     which answers its own 500 (a 101 it sends)."""
-    collector, port = kept_collector, plain_served.port
+    share, port = share_of(plain_served, module_collector), plain_served.port
     codes = ["103", "199", "101", "204"]
-    with telling(plain_served):
-        got = {code: raw_get(port, f"/status/{code}") for code in codes}
-        logs = collector.wait_for_logs(len(codes))
+    got = {code: raw_get(port, f"/status/{code}", share.trace(code)) for code in codes}
+    logs = share.logs(len(codes))
     assert len(logs) == len(codes), describe(logs)
     logged = {urlsplit(entry_of(log)["request"]["url"]).path[8:]:
               entry_of(log)["response"]["status"] for log in logs}
@@ -1011,25 +1027,26 @@ def test_a_restarted_response_is_logged_as_the_client_got_it(
     and not (server in ("granian", "cheroot") and importlib.util.find_spec(server) is None)],
     scope="module")
 def test_a_body_longer_than_its_content_length_is_logged_as_sent(
-        server: str, kept_collector: Collector, plain_served: Served) -> None:
+        server: str, module_collector: Collector, plain_served: Served) -> None:
     """An app declaring a Content-Length short of its body (the length of its text, not
     of its UTF-8 bytes): waitress and gunicorn send only that many bytes, the others all
     of them; the log's body is what the client got, chunks or write()."""
     targets = ["/length-lie?n=6", "/length-lie?n=2", "/length-lie?n=6&write=1"]
-    with telling(plain_served):
-        logged, got = lying_lengths(plain_served.port, kept_collector, targets)
+    logged, got = lying_lengths(share_of(plain_served, module_collector), targets)
     assert logged == got
 
 
-def lying_lengths(port: int, collector: Collector, targets: list[str]
+def lying_lengths(share: Share, targets: list[str]
                   ) -> tuple[dict[str, tuple[int, bytes]], dict[str, tuple[int, bytes]]]:
-    """For each of ``targets``: the body the client got, and what the log says it got (size
-    and text)."""
-    got = {target: raw_answer(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                    f"X-Api-Key: {CALLER}\r\nConnection: close\r\n"
-                                    f"\r\n".encode()).partition(b"\r\n\r\n")[2]
+    """For each of ``targets`` (sent to ``share``'s server, tagged): the body the client
+    got, and what the log says it got (size and text)."""
+    got = {target: raw_answer(share.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          f"X-Api-Key: {CALLER}\r\n"
+                                          f"{trace_line(share.trace(target))}"
+                                          "Connection: close\r\n\r\n".encode()
+                              ).partition(b"\r\n\r\n")[2]
            for target in targets}
-    logs = collector.wait_for_logs(len(targets))
+    logs = share.logs(len(targets))
     assert len(logs) == len(targets), describe(logs)
     logged = {}
     for log in logs:
@@ -1042,10 +1059,9 @@ def lying_lengths(port: int, collector: Collector, targets: list[str]
 
 @pytest.mark.parametrize("server", ["waitress", "gunicorn-sync", "runserver"], scope="module")
 def test_a_django_body_longer_than_its_content_length_is_logged_as_sent(
-        server: str, kept_collector: Collector, django_served: Served) -> None:
-    with telling(django_served):
-        logged, got = lying_lengths(django_served.port, kept_collector,
-                                    ["/length-lie?n=6", "/length-lie?n=2"])
+        server: str, module_collector: Collector, django_served: Served) -> None:
+    logged, got = lying_lengths(share_of(django_served, module_collector),
+                                ["/length-lie?n=6", "/length-lie?n=2"])
     assert logged == got
 
 
@@ -1061,11 +1077,11 @@ STREAM_RAISING = {"at-the-first-chunk": 500, "after-an-empty-chunk": 201,
     pytest.param("granian", marks=NO_GRANIAN),
 ], scope="module")
 def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
-        server: str, kept_collector: Collector, django_served: Served) -> None:
-    collector, port = kept_collector, django_served.port
-    with telling(django_served):
-        got = {mode: raw_get(port, f"/raise-stream/{mode}") for mode in STREAM_RAISING}
-        logs = collector.wait_for_logs(len(got))
+        server: str, module_collector: Collector, django_served: Served) -> None:
+    share, port = share_of(django_served, module_collector), django_served.port
+    got = {mode: raw_get(port, f"/raise-stream/{mode}", share.trace(mode))
+           for mode in STREAM_RAISING}
+    logs = share.logs(len(got))
     assert len(logs) == len(got), describe(logs)
     logged = {}
     for log in logs:
@@ -1086,19 +1102,19 @@ def test_a_django_stream_that_raises_is_logged_as_the_client_got_it(
 
 @pytest.mark.parametrize("server", ["gunicorn-sync", "runserver"], scope="module")
 def test_a_chunked_body_django_gives_the_view_as_empty_is_still_logged(
-        server: str, kept_collector: Collector, django_served: Served) -> None:
+        server: str, module_collector: Collector, django_served: Served) -> None:
     """Django reads no chunked body without a Content-Length (request.body is b"", bare
     too) under servers that leave CONTENT_LENGTH out: read or not by the view, the body
     the client sent is logged, as the WSGI middleware logs it."""
     answers = {}
-    collector, port = kept_collector, django_served.port
-    with telling(django_served):
-        for path in ("/echo", "/noread"):
-            answers[path] = raw_answer(port, (
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Api-Key: {CALLER}\r\n"
-                "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
-                "Connection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n").encode())
-        logs = collector.wait_for_logs(2)
+    share, port = share_of(django_served, module_collector), django_served.port
+    for path in ("/echo", "/noread"):
+        answers[path] = raw_answer(port, (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Api-Key: {CALLER}\r\n"
+            f"{trace_line(share.trace(path))}"
+            "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n").encode())
+    logs = share.logs(2)
     assert answers["/echo"].startswith(b"HTTP/1.1 200") and answers["/echo"].endswith(
         b"\r\n\r\n"), answers  # the view got b"" (Django's own doing)
     assert len(logs) == 2, describe(logs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from tests.support.fake_api import Collector, LogsMissing
 
@@ -24,10 +24,11 @@ _TAGS = itertools.count()
 class Served:
     """A server kept for every test of the module that asks for its ``(app, server)``
     (tests/test_asgi_conformance.py's ``served``): its port, the file its wrapped app
-    appends each ``X-Trace`` to, the collector it posts to, the file of what it printed,
-    and how long a test waits for its logs (reached only when something is wrong)."""
+    appends each ``X-Trace`` to (None for an app that keeps none: tests/test_e2e_servers.py's
+    kept servers), the collector it posts to, the file of what it printed, and how long a
+    test waits for its logs (reached only when something is wrong)."""
 
-    def __init__(self, port: int, traces: Path, collector: Collector, output: Path,
+    def __init__(self, port: int, traces: Optional[Path], collector: Collector, output: Path,
                  patience: float) -> None:
         self.port, self.traces, self.collector, self.output = port, traces, collector, output
         self.patience = patience
@@ -56,7 +57,8 @@ class Share:
     def reached(self) -> list[str]:
         """The names this test's wrapped calls reached the app with, sorted."""
         traces = self.served.traces
-        lines = traces.read_text(encoding="latin-1").split() if traces.exists() else []
+        lines = (traces.read_text(encoding="latin-1").split()
+                 if traces is not None and traces.exists() else [])
         return sorted(line[len(self.tag):] for line in lines if line.startswith(self.tag))
 
     def logs(self, count: int) -> list[dict[str, Any]]:
@@ -69,9 +71,9 @@ class Share:
         except LogsMissing as missing:
             logged = {self.name(log) for log in self.served.collector.logs if self._mine(log)}
             said = self.served.output.read_text(errors="replace")[-4000:] or "(nothing)"
-            raise LogsMissing(f"{missing}; reached the app, not logged: "
-                              f"{sorted(set(self.reached()) - logged)}\n--- "
-                              f"{self.served.output.name} ---\n{said}",
+            lost = ("" if self.served.traces is None else "; reached the app, not logged: "
+                    f"{sorted(set(self.reached()) - logged)}")
+            raise LogsMissing(f"{missing}{lost}\n--- {self.served.output.name} ---\n{said}",
                               self.served.collector) from None
 
     def batches(self) -> list[list[dict[str, Any]]]:
