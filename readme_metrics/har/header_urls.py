@@ -12,6 +12,7 @@ import re
 from typing import Callable, Optional
 from urllib.parse import quote
 
+from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text_userinfo import (
@@ -93,7 +94,7 @@ def masked_authority(value: str) -> str:
 #: A pair's quoted value (Forwarded's ``host="..."``: a quoted-string, its ``\``
 #: escapes read as one with what they escape; to the value's end when never closed):
 #: its content, group 1; each character read once.
-_QUOTED_VALUE = re.compile(r'(?<==)"((?:[^"\\]|\\[\s\S]|\\$)*)')
+_QUOTED_VALUE = lazy_compile(r'(?<==)"((?:[^"\\]|\\[\s\S]|\\$)*)')
 
 
 def _masked_elements(value: str) -> str:
@@ -120,13 +121,13 @@ def _masked_elements(value: str) -> str:
 #: What comes before each ``@`` of an authority value: from a blank, ``"``, ``@`` or the
 #: start (each character read by one try: linear), an ``@`` inside when another follows
 #: before its element ends.
-_AT_SEGMENT = re.compile(r'(?<![^\s"@])((?:[^\s"@]|@(?=[^\s,;"@]*@))*)@')
+_AT_SEGMENT = lazy_compile(r'(?<![^\s"@])((?:[^\s"@]|@(?=[^\s,;"@]*@))*)@')
 #: A segment's userinfo with a password: its first element holding a ``:``, the
 #: segment's first, or one after a ``,``, ``;``, ``=`` (each read to the next: linear).
-_FIRST_ELEMENT = re.compile(r"[^,;=:]*:")
-_USERINFO_START = re.compile(r"(?<=[,;=])[^,;=:]*:")
+_FIRST_ELEMENT = lazy_compile(r"[^,;=:]*:")
+_USERINFO_START = lazy_compile(r"(?<=[,;=])[^,;=:]*:")
 #: One without: its last element (the segment's start when it has one alone).
-_LAST_ELEMENT = re.compile(r"(?<=[,;=])[^,;=]*$")
+_LAST_ELEMENT = lazy_compile(r"(?<=[,;=])[^,;=]*$")
 
 
 # What a userinfo's user may hold as written (RFC 3986: unreserved, sub-delims, escapes).
