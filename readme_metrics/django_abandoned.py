@@ -79,7 +79,6 @@ from readme_metrics.django_tasks import (
     VERDICT,
     cancelled_by_django,
     chain_of,
-    chain_task,
     django_cancelled,
     handler_gone,
     handler_waits,
@@ -90,9 +89,8 @@ from readme_metrics.django_tasks import (
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["async_cut", "await_verdict", "chain_task", "client_left", "django_cancelled",
-           "handler_gone", "server_answer", "stream_cut", "sync_chain_left", "sync_cut",
-           "sync_failed", "unsent_at_exit"]
+__all__ = ["async_cut", "await_verdict", "client_left", "server_answer", "stream_cut",
+           "sync_cut", "sync_failed", "unsent_at_exit"]
 
 #: The verdict's mark where Django's handler waited (:func:`_await_sent`): nothing for
 #: the exit to say.
@@ -154,10 +152,10 @@ def sync_failed(capture: Capture, error: BaseException) -> None:
 
 
 def stream_cut(capture: Capture, task: Optional[asyncio.Task[object]]) -> bool:
-    """From the chain's task (``task``, :func:`chain_task`'s) sending a streamed answer
-    (an async iterator's, Django's ``send_response``), before a chunk is recorded and at
-    its end (a look at the task's callbacks while the handler waits): True, the log's body
-    marked broken off there, once what the task sends reaches no client. The server
+    """From the chain's task (``task``, :func:`.django_tasks.chain_task`'s) sending a
+    streamed answer (an async iterator's, Django's ``send_response``), before a chunk is
+    recorded and at its end (a look at the task's callbacks while the handler waits): True,
+    the log's body marked broken off there, once what the task sends reaches no client. The server
     cancelled Django's handler mid-stream (its graceful timeout at a stop) and the
     handler's call ended: uvicorn closes the connection of an answer started, and its
     send then returns without a word (delivery62; before, logged whole). Not under

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
-from readme_metrics.django_abandoned import chain_task, stream_cut
+from readme_metrics.django_abandoned import stream_cut
+from readme_metrics.django_tasks import chain_task
 from readme_metrics.pipeline import MetricsPipeline
 
 if TYPE_CHECKING:
