@@ -51,10 +51,20 @@ interpreters one after the other, and the next was never told: flaky42). The bou
 that wait count from the first notice of the process, not the interpreter's own
 (:mod:`.mod_wsgi_shared`): the next one told then says what it holds before the kill
 (delivery67: it counted 2.4 s from its own notice, killed midway, its logs unsaid).
+
+A daemon process's main interpreter (``%{GLOBAL}``) beside a sub-interpreter closes at
+its notice too: its ``atexit`` comes only once mod_wsgi tore every sub-interpreter down
+(their own exit hooks run), which a close that took the bound left 0.6 s for before
+Apache's kill, the teardown alone 0.3 to 0.5 s under load: the main interpreter's logs
+were lost unsaid (delivery68: 3 of 40 in a loaded CI run; a sub-interpreter's app with
+a 1 s exit hook, 21 of 47 said every time). Its threads are not waited for (mod_wsgi leaves
+them whole); a process with the main interpreter alone closes at ``atexit`` as before,
+once its requests in flight ended.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 import sys
@@ -132,6 +142,8 @@ def _told(event: Any = None, **details: Any) -> None:
             _stopped = (mod_wsgi_shared.first_notice(time.monotonic()), str(reason))
         if in_sub_interpreter():
             _close_before_teardown()
+        elif beside_sub_interpreters():
+            _close_before_teardown(threads=False)
     except Exception:  # never raises into mod_wsgi
         pass
 
@@ -143,10 +155,24 @@ def in_sub_interpreter() -> bool:
     return bool(getattr(module, "application_group", ""))
 
 
-def _close_before_teardown() -> None:
-    """Close every tracked object now, while the sub-interpreter is whole, and wait for
-    the library's threads to end (mod_wsgi deletes their thread states next): the
-    requests in flight first, a share of the bound at most. Never raises."""
+def beside_sub_interpreters() -> bool:
+    """This process has an interpreter besides this one (mod_wsgi's application groups:
+    CPython's ``_xxsubinterpreters``, ``_interpreters`` from 3.13); False where that
+    cannot be told. Never raises."""
+    for name in ("_interpreters", "_xxsubinterpreters"):
+        try:
+            module = importlib.import_module(name)
+            return len(module.list_all()) > 1
+        except Exception:  # (not in this Python: the other name, else not told)
+            continue
+    return False
+
+
+def _close_before_teardown(threads: bool = True) -> None:
+    """Close every tracked object now, before mod_wsgi's teardown: the requests in
+    flight first, a share of the bound at most; then, with ``threads`` (a
+    sub-interpreter, whose thread states mod_wsgi deletes next), wait for the library's
+    threads to end. Never raises."""
     from readme_metrics.delivery import gunicorn_stop, process, watchdog_thread
 
     budget = process.exit_budget()
@@ -156,6 +182,8 @@ def _close_before_teardown() -> None:
     bound, _ = gunicorn_stop.close_bound(budget, began)
     _wait(lambda: not _requests_in_flight(), began + bound * REQUESTS_SHARE)
     process.close_all()
+    if not threads:  # (the main interpreter's: left whole, they end as they will)
+        return
     watchdog_thread.end()  # (idle, it waited for ever: this wait went past the kill)
     # (Its bound from the notice, as at exit; a thread past it is not waited for long,
     # nor past the close's own end before the kill: the interpreters told next say
