@@ -29,7 +29,6 @@ import importlib
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -51,13 +50,6 @@ HELD_FOR = 0.5
 #: The sub-interpreter's app's own exit hook takes this long (mod_wsgi runs it as it
 #: tears that interpreter down): its teardown alone took 0.3 to 0.5 s under load.
 SUB_EXIT = 1.0
-
-
-@pytest.fixture
-def collector() -> Any:
-    api = Collector().start()
-    yield api
-    api.stop()
 
 
 def _main_and_a_sub_interpreter(collector: Collector, tmp_path: Path) -> Express:
