@@ -38,12 +38,14 @@ whose context exit waits for the thread without blocking the loop): uvicorn, hyp
 and daphne write it (a raw client reads the view's 200; delivery59). It races the
 handler's own end, after which uvicorn and hypercorn answer their 500, and daphne's
 stop closing the connection: logged as what went out first (:func:`await_verdict`,
-delivery60; before, the view's 200). Django's cancel as the client left reaches the
-thread as a ``CancelledError`` out of the inner handler (:func:`sync_failed`), or, after
-the view returned, leaves its answer sent nowhere (:func:`sync_cut`): both logged as the
-client gone (before, the app's 500 or the view's status). A cancel that comes once the
-view returned, Django's handler still waiting as the chain decided, ends the chain's task
-at once (asgiref) while the thread runs on: the task's end decides
+delivery60; before, the view's 200); daphne's taken but still in Twisted's buffer at
+the close, as what the close let out (:mod:`.capture.daphne_wire`, delivery69).
+Django's cancel as the client left reaches the thread as a ``CancelledError`` out of
+the inner handler (:func:`sync_failed`), or, after the view returned, leaves its answer
+sent nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500
+or the view's status). A cancel that comes once the view returned, Django's handler
+still waiting as the chain decided, ends the chain's task at once (asgiref) while the
+thread runs on: the task's end decides
 (:func:`await_verdict`'s ``waited``; before delivery65, the view's 200 under uvicorn,
 hypercorn and daphne alike). Where Django's handler's tasks are is read by
 :mod:`.django_tasks`.

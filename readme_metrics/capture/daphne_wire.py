@@ -63,7 +63,8 @@ class DaphneWire:
         stop: ``capture`` (the Django middleware's) logged as what went out once the
         stop closed the connection (Twisted's shutdown trigger, after its
         ``disconnectAll``), or now where it was closed already. Its ``verdict`` is this
-        wire until then (its finish waits: :func:`settling`). Never raises."""
+        wire until then: its finish by any other way (the response's finalizer) waits
+        for this. Never raises."""
         try:
             capture.verdict = self
             reactor = sys.modules.get("twisted.internet.reactor")  # (never imported)
@@ -118,13 +119,6 @@ class DaphneWire:
     def _unwritten(self) -> int:
         transport = self.transport
         return (len(transport.dataBuffer) - transport.offset) + transport._tempDataLen
-
-
-def settling(capture: Any) -> bool:
-    """Whether ``capture``'s log waits for daphne's stop to close its connection
-    (:meth:`DaphneWire.settle`): its finish by any other way (the response's finalizer)
-    is left to that."""
-    return capture.verdict.__class__ is DaphneWire
 
 
 def daphne_wire(send: object) -> Optional[DaphneWire]:
