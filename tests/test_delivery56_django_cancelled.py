@@ -344,17 +344,17 @@ def test_daphnes_stop_with_the_sync_chain_is_logged_as_what_went_out(
                                  SITE, "sync", bare=True, **order)
         got, said, entries = _stopped_mid_view(collector, tmp_path, _daphne, SITE, "sync",
                                                **order)
-        bare = bare_run.result()[0]
+        bare, bare_said, _ = bare_run.result()
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
-    if "D69_ORDER" in order and order["D69_ORDER"] == "flushed":
-        for client in (bare, got):  # (the order made)
-            assert client.startswith(b"HTTP/1.1 200"), (client, said)
-            assert client.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (client, said)
+    if order.get("D69_ORDER") == "flushed":
+        for client, server_said in ((bare, bare_said), (got, said)):  # (the order made)
+            assert client.startswith(b"HTTP/1.1 200"), (client, server_said)
+            assert client.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (client, server_said)
         assert (response["status"], response.get("comment")) == (200, None), response
         assert response["content"]["text"] == '{"slow": true}', response
         return
-    assert (bare, got) == (b"", b""), (bare, got, said)  # the order made
+    assert (bare, got) == (b"", b""), (bare, got, bare_said, said)  # the order made
     assert (response["status"], response["content"]["size"]) == (500, 0), response
     assert response["comment"] == (
         "no answer reached the client: the server cancelled the app before its "
