@@ -38,12 +38,14 @@ whose context exit waits for the thread without blocking the loop): uvicorn, hyp
 and daphne write it (a raw client reads the view's 200; delivery59). It races the
 handler's own end, after which uvicorn and hypercorn answer their 500, and daphne's
 stop closing the connection: logged as what went out first (:func:`await_verdict`,
-delivery60; before, the view's 200). Django's cancel as the client left reaches the
-thread as a ``CancelledError`` out of the inner handler (:func:`sync_failed`), or, after
-the view returned, leaves its answer sent nowhere (:func:`sync_cut`): both logged as the
-client gone (before, the app's 500 or the view's status). A cancel that comes once the
-view returned, Django's handler still waiting as the chain decided, ends the chain's task
-at once (asgiref) while the thread runs on: the task's end decides
+delivery60; before, the view's 200); daphne's taken but still in Twisted's buffer at
+the close, as what the close let out (:mod:`.capture.daphne_wire`, delivery69).
+Django's cancel as the client left reaches the thread as a ``CancelledError`` out of
+the inner handler (:func:`sync_failed`), or, after the view returned, leaves its answer
+sent nowhere (:func:`sync_cut`): both logged as the client gone (before, the app's 500
+or the view's status). A cancel that comes once the view returned, Django's handler
+still waiting as the chain decided, ends the chain's task at once (asgiref) while the
+thread runs on: the task's end decides
 (:func:`await_verdict`'s ``waited``; before delivery65, the view's 200 under uvicorn,
 hypercorn and daphne alike). Where Django's handler's tasks are is read by
 :mod:`.django_tasks`.
@@ -52,7 +54,6 @@ hypercorn and daphne alike). Where Django's handler's tasks are is read by
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from readme_metrics.capture.asgi_messages import (
@@ -71,6 +72,7 @@ from readme_metrics.capture.asgi_servers import (
     hypercorn_reset,
     hypercorn_started,
 )
+from readme_metrics.capture.daphne_wire import DaphneWire, daphne_wire
 from readme_metrics.django_tasks import (
     CLIENT_LEFT,
     HANDLER_CALL,
@@ -244,8 +246,9 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
             else:
                 server_answer(capture)
         return
-    # daphne writes what Django sends while the connection is open: its protocol tells
-    sent = _daphne_started(send) if silent else None
+    # daphne writes what Django sends while the connection is open: its request tells,
+    # and its transport what it wrote (read now: daphne's finish takes its channel)
+    wire = daphne_wire(send) if silent else None
     # (kept for the verdict: what went out; the exit's, unless the handler waited)
     # hypercorn's client ended its side before its 500 (read now: its connection still
     # open, not closed by hypercorn after the 500; delivery65)
@@ -259,9 +262,13 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
             decided.append(True)
             if waited:  # (only Django's cancel changes the log: not the server's refusal)
                 _decide(capture, False, send, cancelled_by_django(task))
+            elif wire is not None and wire.started() and wire.held() and daphne_stopping():
+                # daphne took the view's answer, still in Twisted's buffer: its stop's
+                # close drops it, unless the loop writes it first (delivery69)
+                wire.settle(capture)
             else:
                 _decide(capture, task is handler or _refused(task)
-                        or (sent is not None and not sent()), send, ended=early_end)
+                        or (wire is not None and not wire.started()), send, ended=early_end)
 
     def watch() -> None:
         if handler is not None and not silent:
@@ -316,9 +323,13 @@ def unsent_at_exit(capture: Capture) -> None:
     connection closed before its 500): the client left first (:func:`client_left`), or got
     no answer (before delivery62, uvicorn's 500; before delivery65, hypercorn's), and
     where hypercorn's 500 went into a connection the client had ended: the client left
-    (before delivery65, that 500). Never raises."""
+    (before delivery65, that 500). The view's answer daphne took, still in Twisted's
+    buffer as the chain's task ended: what went out of it (delivery69). Never raises."""
     kept = capture.verdict
     capture.verdict = False
+    if kept.__class__ is DaphneWire:  # (the stop's close never came: the loop ended)
+        kept.log_went_out(capture.recorder)
+        return
     if kept.__class__ is not tuple:  # (none; or the handler waited: its task's, cut so)
         return
     send, ended = kept
@@ -374,17 +385,6 @@ def _hypercorn_ended(send: object) -> bool:
     of the connection, as its open connection has it now. Never raises."""
     stream = _hypercorn_stream(send)
     return stream is not None and hypercorn_client_ended(stream)
-
-
-def _daphne_started(send: object) -> Optional[Callable[[], bool]]:
-    """What tells, once the chain's task ended, whether daphne's protocol for the request
-    had a response started (the view's: nothing else answers it; a reply once the
-    connection closed goes nowhere): ``send``, the one the handler gave the chain's task,
-    daphne's ``partial(Server.handle_reply, protocol)``. None where it is not."""
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
-    if not isinstance(getattr(protocol, "_response_started", None), bool):
-        return None
-    return lambda: getattr(protocol, "_response_started", False) is True
 
 
 def _refused(task: asyncio.Future[object]) -> bool:

@@ -29,6 +29,7 @@ from readme_metrics.capture.asgi_server_quirks import (
     loaded_sends_later_bodies,
 )
 from readme_metrics.capture.body import GRACE, BodyRecord
+from readme_metrics.capture.daphne_wire import DaphneWire
 from readme_metrics.capture.pending import Pending
 from readme_metrics.capture.recorder import Recorder
 from readme_metrics.capture.request_head import EnvironRequest
@@ -275,6 +276,8 @@ class Capture:
         which goes on once the log is queued (delivery50: before, lost unsaid).
         ``read``: the start of a long request body may be read (not in a raise's
         handler: :mod:`readme_metrics.django_interrupted`)."""
+        if self.verdict.__class__ is DaphneWire:  # (its settle() finishes it: delivery69)
+            return
         if not self.recorder.finish():
             return
         pending = None

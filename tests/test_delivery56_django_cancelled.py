@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -59,6 +60,21 @@ SITE = D54_SITE + textwrap.dedent("""
             return await _reply(self, protocol, message)
         daphne.server.Server.handle_reply = _reply_once_closed
 
+    if os.environ.get("D69_ORDER") == "unwritten" and "daphne" in sys.modules:
+        from twisted.internet import reactor as _reactor  # (daphne's, installed first)
+        _add_writer = _reactor.addWriter
+
+        def _held_at_stop(writer):  # (the stop begun: what a transport buffers stays
+            if not _reactor._stopped:  # there until the stop's close, as under load)
+                _add_writer(writer)
+        _reactor.addWriter = _held_at_stop
+
+    def written_out(send):  # (D69_ORDER "flushed": daphne's /sync answer written out)
+        request = send.args[0]
+        transport = request.channel.transport
+        return lambda: request.finished and not (
+            transport.dataBuffer[transport.offset:] or transport._tempDataBuffer)
+
     def left_running():
         return any(getattr(task.get_coro(), "__qualname__", "").endswith("process_request")
                    for task in asyncio.all_tasks() if not task.done())
@@ -81,11 +97,15 @@ SITE = D54_SITE + textwrap.dedent("""
                 return await send(message)
             first = (os.environ.get("D60_SERVER_FIRST") and scope["path"] == "/sync"
                      and "daphne" not in sys.modules)
+            written = (written_out(send) if os.environ.get("D69_ORDER") == "flushed"
+                       and scope["path"] == "/sync" else None)
             try:
                 return await inner(scope, receive, after_the_end if first else send)
             finally:
                 watch.cancel()
                 ended.append(True)
+                while written is not None and not written():  # (daphne's stop waits)
+                    await asyncio.sleep(0.01)
 
         async def shutdown_once_left_ended():
             message = await receive()
@@ -140,7 +160,8 @@ SLOW_JOIN = textwrap.dedent("""
 def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[int], list[str]],
                       site: str, chain: str = "async", server_first: bool = False,
                       gate: Optional[Callable[[Path], bool]] = None, leave: object = False,
-                      **variables: str) -> tuple[bytes, str, dict[str, Any]]:
+                      bare: bool = False, **variables: str
+                      ) -> tuple[bytes, str, dict[str, Any]]:
     """SIGTERM with the sync view in flight, the view let go once the graceful timeout
     cancelled Django's handler: (what the client got, what the server said, the logs'
     entries by path). ``chain`` "sync": a sync-only middleware below ours (delivery59);
@@ -149,7 +170,8 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
     ``tmp_path``) in place of the cancel, ``leave``: the client closes its connection
     then, the server's socket has its close, and (not hypercorn, which reads nothing
     more while an answer is due) the site tells it got the disconnect (``D62_LEFT``);
-    "half": it only shuts its side (delivery64), ``variables`` for the site."""
+    "half": it only shuts its side (delivery64), ``variables`` for the site. ``bare``:
+    the site without the library (delivery69), no logs waited for (none)."""
     (tmp_path / "d56_site.py").write_text(site)
     entered, release = tmp_path / "entered", tmp_path / "release"
     cancelled, left = tmp_path / "cancelled", tmp_path / "left"
@@ -158,7 +180,8 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
                           D54_RELEASE=str(release), D56_CANCELLED=str(cancelled),
                           **({"D60_SERVER_FIRST": "1"} if server_first else {}),
                           **({"D54_SYNC_CHAIN": "1"} if chain == "sync" else {}),
-                          **({"D62_LEFT": str(left)} if leave else {}), **variables)
+                          **({"D62_LEFT": str(left)} if leave else {}),
+                          **({"D54_BARE": "1"} if bare else {}), **variables)
     with open(tmp_path / "err", "wb") as err_file:
         process = start_server([sys.executable, "-m", *server(port), "d56_site:app"],
                                cwd=tmp_path, env=env, stdout=err_file, stderr=err_file)
@@ -210,7 +233,7 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
         end_stragglers(process)
         process.wait(10)
     said = (tmp_path / "err").read_text(errors="replace")
-    logs: list[dict[str, Any]] = collector.wait_for_logs(2)
+    logs: list[dict[str, Any]] = [] if bare else collector.wait_for_logs(2)
     for log in logs:
         assert_valid_log(log)
     return got, said, {
@@ -291,29 +314,51 @@ def test_a_view_returning_after_the_servers_graceful_timeout_is_logged_as_what_w
         assert response["content"]["text"] == '{"slow": true}', response
 
 
-@pytest.mark.parametrize("server_first", ORDERS)
+#: delivery69: the three orders of daphne's stop, each made every time: the reply held
+#: until the stop closed the connection (server-first: daphne drops it unstarted); the
+#: view's answer written out before the stop's close (view-first: the site's app holds
+#: daphne's stop until then); the view's answer taken by daphne, its bytes left in
+#: Twisted's buffer until the stop's close (unwritten: the site holds the reactor's
+#: writes once the stop began, the order a loaded machine made 4 runs in 16, before).
+DAPHNE_ORDERS = [pytest.param({"D60_SERVER_FIRST": "1"}, id="server-first"),
+                 pytest.param({"D69_ORDER": "flushed"}, id="view-first"),
+                 pytest.param({"D69_ORDER": "unwritten"}, id="unwritten")]
+
+
+@pytest.mark.parametrize("order", DAPHNE_ORDERS)
 def test_daphnes_stop_with_the_sync_chain_is_logged_as_what_went_out(
-        collector: Collector, tmp_path: Path, server_first: bool) -> None:
+        collector: Collector, tmp_path: Path, order: dict[str, str]) -> None:
     """daphne's stop kills Django's handler (the sync chain, delivery59): the chain's task
-    still sends the view's answer, which daphne writes while the connection is open:
-    logged as the view's 200. Its stop closes the connection before that at times (under
-    load: 1 of 3 runs), and every time with the reply held until then (server-first):
-    the client gets nothing, and the log says no answer reached it (before delivery60:
-    the view's 200, 1 of 1). The view-first run is the usual order, not forced: the log
-    is checked against whichever went out."""
+    still sends the view's answer, which daphne takes while the connection is open and
+    Twisted writes once the loop finds the socket writable; the stop's close comes once
+    the handler ended, and drops what was not written by then. The client gets the
+    view's 200 (view-first) or nothing (server-first: the reply came after the close;
+    unwritten: before it, still buffered), the bare app's client the same under the same
+    order, and the log says what it got (before delivery60, server-first: the view's 200,
+    1 of 1; before delivery69, unwritten: the view's 200, 1 of 1, and 4 of 16 unforced
+    view-first runs under load)."""
     pytest.importorskip("daphne")
-    got, said, entries = _stopped_mid_view(collector, tmp_path, _daphne, SITE, "sync",
-                                           server_first)
+    (tmp_path / "bare").mkdir()
+    with ThreadPoolExecutor(1) as beside:  # (the bare app's server at the same time)
+        bare_run = beside.submit(_stopped_mid_view, collector, tmp_path / "bare", _daphne,
+                                 SITE, "sync", bare=True, **order)
+        got, said, entries = _stopped_mid_view(collector, tmp_path, _daphne, SITE, "sync",
+                                               **order)
+        bare, bare_said, _ = bare_run.result()
     assert sorted(entries) == ["quick", "sync"], said
     response = entries["sync"]["response"]
-    if server_first or not got:
-        assert got == b"", (got, said)  # the order made
-        assert (response["status"], response["content"]["size"]) == (500, 0), response
-        assert response["comment"] == (
-            "no answer reached the client: the server cancelled the app before its "
-            "response started and closed the connection; the app answered 200"), response
+    if order.get("D69_ORDER") == "flushed":
+        for client, server_said in ((bare, bare_said), (got, said)):  # (the order made)
+            assert client.startswith(b"HTTP/1.1 200"), (client, server_said)
+            assert client.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (client, server_said)
+        assert (response["status"], response.get("comment")) == (200, None), response
+        assert response["content"]["text"] == '{"slow": true}', response
         return
-    assert got.startswith(b"HTTP/1.1 200"), (got, said)
-    assert got.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (got, said)
-    assert (response["status"], response.get("comment")) == (200, None), response
-    assert response["content"]["text"] == '{"slow": true}', response
+    assert (bare, got) == (b"", b""), (bare, got, bare_said, said)  # the order made
+    assert (response["status"], response["content"]["size"]) == (500, 0), response
+    assert response["comment"] == (
+        "no answer reached the client: the server cancelled the app before its "
+        "response started and closed the connection; the app answered 200"
+        if "D60_SERVER_FIRST" in order else
+        "no answer reached the client: the server closed the connection at its stop "
+        "with the app's answer still unwritten; the app answered 200"), response

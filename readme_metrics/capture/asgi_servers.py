@@ -120,8 +120,10 @@ def hypercorn_reset(stream: Any) -> bool:
     first write: a loopback client's within it; a remote client's may come after
     hypercorn wrote the whole answer and closed the connection, unseen (False: the
     answer as written; delivery66 found no sign of hypercorn's that tells sooner, the
-    client's FIN alike either way). The trio worker keeps no such sign: False (Django,
-    whose verdict asks this, does not run under it).
+    client's FIN alike either way; nor does the socket, delivery69: TCP_INFO says
+    CLOSE_WAIT and a MSG_PEEK reads the end for both until the reset is back, and a dup
+    kept to wait for it would hold hypercorn's close back). The trio worker keeps no
+    such sign: False (Django, whose verdict asks this, does not run under it).
 
     HTTP/2 (delivery66): whether the client reset the stream (RST_STREAM, its connection
     alive: the reader holds no error). Asked at a stop, where hypercorn reads the

@@ -4,8 +4,9 @@ it wrote ``D54_ENTERED``), an async one that waits until cancelled; ``app`` is D
 ASGI application with ``with_lifespan``. Shared by delivery54's, delivery56's and
 delivery59's tests (the latter two wrap ``app``). With ``D54_SYNC_CHAIN`` set, a sync-only
 middleware below the library's makes Django run the chain as a sync one, in asgiref's
-thread (delivery59). :func:`view_entered` serves a site and sends a request into a view
-(delivery54's and delivery59's tests)."""
+thread (delivery59); with ``D54_BARE``, neither the library's middleware nor
+``with_lifespan``: the bare app (delivery69). :func:`view_entered` serves a site and
+sends a request into a view (delivery54's and delivery59's tests)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,12 @@ SITE = textwrap.dedent("""
 
     from readme_metrics import MetricsApiConfig
 
+    BARE = bool(os.environ.get("D54_BARE"))  # (delivery69: the bare app, to compare)
+
     settings.configure(
         SECRET_KEY="d54", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
-        INSTALLED_APPS=[], MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"] + (
+        INSTALLED_APPS=[], MIDDLEWARE=(
+            [] if BARE else ["readme_metrics.django.MetricsMiddleware"]) + (
             [f"{__name__}.sync_only"] if os.environ.get("D54_SYNC_CHAIN") else []),
         README_METRICS_CONFIG=MetricsApiConfig(
             grouping_function=lambda request: {"api_key": "d54-key", "label": "d54"},
@@ -63,7 +67,7 @@ SITE = textwrap.dedent("""
         await asyncio.Event().wait()  # until the server's stop cancels the handler
 
     urlpatterns = [path("quick", quick), path("sync", sync_view), path("async", async_view)]
-    app = with_lifespan(get_asgi_application())
+    app = get_asgi_application() if BARE else with_lifespan(get_asgi_application())
 """)
 
 
