@@ -231,6 +231,46 @@ class _Hold:
             _resume(self._reader)
 
 
+def _unread(fd: int) -> int:
+    """Bytes the socket ``fd`` holds that nobody has read (a client's end is none); -1
+    when that cannot be told."""
+    try:
+        from readme_metrics.capture.sockets import unread_bytes  # POSIX: lazily
+
+        return unread_bytes(fd)
+    except Exception:  # noqa: BLE001 - no FIONREAD here, or the socket gone
+        return -1
+
+
+async def _taken(fd: int) -> None:
+    """The turns of the loop the server takes to read what woke the watch: until the
+    socket's unread bytes drop, :data:`TURNS` at most. Under asyncio the server's reader
+    runs after this task's step (two turns); uvloop's polls the socket before its
+    queue runs (one turn): the poll after reads a client's end that came right behind
+    the bytes (a short read returns, the end is read next), and uvicorn took it for a
+    disconnect and dropped the answer (flaky45)."""
+    there = _unread(fd)
+    for _ in range(TURNS):
+        await asyncio.sleep(0)
+        if _unread(fd) < there:
+            return
+
+
+def _held(transport: Any, reader: Any, paused: bool, none: bool,
+          half_closed: Callable[[], bool]) -> bool:
+    """Whether the wait's end keeps the server's reading paused (:class:`_Hold`): it ended
+    with no message (``none``), the server paused; or with the message while the
+    client's end waits in the socket (it came right behind the body's last bytes), the
+    server paused now if the wait had let it read (and it had not paused itself):
+    else it read the end before the answer went out, in whatever turn the app or the
+    capture (an ``async`` grouping function) awaits first."""
+    if none:
+        return paused
+    if not half_closed():
+        return False
+    return paused or (_reading(transport, reader) and _pause(reader))
+
+
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any, half_closed: Callable[[], bool],
                          began: Optional[float] = None) -> tuple[Optional[Message], bool]:
@@ -291,14 +331,12 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if half_closed():
                 ended = True
                 break
-            # Data: the server reads it in the next turn (its reader queued after this
-            # task's step, hence two); its reading is paused again in the one after,
-            # before a client's end that came with it is read.
+            # Data: the server reads it, and is paused again (at the loop's top) as
+            # soon as it took it, before it reads a client's end right behind it.
             paused = False
             if not _resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
+            await _taken(fd)
         if not task.done():
             await _cancelled(task)  # (a turn: the server still paused)
     except Exception:
@@ -309,8 +347,9 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         failed = True
         raise
     finally:
-        if (paused and not failed and not lost and began is not None and copy is not None
-                and _message(task) is None):
+        if (not failed and not lost and began is not None and copy is not None
+                and _held(transport, reader, paused, _message(task) is None,
+                          half_closed)):
             try:
                 _Hold(loop, reader, copy, half_closed, time.perf_counter() - began,
                       transport)
