@@ -10,8 +10,9 @@ reading and gave it two turns of the loop. uvloop reads the bytes in the first t
 poll (a short read returns) and the end in the next poll, before the second turn: the
 read ahead's message came, and with it uvicorn's disconnect, and the answer was dropped
 (the bare app's client got its 200). Direct clients that shut their side 0 to 0.5 ms
-after the bytes, wrapped app, 3 uvicorn --loop=uvloop servers side by side (load 25 to
-40 on 2 cores): 4 of 240 got nothing; with the fix 0 of 240 (bare 0 of 180 either way).
+after the bytes, wrapped app, 3 uvicorn --loop=uvloop servers side by side (load 42 to
+55 on 2 cores): 16 of 640 got nothing; with the fix 0 of 640 (bare 0 of 240 either
+way).
 
 Now the server is paused again as soon as it has taken the bytes that woke the watch
 (the socket's unread count dropped: an end is no byte), and a wait that ends with the

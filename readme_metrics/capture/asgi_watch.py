@@ -12,17 +12,21 @@ So while the capture waits, the server's reading is paused (its transport's
 duplicate of the descriptor). When something comes: the client's end (the caller's
 ``half_closed``), and the capture stops waiting, the server reading it after the answer
 went out, as from the bare app; else data, which the server is let read (its reading
-resumed for the turn it takes), and the wait goes on. Nothing blocks: every wait is the
-loop's. A server that paused its own reading (flow control) reads nothing meanwhile:
-then the wait is a plain one. Over TLS the transport paused is the one under the
-server's (:func:`socket_reader`): the TLS transport's own pause leaves the socket read.
+resumed until the socket's unread bytes drop, :func:`_taken`, then paused again at
+once: a client's end right behind the bytes is not read with them), and the wait goes
+on. Nothing blocks: every wait is the loop's. A server that paused its own reading
+(flow control) reads nothing meanwhile: then the wait is a plain one. Over TLS the
+transport paused is the one under the server's (:func:`socket_reader`): the TLS
+transport's own pause leaves the socket read.
 
 A wait that ended with no message keeps the server's reading paused for as long again
 as the app was held back, the socket still watched (:class:`_Hold`): the app does all
 that follows that much later than the bare app, and a client's end is read that much
 later too (else one the bare app's answer came before could drop an app's body that it
-awaited before sending). A transport closed meanwhile (asyncio's TLS one closed twice
-raises from every call) makes the wait a plain one.
+awaited before sending). So does a wait that ended with the read ahead's message while
+the client's end waits in the socket behind the bytes (:func:`_held`). A transport
+closed meanwhile (asyncio's TLS one closed twice raises from every call) makes the wait
+a plain one.
 """
 
 from __future__ import annotations
