@@ -118,7 +118,7 @@ def test_an_end_right_behind_the_last_bytes_is_read_after_the_answer(
         new_loop: Callable[[], asyncio.AbstractEventLoop], turns: int) -> None:
     """Before: uvloop's server had read the end when the wait returned (at-once and
     after-five-turns: 2 of 2 failed); asyncio's read it in the turns before the answer
-    (after-five-turns failed, at-once passed). The client got no answer from neither
+    (after-five-turns failed, at-once passed). Neither client got the answer
     (uvicorn's disconnect drops it): here the write still reaches it."""
     loop = new_loop()
     try:
