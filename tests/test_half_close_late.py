@@ -67,10 +67,10 @@ SERVER_PARAMS = [pytest.param(name, marks=[NO_UVLOOP] if LOOPS.get(name) == "uvl
 TRIO = ASGI_SERVERS["hypercorn-trio"]
 
 
-def _half_closed_short(port: int, prefix: str) -> bytes:
+def _half_closed_short(port: int, prefix: str, route: str = "noread") -> bytes:
     """Everything the server sent to a client that declared 100 bytes, sent 5 and shut
-    its side, read until the server closed."""
-    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    its side, read until the server closed (to ``/{prefix}/{route}``)."""
+    head = (f"POST /{prefix}/{route} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n").encode()
     got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -84,6 +84,23 @@ def _half_closed_short(port: int, prefix: str) -> bytes:
     return bytes(got)
 
 
+def _tagged(count: int) -> list[str]:
+    """Routes to /noread, each with a tag of its own in its query (the app answers by
+    the path): a test whose server and collector others share finds each request's log
+    by it (:func:`_logs_of`), whatever the tests before it sent, or a lost answer's
+    request logged late."""
+    return [f"noread?tag={uuid.uuid4().hex}" for _ in range(count)]
+
+
+def _logs_of(collector: Collector, routes: list[str]) -> list[dict[str, Any]]:
+    """The log of each request sent to one of ``routes`` (:func:`_tagged`), once all came;
+    each logged once."""
+    logs = [collector.wait_for_log(partial(_of_url, route)) for route in routes]
+    for route in routes:
+        assert sum(_of_url(route, log) for log in collector.logs) == 1, route
+    return logs
+
+
 def _status_and_body(answer: bytes) -> tuple[bytes, bytes]:
     head, _, body = answer.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0], body
@@ -95,9 +112,9 @@ def half_served(server: str, module_collector: Collector,
     """``server`` serving the app with its hold (and a folder for the held requests'
     tokens, ``HALF_CLOSE_SYNC``: a request without a token is held ``HOLD`` seconds) for
     the two tests of half-closed bodies under that server (parametrized with
-    ``scope="module"``, so pytest runs them one after the other): each reads its logs
-    from ``kept_collector`` (what came before forgotten), waits for all of its own, and
-    reads each answer until the server closed the connection. Starting and stopping the
+    ``scope="module"``, so pytest runs them one after the other): each finds its logs in
+    ``kept_collector`` by the tags of its requests (:func:`_tagged`), and reads each
+    answer until the server closed the connection. Starting and stopping the
     server (hypercorn's 2 to 3 s) was most of such a test's time. The wrapped app is
     then built before the second test's requests, as in the first test's second one."""
     port = free_port()
@@ -114,16 +131,16 @@ def test_a_half_closed_short_body_gets_the_apps_answer(
         kept_collector: Collector, half_served: tuple[Served, Path], server: str) -> None:
     collector, (served, _) = kept_collector, half_served
     port = served.port
+    routes = _tagged(2)
     with telling(served):
         bare = _half_closed_short(port, "bare")
-        wrapped = [_half_closed_short(port, "wrap") for _ in range(2)]
-        logs = collector.wait_for_logs(2)
+        wrapped = [_half_closed_short(port, "wrap", route) for route in routes]
+        logs = _logs_of(collector, routes)
     assert _status_and_body(bare)[1] == b"ok", bare
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     for answer in wrapped:
         assert _status_and_body(answer)[1] == b"ok", (bare, answer)
         assert _status_and_body(answer)[0] == _status_and_body(bare)[0], (bare, answer)
-    assert len(logs) == 2, logs
     for log in logs:
         entry = log["request"]["log"]["entries"][0]
         assert entry["response"]["status"] == 200
@@ -189,14 +206,14 @@ def test_a_half_closed_whole_body_is_logged(
     body = b"x" * 100
     collector, (served, sync) = kept_collector, half_served
     port = served.port
+    routes = _tagged(2)
     with telling(served):
         bare = _half_closed_whole(port, "bare", body, sync)
-        wrapped = [_half_closed_whole(port, "wrap", body, sync) for _ in range(2)]
-        logs = collector.wait_for_logs(2)
+        wrapped = [_half_closed_whole(port, "wrap", body, sync, route) for route in routes]
+        logs = _logs_of(collector, routes)
     assert _status_and_body(bare)[1] == b"ok", bare
     for answer in wrapped:
         assert _status_and_body(answer) == _status_and_body(bare), (bare, answer)
-    assert len(logs) == 2, logs
     for log in logs:
         post = log["request"]["log"]["entries"][0]["request"]["postData"]
         assert post["text"] == body.decode(), post
@@ -392,11 +409,11 @@ def test_over_tls_the_rest_in_the_socket_is_not_counted(
 
 
 def _in_parts(port: int, prefix: str, parts: tuple[bytes, ...], declared: int,
-              shut_at: int) -> bytes:
-    """A POST to /noread declaring ``declared`` bytes: the head and ``parts[0]``, then
-    each next part a tenth of a second after the last; the client shuts its side after
-    part ``shut_at`` (at once after it), and reads until the server closed."""
-    head = (f"POST /{prefix}/noread HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+              shut_at: int, route: str = "noread") -> bytes:
+    """A POST to /{prefix}/{route} declaring ``declared`` bytes: the head and ``parts[0]``,
+    then each next part a tenth of a second after the last; the client shuts its side
+    after part ``shut_at`` (at once after it), and reads until the server closed."""
+    head = (f"POST /{prefix}/{route} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
     got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -433,9 +450,9 @@ def grace_served(server: str, module_collector: Collector,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``server`` with the app's hold 0 and its grace 2 s, for every case of
     test_an_end_within_the_grace_gets_the_apps_answer under that server (parametrized
-    with ``scope="module"``, so pytest runs them one after the other): each reads its
-    logs from ``kept_collector`` (what came before forgotten), waits for all of its own,
-    and reads until the server closed its connections (it holds no loop: no hold)."""
+    with ``scope="module"``, so pytest runs them one after the other): each finds its
+    logs in ``kept_collector`` by the tags of its requests (:func:`_tagged`), and reads
+    until the server closed its connections (it holds no loop: no hold)."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"grace-{server}")
     env = server_env(module_collector, HALF_CLOSE_HOLD="0", HALF_CLOSE_GRACE="2")
@@ -459,17 +476,17 @@ def test_an_end_within_the_grace_gets_the_apps_answer(kept_collector: Collector,
     it is the end, before the server reads it."""
     parts, shut_at, declared, text, comment = WITHIN_GRACE[case]
     collector, port = kept_collector, grace_served.port
+    warm, route = _tagged(2)
     with telling(grace_served):
         # The wrapped app is built at its first call: not while this client waits.
-        _in_parts(port, "wrap", (b"warm",), 4, 0)
-        collector.wait_for_logs(1)  # built before the bare request (asgi12)
+        _in_parts(port, "wrap", (b"warm",), 4, 0, warm)
+        _logs_of(collector, [warm])  # built before the bare request (asgi12)
         bare = _in_parts(port, "bare", parts, declared, shut_at)
-        wrapped = _in_parts(port, "wrap", parts, declared, shut_at)
-        logs = collector.wait_for_logs(2)[1:]
+        wrapped = _in_parts(port, "wrap", parts, declared, shut_at, route)
+        logs = _logs_of(collector, [route])
     assert _status_and_body(bare)[0].startswith(b"HTTP/1.1 200"), bare
     assert _status_and_body(bare)[1] == b"ok", bare
     assert _status_and_body(wrapped) == _status_and_body(bare), (bare, wrapped)
     assert f"\r\nx-loop: {LOOPS.get(server, 'asyncio')}\r\n".encode() in bare, bare
-    assert len(logs) == 1, logs
     post = logs[0]["request"]["log"]["entries"][0]["request"]["postData"]
     assert (post["text"], post.get("comment")) == (text, comment), post

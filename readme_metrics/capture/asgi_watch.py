@@ -12,17 +12,21 @@ So while the capture waits, the server's reading is paused (its transport's
 duplicate of the descriptor). When something comes: the client's end (the caller's
 ``half_closed``), and the capture stops waiting, the server reading it after the answer
 went out, as from the bare app; else data, which the server is let read (its reading
-resumed for the turn it takes), and the wait goes on. Nothing blocks: every wait is the
-loop's. A server that paused its own reading (flow control) reads nothing meanwhile:
-then the wait is a plain one. Over TLS the transport paused is the one under the
-server's (:func:`socket_reader`): the TLS transport's own pause leaves the socket read.
+resumed until the socket's unread bytes drop, :func:`_taken`, then paused again at
+once: a client's end right behind the bytes is not read with them), and the wait goes
+on. Nothing blocks: every wait is the loop's. A server that paused its own reading
+(flow control) reads nothing meanwhile: then the wait is a plain one. Over TLS the
+transport paused is the one under the server's (:func:`socket_reader`): the TLS
+transport's own pause leaves the socket read.
 
 A wait that ended with no message keeps the server's reading paused for as long again
 as the app was held back, the socket still watched (:class:`_Hold`): the app does all
 that follows that much later than the bare app, and a client's end is read that much
 later too (else one the bare app's answer came before could drop an app's body that it
-awaited before sending). A transport closed meanwhile (asyncio's TLS one closed twice
-raises from every call) makes the wait a plain one.
+awaited before sending). So does a wait that ended with the read ahead's message while
+the client's end waits in the socket behind the bytes (:func:`_held`). A transport
+closed meanwhile (asyncio's TLS one closed twice raises from every call) makes the wait
+a plain one.
 """
 
 from __future__ import annotations
@@ -231,6 +235,46 @@ class _Hold:
             _resume(self._reader)
 
 
+def _unread(fd: int) -> int:
+    """Bytes the socket ``fd`` holds that nobody has read (a client's end is none); -1
+    when that cannot be told."""
+    try:
+        from readme_metrics.capture.sockets import unread_bytes  # POSIX: lazily
+
+        return unread_bytes(fd)
+    except Exception:  # noqa: BLE001 - no FIONREAD here, or the socket gone
+        return -1
+
+
+async def _taken(fd: int) -> None:
+    """The turns of the loop the server takes to read what woke the watch: until the
+    socket's unread bytes drop, :data:`TURNS` at most. Under asyncio the server's reader
+    runs after this task's step (two turns); uvloop's polls the socket before its
+    queue runs (one turn): the poll after reads a client's end that came right behind
+    the bytes (a short read returns, the end is read next), and uvicorn took it for a
+    disconnect and dropped the answer (flaky45)."""
+    there = _unread(fd)
+    for _ in range(TURNS):
+        await asyncio.sleep(0)
+        if _unread(fd) < there:
+            return
+
+
+def _held(transport: Any, reader: Any, paused: bool, none: bool,
+          half_closed: Callable[[], bool]) -> bool:
+    """Whether the wait's end keeps the server's reading paused (:class:`_Hold`): it ended
+    with no message (``none``), the server paused; or with the message while the
+    client's end waits in the socket (it came right behind the body's last bytes), the
+    server paused now if the wait had let it read (and it had not paused itself):
+    else it read the end before the answer went out, in whatever turn the app or the
+    capture (an ``async`` grouping function) awaits first."""
+    if none:
+        return paused
+    if not half_closed():
+        return False
+    return paused or (_reading(transport, reader) and _pause(reader))
+
+
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any, half_closed: Callable[[], bool],
                          began: Optional[float] = None) -> tuple[Optional[Message], bool]:
@@ -291,14 +335,12 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if half_closed():
                 ended = True
                 break
-            # Data: the server reads it in the next turn (its reader queued after this
-            # task's step, hence two); its reading is paused again in the one after,
-            # before a client's end that came with it is read.
+            # Data: the server reads it, and is paused again (at the loop's top) as
+            # soon as it took it, before it reads a client's end right behind it.
             paused = False
             if not _resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
+            await _taken(fd)
         if not task.done():
             await _cancelled(task)  # (a turn: the server still paused)
     except Exception:
@@ -309,8 +351,9 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         failed = True
         raise
     finally:
-        if (paused and not failed and not lost and began is not None and copy is not None
-                and _message(task) is None):
+        if (not failed and not lost and began is not None and copy is not None
+                and _held(transport, reader, paused, _message(task) is None,
+                          half_closed)):
             try:
                 _Hold(loop, reader, copy, half_closed, time.perf_counter() - began,
                       transport)
