@@ -74,7 +74,8 @@ def masked_authority(value: str) -> str:
     element: a password may hold one), and stops at no blank nor ``"``. A pair's quoted
     value (``host="ada:p\\"w@h"``, ``host="ada:p w@h"``) is one authority: its userinfo
     from the quote to its last ``@`` (review143: read from its blank or escaped quote,
-    the password's start went in clear)."""
+    the password's start went in clear), and one followed by ``@`` is its userinfo
+    (``host="ada:pw"@h``; hostile55)."""
     if "@" not in value:
         return value
     out: list[str] = []
@@ -82,10 +83,14 @@ def masked_authority(value: str) -> str:
     for quoted in _QUOTED_VALUE.finditer(value):
         content = quoted.group(1)
         at = content.rfind("@")
-        if at < 0:
-            continue
-        out += _masked_elements(value[kept:quoted.start(1)]), masked_userinfo(
-            content[:at]), content[at:]
+        # (each quoted value is a piece of its own, one without "@" too: a quote is
+        # a character of the pieces between them, for="[::1]:80";host=... was read as
+        # one userinfo from its "[)
+        out.append(_masked_elements(value[kept:quoted.start(1)]))
+        if at < 0 and value.startswith('"@', quoted.end(1)):  # host="ada:pw"@h
+            out.append(masked_userinfo(content))
+        else:
+            out += (content,) if at < 0 else (masked_userinfo(content[:at]), content[at:])
         kept = quoted.end(1)
     out.append(_masked_elements(value[kept:]))
     return "".join(out)
