@@ -87,7 +87,7 @@ def masked_authority(value: str) -> str:
         # a character of the pieces between them, for="[::1]:80";host=... was read as
         # one userinfo from its "[)
         out.append(_masked_elements(value[kept:quoted.start(1)]))
-        if at < 0 and value.startswith('"@', quoted.end(1)):  # host="ada:pw"@h
+        if at < 0 and value[quoted.end(1):quoted.end(1) + 2] == '"@':  # host="ada:pw"@h
             out.append(masked_userinfo(content))
         else:
             out += (content,) if at < 0 else (masked_userinfo(content[:at]), content[at:])
@@ -114,8 +114,8 @@ def _masked_elements(value: str) -> str:
     kept = 0
     for segment in _AT_SEGMENT.finditer(value):
         start, end = segment.span(1)
-        if value.startswith('"', start):  # (a value's quote: "ada:pw@h", or a closing one)
-            start += 1
+        if start < end and value[start] == '"':  # (a value's quote: "ada:pw@h", or a
+            start += 1  # closing one; no method on the value: a call per segment)
         user = _FIRST_ELEMENT.match(value, start, end) or _USERINFO_START.search(
             value, start, end)
         if user is None:  # no password: a token as the user, after the last , ; or =

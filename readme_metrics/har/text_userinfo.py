@@ -35,7 +35,11 @@ __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
 #: port (digits): no URL has such a host, and the reading that hides it is the one a
 #: client sends (:func:`loose_userinfo_end`). A loose password runs to no ``://``
 #: (``:\/\/``), where another URL starts: each character is read by at most two starts'
-#: tries, linear.
+#: tries, linear. A backslash inside a user or a password before its ``@``
+#: (``http://ada:p\w@host/``, JSON's ``p\\w``; curl's and ``urlsplit``'s password
+#: ``p\w``) is theirs, the password read loosely, as a header's is (hostile55: sent); one
+#: after the first ``@`` ends the authority (``https://ada:pw@host\@evil/``: hostile54),
+#: as one after a port does (``host:8080\@evil``).
 _RAW = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
     r"((?:[^\s/?#\"<>\\`:@\[\]]|\\[^\s/?#\"<>`:@\[\]u])*)(?::"
@@ -44,7 +48,9 @@ _RAW = lazy_compile(
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#`` or
-#: a pair's ``&``, ``=``.
+#: a pair's ``&``, ``=``. Each delimiter as written or encoded (``https%3A%2F%2Fada:...%40h``,
+#: ``https://ada%3A...%40h``, ``https%3A\/\/``: an encoder that keeps ``:`` or ``@``;
+#: hostile55: no URL to this, sent), one at least encoded (:func:`_encoded`).
 _ENCODED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|%3[Aa])(?:\\?/|%2[Ff]){2}"
     r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)(?:(?::|%3[Aa])"
