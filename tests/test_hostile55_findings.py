@@ -447,6 +447,26 @@ def test_each_reader_is_linear_on_a_mib(unit: str) -> None:
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
 
 
+@pytest.mark.parametrize("unit", ['a"b@', ';a="x"', 'a="b"@', '"a:b@', "a%3A%2F%2Fb:c@"])
+def test_the_readers_counted_work_grows_with_the_text(unit: str) -> None:
+    """masked_authority's and userinfo_hidden_in's counted work (calls, and the length of
+    each text a C method reads) at 16 KiB and 64 KiB: about 4 times, not 16. A guard:
+    this change's first reading of a segment's quote, a call on the whole value for each
+    segment, was 16 times (hostile53's count found it)."""
+    from readme_metrics.har.header_urls import masked_authority
+    from readme_metrics.har.text_userinfo import userinfo_hidden_in
+    from tests.support.work_count import text_work
+
+    def work(size: int) -> tuple[int, int]:
+        value = unit * (size // len(unit))
+        return (text_work(lambda: masked_authority(value)),
+                text_work(lambda: userinfo_hidden_in(value)))
+
+    small, large = work(1 << 14), work(1 << 16)
+    for before, after in zip(small, large):
+        assert after < 6 * before, (small, large)
+
+
 # Through a real server, a real Flask app, the collector -------------------------------------
 
 @pytest.fixture(scope="module")
