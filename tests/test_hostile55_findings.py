@@ -32,7 +32,8 @@ HTTP/2 resets and a script's assignments.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+from functools import partial
+from typing import Any, Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -42,24 +43,13 @@ from readme_metrics.har.build import build_entry
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import hidden_user
 from tests.support.capped_child import secrets_hidden_in_capped_child
-from tests.support.exchanges import logged_bodies, make_exchange
+from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import echo_server, posted_through
+from tests.test_hostile54_findings import _body, _headers  # (a URL header's, a body's log)
 
 DENY = Redactor(["password"])
 SECRET = "Zq8h-s3cr3t"
-
-
-def _headers(name: str, value: str) -> list[str]:
-    entry = build_entry(make_exchange(
-        url="http://api.example.com/v1",
-        request_headers=[("Host", "api.example.com"), (name, value)]), None)
-    return [h["value"] for h in entry["request"]["headers"] if h["name"] == name]
-
-
-def _body(text: str, mime: str, redactor: Optional[Redactor] = DENY) -> list[str]:
-    """The request's and the response's body as logged."""
-    return logged_bodies(text, mime, redactor)
 
 
 def _query(raw_value: str) -> tuple[str, str]:
@@ -436,14 +426,10 @@ def test_the_readers_counted_work_grows_with_the_text(unit: str) -> None:
     from readme_metrics.har.text_userinfo import userinfo_hidden_in
     from tests.support.work_count import text_work
 
-    def work(size: int) -> tuple[int, int]:
-        value = unit * (size // len(unit))
-        return (text_work(lambda: masked_authority(value)),
-                text_work(lambda: userinfo_hidden_in(value)))
-
-    small, large = work(1 << 14), work(1 << 16)
-    for before, after in zip(small, large):
-        assert after < 6 * before, (small, large)
+    small, large = unit * ((1 << 14) // len(unit)), unit * ((1 << 16) // len(unit))
+    for read in (masked_authority, userinfo_hidden_in):
+        counted = text_work(partial(read, small)), text_work(partial(read, large))
+        assert counted[1] < 6 * counted[0], (read.__name__, counted)
 
 
 # Through a real server, a real Flask app, the collector -------------------------------------
