@@ -129,13 +129,16 @@ def hypercorn_reset(stream: Any) -> bool:
     alive: the reader holds no error). Asked at a stop, where hypercorn reads the
     connection no more (its graceful timeout cancelled the connection's task, which
     waits for the app's): neither its stream's ``closed`` nor h2's state machine saw the
-    reset, which is among the frames it holds unread (:func:`_rst_stream_unread`)."""
+    reset, which is among the frames it holds unread (:func:`_rst_stream_unread`). A
+    reset after the whole answer went out (its END_STREAM sent: :func:`_h2_answered`; a
+    client that had not sent all of its request resets the stream once answered) left
+    nothing unsent: no reset then (hostile55: the log said 499, the client had it all)."""
     try:
         protocol, server = hypercorn_connection(stream)
         scope = getattr(stream, "scope", None)
         if (scope.__class__ is dict and scope.get("http_version") == "2"
                 and _rst_stream_unread(protocol.connection, server, stream.stream_id)):
-            return True
+            return not _h2_answered(protocol.connection, stream.stream_id)
         reader = getattr(server, "reader", None)
         error = reader.exception() if reader is not None else None
         return isinstance(error, OSError)
@@ -164,6 +167,22 @@ def _rst_stream_unread(connection: Any, server: Any, stream_id: int) -> bool:
             return True
         at += _H2_FRAME_HEADER + int.from_bytes(data[at:at + 3], "big")
     return False
+
+
+def _h2_answered(connection: Any, stream_id: int) -> bool:
+    """Whether h2's ``connection`` sent the END_STREAM of ``stream_id``'s answer: the
+    stream half closed on this side, or closed by an END_STREAM (its own, or the
+    client's after it: a stream closed so ended both sides), not by a reset; once
+    closed, h2 keeps how in its closed streams' table."""
+    stream = connection.streams.get(stream_id)
+    if stream is not None:
+        state = stream.state_machine.state.name
+        if state != "CLOSED":
+            return state == "HALF_CLOSED_LOCAL"
+        closed_by = stream.closed_by
+    else:
+        closed_by = connection._closed_streams.get(stream_id)
+    return getattr(closed_by, "name", None) in ("SEND_END_STREAM", "RECV_END_STREAM")
 
 
 def hypercorn_client_ended(stream: Any) -> bool:

@@ -74,7 +74,8 @@ def masked_authority(value: str) -> str:
     element: a password may hold one), and stops at no blank nor ``"``. A pair's quoted
     value (``host="ada:p\\"w@h"``, ``host="ada:p w@h"``) is one authority: its userinfo
     from the quote to its last ``@`` (review143: read from its blank or escaped quote,
-    the password's start went in clear)."""
+    the password's start went in clear), and one followed by ``@`` is its userinfo
+    (``host="ada:pw"@h``; hostile55)."""
     if "@" not in value:
         return value
     out: list[str] = []
@@ -82,10 +83,14 @@ def masked_authority(value: str) -> str:
     for quoted in _QUOTED_VALUE.finditer(value):
         content = quoted.group(1)
         at = content.rfind("@")
-        if at < 0:
-            continue
-        out += _masked_elements(value[kept:quoted.start(1)]), masked_userinfo(
-            content[:at]), content[at:]
+        # (each quoted value is a piece of its own, one without "@" too: a quote is
+        # a character of the pieces between them, for="[::1]:80";host=... was read as
+        # one userinfo from its "[)
+        out.append(_masked_elements(value[kept:quoted.start(1)]))
+        if at < 0 and value[quoted.end(1):quoted.end(1) + 2] == '"@':  # host="ada:pw"@h
+            out.append(masked_userinfo(content))
+        else:
+            out += (content,) if at < 0 else (masked_userinfo(content[:at]), content[at:])
         kept = quoted.end(1)
     out.append(_masked_elements(value[kept:]))
     return "".join(out)
@@ -93,8 +98,11 @@ def masked_authority(value: str) -> str:
 
 #: A pair's quoted value (Forwarded's ``host="..."``: a quoted-string, its ``\``
 #: escapes read as one with what they escape; to the value's end when never closed):
-#: its content, group 1; each character read once.
-_QUOTED_VALUE = lazy_compile(r'(?<==)"((?:[^"\\]|\\[\s\S]|\\$)*)')
+#: its content, group 1; each character read once. The pair's name a token from the
+#: value's start, a blank, ``;`` or ``,``: a ``="`` inside an unquoted value
+#: (``host=ada:p="w@h``) opens none (its ``p=`` was sent in clear; hostile55).
+_QUOTED_VALUE = lazy_compile(
+    r'(?:^|(?<=[\s;,]))[!#$%&\'*+.^_`|~0-9A-Za-z-]+="((?:[^"\\]|\\[\s\S]|\\$)*)')
 
 
 def _masked_elements(value: str) -> str:
@@ -106,6 +114,8 @@ def _masked_elements(value: str) -> str:
     kept = 0
     for segment in _AT_SEGMENT.finditer(value):
         start, end = segment.span(1)
+        if start < end and value[start] == '"':  # (a value's quote: "ada:pw@h", or a
+            start += 1  # closing one; no method on the value: a call per segment)
         user = _FIRST_ELEMENT.match(value, start, end) or _USERINFO_START.search(
             value, start, end)
         if user is None:  # no password: a token as the user, after the last , ; or =
@@ -118,10 +128,13 @@ def _masked_elements(value: str) -> str:
     return "".join(out)
 
 
-#: What comes before each ``@`` of an authority value: from a blank, ``"``, ``@`` or the
-#: start (each character read by one try: linear), an ``@`` inside when another follows
-#: before its element ends.
-_AT_SEGMENT = lazy_compile(r'(?<![^\s"@])((?:[^\s"@]|@(?=[^\s,;"@]*@))*)@')
+#: What comes before each ``@`` of an authority value: from a blank, ``@`` or the start
+#: (each character read by one try: linear), an ``@`` inside when another follows
+#: before its element ends. A ``"`` is one of its characters (``host=ada:p"w@h``, a
+#: quote in an unquoted value: a segment from the quote sent ``p"`` in clear, hostile55);
+#: a quoted value's own quotes are around the pieces read (:func:`masked_authority`),
+#: and a segment's first one is skipped (:func:`_masked_elements`).
+_AT_SEGMENT = lazy_compile(r'(?<![^\s@])((?:[^\s@]|@(?=[^\s,;@]*@))*)@')
 #: A segment's userinfo with a password: its first element holding a ``:``, the
 #: segment's first, or one after a ``,``, ``;``, ``=`` (each read to the next: linear).
 _FIRST_ELEMENT = lazy_compile(r"[^,;=:]*:")

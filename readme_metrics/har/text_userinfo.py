@@ -35,19 +35,28 @@ __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
 #: port (digits): no URL has such a host, and the reading that hides it is the one a
 #: client sends (:func:`loose_userinfo_end`). A loose password runs to no ``://``
 #: (``:\/\/``), where another URL starts: each character is read by at most two starts'
-#: tries, linear.
+#: tries, linear. A backslash inside a user or a password before its ``@``
+#: (``http://ada:p\w@host/``, JSON's ``p\\w``; curl's and ``urlsplit``'s password
+#: ``p\w``) is theirs, the password read loosely, as a header's is (hostile55: sent); one
+#: after the first ``@`` ends the authority (``https://ada:pw@host\@evil/``: hostile54),
+#: as one after a port does (``host:8080\@evil``).
 _RAW = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}([^\s/?#\"<>\\`:@\[\]]*)(?::"
-    r"((?![0-9]*[/?#])(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*"
-    r"|[^\s/?#\"<>\\`]*))?@")
+    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
+    r"((?:[^\s/?#\"<>\\`:@\[\]]|\\[^\s/?#\"<>`:@\[\]u])*)(?::"
+    r"((?![0-9]*(?:[/?#]|\\))(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
+    r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#`` or
-#: a pair's ``&``, ``=``.
+#: a pair's ``&``, ``=``. Each delimiter as written or encoded (``https%3A%2F%2Fada:...%40h``,
+#: ``https://ada%3A...%40h``, ``https%3A\/\/``: an encoder that keeps ``:`` or ``@``;
+#: hostile55: no URL to this, sent), one at least encoded (:func:`_encoded`).
 _ENCODED = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*%3[Aa]%2[Ff]%2[Ff]"
-    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)(?:%3[Aa]"
-    r"((?:[^\s/?#&=%\"'<>\\`]|%(?!2[Ff]|3[Ff]|23)[0-9A-Fa-f]{2})*))?%40")
+    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|%3[Aa])(?:\\?/|%2[Ff]){2}"
+    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)(?:(?::|%3[Aa])"
+    r"((?:[^\s/?#&=%@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|40)[0-9A-Fa-f]{2})*"
+    r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|40)[0-9A-Fa-f]{2})*)*))?"
+    r"(?:@|%40)")
 
 #: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
 #: each as written or as ``\u003a``, ``\u002f`` (or ``\/``), ``\u0040``
@@ -58,7 +67,7 @@ _ENCODED = lazy_compile(
 _ESCAPED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
     r"((?:[^\s/?#\"<>\\`:@]|\\u(?!003[Aa]|002[Ff]|0040|003[Ff]|0023)[0-9A-Fa-f]{4})*)"
-    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
+    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\\\|\\u(?!0040|002[Ff]|003[Ff]|0023)"
     r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
     r"[0-9A-Fa-f]{4})*)*))?(?:@|\\u0040)")
 _UNICODE_ESCAPE = lazy_compile(r"\\u([0-9A-Fa-f]{4})")
@@ -70,11 +79,20 @@ def userinfo_hidden_in(text: str) -> str:
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
         text = _hidden(text, _RAW.finditer(text), False)
-    if "%40" in text and ("%3A" in text or "%3a" in text):
-        text = _hidden(text, _ENCODED.finditer(text), True)
+    if "%40" in text or "@" in text and (
+            "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text):
+        text = _hidden(text, _encoded(text), True)
     if "\\u" in text:
         text = _hidden(text, _ESCAPED.finditer(text), False, escaped=True)
     return text
+
+
+def _encoded(text: str) -> Iterator[re.Match[str]]:
+    """:data:`_ENCODED`'s matches in ``text`` but a URL written whole as :data:`_RAW`
+    reads it (its scheme's ``://`` and its ``@`` as written: that one's)."""
+    for found in _ENCODED.finditer(text):
+        if "%" in text[found.start():found.start(1)] or text[found.end() - 1] != "@":
+            yield found
 
 
 def _unescaped(written: str) -> str:
@@ -116,20 +134,30 @@ def shown_user(user: str, encoded: bool = False) -> str:
 
 
 #: A user alone that reads as a user name (``git``, ``ada``, ``deploy``, ``ec2-user``,
-#: ``john.doe``): lowercase letters, ``.``, ``_``, ``-``, two digits at most. A token has
-#: capitals, more digits or other signs (``Zq8h22Xw``, ``a1b2c3d4``, ``sk_live_...``).
-_USER_NAME = lazy_compile(r"[a-z][a-z0-9._\-]*")
+#: ``john.doe``, ``Admin``, ``Administrator``): a letter, then lowercase letters, digits,
+#: ``.``, ``_``, ``-``; two digits at most (:func:`hidden_user` counts them); not 8
+#: characters or more that are all hex digits (``deadbeef``, ``cafebabe``: a hex token's
+#: shape, kept till hostile55). Anything else is token-like: a capital after the first
+#: character (``Zq8h22Xw``, ``ADMIN``), three digits or more (``a1b2c3d4``), another
+#: sign, an escape (``%41dmin``). (Till hostile55 a capital first was token-like too:
+#: ``Admin`` was hidden, ``deadbeef`` kept.)
+_USER_NAME = lazy_compile(r"(?![0-9A-Fa-f]{8,}\Z)[A-Za-z][a-z0-9._\-]*")
 
 
 def hidden_user(user: str, encoded: bool = False) -> str:
     """A URL's ``user`` that has no password (``https://<user>@host``, or an empty one:
-    ``<user>:@``) as logged, in a header, the url, a query or a body alike (hostile54):
-    the credential itself when the API takes a token as the user, a user name otherwise.
-    As long as a token (:data:`TOKEN_USER`): masked as a credential header's value, its
-    last four characters shown as SPEC section 6 shows a key's (:func:`shown_user`).
-    Shorter, a user name (:data:`_USER_NAME`) is kept; anything else is hidden whole
-    (``%5BREDACTED%208%5D``): the mask's last four characters were half of an 8-character
-    token, or all of a 4-character one. Kept too: an empty one, one hidden already."""
+    ``<user>:@``) as logged, in a header, the url, a query or a body alike (hostile54;
+    a query's and a body's with a denylist, as their passwords): the credential itself
+    when the API takes a token as the user, a user name otherwise. As long as a token
+    (:data:`TOKEN_USER`): masked as a credential header's value, its last four
+    characters shown as SPEC section 6 shows a key's (:func:`shown_user`). Shorter, a
+    user name (:data:`_USER_NAME`) is kept; anything else is hidden whole
+    (``%5BREDACTED%208%5D``): the mask's last four characters were half of an
+    8-character token, or all of a 4-character one. Kept too: an empty one, one hidden
+    already. Read as the URL means it: its escapes decoded once, and once more when
+    ``encoded`` (a query value's ``https%3A%2F%2F%2541dmin%40h`` is the URL
+    ``https://%41dmin@h``, whose user is ``Admin``; a header's ``https://%2541dmin@h``
+    has the user ``%41dmin``, token-like)."""
     shown = unquote(unquote(user) if encoded else user)
     if (not shown or len(shown) >= TOKEN_USER or MARKS.fullmatch(shown) is not None
             or _USER_NAME.fullmatch(shown) is not None and sum(map(str.isdigit, shown)) < 3):
