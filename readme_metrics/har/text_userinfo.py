@@ -41,13 +41,38 @@ _RAW = lazy_compile(
     r"((?![0-9]*[/?#])(?:(?!:\\?/)[^\s\"<>\\`@])*(?:@[^\s/?#\"<>\\`@]*)*"
     r"|[^\s/?#\"<>\\`]*))?@")
 
+#: Blanks (what ``\\s`` reads in a text: where :data:`_RAW`'s authority ends) and the
+#: other signs that end it there (``"``, ``<``, ``>``, ``\\``, a backquote), as code
+#: points: the same written as an escape (``\\u3000``, ``\\u00a0``: JSON's ensure_ascii)
+#: or percent-encoded (``%20``, ``%E3%80%80``) end it in :data:`_ESCAPED` and
+#: :data:`_ENCODED` too (review144: ``https://example.com\\u3000...ada@example.com``,
+#: Japanese prose as Python's json writes it, had the website and the address's user
+#: hidden as a user alone; a password was read across blanks to a later address's
+#: ``@``, prose hidden with it).
+_ENDS = (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+         0x2028, 0x2029, 0x202F, 0x205F, 0x3000, *map(ord, "\"<>\\`"))
+
+
+def _escapes(signs: str) -> str:
+    """An alternation of the Unicode escapes' hex (no case) of :data:`_ENDS` and
+    ``signs``."""
+    return "(?i:" + "|".join(f"{point:04x}" for point in (*_ENDS, *map(ord, signs))) + ")"
+
+
+def _percents(signs: str) -> str:
+    """An alternation of the percent-encoded UTF-8 (after the first ``%``, no case) of
+    :data:`_ENDS` and ``signs``."""
+    return "(?i:" + "|".join("%".join(f"{byte:02x}" for byte in chr(point).encode())
+                             for point in (*_ENDS, *map(ord, signs))) + ")"
+
+
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
-#: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#`` or
-#: a pair's ``&``, ``=``.
+#: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#``, a
+#: pair's ``&``, ``=``, or a blank (a form's ``+`` too: a value's space, ``%2B`` a plus).
 _ENCODED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*%3[Aa]%2[Ff]%2[Ff]"
-    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)(?:%3[Aa]"
-    r"((?:[^\s/?#&=%\"'<>\\`]|%(?!2[Ff]|3[Ff]|23)[0-9A-Fa-f]{2})*))?%40")
+    r"((?:[^\s/?#&=%:@\"'<>\\`+]|%(?!" + _percents("/?#:@") + r")[0-9A-Fa-f]{2})*)(?:%3[Aa]"
+    r"((?:[^\s/?#&=%\"'<>\\`+]|%(?!" + _percents("/?#") + r")[0-9A-Fa-f]{2})*))?%40")
 
 #: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
 #: each as written or as ``\u003a``, ``\u002f`` (or ``\/``), ``\u0040``
@@ -57,9 +82,9 @@ _ENCODED = lazy_compile(
 #: ``/`` nor ``\`` but another escape's: no other start's, linear.
 _ESCAPED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
-    r"((?:[^\s/?#\"<>\\`:@]|\\u(?!003[Aa]|002[Ff]|0040|003[Ff]|0023)[0-9A-Fa-f]{4})*)"
-    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
-    r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
+    r"((?:[^\s/?#\"<>\\`:@]|\\u(?!" + _escapes(":/@?#") + r")[0-9A-Fa-f]{4})*)"
+    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\u(?!" + _escapes("@/?#") + r")"
+    r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!" + _escapes("@/?#") + r")"
     r"[0-9A-Fa-f]{4})*)*))?(?:@|\\u0040)")
 _UNICODE_ESCAPE = lazy_compile(r"\\u([0-9A-Fa-f]{4})")
 
@@ -120,6 +145,14 @@ def shown_user(user: str, encoded: bool = False) -> str:
 #: capitals, more digits or other signs (``Zq8h22Xw``, ``a1b2c3d4``, ``sk_live_...``).
 _USER_NAME = lazy_compile(r"[a-z][a-z0-9._\-]*")
 
+#: What no token holds (they are ASCII letters, digits, ``-._~+=/`` and the like): a
+#: list's separator (``,``, ``;``, ``|``), a quote or bracket of prose (``'``, ``()``,
+#: ``{}``), ``^``, a character not ASCII (``…``). A "user" holding one is text before a
+#: ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV row: the
+#: website and an address), ``('https://example.com','ada@example.com')`` (review144:
+#: their host and the address's user hidden whole, since hostile54).
+_NO_TOKEN = lazy_compile(r"[,;|'(){}^]|[^\x00-\x7f]")
+
 
 def hidden_user(user: str, encoded: bool = False) -> str:
     """A URL's ``user`` that has no password (``https://<user>@host``, or an empty one:
@@ -129,8 +162,11 @@ def hidden_user(user: str, encoded: bool = False) -> str:
     last four characters shown as SPEC section 6 shows a key's (:func:`shown_user`).
     Shorter, a user name (:data:`_USER_NAME`) is kept; anything else is hidden whole
     (``%5BREDACTED%208%5D``): the mask's last four characters were half of an 8-character
-    token, or all of a 4-character one. Kept too: an empty one, one hidden already."""
+    token, or all of a 4-character one. Kept too: an empty one, one hidden already, one
+    holding what no token holds (:data:`_NO_TOKEN`: text before an address's ``@``)."""
     shown = unquote(unquote(user) if encoded else user)
+    if _NO_TOKEN.search(shown) is not None:
+        return user
     if (not shown or len(shown) >= TOKEN_USER or MARKS.fullmatch(shown) is not None
             or _USER_NAME.fullmatch(shown) is not None and sum(map(str.isdigit, shown)) < 3):
         return shown_user(user, encoded)

@@ -1,0 +1,176 @@
+"""review144: what hostile54's reading of a URL's user alone, and of a userinfo written
+with Unicode escapes or percent-encoded, did to ordinary text.
+
+1. A user alone was read from any text between ``scheme://`` and an ``@``: a CSV row
+   (``Ada,https://ada.dev,ada@example.com``), a list or an SQL row
+   (``('https://example.com','ada@example.com')``) had the website's host and the
+   address's user hidden whole (``https://%5BREDACTED%2011%5D@example.com``), a long
+   one masked. A user holding what no token holds (a list's separator, a quote or a
+   bracket of prose, a character not ASCII) is text, kept
+   (``text_userinfo.hidden_user``).
+2. An escaped blank (``\\u3000``, ``\\u00a0``, ``\\u2028``: Python's json writes any
+   non-ASCII character so) did not end the escaped reading's authority, as a blank ends
+   the raw one: Japanese prose in JSON had its website and address hidden, and a
+   password was read across the blank to a later address's ``@``, the prose between
+   hidden with it. The same percent-encoded (``%20``, a form's ``+``: a contact form's
+   message). What ends the raw reading ends the escaped and the encoded ones now.
+
+Each (but the guards) failed before; the tokens and passwords stay hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote, quote_plus
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.masking import mask
+from tests.support.exchanges import logged_bodies
+from tests.support.fake_api import Collector
+from tests.support.flask_echo import echo_server, posted_through
+
+DENY = Redactor(["password"])
+TOKEN = "ghp_0123456789abcdefXw3K0123456789abcdef"
+SHORT = "Zq8h22Xw"
+
+_HOSTS = st.from_regex(r"[a-z]{1,8}(\.[a-z]{2,6}){1,2}", fullmatch=True)
+_LOCALS = st.from_regex(r"[a-z][a-z0-9.]{0,12}", fullmatch=True)
+
+
+# 1. Text before an address's "@" ----------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "name,site,email\nAda,https://ada.dev,ada@example.com\n",
+    "('https://example.com','ada@example.com')",
+    "https://example.com;ada@example.com",
+    "https://example.com|ada@example.com",
+    "[site](https://ada.dev),ada@example.com",
+    "https://www.example-shop.com,ada.lovelace@example.com",  # (20+: was masked)
+    "https://example.com\u2026ada@example.com",
+    "https://example.com\u3000ada@example.com",
+])
+def test_a_website_then_an_address_is_kept(text: str) -> None:
+    """Failed before: the host and the address's user hidden (masked at 20 and more),
+    but for the ideographic space (a blank: kept before too, guarded)."""
+    for mime in ("text/plain", "text/csv"):
+        assert logged_bodies(text, mime, DENY) == [text, text], mime
+    as_json = json.dumps({"t": text}, ensure_ascii=False)
+    assert logged_bodies(as_json, "application/json", DENY)[1] == as_json
+
+
+@settings(max_examples=150, deadline=None)
+@given(host=_HOSTS, local=_LOCALS, domain=_HOSTS,
+       sep=st.sampled_from([",", ";", "|", "'", "','", "),(", "\u2026", "\u00bb"]))
+def test_any_website_then_an_address_is_kept(host: str, local: str, domain: str,
+                                             sep: str) -> None:
+    """A website, a separator, an address: the text as it was (failed before)."""
+    text = f"https://{host}{sep}{local}@{domain}"
+    assert userinfo_hidden_in(text) == text
+
+
+# 2. Escaped and encoded blanks ------------------------------------------------------------
+
+BLANKS = ["\u3000", "\u00a0", "\u2028", "\u2003", "\u0085"]
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_an_escaped_blank_ends_the_authority(blank: str) -> None:
+    """Prose in JSON as Python's json writes it (``\\u3000``): the website and the
+    address kept; a password hidden, the prose after its host kept. Failed before (the
+    user "example.com\\u3000..." hidden or masked; the password read to ``bob@``)."""
+    prose = f"\u30b5\u30a4\u30c8\uff1ahttps://example.com{blank}\u9023\u7d61\uff1aada@example.com"
+    written = json.dumps({"t": prose})  # (ensure_ascii: every non-ASCII one escaped)
+    assert "\\u" in written
+    assert logged_bodies(written, "application/json", DENY)[1] == written
+    secret = json.dumps({"t": f"https://ada:pw1234@example.com{blank}and bob@example.com"})
+    logged = logged_bodies(secret, "application/json", DENY)[1]
+    assert logged == secret.replace("pw1234", "%5BREDACTED%206%5D"), logged
+
+
+@pytest.mark.parametrize("space", ["+", "%20", "%E3%80%80", "%C2%A0", "%0A"])
+def test_an_encoded_blank_ends_the_authority(space: str) -> None:
+    """A form's text field (``+`` for a space, as browsers send it): kept; a password in
+    a query's URL hidden, what follows its host kept. Failed before (the user
+    "example.com+and+mail+ada" masked; the password read to ``bob%40``)."""
+    form = f"message=Visit{space}https%3A%2F%2Fexample.com{space}and{space}ada%40example.com"
+    assert userinfo_hidden_in(form) == form
+    query = f"next=https%3A%2F%2Fada%3Apw1234%40github.com{space}and{space}bob%40example.com"
+    assert userinfo_hidden_in(query) == query.replace("pw1234", "%5BREDACTED%206%5D")
+
+
+# Guards: what hostile54 hides stays hidden --------------------------------------------------
+
+@pytest.mark.parametrize("spelling", ["raw", "escaped", "encoded"])
+def test_tokens_and_passwords_stay_hidden(spelling: str) -> None:
+    """A token user alone, a short one, ``x-access-token:<token>@`` (passed before)."""
+    texts = [f"https://{TOKEN}@github.com/o/r", f"https://{SHORT}@h/x",
+             f"https://x-access-token:{TOKEN}@github.com/o/r"]
+    for text in texts:
+        if spelling == "escaped":
+            text = text.replace("/", "\\u002f").replace("@", "\\u0040")
+        elif spelling == "encoded":
+            text = "next=" + quote(text, safe="")
+        shown = userinfo_hidden_in(text)
+        assert TOKEN not in shown and SHORT not in shown, shown
+    assert quote(mask(TOKEN), safe="") in userinfo_hidden_in(texts[0])
+
+
+_RUN = """\
+import resource, sys
+resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
+unit = sys.argv[1]
+filler = unit * ((1 << 20) // len(unit))
+for secret in (" https:\\\\u002f\\\\u002fZq8h22Xw3K\\\\u0040h ",
+               " next=https%3A%2F%2Fada%3AZq8h22Xw3K%40h "):
+    assert "Zq8h22Xw3K" not in userinfo_hidden_in(secret + filler + secret)
+"""
+
+
+@pytest.mark.parametrize("unit", [
+    pytest.param("a:\\u002f\\u002fb\\u3000", id="escaped-blanks"),
+    pytest.param("a:\\u002f\\u002fb\\u3000c\\u0040", id="escaped-blank-ats"),
+    pytest.param("a%3A%2F%2Fb+c%3A", id="encoded-blanks"),
+    pytest.param("a%3A%2F%2Fb%3Ac%E3%80%80%40", id="encoded-blank-ats"),
+])
+def test_the_readers_stay_linear(unit: str) -> None:
+    """1 MiB of the new ends' worst cases, in a child whose CPU is bounded at 20 s (a
+    bound on the work, not a timing). Passed before too (a guard)."""
+    from tests.support.processes import run_command
+
+    root = Path(__file__).resolve().parent.parent
+    done = run_command([sys.executable, "-c", _RUN, unit], timeout=600,
+                       capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+
+
+# Through a real server, a real Flask app, the collector -------------------------------------
+
+@pytest.fixture(scope="module")
+def echo_site(module_collector: Collector) -> Iterator[tuple[int, Any, Collector]]:
+    with echo_server(module_collector) as site:
+        yield site
+
+
+def test_a_csv_and_escaped_prose_through_flask(echo_site: tuple[int, Any, Collector]
+                                               ) -> None:
+    """A CSV row and JSON prose POSTed to a Flask app, logged as sent (failed before:
+    ``https://%5BREDACTED%2011%5D@example.com`` in the CSV's log)."""
+    csv = "name,site,email\nAda,https://ada.dev,ada@example.com\n"
+    _, entry = posted_through(echo_site, [], csv, "text/csv")
+    assert entry["request"]["postData"]["text"] == csv
+    assert entry["response"]["content"]["text"] == csv
+    prose = json.dumps({"t": "https://example.com\u3000ada@example.com",
+                        "u": f"https://{SHORT}@h/"})
+    sent, entry = posted_through(echo_site, [], prose, "application/json")
+    assert SHORT not in sent, sent
+    assert entry["response"]["content"]["text"] == prose.replace(
+        SHORT, "%5BREDACTED%208%5D")
