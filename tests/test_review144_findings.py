@@ -24,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -66,7 +66,7 @@ def test_a_website_then_an_address_is_kept(text: str) -> None:
     assert logged_bodies(as_json, "application/json", DENY)[1] == as_json
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(host=_HOSTS, local=_LOCALS, domain=_HOSTS,
        sep=st.sampled_from([",", ";", "|", "'", "','", "),(", "\u2026", "\u00bb"]))
 def test_any_website_then_an_address_is_kept(host: str, local: str, domain: str,
@@ -174,3 +174,13 @@ def test_a_csv_and_escaped_prose_through_flask(echo_site: tuple[int, Any, Collec
     assert SHORT not in sent, sent
     assert entry["response"]["content"]["text"] == prose.replace(
         SHORT, "%5BREDACTED%208%5D")
+
+
+def test_the_ends_are_the_raw_readings_blanks() -> None:
+    """The escaped and encoded readings' blanks are what ``\\s`` reads in the raw one."""
+    import re
+
+    from readme_metrics.har.text_userinfo import _ENDS
+
+    blanks = {point for point in range(0x10000) if re.match(r"\s", chr(point))}
+    assert set(_ENDS) == blanks | set(map(ord, "\"<>\\`"))
