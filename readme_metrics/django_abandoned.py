@@ -70,9 +70,12 @@ from readme_metrics.capture.asgi_server_quirks import (
 from readme_metrics.capture.asgi_servers import (
     hypercorn_client_ended,
     hypercorn_reset,
-    hypercorn_started,
+    hypercorn_stream_of,
+    response_started,
+    uvicorn_cycle_of,
 )
 from readme_metrics.capture.daphne_wire import DaphneWire, daphne_wire
+from readme_metrics.capture.pending import LEFT_IN_WRITE
 from readme_metrics.django_tasks import (
     CLIENT_LEFT,
     HANDLER_CALL,
@@ -261,7 +264,15 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
         if not decided:
             decided.append(True)
             if waited:  # (only Django's cancel changes the log: not the server's refusal)
-                _decide(capture, False, send, cancelled_by_django(task))
+                gone = cancelled_by_django(task)
+                # (a client gone once the answer started, Django's cancel or hypercorn's
+                # reset, left before its end: not 499, "got none of it"; review144)
+                told = send
+                if response_started(send):
+                    if gone or _client_left_first(send):
+                        capture.recorder.left = LEFT_IN_WRITE
+                    told, gone = None, False
+                _decide(capture, False, told, gone)
             elif wire is not None and wire.started() and wire.held() and daphne_stopping():
                 # daphne took the view's answer, still in Twisted's buffer: its stop's
                 # close drops it, unless the loop writes it first (delivery69)
@@ -333,32 +344,12 @@ def unsent_at_exit(capture: Capture) -> None:
     if kept.__class__ is not tuple:  # (none; or the handler waited: its task's, cut so)
         return
     send, ended = kept
-    stream = _hypercorn_stream(send)
-    cycle = _uvicorn_cycle(send)
-    if stream is not None:
-        started = hypercorn_started(stream)
-    else:
-        started = None if cycle is None else cycle.response_started is not False
     if _client_left_first(send, ended):
         client_left(capture)
-    elif started is False:
+    elif response_started(send, daphne=False) is False:
         capture.recorder.no_answer(_CANCELLED, capture.recorder.status)
     else:
         server_answer(capture)
-
-
-def _hypercorn_stream(send: object) -> Any:
-    """hypercorn's stream whose bound ``send`` (``app_send``) this is, or None."""
-    owner = getattr(send, "__self__", None)
-    return owner if type(owner).__module__.startswith("hypercorn.") else None
-
-
-def _uvicorn_cycle(send: object) -> Any:
-    """uvicorn's request cycle (h11's, httptools') whose bound ``send`` this is, or None."""
-    owner = getattr(send, "__self__", None)
-    if owner is None or not type(owner).__module__.startswith("uvicorn."):
-        return None
-    return owner if isinstance(getattr(owner, "response_started", None), bool) else None
 
 
 def _client_left_first(send: object, ended: bool = False) -> bool:
@@ -370,10 +361,10 @@ def _client_left_first(send: object, ended: bool = False) -> bool:
     hypercorn closes the connection after its 500, and the reset is never read). Never
     raises."""
     try:
-        stream = _hypercorn_stream(send)
+        stream = hypercorn_stream_of(send)
         if stream is not None:
             return ended or hypercorn_reset(stream)
-        cycle = _uvicorn_cycle(send)
+        cycle = uvicorn_cycle_of(send)
         return cycle is not None and getattr(cycle, "response_started", True) is False \
             and client_gone(send)
     except Exception:  # noqa: BLE001 - an odd cycle: as before
@@ -383,7 +374,7 @@ def _client_left_first(send: object, ended: bool = False) -> bool:
 def _hypercorn_ended(send: object) -> bool:
     """Whether hypercorn's client (of the stream whose ``send`` this is) ended its side
     of the connection, as its open connection has it now. Never raises."""
-    stream = _hypercorn_stream(send)
+    stream = hypercorn_stream_of(send)
     return stream is not None and hypercorn_client_ended(stream)
 
 

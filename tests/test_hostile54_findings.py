@@ -194,6 +194,9 @@ def test_names_and_emails_are_kept(text: str) -> None:
     pytest.param("a://b", id="users-alone"),
     pytest.param("a://b@", id="users-alone-at"),
     pytest.param("a", id="run"),
+    # (review144: escaped and encoded blanks end an authority now)
+    pytest.param("a:\\u002f\\u002fb\\u3000c\\u0040", id="escaped-blank-ats"),
+    pytest.param("a%3A%2F%2Fb%3Ac%E3%80%80+%40", id="encoded-blank-ats"),
 ])
 def test_each_reader_is_linear_on_a_mib(unit: str) -> None:
     """1 MiB of a worst case around the secrets, in a child whose CPU is bounded at 20 s

@@ -46,17 +46,44 @@ _RAW = lazy_compile(
     r"((?![0-9]*(?:[/?#]|\\))(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
 
+#: Blanks (what ``\\s`` reads in a text: where :data:`_RAW`'s authority ends) and the
+#: other signs that end it there (``"``, ``<``, ``>``, a backquote; a backslash is a
+#: user's or a password's, as :data:`_RAW` reads it: hostile55), as code
+#: points: the same written as an escape (``\\u3000``, ``\\u00a0``: JSON's ensure_ascii)
+#: or percent-encoded (``%20``, ``%E3%80%80``) end it in :data:`_ESCAPED` and
+#: :data:`_ENCODED` too (review144: ``https://example.com\\u3000...ada@example.com``,
+#: Japanese prose as Python's json writes it, had the website and the address's user
+#: hidden as a user alone; a password was read across blanks to a later address's
+#: ``@``, prose hidden with it).
+_ENDS = (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+         0x2028, 0x2029, 0x202F, 0x205F, 0x3000, *map(ord, "\"<>`"))
+
+
+def _escapes(signs: str) -> str:
+    """An alternation of the Unicode escapes' hex (no case) of :data:`_ENDS` and
+    ``signs``."""
+    return "(?i:" + "|".join(f"{point:04x}" for point in (*_ENDS, *map(ord, signs))) + ")"
+
+
+def _percents(signs: str) -> str:
+    """An alternation of the percent-encoded UTF-8 (after the first ``%``, no case) of
+    :data:`_ENDS` and ``signs``."""
+    return "(?i:" + "|".join("%".join(f"{byte:02x}" for byte in chr(point).encode())
+                             for point in (*_ENDS, *map(ord, signs))) + ")"
+
+
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
-#: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#`` or
-#: a pair's ``&``, ``=``. Each delimiter as written or encoded (``https%3A%2F%2Fada:...%40h``,
+#: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#``, a
+#: pair's ``&``, ``=``, or a blank (a form's ``+`` too: a value's space, ``%2B`` a plus;
+#: review144). Each delimiter as written or encoded (``https%3A%2F%2Fada:...%40h``,
 #: ``https://ada%3A...%40h``, ``https%3A\/\/``: an encoder that keeps ``:`` or ``@``;
 #: hostile55: no URL to this, sent), one at least encoded (:func:`_encoded`).
 _ENCODED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|%3[Aa])(?:\\?/|%2[Ff]){2}"
-    r"((?:[^\s/?#&=%:@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|3[Aa]|40)[0-9A-Fa-f]{2})*)(?:(?::|%3[Aa])"
-    r"((?:[^\s/?#&=%@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|40)[0-9A-Fa-f]{2})*"
-    r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`]|%(?!2[Ff]|3[Ff]|23|40)[0-9A-Fa-f]{2})*)*))?"
-    r"(?:@|%40)")
+    r"((?:[^\s/?#&=%:@\"'<>\\`+]|%(?!" + _percents("/?#:@") + r")[0-9A-Fa-f]{2})*)"
+    r"(?:(?::|%3[Aa])((?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
+    r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
+    r"))?(?:@|%40)")
 
 #: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
 #: each as written or as ``\u003a``, ``\u002f`` (or ``\/``), ``\u0040``
@@ -66,9 +93,9 @@ _ENCODED = lazy_compile(
 #: ``/`` nor ``\`` but another escape's: no other start's, linear.
 _ESCAPED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
-    r"((?:[^\s/?#\"<>\\`:@]|\\u(?!003[Aa]|002[Ff]|0040|003[Ff]|0023)[0-9A-Fa-f]{4})*)"
-    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\\\|\\u(?!0040|002[Ff]|003[Ff]|0023)"
-    r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!0040|002[Ff]|003[Ff]|0023)"
+    r"((?:[^\s/?#\"<>\\`:@]|\\u(?!" + _escapes(":/@?#") + r")[0-9A-Fa-f]{4})*)"
+    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\\\|\\u(?!" + _escapes("@/?#") + r")"
+    r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!" + _escapes("@/?#") + r")"
     r"[0-9A-Fa-f]{4})*)*))?(?:@|\\u0040)")
 _UNICODE_ESCAPE = lazy_compile(r"\\u([0-9A-Fa-f]{4})")
 
@@ -143,6 +170,14 @@ def shown_user(user: str, encoded: bool = False) -> str:
 #: ``Admin`` was hidden, ``deadbeef`` kept.)
 _USER_NAME = lazy_compile(r"(?![0-9A-Fa-f]{8,}\Z)[A-Za-z][a-z0-9._\-]*")
 
+#: What no token holds (they are ASCII letters, digits, ``-._~+=/`` and the like): a
+#: list's separator (``,``, ``;``, ``|``), a quote or bracket of prose (``'``, ``()``,
+#: ``{}``), ``^``, a character not ASCII (``…``). A "user" holding one is text before a
+#: ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV row: the
+#: website and an address), ``('https://example.com','ada@example.com')`` (review144:
+#: their host and the address's user hidden whole, since hostile54).
+_NO_TOKEN = lazy_compile(r"[,;|'(){}^]|[^\x00-\x7f]")
+
 
 def hidden_user(user: str, encoded: bool = False) -> str:
     """A URL's ``user`` that has no password (``https://<user>@host``, or an empty one:
@@ -157,8 +192,11 @@ def hidden_user(user: str, encoded: bool = False) -> str:
     already. Read as the URL means it: its escapes decoded once, and once more when
     ``encoded`` (a query value's ``https%3A%2F%2F%2541dmin%40h`` is the URL
     ``https://%41dmin@h``, whose user is ``Admin``; a header's ``https://%2541dmin@h``
-    has the user ``%41dmin``, token-like)."""
+    has the user ``%41dmin``, token-like). Kept too: one holding what no token holds
+    (:data:`_NO_TOKEN`: text before an address's ``@``; review144)."""
     shown = unquote(unquote(user) if encoded else user)
+    if _NO_TOKEN.search(shown) is not None:
+        return user
     if (not shown or len(shown) >= TOKEN_USER or MARKS.fullmatch(shown) is not None
             or _USER_NAME.fullmatch(shown) is not None and sum(map(str.isdigit, shown)) < 3):
         return shown_user(user, encoded)
