@@ -1,4 +1,4 @@
-"""suite44: the percent-encoding of any str made in one place.
+"""suite44: the percent-encoding of any str made in one place, and the suite's gunicorns.
 
 ``quote(utf8(text), safe)`` (a str that may hold a lone surrogate percent-encoded as the
 bytes :func:`readme_metrics.masking.utf8` says it stands for) was written out in seven
@@ -9,6 +9,7 @@ places (key_url four times, key_authority, key_forms, header_urls' own ``_quoted
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -17,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.masking import url_quoted
+from tests.support import processes
+from tests.support.processes import run_command
 
 PACKAGE = Path(__file__).resolve().parents[1] / "readme_metrics"
 
@@ -55,3 +58,19 @@ def test_no_module_quotes_utf8_itself() -> None:
             for text in [path.read_text(encoding="utf-8")]
             for found in _QUOTE_OF_UTF8.finditer(text)] == []
 
+
+# -- the suite's gunicorns: no control socket shared --------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start_server's env (Linux)")
+def test_a_gunicorn_the_tests_start_opens_no_control_socket(tmp_path: Path) -> None:
+    """gunicorn (>= 27) as every test starts one (start_server), its settings read as it
+    reads them (``--print-config``): no control socket. Before suite44 each opened one at
+    ``~/.gunicorn/gunicorn.ctl``, one path for all: in a -n 4 run of ten gunicorn
+    modules, two servers bound it at once three times, each unlinking the other's."""
+    if not processes._gunicorn_knows_no_control_socket():
+        pytest.skip("no gunicorn >= 27 here (no control socket to share)")
+    (tmp_path / "hello44.py").write_text("def app(environ, start_response):\n    return []\n")
+    printed = run_command([sys.executable, "-m", "gunicorn", "--print-config", "hello44:app"],
+                          cwd=tmp_path, capture_output=True, check=True).stdout.decode()
+    assert re.search(r"^control_socket_disable\s*=\s*True$", printed, re.M), printed
