@@ -17,8 +17,9 @@ import base64
 import hashlib
 import re
 from functools import lru_cache
+from urllib.parse import quote, quote_plus
 
-__all__ = ["CACHED_LENGTH", "is_masked", "kept_mask", "mask", "utf8"]
+__all__ = ["CACHED_LENGTH", "is_masked", "kept_mask", "mask", "url_quoted", "utf8"]
 
 # Lone surrogates, and those of them surrogateescape cannot encode (it makes \udc80 to
 # \udcff of the bytes 0x80 to 0xff it could not decode, and knows no other).
@@ -35,6 +36,13 @@ def utf8(value: str) -> bytes:
         pieces = _NOT_ESCAPED_BYTE.split(value)  # text, surrogates, text, ...
         return b"".join(piece.encode("utf-8", "surrogatepass" if index % 2 else
                                      "surrogateescape") for index, piece in enumerate(pieces))
+
+
+def url_quoted(value: str, safe: str = "", plus: bool = False) -> str:
+    """``quote(value, safe)`` (``quote_plus`` with ``plus``) of any str, never raising: a
+    lone surrogate as the bytes :func:`utf8` says it stands for. quote() itself encodes
+    strict UTF-8, and raised UnicodeEncodeError there: the log was lost (review142)."""
+    return (quote_plus if plus else quote)(utf8(value), safe=safe)
 
 
 #: The longest value whose mask :func:`mask` keeps (its last 4096, each with the value

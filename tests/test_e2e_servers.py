@@ -63,14 +63,6 @@ API_KEY = "rdme_e2e_project_key_1234"
 CALLER = "caller-key-9876"
 MAX_BODY = 4096
 
-def _gunicorn_has(flag: str) -> bool:
-    try:
-        from gunicorn.config import KNOWN_SETTINGS
-    except ImportError:
-        return False
-    return any(flag in (setting.cli or ()) for setting in KNOWN_SETTINGS)
-
-
 def _gunicorn_has_asgi() -> bool:
     try:
         from gunicorn.workers import SUPPORTED_WORKERS
@@ -79,11 +71,8 @@ def _gunicorn_has_asgi() -> bool:
     return "asgi" in SUPPORTED_WORKERS
 
 
-# gunicorn >= 27 opens a control socket at one fixed path in $HOME: parallel servers (and
-# other people's) would fight over it.
-GUNICORN = ["-m", "gunicorn", "--workers=1", "--graceful-timeout=5"] + (
-    ["--no-control-socket"] if _gunicorn_has("--no-control-socket") else []
-)
+# (No control socket: start_server turns gunicorn's off, for every test.)
+GUNICORN = ["-m", "gunicorn", "--workers=1", "--graceful-timeout=5"]
 
 # uWSGI's command: the pyuwsgi wheel (test extra) installs it next to the interpreter.
 UWSGI = shutil.which("uwsgi", path=str(Path(sys.executable).parent)) or shutil.which("uwsgi")

@@ -26,7 +26,6 @@ import requests
 from tests.support.fake_api import Collector, Reply, free_port
 from tests.support.processes import LINE_WAIT, start_server
 from tests.support.processes import stop_for_output as _stop  # (as other files import it)
-from tests.test_e2e_servers import _gunicorn_has
 
 pytestmark = pytest.mark.e2e
 
@@ -82,8 +81,6 @@ def _start(worker: str, collector: Collector, tmp_path: Path, *options: str,
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     argv = [sys.executable, "-m", "gunicorn", f"--worker-class={worker}", "--workers=1",
             "--graceful-timeout=5", f"--bind=127.0.0.1:{port}", *options]
-    if _gunicorn_has("--no-control-socket"):
-        argv.append("--no-control-socket")
     process = start_server([*argv, app], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

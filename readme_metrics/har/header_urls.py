@@ -21,7 +21,7 @@ from readme_metrics.har.text_userinfo import (
     loose_userinfo_end,
     shown_user,
 )
-from readme_metrics.masking import utf8
+from readme_metrics.masking import url_quoted
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
            "masked_userinfo", "unkeyed_hidden", "userinfo_hidden"]
@@ -158,17 +158,9 @@ def masked_userinfo(userinfo: str) -> str:
     user, colon, password = userinfo.partition(":")
     if colon and password:
         mark = hidden_password(password)
-        return _quoted(shown_user(user), _USER_SAFE) + ":" + (
-            _quoted(password, _USER_SAFE) if mark is None else mark)
-    return _quoted(hidden_user(user), _USER_SAFE) + colon
-
-
-def _quoted(text: str, safe: str) -> str:
-    """``quote(text, safe)`` of any str: a lone surrogate (an app's header built from a
-    name read with ``surrogateescape``) as the bytes :func:`~readme_metrics.masking.utf8`
-    says it stands for; quote() raised UnicodeEncodeError there, and the log was lost
-    (review142)."""
-    return quote(utf8(text), safe=safe)
+        return url_quoted(shown_user(user), _USER_SAFE) + ":" + (
+            url_quoted(password, _USER_SAFE) if mark is None else mark)
+    return url_quoted(hidden_user(user), _USER_SAFE) + colon
 
 
 def unkeyed_hidden(url: str) -> str:

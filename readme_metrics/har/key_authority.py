@@ -5,9 +5,9 @@ Moved from :mod:`readme_metrics.har.credentials`, as is.
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from readme_metrics.masking import utf8
+from readme_metrics.masking import url_quoted
 
 
 def authority_key(authority: str, key: str, masked: str) -> str:
@@ -40,4 +40,4 @@ def valid_authority(rest: str) -> str:
         pass
     # (A lone surrogate, as a WSGI app's Location built from a path read with
     # surrogateescape holds, as its byte: quote's UTF-8 raised, and the log was dropped.)
-    return quote(utf8(authority), safe=_REG_NAME_SAFE) + rest[end:]
+    return url_quoted(authority, _REG_NAME_SAFE) + rest[end:]

@@ -13,7 +13,7 @@ import json
 import re
 from decimal import Decimal
 from typing import Optional
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 from readme_metrics.har.key_numbers import JSON_NUMBER, number_in, number_looks, same_number
 from readme_metrics.har.key_spellings import (
@@ -28,7 +28,7 @@ from readme_metrics.har.key_spellings import (
     url_pattern,
 )
 from readme_metrics.har.text import JSON_START, PROBED_TEXT, rarest
-from readme_metrics.masking import mask, utf8
+from readme_metrics.masking import mask, url_quoted
 
 __all__ = ["MAX_SPELLED_KEY", "MIN_SUBSTRING_KEY", "KeyForms"]
 
@@ -119,8 +119,7 @@ class KeyForms:
         self.rooted = rooted_pattern(key) if key.startswith("/") and key.strip("/") else None
         # How the key can be written in a URL: as is, percent-encoded, or form-encoded
         # (longest first: see longest_first).
-        self.spellings = longest_first({key, quote(utf8(key), safe=""),
-                                        quote_plus(utf8(key), safe="")})
+        self.spellings = longest_first({key, url_quoted(key), url_quoted(key, plus=True)})
         self.quoted_mask = quote(self.masked, safe="")
         # As a link inside a query value carries it (?next=%2Fp%3Fk%3Dowl%252Fbert).
         self.twice_quoted_mask = quote(self.quoted_mask, safe="")

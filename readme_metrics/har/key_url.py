@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Callable, Optional
-from urllib.parse import quote, unquote_plus
+from urllib.parse import unquote_plus
 
 from readme_metrics.har.key_authority import valid_authority
 from readme_metrics.har.key_forms import MAX_SPELLED_KEY, KeyForms
@@ -21,7 +21,7 @@ from readme_metrics.har.key_paths import whole_segments
 from readme_metrics.har.key_spellings import ALNUM_ESCAPE, replaced
 from readme_metrics.har.pairs import query_values, url_pairs
 from readme_metrics.har.percent import decode_component, percent_decoded
-from readme_metrics.masking import utf8
+from readme_metrics.masking import url_quoted, utf8
 
 __all__ = ["encoded_in", "encoded_mask", "json_encoded_mask", "masked_form", "masked_url",
            "respelled"]
@@ -115,7 +115,7 @@ def _escaped_name(mask_text: MaskText, raw: str) -> Optional[str]:
     if "\\" not in decoded:
         return None
     masked = mask_text(decoded)
-    return None if masked == decoded else quote(utf8(masked), safe="")
+    return None if masked == decoded else url_quoted(masked)
 
 
 def _spelled(forms: KeyForms, text: str) -> str:
@@ -232,7 +232,7 @@ def _number_name(forms: KeyForms, mask_text: MaskText, raw: str) -> Optional[str
     if not forms.numbers_in(decoded):
         return None
     masked = mask_text(decoded)
-    return None if masked == decoded else quote(utf8(masked), safe="")
+    return None if masked == decoded else url_quoted(masked)
 
 
 def _whole_values(forms: KeyForms, mask_text: MaskText, query: str) -> str:
@@ -250,7 +250,7 @@ def _whole_name(forms: KeyForms, mask_text: MaskText, raw: str) -> Optional[str]
     if forms.key not in decoded and "\\" not in decoded and not forms.numeric:
         return None
     masked = mask_text(decoded)
-    return None if masked == decoded else quote(utf8(masked), safe="")
+    return None if masked == decoded else url_quoted(masked)
 
 
 def _whole_value(forms: KeyForms, mask_text: MaskText, name: str, value: str
@@ -264,4 +264,4 @@ def _whole_value(forms: KeyForms, mask_text: MaskText, name: str, value: str
     if forms.key not in decoded and "\\" not in decoded:  # (JSON escapes may spell it)
         return None
     masked = mask_text(decoded)
-    return None if masked == decoded else quote(utf8(masked), safe="")
+    return None if masked == decoded else url_quoted(masked)

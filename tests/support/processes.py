@@ -5,6 +5,7 @@ fail its test, not eat the rest; pyproject.toml's pytest-timeout is the last gua
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as NoResult
+from importlib.metadata import PackageNotFoundError, version
 from queue import SimpleQueue
 from typing import IO, Any, Callable, Optional, TypeVar
 
@@ -69,7 +71,7 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     if isinstance(argv, (str, bytes, os.PathLike)):
         argv = [argv]
     argv = [sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()), *map(os.fspath, argv)]
-    options["env"] = reaper.marked_env(options.get("env"))
+    options["env"] = _no_control_socket(reaper.marked_env(options.get("env")))
     if threading.current_thread() is threading.main_thread():
         process = subprocess.Popen(argv, start_new_session=True, **options)
     else:
@@ -85,6 +87,36 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
 _starts: SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = SimpleQueue()
 _starter: list[threading.Thread] = []
 _starter_lock = threading.Lock()
+
+
+def _no_control_socket(env: Optional[dict[Any, Any]]) -> Optional[dict[Any, Any]]:
+    """``env`` (None: off Linux, unchanged) with ``--no-control-socket`` in
+    ``GUNICORN_CMD_ARGS``, which every gunicorn reads (after its config file, before its
+    command line), where this gunicorn knows the flag. gunicorn >= 27 opens a control
+    socket at one path in $HOME (``~/.gunicorn/gunicorn.ctl``), and each gunicorn a test
+    ran took it from the one before: a -n 4 run of ten gunicorn modules bound it 31
+    times, two servers at once three times (suite44), the newer unlinking the older's
+    file, and the older's stop, or its restart of the socket after each worker's fork,
+    unlinking the newer's. No test speaks to it; four modules turned it off each."""
+    if env is None or not _gunicorn_knows_no_control_socket():
+        return env
+    given = env.get("GUNICORN_CMD_ARGS", "")
+    if "control-socket" not in given:
+        env["GUNICORN_CMD_ARGS"] = f"{given} --no-control-socket".strip()
+    return env
+
+
+@functools.cache
+def _gunicorn_knows_no_control_socket() -> bool:
+    """Whether the gunicorn installed here has ``--no-control-socket`` (27 and later; an
+    older one exits at a flag it does not know, in GUNICORN_CMD_ARGS too). Read from its
+    metadata: importing gunicorn here would change what the in-process tests of
+    readme_metrics' gunicorn hooks see in sys.modules."""
+    try:
+        major = version("gunicorn").split(".")[0]
+    except PackageNotFoundError:
+        return False
+    return major.isdigit() and int(major) >= 27
 
 
 def _on_lasting_thread(start: Callable[[], _T]) -> _T:
