@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.fake_api import free_port
-from tests.support.processes import start_server, stop_server
+from tests.support.processes import read_line, start_server, stop_server
 from tests.support.server_state import at_work, serving
 from tests.test_hostile14_servers import _complete, _read
 
@@ -45,7 +45,8 @@ def connected(request: pytest.FixtureRequest) -> Iterator[tuple[str, socket.sock
     process = start_server([sys.executable, "-c", SERVER, str(port), request.param],
                            stdout=subprocess.PIPE)
     try:
-        assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+        assert process.stdout is not None
+        assert read_line(process.stdout, about="the server's start") == b"ready\n"
         with serving(port, process.pid), \
                 socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
