@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import urlsplit
@@ -50,6 +50,7 @@ from tests.support.fake_api import (
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
 from tests.support.processes import start_server, stop_server
+from tests.support.server_state import serving
 from tests.support.sessions import close_connections, one_write_session
 from tests.support.trace_share import Served as Shared
 from tests.support.trace_share import Share
@@ -223,10 +224,11 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int,
     (over TLS when ``ca``, the CA that signed its certificate, is given: ``host`` is then
     the name in the certificate)."""
     output = cwd / f"server-{port}.log"
-    with output.open("wb") as log:
+    with output.open("wb") as log, ExitStack() as noted:
         process = start_server(argv, env=env, cwd=cwd, stdout=log,
                                    stderr=subprocess.STDOUT)
         try:
+            noted.enter_context(serving(port, process.pid))
             url = f"{'https' if ca else 'http'}://{host}:{port}"
             deadline = time.monotonic() + 60
             while True:

@@ -458,11 +458,15 @@ def test_a_child_forked_while_a_post_is_in_flight_posts_on_connections_of_its_ow
     # connection idle. A child sending on either socket would mix its request with the
     # parent's on one TCP connection (and could read the parent's answer as its own):
     # it opens connections of its own, and the parent's POST gets its own answer.
+    # The answer is held until the child is done, which the test bounds (60 s:
+    # stats_of_forked_child) and a loaded machine stretches: past `timeout` (3 s) the
+    # held POST was sent again, its logs arriving twice (flaky46, at a load of ~55). Its
+    # timeout is above that bound, so the POST is held, not lost, whatever the load.
     held = threading.Event()
     collector.replies.append(Reply(gate=held))
     config = MetricsApiConfig(api_key=API_KEY, metrics_api=collector.url,
                               grouping_function=lambda req: None, buffer_length=2,
-                              flush_interval=0, shutdown_timeout=10.0)
+                              flush_interval=0, shutdown_timeout=10.0, timeout=120.0)
     delivery = Delivery(config, build_id)
     try:
         delivery.submit(item("parent-1"))

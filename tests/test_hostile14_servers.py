@@ -40,6 +40,7 @@ import requests
 
 from readme_metrics.cli.collector.validation import validate_batch
 from tests.support.fake_api import Collector, free_port
+from tests.support.server_state import at_work
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
 from tests.test_e2e_servers import SERVERS as WSGI_SERVERS
@@ -56,6 +57,7 @@ QUIET = 1.5  # seconds of silence after which a server waiting on the client is 
 # open after it until the client's end (it drains the unread body, blocking), so its
 # rows waited QUIET out in each such case (hostile14 and 15: about 45 s a run).
 AFTER_CLOSE = 0.25
+_LOOK = 0.05  # seconds between looks at whether a silent server is at work
 IGNORED = (b"date:", b"server:", b"x-documentation-url:")
 
 WSGI = "tests.support.hostile_apps:wsgi_root"
@@ -286,17 +288,39 @@ def _complete(data: bytes) -> bool:
         return True
 
 
+def _silent(sock: socket.socket, quiet: float) -> Optional[bytes]:
+    """The next bytes the server sends, b"" at its close or on an error, or None once it
+    said nothing for ``quiet`` seconds in which it was never seen at work
+    (:func:`tests.support.server_state.at_work`: a server still working out its answer
+    gets no core for that long on a loaded machine, flaky46), or for :data:`SAFETY`."""
+    try:
+        port = sock.getpeername()[1]
+    except OSError:  # (reset: the next recv says so)
+        port = 0
+    now = time.monotonic()
+    quiet_from, give_up = now, now + SAFETY
+    while True:
+        sock.settimeout(min(quiet, _LOOK))
+        try:
+            return sock.recv(65536)
+        except socket.timeout:
+            pass
+        except OSError:
+            return b""
+        now = time.monotonic()
+        if at_work(port):
+            quiet_from = now
+        if now - quiet_from >= quiet or now >= give_up:
+            return None
+
+
 def _read(sock: socket.socket, got: bytearray, until: Callable[[bytes], bool],
           quiet: float) -> Optional[float]:
-    """Read into ``got`` until ``until(got)``, the server closes, or ``quiet`` seconds
-    pass without a byte; the moment of the last byte (None if none came)."""
+    """Read into ``got`` until ``until(got)``, the server closes, or it falls silent for
+    ``quiet`` seconds (:func:`_silent`); the moment of the last byte (None if none came)."""
     last = None
-    sock.settimeout(quiet)
     while not until(bytes(got)):
-        try:
-            chunk = sock.recv(65536)
-        except (socket.timeout, OSError):
-            break
+        chunk = _silent(sock, quiet)
         if not chunk:
             break
         got += chunk
@@ -327,16 +351,12 @@ def _closing(data: bytes) -> bool:
 
 
 def read_to_end(sock: socket.socket, got: bytearray) -> Optional[float]:
-    """Read into ``got`` until the server closes, or ``QUIET`` seconds pass without a
-    byte (:data:`AFTER_CLOSE` once what came ends with an answer saying it closes); the
-    moment of the last byte (None if none came)."""
+    """Read into ``got`` until the server closes, or falls silent for ``QUIET`` seconds
+    (:data:`AFTER_CLOSE` once what came ends with an answer saying it closes;
+    :func:`_silent`); the moment of the last byte (None if none came)."""
     last = None
     while True:
-        sock.settimeout(AFTER_CLOSE if _closing(bytes(got)) else QUIET)
-        try:
-            chunk = sock.recv(65536)
-        except (socket.timeout, OSError):
-            return last
+        chunk = _silent(sock, AFTER_CLOSE if _closing(bytes(got)) else QUIET)
         if not chunk:
             return last
         got += chunk
