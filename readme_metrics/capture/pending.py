@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from readme_metrics.capture.answer_comments import no_answer_comment
 from readme_metrics.capture.environ_strings import Values
 from readme_metrics.capture.request_head import RequestSource, environ_head
-from readme_metrics.capture.response_headers import response_header_read
+from readme_metrics.capture.response_headers import joined_header_read, response_header_read
 from readme_metrics.exchange import Exchange, Group
 
 if TYPE_CHECKING:
@@ -178,10 +178,8 @@ class Pending:
         body, size = self.response_body, self.response_body_size
         # The headers as text and their Content-Length (-1: none), read once (cpu18).
         pairs: Any = self.response_headers
-        if pairs.__class__ is str:  # joined (above): its pairs again
-            parts = iter(pairs.split("\0"))
-            pairs = list(zip(parts, parts))
-        response_headers, length = response_header_read(pairs)
+        response_headers, length = (joined_header_read(pairs) if pairs.__class__ is str
+                                    else response_header_read(pairs))  # (str: joined above)
         if self.cut_at_length and 0 <= length < size:  # what the server sent
             body, size = body[:length], length
         cut = None

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from readme_metrics.capture.environ_strings import PLANS_MAX, Values, environ_strings, small_shape
 from readme_metrics.capture.forwarded import pick_client_ip
@@ -67,18 +67,28 @@ def environ_head(keys: tuple[str, ...], values: Values, trusted_proxies: int = 0
                  ) -> RequestHead:
     """The head of a request from the strings :func:`environ_strings` copied of its
     environ (on the worker)."""
-    if isinstance(values, str):  # (environ_strings' joined values: split on the worker)
-        values = tuple(values.split("\0"))
     last_keys, plan = _last_head
     # The keys of one environ shape are one tuple (environ_strings' plan): the plan
     # used last is found by identity, not by hashing 30 keys.
     if keys is not last_keys:
         plan = _HEAD_PLANS.get(keys) or _head_plan(keys)
+    if isinstance(values, str):  # (environ_strings' joined values: split on the worker)
+        # All ASCII asked of the text once (no join of the values picked), and the list
+        # the split makes read as it is, the None after the values appended: no tuple
+        # copy of it (cpu40).
+        ascii_only = values.isascii()
+        split: list[Any] = values.split("\0")
+        picked = plan.header_values(split)
+        split.append(None)
+        pieces = plan.pieces(split)
+    else:
+        picked = plan.header_values(values)
+        ascii_only = False
+        pieces = plan.pieces(values + (None,))
     # The header pairs made in C (the names the plan's, the values picked by one call)
     # when every value is ASCII, as nearly every request's are: a Python loop of a
     # method call and an append a header otherwise (cpu33).
-    picked = plan.header_values(values)
-    if "".join(picked).isascii():
+    if ascii_only or "".join(picked).isascii():
         headers = list(zip(plan.header_names, picked))
     else:
         headers = [(name, value if value.isascii() else header_text(value))
@@ -87,7 +97,7 @@ def environ_head(keys: tuple[str, ...], values: Values, trusted_proxies: int = 0
     # call: no dict of them for request_url and client_ip.
     (method, protocol, content_type, length, software, scheme, host, server_name,
      server_port, raw_uri, request_uri, script_name, path_info, query, forwarded_proto,
-     forwarded_host, remote_addr, forwarded_for) = plan.pieces(values + (None,))
+     forwarded_host, remote_addr, forwarded_for) = pieces
     if content_type or length:  # (else add_content_headers adds none: no call)
         add_content_headers(headers, content_type, length, software)
     if scheme is None:
@@ -140,7 +150,7 @@ class _HeadPlan:
         #: the item, of none raises: those shapes go by a lambda).
         self.header_names = tuple(name for _, name in headers)
         indices = [index for index, _ in headers]
-        self.header_values: Callable[[tuple[str, ...]], tuple[str, ...]] = (
+        self.header_values: Callable[[Sequence[str]], tuple[str, ...]] = (
             itemgetter(*indices) if len(indices) > 1
             else (lambda values: (values[indices[0]],)) if indices
             else (lambda values: ()))
