@@ -121,6 +121,16 @@ def test_demo_requests_writes_a_valid_har_file(tmp_path: Path) -> None:
     assert ("it holds what was sent for each call (caller keys masked, always; passwords "
             'redacted by the demo\'s denylist=["password"]: your app redacts only what its '
             "denylist names)") in proc.stdout, proc.stdout
+    # newcomer41: what one log holds was only in the HAR file, for a browser's devtools
+    # a newcomer on a server has not got: the login's log, as sent, ends the output.
+    (sample,) = [n for n, line in enumerate(proc.lines) if line.startswith("one log, as sent:")]
+    shown = "\n".join(proc.lines[sample:])
+    assert "POST /api/login" in proc.lines[sample], shown
+    assert re.search(r"X-Api-Key: +sha512-\S+\?\w{4} \(the caller's key, masked\)", shown), shown
+    assert re.search(r"password=\[REDACTED \d+\] \(password: in the demo's denylist\)",
+                     shown), shown
+    assert '"token": "demo-token-' in shown and "as the app wrote it" in shown, shown
+    assert re.search(r"caller: +\w+ \([^)]+\) <\S+@\S+>, id sha512-", shown), shown
     # The servers are gone when it exits: no URL a newcomer would open to find nothing.
     assert "http://" not in proc.stdout, proc.stdout
     logs = har_file_logs(har)

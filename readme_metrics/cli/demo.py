@@ -28,6 +28,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from readme_metrics.cli.collector import SHUTDOWN_POLL, LocalCollector
 from readme_metrics.cli.demo_app import DemoApp, demo_grouping, fire_requests
+from readme_metrics.cli.demo_sample import sample_lines
 from readme_metrics.cli.proxies import exempt_loopback
 from readme_metrics.cli.signals import StopSignals, end_the_ctrl_c_line
 from readme_metrics.cli.text import cannot_listen, counted
@@ -261,6 +262,8 @@ def _finish(collector: LocalCollector, middleware: MetricsMiddleware, har_path: 
     _print_summary(collector, middleware, har_path)
     if calls is None:
         return 0
+    for line in sample_lines(har_path):
+        print(line, flush=True)
     store = collector.store
     if calls.done != calls.count:
         return 1
