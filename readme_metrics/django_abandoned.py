@@ -70,6 +70,8 @@ from readme_metrics.capture.asgi_server_quirks import (
 from readme_metrics.capture.asgi_servers import (
     hypercorn_client_ended,
     hypercorn_reset,
+)
+from readme_metrics.capture.asgi_started import (
     hypercorn_stream_of,
     response_started,
     uvicorn_cycle_of,

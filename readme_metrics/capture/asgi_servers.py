@@ -26,16 +26,13 @@ raise: a server that is not the one looked for, or a version built otherwise, re
   exchange's HTTP/1 connection through.
 - :func:`trio_ready`: the message hypercorn's trio worker has for the app, taken
   without a checkpoint.
-- :func:`response_started`: whether hypercorn's stream, uvicorn's cycle or daphne's
-  protocol behind a ``send`` had a response started (moved from
-  :mod:`readme_metrics.django_abandoned` with its readers, review144).
+- :func:`hypercorn_started`'s use for any server's ``send``: :mod:`.asgi_started`.
 """
 
 from __future__ import annotations
 
 import socket
-from functools import partial
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from readme_metrics.capture.asgi_own_send import (
     SERVER_CLASSES,
@@ -44,10 +41,10 @@ from readme_metrics.capture.asgi_own_send import (
     server_send,
 )
 
-__all__ = ["SERVER_CLASSES", "daphne_started", "hypercorn_client_ended", "hypercorn_connection",
+__all__ = ["SERVER_CLASSES", "hypercorn_client_ended", "hypercorn_connection",
            "hypercorn_dead", "hypercorn_half_closed", "hypercorn_reset", "hypercorn_started",
-           "hypercorn_stream_of", "is_daphne_send", "own_send", "response_started",
-           "server_send", "server_transport", "trio_ready", "uvicorn_cycle_of",
+           "is_daphne_send", "own_send",
+           "server_send", "server_transport", "trio_ready",
            "uvicorn_half_closed", "uvicorn_unread"]
 
 # Linux's TCP_INFO: its first byte is the connection's state; TCP_CLOSE once a reset
@@ -382,41 +379,3 @@ def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
         return kept, max(there, len(kept))
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return b"", 0
-
-
-def hypercorn_stream_of(send: object) -> Any:
-    """hypercorn's stream whose bound ``send`` (``app_send``) this is, or None."""
-    owner = getattr(send, "__self__", None)
-    return owner if type(owner).__module__.startswith("hypercorn.") else None
-
-
-def uvicorn_cycle_of(send: object) -> Any:
-    """uvicorn's request cycle (h11's, httptools') whose bound ``send`` this is, or None."""
-    owner = getattr(send, "__self__", None)
-    if owner is None or not type(owner).__module__.startswith("uvicorn."):
-        return None
-    return owner if isinstance(getattr(owner, "response_started", None), bool) else None
-
-
-def daphne_started(send: object) -> Optional[Callable[[], bool]]:
-    """What tells, once the chain's task ended, whether daphne's protocol for the request
-    had a response started (the view's: nothing else answers it; a reply once the
-    connection closed goes nowhere): ``send``, the one the handler gave the chain's task,
-    daphne's ``partial(Server.handle_reply, protocol)``. None where it is not."""
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
-    if not isinstance(getattr(protocol, "_response_started", None), bool):
-        return None
-    return lambda: getattr(protocol, "_response_started", False) is True
-
-
-def response_started(send: object, daphne: bool = True) -> Optional[bool]:
-    """Whether the server's request of ``send`` had a response started (hypercorn's
-    stream, uvicorn's cycle, ``daphne``'s protocol); None where none tells (review144)."""
-    stream = hypercorn_stream_of(send)
-    if stream is not None:
-        return hypercorn_started(stream)
-    cycle = uvicorn_cycle_of(send)
-    if cycle is not None:
-        return cycle.response_started is not False
-    started = daphne_started(send) if daphne else None
-    return None if started is None else started()
