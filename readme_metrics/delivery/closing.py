@@ -374,13 +374,8 @@ class Closing:
         library's): send what waits, within ``shutdown_timeout`` of the release, then
         let the process forget this Delivery. An exit hook that comes meanwhile takes
         the drain over (it waits for this send, then ends the close). Never raises.
-
-        Its bound counts from when this drain begins, if that is later than the release:
-        the library's one thread drains the dropped pipelines one after another, so
-        the twelfth of twelve apps freed by one collection waited for the eleven POSTs
-        before it, and, past its release's deadline, gave up on a log it never tried to
-        send (delivery71: 4 of 6 logs with a 0.5 s API and a 1 s bound; 1 of 12 under a
-        load of 45 with 5 s)."""
+        Its bound counts from when it begins if later: that thread drains the dropped
+        pipelines in turn, and those behind gave up unsent logs (delivery71)."""
         try:
             batcher = self._batcher
             if self._pid != getpid():
