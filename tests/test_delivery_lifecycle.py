@@ -24,7 +24,7 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.flask_readme import ReadMeMetrics
 from tests.support.contract import API_KEY, caller, json_app
 from tests.support.delivery import worker_threads
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 
 APPS = 12
@@ -237,3 +237,33 @@ def test_the_apps_of_one_flask_extension_are_freed_with_their_senders(
     assert len(collector.wait_for_logs(APPS + 2, timeout=90.0)) == APPS + 2
     assert metrics.stats["sent"] == 2  # the live app's; the dropped apps' went with them
     metrics.close()
+
+
+def test_inline_apps_freed_together_each_drain_within_its_own_bound(
+        collector: Collector) -> None:
+    """Inline apps freed by one collection are drained one after another by the
+    library's one thread. Each drain's bound counted from its release: behind three
+    POSTs the API took 0.9 s each to answer, the later apps' drains began past their
+    2.5 s and gave up on logs they never tried to send (delivery71: 3 to 4 of 6 lost;
+    1 of 12 in the test above under a load of 45). Each drain now has its own."""
+    collector.replies.extend(Reply(delay=0.9) for _ in range(3))
+    metrics = ReadMeMetrics(MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, grouping_function=caller,
+        buffer_length=10, flush_interval=60.0, shutdown_timeout=2.5, timeout=10.0,
+        background_worker_mode=False))
+    gone: list[weakref.ref[Any]] = []
+    gc.disable()  # freed together, at the collection below
+    try:
+        for _ in range(6):
+            app = Flask(__name__)
+            app.get("/hello")(lambda: "hi")
+            metrics.init_app(app)
+            _flask_request(app)
+            gone.append(weakref.ref(app))
+            del app
+    finally:
+        gc.enable()
+    wait_until(lambda: gc.collect() >= 0 and all(ref() is None for ref in gone),
+               timeout=60.0)
+    assert len(collector.wait_for_logs(6, timeout=60.0)) == 6
+    assert not metrics.middlewares

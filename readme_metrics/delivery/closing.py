@@ -373,9 +373,17 @@ class Closing:
         """After :meth:`release` returned True, from ordinary code (a thread of the
         library's): send what waits, within ``shutdown_timeout`` of the release, then
         let the process forget this Delivery. An exit hook that comes meanwhile takes
-        the drain over (it waits for this send, then ends the close). Never raises."""
+        the drain over (it waits for this send, then ends the close). Never raises.
+        Its bound counts from when it begins if later: that thread drains the dropped
+        pipelines in turn, and those behind gave up unsent logs (delivery71)."""
         try:
-            if self._pid != getpid() or not self._batcher.close_released():
+            batcher = self._batcher
+            if self._pid != getpid():
+                return
+            if batcher.released:  # (a plain float write, as release's own)
+                batcher.released = max(batcher.released,
+                                       time.monotonic() + self.config.shutdown_timeout)
+            if not batcher.close_released():
                 return
             self._send_inline(force=True, deadline=self._batcher.deadline)
             ended = self._batcher.end_unattended()
