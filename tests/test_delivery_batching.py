@@ -181,8 +181,13 @@ def test_the_byte_cap_splits_posts_and_an_oversized_log_goes_alone(
 def test_flush_interval_sends_a_partial_batch(collector: Collector,
                                               make_delivery: MakeDelivery) -> None:
     delivery = make_delivery(collector.url, buffer_length=10, flush_interval=0.2)
-    for n in range(3):
-        delivery.submit(item(f"log-{n}"))
+    # The three are queued under the queue's lock (an RLock: this thread's submits take
+    # it again): no sender sees one before all three wait, however long the submits take
+    # on a loaded machine. Before, the timer could come due between two submits and the
+    # first POST carry one or two of them (2 POSTs under a whole-suite run).
+    with delivery._queue.lock:
+        for n in range(3):
+            assert delivery.submit(item(f"log-{n}"))
     logs = collector.wait_for_logs(3, timeout=10)  # no flush() call: the timer sends them
     assert ids(logs) == ["log-0", "log-1", "log-2"]
     assert len(collector.batches) == 1

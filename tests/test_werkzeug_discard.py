@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -269,55 +270,67 @@ def test_a_chunked_body_the_app_reads_on_in_close_is_logged_whole(
     middleware.close()
 
 
-def _slow(app: Any) -> Any:
-    """``app``, answering 0.2 s after it is called: a body sent 50 ms after the head is
-    then in the connection (not in werkzeug's reader) when the iterable ends."""
-    def slow(environ: dict[str, Any], start_response: Any) -> Any:
-        time.sleep(0.2)
-        return app(environ, start_response)
+class _InTheConnection:
+    """The order that puts a body in werkzeug's connection, not in its reader, for the
+    app's whole call, whatever the machine's load: the client sends the head; werkzeug
+    reads it and calls in (the body not sent yet: its reader holds none of it); the app
+    (wrapped, the middleware) is called once the client has sent the body (on loopback,
+    in the connection once ``sendall`` returns). Before, the body went 50 ms after the
+    head and the app answered 0.2 s after its call: a server thread that read the head
+    later than 50 ms (a loaded machine) read the body into its reader with it, and the
+    app's close() read it there, bare or wrapped as the run's timing fell (the wrapped
+    app's close() read 2048 bytes, the bare one's 0, in a whole-suite run)."""
 
-    return slow
+    def __init__(self) -> None:
+        self.called = threading.Event()
+        self.sent = threading.Event()
 
+    def serve(self, app: Any, body: bytes, read: list[str], chunked: bool) -> None:
+        """``app`` served by werkzeug, called once the body is in the connection (the
+        middleware's whole call too, wrapped): the head; once werkzeug calls, the body
+        (chunked, or by a Content-Length)."""
+        def after_the_body(environ: dict[str, Any], start_response: Any) -> Any:
+            self.called.set()
+            self.sent.wait(10)
+            return app(environ, start_response)
 
-def _chunks_after_the_head(port: int, body: bytes, read: list[str],
-                           chunked: bool = True) -> None:
-    """The head, then 50 ms later the body (chunked, or by a Content-Length)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/octet-stream\r\n"
-                     + (b"Transfer-Encoding: chunked\r\n\r\n" if chunked else
-                        b"Content-Length: %d\r\n\r\n" % len(body)))
-        time.sleep(0.05)
-        sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if chunked else body)
-        answer = b""
-        while not answer.endswith(b"\r\n0\r\n\r\n"):  # the whole (chunked) answer: a
-            data = sock.recv(65536)  # close with bytes of it unread resets the connection
-            assert data, answer
-            answer += data
-        deadline = time.monotonic() + 0.5  # kept open: bare, werkzeug's discard reads on
+        with served("werkzeug", after_the_body) as port, socket.create_connection(
+                ("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/octet-stream\r\n"
+                         + (b"Transfer-Encoding: chunked\r\n\r\n" if chunked else
+                            b"Content-Length: %d\r\n\r\n" % len(body)))
+            assert self.called.wait(10), "the app was not called"
+            sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if chunked else body)
+            self.sent.set()
+            answer = b""
+            while not answer.endswith(b"\r\n0\r\n\r\n"):  # the whole (chunked) answer: a
+                data = sock.recv(65536)  # close with bytes of it unread resets the connection
+                assert data, answer
+                answer += data
+            deadline = time.monotonic() + 0.5  # kept open: bare, werkzeug's discard reads on
+            while not read and time.monotonic() < deadline:
+                time.sleep(0.005)
+        deadline = time.monotonic() + 10
         while not read and time.monotonic() < deadline:
             time.sleep(0.005)
-    deadline = time.monotonic() + 10
-    while not read and time.monotonic() < deadline:
-        time.sleep(0.005)
 
 
 @pytest.mark.parametrize("background", [True, False], ids=["background", "inline"])
 def test_a_chunked_body_in_the_connection_is_discarded_as_bare(
         collector: Collector, background: bool) -> None:
     """The chunks are in the connection (not yet in werkzeug's reader) as the iterable
-    ends: bare, werkzeug's discard finds them and throws them away, and the app's close()
-    read raises (its chunk header is gone), once the client hangs up (0.5 s). Wrapped,
-    copying what had arrived peeked at
-    werkzeug's reader, which read the connection into its buffer: the discard found
-    nothing, and the app's close() read the body bare would not get. The log has it."""
+    ends (:class:`_InTheConnection`): bare, werkzeug's discard finds them and throws
+    them away, and the app's close() read raises (its chunk header is gone), once the
+    client hangs up (0.5 s). Wrapped the same, and the log has the body. Before, wrapped,
+    copying what had arrived peeked at werkzeug's reader, which read the connection into
+    its buffer: the discard found nothing, and the app's close() read the body bare
+    would not get."""
     body = BODIES["under-the-limit"]
     read: dict[str, list[str]] = {"bare": [], "wrapped": []}
-    with served("werkzeug", _slow(_reads_in_close(read["bare"]))) as port:
-        _chunks_after_the_head(port, body, read["bare"])
-    middleware = _middleware(_slow(_reads_in_close(read["wrapped"])), collector, background)
-    with served("werkzeug", middleware) as port:
-        _chunks_after_the_head(port, body, read["wrapped"])
+    _InTheConnection().serve(_reads_in_close(read["bare"]), body, read["bare"], True)
+    middleware = _middleware(_reads_in_close(read["wrapped"]), collector, background)
+    _InTheConnection().serve(middleware, body, read["wrapped"], True)
     logged = _logged_body(collector, middleware)
     middleware.close()
     assert read["bare"] == ["OSError: Invalid chunk header"]
@@ -331,16 +344,16 @@ def test_a_body_with_a_length_in_the_connection_is_discarded_as_bare(
     """test_a_chunked_body_in_the_connection_is_discarded_as_bare with a Content-Length:
     the body reaches the connection after werkzeug read the head, before the app
     answers. Bare, werkzeug's discard reads it and on until the client hangs up (0.5 s),
-    and the app's close() reads b"". Wrapped, what had arrived was read off the
-    connection for the log as the iterable ended (kept for the app): the discard found
-    nothing, and the app's close() read the whole body at once. The log has it."""
+    and the app's close() reads b"". Wrapped the same (SPEC: the app sees what it sees
+    bare), and the log has the body, as werkzeug's discard read it (discard_tap). Before,
+    wrapped, what had arrived was read off the connection for the log as the iterable
+    ended (kept for the app): the discard found nothing, and the app's close() read the
+    whole body at once."""
     body = BODIES["under-the-limit"]
     read: dict[str, list[str]] = {"bare": [], "wrapped": []}
-    with served("werkzeug", _slow(_reads_in_close(read["bare"]))) as port:
-        _chunks_after_the_head(port, body, read["bare"], chunked=False)
-    middleware = _middleware(_slow(_reads_in_close(read["wrapped"])), collector, background)
-    with served("werkzeug", middleware) as port:
-        _chunks_after_the_head(port, body, read["wrapped"], chunked=False)
+    _InTheConnection().serve(_reads_in_close(read["bare"]), body, read["bare"], False)
+    middleware = _middleware(_reads_in_close(read["wrapped"]), collector, background)
+    _InTheConnection().serve(middleware, body, read["wrapped"], False)
     logged = _logged_body(collector, middleware)
     middleware.close()
     assert read["bare"] == [_digest(b"")]

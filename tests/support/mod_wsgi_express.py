@@ -33,6 +33,13 @@ EXPRESS = Path(sys.executable).with_name("mod_wsgi-express")
 #: The WSGI script (not imported here: it makes its configuration at import).
 APPS = str(Path(__file__).with_name("mod_wsgi_apps.py"))
 USER = "www-data"
+#: Apache's RequestReadTimeout (mod_reqtimeout) for a request's body as long as the
+#: tests' clients wait for an answer (60 s), not mod_wsgi-express's 15 s: requests
+#: (urllib3 2) sends the head, then the body, and a client thread of the test held off
+#: the CPU that long between the two on a loaded machine got Apache's 408 (blackbox15's
+#: steady load in a whole-suite run, 1 call of 200; a body sent 3 s after its head under
+#: ``--body-timeout 1`` gets the same 408). The head goes in one send.
+READ_TIMEOUTS = ("--body-timeout", "60")
 HOW = ("pip install mod_wsgi (needs apache2 and apache2-dev: apt-get install apache2 "
        "apache2-dev)")
 
@@ -74,7 +81,7 @@ class Express:
         argv = [str(EXPRESS), "start-server", entry, "--host", "127.0.0.1",
                 "--port", str(self.port), "--server-root", self.root,
                 "--working-directory", self.root,
-                "--log-to-terminal", "--locale", "C.UTF-8", *options]
+                "--log-to-terminal", "--locale", "C.UTF-8", *READ_TIMEOUTS, *options]
         if os.geteuid() == 0:
             argv += ["--user", USER, "--group", USER]
         environ = {**os.environ, "BB15_KIND": kind, "README_API_KEY": "bb15-key",
