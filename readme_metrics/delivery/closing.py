@@ -346,8 +346,7 @@ class Closing:
         process (:func:`.process.hold`, no lock) until it is closed, by the exit hook at
         the latest, and True is returned: the caller may have a thread of its own call
         :meth:`drain_released` sooner (never the finalizer itself: sending is I/O, up to
-        ``shutdown_timeout``, in whatever thread the GC ran). Never raises.
-        """
+        ``shutdown_timeout``, in whatever thread the GC ran). Never raises."""
         try:
             if self._pid != getpid():
                 return False
@@ -372,18 +371,17 @@ class Closing:
     def drain_released(self) -> None:
         """After :meth:`release` returned True, from ordinary code (a thread of the
         library's): send what waits, within ``shutdown_timeout`` of the release, then
-        let the process forget this Delivery. An exit hook that comes meanwhile takes
-        the drain over (it waits for this send, then ends the close). Never raises.
-        Its bound counts from when it begins if later: that thread drains the dropped
-        pipelines in turn, and those behind gave up unsent logs (delivery71)."""
+        let the process forget this Delivery (that bound counted from the drain's start
+        if later: dropped pipelines drain in turn; delivery71). An exit hook that comes
+        meanwhile takes the drain over (it waits for this send, then ends the close).
+        Never raises."""
         try:
-            batcher = self._batcher
             if self._pid != getpid():
                 return
-            if batcher.released:  # (a plain float write, as release's own)
-                batcher.released = max(batcher.released,
-                                       time.monotonic() + self.config.shutdown_timeout)
-            if not batcher.close_released():
+            if self._batcher.released:  # (a plain float write, as release's own)
+                self._batcher.released = max(self._batcher.released,
+                                             time.monotonic() + self.config.shutdown_timeout)
+            if not self._batcher.close_released():
                 return
             self._send_inline(force=True, deadline=self._batcher.deadline)
             ended = self._batcher.end_unattended()
