@@ -265,6 +265,26 @@ class Attempt(PostBound, FailureHints):
                                "up on (counted dropped_shutdown) ended: %s",
                                counted(count, "log"), cause)
 
+    def _say_pause(self, cause: str) -> None:
+        """The ERROR of a 401/403 that began a pause: said before the batch is settled,
+        so a ``flush()`` that returns False for it finds the reason logged already (said
+        after, a caller checking the result then the log saw no reason yet: delivery70)."""
+        if self._sender.proxied:
+            # A company proxy's 403 for a host it does not let through: the key
+            # was never looked at, whoever answered is not known here.
+            self._logger.error(
+                "readme_metrics: the proxy or the Metrics API at %s refused the POST "
+                "of logs (%s): the POSTs go through a proxy, whose own refusal this "
+                "may be; if it was the API's, %s is wrong or revoked. Logs are "
+                "dropped for the next %ss%s.",
+                self._sender.endpoint, cause, self._key_said, self._auth_pause,
+                self._hint(cause) or self._remote_proxy_hint())
+        else:
+            self._logger.error(
+                "readme_metrics: the Metrics API at %s refused the API key (%s): "
+                "%s is wrong or revoked. Logs are dropped for the next %ss.",
+                self._sender.endpoint, cause, self._key_said, self._auth_pause)
+
     def _apply(self, batch: Batch, outcome: Outcome) -> None:
         """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""
         batcher = self._batcher
@@ -277,22 +297,7 @@ class Attempt(PostBound, FailureHints):
             self.last_failure = None
             batcher.settle(batch, None)
         elif verdict == PAUSE:
-            if batcher.pause(batch, self._auth_pause):
-                if self._sender.proxied:
-                    # A company proxy's 403 for a host it does not let through: the key
-                    # was never looked at, whoever answered is not known here.
-                    self._logger.error(
-                        "readme_metrics: the proxy or the Metrics API at %s refused the POST "
-                        "of logs (%s): the POSTs go through a proxy, whose own refusal this "
-                        "may be; if it was the API's, %s is wrong or revoked. Logs are "
-                        "dropped for the next %ss%s.",
-                        self._sender.endpoint, cause, self._key_said, self._auth_pause,
-                        self._hint(cause) or self._remote_proxy_hint())
-                else:
-                    self._logger.error(
-                        "readme_metrics: the Metrics API at %s refused the API key (%s): "
-                        "%s is wrong or revoked. Logs are dropped for the next %ss.",
-                        self._sender.endpoint, cause, self._key_said, self._auth_pause)
+            batcher.pause(batch, self._auth_pause, lambda: self._say_pause(cause))
         elif verdict == SPLIT and batch.count > 1 and batch.body is not None:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)

@@ -315,10 +315,17 @@ class Batcher(BatchPutting, BatchClosing):
             queue.wake.notify_all()
             return True
 
-    def pause(self, batch: Batch, seconds: float) -> bool:
-        """401/403: drop the batch and all that waits; True if this began a new pause."""
+    def pause(self, batch: Batch, seconds: float,
+              say: Callable[[], None] = lambda: None) -> bool:
+        """401/403: drop the batch and all that waits; True if this began a new pause,
+        which ``say()`` then said before the batch is settled (its flush answered False:
+        the reason is logged by then, not after; outside the lock, a log handler may be
+        slow)."""
         with self.lock:
             fresh = self.health.pause_locked(seconds)
+        if fresh:
+            say()
+        with self.lock:
             self.queue.settle_locked(batch, "auth")
             self.queue.drop_waiting_locked("auth")
             self.queue.wake.notify_all()
