@@ -172,11 +172,13 @@ _USER_NAME = lazy_compile(r"(?![0-9A-Fa-f]{8,}\Z)[A-Za-z][a-z0-9._\-]*")
 
 #: What no token holds (they are ASCII letters, digits, ``-._~+=/`` and the like): a
 #: list's separator (``,``, ``;``, ``|``), a quote or bracket of prose (``'``, ``()``,
-#: ``{}``), ``^``, a character not ASCII (``…``). A "user" holding one is text before a
-#: ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV row: the
-#: website and an address), ``('https://example.com','ada@example.com')`` (review144:
-#: their host and the address's user hidden whole, since hostile54).
-_NO_TOKEN = lazy_compile(r"[,;|'(){}^]|[^\x00-\x7f]")
+#: ``{}``), ``^``, a backslash, a character not ASCII (``…``). A "user" holding one is
+#: text before a ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV
+#: row: the website and an address), ``('https://example.com','ada@example.com')``
+#: (review144: their host and the address's user hidden whole, since hostile54), JSON's
+#: ``https://example.com\\nada@example.com`` (a newline's escape: review145), or a user
+#: name (a domain's ``CORP\\nancy``).
+_NO_TOKEN = lazy_compile(r"[,;|'(){}^\\]|[^\x00-\x7f]")
 
 
 def hidden_user(user: str, encoded: bool = False) -> str:
