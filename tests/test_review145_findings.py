@@ -1,0 +1,46 @@
+"""review145: an adversary's read of what landed between d799312e and e0c24c0a.
+
+1. hostile55 made a backslash part of a body URL's user (``http://a\\da:pw@host/``), so
+   JSON's short escapes of a blank (``\\n``, ``\\r``, ``\\t``: what every JSON writer
+   sends for a newline, ``ensure_ascii`` or not) no longer end the authority: the prose
+   ``"https://example.com\\nada@example.com"`` (a website, a newline, an address) had
+   the host and the address's user hidden as a user alone (``https://%5BREDACTED%2016%5D
+   @example.com``), the same harm review144 fixed for ``\\u3000``. A user alone holding
+   a backslash is now kept (no token holds one: :data:`_NO_TOKEN`); a password after a
+   backslash user (``CORP\\nancy:pw@``) stays hidden.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from tests.support.exchanges import logged_bodies
+
+DENY = Redactor(["password"])
+
+
+@pytest.mark.parametrize("blank", ["\n", "\r\n", "\t", "\n\n", "\f"])
+def test_a_json_escaped_newline_between_a_website_and_an_address_is_kept(
+        blank: str) -> None:
+    """Failed before: the host and the address's user hidden whole (5 of 5)."""
+    written = json.dumps({"t": f"Site: https://example.com{blank}Mail: ada@example.com"})
+    assert userinfo_hidden_in(written) == written
+    bare = json.dumps({"t": f"https://example.com{blank}ada@example.com"})
+    assert userinfo_hidden_in(bare) == bare
+    assert logged_bodies(bare, "application/json", DENY)[1] == bare
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps({"t": "https://ada:pw1234@example.com\nbob@example.com"}),
+    "http://CORP\\nancy:pw1234@host/",
+    json.dumps({"u": "http://CORP\\nancy:pw1234@host/"}),
+])
+def test_a_password_beside_a_json_escape_stays_hidden(text: str) -> None:
+    """Guards (passed before): the password hidden, the rest as sent."""
+    shown = userinfo_hidden_in(text)
+    assert "pw1234" not in shown and "%5BREDACTED%206%5D" in shown, shown
+    assert shown == text.replace("pw1234", "%5BREDACTED%206%5D")
