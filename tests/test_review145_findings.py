@@ -44,3 +44,19 @@ def test_a_password_beside_a_json_escape_stays_hidden(text: str) -> None:
     shown = userinfo_hidden_in(text)
     assert "pw1234" not in shown and "%5BREDACTED%206%5D" in shown, shown
     assert shown == text.replace("pw1234", "%5BREDACTED%206%5D")
+
+
+# 2. A backslash user before a "u" that starts no Unicode escape --------------------------
+
+@pytest.mark.parametrize("text", [
+    "http://CORP\\user:s3cret99@host/",
+    "see smb://DOM\\ursula:s3cret99@fileserver/share",
+    "http://CORP\\u12:s3cret99@host/",
+])
+def test_a_domain_users_password_is_hidden(text: str) -> None:
+    """A raw text's ``CORP\\user:<password>@``: the raw reading's user stopped at ``\\u``
+    (kept for a Unicode escape), and the escaped one reads no escape there: the password
+    sent in clear. Failed before (3 of 3)."""
+    shown = userinfo_hidden_in(text)
+    assert shown == text.replace("s3cret99", "%5BREDACTED%208%5D"), shown
+    assert logged_bodies(text, "text/plain", DENY)[1] == shown
