@@ -8,6 +8,10 @@
    @example.com``), the same harm review144 fixed for ``\\u3000``. A user alone holding
    a backslash is now kept (no token holds one: :data:`_NO_TOKEN`); a password after a
    backslash user (``CORP\\nancy:pw@``) stays hidden.
+2. A raw text's domain user ``http://CORP\\user:<password>@host/``: the raw reading's
+   user stopped at ``\\u`` (kept for a Unicode escape, ``\\u002f``), the escaped
+   reading found no escape there, and the password was sent in clear. A backslash
+   before a ``u`` that starts no ``\\uXXXX`` is the user's now.
 """
 
 from __future__ import annotations
