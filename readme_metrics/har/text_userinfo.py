@@ -39,10 +39,12 @@ __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
 #: (``http://ada:p\w@host/``, JSON's ``p\\w``; curl's and ``urlsplit``'s password
 #: ``p\w``) is theirs, the password read loosely, as a header's is (hostile55: sent); one
 #: after the first ``@`` ends the authority (``https://ada:pw@host\@evil/``: hostile54),
-#: as one after a port does (``host:8080\@evil``).
+#: as one after a port does (``host:8080\@evil``). A user's backslash before ``u`` and
+#: four hex digits is a Unicode escape's (:data:`_ESCAPED`); before another ``u`` the
+#: user's (a domain's ``CORP\\user``: review145, its password was sent).
 _RAW = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
-    r"((?:[^\s/?#\"<>\\`:@\[\]]|\\[^\s/?#\"<>`:@\[\]u])*)(?::"
+    r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]])*)(?::"
     r"((?![0-9]*(?:[/?#]|\\))(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
 
@@ -172,11 +174,13 @@ _USER_NAME = lazy_compile(r"(?![0-9A-Fa-f]{8,}\Z)[A-Za-z][a-z0-9._\-]*")
 
 #: What no token holds (they are ASCII letters, digits, ``-._~+=/`` and the like): a
 #: list's separator (``,``, ``;``, ``|``), a quote or bracket of prose (``'``, ``()``,
-#: ``{}``), ``^``, a character not ASCII (``…``). A "user" holding one is text before a
-#: ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV row: the
-#: website and an address), ``('https://example.com','ada@example.com')`` (review144:
-#: their host and the address's user hidden whole, since hostile54).
-_NO_TOKEN = lazy_compile(r"[,;|'(){}^]|[^\x00-\x7f]")
+#: ``{}``), ``^``, a backslash, a character not ASCII (``…``). A "user" holding one is
+#: text before a ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV
+#: row: the website and an address), ``('https://example.com','ada@example.com')``
+#: (review144: their host and the address's user hidden whole, since hostile54), JSON's
+#: ``https://example.com\\nada@example.com`` (a newline's escape: review145), or a user
+#: name (a domain's ``CORP\\nancy``).
+_NO_TOKEN = lazy_compile(r"[,;|'(){}^\\]|[^\x00-\x7f]")
 
 
 def hidden_user(user: str, encoded: bool = False) -> str:
