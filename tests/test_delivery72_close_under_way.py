@@ -7,8 +7,8 @@ Now it returns once the earlier close has ended (within that one's bound).
 Deterministic: a process queues 6 logs; a thread's close_all delivers them 2 a POST
 (the stand-in API answers 413 to more, 250 ms a POST); as its first POST is in, the
 main thread's close_all runs, then the process ends at once (``os._exit``, as the
-handler's SIGTERM does). Before: 2 or 3 of 6 delivered (3 of 3 runs failed). Real parts: the library's WSGI
-middleware, its sender, the collector on 127.0.0.1."""
+handler's SIGTERM does). Before: 2 or 3 of 6 delivered (3 of 3 runs failed). Real
+parts: the library's WSGI middleware, its sender, the collector on 127.0.0.1."""
 
 from __future__ import annotations
 

@@ -133,7 +133,8 @@ def ensure_exit_in_child() -> None:
 def close_all(began: Optional[float] = None) -> None:
     """Close every tracked object of this process, in parallel, each within its bound
     (its ``shutdown_timeout`` from the start of this call, the exit hooks' time too;
-    from ``began``, a ``time.monotonic()``, where given: a stop's wait before it)."""
+    from ``began``, a ``time.monotonic()``, where given: a stop's wait before it). Returns
+    once a close another thread began before it has ended too (_earlier_closes_end)."""
     global _exit_began
     _exit_began = time.monotonic() if began is None else began
     ended, mine = threading.Event(), _exit_began
