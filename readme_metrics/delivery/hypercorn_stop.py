@@ -181,6 +181,8 @@ def _calls_end(loop: asyncio.AbstractEventLoop, timeout: float) -> None:
                          "MetricsMiddleware", None)
     if outlive is None or middleware is None or not 0 < timeout < 1e6:
         return
+    if not loop.is_running():  # (serve ended: no call runs; delivery72)
+        return
     ended = threading.Event()
 
     def watch_calls() -> None:  # (in the loop's thread)

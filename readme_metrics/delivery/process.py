@@ -62,6 +62,10 @@ _at_exit_pid = 0  # (at_exit)
 # When close_all began (time.monotonic()), while it runs: the exit hooks' wait and the
 # tracked objects' drains share one shutdown_timeout from there.
 _exit_began: Optional[float] = None
+#: Seconds past a close's bound for it to say what it gave up on (_earlier_closes_end).
+SAY_GRACE = 1.0
+#: The close_all calls running, by thread: (set once it ended, when it began).
+_closes: dict[int, tuple[threading.Event, float]] = {}
 
 
 def track(obj: ProcessBound) -> None:
@@ -129,9 +133,12 @@ def ensure_exit_in_child() -> None:
 def close_all(began: Optional[float] = None) -> None:
     """Close every tracked object of this process, in parallel, each within its bound
     (its ``shutdown_timeout`` from the start of this call, the exit hooks' time too;
-    from ``began``, a ``time.monotonic()``, where given: a stop's wait before it)."""
+    from ``began``, a ``time.monotonic()``, where given: a stop's wait before it). Returns
+    once a close another thread began before it has ended too (_earlier_closes_end)."""
     global _exit_began
     _exit_began = time.monotonic() if began is None else began
+    ended, mine = threading.Event(), _exit_began
+    _closes[threading.get_ident()] = (ended, mine)
     # (Imported here: it uses this module. A SIGTERM left at its default, which killed
     # the process mid-close unsaid, says what the closes held first: delivery43.)
     from readme_metrics.delivery.second_interrupt import watching
@@ -142,6 +149,7 @@ def close_all(began: Optional[float] = None) -> None:
             started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
             for obj in started:
                 _safe(obj.finish_exit)
+            _earlier_closes_end(mine)
     except BaseException as exc:
         # A second Ctrl-C (KeyboardInterrupt), a signal handler's SystemExit, in an exit
         # hook or a close: every object not closed yet ends its close now and says what
@@ -151,6 +159,27 @@ def close_all(began: Optional[float] = None) -> None:
         raise
     finally:
         _exit_began = None
+        _closes.pop(threading.get_ident(), None)
+        ended.set()
+
+
+def _earlier_closes_end(began: float) -> None:
+    """Wait until every close_all that another thread of this process began before this
+    one (``began``; ties by thread) has ended, each within its bound (the shortest
+    ``shutdown_timeout`` from when it began, and :data:`SAY_GRACE` for what it says
+    there). A close that found one under way started nothing; returning at once, its
+    caller ended the process (a signal handler's thread, by that signal) or the
+    interpreter (atexit) while that one delivered: logs lost unsaid (delivery72). Only
+    earlier ones: two closes never wait for each other. Never raises."""
+    me = (began, threading.get_ident())
+    budget = exit_budget()
+    for ident, (ended, other_began) in list(_closes.items()):
+        if ident == me[1] or (other_began, ident) > me:
+            continue
+        if budget == float("inf"):
+            ended.wait()  # (no tracked object: its exit hooks alone, each bounded)
+        else:
+            ended.wait(max(0.0, other_began + budget + SAY_GRACE - time.monotonic()))
 
 
 def at_exit() -> bool:
@@ -264,6 +293,7 @@ def _after_fork_in_parent() -> None:
 def _after_fork_in_child() -> None:
     global _lock, _pid
     _lock = threading.Lock()  # a parent thread may have held it at fork time
+    _closes.clear()  # (the parent's threads, closing, are not in the child)
     _pid = os.getpid()
     refresh_process_id()  # (its own hook ran first; the objects' checks read it)
     for hook in list(_child_hooks):
