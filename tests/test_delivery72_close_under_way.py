@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 from tests.support.fake_api import Collector, Received, Reply
+from tests.support.processes import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = 6
@@ -69,8 +69,8 @@ def test_a_close_that_finds_one_under_way_returns_once_it_ended(
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
            "METRICS_URL": collector.url, "MARKER": str(marker), "CALLS": str(CALLS),
            "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = run_command([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                       text=True, timeout=120)
     assert "second close ended" in done.stdout, done.stdout + done.stderr
     urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
     assert len(urls) == len(set(urls)) == CALLS, (urls, done.stderr[-2000:])
