@@ -9,12 +9,12 @@ reads as "nothing known" (None).
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from readme_metrics.capture.asgi_servers import hypercorn_started
+from readme_metrics.capture.daphne_wire import daphne_wire
 
-__all__ = ["daphne_started", "hypercorn_stream_of", "response_started", "uvicorn_cycle_of"]
+__all__ = ["hypercorn_stream_of", "response_started", "uvicorn_cycle_of"]
 
 
 def hypercorn_stream_of(send: object) -> Any:
@@ -31,17 +31,6 @@ def uvicorn_cycle_of(send: object) -> Any:
     return owner if isinstance(getattr(owner, "response_started", None), bool) else None
 
 
-def daphne_started(send: object) -> Optional[Callable[[], bool]]:
-    """What tells, once the chain's task ended, whether daphne's protocol for the request
-    had a response started (the view's: nothing else answers it; a reply once the
-    connection closed goes nowhere): ``send``, the one the handler gave the chain's task,
-    daphne's ``partial(Server.handle_reply, protocol)``. None where it is not."""
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
-    if not isinstance(getattr(protocol, "_response_started", None), bool):
-        return None
-    return lambda: getattr(protocol, "_response_started", False) is True
-
-
 def response_started(send: object, daphne: bool = True) -> Optional[bool]:
     """Whether the server's request of ``send`` had a response started (hypercorn's
     stream, uvicorn's cycle, ``daphne``'s protocol); None where none tells (review144)."""
@@ -51,5 +40,5 @@ def response_started(send: object, daphne: bool = True) -> Optional[bool]:
     cycle = uvicorn_cycle_of(send)
     if cycle is not None:
         return cycle.response_started is not False
-    started = daphne_started(send) if daphne else None
-    return None if started is None else started()
+    wire = daphne_wire(send) if daphne else None  # (daphne's request, as its wire reads it)
+    return None if wire is None else wire.started()

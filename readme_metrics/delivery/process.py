@@ -64,9 +64,6 @@ _at_exit_pid = 0  # (at_exit)
 _exit_began: Optional[float] = None
 #: Seconds past a close's bound for it to say what it gave up on (_earlier_closes_end).
 SAY_GRACE = 1.0
-#: The bound of an earlier close when no tracked object is left to tell its own
-#: (``shutdown_timeout``'s default).
-DEFAULT_BOUND = 5.0
 #: The close_all calls running, by thread: (set once it ended, when it began).
 _closes: dict[int, tuple[threading.Event, float]] = {}
 
@@ -179,8 +176,10 @@ def _earlier_closes_end(began: float) -> None:
     for ident, (ended, other_began) in list(_closes.items()):
         if ident == me[1] or (other_began, ident) > me:
             continue
-        if budget == float("inf"):  # (no tracked object left: the default bound, never
-            budget = DEFAULT_BOUND  # a wait without one at the process's exit)
+        if budget == float("inf"):  # (no tracked object left: shutdown_timeout's default,
+            from readme_metrics.options import BY_NAME  # never an unbounded wait at exit)
+
+            budget = float(BY_NAME["shutdown_timeout"].default)
         ended.wait(max(0.0, other_began + budget + SAY_GRACE - time.monotonic()))
 
 
