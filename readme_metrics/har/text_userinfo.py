@@ -107,13 +107,30 @@ def userinfo_hidden_in(text: str) -> str:
     percent-encoded or with Unicode escapes (see the module's docstring), a user alone
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
-        text = _hidden(text, _RAW.finditer(text), False)
+        text = _hidden(text, _raw(text), False)
     if "%40" in text or "@" in text and (
             "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text):
         text = _hidden(text, _encoded(text), True)
     if "\\u" in text:
         text = _hidden(text, _ESCAPED.finditer(text), False, escaped=True)
     return text
+
+
+def _raw(text: str) -> Iterator[re.Match[str]]:
+    """:data:`_RAW`'s matches in ``text`` but one whose user is a host, then JSON's escape
+    of a blank (:data:`_HOST_THEN_BLANK`: ``https://example.com\\nSupport:ada@x``, a
+    website, a newline, a label and an address): its authority ends at the backslash,
+    no userinfo (review146: the address's user was hidden as a password, the host
+    masked with a long user; a backslash ended it till hostile55)."""
+    for found in _RAW.finditer(text):
+        if "\\" not in found[1] or _HOST_THEN_BLANK.match(found[1]) is None:
+            yield found
+
+
+#: A user that is a host (a ``.`` before its first backslash: a domain user,
+#: ``CORP\\nancy``, has none) then JSON's escape of a blank (``\\n``, ``\\r``, ``\\t``,
+#: ``\\f``; a backslash before another letter, ``corp.example\\ada``, is the user's).
+_HOST_THEN_BLANK = lazy_compile(r"[^\\.]*\.[^\\]*\\[nrtf]")
 
 
 def _encoded(text: str) -> Iterator[re.Match[str]]:
