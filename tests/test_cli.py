@@ -122,9 +122,17 @@ def test_demo_requests_writes_a_valid_har_file(tmp_path: Path) -> None:
             'redacted by the demo\'s denylist=["password"]: your app redacts only what its '
             "denylist names)") in proc.stdout, proc.stdout
     # newcomer41: what one log holds was only in the HAR file, for a browser's devtools
-    # a newcomer on a server has not got: the login's log, as sent, ends the output.
+    # a newcomer on a server has not got: the login's log, as sent, comes last but the
+    # next step (newcomer42: the run ended there, with no word of how to see their own
+    # app's calls, nor of the demo that serves until Ctrl-C).
     (sample,) = [n for n, line in enumerate(proc.lines) if line.startswith("one log, as sent:")]
-    shown = "\n".join(proc.lines[sample:])
+    (following,) = [n for n, line in enumerate(proc.lines) if line.startswith("next:")]
+    assert sample < following == len(proc.lines) - 3, proc.stdout
+    then = " ".join(" ".join(proc.lines[following:]).split())
+    assert ("next: your own app's calls: `readme-metrics collect` in one terminal, the app "
+            "in another with the export line it prints (README.md, \"See it locally\"); "
+            "`readme-metrics demo` alone serves this API until Ctrl-C") in then, then
+    shown = "\n".join(proc.lines[sample:following])
     assert "POST /api/login" in proc.lines[sample], shown
     assert re.search(r"X-Api-Key: +sha512-\S+\?\w{4} \(the caller's key, masked\)", shown), shown
     assert re.search(r"password=\[REDACTED \d+\] \(password: in the demo's denylist\)",

@@ -41,6 +41,13 @@ __all__ = ["DEMO_API_KEY", "run_demo"]
 DEMO_API_KEY = "rdme_demo_local_only_not_a_real_key"
 #: Seconds the demo waits at start for the docs URL lookup (the collector answers it).
 DOCS_URL_WAIT = 1.0
+#: The last lines of a ``--requests N`` run that went well: what a newcomer does next (the
+#: run ended on one log's lines, with no word of how to see their own app's calls).
+NEXT_STEP = (
+    "next:        your own app's calls: `readme-metrics collect` in one terminal, the app in",
+    "             another with the export line it prints (README.md, \"See it locally\");",
+    "             `readme-metrics demo` alone serves this API until Ctrl-C, for you to call it",
+)
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -271,4 +278,6 @@ def _finish(collector: LocalCollector, middleware: MetricsMiddleware, har_path: 
         print(f"readme-metrics demo: expected {calls.done} valid logs, the collector accepted "
               f"{store.accepted} and refused {store.rejected}", file=sys.stderr, flush=True)
         return 1
+    for line in NEXT_STEP:
+        print(line, flush=True)
     return 0
