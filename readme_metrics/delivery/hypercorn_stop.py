@@ -60,22 +60,27 @@ def watch() -> None:
         take_sigterm()
 
 
-def take_sigterm() -> None:
-    """In the main thread, with SIGTERM at its default (Python's and the system's): set
-    :class:`_Handler` for it (a SIGTERM then has the close run first, then ends the
-    process as bare; :mod:`.uvicorn_exit` too). Once per process; never raises."""
+def take_sigterm(instead_of: Any = None) -> Any:
+    """In the main thread, with SIGTERM at its default (Python's and the system's), or
+    at ``instead_of`` (:mod:`.uvicorn_exit`'s stand-in for it): set :class:`_Handler`
+    for it (a SIGTERM then has the close run first, then ends the process as bare).
+    Once per process; the handler set (or already set here), else None. Never raises."""
     global _watched_pid
     if _watched_pid == os.getpid():
-        return
+        return signal.getsignal(signal.SIGTERM)
     try:
-        if (threading.current_thread() is not threading.main_thread()
-                or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
-                or not second_interrupt.in_force(signal.SIGTERM, signal.SIG_DFL)):
-            return
-        signal.signal(signal.SIGTERM, _Handler())
+        current = signal.getsignal(signal.SIGTERM)
+        if threading.current_thread() is not threading.main_thread() or not (
+                (instead_of is not None and current is instead_of)
+                or (current == signal.SIG_DFL
+                    and second_interrupt.in_force(signal.SIGTERM, signal.SIG_DFL))):
+            return None
+        handler = _Handler()
+        signal.signal(signal.SIGTERM, handler)
         _watched_pid = os.getpid()
+        return handler
     except (ValueError, OSError, TypeError, AttributeError):  # pragma: no cover
-        pass
+        return None
 
 
 def in_hypercorn_worker() -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -64,8 +65,11 @@ _at_exit_pid = 0  # (at_exit)
 _exit_began: Optional[float] = None
 #: Seconds past a close's bound for it to say what it gave up on (_earlier_closes_end).
 SAY_GRACE = 1.0
-#: The close_all calls running, by thread: (set once it ended, when it began).
-_closes: dict[int, tuple[threading.Event, float]] = {}
+#: The close_all calls running, by thread: (set once it ended, when its bound began,
+#: its place in the order of the calls: _earlier_closes_end).
+_closes: dict[int, tuple[threading.Event, float, int]] = {}
+#: Numbers close_all calls as they come (a single step under the GIL).
+_close_order = itertools.count()
 
 
 def track(obj: ProcessBound) -> None:
@@ -137,8 +141,8 @@ def close_all(began: Optional[float] = None) -> None:
     once a close another thread began before it has ended too (_earlier_closes_end)."""
     global _exit_began
     _exit_began = time.monotonic() if began is None else began
-    ended, mine = threading.Event(), _exit_began
-    _closes[threading.get_ident()] = (ended, mine)
+    ended, mine, order = threading.Event(), _exit_began, next(_close_order)
+    _closes[threading.get_ident()] = (ended, mine, order)
     # (Imported here: it uses this module. A SIGTERM left at its default, which killed
     # the process mid-close unsaid, says what the closes held first: delivery43.)
     from readme_metrics.delivery.second_interrupt import watching
@@ -149,7 +153,7 @@ def close_all(began: Optional[float] = None) -> None:
             started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
             for obj in started:
                 _safe(obj.finish_exit)
-            _earlier_closes_end(mine)
+            _earlier_closes_end(order)
     except BaseException as exc:
         # A second Ctrl-C (KeyboardInterrupt), a signal handler's SystemExit, in an exit
         # hook or a close: every object not closed yet ends its close now and says what
@@ -163,18 +167,21 @@ def close_all(began: Optional[float] = None) -> None:
         ended.set()
 
 
-def _earlier_closes_end(began: float) -> None:
-    """Wait until every close_all that another thread of this process began before this
-    one (``began``; ties by thread) has ended, each within its bound (the shortest
-    ``shutdown_timeout`` from when it began, and :data:`SAY_GRACE` for what it says
-    there). A close that found one under way started nothing; returning at once, its
-    caller ended the process (a signal handler's thread, by that signal) or the
-    interpreter (atexit) while that one delivered: logs lost unsaid (delivery72). Only
-    earlier ones: two closes never wait for each other. Never raises."""
-    me = (began, threading.get_ident())
+def _earlier_closes_end(order: int) -> None:
+    """Wait until every close_all that another thread of this process called before this
+    one (``order``: :data:`_close_order`'s number) has ended, each within its bound (the
+    shortest ``shutdown_timeout`` from when its bound began, and :data:`SAY_GRACE` for
+    what it says there). A close that found one under way started nothing; returning at
+    once, its caller ended the process (a signal handler's thread, by that signal) or
+    the interpreter (atexit) while that one delivered: logs lost unsaid (delivery72).
+    Only earlier ones: two closes never wait for each other. Earlier by the call, not by
+    the bound's start: a SIGTERM handler's close counts its bound from the signal
+    (hypercorn_stop), before an exit's close that began while it waited for the loop's
+    calls; ordered so, it waited for nothing and its SIGTERM killed the process while
+    that close delivered, unsaid (delivery73: 0 of 40 delivered). Never raises."""
     budget = exit_budget()
-    for ident, (ended, other_began) in list(_closes.items()):
-        if ident == me[1] or (other_began, ident) > me:
+    for ident, (ended, other_began, other_order) in list(_closes.items()):
+        if ident == threading.get_ident() or other_order > order:
             continue
         if budget == float("inf"):  # (no tracked object left: shutdown_timeout's default,
             from readme_metrics.options import BY_NAME  # never an unbounded wait at exit)

@@ -30,15 +30,28 @@ process by that signal, as bare. uvicorn's graceful stop (its own handler took t
 signal) ends the process by the signal it caught before any callback runs: nothing is
 set there. A ``serve`` that ended without one (``--limit-max-requests``, a startup that
 failed) leaves a process on its way out too: the handler is set there as well.
+
+Between uvicorn's putting SIGTERM back and that callback (the rest of the loop's turn:
+the raise reaching the task, its callbacks scheduled), a SIGTERM still killed the worker
+unsaid (delivery70: the parent's SIGTERM after the group's; 1 of 30 group stops under
+load lost a log, nothing said). So :func:`watch` also has uvicorn put back, in place of
+SIG_DFL, :class:`_Restored` (the value in ``capture_signals``'s own dict of the handlers
+it found, reached through ``serve``'s coroutine): a SIGTERM from then on sets the
+library's handler and goes to it, with no moment at the default in between. At
+uvicorn's graceful stop (it caught the signal and raises it again once its handlers are
+back) :class:`_Restored` is the default: the process ends by that signal, as bare.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import signal
 import sys
 import threading
-from typing import Any
+from types import FrameType
+from typing import Any, Optional
 
 from readme_metrics.delivery import hypercorn_stop
 
@@ -63,6 +76,9 @@ def watch() -> None:
         for task in asyncio.all_tasks(loop):
             if getattr(task.get_coro(), "cr_code", None) is code:
                 task.add_done_callback(_served)
+                # (next turn: ``serve`` may be running now, the app imported in it, and
+                # a running coroutine's ``with`` is not among its referents)
+                loop.call_soon(_restore_ours, task.get_coro(), server)
                 _watched_pid = os.getpid()
                 return
     except Exception:  # no loop running here, another server: as it was
@@ -73,4 +89,48 @@ def _served(task: Any) -> None:
     """uvicorn's ``serve`` ended, its signal handlers put back: the library's SIGTERM
     handler set where SIGTERM is at its default. (Its exception not asked: asked, asyncio
     would no longer say one never retrieved.) Never raises."""
-    hypercorn_stop.take_sigterm()
+    hypercorn_stop.take_sigterm(instead_of=_restored)
+
+
+def _restore_ours(coro: Any, server: Any) -> None:
+    """In ``capture_signals``'s dict of the handlers it puts back as ``serve`` ends, a
+    SIG_DFL for SIGTERM becomes :class:`_Restored`. Anything else found (another
+    uvicorn's shape, a handler that was there before it): left. Never raises."""
+    global _restored
+    try:
+        code = getattr(getattr(server.capture_signals, "__wrapped__", None), "__code__", None)
+        for exit_method in gc.get_referents(coro):  # (the ``with``'s bound __exit__)
+            gen: Any = getattr(getattr(exit_method, "__self__", None), "gen", None)
+            if code is None or getattr(gen, "gi_code", None) is not code:
+                continue
+            handlers = gen.gi_frame.f_locals.get("original_handlers")
+            if (isinstance(handlers, dict)
+                    and handlers.get(signal.SIGTERM) == signal.SIG_DFL):
+                _restored = _Restored(coro.cr_frame.f_locals.get("self"))
+                handlers[signal.SIGTERM] = _restored
+            return
+    except Exception:  # another shape: the callback alone, as before
+        pass
+
+
+class _Restored:
+    """SIGTERM's handler once uvicorn's ``serve`` ended, in place of its default."""
+
+    #: :mod:`.second_interrupt` wraps it as it does SIG_DFL while a close runs.
+    default_action = True
+
+    def __init__(self, server: Any) -> None:
+        self._server = server  # (uvicorn's Server: the signals its stop caught)
+
+    def __call__(self, signum: int, frame: Optional[FrameType]) -> Any:
+        graceful = signum in getattr(self._server, "_captured_signals", ())
+        handler = None if graceful else hypercorn_stop.take_sigterm(self)
+        if callable(handler) and handler is not self:
+            return handler(signum, frame)
+        signal.signal(signum, signal.SIG_DFL)  # (as bare: the default's action)
+        signal.raise_signal(signum)
+        return None
+
+
+#: uvicorn's stand-in for SIGTERM's default as ``serve`` ends (None: not set).
+_restored: Optional[_Restored] = None

@@ -1,0 +1,110 @@
+"""delivery70 (1): ``uvicorn --workers 2``, a site with README's SIGTERM lines: a
+SIGTERM to a worker the moment uvicorn's ``serve`` puts SIGTERM back as it ends (the
+parent's own SIGTERM after the group's, landing there) killed the worker outright: SIGTERM
+was at its default until delivery67's callback on the ``serve`` task ran, a turn of the
+loop later; every log it held lost, nothing said. Now uvicorn puts back the library's
+stand-in (:class:`readme_metrics.delivery.uvicorn_exit._Restored`), not SIG_DFL.
+
+The moment is made certain, not raced for: the site wraps ``signal.signal`` so that,
+once its own SIGTERM handler ran, the first SIGTERM handler set (uvicorn's putting back)
+is followed at once by a SIGTERM to the worker itself. Before: 0 of 40 delivered, the
+workers killed by SIGTERM, nothing said (3 of 3 runs). With the stand-in alone, still 0 of
+40 (3 of 3 runs; delivery73): the handler's close, its bound counted from the signal,
+began after the exit's close in the main thread but counted itself the earlier one, so
+it waited for nothing and its SIGTERM killed the worker mid-delivery; closes are ordered
+by their call now (:func:`readme_metrics.delivery.process.close_all`). Both: 40 of 40.
+Real parts: uvicorn in a subprocess, a raw ASGI app wrapped by the library's middleware,
+40 calls held for the close, the collector on 127.0.0.1."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.ports import free_port
+from tests.support.processes import kill_server, start_server
+from tests.test_delivery67_uvicorn_group_stop import _answers, _workers
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+    importlib.util.find_spec("uvicorn") is None, reason="uvicorn is not installed")]
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = 40
+
+SITE = textwrap.dedent("""
+    import json, os, signal, sys
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    stopping = []
+    real_signal = signal.signal
+
+    def landing(signum, handler):  # uvicorn's putting SIGTERM back: a SIGTERM right then
+        previous = real_signal(signum, handler)
+        if signum == signal.SIGTERM and stopping == [True]:
+            stopping.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return previous
+
+    signal.signal = landing
+
+    def exit_now(*_):  # README's SIGTERM lines
+        stopping.append(True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, exit_now)
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"no {scope['type']} here")
+        body = json.dumps({"pid": os.getpid()}).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    application = ReadMeMetricsMiddleware(app, MetricsApiConfig(
+        api_key="group-key", metrics_api=os.environ["METRICS_URL"],
+        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
+        grouping_function=lambda req: {"api_key": "caller-1"}))
+""")
+
+
+def test_a_sigterm_as_uvicorn_puts_sigterm_back_leaves_no_log_unsaid(
+        collector: Collector, tmp_path: Path) -> None:
+    (tmp_path / "landing_site.py").write_text(SITE)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
+           "METRICS_URL": collector.url,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    process = start_server(
+        [sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
+         "--workers=2", "--no-access-log", "landing_site:application"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _answers(base + "/ready"), 60)
+        with requests.Session() as session:
+            assert [session.get(f"{base}/item/{i}", timeout=30).status_code
+                    for i in range(CALLS)] == [200] * CALLS
+        workers = _workers(process.pid)
+        assert len(workers) == 2, workers
+        for pid in workers:
+            os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not _workers(process.pid), 60)
+        process.send_signal(signal.SIGTERM)
+        said = process.communicate(timeout=60)[0].decode(errors="replace")
+    finally:
+        kill_server(process)
+    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    items = [url for url in urls if "/item/" in url]
+    assert len(items) == len(set(items)) == CALLS, said[-3000:]
