@@ -246,6 +246,11 @@ def _threads_exit() -> None:
             _safe(post)
 
 
+def tracked() -> list[ProcessBound]:
+    """The objects tracked in this process now."""
+    return _snapshot()
+
+
 def _snapshot() -> list[ProcessBound]:
     with _lock:
         return list(_tracked)
