@@ -151,7 +151,8 @@ def test_the_close_after_the_exits_posts_has_no_bound_of_its_own(
 
 def _at_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in ``process.close_all``: the close is the exit's, begun now."""
-    monkeypatch.setattr(process, "_exit_began", time.monotonic())
+    began = time.monotonic()
+    monkeypatch.setattr(process, "exit_began", lambda: began)
 
 
 def test_the_exits_close_ends_where_the_bound_from_the_main_threads_end_does(

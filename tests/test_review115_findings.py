@@ -90,7 +90,8 @@ def _cut_then_late(delivery: Delivery, collector: Collector,
     assert time.monotonic() >= exit_by
     wait_until(lambda: collector.failed or collector.received)
     assert delivery.submit(item("late"))  # past the bound: the close's own
-    monkeypatch.setattr(process, "_exit_began", time.monotonic())
+    began = time.monotonic()
+    monkeypatch.setattr(process, "exit_began", lambda: began)
     caplog.clear()
     delivery.close()
     stats = delivery.stats

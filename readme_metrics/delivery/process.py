@@ -60,16 +60,15 @@ _installed = False
 _pid = os.getpid()
 _finalizer_pid = 0
 _at_exit_pid = 0  # (at_exit)
-# When close_all began (time.monotonic()), while it runs: the exit hooks' wait and the
-# tracked objects' drains share one shutdown_timeout from there.
-_exit_began: Optional[float] = None
 #: Seconds past a close's bound for it to say what it gave up on (_earlier_closes_end).
 SAY_GRACE = 1.0
-#: The close_all calls running, by thread: (set once it ended, when its bound began,
-#: its place in the order of the calls: _earlier_closes_end).
+#: The close_all calls running, each by its own token, a number in the order of the
+#: calls: (set once it ended, when its bound began: time.monotonic(), the exit hooks' wait
+#: and the tracked objects' drains sharing one shutdown_timeout from there; its thread).
+#: Read by exit_began (delivery74: one global, a later close's end set it to None while
+#: an earlier one still ran) and _earlier_closes_end (delivery73: ordered by the call).
 _closes: dict[int, tuple[threading.Event, float, int]] = {}
-#: Numbers close_all calls as they come (a single step under the GIL).
-_close_order = itertools.count()
+_tokens = itertools.count()  # (a single step under the GIL)
 
 
 def track(obj: ProcessBound) -> None:
@@ -139,10 +138,9 @@ def close_all(began: Optional[float] = None) -> None:
     (its ``shutdown_timeout`` from the start of this call, the exit hooks' time too;
     from ``began``, a ``time.monotonic()``, where given: a stop's wait before it). Returns
     once a close another thread began before it has ended too (_earlier_closes_end)."""
-    global _exit_began
-    _exit_began = time.monotonic() if began is None else began
-    ended, mine, order = threading.Event(), _exit_began, next(_close_order)
-    _closes[threading.get_ident()] = (ended, mine, order)
+    ended, mine = threading.Event(), time.monotonic() if began is None else began
+    token = next(_tokens)
+    _closes[token] = (ended, mine, threading.get_ident())
     # (Imported here: it uses this module. A SIGTERM left at its default, which killed
     # the process mid-close unsaid, says what the closes held first: delivery43.)
     from readme_metrics.delivery.second_interrupt import watching
@@ -153,7 +151,7 @@ def close_all(began: Optional[float] = None) -> None:
             started = [obj for obj in _snapshot() if _safe(obj.begin_exit)]
             for obj in started:
                 _safe(obj.finish_exit)
-            _earlier_closes_end(order)
+            _earlier_closes_end(token)
     except BaseException as exc:
         # A second Ctrl-C (KeyboardInterrupt), a signal handler's SystemExit, in an exit
         # hook or a close: every object not closed yet ends its close now and says what
@@ -162,26 +160,27 @@ def close_all(began: Optional[float] = None) -> None:
         interrupted(exc)
         raise
     finally:
-        _exit_began = None
-        _closes.pop(threading.get_ident(), None)
+        _closes.pop(token, None)
         ended.set()
 
 
-def _earlier_closes_end(order: int) -> None:
+def _earlier_closes_end(token: int) -> None:
     """Wait until every close_all that another thread of this process called before this
-    one (``order``: :data:`_close_order`'s number) has ended, each within its bound (the
-    shortest ``shutdown_timeout`` from when its bound began, and :data:`SAY_GRACE` for
-    what it says there). A close that found one under way started nothing; returning at
-    once, its caller ended the process (a signal handler's thread, by that signal) or
-    the interpreter (atexit) while that one delivered: logs lost unsaid (delivery72).
-    Only earlier ones: two closes never wait for each other. Earlier by the call, not by
-    the bound's start: a SIGTERM handler's close counts its bound from the signal
-    (hypercorn_stop), before an exit's close that began while it waited for the loop's
-    calls; ordered so, it waited for nothing and its SIGTERM killed the process while
-    that close delivered, unsaid (delivery73: 0 of 40 delivered). Never raises."""
+    one (``token``: the calls' order) has ended, each within its bound (the shortest
+    ``shutdown_timeout`` from when its bound began, and :data:`SAY_GRACE` for what it says
+    there). A close that found one under way started nothing; returning at once, its
+    caller ended the process (a signal handler's thread, by that signal) or the
+    interpreter (atexit) while that one delivered: logs lost unsaid (delivery72). Only
+    earlier ones: two closes never wait for each other (nor one for another of its own
+    thread: a close within a close's hook). Earlier by the call, not by the bound's start:
+    a SIGTERM handler's close counts its bound from the signal (hypercorn_stop), before an
+    exit's close that began while it waited for the loop's calls; ordered so, it waited
+    for nothing and its SIGTERM killed the process while that close delivered, unsaid
+    (delivery73: 0 of 40 delivered). Never raises."""
+    me = threading.get_ident()
     budget = exit_budget()
-    for ident, (ended, other_began, other_order) in list(_closes.items()):
-        if ident == threading.get_ident() or other_order > order:
+    for other, (ended, other_began, ident) in list(_closes.items()):
+        if other >= token or ident == me:
             continue
         if budget == float("inf"):  # (no tracked object left: shutdown_timeout's default,
             from readme_metrics.options import BY_NAME  # never an unbounded wait at exit)
@@ -215,8 +214,15 @@ def interrupted(exc: BaseException) -> None:
 
 
 def exit_began() -> Optional[float]:
-    """When the exit's close_all began (``time.monotonic()``), while it runs; else None."""
-    return _exit_began
+    """When the exit's close_all began (``time.monotonic()``), while one runs; else None.
+    In a thread running close_all, its own (the latest it began); elsewhere the latest
+    close_all's still running. Another close's end leaves it as is (delivery74)."""
+    closes = list(_closes.values())  # (one C call: in the order they began)
+    me = threading.get_ident()
+    for _, began, ident in reversed(closes):
+        if ident == me:
+            return began
+    return closes[-1][1] if closes else None
 
 
 def exit_budget() -> float:
@@ -242,6 +248,11 @@ def _threads_exit() -> None:
         post = getattr(obj, "post_waiting", None)
         if post is not None:
             _safe(post)
+
+
+def tracked() -> list[ProcessBound]:
+    """The objects tracked in this process now."""
+    return _snapshot()
 
 
 def _snapshot() -> list[ProcessBound]:

@@ -30,6 +30,11 @@ said, their POSTs cut).
 The handler is noted by a wrapper that the autoreloader's main thread puts in place at
 its next look at the files after the middleware is made (:func:`watch_reload`:
 ``signal.signal`` needs that thread).
+
+At Ctrl-C the child first says, in one line, how many logs are not delivered yet, before
+the KeyboardInterrupt's way to the close (:func:`_take_sigint`): on a machine too loaded
+to begin the close within those 0.25 s, the SIGKILL lost them with no line (blackbox21:
+1 run of 13 at a load of 52 lost 5 unsaid; delivery74). None when nothing waits.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import sys
 import threading
 from typing import Any, Callable, Optional
 
+from readme_metrics.delivery import process
 from readme_metrics.delivery.gunicorn_stop import Limit
 from readme_metrics.delivery.interrupted import signal_raised
 
@@ -54,6 +60,8 @@ _reloading = False
 _terminated = False
 #: The main thread looked (:func:`_take_sigterm`), once.
 _taken = False
+#: The line at Ctrl-C was said (:func:`_say_unsent`), once.
+_said = False
 
 
 class AutoreloaderLimit(Limit):
@@ -139,6 +147,7 @@ def _looking(files: Callable[..., Any]) -> Callable[..., Any]:
         if not _taken:
             try:
                 if threading.current_thread() is threading.main_thread():
+                    _take_sigint()  # (first: a SIGTERM noted tells it is in place)
                     _take_sigterm()
             except BaseException as error:
                 _note(error)
@@ -177,5 +186,45 @@ def _take_sigterm() -> None:
 
         setattr(terminated, _NOTING, True)
         signal.signal(signal.SIGTERM, terminated)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _take_sigint() -> None:
+    """In the main thread: the SIGINT handler (Python's, raising KeyboardInterrupt) says
+    first what the SIGKILL 0.25 s later would lose (:func:`_say_unsent`). Never raises."""
+    try:
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler) or getattr(handler, _NOTING, False):
+            return
+
+        def interrupted(signum: int, frame: Any) -> Any:
+            _say_unsent()
+            return handler(signum, frame)
+
+        setattr(interrupted, _NOTING, True)
+        signal.signal(signal.SIGINT, interrupted)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _say_unsent() -> None:
+    """At the first Ctrl-C, where the autoreloader's kill comes (not at a reload): each
+    delivery with logs not delivered yet says how many, at once, ahead of its close
+    (which may not begin before the kill). Never raises."""
+    global _said
+    if _said:
+        return
+    _said = True
+    try:
+        found = limit()
+        if found is None:
+            return
+        ahead = (f"Ctrl-C: {found.said()} {found.kills()}, and they are lost with it "
+                 f"unless the close sends them first ({found.advice()})")
+        for obj in process.tracked():
+            say = getattr(obj, "say_unsent", None)
+            if say is not None:
+                say(ahead)
     except Exception:  # noqa: BLE001
         pass
