@@ -29,11 +29,11 @@ closed meanwhile (asyncio's TLS one closed twice raises from every call) makes t
 a plain one.
 
 Over TLS a client's close_notify is data, which the server's TLS layer takes for the
-client's end (delivery75): data behind bytes the server took, whose message has not
-come, waits with the server paused until it comes (or the time is up); a wait that ended
-with the body's last message keeps the server paused, as at a client's end
-(:func:`_tls_end`); a hold ends at its time only (the caller's ``half_closed`` tells a
-close_notify that came with the body's rest: :func:`.tls_records.past_body`).
+client's end (delivery75): one behind bytes the server took, whose message has not come,
+waits with the server paused until it comes (or the time is up); a wait that ended with
+the body's last message keeps the server paused, as at a client's end (:func:`_tls_end`);
+a hold ends at its time only (the caller's ``half_closed`` tells a close_notify that came
+with the body's rest: :func:`.tls_records.past_body`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
+from readme_metrics.capture.tls_records import notify_next
 
 __all__ = ["TURNS", "socket_reader", "watched_within"]
 
@@ -351,7 +352,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if half_closed():
                 ended = True
                 break
-            if took and tls:  # (its message first, the server paused: see the module)
+            if took and tls and notify_next(transport):  # (its message first, paused)
                 await asyncio.wait([task], timeout=max(deadline - time.perf_counter(), 0))
                 break
             # Data: the server reads it, and is paused again (at the loop's top) as
