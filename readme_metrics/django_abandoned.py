@@ -258,7 +258,7 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
     # hypercorn's client ended its side before its 500 (read now: its connection still
     # open, not closed by hypercorn after the 500; delivery65)
     early_end = not waited and _hypercorn_ended(send)
-    capture.verdict = _WAITED if waited else (send, early_end)
+    capture.verdict = _WAITED if waited else (send, early_end, wire)
     decided: list[bool] = []
 
     @_marked
@@ -337,7 +337,9 @@ def unsent_at_exit(capture: Capture) -> None:
     no answer (before delivery62, uvicorn's 500; before delivery65, hypercorn's), and
     where hypercorn's 500 went into a connection the client had ended: the client left
     (before delivery65, that 500). The view's answer daphne took, still in Twisted's
-    buffer as the chain's task ended: what went out of it (delivery69). Never raises."""
+    buffer as the chain's task ended (delivery69), or taken before a chain's task that
+    had not ended when the stop ended the loop (delivery75; before, no answer "before its
+    response started", the client's whole 200 too): what went out of it. Never raises."""
     kept = capture.verdict
     capture.verdict = False
     if kept.__class__ is DaphneWire:  # (the stop's close never came: the loop ended)
@@ -345,8 +347,10 @@ def unsent_at_exit(capture: Capture) -> None:
         return
     if kept.__class__ is not tuple:  # (none; or the handler waited: its task's, cut so)
         return
-    send, ended = kept
-    if _client_left_first(send, ended):
+    send, ended, wire = kept
+    if wire is not None and wire.started():  # (daphne took the view's answer)
+        wire.log_went_out(capture.recorder)
+    elif _client_left_first(send, ended):
         client_left(capture)
     elif response_started(send, daphne=False) is False:
         capture.recorder.no_answer(_CANCELLED, capture.recorder.status)

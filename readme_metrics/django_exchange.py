@@ -278,6 +278,9 @@ class Capture:
         handler: :mod:`readme_metrics.django_interrupted`)."""
         if self.verdict.__class__ is DaphneWire:  # (its settle() finishes it: delivery69)
             return
+        held = self.in_flight
+        if held is not None and not held[0].alive:  # (finalized, left to the verdict)
+            unclosed.sent(held[1])
         if not self.recorder.finish():
             return
         pending = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from readme_metrics.capture import unclosed
 from readme_metrics.capture.wsgi_response import answers_500, holds_empty_chunks
@@ -32,7 +32,7 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     # Weakly in unclosed's responses in flight too, until then: one the server still
     # holds at exit is logged as far as it went (Capture.cut_at_exit).
     ref = unclosed.sending(capture)
-    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture.finish, ref)
+    dropped = weakref.finalize(response, _finish_dropped, pipeline, capture, ref)
     capture.in_flight = (dropped, ref)
 
     def closed() -> None:
@@ -53,12 +53,17 @@ def finish_at_close(pipeline: MetricsPipeline, capture: Capture, response: Any) 
     response._resource_closers.append(closed)
 
 
-def _finish_dropped(pipeline: MetricsPipeline, finish: Callable[[], None],
+def _finish_dropped(pipeline: MetricsPipeline, capture: Capture,
                     ref: weakref.ref[unclosed.InFlight]) -> None:
+    if capture.verdict:
+        # Its verdict finishes it (Capture.finish counts it off then), or the exit: the
+        # view's status queued now was left as it was, the server's 500 the client got
+        # unsaid (delivery75: an outer middleware's own response dropped it).
+        return
     unclosed.sent(ref)
     # A finalizer only hands over (see handed_over.HandedOver). Quick: the grouping
     # function answered on the request thread, so the exit may run it.
-    pipeline.hand_over(finish, True)
+    pipeline.hand_over(capture.finish, True)
     unclosed.wake(pipeline)
 
 

@@ -31,6 +31,7 @@ from readme_metrics.capture.asgi_servers import (
     uvicorn_unread,
 )
 from readme_metrics.capture.asgi_watch import TURNS, watched_within
+from readme_metrics.capture.tls_records import past_body
 
 if TYPE_CHECKING:
     from readme_metrics.capture.recorder import Recorder
@@ -265,6 +266,17 @@ class RequestSide:
         hypercorn's)."""
         return uvicorn_half_closed(self._receive)
 
+    def _client_done(self) -> bool:
+        """:meth:`_half_closed`, or over TLS the socket holds more than the body's rest
+        (its close_notify: :func:`.tls_records.past_body`): the server must not read it
+        before the answer went out (delivery75)."""
+        if self._half_closed():
+            return True
+        body = self.recorder.request_body
+        transport = self._server_transport()
+        return (body is not None and transport is not None
+                and past_body(transport, body.remaining))
+
     def _expect_readable(self) -> bool:
         """Whether a body sent with ``Expect: 100-continue`` may be read now (the
         response side knows the server)."""
@@ -343,7 +355,7 @@ class RequestSide:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
                 left = until - time.perf_counter()
-                if self._half_closed():
+                if self._client_done():
                     # No more will come, and a turn of the loop would lose the answer
                     # (uvicorn takes the end for a disconnect then, hypercorn answers
                     # its own 400 to a short body; under trio, a checkpoint, in which
@@ -367,7 +379,7 @@ class RequestSide:
                         # The server does not read while we wait (asgi_watch): a
                         # client's end that comes meanwhile is read after the answer.
                         message, ended = await watched_within(
-                            self._read_ahead, left, transport, self._half_closed, began)
+                            self._read_ahead, left, transport, self._client_done, began)
                         if ended:
                             continue  # (half-closed: what the server has, above)
                 if message is None:

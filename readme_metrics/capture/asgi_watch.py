@@ -27,6 +27,13 @@ awaited before sending). So does a wait that ended with the read ahead's message
 the client's end waits in the socket behind the bytes (:func:`_held`). A transport
 closed meanwhile (asyncio's TLS one closed twice raises from every call) makes the wait
 a plain one.
+
+Over TLS a client's close_notify is data, which the server's TLS layer takes for the
+client's end (delivery75): one behind bytes the server took, whose message has not come,
+waits with the server paused until it comes (or the time is up); a wait that ended with
+the body's last message keeps the server paused, as at a client's end (:func:`_tls_end`);
+a hold ends at its time only (the caller's ``half_closed`` tells a close_notify that came
+with the body's rest: :func:`.tls_records.past_body`).
 """
 
 from __future__ import annotations
@@ -34,9 +41,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
+from readme_metrics.capture.tls_records import notify_next
 
 __all__ = ["TURNS", "socket_reader", "watched_within"]
 
@@ -169,17 +178,16 @@ def _resume(reader: Any) -> bool:
 
 class _Hold:
     """The server's reading, paused by :func:`watched_within`, kept paused for a while
-    (see there), the socket watched meanwhile: data resumes it at once (the server
-    reads it as it would have), the client's end keeps it paused to the end of the
-    while. Callbacks of the loop only, no task; the copy of the descriptor is closed at
-    the end."""
+    (see there), the socket watched meanwhile: data resumes it at once (not over TLS),
+    the client's end keeps it paused to the end of the while. Callbacks of the loop
+    only, no task; the copy of the descriptor is closed at the end."""
 
     __slots__ = ("_loop", "_reader", "_copy", "_half_closed", "_timer", "_transport",
                  "_look")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any, copy: socket.socket,
                  half_closed: Callable[[], bool], seconds: float,
-                 transport: Any = None) -> None:
+                 transport: Any = None, tls: bool = False) -> None:
         self._loop = loop
         self._reader = reader
         self._copy: Optional[socket.socket] = copy
@@ -188,7 +196,7 @@ class _Hold:
         self._transport = transport
         self._look: Optional[asyncio.TimerHandle] = None
         try:
-            if not half_closed():
+            if not (tls or half_closed()):  # (over TLS data may be close_notify)
                 loop.add_reader(copy.fileno(), self._woke)
             self._timer = loop.call_later(seconds, self.end)
             if transport is not None:
@@ -246,18 +254,25 @@ def _unread(fd: int) -> int:
         return -1
 
 
-async def _taken(fd: int) -> None:
+async def _taken(fd: int) -> bool:
     """The turns of the loop the server takes to read what woke the watch: until the
     socket's unread bytes drop, :data:`TURNS` at most. Under asyncio the server's reader
     runs after this task's step (two turns); uvloop's polls the socket before its
     queue runs (one turn): the poll after reads a client's end that came right behind
     the bytes (a short read returns, the end is read next), and uvicorn took it for a
-    disconnect and dropped the answer (flaky45)."""
+    disconnect and dropped the answer (flaky45). True once they dropped."""
     there = _unread(fd)
     for _ in range(TURNS):
         await asyncio.sleep(0)
         if _unread(fd) < there:
-            return
+            return True
+    return False
+
+
+def _tls_end(tls: bool, got: Optional[Message], half_closed: Callable[[], bool]) -> bool:
+    """``half_closed()``, or over TLS the body's last message come: a close_notify right
+    behind it, there or on its way, is read after the answer (delivery75)."""
+    return half_closed() or (tls and got is not None and not got.get("more_body", False))
 
 
 def _held(transport: Any, reader: Any, paused: bool, none: bool,
@@ -300,6 +315,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     loop = asyncio.get_running_loop()
     deadline = time.perf_counter() + timeout
     reader, copy = _watching(transport)
+    tls = reader is not None and reader is not transport  # (socket_reader's: TLS)
     ended = False
     paused = False
     failed = False
@@ -307,6 +323,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     try:
         fd = -1 if copy is None else copy.fileno()
         turns = TURNS
+        took = False  # the server took bytes in this wait (their message still to come)
         while not task.done():
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -335,12 +352,15 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if half_closed():
                 ended = True
                 break
+            if took and tls and notify_next(transport):  # (its message first, paused)
+                await asyncio.wait([task], timeout=max(deadline - time.perf_counter(), 0))
+                break
             # Data: the server reads it, and is paused again (at the loop's top) as
             # soon as it took it, before it reads a client's end right behind it.
             paused = False
             if not _resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
-            await _taken(fd)
+            took = await _taken(fd)
         if not task.done():
             await _cancelled(task)  # (a turn: the server still paused)
     except Exception:
@@ -351,20 +371,18 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         failed = True
         raise
     finally:
+        got = _message(task)
         if (not failed and not lost and began is not None and copy is not None
-                and _held(transport, reader, paused, _message(task) is None,
-                          half_closed)):
+                and _held(transport, reader, paused, got is None,
+                          partial(_tls_end, tls, got, half_closed))):
             try:
                 _Hold(loop, reader, copy, half_closed, time.perf_counter() - began,
-                      transport)
+                      transport, tls)
             except Exception:  # noqa: BLE001 - a loop built otherwise: resumed, closed
                 pass
         else:
-            # _resume, never raising: what the wait raised (a cancellation of the app's
-            # task) goes on as it was, and the copy is closed (the connection it keeps
-            # open too). A transport closed meanwhile raised here (uvloop's TLS one):
-            # a cancellation became an AttributeError, which the drain took for a
-            # broken receive, and the task went on; the copy was left to the collector.
+            # _resume never raises (uvloop's TLS transport closed meanwhile raised: a
+            # cancellation became an AttributeError, the copy left to the collector)
             if paused:
                 _resume(reader)
             if copy is not None:

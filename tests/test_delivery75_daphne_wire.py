@@ -1,0 +1,151 @@
+"""delivery75 (f): the branches of delivery69's daphne wire that no test reached.
+
+daphne's stop kills Django's handler (the sync chain), whose left task still sends the
+view's answer; daphne takes it and Twisted buffers it until the socket is writable; the
+stop's close (its ``disconnectAll``) drops what is still buffered
+(:mod:`readme_metrics.capture.daphne_wire`). delivery69's test made the orders where
+all of the answer went out or none of it, the chain's task ending before the close.
+Here, each made every time by the site (as delivery69's ``unwritten`` order, Twisted's
+writes held once the stop began):
+
+- ``part``: the view's answer is 1 MB; the stop lets one write of Twisted's through
+  (its first: the head and the first chunk), the rest stays in Twisted's buffer until
+  the close: the client gets a part of the answer (:data:`~.daphne_wire.PART`).
+- ``closed``: the chain's task ends only once the stop closed the connection (daphne's
+  ``handle_reply`` of the last message waits for it): its wire finds the connection
+  closed already, and decides at once (:meth:`.DaphneWire.settle`).
+
+The bare app's run beside each, under the same order: its client gets the same.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_api import Collector
+from tests.test_delivery56_django_cancelled import SITE as D56_SITE
+from tests.test_delivery56_django_cancelled import _daphne, _stopped_mid_view
+
+pytest.importorskip("django", minversion="5.0")
+pytestmark = pytest.mark.e2e
+
+BIG = 1 << 20  # the view's answer in the part order: well over one write (128 KiB)
+
+SITE = D56_SITE + textwrap.dedent("""
+    from django.http import HttpResponse
+
+    ORDER75 = os.environ.get("D75_ORDER", "")
+
+    if os.environ.get("D75_BIG"):
+        def big_view(request):  # (sync_view's wait, then a long answer)
+            sync_view(request)
+            return HttpResponse(b"x" * int(os.environ["D75_BIG"]),
+                                content_type="text/plain")
+        urlpatterns[1] = path("sync", big_view)
+
+    if ORDER75 in ("part", "closed") and "daphne" in sys.modules:
+        from twisted.internet import reactor as _reactor75  # (daphne's, installed first)
+        _add_writer75 = _reactor75.addWriter
+        _through75 = {}
+
+        def _writes_at_stop(writer):  # (the stop begun: the part order's first two
+            if not _reactor75._stopped:  # writes go out, the head and the first chunk;
+                _add_writer75(writer)  # then what it buffers stays until the close)
+            elif ORDER75 == "part" and _through75.get(writer, 0) < 2:
+                _through75[writer] = _through75.get(writer, 0) + 1
+                writer.doWrite()
+        _reactor75.addWriter = _writes_at_stop
+
+    if ORDER75 in ("closed", "exit") and "daphne" in sys.modules:
+        import daphne.server
+        _reply75 = daphne.server.Server.handle_reply
+
+        async def _reply_then_wait(self, protocol, message):
+            await _reply75(self, protocol, message)
+            if (getattr(protocol, "path", b"") == b"/sync"
+                    and message["type"] == "http.response.body"
+                    and not message.get("more_body")):
+                transport = protocol.transport
+                if ORDER75 == "closed":  # (closed before the chain's task ends)
+                    transport.abortConnection()
+                for _ in range(3000):  # (exit: the loop ends first, at the stop)
+                    if ORDER75 == "closed" and transport.disconnected:
+                        break
+                    await asyncio.sleep(0.01)
+        daphne.server.Server.handle_reply = _reply_then_wait
+""")
+
+
+def _run_beside(collector: Collector, tmp_path: Path, **order: str
+                ) -> tuple[bytes, bytes, str, dict[str, object]]:
+    """(the wrapped app's client's bytes, the bare app's, what the wrapped server said,
+    the wrapped logs' entries by path), the two daphne runs at the same time."""
+    (tmp_path / "bare").mkdir()
+    with ThreadPoolExecutor(1) as beside:
+        bare_run = beside.submit(_stopped_mid_view, collector, tmp_path / "bare", _daphne,
+                                 SITE, "sync", bare=True, **order)
+        got, said, entries = _stopped_mid_view(collector, tmp_path, _daphne, SITE, "sync",
+                                               **order)
+        bare, bare_said, _ = bare_run.result()
+    assert sorted(entries) == ["quick", "sync"], (said, bare_said)
+    return got, bare, said, entries
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "delivery75: the cut body is logged whole (1048576 bytes) and said to have broken off "
+    "because the app's call ended before its end; the client got 64 KiB of it, cut by "
+    "daphne's stop (DaphneWire.log_went_out's PART: broke_off alone)"))
+def test_daphnes_stop_cutting_the_answer_is_logged_cut(collector: Collector,
+                                                       tmp_path: Path) -> None:
+    """``part``: the client got the head and the first 64 KiB of the 1 MB body, then the
+    connection's close; the bare app's client the same. The log says 200, its body
+    incomplete; as what the client got, it says the whole body (left: xfail)."""
+    pytest.importorskip("daphne")
+    got, bare, said, entries = _run_beside(collector, tmp_path, D75_ORDER="part",
+                                           D75_BIG=str(BIG))
+    for client in (bare, got):  # the order made: a part of the answer, then the close
+        assert client.startswith(b"HTTP/1.1 200"), (client[:200], said)
+        assert b"x" * 1000 in client and len(client) < BIG, (len(client), said)
+    response = entries["sync"]["response"]
+    assert response["status"] == 200, response
+    content = response["content"]
+    assert "incomplete: the app's answer broke off" in content["comment"], content
+    assert content["size"] < BIG, (content["size"], content.get("comment"))
+
+
+def test_a_connection_closed_before_the_chain_ended_is_logged_as_no_answer(
+        collector: Collector, tmp_path: Path) -> None:
+    """``closed``: the view's answer taken, none of it written, the connection closed
+    (aborted) before the chain's task ended: the client got nothing but the reset, as
+    the bare app's, and the log says no answer."""
+    pytest.importorskip("daphne")
+    got, bare, said, entries = _run_beside(collector, tmp_path, D75_ORDER="closed")
+    for client in (bare, got):  # the order made: the connection reset, no answer
+        assert not client.startswith(b"HTTP/"), (client[:200], said)
+    response = entries["sync"]["response"]
+    assert (response["status"], response["content"]["size"]) == (500, 0), response
+    assert response["comment"] == (
+        "no answer reached the client: the server closed the connection at its stop "
+        "with the app's answer still unwritten; the app answered 200"), response
+
+
+def test_an_answer_written_out_before_the_loop_ended_is_logged_whole(
+        collector: Collector, tmp_path: Path) -> None:
+    """``exit``: the view's answer written out (delivery69's view-first order: the site
+    holds the stop until it was), the chain's task still running when the stop ended
+    the loop: the log is made at exit, from the wire (before: "no answer reached the
+    client: the server cancelled the app before its response started", a 500, though
+    the client had the whole 200)."""
+    pytest.importorskip("daphne")
+    got, bare, said, entries = _run_beside(collector, tmp_path, D75_ORDER="exit",
+                                           D69_ORDER="flushed")
+    for client in (bare, got):  # the order made: the whole answer
+        assert client.startswith(b"HTTP/1.1 200"), (client, said)
+        assert client.endswith(b'{"slow": true}\r\n0\r\n\r\n'), (client, said)
+    response = entries["sync"]["response"]
+    assert (response["status"], response.get("comment")) == (200, None), response
+    assert response["content"]["text"] == '{"slow": true}', response
