@@ -13,6 +13,7 @@ authority read once: linear.
 
 from __future__ import annotations
 
+import heapq
 import re
 from typing import Iterator, Optional
 from urllib.parse import quote, unquote
@@ -23,6 +24,15 @@ from readme_metrics.masking import is_masked, mask
 
 __all__ = ["TOKEN_USER", "backslash_user_end", "hidden_password", "hidden_user",
            "loose_userinfo_end", "shown_user", "userinfo_hidden_in"]
+
+#: An ASCII sign's escape (no letter's, digit's, nor ``_+.-%``'s: a scheme's or a word's),
+#: after which a URL percent-encoded may start, as after the sign written out (read
+#: from its scheme: :func:`_after_signs`), and so may a URL written out
+#: (``see%20https://ada:...@h``, a browser's query: read as no URL, glued to the
+#: escape's hex digit; hostile56).
+_SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x80) if not (
+    chr(point).isalnum() or chr(point) in "_+.-%"))
+
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -46,12 +56,14 @@ __all__ = ["TOKEN_USER", "backslash_user_end", "hidden_password", "hidden_user",
 #: WHATWG parser read to the authority's last ``@``) is read so when a ``:`` then another
 #: ``@`` follow it within the authority (hostile56: its password was sent); each ``@``'s
 #: look reads to the second ``@`` after it at most: linear.
-_RAW = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
+_RAW_URL = (
+    r"[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
     r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]"
     r"|@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s\"<>`@]*@))*)(?::"
     r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@)(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
+_RAW = lazy_compile(r"(?<![\w+.\-%])" + _RAW_URL)
+_RAW_AT = lazy_compile(_RAW_URL)
 
 #: Blanks (what ``\\s`` reads in a text: where :data:`_RAW`'s authority ends) and the
 #: other signs that end it there (``"``, ``<``, ``>``, a backquote; a backslash is a
@@ -79,18 +91,12 @@ def _percents(signs: str) -> str:
                              for point in (*_ENDS, *map(ord, signs))) + ")"
 
 
-#: A character of a percent-encoded URL's user, of its password (:data:`_ENCODED`).
-_ENCODED_USER = r"[^\s/?#&=%:@\"'<>\\`+]|%(?!" + _percents("/?#:@") + r")[0-9A-Fa-f]{2}"
+#: A character of a percent-encoded URL's user (no IP literal's bracket: ``%5B%3A%3A1%5D``,
+#: ``[::1]``, is no user and password), of its password (:data:`_ENCODED`).
+_ENCODED_USER = r"[^\s/?#&=%:@\"'<>\\`+\[\]]|%(?!" + _percents("/?#:@[]") + r")[0-9A-Fa-f]{2}"
 _ENCODED_PASSWORD = r"[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2}"
 #: ... of a password read loosely: a ``/``, ``?``, ``#`` in it too, as written or encoded.
 _ENCODED_LOOSE = r"[^\s&=%@\"'<>\\`+]|%(?!" + _percents("@") + r")[0-9A-Fa-f]{2}"
-
-#: The hex of an ASCII sign's escape (no letter, digit, nor ``_+.-%``, a scheme's or a
-#: word's): a URL percent-encoded may start after one, as after the sign written out.
-_AFTER_ESCAPE = "(?:" + "|".join(
-    f"{point:02X}|{point:02x}" for point in range(0x80)
-    if not (chr(point).isalnum() or chr(point) in "_+.-%")) + ")"
-
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#``, a
@@ -101,18 +107,20 @@ _AFTER_ESCAPE = "(?:" + "|".join(
 #: holding an encoded ``/``, ``?`` or ``#`` (``https://ada:pa/ss@h`` encoded) is read to
 #: its first ``%40`` when no port's digits are before it, as :data:`_RAW` reads one
 #: written out, to no other URL's start; and a URL starts after an escape of a sign too
-#: (``x%20https%3A...``: prose in a form's value; hostile56: both sent in clear).
-_ENCODED = lazy_compile(
-    r"(?:(?<![\w+.\-%])|(?<=%" + _AFTER_ESCAPE + r"))"
-    r"[A-Za-z](?:[A-Za-z0-9+.\-]|%2[Bb])*(?::|%3[Aa])(?:\\?/|%2[Ff]){2}"
+#: (``x%20https%3A...``: prose in a form's value; hostile56: both sent in clear); its
+#: ``//`` may be PHP's ``\\/\\/`` encoded too (``%5C%2F``: JSON in a form's value).
+_ENCODED_URL = (
+    r"[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}"
     r"((?:" + _ENCODED_USER + r"|(?:@|%40)(?=(?:" + _ENCODED_USER + r")*(?::|%3[Aa])(?:"
     + _ENCODED_LOOSE + r")*(?:@|%40)))*)"
-    r"(?:(?::|%3[Aa])((?![0-9]*(?:[/?#]|%(?i:2f|3f|23)))"
-    r"(?:(?!(?::|%3[Aa])(?:\\?/|%2[Ff]))(?:" + _ENCODED_LOOSE + r"))*"
+    r"(?:(?::|%3[Aa])((?![0-9]*(?:[/?#\\]|%(?i:2f|3f|23|5c)))"
+    r"(?:(?!(?::|%3[Aa])(?:\\|%5[Cc])?(?:/|%2[Ff]))(?:" + _ENCODED_LOOSE + r"))*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
     r"|(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
     r"))?(?:@|%40)")
+_ENCODED = lazy_compile(r"(?<![\w+.\-%])" + _ENCODED_URL)
+_ENCODED_AT = lazy_compile(_ENCODED_URL)
 
 #: A lone backslash in a password read with escapes: one no JSON escape starts (``\\x``,
 #: ``\\@``: a raw text's, as :data:`_RAW` reads a password's; review145's finding 3, the
@@ -121,8 +129,9 @@ _ENCODED = lazy_compile(
 #: ``\\n`` is a newline's, which ends a URL (review145); digits then one are a port's.
 _LONE = r"\\(?![bfnrt\"\\/\s]|u[0-9A-Fa-f]{4})"
 #: A character of a user read with escapes, of a password (:data:`_ESCAPED`): a JSON
-#: string's ``\\\\`` (a backslash: ``CORP\\\\ada``) and a lone backslash too.
-_ESCAPED_USER = (r"[^\s/?#\"<>\\`:@]|\\\\|" + _LONE + r"|\\u(?!" + _escapes(":/@?#")
+#: string's ``\\\\`` (a backslash: ``CORP\\\\ada``) and a lone backslash too; no IP
+#: literal's bracket.
+_ESCAPED_USER = (r"[^\s/?#\"<>\\`:@\[\]]|\\\\|" + _LONE + r"|\\u(?!" + _escapes(":/@?#[]")
                  + r")[0-9A-Fa-f]{4}")
 _ESCAPED_PASSWORD = (r"[^\s/?#\"<>\\`@]|\\\\|" + _LONE + r"|\\u(?!" + _escapes("@/?#")
                      + r")[0-9A-Fa-f]{4}")
@@ -153,7 +162,7 @@ def userinfo_hidden_in(text: str) -> str:
     percent-encoded or with Unicode escapes (see the module's docstring), a user alone
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
-        text = _hidden(text, _RAW.finditer(text), False)
+        text = _hidden(text, _after_signs(text, _RAW, _RAW_AT), False)
     if "%40" in text or "@" in text and (
             "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text):
         text = _hidden(text, _encoded(text), True)
@@ -165,9 +174,48 @@ def userinfo_hidden_in(text: str) -> str:
 def _encoded(text: str) -> Iterator[re.Match[str]]:
     """:data:`_ENCODED`'s matches in ``text`` but a URL written whole as :data:`_RAW`
     reads it (its scheme's ``://`` and its ``@`` as written: that one's)."""
-    for found in _ENCODED.finditer(text):
+    for found in _after_signs(text, _ENCODED, _ENCODED_AT):
         if "%" in text[found.start():found.start(1)] or text[found.end() - 1] != "@":
+            yield found  # (a sign's escape before it too: x%20https://ada:...@h)
+
+
+def _after_signs(text: str, reader: re.Pattern[str], at: re.Pattern[str]
+                 ) -> Iterator[re.Match[str]]:
+    """``reader``'s matches in ``text`` and, from each scheme right after a sign's escape
+    (:data:`_SIGN_ESCAPES`), ``at``'s (the same URL, no look behind it), in order, none
+    overlapping one before it (a pattern trying both starts at each character cost 4
+    times as much on a MiB of a form: :data:`_SIGN_SCHEME` is one the engine scans
+    for fast)."""
+    if "%" not in text:
+        yield from reader.finditer(text)
+        return
+    kept = 0
+    for found in heapq.merge(reader.finditer(text), _at_signs(text, at), key=_START):
+        if found.start() >= kept:
+            kept = found.end()
             yield found
+
+
+def _at_signs(text: str, at: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """``at``'s matches from each scheme after a sign's escape (:func:`_after_signs`)."""
+    for sign in _SIGN_SCHEME.finditer(text):
+        if sign[0].upper() in _SIGN_ESCAPES:
+            found = at.match(text, sign.end())
+            if found is not None:
+                yield found
+
+
+def _START(found: re.Match[str]) -> int:
+    """Where a match starts (:func:`_after_signs`' order)."""
+    return found.start()
+
+
+#: A sign's escape before a scheme and its ``://`` (as written, percent-encoded, or with
+#: JSON's ``\\/``, encoded too): where :func:`_at_signs` reads a URL. Its ``%`` first:
+#: the engine finds each fast.
+_SIGN_SCHEME = lazy_compile(
+    r"%[0-7][0-9A-Fa-f](?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
+    r"(?:\\|%5[Cc])?(?:/|%2[Ff]))")
 
 
 def _unescaped(written: str) -> str:
