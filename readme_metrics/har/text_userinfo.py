@@ -186,8 +186,8 @@ def _after_signs(text: str, reader: re.Pattern[str], at: re.Pattern[str]
     overlapping one before it (a pattern trying both starts at each character cost 4
     times as much on a MiB of a form: :data:`_SIGN_SCHEME` is one the engine scans
     for fast)."""
-    if "%" not in text:
-        yield from reader.finditer(text)
+    if "%" not in text or not ("%2F" in text or "%2f" in text or "/" in text):
+        yield from reader.finditer(text)  # (no scheme's "//" written any way: no scan)
         return
     kept = 0
     for found in heapq.merge(reader.finditer(text), _at_signs(text, at), key=_START):
