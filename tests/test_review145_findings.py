@@ -12,6 +12,8 @@
    user stopped at ``\\u`` (kept for a Unicode escape, ``\\u002f``), the escaped
    reading found no escape there, and the password was sent in clear. A backslash
    before a ``u`` that starts no ``\\uXXXX`` is the user's now.
+3. (Left open here, fixed by hostile56.) An escaped user beside a lone backslash in the
+   password (``DOM\\u00e9x:s3cret99\\x@host``) was sent in clear.
 """
 
 from __future__ import annotations
@@ -66,15 +68,18 @@ def test_a_domain_users_password_is_hidden(text: str) -> None:
     assert logged_bodies(text, "text/plain", DENY)[1] == shown
 
 
-# 3. Left open: an escaped user beside a raw backslash in the password ---------------------
+# 3. An escaped user beside a raw backslash in the password (hostile56) -------------------
 
-@pytest.mark.xfail(strict=True, reason="review145 finding 3, left open: the raw reading's "
-                   "user stops at a Unicode escape, the escaped reading's password takes "
-                   "no lone backslash")
 @pytest.mark.parametrize("text", [
     "see https://DOM\\u00e9x:s3cret99\\x@host/p",
     "x smb:\\/\\/DOM\\u00e9x:s3cret99\\@@host\\/p",
 ])
 def test_an_escaped_user_with_a_backslash_password(text: str) -> None:
-    """Got: the text as sent, the password in clear (2 of 2)."""
-    assert "s3cret99" not in userinfo_hidden_in(text)
+    """The raw reading's user stops at a Unicode escape, the escaped reading's password
+    took no lone backslash: sent in clear. A strict xfail till hostile56 (2 of 2 failed
+    before): the escaped reading takes a backslash no JSON escape starts (``\\x``,
+    ``\\@``)."""
+    shown = userinfo_hidden_in(text)
+    assert shown == text.replace("s3cret99\\x", "%5BREDACTED%2010%5D").replace(
+        "s3cret99\\@", "%5BREDACTED%2010%5D"), shown
+    assert logged_bodies(text, "text/plain", DENY)[1] == shown

@@ -16,6 +16,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text_userinfo import (
+    backslash_user_end,
     hidden_password,
     hidden_user,
     loose_userinfo_end,
@@ -51,8 +52,20 @@ def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
             # A password holding a "/", "?" or "#" unencoded (ada:pa/ss@host/): read as
             # a body's is (text_userinfo; hostile53), when the authority has no port.
             loose = loose_userinfo_end(rest, end)
+            if loose < 0 and rest[end] == "\\" and ":" not in rest[:end]:
+                # A backslash in the user (a\da:pw@host/): the user's, as a body's URL
+                # reads it (hostile56: its password was sent).
+                loose = backslash_user_end(rest, end)
             end = end if loose < 0 else loose + 1
         userinfo, at, host = rest[:end].rpartition("@")
+        if at and end < len(rest) and ":" in host:
+            # An "@" in the user (ada@corp.com:pa/ss@h/): read from its host as one
+            # holding no "@" is, loosely (hostile56: its password was sent).
+            base = len(userinfo) + 1
+            loose = loose_userinfo_end(rest[base:], end - base)
+            if loose >= 0:
+                end = base + loose + 1
+                userinfo, at, host = rest[:end].rpartition("@")
         if at:
             url = scheme + sep + hide(userinfo) + at + host + rest[end:]
     return url
@@ -143,8 +156,9 @@ _USERINFO_START = lazy_compile(r"(?<=[,;=])[^,;=:]*:")
 _LAST_ELEMENT = lazy_compile(r"(?<=[,;=])[^,;=]*$")
 
 
-# What a userinfo's user may hold as written (RFC 3986: unreserved, sub-delims, escapes).
-_USER_SAFE = "!$&'()*+,;=%"
+# What a userinfo's user may hold as written (RFC 3986: unreserved, sub-delims, escapes;
+# a backslash as sent: a domain's CORP\\ada, hostile56).
+_USER_SAFE = "!$&'()*+,;=%\\"
 
 
 def masked_userinfo(userinfo: str) -> str:

@@ -13,6 +13,8 @@ authority read once: linear.
 
 from __future__ import annotations
 
+import heapq
+import operator
 import re
 from typing import Iterator, Optional
 from urllib.parse import quote, unquote
@@ -21,8 +23,17 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
 from readme_metrics.masking import is_masked, mask
 
-__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
-           "shown_user", "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "backslash_user_end", "hidden_password", "hidden_user",
+           "loose_userinfo_end", "shown_user", "userinfo_hidden_in"]
+
+#: An ASCII sign's escape (no letter's, digit's, nor ``_+.-%``'s: a scheme's or a word's),
+#: after which a URL percent-encoded may start, as after the sign written out (read
+#: from its scheme: :func:`_after_signs`), and so may a URL written out
+#: (``see%20https://ada:...@h``, a browser's query: read as no URL, glued to the
+#: escape's hex digit; hostile56).
+_SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x80) if not (
+    chr(point).isalnum() or chr(point) in "_+.-%"))
+
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -41,12 +52,19 @@ __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "loose_userinfo_end",
 #: after the first ``@`` ends the authority (``https://ada:pw@host\@evil/``: hostile54),
 #: as one after a port does (``host:8080\@evil``). A user's backslash before ``u`` and
 #: four hex digits is a Unicode escape's (:data:`_ESCAPED`); before another ``u`` the
-#: user's (a domain's ``CORP\\user``: review145, its password was sent).
-_RAW = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
-    r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]])*)(?::"
-    r"((?![0-9]*(?:[/?#]|\\))(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
+#: user's (a domain's ``CORP\\user``: review145, its password was sent). A user holding
+#: an ``@`` (an address as the user, ``https://ada@corp.com:pw@host/``, which curl and a
+#: WHATWG parser read to the authority's last ``@``) is read so when a ``:`` then another
+#: ``@`` follow it within the authority (hostile56: its password was sent); each ``@``'s
+#: look reads to the second ``@`` after it at most: linear.
+_RAW_URL = (
+    r"[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
+    r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]"
+    r"|@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s\"<>`@]*@))*)(?::"
+    r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@)(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
+_RAW = lazy_compile(r"(?<![\w+.\-%])" + _RAW_URL)
+_RAW_AT = lazy_compile(_RAW_URL)
 
 #: Blanks (what ``\\s`` reads in a text: where :data:`_RAW`'s authority ends) and the
 #: other signs that end it there (``"``, ``<``, ``>``, a backquote; a backslash is a
@@ -74,18 +92,53 @@ def _percents(signs: str) -> str:
                              for point in (*_ENDS, *map(ord, signs))) + ")"
 
 
+#: A character of a percent-encoded URL's user (no IP literal's bracket: ``%5B%3A%3A1%5D``,
+#: ``[::1]``, is no user and password), of its password (:data:`_ENCODED`).
+_ENCODED_USER = r"[^\s/?#&=%:@\"'<>\\`+\[\]]|%(?!" + _percents("/?#:@[]") + r")[0-9A-Fa-f]{2}"
+_ENCODED_PASSWORD = r"[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2}"
+#: ... of a password read loosely: a ``/``, ``?``, ``#`` in it too, as written or encoded.
+_ENCODED_LOOSE = r"[^\s&=%@\"'<>\\`+]|%(?!" + _percents("@") + r")[0-9A-Fa-f]{2}"
+
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#``, a
 #: pair's ``&``, ``=``, or a blank (a form's ``+`` too: a value's space, ``%2B`` a plus;
 #: review144). Each delimiter as written or encoded (``https%3A%2F%2Fada:...%40h``,
 #: ``https://ada%3A...%40h``, ``https%3A\/\/``: an encoder that keeps ``:`` or ``@``;
-#: hostile55: no URL to this, sent), one at least encoded (:func:`_encoded`).
-_ENCODED = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|%3[Aa])(?:\\?/|%2[Ff]){2}"
-    r"((?:[^\s/?#&=%:@\"'<>\\`+]|%(?!" + _percents("/?#:@") + r")[0-9A-Fa-f]{2})*)"
-    r"(?:(?::|%3[Aa])((?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
+#: hostile55: no URL to this, sent), one at least encoded (:func:`_encoded`). A password
+#: holding an encoded ``/``, ``?`` or ``#`` (``https://ada:pa/ss@h`` encoded) is read to
+#: its first ``%40`` when no port's digits are before it, as :data:`_RAW` reads one
+#: written out, to no other URL's start; and a URL starts after an escape of a sign too
+#: (``x%20https%3A...``: prose in a form's value; hostile56: both sent in clear); its
+#: ``//`` may be PHP's ``\\/\\/`` encoded too (``%5C%2F``: JSON in a form's value).
+_ENCODED_URL = (
+    r"[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}"
+    r"((?:" + _ENCODED_USER + r"|(?:@|%40)(?=(?:" + _ENCODED_USER + r")*(?::|%3[Aa])(?:"
+    + _ENCODED_LOOSE + r")*(?:@|%40)))*)"
+    r"(?:(?::|%3[Aa])((?![0-9]*(?:[/?#\\]|%(?i:2f|3f|23|5c)))"
+    r"(?:(?!(?::|%3[Aa])(?:\\|%5[Cc])?(?:/|%2[Ff]))(?:" + _ENCODED_LOOSE + r"))*"
+    r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
+    r"|(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
     r"))?(?:@|%40)")
+_ENCODED = lazy_compile(r"(?<![\w+.\-%])" + _ENCODED_URL)
+_ENCODED_AT = lazy_compile(_ENCODED_URL)
+
+#: A lone backslash in a password read with escapes: one no JSON escape starts (``\\x``,
+#: ``\\@``: a raw text's, as :data:`_RAW` reads a password's; review145's finding 3, the
+#: escaped user ``DOM\\u00e9x`` beside the password ``s3cret99\\x``: sent in clear). A
+#: JSON escape (``\\n``, ``\\/``, ``\\"``, ``\\\\``, ``\\u0041``) is no such backslash:
+#: ``\\n`` is a newline's, which ends a URL (review145); digits then one are a port's.
+_LONE = r"\\(?![bfnrt\"\\/\s]|u[0-9A-Fa-f]{4})"
+#: A character of a user read with escapes, of a password (:data:`_ESCAPED`): a JSON
+#: string's ``\\\\`` (a backslash: ``CORP\\\\ada``) and a lone backslash too; no IP
+#: literal's bracket.
+_ESCAPED_USER = (r"[^\s/?#\"<>\\`:@\[\]]|\\\\|" + _LONE + r"|\\u(?!" + _escapes(":/@?#[]")
+                 + r")[0-9A-Fa-f]{4}")
+_ESCAPED_PASSWORD = (r"[^\s/?#\"<>\\`@]|\\\\|" + _LONE + r"|\\u(?!" + _escapes("@/?#")
+                     + r")[0-9A-Fa-f]{4}")
+#: ... read loosely: a ``/``, ``?``, ``#`` in it too, as written or escaped (``\\/``).
+_ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\\\|\\/|" + _LONE + r"|\\u(?!" + _escapes("@")
+                  + r")[0-9A-Fa-f]{4}")
 
 #: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
 #: each as written or as ``\u003a``, ``\u002f`` (or ``\/``), ``\u0040``
@@ -95,10 +148,13 @@ _ENCODED = lazy_compile(
 #: ``/`` nor ``\`` but another escape's: no other start's, linear.
 _ESCAPED = lazy_compile(
     r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
-    r"((?:[^\s/?#\"<>\\`:@]|\\u(?!" + _escapes(":/@?#") + r")[0-9A-Fa-f]{4})*)"
-    r"(?:(?::|\\u003[Aa])((?:[^\s/?#\"<>\\`@]|\\\\|\\u(?!" + _escapes("@/?#") + r")"
-    r"[0-9A-Fa-f]{4})*(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!" + _escapes("@/?#") + r")"
-    r"[0-9A-Fa-f]{4})*)*))?(?:@|\\u0040)")
+    r"((?:" + _ESCAPED_USER + r"|(?:@|\\u0040)(?=(?:" + _ESCAPED_USER
+    + r")*(?::|\\u003[Aa])(?:" + _ESCAPED_LOOSE + r")*(?:@|\\u0040)))*)"
+    r"(?:(?::|\\u003[Aa])((?![0-9]+" + _LONE + r"|" + _LONE + r"(?:@|\\u0040))"
+    r"(?:(?![0-9]*(?:[/?#]|\\/|\\u(?i:002f|003f|0023)))"
+    r"(?:(?!(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]))(?:" + _ESCAPED_LOOSE + r"))*"
+    r"|(?:" + _ESCAPED_PASSWORD + r")*)(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!"
+    + _escapes("@/?#") + r")[0-9A-Fa-f]{4})*)*))?(?:@|\\u0040)")
 _UNICODE_ESCAPE = lazy_compile(r"\\u([0-9A-Fa-f]{4})")
 
 
@@ -117,28 +173,62 @@ def userinfo_hidden_in(text: str) -> str:
 
 
 def _raw(text: str) -> Iterator[re.Match[str]]:
-    """:data:`_RAW`'s matches in ``text`` but one whose user is a host, then JSON's escape
-    of a blank (:data:`_HOST_THEN_BLANK`: ``https://example.com\\nSupport:ada@x``, a
-    website, a newline, a label and an address): its authority ends at the backslash,
-    no userinfo (review146: the address's user was hidden as a password, the host
-    masked with a long user; a backslash ended it till hostile55)."""
-    for found in _RAW.finditer(text):
+    """:data:`_RAW`'s matches (:func:`_after_signs`) but one whose user is a host then
+    JSON's escape of a blank (:data:`_HOST_THEN_BLANK`): its authority ends there, no
+    userinfo (review146: ``https://example.com\\nSupport:ada@x``'s user was hidden)."""
+    for found in _after_signs(text, _RAW, _RAW_AT):
         if "\\" not in found[1] or _HOST_THEN_BLANK.match(found[1]) is None:
             yield found
 
 
-#: A user that is a host (a ``.`` before its first backslash: a domain user,
-#: ``CORP\\nancy``, has none) then JSON's escape of a blank (``\\n``, ``\\r``, ``\\t``,
-#: ``\\f``; a backslash before another letter, ``corp.example\\ada``, is the user's).
+#: A user that is a host (a ``.`` before its first backslash; ``CORP\\nancy`` has none)
+#: then ``\\n``, ``\\r``, ``\\t`` or ``\\f`` (``corp.example\\ada``: the user's).
 _HOST_THEN_BLANK = lazy_compile(r"[^\\.]*\.[^\\]*\\[nrtf]")
 
 
 def _encoded(text: str) -> Iterator[re.Match[str]]:
     """:data:`_ENCODED`'s matches in ``text`` but a URL written whole as :data:`_RAW`
     reads it (its scheme's ``://`` and its ``@`` as written: that one's)."""
-    for found in _ENCODED.finditer(text):
+    for found in _after_signs(text, _ENCODED, _ENCODED_AT):
         if "%" in text[found.start():found.start(1)] or text[found.end() - 1] != "@":
+            yield found  # (a sign's escape before it too: x%20https://ada:...@h)
+
+
+def _after_signs(text: str, reader: re.Pattern[str], at: re.Pattern[str]
+                 ) -> Iterator[re.Match[str]]:
+    """``reader``'s matches in ``text`` and, from each scheme right after a sign's escape
+    (:data:`_SIGN_ESCAPES`), ``at``'s (the same URL, no look behind it), in order, none
+    overlapping one before it (a pattern trying both starts at each character cost 4
+    times as much on a MiB of a form: :data:`_SIGN_SCHEME` is one the engine scans
+    for fast)."""
+    if "%" not in text or not ("%2F" in text or "%2f" in text or "/" in text):
+        yield from reader.finditer(text)  # (no scheme's "//" written any way: no scan)
+        return
+    kept = 0
+    for found in heapq.merge(reader.finditer(text), _at_signs(text, at), key=_START):
+        if found.start() >= kept:
+            kept = found.end()
             yield found
+
+
+def _at_signs(text: str, at: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """``at``'s matches from each scheme after a sign's escape (:func:`_after_signs`)."""
+    for sign in _SIGN_SCHEME.finditer(text):
+        if sign[0].upper() in _SIGN_ESCAPES:
+            found = at.match(text, sign.end())
+            if found is not None:
+                yield found
+
+
+_START = operator.methodcaller("start")  # (where a match starts: _after_signs' order)
+
+
+#: A sign's escape before a scheme and its ``://`` (as written, percent-encoded, or with
+#: JSON's ``\\/``, encoded too): where :func:`_at_signs` reads a URL. Its ``%`` first:
+#: the engine finds each fast.
+_SIGN_SCHEME = lazy_compile(
+    r"%[0-7][0-9A-Fa-f](?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
+    r"(?:\\|%5[Cc])?(?:/|%2[Ff]))")
 
 
 def _unescaped(written: str) -> str:
@@ -171,8 +261,13 @@ def shown_user(user: str, encoded: bool = False) -> str:
     written, or masked as a credential header's value (percent-encoded, as often as it
     was) when it is as long as a token (hostile52 kept every user, and
     ``https://<token>:x-oauth-basic@github.com`` sent its token in clear; a body kept it
-    till hostile53)."""
+    till hostile53). One holding an ``@`` (``ada@corp.com``: an address as the user) is
+    hidden whole when what is before its ``@`` is no user name (:func:`hidden_user`):
+    ``https://<token>@h:\\x@y`` is a token alone to one reader (hostile56)."""
     shown = unquote(unquote(user) if encoded else user)
+    local, at, _ = shown.partition("@")
+    if at and shown[:1] != "[" and hidden_user(local) != local:
+        return escaped_redacted(shown)
     if len(shown) < TOKEN_USER or is_masked(shown) or shown.startswith("[REDACTED"):
         return user
     masked = quote(mask(shown), safe="")
@@ -232,18 +327,43 @@ def loose_userinfo_end(rest: str, end: int) -> int:
     ``rest[:end]`` is ``user:`` and no port; -1 when it is none."""
     colon = rest.find(":", 0, end)
     # (an IP literal's "[" is no user's: http://[::1]:80/@vite/client was read as
-    # "[" and a password, its host and path hidden; review143)
-    if (colon < 0 or end == colon + 1 or rest[colon + 1:end].isdigit()
-            or "[" in rest[:colon]):
+    # "[" and a password, its host and path hidden; review143. An empty port, then
+    # "/", "?", "#" or "\@", is a port's; a password starting with a backslash,
+    # ada:\pw@h, a password's, as a body's: hostile56.)
+    if (colon < 0 or end == colon + 1 and (rest[end] != "\\" or rest[end + 1:end + 2] in (
+            "@", "")) or rest[colon + 1:end].isdigit() or "[" in rest[:colon]):
         return -1
     found = _LOOSE.match(rest, end)
     return -1 if found is None else found.end() - 1
 
 
+def backslash_user_end(rest: str, end: int) -> int:
+    """Where the userinfo of a URL's ``rest`` (after its ``//``: a header's URL, the
+    whole value) ends when its user holds a backslash, ``rest[end]`` (its first; no
+    ``@``, ``:`` before it), and a password follows (``a\\da:pw@host/``, as :data:`_RAW`
+    reads a body's and curl and ``urlsplit`` read it; a WHATWG parser reads the host
+    ``a`` and a path: hostile56, its password was sent in either reading): at its ``@``,
+    the password read loosely (:data:`_LOOSE`); -1 when it is none (no ``:`` after the
+    user, a port's digits, no ``@``)."""
+    user = _BACKSLASH_USER.match(rest, end)
+    if user is None or _PORT.match(rest, user.end()) is not None:
+        return -1
+    found = _LOOSE.match(rest, user.end())
+    return -1 if found is None else found.end() - 1
+
+
+#: A user's rest from its backslash to its ``:`` (a user's characters, backslashes too,
+#: as :data:`_RAW`'s); then no port (digits to the authority's end: ``a\\b:8080/x@y``).
+_BACKSLASH_USER = lazy_compile(r"\\[^\s/?#:@\[\]]*:")
+_PORT = lazy_compile(r"[0-9]*(?:[/?#]|\Z)|[0-9]+\\|\\@")
+
+
 #: The rest of a loose password from its first ``/``, ``?`` or ``#`` in a URL that is a
 #: header's whole value (no blank nor quote ends it), then the authority to its last
-#: ``@``; one match from one place: linear.
-_LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@]*)*@")
+#: ``@``, a backslash after its first ending it (``ada:pa/ss@host\\@evil/`` goes to
+#: ``host``, as :func:`.header_urls.userinfo_hidden` reads a backslash after an ``@``;
+#: hostile56); one match from one place: linear.
+_LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@\\]*)*@")
 
 
 def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool,
