@@ -390,26 +390,35 @@ def test_answer_ends_before_the_wait_for_a_body_in_flight(
 
 
 @pytest.mark.parametrize("server", ["werkzeug", "wsgiref", "runserver", "gunicorn-sync",
-                                    "gunicorn-gthread"])
+                                    "gunicorn-gthread"], scope="module")
 def test_unread_body_sent_after_expect_100_continue_is_recorded(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, tmp_path: Path, server: str,
+        request: pytest.FixtureRequest) -> None:
     """These servers answer ``100 Continue`` before they call the app (werkzeug,
     runserver, gunicorn) or never (wsgiref), so reading what has arrived cannot make them
     ask the client for its body after the answer: a body sent with ``Expect:
     100-continue`` (after the 100, or without waiting for it, as curl does after a
-    second) is logged whole though the view never reads it."""
+    second) is logged whole though the view never reads it. The wrapped plain app of
+    :func:`served_plain_app` (kept for the module's tests of that server); runserver,
+    which is not among them, a server of its own."""
+    docs_collector = module_docs_collector
     body = json.dumps({"items": ["x" * 20] * 10}).encode()
-    port = free_port()
     trace = uuid.uuid4().hex
-    env = django_env(docs_collector)
-    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:plain_app")
-    with serve(argv, env, tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+    with contextlib.ExitStack() as stack:
+        if server == "runserver":
+            port = free_port()
+            stack.enter_context(serve(E2E_SERVERS[server](
+                port, "tests.support.e2e_apps:plain_app"), django_env(docs_collector),
+                tmp_path, port))
+        else:
+            port = request.getfixturevalue("served_plain_app")[1]
+        client = stack.enter_context(socket.create_connection(("127.0.0.1", port),
+                                                              timeout=SAFETY))
         client.sendall(request_bytes(port, len(body), body, trace,
                                      extra="Expect: 100-continue\r\n"))
-        request = logged_body(docs_collector, trace)
-    assert request["bodySize"] == len(body)
-    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
+        got = logged_body(docs_collector, trace)
+    assert got["bodySize"] == len(body)
+    assert got["postData"] == {"mimeType": "application/json", "text": body.decode()}
 
 
 @pytest.mark.parametrize(("server", "path"), [
