@@ -519,17 +519,14 @@ def test_django_logs_a_body_that_arrives_after_the_view_has_answered(
         f"incomplete: 6 of {4 * MAX_BODY} bytes could be read without waiting")},
         id="declared-over-max-body-bytes"),
 ])
-@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver", "wsgiref"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver", "wsgiref"], scope="module")
 def test_django_grouping_function_reads_a_body_the_view_left_unread(
-        docs_collector: Collector, tmp_path: Path, server: str, declared: int,
-        post_data: dict[str, str]) -> None:
+        module_docs_collector: Collector, served_django_app: tuple[str, int], server: str,
+        declared: int, post_data: dict[str, str]) -> None:
     """The grouping function runs after the view and may read ``request.body`` the view
     never read: it gets what has arrived (waiting GRACE at most, the default here), the
     same bytes the log has, each once; the answer comes, and a next client is served."""
-    port = free_port()
-    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
-    log = grouping_exchange(docs_collector, argv, django_env(docs_collector), tmp_path, port,
-                            declared)
+    log = grouping_request(module_docs_collector, *served_django_app, declared)
     assert log["group"]["label"] == "body:abcdef"  # what the grouping function read
     request = log["request"]["log"]["entries"][0]["request"]
     # SPEC 4: the bytes received (all that is here is kept), the comment says of how many.
@@ -537,18 +534,27 @@ def test_django_grouping_function_reads_a_body_the_view_left_unread(
     assert request["postData"] == post_data
 
 
-def grouping_exchange(collector: Collector, argv: list[str], env: dict[str, str],
-                      tmp_path: Path, port: int, declared: int) -> dict[str, Any]:
-    """A client declaring ``declared`` bytes sends ``abcdef`` to a view that never reads
-    it, with X-Read-Body (the grouping function reads it): the answer comes before the
-    client sends anything more, and a next client is served. Returns the log."""
-    with serve(argv, env, tmp_path, port) as base:
-        return grouping_request(collector, base, port, declared)
+@pytest.fixture(scope="module")
+def served_django_app(server: str, module_docs_collector: Collector,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """``server`` serving tests.support.e2e_apps' wrapped ``django_app`` (``django_env``:
+    its settings and grouping function) for every test of the module that asks for that
+    server (parametrized with ``scope="module"``): its base URL and port. Each test sends
+    its own trace, reads only its own log and closes its connection once its exchange
+    is complete (suite45: 15 starts were 3)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"{server}-django")
+    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
+    with serve(argv, django_env(module_docs_collector), tmp, port) as base:
+        yield base, port
 
 
 def grouping_request(collector: Collector, base: str, port: int, declared: int
                      ) -> dict[str, Any]:
-    """:func:`grouping_exchange` against a server already running at ``port``."""
+    """A client declaring ``declared`` bytes sends ``abcdef`` to a view that never reads
+    it, with X-Read-Body (the grouping function reads it) to the server at ``port``: the
+    answer comes before the client sends anything more, and a next client is served.
+    Returns the log."""
     trace = uuid.uuid4().hex
     with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(request_bytes(port, declared, b"abcdef", trace,
@@ -567,9 +573,10 @@ def grouping_request(collector: Collector, base: str, port: int, declared: int
 
 
 @pytest.mark.parametrize("read_body", [False, True], ids=["view-reads", "grouping-reads-too"])
-@pytest.mark.parametrize("server", ["gunicorn-sync", "wsgiref", "runserver"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "wsgiref", "runserver"], scope="module")
 def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
-        docs_collector: Collector, tmp_path: Path, server: str, read_body: bool) -> None:
+        module_docs_collector: Collector, served_django_app: tuple[str, int], server: str,
+        read_body: bool) -> None:
     """A streaming view that reads the body as its answer goes (not before it returns)
     gets all of it, as without the middleware, though the client sends its rest late
     (here: once QUIET has passed without an answer, as the bare app gives none before);
@@ -577,12 +584,11 @@ def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
     runserver discards unread input before that, so what has arrived is read before the
     answer, and handed on to the view. A grouping function reading the body first (it
     runs before the answer) gets what had arrived, and the view still all of it."""
-    port = free_port()
+    docs_collector = module_docs_collector
+    port = served_django_app[1]
     trace = uuid.uuid4().hex
-    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
     extra = "X-Read-Body: 1\r\n" if read_body else ""
-    with serve(argv, django_env(docs_collector), tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(request_bytes(port, 6, b"abc", trace, "/read-stream", extra))
         answer = read_answer(client, QUIET)  # the app reads on: nothing complete yet
         assert not complete(answer), answer
