@@ -199,17 +199,6 @@ def logged_body(collector: Collector, trace: str) -> dict[str, Any]:
     return request
 
 
-def run_case(collector: Collector, tmp_path: Path, server: str, attribute: str,
-             declared: int, sent: bytes, path: str = "/noread",
-             port: Optional[int] = None) -> tuple[bytes, str]:
-    port = port or free_port()
-    env = django_env(collector)
-    argv = FULL_BODY[server](port, f"tests.support.e2e_apps:{attribute}")
-    with serve(argv, env, tmp_path, port) as base:
-        return exchange_case(base, port, server, declared, sent, path,
-                             tmp_path / f"server-{port}.log")
-
-
 def exchange_case(base: str, port: int, server: str, declared: int, sent: bytes,
                   path: str, server_log: Path) -> tuple[bytes, str]:
     """:func:`slow_exchange` with a trace of its own against the server at ``port``: the
@@ -322,12 +311,19 @@ def test_client_declaring_more_than_it_sends_gets_the_bare_answer(
         f"incomplete: {len(arrived)} of {declared} bytes could be read without waiting")
 
 
-@pytest.mark.parametrize("server", server_params(name for name in FULL_BODY
-                                                if name != "granian"))
+#: The servers of the two tests of a body sent in full (the wrapped plain app of
+#: :func:`served_plain_app`, kept for the module's tests of that server).
+FULL_BODY_PARAMS = server_params(name for name in FULL_BODY if name != "granian")
+
+
+@pytest.mark.parametrize("server", FULL_BODY_PARAMS, scope="module")
 def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, served_plain_app: tuple[str, int, Path],
+        server: str) -> None:
+    docs_collector = module_docs_collector
     body = json.dumps({"items": ["x" * 20] * 100}).encode()  # about 2.5 KB, under 4 KiB
-    answer, trace = run_case(docs_collector, tmp_path, server, "plain_app", len(body), body)
+    answer, trace = exchange_case(*served_plain_app[:2], server, len(body), body, "/noread",
+                                  served_plain_app[2])
     assert b" 200 " in answer.split(b"\r\n")[0]
     request = logged_body(docs_collector, trace)
     assert request["bodySize"] == len(body) - (server == "uwsgi-http11")  # bytes received
@@ -341,20 +337,19 @@ def test_body_sent_in_full_is_recorded_though_the_view_never_reads_it(
     assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
 
 
-@pytest.mark.parametrize("server", server_params(name for name in FULL_BODY
-                                                if name != "granian"))
+@pytest.mark.parametrize("server", FULL_BODY_PARAMS, scope="module")
 def test_long_body_sent_in_full_is_kept_to_max_body_bytes(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, served_plain_app: tuple[str, int, Path],
+        server: str) -> None:
     """50 KB the view never reads, mostly still on the socket when the app answers: the
     first max_body_bytes are logged, not called incomplete. The client half-closes after
     sending: werkzeug's development server, bare or wrapped, discards unread input by
     reading until the client's end, and closes the response (which ends the log) after."""
+    docs_collector = module_docs_collector
     body = json.dumps({"items": ["x" * 20] * 2000}).encode()
-    port = free_port()
+    port = served_plain_app[1]
     trace = uuid.uuid4().hex
-    argv = FULL_BODY[server](port, "tests.support.e2e_apps:plain_app")
-    with serve(argv, server_env(docs_collector), tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(request_bytes(port, len(body), body, trace))
         with contextlib.suppress(OSError):  # wsgiref may have answered and closed already
             client.shutdown(socket.SHUT_WR)
@@ -395,26 +390,35 @@ def test_answer_ends_before_the_wait_for_a_body_in_flight(
 
 
 @pytest.mark.parametrize("server", ["werkzeug", "wsgiref", "runserver", "gunicorn-sync",
-                                    "gunicorn-gthread"])
+                                    "gunicorn-gthread"], scope="module")
 def test_unread_body_sent_after_expect_100_continue_is_recorded(
-        docs_collector: Collector, tmp_path: Path, server: str) -> None:
+        module_docs_collector: Collector, tmp_path: Path, server: str,
+        request: pytest.FixtureRequest) -> None:
     """These servers answer ``100 Continue`` before they call the app (werkzeug,
     runserver, gunicorn) or never (wsgiref), so reading what has arrived cannot make them
     ask the client for its body after the answer: a body sent with ``Expect:
     100-continue`` (after the 100, or without waiting for it, as curl does after a
-    second) is logged whole though the view never reads it."""
+    second) is logged whole though the view never reads it. The wrapped plain app of
+    :func:`served_plain_app` (kept for the module's tests of that server); runserver,
+    which is not among them, a server of its own."""
+    docs_collector = module_docs_collector
     body = json.dumps({"items": ["x" * 20] * 10}).encode()
-    port = free_port()
     trace = uuid.uuid4().hex
-    env = django_env(docs_collector)
-    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:plain_app")
-    with serve(argv, env, tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+    with contextlib.ExitStack() as stack:
+        if server == "runserver":
+            port = free_port()
+            stack.enter_context(serve(E2E_SERVERS[server](
+                port, "tests.support.e2e_apps:plain_app"), django_env(docs_collector),
+                tmp_path, port))
+        else:
+            port = request.getfixturevalue("served_plain_app")[1]
+        client = stack.enter_context(socket.create_connection(("127.0.0.1", port),
+                                                              timeout=SAFETY))
         client.sendall(request_bytes(port, len(body), body, trace,
                                      extra="Expect: 100-continue\r\n"))
-        request = logged_body(docs_collector, trace)
-    assert request["bodySize"] == len(body)
-    assert request["postData"] == {"mimeType": "application/json", "text": body.decode()}
+        got = logged_body(docs_collector, trace)
+    assert got["bodySize"] == len(body)
+    assert got["postData"] == {"mimeType": "application/json", "text": body.decode()}
 
 
 @pytest.mark.parametrize(("server", "path"), [
@@ -515,17 +519,14 @@ def test_django_logs_a_body_that_arrives_after_the_view_has_answered(
         f"incomplete: 6 of {4 * MAX_BODY} bytes could be read without waiting")},
         id="declared-over-max-body-bytes"),
 ])
-@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver", "wsgiref"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "runserver", "wsgiref"], scope="module")
 def test_django_grouping_function_reads_a_body_the_view_left_unread(
-        docs_collector: Collector, tmp_path: Path, server: str, declared: int,
-        post_data: dict[str, str]) -> None:
+        module_docs_collector: Collector, served_django_app: tuple[str, int], server: str,
+        declared: int, post_data: dict[str, str]) -> None:
     """The grouping function runs after the view and may read ``request.body`` the view
     never read: it gets what has arrived (waiting GRACE at most, the default here), the
     same bytes the log has, each once; the answer comes, and a next client is served."""
-    port = free_port()
-    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
-    log = grouping_exchange(docs_collector, argv, django_env(docs_collector), tmp_path, port,
-                            declared)
+    log = grouping_request(module_docs_collector, *served_django_app, declared)
     assert log["group"]["label"] == "body:abcdef"  # what the grouping function read
     request = log["request"]["log"]["entries"][0]["request"]
     # SPEC 4: the bytes received (all that is here is kept), the comment says of how many.
@@ -533,18 +534,27 @@ def test_django_grouping_function_reads_a_body_the_view_left_unread(
     assert request["postData"] == post_data
 
 
-def grouping_exchange(collector: Collector, argv: list[str], env: dict[str, str],
-                      tmp_path: Path, port: int, declared: int) -> dict[str, Any]:
-    """A client declaring ``declared`` bytes sends ``abcdef`` to a view that never reads
-    it, with X-Read-Body (the grouping function reads it): the answer comes before the
-    client sends anything more, and a next client is served. Returns the log."""
-    with serve(argv, env, tmp_path, port) as base:
-        return grouping_request(collector, base, port, declared)
+@pytest.fixture(scope="module")
+def served_django_app(server: str, module_docs_collector: Collector,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """``server`` serving tests.support.e2e_apps' wrapped ``django_app`` (``django_env``:
+    its settings and grouping function) for every test of the module that asks for that
+    server (parametrized with ``scope="module"``): its base URL and port. Each test sends
+    its own trace, reads only its own log and closes its connection once its exchange
+    is complete (suite45: 15 starts were 3)."""
+    port = free_port()
+    tmp = tmp_path_factory.mktemp(f"{server}-django")
+    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
+    with serve(argv, django_env(module_docs_collector), tmp, port) as base:
+        yield base, port
 
 
 def grouping_request(collector: Collector, base: str, port: int, declared: int
                      ) -> dict[str, Any]:
-    """:func:`grouping_exchange` against a server already running at ``port``."""
+    """A client declaring ``declared`` bytes sends ``abcdef`` to a view that never reads
+    it, with X-Read-Body (the grouping function reads it) to the server at ``port``: the
+    answer comes before the client sends anything more, and a next client is served.
+    Returns the log."""
     trace = uuid.uuid4().hex
     with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(request_bytes(port, declared, b"abcdef", trace,
@@ -563,9 +573,10 @@ def grouping_request(collector: Collector, base: str, port: int, declared: int
 
 
 @pytest.mark.parametrize("read_body", [False, True], ids=["view-reads", "grouping-reads-too"])
-@pytest.mark.parametrize("server", ["gunicorn-sync", "wsgiref", "runserver"])
+@pytest.mark.parametrize("server", ["gunicorn-sync", "wsgiref", "runserver"], scope="module")
 def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
-        docs_collector: Collector, tmp_path: Path, server: str, read_body: bool) -> None:
+        module_docs_collector: Collector, served_django_app: tuple[str, int], server: str,
+        read_body: bool) -> None:
     """A streaming view that reads the body as its answer goes (not before it returns)
     gets all of it, as without the middleware, though the client sends its rest late
     (here: once QUIET has passed without an answer, as the bare app gives none before);
@@ -573,12 +584,11 @@ def test_django_streamed_answer_reads_the_whole_body_as_it_goes(
     runserver discards unread input before that, so what has arrived is read before the
     answer, and handed on to the view. A grouping function reading the body first (it
     runs before the answer) gets what had arrived, and the view still all of it."""
-    port = free_port()
+    docs_collector = module_docs_collector
+    port = served_django_app[1]
     trace = uuid.uuid4().hex
-    argv = {**E2E_SERVERS, **SINGLE}[server](port, "tests.support.e2e_apps:django_app")
     extra = "X-Read-Body: 1\r\n" if read_body else ""
-    with serve(argv, django_env(docs_collector), tmp_path, port), socket.create_connection(
-            ("127.0.0.1", port), timeout=SAFETY) as client:
+    with socket.create_connection(("127.0.0.1", port), timeout=SAFETY) as client:
         client.sendall(request_bytes(port, 6, b"abc", trace, "/read-stream", extra))
         answer = read_answer(client, QUIET)  # the app reads on: nothing complete yet
         assert not complete(answer), answer
@@ -643,19 +653,22 @@ def test_wsgi_grouping_function_reads_a_body_the_app_left_unread(
 
 @pytest.fixture(scope="module")
 def served_plain_app(server: str, module_docs_collector: Collector,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+                     tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[tuple[str, int, Path]]:
     """:func:`served_app` for plain_app, to tests that do not parametrize ``app`` (a
     module fixture ``app`` standing in for the parameter was not enough: pytest kept a
-    flask_app server cached by the tests that do, and gave it to these)."""
+    flask_app server cached by the tests that do, and gave it to these): its base URL,
+    port and output file. The bodies sent in full share it too (suite45: 16 servers
+    were 4 new ones)."""
     port = free_port()
     tmp = tmp_path_factory.mktemp(f"{server}-plain")
-    argv = SINGLE[server](port, "tests.support.e2e_apps:plain_app")
+    argv = FULL_BODY[server](port, "tests.support.e2e_apps:plain_app")
     with serve(argv, server_env(module_docs_collector), tmp, port) as base:
-        yield base, port
+        yield base, port, tmp / f"server-{port}.log"
 
 
 @contextlib.contextmanager
-def plain_app_client(served: tuple[str, int]) -> Iterator[tuple[socket.socket, int]]:
+def plain_app_client(served: tuple[str, int, Path]) -> Iterator[tuple[socket.socket, int]]:
     """A connection to the wrapped plain app :func:`served_plain_app` serves under
     ``server`` (one worker), and its port."""
     port = served[1]
@@ -665,7 +678,7 @@ def plain_app_client(served: tuple[str, int]) -> Iterator[tuple[socket.socket, i
 
 @pytest.mark.parametrize("server", server_params(["uwsgi", "uwsgi-http11"]), scope="module")
 def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
-        module_docs_collector: Collector, served_plain_app: tuple[str, int], server: str
+        module_docs_collector: Collector, served_plain_app: tuple[str, int, Path], server: str
         ) -> None:
     """The grouping function reads the first half of a body, all that has arrived (uWSGI
     holds it, read with the request head); the client sends the rest once the answer has
@@ -694,7 +707,7 @@ def test_wsgi_app_reads_on_after_the_grouping_function_read_an_unfinished_body(
                                                   "werkzeug", "wsgiref", "uwsgi",
                                                   "uwsgi-http11"]), scope="module")
 def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
-        module_docs_collector: Collector, served_plain_app: tuple[str, int], server: str
+        module_docs_collector: Collector, served_plain_app: tuple[str, int, Path], server: str
         ) -> None:
     """The grouping function reads the body first (at start_response), the app after,
     as its answer goes: the grouping function gets what had arrived, the app all of it,
@@ -719,7 +732,7 @@ def test_wsgi_app_reads_after_the_grouping_function_the_whole_body(
 
 @pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"], scope="module")
 def test_malformed_chunked_body_is_logged_with_the_servers_400(
-        module_docs_collector: Collector, served_plain_app: tuple[str, int], server: str
+        module_docs_collector: Collector, served_plain_app: tuple[str, int, Path], server: str
         ) -> None:
     """gunicorn's wsgi.input raises for a chunk size that is no hex number; out of the
     app, gunicorn answers that with 400, not 500: the log says what the client got.
