@@ -67,15 +67,24 @@ VARIANTS = ("bare", "off", "wrapped")
 TARGET = "/v1/widgets/12345?expand=owner&limit=10"
 
 
+def thread_counts(path: Path) -> dict[str, int]:
+    """The events a callgrind file counted, by name (Ir; with ``--cache-sim=yes`` the
+    misses too: I1mr D1mr D1mw ILmr DLmr DLmw)."""
+    names: list[str] = ["Ir"]  # (a file without an events line counts Ir alone)
+    for line in path.read_text().splitlines():
+        if line.startswith("events:"):
+            names = line.split()[1:]
+        elif line.startswith(("summary:", "totals:")):
+            return dict(zip(names, map(int, line.split()[1:])))
+    return {}
+
+
 def thread_ir(path: Path) -> int:
     """The Ir a callgrind file counted."""
-    for line in path.read_text().splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    return 0
+    return thread_counts(path).get("Ir", 0)
 
 
-def control(name: str, worker: int, directory: str, seconds: float = 300.0) -> None:
+def control(name: str, worker: int, directory: str, seconds: float = 1800.0) -> None:
     """Zero (``zeroed``) or dump (``dumped``) the worker's counters through the app
     module's signal handlers, and wait until the handler has run."""
     signum = signal.SIGRTMIN + (2 if name == "zeroed" else 3)
@@ -121,7 +130,7 @@ def worker_of(master: int, seconds: float = 300.0) -> int:
 
 
 def run(variant: str, warm_up: int, requests: int, buffer_length: int,
-        collector: bench.Collector, directory: str) -> dict[str, Any]:
+        collector: bench.Collector, directory: str, cache: str = "") -> dict[str, Any]:
     """One gunicorn run under callgrind: each thread of the worker's Ir over ``requests``
     GETs after ``warm_up``, and the logs the collector got meanwhile."""
     port = bench.free_port()
@@ -135,6 +144,7 @@ def run(variant: str, warm_up: int, requests: int, buffer_length: int,
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--separate-threads=yes",
          "--zero-before=*getsid*", "--dump-before=*getpgid*",
+         *(["--cache-sim=yes", f"--LL={cache}"] if cache else []),
          f"--callgrind-out-file={out}.%p", sys.executable,
          "-m", "gunicorn", "--workers", "1", "--worker-class", "sync", "--timeout", "3600",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", f"bench_app:{variant}"],
@@ -155,10 +165,11 @@ def run(variant: str, warm_up: int, requests: int, buffer_length: int,
         control("dumped", worker, directory)
         # <out>.<pid>.<dump>-<thread>: the pattern matches the marker's Python and C
         # functions, each entry a dump; a thread's Ir is the sum of its dumps.
-        threads: dict[str, int] = {}
+        threads: dict[str, dict[str, int]] = {}
         for path in Path(directory).glob(f"{out.name}.{worker}.*-*"):
-            thread = path.name.rsplit("-", 1)[1]
-            threads[thread] = threads.get(thread, 0) + thread_ir(path)
+            thread = threads.setdefault(path.name.rsplit("-", 1)[1], {})
+            for event, count in thread_counts(path).items():
+                thread[event] = thread.get(event, 0) + count
     finally:
         server.terminate()
         server.wait(600)  # the exit flush: every log of the run
@@ -166,7 +177,12 @@ def run(variant: str, warm_up: int, requests: int, buffer_length: int,
             path.unlink()
     # Callgrind zeroes and dumps only the thread that enters the marker (the main thread,
     # 01): the senders are not counted here (bench.py's accounting times them).
-    return {"serving_ir_per_request": round(threads["01"] / requests),
+    serving = threads["01"]
+    return {"serving_ir_per_request": round(serving["Ir"] / requests),
+            # --cache-sim: the serving thread's simulated misses a request (one cache
+            # model for the whole process: the senders' runs between requests count).
+            **{f"serving_{event}_per_request": round(count / requests, 1)
+               for event, count in serving.items() if event != "Ir"},
             "logs": after - before,
             "logs_at_exit": collector.count() - start}
 
@@ -177,6 +193,10 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=100)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--buffer-length", type=int, default=10)
+    parser.add_argument("--cache-sim", default="", metavar="SIZE,ASSOC,LINE",
+                        help="simulate the caches, the last level as given (valgrind's "
+                             "--LL, e.g. 1048576,8,64 for one core's L2 here), and count "
+                             "the serving thread's misses")
     args = parser.parse_args()
     report: dict[str, Any] = {"python": sys.version.split()[0],
                               "buffer_length": args.buffer_length,
@@ -189,7 +209,7 @@ def main() -> None:
                 if variant not in VARIANTS:
                     parser.error(f"unknown variant {variant}")
                 result = run(variant, args.warm_up, args.requests, args.buffer_length,
-                             collector, directory)
+                             collector, directory, args.cache_sim)
                 if variant == "wrapped":
                     result["delivered"] = (f"{result['logs_at_exit']} of "
                                            f"{args.warm_up + args.requests}")
