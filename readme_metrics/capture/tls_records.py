@@ -14,9 +14,10 @@ The records are read from their headers, left in the socket (``MSG_PEEK``): unde
 less 17 bytes (a 16-byte tag, the inner content type), close_notify's too: past the body
 is a record of its size that begins past the rest (more plaintext alone is a keep-alive
 client's next request, pipelined, which the server reads as without the capture:
-review147). Under TLS 1.2 close_notify is an alert record (type 21), which no body is. Anything else (no TLS
-version, no socket, a peek that fails, bytes at the socket's head that are no record's
-header: the server's TLS layer took a record's start) reads as "not past it".
+review147). Under TLS 1.2 close_notify is an alert record (type 21), which no body is.
+Anything else (no TLS version, no socket, a peek that fails, bytes at the socket's head
+that are no record's header: the server's TLS layer took a record's start) reads as "not
+past it".
 :func:`notify_next`: the socket's head is one whole record of close_notify's size.
 """
 
