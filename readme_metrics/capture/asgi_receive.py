@@ -379,7 +379,8 @@ class RequestSide:
                         # The server does not read while we wait (asgi_watch): a
                         # client's end that comes meanwhile is read after the answer.
                         message, ended = await watched_within(
-                            self._read_ahead, left, transport, self._client_done, began)
+                            self._read_ahead, left, transport, self._client_done, began,
+                            sized=body.remaining is not None)
                         if ended:
                             continue  # (half-closed: what the server has, above)
                 if message is None:

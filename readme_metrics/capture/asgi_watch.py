@@ -30,10 +30,11 @@ a plain one.
 
 Over TLS a client's close_notify is data, which the server's TLS layer takes for the
 client's end (delivery75): one behind bytes the server took, whose message has not come,
-waits with the server paused until it comes (or the time is up); a wait that ended with
-the body's last message keeps the server paused, as at a client's end (:func:`_tls_end`);
-a hold ends at its time only (the caller's ``half_closed`` tells a close_notify that came
-with the body's rest: :func:`.tls_records.past_body`).
+waits with the server paused until it comes (or the time is up; a chunked body's, not
+``sized``: :data:`TURNS` turns, 2 bytes of it being that size too: review147); a wait
+that ended with the body's last message keeps the server paused, as at a client's end
+(:func:`_tls_end`); a hold ends at its time only (the caller's ``half_closed`` tells a
+close_notify that came with the body's rest: :func:`.tls_records.past_body`).
 """
 
 from __future__ import annotations
@@ -292,7 +293,8 @@ def _held(transport: Any, reader: Any, paused: bool, none: bool,
 
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any, half_closed: Callable[[], bool],
-                         began: Optional[float] = None) -> tuple[Optional[Message], bool]:
+                         began: Optional[float] = None, sized: bool = True
+                         ) -> tuple[Optional[Message], bool]:
     """(the message ``read_ahead()`` gives within ``timeout`` seconds, else None; whether
     the wait stopped at the client's end, before the server read it), the server's
     reading of ``transport`` paused while waiting (see the module). With no time left,
@@ -353,8 +355,13 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                 ended = True
                 break
             if took and tls and notify_next(transport):  # (its message first, paused)
-                await asyncio.wait([task], timeout=max(deadline - time.perf_counter(), 0))
-                break
+                if sized:
+                    await asyncio.wait([task], timeout=max(deadline - time.perf_counter(), 0))
+                    break
+                for _ in range(TURNS):  # (chunked: 2 bytes of it are that size too, review147)
+                    await asyncio.sleep(0)
+                if task.done():
+                    break
             # Data: the server reads it, and is paused again (at the loop's top) as
             # soon as it took it, before it reads a client's end right behind it.
             paused = False

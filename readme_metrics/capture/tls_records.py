@@ -11,10 +11,13 @@ rest, the capture stops waiting for it, as at a client's end (:func:`past_body`)
 
 The records are read from their headers, left in the socket (``MSG_PEEK``): under TLS
 1.3 every record after the handshake is application data whose plaintext is its length
-less 17 bytes (a 16-byte tag, the inner content type), close_notify's too; under TLS 1.2
-close_notify is an alert record (type 21), which no body is. Anything else (no TLS
-version, no socket, a peek that fails, bytes at the socket's head that are no record's
-header: the server's TLS layer took a record's start) reads as "not past it".
+less 17 bytes (a 16-byte tag, the inner content type), close_notify's too: past the body
+is a record of its size that begins past the rest (more plaintext alone is a keep-alive
+client's next request, pipelined, which the server reads as without the capture:
+review147). Under TLS 1.2 close_notify is an alert record (type 21), which no body is.
+Anything else (no TLS version, no socket, a peek that fails, bytes at the socket's head
+that are no record's header: the server's TLS layer took a record's start) reads as "not
+past it".
 :func:`notify_next`: the socket's head is one whole record of close_notify's size.
 """
 
@@ -75,8 +78,8 @@ def notify_next(transport: Any) -> bool:
 def past_body(transport: Any, remaining: Optional[int]) -> bool:
     """Whether the socket under TLS ``transport`` holds records beyond ``remaining``
     plaintext bytes (the body's rest; None: not known, then only an alert counts):
-    under TLS 1.3 more plaintext than that, under TLS 1.2 an alert. False for a plain
-    transport, when nothing waits, or where it cannot be told. Never raises."""
+    under TLS 1.3 a record of close_notify's size past it, under TLS 1.2 an alert. False
+    for a plain transport, when nothing waits, or where it cannot be told. Never raises."""
     try:
         want = _LOOK if remaining is None else min(_LOOK, remaining + 4096)
         data, tls13 = _socket_head(transport, want)
@@ -94,8 +97,8 @@ def _beyond(data: bytes, remaining: Optional[int], tls13: bool) -> bool:
         if kind != _APPLICATION_DATA:
             return False  # (a handshake's: not known)
         if tls13 and remaining is not None:
+            if plain >= remaining and length == _TLS13_NOTIFY:
+                return True  # (a record of close_notify's size past the rest)
             plain += max(length - _TLS13_OVERHEAD, 0)
-            if plain > remaining:
-                return True
         at += 5 + length
     return False
