@@ -10,7 +10,9 @@ writes held once the stop began):
 
 - ``part``: the view's answer is 1 MB; the stop lets one write of Twisted's through
   (its first: the head and the first chunk), the rest stays in Twisted's buffer until
-  the close: the client gets a part of the answer (:data:`~.daphne_wire.PART`).
+  the close: the client gets a part of the answer (:data:`~.daphne_wire.PART`), logged
+  with the body as far as the client got it, broken off (delivery77: chunked, and with
+  the view's Content-Length; before, the whole 1 MB body).
 - ``closed``: the chain's task ends only once the stop closed the connection (daphne's
   ``handle_reply`` of the last message waits for it): its wire finds the connection
   closed already, and decides at once (:meth:`.DaphneWire.settle`).
