@@ -12,7 +12,9 @@ daphne's stop cancelled leaves the chain's task to send the view's answer just s
 request's transport, and :meth:`DaphneWire.settle` has the log wait, where the task
 ended with bytes of it still buffered, until the stop closed the connection (a Twisted
 shutdown trigger), whose buffers then say whether the answer went out whole, in part or
-not at all (:meth:`DaphneWire.went_out`).
+not at all (:meth:`DaphneWire.went_out`); in part, how much of its body
+(:meth:`DaphneWire.body_sent`): the log's body is cut there, broken off (delivery77;
+before, the whole body, the client having its first 64 KiB of 1 MB).
 
 Only daphne's plain TCP (or UNIX socket) transport is read: one under TLS or HTTP/2
 buffers elsewhere (then nothing is known held, and the answer taken went out).
@@ -23,6 +25,8 @@ from __future__ import annotations
 import sys
 from functools import partial
 from typing import Any, Optional
+
+from readme_metrics.capture.chunked_tail import data_held
 
 __all__ = ["ALL", "NONE", "PART", "UNWRITTEN", "DaphneWire", "daphne_wire"]
 
@@ -91,13 +95,17 @@ class DaphneWire:
     def log_went_out(self, recorder: Any) -> None:
         """The log of the answer daphne took, once the loop writes no more of it: the
         stop's close dropped all of it (no answer: the bare app's client gets none
-        either; before delivery69, the app's status as sent) or a part (its body cut),
+        either; before delivery69, the app's status as sent) or a part (its body cut
+        where the client's stopped, and broken off: as an answer a stop cut elsewhere),
         or it went out (as recorded)."""
         went = self.went_out()
         if went == NONE:
             recorder.no_answer(UNWRITTEN, recorder.status, closed=False)
-        elif went == PART:
+        elif went == PART:  # (before delivery77, the whole body: the client got a part)
             recorder.broke_off = True
+            sent = self.body_sent()
+            if sent is not None:
+                recorder.take_back(sent)
 
     def went_out(self) -> str:
         """Once the loop writes no more of it (the connection closed, or the loop
@@ -115,6 +123,26 @@ class DaphneWire:
             return NONE if first == b"HTTP/" else PART
         except Exception:  # noqa: BLE001 - an odd transport: as the app's answer
             return ALL
+
+    def body_sent(self) -> Optional[int]:
+        """Once the loop writes no more of it, how many bytes of the answer's body reached
+        the kernel: those daphne wrote (Twisted's ``sentLength``) less those still in the
+        buffers (their chunks' framing apart, :func:`.chunked_tail.data_held`; with a
+        Content-Length, all the buffers hold past the head). None where unknown."""
+        try:
+            request, transport = self.request, self.transport
+            written = request.sentLength
+            if transport is None or written.__class__ is not int:
+                return None
+            held = (transport.dataBuffer[transport.offset:]
+                    + b"".join(transport._tempDataBuffer))
+            if request.chunked:
+                left = data_held(held, bool(request.finished), written)
+            else:  # (the body is the buffers' end: all of it, where they hold the head too)
+                left = len(held) if len(held) <= written else written
+            return written - left
+        except Exception:  # noqa: BLE001 - an odd transport or request: not known
+            return None
 
     def _unwritten(self) -> int:
         transport = self.transport
