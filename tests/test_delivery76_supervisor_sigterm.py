@@ -11,9 +11,10 @@ close now runs on, within its bound, then the SIGTERM ends the worker
 Deterministic: the collector takes 5 logs a POST (413 to more) and holds its answers
 until the test lets them go; the parent's SIGTERM comes once each worker's close has a
 POST in, and the answers go once the workers ended or 10 s passed (a bound, not a
-figure: the close's own is 30 s). Before: 2 of 2 runs failed, each 15 of 40 delivered
-and 41 said not delivered (19 and 22: 16 of them in POSTs cut, the collector had them),
-the workers killed 0.5 s into the close. After: 40 of 40, nothing said. Real parts:
+figure: the close's own is 30 s). Before: 5 of 5 runs failed, 5 to 17 of 40 delivered
+(in the 2 runs looked at, 15 delivered and 41 said not delivered: 19 and 22, 16 of them
+in POSTs cut that the collector had), the workers killed 0.5 s into the close. After:
+40 of 40, nothing said (5 of 5 runs). Real parts:
 uvicorn in a subprocess, its supervisor's own SIGTERM, the library's ASGI middleware,
 the collector on 127.0.0.1."""
 
@@ -75,10 +76,11 @@ def test_the_supervisors_sigterm_during_the_exits_close_lets_it_deliver(
         wait_until(lambda: _answers(base + "/ready") and len(_workers(process.pid)) == 2,
                    120)
         served: dict[str, int] = {}
-        for i in range(CALLS):  # (a connection each: both workers hold logs)
+        for i in range(CALLS):  # (a connection each: both workers hold logs, as a rule)
             served[f"/item/{i}"] = requests.get(f"{base}/item/{i}", timeout=30).json()["pid"]
         workers = _workers(process.pid)
-        assert sorted(set(served.values())) == sorted(workers), (served, workers)
+        holders = set(served.values())
+        assert holders <= set(workers) and len(workers) == 2, (served, workers)
         for pid in workers:  # the group's SIGTERM, the workers' part: README's lines
             os.kill(pid, signal.SIGTERM)
 
@@ -86,7 +88,7 @@ def test_the_supervisors_sigterm_during_the_exits_close_lets_it_deliver(
             return {served[url.split(base, 1)[-1]] for url in _urls(collector)
                     if "/item/" in url} & set(workers)
 
-        wait_until(lambda: len(closing()) == 2, 60)
+        wait_until(lambda: closing() == holders, 60)
         process.send_signal(signal.SIGTERM)  # the supervisor's: terminate(), then join()
         with contextlib.suppress(AssertionError):  # (a bound: they may live on, closing)
             wait_until(lambda: not _workers(process.pid), 10)
