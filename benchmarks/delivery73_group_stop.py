@@ -14,6 +14,7 @@ workers hold logs), then ``kill -TERM -- -<pgid>``. ``--burners`` processes spin
 it for the whole loop (the load the loss showed under). One JSON line per run (logs
 delivered, lost, what the server's output said was not delivered), then one with the
 totals: ``lost_unsaid`` counts the runs that lost more logs than were said lost,
+``falsely_said`` those that said more not delivered than the collector lacked (delivery76),
 ``hung`` those whose stop had not ended a minute after the signal (py-spy's dump of
 each process left, where py-spy is installed, is in that run's line).
 """
@@ -117,7 +118,8 @@ def main() -> None:
     args = parser.parse_args()
     burners = [start_server([sys.executable, "-c", "while True: pass"])
                for _ in range(args.burners)]
-    totals = {"runs": 0, "lost_unsaid": 0, "lost_said": 0, "logs_lost": 0, "hung": 0}
+    totals = {"runs": 0, "lost_unsaid": 0, "lost_said": 0, "logs_lost": 0, "hung": 0,
+              "falsely_said": 0, "logs_falsely_said": 0}
     try:
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="delivery73-") as name:
@@ -130,6 +132,9 @@ def main() -> None:
             if lost:  # (said: as many said not delivered, or more: POSTs cut once read)
                 totals["logs_lost"] += lost
                 totals["lost_said" if said >= lost else "lost_unsaid"] += 1
+            if said > lost:  # (said not delivered, yet the collector had them: delivery76)
+                totals["falsely_said"] += 1
+                totals["logs_falsely_said"] += said - lost
     finally:
         for burner in burners:
             kill_server(burner)

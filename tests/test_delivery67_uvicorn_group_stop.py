@@ -47,7 +47,7 @@ SITE = textwrap.dedent("""
     from readme_metrics import MetricsApiConfig
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's SIGTERM lines
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's lines, unguarded (delivery76)
 
     async def app(scope, receive, send):
         if scope["type"] != "http":

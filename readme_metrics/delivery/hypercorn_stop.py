@@ -47,7 +47,7 @@ from typing import Any, Optional
 from readme_metrics.delivery import c_signals, process, second_interrupt
 from readme_metrics.threads import start_thread
 
-__all__ = ["in_hypercorn_worker", "take_sigterm", "watch"]
+__all__ = ["in_hypercorn_worker", "supervisor_waits", "take_sigterm", "watch"]
 
 #: The process whose SIGTERM is watched (a spawned worker's own; 0: none).
 _watched_pid = 0
@@ -88,6 +88,14 @@ def in_hypercorn_worker() -> bool:
     return _target_module().startswith("hypercorn.")
 
 
+def supervisor_waits() -> bool:
+    """This process is a worker uvicorn spawned (``--workers N``, ``--reload``): its
+    supervisor, at its own stop or a reload, sends it one SIGTERM, then waits for it
+    (``join``), with no SIGKILL after (uvicorn's supervisors/multiprocess.py,
+    basereload.py): a SIGTERM there while the exit's close runs need not cut it."""
+    return _target_module().startswith("uvicorn.")
+
+
 def _target_module() -> str:
     mp_process = sys.modules.get("multiprocessing.process")
     if mp_process is None:
@@ -114,8 +122,11 @@ class _Handler:
     def default_action(self) -> bool:
         """Until a SIGTERM came, it stands for SIG_DFL: :mod:`.second_interrupt` wraps
         it as it does SIG_DFL while a close runs (the lifespan's flush at a stop of the
-        parent's: a SIGTERM then ends it at once, said). Not once its own close runs."""
-        return not self.closing
+        parent's: a SIGTERM then ends it at once, said). Not once its own close runs,
+        nor in a uvicorn worker (:func:`supervisor_waits`): there a SIGTERM during the
+        exit's close (the supervisor's, after the group's) comes here, its close waits
+        for that one, within its bound, then ends the worker (delivery76)."""
+        return not self.closing and not supervisor_waits()
 
     def __call__(self, signum: int, frame: Optional[FrameType]) -> Any:
         if self.closed:  # (the close's end, sent by its thread: the SIGTERM as bare)

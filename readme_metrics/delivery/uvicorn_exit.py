@@ -116,8 +116,11 @@ def _restore_ours(coro: Any, server: Any) -> None:
 class _Restored:
     """SIGTERM's handler once uvicorn's ``serve`` ended, in place of its default."""
 
-    #: :mod:`.second_interrupt` wraps it as it does SIG_DFL while a close runs.
-    default_action = True
+    @property
+    def default_action(self) -> bool:
+        """:mod:`.second_interrupt` wraps it as it does SIG_DFL while a close runs; not
+        in a worker of uvicorn's supervisor, which waits for it (delivery76)."""
+        return not hypercorn_stop.supervisor_waits()
 
     def __init__(self, server: Any) -> None:
         self._server = server  # (uvicorn's Server: the signals its stop caught)
