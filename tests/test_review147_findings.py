@@ -22,6 +22,7 @@ import ssl
 import time
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -59,7 +60,6 @@ def _pipelined(port: int, context: ssl.SSLContext, route: str) -> bytes:
     with a GET behind them in one record), read until both answers came (10 s at most)."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         _handshake(sock, tls, outgoing, incoming)
         _pump(sock, outgoing)
@@ -71,22 +71,29 @@ def _pipelined(port: int, context: ssl.SSLContext, route: str) -> bytes:
         tls.write(b"x" * (DECLARED - 5)
                   + f"GET /bare/next HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
         _pump(sock, outgoing)
-        until = time.monotonic() + 10
-        while got.count(b"HTTP/1.1 ") < 2 and time.monotonic() < until:
-            try:
-                data = sock.recv(65536)
-            except OSError:
-                break
-            if not data:
-                break
-            incoming.write(data)
-            try:
-                while chunk := tls.read(65536):
-                    got += chunk
-            except ssl.SSLWantReadError:
-                pass
-            except (ssl.SSLError, ssl.SSLZeroReturnError):
-                break
+        return _read_until(sock, tls, incoming, lambda got: got.count(b"HTTP/1.1 ") >= 2)
+
+
+def _read_until(sock: socket.socket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
+                done: Callable[[bytearray], bool]) -> bytes:
+    """What the server sent, decrypted, read until ``done`` says so (or 10 s, or the end)."""
+    got = bytearray()
+    until = time.monotonic() + 10
+    while not done(got) and time.monotonic() < until:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            break
+        if not data:
+            break
+        incoming.write(data)
+        try:
+            while chunk := tls.read(65536):
+                got += chunk
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLError, ssl.SSLZeroReturnError):
+            break
     return bytes(got)
 
 
@@ -130,7 +137,6 @@ def _chunked(port: int, context: ssl.SSLContext, route: str) -> bytes:
     in a record of its own 50 ms apart; read until the answer's 2-byte body came."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         _handshake(sock, tls, outgoing, incoming)
         _pump(sock, outgoing)
@@ -143,23 +149,7 @@ def _chunked(port: int, context: ssl.SSLContext, route: str) -> bytes:
             tls.write(part)
             _pump(sock, outgoing)
             time.sleep(0.05)
-        until = time.monotonic() + 10
-        while not got.endswith(b"\r\n\r\nok") and time.monotonic() < until:
-            try:
-                data = sock.recv(65536)
-            except OSError:
-                break
-            if not data:
-                break
-            incoming.write(data)
-            try:
-                while chunk := tls.read(65536):
-                    got += chunk
-            except ssl.SSLWantReadError:
-                pass
-            except (ssl.SSLError, ssl.SSLZeroReturnError):
-                break
-    return bytes(got)
+        return _read_until(sock, tls, incoming, lambda got: got.endswith(b"\r\n\r\nok"))
 
 
 @pytest.mark.parametrize("server", [
