@@ -1,0 +1,90 @@
+"""hostile57: the userinfo readers' starts found from each ``://`` with an ``@`` ahead
+(readme_metrics.har.userinfo_starts) read the same URLs as land55's reading, which tried
+each reader at every character and after every sign's escape (``%20https%3A...``): a
+differential over generated form, prose and JSON texts, with and without URLs, against
+that reading rebuilt here from the readers' own patterns."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from readme_metrics.har import text_userinfo
+from readme_metrics.har.userinfo_starts import (
+    ENCODED_SCAN,
+    RAW_SCAN,
+    SIGN_ESCAPES,
+    userinfo_matches,
+)
+
+# land55's reading (hostile56's _after_signs): the reader from a word's start merged with
+# the reader from each scheme after a sign's escape, none overlapping one kept before it.
+_LOOK_BEHIND = r"(?<![\w+.\-%])"
+_SIGN_SCHEME = re.compile(
+    r"%[0-7][0-9A-Fa-f](?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
+    r"(?:\\|%5[Cc])?(?:/|%2[Ff]))")
+
+
+def _land55(text: str, at: re.Pattern[str]) -> list[tuple[int, int, tuple]]:
+    reader = re.compile(_LOOK_BEHIND + at.pattern)
+    signs = (at.match(text, sign.end()) for sign in _SIGN_SCHEME.finditer(text)
+             if sign[0].upper() in SIGN_ESCAPES)
+    kept, out = 0, []
+    for found in heapq.merge(reader.finditer(text), (m for m in signs if m is not None),
+                             key=lambda m: m.start()):
+        if found.start() >= kept:
+            kept = found.end()
+            out.append((found.start(), found.end(), found.groups()))
+    return out
+
+
+def _now(text: str, scan, at) -> list[tuple[int, int, tuple]]:
+    return [(m.start(), m.end(), m.groups()) for m in userinfo_matches(text, scan, at)]
+
+
+_PIECES = ["https", "http", "HTTPS", "git", "x", "ada", "pw", "Zq8h22Xw3Kab", "host", ".",
+           "-", "+", "_", "1", "8080", ":", "%3A", "%3a", "/", "%2F", "%2f", "\\", "%5C",
+           "\\/", "@", "%40", "%20", "%2B", "%2b", "%25", "%0A", "%21", "%", "&", "=", "?",
+           "#", " ", "\n", '"', "'", "<", ">", "`", "[", "]", "\u00e9", "\\n", "\\u0040",
+           "://", "%3A%2F%2F", ":\\/\\/", ",", "10:30", "{user}", "%s"]
+_URLS = st.builds(
+    lambda scheme, user, colon, password, host, path: (
+        f"{scheme}://{user}{colon}{password}@{host}{path}"),
+    st.sampled_from(["https", "http", "postgres", "git+ssh", "s3", "HTTPS"]),
+    st.sampled_from(["ada", "", "CORP\\ada", "ada@corp.com", "Zq8h22Xw3KabcdEFGHij12"]),
+    st.sampled_from([":", ""]),
+    st.sampled_from(["pw", "p/w", "p@w", "\\x", "8080", "", "Pa55word!", "%2F1"]),
+    st.sampled_from(["host", "[::1]", "h:80", "example.com"]),
+    st.sampled_from(["", "/", "/p?q=1"]))
+_SPELLED = st.one_of(_URLS, _URLS.map(lambda url: quote(url, safe="")),
+                     _URLS.map(lambda url: url.replace("/", "\\/")))
+_TEXTS = st.builds(
+    lambda parts, body: body("".join(parts)),
+    st.lists(st.one_of(st.sampled_from(_PIECES), _SPELLED), min_size=1, max_size=30),
+    st.sampled_from([lambda text: text, lambda text: quote(text, safe=""),
+                     lambda text: json.dumps({"a": text}),
+                     lambda text: "a=1&u=" + quote(text, safe="") + "&b=2"]))
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXTS)
+def test_each_reader_reads_what_land55_read(text: str) -> None:
+    assert _now(text, RAW_SCAN, text_userinfo._RAW) == _land55(text, text_userinfo._RAW)
+    assert _now(text, ENCODED_SCAN, text_userinfo._ENCODED) == _land55(
+        text, text_userinfo._ENCODED)
+
+
+def test_starts_at_the_text_edges_and_after_an_encoded_plus() -> None:
+    for text in ["https://ada:pw@h", "%20https%3A%2F%2Fada%3Apw%40h", "0https://ada:pw@h",
+                 "%https://ada:pw@h", "x%2Bhttps://ada:pw@h", "git%2Bssh%3A%2F%2Fa%3Ap%40h",
+                 "%2B%20https%3A%2F%2Fa%3Ap%40h", "20https%3A%2F%2Fa%3Ap%40h",
+                 "\u00e9https://a:p@h", "a://b://c:d@e", "https%3A%2F%2Fa%3Ab%3A%2F%2Fc%40d"]:
+        for at in (text_userinfo._RAW, text_userinfo._ENCODED):
+            scan = RAW_SCAN if at is text_userinfo._RAW else ENCODED_SCAN
+            assert _now(text, scan, at) == _land55(text, at), text
