@@ -11,16 +11,22 @@ import json
 import re
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har import text_userinfo
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.har.userinfo_starts import (
     ENCODED_SCAN,
     RAW_SCAN,
     SIGN_ESCAPES,
     userinfo_matches,
 )
+from tests.support.exchanges import logged_bodies
+
+DENY = Redactor(["password"])
 
 # land55's reading (hostile56's _after_signs): the reader from a word's start merged with
 # the reader from each scheme after a sign's escape, none overlapping one kept before it.
@@ -88,3 +94,31 @@ def test_starts_at_the_text_edges_and_after_an_encoded_plus() -> None:
         for at in (text_userinfo._RAW, text_userinfo._ENCODED):
             scan = RAW_SCAN if at is text_userinfo._RAW else ENCODED_SCAN
             assert _now(text, scan, at) == _land55(text, at), text
+
+
+@pytest.mark.parametrize("text", [
+    "https://ada:Pa55\"word!@host/",
+    "see https://ada:Pa55\"word!@host/ now",
+    "postgres://ada:\"quoted\"pw@db/x",
+    "https://ada:pw\\\"1@host/",  # a backslash then a quote
+])
+def test_a_password_holding_a_json_escaped_quote_is_hidden(text: str) -> None:
+    """review146's leftover (c): in a JSON string the quote is ``\\"`` and ended the
+    authority: the password went out in clear (4 of 4 failed before)."""
+    written = json.dumps({"u": text})
+    for logged in (userinfo_hidden_in(written),
+                   logged_bodies(written, "application/json", DENY)[1]):
+        assert "word!" not in logged and "quoted" not in logged and "pw\\\\" not in logged
+        assert "ada:%5BREDACTED" in logged
+
+
+@pytest.mark.parametrize("value", [
+    ["https://example.com", "ada@example.com"],
+    {"u": "https://example.com:", "m": "ada@x.com"},
+    {"u": "https://example.com:8080", "m": "ada@x.com"},
+    "see https://example.com/\", \"ada@example.com",
+])
+def test_an_escaped_quote_after_a_url_ends_no_more_than_before(value: object) -> None:
+    """Guards (passed before): a URL then a quoted address, in JSON or JSON in JSON."""
+    for written in (json.dumps(value), json.dumps(json.dumps(value))):
+        assert userinfo_hidden_in(written) == written

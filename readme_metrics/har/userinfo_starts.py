@@ -26,9 +26,11 @@ SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x80) if not (
     chr(point).isalnum() or chr(point) in "_+.-%"))
 
 #: A scheme's ``://`` as :data:`.text_userinfo._RAW` reads it, then an ``@`` before a
-#: blank, ``"``, ``<``, ``>``, a backquote (none is in an authority) or another URL's
-#: ``:/``: a userinfo may be there. Each ``://`` reads to the next at most: linear.
-RAW_SCAN = lazy_compile(r":(?:\\?/){2}(?=[^\s\"<>`@:]*(?::(?!\\?/)[^\s\"<>`@:]*)*@)")
+#: blank, ``"`` (but JSON's ``\\"``: a password's), ``<``, ``>``, a backquote (none is in
+#: an authority) or another URL's ``:/``: a userinfo may be there. Each ``://`` reads to
+#: the next at most: linear.
+RAW_SCAN = lazy_compile(
+    r":(?:\\?/){2}(?=[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?)[^\s\"<>`@:\\]*)*@)")
 
 #: The same percent-encoded (:data:`.text_userinfo._ENCODED`): ``:`` or ``%3A``, two
 #: ``/`` or ``%2F`` (each maybe after a backslash, ``%5C``), then ``@`` or ``%40`` before
