@@ -122,3 +122,27 @@ def test_an_escaped_quote_after_a_url_ends_no_more_than_before(value: object) ->
     """Guards (passed before): a URL then a quoted address, in JSON or JSON in JSON."""
     for written in (json.dumps(value), json.dumps(json.dumps(value))):
         assert userinfo_hidden_in(written) == written
+
+
+@pytest.mark.parametrize("text", [
+    'url = f"https://{user}:{password}@{host}/"',
+    'dsn = "postgres://%s:%s@%s/%s" % (user, password, host, db)',
+    'dsn = "postgres://%(user)s:%(password)s@%(host)s/db"',
+    "DATABASE_URL=postgres://app:${DB_PASSWORD}@db/x",
+])
+@pytest.mark.parametrize("spelling", ["text", "json"])
+def test_a_code_placeholder_for_the_password_is_kept(text: str, spelling: str) -> None:
+    """review146's leftover (b): a placeholder is no secret; it was hidden (8 of 8 failed
+    before)."""
+    written = text if spelling == "text" else json.dumps({"code": text})
+    assert userinfo_hidden_in(written) == written
+
+
+@pytest.mark.parametrize("text", [
+    "https://ada:pw{1}@host/", "https://ada:{password}x@host/", "https://ada:%sx@host/",
+    "https://ada:{pass word}@host/", "https://ada:{Pa55!}@host/",
+])
+def test_a_password_that_is_no_placeholder_stays_hidden(text: str) -> None:
+    """Guards (passed before): only a whole placeholder of code is kept."""
+    for secret in ("pw{1}", "{password}x", "%sx", "Pa55!"):
+        assert secret not in userinfo_hidden_in(text)
