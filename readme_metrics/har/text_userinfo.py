@@ -13,27 +13,17 @@ authority read once: linear.
 
 from __future__ import annotations
 
-import heapq
-import operator
 import re
 from typing import Iterator, Optional
 from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
+from readme_metrics.har.userinfo_starts import ENCODED_SCAN, RAW_SCAN, userinfo_matches
 from readme_metrics.masking import is_masked, mask
 
 __all__ = ["TOKEN_USER", "backslash_user_end", "hidden_password", "hidden_user",
            "loose_userinfo_end", "shown_user", "userinfo_hidden_in"]
-
-#: An ASCII sign's escape (no letter's, digit's, nor ``_+.-%``'s: a scheme's or a word's),
-#: after which a URL percent-encoded may start, as after the sign written out (read
-#: from its scheme: :func:`_after_signs`), and so may a URL written out
-#: (``see%20https://ada:...@h``, a browser's query: read as no URL, glued to the
-#: escape's hex digit; hostile56).
-_SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x80) if not (
-    chr(point).isalnum() or chr(point) in "_+.-%"))
-
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -61,10 +51,9 @@ _RAW_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
     r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]"
     r"|@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s\"<>`@]*@))*)(?::"
-    r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@)(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s\"<>`@]|\\(?=@)))*"
+    r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@)(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
-_RAW = lazy_compile(r"(?<![\w+.\-%])" + _RAW_URL)
-_RAW_AT = lazy_compile(_RAW_URL)
+_RAW = lazy_compile(_RAW_URL)  # (from a word's start or a sign's escape: .userinfo_starts)
 
 #: Blanks (what ``\\s`` reads in a text: where :data:`_RAW`'s authority ends) and the
 #: other signs that end it there (``"``, ``<``, ``>``, a backquote; a backslash is a
@@ -120,8 +109,7 @@ _ENCODED_URL = (
     r"|(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
     r"))?(?:@|%40)")
-_ENCODED = lazy_compile(r"(?<![\w+.\-%])" + _ENCODED_URL)
-_ENCODED_AT = lazy_compile(_ENCODED_URL)
+_ENCODED = lazy_compile(_ENCODED_URL)  # (as _RAW)
 
 #: A lone backslash in a password read with escapes: one no JSON escape starts (``\\x``,
 #: ``\\@``: a raw text's, as :data:`_RAW` reads a password's; review145's finding 3, the
@@ -173,10 +161,10 @@ def userinfo_hidden_in(text: str) -> str:
 
 
 def _raw(text: str) -> Iterator[re.Match[str]]:
-    """:data:`_RAW`'s matches (:func:`_after_signs`) but one whose user is a host then
+    """:data:`_RAW`'s matches (:func:`.userinfo_matches`) but one whose user is a host then
     JSON's escape of a blank (:data:`_HOST_THEN_BLANK`): its authority ends there, no
     userinfo (review146: ``https://example.com\\nSupport:ada@x``'s user was hidden)."""
-    for found in _after_signs(text, _RAW, _RAW_AT):
+    for found in userinfo_matches(text, RAW_SCAN, _RAW):
         if "\\" not in found[1] or _HOST_THEN_BLANK.match(found[1]) is None:
             yield found
 
@@ -189,46 +177,9 @@ _HOST_THEN_BLANK = lazy_compile(r"[^\\.]*\.[^\\]*\\[nrtf]")
 def _encoded(text: str) -> Iterator[re.Match[str]]:
     """:data:`_ENCODED`'s matches in ``text`` but a URL written whole as :data:`_RAW`
     reads it (its scheme's ``://`` and its ``@`` as written: that one's)."""
-    for found in _after_signs(text, _ENCODED, _ENCODED_AT):
+    for found in userinfo_matches(text, ENCODED_SCAN, _ENCODED):
         if "%" in text[found.start():found.start(1)] or text[found.end() - 1] != "@":
             yield found  # (a sign's escape before it too: x%20https://ada:...@h)
-
-
-def _after_signs(text: str, reader: re.Pattern[str], at: re.Pattern[str]
-                 ) -> Iterator[re.Match[str]]:
-    """``reader``'s matches in ``text`` and, from each scheme right after a sign's escape
-    (:data:`_SIGN_ESCAPES`), ``at``'s (the same URL, no look behind it), in order, none
-    overlapping one before it (a pattern trying both starts at each character cost 4
-    times as much on a MiB of a form: :data:`_SIGN_SCHEME` is one the engine scans
-    for fast)."""
-    if "%" not in text or not ("%2F" in text or "%2f" in text or "/" in text):
-        yield from reader.finditer(text)  # (no scheme's "//" written any way: no scan)
-        return
-    kept = 0
-    for found in heapq.merge(reader.finditer(text), _at_signs(text, at), key=_START):
-        if found.start() >= kept:
-            kept = found.end()
-            yield found
-
-
-def _at_signs(text: str, at: re.Pattern[str]) -> Iterator[re.Match[str]]:
-    """``at``'s matches from each scheme after a sign's escape (:func:`_after_signs`)."""
-    for sign in _SIGN_SCHEME.finditer(text):
-        if sign[0].upper() in _SIGN_ESCAPES:
-            found = at.match(text, sign.end())
-            if found is not None:
-                yield found
-
-
-_START = operator.methodcaller("start")  # (where a match starts: _after_signs' order)
-
-
-#: A sign's escape before a scheme and its ``://`` (as written, percent-encoded, or with
-#: JSON's ``\\/``, encoded too): where :func:`_at_signs` reads a URL. Its ``%`` first:
-#: the engine finds each fast.
-_SIGN_SCHEME = lazy_compile(
-    r"%[0-7][0-9A-Fa-f](?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
-    r"(?:\\|%5[Cc])?(?:/|%2[Ff]))")
 
 
 def _unescaped(written: str) -> str:
@@ -240,13 +191,22 @@ def _unescaped(written: str) -> str:
 def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
     """A URL's ``password`` (as written in its userinfo, or ``encoded`` once more: a query
     value's ``%3A...%40``) as its mark, percent-encoded so that the URL stays one; None
-    for an empty one or one hidden already (a list's mark, the caller's key's mask), kept.
+    for an empty one, one hidden already (a list's mark, the caller's key's mask) or a
+    code's placeholder (:data:`_PLACEHOLDER`), kept.
     The one place a URL's password becomes its mark: bodies, queries, headers, the url."""
     if not password or MARKS.fullmatch(password) is not None or password.startswith(
-            "sha512-") and is_masked(unquote(password)):
+            "sha512-") and is_masked(unquote(password)) or _PLACEHOLDER.fullmatch(
+            unquote(password) if encoded else password) is not None:
         return None
     return escaped_redacted(
         "x" * (len(password) - 2 * password.count("%")) if encoded else password)
+
+
+#: A code's placeholder standing for the password (``f"https://{user}:{password}@{host}"``,
+#: ``"postgres://%s:%s@%s/%s"``, ``%(password)s``, ``${DB_PASSWORD}``, ``{{ password }}``):
+#: no secret, kept as written (hostile57: hidden till then, review146's leftover b).
+_PLACEHOLDER = lazy_compile(
+    r"\{[A-Za-z_][\w.]*\}|%[sd]|%\([A-Za-z_]\w*\)s|\$\{[A-Za-z_]\w*\}|\{\{ ?[A-Za-z_][\w.]* ?\}\}")
 
 
 #: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,

@@ -1,0 +1,82 @@
+"""Where a URL holding a userinfo may start in a text, for :mod:`.text_userinfo`'s
+readers: found from each scheme's ``://`` (as written, percent-encoded or with JSON's
+``\\/``) that has an ``@`` (or ``%40``) ahead of it before anything ending an authority
+(hostile57: each reader tried every character, and every scheme after a sign's escape
+such as ``%20``, of a MiB of form: 3.4 times main's CPU, hostile56). One scan of the
+text for those; then, for each, the scheme's start read backward and the reader's
+pattern matched there (:func:`userinfo_matches`): the same matches as its ``finditer``
+from a word's start merged with its matches after a sign's escape, in order, none
+overlapping one before it (the reading hostile56 made, :data:`SIGN_ESCAPES`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from readme_metrics._lazy_re import lazy_compile
+
+__all__ = ["ENCODED_SCAN", "RAW_SCAN", "SIGN_ESCAPES", "userinfo_matches"]
+
+#: An ASCII sign's escape (no letter's, digit's, nor ``_+.-%``'s: a scheme's or a word's),
+#: after which a URL percent-encoded may start, as after the sign written out, and so may
+#: a URL written out (``see%20https://ada:...@h``, a browser's query: read as no URL,
+#: glued to the escape's hex digit; hostile56).
+SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x80) if not (
+    chr(point).isalnum() or chr(point) in "_+.-%"))
+
+#: A scheme's ``://`` as :data:`.text_userinfo._RAW` reads it, then an ``@`` before a
+#: blank, ``"`` (but JSON's ``\\"``: a password's), ``<``, ``>``, a backquote (none is in
+#: an authority) or another URL's ``:/``: a userinfo may be there. Each ``://`` reads to
+#: the next at most: linear.
+RAW_SCAN = lazy_compile(
+    r":(?:\\?/){2}(?=[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?)[^\s\"<>`@:\\]*)*@)")
+
+#: The same percent-encoded (:data:`.text_userinfo._ENCODED`): ``:`` or ``%3A``, two
+#: ``/`` or ``%2F`` (each maybe after a backslash, ``%5C``), then ``@`` or ``%40`` before
+#: a blank, ``&``, ``=``, ``+``, a quote, ``<``, ``>``, a backslash, a backquote or
+#: another such ``://``.
+ENCODED_SCAN = lazy_compile(
+    r"(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}(?=[^\s&=+\"'<>\\`@:%]*(?:(?:%(?!40|3[Aa]"
+    r"(?:\\|%5[Cc])?(?:/|%2[Ff]))|:(?!(?:\\|%5[Cc])?(?:/|%2[Ff])))[^\s&=+\"'<>\\`@:%]*)*(?:@|%40))")
+
+#: A scheme read backward from its ``:`` (in the reversed text): its characters and its
+#: encoded ``+`` (``%2B``, reversed ``B2%``: a ``%`` after ``B2`` read), as the readers'
+#: schemes hold them. A run of characters first: the engine reads a MiB of them in 1 ms.
+_SCHEME_BACKWARD = lazy_compile(r"[A-Za-z0-9+.\-]*(?:(?<=[Bb]2)%[A-Za-z0-9+.\-]*)*")
+#: What a URL's scheme follows no word's character, as the readers' look behind says.
+_WORDLIKE = lazy_compile(r"[\w+.\-%]")
+
+
+def userinfo_matches(text: str, scan: re.Pattern[str], at: re.Pattern[str]
+                     ) -> Iterator[re.Match[str]]:
+    """``at``'s matches (a reader's URL, no look behind it) in ``text``: from each scheme
+    before a ``://`` that ``scan`` finds, that starts a word (``finditer`` of the reader
+    with its look behind, no character of a word or ``%`` before it: each read from the
+    end of the last) or follows a sign's escape (each read); in order, none overlapping
+    one before it."""
+    reverse = ""
+    word_end = kept = 0
+    for separator in scan.finditer(text):
+        if not reverse:
+            reverse = text[::-1]
+        colon = separator.start()
+        scheme = _SCHEME_BACKWARD.match(reverse, len(text) - colon)  # (matches always)
+        start = colon - (0 if scheme is None else scheme.end() - scheme.start())
+        if start >= colon:
+            continue
+        if start >= word_end and text[start].isascii() and text[start].isalpha() and (
+                start == 0 or _WORDLIKE.match(text, start - 1) is None):
+            found = at.match(text, start)
+            if found is not None:
+                word_end = found.end()
+                if found.start() >= kept:
+                    kept = found.end()
+                    yield found
+        start += 2  # (a sign's escape's hex digits: the scheme after them)
+        if (3 <= start < colon and text[start - 3] == "%" and text[start].isascii()
+                and text[start].isalpha() and text[start - 3:start].upper() in SIGN_ESCAPES):
+            found = at.match(text, start)
+            if found is not None and found.start() >= kept:
+                kept = found.end()
+                yield found
