@@ -14,11 +14,13 @@ began after the exit's close in the main thread but counted itself the earlier o
 it waited for nothing and its SIGTERM killed the worker mid-delivery; closes are ordered
 by their call now (:func:`readme_metrics.delivery.process.close_all`). Both: 40 of 40.
 Real parts: uvicorn in a subprocess, a raw ASGI app wrapped by the library's middleware,
-40 calls held for the close, the collector on 127.0.0.1. On asyncio's loop: the site's
-SIGTERM handler raises SystemExit wherever the main thread is, unlike README's lines (not
-in force while uvicorn serves), and uvloop swallows one raised in a protocol callback
-(``eof_received`` as the client's connections close: "Fatal error on transport"), the
-worker then serving on (CI92: the workers still there 60 s after their SIGTERM)."""
+40 calls held for the close, the collector on 127.0.0.1. The site's SIGTERM handler
+raises SystemExit wherever the main thread is, unlike README's lines (not in force while
+uvicorn serves): CI92 and CI94 had a worker still serving 60 s after its SIGTERM, which
+came as the 40th answer's body left (CI94's output: the SystemExit raised in the app's
+send, uvicorn took it for the app's error, and its supervisor restarted the other worker).
+So the SIGTERMs wait until both workers sleep; and asyncio's loop, as uvloop also swallows
+one raised in a protocol callback (``eof_received``: delivery76)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import server_state
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -102,6 +105,10 @@ def test_a_sigterm_as_uvicorn_puts_sigterm_back_leaves_no_log_unsaid(
                     for i in range(CALLS)] == [200] * CALLS
         workers = _workers(process.pid)
         assert len(workers) == 2, workers
+        # every thread of both workers asleep: the last answer's send returned (CI94: the
+        # SIGTERM came as the 40th answer's body left, the site's SystemExit raised in the
+        # app's send, which uvicorn takes for the app's error: that worker served on)
+        wait_until(lambda: not any(server_state._runnable(pid) for pid in workers), 60)
         for pid in workers:
             os.kill(pid, signal.SIGTERM)
         try:
