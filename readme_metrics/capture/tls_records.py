@@ -12,9 +12,11 @@ rest, the capture stops waiting for it, as at a client's end (:func:`past_body`)
 The records are read from their headers, left in the socket (``MSG_PEEK``): under TLS
 1.3 every record after the handshake is application data whose plaintext is its length
 less 17 bytes (a 16-byte tag, the inner content type), close_notify's too: past the body
-is a record of its size that begins past the rest (more plaintext alone is a keep-alive
-client's next request, pipelined, which the server reads as without the capture:
-review147). Under TLS 1.2 close_notify is an alert record (type 21), which no body is.
+is a record of its size that begins past the rest and ends what the socket holds (more
+plaintext alone is a keep-alive client's next request, pipelined, which the server reads
+as without the capture: review147; so is one of that size with records behind it, its
+first 2 bytes: no client sends a record after its close_notify, RFC 8446 6.1; review148).
+Under TLS 1.2 close_notify is an alert record (type 21), which no body is.
 Anything else (no TLS version, no socket, a peek that fails, bytes at the socket's head
 that are no record's header: the server's TLS layer took a record's start) reads as "not
 past it".
@@ -97,8 +99,8 @@ def _beyond(data: bytes, remaining: Optional[int], tls13: bool) -> bool:
         if kind != _APPLICATION_DATA:
             return False  # (a handshake's: not known)
         if tls13 and remaining is not None:
-            if plain >= remaining and length == _TLS13_NOTIFY:
-                return True  # (a record of close_notify's size past the rest)
+            if plain >= remaining and length == _TLS13_NOTIFY and at + 5 + length >= len(data):
+                return True  # (a record of close_notify's size past the rest, the last)
             plain += max(length - _TLS13_OVERHEAD, 0)
         at += 5 + length
     return False

@@ -1,0 +1,94 @@
+"""review148: over TLS 1.3, a keep-alive client's next request pipelined behind a body's
+rest whose first record holds 2 bytes (19 bytes of ciphertext: close_notify's size,
+``tls_records``) was read as the client's close_notify, records following it or not: the
+capture stopped waiting for the rest that sat in the socket, and the body was logged
+short (5 of 100 bytes). No client sends a record after its close_notify (RFC 8446,
+6.1): one of that size with records behind it is the next request's.
+
+Each round over one TLS 1.3 connection: a POST's head and 5 of 100 declared bytes; the
+app answers without reading (the capture waits, its grace 2 s here, for the rest); the
+client sends the other 95, then a GET written in two parts (``GE``, then the rest of it),
+three records in one send, then reads both answers.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_api import Collector
+from tests.support.tls import make_certificates
+from tests.test_asgi_servers import NO_UVLOOP
+from tests.test_delivery75_tls_end_behind_data import (  # noqa: F401 - its fixture
+    _pump,
+    _records,
+    tls_grace_served,
+)
+from tests.test_e2e_servers import Served, telling
+from tests.test_half_close_late import _of_url, _tagged
+from tests.test_review147_findings import DECLARED, _handshake, _read_until
+
+pytestmark = pytest.mark.e2e
+
+GET = "GET /bare/next HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+
+
+def _pipelined_in_parts(port: int, context: ssl.SSLContext, route: str) -> bytes:
+    """The decrypted bytes answered to a POST (head and 5 bytes, 0.2 s later the other 95,
+    then a GET in two records, ``GE`` first), read until both answers came (10 s)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _handshake(sock, tls, outgoing, incoming)
+        _pump(sock, outgoing)
+        tls.write(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                  f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n\r\n"
+                  "short".encode())
+        _pump(sock, outgoing)
+        time.sleep(0.2)  # the app answered, the capture waits for the rest
+        for part in (b"x" * (DECLARED - 5), GET[:2], GET[2:]):
+            tls.write(part)  # (a record each, sent together below)
+        _pump(sock, outgoing)
+        return _read_until(sock, tls, incoming, lambda got: got.count(b"HTTP/1.1 ") >= 2)
+
+
+@pytest.mark.parametrize("server", [
+    "uvicorn", pytest.param("uvicorn-uvloop", marks=NO_UVLOOP),
+    "hypercorn"], scope="module")
+def test_a_pipelined_request_in_small_records_is_not_a_close_notify(
+        kept_collector: Collector,
+        tls_grace_served: tuple[Served, ssl.SSLContext],  # noqa: F811 - the fixture
+        server: str) -> None:
+    served, context = tls_grace_served
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    routes = _tagged(3)
+    with telling(served):
+        answers = [_pipelined_in_parts(served.port, context, route) for route in routes]
+        logs = [kept_collector.wait_for_log(partial(_of_url, route)) for route in routes]
+    assert all(answer.count(b"HTTP/1.1 200") == 2 for answer in answers), answers
+    posts = [log["request"]["log"]["entries"][0]["request"]["postData"] for log in logs]
+    short = [post for post in posts if post["text"] != "short" + "x" * (DECLARED - 5)]
+    assert not short, (f"{len(short)} of {len(posts)} logged short", short)
+
+
+def test_a_close_notify_sized_record_with_records_behind_is_not_past_the_body(
+        tmp_path: Path) -> None:
+    """Real TLS 1.3 records: the rest, 2 bytes in a record of their own, then more records:
+    not past the body; the rest then a close_notify still is, and so is the rest then 2
+    bytes alone (as a close_notify: nothing tells them apart)."""
+    from readme_metrics.capture.tls_records import _beyond
+
+    certificates = make_certificates(tmp_path)
+    tls13 = ssl.TLSVersion.TLSv1_3
+    rest = _records(certificates, tls13, b"x" * 95, False)
+    two, more = (_records(certificates, tls13, part, False) for part in (GET[:2], GET[2:]))
+    assert len(two) == 5 + 19  # (close_notify's size)
+    assert _beyond(rest + two + more, 95, True) is False
+    assert _beyond(rest + two + more[:3], 95, True) is False  # (a record's start behind)
+    assert _beyond(_records(certificates, tls13, b"x" * 95, True), 95, True) is True
+    assert _beyond(rest + two, 95, True) is True
