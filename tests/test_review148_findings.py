@@ -35,7 +35,7 @@ from tests.test_review147_findings import DECLARED, _handshake, _read_until
 
 pytestmark = pytest.mark.e2e
 
-GET = "GET /bare/next HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+GET = b"GET /bare/next HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def _pipelined_in_parts(port: int, context: ssl.SSLContext, route: str) -> bytes:
