@@ -30,9 +30,9 @@ DENY = Redactor(["password"])
 
 # land55's reading (hostile56's _after_signs): the reader from a word's start merged with
 # the reader from each scheme after a sign's escape, none overlapping one kept before it.
-_LOOK_BEHIND = r"(?<![\w+.\-%])"
+_LOOK_BEHIND = r"(?<![A-Za-z0-9_+.\-%])"  # (ASCII: review148)
 _SIGN_SCHEME = re.compile(
-    r"%[0-7][0-9A-Fa-f](?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
+    r"%[0-9A-Fa-f]{2}(?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
     r"(?:\\|%5[Cc])?(?:/|%2[Ff]))")
 
 

@@ -1,4 +1,4 @@
-"""review148: over TLS 1.3, a keep-alive client's next request pipelined behind a body's
+"""review148 (1): over TLS 1.3, a keep-alive client's next request pipelined behind a body's
 rest whose first record holds 2 bytes (19 bytes of ciphertext: close_notify's size,
 ``tls_records``) was read as the client's close_notify, records following it or not: the
 capture stopped waiting for the rest that sat in the socket, and the body was logged
@@ -9,18 +9,29 @@ Each round over one TLS 1.3 connection: a POST's head and 5 of 100 declared byte
 app answers without reading (the capture waits, its grace 2 s here, for the rest); the
 client sends the other 95, then a GET written in two parts (``GE``, then the rest of it),
 three records in one send, then reads both answers.
+
+review148 (2): a URL glued to a character not ASCII (Japanese or Chinese prose, which
+puts no blank before it: ``連絡先はhttps://ada:...@host/``) was read as no URL, that
+character being a word's (``\\w``), and its password was sent in clear with a denylist
+set: as written, in JSON, percent-encoded in a form's value, with Unicode escapes. A
+scheme is ASCII: the URL starts there.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import time
 from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from tests.support.exchanges import logged_bodies
 from tests.support.fake_api import Collector
 from tests.support.tls import make_certificates
 from tests.test_asgi_servers import NO_UVLOOP
@@ -92,3 +103,37 @@ def test_a_close_notify_sized_record_with_records_behind_is_not_past_the_body(
     assert _beyond(rest + two + more[:3], 95, True) is False  # (a record's start behind)
     assert _beyond(_records(certificates, tls13, b"x" * 95, True), 95, True) is True
     assert _beyond(rest + two, 95, True) is True
+
+
+SECRET = "Zq8hX22wK"
+PROSE = [f"連絡先はhttps://ada:{SECRET}@host/です", f"详见postgres://ada:{SECRET}@db/x",
+         f"смотриhttps://ada:{SECRET}@h/"]
+
+
+@pytest.mark.parametrize("text", PROSE)
+def test_a_url_right_after_a_character_not_ascii_has_its_password_hidden(text: str) -> None:
+    """As written, in JSON (as written and with ensure_ascii), with Unicode escapes, and
+    in a form's value (percent-encoded): the password hidden, the rest kept."""
+    spellings = [text, json.dumps({"m": text}, ensure_ascii=False), json.dumps({"m": text}),
+                 text.replace("://", ":\\u002f\\u002f").replace("@", "\\u0040")]
+    for written in spellings:
+        hidden = userinfo_hidden_in(written)
+        assert SECRET not in hidden and "%5BREDACTED%209%5D" in hidden, (written, hidden)
+        assert hidden.replace("%5BREDACTED%209%5D", SECRET) == written
+    form = "a=1&m=" + quote(text, safe="") + "&b=2"
+    assert SECRET not in userinfo_hidden_in(form)
+    deny = Redactor(["password"])
+    for written, mime in ((spellings[1], "application/json"), (text, "text/plain"),
+                          (form, "application/x-www-form-urlencoded")):
+        for logged in logged_bodies(written, mime, deny):
+            assert SECRET not in logged, (mime, logged)
+
+
+@pytest.mark.parametrize("text", [
+    "連絡先はada@example.comです", "見てhttps://example.com/と ada@example.com",
+    "詳細はhttps://example.com:8080/です", "x_https://ada@h",
+])
+def test_prose_without_a_userinfo_is_kept(text: str) -> None:
+    """Guards (passed before): an address, a website then an address, a port."""
+    for written in (text, json.dumps({"m": text}), quote(text, safe="")):
+        assert userinfo_hidden_in(written) == written

@@ -135,7 +135,7 @@ _ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\\\|\\/|" + _LONE + r"|\\u(?!" + _escapes("@"
 #: escapes; the password to the authority's last ``@``. A start's authority holds no
 #: ``/`` nor ``\`` but another escape's: no other start's, linear.
 _ESCAPED = lazy_compile(
-    r"(?<![\w+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
+    r"(?<![A-Za-z0-9_+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
     r"((?:" + _ESCAPED_USER + r"|(?:@|\\u0040)(?=(?:" + _ESCAPED_USER
     + r")*(?::|\\u003[Aa])(?:" + _ESCAPED_LOOSE + r")*(?:@|\\u0040)))*)"
     r"(?:(?::|\\u003[Aa])((?![0-9]+" + _LONE + r"|" + _LONE + r"(?:@|\\u0040))"

@@ -21,8 +21,9 @@ __all__ = ["ENCODED_SCAN", "RAW_SCAN", "SIGN_ESCAPES", "userinfo_matches"]
 #: An ASCII sign's escape (no letter's, digit's, nor ``_+.-%``'s: a scheme's or a word's),
 #: after which a URL percent-encoded may start, as after the sign written out, and so may
 #: a URL written out (``see%20https://ada:...@h``, a browser's query: read as no URL,
-#: glued to the escape's hex digit; hostile56).
-SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x80) if not (
+#: glued to the escape's hex digit; hostile56); and a byte's of a character not ASCII
+#: (``%E3%81%AFhttps%3A...``: Japanese prose, no blank before its URL; review148).
+SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x100) if point > 0x7F or not (
     chr(point).isalnum() or chr(point) in "_+.-%"))
 
 #: A scheme's ``://`` as :data:`.text_userinfo._RAW` reads it, then an ``@`` before a
@@ -44,8 +45,11 @@ ENCODED_SCAN = lazy_compile(
 #: encoded ``+`` (``%2B``, reversed ``B2%``: a ``%`` after ``B2`` read), as the readers'
 #: schemes hold them. A run of characters first: the engine reads a MiB of them in 1 ms.
 _SCHEME_BACKWARD = lazy_compile(r"[A-Za-z0-9+.\-]*(?:(?<=[Bb]2)%[A-Za-z0-9+.\-]*)*")
-#: What a URL's scheme follows no word's character, as the readers' look behind says.
-_WORDLIKE = lazy_compile(r"[\w+.\-%]")
+#: What a URL's scheme follows no word's character, as the readers' look behind says: an
+#: ASCII one (a scheme is ASCII: a URL right after a character not ASCII starts there,
+#: ``連絡先はhttps://ada:...@h``, prose without blanks; read as no URL, its password
+#: sent in clear till review148).
+_WORDLIKE = lazy_compile(r"[A-Za-z0-9_+.\-%]")
 
 
 def userinfo_matches(text: str, scan: re.Pattern[str], at: re.Pattern[str]
