@@ -227,6 +227,10 @@ def _stopped_mid_view(collector: Collector, tmp_path: Path, server: Callable[[in
             except OSError as error:
                 got += repr(error).encode()
         process.wait(60)
+    except AssertionError as error:  # (CI96: a bare run's cancel not seen in 30 s)
+        raise AssertionError(f"{error}; the server ({'bare' if bare else 'wrapped'}, "
+                             f"exit {process.poll()}) said: "
+                             f"{(tmp_path / 'err').read_text(errors='replace')}") from error
     finally:
         release.touch()
         process.kill()
