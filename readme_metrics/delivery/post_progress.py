@@ -37,8 +37,10 @@ def writing() -> None:
 
 
 def written() -> None:
-    """This thread's POST's request went out in full (marks the batch it carries)."""
+    """This thread's POST's request went out in full (marks the batch it carries, then
+    lets it go: its body, up to ``MAX_POST_BYTES``, is not held by an idle thread)."""
     _mark(WRITTEN)
+    _local.batch = None
 
 
 def _mark(state: int) -> None:
