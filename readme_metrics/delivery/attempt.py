@@ -27,6 +27,7 @@ from readme_metrics.delivery.limits import DOWN_AFTER, MAX_DOWN_ATTEMPTS, WARN_I
 from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
 from readme_metrics.delivery.policy import next_timeout
 from readme_metrics.delivery.post_bound import PostBound
+from readme_metrics.delivery.post_progress import WRITTEN
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.watchdog import Stretch
@@ -128,17 +129,18 @@ class Attempt(PostBound, FailureHints):
         if self.holding_costs():  # the queue is filling
             watchdog.release(self._bound)
         with batcher.lock:
-            if not batch.count:
-                # Given up by a close as its sender encoded it (Batcher.end_close, which
-                # counted it): not POSTed after close() returned (review108: the API
-                # took logs the close had said not delivered). Checked with the lock
-                # held as `sent_at` is set: the close sees it in its POST, or no POST.
+            if not batch.count or batcher.halted:
+                # Given up by a close as its sender encoded it (end_close counted it), or an
+                # interrupt's close waits for the POSTs in flight (halted): not POSTed
+                # (review108). Checked as `sent_at` is set: in its POST, or no POST.
+                if batch.count:
+                    batcher.out_of_time_at_close(batch)
                 batch.body = None
                 return
             batch.attempts += 1
             if batch.attempts > 1:
                 self._queue.counts["retries"] += 1
-            batch.sent_at = time.monotonic()
+            batch.begin_post(time.monotonic())
             posted = batch.count  # (a close may give the batch up during its POST)
         # The POSTs in flight when the API turned slow wait as long as the one that
         # found it out has the next ones wait: not cut at the bound they began with,
@@ -151,16 +153,15 @@ class Attempt(PostBound, FailureHints):
             # began with): that says nothing of the API, so no failure, no bound grown
             # or timeout said, and no time is left to send it again. Counted as such, a
             # POST begun before the close, its own bound 5 s, was said "failed (Timeout:
-            # no complete answer within 5s)" at a close of 1 s (delivery30). Cut once
-            # connected, the API may have its logs: as the watchdog saw it as it cut, not
-            # as the error says (delivery31: through requests, once a connection error).
-            # Not one whose answer's head ended before the cut came (read just after
-            # it): the API's verdict stands, the logs counted by it (delivery33: a 202
-            # read as the close cut its POST was counted `dropped_shutdown`, "not
-            # delivered", the API having taken them). Inline, one cut where the exit's
-            # bound ends (the main thread ended: exit_begins) is cut so too, before the
-            # close: it has no time left for it either (delivery37).
-            batcher.cut_at_close(batch, sent)
+            # no complete answer within 5s)" at a close of 1 s (delivery30). Cut once its
+            # body went in full, the API may have its logs (delivery31: as the watchdog
+            # saw it, not as the error says; delivery79: not once connected only). Not
+            # one whose answer's head ended before the cut came (read just after it):
+            # the API's verdict stands (delivery33: a 202 read as the close cut its POST
+            # was counted `dropped_shutdown`). Inline, one cut where the exit's bound
+            # ends (the main thread ended: exit_begins) is cut so too, before the close:
+            # it has no time left for it either (delivery37).
+            batcher.cut_at_close(batch, sent and batch.written == WRITTEN)
             return
         # Not the time the process was frozen (SIGSTOP, docker pause, a laptop's sleep):
         # an answer in 0.3 s read after a 2 s freeze was said "in 2.3s, later than
@@ -388,7 +389,6 @@ class Attempt(PostBound, FailureHints):
             trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self._logger.debug("readme_metrics: traceback:\n%s",
                                hidden(self._sender.scrub(trace), secrets))
-
 
 
 def _caller_key(item: Any) -> tuple[str, ...]:

@@ -95,6 +95,9 @@ class Batcher(BatchPutting, BatchClosing):
         #: last sender back ends the close itself (:meth:`end_unattended`), unless the
         #: exit hook takes it over (:meth:`begin_close`).
         self.unattended = False
+        #: An interrupt's close waits for the POSTs in flight (ClosingInterrupt): no
+        #: batch is taken from then on, none begins its POST (:meth:`take_locked`).
+        self.halted = False
         #: When the last POST of new logs was cut: the next one, unless it fills a POST at
         #: the caps, waits ``post_s / max_senders`` after it (:meth:`take_locked`).
         self.last_cut = -math.inf
@@ -112,6 +115,8 @@ class Batcher(BatchPutting, BatchClosing):
         ``force`` sends a partial batch at once (inline flush). Without ``retries`` only
         logs not yet posted are taken (an inline request thread that posted a retry).
         """
+        if self.halted:
+            return None, None
         queue = self.queue
         health = self.health
         now = self._clock()

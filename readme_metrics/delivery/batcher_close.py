@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
@@ -12,7 +13,13 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.health import ApiHealth
     from readme_metrics.delivery.queue import Batch, LogQueue
 
-__all__ = ["BatchClosing"]
+__all__ = ["LOOK", "SETTLE", "BatchClosing"]
+
+#: How long past an interrupt's wait the senders of the POSTs cut at its end are given
+#: to come back and settle them (an answer read as the cut came counts as such).
+SETTLE = 0.5
+#: How often that wait looks (settling wakes no one it could wait on).
+LOOK = 0.02
 
 
 class BatchClosing:
@@ -32,6 +39,7 @@ class BatchClosing:
     close_accepted: int
     released: float
     unattended: bool
+    halted: bool
 
     def begin_close(self, deadline: float) -> bool:
         """Stop accepting logs, drain until ``deadline``; False if already closed.
@@ -154,13 +162,39 @@ class BatchClosing:
             # (``refused_closing``), not as logs the close gave up on.
             late = max(0, queue.accepted - max(queue.taken, self.close_accepted))
             self.refused_closing += late
-            dropped = queue.drop_waiting_locked("shutdown") - late
+            # Back in line after a signal's raise cut its POST (inline): may have it.
+            short = sum(batch.count for batch in queue.retries if batch.cut_short)
+            self.cut += short
+            dropped = queue.drop_waiting_locked("shutdown") - late - short
             if in_flight:
                 for batch in list(queue.in_flight):
-                    # In its POST (sent_at set): the API may have read it.
-                    self._cut_locked(batch, bool(batch.sent_at))
+                    # Its request under way or written in full: the API may have read it
+                    # (its sender not back to say); none went yet (connecting, being
+                    # encoded): it has none of it (delivery79).
+                    self._cut_locked(batch, bool(batch.sent_at) and bool(batch.written))
             self.closing = False  # a sender still stuck in I/O settles when it returns
             queue.wake.notify_all()
             queue.done.notify_all()
             cut, unsent, self.cut, self.cut_unsent = self.cut, self.cut_unsent, 0, 0
             return dropped + unsent, queue.accepted - queue.resolved, cut
+
+    def wait_in_flight(self, until: float, stuck: frozenset[int]) -> None:
+        """For an interrupt's close: no POST begins from now on (:attr:`halted`), and
+        those in flight end by ``until`` (the caller cut them there: ``on_close``);
+        wait for them to be settled by their senders, a moment past ``until`` at most
+        (a cut one's sender comes back at once). Not for those posted by a thread in
+        ``stuck`` (the interrupted one's, a signal handler's: they cannot go on).
+        Returns early at another interrupt (a third Ctrl-C)."""
+        queue = self.queue
+        with self.lock:
+            self.halted = True
+            self.deadline = min(self.deadline, until)
+            try:
+                while any(batch.sent_at and batch.poster not in stuck
+                          for batch in queue.in_flight):
+                    left = until + SETTLE - time.monotonic()
+                    if left <= 0:
+                        return
+                    queue.done.wait(min(left, LOOK))
+            except (KeyboardInterrupt, SystemExit):
+                return

@@ -117,7 +117,6 @@ class Closing:
         except Exception:
             self._logger.debug("readme_metrics: posting at exit failed", exc_info=True)
 
-
     def begin_exit(self, began: Optional[float] = None) -> bool:
         """Stop accepting logs and start draining; False if already closed (process hook).
         ``began``: when the close began (see :meth:`close`)."""
@@ -236,9 +235,9 @@ class Closing:
     def _closed(self, dropped: int, pending: int, cut: int,
                 left: Optional[float] = None, interrupted: str = "") -> None:
         """Say what a close gave up on, if anything, ``left`` seconds before its
-        deadline (None: now): ``cut`` logs were in POSTs cut at its deadline,
-        ``pending`` in POSTs still unanswered as it ends; ``interrupted``: the interrupt
-        that ended it (closing_interrupt), as said."""
+        deadline (None: now): ``cut`` logs were in POSTs sent in full and cut at its
+        deadline, ``pending`` in POSTs still unanswered as it ends; ``interrupted``: the
+        interrupt that ended it (closing_interrupt), as said."""
         exit_read, exit_unsent = self._exit_cut
         if exit_read or exit_unsent:
             # Cut at the exit's bound, before this close: not the close's doing, and no
@@ -274,14 +273,15 @@ class Closing:
                     f"after {limit}")
             if not early:  # those in flight at the deadline are being cut (end_by)
                 cut, pending = cut + pending, 0
-            # Logs in a POST still unanswered, or cut unanswered, were sent: the API may
-            # well have them (it read the POST and had not answered yet), which "not
-            # delivered" alone hid.
+            # Sent in full, unanswered or cut so: the API may have them ("not delivered"
+            # alone hid it); at an interrupt not counted lost, said apart (delivery79).
             self._logger.warning(
                 "readme_metrics: closing gave up %s: %s not delivered%s%s%s%s", when,
-                counted(dropped + pending + cut, "log"),
-                f" ({cut} of them in POSTs cut at the close, unanswered: the Metrics "
-                f"API may have them)" if cut else "",
+                counted(dropped + pending + (0 if interrupted else cut), "log"),
+                (f", {cut} unknown (in POSTs sent in full, cut unanswered: the Metrics "
+                 f"API may have them)" if interrupted else f" ({cut} of them in POSTs "
+                 f"cut at the close, unanswered: the Metrics API may have them)")
+                if cut else "",
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
                 self._same_as_said(),

@@ -7,14 +7,19 @@ gunicorn's worker at SIGINT or SIGQUIT) raised in the exit's close while it wait
 the senders' POSTs, in an inline POST, in an exit hook before it) ended the close there:
 what it still held (logs waiting, POSTs in flight) was lost and nothing said
 (delivery42: under Django's runserver, werkzeug, waitress, gunicorn). Now the close ends
-at once, as at its deadline (its POSTs in flight cut, what waits dropped, all counted in
-``dropped_shutdown``), says so in one warning line, and the interrupt is raised on: the
-process still exits as promptly as before, nothing waited for.
+as at its deadline (what waits dropped, counted in ``dropped_shutdown``), says so in one
+warning line, and the interrupt is raised on. Its POSTs in flight are waited for first,
+``IN_FLIGHT_WITHIN`` at most, none begun meanwhile, then cut (delivery79: cut at once,
+a POST the API answered a moment later was said not delivered); the line tells the logs
+not delivered (never sent in full) from those whose fate is unknown (sent in full, cut
+unanswered: the API may have them).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
@@ -23,7 +28,11 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.batcher import Batcher
     from readme_metrics.delivery.gunicorn_stop import Limit
 
-__all__ = ["ClosingInterrupt", "Terminated", "interruption"]
+__all__ = ["IN_FLIGHT_WITHIN", "ClosingInterrupt", "Terminated", "interruption"]
+
+#: How long an interrupt's close waits for the POSTs in flight before it cuts them (a
+#: SIGTERM's handler gives it this and a second to say: second_interrupt.SAY_WITHIN).
+IN_FLIGHT_WITHIN = 1.0
 
 
 class Terminated(BaseException):
@@ -60,12 +69,11 @@ class ClosingInterrupt:
         def _say_refused_closing(self) -> None: ...
 
     def interrupt_exit(self, exc: BaseException) -> None:
-        """End the close now, at ``exc`` (a ``KeyboardInterrupt``, a ``SystemExit``),
-        begun or not (an exit hook interrupted before it began): the POSTs in flight are
-        cut (counted as at the close's deadline: the API may have read them), what waits
-        is dropped, and one warning says so; nothing if the close had ended. Waits for
-        nothing (the caller raises ``exc`` on: the user's interrupt stays prompt), never
-        raises."""
+        """End the close at ``exc`` (a ``KeyboardInterrupt``, a ``SystemExit``), begun
+        or not (an exit hook interrupted before it began): the POSTs in flight are waited
+        for ``IN_FLIGHT_WITHIN`` at most (those answered count as such), then cut, what
+        waits is dropped, and one warning says so; nothing if the close had ended. Waits
+        for nothing else (the caller raises ``exc`` on), never raises."""
         try:
             if self._pid != os.getpid():
                 return
@@ -75,18 +83,36 @@ class ClosingInterrupt:
                 if batcher.closed and not batcher.closing:
                     return  # ended already
                 begun = batcher.closed
-            if not begun and not batcher.begin_close(now):
-                return
-            # The POSTs in flight end now (the watchdog cuts them), not at the deadline:
-            # their senders settle nothing more once back (end_close).
-            self._attempt.close_begins(now)
-            dropped, pending, cut = batcher.end_close(in_flight=True)
+            # The POSTs in flight are waited for within IN_FLIGHT_WITHIN (the close's
+            # deadline if sooner), none begun meanwhile, then cut (the watchdog cuts
+            # them at the end of the wait): before delivery79 they were cut at once,
+            # their logs said not delivered though the API answered them a moment later.
+            until = min(now + IN_FLIGHT_WITHIN, batcher.deadline if begun else math.inf)
             # Not begun: its bound counted from the server's stop that began within it
             # (the ASGI lifespan's flush, waiting as a Ctrl-C came), else none gone.
             bound, stop = self._bound[0], self._stop_began[0]
             left = batcher.deadline - now if begun else bound - (
                 now - stop if stop <= now < stop + bound else 0.0)
+            if not begun and not batcher.begin_close(until):
+                return
+            self._attempt.close_begins(until)
+            batcher.wait_in_flight(until, _stuck(exc))
+            left -= time.monotonic() - now
+            # What is still in flight ends now: their senders settle nothing more once
+            # back (end_close).
+            self._attempt.close_begins(time.monotonic())
+            dropped, pending, cut = batcher.end_close(in_flight=True)
             self._closed(dropped, pending, cut, left=left, interrupted=interruption(exc))
             self._say_refused_closing()
         except Exception:  # pragma: no cover - the interrupt must go on whatever happens
             pass
+
+
+def _stuck(exc: BaseException) -> frozenset[int]:
+    """The threads whose POSTs cannot go on while the close waits: this one (raised
+    into, its POST ended by ``exc``), and the main thread at a SIGTERM (its handler,
+    there, waits for this close)."""
+    stuck = {threading.get_ident()}
+    if isinstance(exc, Terminated):
+        stuck.add(threading.main_thread().ident or 0)
+    return frozenset(stuck)

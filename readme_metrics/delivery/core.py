@@ -247,6 +247,14 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         except Exception:  # pragma: no cover - a signal handler's line: never raises
             pass
 
+    def post_now(self) -> None:
+        """Background mode: the senders post what waits now, a partial batch too,
+        answers waited for by no one (:meth:`post_waiting`); inline: nothing (no thread
+        of the library's to post it). For a thread of its own at a Ctrl-C whose kill may
+        come before the close begins (reloader_stop, delivery79). Never raises."""
+        if self._background:
+            self.post_waiting()
+
     def count_skipped(self) -> None:
         """Count an exchange that was seen but, by configuration, not logged."""
         self._queue.skip()

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.cookies import MockRequest, MockResponse, get_cookie_header
 
-from readme_metrics.delivery import reader, resolve, tls, watchdog
+from readme_metrics.delivery import post_progress, reader, resolve, tls, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer
 from readme_metrics.delivery.direct_connect import Connection as _Connection
 from readme_metrics.delivery.direct_connect import open_socket as _open
@@ -306,7 +306,10 @@ class DirectPoster:
         if watched:
             connection.set_timeout(None)
         pieces = body.pieces if isinstance(body, Body) else (body,)
+        post_progress.writing()
         failed = _send(sock, self._head(len(body)), pieces, deadline)
+        if failed is None:  # (its last byte went: the API may have it from now on)
+            post_progress.written()
         try:
             answer, reusable = reader.read_answer(
                 reader.Stream(sock, deadline), MAX_CONTENT, verdict_first=True,

@@ -251,6 +251,7 @@ class InlineSending:
                 if batch in queue.in_flight:
                     if batch.body is None and batch.items is None:
                         batch.items = items
+                    batch.cut_short = bool(batch.sent_at and batch.written)
                     queue.requeue_locked(batch)
                     queue.wake.notify_all()
         except Exception:  # pragma: no cover - never into the server

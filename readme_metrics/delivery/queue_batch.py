@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from readme_metrics.delivery import post_progress
 from readme_metrics.delivery.encode import Body
 
 __all__ = ["Batch"]
@@ -18,7 +19,8 @@ class Batch:
     """Logs taken off the queue together; kept (encoded) while they are retried."""
 
     __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
-                 "spent", "spent_down", "not_before", "released", "sent_at", "timeout")
+                 "spent", "spent_down", "not_before", "released", "sent_at", "timeout",
+                 "written", "poster", "cut_short")
 
     def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
         self.items: Optional[list[Any]] = items
@@ -38,6 +40,22 @@ class Batch:
         #: try, which spends none of its budget and keeps that backoff.
         self.released = 0.0
         self.sent_at = 0.0  # when its current POST began (0: being encoded)
+        #: How far its current POST's request went (:mod:`.post_progress`): 0 nothing
+        #: written (connecting), WRITING, WRITTEN in full (the API may have it).
+        self.written = 0
+        #: The thread that posts it (``threading.get_ident()``; 0: none yet).
+        self.poster = 0
+        #: Its POST was cut short by a signal's raise in its thread once its request
+        #: began to go (inline: back in line, the API may have it all the same).
+        self.cut_short = False
         #: The bound of its next attempt after one timed out (policy.next_timeout; 0.0:
         #: none did, the Delivery's own bound applies).
         self.timeout = 0.0
+
+    def begin_post(self, now: float) -> None:
+        """Its POST begins in this thread at ``now`` (the queue's lock held): nothing of
+        it written yet, and this thread's POST carries it (:mod:`.post_progress`)."""
+        self.sent_at = now
+        self.written = 0
+        self.cut_short = False
+        self.poster = post_progress.carrying(self)

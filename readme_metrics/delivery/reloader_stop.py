@@ -34,7 +34,10 @@ its next look at the files after the middleware is made (:func:`watch_reload`:
 At Ctrl-C the child first says, in one line, how many logs are not delivered yet, before
 the KeyboardInterrupt's way to the close (:func:`_take_sigint`): on a machine too loaded
 to begin the close within those 0.25 s, the SIGKILL lost them with no line (blackbox21:
-1 run of 13 at a load of 52 lost 5 unsaid; delivery74). None when nothing waits.
+1 run of 13 at a load of 52 lost 5 unsaid; delivery74). None when nothing waits. Then
+(background mode) the senders post what waits at once, not only once the close began
+(delivery79): the close itself cannot begin sooner (it needs the main thread's exit to
+reach ``atexit``, and ends the delivery: calls runserver still serves would go unlogged).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from typing import Any, Callable, Optional
 from readme_metrics.delivery import process
 from readme_metrics.delivery.gunicorn_stop import Limit
 from readme_metrics.delivery.interrupted import signal_raised
+from readme_metrics.threads import start_thread
 
 #: subprocess's wait for a child after a KeyboardInterrupt (``Popen._sigint_wait_secs``).
 KILL_AFTER = 0.25
@@ -226,5 +230,18 @@ def _say_unsent() -> None:
             say = getattr(obj, "say_unsent", None)
             if say is not None:
                 say(ahead)
+        # And what waits is posted now, in a thread of its own (this handler runs in the
+        # main thread, which may hold a queue's lock), not at the close: that begins
+        # only once the main thread's exit reached ``atexit``, and a loaded machine may
+        # not get there within the 0.25 s (delivery79: the logs lost, said).
+        start_thread(_post_now, "readme-metrics-ctrl-c")
     except Exception:  # noqa: BLE001
         pass
+
+
+def _post_now() -> None:
+    """Each tracked delivery's senders post what waits (:meth:`Delivery.post_now`)."""
+    for obj in process.tracked():
+        post = getattr(obj, "post_now", None)
+        if post is not None:
+            post()

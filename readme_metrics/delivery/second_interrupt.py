@@ -39,15 +39,16 @@ from types import FrameType
 from typing import Any, Callable, Optional, Union
 
 from readme_metrics.delivery import c_signals, process
-from readme_metrics.delivery.closing_interrupt import Terminated
+from readme_metrics.delivery.closing_interrupt import IN_FLIGHT_WITHIN, Terminated
 from readme_metrics.threads import start_thread
 
 __all__ = ["end", "in_force", "said_then_ended", "watching"]
 
 #: How long a SIGTERM's handler waits for the closes to say what they held before the
-#: signal ends the process (the saying takes milliseconds; a thread that cannot get the
-#: queue's lock, held by the interrupted thread, is not waited for longer).
-SAY_WITHIN = 1.0
+#: signal ends the process: their wait for the POSTs in flight (IN_FLIGHT_WITHIN, over
+#: as soon as none is), then a second (the saying takes milliseconds; a thread that
+#: cannot get the queue's lock, held by the interrupted thread, is not waited for longer).
+SAY_WITHIN = IN_FLIGHT_WITHIN + 1.0
 
 _Previous = Union[Callable[[int, Optional[FrameType]], Any], int, None]
 

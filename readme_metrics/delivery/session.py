@@ -28,7 +28,7 @@ from requests.utils import select_proxy
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from readme_metrics.delivery import reader, watchdog
+from readme_metrics.delivery import post_progress, reader, watchdog
 from readme_metrics.delivery.answer import MAX_CONTENT, Answer, FinalResponse
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.errors import requests_error
@@ -169,7 +169,9 @@ class _Watched(HTTPConnection):
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         watchdog.watch(self)  # connecting (if it must) and sending
+        post_progress.writing()
         result = super().request(*args, **kwargs)
+        post_progress.written()  # (returned: its body went in full)
         if self.sock is not None:  # reading the answer, whoever holds the socket then
             watchdog.watch(watchdog.Line(self.sock), sent=True)
         return result

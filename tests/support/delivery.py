@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from typing import Any, Callable, Iterator, Optional
 
@@ -93,6 +94,14 @@ def new_stretch(timeout: float = 3.0) -> Stretch:
 def ids(logs: list[dict]) -> list[str]:
     """The ``_id`` of each log, in order."""
     return [log["_id"] for log in logs]
+
+
+def said_counts(line: str) -> tuple[int, int]:
+    """An interrupted close's line: (logs not delivered, logs unknown: in POSTs sent in
+    full, cut unanswered; 0 if it names none). Fails the test if it names no count."""
+    found = re.search(r"(\d+) logs? not delivered(?:, (\d+) unknown)?", line)
+    assert found is not None, line
+    return int(found.group(1)), int(found.group(2) or 0)
 
 
 def adds_up(stats: dict[str, int]) -> bool:

@@ -1,0 +1,50 @@
+"""How far the POST a thread runs has gone: its request written in full or not.
+
+A close that gives up on a POST in flight (its deadline, a SIGTERM, a second Ctrl-C)
+counts its logs by it: a POST cut before its body was written in full never reached the
+Metrics API (a request shorter than its ``Content-Length`` is no request), one written
+in full and cut unanswered may have (delivery79: both were said "the Metrics API may
+have them", as soon as its connection was made). The batch's :meth:`Batch.begin_post
+<readme_metrics.delivery.queue_batch.Batch.begin_post>` says which batch this thread's
+POST carries; the writers (the direct route's send, the requests route's ``request``)
+call :func:`writing` as the first byte goes and :func:`written` once the last one went.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["WRITING", "WRITTEN", "carrying", "writing", "written"]
+
+#: ``Batch.written``: its request is being written (a cut then leaves it short, unless
+#: the last byte went as the cut or a signal's raise came: not known), written in full.
+WRITING = 1
+WRITTEN = 2
+
+_local = threading.local()
+
+
+def carrying(batch: Any) -> int:
+    """This thread's POST carries ``batch`` from now on; the thread's id."""
+    _local.batch = batch
+    return threading.get_ident()
+
+
+def writing() -> None:
+    """This thread's POST's request begins to go out (marks the batch it carries)."""
+    _mark(WRITING)
+
+
+def written() -> None:
+    """This thread's POST's request went out in full (marks the batch it carries, then
+    lets it go: its body, up to ``MAX_POST_BYTES``, is not held by an idle thread)."""
+    _mark(WRITTEN)
+    _local.batch = None
+
+
+def _mark(state: int) -> None:
+    batch = getattr(_local, "batch", None)
+    # (not a batch this thread posted before, now another's: sent again elsewhere)
+    if batch is not None and batch.poster == threading.get_ident():
+        batch.written = state
