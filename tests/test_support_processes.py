@@ -22,6 +22,7 @@ import pytest
 from tests.support.command import REPO_ROOT
 from tests.support.polling import wait_until
 from tests.support.processes import read_line, run_command, start_server, stop_for_output
+from tests.support.signal_dispositions import ignores
 
 #: pytest's stand-in: starts a "server" (a sleeping interpreter), says its PID, waits.
 _RUNNER = """\
@@ -66,16 +67,6 @@ _DEAF_RUNNER = _RUNNER.replace(
 assert _DEAF_RUNNER != _RUNNER
 
 
-def _ignores_sigterm(pid: int) -> bool:
-    """True once ``pid`` ignores SIGTERM (its SigIgn mask in /proc)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    ignored = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
-    return bool(int(ignored.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 @pytest.mark.parametrize("runner_script", [pytest.param(_RUNNER, id="main-thread"),
@@ -95,7 +86,7 @@ def test_a_server_started_by_the_tests_ends_with_the_process_that_started_it(
         server = int(read_line(runner.stdout))
         assert _running(server)
         if runner_script is _DEAF_RUNNER:  # its SIG_IGN in place before the run ends
-            wait_until(lambda: _ignores_sigterm(server), timeout=30)
+            wait_until(lambda: ignores(server, signal.SIGTERM), timeout=30)
         runner.send_signal(how)  # as `timeout` ends pytest, or the OOM killer a worker
         runner.wait(30)
         wait_until(lambda: not _running(server), timeout=30)

@@ -1,6 +1,17 @@
 """uWSGI serving a wrapped app for the tests of its stops (a master, one worker, logs
 sent in tens or at the worker's exit): delivery36's, imported by delivery40, delivery41,
-flake30, review119 and review123."""
+flake30, review119 and review123.
+
+Ready is a worker that answers *and* a server that takes its stop. uWSGI's master
+(2.0.30) ignores SIGTERM and SIGHUP, and leaves SIGQUIT at its default, from its start
+until its loop, which sets its handlers only after it has spawned every worker; its
+first worker serves meanwhile. A SIGTERM sent as soon as a worker answered could come in
+that window on a loaded machine and was lost: the master served on until the next one
+(flaky50: test_delivery36's ``--processes=2`` stop, no end in 60 s in 2 of 3 whole-suite
+runs, exit 0 at stop_server's SIGTERM). And a worker just spawned takes the master's
+SIGINT ("killing workers") only once uWSGI set its handlers: before, it went to the
+Python handler inherited from the master, never run, and the master waited for the
+worker until its --worker-reload-mercy (60 s)."""
 
 from __future__ import annotations
 
@@ -18,6 +29,8 @@ from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.ports import free_ports
 from tests.support.processes import LINE_WAIT, start_server, stop_server
+from tests.support.runserver import children
+from tests.support.signal_dispositions import catches
 from tests.test_e2e_servers import UWSGI, server_env, uwsgi_argv
 
 NO_UWSGI = pytest.mark.skipif(
@@ -65,6 +78,7 @@ def uwsgi(tmp_path: Path, collector: Collector, *options: str, app: str = APP,
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(partial(answers, process, base, output), timeout=60)
+        wait_until(partial(takes_its_stops, process, output), timeout=60)
         yield process, base, output
     finally:
         stop_server(process)
@@ -79,6 +93,27 @@ def answers(process: subprocess.Popen[bytes], base: str, output: Path) -> bool:
     except requests.RequestException:
         return False
     return True
+
+
+#: The signals uWSGI's master stops or reloads on: its loop catches each of them.
+MASTER_STOPS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+#: What a worker catches once uWSGI set its handlers (SIGPIPE last; it inherited
+#: SIGTERM, SIGHUP and SIGPIPE ignored from a master not yet in its loop).
+WORKER_STOPS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)
+
+
+def takes_its_stops(process: subprocess.Popen[bytes], output: Path) -> bool:
+    """Whether uWSGI's master has reached its loop (it catches each of its stop signals:
+    before, SIGTERM and SIGHUP are ignored and SIGQUIT kills it) and each of its workers
+    has uWSGI's handlers (the master's "killing workers" is a SIGINT to each: one that
+    came before went to the Python handler the worker inherited, never run, and the
+    master waited for it until --worker-reload-mercy); it has not ended."""
+    assert process.poll() is None, output.read_text(errors="replace")
+    if not all(catches(process.pid, stop) for stop in MASTER_STOPS):
+        return False
+    workers = children(process.pid)
+    return bool(workers) and all(catches(worker, stop) for worker in workers
+                                 for stop in WORKER_STOPS)
 
 
 def stopped(process: subprocess.Popen[bytes]) -> int:
