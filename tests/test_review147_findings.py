@@ -17,20 +17,18 @@ the wrapped app's answer that much later, the body logged short.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from tests.support.fake_api import Collector
 from tests.support.tls import make_certificates
+from tests.support.tls_bio import connected
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_delivery75_tls_end_behind_data import (  # noqa: F401 - its fixture
-    _pump,
     tls_grace_served,
 )
 from tests.test_e2e_servers import Served, telling
@@ -41,60 +39,17 @@ pytestmark = pytest.mark.e2e
 DECLARED = 100
 
 
-def _handshake(sock: socket.socket, tls: ssl.SSLObject, outgoing: ssl.MemoryBIO,
-               incoming: ssl.MemoryBIO) -> None:
-    while True:
-        try:
-            tls.do_handshake()
-            return
-        except ssl.SSLWantReadError:
-            _pump(sock, outgoing)
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed in the handshake") from None
-            incoming.write(data)
-
-
 def _pipelined(port: int, context: ssl.SSLContext, route: str) -> bytes:
     """The decrypted bytes answered to a POST (head and 5 bytes, 0.2 s later the other 95
     with a GET behind them in one record), read until both answers came (10 s at most)."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        _handshake(sock, tls, outgoing, incoming)
-        _pump(sock, outgoing)
+    with connected(port, context) as client:
         head = (f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
                 f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n\r\n").encode()
-        tls.write(head + b"short")
-        _pump(sock, outgoing)
+        client.send(head + b"short")
         time.sleep(0.2)  # the app answered, the capture waits for the rest
-        tls.write(b"x" * (DECLARED - 5)
-                  + f"GET /bare/next HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
-        _pump(sock, outgoing)
-        return _read_until(sock, tls, incoming, lambda got: got.count(b"HTTP/1.1 ") >= 2)
-
-
-def _read_until(sock: socket.socket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
-                done: Callable[[bytearray], bool]) -> bytes:
-    """What the server sent, decrypted, read until ``done`` says so (or 10 s, or the end)."""
-    got = bytearray()
-    until = time.monotonic() + 10
-    while not done(got) and time.monotonic() < until:
-        try:
-            data = sock.recv(65536)
-        except OSError:
-            break
-        if not data:
-            break
-        incoming.write(data)
-        try:
-            while chunk := tls.read(65536):
-                got += chunk
-        except ssl.SSLWantReadError:
-            pass
-        except (ssl.SSLError, ssl.SSLZeroReturnError):
-            break
-    return bytes(got)
+        client.send(b"x" * (DECLARED - 5)
+                    + f"GET /bare/next HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
+        return client.read_until(lambda got: got.count(b"HTTP/1.1 ") >= 2)
 
 
 @pytest.mark.parametrize("server", [
@@ -135,21 +90,15 @@ def _chunked(port: int, context: ssl.SSLContext, route: str) -> bytes:
     """The decrypted answer to a chunked POST: its head and a 5-byte chunk, 0.2 s later
     (the app answered, the capture waits) a size line, 2 bytes and the last chunk, each
     in a record of its own 50 ms apart; read until the answer's 2-byte body came."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        _handshake(sock, tls, outgoing, incoming)
-        _pump(sock, outgoing)
-        tls.write(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
-                  "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "5\r\nshort\r\n".encode())
-        _pump(sock, outgoing)
+    with connected(port, context) as client:
+        client.send(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                    "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5\r\nshort\r\n".encode())
         time.sleep(0.2)
         for part in (b"2\r\n", b"ab", b"\r\n0\r\n\r\n"):
-            tls.write(part)
-            _pump(sock, outgoing)
+            client.send(part)
             time.sleep(0.05)
-        return _read_until(sock, tls, incoming, lambda got: got.endswith(b"\r\n\r\nok"))
+        return client.read_until(lambda got: got.endswith(b"\r\n\r\nok"))
 
 
 @pytest.mark.parametrize("server", [
