@@ -37,7 +37,7 @@ from tests.support import server_state
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
 from tests.support.processes import kill_server
-from tests.support.uvicorn_workers import start_workers, wait_ready
+from tests.support.uvicorn_workers import GROUP_APP, start_workers, wait_ready
 from tests.support.uvicorn_workers import workers as worker_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
 CALLS = 40
 
 SITE = textwrap.dedent("""
-    import json, os, signal, sys
+    import asyncio, json, os, signal, sys, time
     from readme_metrics import MetricsApiConfig
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
@@ -68,19 +68,7 @@ SITE = textwrap.dedent("""
 
     signal.signal(signal.SIGTERM, exit_now)
 
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            raise ValueError(f"no {scope['type']} here")
-        body = json.dumps({"pid": os.getpid()}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    application = ReadMeMetricsMiddleware(app, MetricsApiConfig(
-        api_key="group-key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        grouping_function=lambda req: {"api_key": "caller-1"}))
-""")
+""") + GROUP_APP
 
 
 def test_a_sigterm_as_uvicorn_puts_sigterm_back_leaves_no_log_unsaid(

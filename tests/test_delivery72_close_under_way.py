@@ -34,9 +34,15 @@ os._exit(0)  # (the handler's SIGTERM)
 
 def test_a_close_that_finds_one_under_way_returns_once_it_ended(
         collector: Collector, tmp_path: Path) -> None:
+    second_close_delivered_all(SCRIPT, collector, tmp_path)
+
+
+def second_close_delivered_all(script: str, collector: Collector, tmp_path: Path) -> None:
+    """``script`` (:data:`SCRIPT`'s, or one like it) run, the API taking 2 logs a POST:
+    its second close ended, and every log was delivered once before its ``os._exit``."""
     marker = tmp_path / "first-post"
     collector.judge = two_a_post(marker)
-    done = run_child(SCRIPT, collector, CALLS, "under-way-key", MARKER=str(marker))
+    done = run_child(script, collector, CALLS, "under-way-key", MARKER=str(marker))
     assert "second close ended" in done.stdout, done.stdout + done.stderr
     urls = collector.urls
     assert len(urls) == len(set(urls)) == CALLS, (urls, done.stderr[-2000:])

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.close_child import run_child, two_a_post
 from tests.support.fake_api import Collector
-from tests.test_delivery72_close_under_way import CALLS, SCRIPT
+from tests.test_delivery72_close_under_way import SCRIPT, second_close_delivered_all
 
 # The same process as delivery72's, the second close's bound read before the first
 # close began (the signal's time, as the handler's thread passes it).
@@ -34,9 +33,4 @@ EARLY = SCRIPT.replace(
 def test_a_close_whose_bound_began_earlier_waits_for_the_one_under_way(
         collector: Collector, tmp_path: Path) -> None:
     assert EARLY.count("signalled") == 2, EARLY
-    marker = tmp_path / "first-post"
-    collector.judge = two_a_post(marker)
-    done = run_child(EARLY, collector, CALLS, "under-way-key", MARKER=str(marker))
-    assert "second close ended" in done.stdout, done.stdout + done.stderr
-    urls = collector.urls
-    assert len(urls) == len(set(urls)) == CALLS, (urls, done.stderr[-2000:])
+    second_close_delivered_all(EARLY, collector, tmp_path)

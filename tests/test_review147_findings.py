@@ -21,6 +21,7 @@ import ssl
 import time
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -59,16 +60,9 @@ def test_a_pipelined_request_behind_the_body_is_not_its_end(
         kept_collector: Collector,
         tls_grace_served: tuple[Served, ssl.SSLContext],  # noqa: F811 - the fixture
         server: str) -> None:
-    served, context = tls_grace_served
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    routes = _tagged(3)
-    with telling(served):
-        answers = [_pipelined(served.port, context, route) for route in routes]
-        logs = [kept_collector.wait_for_log(partial(_of_url, route)) for route in routes]
+    answers = _three_rounds(kept_collector, tls_grace_served, _pipelined,
+                            "short" + "x" * (DECLARED - 5))
     assert all(answer.count(b"HTTP/1.1 200") == 2 for answer in answers), answers
-    posts = [log["request"]["log"]["entries"][0]["request"]["postData"] for log in logs]
-    short = [post for post in posts if post["text"] != "short" + "x" * (DECLARED - 5)]
-    assert not short, (f"{len(short)} of {len(posts)} logged short", short)
 
 
 def test_records_of_a_pipelined_request_are_not_past_the_body(tmp_path: Path) -> None:
@@ -108,13 +102,22 @@ def test_two_bytes_of_a_chunked_body_are_not_a_close_notify(
         kept_collector: Collector,
         tls_grace_served: tuple[Served, ssl.SSLContext],  # noqa: F811 - the fixture
         server: str) -> None:
-    served, context = tls_grace_served
+    answers = _three_rounds(kept_collector, tls_grace_served, _chunked, "shortab")
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+
+
+def _three_rounds(collector: Collector, tls_served: tuple[Served, ssl.SSLContext],
+                  client: Callable[[int, ssl.SSLContext, str], bytes], body: str
+                  ) -> list[bytes]:
+    """Three rounds of ``client`` over TLS 1.3 (a route of its own each); every round's
+    log must hold the whole ``body``. The answers, for the caller to check."""
+    served, context = tls_served
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     routes = _tagged(3)
     with telling(served):
-        answers = [_chunked(served.port, context, route) for route in routes]
-        logs = [kept_collector.wait_for_log(partial(_of_url, route)) for route in routes]
-    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+        answers = [client(served.port, context, route) for route in routes]
+        logs = [collector.wait_for_log(partial(_of_url, route)) for route in routes]
     posts = [log["request"]["log"]["entries"][0]["request"]["postData"] for log in logs]
-    short = [post for post in posts if post["text"] != "shortab"]
+    short = [post for post in posts if post["text"] != body]
     assert not short, (f"{len(short)} of {len(posts)} logged short", short)
+    return answers

@@ -18,17 +18,12 @@ from tests.support.runserver import children
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: delivery67's site: README's SIGTERM lines (unguarded, delivery76), a raw ASGI app
-#: (``/slow/<name>`` marks a file ``name`` in ``MARKS`` and blocks 3 s in the loop's
-#: executor) wrapped by the library's middleware posting to ``METRICS_URL``, every log
-#: held for the exit's close (a batch of 1,000).
-GROUP_SITE = textwrap.dedent("""
-    import asyncio, json, os, signal, sys, time
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.fastapi import ReadMeMetricsMiddleware
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's lines, unguarded (delivery76)
-
+#: A raw ASGI app answering its worker's PID as JSON (``/slow/<name>`` first marks a
+#: file ``name`` in ``MARKS`` and blocks 3 s in the loop's executor), wrapped as
+#: ``application`` by the library's middleware posting to ``METRICS_URL``, every log
+#: held for the exit's close (a batch of 1,000). A site's source ends with it (it uses
+#: ``asyncio``, ``json``, ``os``, ``time`` and the library's two names).
+GROUP_APP = textwrap.dedent("""
     async def app(scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"no {scope['type']} here")
@@ -46,11 +41,28 @@ GROUP_SITE = textwrap.dedent("""
         grouping_function=lambda req: {"api_key": "caller-1"}))
 """)
 
+#: delivery67's site: README's SIGTERM lines (unguarded, delivery76) and
+#: :data:`GROUP_APP`.
+GROUP_SITE = textwrap.dedent("""
+    import asyncio, json, os, signal, sys, time
+    from readme_metrics import MetricsApiConfig
+    from readme_metrics.fastapi import ReadMeMetricsMiddleware
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's lines, unguarded (delivery76)
+""") + GROUP_APP
+
 
 def workers(parent: int) -> list[int]:
-    """The worker processes uvicorn's parent spawned."""
-    return [pid for pid in children(parent)
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    """The worker processes uvicorn's parent spawned (one that ended as they were listed
+    is none: its /proc entry gone, as the tests wait for their end)."""
+    return [pid for pid in children(parent) if b"spawn_main" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # (ended since it was listed)
+        return b""
 
 
 def start_workers(site: str, name: str, folder: Path, metrics_url: str, *options: str,
