@@ -8,15 +8,15 @@
 
 Each run: the tests' collector (tests/support, on 127.0.0.1) answering each POST in
 ``--delay`` seconds (250 ms), a site with README's SIGTERM lines (``sys.exit(0)``,
-tests/test_delivery67_uvicorn_group_stop.py's) served by ``uvicorn --workers 2`` in a
-process group of its own, ``--calls`` calls (40) each on a connection of its own (both
-workers hold logs), then ``kill -TERM -- -<pgid>``. ``--burners`` processes spin beside
-it for the whole loop (the load the loss showed under). One JSON line per run (logs
-delivered, lost, what the server's output said was not delivered), then one with the
-totals: ``lost_unsaid`` counts the runs that lost more logs than were said lost,
-``falsely_said`` those that said more not delivered than the collector lacked (delivery76),
-``hung`` those whose stop had not ended a minute after the signal (py-spy's dump of
-each process left, where py-spy is installed, is in that run's line).
+delivery67's ``GROUP_SITE`` in tests/support/uvicorn_workers.py) served by ``uvicorn
+--workers 2`` in a process group of its own, ``--calls`` calls (40) each on a connection
+of its own (both workers hold logs), then ``kill -TERM -- -<pgid>``. ``--burners``
+processes spin beside it for the whole loop (the load the loss showed under). One JSON
+line per run (logs delivered, lost, what the server's output said was not delivered),
+then one with the totals: ``lost_unsaid`` counts the runs that lost more logs than were
+said lost, ``falsely_said`` those that said more not delivered than the collector lacked
+(delivery76), ``hung`` those whose stop had not ended a minute after the signal
+(py-spy's dump of each process left, where py-spy is installed, is in that run's line).
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.support.fake_api import Collector, Reply  # noqa: E402
-from tests.support.polling import wait_until  # noqa: E402
-from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import kill_server, run_command, start_server  # noqa: E402
-from tests.test_delivery67_uvicorn_group_stop import SITE, _answers, _workers  # noqa: E402
+from tests.support.uvicorn_workers import (  # noqa: E402
+    GROUP_SITE,
+    start_workers,
+    wait_ready,
+    workers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds the group's stop may take before the run is called hung (shutdown_timeout
@@ -56,18 +59,10 @@ COUNT = re.compile(r"(\d+) logs? (?:not delivered|dropped)")
 def one_run(folder: Path, calls: int, delay: float, library: Path) -> dict[str, object]:
     collector = Collector().start()
     collector.default = Reply(delay=delay)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "MARKS": str(folder),
-           "PYTHONPATH": os.pathsep.join([str(folder), str(library)])}
-    process = start_server(
-        [sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
-         "--workers=2", "--no-access-log", "group_site:application"],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process, base = start_workers(GROUP_SITE, "group_site", folder, collector.url,
+                                  library=library)
     try:
-        wait_until(lambda: _answers(base + "/ready") and len(_workers(process.pid)) == 2,
-                   120)
+        wait_ready(process, base)
         pids = set()
         for i in range(calls):
             pids.add(requests.get(f"{base}/item/{i}", timeout=30).json()["pid"])
@@ -78,14 +73,14 @@ def one_run(folder: Path, calls: int, delay: float, library: Path) -> dict[str, 
             said = process.communicate(timeout=STOP_WAIT)[0].decode(errors="replace")
         except subprocess.TimeoutExpired:  # (hung: what each process left does, then ended)
             stacks = "\n".join(_stacks(pid) for pid in [process.pid,
-                                                        *_workers(process.pid)])
+                                                        *workers(process.pid)])
             kill_server(process)
             said = process.communicate()[0].decode(errors="replace")
         stop_s = round(time.monotonic() - began, 2)
     finally:
         kill_server(process)
         collector.stop()
-    urls = {log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs}
+    urls = set(collector.urls)
     delivered = sum("/item/" in url for url in urls)
     lines = [line for line in said.splitlines() if SAID.search(line)]
     run: dict[str, object] = {
@@ -123,7 +118,6 @@ def main() -> None:
     try:
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="delivery73-") as name:
-                (Path(name) / "group_site.py").write_text(SITE)
                 run = one_run(Path(name), args.calls, args.delay, args.library)
             print(json.dumps(run), flush=True)
             totals["runs"] += 1

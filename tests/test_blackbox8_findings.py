@@ -33,8 +33,11 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import socket
-from typing import Any, Callable
+import subprocess
+from collections.abc import Iterator
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -125,14 +128,65 @@ _ASGI_SERVERS = {
 }
 
 
+def _raw_exchange(port: int, process: Optional[subprocess.Popen[str]], request_line: str,
+                  collector: Collector) -> tuple[bytes, dict[str, Any]]:
+    """``request_line`` (its target tagged ``?case=<n>``, a tag of its own) on a connection
+    of its own (``Connection: close``) to a server a module fixture keeps (``process``,
+    where given, waited for as it starts to listen): the bytes the client got, and the
+    log with its tag."""
+    from tests.test_exit14_findings import _connect
+
+    method, target = request_line.split(" ", 1)
+    tag = f"case={next(_CASES)}"
+    connected = (_connect(port, process) if process is not None
+                 else socket.create_connection(("127.0.0.1", port), timeout=30))
+    with connected as sock:
+        sock.sendall(f"{method} {target}?{tag} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        got = b"".join(iter(lambda: sock.recv(65536), b""))
+    log = collector.wait_for_log(
+        lambda log: log["request"]["log"]["entries"][0]["request"]["url"].endswith(tag))
+    return got, log
+
+
+_CASES = itertools.count()
+
+
+def _kept(process: subprocess.Popen[str], port: int) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A module fixture's server (:func:`tests.test_exit14_findings._serve`'s), stopped
+    as the tests stopped their own: SIGTERM, its end waited for, what it left ended."""
+    from tests.support.processes import end_stragglers
+
+    try:
+        yield process, port
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        end_stragglers(process)
+
+
+@pytest.fixture(scope="module")
+def later_bodies_served(server: str, module_collector: Collector,
+                        tmp_path_factory: pytest.TempPathFactory
+                        ) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``_LATER_BODIES_APP`` under ``server``, for every case of that server."""
+    from tests.test_exit14_findings import _serve
+
+    tmp = tmp_path_factory.mktemp(f"bb8-{server}")
+    yield from _kept(*_serve(tmp, module_collector, "bb8_app", _LATER_BODIES_APP,
+                             _ASGI_SERVERS[server], background=False))
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("request_line", ["HEAD /200", "GET /204", "GET /304"])
 @pytest.mark.parametrize("server", [
     pytest.param("daphne", marks=pytest.mark.skipif(
         importlib.util.find_spec("daphne") is None, reason="daphne is not installed")),
-    "uvicorn"])
+    "uvicorn"], scope="module")
 def test_a_body_less_answer_is_logged_with_the_body_the_client_got(
-        collector: Collector, tmp_path: Any, server: str, request_line: str) -> None:
+        kept_collector: Collector,
+        later_bodies_served: tuple[subprocess.Popen[str], int], server: str,
+        request_line: str) -> None:
     """An ASGI app answering HEAD, 204 or 304 with three body messages (Starlette's
     StreamingResponse on HEAD, Django's FileResponse or StreamingHttpResponse under its
     ASGI handler). uvicorn drops them all: logged with no body, before and after. daphne
@@ -140,26 +194,13 @@ def test_a_body_less_answer_is_logged_with_the_body_the_client_got(
     the head of such an answer, but daphne calls the class's ``write`` for each message,
     so the client gets the later ones, unframed (on a kept-alive connection, read as
     the next answer's start). They were logged as no body (size 0); now as what the
-    client got (the 3 daphne cases failed before)."""
-    from tests.support.processes import end_stragglers
-    from tests.test_exit14_findings import _connect, _serve
-
-    process, port = _serve(tmp_path, collector, "bb8_app", _LATER_BODIES_APP,
-                           _ASGI_SERVERS[server], background=False)
-    try:
-        with _connect(port, process) as sock:
-            sock.sendall(f"{request_line} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            got = b"".join(iter(lambda: sock.recv(65536), b""))
-        logs = collector.wait_for_logs(1)
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
-        end_stragglers(process)
+    client got (the 3 daphne cases failed before). One server for the cases of each."""
+    process, port = later_bodies_served
+    got, log = _raw_exchange(port, process, request_line, kept_collector)
     head, _, body = got.partition(b"\r\n\r\n")
     assert head.startswith(f"HTTP/1.1 {request_line[-3:]} ".encode()), got
     assert body == (b"two-three" if server == "daphne" else b""), got
-    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    response = log["request"]["log"]["entries"][0]["response"]
     assert response["status"] == int(request_line[-3:]), response
     assert (response["bodySize"], response["content"]["size"],
             response["content"].get("text", "")) == (len(body), len(body), body.decode()), \
@@ -203,38 +244,38 @@ wsgi = get_wsgi_application()
 """
 
 
+@pytest.fixture(scope="module")
+def django_daphne_served(module_collector: Collector,
+                         tmp_path_factory: pytest.TempPathFactory
+                         ) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``_DJANGO_APP`` under daphne, for every view's case."""
+    from tests.test_exit14_findings import _serve
+
+    tmp = tmp_path_factory.mktemp("bb8-django-daphne")
+    yield from _kept(*_serve(tmp, module_collector, "bb8_app", _DJANGO_APP, lambda port: [
+        "daphne", "-b", "127.0.0.1", "-p", str(port), "bb8_app:app"], background=False))
+
+
 @pytest.mark.e2e
 @pytest.mark.skipif(importlib.util.find_spec("daphne") is None, reason="daphne is not installed")
 @pytest.mark.parametrize("view", ["whole", "stream", "file"])
 def test_django_under_daphne_logs_the_head_answer_the_client_got(
-        collector: Collector, tmp_path: Any, view: str) -> None:
+        kept_collector: Collector,
+        django_daphne_served: tuple[subprocess.Popen[str], int], view: str) -> None:
     """The same through the Django middleware, which sees the response, not the
     messages: Django's ASGI handler sends a body in messages of 64 KiB (a stream's each
     chunk, cut there), and daphne drops the first. A HEAD of an HttpResponse over 64 KiB,
     a StreamingHttpResponse or a FileResponse (this module's source, read in 64 KiB
     blocks, one here): the client got the rest, logged as no body before (the
     StreamingHttpResponse and the HttpResponse cases failed; the FileResponse's first
-    and only block is all dropped)."""
-    from tests.support.processes import end_stragglers
-    from tests.test_exit14_findings import _connect, _serve
-
-    process, port = _serve(tmp_path, collector, "bb8_app", _DJANGO_APP, lambda port: [
-        "daphne", "-b", "127.0.0.1", "-p", str(port), "bb8_app:app"], background=False)
-    try:
-        with _connect(port, process) as sock:
-            sock.sendall(f"HEAD /{view} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            got = b"".join(iter(lambda: sock.recv(65536), b""))
-        logs = collector.wait_for_logs(1)
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
-        end_stragglers(process)
+    and only block is all dropped). One daphne for the three."""
+    process, port = django_daphne_served
+    got, log = _raw_exchange(port, process, f"HEAD /{view}", kept_collector)
     head, _, body = got.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 "), got
     expected = {"whole": bytes(range(256)) * 400, "stream": b"one-two-three", "file": b""}[view]
     assert body == {"whole": expected[65536:], "stream": b"two-three", "file": b""}[view]
-    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    response = log["request"]["log"]["entries"][0]["response"]
     assert (response["bodySize"], response["content"]["size"]) == (len(body), len(body)), \
         response
     if view == "stream":
@@ -420,40 +461,45 @@ def _dechunked(body: bytes) -> bytes:
         out, body = out + body[:int(size, 16)], body[int(size, 16) + 2:]
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("view", ["whole", "stream", "file"])
-@pytest.mark.parametrize("server", ["waitress", "uwsgi"])
-def test_django_head_answer_under_a_server_that_sends_its_body(
-        collector: Collector, tmp_path: Any, server: str, view: str) -> None:
-    """A raw client's HEAD to Django (WSGI handler) under waitress and uWSGI, which send
-    what the app gives for HEAD, and Django does not drop it (its runserver does, and
-    gunicorn): the client got the whole body, logged as no body (size 0) before (the 6
-    cases failed); now with the body (a FileResponse's size, sent by the server's
-    sendfile), as the WSGI middleware logs it there."""
+@pytest.fixture(scope="module")
+def django_wsgi_served(server: str, module_collector: Collector,
+                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``_DJANGO_APP``'s WSGI application under ``server`` (waitress or uWSGI), for every
+    view's case: its port."""
     from tests.support.ports import free_port
     from tests.test_e2e_servers import NO_UWSGI, SERVERS, UWSGI, serve, server_env, uwsgi_argv
 
     if server == "uwsgi" and UWSGI is None:
         pytest.skip(NO_UWSGI.kwargs["reason"])
-    (tmp_path / "bb8_django.py").write_text(_DJANGO_APP)
-    env = server_env(collector)
-    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    tmp = tmp_path_factory.mktemp(f"bb8-django-{server}")
+    (tmp / "bb8_django.py").write_text(_DJANGO_APP)
+    env = server_env(module_collector)
+    env["PYTHONPATH"] = f"{tmp}:{env['PYTHONPATH']}"
     port = free_port()
     argv = (uwsgi_argv(port, "bb8_django:wsgi") if server == "uwsgi"
             else SERVERS["waitress"](port, "bb8_django:wsgi"))
-    with serve(argv, env, tmp_path, port):
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            sock.sendall(f"HEAD /{view} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            got = b"".join(iter(lambda: sock.recv(65536), b""))
-        logs = collector.wait_for_logs(1)
+    with serve(argv, env, tmp, port):
+        yield port
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("view", ["whole", "stream", "file"])
+@pytest.mark.parametrize("server", ["waitress", "uwsgi"], scope="module")
+def test_django_head_answer_under_a_server_that_sends_its_body(
+        kept_collector: Collector, django_wsgi_served: int, server: str, view: str) -> None:
+    """A raw client's HEAD to Django (WSGI handler) under waitress and uWSGI, which send
+    what the app gives for HEAD, and Django does not drop it (its runserver does, and
+    gunicorn): the client got the whole body, logged as no body (size 0) before (the 6
+    cases failed); now with the body (a FileResponse's size, sent by the server's
+    sendfile), as the WSGI middleware logs it there. One server for the views of each."""
+    got, log = _raw_exchange(django_wsgi_served, None, f"HEAD /{view}", kept_collector)
     head, _, body = got.partition(b"\r\n\r\n")
     if b"transfer-encoding: chunked" in head.lower():
         body = _dechunked(body)
     expected = {"whole": bytes(range(256)) * 400, "stream": b"one-two-three",
                 "file": _DJANGO_APP.encode()}[view]
     assert body == expected, got[:300]
-    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    response = log["request"]["log"]["entries"][0]["response"]
     assert (response["bodySize"], response["content"]["size"]) == (
         len(expected), len(expected)), response
     if view == "stream":
@@ -478,36 +524,35 @@ app = MetricsMiddleware(inner, MetricsApiConfig(
 """
 
 
+@pytest.fixture(scope="module")
+def pywsgi_served(module_collector: Collector, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``_PYWSGI_APP`` under gunicorn's ``-k gevent_pywsgi``, for both paths' cases."""
+    from tests.test_exit14_findings import _serve
+
+    tmp = tmp_path_factory.mktemp("bb8-pywsgi")
+    yield from _kept(*_serve(tmp, module_collector, "bb8_pywsgi", _PYWSGI_APP, lambda port: [
+        *GUNICORN[1:], "--worker-class=gevent_pywsgi", f"--bind=127.0.0.1:{port}",
+        "bb8_pywsgi:app"], background=False))
+
+
 @NO_GEVENT
 @pytest.mark.e2e
 @pytest.mark.parametrize("path", ["/list", "/stream"])
 def test_gevent_pywsgi_sends_a_head_answers_body_and_it_is_logged(
-        collector: Collector, tmp_path: Any, path: str) -> None:
+        kept_collector: Collector, pywsgi_served: tuple[subprocess.Popen[str], int],
+        path: str) -> None:
     """gunicorn's ``-k gevent_pywsgi`` worker (gevent's own pywsgi server, its
     SERVER_SOFTWARE "gevent/26.9.0 gunicorn/27.0.1", no ``gunicorn.socket`` in the
     environ) sends what the app gives for HEAD, as waitress does: the client got the
-    body, logged as none before (both cases failed); now as sent."""
-    from tests.support.processes import end_stragglers
-    from tests.test_exit14_findings import _connect, _serve
-
-    process, port = _serve(tmp_path, collector, "bb8_pywsgi", _PYWSGI_APP, lambda port: [
-        *GUNICORN[1:], "--worker-class=gevent_pywsgi", f"--bind=127.0.0.1:{port}",
-        "bb8_pywsgi:app"], background=False)
-    try:
-        with _connect(port, process) as sock:
-            sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            got = b"".join(iter(lambda: sock.recv(65536), b""))
-        logs = collector.wait_for_logs(1)
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
-        end_stragglers(process)
+    body, logged as none before (both cases failed); now as sent. One server for both."""
+    process, port = pywsgi_served
+    got, log = _raw_exchange(port, process, f"HEAD {path}", kept_collector)
     head, _, body = got.partition(b"\r\n\r\n")
     if b"transfer-encoding: chunked" in head.lower():
         body = _dechunked(body)
     expected = b"hello, list" if path == "/list" else b"one-two-three"
     assert body == expected, got
-    response = logs[0]["request"]["log"]["entries"][0]["response"]
+    response = log["request"]["log"]["entries"][0]["response"]
     assert (response["bodySize"], response["content"].get("text")) == (
         len(expected), expected.decode()), response

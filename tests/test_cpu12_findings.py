@@ -21,7 +21,6 @@ those two servers.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import pytest
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector, free_port
+from tests.support.load_file import load_file
 from tests.support.processes import start_server, stop_server
 from tests.support.wsgi import wsgi_environ
 
@@ -147,12 +147,7 @@ from bench_app import bare
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("cpu12_bench", REPO_ROOT / "benchmarks"
-                                                  / "bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("cpu12_bench", REPO_ROOT / "benchmarks" / "bench.py")
 
 
 @pytest.mark.e2e

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import threading
@@ -27,16 +26,12 @@ from hypothesis import strategies as st
 
 from readme_metrics.delivery.encode import array_body, dumps
 from tests.support.command import REPO_ROOT
+from tests.support.load_file import load_file
 
 
 def _bench() -> Any:
     """bench.py as a module (it imports benchmarks/accounting.py as ``accounting``)."""
-    spec = importlib.util.spec_from_file_location("cpu13_bench",
-                                                  REPO_ROOT / "benchmarks" / "bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("cpu13_bench", REPO_ROOT / "benchmarks" / "bench.py")
 
 
 bench = _bench()

@@ -11,27 +11,19 @@ shape of what it prints, never a time.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from typing import Any
 
 from tests.support.command import REPO_ROOT
+from tests.support.load_file import load_file
 from tests.support.processes import run_command
 
 SCRIPT = REPO_ROOT / "benchmarks" / "cold_capture.py"
 
 
 def _module() -> Any:
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("cpu14_cold_capture", SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+    return load_file("cpu14_cold_capture", SCRIPT, SCRIPT.parent)
 
 
 def test_the_cold_capture_benchmark_reports_every_workload() -> None:

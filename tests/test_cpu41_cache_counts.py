@@ -8,26 +8,17 @@ had no ``--cache-sim``. Parsing only: valgrind's runs are the benchmark's to rep
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.support.command import REPO_ROOT
+from tests.support.load_file import load_file
 
 SCRIPT = REPO_ROOT / "benchmarks" / "gunicorn_instructions.py"
 
 
 def _module() -> Any:
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("cpu41_gunicorn_instructions", SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+    return load_file("cpu41_gunicorn_instructions", SCRIPT, SCRIPT.parent)
 
 
 def test_every_event_of_a_callgrind_file_is_read(tmp_path: Path) -> None:

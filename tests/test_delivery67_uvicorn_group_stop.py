@@ -20,9 +20,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,54 +28,15 @@ import requests
 
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import kill_server, start_server
-from tests.support.runserver import children
+from tests.support.processes import kill_server
+from tests.support.uvicorn_workers import GROUP_SITE, start_workers, wait_ready
+from tests.support.uvicorn_workers import workers as worker_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("uvicorn") is None, reason="uvicorn is not installed")]
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = 40
 SLOW = 4
-
-SITE = textwrap.dedent("""
-    import asyncio, json, os, signal, sys, time
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.fastapi import ReadMeMetricsMiddleware
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # README's lines, unguarded (delivery76)
-
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            raise ValueError(f"no {scope['type']} here")
-        if scope["path"].startswith("/slow"):  # blocking work in the loop's executor
-            open(os.path.join(os.environ["MARKS"], scope["path"][6:]), "w").close()
-            await asyncio.get_running_loop().run_in_executor(None, time.sleep, 3)
-        body = json.dumps({"pid": os.getpid()}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    application = ReadMeMetricsMiddleware(app, MetricsApiConfig(
-        api_key="group-key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        grouping_function=lambda req: {"api_key": "caller-1"}))
-""")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _workers(parent: int) -> list[int]:
-    """The worker processes uvicorn's parent spawned."""
-    return [pid for pid in children(parent)
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-
 
 def _get(url: str) -> int:
     try:
@@ -90,20 +48,12 @@ def _get(url: str) -> int:
 @pytest.mark.parametrize("loop", ["auto", "asyncio"])
 def test_a_group_sigterm_leaves_no_worker_log_unsaid(
         collector: Collector, tmp_path: Path, loop: str) -> None:
-    (tmp_path / "group_site.py").write_text(SITE)
     marks = tmp_path / "marks"  # (a file for each call in the executor)
     marks.mkdir()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "MARKS": str(marks),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    process = start_server(
-        [sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
-         "--workers=2", f"--loop={loop}", "--no-access-log", "group_site:application"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process, base = start_workers(GROUP_SITE, "group_site", tmp_path, collector.url,
+                                  f"--loop={loop}", marks=marks)
     try:
-        wait_until(lambda: _answers(base + "/ready"), 60)
+        wait_ready(process, base)
         with ThreadPoolExecutor(SLOW) as pool:
             assert [_get(f"{base}/item/{i}") for i in range(CALLS)] == [200] * CALLS
             slow = [pool.submit(_get, f"{base}/slow/{i}") for i in range(SLOW)]
@@ -111,7 +61,7 @@ def test_a_group_sigterm_leaves_no_worker_log_unsaid(
             # The group's SIGTERM, in the order that loses: the workers' first (their
             # loops end, each waits for its executor's call), the parent's once they
             # answered the calls in flight (uvicorn's 500 as asyncio cancels them).
-            workers = _workers(process.pid)
+            workers = worker_pids(process.pid)
             assert len(workers) == 2, workers
             for pid in workers:
                 os.kill(pid, signal.SIGTERM)
@@ -120,7 +70,7 @@ def test_a_group_sigterm_leaves_no_worker_log_unsaid(
             said = process.communicate(timeout=60)[0].decode(errors="replace")
     finally:
         kill_server(process)
-    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    urls = collector.urls
     items = [url for url in urls if "/item/" in url]
     assert len(items) == len(set(items)) == CALLS, said[-3000:]
     assert sum("/slow/" in url for url in urls) == SLOW, said[-3000:]

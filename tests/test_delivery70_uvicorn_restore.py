@@ -27,8 +27,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -38,18 +36,17 @@ import requests
 from tests.support import server_state
 from tests.support.fake_api import Collector
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import kill_server, start_server
-from tests.test_delivery67_uvicorn_group_stop import _answers, _workers
+from tests.support.processes import kill_server
+from tests.support.uvicorn_workers import GROUP_APP, start_workers, wait_ready
+from tests.support.uvicorn_workers import workers as worker_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("uvicorn") is None, reason="uvicorn is not installed")]
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = 40
 
 SITE = textwrap.dedent("""
-    import json, os, signal, sys
+    import asyncio, json, os, signal, sys, time
     from readme_metrics import MetricsApiConfig
     from readme_metrics.fastapi import ReadMeMetricsMiddleware
 
@@ -71,39 +68,19 @@ SITE = textwrap.dedent("""
 
     signal.signal(signal.SIGTERM, exit_now)
 
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            raise ValueError(f"no {scope['type']} here")
-        body = json.dumps({"pid": os.getpid()}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    application = ReadMeMetricsMiddleware(app, MetricsApiConfig(
-        api_key="group-key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        grouping_function=lambda req: {"api_key": "caller-1"}))
-""")
+""") + GROUP_APP
 
 
 def test_a_sigterm_as_uvicorn_puts_sigterm_back_leaves_no_log_unsaid(
         collector: Collector, tmp_path: Path) -> None:
-    (tmp_path / "landing_site.py").write_text(SITE)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url,
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    process = start_server(
-        [sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
-         "--workers=2", "--loop=asyncio", "--no-access-log", "landing_site:application"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process, base = start_workers(SITE, "landing_site", tmp_path, collector.url,
+                                  "--loop=asyncio")
     try:
-        wait_until(lambda: _answers(base + "/ready"), 60)
+        wait_ready(process, base)
         with requests.Session() as session:
             assert [session.get(f"{base}/item/{i}", timeout=30).status_code
                     for i in range(CALLS)] == [200] * CALLS
-        workers = _workers(process.pid)
+        workers = worker_pids(process.pid)
         assert len(workers) == 2, workers
         # every thread of both workers asleep: the last answer's send returned (CI94: the
         # SIGTERM came as the 40th answer's body left, the site's SystemExit raised in the
@@ -112,7 +89,7 @@ def test_a_sigterm_as_uvicorn_puts_sigterm_back_leaves_no_log_unsaid(
         for pid in workers:
             os.kill(pid, signal.SIGTERM)
         try:
-            wait_until(lambda: not _workers(process.pid), 60)
+            wait_until(lambda: not worker_pids(process.pid), 60)
         except AssertionError:
             kill_server(process)
             raise AssertionError("workers still there 60 s after their SIGTERM:\n"
@@ -122,6 +99,5 @@ def test_a_sigterm_as_uvicorn_puts_sigterm_back_leaves_no_log_unsaid(
         said = process.communicate(timeout=60)[0].decode(errors="replace")
     finally:
         kill_server(process)
-    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
-    items = [url for url in urls if "/item/" in url]
+    items = [url for url in collector.urls if "/item/" in url]
     assert len(items) == len(set(items)) == CALLS, said[-3000:]

@@ -12,65 +12,37 @@ parts: the library's WSGI middleware, its sender, the collector on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import textwrap
 from pathlib import Path
 
-from tests.support.fake_api import Collector, Received, Reply
-from tests.support.processes import run_command
+from tests.support.close_child import QUEUED, run_child, two_a_post
+from tests.support.fake_api import Collector
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = 6
 
-SCRIPT = textwrap.dedent("""
-    import os, sys, threading, time
-    from wsgiref.util import setup_testing_defaults
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-    from readme_metrics.delivery import process
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Length", "2")])
-        return [b"ok"]
-
-    wrapped = MetricsMiddleware(app, MetricsApiConfig(
-        api_key="under-way-key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        shutdown_timeout=20, grouping_function=lambda req: {"api_key": "caller-1"}))
-    for i in range(int(os.environ["CALLS"])):
-        environ = {}
-        setup_testing_defaults(environ)
-        environ["PATH_INFO"] = f"/item/{i}"
-        b"".join(wrapped(environ, lambda *args: None))
-    threading.Thread(target=process.close_all).start()  # (the exit's close)
-    marker = os.environ["MARKER"]
-    for _ in range(3000):  # (its first POST is in)
-        if os.path.exists(marker):
-            break
-        time.sleep(0.01)
-    process.close_all()  # (the signal handler's: starts nothing)
-    print("second close ended", flush=True)
-    os._exit(0)  # (the handler's SIGTERM)
-""")
+SCRIPT = QUEUED + """
+threading.Thread(target=process.close_all).start()  # (the exit's close)
+marker = os.environ["MARKER"]
+for _ in range(3000):  # (its first POST is in)
+    if os.path.exists(marker):
+        break
+    time.sleep(0.01)
+process.close_all()  # (the signal handler's: starts nothing)
+print("second close ended", flush=True)
+os._exit(0)  # (the handler's SIGTERM)
+"""
 
 
 def test_a_close_that_finds_one_under_way_returns_once_it_ended(
         collector: Collector, tmp_path: Path) -> None:
+    second_close_delivered_all(SCRIPT, collector, tmp_path)
+
+
+def second_close_delivered_all(script: str, collector: Collector, tmp_path: Path) -> None:
+    """``script`` (:data:`SCRIPT`'s, or one like it) run, the API taking 2 logs a POST:
+    its second close ended, and every log was delivered once before its ``os._exit``."""
     marker = tmp_path / "first-post"
-
-    def two_a_post(received: Received) -> Reply:
-        if len(json.loads(received.body)) > 2:
-            return Reply(status=413)
-        marker.touch()
-        return Reply(delay=0.25)
-
-    collector.judge = two_a_post
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "MARKER": str(marker), "CALLS": str(CALLS),
-           "PYTHONPATH": str(ROOT)}
-    done = run_command([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                       text=True, timeout=120)
+    collector.judge = two_a_post(marker)
+    done = run_child(script, collector, CALLS, "under-way-key", MARKER=str(marker))
     assert "second close ended" in done.stdout, done.stdout + done.stderr
-    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    urls = collector.urls
     assert len(urls) == len(set(urls)) == CALLS, (urls, done.stderr[-2000:])

@@ -15,16 +15,10 @@ collector on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
 
-from tests.support.fake_api import Collector, Received, Reply
-from tests.support.processes import run_command
-from tests.test_delivery72_close_under_way import CALLS, SCRIPT
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.fake_api import Collector
+from tests.test_delivery72_close_under_way import SCRIPT, second_close_delivered_all
 
 # The same process as delivery72's, the second close's bound read before the first
 # close began (the signal's time, as the handler's thread passes it).
@@ -39,20 +33,4 @@ EARLY = SCRIPT.replace(
 def test_a_close_whose_bound_began_earlier_waits_for_the_one_under_way(
         collector: Collector, tmp_path: Path) -> None:
     assert EARLY.count("signalled") == 2, EARLY
-    marker = tmp_path / "first-post"
-
-    def two_a_post(received: Received) -> Reply:
-        if len(json.loads(received.body)) > 2:
-            return Reply(status=413)
-        marker.touch()
-        return Reply(delay=0.25)
-
-    collector.judge = two_a_post
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "MARKER": str(marker), "CALLS": str(CALLS),
-           "PYTHONPATH": str(ROOT)}
-    done = run_command([sys.executable, "-c", EARLY], env=env, capture_output=True,
-                       text=True, timeout=120)
-    assert "second close ended" in done.stdout, done.stdout + done.stderr
-    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
-    assert len(urls) == len(set(urls)) == CALLS, (urls, done.stderr[-2000:])
+    second_close_delivered_all(EARLY, collector, tmp_path)

@@ -13,59 +13,34 @@ Real parts: the library's WSGI middleware, its sender, the collector on 127.0.0.
 
 from __future__ import annotations
 
-import os
-import sys
-import textwrap
-from pathlib import Path
-
+from tests.support.close_child import QUEUED, run_child
 from tests.support.fake_api import Collector, Received, Reply
-from tests.support.processes import run_command
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = 4
 
-SCRIPT = textwrap.dedent("""
-    import os, threading, time
-    from wsgiref.util import setup_testing_defaults
-    from readme_metrics import MetricsApiConfig, MetricsMiddleware
-    from readme_metrics.delivery import process
+SCRIPT = QUEUED + """
+in_hook, second_ended, seen = threading.Event(), threading.Event(), {}
 
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Length", "2")])
-        return [b"ok"]
+def held():  # (the first close's exit hook: as unclosed.py's wait)
+    if threading.current_thread().name != "first-close":
+        return
+    seen["first"] = process.exit_began()
+    in_hook.set()
+    second_ended.wait(60)
+    seen["after second"] = process.exit_began()
 
-    wrapped = MetricsMiddleware(app, MetricsApiConfig(
-        api_key="exit-began-key", metrics_api=os.environ["METRICS_URL"],
-        base_log_url="http://docs.example", buffer_length=1000, flush_interval=600,
-        shutdown_timeout=20, grouping_function=lambda req: {"api_key": "caller-1"}))
-    for i in range(int(os.environ["CALLS"])):
-        environ = {}
-        setup_testing_defaults(environ)
-        environ["PATH_INFO"] = f"/item/{i}"
-        b"".join(wrapped(environ, lambda *args: None))
-
-    in_hook, second_ended, seen = threading.Event(), threading.Event(), {}
-
-    def held():  # (the first close's exit hook: as unclosed.py's wait)
-        if threading.current_thread().name != "first-close":
-            return
-        seen["first"] = process.exit_began()
-        in_hook.set()
-        second_ended.wait(60)
-        seen["after second"] = process.exit_began()
-
-    process.before_exit(held)
-    first = threading.Thread(target=process.close_all, name="first-close")
-    first.start()
-    in_hook.wait(60)
-    # (A stop's close counted from before the first: hypercorn_stop's handler's.)
-    process.close_all(began=seen["first"] - 0.5)
-    second_ended.set()
-    first.join(60)
-    print("first close began", seen["first"] is not None, flush=True)
-    print("read after the second ended", seen["after second"] == seen["first"], flush=True)
-    print("after both", process.exit_began(), flush=True)
-""")
+process.before_exit(held)
+first = threading.Thread(target=process.close_all, name="first-close")
+first.start()
+in_hook.wait(60)
+# (A stop's close counted from before the first: hypercorn_stop's handler's.)
+process.close_all(began=seen["first"] - 0.5)
+second_ended.set()
+first.join(60)
+print("first close began", seen["first"] is not None, flush=True)
+print("read after the second ended", seen["after second"] == seen["first"], flush=True)
+print("after both", process.exit_began(), flush=True)
+"""
 
 
 def test_a_close_ending_leaves_the_one_still_running_its_start(
@@ -74,12 +49,9 @@ def test_a_close_ending_leaves_the_one_still_running_its_start(
         return Reply(delay=0.3)
 
     collector.judge = slow
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "CALLS": str(CALLS), "PYTHONPATH": str(ROOT)}
-    done = run_command([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                       text=True, timeout=120)
+    done = run_child(SCRIPT, collector, CALLS, "exit-began-key")
     assert done.stdout.splitlines() == [
         "first close began True", "read after the second ended True",
         "after both None"], done.stdout + done.stderr[-2000:]
-    urls = [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]
+    urls = collector.urls
     assert len(urls) == len(set(urls)) == CALLS, (urls, done.stderr[-2000:])

@@ -30,6 +30,7 @@ import pytest
 
 from tests.support.fake_api import Collector, free_port
 from tests.support.tls import Certificates, make_certificates
+from tests.support.tls_bio import connected
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_e2e_servers import Served, serve, server_env, telling
 from tests.test_half_close_late import SERVERS, _of_url, _tagged, _whole, tls_options
@@ -39,71 +40,33 @@ pytestmark = pytest.mark.e2e
 DECLARED = 100
 
 
-def _pump(sock: socket.socket, outgoing: ssl.MemoryBIO) -> None:
-    data = outgoing.read()
-    if data:
-        sock.sendall(data)
-
-
 def _tls_client(port: int, context: ssl.SSLContext, prefix: str, route: str,
                 gap: float, fin: bool = True) -> bytes:
     """The answer (decrypted) to a POST declaring :data:`DECLARED` bytes: the head and 5,
     then (the app answered, or the capture waits) the other 95, then ``gap`` seconds
     after (spun, no sleep: below a millisecond) close_notify and at once the FIN; 0:
     the rest and close_notify in one write. Read until the server closed."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    got = bytearray()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        while True:
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                _pump(sock, outgoing)
-                data = sock.recv(65536)
-                if not data:
-                    raise ConnectionError("closed in the handshake") from None
-                incoming.write(data)
-        _pump(sock, outgoing)
+    with connected(port, context) as client:
         head = (f"POST /{prefix}/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
                 f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n\r\n").encode()
-        tls.write(head + b"short")
-        _pump(sock, outgoing)
+        client.send(head + b"short")
         time.sleep(0.2)  # the app answered (bare), the capture waits (wrapped)
-        tls.write(b"x" * (DECLARED - 5))
-        rest = outgoing.read()
-        try:
-            tls.unwrap()  # close_notify (its answer never waited for)
-        except ssl.SSLWantReadError:
-            pass
-        notify = outgoing.read()
+        rest = client.sealed(b"x" * (DECLARED - 5))
+        notify = client.close_notify()
         try:
             if gap <= 0:
-                sock.sendall(rest + notify)
+                client.sock.sendall(rest + notify)
             else:
-                sock.sendall(rest)
+                client.sock.sendall(rest)
                 until = time.perf_counter() + gap
                 while time.perf_counter() < until:
                     pass
-                sock.sendall(notify)
+                client.sock.sendall(notify)
             if fin:
-                sock.shutdown(socket.SHUT_WR)
+                client.sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        raw = bytearray()
-        try:
-            while chunk := sock.recv(65536):
-                raw += chunk
-        except OSError:
-            pass
-    incoming.write(bytes(raw))
-    try:
-        while chunk := tls.read(65536):
-            got += chunk
-    except (ssl.SSLError, ssl.SSLZeroReturnError):
-        pass
-    return bytes(got)
+        return client.read_to_end()
 
 
 @pytest.fixture(scope="module")

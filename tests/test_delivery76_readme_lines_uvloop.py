@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.gunicorn_close import answers
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import kill_server, start_server
-from tests.test_delivery67_uvicorn_group_stop import _answers
 from tests.test_readme import sigterm_advice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
@@ -61,7 +61,7 @@ def test_readmes_sigterm_lines_are_not_in_force_while_uvicorn_serves_on_uvloop(
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: _answers(base + "/"), 120)
+        wait_until(lambda: answers(base + "/"), 120)
         seen = [requests.get(base + "/", timeout=30).json() for _ in range(6)]
     finally:
         kill_server(process)

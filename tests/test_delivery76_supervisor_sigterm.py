@@ -25,8 +25,6 @@ import importlib.util
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -35,26 +33,24 @@ import requests
 
 from tests.support.fake_api import Collector, Received, Reply
 from tests.support.polling import wait_until
-from tests.support.ports import free_port
-from tests.support.processes import kill_server, start_server
-from tests.test_delivery67_uvicorn_group_stop import SITE, _answers, _workers
+from tests.support.processes import kill_server
+from tests.support.uvicorn_workers import GROUP_SITE, start_workers, wait_ready
+from tests.support.uvicorn_workers import workers as worker_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("uvicorn") is None, reason="uvicorn is not installed")]
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = 40
 #: The close's bound, and a POST's wait for its answer, outlast the collector's hold
 #: (10 s at most).
-HELD_SITE = SITE.replace('grouping_function=lambda req: {"api_key": "caller-1"}))',
-                         'grouping_function=lambda req: {"api_key": "caller-1"},\n'
-                         '        shutdown_timeout=30, timeout=20))')
+HELD_SITE = GROUP_SITE.replace('grouping_function=lambda req: {"api_key": "caller-1"}))',
+                               'grouping_function=lambda req: {"api_key": "caller-1"},\n'
+                               '        shutdown_timeout=30, timeout=20))')
 
 
 def test_the_supervisors_sigterm_during_the_exits_close_lets_it_deliver(
         collector: Collector, tmp_path: Path) -> None:
     assert "shutdown_timeout=30, timeout=20" in HELD_SITE
-    (tmp_path / "held_site.py").write_text(HELD_SITE)
     release = threading.Event()
 
     def five_a_post(received: Received) -> Reply:
@@ -63,44 +59,32 @@ def test_the_supervisors_sigterm_during_the_exits_close_lets_it_deliver(
         return Reply(gate=release)
 
     collector.judge = five_a_post
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("README_")},
-           "METRICS_URL": collector.url, "MARKS": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    process = start_server(
-        [sys.executable, "-m", "uvicorn", "--host=127.0.0.1", f"--port={port}",
-         "--workers=2", "--no-access-log", "held_site:application"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process, base = start_workers(HELD_SITE, "held_site", tmp_path, collector.url)
     try:
-        wait_until(lambda: _answers(base + "/ready") and len(_workers(process.pid)) == 2,
-                   120)
+        wait_ready(process, base)
         served: dict[str, int] = {}
         for i in range(CALLS):  # (a connection each: both workers hold logs, as a rule)
             served[f"/item/{i}"] = requests.get(f"{base}/item/{i}", timeout=30).json()["pid"]
-        workers = _workers(process.pid)
+        workers = worker_pids(process.pid)
         holders = set(served.values())
         assert holders <= set(workers) and len(workers) == 2, (served, workers)
         for pid in workers:  # the group's SIGTERM, the workers' part: README's lines
             os.kill(pid, signal.SIGTERM)
 
         def closing() -> set[int]:  # the workers whose close has a POST in
-            return {served[url.split(base, 1)[-1]] for url in _urls(collector)
+            return {served[url.split(base, 1)[-1]] for url in collector.urls
                     if "/item/" in url} & set(workers)
 
         wait_until(lambda: closing() == holders, 60)
         process.send_signal(signal.SIGTERM)  # the supervisor's: terminate(), then join()
         with contextlib.suppress(AssertionError):  # (a bound: they may live on, closing)
-            wait_until(lambda: not _workers(process.pid), 10)
+            wait_until(lambda: not worker_pids(process.pid), 10)
         release.set()
         said = process.communicate(timeout=90)[0].decode(errors="replace")
     finally:
         release.set()
         kill_server(process)
-    items = [url for url in _urls(collector) if "/item/" in url]
+    items = [url for url in collector.urls if "/item/" in url]
     assert len(items) == len(set(items)) == CALLS, said[-3000:]
     assert "not delivered" not in said, said[-3000:]
 
-
-def _urls(collector: Collector) -> list[str]:
-    return [log["request"]["log"]["entries"][0]["request"]["url"] for log in collector.logs]

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import importlib.util
 import logging
 import os
 import sys
@@ -52,6 +51,7 @@ from readme_metrics.webhooks import VerificationError, VerifyWebhook
 from tests.support.asgi import http_scope, run
 from tests.support.command import REPO_ROOT, CommandProcess
 from tests.support.fake_api import Collector, free_port
+from tests.support.load_file import load_file
 from tests.support.processes import run_command
 from tests.support.wsgi_servers import served
 
@@ -195,12 +195,7 @@ def _signed(body: bytes, key: bytes, t: Optional[int] = None) -> str:
 
 
 def _example_webhooks() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "newcomer31_flask_webhooks", EXAMPLES / "flask" / "webhooks.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("newcomer31_flask_webhooks", EXAMPLES / "flask" / "webhooks.py")
 
 
 @pytest.mark.parametrize("read", [READMES_KEY + "\n", READMES_KEY + "\r\n",

@@ -4,7 +4,6 @@ parts (the collector on 127.0.0.1, real WSGI and ASGI middlewares, a real subpro
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import logging
 import textwrap
@@ -21,6 +20,7 @@ from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
 from tests.support.contract import run_python
 from tests.support.fake_api import Collector
+from tests.support.load_file import load_file
 from tests.support.logs import assert_api_key_not_logged
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -53,10 +53,7 @@ def test_a_grouping_lambda_on_the_configs_line_does_not_show_the_key_in_its_trac
         kind: str) -> None:
     path = tmp_path / "odds6_one_line_app.py"
     path.write_text(ONE_LINE_APP)
-    spec = importlib.util.spec_from_file_location("odds6_one_line_app", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_file("odds6_one_line_app", path)
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
     config = module.config(collector.url)
     if kind == "wsgi":

@@ -17,7 +17,6 @@ the wrapped app's answer that much later, the body logged short.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 from functools import partial
@@ -28,9 +27,9 @@ import pytest
 
 from tests.support.fake_api import Collector
 from tests.support.tls import make_certificates
+from tests.support.tls_bio import connected
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_delivery75_tls_end_behind_data import (  # noqa: F401 - its fixture
-    _pump,
     tls_grace_served,
 )
 from tests.test_e2e_servers import Served, telling
@@ -41,60 +40,17 @@ pytestmark = pytest.mark.e2e
 DECLARED = 100
 
 
-def _handshake(sock: socket.socket, tls: ssl.SSLObject, outgoing: ssl.MemoryBIO,
-               incoming: ssl.MemoryBIO) -> None:
-    while True:
-        try:
-            tls.do_handshake()
-            return
-        except ssl.SSLWantReadError:
-            _pump(sock, outgoing)
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed in the handshake") from None
-            incoming.write(data)
-
-
 def _pipelined(port: int, context: ssl.SSLContext, route: str) -> bytes:
     """The decrypted bytes answered to a POST (head and 5 bytes, 0.2 s later the other 95
     with a GET behind them in one record), read until both answers came (10 s at most)."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        _handshake(sock, tls, outgoing, incoming)
-        _pump(sock, outgoing)
+    with connected(port, context) as client:
         head = (f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
                 f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n\r\n").encode()
-        tls.write(head + b"short")
-        _pump(sock, outgoing)
+        client.send(head + b"short")
         time.sleep(0.2)  # the app answered, the capture waits for the rest
-        tls.write(b"x" * (DECLARED - 5)
-                  + f"GET /bare/next HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
-        _pump(sock, outgoing)
-        return _read_until(sock, tls, incoming, lambda got: got.count(b"HTTP/1.1 ") >= 2)
-
-
-def _read_until(sock: socket.socket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
-                done: Callable[[bytearray], bool]) -> bytes:
-    """What the server sent, decrypted, read until ``done`` says so (or 10 s, or the end)."""
-    got = bytearray()
-    until = time.monotonic() + 10
-    while not done(got) and time.monotonic() < until:
-        try:
-            data = sock.recv(65536)
-        except OSError:
-            break
-        if not data:
-            break
-        incoming.write(data)
-        try:
-            while chunk := tls.read(65536):
-                got += chunk
-        except ssl.SSLWantReadError:
-            pass
-        except (ssl.SSLError, ssl.SSLZeroReturnError):
-            break
-    return bytes(got)
+        client.send(b"x" * (DECLARED - 5)
+                    + f"GET /bare/next HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
+        return client.read_until(lambda got: got.count(b"HTTP/1.1 ") >= 2)
 
 
 @pytest.mark.parametrize("server", [
@@ -104,16 +60,9 @@ def test_a_pipelined_request_behind_the_body_is_not_its_end(
         kept_collector: Collector,
         tls_grace_served: tuple[Served, ssl.SSLContext],  # noqa: F811 - the fixture
         server: str) -> None:
-    served, context = tls_grace_served
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    routes = _tagged(3)
-    with telling(served):
-        answers = [_pipelined(served.port, context, route) for route in routes]
-        logs = [kept_collector.wait_for_log(partial(_of_url, route)) for route in routes]
+    answers = _three_rounds(kept_collector, tls_grace_served, _pipelined,
+                            "short" + "x" * (DECLARED - 5))
     assert all(answer.count(b"HTTP/1.1 200") == 2 for answer in answers), answers
-    posts = [log["request"]["log"]["entries"][0]["request"]["postData"] for log in logs]
-    short = [post for post in posts if post["text"] != "short" + "x" * (DECLARED - 5)]
-    assert not short, (f"{len(short)} of {len(posts)} logged short", short)
 
 
 def test_records_of_a_pipelined_request_are_not_past_the_body(tmp_path: Path) -> None:
@@ -135,21 +84,15 @@ def _chunked(port: int, context: ssl.SSLContext, route: str) -> bytes:
     """The decrypted answer to a chunked POST: its head and a 5-byte chunk, 0.2 s later
     (the app answered, the capture waits) a size line, 2 bytes and the last chunk, each
     in a record of its own 50 ms apart; read until the answer's 2-byte body came."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        _handshake(sock, tls, outgoing, incoming)
-        _pump(sock, outgoing)
-        tls.write(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
-                  "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "5\r\nshort\r\n".encode())
-        _pump(sock, outgoing)
+    with connected(port, context) as client:
+        client.send(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                    "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5\r\nshort\r\n".encode())
         time.sleep(0.2)
         for part in (b"2\r\n", b"ab", b"\r\n0\r\n\r\n"):
-            tls.write(part)
-            _pump(sock, outgoing)
+            client.send(part)
             time.sleep(0.05)
-        return _read_until(sock, tls, incoming, lambda got: got.endswith(b"\r\n\r\nok"))
+        return client.read_until(lambda got: got.endswith(b"\r\n\r\nok"))
 
 
 @pytest.mark.parametrize("server", [
@@ -159,13 +102,22 @@ def test_two_bytes_of_a_chunked_body_are_not_a_close_notify(
         kept_collector: Collector,
         tls_grace_served: tuple[Served, ssl.SSLContext],  # noqa: F811 - the fixture
         server: str) -> None:
-    served, context = tls_grace_served
+    answers = _three_rounds(kept_collector, tls_grace_served, _chunked, "shortab")
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+
+
+def _three_rounds(collector: Collector, tls_served: tuple[Served, ssl.SSLContext],
+                  client: Callable[[int, ssl.SSLContext, str], bytes], body: str
+                  ) -> list[bytes]:
+    """Three rounds of ``client`` over TLS 1.3 (a route of its own each); every round's
+    log must hold the whole ``body``. The answers, for the caller to check."""
+    served, context = tls_served
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     routes = _tagged(3)
     with telling(served):
-        answers = [_chunked(served.port, context, route) for route in routes]
-        logs = [kept_collector.wait_for_log(partial(_of_url, route)) for route in routes]
-    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+        answers = [client(served.port, context, route) for route in routes]
+        logs = [collector.wait_for_log(partial(_of_url, route)) for route in routes]
     posts = [log["request"]["log"]["entries"][0]["request"]["postData"] for log in logs]
-    short = [post for post in posts if post["text"] != "shortab"]
+    short = [post for post in posts if post["text"] != body]
     assert not short, (f"{len(short)} of {len(posts)} logged short", short)
+    return answers

@@ -57,4 +57,12 @@
   closed before a server is stopped.
 - ``schedule``: the order of the collection in each xdist worker (tests/conftest.py):
   each worker's share begins with its part of the known long modules.
+- ``close_child``: a child process that queues logs through the WSGI middleware, then
+  runs a test's own ``close_all`` calls (delivery72, 73, 74).
+- ``uvicorn_workers``: ``uvicorn --workers 2`` serving a test's site, its worker
+  processes, and delivery67's site (delivery67, 70, 76, the group-stop benchmark).
+- ``tls_bio``: a TLS client over memory BIOs, each write and its close_notify the
+  test's to time (delivery75, review147).
+- ``load_file``: a file that is no package module (a benchmark, an example, an app a
+  test wrote) imported under a name of its own.
 """

@@ -222,6 +222,11 @@ class Collector:
             return [log for r in self.received if r.path == "/v1/request"
                     for log in self._logs_of(r)]
 
+    @property
+    def urls(self) -> list[str]:
+        """The request URL of each accepted log (the first entry's), in arrival order."""
+        return [log["request"]["log"]["entries"][0]["request"]["url"] for log in self.logs]
+
     def wait_for_logs(self, count: int, timeout: float = PATIENCE) -> list[dict[str, Any]]:
         """Block until ``count`` logs arrived (or raise), then return all of them (as
         :attr:`logs`). Each poll parses only the POSTs that arrived since the last."""
