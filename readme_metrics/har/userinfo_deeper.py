@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 from urllib.parse import unquote_to_bytes
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.userinfo_starts import SIGN_ESCAPES
+from readme_metrics.har.userinfo_starts import SIGN_ESCAPES, backward_run
 
 __all__ = ["DEEPER", "SCAN", "deeper_windows"]
 
@@ -59,11 +59,10 @@ def _deeper(separator: str, at: str) -> bool:
     return "%25" in separator or "u00" in separator or at in ("%2540", "%5Cu0040", "%5cu0040")
 
 
-def _scheme_start(text: str, reverse: str, colon: int, kept: int) -> int:
+def _scheme_start(text: str, reverse: list[str], colon: int, kept: int) -> int:
     """Where the scheme before ``colon`` starts (not before ``kept``), after a sign's
     escape once or twice encoded; -1 when no scheme starts a word there."""
-    run = _SCHEME_BACKWARD.match(reverse, len(text) - colon)
-    start = max(kept, colon - (0 if run is None else run.end() - run.start()))
+    start = max(kept, colon - backward_run(text, colon, _SCHEME_BACKWARD, reverse))
     if 0 < start < colon and text[start - 1] == "%":  # (the run began in an escape)
         if text[start - 1:start + 2].upper() in SIGN_ESCAPES:
             start += 2
@@ -121,7 +120,7 @@ def deeper_windows(text: str) -> Iterator[tuple[int, str, Callable[[int], int]]]
     after the last one's ``://`` (a caller skips one that starts before its last match's
     end)."""
     found = [one for one in SCAN.finditer(text) if _deeper(one[1], one[2])]
-    reverse = text[::-1] if found else ""
+    reverse = [""]
     kept = 0
     for number, separator in enumerate(found):
         start = _scheme_start(text, reverse, separator.start(), kept)
