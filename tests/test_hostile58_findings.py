@@ -93,7 +93,8 @@ def test_an_encoded_colon_in_the_user_beside_an_escaped_at(written: str) -> None
     (f"see https%3A%2F%2Fada%3APa55%22{SECRET}%40host now", "text/plain"),
 ])
 def test_a_quote_in_a_password_escaped_or_encoded(written: str, mime: str) -> None:
-    """(c) Failed before: 6 of 6 (a quote so written ended the authority)."""
+    """(c) Failed before: 5 of 6 (a quote so written ended the authority; the raw reading
+    already read the second row's ``\\u0022`` as the password's)."""
     for logged in _body(written, mime):
         assert SECRET not in logged and "REDACTED" in logged, logged
 
