@@ -14,14 +14,9 @@ from urllib.parse import quote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
+from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text_userinfo import (
-    backslash_user_end,
-    hidden_password,
-    hidden_user,
-    loose_userinfo_end,
-    shown_user,
-)
+from readme_metrics.har.text_userinfo import hidden_password, hidden_user, shown_user
 from readme_metrics.masking import url_quoted
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",

@@ -7,8 +7,9 @@ characters shown, till hostile52). The user is kept (masked when as long as a to
 :func:`shown_user`, the headers' rule too), the password hidden percent-encoded
 (``%5BREDACTED%206%5D``), so that the URL stays a URL; a user alone (``https://<token>@h``)
 as :func:`hidden_user` says, everywhere (hostile54). Written with Unicode escapes
-(``https:\\u002f\\u002fada:...\\u0040h``) too. Pure functions over the text; each
-authority read once: linear.
+(``https:\\u002f\\u002fada:...\\u0040h``) too, and one encoding deeper: encoded twice,
+or escaped then percent-encoded (:mod:`.userinfo_deeper`, hostile58). Pure functions over
+the text; each authority read once: linear.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
+from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
 from readme_metrics.har.userinfo_starts import ENCODED_SCAN, RAW_SCAN, userinfo_matches
 from readme_metrics.masking import is_masked, mask
 
-__all__ = ["TOKEN_USER", "backslash_user_end", "hidden_password", "hidden_user",
-           "loose_userinfo_end", "shown_user", "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "shown_user", "userinfo_hidden_in"]
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -51,7 +52,7 @@ _RAW_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
     r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]"
     r"|@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s\"<>`@]*@))*)(?::"
-    r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@)(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s<>`@]|\\(?=@)))*"
+    r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@|\\\"[,:\]}])(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
 _RAW = lazy_compile(_RAW_URL)  # (from a word's start or a sign's escape: .userinfo_starts)
 
@@ -68,17 +69,22 @@ _ENDS = (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000
          0x2028, 0x2029, 0x202F, 0x205F, 0x3000, *map(ord, "\"<>`"))
 
 
-def _escapes(signs: str) -> str:
-    """An alternation of the Unicode escapes' hex (no case) of :data:`_ENDS` and
-    ``signs``."""
-    return "(?i:" + "|".join(f"{point:04x}" for point in (*_ENDS, *map(ord, signs))) + ")"
+#: :data:`_ENDS` but ``"``: a loose password's, written ``\\u0022`` or ``%22`` as JSON's
+#: ``\\"`` is :data:`_RAW`'s (hostile58: ``https:\\u002f\\u002fada:Pa55\\u0022w\\u0040h``
+#: and ``https%3A%2F%2Fada%3APa55%22w%40h`` ended there and sent it).
+_LOOSE_ENDS = tuple(point for point in _ENDS if point != 0x22)
 
 
-def _percents(signs: str) -> str:
+def _escapes(signs: str, ends: tuple[int, ...] = _ENDS) -> str:
+    """An alternation of the Unicode escapes' hex (no case) of ``ends`` and ``signs``."""
+    return "(?i:" + "|".join(f"{point:04x}" for point in (*ends, *map(ord, signs))) + ")"
+
+
+def _percents(signs: str, ends: tuple[int, ...] = _ENDS) -> str:
     """An alternation of the percent-encoded UTF-8 (after the first ``%``, no case) of
-    :data:`_ENDS` and ``signs``."""
+    ``ends`` and ``signs``."""
     return "(?i:" + "|".join("%".join(f"{byte:02x}" for byte in chr(point).encode())
-                             for point in (*_ENDS, *map(ord, signs))) + ")"
+                             for point in (*ends, *map(ord, signs))) + ")"
 
 
 #: A character of a percent-encoded URL's user (no IP literal's bracket: ``%5B%3A%3A1%5D``,
@@ -86,7 +92,8 @@ def _percents(signs: str) -> str:
 _ENCODED_USER = r"[^\s/?#&=%:@\"'<>\\`+\[\]]|%(?!" + _percents("/?#:@[]") + r")[0-9A-Fa-f]{2}"
 _ENCODED_PASSWORD = r"[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2}"
 #: ... of a password read loosely: a ``/``, ``?``, ``#`` in it too, as written or encoded.
-_ENCODED_LOOSE = r"[^\s&=%@\"'<>\\`+]|%(?!" + _percents("@") + r")[0-9A-Fa-f]{2}"
+_ENCODED_LOOSE = (r"[^\s&=%@\"'<>\\`+]|%(?!" + _percents("@", _LOOSE_ENDS)
+                  + r")[0-9A-Fa-f]{2}")
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#``, a
@@ -103,7 +110,8 @@ _ENCODED_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}"
     r"((?:" + _ENCODED_USER + r"|(?:@|%40)(?=(?:" + _ENCODED_USER + r")*(?::|%3[Aa])(?:"
     + _ENCODED_LOOSE + r")*(?:@|%40)))*)"
-    r"(?:(?::|%3[Aa])((?![0-9]*(?:[/?#\\]|%(?i:2f|3f|23|5c)))"
+    r"(?:(?::|%3[Aa])((?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff]))"
+    r"|[0-9]+(?:\\|%(?i:5c|22))|(?:\\|%5[Cc])(?:@|%40)|%22(?:[,:\]}]|%(?i:2c|3a|5d|7d)))"
     r"(?:(?!(?::|%3[Aa])(?:\\|%5[Cc])?(?:/|%2[Ff]))(?:" + _ENCODED_LOOSE + r"))*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
     r"|(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
@@ -125,7 +133,7 @@ _ESCAPED_USER = (r"[^\s/?#\"<>\\`:@\[\]]|\\\\|" + _LONE + r"|\\u(?!" + _escapes(
 _ESCAPED_PASSWORD = (r"[^\s/?#\"<>\\`@]|\\\\|" + _LONE + r"|\\u(?!" + _escapes("@/?#")
                      + r")[0-9A-Fa-f]{4}")
 #: ... read loosely: a ``/``, ``?``, ``#`` in it too, as written or escaped (``\\/``).
-_ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\\\|\\/|" + _LONE + r"|\\u(?!" + _escapes("@")
+_ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\[\\/\"]|" + _LONE + r"|\\u(?!" + _escapes("@", _LOOSE_ENDS)
                   + r")[0-9A-Fa-f]{4}")
 
 #: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
@@ -138,7 +146,8 @@ _ESCAPED = lazy_compile(
     r"(?<![A-Za-z0-9_+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
     r"((?:" + _ESCAPED_USER + r"|(?:@|\\u0040)(?=(?:" + _ESCAPED_USER
     + r")*(?::|\\u003[Aa])(?:" + _ESCAPED_LOOSE + r")*(?:@|\\u0040)))*)"
-    r"(?:(?::|\\u003[Aa])((?![0-9]+" + _LONE + r"|" + _LONE + r"(?:@|\\u0040))"
+    r"(?:(?::|\\u003[Aa])((?![0-9]+(?:" + _LONE + r"|\\\"|\\u0022)|" + _LONE
+    + r"(?:@|\\u0040)|(?:\\\"|\\u0022)[,:\]}])"
     r"(?:(?![0-9]*(?:[/?#]|\\/|\\u(?i:002f|003f|0023)))"
     r"(?:(?!(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]))(?:" + _ESCAPED_LOOSE + r"))*"
     r"|(?:" + _ESCAPED_PASSWORD + r")*)(?:(?:@|\\u0040)(?:[^\s/?#\"<>\\`@]|\\u(?!"
@@ -152,11 +161,17 @@ def userinfo_hidden_in(text: str) -> str:
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
         text = _hidden(text, _raw(text), False)
-    if "%40" in text or "@" in text and (
-            "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text):
-        text = _hidden(text, _encoded(text), True)
-    if "\\u" in text:
+    if "\\" in text and "\\u" in text:  # (a lone backslash found first: memchr's speed)
+        # (before the encoded reading: its %3A and %40 in a user, ada%3Ax:%40pw\u0040h,
+        # read first as ada, x: and an @, and the password sent; hostile58)
         text = _hidden(text, _ESCAPED.finditer(text), False, escaped=True)
+    if ("%40" in text or "@" in text and (
+            "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text)) and (
+            "/" in text or "%2F" in text or "%2f" in text) and (
+            ":" in text or "%3A" in text or "%3a" in text):  # (its "://": hostile58)
+        text = _hidden(text, _encoded(text), True)
+    if "%" in text and DEEPER.search(text) is not None:
+        text = _deeper(text)
     return text
 
 
@@ -279,53 +294,6 @@ def hidden_user(user: str, encoded: bool = False) -> str:
     return escaped_redacted(shown)  # (a query's: its value reads ``[REDACTED 8]``)
 
 
-def loose_userinfo_end(rest: str, end: int) -> int:
-    """Where the userinfo of a URL's ``rest`` (after its ``//``: a header's URL, the
-    whole value) ends, its authority ``rest[:end]`` holding no ``@``: at the first ``@``
-    after a password holding an unencoded ``/``, ``?`` or ``#`` (``ada:pa/ss@host/``,
-    as :data:`_RAW` reads it in a text; then to the authority's last ``@``), when
-    ``rest[:end]`` is ``user:`` and no port; -1 when it is none."""
-    colon = rest.find(":", 0, end)
-    # (an IP literal's "[" is no user's: http://[::1]:80/@vite/client was read as
-    # "[" and a password, its host and path hidden; review143. An empty port, then
-    # "/", "?", "#" or "\@", is a port's; a password starting with a backslash,
-    # ada:\pw@h, a password's, as a body's: hostile56.)
-    if (colon < 0 or end == colon + 1 and (rest[end] != "\\" or rest[end + 1:end + 2] in (
-            "@", "")) or rest[colon + 1:end].isdigit() or "[" in rest[:colon]):
-        return -1
-    found = _LOOSE.match(rest, end)
-    return -1 if found is None else found.end() - 1
-
-
-def backslash_user_end(rest: str, end: int) -> int:
-    """Where the userinfo of a URL's ``rest`` (after its ``//``: a header's URL, the
-    whole value) ends when its user holds a backslash, ``rest[end]`` (its first; no
-    ``@``, ``:`` before it), and a password follows (``a\\da:pw@host/``, as :data:`_RAW`
-    reads a body's and curl and ``urlsplit`` read it; a WHATWG parser reads the host
-    ``a`` and a path: hostile56, its password was sent in either reading): at its ``@``,
-    the password read loosely (:data:`_LOOSE`); -1 when it is none (no ``:`` after the
-    user, a port's digits, no ``@``)."""
-    user = _BACKSLASH_USER.match(rest, end)
-    if user is None or _PORT.match(rest, user.end()) is not None:
-        return -1
-    found = _LOOSE.match(rest, user.end())
-    return -1 if found is None else found.end() - 1
-
-
-#: A user's rest from its backslash to its ``:`` (a user's characters, backslashes too,
-#: as :data:`_RAW`'s); then no port (digits to the authority's end: ``a\\b:8080/x@y``).
-_BACKSLASH_USER = lazy_compile(r"\\[^\s/?#:@\[\]]*:")
-_PORT = lazy_compile(r"[0-9]*(?:[/?#]|\Z)|[0-9]+\\|\\@")
-
-
-#: The rest of a loose password from its first ``/``, ``?`` or ``#`` in a URL that is a
-#: header's whole value (no blank nor quote ends it), then the authority to its last
-#: ``@``, a backslash after its first ending it (``ada:pa/ss@host\\@evil/`` goes to
-#: ``host``, as :func:`.header_urls.userinfo_hidden` reads a backslash after an ``@``;
-#: hostile56); one match from one place: linear.
-_LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@\\]*)*@")
-
-
 def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool,
             escaped: bool = False) -> str:
     """``text`` with each password ``found`` (its matches, group 2) hidden, its user
@@ -336,24 +304,49 @@ def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool,
     out: list[str] = []
     kept = 0
     for userinfo in found:
-        user, password = userinfo.group(1, 2)
-        if escaped:
-            user, password = _unescaped(user), password and _unescaped(password)
-        if not password:  # none, or an empty one (``https://<token>:@``): the user alone
-            shown = hidden_user(user, encoded)
-            if shown != user:
-                out += text[kept:userinfo.start(1)], shown
-                kept = userinfo.end(1)
+        for group, shown in zip((1, 2), _shown(userinfo, encoded, escaped)):
+            if shown is not None:
+                out += text[kept:userinfo.start(group)], shown
+                kept = userinfo.end(group)
+    if not out:
+        return text
+    out.append(text[kept:])
+    return "".join(out)
+
+
+def _shown(userinfo: re.Match[str], encoded: bool, escaped: bool
+           ) -> tuple[Optional[str], Optional[str]]:
+    """What a reader's match's user and password are logged as (:func:`_hidden`), each
+    None when kept as written (an empty password, one hidden already, a user name)."""
+    user, password = userinfo.group(1, 2)
+    if escaped:
+        user, password = _unescaped(user), password and _unescaped(password)
+    if not password:  # none, or an empty one (``https://<token>:@``): the user alone
+        shown = hidden_user(user, encoded)
+        return (None if shown == user else shown), None
+    shown = shown_user(user, encoded) if user else user
+    return (None if shown == user else shown), hidden_password(password, encoded)
+
+
+def _deeper(text: str) -> str:
+    """``text`` with each password of a URL spelled one encoding deeper than the readers
+    read (:mod:`.userinfo_deeper`) hidden: read in its window decoded once by the reader
+    of that spelling, what it hides written there encoded once more."""
+    out: list[str] = []
+    kept = read = 0
+    for start, window, to_text in deeper_windows(text):
+        if start < read:
             continue
-        mark = hidden_password(password, encoded)
-        shown = shown_user(user, encoded) if user else user
-        if shown == user:
-            shown = userinfo.group(1)  # (as written: its escapes kept)
-        if mark is None and shown == userinfo.group(1):
+        found = _ESCAPED.match(window) if "\\u" in window else None  # (as in the text)
+        escaped = found is not None
+        found = found or _ENCODED.match(window)
+        if found is None:
             continue
-        out += text[kept:userinfo.start(1)], shown, text[userinfo.end(1):userinfo.start(2)]
-        out.append(userinfo.group(2) if mark is None else mark)
-        kept = userinfo.end(2)
+        read = to_text(found.end())
+        for group, shown in zip((1, 2), _shown(found, not escaped, escaped)):
+            if shown is not None:
+                out += text[kept:to_text(found.start(group))], quote(shown, safe="")
+                kept = to_text(found.end(group))
     if not out:
         return text
     out.append(text[kept:])
