@@ -123,7 +123,7 @@ def test_daphnes_stop_cutting_the_answer_is_logged_cut(collector: Collector, tmp
 
     flaky51: daphne's stop cancels the /sync instance alone, the start's probe's having
     ended (``held``: the site ends it 2 s after the view entered, as a loaded machine
-    did once in CI93 and 1 of 120 runs at -n 3 beside two busy loops: before, the stop
+    did once in CI93 and 1 of 120 runs at -n 3 at a load of 10 to 30: before, the stop
     killed both, ended the loop once the probe's ended and never ended the process, the
     view's thread waiting on the stopped loop; 1 of 1 held failed)."""
     pytest.importorskip("daphne")
