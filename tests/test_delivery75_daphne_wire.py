@@ -110,18 +110,28 @@ def _client_body(got: bytes, chunked: bool) -> bytes:
     return dechunk(body, BIG)[0] if chunked else body
 
 
-@pytest.mark.parametrize("framing", ["chunked", "length"])
-def test_daphnes_stop_cutting_the_answer_is_logged_cut(collector: Collector,
-                                                       tmp_path: Path, framing: str) -> None:
+@pytest.mark.parametrize("framing, held", [
+    pytest.param("chunked", False, id="chunked"), pytest.param("length", False, id="length"),
+    pytest.param("length", True, id="length-probe-held")])
+def test_daphnes_stop_cutting_the_answer_is_logged_cut(collector: Collector, tmp_path: Path,
+                                                       framing: str, held: bool) -> None:
     """``part``: the client got the head and the first part of the 1 MB body, then the
     connection's close; the bare app's client the same. The log says 200, its body what
     the client got, and that the answer broke off there (before delivery77: the whole
     1,048,576 bytes, said to have broken off, the client having 64 KiB; 1 of 1 failed).
-    Twisted writes the body chunked, or as it is after the view's Content-Length."""
+    Twisted writes the body chunked, or as it is after the view's Content-Length.
+
+    flaky51: daphne's stop cancels the /sync instance alone, the start's probe's having
+    ended (``held``: the site ends it 2 s after the view entered, as a loaded machine
+    did once in CI93 and 1 of 120 runs at -n 3 at a load of 10 to 30: before, the stop
+    killed both, ended the loop once the probe's ended and never ended the process, the
+    view's thread waiting on the stopped loop; 1 of 1 held failed)."""
     pytest.importorskip("daphne")
     length = {"D77_LENGTH": "1"} if framing == "length" else {}
     got, bare, said, entries = _run_beside(collector, tmp_path, D75_ORDER="part",
-                                           D75_BIG=str(BIG), **length)
+                                           D75_BIG=str(BIG), **length,
+                                           **({"D56_PROBE_HELD": "1"} if held else {}))
+    assert "Killed 1 pending application instances" in said, said
     for client in (bare, got):  # the order made: a part of the answer, then the close
         assert client.startswith(b"HTTP/1.1 200"), (client[:200], said)
         assert b"abcdefghijklmnopqrstuvwxyz" * 10 in client, (client[:200], said)

@@ -238,12 +238,15 @@ def test_a_string_holding_a_deep_document_costs_few_calls_a_kib() -> None:
     read, in a string: hostile10's case): too_deep counted its brackets one by one in a
     Python generator, once for each reader of the text (the string's, the document's),
     2,051 Python calls a KiB on a5f6c74 (145 ms of the worker a MiB); now 3 (17 ms),
-    the run of brackets found in C. The bound is 50."""
+    the run of brackets found in C. The bound is 50. Counted on a second build: run
+    alone (the first build of its process), the first's compiling of the lazy patterns
+    made it 207.7 (flaky51: in the whole file, or after another build, 2.5)."""
     body = json.dumps("[" * 32768 + "\\u0041" + "]" * 32768).encode()
     exchange = post("application/json", body, group=Group("rdme_key_1234"))
     redactor = Redactor(denylist=["password"])
-    per_kib = _calls(lambda: build_log(exchange, redactor=redactor,
-                                       max_body_bytes=1 << 20)) / 64
+    build = lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20)  # noqa: E731
+    build()  # warmed: a pattern compiled at its first use is a call once per process
+    per_kib = _calls(build) / 64
     assert per_kib <= 50, per_kib
 
 
@@ -293,10 +296,12 @@ def test_strings_of_a_short_numeric_key_cost_few_calls_a_kib(strings: list[str])
     its error raised and caught), then again in _clean's walk of the text: 6,150 and
     4,377 Python calls a KiB on a5f6c74 (2.1 and 1.6 s of the worker a MiB); now 6 for
     one string repeated (asked once) and 1,043 for distinct ones (refused as no number
-    without parsing): 0.06 and 0.25 s. The bounds are 50 and 2,000."""
+    without parsing): 0.06 and 0.25 s. The bounds are 50 and 2,000, counted on a second
+    build (flaky51: run alone, the first build's compiling of patterns failed the first)."""
     body = json.dumps(strings).encode()
     exchange = post("application/json", body, group=Group("1"))
     redactor = Redactor(denylist=["password"])
-    per_kib = _calls(lambda: build_log(exchange, redactor=redactor,
-                                       max_body_bytes=1 << 20)) / (len(body) / 1024)
+    build = lambda: build_log(exchange, redactor=redactor, max_body_bytes=1 << 20)  # noqa: E731
+    build()  # warmed: a pattern compiled at its first use is a call once per process
+    per_kib = _calls(build) / (len(body) / 1024)
     assert per_kib <= (50 if len(set(strings)) == 1 else 2000), per_kib
