@@ -1,13 +1,12 @@
 """A newcomer's first hour (newcomer43): README's test command, run from a fresh clone of
-main (0f6cdfdf), stopped at collection with two errors, so the whole run failed before its
-first test: two branches landed together, one moving helpers that the other's new test
-module imported from where they were (review148's ``_pump``, ``_handshake`` and
-``_read_until``, now tests/support/tls_bio.py; flaky50 dropped
-``test_support_processes._ignores_sigterm`` for tests/support/signal_dispositions.py, and
-test_worker_crash.py still imported it). Each module runs alone, so a test run of a few
-files, as helpers do, never saw it. This reads every ``from tests... import name`` of the
-suite and checks that the module named defines that name: a static look, a second or two,
-no collection."""
+main (0f6cdfdf), failed with two errors at collection (pytest-xdist ran the rest, then
+exited 1, as `.ci/run` would). Two branches passed alone and landed together: one moved
+helpers that the other's new test module imported from where they were (review148's
+``_pump``, ``_handshake`` and ``_read_until``, now in tests/support/tls_bio.py), and
+flaky50 dropped ``test_support_processes._ignores_sigterm`` (tests/support/
+signal_dispositions.py) that test_worker_crash.py still imported. This reads every
+``from tests... import name`` of the suite and checks that the module named defines that
+name: a static look (seconds), no collection."""
 
 from __future__ import annotations
 
