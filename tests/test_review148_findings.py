@@ -20,7 +20,6 @@ scheme is ASCII: the URL starts there.
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import time
 from functools import partial
@@ -34,15 +33,15 @@ from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.exchanges import logged_bodies
 from tests.support.fake_api import Collector
 from tests.support.tls import make_certificates
+from tests.support.tls_bio import connected
 from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_delivery75_tls_end_behind_data import (  # noqa: F401 - its fixture
-    _pump,
     _records,
     tls_grace_served,
 )
 from tests.test_e2e_servers import Served, telling
 from tests.test_half_close_late import _of_url, _tagged
-from tests.test_review147_findings import DECLARED, _handshake, _read_until
+from tests.test_review147_findings import DECLARED
 
 pytestmark = pytest.mark.e2e
 
@@ -52,20 +51,15 @@ GET = b"GET /bare/next HTTP/1.1\r\nHost: localhost\r\n\r\n"
 def _pipelined_in_parts(port: int, context: ssl.SSLContext, route: str) -> bytes:
     """The decrypted bytes answered to a POST (head and 5 bytes, 0.2 s later the other 95,
     then a GET in two records, ``GE`` first), read until both answers came (10 s)."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        _handshake(sock, tls, outgoing, incoming)
-        _pump(sock, outgoing)
-        tls.write(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
-                  f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n\r\n"
-                  "short".encode())
-        _pump(sock, outgoing)
+    with connected(port, context) as client:
+        client.send(f"POST /wrap/{route} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+                    f"Content-Type: text/plain\r\nContent-Length: {DECLARED}\r\n\r\n"
+                    "short".encode())
         time.sleep(0.2)  # the app answered, the capture waits for the rest
-        for part in (b"x" * (DECLARED - 5), GET[:2], GET[2:]):
-            tls.write(part)  # (a record each, sent together below)
-        _pump(sock, outgoing)
-        return _read_until(sock, tls, incoming, lambda got: got.count(b"HTTP/1.1 ") >= 2)
+        records = b"".join(client.sealed(part)  # (a record each, sent together)
+                           for part in (b"x" * (DECLARED - 5), GET[:2], GET[2:]))
+        client.sock.sendall(records)
+        return client.read_until(lambda got: got.count(b"HTTP/1.1 ") >= 2)
 
 
 @pytest.mark.parametrize("server", [

@@ -18,7 +18,8 @@ import pytest
 from tests.support.command import REPO_ROOT
 from tests.support.polling import wait_until
 from tests.support.processes import read_line, run_command, start_server
-from tests.test_support_processes import _ignores_sigterm, _running
+from tests.support.signal_dispositions import ignores
+from tests.test_support_processes import _running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc; faulthandler.register is POSIX")
@@ -94,7 +95,7 @@ def test_the_watcher_says_what_it_ended_and_why(tmp_path: Path) -> None:
     try:
         assert runner.stdout is not None
         server = int(read_line(runner.stdout, about="the runner"))
-        wait_until(lambda: _ignores_sigterm(server), timeout=30)
+        wait_until(lambda: ignores(server, signal.SIGTERM), timeout=30)
         runner.kill()
         runner.wait(30)
         wait_until(lambda: not _running(server), timeout=60)
