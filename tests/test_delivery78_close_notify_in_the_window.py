@@ -8,9 +8,9 @@ the server was let read: a close_notify landing right after the look was read wi
 rest, and asyncio's and uvloop's TLS layers took it for the client's end (what the app
 wrote after was dropped). Here the look is the gate: once it has seen the rest alone, the
 client's close_notify (and its FIN, in a row) is put in the socket before the look
-returns, so it is there for whatever reads the socket next. The server is uvicorn in a
-thread, over TLS, on asyncio and on uvloop; the client a TLS session in memory, as
-delivery75's.
+returns, so it is there for whatever reads the socket next. The server is uvicorn or
+hypercorn's asyncio worker in a thread, over TLS, on asyncio and on uvloop; the client a
+TLS session in memory, as delivery75's; the body of a declared length or chunked.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -82,9 +82,21 @@ def _pump(sock: socket.socket, outgoing: ssl.MemoryBIO) -> None:
         sock.sendall(data)
 
 
+def _parts(port: int, path: str, chunked: bool) -> tuple[bytes, bytes]:
+    """(the head and the body's first 5 bytes, the body's rest): of :data:`DECLARED`
+    bytes declared, or ``chunked`` (a chunk of 5, then one of 95 and the last, in one
+    write: one record)."""
+    head = (f"POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\n"
+            "Content-Type: text/plain\r\n")
+    if not chunked:
+        return f"{head}Content-Length: {DECLARED}\r\n\r\nshort".encode(), REST
+    return (f"{head}Transfer-Encoding: chunked\r\n\r\n5\r\nshort\r\n".encode(),
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(REST), REST))
+
+
 def _client(port: int, context: ssl.SSLContext, path: str, gate: Optional[_Gate],
-            fin: bool) -> bytes:
-    """The decrypted answer to a POST declaring :data:`DECLARED` bytes: the head and 5;
+            fin: bool, chunked: bool = False) -> bytes:
+    """The decrypted answer to a POST of 100 bytes (``chunked`` or not): the head and 5;
     then (``gate``: once the capture looks for the rest; without: once the answer came,
     the bare app's) the other 95, and close_notify (``gate``: when the capture's look
     has seen the rest alone; without: right behind it), the FIN behind (``fin``). Read
@@ -101,11 +113,10 @@ def _client(port: int, context: ssl.SSLContext, path: str, gate: Optional[_Gate]
                 _pump(sock, outgoing)
                 incoming.write(sock.recv(65536) or b"")
         _pump(sock, outgoing)
-        head = (f"POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: "
-                f"text/plain\r\nContent-Length: {DECLARED}\r\n\r\n").encode()
-        tls.write(head + b"short")
+        first, second = _parts(port, path, chunked)
+        tls.write(first)
         _pump(sock, outgoing)
-        tls.write(REST)
+        tls.write(second)
         rest = outgoing.read()
         try:
             tls.unwrap()  # close_notify (its answer never waited for)
@@ -145,12 +156,74 @@ def _plain(tls: ssl.SSLObject) -> bytes:
     return bytes(got)
 
 
-@contextmanager
-def _uvicorn(loop: str, collector: Collector, certificates: Any) -> Iterator[int]:
-    """uvicorn (``loop``) over TLS in a thread: the bare app at /bare, the wrapped one
-    elsewhere (its logs to ``collector``); its port."""
+def _accepts(port: int) -> bool:
+    """Whether a server listens on 127.0.0.1:``port`` (a connection, closed at once)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=PATIENCE).close()
+        return True
+    except OSError:
+        return False
+
+
+def _loop_factory(loop: str) -> Any:
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def _hypercorn(app: Any, port: int, loop: str, certificates: Any
+               ) -> tuple[Callable[[], None], Callable[[], bool], Callable[[], None]]:
+    """(run hypercorn's asyncio worker on ``loop`` over TLS, whether it listens, stop it)."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.certfile, config.keyfile = str(certificates.cert), str(certificates.key)
+    stop: list[Any] = []
+
+    async def main() -> None:
+        stopped = asyncio.Event()
+        stop.append((asyncio.get_running_loop(), stopped))
+        await serve(app, config, shutdown_trigger=stopped.wait)  # type: ignore[arg-type]
+
+    def ended() -> None:
+        if stop:
+            running, stopped = stop[0]
+            running.call_soon_threadsafe(stopped.set)
+
+    def run() -> None:
+        running = _loop_factory(loop)()
+        try:
+            running.run_until_complete(main())
+        finally:
+            running.close()
+
+    return run, lambda: bool(stop) and _accepts(port), ended
+
+
+def _uvicorn(app: Any, port: int, loop: str, certificates: Any
+             ) -> tuple[Callable[[], None], Callable[[], bool], Callable[[], None]]:
+    """(run uvicorn on ``loop`` over TLS, whether it listens, stop it)."""
     import uvicorn
 
+    server = uvicorn.Server(uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", loop=loop,
+        ssl_certfile=str(certificates.cert), ssl_keyfile=str(certificates.key)))
+
+    def ended() -> None:
+        server.should_exit = True
+
+    return server.run, lambda: bool(server.started), ended
+
+
+@contextmanager
+def _served(server: str, loop: str, collector: Collector, certificates: Any
+            ) -> Iterator[int]:
+    """``server`` (``loop``) over TLS in a thread: the bare app at /bare, the wrapped one
+    elsewhere (its logs to ``collector``); its port."""
     wrapped = MetricsMiddleware(_noread, MetricsApiConfig(
         api_key="delivery78-key", grouping_function=lambda request: {"api_key": "d78"},
         metrics_api=collector.url, buffer_length=1))
@@ -160,35 +233,38 @@ def _uvicorn(loop: str, collector: Collector, certificates: Any) -> Iterator[int
         await (_noread if bare else wrapped)(scope, receive, send)
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", loop=loop,
-        ssl_certfile=str(certificates.cert), ssl_keyfile=str(certificates.key)))
-    thread = threading.Thread(target=server.run, daemon=True)
+    run, listening, ended = (_uvicorn if server == "uvicorn" else _hypercorn)(
+        app, port, loop, certificates)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        wait_until(lambda: server.started)
+        wait_until(listening)
         yield port
     finally:
-        server.should_exit = True
+        ended()
         thread.join(PATIENCE)
         wrapped.close()
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["sized", "chunked"])
 @pytest.mark.parametrize("fin", [False, True], ids=["close-notify", "close-notify-fin"])
 @pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=NO_UVLOOP)])
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
 def test_a_close_notify_landing_after_the_look_loses_no_answer(
-        loop: str, fin: bool, collector: Collector, tmp_path: Path,
+        server: str, loop: str, fin: bool, chunked: bool, collector: Collector,
+        tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The wrapped app's client gets the whole answer, as the bare app's does (before:
-    nothing, the close_notify read with the rest), and its log the 200 and the body."""
+    nothing, the close_notify read with the rest), and its log the 200 and the body
+    (a chunked one's too: before, its close_notify was held back 2 turns only)."""
     gate = _Gate(asgi_receive.past_body)
     monkeypatch.setattr(asgi_receive, "past_body", gate)
     monkeypatch.setattr(asgi_receive, "GRACE", PATIENCE)  # (the rest comes in the wait)
     certificates = make_certificates(tmp_path)
     context = ssl.create_default_context(cafile=str(certificates.ca))
-    with _uvicorn(loop, collector, certificates) as port:
-        bare = _client(port, context, "/bare/noread", None, fin)
-        wrapped = _client(port, context, "/wrap/noread", gate, fin)
+    with _served(server, loop, collector, certificates) as port:
+        bare = _client(port, context, "/bare/noread", None, fin, chunked)
+        wrapped = _client(port, context, "/wrap/noread", gate, fin, chunked)
         log = collector.wait_for_log(lambda log: True)
     assert bare.startswith(b"HTTP/1.1 200") and bare.endswith(b"\r\n\r\nok"), bare
     assert wrapped.startswith(b"HTTP/1.1 200") and wrapped.endswith(b"\r\n\r\nok"), wrapped
