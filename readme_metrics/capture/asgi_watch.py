@@ -271,7 +271,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     start and its body; a client's end that the bare app's answer came before, read by
     the server meanwhile, lost the body (uvicorn took it for a disconnect, hypercorn
     closed the connection: asgi11 (b)). It is read that much later now, as the app
-    answers.
+    answers. ``remaining``: the body's plaintext still to come (None: not known), which
+    tells the body's records from what lands behind them over TLS (:mod:`.tls_feed`).
     """
     task = read_ahead()
     if task.done():
@@ -341,7 +342,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                     break
             # Data: the server reads it, and is paused again (at the loop's top) as
             # soon as it took it, before it reads a client's end right behind it.
-            paused = False
+            paused = held = False
             if not _resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
             took = await _taken(fd)
