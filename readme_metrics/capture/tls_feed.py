@@ -30,13 +30,13 @@ import socket
 from typing import Any, Optional
 
 from readme_metrics.capture.tls_records import (
-    _ALERT,
-    _APPLICATION_DATA,
-    _LOOK,
-    _TLS13_NOTIFY,
-    _TLS13_OVERHEAD,
-    _header,
-    _socket_head,
+    ALERT,
+    APPLICATION_DATA,
+    LOOK,
+    TLS13_NOTIFY,
+    TLS13_OVERHEAD,
+    record_header,
+    socket_head,
 )
 
 __all__ = ["UNTOLD", "body_bytes", "feed", "tls_protocol"]
@@ -70,19 +70,19 @@ def body_bytes(data: bytes, remaining: Optional[int], tls13: bool) -> tuple[int,
     is no record's header; the plaintext they carry under TLS 1.3, else 0).
     ``remaining``: the body's plaintext still to come, None when not known (chunked)."""
     at, plain = 0, 0
-    while (head := _header(data, at)) is not None:
+    while (head := record_header(data, at)) is not None:
         kind, length = head
         end = at + 5 + length
-        if kind != _APPLICATION_DATA:
-            return (UNTOLD if at == 0 and kind != _ALERT else at), plain  # (an alert)
+        if kind != APPLICATION_DATA:
+            return (UNTOLD if at == 0 and kind != ALERT else at), plain  # (an alert)
         if end > len(data):
             return at, plain  # (a record not whole yet: handed over once it is)
         if tls13:
             if remaining is not None and plain >= remaining:
                 return at, plain  # past the rest: close_notify, or a next request
-            if remaining is None and length == _TLS13_NOTIFY and end == len(data):
+            if remaining is None and length == TLS13_NOTIFY and end == len(data):
                 return at, plain  # (chunked: close_notify's size, nothing behind it)
-            plain += max(length - _TLS13_OVERHEAD, 0)
+            plain += max(length - TLS13_OVERHEAD, 0)
         at = end
     return (UNTOLD if at == 0 and len(data) >= 5 else at), plain
 
@@ -95,7 +95,7 @@ def feed(protocol: Any, transport: Any, copy: socket.socket,
     socket's head cannot be told or a transport closed meanwhile; their plaintext, as
     :func:`body_bytes`). Never raises."""
     try:
-        data, tls13 = _socket_head(transport, _LOOK)
+        data, tls13 = socket_head(transport, LOOK)
         if tls13 is None:
             return UNTOLD, 0
         count, plain = body_bytes(data, remaining, tls13)
