@@ -21,6 +21,11 @@ application data record, up to an alert (close_notify is one). A record is hande
 once it is whole (what the server's TLS layer reads next is then a record's header).
 Bytes at the socket's head that are no record's header (the server's TLS layer took a
 record's start before the pause): nothing is told, the caller lets the server read.
+So it does where no TLS protocol takes a buffer (asyncio's before Python 3.11, whose
+SSLProtocol takes ``data_received`` only). The rest is counted from what the capture was
+given: bytes the server read before the pause whose message is still on its way
+(hypercorn's reader task) make what lands behind them look like the body's, as for
+:func:`.tls_records.past_body`.
 """
 
 from __future__ import annotations
