@@ -380,7 +380,7 @@ class RequestSide:
                         # client's end that comes meanwhile is read after the answer.
                         message, ended = await watched_within(
                             self._read_ahead, left, transport, self._client_done, began,
-                            sized=body.remaining is not None)
+                            sized=body.remaining is not None, remaining=body.remaining)
                         if ended:
                             continue  # (half-closed: what the server has, above)
                 if message is None:

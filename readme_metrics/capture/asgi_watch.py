@@ -29,7 +29,12 @@ closed meanwhile (asyncio's TLS one closed twice raises from every call) makes t
 a plain one.
 
 Over TLS a client's close_notify is data, which the server's TLS layer takes for the
-client's end (delivery75): one behind bytes the server took, whose message has not come,
+client's end (delivery75). The server is not let read there: the body's whole records
+are read off the socket and handed to its TLS protocol (:mod:`.tls_feed`), the server
+kept paused, so a close_notify landing behind them, even between a look at the socket
+and the read, stays in the socket until the wait's hold ends (delivery78). Where they
+cannot be handed over (the socket's head no record's header; a TLS protocol that takes
+no buffer): one behind bytes the server took, whose message has not come,
 waits with the server paused until it comes (or the time is up; a chunked body's, not
 ``sized``: :data:`TURNS` turns, 2 bytes of it being that size too: review147); a wait
 that ended with the body's last message keeps the server paused, as at a client's end
@@ -46,6 +51,8 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
+from readme_metrics.capture.server_reading import socket_reader
+from readme_metrics.capture.tls_feed import UNTOLD, feed, tls_protocol
 from readme_metrics.capture.tls_records import notify_next
 
 __all__ = ["TURNS", "socket_reader", "watched_within"]
@@ -56,55 +63,9 @@ TURNS = 2
 #: Seconds between two looks of a hold (:class:`_Hold`) at whether the server closed the
 #: transport meanwhile.
 CLOSED_LOOK = 0.005
-
-
-class _LimitsPause:
-    """Pauses the socket's reading under a TLS transport whose transport under it cannot
-    be reached (uvloop's: a C attribute) through its read buffer limits: a high water
-    of 0 has the TLS layer pause the transport under it (its flow control: what waits
-    decrypted is at or over it), the limits put back resume it."""
-
-    def __init__(self, transport: Any) -> None:
-        self._transport = transport
-        self._limits: Optional[tuple[int, int]] = None
-
-    def is_reading(self) -> bool:
-        # Limits already 0: paused by another wait's hold on this connection (a
-        # _LimitsPause of its own, since each wait asks socket_reader anew). Paused
-        # again here, it would save those 0s and put them back at its end, after the
-        # hold had put the real ones back: the socket never read again.
-        return self._limits is None and self._transport.get_read_buffer_limits()[1] > 0
-
-    def pause_reading(self) -> None:
-        if self._limits is None:
-            self._limits = self._transport.get_read_buffer_limits()  # (low, high)
-            self._transport.set_read_buffer_limits(high=0, low=0)
-
-    def resume_reading(self) -> None:
-        if self._limits is not None:
-            low, high = self._limits
-            self._limits = None
-            self._transport.set_read_buffer_limits(high=high, low=low)
-
-
-def socket_reader(transport: Any) -> Any:
-    """The transport that reads the socket for ``transport``: itself, or over TLS
-    (asyncio's, uvicorn's and hypercorn's) the one under it, or (uvloop's TLS, whose one
-    under it is a C attribute) its read buffer limits made 0 (:class:`_LimitsPause`);
-    None over a TLS transport with neither (a plain wait). The TLS transport's own
-    ``pause_reading`` only stops handing the app protocol what is decrypted: the socket
-    is still read, and a client's end read so turns asyncio's and uvloop's TLS to
-    flushing, after which it writes nothing more (the app's answer dropped, as a turn of
-    the loop did)."""
-    raw = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
-    if raw is not None:
-        return raw
-    if transport.get_extra_info("sslcontext") is None:
-        return transport
-    if hasattr(transport, "get_read_buffer_limits") \
-            and hasattr(transport, "set_read_buffer_limits"):
-        return _LimitsPause(transport)
-    return None
+#: Seconds between two looks at a socket whose bytes hold no whole record of the body yet
+#: (:func:`.tls_feed.feed`): the watch wakes at once while they wait there.
+FEED_LOOK = 0.001
 
 
 def _wake(woke: asyncio.Future[None]) -> None:
@@ -293,7 +254,8 @@ def _held(transport: Any, reader: Any, paused: bool, none: bool,
 
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any, half_closed: Callable[[], bool],
-                         began: Optional[float] = None, sized: bool = True
+                         began: Optional[float] = None, sized: bool = True,
+                         remaining: Optional[int] = None
                          ) -> tuple[Optional[Message], bool]:
     """(the message ``read_ahead()`` gives within ``timeout`` seconds, else None; whether
     the wait stopped at the client's end, before the server read it), the server's
@@ -309,7 +271,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     start and its body; a client's end that the bare app's answer came before, read by
     the server meanwhile, lost the body (uvicorn took it for a disconnect, hypercorn
     closed the connection: asgi11 (b)). It is read that much later now, as the app
-    answers.
+    answers. ``remaining``: the body's plaintext still to come (None: not known), which
+    tells the body's records from what lands behind them over TLS (:mod:`.tls_feed`).
     """
     task = read_ahead()
     if task.done():
@@ -326,6 +289,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         fd = -1 if copy is None else copy.fileno()
         turns = TURNS
         took = False  # the server took bytes in this wait (their message still to come)
+        feeding = tls_protocol(transport) if tls and copy is not None else None
+        held = False  # the server kept paused, the body's records handed over (tls_feed)
         while not task.done():
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -333,12 +298,12 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                     break
                 turns -= 1
                 left = 0.0  # a turn: what came is seen, none is waited for
-            if copy is None or not _reading(transport, reader):
+            if not held and (copy is None or not _reading(transport, reader)):
                 await asyncio.wait([task], timeout=left)  # (or paused by the server)
                 break
             woke: asyncio.Future[None] = loop.create_future()
             paused = True  # (resumed at the end even when the pause raised part way)
-            if not _pause(reader):  # closed meanwhile: a plain wait, no hold after it
+            if not held and not _pause(reader):  # closed meanwhile: a plain wait, no hold
                 lost = True
                 await asyncio.wait([task], timeout=left)
                 break
@@ -354,6 +319,19 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if half_closed():
                 ended = True
                 break
+            if feeding is not None and copy is not None:
+                fed, plain = feed(feeding, transport, copy, remaining)  # (delivery78)
+                if fed != UNTOLD:
+                    if not _pause(reader):  # (uvloop's TLS resumed the socket's reading)
+                        lost = True  # closed meanwhile: a plain wait
+                        await asyncio.wait([task], timeout=left)
+                        break
+                    held = True
+                    if remaining is not None:
+                        remaining -= plain
+                    if fed == 0:  # (nothing whole that is the body's: a look later)
+                        await asyncio.wait([task], timeout=min(left, FEED_LOOK))
+                    continue
             if took and tls and notify_next(transport):  # (its message first, paused)
                 if sized:
                     await asyncio.wait([task], timeout=max(deadline - time.perf_counter(), 0))
@@ -364,7 +342,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                     break
             # Data: the server reads it, and is paused again (at the loop's top) as
             # soon as it took it, before it reads a client's end right behind it.
-            paused = False
+            paused = held = False
             if not _resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
             took = await _taken(fd)

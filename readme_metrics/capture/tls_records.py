@@ -27,18 +27,19 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-__all__ = ["notify_next", "past_body"]
+__all__ = ["ALERT", "APPLICATION_DATA", "LOOK", "TLS13_NOTIFY", "TLS13_OVERHEAD",
+           "notify_next", "past_body", "record_header", "socket_head"]
 
-_ALERT, _APPLICATION_DATA = 21, 23
+ALERT, APPLICATION_DATA = 21, 23
 #: Bytes of a TLS 1.3 record that are no plaintext: the AEAD tag (16) and the inner type.
-_TLS13_OVERHEAD = 17
+TLS13_OVERHEAD = 17
 #: close_notify's record under TLS 1.3: 2 bytes of alert and the overhead.
-_TLS13_NOTIFY = 2 + _TLS13_OVERHEAD
+TLS13_NOTIFY = 2 + TLS13_OVERHEAD
 #: At most this much of the socket is looked at (a longer rest: "not past it").
-_LOOK = 256 * 1024
+LOOK = 256 * 1024
 
 
-def _socket_head(transport: Any, want: int) -> tuple[bytes, Optional[bool]]:
+def socket_head(transport: Any, want: int) -> tuple[bytes, Optional[bool]]:
     """(what the socket under TLS ``transport`` holds, ``want`` bytes at most, left in
     place; whether the session is TLS 1.3), or (b"", None) where it cannot be told."""
     ssl_object = transport.get_extra_info("ssl_object")
@@ -50,7 +51,7 @@ def _socket_head(transport: Any, want: int) -> tuple[bytes, Optional[bool]]:
     return peek_copy(transport.get_extra_info("socket"), want), version == "TLSv1.3"
 
 
-def _header(data: bytes, at: int) -> Optional[tuple[int, int]]:
+def record_header(data: bytes, at: int) -> Optional[tuple[int, int]]:
     """(type, length) of the record header at ``at``; None where none is whole there or
     the bytes are no header (a record's middle)."""
     if at + 5 > len(data):
@@ -68,11 +69,11 @@ def notify_next(transport: Any) -> bool:
     size and nothing else (TLS 1.3: 19 bytes of ciphertext; TLS 1.2: an alert): what
     came behind a body's last bytes the server took. Never raises."""
     try:
-        data, tls13 = _socket_head(transport, 64)
-        head = _header(data, 0)
+        data, tls13 = socket_head(transport, 64)
+        head = record_header(data, 0)
         if tls13 is None or head is None or len(data) != 5 + head[1]:
             return False
-        return head[0] == _ALERT or (tls13 and head == (_APPLICATION_DATA, _TLS13_NOTIFY))
+        return head[0] == ALERT or (tls13 and head == (APPLICATION_DATA, TLS13_NOTIFY))
     except Exception:  # noqa: BLE001 - a transport or socket built otherwise
         return False
 
@@ -83,8 +84,8 @@ def past_body(transport: Any, remaining: Optional[int]) -> bool:
     under TLS 1.3 a record of close_notify's size past it, under TLS 1.2 an alert. False
     for a plain transport, when nothing waits, or where it cannot be told. Never raises."""
     try:
-        want = _LOOK if remaining is None else min(_LOOK, remaining + 4096)
-        data, tls13 = _socket_head(transport, want)
+        want = LOOK if remaining is None else min(LOOK, remaining + 4096)
+        data, tls13 = socket_head(transport, want)
         return tls13 is not None and _beyond(data, remaining, tls13)
     except Exception:  # noqa: BLE001 - a transport or socket built otherwise
         return False
@@ -92,15 +93,18 @@ def past_body(transport: Any, remaining: Optional[int]) -> bool:
 
 def _beyond(data: bytes, remaining: Optional[int], tls13: bool) -> bool:
     plain, at = 0, 0
-    while (head := _header(data, at)) is not None:
+    while (head := record_header(data, at)) is not None:
         kind, length = head
-        if kind == _ALERT:
+        if kind == ALERT:
             return True  # (TLS 1.2's close_notify): no body's
-        if kind != _APPLICATION_DATA:
+        if kind != APPLICATION_DATA:
             return False  # (a handshake's: not known)
         if tls13 and remaining is not None:
             if plain >= remaining and length == _TLS13_NOTIFY and at + 5 + length >= len(data):
                 return True  # (a record of close_notify's size past the rest, the last)
             plain += max(length - _TLS13_OVERHEAD, 0)
+            if plain >= remaining and length == TLS13_NOTIFY:
+                return True  # (a record of close_notify's size past the rest)
+            plain += max(length - TLS13_OVERHEAD, 0)
         at += 5 + length
     return False
