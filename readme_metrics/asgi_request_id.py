@@ -56,8 +56,19 @@ class RequestIdMiddleware:
         other_kind("readme_metrics.asgi.RequestIdMiddleware", app, "ASGI",
                    "readme_metrics.request_id.RequestIdMiddleware")
         self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
-        self.header: str = header_name(header)
-        self._key: bytes = self.header.lower().encode("latin-1")
+        self.header = header  # type: ignore[assignment]  # None: REQUEST_ID_HEADER
+
+    @property
+    def header(self) -> str:
+        """The header carrying the id; one set later is checked as the argument is and
+        read and echoed from the next request on."""
+        return self._header
+
+    @header.setter
+    def header(self, value: str) -> None:
+        name = header_name(value)
+        self._header = name
+        self._key = name.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings as _warnings
 from typing import (
     Any,
     Awaitable,
@@ -142,15 +143,7 @@ class _OfficialName(Generic[_T]):
         return self if config is None else getattr(config, self.name)
 
     def __set__(self, config: MetricsApiConfig, value: Any) -> None:
-        option = BY_NAME[self.name]
-        warnings: list[str] = []
-        setattr(config, self.name, _checked(option, option.default if value is None
-                                            else value, warnings))
-        _warn(config.logger, warnings)
-        if self.name == "readme_api_url":
-            # None means the default, as the constructor's readme_api_url=None does: not
-            # looked up beside a loopback METRICS_API (docs_lookup_url).
-            config._readme_api_url_given = value is not None
+        setattr(config, self.name, value)  # checked there, as the option's own name is
 
 
 class MetricsApiConfig:
@@ -286,6 +279,27 @@ class MetricsApiConfig:
         # docs_lookup_url's answer for the metrics_api it was last asked with: it is asked
         # on the request path, for every logged response (DocsUrl.base).
         self._loopback: tuple[Optional[str], bool] = (None, False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Once made (``_loopback`` is set last), an option set by its own name, or by a
+        # deprecated alias, is checked and normalised as the argument is (blackbox22:
+        # ``config.skip_methods = ["head"]`` was kept lower-case and HEAD still logged).
+        option = BY_NAME.get(name)
+        if option is None or name == "enabled" or "_loopback" not in self.__dict__:
+            object.__setattr__(self, name, value)
+            return
+        if option.alias_of is not None:
+            _warnings.warn(f"readme_metrics: {name} is deprecated, use {option.alias_of}",
+                          DeprecationWarning, stacklevel=2)
+            option = BY_NAME[option.alias_of]
+        said: list[str] = []
+        checked = _checked(option, option.default if value is None else value, said)
+        _warn(self.logger, said)
+        object.__setattr__(self, option.name, checked)
+        if option.name == "readme_api_url":
+            # None means the default, as the constructor's readme_api_url=None does: not
+            # looked up beside a loopback METRICS_API (docs_lookup_url).
+            object.__setattr__(self, "_readme_api_url_given", value is not None)
 
     def _secrets(self) -> tuple[str, ...]:
         """The API key, once known: what a message made here never shows. Not a dummy

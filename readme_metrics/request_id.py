@@ -141,9 +141,19 @@ class RequestIdMiddleware:
         other_kind("readme_metrics.request_id.RequestIdMiddleware", app, "WSGI",
                    "readme_metrics.asgi.RequestIdMiddleware")
         self.app = app
-        name = header_name(header)
-        self.header: str = name
-        self.environ_key: str = "HTTP_" + name.upper().replace("-", "_")
+        self.header = header  # type: ignore[assignment]  # None: REQUEST_ID_HEADER
+
+    @property
+    def header(self) -> str:
+        """The header carrying the id; one set later is checked as the argument is and
+        read and echoed from the next request on."""
+        return self._header
+
+    @header.setter
+    def header(self, value: str) -> None:
+        name = header_name(value)
+        self._header = name
+        self.environ_key = "HTTP_" + name.upper().replace("-", "_")
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
