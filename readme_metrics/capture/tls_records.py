@@ -100,11 +100,8 @@ def _beyond(data: bytes, remaining: Optional[int], tls13: bool) -> bool:
         if kind != APPLICATION_DATA:
             return False  # (a handshake's: not known)
         if tls13 and remaining is not None:
-            if plain >= remaining and length == _TLS13_NOTIFY and at + 5 + length >= len(data):
+            if plain >= remaining and length == TLS13_NOTIFY and at + 5 + length >= len(data):
                 return True  # (a record of close_notify's size past the rest, the last)
-            plain += max(length - _TLS13_OVERHEAD, 0)
-            if plain >= remaining and length == TLS13_NOTIFY:
-                return True  # (a record of close_notify's size past the rest)
             plain += max(length - TLS13_OVERHEAD, 0)
         at += 5 + length
     return False
