@@ -9,19 +9,35 @@ gives them before the SIGTERM ends the process: the third delivery's line was ne
 said, its logs lost unsaid (before delivery79: all three said at once). Now the
 deliveries share one wait: the same ``IN_FLIGHT_WITHIN`` from the interrupt for all.
 
+Two: an interrupt that finds a delivery's close not begun yet (an earlier close or exit
+hook interrupted, a second Ctrl-C in an ASGI lifespan's flush) waited the full 1 s for
+its POSTs in flight whatever was left of its ``shutdown_timeout`` (0.1 s: "1.0s into its
+shutdown_timeout of 0.1s"), so an interrupt made the stop longer than none did, and
+a kill timed by that bound (gunicorn's graceful timeout less the close's margin) could
+come first. Now that wait ends where the bound does.
+
 Real parts: werkzeug's ``run_simple`` in a subprocess serving three WSGI middlewares, a
 collector on 127.0.0.1 that reads every POST and holds its answers, real signals.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from tests.support.delivery import (  # noqa: F401 (fixtures)
+    MakeDelivery,
+    item,
+    make_delivery_fixture,
+    said_counts,
+)
 from tests.support.processes import LINE_WAIT
 from tests.support.runserver import CALLER, held_collector, held_env, serving
 
@@ -89,3 +105,26 @@ def test_a_sigterm_says_every_delivery_s_logs_not_only_the_first_two(
     assert code == -signal.SIGTERM, said  # (ended by that SIGTERM, as bare)
     assert len(lines) == 3, said
     assert all("5 unknown" in line for line in lines), said
+
+
+def test_an_interrupt_before_the_close_waits_no_longer_than_its_shutdown_timeout(
+        make_delivery: MakeDelivery, caplog: Any) -> None:
+    """A log in a sender's POST the collector read and holds its answer to;
+    shutdown_timeout 0.1 s; the close not begun as the interrupt comes (an exit hook
+    before it interrupted: ``interrupt_exit`` called as ``process.interrupted`` does).
+    The interrupt's wait ends within that bound (the POST cut at it, settled within
+    ``SETTLE``): its line says under 1 s into the 0.1 s. Before: "1.0s into its
+    shutdown_timeout of 0.1s" (the wait IN_FLIGHT_WITHIN whatever the bound)."""
+    gate = threading.Event()
+    with held_collector(gate) as held:
+        delivery = make_delivery(held.url, buffer_length=1, shutdown_timeout=0.1,
+                                 timeout=60.0)
+        assert delivery.submit(item("one"))
+        held.wait_for_logs(1, timeout=LINE_WAIT)  # (read, its answer held)
+        caplog.set_level(logging.WARNING, logger="readme_metrics")
+        delivery.interrupt_exit(KeyboardInterrupt())
+    said = [r.getMessage() for r in caplog.records if "closing gave up" in r.getMessage()]
+    assert len(said) == 1, said
+    assert said_counts(said[0]) == (0, 1), said
+    into = re.search(r"([0-9.]+)s into its shutdown_timeout", said[0])
+    assert into is not None and float(into.group(1)) < 1.0, said
