@@ -34,6 +34,7 @@ import requests
 
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
+    adds_up,
     item,
     make_delivery_fixture,
     said_counts,
@@ -123,6 +124,8 @@ def test_an_interrupt_before_the_close_waits_no_longer_than_its_shutdown_timeout
         held.wait_for_logs(1, timeout=LINE_WAIT)  # (read, its answer held)
         caplog.set_level(logging.WARNING, logger="readme_metrics")
         delivery.interrupt_exit(KeyboardInterrupt())
+    stats = delivery.stats
+    assert stats["dropped_shutdown"] == 1 and stats["sent"] == 0 and adds_up(stats), stats
     said = [r.getMessage() for r in caplog.records if "closing gave up" in r.getMessage()]
     assert len(said) == 1, said
     assert said_counts(said[0]) == (0, 1), said
