@@ -82,7 +82,11 @@ def test_a_post_answered_while_the_interrupt_waits_is_delivered_not_said_lost(
     have them)", the POST cut at once, while the collector had all 40."""
     gate = threading.Event()
     with held_collector(gate) as held:
-        env = held_env(held, tmp_path, LONG, README_TIMEOUT=LONG)
+        # werkzeug: the 40 posted by a sender as the 40th comes (a batch of 40), not by
+        # the exit's close from the main thread, whose POST the SIGTERM's handler, there,
+        # holds: counted unknown, rightly (review149: 2 runs of 6 so, this test flaky).
+        extra = {"README_BUFFER_LENGTH": "40"} if server == "werkzeug" else {}
+        env = held_env(held, tmp_path, LONG, README_TIMEOUT=LONG, **extra)
         if server == "werkzeug":
             (tmp_path / "app79.py").write_text(_WERKZEUG)
             args, second = ["app79.py", "{port}"], signal.SIGTERM

@@ -17,7 +17,6 @@ unanswered: the API may have them).
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -68,12 +67,14 @@ class ClosingInterrupt:
 
         def _say_refused_closing(self) -> None: ...
 
-    def interrupt_exit(self, exc: BaseException) -> None:
+    def interrupt_exit(self, exc: BaseException, by: Optional[float] = None) -> None:
         """End the close at ``exc`` (a ``KeyboardInterrupt``, a ``SystemExit``), begun
         or not (an exit hook interrupted before it began): the POSTs in flight are waited
         for ``IN_FLIGHT_WITHIN`` at most (those answered count as such), then cut, what
         waits is dropped, and one warning says so; nothing if the close had ended. Waits
-        for nothing else (the caller raises ``exc`` on), never raises."""
+        for nothing else (the caller raises ``exc`` on), never raises. ``by``: when that
+        wait ends (``time.monotonic()``), one for every delivery of the process
+        (:func:`.process.interrupted`); None: ``IN_FLIGHT_WITHIN`` from now."""
         try:
             if self._pid != os.getpid():
                 return
@@ -87,12 +88,15 @@ class ClosingInterrupt:
             # deadline if sooner), none begun meanwhile, then cut (the watchdog cuts
             # them at the end of the wait): before delivery79 they were cut at once,
             # their logs said not delivered though the API answered them a moment later.
-            until = min(now + IN_FLIGHT_WITHIN, batcher.deadline if begun else math.inf)
             # Not begun: its bound counted from the server's stop that began within it
             # (the ASGI lifespan's flush, waiting as a Ctrl-C came), else none gone.
             bound, stop = self._bound[0], self._stop_began[0]
             left = batcher.deadline - now if begun else bound - (
                 now - stop if stop <= now < stop + bound else 0.0)
+            # Within that bound too, begun or not (review149: not begun, 1 s was waited
+            # whatever was left of it: "1.0s into its shutdown_timeout of 0.1s").
+            until = min(now + IN_FLIGHT_WITHIN if by is None else by,
+                        batcher.deadline if begun else now + max(0.0, left))
             if not begun and not batcher.begin_close(until):
                 return
             self._attempt.close_begins(until)

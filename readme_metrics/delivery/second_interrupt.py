@@ -20,8 +20,8 @@ said, and the worker goes on ignoring it, ending as bare.
 SIGTERM left at its default (hypercorn's worker; werkzeug's, waitress's, ``flask run``'s
 process during the exit's close after a Ctrl-C) ended the process outright, what the
 close held unsaid (delivery43). While the close runs, and only then (the process is
-ending already), a SIGTERM that would kill it is watched: the close ends, said (given a
-second at most), then the handler is put back and the same SIGTERM ends the process as
+ending already), a SIGTERM that would kill it is watched: the close ends, said (given
+``SAY_WITHIN`` at most), then the handler is put back and the same SIGTERM ends the process as
 before: no exit code changes, nothing of the app's runs. Not where the process is its
 PID namespace's init (PID 1, a container's): the kernel drops such a SIGTERM there, so
 the close goes on as bare. Outside the wait the exit's
