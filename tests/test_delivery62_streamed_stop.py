@@ -29,6 +29,12 @@ The client's close is waited for as its own socket says the server acknowledged 
 and, under uvicorn, as the ``/sync`` request's disconnect reached the site (before, any
 request's did: the start's ``/quick`` probe satisfied the gate).
 
+flaky52: the same under hypercorn, Django's handler ended first (asgiref's join back as
+the view returned, during the chain's grouping hop), its 500 and close before the
+verdict read the connection: the client's end read as the view returned (the site's
+``D62_ORDER`` makes that order: the chain waits for the handler's end, the join for that
+wait).
+
 Real parts: uvicorn and hypercorn in a subprocess, a real Django site (delivery56's stop
 site, its ``/sync`` route streaming where asked), the loopback collector, a raw socket
 client. Nothing timed: the view and the stream wait for files the test writes once the
