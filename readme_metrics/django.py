@@ -239,6 +239,7 @@ class MetricsMiddleware:
             await sync_to_async(self._failed)(capture)
             raise
         capture.recorder.responded = time.perf_counter()
+        capture.client_ended = abandoned.client_ended()  # (before the hop: flaky52)
         if not self.config.background_worker_mode:
             capture.inline = (self._inline, asyncio.get_running_loop())
         # Sync user code (request.user hits the database), so not on the event loop.

@@ -67,10 +67,7 @@ from readme_metrics.capture.asgi_server_quirks import (
     daphne_stopping,
     loaded_silent_on_cancel,
 )
-from readme_metrics.capture.asgi_servers import (
-    hypercorn_client_ended,
-    hypercorn_reset,
-)
+from readme_metrics.capture.asgi_servers import hypercorn_client_ended, hypercorn_reset
 from readme_metrics.capture.asgi_started import (
     hypercorn_stream_of,
     response_started,
@@ -86,6 +83,7 @@ from readme_metrics.django_tasks import (
     VERDICT,
     cancelled_by_django,
     chain_of,
+    chain_task,
     django_cancelled,
     handler_gone,
     handler_waits,
@@ -96,8 +94,8 @@ from readme_metrics.django_tasks import (
 if TYPE_CHECKING:
     from readme_metrics.django_exchange import Capture
 
-__all__ = ["async_cut", "await_verdict", "client_left", "server_answer", "stream_cut",
-           "sync_cut", "sync_failed", "unsent_at_exit"]
+__all__ = ["async_cut", "await_verdict", "client_ended", "client_left", "server_answer",
+           "stream_cut", "sync_cut", "sync_failed", "unsent_at_exit"]
 
 #: The verdict's mark where Django's handler waited (:func:`_await_sent`): nothing for
 #: the exit to say.
@@ -246,7 +244,7 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
     send = own_send(frame.f_locals.get("send")) if frame is not None else None
     if left is None or (handler is None and not silent and not waited):
         if handler is None:  # (ended: the server's answer went out, or to no client)
-            if _client_left_first(send, _hypercorn_ended(send)):
+            if _client_left_first(send, _hypercorn_ended(send) or capture.client_ended):
                 client_left(capture)
             else:
                 server_answer(capture)
@@ -257,7 +255,7 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
     # (kept for the verdict: what went out; the exit's, unless the handler waited)
     # hypercorn's client ended its side before its 500 (read now: its connection still
     # open, not closed by hypercorn after the 500; delivery65)
-    early_end = not waited and _hypercorn_ended(send)
+    early_end = not waited and (_hypercorn_ended(send) or capture.client_ended)
     capture.verdict = _WAITED if waited else (send, early_end, wire)
     decided: list[bool] = []
 
@@ -379,9 +377,18 @@ def _client_left_first(send: object, ended: bool = False) -> bool:
 
 def _hypercorn_ended(send: object) -> bool:
     """Whether hypercorn's client (of the stream whose ``send`` this is) ended its side
-    of the connection, as its open connection has it now. Never raises."""
+    of the connection, as its connection has it now (its close hides it). Never raises."""
     stream = hypercorn_stream_of(send)
     return stream is not None and hypercorn_client_ended(stream)
+
+
+def client_ended() -> bool:
+    """In the async chain as the view returned (before the grouping's thread hop, which
+    the handler's end, hypercorn's 500 and close, may beat: flaky52): the server
+    cancelled Django's handler and hypercorn's client ended its side. Never raises."""
+    task = chain_task()  # (each look below never raises)
+    frame = getattr(task.get_coro(), "cr_frame", None) if task and handler_gone() else None
+    return frame is not None and _hypercorn_ended(own_send(frame.f_locals.get("send")))
 
 
 def _refused(task: asyncio.Future[object]) -> bool:

@@ -89,6 +89,7 @@ class Capture:
         # task was given (True: none found); finished then, not as the view returns, nor
         # at a streamed answer's end or the response's close() (delivery62).
         self.verdict: object = False
+        self.client_ended = False  # (hypercorn's, as the view returned: flaky52)
         self.tee: Optional[StreamTee] = None
         # Inline mode under the async chain (ASGI): the sends, and the loop whose
         # executor makes them, wherever the log is finished (on the loop, or in the
