@@ -174,7 +174,7 @@ def test_a_late_answer_to_a_batch_the_close_gave_up_says_what_it_had(
         said = messages(caplog, logging.WARNING, "rejected a batch")
         assert len(said) == 1, said
         assert (f"rejected a batch of 2 logs (HTTP {status} ") in said[0], said
-        assert ("which the close had given up on already (counted dropped_shutdown)"
+        assert ("which the close had given up on already (counted dropped)"
                 in said[0]), said
     else:
         assert not messages(caplog, logging.WARNING, "rejected")
