@@ -167,8 +167,9 @@ class BatchClosing:
             self.refused_closing += late
             # Waiting for a retry, a POST of it sent in full unanswered (timed out; cut by
             # a signal's raise, inline): the API may have it, unknown (delivery80: "not
-            # delivered" after a timeout, and counted dropped_shutdown, before).
-            for batch in [batch for batch in queue.retries if may_have(batch)]:
+            # delivered" after a timeout, and counted dropped_shutdown, before). Its
+            # flag alone: its last POST's progress stays on it, answered or not.
+            for batch in [batch for batch in queue.retries if batch.cut_short]:
                 queue.retries.remove(batch)
                 self._cut_locked(batch, True)
             dropped = queue.drop_waiting_locked("shutdown") - late

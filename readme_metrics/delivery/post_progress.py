@@ -45,9 +45,10 @@ def written() -> None:
 
 def may_have(batch: Any, under_way: bool = False) -> bool:
     """The one rule a stop counts by (delivery80): whether the Metrics API may have the
-    logs of ``batch``, given up unanswered. Yes once one of its POSTs went in full with no
-    answer (``Batch.cut_short``: kept across its retries, a timed-out one too), or its
-    current POST did; ``under_way``: or began to go, its sender not back to say (a
+    logs of ``batch``, in flight, given up unanswered. Yes once one of its POSTs went in
+    full with no answer (``Batch.cut_short``, set by the attempt: kept across its
+    retries, a timed-out one too; a batch waiting for a retry is judged by it alone), or
+    its current POST did; ``under_way``: or began to go, its sender not back to say (a
     signal's raise, a POST the close cannot see end), not known. Such logs are "unknown"
     in the close's line and ``dropped_unknown`` in the stats, not "not delivered"."""
     return bool(batch.cut_short) or (
