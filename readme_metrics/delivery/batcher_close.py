@@ -140,11 +140,14 @@ class BatchClosing:
             self.queue.wake.notify_all()
 
     def _cut_locked(self, batch: Batch, read: bool) -> None:
-        if read:
+        # (read: as the caller saw its current POST; an earlier one of it that went in
+        # full unanswered makes it unknown too, whatever this one came to: delivery80)
+        unknown = read or batch.cut_short
+        if unknown:
             self.cut += batch.count
         else:  # never reached the API: said as dropped, as what waited
             self.cut_unsent += batch.count
-        self.queue.settle_locked(batch, "unknown" if read else "shutdown")
+        self.queue.settle_locked(batch, "unknown" if unknown else "shutdown")
 
     def end_close(self, in_flight: bool = False) -> tuple[int, int, int]:
         """Give up on what is left: (logs dropped now, logs still in flight, logs in
