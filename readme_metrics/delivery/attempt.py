@@ -146,10 +146,9 @@ class Attempt(PostBound, FailureHints):
         # found it out has the next ones wait: not cut at the bound they began with,
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
-        cut_at = watchdog.last_cut()[0]
         # Sent in full, unanswered (timed out, cut): the API may have it (delivery80).
         batch.cut_short |= not outcome.answered and batch.written == WRITTEN
-        if not outcome.answered and cut_at and cut_at >= (
+        if not outcome.answered and (cut_at := watchdog.last_cut()[0]) and cut_at >= (
                 batcher.deadline if batcher.closed else batcher.exit_by):
             # Cut by the close at its deadline (watchdog.end_by, or the deadline it
             # began with): that says nothing of the API, so no failure, no bound grown
