@@ -275,7 +275,7 @@ class Closing:
                 cut, pending = cut + pending, 0
             # Sent in full, unanswered or cut so: the API may have them ("not delivered"
             # alone hid it); not counted lost, said apart (delivery79 at an interrupt,
-            # delivery80 at the deadline: "N not delivered (C of them ... may have them)").
+            # delivery80 at the deadline, before: "N not delivered (C of them in POSTs ...").
             self._logger.warning(
                 "readme_metrics: closing gave up %s: %s not delivered%s%s%s%s", when,
                 counted(dropped + pending, "log"),
