@@ -13,7 +13,7 @@ senders still in a POST end (10 s at most); then one JSON line per case: served,
 delivered (distinct ``_id`` at the collector), duplicates, stats (sent, dropped by
 reason, queued), whether ``captured == sent + dropped + queued + skipped`` and the
 reasons sum to ``dropped`` (``exact``), whether ``sent`` is what the collector has (not
-when a close cut POSTs the API read: ``dropped_shutdown``), the sender threads left, the
+when a close cut POSTs the API read: ``dropped_unknown``), the sender threads left, the
 most POSTs in flight at once.
 """
 

@@ -160,7 +160,8 @@ def test_inline_mode_bounds_each_post_by_timeout_against_a_dripping_api(
         delivery.close()
         wait_until(lambda: len(server.sent) == 2)
         assert server.sent[1] < 10, server.sent
-        assert delivery.stats["dropped_shutdown"] == 2
+        # (the API read both POSTs in full, never answered: unknown since delivery80)
+        assert delivery.stats["dropped_unknown"] == 2
     finally:
         server.close()
 

@@ -158,4 +158,5 @@ def test_a_log_the_exit_finishes_itself_is_only_queued_within_shutdown_timeout(
     assert took < 1.0 + SLACK, f"exit took {took:.1f} s"
     assert EXIT_KEY not in child.stderr
     assert GAVE_UP not in child.stderr
-    assert "1 log not delivered" in child.stderr  # the flush's one warning: it hangs
+    # the flush's one warning: it hangs (read in full: unknown, since delivery80)
+    assert "0 logs not delivered, 1 unknown" in child.stderr

@@ -69,7 +69,7 @@ def test_a_build_error_in_a_batch_the_close_gave_up_counts_nothing_more(
         delivery.close()
         closed = delivery.stats
         assert (closed["queued"], closed["dropped_shutdown"]) == (0, 2), closed
-        assert after_the_senders(delivery, go) == (0, 0, 2)
+        assert after_the_senders(delivery, go) == (0, 0, 2, 0)
         stats = delivery.stats
         assert stats["dropped_build_error"] == 0 and stats["failed_batches"] == 1, stats
         assert adds_up(stats)
@@ -97,7 +97,7 @@ def test_a_batch_the_close_gave_up_before_its_deadline_is_not_posted_after(
         finally:
             del pool.join
         assert delivery._batcher.deadline > time.monotonic()  # gave up before it
-        assert after_the_senders(delivery, go) == (0, 0, 1)
+        assert after_the_senders(delivery, go) == (0, 0, 1, 0)
         assert collector.logs == []  # not posted after close() returned
     finally:
         go.set()

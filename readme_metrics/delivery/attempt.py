@@ -27,7 +27,7 @@ from readme_metrics.delivery.limits import DOWN_AFTER, MAX_DOWN_ATTEMPTS, WARN_I
 from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
 from readme_metrics.delivery.policy import next_timeout
 from readme_metrics.delivery.post_bound import PostBound
-from readme_metrics.delivery.post_progress import WRITTEN
+from readme_metrics.delivery.post_progress import WRITTEN, may_have
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.watchdog import Stretch
@@ -146,8 +146,9 @@ class Attempt(PostBound, FailureHints):
         # found it out has the next ones wait: not cut at the bound they began with,
         # each sent again (the API may have read it). Never past a flush's or the exit's.
         outcome = self._sender.post(batch.body, timeout, self._bound, until)
-        cut_at, sent = watchdog.last_cut()
-        if not outcome.answered and cut_at and cut_at >= (
+        # Sent in full, unanswered (timed out, cut): the API may have it (delivery80).
+        batch.cut_short |= not outcome.answered and batch.written == WRITTEN
+        if not outcome.answered and (cut_at := watchdog.last_cut()[0]) and cut_at >= (
                 batcher.deadline if batcher.closed else batcher.exit_by):
             # Cut by the close at its deadline (watchdog.end_by, or the deadline it
             # began with): that says nothing of the API, so no failure, no bound grown
@@ -159,9 +160,8 @@ class Attempt(PostBound, FailureHints):
             # one whose answer's head ended before the cut came (read just after it):
             # the API's verdict stands (delivery33: a 202 read as the close cut its POST
             # was counted `dropped_shutdown`). Inline, one cut where the exit's bound
-            # ends (the main thread ended: exit_begins) is cut so too, before the close:
-            # it has no time left for it either (delivery37).
-            batcher.cut_at_close(batch, sent and batch.written == WRITTEN)
+            # ends (exit_begins) is cut so too: no time left for it (delivery37).
+            batcher.cut_at_close(batch, may_have(batch))
             return
         # Not the time the process was frozen (SIGSTOP, docker pause, a laptop's sleep):
         # an answer in 0.3 s read after a 2 s freeze was said "in 2.3s, later than
@@ -249,8 +249,8 @@ class Attempt(PostBound, FailureHints):
 
     def _given_up(self, count: int, outcome: Outcome) -> None:
         """The answer to a POST of ``count`` logs that the close gave up on while it ran
-        (counted ``dropped_shutdown``, said in its warning; a POST that the close's
-        deadline cannot cut, through a SOCKS proxy): said as such, nothing counted again.
+        (counted dropped: ``shutdown``, or ``unknown`` if sent in full; said in its warning;
+        one the deadline cannot cut: a SOCKS proxy): said as such, nothing counted again.
         A late 400 was said "rejected a batch of 0 logs" (delivery33)."""
         verdict, cause = outcome.verdict, outcome.cause
         endpoint = self._sender.endpoint
@@ -259,11 +259,11 @@ class Attempt(PostBound, FailureHints):
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
                               "API at %s rejected a batch of %s (%s), which the close had "
-                              "given up on already (counted dropped_shutdown)%s", endpoint,
+                              "given up on already (counted dropped)%s", endpoint,
                               counted(count, "log"), cause, self._hint(cause))
         else:
             self._logger.debug("readme_metrics: the POST of %s that the close had given "
-                               "up on (counted dropped_shutdown) ended: %s",
+                               "up on (counted dropped) ended: %s",
                                counted(count, "log"), cause)
 
     def _say_pause(self, cause: str) -> None:

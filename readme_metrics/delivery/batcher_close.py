@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
+from readme_metrics.delivery.post_progress import may_have
+
 if TYPE_CHECKING:
     import threading
 
@@ -117,8 +119,9 @@ class BatchClosing:
 
     def cut_at_close(self, batch: Batch, read: bool) -> None:
         """A POST of ``batch`` cut at the close's deadline: dropped at shutdown, not
-        tried again (no time is left). ``read``: cut once sent, not while connecting:
-        the API may have those logs, counted in ``cut`` for the close's warning."""
+        tried again (no time is left). ``read``: cut once sent in full (``may_have``):
+        the API may have those logs, counted in ``cut`` for the close's warning, and
+        ``dropped_unknown`` (delivery80: ``dropped_shutdown``)."""
         with self.lock:
             self._cut_locked(batch, read)
             self.queue.wake.notify_all()
@@ -137,11 +140,14 @@ class BatchClosing:
             self.queue.wake.notify_all()
 
     def _cut_locked(self, batch: Batch, read: bool) -> None:
-        if read:
+        # (read: as the caller saw its current POST; an earlier one of it that went in
+        # full unanswered makes it unknown too, whatever this one came to: delivery80)
+        unknown = read or batch.cut_short
+        if unknown:
             self.cut += batch.count
         else:  # never reached the API: said as dropped, as what waited
             self.cut_unsent += batch.count
-        self.queue.settle_locked(batch, "shutdown")
+        self.queue.settle_locked(batch, "unknown" if unknown else "shutdown")
 
     def end_close(self, in_flight: bool = False) -> tuple[int, int, int]:
         """Give up on what is left: (logs dropped now, logs still in flight, logs in
@@ -162,16 +168,20 @@ class BatchClosing:
             # (``refused_closing``), not as logs the close gave up on.
             late = max(0, queue.accepted - max(queue.taken, self.close_accepted))
             self.refused_closing += late
-            # Back in line after a signal's raise cut its POST (inline): may have it.
-            short = sum(batch.count for batch in queue.retries if batch.cut_short)
-            self.cut += short
-            dropped = queue.drop_waiting_locked("shutdown") - late - short
+            # Waiting for a retry, a POST of it sent in full unanswered (timed out; cut by
+            # a signal's raise, inline): the API may have it, unknown (delivery80: "not
+            # delivered" after a timeout, and counted dropped_shutdown, before). Its
+            # flag alone: its last POST's progress stays on it, answered or not.
+            for batch in [batch for batch in queue.retries if batch.cut_short]:
+                queue.retries.remove(batch)
+                self._cut_locked(batch, True)
+            dropped = queue.drop_waiting_locked("shutdown") - late
             if in_flight:
                 for batch in list(queue.in_flight):
                     # Its request under way or written in full: the API may have read it
                     # (its sender not back to say); none went yet (connecting, being
                     # encoded): it has none of it (delivery79).
-                    self._cut_locked(batch, bool(batch.sent_at) and bool(batch.written))
+                    self._cut_locked(batch, may_have(batch, under_way=True))
             self.closing = False  # a sender still stuck in I/O settles when it returns
             queue.wake.notify_all()
             queue.done.notify_all()

@@ -274,14 +274,13 @@ class Closing:
             if not early:  # those in flight at the deadline are being cut (end_by)
                 cut, pending = cut + pending, 0
             # Sent in full, unanswered or cut so: the API may have them ("not delivered"
-            # alone hid it); at an interrupt not counted lost, said apart (delivery79).
+            # alone hid it); not counted lost, said apart (delivery79 at an interrupt,
+            # delivery80 at the deadline, before: "N not delivered (C of them in POSTs ...").
             self._logger.warning(
                 "readme_metrics: closing gave up %s: %s not delivered%s%s%s%s", when,
-                counted(dropped + pending + (0 if interrupted else cut), "log"),
-                (f", {cut} unknown (in POSTs sent in full, cut unanswered: the Metrics "
-                 f"API may have them)" if interrupted else f" ({cut} of them in POSTs "
-                 f"cut at the close, unanswered: the Metrics API may have them)")
-                if cut else "",
+                counted(dropped + pending, "log"),
+                f", {cut} unknown (in POSTs sent in full, cut unanswered: the Metrics "
+                f"API may have them)" if cut else "",
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
                 self._same_as_said(),

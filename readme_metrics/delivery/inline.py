@@ -11,6 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
+from readme_metrics.delivery import post_progress
 from readme_metrics.threads import start_thread
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ class InlineSending:
                 if batch in queue.in_flight:
                     if batch.body is None and batch.items is None:
                         batch.items = items
-                    batch.cut_short = bool(batch.sent_at and batch.written)
+                    batch.cut_short = post_progress.may_have(batch, under_way=True)
                     queue.requeue_locked(batch)
                     queue.wake.notify_all()
         except Exception:  # pragma: no cover - never into the server

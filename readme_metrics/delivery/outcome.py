@@ -65,9 +65,11 @@ _TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: 40[37]\b")
 #: Metrics API answered a 4xx that drops the batch, ``tls`` when its TLS failed in a way
 #: no retry heals (no answer at all: a certificate that does not verify, or no TLS),
 #: ``proxy`` when the proxy the environment names is one requests cannot use, or refuses
-#: the POSTs itself (a 407, or a 403 to the CONNECT of an https tunnel).
+#: the POSTs itself (a 407, or a 403 to the CONNECT of an https tunnel), ``unknown`` when
+#: a stop gave up on logs in a POST sent in full and left unanswered (the API may have
+#: them: post_progress.may_have; before delivery80 counted ``shutdown``).
 DROP_REASONS = ("queue_full", "auth", "rejected", "retries_exhausted", "build_error",
-                "shutdown", "error", "tls", "proxy")
+                "shutdown", "error", "tls", "proxy", "unknown")
 
 
 @dataclass(frozen=True)

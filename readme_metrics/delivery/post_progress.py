@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["WRITING", "WRITTEN", "carrying", "writing", "written"]
+__all__ = ["WRITING", "WRITTEN", "carrying", "may_have", "writing", "written"]
 
 #: ``Batch.written``: its request is being written (a cut then leaves it short, unless
 #: the last byte went as the cut or a signal's raise came: not known), written in full.
@@ -41,6 +41,18 @@ def written() -> None:
     lets it go: its body, up to ``MAX_POST_BYTES``, is not held by an idle thread)."""
     _mark(WRITTEN)
     _local.batch = None
+
+
+def may_have(batch: Any, under_way: bool = False) -> bool:
+    """The one rule a stop counts by (delivery80): whether the Metrics API may have the
+    logs of ``batch``, in flight, given up unanswered. Yes once one of its POSTs went in
+    full with no answer (``Batch.cut_short``, set by the attempt: kept across its
+    retries, a timed-out one too; a batch waiting for a retry is judged by it alone), or
+    its current POST did; ``under_way``: or began to go, its sender not back to say (a
+    signal's raise, a POST the close cannot see end), not known. Such logs are "unknown"
+    in the close's line and ``dropped_unknown`` in the stats, not "not delivered"."""
+    return bool(batch.cut_short) or (
+        bool(batch.sent_at) and batch.written >= (WRITING if under_way else WRITTEN))
 
 
 def _mark(state: int) -> None:

@@ -45,8 +45,9 @@ class Batch:
         self.written = 0
         #: The thread that posts it (``threading.get_ident()``; 0: none yet).
         self.poster = 0
-        #: Its POST was cut short by a signal's raise in its thread once its request
-        #: began to go (inline: back in line, the API may have it all the same).
+        #: One of its POSTs went in full and no answer came (timed out, cut; inline: a
+        #: signal's raise once its request began to go): the API may have its logs,
+        #: whatever its later attempts come to (post_progress.may_have).
         self.cut_short = False
         #: The bound of its next attempt after one timed out (policy.next_timeout; 0.0:
         #: none did, the Delivery's own bound applies).
@@ -57,5 +58,4 @@ class Batch:
         it written yet, and this thread's POST carries it (:mod:`.post_progress`)."""
         self.sent_at = now
         self.written = 0
-        self.cut_short = False
         self.poster = post_progress.carrying(self)

@@ -97,7 +97,8 @@ RUNS: dict[str, tuple[str, str]] = {
 }
 
 SAID = [re.compile(p) for p in (
-    r"(\d+) logs? not delivered",
+    # (delivery80: a close at its deadline says those the API may have apart, too)
+    r"(\d+) logs? not delivered(?:, (\d+) unknown)?",
     r"batch of (\d+) logs?.*dropping it",
     r"(\d+) logs? dropped (?:while it was full|as the delivery queue)",
     r"(\d+) (?:calls?|requests?|logs?) (?:answered|served) .*no log",
@@ -122,7 +123,7 @@ def said_in(text: str, width: int = 300) -> tuple[int, list[str]]:
         for pattern in SAID:
             m = pattern.search(line)
             if m:
-                said += int(m.group(1))
+                said += sum(int(group) for group in m.groups() if group)
                 break
     return said + lifespan, lines
 

@@ -296,3 +296,16 @@ def second_post_while_the_first_is_held(collector: Collector, delivery: Delivery
         thread.join(30.0)
         assert not thread.is_alive() and len(results) == 1
     return results
+
+
+#: What a close's "gave up ...: " line says next (delivery80: the logs the Metrics API may
+#: have, sent in full and cut unanswered, said apart as unknown at every stop).
+GAVE_UP_COUNTS = r"(\d+) logs? not delivered(?:, (\d+) unknown)?"
+
+
+def gave_up_total(pattern: str, text: str) -> int:
+    """The logs the first line of ``text`` matching ``pattern`` then
+    :data:`GAVE_UP_COUNTS` gives up on (not delivered plus unknown); -1 if none does."""
+    found = re.search(pattern + GAVE_UP_COUNTS, text)
+    return -1 if found is None else sum(int(group) for group in found.groups()[-2:]
+                                        if group)
