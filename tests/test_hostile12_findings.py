@@ -155,8 +155,11 @@ def test_decode_component_makes_no_call_per_escape_run(unit: str) -> None:
     spell UTF-8 (a form's redacted values, "%5BREDACTED%201%5D", three a pair, read
     again for the params; a text of characters beyond ASCII, one each): 21,846 calls
     for 64 KiB of "%C3%A9a" before; now every run is decoded at once in C, the same
-    text (test_decode_component_is_the_reference). The bound is 5 calls in all."""
+    text (test_decode_component_is_the_reference). The bound is 5 calls in all, counted
+    warmed: run alone, the first call of the process compiled the lazy patterns, 3,277
+    calls (flaky53)."""
     text = unit * (64 * 1024 // len(unit))
+    decode_component(unit)  # warmed: a pattern compiled at its first use, once a process
     assert _calls(lambda: decode_component(text)) <= 5
 
 
