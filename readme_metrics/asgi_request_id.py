@@ -30,7 +30,7 @@ from readme_metrics.asgi_single import single_callable
 from readme_metrics.asgi_types import ASGIApp, Message, Receive, Scope, Send
 from readme_metrics.request_id import (
     ENVIRON_KEY,
-    header_name,
+    HeaderNamed,
     request_context,
     request_id_for,
 )
@@ -38,7 +38,7 @@ from readme_metrics.request_id import (
 __all__ = ["RequestIdMiddleware"]
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HeaderNamed):
     """Give every ASGI request an id, exposed to the app, the logs and the client.
 
     .. code-block:: python
@@ -56,18 +56,9 @@ class RequestIdMiddleware:
         other_kind("readme_metrics.asgi.RequestIdMiddleware", app, "ASGI",
                    "readme_metrics.request_id.RequestIdMiddleware")
         self.app = single_callable(app)  # an ASGI 2 app called as the servers call it
-        self.header = header  # type: ignore[assignment]  # None: REQUEST_ID_HEADER
+        self.header = header  # None: REQUEST_ID_HEADER
 
-    @property
-    def header(self) -> str:
-        """The header carrying the id; one set later is checked as the argument is and
-        read and echoed from the next request on."""
-        return self._header
-
-    @header.setter
-    def header(self, value: str) -> None:
-        name = header_name(value)
-        self._header = name
+    def _keyed(self, name: str) -> None:
         self._key = name.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -118,7 +118,29 @@ class _SizedScopedIterable(_ScopedIterable):
         return len(self._iterable)  # type: ignore[arg-type]
 
 
-class RequestIdMiddleware:
+class HeaderNamed:
+    """The twins' ``header``: the header carrying the id; one set later is checked as the
+    argument is and read and echoed from the next request on (``_keyed``: the twin's own
+    key for it, WSGI's environ key or ASGI's lowered bytes)."""
+
+    _header: str
+
+    @property
+    def header(self) -> str:
+        """The header carrying the id."""
+        return self._header
+
+    @header.setter
+    def header(self, value: t.Optional[str]) -> None:
+        name = header_name(value)
+        self._header = name
+        self._keyed(name)
+
+    def _keyed(self, name: str) -> None:
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(HeaderNamed):
     """Give every request an id, exposed to the app, the logs and the client.
 
     .. code-block:: python
@@ -141,18 +163,9 @@ class RequestIdMiddleware:
         other_kind("readme_metrics.request_id.RequestIdMiddleware", app, "WSGI",
                    "readme_metrics.asgi.RequestIdMiddleware")
         self.app = app
-        self.header = header  # type: ignore[assignment]  # None: REQUEST_ID_HEADER
+        self.header = header  # None: REQUEST_ID_HEADER
 
-    @property
-    def header(self) -> str:
-        """The header carrying the id; one set later is checked as the argument is and
-        read and echoed from the next request on."""
-        return self._header
-
-    @header.setter
-    def header(self, value: str) -> None:
-        name = header_name(value)
-        self._header = name
+    def _keyed(self, name: str) -> None:
         self.environ_key = "HTTP_" + name.upper().replace("-", "_")
 
     def __call__(
