@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -35,7 +36,7 @@ from tests.support.blackbox14_run import said_in
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-from tests.support.runserver import CALLER, Served, held_env, serving
+from tests.support.runserver import CALLER, Served, children, held_env, serving
 from tests.support.uwsgi_run import paths
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
@@ -85,6 +86,19 @@ app = MetricsMiddleware(_app, MetricsApiConfig(grouping_function=grouping))
 CALLS = 6
 
 
+def _state(pid: int) -> str:
+    """A process's state, wait channel and caught signals (/proc), for a failure's
+    message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError as error:
+        return repr(error)
+    return " ".join([line for line in status if line.startswith(("State:", "SigCgt:",
+                                                                  "SigIgn:", "Threads:"))]
+                    + [f"wchan: {wchan}"])
+
+
 class Run:
     """The script under pyuwsgi, a collector answering in 1 s, the calls served."""
 
@@ -123,7 +137,13 @@ class Run:
             thread.join(60)
 
     def ended(self) -> tuple[int, str]:
-        code = self.served.process.wait(LINE_WAIT)
+        process = self.served.process
+        try:
+            code = process.wait(LINE_WAIT)
+        except subprocess.TimeoutExpired as error:  # (CI98, once: what was still there)
+            left = {pid: _state(pid) for pid in [process.pid, *children(process.pid)]}
+            raise AssertionError(f"uWSGI still running {LINE_WAIT}s after its stop: "
+                                 f"{left}; it said: {self.served.said()}") from error
         return code, self.served.said()
 
     def counts(self, said_text: str) -> tuple[set[str], int]:
