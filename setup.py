@@ -37,7 +37,7 @@ setup(
         "fast": ["orjson>=3.6"],
         "test": [
             "pytest>=7",
-            "pytest-xdist>=3.2",  # -n 4 --dist worksteal, in pyproject.toml's addopts
+            "pytest-xdist>=3.2",  # -n 6 --dist worksteal, in pyproject.toml's addopts
             # a test that hangs fails with every thread's stack (pyproject.toml's timeout)
             # instead of holding CI's 90 minutes
             "pytest-timeout>=2.1",
