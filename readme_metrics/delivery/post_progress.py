@@ -15,7 +15,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["WRITING", "WRITTEN", "carrying", "may_have", "writing", "written"]
+from readme_metrics._wording import counted
+
+__all__ = ["UNKNOWN", "WRITING", "WRITTEN", "carrying", "may_have", "said", "writing",
+           "written"]
+
+#: How every stop's line says the logs :func:`may_have` counts (``dropped_unknown``).
+UNKNOWN = "unknown (in POSTs sent in full, cut unanswered: the Metrics API may have them)"
 
 #: ``Batch.written``: its request is being written (a cut then leaves it short, unless
 #: the last byte went as the cut or a signal's raise came: not known), written in full.
@@ -53,6 +59,13 @@ def may_have(batch: Any, under_way: bool = False) -> bool:
     in the close's line and ``dropped_unknown`` in the stats, not "not delivered"."""
     return bool(batch.cut_short) or (
         bool(batch.sent_at) and batch.written >= (WRITING if under_way else WRITTEN))
+
+
+def said(lost: int, unknown: int) -> str:
+    """The one wording of a stop's count (delivery81: the exit's bound's line had its
+    own): "N logs not delivered", and ", M unknown (...)" when some may have gone."""
+    return counted(lost, "log") + " not delivered" + (
+        f", {unknown} {UNKNOWN}" if unknown else "")
 
 
 def _mark(state: int) -> None:
