@@ -137,8 +137,8 @@ def test_a_202_read_as_the_close_gave_the_post_up_is_counted_sent(
 def test_retries_exhausted_after_posts_read_in_full_are_unknown(
         make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
     """(b) 2 logs; every POST is read in full and never answered (``timeout`` 0.3 s),
-    ``max_attempts`` 2 (each at the backoff's cap). Before: ``dropped_retries_exhausted`` 2, "dropping it". Now
-    ``dropped_unknown`` 2, said as logs the Metrics API may have."""
+    ``max_attempts`` 2 (each at the backoff's cap). Before: ``dropped_retries_exhausted``
+    2, "dropping it". Now ``dropped_unknown`` 2, said as logs the Metrics API may have."""
     never = threading.Event()
     collector.judge = lambda received: Reply(gate=never)
     caplog.set_level(logging.WARNING, logger="readme_metrics")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.health import ApiHealth
     from readme_metrics.delivery.queue import Batch, LogQueue
 
-__all__ = ["LOOK", "SETTLE", "BatchClosing", "lost"]
+__all__ = ["LOOK", "SETTLE", "BatchClosing", "stop_reason"]
 
 #: How long past an interrupt's wait the senders of the POSTs cut at its end are given
 #: to come back and settle them (an answer read as the cut came counts as such).
@@ -24,7 +24,7 @@ SETTLE = 0.5
 LOOK = 0.02
 
 
-def lost(batch: Batch) -> str:
+def stop_reason(batch: Batch) -> str:
     """The reason a batch given up on at a stop is counted under: ``unknown`` if a POST
     of it went in full unanswered (the API may have it), else ``shutdown``."""
     return "unknown" if batch.cut_short else "shutdown"
@@ -142,7 +142,7 @@ class BatchClosing:
             if self.closing:
                 self._cut_locked(batch, False)
             else:
-                self.queue.settle_locked(batch, lost(batch))
+                self.queue.settle_locked(batch, stop_reason(batch))
             self.queue.wake.notify_all()
 
     def _cut_locked(self, batch: Batch, read: bool) -> None:
@@ -181,8 +181,8 @@ class BatchClosing:
         ``in_flight`` (the close reached its deadline): the batches still in flight are
         given up on too, now, as those POSTs were cut at it (or cannot be: a SOCKS
         proxy's): counted ``dropped_shutdown`` by the time the close returns, not by
-        their sender once back (which settles nothing more then; an answer that came as
-        the close cut them counts no ``sent``, the close having said them not delivered).
+        their sender once back (which then only recounts them as what came of its POST:
+        :meth:`ended_late`, a 202 read as the close cut it ``sent``, each log once).
         Left to the senders, ``stats`` right after ``close()`` showed them ``queued``
         though its warning had said them not delivered (blackbox6, delivery32).
         """
