@@ -56,7 +56,8 @@ def may_have(batch: Any, under_way: bool = False) -> bool:
     retries, a timed-out one too; a batch waiting for a retry is judged by it alone), or
     its current POST did; ``under_way``: or began to go, its sender not back to say (a
     signal's raise, a POST the close cannot see end), not known. Such logs are "unknown"
-    in the close's line and ``dropped_unknown`` in the stats, not "not delivered"."""
+    in every stop's line (:func:`said`) and ``dropped_unknown`` in the stats, not "not
+    delivered"; so are those of a batch whose retries ran out (delivery81)."""
     return bool(batch.cut_short) or (
         bool(batch.sent_at) and batch.written >= (WRITING if under_way else WRITTEN))
 
