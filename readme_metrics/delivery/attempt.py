@@ -165,10 +165,10 @@ class Attempt(PostBound, FailureHints):
             # the API's verdict stands (delivery33: a 202 read as the close cut its POST
             # was counted `dropped_shutdown`). Inline, one cut where the exit's bound
             # ends (exit_begins) is cut so too: no time left for it (delivery37).
-            if batch.count:
-                batcher.cut_at_close(batch, may_have(batch))
-            else:  # given up by the close first: its logs as what came of it
-                self._given_up(batch, posted, outcome)
+            given_up = not batch.count  # by the close first: counted as what came of it
+            batcher.cut_at_close(batch, may_have(batch))
+            if given_up:  # (a cut: its cause, a timeout, said by no one)
+                batcher.ended_late(batch, late_reason(batch, outcome))
             return
         # Not the time the process was frozen (SIGSTOP, docker pause, a laptop's sleep):
         # an answer in 0.3 s read after a 2 s freeze was said "in 2.3s, later than
