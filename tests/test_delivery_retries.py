@@ -387,7 +387,10 @@ def test_any_reply_script_delivers_at_most_once_and_adds_up(
         assert complete or stats["sent"] < count
         if stats["sent"] == count:
             assert complete
+        # (unknown: retries ran out after a POST of it was read in full and closed
+        # unanswered, a drop: the API may have it, delivery81)
         assert stats["dropped"] == stats["dropped_rejected"] + stats[
-            "dropped_retries_exhausted"]
+            "dropped_retries_exhausted"] + stats["dropped_unknown"]
+        assert not stats["dropped_unknown"] or any(reply.drop for reply in script)
     finally:
         delivery.close()

@@ -23,6 +23,7 @@ from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
 from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
 from readme_metrics.delivery.gil_hand_over import GilHandOver
+from readme_metrics.delivery.given_up import late_reason, say_given_up
 from readme_metrics.delivery.limits import DOWN_AFTER, MAX_DOWN_ATTEMPTS, WARN_INTERVAL
 from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
 from readme_metrics.delivery.policy import next_timeout
@@ -35,6 +36,9 @@ from readme_metrics.key_checks import KEY_SAID
 from readme_metrics.nothing_listens import NothingListens
 
 __all__ = ["Attempt", "why_waiting"]
+
+_MAY_HAVE = (", unknown (a POST of it sent in full, unanswered: the Metrics API may have "
+             "them; counted dropped_unknown)")
 
 
 class Attempt(PostBound, FailureHints):
@@ -161,7 +165,10 @@ class Attempt(PostBound, FailureHints):
             # the API's verdict stands (delivery33: a 202 read as the close cut its POST
             # was counted `dropped_shutdown`). Inline, one cut where the exit's bound
             # ends (exit_begins) is cut so too: no time left for it (delivery37).
+            given_up = not batch.count  # by the close first: counted as what came of it
             batcher.cut_at_close(batch, may_have(batch))
+            if given_up:  # (a cut: its cause, a timeout, said by no one)
+                batcher.ended_late(batch, late_reason(batch, outcome))
             return
         # Not the time the process was frozen (SIGSTOP, docker pause, a laptop's sleep):
         # an answer in 0.3 s read after a 2 s freeze was said "in 2.3s, later than
@@ -188,7 +195,7 @@ class Attempt(PostBound, FailureHints):
             # again (the API may have read it) had it waited only `timeout`.
             self._bound.at_least(batch.timeout)
         if not batch.count:  # given up by the close during its POST (Batcher.end_close)
-            self._given_up(posted, outcome)
+            self._given_up(batch, posted, outcome)
             return
         self._apply(batch, outcome)
 
@@ -247,24 +254,12 @@ class Attempt(PostBound, FailureHints):
                 queue.wake.notify()  # the logs split off are due now
         return True
 
-    def _given_up(self, count: int, outcome: Outcome) -> None:
-        """The answer to a POST of ``count`` logs that the close gave up on while it ran
-        (counted dropped: ``shutdown``, or ``unknown`` if sent in full; said in its warning;
-        one the deadline cannot cut: a SOCKS proxy): said as such, nothing counted again.
-        A late 400 was said "rejected a batch of 0 logs" (delivery33)."""
-        verdict, cause = outcome.verdict, outcome.cause
-        endpoint = self._sender.endpoint
-        if verdict in (REJECT, SPLIT):
-            self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
-                               outcome.detail)
-            self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
-                              "API at %s rejected a batch of %s (%s), which the close had "
-                              "given up on already (counted dropped)%s", endpoint,
-                              counted(count, "log"), cause, self._hint(cause))
-        else:
-            self._logger.debug("readme_metrics: the POST of %s that the close had given "
-                               "up on (counted dropped) ended: %s",
-                               counted(count, "log"), cause)
+    def _given_up(self, batch: Batch, count: int, outcome: Outcome) -> None:
+        """The POST of ``count`` logs that the close gave up on while it ran (counted
+        dropped then: :mod:`.given_up`) ended: counted as what came of it, and said."""
+        now = self._batcher.ended_late(batch, late_reason(batch, outcome))
+        say_given_up(self._logger, self.warnings, self._sender.endpoint, count, outcome,
+                     now or "dropped", self._hint(outcome.cause))
 
     def _say_pause(self, cause: str) -> None:
         """The ERROR of a 401/403 that began a pause: said before the batch is settled,
@@ -334,13 +329,16 @@ class Attempt(PostBound, FailureHints):
                                   self._sender.endpoint, cause)
             batcher.settle(batch, outcome.reason or "tls")
         elif batcher.exhausted(batch, self._max_attempts, self._max_down_attempts):
+            # A POST of it went in full unanswered (timed out): the API may have them,
+            # unknown (delivery81: "dropping it", dropped_retries_exhausted, before).
             why, hint = self._why(cause)
             self._said(hint, self.warnings.log(
                 logging.WARNING, "retries_exhausted", "readme_metrics: could not deliver "
-                "a batch of %s to %s after %s (%s); dropping it%s",
+                "a batch of %s to %s after %s (%s); dropping it%s%s",
                 counted(batch.count, "log"), self._sender.endpoint,
-                counted(batch.attempts, "attempt"), why, hint))
-            batcher.settle(batch, "retries_exhausted")
+                counted(batch.attempts, "attempt"), why, _MAY_HAVE if batch.cut_short
+                else "", hint))
+            batcher.settle(batch, "unknown" if batch.cut_short else "retries_exhausted")
         else:
             self.last_failure = cause
             # A POST lost (no answer, while one begun after it was answered fast: a dead

@@ -26,7 +26,7 @@ import math
 import time
 from typing import Callable, Optional
 
-from readme_metrics.delivery.batcher_close import BatchClosing
+from readme_metrics.delivery.batcher_close import BatchClosing, stop_reason
 from readme_metrics.delivery.batcher_put import BatchPutting
 from readme_metrics.delivery.encode import Body
 from readme_metrics.delivery.health import ApiHealth
@@ -276,7 +276,7 @@ class Batcher(BatchPutting, BatchClosing):
         queue = self.queue
         with self.lock:
             if self.closed and not self.closing:  # close() already gave up
-                queue.settle_locked(batch, "shutdown")
+                queue.settle_locked(batch, stop_reason(batch))
                 return None
             if self.closing and self._clock() >= self.deadline:
                 # Its failure read as the close's deadline came (the watchdog cut the
@@ -314,7 +314,7 @@ class Batcher(BatchPutting, BatchClosing):
             if self.health.failures:  # as settle() does: else a hold came back
                 self.health.answered_locked(queue.retries)
             if self.closed and not self.closing:
-                queue.settle_locked(batch, "shutdown")
+                queue.settle_locked(batch, stop_reason(batch))
                 return False
             queue.split_locked(batch, parts)
             queue.wake.notify_all()

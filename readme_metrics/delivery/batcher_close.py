@@ -15,13 +15,19 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.health import ApiHealth
     from readme_metrics.delivery.queue import Batch, LogQueue
 
-__all__ = ["LOOK", "SETTLE", "BatchClosing"]
+__all__ = ["LOOK", "SETTLE", "BatchClosing", "stop_reason"]
 
 #: How long past an interrupt's wait the senders of the POSTs cut at its end are given
 #: to come back and settle them (an answer read as the cut came counts as such).
 SETTLE = 0.5
 #: How often that wait looks (settling wakes no one it could wait on).
 LOOK = 0.02
+
+
+def stop_reason(batch: Batch) -> str:
+    """The reason a batch given up on at a stop is counted under: ``unknown`` if a POST
+    of it went in full unanswered (the API may have it), else ``shutdown``."""
+    return "unknown" if batch.cut_short else "shutdown"
 
 
 class BatchClosing:
@@ -136,7 +142,7 @@ class BatchClosing:
             if self.closing:
                 self._cut_locked(batch, False)
             else:
-                self.queue.settle_locked(batch, "shutdown")
+                self.queue.settle_locked(batch, stop_reason(batch))
             self.queue.wake.notify_all()
 
     def _cut_locked(self, batch: Batch, read: bool) -> None:
@@ -147,7 +153,26 @@ class BatchClosing:
             self.cut += batch.count
         else:  # never reached the API: said as dropped, as what waited
             self.cut_unsent += batch.count
-        self.queue.settle_locked(batch, "unknown" if unknown else "shutdown")
+        reason = "unknown" if unknown else "shutdown"
+        if batch.count:  # (its sender, if still in its POST, says what came of it)
+            batch.given_up = (reason, batch.count)
+        self.queue.settle_locked(batch, reason)
+
+    def ended_late(self, batch: Batch, reason: Optional[str]) -> str:
+        """The sender of a POST of ``batch`` that a close had given up on while it ran
+        (:attr:`Batch.given_up <readme_metrics.delivery.queue_batch.Batch.given_up>`)
+        is back: its logs are counted as what came of it, ``reason`` (None: delivered,
+        a 2xx read as the close cut it), moved from what the close counted them, each
+        once. Before delivery81 they stayed so: ``dropped_unknown`` for good of logs
+        the API had answered 202. Returns what they are counted now ("" if none)."""
+        with self.lock:
+            given, batch.given_up = batch.given_up, None
+            if given is None:
+                return ""
+            was, count = given
+            if reason != was:
+                self.queue.recount_locked(count, was, reason)
+            return "sent" if reason is None else "dropped_" + reason
 
     def end_close(self, in_flight: bool = False) -> tuple[int, int, int]:
         """Give up on what is left: (logs dropped now, logs still in flight, logs in
@@ -156,8 +181,8 @@ class BatchClosing:
         ``in_flight`` (the close reached its deadline): the batches still in flight are
         given up on too, now, as those POSTs were cut at it (or cannot be: a SOCKS
         proxy's): counted ``dropped_shutdown`` by the time the close returns, not by
-        their sender once back (which settles nothing more then; an answer that came as
-        the close cut them counts no ``sent``, the close having said them not delivered).
+        their sender once back (which then only recounts them as what came of its POST:
+        :meth:`ended_late`, a 202 read as the close cut it ``sent``, each log once).
         Left to the senders, ``stats`` right after ``close()`` showed them ``queued``
         though its warning had said them not delivered (blackbox6, delivery32).
         """

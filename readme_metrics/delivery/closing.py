@@ -16,6 +16,7 @@ from readme_metrics._process_id import getpid
 from readme_metrics._wording import counted
 from readme_metrics.delivery import gunicorn_stop, process, watchdog
 from readme_metrics.delivery.failure_hints import why_waiting
+from readme_metrics.delivery.post_progress import said
 
 if TYPE_CHECKING:
     from readme_metrics._logging import QuietLogger
@@ -245,14 +246,13 @@ class Closing:
             # being due past shutdown_timeout ... cut at the close" said of them).
             self._exit_cut = (0, 0)
             cut, dropped = cut - exit_read, dropped - exit_unsent
+            # (In the one wording, post_progress.said: before delivery81 "1 log not
+            # delivered: ...; unanswered: the Metrics API may have them" of a POST read.)
             self._logger.warning(
-                "readme_metrics: %s not delivered: in POSTs cut at the exit's bound, "
-                "shutdown_timeout (README_SHUTDOWN_TIMEOUT) of %gs after the main thread "
-                "ended, the app's threads serving on past it%s",
-                counted(exit_read + exit_unsent, "log"), self.config.shutdown_timeout,
-                ("; unanswered: the Metrics API may have them" if not exit_unsent else
-                 f"; {exit_read} of them unanswered: the Metrics API may have those"
-                 if exit_read else "; none reached the Metrics API"))
+                "readme_metrics: %s: in POSTs cut at the exit's bound, shutdown_timeout "
+                "(README_SHUTDOWN_TIMEOUT) of %gs after the main thread ended, the app's "
+                "threads serving on past it", said(exit_unsent, exit_read),
+                self.config.shutdown_timeout)
         if dropped or pending or cut:
             timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
@@ -277,10 +277,8 @@ class Closing:
             # alone hid it); not counted lost, said apart (delivery79 at an interrupt,
             # delivery80 at the deadline, before: "N not delivered (C of them in POSTs ...").
             self._logger.warning(
-                "readme_metrics: closing gave up %s: %s not delivered%s%s%s%s", when,
-                counted(dropped + pending, "log"),
-                f", {cut} unknown (in POSTs sent in full, cut unanswered: the Metrics "
-                f"API may have them)" if cut else "",
+                "readme_metrics: closing gave up %s: %s%s%s%s", when,
+                said(dropped + pending, cut),
                 f" ({pending} of them in POSTs still waiting for the Metrics API's "
                 f"answer: it may have them)" if pending else "",
                 self._same_as_said(),

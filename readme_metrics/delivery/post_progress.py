@@ -15,7 +15,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["WRITING", "WRITTEN", "carrying", "may_have", "writing", "written"]
+from readme_metrics._wording import counted
+
+__all__ = ["UNKNOWN", "WRITING", "WRITTEN", "carrying", "may_have", "said", "writing",
+           "written"]
+
+#: How every stop's line says the logs :func:`may_have` counts (``dropped_unknown``).
+UNKNOWN = "unknown (in POSTs sent in full, cut unanswered: the Metrics API may have them)"
 
 #: ``Batch.written``: its request is being written (a cut then leaves it short, unless
 #: the last byte went as the cut or a signal's raise came: not known), written in full.
@@ -50,9 +56,17 @@ def may_have(batch: Any, under_way: bool = False) -> bool:
     retries, a timed-out one too; a batch waiting for a retry is judged by it alone), or
     its current POST did; ``under_way``: or began to go, its sender not back to say (a
     signal's raise, a POST the close cannot see end), not known. Such logs are "unknown"
-    in the close's line and ``dropped_unknown`` in the stats, not "not delivered"."""
+    in every stop's line (:func:`said`) and ``dropped_unknown`` in the stats, not "not
+    delivered"; so are those of a batch whose retries ran out (delivery81)."""
     return bool(batch.cut_short) or (
         bool(batch.sent_at) and batch.written >= (WRITING if under_way else WRITTEN))
+
+
+def said(lost: int, unknown: int) -> str:
+    """The one wording of a stop's count (delivery81: the exit's bound's line had its
+    own): "N logs not delivered", and ", M unknown (...)" when some may have gone."""
+    return counted(lost, "log") + " not delivered" + (
+        f", {unknown} {UNKNOWN}" if unknown else "")
 
 
 def _mark(state: int) -> None:

@@ -288,6 +288,19 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         batch.body = None
         batch.items = None
 
+    def recount_locked(self, count: int, was: str, reason: Optional[str]) -> None:
+        """``count`` logs of a batch settled as dropped for ``was`` are counted for
+        ``reason`` instead (None: sent), each once (BatchClosing.ended_late)."""
+        counts = self.counts
+        counts["dropped_" + was] -= count
+        if reason is None:
+            counts["dropped"] -= count
+            counts["sent"] += count
+            counts["failed_batches"] -= 1
+            counts["batches"] += 1
+        else:
+            counts["dropped_" + reason] += count
+
     def _delivered_under_413_locked(self) -> None:
         """A POST was delivered while a 413 keeps them smaller than the cap: every
         ``RAISE_POST_BYTES_AFTER`` of them double the bytes a POST may carry again."""

@@ -20,7 +20,7 @@ class Batch:
 
     __slots__ = ("items", "first", "last", "count", "nbytes", "body", "attempts",
                  "spent", "spent_down", "not_before", "released", "sent_at", "timeout",
-                 "written", "poster", "cut_short")
+                 "written", "poster", "cut_short", "given_up")
 
     def __init__(self, items: list[Any], first: int, nbytes: int) -> None:
         self.items: Optional[list[Any]] = items
@@ -49,6 +49,10 @@ class Batch:
         #: signal's raise once its request began to go): the API may have its logs,
         #: whatever its later attempts come to (post_progress.may_have).
         self.cut_short = False
+        #: Given up by a close while its sender was in its POST: (the reason its logs
+        #: were counted under, how many), until that sender is back to say what came
+        #: of it (BatchClosing.ended_late); None otherwise.
+        self.given_up: Optional[tuple[str, int]] = None
         #: The bound of its next attempt after one timed out (policy.next_timeout; 0.0:
         #: none did, the Delivery's own bound applies).
         self.timeout = 0.0

@@ -167,9 +167,21 @@ class _Watched(HTTPConnection):
         # answering at once got its logs twice (review109).
         watchdog.watch(self)
 
+    def send(self, data: Any) -> None:
+        """http.client's, which connects first if it must: the request is marked being
+        written (:mod:`.post_progress`) only once connected, as its bytes go to the
+        socket. Marked before ``request`` connected, a POST cut while connecting (a
+        close's deadline) was counted unknown, "the Metrics API may have them", though
+        no byte of it went (delivery81). Not the CONNECT of a proxy's tunnel (sent while
+        connecting)."""
+        if self.sock is None and self.auto_open:
+            self.connect()
+        if not self.connecting:
+            post_progress.writing()
+        super().send(data)
+
     def request(self, *args: Any, **kwargs: Any) -> Any:
         watchdog.watch(self)  # connecting (if it must) and sending
-        post_progress.writing()
         result = super().request(*args, **kwargs)
         post_progress.written()  # (returned: its body went in full)
         if self.sock is not None:  # reading the answer, whoever holds the socket then

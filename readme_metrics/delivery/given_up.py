@@ -1,0 +1,58 @@
+"""What came of a POST that a close gave up on while it ran, once its sender is back.
+
+A close at its deadline (or an interrupt's) counts the logs of the POSTs still in flight
+as it ends (``Batcher.end_close``): ``dropped_unknown`` once a request went in full,
+``dropped_shutdown`` if not. Their senders come back after it, some with an answer (its
+status line and headers read as the close cut the POST). Before delivery81 nothing more
+was counted then: a 202 so read stayed ``dropped_unknown`` for good. Now the logs are
+counted as what came of it (``BatchClosing.ended_late``), each once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Optional
+
+from readme_metrics._wording import counted
+from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
+
+if TYPE_CHECKING:
+    from readme_metrics._logging import LogLimiter, QuietLogger
+    from readme_metrics.delivery.queue import Batch
+
+__all__ = ["late_reason", "say_given_up"]
+
+
+def late_reason(batch: Batch, outcome: Outcome) -> Optional[str]:
+    """The reason the logs of ``batch`` are counted under, its POST having come to
+    ``outcome`` after a close gave it up (None: delivered). Not sent again: no time is
+    left, so a failure is a drop at shutdown, ``unknown`` where a POST of it went in
+    full unanswered (``Batch.cut_short``: set by the attempt, this one included)."""
+    verdict = outcome.verdict
+    if verdict == SENT:
+        return None
+    if verdict in (REJECT, SPLIT):
+        return "rejected"
+    if verdict == PAUSE:
+        return "auth"
+    if verdict == FAIL:
+        return outcome.reason or "tls"
+    return "unknown" if batch.cut_short else "shutdown"
+
+
+def say_given_up(logger: QuietLogger, warnings: LogLimiter, endpoint: str, count: int,
+                 outcome: Outcome, now: str, hint: str) -> None:
+    """Say the answer to a POST of ``count`` logs that the close had given up on,
+    counted ``now`` (a stats key): a 4xx as a warning (with ``hint``), else at debug.
+    A late 400 was said "rejected a batch of 0 logs" (delivery33)."""
+    verdict, cause = outcome.verdict, outcome.cause
+    if verdict in (REJECT, SPLIT):
+        logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
+                     outcome.detail)
+        warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics API at %s "
+                     "rejected a batch of %s (%s), which the close had given up on "
+                     "already (counted %s)%s", endpoint, counted(count, "log"), cause,
+                     now, hint)
+    else:
+        logger.debug("readme_metrics: the POST of %s that the close had given up on "
+                     "ended: %s (counted %s)", counted(count, "log"), cause, now)
