@@ -238,6 +238,13 @@ def _one_log(collector: Collector, log: Path, count: int = 1) -> list[dict[str, 
                              ) from None
 
 
+#: How long a test waits for a served app's answer: the port listens as soon as the server
+#: binds it, before its workers have imported the app (a gunicorn worker importing Django
+#: took more than 10 s under a load of 35: test_the_django_quick_start_under_gunicorn's
+#: ReadTimeout, land57); the tests time stops and logs, not the first answer.
+ANSWER_WAIT = 60
+
+
 def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
                log: Path) -> subprocess.Popen[bytes]:
     """``command`` run in ``cwd``, its output in ``log``, once it listens on ``port``."""
@@ -260,7 +267,7 @@ def _get_then_sigterm(command: list[str], cwd: Path, env: dict[str, str], port: 
     start's key (or ``headers``), then SIGTERM and the server's exit: the answer."""
     proc = _start_app(command, cwd, env, port, log)
     try:
-        return requests.get(f"http://127.0.0.1:{port}{path}", timeout=10,
+        return requests.get(f"http://127.0.0.1:{port}{path}", timeout=ANSWER_WAIT,
                             headers=headers or {"X-Api-Key": "owlbert-key"})
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -343,8 +350,8 @@ def test_quick_start_copied_verbatim_logs_a_call(tmp_path: Path, collector: Coll
     proc = _start_app(command, tmp_path, env, port, log)
     try:
         url = f"http://127.0.0.1:{port}/"
-        requests.get(url, timeout=10)  # no X-Api-Key: the grouping function says no
-        answer = requests.get(url, headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+        requests.get(url, timeout=ANSWER_WAIT)  # no X-Api-Key: the grouping function says no
+        answer = requests.get(url, headers={"X-Api-Key": "owlbert-key"}, timeout=ANSWER_WAIT)
         logs = _one_log(collector, log)
     finally:
         proc.terminate()
@@ -467,7 +474,7 @@ def test_example_runs_as_its_docstring_says(name: str, tmp_path: Path,
         # A browser that visited another Django project on 127.0.0.1 sends its session
         # cookie: Django's example looks the session up in its database (request.user).
         cookie = {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}
-        answer = requests.get(url, headers={header: value, **cookie}, timeout=10)
+        answer = requests.get(url, headers={header: value, **cookie}, timeout=ANSWER_WAIT)
         logs = _one_log(collector, log)
     assert answer.status_code == 200, answer.text
     assert len(logs) == 1, logs
@@ -1074,7 +1081,7 @@ def test_the_django_grouping_module_may_import_models(tmp_path: Path,
     proc = _start_app(command, tmp_path, env, port, log)
     try:
         answer = requests.get(f"http://127.0.0.1:{port}/",
-                              headers={"X-Api-Key": "owlbert-key"}, timeout=10)
+                              headers={"X-Api-Key": "owlbert-key"}, timeout=ANSWER_WAIT)
         logs = _one_log(collector, log)
     finally:
         proc.terminate()
@@ -1278,7 +1285,7 @@ def test_the_django_quick_start_under_gunicorn_sends_its_last_logs_at_the_stop(
     log = tmp_path / "app-output.txt"
     proc = _start_app(command, tmp_path, env, port, log)
     try:
-        answers = [requests.get(f"http://127.0.0.1:{port}/{path}", timeout=10,
+        answers = [requests.get(f"http://127.0.0.1:{port}/{path}", timeout=ANSWER_WAIT,
                                 headers={"X-Api-Key": "owlbert-key"}).status_code
                    for path in ("one", "two", "three")]
     finally:
