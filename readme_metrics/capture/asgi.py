@@ -116,7 +116,8 @@ class MetricsMiddleware(PipelineControls):
         if self.pipeline is not None:  # flush() and close() count what waits there
             self.pipeline.held_by(self._inline.hand_over)
         self._lifespan = Lifespan(self._flush_at_shutdown, config.shutdown_timeout, self.logger,
-                                  self.outlive, self._left_said, self._stop_begins)
+                                  self.outlive, self._left_said, self._stop_begins,
+                                  self._stop_ends)
         # uvicorn --lifespan off: its SIGTERM loses what waits, said at the first request.
         self._no_lifespan = LifespanCheck(self.logger)
         self.project, self.layers = nesting.layer(config, self) if self.enabled else (0, [1])
@@ -203,6 +204,12 @@ class MetricsMiddleware(PipelineControls):
         <readme_metrics.delivery.core.Delivery.stop_begins>`)."""
         if self.pipeline is not None:
             self.pipeline.delivery.stop_begins()
+
+    def _stop_ends(self) -> None:
+        """The lifespan's flush at shutdown ended (:meth:`Delivery.stop_ends
+        <readme_metrics.delivery.core.Delivery.stop_ends>`)."""
+        if self.pipeline is not None:
+            self.pipeline.delivery.stop_ends()
 
     def _left_said(self) -> int:
         """The logs still queued, as the lifespan's flush says it left them: the exit's

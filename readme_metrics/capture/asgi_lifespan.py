@@ -49,12 +49,16 @@ class Lifespan:
 
     def __init__(self, flush: Callable[[Optional[float]], bool], timeout: float,
                  logger: Any, outlive: Outlive, queued: Callable[[], int],
-                 stopping: Callable[[], object] = lambda: None) -> None:
+                 stopping: Callable[[], object] = lambda: None,
+                 stopped: Callable[[], object] = lambda: None) -> None:
         self.flush = flush
         #: Told as the flush at shutdown begins: a close after it (the exit's) ends
         #: within the same ``timeout`` (:meth:`Delivery.stop_begins
         #: <readme_metrics.delivery.core.Delivery.stop_begins>`).
         self.stopping = stopping
+        #: Told as it ended (the server's exit follows: :func:`stop_mark.holds
+        #: <readme_metrics.delivery.stop_mark.holds>`).
+        self.stopped = stopped
         self.timeout = timeout
         #: The flush's bound and gunicorn's graceful timeout where that set it (else
         #: ``timeout`` and None: :func:`~readme_metrics.delivery.gunicorn_stop.close_bound`).
@@ -178,18 +182,22 @@ class Lifespan:
         blackbox6 an unanswering API at a uvicorn stop lost them without a word). The
         exit's close has no bound of its own after it (delivery34's stop_begins): the
         line said "else the exit tries again" before review114. ``shutdown_timeout``
-        0: no flush (no POST begins: the stop sends nothing, as the exit; delivery61)."""
-        if self.timeout > 0 and self.flush(timeout):
-            return
-        left = self.queued()
-        if left:
-            self.logger.warning(
-                "readme_metrics: the flush at the ASGI lifespan's shutdown gave up after "
-                "%s: %d log%s not delivered yet, still queued; they are lost if the "
-                "process ends without Python's exit hooks (uvicorn on SIGTERM), else the "
-                "exit's close says what became of them, within this same shutdown_timeout "
-                "(one of its own if a log comes first)", self._had(timeout), left,
-                "" if left == 1 else "s")
+        0: no flush (no POST begins: the stop sends nothing, as the exit; delivery61).
+        Told ended once said, ``stopped``."""
+        try:
+            if self.timeout > 0 and self.flush(timeout):
+                return
+            left = self.queued()
+            if left:
+                self.logger.warning(
+                    "readme_metrics: the flush at the ASGI lifespan's shutdown gave up after "
+                    "%s: %d log%s not delivered yet, still queued; they are lost if the "
+                    "process ends without Python's exit hooks (uvicorn on SIGTERM), else the "
+                    "exit's close says what became of them, within this same shutdown_timeout "
+                    "(one of its own if a log comes first)", self._had(timeout), left,
+                    "" if left == 1 else "s")
+        finally:
+            self.stopped()  # (its warning said: the server's exit follows)
 
     def _had(self, timeout: Optional[float]) -> str:
         """The time the flush had: all of shutdown_timeout, or what was left of it once

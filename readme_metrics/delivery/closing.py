@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional
 
 from readme_metrics._process_id import getpid
 from readme_metrics._wording import counted
-from readme_metrics.delivery import gunicorn_stop, process, watchdog
+from readme_metrics.delivery import gunicorn_stop, process, stop_mark, watchdog
 from readme_metrics.delivery.failure_hints import why_waiting
 from readme_metrics.delivery.post_progress import said
 
@@ -51,6 +51,7 @@ class Closing:
     _said_left: tuple[int, int]
     _bound: tuple[float, Optional[gunicorn_stop.Limit]]
     _stop_began: tuple[float, int]
+    _stop_ended: float
     _exit_outlasted: bool
     _exit_cut: tuple[int, int]
     _queue: LogQueue
@@ -131,12 +132,11 @@ class Closing:
         stop, accepted = self._stop_began
         start = time.monotonic() if began is None else began
         flushed = 0.0  # (the stop's flush's share of the bound)
-        if accepted == self._queue.accepted and stop <= start < stop + \
-                2 * self.config.shutdown_timeout:
-            # The server's stop had it: the whole stop within the bound. The stop's flush
-            # takes up to the bound, its server's exit up to one more: a mark older than
-            # that (a lifespan ended long ago, a test client's) is no stop of this close's
-            # (before delivery35 its deadline was long past: it cut at once).
+        if accepted == self._queue.accepted and stop_mark.holds(
+                stop, self._stop_ended, start, self.config.shutdown_timeout):
+            # The server's stop had it: the whole stop within the bound. An older mark (a
+            # lifespan ended long ago, a test client's) is no stop of this close's (before
+            # delivery35 its deadline was long past: it cut at once): stop_mark.
             flushed, start = start - stop, stop
         exit_by = self._batcher.exit_by
         if (exit_by < math.inf and process.exit_began() is not None

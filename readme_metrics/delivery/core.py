@@ -303,6 +303,12 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         with queue.lock:
             self._stop_began = (time.monotonic(), queue.accepted)
 
+    def stop_ends(self) -> None:
+        """The stop's flush ended: the server's exit may take up to the bound from
+        now (one second at least) whatever the flush took (:func:`stop_mark.holds
+        <readme_metrics.delivery.stop_mark.holds>`; flaky55)."""
+        self._stop_ended = time.monotonic()
+
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Send everything queued now, partial batch included; wait up to ``timeout``.
 

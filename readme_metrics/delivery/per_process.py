@@ -64,6 +64,7 @@ class PerProcess:
         #: (when, logs accepted then) as a server's stop began (:meth:`stop_begins`); a
         #: forked child's close has its own bound (its queue counts from 0 again).
         self._stop_began = (math.inf, -1)
+        self._stop_ended = -math.inf  # (its flush's end: :meth:`stop_ends`)
         self._queue = LogQueue(batch_size=config.buffer_length, interval=config.flush_interval,
                                max_size=config.max_queue_size,
                                max_bytes=config.max_queue_bytes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.config import MetricsApiConfig
@@ -51,14 +51,16 @@ async def call_and_stop(middleware: MetricsMiddleware, calls: int) -> None:
     await middleware({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
 
 
-def stopped_with_the_api_silent(collector: Collector, never: threading.Event
+def stopped_with_the_api_silent(collector: Collector, never: threading.Event,
+                                exiting: Callable[[Delivery], object] = lambda d: None
                                 ) -> tuple[Delivery, float]:
     """``hello`` behind the middleware (background mode, nothing sent before the stop)
     given 3 calls and stopped (:func:`call_and_stop`), ``collector`` reading every POST
     and answering none until ``never`` is set (here, once the close is over): the
     lifespan's flush gives up after shutdown_timeout (0.5 s) with the 3 logs queued,
-    then the exit's ``close()`` runs. The middleware's Delivery, and when its close began
-    (``time.monotonic()``)."""
+    then the exit's ``close()`` runs, once ``exiting`` (the server's exit between the
+    two: given the Delivery) has returned. The middleware's Delivery, and when its close
+    began (``time.monotonic()``)."""
     collector.default = Reply(gate=never)
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: {
         "api_key": "caller", "label": "caller"}, metrics_api=collector.url,
@@ -67,6 +69,8 @@ def stopped_with_the_api_silent(collector: Collector, never: threading.Event
     middleware = MetricsMiddleware(hello, config)
     try:
         asyncio.run(call_and_stop(middleware, 3))
+        assert middleware.pipeline is not None
+        exiting(middleware.pipeline.delivery)
         closing = time.monotonic()
         middleware.close()
     finally:
