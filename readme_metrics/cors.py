@@ -341,8 +341,22 @@ def with_headers(headers: Headers, added: Headers) -> Headers:
     if "origin" not in tokens and "*" not in tokens:
         # Extend the app's first Vary in place, so its header order is kept.
         name, value = result[vary[0]]
-        result[vary[0]] = (name, f"{value}, Origin" if value.strip() else "Origin")
+        result[vary[0]] = (name, _extended(value))
     return result
+
+
+def _extended(value: str) -> str:
+    """A Vary list with ``Origin`` added: as the app wrote it, or, when it holds an
+    empty member or one twice (case folded), its members as the app spelled them, each
+    once (``Accept,`` gave ``Accept,, Origin``: hostile59)."""
+    tokens = [token.strip() for token in value.split(",")]
+    members: dict[str, str] = {}
+    for token in tokens:
+        if token:
+            members.setdefault(token.lower(), token)
+    if len(members) == len(tokens):
+        return f"{value}, Origin"
+    return ", ".join([*members.values(), "Origin"])
 
 
 def _exposed(added: Headers, headers: Headers) -> Headers:

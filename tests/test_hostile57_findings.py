@@ -30,7 +30,9 @@ DENY = Redactor(["password"])
 
 # land55's reading (hostile56's _after_signs): the reader from a word's start merged with
 # the reader from each scheme after a sign's escape, none overlapping one kept before it.
-_LOOK_BEHIND = r"(?<![A-Za-z0-9_+.\-%])"  # (ASCII: review148)
+# (ASCII: review148; a scheme glued to "_", or to digits or signs before its first
+# letter, 1https://, starts at that letter: hostile59, read as no URL till then)
+_LOOK_BEHIND = r"(?<![A-Za-z0-9+.\-])(?:(?<=%)(?!2[Bb])[0-9+.\-]+|(?<!%)[0-9+.\-]*)"
 _SIGN_SCHEME = re.compile(
     r"%[0-9A-Fa-f]{2}(?=[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])"
     r"(?:\\|%5[Cc])?(?:/|%2[Ff]))")
@@ -45,7 +47,8 @@ def _land55(text: str, at: re.Pattern[str]) -> list[tuple[int, int, tuple]]:
                              key=lambda m: m.start()):
         if found.start() >= kept:
             kept = found.end()
-            out.append((found.start(), found.end(), found.groups()))
+            lead = len(found[0]) - len(found[0].lstrip("0123456789+.-"))
+            out.append((found.start() + lead, found.end(), found.groups()))
     return out
 
 

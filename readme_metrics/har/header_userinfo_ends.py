@@ -23,8 +23,12 @@ def loose_userinfo_end(rest: str, end: int) -> int:
     # "[" and a password, its host and path hidden; review143. An empty port, then
     # "/", "?", "#" or "\@", is a port's; a password starting with a backslash,
     # ada:\pw@h, a password's, as a body's: hostile56.)
+    # (A port's digits then a backslash are a password's, ada:1234\pw@h, but before an
+    # "@" or after a host no user is: host:8080\@evil, localhost:8080\a@b; hostile59.)
     if (colon < 0 or end == colon + 1 and (rest[end] != "\\" or rest[end + 1:end + 2] in (
-            "@", "")) or rest[colon + 1:end].isdigit() or "[" in rest[:colon]):
+            "@", "")) or rest[colon + 1:end].isdigit() and (
+            rest[end] != "\\" or rest[end + 1:end + 2] in ("@", "")
+            or _HOST_USER.fullmatch(rest, 0, colon) is not None) or "[" in rest[:colon]):
         return -1
     found = _LOOSE.match(rest, end)
     return -1 if found is None else found.end() - 1
@@ -57,3 +61,5 @@ _PORT = lazy_compile(r"[0-9]*(?:[/?#]|\Z)|[0-9]+\\|\\@")
 #: ``host``, as :func:`.header_urls.userinfo_hidden` reads a backslash after an ``@``;
 #: hostile56); one match from one place: linear.
 _LOOSE = lazy_compile(r"[^@]*(?:@[^/?#@\\]*)*@")
+#: A user that is a host no user name is (as :mod:`.text_userinfo` reads one).
+_HOST_USER = lazy_compile(r"(?i:localhost)|[0-9]{1,3}(?:\.[0-9]{1,3}){3}")

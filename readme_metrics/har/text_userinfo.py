@@ -41,7 +41,9 @@ __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "shown_user", "userin
 #: (``http://ada:p\w@host/``, JSON's ``p\\w``; curl's and ``urlsplit``'s password
 #: ``p\w``) is theirs, the password read loosely, as a header's is (hostile55: sent); one
 #: after the first ``@`` ends the authority (``https://ada:pw@host\@evil/``: hostile54),
-#: as one after a port does (``host:8080\@evil``). A user's backslash before ``u`` and
+#: as one after a port may (``host:8080\@evil``: :func:`_port_then_backslash`). A
+#: ``<`` or ``>`` is a password's (``:<password>@``), but a closing tag's ``</`` and one
+#: after a port's digits (hostile59). A user's backslash before ``u`` and
 #: four hex digits is a Unicode escape's (:data:`_ESCAPED`); before another ``u`` the
 #: user's (a domain's ``CORP\\user``: review145, its password was sent). A user holding
 #: an ``@`` (an address as the user, ``https://ada@corp.com:pw@host/``, which curl and a
@@ -52,8 +54,9 @@ _RAW_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
     r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]"
     r"|@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s\"<>`@]*@))*)(?::"
-    r"((?![0-9]*(?:[/?#]|\\/)|[0-9]+\\|\\@|\\\"[,:\]}])(?:(?!:\\?/)(?:[^\s\"<>\\`@]|\\[^\s<>`@]|\\(?=@)))*"
-    r"(?:@[^\s/?#\"<>\\`@]*)*|[^\s/?#\"<>\\`]*))?@")
+    r"((?![0-9]+[<>])(?:(?![0-9]*(?:[/?#]|\\/)|\\@|\\\"[,:\]}])"
+    r"(?:(?!:\\?/)(?:[^\s\"<>\\`@]|<(?!/)|>|\\[^\s<>`@]|\\(?=@)))*"
+    r"(?:@[^\s/?#\"<>\\`@]*)*|(?:[^\s/?#\"<>\\`]|<(?!/)|>)*)))?@")
 _RAW = lazy_compile(_RAW_URL)  # (from a word's start or a sign's escape: .userinfo_starts)
 
 #: Blanks (what ``\\s`` reads in a text: where :data:`_RAW`'s authority ends) and the
@@ -90,10 +93,14 @@ def _percents(signs: str, ends: tuple[int, ...] = _ENDS) -> str:
 #: A character of a percent-encoded URL's user (no IP literal's bracket: ``%5B%3A%3A1%5D``,
 #: ``[::1]``, is no user and password), of its password (:data:`_ENCODED`).
 _ENCODED_USER = r"[^\s/?#&=%:@\"'<>\\`+\[\]]|%(?!" + _percents("/?#:@[]") + r")[0-9A-Fa-f]{2}"
-_ENCODED_PASSWORD = r"[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2}"
+#: A password's ``<`` or ``>`` percent-encoded (``%3Cpassword%3E``: hostile59), but a
+#: closing tag's ``</``.
+_ENCODED_ANGLES = r"%3[Cc](?!%2[Ff]|/)|%3[Ee]"
+_ENCODED_PASSWORD = (r"[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2}|"
+                     + _ENCODED_ANGLES)
 #: ... of a password read loosely: a ``/``, ``?``, ``#`` in it too, as written or encoded.
 _ENCODED_LOOSE = (r"[^\s&=%@\"'<>\\`+]|%(?!" + _percents("@", _LOOSE_ENDS)
-                  + r")[0-9A-Fa-f]{2}")
+                  + r")[0-9A-Fa-f]{2}|" + _ENCODED_ANGLES)
 
 #: The same percent-encoded (a query's value): ``https%3A%2F%2F``, the user, ``%3A``, the
 #: password to the authority's last ``%40``, ending at an encoded ``/``, ``?``, ``#``, a
@@ -110,31 +117,34 @@ _ENCODED_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}"
     r"((?:" + _ENCODED_USER + r"|(?:@|%40)(?=(?:" + _ENCODED_USER + r")*(?::|%3[Aa])(?:"
     + _ENCODED_LOOSE + r")*(?:@|%40)))*)"
-    r"(?:(?::|%3[Aa])((?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff]))"
-    r"|[0-9]+(?:\\|%(?i:5c|22))|(?:\\|%5[Cc])(?:@|%40)|%22(?:[,:\]}]|%(?i:2c|3a|5d|7d)))"
+    r"(?:(?::|%3[Aa])((?![0-9]+%3[CcEe])(?:(?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff]))"
+    r"|[0-9]+%22|(?:\\|%5[Cc])(?:@|%40)|%22(?:[,:\]}]|%(?i:2c|3a|5d|7d)))"
     r"(?:(?!(?::|%3[Aa])(?:\\|%5[Cc])?(?:/|%2[Ff]))(?:" + _ENCODED_LOOSE + r"))*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
-    r"|(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*"
+    r"|(?:" + _ENCODED_PASSWORD + r")*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
-    r"))?(?:@|%40)")
+    r")))?(?:@|%40)")
 _ENCODED = lazy_compile(_ENCODED_URL)  # (as _RAW)
 
 #: A lone backslash in a password read with escapes: one no JSON escape starts (``\\x``,
 #: ``\\@``: a raw text's, as :data:`_RAW` reads a password's; review145's finding 3, the
 #: escaped user ``DOM\\u00e9x`` beside the password ``s3cret99\\x``: sent in clear). A
 #: JSON escape (``\\n``, ``\\/``, ``\\"``, ``\\\\``, ``\\u0041``) is no such backslash:
-#: ``\\n`` is a newline's, which ends a URL (review145); digits then one are a port's.
+#: ``\\n`` is a newline's, which ends a URL (review145).
 _LONE = r"\\(?![bfnrt\"\\/\s]|u[0-9A-Fa-f]{4})"
+#: A password's ``<`` or ``>``, as written or escaped (Go's JSON writes ``\\u003c``), but
+#: a closing tag's ``</`` (hostile59).
+_ESCAPED_ANGLES = (r"(?:<|\\u003[Cc])(?!/|\\/|\\u002[Ff])|>|\\u003[Ee]")
 #: A character of a user read with escapes, of a password (:data:`_ESCAPED`): a JSON
 #: string's ``\\\\`` (a backslash: ``CORP\\\\ada``) and a lone backslash too; no IP
 #: literal's bracket.
 _ESCAPED_USER = (r"[^\s/?#\"<>\\`:@\[\]]|\\\\|" + _LONE + r"|\\u(?!" + _escapes(":/@?#[]")
                  + r")[0-9A-Fa-f]{4}")
 _ESCAPED_PASSWORD = (r"[^\s/?#\"<>\\`@]|\\\\|" + _LONE + r"|\\u(?!" + _escapes("@/?#")
-                     + r")[0-9A-Fa-f]{4}")
+                     + r")[0-9A-Fa-f]{4}|" + _ESCAPED_ANGLES)
 #: ... read loosely: a ``/``, ``?``, ``#`` in it too, as written or escaped (``\\/``).
 _ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\[\\/\"]|" + _LONE + r"|\\u(?!" + _escapes("@", _LOOSE_ENDS)
-                  + r")[0-9A-Fa-f]{4}")
+                  + r")[0-9A-Fa-f]{4}|" + _ESCAPED_ANGLES)
 
 #: The same with JSON's (or a JavaScript text's) Unicode escapes: its ``:``, ``/``, ``@``
 #: each as written or as ``\u003a``, ``\u002f`` (or ``\/``), ``\u0040``
@@ -143,10 +153,10 @@ _ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\[\\/\"]|" + _LONE + r"|\\u(?!" + _escapes("@
 #: escapes; the password to the authority's last ``@``. A start's authority holds no
 #: ``/`` nor ``\`` but another escape's: no other start's, linear.
 _ESCAPED = lazy_compile(
-    r"(?<![A-Za-z0-9_+.\-%])[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
+    r"(?<![A-Za-z0-9+.\-%])[0-9+.\-]*[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
     r"((?:" + _ESCAPED_USER + r"|(?:@|\\u0040)(?=(?:" + _ESCAPED_USER
     + r")*(?::|\\u003[Aa])(?:" + _ESCAPED_LOOSE + r")*(?:@|\\u0040)))*)"
-    r"(?:(?::|\\u003[Aa])((?![0-9]+(?:" + _LONE + r"|\\\"|\\u0022)|" + _LONE
+    r"(?:(?::|\\u003[Aa])((?![0-9]+(?:\\\"|\\u0022|[<>]|\\u003[CcEe])|" + _LONE
     + r"(?:@|\\u0040)|(?:\\\"|\\u0022)[,:\]}])"
     r"(?:(?![0-9]*(?:[/?#]|\\/|\\u(?i:002f|003f|0023)))"
     r"(?:(?!(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]))(?:" + _ESCAPED_LOOSE + r"))*"
@@ -218,10 +228,16 @@ def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
 
 
 #: A code's placeholder standing for the password (``f"https://{user}:{password}@{host}"``,
-#: ``"postgres://%s:%s@%s/%s"``, ``%(password)s``, ``${DB_PASSWORD}``, ``{{ password }}``):
-#: no secret, kept as written (hostile57: hidden till then, review146's leftover b).
+#: ``"postgres://%s:%s@%s/%s"``, ``%(password)s``, ``${DB_PASSWORD}``, ``{{ password }}``),
+#: a document's (``<password>``, ``<your-password>``) or a mask (``***``: SQLAlchemy's
+#: ``repr`` of a URL): no secret, kept as written (hostile57: hidden till then,
+#: review146's leftover b). The name holds no digit and names a secret (``pass``, ``pw``,
+#: ``secret``, ``token``, ``key``, ``cred``, ``auth``): ``{Zq8h22Xw3K}``, ``${Pa55}``,
+#: ``<p4ss>`` are passwords of that shape, hidden (hostile59: kept and sent).
+_NAME = r"(?=[A-Za-z_.\-]*(?i:pass|pw|secret|token|key|cred|auth))[A-Za-z_][A-Za-z_.]*"
 _PLACEHOLDER = lazy_compile(
-    r"\{[A-Za-z_][\w.]*\}|%[sd]|%\([A-Za-z_]\w*\)s|\$\{[A-Za-z_]\w*\}|\{\{ ?[A-Za-z_][\w.]* ?\}\}")
+    r"\{" + _NAME + r"\}|%[sd]|%\(" + _NAME + r"\)s|\$\{" + _NAME + r"\}|\{\{ ?" + _NAME
+    + r" ?\}\}|<" + _NAME.replace("_.]*", "_.\\-]*") + r">|\*+")
 
 
 #: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,
@@ -321,11 +337,34 @@ def _shown(userinfo: re.Match[str], encoded: bool, escaped: bool
     user, password = userinfo.group(1, 2)
     if escaped:
         user, password = _unescaped(user), password and _unescaped(password)
+    if password and password[0].isdigit() and _port_then_backslash(user, password, encoded):
+        return None, None
     if not password:  # none, or an empty one (``https://<token>:@``): the user alone
         shown = hidden_user(user, encoded)
         return (None if shown == user else shown), None
     shown = shown_user(user, encoded) if user else user
     return (None if shown == user else shown), hidden_password(password, encoded)
+
+
+def _port_then_backslash(user: str, password: str, encoded: bool) -> bool:
+    """Whether a reader's ``user`` and ``password`` are a host, its port then a backslash
+    and a path (``host:8080\\@evil``, as a WHATWG parser reads it; a user that is a
+    host no user name is: ``localhost:8080\\api,ada@x.com``, ``10.0.0.1:80\\a\\b@x``;
+    JSON's ``\\"`` after the port: a string's end, ``"...:8080\\",\\"ada@x"``), kept as
+    written. Any other password starting with digits then a backslash is hidden
+    (hostile59: ``ada:1234\\pw@host`` was read as a port and sent; escaped or encoded,
+    the port, the path and an address's user were hidden)."""
+    if encoded:
+        user, password = unquote(user), unquote(password)
+    found = _PORT_BACKSLASH.match(password)
+    return found is not None and (found.end() == len(password) or password[found.end()] == '"'
+                                  or _HOST_USER.fullmatch(user) is not None)
+
+
+#: A port's digits then a backslash (JSON's ``\\\\`` too); a user that is a host no
+#: user name is (``localhost``, an IPv4 address).
+_PORT_BACKSLASH = lazy_compile(r"[0-9]+\\\\?")
+_HOST_USER = lazy_compile(r"(?i:localhost)|[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 
 def _deeper(text: str) -> str:

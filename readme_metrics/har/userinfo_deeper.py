@@ -49,7 +49,9 @@ _END = lazy_compile("[" + _ENDS + "]")
 #: A scheme read backward from its separator (in the reversed text): its characters and
 #: its ``+`` encoded once or twice (``%2B``, ``%252B``: reversed ``B2%``, ``B252%``).
 _SCHEME_BACKWARD = lazy_compile(r"[A-Za-z0-9.\-]*(?:(?:(?<=[Bb]2)|(?<=[Bb]252))%[A-Za-z0-9.\-]*)*")
-_WORDLIKE = lazy_compile(r"[\w.\-]")
+#: Digits, ``.``, ``-`` before a scheme's first letter (``1https%253A``): the scheme
+#: starts at that letter, as after a ``_`` (hostile59: read as no URL, sent).
+_LEAD = lazy_compile(r"[0-9.\-]*")
 _ESCAPE_RUN = lazy_compile(r"(?:%[0-9A-Fa-f]{2})+")
 
 
@@ -61,7 +63,8 @@ def _deeper(separator: str, at: str) -> bool:
 
 def _scheme_start(text: str, reverse: list[str], colon: int, kept: int) -> int:
     """Where the scheme before ``colon`` starts (not before ``kept``), after a sign's
-    escape once or twice encoded; -1 when no scheme starts a word there."""
+    escape once or twice encoded (or glued to another escape, a digit, a ``_``: hostile59);
+    -1 when no letter starts one there."""
     start = max(kept, colon - backward_run(text, colon, _SCHEME_BACKWARD, reverse))
     if 0 < start < colon and text[start - 1] == "%":  # (the run began in an escape)
         if text[start - 1:start + 2].upper() in SIGN_ESCAPES:
@@ -69,10 +72,10 @@ def _scheme_start(text: str, reverse: list[str], colon: int, kept: int) -> int:
         elif text[start:start + 2] == "25" and "%" + text[start + 2:start + 4].upper() in (
                 SIGN_ESCAPES):
             start += 4
-        else:
-            return -1
-    elif start > kept and _WORDLIKE.match(text, start - 1) is not None:
-        return -1
+        else:  # (a letter's or a digit's escape: glued, as to a letter written out)
+            start += 2
+    lead = _LEAD.match(text, start, colon) if start < colon else None
+    start = start if lead is None else lead.end()
     return start if start < colon and text[start].isascii() and text[start].isalpha() else -1
 
 

@@ -27,11 +27,12 @@ SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x100) if point > 0x
     chr(point).isalnum() or chr(point) in "_+.-%"))
 
 #: A scheme's ``://`` as :data:`.text_userinfo._RAW` reads it, then an ``@`` before a
-#: blank, ``"`` (but JSON's ``\\"``: a password's), ``<``, ``>``, a backquote (none is in
-#: an authority) or another URL's ``:/``: a userinfo may be there. Each ``://`` reads to
+#: blank, ``"`` (but JSON's ``\\"``: a password's), a closing tag's ``</``, a backquote
+#: (none is in an authority) or another URL's ``:/``: a userinfo may be there (a ``<``
+#: or ``>`` a password's: ``:<password>@``, hostile59). Each ``://`` reads to
 #: the next at most: linear.
 RAW_SCAN = lazy_compile(
-    r":(?:\\?/){2}(?=[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?)[^\s\"<>`@:\\]*)*@)")
+    r":(?:\\?/){2}(?=[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?|<(?!/)|>)[^\s\"<>`@:\\]*)*@)")
 
 #: The same percent-encoded (:data:`.text_userinfo._ENCODED`): ``:`` or ``%3A``, two
 #: ``/`` or ``%2F`` (each maybe after a backslash, ``%5C``), then ``@`` or ``%40`` before
@@ -48,8 +49,12 @@ _SCHEME_BACKWARD = lazy_compile(r"[A-Za-z0-9+.\-]*(?:(?<=[Bb]2)%[A-Za-z0-9+.\-]*
 #: What a URL's scheme follows no word's character, as the readers' look behind says: an
 #: ASCII one (a scheme is ASCII: a URL right after a character not ASCII starts there,
 #: ``連絡先はhttps://ada:...@h``, prose without blanks; read as no URL, its password
-#: sent in clear till review148).
-_WORDLIKE = lazy_compile(r"[A-Za-z0-9_+.\-%]")
+#: sent in clear till review148). Nor a ``_`` (``x_https://``) or digits, ``+``, ``.``,
+#: ``-`` before its first letter (``1https://``, :data:`_LEAD`): a scheme starts at a
+#: letter, and one glued so was read as no URL, its password sent (hostile59).
+_WORDLIKE = lazy_compile(r"[A-Za-z0-9+.\-%]")
+#: What a scheme's run (:data:`_SCHEME_BACKWARD`'s) may hold before its first letter.
+_LEAD = lazy_compile(r"[0-9+.\-]*")
 
 
 #: How far back a run is read in a copy of its own before the whole text is reversed;
@@ -87,18 +92,21 @@ def userinfo_matches(text: str, scan: re.Pattern[str], at: re.Pattern[str]
     word_end = kept = 0
     for separator in scan.finditer(text):
         colon = separator.start()
-        start = colon - backward_run(text, colon, _SCHEME_BACKWARD, reverse)
-        if start >= colon:
+        run = colon - backward_run(text, colon, _SCHEME_BACKWARD, reverse)
+        if run >= colon:
             continue
-        if start >= word_end and text[start].isascii() and text[start].isalpha() and (
-                start == 0 or _WORDLIKE.match(text, start - 1) is None):
+        lead = _LEAD.match(text, run, colon)  # (to its first letter: 1https://)
+        start = run if lead is None else lead.end()
+        if start >= word_end and start < colon and text[start].isascii() and (
+                text[start].isalpha()) and (start > run or start == 0
+                                            or _WORDLIKE.match(text, start - 1) is None):
             found = at.match(text, start)
             if found is not None:
                 word_end = found.end()
                 if found.start() >= kept:
                     kept = found.end()
                     yield found
-        start += 2  # (a sign's escape's hex digits: the scheme after them)
+        start = run + 2  # (a sign's escape's hex digits: the scheme after them)
         if (3 <= start < colon and text[start - 3] == "%" and text[start].isascii()
                 and text[start].isalpha() and text[start - 3:start].upper() in SIGN_ESCAPES):
             found = at.match(text, start)
