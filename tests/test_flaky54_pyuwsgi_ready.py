@@ -21,10 +21,20 @@ Real pyuwsgi, a real collector on 127.0.0.1.
 from __future__ import annotations
 
 import signal
+import subprocess
 from pathlib import Path
 
+import requests
+
 from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
+from tests.support.ports import free_ports
+from tests.support.processes import LINE_WAIT, start_server, stop_server
+from tests.support.runserver import children
+from tests.support.signal_dispositions import catches
+from tests.support.uwsgi_run import APP, MASTER_STOPS, WORKER_STOPS, paths
 from tests.test_delivery47_pyuwsgi import CALLS, SCRIPT, Run, _run, collector, pytestmark
+from tests.test_e2e_servers import server_env, uwsgi_argv
 
 __all__ = ["collector", "pytestmark"]
 
@@ -100,3 +110,75 @@ def test_a_stop_once_the_run_yields_ends_a_worker_slow_to_start(
     """Before: the master's SIGINT reached the second worker before uWSGI's handlers, in
     Python's; the master waited for it until its mercy (set to 120 s here)."""
     _stopped_while_held(tmp_path, collector, "worker", "--worker-reload-mercy", "120")
+
+
+#: delivery36's app (uWSGI's own start: the library set its ``uwsgi.post_fork_hook`` in
+#: the master), whose second worker waits inside the library's preparation of its
+#: stops (``uwsgi_stop._prepare``, before its handler) until "go", or 10 s.
+PREPARING = APP.replace("def grouping", '''\
+import time
+
+import uwsgi
+
+from readme_metrics.delivery import uwsgi_exit
+
+_options = uwsgi_exit.uwsgi_options
+
+
+def _held_options():
+    if uwsgi.worker_id() == 2 and not os.path.exists("held"):
+        with open("held", "w") as held:
+            held.write(str(os.getpid()))
+        give_up = time.monotonic() + 10
+        while not os.path.exists("go") and time.monotonic() < give_up:
+            time.sleep(0.05)
+    return _options()
+
+
+uwsgi_exit.uwsgi_options = _held_options
+
+
+def grouping''', 1)
+assert PREPARING != APP
+
+
+def test_a_stop_while_a_worker_prepares_its_stops_ends_the_worker(
+        tmp_path: Path, collector: Collector) -> None:
+    """The master's SIGINT ("killing workers") reaches the second worker inside the
+    library's post-fork hook (``_prepare``), in Python's handler inherited from the
+    master: a KeyboardInterrupt there. Before: it left the hook (printed), the SIGINT
+    was spent, the worker served on and the master waited for it (its mercy: 120 s
+    here)."""
+    (tmp_path / "d54_app.py").write_text(PREPARING)
+    port = free_ports(1)[0]
+    env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
+                     README_SHUTDOWN_TIMEOUT="3")
+    output = tmp_path / "uwsgi.log"
+    with output.open("wb") as log:
+        process = start_server(
+            uwsgi_argv(port, "d54_app:app", "--processes=2", "--worker-reload-mercy=120"),
+            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    held = tmp_path / "held"
+    try:
+        # The master in its loop, the second worker held, the first one ready.
+        wait_until(lambda: held.exists() and held.read_text() != "" and all(
+            catches(process.pid, stop) for stop in MASTER_STOPS), timeout=60)
+        first = [pid for pid in children(process.pid) if pid != int(held.read_text())]
+        wait_until(lambda: len(first) == 1 and all(
+            catches(first[0], stop) for stop in WORKER_STOPS), timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        assert requests.get(f"{base}/f0", timeout=LINE_WAIT).status_code == 200
+        process.send_signal(signal.SIGINT)
+        wait_until(lambda: "killing workers" in output.read_text(errors="replace"),
+                   timeout=60)
+        (tmp_path / "go").touch()
+        try:
+            code = process.wait(LINE_WAIT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"no end {LINE_WAIT:g} s after the SIGINT:\n"
+                                 + output.read_text(errors="replace")) from None
+    finally:
+        stop_server(process)
+    said = output.read_text(errors="replace")
+    assert code == 0, said
+    assert paths(collector) == ["f0"], said
