@@ -26,7 +26,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.runserver import CALLER, Served, children, held_env, serving
-from tests.support.uwsgi_run import paths
+from tests.support.uwsgi_run import paths, wait_takes_its_stops
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("pyuwsgi") is None,
@@ -154,14 +154,18 @@ class Run:
         return set(delivered) & set(self.answered), said_in(said_text)[0]
 
 
-def _run(tmp_path: Path, collector: Collector, *options: str
-         ) -> AbstractContextManager[Served]:
+@contextmanager
+def _run(tmp_path: Path, collector: Collector, *options: str, script: str = SCRIPT
+         ) -> Iterator[Served]:
     """The script serving on a free port with ``options``; logs sent at the exit only,
-    within 3 s (``shutdown_timeout``), POSTs bounded at 5 s."""
+    within 3 s (``shutdown_timeout``), POSTs bounded at 5 s. Yielded once uWSGI takes
+    its stops (flaky54: a SIGINT before was lost, CI98)."""
     (tmp_path / "app47.py").write_text(APP)
-    (tmp_path / "serve47.py").write_text(SCRIPT)
+    (tmp_path / "serve47.py").write_text(script)
     env = held_env(collector, tmp_path, "3", README_TIMEOUT="5")
-    return serving(["serve47.py", "{port}", *options], env, tmp_path, "server.log")
+    with serving(["serve47.py", "{port}", *options], env, tmp_path, "server.log") as served:
+        wait_takes_its_stops(served.process, served.output)
+        yield served
 
 
 @pytest.fixture
@@ -208,6 +212,7 @@ def test_sigterms_brutal_reload_sends_what_the_workers_held(
         served.wait_said("binary reloading uWSGI")
         run.let_go()  # (the new workers' /hold answer at once)
         run.call(CALLS, "after")  # (served by the reloaded master's workers)
+        wait_takes_its_stops(served.process, served.output)  # (the new master's loop)
         served.process.send_signal(signal.SIGINT)
         code, said = run.ended()
     delivered, lost_said = run.counts(said)
@@ -230,6 +235,7 @@ def test_sighups_graceful_reload_sends_what_the_workers_held(
         served.wait_said("binary reloading uWSGI")
         wait_until(lambda: served.said().count("spawned uWSGI worker 2") == 2, timeout=60)
         run.call(CALLS, "after")
+        wait_takes_its_stops(served.process, served.output)
         served.process.send_signal(signal.SIGINT)
         code, said = run.ended()
     delivered, lost_said = run.counts(said)

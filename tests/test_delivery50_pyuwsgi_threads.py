@@ -33,7 +33,7 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.runserver import CALLER, held_env, serving
-from tests.support.uwsgi_run import paths
+from tests.support.uwsgi_run import paths, wait_takes_its_stops
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("pyuwsgi") is None,
@@ -109,6 +109,7 @@ def test_a_threads_workers_stop_in_a_request_sends_what_its_other_thread_served(
     env = held_env(collector, tmp_path, "3", README_TIMEOUT="5")
     try:
         with serving(["serve50.py", "{port}"], env, tmp_path, "server.log") as served:
+            wait_takes_its_stops(served.process, served.output)  # (flaky54)
             # Both cores held by an unlogged request; the one in the other thread let go:
             # the main thread stays in its own, each logged call goes to the other.
             for name in ("blockA", "blockB"):

@@ -130,9 +130,17 @@ _HOOKED = "_readme_metrics_post_fork"
 
 
 def _post_fork() -> None:
-    """In a worker's main thread, right after uWSGI forked it (before its handlers)."""
+    """In a worker's main thread, right after uWSGI forked it (before its handlers). A
+    stop that comes before the library's handler is set goes to Python's, inherited
+    from the master (the master's "killing workers" SIGINT: a KeyboardInterrupt here):
+    the worker ends as uWSGI's handler would have ended it (flaky54: else the
+    interrupt left the hook, the SIGINT was spent, and the worker served on, the
+    master waiting for it until its mercy)."""
     if threading.current_thread() is threading.main_thread():
-        _prepare()
+        try:
+            _prepare()
+        except KeyboardInterrupt:
+            _stopped()
 
 
 def arm() -> None:
@@ -323,12 +331,17 @@ def _wait(read: int) -> None:
             return
         for signum in taken:
             if signum in STOPS and signal.getsignal(signum) is _noted:
-                try:
-                    if _close is not None:
-                        _close()
-                except Exception:  # noqa: BLE001 - (close_all never raises)
-                    pass
-                _end_me()
+                _stopped()
+
+
+def _stopped() -> None:
+    """The library's exit (``close_all``), then the worker's end (:func:`_end_me`)."""
+    try:
+        if _close is not None:
+            _close()
+    except BaseException:  # noqa: BLE001 - (close_all never raises; a second SIGINT)
+        pass
+    _end_me()
 
 
 def _end_me() -> None:
