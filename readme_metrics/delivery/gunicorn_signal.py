@@ -140,6 +140,9 @@ def watch_stop() -> None:
             if "gunicorn.workers.base" in sys.modules:
                 _watch_asgi(_worker_up_the_stack())
             return
+        from readme_metrics.delivery import gunicorn_quit  # (it wraps as Noted does)
+
+        gunicorn_quit.guard_set(worker)  # (gthread: a quit inside a quit, delivery82)
         if not callable(handler) or _is_asgi(worker):
             return  # (SIG_DFL, SIG_IGN, a handler not set from Python; -k asgi's loop's)
         noted = Noted(handler)
@@ -203,6 +206,9 @@ def watch_fork() -> None:
                 noted = Noted(handler)
                 setattr(worker, name, noted)
                 _record(worker, noted)
+        from readme_metrics.delivery import gunicorn_quit  # (it wraps as Noted does)
+
+        gunicorn_quit.guard_fork(worker)  # (gthread: a quit inside a quit, delivery82)
         init_signals = getattr(worker, "init_signals", None)
         if callable(init_signals) and "init_signals" not in vars(worker):
 
