@@ -224,9 +224,8 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
         streamed = getattr(capture, "streaming", False)
         left: Optional[asyncio.Task[object]]
         frame: Any = None
-        found = chain_of(loop, request) if waited else None
-        if waited and found is None and handler_ended(loop, request):
-            waited = False  # (the server cancelled it: as sync_cut's SERVER_CANCELLED)
+        found = chain_of(loop, request) if waited else None  # (none: the server's cancel?)
+        waited = waited and (found is not None or not handler_ended(loop, request))
         if waited:
             # (Django's cancel ended it, or no task; a stream's end finishes it, as before)
             if found is None or found[0].done() or streamed:
