@@ -85,6 +85,7 @@ from readme_metrics.django_tasks import (
     chain_of,
     chain_task,
     django_cancelled,
+    handler_ended,
     handler_gone,
     handler_waits,
     sync_chain_left,
@@ -223,8 +224,9 @@ def await_verdict(capture: Capture, waited: bool = False) -> None:
         streamed = getattr(capture, "streaming", False)
         left: Optional[asyncio.Task[object]]
         frame: Any = None
+        found = chain_of(loop, request) if waited else None  # (none: the server's cancel?)
+        waited = waited and (found is not None or not handler_ended(loop, request))
         if waited:
-            found = chain_of(loop, request)
             # (Django's cancel ended it, or no task; a stream's end finishes it, as before)
             if found is None or found[0].done() or streamed:
                 if found is not None and found[0].done() and cancelled_by_django(found[0]):

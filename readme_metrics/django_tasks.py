@@ -9,7 +9,8 @@ handler); :func:`django_cancelled`, Django cancelling it (the client left);
 :func:`sync_chain_left`, either, asked from the sync chain's thread (asgiref's);
 :func:`task_awaiting`, the loop's task whose awaited coroutines hold a given frame (the
 handler's call for a scope, the chain's for a request); :func:`chain_of`, the chain's task
-for a request from the handler's own list, ended or not. All never raise (an odd loop, an
+for a request from the handler's own list, ended or not; :func:`handler_ended`, the
+handler gone with that task running on (delivery84). All never raise (an odd loop, an
 older Django or asgiref: nothing known). Split out of :mod:`.django_abandoned`
 (delivery65), which decides what the log says from them.
 """
@@ -21,8 +22,8 @@ from typing import Any, Optional
 
 __all__ = ["CLIENT_LEFT", "HANDLE", "HANDLER_CALL", "PROCESS_REQUEST", "SERVER_CANCELLED",
            "VERDICT", "cancelled_by_django", "cancelling", "chain_of", "chain_task",
-           "django_cancelled", "handler_gone", "handler_waits", "sync_chain_left",
-           "task_awaiting"]
+           "django_cancelled", "handler_ended", "handler_gone", "handler_waits",
+           "sync_chain_left", "task_awaiting"]
 
 #: What :func:`sync_chain_left` tells: the chain's task still waits (the server cancelled
 #: Django's handler), or is gone (Django cancelled it: the client left).
@@ -166,6 +167,21 @@ def chain_of(loop: asyncio.AbstractEventLoop, request: object
             chain.get_coro(), "__qualname__", "") != PROCESS_REQUEST:
         return None
     return chain, found[1]
+
+
+def handler_ended(loop: asyncio.AbstractEventLoop, request: object) -> bool:
+    """Where :func:`chain_of` found no ``handle``: whether the chain's task for
+    ``request`` runs on, not cancelled, Django's handler having ended (the server
+    cancelled it). The sync chain's thread takes it for a handler still waiting
+    (:func:`sync_chain_left`: None) where the request runs in another's
+    thread-sensitive context, which the handler's exit leaves as it was: daphne's
+    pipelined request, whose app instance daphne makes from the first one's task
+    (delivery84). Never raises."""
+    try:
+        left = task_awaiting(loop, PROCESS_REQUEST, "request", request)
+        return left is not None and not left.done() and not cancelling(left)
+    except Exception:  # noqa: BLE001 - an odd loop: nothing known
+        return False
 
 
 def _frame_awaited(loop: asyncio.AbstractEventLoop, qualname: str, name: str,

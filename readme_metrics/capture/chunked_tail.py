@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["LAST_CHUNK", "data_held"]
+__all__ = ["LAST_CHUNK", "body_start", "data_held"]
 
 #: The last chunk, without trailer fields, as Twisted writes it at a chunked body's end.
 LAST_CHUNK = b"0\r\n\r\n"
@@ -29,23 +29,36 @@ def data_held(tail: bytes, ended: bool, written: int) -> int:
     last chunk written after them) whose body had ``written`` bytes in all: the part of
     the body that never went out when ``tail`` is what the server still buffered. Once
     all of them are counted, what comes before is the head. Never raises."""
-    end = len(tail)
+    held = _counted(tail, ended, written)[0]
+    return held if held < written else written
+
+
+def body_start(tail: bytes, ended: bool, written: int) -> Optional[int]:
+    """Where in ``tail`` (as :func:`data_held`'s) the body's first chunk starts, where it
+    holds the whole body (the head, or its end, before it); else None (delivery84)."""
+    held, end = _counted(tail, ended, written)
+    return end if end is not None and held >= written else None
+
+
+def _counted(tail: bytes, ended: bool, written: int) -> tuple[int, Optional[int]]:
+    """(the body bytes counted back from ``tail``'s end, at most just past ``written``;
+    where the first chunk counted starts, None where it started before ``tail``)."""
+    end: Optional[int] = len(tail)
     if ended:
         if not tail.endswith(LAST_CHUNK):
-            return 0  # (a part of the last chunk only)
-        end -= len(LAST_CHUNK)
+            return 0, None  # (a part of the last chunk only)
+        end = len(tail) - len(LAST_CHUNK)
     held = 0
-    while end > 0 and held < written:
+    while end and held < written:
         if tail[end - 2:end] != b"\r\n":
-            break  # (a part of the CRLF after a chunk's data: its LF)
+            return held, None  # (a part of the CRLF after a chunk's data: its LF)
         stop = end - 2
         start = _chunk_start(tail, stop)
         if start is None:  # the chunk's data started before the tail: what it holds is data
-            held += stop
-            break
+            return held + stop, None
         end, size = start
         held += size
-    return held if held < written else written
+    return held, end
 
 
 def _chunk_start(tail: bytes, stop: int) -> Optional[tuple[int, int]]:

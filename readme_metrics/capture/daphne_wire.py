@@ -26,7 +26,7 @@ import sys
 from functools import partial
 from typing import Any, Optional
 
-from readme_metrics.capture.chunked_tail import data_held
+from readme_metrics.capture.chunked_tail import body_start, data_held
 
 __all__ = ["ALL", "NONE", "PART", "UNWRITTEN", "DaphneWire", "daphne_wire"]
 
@@ -110,17 +110,20 @@ class DaphneWire:
     def went_out(self) -> str:
         """Once the loop writes no more of it (the connection closed, or the loop
         ended), what of the answer reached the kernel, for the client: :data:`ALL`
-        (nothing left in the buffers), :data:`NONE` (its status line still buffered:
-        nothing before it was, as the view's answer is the connection's last),
-        :data:`PART` (a later part of it buffered)."""
+        (nothing left in the buffers), :data:`NONE` (all of it still buffered: its whole
+        body, and before it its head from its status line on), :data:`PART` (its start
+        went out). The buffers may hold an earlier answer's end before it, a pipelined
+        request's (delivery84; before, its bytes taken for this answer's start: "in
+        part", the client having none of it)."""
         try:
             if self.transport is None or self._unwritten() == 0:
                 return ALL
-            transport = self.transport
-            first = transport.dataBuffer[transport.offset:transport.offset + 5]
-            if len(first) < 5 and transport._tempDataBuffer:
-                first = (first + b"".join(transport._tempDataBuffer))[:5]
-            return NONE if first == b"HTTP/" else PART
+            request, held = self.request, self._held()
+            start = self._body_start(held)
+            if start is None:
+                return PART
+            at = held.rfind(b"%s %d " % (request.clientproto, request.code), 0, start)
+            return NONE if at >= 0 and held.find(b"\r\n\r\n", at) == start - 4 else PART
         except Exception:  # noqa: BLE001 - an odd transport: as the app's answer
             return ALL
 
@@ -134,8 +137,7 @@ class DaphneWire:
             written = request.sentLength
             if transport is None or written.__class__ is not int:
                 return None
-            held = (transport.dataBuffer[transport.offset:]
-                    + b"".join(transport._tempDataBuffer))
+            held = self._held()
             if request.chunked:
                 left = data_held(held, bool(request.finished), written)
             else:  # (the body is the buffers' end: all of it, where they hold the head too)
@@ -143,6 +145,19 @@ class DaphneWire:
             return written - left
         except Exception:  # noqa: BLE001 - an odd transport or request: not known
             return None
+
+    def _body_start(self, held: bytes) -> Optional[int]:
+        """Where the answer's body starts in ``held`` (the buffers: the answer is the
+        connection's last), where they hold the whole body; else None."""
+        request = self.request
+        written = request.sentLength
+        if request.chunked:
+            return body_start(held, bool(request.finished), written)
+        return len(held) - written if len(held) >= written else None
+
+    def _held(self) -> bytes:
+        transport = self.transport
+        return transport.dataBuffer[transport.offset:] + b"".join(transport._tempDataBuffer)
 
     def _unwritten(self) -> int:
         transport = self.transport
