@@ -29,9 +29,10 @@ closed meanwhile (asyncio's TLS one closed twice raises from every call) makes t
 a plain one.
 
 Over TLS a client's close_notify is data, which the server's TLS layer takes for the
-client's end (delivery75). The server is not let read there: the body's whole records
-are read off the socket and handed to its TLS protocol (:mod:`.tls_feed`), the server
-kept paused, so a close_notify landing behind them, even between a look at the socket
+client's end (delivery75). The server is not let read there: the body's records (as
+far as they came, delivery83; those before a close_notify that came with them too) are
+read off the socket and handed to its TLS protocol (:mod:`.tls_feed`), the server kept
+paused, so a close_notify landing behind them, even between a look at the socket
 and the read, stays in the socket until the wait's hold ends (delivery78). Where they
 cannot be handed over (the socket's head no record's header; a TLS protocol that takes
 no buffer): one behind bytes the server took, whose message has not come,
@@ -252,6 +253,21 @@ def _held(transport: Any, reader: Any, paused: bool, none: bool,
     return paused or (_reading(transport, reader) and _pause(reader))
 
 
+async def _fed_first(task: asyncio.Future[Message], feeding: Any, transport: Any,
+                     copy: socket.socket, reader: Any, remaining: Optional[int],
+                     owed: Owed, left: float) -> bool:
+    """Over TLS, the body's last records in the socket with the client's close_notify
+    behind them: hand them over, the close_notify left there, the server kept paused,
+    and wait for their message (True once it came). False where they do not carry all
+    of the rest (a client's end before it): the caller stops at the end."""
+    fed, plain = feed(feeding, transport, copy, remaining, owed, whole=True)
+    if fed <= 0 or not _pause(reader):  # (uvloop's TLS resumed the socket's reading)
+        return False
+    owed.left = None if remaining is None else remaining - plain
+    await asyncio.wait([task], timeout=max(left, FEED_LOOK))
+    return task.done()
+
+
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any, half_closed: Callable[[], bool],
                          began: Optional[float] = None, sized: bool = True,
@@ -322,7 +338,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if task.done() or not woke.done():
                 break
             if half_closed():
-                ended = True
+                ended = not (feeding is not None and copy is not None and await _fed_first(
+                    task, feeding, transport, copy, reader, remaining, owed, left))
                 break
             if feeding is not None and copy is not None:
                 fed, plain = feed(feeding, transport, copy, remaining, owed)  # (delivery78)

@@ -123,20 +123,21 @@ def body_bytes(data: bytes, remaining: Optional[int], tls13: bool,
 
 
 def feed(protocol: Any, transport: Any, copy: socket.socket,
-         remaining: Optional[int], owed: Owed) -> tuple[int, int]:
+         remaining: Optional[int], owed: Owed, whole: bool = False) -> tuple[int, int]:
     """Read the body's records off ``copy`` (the socket under ``transport``, the server
     paused), as far as they have arrived, and hand them to the server's TLS
     ``protocol`` (:func:`tls_protocol`): (the bytes handed over, 0 when none is the
     body's yet, :data:`UNTOLD` when the socket's head cannot be told or a transport
     closed meanwhile; their plaintext, as :func:`body_bytes`). ``owed.bytes`` is kept
-    (see :class:`Owed`). Never raises."""
+    (see :class:`Owed`). ``whole``: only records that carry all of the rest (a client's
+    close_notify behind them: :func:`.tls_records.past_body`), else 0. Never raises."""
     try:
         data, tls13 = socket_head(transport, LOOK)
         if tls13 is None:
             return UNTOLD, 0
         count, plain, still = body_bytes(data, remaining, tls13, owed.bytes)
-        if count <= 0:
-            return count, 0
+        if count <= 0 or (whole and (remaining is None or still or plain < remaining)):
+            return min(count, 0), 0
         buffer = protocol.get_buffer(count)
         if len(buffer) < count:
             return UNTOLD, 0
