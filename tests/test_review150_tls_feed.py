@@ -121,21 +121,16 @@ def test_a_rest_dripped_in_tiny_records_or_bytes(
     assert entry["request"]["postData"]["text"] == "short" + rest.decode(), entry["request"]
 
 
-STALLS = pytest.mark.xfail(strict=False, reason=(
-    "review150, not fixed: tls_feed reads whole records only; a record not whole at the "
-    "socket's head keeps the receive buffer full (its segments' memory), the client's "
-    "window shut: the wait spins to its end and the body is logged cut (asyncio)"))
-
-
 @SERVERS
-@pytest.mark.parametrize("loop", [pytest.param("asyncio", marks=STALLS),
-                                  pytest.param("uvloop", marks=NO_UVLOOP)])
+@LOOPS
 def test_a_huge_rest_then_close_notify(
         server: str, loop: str, collector: Collector, tmp_path: Path) -> None:
     """1 MiB of rest in one write with close_notify behind it (more than LOOK, and more
     than the servers' flow control lets wait): the answer whole, the body's size told.
-    On asyncio (uvicorn and hypercorn) since delivery78: 147,461 bytes logged (8 of 8
-    runs; 82eb50ac logged it whole), see :data:`STALLS`."""
+    On asyncio (uvicorn and hypercorn) from delivery78 to delivery83: 147,461 bytes
+    logged (8 of 8 runs; 82eb50ac logged it whole): the feed read whole records only, and
+    one not whole at the socket's head kept the receive buffer full (its segments'
+    memory), the client's window shut, the wait spinning to its end."""
     rest = b"y" * (1 << 20)
     with _served(server, loop, collector, tmp_path) as (port, context), \
             connected(port, context) as client:

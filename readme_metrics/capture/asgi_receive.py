@@ -31,6 +31,7 @@ from readme_metrics.capture.asgi_servers import (
     uvicorn_unread,
 )
 from readme_metrics.capture.asgi_watch import TURNS, watched_within
+from readme_metrics.capture.tls_feed import Owed
 from readme_metrics.capture.tls_records import past_body
 
 if TYPE_CHECKING:
@@ -351,6 +352,7 @@ class RequestSide:
             until = self._drain_until
         trio = None if running_asyncio_loop() is not None else running_trio()
         began = time.perf_counter()  # (the app is held back from here)
+        owed = Owed()  # (a TLS record handed over in part: its rest, across the waits)
         try:
             while (not body.eof and not self._disconnected and not self._receiving
                    and body.room > 0):
@@ -380,7 +382,8 @@ class RequestSide:
                         # client's end that comes meanwhile is read after the answer.
                         message, ended = await watched_within(
                             self._read_ahead, left, transport, self._client_done, began,
-                            sized=body.remaining is not None, remaining=body.remaining)
+                            sized=body.remaining is not None, remaining=body.remaining,
+                            owed=owed)
                         if ended:
                             continue  # (half-closed: what the server has, above)
                 if message is None:

@@ -29,9 +29,10 @@ closed meanwhile (asyncio's TLS one closed twice raises from every call) makes t
 a plain one.
 
 Over TLS a client's close_notify is data, which the server's TLS layer takes for the
-client's end (delivery75). The server is not let read there: the body's whole records
-are read off the socket and handed to its TLS protocol (:mod:`.tls_feed`), the server
-kept paused, so a close_notify landing behind them, even between a look at the socket
+client's end (delivery75). The server is not let read there: the body's records (as
+far as they came, delivery83; those before a close_notify that came with them too) are
+read off the socket and handed to its TLS protocol (:mod:`.tls_feed`), the server kept
+paused, so a close_notify landing behind them, even between a look at the socket
 and the read, stays in the socket until the wait's hold ends (delivery78). Where they
 cannot be handed over (the socket's head no record's header; a TLS protocol that takes
 no buffer): one behind bytes the server took, whose message has not come,
@@ -52,7 +53,7 @@ from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
 from readme_metrics.capture.server_reading import socket_reader
-from readme_metrics.capture.tls_feed import UNTOLD, feed, tls_protocol
+from readme_metrics.capture.tls_feed import UNTOLD, Owed, feed, tls_protocol
 from readme_metrics.capture.tls_records import notify_next
 
 __all__ = ["TURNS", "socket_reader", "watched_within"]
@@ -252,10 +253,25 @@ def _held(transport: Any, reader: Any, paused: bool, none: bool,
     return paused or (_reading(transport, reader) and _pause(reader))
 
 
+async def _fed_first(task: asyncio.Future[Message], feeding: Any, transport: Any,
+                     copy: socket.socket, reader: Any, remaining: Optional[int],
+                     owed: Owed, left: float) -> bool:
+    """Over TLS, the body's last records in the socket with the client's close_notify
+    behind them: hand them over, the close_notify left there, the server kept paused,
+    and wait for their message (True once it came). False where they do not carry all
+    of the rest (a client's end before it): the caller stops at the end."""
+    fed, plain = feed(feeding, transport, copy, remaining, owed, whole=True)
+    if fed <= 0 or not _pause(reader):  # (uvloop's TLS resumed the socket's reading)
+        return False
+    owed.left = None if remaining is None else remaining - plain
+    await asyncio.wait([task], timeout=max(left, FEED_LOOK))
+    return task.done()
+
+
 async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                          timeout: float, transport: Any, half_closed: Callable[[], bool],
                          began: Optional[float] = None, sized: bool = True,
-                         remaining: Optional[int] = None
+                         remaining: Optional[int] = None, owed: Optional[Owed] = None
                          ) -> tuple[Optional[Message], bool]:
     """(the message ``read_ahead()`` gives within ``timeout`` seconds, else None; whether
     the wait stopped at the client's end, before the server read it), the server's
@@ -272,7 +288,9 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     the server meanwhile, lost the body (uvicorn took it for a disconnect, hypercorn
     closed the connection: asgi11 (b)). It is read that much later now, as the app
     answers. ``remaining``: the body's plaintext still to come (None: not known), which
-    tells the body's records from what lands behind them over TLS (:mod:`.tls_feed`).
+    tells the body's records from what lands behind them over TLS (:mod:`.tls_feed`);
+    ``owed``: what the feed left of this drain (:class:`.tls_feed.Owed`), given to each
+    of its calls, none made a turn of the loop after another (a fresh one by default).
     """
     task = read_ahead()
     if task.done():
@@ -281,6 +299,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
     deadline = time.perf_counter() + timeout
     reader, copy = _watching(transport)
     tls = reader is not None and reader is not transport  # (socket_reader's: TLS)
+    owed = Owed() if owed is None else owed
+    remaining = owed.bound(remaining)
     ended = False
     paused = False
     failed = False
@@ -299,12 +319,13 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                 turns -= 1
                 left = 0.0  # a turn: what came is seen, none is waited for
             if not held and (copy is None or not _reading(transport, reader)):
+                owed.bytes = 0  # (the server reads a record's rest itself, if at all)
                 await asyncio.wait([task], timeout=left)  # (or paused by the server)
                 break
             woke: asyncio.Future[None] = loop.create_future()
             paused = True  # (resumed at the end even when the pause raised part way)
             if not held and not _pause(reader):  # closed meanwhile: a plain wait, no hold
-                lost = True
+                lost, owed.bytes = True, 0
                 await asyncio.wait([task], timeout=left)
                 break
             loop.add_reader(fd, _wake, woke)
@@ -317,18 +338,19 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if task.done() or not woke.done():
                 break
             if half_closed():
-                ended = True
+                ended = not (feeding is not None and copy is not None and await _fed_first(
+                    task, feeding, transport, copy, reader, remaining, owed, left))
                 break
             if feeding is not None and copy is not None:
-                fed, plain = feed(feeding, transport, copy, remaining)  # (delivery78)
+                fed, plain = feed(feeding, transport, copy, remaining, owed)  # (delivery78)
                 if fed != UNTOLD:
                     if not _pause(reader):  # (uvloop's TLS resumed the socket's reading)
-                        lost = True  # closed meanwhile: a plain wait
+                        lost, owed.bytes = True, 0  # closed meanwhile: a plain wait
                         await asyncio.wait([task], timeout=left)
                         break
                     held = True
                     if remaining is not None:
-                        remaining -= plain
+                        remaining = owed.left = remaining - plain
                     if fed == 0:  # (nothing whole that is the body's: a look later)
                         await asyncio.wait([task], timeout=min(left, FEED_LOOK))
                     continue
@@ -343,6 +365,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             # Data: the server reads it, and is paused again (at the loop's top) as
             # soon as it took it, before it reads a client's end right behind it.
             paused = held = False
+            owed.bytes = 0  # (the server reads a record's rest itself)
             if not _resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
             took = await _taken(fd)

@@ -18,7 +18,9 @@ but a last one of close_notify's size with nothing behind it (2 bytes of a chunk
 framing, ``\\r\\n`` written alone, are that size too: held until more comes behind them,
 or the wait's time is up, the body then logged incomplete); under TLS 1.2 every
 application data record, up to an alert (close_notify is one). A record is handed over
-once it is whole (what the server's TLS layer reads next is then a record's header).
+as far as it has arrived, its rest as it comes (:class:`Owed`): a record left part way
+in the socket kept the kernel's receive buffer full (its segments' memory), the
+client's window shut, and a 1 MiB body was logged cut on asyncio (review150).
 Bytes at the socket's head that are no record's header (the server's TLS layer took a
 record's start before the pause): nothing is told, the caller lets the server read.
 So it does where no TLS protocol takes a buffer (asyncio's before Python 3.11, whose
@@ -44,7 +46,7 @@ from readme_metrics.capture.tls_records import (
     socket_head,
 )
 
-__all__ = ["UNTOLD", "body_bytes", "feed", "tls_protocol"]
+__all__ = ["UNTOLD", "Owed", "body_bytes", "feed", "tls_protocol"]
 
 #: What :func:`feed` and :func:`body_bytes` give where the socket's head cannot be told.
 UNTOLD = -1
@@ -69,49 +71,82 @@ def tls_protocol(transport: Any) -> Any:
         return None
 
 
-def body_bytes(data: bytes, remaining: Optional[int], tls13: bool) -> tuple[int, int]:
-    """(how many bytes at the head of ``data``, what the socket holds, are whole records
-    of the body (see the module), 0 when none is yet or :data:`UNTOLD` where the head
-    is no record's header; the plaintext they carry under TLS 1.3, else 0).
-    ``remaining``: the body's plaintext still to come, None when not known (chunked)."""
-    at, plain = 0, 0
+class Owed:
+    """What :func:`feed` left of a drain's body: the ciphertext still to come of a record
+    it handed over in part (the socket's head is that record's middle till then), and
+    the body's plaintext still to come at most (None: not known), less what was handed
+    over. Carried across a drain's :func:`.watched_within` calls, between which no turn
+    of the loop passes (the server reads nothing between them); ``bytes`` is cleared
+    wherever the server is let read (it reads the record's rest itself then)."""
+
+    __slots__ = ("bytes", "left")
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.left: Optional[int] = None
+
+    def bound(self, remaining: Optional[int]) -> Optional[int]:
+        """``remaining`` (counted from what the capture was given), or less: what was
+        handed over and has not come back as a message yet."""
+        if remaining is None or self.left is None:
+            return remaining
+        return min(remaining, self.left)
+
+
+def body_bytes(data: bytes, remaining: Optional[int], tls13: bool,
+               owed: int = 0) -> tuple[int, int, int]:
+    """(how many bytes at the head of ``data``, what the socket holds, are the body's
+    records (see the module), a last one's arrived part too, 0 when none is yet or
+    :data:`UNTOLD` where the head is no record's header; the plaintext they carry under
+    TLS 1.3, a part's whole record's, else 0; the bytes of the last record still to
+    come). ``remaining``: the body's plaintext still to come, None when not known
+    (chunked); ``owed``: the bytes still to come of a record handed over in part, at
+    the head of ``data``."""
+    if owed >= len(data):
+        return len(data), 0, owed - len(data)
+    at, plain = owed, 0
     while (head := record_header(data, at)) is not None:
         kind, length = head
         end = at + 5 + length
         if kind != APPLICATION_DATA:
-            return (UNTOLD if at == 0 and kind != ALERT else at), plain  # (an alert)
-        if end > len(data):
-            return at, plain  # (a record not whole yet: handed over once it is)
+            return (UNTOLD if at == 0 and kind != ALERT else at), plain, 0  # (an alert)
         if tls13:
             if remaining is not None and plain >= remaining:
-                return at, plain  # past the rest: close_notify, or a next request
-            if remaining is None and length == TLS13_NOTIFY and end == len(data):
-                return at, plain  # (chunked: close_notify's size, nothing behind it)
+                return at, plain, 0  # past the rest: close_notify, or a next request
+            if remaining is None and length == TLS13_NOTIFY and end >= len(data):
+                return at, plain, 0  # (chunked: close_notify's size, nothing behind it)
             plain += max(length - TLS13_OVERHEAD, 0)
+        if end > len(data):
+            return len(data), plain, end - len(data)  # (its rest handed over as it comes)
         at = end
-    return (UNTOLD if at == 0 and len(data) >= 5 else at), plain
+    return (UNTOLD if at == 0 and len(data) >= 5 else at), plain, 0
 
 
 def feed(protocol: Any, transport: Any, copy: socket.socket,
-         remaining: Optional[int]) -> tuple[int, int]:
-    """Read the body's whole records off ``copy`` (the socket under ``transport``, the
-    server paused) and hand them to the server's TLS ``protocol`` (:func:`tls_protocol`):
-    (the bytes handed over, 0 when none is the body's yet, :data:`UNTOLD` when the
-    socket's head cannot be told or a transport closed meanwhile; their plaintext, as
-    :func:`body_bytes`). Never raises."""
+         remaining: Optional[int], owed: Owed, whole: bool = False) -> tuple[int, int]:
+    """Read the body's records off ``copy`` (the socket under ``transport``, the server
+    paused), as far as they have arrived, and hand them to the server's TLS
+    ``protocol`` (:func:`tls_protocol`): (the bytes handed over, 0 when none is the
+    body's yet, :data:`UNTOLD` when the socket's head cannot be told or a transport
+    closed meanwhile; their plaintext, as :func:`body_bytes`). ``owed.bytes`` is kept
+    (see :class:`Owed`). ``whole``: only records that carry all of the rest (a client's
+    close_notify behind them: :func:`.tls_records.past_body`), else 0. Never raises."""
     try:
         data, tls13 = socket_head(transport, LOOK)
         if tls13 is None:
             return UNTOLD, 0
-        count, plain = body_bytes(data, remaining, tls13)
-        if count <= 0:
-            return count, 0
+        count, plain, still = body_bytes(data, remaining, tls13, owed.bytes)
+        if count <= 0 or (whole and (remaining is None or still or plain < remaining)):
+            return min(count, 0), 0
         buffer = protocol.get_buffer(count)
         if len(buffer) < count:
             return UNTOLD, 0
         got = copy.recv_into(buffer, count, getattr(socket, "MSG_DONTWAIT", 0))
         if got:
             protocol.buffer_updated(got)  # (what was taken goes to the server, always)
-        return (count, plain) if got == count else (UNTOLD, 0)  # (short: never, paused)
+        if got != count:  # (short: never, paused)
+            return UNTOLD, 0
+        owed.bytes = still
+        return count, plain
     except Exception:  # noqa: BLE001 - a socket or transport gone meanwhile
         return UNTOLD, 0
