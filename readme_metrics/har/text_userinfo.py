@@ -374,6 +374,11 @@ def _deeper(text: str) -> str:
     out: list[str] = []
     kept = read = 0
     for start, window, to_text in deeper_windows(text):
+        if window is None:  # (past the windows read: the rest hidden unread, hostile60)
+            start = max(start, read)
+            out += text[kept:start], escaped_redacted(text[start:])
+            kept = len(text)
+            break
         if start < read:
             continue
         found = _ESCAPED.match(window) if "\\u" in window else None  # (as in the text)
