@@ -93,8 +93,8 @@ def _request(
             or (exchange.request_body_size < 0 and max_body_bytes == 0)
             or (exchange.request_body_incomplete and (
                 exchange.request_body_size < 0 or (exchange.request_body_declared or 0) > 0))):
-        # mimeTypes are the Content-Type as sent, the caller's key masked (redacted when
-        # the lists hide it: headers() notes it so).
+        # mimeTypes are the Content-Type as sent, the caller's key masked (redacted only
+        # when the denylist names it: headers() notes it so).
         post = bodies.safely(
             bodies.post_data, exchange.request_body, request["bodySize"], noted, active,
             max_body_bytes, exchange.request_body_incomplete, exchange.request_body_declared,
@@ -115,7 +115,7 @@ def _response(
     caller: Optional[CallerKey], gated: bool,
 ) -> tuple[dict[str, Any], Optional[str]]:
     """The HAR ``response`` object, and its Content-Type as sent (its mimeType is
-    redacted when the lists hide Content-Type; ``gated``: :func:`headers`')."""
+    redacted when the denylist names Content-Type; ``gated``: :func:`headers`')."""
     # (The x-documentation-url's tail is read only with lists: not made without; cpu25.)
     response_headers, noted = headers(exchange.response_headers, active, caller,
                                       None if active is None else f"/logs/{exchange.id}",

@@ -161,7 +161,7 @@ def _denies(redactor: Redactor, name: str, dashed: Optional[str]) -> bool:
 
 
 def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[CallerKey]) -> str:
-    """The value of a header the allowlist alone hides, as redirectURL shows
+    """The value of a header the allowlist alone hides, as mimeType and redirectURL show
     it: a URL's query still follows the lists, its unkeyed parts are hidden, the
     caller's key is still masked."""
     if kind == _URL:
@@ -301,11 +301,9 @@ def headers(
                                      else _redacts(redactor, name, dashed)) and (
                 low != DOCS_HEADER or own is None or not value.endswith(own)
                 or redactor.denies(name)):
-            if note and low not in noted and low != "content-type" and not _denies(
-                    redactor, name, dashed):
-                # The allowlist alone hides it: redirectURL repeats it, but it is the
-                # HAR's own field, not a key SPEC 6's lists match. (mimeType repeats the
-                # Content-Type as logged, its mark: its value went out so till hostile59.)
+            if note and low not in noted and not _denies(redactor, name, dashed):
+                # The allowlist alone hides it: mimeType and redirectURL repeat it, but
+                # they are the HAR's own fields, not keys SPEC 6's lists match.
                 noted[low] = _unlisted(value, kind, redactor, caller)
             value = redacted(value)
         elif kind == _MASKED:
