@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Optional
 
 from readme_metrics._wording import counted
+from readme_metrics.delivery.batcher_close import stop_reason
 from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ def late_reason(batch: Batch, outcome: Outcome) -> Optional[str]:
     """The reason the logs of ``batch`` are counted under, its POST having come to
     ``outcome`` after a close gave it up (None: delivered). Not sent again: no time is
     left, so a failure is a drop at shutdown, ``unknown`` where a POST of it went in
-    full unanswered (``Batch.cut_short``: set by the attempt, this one included)."""
+    full unanswered (``Batch.cut_short``: set by the attempt, this one included), as
+    :func:`~.batcher_close.stop_reason` counts any batch given up on at a stop."""
     verdict = outcome.verdict
     if verdict == SENT:
         return None
@@ -37,7 +39,7 @@ def late_reason(batch: Batch, outcome: Outcome) -> Optional[str]:
         return "auth"
     if verdict == FAIL:
         return outcome.reason or "tls"
-    return "unknown" if batch.cut_short else "shutdown"
+    return stop_reason(batch)
 
 
 def say_given_up(logger: QuietLogger, warnings: LogLimiter, endpoint: str, count: int,
