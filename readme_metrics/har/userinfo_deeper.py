@@ -32,7 +32,7 @@ from urllib.parse import unquote_to_bytes
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.userinfo_starts import SIGN_ESCAPES, backward_run
 
-__all__ = ["DEEPER", "FOUND", "MOST_FOUND", "MOST_WINDOWS", "SCAN", "deeper_windows"]
+__all__ = ["DEEPER", "FOUND", "MOST_FOUND", "MOST_WINDOWS", "deeper_windows"]
 
 #: What a deeper spelling holds: an escaped ``%`` before ``:``, ``/``, a backslash or
 #: ``@``, or an escaped backslash then ``u00`` (one search of the text, which few texts
@@ -54,11 +54,9 @@ _ENDS = r"\s&=+\"'<>\\`"
 #: What a look for a separator's ``@`` reads: to an end or another separator at most.
 _LOOK = "(?:[^" + _ENDS + "@%:]|(?!" + _SEPARATOR + "|" + _AT + ")[%:])*"
 
-#: A separator (group 1), then (group 2) its ``@`` ahead before an end or another
-#: separator: each look reads to the next separator at most.
-SCAN = lazy_compile("(" + _SEPARATOR + ")(?=" + _LOOK + "(" + _AT + "))")
-#: Such a separator spelled one encoding deeper, or whose ``@`` is: what SCAN finds and
-#: its separator or its ``@`` holds ``%25`` or ``u00`` (where a window starts or ends).
+#: A separator (before an end or another separator: each look reads to the next
+#: separator at most) with its ``@`` ahead, spelled one encoding deeper, or whose ``@``
+#: is: its separator or its ``@`` holds ``%25`` or ``u00`` (where a window starts or ends).
 #: Each branch starts with ``:`` or ``%`` (the engine then tries no other character).
 _AFTER_COLON = ("(?:(?:" + _SLASH_DEEPER + _SLASH + "|" + _SLASH + _SLASH_DEEPER + ")(?="
                 + _LOOK + _AT + ")|" + _SLASH + "{2}(?=" + _LOOK + _AT_DEEPER + "))")

@@ -10,7 +10,18 @@ from typing import Callable, Iterator, Optional
 from urllib.parse import quote
 
 from readme_metrics.har import text_userinfo
-from readme_metrics.har.userinfo_deeper import _END, SCAN, _decoded, _scheme_start
+from readme_metrics.har.userinfo_deeper import (
+    _AT,
+    _END,
+    _LOOK,
+    _SEPARATOR,
+    _decoded,
+    _scheme_start,
+)
+
+#: 95ed93e6's one scan (the library's until hostile60, which finds windows with FOUND): a
+#: separator (group 1), then (group 2) its ``@`` ahead before an end or another separator.
+SCAN = re.compile("(" + _SEPARATOR + ")(?=" + _LOOK + "(" + _AT + "))")
 
 
 def _deeper(separator: str, at: str) -> bool:
