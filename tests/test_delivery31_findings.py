@@ -66,7 +66,7 @@ def post_thread_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
         finally:
             raised.set()
 
-    def end_once_counted(batcher: Batcher, *args: Any, **kwargs: Any) -> tuple[int, int, int]:
+    def end_once_counted(batcher: Batcher, *args: Any, **kwargs: Any) -> tuple[int, int]:
         wait_until(lambda: not batcher.queue.in_flight, timeout=GUARD)
         return end_close(batcher, *args, **kwargs)
 

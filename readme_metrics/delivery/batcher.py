@@ -325,13 +325,15 @@ class Batcher(BatchPutting, BatchClosing):
         """401/403: drop the batch and all that waits; True if this began a new pause,
         which ``say()`` then said before the batch is settled (its flush answered False:
         the reason is logged by then, not after; outside the lock, a log handler may be
-        slow)."""
+        slow). A batch a POST of which went in full unanswered (``cut_short``: timed
+        out, closed by the server) is ``unknown``, not ``auth``: the API may have its
+        logs from that POST (delivery85: ``dropped_auth``, before)."""
         with self.lock:
             fresh = self.health.pause_locked(seconds)
         if fresh:
             say()
         with self.lock:
-            self.queue.settle_locked(batch, "auth")
+            self.queue.settle_locked(batch, "unknown" if batch.cut_short else "auth")
             self.queue.drop_waiting_locked("auth")
             self.queue.wake.notify_all()
             return fresh

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LOOK", "SETTLE", "BatchClosing", "stop_reason"]
 
-#: How long past an interrupt's wait the senders of the POSTs cut at its end are given
-#: to come back and settle them (an answer read as the cut came counts as such).
+#: How long past a close's deadline (an interrupt's wait) the senders of the POSTs cut
+#: there are given to come back and settle them (an answer read as the cut came counts
+#: as such, in the close's line too).
 SETTLE = 0.5
 #: How often that wait looks (settling wakes no one it could wait on).
 LOOK = 0.02
@@ -114,7 +115,7 @@ class BatchClosing:
         self.unattended = True
         return True
 
-    def end_unattended(self) -> Optional[tuple[int, int, int]]:
+    def end_unattended(self) -> Optional[tuple[int, int]]:
         """For a sender that found nothing more to send: :meth:`end_close` if the close
         began after :meth:`release` and no other sender still posts; else None."""
         with self.lock:
@@ -174,17 +175,20 @@ class BatchClosing:
                 self.queue.recount_locked(count, was, reason)
             return "sent" if reason is None else "dropped_" + reason
 
-    def end_close(self, in_flight: bool = False) -> tuple[int, int, int]:
-        """Give up on what is left: (logs dropped now, logs still in flight, logs in
-        POSTs cut at the close's deadline already: :meth:`cut_at_close`).
+    def end_close(self) -> tuple[int, int]:
+        """Give up on what is left: (logs dropped now, never sent; logs in POSTs sent in
+        full and cut unanswered: the API may have them), with those cut at the close's
+        deadline already (:meth:`cut_at_close`).
 
-        ``in_flight`` (the close reached its deadline): the batches still in flight are
-        given up on too, now, as those POSTs were cut at it (or cannot be: a SOCKS
-        proxy's): counted ``dropped_shutdown`` by the time the close returns, not by
-        their sender once back (which then only recounts them as what came of its POST:
-        :meth:`ended_late`, a 202 read as the close cut it ``sent``, each log once).
-        Left to the senders, ``stats`` right after ``close()`` showed them ``queued``
-        though its warning had said them not delivered (blackbox6, delivery32).
+        The batches still in flight are given up on too, now (the caller waited for
+        their senders first: :meth:`settle_in_flight`): counted by the time the close
+        returns, not by their sender once back (which then only recounts them as what
+        came of its POST: :meth:`ended_late`, a 202 read as the close cut it ``sent``,
+        each log once). Left to the senders, ``stats`` right after ``close()`` showed
+        them ``queued`` though its warning had said them not delivered (blackbox6,
+        delivery32); before delivery85 a close that ended before its deadline left them
+        so, and said them "still waiting for the Metrics API's answer" within its "not
+        delivered" total.
         """
         queue = self.queue
         with self.lock:
@@ -201,35 +205,41 @@ class BatchClosing:
                 queue.retries.remove(batch)
                 self._cut_locked(batch, True)
             dropped = queue.drop_waiting_locked("shutdown") - late
-            if in_flight:
-                for batch in list(queue.in_flight):
-                    # Its request under way or written in full: the API may have read it
-                    # (its sender not back to say); none went yet (connecting, being
-                    # encoded): it has none of it (delivery79).
-                    self._cut_locked(batch, may_have(batch, under_way=True))
+            for batch in list(queue.in_flight):
+                # Its request under way or written in full: the API may have read it
+                # (its sender not back to say); none went yet (connecting, being
+                # encoded): it has none of it (delivery79).
+                self._cut_locked(batch, may_have(batch, under_way=True))
             self.closing = False  # a sender still stuck in I/O settles when it returns
             queue.wake.notify_all()
             queue.done.notify_all()
             cut, unsent, self.cut, self.cut_unsent = self.cut, self.cut_unsent, 0, 0
-            return dropped + unsent, queue.accepted - queue.resolved, cut
+            return dropped + unsent, cut
+
+    def settle_in_flight(self, until: float, stuck: frozenset[int]) -> None:
+        """Wait for the POSTs in flight to be settled by their senders (answered, or cut
+        at ``until``, the close's deadline: a cut one's sender comes back at once), a
+        moment (:data:`SETTLE`) past ``until`` at most; not for those posted by a thread
+        in ``stuck``. Then :meth:`end_close` counts only what no answer settled, and the
+        close's line agrees with ``stats`` (delivery85: a 202 whose head came as the
+        close cut its POST was said "unknown" in the line, then counted ``sent``)."""
+        queue = self.queue
+        with self.lock:
+            while any(batch.sent_at and batch.poster not in stuck
+                      for batch in queue.in_flight):
+                left = until + SETTLE - time.monotonic()
+                if left <= 0:
+                    return
+                queue.done.wait(min(left, LOOK))
 
     def wait_in_flight(self, until: float, stuck: frozenset[int]) -> None:
         """For an interrupt's close: no POST begins from now on (:attr:`halted`), and
         those in flight end by ``until`` (the caller cut them there: ``on_close``);
-        wait for them to be settled by their senders, a moment past ``until`` at most
-        (a cut one's sender comes back at once). Not for those posted by a thread in
-        ``stuck`` (the interrupted one's, a signal handler's: they cannot go on).
-        Returns early at another interrupt (a third Ctrl-C)."""
-        queue = self.queue
+        :meth:`settle_in_flight`. Returns early at another interrupt (a third Ctrl-C)."""
         with self.lock:
             self.halted = True
             self.deadline = min(self.deadline, until)
             try:
-                while any(batch.sent_at and batch.poster not in stuck
-                          for batch in queue.in_flight):
-                    left = until + SETTLE - time.monotonic()
-                    if left <= 0:
-                        return
-                    queue.done.wait(min(left, LOOK))
+                self.settle_in_flight(until, stuck)
             except (KeyboardInterrupt, SystemExit):
                 return

@@ -226,19 +226,23 @@ class Closing:
                 self._send_inline(force=True, deadline=deadline)
         # The checker too (.checks): no GET of the API's host after close() returned.
         self._checker.stop(deadline - time.monotonic())
+        # The POSTs in flight (answered, or cut at the deadline) settled by their senders
+        # first: the line says what came of them (delivery85: a 202 read as the close
+        # cut its POST was said "unknown", then counted sent).
+        self._batcher.settle_in_flight(deadline, frozenset({threading.get_ident()}))
         left = deadline - time.monotonic()
-        self._closed(*self._batcher.end_close(in_flight=left <= EARLY), left=left)
+        self._closed(*self._batcher.end_close(), left=left)
         self._say_refused_closing()
         if not self._pool.running() and not self._transport_given:
             self._transport.close()
         process.let_go(self)
 
-    def _closed(self, dropped: int, pending: int, cut: int,
-                left: Optional[float] = None, interrupted: str = "") -> None:
+    def _closed(self, dropped: int, cut: int, left: Optional[float] = None,
+                interrupted: str = "") -> None:
         """Say what a close gave up on, if anything, ``left`` seconds before its
-        deadline (None: now): ``cut`` logs were in POSTs sent in full and cut at its
-        deadline, ``pending`` in POSTs still unanswered as it ends; ``interrupted``: the
-        interrupt that ended it (closing_interrupt), as said."""
+        deadline (None: now): ``dropped`` logs never sent, ``cut`` in POSTs sent in full
+        and cut unanswered (``Batcher.end_close``); ``interrupted``: the interrupt that
+        ended it (closing_interrupt), as said."""
         exit_read, exit_unsent = self._exit_cut
         if exit_read or exit_unsent:
             # Cut at the exit's bound, before this close: not the close's doing, and no
@@ -253,7 +257,7 @@ class Closing:
                 "(README_SHUTDOWN_TIMEOUT) of %gs after the main thread ended, the app's "
                 "threads serving on past it", said(exit_unsent, exit_read),
                 self.config.shutdown_timeout)
-        if dropped or pending or cut:
+        if dropped or cut:
             timeout, graceful = self._bound
             limit = f"shutdown_timeout (README_SHUTDOWN_TIMEOUT) of {timeout:g}s"
             if graceful is not None:  # (gunicorn_stop: said as the close began)
@@ -271,16 +275,11 @@ class Closing:
                     f"past {limit}"
                     if early else  # (":g": as the ASGI lifespan's line says it)
                     f"after {limit}")
-            if not early:  # those in flight at the deadline are being cut (end_by)
-                cut, pending = cut + pending, 0
-            # Sent in full, unanswered or cut so: the API may have them ("not delivered"
-            # alone hid it); not counted lost, said apart (delivery79 at an interrupt,
-            # delivery80 at the deadline, before: "N not delivered (C of them in POSTs ...").
+            # Sent in full, unanswered or cut so: the API may have them, said apart (before
+            # delivery80: "N not delivered (C of them in POSTs ..."; delivery85, a close
+            # ending early: "(P of them in POSTs still waiting ...)" within N).
             self._logger.warning(
-                "readme_metrics: closing gave up %s: %s%s%s%s", when,
-                said(dropped + pending, cut),
-                f" ({pending} of them in POSTs still waiting for the Metrics API's "
-                f"answer: it may have them)" if pending else "",
+                "readme_metrics: closing gave up %s: %s%s%s", when, said(dropped, cut),
                 self._same_as_said(),
                 # Why the retries were needed, or why POSTs are still unanswered: the
                 # last attempt's failure, if the API has not answered since (a close
@@ -290,7 +289,7 @@ class Closing:
                             self._sender.proxied, self._sender.proxy_elsewhere,
                             self._told))
 
-    def released_closed(self, ended: tuple[int, int, int]) -> None:
+    def released_closed(self, ended: tuple[int, int]) -> None:
         """The close a :meth:`release` began, ended by its last sender or by
         :meth:`drain_released` (``Batcher.end_unattended``'s ``ended``): what it gave up
         on and what it refused are said, as any close's (before delivery56 the refused

@@ -62,8 +62,8 @@ class ClosingInterrupt:
     _stop_began: tuple[float, int]
 
     if TYPE_CHECKING:  # (Delivery's own: closing.Closing)
-        def _closed(self, dropped: int, pending: int, cut: int,
-                    left: Optional[float] = None, interrupted: str = "") -> None: ...
+        def _closed(self, dropped: int, cut: int, left: Optional[float] = None,
+                    interrupted: str = "") -> None: ...
 
         def _say_refused_closing(self) -> None: ...
 
@@ -105,8 +105,8 @@ class ClosingInterrupt:
             # What is still in flight ends now: their senders settle nothing more once
             # back (end_close).
             self._attempt.close_begins(time.monotonic())
-            dropped, pending, cut = batcher.end_close(in_flight=True)
-            self._closed(dropped, pending, cut, left=left, interrupted=interruption(exc))
+            dropped, cut = batcher.end_close()
+            self._closed(dropped, cut, left=left, interrupted=interruption(exc))
             self._say_refused_closing()
         except Exception:  # pragma: no cover - the interrupt must go on whatever happens
             pass

@@ -35,8 +35,8 @@ def late_reason(batch: Batch, outcome: Outcome) -> Optional[str]:
         return None
     if verdict in (REJECT, SPLIT):
         return "rejected"
-    if verdict == PAUSE:
-        return "auth"
+    if verdict == PAUSE:  # (unknown if an earlier POST of it went in full: delivery85)
+        return "unknown" if batch.cut_short else "auth"
     if verdict == FAIL:
         return outcome.reason or "tls"
     return stop_reason(batch)

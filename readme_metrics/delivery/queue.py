@@ -368,7 +368,10 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         self.done.notify_all()
 
     def drop_waiting_locked(self, reason: str) -> int:
-        """Drop everything waiting or waiting for a retry; returns how many logs."""
+        """Drop everything waiting or waiting for a retry; returns how many logs. A
+        batch waiting for a retry after a POST of it went in full unanswered
+        (``cut_short``) is ``unknown``: the API may have it (delivery85: a 401's pause
+        counted it ``dropped_auth``; a close takes those out first, for its line)."""
         dropped = 0
         items = self.items
         if items:
@@ -382,5 +385,5 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         while self.retries:
             batch = self.retries.pop()
             dropped += batch.count
-            self.settle_locked(batch, reason)
+            self.settle_locked(batch, "unknown" if batch.cut_short else reason)
         return dropped

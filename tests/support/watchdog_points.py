@@ -83,9 +83,9 @@ def close_ends_once_the_sender_acted(monkeypatch: pytest.MonkeyPatch, batcher: B
         monkeypatch.setattr(batcher, name, telling(getattr(batcher, name)))
     end_close = batcher.end_close
 
-    def end_after_the_sender(in_flight: bool = False) -> tuple[int, int, int]:
+    def end_after_the_sender() -> tuple[int, int]:
         assert acted.wait(GUARD)
-        return end_close(in_flight)
+        return end_close()
 
     monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
     return acted
