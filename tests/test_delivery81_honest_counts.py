@@ -31,12 +31,13 @@ from typing import Any, Iterator
 
 import pytest
 
-from readme_metrics.delivery import process
+from readme_metrics.delivery import Delivery, process
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
     adds_up,
     item,
     make_delivery_fixture,
+    posting,
     said_counts,
 )
 from tests.support.fake_api import Collector, Reply
@@ -103,6 +104,19 @@ def head_then_held() -> Iterator[tuple[str, threading.Event]]:
         server.close()
 
 
+def closed_as_the_head_came(make_delivery: MakeDelivery, url: str,
+                            direct: bool) -> Delivery:
+    """3 logs posted to ``head_then_held``'s ``url`` in one POST (``timeout`` 60 s), its
+    202's head read, then ``close()`` with ``shutdown_timeout`` 0.5 s: it cuts the POST
+    at its deadline, the answer's body still held. The Delivery, closed."""
+    delivery = make_delivery(url, buffer_length=3, shutdown_timeout=0.5, timeout=60.0,
+                             direct=direct)
+    posting(delivery, "a", "b", "c", timeout=LINE_WAIT)
+    time.sleep(0.2)  # (its head read: nothing more comes before the deadline)
+    delivery.close()
+    return delivery
+
+
 @ROUTES
 def test_a_202_read_as_the_close_gave_the_post_up_is_counted_sent(
         make_delivery: MakeDelivery, head_then_held: tuple[str, threading.Event],
@@ -113,15 +127,7 @@ def test_a_202_read_as_the_close_gave_the_post_up_is_counted_sent(
     for good. Now ``sent`` 3, ``dropped`` 0, every log once."""
     url, body = head_then_held
     caplog.set_level(logging.DEBUG, logger="readme_metrics")
-    delivery = make_delivery(url, buffer_length=3, shutdown_timeout=0.5, timeout=60.0,
-                             direct=direct)
-    for name in ("a", "b", "c"):
-        assert delivery.submit(item(name))
-    queue = delivery._batcher.queue
-    wait_until(lambda: any(batch.sent_at for batch in queue.in_flight),
-               timeout=LINE_WAIT)
-    time.sleep(0.2)  # (its head read: nothing more comes before the deadline)
-    delivery.close()
+    delivery = closed_as_the_head_came(make_delivery, url, direct)
     assert adds_up(delivery.stats), delivery.stats
     body.set()
     # Its sender back: the close's debug line of the POST it had given up on.
@@ -240,10 +246,7 @@ def test_a_post_cut_while_connecting_is_not_delivered_not_unknown(
     unknown", ``dropped_unknown`` 1 (marked being written before it connected)."""
     delivery = make_delivery(backlog_full, buffer_length=1, shutdown_timeout=0.5,
                              timeout=60.0, direct=direct)
-    assert delivery.submit(item("a"))
-    queue = delivery._batcher.queue
-    wait_until(lambda: any(batch.sent_at for batch in queue.in_flight),
-               timeout=LINE_WAIT)
+    posting(delivery, "a", timeout=LINE_WAIT)
     time.sleep(0.2)  # (well into its connect)
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     delivery.close()

@@ -34,14 +34,20 @@ from readme_metrics.delivery import Delivery
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
     adds_up,
+    api_key_never_logged_fixture,
     item,
     make_delivery_fixture,
+    pool_join_at_once,
+    posting,
     said_counts,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-from tests.test_delivery81_honest_counts import head_then_held  # noqa: F401 (fixture)
+from tests.test_delivery81_honest_counts import (  # noqa: F401 (the fixture)
+    closed_as_the_head_came,
+    head_then_held,
+)
 
 ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
 
@@ -76,15 +82,7 @@ def test_the_close_line_says_a_202_read_as_it_cut_the_post_as_delivered(
     once the sender was back. Now no line (nothing lost), ``sent`` 3 as it returns."""
     url, body = head_then_held
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    delivery = make_delivery(url, buffer_length=3, shutdown_timeout=0.5, timeout=60.0,
-                             direct=direct)
-    for name in ("a", "b", "c"):
-        assert delivery.submit(item(name))
-    queue = delivery._batcher.queue
-    wait_until(lambda: any(batch.sent_at for batch in queue.in_flight),
-               timeout=LINE_WAIT)
-    time.sleep(0.2)  # (its head read: nothing more comes before the deadline)
-    delivery.close()
+    delivery = closed_as_the_head_came(make_delivery, url, direct)
     closed = delivery.stats
     body.set()
     final = _senders_back(delivery)
@@ -104,16 +102,9 @@ def test_a_close_ending_early_waits_for_the_post_in_flight(
     collector.replies.append(Reply(delay=0.3))
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     delivery = make_delivery(collector.url, buffer_length=1, shutdown_timeout=10.0)
-    assert delivery.submit(item("a"))
-    queue = delivery._batcher.queue
-    wait_until(lambda: any(batch.sent_at for batch in queue.in_flight),
-               timeout=LINE_WAIT)
-    pool = delivery._pool
-    pool.join = lambda deadline: not pool.running()  # type: ignore[method-assign]
-    try:
+    posting(delivery, "a", timeout=LINE_WAIT)
+    with pool_join_at_once(delivery):
         delivery.close()
-    finally:
-        del pool.join
     closed = delivery.stats
     final = _senders_back(delivery)
     lines = _lines(caplog, "closing gave up")

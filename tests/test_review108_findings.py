@@ -35,6 +35,7 @@ from tests.support.delivery import (
     build_id,
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
+    pool_join_at_once,
 )
 from tests.support.fake_api import Collector
 from tests.test_delivery32_findings import GUARD, after_the_senders, held
@@ -90,12 +91,8 @@ def test_a_batch_the_close_gave_up_before_its_deadline_is_not_posted_after(
     delivery = make_delivery(collector.url, buffer_length=1, shutdown_timeout=30.0)
     try:
         encoding_held(delivery, go, "log-0")
-        pool = delivery._pool
-        pool.join = lambda deadline: not pool.running()  # type: ignore[method-assign]
-        try:
+        with pool_join_at_once(delivery):
             delivery.close()
-        finally:
-            del pool.join
         assert delivery._batcher.deadline > time.monotonic()  # gave up before it
         assert after_the_senders(delivery, go) == (0, 0, 1, 0)
         assert collector.logs == []  # not posted after close() returned

@@ -10,6 +10,7 @@ imports these two names to have the fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -129,6 +130,25 @@ def worker_threads() -> list[threading.Thread]:
 
 
 MakeDelivery = Callable[..., Delivery]
+
+
+def posting(delivery: Delivery, *names: str, timeout: float = 60.0) -> None:
+    """Submit logs named ``names`` and wait until a POST of them began (``sent_at``)."""
+    assert all(delivery.submit(item(name)) for name in names)
+    queue = delivery._batcher.queue
+    wait_until(lambda: any(batch.sent_at for batch in queue.in_flight), timeout=timeout)
+
+
+@contextlib.contextmanager
+def pool_join_at_once(delivery: Delivery) -> Iterator[None]:
+    """Within it, the pool's join returns at once, as it does for senders that ended
+    (one started after it looked goes on: review108's seam)."""
+    pool = delivery._pool
+    pool.join = lambda deadline: not pool.running()  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del pool.join
 
 
 @pytest.fixture(name="never")
