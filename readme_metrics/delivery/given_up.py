@@ -1,11 +1,13 @@
 """What came of a POST that a close gave up on while it ran, once its sender is back.
 
-A close at its deadline (or an interrupt's) counts the logs of the POSTs still in flight
-as it ends (``Batcher.end_close``): ``dropped_unknown`` once a request went in full,
-``dropped_shutdown`` if not. Their senders come back after it, some with an answer (its
-status line and headers read as the close cut the POST). Before delivery81 nothing more
-was counted then: a 202 so read stayed ``dropped_unknown`` for good. Now the logs are
-counted as what came of it (``BatchClosing.ended_late``), each once.
+A close at its deadline (or an interrupt's) waits a moment for the senders of the POSTs
+it cut (``BatchClosing.settle_in_flight``: their answers are in its line), then counts
+the logs of those still in flight as it ends (``Batcher.end_close``):
+``dropped_unknown`` once a request went in full, ``dropped_shutdown`` if not. Their
+senders come back after it, some with an answer (its status line and headers read as
+the close cut the POST). Before delivery81 nothing more was counted then: a 202 so read
+stayed ``dropped_unknown`` for good. Now the logs are counted as what came of it
+(``BatchClosing.ended_late``), each once.
 """
 
 from __future__ import annotations
