@@ -56,6 +56,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 from readme_metrics import django_abandoned as abandoned
 from readme_metrics import django_interrupted as interrupted
+from readme_metrics import django_verdict
 from readme_metrics.capture import nesting, unclosed
 from readme_metrics.capture.unclosed import calling, returned
 from readme_metrics.config import MetricsApiConfig
@@ -239,7 +240,7 @@ class MetricsMiddleware:
             await sync_to_async(self._failed)(capture)
             raise
         capture.recorder.responded = time.perf_counter()
-        capture.client_ended = abandoned.client_ended()  # (before the hop: flaky52)
+        capture.client_ended = django_verdict.client_ended()  # (before the hop: flaky52)
         if not self.config.background_worker_mode:
             capture.inline = (self._inline, asyncio.get_running_loop())
         # Sync user code (request.user hits the database), so not on the event loop.
@@ -307,7 +308,7 @@ class MetricsMiddleware:
                   cut: Optional[Callable[[Capture], None]] = None) -> Any:
         """Log ``response``; ``cut``: Django's handler (ASGI) no longer waited for it (the
         server cancelled the handler, or Django the chain as the client left): makes the
-        log what the client got (:mod:`.django_abandoned`)."""
+        log what the client got (:mod:`.django_abandoned`, :mod:`.django_verdict`)."""
         try:
             if group is None:
                 self.pipeline.skip()

@@ -42,11 +42,11 @@ from readme_metrics.capture.wsgi_response import (
     sends_unallowed_body,
 )
 from readme_metrics.delivery.interrupted import handed
-from readme_metrics.django_abandoned import unsent_at_exit
 from readme_metrics.django_interrupted import server_answer
 from readme_metrics.django_meta import wsgi_meta
 from readme_metrics.django_rest import RestOnRead
 from readme_metrics.django_streams import async_stream, finish_at_close, sync_stream
+from readme_metrics.django_verdict import unsent_at_exit
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
@@ -85,7 +85,7 @@ class Capture:
         self.pending: Optional[Pending] = None  # the log made (handed once queued)
         self.in_call = False  # the sync chain's call runs (django_interrupted)
         # Not false while the log waits for what went out of a call Django's handler no
-        # longer waits for (django_abandoned.await_verdict): the server's send the chain's
+        # longer waits for (django_verdict.await_verdict): the server's send the chain's
         # task was given (True: none found); finished then, not as the view returns, nor
         # at a streamed answer's end or the response's close() (delivery62).
         self.verdict: object = False

@@ -177,17 +177,21 @@ def dotenv_where(variable: Optional[str] = None) -> str:
         return f"in {_env_file} (read, but without a value for it)"
     beside = _beside_the_script(variable) if variable else None
     if beside is not None:
-        return (f"in a .env file in the working directory ({_env_directory} has none; "
-                f"{beside}, beside the script run, sets {variable}, but is not read: run "
-                f"the app from {os.path.dirname(beside)}, or move the file to the working "
-                "directory)")
+        return _not_read(beside, f"{beside}, beside the script run, sets {variable}, but "
+                         "is not read")
     above = dotenv_above(variable) if variable else None
     if above is not None:
-        return (f"in a .env file in the working directory ({_env_directory} has none; "
-                f"{above} sets {variable}, but a .env in a folder above is not read: run "
-                f"the app from {os.path.dirname(above)}, or move the file to the working "
-                "directory)")
+        return _not_read(above, f"{above} sets {variable}, but a .env in a folder above "
+                         "is not read")
     return f"in a .env file in the working directory ({_env_directory} has none)"
+
+
+def _not_read(path: str, why: str) -> str:
+    """:func:`dotenv_where`'s words for a ``.env`` at ``path`` that sets the variable but
+    is not read (``why``), the working directory having none."""
+    return (f"in a .env file in the working directory ({_env_directory} has none; {why}: "
+            f"run the app from {os.path.dirname(path)}, or move the file to the working "
+            "directory)")
 
 
 def dotenv_elsewhere(directory: str,

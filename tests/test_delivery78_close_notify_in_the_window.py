@@ -15,37 +15,24 @@ TLS session in memory, as delivery75's; the body of a declared length or chunked
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
 
-from readme_metrics import MetricsApiConfig
-from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.capture import asgi_receive
 from readme_metrics.capture.sockets import unread_bytes
-from tests.support.fake_api import Collector, free_port
-from tests.support.polling import PATIENCE, wait_until
+from tests.support.fake_api import Collector
+from tests.support.polling import PATIENCE
 from tests.support.tls import make_certificates
-from tests.test_asgi_servers import NO_UVLOOP
+from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
+from tests.support.tls_bio import connected
 
 DECLARED = 100
 REST = b"x" * (DECLARED - 5)
-
-
-async def _noread(scope: Any, receive: Any, send: Any) -> None:
-    """Answers "ok" without reading the body."""
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
-    await send({"type": "http.response.body", "body": b"ok"})
 
 
 class _Gate:
@@ -77,11 +64,6 @@ class _Gate:
         return told
 
 
-def _pump(sock: socket.socket, outgoing: ssl.MemoryBIO) -> None:
-    if data := outgoing.read():
-        sock.sendall(data)
-
-
 def _parts(port: int, path: str, chunked: bool) -> tuple[bytes, bytes]:
     """(the head and the body's first 5 bytes, the body's rest): of :data:`DECLARED`
     bytes declared, or ``chunked`` (a chunk of 5, then one of 95 and the last, in one
@@ -101,155 +83,30 @@ def _client(port: int, context: ssl.SSLContext, path: str, gate: Optional[_Gate]
     the bare app's) the other 95, and close_notify (``gate``: when the capture's look
     has seen the rest alone; without: right behind it), the FIN behind (``fin``). Read
     until the server closed."""
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    raw, got = bytearray(), bytearray()
-    with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as sock:
-        while True:
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                _pump(sock, outgoing)
-                incoming.write(sock.recv(65536) or b"")
-        _pump(sock, outgoing)
-        first, second = _parts(port, path, chunked)
-        tls.write(first)
-        _pump(sock, outgoing)
-        tls.write(second)
-        rest = outgoing.read()
-        try:
-            tls.unwrap()  # close_notify (its answer never waited for)
-        except ssl.SSLWantReadError:
-            pass
-        notify = outgoing.read()
-        if gate is None:
-            while b"\r\n\r\nok" not in got:  # (the bare app's answer, before the rest)
-                incoming.write(sock.recv(65536) or b"")
-                got += _plain(tls)
-            sock.sendall(rest + notify)
+    first, second = _parts(port, path, chunked)
+    with connected(port, context, timeout=PATIENCE) as client:
+        client.send(first)
+        rest = client.sealed(second)
+        notify = client.close_notify()  # (its answer never waited for)
+        got = b""
+        if gate is None:  # (the bare app's answer, before the rest)
+            got = client.read_until(lambda got: b"\r\n\r\nok" in got, PATIENCE)
+            client.sock.sendall(rest + notify)
             if fin:
-                sock.shutdown(socket.SHUT_WR)
+                client.sock.shutdown(socket.SHUT_WR)
         else:
             gate.rest, gate.notify, gate.fin = len(rest), notify, fin
-            gate.sock = sock
+            gate.sock = client.sock
             assert gate.began.wait(PATIENCE)
-            sock.sendall(rest)
+            client.sock.sendall(rest)
             assert gate.sent.wait(PATIENCE), "the capture never looked at the rest alone"
-        try:
-            while chunk := sock.recv(65536):
-                raw += chunk
-        except OSError:
-            pass
-    incoming.write(bytes(raw))
-    return bytes(got + _plain(tls))
-
-
-def _plain(tls: ssl.SSLObject) -> bytes:
-    """What ``tls`` can decrypt of what came so far."""
-    got = bytearray()
-    try:
-        while chunk := tls.read(65536):
-            got += chunk
-    except (ssl.SSLError, ssl.SSLZeroReturnError):
-        pass  # (SSLWantReadError: a record not whole yet)
-    return bytes(got)
-
-
-def _accepts(port: int) -> bool:
-    """Whether a server listens on 127.0.0.1:``port`` (a connection, closed at once)."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=PATIENCE).close()
-        return True
-    except OSError:
-        return False
-
-
-def _loop_factory(loop: str) -> Any:
-    if loop == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop
-    return asyncio.new_event_loop
-
-
-def _hypercorn(app: Any, port: int, loop: str, certificates: Any
-               ) -> tuple[Callable[[], None], Callable[[], bool], Callable[[], None]]:
-    """(run hypercorn's asyncio worker on ``loop`` over TLS, whether it listens, stop it)."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.certfile, config.keyfile = str(certificates.cert), str(certificates.key)
-    stop: list[Any] = []
-
-    async def main() -> None:
-        stopped = asyncio.Event()
-        stop.append((asyncio.get_running_loop(), stopped))
-        await serve(app, config, shutdown_trigger=stopped.wait)  # type: ignore[arg-type]
-
-    def ended() -> None:
-        if stop:
-            running, stopped = stop[0]
-            running.call_soon_threadsafe(stopped.set)
-
-    def run() -> None:
-        running = _loop_factory(loop)()
-        try:
-            running.run_until_complete(main())
-        finally:
-            running.close()
-
-    return run, lambda: bool(stop) and _accepts(port), ended
-
-
-def _uvicorn(app: Any, port: int, loop: str, certificates: Any
-             ) -> tuple[Callable[[], None], Callable[[], bool], Callable[[], None]]:
-    """(run uvicorn on ``loop`` over TLS, whether it listens, stop it)."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", loop=loop,
-        ssl_certfile=str(certificates.cert), ssl_keyfile=str(certificates.key)))
-
-    def ended() -> None:
-        server.should_exit = True
-
-    return server.run, lambda: bool(server.started), ended
-
-
-@contextmanager
-def _served(server: str, loop: str, collector: Collector, certificates: Any
-            ) -> Iterator[int]:
-    """``server`` (``loop``) over TLS in a thread: the bare app at /bare, the wrapped one
-    elsewhere (its logs to ``collector``); its port."""
-    wrapped = MetricsMiddleware(_noread, MetricsApiConfig(
-        api_key="delivery78-key", grouping_function=lambda request: {"api_key": "d78"},
-        metrics_api=collector.url, buffer_length=1))
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        bare = scope.get("path", "").startswith("/bare")
-        await (_noread if bare else wrapped)(scope, receive, send)
-
-    port = free_port()
-    run, listening, ended = (_uvicorn if server == "uvicorn" else _hypercorn)(
-        app, port, loop, certificates)
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        wait_until(listening)
-        yield port
-    finally:
-        ended()
-        thread.join(PATIENCE)
-        wrapped.close()
+        return got + client.read_to_end()
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["sized", "chunked"])
 @pytest.mark.parametrize("fin", [False, True], ids=["close-notify", "close-notify-fin"])
-@pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=NO_UVLOOP)])
-@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+@LOOPS
+@SERVERS
 def test_a_close_notify_landing_after_the_look_loses_no_answer(
         server: str, loop: str, fin: bool, chunked: bool, collector: Collector,
         tmp_path: Path,
@@ -260,9 +117,7 @@ def test_a_close_notify_landing_after_the_look_loses_no_answer(
     gate = _Gate(asgi_receive.past_body)
     monkeypatch.setattr(asgi_receive, "past_body", gate)
     monkeypatch.setattr(asgi_receive, "GRACE", PATIENCE)  # (the rest comes in the wait)
-    certificates = make_certificates(tmp_path)
-    context = ssl.create_default_context(cafile=str(certificates.ca))
-    with _served(server, loop, collector, certificates) as port:
+    with served(server, loop, collector, tmp_path, "delivery78") as (port, context):
         bare = _client(port, context, "/bare/noread", None, fin, chunked)
         wrapped = _client(port, context, "/wrap/noread", gate, fin, chunked)
         log = collector.wait_for_log(lambda log: True)

@@ -25,21 +25,18 @@ from typing import Any
 import pytest
 
 from tests.support.delivery import (  # noqa: F401 (fixtures)
+    UNKNOWN,
     MakeDelivery,
     adds_up,
     item,
     make_delivery_fixture,
     said_counts,
+    said_with,
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Reply
+from tests.support.held_api import holding
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-
-_UNKNOWN = "unknown (in POSTs sent in full, cut unanswered: the Metrics API may have them)"
-
-
-def _gave_up(caplog: Any) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "closing gave up" in r.getMessage()]
 
 
 def test_a_close_at_its_deadline_says_a_post_read_unanswered_unknown(
@@ -49,10 +46,7 @@ def test_a_close_at_its_deadline_says_a_post_read_unanswered_unknown(
     unknown (...)", counted ``dropped_unknown`` 3, ``dropped_shutdown`` 0. Before: "3
     logs not delivered (3 of them in POSTs cut at the close, unanswered: ...)", counted
     ``dropped_shutdown`` 3."""
-    gate = threading.Event()
-    collector = Collector().start()
-    collector.judge = lambda received: Reply(gate=gate)
-    try:
+    with holding() as (collector, _):
         delivery = make_delivery(collector.url, buffer_length=3, shutdown_timeout=0.5,
                                  timeout=60.0)
         for name in ("a", "b", "c"):
@@ -60,13 +54,10 @@ def test_a_close_at_its_deadline_says_a_post_read_unanswered_unknown(
         collector.wait_for_logs(3, timeout=LINE_WAIT)  # read in full, its answer held
         caplog.set_level(logging.WARNING, logger="readme_metrics")
         delivery.close()
-    finally:
-        gate.set()
-        collector.stop()
-    said = _gave_up(caplog)
+    said = said_with(caplog, "closing gave up")
     assert len(said) == 1, said
     assert said_counts(said[0]) == (0, 3), said
-    assert _UNKNOWN in said[0] and "of them in POSTs cut at the close" not in said[0], said
+    assert UNKNOWN in said[0] and "of them in POSTs cut at the close" not in said[0], said
     stats = delivery.stats
     assert stats.get("dropped_unknown") == 3 and stats["dropped_shutdown"] == 0, stats
     assert stats["queued"] == 0 and adds_up(stats), stats
@@ -79,11 +70,8 @@ def test_a_batch_waiting_for_a_retry_after_a_timed_out_post_is_unknown_at_a_clos
     attempt due past its bound) and drops the batch. The API may have those logs (it read
     them, never answered): "0 logs not delivered, 2 unknown (...)", ``dropped_unknown``
     2. Before: "2 logs not delivered", ``dropped_shutdown`` 2."""
-    gate = threading.Event()
-    collector = Collector().start()
-    collector.replies.extend([Reply(gate=gate),
-                              Reply(status=503, headers={"Retry-After": "60"})])
-    try:
+    with holding(then=[Reply(status=503, headers={"Retry-After": "60"})]) as (
+            collector, _):
         delivery = make_delivery(collector.url, buffer_length=2, shutdown_timeout=5.0,
                                  timeout=0.5)
         for name in ("a", "b"):
@@ -95,13 +83,10 @@ def test_a_batch_waiting_for_a_retry_after_a_timed_out_post_is_unknown_at_a_clos
                    timeout=LINE_WAIT)
         caplog.set_level(logging.WARNING, logger="readme_metrics")
         delivery.close()
-    finally:
-        gate.set()
-        collector.stop()
-    said = _gave_up(caplog)
+    said = said_with(caplog, "closing gave up")
     assert len(said) == 1, said
     assert said_counts(said[0]) == (0, 2), said
-    assert _UNKNOWN in said[0], said
+    assert UNKNOWN in said[0], said
     stats = delivery.stats
     assert stats.get("dropped_unknown") == 2 and stats["dropped_shutdown"] == 0, stats
     assert stats["sent"] == 0 and adds_up(stats), stats
@@ -116,15 +101,12 @@ def test_an_interrupts_unknown_logs_are_not_counted_dropped_shutdown(
     counted them ``dropped_shutdown`` 3; now ``dropped_unknown`` 3."""
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         pytest.skip("SIGINT is not Python's KeyboardInterrupt here")
-    gate = threading.Event()
-    collector = Collector().start()
-    collector.judge = lambda received: Reply(gate=gate)
 
     def interrupt_once_closing() -> None:
         wait_until(lambda: delivery._batcher.closed, timeout=LINE_WAIT)
         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
-    try:
+    with holding() as (collector, _):
         delivery = make_delivery(collector.url, buffer_length=3, shutdown_timeout=60.0,
                                  timeout=60.0)
         for name in ("a", "b", "c"):
@@ -134,10 +116,7 @@ def test_an_interrupts_unknown_logs_are_not_counted_dropped_shutdown(
         caplog.set_level(logging.WARNING, logger="readme_metrics")
         with pytest.raises(KeyboardInterrupt):
             delivery.close()
-    finally:
-        gate.set()
-        collector.stop()
-    said = _gave_up(caplog)
+    said = said_with(caplog, "closing gave up")
     assert len(said) == 1 and said_counts(said[0]) == (0, 3), said
     stats = delivery.stats
     assert stats.get("dropped_unknown") == 3 and stats["dropped_shutdown"] == 0, stats

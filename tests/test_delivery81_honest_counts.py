@@ -33,25 +33,21 @@ import pytest
 
 from readme_metrics.delivery import Delivery, process
 from tests.support.delivery import (  # noqa: F401 (fixtures)
+    UNKNOWN,
     MakeDelivery,
     adds_up,
     item,
     make_delivery_fixture,
     posting,
     said_counts,
+    said_with,
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.held_api import holding
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import LINE_WAIT
 
-_UNKNOWN = "unknown (in POSTs sent in full, cut unanswered: the Metrics API may have them)"
 ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
-
-
-def _said(caplog: Any, needle: str, level: int = logging.WARNING) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.levelno >= level and needle in r.getMessage()]
 
 
 @pytest.fixture
@@ -131,7 +127,7 @@ def test_a_202_read_as_the_close_gave_the_post_up_is_counted_sent(
     assert adds_up(delivery.stats), delivery.stats
     body.set()
     # Its sender back: the close's debug line of the POST it had given up on.
-    wait_until(lambda: _said(caplog, "that the close had given up on", logging.DEBUG)
+    wait_until(lambda: said_with(caplog, "that the close had given up on", logging.DEBUG)
                or delivery.stats["sent"] == 3, timeout=LINE_WAIT)
     delivery._pool.join(time.monotonic() + LINE_WAIT)
     stats = delivery.stats
@@ -141,25 +137,21 @@ def test_a_202_read_as_the_close_gave_the_post_up_is_counted_sent(
 
 
 def test_retries_exhausted_after_posts_read_in_full_are_unknown(
-        make_delivery: MakeDelivery, collector: Collector, caplog: Any) -> None:
+        make_delivery: MakeDelivery, caplog: Any) -> None:
     """(b) 2 logs; every POST is read in full and never answered (``timeout`` 0.3 s),
     ``max_attempts`` 2 (each at the backoff's cap). Before: ``dropped_retries_exhausted``
     2, "dropping it". Now ``dropped_unknown`` 2, said as logs the Metrics API may have."""
-    never = threading.Event()
-    collector.judge = lambda received: Reply(gate=never)
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    try:
+    with holding() as (collector, _):
         delivery = make_delivery(collector.url, buffer_length=2, timeout=0.3,
                                  max_attempts=2, max_down_attempts=2, backoff_base=0.05)
         for name in ("a", "b"):
             assert delivery.submit(item(name))
         wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    finally:
-        never.set()
     stats = delivery.stats
     assert adds_up(stats), stats
     assert (stats["dropped_unknown"], stats["dropped_retries_exhausted"]) == (2, 0), stats
-    said = _said(caplog, "could not deliver a batch of 2 logs")
+    said = said_with(caplog, "could not deliver a batch of 2 logs")
     assert len(said) == 1 and "the Metrics API may have them" in said[0], said
 
 
@@ -175,12 +167,12 @@ def test_retries_exhausted_never_sent_stay_retries_exhausted(
     wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
     stats = delivery.stats
     assert (stats["dropped_retries_exhausted"], stats["dropped_unknown"]) == (2, 0), stats
-    said = _said(caplog, "could not deliver a batch of 2 logs")
+    said = said_with(caplog, "could not deliver a batch of 2 logs")
     assert len(said) == 1 and "may have them" not in said[0], said
 
 
 def test_a_post_cut_at_the_exits_bound_is_said_in_the_one_wording(
-        make_delivery: MakeDelivery, collector: Collector, caplog: Any,
+        make_delivery: MakeDelivery, caplog: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """(c) Inline, the main thread ended: a log's POST, read in full and never
     answered, is cut at the exit's bound (``shutdown_timeout`` 0.5 s); a log past it
@@ -188,9 +180,7 @@ def test_a_post_cut_at_the_exits_bound_is_said_in_the_one_wording(
     delivered, 1 unknown (in POSTs sent in full, cut unanswered: ...)" with where it was
     cut; before: "1 log not delivered: in POSTs cut at the exit's bound, ...;
     unanswered: the Metrics API may have them"."""
-    never = threading.Event()
-    collector.replies.append(Reply(gate=never))
-    try:
+    with holding(then=()) as (collector, _):
         delivery = make_delivery(collector.url, buffer_length=10, shutdown_timeout=0.5,
                                  background_worker_mode=False)
         delivery.post_waiting()  # (the main thread's end: nothing waits)
@@ -202,13 +192,11 @@ def test_a_post_cut_at_the_exits_bound_is_said_in_the_one_wording(
         caplog.set_level(logging.WARNING, logger="readme_metrics")
         caplog.clear()
         delivery.close()
-    finally:
-        never.set()
     stats = delivery.stats
     assert adds_up(stats) and stats["sent"] == 1 and stats["dropped_unknown"] == 1, stats
-    said = _said(caplog, "exit's bound")
+    said = said_with(caplog, "exit's bound")
     assert len(said) == 1, said
-    assert said_counts(said[0]) == (0, 1) and _UNKNOWN in said[0], said
+    assert said_counts(said[0]) == (0, 1) and UNKNOWN in said[0], said
 
 
 @pytest.fixture
@@ -250,7 +238,7 @@ def test_a_post_cut_while_connecting_is_not_delivered_not_unknown(
     time.sleep(0.2)  # (well into its connect)
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     delivery.close()
-    said = _said(caplog, "closing gave up")
+    said = said_with(caplog, "closing gave up")
     assert len(said) == 1 and said_counts(said[0]) == (1, 0), said
     stats = delivery.stats
     assert (stats["dropped_shutdown"], stats["dropped_unknown"]) == (1, 0), stats

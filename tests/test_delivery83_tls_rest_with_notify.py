@@ -1,20 +1,21 @@
 """delivery83: a body's last records and the client's close_notify in one segment, over
-uvicorn and hypercorn on asyncio and uvloop (review150's harness): the wait used to end
-at the close_notify (:func:`readme_metrics.capture.tls_records.past_body`) before the
-body's records were handed to the server, the body logged cut ("short" only: 8 of 8
-before). Now they are handed over first, the close_notify left in the socket."""
+uvicorn and hypercorn on asyncio and uvloop (review150's harness, now
+tests/support/tls_asgi_thread.py and tls_rest.py): the wait used to end at the
+close_notify (:func:`readme_metrics.capture.tls_records.past_body`) before the body's
+records were handed to the server, the body logged cut ("short" only: 8 of 8 before).
+Now they are handed over first, the close_notify left in the socket."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from readme_metrics.capture import asgi_receive
 from tests.support.fake_api import Collector
+from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
 from tests.support.tls_bio import connected
-from tests.test_review150_tls_feed import LOOPS, SERVERS, WAIT, _answered, _head, _served
+from tests.support.tls_rest import answered, rest_with_notify
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +31,11 @@ def test_the_rest_and_close_notify_in_one_write(
     """The rest (one record, or three) and close_notify in one write, the capture
     waiting: the answer whole and the body logged whole."""
     rest = b"v" * size
-    with _served(server, loop, collector, tmp_path) as (port, context), \
+    with served(server, loop, collector, tmp_path, "delivery83") as (port, context), \
             connected(port, context) as client:
-        client.send(_head(port, 5 + len(rest)) + b"short")
-        time.sleep(WAIT)
-        client.sock.sendall(client.sealed(rest) + client.close_notify())
-        got = client.read_to_end()
+        got = rest_with_notify(client, port, rest)
         log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got[:200]
+    assert answered(got), got[:200]
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["bodySize"] == 5 + size, entry["request"]["bodySize"]
 

@@ -11,82 +11,23 @@ and the log's body must be whole and each byte once; nothing may hang.
 from __future__ import annotations
 
 import socket
-import ssl
 import struct
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from readme_metrics import MetricsApiConfig
-from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.capture import asgi_receive
-from tests.support.fake_api import Collector, free_port
-from tests.support.polling import PATIENCE, wait_until
-from tests.support.tls import make_certificates
+from tests.support.fake_api import Collector
+from tests.support.polling import PATIENCE
+from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
 from tests.support.tls_bio import connected
-from tests.test_asgi_servers import NO_UVLOOP
-from tests.test_delivery78_close_notify_in_the_window import _hypercorn, _uvicorn
-
-WAIT = 0.3  # seconds the client lets the capture start its wait before the rest
-
-
-async def _noread(scope: Any, receive: Any, send: Any) -> None:
-    """Answers "ok" without reading the body."""
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
-    await send({"type": "http.response.body", "body": b"ok"})
-
-
-@contextmanager
-def _served(server: str, loop: str, collector: Collector, tmp_path: Path
-            ) -> Iterator[tuple[int, ssl.SSLContext]]:
-    certificates = make_certificates(tmp_path)
-    wrapped = MetricsMiddleware(_noread, MetricsApiConfig(
-        api_key="review150-key", grouping_function=lambda request: {"api_key": "r150"},
-        metrics_api=collector.url, buffer_length=1))
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        bare = scope.get("path", "").startswith("/bare")
-        await (_noread if bare else wrapped)(scope, receive, send)
-
-    port = free_port()
-    run, listening, ended = (_uvicorn if server == "uvicorn" else _hypercorn)(
-        app, port, loop, certificates)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        wait_until(listening)
-        yield port, ssl.create_default_context(cafile=str(certificates.ca))
-    finally:
-        ended()
-        thread.join(PATIENCE)
-        wrapped.close()
-
-
-def _head(port: int, declared: int, path: str = "/r150") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\n"
-            f"Content-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n").encode()
-
-
-SERVERS = pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
-LOOPS = pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=NO_UVLOOP)])
+from tests.support.tls_rest import WAIT, answered, head, rest_with_notify
 
 
 @pytest.fixture(autouse=True)
 def _long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(asgi_receive, "GRACE", 5.0)
-
-
-def _answered(got: bytes) -> bool:
-    return got.startswith(b"HTTP/1.1 200") and got.endswith(b"\r\n\r\nok")
 
 
 @SERVERS
@@ -98,10 +39,10 @@ def test_a_rest_dripped_in_tiny_records_or_bytes(
     (``bytes``: records split across segments), then close_notify: the answer whole,
     the log's body whole."""
     rest = bytes(range(65, 65 + 40))
-    with _served(server, loop, collector, tmp_path) as (port, context), \
+    with served(server, loop, collector, tmp_path, "review150") as (port, context), \
             connected(port, context) as client:
         client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client.send(_head(port, 5 + len(rest)) + b"short")
+        client.send(head(port, 5 + len(rest)) + b"short")
         time.sleep(WAIT)
         if split == "records":
             for byte in rest:
@@ -116,7 +57,7 @@ def test_a_rest_dripped_in_tiny_records_or_bytes(
         client.sock.sendall(client.close_notify())
         got = client.read_to_end()
         log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got
+    assert answered(got), got
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["postData"]["text"] == "short" + rest.decode(), entry["request"]
 
@@ -132,14 +73,11 @@ def test_a_huge_rest_then_close_notify(
     one not whole at the socket's head kept the receive buffer full (its segments'
     memory), the client's window shut, the wait spinning to its end."""
     rest = b"y" * (1 << 20)
-    with _served(server, loop, collector, tmp_path) as (port, context), \
+    with served(server, loop, collector, tmp_path, "review150") as (port, context), \
             connected(port, context) as client:
-        client.send(_head(port, 5 + len(rest)) + b"short")
-        time.sleep(WAIT)
-        client.sock.sendall(client.sealed(rest) + client.close_notify())
-        got = client.read_to_end()
+        got = rest_with_notify(client, port, rest)
         log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got[:200]
+    assert answered(got), got[:200]
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
 
@@ -153,11 +91,11 @@ def test_a_pipelined_request_behind_the_rest(
     """The rest and a second request (in one record, or records of their own) in one
     write: both answered, in order, each logged with its own body, each byte once."""
     rest = b"z" * 60
-    with _served(server, loop, collector, tmp_path) as (port, context), \
+    with served(server, loop, collector, tmp_path, "review150") as (port, context), \
             connected(port, context) as client:
-        client.send(_head(port, 5 + len(rest)) + b"short")
+        client.send(head(port, 5 + len(rest)) + b"short")
         time.sleep(WAIT)
-        second = _head(port, 6, "/second") + b"second"
+        second = head(port, 6, "/second") + b"second"
         sealed = client.sealed(rest + second) if together else (
             client.sealed(rest) + client.sealed(second))
         client.sock.sendall(sealed)
@@ -176,9 +114,9 @@ def test_a_client_that_resets_mid_record_hangs_nothing(
     """Half of the rest's record, then a reset: the server serves the next client at once
     and the first exchange is logged."""
     rest = b"w" * 200
-    with _served(server, loop, collector, tmp_path) as (port, context):
+    with served(server, loop, collector, tmp_path, "review150") as (port, context):
         with connected(port, context) as client:
-            client.send(_head(port, 5 + len(rest)) + b"short")
+            client.send(head(port, 5 + len(rest)) + b"short")
             time.sleep(WAIT)
             sealed = client.sealed(rest)
             client.sock.sendall(sealed[: len(sealed) // 2])
@@ -186,8 +124,8 @@ def test_a_client_that_resets_mid_record_hangs_nothing(
             client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                    struct.pack("ii", 1, 0))
         with connected(port, context) as other:
-            other.send(_head(port, 2) + b"hi")
-            got = other.read_until(_answered)
+            other.send(head(port, 2) + b"hi")
+            got = other.read_until(answered)
         log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got
+    assert answered(got), got
     assert log["request"]["log"]["entries"]

@@ -28,7 +28,8 @@
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
   wrapped ``send``), ``asgi_end.py`` (its grouping call and its log),
   ``asgi_receive.py`` (its request side: the wrapped ``receive``, reading an unread body
-  ahead; ``asgi_watch.py``: waiting for its rest with the server's reading paused) and
+  ahead; ``asgi_watch.py``: waiting for its rest with the server's reading paused,
+  ``server_reading.py``: the pause and the hold after it) and
   ``asgi_scope.py`` (reading an ASGI scope).
 
 Adapters (WSGI, Flask, Django, ASGI) translate their framework's objects into these

@@ -16,11 +16,12 @@ resumed until the socket's unread bytes drop, :func:`_taken`, then paused again 
 once: a client's end right behind the bytes is not read with them), and the wait goes
 on. Nothing blocks: every wait is the loop's. A server that paused its own reading
 (flow control) reads nothing meanwhile: then the wait is a plain one. Over TLS the
-transport paused is the one under the server's (:func:`socket_reader`): the TLS
+transport paused is the one under the server's (:func:`socket_reader`; the pause, the hold
+and their looks at a closed transport are :mod:`.server_reading`'s): the TLS
 transport's own pause leaves the socket read.
 
 A wait that ended with no message keeps the server's reading paused for as long again
-as the app was held back, the socket still watched (:class:`_Hold`): the app does all
+as the app was held back, the socket still watched (:class:`Hold`): the app does all
 that follows that much later than the bare app, and a client's end is read that much
 later too (else one the bare app's answer came before could drop an app's body that it
 awaited before sending). So does a wait that ended with the read ahead's message while
@@ -52,7 +53,14 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from readme_metrics.asgi_types import Message
-from readme_metrics.capture.server_reading import socket_reader
+from readme_metrics.capture.server_reading import (
+    Hold,
+    pause,
+    reading,
+    resume,
+    socket_reader,
+    watching,
+)
 from readme_metrics.capture.tls_feed import UNTOLD, Owed, feed, tls_protocol
 from readme_metrics.capture.tls_records import notify_next
 
@@ -61,9 +69,6 @@ __all__ = ["TURNS", "socket_reader", "watched_within"]
 #: Event loop turns given to a read ahead even when its time is used up (for a message
 #: in the socket that the server has not read yet, or one handed over from a thread).
 TURNS = 2
-#: Seconds between two looks of a hold (:class:`_Hold`) at whether the server closed the
-#: transport meanwhile.
-CLOSED_LOOK = 0.005
 #: Seconds between two looks at a socket whose bytes hold no whole record of the body yet
 #: (:func:`.tls_feed.feed`): the watch wakes at once while they wait there.
 FEED_LOOK = 0.001
@@ -86,124 +91,6 @@ async def _cancelled(task: asyncio.Future[Message]) -> None:
         task.cancel()
         await asyncio.wait([task])
 
-
-def _watching(transport: Any) -> tuple[Any, Optional[socket.socket]]:
-    """(what pauses the server's reading (:func:`socket_reader`), a duplicate of the
-    socket's descriptor to watch), or (None, None): a plain wait, the server reading
-    meanwhile (as :func:`.receive_within`'s). So when the transport is closing (it reads
-    no more), when there is no reading to pause, no descriptor to spare (EMFILE) or
-    none to copy (a socket closed: -1; uvloop's closed transport gives None), and
-    whatever a transport closed meanwhile raises: asyncio's TLS transport closed twice
-    has dropped its protocol, and every call on it (``get_extra_info`` too) raises
-    AttributeError (Python 3.11 to 3.13's sslproto)."""
-    try:
-        if transport.is_closing():
-            return None, None
-        reader = socket_reader(transport)
-        if reader is None:
-            return None, None
-        sock = transport.get_extra_info("socket")
-        return reader, socket.fromfd(sock.fileno(), sock.family, sock.type)
-    except Exception:  # noqa: BLE001 - see above: nothing watched
-        return None, None
-
-
-def _reading(transport: Any, reader: Any) -> bool:
-    """Whether the server reads the connection now (not paused by its flow control);
-    False once the transport was closed meanwhile (asyncio's TLS one, closed twice,
-    raises): a plain wait then."""
-    try:
-        return bool(transport.is_reading() and reader.is_reading())
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _pause(reader: Any) -> bool:
-    """Pause the server's reading; False when the transport was closed meanwhile (uvloop's
-    TLS one, its connection lost, raises AttributeError from its limits' setter): a
-    plain wait then."""
-    try:
-        reader.pause_reading()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _resume(reader: Any) -> bool:
-    """Resume the server's reading; False when the transport was closed meanwhile (as
-    :func:`_pause`): nothing more to read."""
-    try:
-        reader.resume_reading()
-        return True
-    except Exception:  # noqa: BLE001 - a transport closed meanwhile: nothing to read
-        return False
-
-
-class _Hold:
-    """The server's reading, paused by :func:`watched_within`, kept paused for a while
-    (see there), the socket watched meanwhile: data resumes it at once (not over TLS),
-    the client's end keeps it paused to the end of the while. Callbacks of the loop
-    only, no task; the copy of the descriptor is closed at the end."""
-
-    __slots__ = ("_loop", "_reader", "_copy", "_half_closed", "_timer", "_transport",
-                 "_look")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any, copy: socket.socket,
-                 half_closed: Callable[[], bool], seconds: float,
-                 transport: Any = None, tls: bool = False) -> None:
-        self._loop = loop
-        self._reader = reader
-        self._copy: Optional[socket.socket] = copy
-        self._half_closed = half_closed
-        self._timer: Optional[asyncio.TimerHandle] = None
-        self._transport = transport
-        self._look: Optional[asyncio.TimerHandle] = None
-        try:
-            if not (tls or half_closed()):  # (over TLS data may be close_notify)
-                loop.add_reader(copy.fileno(), self._woke)
-            self._timer = loop.call_later(seconds, self.end)
-            if transport is not None:
-                self._look = loop.call_later(CLOSED_LOOK, self._closed)
-        except BaseException:
-            self.end()
-            raise
-
-    def _closed(self) -> None:
-        """Ends the hold once the server closes the transport: the copy of the descriptor
-        keeps the connection open, and the client saw the server's close (a
-        ``Connection: close`` answer's end, read to the close) only when the hold
-        ended, as long after as the app was held back (a second after a loop stalled
-        that long). Looked at every :data:`CLOSED_LOOK` seconds while it lasts."""
-        try:
-            closing = self._transport.is_closing()
-        except Exception:  # noqa: BLE001 - closed meanwhile (asyncio's TLS one raises)
-            closing = True
-        if closing:
-            self.end()
-        elif self._copy is not None:
-            self._look = self._loop.call_later(CLOSED_LOOK, self._closed)
-
-    def _woke(self) -> None:
-        copy = self._copy
-        if copy is not None:
-            self._loop.remove_reader(copy.fileno())
-            if not self._half_closed():
-                self.end()  # data: the server reads it now
-
-    def end(self) -> None:
-        copy = self._copy
-        if copy is None:
-            return
-        self._copy = None
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._look is not None:
-            self._look.cancel()
-        try:
-            self._loop.remove_reader(copy.fileno())
-        finally:
-            copy.close()
-            _resume(self._reader)
 
 
 def _unread(fd: int) -> int:
@@ -240,7 +127,7 @@ def _tls_end(tls: bool, got: Optional[Message], half_closed: Callable[[], bool])
 
 def _held(transport: Any, reader: Any, paused: bool, none: bool,
           half_closed: Callable[[], bool]) -> bool:
-    """Whether the wait's end keeps the server's reading paused (:class:`_Hold`): it ended
+    """Whether the wait's end keeps the server's reading paused (:class:`Hold`): it ended
     with no message (``none``), the server paused; or with the message while the
     client's end waits in the socket (it came right behind the body's last bytes), the
     server paused now if the wait had let it read (and it had not paused itself):
@@ -250,7 +137,7 @@ def _held(transport: Any, reader: Any, paused: bool, none: bool,
         return paused
     if not half_closed():
         return False
-    return paused or (_reading(transport, reader) and _pause(reader))
+    return paused or (reading(transport, reader) and pause(reader))
 
 
 async def _fed_first(task: asyncio.Future[Message], feeding: Any, transport: Any,
@@ -261,7 +148,7 @@ async def _fed_first(task: asyncio.Future[Message], feeding: Any, transport: Any
     and wait for their message (True once it came). False where they do not carry all
     of the rest (a client's end before it): the caller stops at the end."""
     fed, plain = feed(feeding, transport, copy, remaining, owed, whole=True)
-    if fed <= 0 or not _pause(reader):  # (uvloop's TLS resumed the socket's reading)
+    if fed <= 0 or not pause(reader):  # (uvloop's TLS resumed the socket's reading)
         return False
     owed.left = None if remaining is None else remaining - plain
     await asyncio.wait([task], timeout=max(left, FEED_LOOK))
@@ -282,7 +169,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
 
     A wait that ends with no message, the server's reading paused, keeps it paused for
     as long again as the app was held back (since ``began``, when the capture started
-    to wait; not at all without it), the socket watched (:class:`_Hold`): the app does
+    to wait; not at all without it), the socket watched (:class:`Hold`): the app does
     all that follows that much later than the bare app, and may await between its
     start and its body; a client's end that the bare app's answer came before, read by
     the server meanwhile, lost the body (uvicorn took it for a disconnect, hypercorn
@@ -297,7 +184,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
         return _message(task), False
     loop = asyncio.get_running_loop()
     deadline = time.perf_counter() + timeout
-    reader, copy = _watching(transport)
+    reader, copy = watching(transport)
     tls = reader is not None and reader is not transport  # (socket_reader's: TLS)
     owed = Owed() if owed is None else owed
     remaining = owed.bound(remaining)
@@ -318,13 +205,13 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                     break
                 turns -= 1
                 left = 0.0  # a turn: what came is seen, none is waited for
-            if not held and (copy is None or not _reading(transport, reader)):
+            if not held and (copy is None or not reading(transport, reader)):
                 owed.bytes = 0  # (the server reads a record's rest itself, if at all)
                 await asyncio.wait([task], timeout=left)  # (or paused by the server)
                 break
             woke: asyncio.Future[None] = loop.create_future()
             paused = True  # (resumed at the end even when the pause raised part way)
-            if not held and not _pause(reader):  # closed meanwhile: a plain wait, no hold
+            if not held and not pause(reader):  # closed meanwhile: a plain wait, no hold
                 lost, owed.bytes = True, 0
                 await asyncio.wait([task], timeout=left)
                 break
@@ -344,7 +231,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if feeding is not None and copy is not None:
                 fed, plain = feed(feeding, transport, copy, remaining, owed)  # (delivery78)
                 if fed != UNTOLD:
-                    if not _pause(reader):  # (uvloop's TLS resumed the socket's reading)
+                    if not pause(reader):  # (uvloop's TLS resumed the socket's reading)
                         lost, owed.bytes = True, 0  # closed meanwhile: a plain wait
                         await asyncio.wait([task], timeout=left)
                         break
@@ -366,7 +253,7 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             # soon as it took it, before it reads a client's end right behind it.
             paused = held = False
             owed.bytes = 0  # (the server reads a record's rest itself)
-            if not _resume(reader):
+            if not resume(reader):
                 lost = True  # closed meanwhile: nothing more to read
             took = await _taken(fd)
         if not task.done():
@@ -384,15 +271,15 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
                 and _held(transport, reader, paused, got is None,
                           partial(_tls_end, tls, got, half_closed))):
             try:
-                _Hold(loop, reader, copy, half_closed, time.perf_counter() - began,
+                Hold(loop, reader, copy, half_closed, time.perf_counter() - began,
                       transport, tls)
             except Exception:  # noqa: BLE001 - a loop built otherwise: resumed, closed
                 pass
         else:
-            # _resume never raises (uvloop's TLS transport closed meanwhile raised: a
+            # resume never raises (uvloop's TLS transport closed meanwhile raised: a
             # cancellation became an AttributeError, the copy left to the collector)
             if paused:
-                _resume(reader)
+                resume(reader)
             if copy is not None:
                 copy.close()
     return _message(task), ended

@@ -178,36 +178,34 @@ def _take_sigterm() -> None:
     raises."""
     global _taken
     _taken = True
-    try:
-        handler = signal.getsignal(signal.SIGTERM)
-        if not callable(handler) or getattr(handler, _NOTING, False):
-            return
+    _first(signal.SIGTERM, _note_terminated)
 
-        def terminated(signum: int, frame: Any) -> Any:
-            global _terminated
-            _terminated = True
-            return handler(signum, frame)
 
-        setattr(terminated, _NOTING, True)
-        signal.signal(signal.SIGTERM, terminated)
-    except Exception:  # noqa: BLE001
-        pass
+def _note_terminated() -> None:
+    global _terminated
+    _terminated = True
 
 
 def _take_sigint() -> None:
     """In the main thread: the SIGINT handler (Python's, raising KeyboardInterrupt) says
     first what the SIGKILL 0.25 s later would lose (:func:`_say_unsent`). Never raises."""
+    _first(signal.SIGINT, _say_unsent)
+
+
+def _first(signum: int, before: Callable[[], None]) -> None:
+    """``signum``'s handler, where it is callable and not wrapped so already, calls
+    ``before`` first (marked, so never twice). In the main thread. Never raises."""
     try:
-        handler = signal.getsignal(signal.SIGINT)
+        handler = signal.getsignal(signum)
         if not callable(handler) or getattr(handler, _NOTING, False):
             return
 
-        def interrupted(signum: int, frame: Any) -> Any:
-            _say_unsent()
-            return handler(signum, frame)
+        def noting(number: int, frame: Any) -> Any:
+            before()
+            return handler(number, frame)
 
-        setattr(interrupted, _NOTING, True)
-        signal.signal(signal.SIGINT, interrupted)
+        setattr(noting, _NOTING, True)
+        signal.signal(signum, noting)
     except Exception:  # noqa: BLE001
         pass
 

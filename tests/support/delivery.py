@@ -238,6 +238,13 @@ def proxy_taken_for_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport, "proxy_on_this_machine", lambda host: False)
 
 
+def said_with(caplog: pytest.LogCaptureFixture, needle: str,
+              level: int = logging.WARNING) -> list[str]:
+    """The messages ``caplog`` holds at ``level`` or above that contain ``needle``."""
+    return [r.getMessage() for r in caplog.records
+            if r.levelno >= level and needle in r.getMessage()]
+
+
 def messages(caplog: pytest.LogCaptureFixture, level: int, needle: str) -> list[str]:
     """The library's log messages at ``level`` that contain ``needle``."""
     return [r.getMessage() for r in caplog.records
@@ -321,6 +328,8 @@ def second_post_while_the_first_is_held(collector: Collector, delivery: Delivery
 #: What a close's "gave up ...: " line says next (delivery80: the logs the Metrics API may
 #: have, sent in full and cut unanswered, said apart as unknown at every stop).
 GAVE_UP_COUNTS = r"(\d+) logs? not delivered(?:, (\d+) unknown)?"
+#: How a close says the logs of POSTs sent in full and cut unanswered (post_progress.said).
+UNKNOWN = "unknown (in POSTs sent in full, cut unanswered: the Metrics API may have them)"
 
 
 def gave_up_total(pattern: str, text: str) -> int:

@@ -1,7 +1,8 @@
 """A TLS client over memory BIOs: the test decides which bytes go in each write, and
 when close_notify goes (tests/test_delivery75_tls_end_behind_data.py,
-tests/test_review147_findings.py). :func:`tests.test_half_close_late.tls_in_parts`
-is the client that sends over an ``ssl`` socket instead (a FIN with no close_notify)."""
+tests/test_review147_findings.py, tests/test_review150_tls_feed.py, delivery78's and
+delivery83's). :func:`tests.test_half_close_late.tls_in_parts` is the client that sends
+over an ``ssl`` socket instead (a FIN with no close_notify)."""
 
 from __future__ import annotations
 
@@ -102,10 +103,11 @@ class BioClient:
 
 
 @contextmanager
-def connected(port: int, context: ssl.SSLContext) -> Iterator[BioClient]:
-    """A :class:`BioClient` to 127.0.0.1:``port`` (a socket timeout of 10 s), its
-    handshake done; the socket closed after."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+def connected(port: int, context: ssl.SSLContext, timeout: float = 10
+              ) -> Iterator[BioClient]:
+    """A :class:`BioClient` to 127.0.0.1:``port`` (a socket timeout of ``timeout``
+    seconds), its handshake done; the socket closed after."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         client = BioClient(sock, context)
         client.handshake()
         yield client
