@@ -6,15 +6,23 @@ opened with two warnings written for an app's own code: "api_key is passed to
 MetricsApiConfig, and README_API_KEY, set in the environment, holds another value ...
 Leave api_key= out to use README_API_KEY" (and the same of metrics_api): the demo passes
 every option over the variables on purpose, and the code they asked to edit is the
-library's. README's test command showed "6 workers [14023 items]" while the suite had
-14,199 tests (CI102, docs/TESTING.md's last whole run)."""
+library's. In that same shell (README_API_KEY set), the Django quick start's
+`manage.py startapp myapp` run without the README_METRICS_ENABLED=false it is written with
+stopped with "cannot import 'myapp.metrics.grouping': No module named 'myapp': ... start the
+app from the folder that holds myapp": the app that command was making. README's test
+command showed "6 workers [14023 items]" while the suite had 14,199 tests (CI102,
+docs/TESTING.md's last whole run)."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 from tests.support.command import CommandProcess
+from tests.support.processes import run_command
+from tests.test_readme import code_blocks, readme_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,3 +74,28 @@ def test_readmes_item_count_is_the_last_whole_runs() -> None:
     assert int(match[1]) == _last_whole_runs_count(), (
         f"README quotes [{match[1]} items]; docs/TESTING.md's last whole run counted "
         f"{_last_whole_runs_count()}")
+
+
+def test_startapp_of_the_grouping_functions_app_says_to_turn_metrics_off(
+        tmp_path: Path) -> None:
+    """The Django quick start's project and settings lines, then `manage.py startapp myapp`
+    run bare in the shell of "See it locally": it still stops (the path names an app not
+    made yet), and the error says how to run it (failed before: only "start the app from
+    the folder that holds myapp"); run as README writes it, it makes the app."""
+    section = readme_sections()["Quick start: Django"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("README_")}
+    env.update(SEE_IT_LOCALLY, PYTHONPATH=str(ROOT))  # this checkout's library
+    run_command([sys.executable, "-m", "django", "startproject", "mysite", "."],
+                cwd=tmp_path, check=True, env=env)
+    settings = tmp_path / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + "\n" + code_blocks(section, "python")[0])
+    done = run_command([sys.executable, "manage.py", "startapp", "myapp"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and not (tmp_path / "myapp").exists(), done.stderr[-2000:]
+    assert ("`manage.py startapp myapp` reads settings.py, before the app it makes is "
+            "there: run it as README_METRICS_ENABLED=false python manage.py startapp myapp"
+            ) in done.stderr, done.stderr[-2000:]
+    done = run_command([sys.executable, "manage.py", "startapp", "myapp"], cwd=tmp_path,
+                       env={**env, "README_METRICS_ENABLED": "false"},
+                       capture_output=True, text=True)
+    assert done.returncode == 0 and (tmp_path / "myapp" / "apps.py").is_file(), done.stderr
