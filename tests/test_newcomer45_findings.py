@@ -99,3 +99,23 @@ def test_startapp_of_the_grouping_functions_app_says_to_turn_metrics_off(
                        env={**env, "README_METRICS_ENABLED": "false"},
                        capture_output=True, text=True)
     assert done.returncode == 0 and (tmp_path / "myapp" / "apps.py").is_file(), done.stderr
+
+
+def test_see_it_locally_names_each_quick_starts_own_command() -> None:
+    """"See it locally" runs "any quick start above": its block names each one's command
+    with the quick start it is for, each as that quick start writes it (failed before:
+    `python app.py  # or: flask --app app run ...`, and the Flask and FastAPI quick
+    starts' app.py, run so, exits at once without a word)."""
+    sections = readme_sections()
+    (block,) = [b for b in code_blocks(sections["See it locally"], "bash") if "curl" in b]
+    said = " ".join(line.split("#", 1)[1] for line in block.splitlines() if "#" in line)
+    said = " ".join(said.split())
+    for name, section, command in (
+            ("Flask", "Quick start: Flask", "flask --app app run --port 8000"),
+            ("Django", "Quick start: Django", "python manage.py runserver 8000"),
+            ("FastAPI", "Quick start: FastAPI (and any ASGI app)", "uvicorn app:app --port 8000")):
+        assert f"{name}'s: {command}" in said, (name, said)
+        assert command in " ".join(sections[section].split()), (name, command)
+    assert block.startswith("export") and "\npython app.py " in block
+    assert "the WSGI quick start's" in said and "python app.py" in " ".join(
+        sections["Quick start: any WSGI app"].split())
