@@ -253,6 +253,10 @@ class MetricsApiConfig:
                     from readme_metrics.django_settings_names import in_settings_being_read
 
                     said += in_settings_being_read()  # GROUPING_FUNCTION = ... above it
+                if option.name == "grouping_function" and "django.conf" in sys.modules:
+                    from readme_metrics.django_startapp import before_startapp
+
+                    said += before_startapp(said)  # the module startapp is to make
                 # A refusal quotes the value, and the key may be in it (a URL's query:
                 # '?apiKey=rdme_...', as some APIs take it).
                 said = hidden(said, self._secrets())

@@ -75,6 +75,9 @@ def checked_value(option: Option, value: Any, warnings: list[str]) -> Any:
 #: (newcomer32: a key kept in settings.py's ``api_key=`` and the right one exported as
 #: README_API_KEY; ReadMe refused the argument's, and its error names README_API_KEY).
 OVERRIDES_SAID = frozenset(("api_key", "metrics_api"))
+#: The words of that warning after the option's name (``readme-metrics demo`` leaves it
+#: unsaid: its arguments win over the variables on purpose, and its code is no user's).
+OVERRIDE_WORDS = "is passed to MetricsApiConfig, and"
 
 
 def _overridden(option: Option, checked: Any) -> list[str]:
@@ -88,7 +91,7 @@ def _overridden(option: Option, checked: Any) -> list[str]:
         return []
     if other == checked:
         return []
-    return [f"readme_metrics: {option.name} is passed to MetricsApiConfig, and "
+    return [f"readme_metrics: {option.name} {OVERRIDE_WORDS} "
             f"{option.variable}, set in {origin(option.variable)}, holds another value, "
             f"which is not used: the argument wins over the environment. Leave "
             f"{option.name}= out to use {option.variable}, or pass "
