@@ -33,6 +33,7 @@ from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.work_count import calls
 from tests.test_hostile54_findings import DENY, _body
+from tests.test_hostile60_findings import _repeated
 
 SECRET = "Zq8h22Xw3K"
 URL = f"https://ada:{SECRET}@host/p"
@@ -152,10 +153,6 @@ def test_a_port_then_a_path_or_an_at_stays_kept(url: str) -> None:
 
 
 # (3) The readers' worst cases ---------------------------------------------------------------
-
-def _repeated(unit: str, size: int) -> str:
-    return (unit * (size // len(unit) + 1))[:size]
-
 
 WORST = [
     pytest.param("h://x@", id="user-alone"),
