@@ -36,9 +36,10 @@ SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x100) if point > 0x
 #: the next at most: linear. Its user, up to the first ``:`` or ``@``, holds no ``/``,
 #: ``?``, ``#``, ``<``, ``>`` (as the reader's: a user's backslash is before another
 #: character): ``https://registry.npmjs.org/@babel/core`` (a lock file's thousands) is
-#: no userinfo, not found (hostile61: each counts toward :data:`MOST_FOUND`).
+#: no userinfo, not found (hostile61: each counts toward :data:`MOST_FOUND`); nor is a
+#: port then a path (``http://localhost:5173/@vite/client``), as the reader reads it.
 RAW_SCAN = lazy_compile(
-    r":(?:\\?/){2}(?=(?:[^\s\"<>`@:\\/?#]|\\[^\s\"<>`@:/?#])*(?:@|:(?!\\?/)"
+    r":(?:\\?/){2}(?=(?:[^\s\"<>`@:\\/?#]|\\[^\s\"<>`@:/?#])*(?:@|:(?![0-9]*(?:[/?#]|\\/))"
     r"[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?|<(?!/)|>)[^\s\"<>`@:\\]*)*@))")
 
 #: The same percent-encoded (:data:`.text_userinfo._ENCODED`): ``:`` or ``%3A``, two
@@ -50,7 +51,8 @@ _ENCODED_LOOK = (r"[^\s&=+\"'<>\\`@:%]*(?:(?:%(?!40|3[Aa](?:\\|%5[Cc])?(?:/|%2[F
                  r"|:(?!(?:\\|%5[Cc])?(?:/|%2[Ff])))[^\s&=+\"'<>\\`@:%]*)*(?:@|%40)")
 ENCODED_SCAN = lazy_compile(
     r"(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}(?=(?:[^\s&=+\"'<>\\`@:%/?#]"
-    r"|%(?!40|3[Aa]|2[Ff]|3[Ff]|23))*(?:@|%40|(?::|%3[Aa])(?!(?:\\|%5[Cc])?(?:/|%2[Ff]))"
+    r"|%(?!40|3[Aa]|2[Ff]|3[Ff]|23))*(?:@|%40|(?::|%3[Aa])"
+    r"(?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff])))"
     + _ENCODED_LOOK + "))")
 
 #: Separators (:data:`RAW_SCAN`'s, :data:`ENCODED_SCAN`'s) read in one text at most: a
