@@ -83,8 +83,8 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None) -
     each spelling (:func:`.text_userinfo.userinfo_hidden_in`: wholly percent-encoded,
     ``https%3A%2F%2Fada%3Apw%40h``, with JSON's ``\\u`` or ``\\/`` escapes, one encoding
     deeper; hostile61: a browser sends none of them, a hand-made client may, and its
-    password was sent). Its password hidden always, as one written out; a URL in its
-    URL's query is the lists' (SPEC 6), in any spelling."""
+    password was sent). Its password hidden always, as one written out; in a value that
+    is a URL as written, a URL in its query is the lists' (SPEC 6), in any spelling."""
     scheme, sep, rest = value.partition("//")
     if not sep or scheme and not scheme.endswith(":"):
         return userinfo_hidden_in(value)
