@@ -5,9 +5,10 @@ call cost more than its test (docs/PERFORMANCE.md, "Nineteenth session", cpu29).
   ``body_clip.body_size`` (twice), ``body_forms.records`` and its comprehension (the query),
   ``_client_ip``'s first tests;
 * ``bodies.content``: ``clip`` for a body recorded whole within the bound;
-* ``headers``: ``CallerKey.url``'s first answer and ``_hidden_userinfo`` for a URL header
-  without "@"; in ``request_cookies``, ``_cookie_keys`` and ``CallerKey.may_hold`` when
-  their first tests leave every cookie as it is;
+* ``headers``: ``CallerKey.url``'s first answer and ``url_header_hidden`` (hostile61;
+  ``_hidden_userinfo`` before) for a URL header without "@" in any spelling; in
+  ``request_cookies``, ``_cookie_keys`` and ``CallerKey.may_hold`` when their first tests
+  leave every cookie as it is;
 * ``environ_head``: ``_add_content_headers`` for a request without Content-Type and
   Content-Length, ``pick_client_ip`` with no trusted proxy.
 
@@ -34,12 +35,8 @@ from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import bodies, body_clip, build, build_log
 from readme_metrics.har.cookies import _cookie_keys, request_cookies
 from readme_metrics.har.credentials import CallerKey
-from readme_metrics.har.headers import (
-    RAW_CONTENT_TYPE,
-    _hidden_userinfo,
-    _masked_userinfo,
-    headers,
-)
+from readme_metrics.har.header_urls import url_header_hidden
+from readme_metrics.har.headers import RAW_CONTENT_TYPE, headers
 from readme_metrics.har.redaction import Redactor
 from tests.test_hostile11_findings import _calls
 
@@ -231,12 +228,12 @@ URL_KEYS = [TOKEN, "k3y", "12345678", "a b c d e f g h", "key+with/slash=="]
 @pytest.mark.parametrize("lists", [None, Redactor(["k"], None)])
 def test_url_headers_as_url_and_hidden_userinfo_give_them(url: str, key: str,
                                                           lists: Optional[Redactor]) -> None:
-    """CallerKey.url's first answer and _hidden_userinfo's first test, written out in
+    """CallerKey.url's first answer and url_header_hidden's first test, written out in
     headers(): the same value as both calls."""
     caller = CallerKey(key)
     out, _ = headers([("Referer", url)], lists, caller)
     expected = url if lists is None else lists.url(url)
-    assert out[0]["value"] == _hidden_userinfo(caller.url(expected), _masked_userinfo)
+    assert out[0]["value"] == url_header_hidden(caller.url(expected))
 
 
 @pytest.mark.parametrize("extra", [

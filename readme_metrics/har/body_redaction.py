@@ -127,6 +127,12 @@ def _archives(result: tuple[str, Optional[str]], essence: str, redactor: Optiona
         return result
     text = userinfo_hidden_in(result[0])
     if "json" in essence:
+        if text.endswith("%5D") and not result[0].endswith("%5D"):
+            # Past a reader's cap its rest was hidden unread (text_userinfo, hostile60
+            # and hostile61; a password's mark is followed by its "@"): the body is
+            # hidden whole as a JSON string, so that it stays JSON (SPEC 6; the cut
+            # left a string unterminated).
+            return f'"{redacted(result[0])}"', result[1]
         return text, result[1]
     return archives_hidden(redactor, text), result[1]
 

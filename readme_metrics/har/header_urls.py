@@ -1,7 +1,9 @@
 """URLs in header values scrubbed: a userinfo masked, a Link header's targets and anchors.
 
 A ``user:password@`` in a URL or Host value has its password hidden whole, its user kept
-(a user without a password as :func:`.text_userinfo.hidden_user` says); a Link's target
+(a user without a password as :func:`.text_userinfo.hidden_user` says); a URL header's
+value that is no URL as written (wholly percent-encoded, ``\\u``-escaped) is read as a
+text is (:func:`url_header_hidden`); a Link's target
 and anchor URLs are redacted as URL headers are; where the allowlist alone hides a URL
 header, its value as mimeType and redirectURL show it has the parts no key names hidden.
 """
@@ -16,11 +18,12 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text_userinfo import hidden_password, hidden_user, shown_user
+from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.har.userinfo_shown import hidden_password, hidden_user, shown_user
 from readme_metrics.masking import url_quoted
 
 __all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
-           "masked_userinfo", "unkeyed_hidden", "userinfo_hidden"]
+           "masked_userinfo", "unkeyed_hidden", "url_header_hidden", "userinfo_hidden"]
 
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
 # pagination links that may carry a signed URL's token.
@@ -69,6 +72,28 @@ def userinfo_hidden(url: str, hide: Callable[[str], str]) -> str:
 def hidden_userinfo(url: str) -> str:
     """``url`` with its userinfo (``user:password@``) hidden (:func:`masked_userinfo`)."""
     return userinfo_hidden(url, masked_userinfo)
+
+
+def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None) -> str:
+    """A URL header's ``value`` (Referer, Location, a Link's target) with its URL's
+    userinfo hidden by ``hide`` (:func:`masked_userinfo` by default) as written
+    (:func:`userinfo_hidden`), or, when the value is no URL as written (no ``scheme://``
+    nor ``//`` up to its first ``//``) or its authority holds an encoded ``@``
+    (``https://ada%3Apw%40h/``), its password read as a text's is, in
+    each spelling (:func:`.text_userinfo.userinfo_hidden_in`: wholly percent-encoded,
+    ``https%3A%2F%2Fada%3Apw%40h``, with JSON's ``\\u`` or ``\\/`` escapes, one encoding
+    deeper; hostile61: a browser sends none of them, a hand-made client may, and its
+    password was sent). Its password hidden always, as one written out; in a value that
+    is a URL as written, a URL in its query is the lists' (SPEC 6), in any spelling."""
+    scheme, sep, rest = value.partition("//")
+    if not sep or scheme and not scheme.endswith(":"):
+        return userinfo_hidden_in(value)
+    hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
+    return userinfo_hidden_in(hidden) if _ENCODED_AT.match(rest) is not None else hidden
+
+
+#: An authority (to its first ``/``, ``?``, ``#`` or backslash) holding ``%40``.
+_ENCODED_AT = lazy_compile(r"[^/?#\\]*%40")
 
 
 def masked_authority(value: str) -> str:
@@ -179,7 +204,7 @@ def unkeyed_hidden(url: str) -> str:
     url, hash_mark, fragment = url.partition("#")
     if hash_mark:
         url += "#" + quote(redacted(fragment), safe="")
-    return userinfo_hidden(url, _redacted_whole)
+    return url_header_hidden(url, _redacted_whole)
 
 
 def _redacted_whole(userinfo: str) -> str:
@@ -193,7 +218,7 @@ def link_targets(value: str, redactor: Optional[Redactor], caller: Optional[Call
     def scrubbed(url: str) -> str:
         url = url if redactor is None else redactor.url(url)
         url = url if caller is None else caller.url(url)
-        return userinfo_hidden(url, masked_userinfo)
+        return url_header_hidden(url)
 
     value = LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
     if "anchor" not in value.lower():

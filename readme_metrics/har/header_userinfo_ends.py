@@ -50,9 +50,14 @@ def backslash_user_end(rest: str, end: int) -> int:
 
 
 #: A user's rest from its backslash to its ``:`` (a user's characters, backslashes too,
-#: as the body reader's); then no port (digits to the authority's end: ``a\\b:8080/x@y``).
+#: as the body reader's); then no port: digits to the authority's end
+#: (``a\\b:8080/x@y``), or right before the ``@`` after a backslash (``a\\b:8080\\@evil``,
+#: as ``host:8080\\@evil`` is kept). Digits, a backslash and more before the ``@``
+#: (``a\\b:1234\\pw@h``: a WHATWG parser's host ``a`` and a path, curl's and
+#: ``urlsplit``'s password ``1234\\pw``) are a password, hidden (hostile61: read as a
+#: port, sent; :func:`loose_userinfo_end` reads ``ada:1234\\pw@h`` so since hostile59).
 _BACKSLASH_USER = lazy_compile(r"\\[^\s/?#:@\[\]]*:")
-_PORT = lazy_compile(r"[0-9]*(?:[/?#]|\Z)|[0-9]+\\|\\@")
+_PORT = lazy_compile(r"[0-9]*(?:[/?#]|\Z)|[0-9]*\\@")
 
 
 #: The rest of a loose password from its first ``/``, ``?`` or ``#`` in a URL that is a

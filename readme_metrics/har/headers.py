@@ -29,9 +29,8 @@ from readme_metrics.har.header_names import LOWERED, header, lower
 from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo
 from readme_metrics.har.header_urls import link_targets as _link_targets
 from readme_metrics.har.header_urls import masked_authority as _masked_authority
-from readme_metrics.har.header_urls import masked_userinfo as _masked_userinfo
 from readme_metrics.har.header_urls import unkeyed_hidden as _unkeyed_hidden
-from readme_metrics.har.header_urls import userinfo_hidden as _hidden_userinfo
+from readme_metrics.har.header_urls import url_header_hidden as _url_header_hidden
 from readme_metrics.har.key_base64 import masked_base64_runs
 from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_percent import masked_encoded_runs
@@ -263,8 +262,10 @@ def headers(
     if redactor is not None and redactor.has_deny:
         joined = "\n".join(map(_VALUE, pairs))
         # A URL's password in a value the lists leave (X-Return-To: https://ada:...@h/)
-        # hidden as a body's is, with a denylist given (text_userinfo; hostile52).
-        urls = "@" in joined or "%40" in joined
+        # hidden as a body's is, with a denylist given (text_userinfo; hostile52), its
+        # "@" written, encoded, escaped or one encoding deeper (hostile61: read if "@").
+        urls = ("@" in joined or "%40" in joined or "u0040" in joined
+                or "%2540" in joined)
         archives = ("UE" in joined or "H4" in joined or "Ql" in joined
                     or "KL" in joined or "BLAw" in joined or "QSwME" in joined
                     or "%" in joined or zlib_pair_in(joined)
@@ -323,13 +324,16 @@ def headers(
             if caller is not None and (not inside or numeric or key in value or "%" in value
                                        or "\\" in value or spaced and "+" in value):
                 value = caller.url(value)
-            # A user and password in it are a credential (sent as Authorization: Basic).
-            if "@" in value:  # (_hidden_userinfo's first test: no call for most URLs)
-                value = _hidden_userinfo(value, _masked_userinfo)
+            # A user and password in it are a credential (sent as Authorization: Basic),
+            # its "@" in any spelling (hostile61). (No call for most URLs.)
+            if "@" in value or "%40" in value or "u0040" in value or "%2540" in value:
+                value = _url_header_hidden(value)
         else:
             if kind == _AUTHORITY:
                 if "@" in value:
                     value = _masked_authority(value)
+                if "%40" in value or "u0040" in value or "%2540" in value:  # (hostile61)
+                    value = userinfo_hidden_in(value)
                 if caller is not None and not caller.inside and (
                         caller.key in value or "%" in value):
                     # A short key that is the host (with a port or a userinfo: the url

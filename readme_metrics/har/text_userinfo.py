@@ -9,20 +9,28 @@ characters shown, till hostile52). The user is kept (masked when as long as a to
 as :func:`hidden_user` says, everywhere (hostile54). Written with Unicode escapes
 (``https:\\u002f\\u002fada:...\\u0040h``) too, and one encoding deeper: encoded twice,
 or escaped then percent-encoded (:mod:`.userinfo_deeper`, hostile58). Pure functions over
-the text; each authority read once: linear.
+the text; each authority read once: linear. Each reader reads
+:data:`.userinfo_starts.MOST_FOUND` URLs in one text at most, then hides the rest of it
+unread (fail closed: a MiB of ``h://x@`` cost 0.8 s of CPU, a loop for each; hostile61).
+How a userinfo is logged is :mod:`.userinfo_shown`'s (its names re-exported here).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.redaction_marks import MARKS, escaped_redacted
+from readme_metrics.har.redaction_marks import escaped_redacted
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
-from readme_metrics.har.userinfo_starts import ENCODED_SCAN, RAW_SCAN, userinfo_matches
-from readme_metrics.masking import is_masked, mask
+from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
+from readme_metrics.har.userinfo_starts import (
+    ENCODED_SCAN,
+    MOST_FOUND,
+    RAW_SCAN,
+    userinfo_matches,
+)
 
 __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "shown_user", "userinfo_hidden_in"]
 
@@ -174,7 +182,7 @@ def userinfo_hidden_in(text: str) -> str:
     if "\\" in text and "\\u" in text:  # (a lone backslash found first: memchr's speed)
         # (before the encoded reading: its %3A and %40 in a user, ada%3Ax:%40pw\u0040h,
         # read first as ada, x: and an @, and the password sent; hostile58)
-        text = _hidden(text, _ESCAPED.finditer(text), False, escaped=True)
+        text = _hidden(text, _capped(_ESCAPED.finditer(text)), False, escaped=True)
     if ("%40" in text or "@" in text and (
             "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text)) and (
             "/" in text or "%2F" in text or "%2f" in text) and (
@@ -185,13 +193,30 @@ def userinfo_hidden_in(text: str) -> str:
     return text
 
 
-def _raw(text: str) -> Iterator[re.Match[str]]:
+#: A reader's matches, then, past its cap (:data:`.userinfo_starts.MOST_FOUND`), where
+#: the rest of the text it hides unread starts.
+_Found = Iterator[Union[re.Match[str], int]]
+
+
+def _raw(text: str) -> _Found:
     """:data:`_RAW`'s matches (:func:`.userinfo_matches`) but one whose user is a host then
     JSON's escape of a blank (:data:`_HOST_THEN_BLANK`): its authority ends there, no
     userinfo (review146: ``https://example.com\\nSupport:ada@x``'s user was hidden)."""
     for found in userinfo_matches(text, RAW_SCAN, _RAW):
-        if "\\" not in found[1] or _HOST_THEN_BLANK.match(found[1]) is None:
+        if isinstance(found, int) or "\\" not in found[1] or (
+                _HOST_THEN_BLANK.match(found[1]) is None):
             yield found
+
+
+def _capped(found: Iterator[re.Match[str]]) -> _Found:
+    """A reader's ``found`` matches (:data:`_ESCAPED`'s, each tried at every character
+    in C) to :data:`.userinfo_starts.MOST_FOUND`, then where the next one starts: what a
+    match logs costs 3 to 5 us (a MiB of ``h:\\u002f\\u002fx\\u0040``, 130 ms: hostile61)."""
+    for number, userinfo in enumerate(found):
+        if number == MOST_FOUND:
+            yield userinfo.start()
+            return
+        yield userinfo
 
 
 #: A user that is a host (a ``.`` before its first backslash; ``CORP\\nancy`` has none)
@@ -199,11 +224,12 @@ def _raw(text: str) -> Iterator[re.Match[str]]:
 _HOST_THEN_BLANK = lazy_compile(r"[^\\.]*\.[^\\]*\\[nrtf]")
 
 
-def _encoded(text: str) -> Iterator[re.Match[str]]:
+def _encoded(text: str) -> _Found:
     """:data:`_ENCODED`'s matches in ``text`` but a URL written whole as :data:`_RAW`
     reads it (its scheme's ``://`` and its ``@`` as written: that one's)."""
     for found in userinfo_matches(text, ENCODED_SCAN, _ENCODED):
-        if "%" in text[found.start():found.start(1)] or text[found.end() - 1] != "@":
+        if isinstance(found, int) or "%" in text[
+                found.start():found.start(1)] or text[found.end() - 1] != "@":
             yield found  # (a sign's escape before it too: x%20https://ada:...@h)
 
 
@@ -213,113 +239,22 @@ def _unescaped(written: str) -> str:
         "\\u" in written) else written
 
 
-def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
-    """A URL's ``password`` (as written in its userinfo, or ``encoded`` once more: a query
-    value's ``%3A...%40``) as its mark, percent-encoded so that the URL stays one; None
-    for an empty one, one hidden already (a list's mark, the caller's key's mask) or a
-    code's placeholder (:data:`_PLACEHOLDER`), kept.
-    The one place a URL's password becomes its mark: bodies, queries, headers, the url."""
-    if not password or MARKS.fullmatch(password) is not None or password.startswith(
-            "sha512-") and is_masked(unquote(password)) or _PLACEHOLDER.fullmatch(
-            unquote(password) if encoded else password) is not None:
-        return None
-    return escaped_redacted(
-        "x" * (len(password) - 2 * password.count("%")) if encoded else password)
-
-
-#: A code's placeholder standing for the password (``f"https://{user}:{password}@{host}"``,
-#: ``"postgres://%s:%s@%s/%s"``, ``%(password)s``, ``${DB_PASSWORD}``, ``{{ password }}``),
-#: a document's (``<password>``, ``<your-password>``) or a mask (``***``: SQLAlchemy's
-#: ``repr`` of a URL): no secret, kept as written (hostile57: hidden till then,
-#: review146's leftover b). The name holds no digit and names a secret (``pass``, ``pw``,
-#: ``secret``, ``token``, ``key``, ``cred``, ``auth``): ``{Zq8h22Xw3K}``, ``${Pa55}``,
-#: ``<p4ss>`` are passwords of that shape, hidden (hostile59: kept and sent).
-_NAME = r"(?=[A-Za-z_.\-]*(?i:pass|pw|secret|token|key|cred|auth))[A-Za-z_][A-Za-z_.]*"
-_PLACEHOLDER = lazy_compile(
-    r"\{" + _NAME + r"\}|%[sd]|%\(" + _NAME + r"\)s|\$\{" + _NAME + r"\}|\{\{ ?" + _NAME
-    + r" ?\}\}|<" + _NAME.replace("_.]*", "_.\\-]*") + r">|\*+")
-
-
-#: A user this long is taken for a token (GitHub's ``https://<token>:x-oauth-basic@``,
-#: Bitbucket's app passwords as the user): a user name is shorter; a GitHub token is 40
-#: characters and more, an AWS key id 20.
-TOKEN_USER = 20
-
-
-def shown_user(user: str, encoded: bool = False) -> str:
-    """A userinfo's ``user`` (as written, or ``encoded`` once more: a query value's) as
-    logged beside its hidden password, in a header, the url or a body alike: kept as
-    written, or masked as a credential header's value (percent-encoded, as often as it
-    was) when it is as long as a token (hostile52 kept every user, and
-    ``https://<token>:x-oauth-basic@github.com`` sent its token in clear; a body kept it
-    till hostile53). One holding an ``@`` (``ada@corp.com``: an address as the user) is
-    hidden whole when what is before its ``@`` is no user name (:func:`hidden_user`):
-    ``https://<token>@h:\\x@y`` is a token alone to one reader (hostile56)."""
-    shown = unquote(unquote(user) if encoded else user)
-    local, at, _ = shown.partition("@")
-    if at and shown[:1] != "[" and hidden_user(local) != local:
-        return escaped_redacted(shown)
-    if len(shown) < TOKEN_USER or is_masked(shown) or shown.startswith("[REDACTED"):
-        return user
-    masked = quote(mask(shown), safe="")
-    return quote(masked, safe="") if encoded else masked
-
-
-#: A user alone that reads as a user name (``git``, ``ada``, ``deploy``, ``ec2-user``,
-#: ``john.doe``, ``Admin``, ``Administrator``): a letter, then lowercase letters, digits,
-#: ``.``, ``_``, ``-``; two digits at most (:func:`hidden_user` counts them); not 8
-#: characters or more that are all hex digits (``deadbeef``, ``cafebabe``: a hex token's
-#: shape, kept till hostile55). Anything else is token-like: a capital after the first
-#: character (``Zq8h22Xw``, ``ADMIN``), three digits or more (``a1b2c3d4``), another
-#: sign, an escape (``%41dmin``). (Till hostile55 a capital first was token-like too:
-#: ``Admin`` was hidden, ``deadbeef`` kept.)
-_USER_NAME = lazy_compile(r"(?![0-9A-Fa-f]{8,}\Z)[A-Za-z][a-z0-9._\-]*")
-
-#: What no token holds (they are ASCII letters, digits, ``-._~+=/`` and the like): a
-#: list's separator (``,``, ``;``, ``|``), a quote or bracket of prose (``'``, ``()``,
-#: ``{}``), ``^``, a backslash, a character not ASCII (``…``). A "user" holding one is
-#: text before a ``@``, not a credential: ``Ada,https://ada.dev,ada@example.com`` (a CSV
-#: row: the website and an address), ``('https://example.com','ada@example.com')``
-#: (review144: their host and the address's user hidden whole, since hostile54), JSON's
-#: ``https://example.com\\nada@example.com`` (a newline's escape: review145), or a user
-#: name (a domain's ``CORP\\nancy``).
-_NO_TOKEN = lazy_compile(r"[,;|'(){}^\\]|[^\x00-\x7f]")
-
-
-def hidden_user(user: str, encoded: bool = False) -> str:
-    """A URL's ``user`` that has no password (``https://<user>@host``, or an empty one:
-    ``<user>:@``) as logged, in a header, the url, a query or a body alike (hostile54;
-    a query's and a body's with a denylist, as their passwords): the credential itself
-    when the API takes a token as the user, a user name otherwise. As long as a token
-    (:data:`TOKEN_USER`): masked as a credential header's value, its last four
-    characters shown as SPEC section 6 shows a key's (:func:`shown_user`). Shorter, a
-    user name (:data:`_USER_NAME`) is kept; anything else is hidden whole
-    (``%5BREDACTED%208%5D``): the mask's last four characters were half of an
-    8-character token, or all of a 4-character one. Kept too: an empty one, one hidden
-    already. Read as the URL means it: its escapes decoded once, and once more when
-    ``encoded`` (a query value's ``https%3A%2F%2F%2541dmin%40h`` is the URL
-    ``https://%41dmin@h``, whose user is ``Admin``; a header's ``https://%2541dmin@h``
-    has the user ``%41dmin``, token-like). Kept too: one holding what no token holds
-    (:data:`_NO_TOKEN`: text before an address's ``@``; review144)."""
-    shown = unquote(unquote(user) if encoded else user)
-    if _NO_TOKEN.search(shown) is not None:
-        return user
-    if (not shown or len(shown) >= TOKEN_USER or MARKS.fullmatch(shown) is not None
-            or _USER_NAME.fullmatch(shown) is not None and sum(map(str.isdigit, shown)) < 3):
-        return shown_user(user, encoded)
-    return escaped_redacted(shown)  # (a query's: its value reads ``[REDACTED 8]``)
-
-
-def _hidden(text: str, found: Iterator[re.Match[str]], encoded: bool,
-            escaped: bool = False) -> str:
+def _hidden(text: str, found: _Found, encoded: bool, escaped: bool = False) -> str:
     """``text`` with each password ``found`` (its matches, group 2) hidden, its user
     (group 1) shown as :func:`shown_user` shows it; an empty password, or one hidden
-    already, kept; ``escaped``: read with their Unicode escapes (:data:`_ESCAPED`). (No
-    call on the text itself: a call for each URL on a text of many was counted the
-    text's length each by tests/support's text_work.)"""
+    already, kept; ``escaped``: read with their Unicode escapes (:data:`_ESCAPED`); from
+    where a reader stopped at its cap, the rest hidden whole, ``%5BREDACTED n%5D`` (fail
+    closed, as :func:`_deeper` past its windows; hostile61). (No call on the text itself:
+    a call for each URL on a text of many was counted the text's length each by
+    tests/support's text_work.)"""
     out: list[str] = []
     kept = 0
     for userinfo in found:
+        if isinstance(userinfo, int):
+            cut = max(kept, userinfo)
+            out += text[kept:cut], escaped_redacted(text[cut:])
+            kept = len(text)
+            break
         for group, shown in zip((1, 2), _shown(userinfo, encoded, escaped)):
             if shown is not None:
                 out += text[kept:userinfo.start(group)], shown

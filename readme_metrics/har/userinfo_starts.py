@@ -6,17 +6,20 @@ such as ``%20``, of a MiB of form: 3.4 times main's CPU, hostile56). One scan of
 text for those; then, for each, the scheme's start read backward and the reader's
 pattern matched there (:func:`userinfo_matches`): the same matches as its ``finditer``
 from a word's start merged with its matches after a sign's escape, in order, none
-overlapping one before it (the reading hostile56 made, :data:`SIGN_ESCAPES`).
+overlapping one before it (the reading hostile56 made, :data:`SIGN_ESCAPES`). Past
+:data:`MOST_FOUND` separators in one text, where the next one is, and no more: its reader
+hides the rest of the text unread (hostile61, fail closed).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Union
 
 from readme_metrics._lazy_re import lazy_compile
 
-__all__ = ["ENCODED_SCAN", "RAW_SCAN", "SIGN_ESCAPES", "backward_run", "userinfo_matches"]
+__all__ = ["ENCODED_SCAN", "MOST_FOUND", "RAW_SCAN", "SIGN_ESCAPES", "backward_run",
+           "userinfo_matches"]
 
 #: An ASCII sign's escape (no letter's, digit's, nor ``_+.-%``'s: a scheme's or a word's),
 #: after which a URL percent-encoded may start, as after the sign written out, and so may
@@ -30,17 +33,35 @@ SIGN_ESCAPES = frozenset(f"%{point:02X}" for point in range(0x100) if point > 0x
 #: blank, ``"`` (but JSON's ``\\"``: a password's), a closing tag's ``</``, a backquote
 #: (none is in an authority) or another URL's ``:/``: a userinfo may be there (a ``<``
 #: or ``>`` a password's: ``:<password>@``, hostile59). Each ``://`` reads to
-#: the next at most: linear.
+#: the next at most: linear. Its user, up to the first ``:`` or ``@``, holds no ``/``,
+#: ``?``, ``#``, ``<``, ``>`` (as the reader's: a user's backslash is before another
+#: character): ``https://registry.npmjs.org/@babel/core`` (a lock file's thousands) is
+#: no userinfo, not found (hostile61: each counts toward :data:`MOST_FOUND`); nor is a
+#: port then a path (``http://localhost:5173/@vite/client``), as the reader reads it.
 RAW_SCAN = lazy_compile(
-    r":(?:\\?/){2}(?=[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?|<(?!/)|>)[^\s\"<>`@:\\]*)*@)")
+    r":(?:\\?/){2}(?=(?:[^\s\"<>`@:\\/?#]|\\[^\s\"<>`@:/?#])*(?:@|:(?![0-9]*(?:[/?#]|\\/))"
+    r"[^\s\"<>`@:\\]*(?:(?::(?!\\?/)|\\\"?|<(?!/)|>)[^\s\"<>`@:\\]*)*@))")
 
 #: The same percent-encoded (:data:`.text_userinfo._ENCODED`): ``:`` or ``%3A``, two
 #: ``/`` or ``%2F`` (each maybe after a backslash, ``%5C``), then ``@`` or ``%40`` before
 #: a blank, ``&``, ``=``, ``+``, a quote, ``<``, ``>``, a backslash, a backquote or
-#: another such ``://``.
+#: another such ``://``; its user holding no ``/``, ``?``, ``#``, as written or encoded
+#: (as :data:`RAW_SCAN`'s).
+_ENCODED_LOOK = (r"[^\s&=+\"'<>\\`@:%]*(?:(?:%(?!40|3[Aa](?:\\|%5[Cc])?(?:/|%2[Ff]))"
+                 r"|:(?!(?:\\|%5[Cc])?(?:/|%2[Ff])))[^\s&=+\"'<>\\`@:%]*)*(?:@|%40)")
 ENCODED_SCAN = lazy_compile(
-    r"(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}(?=[^\s&=+\"'<>\\`@:%]*(?:(?:%(?!40|3[Aa]"
-    r"(?:\\|%5[Cc])?(?:/|%2[Ff]))|:(?!(?:\\|%5[Cc])?(?:/|%2[Ff])))[^\s&=+\"'<>\\`@:%]*)*(?:@|%40))")
+    r"(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}(?=(?:[^\s&=+\"'<>\\`@:%/?#]"
+    r"|%(?!40|3[Aa]|2[Ff]|3[Ff]|23))*(?:@|%40|(?::|%3[Aa])"
+    r"(?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff])))"
+    + _ENCODED_LOOK + "))")
+
+#: Separators (:data:`RAW_SCAN`'s, :data:`ENCODED_SCAN`'s) read in one text at most: a
+#: reader's try and what it logs cost 2 to 8 us of the worker's CPU each (a MiB of
+#: ``h://x@`` took about 1 s: hostile61). Past it :func:`userinfo_matches` gives where
+#: the next one is, and its reader hides the rest of the text unread (fail closed): a
+#: text holding more URLs with an ``@`` is an attack's (or a listing of a thousand
+#: addresses beside their websites, hidden past the cap: over-hiding, no password sent).
+MOST_FOUND = 512
 
 #: A scheme read backward from its ``:`` (in the reversed text): its characters and its
 #: encoded ``+`` (``%2B``, reversed ``B2%``: a ``%`` after ``B2`` read), as the readers'
@@ -82,16 +103,20 @@ def backward_run(text: str, end: int, backward: re.Pattern[str], reverse: list[s
 
 
 def userinfo_matches(text: str, scan: re.Pattern[str], at: re.Pattern[str]
-                     ) -> Iterator[re.Match[str]]:
+                     ) -> Iterator[Union[re.Match[str], int]]:
     """``at``'s matches (a reader's URL, no look behind it) in ``text``: from each scheme
     before a ``://`` that ``scan`` finds, that starts a word (``finditer`` of the reader
     with its look behind, no character of a word or ``%`` before it: each read from the
     end of the last) or follows a sign's escape (each read); in order, none overlapping
-    one before it."""
+    one before it. Past :data:`MOST_FOUND` separators, where the next one starts (an
+    ``int``), and no more: the caller hides the text from there."""
     reverse = [""]
     word_end = kept = 0
-    for separator in scan.finditer(text):
+    for number, separator in enumerate(scan.finditer(text)):
         colon = separator.start()
+        if number == MOST_FOUND:
+            yield colon
+            return
         run = colon - backward_run(text, colon, _SCHEME_BACKWARD, reverse)
         if run >= colon:
             continue
