@@ -65,8 +65,8 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     (``timeout 90 python -m pytest``), a crashed xdist worker, a SIGKILL: no finally of
     the test runs, and a daphne or gunicorn it had started kept serving, and spinning,
     as an orphan (newcomer10). On Linux the child gets SIGTERM when this process ends
-    (prctl PR_SET_PDEATHSIG, asked for by a small program that then becomes the server:
-    ``_TIE``), as its users would stop it, so a server with workers ends them. What it
+    (prctl PR_SET_PDEATHSIG, asked for by small programs that then become the server:
+    :func:`_tie`), as its users would stop it, so a server with workers ends them. What it
     leaves (a grandchild, a server that took SIGTERM for "reload") is ended by this
     process's watcher (:mod:`tests.support.reaper`): SIGTERM, then SIGKILL.
 
