@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,6 +47,15 @@ if os.getppid() != int(sys.argv[1]):
 os.execvp(sys.argv[2], sys.argv[2:])
 """
 
+#: The same tie without a Python start: util-linux's ``setpriv --pdeathsig`` asks for
+#: SIGTERM at the parent's end (the same prctl), coreutils' ``env --default-signal``
+#: gives SIGINT its default action, and ``sh`` checks that the parent is still the test
+#: process (``$PPID`` is read as it starts, after the prctl) before it becomes the
+#: server. About 3 ms of CPU a start where ``_TIE``'s interpreter and its ctypes took
+#: about 20 (suite48: some 1,700 starts a run). ``_TIE`` where these are missing.
+_SH_TIE = ('[ "$PPID" = "$0" ] || { echo "tests.support.processes: the test run ended'
+           ' before its server started" >&2; exit 1; }; exec "$@"')
+
 
 def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     """``subprocess.Popen(argv, **options)`` for a server (or any process a test starts
@@ -55,8 +65,8 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
     (``timeout 90 python -m pytest``), a crashed xdist worker, a SIGKILL: no finally of
     the test runs, and a daphne or gunicorn it had started kept serving, and spinning,
     as an orphan (newcomer10). On Linux the child gets SIGTERM when this process ends
-    (prctl PR_SET_PDEATHSIG, asked for by a small program that then becomes the server:
-    ``_TIE``), as its users would stop it, so a server with workers ends them. What it
+    (prctl PR_SET_PDEATHSIG, asked for by small programs that then become the server:
+    :func:`_tie`), as its users would stop it, so a server with workers ends them. What it
     leaves (a grandchild, a server that took SIGTERM for "reload") is ended by this
     process's watcher (:mod:`tests.support.reaper`): SIGTERM, then SIGKILL.
 
@@ -70,7 +80,7 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
         return subprocess.Popen(argv, start_new_session=True, **options)
     if isinstance(argv, (str, bytes, os.PathLike)):
         argv = [argv]
-    argv = [sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()), *map(os.fspath, argv)]
+    argv = [*_tie(), str(os.getpid()), *map(os.fspath, argv)]
     options["env"] = _no_control_socket(reaper.marked_env(options.get("env")))
     if threading.current_thread() is threading.main_thread():
         process = subprocess.Popen(argv, start_new_session=True, **options)
@@ -79,6 +89,27 @@ def start_server(argv: Any, **options: Any) -> subprocess.Popen[Any]:
                                                                **options))
     reaper.register(process.pid)
     return process
+
+
+@functools.cache
+def _tie() -> tuple[str, ...]:
+    """The tie's command, given the test process's PID and the server's argv after it:
+    ``_SH_TIE`` under setpriv and env where both are here and take the options (tried
+    once), else ``_TIE`` under this interpreter. Absolute paths: a test's ``env`` may
+    have no PATH, and Popen looks the program up in it."""
+    programs = [shutil.which(name, path=os.defpath) for name in ("setpriv", "env", "sh")]
+    if all(programs):
+        setpriv, env, sh = map(str, programs)
+        tie = (setpriv, "--pdeathsig", "TERM", "--", env, "--default-signal=INT", sh,
+               "-c", _SH_TIE)
+        try:
+            tried = subprocess.run([*tie, str(os.getpid()), "true"], capture_output=True,
+                                   timeout=LINE_WAIT, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            tried = None
+        if tried is not None and tried.returncode == 0 and not tried.stderr:
+            return tie
+    return (sys.executable, "-I", "-S", "-c", _TIE)
 
 
 # The thread that starts the servers asked for from threads other than the main one: a
