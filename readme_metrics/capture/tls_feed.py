@@ -130,13 +130,17 @@ def feed(protocol: Any, transport: Any, copy: socket.socket,
     body's yet, :data:`UNTOLD` when the socket's head cannot be told or a transport
     closed meanwhile; their plaintext, as :func:`body_bytes`). ``owed.bytes`` is kept
     (see :class:`Owed`). ``whole``: only records that carry all of the rest (a client's
-    close_notify behind them: :func:`.tls_records.past_body`), else 0. Never raises."""
+    close_notify behind them: :func:`.tls_records.past_body`), else 0; under TLS 1.2,
+    whose plaintext no record's length tells, the whole records before the alert (all
+    the client sent: review151, the body logged cut there as before delivery83). Never
+    raises."""
     try:
         data, tls13 = socket_head(transport, LOOK)
         if tls13 is None:
             return UNTOLD, 0
         count, plain, still = body_bytes(data, remaining, tls13, owed.bytes)
-        if count <= 0 or (whole and (remaining is None or still or plain < remaining)):
+        if count <= 0 or (whole and (still or tls13 and (
+                remaining is None or plain < remaining))):
             return min(count, 0), 0
         buffer = protocol.get_buffer(count)
         if len(buffer) < count:

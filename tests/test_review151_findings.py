@@ -1,0 +1,73 @@
+"""review151: an adversarial review of land57's landings (ea1715f3..9dc3d0e7).
+
+Finding 1 (delivery83, TLS 1.2): a body's last records and the client's close_notify in
+one segment, the capture waiting for the rest. delivery83 hands those records to the
+server first (:func:`readme_metrics.capture.tls_feed.feed`, ``whole``), but only where
+their plaintext is seen to cover the rest: under TLS 1.3, whose record lengths tell it.
+Under TLS 1.2 no length tells a record's plaintext (its close_notify an alert record, which
+no body is), so nothing was handed over: the wait stopped at the close_notify and the body
+was logged cut at what came before the wait ("short": 5 bytes, 8 of 8 before the fix, as
+under TLS 1.3 before delivery83), the answer whole. Now, under TLS 1.2, the whole records
+before the alert are handed over (all the client sent; a pipelined request's bytes too,
+which the server reads anyway).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from pathlib import Path
+
+import pytest
+
+from readme_metrics.capture import asgi_receive
+from tests.support.fake_api import Collector
+from tests.support.tls_bio import connected
+from tests.test_review150_tls_feed import LOOPS, SERVERS, WAIT, _answered, _head, _served
+
+
+@pytest.fixture(autouse=True)
+def _long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asgi_receive, "GRACE", 5.0)
+
+
+@SERVERS
+@LOOPS
+@pytest.mark.parametrize("size", [60, 40_000])
+def test_tls12_the_rest_and_close_notify_in_one_write(
+        server: str, loop: str, size: int, collector: Collector, tmp_path: Path) -> None:
+    """delivery83's row under TLS 1.2: the answer whole and the body logged whole."""
+    rest = b"v" * size
+    with _served(server, loop, collector, tmp_path) as (port, context):
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with connected(port, context) as client:
+            assert client.tls.version() == "TLSv1.2"
+            client.send(_head(port, 5 + len(rest)) + b"short")
+            time.sleep(WAIT)
+            client.sock.sendall(client.sealed(rest) + client.close_notify())
+            got = client.read_to_end()
+            log = collector.wait_for_log(lambda log: True)
+    assert _answered(got), got[:200]
+    entry = log["request"]["log"]["entries"][0]
+    assert entry["request"]["bodySize"] == 5 + size, entry["request"]["bodySize"]
+
+
+@SERVERS
+@LOOPS
+def test_tls12_a_rest_short_of_the_length_then_close_notify(
+        server: str, loop: str, collector: Collector, tmp_path: Path) -> None:
+    """A client that declared 100 bytes more than it sends, its last ones with its
+    close_notify: the answer whole (the wait ends at the close_notify, not at its
+    bound), the body logged as far as it came."""
+    rest = b"v" * 60
+    with _served(server, loop, collector, tmp_path) as (port, context):
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with connected(port, context) as client:
+            client.send(_head(port, 5 + len(rest) + 100) + b"short")
+            time.sleep(WAIT)
+            client.sock.sendall(client.sealed(rest) + client.close_notify())
+            got = client.read_to_end()
+            log = collector.wait_for_log(lambda log: True)
+    assert _answered(got), got[:200]
+    entry = log["request"]["log"]["entries"][0]
+    assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
