@@ -23,6 +23,7 @@ import pytest
 from readme_metrics.capture import asgi_receive
 from tests.support.fake_api import Collector
 from tests.support.tls_bio import connected
+from tests.test_asgi_servers import NO_UVLOOP
 from tests.test_review150_tls_feed import LOOPS, SERVERS, WAIT, _answered, _head, _served
 
 
@@ -68,6 +69,42 @@ def test_tls12_a_rest_short_of_the_length_then_close_notify(
             client.sock.sendall(client.sealed(rest) + client.close_notify())
             got = client.read_to_end()
             log = collector.wait_for_log(lambda log: True)
+    assert _answered(got), got[:200]
+    entry = log["request"]["log"]["entries"][0]
+    assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
+
+
+#: On uvloop the record held in the socket is read by the server all the same while the
+#: capture's wait goes on (the server's reading resumed meanwhile, as the watch's own
+#: comments say uvloop's TLS layer does; not traced further): the answer still lost
+#: there (2 of 2 before and after on uvloop); not fixed here. (A chunked body's held
+#: record may meet the same on uvloop: not checked.)
+_UVLOOP_READS_IT = pytest.mark.xfail(strict=True, reason=(
+    "review151: on uvloop the server reads the held close_notify during the wait and "
+    "drops the app's answer"))
+
+
+@SERVERS
+@pytest.mark.parametrize("loop", ["asyncio", pytest.param(
+    "uvloop", marks=[NO_UVLOOP, _UVLOOP_READS_IT])])
+def test_tls13_a_rest_short_of_the_length_then_close_notify(
+        server: str, loop: str, collector: Collector, tmp_path: Path) -> None:
+    """Finding 2 (tls_feed, TLS 1.3, since delivery78): the same client under TLS 1.3.
+    Its close_notify, a record of 2 bytes' size that does not end the body, was handed to
+    the server as the body's: the server took the client's end and the app's answer was
+    dropped (no byte of it: 4 of 4 before, uvicorn and hypercorn on asyncio and uvloop),
+    where the bare app's went out. Now such a record, last in the socket, is held as a
+    chunked body's is (more behind it hands it over): read by the server after the
+    answer (asyncio: 2 of 2 pass; uvloop: xfail, see :data:`_UVLOOP_READS_IT`)."""
+    rest = b"v" * 60
+    with _served(server, loop, collector, tmp_path) as (port, context), \
+            connected(port, context) as client:
+        assert client.tls.version() == "TLSv1.3"
+        client.send(_head(port, 5 + len(rest) + 100) + b"short")
+        time.sleep(WAIT)
+        client.sock.sendall(client.sealed(rest) + client.close_notify())
+        got = client.read_to_end()
+        log = collector.wait_for_log(lambda log: True)
     assert _answered(got), got[:200]
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
