@@ -149,5 +149,8 @@ def test_the_body_s_records_are_told_from_what_lands_behind_them(tmp_path: Path)
         assert body_bytes(alone[-1:], 0, tls13, owed=1)[::2] == (1, 0)  # (its rest)
         assert body_bytes(notified[len(alone) - 1:], 0, tls13, owed=1)[0] == 1
         assert body_bytes(alone[7:], len(REST), tls13)[0] == UNTOLD  # (a record's middle)
-        assert body_bytes(notified[len(alone):], len(REST) + 2, tls13)[0] == (
+        assert body_bytes(notified[len(alone):], 2, tls13)[0] == (
             len(notified) - len(alone) if tls13 else 0)  # (1.3: the body's 2 last bytes)
+        # (1.3: 2 bytes that do not end the body, last in the socket: held, as a client's
+        # close_notify before its body's end; review151)
+        assert body_bytes(notified[len(alone):], len(REST) + 2, tls13)[0] == 0

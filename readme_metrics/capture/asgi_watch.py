@@ -231,7 +231,8 @@ async def watched_within(read_ahead: Callable[[], asyncio.Future[Message]],
             if feeding is not None and copy is not None:
                 fed, plain = feed(feeding, transport, copy, remaining, owed)  # (delivery78)
                 if fed != UNTOLD:
-                    if not pause(reader):  # (uvloop's TLS resumed the socket's reading)
+                    # (uvloop's TLS resumed the socket's reading; none went: no pause again)
+                    if fed and not pause(reader):  # (_LimitsPause's: review151)
                         lost, owed.bytes = True, 0  # closed meanwhile: a plain wait
                         await asyncio.wait([task], timeout=left)
                         break

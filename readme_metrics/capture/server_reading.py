@@ -43,7 +43,9 @@ class _LimitsPause:
         if self._limits is None:
             self._limits = self._transport.get_read_buffer_limits()  # (low, high)
         # (again when paused: the TLS layer, handed records, resumed the socket's reading
-        # once it had taken them, what waits being at the low water of 0: delivery78)
+        # once it had taken them, what waits being at the low water of 0: delivery78.
+        # Only then: limits set look at them again, and of a paused socket with nothing
+        # waiting that look resumes it, uvloop's _control_ssl_reading: review151)
         self._transport.set_read_buffer_limits(high=0, low=0)
 
     def resume_reading(self) -> None:

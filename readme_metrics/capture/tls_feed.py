@@ -13,10 +13,13 @@ them stays in the socket, the server paused, until the wait's hold ends.
 
 Which records are the body's (:func:`body_bytes`): under TLS 1.3 (every record
 application data, close_notify's 19 bytes too) those that begin before the body's rest
-is covered (a declared length); of a chunked body, whose end cannot be seen, every record
-but a last one of close_notify's size with nothing behind it (2 bytes of a chunk's
-framing, ``\\r\\n`` written alone, are that size too: held until more comes behind them,
-or the wait's time is up, the body then logged incomplete); under TLS 1.2 every
+is covered (a declared length), but a last one of close_notify's size with nothing behind
+it that would not end the body (a client that sent less than it declared, then closed:
+handed over, it lost the app's answer, review151); of a chunked body, whose end cannot
+be seen, every record but a last one of close_notify's size with nothing behind it (2
+bytes of a chunk's framing, ``\\r\\n`` written alone, are that size too). Such a record is
+held until more comes behind it, or the wait's time is up, the body then logged
+incomplete (the server reads it after the answer); under TLS 1.2 every
 application data record, up to an alert (close_notify is one). A record is handed over
 as far as it has arrived, its rest as it comes (:class:`Owed`): a record left part way
 in the socket kept the kernel's receive buffer full (its segments' memory), the
@@ -113,8 +116,11 @@ def body_bytes(data: bytes, remaining: Optional[int], tls13: bool,
         if tls13:
             if remaining is not None and plain >= remaining:
                 return at, plain, 0  # past the rest: close_notify, or a next request
-            if remaining is None and length == TLS13_NOTIFY and end >= len(data):
-                return at, plain, 0  # (chunked: close_notify's size, nothing behind it)
+            if length == TLS13_NOTIFY and end >= len(data) and (
+                    remaining is None or remaining - plain != 2):
+                # (close_notify's size, nothing behind it, not the sized body's last 2
+                # bytes: a client's end before its body's, held; review151)
+                return at, plain, 0
             plain += max(length - TLS13_OVERHEAD, 0)
         if end > len(data):
             return len(data), plain, end - len(data)  # (its rest handed over as it comes)
@@ -130,13 +136,17 @@ def feed(protocol: Any, transport: Any, copy: socket.socket,
     body's yet, :data:`UNTOLD` when the socket's head cannot be told or a transport
     closed meanwhile; their plaintext, as :func:`body_bytes`). ``owed.bytes`` is kept
     (see :class:`Owed`). ``whole``: only records that carry all of the rest (a client's
-    close_notify behind them: :func:`.tls_records.past_body`), else 0. Never raises."""
+    close_notify behind them: :func:`.tls_records.past_body`), else 0; under TLS 1.2,
+    whose plaintext no record's length tells, the whole records before the alert (all
+    the client sent: review151, the body logged cut there as before delivery83). Never
+    raises."""
     try:
         data, tls13 = socket_head(transport, LOOK)
         if tls13 is None:
             return UNTOLD, 0
         count, plain, still = body_bytes(data, remaining, tls13, owed.bytes)
-        if count <= 0 or (whole and (remaining is None or still or plain < remaining)):
+        if count <= 0 or (whole and (still or tls13 and (
+                remaining is None or plain < remaining))):
             return min(count, 0), 0
         buffer = protocol.get_buffer(count)
         if len(buffer) < count:
