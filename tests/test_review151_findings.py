@@ -22,8 +22,9 @@ import pytest
 
 from readme_metrics.capture import asgi_receive
 from tests.support.fake_api import Collector
+from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
 from tests.support.tls_bio import connected
-from tests.test_review150_tls_feed import LOOPS, SERVERS, WAIT, _answered, _head, _served
+from tests.support.tls_rest import WAIT, answered, head
 
 
 @pytest.fixture(autouse=True)
@@ -38,16 +39,16 @@ def test_tls12_the_rest_and_close_notify_in_one_write(
         server: str, loop: str, size: int, collector: Collector, tmp_path: Path) -> None:
     """delivery83's row under TLS 1.2: the answer whole and the body logged whole."""
     rest = b"v" * size
-    with _served(server, loop, collector, tmp_path) as (port, context):
+    with served(server, loop, collector, tmp_path, "review151") as (port, context):
         context.maximum_version = ssl.TLSVersion.TLSv1_2
         with connected(port, context) as client:
             assert client.tls.version() == "TLSv1.2"
-            client.send(_head(port, 5 + len(rest)) + b"short")
+            client.send(head(port, 5 + len(rest)) + b"short")
             time.sleep(WAIT)
             client.sock.sendall(client.sealed(rest) + client.close_notify())
             got = client.read_to_end()
             log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got[:200]
+    assert answered(got), got[:200]
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["bodySize"] == 5 + size, entry["request"]["bodySize"]
 
@@ -60,15 +61,15 @@ def test_tls12_a_rest_short_of_the_length_then_close_notify(
     close_notify: the answer whole (the wait ends at the close_notify, not at its
     bound), the body logged as far as it came."""
     rest = b"v" * 60
-    with _served(server, loop, collector, tmp_path) as (port, context):
+    with served(server, loop, collector, tmp_path, "review151") as (port, context):
         context.maximum_version = ssl.TLSVersion.TLSv1_2
         with connected(port, context) as client:
-            client.send(_head(port, 5 + len(rest) + 100) + b"short")
+            client.send(head(port, 5 + len(rest) + 100) + b"short")
             time.sleep(WAIT)
             client.sock.sendall(client.sealed(rest) + client.close_notify())
             got = client.read_to_end()
             log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got[:200]
+    assert answered(got), got[:200]
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
 
@@ -89,15 +90,15 @@ def test_tls13_a_rest_short_of_the_length_then_close_notify(
     paused socket with nothing waiting for a resume: the server read the held record
     during the wait. Now paused again only once records went (4 of 4 pass)."""
     rest = b"v" * 60
-    with _served(server, loop, collector, tmp_path) as (port, context), \
+    with served(server, loop, collector, tmp_path, "review151") as (port, context), \
             connected(port, context) as client:
         assert client.tls.version() == "TLSv1.3"
-        client.send(_head(port, 5 + len(rest) + 100) + b"short")
+        client.send(head(port, 5 + len(rest) + 100) + b"short")
         time.sleep(WAIT)
         client.sock.sendall(client.sealed(rest) + client.close_notify())
         got = client.read_to_end()
         log = collector.wait_for_log(lambda log: True)
-    assert _answered(got), got[:200]
+    assert answered(got), got[:200]
     entry = log["request"]["log"]["entries"][0]
     assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
 
