@@ -30,7 +30,6 @@ atexit callback" traceback said).
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from typing import Optional
@@ -49,7 +48,7 @@ from readme_metrics.delivery.gunicorn_signal import (
     watch_stop,
     worker_set_term,
 )
-from readme_metrics.frames import frames
+from readme_metrics.frames import frames, thread_frame
 
 # (the signal's watch moved to gunicorn_signal: importable from here as before)
 __all__ = ["MARGIN", "Limit", "_Noted", "close_bound", "forget", "graceful_timeout",
@@ -186,7 +185,7 @@ def _reloading(worker: object) -> bool:
         return True
     # Still in its callback (gunicorn's ``changed``: a 0.1 s sleep before its exit),
     # the worker's loop already left.
-    for frame in frames(sys._current_frames().get(reloader.ident)):
+    for frame in frames(thread_frame(reloader.ident)):
         code = frame.f_code
         if code.co_name == "changed" and "gunicorn" in code.co_filename:
             return True
