@@ -1,0 +1,67 @@
+"""Where a server's threads were when a test gave up waiting for it to end, for the
+failure message: a server that did not end after its stop said nothing of why (flaky57:
+``subprocess.TimeoutExpired`` alone, the server's output unread).
+
+A site that starts with :data:`REGISTER` writes every thread's stack to its stderr on
+SIGUSR1 (:mod:`faulthandler`, from the signal handler itself: it answers with the event
+loop or the GIL's holder stuck); :func:`dump_threads` sends it and waits until written,
+and adds py-spy's dump (native frames, idle threads) where py-spy is installed beside
+this Python (the project's venv has it; CI's need not)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["REGISTER", "dump_threads"]
+
+#: The site's first lines: SIGUSR1 dumps all its threads to stderr (nothing else here
+#: takes SIGUSR1: uvicorn, hypercorn and daphne leave it alone).
+REGISTER = ("import faulthandler as _faulthandler, signal as _signal\n"
+            "_faulthandler.register(_signal.SIGUSR1, all_threads=True)\n")
+
+
+def dump_threads(process: subprocess.Popen[Any], output: Path, patience: float = 10.0
+                 ) -> str:
+    """Have ``process`` (still running, its site begun with :data:`REGISTER`) write its
+    threads' stacks to ``output`` (its stderr's file), waiting up to ``patience`` s for
+    them; what py-spy's dump says of it (or why there is none). Never raises: it only
+    adds to a failure."""
+    if process.poll() is not None:
+        return f"(no dump: it exited {process.returncode} since)"
+    before = _size(output)
+    try:
+        process.send_signal(signal.SIGUSR1)
+    except OSError as error:
+        return f"(no dump: {error!r})"
+    deadline = time.monotonic() + patience
+    while _size(output) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # (the rest of a dump under way: written in one go, in C)
+    return _py_spy(process.pid)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _py_spy(pid: int) -> str:
+    spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which(
+        "py-spy")
+    if spy is None:
+        return "(no py-spy here)"
+    try:
+        done = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"(py-spy dump: {error!r})"
+    return f"py-spy dump: {done.stdout}{done.stderr}"

@@ -1,0 +1,49 @@
+"""flaky57: a server the tests gave up waiting for says where its threads were
+(tests/support/thread_dump.py): delivery56's hypercorn row failed in CI with only
+``subprocess.TimeoutExpired``, nothing of what the server printed nor of why it had not
+ended. Real parts: a Python process started as the tests start servers, stuck in a
+thread of its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.processes import kill_server, read_line, start_server
+from tests.support.thread_dump import REGISTER, dump_threads
+
+#: A "server" stuck in a thread's function (and its main thread in another).
+_STUCK = REGISTER + """\
+import threading, time
+
+def stuck_in_its_thread():
+    time.sleep(600)
+
+threading.Thread(target=stuck_in_its_thread, daemon=True).start()
+print("ready", flush=True)
+
+def stuck_in_main():
+    time.sleep(600)
+
+stuck_in_main()
+"""
+
+
+def test_a_server_that_does_not_end_tells_where_each_of_its_threads_is(
+        tmp_path: Path) -> None:
+    with open(tmp_path / "err", "wb") as err_file:
+        process = start_server([sys.executable, "-c", _STUCK], stdout=subprocess.PIPE,
+                               stderr=err_file)
+    try:
+        assert read_line(process.stdout, about="the stuck process") == b"ready\n"
+        spied = dump_threads(process, tmp_path / "err")
+        said = (tmp_path / "err").read_text(errors="replace")
+        assert "stuck_in_its_thread" in said and "stuck_in_main" in said, said
+        assert "py-spy" in spied, spied  # (its dump, or why there is none)
+        assert process.poll() is None  # (SIGUSR1 dumped, did not end it)
+    finally:
+        kill_server(process)
+        assert process.stdout is not None
+        process.stdout.close()
+    assert dump_threads(process, tmp_path / "err").startswith("(no dump: it exited")
