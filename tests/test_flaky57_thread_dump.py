@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.processes import kill_server, read_line, start_server
 from tests.support.thread_dump import REGISTER, dump_threads
 
@@ -29,11 +31,20 @@ def stuck_in_main():
 stuck_in_main()
 """
 
+#: As hypercorn serves: a parent that does not catch SIGUSR1 (its default action ends
+#: it), the site in its child.
+_PARENT = """\
+import subprocess, sys
+subprocess.run([sys.executable, "-c", sys.argv[1]])
+"""
 
+
+@pytest.mark.parametrize("argv", [pytest.param(["-c", _STUCK], id="itself"),
+                                  pytest.param(["-c", _PARENT, _STUCK], id="its-child")])
 def test_a_server_that_does_not_end_tells_where_each_of_its_threads_is(
-        tmp_path: Path) -> None:
+        tmp_path: Path, argv: list[str]) -> None:
     with open(tmp_path / "err", "wb") as err_file:
-        process = start_server([sys.executable, "-c", _STUCK], stdout=subprocess.PIPE,
+        process = start_server([sys.executable, *argv], stdout=subprocess.PIPE,
                                stderr=err_file)
     try:
         assert read_line(process.stdout, about="the stuck process") == b"ready\n"
@@ -41,7 +52,7 @@ def test_a_server_that_does_not_end_tells_where_each_of_its_threads_is(
         said = (tmp_path / "err").read_text(errors="replace")
         assert "stuck_in_its_thread" in said and "stuck_in_main" in said, said
         assert "py-spy" in spied, spied  # (its dump, or why there is none)
-        assert process.poll() is None  # (SIGUSR1 dumped, did not end it)
+        assert process.poll() is None  # (SIGUSR1 dumped, did not end it nor its parent)
     finally:
         kill_server(process)
         assert process.stdout is not None

@@ -29,22 +29,52 @@ REGISTER = ("import faulthandler as _faulthandler, signal as _signal\n"
 
 def dump_threads(process: subprocess.Popen[Any], output: Path, patience: float = 10.0
                  ) -> str:
-    """Have ``process`` (still running, its site begun with :data:`REGISTER`) write its
-    threads' stacks to ``output`` (its stderr's file), waiting up to ``patience`` s for
-    them; what py-spy's dump says of it (or why there is none). Never raises: it only
-    adds to a failure."""
+    """Have ``process`` and its descendants (hypercorn serves from a child process even
+    with one worker), those of them that catch SIGUSR1 (a site begun with
+    :data:`REGISTER`; no other is sent it: its default action ends a process), write
+    their threads' stacks to ``output`` (their stderr's file), waiting up to
+    ``patience`` s for them; what py-spy's dump says of each (or why there is none).
+    Never raises: it only adds to a failure."""
     if process.poll() is not None:
         return f"(no dump: it exited {process.returncode} since)"
+    tree = _tree(process.pid)
     before = _size(output)
-    try:
-        process.send_signal(signal.SIGUSR1)
-    except OSError as error:
-        return f"(no dump: {error!r})"
+    told = [pid for pid in tree if _catches_sigusr1(pid)]
+    for pid in told:
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except OSError:
+            pass
     deadline = time.monotonic() + patience
-    while _size(output) == before and time.monotonic() < deadline:
+    while told and _size(output) == before and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.2)  # (the rest of a dump under way: written in one go, in C)
-    return _py_spy(process.pid)
+    return (f"SIGUSR1 to {told or 'none'} of {tree}; "
+            + "; ".join(_py_spy(pid) for pid in tree))
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux's /proc; elsewhere ``pid`` alone)."""
+    found, index = [pid], 0
+    while index < len(found):
+        for task in Path(f"/proc/{found[index]}/task").glob("*/children"):
+            try:
+                found += [int(child) for child in task.read_text().split()]
+            except (OSError, ValueError):
+                pass
+        index += 1
+    return found
+
+
+def _catches_sigusr1(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return pid == os.getpid()  # (no /proc: not asked)
+    for line in status.splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGUSR1 - 1) & 1)
+    return False
 
 
 def _size(path: Path) -> int:
@@ -63,5 +93,5 @@ def _py_spy(pid: int) -> str:
         done = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True,
                               text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as error:
-        return f"(py-spy dump: {error!r})"
-    return f"py-spy dump: {done.stdout}{done.stderr}"
+        return f"(py-spy dump of {pid}: {error!r})"
+    return f"py-spy dump of {pid}: {done.stdout}{done.stderr}"
