@@ -184,27 +184,38 @@ SLOW_JOIN = textwrap.dedent("""
 
     _futures.ThreadPoolExecutor.shutdown = _slow_shutdown
 """)
-#: Appended to the site (it wraps ``app``). flaky57: the hold is bounded in time (20 s
-#: of the clock, each look at the loop 1 s at most) and made only where it can end:
-#: not on the loop's own thread (its look would wait for itself), not once that loop has
-#: stopped (no answer ever), and the real join follows whatever the look raised (before,
-#: a raise left asgiref's join unmade: Django's handler, hypercorn's stop and the process
-#: waited for ever). A hold given up says so in the server's output.
+#: Appended to the site (it wraps ``app`` and ``sync_view``). flaky57: the view's
+#: threads are the ones the site's view runs in now, recorded by the view itself; before,
+#: ``sys._current_frames()`` in every executor's join, asyncio's default one too at the
+#: server's end (Runner.close), and CPython 3.11's, which allocates under the runtime's
+#: lock of thread states, ran a garbage collection there whose finalizer (Django's
+#: ``listen_for_disconnect`` task, its exception never retrieved, logged) let go of the
+#: GIL, while a thread being started or ended held the GIL waiting for that lock: the
+#: hypercorn worker hung for ever (CPython gh-106883; 5 of 68 hypercorn view-first runs
+#: under load, the CI failure's). The hold is also bounded in time (20 s of the clock,
+#: each look at the loop 1 s at most) and made only where it can end: not on the loop's
+#: own thread, not once that loop has stopped, and the real join follows whatever the
+#: look raised (before, a raise left asgiref's join unmade: the process waited for
+#: ever). A hold given up says so in the server's output.
 HELD_JOIN = textwrap.dedent("""
     import concurrent.futures as _futures, sys as _sys, threading as _threading
     import time as _time
     _shutdown = _futures.ThreadPoolExecutor.shutdown
     _loops = []  # (the server's loop and its thread, for the join's thread to ask)
+    _in_view = set()  # (the threads the sync view runs in now)
+    _view = sync_view
+
+    def sync_view(request):
+        _in_view.add(_threading.get_ident())
+        try:
+            return _view(request)
+        finally:
+            _in_view.discard(_threading.get_ident())
+    urlpatterns[1] = path("sync", sync_view)
 
     def _runs_the_view(executor):  # (the join of the executor the sync view runs in)
-        frames = _sys._current_frames()
-        for thread in list(getattr(executor, "_threads", ())):
-            frame = frames.get(thread.ident)
-            while frame is not None:
-                if frame.f_code.co_name == "sync_view":
-                    return True
-                frame = frame.f_back
-        return False
+        return any(thread.ident in _in_view
+                   for thread in list(getattr(executor, "_threads", ())))
 
     async def _left_runs():
         return left_running()

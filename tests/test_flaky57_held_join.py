@@ -6,7 +6,7 @@ the raise left the join unmade: asgiref's context exit, Django's handler, the se
 stop and the process waited for ever.
 
 Real parts: HELD_JOIN's own code (the site's, run here as the site runs it), a real
-event loop, a real ThreadPoolExecutor whose thread is in a ``sync_view``."""
+event loop, a real ThreadPoolExecutor whose thread is in the site's ``sync_view``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.support.polling import wait_until
 from tests.test_delivery56_django_cancelled import HELD_JOIN
 
 
@@ -26,21 +27,22 @@ def _site(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    site: dict[str, Any] = {"asyncio": asyncio, "app": app, "left_running": lambda: True}
+    def sync_view(request: Any) -> None:  # (the site's: until its release)
+        request.wait(120)
+
+    site: dict[str, Any] = {"asyncio": asyncio, "app": app, "left_running": lambda: True,
+                            "sync_view": sync_view, "urlpatterns": [None, None, None],
+                            "path": lambda route, view: view}
     exec(HELD_JOIN, site)  # noqa: S102 - the site's own code, as its server runs it
     loop.run_until_complete(site["app"]({"type": "lifespan"}, None, None))
     return site
 
 
-def _view_running() -> tuple[ThreadPoolExecutor, threading.Event]:
-    """An executor whose thread runs a ``sync_view`` until the event is set."""
-    executor, entered, release = ThreadPoolExecutor(1), threading.Event(), threading.Event()
-
-    def sync_view() -> None:
-        entered.set()
-        release.wait(120)
-    executor.submit(sync_view)
-    assert entered.wait(60)
+def _view_running(site: dict[str, Any]) -> tuple[ThreadPoolExecutor, threading.Event]:
+    """An executor whose thread runs the site's ``sync_view`` until the event is set."""
+    executor, release = ThreadPoolExecutor(1), threading.Event()
+    executor.submit(site["sync_view"], release)
+    wait_until(lambda: site["_runs_the_view"](executor))  # (the view entered)
     return executor, release
 
 
@@ -69,8 +71,7 @@ def test_the_held_join_is_made_where_the_loop_cannot_answer(
         capfd: pytest.CaptureFixture[str]) -> None:
     loop = asyncio.new_event_loop()
     try:
-        _site(loop)
-        executor, release = _view_running()
+        executor, release = _view_running(_site(loop))
         raised: list[BaseException] = []
 
         def join() -> None:  # (asgiref's, without waiting for the view's thread)
