@@ -191,7 +191,7 @@ SLOW_JOIN = textwrap.dedent("""
 #: lock of thread states, ran a garbage collection there whose finalizer (Django's
 #: ``listen_for_disconnect`` task, its exception never retrieved, logged) let go of the
 #: GIL, while a thread being started or ended held the GIL waiting for that lock: the
-#: hypercorn worker hung for ever (CPython gh-106883; 5 of 68 hypercorn view-first runs
+#: hypercorn worker hung for ever (CPython gh-106883; 8 of 140 hypercorn view-first runs
 #: under load, the CI failure's). The hold is also bounded in time (20 s of the clock,
 #: each look at the loop 1 s at most) and made only where it can end: not on the loop's
 #: own thread, not once that loop has stopped, and the real join follows whatever the

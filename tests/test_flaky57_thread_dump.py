@@ -18,14 +18,16 @@ from tests.support.thread_dump import REGISTER, dump_threads
 #: A "server" stuck in a thread's function (and its main thread in another).
 _STUCK = REGISTER + """\
 import threading, time
+entered = threading.Event()
 
 def stuck_in_its_thread():
+    entered.set()
     time.sleep(600)
 
-threading.Thread(target=stuck_in_its_thread, daemon=True).start()
-print("ready", flush=True)
-
-def stuck_in_main():
+def stuck_in_main():  # ("ready" once both are where the dump must find them)
+    threading.Thread(target=stuck_in_its_thread, daemon=True).start()
+    entered.wait()
+    print("ready", flush=True)
     time.sleep(600)
 
 stuck_in_main()
@@ -34,8 +36,8 @@ stuck_in_main()
 #: As hypercorn serves: a parent that does not catch SIGUSR1 (its default action ends
 #: it), the site in its child.
 _PARENT = """\
-import subprocess, sys
-subprocess.run([sys.executable, "-c", sys.argv[1]])
+import os, sys
+os.spawnv(os.P_WAIT, sys.executable, [sys.executable, "-c", sys.argv[1]])
 """
 
 

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.processes import run_command
+
 __all__ = ["REGISTER", "dump_threads"]
 
 #: The site's first lines: SIGUSR1 dumps all its threads to stderr (nothing else here
@@ -90,8 +92,8 @@ def _py_spy(pid: int) -> str:
     if spy is None:
         return "(no py-spy here)"
     try:
-        done = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True,
-                              text=True, timeout=30)
+        done = run_command([spy, "dump", "--pid", str(pid)], timeout=30,
+                           capture_output=True, text=True)
     except (OSError, subprocess.SubprocessError) as error:
         return f"(py-spy dump of {pid}: {error!r})"
     return f"py-spy dump of {pid}: {done.stdout}{done.stderr}"
