@@ -107,15 +107,11 @@ def test_tls13_a_rest_short_of_the_length_then_close_notify(
 
 #: Passwords that are a word holding a secret's name (``pass`` in Passion and Compassion,
 #: ``auth`` in Authority, ``key`` in monkey, ``pass`` in Bypass), in the braces or
-#: brackets of a placeholder: :data:`readme_metrics.har.text_userinfo._PLACEHOLDER`
-#: matches the name anywhere in the word, so each is taken for ``{password}``'s kind
-#: and kept, sent in clear (5 of 5, in a text, a JSON body, a form's value, a query's
-#: value and a Referer alike). Not fixed here: a rule that reads the name as a word
-#: (``{db_password}``, ``${DB_PASSWORD}``, ``{apiKey}``, ``{{ secret_key }}`` kept,
-#: ``{Passion}`` hidden) is the lead's call on the placeholder heuristic.
-@pytest.mark.xfail(strict=True, reason=(
-    "review151: hostile59's placeholder rule keeps a word holding pass/auth/key in "
-    "braces or brackets: a real password of that shape is sent"))
+#: brackets of a placeholder: hostile59's placeholder rule matched the name anywhere in
+#: the word, so each was taken for ``{password}``'s kind and kept, sent in clear (5 of 5
+#: failed before hostile62, in a text, a JSON body, a form's value, a query's value and a
+#: Referer alike). Now a whole word of the name must be a secret's name
+#: (:mod:`readme_metrics.har.userinfo_placeholder`; tests/test_hostile62_findings.py).
 @pytest.mark.parametrize("password", [
     "{Passion}", "<Compassion>", "{Authority}", "<monkeybars>", "${Bypass}"])
 def test_a_word_holding_a_secrets_name_in_braces_is_hidden(password: str) -> None:
