@@ -133,8 +133,8 @@ def send(session: requests.Session, base: str, case: str, marks: Path) -> reques
         # sends the head and the body apart, and a client descheduled between them (a
         # loaded machine) sent the body after the capture's grace: logged "0 of 93 bytes"
         # under hypercorn, as it was there (flaky58, tests/support/body_sent.py).
-        data = body_sent.MarkedBody(body, marks / case)
-        headers = {**headers, body_sent.HEADER: case}
+        data, mark = body_sent.marked(body, marks, case)
+        headers = {**headers, **mark}
     elif body == "chunked":
         # An unread chunked body is logged as far as it arrived within the capture's
         # grace: sent in one chunk, so that a client descheduled between its 7-byte

@@ -33,7 +33,7 @@ from typing import Any, Optional
 from tests.support.polling import PATIENCE
 from tests.support.tcp_states import read_by_server
 
-__all__ = ["HEADER", "MARKS_ENV", "MarkedBody", "await_sent", "wait_sent"]
+__all__ = ["HEADER", "MARKS_ENV", "MarkedBody", "await_sent", "marked", "wait_sent"]
 
 #: The request header naming the mark (a file name in :data:`MARKS_ENV`'s folder).
 HEADER = "X-Body-Sent-Mark"
@@ -67,17 +67,40 @@ class MarkedBody:
         return block
 
 
+def marked(data: bytes, marks: Path, name: str) -> tuple[MarkedBody, dict[str, str]]:
+    """``data`` as a :class:`MarkedBody` whose mark is ``name`` in ``marks`` (the folder
+    the server's :data:`MARKS_ENV` names), and the request header that names it."""
+    return MarkedBody(data, marks / name), {HEADER: name}
+
+
 def _mark(name: Optional[str]) -> Optional[Path]:
     folder = os.environ.get(MARKS_ENV)
     return Path(folder, name) if folder and name else None
 
 
-def wait_sent(environ: Any) -> None:
-    """In a WSGI app: wait (:data:`PATIENCE` at most) for the client's mark, if any."""
-    mark = _mark(environ.get("HTTP_" + HEADER.upper().replace("-", "_")))
+def _ports(scope: Any) -> Optional[tuple[int, int]]:
+    """(the server's port, the client's) of an ASGI ``scope``, if it says them."""
+    server, client = (scope or {}).get("server"), (scope or {}).get("client")
+    return (server[1], client[1]) if server and client else None
+
+
+def wait_sent(meta: Any, scope: Any = None) -> None:
+    """In a WSGI app (``meta``: its environ) or a sync view under ASGI (Django's
+    ``request.META``, and its ``scope``: in a thread of its own, the loop turning): wait
+    (:data:`PATIENCE` at most) for the client's mark, if any; under ASGI then until the
+    server took the body from its socket. (A WSGI server reads the body as the app, or
+    its capture, does: gunicorn's stays in the socket, where its capture reads it.)"""
+    mark = _mark(meta.get("HTTP_" + HEADER.upper().replace("-", "_")))
+    if mark is None:
+        return
     deadline = time.monotonic() + PATIENCE
-    while mark is not None and not mark.exists() and time.monotonic() < deadline:
+    while not mark.exists() and time.monotonic() < deadline:
         time.sleep(_LOOK)
+    ports = _ports(scope)
+    while ports and not read_by_server(*ports) and time.monotonic() < deadline:
+        time.sleep(_LOOK)
+    if ports:
+        time.sleep(_LOOK)  # (the server's loop hands it to receive() meanwhile)
 
 
 async def await_sent(scope: Any) -> None:
@@ -89,9 +112,8 @@ async def await_sent(scope: Any) -> None:
     deadline = time.monotonic() + PATIENCE
     while not mark.exists() and time.monotonic() < deadline:
         await asyncio.sleep(_LOOK)
-    server, client = scope.get("server"), scope.get("client")
-    while (server and client and not read_by_server(server[1], client[1])
-           and time.monotonic() < deadline):
+    ports = _ports(scope)
+    while ports and not read_by_server(*ports) and time.monotonic() < deadline:
         await asyncio.sleep(_LOOK)
     for _ in range(_TURNS):
         await asyncio.sleep(0)
