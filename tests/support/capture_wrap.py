@@ -16,7 +16,7 @@ from typing import Any, Callable
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 
 GROUP = {"api_key": "owlbert-api-key", "label": "Owlbert", "email": "owlbert@example.com"}
@@ -41,6 +41,8 @@ def wrapping(collector: Collector, cls: type = MetricsMiddleware,
         options.setdefault("grouping_function", owlbert)
         options.setdefault("buffer_length", 1)
         options.setdefault("background_worker_mode", False)
+        # A POST answered late (a loaded machine) is sent again: two logs (flaky58).
+        options.setdefault("timeout", INLINE_TIMEOUT)
         config = MetricsApiConfig(
             api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=collector.url, **options
         )

@@ -17,7 +17,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from tests.support.command import REPO_ROOT
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -50,10 +50,8 @@ def inline_options(options: dict[str, Any]) -> dict[str, Any]:
     options.setdefault("buffer_length", 1)
     options.setdefault("background_worker_mode", False)
     options.setdefault("base_log_url", DOCS)
-    # A POST answered past README_TIMEOUT's 3 s (a CI at load 22) is sent again, the
-    # API having taken it: two logs for one exchange (CI31, spec22). Not these tests'
-    # subject: the timeout's own tests set theirs.
-    options.setdefault("timeout", 30.0)
+    # Not these tests' subject: the timeout's own tests set theirs (INLINE_TIMEOUT).
+    options.setdefault("timeout", INLINE_TIMEOUT)
     return options
 
 

@@ -26,6 +26,7 @@ import os
 import sys
 from typing import Any, Callable, Iterator, Optional
 
+from tests.support.body_sent import await_sent, wait_sent
 from tests.support.side_by_side import lifespan
 
 DOCS = "https://docs.example.test"
@@ -109,6 +110,8 @@ def wsgi_body(environ: Any) -> bytes:
 def _wsgi_bare(environ: Any, start_response: Any) -> Iterator[bytes]:
     path = environ.get("PATH_INFO", "")
     body = wsgi_body(environ) if reads(path) else b""
+    if not reads(path):
+        wait_sent(environ)  # the unread body at the server first (flaky58)
     status, headers, chunks = answer(path, body, environ.get("CONTENT_TYPE") or None)
     start_response(f"{status} {REASONS[status]}", headers)
     yield from chunks
@@ -143,6 +146,8 @@ async def _asgi_bare(scope: Any, receive: Any, send: Any) -> None:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
+    else:
+        await await_sent(scope)  # the unread body in the server's hands first (flaky58)
     content_type = dict(scope["headers"]).get(b"content-type")
     status, headers, chunks = answer(path, body, content_type and content_type.decode("latin-1"))
     await send({"type": "http.response.start", "status": status,
