@@ -19,6 +19,7 @@ from tests._acceptance_support import (
     environ_for,
     simple_app,
 )
+from tests.support.fake_api import INLINE_TIMEOUT
 from tests.support.processes import read_line, run_command, start_server
 
 ENTRY_POINT = os.path.join(os.path.dirname(sys.executable), "readme-metrics")
@@ -69,7 +70,7 @@ def test_collect_receives_a_middleware_batch_and_writes_the_har_file(collect):
     config = MetricsApiConfig(
         api_key="any-key", metrics_api=url, base_log_url="http://docs.example",
         grouping_function=lambda r: {"api_key": "owl-key-1", "label": "Owl"},
-        buffer_length=2, background_worker_mode=False,
+        buffer_length=2, background_worker_mode=False, timeout=INLINE_TIMEOUT,
     )
     mw = MetricsMiddleware(simple_app(), config)
     call(mw, environ_for("/one", "POST", b'{"a": 1}', {"Content-Type": "application/json"}))
@@ -117,7 +118,7 @@ def test_collect_refuses_a_log_with_an_unmasked_group_id(collect):
     config = MetricsApiConfig(api_key="any-key", metrics_api=url,
                               base_log_url="http://docs.example",
                               grouping_function=lambda r: {"api_key": "owl-key-1"},
-                              buffer_length=1, background_worker_mode=False)
+                              buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT)
     mw = MetricsMiddleware(simple_app(), config)
     call(mw, environ_for("/ok"))
     assert mw.flush(timeout=10) and mw.stats["sent"] == 1

@@ -40,7 +40,7 @@ from tests.support.asgi import (
     run,
 )
 from tests.support.capture_wrap import wrapping
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.har_check import assert_valid_log
 from tests.support.processes import run_command
 
@@ -840,7 +840,7 @@ def test_fastapi_under_starlette_testclient_lifespan_and_websocket(
 
     app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
         api_key=API_KEY, metrics_api=collector.url, grouping_function=owlbert,
-        buffer_length=1, background_worker_mode=False, base_log_url=DOCS))
+        buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT, base_log_url=DOCS))
     with TestClient(app) as client:
         assert client.get("/ready").json() == {"ready": True}
         with client.websocket_connect("/ws") as websocket:

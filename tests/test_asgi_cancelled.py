@@ -30,7 +30,7 @@ from readme_metrics.asgi import MetricsMiddleware
 from readme_metrics.cli.collector.validation import validate_log
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.processes import end_stragglers, start_server
 from tests.test_asgi_servers import _wait_ready as wait_until_serving
 from tests.test_e2e_servers import server_env
@@ -157,7 +157,7 @@ def test_an_exchange_cancelled_while_its_log_is_made_is_logged(
 def test_the_cancellation_reaches_the_caller_unchanged(collector: Collector) -> None:
     middleware = MetricsMiddleware(_waits_before_answering, MetricsApiConfig(
         api_key="rdme_cancel_key", metrics_api=collector.url, grouping_function=_grouping,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}

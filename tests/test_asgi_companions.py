@@ -35,7 +35,7 @@ from readme_metrics.fastapi import ReadMeMetricsMiddleware
 from readme_metrics.masking import mask
 from readme_metrics.request_id import ENVIRON_KEY, RequestIdFilter, current_request_id
 from tests.support.asgi import body_messages, http_scope, run
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.processes import run_command
 from tests.test_asgi import Asgi2App, asgi2_function
 from tests.test_capture_asgi_servers import SERVER_SEND, closure_around
@@ -507,7 +507,8 @@ def test_stacked_in_process_with_the_metrics_middleware(collector: Collector) ->
     app.add_middleware(CORSMiddleware, allowed_origins=[SITE])
     app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
         api_key="rdme_test_key", grouping_function=lambda request: {"api_key": "k-1234"},
-        metrics_api=collector.url, background_worker_mode=False, buffer_length=1))
+        metrics_api=collector.url, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT, buffer_length=1))
     app.add_middleware(RequestIdMiddleware)
     with TestClient(app) as client:
         answer = client.get("/hello", headers={"Origin": SITE, "X-Request-Id": "inproc"})

@@ -19,7 +19,7 @@ import pytest
 from readme_metrics import MetricsApiConfig
 from readme_metrics.asgi import MetricsMiddleware
 from tests.support.asgi import DOCS, GROUP, LifespanShutdown, body_messages, http_scope
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 
 trio = pytest.importorskip("trio")
@@ -185,7 +185,8 @@ def test_a_reader_in_another_task_gets_every_message_in_order(
 def test_inline_mode_delivers_every_log_off_the_loop(collector: Collector) -> None:
     """background_worker_mode=False: each full batch is sent, never on trio's thread."""
     senders: list[str] = []
-    app = middleware(noread, collector, background_worker_mode=False, buffer_length=1)
+    app = middleware(noread, collector, background_worker_mode=False, buffer_length=1,
+                     timeout=INLINE_TIMEOUT)
     original = app.pipeline.submit  # type: ignore[union-attr]
 
     def submit(pending: Any, send: bool = True) -> bool:

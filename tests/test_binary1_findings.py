@@ -31,7 +31,7 @@ from readme_metrics.har.json_escapes import FOLDING_TO_ASCII
 from readme_metrics.redaction import Redactor
 from tests.support.asgi import body_messages, http_scope, read_body, run
 from tests.support.exchanges import body_on, entry_of
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 DENY = Redactor(["password"])
@@ -274,7 +274,7 @@ def test_the_middleware_keeps_harmless_binary_and_hides_a_leak(
         kind: str, collector: Collector) -> None:
     config = MetricsApiConfig(api_key="rdme_binary1_key", metrics_api=collector.url,
                               grouping_function=lambda request: {"api_key": CALLER_KEY},
-                              buffer_length=1, background_worker_mode=False,
+                              buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT,
                               denylist=["password"])
     middleware: Any = (MetricsMiddleware(_echo_wsgi, config) if kind == "wsgi"
                        else AsgiMetricsMiddleware(_echo_asgi, config))

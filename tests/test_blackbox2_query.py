@@ -20,7 +20,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from readme_metrics import MetricsApiConfig
 from readme_metrics.masking import mask
 from tests.support.contract import API_KEY, caller, reading_app
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 
 
@@ -41,7 +41,7 @@ def test_flask_test_client_query_string_is_logged(collector: Collector) -> None:
 
     metrics = ReadMeMetrics(MetricsApiConfig(
         api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
-        buffer_length=1, background_worker_mode=False), app)
+        buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT), app)
     try:
         with app.test_client() as client:
             response = client.get("/search", query_string={"q": "owl", "page": "2"})

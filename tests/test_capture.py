@@ -41,7 +41,7 @@ from readme_metrics.capture.wsgi_response import (
 )
 from readme_metrics.exchange import Exchange, Group
 from readme_metrics.flask_readme import ReadMeMetrics
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -476,7 +476,8 @@ def test_wsgi_input_giving_str_passes_through_and_records_nothing(
 
     bare = run_wsgi(app, environ())
     middleware = MetricsMiddleware(app, config_for(
-        collector, buffer_length=1, background_worker_mode=False, grouping_function=grouping))
+        collector, buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT,
+        grouping_function=grouping))
     wrapped = run_wsgi(middleware, environ())
     assert wrapped.body == bare.body == b"str:'hello'"
     [log] = collector.wait_for_logs(1)

@@ -24,7 +24,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware, _env, env_source
 from readme_metrics.options import OPTIONS, looks_like_a_placeholder, markdown_table
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.contract import caller, json_app
-from tests.support.fake_api import Collector, Reply, basic_auth
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply, basic_auth
 from tests.support.lint import validated_inside_lint
 from tests.support.processes import run_command
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -966,7 +966,7 @@ def test_a_local_metrics_server_receives_the_posts_alone(
     collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "https://docs.example"}')
     middleware = MetricsMiddleware(json_app, MetricsApiConfig(
         api_key=CONTRACT_API_KEY, grouping_function=caller, metrics_api=collector.url,
-        buffer_length=1, background_worker_mode=False))
+        buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT))
     try:
         answered = _three_calls(middleware)
         assert middleware.flush(10.0)
@@ -987,7 +987,7 @@ def test_a_readme_api_url_given_beside_a_local_metrics_server_is_asked(
     collector.get_v1 = lambda received: Reply(200, b'{"baseUrl": "https://docs.example"}')
     middleware = MetricsMiddleware(json_app, MetricsApiConfig(
         api_key=CONTRACT_API_KEY, grouping_function=caller, metrics_api=collector.url,
-        buffer_length=1, background_worker_mode=False))
+        buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT))
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.minimal_server import call, environ_for
 
@@ -125,7 +125,7 @@ def test_wrapped_app_behaves_exactly_like_the_bare_app(spec: dict[str, Any],
     collector = Collector().start()
     config = MetricsApiConfig(
         api_key="rdme_differential", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, base_log_url="https://docs.example.com",
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, base_log_url="https://docs.example.com",
         grouping_function=lambda req: {"api_key": "caller", "label": "c"},
     )
     middleware = MetricsMiddleware(make_app(spec, seen_wrapped := []), config)
@@ -172,7 +172,7 @@ def test_reading_is_the_same_through_a_byte_at_a_time_input() -> None:
 
     collector = Collector().start()
     config = MetricsApiConfig(api_key="rdme_x", metrics_api=collector.url, buffer_length=1,
-                              background_worker_mode=False,
+                              background_worker_mode=False, timeout=INLINE_TIMEOUT,
                               grouping_function=lambda req: {"api_key": "k"})
     seen: list[bytes] = []
     middleware = MetricsMiddleware(make_app(

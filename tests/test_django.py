@@ -70,7 +70,7 @@ import readme_metrics.django as adapter  # noqa: E402
 from readme_metrics import MetricsApiConfig  # noqa: E402
 from readme_metrics.delivery.core import INLINE_TAKEOVERS  # noqa: E402
 from readme_metrics.masking import mask  # noqa: E402
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.raw_requests import answer_to
@@ -197,6 +197,7 @@ def config(collector: Collector) -> Iterator[MetricsApiConfig]:
     config = MetricsApiConfig(
         api_key="rdme_django_test_key", grouping_function=grouping,
         metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT,
         buffer_length=1, max_body_bytes=MAX_BODY,
     )
     with override_settings(README_METRICS_CONFIG=config):
@@ -516,6 +517,7 @@ def test_allowed_hosts_check_the_host_a_trusted_proxy_forwarded(collector: Colle
     config = MetricsApiConfig(
         api_key="rdme_django_test_key", grouping_function=grouping,
         metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT,
         buffer_length=1, allowed_http_hosts=["api.test"], trusted_proxies=1,
     )
     with override_settings(README_METRICS_CONFIG=config):

@@ -14,7 +14,7 @@ from flask import Flask, g, request, stream_with_context
 from readme_metrics import MetricsApiConfig
 from readme_metrics.flask_readme import FlaskMetricsMiddleware, ReadMeMetrics
 from readme_metrics.masking import mask
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 
 DOCS = "https://docs.example.com"
@@ -76,7 +76,7 @@ def config_for(collector: Collector, grouping: Callable[[Any], Any], **options: 
     defaults: dict[str, Any] = dict(
         api_key="rdme_flask_test_key", grouping_function=grouping,
         metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
-        buffer_length=1,
+        buffer_length=1, timeout=INLINE_TIMEOUT,
     )
     defaults.update(options)
     return MetricsApiConfig(**defaults)

@@ -31,7 +31,7 @@ from readme_metrics.har.percent import decode_component, percent_decoded
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from tests.support.contract import exchange, reading_app
 from tests.support.exchanges import post
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.test_hostile11_findings import _calls, _deeper_than
 
 # -- 1. the C-backed readings against plain references -------------------------------------
@@ -253,7 +253,7 @@ def site() -> Iterator[tuple[Collector, MetricsMiddleware, object]]:
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_hostile12_key", metrics_api=collector.url, denylist=["password"],
         grouping_function=lambda request: {"api_key": "1", "label": "l", "email": "e"},
-        buffer_length=1, background_worker_mode=False))
+        buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT))
     try:
         yield collector, middleware, app
     finally:

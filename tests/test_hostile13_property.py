@@ -33,7 +33,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.capture.nesting import MARK
 from readme_metrics.cli.collector.validation import validate_log
 from tests.support.asgi import body_messages, http_scope
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.lint import validated_inside_lint
 from tests.support.minimal_server import call, environ_for
@@ -289,7 +289,7 @@ def config_for(case: dict[str, Any], collector: Collector) -> MetricsApiConfig:
     case's grouping function, the denylist its planted value is under."""
     return MetricsApiConfig(
         api_key="rdme_hostile13", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, base_log_url="https://docs.example.com",
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, base_log_url="https://docs.example.com",
         grouping_function=grouping_of(case), denylist=["secret_field"])
 
 

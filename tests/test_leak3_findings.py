@@ -24,7 +24,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.docs_url import DocsUrl
 from tests.support.asgi import http_scope, run
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -45,7 +45,8 @@ async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
 def _config(collector: Collector, **options: Any) -> MetricsApiConfig:
     return MetricsApiConfig(api_key="rdme_leak3_key", metrics_api=collector.url,
                             grouping_function=lambda req: {"api_key": "caller-key-1234"},
-                            buffer_length=1, background_worker_mode=False, **options)
+                            buffer_length=1, background_worker_mode=False,
+                            timeout=INLINE_TIMEOUT, **options)
 
 
 @pytest.mark.parametrize("server", ["wsgi", "asgi"])

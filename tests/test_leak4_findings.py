@@ -42,7 +42,7 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.har.pairs import parse_query
 from readme_metrics.masking import mask
 from tests.support.asgi import http_scope, run
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.key_site import Caller, Site, app, asgi_app
 from tests.support.leaks import found_unmasked
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -125,7 +125,8 @@ def test_a_docs_link_keeps_a_path_holding_at(collector: Collector, kind: str) ->
     base = "https://docs.example.com/u//team@docs"
     config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
                               grouping_function=Caller(), buffer_length=1,
-                              background_worker_mode=False, base_log_url=base)
+                              background_worker_mode=False,
+                              timeout=INLINE_TIMEOUT, base_log_url=base)
     if kind == "wsgi":
         middleware: Any = MetricsMiddleware(app, config)
         headers = dict(run_wsgi(middleware, wsgi_environ()).headers)
@@ -153,7 +154,8 @@ def test_a_password_in_a_host_header_is_masked(
 
     config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
                               grouping_function=Caller(), buffer_length=1,
-                              background_worker_mode=False, trusted_proxies=trusted)
+                              background_worker_mode=False,
+                              timeout=INLINE_TIMEOUT, trusted_proxies=trusted)
     site = Site(kind, collector)
     site.middleware.close()
     site.middleware = (MetricsMiddleware(app, config) if kind == "wsgi"

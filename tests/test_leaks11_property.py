@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.contract import exchange, reading_app
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.leak_carriers import DENIED, Planted, api_key_caller, planted_requests, spelled
 
 EXAMPLES = int(os.environ.get("LEAKS11_EXAMPLES", "60"))
@@ -29,7 +29,8 @@ def site() -> Iterator[tuple[Collector, MetricsMiddleware]]:
     collector = Collector().start()
     middleware = MetricsMiddleware(reading_app(), MetricsApiConfig(
         api_key="rdme_leaks11_key", metrics_api=collector.url, denylist=DENIED,
-        grouping_function=api_key_caller, buffer_length=1, background_worker_mode=False))
+        grouping_function=api_key_caller, buffer_length=1, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT))
     try:
         yield collector, middleware
     finally:

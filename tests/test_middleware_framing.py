@@ -27,7 +27,7 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMiddleware
 from readme_metrics.cli.collector.validation import validate_log
 from tests.support.asgi import body_messages, http_scope, run
 from tests.support.capture_wrap import only_log, owlbert, wrap_fixture  # noqa: F401
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.minimal_server import call, environ_for
 from tests.support.wsgi_servers import served
 
@@ -74,7 +74,7 @@ def test_asgi_chunked_body_is_recorded_to_its_last_message(collector: Collector,
 
     middleware = AsgiMiddleware(noread, MetricsApiConfig(
         api_key="rdme_framing_key", metrics_api=collector.url, grouping_function=owlbert,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
     scope = http_scope("POST", headers=[(b"content-type", b"text/plain"),
                                         (b"content-length", length.encode()),
                                         (b"transfer-encoding", b"chunked")])

@@ -24,7 +24,7 @@ from tests.support.capture_wrap import (
     wrap_fixture,  # noqa: F401 - the ``wrap`` fixture
 )
 from tests.support.e2e_apps import RAISING_MODES, raising_app
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.minimal_server import call, environ_for
 from tests.support.processes import run_command
@@ -344,7 +344,8 @@ def test_a_file_wrapper_without_a_length_is_logged_with_the_size_sent(
 
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
-        metrics_api=collector.url, background_worker_mode=False, buffer_length=1))
+        metrics_api=collector.url, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT, buffer_length=1))
     try:
         with served(server, middleware) as port:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -445,7 +446,8 @@ def test_a_file_wrapper_size_is_never_the_wrong_one_nor_costs_the_app(
     bare = fetch(app)
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_file_wrapper_key", grouping_function=lambda request: {"api_key": "k1"},
-        metrics_api=collector.url, background_worker_mode=False, buffer_length=1))
+        metrics_api=collector.url, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT, buffer_length=1))
     try:
         body = fetch(middleware)
         [log] = collector.wait_for_logs(1)

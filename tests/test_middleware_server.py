@@ -8,6 +8,7 @@ import json
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.capture_wrap import GROUP
+from tests.support.fake_api import INLINE_TIMEOUT
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import ThreadedWSGIServer
 
@@ -28,7 +29,7 @@ def test_real_threaded_server_logs_every_kind_of_body(collector, monkeypatch) ->
         api_key="rdme_abcdefghijklmnopqrstuvwxyz",
         grouping_function=lambda req: dict(GROUP),
         buffer_length=1,
-        background_worker_mode=False,
+        background_worker_mode=False, timeout=INLINE_TIMEOUT,
     )
     middleware = MetricsMiddleware(api, config)
     server = ThreadedWSGIServer(middleware)

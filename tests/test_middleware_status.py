@@ -24,7 +24,7 @@ from readme_metrics.har import build_log
 from tests.support.asgi import http_scope, run
 from tests.support.capture_wrap import owlbert, wrap_fixture  # noqa: F401 - the fixture
 from tests.support.exchanges import make_exchange
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.minimal_server import call, environ_for
 
 BAD_STATUSES = [
@@ -133,7 +133,7 @@ def test_asgi_status_no_status_line_can_carry(collector: Collector, status: Any)
 
     middleware = AsgiMiddleware(app, MetricsApiConfig(
         api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
     try:
         result = asyncio.run(run(middleware, http_scope()))
     finally:
@@ -166,7 +166,7 @@ def test_asgi_status_no_int_the_server_takes_is_logged_as_sent(
 
     middleware = AsgiMiddleware(app, MetricsApiConfig(
         api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
 
     async def call() -> None:
         try:
@@ -206,7 +206,7 @@ def test_asgi_valid_status_is_logged(collector: Collector, status: Any, code: in
 
     middleware = AsgiMiddleware(app, MetricsApiConfig(
         api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
     try:
         asyncio.run(run(middleware, http_scope()))
     finally:
@@ -229,7 +229,7 @@ def test_asgi_start_the_server_refuses_is_logged_as_500(collector: Collector) ->
 
     middleware = AsgiMiddleware(app, MetricsApiConfig(
         api_key="rdme_status_key", metrics_api=collector.url, grouping_function=owlbert,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
     try:
         with pytest.raises(RuntimeError, match="invalid header"):
             asyncio.run(middleware(http_scope(), receive, refusing_send))

@@ -38,7 +38,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.cli import main as cli_main
 from readme_metrics.cli.collector.console import summary_line
 from tests.support.command import CommandProcess, app_environment
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.page import expect
 from tests.support.polling import wait_until
 from tests.support.processes import run_command
@@ -252,7 +252,7 @@ def test_a_call_the_collector_does_not_hold_says_where_it_is(
         url = collect.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
         middleware = MetricsMiddleware(_hello, MetricsApiConfig(
             api_key="any-key", grouping_function=lambda request: {"api_key": "k-alice"},
-            metrics_api=url, background_worker_mode=False, buffer_length=1))
+            metrics_api=url, background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
         with ThreadedWSGIServer(middleware) as api:
             requests.get(api.url + "/kept", timeout=10)
         assert middleware.flush(timeout=10)

@@ -25,7 +25,7 @@ from tests.support.asgi_stack import (
     logged_once_through_a_bridge,
 )
 from tests.support.delivery import said_on, through_proxy
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.support.wsgi_servers import served
 from tests.test_asgi_client_got import (
@@ -142,7 +142,7 @@ def test_a_wsgi_app_class_whose_instances_have_an_async_call_is_taken(
     WSGI server serves it. Now taken: the answer is the bare app's, and logged."""
     config = MetricsApiConfig(api_key="rdme_odds12_class_app", metrics_api=collector.url,
                               grouping_function=lambda request: {"api_key": "caller"},
-                              buffer_length=1, background_worker_mode=False)
+                              buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT)
     bare = run_wsgi(IterableApp, wsgi_environ("GET", "/c"))
     middleware = MetricsMiddleware(IterableApp, config)
     try:
@@ -278,7 +278,7 @@ def test_a_body_under_two_content_lengths_is_logged_no_further_than_the_smaller(
 
     config = MetricsApiConfig(api_key="rdme_odds12_two_lengths", metrics_api=collector.url,
                               grouping_function=lambda request: {"api_key": "caller"},
-                              buffer_length=1, background_worker_mode=False)
+                              buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT)
     middleware = MetricsMiddleware(app, config)
     try:
         with served("werkzeug", app) as port:
@@ -342,7 +342,7 @@ def two_lengths_behind(collector: Collector, front: Callable[[Any], Any], api_ke
 
     config = MetricsApiConfig(api_key=api_key, metrics_api=collector.url,
                               grouping_function=lambda request: {"api_key": "caller"},
-                              buffer_length=1, background_worker_mode=False)
+                              buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT)
     middleware = MetricsMiddleware(app, config)
     try:
         with served("werkzeug", front(middleware)) as port:

@@ -19,7 +19,7 @@ from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
 from tests.support.contract import run_python
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.load_file import load_file
 from tests.support.logs import assert_api_key_not_logged
 from tests.support.wsgi import run_wsgi, wsgi_environ
@@ -100,7 +100,7 @@ def test_json_as_deep_as_the_recursion_limit_is_masked_in_place(
     escaped spelling masked in place: valid JSON, the same structure."""
     middleware = MetricsMiddleware(_reading, MetricsApiConfig(
         api_key="rdme_odds6_deep_key", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False,
+        background_worker_mode=False, timeout=INLINE_TIMEOUT,
         grouping_function=lambda req: {"api_key": CALLER_KEY}))
     try:
         for depth in (1, 128, 129, 500, *range(700, 1001), 3000):
@@ -204,7 +204,8 @@ def test_a_numeric_key_in_json_too_deep_to_read_goes_as_one_json_string(
     key = "12345678"
     middleware = MetricsMiddleware(_reading, MetricsApiConfig(
         api_key="rdme_odds6_deep_key", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, grouping_function=lambda req: {"api_key": key}))
+        background_worker_mode=False,
+        timeout=INLINE_TIMEOUT, grouping_function=lambda req: {"api_key": key}))
     try:
         text = _deep(300, key)
         run_wsgi(middleware, wsgi_environ(method="POST", body=text.encode(),
@@ -230,7 +231,8 @@ def test_the_responses_http_version_is_the_one_the_server_answered(
 
     middleware = MetricsMiddleware(_hello, MetricsApiConfig(
         api_key="rdme_odds6_version_key", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, grouping_function=lambda req: {"api_key": "v-key"}))
+        background_worker_mode=False,
+        timeout=INLINE_TIMEOUT, grouping_function=lambda req: {"api_key": "v-key"}))
     try:
         with served(kind, middleware) as port:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

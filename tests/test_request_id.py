@@ -35,7 +35,7 @@ from readme_metrics.request_id import (
 )
 from tests.support.command import REPO_ROOT
 from tests.support.contract import hit
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.lint import validated_inside_lint
 from tests.support.processes import run_command
@@ -578,7 +578,7 @@ def test_full_stack_metrics_log_carries_the_id_and_no_raw_token(
     config = MetricsApiConfig(
         api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=collector.url,
         grouping_function=lambda req: {"api_key": "owlbert-key", "label": "Owlbert"},
-        buffer_length=1, background_worker_mode=False,
+        buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT,
         base_log_url="https://docs.example.com",  # no docs URL lookup off loopback
     )
     metrics = MetricsMiddleware(CORSMiddleware(api, ["https://app.example"]), config)

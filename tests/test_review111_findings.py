@@ -25,7 +25,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from tests.support.capture_wrap import only_log, owlbert, wrap_fixture  # noqa: F401
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.wsgi_servers import served
 from tests.test_e2e_servers import NO_CHEROOT
 from tests.test_exit17_findings import _served, _Wire
@@ -74,7 +74,8 @@ def test_a_record_cut_short_in_a_nested_middleware_counts_what_went_out(
     wire = _Wire()
     inner = MetricsMiddleware(_stream_of((b"first", b"second", b"third")), MetricsApiConfig(
         api_key="rdme_anotherprojectskeyabcdefg", metrics_api=collector.url,
-        grouping_function=owlbert, buffer_length=1, background_worker_mode=False))
+        grouping_function=owlbert, buffer_length=1, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT))
     app = wrap(inner)  # (another project's key: each logs)
     sys.settrace(_raising_in_record(b"second", 1, KeyboardInterrupt()))
     try:

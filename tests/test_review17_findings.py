@@ -26,7 +26,7 @@ from tests.support.asgi_stack import (
     httpx_gets,
     layer_config,
 )
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.key_site import Site, without_made_fields
 from tests.support.key_site import app as key_app
 from tests.support.key_site import asgi_app as asgi_key_app
@@ -190,7 +190,7 @@ def test_a_key_sent_as_the_forwarded_client_address_is_masked(
     logged: the ASGI helper's 203.0.113.9, the WSGI helper's none.)"""
     config = MetricsApiConfig(api_key="rdme_review17_xff", metrics_api=collector.url,
                               grouping_function=lambda request: {"api_key": key},
-                              buffer_length=1, background_worker_mode=False,
+                              buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT,
                               trusted_proxies=1)
     headers = {"X-Forwarded-For": key}
     if kind == "wsgi":

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.raw_requests import answer_to
 from tests.support.wsgi import run_wsgi, wsgi_environ
 from tests.test_asgi_servers import SERVERS as ASGI_SERVERS
@@ -47,7 +47,7 @@ def test_a_too_deep_document_in_a_json_string_is_not_sent_with_its_denied_key(
     is; the rest of the document is still redacted key by key."""
     middleware = MetricsMiddleware(_echo, MetricsApiConfig(
         api_key="rdme_review21_deep_key", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, denylist=["secret"],
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, denylist=["secret"],
         grouping_function=lambda req: {"api_key": "review21-caller"}))
     try:
         answer = run_wsgi(middleware, wsgi_environ(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har.multipart import _Body, _fields, _storage
 from tests.support.contract import exchange, reading_app
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 
 # -- 1. hostile9's read_multi against webob's own ---------------------------------------
 
@@ -342,7 +342,7 @@ def test_fastapi_422_echoing_a_denied_field_has_its_input_redacted(
 
     app.add_middleware(ReadMeMetricsMiddleware, config=MetricsApiConfig(
         api_key="rdme_test_key_review49", metrics_api=collector.url, buffer_length=1,
-        background_worker_mode=False, denylist=["password", "user.token"],
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, denylist=["password", "user.token"],
         grouping_function=lambda request: {"api_key": "caller-1"}))
 
     async def call() -> Any:

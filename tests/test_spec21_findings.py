@@ -17,7 +17,7 @@ import requests
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.cli.collector import LocalCollector
 from tests.support.contract import API_KEY, caller, hit, json_app
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.sample_logs import entry_count, valid_log
 
 # -- 1. SPEC 2: the official package's keyword names -------------------------------------
@@ -30,6 +30,7 @@ def test_the_official_keyword_names_of_the_wsgi_middleware_work(collector: Colle
     raised TypeError (an unexpected keyword argument)."""
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=caller,
                               metrics_api=collector.url, background_worker_mode=False,
+                              timeout=INLINE_TIMEOUT,
                               buffer_length=1)
     middleware = MetricsMiddleware(wsgi_app_reference=json_app, config=config)
     try:
@@ -168,7 +169,7 @@ def test_the_environment_can_give_skip_methods_an_empty_list(
     monkeypatch.setenv("README_SKIP_METHODS", value)
     middleware = MetricsMiddleware(json_app, MetricsApiConfig(
         api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
-        background_worker_mode=False, buffer_length=1))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, buffer_length=1))
     try:
         assert hit(middleware, "/preflight", method="OPTIONS").status.startswith("200")
         assert middleware.flush(5.0) is True

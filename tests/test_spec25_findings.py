@@ -23,7 +23,7 @@ import pytest
 from readme_metrics import MetricsApiConfig
 from tests.support.asgi import run
 from tests.support.contract import API_KEY, caller, pairs
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 BODY = b"0123456789abcdefghij"
@@ -306,7 +306,7 @@ def test_each_option_from_its_variable_acts_through_every_entry_point(
     monkeypatch.setenv(variable, value)
     config = MetricsApiConfig(api_key=API_KEY, grouping_function=caller,
                               metrics_api=collector.url, buffer_length=1,
-                              background_worker_mode=False)
+                              background_worker_mode=False, timeout=INLINE_TIMEOUT)
     wrapped, send = make(config)
     try:
         answers = [send(Call(call.method, call.path, call.query, dict(call.headers),

@@ -22,7 +22,7 @@ import pytest
 
 from readme_metrics import MetricsApiConfig
 from tests.support.contract import spec_mask
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.test_spec25_findings import ENTRY_POINTS, Call
 
 API_KEY = "rdme_spec26_audit_key_5555"
@@ -90,7 +90,7 @@ def logs_by_entry_point() -> dict[str, dict[str, Any]]:
         try:
             config = MetricsApiConfig(
                 api_key=API_KEY, grouping_function=grouping, metrics_api=collector.url,
-                buffer_length=1, background_worker_mode=False,
+                buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT,
                 base_log_url="https://docs.example.com",
                 denylist=["user.password", "password"])
             wrapped, send = make(config)

@@ -149,7 +149,7 @@ from tests.support.contract import (
     pairs,
     spec_mask,
 )
-from tests.support.fake_api import Collector, Reply, basic_auth
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply, basic_auth
 from tests.support.har_check import assert_valid_log
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -1126,7 +1126,8 @@ def test_docs_url_lookup_once_per_key_off_the_request_path(collector: Collector)
     def make(key: str) -> MetricsMiddleware:
         return MetricsMiddleware(echo_app, MetricsApiConfig(
             api_key=key, metrics_api=collector.url, readme_api_url=collector.url,
-            grouping_function=caller, buffer_length=1, background_worker_mode=False))
+            grouping_function=caller, buffer_length=1, background_worker_mode=False,
+            timeout=INLINE_TIMEOUT))
 
     first, same_key, other_key = make(API_KEY), make(API_KEY), make("rdme_another_key_5678")
     try:

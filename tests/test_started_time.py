@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 
@@ -24,7 +24,7 @@ def test_started_date_time_is_the_request_s_not_the_build_s(collector: Collector
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=collector.url,
         grouping_function=lambda request: {"api_key": "caller"},
-        buffer_length=100, flush_interval=0, background_worker_mode=False))
+        buffer_length=100, flush_interval=0, background_worker_mode=False, timeout=INLINE_TIMEOUT))
     before = time.time()
     assert run_wsgi(middleware, wsgi_environ("GET", "/")).status == "200 OK"
     after = time.time()

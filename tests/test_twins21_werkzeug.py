@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.raw_requests import half_closed_answer
 from tests.support.wsgi_servers import served
 
@@ -65,7 +65,7 @@ def test_a_body_read_after_the_first_chunk_is_logged_once(
     middleware = MetricsMiddleware(reading_late(reads, got), MetricsApiConfig(
         api_key="rdme_twins21_project_key", metrics_api=collector.url, buffer_length=1,
         grouping_function=lambda request: {"api_key": "twins21-caller"},
-        background_worker_mode=False, max_body_bytes=LIMIT))
+        background_worker_mode=False, timeout=INLINE_TIMEOUT, max_body_bytes=LIMIT))
     with served("werkzeug", middleware) as port:
         answer = half_closed_answer(port, (
             b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"

@@ -25,7 +25,7 @@ from readme_metrics.exchange import Exchange, Group
 from readme_metrics.har import build_log
 from readme_metrics.redaction import Redactor
 from tests.support.contract import API_KEY, DOCS, caller
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log, har_validator
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -374,7 +374,7 @@ def test_collect_accepts_every_log_the_middleware_sends(
 
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key=API_KEY, grouping_function=caller, metrics_api=collector.url,
-        base_log_url=DOCS, buffer_length=1, background_worker_mode=False,
+        base_log_url=DOCS, buffer_length=1, background_worker_mode=False, timeout=INLINE_TIMEOUT,
         denylist=denylist))
     before = len(collector.logs)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
 
@@ -34,6 +34,7 @@ def middleware_for(collector: Collector, grouping_seen: list[bytes]) -> MetricsM
     return MetricsMiddleware(reading_app, MetricsApiConfig(
         api_key="rdme_abcdefghijklmnopqrstuvwxyz", metrics_api=collector.url,
         base_log_url="https://docs.test", buffer_length=1, background_worker_mode=False,
+        timeout=INLINE_TIMEOUT,
         grouping_function=grouping))
 
 
