@@ -142,6 +142,7 @@ def watch_stop() -> None:
             return
         from readme_metrics.delivery import gunicorn_quit  # (it wraps as Noted does)
 
+        keep_beat(worker)
         gunicorn_quit.guard_set(worker)  # (gthread: a quit inside a quit, delivery82)
         if not callable(handler) or _is_asgi(worker):
             return  # (SIG_DFL, SIG_IGN, a handler not set from Python; -k asgi's loop's)
@@ -208,6 +209,7 @@ def watch_fork() -> None:
                 _record(worker, noted)
         from readme_metrics.delivery import gunicorn_quit  # (it wraps as Noted does)
 
+        keep_beat(worker)
         gunicorn_quit.guard_fork(worker)  # (gthread: a quit inside a quit, delivery82)
         init_signals = getattr(worker, "init_signals", None)
         if callable(init_signals) and "init_signals" not in vars(worker):
@@ -220,6 +222,32 @@ def watch_fork() -> None:
 
             setattr(worker, "init_signals", noting_init_signals)  # noqa: B010
     except Exception:  # another program's frames or worker, of a shape of its own
+        pass
+
+
+def keep_beat(worker: object) -> None:
+    """The worker's heartbeat file keeps its last beat (``last_beat``: its
+    ``last_update()``) as it closes: a worker's exit closes it before the atexit close,
+    which counts gunicorn's ``--timeout`` from that beat (gunicorn_stop: a sync worker
+    beats only between requests, so its last beat came before its last request began;
+    flaky60: a last request of 5 s, ``--timeout=8``, the close counted 7 s from its own
+    start, and the master aborted it 3 s in). Once per file; never raises."""
+    try:
+        tmp = getattr(worker, "tmp", None)
+        close = getattr(tmp, "close", None)
+        last_update = getattr(tmp, "last_update", None)
+        if not callable(close) or not callable(last_update) or "close" in vars(tmp):
+            return
+
+        def closing() -> None:
+            try:
+                tmp.last_beat = last_update()  # type: ignore[union-attr]
+            except Exception:  # closed already, another program's file
+                pass
+            close()
+
+        tmp.close = closing  # type: ignore[union-attr]
+    except Exception:  # another program's worker, of a shape of its own
         pass
 
 

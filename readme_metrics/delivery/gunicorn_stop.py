@@ -160,13 +160,16 @@ def _recycled_timeout(worker: Optional[object]) -> Optional[tuple[float, float]]
             return None
     except Exception:  # another program's handler, of a shape of its own
         return None
+    tmp = getattr(worker, "tmp", None)
     try:
         # gunicorn's heartbeat: its temporary file's mtime, set to time.monotonic(); the
-        # file is closed by then at a sync worker's exit (the time since, its last
-        # request's, is then taken for none: MARGIN).
-        beat = _number(getattr(worker, "tmp").last_update())  # noqa: B009
+        # file is closed by then at a worker's exit, its last beat kept as it closed
+        # (gunicorn_signal.keep_beat: before flaky60 the time since, a sync worker's
+        # last request's, was taken for none, and a slow last request's close was
+        # aborted midway).
+        beat = _number(tmp.last_update())  # type: ignore[union-attr]
     except Exception:
-        beat = None
+        beat = _number(getattr(tmp, "last_beat", None))
     since = time.monotonic() - beat if beat is not None else 0.0
     return seconds, min(max(0.0, since), seconds)
 
