@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -39,8 +40,9 @@ from tests.support.contract import (
     run_python,
     spec_mask,
 )
-from tests.support.fake_api import INLINE_TIMEOUT, Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.har_check import assert_valid_log
+from tests.support.polling import wait_until
 from tests.support.processes import read_line, start_server, stop_server
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -386,3 +388,66 @@ def test_collect_takes_what_the_middleware_sends_and_answers_the_docs_lookup(
     entries = document["log"]["entries"]
     assert entries and all(e["request"]["url"] == "http://127.0.0.1/c" for e in entries)
     assert all(e["request"]["postData"]["text"] == '{"n": 1}' for e in entries)
+
+
+# -- SPEC 5 and 7: a log the delivery will drop gets no x-documentation-url ---------------
+
+def _background(collector: Collector, **options: Any) -> MetricsMiddleware:
+    return MetricsMiddleware(reading_app(), MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, base_log_url="https://docs.example.com",
+        grouping_function=lambda request: {"api_key": "caller-0777"}, buffer_length=1,
+        shutdown_timeout=2.0, timeout=INLINE_TIMEOUT, **options))
+
+
+def _served(middleware: MetricsMiddleware, path: str) -> list[str]:
+    """One request; once its log reached the delivery's door, its x-documentation-url."""
+    captured = middleware.stats["captured"]
+    result = run_wsgi(middleware, wsgi_environ(path=path))
+    assert result.status == "200 OK"
+    wait_until(lambda: middleware.stats["captured"] > captured)
+    return result.header("x-documentation-url")
+
+
+def test_no_documentation_url_for_a_log_a_full_queue_drops(collector: Collector) -> None:
+    """SPEC 5: "Requests that are not logged get no x-documentation-url header either";
+    SPEC 7: "when full, new logs are dropped". A link to a log that was never sent is a
+    404 on the docs site: the header is left out while the queue is full (as it already
+    was once delivery is closed)."""
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)  # the API holds every POST: nothing settles
+    middleware = _background(collector, max_queue_size=1)
+    try:
+        first = _served(middleware, "/kept")
+        assert first and first[0].startswith("https://docs.example.com/logs/")
+        for index in range(4):
+            assert _served(middleware, f"/dropped{index}") == [], index
+        assert middleware.stats["dropped_queue_full"] == 4
+        gate.set()
+        assert middleware.flush(10.0) is False  # (four of its logs were dropped)
+        assert middleware.stats["sent"] == 1
+        again = _served(middleware, "/room-again")
+        assert again, "the queue has room again: the header is back"
+        assert middleware.flush(10.0) is True
+    finally:
+        gate.set()
+        middleware.close()
+    logged = {log["_id"]: entry_of(log)["request"]["url"] for log in collector.logs}
+    assert sorted(logged.values()) == ["http://127.0.0.1/kept", "http://127.0.0.1/room-again"]
+    assert {first[0].rsplit("/", 1)[1], again[0].rsplit("/", 1)[1]} == set(logged)
+
+
+def test_no_documentation_url_for_a_log_an_auth_pause_drops(collector: Collector) -> None:
+    """SPEC 7: "401/403 pause delivery (the logs of that period are dropped ...)": those
+    requests are not logged, so they get no x-documentation-url (SPEC 5)."""
+    collector.replies.append(Reply(status=401))
+    middleware = _background(collector)
+    try:
+        assert _served(middleware, "/refused")  # sent, refused: the pause starts
+        assert middleware.flush(10.0) is False
+        assert middleware.stats["dropped_auth"] == 1
+        for index in range(3):
+            assert _served(middleware, f"/paused{index}") == [], index
+        assert middleware.stats["dropped_auth"] == 4
+    finally:
+        middleware.close()
+    assert collector.logs == []
