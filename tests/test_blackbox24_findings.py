@@ -451,3 +451,34 @@ def test_no_documentation_url_for_a_log_an_auth_pause_drops(collector: Collector
     finally:
         middleware.close()
     assert collector.logs == []
+
+
+def test_asgi_no_documentation_url_for_a_log_a_full_queue_drops(collector: Collector) -> None:
+    """The ASGI twin of the full-queue case: the same header rule."""
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    gate = threading.Event()
+    collector.default = Reply(gate=gate)
+    middleware = AsgiMetricsMiddleware(app, MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, base_log_url="https://docs.example.com",
+        grouping_function=lambda request: {"api_key": "caller-0778"}, buffer_length=1,
+        max_queue_size=1, shutdown_timeout=2.0, timeout=INLINE_TIMEOUT))
+
+    def served(path: str) -> Optional[bytes]:
+        captured = middleware.stats["captured"]
+        done = asyncio.run(run(middleware, http_scope("GET", path), then="disconnect"))
+        wait_until(lambda: middleware.stats["captured"] > captured)
+        return done.headers.get(b"x-documentation-url")
+
+    try:
+        assert served("/kept")
+        assert [served(f"/dropped{index}") for index in range(3)] == [None] * 3
+        assert middleware.stats["dropped_queue_full"] == 3
+    finally:
+        gate.set()
+        middleware.close()
+    assert [entry_of(log)["request"]["url"] for log in collector.logs] == [
+        "http://api.example.com/kept"]
