@@ -228,7 +228,9 @@ class MetricsMiddleware(PipelineControls):
         pipeline = self.pipeline
         assert pipeline is not None
         # (Delivery.accepting written out: a property's call a request; cpu27.)
-        if self._fixed_base is not None and not pipeline.delivery._batcher.closed:
+        batcher = pipeline.delivery._batcher
+        if self._fixed_base is not None and not (batcher.closed or batcher.queue.refusing
+                                                 or batcher.health.paused_until):
             # pipeline.documentation_url() written out for a base_log_url (a call fewer),
             # its base encoded once.
             return self._fixed_base + log_id.encode()

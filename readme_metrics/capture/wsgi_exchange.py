@@ -141,7 +141,9 @@ class WSGICapture(Recorder):
             base = pipeline.fixed_base
             # (Delivery.accepting written out: its property's call cost ~600 Ir a
             # request; cpu27.)
-            if base is not None and not pipeline.delivery._batcher.closed:
+            batcher = pipeline.delivery._batcher
+            if base is not None and not (batcher.closed or batcher.queue.refusing
+                                         or batcher.health.paused_until):
                 # documentation_url() written out for a base_log_url: a call fewer.
                 extra = ("x-documentation-url", f"{base}/logs/{self.log_id}")
             else:

@@ -229,10 +229,12 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
 
     @property
     def accepting(self) -> bool:
-        """False once closed (close() or the exit hook): a log submitted now is dropped.
-        (Written out as ``not delivery._batcher.closed`` where a request asks it: the
-        capture's x-documentation-url, cpu27.)"""
-        return not self._batcher.closed
+        """False when a log submitted now is dropped: once closed (close() or the exit
+        hook), while the queue is full and during a 401/403 pause (read without the lock:
+        a best guess, wrong only towards leaving a header out). (Written out where a
+        request asks it: the capture's x-documentation-url, cpu27.)"""
+        batcher = self._batcher
+        return not (batcher.closed or batcher.queue.refusing or batcher.health.paused_until)
 
     def say_unsent(self, ahead: str) -> None:
         """Say in one WARNING line how many logs are not delivered yet (queued, in a POST

@@ -106,6 +106,10 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         #: number: how many so far, and how many of them a flush has answered for.
         self.refused = 0
         self.refused_answered = 0
+        #: A log put now would be refused for the bounds (or the last one was, until a
+        #: log settles): read without the lock by the request path, which then adds no
+        #: x-documentation-url (SPEC 5: a log that is dropped gets no header).
+        self.refusing = False
         self.idle = 0  # senders inside ``wake.wait`` (each counts itself in and out)
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
@@ -352,6 +356,7 @@ class LogQueue(QueueDoor, FlushWaiting, HeldBytes):
         flush waiters: values from before, so storing them again (a raise landed in the
         first store) comes to the same."""
         self.resolved, self.queued_bytes, key, total, dropped, unanswered = stored
+        self.refusing = False  # room again (a log put next finds out for sure)
         counts = self.counts
         counts[key] = total
         counts["dropped"] = dropped

@@ -37,6 +37,8 @@ class QueueDoor:
     wake: LastParked
     counts: dict[str, int]
 
+    refusing: bool
+
     def put_locked(self, item: Any, nbytes: int) -> bool:
         """Accept ``item`` if the bounds allow; False if full. Caller holds the lock.
 
@@ -49,6 +51,7 @@ class QueueDoor:
         """
         if (self.accepted - self.resolved >= self.max_size
                 or (self.queued_bytes + nbytes > self.max_bytes and self.queued_bytes)):
+            self.refusing = True
             return False
         items = self.items
         if not items:
@@ -70,6 +73,8 @@ class QueueDoor:
                 self.queued_bytes = queued + nbytes
                 self.last_nbytes = nbytes
             raise
+        # The next log would find the queue at its bound of logs (blackbox24).
+        self.refusing = self.accepted - self.resolved >= self.max_size
         # One wake a batch's worth, not one a log: the sender woken counts itself out of
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
