@@ -9,10 +9,14 @@ review151, flaky57/60, suite48, house53).
     of CPU, the GIL held; 0.4 before hostile61), a body's worst case 150 at most. One
     budget a log now (header_reading.MOST_READ characters read as texts), past it such
     a value hidden whole. Work is counted (calls a KiB, warmed), not timed.
+(2) A redirect's body is read for URL passwords without lists (hostile52); a JSON one
+    past the readers' cap was cut in a string, unterminated (hostile61 made the JSON
+    bodies read with the lists whole JSON strings then, not this one): now the same.
 """
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import pytest
@@ -23,6 +27,7 @@ from readme_metrics.har import headers as headers_module
 from readme_metrics.har.build import build_entry
 from readme_metrics.har.header_reading import MOST_READ
 from readme_metrics.har.redaction import Redactor
+from readme_metrics.har.userinfo_starts import MOST_FOUND
 from tests.support.exchanges import make_exchange
 from tests.support.work_count import calls
 from tests.test_hostile60_findings import _repeated
@@ -107,3 +112,39 @@ def test_within_the_budget_the_headers_are_read_as_before(
         assert _values(fields, redactor) == budgeted
     finally:
         headers_module.MOST_READ = limit
+
+
+# (2) A redirect's JSON body past a reader's cap ----------------------------------------------
+
+def _remotes(count: int) -> bytes:
+    """A JSON body of ``count`` remotes with a user each, then a URL with a password."""
+    return json.dumps({"remotes": [f"ssh://git{i}@host{i}.example/r" for i in range(count)],
+                       "next": URL}).encode()
+
+
+@pytest.mark.parametrize("media", ["application/json", "application/problem+json"])
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_redirects_json_body_past_the_cap_stays_json(status: int, media: str) -> None:
+    """A redirect's body is read for URL passwords without lists (hostile52); past the
+    readers' cap (hostile61) its rest was hidden unread, the JSON cut in a string: now
+    hidden whole as the JSON string ``"[REDACTED n]"``, as a body read with the lists
+    is. Failed before: 6 of 6 (unterminated string)."""
+    body = _remotes(MOST_FOUND + 88)
+    entry = build_entry(make_exchange(
+        status=status, response_headers=[("Content-Type", media), ("Location", "/x")],
+        response_body=body, response_body_size=len(body)), None)
+    text = entry["response"]["content"]["text"]
+    assert json.loads(text) == f"[REDACTED {len(body)}]"
+
+
+@pytest.mark.parametrize("lists", ["none", "deny"])
+def test_a_redirects_json_body_below_the_cap_is_read_as_before(lists: str) -> None:
+    """Guard (passed before, passes after): below the cap the password is hidden in
+    place, the rest kept, still JSON."""
+    body = _remotes(20)
+    entry = build_entry(make_exchange(
+        status=302, response_headers=[("Content-Type", "application/json")],
+        response_body=body, response_body_size=len(body)), DENY if lists == "deny" else None)
+    logged = json.loads(entry["response"]["content"]["text"])
+    assert logged["remotes"] == json.loads(body)["remotes"]
+    assert logged["next"] == "https://ada:%5BREDACTED%2010%5D@host/p"
