@@ -88,7 +88,15 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     deeper; hostile61: a browser sends none of them, a hand-made client may, and its
     password was sent). Its password hidden always, as one written out; in a value that
     is a URL as written, a URL in its query is the lists' (SPEC 6), in any spelling.
-    ``left``: one log's budget of such reading (:mod:`.header_reading`, review152)."""
+    ``left``: one log's budget of such reading (:mod:`.header_reading`, review152). A
+    special scheme's separators other than ``//`` (``https:\\\\ada:pw@h/``,
+    ``https:///ada:pw@h/``, ``https:ada:pw@h/``) are read as a browser reads them, as
+    ``//`` (review152: each sent the password)."""
+    lenient = _LENIENT.match(value)
+    if lenient is not None:
+        head = lenient.group()
+        hidden = url_header_hidden("x://" + value[len(head):], hide, left)
+        return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
     read = userinfo_hidden_in if left is None else partial(hidden_within, left=left)
     scheme, sep, rest = value.partition("//")
     if not sep or scheme and not scheme.endswith(":"):
@@ -99,6 +107,10 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
 
 #: An authority (to its first ``/``, ``?``, ``#`` or backslash) holding ``%40``.
 _ENCODED_AT = lazy_compile(r"[^/?#\\]*%40")
+
+#: A special scheme (WHATWG's: http, https, ws, wss, ftp) then separators that are not
+#: ``//``: any run of ``/`` and ``\\``, or none, which a browser reads as ``//``.
+_LENIENT = lazy_compile(r"(?i:https?|wss?|ftp):(?!//(?![/\\]))[/\\]*")
 
 
 def masked_authority(value: str) -> str:
