@@ -40,7 +40,7 @@ from readme_metrics.har.redaction_xml import (
 )
 from readme_metrics.har.redaction_yaml import flow_document, is_yaml, yaml_redacted
 from readme_metrics.har.text import FORM, JSON_START, form_codec
-from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.har.text_userinfo import json_userinfo_hidden, userinfo_hidden_in
 from readme_metrics.har.transfer_coding import base64_parts
 from readme_metrics.har.yaml_env import yaml_env
 from readme_metrics.har.yaml_lines import names_a_pair
@@ -125,16 +125,9 @@ def _archives(result: tuple[str, Optional[str]], essence: str, redactor: Optiona
     (``https://ada:...@host/``), a JSON body's too (a form's: query_string; hostile51)."""
     if redactor is None or not redactor.has_deny or essence == FORM:
         return result
-    text = userinfo_hidden_in(result[0])
-    if "json" in essence:
-        if text.endswith("%5D") and not result[0].endswith("%5D"):
-            # Past a reader's cap its rest was hidden unread (text_userinfo, hostile60
-            # and hostile61; a password's mark is followed by its "@"): the body is
-            # hidden whole as a JSON string, so that it stays JSON (SPEC 6; the cut
-            # left a string unterminated).
-            return f'"{redacted(result[0])}"', result[1]
-        return text, result[1]
-    return archives_hidden(redactor, text), result[1]
+    if "json" in essence:  # (cut at a reader's cap: hidden whole, still JSON; SPEC 6)
+        return json_userinfo_hidden(result[0]), result[1]
+    return archives_hidden(redactor, userinfo_hidden_in(result[0])), result[1]
 
 
 #: What each hidden value's mark holds, as written or percent-encoded.

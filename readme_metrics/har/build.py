@@ -34,7 +34,7 @@ from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from readme_metrics.har.redaction_pairs import paired_across
 from readme_metrics.har.scrub import masked_base64, scrub_entry
-from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.har.text_userinfo import json_userinfo_hidden, userinfo_hidden_in
 from readme_metrics.masking import mask
 from readme_metrics.version import __version__
 
@@ -140,8 +140,10 @@ def _response(
     elif exchange.status.__class__ is int and 300 <= exchange.status < 400 and (
             "@" in content.get("text", "") and content.get("encoding") is None):
         # A redirect's body quoting its Location (werkzeug's "Redirecting ... <a href=")
-        # has a URL's password hidden as the Location has, lists or not (hostile52).
-        content["text"] = userinfo_hidden_in(content["text"])
+        # has a URL's password hidden as the Location has, lists or not (hostile52); a
+        # JSON one cut at a reader's cap hidden whole, still JSON (review152).
+        content["text"] = (json_userinfo_hidden if "json" in content.get(
+            "mimeType", "").lower() else userinfo_hidden_in)(content["text"])
     if exchange.response_body_cut is not None:  # the app's answer broke off
         bodies.broke_off(content, size, exchange.response_body_cut,
                          exchange.response_cut_at_exit, exchange.response_body_short)

@@ -11,11 +11,13 @@ header, its value as mimeType and redirectURL show it has the parts no key names
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Callable, Optional
 from urllib.parse import quote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
+from readme_metrics.har.header_reading import hidden_within
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
@@ -74,7 +76,8 @@ def hidden_userinfo(url: str) -> str:
     return userinfo_hidden(url, masked_userinfo)
 
 
-def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None) -> str:
+def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
+                      left: Optional[list[int]] = None) -> str:
     """A URL header's ``value`` (Referer, Location, a Link's target) with its URL's
     userinfo hidden by ``hide`` (:func:`masked_userinfo` by default) as written
     (:func:`userinfo_hidden`), or, when the value is no URL as written (no ``scheme://``
@@ -84,16 +87,30 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None) -
     ``https%3A%2F%2Fada%3Apw%40h``, with JSON's ``\\u`` or ``\\/`` escapes, one encoding
     deeper; hostile61: a browser sends none of them, a hand-made client may, and its
     password was sent). Its password hidden always, as one written out; in a value that
-    is a URL as written, a URL in its query is the lists' (SPEC 6), in any spelling."""
+    is a URL as written, a URL in its query is the lists' (SPEC 6), in any spelling.
+    ``left``: one log's budget of such reading (:mod:`.header_reading`, review152). A
+    special scheme's separators other than ``//`` (``https:\\\\ada:pw@h/``,
+    ``https:///ada:pw@h/``, ``https:ada:pw@h/``) are read as a browser reads them, as
+    ``//`` (review152: each sent the password)."""
+    lenient = _LENIENT.match(value)
+    if lenient is not None:
+        head = lenient.group()
+        hidden = url_header_hidden("x://" + value[len(head):], hide, left)
+        return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
+    read = userinfo_hidden_in if left is None else partial(hidden_within, left=left)
     scheme, sep, rest = value.partition("//")
     if not sep or scheme and not scheme.endswith(":"):
-        return userinfo_hidden_in(value)
+        return read(value)
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
-    return userinfo_hidden_in(hidden) if _ENCODED_AT.match(rest) is not None else hidden
+    return read(hidden) if _ENCODED_AT.match(rest) is not None else hidden
 
 
 #: An authority (to its first ``/``, ``?``, ``#`` or backslash) holding ``%40``.
 _ENCODED_AT = lazy_compile(r"[^/?#\\]*%40")
+
+#: A special scheme (WHATWG's: http, https, ws, wss, ftp) then separators that are not
+#: ``//``: any run of ``/`` and ``\\``, or none, which a browser reads as ``//``.
+_LENIENT = lazy_compile(r"(?i:https?|wss?|ftp):(?!//(?![/\\]))[/\\]*")
 
 
 def masked_authority(value: str) -> str:
@@ -211,14 +228,15 @@ def _redacted_whole(userinfo: str) -> str:
     """A userinfo as its redaction, percent-encoded."""
     return quote(redacted(userinfo), safe="")
 
-def link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey]
-                  ) -> str:
+def link_targets(value: str, redactor: Optional[Redactor], caller: Optional[CallerKey],
+                 left: Optional[list[int]] = None) -> str:
     """A Link header with its targets and anchors redacted and scrubbed as URL headers
-    are (the rest of it, the caller's key masked as in any header, by the caller)."""
+    are (the rest of it, the caller's key masked as in any header, by the caller);
+    ``left``: as :func:`url_header_hidden`'s."""
     def scrubbed(url: str) -> str:
         url = url if redactor is None else redactor.url(url)
         url = url if caller is None else caller.url(url)
-        return url_header_hidden(url)
+        return url_header_hidden(url, left=left)
 
     value = LINK_TARGET.sub(lambda found: f"<{scrubbed(found[1])}>", value)
     if "anchor" not in value.lower():

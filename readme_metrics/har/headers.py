@@ -26,6 +26,7 @@ from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.header_names import LOWER_MAX as _LOWER_MAX
 from readme_metrics.har.header_names import LOWERED, header, lower
+from readme_metrics.har.header_reading import MOST_READ, hidden_within
 from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo
 from readme_metrics.har.header_urls import link_targets as _link_targets
 from readme_metrics.har.header_urls import masked_authority as _masked_authority
@@ -37,7 +38,6 @@ from readme_metrics.har.key_base64_percent import masked_encoded_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotocols
-from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
 # (the cookie values moved to cookie_values, the URLs in values to header_urls, the
@@ -259,6 +259,7 @@ def headers(
     # the search confirms what it finds; a test keeps them in step. Over 13 common
     # headers' values, none found: ~1.2 us, archive_in's call ~1.55.)
     archives = urls = False
+    left = [MOST_READ]  # (the values read as texts: one budget a log, review152)
     if redactor is not None and redactor.has_deny:
         joined = "\n".join(map(_VALUE, pairs))
         # A URL's password in a value the lists leave (X-Return-To: https://ada:...@h/)
@@ -276,7 +277,7 @@ def headers(
             value = redacted(value)
         if name in plain and (bare or value[:1] not in _JSON_LEAD):
             if urls:
-                value = userinfo_hidden_in(value)
+                value = hidden_within(value, left)
             if tested and (len(value) >= shortest and (
                     key in value or "\\" in value or inside and (
                     "%" in value or (spaced and "+" in value))) or (
@@ -313,7 +314,7 @@ def headers(
             if "@" in value or "%40" in value:
                 # A URL's password in it (a cookie's next=https://ada:...@db) hidden
                 # first: the mask shows the value's last four characters (hostile52).
-                value = userinfo_hidden_in(value)
+                value = hidden_within(value, left)
             # (mask, inlined: its call costs more than the length test.)
             value = kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value)
         elif kind == _URL:
@@ -327,13 +328,13 @@ def headers(
             # A user and password in it are a credential (sent as Authorization: Basic),
             # its "@" in any spelling (hostile61). (No call for most URLs.)
             if "@" in value or "%40" in value or "u0040" in value or "%2540" in value:
-                value = _url_header_hidden(value)
+                value = _url_header_hidden(value, left=left)
         else:
             if kind == _AUTHORITY:
                 if "@" in value:
                     value = _masked_authority(value)
                 if "%40" in value or "u0040" in value or "%2540" in value:  # (hostile61)
-                    value = userinfo_hidden_in(value)
+                    value = hidden_within(value, left)
                 if caller is not None and not caller.inside and (
                         caller.key in value or "%" in value):
                     # A short key that is the host (with a port or a userinfo: the url
@@ -343,10 +344,10 @@ def headers(
                 value = masked_subprotocols(value)  # a WebSocket client's bearer token
             if kind == _LINK or redactor is not None and value[:1] in _JSON_LEAD and (
                     value[:1] in _JSON_OPEN or value.lstrip(" \t\r\n")[:1] in _JSON_OPEN):
-                value = (_link_targets(value, redactor, caller) if kind == _LINK
+                value = (_link_targets(value, redactor, caller, left) if kind == _LINK
                          else _json_value(value, name, redactor))  # type: ignore[arg-type]
             if urls:
-                value = userinfo_hidden_in(value)
+                value = hidden_within(value, left)
             # caller.may_hold, inlined as for the plain headers above (Host, Content-Type,
             # Content-Length and x-documentation-url take this way in every log; a noted
             # value is looked at with the gate too: the bodies' mimeType repeat it).

@@ -22,7 +22,7 @@ from typing import Iterator, Optional, Union
 from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
-from readme_metrics.har.redaction_marks import escaped_redacted
+from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
 from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
 from readme_metrics.har.userinfo_starts import (
@@ -32,7 +32,8 @@ from readme_metrics.har.userinfo_starts import (
     userinfo_matches,
 )
 
-__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "shown_user", "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "json_userinfo_hidden", "shown_user",
+           "userinfo_hidden_in"]
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -191,6 +192,17 @@ def userinfo_hidden_in(text: str) -> str:
     if "%" in text and DEEPER.search(text) is not None:
         text = _deeper(text)
     return text
+
+
+def json_userinfo_hidden(text: str) -> str:
+    """A JSON text read as :func:`userinfo_hidden_in` reads any, or, where a reader's cap
+    cut it (its rest hidden unread, ``%5BREDACTED n%5D``: the cut leaves a string
+    unterminated), hidden whole as the JSON string ``"[REDACTED n]"``, so that it stays
+    JSON (hostile61; a redirect's JSON body read without lists was sent cut: review152)."""
+    hidden = userinfo_hidden_in(text)
+    if hidden.endswith("%5D") and not text.endswith("%5D"):
+        return f'"{redacted(text)}"'
+    return hidden
 
 
 #: A reader's matches, then, past its cap (:data:`.userinfo_starts.MOST_FOUND`), where
