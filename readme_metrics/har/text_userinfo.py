@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import escaped_redacted
+from readme_metrics.har.userinfo_bare import BARE
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
 from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
 from readme_metrics.har.userinfo_starts import (
@@ -32,7 +33,8 @@ from readme_metrics.har.userinfo_starts import (
     userinfo_matches,
 )
 
-__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "shown_user", "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "may_hold_at", "shown_user",
+           "userinfo_hidden_in"]
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -179,6 +181,8 @@ def userinfo_hidden_in(text: str) -> str:
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
         text = _hidden(text, _raw(text), False)
+    if "\\" in text and "@" in text and ":" in text:  # (a domain's user, schemeless)
+        text = _hidden(text, _capped(BARE.finditer(text)), False)
     if "\\" in text and "\\u" in text:  # (a lone backslash found first: memchr's speed)
         # (before the encoded reading: its %3A and %40 in a user, ada%3Ax:%40pw\u0040h,
         # read first as ada, x: and an @, and the password sent; hostile58)
@@ -191,6 +195,14 @@ def userinfo_hidden_in(text: str) -> str:
     if "%" in text and DEEPER.search(text) is not None:
         text = _deeper(text)
     return text
+
+
+def may_hold_at(text: str) -> bool:
+    """Whether ``text`` may hold a URL's ``@`` a reader reads: as written, percent-encoded
+    once or twice (``%40``, ``%2540``), escaped (``\\u0040``, and that encoded,
+    ``%5Cu0040``). The gate before :func:`userinfo_hidden_in` where a value is no URL
+    header's (a cookie's: it looked for ``@`` and ``%40`` alone, hostile63)."""
+    return "@" in text or "%40" in text or "u0040" in text or "%2540" in text
 
 
 #: A reader's matches, then, past its cap (:data:`.userinfo_starts.MOST_FOUND`), where
