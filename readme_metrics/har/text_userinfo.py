@@ -12,7 +12,9 @@ or escaped then percent-encoded (:mod:`.userinfo_deeper`, hostile58). Pure funct
 the text; each authority read once: linear. Each reader reads
 :data:`.userinfo_starts.MOST_FOUND` URLs in one text at most, then hides the rest of it
 unread (fail closed: a MiB of ``h://x@`` cost 0.8 s of CPU, a loop for each; hostile61).
-How a userinfo is logged is :mod:`.userinfo_shown`'s (its names re-exported here).
+A Windows domain's user and password written without a scheme (``CORP\\ada:pw@proxy``)
+are read too (:mod:`.userinfo_bare`, hostile63). How a userinfo is logged is
+:mod:`.userinfo_shown`'s (its names re-exported here).
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ in the user is what says so: ``ada:pw@h`` without one is prose's or an address's
 a quote), its password to the word's ``@`` (none in it), holding no blank, quote nor
 closing tag's ``</``: a start's try ends where the next start may be, each character
 read by one: linear.
+
+Not a domain's user: one of more than two names (``site\\tnote\\temail``: JSON's TSV, its
+blanks escaped), a "password" starting with ``/`` (``Ada\\thttps://ada.dev``: a URL after
+an escaped tab, review146's rows); a JSON escape of a blank (``\\n``, ``\\t``) ends a
+password, as a blank does.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from readme_metrics._lazy_re import lazy_compile
 
 __all__ = ["BARE"]
 
-#: A domain's user (group 1: names joined by one backslash, or JSON's two), ``:``, its
-#: password (group 2), ``@`` and a host's first character.
+#: A domain's user (group 1: two names joined by one backslash, or JSON's two), ``:``,
+#: its password (group 2), ``@`` and a host's first character.
 BARE = lazy_compile(
-    r"(?<![^\s\"'])([A-Za-z0-9._$\-]+(?:\\{1,2}[A-Za-z0-9._$\-]+)+)"
-    r":((?:[^\s\"'`@<]|<(?!/))+)@(?=[A-Za-z0-9\[])")
+    r"(?<![^\s\"'])([A-Za-z0-9._$\-]+\\{1,2}[A-Za-z0-9._$\-]+)"
+    r":(?!/)((?:[^\s\"'`@<\\]|<(?!/)|\\(?![nrtf]))+)@(?=[A-Za-z0-9\[])")
