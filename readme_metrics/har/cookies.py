@@ -23,7 +23,7 @@ from readme_metrics.har.headers import cookies_redacted, folded_cookies_redacted
 from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.har.text_userinfo import may_hold_at, userinfo_hidden_in
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
 __all__ = ["MAX_EPOCH", "request_cookies", "response_cookies", "response_received"]
@@ -41,8 +41,10 @@ def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
 def _userinfo_hidden(cookies: str) -> str:
     """Cookies with each URL's password in them hidden (``next=https%3A%2F%2Fada%3A...%40db``)
     before their values are masked: a mask shows a value's last four characters, a
-    password's last ones when the host after it is short (``...@db``; hostile52)."""
-    return userinfo_hidden_in(cookies) if "@" in cookies or "%40" in cookies else cookies
+    password's last ones when the host after it is short (``...@db``; hostile52). Its ``@``
+    in any spelling (:func:`.text_userinfo.may_hold_at`): a name, a Path or a Domain
+    holding ``\\u0040`` or ``%2540`` went in clear (hostile63)."""
+    return userinfo_hidden_in(cookies) if may_hold_at(cookies) else cookies
 
 
 def _request_cookie_value(name: str, value: str, redactor: Redactor) -> str:
@@ -78,7 +80,7 @@ def request_cookies(cookies: str, redactor: Optional[Redactor],
     out = []
     # (_userinfo_hidden's tests inlined: a call a log with cookies costs more.)
     for part in (userinfo_hidden_in(cookies) if "@" in cookies or "%40" in cookies
-                 else cookies).split(";"):
+                 or "u0040" in cookies or "%2540" in cookies else cookies).split(";"):
         # _pair, inlined: a call per cookie costs more than its test.
         name, equals, value = part.partition("=")
         name, value = (name.strip(), value.strip()) if equals else ("", name.strip())

@@ -16,7 +16,7 @@ whole, ``[REDACTED n]`` (fail closed: no password sent).
 from __future__ import annotations
 
 from readme_metrics.har.redaction_marks import redacted
-from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.har.text_userinfo import may_hold_at, userinfo_hidden_in
 
 __all__ = ["MOST_READ", "hidden_within"]
 
@@ -29,7 +29,7 @@ def hidden_within(value: str, left: list[int]) -> str:
     """``value`` read as a text (:func:`.text_userinfo.userinfo_hidden_in`), counted
     against ``left`` (a one-item list, ``[MOST_READ]`` for one log's headers) if a
     reader may find a URL in it; hidden whole, ``[REDACTED n]``, once that is spent."""
-    if ("@" in value or "%40" in value or "u0040" in value or "%2540" in value) and (
+    if may_hold_at(value) and (
             ":" in value or "3A" in value or "3a" in value):  # (a scheme's "://")
         if len(value) > left[0]:
             left[0] = 0

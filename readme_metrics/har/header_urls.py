@@ -2,8 +2,9 @@
 
 A ``user:password@`` in a URL or Host value has its password hidden whole, its user kept
 (a user without a password as :func:`.text_userinfo.hidden_user` says); a URL header's
-value that is no URL as written (wholly percent-encoded, ``\\u``-escaped) is read as a
-text is (:func:`url_header_hidden`); a Link's target
+value is read as a text is too (:func:`url_header_hidden`: one that is no URL as written,
+wholly percent-encoded, ``\\u``-escaped, and the URLs nested in one's query); its
+query's pairs follow the lists (:func:`listed_url`); a Link's target
 and anchor URLs are redacted as URL headers are; where the allowlist alone hides a URL
 header, its value as mimeType and redirectURL show it has the parts no key names hidden.
 """
@@ -20,11 +21,12 @@ from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.header_reading import hidden_within
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
+from readme_metrics.har.redaction_query import linked
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.har.userinfo_shown import hidden_password, hidden_user, shown_user
 from readme_metrics.masking import url_quoted
 
-__all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "masked_authority",
+__all__ = ["LINK_TARGET", "hidden_userinfo", "link_targets", "listed_url", "masked_authority",
            "masked_userinfo", "unkeyed_hidden", "url_header_hidden", "userinfo_hidden"]
 
 # A Link header's targets (RFC 8288: "<https://api/items?page=2>; rel=next, <...>"),
@@ -80,33 +82,62 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
                       left: Optional[list[int]] = None) -> str:
     """A URL header's ``value`` (Referer, Location, a Link's target) with its URL's
     userinfo hidden by ``hide`` (:func:`masked_userinfo` by default) as written
-    (:func:`userinfo_hidden`), or, when the value is no URL as written (no ``scheme://``
-    nor ``//`` up to its first ``//``) or its authority holds an encoded ``@``
-    (``https://ada%3Apw%40h/``), its password read as a text's is, in
+    (:func:`userinfo_hidden`), then every URL's password in it read as a text's is, in
     each spelling (:func:`.text_userinfo.userinfo_hidden_in`: wholly percent-encoded,
     ``https%3A%2F%2Fada%3Apw%40h``, with JSON's ``\\u`` or ``\\/`` escapes, one encoding
     deeper; hostile61: a browser sends none of them, a hand-made client may, and its
-    password was sent). Its password hidden always, as one written out; in a value that
-    is a URL as written, a URL in its query is the lists' (SPEC 6), in any spelling.
-    ``left``: one log's budget of such reading (:mod:`.header_reading`, review152). A
-    special scheme's separators other than ``//`` (``https:\\\\ada:pw@h/``,
-    ``https:///ada:pw@h/``, ``https:ada:pw@h/``) are read as a browser reads them, as
-    ``//`` (review152: each sent the password)."""
+    password was sent): its own when the value is no URL as written or its authority
+    holds an encoded ``@`` (``https://ada%3Apw%40h/``), and a URL's nested in its query
+    or fragment (``?next=https://ada:pw@h/``, encoded or not: sent with no lists till
+    hostile63; hidden always, as the header's own URL's, the query's keys the lists'
+    as before). A value that is no URL as written but that a client reads as one
+    (:func:`_bare_authority_hidden`) has its userinfo hidden as a URL's. ``left``: one
+    log's budget of such reading (:mod:`.header_reading`, review152). A special scheme's
+    separators other than ``//`` (``https:\\\\ada:pw@h/``, ``https:///ada:pw@h/``,
+    ``https:ada:pw@h/``) are read as a browser reads them, as ``//`` (review152: each
+    sent the password)."""
     lenient = _LENIENT.match(value)
     if lenient is not None:
         head = lenient.group()
         hidden = url_header_hidden("x://" + value[len(head):], hide, left)
         return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
     read = userinfo_hidden_in if left is None else partial(hidden_within, left=left)
-    scheme, sep, rest = value.partition("//")
+    scheme, sep, _ = value.partition("//")
     if not sep or scheme and not scheme.endswith(":"):
-        return read(value)
+        return _bare_authority_hidden(read(value), hide or masked_userinfo)
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
-    return read(hidden) if _ENCODED_AT.match(rest) is not None else hidden
+    return read(hidden)
 
 
-#: An authority (to its first ``/``, ``?``, ``#`` or backslash) holding ``%40``.
-_ENCODED_AT = lazy_compile(r"[^/?#\\]*%40")
+#: What a client reads before the authority of a value that is no URL as written: a
+#: special scheme's ``:`` then any slashes or backslashes (a WHATWG parser's
+#: ``http:ada:pw@h``, ``http:\\\\ada:pw@h/``, ``http:/ada:pw@h``), or none (curl's
+#: ``ada:pw@h``, ``a\\b:1234\\pw@h``, read after an ``http://`` it adds).
+_BARE_LEAD = lazy_compile(r"(?i:(?:https?|wss?|ftp):)?[\\/]*")
+#: A scheme whose URLs have no authority: ``mailto:ada@example.com`` is an address.
+_NO_AUTHORITY = lazy_compile(r"(?i:mailto|tel|sms|urn|data|javascript|about|blob|cid|mid):")
+
+
+def _bare_authority_hidden(value: str, hide: Callable[[str], str]) -> str:
+    """A URL header's ``value`` that is no URL as written with the userinfo a client
+    reads at its start (after :data:`_BARE_LEAD`) hidden by ``hide``, as a URL's
+    (hostile63: sent; hostile61 read ``//a\\b:1234\\pw@h`` alone)."""
+    if "@" not in value or _NO_AUTHORITY.match(value) is not None:
+        return value
+    lead = _BARE_LEAD.match(value).end()  # type: ignore[union-attr]
+    return value[:lead] + userinfo_hidden("//" + value[lead:], hide)[2:]
+
+
+def listed_url(redactor: Redactor, value: str) -> str:
+    """A URL header's ``value`` with its query's (and a fragment's) pairs redacted by the
+    lists (SPEC 6: :meth:`.Redactor.url`, as the request's url); with a denylist, a value
+    that is no URL as written, wholly percent-encoded (``https%3A%2F%2Fsite%2Fp%3Ftoken
+    %3D...``, its ``?`` encoded: its token sent till hostile63), as a query's value
+    holding such a URL is (:func:`.redaction_query.linked`)."""
+    value = redactor.url(value)
+    if redactor.has_deny and "%" in value and "?" not in value and "#" not in value:
+        value = linked(redactor, value)
+    return value
 
 #: A special scheme (WHATWG's: http, https, ws, wss, ftp) then separators that are not
 #: ``//``: any run of ``/`` and ``\\``, or none, which a browser reads as ``//``.
@@ -234,7 +265,7 @@ def link_targets(value: str, redactor: Optional[Redactor], caller: Optional[Call
     are (the rest of it, the caller's key masked as in any header, by the caller);
     ``left``: as :func:`url_header_hidden`'s."""
     def scrubbed(url: str) -> str:
-        url = url if redactor is None else redactor.url(url)
+        url = url if redactor is None else listed_url(redactor, url)
         url = url if caller is None else caller.url(url)
         return url_header_hidden(url, left=left)
 

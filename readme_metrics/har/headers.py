@@ -29,6 +29,7 @@ from readme_metrics.har.header_names import LOWERED, header, lower
 from readme_metrics.har.header_reading import MOST_READ, hidden_within
 from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo
 from readme_metrics.har.header_urls import link_targets as _link_targets
+from readme_metrics.har.header_urls import listed_url as _listed_url
 from readme_metrics.har.header_urls import masked_authority as _masked_authority
 from readme_metrics.har.header_urls import unkeyed_hidden as _unkeyed_hidden
 from readme_metrics.har.header_urls import url_header_hidden as _url_header_hidden
@@ -164,7 +165,7 @@ def _unlisted(value: str, kind: int, redactor: Redactor, caller: Optional[Caller
     it: a URL's query still follows the lists, its unkeyed parts are hidden, the
     caller's key is still masked."""
     if kind == _URL:
-        value = _unkeyed_hidden(redactor.url(value))
+        value = _unkeyed_hidden(_listed_url(redactor, value))
         return value if caller is None else caller.url(value)
     if caller is None:
         return value
@@ -311,7 +312,7 @@ def headers(
         elif kind == _MASKED:
             if redactor is not None:
                 value = _without_redacted_cookies(name, value, redactor)
-            if "@" in value or "%40" in value:
+            if "@" in value or "%40" in value or "u0040" in value or "%2540" in value:
                 # A URL's password in it (a cookie's next=https://ada:...@db) hidden
                 # first: the mask shows the value's last four characters (hostile52).
                 value = hidden_within(value, left)
@@ -319,7 +320,7 @@ def headers(
             value = kept_mask(value) if len(value) <= CACHED_LENGTH else mask(value)
         elif kind == _URL:
             if redactor is not None:
-                value = redactor.url(value)
+                value = _listed_url(redactor, value)
             # (CallerKey.url's first answer, the url as it is, without its call: a long
             # key, no number, neither the key nor an escape in the value.)
             if caller is not None and (not inside or numeric or key in value or "%" in value

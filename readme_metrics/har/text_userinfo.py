@@ -12,7 +12,9 @@ or escaped then percent-encoded (:mod:`.userinfo_deeper`, hostile58). Pure funct
 the text; each authority read once: linear. Each reader reads
 :data:`.userinfo_starts.MOST_FOUND` URLs in one text at most, then hides the rest of it
 unread (fail closed: a MiB of ``h://x@`` cost 0.8 s of CPU, a loop for each; hostile61).
-How a userinfo is logged is :mod:`.userinfo_shown`'s (its names re-exported here).
+A Windows domain's user and password written without a scheme (``CORP\\ada:pw@proxy``)
+are read too (:mod:`.userinfo_bare`, hostile63). How a userinfo is logged is
+:mod:`.userinfo_shown`'s (its names re-exported here).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
+from readme_metrics.har.userinfo_bare import BARE
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
 from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
 from readme_metrics.har.userinfo_starts import (
@@ -32,8 +35,8 @@ from readme_metrics.har.userinfo_starts import (
     userinfo_matches,
 )
 
-__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "json_userinfo_hidden", "shown_user",
-           "userinfo_hidden_in"]
+__all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "json_userinfo_hidden", "may_hold_at",
+           "shown_user", "userinfo_hidden_in"]
 
 #: A URL's userinfo, its scheme first, from a word's start: its user (group 1: no ``:``,
 #: ``@`` nor bracket, an IP literal's), ``:``, its password (group 2) to the authority's
@@ -180,6 +183,8 @@ def userinfo_hidden_in(text: str) -> str:
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
         text = _hidden(text, _raw(text), False)
+    if "\\" in text and "@" in text and ":" in text:  # (a domain's user, schemeless)
+        text = _hidden(text, _capped(BARE.finditer(text)), False)
     if "\\" in text and "\\u" in text:  # (a lone backslash found first: memchr's speed)
         # (before the encoded reading: its %3A and %40 in a user, ada%3Ax:%40pw\u0040h,
         # read first as ada, x: and an @, and the password sent; hostile58)
@@ -203,6 +208,14 @@ def json_userinfo_hidden(text: str) -> str:
     if hidden.endswith("%5D") and not text.endswith("%5D"):
         return f'"{redacted(text)}"'
     return hidden
+
+
+def may_hold_at(text: str) -> bool:
+    """Whether ``text`` may hold a URL's ``@`` a reader reads: as written, percent-encoded
+    once or twice (``%40``, ``%2540``), escaped (``\\u0040``, and that encoded,
+    ``%5Cu0040``). The gate before :func:`userinfo_hidden_in` where a value is no URL
+    header's (a cookie's: it looked for ``@`` and ``%40`` alone, hostile63)."""
+    return "@" in text or "%40" in text or "u0040" in text or "%2540" in text
 
 
 #: A reader's matches, then, past its cap (:data:`.userinfo_starts.MOST_FOUND`), where

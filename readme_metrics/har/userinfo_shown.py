@@ -24,10 +24,13 @@ def hidden_password(password: str, encoded: bool = False) -> Optional[str]:
     value's ``%3A...%40``) as its mark, percent-encoded so that the URL stays one; None
     for an empty one, one hidden already (a list's mark, the caller's key's mask) or a
     code's or a document's placeholder (:func:`.userinfo_placeholder.is_placeholder`), kept.
-    The one place a URL's password becomes its mark: bodies, queries, headers, the url."""
+    The one place a URL's password becomes its mark: bodies, queries, headers, the url.
+    A placeholder percent-encoded (``%7BapiKey%7D``: a header's URL as logged, read again
+    for the URLs nested in it, hostile63) is one, as the URL means it."""
+    meant = unquote(password) if encoded else password
     if not password or MARKS.fullmatch(password) is not None or password.startswith(
-            "sha512-") and is_masked(unquote(password)) or is_placeholder(
-            unquote(password) if encoded else password):
+            "sha512-") and is_masked(unquote(password)) or is_placeholder(meant) or (
+            "%" in meant and is_placeholder(unquote(meant))):
         return None
     return escaped_redacted(
         "x" * (len(password) - 2 * password.count("%")) if encoded else password)
