@@ -66,6 +66,9 @@ class Batcher(BatchPutting, BatchClosing):
         #: <readme_metrics.delivery.attempt.Attempt.close_begins>`).
         self.on_close: Callable[[float], None] = _nothing
         self.deadline = 0.0
+        #: When the close ends (its bound's end): ``deadline`` is a moment before it, the
+        #: senders of the POSTs cut there settled by then (:meth:`settle_in_flight`).
+        self.ends = 0.0
         #: Inline, once the main thread ended: when the exit's POSTs end, the close's
         #: too unless the app's threads worked on past it (``Delivery.post_waiting``);
         #: a POST cut there is cut as at the close's deadline (inf: not begun).

@@ -15,14 +15,27 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.health import ApiHealth
     from readme_metrics.delivery.queue import Batch, LogQueue
 
-__all__ = ["LOOK", "SETTLE", "BatchClosing", "stop_reason"]
+__all__ = ["LOOK", "SETTLE", "SETTLE_SHARE", "BatchClosing", "settle_reserve",
+           "stop_reason"]
 
-#: How long past a close's deadline (an interrupt's wait) the senders of the POSTs cut
-#: there are given to come back and settle them (an answer read as the cut came counts
-#: as such, in the close's line too).
+#: How long past the deadline of a close (an interrupt's wait) the senders of the POSTs
+#: cut there are given to come back and settle them (an answer read as the cut came
+#: counts as such, in the close's line too), at most: within the close's bound, which
+#: keeps that time from its drain (:func:`settle_reserve`).
 SETTLE = 0.5
+#: The share of a close's bound kept for that wait, if under :data:`SETTLE`.
+SETTLE_SHARE = 0.2
 #: How often that wait looks (settling wakes no one it could wait on).
 LOOK = 0.02
+
+
+def settle_reserve(bound: float) -> float:
+    """The seconds before the end of a close of ``bound`` seconds (left) at which its
+    POSTs are cut, their senders given the rest to settle them: a fifth of it, 0.5 s at
+    most. Past the bound (delivery85's ``SETTLE`` after it), a POST nothing cuts (through
+    a SOCKS proxy) held the close 0.5 s over ``shutdown_timeout``, past gunicorn's kill
+    under a ``--graceful-timeout`` below 2.5 s, its line never said (delivery86)."""
+    return min(SETTLE, max(0.0, bound) * SETTLE_SHARE)
 
 
 def stop_reason(batch: Batch) -> str:
@@ -41,6 +54,7 @@ class BatchClosing:
     closed: bool
     closing: bool
     deadline: float
+    ends: float
     on_close: Callable[[float], None]
     cut: int
     cut_unsent: int
@@ -50,8 +64,9 @@ class BatchClosing:
     unattended: bool
     halted: bool
 
-    def begin_close(self, deadline: float) -> bool:
-        """Stop accepting logs, drain until ``deadline``; False if already closed.
+    def begin_close(self, deadline: float, ends: Optional[float] = None) -> bool:
+        """Stop accepting logs, drain until ``deadline``, end by ``ends`` (``deadline``
+        if None: :meth:`settle_in_flight`); False if already closed.
 
         True too for a drain begun after :meth:`release` that no sender has ended yet:
         the caller (the exit hook) then waits for it, and ends it.
@@ -60,16 +75,17 @@ class BatchClosing:
             if self.closed:
                 taken_over, self.unattended = self.unattended, False
                 return taken_over
-            self._close_locked(deadline)
+            self._close_locked(deadline, ends)
         self.on_close(deadline)
         return True
 
-    def _close_locked(self, deadline: float) -> None:
+    def _close_locked(self, deadline: float, ends: Optional[float] = None) -> None:
         self.closed = True
         self.refused_closing = 0
         self.close_accepted = self.queue.accepted
         self.closing = True
         self.deadline = deadline
+        self.ends = deadline if ends is None else max(deadline, ends)
         # A backoff of this library's own is cut short, once: a close that begins while
         # one lasts past the deadline gave up on the batches waiting for a retry without
         # an attempt, though the Metrics API may have answered again for seconds. They
@@ -219,15 +235,18 @@ class BatchClosing:
     def settle_in_flight(self, until: float, stuck: frozenset[int]) -> None:
         """Wait for the POSTs in flight to be settled by their senders (answered, or cut
         at ``until``, the close's deadline: a cut one's sender comes back at once), a
-        moment (:data:`SETTLE`) past ``until`` at most; not for those posted by a thread
-        in ``stuck``. Then :meth:`end_close` counts only what no answer settled, and the
-        close's line agrees with ``stats`` (delivery85: a 202 whose head came as the
-        close cut its POST was said "unknown" in the line, then counted ``sent``)."""
+        moment (:data:`SETTLE`) past ``until`` at most, and never past the close's end
+        (:attr:`ends`: delivery86, a POST nothing cuts held it 0.5 s past its bound);
+        not for those posted by a thread in ``stuck``. Then :meth:`end_close` counts
+        only what no answer settled, and the close's line agrees with ``stats``
+        (delivery85: a 202 whose head came as the close cut its POST was said
+        "unknown" in the line, then counted ``sent``)."""
         queue = self.queue
         with self.lock:
+            ends = min(until + SETTLE, max(until, self.ends))
             while any(batch.sent_at and batch.poster not in stuck
                       for batch in queue.in_flight):
-                left = until + SETTLE - time.monotonic()
+                left = ends - time.monotonic()
                 if left <= 0:
                     return
                 queue.done.wait(min(left, LOOK))
