@@ -34,9 +34,10 @@ LOOK = 0.02
 def settle_reserve(bound: float) -> float:
     """The seconds before the end of a close of ``bound`` seconds (left) at which its
     POSTs are cut, their senders given the rest to settle them: half of it, 0.5 s at
-    most (from a bound of 1 s up). Past the bound (delivery85's ``SETTLE`` after it), a POST nothing cuts (through
-    a SOCKS proxy) held the close 0.5 s over ``shutdown_timeout``, past gunicorn's kill
-    under a ``--graceful-timeout`` below 2.5 s, its line never said (delivery86)."""
+    most (from a bound of 1 s up). Past the bound (delivery85's ``SETTLE`` after it), a
+    POST nothing cuts (through a SOCKS proxy) held the close 0.5 s over
+    ``shutdown_timeout``, past gunicorn's kill under a ``--graceful-timeout`` below
+    2.5 s, its line never said (delivery86)."""
     return min(SETTLE, max(0.0, bound) * SETTLE_SHARE)
 
 
@@ -177,14 +178,18 @@ class BatchClosing:
             batch.given_up = (reason, batch.count)
         self.queue.settle_locked(batch, reason)
 
-    def ended_late(self, batch: Batch, reason: Optional[str]) -> str:
+    def ended_late(self, batch: Batch, reason: Optional[str], sent_at: float = 0.0) -> str:
         """The sender of a POST of ``batch`` that a close had given up on while it ran
         (:attr:`Batch.given_up <readme_metrics.delivery.queue_batch.Batch.given_up>`)
         is back: its logs are counted as what came of it, ``reason`` (None: delivered,
         a 2xx read as the close cut it), moved from what the close counted them, each
         once. Before delivery81 they stayed so: ``dropped_unknown`` for good of logs
-        the API had answered 202. Returns what they are counted now ("" if none)."""
+        the API had answered 202. ``sent_at``: only if its POST is still the one begun
+        then (not a retry another sender began since). Returns what they are counted
+        now ("" if none)."""
         with self.lock:
+            if sent_at and batch.sent_at != sent_at:
+                return ""
             given, batch.given_up = batch.given_up, None
             if given is None:
                 return ""
