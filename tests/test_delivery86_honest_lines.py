@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -32,13 +31,18 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     api_key_never_logged_fixture,
     item,
     make_delivery_fixture,
-    said_counts,
     through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.watchdog_points import GUARD, ROUTES
+from tests.test_delivery85_honest_lines import paused_with_a_retry_waiting
+from tests.test_delivery86_settle_bound import (
+    closing_lines,
+    said_as_counted,
+    senders_back,
+)
 
 #: The one wording of the logs the Metrics API may have (post_progress.UNKNOWN).
 UNKNOWN = (r"(\d+) unknown \(in POSTs sent in full, cut unanswered: the Metrics API may "
@@ -85,16 +89,8 @@ def test_a_pause_says_the_retries_it_drops_the_api_may_have(
     """1. Log ``a``'s POST read in full and closed unanswered, its retry due in 30 s;
     log ``b``'s POST answered 401: the pause drops ``b`` (``auth``) and ``a``
     (``unknown``), its error says the one (before: nothing)."""
-    collector.replies.extend([Reply(drop=True), Reply(status=401)])
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    delivery = make_delivery(collector.url, buffer_length=1, backoff_base=30.0,
-                             backoff_cap=30.0)
-    assert delivery.submit(item("a"))
-    queue = delivery._batcher.queue
-    wait_until(lambda: bool(queue.retries), timeout=LINE_WAIT)
-    assert delivery.submit(item("b"))
-    wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    stats = _stats(delivery)
+    stats = _stats(paused_with_a_retry_waiting(make_delivery, collector))
     (line,) = _said(caplog, logging.ERROR, "refused the API key")
     assert _unknown_said(line) == stats["dropped_unknown"] == 1, (line, stats)
     assert stats["dropped_auth"] == 1, stats
@@ -154,9 +150,7 @@ def test_a_close_giving_the_batch_up_as_its_answer_is_applied_recounts_it(
         closed = _stats(delivery)
     finally:
         go.set()
-    (line,) = _said(caplog, logging.WARNING, "closing gave up")
-    assert said_counts(line) == (closed["dropped_shutdown"], closed["dropped_unknown"])
+    said_as_counted(closing_lines(caplog), closed)
     assert closed["dropped_unknown"] == 1, closed
-    assert delivery._pool.join(time.monotonic() + LINE_WAIT)
-    final = _stats(delivery)
+    final = senders_back(delivery)
     assert (final["sent"], final["dropped"], final["queued"]) == (1, 0, 0), final

@@ -57,18 +57,18 @@ from tests.test_delivery81_honest_counts import (  # noqa: F401 (the fixture)
 TINY = 0.2
 
 
-def _closing_lines(caplog: Any) -> list[str]:
+def closing_lines(caplog: Any) -> list[str]:
     return [r.getMessage() for r in caplog.records
             if r.levelno >= logging.WARNING and "closing gave up" in r.getMessage()]
 
 
-def _said_as_counted(lines: list[str], stats: dict[str, int]) -> None:
+def said_as_counted(lines: list[str], stats: dict[str, int]) -> None:
     assert len(lines) == 1, lines
     assert said_counts(lines[0]) == (stats["dropped_shutdown"], stats["dropped_unknown"]), (
         lines, stats)
 
 
-def _senders_back(delivery: Delivery) -> dict[str, int]:
+def senders_back(delivery: Delivery) -> dict[str, int]:
     assert delivery._pool.join(time.monotonic() + LINE_WAIT)
     stats = delivery.stats
     assert adds_up(stats), stats
@@ -111,9 +111,9 @@ def test_a_close_whose_post_nothing_cuts_ends_within_shutdown_timeout(
     assert adds_up(closed), closed
     # Its request went in full, its sender not back: unknown, said as counted.
     assert (closed["dropped_unknown"], closed["queued"]) == (2, 0), closed
-    _said_as_counted(_closing_lines(caplog), closed)
+    said_as_counted(closing_lines(caplog), closed)
     # Back once the close ended: counted as what came of it (delivery81).
-    assert _senders_back(delivery)["sent"] == 2
+    assert senders_back(delivery)["sent"] == 2
 
 
 @ROUTES
@@ -128,8 +128,8 @@ def test_a_202_head_read_as_the_close_cut_the_post_is_still_said_sent(
     delivery = closed_as_the_head_came(make_delivery, url, direct)
     closed = delivery.stats
     body.set()
-    assert adds_up(closed) and closed == _senders_back(delivery), closed
-    assert not _closing_lines(caplog)
+    assert adds_up(closed) and closed == senders_back(delivery), closed
+    assert not closing_lines(caplog)
     assert (closed["sent"], closed["dropped"]) == (3, 0), closed
 
 
