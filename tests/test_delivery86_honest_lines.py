@@ -1,25 +1,29 @@
 """delivery86: the lines of logs the Metrics API may have, and a recount a close skipped.
 
-1. (b) A 401/403's pause and a proxy's refusal (the TLS drop shares its line's ending)
-   of a batch a POST of which went in full unanswered before (the server read it and
+1. (b) A 401/403's pause, a proxy's refusal and a TLS failure no retry heals, of a
+   batch a POST of which went in full unanswered before (the server read it and
    closed the connection: the API may have it) counted it ``dropped_unknown`` (the
-   pause; the proxy's ``dropped_proxy``) but their lines said nothing of it. Now each
-   says "N unknown (in POSTs sent in full, cut unanswered: the Metrics API may have
-   them), counted dropped_unknown", the one wording of every stop line, its N the stats'.
+   pause; the others ``dropped_proxy``, ``dropped_tls``) but their lines said nothing
+   of it. Now each is ``dropped_unknown`` and says "N unknown (in POSTs sent in full,
+   cut unanswered: the Metrics API may have them), counted dropped_unknown", the one
+   wording of every stop line, its N the stats'.
 2. (c) A close giving a batch up after its sender, back from its POST with the answer,
    had looked at the batch and before it settled it: the settle found no log to count,
    and the 202 was lost on them (``dropped_unknown`` for good). The order is forced
    with an event in the attempt's ``_apply`` (the test's hook), not with sleeps.
 
 Real parts: the loopback collector (tests/support/fake_api.py), a second one standing for
-the proxy.
+the proxy, a TLS server on 127.0.0.1 with a CA made for the test.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import socket
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +38,9 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
-from tests.support.polling import wait_until
+from tests.support.polling import SERVE_POLL, wait_until
 from tests.support.processes import LINE_WAIT
+from tests.support.tls import Certificates, make_certificates, server_context
 from tests.support.watchdog_points import GUARD, ROUTES
 from tests.test_delivery85_honest_lines import paused_with_a_retry_waiting
 from tests.test_delivery86_settle_bound import (
@@ -119,6 +124,87 @@ def test_a_proxys_refusal_says_the_batch_the_api_may_have(
         assert stats["dropped_proxy"] == 0 and collector.received == [], stats
     finally:
         proxy.stop()
+
+
+@pytest.fixture
+def read_then_plain(tmp_path: Path) -> Iterator[tuple[str, Certificates]]:
+    """An https:// URL (``localhost``, its CA made for the test) of a server on
+    127.0.0.1 whose first connection completes TLS, reads the POST in full and closes
+    unanswered, and whose next ones answer plain HTTP (a TLS failure no retry heals,
+    ``WRONG_VERSION_NUMBER``); and the certificates."""
+    certificates = make_certificates(tmp_path)
+    context = server_context(certificates)
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(SERVE_POLL)
+    stop = threading.Event()
+
+    def serve() -> None:
+        first = True
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:  # (the poll's timeout)
+                continue
+            conn.settimeout(GUARD)
+            with conn:
+                try:
+                    if first:
+                        first = False
+                        with context.wrap_socket(conn, server_side=True) as tls:
+                            read_request(tls)
+                    else:
+                        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, name="d86-read-then-plain", daemon=True)
+    thread.start()
+    try:
+        yield f"https://localhost:{server.getsockname()[1]}", certificates
+    finally:
+        stop.set()
+        thread.join(GUARD)
+        server.close()
+
+
+def read_request(conn: socket.socket) -> None:
+    """Read one HTTP request in full (its head, then ``Content-Length`` bytes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        rest += chunk
+
+
+@ROUTES
+def test_a_tls_drop_says_the_batch_the_api_may_have(
+        make_delivery: MakeDelivery, caplog: Any, monkeypatch: pytest.MonkeyPatch,
+        read_then_plain: tuple[str, Certificates], direct: bool) -> None:
+    """1. The POST read in full over TLS and closed unanswered; its retry meets a
+    server speaking plain HTTP (no retry heals that). Before: ``dropped_tls`` 1, its
+    warning saying nothing of the first POST; now ``dropped_unknown``, said so."""
+    url, certificates = read_then_plain
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca))
+    caplog.set_level(logging.WARNING, logger="readme_metrics")
+    delivery = make_delivery(url, buffer_length=1, backoff_base=0.05, direct=direct)
+    assert delivery.submit(item("a"))
+    wait_until(lambda: delivery.stats["dropped"] == 1
+               and _said(caplog, logging.WARNING, "retrying cannot help"),
+               timeout=LINE_WAIT)
+    stats = _stats(delivery)
+    (line,) = _said(caplog, logging.WARNING, "retrying cannot help")
+    assert "WRONG_VERSION_NUMBER" in line, line
+    assert _unknown_said(line) == stats["dropped_unknown"] == 1, (line, stats)
+    assert stats["dropped_tls"] == 0, stats
 
 
 @ROUTES
