@@ -40,6 +40,7 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
 from tests.support.fake_api import Collector, Reply
 from tests.support.polling import SERVE_POLL, wait_until
 from tests.support.processes import LINE_WAIT
+from tests.support.raw_requests import read_request
 from tests.support.tls import Certificates, make_certificates, server_context
 from tests.support.watchdog_points import GUARD, ROUTES
 from tests.test_delivery85_honest_lines import paused_with_a_retry_waiting
@@ -165,24 +166,6 @@ def read_then_plain(tmp_path: Path) -> Iterator[tuple[str, Certificates]]:
         stop.set()
         thread.join(GUARD)
         server.close()
-
-
-def read_request(conn: socket.socket) -> None:
-    """Read one HTTP request in full (its head, then ``Content-Length`` bytes)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:"))
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return
-        rest += chunk
 
 
 @ROUTES
