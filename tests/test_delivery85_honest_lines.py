@@ -154,11 +154,10 @@ def test_a_401_after_a_post_read_and_closed_unanswered_is_unknown(
     assert len(_lines(caplog, "refused the API key")) == 1
 
 
-def test_a_retry_waiting_after_a_post_closed_unanswered_is_unknown_at_a_pause(
-        make_delivery: MakeDelivery, collector: Collector) -> None:
-    """4. Log ``a``'s POST read in full and closed unanswered, its retry due in 30 s;
-    log ``b``'s POST answered 401: the pause drops ``b`` (``auth``) and ``a``, waiting.
-    Before: ``dropped_auth`` 2; now ``a`` is ``dropped_unknown``."""
+def paused_with_a_retry_waiting(make_delivery: MakeDelivery,
+                                collector: Collector) -> Delivery:
+    """Log ``a``'s POST read in full and closed unanswered, its retry due in 30 s; log
+    ``b``'s POST answered 401: the pause drops both. The Delivery, once it did."""
     collector.replies.extend([Reply(drop=True), Reply(status=401)])
     delivery = make_delivery(collector.url, buffer_length=1, backoff_base=30.0,
                              backoff_cap=30.0)
@@ -167,7 +166,15 @@ def test_a_retry_waiting_after_a_post_closed_unanswered_is_unknown_at_a_pause(
     wait_until(lambda: bool(queue.retries), timeout=LINE_WAIT)
     assert delivery.submit(item("b"))
     wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    stats = delivery.stats
+    return delivery
+
+
+def test_a_retry_waiting_after_a_post_closed_unanswered_is_unknown_at_a_pause(
+        make_delivery: MakeDelivery, collector: Collector) -> None:
+    """4. Log ``a``'s POST read in full and closed unanswered, its retry due in 30 s;
+    log ``b``'s POST answered 401: the pause drops ``b`` (``auth``) and ``a``, waiting.
+    Before: ``dropped_auth`` 2; now ``a`` is ``dropped_unknown``."""
+    stats = paused_with_a_retry_waiting(make_delivery, collector).stats
     assert adds_up(stats), stats
     assert (stats["dropped_unknown"], stats["dropped_auth"]) == (1, 1), stats
 

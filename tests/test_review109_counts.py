@@ -135,7 +135,7 @@ def counts_machine(collector: Collector, background: bool, direct: bool) -> type
             stale = self.stale_mark
             self.delivery.close()
             if stale and not self.closed:  # its own bound, from its call
-                assert self.delivery._batcher.deadline >= closing + 5.0
+                assert self.delivery._batcher.ends >= closing + 5.0
             self.closed = True
             self.after_close()
 

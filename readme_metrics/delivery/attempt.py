@@ -28,7 +28,7 @@ from readme_metrics.delivery.limits import DOWN_AFTER, MAX_DOWN_ATTEMPTS, WARN_I
 from readme_metrics.delivery.outcome import FAIL, PAUSE, REJECT, SENT, SPLIT, Outcome
 from readme_metrics.delivery.policy import next_timeout
 from readme_metrics.delivery.post_bound import PostBound
-from readme_metrics.delivery.post_progress import WRITTEN, may_have
+from readme_metrics.delivery.post_progress import WRITTEN, dropped_unknown, may_have
 from readme_metrics.delivery.queue import Batch
 from readme_metrics.delivery.sender import Sender
 from readme_metrics.delivery.watchdog import Stretch
@@ -36,10 +36,6 @@ from readme_metrics.key_checks import KEY_SAID
 from readme_metrics.nothing_listens import NothingListens
 
 __all__ = ["Attempt", "why_waiting"]
-
-_MAY_HAVE = (", unknown (a POST of it sent in full, unanswered: the Metrics API may have "
-             "them; counted dropped_unknown)")
-
 
 class Attempt(PostBound, FailureHints):
     """Runs single attempts at batches for one Delivery in one process."""
@@ -146,6 +142,7 @@ class Attempt(PostBound, FailureHints):
                 self._queue.counts["retries"] += 1
             batch.begin_post(time.monotonic())
             posted = batch.count  # (a close may give the batch up during its POST)
+            sent = batch.sent_at
         # The POSTs in flight when the API turned slow wait as long as the one that
         # found it out has the next ones wait: not cut at the bound they began with,
         # each sent again (the API may have read it). Never past a flush's or the exit's.
@@ -197,7 +194,14 @@ class Attempt(PostBound, FailureHints):
         if not batch.count:  # given up by the close during its POST (Batcher.end_close)
             self._given_up(batch, posted, outcome)
             return
-        self._apply(batch, outcome)
+        self._apply(batch, outcome, posted)
+        if batch.given_up is not None:
+            # Given up by the close after the look above, before _apply settled it (that
+            # settle then found no log to count): counted as what came of it now, each
+            # once (delivery86: a 202 stayed dropped_unknown). Looked at once that
+            # settle took the lock: a close that gave it up came before. (Not a retry
+            # of it another sender began since: its own.)
+            batcher.ended_late(batch, late_reason(batch, outcome), sent)
 
     def _out_of_time(self, batch: Batch) -> None:
         """The flush's or the close's deadline came before ``batch`` could go: not
@@ -261,43 +265,28 @@ class Attempt(PostBound, FailureHints):
         say_given_up(self._logger, self.warnings, self._sender.endpoint, count, outcome,
                      now or "dropped", self._hint(outcome.cause))
 
-    def _say_pause(self, cause: str) -> None:
-        """The ERROR of a 401/403 that began a pause: said before the batch is settled,
-        so a ``flush()`` that returns False for it finds the reason logged already (said
-        after, a caller checking the result then the log saw no reason yet: delivery70)."""
-        if self._sender.proxied:
-            # A company proxy's 403 for a host it does not let through: the key
-            # was never looked at, whoever answered is not known here.
-            self._logger.error(
-                "readme_metrics: the proxy or the Metrics API at %s refused the POST "
-                "of logs (%s): the POSTs go through a proxy, whose own refusal this "
-                "may be; if it was the API's, %s is wrong or revoked. Logs are "
-                "dropped for the next %ss%s.",
-                self._sender.endpoint, cause, self._key_said, self._auth_pause,
-                self._hint(cause) or self._remote_proxy_hint())
-        else:
-            self._logger.error(
-                "readme_metrics: the Metrics API at %s refused the API key (%s): "
-                "%s is wrong or revoked. Logs are dropped for the next %ss.",
-                self._sender.endpoint, cause, self._key_said, self._auth_pause)
-
-    def _apply(self, batch: Batch, outcome: Outcome) -> None:
-        """Settle, pause or reschedule the batch per ``outcome`` (one log line at most)."""
+    def _apply(self, batch: Batch, outcome: Outcome, count: int) -> None:
+        """Settle, pause or reschedule the batch of ``count`` logs (as posted: a close
+        may give it up meanwhile) per ``outcome`` (one log line at most)."""
         batcher = self._batcher
         verdict, cause = outcome.verdict, outcome.cause
+        # A POST of it went in full unanswered before: the API may have its logs, unknown
+        # if it is dropped now, said so (delivery85, delivery86).
+        unknown = count if batch.cut_short else 0
         if verdict == SENT:
             if self._logger.isEnabledFor(logging.DEBUG):
                 # The one sign of delivery where no stats handle is at hand (Django, FastAPI).
                 self._logger.debug("readme_metrics: delivered %s (%s)",
-                                   counted(batch.count, "log"), cause)
+                                   counted(count, "log"), cause)
             self.last_failure = None
             batcher.settle(batch, None)
         elif verdict == PAUSE:
-            batcher.pause(batch, self._auth_pause, lambda: self._say_pause(cause))
+            batcher.pause(batch, self._auth_pause,
+                          lambda fresh, more: self._say_pause(cause, count, unknown + more,
+                                                              fresh))
         elif verdict == SPLIT and batch.count > 1 and batch.body is not None:
             self._logger.debug("readme_metrics: the Metrics API answered %s: %s", cause,
                                outcome.detail)
-            count = batch.count
             queue = self._queue
             # Said once: a 413 at a cap raised again after one (a limit that stays) is
             # expected, every RAISE_POST_BYTES_AFTER POSTs, and loses nothing.
@@ -313,7 +302,7 @@ class Attempt(PostBound, FailureHints):
                                outcome.detail)
             self.warnings.log(logging.WARNING, "rejected", "readme_metrics: the Metrics "
                               "API at %s rejected a batch of %s (%s); dropping it%s",
-                              self._sender.endpoint, counted(batch.count, "log"), cause,
+                              self._sender.endpoint, counted(count, "log"), cause,
                               self._hint(cause))
             batcher.settle(batch, "rejected")
         elif verdict == FAIL:
@@ -321,13 +310,13 @@ class Attempt(PostBound, FailureHints):
                 if outcome.detail:
                     self._logger.debug("readme_metrics: the proxy answered %s: %s", cause,
                                        outcome.detail)
-                self._proxy_refused(batch, cause)
+                self._proxy_refused(count, cause, unknown)
             else:
                 self.warnings.log(logging.WARNING, "failed", "readme_metrics: could not "
                                   "deliver a batch of %s to %s: %s; retrying cannot help, "
-                                  "dropping it", counted(batch.count, "log"),
-                                  self._sender.endpoint, cause)
-            batcher.settle(batch, outcome.reason or "tls")
+                                  "dropping it%s", counted(count, "log"),
+                                  self._sender.endpoint, cause, dropped_unknown(unknown))
+            batcher.settle(batch, "unknown" if unknown else outcome.reason or "tls")
         elif batcher.exhausted(batch, self._max_attempts, self._max_down_attempts):
             # A POST of it went in full unanswered (timed out): the API may have them,
             # unknown (delivery81: "dropping it", dropped_retries_exhausted, before).
@@ -335,10 +324,9 @@ class Attempt(PostBound, FailureHints):
             self._said(hint, self.warnings.log(
                 logging.WARNING, "retries_exhausted", "readme_metrics: could not deliver "
                 "a batch of %s to %s after %s (%s); dropping it%s%s",
-                counted(batch.count, "log"), self._sender.endpoint,
-                counted(batch.attempts, "attempt"), why, _MAY_HAVE if batch.cut_short
-                else "", hint))
-            batcher.settle(batch, "unknown" if batch.cut_short else "retries_exhausted")
+                counted(count, "log"), self._sender.endpoint,
+                counted(batch.attempts, "attempt"), why, dropped_unknown(unknown), hint))
+            batcher.settle(batch, "unknown" if unknown else "retries_exhausted")
         else:
             self.last_failure = cause
             # A POST lost (no answer, while one begun after it was answered fast: a dead

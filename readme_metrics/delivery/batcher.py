@@ -66,6 +66,9 @@ class Batcher(BatchPutting, BatchClosing):
         #: <readme_metrics.delivery.attempt.Attempt.close_begins>`).
         self.on_close: Callable[[float], None] = _nothing
         self.deadline = 0.0
+        #: When the close ends (its bound's end): ``deadline`` is a moment before it, the
+        #: senders of the POSTs cut there settled by then (:meth:`settle_in_flight`).
+        self.ends = 0.0
         #: Inline, once the main thread ended: when the exit's POSTs end, the close's
         #: too unless the app's threads worked on past it (``Delivery.post_waiting``);
         #: a POST cut there is cut as at the close's deadline (inf: not begun).
@@ -321,17 +324,18 @@ class Batcher(BatchPutting, BatchClosing):
             return True
 
     def pause(self, batch: Batch, seconds: float,
-              say: Callable[[], None] = lambda: None) -> bool:
-        """401/403: drop the batch and all that waits; True if this began a new pause,
-        which ``say()`` then said before the batch is settled (its flush answered False:
-        the reason is logged by then, not after; outside the lock, a log handler may be
-        slow). A batch a POST of which went in full unanswered (``cut_short``: timed
-        out, closed by the server) is ``unknown``, not ``auth``: the API may have its
-        logs from that POST (delivery85: ``dropped_auth``, before)."""
+              say: Callable[[bool, int], None] = lambda fresh, more: None) -> bool:
+        """401/403: drop the batch and all that waits; True if this began a new pause.
+        ``say(fresh, more)`` says it before the batch is settled (its flush answered
+        False: the reason is logged by then, not after; outside the lock, a log handler
+        may be slow), ``more``: the logs of the batches waiting for a retry that it drops
+        as ``unknown``. A batch a POST of which went in full unanswered (``cut_short``:
+        timed out, closed by the server) is ``unknown``, not ``auth``: the API may have
+        its logs from that POST (delivery85: ``dropped_auth``, before)."""
         with self.lock:
             fresh = self.health.pause_locked(seconds)
-        if fresh:
-            say()
+            more = sum(held.count for held in self.queue.retries if held.cut_short)
+        say(fresh, more)
         with self.lock:
             self.queue.settle_locked(batch, "unknown" if batch.cut_short else "auth")
             self.queue.drop_waiting_locked("auth")

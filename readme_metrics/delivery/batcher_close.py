@@ -15,14 +15,30 @@ if TYPE_CHECKING:
     from readme_metrics.delivery.health import ApiHealth
     from readme_metrics.delivery.queue import Batch, LogQueue
 
-__all__ = ["LOOK", "SETTLE", "BatchClosing", "stop_reason"]
+__all__ = ["LOOK", "SETTLE", "SETTLE_SHARE", "BatchClosing", "settle_reserve",
+           "stop_reason"]
 
-#: How long past a close's deadline (an interrupt's wait) the senders of the POSTs cut
-#: there are given to come back and settle them (an answer read as the cut came counts
-#: as such, in the close's line too).
+#: How long past the deadline of a close (an interrupt's wait) the senders of the POSTs
+#: cut there are given to come back and settle them (an answer read as the cut came
+#: counts as such, in the close's line too), at most: within the close's bound, which
+#: keeps that time from its drain (:func:`settle_reserve`).
 SETTLE = 0.5
+#: The share of a close's bound kept for that wait, if under :data:`SETTLE`: a fifth
+#: left the senders of a 0.3 s close 60 ms, which a loaded machine's scheduling took
+#: (test_delivery34_findings: its line said "unknown" of a POST cut as it connected).
+SETTLE_SHARE = 0.5
 #: How often that wait looks (settling wakes no one it could wait on).
 LOOK = 0.02
+
+
+def settle_reserve(bound: float) -> float:
+    """The seconds before the end of a close of ``bound`` seconds (left) at which its
+    POSTs are cut, their senders given the rest to settle them: half of it, 0.5 s at
+    most (from a bound of 1 s up). Past the bound (delivery85's ``SETTLE`` after it), a
+    POST nothing cuts (through a SOCKS proxy) held the close 0.5 s over
+    ``shutdown_timeout``, past gunicorn's kill under a ``--graceful-timeout`` below
+    2.5 s, its line never said (delivery86)."""
+    return min(SETTLE, max(0.0, bound) * SETTLE_SHARE)
 
 
 def stop_reason(batch: Batch) -> str:
@@ -41,6 +57,7 @@ class BatchClosing:
     closed: bool
     closing: bool
     deadline: float
+    ends: float
     on_close: Callable[[float], None]
     cut: int
     cut_unsent: int
@@ -50,8 +67,9 @@ class BatchClosing:
     unattended: bool
     halted: bool
 
-    def begin_close(self, deadline: float) -> bool:
-        """Stop accepting logs, drain until ``deadline``; False if already closed.
+    def begin_close(self, deadline: float, ends: Optional[float] = None) -> bool:
+        """Stop accepting logs, drain until ``deadline``, end by ``ends`` (``deadline``
+        if None: :meth:`settle_in_flight`); False if already closed.
 
         True too for a drain begun after :meth:`release` that no sender has ended yet:
         the caller (the exit hook) then waits for it, and ends it.
@@ -60,16 +78,17 @@ class BatchClosing:
             if self.closed:
                 taken_over, self.unattended = self.unattended, False
                 return taken_over
-            self._close_locked(deadline)
+            self._close_locked(deadline, ends)
         self.on_close(deadline)
         return True
 
-    def _close_locked(self, deadline: float) -> None:
+    def _close_locked(self, deadline: float, ends: Optional[float] = None) -> None:
         self.closed = True
         self.refused_closing = 0
         self.close_accepted = self.queue.accepted
         self.closing = True
         self.deadline = deadline
+        self.ends = deadline if ends is None else max(deadline, ends)
         # A backoff of this library's own is cut short, once: a close that begins while
         # one lasts past the deadline gave up on the batches waiting for a retry without
         # an attempt, though the Metrics API may have answered again for seconds. They
@@ -159,14 +178,18 @@ class BatchClosing:
             batch.given_up = (reason, batch.count)
         self.queue.settle_locked(batch, reason)
 
-    def ended_late(self, batch: Batch, reason: Optional[str]) -> str:
+    def ended_late(self, batch: Batch, reason: Optional[str], sent_at: float = 0.0) -> str:
         """The sender of a POST of ``batch`` that a close had given up on while it ran
         (:attr:`Batch.given_up <readme_metrics.delivery.queue_batch.Batch.given_up>`)
         is back: its logs are counted as what came of it, ``reason`` (None: delivered,
         a 2xx read as the close cut it), moved from what the close counted them, each
         once. Before delivery81 they stayed so: ``dropped_unknown`` for good of logs
-        the API had answered 202. Returns what they are counted now ("" if none)."""
+        the API had answered 202. ``sent_at``: only if its POST is still the one begun
+        then (not a retry another sender began since). Returns what they are counted
+        now ("" if none)."""
         with self.lock:
+            if sent_at and batch.sent_at != sent_at:
+                return ""
             given, batch.given_up = batch.given_up, None
             if given is None:
                 return ""
@@ -219,15 +242,18 @@ class BatchClosing:
     def settle_in_flight(self, until: float, stuck: frozenset[int]) -> None:
         """Wait for the POSTs in flight to be settled by their senders (answered, or cut
         at ``until``, the close's deadline: a cut one's sender comes back at once), a
-        moment (:data:`SETTLE`) past ``until`` at most; not for those posted by a thread
-        in ``stuck``. Then :meth:`end_close` counts only what no answer settled, and the
-        close's line agrees with ``stats`` (delivery85: a 202 whose head came as the
-        close cut its POST was said "unknown" in the line, then counted ``sent``)."""
+        moment (:data:`SETTLE`) past ``until`` at most, and never past the close's end
+        (:attr:`ends`: delivery86, a POST nothing cuts held it 0.5 s past its bound);
+        not for those posted by a thread in ``stuck``. Then :meth:`end_close` counts
+        only what no answer settled, and the close's line agrees with ``stats``
+        (delivery85: a 202 whose head came as the close cut its POST was said
+        "unknown" in the line, then counted ``sent``)."""
         queue = self.queue
         with self.lock:
+            ends = min(until + SETTLE, max(until, self.ends))
             while any(batch.sent_at and batch.poster not in stuck
                       for batch in queue.in_flight):
-                left = until + SETTLE - time.monotonic()
+                left = ends - time.monotonic()
                 if left <= 0:
                     return
                 queue.done.wait(min(left, LOOK))

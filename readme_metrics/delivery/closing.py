@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional
 
 from readme_metrics._process_id import getpid
 from readme_metrics.delivery import gunicorn_stop, process, stop_mark, watchdog
+from readme_metrics.delivery.batcher_close import settle_reserve
 from readme_metrics.delivery.closing_said import EARLY, ClosingSaid
 
 if TYPE_CHECKING:
@@ -151,8 +152,12 @@ class Closing(ClosingSaid):
         # send within 2s" and "gave up after 2s" said where it had none).
         self._bound = (bound, graceful) if graceful is None else (
             max(0.0, bound - flushed), graceful)
-        # (The POSTs in flight end with the close: Batcher.on_close.)
-        begun = self._batcher.begin_close(start + bound)
+        # (The POSTs in flight end with the close: Batcher.on_close.) Cut a moment
+        # before its end, their senders settle them by then (settle_reserve): the line
+        # is said within the bound, before gunicorn's kill too (delivery86).
+        ends = start + bound
+        begun = self._batcher.begin_close(
+            ends - settle_reserve(ends - time.monotonic()), ends)
         if begun and graceful is not None and graceful.said_ahead:
             self._say_graceful(self._bound[0], graceful,
                                gunicorn_stop.since_stop(start + flushed), flushed)
@@ -199,7 +204,7 @@ class Closing(ClosingSaid):
         # first: the line says what came of them (delivery85: a 202 read as the close
         # cut its POST was said "unknown", then counted sent).
         self._batcher.settle_in_flight(deadline, frozenset({threading.get_ident()}))
-        left = deadline - time.monotonic()
+        left = self._batcher.ends - time.monotonic()
         self._closed(*self._batcher.end_close(), left=left)
         self._say_refused_closing()
         if not self._pool.running() and not self._transport_given:

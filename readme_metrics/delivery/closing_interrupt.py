@@ -22,6 +22,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
+from readme_metrics.delivery.batcher_close import settle_reserve
+
 if TYPE_CHECKING:
     from readme_metrics.delivery.attempt import Attempt
     from readme_metrics.delivery.batcher import Batcher
@@ -91,13 +93,17 @@ class ClosingInterrupt:
             # Not begun: its bound counted from the server's stop that began within it
             # (the ASGI lifespan's flush, waiting as a Ctrl-C came), else none gone.
             bound, stop = self._bound[0], self._stop_began[0]
-            left = batcher.deadline - now if begun else bound - (
+            left = batcher.ends - now if begun else bound - (
                 now - stop if stop <= now < stop + bound else 0.0)
             # Within that bound too, begun or not (review149: not begun, 1 s was waited
-            # whatever was left of it: "1.0s into its shutdown_timeout of 0.1s").
+            # whatever was left of it: "1.0s into its shutdown_timeout of 0.1s"), its
+            # POSTs cut a moment before its end where that comes first, their senders
+            # settled by then (delivery86: SETTLE past it).
+            ends = now + max(0.0, left)
             until = min(now + IN_FLIGHT_WITHIN if by is None else by,
-                        batcher.deadline if begun else now + max(0.0, left))
-            if not begun and not batcher.begin_close(until):
+                        batcher.deadline if begun
+                        else ends - settle_reserve(ends - now))
+            if not begun and not batcher.begin_close(until, ends):
                 return
             self._attempt.close_begins(until)
             batcher.wait_in_flight(until, _stuck(exc))

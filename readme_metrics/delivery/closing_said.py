@@ -71,10 +71,10 @@ class ClosingSaid:
 
     def _closed(self, dropped: int, cut: int, left: Optional[float] = None,
                 interrupted: str = "") -> None:
-        """Say what a close gave up on, if anything, ``left`` seconds before its
-        deadline (None: now): ``dropped`` logs never sent, ``cut`` in POSTs sent in full
-        and cut unanswered (``Batcher.end_close``); ``interrupted``: the interrupt that
-        ended it (closing_interrupt), as said."""
+        """Say what a close gave up on, if anything, ``left`` seconds before its end
+        (``Batcher.ends``; None: now): ``dropped`` logs never sent, ``cut`` in POSTs
+        sent in full and cut unanswered (``Batcher.end_close``); ``interrupted``: the
+        interrupt that ended it (closing_interrupt), as said."""
         exit_read, exit_unsent = self._exit_cut
         if exit_read or exit_unsent:
             # Cut at the exit's bound, before this close: not the close's doing, and no
@@ -95,12 +95,14 @@ class ClosingSaid:
             if graceful is not None:  # (gunicorn_stop: said as the close began)
                 timeout = round(timeout, 1)  # (counted from the SIGTERM: any fraction)
                 limit = f"{timeout:g}s, {graceful.said()} being near"
+            batcher = self._batcher
             if left is None:
-                left = self._batcher.deadline - time.monotonic()
+                left = batcher.ends - time.monotonic()
             # A close ends before its deadline when the next attempt is due after it (a
             # Retry-After, or the backoff of a failure meanwhile): said so, with the time
-            # it took, not as if shutdown_timeout had run out.
-            early = left > EARLY and not interrupted
+            # it took, not as if shutdown_timeout had run out. (``left``: to the close's
+            # end, which its deadline, where its POSTs are cut, comes a moment before.)
+            early = left - (batcher.ends - batcher.deadline) > EARLY and not interrupted
             when = (f"at {interrupted}, {max(0.0, timeout - left):.1f}s into its {limit}"
                     if interrupted else
                     f"after {max(0.0, timeout - left):.1f}s, the next attempt being due "

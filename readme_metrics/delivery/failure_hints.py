@@ -8,18 +8,19 @@ why logs were waiting (:func:`why_waiting`). :class:`FailureHints` is a mixin of
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import counted
 from readme_metrics.delivery.limits import TIMEOUT_CAP
+from readme_metrics.delivery.post_progress import dropped_unknown
 from readme_metrics.delivery.transport import loopback_proxy_hint, proxy_variables
 from readme_metrics.nothing_listens import NothingListens
 
 if TYPE_CHECKING:
     from readme_metrics._logging import QuietLogger
-    from readme_metrics.delivery.queue import Batch
     from readme_metrics.delivery.sender import Sender
 
 __all__ = ["FailureHints", "unreached_hint", "why_waiting"]
@@ -32,6 +33,8 @@ class FailureHints:
     _logger: QuietLogger
     _timeout: float
     _proxy_said: bool
+    _key_said: str
+    _auth_pause: float
     told: NothingListens
 
     def _timed_out_hint(self) -> str:
@@ -45,14 +48,19 @@ class FailureHints:
                 f"{TIMEOUT_CAP:g}s: if the Metrics API answers later than timeout "
                 f"(README_TIMEOUT) of {timeout:g}s, raise it")
 
-    def _proxy_refused(self, batch: Batch, cause: str) -> None:
+    def _proxy_refused(self, count: int, cause: str, unknown: int = 0) -> None:
         """The proxy cannot carry the POSTs (policy: a proxy requests cannot use, or the
         proxy's own 407, or 403 to a CONNECT): said once, as an error, with what to do;
-        the batches after it are dropped at their first attempt too, each said at debug
-        (one POST each: a proxy that lets them through later gets them)."""
+        the batches after it (``count`` logs) are dropped at their first attempt too,
+        each said at debug (one POST each: a proxy that lets them through later gets
+        them); ``unknown`` of them a POST of which went in full unanswered before (in
+        the one wording of :func:`.post_progress.dropped_unknown`: a warning)."""
+        also = dropped_unknown(unknown)
         if self._proxy_said:
-            self._logger.debug("readme_metrics: dropping a batch of %s: the proxy refused "
-                               "it or cannot be used (%s)", counted(batch.count, "log"), cause)
+            self._logger.log(
+                logging.WARNING if unknown else logging.DEBUG, "readme_metrics: dropping "
+                "a batch of %s: the proxy refused it or cannot be used (%s)%s",
+                counted(count, "log"), cause, also)
             return
         self._proxy_said = True
         sender = self._sender
@@ -78,9 +86,39 @@ class FailureHints:
             fix = f"{fix}, or {exempt}, and restart the app"
         self._logger.error(
             "readme_metrics: no log can be posted to %s: the proxy that %s names %s (%s), so "
-            "each batch of logs is dropped at its first attempt (stats: dropped_proxy); %s.",
-            endpoint, proxy_variables(endpoint), what, cause,
+            "each batch of logs is dropped at its first attempt (stats: dropped_proxy)%s; "
+            "%s.", endpoint, proxy_variables(endpoint), what, cause, also,
             loopback_proxy_hint(endpoint) if elsewhere else fix)
+
+    def _say_pause(self, cause: str, count: int, unknown: int, fresh: bool) -> None:
+        """The ERROR of a 401/403 that began a pause (``fresh``), with the logs it drops
+        that the Metrics API may have (``unknown``: of the refused batch of ``count``
+        and of the retries waiting, a POST of each sent in full unanswered, in the one
+        wording: delivery86, said nothing of them); a batch refused during the pause,
+        some of them unknown, in a warning (one error per pause). Said before the batch
+        is settled, so a ``flush()`` that returns False for it finds the reason logged
+        already (said after, a caller checking the result then the log saw no reason
+        yet: delivery70)."""
+        logger, endpoint, also = self._logger, self._sender.endpoint, dropped_unknown(unknown)
+        if not fresh:
+            if unknown:
+                logger.warning("readme_metrics: the Metrics API at %s refused a batch of "
+                               "%s during the pause (%s): dropped%s", endpoint,
+                               counted(count, "log"), cause, also)
+        elif self._sender.proxied:
+            # A company proxy's 403 for a host it does not let through: the key
+            # was never looked at, whoever answered is not known here.
+            logger.error(
+                "readme_metrics: the proxy or the Metrics API at %s refused the POST "
+                "of logs (%s): the POSTs go through a proxy, whose own refusal this "
+                "may be; if it was the API's, %s is wrong or revoked. Logs are "
+                "dropped for the next %ss%s%s.", endpoint, cause, self._key_said,
+                self._auth_pause, also, self._hint(cause) or self._remote_proxy_hint())
+        else:
+            logger.error(
+                "readme_metrics: the Metrics API at %s refused the API key (%s): "
+                "%s is wrong or revoked. Logs are dropped for the next %ss%s.",
+                endpoint, cause, self._key_said, self._auth_pause, also)
 
     def _hint(self, cause: str) -> str:
         """:func:`_refused_hint` for this sender's endpoint and proxy: for an answer to a

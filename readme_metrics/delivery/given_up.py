@@ -37,10 +37,11 @@ def late_reason(batch: Batch, outcome: Outcome) -> Optional[str]:
         return None
     if verdict in (REJECT, SPLIT):
         return "rejected"
-    if verdict == PAUSE:  # (unknown if an earlier POST of it went in full: delivery85)
-        return "unknown" if batch.cut_short else "auth"
-    if verdict == FAIL:
-        return outcome.reason or "tls"
+    # (unknown if an earlier POST of it went in full: delivery85; a TLS or proxy failure
+    # too, as Attempt counts it: delivery86)
+    if verdict in (PAUSE, FAIL):
+        return "unknown" if batch.cut_short else (
+            "auth" if verdict == PAUSE else outcome.reason or "tls")
     return stop_reason(batch)
 
 

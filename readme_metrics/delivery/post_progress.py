@@ -17,8 +17,8 @@ from typing import Any
 
 from readme_metrics._wording import counted
 
-__all__ = ["UNKNOWN", "WRITING", "WRITTEN", "carrying", "may_have", "said", "writing",
-           "written"]
+__all__ = ["UNKNOWN", "WRITING", "WRITTEN", "carrying", "dropped_unknown", "may_have",
+           "said", "writing", "written"]
 
 #: How every stop's line says the logs :func:`may_have` counts (``dropped_unknown``).
 UNKNOWN = "unknown (in POSTs sent in full, cut unanswered: the Metrics API may have them)"
@@ -67,6 +67,14 @@ def said(lost: int, unknown: int) -> str:
     own): "N logs not delivered", and ", M unknown (...)" when some may have gone."""
     return counted(lost, "log") + " not delivered" + (
         f", {unknown} {UNKNOWN}" if unknown else "")
+
+
+def dropped_unknown(count: int) -> str:
+    """For the line of a batch dropped (a pause, a TLS or proxy failure, retries run
+    out) after a POST of it went in full unanswered (``Batch.cut_short``): ", M unknown
+    (...), counted dropped_unknown", in the one wording of :func:`said` (delivery86:
+    a pause's and a TLS or proxy drop's said none, the retries' their own); "" if 0."""
+    return f", {count} {UNKNOWN}, counted dropped_unknown" if count else ""
 
 
 def _mark(state: int) -> None:
