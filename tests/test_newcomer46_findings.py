@@ -98,3 +98,34 @@ def test_migrating_names_each_removed_module(name: str) -> None:
     """The modules that raise are the ones MIGRATING.md says are gone."""
     text = (ROOT / "docs/MIGRATING.md").read_text(encoding="utf-8")
     assert f"`{name}`" in text
+
+
+_DEMO_THEN_APP = """
+import logging, sys
+from types import SimpleNamespace
+from readme_metrics import MetricsApiConfig
+from readme_metrics.cli import demo
+
+logging.basicConfig(stream=sys.stdout, format="%(message)s")
+demo_middleware = demo._wrap(SimpleNamespace(url="http://127.0.0.1:9"))
+demo_middleware.close()
+print("-- the app's config")
+MetricsApiConfig(api_key="the-apps-own-key", grouping_function=lambda request: None)
+"""
+
+
+def test_the_demos_arguments_leave_an_apps_override_warning_said(tmp_path: Path) -> None:
+    """The demo's config leaves its override warning unsaid without taking it from an
+    app's config made after it in the same process (failed before: the demo's filter
+    dropped the record after the once-per-process limiter had counted it said, so the
+    app's own "api_key is passed to MetricsApiConfig, and README_API_KEY ..." never
+    showed)."""
+    env = {"README_API_KEY": "the-shells-key", "PATH": "/usr/bin:/bin"}
+    done = run_command([sys.executable, "-c", _DEMO_THEN_APP], cwd=str(tmp_path),
+                       env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                       text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    demo_part, _, app_part = done.stdout.partition("-- the app's config")
+    assert "api_key is passed to MetricsApiConfig" not in demo_part, demo_part
+    assert "api_key is passed to MetricsApiConfig, and README_API_KEY" in app_part, (
+        done.stdout)
