@@ -14,12 +14,19 @@ warning's words.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 
+from tests.support.fake_api import Collector
+from tests.support.polling import wait_until
 from tests.support.processes import run_command
+from tests.support.runserver import children, held_env, runserver, serving
+from tests.test_delivery74_runserver_ctrl_c import DOCS, SETTINGS, URLS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,3 +136,40 @@ def test_the_demos_arguments_leave_an_apps_override_warning_said(tmp_path: Path)
     assert "api_key is passed to MetricsApiConfig" not in demo_part, demo_part
     assert "api_key is passed to MetricsApiConfig, and README_API_KEY" in app_part, (
         done.stdout)
+
+
+def test_runservers_ctrl_c_after_a_call_says_nothing_once_the_log_is_delivered(
+        collector: Collector, tmp_path: Path) -> None:
+    """The Django quick start under runserver's autoreloader: one call, its log queued
+    (flush_interval 600 s), then Ctrl-C in runserver's child (the child alone, so that the
+    autoreloader's SIGKILL does not race the test on a loaded machine). The log reaches
+    the API (answering at once) and the child says nothing; or, where the machine was too
+    slow to deliver it within the Ctrl-C's short wait, says so and then that it was
+    delivered. Never the close's "1 log to send within 0.15s" (failed before: "1 log not
+    delivered yet; Ctrl-C: the SIGKILL of Django's autoreloader ..." and "closing: 1 log
+    to send within 0.15s ...", with the log delivered and no line saying so)."""
+    (tmp_path / "d74_settings.py").write_text(SETTINGS)
+    (tmp_path / "d74_urls.py").write_text(URLS)
+    env = held_env(collector, tmp_path, "4", DJANGO_SETTINGS_MODULE="d74_settings",
+                   README_BASE_LOG_URL=DOCS,
+                   README_GROUPING_FUNCTION="tests.support.e2e_apps.django_grouping")
+    with serving(runserver(), env, tmp_path, "runserver.log") as server:
+        child = children(server.process.pid)
+        assert len(child) == 1, child
+        server.call(["owlbert"])
+        wait_until(lambda: requests.get(f"{server.url}/queued/nolog", timeout=30).text
+                   == "1 True", timeout=60)
+        assert not collector.logs  # (the log waits for the Ctrl-C)
+        os.kill(child[0], signal.SIGINT)
+        server.process.wait(60)
+        said = server.said()
+    lines = [line for line in said.splitlines() if "readme_metrics" in line]
+    assert len(collector.logs) == 1, said
+    assert lines in ([], [
+        "readme_metrics: 1 log not delivered yet; Ctrl-C: the SIGKILL of Django's "
+        "autoreloader, 0.25s after Ctrl-C ends this process (runserver's child) then, and "
+        "they are lost with it unless the close sends them first (run runserver with "
+        "--noreload to give the close its whole time; calls runserver answers from now "
+        "on have no log)",
+        "readme_metrics: closing: every log delivered, the 1 log not delivered yet at "
+        "Ctrl-C too"]), said
