@@ -260,7 +260,8 @@ def _say_unsent() -> None:
         ahead = (f"Ctrl-C: {found.said()} {found.kills()}, and they are lost with it "
                  f"unless the close sends them first ({found.advice()})")
         for obj in waiting:
-            said = obj.say_unsent(ahead)
+            say = getattr(obj, "say_unsent", None)
+            said = say(ahead) if say is not None else 0
             if said:
                 _said_of[obj] = said
     except Exception:  # noqa: BLE001
