@@ -14,6 +14,7 @@
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from readme_metrics import removed as _removed
 from readme_metrics.MetricsApiConfig import MetricsApiConfig
 from readme_metrics.version import __version__
 
@@ -30,6 +31,10 @@ else:
 
 __all__ = ["MetricsApiConfig", "MetricsMiddleware", "__version__"]
 
+# The official package's removed modules (readme_metrics.util, ...) say where they went,
+# imported as modules (the finder) or from the package (__getattr__ below).
+_removed.install()
+
 
 def __getattr__(name: str) -> Any:
     # Imported on first use so that the companion middlewares and the command line do
@@ -38,4 +43,6 @@ def __getattr__(name: str) -> Any:
         from readme_metrics.middleware import MetricsMiddleware
 
         return MetricsMiddleware
+    if name in _removed.REMOVED:  # from readme_metrics import util: the same clear error
+        raise _removed.removed_error(name)
     raise AttributeError(f"module 'readme_metrics' has no attribute {name!r}")

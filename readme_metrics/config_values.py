@@ -8,7 +8,9 @@ the ``.env`` file), with a hint for quotes or a comment a ``.env`` line kept.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator, Mapping
 
 from readme_metrics._env import (
     blamed,
@@ -20,7 +22,8 @@ from readme_metrics._env import (
 from readme_metrics._wording import KeptError, env_file_hint
 from readme_metrics.options import BY_NAME, OPTIONS, Option
 
-__all__ = ["UNSET", "Unset", "checked_value", "from_environment", "resolve", "with_aliases"]
+__all__ = ["UNSET", "Unset", "arguments_meant", "checked_value", "from_environment", "resolve",
+           "with_aliases"]
 
 
 class Unset:
@@ -75,9 +78,24 @@ def checked_value(option: Option, value: Any, warnings: list[str]) -> Any:
 #: (newcomer32: a key kept in settings.py's ``api_key=`` and the right one exported as
 #: README_API_KEY; ReadMe refused the argument's, and its error names README_API_KEY).
 OVERRIDES_SAID = frozenset(("api_key", "metrics_api"))
-#: The words of that warning after the option's name (``readme-metrics demo`` leaves it
-#: unsaid: its arguments win over the variables on purpose, and its code is no user's).
+#: The words of that warning after the option's name.
 OVERRIDE_WORDS = "is passed to MetricsApiConfig, and"
+#: True within :func:`arguments_meant`.
+_MEANT: ContextVar[bool] = ContextVar("readme_metrics_arguments_meant", default=False)
+
+
+@contextmanager
+def arguments_meant() -> Iterator[None]:
+    """Configs made within (in this thread or task) leave that warning unsaid: their
+    arguments win over the variables on purpose, and their code is no user's
+    (``readme-metrics demo``, run in the shell of README's "See it locally"). Before
+    newcomer46 the demo dropped the warning by its words with a filter on the library's
+    logger, which a reworded warning, or another config's at the same moment, escaped."""
+    token = _MEANT.set(True)
+    try:
+        yield
+    finally:
+        _MEANT.reset(token)
 
 
 def _overridden(option: Option, checked: Any) -> list[str]:
@@ -115,7 +133,7 @@ def resolve(option: Option, given: Mapping[str, Any], warnings: list[str]) -> An
                     f"{exc} (from the {option.name} argument, which overrides "
                     f"{option.variable}, set in {origin(option.variable)})"
                 ) from exc.__cause__
-            if option.name in OVERRIDES_SAID:
+            if option.name in OVERRIDES_SAID and not _MEANT.get():
                 warnings.extend(_overridden(option, checked))
             warnings.extend(said)
             return checked

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import socket
 import sys
@@ -34,7 +33,7 @@ from readme_metrics.cli.proxies import exempt_loopback
 from readme_metrics.cli.signals import StopSignals, end_the_ctrl_c_line
 from readme_metrics.cli.text import cannot_listen, counted
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.config_values import OVERRIDE_WORDS
+from readme_metrics.config_values import arguments_meant
 from readme_metrics.middleware import MetricsMiddleware
 
 __all__ = ["DEMO_API_KEY", "run_demo"]
@@ -84,28 +83,11 @@ class _Calls(threading.Thread):
             self.signals.wake()
 
 
-class _OwnArgumentsUnsaid(logging.Filter):
-    """Drops the start-up warning that an argument overrides its variable ("api_key is
-    passed to MetricsApiConfig, and README_API_KEY ... holds another value ... Leave
-    api_key= out"): the demo passes every option over the variables on purpose, and run in
-    the shell of README's "See it locally" (the collector's export line run there) it
-    asked a newcomer to edit the demo's code (newcomer45). Every other warning is said."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            return OVERRIDE_WORDS not in record.getMessage()
-        except Exception:  # noqa: BLE001 - a record that cannot be formatted is not ours
-            return True
-
-
 def _wrap(collector: LocalCollector) -> MetricsMiddleware:
-    logger = logging.getLogger("readme_metrics")  # the config's, as no logger= is passed
-    unsaid = _OwnArgumentsUnsaid()
-    logger.addFilter(unsaid)
-    try:
+    # Its arguments win over the machine's README_* variables on purpose: the warning
+    # that asks an app to leave api_key= out is not said of them (newcomer45).
+    with arguments_meant():
         config = _config(collector)
-    finally:
-        logger.removeFilter(unsaid)
     return MetricsMiddleware(DemoApp(), config)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Optional
 
+from readme_metrics._process_id import getpid
 from readme_metrics._wording import counted
-from readme_metrics.delivery import gunicorn_stop
+from readme_metrics.delivery import gunicorn_stop, reloader_stop
 from readme_metrics.delivery.failure_hints import why_waiting
 from readme_metrics.delivery.post_progress import said
 
@@ -47,6 +48,28 @@ class ClosingSaid:
     _batcher: Batcher
     _attempt: Attempt
     _sender: Sender
+    _pid: int
+
+    def unsent(self) -> int:
+        """The logs not delivered yet (queued, in a POST or waiting for a retry), read
+        without the queue's lock (a signal handler's: a count at most a log off); 0 in
+        a process this delivery is not of."""
+        if self._pid != getpid():
+            return 0
+        return max(0, self._queue.accepted - self._queue.resolved)
+
+    def say_unsent(self, ahead: str) -> int:
+        """Say in one WARNING line how many logs are not delivered yet, if any, and
+        ``ahead``: what may end the process before the close; that count returned (0:
+        nothing said). Never raises (reloader_stop: the line at Ctrl-C, delivery74)."""
+        try:
+            unsent = self.unsent()
+            if unsent > 0:
+                self._logger.warning("readme_metrics: %s not delivered yet; %s",
+                                     counted(unsent, "log"), ahead)
+            return unsent
+        except Exception:  # pragma: no cover - a signal handler's line: never raises
+            return 0
 
     def _say_graceful(self, bound: float, graceful: gunicorn_stop.Limit,
                       since: float, flushed: float = 0.0) -> None:
@@ -55,6 +78,8 @@ class ClosingSaid:
         it begins, with the logs it holds, should the worker be killed all the same;
         ``since``: the seconds from the worker's SIGTERM to the close's start (requests
         served; ``flushed`` of them the server's stop's flush: the ASGI lifespan's)."""
+        if reloader_stop.said_at_ctrl_c(self):
+            return  # (the Ctrl-C's line said them, and the same kill)
         with self._queue.lock:
             held = self._queue.accepted - self._queue.resolved
         if held:
@@ -122,6 +147,13 @@ class ClosingSaid:
                 why_waiting(self._sender.endpoint, self._attempt.last_failure,
                             self._sender.proxied, self._sender.proxy_elsewhere,
                             self._told))
+        elif not exit_read and not exit_unsent and reloader_stop.said_at_ctrl_c(self):
+            # The Ctrl-C's line said logs were not delivered yet: now they are, said as
+            # plainly (newcomer46: runserver's Ctrl-C left two warnings and no word that
+            # the one log they were about had reached the API).
+            self._logger.warning(
+                "readme_metrics: closing: every log delivered, the %s not delivered yet "
+                "at Ctrl-C too", counted(reloader_stop.said_at_ctrl_c(self), "log"))
 
     def _say_refused_closing(self) -> None:
         """Say the logs of calls the server answered while the close drained that no

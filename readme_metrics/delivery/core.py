@@ -46,7 +46,6 @@ from typing import Any, Callable, Optional
 from readme_metrics._http import shown_url
 from readme_metrics._logging import QuietLogger
 from readme_metrics._process_id import getpid
-from readme_metrics._wording import counted
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.delivery import (
     gunicorn_stop,
@@ -235,19 +234,6 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         request asks it: the capture's x-documentation-url, cpu27.)"""
         batcher = self._batcher
         return not (batcher.closed or batcher.queue.refusing or batcher.health.paused_until)
-
-    def say_unsent(self, ahead: str) -> None:
-        """Say in one WARNING line how many logs are not delivered yet (queued, in a POST
-        or waiting for a retry), if any, and ``ahead``: what may end the process before
-        the close. Read without the queue's lock (a signal handler's: a count at most a
-        log off). Never raises (reloader_stop: the line at Ctrl-C, delivery74)."""
-        try:
-            unsent = self._queue.accepted - self._queue.resolved
-            if unsent > 0 and self._pid == getpid():
-                self._logger.warning("readme_metrics: %s not delivered yet; %s",
-                                     counted(unsent, "log"), ahead)
-        except Exception:  # pragma: no cover - a signal handler's line: never raises
-            pass
 
     def post_now(self) -> None:
         """Background mode: the senders post what waits now, a partial batch too,

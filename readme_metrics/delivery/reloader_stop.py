@@ -31,13 +31,18 @@ The handler is noted by a wrapper that the autoreloader's main thread puts in pl
 its next look at the files after the middleware is made (:func:`watch_reload`:
 ``signal.signal`` needs that thread).
 
-At Ctrl-C the child first says, in one line, how many logs are not delivered yet, before
-the KeyboardInterrupt's way to the close (:func:`_take_sigint`): on a machine too loaded
-to begin the close within those 0.25 s, the SIGKILL lost them with no line (blackbox21:
-1 run of 13 at a load of 52 lost 5 unsaid; delivery74). None when nothing waits. Then
-(background mode) the senders post what waits at once, not only once the close began
-(delivery79): the close itself cannot begin sooner (it needs the main thread's exit to
-reach ``atexit``, and ends the delivery: calls runserver still serves would go unlogged).
+At Ctrl-C (:func:`_take_sigint`) the senders post what waits at once (background mode),
+not only once the close began (delivery79): the close itself cannot begin sooner (it
+needs the main thread's exit to reach ``atexit``, and ends the delivery: calls runserver
+still serves would go unlogged). The child then waits up to :data:`QUIET_WAIT` for them
+to be delivered, and says in one line how many are not, before the KeyboardInterrupt's
+way to the close: on a machine too loaded to begin the close within those 0.25 s, the
+SIGKILL lost them with no line (blackbox21: 1 run of 13 at a load of 52 lost 5 unsaid;
+delivery74). None when all were delivered meanwhile: before newcomer46 the line came at
+once, and a Ctrl-C a second after one call printed it and the close's "1 log to send
+within 0.15s" while the log reached the API in milliseconds, with no word of it. The
+wait is taken from the close's time (the kill comes as early); a close that then sends
+what the line said says so, in place of its own first line.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ import os
 import signal
 import sys
 import threading
+import time
+import weakref
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery import process
@@ -66,6 +73,12 @@ _terminated = False
 _taken = False
 #: The line at Ctrl-C was said (:func:`_say_unsent`), once.
 _said = False
+#: Longest the Ctrl-C waits for what waits to be delivered before saying it is not.
+QUIET_WAIT = 0.05
+#: The seconds the Ctrl-C waited so (gone from the close's time).
+_waited = 0.0
+#: Each delivery the line at Ctrl-C was said of, and the logs it said.
+_said_of: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 class AutoreloaderLimit(Limit):
@@ -102,7 +115,16 @@ def limit() -> Optional[Limit]:
     else None."""
     if _reloading or _terminated or not in_autoreloader_child() or not _reloader_runs():
         return None
-    return AutoreloaderLimit(KILL_AFTER, "Django's autoreloader", "--noreload", spent=SPENT)
+    return AutoreloaderLimit(KILL_AFTER, "Django's autoreloader", "--noreload",
+                             spent=SPENT + _waited)
+
+
+def said_at_ctrl_c(delivery: Any) -> int:
+    """The logs the line at Ctrl-C said ``delivery`` had not delivered yet; 0: none."""
+    try:
+        return _said_of.get(delivery, 0)
+    except TypeError:  # pragma: no cover - an object no weak reference can name
+        return 0
 
 
 def _noting(trigger: Callable[..., Any]) -> Callable[..., Any]:
@@ -211,10 +233,11 @@ def _first(signum: int, before: Callable[[], None]) -> None:
 
 
 def _say_unsent() -> None:
-    """At the first Ctrl-C, where the autoreloader's kill comes (not at a reload): each
-    delivery with logs not delivered yet says how many, at once, ahead of its close
-    (which may not begin before the kill). Never raises."""
-    global _said
+    """At the first Ctrl-C, where the autoreloader's kill comes (not at a reload): what
+    waits is posted at once, and each delivery with logs still not delivered
+    :data:`QUIET_WAIT` later says how many, ahead of its close (which may not begin
+    before the kill). Never raises."""
+    global _said, _waited
     if _said:
         return
     _said = True
@@ -222,19 +245,37 @@ def _say_unsent() -> None:
         found = limit()
         if found is None:
             return
+        waiting = [obj for obj in process.tracked() if _unsent(obj)]
+        if not waiting:
+            return
+        # Posted in a thread of its own (this handler runs in the main thread, which may
+        # hold a queue's lock), not at the close: that begins only once the main
+        # thread's exit reached ``atexit``, and a loaded machine may not get there
+        # within the 0.25 s (delivery79: the logs lost, said).
+        start_thread(_post_now, "readme-metrics-ctrl-c")
+        began = time.monotonic()
+        while time.monotonic() - began < QUIET_WAIT and any(_unsent(obj) for obj in waiting):
+            time.sleep(0.005)
+        _waited = time.monotonic() - began
         ahead = (f"Ctrl-C: {found.said()} {found.kills()}, and they are lost with it "
                  f"unless the close sends them first ({found.advice()})")
-        for obj in process.tracked():
+        for obj in waiting:
             say = getattr(obj, "say_unsent", None)
-            if say is not None:
-                say(ahead)
-        # And what waits is posted now, in a thread of its own (this handler runs in the
-        # main thread, which may hold a queue's lock), not at the close: that begins
-        # only once the main thread's exit reached ``atexit``, and a loaded machine may
-        # not get there within the 0.25 s (delivery79: the logs lost, said).
-        start_thread(_post_now, "readme-metrics-ctrl-c")
+            said = say(ahead) if say is not None else 0
+            if said:
+                _said_of[obj] = said
     except Exception:  # noqa: BLE001
         pass
+
+
+def _unsent(obj: Any) -> int:
+    """The logs ``obj`` (a tracked delivery) has not delivered yet; 0 for another kind
+    of object. Never raises."""
+    try:
+        unsent = getattr(obj, "unsent", None)
+        return unsent() if unsent is not None else 0
+    except Exception:  # noqa: BLE001
+        return 0
 
 
 def _post_now() -> None:
