@@ -44,5 +44,5 @@ def __getattr__(name: str) -> Any:
 
         return MetricsMiddleware
     if name in _removed.REMOVED:  # from readme_metrics import util: the same clear error
-        raise _removed.removed_error(name)
+        raise _removed.removed_attribute(name)
     raise AttributeError(f"module 'readme_metrics' has no attribute {name!r}")

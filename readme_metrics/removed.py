@@ -16,7 +16,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional, Sequence
 
-__all__ = ["REMOVED", "RemovedModuleError", "install", "removed_error"]
+__all__ = ["REMOVED", "RemovedAttributeError", "RemovedModuleError", "install", "removed_error",
+           "removed_attribute"]
 
 #: The official package's removed modules (under ``readme_metrics.``), and what to use.
 REMOVED = {
@@ -40,16 +41,33 @@ class RemovedModuleError(ModuleNotFoundError):
     """A module of the official 3.x package that version 4 removed was imported."""
 
 
+class RemovedAttributeError(AttributeError):
+    """Such a module read as the package's attribute (``readme_metrics.util``): an
+    ``AttributeError``, so that ``hasattr(readme_metrics, "util")`` is False and
+    ``getattr(readme_metrics, "util", None)`` None, as for any missing attribute."""
+
+
 def removed_error(name: str) -> RemovedModuleError:
-    """The error for ``readme_metrics.<name>``, one of :data:`REMOVED`."""
+    """The error for ``readme_metrics.<name>``, one of :data:`REMOVED`. Its ``name`` is
+    None, not the module's: ``from readme_metrics import util`` looks for the module
+    (hasattr False) and Python's import drops a ModuleNotFoundError named as the module
+    it looked for, then says only "cannot import name 'util'"."""
+    return RemovedModuleError(_said(name))
+
+
+def _said(name: str) -> str:
     full = f"{_PACKAGE}.{name}"
-    return RemovedModuleError(
+    return (
         f"{full} was a module of the official readme-metrics 3.x package, and this "
         f"version 4 has none: {REMOVED[name]}. Code that imports it reached into the "
         "official package's internals: docs/MIGRATING.md, \"The official package's "
         "undocumented internals are gone\" (to keep them, stay on the official package: "
-        "pip install 'readme-metrics<4')",
-        name=full)
+        "pip install 'readme-metrics<4')")
+
+
+def removed_attribute(name: str) -> RemovedAttributeError:
+    """The error for the package's attribute ``name``, one of :data:`REMOVED`."""
+    return RemovedAttributeError(_said(name))
 
 
 class _RemovedFinder:

@@ -77,7 +77,23 @@ def test_each_removed_module_says_it_is_gone_and_where_to_read_why() -> None:
         assert "docs/MIGRATING.md" in error, (line, error)
         assert f"{module} was a module of the official readme-metrics 3.x package" in (
             error), (line, error)
-        assert name == module, (line, name)
+        # None, not the module's name: Python's `from package import name` drops a
+        # ModuleNotFoundError named as the module it looked for (the clear words lost).
+        assert name is None, (line, name)
+
+
+def test_the_package_read_for_a_removed_module_is_a_missing_attribute() -> None:
+    """``hasattr(readme_metrics, "util")`` is False and ``getattr(..., None)`` None, as for
+    any missing attribute; the attribute read says where it went (failed before 1 of 1:
+    the package's __getattr__ raised a ModuleNotFoundError, which hasattr lets through)."""
+    lines = ["import readme_metrics; assert not hasattr(readme_metrics, 'util')",
+             "import readme_metrics; assert getattr(readme_metrics, 'Metrics', None) is None",
+             "import readme_metrics; readme_metrics.PayloadBuilder"]
+    results = _probe(lines)
+    assert [error for _line, error, _name in results[:2]] == ["", ""], results
+    assert results[2][1].startswith("RemovedAttributeError: readme_metrics.PayloadBuilder was"), (
+        results[2])
+    assert "docs/MIGRATING.md" in results[2][1]
 
 
 def test_the_official_paths_that_stay_still_import_and_other_names_fail_as_usual() -> None:
