@@ -44,9 +44,9 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     said_with,
 )
 from tests.support.held_api import holding
-from tests.support.held_head import (  # noqa: F401 (the fixture)
+from tests.support.held_head import (  # noqa: F401 (``head_then_held``)
     closed_as_the_head_came,
-    head_then_held,
+    head_then_held_fixture,
 )
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -57,8 +57,7 @@ ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "reques
 
 @ROUTES
 def test_a_202_read_as_the_close_gave_the_post_up_is_counted_sent(
-        make_delivery: MakeDelivery,
-        head_then_held: tuple[str, threading.Event],  # noqa: F811 (the fixture)
+        make_delivery: MakeDelivery, head_then_held: tuple[str, threading.Event],
         caplog: Any, direct: bool) -> None:
     """(a) 3 logs, one POST read in full; the API's 202 head comes at once, its body
     held. ``close()`` (``shutdown_timeout`` 0.5 s) gives the POST up at its deadline

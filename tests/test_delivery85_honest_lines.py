@@ -44,9 +44,9 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     said_with,
 )
 from tests.support.fake_api import Collector, Reply
-from tests.support.held_head import (  # noqa: F401 (the fixture)
+from tests.support.held_head import (  # noqa: F401 (``head_then_held``)
     closed_as_the_head_came,
-    head_then_held,
+    head_then_held_fixture,
 )
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
@@ -71,7 +71,7 @@ def _senders_back(delivery: Delivery) -> dict[str, int]:
 @ROUTES
 def test_the_close_line_says_a_202_read_as_it_cut_the_post_as_delivered(
         make_delivery: MakeDelivery,
-        head_then_held: tuple[str, threading.Event],  # noqa: F811 (the fixture)
+        head_then_held: tuple[str, threading.Event],
         caplog: Any, direct: bool) -> None:
     """1. 3 logs in one POST, read in full; the 202's head comes at once, its body
     held; ``close()`` (0.5 s) cuts the POST at its deadline. Before: "0 logs not

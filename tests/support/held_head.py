@@ -40,12 +40,12 @@ def _read_post(conn: socket.socket) -> bool:
     return True
 
 
-@pytest.fixture
-def head_then_held() -> Iterator[tuple[str, threading.Event]]:
+@pytest.fixture(name="head_then_held")
+def head_then_held_fixture() -> Iterator[tuple[str, threading.Event]]:
     """(the server's URL, the event its answers' bodies wait for): a server that reads
     each POST in full, answers its status line and headers (``202 Accepted``,
     ``Content-Length: 2``) at once, and its body only once the event is set. A module
-    takes it by importing it."""
+    takes it by importing ``head_then_held_fixture``."""
     server = socket.create_server(("127.0.0.1", 0))
     body = threading.Event()
 
@@ -78,7 +78,7 @@ def head_then_held() -> Iterator[tuple[str, threading.Event]]:
 
 def closed_as_the_head_came(make_delivery: MakeDelivery, url: str,
                             direct: bool) -> Delivery:
-    """3 logs posted to :func:`head_then_held`'s ``url`` in one POST (``timeout`` 60 s),
+    """3 logs posted to ``head_then_held``'s ``url`` in one POST (``timeout`` 60 s),
     its 202's head read, then ``close()`` with ``shutdown_timeout`` 0.5 s: it cuts the
     POST at its deadline, the answer's body still held. The Delivery, closed."""
     delivery = make_delivery(url, buffer_length=3, shutdown_timeout=0.5, timeout=60.0,
