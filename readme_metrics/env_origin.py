@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Optional
 
-from readme_metrics import env_source
+from readme_metrics.env_source import dotenv_read, file_value
 
 __all__ = ["from_dotenv", "origin"]
 
@@ -26,26 +26,25 @@ def origin(variable: Optional[str]) -> str:
     process, most often docker's ``--env-file`` or compose's ``env_file``, or the same
     value was set twice. Flask is named only when it ran: the container's case is said
     as both possibilities."""
-    if variable is None or env_source._env_file is None:
+    dotenv = dotenv_read()
+    if variable is None or dotenv is None:
         return "the environment"
     if variable not in os.environ:
-        return env_source._env_file
-    env = env_source.environment()
-    if not (isinstance(env, env_source._FileEnv)
-            and env._file.get(variable) == os.environ[variable]):
+        return dotenv
+    if file_value(variable) != os.environ[variable]:
         return "the environment"
+    dotenv = dotenv_read()  # (read again if it had changed)
     if _flask_loaded_dotenv():
-        return (f"the environment; {env_source._env_file} sets the same value, which "
+        return (f"the environment; {dotenv} sets the same value, which "
                 "Flask (`flask run`, `app.run()`) loads there")
-    return (f"the environment; {env_source._env_file} sets the same value (put there "
+    return (f"the environment; {dotenv} sets the same value (put there "
             "from the file by docker's --env-file or compose's env_file, or set in both)")
 
 
 def from_dotenv(variable: Optional[str]) -> bool:
     """True when ``variable``'s value is the ``.env`` file's, read by the library (which
     removes quotes and comments, but keeps what stands inside quotes)."""
-    return (variable is not None and env_source._env_file is not None
-            and variable not in os.environ)
+    return variable is not None and dotenv_read() is not None and variable not in os.environ
 
 
 def _flask_loaded_dotenv() -> bool:

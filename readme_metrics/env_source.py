@@ -37,9 +37,9 @@ from typing import Any, Collection, Mapping, Optional
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env
 
-__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_where", "environment",
-           "hidden_by_empty", "names", "not_assigned", "reset", "set_empty",
-           "set_in_the_file_only"]
+__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_read", "dotenv_where",
+           "environment", "file_value", "hidden_by_empty", "names", "not_assigned", "reset",
+           "set_empty", "set_in_the_file_only"]
 
 _lock = threading.Lock()
 _env: Optional[Env] = None
@@ -261,6 +261,19 @@ def dotenv_above(variable: str) -> Optional[str]:
         if _names_set(path, (variable,)):
             return path
     return None
+
+
+def dotenv_read() -> Optional[str]:
+    """The ``.env`` file read last (absolute path); None: the working directory had none,
+    or none was read yet."""
+    return _env_file
+
+
+def file_value(variable: str) -> Optional[str]:
+    """The value the ``.env`` file read gives ``variable`` (None: it gives none, or no
+    file was read); the file read again first if it changed (:func:`environment`)."""
+    env = environment()
+    return env._file.get(variable) if isinstance(env, _FileEnv) else None
 
 
 def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, str], ...]]:
