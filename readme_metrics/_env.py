@@ -4,7 +4,8 @@ What :class:`~readme_metrics.config.MetricsApiConfig` and the companions
 (:mod:`readme_metrics.cors_settings`, :mod:`readme_metrics.request_id`) read their
 ``README_*`` and other variables through. Where the values come from, the process
 environment and the working directory's ``.env`` read once, is
-:mod:`readme_metrics.env_source`'s; its names are importable from here as before.
+:mod:`readme_metrics.env_source`'s (where a value was read, :mod:`readme_metrics.env_origin`'s);
+their names are importable from here as before.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from typing import Any, Iterator, Optional
 from environs import Env, EnvError
 
 from readme_metrics._wording import KeptError, env_file_hint, wrong_type
+from readme_metrics.env_origin import from_dotenv, origin
 from readme_metrics.env_source import (
     dotenv_elsewhere,
     dotenv_where,
     environment,
-    from_dotenv,
     hidden_by_empty,
     names,
     not_assigned,
-    origin,
     reset,
     set_empty,
 )

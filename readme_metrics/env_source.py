@@ -37,8 +37,8 @@ from typing import Any, Collection, Mapping, Optional
 from dotenv import dotenv_values  # environs' own reader of .env files
 from environs import Env
 
-__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_where", "environment",
-           "from_dotenv", "hidden_by_empty", "names", "not_assigned", "origin", "reset",
+__all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_read", "dotenv_where",
+           "environment", "file_value", "hidden_by_empty", "names", "not_assigned", "reset",
            "set_empty", "set_in_the_file_only"]
 
 _lock = threading.Lock()
@@ -263,48 +263,17 @@ def dotenv_above(variable: str) -> Optional[str]:
     return None
 
 
-def origin(variable: Optional[str]) -> str:
-    """Where ``variable``'s value was read, for error messages: "the environment", or
-    the ``.env`` file (the real environment wins over the file).
+def dotenv_read() -> Optional[str]:
+    """The ``.env`` file read last (absolute path); None: the working directory had none,
+    or none was read yet."""
+    return _env_file
 
-    A value in the environment that the ``.env`` file gives too came from the file, put
-    there by something else that read it: under Flask's command line (``flask run``),
-    Flask itself, which loads ``.env`` into ``os.environ`` ("the environment" alone sent a
-    newcomer to a shell that has no such variable); elsewhere whatever started the
-    process, most often docker's ``--env-file`` or compose's ``env_file``, or the same
-    value was set twice. Flask is named only when it ran: the container's case is said
-    as both possibilities."""
-    if variable is None or _env_file is None:
-        return "the environment"
-    if variable not in os.environ:
-        return _env_file
+
+def file_value(variable: str) -> Optional[str]:
+    """The value the ``.env`` file read gives ``variable`` (None: it gives none, or no
+    file was read); the file read again first if it changed (:func:`environment`)."""
     env = environment()
-    if not (isinstance(env, _FileEnv) and env._file.get(variable) == os.environ[variable]):
-        return "the environment"
-    if _flask_loaded_dotenv():
-        return (f"the environment; {_env_file} sets the same value, which Flask "
-                "(`flask run`, `app.run()`) loads there")
-    return (f"the environment; {_env_file} sets the same value (put there from the file "
-            "by docker's --env-file or compose's env_file, or set in both)")
-
-
-def from_dotenv(variable: Optional[str]) -> bool:
-    """True when ``variable``'s value is the ``.env`` file's, read by the library (which
-    removes quotes and comments, but keeps what stands inside quotes)."""
-    return variable is not None and _env_file is not None and variable not in os.environ
-
-
-def _flask_loaded_dotenv() -> bool:
-    """Whether Flask loaded ``.env`` into ``os.environ`` for this process: its command
-    line (``flask run``, ``flask routes``) sets FLASK_RUN_FROM_CLI before it loads the
-    file, and ``app.run(debug=True)`` loads it before it starts the reloader's child
-    (WERKZEUG_RUN_MAIN), which inherits it; FLASK_SKIP_DOTENV turns both off (Flask's
-    own reading of it, ``flask.helpers.get_load_dotenv``)."""
-    if "flask" not in sys.modules or not (os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-                                          or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
-        return False
-    skip = os.environ.get("FLASK_SKIP_DOTENV")
-    return not skip or skip.lower() in ("0", "false", "no")
+    return env._file.get(variable) if isinstance(env, _FileEnv) else None
 
 
 def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, str], ...]]:

@@ -13,31 +13,32 @@ and dict lookups prepared once at construction.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import numbers
 import time
 import weakref
 from functools import partial
 from threading import Lock
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from readme_metrics._logging import QuietLogger
 from readme_metrics._random import log_id
 from readme_metrics._wording import counted
 from readme_metrics.capture import unclosed
 from readme_metrics.config import MetricsApiConfig
-from readme_metrics.delivery import Delivery, zero_stats
+from readme_metrics.delivery import Delivery
 from readme_metrics.docs_url import DocsUrl
 from readme_metrics.exchange import Group, PendingExchange
 from readme_metrics.forwarded_hint import ForwardedHint
 from readme_metrics.grouping import Identifier
 from readme_metrics.handed_over import FINISH_WAIT, HandedOver
 from readme_metrics.har import build_log
-from readme_metrics.middleware_arguments import no_app_given, no_options_given
 from readme_metrics.nothing_listens import NothingListens
+from readme_metrics.pipeline_controls import PipelineControls
 from readme_metrics.redaction import Redactor
 from readme_metrics.skip_rules import SkipRules
+
+__all__ = ["MetricsPipeline", "PipelineControls"]  # (PipelineControls: pipeline_controls)
 
 
 class MetricsPipeline:
@@ -328,59 +329,6 @@ def _build(config: MetricsApiConfig, redactor: Redactor, hint: ForwardedHint,
     if item.__class__ is not kind:  # made again meanwhile (capture.pending.remake): the
         return _build(config, redactor, hint, item)  # record it became, whole
     return log
-
-
-def _takes(init: Callable[..., Any], args: tuple[Any, ...],
-           arguments: Mapping[str, Any]) -> bool:
-    """Whether ``init`` (a middleware class's ``__init__``) takes ``args`` and the
-    keywords ``arguments``; True when its signature cannot be read (left to it)."""
-    try:
-        inspect.signature(init).bind(None, *args, **arguments)
-    except TypeError:
-        return False
-    except ValueError:
-        return True
-    return True
-
-
-class PipelineControls:
-    """``flush``, ``close`` and ``stats`` of a middleware, shared by the WSGI and ASGI ones.
-
-    ``pipeline`` is None when metrics are turned off (``enabled=False``): nothing was
-    started, so there is nothing to flush or close, and every counter stays at 0.
-    """
-
-    pipeline: Optional[MetricsPipeline]
-
-    if not TYPE_CHECKING:
-        # Options given to the middleware (MetricsMiddleware(app, grouping_function=...),
-        # FastAPI's add_middleware(ReadMeMetricsMiddleware, api_key=...)) are said to be
-        # MetricsApiConfig's before __init__ refuses them in Python's words. Here, in the
-        # base, unseen by type checkers: the middlewares' __init__ stays their signature
-        # for mypy (Starlette's add_middleware checks its arguments against it) and for
-        # inspect and help(), which read a class's own __init__ before a base's __new__.
-        # Only keywords the class's __init__ refuses: a subclass of the app's whose own
-        # __init__ takes api_key=... (and builds the config) is made as before.
-        def __new__(cls, *args: Any, **arguments: Any) -> Any:
-            if arguments and not _takes(cls.__init__, args, arguments):
-                no_options_given(cls.__name__, arguments)
-                no_app_given(cls.__name__, args, arguments,
-                             inspect.iscoroutinefunction(cls.__call__))
-            return super().__new__(cls)
-
-    def flush(self, timeout: Optional[float] = None) -> bool:
-        """Send every queued log now; True when all were delivered. Blocks: not on a loop."""
-        return True if self.pipeline is None else self.pipeline.flush(timeout)
-
-    def close(self) -> None:
-        """Flush within shutdown_timeout and stop the worker (idempotent; run at exit)."""
-        if self.pipeline is not None:
-            self.pipeline.close()
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Counters: captured, skipped, queued, sent, dropped, failed_batches, retries."""
-        return zero_stats() if self.pipeline is None else self.pipeline.stats
 
 
 def _released(delivery: Delivery) -> None:

@@ -6,28 +6,12 @@ from __future__ import annotations
 
 import sys
 import types
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import gunicorn_stop, mod_wsgi_shared, mod_wsgi_stop
-
-
-@pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Callable[..., Any]]:
-    """This process as a mod_wsgi daemon process: the callbacks subscribed (its stop's
-    shared time in a file of this test's: mod_wsgi_shared)."""
-    subscribed: list[Callable[..., Any]] = []
-    module = types.ModuleType("mod_wsgi")
-    module.process_group = "127.0.0.1:8000"  # type: ignore[attr-defined]
-    module.subscribe_shutdown = subscribed.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mod_wsgi", module)
-    monkeypatch.setattr(mod_wsgi_stop, "_stopped", None)
-    monkeypatch.setattr(mod_wsgi_stop, "_watching", False)
-    monkeypatch.setattr(mod_wsgi_shared, "_path", lambda: str(tmp_path / "stop"))
-    mod_wsgi_stop.watch()
-    return subscribed
+from readme_metrics.delivery import gunicorn_stop, mod_wsgi_stop
+from tests.support.mod_wsgi_daemon import daemon_fixture  # noqa: F401 (``daemon``)
 
 
 def test_apache_stop_bounds_the_close_before_its_kill(

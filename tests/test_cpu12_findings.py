@@ -37,7 +37,7 @@ from tests.support.command import REPO_ROOT
 from tests.support.fake_api import Collector, free_port
 from tests.support.load_file import load_file
 from tests.support.processes import start_server, stop_server
-from tests.support.wsgi import wsgi_environ
+from tests.support.wsgi import given_back, wsgi_environ
 
 _BODY = [b"first", b"second"]
 
@@ -79,17 +79,6 @@ def _environ(software: Any, werkzeug: bool) -> dict[str, Any]:
     return environ
 
 
-def _served(middleware: Any, environ: dict[str, Any]) -> tuple[Any, bytes]:
-    """What the middleware gave back for the list app, and the bytes it held."""
-    result = middleware(environ, lambda status, headers, exc_info=None: None)
-    try:
-        return result, b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-
-
 @pytest.mark.parametrize("main", [True, False], ids=["main-thread", "other-thread"])
 @pytest.mark.parametrize("software,werkzeug", SERVERS)
 def test_a_list_answer_goes_back_as_it_is_unless_a_signal_may_land(
@@ -99,9 +88,9 @@ def test_a_list_answer_goes_back_as_it_is_unless_a_signal_may_land(
     environ = _environ(software, werkzeug)
     got: list[tuple[Any, bytes]] = []
     if main:
-        got.append(_served(middleware, environ))
+        got.append(given_back(middleware, environ))
     else:
-        thread = threading.Thread(target=lambda: got.append(_served(middleware, environ)))
+        thread = threading.Thread(target=lambda: got.append(given_back(middleware, environ)))
         thread.start()
         thread.join()
     result, body = got[0]
@@ -115,7 +104,7 @@ def test_no_call_for_a_development_server_on_a_list_answer_under_another(
         wrap: Callable[..., Any], collector: Collector) -> None:
     middleware = wrap(_list_app)
     environ = _environ(None, False)
-    _served(middleware, environ)  # (the first request's one-time work aside)
+    given_back(middleware, environ)  # (the first request's one-time work aside)
     called: list[str] = []
 
     def profile(frame: Any, event: str, arg: Any) -> None:
@@ -124,7 +113,7 @@ def test_no_call_for_a_development_server_on_a_list_answer_under_another(
 
     sys.setprofile(profile)
     try:
-        result, body = _served(middleware, _environ(None, False))
+        result, body = given_back(middleware, _environ(None, False))
     finally:
         sys.setprofile(None)
     assert result is _BODY and body == b"firstsecond"

@@ -31,7 +31,7 @@ from readme_metrics.capture.wsgi_servers import (
 )
 from tests.support.capture_wrap import only_log, wrap_fixture  # noqa: F401 - ``wrap``
 from tests.support.fake_api import PATIENCE, Collector, free_port
-from tests.support.wsgi import wsgi_environ
+from tests.support.wsgi import given_back, wsgi_environ
 from tests.test_e2e_servers import GUNICORN, serve, server_env
 
 _BODY = [b"abcdef"]
@@ -56,22 +56,11 @@ def _environ(keys: tuple[str, ...], software: Any) -> dict[str, Any]:
     return environ
 
 
-def _served(middleware: Any, environ: dict[str, Any]) -> tuple[Any, bytes]:
-    """What the middleware gave back for the list app, and the bytes it held."""
-    result = middleware(environ, lambda status, headers, exc_info=None: None)
-    try:
-        return result, b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-
-
 def test_no_server_question_on_a_list_answer_under_gunicorn(
         wrap: Callable[..., Any], collector: Collector) -> None:
     middleware = wrap(_list_app)
     environ = _environ(("gunicorn.socket",), "gunicorn/23.0.0")
-    _served(middleware, dict(environ))  # (the first request's one-time work aside)
+    given_back(middleware, dict(environ))  # (the first request's one-time work aside)
     called: list[str] = []
 
     def profile(frame: Any, event: str, arg: Any) -> None:
@@ -80,7 +69,7 @@ def test_no_server_question_on_a_list_answer_under_gunicorn(
 
     sys.setprofile(profile)
     try:
-        result, body = _served(middleware, environ)
+        result, body = given_back(middleware, environ)
     finally:
         sys.setprofile(None)
     assert result is _BODY and body == b"abcdef"

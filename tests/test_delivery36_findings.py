@@ -21,9 +21,6 @@ Real uWSGI (the pyuwsgi wheel of the test extra), a real collector on 127.0.0.1.
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -33,12 +30,12 @@ import requests
 
 from readme_metrics.delivery.uwsgi_exit import SKIP_ATEXIT
 from tests.support.fake_api import Collector, Reply
+from tests.support.gunicorn_recycled import recycling, settled
 from tests.support.polling import wait_until
-from tests.support.ports import free_ports
-from tests.support.processes import LINE_WAIT, start_server, stop_server
+from tests.support.processes import LINE_WAIT
 from tests.support.uwsgi_run import APP as _APP
 from tests.support.uwsgi_run import NO_UWSGI, paths, stopped, uwsgi
-from tests.test_e2e_servers import GUNICORN, server_env
+from tests.test_e2e_servers import server_env
 
 pytestmark = pytest.mark.e2e
 @NO_UWSGI
@@ -167,36 +164,7 @@ def late_in_a_second(phase: float = 0.99) -> None:
 #: heartbeat kept (the master's --timeout of 3 s counts from the fork): a readiness probe
 #: that gave up after 2 s and asked again had two of its requests served, and the worker
 #: recycled after the first GET ("1 log not delivered": it flaked twice under load).
-#: Every worker's heartbeat is kept until it has booted, the app's import included
-#: (``load_wsgi``, after ``post_fork``): flaky39, that import took 22-33 s of the clock
-#: (0.3 s of CPU) at a load of 30, and the master's WORKER TIMEOUT aborted a worker that
-#: had served nothing (heartbeats from ``post_fork`` only, before).
-SLOW_BOOT = """
-import threading
-import time
-
-
-def post_fork(server, worker):
-    def beat():
-        while not worker.booted:
-            worker.notify()
-            time.sleep(0.1)
-
-    threading.Thread(target=beat, name="d36-boot-heartbeat", daemon=True).start()
-    if worker.age == 1:
-        time.sleep(3)
-"""
-
-
-def accepts(process: subprocess.Popen[bytes], port: int, output: Path) -> bool:
-    """Whether the server's port takes a connection (closed unused: gunicorn counts no
-    request of it); the server has not ended (its ``output`` said if it has)."""
-    assert process.poll() is None, output.read_text(errors="replace")
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except OSError:
-        return False
-    return True
+FIRST_LATE = 3
 
 
 @pytest.mark.parametrize("worker", ["sync", "gthread"])
@@ -209,37 +177,15 @@ def test_a_gunicorn_worker_recycled_by_max_requests_ends_before_its_timeout(
     Python's "Exception ignored in atexit callback" traceback said anything. Now the
     close ends before, and says what it gave up on (``--graceful-timeout`` is 30 s: no
     bound at a recycling, where the master sends no SIGTERM)."""
-    collector.default = Reply(status=503, body=b"down")
-    (tmp_path / "d36_app.py").write_text(_APP)
-    (tmp_path / "d36_slow_boot.py").write_text(SLOW_BOOT)
-    port = free_ports(1)[0]
-    env = server_env(collector, README_BACKGROUND_WORKER_MODE="true",
-                     README_BUFFER_LENGTH="10", README_FLUSH_INTERVAL="0",
-                     README_SHUTDOWN_TIMEOUT="10")
-    output = tmp_path / "gunicorn.log"
-    argv = [sys.executable, *GUNICORN, f"--worker-class={worker}", "--graceful-timeout=30",
-            "--timeout=3", "--max-requests=3", "--max-requests-jitter=0",
-            f"--bind=127.0.0.1:{port}", "--config=d36_slow_boot.py", "d36_app:app"]
-    with output.open("wb") as log:
-        process = start_server(argv, env=env, cwd=tmp_path, stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        # The master listens (a connection, no request: none of the worker's 3), then
-        # exactly 3 requests, each sent once: the first one's client may not wait for a
+    with recycling(tmp_path, collector, _APP, worker, timeout=3,
+                   first_late=FIRST_LATE) as (base, output):
+        # Exactly 3 requests, each sent once: the first one's client may not wait for a
         # worker still booting. (OPTIONS is skipped: no log, but one of the 3.)
-        wait_until(partial(accepts, process, port, output), timeout=60)
         assert requests.options(f"{base}/nolog", timeout=LINE_WAIT).status_code == 200
         for i in range(2):
             assert requests.get(f"{base}/g{i}", timeout=LINE_WAIT).status_code == 200
-
-        def settled() -> bool:  # the recycled worker's end, one way or the other
-            text = output.read_text(errors="replace")
-            return "not delivered" in text or "Exception ignored" in text
-        wait_until(settled, timeout=60)
+        wait_until(partial(settled, output), timeout=60)
         said = output.read_text(errors="replace")
-    finally:
-        stop_server(process)
     assert "[CRITICAL] WORKER TIMEOUT" not in said and "Exception ignored" not in said, said
     assert "gunicorn's --timeout of 3s" in said, said
     assert [int(n) for n in re.findall(r"(\d+) logs? not delivered", said)] == [2], said

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-import types
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import gunicorn_stop, mod_wsgi_shared, mod_wsgi_stop
+from readme_metrics.delivery import gunicorn_stop
 from tests.support.fake_api import Collector, Reply
+from tests.support.mod_wsgi_daemon import daemon_fixture  # noqa: F401 (``daemon``)
 from tests.support.mod_wsgi_express import Express, serve, unavailable
 from tests.support.polling import wait_until
 from tests.support.runserver import children
@@ -77,22 +76,6 @@ def test_sigusr1_to_the_daemon_process_keeps_mod_wsgis_shutdown_timeout() -> Non
         assert "Traceback" not in log, log
     finally:
         collector.stop()
-
-
-@pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Callable[..., Any]]:
-    """This process as a mod_wsgi daemon process: the callbacks subscribed (its stop's
-    shared time in a file of this test's: mod_wsgi_shared)."""
-    subscribed: list[Callable[..., Any]] = []
-    module = types.ModuleType("mod_wsgi")
-    module.process_group = "127.0.0.1:8000"  # type: ignore[attr-defined]
-    module.subscribe_shutdown = subscribed.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mod_wsgi", module)
-    monkeypatch.setattr(mod_wsgi_stop, "_stopped", None)
-    monkeypatch.setattr(mod_wsgi_stop, "_watching", False)
-    monkeypatch.setattr(mod_wsgi_shared, "_path", lambda: str(tmp_path / "stop"))
-    mod_wsgi_stop.watch()
-    return subscribed
 
 
 @pytest.mark.parametrize("reason", ["graceful_signal", "eviction_signal"])

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from readme_metrics.delivery import Delivery, process
+from readme_metrics.delivery import process
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     UNKNOWN,
     MakeDelivery,
@@ -39,78 +39,20 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     item,
     make_delivery_fixture,
     posting,
+    retried_out,
     said_counts,
     said_with,
 )
 from tests.support.held_api import holding
+from tests.support.held_head import (  # noqa: F401 (``head_then_held``)
+    closed_as_the_head_came,
+    head_then_held_fixture,
+)
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import LINE_WAIT
 
 ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
-
-
-@pytest.fixture
-def head_then_held() -> Iterator[tuple[str, threading.Event]]:
-    """A server that reads each POST in full, answers its status line and headers
-    (``202 Accepted``, ``Content-Length: 2``) at once, and its body only once the event
-    is set: the API's verdict is in, its body still coming as the close's deadline
-    comes."""
-    server = socket.create_server(("127.0.0.1", 0))
-    body = threading.Event()
-    conns: list[socket.socket] = []
-
-    def one(conn: socket.socket) -> None:
-        with conn:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, rest = data.partition(b"\r\n\r\n")
-            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:"))
-            while len(rest) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                rest += chunk
-            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n")
-            body.wait(LINE_WAIT)
-            try:
-                conn.sendall(b"ok")
-            except OSError:
-                pass
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            conns.append(conn)
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}", body
-    finally:
-        body.set()
-        server.close()
-
-
-def closed_as_the_head_came(make_delivery: MakeDelivery, url: str,
-                            direct: bool) -> Delivery:
-    """3 logs posted to ``head_then_held``'s ``url`` in one POST (``timeout`` 60 s), its
-    202's head read, then ``close()`` with ``shutdown_timeout`` 0.5 s: it cuts the POST
-    at its deadline, the answer's body still held. The Delivery, closed."""
-    delivery = make_delivery(url, buffer_length=3, shutdown_timeout=0.5, timeout=60.0,
-                             direct=direct)
-    posting(delivery, "a", "b", "c", timeout=LINE_WAIT)
-    time.sleep(0.2)  # (its head read: nothing more comes before the deadline)
-    delivery.close()
-    return delivery
 
 
 @ROUTES
@@ -143,11 +85,7 @@ def test_retries_exhausted_after_posts_read_in_full_are_unknown(
     2, "dropping it". Now ``dropped_unknown`` 2, said as logs the Metrics API may have."""
     caplog.set_level(logging.WARNING, logger="readme_metrics")
     with holding() as (collector, _):
-        delivery = make_delivery(collector.url, buffer_length=2, timeout=0.3,
-                                 max_attempts=2, max_down_attempts=2, backoff_base=0.05)
-        for name in ("a", "b"):
-            assert delivery.submit(item(name))
-        wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
+        delivery = retried_out(make_delivery, collector.url, timeout=0.3)
     stats = delivery.stats
     assert adds_up(stats), stats
     assert (stats["dropped_unknown"], stats["dropped_retries_exhausted"]) == (2, 0), stats
@@ -160,12 +98,7 @@ def test_retries_exhausted_never_sent_stay_retries_exhausted(
     """(b)'s counterpart: nothing listens (each connect refused): no byte went,
     ``dropped_retries_exhausted`` 2 as before, no "may have them"."""
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    delivery = make_delivery(f"http://127.0.0.1:{free_port()}", buffer_length=2,
-                             max_attempts=2, max_down_attempts=2, backoff_base=0.05)
-    for name in ("a", "b"):
-        assert delivery.submit(item(name))
-    wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    stats = delivery.stats
+    stats = retried_out(make_delivery, f"http://127.0.0.1:{free_port()}").stats
     assert (stats["dropped_retries_exhausted"], stats["dropped_unknown"]) == (2, 0), stats
     said = said_with(caplog, "could not deliver a batch of 2 logs")
     assert len(said) == 1 and "may have them" not in said[0], said

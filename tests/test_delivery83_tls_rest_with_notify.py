@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from readme_metrics.capture import asgi_receive
 from tests.support.fake_api import Collector
 from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
 from tests.support.tls_bio import connected
-from tests.support.tls_rest import answered, rest_with_notify
+from tests.support.tls_rest import (  # noqa: F401 (the fixture)
+    answered,
+    logged_body_size,
+    long_grace,
+    rest_with_notify,
+)
 
-
-@pytest.fixture(autouse=True)
-def _long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(asgi_receive, "GRACE", 5.0)
+pytestmark = pytest.mark.usefixtures("long_grace")
 
 
 @SERVERS
@@ -34,8 +35,7 @@ def test_the_rest_and_close_notify_in_one_write(
     with served(server, loop, collector, tmp_path, "delivery83") as (port, context), \
             connected(port, context) as client:
         got = rest_with_notify(client, port, rest)
-        log = collector.wait_for_log(lambda log: True)
+        logged = logged_body_size(collector)
     assert answered(got), got[:200]
-    entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == 5 + size, entry["request"]["bodySize"]
+    assert logged == 5 + size, logged
 

@@ -39,22 +39,19 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     make_delivery_fixture,
     pool_join_at_once,
     posting,
+    retried_out,
     said_counts,
+    said_with,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.held_head import (  # noqa: F401 (``head_then_held``)
+    closed_as_the_head_came,
+    head_then_held_fixture,
+)
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
-from tests.test_delivery81_honest_counts import (  # noqa: F401 (the fixture)
-    closed_as_the_head_came,
-    head_then_held,
-)
 
 ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "requests"])
-
-
-def _lines(caplog: Any, needle: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.levelno >= logging.WARNING and needle in r.getMessage()]
 
 
 def _said_as_counted(lines: list[str], stats: dict[str, int]) -> None:
@@ -74,7 +71,7 @@ def _senders_back(delivery: Delivery) -> dict[str, int]:
 @ROUTES
 def test_the_close_line_says_a_202_read_as_it_cut_the_post_as_delivered(
         make_delivery: MakeDelivery,
-        head_then_held: tuple[str, threading.Event],  # noqa: F811 (the fixture)
+        head_then_held: tuple[str, threading.Event],
         caplog: Any, direct: bool) -> None:
     """1. 3 logs in one POST, read in full; the 202's head comes at once, its body
     held; ``close()`` (0.5 s) cuts the POST at its deadline. Before: "0 logs not
@@ -87,7 +84,7 @@ def test_the_close_line_says_a_202_read_as_it_cut_the_post_as_delivered(
     body.set()
     final = _senders_back(delivery)
     assert adds_up(closed) and closed == final, (closed, final)
-    _said_as_counted(_lines(caplog, "closing gave up"), final)
+    _said_as_counted(said_with(caplog, "closing gave up"), final)
     assert (final["sent"], final["dropped"]) == (3, 0), final
 
 
@@ -107,7 +104,7 @@ def test_a_close_ending_early_waits_for_the_post_in_flight(
         delivery.close()
     closed = delivery.stats
     final = _senders_back(delivery)
-    lines = _lines(caplog, "closing gave up")
+    lines = said_with(caplog, "closing gave up")
     assert not any("still waiting" in line for line in lines), lines
     assert adds_up(closed) and closed == final, (closed, final)
     _said_as_counted(lines, final)
@@ -123,15 +120,10 @@ def test_retries_out_after_posts_read_and_closed_unanswered_are_unknown(
     have (the same before: a check of delivery81's rule for a server's close)."""
     collector.judge = lambda received: Reply(drop=True)
     caplog.set_level(logging.WARNING, logger="readme_metrics")
-    delivery = make_delivery(collector.url, buffer_length=2, max_attempts=2,
-                             max_down_attempts=2, backoff_base=0.05, direct=direct)
-    for name in ("a", "b"):
-        assert delivery.submit(item(name))
-    wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    stats = delivery.stats
+    stats = retried_out(make_delivery, collector.url, direct=direct).stats
     assert adds_up(stats), stats
     assert (stats["dropped_unknown"], stats["dropped_retries_exhausted"]) == (2, 0), stats
-    said = _lines(caplog, "could not deliver a batch of 2 logs")
+    said = said_with(caplog, "could not deliver a batch of 2 logs")
     assert len(said) == 1 and "the Metrics API may have them" in said[0], said
     assert len(collector.failed) >= 2  # (each POST reached the server in full)
 
@@ -151,7 +143,7 @@ def test_a_401_after_a_post_read_and_closed_unanswered_is_unknown(
     stats = delivery.stats
     assert adds_up(stats), stats
     assert (stats["dropped_unknown"], stats["dropped_auth"]) == (1, 0), stats
-    assert len(_lines(caplog, "refused the API key")) == 1
+    assert len(said_with(caplog, "refused the API key")) == 1
 
 
 def paused_with_a_retry_waiting(make_delivery: MakeDelivery,

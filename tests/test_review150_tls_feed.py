@@ -17,17 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from readme_metrics.capture import asgi_receive
 from tests.support.fake_api import Collector
 from tests.support.polling import PATIENCE
 from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
 from tests.support.tls_bio import connected
-from tests.support.tls_rest import WAIT, answered, head, rest_with_notify
+from tests.support.tls_rest import (  # noqa: F401 (the fixture)
+    WAIT,
+    answered,
+    head,
+    logged_body_size,
+    long_grace,
+    rest_with_notify,
+)
 
-
-@pytest.fixture(autouse=True)
-def _long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(asgi_receive, "GRACE", 5.0)
+pytestmark = pytest.mark.usefixtures("long_grace")
 
 
 @SERVERS
@@ -76,10 +79,9 @@ def test_a_huge_rest_then_close_notify(
     with served(server, loop, collector, tmp_path, "review150") as (port, context), \
             connected(port, context) as client:
         got = rest_with_notify(client, port, rest)
-        log = collector.wait_for_log(lambda log: True)
+        logged = logged_body_size(collector)
     assert answered(got), got[:200]
-    entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
+    assert logged == 5 + len(rest), logged
 
 
 @SERVERS

@@ -15,23 +15,24 @@ which the server reads anyway).
 from __future__ import annotations
 
 import ssl
-import time
 from pathlib import Path
 
 import pytest
 
-from readme_metrics.capture import asgi_receive
 from tests.support.fake_api import Collector
 from tests.support.tls_asgi_thread import LOOPS, SERVERS, served
 from tests.support.tls_bio import connected
-from tests.support.tls_rest import WAIT, answered, head
+from tests.support.tls_rest import (  # noqa: F401 (the fixture)
+    answered,
+    logged_body_size,
+    long_grace,
+    rest_with_notify,
+)
+
+TLS = pytest.mark.usefixtures("long_grace")
 
 
-@pytest.fixture(autouse=True)
-def _long_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(asgi_receive, "GRACE", 5.0)
-
-
+@TLS
 @SERVERS
 @LOOPS
 @pytest.mark.parametrize("size", [60, 40_000])
@@ -43,16 +44,13 @@ def test_tls12_the_rest_and_close_notify_in_one_write(
         context.maximum_version = ssl.TLSVersion.TLSv1_2
         with connected(port, context) as client:
             assert client.tls.version() == "TLSv1.2"
-            client.send(head(port, 5 + len(rest)) + b"short")
-            time.sleep(WAIT)
-            client.sock.sendall(client.sealed(rest) + client.close_notify())
-            got = client.read_to_end()
-            log = collector.wait_for_log(lambda log: True)
+            got = rest_with_notify(client, port, rest)
+            logged = logged_body_size(collector)
     assert answered(got), got[:200]
-    entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == 5 + size, entry["request"]["bodySize"]
+    assert logged == 5 + size, logged
 
 
+@TLS
 @SERVERS
 @LOOPS
 def test_tls12_a_rest_short_of_the_length_then_close_notify(
@@ -64,16 +62,13 @@ def test_tls12_a_rest_short_of_the_length_then_close_notify(
     with served(server, loop, collector, tmp_path, "review151") as (port, context):
         context.maximum_version = ssl.TLSVersion.TLSv1_2
         with connected(port, context) as client:
-            client.send(head(port, 5 + len(rest) + 100) + b"short")
-            time.sleep(WAIT)
-            client.sock.sendall(client.sealed(rest) + client.close_notify())
-            got = client.read_to_end()
-            log = collector.wait_for_log(lambda log: True)
+            got = rest_with_notify(client, port, rest, short_by=100)
+            logged = logged_body_size(collector)
     assert answered(got), got[:200]
-    entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
+    assert logged == 5 + len(rest), logged
 
 
+@TLS
 @SERVERS
 @LOOPS
 def test_tls13_a_rest_short_of_the_length_then_close_notify(
@@ -93,14 +88,10 @@ def test_tls13_a_rest_short_of_the_length_then_close_notify(
     with served(server, loop, collector, tmp_path, "review151") as (port, context), \
             connected(port, context) as client:
         assert client.tls.version() == "TLSv1.3"
-        client.send(head(port, 5 + len(rest) + 100) + b"short")
-        time.sleep(WAIT)
-        client.sock.sendall(client.sealed(rest) + client.close_notify())
-        got = client.read_to_end()
-        log = collector.wait_for_log(lambda log: True)
+        got = rest_with_notify(client, port, rest, short_by=100)
+        logged = logged_body_size(collector)
     assert answered(got), got[:200]
-    entry = log["request"]["log"]["entries"][0]
-    assert entry["request"]["bodySize"] == 5 + len(rest), entry["request"]["bodySize"]
+    assert logged == 5 + len(rest), logged
 
 
 # Finding 3 (hostile59's placeholder rule): a real password kept as a placeholder -------

@@ -43,7 +43,8 @@ from readme_metrics.capture.webob_request import webob_request
 from readme_metrics.config import MetricsApiConfig
 from readme_metrics.exchange import PendingExchange
 from readme_metrics.middleware_arguments import NO_CONFIG, checked_config, django_handler_hint
-from readme_metrics.pipeline import MetricsPipeline, PipelineControls
+from readme_metrics.pipeline import MetricsPipeline
+from readme_metrics.pipeline_controls import PipelineControls
 from readme_metrics.skip_rules import OWN_AGENT
 
 _WSGI_APP = (

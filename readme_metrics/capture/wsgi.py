@@ -43,7 +43,8 @@ from readme_metrics.middleware_arguments import (
     django_handler_hint,
     said_if_starlette_builds,
 )
-from readme_metrics.pipeline import MetricsPipeline, PipelineControls
+from readme_metrics.pipeline import MetricsPipeline
+from readme_metrics.pipeline_controls import PipelineControls
 from readme_metrics.skip_rules import OWN_AGENT
 from readme_metrics.wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
 

@@ -13,14 +13,14 @@ import logging
 import math
 import threading
 import time
-import traceback
-from typing import Any, Iterable, Optional
+from typing import Optional
 
-from readme_metrics._logging import LogLimiter, QuietLogger, hidden, shown
+from readme_metrics._logging import LogLimiter, QuietLogger
 from readme_metrics._wording import counted
 from readme_metrics.delivery import watchdog
 from readme_metrics.delivery.batcher import Batcher
 from readme_metrics.delivery.encode import halves
+from readme_metrics.delivery.error_lines import ErrorLines
 from readme_metrics.delivery.failure_hints import FailureHints, why_waiting
 from readme_metrics.delivery.gil_hand_over import GilHandOver
 from readme_metrics.delivery.given_up import late_reason, say_given_up
@@ -37,7 +37,7 @@ from readme_metrics.nothing_listens import NothingListens
 
 __all__ = ["Attempt", "why_waiting"]
 
-class Attempt(PostBound, FailureHints):
+class Attempt(PostBound, FailureHints, ErrorLines):
     """Runs single attempts at batches for one Delivery in one process."""
 
     def __init__(self, batcher: Batcher, sender: Sender, logger: QuietLogger, *,
@@ -346,41 +346,3 @@ class Attempt(PostBound, FailureHints):
                     "memory meanwhile (up to max_queue_size)%s%s",
                     counted(DOWN_AFTER, "POST"), self._sender.endpoint, why, hint,
                     self._timed_out_hint() if outcome.timed_out else ""))
-
-    def _log_build_error(self, batch: Batch, exc: BaseException, item: Any) -> None:
-        """A log of ``batch`` could not be built: drop it alone, say so once per message.
-
-        The message is the exception's, which may quote the request: the API key and the
-        caller's key (``item``'s) are hidden in it, and in the traceback. A message that
-        cannot be made (its ``__str__`` raises) is said as Python's tracebacks say it:
-        raised here, that error would drop the batch's other logs."""
-        with self._batcher.lock:
-            self._queue.drop_one_locked(batch, "build_error")
-        secrets = _caller_key(item)
-        message = hidden(self._sender.scrub(f"{type(exc).__name__}: {shown(exc)}"),
-                         secrets)
-        if self._build_errors.due(message):
-            self.log_exception(f"readme_metrics: could not build a log, dropping it: "
-                               f"{message}", exc, secrets)
-
-    def log_exception(self, message: str, exc: BaseException,
-                      secrets: Iterable[str] = ()) -> None:
-        """An error line, and the traceback at debug, both scrubbed of the API key (and
-        of ``secrets``).
-
-        Not ``exc_info=``: a handler would format that traceback itself, unscrubbed.
-        """
-        self._logger.error("%s", message)
-        if self._logger.isEnabledFor(logging.DEBUG):
-            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            self._logger.debug("readme_metrics: traceback:\n%s",
-                               hidden(self._sender.scrub(trace), secrets))
-
-
-def _caller_key(item: Any) -> tuple[str, ...]:
-    """The caller's key of a queued ``item`` (its group's id), if it has one."""
-    try:
-        key = item.group.id
-    except Exception:  # an item of another shape (the tests' own): no caller known
-        return ()
-    return (key,) if isinstance(key, str) and key else ()

@@ -29,17 +29,17 @@ post, verdict), :mod:`.transport` (HTTP), :mod:`.resolve` (the API's name looked
 within a deadline), :mod:`.watchdog` (a whole POST within ``timeout``), :mod:`.encode`
 (JSON), :mod:`.policy` (pure decisions), :mod:`.checks` (a black-holed API's return
 noticed without a POST) and :mod:`.process` (exit and fork hooks). Delivery's own
-methods are in five modules: this one (submit, flush, stats), :mod:`.per_process`
-(the state of one process, built and rebuilt after a fork), :mod:`.closing`
-(the exit's post and close, release, and what they gave up on), :mod:`.sender_threads`
-(the background senders' loop and the flush_interval watch) and :mod:`.inline` (sending
-in the calling thread); every decision in them is delegated to the modules named above.
+methods are in six modules: this one (submit, stats, a server's stop marks),
+:mod:`.flushing` (flush), :mod:`.per_process` (the state of one process, built and
+rebuilt after a fork), :mod:`.closing` (the exit's post and close, release, and what
+they gave up on), :mod:`.sender_threads` (the background senders' loop and the
+flush_interval watch) and :mod:`.inline` (sending in the calling thread); every
+decision in them is delegated to the modules named above.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -60,6 +60,7 @@ from readme_metrics.delivery import (
 )
 from readme_metrics.delivery.closing import EARLY, Closing
 from readme_metrics.delivery.closing_interrupt import ClosingInterrupt
+from readme_metrics.delivery.flushing import Flushing
 from readme_metrics.delivery.inline import INLINE_TAKEOVERS, InlineSending
 from readme_metrics.delivery.limits import (
     AUTH_PAUSE,
@@ -78,7 +79,8 @@ Build = Callable[[Any], dict]
 __all__ = ["EARLY", "INLINE_TAKEOVERS", "WORKER_NAME", "Build", "Delivery"]
 
 
-class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSending):
+class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSending,
+               Flushing):
     """Bounded queue + a small pool of senders: batching, retries, bounds and stats.
 
     .. code-block:: python
@@ -297,29 +299,6 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
         <readme_metrics.delivery.stop_mark.holds>`; flaky55)."""
         self._stop_ended = time.monotonic()
 
-    def flush(self, timeout: Optional[float] = None) -> bool:
-        """Send everything queued now, partial batch included; wait up to ``timeout``.
-
-        ``timeout`` defaults to ``config.shutdown_timeout``. Returns True when every log
-        queued before the call was delivered (False on timeout, drops or an auth pause):
-        every log since the last flush's answer, also those already settled when it is
-        called (inline, the request that fills a batch sends it; a background sender may
-        be done before the call) and those the full queue refused, a drop among them
-        answered for once.
-        """
-        if timeout is None:
-            timeout = self.config.shutdown_timeout
-        try:
-            # Beyond TIMEOUT_MAX (float("inf") too) a lock's wait raises OverflowError,
-            # which gave up at once: "as long as it takes" is capped there. NaN waits not.
-            wait = min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
-            delivered = self._flush(time.monotonic() + wait)
-            self._queue_full.say_rest(limited=True)  # (all of them: say_dropped)
-            return delivered
-        except Exception:
-            self._logger.debug("readme_metrics: flush failed", exc_info=True)
-            return False
-
     def say_dropped(self) -> None:
         """Say the logs the full queue dropped that no line said yet, now: after the ASGI
         lifespan's flush at shutdown, which uvicorn ends on SIGTERM with no exit hook
@@ -341,43 +320,3 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
     def __repr__(self) -> str:
         mode = "background" if self._background else "inline"
         return f"<Delivery {mode} to {shown_url(self._transport.url)!r} {self.stats!r}>"
-
-    # -- flush and close ------------------------------------------------------------
-
-    def _flush(self, deadline: float) -> bool:
-        if self._pid != getpid():
-            self._own_process()
-        queue = self._queue
-        with queue.lock:
-            waiter = queue.add_waiter_locked()
-            if waiter is None:
-                # Nothing waiting: was anything dropped since the last answer? During a
-                # 401/403 pause logs are being dropped, so "everything was delivered"
-                # would not be true of the caller's logs either.
-                delivered = not queue.dropped_unanswered_locked()
-                queue.answered_locked(queue.accepted, queue.refused)
-                return delivered and not self._batcher.health.paused_locked()
-            queue.wake.notify_all()
-        self._attempt.release(spared=False)  # POSTs held past their bound: sent again
-        try:
-            if self._background and self._start():
-                if self._batcher.staffing.claim_sender(urgent=True):
-                    self._pool.grow()  # what waits is due now, not after a busy sender
-                with queue.lock:
-                    queue.wait_locked(waiter, deadline)
-            else:
-                # No sender thread (inline mode, or threads can no longer start).
-                while True:
-                    self._send_inline(force=True, deadline=deadline)
-                    with queue.lock:
-                        left = deadline - time.monotonic()
-                        if queue.settled_locked(waiter) or left <= 0:
-                            break
-                        # Another thread holds the inline sender: let it finish.
-                        queue.done.wait(min(left, 0.05))
-            with queue.lock:
-                return queue.settled_locked(waiter) and waiter.ok
-        finally:
-            with queue.lock:
-                queue.waiters.remove(waiter)
-                queue.answered_locked(waiter.target, waiter.refused)

@@ -31,6 +31,7 @@ from tests.support.contract import API_KEY as CONTRACT_API_KEY
 from tests.support.fake_api import Collector, Reply
 from tests.support.logs import assert_api_key_not_logged
 from tests.support.polling import wait_until
+from tests.support.processes import LINE_WAIT
 
 API_KEY = "rdme_delivery_SECRET_key_31337"
 
@@ -137,6 +138,18 @@ def posting(delivery: Delivery, *names: str, timeout: float = 60.0) -> None:
     assert all(delivery.submit(item(name)) for name in names)
     queue = delivery._batcher.queue
     wait_until(lambda: any(batch.sent_at for batch in queue.in_flight), timeout=timeout)
+
+
+def retried_out(make_delivery: MakeDelivery, url: str, **options: Any) -> Delivery:
+    """Logs ``a`` and ``b`` in one batch of 2 posted to ``url``, ``max_attempts`` 2 (and
+    ``max_down_attempts``), ``backoff_base`` 0.05 s: the Delivery once both are
+    dropped."""
+    delivery = make_delivery(url, buffer_length=2, max_attempts=2, max_down_attempts=2,
+                             backoff_base=0.05, **options)
+    for name in ("a", "b"):
+        assert delivery.submit(item(name))
+    wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
+    return delivery
 
 
 @contextlib.contextmanager

@@ -124,3 +124,15 @@ def run_wsgi(app: Any, environ: dict[str, Any]) -> WSGIResult:
     except Exception as exc:
         error = exc
     return WSGIResult(state["status"], state["headers"], b"".join(body), error)
+
+
+def given_back(app: Any, environ: dict[str, Any]) -> tuple[Any, bytes]:
+    """What ``app`` gave back (its iterable itself, closed), and the bytes it held: a
+    call with a ``start_response`` that takes anything."""
+    result = app(environ, lambda status, headers, exc_info=None: None)
+    try:
+        return result, b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
