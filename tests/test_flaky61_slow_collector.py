@@ -3,13 +3,17 @@ later than README_TIMEOUT's 3 s (its thread starved on a loaded machine, load 20
 
 A POST unanswered within ``timeout`` is sent again (SPEC 7, at-least-once: the API may
 have read it), so an inline test counting its logs got one twice. As flaky58's helpers
-do, the fixture gives an inline Delivery's POST ``INLINE_TIMEOUT`` for its answer unless
-the test sets ``timeout`` (the tests whose subject is the timeout, a deadline or a
-retry). The collector here answers 3.5 s late: past the default, within that.
+do, the fixture (and the conftest's ``background_wrap``) gives an inline Delivery's POST
+``INLINE_TIMEOUT`` for its answer unless the test sets ``timeout`` (the tests whose
+subject is the timeout, a deadline or a retry). The collector here answers 3.5 s late:
+past the default, within that.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
+from readme_metrics import MetricsMiddleware
 from tests.support.delivery import (
     MakeDelivery,
     adds_up,
@@ -18,7 +22,8 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
-from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply, describe
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 #: Past README_TIMEOUT's default (3 s), well within INLINE_TIMEOUT.
 LATE = 3.5
@@ -48,3 +53,14 @@ def test_an_inline_delivery_keeps_the_timeout_a_test_sets(
     assert delivery.config.timeout == 0.5
     background = make_delivery(collector.url)
     assert background.config.timeout == 3.0  # the background mode's default, untouched
+
+
+def test_an_inline_background_wrap_counts_one_log_from_a_late_collector(
+        collector: Collector, background_wrap: Callable[..., MetricsMiddleware]) -> None:
+    """The conftest's ``background_wrap`` in inline mode alike (delivery39, delivery63)."""
+    collector.default = Reply(delay=LATE)
+    middleware = background_wrap(buffer_length=1, background_worker_mode=False)
+    assert run_wsgi(middleware, wsgi_environ(path="/late")).status.startswith("200")
+    assert middleware.flush(2 * INLINE_TIMEOUT) is True
+    assert len(collector.logs) == 1, describe(collector.logs)
+    assert middleware.stats["retries"] == 0, middleware.stats
