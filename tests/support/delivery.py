@@ -28,7 +28,7 @@ from readme_metrics.delivery.stretch import Stretch
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
-from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
+from tests.support.fake_api import Collector, Reply, inline_timeout
 from tests.support.logs import assert_api_key_not_logged
 from tests.support.polling import wait_until
 
@@ -177,8 +177,7 @@ def make_delivery_fixture() -> Iterator[MakeDelivery]:
              **options: Any) -> Delivery:
         options.setdefault("flush_interval", 0)
         options.setdefault("shutdown_timeout", 2.0)
-        if not options.get("background_worker_mode", True):
-            options.setdefault("timeout", INLINE_TIMEOUT)
+        inline_timeout(options)
         config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
                                   metrics_api=metrics_api, **options)
         transport = None if direct else Transport(config, direct=False)
