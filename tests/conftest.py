@@ -16,7 +16,7 @@ from readme_metrics.cli.collector import LocalCollector
 from readme_metrics.har import inflation_budget
 from tests.support import bytecode, reaper, schedule, unwaited, worker_crash
 from tests.support.contract import API_KEY, DOCS, caller, inline_options, json_app
-from tests.support.fake_api import Collector
+from tests.support.fake_api import Collector, inline_timeout
 from tests.support.key_site import Site
 from tests.support.transports import assert_key_not_logged, clear_proxy_and_bundle
 
@@ -236,7 +236,8 @@ def inline_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddlewar
 @pytest.fixture
 def background_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddleware]]:
     """``background_wrap(app=json_app, **options)``: MetricsMiddleware in background mode
-    (the default) sending to ``collector``; closed after the test."""
+    (the default) sending to ``collector``; closed after the test. Inline, a POST has
+    ``INLINE_TIMEOUT`` for its answer unless the test sets ``timeout`` (flaky61)."""
     made: list[MetricsMiddleware] = []
 
     def build(app: Any = json_app, **options: Any) -> MetricsMiddleware:
@@ -245,6 +246,7 @@ def background_wrap(collector: Collector) -> Iterator[Callable[..., MetricsMiddl
         options.setdefault("metrics_api", collector.url)
         options.setdefault("base_log_url", DOCS)
         options.setdefault("shutdown_timeout", 2.0)
+        inline_timeout(options)
         middleware = MetricsMiddleware(app, MetricsApiConfig(**options))
         made.append(middleware)
         return middleware

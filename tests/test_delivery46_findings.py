@@ -63,7 +63,8 @@ wrapped = MetricsMiddleware(pets, MetricsApiConfig(
     grouping_function=lambda request: {"api_key": "owlbert-key"},
     # (inline: a POST per request, each sends: its lock, encode and POST swept too)
     background_worker_mode=os.environ.get("LANDING_INLINE") != "1",
-    buffer_length=1 if os.environ.get("LANDING_INLINE") == "1" else 10))
+    buffer_length=1 if os.environ.get("LANDING_INLINE") == "1" else 10,
+    timeout=30))  # (each log once: a late answer past 3 s went twice)
 
 
 def app(environ, start_response):

@@ -44,7 +44,8 @@ _INLINE_SERVER = _ASGI_SERVER.replace(
 ).replace(
     'grouping_function=lambda request: {"api_key": "owlbert-key"}))',
     'grouping_function=lambda request: {"api_key": "owlbert-key"},\n'
-    '    background_worker_mode=False, buffer_length=1))',
+    # (a POST given 30 s, not 3: a late answer to a starved collector is sent again)
+    '    background_worker_mode=False, buffer_length=1, timeout=30))',
 ).replace(
     '    if scope["type"] == "http" and scope["path"] == "/flush":',
     '    if scope["type"] == "http" and scope["path"] == "/state":\n'

@@ -474,7 +474,7 @@ def test_the_librarys_own_post_of_logs_is_not_logged(
     config = MetricsApiConfig(
         api_key="rdme_django_test_key", grouping_function=grouping,
         metrics_api=collector.url, base_log_url=DOCS, background_worker_mode=False,
-        buffer_length=1)
+        buffer_length=1, timeout=INLINE_TIMEOUT)
     with override_settings(README_METRICS_CONFIG=config):
         Client().post("/v1/request", b"[]", content_type="application/json",
                       HTTP_USER_AGENT=USER_AGENT, HTTP_X_API_KEY="k1")

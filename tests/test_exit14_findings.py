@@ -220,7 +220,7 @@ def app(environ, start_response):
 
 middleware = MetricsMiddleware(app, MetricsApiConfig(
     api_key="rdme_exit14_key", metrics_api=sys.argv[1], buffer_length=10,
-    flush_interval=600, background_worker_mode=sys.argv[2] == "1",
+    flush_interval=600, background_worker_mode=sys.argv[2] == "1", timeout=30,
     grouping_function=lambda request: {"api_key": "caller-1"}))
 environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/held", "SERVER_NAME": "127.0.0.1",
            "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",

@@ -95,7 +95,7 @@ PRE_FORK_DROP = textwrap.dedent("""
     middleware = MetricsMiddleware(app, MetricsApiConfig(
         api_key="rdme_odds2_pre_fork_8888", metrics_api=sys.argv[1],
         base_log_url="http://docs.example", buffer_length=10, flush_interval=0.5,
-        background_worker_mode=background,
+        background_worker_mode=background, timeout=30,
         grouping_function=lambda req: {"api_key": "caller-1"}))
     pid = os.fork()
     if pid == 0:

@@ -147,7 +147,7 @@ SMALL_STACK = textwrap.dedent("""
     for background in (False, True):
         middleware = MetricsMiddleware(app, MetricsApiConfig(
             api_key="rdme_odds6_stack_key", metrics_api=url, buffer_length=1,
-            background_worker_mode=background, denylist=["secret"],
+            background_worker_mode=background, denylist=["secret"], timeout=30,
             grouping_function=lambda req: {"api_key": key}))
 
         def send():

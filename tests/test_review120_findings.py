@@ -71,7 +71,7 @@ INLINE_APP = textwrap.dedent("""
     application = MetricsMiddleware(inner, MetricsApiConfig(
         api_key=os.environ["PROJECT_KEY"], metrics_api=os.environ["METRICS_URL"],
         base_log_url="http://docs.example", buffer_length=5000, flush_interval=600,
-        background_worker_mode=False, shutdown_timeout=5,
+        background_worker_mode=False, shutdown_timeout=5, timeout=30,
         grouping_function=lambda req: {"api_key": "caller-120"}))
 """)
 

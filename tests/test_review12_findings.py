@@ -17,7 +17,7 @@ import pytest
 from readme_metrics.masking import mask
 from tests.support.command import app_environment
 from tests.support.contract import exchange
-from tests.support.fake_api import Collector, Reply, basic_auth, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply, basic_auth, free_port
 from tests.support.leaks import strings
 from tests.support.polling import wait_until
 from tests.support.processes import start_server, stop_server
@@ -187,7 +187,7 @@ def _tls_server(kind: str, tmp_path: Path, collector: Collector) -> Iterator[Any
     port = free_port()
     env = app_environment(collector.url, tmp_path, README_API_URL=collector.url,
                           README_BACKGROUND_WORKER_MODE="false", README_BUFFER_LENGTH="1",
-                          README_MAX_BODY_BYTES="1000000")
+                          README_MAX_BODY_BYTES="1000000", README_TIMEOUT=str(INLINE_TIMEOUT))
     cert, key = str(certificates.cert), str(certificates.key)
     argv = ([sys.executable, "tls_app.py", str(port), cert, key] if kind == "werkzeug" else
             [sys.executable, "-m", "gunicorn", "-k", kind.partition("-")[2] or "sync",

@@ -222,7 +222,7 @@ from django.conf import settings
 from readme_metrics import MetricsApiConfig, MetricsMiddleware
 config = MetricsApiConfig(api_key="rdme_django_twice_0001", metrics_api=sys.argv[1],
                           grouping_function=lambda request: {"api_key": "caller-0001"},
-                          buffer_length=1, background_worker_mode=False)
+                          buffer_length=1, background_worker_mode=False, timeout=30)
 settings.configure(DEBUG=False, SECRET_KEY="x", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
                    MIDDLEWARE=["readme_metrics.django.MetricsMiddleware"],
                    README_METRICS_CONFIG=config)

@@ -1482,7 +1482,7 @@ def app(environ, start_response):
 middleware = MetricsMiddleware(app, MetricsApiConfig(
     api_key="rdme_encoder_key", metrics_api=sys.argv[1], base_log_url="https://d.example",
     grouping_function=lambda req: {"api_key": "k-1234", "label": "\\u00e9\\U0001f600"},
-    buffer_length=1, background_worker_mode=False, denylist=["secret"]))
+    buffer_length=1, background_worker_mode=False, denylist=["secret"], timeout=30))
 body = '{"secret": "x", "n": 12345678901234567890, "f": 0.1, "s": "\\u00e9\\U0001f600"}'
 run_wsgi(middleware, wsgi_environ("POST", "/enc", {"Content-Type": "application/json"},
                                   body.encode()))

@@ -28,7 +28,7 @@ from readme_metrics.delivery.stretch import Stretch
 from readme_metrics.delivery.transport import Transport
 from readme_metrics.exchange import Exchange, Group
 from tests.support.contract import API_KEY as CONTRACT_API_KEY
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import Collector, Reply, inline_timeout
 from tests.support.logs import assert_api_key_not_logged
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
@@ -176,7 +176,10 @@ def never_fixture() -> Iterator[threading.Event]:
 @pytest.fixture(name="make_delivery")
 def make_delivery_fixture() -> Iterator[MakeDelivery]:
     """Delivery factory with test-sized retry timings; closes them all afterwards.
-    ``direct=False`` posts on the requests route (the direct one is the default's)."""
+    ``direct=False`` posts on the requests route (the direct one is the default's). An
+    inline Delivery's POST has ``INLINE_TIMEOUT`` for its answer unless the test sets
+    ``timeout`` (flaky61, as flaky58's helpers): past the default 3 s, a collector
+    starved on a loaded machine had the log sent twice (at-least-once, SPEC 7)."""
     made: list[Delivery] = []
     transports: list[Transport] = []
 
@@ -187,6 +190,7 @@ def make_delivery_fixture() -> Iterator[MakeDelivery]:
              **options: Any) -> Delivery:
         options.setdefault("flush_interval", 0)
         options.setdefault("shutdown_timeout", 2.0)
+        inline_timeout(options)
         config = MetricsApiConfig(api_key=API_KEY, grouping_function=lambda req: None,
                                   metrics_api=metrics_api, **options)
         transport = None if direct else Transport(config, direct=False)

@@ -22,7 +22,7 @@ from tests.support.polling import PATIENCE, SERVE_POLL
 from tests.support.ports import free_port, free_ports
 
 __all__ = ["INLINE_TIMEOUT", "Collector", "LogsMissing", "Received", "Reply", "basic_auth",
-           "describe", "free_port", "free_ports"]
+           "describe", "free_port", "free_ports", "inline_timeout"]
 
 #: The ``timeout`` of a middleware whose test counts the logs a collector got and is not
 #: about timeouts. A POST answered past README_TIMEOUT's 3 s (this collector's thread
@@ -30,6 +30,14 @@ __all__ = ["INLINE_TIMEOUT", "Collector", "LogsMissing", "Received", "Reply", "b
 #: it: two logs for one exchange, at-least-once delivery as documented. 30 s keeps a real
 #: duplicate (a log sent twice with the answer in time) in sight.
 INLINE_TIMEOUT = 30.0
+
+
+def inline_timeout(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of a config (or a Delivery) given ``INLINE_TIMEOUT`` where they are
+    inline and set no ``timeout`` of their own: a fixture's (flaky61)."""
+    if not options.get("background_worker_mode", True):
+        options.setdefault("timeout", INLINE_TIMEOUT)
+    return options
 
 
 class LogsMissing(AssertionError):

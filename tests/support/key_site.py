@@ -13,7 +13,7 @@ from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.asgi import MetricsMiddleware as AsgiMetricsMiddleware
 from readme_metrics.masking import mask
 from tests.support.asgi import body_messages, http_scope, run
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.leaks import found_unmasked
 from tests.support.wsgi import run_wsgi, wsgi_environ
 
@@ -71,7 +71,7 @@ class Site:
         self.batch = b""
         config = MetricsApiConfig(api_key="rdme_leak4_key", metrics_api=collector.url,
                                   grouping_function=self.caller, buffer_length=1,
-                                  background_worker_mode=False)
+                                  background_worker_mode=False, timeout=INLINE_TIMEOUT)
         self.middleware: Any = (MetricsMiddleware(app, config) if kind == "wsgi"
                                 else AsgiMetricsMiddleware(asgi_app, config))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.command import app_environment
-from tests.support.fake_api import Collector, LogsMissing
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, LogsMissing
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -37,6 +37,8 @@ def landed(site: str, server: list[str], route: str, collector: Collector, tmp_p
     -m``, the port as ``{port}``) with ``variables`` in its environment, asked for
     ``route`` (its ``/quick`` first, to know it serves): what the client got, what the
     server printed, and the response of ``route``'s log (the two logs valid HARs)."""
+    # Each log once: a POST answered past README_TIMEOUT's 3 s went twice (flaky61).
+    variables.setdefault("README_TIMEOUT", str(INLINE_TIMEOUT))
     (tmp_path / "served_site.py").write_text(site)
     port = free_port()
     err_path = tmp_path / "err"
