@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from tests.support.command import REPO_ROOT, app_environment
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import PATIENCE
 from tests.support.processes import run_command, start_server
@@ -856,7 +856,9 @@ def test_sigterm_loses_the_last_logs_unless_the_app_makes_it_an_exit(
         app = tmp_path / "app.py"
         main = 'if __name__ == "__main__":'
         app.write_text(app.read_text().replace(main, f"{sigterm_advice()}\n\n{main}"))
-    env = app_environment(collector.url)  # flush_interval stays 5 s: the log waits
+    # flush_interval stays 5 s: the log waits. A POST answered past the 3 s default
+    # timeout under load was sent again by the exit flush, one log twice (review152).
+    env = app_environment(collector.url, README_TIMEOUT=str(INLINE_TIMEOUT))
     log = tmp_path / "app-output.txt"
     proc = _start_app(command, tmp_path, env, port, log)
     try:
@@ -1169,7 +1171,9 @@ def test_the_django_example_sends_its_last_logs_when_uvicorn_stops(
 
     cwd = EXAMPLES / "django"
     port = free_port()
-    env = app_environment(collector.url)  # flush_interval stays 5 s: the log waits
+    # flush_interval stays 5 s: the log waits. A POST answered past the 3 s default
+    # timeout under load was sent again by the exit flush, one log twice (review152).
+    env = app_environment(collector.url, README_TIMEOUT=str(INLINE_TIMEOUT))
     log = tmp_path / "app-output.txt"
     answer = _get_then_sigterm([sys.executable, "-m", "uvicorn", "--port", str(port),
                                 "exampleproject.asgi:application"], cwd, env, port, log,
