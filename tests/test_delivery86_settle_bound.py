@@ -43,15 +43,15 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
 )
 from tests.support.fake_api import Collector
 from tests.support.gunicorn_close import answers
+from tests.support.held_head import (  # noqa: F401 (the fixture)
+    closed_as_the_head_came,
+    head_then_held_fixture,
+)
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
 from tests.support.processes import LINE_WAIT, start_server, stop_for_output
 from tests.support.watchdog_points import GUARD, ROUTES
 from tests.test_delivery33_findings import held_after_the_post
-from tests.test_delivery81_honest_counts import (  # noqa: F401 (the fixture)
-    closed_as_the_head_came,
-    head_then_held,
-)
 
 #: A close this short, with a POST it cannot cut: its end is all of it.
 TINY = 0.2
