@@ -95,7 +95,15 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     log's budget of such reading (:mod:`.header_reading`, review152). A special scheme's
     separators other than ``//`` (``https:\\\\ada:pw@h/``, ``https:///ada:pw@h/``,
     ``https:ada:pw@h/``) are read as a browser reads them, as ``//`` (review152: each
-    sent the password)."""
+    sent the password). A tab (or a line break) is read as a WHATWG parser reads it,
+    removed wherever it is: ``https:\t//ada:pw@h/`` goes to ``h`` with the password
+    (review153: it was sent); a value whose reading without them hides something is
+    logged as read."""
+    if "\t" in value or "\n" in value or "\r" in value:
+        read_as = value.replace("\t", "").replace("\n", "").replace("\r", "")
+        hidden = url_header_hidden(read_as, hide, left)
+        if hidden != read_as:
+            return hidden
     lenient = _LENIENT.match(value)
     if lenient is not None:
         head = lenient.group()
