@@ -12,13 +12,22 @@ hostile63, delivery86, newcomer46, house54, flaky61).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics.har.build import build_entry
 from readme_metrics.har.redaction import Redactor
+from tests.support.delivery import (  # noqa: F401 - ``make_delivery``
+    MakeDelivery,
+    item,
+    make_delivery_fixture,
+)
 from tests.support.exchanges import make_exchange
+from tests.support.fake_api import Collector, Reply
+from tests.support.polling import wait_until
 
 SECRET = "pw7731secret"
 DENY = Redactor(denylist=["password"])
@@ -73,3 +82,24 @@ def test_tabs_anywhere_send_no_password(url: str, at: list[int], tab: str) -> No
         url = url[:place] + tab + url[place:]
     logged = _logged("Location", url)
     assert SECRET not in logged.translate({9: None, 10: None, 13: None}), logged
+
+
+PAUSE = 0.5
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
+def test_after_an_auth_pause_a_delivered_log_gets_its_header(
+        collector: Collector, make_delivery: MakeDelivery, background: bool) -> None:
+    """Failed before: 1 of 2 (inline: ``accepting`` False after the pause, till a log
+    was put; in the background a sender's look at the pause's end cleared it)."""
+    collector.replies.append(Reply(status=401))
+    delivery = make_delivery(collector.url, buffer_length=1, auth_pause=PAUSE,
+                             background_worker_mode=background)
+    began = time.monotonic()
+    delivery.submit(item("refused"))
+    wait_until(lambda: delivery.stats["dropped_auth"] == 1)
+    time.sleep(max(0.0, began + PAUSE + 0.2 - time.monotonic()))  # the pause is over
+    assert delivery.accepting is True
+    assert delivery.submit(item("after")) is True
+    delivery.flush(10.0)  # (False: it answers for the refused log too)
+    assert [log["_id"] for log in collector.wait_for_logs(1)] == ["after"]
