@@ -13,6 +13,7 @@ hostile63, delivery86, newcomer46, house54, flaky61).
 from __future__ import annotations
 
 import time
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import given, settings
@@ -82,6 +83,29 @@ def test_tabs_anywhere_send_no_password(url: str, at: list[int], tab: str) -> No
         url = url[:place] + tab + url[place:]
     logged = _logged("Location", url)
     assert SECRET not in logged.translate({9: None, 10: None, 13: None}), logged
+
+
+LENIENT = [f"https:ada:{SECRET}@h/", f"https:\\\\ada:{SECRET}@h/",
+           f"https:///ada:{SECRET}@h/", f"https:/ada:{SECRET}@h/", f"WSS:ada:{SECRET}@h"]
+
+
+@pytest.mark.parametrize("lists", ["none", "deny"])
+@pytest.mark.parametrize("times", [1, 2])
+@pytest.mark.parametrize("url", LENIENT)
+def test_a_special_schemes_other_separators_encoded_send_no_password(
+        url: str, times: int, lists: str) -> None:
+    """Failed before: 20 of 20."""
+    value = url
+    for _ in range(times):
+        value = quote(value, safe="")
+    logged = _logged("Referer", value, DENY if lists == "deny" else None)
+    assert SECRET not in unquote(unquote(logged)), logged
+    assert "h" in unquote(unquote(logged)).rpartition("@")[2]  # the host kept
+
+
+@pytest.mark.parametrize("url", ["https:example.com/a@b", "https://example.com/?e=a@b"])
+def test_an_encoded_url_with_no_password_is_kept(url: str) -> None:
+    assert _logged("Referer", quote(url, safe="")) == quote(url, safe="")
 
 
 PAUSE = 0.5
