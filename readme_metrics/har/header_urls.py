@@ -105,9 +105,9 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         if hidden != read_as:
             return hidden
     if _ENCODED_LEAD.match(value) is not None:
-        hidden = _encoded_lenient_hidden(value, hide, left)
-        if hidden is not None:
-            return hidden
+        decoded = _encoded_lenient_hidden(value, hide, left)
+        if decoded is not None:
+            return decoded
     lenient = _LENIENT.match(value)
     if lenient is not None:
         head = lenient.group()
