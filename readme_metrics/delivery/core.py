@@ -232,10 +232,13 @@ class Delivery(PerProcess, Closing, ClosingInterrupt, SenderThreads, InlineSendi
     def accepting(self) -> bool:
         """False when a log submitted now is dropped: once closed (close() or the exit
         hook), while the queue is full and during a 401/403 pause (read without the lock:
-        a best guess, wrong only towards leaving a header out). (Written out where a
-        request asks it: the capture's x-documentation-url, cpu27.)"""
+        a best guess, wrong only towards leaving a header out; a pause's end read off the
+        clock). (Written out where a request asks it: the capture's x-documentation-url,
+        cpu27, which asks this when its own reading says no.)"""
         batcher = self._batcher
-        return not (batcher.closed or batcher.queue.refusing or batcher.health.paused_until)
+        health = batcher.health
+        return not (batcher.closed or batcher.queue.refusing
+                    or health.paused_until and health.pausing())
 
     def post_now(self) -> None:
         """Background mode: the senders post what waits now, a partial batch too,

@@ -90,6 +90,14 @@ class ApiHealth:
             self.paused_until = 0.0  # over: the hot path stops reading the clock
         return bool(self.paused_until)
 
+    def pausing(self) -> bool:
+        """True during a 401/403 pause, read without the lock (the request path's
+        x-documentation-url): a pause that is over is none, though ``paused_until`` is
+        cleared only by the next log put or sender's look (review153: inline, the first
+        requests after a pause got no header, their logs delivered)."""
+        until = self.paused_until
+        return bool(until) and self._clock() < until
+
     def probing_locked(self, now: float,
                        in_flight: Iterable[Batch]) -> tuple[bool, Optional[float]]:
         """While the API is taken for down, with POSTs ``in_flight``: whether a probe

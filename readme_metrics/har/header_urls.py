@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Callable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
@@ -95,7 +95,19 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     log's budget of such reading (:mod:`.header_reading`, review152). A special scheme's
     separators other than ``//`` (``https:\\\\ada:pw@h/``, ``https:///ada:pw@h/``,
     ``https:ada:pw@h/``) are read as a browser reads them, as ``//`` (review152: each
-    sent the password)."""
+    sent the password). A tab (or a line break) is read as a WHATWG parser reads it,
+    removed wherever it is: ``https:\t//ada:pw@h/`` goes to ``h`` with the password
+    (review153: it was sent); a value whose reading without them hides something is
+    logged as read."""
+    if "\t" in value or "\n" in value or "\r" in value:
+        read_as = value.replace("\t", "").replace("\n", "").replace("\r", "")
+        hidden = url_header_hidden(read_as, hide, left)
+        if hidden != read_as:
+            return hidden
+    if _ENCODED_LEAD.match(value) is not None:
+        decoded = _encoded_lenient_hidden(value, hide, left)
+        if decoded is not None:
+            return decoded
     lenient = _LENIENT.match(value)
     if lenient is not None:
         head = lenient.group()
@@ -107,6 +119,34 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         return _bare_authority_hidden(read(value), hide or masked_userinfo)
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
     return read(hidden)
+
+
+#: A special scheme then its ``:`` percent-encoded, once or twice (group 1: twice).
+_ENCODED_LEAD = lazy_compile(r"(?i)(?:https?|wss?|ftp)%(25)?3a")
+
+
+def _encoded_lenient_hidden(value: str, hide: Optional[Callable[[str], str]],
+                            left: Optional[list[int]]) -> Optional[str]:
+    """A URL header's ``value`` wholly percent-encoded (once or twice) whose special
+    scheme's separators are no ``//`` (``https%3Aada%3Apw%40h``, ``https%3A%5C%5C...``,
+    ``https%3A%2F%2F%2F...``: the text readers read ``//`` alone, review152's spellings
+    were sent encoded, review153) with its decoded URL's password hidden, encoded as it
+    was; None if nothing is hidden so. Counted against ``left`` (hidden whole past it):
+    decoding costs a call or two an escape."""
+    if left is not None:
+        if len(value) > left[0]:
+            left[0] = 0
+            return redacted(value)
+        left[0] -= len(value)
+    twice = _ENCODED_LEAD.match(value).group(1) is not None  # type: ignore[union-attr]
+    decoded = unquote(unquote(value)) if twice else unquote(value)
+    if _LENIENT.match(decoded) is None:
+        return None
+    hidden = url_header_hidden(decoded, hide, left)
+    if hidden == decoded:
+        return None
+    hidden = quote(hidden, safe="")
+    return quote(hidden, safe="") if twice else hidden
 
 
 #: What a client reads before the authority of a value that is no URL as written: a
