@@ -28,7 +28,8 @@
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
   wrapped ``send``), ``asgi_end.py`` (its grouping call and its log),
   ``asgi_receive.py`` (its request side: the wrapped ``receive``, reading an unread body
-  ahead; ``asgi_watch.py``: waiting for its rest with the server's reading paused,
+  ahead; ``asgi_receive_within.py``: one message within a time, under asyncio or trio;
+  ``asgi_watch.py``: waiting for its rest with the server's reading paused,
   ``server_reading.py``: the pause and the hold after it) and
   ``asgi_scope.py`` (reading an ASGI scope).
 

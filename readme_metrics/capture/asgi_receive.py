@@ -7,7 +7,8 @@ client, and is owed to the app if it asks later: its next ``receive()`` gets wha
 read ahead first, and never reads beside a read ahead still in flight (a server's queue
 would hand the next message to one reader and the one after to the other). Under
 asyncio a read ahead is a task of its own; under trio, which has no neutral way to start
-one, it runs in the caller's task within a cancel scope.
+one, it runs in the caller's task within a cancel scope. One message read within a
+time (asyncio's or trio's) is :mod:`.asgi_receive_within`'s.
 
 :class:`RequestSide` is the base of :class:`~.asgi_end.LogSide` (the grouping call and the
 log), itself the base of :class:`~.asgi_exchange.ASGIExchange` (the response side).
@@ -23,6 +24,12 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from readme_metrics.asgi_types import Message, Receive, Send
 from readme_metrics.capture.asgi_eager import eager_future, if_no_wait
 from readme_metrics.capture.asgi_outlive import running_trio
+from readme_metrics.capture.asgi_receive_within import (
+    TrioRead,
+    receive_within,
+    running_asyncio_loop,
+    trio_within,
+)
 from readme_metrics.capture.asgi_server_quirks import ends_receive_with_response
 from readme_metrics.capture.asgi_servers import (
     server_transport,
@@ -30,7 +37,7 @@ from readme_metrics.capture.asgi_servers import (
     uvicorn_half_closed,
     uvicorn_unread,
 )
-from readme_metrics.capture.asgi_watch import TURNS, watched_within
+from readme_metrics.capture.asgi_watch import watched_within
 from readme_metrics.capture.tls_feed import Owed
 from readme_metrics.capture.tls_records import past_body
 
@@ -47,72 +54,6 @@ __all__ = ["GRACE", "Message", "Receive", "RequestSide", "Send", "receive_within
 # another thread (granian). A client that declared more than it sends delays the end of
 # its response by at most this; nothing is ever waited for beyond it.
 GRACE = 0.005
-_TURNS = TURNS  # event loop turns given to a receive() even when the grace is used up
-
-
-def running_asyncio_loop() -> Optional[asyncio.AbstractEventLoop]:
-    """The running asyncio loop; None under another event loop (trio)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-async def receive_within(receive: Receive, timeout: float) -> Optional[Message]:
-    """One message from ``receive`` if it comes within ``timeout`` seconds, else None.
-
-    Cancelling a pending ``receive()`` is safe with the servers' implementations
-    (uvicorn waits on an event, hypercorn and granian on a queue): nothing is consumed.
-    Without a running asyncio loop: None at once (``ensure_future`` would park the task
-    on a new, never-run loop; under trio, see :func:`_trio_within`).
-    """
-    if running_asyncio_loop() is None:
-        return None
-    task = asyncio.ensure_future(receive())
-    for _ in range(_TURNS):
-        if task.done():
-            break
-        await asyncio.sleep(0)
-    if not task.done() and timeout > 0:
-        await asyncio.wait([task], timeout=timeout)
-    if not task.done():
-        task.cancel()
-        await asyncio.wait([task])
-    if task.cancelled() or task.exception() is not None:
-        return None
-    return task.result()
-
-
-async def _trio_within(trio: Any, receive: Receive, timeout: float) -> Optional[Message]:
-    """:func:`receive_within` under trio: ``receive()`` in a cancel scope of our own,
-    cancelled at ``timeout``, or once the tasks ready to run have run (as asyncio's
-    turns) when no time is left; a cancellation from outside goes on. hypercorn's trio
-    worker receives from a trio memory channel: a receive cancelled consumes nothing."""
-    with trio.CancelScope() as scope:
-        if timeout > 0:
-            scope.deadline = trio.current_time() + timeout
-        else:
-            trio.lowlevel.current_trio_token().run_sync_soon(scope.cancel)
-        return await receive()
-    return None
-
-
-class _TrioRead:
-    """A read ahead in flight under trio, done once its message (if any) is queued."""
-
-    __slots__ = ("_done",)
-
-    def __init__(self, trio: Any) -> None:
-        self._done = trio.Event()
-
-    def done(self) -> bool:
-        return bool(self._done.is_set())
-
-    def end(self) -> None:
-        self._done.set()
-
-    async def wait(self) -> None:
-        await self._done.wait()
 
 
 class RequestSide:
@@ -137,7 +78,7 @@ class RequestSide:
         # exchanges read nothing ahead), until then an empty tuple.
         self._pending: Union[deque[Message], tuple[()]] = ()
         self._receiving = 0  # receive() calls in flight
-        # Our last read ahead: a task (asyncio) or a _TrioRead (trio).
+        # Our last read ahead: a task (asyncio) or a TrioRead (trio).
         self._reading: Optional[Any] = None
         self._disconnected = False
         # "Expect: 100-continue": reading the body before the response head is written
@@ -192,7 +133,7 @@ class RequestSide:
             # read ahead stops there.
             self._receiving += 1
             try:
-                if isinstance(reading, _TrioRead):
+                if isinstance(reading, TrioRead):
                     await reading.wait()
                 else:
                     await asyncio.wait([reading])
@@ -247,10 +188,10 @@ class RequestSide:
     async def _trio_read_ahead(self, trio: Any, timeout: float) -> Optional[Message]:
         """The next message within ``timeout`` (None without), owed to the app, read in
         this task: trio has no neutral way to start one. The app's ``receive`` in
-        another task waits for it (:class:`_TrioRead`) rather than reading beside it."""
-        reading = self._reading = _TrioRead(trio)
+        another task waits for it (:class:`.TrioRead`) rather than reading beside it."""
+        reading = self._reading = TrioRead(trio)
         try:
-            message = await _trio_within(trio, self._pull, timeout)
+            message = await trio_within(trio, self._pull, timeout)
             if message is not None:
                 self._owe(message)
             return message

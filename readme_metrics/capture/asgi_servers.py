@@ -17,7 +17,8 @@ raise: a server that is not the one looked for, or a version built otherwise, re
   (or reset it), as hypercorn's open connection read it, read or not by hypercorn itself.
 - :func:`hypercorn_started`: whether a hypercorn stream's response started.
 - :func:`uvicorn_half_closed`: whether uvicorn's client has shut its side, which
-  uvicorn takes for a disconnect at its next read.
+  uvicorn takes for a disconnect at its next read (:mod:`.asgi_uvicorn`'s, as is
+  :func:`uvicorn_unread`: importable from here as before).
 - :func:`hypercorn_half_closed`: whether hypercorn's HTTP/1 client has shut its side,
   which hypercorn, at its next read, answers with its own 400 when the body is short.
 - :func:`uvicorn_unread`: what uvicorn's client sent that uvicorn has not read yet,
@@ -39,6 +40,11 @@ from readme_metrics.capture.asgi_own_send import (
     is_daphne_send,
     own_send,
     server_send,
+)
+from readme_metrics.capture.asgi_uvicorn import (
+    uvicorn_half_closed,
+    uvicorn_transport,
+    uvicorn_unread,
 )
 
 __all__ = ["SERVER_CLASSES", "hypercorn_client_ended", "hypercorn_connection",
@@ -224,40 +230,6 @@ def hypercorn_started(stream: Any) -> Optional[bool]:
     return None if state.__class__ is not str else state != "REQUEST"
 
 
-def _uvicorn_transport(receive: Any) -> Any:
-    """The transport of the uvicorn request cycle whose ``receive`` this is; None for
-    another server, a uvicorn built otherwise, or once the transport is closing."""
-    if not type(getattr(receive, "__self__", None)).__module__.startswith("uvicorn."):
-        return None
-    transport = getattr(receive.__self__, "transport", None)
-    if transport is None or transport.is_closing():
-        return None
-    return transport
-
-
-def uvicorn_half_closed(receive: Any) -> bool:
-    """Whether the client of the uvicorn request cycle whose ``receive`` this is has
-    shut its side of the connection (``shutdown(SHUT_WR)``) or reset it, before uvicorn
-    read that: at its next read (the event loop's next turn) uvicorn takes it for a
-    disconnect and drops whatever the app sends after, though a half-closed client
-    still reads the answer (the bare app's, sent without a wait, reached it). False
-    once uvicorn is closing the connection itself, for any other server, or a uvicorn
-    built otherwise."""
-    try:
-        # (No transport while closing already: uvicorn answered the request itself, a
-        # malformed body's 400, or is done with it; its disconnect comes at the next
-        # turn, and tells the log what the client got.)
-        transport = _uvicorn_transport(receive)
-        if transport is None:
-            return False
-        from readme_metrics.capture.sockets import peer_done  # a rare path: lazily
-
-        sock = transport.get_extra_info("socket")
-        return sock is not None and sock.fileno() >= 0 and peer_done(sock)
-    except Exception:  # noqa: BLE001 - another version's insides: nothing known
-        return False
-
-
 def server_transport(receive: Any, stream: Any) -> Any:
     """The asyncio transport the server reads this exchange's HTTP/1 connection
     through: uvicorn's (found from its ``receive``), or hypercorn's asyncio worker's
@@ -265,7 +237,7 @@ def server_transport(receive: Any, stream: Any) -> Any:
     and 3 (a connection of many streams), hypercorn's trio worker, a server built
     otherwise, a transport with no socket, or once the transport is closing."""
     try:
-        transport = _uvicorn_transport(receive)
+        transport = uvicorn_transport(receive)
         if transport is not None:
             return transport if transport.get_extra_info("socket") is not None else None
         if not type(stream).__module__.startswith("hypercorn."):
@@ -358,30 +330,3 @@ def trio_ready(receive: Any) -> Any:
             return None
     except Exception:  # noqa: BLE001 - another version's insides: nothing known
         return None
-
-
-def uvicorn_unread(receive: Any, want: int, keep: int) -> tuple[bytes, int]:
-    """What the client of the uvicorn request cycle whose ``receive`` this is sent and
-    uvicorn has not read yet, left in place (uvicorn reads it itself, or drops it at the
-    disconnect): (its first ``keep`` bytes at most, how many of ``want`` bytes are
-    there). Read through a duplicate of the socket's descriptor, without a turn of the
-    event loop. (b"", 0) over TLS (the socket holds ciphertext), for another server, a
-    uvicorn built otherwise, or when the socket is gone."""
-    from readme_metrics.capture.sockets import peek_copy, unread_bytes  # rare: lazily
-
-    try:
-        transport = _uvicorn_transport(receive)
-        if transport is None or transport.get_extra_info("sslcontext") is not None:
-            return b"", 0
-        sock = transport.get_extra_info("socket")
-        if sock is None or sock.fileno() < 0:
-            return b"", 0
-        there = min(unread_bytes(sock.fileno()), want)
-        if there <= 0:
-            return b"", 0
-        if keep <= 0:
-            return b"", there
-        kept = peek_copy(sock, min(keep, there))
-        return kept, max(there, len(kept))
-    except Exception:  # noqa: BLE001 - another version's insides: nothing known
-        return b"", 0

@@ -17,7 +17,7 @@ take SIGINT and SIGTERM, with a wakeup fd (``signal.set_wakeup_fd``) that a thre
 reads, whatever the main thread is doing (in uWSGI's C code, or in the app's). That
 thread runs the library's exit (``process.close_all``: the request in flight logged as
 far as it went, every log sent within ``shutdown_timeout`` and the mercy, what is not
-said), then ends the worker as uWSGI's handler does (:func:`_end_me`). Not blocking the
+said), then ends the worker as uWSGI's handler does (:func:`.uwsgi_end.end_me`). Not blocking the
 signals instead: a mask passes to every process the app starts (``subprocess``), which
 SIGTERM then no longer stops. SIGHUP (the graceful reload) and the rest are uWSGI's as
 they were; a handler the app sets (``signal.signal``) gets the signal instead; with a
@@ -46,7 +46,6 @@ outside uWSGI. Never raises.
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
 import sys
@@ -54,15 +53,15 @@ import threading
 from typing import Any, Callable, Optional
 
 from readme_metrics.delivery import c_signals, main_thread, uwsgi_exit
-from readme_metrics.delivery.uwsgi_exit import busy, in_async
+from readme_metrics.delivery.uwsgi_end import END_CODE
+from readme_metrics.delivery.uwsgi_end import end_me as _end_me
+from readme_metrics.delivery.uwsgi_exit import busy
 from readme_metrics.threads import start_thread
 
 __all__ = ["END_CODE", "STOPS", "arm", "busy", "install"]
 
 #: The signals uWSGI's worker ends on (``end_me``).
 STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
-#: ``end_me``'s exit status (uWSGI's ``UWSGI_END_CODE``).
-END_CODE = 30
 
 _close: Optional[Callable[[], None]] = None
 #: True once this process lineage looked (uWSGI forks its workers in C, after the master
@@ -335,50 +334,10 @@ def _wait(read: int) -> None:
 
 
 def _stopped() -> None:
-    """The library's exit (``close_all``), then the worker's end (:func:`_end_me`)."""
+    """The library's exit (``close_all``), then the worker's end (:func:`.uwsgi_end.end_me`)."""
     try:
         if _close is not None:
             _close()
     except BaseException:  # noqa: BLE001 - (close_all never raises; a second SIGINT)
         pass
     _end_me()
-
-
-def _end_me() -> None:
-    """What uWSGI's ``end_me`` does, ``exit(30)``, from this thread: its python plugin's
-    exit calls ``uwsgi.atexit``, then ``Py_Finalize`` (the app's threads waited for, then
-    ``atexit``; not under ``--skip-atexit-teardown``), only when the worker is not in a
-    request, and not in async mode. Not
-    ``exit()`` itself: ``Py_Finalize`` from a thread other than the main one waits for
-    the main thread to end, which never comes (the worker hung until the master's
-    mercy)."""
-    try:
-        uwsgi, options = uwsgi_exit.uwsgi_options()
-        if uwsgi is not None and not busy(uwsgi) and not in_async(options):
-            at_uwsgi_exit = getattr(uwsgi, "atexit", None)
-            if callable(at_uwsgi_exit):
-                at_uwsgi_exit()
-            if not uwsgi_exit.given(options, "skip-atexit-teardown"):
-                _join_threads()
-                atexit._run_exitfuncs()
-    except BaseException:  # noqa: BLE001 - an app's exit function that raised: ended all the same
-        pass
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-    os._exit(END_CODE)
-
-
-def _join_threads() -> None:
-    """What ``Py_Finalize`` does first (``threading._shutdown``), from this thread: the
-    functions ``threading`` runs at the exit (an executor's: its threads told to end),
-    then the wait for the app's threads that are not daemons (review119: their work was
-    cut; uWSGI's exit had waited, up to the master's mercy)."""
-    for call in reversed(list(getattr(threading, "_threading_atexits", ()))):
-        call()
-    me, main = threading.current_thread(), threading.main_thread()
-    for thread in threading.enumerate():
-        if thread is not me and thread is not main and not thread.daemon:
-            thread.join()

@@ -1,16 +1,22 @@
 """Cookie and Set-Cookie values with the value of each cookie the lists redact replaced.
 
-A cookie after a "," counts too; :mod:`.headers` applies these before masking.
+A cookie after a "," counts too; :mod:`.headers` applies these before masking
+(:func:`header_cookies_redacted`, by the header's name; moved from there, as is).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
+from readme_metrics.har.header_names import lower
 from readme_metrics.har.redaction import redacted
 
-__all__ = ["REQUEST_COOKIE", "cookies_redacted", "folded_cookies_redacted"]
+if TYPE_CHECKING:
+    from readme_metrics.har.redaction import Redactor
+
+__all__ = ["REQUEST_COOKIE", "cookies_redacted", "folded_cookies_redacted",
+           "header_cookies_redacted"]
 
 
 # A cookie after a "," in a Set-Cookie value: "sid=abc, password=...". RFC 6265 forbids
@@ -56,3 +62,33 @@ def cookies_redacted(value: str, redacts: Callable[[str], bool],
         out += value[written:cookie.start(3)], redacted(value[cookie.start(3):end].strip())
         written = end
     return "".join(out) + value[written:] if out else value
+
+
+def header_cookies_redacted(name: str, value: str, redactor: Optional[Redactor]) -> str:
+    """A Cookie/Set-Cookie value with the denylisted cookies' values replaced (a header
+    ``name`` of either, in any case, "_" for "-"; any other value as it is).
+
+    Applied before masking: the mask ends with the value's last four characters, which
+    would otherwise show (part of) a denylisted cookie's value whenever it comes last.
+    A header the allowlist lets through is masked as it is, as any allowed credential.
+    """
+    if redactor is None:
+        return value
+    lowered = lower(name).replace("_", "-")
+    if lowered in ("cookie", "cookie2"):
+        # (Most Cookie headers name no denied cookie: one look at the whole value, not a
+        # Python call per cookie.)
+        return cookies_redacted(value, redactor.denies) if redactor.may_deny(value) else value
+    if lowered == "set-cookie":
+        if "," in value:
+            value = folded_cookies_redacted(value, redactor.denies)
+        first, semicolon, attributes = value.partition(";")  # attributes are no cookies
+        cookie, equals, cookie_value = first.partition("=")
+        if equals and redactor.denies(cookie.strip()):
+            return f"{cookie}={redacted(cookie_value.strip())}{semicolon}{attributes}"
+        return value
+    if lowered == "set-cookie2":
+        # RFC 2965: several cookies, each with its attributes, separated by ",".
+        return ",".join(header_cookies_redacted("set-cookie", cookie, redactor)
+                        for cookie in value.split(","))
+    return value

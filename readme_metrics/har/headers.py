@@ -8,7 +8,7 @@ and a redacted value is never masked again. Nothing here raises, whatever the he
 hold. The HAR cookie records are :mod:`~readme_metrics.har.cookies`'; the cookies
 redacted in a Cookie or Set-Cookie value are :mod:`.cookie_values`', the URLs in
 header values (userinfo, Link targets) :mod:`.header_urls`', the names lowered once
-:mod:`.header_names`'.
+:mod:`.header_names`', the caller's key masked in a header's name :mod:`.header_key_name`'.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.base64_starts import ZLIB_START, zlib_pair_in
 from readme_metrics.har.cookie_values import REQUEST_COOKIE as _REQUEST_COOKIE
 from readme_metrics.har.cookie_values import cookies_redacted, folded_cookies_redacted
+from readme_metrics.har.cookie_values import header_cookies_redacted as _without_redacted_cookies
 from readme_metrics.har.credential_headers import CREDENTIAL_HEADERS, credential_header
 from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
+from readme_metrics.har.header_key_name import keyless_name as _keyless_name
 from readme_metrics.har.header_names import LOWER_MAX as _LOWER_MAX
 from readme_metrics.har.header_names import LOWERED, header, lower
 from readme_metrics.har.header_reading import MOST_READ, hidden_within
@@ -34,7 +36,6 @@ from readme_metrics.har.header_urls import masked_authority as _masked_authority
 from readme_metrics.har.header_urls import unkeyed_hidden as _unkeyed_hidden
 from readme_metrics.har.header_urls import url_header_hidden as _url_header_hidden
 from readme_metrics.har.key_base64 import masked_base64_runs
-from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_percent import masked_encoded_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
 from readme_metrics.har.redaction import Redactor, redacted
@@ -42,7 +43,8 @@ from readme_metrics.har.subprotocols import SUBPROTOCOL_HEADER, masked_subprotoc
 from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 
 # (the cookie values moved to cookie_values, the URLs in values to header_urls, the
-# names lowered to header_names: importable from here as before)
+# names lowered to header_names, the key in names to header_key_name: importable from
+# here as before)
 __all__ = [
     "AUTHORITY_HEADERS", "LINK_TARGET", "LOWERED", "MASKED_HEADERS", "_REQUEST_COOKIE",
     "cookies_redacted", "folded_cookies_redacted", "header", "headers", "hidden_userinfo",
@@ -70,35 +72,6 @@ RAW_COOKIE = "raw cookie"
 _RAW_NOTED = {"content-type": RAW_CONTENT_TYPE, "content-encoding": RAW_CONTENT_ENCODING}
 #: The response header the library adds (SPEC 7).
 DOCS_HEADER = "x-documentation-url"
-
-
-def _without_redacted_cookies(name: str, value: str, redactor: Optional[Redactor]) -> str:
-    """A Cookie/Set-Cookie value with the denylisted cookies' values replaced.
-
-    Applied before masking: the mask ends with the value's last four characters, which
-    would otherwise show (part of) a denylisted cookie's value whenever it comes last.
-    A header the allowlist lets through is masked as it is, as any allowed credential.
-    """
-    if redactor is None:
-        return value
-    lowered = lower(name).replace("_", "-")
-    if lowered in ("cookie", "cookie2"):
-        # (Most Cookie headers name no denied cookie: one look at the whole value, not a
-        # Python call per cookie.)
-        return cookies_redacted(value, redactor.denies) if redactor.may_deny(value) else value
-    if lowered == "set-cookie":
-        if "," in value:
-            value = folded_cookies_redacted(value, redactor.denies)
-        first, semicolon, attributes = value.partition(";")  # attributes are no cookies
-        cookie, equals, cookie_value = first.partition("=")
-        if equals and redactor.denies(cookie.strip()):
-            return f"{cookie}={redacted(cookie_value.strip())}{semicolon}{attributes}"
-        return value
-    if lowered == "set-cookie2":
-        # RFC 2965: several cookies, each with its attributes, separated by ",".
-        return ",".join(_without_redacted_cookies("set-cookie", cookie, redactor)
-                        for cookie in value.split(","))
-    return value
 
 
 # What :func:`headers` does with a header, by name as sent: (lower-case name, kind,
@@ -370,25 +343,3 @@ def headers(
             name = _keyless_name(name, caller)  # type: ignore[arg-type]
         out.append({"name": name, "value": value})
     return out, noted
-
-
-def _keyless_name(name: str, caller: CallerKey) -> str:
-    """A header's ``name`` with the caller's key in it masked (a client sending the key
-    as a header's name, a flag), as a query's or a cookie's name has it: as the server
-    passes the name on, in any case (WSGI's title case, ASGI's lower case) and with "-"
-    for "_"; a short key (under 8 characters) only where it is the whole name."""
-    key = caller.key
-    folded = name.lower().replace("_", "-")
-    if not caller.inside:
-        return caller.masked if folded == key.lower().replace("_", "-") else name
-    # Its base64 too (a Basic credential sent as a name), in any case.
-    name = masked_name_runs(name, key, caller.masked)
-    folded = name.lower().replace("_", "-")
-    if not key.isascii() or len(folded) != len(name):
-        return caller.name(name)  # (its spellings as written)
-    sought = key.lower().replace("_", "-")
-    at = folded.rfind(sought)
-    while at >= 0:
-        name = name[:at] + caller.masked + name[at + len(key):]
-        at = folded.rfind(sought, 0, at)
-    return name

@@ -125,7 +125,7 @@ def percent_spelled_in(text: str, key: str) -> bool:
     spelling wrapped (%0D%0A) or with every character escaped may hold no piece as
     written, but holds one of :func:`_splitting_escape`'s escapes (house6: a text or
     JSON body holding one went out in clear)."""
-    for piece in _encoded_pieces(key):  # noqa: SIM110 (no generator: see scrub._holds)
+    for piece in _encoded_pieces(key):  # noqa: SIM110 (no generator: see scrub_base64._holds)
         if piece in text:
             return True
     return splitting_escape_in(text, key)

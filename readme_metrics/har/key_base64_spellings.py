@@ -109,7 +109,7 @@ def broken_spelling_in(text: str, key: str) -> bool:
         if "%" in text:  # encoded twice (a link in a query value: %252B)
             text = percent_decoded(text)
     flat = unbroken(text)
-    for needle in base64_spellings(key):  # noqa: SIM110 (no generator: see scrub._holds)
+    for needle in base64_spellings(key):  # noqa: SIM110 (no generator: see scrub_base64._holds)
         if needle in flat:
             return True
     return False

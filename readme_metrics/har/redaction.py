@@ -31,7 +31,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from readme_metrics.har import key_shapes, redaction_mentions, redaction_query, redaction_walk
+from readme_metrics.har import (
+    key_shapes,
+    redaction_fields,
+    redaction_mentions,
+    redaction_query,
+    redaction_walk,
+)
 from readme_metrics.har.deny_needles import deny_needles
 from readme_metrics.har.env_lines import field_pairs
 from readme_metrics.har.pairs import target_pairs, url_pairs
@@ -233,10 +239,11 @@ class Redactor:
     mentions_key = redaction_mentions.mentions_key
     names_key_encoded = redaction_mentions.names_key_encoded
 
-    # A JSON document, or a form or multipart field's value: redaction_walk's pure
+    # A JSON document, or a form or multipart field's value: redaction_walk's and
+    # redaction_fields' pure
     # functions, which read this redactor's lists.
     json_text = redaction_walk.json_text
-    json_field = redaction_walk.json_field
+    json_field = redaction_fields.json_field
 
     @property
     def denies_beyond_ascii(self) -> bool:

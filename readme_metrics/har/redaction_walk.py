@@ -6,10 +6,11 @@ holding a document read again (up to
 or form read by :func:`~readme_metrics.har.redaction_query.link_in`, one holding lines of
 pairs (a ``.env``) as text/plain's lines are (:func:`~.env_lines.string_pairs`), and one
 holding text
-before a document read as a text body is (:func:`members_in`); written back only when
-something changed. Pure functions of the text and a
+before a document read as a text body is (:func:`~.redaction_strings.members_in`);
+written back only when something changed. Pure functions of the text and a
 :class:`~readme_metrics.har.redaction.Redactor`, whose lists and verdicts they read; moved
-from :mod:`readme_metrics.har.redaction`.
+from :mod:`readme_metrics.har.redaction`. A form or multipart field's value is
+:mod:`.redaction_fields`', a string that is no document :mod:`.redaction_strings`'.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 from readme_metrics.har.base64_archives import archive_in
 from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.deep_json import repeats_a_name, too_deep
-from readme_metrics.har.env_lines import field_pairs, string_pairs
+from readme_metrics.har.env_lines import string_pairs
 from readme_metrics.har.json_literals import dumps_as_sent, read_as_sent
-from readme_metrics.har.redaction_cut import hidden_members
 from readme_metrics.har.redaction_json import (
     INNER_START,
     JSON_FIRST,
@@ -33,12 +33,14 @@ from readme_metrics.har.redaction_json import (
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.redaction_members import echoed_input, operation_values
 from readme_metrics.har.redaction_names import folded_name
-from readme_metrics.har.redaction_query import MAX_INNER_DEPTH, quoted_piece
+from readme_metrics.har.redaction_query import MAX_INNER_DEPTH
+from readme_metrics.har.redaction_strings import lines_after_bracket as _lines_after_bracket
+from readme_metrics.har.redaction_strings import members_in
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
 
-__all__ = ["inner_document", "json_field", "json_text", "members_in", "walk"]
+__all__ = ["escapes_quote", "inner_document", "json_text", "members_in", "walk"]
 
 
 def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 0) -> str | None:
@@ -95,7 +97,7 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
                 return out
         return text
     try:
-        quoted = _escapes_quote(text)
+        quoted = escapes_quote(text)
         # A string holding a member's name: an escaped quote, or a single quote.
         changed, keys = walk(redactor, document, allow_mode, quoted, depth,
                              redactor.has_deny and (quoted or "'" in text),
@@ -117,41 +119,7 @@ def json_text(redactor: Redactor, text: str, listed: bool = False, depth: int = 
     except Exception:  # noqa: BLE001 - never leak: hide the whole document instead
         return json.dumps(redacted(text))
 
-def json_field(redactor: Redactor, text: str, name: str) -> tuple[str | None, bool]:
-    """(a field's value redacted key by key when it is JSON, else None; redact it
-    whole?): the value of a form or multipart field ``name`` that is not redacted
-    itself. Broken JSON that could hold a listed key cannot be let through."""
-    first = text.lstrip()[:1]
-    if first == '"' and redactor.has_deny:
-        # A JSON string (a part typed application/json holding a payload encoded
-        # twice): a document in it is read by the denylist, as in a body
-        # (json_text); any other text starting with a quote is kept as it is, but
-        # for one that could be such a string cut short (an escaped quote or a \u
-        # escape, and a denied name): hidden whole, as a broken document is; and so is
-        # one holding a member a denied key names ("{"password": ...}, a quote before a
-        # document: quoted_piece, kept in clear before hostile24).
-        document = json_text(redactor, text, listed=redactor.allows(name))
-        return document, document is None and (_escapes_quote(text) and (
-            redactor.mentions_key(text, True)) or (
-            quoted_piece(redactor, text, True) is not None))
-    if first not in ("{", "["):
-        if archive_held(redactor, text):
-            # An archive's base64 (a multipart text field's: hostile35), hidden whole.
-            return None, True
-        if redactor.has_deny and ("=" in text or "%" in text):
-            # A URL or form (a multipart field's "next" link), read as link_in reads one
-            # in a JSON string; lines of pairs, a .env, as text/plain's (hostile42).
-            hidden = field_pairs(redactor, text)
-            if hidden != text:
-                return hidden, False
-        # Text before a document (x{"password": ...}, a document in a string of one):
-        # a member a denied key names in it is hidden whole, as a form's such piece is
-        # (quoted_piece, hostile22); a multipart field kept it in clear (review105).
-        return None, redactor.has_deny and quoted_piece(redactor, text, True) is not None
-    document = json_text(redactor, text, listed=redactor.allows(name))
-    return document, document is None and redactor.mentions_key(text)
-
-def _escapes_quote(text: str) -> bool:
+def escapes_quote(text: str) -> bool:
     """Whether ``text`` (a JSON document's text) holds an escaped quote, or a ``\\u``
     escape that may spell one: a string in it may then be a document (the backslash
     looked for first, found at memory speed)."""
@@ -347,42 +315,3 @@ def inner_document(redactor: Redactor, node: Any, at: Any, text: str, depth: int
         return False
     node[at] = document
     return True
-
-
-
-def members_in(redactor: Redactor, node: Any, at: Any, text: str) -> bool:
-    """Redact ``node[at]``, a string that is no JSON document but may hold one after
-    text (a log line's ``x{"password": "..."}``, Python's ``str(dict)`` in a message),
-    by the denylist; True when it changed. Kept in clear before hostile25, where the
-    same text as text/plain, a form or a multipart field was hidden.
-
-    With no backslash in it, as a text body is: the value of each member a denied key
-    names, in double or single quotes, written ``[REDACTED n]``, the rest kept
-    (:func:`~readme_metrics.har.redaction_cut.hidden_members`). With one (a document
-    in a string in it, a repr's escaped quotes: ``{'password': '\\\\'...'}``, whose
-    readings are many), as a text/plain line's piece is: hidden whole when it names a
-    denied member, in quotes followed by ``:``
-    (:func:`~readme_metrics.har.redaction_query.quoted_piece`). A string not naming a
-    denied key at all (most: a document's other strings) is passed by first."""
-    if not redactor.mentions_key(text, True):
-        return False
-    if "\\" in text:
-        if quoted_piece(redactor, text, True) is None:
-            return False
-        node[at] = redacted(text)
-        return True
-    hidden = hidden_members(redactor, text, denied_only=True)
-    if hidden == text:
-        return False
-    node[at] = hidden
-    return True
-
-
-def _lines_after_bracket(redactor: Redactor, node: Any, at: Any, text: str, depth: int
-                         ) -> bool:
-    """Redact ``node[at]``, a string starting with ``[`` or ``{`` that held no document
-    to redact, as a string of lines (:func:`~.env_lines.string_pairs`) when it holds a
-    line break and a ``=``: TOML's or an INI's ``[db]\\npassword = ...`` (hostile50:
-    read as a document only, sent in clear)."""
-    return ("\n" in text or "\r" in text) and "=" in text and string_pairs(
-        redactor, node, at, text, depth)
