@@ -40,7 +40,7 @@ import pytest
 import requests
 
 from tests.support.command import app_environment
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.gunicorn_close import answers
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -105,7 +105,9 @@ def test_sigint_to_gunicorns_master_delivers_every_log_under_uvicorn_worker(
     the graceful timeout) and its lifespan's flush sends the 6 logs."""
     (tmp_path / "bb18_app.py").write_text(APP)
     port = free_port()
-    env = app_environment(collector.url, tmp_path, METRICS_URL=collector.url)
+    # README_TIMEOUT: the exit's POSTs answered past 3 s under load went twice (flaky62).
+    env = app_environment(collector.url, tmp_path, METRICS_URL=collector.url,
+                          README_TIMEOUT=str(INLINE_TIMEOUT))
     argv = [sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker",
             f"--workers={workers}", f"--graceful-timeout={GRACEFUL}",
             f"--bind=127.0.0.1:{port}", "bb18_app:app"]

@@ -48,7 +48,7 @@ from tests.support.delivery import (
     item,
     make_delivery_fixture,  # noqa: F401 - ``make_delivery``
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.lingering_exit import logs_while_it_lingers, script
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT, read_line, start_server
@@ -144,7 +144,7 @@ def test_posting_as_the_main_thread_ends_waits_for_nothing_and_answers_for_nothi
     gate = threading.Event()
     collector.default = Reply(gate=gate)
     delivery = make_delivery(collector.url, buffer_length=100, flush_interval=600,
-                             max_queue_size=3)
+                             max_queue_size=3, timeout=INLINE_TIMEOUT)  # (held: flaky62)
     for name in ("a", "b", "c", "refused"):
         delivery.submit(item(name))
     assert delivery.stats["dropped_queue_full"] == 1

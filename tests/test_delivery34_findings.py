@@ -36,7 +36,7 @@ from tests.support.delivery import (
     never_fixture,  # noqa: F401 - ``never``
     new_stretch,
 )
-from tests.support.fake_api import Collector, Reply
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.lifespan_stop import stopped_with_the_api_silent
 from tests.support.polling import wait_until
 from tests.support.watchdog_points import (
@@ -91,7 +91,8 @@ def test_a_drop_racing_the_close_is_said(collector: Collector, make_delivery: Ma
                                          caplog: pytest.LogCaptureFixture,
                                          background: bool) -> None:
     delivery = make_delivery(collector.url, buffer_length=10, max_queue_size=1,
-                             flush_interval=60, background_worker_mode=background)
+                             flush_interval=60, background_worker_mode=background,
+                             timeout=INLINE_TIMEOUT)  # (flaky62: no second POST)
     close_racing_a_drop(collector, delivery, "refused")
     stats = delivery.stats
     assert adds_up(stats) and stats["queued"] == 0, stats

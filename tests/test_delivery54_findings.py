@@ -41,7 +41,7 @@ import pytest
 
 from tests.support.command import app_environment
 from tests.support.django_stop_site import SITE, view_entered
-from tests.support.fake_api import Collector
+from tests.support.fake_api import INLINE_TIMEOUT, Collector
 from tests.support.har_check import assert_valid_log
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
@@ -67,8 +67,10 @@ def _stop_in_view(collector: Collector, tmp_path: Path, argv: Callable[[int], li
     the server; once it said ``stopping_line``, let a sync view return. What the server
     printed, and the logs by path once it ended."""
     port = free_port()
+    # README_TIMEOUT: a POST answered past 3 s under load went twice (flaky62).
     env = app_environment(collector.url, tmp_path, D54_ENTERED=str(tmp_path / "entered"),
-                          D54_RELEASE=str(tmp_path / "release"))
+                          D54_RELEASE=str(tmp_path / "release"),
+                          README_TIMEOUT=str(INLINE_TIMEOUT))
     with view_entered(argv(port), port, tmp_path, SITE, "d54_site", env, route) as (
             process, _, err_path):
         process.send_signal(stop)

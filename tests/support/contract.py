@@ -50,7 +50,9 @@ def inline_options(options: dict[str, Any]) -> dict[str, Any]:
     options.setdefault("buffer_length", 1)
     options.setdefault("background_worker_mode", False)
     options.setdefault("base_log_url", DOCS)
-    # Not these tests' subject: the timeout's own tests set theirs (INLINE_TIMEOUT).
+    # Not these tests' subject: the timeout's own tests set theirs (INLINE_TIMEOUT). Set
+    # in background mode too (test_delivery_middleware and review20 ask for it and
+    # count logs), so not fake_api.inline_timeout's rule, which is inline only (flaky62).
     options.setdefault("timeout", INLINE_TIMEOUT)
     return options
 

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -76,14 +77,17 @@ def head_then_held_fixture() -> Iterator[tuple[str, threading.Event]]:
         server.close()
 
 
-def closed_as_the_head_came(make_delivery: MakeDelivery, url: str,
-                            direct: bool) -> Delivery:
+def closed_as_the_head_came(make_delivery: MakeDelivery, url: str, direct: bool,
+                            before_close: Callable[[Delivery], Any] = lambda _: None
+                            ) -> Delivery:
     """3 logs posted to ``head_then_held``'s ``url`` in one POST (``timeout`` 60 s),
     its 202's head read, then ``close()`` with ``shutdown_timeout`` 0.5 s: it cuts the
-    POST at its deadline, the answer's body still held. The Delivery, closed."""
+    POST at its deadline, the answer's body still held. ``before_close(delivery)`` runs
+    right before the close (a test's held points). The Delivery, closed."""
     delivery = make_delivery(url, buffer_length=3, shutdown_timeout=0.5, timeout=60.0,
                              direct=direct)
     posting(delivery, "a", "b", "c", timeout=LINE_WAIT)
     time.sleep(0.2)  # (its head read: nothing more comes before the deadline)
+    before_close(delivery)
     delivery.close()
     return delivery

@@ -89,3 +89,40 @@ def close_ends_once_the_sender_acted(monkeypatch: pytest.MonkeyPatch, batcher: B
 
     monkeypatch.setattr(batcher, "end_close", end_after_the_sender)
     return acted
+
+
+def senders_settle_once_the_close_waits(monkeypatch: pytest.MonkeyPatch, batcher: Batcher,
+                                        cuts: Cuts) -> threading.Event:
+    """A sender's ``settle`` (or ``cut_at_close``) of its POST's outcome held until the
+    close waits for it (``batcher.settle_in_flight`` parked on the queue's ``done``) once
+    a POST was cut (``cuts.done``), or until the test sets the event returned (as
+    ``close()`` returned): the sender is never back before the close looked
+    (delivery85's 202 test; before flaky62 the sender, faster than the close's thread,
+    settled before ``end_close`` in 2 of 8 runs of a close that gave it no time)."""
+    waits = threading.Event()
+    done = batcher.queue.done
+    real_wait = done.wait
+    settle_in_flight = batcher.settle_in_flight
+
+    def wait(timeout: Any = None) -> bool:
+        if cuts.done.is_set():
+            waits.set()
+        return real_wait(timeout)
+
+    def settling(until: float, stuck: frozenset[int]) -> None:
+        done.wait = wait  # type: ignore[method-assign]
+        try:
+            settle_in_flight(until, stuck)
+        finally:
+            del done.wait
+
+    def held(real: Callable[..., Any]) -> Callable[..., Any]:
+        def act(*args: Any) -> Any:
+            assert waits.wait(GUARD)
+            return real(*args)
+        return act
+
+    monkeypatch.setattr(batcher, "settle_in_flight", settling)
+    for name in ("settle", "cut_at_close"):
+        monkeypatch.setattr(batcher, name, held(getattr(batcher, name)))
+    return waits
