@@ -37,9 +37,12 @@ class PipelineControls:
     started, so there is nothing to flush or close, and every counter stays at 0.
     """
 
-    pipeline: Optional[MetricsPipeline]
-
-    if not TYPE_CHECKING:
+    if TYPE_CHECKING:
+        # For type checkers only: MetricsPipeline (pipeline.py, which imports this module)
+        # is no name here at run time, where a framework's typing.get_type_hints on the
+        # middleware would stop with a NameError (newcomer16; since house54's split).
+        pipeline: Optional[MetricsPipeline]
+    else:
         # Options given to the middleware (MetricsMiddleware(app, grouping_function=...),
         # FastAPI's add_middleware(ReadMeMetricsMiddleware, api_key=...)) are said to be
         # MetricsApiConfig's before __init__ refuses them in Python's words. Here, in the
