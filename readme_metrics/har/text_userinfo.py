@@ -14,8 +14,8 @@ the text; each authority read once: linear. Each reader reads
 unread (fail closed: a MiB of ``h://x@`` cost 0.8 s of CPU, a loop for each; hostile61).
 A Windows domain's user and password written without a scheme (``CORP\\ada:pw@proxy``)
 are read too (:mod:`.userinfo_bare`, hostile63), and a special scheme's URL with
-separators other than ``//`` (``https:ada:pw@h``, :mod:`.userinfo_lenient`, hostile64). How a userinfo is logged is
-:mod:`.userinfo_shown`'s (its names re-exported here).
+separators other than ``//`` (``https:ada:pw@h``, :mod:`.userinfo_lenient`, hostile64).
+How a userinfo is logged is :mod:`.userinfo_shown`'s (its names re-exported here).
 """
 
 from __future__ import annotations
