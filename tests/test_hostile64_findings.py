@@ -64,9 +64,8 @@ LENIENT = {
 @pytest.mark.parametrize("spelling", sorted(IN_TARGET))
 def test_a_url_inside_the_requests_target(spelling: str, lists: str) -> None:
     """The url, pageref and queryString hold no password; the url is a URL of the same
-    host and path's start, its queryString as read from it. Failed before: 24 of 24 (with
-    a denylist or allowlist, the query's value was hidden: 20 of 24 would do; the
-    measure counts the url alone)."""
+    host and path's start. Failed before: 23 of 24 (all but the query's URL with a
+    denylist, which read a query's value)."""
     entry = build_entry(make_exchange(url="http://api.example.com" + IN_TARGET[spelling]),
                         LISTS[lists])
     url = entry["request"]["url"]
