@@ -297,9 +297,7 @@ def test_the_domain_user_reader_costs_few_calls_a_kib(unit: str) -> None:
     """256 KiB of each: Python and C calls a KiB within hostile61's bound (150): one
     ``finditer`` in C, a call for each match to the cap, the rest hidden unread.
     (Passed before too: no such reader.)"""
-    from tests.support.work_count import calls
+    from tests.support.work_count import text_calls_per_kib
 
-    text = (unit * (256 * 1024 // len(unit) + 1))[:256 * 1024]
-    userinfo_hidden_in(text[:2048])  # warmed: a pattern compiled at its first use
-    per_kib = calls(lambda: userinfo_hidden_in(text), ("call", "c_call")) / 256
+    per_kib = text_calls_per_kib(userinfo_hidden_in, unit)
     assert per_kib <= 150, per_kib

@@ -34,7 +34,11 @@ from readme_metrics.har.percent import decode_component
 from readme_metrics.har.redaction import Redactor, escaped_redacted, redacted
 from readme_metrics.har.redaction_pairs import paired_across
 from readme_metrics.har.scrub import masked_base64, scrub_entry
-from readme_metrics.har.text_userinfo import json_userinfo_hidden, userinfo_hidden_in
+from readme_metrics.har.text_userinfo import (
+    json_userinfo_hidden,
+    may_hold_at,
+    userinfo_hidden_in,
+)
 from readme_metrics.masking import mask
 from readme_metrics.version import __version__
 
@@ -219,6 +223,11 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
     if "@" in url:
         # A user and password in it (a Host header holding them) are a credential.
         url = hidden_userinfo(url)
+    if may_hold_at(url):
+        # A URL's password in its path or query (GET /proxy/https://ada:pw@h/, ?u=...):
+        # hidden as a URL header's, with or without lists (hostile64: sent), percent-
+        # encoded, so that it stays a URL and queryString, read from it, agrees.
+        url = userinfo_hidden_in(url)
     raw_query = url.partition("?")[2]
     query = parse_query(raw_query) if raw_query else []
 

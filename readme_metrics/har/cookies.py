@@ -19,6 +19,7 @@ from typing import Any, Optional
 from readme_metrics.har.cookie_date import cookie_date
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.header_names import LOWERED, lower
+from readme_metrics.har.header_reading import MOST_READ, hidden_within
 from readme_metrics.har.headers import cookies_redacted, folded_cookies_redacted
 from readme_metrics.har.key_base64_names import masked_name_runs
 from readme_metrics.har.key_base64_spellings import spelled_in
@@ -38,13 +39,15 @@ def _cookie_value(name: str, value: str, redactor: Optional[Redactor]) -> str:
     return mask(value)
 
 
-def _userinfo_hidden(cookies: str) -> str:
+def _userinfo_hidden(cookies: str, left: list[int]) -> str:
     """Cookies with each URL's password in them hidden (``next=https%3A%2F%2Fada%3A...%40db``)
     before their values are masked: a mask shows a value's last four characters, a
     password's last ones when the host after it is short (``...@db``; hostile52). Its ``@``
     in any spelling (:func:`.text_userinfo.may_hold_at`): a name, a Path or a Domain
-    holding ``\\u0040`` or ``%2540`` went in clear (hostile63)."""
-    return userinfo_hidden_in(cookies) if may_hold_at(cookies) else cookies
+    holding ``\\u0040`` or ``%2540`` went in clear (hostile63). ``left``: one log's
+    Set-Cookie values read as texts within one budget (:func:`.header_reading.hidden_within`:
+    each read with a cap of its own, 100 values cost ~3,000 calls a KiB; hostile64)."""
+    return hidden_within(cookies, left) if may_hold_at(cookies) else cookies
 
 
 def _request_cookie_value(name: str, value: str, redactor: Redactor) -> str:
@@ -194,12 +197,13 @@ def response_cookies(
     # Whether the values need a search: not when each is a mask (no lists) that cannot
     # hold the key (see _cookie_keys).
     values = caller is not None and not (redactor is None and caller.outside_masks)
+    left = [MOST_READ]
     for key, value_of_header in pairs:
         if (lowered(key) or lower(key)) != "set-cookie":
             continue
         if redactor is not None and "," in value_of_header:
             value_of_header = folded_cookies_redacted(value_of_header, redactor.redacts)
-        first, *attributes = _userinfo_hidden(value_of_header).split(";")
+        first, *attributes = _userinfo_hidden(value_of_header, left).split(";")
         name, value = _pair(first)
         if not name and not value:
             continue

@@ -28,7 +28,7 @@ from readme_metrics.har.credentials import URL_HEADERS, CallerKey, authority_key
 from readme_metrics.har.header_key_name import keyless_name as _keyless_name
 from readme_metrics.har.header_names import LOWER_MAX as _LOWER_MAX
 from readme_metrics.har.header_names import LOWERED, header, lower
-from readme_metrics.har.header_reading import MOST_READ, hidden_within
+from readme_metrics.har.header_reading import MOST_READ, hidden_within, read_within
 from readme_metrics.har.header_urls import LINK_TARGET, hidden_userinfo
 from readme_metrics.har.header_urls import link_targets as _link_targets
 from readme_metrics.har.header_urls import listed_url as _listed_url
@@ -305,8 +305,8 @@ def headers(
                 value = _url_header_hidden(value, left=left)
         else:
             if kind == _AUTHORITY:
-                if "@" in value:
-                    value = _masked_authority(value)
+                if "@" in value:  # (within the log's budget: hostile64)
+                    value = read_within(value, left, _masked_authority)
                 if "%40" in value or "u0040" in value or "%2540" in value:  # (hostile61)
                     value = hidden_within(value, left)
                 if caller is not None and not caller.inside and (

@@ -13,8 +13,9 @@ the text; each authority read once: linear. Each reader reads
 :data:`.userinfo_starts.MOST_FOUND` URLs in one text at most, then hides the rest of it
 unread (fail closed: a MiB of ``h://x@`` cost 0.8 s of CPU, a loop for each; hostile61).
 A Windows domain's user and password written without a scheme (``CORP\\ada:pw@proxy``)
-are read too (:mod:`.userinfo_bare`, hostile63). How a userinfo is logged is
-:mod:`.userinfo_shown`'s (its names re-exported here).
+are read too (:mod:`.userinfo_bare`, hostile63), and a special scheme's URL with
+separators other than ``//`` (``https:ada:pw@h``, :mod:`.userinfo_lenient`, hostile64).
+How a userinfo is logged is :mod:`.userinfo_shown`'s (its names re-exported here).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.userinfo_bare import BARE
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
+from readme_metrics.har.userinfo_lenient import LENIENT
 from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
 from readme_metrics.har.userinfo_starts import (
     ENCODED_SCAN,
@@ -183,6 +185,8 @@ def userinfo_hidden_in(text: str) -> str:
     as :func:`hidden_user` logs it; ``text`` itself when none is."""
     if "@" in text and "/" in text:
         text = _hidden(text, _raw(text), False)
+    if "@" in text and ":" in text:  # (a special scheme's other separators: hostile64)
+        text = _hidden(text, _capped(LENIENT.finditer(text)), False)
     if "\\" in text and "@" in text and ":" in text:  # (a domain's user, schemeless)
         text = _hidden(text, _capped(BARE.finditer(text)), False)
     if "\\" in text and "\\u" in text:  # (a lone backslash found first: memchr's speed)

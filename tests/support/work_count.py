@@ -26,6 +26,15 @@ def calls(build: Callable[[], object], events: tuple[str, ...] = ("call",)) -> i
     return calls_where(build, lambda frame, event, arg: event in events)
 
 
+def text_calls_per_kib(read: Callable[[str], object], unit: str, kib: int = 256) -> float:
+    """Python and C calls a KiB that ``read`` makes on ``kib`` KiB of ``unit`` repeated,
+    warmed first on 2 KiB of it (a pattern compiled at its first use): a text reader's
+    worst case, bounded at 150 (hostile61)."""
+    text = (unit * (kib * 1024 // len(unit) + 1))[:kib * 1024]
+    read(text[:2048])
+    return calls(lambda: read(text), ("call", "c_call")) / kib
+
+
 def calls_where(build: Callable[[], object],
                 counted: Callable[[Any, str, Any], bool]) -> int:
     """How many of the profile events of ``build()`` in this thread ``counted(frame,
