@@ -12,7 +12,6 @@ header, its value as mimeType and redirectURL show it has the parts no key names
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Callable, Optional
 from urllib.parse import quote
 
@@ -103,8 +102,8 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
     scheme, sep, rest = value.partition("//")
     if not sep or scheme and not scheme.endswith(":"):
-        read = userinfo_hidden_in if left is None else partial(hidden_within, left=left)
-        return _bare_authority_hidden(read(value), hide or masked_userinfo)
+        text = userinfo_hidden_in(value) if left is None else hidden_within(value, left)
+        return _bare_authority_hidden(text, hide or masked_userinfo)
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
     # (Read as a text only where a reader may find a userinfo: cpu43, _readable.)
     read = userinfo_hidden_in if _readable(rest) else _unread
