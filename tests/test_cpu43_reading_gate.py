@@ -102,7 +102,9 @@ VALUES = st.tuples(AUTHORITY | PIECE_RUNS, st.sampled_from(["", "/", "/p?next=",
 @settings(max_examples=600, deadline=None)
 @example(tail="%40\\u0040", scheme="https://")
 @example(tail="h/?next=https%3A%2F%2Fada%3Apw%40h", scheme="https://")
-@given(tail=VALUES, scheme=st.sampled_from(["https://", "http://", "ftp://", "x://", ""]))
+@example(tail="y", scheme="x%3A%2F%2Fada%3Apw%40h://")
+@given(tail=VALUES, scheme=st.sampled_from(["https://", "http://", "ftp://", "x://", "", "//",
+                                            "x%3A%2F%2Fada%3Apw%40h://", "ada:pw@h://"]))
 def test_each_url_header_value_is_as_read_always(tail: str, scheme: str) -> None:
     value = scheme + tail
     for budget in (MOST_READ, 12, 0):

@@ -106,7 +106,7 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         return _bare_authority_hidden(text, hide or masked_userinfo)
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
     # (Read as a text only where a reader may find a userinfo: cpu43, _readable.)
-    read = userinfo_hidden_in if _readable(rest) else _unread
+    read = userinfo_hidden_in if scheme not in _PLAIN or _readable(rest) else _unread
     return read(hidden) if left is None else hidden_within(hidden, left, read)
 
 
@@ -117,7 +117,10 @@ def _readable(rest: str) -> bool:
     (``%3A``, ``\\u003a``, ``%253A``) anywhere, without which no reader's password nor
     nested URL's scheme starts (a Referer's ``?email=ada%40example.com``: read in full
     since hostile63, ~4 us a value; cpu43), or a ``%25`` or ``%5C`` (the deeper
-    spellings: read, as before). The userinfo as written is :func:`userinfo_hidden`'s."""
+    spellings: read, as before). The userinfo as written is :func:`userinfo_hidden`'s.
+    Asked only after a scheme of :data:`_PLAIN` (no sign of a userinfo before ``//``)."""
+    if not may_hold_at(rest):
+        return False  # (no reader's match ends without an "@" in some spelling)
     if ":" in rest or "3A" in rest or "3a" in rest or "%25" in rest or (
             "%5C" in rest or "%5c" in rest):
         return True
@@ -127,6 +130,10 @@ def _readable(rest: str) -> bool:
         if at >= 0:
             end = at
     return may_hold_at(rest[:end])
+
+
+#: A URL header's scheme (what precedes its first ``//``) holding nothing a reader reads.
+_PLAIN = frozenset(("", "http:", "https:", "ws:", "wss:", "ftp:", "HTTP:", "HTTPS:"))
 
 
 def _unread(value: str) -> str:
