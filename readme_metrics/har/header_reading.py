@@ -27,17 +27,18 @@ __all__ = ["MOST_READ", "hidden_within", "read_within"]
 MOST_READ = 16 * 1024
 
 
-def hidden_within(value: str, left: list[int]) -> str:
-    """``value`` read as a text (:func:`.text_userinfo.userinfo_hidden_in`), counted
-    against ``left`` (a one-item list, ``[MOST_READ]`` for one log's headers) if a
-    reader may find a URL in it; hidden whole, ``[REDACTED n]``, once that is spent."""
+def hidden_within(value: str, left: list[int],
+                  read: Callable[[str], str] = userinfo_hidden_in) -> str:
+    """``value`` read as a text (``read``: :func:`.text_userinfo.userinfo_hidden_in`),
+    counted against ``left`` (a one-item list, ``[MOST_READ]`` for one log's headers) if
+    a reader may find a URL in it; hidden whole, ``[REDACTED n]``, once that is spent."""
     if may_hold_at(value) and (
             ":" in value or "3A" in value or "3a" in value):  # (a scheme's "://")
         if len(value) > left[0]:
             left[0] = 0
             return redacted(value)
         left[0] -= len(value)
-    return userinfo_hidden_in(value)
+    return read(value)
 
 
 def read_within(value: str, left: list[int], read: Callable[[str], str]) -> str:

@@ -12,7 +12,6 @@ header, its value as mimeType and redirectURL show it has the parts no key names
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Callable, Optional
 from urllib.parse import quote, unquote
 
@@ -22,7 +21,7 @@ from readme_metrics.har.header_reading import hidden_within
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
 from readme_metrics.har.redaction_query import linked
-from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from readme_metrics.har.text_userinfo import may_hold_at, userinfo_hidden_in
 from readme_metrics.har.userinfo_shown import hidden_password, hidden_user, shown_user
 from readme_metrics.masking import url_quoted
 
@@ -113,12 +112,45 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         head = lenient.group()
         hidden = url_header_hidden("x://" + value[len(head):], hide, left)
         return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
-    read = userinfo_hidden_in if left is None else partial(hidden_within, left=left)
-    scheme, sep, _ = value.partition("//")
+    scheme, sep, rest = value.partition("//")
     if not sep or scheme and not scheme.endswith(":"):
-        return _bare_authority_hidden(read(value), hide or masked_userinfo)
+        text = userinfo_hidden_in(value) if left is None else hidden_within(value, left)
+        return _bare_authority_hidden(text, hide or masked_userinfo)
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
-    return read(hidden)
+    # (Read as a text only where a reader may find a userinfo: cpu43, _readable.)
+    read = userinfo_hidden_in if scheme not in _PLAIN or _readable(rest) else _unread
+    return read(hidden) if left is None else hidden_within(hidden, left, read)
+
+
+def _readable(rest: str) -> bool:
+    """Whether a text reader may find a userinfo in a URL as written, ``rest`` what
+    follows its scheme's ``//``: an ``@`` in some spelling in its authority (to its first
+    ``/``, ``?`` or ``#``, past which no reader's user runs), or a ``:`` in some spelling
+    (``%3A``, ``\\u003a``, ``%253A``) anywhere, without which no reader's password nor
+    nested URL's scheme starts (a Referer's ``?email=ada%40example.com``: read in full
+    since hostile63, ~4 us a value; cpu43), or a ``%25`` or ``%5C`` (the deeper
+    spellings: read, as before). The userinfo as written is :func:`userinfo_hidden`'s.
+    Asked only after a scheme of :data:`_PLAIN` (no sign of a userinfo before ``//``)."""
+    if not may_hold_at(rest):
+        return False  # (no reader's match ends without an "@" in some spelling)
+    if ":" in rest or "3A" in rest or "3a" in rest or "%25" in rest or (
+            "%5C" in rest or "%5c" in rest):
+        return True
+    end = len(rest)
+    for sign in "/?#":
+        at = rest.find(sign, 0, end)
+        if at >= 0:
+            end = at
+    return may_hold_at(rest[:end])
+
+
+#: A URL header's scheme (what precedes its first ``//``) holding nothing a reader reads.
+_PLAIN = frozenset(("", "http:", "https:", "ws:", "wss:", "ftp:", "HTTP:", "HTTPS:"))
+
+
+def _unread(value: str) -> str:
+    """``value`` as it is: no reader finds a userinfo in it (:func:`_readable`)."""
+    return value
 
 
 #: A special scheme then its ``:`` percent-encoded, once or twice (group 1: twice).

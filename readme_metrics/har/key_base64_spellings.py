@@ -117,8 +117,11 @@ def broken_spelling_in(text: str, key: str) -> bool:
 
 def unbroken(text: str) -> str:
     """``text`` as a reader of wrapped base64 in a JSON string takes it: its line breaks
-    out and the escapes of base64's characters read."""
-    return BREAK.sub("", unescaped(text))
+    out and the escapes of base64's characters read. (Each of :data:`BREAK`'s breaks
+    holds a line feed or a backslash: a text with neither, a percent-decoded URL's, is
+    not scanned: the scan of a small GET's joined values cost ~20 us a log; cpu43.)"""
+    text = unescaped(text)
+    return BREAK.sub("", text) if "\n" in text or "\\" in text else text
 
 
 def unescaped(text: str) -> str:
