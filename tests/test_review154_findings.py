@@ -96,3 +96,34 @@ def test_the_property_catches_a_gate_that_skips_too_much(monkeypatch: pytest.Mon
     assert _same_as_read_always(value, False) is not None
     monkeypatch.setattr(header_urls, "_readable", gate)
     assert "Secr3tPw" not in header_urls.url_header_hidden(value)
+
+
+#: Finding 1: a special scheme's lenient spelling percent-encoded (review153 read it as
+#: the whole value only) nested in a URL header's query, path or fragment: sent by each
+#: branch alone and by the merge (not the gate's doing: read always, the same).
+NESTED_ENCODED = [
+    "https://h/?next=Https%3A%2Fada%3ASecr3tPw%40h",
+    "https://h/#ftp%3A%5C%5Cada%3ASecr3tPw%40h",
+    "https://h/p/https%3A%5Cada%3ASecr3tPw%40h%2Fx",
+    "https://h/?a=1&n=ws%253A%252Fada%253ASecr3tPw%2540h&b=2",
+    "https://h/?next=HTTPS%3A%2F%2F%2Fada%3ASecr3tPw%40h",
+    "https://h/?q=see%20https%3Aada%3ASecr3tPw%40h",
+]
+
+
+@pytest.mark.parametrize("value", NESTED_ENCODED)
+@pytest.mark.parametrize("budget", [False, True])
+def test_nested_encoded_lenient_spelling_hidden(value: str, budget: bool) -> None:
+    """3. Finding 1's values: the password hidden, the rest of the value kept."""
+    logged = header_urls.url_header_hidden(value, None, [MOST_READ] if budget else None)
+    assert "Secr3tPw" not in logged
+    assert logged.startswith(value[:value.index("h/") + 2])
+    assert "ada" in logged
+
+
+def test_nested_encoded_plain_values_kept() -> None:
+    """4. An encoded nested URL with no userinfo, and an address, are kept as they are."""
+    for value in ("https://h/?next=https%3A%2Fexample.com%2Fx",
+                  "https://h/?email=ada%40example.com&next=https%3Aexample.com",
+                  "https://h/?next=https%3A%2F%2Fexample.com%2F"):
+        assert header_urls.url_header_hidden(value) == value
