@@ -120,7 +120,7 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     # (Read as a text only where a reader may find a userinfo: cpu43, _readable.)
     read = userinfo_hidden_in if scheme not in _PLAIN or _readable(rest) else _unread
     text = read(hidden) if left is None else hidden_within(hidden, left, read)
-    return _nested_encoded_hidden(text, hide, left) if "3" in rest else text
+    return _nested_encoded_hidden(text, hide, left) if "3A" in rest or "3a" in rest else text
 
 
 def _readable(rest: str) -> bool:
