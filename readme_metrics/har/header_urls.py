@@ -119,7 +119,8 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     hidden = userinfo_hidden(value, hide or masked_userinfo) if "@" in value else value
     # (Read as a text only where a reader may find a userinfo: cpu43, _readable.)
     read = userinfo_hidden_in if scheme not in _PLAIN or _readable(rest) else _unread
-    return read(hidden) if left is None else hidden_within(hidden, left, read)
+    text = read(hidden) if left is None else hidden_within(hidden, left, read)
+    return _nested_encoded_hidden(text, hide, left) if "3A" in rest or "3a" in rest else text
 
 
 def _readable(rest: str) -> bool:
@@ -179,6 +180,28 @@ def _encoded_lenient_hidden(value: str, hide: Optional[Callable[[str], str]],
         return None
     hidden = quote(hidden, safe="")
     return quote(hidden, safe="") if twice else hidden
+
+
+#: :data:`_ENCODED_LEAD` nested in a value (from a word's start or after an escape) and
+#: the encoded text it starts, to a query's ``&``, a ``#`` or a blank.
+_NESTED_ENCODED = lazy_compile(r"(?:(?<![A-Za-z0-9+.\-%])|(?<=%[0-9A-Fa-f]{2}))"
+                               r"(?i:https?|wss?|ftp)%(?:25)?3[Aa][^&#\s]*")
+
+
+def _nested_encoded_hidden(text: str, hide: Optional[Callable[[str], str]],
+                           left: Optional[list[int]]) -> str:
+    """``text`` (a URL header's, read) with each percent-encoded URL nested in it whose
+    special scheme's separators are no ``//`` (``?next=Https%3A%2Fada%3Apw%40h``) read as
+    :func:`_encoded_lenient_hidden` reads a whole value (review154: review153 read the
+    whole value alone, the nested one's password was sent)."""
+    out: list[str] = []
+    last = 0
+    for found in _NESTED_ENCODED.finditer(text):
+        hidden = _encoded_lenient_hidden(found.group(), hide, left)
+        if hidden is not None:
+            out += (text[last:found.start()], hidden)
+            last = found.end()
+    return "".join(out) + text[last:] if out else text
 
 
 #: What a client reads before the authority of a value that is no URL as written: a
