@@ -34,10 +34,7 @@ def hidden_within(value: str, left: list[int],
     a reader may find a URL in it; hidden whole, ``[REDACTED n]``, once that is spent."""
     if may_hold_at(value) and (
             ":" in value or "3A" in value or "3a" in value):  # (a scheme's "://")
-        if len(value) > left[0]:
-            left[0] = 0
-            return redacted(value)
-        left[0] -= len(value)
+        return read_within(value, left, read)
     return read(value)
 
 
