@@ -23,13 +23,10 @@ from typing import (
     Any,
     Awaitable,
     Callable,
-    Generic,
     Mapping,
     Optional,
     Sequence,
-    TypeVar,
     Union,
-    overload,
 )
 
 from readme_metrics._env import raw
@@ -62,6 +59,7 @@ from readme_metrics.key_checks import (
     names_a_placeholder,
     stand_in_key_warning,
 )
+from readme_metrics.official_names import OfficialName, OfficialNames
 from readme_metrics.options import BY_NAME, OPTIONS
 from readme_metrics.under_pytest import warn_under_pytest
 
@@ -70,9 +68,6 @@ from readme_metrics.under_pytest import warn_under_pytest
 #: FastAPI quick start has.
 GroupingFunction = Callable[
     [Any], Union[Optional[Mapping[str, Any]], Awaitable[Optional[Mapping[str, Any]]]]]
-
-_T = TypeVar("_T")
-
 
 def _unset(name: str) -> Any:
     """The sentinel of argument ``name``, shown as its row of the options table says."""
@@ -124,29 +119,7 @@ def _warn(logger: logging.Logger, warnings: list[str]) -> None:
             QuietLogger(logger).warning("%s", message)  # the app's filters may raise
 
 
-class _OfficialName(Generic[_T]):
-    """An official 3.x attribute name (``config.METRICS_API``) for option ``name``: reads
-    it, and sets it checked and normalised as the constructor would (``ValueError``
-    naming the option otherwise), so code written for the official package keeps working.
-    Typed by the option's type (``_OfficialName[int]``), as the properties it replaced."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, config: None, owner: type) -> _OfficialName[_T]: ...
-
-    @overload
-    def __get__(self, config: MetricsApiConfig, owner: type) -> _T: ...
-
-    def __get__(self, config: Optional[MetricsApiConfig], owner: type) -> Any:
-        return self if config is None else getattr(config, self.name)
-
-    def __set__(self, config: MetricsApiConfig, value: Any) -> None:
-        setattr(config, self.name, value)  # checked there, as the option's own name is
-
-
-class MetricsApiConfig:
+class MetricsApiConfig(metaclass=OfficialNames):
     """Options for :class:`readme_metrics.MetricsMiddleware` (SPEC section 2).
 
     .. code-block:: python
@@ -364,17 +337,17 @@ class MetricsApiConfig:
 
     # The upper-case names of the official package, read and set as the options are
     # (a value set is checked as the argument would be).
-    README_API_KEY: _OfficialName[str] = _OfficialName("api_key")
-    BUFFER_LENGTH: _OfficialName[int] = _OfficialName("buffer_length")
-    GROUPING_FUNCTION: _OfficialName[GroupingFunction] = _OfficialName("grouping_function")
-    IS_DEVELOPMENT_MODE: _OfficialName[bool] = _OfficialName("development_mode")
-    IS_BACKGROUND_MODE: _OfficialName[bool] = _OfficialName("background_worker_mode")
-    DENYLIST: _OfficialName[list[str]] = _OfficialName("denylist")
-    ALLOWLIST: _OfficialName[list[str]] = _OfficialName("allowlist")
-    ALLOWED_HTTP_HOSTS: _OfficialName[list[str]] = _OfficialName("allowed_http_hosts")
-    METRICS_API: _OfficialName[str] = _OfficialName("metrics_api")
-    README_API_URL: _OfficialName[str] = _OfficialName("readme_api_url")
-    BASE_LOG_URL: _OfficialName[Optional[str]] = _OfficialName("base_log_url")
-    METRICS_API_TIMEOUT: _OfficialName[float] = _OfficialName("timeout")
-    LOGGER: _OfficialName[logging.Logger] = _OfficialName("logger")
+    README_API_KEY: OfficialName[str] = OfficialName("api_key")
+    BUFFER_LENGTH: OfficialName[int] = OfficialName("buffer_length")
+    GROUPING_FUNCTION: OfficialName[GroupingFunction] = OfficialName("grouping_function")
+    IS_DEVELOPMENT_MODE: OfficialName[bool] = OfficialName("development_mode")
+    IS_BACKGROUND_MODE: OfficialName[bool] = OfficialName("background_worker_mode")
+    DENYLIST: OfficialName[list[str]] = OfficialName("denylist")
+    ALLOWLIST: OfficialName[list[str]] = OfficialName("allowlist")
+    ALLOWED_HTTP_HOSTS: OfficialName[list[str]] = OfficialName("allowed_http_hosts")
+    METRICS_API: OfficialName[str] = OfficialName("metrics_api")
+    README_API_URL: OfficialName[str] = OfficialName("readme_api_url")
+    BASE_LOG_URL: OfficialName[Optional[str]] = OfficialName("base_log_url")
+    METRICS_API_TIMEOUT: OfficialName[float] = OfficialName("timeout")
+    LOGGER: OfficialName[logging.Logger] = OfficialName("logger")
 
