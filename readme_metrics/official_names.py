@@ -52,17 +52,37 @@ class OfficialName(Generic[_T]):
 
 
 class OfficialNames(type):
-    """The metaclass of ``MetricsApiConfig``: an official name set on the class raises
-    ``AttributeError`` saying where its option is set (the official package read it
-    from the class in every config)."""
+    """The metaclass of ``MetricsApiConfig``: an official name set on the class, or
+    given a plain value in a subclass's body, raises ``AttributeError`` saying where its option
+    is set (the official package read it from the class in every config)."""
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
+        super().__init__(name, bases, namespace)
+        for attribute, value in namespace.items():
+            inherited = _official(cls.__mro__[1:], attribute)
+            # A descriptor of the subclass's own (a property) is its to define.
+            if inherited is not None and not hasattr(type(value), "__get__"):
+                raise AttributeError(_set_on_the_class(cls, attribute, inherited))
 
     def __setattr__(cls, name: str, value: Any) -> None:
-        current = cls.__dict__.get(name)
-        if isinstance(current, OfficialName) and not isinstance(value, OfficialName):
-            option = BY_NAME[current.name]
-            variable = f", or set {option.variable}" if option.variable else ""
-            raise AttributeError(
-                f"readme_metrics: {cls.__name__}.{name} = ... sets no config's "
-                f"{option.name}: set it on the config (config.{name} = ...), or pass "
-                f"{option.name}=... to {cls.__name__}(...){variable}")
+        current = _official(cls.__mro__, name)
+        if current is not None and not isinstance(value, OfficialName):
+            raise AttributeError(_set_on_the_class(cls, name, current))
         super().__setattr__(name, value)
+
+
+def _official(classes: tuple[type, ...], name: str) -> Optional[OfficialName[Any]]:
+    """The official name ``name`` that ``classes`` (an MRO) give, if it is one."""
+    for base in classes:
+        if name in base.__dict__:
+            found = base.__dict__[name]
+            return found if isinstance(found, OfficialName) else None
+    return None
+
+
+def _set_on_the_class(cls: type, name: str, official: OfficialName[Any]) -> str:
+    option = BY_NAME[official.name]
+    variable = f", or set {option.variable}" if option.variable else ""
+    return (f"readme_metrics: {cls.__name__}.{name} = ... sets no config's {option.name}: "
+            f"set it on the config (config.{name} = ...), or pass {option.name}=... to "
+            f"{cls.__name__}(...){variable}")

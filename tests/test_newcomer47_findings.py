@@ -99,3 +99,20 @@ def test_the_names_still_read_and_set_a_config() -> None:
     assert config.buffer_length == 3
     with pytest.raises(ValueError, match="buffer_length"):
         config.BUFFER_LENGTH = 0
+
+
+def test_an_official_name_given_a_value_in_a_subclass_says_where_to_set_it() -> None:
+    with pytest.raises(AttributeError) as raised:
+        class LocalConfig(MetricsApiConfig):
+            METRICS_API = "http://127.0.0.1:9"
+    said = str(raised.value)
+    assert "LocalConfig.METRICS_API" in said and "metrics_api=" in said
+    assert "README_METRICS_SERVER" in said
+
+    class Overridden(MetricsApiConfig):  # a property of its own is the subclass's to define
+        @property
+        def BUFFER_LENGTH(self) -> int:  # noqa: N802 - the official name
+            return 7
+
+    config = Overridden("rdme-test-key-12345", _group, enabled=True)
+    assert config.BUFFER_LENGTH == 7 and config.buffer_length == 10
