@@ -93,7 +93,9 @@ class QueueDoor:
         # The next log would find the queue at its bound of logs (blackbox24) or, one
         # like this one, past its bytes (delivery87: before, only the logs counted,
         # and the call the bytes refused next still got x-documentation-url).
-        self.refusing = self.refusing_locked()
+        # (refusing_locked() written out: a call fewer a request, cpu27.)
+        self.refusing = (self.accepted - self.resolved >= self.max_size
+                         or self.queued_bytes + nbytes > self.max_bytes)
         # One wake a batch's worth, not one a log: the sender woken counts itself out of
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
