@@ -157,7 +157,8 @@ class Closing(ClosingSaid):
         # is said within the bound, before gunicorn's kill too (delivery86).
         ends = start + bound
         begun = self._batcher.begin_close(
-            ends - settle_reserve(ends - time.monotonic()), ends)
+            ends - settle_reserve(ends - time.monotonic(),
+                                  self._batcher.staffing.post_s), ends)
         if begun and graceful is not None and graceful.said_ahead:
             self._say_graceful(self._bound[0], graceful,
                                gunicorn_stop.since_stop(start + flushed), flushed)

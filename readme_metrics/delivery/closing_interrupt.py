@@ -102,7 +102,7 @@ class ClosingInterrupt:
             ends = now + max(0.0, left)
             until = min(now + IN_FLIGHT_WITHIN if by is None else by,
                         batcher.deadline if begun
-                        else ends - settle_reserve(ends - now))
+                        else ends - settle_reserve(ends - now, batcher.staffing.post_s))
             if not begun and not batcher.begin_close(until, ends):
                 return
             self._attempt.close_begins(until)

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
     from readme_metrics.delivery.last_parked import LastParked
 
-__all__ = ["QueueDoor"]
+__all__ = ["HEADER_ROOM", "QueueDoor"]
+
+#: The most bytes a log put while the queue says it refuses is counted above its own
+#: size (:meth:`QueueDoor.put_locked`): about what x-documentation-url adds to a log
+#: (its name and a URL), which that call's log lacks.
+HEADER_ROOM = 512
 
 
 class QueueDoor:
@@ -49,9 +54,21 @@ class QueueDoor:
         A log larger than ``max_bytes`` is taken when nothing else is held: else none
         would ever be sent (``README_MAX_QUEUE_BYTES=5`` dropped every log, blackbox7).
         """
+        need = nbytes
+        if self.refusing and self.last_nbytes > nbytes:
+            # Its request was told the queue refuses (no x-documentation-url), so its
+            # log lacks the header's bytes: counted as if it had them (up to
+            # HEADER_ROOM), else it fit where one with the header would not, and a
+            # call without the header was delivered (delivery87).
+            need = min(self.last_nbytes, nbytes + HEADER_ROOM)
         if (self.accepted - self.resolved >= self.max_size
-                or (self.queued_bytes + nbytes > self.max_bytes and self.queued_bytes)):
-            self.refusing = True
+                or (self.queued_bytes + need > self.max_bytes and self.queued_bytes)):
+            # Refusing for the next call only if one like the last log accepted would
+            # be refused too: one huge log refused says nothing of the small ones
+            # (before delivery87 the next small call lost its header, its log taken).
+            self.refusing = (self.accepted - self.resolved >= self.max_size
+                             or self.queued_bytes + min(need, self.last_nbytes)
+                             > self.max_bytes)
             return False
         items = self.items
         if not items:
@@ -73,8 +90,12 @@ class QueueDoor:
                 self.queued_bytes = queued + nbytes
                 self.last_nbytes = nbytes
             raise
-        # The next log would find the queue at its bound of logs (blackbox24).
-        self.refusing = self.accepted - self.resolved >= self.max_size
+        # The next log would find the queue at its bound of logs (blackbox24) or, one
+        # like this one, past its bytes (delivery87: before, only the logs counted,
+        # and the call the bytes refused next still got x-documentation-url).
+        # (refusing_locked() written out: a call fewer a request, cpu27.)
+        self.refusing = (self.accepted - self.resolved >= self.max_size
+                         or self.queued_bytes + nbytes > self.max_bytes)
         # One wake a batch's worth, not one a log: the sender woken counts itself out of
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
@@ -83,6 +104,13 @@ class QueueDoor:
         if self.idle and (not len(items) % self.batch_size or self.full_locked()):
             self.wake.notify()
         return True
+
+    def refusing_locked(self) -> bool:
+        """Whether one more log the size of the last one accepted would be refused now
+        (the queue's ``refusing``, read by the request path for x-documentation-url)."""
+        queued = self.queued_bytes
+        return (self.accepted - self.resolved >= self.max_size
+                or (queued > 0 and queued + self.last_nbytes > self.max_bytes))
 
     def full_locked(self) -> bool:
         """True when the queue would refuse one more log like the last one accepted.

@@ -34,8 +34,10 @@ class QueueSettling:
     max_post_bytes: int
     post_bytes_cap: int
 
-    if TYPE_CHECKING:  # (HeldBytes's; LogQueue's own)
+    if TYPE_CHECKING:  # (HeldBytes's; LogQueue's own; QueueDoor's)
         def unheld_locked(self, batch: Batch) -> None: ...
+
+        def refusing_locked(self) -> bool: ...
 
         def _delivered_under_413_locked(self) -> None: ...
 
@@ -123,7 +125,9 @@ class QueueSettling:
         flush waiters: values from before, so storing them again (a raise landed in the
         first store) comes to the same."""
         self.resolved, self.queued_bytes, key, total, dropped, unanswered = stored
-        self.refusing = False  # room again (a log put next finds out for sure)
+        # Room again, unless one more log like the last one still would not fit
+        # (delivery87: before, False whatever the bytes held).
+        self.refusing = self.refusing_locked()
         counts = self.counts
         counts[key] = total
         counts["dropped"] = dropped
