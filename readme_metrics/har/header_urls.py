@@ -18,9 +18,9 @@ from urllib.parse import quote, unquote
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.header_reading import hidden_within
+from readme_metrics.har.header_url_lists import listed_url
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.redaction_query import linked
 from readme_metrics.har.text_userinfo import may_hold_at, userinfo_hidden_in
 from readme_metrics.har.userinfo_shown import hidden_password, hidden_user, shown_user
 from readme_metrics.masking import url_quoted
@@ -97,12 +97,31 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     sent the password). A tab (or a line break) is read as a WHATWG parser reads it,
     removed wherever it is: ``https:\t//ada:pw@h/`` goes to ``h`` with the password
     (review153: it was sent); a value whose reading without them hides something is
-    logged as read."""
+    logged as read. So are they percent-encoded, once or twice (``%09``, ``%250A``), in
+    a URL nested encoded (``?next=https%3A%2F%2F%09ada%3Apw%40h``: decoded, a browser
+    removes them; hostile65: sent)."""
     if "\t" in value or "\n" in value or "\r" in value:
         read_as = value.replace("\t", "").replace("\n", "").replace("\r", "")
         hidden = url_header_hidden(read_as, hide, left)
         if hidden != read_as:
             return hidden
+    if "%0" in value or "%250" in value:
+        read_as = _ENCODED_BLANK.sub("", value)
+        if read_as != value:
+            hidden = _as_written(read_as, hide, left)
+            if hidden != read_as:
+                return hidden
+    return _as_written(value, hide, left)
+
+
+#: A tab or a line break percent-encoded, once or twice.
+_ENCODED_BLANK = lazy_compile(r"%(?:25)?0[9AaDd]")
+
+
+def _as_written(value: str, hide: Optional[Callable[[str], str]],
+                left: Optional[list[int]]) -> str:
+    """:func:`url_header_hidden` of a ``value`` read as written (tabs and line breaks
+    as they are)."""
     if _ENCODED_LEAD.match(value) is not None:
         decoded = _encoded_lenient_hidden(value, hide, left)
         if decoded is not None:
@@ -222,17 +241,6 @@ def _bare_authority_hidden(value: str, hide: Callable[[str], str]) -> str:
     lead = _BARE_LEAD.match(value).end()  # type: ignore[union-attr]
     return value[:lead] + userinfo_hidden("//" + value[lead:], hide)[2:]
 
-
-def listed_url(redactor: Redactor, value: str) -> str:
-    """A URL header's ``value`` with its query's (and a fragment's) pairs redacted by the
-    lists (SPEC 6: :meth:`.Redactor.url`, as the request's url); with a denylist, a value
-    that is no URL as written, wholly percent-encoded (``https%3A%2F%2Fsite%2Fp%3Ftoken
-    %3D...``, its ``?`` encoded: its token sent till hostile63), as a query's value
-    holding such a URL is (:func:`.redaction_query.linked`)."""
-    value = redactor.url(value)
-    if redactor.has_deny and "%" in value and "?" not in value and "#" not in value:
-        value = linked(redactor, value)
-    return value
 
 #: A special scheme (WHATWG's: http, https, ws, wss, ftp) then separators that are not
 #: ``//``: any run of ``/`` and ``\\``, or none, which a browser reads as ``//``.
