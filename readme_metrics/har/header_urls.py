@@ -127,7 +127,8 @@ def _as_written(value: str, hide: Optional[Callable[[str], str]],
         if decoded is not None:
             return decoded
     lenient = _LENIENT.match(value)
-    if lenient is not None:
+    if lenient is not None and not value.startswith("\\u", lenient.end()):
+        # (a separator escaped, https:\\u002f/ada:pw@h, is the text readers': hostile65)
         head = lenient.group()
         hidden = url_header_hidden("x://" + value[len(head):], hide, left)
         return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
@@ -243,8 +244,9 @@ def _bare_authority_hidden(value: str, hide: Callable[[str], str]) -> str:
 
 
 #: A special scheme (WHATWG's: http, https, ws, wss, ftp) then separators that are not
-#: ``//``: any run of ``/`` and ``\\``, or none, which a browser reads as ``//``.
-_LENIENT = lazy_compile(r"(?i:https?|wss?|ftp):(?!//(?![/\\]))[/\\]*")
+#: ``//``: any run of ``/`` and ``\\`` (none a ``\\u`` escape's), or none, which a browser
+#: reads as ``//``.
+_LENIENT = lazy_compile(r"(?i:https?|wss?|ftp):(?!//(?![/\\]))(?:/|\\(?!u[0-9A-Fa-f]{4}))*")
 
 
 def masked_authority(value: str) -> str:

@@ -59,7 +59,8 @@ def _pattern(colon: str, colons: tuple[str, ...], separator: str, two: str, at: 
 #: password (group 2) to the authority's last ``@`` (a password may hold one), neither
 #: holding a blank, ``/``, ``?``, ``#``, a double quote (a single one is a userinfo's, as
 #: :data:`.text_userinfo._RAW` reads it), a backslash, a bracket of markup nor a backquote.
-LENIENT = lazy_compile(_pattern(":", (":",), r"[/\\]", r"(?:\\?/){2}", "@", "", (_WORD,)))
+LENIENT = lazy_compile(_pattern(":", (":",), r"/|\\(?!u[0-9A-Fa-f]{4})", r"(?:\\?/){2}", "@",
+                                "", (_WORD,)))
 
 #: A JSON escape that is a user's or a password's character: none of a sign that ends an
 #: authority or starts its parts (``: / @ ? # [ ] \\ " < >`` and a backquote), nor of a
