@@ -37,14 +37,17 @@ def _pattern(colon: str, colons: tuple[str, ...], separator: str, two: str, at: 
     :data:`.text_userinfo._RAW` (or ``_ESCAPED``) reads, ``at`` an ``@``, ``escape`` an
     escape a user's or password's character may be (empty: none), ``starts`` what may
     precede the scheme."""
-    lead = "|".join(f"(?<={start}{scheme}{spelling})" for start in starts
-                    for scheme in _SCHEMES for spelling in colons)
+    # (each spelling's own looks, after one at the scheme's last letter, which the
+    # engine tries first: a JSON text's every ":" and "\\u" costs it alone)
+    lead = "|".join(f"{spelling}(?<=[sSpP]{spelling})(?:" + "|".join(
+        f"(?<={start}{scheme}{spelling})" for start in starts for scheme in _SCHEMES) + ")"
+        for spelling in colons)
     # A scheme's first letter in the authority where it starts no other special
     # scheme's ``:`` (other characters are read by a class alone: the engine's fast path).
     not_scheme = r"(?!(?i:https?|wss?|ftp)" + colon + r")[hHwWfF]"
     user = r"[^\s/?#\"<>\\`:@\[\]]" + escape
     password = r"[^\s/?#\"<>\\`@]" + escape
-    return (colon + "(?:" + lead + ")(?!" + two + r"(?![/\\]))(?:" + separator + ")*"
+    return ("(?:" + lead + ")(?!" + two + r"(?![/\\]))(?:" + separator + ")*"
             r"((?:[^\s/?#\"<>\\`:@\[\]hHwWfF]|" + not_scheme + escape
             + "|" + at + "(?=(?:" + user + ")*" + colon + "(?:" + password + ")*" + at + "))*)"
             r"(?:" + colon + r"((?:[^\s/?#\"<>\\`@hHwWfF]|" + not_scheme + escape
