@@ -34,6 +34,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
+from tests.support.proxy_logged import logged_through_proxy
 from tests.support.work_count import calls, text_calls_per_kib
 from tests.test_hostile60_findings import _repeated
 
@@ -273,46 +274,15 @@ def test_a_hostile_header_set_costs_few_calls_a_kib() -> None:
 def test_through_a_real_server_and_collector(collector: Collector) -> None:
     """A Flask app (denylist ``password``) under werkzeug on 127.0.0.1, requests sent raw:
     (1) in a JSON body and the path, (2) in a Referer's query, (3) an encoded tab in a
-    Referer's nested URL, (4) an escaped Referer's key: the collector got no secret."""
-    from flask import Flask, request
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-    from tests.support.raw_requests import answer_to
-    from tests.support.wsgi_servers import served
-
-    app = Flask(__name__)
-
-    @app.route("/proxy/<path:rest>", methods=["GET", "POST"])
-    def proxy(rest: str) -> Any:
-        return {"length": len(rest) + len(request.get_data())}
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1, denylist=["password"],
-        grouping_function=lambda request: {"api_key": "owlbert-key"}), app)
+    Referer's nested URL, (4) an escaped Referer's key: the collector got no secret.
+    Failed before."""
     body = ('{"next":"' + FOUND[0] + '"}').encode()
-    requests: list[tuple[str, str, bytes]] = [
+    logged = logged_through_proxy(collector, [
         ("/proxy/" + FOUND[1], "", body),
-        ("/proxy/x", f"https://x/?next=ws:///ada@corp.com:{SECRET}@h/", b""),
-        ("/proxy/x", f"https://x/?next=https%3A%2F%2F%09ada%3A{SECRET}%40h", b""),
-        ("/proxy/x", "https:\\u002f\\u002fh\\u002f\\u003fpassword\\u003d" + SECRET, b"")]
-    try:
-        with served("werkzeug-unthreaded", app) as port:
-            for target, referer, sent in requests:
-                head = f"Referer: {referer}\r\n" if referer else ""
-                if sent:
-                    head += ("Content-Type: application/json\r\n"
-                             f"Content-Length: {len(sent)}\r\n")
-                answer = answer_to(port, (
-                    f"{'POST' if sent else 'GET'} {target} HTTP/1.1\r\n"
-                    f"Host: 127.0.0.1:{port}\r\n{head}Connection: close\r\n\r\n").encode()
-                    + sent)
-                assert b" 200 " in answer[:20], answer[:200]
-            assert extension.flush(10) is True
-            collector.wait_for_logs(len(requests))
-    finally:
-        extension.close()
-    logged = b"".join(received.body for received in collector.received).decode()
+        ("/proxy/x", f"Referer: https://x/?next=ws:///ada@corp.com:{SECRET}@h/\r\n", b""),
+        ("/proxy/x", f"Referer: https://x/?next=https%3A%2F%2F%09ada%3A{SECRET}%40h\r\n", b""),
+        ("/proxy/x", "Referer: https:\\u002f\\u002fh\\u002f\\u003fpassword\\u003d"
+         + SECRET + "\r\n", b"")], denylist=["password"])
     assert "/proxy/" in logged and SECRET not in logged
 
 
