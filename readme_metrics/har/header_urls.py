@@ -105,13 +105,17 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         hidden = url_header_hidden(read_as, hide, left)
         if hidden != read_as:
             return hidden
-    if "%0" in value or "%250" in value:
+    if ("%09" in value or "%0A" in value or "%0D" in value or "%0a" in value
+            or "%0d" in value or "%250" in value) and may_hold_at(value):
+        # (within one log's budget: a regex's try at each of 100 values' "%", 20 ms)
+        if _spent(value, left):
+            return redacted(value)
         read_as = _ENCODED_BLANK.sub("", value)
+        if _ENCODED_BLANK.search(read_as) is not None:
+            # (one the removal made, %%0909: read so again and again, a value of them
+            # would nest as deep as it is long; no browser's: fail closed)
+            return redacted(value)
         if read_as != value:
-            if _ENCODED_BLANK.search(read_as) is not None:
-                # (one the removal made, %%0909: read so again and again, a value of
-                # them would nest as deep as it is long; no browser's: fail closed)
-                return redacted(value) if may_hold_at(value) else value
             hidden = url_header_hidden(read_as, hide, left)
             if hidden != read_as:
                 return hidden
@@ -134,6 +138,18 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     read = userinfo_hidden_in if scheme not in _PLAIN or _readable(rest) else _unread
     text = read(hidden) if left is None else hidden_within(hidden, left, read)
     return _nested_encoded_hidden(text, hide, left) if "3A" in rest or "3a" in rest else text
+
+
+def _spent(value: str, left: Optional[list[int]]) -> bool:
+    """Whether one log's budget ``left`` (None: none) is spent before ``value``; else
+    ``value`` counted against it."""
+    if left is None:
+        return False
+    if len(value) > left[0]:
+        left[0] = 0
+        return True
+    left[0] -= len(value)
+    return False
 
 
 #: A tab or a line break percent-encoded, once or twice.
@@ -183,11 +199,8 @@ def _encoded_lenient_hidden(value: str, hide: Optional[Callable[[str], str]],
     were sent encoded, review153) with its decoded URL's password hidden, encoded as it
     was; None if nothing is hidden so. Counted against ``left`` (hidden whole past it):
     decoding costs a call or two an escape."""
-    if left is not None:
-        if len(value) > left[0]:
-            left[0] = 0
-            return redacted(value)
-        left[0] -= len(value)
+    if _spent(value, left):
+        return redacted(value)
     twice = _ENCODED_LEAD.match(value).group(1) is not None  # type: ignore[union-attr]
     decoded = unquote(unquote(value)) if twice else unquote(value)
     if _LENIENT.match(decoded) is None:
