@@ -185,7 +185,8 @@ def test_a_lenient_user_alone_holding_an_at_is_kept() -> None:
 def test_an_encoded_tab_in_a_nested_url(lead: str, user: str, cuts: list[int], blank: str,
                                         twice: bool, place: str, budget: bool) -> None:
     """Tabs and line breaks anywhere in the nested URL, percent-encoded once or twice.
-    Failed before: the example (the brief's ``%2F%2F%09ada``), and 441 of 3,000 draws."""
+    Failed before: the example (the brief's ``%2F%2F%09ada``), and 441 of 3,000 draws of a
+    like strategy."""
     url = list(f"{lead}{user}:{SECRET}@h/x")
     for cut in sorted(set(cuts), reverse=True):
         url.insert(min(cut, len(url)), blank)
