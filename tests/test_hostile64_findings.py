@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -29,6 +29,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
+from tests.support.proxy_logged import logged_through_proxy
 from tests.support.work_count import calls, text_calls_per_kib
 from tests.test_hostile60_findings import _repeated
 
@@ -160,39 +161,10 @@ def test_through_a_real_server_and_collector(collector: Collector) -> None:
     a password in the path (as written and with no slashes), in the query, and in a
     Referer's path with no slashes: nothing the collector got holds the secret. Failed
     before (sent)."""
-    from flask import Flask
-
-    from readme_metrics import MetricsApiConfig
-    from readme_metrics.flask_readme import ReadMeMetrics
-    from tests.support.raw_requests import answer_to
-    from tests.support.wsgi_servers import served
-
-    app = Flask(__name__)
-
-    @app.route("/proxy/<path:rest>")
-    def proxy(rest: str) -> Any:
-        return {"length": len(rest)}  # (the body is read with lists alone)
-
-    extension = ReadMeMetrics(MetricsApiConfig(
-        api_key="any-key", metrics_api=collector.url, buffer_length=1,
-        grouping_function=lambda request: {"api_key": "owlbert-key"}), app)
-    requests: list[tuple[str, Optional[str]]] = [
-        (IN_TARGET["raw"], None), (IN_TARGET["no-slashes"], None),
-        (IN_TARGET["query"].replace("/?", "/x?"), None),
-        ("/proxy/x", "https://proxy/" + LENIENT["none"])]
-    try:
-        with served("werkzeug-unthreaded", app) as port:
-            for target, referer in requests:
-                head = "" if referer is None else f"Referer: {referer}\r\n"
-                answer = answer_to(port, (
-                    f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}"
-                    "Connection: close\r\n\r\n").encode())
-                assert b" 200 " in answer[:20], answer[:200]
-            assert extension.flush(10) is True
-            collector.wait_for_logs(len(requests))
-    finally:
-        extension.close()
-    sent = b"".join(received.body for received in collector.received).decode()
+    sent = logged_through_proxy(collector, [
+        (IN_TARGET["raw"], "", b""), (IN_TARGET["no-slashes"], "", b""),
+        (IN_TARGET["query"].replace("/?", "/x?"), "", b""),
+        ("/proxy/x", f"Referer: https://proxy/{LENIENT['none']}\r\n", b"")])
     assert "/proxy/" in sent and SECRET not in sent
 
 

@@ -18,9 +18,9 @@ from urllib.parse import quote, unquote
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.credentials import CallerKey
 from readme_metrics.har.header_reading import hidden_within
+from readme_metrics.har.header_url_lists import listed_url
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
-from readme_metrics.har.redaction_query import linked
 from readme_metrics.har.text_userinfo import may_hold_at, userinfo_hidden_in
 from readme_metrics.har.userinfo_shown import hidden_password, hidden_user, shown_user
 from readme_metrics.masking import url_quoted
@@ -97,18 +97,35 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     sent the password). A tab (or a line break) is read as a WHATWG parser reads it,
     removed wherever it is: ``https:\t//ada:pw@h/`` goes to ``h`` with the password
     (review153: it was sent); a value whose reading without them hides something is
-    logged as read."""
+    logged as read. So are they percent-encoded, once or twice (``%09``, ``%250A``), in
+    a URL nested encoded (``?next=https%3A%2F%2F%09ada%3Apw%40h``: decoded, a browser
+    removes them; hostile65: sent)."""
     if "\t" in value or "\n" in value or "\r" in value:
         read_as = value.replace("\t", "").replace("\n", "").replace("\r", "")
         hidden = url_header_hidden(read_as, hide, left)
         if hidden != read_as:
             return hidden
+    if ("%09" in value or "%0A" in value or "%0D" in value or "%0a" in value
+            or "%0d" in value or "%250" in value) and may_hold_at(value):
+        # (within one log's budget: a regex's try at each of 100 values' "%", 20 ms)
+        if _spent(value, left):
+            return redacted(value)
+        read_as = _ENCODED_BLANK.sub("", value)
+        if _ENCODED_BLANK.search(read_as) is not None:
+            # (one the removal made, %%0909: read so again and again, a value of them
+            # would nest as deep as it is long; no browser's: fail closed)
+            return redacted(value)
+        if read_as != value:
+            hidden = url_header_hidden(read_as, hide, left)
+            if hidden != read_as:
+                return hidden
     if _ENCODED_LEAD.match(value) is not None:
         decoded = _encoded_lenient_hidden(value, hide, left)
         if decoded is not None:
             return decoded
     lenient = _LENIENT.match(value)
-    if lenient is not None:
+    if lenient is not None and not value.startswith("\\u", lenient.end()):
+        # (a separator escaped, https:\\u002f/ada:pw@h, is the text readers': hostile65)
         head = lenient.group()
         hidden = url_header_hidden("x://" + value[len(head):], hide, left)
         return head + hidden[4:] if hidden.startswith("x://") else redacted(value)
@@ -121,6 +138,22 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
     read = userinfo_hidden_in if scheme not in _PLAIN or _readable(rest) else _unread
     text = read(hidden) if left is None else hidden_within(hidden, left, read)
     return _nested_encoded_hidden(text, hide, left) if "3A" in rest or "3a" in rest else text
+
+
+def _spent(value: str, left: Optional[list[int]]) -> bool:
+    """Whether one log's budget ``left`` (None: none) is spent before ``value``; else
+    ``value`` counted against it."""
+    if left is None:
+        return False
+    if len(value) > left[0]:
+        left[0] = 0
+        return True
+    left[0] -= len(value)
+    return False
+
+
+#: A tab or a line break percent-encoded, once or twice.
+_ENCODED_BLANK = lazy_compile(r"%(?:25)?0[9AaDd]")
 
 
 def _readable(rest: str) -> bool:
@@ -166,11 +199,8 @@ def _encoded_lenient_hidden(value: str, hide: Optional[Callable[[str], str]],
     were sent encoded, review153) with its decoded URL's password hidden, encoded as it
     was; None if nothing is hidden so. Counted against ``left`` (hidden whole past it):
     decoding costs a call or two an escape."""
-    if left is not None:
-        if len(value) > left[0]:
-            left[0] = 0
-            return redacted(value)
-        left[0] -= len(value)
+    if _spent(value, left):
+        return redacted(value)
     twice = _ENCODED_LEAD.match(value).group(1) is not None  # type: ignore[union-attr]
     decoded = unquote(unquote(value)) if twice else unquote(value)
     if _LENIENT.match(decoded) is None:
@@ -223,20 +253,10 @@ def _bare_authority_hidden(value: str, hide: Callable[[str], str]) -> str:
     return value[:lead] + userinfo_hidden("//" + value[lead:], hide)[2:]
 
 
-def listed_url(redactor: Redactor, value: str) -> str:
-    """A URL header's ``value`` with its query's (and a fragment's) pairs redacted by the
-    lists (SPEC 6: :meth:`.Redactor.url`, as the request's url); with a denylist, a value
-    that is no URL as written, wholly percent-encoded (``https%3A%2F%2Fsite%2Fp%3Ftoken
-    %3D...``, its ``?`` encoded: its token sent till hostile63), as a query's value
-    holding such a URL is (:func:`.redaction_query.linked`)."""
-    value = redactor.url(value)
-    if redactor.has_deny and "%" in value and "?" not in value and "#" not in value:
-        value = linked(redactor, value)
-    return value
-
 #: A special scheme (WHATWG's: http, https, ws, wss, ftp) then separators that are not
-#: ``//``: any run of ``/`` and ``\\``, or none, which a browser reads as ``//``.
-_LENIENT = lazy_compile(r"(?i:https?|wss?|ftp):(?!//(?![/\\]))[/\\]*")
+#: ``//``: any run of ``/`` and ``\\`` (none a ``\\u`` escape's), or none, which a browser
+#: reads as ``//``.
+_LENIENT = lazy_compile(r"(?i:https?|wss?|ftp):(?!//(?![/\\]))(?:/|\\(?!u[0-9A-Fa-f]{4}))*")
 
 
 def masked_authority(value: str) -> str:

@@ -14,7 +14,8 @@ the text; each authority read once: linear. Each reader reads
 unread (fail closed: a MiB of ``h://x@`` cost 0.8 s of CPU, a loop for each; hostile61).
 A Windows domain's user and password written without a scheme (``CORP\\ada:pw@proxy``)
 are read too (:mod:`.userinfo_bare`, hostile63), and a special scheme's URL with
-separators other than ``//`` (``https:ada:pw@h``, :mod:`.userinfo_lenient`, hostile64).
+separators other than ``//`` (``https:ada:pw@h``, :mod:`.userinfo_lenient`, hostile64;
+with JSON's escapes, ``https:ada:pw\\u0040h``, hostile65).
 How a userinfo is logged is :mod:`.userinfo_shown`'s (its names re-exported here).
 """
 
@@ -28,7 +29,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.userinfo_bare import BARE
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
-from readme_metrics.har.userinfo_lenient import LENIENT
+from readme_metrics.har.userinfo_lenient import LENIENT, LENIENT_ESCAPED
 from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
 from readme_metrics.har.userinfo_starts import (
     ENCODED_SCAN,
@@ -193,6 +194,8 @@ def userinfo_hidden_in(text: str) -> str:
         # (before the encoded reading: its %3A and %40 in a user, ada%3Ax:%40pw\u0040h,
         # read first as ada, x: and an @, and the password sent; hostile58)
         text = _hidden(text, _capped(_ESCAPED.finditer(text)), False, escaped=True)
+        if "@" in text or "u0040" in text:  # (the lenient spellings escaped: hostile65)
+            text = _hidden(text, _capped(LENIENT_ESCAPED.finditer(text)), False, escaped=True)
     if ("%40" in text or "@" in text and (
             "%3A" in text or "%3a" in text or "%2F" in text or "%2f" in text)) and (
             "/" in text or "%2F" in text or "%2f" in text) and (
