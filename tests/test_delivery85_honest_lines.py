@@ -47,6 +47,7 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.held_head import (  # noqa: F401 (``head_then_held``)
     closed_as_the_head_came,
     head_then_held_fixture,
+    paused_with_a_retry_waiting,
 )
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
@@ -165,21 +166,6 @@ def test_a_401_after_a_post_read_and_closed_unanswered_is_unknown(
     assert adds_up(stats), stats
     assert (stats["dropped_unknown"], stats["dropped_auth"]) == (1, 0), stats
     assert len(said_with(caplog, "refused the API key")) == 1
-
-
-def paused_with_a_retry_waiting(make_delivery: MakeDelivery,
-                                collector: Collector) -> Delivery:
-    """Log ``a``'s POST read in full and closed unanswered, its retry due in 30 s; log
-    ``b``'s POST answered 401: the pause drops both. The Delivery, once it did."""
-    collector.replies.extend([Reply(drop=True), Reply(status=401)])
-    delivery = make_delivery(collector.url, buffer_length=1, backoff_base=30.0,
-                             backoff_cap=30.0)
-    assert delivery.submit(item("a"))
-    queue = delivery._batcher.queue
-    wait_until(lambda: bool(queue.retries), timeout=LINE_WAIT)
-    assert delivery.submit(item("b"))
-    wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    return delivery
 
 
 def test_a_retry_waiting_after_a_post_closed_unanswered_is_unknown_at_a_pause(

@@ -38,12 +38,12 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
+from tests.support.held_head import paused_with_a_retry_waiting
 from tests.support.polling import SERVE_POLL, wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.raw_requests import read_request
 from tests.support.tls import Certificates, make_certificates, server_context
 from tests.support.watchdog_points import GUARD, ROUTES
-from tests.test_delivery85_honest_lines import paused_with_a_retry_waiting
 from tests.test_delivery86_settle_bound import (
     closing_lines,
     said_as_counted,
