@@ -282,7 +282,7 @@ def _keyed_headers(exchange: Exchange, entry: dict[str, Any], active: Optional[R
             (entry["response"], exchange.response_headers,
              None if active is None else f"/logs/{exchange.id}")):
         if caller.may_hold("\0".join(map(_VALUE, side["headers"]))):
-            if active is None:
+            if active is None and len(pairs) == len(side["headers"]):  # (one a pair)
                 keyed_values(pairs, side["headers"], caller)
             else:
                 side["headers"] = headers(pairs, active, caller, own)[0]
