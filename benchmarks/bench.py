@@ -16,6 +16,9 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     Request path: mean/p50/p99 microseconds per call. End to end: wall microseconds per
     request from the first call until the collector has every log (``flush()``). CPU:
     process CPU (all threads: request path, worker, JSON, HTTP) per request.
+    ``browser_get``: the same GET with a browser's 17 headers (``BROWSER_HEADERS``: client
+    hints, fetch metadata, 5 cookies, a Referer whose query holds ``%40`` and ``%3A``),
+    the URL readers' cost on real traffic. Each row says its logs delivered of served.
 ``server``
     The GET app under gunicorn (2 sync workers) driven by ``wrk`` on 127.0.0.1 for
     ``--seconds``; requests per second and the wrapped/bare ratio. Beside it, CPU per
@@ -109,6 +112,33 @@ GET_HEADERS = {  # 13 request headers, as a browser or SDK would send them
     "X-Api-Version": "2024-06-01",
     "X-Forwarded-For": "203.0.113.7",
 }
+#: A browser's GET of the same API (Chrome 124 calling it with fetch from a web app): its
+#: User-Agent, client hints, fetch metadata, a longer Cookie and a Referer whose query holds
+#: an encoded ``@`` and an encoded URL (``%40``, ``%3A``), which the safety readers of URL
+#: headers read (cpu43, cpu44). The bench's ``browser_get`` row; the small GET keeps
+#: ``GET_HEADERS``.
+BROWSER_HEADERS = {
+    "Host": "api.example.com",
+    "Connection": "keep-alive",
+    "sec-ch-ua": '"Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99"',
+    "sec-ch-ua-mobile": "?0",
+    "sec-ch-ua-platform": '"Linux"',
+    "Authorization": f"Bearer {TOKEN}",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/124.0.0.0 Safari/537.36",
+    "Accept": "application/json, text/plain, */*",
+    "Origin": "https://app.example.com",
+    "Sec-Fetch-Site": "same-site",
+    "Sec-Fetch-Mode": "cors",
+    "Sec-Fetch-Dest": "empty",
+    "Referer": "https://app.example.com/signup?email=ada%40example.com"
+               "&next=https%3A%2F%2Fapp.example.com%2Fwelcome&step=2",
+    "Accept-Encoding": "gzip, deflate, br, zstd",
+    "Accept-Language": "en-US,en;q=0.9,de;q=0.8",
+    "Cookie": "_ga=GA1.1.1234567890.1700000000; _gid=GA1.1.987654321.1700000000; "
+              "csrftoken=Xq3vT9pL2mN8rK4sW6yZ1aB5cD7eF0gH; "
+              "session=8c1f0e2d9b7a4c3e5f6a7b8c9d0e1f2a; theme=dark",
+}
 GET_BODY = json.dumps({"id": 12345, "name": "widget", "tags": ["a", "b"], "ok": True},
                       separators=(",", ":")).encode()
 GET_BODY = GET_BODY + b" " * (62 - len(GET_BODY))  # exactly 62 bytes of JSON
@@ -141,7 +171,8 @@ def grouping(request: Any) -> dict:
     return {"api_key": auth[7:], "label": "Bench User", "email": "bench@example.com"}
 
 
-def environ_for(method: str, body: bytes = b"") -> dict:
+def environ_for(method: str, body: bytes = b"",
+                headers: Optional[dict[str, str]] = None) -> dict:
     environ = {
         "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": "/v1/widgets/12345",
         "QUERY_STRING": "expand=owner&limit=10", "SERVER_NAME": "api.example.com",
@@ -149,7 +180,7 @@ def environ_for(method: str, body: bytes = b"") -> dict:
         "wsgi.version": (1, 0), "wsgi.url_scheme": "https", "wsgi.errors": sys.stderr,
         "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
     }
-    for name, value in GET_HEADERS.items():
+    for name, value in (GET_HEADERS if headers is None else headers).items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     if body:
         environ["CONTENT_TYPE"] = "application/json"
@@ -429,9 +460,10 @@ def serve(app: Callable, environ: dict[str, Any]) -> None:
 
 
 def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
-                  wrapped: Any) -> dict[str, float]:
-    """Call ``app`` directly ``requests`` times; time each call and the whole delivery."""
-    template = environ_for(method, body)
+                  wrapped: Any, headers: Optional[dict[str, str]] = None) -> dict[str, float]:
+    """Call ``app`` directly ``requests`` times; time each call and the whole delivery.
+    ``headers``: the request's (``GET_HEADERS`` by default)."""
+    template = environ_for(method, body, headers)
     for _ in range(WARM_UP):  # not timed; flushed below
         serve(app, fresh_environ(template, body))
     if wrapped is not None:
@@ -477,20 +509,26 @@ def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[
     collector = Collector("ok")
     results: dict[str, Any] = {}
     try:
-        for name, app, method, body, count in (
-                ("small_get", get_app, "GET", b"", get_requests),
-                ("post_100kb", post_app, "POST", POST_BODY, post_requests)):
+        for name, app, method, body, count, headers in (
+                ("small_get", get_app, "GET", b"", get_requests, None),
+                ("post_100kb", post_app, "POST", POST_BODY, post_requests, None),
+                # The small GET as a browser sends it (BROWSER_HEADERS): the URL
+                # readers' cost on real traffic, its own row (cpu44).
+                ("browser_get", get_app, "GET", b"", get_requests, BROWSER_HEADERS)):
             runs: dict[str, list[dict[str, float]]] = {"bare": [], "wrapped": []}
+            logged = collector.count()
             for rep in range(repeat):
                 order = ("bare", "wrapped") if rep % 2 == 0 else ("wrapped", "bare")
                 for variant in order:
                     if variant == "bare":
-                        runs["bare"].append(run_inprocess(app, method, body, count, None))
+                        runs["bare"].append(
+                            run_inprocess(app, method, body, count, None, headers))
                     else:
                         wrapped = wrap(app, collector.url)
                         try:
                             runs["wrapped"].append(
-                                run_inprocess(wrapped, method, body, count, wrapped))
+                                run_inprocess(wrapped, method, body, count, wrapped,
+                                              headers))
                         finally:
                             wrapped.close()
                 log(f"inprocess {name} rep {rep + 1}/{repeat}: "
@@ -512,10 +550,13 @@ def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[
                     for key in ("mean_us", "p50_us", "p99_us", "end_to_end_us_per_request",
                                 "cpu_us_per_request")
                 },
+                # This row's logs at the collector, of the wrapped requests it served.
+                "delivered": f"{collector.count() - logged} of "
+                             f"{repeat * (WARM_UP + count)} served",
             }
         results["collector_logs"] = collector.count()
         # Every wrapped request served (warm-ups included) is one log.
-        served = repeat * (2 * WARM_UP + get_requests + post_requests)
+        served = repeat * (3 * WARM_UP + 2 * get_requests + post_requests)
         results["delivered"] = f"{results['collector_logs']} of {served} served"
     finally:
         collector.stop()

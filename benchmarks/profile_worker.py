@@ -7,7 +7,8 @@
     python benchmarks/profile_worker.py --stdlib   # as without the fast extra
     python benchmarks/profile_worker.py --post     # plus the POST's share, per log
 
-The two workloads of ``bench.py`` (small GET; POST 2 KB in / 100 KB JSON out) go through
+The three workloads of ``bench.py`` (small GET; POST 2 KB in / 100 KB JSON out; the
+browser's GET) go through
 the real WSGI middleware once each; the queued items it captured are then turned into
 logs (``MetricsPipeline.build_log``) and encoded (``delivery.encode.dumps``) in a loop,
 as the worker does, without HTTP. Prints one JSON document: medians of the process's CPU
@@ -51,15 +52,17 @@ except ImportError:  # before the fast extra: the standard library only
     ENCODER = "json (standard library)"
 
 
-def captured(app: Callable, method: str, body: bytes) -> tuple[Any, Any]:
-    """(pipeline, the pending item the middleware queued for one call)."""
+def captured(app: Callable, method: str, body: bytes,
+             headers: Any = None) -> tuple[Any, Any]:
+    """(pipeline, the pending item the middleware queued for one call; ``headers``: the
+    request's, bench.py's ``GET_HEADERS`` by default)."""
     config = MetricsApiConfig(api_key=bench.API_KEY, grouping_function=bench.grouping,
                               metrics_api="http://127.0.0.1:9", base_log_url="https://d")
     middleware = MetricsMiddleware(app, config)
     pipeline = getattr(middleware, "pipeline", None) or middleware._pipeline
     items: list[Any] = []
     pipeline.submit = items.append  # type: ignore[method-assign]
-    environ = bench.environ_for(method, body)
+    environ = bench.environ_for(method, body, headers)
     environ["wsgi.input"] = io.BytesIO(body)
     result = middleware(environ, lambda status, headers, exc_info=None: None)
     for _chunk in result:
@@ -144,11 +147,12 @@ def main() -> None:
     report: dict[str, Any] = {"encoder": ENCODER, "python": sys.version.split()[0]}
     collector = bench.Collector("ok") if args.post else None
     try:
-        for name, app, method, body, count in (
-            ("small_get", bench.get_app, "GET", b"", 3000),
-            ("post_100kb", bench.post_app, "POST", bench.POST_BODY, 300),
+        for name, app, method, body, count, headers in (
+            ("small_get", bench.get_app, "GET", b"", 3000, None),
+            ("post_100kb", bench.post_app, "POST", bench.POST_BODY, 300, None),
+            ("browser_get", bench.get_app, "GET", b"", 3000, bench.BROWSER_HEADERS),
         ):
-            pipeline, item = captured(app, method, body)
+            pipeline, item = captured(app, method, body, headers)
             per_log(pipeline, item, count // 10)  # warm caches
             runs = [per_log(pipeline, item, count) for _ in range(args.repeat)]
             build = statistics.median(

@@ -27,7 +27,13 @@ from readme_metrics.har.cookies import (
 from readme_metrics.har.credentials import CallerKey, for_key
 from readme_metrics.har.entry_times import started as _started
 from readme_metrics.har.entry_times import timings
-from readme_metrics.har.headers import RAW_CONTENT_TYPE, RAW_COOKIE, headers, hidden_userinfo
+from readme_metrics.har.headers import (
+    RAW_CONTENT_TYPE,
+    RAW_COOKIE,
+    headers,
+    hidden_userinfo,
+    keyed_values,
+)
 from readme_metrics.har.key_gate import keyless
 from readme_metrics.har.pairs import parse_query, query_values
 from readme_metrics.har.percent import decode_component
@@ -265,15 +271,21 @@ def _entry(exchange: Exchange, redactor: Optional[Redactor], max_body_bytes: int
 def _keyed_headers(exchange: Exchange, entry: dict[str, Any], active: Optional[Redactor],
                    caller: CallerKey) -> None:
     """The request's and response's headers of ``entry``, built ``gated`` (the key not
-    looked for in the values sent as they come), built again without it where a value
-    may hold the key (:meth:`CallerKey.may_hold` of them joined: each such value does):
-    the gate said no, so the scrub runs, and it leaves the headers' values to headers()."""
+    looked for in the values sent as they come), made as without it where a value may
+    hold the key (:meth:`CallerKey.may_hold` of them joined: each such value does):
+    the gate said no, so the scrub runs, and it leaves the headers' values to headers().
+    Without lists each such value is tested where it is (:func:`.headers.keyed_values`:
+    the headers built once; cpu44); with lists, where a value may be redacted, the side's
+    headers are built again without ``gated``."""
     for side, pairs, own in (
             (entry["request"], exchange.request_headers, None),
             (entry["response"], exchange.response_headers,
              None if active is None else f"/logs/{exchange.id}")):
         if caller.may_hold("\0".join(map(_VALUE, side["headers"]))):
-            side["headers"] = headers(pairs, active, caller, own)[0]
+            if active is None and len(pairs) == len(side["headers"]):  # (one a pair)
+                keyed_values(pairs, side["headers"], caller)
+            else:
+                side["headers"] = headers(pairs, active, caller, own)[0]
 
 
 def _paired_across(request: dict[str, Any], url: str, query: list[tuple[str, str]],

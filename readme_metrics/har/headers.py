@@ -48,7 +48,7 @@ from readme_metrics.masking import CACHED_LENGTH, kept_mask, mask
 __all__ = [
     "AUTHORITY_HEADERS", "LINK_TARGET", "LOWERED", "MASKED_HEADERS", "_REQUEST_COOKIE",
     "cookies_redacted", "folded_cookies_redacted", "header", "headers", "hidden_userinfo",
-    "lower",
+    "keyed_values", "lower",
 ]
 
 #: Header values that are credentials: sent as mask(value), never in clear; and so are
@@ -343,3 +343,28 @@ def headers(
             name = _keyless_name(name, caller)  # type: ignore[arg-type]
         out.append({"name": name, "value": value})
     return out, noted
+
+
+def keyed_values(pairs: list[tuple[str, str]], records: list[dict[str, str]],
+                 caller: CallerKey) -> None:
+    """``records``, :func:`headers` of ``pairs`` built ``gated`` without lists, made as
+    the build without ``gated`` makes them, in place: the caller's key looked for in each
+    value the gated build left untested, and masked (:meth:`CallerKey.text`) where it
+    may be. Without lists those are the values of the headers neither a credential (a
+    mask) nor a URL header (``CallerKey.url``'s) nor noted (tested either way), and the
+    test is the last thing done to each, so the value built is the one it tests: one
+    build of the headers, not two (a browser's Referer holding a ``%`` has the gate say
+    no in every log; cpu44). One record a pair, in order (:func:`headers` makes one for
+    each)."""
+    key, inside, spaced = caller.key, caller.inside, caller.inside and caller.spaced
+    shortest = len(key)
+    roles = _ROLES.get
+    for (name, _), record in zip(pairs, records):
+        value = record["value"]
+        # (CallerKey.may_hold, inlined as in headers(); the gate's keys are no numbers.)
+        if len(value) >= shortest and (key in value or "\\" in value or inside and (
+                "%" in value or (spaced and "+" in value))) or (
+                caller.numeric and caller.numbers_in(value)):
+            _, kind, note, _, _ = roles(name) or _role(name)
+            if kind != _MASKED and kind != _URL and not note:
+                record["value"] = caller.text(value)

@@ -39,9 +39,10 @@ there unless one of the joined ones holds a needle:
   scrub does.
 
 The build leaves the key's tests of the header values sent as they come to the gate
-(``headers(gated=True)``: one search of each value, not two), and builds the headers
-again with them when the gate says no (``build._keyed_headers``, only where a value may
-hold the key).
+(``headers(gated=True)``: one search of each value, not two), and makes them when the
+gate says no (``build._keyed_headers``, only where a value may hold the key: without
+lists on the values as built, ``headers.keyed_values``; with lists the headers built
+again).
 
 What the gate does not reason about is left to the scrub whole (the gate says no): a
 key that is short (masked only whole, its host and path segments), a JSON number (its
