@@ -28,11 +28,16 @@ _LEAD = (r":(?:(?<=" + _WORD + r"(?i:https):)|(?<=" + _WORD + r"(?i:http):)|(?<=
 #: A scheme's first letter in the authority where it starts no other special scheme's
 #: ``:`` (other characters are read by a class alone: the engine's fast path).
 _NOT_SCHEME = r"(?!(?i:https?|wss?|ftp):)[hHwWfF]"
-#: The lead, the user (group 1: no ``:`` nor ``@``), ``:`` and the password (group 2) to
-#: the authority's last ``@`` (a password may hold one), neither holding a blank, ``/``,
-#: ``?``, ``#``, a double quote (a single one is a userinfo's, as
+#: An ``@`` of the user (an address as the user: ``https:ada@corp.com:pw@h``, which a
+#: WHATWG parser reads to the authority's last ``@``, as :data:`.text_userinfo._RAW` reads
+#: ``//``'s; review155: its password was sent) where a ``:`` then another ``@`` follow it
+#: within the authority: each ``@``'s look reads to the second ``@`` after it at most.
+_USER_AT = r"@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s/?#\"<>\\`@]*@)"
+#: The lead, the user (group 1: no ``:``, an ``@`` only so), ``:`` and the password
+#: (group 2) to the authority's last ``@`` (a password may hold one), neither holding a
+#: blank, ``/``, ``?``, ``#``, a double quote (a single one is a userinfo's, as
 #: :data:`.text_userinfo._RAW` reads it), a backslash, a bracket of markup nor a backquote.
 LENIENT = lazy_compile(
-    _LEAD + r"((?:[^\s/?#\"<>\\`:@\[\]hHwWfF]|" + _NOT_SCHEME + r")*)"
+    _LEAD + r"((?:[^\s/?#\"<>\\`:@\[\]hHwWfF]|" + _NOT_SCHEME + "|" + _USER_AT + r")*)"
     r"(?::((?:[^\s/?#\"<>\\`@hHwWfF]|" + _NOT_SCHEME
     + r"|@(?=[^\s/?#\"<>\\`@]*@))*))?@")
