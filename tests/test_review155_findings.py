@@ -8,23 +8,38 @@
     X-Original-URL, X-Forwarded-Uri, X-Rewrite-URL repeating the Referer), lost what the
     client sent (SPEC 6: the HAR says what was sent). Unread now means uncharged; a value
     that is read is charged and, past the budget, hidden whole as before.
+(2) hostile64's reader of a special scheme's lenient spellings (``https:ada:pw@h``) took
+    a user to its first ``@``: an address as the user (``https:ada@corp.com:pw@h``, which
+    a WHATWG parser reads to the authority's last ``@``, as ``//``'s reader has since
+    hostile56) sent its password, from a body, a plain header, the request's path/query.
+(3) blackbox24's x-documentation-url iff the log is kept: the queue's ``refusing``, read
+    by the request path, was set after a log put from the count bound alone, so with the
+    byte bound (max_queue_bytes) near, the next request got the header and its log was
+    dropped (dropped_queue_full): a link to a 404. The put now looks at both bounds, as a
+    refused put and ``full_locked`` do.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Optional
+import threading
+from typing import Any, Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics import MetricsApiConfig, MetricsMiddleware
 from readme_metrics.har.build import build_entry
 from readme_metrics.har.header_reading import MOST_READ
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
+from tests.support.contract import API_KEY, reading_app
 from tests.support.exchanges import make_exchange
+from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
+from tests.support.polling import wait_until
 from tests.support.work_count import text_calls_per_kib
+from tests.support.wsgi import run_wsgi, wsgi_environ
 
 SECRET = "Zq8h22Xw3K"
 LISTS = {"none": None, "deny": Redactor(["password"])}
@@ -139,3 +154,55 @@ def test_the_address_users_reading_costs_few_calls_a_kib(unit: str) -> None:
     """256 KiB of each within hostile61's bound (150 calls a KiB): each ``@``'s look
     reads to the second ``@`` after it at most. (Passed before too.)"""
     assert text_calls_per_kib(userinfo_hidden_in, unit) <= 150
+
+
+# (3) x-documentation-url at the queue's byte bound -------------------------------------------
+
+def _held(collector: Collector, gate: threading.Event, **options: Any) -> MetricsMiddleware:
+    """A background middleware whose POSTs the collector holds till ``gate``, its logs
+    waiting in the queue till ten wait or its bounds are near (a POST's bytes, held
+    from its take, are not a log's)."""
+    collector.default = Reply(gate=gate)
+    return MetricsMiddleware(reading_app(), MetricsApiConfig(
+        api_key=API_KEY, metrics_api=collector.url, base_log_url="https://docs.example.com",
+        grouping_function=lambda request: {"api_key": "caller-0777"}, buffer_length=10,
+        flush_interval=600.0, shutdown_timeout=2.0, timeout=INLINE_TIMEOUT, **options))
+
+
+def _served(middleware: MetricsMiddleware, path: str) -> list[str]:
+    """One request; once its log reached the delivery's door, its x-documentation-url."""
+    captured = middleware.stats["captured"]
+    result = run_wsgi(middleware, wsgi_environ(path=path))
+    assert result.status == "200 OK"
+    wait_until(lambda: middleware.stats["captured"] > captured)
+    return result.header("x-documentation-url")
+
+
+def test_no_documentation_url_for_a_log_the_byte_bound_drops(collector: Collector) -> None:
+    """Room for two logs by max_queue_bytes (max_queue_size far off; the two then due,
+    their POST held by the API): the third request's log is dropped, and it gets no
+    header; each header given names a log the API got. Failed before: 1 of 1 (the third
+    had the header)."""
+    gate, other = threading.Event(), Collector().start()
+    probe = _held(other, gate)
+    try:
+        _served(probe, "/p0")
+        size = probe.stats["queued_bytes"]  # (one log of such a request, as queued)
+    finally:
+        gate.set()
+        probe.close()
+        other.stop()
+    assert size > 0
+    gate = threading.Event()
+    middleware = _held(collector, gate, max_queue_bytes=size * 5 // 2)
+    try:
+        headers = [_served(middleware, f"/p{index}") for index in range(1, 4)]
+        assert middleware.stats["dropped_queue_full"] == 1
+        assert [bool(header) for header in headers] == [True, True, False], headers
+        gate.set()
+        assert middleware.flush(10.0) is False  # (one of its logs was dropped)
+    finally:
+        gate.set()
+        middleware.close()
+    linked = {header[0].rsplit("/", 1)[1] for header in headers if header}
+    assert linked == {log["_id"] for log in collector.logs}

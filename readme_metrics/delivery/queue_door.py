@@ -73,8 +73,12 @@ class QueueDoor:
                 self.queued_bytes = queued + nbytes
                 self.last_nbytes = nbytes
             raise
-        # The next log would find the queue at its bound of logs (blackbox24).
-        self.refusing = self.accepted - self.resolved >= self.max_size
+        # The next log would find the queue at its bound of logs (blackbox24), or of bytes
+        # if it is as large as this one (full_locked's guess, written out: a call a log).
+        # (By the count alone, the request after the log that filled max_queue_bytes got
+        # its x-documentation-url, its log dropped: review155.)
+        self.refusing = (self.accepted - self.resolved >= self.max_size
+                         or self.queued_bytes + nbytes > self.max_bytes)
         # One wake a batch's worth, not one a log: the sender woken counts itself out of
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
