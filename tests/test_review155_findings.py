@@ -37,9 +37,8 @@ from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.contract import API_KEY, reading_app
 from tests.support.exchanges import make_exchange
 from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
-from tests.support.polling import wait_until
 from tests.support.work_count import text_calls_per_kib
-from tests.support.wsgi import run_wsgi, wsgi_environ
+from tests.test_blackbox24_findings import _served
 
 SECRET = "Zq8h22Xw3K"
 LISTS = {"none": None, "deny": Redactor(["password"])}
@@ -167,15 +166,6 @@ def _held(collector: Collector, gate: threading.Event, **options: Any) -> Metric
         api_key=API_KEY, metrics_api=collector.url, base_log_url="https://docs.example.com",
         grouping_function=lambda request: {"api_key": "caller-0777"}, buffer_length=10,
         flush_interval=600.0, shutdown_timeout=2.0, timeout=INLINE_TIMEOUT, **options))
-
-
-def _served(middleware: MetricsMiddleware, path: str) -> list[str]:
-    """One request; once its log reached the delivery's door, its x-documentation-url."""
-    captured = middleware.stats["captured"]
-    result = run_wsgi(middleware, wsgi_environ(path=path))
-    assert result.status == "200 OK"
-    wait_until(lambda: middleware.stats["captured"] > captured)
-    return result.header("x-documentation-url")
 
 
 def test_no_documentation_url_for_a_log_the_byte_bound_drops(collector: Collector) -> None:
