@@ -168,6 +168,14 @@ def _held(collector: Collector, gate: threading.Event, **options: Any) -> Metric
         flush_interval=600.0, shutdown_timeout=2.0, timeout=INLINE_TIMEOUT, **options))
 
 
+def _room_for_two(sizes: list[int]) -> int:
+    """max_queue_bytes that takes two logs (``sizes``: the queue's bytes after one and
+    two of them, the first counting what the next ones share) and not a third."""
+    first, both = sizes
+    assert 0 < first < both
+    return both + (both - first) // 2
+
+
 def test_no_documentation_url_for_a_log_the_byte_bound_drops(collector: Collector) -> None:
     """Room for two logs by max_queue_bytes (max_queue_size far off; the two then due,
     their POST held by the API): the third request's log is dropped, and it gets no
@@ -176,15 +184,16 @@ def test_no_documentation_url_for_a_log_the_byte_bound_drops(collector: Collecto
     gate, other = threading.Event(), Collector().start()
     probe = _held(other, gate)
     try:
-        _served(probe, "/p0")
-        size = probe.stats["queued_bytes"]  # (one log of such a request, as queued)
+        sizes = []
+        for index in (1, 2):
+            _served(probe, f"/p{index}")
+            sizes.append(probe.stats["queued_bytes"])
     finally:
         gate.set()
         probe.close()
         other.stop()
-    assert size > 0
     gate = threading.Event()
-    middleware = _held(collector, gate, max_queue_bytes=size * 5 // 2)
+    middleware = _held(collector, gate, max_queue_bytes=_room_for_two(sizes))
     try:
         headers = [_served(middleware, f"/p{index}") for index in range(1, 4)]
         assert middleware.stats["dropped_queue_full"] == 1
@@ -196,3 +205,4 @@ def test_no_documentation_url_for_a_log_the_byte_bound_drops(collector: Collecto
         middleware.close()
     linked = {header[0].rsplit("/", 1)[1] for header in headers if header}
     assert linked == {log["_id"] for log in collector.logs}
+
