@@ -92,7 +92,8 @@ class QueueDoor:
             raise
         # The next log would find the queue at its bound of logs (blackbox24) or, one
         # like this one, past its bytes (delivery87: before, only the logs counted,
-        # and the call the bytes refused next still got x-documentation-url).
+        # and the call the bytes refused next still got x-documentation-url; review155
+        # found it too).
         # (refusing_locked() written out: a call fewer a request, cpu27.)
         self.refusing = (self.accepted - self.resolved >= self.max_size
                          or self.queued_bytes + nbytes > self.max_bytes)
