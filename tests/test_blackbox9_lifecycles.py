@@ -94,8 +94,9 @@ def test_gthread_worker_killed_past_graceful_timeout_sent_what_it_held(
     """gunicorn's gthread worker holds the logs of 20 requests served (a buffer of 100,
     a 600 s flush interval) and serves one that never ends; the master is told to stop
     at once (SIGQUIT, or SIGINT: Ctrl-C) and SIGKILLs the worker once
-    ``--graceful-timeout`` (3 s: suite49, was 5, each case waits it out) has passed. The 20 logs arrive before that kill
-    (before: none, the exit waiting for that request first), each once; the request
+    ``--graceful-timeout`` (3 s: each case waits it out; 5 s before suite49) has passed.
+    The 20 logs arrive before that kill (before: none, the exit waiting for that
+    request first), each once; the request
     still in flight has no log (nothing of a SIGKILLed process runs)."""
     process, base = _start_hang_app(collector, tmp_path)
     served = []
