@@ -9,23 +9,27 @@ the client's bytes as bare; and uvicorn's own ``--limit-concurrency`` 503, which
 reaches the app and so is not logged, while the calls it let through are.
 
 Real parts: uvicorn (h11 and httptools) in subprocesses on free 127.0.0.1 ports, the
-collector on 127.0.0.1, tests/support/blackbox13_apps.py bare and wrapped.
+collector on 127.0.0.1, tests/support/blackbox13_apps.py bare and wrapped. The bare and
+wrapped servers of each parser are kept for the module's cases (suite49: 20 starts were
+4); each case tags its wrapped call (``?case=wrapped-<n>``) and reads its own log.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import requests
 
-from tests.support.fake_api import Collector, free_port
+from tests.support.fake_api import Collector, describe, free_port
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT, start_server, stop_server
 
@@ -41,16 +45,33 @@ ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "rdme_blackbox13_SECRET_key_4242"
 #: The call that finds a server up: the wrapped server's one is logged, and left out.
 READY = "/where?ready"
+#: The seconds :meth:`Collector.wait_for_only` waits for a duplicate after the last log.
+QUIET = 0.5
+#: Each case's tag on the kept servers (its wrapped call's ``case``: the app reads none).
+_TAGS = itertools.count()
 
 
 def _calls(collector: Collector, count: int, servers: int = 1) -> list[dict[str, Any]]:
     """Exactly ``count`` logged calls besides each wrapped server's READY call."""
-    entries = [
-        entry
-        for log in collector.wait_for_only(count + servers)
-        for entry in log["request"]["log"]["entries"]
-    ]
+    return _not_ready(collector.wait_for_only(count + servers))
+
+
+def _not_ready(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries of ``logs`` but the wrapped servers' READY calls."""
+    entries = [entry for log in logs for entry in log["request"]["log"]["entries"]]
     return [entry for entry in entries if not entry["request"]["url"].endswith(READY)]
+
+
+def _own_call(collector: Collector, tag: str) -> dict[str, Any]:
+    """The one logged call of a case on the kept servers (``collector`` forgotten at its
+    start): its log (tagged ``tag``) awaited, then :meth:`Collector.wait_for_only`'s
+    quiet, in which a duplicate would arrive; no other call logged meanwhile (a READY
+    call of a server just started aside)."""
+    collector.wait_for_matching(lambda log: tag in str(log), 1)
+    time.sleep(QUIET)
+    entries = _not_ready(collector.logs)
+    assert len(entries) == 1 and tag in entries[0]["request"]["url"], describe(collector.logs)
+    return entries[0]
 
 
 def _up(base: str) -> bool:
@@ -95,10 +116,14 @@ def _uvicorn(collector: Collector, out: Path, wrapped: bool, *options: str) -> I
         stop_server(process)  # (before: terminate, its group killed, never waited for)
 
 
-@pytest.fixture(params=["h11", "httptools"])
-def twins(request: Any, collector: Collector, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    bare = _uvicorn(collector, tmp_path, False, f"--http={request.param}")
-    wrapped = _uvicorn(collector, tmp_path, True, f"--http={request.param}")
+@pytest.fixture(scope="module", params=["h11", "httptools"])
+def twins(request: Any, module_collector: Collector, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[tuple[str, str]]:
+    """The bare and the wrapped app under uvicorn with the parser ``request.param``, kept
+    for the module's cases (the wrapped one posting to ``module_collector``)."""
+    out = tmp_path_factory.mktemp("bb13")
+    bare = _uvicorn(module_collector, out, False, f"--http={request.param}")
+    wrapped = _uvicorn(module_collector, out, True, f"--http={request.param}")
     try:
         yield next(bare), next(wrapped)
     finally:
@@ -133,15 +158,16 @@ CASES: dict[str, tuple[str, dict[str, Any], bytes]] = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_fastapi_body_features_logged_once_as_sent(
-    case: str, twins: tuple[str, str], collector: Collector
+    case: str, twins: tuple[str, str], kept_collector: Collector
 ) -> None:
     bare, wrapped = twins
     path, arguments, body = CASES[case]
+    tag = f"wrapped-{next(_TAGS):04d}"
     expected = requests.post(f"{bare}{path}?case=bare", timeout=LINE_WAIT, **arguments)
-    got = requests.post(f"{wrapped}{path}?case=wrapped", timeout=LINE_WAIT, **arguments)
+    got = requests.post(f"{wrapped}{path}?case={tag}", timeout=LINE_WAIT, **arguments)
     assert (got.status_code, got.content) == (expected.status_code, expected.content)
-    [entry] = _calls(collector, 1)
-    assert entry["request"]["url"].endswith(f"{path}?case=wrapped")
+    entry = _own_call(kept_collector, tag)
+    assert entry["request"]["url"].endswith(f"{path}?case={tag}")
     assert entry["request"]["bodySize"] == len(body)
     assert entry["request"]["postData"]["text"] == body.decode()
     assert entry["response"]["status"] == got.status_code
@@ -149,15 +175,16 @@ def test_fastapi_body_features_logged_once_as_sent(
 
 
 def test_form_and_file_logged_once_with_the_answer_as_bare(
-    twins: tuple[str, str], collector: Collector
+    twins: tuple[str, str], kept_collector: Collector
 ) -> None:
     bare, wrapped = twins
+    tag = f"wrapped-{next(_TAGS):04d}"
     form = {"data": {"name": "nm"}, "files": {"file": ("f.txt", b"hello file")}}
     expected = requests.post(f"{bare}/form", timeout=LINE_WAIT, **form)
-    got = requests.post(f"{wrapped}/form", timeout=LINE_WAIT, **form)
+    got = requests.post(f"{wrapped}/form?case={tag}", timeout=LINE_WAIT, **form)
     assert (got.status_code, got.json()) == (200, expected.json())
     assert got.json() == {"name": "nm", "file": "f.txt", "size": 10}
-    [entry] = _calls(collector, 1)
+    entry = _own_call(kept_collector, tag)
     assert entry["request"]["bodySize"] == int(got.request.headers["content-length"])
     assert entry["response"]["content"]["text"] == got.text
 

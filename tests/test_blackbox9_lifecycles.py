@@ -94,8 +94,9 @@ def test_gthread_worker_killed_past_graceful_timeout_sent_what_it_held(
     """gunicorn's gthread worker holds the logs of 20 requests served (a buffer of 100,
     a 600 s flush interval) and serves one that never ends; the master is told to stop
     at once (SIGQUIT, or SIGINT: Ctrl-C) and SIGKILLs the worker once
-    ``--graceful-timeout`` (5 s) has passed. The 20 logs arrive before that kill
-    (before: none, the exit waiting for that request first), each once; the request
+    ``--graceful-timeout`` (3 s: each case waits it out; 5 s before suite49) has passed.
+    The 20 logs arrive before that kill (before: none, the exit waiting for that
+    request first), each once; the request
     still in flight has no log (nothing of a SIGKILLed process runs)."""
     process, base = _start_hang_app(collector, tmp_path)
     served = []
@@ -123,7 +124,7 @@ def _start_hang_app(collector: Collector, tmp_path: Path
                     ) -> tuple[subprocess.Popen[bytes], str]:
     """test_greenlet_servers' gunicorn start, with the gthread worker and HANG_APP."""
     (tmp_path / "hang_app.py").write_text(HANG_APP)
-    return _start("gthread", collector, tmp_path, "--threads=4", "--graceful-timeout=5",
+    return _start("gthread", collector, tmp_path, "--threads=4", "--graceful-timeout=3",
                   buffer_length=100, flush_interval=600, app="hang_app:application")
 
 
