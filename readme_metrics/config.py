@@ -11,7 +11,9 @@ documentation, are the table in :mod:`readme_metrics.options`; the start-up warn
 about the environment itself (a misspelled variable, a ``.env`` line or file not read) are
 :mod:`readme_metrics.env_warnings`', and the middlewares' check of the config they are
 given is :mod:`readme_metrics.middleware_arguments`'. Each option's value, resolved and
-checked, is :mod:`readme_metrics.config_values`'.
+checked, is :mod:`readme_metrics.config_values`'; what a refusal of one says,
+:mod:`readme_metrics.config_refusals`'; the official package's upper-case names
+(``config.METRICS_API``), :mod:`readme_metrics.official_names`'.
 """
 
 from __future__ import annotations
@@ -23,13 +25,10 @@ from typing import (
     Any,
     Awaitable,
     Callable,
-    Generic,
     Mapping,
     Optional,
     Sequence,
-    TypeVar,
     Union,
-    overload,
 )
 
 from readme_metrics._env import raw
@@ -42,6 +41,7 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
+from readme_metrics.config_refusals import refusal
 from readme_metrics.config_values import Unset as _Unset
 from readme_metrics.config_values import checked_value as _checked
 from readme_metrics.config_values import resolve as _resolve
@@ -55,13 +55,12 @@ from readme_metrics.env_warnings import (
 )
 from readme_metrics.key_checks import (
     KEY_SAID,
-    PATH_FIRST,
-    is_a_dotted_path,
     key_said,
     looks_like_a_placeholder,
     names_a_placeholder,
     stand_in_key_warning,
 )
+from readme_metrics.official_names import OfficialName
 from readme_metrics.options import BY_NAME, OPTIONS
 from readme_metrics.under_pytest import warn_under_pytest
 
@@ -70,9 +69,6 @@ from readme_metrics.under_pytest import warn_under_pytest
 #: FastAPI quick start has.
 GroupingFunction = Callable[
     [Any], Union[Optional[Mapping[str, Any]], Awaitable[Optional[Mapping[str, Any]]]]]
-
-_T = TypeVar("_T")
-
 
 def _unset(name: str) -> Any:
     """The sentinel of argument ``name``, shown as its row of the options table says."""
@@ -122,28 +118,6 @@ def _warn(logger: logging.Logger, warnings: list[str]) -> None:
     for message in warnings:
         if _WARNED.due(f"{logger.name}\n{message}"):
             QuietLogger(logger).warning("%s", message)  # the app's filters may raise
-
-
-class _OfficialName(Generic[_T]):
-    """An official 3.x attribute name (``config.METRICS_API``) for option ``name``: reads
-    it, and sets it checked and normalised as the constructor would (``ValueError``
-    naming the option otherwise), so code written for the official package keeps working.
-    Typed by the option's type (``_OfficialName[int]``), as the properties it replaced."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, config: None, owner: type) -> _OfficialName[_T]: ...
-
-    @overload
-    def __get__(self, config: MetricsApiConfig, owner: type) -> _T: ...
-
-    def __get__(self, config: Optional[MetricsApiConfig], owner: type) -> Any:
-        return self if config is None else getattr(config, self.name)
-
-    def __set__(self, config: MetricsApiConfig, value: Any) -> None:
-        setattr(config, self.name, value)  # checked there, as the option's own name is
 
 
 class MetricsApiConfig:
@@ -245,21 +219,7 @@ class MetricsApiConfig:
             try:
                 setattr(self, option.name, _resolve(option, given, warnings))
             except ValueError as exc:
-                said = str(exc)
-                if option.name == "grouping_function" and option.name not in given and (
-                        is_a_dotted_path(given.get("api_key"))):
-                    said = f"{said}: {PATH_FIRST}"
-                if option.name not in given and "django.conf" in sys.modules:
-                    from readme_metrics.django_settings_names import in_settings_being_read
-
-                    said += in_settings_being_read()  # GROUPING_FUNCTION = ... above it
-                if option.name == "grouping_function" and "django.conf" in sys.modules:
-                    from readme_metrics.django_startapp import before_startapp
-
-                    said += before_startapp(said)  # the module startapp is to make
-                # A refusal quotes the value, and the key may be in it (a URL's query:
-                # '?apiKey=rdme_...', as some APIs take it).
-                said = hidden(said, self._secrets())
+                said = refusal(exc, option.name, given, self._secrets())
                 if said == str(exc):
                     raise
                 raise ValueError(said) from exc.__cause__
@@ -364,17 +324,17 @@ class MetricsApiConfig:
 
     # The upper-case names of the official package, read and set as the options are
     # (a value set is checked as the argument would be).
-    README_API_KEY: _OfficialName[str] = _OfficialName("api_key")
-    BUFFER_LENGTH: _OfficialName[int] = _OfficialName("buffer_length")
-    GROUPING_FUNCTION: _OfficialName[GroupingFunction] = _OfficialName("grouping_function")
-    IS_DEVELOPMENT_MODE: _OfficialName[bool] = _OfficialName("development_mode")
-    IS_BACKGROUND_MODE: _OfficialName[bool] = _OfficialName("background_worker_mode")
-    DENYLIST: _OfficialName[list[str]] = _OfficialName("denylist")
-    ALLOWLIST: _OfficialName[list[str]] = _OfficialName("allowlist")
-    ALLOWED_HTTP_HOSTS: _OfficialName[list[str]] = _OfficialName("allowed_http_hosts")
-    METRICS_API: _OfficialName[str] = _OfficialName("metrics_api")
-    README_API_URL: _OfficialName[str] = _OfficialName("readme_api_url")
-    BASE_LOG_URL: _OfficialName[Optional[str]] = _OfficialName("base_log_url")
-    METRICS_API_TIMEOUT: _OfficialName[float] = _OfficialName("timeout")
-    LOGGER: _OfficialName[logging.Logger] = _OfficialName("logger")
+    README_API_KEY: OfficialName[str] = OfficialName("api_key")
+    BUFFER_LENGTH: OfficialName[int] = OfficialName("buffer_length")
+    GROUPING_FUNCTION: OfficialName[GroupingFunction] = OfficialName("grouping_function")
+    IS_DEVELOPMENT_MODE: OfficialName[bool] = OfficialName("development_mode")
+    IS_BACKGROUND_MODE: OfficialName[bool] = OfficialName("background_worker_mode")
+    DENYLIST: OfficialName[list[str]] = OfficialName("denylist")
+    ALLOWLIST: OfficialName[list[str]] = OfficialName("allowlist")
+    ALLOWED_HTTP_HOSTS: OfficialName[list[str]] = OfficialName("allowed_http_hosts")
+    METRICS_API: OfficialName[str] = OfficialName("metrics_api")
+    README_API_URL: OfficialName[str] = OfficialName("readme_api_url")
+    BASE_LOG_URL: OfficialName[Optional[str]] = OfficialName("base_log_url")
+    METRICS_API_TIMEOUT: OfficialName[float] = OfficialName("timeout")
+    LOGGER: OfficialName[logging.Logger] = OfficialName("logger")
 
