@@ -60,8 +60,9 @@ if TYPE_CHECKING:
         def cut_at_exit(self) -> tuple[MetricsPipeline, str]: ...
 
 __all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "THREAD_NAME", "UNANSWERED", "call_soon",
-           "calling", "cut_at_shutdown", "hook", "opened", "ready", "ready_here",
-           "returned", "sending", "sent", "settled", "wake"]
+           "any_held", "any_open", "busy_since", "calling", "cut_at_shutdown", "held",
+           "hook", "opened", "ours", "ready", "ready_here", "returned", "sending", "sent",
+           "settled", "wake", "waking", "woken"]
 
 #: What :meth:`InFlight.cut_at_exit` did with a response (or request) still in flight at
 #: exit: its log queued as far as it went, marked incomplete (``CUT``); queued as a
@@ -269,6 +270,48 @@ def _done() -> None:
         _pending.pop()
     except IndexError:  # pragma: no cover - a fork cleared it meanwhile
         pass
+
+
+# What the exit hook (unclosed_exit.py) asks of this process's registers.
+
+
+def ours() -> bool:
+    """Whether this process has the thread (not a parent's, before a fork)."""
+    return _pid == os.getpid()
+
+
+def busy_since() -> Optional[float]:
+    """When the thread began the work it is doing (time.monotonic()); None between two."""
+    return _busy_since
+
+
+def waking() -> bool:
+    """Whether a wake given to the thread is not done yet."""
+    return bool(_pending)
+
+
+def any_open() -> bool:
+    """Whether a response counted by :func:`opened` is not settled yet."""
+    return bool(_open)
+
+
+def any_held(in_flight: bool = True, calls: bool = True) -> bool:
+    """Whether a response is in flight (``in_flight``), or a request in the app's call
+    (``calls``)."""
+    return bool(in_flight and _in_flight) or bool(calls and _in_call)
+
+
+def held(in_flight: bool = True, calls: bool = True
+         ) -> tuple[list[InFlight], list[weakref.ref[InFlight]]]:
+    """Snapshots of the requests in the app's call (``calls``), then of the responses in
+    flight (``in_flight``): each one C call, no finalizer can change it meanwhile."""
+    return (list(_in_call) if calls else [], list(_in_flight) if in_flight else [])
+
+
+def woken() -> list[MetricsPipeline]:
+    """The pipelines woken in this process, still alive (one C call for the set)."""
+    return [pipeline for pipeline in (ref() for ref in list(_woken))
+            if pipeline is not None]
 
 
 def _call(work: Callable[[], object], counted: bool) -> None:

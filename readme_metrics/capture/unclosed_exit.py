@@ -4,16 +4,16 @@ for, one garbage collection while a response is still open (one in a reference c
 finalized only by it), then the cut of what is still in flight (the responses the server
 still holds, the requests the app is still computing:
 :func:`~readme_metrics.capture.exit_cut.cut`), and each woken pipeline's own finish. Also
-that cut at an ASGI server's lifespan shutdown (:func:`cut_at_shutdown`). It reads
-unclosed's registers, which stay there (the request path writes them), importing it in
-each function: unclosed imports this module, and either may be imported first. No code
+that cut at an ASGI server's lifespan shutdown (:func:`cut_at_shutdown`). It asks
+unclosed's public questions of its registers, which stay there (the request path writes
+them), importing it in each function: unclosed imports this module, and either may be
+imported first. No code
 of the app's runs here, and nothing raises into the exit.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import time
 
 from readme_metrics.capture.exit_cut import cut
@@ -40,10 +40,10 @@ def at_exit() -> None:
     waited for here: the exit hook takes it over.)"""
     from readme_metrics.capture import unclosed
 
-    if unclosed._pid != os.getpid():
+    if not unclosed.ours():
         # No thread here (none was needed): only the requests in the app's call (the
         # responses in flight, a parent's copy if any, are not this process's).
-        if unclosed._in_call:
+        if unclosed.any_held(in_flight=False):
             cut_now(in_flight=False)
         return
     # Half of the shortest shutdown_timeout at most: the exit flush, which counts from the
@@ -52,7 +52,7 @@ def at_exit() -> None:
     began = time.monotonic()
     # (inf: no delivery left to queue to; a user's "as long as it takes" is not taken up)
     cap = began + (budget / 2 if budget != float("inf") else EXIT_WAIT)
-    if unclosed._open and budget > 0:
+    if unclosed.any_open() and budget > 0:
         # A response still open may sit in a reference cycle, finalized (its log handed
         # over, the thread woken) only by the cyclic GC, which would otherwise first run
         # at the interpreter's shutdown, after delivery closed: the log was lost. One full
@@ -61,18 +61,16 @@ def at_exit() -> None:
         # runs only when some response is open (none with shutdown_timeout=0), and the wait
         # below counts from before it.
         gc.collect()
-    while unclosed._pending and time.monotonic() < _wait_until(began, cap):
+    while unclosed.waking() and time.monotonic() < _wait_until(began, cap):
         time.sleep(0.005)
     waited = time.monotonic() - began
-    if unclosed._in_flight or unclosed._in_call:
+    if unclosed.any_held():
         cut_now()
-    for ref in list(unclosed._woken):  # one C call: no finalizer can add meanwhile
-        pipeline = ref()
-        if pipeline is not None:
-            try:
-                pipeline.finish_at_exit(waited)
-            except Exception:  # noqa: BLE001 - a stand-in without it (tests); never raises
-                pass
+    for pipeline in unclosed.woken():  # (a snapshot: no finalizer can add meanwhile)
+        try:
+            pipeline.finish_at_exit(waited)
+        except Exception:  # noqa: BLE001 - a stand-in without it (tests); never raises
+            pass
 
 
 def cut_at_shutdown(calls: bool = True) -> None:
@@ -87,8 +85,8 @@ def cut_at_shutdown(calls: bool = True) -> None:
     (hypercorn) cancels such a task first, logged then. Never raises."""
     from readme_metrics.capture import unclosed
 
-    ours = unclosed._pid == os.getpid()
-    if (ours and unclosed._in_flight) or (calls and unclosed._in_call):
+    ours = unclosed.ours()
+    if unclosed.any_held(in_flight=ours, calls=calls):
         cut_now(in_flight=ours, calls=calls)
 
 
@@ -104,8 +102,7 @@ def cut_now(in_flight: bool = True, calls: bool = True) -> None:
     # its response is in the second (or its log queued), so one that returns meanwhile is
     # in one of the two snapshots (in both, the second finds it DONE). The other way
     # round, one returning between them was in neither: lost, uncounted.
-    held = list(unclosed._in_call) if calls else ()
-    refs = list(unclosed._in_flight) if in_flight else ()
+    held, refs = unclosed.held(in_flight, calls)
     cut(held, refs)
 
 
@@ -117,7 +114,7 @@ def _wait_until(began: float, cap: float) -> float:
     GIL meanwhile; so does a starved CPU), up to ``cap``, half of shutdown_timeout."""
     from readme_metrics.capture import unclosed
 
-    busy_since = unclosed._busy_since
+    busy_since = unclosed.busy_since()
     if busy_since is None:
         return cap
     return min(cap, max(began, busy_since) + EXIT_WAIT)

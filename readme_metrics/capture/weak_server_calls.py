@@ -30,10 +30,10 @@ def let_go(capture: WSGICapture) -> None:
     middleware outside this one may hand its own callables over the handler's (a
     closure, werkzeug's LintMiddleware's GuardedWrite): those too (review89)."""
     wsgiref = under_wsgiref(capture.environ)
-    capture._start_response = weakly(capture._start_response, wsgiref, started)
-    write = getattr(capture, "_write", None)
+    capture.server_start_response = weakly(capture.server_start_response, wsgiref, started)
+    write = getattr(capture, "server_write", None)
     if write is not None:
-        capture._write = weakly(write, wsgiref, late_write)
+        capture.server_write = weakly(write, wsgiref, late_write)
 
 
 def weakly(call: Any, wsgiref: bool, gone: Callable[..., Any]) -> Any:

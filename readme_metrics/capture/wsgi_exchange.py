@@ -64,9 +64,11 @@ class WSGICapture(Recorder):
     body; without one the app keeps the server's input, untouched, and the log has none.
     """
 
+    # server_start_response, server_write: the server's callables (held weakly once the
+    # answer is over: weak_server_calls.let_go).
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write", "wrote", "write_failed", "sent", "returned",
-                 "__weakref__")
+                 "server_start_response", "server_write", "wrote", "write_failed", "sent",
+                 "returned", "__weakref__")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -82,7 +84,7 @@ class WSGICapture(Recorder):
         self.request: Any = (EnvironRequest(environ, trusted) if trusted
                              else environ_strings(environ, True))
         self.group: Any = UNKNOWN
-        self._start_response = start_response
+        self.server_start_response = start_response
         self.wrote = False
         self.write_failed = False  # the server's write() raised (the client left)
         self.sent = False  # the server has been handed the status with a first chunk
@@ -125,9 +127,9 @@ class WSGICapture(Recorder):
         if self.returned and ignores_late_start(environ):
             # granian took the status when the call returned: this one never goes out.
             if exc_info is None:
-                self._write = self._start_response(status, headers)
+                self.server_write = self.server_start_response(status, headers)
             else:
-                self._write = self._start_response(status, headers, exc_info)
+                self.server_write = self.server_start_response(status, headers, exc_info)
             return self.write
         group = self.group
         if group is UNKNOWN:
@@ -176,9 +178,9 @@ class WSGICapture(Recorder):
                     headers = list(recorded) if kind is list else recorded
         try:
             if exc_info is None:
-                self._write = self._start_response(status, headers)
+                self.server_write = self.server_start_response(status, headers)
             else:
-                self._write = self._start_response(status, headers, exc_info)
+                self.server_write = self.server_start_response(status, headers, exc_info)
         except BaseException:
             if exc_info is not None and not self.sent and takes_raising_restart(environ):
                 self.respond(code, reason, recorded)
@@ -205,7 +207,7 @@ class WSGICapture(Recorder):
         self.record(data, self.no_body and self.head
                     and sends_written_head_body(self.environ))
         try:
-            return self._write(data)
+            return self.server_write(data)
         except BaseException as error:
             # The client left, or the server answered its own 500 instead: nothing broke
             # off when the app's call raises on (fail()). Else (a signal landing in the
@@ -343,7 +345,7 @@ class WSGICapture(Recorder):
             return result
         tee = self.tee
         if tee is not None and "werkzeug.socket" in environ:
-            tee.watch_writes(self._start_response)  # (a body left unread: see there)
+            tee.watch_writes(self.server_start_response)  # (a body left unread: see there)
         if hasattr(result, "__len__"):
             return SizedResponse(self, result)
         return Response(self, result)

@@ -151,7 +151,7 @@ def head_unsent(capture: WSGICapture) -> bool:
     the answer's head yet (:func:`wsgiref_head_unsent`), asked when an exception stopped
     its write of the first chunk. Never raises."""
     try:
-        return wsgiref_head_unsent(capture._start_response)
+        return wsgiref_head_unsent(capture.server_start_response)
     except Exception:  # pragma: no cover - never raise into the server
         return False
 
