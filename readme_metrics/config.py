@@ -11,7 +11,9 @@ documentation, are the table in :mod:`readme_metrics.options`; the start-up warn
 about the environment itself (a misspelled variable, a ``.env`` line or file not read) are
 :mod:`readme_metrics.env_warnings`', and the middlewares' check of the config they are
 given is :mod:`readme_metrics.middleware_arguments`'. Each option's value, resolved and
-checked, is :mod:`readme_metrics.config_values`'.
+checked, is :mod:`readme_metrics.config_values`'; what a refusal of one says,
+:mod:`readme_metrics.config_refusals`'; the official package's upper-case names
+(``config.METRICS_API``), :mod:`readme_metrics.official_names`'.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from readme_metrics._logging import (
     reloader_parent,
 )
 from readme_metrics._loopback import is_loopback_url
+from readme_metrics.config_refusals import refusal
 from readme_metrics.config_values import Unset as _Unset
 from readme_metrics.config_values import checked_value as _checked
 from readme_metrics.config_values import resolve as _resolve
@@ -52,8 +55,6 @@ from readme_metrics.env_warnings import (
 )
 from readme_metrics.key_checks import (
     KEY_SAID,
-    PATH_FIRST,
-    is_a_dotted_path,
     key_said,
     looks_like_a_placeholder,
     names_a_placeholder,
@@ -218,21 +219,7 @@ class MetricsApiConfig(metaclass=OfficialNames):
             try:
                 setattr(self, option.name, _resolve(option, given, warnings))
             except ValueError as exc:
-                said = str(exc)
-                if option.name == "grouping_function" and option.name not in given and (
-                        is_a_dotted_path(given.get("api_key"))):
-                    said = f"{said}: {PATH_FIRST}"
-                if option.name not in given and "django.conf" in sys.modules:
-                    from readme_metrics.django_settings_names import in_settings_being_read
-
-                    said += in_settings_being_read()  # GROUPING_FUNCTION = ... above it
-                if option.name == "grouping_function" and "django.conf" in sys.modules:
-                    from readme_metrics.django_startapp import before_startapp
-
-                    said += before_startapp(said)  # the module startapp is to make
-                # A refusal quotes the value, and the key may be in it (a URL's query:
-                # '?apiKey=rdme_...', as some APIs take it).
-                said = hidden(said, self._secrets())
+                said = refusal(exc, option.name, given, self._secrets())
                 if said == str(exc):
                     raise
                 raise ValueError(said) from exc.__cause__

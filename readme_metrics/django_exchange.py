@@ -9,14 +9,14 @@ the response's status, headers and cookies, and its streamed chunks (sync or asy
 the log is finished once, when the answer ends or the response is closed (a response
 dropped unclosed hands it over: ``capture/unclosed.py``). META as WSGI strings is
 :mod:`readme_metrics.django_meta`', the response's end (streamed chunks, the finish at
-close) :mod:`readme_metrics.django_streams`'.
+close) :mod:`readme_metrics.django_streams`', its log when cut short (a raise as it is
+queued, the process's exit) :mod:`readme_metrics.django_cut`'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from time import perf_counter
 from typing import Any, Callable, Optional
 
 from django.http import HttpRequest, HttpResponseBase
@@ -42,11 +42,10 @@ from readme_metrics.capture.wsgi_response import (
     sends_unallowed_body,
 )
 from readme_metrics.delivery.interrupted import handed
-from readme_metrics.django_interrupted import server_answer
+from readme_metrics.django_cut import cut_at_exit, queue_cut
 from readme_metrics.django_meta import wsgi_meta
 from readme_metrics.django_rest import RestOnRead
 from readme_metrics.django_streams import async_stream, finish_at_close, sync_stream
-from readme_metrics.django_verdict import unsent_at_exit
 from readme_metrics.exchange import Group
 from readme_metrics.pipeline import MetricsPipeline
 
@@ -299,68 +298,10 @@ class Capture:
                 self.queue_cut(pending, error)
             raise
 
-    def queue_cut(self, pending: Optional[Pending], error: BaseException) -> None:
-        """The log queued as it is now (no send, no read), its grouping function having
-        answered: :meth:`finish` cut short by a raise before its submit. Never raises."""
-        try:
-            if server_answer(self, error) or pending is None:
-                assert self.group is not None
-                pending = self.pending = self.recorder.pending(self.source, self.group)
-            self.pipeline.submit(pending, send=False)
-        except Exception:  # pragma: no cover - never into the server
-            pass
-
-    def cut_at_exit(self) -> tuple[MetricsPipeline, str]:
-        """At exit (unclosed's exit hook, in the exiting thread), the response still open:
-        neither closed nor finalized (a stream the server was still sending when the
-        process was stopped). Its log queued as far as it went, its body marked incomplete
-        unless its stream had ended, as the WSGI middleware's (``WSGICapture.finish_at_exit``):
-        no code of the app's (the grouping function answered before the response), no
-        read of the request body. Its pipeline, and what was done (``unclosed.CUT``, or
-        ``SKIPPED`` for the grouping function's None, ``DONE`` when closed meanwhile).
-        Before its response is registered (the middleware's call not returned: unclosed's
-        in-call requests), :meth:`_in_call_at_exit`. Never raises."""
-        pipeline = self.pipeline
-        try:
-            held = self.in_flight
-            if held is None:
-                return pipeline, self._in_call_at_exit()
-            if held[0].detach() is not None:  # once, as closed()
-                unclosed.sent(held[1])
-            recorder = self.recorder
-            if not recorder.finish():
-                return pipeline, unclosed.DONE
-            if self.group is None:
-                return pipeline, unclosed.SKIPPED
-            unsent_at_exit(self)  # (the view's answer, still to go out: never went)
-            self.request_body(read=False)
-            recorder.queue_cut_at_exit(pipeline, self.source, self.group,
-                                       not self.streaming or self.stream_ended)
-        except Exception:
-            pipeline.logger.exception("readme_metrics: could not record a request")
-        return pipeline, unclosed.CUT
-
-    def _in_call_at_exit(self) -> str:
-        """At exit, the middleware's call not returned (unclosed's in-call requests): the
-        view still computing, or the grouping function, or the log about to be queued.
-        ``DROPPED`` before the grouping function answered (it is the app's code: not
-        asked here), ``SKIPPED`` for its None (the middleware's thread counts it),
-        else logged as unanswered, as the WSGI middleware's: the answer never reached
-        the server. ``DONE`` when its own thread queued it meanwhile."""
-        if not self.asked:
-            return unclosed.DROPPED if self.recorder.finish() else unclosed.DONE
-        if self.group is None:
-            return unclosed.SKIPPED
-        recorder = self.recorder
-        if not recorder.finish():
-            return unclosed.DONE
-        self.request_body(read=False)
-        # Marked on the record, once made: the middleware's thread may be recording
-        # the response meanwhile (capture.respond).
-        pending = Pending(recorder, self.source, self.group, perf_counter())
-        pending.unanswered("exited while the app was still computing its answer")
-        self.pipeline.submit(pending, False)
-        return unclosed.UNANSWERED
+    # The log of an exchange cut short (django_cut.py): by a raise in finish(), or at
+    # exit (unclosed's exit hook calls cut_at_exit); bound as they are, no call added.
+    queue_cut = queue_cut
+    cut_at_exit = cut_at_exit
 
     def _submit(self, pending: Pending) -> None:
         """Queue the log; inline under the async chain, off the loop and in turn. Not

@@ -70,6 +70,10 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.param(["collect", "--port", "http"], "not a port number", id="port-text"),
     pytest.param(["collect", "--keep", "0"], "must be at least 1", id="keep-zero"),
     pytest.param(["demo", "--requests", "-3"], "must be at least 1", id="requests-negative"),
+    # (house56 folded the three converters' reading: each still says what it wanted)
+    pytest.param(["collect", "--keep", "many"], "not a whole number: 'many'", id="keep-text"),
+    pytest.param(["collect", "--summary-every", "soon"], "not a number of seconds: 'soon'",
+                 id="summary-text"),
     pytest.param(["serve"], "invalid choice", id="unknown-command"),
     # --api-key "$KEY" with KEY unset: every log would be refused (no app key is empty)
     pytest.param(["collect", "--api-key", ""], "--api-key: empty", id="api-key-empty"),

@@ -19,7 +19,7 @@
   unclosed (its close() reads the rest of the body, and raises); the capture held the
   handler's start_response and write, a cycle through the handler that left the log to
   the cyclic GC (inline mode: never, in an idle server). Held weakly once the iterable
-  is exhausted (capture/wsgi_exchange.py ``let_go``).
+  is exhausted (``WSGICapture.let_go``, capture/weak_server_calls.py).
 """
 
 from __future__ import annotations

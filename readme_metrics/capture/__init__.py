@@ -8,7 +8,8 @@
 - ``body.py``: bounded body recording; ``rest.py``: reading an unread rest without
   waiting, server by server (``rest_uwsgi.py``, ``rest_gunicorn.py``,
   ``rest_chunked.py``; ``chunked.py`` reads chunks out of copied bytes;
-  ``discard_tap.py`` records werkzeug's own discard of it);
+  ``discard_tap.py`` records werkzeug's own discard of it; ``input_layers.py``: what
+  the input is under the wrappers that only count or check reads);
 - ``recorder.py``: timing, response chunks, finish-once -> one ``Pending`` record
   (``pending.py``; ``response_headers.py``: the response headers read for the log;
   ``answer_comments.py``: the comment of an answer the app did not give);
@@ -25,6 +26,9 @@
   what each server does with the answer; ``wsgi_failures.py``: what its client got when
   the answer failed; ``file_rest.py``: what it sends of a ``wsgi.file_wrapper``;
   ``uwsgi_sendfile.py``: uWSGI's file_wrapper, seen returning its file);
+- ``unclosed.py``: a response dropped unclosed, logged from a thread of its own, and
+  what is in flight at exit (``unclosed_exit.py``: the exit hook; ``exit_cut.py``: the
+  cut of each one);
 - ``asgi.py``: the ASGI middleware, over ``asgi_exchange.py`` (one exchange: the
   wrapped ``send``), ``asgi_end.py`` (its grouping call and its log),
   ``asgi_receive.py`` (its request side: the wrapped ``receive``, reading an unread body

@@ -60,14 +60,14 @@ reading is copied out of its chunks: ``rest_cheroot.py``).
 from __future__ import annotations
 
 import io
-import os
 import socket
-import stat
-import tempfile
 import time
 from typing import Any, Mapping, Optional
 
 from readme_metrics.capture.body import BodyRecord
+from readme_metrics.capture.input_layers import is_buffered as _is_buffered
+from readme_metrics.capture.input_layers import is_django_limited as _is_django_limited
+from readme_metrics.capture.input_layers import server_stream
 from readme_metrics.capture.rest_cheroot import (
     chunks_of,
     read_held,
@@ -278,60 +278,6 @@ def _read_buffered(record: BodyRecord, stream: Any, want: int) -> int:
         taken += len(data)
         record.feed(data)
     return taken
-
-
-def server_stream(stream: Any) -> Any:
-    """The server's own stream under the wrappers that only count or check reads.
-
-    wsgiref.validate's checker and werkzeug's ``LintMiddleware`` input (put around apps
-    in development and tests: outside the middleware, around the input it is given) and
-    Django's LimitedStream (its runserver wraps the socket reader in one) are seen
-    through. Reads still go through them (``stream``), for their counts.
-    """
-    from wsgiref.validate import InputWrapper
-
-    for _ in range(8):  # a few layers at most; never loop on a self-referencing wrapper
-        if isinstance(stream, InputWrapper):
-            stream = stream.input
-        elif _is_lint_input(stream):
-            stream = stream._stream
-        elif _is_django_limited(stream):
-            stream = getattr(stream._read, "__self__", None)
-        else:
-            break
-    return stream
-
-
-def _is_lint_input(stream: Any) -> bool:
-    """True for werkzeug's ``LintMiddleware`` wrapper of ``wsgi.input`` (it only warns)."""
-    return type(stream).__name__ == "InputStream" and type(stream).__module__ == (
-        "werkzeug.middleware.lint")
-
-
-def _is_django_limited(stream: Any) -> bool:
-    """True for Django's LimitedStream (runserver's ``wsgi.input``, a Django request's
-    stream)."""
-    return type(stream).__name__ == "LimitedStream" and type(stream).__module__ == (
-        "django.core.handlers.wsgi")
-
-
-def _is_buffered(stream: Any) -> bool:
-    """True for memory and regular files: the whole body is there already."""
-    if isinstance(stream, tempfile.SpooledTemporaryFile):
-        stream = stream._file  # memory until it rolls over to a real file
-    if isinstance(stream, io.BytesIO) or (  # Django's test client keeps it in memory
-            type(stream).__name__ == "FakePayload"
-            and type(stream).__module__ == "django.test.client"):
-        return True
-    raw = getattr(stream, "raw", stream)
-    if isinstance(stream, (io.BufferedReader, io.BufferedRandom, io.FileIO)) or (
-        isinstance(raw, io.FileIO)
-    ):
-        try:
-            return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-        except (OSError, ValueError, AttributeError):
-            return False
-    return False
 
 
 def _read_nonblocking(stream: Any, sock: socket.socket, want: int, deadline: float

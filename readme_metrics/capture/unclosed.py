@@ -18,13 +18,15 @@ At exit, before delivery closes, the thread is given a moment (bounded) to do wh
 was woken for (a response dropped just before the process ends). A response dropped in a
 reference cycle is finalized only when the cyclic GC reaches it, which may be after the
 exit hook, delivery closed (the interpreter's own collection at shutdown): with responses
-still open (:func:`opened`, :func:`settled`), the exit hook collects once first.
+still open (:func:`opened`, :func:`settled`), the exit hook collects once first. The
+exit hook itself, and the cut at an ASGI server's lifespan shutdown, are
+:mod:`~readme_metrics.capture.unclosed_exit`'s; the registers it reads are here.
 
 A WSGI response the server still holds at exit (a stream in flight when the process is
 stopped, a last response a server never closes) is neither closed nor finalized before
 delivery closes: its log was lost, uncounted. :func:`sending` keeps each response
 weakly until :func:`sent`; the exit hook queues the log of each one still there as far
-as it went, marked incomplete, with no code of the app's (:func:`_cut`). A request the
+as it went, marked incomplete, with no code of the app's (:func:`.cut_now`). A request the
 app is still computing at exit (:func:`calling` until :func:`returned`) is logged as
 unanswered when its grouping function has answered, else counted dropped: before, it
 was neither logged nor counted.
@@ -36,7 +38,6 @@ drops once.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import time
@@ -46,7 +47,7 @@ from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable, Optional
 
 from readme_metrics._random import log_id_pid
-from readme_metrics.capture.exit_cut import cut
+from readme_metrics.capture.unclosed_exit import at_exit, cut_at_shutdown
 from readme_metrics.delivery import process
 from readme_metrics.threads import start_thread
 
@@ -59,8 +60,9 @@ if TYPE_CHECKING:
         def cut_at_exit(self) -> tuple[MetricsPipeline, str]: ...
 
 __all__ = ["CUT", "DONE", "DROPPED", "SKIPPED", "THREAD_NAME", "UNANSWERED", "call_soon",
-           "calling", "hook", "opened", "ready", "ready_here", "returned", "sending",
-           "sent", "settled", "wake"]
+           "any_held", "any_open", "busy_since", "calling", "cut_at_shutdown", "held",
+           "hook", "opened", "ours", "ready", "ready_here", "returned", "sending", "sent",
+           "settled", "wake", "waking", "woken"]
 
 #: What :meth:`InFlight.cut_at_exit` did with a response (or request) still in flight at
 #: exit: its log queued as far as it went, marked incomplete (``CUT``); queued as a
@@ -84,12 +86,12 @@ _pending: deque[None] = deque()
 # parent's: at worst one gc.collect() too many at its exit.
 _open: deque[None] = deque()
 # The pipelines woken in this process, weakly (their logs handed over may still wait at
-# exit: :func:`_at_exit`). A set of weak refs that leave it with their pipeline; add and
+# exit: :func:`.at_exit`). A set of weak refs that leave it with their pipeline; add and
 # discard are single steps (safe in a finalizer).
 _woken: set[weakref.ref[MetricsPipeline]] = set()
 # The WSGI responses in flight (:func:`sending`), weakly, until :func:`sent`: those still
 # here at exit (a stream the server was still sending when the process was stopped, a
-# last response a server never closes) are logged as far as they went (:func:`_cut`).
+# last response a server never closes) are logged as far as they went (:func:`.cut_now`).
 # Before, they were neither logged nor counted. Single steps as _woken's.
 # A dict (insertion order, and pop() says whether it was there): sent() settles a
 # response once, whichever of its close(), finalizer, exit cut or weakref callback comes
@@ -98,7 +100,7 @@ _woken: set[weakref.ref[MetricsPipeline]] = set()
 _in_flight: dict[weakref.ref[InFlight], None] = {}
 # The requests the app is computing (its call not returned yet), strongly (the call
 # holds them anyway): :func:`calling` until :func:`returned`. Those still here at exit
-# are logged as unanswered, or counted dropped (:func:`_cut`). Before, they were neither.
+# are logged as unanswered, or counted dropped (:func:`.cut_now`). Before, they were neither.
 _in_call: set[InFlight] = set()
 _hooked = False  # the exit hook is set (by ready() or calling())
 _lock = threading.Lock()
@@ -106,9 +108,6 @@ _pid: Optional[int] = None  # the process whose thread waits on _wakes
 # True once this process has the thread: ready()'s test on every response, one read
 # (os.getpid() is a system call); a forked child clears it (_forked).
 _ready = False
-#: Longest the exit waits for one piece of work the thread is doing (a finish queues one
-#: log, unless the grouping function it calls is slow), from when it began.
-EXIT_WAIT = 0.5
 # When the thread began the work it is doing (time.monotonic()), None between two: a
 # thread that has not begun what it was woken for is not slow but not scheduled yet.
 _busy_since: Optional[float] = None
@@ -138,7 +137,7 @@ def ready() -> None:
         _pid = os.getpid()
         _ready = True
     # A multiprocessing child leaves through os._exit: its exit hook (the one that runs
-    # _at_exit) is otherwise set only at its first queued log, which a log handed over
+    # unclosed_exit.at_exit) is otherwise set only at its first queued log, which a log handed over
     # here may never reach (this thread busy or not scheduled before the exit).
     process.ensure_exit_in_child()
 
@@ -189,7 +188,7 @@ _GONE = object()
 
 #: ``calling(request)``: the app is called for ``request``; kept (strongly: the call
 #: holds it anyway) until ``returned(request)``, so that the exit finds it if the app is
-#: still computing then (:func:`_cut`). The set's own C methods: the small GET through
+#: still computing then (:func:`.cut_now`). The set's own C methods: the small GET through
 #: the WSGI middleware took 83,590 instructions with two Python functions here, 82,627
 #: with these (82,087 before; benchmarks/instructions.py, mode off). :data:`_in_call` is
 #: only ever cleared, never replaced. :func:`hook` must have been called in the process's lineage
@@ -209,7 +208,7 @@ def _hook() -> None:
     """The exit hook, and the fork hook that clears a child's copy of :data:`_in_call`
     (a forked child inherits both, and the flag)."""
     global _hooked
-    process.before_exit(_at_exit)  # (each once, under process's own lock)
+    process.before_exit(at_exit)  # (each once, under process's own lock)
     process.on_fork_in_child(_forked)
     _hooked = True
 
@@ -273,93 +272,46 @@ def _done() -> None:
         pass
 
 
-def _at_exit() -> None:
-    """Before delivery closes at exit: wait (at most half of the shortest
-    ``shutdown_timeout``, and :data:`EXIT_WAIT` for a piece of work under way: see
-    :func:`_wait_until`) for the thread to do the wakes it was given, so that those logs
-    are still queued. It does them, not this thread: a finish may call the
-    grouping function, which must not hold the exit. Then each woken pipeline's
-    :meth:`~readme_metrics.pipeline.MetricsPipeline.finish_at_exit` runs here what the
-    thread has not taken and calls no code of the app's (a busy machine may not have
-    scheduled the thread in time: the log was lost without a word), and counts the rest
-    dropped with one warning.
-    (A dropped app's drain, :func:`call_soon`, is not waited for here: the exit hook takes
-    it over.)"""
-    if _pid != os.getpid():
-        # No thread here (none was needed): only the requests in the app's call (the
-        # responses in flight, a parent's copy if any, are not this process's).
-        if _in_call:
-            _cut(in_flight=False)
-        return
-    # Half of the shortest shutdown_timeout at most: the exit flush, which counts from the
-    # exit's start (process.close_all), keeps the other half.
-    budget = process.exit_budget()
-    began = time.monotonic()
-    # (inf: no delivery left to queue to; a user's "as long as it takes" is not taken up)
-    cap = began + (budget / 2 if budget != float("inf") else EXIT_WAIT)
-    if _open and budget > 0:
-        # A response still open may sit in a reference cycle, finalized (its log handed
-        # over, the thread woken) only by the cyclic GC, which would otherwise first run
-        # at the interpreter's shutdown, after delivery closed: the log was lost. One full
-        # collection now queues those logs. Its cost (milliseconds; about a second for a
-        # heap of tens of millions of objects) cannot be interrupted nor bounded, so it
-        # runs only when some response is open (none with shutdown_timeout=0), and the wait
-        # below counts from before it.
-        gc.collect()
-    while _pending and time.monotonic() < _wait_until(began, cap):
-        time.sleep(0.005)
-    waited = time.monotonic() - began
-    if _in_flight or _in_call:
-        _cut()
-    for ref in list(_woken):  # one C call: no finalizer can add meanwhile
-        pipeline = ref()
-        if pipeline is not None:
-            try:
-                pipeline.finish_at_exit(waited)
-            except Exception:  # noqa: BLE001 - a stand-in without it (tests); never raises
-                pass
+# What the exit hook (unclosed_exit.py) asks of this process's registers.
 
 
-def cut_at_shutdown(calls: bool = True) -> None:
-    """At an ASGI server's lifespan shutdown (Django's, :mod:`readme_metrics.django_asgi`):
-    what :func:`_at_exit` cuts, now. The server closed every connection before it (ASGI),
-    so no answer still in flight reaches its client; uvicorn then ends by SIGTERM with no
-    exit hook, and a stream it cancelled at its graceful timeout (Django's handler leaves
-    its response task running) was lost without a line (blackbox11). ``calls``: the
-    requests in the app's call too, also without this process's thread (as
-    :func:`_at_exit`): Django's async chain, whose task the cancelled handler left
-    running, never resumed under uvicorn (delivery54); a server whose exit runs its hooks
-    (hypercorn) cancels such a task first, logged then. Never raises."""
-    ours = _pid == os.getpid()
-    if (ours and _in_flight) or (calls and _in_call):
-        _cut(in_flight=ours, calls=calls)
+def ours() -> bool:
+    """Whether this process has the thread (not a parent's, before a fork)."""
+    return _pid == os.getpid()
 
 
-def _cut(in_flight: bool = True, calls: bool = True) -> None:
-    """At exit, the responses still in flight (the server still holds them: neither
-    closed, nor read to their end in background mode, nor dropped) and the requests the
-    app is still computing: each log queued as far as it went, or counted
-    (:func:`~readme_metrics.capture.exit_cut.cut`)."""
-    # The requests in the app's call first, then the responses in flight (each list one
-    # C call: no finalizer can change it meanwhile): a request leaves the first only once
-    # its response is in the second (or its log queued), so one that returns meanwhile is
-    # in one of the two snapshots (in both, the second finds it DONE). The other way
-    # round, one returning between them was in neither: lost, uncounted.
-    held = list(_in_call) if calls else ()
-    refs = list(_in_flight) if in_flight else ()
-    cut(held, refs)
+def busy_since() -> Optional[float]:
+    """When the thread began the work it is doing (time.monotonic()); None between two."""
+    return _busy_since
 
 
-def _wait_until(began: float, cap: float) -> float:
-    """How long the exit (which began at ``began``) waits for the thread: a piece of
-    work under way (a grouping function may be slow, or never return) gets
-    :data:`EXIT_WAIT` from the later of its start and the exit's; work not begun yet
-    waits for the machine to schedule the thread (the exit's own gc.collect() holds the
-    GIL meanwhile; so does a starved CPU), up to ``cap``, half of shutdown_timeout."""
-    busy_since = _busy_since
-    if busy_since is None:
-        return cap
-    return min(cap, max(began, busy_since) + EXIT_WAIT)
+def waking() -> bool:
+    """Whether a wake given to the thread is not done yet."""
+    return bool(_pending)
+
+
+def any_open() -> bool:
+    """Whether a response counted by :func:`opened` is not settled yet."""
+    return bool(_open)
+
+
+def any_held(in_flight: bool = True, calls: bool = True) -> bool:
+    """Whether a response is in flight (``in_flight``), or a request in the app's call
+    (``calls``)."""
+    return bool(in_flight and _in_flight) or bool(calls and _in_call)
+
+
+def held(in_flight: bool = True, calls: bool = True
+         ) -> tuple[list[InFlight], list[weakref.ref[InFlight]]]:
+    """Snapshots of the requests in the app's call (``calls``), then of the responses in
+    flight (``in_flight``): each one C call, no finalizer can change it meanwhile."""
+    return (list(_in_call) if calls else [], list(_in_flight) if in_flight else [])
+
+
+def woken() -> list[MetricsPipeline]:
+    """The pipelines woken in this process, still alive (one C call for the set)."""
+    return [pipeline for pipeline in (ref() for ref in list(_woken))
+            if pipeline is not None]
 
 
 def _call(work: Callable[[], object], counted: bool) -> None:

@@ -8,9 +8,32 @@ from __future__ import annotations
 import sys
 import types
 import weakref
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-__all__ = ["Weakly", "late_write", "started", "weakly"]
+from readme_metrics.capture.wsgi_servers import under_wsgiref
+
+if TYPE_CHECKING:
+    from readme_metrics.capture.wsgi_exchange import WSGICapture
+
+__all__ = ["Weakly", "late_write", "let_go", "started", "weakly"]
+
+
+def let_go(capture: WSGICapture) -> None:
+    """``WSGICapture.let_go`` (bound as it is): the app's iterable is exhausted: the
+    server's ``start_response`` and ``write`` are held weakly from now on (they are still
+    called, as long as the server lives). wsgiref's (Django's runserver) are methods of
+    its handler, which holds the response, which holds the capture: a reference cycle.
+    runserver drops the response unclosed when its ``close()`` raises reading the rest of
+    a body whose client reset the connection; bare, the app's iterable goes with the
+    handler at once, wrapped the cycle left it (and its log, in inline mode) to the cyclic
+    GC, which an idle server may not run for hours (review86). Under wsgiref's server, a
+    middleware outside this one may hand its own callables over the handler's (a
+    closure, werkzeug's LintMiddleware's GuardedWrite): those too (review89)."""
+    wsgiref = under_wsgiref(capture.environ)
+    capture.server_start_response = weakly(capture.server_start_response, wsgiref, started)
+    write = getattr(capture, "server_write", None)
+    if write is not None:
+        capture.server_write = weakly(write, wsgiref, late_write)
 
 
 def weakly(call: Any, wsgiref: bool, gone: Callable[..., Any]) -> Any:

@@ -22,13 +22,13 @@ from readme_metrics.capture.recorder import KNOWN_STATUS_PARTS, Recorder, status
 from readme_metrics.capture.request_head import EnvironRequest
 from readme_metrics.capture.response_headers import response_content_length, sets_docs_url
 from readme_metrics.capture.uwsgi_sendfile import NOTHING
-from readme_metrics.capture.weak_server_calls import late_write, started, weakly
+from readme_metrics.capture.weak_server_calls import let_go
 from readme_metrics.capture.wsgi_failures import (
     client_left,
+    head_unsent,
     log_failure,
-    refuses_unsent,
+    refused,
     signals_land,
-    wsgiref_head_unsent,
 )
 from readme_metrics.capture.wsgi_grouping import NO_BODY, UNKNOWN, identify
 from readme_metrics.capture.wsgi_input import InputTee
@@ -44,7 +44,6 @@ from readme_metrics.capture.wsgi_servers import (
     sends_unallowed_body,
     sends_written_head_body,
     takes_raising_restart,
-    under_wsgiref,
 )
 from readme_metrics.delivery.interrupted import handed
 from readme_metrics.pipeline import MetricsPipeline
@@ -65,9 +64,11 @@ class WSGICapture(Recorder):
     body; without one the app keeps the server's input, untouched, and the log has none.
     """
 
+    # server_start_response, server_write: the server's callables (held weakly once the
+    # answer is over: weak_server_calls.let_go).
     __slots__ = ("middleware", "pipeline", "environ", "request", "tee", "group",
-                 "_start_response", "_write", "wrote", "write_failed", "sent", "returned",
-                 "__weakref__")
+                 "server_start_response", "server_write", "wrote", "write_failed", "sent",
+                 "returned", "__weakref__")
 
     def __init__(self, middleware: MetricsMiddleware, pipeline: MetricsPipeline,
                  environ: WSGIEnvironment, start_response: StartResponse) -> None:
@@ -83,7 +84,7 @@ class WSGICapture(Recorder):
         self.request: Any = (EnvironRequest(environ, trusted) if trusted
                              else environ_strings(environ, True))
         self.group: Any = UNKNOWN
-        self._start_response = start_response
+        self.server_start_response = start_response
         self.wrote = False
         self.write_failed = False  # the server's write() raised (the client left)
         self.sent = False  # the server has been handed the status with a first chunk
@@ -126,9 +127,9 @@ class WSGICapture(Recorder):
         if self.returned and ignores_late_start(environ):
             # granian took the status when the call returned: this one never goes out.
             if exc_info is None:
-                self._write = self._start_response(status, headers)
+                self.server_write = self.server_start_response(status, headers)
             else:
-                self._write = self._start_response(status, headers, exc_info)
+                self.server_write = self.server_start_response(status, headers, exc_info)
             return self.write
         group = self.group
         if group is UNKNOWN:
@@ -177,9 +178,9 @@ class WSGICapture(Recorder):
                     headers = list(recorded) if kind is list else recorded
         try:
             if exc_info is None:
-                self._write = self._start_response(status, headers)
+                self.server_write = self.server_start_response(status, headers)
             else:
-                self._write = self._start_response(status, headers, exc_info)
+                self.server_write = self.server_start_response(status, headers, exc_info)
         except BaseException:
             if exc_info is not None and not self.sent and takes_raising_restart(environ):
                 self.respond(code, reason, recorded)
@@ -198,23 +199,6 @@ class WSGICapture(Recorder):
             self.responded = perf_counter()
         return self.write
 
-    def let_go(self) -> None:
-        """The app's iterable is exhausted: the server's ``start_response`` and ``write``
-        are held weakly from now on (they are still called, as long as the server
-        lives). wsgiref's (Django's runserver) are methods of its handler, which holds
-        the response, which holds this: a reference cycle. runserver drops the response
-        unclosed when its ``close()`` raises reading the rest of a body whose client
-        reset the connection; bare, the app's iterable goes with the handler at once,
-        wrapped the cycle left it (and its log, in inline mode) to the cyclic GC, which
-        an idle server may not run for hours (review86). Under wsgiref's server, a
-        middleware outside this one may hand its own callables over the handler's (a
-        closure, werkzeug's LintMiddleware's GuardedWrite): those too (review89)."""
-        wsgiref = under_wsgiref(self.environ)
-        self._start_response = weakly(self._start_response, wsgiref, started)
-        write = getattr(self, "_write", None)
-        if write is not None:
-            self._write = weakly(write, wsgiref, late_write)
-
     def write(self, data: bytes) -> Any:
         """The ``write`` callable the app gets: recorded, then the server's."""
         first = not self.wrote
@@ -223,7 +207,7 @@ class WSGICapture(Recorder):
         self.record(data, self.no_body and self.head
                     and sends_written_head_body(self.environ))
         try:
-            return self._write(data)
+            return self.server_write(data)
         except BaseException as error:
             # The client left, or the server answered its own 500 instead: nothing broke
             # off when the app's call raises on (fail()). Else (a signal landing in the
@@ -234,28 +218,6 @@ class WSGICapture(Recorder):
             elif first and self.refused(error):
                 self.write_failed = True
             raise
-
-    def head_unsent(self) -> bool:
-        """Whether wsgiref's handler has not sent the answer's head yet
-        (:func:`wsgiref_head_unsent`), asked when an exception stopped its write of the
-        first chunk. Never raises."""
-        try:
-            return wsgiref_head_unsent(self._start_response)
-        except Exception:  # pragma: no cover - never raise into the server
-            return False
-
-    def refused(self, error: BaseException) -> bool:
-        """The server's write of the answer's first chunk raised ``error``: log the 500 it
-        answers instead when it sent none of the app's answer (``refuses_unsent``). True
-        when it did."""
-        try:
-            if refuses_unsent(self.environ, error):
-                self.server_answered(500, "Internal Server Error",
-                                     "it refused the answer's start")
-                return True
-        except Exception:  # pragma: no cover - never raise into the server
-            pass
-        return False
 
     def finish_log(self, grace: float = 0.0) -> None:
         """Turn the exchange into one queued log (exactly once). Never raises."""
@@ -288,6 +250,12 @@ class WSGICapture(Recorder):
             if pending is None or not handed(pending):
                 wsgi_cut.queue_interrupted(self, pending, error)
             raise
+
+    # The server's calls held weakly from the iterable's end (weak_server_calls.py), and
+    # the server's refusal of the first chunk (wsgi_failures.py): bound as they are.
+    let_go = let_go
+    head_unsent = head_unsent
+    refused = refused
 
     # The exchange cut short (capture/wsgi_cut.py): at exit, unclosed's hook calls these
     # in the exiting thread; bound as they are, no call added.
@@ -377,7 +345,7 @@ class WSGICapture(Recorder):
             return result
         tee = self.tee
         if tee is not None and "werkzeug.socket" in environ:
-            tee.watch_writes(self._start_response)  # (a body left unread: see there)
+            tee.watch_writes(self.server_start_response)  # (a body left unread: see there)
         if hasattr(result, "__len__"):
             return SizedResponse(self, result)
         return Response(self, result)

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from readme_metrics.capture.wsgi_exchange import WSGICapture
     from readme_metrics.capture.wsgi_input import InputTee
 
-__all__ = ["answers_500", "client_left", "log_failure", "refuses_unsent", "server_answer",
-           "signals_land", "unanswered_at", "wsgiref_head_unsent"]
+__all__ = ["answers_500", "client_left", "head_unsent", "log_failure", "refused",
+           "refuses_unsent", "server_answer", "signals_land", "unanswered_at",
+           "wsgiref_head_unsent"]
 
 
 def signals_land() -> bool:
@@ -129,6 +130,30 @@ def refuses_unsent(environ: Any, error: BaseException) -> bool:
     if holds_empty_chunks(environ):
         return isinstance(error, UnicodeEncodeError)
     return isinstance(error, AssertionError) and under_wsgiref(environ)
+
+
+def refused(capture: WSGICapture, error: BaseException) -> bool:
+    """``WSGICapture.refused`` (bound as it is): the server's write of the answer's first
+    chunk raised ``error``: log the 500 it answers instead when it sent none of the app's
+    answer (:func:`refuses_unsent`). True when it did."""
+    try:
+        if refuses_unsent(capture.environ, error):
+            capture.server_answered(500, "Internal Server Error",
+                                    "it refused the answer's start")
+            return True
+    except Exception:  # pragma: no cover - never raise into the server
+        pass
+    return False
+
+
+def head_unsent(capture: WSGICapture) -> bool:
+    """``WSGICapture.head_unsent`` (bound as it is): whether wsgiref's handler has not sent
+    the answer's head yet (:func:`wsgiref_head_unsent`), asked when an exception stopped
+    its write of the first chunk. Never raises."""
+    try:
+        return wsgiref_head_unsent(capture.server_start_response)
+    except Exception:  # pragma: no cover - never raise into the server
+        return False
 
 
 def client_left(error: BaseException) -> bool:

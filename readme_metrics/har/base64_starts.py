@@ -24,7 +24,8 @@ a run from (hostile35, hostile38).
   value (``%65J...``: the app decodes it to ``eJ...``, and it is read so).
 
 Each start is checked by the bytes its first quanta decode to (:func:`kind_at`; a
-zlib stream's deflate data must inflate too) before a run is read from it.
+zlib stream's deflate data must inflate too) before a run is read from it, the escapes
+it may be written with read first (:func:`.base64_escapes.unescaped`, importable here).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from zlib import decompressobj
 from zlib import error as ZlibError
 
 from readme_metrics._lazy_re import lazy_compile
+from readme_metrics.har.base64_escapes import unescaped
 
 __all__ = ["ALPHABET", "MAGICS", "MARK_SOURCE", "MID_RUN", "MID_RUN_BYTES", "NEEDLES",
            "SPLIT_HEADS", "SPLIT_SOURCE", "ZLIB", "ZLIB_START",
@@ -326,46 +328,3 @@ def _kind(head: str, skip: int, zlib: bool) -> bool:
         return True
     return data.startswith((_ZIP, _GZIP, _ZSTD)) or (
         data.startswith(_BZIP2) and data[3:4].isdigit())
-
-
-#: The JSON escapes a run holds (.NET's and Gson's defaults), what each stands for.
-_JSON_ESCAPES = tuple((f"\\u00{code}", chr(int(code, 16))) for code in (
-    "2B", "2b", "2F", "2f", "3D", "3d"))
-
-
-#: HTML's character references a run holds (mustache.js writes ``/`` and ``=`` so, Go's
-#: html/template ``+``, ESAPI all three; review130; HTML5's names, hostile44), what each
-#: stands for.
-_REFERENCES = tuple((reference, character) for character, references in (
-    ("+", ("&#43;", "&#x2B;", "&#x2b;", "&#X2B;", "&#X2b;", "&plus;")),
-    ("/", ("&#47;", "&#x2F;", "&#x2f;", "&#X2F;", "&#X2f;", "&sol;")),
-    ("=", ("&#61;", "&#x3D;", "&#x3d;", "&#X3D;", "&#X3d;", "&equals;")))
-    for reference in references)
-#: A numeric reference's leading zeros (``&#0043;``, ``&#x002F;``: any count, as XML and
-#: HTML read them; hostile44), dropped before :data:`_REFERENCES` are read.
-_PADDED_REFERENCE = lazy_compile(r"&#([xX]?)0+(?=[1-9A-Fa-f][0-9A-Fa-f]?;)")
-
-
-def unescaped(run: str) -> str:
-    """``run`` with the escapes a run holds read: JSON's ``\\/``, ``\\u002B`` ... and
-    escaped line breaks (a JSON file's string as written inside an archive), HTML's
-    ``&#43;``, ``&#x2F;``, ``&#0043;``, ``&plus;`` ..., percent-encoding (each at C's
-    speed: ``unquote`` took 0.6 s a MiB of them)."""
-    if "\\" in run:
-        run = run.replace("\\/", "/").replace("\\r", "").replace("\\n", "")
-        if "\\\n" in run or "\\\r" in run:  # (a YAML double-quoted scalar's
-            # escaped break, LF or CRLF; review133)
-            run = run.replace("\\\r\n", "").replace("\\\n", "")
-        if "\\u00" in run:
-            for escape, character in _JSON_ESCAPES:
-                run = run.replace(escape, character)
-    if "&" in run:
-        if "&#0" in run or "&#x0" in run or "&#X0" in run:
-            run = _PADDED_REFERENCE.sub(r"&#\1", run)
-        for reference, character in _REFERENCES:
-            run = run.replace(reference, character)
-    if "%" in run:
-        # (quoted-printable's decoder reads "=XX": each "=" written so first.)
-        run = binascii.a2b_qp(run.replace("=", "=3D").replace("%", "=").encode(
-            "latin-1", "replace")).decode("latin-1")
-    return run

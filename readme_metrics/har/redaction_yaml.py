@@ -17,7 +17,7 @@ member (:mod:`.yaml_flow`); a block scalar's lines are text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_cut import denied_key
@@ -36,9 +36,7 @@ from readme_metrics.har.yaml_flow import flow_hidden
 from readme_metrics.har.yaml_lines import BLOCK as _BLOCK
 from readme_metrics.har.yaml_lines import block_end as _block_end
 from readme_metrics.har.yaml_lines import block_parent as _parent
-from readme_metrics.har.yaml_lines import complex_scalars as _complex_scalars
 from readme_metrics.har.yaml_lines import content_start as _content
-from readme_metrics.har.yaml_lines import is_item as _item
 from readme_metrics.har.yaml_lines import item_anchor as _item_anchor
 from readme_metrics.har.yaml_lines import key_text as _key
 from readme_metrics.har.yaml_lines import node_start as _node_start
@@ -46,6 +44,8 @@ from readme_metrics.har.yaml_lines import properties_end as _properties
 from readme_metrics.har.yaml_lines import quoted_lines as _quoted_lines
 from readme_metrics.har.yaml_lines import value_start as _value_start
 from readme_metrics.har.yaml_text import Lines, Pieces
+from readme_metrics.har.yaml_values import explicit_value as _explicit
+from readme_metrics.har.yaml_values import value_end as _value_end
 
 if TYPE_CHECKING:
     from readme_metrics.har.redaction import Redactor
@@ -284,57 +284,6 @@ def _line(out: Pieces, line: str, index: int, keyed: bool) -> None:
         out.add(line)
     else:
         out.keep(index - 1, index)
-
-
-def _explicit(lines: Sequence[str], index: int, at: int, redactor: Redactor,
-              named: frozenset[str]) -> int:
-    """The index of the line holding the value (``: ...`` at the key's indentation) of
-    an explicit key on line ``index - 1`` that the denylist names: a scalar on the ``?``
-    line (``? password``), or a complex key holding the name as a scalar, on that line
-    or on the lines below it indented deeper (``? [a, password]``, ``? {password: x}``,
-    ``? |`` then ``password``, ``?`` then ``- password``: hostile29); -1 for any other
-    line."""
-    line = lines[index - 1]
-    if not (line.startswith(("? ", "?\t"), at) or line[at:].rstrip("\r") == "?"):
-        return -1
-    colon = _value_end(lines, index, at, "?")  # (the key's lines: deeper than it)
-    if colon >= len(lines):
-        return -1
-    following = lines[colon]
-    if len(following) - len(following.lstrip(" ")) != at or not (
-            following.startswith((": ", ":\t"), at) or following[at:].rstrip("\r") == ":"):
-        return -1
-    key = line[at + 1:].strip(" \t\r")
-    scalar = key[1:-1] if key[:1] in ('"', "'") and key[-1:] == key[:1] else key
-    if colon == index and scalar and _denies(redactor, scalar, named):
-        return colon
-    text = "\n".join([key, *lines[index:colon]])
-    return colon if redactor.mentions_key(text, True) and any(
-        _denies(redactor, scalar, named) for scalar in _complex_scalars(text)) else -1
-
-
-def _value_end(lines: Sequence[str], index: int, at: int, value: str) -> int:
-    """The index of the first line after a value starting on line ``index - 1`` at
-    ``at``: the lines after it indented deeper than its key (blank ones among them) are
-    its value too, and so are a sequence's items at its key's indentation after a key
-    with no value on its line (``password:`` then ``- ...``, as PyYAML writes one); a
-    sibling key of a sequence's item (``- password: ...`` then ``  n: 1``) is not."""
-    last = index
-    for ahead in range(index, len(lines)):
-        following = lines[ahead]
-        if not following.strip():
-            continue  # (a blank line, at any indentation)
-        deeper = len(following) - len(following.lstrip(" ")) - at
-        if following.lstrip().startswith("#"):
-            # A comment's line, at any indentation; deeper, it may be a quoted string's
-            # line, its flow collection going on after it ({a: '\n  #', password: ...}
-            # went out in clear: hostile26's property, hostile27): the value's too.
-            last = ahead + 1 if deeper > 0 else last
-            continue
-        if deeper < 0 or deeper == 0 and (value or not _item(following, at)):
-            break
-        last = ahead + 1
-    return last
 
 
 def _flow_read(redactor: Redactor, flow: str, named: frozenset[str], aliases: list[str],
