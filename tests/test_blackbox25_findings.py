@@ -52,6 +52,17 @@ def entry_of(log: dict[str, Any]) -> dict[str, Any]:
     return log["request"]["log"]["entries"][0]
 
 
+def assert_form_read_and_logged(answer: bytes, logs: list[dict[str, Any]],
+                                content_type: str) -> None:
+    """The app read MULTIPART's fields and file, and its one log has SPEC 4's params."""
+    assert json.loads(answer) == {"fields": {"note": "hello", "password": "hunter22"},
+                                  "files": {"up": "a.png"}}
+    assert len(logs) == 1
+    assert_valid_log(logs[0])
+    assert entry_of(logs[0])["request"]["postData"] == {"mimeType": content_type,
+                                                        "params": PARAMS}
+
+
 def _flask_form_app() -> Any:
     from flask import Flask, jsonify, request
 
@@ -83,12 +94,7 @@ def test_multipart_is_logged_as_params_whatever_the_case_of_its_media_type(
         logs = collector.wait_for_logs(1)
     finally:
         middleware.close()
-    assert json.loads(result.body) == {"fields": {"note": "hello", "password": "hunter22"},
-                                       "files": {"up": "a.png"}}
-    assert len(logs) == 1
-    assert_valid_log(logs[0])
-    assert entry_of(logs[0])["request"]["postData"] == {"mimeType": content_type,
-                                                        "params": PARAMS}
+    assert_form_read_and_logged(result.body, logs, content_type)
 
 
 @pytest.mark.parametrize("content_type", MULTIPART_TYPES)
@@ -118,9 +124,4 @@ def test_asgi_multipart_is_logged_as_params_whatever_the_case_of_its_media_type(
         logs = collector.wait_for_logs(1)
     finally:
         middleware.close()
-    assert json.loads(answer.body) == {"fields": {"note": "hello", "password": "hunter22"},
-                                       "files": {"up": "a.png"}}
-    assert len(logs) == 1
-    assert_valid_log(logs[0])
-    assert entry_of(logs[0])["request"]["postData"] == {"mimeType": content_type,
-                                                        "params": PARAMS}
+    assert_form_read_and_logged(answer.body, logs, content_type)
