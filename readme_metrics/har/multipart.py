@@ -53,6 +53,11 @@ _TRANSFER_DECODERS: dict[str, Callable[[bytes], bytes]] = {
 
 def _fields(body: bytes, content_type: str) -> list[tuple[Any, str, Any]]:
     """(part, its name, the text of a field or the part of a file) for each part."""
+    # The media type in lower case (RFC 9110 8.3.1: case-insensitive, as werkzeug, Django
+    # and python-multipart read it; FieldStorage compares it as written), its parameters
+    # as sent: the boundary's case is its own.
+    media_type, semicolon, parameters = content_type.partition(";")
+    content_type = media_type.lower() + semicolon + parameters
     fields = _usual_fields(body, content_type)
     if fields is not None:
         return fields
