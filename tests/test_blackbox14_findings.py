@@ -6,7 +6,7 @@ plain WSGI, Starlette, Django's ASGI handler, under waitress, gunicorn sync, gth
 gevent, uvicorn, hypercorn and daphne, 2,000 calls at 300/s each, API at 250 ms;
 benchmarks/blackbox14_collector.py: an API that fails with 500, 429, a reset, a hang, a
 byte-by-byte answer, a closed port) found served == delivered + said in every run. These
-pin it, short: each framework/server pair serves 200 calls (one a 1 MB upload, one a
+pin it, short: each framework/server pair serves 100 calls (one a 1 MB upload, one a
 streamed answer) and is stopped with SIGTERM; each log is there once, with its method,
 URL and query, status, bodies as the client sent and read them, the caller's key hashed.
 Then an API that fails a few POSTs (500, 429 with Retry-After, a reset mid-answer) and
@@ -45,7 +45,12 @@ from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT, end_stragglers, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
-CALLS = 200
+#: Calls a served run makes (suite50: 100, was 200; the API's misbehaving tests' queue
+#: holds 50, so the stop still has more to say than the queue holds). The stop in the
+#: middle of the load keeps its 400 (:data:`STOPPED_CALLS`): its SIGTERM must meet calls
+#: still coming.
+CALLS = 100
+STOPPED_CALLS = 400
 NEEDS = ("pyramid", "falcon", "bottle", "django", "starlette", "waitress", "gunicorn",
          "uvicorn", "hypercorn", "daphne", "gevent")
 
@@ -174,12 +179,12 @@ def test_a_stop_in_the_middle_of_the_load_loses_no_call_served(
     stopper = threading.Thread(target=stop_halfway)
     stopper.start()
     try:
-        got = load(served.base, 2 * CALLS, rate=1000, clients=4, halfway=halfway)
+        got = load(served.base, STOPPED_CALLS, rate=1000, clients=4, halfway=halfway)
     finally:
         halfway.set()
         stopper.join()
         rc = served.stop()
-    assert rc in (0, -signal.SIGTERM) and got["served"] >= CALLS, got["failed"]
+    assert rc in (0, -signal.SIGTERM) and got["served"] >= STOPPED_CALLS // 2, got["failed"]
     names = names_in(collector)
     assert got["names"] <= set(names) and max(names.values()) == 1, served.output()
     # Logged and not read whole by the client: the calls the server cut at its stop (a
