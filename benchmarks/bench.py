@@ -967,8 +967,9 @@ def bench_sustained(rate: float, delay: float, seconds: float) -> dict[str, Any]
         "retries": stats["retries"],
         # delivery88: the POSTs, the queue's depth and, per thread, the time on a core
         # and waiting for one during the load, and the process's CPU over its wall time
-        # (benchmarks/sustained_watch.py): a runqueue_wait_share over about 0.5 says the
-        # machine set the pace, whatever the library or this process did.
+        # (benchmarks/sustained_watch.py): a load_cpu_share below the run's need (about
+        # 0.15 at 2,000/s) with threads mostly on the run queue says the machine set the
+        # pace, whatever the library or this process did.
         **during_load, "load_cpu_share": load_cpu_share,
         "dropped_by": {key[8:]: value for key, value in stats.items()
                        if key.startswith("dropped_") and value},
