@@ -9,6 +9,13 @@
     (hostile56's look, kept by review155 and hostile65): the user ended at the first
     ``@``, the password sent from a body, a plain header, the request's path and query.
     The look now reads over a user's later ``@`` (each start's look once: linear).
+(2) hostile65's reading of a URL header's encoded tabs and line breaks (``%0A``: a GET
+    form's textarea, in the next page's Referer) charged the value to the log's header
+    budget (16 KiB) once, then again for each reading of it (the value as read, then as
+    written): a Referer of 6 KiB holding ``%0D%0A``, an e-mail's ``%40`` and a time's
+    ``%3A`` was hidden whole, ``[REDACTED n]``, though it held no password and fit the
+    budget thrice over (review155's finding (1) again, by another way). review153's raw
+    tab reading did the same. Each such value is now charged once for all its readings.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from readme_metrics.har.header_reading import MOST_READ
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.work_count import text_calls_per_kib
-from tests.test_review155_findings import _places
+from tests.test_review155_findings import LISTS, _places, _request_headers
 
 SECRET = "Zq8h22Xw3K"
 
@@ -85,3 +93,42 @@ def test_addresses_in_prose_and_json_are_left_as_written() -> None:
                  "https://h/p?e=ada@corp.com@x.org:8080",
                  "mailto:ada@corp.com@x.org:pw@h"):
         assert userinfo_hidden_in(text) == text
+
+
+# (2) A URL header's blanks read, charged once -------------------------------------------
+
+#: A search form's GET (a textarea's line break, an e-mail, a time) as the next page's
+#: Referer: no password in it.
+FORM = ("https://app.example.com/search?note=line1%0D%0Aline2&email=ada%40example.com"
+        "&at=10%3A30&pad=")
+BLANKS = {
+    "encoded-6k": [("Referer", FORM + "s" * 6000)],
+    "encoded-9k": [("Referer", FORM + "s" * 9000)],
+    "encoded-twice-6k": [("Referer", FORM.replace("%0D%0A", "%250A") + "s" * 6000)],
+    "two-encoded-7k": [("Referer", FORM + "s" * 7000), ("X-Original-URL", FORM + "t" * 7000)],
+    "raw-tab-9k": [("Referer", FORM.replace("%0D%0A", "\t") + "s" * 9000)],
+}
+
+
+@pytest.mark.parametrize("lists", sorted(LISTS))
+@pytest.mark.parametrize("case", sorted(BLANKS))
+def test_a_url_header_with_blanks_is_logged_as_sent_within_the_budget(
+        case: str, lists: str) -> None:
+    """Failed before: 10 of 10 (each hidden whole, or the second of two)."""
+    fields = BLANKS[case]
+    assert sum(len(value) for _, value in fields) < MOST_READ
+    assert _request_headers(fields, LISTS[lists]) == [value for _, value in fields]
+
+
+@pytest.mark.parametrize("lists", sorted(LISTS))
+def test_a_password_beside_blanks_is_hidden_and_the_budget_still_holds(lists: str) -> None:
+    """A nested URL's password in a 9 KB Referer with an encoded line break is hidden,
+    the rest kept (failed before: hidden whole); past the budget the value that no
+    longer fits is hidden whole (as before)."""
+    nested = ("https://app.example.com/cb?note=a%0Ab&next=https%3A%2F%2Fada%3A" + SECRET
+              + "%40db%2F&pad=")
+    fields = [("Referer", nested + "s" * 9000), ("X-Original-URL", FORM + "t" * 9000)]
+    logged = _request_headers(fields, LISTS[lists])
+    assert SECRET not in json.dumps(logged)
+    assert logged[0].startswith("https://app.example.com/cb?note=") and "s" * 9000 in logged[0]
+    assert logged[1].startswith("[REDACTED ") and logged[1].endswith("]")
