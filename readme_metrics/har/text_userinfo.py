@@ -29,7 +29,7 @@ from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.redaction_marks import escaped_redacted, redacted
 from readme_metrics.har.userinfo_bare import BARE
 from readme_metrics.har.userinfo_deeper import DEEPER, deeper_windows
-from readme_metrics.har.userinfo_lenient import LENIENT, LENIENT_ESCAPED
+from readme_metrics.har.userinfo_lenient import LENIENT, LENIENT_ESCAPED, address_user
 from readme_metrics.har.userinfo_shown import TOKEN_USER, hidden_password, hidden_user, shown_user
 from readme_metrics.har.userinfo_starts import (
     ENCODED_SCAN,
@@ -63,12 +63,14 @@ __all__ = ["TOKEN_USER", "hidden_password", "hidden_user", "json_userinfo_hidden
 #: user's (a domain's ``CORP\\user``: review145, its password was sent). A user holding
 #: an ``@`` (an address as the user, ``https://ada@corp.com:pw@host/``, which curl and a
 #: WHATWG parser read to the authority's last ``@``) is read so when a ``:`` then another
-#: ``@`` follow it within the authority (hostile56: its password was sent); each ``@``'s
-#: look reads to the second ``@`` after it at most: linear.
+#: ``@`` follow it within the authority (hostile56: its password was sent), with any
+#: later ``@`` of the user (``ada@corp.com@x.org``: :func:`.userinfo_lenient.address_user`,
+#: review156: the password was sent); one look a start, to the ``@`` after its ``:``:
+#: linear.
 _RAW_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*:(?:\\?/){2}"
-    r"((?:[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]"
-    r"|@(?=[^\s/?#\"<>\\`:@\[\]]*:[^\s\"<>`@]*@))*)(?::"
+    + address_user(r"[^\s/?#\"<>\\`:@\[\]]|\\(?!u[0-9A-Fa-f]{4})[^\s/?#\"<>`:@\[\]]",
+                   r"[^\s/?#\"<>\\`:@\[\]]", "@", r":[^\s\"<>`@]*@") + r"(?::"
     r"((?![0-9]+[<>])(?:(?![0-9]*(?:[/?#]|\\/)|\\@|\\\"[,:\]}])"
     r"(?:(?!:\\?/)(?:[^\s\"<>\\`@]|<(?!/)|>|\\[^\s<>`@]|\\(?=@)))*"
     r"(?:@[^\s/?#\"<>\\`@]*)*|(?:[^\s/?#\"<>\\`]|<(?!/)|>)*)))?@")
@@ -130,9 +132,10 @@ _ENCODED_LOOSE = (r"[^\s&=%@\"'<>\\`+]|%(?!" + _percents("@", _LOOSE_ENDS)
 #: ``//`` may be PHP's ``\\/\\/`` encoded too (``%5C%2F``: JSON in a form's value).
 _ENCODED_URL = (
     r"[A-Za-z][A-Za-z0-9+.\-]*(?:%2[Bb][A-Za-z0-9+.\-]*)*(?::|%3[Aa])(?:(?:\\|%5[Cc])?(?:/|%2[Ff])){2}"
-    r"((?:" + _ENCODED_USER + r"|(?:@|%40)(?=(?:" + _ENCODED_USER + r")*(?::|%3[Aa])(?:"
-    + _ENCODED_LOOSE + r")*(?:@|%40)))*)"
-    r"(?:(?::|%3[Aa])((?![0-9]+%3[CcEe])(?:(?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff]))"
+    + address_user(_ENCODED_USER, _ENCODED_USER, "(?:@|%40)",
+                   "(?::|%3[Aa])(?:" + _ENCODED_LOOSE + r")*(?:@|%40)")
+    + r"(?:(?::|%3[Aa])((?![0-9]+%3[CcEe])"
+    r"(?:(?![0-9]*(?:[/?#]|%(?i:2f|3f|23)|(?:\\|%5[Cc])(?:/|%2[Ff]))"
     r"|[0-9]+%22|(?:\\|%5[Cc])(?:@|%40)|%22(?:[,:\]}]|%(?i:2c|3a|5d|7d)))"
     r"(?:(?!(?::|%3[Aa])(?:\\|%5[Cc])?(?:/|%2[Ff]))(?:" + _ENCODED_LOOSE + r"))*"
     r"(?:(?:@|%40)(?:[^\s/?#&=%@\"'<>\\`+]|%(?!" + _percents("/?#@") + r")[0-9A-Fa-f]{2})*)*"
@@ -169,9 +172,9 @@ _ESCAPED_LOOSE = (r"[^\s\"<>\\`@]|\\[\\/\"]|" + _LONE + r"|\\u(?!" + _escapes("@
 #: ``/`` nor ``\`` but another escape's: no other start's, linear.
 _ESCAPED = lazy_compile(
     r"(?<![A-Za-z0-9+.\-%])[0-9+.\-]*[A-Za-z][A-Za-z0-9+.\-]*(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]){2}"
-    r"((?:" + _ESCAPED_USER + r"|(?:@|\\u0040)(?=(?:" + _ESCAPED_USER
-    + r")*(?::|\\u003[Aa])(?:" + _ESCAPED_LOOSE + r")*(?:@|\\u0040)))*)"
-    r"(?:(?::|\\u003[Aa])((?![0-9]+(?:\\\"|\\u0022|[<>]|\\u003[CcEe])|" + _LONE
+    + address_user(_ESCAPED_USER, _ESCAPED_USER, r"(?:@|\\u0040)",
+                   r"(?::|\\u003[Aa])(?:" + _ESCAPED_LOOSE + r")*(?:@|\\u0040)")
+    + r"(?:(?::|\\u003[Aa])((?![0-9]+(?:\\\"|\\u0022|[<>]|\\u003[CcEe])|" + _LONE
     + r"(?:@|\\u0040)|(?:\\\"|\\u0022)[,:\]}])"
     r"(?:(?![0-9]*(?:[/?#]|\\/|\\u(?i:002f|003f|0023)))"
     r"(?:(?!(?::|\\u003[Aa])(?:\\?/|\\u002[Ff]))(?:" + _ESCAPED_LOOSE + r"))*"

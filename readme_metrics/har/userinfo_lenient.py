@@ -11,7 +11,8 @@ character of it is another such scheme's ``:`` start, so that a start's try ends
 the next may begin: each character read by two tries at most, linear. A user holding an
 ``@`` (an address, ``https:ada@corp.com:pw@h``) is read to the authority's last ``@``, as
 a browser reads it, when a ``:`` then another ``@`` follow it (hostile65: read as the user
-``ada`` alone, the password sent). :data:`LENIENT_ESCAPED` reads the same written with
+``ada`` alone, the password sent), another ``@`` of the user too (``ada@corp.com@x.org``:
+:func:`address_user`, review156). :data:`LENIENT_ESCAPED` reads the same written with
 JSON's escapes (``https:ada:pw\\u0040h``, ``https\\u003aada\\u003apw\\u0040h``,
 ``https:\\u002fada...``; hostile65: sent in a JSON body, a JSON-valued header, a URL
 header's path or query and the request's own path).
@@ -21,13 +22,25 @@ from __future__ import annotations
 
 from readme_metrics._lazy_re import lazy_compile
 
-__all__ = ["LENIENT", "LENIENT_ESCAPED"]
+__all__ = ["LENIENT", "LENIENT_ESCAPED", "address_user"]
 
 #: What precedes a scheme's first letter: no word's character (or JSON's escape of a
 #: blank, ``\\n``, in :data:`LENIENT_ESCAPED`).
 _WORD = r"(?<![A-Za-z0-9+.\-%_])"
 #: The special schemes, each a fixed width for a look behind.
 _SCHEMES = ("(?i:https)", "(?i:http)", "(?i:wss|ftp)", "(?i:ws)")
+
+
+def address_user(user: str, look: str, at: str, tail: str) -> str:
+    """A reader's user (its group): characters ``user``, then, where an ``at`` (an
+    ``@``'s spelling) is followed by ``look``'s characters and ``at``'s, then ``tail``
+    (the ``:``, the password and the authority's ``@``), that ``@`` and the rest of the
+    user to its ``:``, each later ``@`` with it (``https://ada@corp.com@x.org:pw@h``: a
+    WHATWG parser reads the user to the authority's last ``@`` before the password; a
+    look that stopped at a second ``@`` read the user ``ada``, the password sent till
+    review156). One look a start, at its user's first ``@``: linear."""
+    return ("((?:" + user + ")*(?:" + at + "(?=(?:" + look + "|" + at + ")*" + tail + ")(?:"
+            + user + "|" + at + ")*)?)")
 
 
 def _pattern(colon: str, colons: tuple[str, ...], separator: str, two: str, at: str,
@@ -45,12 +58,12 @@ def _pattern(colon: str, colons: tuple[str, ...], separator: str, two: str, at: 
     # A scheme's first letter in the authority where it starts no other special
     # scheme's ``:`` (other characters are read by a class alone: the engine's fast path).
     not_scheme = r"(?!(?i:https?|wss?|ftp)" + colon + r")[hHwWfF]"
-    user = r"[^\s/?#\"<>\\`:@\[\]]" + escape
+    user_read = r"[^\s/?#\"<>\\`:@\[\]hHwWfF]|" + not_scheme + escape
     password = r"[^\s/?#\"<>\\`@]" + escape
     return ("(?:" + lead + ")(?!" + two + r"(?![/\\]))(?:" + separator + ")*"
-            r"((?:[^\s/?#\"<>\\`:@\[\]hHwWfF]|" + not_scheme + escape
-            + "|" + at + "(?=(?:" + user + ")*" + colon + "(?:" + password + ")*" + at + "))*)"
-            r"(?:" + colon + r"((?:[^\s/?#\"<>\\`@hHwWfF]|" + not_scheme + escape
+            # (the look at a user's @ stops at another scheme's start, as the user does)
+            + address_user(user_read, user_read, at, colon + "(?:" + password + ")*" + at)
+            + r"(?:" + colon + r"((?:[^\s/?#\"<>\\`@hHwWfF]|" + not_scheme + escape
             + "|" + at + "(?=(?:" + password + ")*" + at + "))*))?" + at)
 
 
