@@ -81,6 +81,7 @@ from typing import Any, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import accounting  # noqa: E402  (benchmarks/accounting.py: ``bench.accounting``)
 from benchlib import ROOT  # noqa: E402
 from benchlib.collectors import (  # noqa: E402
     VERIFY_EVERY,
@@ -141,7 +142,7 @@ __all__ = [
     "get_app", "grouping", "log", "main", "median_of", "memory_child", "post_app",
     "process_cpu", "request_loop", "rss_mb", "run_inprocess", "run_wrk", "serve",
     "serve_collector", "serve_requests", "serve_slow_collector", "targets", "wait_for_port",
-    "wait_for_workers", "wrap", "wrk_target",
+    "wait_for_workers", "wrap", "wrk_target", "accounting",
 ]
 
 
