@@ -50,6 +50,7 @@ from tests.support.watchdog_points import (
     Cuts,
     before_the_first_verdict,
     close_ends_once_the_sender_acted,
+    held_after_the_post,
 )
 
 
@@ -126,21 +127,6 @@ def test_an_answer_whose_head_ended_before_the_closes_cut_counts_sent(
     assert (stats["sent"], stats["dropped_shutdown"]) == (1, 0), stats
     assert not messages(caplog, logging.WARNING, "not delivered")
     assert len(collector.received) == 1
-
-
-def held_after_the_post(delivery: Delivery, go: threading.Event,
-                        entered: threading.Event) -> None:
-    """The sender's POST goes as usual; its outcome is acted on only once ``go``."""
-    sender = delivery._attempt._sender
-    real = sender.post
-
-    def post(*args: Any, **kwargs: Any) -> Any:
-        outcome = real(*args, **kwargs)
-        entered.set()
-        go.wait(GUARD)
-        return outcome
-
-    sender.post = post  # type: ignore[method-assign]
 
 
 @ROUTES

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.app_log import wait_for_port
 from tests.support.command import app_environment
 from tests.support.fake_api import INLINE_TIMEOUT, Collector, Reply
 from tests.support.landing_django import write_site
@@ -201,9 +202,7 @@ def test_a_sigterm_landing_as_the_autoreloaders_child_notes_django_handler(
                                 cwd=str(tmp_path), env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
         try:
-            from tests.test_readme import _wait_for_port
-
-            _wait_for_port(port, proc, output)
+            wait_for_port(port, proc, output)
             for n in range(3):  # (before the reloader's first look: a second after start)
                 answer = requests.get(f"http://127.0.0.1:{port}/pets?-1&{n}", timeout=10)
                 assert answer.status_code == 200

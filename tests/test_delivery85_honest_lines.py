@@ -47,8 +47,8 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.held_head import (  # noqa: F401 (``head_then_held``)
     closed_as_the_head_came,
     head_then_held_fixture,
-    paused_with_a_retry_waiting,
 )
+from tests.support.paused_retry import paused_with_a_retry_waiting
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.watchdog_points import (

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from readme_metrics.delivery import Delivery
+from tests.support.closing_lines import closing_lines, said_as_counted, senders_back
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
     adds_up,
@@ -38,17 +39,12 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     through_proxy,
 )
 from tests.support.fake_api import Collector, Reply
-from tests.support.held_head import paused_with_a_retry_waiting
+from tests.support.paused_retry import paused_with_a_retry_waiting
 from tests.support.polling import SERVE_POLL, wait_until
 from tests.support.processes import LINE_WAIT
 from tests.support.raw_requests import read_request
 from tests.support.tls import Certificates, make_certificates, server_context
 from tests.support.watchdog_points import GUARD, ROUTES
-from tests.test_delivery86_settle_bound import (
-    closing_lines,
-    said_as_counted,
-    senders_back,
-)
 
 #: The one wording of the logs the Metrics API may have (post_progress.UNKNOWN).
 UNKNOWN = (r"(\d+) unknown \(in POSTs sent in full, cut unanswered: the Metrics API may "

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from readme_metrics.delivery import Delivery
 from readme_metrics.delivery.batcher_close import SETTLE
+from tests.support.closing_lines import closing_lines, said_as_counted, senders_back
 from tests.support.command import app_environment
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
@@ -49,30 +49,11 @@ from tests.support.held_head import (  # noqa: F401 (the fixture)
 )
 from tests.support.polling import wait_until
 from tests.support.ports import free_port
-from tests.support.processes import LINE_WAIT, start_server, stop_for_output
-from tests.support.watchdog_points import GUARD, ROUTES
-from tests.test_delivery33_findings import held_after_the_post
+from tests.support.processes import start_server, stop_for_output
+from tests.support.watchdog_points import GUARD, ROUTES, held_after_the_post
 
 #: A close this short, with a POST it cannot cut: its end is all of it.
 TINY = 0.2
-
-
-def closing_lines(caplog: Any) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.levelno >= logging.WARNING and "closing gave up" in r.getMessage()]
-
-
-def said_as_counted(lines: list[str], stats: dict[str, int]) -> None:
-    assert len(lines) == 1, lines
-    assert said_counts(lines[0]) == (stats["dropped_shutdown"], stats["dropped_unknown"]), (
-        lines, stats)
-
-
-def senders_back(delivery: Delivery) -> dict[str, int]:
-    assert delivery._pool.join(time.monotonic() + LINE_WAIT)
-    stats = delivery.stats
-    assert adds_up(stats), stats
-    return stats
 
 
 @ROUTES

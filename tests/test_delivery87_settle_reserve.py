@@ -28,6 +28,7 @@ from readme_metrics.delivery.batcher_close import (
     SETTLE_SHARE,
     settle_reserve,
 )
+from tests.support.closing_lines import closing_lines
 from tests.support.delivery import (  # noqa: F401 (fixtures)
     MakeDelivery,
     adds_up,
@@ -36,7 +37,6 @@ from tests.support.delivery import (  # noqa: F401 (fixtures)
     make_delivery_fixture,
 )
 from tests.support.fake_api import Collector, Reply
-from tests.test_delivery86_settle_bound import closing_lines
 
 API_S = 0.25  # the Metrics API's answer time
 

@@ -34,36 +34,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.bodies import content, post_data
-from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.zip_bodies import zip_of
-
-SECRET = "Zq8h22Xw3K"
-DENY = Redactor(denylist=["password"])
-
-
-def _head(mime: Optional[str]) -> dict[str, str]:
-    return {} if mime is None else {"content-type": mime, RAW_CONTENT_TYPE: mime}
-
-
-def _sent(body: bytes, mime: Optional[str], redactor: Redactor = DENY) -> list[str]:
-    """The request's and the response's body as logged (base64 read back)."""
-    out = []
-    for record in (post_data(body, len(body), _head(mime), redactor, 1 << 22),
-                   content(body, len(body), _head(mime), redactor, 1 << 22)):
-        text = record.get("text", "")
-        if record.get("encoding") == "base64" or record.get("comment") == "base64":
-            text = base64.b64decode(text).decode("latin-1")
-        out.append(text)
-    return out
-
-
-def _kept_as_sent(body: bytes, mime: Optional[str], redactor: Redactor = DENY) -> bool:
-    return all(text == body.decode("latin-1") for text in _sent(body, mime, redactor))
-
 
 # 1. YAML complex keys ---------------------------------------------------------------
 
@@ -80,14 +55,14 @@ YAML_LEAKS = {
 
 @pytest.mark.parametrize("shape", YAML_LEAKS)
 def test_a_yaml_complex_key_holding_a_denied_name_has_its_value_hidden(shape: str) -> None:
-    for text in _sent(YAML_LEAKS[shape].encode(), "application/yaml"):
+    for text in bodies_logged(YAML_LEAKS[shape].encode(), "application/yaml"):
         assert SECRET not in text, text
         assert "REDACTED" in text
 
 
 def test_a_complex_keys_other_lines_are_kept() -> None:
     body = f"a: 1\n? [b, password]\n: {SECRET}\nc: 2\n"
-    for text in _sent(body.encode(), "application/yaml"):
+    for text in bodies_logged(body.encode(), "application/yaml"):
         assert text == body.replace(SECRET, '"[REDACTED 10]"')
 
 
@@ -98,7 +73,7 @@ def test_a_complex_keys_other_lines_are_kept() -> None:
     "? {user: password_policy}\n: kept\n",
 ])
 def test_guard_a_complex_key_naming_no_denied_key_is_kept(body: str) -> None:
-    assert _kept_as_sent(body.encode(), "application/yaml")
+    assert kept_as_sent(body.encode(), "application/yaml")
 
 
 # 2. pickle protocol 0 ---------------------------------------------------------------
@@ -117,7 +92,7 @@ PICKLES = {
 @pytest.mark.parametrize("shape", PICKLES)
 def test_a_protocol_0_pickle_naming_a_denied_key_is_hidden(shape: str,
                                                             mime: Optional[str]) -> None:
-    for text in _sent(PICKLES[shape], mime):
+    for text in bodies_logged(PICKLES[shape], mime):
         assert SECRET not in text, text
         assert text.startswith("[REDACTED"), text
 
@@ -128,7 +103,7 @@ def test_a_protocol_0_pickle_naming_a_denied_key_is_hidden(shape: str,
     b"Vpassword\n is no pickle: reset it.\n",
 ])
 def test_guard_a_pickle_naming_no_key_and_prose_are_kept(body: bytes) -> None:
-    assert _kept_as_sent(body, "application/octet-stream")
+    assert kept_as_sent(body, "application/octet-stream")
 
 
 # 3. binary plists --------------------------------------------------------------------
@@ -149,19 +124,19 @@ def test_a_binary_plist_naming_a_denied_key_is_hidden(shape: str,
                                                       mime: Optional[str]) -> None:
     names, document = BPLISTS[shape]
     body = plistlib.dumps(document, fmt=plistlib.FMT_BINARY)
-    for text in _sent(body, mime, Redactor(denylist=names)):
+    for text in bodies_logged(body, mime, Redactor(denylist=names)):
         assert text == "[REDACTED]", text
 
 
 def test_guard_a_binary_plist_naming_no_denied_key_is_kept() -> None:
     body = plistlib.dumps({"user": "ada", "passwords": 2, "xpassword": 1},
                           fmt=plistlib.FMT_BINARY)
-    assert _kept_as_sent(body, "application/octet-stream")
+    assert kept_as_sent(body, "application/octet-stream")
 
 
 def test_guard_a_length_byte_outside_a_binary_plist_is_no_key() -> None:
     body = b"\x89PNG\r\n\x1a\n\0\0Xpassword\x01\x02" + bytes(range(256))
-    assert _kept_as_sent(body, "application/octet-stream")
+    assert kept_as_sent(body, "application/octet-stream")
 
 
 # 4. zip entries deflated -------------------------------------------------------------
@@ -186,14 +161,14 @@ ZIPS = {
 
 @pytest.mark.parametrize("shape", ZIPS)
 def test_a_deflated_zip_entry_naming_a_denied_key_is_hidden(shape: str) -> None:
-    for text in _sent(ZIPS[shape], "application/zip"):
+    for text in bodies_logged(ZIPS[shape], "application/zip"):
         assert text == "[REDACTED]"
 
 
 def test_guard_a_deflated_zip_of_prose_is_kept() -> None:
     body = _zip({"keyboard.md": b"Press a key. Authors keep keys, tokens, passwords.\n"
                                 b"Reset your password at the desk.\n" * 100})
-    assert _kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
+    assert kept_as_sent(body, "application/zip", Redactor(["key", "token", "password"]))
 
 
 def test_guard_an_entry_after_a_binary_one_starts_no_length() -> None:
@@ -201,11 +176,11 @@ def test_guard_an_entry_after_a_binary_one_starts_no_length() -> None:
     between them would be Avro's length of ``token`` (10, twice 5)."""
     png_end = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"IEND\xaeB`\x82"
     body = _zip({"monkey.png": png_end, "notes.md": b"Token and secretary keys.\n" * 3})
-    assert _kept_as_sent(body, "application/zip", Redactor(["token"]))
+    assert kept_as_sent(body, "application/zip", Redactor(["token"]))
     stored = io.BytesIO()
     with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr(zipfile.ZipInfo("notes.md"), b"Token and keys.\n")
-    assert _kept_as_sent(stored.getvalue(), "application/zip", Redactor(["token"]))
+    assert kept_as_sent(stored.getvalue(), "application/zip", Redactor(["token"]))
 
 
 def test_a_zip_bomb_is_read_to_a_bound_and_hidden_unread() -> None:
@@ -213,7 +188,7 @@ def test_a_zip_bomb_is_read_to_a_bound_and_hidden_unread() -> None:
     # 300 entries of 20 KB. A zip not read whole is hidden, as a gzip bomb's body is.)
     body = zip_of({"zeros.bin": bytes(64 << 20)})
     assert len(body) < 1 << 20
-    for text in _sent(body, "application/zip"):
+    for text in bodies_logged(body, "application/zip"):
         assert text == "[REDACTED]"
 
 
@@ -221,14 +196,14 @@ def test_guard_a_corrupt_deflated_entry_is_read_as_far_as_it_goes() -> None:
     body = bytearray(_zip({"creds.env": ENV}))
     # (The README's deflate data broken: the entry after it is read all the same.)
     body[60:70] = b"\xff" * 10
-    for text in _sent(bytes(body), "application/zip"):
+    for text in bodies_logged(bytes(body), "application/zip"):
         assert text == "[REDACTED]"
 
 
 def test_a_deflate_stream_after_any_header_like_bytes_is_no_crash() -> None:
     header = b"PK\3\4" + bytes(4) + b"\x08\x00" + bytes(16) + b"\x01\x00\x00\x00x"
     body = header + zlib.compress(ENV)[2:-4] + b"PK\3\4" + bytes(10)
-    for text in _sent(body, "application/zip"):
+    for text in bodies_logged(body, "application/zip"):
         assert text == "[REDACTED]"
 
 
@@ -237,7 +212,7 @@ def test_a_deflate_stream_after_any_header_like_bytes_is_no_crash() -> None:
 def test_any_bytes_in_a_zip_are_read_without_raising(noise: bytes, at: int) -> None:
     body = bytearray(ZIPS["env"])
     body[at:at + len(noise)] = noise
-    _sent(bytes(body), "application/zip")
+    bodies_logged(bytes(body), "application/zip")
 
 
 # 5. the escaped reading of a text ----------------------------------------------------
@@ -256,13 +231,13 @@ ESCAPED = {
 @pytest.mark.parametrize("shape", ESCAPED)
 def test_an_escaped_denied_name_among_plain_ones_is_hidden(shape: str,
                                                            mime: Optional[str]) -> None:
-    for text in _sent(ESCAPED[shape].encode(), mime):
+    for text in bodies_logged(ESCAPED[shape].encode(), mime):
         assert SECRET not in text, text
 
 
 def test_guard_text_whose_escapes_hide_nothing_more_is_kept_as_written() -> None:
     body = "password=1&a=&#34;x&#34;&b=&#119;\n"
-    for text in _sent(body.encode(), "text/plain"):
+    for text in bodies_logged(body.encode(), "text/plain"):
         assert "&#34;x&#34;" in text and "&#119;" in text
         assert text.count("REDACTED") == 1
 
@@ -302,4 +277,4 @@ def test_any_complex_key_or_pickle_like_text_is_read_without_raising(text: str) 
                        (f"?\n  {text}\n  - password\n: x\n", "application/yaml"),
                        (f"(dp0\nV{text}\np1\n", "application/octet-stream"),
                        (f"S'password'\n{text}.", None)):
-        _sent(body.encode(), mime)
+        bodies_logged(body.encode(), mime)

@@ -37,15 +37,15 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import MOST_INFLATED, inflated_entries
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.zip_bodies import tgz_of, zip_of
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _hidden(body: bytes, mime: str) -> bool:
-    return all(text.startswith("[REDACTED") for text in _sent(body, mime))
+    return all(text.startswith("[REDACTED") for text in bodies_logged(body, mime))
 
 
 class Clock:
@@ -91,10 +91,10 @@ def test_a_zip_checked_while_the_budget_is_spent_is_hidden_whole(clock: Clock) -
     assert _hidden(PROSE, "application/zip")
     assert _hidden(zip_of({"creds.env": ENV}), "application/zip")
     # A zip of entries stored as they are costs nothing to read: read as ever.
-    assert _kept_as_sent(zip_of({"notes.md": b"The monkey.\n" * 40}, zipfile.ZIP_STORED),
-                         "application/zip")
+    assert kept_as_sent(zip_of({"notes.md": b"The monkey.\n" * 40}, zipfile.ZIP_STORED),
+                        "application/zip")
     clock.now += 60.0
-    assert _kept_as_sent(PROSE, "application/zip")
+    assert kept_as_sent(PROSE, "application/zip")
 
 
 def test_the_spent_budget_is_said_once_a_minute(clock: Clock,
@@ -145,7 +145,7 @@ def test_guard_a_gzip_file_of_prose_in_a_zip_is_kept(clock: Clock) -> None:
     for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         body = zip_of({"notes.md.gz": gzip.compress(prose), "b.tgz": tgz_of("x.md", prose)},
                     method)
-        assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+        assert kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
 
 
 def test_a_gzip_bomb_in_a_zip_is_bounded_in_time_and_memory(clock: Clock) -> None:
@@ -175,7 +175,7 @@ def test_any_bytes_in_a_gzip_in_a_zip_are_read_without_raising(noise: bytes, at:
     inflation_budget.BUDGET.refill()
     body = bytearray(GZIPPED["gz-stored" if stored else "gz-deflated"])
     body[at:at + len(noise)] = noise
-    _sent(bytes(body), "application/zip")
+    bodies_logged(bytes(body), "application/zip")
 
 
 # 3. xlsx cells -----------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_an_xlsx_column_headed_by_a_denied_name_is_hidden(clock: Clock,
 def test_guard_an_xlsx_with_prose_naming_the_key_is_kept(clock: Clock) -> None:
     body = _xlsx(["note", "Reset your password monthly", "The key is on the desk",
                   "token ring", "passwords"])
-    assert _kept_as_sent(body, XLSX, Redactor(["password", "key", "token"]))
+    assert kept_as_sent(body, XLSX, Redactor(["password", "key", "token"]))
 
 
 # 4. gzip bodies (already read: pinned) ------------------------------------------------
@@ -211,7 +211,7 @@ def test_guard_an_xlsx_with_prose_naming_the_key_is_kept(clock: Clock) -> None:
 @pytest.mark.parametrize("mime", ["application/gzip", "application/octet-stream", None])
 def test_guard_a_gzip_body_naming_a_denied_key_was_already_hidden(mime: Any) -> None:
     for body in (gzip.compress(ENV), tgz_of(".env", ENV)):
-        assert all(text.startswith("[REDACTED") for text in _sent(body, mime))
+        assert all(text.startswith("[REDACTED") for text in bodies_logged(body, mime))
 
 
 def test_guard_a_request_declared_gzip_was_already_read() -> None:

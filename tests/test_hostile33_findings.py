@@ -37,9 +37,9 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.zip_entries import MOST_INFLATED, inflated_entries
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.zip_bodies import entry
 from tests.support.zip_bodies import zip_of as _zip
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV, _hidden
 
 PROSE = b"The monkey presses a key on the keyboard.\n" * 50
@@ -134,16 +134,16 @@ def test_guard_a_zip_read_whole_within_the_bound_is_kept() -> None:
     body = _zip({f"part{i}.txt": _words(20_000, i) for i in range(190)})
     text = inflated_entries(body)
     assert text is not None and len(text) < MOST_INFLATED
-    assert _kept_as_sent(body, "application/zip", DENY)
+    assert kept_as_sent(body, "application/zip", DENY)
     inflation_budget.BUDGET.refill()  # (that body spent it: 3 readings of 3.8 MB)
-    assert _kept_as_sent(_streamed_zip({"notes.md": PROSE}, zipfile.ZIP_DEFLATED),
-                         "application/zip", DENY)
+    assert kept_as_sent(_streamed_zip({"notes.md": PROSE}, zipfile.ZIP_DEFLATED),
+                        "application/zip", DENY)
 
 
 def test_the_bound_costs_memory_linear_in_the_text_read(big: bytes) -> None:
     tracemalloc.start()
     try:
-        _sent(big, "application/zip")
+        bodies_logged(big, "application/zip")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -183,9 +183,9 @@ def test_a_bz2_file_in_a_zip_entry_naming_a_denied_key_is_hidden(method: int) ->
 
 
 def test_guard_bzip2_of_prose_is_kept_and_a_bzip2_bomb_hidden() -> None:
-    assert _kept_as_sent(bz2.compress(PROSE), "application/x-bzip2", DENY)
-    assert _kept_as_sent(_zip({"notes.md.bz2": bz2.compress(PROSE)}, zipfile.ZIP_STORED),
-                         "application/zip", DENY)
+    assert kept_as_sent(bz2.compress(PROSE), "application/x-bzip2", DENY)
+    assert kept_as_sent(_zip({"notes.md.bz2": bz2.compress(PROSE)}, zipfile.ZIP_STORED),
+                        "application/zip", DENY)
     # (A layer reaching the bound cannot be checked whole, as a gzip bomb's: 16 MiB of
     # zeros is 4 times the bound; bzip2 takes 0.1 s of CPU to make it, 0.5 s for 64.)
     assert _hidden(bz2.compress(bytes(16 << 20)), "application/x-bzip2")
@@ -203,7 +203,7 @@ def test_a_bzip2_bomb_is_bounded_in_memory() -> None:
     bomb = bz2.compress(bytes(64 << 20))
     tracemalloc.start()
     try:
-        _sent(bomb, "application/x-bzip2")
+        bodies_logged(bomb, "application/x-bzip2")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -217,8 +217,8 @@ def test_a_bzip2_bomb_is_bounded_in_memory() -> None:
 def test_any_bytes_after_bzip2_magic_are_read_without_raising(noise: bytes, at: int) -> None:
     body = bytearray(bz2.compress(ENV))
     body[10 + at:10 + at + len(noise)] = noise
-    _sent(bytes(body), "application/x-bzip2")
-    _sent(_zip({"a.bz2": bytes(body)}, zipfile.ZIP_STORED), "application/zip")
+    bodies_logged(bytes(body), "application/x-bzip2")
+    bodies_logged(_zip({"a.bz2": bytes(body)}, zipfile.ZIP_STORED), "application/zip")
 
 
 def test_through_a_flask_app_and_the_collector_a_bzip2_body(collector: Collector) -> None:
@@ -246,7 +246,7 @@ IN_JSON = {
 def test_an_archive_in_a_json_string_naming_a_denied_key_is_hidden(shape: str) -> None:
     body = json.dumps({"name": "backup", "file": IN_JSON[shape],
                        "list": [IN_JSON[shape]]}).encode()
-    for text in _sent(body, "application/json"):
+    for text in bodies_logged(body, "application/json"):
         document = json.loads(text)
         assert document["name"] == "backup"
         assert document["file"].startswith("[REDACTED")
@@ -256,7 +256,7 @@ def test_an_archive_in_a_json_string_naming_a_denied_key_is_hidden(shape: str) -
 def test_guard_an_archive_of_prose_in_a_json_string_is_kept_as_sent() -> None:
     body = json.dumps({"file": _b64(_zip({"notes.md": PROSE})),
                        "gz": _b64(gzip.compress(PROSE)), "note": "H4sI is gzip"}).encode()
-    assert _kept_as_sent(body, "application/json", Redactor(["password", "key"]))
+    assert kept_as_sent(body, "application/json", Redactor(["password", "key"]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -266,7 +266,7 @@ def test_guard_an_archive_of_prose_in_a_json_string_is_kept_as_sent() -> None:
 def test_any_base64_after_an_archive_start_is_read_without_raising(start: str,
                                                                    rest: str) -> None:
     body = json.dumps({"file": start + rest, "password": "x"}).encode()
-    for text in _sent(body, "application/json"):
+    for text in bodies_logged(body, "application/json"):
         assert json.loads(text)["password"] == "[REDACTED 1]"
 
 
@@ -298,7 +298,7 @@ SPACED = {
 @pytest.mark.parametrize("mime", ["text/plain", "application/octet-stream", None])
 @pytest.mark.parametrize("shape", SPACED)
 def test_a_text_plain_pair_spaced_around_its_equals_is_hidden(shape: str, mime: str) -> None:
-    for text in _sent(SPACED[shape].encode(), mime):
+    for text in bodies_logged(SPACED[shape].encode(), mime):
         assert SECRET not in text
         assert "REDACTED" in text
 
@@ -306,9 +306,9 @@ def test_a_text_plain_pair_spaced_around_its_equals_is_hidden(shape: str, mime: 
 def test_guard_spaced_prose_and_other_names_are_kept() -> None:
     for text in ("user = ada\nport = 5432\n", "the password = what you typed\n",
                  "x = 1 + 2\n", "passwords = many\n"):
-        assert _kept_as_sent(text.encode(), "text/plain", DENY), text
+        assert kept_as_sent(text.encode(), "text/plain", DENY), text
     # (The rest of the body as sent: only the value hidden.)
-    [text, _] = _sent(SPACED["among"].encode(), "text/plain")
+    [text, _] = bodies_logged(SPACED["among"].encode(), "text/plain")
     assert text.startswith("Here are the settings:\nuser = ada\npassword = [REDACTED")
     assert text.endswith("\nport = 5432\n")
 
@@ -329,5 +329,5 @@ def test_any_spaced_pair_naming_a_denied_key_is_hidden(indent: str, before: str,
     secret = "Zq" + value
     line = f"{indent}password{before}={after}{secret}{end}"
     body = (other.replace("\n", " ").replace("password", "") + "\n" + line + "\n").encode()
-    for text in _sent(body, "text/plain"):
+    for text in bodies_logged(body, "text/plain"):
         assert secret not in text

@@ -40,7 +40,7 @@ from tests.support.contract import exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
 from tests.support.leaks import found
-from tests.test_hostile29_findings import SECRET, _head, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, body_head, kept_as_sent
 from tests.test_odds13_findings import _django_form_app
 
 DENY = Redactor(["password", "api_key"])
@@ -48,7 +48,7 @@ CODECS = ["cp037", "cp500", "cp273", "cp1140", "cp1026"]
 
 
 def _hidden(body: bytes, mime: Any, redactor: Redactor = DENY) -> bool:
-    return all(text.startswith("[REDACTED") for text in _sent(body, mime, redactor))
+    return all(text.startswith("[REDACTED") for text in bodies_logged(body, mime, redactor))
 
 
 def _leaks(log: dict[str, Any], codec: str) -> bool:
@@ -82,15 +82,15 @@ EBCDIC_SHAPES = {
 def test_ebcdic_text_not_declared_so_naming_a_denied_key_is_hidden(
         shape: str, codec: str, mime: Any) -> None:
     body = EBCDIC_SHAPES[shape].encode(codec)
-    assert _hidden(body, mime), _sent(body, mime)
+    assert _hidden(body, mime), bodies_logged(body, mime)
 
 
 def test_guard_ebcdic_prose_and_latin1_bodies_are_kept() -> None:
     # Prose naming the key in EBCDIC is no key's shape: kept, as in latin-1.
     prose = "Reset your password by mail: see the notes.".encode("cp037")
-    assert _kept_as_sent(prose, "application/octet-stream")
+    assert kept_as_sent(prose, "application/octet-stream")
     # A denied name spelled in EBCDIC with no `:` or `=` after it: kept.
-    assert _kept_as_sent("password reset for zoe".encode("cp500"), None)
+    assert kept_as_sent("password reset for zoe".encode("cp500"), None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,7 +100,7 @@ def test_guard_random_binary_is_no_more_hidden(data: bytes) -> None:
     ebcdic = data.decode("cp500").lower()
     if "password" in ebcdic or "api_key" in ebcdic:
         return
-    assert _kept_as_sent(b"\x00\x01\x02" + data, "application/octet-stream")
+    assert kept_as_sent(b"\x00\x01\x02" + data, "application/octet-stream")
 
 
 def test_the_ebcdic_reading_costs_time_and_memory_linear_in_the_body() -> None:
@@ -168,10 +168,10 @@ def test_an_ebcdic_form_declared_otherwise_is_hidden_whole_by_an_allowlist() -> 
     body = EBCDIC_SHAPES["form"].encode("cp500")
     for mime in ("application/x-www-form-urlencoded",
                  "application/x-www-form-urlencoded; charset=utf-8"):
-        assert _hidden(body, mime, allow), _sent(body, mime, allow)
+        assert _hidden(body, mime, allow), bodies_logged(body, mime, allow)
     # Declared so, it is read in it: the listed field kept, the rest hidden.
-    record = post_data(body, len(body), _head("application/x-www-form-urlencoded; "
-                                              "charset=cp500"), allow, 1 << 22)
+    record = post_data(body, len(body), body_head("application/x-www-form-urlencoded; "
+                                                  "charset=cp500"), allow, 1 << 22)
     assert record["params"] == [{"name": "user", "value": "zoe"},
                                 {"name": "password", "value": f"[REDACTED {len(SECRET)}]"}]
 
@@ -209,14 +209,14 @@ def _spelled(record: dict[str, Any]) -> bool:
 def test_a_multipart_part_in_ebcdic_naming_a_denied_key_is_hidden(part: str,
                                                                   shape: str) -> None:
     body = _multipart(PART_HEADS[part], EBCDIC_SHAPES[shape].encode("cp500"))
-    record = post_data(body, len(body), _head(MULTIPART), DENY, 1 << 22)
+    record = post_data(body, len(body), body_head(MULTIPART), DENY, 1 << 22)
     assert not _spelled(record), record
     assert record["params"][0]["value"].startswith("[REDACTED")
 
 
 def test_guard_a_multipart_field_beyond_ascii_naming_no_key_is_kept() -> None:
     body = _multipart(PART_HEADS["field"], "café crème".encode())
-    record = post_data(body, len(body), _head(MULTIPART), DENY, 1 << 22)
+    record = post_data(body, len(body), body_head(MULTIPART), DENY, 1 << 22)
     assert record["params"] == [{"name": "notes", "value": "café crème"}]
 
 
@@ -231,6 +231,6 @@ def test_through_a_flask_app_and_the_collector_an_ebcdic_field(collector: Collec
 def test_a_multipart_field_declared_ebcdic_is_read_in_it() -> None:
     head = PART_HEADS["field"] + b"\r\nContent-Type: text/plain; charset=cp500"
     body = _multipart(head, EBCDIC_SHAPES["form"].encode("cp500"))
-    record = post_data(body, len(body), _head(MULTIPART), DENY, 1 << 22)
+    record = post_data(body, len(body), body_head(MULTIPART), DENY, 1 << 22)
     assert record["params"] == [
         {"name": "notes", "value": f"user=zoe&password=%5BREDACTED%20{len(SECRET)}%5D"}]

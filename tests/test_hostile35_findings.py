@@ -36,8 +36,8 @@ from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
 from tests.support.memory import peak_bytes
+from tests.support.sent_bodies import SECRET, bodies_logged, body_head, kept_as_sent
 from tests.support.zip_bodies import zip_of as _zip
-from tests.test_hostile29_findings import SECRET, _head, _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV
 
 DENY = Redactor(["password"])
@@ -136,10 +136,10 @@ def test_the_reader_of_logs_finds_each_spelling() -> None:
 def test_an_archive_in_a_form_field_is_hidden(shape: str) -> None:
     body = urlencode({"name": "backup", "file": SPELLINGS[shape]}).encode()
     # (The request's form is its params; the response's its text.)
-    [_, answer] = _sent(body, "application/x-www-form-urlencoded")
+    [_, answer] = bodies_logged(body, "application/x-www-form-urlencoded")
     assert not _decodable({"text": answer})
     assert answer.startswith("name=backup&file=%5BREDACTED")
-    record = post_data(body, len(body), _head("application/x-www-form-urlencoded"), DENY,
+    record = post_data(body, len(body), body_head("application/x-www-form-urlencoded"), DENY,
                        1 << 22)
     assert record["params"][0] == {"name": "name", "value": "backup"}
     assert record["params"][1]["value"].startswith("[REDACTED")
@@ -151,10 +151,10 @@ def test_an_archive_in_a_form_field_with_its_plus_unencoded_is_hidden() -> None:
     spelling = next(s for s in (_b64(_zip({"creds.env": ENV + bytes([n])})) for n in range(64))
                     if "+" in s)
     body = f"name=backup&file={spelling}".encode()
-    record = post_data(body, len(body), _head("application/x-www-form-urlencoded"), DENY,
+    record = post_data(body, len(body), body_head("application/x-www-form-urlencoded"), DENY,
                        1 << 22)
     assert not _decodable(record)
-    for text in _sent(body, "application/x-www-form-urlencoded"):
+    for text in bodies_logged(body, "application/x-www-form-urlencoded"):
         assert not _decodable({"text": text})
 
 
@@ -261,11 +261,11 @@ def _multipart(value: str) -> bytes:
 @pytest.mark.parametrize("shape", SPELLINGS)
 def test_an_archive_in_a_multipart_text_field_is_hidden(shape: str) -> None:
     body = _multipart(SPELLINGS[shape])
-    record = post_data(body, len(body), _head("multipart/form-data; boundary=XyZ"), DENY,
+    record = post_data(body, len(body), body_head("multipart/form-data; boundary=XyZ"), DENY,
                        1 << 22)
     assert {"name": "name", "value": "backup"} in record["params"]
     assert not _decodable(record)
-    for text in _sent(body, "multipart/form-data; boundary=XyZ"):
+    for text in bodies_logged(body, "multipart/form-data; boundary=XyZ"):
         assert not _decodable({"text": text})
 
 
@@ -303,18 +303,18 @@ _TEXT_CASES = [(shape, spelling) for shape in TEXTS
 def test_an_archive_in_a_text_body_is_hidden(shape: str, spelling: str) -> None:
     mime, written = TEXTS[shape]
     body = written(SPELLINGS[spelling]).encode()
-    for text in _sent(body, mime):
+    for text in bodies_logged(body, mime):
         assert not _decodable({"text": text})
         assert "REDACTED" in text
 
 
 def test_the_rest_of_a_text_body_is_kept() -> None:
     body = f"<backup><name>kept</name><file>{ZIPPED}</file><n>1</n></backup>".encode()
-    for text in _sent(body, "application/xml"):
+    for text in bodies_logged(body, "application/xml"):
         assert text.startswith("<backup><name>kept</name><file>[REDACTED")
         assert text.endswith("</file><n>1</n></backup>")
     body = _yaml_block(SPELLINGS["mime"]).encode()
-    for text in _sent(body, "application/yaml"):
+    for text in bodies_logged(body, "application/yaml"):
         assert text.startswith("name: backup\nfile: |\n  [REDACTED")
         assert text.endswith("\nport: 1\n")
 
@@ -342,7 +342,7 @@ JSONS = {
 @pytest.mark.parametrize("shape", JSONS)
 def test_an_archive_elsewhere_in_json_is_hidden(shape: str, spelling: str) -> None:
     body = JSONS[shape](SPELLINGS[spelling]).encode()
-    for text in _sent(body, "application/json"):
+    for text in bodies_logged(body, "application/json"):
         assert not _decodable({"text": text})
         document = json.loads(text)
         if isinstance(document, dict):
@@ -375,17 +375,17 @@ KEPT = {
 def test_guard_ordinary_base64_is_kept_as_sent(shape: str) -> None:
     value = KEPT[shape]
     form = urlencode({"file": value}).encode()
-    assert _sent(form, "application/x-www-form-urlencoded")[1] == form.decode()
-    record = post_data(form, len(form), _head("application/x-www-form-urlencoded"), DENY,
+    assert bodies_logged(form, "application/x-www-form-urlencoded")[1] == form.decode()
+    record = post_data(form, len(form), body_head("application/x-www-form-urlencoded"), DENY,
                        1 << 22)
     assert record["params"] == [{"name": "file", "value": value}]
     for mime in ("text/plain", "application/xml", "application/yaml"):
-        assert _kept_as_sent(value.encode(), mime)
-    assert _kept_as_sent(json.dumps({value: 1, "note": "file=" + value}).encode(),
-                         "application/json")
-    assert _kept_as_sent(json.dumps(value).encode(), "application/json")
+        assert kept_as_sent(value.encode(), mime)
+    assert kept_as_sent(json.dumps({value: 1, "note": "file=" + value}).encode(),
+                        "application/json")
+    assert kept_as_sent(json.dumps(value).encode(), "application/json")
     body = _multipart(value)
-    record = post_data(body, len(body), _head("multipart/form-data; boundary=XyZ"), DENY,
+    record = post_data(body, len(body), body_head("multipart/form-data; boundary=XyZ"), DENY,
                        1 << 22)
     assert {"name": "file", "value": value} in record["params"]
     url = "https://api.example.com/q?" + urlencode({"file": value})
@@ -404,7 +404,7 @@ def test_any_run_after_an_archive_start_is_read_without_raising(before: str, sta
                         "application/x-www-form-urlencoded"),
                        (json.dumps({value: 1, "password": "x"}).encode(), "application/json"),
                        (value.encode(), "text/plain"), (value.encode(), "application/xml")):
-        for text in _sent(body, mime):
+        for text in bodies_logged(body, mime):
             assert isinstance(text, str)
     archives_hidden(DENY, value)
 
@@ -427,7 +427,7 @@ def _many_small(total: int, bad: Optional[int] = None) -> bytes:
 
 def test_a_mib_of_small_archives_is_read_in_memory_linear_in_the_body() -> None:
     body = _many_small(1 << 20, bad=3000)
-    head = _head("application/x-www-form-urlencoded")
+    head = body_head("application/x-www-form-urlencoded")
     record = post_data(body, len(body), head, DENY, 1 << 22)
     assert any(param["value"].startswith("[REDACTED") for param in record["params"])
     assert not _decodable(record)

@@ -40,8 +40,8 @@ from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
 from tests.support.memory import peak_bytes
+from tests.support.sent_bodies import SECRET, body_head, kept_as_sent
 from tests.support.zip_bodies import zip_of
-from tests.test_hostile29_findings import SECRET, _head, _kept_as_sent
 from tests.test_hostile31_findings import ENV, _hidden
 from tests.test_house6_findings import _exchange
 
@@ -106,7 +106,7 @@ def test_such_a_body_as_base64_in_a_json_string_is_read(shape: str) -> None:
     base64; a zlib stream's base64, ``eJ...``, has no magic read: not decoded).
     Failed before: 6 of 6 (the document as sent)."""
     document = json.dumps({"upload": _b64(SHAPES[shape](_inner(ENV)))})
-    record = post_data(document.encode(), len(document), _head("application/json"),
+    record = post_data(document.encode(), len(document), body_head("application/json"),
                        Redactor(["password"]), 1 << 22)
     assert json.loads(record["text"])["upload"].startswith("[REDACTED")
 
@@ -115,7 +115,7 @@ def test_such_a_body_as_base64_in_a_json_string_is_read(shape: str) -> None:
 def test_guard_prose_so_nested_is_read_and_kept_as_sent(shape: str) -> None:
     # (Read, not hidden for being nested: a zip of prose in base64 in a zip is sent.)
     body = SHAPES[shape](zip_of({"notes.md": PROSE}))
-    assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+    assert kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
 
 
 def test_through_a_flask_app_and_the_collector(collector: Collector) -> None:
@@ -152,7 +152,7 @@ def test_nests_to_the_bound_are_read(levels: int) -> None:
     """Failed before: 3 of 3 (the gzip's text was not read for base64)."""
     body = gzip.compress(_nest(levels, ENV))
     assert _hidden(body, "application/gzip")
-    assert _kept_as_sent(gzip.compress(_nest(levels, PROSE)), "application/gzip")
+    assert kept_as_sent(gzip.compress(_nest(levels, PROSE)), "application/gzip")
 
 
 @pytest.mark.parametrize("levels", [MOST_NESTED + 1, 8, 300])
@@ -161,7 +161,7 @@ def test_a_nest_past_the_bound_is_hidden_unread(levels: int) -> None:
     forever). Failed before: 3 of 3 (sent, the levels past the first unread)."""
     assert _hidden(gzip.compress(_nest(levels, PROSE)), "application/gzip")
     document = json.dumps({"f": _b64(gzip.compress(_nest(levels, PROSE)))}).encode()
-    record = post_data(document, len(document), _head("application/json"),
+    record = post_data(document, len(document), body_head("application/json"),
                        Redactor(["password"]), 1 << 22)
     assert "[REDACTED" in record["text"]
 
@@ -172,7 +172,7 @@ def test_zips_inside_base64_count_to_the_zips_bound() -> None:
     (sent: the base64 in the zip's JSON unread)."""
     third = zip_of({"notes.md": PROSE})
     second = zip_of({"b.json": _json(third)})
-    assert _kept_as_sent(second, "application/zip")
+    assert kept_as_sent(second, "application/zip")
     assert _hidden(zip_of({"a.json": _json(second)}), "application/zip")
 
 
@@ -203,12 +203,12 @@ def test_a_zip_of_a_thousand_json_files_each_holding_a_base64_zip() -> None:
     measured at 270 KB, linear: 0.1 s a MiB). Failed before (the .env's zip unread)."""
     body = _crafted(1000)
     redactor = Redactor(["password"])
-    assert _kept_as_sent(body, "application/zip", redactor)
+    assert kept_as_sent(body, "application/zip", redactor)
     entries = {f"d{index}.json": _json(zip_of({"notes.md": PROSE})) for index in range(999)}
     entries["z.json"] = _json(_inner(ENV))
     assert _hidden(zip_of(entries), "application/zip")
     inflation_budget.BUDGET.refill()
-    peak = peak_bytes(lambda: post_data(body, len(body), _head("application/zip"),
+    peak = peak_bytes(lambda: post_data(body, len(body), body_head("application/zip"),
                                         redactor, 1 << 22))
     assert peak < 12 * len(body) + (1 << 20), (peak, len(body))
 
@@ -222,7 +222,7 @@ def test_any_bytes_in_such_a_nest_are_read_without_raising(
     changed[at:at + len(noise)] = noise
     body = bytes(changed)
     for mime in ("application/zip", "application/json"):
-        post_data(body, len(body), _head(mime), Redactor(["password"]), 1 << 22)
+        post_data(body, len(body), body_head(mime), Redactor(["password"]), 1 << 22)
 
 
 # 2. A percent-encoded magic -----------------------------------------------------------

@@ -45,8 +45,8 @@ from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
 from tests.support.memory import peak_bytes
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.zip_bodies import zip_of
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV
 from tests.test_house6_findings import _exchange
 
@@ -83,7 +83,7 @@ def _every_place_hides(value: str) -> list[str]:
             ("xml", f"<f>{value}</f>".encode(), "application/xml"),
             ("json", json.dumps({"name": "b", "f": value}).encode(), "application/json"),
             ("form", urlencode({"name": "b", "f": value}).encode(), FORM)):
-        for text in _sent(body, mime):
+        for text in bodies_logged(body, mime):
             if value in text or quote(value, safe="") in text or (
                     urlencode({"f": value})[2:] in text):
                 leaks.append(place)
@@ -139,9 +139,9 @@ def test_guard_prose_zipped_after_bytes_is_kept(before: bytes) -> None:
     value = "backup_" + _b64(before + PROSE_ZIP)
     for body, mime in ((f"backup: {value}\n".encode(), "text/plain"),
                        (json.dumps({"f": value}).encode(), "application/json")):
-        assert _kept_as_sent(body, mime)
+        assert kept_as_sent(body, mime)
     form = urlencode({"f": value})
-    assert _sent(form.encode(), FORM)[1] == form
+    assert bodies_logged(form.encode(), FORM)[1] == form
 
 
 # 2. percent-encoded ---------------------------------------------------------------
@@ -172,14 +172,14 @@ def test_a_json_string_or_a_text_run_percent_encoded(spelling: Callable[[str], s
     value = spelling(_b64(ZIP))
     for body, mime in ((json.dumps({"name": "b", "f": value}).encode(), "application/json"),
                        (f"file: {value}\n".encode(), "text/plain")):
-        for text in _sent(body, mime):
+        for text in bodies_logged(body, mime):
             assert value not in text and "[REDACTED" in text
 
 
 def test_guard_percent_encoded_prose_zipped_is_kept() -> None:
     value = _whole(_b64(PROSE_ZIP))
-    assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
-    assert _kept_as_sent(f"file: {value}\n".encode(), "text/plain")
+    assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
+    assert kept_as_sent(f"file: {value}\n".encode(), "text/plain")
 
 
 # 3. a JSON-escaped magic ----------------------------------------------------------
@@ -190,7 +190,7 @@ def test_a_json_escaped_magic(at: int) -> None:
     archive = _b64(ZIP)
     escaped = archive[:at] + f"\\u{ord(archive[at]):04x}" + archive[at + 1:]
     body = ('{"name": "b", "f": "' + escaped + '"}').encode()
-    for text in _sent(body, "application/json"):
+    for text in bodies_logged(body, "application/json"):
         assert json.loads(text)["f"].startswith("[REDACTED")
 
 
@@ -224,13 +224,13 @@ def _slashed(data: bytes) -> bytes:
 def test_an_archive_in_base64_inside_a_zip_escaped_or_wide(shape: str) -> None:
     """Failed before: 6 of 6 (the outer zip sent, its JSON's base64 zip unread)."""
     body = zip_of({"a.txt": INSIDE[shape](_b64(_slashed(ENV)))})
-    for text in _sent(body, "application/zip"):
+    for text in bodies_logged(body, "application/zip"):
         assert text.startswith("[REDACTED")
 
 
 @pytest.mark.parametrize("shape", INSIDE)
 def test_guard_prose_so_inside_a_zip_is_kept(shape: str) -> None:
-    assert _kept_as_sent(zip_of({"a.txt": INSIDE[shape](_b64(PROSE_ZIP))}), "application/zip")
+    assert kept_as_sent(zip_of({"a.txt": INSIDE[shape](_b64(PROSE_ZIP))}), "application/zip")
 
 
 @pytest.mark.parametrize("before", [b"PK\3\4", b"xyzPK\3\4", b"PK\3\4\x14\x00"])
@@ -240,15 +240,15 @@ def test_a_zip_after_a_bogus_local_header(before: bytes) -> None:
     entry (hypothesis drew it, as bytes before a zip in base64). As a body and as base64.
     Failed before: 3 of 3."""
     body = before + ZIP
-    for text in _sent(body, "application/zip"):
+    for text in bodies_logged(body, "application/zip"):
         assert text.startswith("[REDACTED")
     assert _every_place_hides(_b64(body)) == []
 
 
 def test_guard_a_zip_of_zips_stored_is_kept() -> None:
     inner = [zip_of({f"n{at}.md": PROSE}) for at in range(3)]
-    assert _kept_as_sent(zip_of({f"z{at}.zip": data for at, data in enumerate(inner)},
-                                zipfile.ZIP_STORED), "application/zip")
+    assert kept_as_sent(zip_of({f"z{at}.zip": data for at, data in enumerate(inner)},
+                               zipfile.ZIP_STORED), "application/zip")
 
 
 # 5. zlib --------------------------------------------------------------------------
@@ -263,8 +263,8 @@ def test_a_zlib_streams_base64(level: int) -> None:
 
 def test_guard_zlib_of_prose_and_words_are_kept() -> None:
     for value in (_b64(zlib.compress(PROSE)), "eJ is zlib's start, eN too", "eJournal"):
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
-        assert _kept_as_sent(f"f: {value}\n".encode(), "text/plain")
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
+        assert kept_as_sent(f"f: {value}\n".encode(), "text/plain")
 
 
 # Through a real app ---------------------------------------------------------------
@@ -325,8 +325,8 @@ def test_guard_random_base64_is_kept(seed: int, size: int, prefix: str) -> None:
 def test_any_text_of_magics_is_read_without_raising(text: str) -> None:
     archives_hidden(DENY, text)
     archive_held(DENY, text)
-    _sent(text.encode(), "text/plain")
-    _sent(urlencode({"f": text}).encode(), FORM)
+    bodies_logged(text.encode(), "text/plain")
+    bodies_logged(urlencode({"f": text}).encode(), FORM)
 
 
 # Bounds ---------------------------------------------------------------------------

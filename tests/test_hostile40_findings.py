@@ -34,8 +34,8 @@ from readme_metrics.har.base64_runs import archive_held
 from readme_metrics.har.headers import headers
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.sent_bodies import SECRET
 from tests.support.zip_bodies import zip_of
-from tests.test_hostile29_findings import SECRET
 from tests.test_hostile31_findings import ENV
 
 DENY = Redactor(["password"])

@@ -39,8 +39,8 @@ from readme_metrics.har.key_shapes import _zlib_run_in
 from readme_metrics.har.redaction import Redactor
 from tests.support.contract import exchange
 from tests.support.fake_api import Collector
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.zip_bodies import zip_of
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV
 from tests.test_house6_findings import _exchange
 from tests.test_odds13_findings import _django_form_app
@@ -80,7 +80,7 @@ def _leaks(value: str, raw: str = "") -> list[str]:
             ("text", f"backup: {value}\n".encode(), "text/plain"),
             ("json", json.dumps({"name": "b", "f": value}).encode(), "application/json"),
             ("form", f"name=b&f={raw}".encode(), FORM)):
-        for text in _sent(body, mime):
+        for text in bodies_logged(body, mime):
             if SECRET in text or core in text or core in text.replace(" ", "").replace(
                     ".", "") or raw in text:
                 leaks.append(place)
@@ -89,7 +89,7 @@ def _leaks(value: str, raw: str = "") -> list[str]:
         leaks.append("query")
     for place, body in (("zip", zip_of({"a.txt": b"saved " + value.encode()})),
                         ("binary", b"\0\1\xff" + value.encode() + b"\0")):
-        if _kept_as_sent(body, "application/octet-stream"):
+        if kept_as_sent(body, "application/octet-stream"):
             leaks.append(place)
     return sorted(set(leaks))
 
@@ -141,10 +141,10 @@ def test_every_zlib_level_is_read(level: int) -> None:
 def test_guard_zlib_of_prose_at_each_level_and_words_are_kept() -> None:
     for level in (1, 3, 6, 9):
         value = _b64(zlib.compress(PROSE, level))
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
-        assert _kept_as_sent(f"f: {value}\n".encode(), "text/plain")
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
+        assert kept_as_sent(f"f: {value}\n".encode(), "text/plain")
     for words in ("eAccess and eFiling are words", "eF4 and eAE in prose", "eAEGHxx"):
-        assert _kept_as_sent(f"note: {words}\n".encode(), "text/plain")
+        assert kept_as_sent(f"note: {words}\n".encode(), "text/plain")
         assert _form_kept(words)
 
 
@@ -235,8 +235,8 @@ def test_guard_prose_and_prose_zips_in_groups_are_kept() -> None:
                   "H4sI this that with them", "UEsD is what zips start with, eJ.zlib",
                   "KLUv.QlpoH4sI.eJwx.eAEx.eF4x lots.more.text.here",
                   "v1.2.3.4 eJ.x.y 10.0.0.1"):
-        assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
+        assert kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
         assert _form_kept(value), value
 
 
@@ -340,5 +340,5 @@ def test_guard_random_and_ordinary_values_are_kept(seed: int, kind: str, prefix:
         assert not archive_held(DENY, shown), shown[:40]
         assert archives_hidden(DENY, shown) == shown
     if kind == "png":
-        assert _kept_as_sent(data, "image/png")
-        assert _kept_as_sent(data, "application/octet-stream")
+        assert kept_as_sent(data, "image/png")
+        assert kept_as_sent(data, "application/octet-stream")

@@ -30,8 +30,8 @@ from readme_metrics.har.redaction_marks import MARKS
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
 from tests.support.leaks import _values as _strings  # (every string in a document)
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.work_count import text_work
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 DENY = Redactor(["password", "private_key"])
 ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\nHOST=db\n"
@@ -41,7 +41,7 @@ JSON, YAML = "application/json", "application/yaml"
 def _check(body: str, mime: str, load: Callable[[str], Any], kept: tuple[str, ...]) -> None:
     """The request's and the response's body as logged: no secret, still a document
     ``load`` reads, with the strings ``kept`` still in it."""
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert "REDACTED" in text, text
         strings = "\n".join(_strings(load(text)))
@@ -85,7 +85,7 @@ def test_a_dot_env_in_a_json_string_is_hidden_the_json_kept(case: str) -> None:
 
 def test_a_json_string_of_a_form_is_read_as_before() -> None:
     """A string that is a query string (no line break) is read as a form, as it was."""
-    [text, _] = _sent(json.dumps({"q": f"a=1&password={SECRET}&b=2"}).encode(), JSON, DENY)
+    [text, _] = bodies_logged(json.dumps({"q": f"a=1&password={SECRET}&b=2"}).encode(), JSON, DENY)
     assert json.loads(text) == {"q": "a=1&password=%5BREDACTED%2010%5D&b=2"}
 
 
@@ -147,8 +147,8 @@ def test_a_dot_env_in_a_yaml_scalar_is_hidden_the_yaml_kept(case: str) -> None:
 def test_the_same_in_yaml_and_a_plain_text_read_alike() -> None:
     """A block's lines are hidden as the text/plain body's are (the marker written as its
     indentation makes it: a pair indented is one spaced, hostile33's)."""
-    [plain, _] = _sent(ENV.encode(), "text/plain", DENY)
-    [block, _] = _sent(YAML_LEAKS["block-strip"].encode(), YAML, DENY)
+    [plain, _] = bodies_logged(ENV.encode(), "text/plain", DENY)
+    [block, _] = bodies_logged(YAML_LEAKS["block-strip"].encode(), YAML, DENY)
     assert MARKS.sub("", yaml.safe_load(block)["env"]) == MARKS.sub("", plain.rstrip("\n"))
 
 
@@ -163,7 +163,7 @@ PLAIN_LEAKS = {
 
 @pytest.mark.parametrize("case", PLAIN_LEAKS)
 def test_a_text_plain_dot_env_hides_these_too(case: str) -> None:
-    for text in _sent(PLAIN_LEAKS[case].encode(), "text/plain", DENY):
+    for text in bodies_logged(PLAIN_LEAKS[case].encode(), "text/plain", DENY):
         assert SECRET not in text
         assert text.startswith("USER=ada\n"), text
 
@@ -183,16 +183,16 @@ def test_prose_and_other_names_are_kept(case: str) -> None:
     """A pair's name runs from its line's start (or a ``&`` or ``;``) to its ``=``, blanks
     and ``export`` aside: prose before it names another pair, kept as text/plain's is."""
     text = KEPT[case]
-    assert _kept_as_sent(json.dumps({"note": text}).encode(), JSON, DENY)
-    assert _kept_as_sent(yaml.safe_dump({"note": text}).encode(), YAML, DENY)
-    assert _kept_as_sent(("note: |\n" + "".join(
+    assert kept_as_sent(json.dumps({"note": text}).encode(), JSON, DENY)
+    assert kept_as_sent(yaml.safe_dump({"note": text}).encode(), YAML, DENY)
+    assert kept_as_sent(("note: |\n" + "".join(
         f"  {line}\n" for line in text.splitlines())).encode(), YAML, DENY)
 
 
 def test_a_marker_is_not_hidden_again() -> None:
     """A YAML link's value, hidden by the text's links' reading, is not read again as a
     longer marker."""
-    [text, _] = _sent(f"url: https://x/cb?password={SECRET}\n".encode(), YAML, DENY)
+    [text, _] = bodies_logged(f"url: https://x/cb?password={SECRET}\n".encode(), YAML, DENY)
     assert text == "url: https://x/cb?password=%5BREDACTED%2010%5D\n"
 
 
@@ -252,7 +252,7 @@ def test_any_dot_env_line_in_a_json_string_or_a_yaml_block_is_hidden(
             (json.dumps({"env": env}), JSON, lambda text: json.loads(text)["env"]),
             ("env: |\n" + "".join(f"  {line}\n" for line in env.splitlines()), YAML,
              lambda text: yaml.safe_load(text)["env"])):
-        for text in _sent(body.encode(), mime, DENY):
+        for text in bodies_logged(body.encode(), mime, DENY):
             assert secret not in text, text
             loaded = load(text)
             assert "USER=ada" in loaded and "HOST=db" in loaded, text

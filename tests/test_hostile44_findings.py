@@ -18,8 +18,8 @@ import pytest
 
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.base64_runs import _end, archive_held, archives_hidden
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.work_count import calls
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 from tests.test_hostile41_findings import (
     DENY,
     GROUPED,
@@ -79,8 +79,8 @@ def test_guard_prose_zips_and_prose_in_marks_are_kept() -> None:
                   "H4sI, this, that, with, them", "UEsD|is|what|zips|start|with",
                   "eJ:zlib:eA:eF;KLUv;Qlpo", "snake_case_H4sI_with_more_words_here"):
         assert not archive_held(DENY, value), value
-        assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
+        assert kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
         assert _form_kept(value), value
 
 
@@ -130,7 +130,7 @@ def test_zero_padded_and_named_references_in_xml_are_read(archive: str,
     text = f"<backup><file>{value}</file></backup>"
     hidden = archives_hidden(DENY, text)
     assert hidden.startswith("<backup><file>[REDACTED") and hidden.endswith("</file></backup>")
-    for sent in _sent(text.encode(), "application/xml"):
+    for sent in bodies_logged(text.encode(), "application/xml"):
         assert SECRET not in sent and value[8:40] not in sent
 
 
@@ -141,7 +141,7 @@ def test_a_prose_zip_with_references_is_read_whole_and_kept(spelling: str) -> No
     read)."""
     value = _referenced(_b64(PROSE_ZIP), spelling)
     assert not archive_held(DENY, value)
-    assert _kept_as_sent(f"<f>{value}</f>".encode(), "application/xml")
+    assert kept_as_sent(f"<f>{value}</f>".encode(), "application/xml")
 
 
 def test_the_work_stays_linear_in_padded_references() -> None:

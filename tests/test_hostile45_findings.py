@@ -31,8 +31,8 @@ from readme_metrics.har.headers import RAW_CONTENT_TYPE
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.work_count import text_work
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 DENY = Redactor(["password"])
 #: The denylist with an allowlist naming the field: the field's value is kept, the
@@ -101,8 +101,8 @@ def test_a_form_whose_lines_are_sent_as_they_are_is_hidden() -> None:
 @pytest.mark.parametrize("case", ["encoded", "plus", "equals-as-sent"])
 def test_the_same_in_a_json_string_is_hidden(case: str) -> None:
     """A JSON string holding the value as the query has it (a webhook's raw query)."""
-    for text in _sent(json.dumps({"query": f"cfg={VALUES[case]}"}).encode(),
-                      "application/json", DENY):
+    for text in bodies_logged(json.dumps({"query": f"cfg={VALUES[case]}"}).encode(),
+                              "application/json", DENY):
         assert SECRET not in text and "REDACTED" in text
 
 
@@ -149,7 +149,7 @@ def _events(text: str) -> list[str]:
 def test_a_dot_env_in_yaml_flow_items_and_comments_is_hidden(case: str) -> None:
     body = YAML_LEAKS[case]
     _events(body)  # (the case is YAML)
-    for text in _sent(body.encode(), "application/yaml", DENY):
+    for text in bodies_logged(body.encode(), "application/yaml", DENY):
         assert SECRET not in text, text
         assert "REDACTED" in text, text
         scalars = "\n".join(_events(text))  # (still YAML, the other lines kept)
@@ -169,7 +169,7 @@ def test_a_double_quoted_scalar_folded_with_escapes_is_read_as_yaml_reads_it(
                 f"USER=ada\n   PASSWORD={SECRET}\nHOST=db"):
         body = yaml.safe_dump({"env": env}, width=20, **style)
         assert "\\\n" in body  # (the case is one: a line ending in an escape)
-        for text in _sent(body.encode(), "application/yaml", DENY):
+        for text in bodies_logged(body.encode(), "application/yaml", DENY):
             assert SECRET not in text, text
             assert isinstance(yaml.safe_load(text)["env"], str)
 
@@ -180,12 +180,12 @@ def test_with_an_allowlist_yaml_is_hidden_whole(case: str, redactor: Redactor) -
     """A YAML body is no key/value data an allowlist reads: hidden whole, in flow style
     too (``{a: "USER=ada", ...}`` went out as sent, hostile36's reading by the
     denylist taken before the allowlist's check)."""
-    for text in _sent(YAML_LEAKS[case].encode(), "application/yaml", redactor):
+    for text in bodies_logged(YAML_LEAKS[case].encode(), "application/yaml", redactor):
         assert text == f"[REDACTED {len(YAML_LEAKS[case])}]"
 
 
 def test_an_allowlisted_flow_document_keeps_nothing_in_clear() -> None:
-    for text in _sent(f"{{user: ada, a: {SECRET}}}\n".encode(), "application/yaml", ALLOW):
+    for text in bodies_logged(f"{{user: ada, a: {SECRET}}}\n".encode(), "application/yaml", ALLOW):
         assert SECRET not in text
 
 
@@ -212,7 +212,7 @@ TEXT_LEAKS = {
 @pytest.mark.parametrize("case", TEXT_LEAKS)
 def test_a_dot_env_line_in_html_or_a_script_is_hidden(case: str) -> None:
     mime, body = TEXT_LEAKS[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert "PASSWORD" in text and "REDACTED" in text, text
         # (The markup and the other lines as sent.)
@@ -239,7 +239,7 @@ def test_prose_and_other_names_are_kept(case: str) -> None:
     if mime == FORM:
         assert _form(body, DENY) == dict(parse_qsl(body))
     else:
-        assert _kept_as_sent(body.encode(), mime, DENY)
+        assert kept_as_sent(body.encode(), mime, DENY)
 
 
 # 5. Through a real Flask app and the collector ------------------------------------------

@@ -33,7 +33,7 @@ from readme_metrics.har.base64_starts import ALPHABET, ZLIB, kind_at, zlib_start
 from readme_metrics.har.key_shapes import _zlib_run_in
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.test_hostile41_findings import (
     DENY,
     ENV,
@@ -115,10 +115,10 @@ def test_guard_small_window_prose_and_capitals_are_kept() -> None:
     for wbits in range(9, 16):
         value = _b64(_windowed(PROSE, wbits))
         assert not archive_held(DENY, value)
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json")
     for words in ("OK then SELECT * FROM t WHERE a New CBOR SIGTERM WAN GNU KM SAML",
                   "aAAAAAAAAAAAAAAAAAAAAAAAA and SAMLAssertionValueHere01234"):
-        assert _kept_as_sent(f"note: {words}\n".encode(), "text/plain")
+        assert kept_as_sent(f"note: {words}\n".encode(), "text/plain")
         assert _form_kept(words)
 
 
@@ -200,8 +200,8 @@ def test_guard_prose_zips_and_prose_in_new_marks_are_kept() -> None:
                   _grouped(_b64(PROSE_ZIP), "%20"), "UE sD is a zip split, H4s I a gzip",
                   "QUEUE sD  TRUE    VALUE\tH4 sI  KL Uv"):
         assert not archive_held(DENY, value), value
-        assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
+        assert kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
 
 
 @pytest.mark.parametrize("unit", ["UE sD\t", "H4s I, ", "UEsD    ", "eJxL%20", "SIkx|",
@@ -226,7 +226,7 @@ def test_long_references_in_a_runs_first_characters_are_read(slash: str, mime: s
     value = SLASHED.replace("/", slash)
     assert html.unescape(value) == SLASHED
     text = f"<backup><file>{value}</file></backup>"
-    for sent in _sent(text.encode(), mime):
+    for sent in bodies_logged(text.encode(), mime):
         assert SECRET not in sent and value[40:90] not in sent
     assert archives_hidden(DENY, text).endswith("</file></backup>")
 

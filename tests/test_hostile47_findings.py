@@ -35,7 +35,7 @@ import yaml
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.test_hostile41_findings import GROUPED, PROSE_ZIP, _b64, _grouped, _leaks
 from tests.test_hostile44_findings import _assert_linear
 from tests.test_hostile45_findings import _body_work
@@ -85,7 +85,7 @@ def test_a_pair_in_a_comment_or_a_declaration_is_hidden(case: str, mime: str) ->
         # (A text/plain line " PASSWORD=... */ run();" is a .env's spaced pair first: its
         # value to the line's end, as before.)
         value = value + " */ run();"
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         # (Only the value hidden: the name, the comment's marks, the code kept.)
         assert _unmarked(text) == body.replace(value, "", 1), text
@@ -94,7 +94,7 @@ def test_a_pair_in_a_comment_or_a_declaration_is_hidden(case: str, mime: str) ->
 def test_a_template_literal_over_lines_is_hidden_to_its_close() -> None:
     """Failed before."""
     body = f"const PASSWORD = `line one\n{SECRET}\nend`;\nrun();\n"
-    for text in _sent(body.encode(), "application/javascript", DENY):
+    for text in bodies_logged(body.encode(), "application/javascript", DENY):
         assert SECRET not in text and text.endswith("\nrun();\n"), text
 
 
@@ -111,7 +111,7 @@ SCRIPT_KEPT = {
 @pytest.mark.parametrize("case", SCRIPT_KEPT)
 def test_guard_prose_other_names_and_code_are_kept(case: str, mime: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(SCRIPT_KEPT[case].encode(), mime, DENY)
+    assert kept_as_sent(SCRIPT_KEPT[case].encode(), mime, DENY)
 
 
 # 2. A link in a YAML flow collection ---------------------------------------------------
@@ -133,7 +133,7 @@ def test_a_link_in_a_yaml_flow_collection_is_hidden_exactly(body: str) -> None:
     """Only the value: the items after it, the brackets kept (failed before: 6 of 7,
     ``other`` hidden with the value or the ``]`` swallowed; a value before ``&c=2,``
     was exact)."""
-    for text in _sent(body.encode(), "application/yaml", DENY):
+    for text in bodies_logged(body.encode(), "application/yaml", DENY):
         assert text == body.replace(SECRET, HIDDEN), text
 
 
@@ -145,7 +145,7 @@ def test_a_link_in_a_yaml_flow_collection_is_hidden_exactly(body: str) -> None:
 ])
 def test_guard_a_link_in_a_block_scalar_or_quoted_is_hidden_as_before(body: str) -> None:
     """A ``,`` or ``]`` in a block scalar's query is its value's (passed before too)."""
-    for text in _sent(body.encode(), "application/yaml", DENY):
+    for text in bodies_logged(body.encode(), "application/yaml", DENY):
         assert text == body.replace(SECRET, HIDDEN), text
         assert yaml.safe_load(text) == yaml.safe_load(body.replace(SECRET, HIDDEN))
 
@@ -184,7 +184,7 @@ def test_a_dot_env_line_read_as_a_yaml_key_is_hidden(case: str) -> None:
     """Failed before: 15 of 15 (the link's key was hidden with its ":", no YAML). What
     loaded as YAML still does; the rest kept."""
     body = YAML_KEYS[case]
-    for text in _sent(body.encode(), "application/yaml", DENY):
+    for text in bodies_logged(body.encode(), "application/yaml", DENY):
         assert SECRET not in text, text
         assert "PASSWORD=" in text.upper() and "REDACTED" in text, text
         assert _loads(text) == _loads(body), text
@@ -207,7 +207,7 @@ def test_pyyaml_dumps_of_dot_env_lines_in_keys_and_values_keep_nothing() -> None
         document = rnd.choice([{"env": env}, {"env": [env, "other"]}, {env: 1, "b": "other"},
                                [env, {"k": env}]])
         body = yaml.dump(document, **rnd.choice(STYLES))
-        for text in _sent(body.encode(), "application/yaml", DENY):
+        for text in bodies_logged(body.encode(), "application/yaml", DENY):
             assert SECRET not in text, body
             assert _loads(text), (body, text)
 
@@ -216,12 +216,12 @@ def test_pyyaml_dumps_of_dot_env_lines_in_keys_and_values_keep_nothing() -> None
                                    f'const PASSWORD = "{SECRET}";'])
 def test_a_one_line_spaced_pair_in_a_json_string_is_hidden(value: str) -> None:
     """Failed before: 3 of 3 (the form's reading named it ``export PASSWORD``)."""
-    for text in _sent(json.dumps({"env": value}).encode(), "application/json", DENY):
+    for text in bodies_logged(json.dumps({"env": value}).encode(), "application/json", DENY):
         assert SECRET not in text and "PASSWORD" in json.loads(text)["env"], text
 
 
 def test_guard_keys_without_a_denied_pair_are_kept() -> None:
-    assert _kept_as_sent(b"USER=ada:\nPASSWORDS=1: x\nurl=/a?b=c: 1\n", "application/yaml")
+    assert kept_as_sent(b"USER=ada:\nPASSWORDS=1: x\nurl=/a?b=c: 1\n", "application/yaml")
 
 
 # 4. A lone surrogate in a double-quoted YAML scalar -------------------------------------
@@ -235,14 +235,14 @@ def test_guard_keys_without_a_denied_pair_are_kept() -> None:
 def test_a_lone_surrogate_is_read_as_json_reads_it_and_kept_an_escape(scalar: str) -> None:
     """Failed before: 4 of 4 (the JSON reading wrote it raw, no UTF-8; YAML's escapes
     hid the scalar whole). The same scalar as a JSON body's string: the same reading."""
-    for text in _sent(f'env: "{scalar}"\n'.encode(), "application/yaml", DENY):
+    for text in bodies_logged(f'env: "{scalar}"\n'.encode(), "application/yaml", DENY):
         assert SECRET not in text
         text.encode("utf-8")  # (no raw lone surrogate)
         logged = yaml.safe_load(text)["env"]
         assert "PASSWORD=" in logged and "REDACTED" in logged, text
         assert "REDACTED" not in text.partition("PASSWORD")[0], text  # (not whole)
         as_json = json.dumps({"env": yaml.safe_load(f'env: "{scalar}"')["env"]})
-        for sent in _sent(as_json.encode(), "application/json", DENY):
+        for sent in bodies_logged(as_json.encode(), "application/json", DENY):
             assert json.loads(sent)["env"] == logged
 
 
@@ -252,8 +252,8 @@ def test_a_name_holding_a_lone_surrogate_is_the_name() -> None:
     hidden in a JSON body and in YAML alike, the escape kept."""
     body = f'env: "PASSWORD\\ud800={SECRET}"\n'
     as_json = json.dumps({"env": yaml.safe_load(body)["env"]})
-    for text in [*_sent(as_json.encode(), "application/json", DENY),
-                 *_sent(body.encode(), "application/yaml", DENY)]:
+    for text in [*bodies_logged(as_json.encode(), "application/json", DENY),
+                 *bodies_logged(body.encode(), "application/yaml", DENY)]:
         assert SECRET not in text and "PASSWORD\\ud800=" in text, text
 
 
@@ -278,8 +278,8 @@ def test_guard_prose_and_a_prose_zip_in_dashed_marks_are_kept() -> None:
     """(Passed before too.)"""
     for value in (_grouped(_b64(PROSE_ZIP), " - "), "UEsD - a zip's magic - H4sI - gzip's",
                   "KLUv _ zstd _ Qlpo _ bzip2 -- and so on -- QUEUE - TRUE"):
-        assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
+        assert kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
 
 
 # 6. Through a real Flask app and the collector -----------------------------------------

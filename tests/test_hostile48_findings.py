@@ -26,7 +26,7 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_code import code_pairs
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.test_hostile45_findings import _body_work
 
 DENY = Redactor(["password"])
@@ -63,7 +63,7 @@ def test_a_scripts_assignment_has_its_value_hidden(case: str, mime: str) -> None
     """Failed before: 72 of 72 (each sent in clear). Only the value is hidden: the
     name, the statement's other code kept."""
     body, value = LEAKS[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert MARK.sub("", text) == body.replace(value, "", 1), text
 
@@ -77,7 +77,7 @@ ALREADY = [f'PASSWORD = "{SECRET}"\n', f"    password = '{SECRET}'\n",
 @pytest.mark.parametrize("body", ALREADY)
 def test_guard_python_and_ruby_assignments_stay_hidden(body: str, mime: str) -> None:
     """(Passed before too.)"""
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text and "REDACTED" in text, text
 
 
@@ -96,7 +96,7 @@ KEPT = {
 @pytest.mark.parametrize("case", KEPT)
 def test_guard_prose_comparisons_and_other_names_are_kept(case: str, mime: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(KEPT[case].encode(), mime, DENY)
+    assert kept_as_sent(KEPT[case].encode(), mime, DENY)
 
 
 def test_guard_the_repos_prose_holds_no_assignment() -> None:

@@ -31,7 +31,7 @@ import yaml
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.test_hostile45_findings import _body_work
 
 DENY = Redactor(["password"])
@@ -72,7 +72,7 @@ def test_a_members_or_subscripts_assignment_has_its_value_hidden(case: str, mime
     value is hidden: the target, the code around it kept (an unquoted value in inline
     code to its closing backquote, the prose after it too)."""
     body, value = MEMBERS[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert MARK.sub("", text) == body.replace(value, "", 1), text
 
@@ -91,7 +91,7 @@ MEMBERS_KEPT = {
 @pytest.mark.parametrize("case", MEMBERS_KEPT)
 def test_guard_comparisons_reads_and_other_names_are_kept(case: str, mime: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(MEMBERS_KEPT[case].encode(), mime, DENY)
+    assert kept_as_sent(MEMBERS_KEPT[case].encode(), mime, DENY)
 
 
 # 2. A JSON string that is a statement -----------------------------------------------------
@@ -113,7 +113,7 @@ def test_a_json_string_that_is_a_statement_has_its_value_hidden(case: str) -> No
     other members and the code kept."""
     statement = STATEMENTS[case]
     body = json.dumps({"name": "deploy", "script": statement}).encode()
-    for text in _sent(body, "application/json", DENY):
+    for text in bodies_logged(body, "application/json", DENY):
         assert SECRET not in text, text
         logged = json.loads(text)
         assert logged["name"] == "deploy" and "REDACTED" in logged["script"], text
@@ -130,13 +130,13 @@ def test_a_json_string_that_is_a_statement_has_its_value_hidden(case: str) -> No
 ])
 def test_guard_a_json_strings_prose_and_other_names_are_kept(value: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(json.dumps({"text": value}).encode(), "application/json", DENY)
+    assert kept_as_sent(json.dumps({"text": value}).encode(), "application/json", DENY)
 
 
 def test_guard_a_json_strings_env_lines_stay_hidden() -> None:
     """``{"env": "PASSWORD=...\\nOTHER=y"}`` (hostile42): passed before too."""
     body = json.dumps({"env": f"PASSWORD={SECRET}\nOTHER=y"}).encode()
-    for text in _sent(body, "application/json", DENY):
+    for text in bodies_logged(body, "application/json", DENY):
         assert SECRET not in text and json.loads(text)["env"].endswith("\nOTHER=y")
 
 
@@ -160,7 +160,7 @@ def test_a_quote_opened_within_a_line_is_hidden_to_the_line_closing_it(case: str
     """Failed before: 16 of 16 (the lines after the first sent). The lines after the
     closing one are kept."""
     body, lines = OVER_LINES[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert text.endswith("\nrun();\n") and text.count("REDACTED") == lines, text
 
@@ -168,7 +168,7 @@ def test_a_quote_opened_within_a_line_is_hidden_to_the_line_closing_it(case: str
 def test_a_template_literal_in_a_json_strings_lines_is_hidden() -> None:
     """Failed before (the JSON string's lines read as text/plain's)."""
     script = f"a();\nb(); const password = `{SECRET}\n{SECRET}`;\nrun();"
-    for text in _sent(json.dumps({"script": script}).encode(), "application/json", DENY):
+    for text in bodies_logged(json.dumps({"script": script}).encode(), "application/json", DENY):
         logged = json.loads(text)["script"]
         assert SECRET not in text and logged.count("REDACTED") == 2, text
         assert logged.startswith("a();\nb(); const password = [REDACTED"), text
@@ -194,7 +194,7 @@ HTML = {
 def test_a_scripts_line_in_html_is_read_whole(case: str) -> None:
     """Failed before: 5 of 5. Only the value is hidden, the tags kept."""
     body, value = HTML[case]
-    for text in _sent(body.encode(), "text/html", DENY):
+    for text in bodies_logged(body.encode(), "text/html", DENY):
         assert SECRET not in text, text
         assert MARK.sub("", text) == body.replace(value, "", 1), text
 
@@ -202,7 +202,7 @@ def test_a_scripts_line_in_html_is_read_whole(case: str) -> None:
 def test_a_template_literal_over_lines_in_html_is_hidden() -> None:
     """Failed before."""
     body = f"<script>\nif (a < b) {{ let password = `{SECRET}\n{SECRET}`; }}\n</script>\n"
-    for text in _sent(body.encode(), "text/html", DENY):
+    for text in bodies_logged(body.encode(), "text/html", DENY):
         assert SECRET not in text and text.endswith("\n</script>\n"), text
 
 
@@ -213,7 +213,7 @@ def test_a_template_literal_over_lines_in_html_is_hidden() -> None:
 ])
 def test_guard_html_prose_and_other_names_are_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "text/html", DENY)
+    assert kept_as_sent(body.encode(), "text/html", DENY)
 
 
 # 5. A name holding a lone surrogate -------------------------------------------------------
@@ -233,7 +233,7 @@ def test_a_name_holding_a_lone_surrogate_is_the_name(case: str) -> None:
     """Failed before: 6 of 6. The escape is kept as sent (the log is JSON a strict
     reader reads), the value hidden."""
     body = (SURROGATES[case] % SECRET).encode()
-    for text in _sent(body, "application/json", DENY):
+    for text in bodies_logged(body, "application/json", DENY):
         assert SECRET not in text and "REDACTED" in text, text
         text.encode("utf-8")  # (no raw lone surrogate)
         assert "\\ud" in text or "\\ud" in json.dumps(json.loads(text)), text
@@ -242,7 +242,7 @@ def test_a_name_holding_a_lone_surrogate_is_the_name(case: str) -> None:
 def test_a_yaml_name_holding_a_lone_surrogate_is_the_name() -> None:
     """Failed before: the key's value sent."""
     body = f'"password\\ud800": {SECRET}\nuser: ada\n'
-    for text in _sent(body.encode(), "application/yaml", DENY):
+    for text in bodies_logged(body.encode(), "application/yaml", DENY):
         assert SECRET not in text and yaml.safe_load(text)["user"] == "ada", text
 
 
@@ -253,7 +253,7 @@ def test_a_yaml_name_holding_a_lone_surrogate_is_the_name() -> None:
 def test_guard_other_names_beyond_ascii_are_kept(body: str) -> None:
     """A replacement character or a letter is a character of the name; a surrogate
     pair is its character (passed before too)."""
-    assert _kept_as_sent(body.encode(), "application/json", DENY)
+    assert kept_as_sent(body.encode(), "application/json", DENY)
 
 
 # Through a real app, and linear work ------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.test_hostile45_findings import _body_work
 
 DENY = Redactor(["password"])
@@ -53,7 +53,7 @@ def test_a_triple_quoted_value_is_hidden_to_its_closing_quotes(case: str, mime: 
     """Failed before: 24 of 28 (the lines after the first sent; text/plain hid a
     "[db]" body whole). The line after it kept."""
     body, lines = TRIPLE[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text and TWO not in text, text
         if MARK.fullmatch(text):  # (text/plain's "[db]" then pairs: hidden whole, as before)
             continue
@@ -64,7 +64,8 @@ def test_a_triple_quoted_value_is_hidden_to_its_closing_quotes(case: str, mime: 
 def test_a_triple_quoted_value_in_a_json_string_is_hidden(case: str) -> None:
     """Failed before: 4 of 4."""
     code = TRIPLE[case][0]
-    for text in _sent(json.dumps({"code": code, "n": 1}).encode(), "application/json", DENY):
+    body = json.dumps({"code": code, "n": 1}).encode()
+    for text in bodies_logged(body, "application/json", DENY):
         logged = json.loads(text)
         assert SECRET not in text and TWO not in text, text
         assert logged["code"].endswith("\nrun()\n") and logged["n"] == 1, text
@@ -76,7 +77,7 @@ def test_a_triple_quoted_value_in_a_json_string_is_hidden(case: str) -> None:
 ])
 def test_a_triple_quoted_value_on_one_line_is_hidden(body: str) -> None:
     """Failed before: 1 of 2 (after a ``;``, a bare name: sent)."""
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert SECRET not in text and "run()" in text, text
 
 
@@ -86,14 +87,14 @@ def test_a_triple_quoted_value_on_one_line_is_hidden(body: str) -> None:
 ])
 def test_guard_other_names_triple_quotes_are_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "text/x-python", DENY)
+    assert kept_as_sent(body.encode(), "text/x-python", DENY)
 
 
 def test_the_lines_after_the_closing_quotes_are_read_again() -> None:
     """A triple quote closed: the next line's pair is its own. Failed before (the
     second value's lines sent)."""
     body = f'password = """{SECRET}\n"""\nuser = "ada"\npassword = """{TWO}\n{TWO}"""\n'
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert SECRET not in text and TWO not in text and 'user = "ada"' in text, text
 
 
@@ -119,7 +120,7 @@ def test_a_keyword_arguments_value_is_hidden(case: str, mime: str) -> None:
     the table's rest with it: still so). Only the value is hidden: the call, the other
     arguments kept."""
     body, value = ARGUMENTS[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         if not (mime == "text/plain" and case.startswith("toml")):
             assert MARK.sub("", text) == body.replace(value, "", 1), text
@@ -129,7 +130,7 @@ def test_a_keyword_arguments_value_is_hidden(case: str, mime: str) -> None:
 def test_a_keyword_argument_in_a_json_string_is_hidden(case: str) -> None:
     """Failed before: 2 of 3 (the TOML table was read as a form)."""
     code = ARGUMENTS[case][0].rstrip("\n")
-    for text in _sent(json.dumps({"code": code}).encode(), "application/json", DENY):
+    for text in bodies_logged(json.dumps({"code": code}).encode(), "application/json", DENY):
         assert SECRET not in text and "REDACTED" in text, text
 
 
@@ -147,7 +148,7 @@ ARGUMENTS_KEPT = {
 @pytest.mark.parametrize("case", ARGUMENTS_KEPT)
 def test_guard_prose_comparisons_and_other_names_are_kept(case: str, mime: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(ARGUMENTS_KEPT[case].encode(), mime, DENY)
+    assert kept_as_sent(ARGUMENTS_KEPT[case].encode(), mime, DENY)
 
 
 # 3. Shells: an assignment within a line, docker's -e -------------------------------------
@@ -169,7 +170,7 @@ def test_a_shells_assignment_within_a_line_is_hidden(case: str, mime: str) -> No
     """Failed before: 21 of 21. The value to its next blank (its closing quote), the
     command kept."""
     body, value = SHELL[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert MARK.sub("", text) == body.replace(value, "", 1), text
 
@@ -180,7 +181,7 @@ def test_a_shells_assignment_within_a_line_is_hidden(case: str, mime: str) -> No
 ])
 def test_guard_shell_prose_and_other_names_are_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+    assert kept_as_sent(body.encode(), "text/plain", DENY)
 
 
 # 4. A JSON string starting with "[" that is no document ----------------------------------
@@ -193,7 +194,7 @@ def test_guard_shell_prose_and_other_names_are_kept(body: str) -> None:
 def test_a_json_strings_toml_or_ini_is_read_as_lines(value: str) -> None:
     """Failed before: 2 of 3 (read as a document only; "{ not json }" was read as
     text before a document)."""
-    for text in _sent(json.dumps({"cfg": value}).encode(), "application/json", DENY):
+    for text in bodies_logged(json.dumps({"cfg": value}).encode(), "application/json", DENY):
         assert SECRET not in text and json.loads(text)["cfg"].startswith(value[:4]), text
 
 
@@ -203,7 +204,7 @@ def test_a_json_strings_toml_or_ini_is_read_as_lines(value: str) -> None:
 def test_an_hcl_heredoc_is_hidden_to_its_end_line(opener: str) -> None:
     """Failed before: 3 of 3 (its lines sent). The end line and after kept."""
     body = f'resource "db" "x" {{\n  password = {opener}\n{SECRET}\n  {TWO}\n  EOT\n}}\n'
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert SECRET not in text and TWO not in text, text
         assert text.endswith("\n  EOT\n}\n"), text
 
@@ -229,7 +230,7 @@ ALREADY = {
 def test_guard_the_other_shapes_are_hidden(case: str) -> None:
     """(Passed before too.)"""
     body, mime = ALREADY[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text and "REDACTED" in text, text
 
 

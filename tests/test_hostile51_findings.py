@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import body_texts, logged_echo
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.test_hostile45_findings import _body_work
 
 DENY = Redactor(["password"])
@@ -56,7 +56,7 @@ def test_a_properties_key_with_escapes_or_continued_has_its_value_hidden(
         case: str, mime: str) -> None:
     """Failed before: 31 of 36 (text/plain, octet-stream, untyped: all 27; declared: the
     escaped separators' and blank, 4 of 9)."""
-    for text in _sent(PROPERTIES[case].encode(), mime, DENY):
+    for text in bodies_logged(PROPERTIES[case].encode(), mime, DENY):
         assert SECRET not in text, text
         assert "REDACTED" in text and "user=ada" in text, text
 
@@ -68,14 +68,14 @@ def test_a_properties_key_with_escapes_or_continued_has_its_value_hidden(
 ])
 def test_properties_lines_naming_no_denied_key_are_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+    assert kept_as_sent(body.encode(), "text/plain", DENY)
 
 
 def test_a_key_named_by_its_escapes_is_denied_as_java_reads_it() -> None:
     """``pass\\ word`` is ``pass word`` to Java: a list naming that hides it, in
     text/plain too. Failed before (text/plain)."""
-    for text in _sent(f"pass\\ word={SECRET}\nuser=ada\n".encode(), "text/plain",
-                      Redactor(["pass word"])):
+    for text in bodies_logged(f"pass\\ word={SECRET}\nuser=ada\n".encode(), "text/plain",
+                              Redactor(["pass word"])):
         assert SECRET not in text and "user=ada" in text, text
 
 
@@ -98,7 +98,7 @@ YAML_LINES = {
 @pytest.mark.parametrize("case", YAML_LINES)
 def test_a_yaml_line_in_a_text_body_has_its_value_hidden(case: str, mime: str) -> None:
     """Failed before: 27 of 27. Its other lines kept."""
-    for text in _sent(YAML_LINES[case].encode(), mime, DENY):
+    for text in bodies_logged(YAML_LINES[case].encode(), mime, DENY):
         assert SECRET not in text, text
         assert "host: x" in text and "REDACTED" in text, text
 
@@ -111,7 +111,7 @@ def test_a_yaml_line_in_a_text_body_has_its_value_hidden(case: str, mime: str) -
 ])
 def test_prose_naming_the_key_after_a_colon_is_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+    assert kept_as_sent(body.encode(), "text/plain", DENY)
 
 
 @settings(max_examples=60)
@@ -123,7 +123,7 @@ def test_prose_naming_the_key_after_a_colon_is_kept(body: str) -> None:
 def test_a_yaml_line_of_any_spelling_is_hidden(indent: str, name: str, blanks: str,
                                                 value: str, before: str) -> None:
     body = f"{before}{indent}{name}:{blanks}{value}\nend: 1\n"
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert f":{blanks}{value}" not in text, text
         assert text.endswith("end: 1\n"), text
 
@@ -149,7 +149,7 @@ USERINFO = {
 def test_a_urls_password_in_a_body_is_hidden_its_user_kept(case: str) -> None:
     """Failed before: 9 of 9 (and the two tests of any spelling below, form and query)."""
     body, mime = USERINFO[case]
-    for text in _sent(body.encode(), mime, DENY):
+    for text in bodies_logged(body.encode(), mime, DENY):
         assert SECRET not in text, text
         assert "%5BREDACTED%20" in text and "@" in text, text
         if "json" in mime:
@@ -164,13 +164,13 @@ def test_a_urls_password_in_a_body_is_hidden_its_user_kept(case: str) -> None:
 ])
 def test_urls_holding_no_password_are_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+    assert kept_as_sent(body.encode(), "text/plain", DENY)
 
 
 def test_no_list_keeps_the_urls_password_as_sent() -> None:
     """Without a denylist a body is logged as sent (the lists hide, nothing else)."""
     body = USERINFO["prose"][0].encode()
-    assert _kept_as_sent(body, "text/plain", Redactor(allowlist=None))
+    assert kept_as_sent(body, "text/plain", Redactor(allowlist=None))
 
 
 @settings(max_examples=80)
@@ -183,7 +183,7 @@ def test_a_urls_password_of_any_spelling_is_hidden(scheme: str, user: str, passw
                                                    host: str, around: str) -> None:
     url = f"{scheme}://{user}:{password}@{host}"
     body = around.format(url) + "\n"
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert f":{password}@" not in text, text
         assert f"{scheme}://{user}:" in text, text
 
@@ -204,7 +204,7 @@ def test_a_urls_password_in_a_logged_url_query_is_hidden(collector: Collector) -
 def test_a_urls_password_in_a_form_is_hidden() -> None:
     """Failed before."""
     body = f"next=https://ada:{SECRET}@example.com/&u=https%3A%2F%2Fada%3A{SECRET}%40h%2F"
-    for text in _sent(body.encode(), "application/x-www-form-urlencoded", DENY):
+    for text in bodies_logged(body.encode(), "application/x-www-form-urlencoded", DENY):
         assert SECRET not in text, text
 
 
@@ -225,15 +225,15 @@ XML = {
 @pytest.mark.parametrize("case", XML)
 def test_xml_sent_as_text_has_its_denied_elements_hidden(case: str, mime: str) -> None:
     """Failed before: 18 of 18. Its other elements kept."""
-    for text in _sent(XML[case].encode(), mime, DENY):
+    for text in bodies_logged(XML[case].encode(), mime, DENY):
         assert SECRET not in text, text
         assert "REDACTED" in text and text.rstrip().endswith(">"), text
 
 
 def test_text_not_starting_as_xml_keeps_its_angle_brackets() -> None:
     """Prose naming an element is no XML: kept. (Passed before too.)"""
-    assert _kept_as_sent(b"Usage: login <user> <password>\nthen press enter\n",
-                         "text/plain", DENY)
+    assert kept_as_sent(b"Usage: login <user> <password>\nthen press enter\n",
+                        "text/plain", DENY)
 
 
 # 5. Expression targets --------------------------------------------------------------------
@@ -252,7 +252,7 @@ TARGETS = {
 def test_an_expression_targets_denied_value_is_hidden(case: str, mime: str) -> None:
     """Failed before: 6 of 15 (a call with arguments, alone or after a statement; the
     others were hidden by their line's last dotted name)."""
-    for text in _sent(TARGETS[case].encode(), mime, DENY):
+    for text in bodies_logged(TARGETS[case].encode(), mime, DENY):
         assert SECRET not in text, text
         assert text.endswith("\nrun()\n") and ".password = [REDACTED" in text, text
 
@@ -263,7 +263,7 @@ def test_an_expression_targets_denied_value_is_hidden(case: str, mime: str) -> N
 ])
 def test_an_expression_naming_no_denied_target_is_kept(body: str) -> None:
     """(Passed before too.)"""
-    assert _kept_as_sent(body.encode(), "application/javascript", DENY)
+    assert kept_as_sent(body.encode(), "application/javascript", DENY)
 
 
 # 6. Over-hiding ---------------------------------------------------------------------------
@@ -280,7 +280,7 @@ SECTIONS = {
 def test_a_section_header_first_keeps_the_body_but_its_denied_values(case: str) -> None:
     """Failed before: 4 of 4 (hidden whole, as broken JSON)."""
     body, kept = SECTIONS[case]
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert SECRET not in text and kept in text and text.lstrip().startswith("["), text
 
 
@@ -289,7 +289,7 @@ def test_a_section_header_first_keeps_the_body_but_its_denied_values(case: str) 
     '[null]\n{"password": "' + SECRET + '"}',  # (JSON Lines)
 ])
 def test_broken_json_is_still_hidden(body: str) -> None:
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert SECRET not in text, text
 
 
@@ -308,7 +308,7 @@ NO_SECRET = {
 @pytest.mark.parametrize("case", NO_SECRET)
 def test_code_assigning_no_secret_is_kept(case: str, mime: str) -> None:
     """Failed before: 21 of 21 (None, null, nil, False hidden as a value)."""
-    assert _kept_as_sent(NO_SECRET[case].encode(), mime, DENY)
+    assert kept_as_sent(NO_SECRET[case].encode(), mime, DENY)
 
 
 @pytest.mark.parametrize("body", [
@@ -317,7 +317,7 @@ def test_code_assigning_no_secret_is_kept(case: str, mime: str) -> None:
     f"self.password = True and '{SECRET}'\n",
 ])
 def test_a_value_only_starting_as_a_null_is_hidden(body: str) -> None:
-    for text in _sent(body.encode(), "text/x-python", DENY):
+    for text in bodies_logged(body.encode(), "text/x-python", DENY):
         assert SECRET not in text, text
 
 
@@ -377,5 +377,5 @@ def test_each_shape_costs_linear_work(case: str) -> None:
 
 def test_the_marks_are_what_they_say() -> None:
     """The hidden values' marks are the lengths of what they hide."""
-    [text, _] = _sent(f"user: ada\npassword: {SECRET}\n".encode(), "text/plain", DENY)
+    [text, _] = bodies_logged(f"user: ada\npassword: {SECRET}\n".encode(), "text/plain", DENY)
     assert re.search(r"password: \"?\[REDACTED 10\]", text), text

@@ -21,44 +21,21 @@ Each reader is linear: 1 MiB worst cases in a child whose CPU is bounded.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import pytest
 
-from readme_metrics.har.build import build_entry
-from readme_metrics.har.redaction import Redactor
 from readme_metrics.masking import mask
 from tests.support.capped_child import secrets_hidden_in_capped_child
-from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import echo_server, posted_through
+from tests.support.logged_urls import denied_bodies, header_values, query_quoted
 
-DENY = Redactor(["password"])
 SHORT = "Zq8h22Xw"  # an 8-character token
 TINY = "Zq8X"
 LONG = "ghp_0123456789abcdefXw3K0123456789abcdef"
 MASKED_LONG = quote(mask(LONG), safe="")
-
-
-def _headers(name: str, value: str) -> list[str]:
-    entry = build_entry(make_exchange(
-        url="http://api.example.com/v1",
-        request_headers=[("Host", "api.example.com"), (name, value)]), None)
-    return [h["value"] for h in entry["request"]["headers"] if h["name"] == name]
-
-
-def _body(text: str, mime: str, redactor: Optional[Redactor] = DENY) -> list[str]:
-    """The request's and the response's body as logged."""
-    return logged_bodies(text, mime, redactor)
-
-
-def _query(value: str) -> tuple[str, str]:
-    """The url and the queryString's value of ``?next=<value>`` as logged (denylist)."""
-    entry = build_entry(make_exchange(
-        url="http://h/p?next=" + quote(value, safe=""), request_headers=[("Host", "h")]),
-        DENY)
-    return entry["request"]["url"], entry["request"]["queryString"][0]["value"]
 
 
 # 1. A user alone --------------------------------------------------------------------------
@@ -82,9 +59,9 @@ def test_a_user_alone_in_a_header_url_follows_the_one_rule(shape: str, place: st
     """Failed before: 24 of 24 (the short tokens' mask showed their last four, the names
     were masked: ``git``'s showed it whole; ``<token>:`` masked with its colon)."""
     user, logged = USERS[shape]
-    assert _headers(place, f"https://{user}@api.example/x") == [
+    assert header_values(place, f"https://{user}@api.example/x") == [
         f"https://{logged}@api.example/x"]
-    assert _headers(place, f"https://{user}:@api.example/x") == [  # an empty password
+    assert header_values(place, f"https://{user}:@api.example/x") == [  # an empty password
         f"https://{logged}:@api.example/x"]
 
 
@@ -93,11 +70,11 @@ def test_a_user_alone_in_a_body_and_a_query_follows_the_one_rule(shape: str) -> 
     """Failed before: 4 of 8 (the tokens sent in clear: the readers wanted a password)."""
     user, logged = USERS[shape]
     url = f"https://{user}@api.example/x"
-    for text in _body(f"see {url} now", "text/plain") + _body(
+    for text in denied_bodies(f"see {url} now", "text/plain") + denied_bodies(
             json.dumps({"u": url}), "application/json"):
         assert f"https://{logged}@api.example/x" in text, text
-    form = _body("u=" + quote(url, safe=""), "application/x-www-form-urlencoded")
-    query = _query(url)
+    form = denied_bodies("u=" + quote(url, safe=""), "application/x-www-form-urlencoded")
+    query = query_quoted(url)
     if logged == user:
         assert user in form[1] and query[1] == url
     else:
@@ -108,7 +85,7 @@ def test_a_user_alone_in_a_body_and_a_query_follows_the_one_rule(shape: str) -> 
 def test_a_user_alone_in_an_authority_header(header: str) -> None:
     """Failed before: 3 of 3 (the mask's last four: half the token)."""
     value = f"{SHORT}@api.example" if header != "Forwarded" else f"host={SHORT}@api.example"
-    [logged] = _headers(header, value)[-1:]
+    [logged] = header_values(header, value)[-1:]
     assert SHORT[-4:] not in logged and "%5BREDACTED%208%5D@api.example" in logged, logged
 
 
@@ -129,9 +106,9 @@ def test_a_backslash_ends_a_header_urls_authority(shape: str) -> None:
     user alone masked, its last four shown); ``loose`` passed (guard)."""
     url, logged = BACKSLASH[shape]
     for name in ("Referer", "Location"):
-        assert _headers(name, url) == [logged]
+        assert header_values(name, url) == [logged]
     if shape != "loose":
-        for text in _body(f"see {url} now", "text/plain"):
+        for text in denied_bodies(f"see {url} now", "text/plain"):
             assert logged in text, text
 
 
@@ -156,7 +133,7 @@ ESCAPED = {
 def test_an_escaped_userinfos_password_is_hidden(shape: str) -> None:
     """Failed before: 6 of 8 (sent); json-slash and form passed (guards)."""
     mime, body = ESCAPED[shape]
-    for text in _body(body % SECRET, mime):
+    for text in denied_bodies(body % SECRET, mime):
         assert SECRET not in text and "REDACTED" in text, text
 
 
@@ -164,7 +141,7 @@ def test_an_escaped_user_alone_and_a_token_user() -> None:
     """Failed before (sent in clear)."""
     body = json.dumps({"a": f"https://{SHORT}@h/", "b": f"https://{LONG}:x@h/"}).replace(
         "/", "\\u002f").replace("@", "\\u0040")
-    for text in _body(body, "application/json"):
+    for text in denied_bodies(body, "application/json"):
         assert SHORT not in text and LONG[:-4] not in text, text
         assert "%5BREDACTED%208%5D\\u0040h" in text and MASKED_LONG in text, text
 
@@ -179,7 +156,7 @@ def test_an_escaped_user_alone_and_a_token_user() -> None:
 ])
 def test_names_and_emails_are_kept(text: str) -> None:
     """(Passed before in bodies; the headers masked ``git``, ``ada``.)"""
-    assert _body(text, "text/plain") == [text, text]
+    assert denied_bodies(text, "text/plain") == [text, text]
 
 
 # Linear work ------------------------------------------------------------------------------

@@ -39,25 +39,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readme_metrics.har.build import build_entry
-from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import hidden_user
 from tests.support.capped_child import secrets_hidden_in_capped_child
-from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import echo_server, posted_through
-from tests.test_hostile54_findings import _body, _headers  # (a URL header's, a body's log)
+from tests.support.logged_urls import denied_bodies, header_values, query_as_written
 
-DENY = Redactor(["password"])
 SECRET = "Zq8h-s3cr3t"
-
-
-def _query(raw_value: str) -> tuple[str, str]:
-    """The url and the queryString's value of ``?next=<raw_value>`` (as written) logged
-    with the denylist."""
-    entry = build_entry(make_exchange(
-        url="http://h/p?next=" + raw_value, request_headers=[("Host", "h")]), DENY)
-    return entry["request"]["url"], entry["request"]["queryString"][0]["value"]
 
 
 # 1. A backslash in a body URL's password --------------------------------------------------
@@ -79,7 +67,7 @@ BACKSLASHED = {
 def test_a_backslash_in_a_body_urls_password_is_hidden(shape: str) -> None:
     """Failed before: 7 of 8 (the password sent); form passed (guard)."""
     mime, body = BACKSLASHED[shape]
-    for text in _body(body % SECRET, mime):
+    for text in denied_bodies(body % SECRET, mime):
         assert SECRET not in text and "REDACTED" in text, text
 
 
@@ -87,8 +75,8 @@ def test_a_backslash_password_reads_as_a_header_does() -> None:
     """The body's reading is the header's: the user and host kept, the password's
     length. Failed before (sent)."""
     url = "http://ada:p\\w@host/"
-    assert _headers("Referer", url) == ["http://ada:%5BREDACTED%203%5D@host/"]
-    assert _body(f"see {url}", "text/plain")[0] == "see http://ada:%5BREDACTED%203%5D@host/"
+    assert header_values("Referer", url) == ["http://ada:%5BREDACTED%203%5D@host/"]
+    assert denied_bodies(f"see {url}", "text/plain")[0] == "see http://ada:%5BREDACTED%203%5D@host/"
 
 
 @pytest.mark.parametrize("text", [
@@ -98,7 +86,7 @@ def test_a_backslash_password_reads_as_a_header_does() -> None:
 ])
 def test_a_backslash_after_the_host_or_a_port_is_no_password(text: str) -> None:
     """Guards: passed before."""
-    logged = _body(f"see {text} now", "text/plain")[0]
+    logged = denied_bodies(f"see {text} now", "text/plain")[0]
     if "pw" in text:
         assert logged == "see https://ada:%5BREDACTED%202%5D@host\\@evil/x now"
     else:
@@ -125,9 +113,9 @@ def test_a_partly_encoded_urls_password_is_hidden(shape: str) -> None:
     """In a query's value (its url and queryString), a form's and a text. Failed before:
     6 of 8 (sent); all and lower passed (guards)."""
     written = PARTLY[shape].format(SECRET)
-    sent = list(_query(written)) if "\\" not in written else []
-    sent += _body(f"next={written}", "application/x-www-form-urlencoded")
-    sent += _body(f"see {written} now", "text/plain")
+    sent = list(query_as_written(written)) if "\\" not in written else []
+    sent += denied_bodies(f"next={written}", "application/x-www-form-urlencoded")
+    sent += denied_bodies(f"see {written} now", "text/plain")
     for text in sent:
         assert SECRET not in text and "REDACTED" in text, (text, sent)
 
@@ -138,7 +126,7 @@ def test_a_partly_encoded_urls_password_is_hidden(shape: str) -> None:
 ])
 def test_escapes_and_percent_escapes_together(written: str) -> None:
     """Guards (the brief's shapes): passed before."""
-    for text in _body('{"u": "' + written.format(SECRET) + '"}', "application/json"):
+    for text in denied_bodies('{"u": "' + written.format(SECRET) + '"}', "application/json"):
         assert SECRET not in text and "REDACTED" in text, text
 
 
@@ -148,7 +136,7 @@ def test_escapes_and_percent_escapes_together(written: str) -> None:
 ])
 def test_encoded_texts_without_a_userinfo_are_kept(text: str) -> None:
     """Guards: passed before."""
-    assert _body(text, "text/plain") == [text, text]
+    assert denied_bodies(text, "text/plain") == [text, text]
 
 
 # 3. A quote inside a proxy's unquoted value ------------------------------------------------
@@ -172,15 +160,15 @@ def test_a_quote_in_an_unquoted_forwarded_value(shape: str) -> None:
     """Failed before: 4 of 6 (``ada:p"``, ``p=`` or the quoted ``ada:p-...`` sent);
     quoted, quoted-for passed (guards)."""
     value, logged, around = FORWARDED[shape]
-    assert _headers("Forwarded", value.format(SECRET)) == [
+    assert header_values("Forwarded", value.format(SECRET)) == [
         logged.format(around + len(SECRET))]
 
 
 def test_a_quote_in_an_x_forwarded_host_list() -> None:
     """Failed before (the password's start, before its quote, sent)."""
-    [logged] = _headers("X-Forwarded-Host", f'a.example, ada:{SECRET}"w@b')
+    [logged] = header_values("X-Forwarded-Host", f'a.example, ada:{SECRET}"w@b')
     assert SECRET not in logged and logged.endswith("@b"), logged
-    assert _headers("X-Forwarded-Host", '"ada:pw@h"') == ['"ada:%5BREDACTED%202%5D@h"']
+    assert header_values("X-Forwarded-Host", '"ada:pw@h"') == ['"ada:%5BREDACTED%202%5D@h"']
 
 
 # 4. The user-alone rule ----------------------------------------------------------------------
@@ -237,8 +225,8 @@ def test_the_user_alone_rule_on_both_sides(user: str) -> None:
 def test_the_user_alone_rule_in_a_header_and_a_body(user: str, kept: bool) -> None:
     """Failed before: 5 of 13 (Admin, Administrator, Ada hidden; deadbeef, cafebabe kept)."""
     logged = user if kept else f"%5BREDACTED%20{len(user)}%5D"
-    assert _headers("Referer", f"https://{user}@h/x") == [f"https://{logged}@h/x"]
-    assert _body(f"see https://{user}@h/x", "text/plain")[0] == f"see https://{logged}@h/x"
+    assert header_values("Referer", f"https://{user}@h/x") == [f"https://{logged}@h/x"]
+    assert denied_bodies(f"see https://{user}@h/x", "text/plain")[0] == f"see https://{logged}@h/x"
 
 
 @pytest.mark.parametrize("written, kept", [
@@ -249,7 +237,7 @@ def test_the_user_alone_rule_in_a_header_and_a_body(user: str, kept: bool) -> No
 def test_a_users_escapes_are_decoded_once_in_a_url(written: str, kept: bool) -> None:
     """A header's URL: its user decoded once. Failed before: %41dmin (Admin: hidden)."""
     logged = written if kept else "%5BREDACTED%20{}%5D"
-    [value] = _headers("Referer", f"https://{written}@h/")
+    [value] = header_values("Referer", f"https://{written}@h/")
     assert value == "https://" + logged.format(7 if "41" in written else 5) + "@h/", value
 
 
@@ -261,7 +249,7 @@ def test_a_users_escapes_are_decoded_once_in_a_url(written: str, kept: bool) -> 
 def test_a_query_values_url_is_decoded_once_more(written: str, kept: bool) -> None:
     """A query's value is a URL encoded once more: its user decoded twice (the value's
     escape, the URL's). Failed before: %2541dmin (Admin: hidden)."""
-    url, value = _query(f"https%3A%2F%2F{written}%40h%2F")
+    url, value = query_as_written(f"https%3A%2F%2F{written}%40h%2F")
     if kept:
         assert written in url, url
     else:
@@ -275,11 +263,12 @@ def test_with_no_lists_a_bodys_userinfo_is_as_sent() -> None:
     a URL's password in a body by the denylist. A header's URL has its password hidden
     always. Passed before (pinned); the docs said "a body alike"."""
     text = f"see https://Zq8h22Xw@h/ and https://ada:{SECRET}@h/ and https://a1b2c3d4@h/"
-    assert _body(text, "text/plain", None) == [text, text]
-    assert _body(json.dumps({"u": text}), "application/json", None)[0] == json.dumps({"u": text})
-    hidden = _body(text, "text/plain")[0]
+    assert denied_bodies(text, "text/plain", None) == [text, text]
+    quoted = json.dumps({"u": text})
+    assert denied_bodies(quoted, "application/json", None)[0] == quoted
+    hidden = denied_bodies(text, "text/plain")[0]
     assert SECRET not in hidden and "Zq8h22Xw" not in hidden and "a1b2c3d4" not in hidden
-    assert _headers("Referer", f"https://ada:{SECRET}@h/") == [
+    assert header_values("Referer", f"https://ada:{SECRET}@h/") == [
         f"https://ada:%5BREDACTED%20{len(SECRET)}%5D@h/"]
 
 
@@ -386,7 +375,7 @@ def test_a_scripts_denied_subscript_is_hidden(line: str, mime: str) -> None:
     text = line.format(SECRET)
     if mime == "json-string":
         mime, text = "application/json", json.dumps({"script": text})
-    for logged in _body(text, mime):
+    for logged in denied_bodies(text, mime):
         assert SECRET not in logged and "REDACTED" in logged, logged
 
 
@@ -394,7 +383,7 @@ def test_a_scripts_denied_subscript_is_hidden(line: str, mime: str) -> None:
 def test_a_subscript_by_a_variable_names_no_key(mime: str) -> None:
     """``obj[key] = "..."``: which key is the program's; no list names it. Passed before."""
     text = 'obj[key] = "not-a-secret";\nobj.user = "ada";'
-    assert _body(text, mime) == [text, text]
+    assert denied_bodies(text, mime) == [text, text]
 
 
 # Linear work ------------------------------------------------------------------------------

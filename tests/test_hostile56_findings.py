@@ -34,8 +34,7 @@ from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.capped_child import secrets_hidden_in_capped_child
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import echo_server, posted_through
-from tests.test_hostile54_findings import _body, _headers
-from tests.test_hostile55_findings import _query
+from tests.support.logged_urls import denied_bodies, header_values, query_as_written
 
 SECRET = "Zq8h22Xw3K"
 
@@ -43,14 +42,14 @@ SECRET = "Zq8h22Xw3K"
 def _hidden_everywhere(url: str, needle: str = SECRET) -> list[str]:
     """``url`` as logged in a query's value (url and queryString), a form's value, a text
     and a JSON body (prose around it), and in URL headers: each that holds ``needle``."""
-    logged = list(_query(quote(url, safe="")))
-    logged += _body("a=1&u=" + quote(f"see {url} now", safe=""),
-                    "application/x-www-form-urlencoded")
-    logged += _body(f"see {url} now", "text/plain")
-    logged += _body(json.dumps({"u": f"see {url} now"}), "application/json")
+    logged = list(query_as_written(quote(url, safe="")))
+    logged += denied_bodies("a=1&u=" + quote(f"see {url} now", safe=""),
+                            "application/x-www-form-urlencoded")
+    logged += denied_bodies(f"see {url} now", "text/plain")
+    logged += denied_bodies(json.dumps({"u": f"see {url} now"}), "application/json")
     for name in ("Referer", "Location", "Content-Location", "X-Original-URL"):
-        logged += _headers(name, url)
-    logged += _headers("Link", f"<{url}>; rel=next")
+        logged += header_values(name, url)
+    logged += header_values("Link", f"<{url}>; rel=next")
     return [text for text in logged if needle in text]
 
 
@@ -76,7 +75,7 @@ def test_an_encoded_delimiter_in_a_password(escape: str, at: str) -> None:
 def test_an_encoded_delimiter_in_a_proxys_password(name: str, value: str,
                                                    escape: str) -> None:
     """Guards (passed before)."""
-    [logged] = _headers(name, value.format(escape + SECRET))
+    [logged] = header_values(name, value.format(escape + SECRET))
     assert SECRET not in logged and "REDACTED" in logged, logged
 
 
@@ -92,8 +91,9 @@ def test_an_encoded_url_the_reader_missed(written: str) -> None:
     """In a query's value (url, queryString), a form's and a text. Failed before: 8 of 8
     (sent)."""
     value = written.format(SECRET)
-    sent = list(_query(value)) + _body(f"a=1&u={value}", "application/x-www-form-urlencoded")
-    sent += _body(f"see {value} now", "text/plain")
+    sent = list(query_as_written(value))
+    sent += denied_bodies(f"a=1&u={value}", "application/x-www-form-urlencoded")
+    sent += denied_bodies(f"see {value} now", "text/plain")
     assert [text for text in sent if SECRET in text] == [], sent
 
 
@@ -107,7 +107,7 @@ def test_an_encoded_url_the_reader_missed(written: str) -> None:
 def test_a_backslash_in_a_header_urls_user(url: str, name: str) -> None:
     """Failed before: 16 of 16 (the password sent). The user kept as sent."""
     written = url.format(SECRET)
-    [logged] = _headers(name, f"<{written}>; rel=x" if name == "Link" else written)
+    [logged] = header_values(name, f"<{written}>; rel=x" if name == "Link" else written)
     assert SECRET not in logged and "REDACTED" in logged, logged
     assert written.partition(":")[2].partition(":")[0] in logged  # //user
 
@@ -122,7 +122,7 @@ def test_a_backslash_after_the_host_or_a_port_is_no_user(url: str, logged: Any) 
     """What stays as sent, the host a browser goes to shown. Passed before but
     ``x\\y:pw@h\\@evil`` (1 of 7: ``pw`` sent), which the new reading must not read to
     the last ``@`` (``evil`` shown as the host)."""
-    assert _headers("Referer", url) == [logged or url]
+    assert header_values("Referer", url) == [logged or url]
 
 
 # 4. JavaScript's object literals ----------------------------------------------------------
@@ -134,7 +134,7 @@ def test_a_backslash_after_the_host_or_a_port_is_no_user(url: str, logged: Any) 
 ])
 def test_a_single_quoted_member_is_hidden(text: str, mime: str) -> None:
     """BODIES.md: a member's name in single quotes (``str(dict)``). Guards (passed)."""
-    for logged in _body(text.format(SECRET), mime):
+    for logged in denied_bodies(text.format(SECRET), mime):
         assert SECRET not in logged and "REDACTED" in logged, logged
 
 
@@ -143,7 +143,7 @@ def test_an_unquoted_member_in_a_script_is_sent(mime: str) -> None:
     """SPEC section 6 hides by key in JSON; ``{password: "..."}`` is no JSON, and
     BODIES.md lists a name in no quotes as sent: pinned (passed before)."""
     text = f'const c = {{password: "{SECRET}"}};\nlogin({{password: "{SECRET}"}})'
-    assert _body(text, mime) == [text, text]
+    assert denied_bodies(text, mime) == [text, text]
 
 
 # 5. What the fuzzing found -----------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_a_raw_url_the_readers_missed(url: str) -> None:
 def test_an_escaped_url_the_reader_missed(written: str) -> None:
     """A JSON body's string, a text. Failed before: 4 of 4 (sent)."""
     value = written.format(SECRET)
-    for logged in _body('{"u": "' + value + '"}', "application/json") + _body(
+    for logged in denied_bodies('{"u": "' + value + '"}', "application/json") + denied_bodies(
             value, "text/plain"):
         assert SECRET not in logged and "REDACTED" in logged, logged
 
@@ -186,7 +186,7 @@ def test_what_stays_visible(text: str) -> None:
     before; the encoded IP literal and PHP's encoded ``\\/`` after a port were hidden by
     this change's first readings of an encoded loose password)."""
     assert userinfo_hidden_in(text) == text
-    assert _body(text, "text/plain") == [text, text]
+    assert denied_bodies(text, "text/plain") == [text, text]
 
 
 @pytest.mark.parametrize("unit", [

@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.capped_child import secrets_hidden_in_capped_child
-from tests.test_hostile54_findings import _body
-from tests.test_hostile55_findings import _query
+from tests.support.logged_urls import denied_bodies, query_as_written
 
 SECRET = "Zq8h22Xw3K"
 FORM = "application/x-www-form-urlencoded"
@@ -47,9 +46,10 @@ def _sent(written: str) -> list[str]:
     """``written`` (a value as a form writes it) as logged: a form's value, beside prose
     in one, a query's value (url, queryString), a text and a JSON body quoting it; each
     that holds the secret."""
-    logged = _body(f"a=1&u={written}&b=2", FORM) + _body(f"u=see%20{written}%20now", FORM)
-    logged += list(_query(written)) + _body(f"see {written} now", "text/plain")
-    logged += _body(json.dumps({"u": written}), "application/json")
+    logged = denied_bodies(f"a=1&u={written}&b=2", FORM)
+    logged += denied_bodies(f"u=see%20{written}%20now", FORM)
+    logged += list(query_as_written(written)) + denied_bodies(f"see {written} now", "text/plain")
+    logged += denied_bodies(json.dumps({"u": written}), "application/json")
     return [text for text in logged if SECRET in text]
 
 
@@ -78,7 +78,7 @@ def test_a_url_one_encoding_deeper(url: str, spelling: str) -> None:
 ])
 def test_an_encoded_colon_in_the_user_beside_an_escaped_at(written: str) -> None:
     """(b) A JSON body's string and a text. Failed before: 3 of 3."""
-    for logged in _body('{"u": "' + written + '"}', "application/json") + _body(
+    for logged in denied_bodies('{"u": "' + written + '"}', "application/json") + denied_bodies(
             written, "text/plain"):
         assert SECRET not in logged and "REDACTED" in logged, logged
     assert _sent(quote(written, safe="")) == []  # (and so one encoding deeper)
@@ -95,7 +95,7 @@ def test_an_encoded_colon_in_the_user_beside_an_escaped_at(written: str) -> None
 def test_a_quote_in_a_password_escaped_or_encoded(written: str, mime: str) -> None:
     """(c) Failed before: 5 of 6 (a quote so written ended the authority; the raw reading
     already read the second row's ``\\u0022`` as the password's)."""
-    for logged in _body(written, mime):
+    for logged in denied_bodies(written, mime):
         assert SECRET not in logged and "REDACTED" in logged, logged
 
 
@@ -106,8 +106,8 @@ def test_a_quote_in_a_password_escaped_or_encoded(written: str, mime: str) -> No
 def test_an_encoded_password_starting_with_a_backslash(url: str) -> None:
     """(d) In a query's value, a text and a JSON body. Failed before: 3 of 3."""
     written = quote(url, safe="")
-    logged = list(_query(written)) + _body(f"see {written} now", "text/plain")
-    logged += _body(json.dumps({"u": written}), "application/json")
+    logged = list(query_as_written(written)) + denied_bodies(f"see {written} now", "text/plain")
+    logged += denied_bodies(json.dumps({"u": written}), "application/json")
     assert [text for text in logged if SECRET in text] == []
 
 
@@ -197,14 +197,14 @@ def test_no_fuzzed_password_is_logged(url: str, spelling: str, prose: str,
     # already as written there, their escapes kept: at most one deeper than the readers)
     value = quote(written, safe="%" if spelling in ("twice", "escaped-encoded") else "")
     if shape == "form":
-        logged = _body("a=1&u=" + value, FORM)
+        logged = denied_bodies("a=1&u=" + value, FORM)
     elif shape == "query":
-        logged = list(_query(value))
+        logged = list(query_as_written(value))
     elif shape == "json" and spelling.startswith("escaped"):  # (a JSON string's already)
-        logged = _body('{"u": "' + written.replace('"', '\\"').replace('\\\\"', '\\"')
-                       + '"}', "application/json")
+        logged = denied_bodies('{"u": "' + written.replace('"', '\\"').replace('\\\\"', '\\"')
+                               + '"}', "application/json")
     elif shape == "json":
-        logged = _body(json.dumps({"u": written}), "application/json")
+        logged = denied_bodies(json.dumps({"u": written}), "application/json")
     else:
-        logged = _body(written, "text/plain")
+        logged = denied_bodies(written, "text/plain")
     assert [text for text in logged if SECRET in text] == [], (url, written)

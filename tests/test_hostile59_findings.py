@@ -33,9 +33,8 @@ from tests.support.asgi import http_scope, run
 from tests.support.capped_child import secrets_hidden_in_capped_child
 from tests.support.fake_api import Collector
 from tests.support.har_check import assert_valid_log
+from tests.support.logged_urls import denied_bodies, query_as_written
 from tests.support.wsgi import ThreadedWSGIServer
-from tests.test_hostile54_findings import _body
-from tests.test_hostile55_findings import _query
 
 SECRET = "Zq8h22Xw3K"
 SITE = "https://example.com"
@@ -190,10 +189,11 @@ def _logged(written: str) -> list[str]:
     """``written`` in a text, a JSON body, a form's value and a query's value, as logged
     (denylist ``password``)."""
     value = quote(written, safe="%")
-    logged = _body(f"see {written} now", "text/plain") + _body(f"a=1&u={value}", FORM)
-    logged += _body(json.dumps({"u": written}) if "\\u" not in written
-                    else '{"u": "' + written + '"}', "application/json")
-    return logged + list(_query(value))
+    logged = denied_bodies(f"see {written} now", "text/plain")
+    logged += denied_bodies(f"a=1&u={value}", FORM)
+    logged += denied_bodies(json.dumps({"u": written}) if "\\u" not in written
+                            else '{"u": "' + written + '"}', "application/json")
+    return logged + list(query_as_written(value))
 
 
 @pytest.mark.parametrize("glue", ["x_", "_", "1", "v2_", "42", "__init__", "9_"])
@@ -237,8 +237,7 @@ def _headers(name: str, value: str) -> list[str]:
     """The values of the request header ``name`` sent as ``value``, as logged."""
     from readme_metrics.har.build import build_entry
     from tests.support.exchanges import make_exchange
-    from tests.test_hostile54_findings import DENY
-
+    from tests.support.logged_urls import DENY
     entry = build_entry(make_exchange(request_headers=[("Host", "h"), (name, value)]), DENY)
     return [item["value"] for item in entry["request"]["headers"] if item["name"] == name]
 
@@ -251,9 +250,10 @@ _BACKSLASHED_PASSWORDS = [f"http://ada:1234\\{SECRET}@host/", f"https://ada:8080
 def test_a_password_starting_with_digits_then_a_backslash(url: str) -> None:
     """Written out in a text and a Referer, JSON-escaped, percent-encoded: hidden. Failed
     before: 3 of 3 (sent in the text and the header: read as a port, then a path)."""
-    logged = _body(f"see {url} now", "text/plain") + _headers("Referer", url)
-    logged += _body(json.dumps({"u": url, "n": "\u00e9"}), "application/json")
-    logged += _body("a=1&u=" + quote(url, safe=""), FORM) + list(_query(quote(url, safe="")))
+    logged = denied_bodies(f"see {url} now", "text/plain") + _headers("Referer", url)
+    logged += denied_bodies(json.dumps({"u": url, "n": "\u00e9"}), "application/json")
+    logged += denied_bodies("a=1&u=" + quote(url, safe=""), FORM)
+    logged += list(query_as_written(quote(url, safe="")))
     assert [text for text in logged if SECRET in text] == []
 
 
@@ -299,9 +299,10 @@ def test_a_password_of_a_placeholders_shape_is_hidden(password: str) -> None:
     word: a password. Written out in a text, a JSON body, a form's value, a query's value
     and a Referer. Failed before: 11 of 13 (sent; the stars' rows, guards, were hidden)."""
     url = f"https://ada:{password}@host/p"
-    logged = _body(f"see {url} now", "text/plain") + _headers("Referer", url)
-    logged += _body(json.dumps({"u": url}), "application/json")
-    logged += _body("a=1&u=" + quote(url, safe=""), FORM) + list(_query(quote(url, safe="")))
+    logged = denied_bodies(f"see {url} now", "text/plain") + _headers("Referer", url)
+    logged += denied_bodies(json.dumps({"u": url}), "application/json")
+    logged += denied_bodies("a=1&u=" + quote(url, safe=""), FORM)
+    logged += list(query_as_written(quote(url, safe="")))
     bare = password.strip("<>{}$%()s* ")
     assert [text for text in logged if bare in text] == [], logged
 
@@ -344,14 +345,14 @@ def test_no_fuzzed_password_of_these_shapes_is_logged(
     url = f"{scheme}://{user}:{password}@{host}/p"
     written = "see " + glue + _FUZZ_SPELLINGS[spelling](url) + " now"
     if shape == "text":
-        logged = _body(written, "text/plain")
+        logged = denied_bodies(written, "text/plain")
     elif shape == "json":
-        logged = _body('{"u": "' + (written if spelling.endswith("escaped") else
-                                    json.dumps(written)[1:-1]) + '"}', "application/json")
+        logged = denied_bodies('{"u": "' + (written if spelling.endswith("escaped") else
+                                            json.dumps(written)[1:-1]) + '"}', "application/json")
     elif shape == "form":
-        logged = _body("a=1&u=" + quote(written, safe=""), FORM)
+        logged = denied_bodies("a=1&u=" + quote(written, safe=""), FORM)
     elif shape == "query":
-        logged = list(_query(quote(written, safe="")))
+        logged = list(query_as_written(quote(written, safe="")))
     else:  # (a header's URL as written: one wholly encoded or escaped is read in none)
         logged = _headers("Referer", glue.strip() + url)
     assert [text for text in logged if SECRET in text] == [], (url, written)

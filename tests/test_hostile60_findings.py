@@ -20,16 +20,12 @@ from readme_metrics.har import text_userinfo, userinfo_deeper
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.har.userinfo_deeper import MOST_FOUND, MOST_WINDOWS
 from tests.support.deeper_oracle import deeper_hidden
+from tests.support.logged_urls import denied_bodies, repeated
 from tests.support.work_count import calls
-from tests.test_hostile54_findings import _body
 
 SECRET = "Zq8h22Xw3K"
 FORM = "application/x-www-form-urlencoded"
 KIB = 1024
-
-
-def _repeated(unit: str, size: int) -> str:
-    return (unit * (size // len(unit) + 1))[:size]
 
 
 @pytest.mark.parametrize("unit", [
@@ -45,7 +41,7 @@ def test_the_deeper_reading_costs_few_calls_a_kib(unit: str) -> None:
     calls a KiB on 95ed93e6 (64 KiB): 5,080, 6,095, 3,463, 6,765, 4,933, 4,235. Now 6 to
     95 (the windows read are MOST_WINDOWS at most). The bound is 150. Failed before: 6
     of 6."""
-    text = _repeated(unit, 256 * KIB)
+    text = repeated(unit, 256 * KIB)
     userinfo_hidden_in(text[:2 * KIB])  # warmed: a pattern compiled at its first use
     per_kib = calls(lambda: userinfo_hidden_in(text), ("call", "c_call")) / 256
     assert per_kib <= 150, per_kib
@@ -100,7 +96,7 @@ def test_past_the_caps_the_rest_is_hidden(unit: str, more: int, kept: str) -> No
     hidden = text_userinfo._deeper(text)
     assert SECRET not in hidden and hidden.endswith("%5D"), hidden[-80:]
     assert hidden.startswith(kept)  # (what is before the caps read as before)
-    for logged in _body("a=1&u=" + quote(text, safe="%"), FORM):
+    for logged in denied_bodies("a=1&u=" + quote(text, safe="%"), FORM):
         assert SECRET not in logged
 
 

@@ -32,10 +32,9 @@ from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.har.userinfo_starts import ENCODED_SCAN, MOST_FOUND, RAW_SCAN
 from tests.support.exchanges import make_exchange
 from tests.support.fake_api import Collector
+from tests.support.logged_urls import DENY, denied_bodies, repeated
 from tests.support.work_count import calls
-from tests.test_hostile54_findings import DENY, _body
 from tests.test_hostile57_findings import _land55, _now
-from tests.test_hostile60_findings import _repeated
 
 SECRET = "Zq8h22Xw3K"
 URL = f"https://ada:{SECRET}@host/p"
@@ -176,7 +175,7 @@ def test_the_readers_cost_few_calls_a_kib(unit: str) -> None:
     5,632, 3,482, 4,352, 2,844, 1,902, 3,145, 2,645, 390, 401 (a loop for each URL).
     Now 26 to 128 (MOST_FOUND separators read, the rest hidden unread), a fourth of
     that a MiB. The bound is 150, hostile60's. Failed before: 9 of 9."""
-    text = _repeated(unit, 256 * KIB)
+    text = repeated(unit, 256 * KIB)
     userinfo_hidden_in(text[:2 * KIB])  # warmed: a pattern compiled at its first use
     per_kib = calls(lambda: userinfo_hidden_in(text), ("call", "c_call")) / 256
     assert per_kib <= 150, per_kib
@@ -187,11 +186,11 @@ def test_past_the_cap_nothing_is_sent(unit: str) -> None:
     """A secret after a worst case (as written, encoded, escaped) is hidden with the
     rest, in a text body and a form's value built whole: the cap fails closed. Failed
     before: 9 of 9 (no cap: each secret hidden, slowly, the rest read and kept)."""
-    text = _repeated(unit, 64 * KIB) + f" {URL} {quote(URL, safe='')} {_escaped(URL)}"
+    text = repeated(unit, 64 * KIB) + f" {URL} {quote(URL, safe='')} {_escaped(URL)}"
     hidden = userinfo_hidden_in(text)
     assert SECRET not in hidden
     assert hidden.endswith("%5D"), hidden[-80:]  # (the rest hidden whole)
-    for logged in _body(text, "text/plain") + _body("u=" + quote(text, safe=""),
+    for logged in denied_bodies(text, "text/plain") + denied_bodies("u=" + quote(text, safe=""),
                                                      "application/x-www-form-urlencoded"):
         assert SECRET not in logged
 
@@ -228,7 +227,7 @@ def test_a_json_body_past_a_cap_stays_json(unit: str) -> None:
     it stays JSON). Failed before: 2 of 2 (hostile60's cut left the string open;
     the remotes were read whole, slowly)."""
     body = json.dumps({"u": [unit] * (MOST_FOUND + 1), "p": URL})
-    for logged in _body(body, "application/json"):
+    for logged in denied_bodies(body, "application/json"):
         assert SECRET not in logged
         assert json.loads(logged) == f"[REDACTED {len(body)}]"
 

@@ -21,18 +21,17 @@ from hypothesis import strategies as st
 
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from readme_metrics.har.userinfo_placeholder import SECRET_WORDS
-from tests.test_hostile54_findings import _body
-from tests.test_hostile55_findings import _query
+from tests.support.logged_urls import denied_bodies, query_as_written
 from tests.test_hostile59_findings import FORM, _headers
 
 
 def _logged(url: str) -> list[str]:
     """``url`` as logged in a text body, a JSON body, a form's value, a query's value and a
     Referer (the denylist on): each place a URL's password is hidden."""
-    logged = _body(f"see {url} now", "text/plain") + _headers("Referer", url)
-    logged += _body(json.dumps({"u": url}), "application/json")
-    return logged + _body("a=1&u=" + quote(url, safe=""), FORM) + list(
-        _query(quote(url, safe="")))
+    logged = denied_bodies(f"see {url} now", "text/plain") + _headers("Referer", url)
+    logged += denied_bodies(json.dumps({"u": url}), "application/json")
+    return logged + denied_bodies("a=1&u=" + quote(url, safe=""), FORM) + list(
+        query_as_written(quote(url, safe="")))
 
 
 @pytest.mark.parametrize("password", [

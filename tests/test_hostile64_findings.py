@@ -29,9 +29,9 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
+from tests.support.logged_urls import repeated
 from tests.support.proxy_logged import logged_through_proxy
 from tests.support.work_count import calls, text_calls_per_kib
-from tests.test_hostile60_findings import _repeated
 
 SECRET = "Zq8h22Xw3K"
 DENY = Redactor(["password"])
@@ -200,7 +200,7 @@ def test_set_cookie_values_cost_few_calls_a_kib(unit: str, lists: str) -> None:
     cap of its own (2,346 to 3,041 calls a KiB; 1,142 for ``http:x@`` with (2)'s
     reader); one budget for a log's now, as its headers' (review152): 21 to 125. Failed
     before: 8 of 10 (``http:x@`` had no reader before (2)'s: 1,142 with it, unbudgeted)."""
-    fields = [("Set-Cookie", "a=" + _repeated(unit, FIELD - 2))] * FIELDS
+    fields = [("Set-Cookie", "a=" + repeated(unit, FIELD - 2))] * FIELDS
     redactor = DENY if lists == "deny" else None
     per_kib = _per_kib(lambda: build_entry(make_exchange(response_headers=fields), redactor),
                        lambda build: calls(build, ("call", "c_call")))
@@ -216,7 +216,7 @@ def test_authority_values_cost_few_calls_a_kib(unit: str, name: str) -> None:
     of such work a KiB. Failed before: 15 of 15."""
     from tests.support.work_count import text_work
 
-    fields = [(name, _repeated(unit, FIELD))] * FIELDS
+    fields = [(name, repeated(unit, FIELD))] * FIELDS
     build = lambda: build_entry(  # noqa: E731
         make_exchange(request_headers=[("Host", "h"), *fields]), None)
     assert _per_kib(build, lambda build: calls(build, ("call", "c_call"))) <= 150
@@ -229,7 +229,7 @@ def test_past_the_budget_an_authority_is_hidden_whole(value: str) -> None:
     """An authority value after the log's budget is spent: hidden whole (fail closed), no
     password sent; within it, masked as before. Failed before: 3 of 3 (no budget: the
     last masked as the first)."""
-    filler = [("X-Forwarded-Host", _repeated("x:y@z,", FIELD))] * 3
+    filler = [("X-Forwarded-Host", repeated("x:y@z,", FIELD))] * 3
     entry = build_entry(make_exchange(request_headers=[
         ("Host", "h"), ("X-Forwarded-For", value), *filler, ("Forwarded", value)]), None)
     logged = [item["value"] for item in entry["request"]["headers"]]

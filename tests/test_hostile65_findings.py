@@ -34,9 +34,9 @@ from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.text_userinfo import userinfo_hidden_in
 from tests.support.exchanges import logged_bodies, make_exchange
 from tests.support.fake_api import Collector
+from tests.support.logged_urls import repeated
 from tests.support.proxy_logged import logged_through_proxy
 from tests.support.work_count import calls, text_calls_per_kib
-from tests.test_hostile60_findings import _repeated
 
 SECRET = "Zq8h22Xw3K"
 DENY = Redactor(["password"])
@@ -263,7 +263,7 @@ def test_a_hostile_header_set_costs_few_calls_a_kib() -> None:
     """100 Referer values of 8,000 characters of encoded tabs in nested URLs: within the
     log's budget (16 KiB read, the rest hidden whole), at most 150 calls a KiB."""
     unit = "https%3A%2F%2F%09x%3Ay%40h&n="
-    fields = [("Referer", "https://x/?n=" + _repeated(unit, 7980))] * 100
+    fields = [("Referer", "https://x/?n=" + repeated(unit, 7980))] * 100
     build = lambda: build_entry(  # noqa: E731
         make_exchange(request_headers=[("Host", "h"), *fields]), None)
     build()

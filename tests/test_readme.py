@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 import requests
 
+from tests.support.app_log import wait_for_port, wait_until_said
 from tests.support.command import REPO_ROOT, app_environment
 from tests.support.fake_api import INLINE_TIMEOUT, Collector, free_port
 from tests.support.har_check import assert_valid_log
@@ -214,19 +215,6 @@ def test_local_collector_addresses_use_collects_port(
 # -- the quick starts, run -----------------------------------------------------------
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"app exited {proc.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"app did not listen on {port}:\n{log.read_text()}")
-
-
 def _one_log(collector: Collector, log: Path, count: int = 1) -> list[dict[str, Any]]:
     """The collector's logs once ``count`` arrived; else fail with the app's own output
     (which says, say, that its port was taken by another process: the answer came from
@@ -252,7 +240,7 @@ def _start_app(command: list[str], cwd: Path, env: dict[str, str], port: int,
         proc = start_server(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=output, stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port, proc, log)
+        wait_for_port(port, proc, log)
     except BaseException:
         proc.kill()
         proc.wait()
@@ -1000,9 +988,7 @@ def test_the_wsgi_example_stops_without_a_traceback_and_sends_its_logs(
         # The stop comes once the example says it serves, as a user's would: its port
         # opens before its wait's try, and a stop sent before could land there (Python
         # 3.13 here: a traceback in Thread.start(), the request already answered).
-        deadline = time.monotonic() + 20
-        while "serving on" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_said(proc, log, "serving on")
     finally:
         proc.send_signal(getattr(signal, stop))
         try:

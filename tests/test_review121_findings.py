@@ -37,8 +37,8 @@ from readme_metrics.har.key_formats import (
 )
 from readme_metrics.har.redaction import Redactor
 from tests.support.fake_api import Collector
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.zip_bodies import zip_of
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 ENV = f"# the app's settings\nUSER=ada\nPASSWORD={SECRET}\n".encode()
 # A log whose lines differ (it deflates to 1/5 or so: the body stays small).
@@ -64,7 +64,7 @@ def test_the_bound_is_spent_by_the_first_entries_alone() -> None:
 
 @pytest.mark.parametrize("shape", SPENT)
 def test_an_env_after_entries_inflating_past_the_bound_is_hidden(shape: str) -> None:
-    for text in _sent(_spent(shape), "application/zip"):
+    for text in bodies_logged(_spent(shape), "application/zip"):
         assert text == "[REDACTED]"
 
 
@@ -97,10 +97,10 @@ def test_guard_a_zip_of_big_prose_and_notes_is_kept() -> None:
     deny = Redactor(["key", "token", "password"])
     notes = b"Press a key. The authors keep tokens of thanks.\n"
     line = b"The monkey wrote it on the keyboard.\n"
-    assert _kept_as_sent(zip_of({"book.md": line * 100000, "notes.md": notes}),
-                         "application/zip", deny)
-    for text in _sent(zip_of({"book.md": line * 150000, "notes.md": notes}),
-                      "application/zip", deny):
+    assert kept_as_sent(zip_of({"book.md": line * 100000, "notes.md": notes}),
+                        "application/zip", deny)
+    for text in bodies_logged(zip_of({"book.md": line * 150000, "notes.md": notes}),
+                              "application/zip", deny):
         assert text == "[REDACTED]"
 
 
@@ -112,7 +112,7 @@ def test_an_env_compressed_with_bzip2_or_lzma_is_hidden(method: int) -> None:
     # review121's bug, the .env goes out in clear at either size.)
     body = zip_of({"README.md": b"# Notes\n\nThe monkey presses a key.\n" * 40,
                    "app.log": LOG[:1 << 20], "creds.env": ENV}, method)
-    for text in _sent(body, "application/zip"):
+    for text in bodies_logged(body, "application/zip"):
         assert text == "[REDACTED]"
 
 
@@ -123,11 +123,11 @@ def test_guard_a_bzip2_or_lzma_zip_of_prose_is_kept_and_bombs_are_bounded(
     body = zip_of({"notes.md": notes, "zeros.bin": bytes(16 << 20)}, method)
     # (A bomb's entry past the bound: hidden unread since hostile33; prose alone kept.)
     assert inflated_entries(body) is None
-    for text in _sent(body, "application/zip", Redactor(["key", "token", "password"])):
+    for text in bodies_logged(body, "application/zip", Redactor(["key", "token", "password"])):
         assert text == "[REDACTED]"
     inflation_budget.BUDGET.refill()  # (the bomb read three times spent it)
-    assert _kept_as_sent(zip_of({"notes.md": notes}, method), "application/zip",
-                         Redactor(["key", "token", "password"]))
+    assert kept_as_sent(zip_of({"notes.md": notes}, method), "application/zip",
+                        Redactor(["key", "token", "password"]))
     broken = bytearray(body)
     broken[60:90] = b"\xff" * 30
     inflated_entries(bytes(broken))  # (no raise)
@@ -155,7 +155,7 @@ def walked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_a_mib_of_opcodes_is_walked_to_a_bound(walked: list[int]) -> None:
-    for text in _sent(MARKS, None):
+    for text in bodies_logged(MARKS, None):
         assert text.startswith("[REDACTED")
     assert 0 < walked[0] <= 2 * MOST_OPS
 
@@ -165,7 +165,7 @@ def test_a_pickle_past_the_bound_has_its_later_keys_read() -> None:
     text = pickle.dumps(data, 0).decode("latin-1")
     assert pickle_keyed(DENY, text)
     assert pickle_keyed(DENY, text.replace("password", "pass_word")) is False
-    for sent in _sent(text.encode("latin-1"), "application/octet-stream"):
+    for sent in bodies_logged(text.encode("latin-1"), "application/octet-stream"):
         assert SECRET not in sent
 
 
@@ -191,14 +191,14 @@ def test_a_yaml_key_through_a_tag_or_an_alias_has_its_value_hidden(shape: str) -
 
     body = YAML_KEYS[shape]
     assert SECRET in json.dumps(yaml.safe_load(body))  # (PyYAML reads the pair)
-    for text in _sent(body.encode(), "application/yaml"):
+    for text in bodies_logged(body.encode(), "application/yaml"):
         assert SECRET not in text
         assert "REDACTED" in text
 
 
 def test_guard_an_alias_of_another_anchor_is_kept() -> None:
     body = b"name: &k username\n*k : ada\nnote: &n the password is rotated\n*n : x\n"
-    assert _kept_as_sent(body, "application/yaml")
+    assert kept_as_sent(body, "application/yaml")
 
 
 def _bzip2_env() -> bytes:

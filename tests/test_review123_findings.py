@@ -34,9 +34,9 @@ from tests.support.fake_api import Collector, Reply
 from tests.support.flask_echo import body_texts, logged_echo
 from tests.support.polling import wait_until
 from tests.support.processes import LINE_WAIT
+from tests.support.sent_bodies import bodies_logged, kept_as_sent
 from tests.support.uwsgi_run import NO_UWSGI, uwsgi
 from tests.support.zip_bodies import nested_zip, zip_of
-from tests.test_hostile29_findings import _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV, _hidden
 
 PROSE = b"The monkey presses a key on the keyboard.\n" * 50
@@ -58,9 +58,9 @@ def test_a_zip_nested_past_the_depth_read_is_hidden(depth: int) -> None:
 def test_guard_nested_zips_of_stored_entries_are_read_as_ever() -> None:
     # (Nothing compressed three deep: its bytes are read as they are, kept.)
     body = nested_zip(zip_of({"notes.md": PROSE}, zipfile.ZIP_STORED), 3, zipfile.ZIP_STORED)
-    assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
-    assert _kept_as_sent(nested_zip(zip_of({"notes.md": PROSE}), 1), "application/zip",
-                         Redactor(["key", "password"]))
+    assert kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+    assert kept_as_sent(nested_zip(zip_of({"notes.md": PROSE}), 1), "application/zip",
+                        Redactor(["key", "password"]))
 
 
 def test_guard_a_docx_in_a_zip_is_read_and_kept_one_deeper_is_hidden() -> None:
@@ -69,8 +69,8 @@ def test_guard_a_docx_in_a_zip_is_read_and_kept_one_deeper_is_hidden() -> None:
     docx = zip_of({"[Content_Types].xml": b"<Types/>",
                  "word/document.xml": b"<w:document><w:t>" + PROSE + b"</w:t></w:document>"})
     deny = Redactor(["password", "secret"])
-    assert _kept_as_sent(docx, "application/zip", deny)
-    assert _kept_as_sent(zip_of({"report.docx": docx}), "application/zip", deny)
+    assert kept_as_sent(docx, "application/zip", deny)
+    assert kept_as_sent(zip_of({"report.docx": docx}), "application/zip", deny)
     assert _hidden(zip_of({"a.zip": zip_of({"report.docx": docx})}), "application/zip")
 
 
@@ -103,7 +103,7 @@ def test_guard_compressed_prose_in_a_zip_is_kept() -> None:
     for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         body = zip_of({"a.gz.gz": gzip.compress(gzip.compress(PROSE)),
                      "b.z": zlib.compress(PROSE)}, method)
-        assert _kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
+        assert kept_as_sent(body, "application/zip", Redactor(["key", "password"]))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -114,7 +114,7 @@ def test_any_bytes_in_a_compressed_entry_or_a_nested_zip_are_read_without_raisin
     for body in (COMPRESSED[shape], THROUGH["three-deep"]):
         changed = bytearray(body)
         changed[at:at + len(noise)] = noise
-        _sent(bytes(changed), "application/zip")
+        bodies_logged(bytes(changed), "application/zip")
 
 
 # Through a real Flask app and the collector ------------------------------------------

@@ -29,8 +29,8 @@ from readme_metrics.har import inflation_budget
 from readme_metrics.har.bodies import post_data
 from tests.support.fake_api import Collector
 from tests.support.flask_echo import logged_echo
+from tests.support.sent_bodies import DENY, SECRET, bodies_logged, body_head, kept_as_sent
 from tests.support.zip_bodies import zip_of as _zip
-from tests.test_hostile29_findings import DENY, SECRET, _head, _kept_as_sent, _sent
 from tests.test_hostile31_findings import ENV
 
 #: A bzip2 bomb: 4 MiB less 100 bytes of zeros (under the bound: read to its end, and
@@ -61,7 +61,7 @@ def test_base64_archives_in_json_take_from_the_inflation_budget() -> None:
     assert len(BOMB) < 100
     body = json.dumps({"files": [BOMB] * MANY}).encode()
     before = _refused()
-    record = post_data(body, len(body), _head("application/json"), DENY, 1 << 22)
+    record = post_data(body, len(body), body_head("application/json"), DENY, 1 << 22)
     files = json.loads(record["text"])["files"]
     # (Read while the budget held anything, then hidden unread: before, all 40 were
     # decoded to 4 MiB each, unbudgeted.)
@@ -77,13 +77,13 @@ def test_multipart_files_compressed_take_from_the_inflation_budget() -> None:
         b"Content-Type: application/octet-stream\r\n\r\n" % (at, at) + blob + b"\r\n"
         for at in range(MANY)) + b"--XyZ--\r\n"
     before = _refused()
-    post_data(body, len(body), _head("multipart/form-data; boundary=XyZ"), DENY, 1 << 22)
+    post_data(body, len(body), body_head("multipart/form-data; boundary=XyZ"), DENY, 1 << 22)
     assert _refused() > before
 
 
 def test_guard_with_a_full_budget_an_archive_of_prose_is_kept() -> None:
     prose = base64.b64encode(bz2.compress(b"The monkey presses a key.\n" * 40)).decode()
-    assert _kept_as_sent(json.dumps({"file": prose}).encode(), "application/json", DENY)
+    assert kept_as_sent(json.dumps({"file": prose}).encode(), "application/json", DENY)
 
 
 def test_guard_with_the_budget_spent_an_archive_in_json_is_hidden() -> None:
@@ -91,7 +91,7 @@ def test_guard_with_the_budget_spent_an_archive_in_json_is_hidden() -> None:
     try:
         body = json.dumps({"name": "backup", "file": base64.b64encode(
             bz2.compress(ENV)).decode()}).encode()
-        for text in _sent(body, "application/json"):
+        for text in bodies_logged(body, "application/json"):
             document = json.loads(text)
             assert document["name"] == "backup"
             assert document["file"].startswith("[REDACTED")
@@ -119,7 +119,7 @@ NESTED = {
 
 @pytest.mark.parametrize("shape", NESTED)
 def test_an_archive_in_json_in_a_json_string_is_hidden(shape: str) -> None:
-    for text in _sent(json.dumps(NESTED[shape]).encode(), "application/json"):
+    for text in bodies_logged(json.dumps(NESTED[shape]).encode(), "application/json"):
         assert ZIPPED not in text.replace("\\/", "/")
         assert json.loads(text)["name"] == "backup"
         assert "REDACTED" in text
@@ -127,7 +127,7 @@ def test_an_archive_in_json_in_a_json_string_is_hidden(shape: str) -> None:
 
 def test_guard_json_in_a_json_string_of_other_strings_is_kept() -> None:
     body = json.dumps({"o": json.dumps({"f": "H4sI is gzip's magic", "n": 1})}).encode()
-    assert _kept_as_sent(body, "application/json", DENY)
+    assert kept_as_sent(body, "application/json", DENY)
 
 
 def test_through_a_flask_app_and_the_collector_json_in_json(collector: Collector) -> None:
@@ -141,7 +141,7 @@ def test_through_a_flask_app_and_the_collector_json_in_json(collector: Collector
 @pytest.mark.parametrize("start", ["DATA:application/zip;BASE64,", "Data:;Base64,"])
 def test_a_data_url_in_any_case_is_read(start: str) -> None:
     body = json.dumps({"name": "backup", "file": start + ZIPPED}).encode()
-    for text in _sent(body, "application/json"):
+    for text in bodies_logged(body, "application/json"):
         assert json.loads(text)["file"].startswith("[REDACTED")
 
 

@@ -152,7 +152,7 @@ def test_an_archive_inside_an_archive_as_base64_is_read(name: str, place: str) -
     from readme_metrics.har import inflation_budget
     from readme_metrics.har.bodies import post_data
     from readme_metrics.har.redaction import Redactor
-    from tests.test_hostile29_findings import _head
+    from tests.support.sent_bodies import body_head
 
     inflation_budget.BUDGET.refill()
     data = _nested_bodies()[name]
@@ -160,7 +160,7 @@ def test_an_archive_inside_an_archive_as_base64_is_read(name: str, place: str) -
         body, mime = json.dumps({"file": b64encode(data).decode()}).encode(), "application/json"
     else:
         body, mime = data, "application/octet-stream"
-    record = post_data(body, len(body), _head(mime), Redactor(["password"]), 1 << 22)
+    record = post_data(body, len(body), body_head(mime), Redactor(["password"]), 1 << 22)
     assert "REDACTED" in record.get("text", ""), record
 
 

@@ -142,13 +142,13 @@ _LINKS = {
 @pytest.mark.parametrize("spelling", ["zip", "gzip", "bzip2"])
 @pytest.mark.parametrize("shape", _LINKS)
 def test_an_archive_percent_encoded_in_a_link_is_hidden(shape: str, spelling: str) -> None:
-    from tests.test_hostile29_findings import _sent
+    from tests.support.sent_bodies import bodies_logged
     from tests.test_hostile35_findings import SPELLINGS, _decodable
 
     written = quote(SPELLINGS[spelling], safe="")
     assert "%2F" in written or "%2B" in written
     mime, shaped = _LINKS[shape]
-    for text in _sent(shaped(written).encode(), mime):
+    for text in bodies_logged(shaped(written).encode(), mime):
         assert not _decodable({"text": text}), text
         if shape.startswith("json"):
             assert json.loads(text)["name"] == "backup"
@@ -169,11 +169,11 @@ def test_through_a_flask_app_and_the_collector_a_link_in_json(collector: Collect
 
 @pytest.mark.parametrize("kept", ["png", "random", "prose-zip", "words"])
 def test_guard_ordinary_base64_percent_encoded_is_kept(kept: str) -> None:
-    from tests.test_hostile29_findings import _sent
+    from tests.support.sent_bodies import bodies_logged
     from tests.test_hostile35_findings import KEPT
 
     body = f"see https://files.test/?f={quote(KEPT[kept], safe='')} ok"
-    for text in _sent(body.encode(), "text/plain"):
+    for text in bodies_logged(body.encode(), "text/plain"):
         assert text == body
 
 

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.base64_runs import archives_hidden
 from readme_metrics.har.redaction import Redactor
+from tests.support.sent_bodies import bodies_logged
 from tests.support.zip_bodies import entry
-from tests.test_hostile29_findings import _sent
 from tests.test_hostile31_findings import ENV
 from tests.test_hostile38_findings import _every_place_hides
 
@@ -63,7 +63,7 @@ def _wrapped(data: bytes, width: int, sep: str = "\n") -> tuple[str, list[str]]:
 
 def _lines_sent(lines: list[str], body: str, mime: str) -> list[str]:
     """The lines of the block (but its last, a few characters) found in what was sent."""
-    sent = "".join(_sent(body.encode(), mime))
+    sent = "".join(bodies_logged(body.encode(), mime))
     return [line for line in lines[:-1] if line in sent]
 
 
@@ -90,7 +90,7 @@ def test_an_archive_wrapped_at_any_width_is_hidden(width: int, archive: str) -> 
 def test_guard_a_zip_of_prose_wrapped_so_is_kept(width: int) -> None:
     block, _ = _wrapped(_stored_zip({"notes.md": PROSE}), width)
     body = f"backup:\n{block}\nThanks, Ada.\n"
-    assert _sent(body.encode(), "text/plain") == [body, body]
+    assert bodies_logged(body.encode(), "text/plain") == [body, body]
 
 
 @settings(max_examples=150, deadline=None,
@@ -141,10 +141,10 @@ def test_a_zlib_streams_base64_after_a_prefix(shape: str, level: int) -> None:
                                   "my_eNameOfSomething_long"])
 def test_guard_identifiers_with_ej_are_kept(word: str) -> None:
     body = f"name: {word}\n"
-    assert _sent(body.encode(), "text/plain") == [body, body]
+    assert bodies_logged(body.encode(), "text/plain") == [body, body]
     inflation_budget.BUDGET.refill()
-    assert _sent(base64.b64encode(zlib.compress(PROSE)).decode().join(["k_", "\n"]).encode(),
-                 "text/plain")[0].startswith("k_eJ")
+    encoded = base64.b64encode(zlib.compress(PROSE)).decode().join(["k_", "\n"]).encode()
+    assert bodies_logged(encoded, "text/plain")[0].startswith("k_eJ")
 
 
 # 3. HTML's character references for "+", "/", "=" --------------------------------------
@@ -167,7 +167,7 @@ def test_an_archive_with_html_character_references(encoder: str, archive: str) -
     written = "".join(REFERENCES[encoder].get(character, character) for character in text)
     for mime in ("text/html", "application/xml", "text/plain"):
         body = f"<p>Your backup: <code>{written}</code></p>"
-        sent = "".join(_sent(body.encode(), mime))
+        sent = "".join(bodies_logged(body.encode(), mime))
         pieces = [piece for piece in written.replace("&", "\n&").replace(";", ";\n").split()
                   if len(piece) >= 8 and not piece.startswith("&")]
         assert [piece for piece in pieces if piece in sent] == [], mime
@@ -176,7 +176,7 @@ def test_an_archive_with_html_character_references(encoder: str, archive: str) -
 def test_guard_html_of_prose_zipped_with_references_is_kept() -> None:
     text = base64.b64encode(_stored_zip({"notes.md": PROSE})).decode()
     body = "<p>" + text.replace("/", "&#x2F;").replace("+", "&#43;") + " &amp; more</p>"
-    assert _sent(body.encode(), "text/html") == [body, body]
+    assert bodies_logged(body.encode(), "text/html") == [body, body]
 
 
 # 4. a run of escapes: the regex's memory -----------------------------------------------

@@ -21,8 +21,8 @@ import yaml
 
 from readme_metrics.har import inflation_budget
 from readme_metrics.har.redaction import Redactor
+from tests.support.sent_bodies import bodies_logged
 from tests.support.zip_bodies import zip_of
-from tests.test_hostile29_findings import _sent
 from tests.test_hostile31_findings import ENV
 
 DENY = Redactor(["password"])
@@ -78,7 +78,7 @@ def test_a_yaml_double_quoted_archive_over_escaped_breaks_is_hidden(kind: str,
     read = _loaded(body)["file"]
     assert (read if isinstance(read, bytes) else base64.b64decode(read)) == data
     for mime in (YAML, "text/plain"):
-        for sent in _sent(body.encode(), mime):
+        for sent in bodies_logged(body.encode(), mime):
             assert _lines_sent(data, sent) == [], sent
             assert "REDACTED" in sent
             if mime == YAML and "!!binary" not in body:
@@ -118,7 +118,7 @@ def test_an_alias_of_an_anchored_denied_key_is_a_denied_key(body: str) -> None:
     """``&k password: 1`` puts ``k`` on the key: ``*k : s`` is a ``password`` key, its
     value went out as sent (review121 read ``k: &k password`` only, a value)."""
     assert S in repr(_denied_values(_loaded(body)))
-    for sent in _sent(body.encode(), YAML):
+    for sent in bodies_logged(body.encode(), YAML):
         assert S not in sent, sent
         assert S not in repr(_denied_values(_loaded(sent))), sent
 

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from readme_metrics.har.redaction import Redactor
 from tests.support.leaks import strings
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.work_count import text_work
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 DENY = Redactor(["password", "private_key"])
 YAML = "application/yaml"
@@ -58,7 +58,7 @@ FLOW_LEAKS = {
 def test_a_dot_env_pair_in_a_flow_collection_or_a_yaml_escape_is_hidden(case: str) -> None:
     body = FLOW_LEAKS[case]
     assert any(SECRET in s for s in strings(yaml.safe_load(body)))  # (it holds one)
-    for text in _sent(body.encode(), YAML, DENY):
+    for text in bodies_logged(body.encode(), YAML, DENY):
         assert SECRET not in text, text
         assert "REDACTED" in text, text
         sent = strings(yaml.safe_load(text))  # (still YAML)
@@ -70,7 +70,7 @@ def test_a_dot_env_pair_in_a_flow_collection_or_a_yaml_escape_is_hidden(case: st
 
 def test_the_flow_lists_other_members_are_kept_as_written() -> None:
     body = f"environment: [USER=ada, PASSWORD={SECRET}, HOST=db]  # the db\n"
-    [text, _] = _sent(body.encode(), YAML, DENY)
+    [text, _] = bodies_logged(body.encode(), YAML, DENY)
     assert text.startswith("environment: [USER=ada, "), text
     assert text.endswith(", HOST=db]  # the db\n"), text
     # (The shape merged with hostile45's: the member's pair kept, its value hidden,
@@ -82,7 +82,7 @@ def test_the_flow_lists_other_members_are_kept_as_written() -> None:
 
 def test_a_yaml_escape_is_read_as_yaml_reads_it() -> None:
     """The pair's value hidden, the scalar's other lines kept (not the scalar whole)."""
-    [text, _] = _sent(FLOW_LEAKS["double-x0a"].encode(), YAML, DENY)
+    [text, _] = bodies_logged(FLOW_LEAKS["double-x0a"].encode(), YAML, DENY)
     value = yaml.safe_load(text)["env"]
     assert SECRET not in value, text
     assert value.startswith("USER=ada\nPASSWORD=") and value.endswith("\nHOST=db"), text
@@ -99,7 +99,7 @@ KEPT = {
 
 @pytest.mark.parametrize("case", KEPT)
 def test_flow_collections_with_no_denied_pair_are_kept(case: str) -> None:
-    assert _kept_as_sent(KEPT[case].encode(), YAML, DENY)
+    assert kept_as_sent(KEPT[case].encode(), YAML, DENY)
 
 
 def test_many_flow_collections_cost_linear_work() -> None:
@@ -145,7 +145,7 @@ def test_any_pair_in_a_flow_collection_is_hidden_the_others_kept(
     values = list(members.values()) if shape == "map" else members
     if f"PASSWORD={secret}" not in values:
         return  # (another reading: a comment, a plain scalar's folded blanks)
-    for text in _sent(body.encode(), YAML, DENY):
+    for text in bodies_logged(body.encode(), YAML, DENY):
         assert secret not in text, text
         loaded = yaml.safe_load(text)["env"]
         sent = list(loaded.values()) if shape == "map" else loaded
@@ -175,8 +175,8 @@ def test_guard_prose_in_those_marks_is_kept() -> None:
 
     for value in [_grouped(_b64(PROSE_ZIP), mark) for mark in MORE_MARKS] + [
             "H4sI!this!that!them", "UEsD#is#what#zips#start", "eJ*zlib*eA~eF@KLUv^Qlpo"]:
-        assert _kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
-        assert _kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
+        assert kept_as_sent(f"note: {value}\n".encode(), "text/plain"), value
+        assert kept_as_sent(json.dumps({"f": value}).encode(), "application/json"), value
         assert _form_kept(value), value
 
 

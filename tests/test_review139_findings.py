@@ -19,8 +19,8 @@ import pytest
 
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.redaction_mentions import mentions_key
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 from tests.support.work_count import calls
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
 
 DENY = Redactor(["password"])
 
@@ -49,7 +49,7 @@ def test_a_lone_surrogates_escape_in_a_name_is_still_found(name: str) -> None:
     """Passed before (the probe took every surrogate escape) and after."""
     body = f'{{"{name}": "{SECRET}", "user": "ada"}}'.encode()
     assert mentions_key(DENY, body.decode())
-    for text in _sent(body, "application/json", DENY):
+    for text in bodies_logged(body, "application/json", DENY):
         assert SECRET not in text and "REDACTED" in text, text
 
 
@@ -64,4 +64,4 @@ def test_a_lone_surrogate_a_level_down_is_still_found() -> None:
 def test_guard_a_pair_in_a_name_is_its_character() -> None:
     """As hostile49's guard: ``\\ud83d\\ude00password_hint`` is another name."""
     body = b'{"\\ud83d\\ude00password_hint": "kept", "text": "\\ud83d\\ude00"}'
-    assert _kept_as_sent(body, "application/json", DENY)
+    assert kept_as_sent(body, "application/json", DENY)

@@ -26,7 +26,7 @@ import pytest
 
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.yaml_lines import names_a_pair
-from tests.test_hostile29_findings import SECRET, _kept_as_sent, _sent
+from tests.support.sent_bodies import SECRET, bodies_logged, kept_as_sent
 
 DENY = Redactor(["password"])
 
@@ -96,7 +96,7 @@ def test_the_pair_lines_read_as_before(line: str, pair: bool) -> None:
     f"{'- ' * 64}\n- - password: {SECRET}\nuser: ada\n",
 ])
 def test_a_denied_pair_after_such_a_line_is_still_hidden(body: str) -> None:
-    for text in _sent(body.encode(), "text/plain", DENY):
+    for text in bodies_logged(body.encode(), "text/plain", DENY):
         assert SECRET not in text and "user: ada" in text, text
 
 
@@ -106,7 +106,7 @@ def test_a_denied_pair_after_such_a_line_is_still_hidden(body: str) -> None:
     "contact a@b or ada@example.com / see docs\n",
 ])
 def test_prose_naming_a_password_is_kept(body: str) -> None:
-    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+    assert kept_as_sent(body.encode(), "text/plain", DENY)
 
 
 # 2. A properties file with one escaped line: its plain lines ------------------------------
@@ -126,7 +126,7 @@ MIXED = {
 def test_a_properties_files_plain_lines_next_to_an_escaped_one_are_read(
         case: str, mime: str) -> None:
     """Failed before: 9 of 9; pass now."""
-    for text in _sent(MIXED[case].encode(), mime, DENY):
+    for text in bodies_logged(MIXED[case].encode(), mime, DENY):
         assert SECRET not in text and "user=ada" in text, text
 
 
@@ -136,7 +136,7 @@ def test_a_properties_files_plain_lines_next_to_an_escaped_one_are_read(
     "a\\b=c\npassword\n",                       # (a key alone: nothing to hide)
 ])
 def test_prose_next_to_a_backslash_is_kept(body: str) -> None:
-    assert _kept_as_sent(body.encode(), "text/plain", DENY)
+    assert kept_as_sent(body.encode(), "text/plain", DENY)
 
 
 def test_the_plain_lines_pass_is_linear() -> None:

@@ -108,12 +108,13 @@ def test_tls13_a_rest_short_of_the_length_then_close_notify(
 def test_a_word_holding_a_secrets_name_in_braces_is_hidden(password: str) -> None:
     from urllib.parse import quote
 
-    from tests.test_hostile54_findings import _body, _query
+    from tests.support.logged_urls import denied_bodies, query_quoted
     from tests.test_hostile59_findings import FORM, _headers
 
     url = f"https://ada:{password}@host/p"
-    logged = _body(f"see {url} now", "text/plain") + _headers("Referer", url)
-    logged += _body('{"u": "' + url + '"}', "application/json")
-    logged += _body("a=1&u=" + quote(url, safe=""), FORM) + list(_query(quote(url, safe="")))
+    logged = denied_bodies(f"see {url} now", "text/plain") + _headers("Referer", url)
+    logged += denied_bodies('{"u": "' + url + '"}', "application/json")
+    logged += denied_bodies("a=1&u=" + quote(url, safe=""), FORM)
+    logged += list(query_quoted(quote(url, safe="")))
     bare = password.strip("<>{}$")
     assert [text for text in logged if bare in text] == [], logged

@@ -29,8 +29,8 @@ from readme_metrics.har.header_reading import MOST_READ
 from readme_metrics.har.redaction import Redactor
 from readme_metrics.har.userinfo_starts import MOST_FOUND
 from tests.support.exchanges import make_exchange
+from tests.support.logged_urls import repeated
 from tests.support.work_count import calls
-from tests.test_hostile60_findings import _repeated
 from tests.test_hostile61_findings import SECRET, SPELLINGS, URL, _escaped
 
 DENY = Redactor(denylist=["password"])
@@ -62,7 +62,7 @@ def test_a_logs_headers_cost_few_calls_a_kib(unit: str, name: str, lists: str) -
     """100 values of 8,000 characters of each worst case. Calls a KiB before: 2,882 to
     5,763 encoded, 428 to 857 escaped (Link's targets 2,882 and 429); now 6 to 61. The
     bound is 150, the bodies' (hostile60, hostile61). Failed before: 24 of 24."""
-    value = _repeated(unit, FIELD)
+    value = repeated(unit, FIELD)
     if name == "Link":
         value = f"<{value[:FIELD - 2]}>"
     redactor = DENY if lists == "deny" else None
@@ -79,7 +79,7 @@ def test_past_the_budget_no_password_is_sent(spelling: str, lists: str) -> None:
     """A URL header's and an authority header's password after the budget is spent:
     hidden whole (fail closed). Failed before: 8 of 8 on the whole value (each value
     read, slowly: its password hidden, the rest kept)."""
-    filler = _repeated("h%3A%2F%2Fx%40", FIELD)
+    filler = repeated("h%3A%2F%2Fx%40", FIELD)
     fields = [("Referer", filler)] * (MOST_READ // FIELD + 1)
     fields += [("Referer", SPELLINGS[spelling]), ("X-Forwarded-Host", quote(URL, safe=""))]
     logged = _values(fields, DENY if lists == "deny" else None)

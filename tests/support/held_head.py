@@ -5,9 +5,8 @@ tests/test_delivery86_honest_lines.py).
 ``head_then_held``: a stand-in Metrics API on 127.0.0.1 that answers each POST's status
 line and headers at once and holds the answer's body: the API's verdict is in while the
 close's deadline comes. A raw socket server: the collector of :mod:`tests.support.fake_api`
-sends an answer whole or not at all. ``paused_with_a_retry_waiting``: a 401's pause
-as a retry waits (delivery85 and delivery86 each check a side of it; delivery86 imported
-it from delivery85's test module before flaky63).
+sends an answer whole or not at all. (``paused_with_a_retry_waiting``, here from flaky63
+to house57, is in :mod:`tests.support.paused_retry`.)
 """
 
 from __future__ import annotations
@@ -21,9 +20,7 @@ from typing import Any, Callable
 import pytest
 
 from readme_metrics.delivery import Delivery
-from tests.support.delivery import MakeDelivery, item, posting
-from tests.support.fake_api import Collector, Reply
-from tests.support.polling import wait_until
+from tests.support.delivery import MakeDelivery, posting
 from tests.support.processes import LINE_WAIT
 
 
@@ -98,17 +95,3 @@ def closed_as_the_head_came(make_delivery: MakeDelivery, url: str, direct: bool,
     delivery.close()
     return delivery
 
-
-def paused_with_a_retry_waiting(make_delivery: MakeDelivery,
-                                collector: Collector) -> Delivery:
-    """Log ``a``'s POST read in full and closed unanswered, its retry due in 30 s; log
-    ``b``'s POST answered 401: the pause drops both. The Delivery, once it did."""
-    collector.replies.extend([Reply(drop=True), Reply(status=401)])
-    delivery = make_delivery(collector.url, buffer_length=1, backoff_base=30.0,
-                             backoff_cap=30.0)
-    assert delivery.submit(item("a"))
-    queue = delivery._batcher.queue
-    wait_until(lambda: bool(queue.retries), timeout=LINE_WAIT)
-    assert delivery.submit(item("b"))
-    wait_until(lambda: delivery.stats["dropped"] == 2, timeout=LINE_WAIT)
-    return delivery

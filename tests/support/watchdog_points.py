@@ -1,7 +1,8 @@
 """Held points in delivery's watchdog and close, for the tests that force an order at a
 POST's cut, its first verdict or the close's end (tests/test_delivery33_findings.py,
-tests/test_delivery34_findings.py): ``watchdog.cut`` recorded, a call run before the
-first verdict is told, the close's end held until the sender acted on its POST."""
+tests/test_delivery34_findings.py, tests/test_delivery86_settle_bound.py): ``watchdog.cut``
+recorded, a call run before the first verdict is told, the close's end held until the
+sender acted on its POST, a sender's outcome held past its POST."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-from readme_metrics.delivery import watchdog, watchdog_thread
+from readme_metrics.delivery import Delivery, watchdog, watchdog_thread
 from readme_metrics.delivery.batcher import Batcher
 
 #: A guard against a hang, not a synchronisation: every wait on these points is ended
@@ -126,3 +127,18 @@ def senders_settle_once_the_close_waits(monkeypatch: pytest.MonkeyPatch, batcher
     for name in ("settle", "cut_at_close"):
         monkeypatch.setattr(batcher, name, held(getattr(batcher, name)))
     return waits
+
+
+def held_after_the_post(delivery: Delivery, go: threading.Event,
+                        entered: threading.Event) -> None:
+    """The sender's POST goes as usual; its outcome is acted on only once ``go``."""
+    sender = delivery._attempt._sender
+    real = sender.post
+
+    def post(*args: Any, **kwargs: Any) -> Any:
+        outcome = real(*args, **kwargs)
+        entered.set()
+        go.wait(GUARD)
+        return outcome
+
+    sender.post = post  # type: ignore[method-assign]
