@@ -8,6 +8,7 @@ import time
 from typing import Any, Callable, Optional
 
 import sustained_watch  # (benchmarks/sustained_watch.py: bench.py puts its folder first)
+
 from benchlib.collectors import SlowCollector
 from benchlib.processes import log, rss_mb
 from benchlib.workload import environ_for, get_app, wrap
