@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from itertools import compress, repeat
 from operator import and_, is_not, or_
-from typing import Optional
+from typing import Callable, Optional
 
 from readme_metrics._lazy_re import lazy_compile
 
@@ -137,19 +137,39 @@ def spelled(text: str, percent: bool) -> Optional[str]:
 
     The text is split at its escapes in C, each distinct escape read once, and the
     pieces joined back in C: the Python work grows with the distinct escapes, not with
-    the escapes (a MiB of one repeated: one read)."""
+    the escapes (a MiB of one repeated: one read). It is read in pieces of
+    :data:`_PIECE` characters or so, each cut before a ``\\``, ``&`` or ``%`` (no escape
+    holds one past its first character, so none is cut), the split's list of a piece
+    at a time in memory (a MiB of ``\\x70`` split at once: 24 MiB at its peak)."""
     percent = percent and "%" in text
     if not (percent or "\\" in text or "&" in text):
         return None
-    pieces = (_SPLIT if percent else _SPLIT_NOT_PERCENT).split(text)
+    split = (_SPLIT if percent else _SPLIT_NOT_PERCENT).split
+    read, start = [], 0
+    while start < len(text):
+        cut = _ESCAPE_START.search(text, start + _PIECE)
+        end = len(text) if cut is None else cut.start()
+        read.append(_read(text[start:end] if start or end < len(text) else text, split,
+                          percent))
+        start = end
+    reading = "".join(read)
+    return None if reading == text else reading
+
+
+#: The characters of a text read at once, about (see :func:`spelled`).
+_PIECE = 1 << 15
+_ESCAPE_START = lazy_compile(r"[\\&%]")
+
+
+def _read(text: str, split: Callable[[str], list[str]], percent: bool) -> str:
+    """``text`` (a piece of one) with its escapes read, ``split`` at them."""
+    pieces = split(text)
     if len(pieces) == 1:
-        return None
+        return text
     escapes = pieces[1::2]
     characters = _characters(list(dict.fromkeys(escapes)))
     if characters is None:  # (never: read one by one as before)
-        reading = (_ESCAPE if percent else _NOT_PERCENT).sub(
+        return (_ESCAPE if percent else _NOT_PERCENT).sub(
             lambda escape: _character(escape.groups()) or escape.group(), text)
-    else:
-        pieces[1::2] = map(characters.get, escapes, escapes)
-        reading = "".join(pieces)
-    return None if reading == text else reading
+    pieces[1::2] = map(characters.get, escapes, escapes)
+    return "".join(pieces)
