@@ -110,7 +110,8 @@ def test_the_escapes_read_as_the_old_reading_did(text: str, percent: bool) -> No
     pytest.param("pass&#119;or\\x64 ", id="near-name"),
 ])
 def test_a_text_of_escapes_costs_no_call_each(unit: str) -> None:
-    """256 KiB of one escape repeated: a few calls for each 32 KiB piece (1,100 to 2,400 a KiB before)."""
+    """256 KiB of one escape repeated: a few calls for each 32 KiB piece (1,100 to 2,400
+    a KiB before)."""
     assert text_calls_per_kib(lambda text: spelled(text, True), unit) <= 4
 
 
