@@ -47,7 +47,30 @@ def _userinfo_hidden(cookies: str, left: list[int]) -> str:
     holding ``\\u0040`` or ``%2540`` went in clear (hostile63). ``left``: one log's
     Set-Cookie values read as texts within one budget (:func:`.header_reading.hidden_within`:
     each read with a cap of its own, 100 values cost ~3,000 calls a KiB; hostile64)."""
-    return hidden_within(cookies, left) if may_hold_at(cookies) else cookies
+    return hidden_within(cookies, left, past=_past_budget) if may_hold_at(cookies) else (
+        cookies)
+
+
+def _past_budget(header: str) -> str:
+    """A Set-Cookie ``header`` past one log's budget, unread: its value hidden,
+    ``[REDACTED n]``, its name and attributes kept but those that may hold a URL's ``@``
+    (:func:`.text_userinfo.may_hold_at`: an attribute's value hidden, a name whole).
+    Hidden whole till hostile66, its cookie lost its name, path, expires and flags."""
+    first, *attributes = header.split(";")
+    name, equals, value = first.partition("=")
+    name = (redacted(name.strip()) if may_hold_at(name) else name) + "=" if equals else ""
+    return ";".join([name + redacted((value if equals else first).strip())] + [
+        attribute if not may_hold_at(attribute) else _hidden_attribute(attribute)
+        for attribute in attributes])
+
+
+def _hidden_attribute(attribute: str) -> str:
+    """A Set-Cookie attribute that may hold a URL's ``@``: its value hidden (``Path=
+    [REDACTED n]``, no path a client keeps), or whole when its name holds the ``@``."""
+    attr, equals, value = attribute.partition("=")
+    if not equals or may_hold_at(attr):
+        return redacted(attribute.strip())
+    return attr + "=" + redacted(value.strip())
 
 
 def _request_cookie_value(name: str, value: str, redactor: Redactor) -> str:

@@ -28,17 +28,20 @@ MOST_READ = 16 * 1024
 
 
 def hidden_within(value: str, left: list[int],
-                  read: Callable[[str], str] = userinfo_hidden_in) -> str:
+                  read: Callable[[str], str] = userinfo_hidden_in,
+                  past: Callable[[str], str] = redacted) -> str:
     """``value`` read as a text (``read``: :func:`.text_userinfo.userinfo_hidden_in`),
     counted against ``left`` (a one-item list, ``[MOST_READ]`` for one log's headers) if
-    a reader may find a URL in it; hidden whole, ``[REDACTED n]``, once that is spent."""
+    a reader may find a URL in it; hidden whole, ``[REDACTED n]``, once that is spent
+    (or as ``past`` hides it: a Set-Cookie's value alone, :mod:`.cookies`)."""
     if may_hold_at(value) and (
             ":" in value or "3A" in value or "3a" in value):  # (a scheme's "://")
-        return read_within(value, left, read)
+        return read_within(value, left, read, past)
     return read(value)
 
 
-def read_within(value: str, left: list[int], read: Callable[[str], str]) -> str:
+def read_within(value: str, left: list[int], read: Callable[[str], str],
+                past: Callable[[str], str] = redacted) -> str:
     """``read(value)`` counted against ``left`` as :func:`hidden_within` counts a text;
     ``value`` hidden whole, ``[REDACTED n]``, once that is spent. An authority header's
     userinfos (:func:`.header_urls.masked_authority`: a call or more for each ``@``; 100
@@ -46,6 +49,6 @@ def read_within(value: str, left: list[int], read: Callable[[str], str]) -> str:
     of ``@`` ~0.4 s of CPU; hostile64) read within one log's budget so."""
     if len(value) > left[0]:
         left[0] = 0
-        return redacted(value)
+        return past(value)
     left[0] -= len(value)
     return read(value)

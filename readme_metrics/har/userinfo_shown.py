@@ -96,11 +96,15 @@ def hidden_user(user: str, encoded: bool = False) -> str:
     ``encoded`` (a query value's ``https%3A%2F%2F%2541dmin%40h`` is the URL
     ``https://%41dmin@h``, whose user is ``Admin``; a header's ``https://%2541dmin@h``
     has the user ``%41dmin``, token-like). Kept too: one holding what no token holds
-    (:data:`_NO_TOKEN`: text before an address's ``@``; review144)."""
+    (:data:`_NO_TOKEN`: text before an address's ``@``; review144). A special scheme's
+    ``//`` written percent-encoded before it (``https:%2F%2Fada@h``: a WHATWG parser reads
+    the user ``%2F%2Fada``) is read past, the user name ``ada`` kept as in
+    ``https://ada@h``, ``https:/ada@h`` and ``http:%5C%5Cada@h`` (hostile66: hidden)."""
     shown = unquote(unquote(user) if encoded else user)
     if _NO_TOKEN.search(shown) is not None:
         return user
+    name = shown.lstrip("/")
     if (not shown or len(shown) >= TOKEN_USER or MARKS.fullmatch(shown) is not None
-            or _USER_NAME.fullmatch(shown) is not None and sum(map(str.isdigit, shown)) < 3):
+            or _USER_NAME.fullmatch(name) is not None and sum(map(str.isdigit, name)) < 3):
         return shown_user(user, encoded)
     return escaped_redacted(shown)  # (a query's: its value reads ``[REDACTED 8]``)
