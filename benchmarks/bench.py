@@ -13,7 +13,13 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     A trivial GET app (13 request headers, a bearer token and a cookie among them, a
     62-byte JSON answer) and a POST app (reads a 2 KB JSON body, answers ~100 KB of
     JSON), called directly in a loop, posting to a loopback collector in another process.
-    Request path: mean/p50/p99 microseconds per call. End to end: wall microseconds per
+    Request path: mean/p50/p90/p99 microseconds per call, and what makes the mean's
+    tail: ``stalls``, the calls over 100 us, and ``stalls_excess_us``, what they hold
+    above the p50 per call; the cyclic GC's collections and time in the loop per call;
+    on Linux the loop thread's ``runqueue_us`` per call, waiting for a CPU that other
+    processes held (the load's share), and ``blocked``, how often it waited on the GIL
+    or a lock. End to end: wall
+    microseconds per
     request from the first call until the collector has every log (``flush()``). CPU:
     process CPU (all threads: request path, worker, JSON, HTTP) per request.
     ``browser_get``: the same GET with a browser's 17 headers (``BROWSER_HEADERS``: client
@@ -68,6 +74,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import json
 import os
@@ -80,6 +87,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Optional
@@ -436,10 +444,29 @@ def log(message: str) -> None:
 
 
 WARM_UP = 200  # requests before each timed run
+#: A call at least this long (ns) is counted a stall in ``tail``: the small GET's own
+#: path takes about 10 us; one this long waited for the GIL or the CPU, or collected.
+STALL_NS = 100_000
 
 
 def _start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
     return lambda data: None
+
+
+def thread_sched() -> tuple[int, int, int]:
+    """This thread's (ns on a CPU, ns runnable waiting for one, voluntary switches) from
+    Linux's /proc (zeros elsewhere): the load's share of a timed loop (a CPU taken by
+    other processes) and how often the thread blocked (on the GIL or a lock)."""
+    task = f"/proc/self/task/{threading.get_native_id()}"
+    try:
+        with open(f"{task}/schedstat") as file:
+            ran, waited = (int(field) for field in file.read().split()[:2])
+        with open(f"{task}/status") as file:
+            status = file.read()
+    except (OSError, ValueError):
+        return 0, 0, 0
+    switches = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", status, re.M)
+    return ran, waited, int(switches.group(1)) if switches else 0
 
 
 def fresh_environ(template: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -471,6 +498,9 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
         before = dict(wrapped.stats)
     samples = []
     clock = time.perf_counter_ns
+    collected: list[int] = []  # the cyclic GC's start and stop times in the timed loop
+    gc.callbacks.append(lambda phase, info: collected.append(clock()))
+    sched0 = thread_sched()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     for _ in range(requests):
@@ -479,16 +509,32 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
         serve(app, environ)
         samples.append(clock() - t0)
     loop_end = time.perf_counter()
+    sched1 = thread_sched()
+    gc.callbacks.pop()
     complete = True
     if wrapped is not None:
         complete = wrapped.flush(120)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     samples.sort()
+    p50 = samples[len(samples) // 2]
+    stalls = [sample for sample in samples if sample >= STALL_NS]
     figures: dict[str, float] = {
         "mean_us": statistics.fmean(samples) / 1000,
-        "p50_us": samples[len(samples) // 2] / 1000,
+        "p50_us": p50 / 1000,
+        "p90_us": samples[int(len(samples) * 0.9)] / 1000,
         "p99_us": samples[int(len(samples) * 0.99)] / 1000,
+        # The mean's tail, taken apart (cpu45): calls of STALL_NS or more, and the mean
+        # excess over the p50 they hold per call; the GC's collections and time per call.
+        "stalls": len(stalls),
+        "stalls_excess_us": (sum(stalls) - p50 * len(stalls)) / requests / 1000,
+        "gc_collections": len(collected) // 2,
+        "gc_us": sum(stop - start for start, stop in zip(collected[::2], collected[1::2]))
+        / requests / 1000,
+        # The loop's thread (Linux): waiting for a CPU other processes held (the load's,
+        # not the library's), and how many times it blocked (the GIL, a lock).
+        "runqueue_us": (sched1[1] - sched0[1]) / requests / 1000,
+        "blocked": sched1[2] - sched0[2],
         "loop_us_per_request": (loop_end - wall0) / requests * 1e6,
         "end_to_end_us_per_request": wall / requests * 1e6,
         "cpu_us_per_request": cpu / requests * 1e6,
@@ -542,8 +588,8 @@ def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[
                 "wrapped": wrapped_median,
                 "added": {
                     key: round(wrapped_median[key] - bare[key], 2)
-                    for key in ("mean_us", "p50_us", "p99_us", "end_to_end_us_per_request",
-                                "cpu_us_per_request")
+                    for key in ("mean_us", "p50_us", "p90_us", "p99_us",
+                                "end_to_end_us_per_request", "cpu_us_per_request")
                 },
                 "ratio_to_bare": {
                     key: round(wrapped_median[key] / bare[key], 2)
