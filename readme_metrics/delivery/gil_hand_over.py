@@ -8,10 +8,9 @@ in bench.py's in-process loop two requests in 1,000 took 10 ms or more and held 
 of the small GET's 70 us mean excess over its p50 (docs/PERFORMANCE.md, cpu32). Under a
 server the same wait is what a request coming back from its socket meets.
 
-So a sender that has built for :data:`HAND_OVER_S` since its batch began lets a waiting
-thread have the GIL, then again after each :data:`HAND_OVER_AGAIN_S` it builds
-(``time.sleep(0)`` releases it and takes it back; when nobody waits it costs about a
-microsecond). Only while the queue has room: past half of
+So a sender that has built for :data:`HAND_OVER_S` since it last let go lets a waiting
+thread have the GIL (``time.sleep(0)`` releases it and takes it back; when nobody waits
+it costs about a microsecond). Only while the queue has room: past half of
 ``max_queue_size`` or ``max_queue_bytes`` the senders keep the GIL for their full
 slices, as the logs would otherwise be dropped for the request path's sake (SPEC 7
 counts a dropped log; a slower request path it does not), and not once a close has begun
@@ -24,14 +23,6 @@ nothing. Counted from the last check of the batch before, it included the sender
 and its POST's round trip, and the first log of nearly every batch let the GIL go at once
 (cpu35: 0.5 to 0.9 hand-overs a batch of 10 small logs under a gunicorn sync worker,
 each a GIL round trip between the sender just woken and the serving thread mid-request).
-
-After the batch's first hand-over the sender lets go every quarter millisecond (cpu45): a
-batch still building then is a backlog's, and a thread that runs Python without blocking
-(bench.py's in-process loop, an app's CPU-bound request) takes the GIL back only by
-force, a switch interval later, each time waiting for the sender's whole turn. At a
-millisecond a turn, the senders' building held some 5 us of the small GET's in-process
-request path a request; at a quarter, about 3 (docs/PERFORMANCE.md, cpu45). A batch of
-buffer_length small logs (a quarter to half a millisecond) still builds without one.
 """
 
 from __future__ import annotations
@@ -45,9 +36,6 @@ if TYPE_CHECKING:
 #: Seconds of building after which a sender lets a waiting thread have the GIL: a fifth
 #: of the default switch interval, one hand-over per about 40 small logs.
 HAND_OVER_S = 0.001
-#: Seconds of building between the hand-overs after a batch's first: a backlog's batch
-#: keeps the GIL a quarter millisecond a turn, about 10 small logs.
-HAND_OVER_AGAIN_S = 0.00025
 
 
 class GilHandOver:
@@ -55,13 +43,12 @@ class GilHandOver:
     (``Sender.encode_upto``'s ``pause``), after :meth:`begin`; the sender threads share
     one (they encode one at a time: ``Attempt.encoding``)."""
 
-    __slots__ = ("_batcher", "_queue", "_since", "_turn", "handed")
+    __slots__ = ("_batcher", "_queue", "_since", "handed")
 
     def __init__(self, batcher: Batcher) -> None:
         self._batcher = batcher
         self._queue = batcher.queue
         self._since = time.monotonic()
-        self._turn = HAND_OVER_S  # the building allowed before the next hand-over
         #: How many times the GIL was let go (counted for the tests and benchmarks).
         self.handed = 0
 
@@ -69,11 +56,10 @@ class GilHandOver:
         """A batch's building begins (the sender holds the encoding turn): the millisecond
         counts from now."""
         self._since = time.monotonic()
-        self._turn = HAND_OVER_S
 
     def __call__(self) -> None:
         now = time.monotonic()
-        if now - self._since < self._turn:
+        if now - self._since < HAND_OVER_S:
             return
         queue = self._queue
         # Read without the queue's lock: a stale count moves one hand-over, no more.
@@ -82,6 +68,5 @@ class GilHandOver:
                 and not self._batcher.closed):
             time.sleep(0)
             self.handed += 1
-            self._turn = HAND_OVER_AGAIN_S
             now = time.monotonic()
         self._since = now
