@@ -453,20 +453,12 @@ def _start_response(status: str, headers: list, exc_info: Any = None) -> Callabl
     return lambda data: None
 
 
-def thread_sched() -> tuple[int, int, int]:
-    """This thread's (ns on a CPU, ns runnable waiting for one, voluntary switches) from
-    Linux's /proc (zeros elsewhere): the load's share of a timed loop (a CPU taken by
-    other processes) and how often the thread blocked (on the GIL or a lock)."""
-    task = f"/proc/self/task/{threading.get_native_id()}"
-    try:
-        with open(f"{task}/schedstat") as file:
-            ran, waited = (int(field) for field in file.read().split()[:2])
-        with open(f"{task}/status") as file:
-            status = file.read()
-    except (OSError, ValueError):
-        return 0, 0, 0
-    switches = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", status, re.M)
-    return ran, waited, int(switches.group(1)) if switches else 0
+def thread_sched() -> tuple[float, int]:
+    """This thread's (seconds runnable waiting for a CPU, voluntary switches) from Linux's
+    /proc (zeros elsewhere): the load's share of a timed loop (a CPU taken by other
+    processes) and how often the thread blocked (on the GIL or a lock)."""
+    pid, tid = os.getpid(), threading.get_native_id()
+    return accounting.thread_waited(pid, tid), accounting.thread_usage(pid, tid).voluntary
 
 
 def fresh_environ(template: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -533,8 +525,8 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
         / requests / 1000,
         # The loop's thread (Linux): waiting for a CPU other processes held (the load's,
         # not the library's), and how many times it blocked (the GIL, a lock).
-        "runqueue_us": (sched1[1] - sched0[1]) / requests / 1000,
-        "blocked": sched1[2] - sched0[2],
+        "runqueue_us": (sched1[0] - sched0[0]) / requests * 1e6,
+        "blocked": sched1[1] - sched0[1],
         "loop_us_per_request": (loop_end - wall0) / requests * 1e6,
         "end_to_end_us_per_request": wall / requests * 1e6,
         "cpu_us_per_request": cpu / requests * 1e6,
