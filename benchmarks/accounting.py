@@ -67,6 +67,16 @@ def thread_usage(pid: int, tid: int) -> Usage:
         return Usage()
 
 
+def thread_waited(pid: int, tid: int) -> float:
+    """Seconds one thread has been runnable waiting for a CPU (Linux's ``schedstat``: the
+    load's share of its time; 0 if unreadable)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as schedstat:
+            return int(schedstat.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def process_usage(pid: int) -> tuple[Usage, Usage]:
     """(the whole process, its main thread): CPU of all its threads, and the switches
     summed over the threads alive now (``/proc/<pid>/status`` counts the main thread's

@@ -13,7 +13,12 @@ The first three parts compare bare app and wrapped app, interleaved, the median 
     A trivial GET app (13 request headers, a bearer token and a cookie among them, a
     62-byte JSON answer) and a POST app (reads a 2 KB JSON body, answers ~100 KB of
     JSON), called directly in a loop, posting to a loopback collector in another process.
-    Request path: mean/p50/p99 microseconds per call. End to end: wall microseconds per
+    Request path: mean/p50/p90/p99 microseconds per call, and what makes the mean's
+    tail: ``stalls``, the calls over 100 us, and ``stalls_excess_us``, what they hold
+    above the p50 per call; the cyclic GC's collections and time in the loop per call;
+    on Linux the loop thread's ``runqueue_us`` per call, waiting for a CPU that other
+    processes held (the load's share), and ``blocked``, how often it waited on the GIL
+    or a lock. End to end: wall microseconds per
     request from the first call until the collector has every log (``flush()``). CPU:
     process CPU (all threads: request path, worker, JSON, HTTP) per request.
     ``browser_get``: the same GET with a browser's 17 headers (``BROWSER_HEADERS``: client

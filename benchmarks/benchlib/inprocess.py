@@ -3,20 +3,36 @@ request path's mean/p50/p99, end to end, CPU per request, logs delivered of serv
 
 from __future__ import annotations
 
+import gc
 import io
+import os
 import statistics
+import threading
 import time
 from typing import Any, Callable, Optional
+
+import accounting  # benchmarks/accounting.py
 
 from benchlib.collectors import Collector
 from benchlib.processes import log
 from benchlib.workload import BROWSER_HEADERS, POST_BODY, environ_for, get_app, post_app, wrap
 
 WARM_UP = 200  # requests before each timed run
+#: A call at least this long (ns) is counted a stall in ``tail``: the small GET's own
+#: path takes about 10 us; one this long waited for the GIL or the CPU, or collected.
+STALL_NS = 100_000
 
 
 def _start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
     return lambda data: None
+
+
+def thread_sched() -> tuple[float, int]:
+    """This thread's (seconds runnable waiting for a CPU, voluntary switches) from Linux's
+    /proc (zeros elsewhere): the load's share of a timed loop (a CPU taken by other
+    processes) and how often the thread blocked (on the GIL or a lock)."""
+    pid, tid = os.getpid(), threading.get_native_id()
+    return accounting.thread_waited(pid, tid), accounting.thread_usage(pid, tid).voluntary
 
 
 def fresh_environ(template: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -48,6 +64,9 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
         before = dict(wrapped.stats)
     samples = []
     clock = time.perf_counter_ns
+    collected: list[int] = []  # the cyclic GC's start and stop times in the timed loop
+    gc.callbacks.append(lambda phase, info: collected.append(clock()))
+    sched0 = thread_sched()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     for _ in range(requests):
@@ -56,16 +75,32 @@ def run_inprocess(app: Callable, method: str, body: bytes, requests: int,
         serve(app, environ)
         samples.append(clock() - t0)
     loop_end = time.perf_counter()
+    sched1 = thread_sched()
+    gc.callbacks.pop()
     complete = True
     if wrapped is not None:
         complete = wrapped.flush(120)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     samples.sort()
+    p50 = samples[len(samples) // 2]
+    stalls = [sample for sample in samples if sample >= STALL_NS]
     figures: dict[str, float] = {
         "mean_us": statistics.fmean(samples) / 1000,
-        "p50_us": samples[len(samples) // 2] / 1000,
+        "p50_us": p50 / 1000,
+        "p90_us": samples[int(len(samples) * 0.9)] / 1000,
         "p99_us": samples[int(len(samples) * 0.99)] / 1000,
+        # The mean's tail, taken apart (cpu45): calls of STALL_NS or more, and the mean
+        # excess over the p50 they hold per call; the GC's collections and time per call.
+        "stalls": len(stalls),
+        "stalls_excess_us": (sum(stalls) - p50 * len(stalls)) / requests / 1000,
+        "gc_collections": len(collected) // 2,
+        "gc_us": sum(stop - start for start, stop in zip(collected[::2], collected[1::2]))
+        / requests / 1000,
+        # The loop's thread (Linux): waiting for a CPU other processes held (the load's,
+        # not the library's), and how many times it blocked (the GIL, a lock).
+        "runqueue_us": (sched1[0] - sched0[0]) / requests * 1e6,
+        "blocked": sched1[1] - sched0[1],
         "loop_us_per_request": (loop_end - wall0) / requests * 1e6,
         "end_to_end_us_per_request": wall / requests * 1e6,
         "cpu_us_per_request": cpu / requests * 1e6,
@@ -119,8 +154,8 @@ def bench_inprocess(repeat: int, get_requests: int, post_requests: int) -> dict[
                 "wrapped": wrapped_median,
                 "added": {
                     key: round(wrapped_median[key] - bare[key], 2)
-                    for key in ("mean_us", "p50_us", "p99_us", "end_to_end_us_per_request",
-                                "cpu_us_per_request")
+                    for key in ("mean_us", "p50_us", "p90_us", "p99_us",
+                                "end_to_end_us_per_request", "cpu_us_per_request")
                 },
                 "ratio_to_bare": {
                     key: round(wrapped_median[key] / bare[key], 2)
