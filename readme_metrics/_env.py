@@ -15,6 +15,7 @@ from typing import Any, Iterator, Optional
 
 from readme_metrics._wording import KeptError, env_file_hint, wrong_type
 from readme_metrics.env_origin import from_dotenv, origin
+from readme_metrics.env_parsers import env_error, given_env
 from readme_metrics.env_source import (
     dotenv_elsewhere,
     dotenv_where,
@@ -32,34 +33,11 @@ __all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
            "set_empty", "setting", "value"]
 
 
-_given_class: Any = None
-
-
-def _given(text: str) -> Any:
-    """An environs ``Env`` that reads ``text`` for any variable (a value already read);
-    environs imported here, when a value is parsed (:mod:`readme_metrics.env_source`)."""
-    global _given_class
-    if _given_class is None:
-        from environs import Env
-
-        class _Given(Env):
-            def __init__(self, text: str) -> None:
-                super().__init__()
-                self._text = text
-
-            def _get_from_environ(self, key: str, default: Any, *,
-                                  proxied: bool = False) -> Any:
-                return key, self._text, None
-
-        _given_class = _Given
-    return _given_class(text)
-
-
 def takes(variable: str, parse: str, text: str) -> Any:
     """``text`` parsed as ``variable``'s would be, by environs' ``parse`` parser (blanks
     around it ignored, as :func:`read` ignores them); raises ``EnvError`` for a text the
     variable refuses."""
-    return getattr(_given(_as_parsed(parse, text)), parse)(variable)
+    return getattr(given_env(_as_parsed(parse, text)), parse)(variable)
 
 
 def _as_parsed(parse: str, text: str) -> str:
@@ -69,12 +47,6 @@ def _as_parsed(parse: str, text: str) -> str:
     if parse == "str":
         return text
     return text.strip().lower() if parse == "bool" else text.strip()
-
-
-def _env_error() -> type[Exception]:
-    """environs' ``EnvError``: imported when a value is parsed, not at import."""
-    from environs import EnvError
-    return EnvError
 
 
 def raw(variable: str) -> Optional[str]:
@@ -103,9 +75,9 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
             # line ends and read by `docker run --env-file` or bash's `source`, which
             # keep the \r) are no part of it, as int() and float() already ignore them;
             # nor is a flag's case.
-            return getattr(_given(given), parse)(variable)
+            return getattr(given_env(given), parse)(variable)
         return getattr(environment(), parse)(variable)
-    except _env_error():
+    except env_error():
         problem = f"must be {expects}, got" if expects else "has an invalid value"
         raise ValueError(
             f"readme_metrics: {option} ({variable}) {problem} {text!r} "

@@ -12,7 +12,7 @@ already set in the real environment win over the file.
 
 The library never writes ``os.environ``: the app's environment stays its own, and a
 thread of the app iterating it is never raced. The file is read once, by python-dotenv's
-``dotenv_values`` (environs' own reader), and ``_FileEnv`` answers environs' look-up
+``dotenv_values`` (environs' own reader), and ``env_parsers.file_env`` answers environs' look-up
 of a variable, ``Env._get_from_environ``, from it when the real environment does not have
 the variable (the method is private, but the same in every release from 11, the floor, to
 15). environs before 15 (the newest for Python 3.9 is 14) have no other way to read a file
@@ -40,6 +40,8 @@ import stat
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Optional
+
+from readme_metrics.env_parsers import file_env
 
 if TYPE_CHECKING:
     from environs import Env
@@ -70,31 +72,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(.?)")
 
 
-_file_env_class: Any = None
-
-
-def _file_env(file: Mapping[str, str]) -> Env:
-    """An environs ``Env`` that also finds the ``.env`` file's variables (the real ones
-    win); environs is imported here, on the first parse asked for."""
-    global _file_env_class
-    if _file_env_class is None:
-        from environs import Env
-
-        class _FileEnv(Env):
-            def __init__(self, file: Mapping[str, str]) -> None:
-                super().__init__()
-                self._file = file
-
-            def _get_from_environ(self, key: str, default: Any, *,
-                                  proxied: bool = False) -> Any:
-                if key not in os.environ and key in self._file:  # the real one wins
-                    return key, self._file[key], None
-                return super()._get_from_environ(key, default, proxied=proxied)
-
-        _file_env_class = _FileEnv
-    return _file_env_class(file)  # type: ignore[no-any-return]
-
-
 def _working_directory() -> Optional[str]:
     try:
         return os.getcwd()
@@ -118,8 +95,8 @@ def environment() -> Env:
     global _env
     file = _current()
     env = _env
-    if env is None or env._file is not file:  # type: ignore[attr-defined]
-        env = _env = _file_env(file)
+    if env is None or env._file is not file:
+        env = _env = file_env(file)
     return env
 
 
@@ -359,7 +336,6 @@ def _read_file(dotenv: Optional[str]) -> tuple[Mapping[str, str], frozenset[str]
                                                 tuple[tuple[int, str], ...]]:
     if dotenv is None:
         return {}, frozenset(), ()
-    from dotenv import dotenv_values  # environs' own reader of .env files; only for one
     try:
         not_assigned = _lines_not_assigned(dotenv)
     except UnicodeDecodeError:
@@ -367,11 +343,22 @@ def _read_file(dotenv: Optional[str]) -> tuple[Mapping[str, str], frozenset[str]
     _own_read.reading.lines = frozenset(
         number for number, name in not_assigned if name.upper().startswith("README"))
     try:
-        file = dotenv_values(dotenv)
+        file = (globals().get("dotenv_values") or __getattr__("dotenv_values"))(dotenv)
     finally:
         _own_read.reading.lines = ()
     return ({key: value for key, value in file.items() if value is not None},
             frozenset(name for name in file if _NAME.fullmatch(name)), not_assigned)
+
+
+def __getattr__(name: str) -> Any:
+    """``dotenv_values``, python-dotenv's reader (environs' own), imported on first use:
+    only where there is a ``.env`` file to read."""
+    if name != "dotenv_values":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dotenv import dotenv_values
+
+    globals()[name] = dotenv_values
+    return dotenv_values
 
 
 def _lines_not_assigned(dotenv: str) -> tuple[tuple[int, str], ...]:
