@@ -22,15 +22,17 @@ from tests.support.processes import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Needed only to parse a value, or to read a .env file (environs' own reader).
-PARSING = ("environs", "marshmallow", "dotenv")
+#: Needed only to parse a value, or to read a .env file (environs' own reader); and
+#: asyncio, by no WSGI start (delivery's hypercorn and uvicorn watches use it in theirs).
+NOT_AT_START = ("environs", "marshmallow", "dotenv", "asyncio")
 
 _FIRST_CONFIG = (
     "import json, sys\n"
     "import readme_metrics.middleware\n"
     "from readme_metrics import MetricsApiConfig, MetricsMiddleware\n"
     "loaded = [name for name in sys.argv[1:] if name in sys.modules]\n"
-    "MetricsApiConfig(api_key='rdme_x', grouping_function=lambda r: {'api_key': 'k'})\n"
+    "config = MetricsApiConfig(api_key='rdme_x', grouping_function=lambda r: {'a': 1})\n"
+    "MetricsMiddleware(lambda environ, start_response: [], config)\n"
     "made = [name for name in sys.argv[1:] if name in sys.modules]\n"
     "print(json.dumps([loaded, made]))")
 
@@ -49,10 +51,11 @@ def _child(code: str, cwd: Path, extra: dict[str, str], *arguments: str) -> Any:
     return json.loads(done.stdout)
 
 
-def test_middleware_and_first_config_import_no_environs(tmp_path: Path) -> None:
+def test_middleware_and_first_config_import_no_environs_nor_asyncio(tmp_path: Path) -> None:
     # Failed before: _env, env_source and options imported environs at import (and
-    # env_source python-dotenv), so all three were loaded by the middleware's import.
-    loaded, made = _child(_FIRST_CONFIG, tmp_path, {}, *PARSING)
+    # env_source python-dotenv), delivery's hypercorn_stop and uvicorn_exit asyncio, so
+    # all four were loaded by the middleware's import.
+    loaded, made = _child(_FIRST_CONFIG, tmp_path, {}, *NOT_AT_START)
     assert loaded == [] and made == []
 
 
