@@ -3,14 +3,13 @@ for importing the middleware and making its first configuration, checked without
 environs (and marshmallow under it, about a fifth of ``import readme_metrics.middleware``)
 and python-dotenv are imported only when a value is parsed (a number or a flag that is
 set) or a ``.env`` file is read, and a variable's text looked up without them is the text
-environs' ``str`` parser gives (benchmarks/import_time.py measures the times).
+environs' ``str`` parser gives; and a WSGI start imports no asyncio (benchmarks/import_time.py
+measures the times).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readme_metrics import env_source
-from tests.support.processes import run_command
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_import1_findings import _child as import1_child
 
 #: Needed only to parse a value, or to read a .env file (environs' own reader); and
 #: asyncio, by no WSGI start (delivery's hypercorn and uvicorn watches use it in theirs).
@@ -38,17 +35,11 @@ _FIRST_CONFIG = (
 
 
 def _child(code: str, cwd: Path, extra: dict[str, str], *arguments: str) -> Any:
-    """What a fresh interpreter running ``code`` in this tree prints (JSON), in ``cwd``,
-    with no README_* variable set but ``extra``."""
+    """test_import1's child, in ``cwd``, with no README_* variable set but ``extra``."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("README_")}
     env.update(extra)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part])
-    done = run_command([sys.executable, "-c", code, *arguments], capture_output=True,
-                       text=True, env=env, cwd=str(cwd))
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return import1_child(code, *arguments, cwd=cwd, environ=env)
 
 
 def test_middleware_and_first_config_import_no_environs_nor_asyncio(tmp_path: Path) -> None:
