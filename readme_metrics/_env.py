@@ -13,10 +13,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
-from environs import Env, EnvError
-
 from readme_metrics._wording import KeptError, env_file_hint, wrong_type
 from readme_metrics.env_origin import from_dotenv, origin
+from readme_metrics.env_parsers import env_error, given_env
 from readme_metrics.env_source import (
     dotenv_elsewhere,
     dotenv_where,
@@ -26,29 +25,19 @@ from readme_metrics.env_source import (
     not_assigned,
     reset,
     set_empty,
+    value,
 )
 
 __all__ = ["blamed", "dotenv_elsewhere", "dotenv_where", "environment", "flag",
            "from_dotenv", "hidden_by_empty", "names", "not_assigned", "raw", "read", "reset",
-           "set_empty", "setting"]
-
-
-class _Given(Env):
-    """An ``Env`` that reads one given text for any variable (a value already read)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._text = text
-
-    def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> Any:
-        return key, self._text, None
+           "set_empty", "setting", "value"]
 
 
 def takes(variable: str, parse: str, text: str) -> Any:
     """``text`` parsed as ``variable``'s would be, by environs' ``parse`` parser (blanks
     around it ignored, as :func:`read` ignores them); raises ``EnvError`` for a text the
     variable refuses."""
-    return getattr(_Given(_as_parsed(parse, text)), parse)(variable)
+    return getattr(given_env(_as_parsed(parse, text)), parse)(variable)
 
 
 def _as_parsed(parse: str, text: str) -> str:
@@ -62,10 +51,10 @@ def _as_parsed(parse: str, text: str) -> str:
 
 def raw(variable: str) -> Optional[str]:
     """The variable's text, or None when it is unset or empty (blank)."""
-    value = environment().str(variable, default=None)
-    if value is None or not value.strip():
+    text = value(variable)  # what environs' str parser reads, without environs
+    if text is None or not text.strip():
         return None
-    return value
+    return text
 
 
 def read(option: str, variable: str, parse: str, expects: Optional[str] = None) -> Any:
@@ -77,6 +66,8 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
     text = raw(variable)
     if text is None:
         return None
+    if parse == "str":
+        return text  # environs' str parser gives the text as it is: no environs needed
     try:
         given = _as_parsed(parse, text)
         if given != text:
@@ -84,9 +75,9 @@ def read(option: str, variable: str, parse: str, expects: Optional[str] = None) 
             # line ends and read by `docker run --env-file` or bash's `source`, which
             # keep the \r) are no part of it, as int() and float() already ignore them;
             # nor is a flag's case.
-            return getattr(_Given(given), parse)(variable)
+            return getattr(given_env(given), parse)(variable)
         return getattr(environment(), parse)(variable)
-    except EnvError:
+    except env_error():
         problem = f"must be {expects}, got" if expects else "has an invalid value"
         raise ValueError(
             f"readme_metrics: {option} ({variable}) {problem} {text!r} "

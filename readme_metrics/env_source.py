@@ -12,12 +12,19 @@ already set in the real environment win over the file.
 
 The library never writes ``os.environ``: the app's environment stays its own, and a
 thread of the app iterating it is never raced. The file is read once, by python-dotenv's
-``dotenv_values`` (environs' own reader), and :class:`_FileEnv` answers environs' look-up
+``dotenv_values`` (environs' own reader), and ``env_parsers.file_env`` answers environs' look-up
 of a variable, ``Env._get_from_environ``, from it when the real environment does not have
 the variable (the method is private, but the same in every release from 11, the floor, to
 15). environs before 15 (the newest for Python 3.9 is 14) have no other way to read a file
 without exporting it into ``os.environ``; 15 and later do (``read_env``), but it reads the
 file a second time, and python-dotenv warns about a line it cannot parse on each read.
+
+environs (and marshmallow under it) and python-dotenv are imported on first need, not at
+import (import49): a variable's text (:func:`value`, what environs' ``str`` parser gives)
+is looked up without them, a ``.env`` file is read only where there is one, and the
+environs ``Env`` is made the first time a parser is asked for (:func:`environment`: a
+number or a flag that is set, an ``int``, ``bool`` ...). A configuration from arguments
+and unset variables, the common start, never imports environs.
 
 An empty variable (``README_TIMEOUT=``) means "unset", for every option alike: an empty
 line in a ``.env`` or a deployment template must not be an error for one option and a
@@ -32,17 +39,22 @@ import re
 import stat
 import sys
 import threading
-from typing import Any, Collection, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Optional
 
-from dotenv import dotenv_values  # environs' own reader of .env files
-from environs import Env
+from readme_metrics.env_parsers import file_env
+
+if TYPE_CHECKING:
+    from environs import Env
 
 __all__ = ["FOLDERS_ABOVE", "dotenv_above", "dotenv_elsewhere", "dotenv_read", "dotenv_where",
            "environment", "file_value", "hidden_by_empty", "names", "not_assigned", "reset",
-           "set_empty", "set_in_the_file_only"]
+           "set_empty", "set_in_the_file_only", "value"]
 
 _lock = threading.Lock()
+#: The environs ``Env`` over :data:`_file_values`, made on the first parse asked for.
 _env: Optional[Env] = None
+#: The ``.env`` file's values (empty: no file); None until the first read.
+_file_values: Optional[Mapping[str, str]] = None
 _env_directory: Optional[str] = None
 #: What ``stat`` said of the ``.env`` file when it was read (None: there was none).
 _env_stamp: Optional[tuple[int, int, int]] = None
@@ -58,19 +70,6 @@ _not_assigned: tuple[tuple[int, str], ...] = ()
 # then "=" (python-dotenv's "export " prefix and blanks around "=" allowed).
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(.?)")
-
-
-class _FileEnv(Env):
-    """An ``Env`` that also finds the ``.env`` file's variables (the real ones win)."""
-
-    def __init__(self, file: Mapping[str, str]) -> None:
-        super().__init__()
-        self._file = file
-
-    def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> Any:
-        if key not in os.environ and key in self._file:  # the real environment wins
-            return key, self._file[key], None
-        return super()._get_from_environ(key, default, proxied=proxied)
 
 
 def _working_directory() -> Optional[str]:
@@ -92,23 +91,42 @@ def _stamp(path: str) -> Optional[tuple[int, int, int]]:
 
 
 def environment() -> Env:
-    """The shared environs ``Env``; the first call reads ``./.env`` if there is one.
+    """The shared environs ``Env`` over the environment and :func:`_current` ``.env``."""
+    global _env
+    file = _current()
+    env = _env
+    if env is None or env._file is not file:
+        env = _env = file_env(file)
+    return env
+
+
+def value(variable: str) -> Optional[str]:
+    """The variable's text, as environs' ``str`` parser gives it (the real environment's,
+    else the ``.env`` file's; None: neither sets it), without importing environs."""
+    file = _current()
+    found = os.environ.get(variable)
+    return found if found is not None else file.get(variable)
+
+
+def _current() -> Mapping[str, str]:
+    """The ``.env`` file's values; the first call reads ``./.env`` if there is one.
 
     Read again only when the working directory has changed since (a process that made a
     config elsewhere first, a test session moving between directories) or the file has
     (written, edited, replaced or removed since): the ``.env`` is the working directory's,
     as it is when the configuration is made, and SPEC 2 says so.
     """
-    global _env, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
+    global _file_values, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
     directory = _working_directory()
     dotenv = os.path.abspath(os.path.join(directory or os.curdir, ".env"))
     stamp = _stamp(dotenv)
     with _lock:
-        if _env is None or directory != _env_directory or stamp != _env_stamp:
+        if _file_values is None or directory != _env_directory or stamp != _env_stamp:
             _env_file = dotenv if stamp is not None else None
-            (_env, _file_names, _not_assigned), _env_directory = _read(_env_file), directory
+            (_file_values, _file_names, _not_assigned), _env_directory = (
+                _read(_env_file), directory)
             _env_stamp = stamp
-        return _env
+        return _file_values
 
 
 def names() -> list[str]:
@@ -118,7 +136,7 @@ def names() -> list[str]:
     (``README_API_KEY:rdme_...`` is one "name"): only real names are given, and such
     lines are :func:`not_assigned`.
     """
-    environment()
+    _current()
     return sorted(set(os.environ) | _file_names)
 
 
@@ -126,7 +144,7 @@ def not_assigned() -> list[tuple[str, int, str]]:
     """The ``.env`` file's lines that begin with a variable's name but do not assign it
     (a ``:`` or a blank where ``=`` belongs), as (file, line number, name): the name only,
     the rest of such a line is often the value, a key."""
-    environment()
+    _current()
     return [(_env_file, number, name) for number, name in _not_assigned
             if _env_file is not None]
 
@@ -136,18 +154,18 @@ def hidden_by_empty() -> list[tuple[str, str]]:
     sets empty: the real environment wins over the file, and an empty variable means
     unset, so the file's value is not used (``export README_API_KEY=`` left in a shell,
     a compose file's ``${README_API_KEY}`` of a variable the host does not set)."""
-    env = environment()
-    if _env_file is None or not isinstance(env, _FileEnv):
+    file = _current()
+    if _env_file is None:
         return []
-    return sorted((_env_file, name) for name, value in env._file.items()
-                  if value.strip() and set_empty(name))
+    return sorted((_env_file, name) for name, text in file.items()
+                  if text.strip() and set_empty(name))
 
 
 def set_in_the_file_only(variables: Collection[str]) -> tuple[Optional[str], list[str]]:
     """(the ``.env`` file, the names of ``variables`` it sets that the real environment
     does not): what only this library's own reading of the file sees, as a variable
     another reader (requests' proxies) takes from ``os.environ`` alone. Names only."""
-    environment()
+    _current()
     if _env_file is None:
         return None, []
     return _env_file, sorted(name for name in _file_names
@@ -165,7 +183,7 @@ def dotenv_where(variable: Optional[str] = None) -> str:
     of a required option: the ``.env`` read (and its line for ``variable`` that is no
     ``NAME=value``), or the working directory that has none (a ``.env`` beside the app's
     module is not read when the app runs elsewhere)."""
-    environment()
+    _current()
     if any(name == variable for _, name in hidden_by_empty()):
         return (f"in {_env_file} (which has it, but {variable} is set empty in the "
                 "environment, and the environment wins: unset it there)")
@@ -202,7 +220,7 @@ def dotenv_elsewhere(directory: str,
     ``load_dotenv()`` looks, is not read when the app runs from elsewhere (``python
     proj/app.py``), and those options keep their defaults without a word. Names only;
     None otherwise (a file that cannot be read too)."""
-    environment()
+    _current()
     if _env_file is not None:
         return None
     here = os.path.abspath(_env_directory or os.curdir)
@@ -248,7 +266,7 @@ def dotenv_above(variable: str) -> Optional[str]:
     root ``.env`` with the app run from a subfolder (``cd src && python app.py``), where
     python-dotenv's ``find_dotenv()`` and docker compose look upward and this library
     does not (newcomer30: the error said only "(src has none)"). None otherwise."""
-    environment()
+    _current()
     if _env_file is not None:
         return None
     folder = os.path.abspath(_env_directory or os.curdir)
@@ -272,12 +290,12 @@ def dotenv_read() -> Optional[str]:
 def file_value(variable: str) -> Optional[str]:
     """The value the ``.env`` file read gives ``variable`` (None: it gives none, or no
     file was read); the file read again first if it changed (:func:`environment`)."""
-    env = environment()
-    return env._file.get(variable) if isinstance(env, _FileEnv) else None
+    return _current().get(variable)
 
 
-def _read(dotenv: Optional[str]) -> tuple[Env, frozenset[str], tuple[tuple[int, str], ...]]:
-    """An ``Env`` holding the file ``dotenv`` (None: no file), with no os.environ write,
+def _read(dotenv: Optional[str]) -> tuple[Mapping[str, str], frozenset[str],
+                                          tuple[tuple[int, str], ...]]:
+    """The values of the file ``dotenv`` (None: no file), with no os.environ write,
     the names the file sets, and its lines that name a variable without assigning it.
 
     A file that is not UTF-8 is a ``ValueError`` naming it: python-dotenv's own error
@@ -314,10 +332,10 @@ _own_read = _OwnRead()
 logging.getLogger("dotenv.main").addFilter(_own_read)
 
 
-def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str],
+def _read_file(dotenv: Optional[str]) -> tuple[Mapping[str, str], frozenset[str],
                                                 tuple[tuple[int, str], ...]]:
     if dotenv is None:
-        return _FileEnv({}), frozenset(), ()
+        return {}, frozenset(), ()
     try:
         not_assigned = _lines_not_assigned(dotenv)
     except UnicodeDecodeError:
@@ -325,11 +343,22 @@ def _read_file(dotenv: Optional[str]) -> tuple[Env, frozenset[str],
     _own_read.reading.lines = frozenset(
         number for number, name in not_assigned if name.upper().startswith("README"))
     try:
-        file = dotenv_values(dotenv)
+        file = (globals().get("dotenv_values") or __getattr__("dotenv_values"))(dotenv)
     finally:
         _own_read.reading.lines = ()
-    return (_FileEnv({key: value for key, value in file.items() if value is not None}),
+    return ({key: value for key, value in file.items() if value is not None},
             frozenset(name for name in file if _NAME.fullmatch(name)), not_assigned)
+
+
+def __getattr__(name: str) -> Any:
+    """``dotenv_values``, python-dotenv's reader (environs' own), imported on first use:
+    only where there is a ``.env`` file to read."""
+    if name != "dotenv_values":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dotenv import dotenv_values
+
+    globals()[name] = dotenv_values
+    return dotenv_values
 
 
 def _lines_not_assigned(dotenv: str) -> tuple[tuple[int, str], ...]:
@@ -353,7 +382,9 @@ def _lines_not_assigned(dotenv: str) -> tuple[tuple[int, str], ...]:
 def reset() -> None:
     """Forget that ``.env`` was read: the next use reads it again (tests act as new processes)."""
     global _env, _env_directory, _env_file, _env_stamp, _file_names, _not_assigned
+    global _file_values
     with _lock:
         _env, _env_directory, _env_file, _env_stamp = None, None, None, None
+        _file_values = None
         _file_names, _not_assigned = frozenset(), ()
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from environs import EnvError
-
 from readme_metrics import key_checks, object_checks, url_checks
 from readme_metrics import list_checks as lists
 from readme_metrics import number_checks as numbers
 from readme_metrics._env import takes
 from readme_metrics._loopback import is_loopback_url
 from readme_metrics._wording import wrong_type
+from readme_metrics.env_parsers import env_error
 from readme_metrics.key_checks import looks_like_a_placeholder, names_a_placeholder  # noqa: F401
 from readme_metrics.number_checks import MAX_SECONDS  # noqa: F401
 
@@ -92,7 +91,7 @@ class Option:
             return True  # strings are what the check takes: not refused for their type
         try:
             self.check(self, takes(self.variable, self.parse, text))
-        except (ValueError, EnvError):
+        except (ValueError, env_error()):
             return False
         return True
 

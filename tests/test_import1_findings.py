@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,13 +37,15 @@ MOST_COMPILED_AT_IMPORT = 118
 HEAVY = ("requests", "urllib3", "ssl", "http.cookiejar", "charset_normalizer", "idna")
 
 
-def _child(code: str, *arguments: str) -> Any:
-    """What a fresh interpreter running ``code`` in this tree prints (JSON)."""
-    env = dict(os.environ)
+def _child(code: str, *arguments: str, cwd: Optional[Path] = None,
+           environ: Optional[dict[str, str]] = None) -> Any:
+    """What a fresh interpreter running ``code`` in this tree prints (JSON), in ``cwd``
+    (this tree's root) with ``environ`` (this process's environment)."""
+    env = dict(os.environ if environ is None else environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part])
     done = run_command([sys.executable, "-c", code, *arguments], capture_output=True,
-                       text=True, env=env, cwd=str(ROOT))
+                       text=True, env=env, cwd=str(cwd or ROOT))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

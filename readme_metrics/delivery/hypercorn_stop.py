@@ -35,17 +35,19 @@ the same handler from then on (:mod:`.uvicorn_exit`, delivery67).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 import threading
 import time
 from types import FrameType
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from readme_metrics.delivery import c_signals, process, second_interrupt
 from readme_metrics.threads import start_thread
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["in_hypercorn_worker", "supervisor_waits", "take_sigterm", "watch"]
 
@@ -138,8 +140,12 @@ class _Handler:
             # way goes on, within its bound, and ends the worker by SIGTERM all the same.
             return None
         self.closing = True
+        # No loop runs where asyncio was never imported (a WSGI server's worker): asyncio
+        # is not imported by this module, for a start that does not need it (import49).
+        running = getattr(sys.modules.get("asyncio"), "get_running_loop", None)
         try:
-            self.loop = asyncio.get_running_loop()  # (the handler runs in the loop's thread)
+            # (the handler runs in the loop's thread)
+            self.loop = running() if running is not None else None
         except RuntimeError:
             self.loop = None  # (trio's worker class: not waited for, as before)
         if start_thread(self._close, "readme-metrics-sigterm", daemon=False) is None:

@@ -44,7 +44,6 @@ back) :class:`_Restored` is the default: the process ends by that signal, as bar
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import signal
@@ -72,6 +71,8 @@ def watch() -> None:
         code = getattr(getattr(server, "serve", None), "__code__", None)
         if code is None or threading.current_thread() is not threading.main_thread():
             return
+        import asyncio  # (loaded by uvicorn already: not at this module's import, import49)
+
         loop = asyncio.get_running_loop()
         for task in asyncio.all_tasks(loop):
             if getattr(task.get_coro(), "cr_code", None) is code:
