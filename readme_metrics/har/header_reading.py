@@ -15,12 +15,12 @@ whole, ``[REDACTED n]`` (fail closed: no password sent).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 from readme_metrics.har.redaction_marks import redacted
 from readme_metrics.har.text_userinfo import may_hold_at, userinfo_hidden_in
 
-__all__ = ["MOST_READ", "hidden_within", "read_within"]
+__all__ = ["MOST_READ", "hidden_within", "read_within", "spent"]
 
 #: The characters of one log's header values read as texts at most (a header set that
 #: a client sends is about 1 KiB; h11, under uvicorn and hypercorn, takes 16 KiB in all).
@@ -47,8 +47,18 @@ def read_within(value: str, left: list[int], read: Callable[[str], str],
     userinfos (:func:`.header_urls.masked_authority`: a call or more for each ``@``; 100
     X-Forwarded-Host values of 8,000 characters of ``x:y@z,`` cost ~4,950 calls a KiB,
     of ``@`` ~0.4 s of CPU; hostile64) read within one log's budget so."""
+    return past(value) if spent(value, left) else read(value)
+
+
+def spent(value: str, left: Optional[list[int]]) -> bool:
+    """Whether one log's budget ``left`` (None: none) is spent before ``value`` (then
+    left at 0); else ``value`` counted against it. The one charge of the budget: the
+    readers here, and :mod:`.header_urls`' that read a value more than once within one
+    charge."""
+    if left is None:
+        return False
     if len(value) > left[0]:
         left[0] = 0
-        return past(value)
+        return True
     left[0] -= len(value)
-    return read(value)
+    return False

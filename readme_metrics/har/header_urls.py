@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from readme_metrics._lazy_re import lazy_compile
 from readme_metrics.har.authority_userinfo import masked_authority, masked_userinfo
 from readme_metrics.har.credentials import CallerKey
-from readme_metrics.har.header_reading import hidden_within
+from readme_metrics.har.header_reading import hidden_within, spent
 from readme_metrics.har.header_url_lists import listed_url
 from readme_metrics.har.header_userinfo_ends import backslash_user_end, loose_userinfo_end
 from readme_metrics.har.redaction import Redactor, redacted
@@ -110,7 +110,7 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         # regex's try at each of 100 values' "%", 20 ms), its readings here within that.
         # (Charged for each, a 6 KiB Referer holding a form's %0D%0A, an e-mail and a
         # time was hidden whole, no password in it; review156.)
-        if _spent(value, left):
+        if spent(value, left):
             return redacted(value)
         left = None
     if blanks:
@@ -151,18 +151,6 @@ def url_header_hidden(value: str, hide: Optional[Callable[[str], str]] = None,
         return hidden
     text = userinfo_hidden_in(hidden) if left is None else hidden_within(hidden, left)
     return _nested_encoded_hidden(text, hide, left) if "3A" in rest or "3a" in rest else text
-
-
-def _spent(value: str, left: Optional[list[int]]) -> bool:
-    """Whether one log's budget ``left`` (None: none) is spent before ``value``; else
-    ``value`` counted against it."""
-    if left is None:
-        return False
-    if len(value) > left[0]:
-        left[0] = 0
-        return True
-    left[0] -= len(value)
-    return False
 
 
 #: A tab or a line break percent-encoded, once or twice.
@@ -207,7 +195,7 @@ def _encoded_lenient_hidden(value: str, hide: Optional[Callable[[str], str]],
     were sent encoded, review153) with its decoded URL's password hidden, encoded as it
     was; None if nothing is hidden so. Counted against ``left`` (hidden whole past it):
     decoding costs a call or two an escape."""
-    if _spent(value, left):
+    if spent(value, left):
         return redacted(value)
     twice = _ENCODED_LEAD.match(value).group(1) is not None  # type: ignore[union-attr]
     decoded = unquote(unquote(value)) if twice else unquote(value)
