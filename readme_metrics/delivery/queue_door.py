@@ -101,8 +101,9 @@ class QueueDoor:
         # ``idle`` only once it runs, and one that finds the next POST not due yet
         # (pacing.post_wait) parks again with its own timeout. Woken at each log past
         # buffer_length, under gunicorn a sender was woken for nothing about once a
-        # request (cpu19). A sender back from its POST looks at the queue itself.
-        if self.idle and (not len(items) % self.batch_size or self.full_locked()):
+        # request (cpu19). A sender back from its POST looks at the queue itself. (Full:
+        # ``refusing`` just set, full_locked()'s test after a put, not made again.)
+        if self.idle and (not len(items) % self.batch_size or self.refusing):
             self.wake.notify()
         return True
 
