@@ -49,9 +49,11 @@ def is_xml(essence: str) -> bool:
     return essence in ("application/xml", "text/xml") or essence.endswith("+xml")
 
 
-# What each ASCII attribute name that folds to one of NAME_MEMBERS ends in, then its "="
-# (each member ends in one of these): where none is found, no attribute names a key.
-_NAMING_ENDS = lazy_compile(r"(?i)(?:name|key|param|label|attribute|field|property|k)\s*=")
+# An ASCII attribute name that folds to one of NAME_MEMBERS (each, then its "="): where
+# none is found, no attribute names a key. Made from the members themselves, so that one
+# added there is looked for here too.
+_NAMING_ENDS = lazy_compile(
+    "(?i)(?:" + "|".join(sorted(NAME_MEMBERS, key=len, reverse=True)) + r")\s*=")
 # HTML's void elements: no content, no close tag (<input name="password"> is whole).
 _VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link",
                    "meta", "param", "source", "track", "wbr"))
